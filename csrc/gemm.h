@@ -1,0 +1,34 @@
+/* General matrix multiply, Goto/BLIS style, with a fused bias + ReLU epilogue.
+ *
+ *   C := relu?( alpha * A B + beta * C + bias )
+ *
+ * A is m x k, element (i, p) at a[i * rsa + p * csa]; B is k x n, element (p, j) at
+ * b[p * rsb + j * csb]; C is m x n, element (i, j) at c[i * rsc + j * csc]. Strides are in
+ * elements and may be any value, negative or zero included, so a transpose is a swap of
+ * strides and costs nothing. C must not overlap A, B or bias.
+ *
+ * beta == 0 means C is written without being read: it may hold NaN or garbage.
+ * bias is NULL, or a vector added after scaling: bias[j] (length n) when bias_axis == 1,
+ * bias[i] (length m) when bias_axis == 0. relu != 0 applies max(x, 0) last.
+ * k == 0 gives C := relu?(beta * C + bias).
+ * isa is an enum pynn_isa the CPU supports (pynn_cpu_isa_supported); n_threads >= 1. A
+ * call with n_threads == 1 opens no OpenMP region, so it is safe inside one.
+ * Returns PYNN_OK, or PYNN_ERR_NOMEM before anything is written to C. */
+#ifndef PYNN_GEMM_H
+#define PYNN_GEMM_H
+
+#include "pynn_common.h"
+
+int pynn_gemm_f32(int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t rsa, int64_t csa,
+                  const float *b, int64_t rsb, int64_t csb,
+                  float beta, float *c, int64_t rsc, int64_t csc,
+                  const float *bias, int bias_axis, int relu, int isa, int n_threads);
+
+int pynn_gemm_f64(int64_t m, int64_t n, int64_t k, double alpha,
+                  const double *a, int64_t rsa, int64_t csa,
+                  const double *b, int64_t rsb, int64_t csb,
+                  double beta, double *c, int64_t rsc, int64_t csc,
+                  const double *bias, int bias_axis, int relu, int isa, int n_threads);
+
+#endif

@@ -1,0 +1,66 @@
+/* Shared by every pynn kernel family: status codes, the ISA enum, OpenMP glue and
+ * aligned allocation. Kernels are re-entrant: no static buffers, no global state. */
+#ifndef PYNN_COMMON_H
+#define PYNN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#ifndef PYNN_HAVE_OPENMP
+#define PYNN_HAVE_OPENMP 0
+#endif
+
+#if PYNN_HAVE_OPENMP
+#include <omp.h>
+/* _Pragma keeps serial builds free of -Wunknown-pragmas warnings. */
+#define PYNN_PRAGMA(x) _Pragma(#x)
+#define PYNN_OMP(x) PYNN_PRAGMA(omp x)
+static inline int pynn_thread_id(void) { return omp_get_thread_num(); }
+static inline int pynn_team_size(void) { return omp_get_num_threads(); }
+#else
+#define PYNN_OMP(x)
+static inline int pynn_thread_id(void) { return 0; }
+static inline int pynn_team_size(void) { return 1; }
+#endif
+
+#if defined(_MSC_VER)
+#define PYNN_RESTRICT __restrict
+#include <malloc.h>
+#else
+#define PYNN_RESTRICT restrict
+#endif
+
+#define PYNN_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define PYNN_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+enum pynn_status { PYNN_OK = 0, PYNN_ERR_NOMEM = 1, PYNN_ERR_ARG = 2 };
+
+/* Instruction sets a SIMD kernel is built for, best last. */
+enum pynn_isa { PYNN_ISA_GENERIC = 0, PYNN_ISA_AVX2 = 1, PYNN_ISA_AVX512 = 2 };
+
+#define PYNN_ALIGN 64
+
+/* Cache-line aligned buffer, NULL on failure; free with pynn_free. */
+static inline void *pynn_alloc(size_t bytes)
+{
+    if (bytes == 0)
+        bytes = PYNN_ALIGN;
+#if defined(_MSC_VER)
+    return _aligned_malloc(bytes, PYNN_ALIGN);
+#else
+    void *p = NULL;
+    return posix_memalign(&p, PYNN_ALIGN, bytes) == 0 ? p : NULL;
+#endif
+}
+
+static inline void pynn_free(void *p)
+{
+#if defined(_MSC_VER)
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}
+
+#endif /* PYNN_COMMON_H */

@@ -1,0 +1,24 @@
+"""pynn: deep learning on the CPU, with C/OpenMP kernels and a NumPy reference backend."""
+
+from .backend import get_backend, get_num_threads, set_backend, set_num_threads
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "get_backend",
+    "set_backend",
+    "get_num_threads",
+    "set_num_threads",
+    "openmp_enabled",
+]
+
+
+def openmp_enabled():
+    """True when pynn's compiled kernels were built with OpenMP.
+
+    False means the build fell back to serial kernels (no OpenMP compiler support, or
+    ``PYNN_NO_OPENMP=1`` at build time): correct, but one thread only.
+    """
+    from .backend import compiled
+
+    return compiled.openmp_enabled()

@@ -1,0 +1,86 @@
+"""Kernel backends: ``"compiled"`` (C/OpenMP through Cython, the default) and ``"reference"``
+(pure NumPy, the oracle the compiled kernels are tested against).
+
+The rest of pynn calls kernels through :data:`active`, a namespace whose attributes
+:func:`set_backend` rebinds, so switching backends costs nothing per call::
+
+    from pynn.backend import active as K
+    y = K.gemm(a, b)
+"""
+
+import os
+import types
+
+from . import _runtime
+from ._runtime import get_num_threads, set_num_threads  # noqa: F401
+
+# The kernel table: both backends define every name here with the same signature.
+KERNELS = (
+    "gemm",
+    "im2col",
+    "col2im",
+    "conv2d_forward",
+    "conv2d_backward",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "softmax_forward",
+    "softmax_backward",
+    "log_softmax_forward",
+    "log_softmax_backward",
+    "softmax_cross_entropy_forward",
+    "softmax_cross_entropy_backward",
+    "relu_forward",
+    "relu_backward",
+    "leaky_relu_forward",
+    "leaky_relu_backward",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "tanh_forward",
+    "tanh_backward",
+    "gelu_forward",
+    "gelu_backward",
+    "bias_grad",
+    "sgd_step",
+    "adam_step",
+    "rmsprop_step",
+)
+
+BACKENDS = ("compiled", "reference")
+
+active = types.SimpleNamespace()
+_active_name = None
+
+
+def _load(name):
+    if name == "reference":
+        from . import reference as module
+    elif name == "compiled":
+        from . import compiled as module
+    else:
+        raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
+    return module
+
+
+def set_backend(name):
+    """Make ``name`` (``"compiled"`` or ``"reference"``) the backend all of pynn uses."""
+    global _active_name
+    module = _load(name)
+    for kernel in KERNELS:
+        setattr(active, kernel, getattr(module, kernel))
+    _active_name = name
+
+
+def get_backend():
+    """Return the name of the active backend."""
+    return _active_name
+
+
+def get(name):
+    """Return the backend module ``name`` without making it active."""
+    return _load(name)
+
+
+set_backend(os.environ.get("PYNN_BACKEND", "compiled"))
+del _runtime

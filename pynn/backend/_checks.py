@@ -1,0 +1,187 @@
+"""Argument checks shared by both backends, so that both reject bad input with the same
+message: the kernel's name, what was expected and what was received."""
+
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_arrays(kernel, **arrays):
+    """Check that every named argument is a float32/float64 ndarray of one dtype.
+
+    Returns the common dtype. ``None`` values are skipped (optional arguments).
+    """
+    dtype = None
+    first = None
+    for name, arr in arrays.items():
+        if arr is None:
+            continue
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{kernel}: {name} must be a numpy.ndarray, got {type(arr).__name__}")
+        if arr.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{kernel}: {name} must be float32 or float64, got {arr.dtype}")
+        if dtype is None:
+            dtype, first = arr.dtype, name
+        elif arr.dtype != dtype:
+            raise TypeError(
+                f"{kernel}: {name} has dtype {arr.dtype} but {first} has {dtype}; "
+                "mixed dtypes are not converted"
+            )
+    return dtype
+
+
+def rank(kernel, name, arr, ndim, layout=""):
+    if arr.ndim != ndim:
+        what = f" {layout}" if layout else ""
+        raise ValueError(
+            f"{kernel}: {name} must have {ndim} dimensions{what}, got shape {arr.shape}"
+        )
+
+
+def shape(kernel, name, arr, expected):
+    if tuple(arr.shape) != tuple(expected):
+        raise ValueError(
+            f"{kernel}: {name} must have shape {tuple(expected)}, got {tuple(arr.shape)}"
+        )
+
+
+def output(kernel, out, expected_shape, dtype, *inputs):
+    """Check a caller-supplied ``out`` array: shape, dtype, writeable, no overlap."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{kernel}: out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{kernel}: out must have dtype {dtype}, got {out.dtype}")
+    shape(kernel, "out", out, expected_shape)
+    if not out.flags.writeable:
+        raise ValueError(f"{kernel}: out is read-only")
+    for arr in inputs:
+        if arr is not None and np.may_share_memory(out, arr):
+            raise ValueError(f"{kernel}: out must not overlap an input")
+    if out.size > 1 and 0 in out.strides:
+        raise ValueError(f"{kernel}: out must not have zero strides (broadcast views)")
+
+
+def pair(kernel, name, value, minimum):
+    """Turn an int or a pair of ints into ``(h, w)``, each at least ``minimum``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{kernel}: {name} must be an int or a pair, got {value!r}")
+        h, w = value
+    else:
+        h = w = value
+    try:
+        h, w = operator.index(h), operator.index(w)
+    except TypeError:
+        raise TypeError(f"{kernel}: {name} must be integers, got {value!r}") from None
+    if h < minimum or w < minimum:
+        raise ValueError(f"{kernel}: {name} must be >= {minimum}, got {value!r}")
+    return h, w
+
+
+def window(kernel, kernel_size, stride, padding, dilation=1):
+    """Validate a 2-D sliding window; ``stride=None`` means ``stride = kernel_size``."""
+    k = pair(kernel, "kernel_size", kernel_size, 1)
+    s = k if stride is None else pair(kernel, "stride", stride, 1)
+    p = pair(kernel, "padding", padding, 0)
+    d = pair(kernel, "dilation", dilation, 1)
+    return k, s, p, d
+
+
+def out_size(kernel, in_hw, k, s, p, d):
+    """Output height and width of a sliding window; errors if the window does not fit."""
+    sizes = []
+    for axis, n in enumerate(in_hw):
+        span = d[axis] * (k[axis] - 1) + 1
+        if n + 2 * p[axis] < span:
+            raise ValueError(
+                f"{kernel}: kernel (dilated extent {span}) is larger than the padded input "
+                f"({n} + 2*{p[axis]}) along {'HW'[axis]}; input spatial size {tuple(in_hw)}"
+            )
+        sizes.append((n + 2 * p[axis] - span) // s[axis] + 1)
+    return tuple(sizes)
+
+
+def pool_padding(kernel, k, p):
+    """PyTorch's rule: padding at most half the window, so no window is all padding."""
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(
+            f"{kernel}: padding {p} must be at most half of kernel_size {k}"
+        )
+
+
+def labels(kernel, labels_, n):
+    if not isinstance(labels_, np.ndarray) or labels_.dtype.kind not in "iu":
+        got = labels_.dtype if isinstance(labels_, np.ndarray) else type(labels_).__name__
+        raise TypeError(f"{kernel}: labels must be an integer ndarray, got {got}")
+    shape(kernel, "labels", labels_, (n,))
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduction(kernel, value):
+    if value not in REDUCTIONS:
+        raise ValueError(f"{kernel}: reduction must be one of {REDUCTIONS}, got {value!r}")
+
+
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+def gelu_approximate(kernel, value):
+    if value not in GELU_APPROXIMATIONS:
+        raise ValueError(
+            f"{kernel}: approximate must be one of {GELU_APPROXIMATIONS}, got {value!r}"
+        )
+
+
+def same_shape(kernel, a_name, a, b_name, b):
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{kernel}: {b_name} must have the shape of {a_name} {a.shape}, got {b.shape}"
+        )
+
+
+def in_place(kernel, like, **arrays):
+    """Arrays a kernel updates in place: same shape as ``like``, C-contiguous, writeable."""
+    for name, arr in arrays.items():
+        if arr is None:
+            continue
+        same_shape(kernel, "param", like, name, arr)
+        if not arr.flags.c_contiguous:
+            raise ValueError(f"{kernel}: {name} is updated in place and must be C-contiguous")
+        if not arr.flags.writeable:
+            raise ValueError(f"{kernel}: {name} is updated in place and must be writeable")
+
+
+def gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis):
+    """Validate gemm's operands; return ``(op(a), op(b), dtype)`` as views."""
+    dtype = float_arrays("gemm", a=a, b=b, out=out, bias=bias)
+    rank("gemm", "a", a, 2)
+    rank("gemm", "b", b, 2)
+    op_a = a.T if trans_a else a
+    op_b = b.T if trans_b else b
+    if op_a.shape[1] != op_b.shape[0]:
+        raise ValueError(
+            f"gemm: inner dimensions differ: op(a) is {op_a.shape} and op(b) is {op_b.shape} "
+            f"(trans_a={trans_a}, trans_b={trans_b})"
+        )
+    m, n = op_a.shape[0], op_b.shape[1]
+    if bias is not None:
+        if bias_axis not in (0, 1):
+            raise ValueError(f"gemm: bias_axis must be 0 or 1, got {bias_axis!r}")
+        shape("gemm", "bias", bias, ((m, n)[bias_axis],))
+    if out is not None:
+        output("gemm", out, (m, n), dtype, a, b, bias)
+    return op_a, op_b, dtype
+
+
+def label_range(kernel, labels_, n_classes, ignore_index):
+    valid = labels_ != ignore_index
+    bad = valid & ((labels_ < 0) | (labels_ >= n_classes))
+    if bad.any():
+        raise ValueError(
+            f"{kernel}: labels must lie in [0, {n_classes}) or equal ignore_index "
+            f"({ignore_index}); got {labels_[bad][0]}"
+        )

@@ -1,0 +1,45 @@
+"""Thread count and instruction set used by the compiled kernels (pure Python state, read by
+the compiled backend at every call, so changes apply immediately)."""
+
+import os
+
+_num_threads = None
+_isa = None
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _default_num_threads():
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if n >= 1:
+            return n
+    return _usable_cores()
+
+
+def get_num_threads():
+    """Return the number of threads pynn's kernels use.
+
+    Defaults to ``OMP_NUM_THREADS`` when set, else the number of cores this process may run on.
+    """
+    global _num_threads
+    if _num_threads is None:
+        _num_threads = _default_num_threads()
+    return _num_threads
+
+
+def set_num_threads(n):
+    """Set the number of threads pynn's kernels use (``n >= 1``)."""
+    global _num_threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected an integer >= 1, got {n!r}")
+    _num_threads = n

@@ -1,0 +1,688 @@
+"""The NumPy reference backend: every kernel of :data:`pynn.backend.KERNELS`, written for
+clarity. It is the oracle the compiled kernels are tested against, and a backend in its own
+right (``pynn.set_backend("reference")``).
+
+Layouts: images are NCHW, convolution weights (out_channels, in_channels, kh, kw), column
+matrices (N, C * kh * kw, oh * ow) with rows ordered (c, i, j), softmax over the last axis.
+"""
+
+import math
+
+import numpy as np
+
+from . import _checks as check
+
+# ---------------------------------------------------------------------------------------------
+# GEMM
+
+
+def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=None,
+         bias_axis=1, relu=False):
+    """``C := relu?(alpha * op(A) op(B) + beta * C + bias)``.
+
+    Parameters
+    ----------
+    a : ndarray of shape (M, K), or (K, M) with ``trans_a``
+    b : ndarray of shape (K, N), or (N, K) with ``trans_b``
+    out : ndarray of shape (M, N), optional
+        Written in place. With ``beta == 0`` its old contents are never read.
+    bias : ndarray of shape (N,) (``bias_axis=1``) or (M,) (``bias_axis=0``), optional
+    relu : bool
+        Apply ``max(., 0)`` after the bias.
+
+    Returns
+    -------
+    out : ndarray of shape (M, N)
+    """
+    op_a, op_b, dtype = check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
+    result = np.matmul(op_a, op_b)
+    if alpha != 1.0:
+        result *= dtype.type(alpha)
+    if out is not None and beta != 0.0:
+        result += dtype.type(beta) * out
+    if bias is not None:
+        result += bias if bias_axis == 1 else bias[:, None]
+    if relu:
+        np.maximum(result, 0, out=result)
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution
+
+
+def _gather_windows(xp, k, s, d, out_hw):
+    """View every window of the padded input: (N, C, kh, kw, oh, ow), a copy."""
+    n, c = xp.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = k, s, d, out_hw
+    win = np.empty((n, c, kh, kw, oh, ow), xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            win[:, :, i, j] = xp[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
+                                 j * dw: j * dw + sw * (ow - 1) + 1: sw]
+    return win
+
+
+def _scatter_windows(win, x_shape, k, s, p, d):
+    """Adjoint of :func:`_gather_windows`: sum every window value back into (N, C, H, W)."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, s, p, d
+    oh, ow = win.shape[-2:]
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), win.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
+               j * dw: j * dw + sw * (ow - 1) + 1: sw] += win[:, :, i, j]
+    return xp[:, :, ph: ph + h, pw: pw + w]
+
+
+def _pad(x, p, value=0.0):
+    (ph, pw) = p
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _window_args(kernel, x_shape, kernel_size, stride, padding, dilation):
+    k, s, p, d = check.window(kernel, kernel_size, stride, padding, dilation)
+    out_hw = check.out_size(kernel, x_shape[2:], k, s, p, d)
+    return k, s, p, d, out_hw
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+    """Unfold sliding windows into columns.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    kernel_size, stride, padding, dilation : int or (int, int)
+
+    Returns
+    -------
+    cols : ndarray of shape (N, C * kh * kw, oh * ow)
+        Row ``(c * kh + i) * kw + j`` holds ``x[n, c, oy * sh - ph + i * dh, ox * sw - pw + j * dw]``
+        (zero where that falls in the padding), column ``oy * ow + ox``.
+    """
+    check.float_arrays("im2col", x=x)
+    check.rank("im2col", "x", x, 4, "(N, C, H, W)")
+    k, s, p, d, out_hw = _window_args("im2col", x.shape, kernel_size, stride, padding, dilation)
+    win = _gather_windows(_pad(x, p), k, s, d, out_hw)
+    n, c = x.shape[:2]
+    return win.reshape(n, c * k[0] * k[1], out_hw[0] * out_hw[1])
+
+
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
+    """Adjoint of :func:`im2col`: sum columns back into an image of shape ``x_shape``.
+
+    Parameters
+    ----------
+    cols : ndarray of shape (N, C * kh * kw, oh * ow)
+    x_shape : (N, C, H, W)
+
+    Returns
+    -------
+    x : ndarray of shape (N, C, H, W)
+    """
+    check.float_arrays("col2im", cols=cols)
+    check.rank("col2im", "cols", cols, 3, "(N, C*kh*kw, oh*ow)")
+    x_shape = tuple(int(v) for v in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {x_shape}")
+    k, s, p, d, out_hw = _window_args("col2im", x_shape, kernel_size, stride, padding, dilation)
+    n, c = x_shape[:2]
+    check.shape("col2im", "cols", cols, (n, c * k[0] * k[1], out_hw[0] * out_hw[1]))
+    win = cols.reshape(n, c, k[0], k[1], out_hw[0], out_hw[1])
+    return np.ascontiguousarray(_scatter_windows(win, x_shape, k, s, p, d))
+
+
+def _conv_args(kernel, x, w, b, stride, padding, dilation):
+    dtype = check.float_arrays(kernel, x=x, w=w, b=b)
+    check.rank(kernel, "x", x, 4, "(N, C, H, W)")
+    check.rank(kernel, "w", w, 4, "(out_channels, in_channels, kh, kw)")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"{kernel}: w expects {w.shape[1]} input channels (w shape {w.shape}), "
+            f"x has {x.shape[1]} (x shape {x.shape})"
+        )
+    if b is not None:
+        check.shape(kernel, "b", b, (w.shape[0],))
+    k, s, p, d, out_hw = _window_args(kernel, x.shape, w.shape[2:], stride, padding, dilation)
+    return dtype, s, p, d, out_hw
+
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
+    """2-D cross-correlation (PyTorch's ``conv2d``), optionally followed by ReLU.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (O, C, kh, kw)
+    b : ndarray of shape (O,), optional
+    stride, padding, dilation : int or (int, int)
+
+    Returns
+    -------
+    y : ndarray of shape (N, O, oh, ow), ``oh = (H + 2 ph - dh (kh - 1) - 1) // sh + 1``
+    """
+    _, s, p, d, out_hw = _conv_args("conv2d_forward", x, w, b, stride, padding, dilation)
+    cols = im2col(x, w.shape[2:], s, p, d)
+    y = np.matmul(w.reshape(w.shape[0], -1), cols)
+    if b is not None:
+        y += b[:, None]
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y.reshape(x.shape[0], w.shape[0], *out_hw)
+
+
+def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_grad=True,
+                    has_bias=True):
+    """Gradients of :func:`conv2d_forward` (without its ReLU) with respect to x, w and b.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (O, C, kh, kw)
+    dy : ndarray of shape (N, O, oh, ow)
+    needs_input_grad, has_bias : bool
+        Skip ``dx`` (first layer) or ``db`` (no bias) when False; they come back as None.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W) or None
+    dw : ndarray of shape (O, C, kh, kw)
+    db : ndarray of shape (O,) or None
+    """
+    _, s, p, d, out_hw = _conv_args("conv2d_backward", x, w, None, stride, padding, dilation)
+    check.float_arrays("conv2d_backward", x=x, dy=dy)
+    check.shape("conv2d_backward", "dy", dy, (x.shape[0], w.shape[0], *out_hw))
+    n, o = dy.shape[:2]
+    dy2 = dy.reshape(n, o, -1)
+    cols = im2col(x, w.shape[2:], s, p, d)
+    dw = np.matmul(dy2, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    db = dy2.sum(axis=(0, 2)) if has_bias else None
+    dx = None
+    if needs_input_grad:
+        dcols = np.matmul(w.reshape(o, -1).T, dy2)
+        dx = col2im(dcols, x.shape, w.shape[2:], s, p, d)
+    return dx, dw, db
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling
+
+
+def _pool_args(kernel, x, kernel_size, stride, padding):
+    check.float_arrays(kernel, x=x)
+    check.rank(kernel, "x", x, 4, "(N, C, H, W)")
+    k, s, p, d, out_hw = _window_args(kernel, x.shape, kernel_size, stride, padding, 1)
+    check.pool_padding(kernel, k, p)
+    return k, s, p, d, out_hw
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
+    """Max pooling; padding counts as -inf; the first maximum in row-major window order wins
+    (a NaN counts as a maximum and propagates).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    kernel_size, stride, padding : int or (int, int); ``stride=None`` means kernel_size
+
+    Returns
+    -------
+    y : ndarray of shape (N, C, oh, ow)
+    indices : int64 ndarray of shape (N, C, oh, ow)
+        Flat index ``h * W + w`` of each maximum within its (H, W) plane, as in PyTorch.
+    """
+    k, s, p, d, (oh, ow) = _pool_args("max_pool2d_forward", x, kernel_size, stride, padding)
+    n, c, h, w = x.shape
+    win = _gather_windows(_pad(x, p, -np.inf), k, s, d, (oh, ow)).reshape(n, c, -1, oh, ow)
+    nan = np.isnan(win)
+    # argmax of (is NaN, value) in lexicographic order: the first NaN, else the first max.
+    pos = np.where(nan.any(axis=2), nan.argmax(axis=2), win.argmax(axis=2))
+    y = np.take_along_axis(win, pos[:, :, None], axis=2)[:, :, 0]
+    ki, kj = np.divmod(pos, k[1])
+    rows = np.arange(oh)[:, None] * s[0] - p[0] + ki
+    cols = np.arange(ow)[None, :] * s[1] - p[1] + kj
+    return y, (rows * w + cols).astype(np.int64)
+
+
+def max_pool2d_backward(dy, indices, x_shape):
+    """Route each output gradient to the input position that was the maximum.
+
+    Parameters
+    ----------
+    dy : ndarray of shape (N, C, oh, ow)
+    indices : int64 ndarray of shape (N, C, oh, ow), from :func:`max_pool2d_forward`
+    x_shape : (N, C, H, W)
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    """
+    check.float_arrays("max_pool2d_backward", dy=dy)
+    check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
+    _pool_indices("max_pool2d_backward", indices, dy, x_shape)
+    n, c, h, w = x_shape
+    dx = np.zeros((n * c, h * w), dy.dtype)
+    rows = np.repeat(np.arange(n * c), dy.shape[2] * dy.shape[3])
+    np.add.at(dx, (rows, indices.reshape(-1)), dy.reshape(-1))
+    return dx.reshape(x_shape)
+
+
+def _pool_indices(kernel, indices, dy, x_shape):
+    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
+        got = indices.dtype if isinstance(indices, np.ndarray) else type(indices).__name__
+        raise TypeError(f"{kernel}: indices must be an int64 ndarray, got {got}")
+    check.same_shape(kernel, "dy", dy, "indices", indices)
+    if len(x_shape) != 4 or tuple(x_shape[:2]) != dy.shape[:2]:
+        raise ValueError(f"{kernel}: x_shape {tuple(x_shape)} does not match dy {dy.shape}")
+    if indices.size and (indices.min() < 0 or indices.max() >= x_shape[2] * x_shape[3]):
+        raise ValueError(f"{kernel}: indices out of range for x_shape {tuple(x_shape)}")
+
+
+def _avg_divisor(x_shape, k, s, p, d, out_hw, count_include_pad, dtype):
+    if count_include_pad:
+        return dtype.type(k[0] * k[1])
+    ones = np.ones((1, 1) + tuple(x_shape[2:]), dtype)
+    return _gather_windows(_pad(ones, p), k, s, d, out_hw).sum(axis=(2, 3))
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+    """Average pooling. With ``count_include_pad`` (PyTorch's default) every window divides by
+    kh * kw; without it, by the number of positions that fall inside the image.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+
+    Returns
+    -------
+    y : ndarray of shape (N, C, oh, ow)
+    """
+    k, s, p, d, out_hw = _pool_args("avg_pool2d_forward", x, kernel_size, stride, padding)
+    win = _gather_windows(_pad(x, p), k, s, d, out_hw)
+    div = _avg_divisor(x.shape, k, s, p, d, out_hw, count_include_pad, x.dtype)
+    return win.sum(axis=(2, 3)) / div
+
+
+def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
+                        count_include_pad=True):
+    """Gradient of :func:`avg_pool2d_forward`.
+
+    Parameters
+    ----------
+    dy : ndarray of shape (N, C, oh, ow)
+    x_shape : (N, C, H, W)
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    """
+    check.float_arrays("avg_pool2d_backward", dy=dy)
+    check.rank("avg_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
+    x_shape = tuple(int(v) for v in x_shape)
+    k, s, p, d, out_hw = _window_args("avg_pool2d_backward", x_shape, kernel_size, stride,
+                                      padding, 1)
+    check.pool_padding("avg_pool2d_backward", k, p)
+    check.shape("avg_pool2d_backward", "dy", dy, x_shape[:2] + out_hw)
+    div = _avg_divisor(x_shape, k, s, p, d, out_hw, count_include_pad, dy.dtype)
+    g = dy / div
+    win = np.broadcast_to(g[:, :, None, None], g.shape[:2] + k + out_hw)
+    return np.ascontiguousarray(_scatter_windows(win, x_shape, k, s, p, d))
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax family (last axis)
+
+
+def _rows(kernel, **arrays):
+    check.float_arrays(kernel, **arrays)
+    first = next(iter(arrays.values()))
+    if first.ndim < 1:
+        raise ValueError(f"{kernel}: expected at least 1 dimension, got a scalar")
+    names = list(arrays)
+    for name in names[1:]:
+        check.same_shape(kernel, names[0], first, name, arrays[name])
+
+
+def softmax_forward(x):
+    """Softmax over the last axis, shifted by the row maximum so it never overflows.
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., C)
+
+    Returns
+    -------
+    y : ndarray of shape (..., C)
+    """
+    _rows("softmax_forward", x=x)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_backward(y, dy):
+    """``dx = y * (dy - sum(dy * y))`` over the last axis; ``y`` is the softmax output."""
+    _rows("softmax_backward", y=y, dy=dy)
+    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+
+
+def log_softmax_forward(x):
+    """``x - max - log(sum(exp(x - max)))`` over the last axis."""
+    _rows("log_softmax_forward", x=x)
+    z = x - x.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def log_softmax_backward(y, dy):
+    """``dx = dy - exp(y) * sum(dy)`` over the last axis; ``y`` is the log-softmax output."""
+    _rows("log_softmax_backward", y=y, dy=dy)
+    return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
+
+
+def _cross_entropy_args(kernel, logits, labels, reduction, label_smoothing):
+    check.float_arrays(kernel, logits=logits)
+    check.rank(kernel, "logits", logits, 2, "(N, C)")
+    check.labels(kernel, labels, logits.shape[0])
+    check.reduction(kernel, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{kernel}: label_smoothing must lie in [0, 1], got {label_smoothing}")
+
+
+def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoothing=0.0,
+                                  reduction="mean"):
+    """Cross-entropy of softmax(logits) against integer labels, fused.
+
+    The per-sample loss is ``(1 - eps) * -log p[y] + eps * mean_c(-log p[c])``, computed from
+    log-probabilities (never ``log(0)``); samples whose label is ``ignore_index`` count zero.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (N, C)
+    labels : integer ndarray of shape (N,)
+    reduction : {"mean", "sum", "none"}
+        ``"mean"`` divides by the number of samples not ignored (NaN when there are none, as
+        in PyTorch).
+
+    Returns
+    -------
+    loss : 0-d ndarray, or shape (N,) with ``reduction="none"``
+    probs : ndarray of shape (N, C), softmax(logits), for the backward pass
+    """
+    kernel = "softmax_cross_entropy_forward"
+    _cross_entropy_args(kernel, logits, labels, reduction, label_smoothing)
+    n, c = logits.shape
+    check.label_range(kernel, labels, c, ignore_index)
+    logp = log_softmax_forward(logits)
+    valid = labels != ignore_index
+    safe = np.where(valid, labels, 0)
+    nll = -logp[np.arange(n), safe]
+    per_sample = (1.0 - label_smoothing) * nll - label_smoothing * logp.mean(axis=1)
+    per_sample = np.where(valid, per_sample, 0).astype(logits.dtype)
+    if reduction == "none":
+        loss = per_sample
+    elif reduction == "sum":
+        loss = np.asarray(per_sample.sum(dtype=np.float64), logits.dtype)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loss = np.asarray(per_sample.sum(dtype=np.float64) / valid.sum(), logits.dtype)
+    return loss, np.exp(logp)
+
+
+def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label_smoothing=0.0,
+                                   reduction="mean"):
+    """Gradient of :func:`softmax_cross_entropy_forward` with respect to the logits.
+
+    Parameters
+    ----------
+    probs : ndarray of shape (N, C), as returned by the forward pass
+    labels : integer ndarray of shape (N,)
+    grad : scalar, or ndarray of shape (N,) with ``reduction="none"``
+
+    Returns
+    -------
+    dlogits : ndarray of shape (N, C), ``g_i * (p_i - (1 - eps) onehot(y_i) - eps / C)``
+    """
+    kernel = "softmax_cross_entropy_backward"
+    _cross_entropy_args(kernel, probs, labels, reduction, label_smoothing)
+    n, c = probs.shape
+    g = _row_weights(kernel, grad, labels, ignore_index, reduction, n, probs.dtype)
+    target = np.full((n, c), label_smoothing / c, probs.dtype)
+    valid = labels != ignore_index
+    target[np.arange(n)[valid], labels[valid]] += 1.0 - label_smoothing
+    return ((probs - target) * g[:, None]).astype(probs.dtype)
+
+
+def _row_weights(kernel, grad, labels, ignore_index, reduction, n, dtype):
+    """Per-sample weight of the loss gradient; zero for ignored samples."""
+    valid = labels != ignore_index
+    if reduction == "none":
+        grad = np.asarray(grad, dtype)
+        check.shape(kernel, "grad", grad, (n,))
+        return np.where(valid, grad, 0).astype(dtype)
+    grad = np.asarray(grad, np.float64)
+    if grad.size != 1:
+        raise ValueError(f"{kernel}: grad must be a scalar for reduction={reduction!r}, "
+                         f"got shape {grad.shape}")
+    scale = float(grad.reshape(())) / (valid.sum() if reduction == "mean" else 1)
+    return np.where(valid, scale, 0).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations. Backward functions return a new array and never modify their inputs.
+
+
+def relu_forward(x):
+    """``max(x, 0)``; NaN propagates."""
+    check.float_arrays("relu_forward", x=x)
+    return np.where(x < 0, x.dtype.type(0), x)
+
+
+def relu_backward(y, dy):
+    """``dy`` where the ReLU output ``y`` is positive, else 0."""
+    check.float_arrays("relu_backward", y=y, dy=dy)
+    check.same_shape("relu_backward", "y", y, "dy", dy)
+    return np.where(y > 0, dy, dy.dtype.type(0))
+
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    """``x`` where positive, else ``negative_slope * x``."""
+    check.float_arrays("leaky_relu_forward", x=x)
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_backward(x, dy, negative_slope=0.01):
+    """``dy`` where ``x > 0``, else ``negative_slope * dy``."""
+    check.float_arrays("leaky_relu_backward", x=x, dy=dy)
+    check.same_shape("leaky_relu_backward", "x", x, "dy", dy)
+    return np.where(x > 0, dy, dy * dy.dtype.type(negative_slope))
+
+
+def sigmoid_forward(x):
+    """``1 / (1 + exp(-x))``, evaluated without overflow for either sign of x."""
+    check.float_arrays("sigmoid_forward", x=x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def sigmoid_backward(y, dy):
+    """``dy * y * (1 - y)``; ``y`` is the sigmoid output."""
+    check.float_arrays("sigmoid_backward", y=y, dy=dy)
+    check.same_shape("sigmoid_backward", "y", y, "dy", dy)
+    return dy * y * (1 - y)
+
+
+def tanh_forward(x):
+    """``tanh(x)``."""
+    check.float_arrays("tanh_forward", x=x)
+    return np.tanh(x)
+
+
+def tanh_backward(y, dy):
+    """``dy * (1 - y**2)``; ``y`` is the tanh output."""
+    check.float_arrays("tanh_backward", y=y, dy=dy)
+    check.same_shape("tanh_backward", "y", y, "dy", dy)
+    return dy * (1 - y * y)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+def gelu_forward(x, approximate="none"):
+    """GELU: ``x * Phi(x)`` (``approximate="none"``) or its tanh approximation
+    ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`` (``approximate="tanh"``)."""
+    check.float_arrays("gelu_forward", x=x)
+    check.gelu_approximate("gelu_forward", approximate)
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x ** 3)))
+    return (0.5 * x * (1 + _erf(x / math.sqrt(2.0)).astype(np.float64))).astype(x.dtype)
+
+
+def gelu_backward(x, dy, approximate="none"):
+    """Gradient of :func:`gelu_forward`; ``x`` is its input."""
+    check.float_arrays("gelu_backward", x=x, dy=dy)
+    check.same_shape("gelu_backward", "x", x, "dy", dy)
+    check.gelu_approximate("gelu_backward", approximate)
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x ** 3))
+        dt = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+        return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dt)
+    xd = x.astype(np.float64)
+    cdf = 0.5 * (1 + _erf(xd / math.sqrt(2.0)).astype(np.float64))
+    pdf = np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
+    return (dy * (cdf + xd * pdf)).astype(x.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions and optimiser updates
+
+
+def bias_grad(dy, axis=1):
+    """Sum ``dy`` over every axis but ``axis``: the gradient of a bias broadcast along it.
+
+    Parameters
+    ----------
+    dy : ndarray of shape (N, C, ...) for ``axis=1``, or (..., C) for ``axis=-1``
+
+    Returns
+    -------
+    db : ndarray of shape (C,)
+    """
+    check.float_arrays("bias_grad", dy=dy)
+    if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
+        raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
+    axis %= dy.ndim
+    others = tuple(i for i in range(dy.ndim) if i != axis)
+    return dy.sum(axis=others, dtype=np.float64).astype(dy.dtype)
+
+
+def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
+             weight_decay=0.0, nesterov=False, maximize=False, first_step=False):
+    """One SGD update in place, as ``torch.optim.SGD`` does it.
+
+    ``g = grad (+ weight_decay * param)``; with momentum, ``buf = g`` on the first step, else
+    ``buf = momentum * buf + (1 - dampening) * g``, and ``g = g + momentum * buf`` (Nesterov)
+    or ``g = buf``; then ``param -= lr * g``.
+
+    Parameters
+    ----------
+    param, momentum_buffer : C-contiguous ndarrays, updated in place
+    grad : ndarray of the same shape
+    """
+    _step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
+    if momentum != 0.0 and momentum_buffer is None:
+        raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
+    g = -grad if maximize else grad
+    if weight_decay != 0.0:
+        g = g + weight_decay * param
+    if momentum != 0.0:
+        if first_step:
+            momentum_buffer[...] = g
+        else:
+            momentum_buffer *= momentum
+            momentum_buffer += (1.0 - dampening) * g
+        g = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    param -= lr * g
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.0, decoupled_weight_decay=False, max_exp_avg_sq=None,
+              maximize=False):
+    """One Adam (or AdamW, with ``decoupled_weight_decay``) update in place, as
+    ``torch.optim.Adam`` / ``AdamW`` do it; ``step`` counts from 1; ``max_exp_avg_sq`` turns on
+    AMSGrad.
+
+    Parameters
+    ----------
+    param, exp_avg, exp_avg_sq, max_exp_avg_sq : C-contiguous ndarrays, updated in place
+    grad : ndarray of the same shape
+    """
+    _step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+               max_exp_avg_sq=max_exp_avg_sq)
+    if step < 1:
+        raise ValueError(f"adam_step: step counts from 1, got {step}")
+    g = -grad if maximize else grad
+    if weight_decay != 0.0:
+        if decoupled_weight_decay:
+            param *= 1.0 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    exp_avg += (1.0 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1.0 - beta2) * g * g
+    step_size = lr / (1.0 - beta1 ** step)
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    second = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    denom = np.sqrt(second) / bias_correction2_sqrt + eps
+    param -= step_size * exp_avg / denom
+
+
+def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, momentum_buffer=None, centered=False, grad_avg=None,
+                 maximize=False):
+    """One RMSProp update in place, as ``torch.optim.RMSprop`` does it.
+
+    ``square_avg = alpha * square_avg + (1 - alpha) g^2``; centred, ``grad_avg`` tracks the
+    mean of g and the denominator is ``sqrt(square_avg - grad_avg^2) + eps``; with momentum,
+    ``buf = momentum * buf + g / denom`` and ``param -= lr * buf``.
+
+    Parameters
+    ----------
+    param, square_avg, momentum_buffer, grad_avg : C-contiguous ndarrays, updated in place
+    grad : ndarray of the same shape
+    """
+    _step_args("rmsprop_step", param, grad, square_avg=square_avg,
+               momentum_buffer=momentum_buffer, grad_avg=grad_avg)
+    if momentum != 0.0 and momentum_buffer is None:
+        raise ValueError("rmsprop_step: momentum != 0 needs a momentum_buffer")
+    if centered and grad_avg is None:
+        raise ValueError("rmsprop_step: centered=True needs grad_avg")
+    g = -grad if maximize else grad
+    if weight_decay != 0.0:
+        g = g + weight_decay * param
+    square_avg *= alpha
+    square_avg += (1.0 - alpha) * g * g
+    if centered:
+        grad_avg += (1.0 - alpha) * (g - grad_avg)
+        avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+    else:
+        avg = np.sqrt(square_avg) + eps
+    if momentum != 0.0:
+        momentum_buffer *= momentum
+        momentum_buffer += g / avg
+        param -= lr * momentum_buffer
+    else:
+        param -= lr * g / avg
+
+
+def _step_args(kernel, param, grad, **state):
+    check.float_arrays(kernel, param=param, grad=grad, **state)
+    check.same_shape(kernel, "param", param, "grad", grad)
+    check.in_place(kernel, param, param=param, **state)

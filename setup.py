@@ -1,0 +1,190 @@
+"""Build pynn's compiled kernels.
+
+Two things here are not plain setuptools:
+
+* OpenMP is probed by compiling, linking and running a small program with the flag the
+  compiler needs. When that fails (or ``PYNN_NO_OPENMP=1``), the kernels build serial and a
+  warning says so; ``pynn.openmp_enabled()`` reports which build you have.
+* The C sources in ``csrc/`` are compiled once into objects that every extension links.
+  Files listed in ``SIMD_SOURCES`` are compiled once per instruction set (AVX-512, AVX2+FMA,
+  portable) with that set's flags and a ``PYNN_ISA`` suffix; the CPU picks among them at run
+  time. Nothing is built with ``-march=native``, so one wheel runs on any x86-64 or aarch64.
+"""
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import warnings
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+CSRC = "csrc"
+# Compiled once per instruction set; every other csrc/*.c file is compiled once, portable.
+SIMD_SOURCES = ["gemm_kernel.c"]
+PORTABLE_SOURCES = sorted(
+    f for f in os.listdir(CSRC) if f.endswith(".c") and f not in SIMD_SOURCES
+)
+# Every pynn/backend/_<family>.pyx is an extension module; the kernel-table test fails if a
+# kernel is missing from the compiled backend, so nothing here needs to list them by hand.
+FAMILIES = sorted(
+    f[:-4] for f in os.listdir(os.path.join("pynn", "backend")) if f.endswith(".pyx")
+)
+
+
+def _is_x86_64():
+    machine = platform.machine().lower()
+    return machine in ("x86_64", "amd64", "x64")
+
+
+def isa_variants(compiler_type):
+    """Return ``[(name, flags)]`` of the instruction sets to build SIMD_SOURCES for."""
+    if not _is_x86_64():
+        return [("generic", [])]
+    if compiler_type == "msvc":
+        return [("avx512", ["/arch:AVX512"]), ("avx2", ["/arch:AVX2"]), ("generic", [])]
+    return [
+        ("avx512", ["-mavx512f", "-mavx2", "-mfma"]),
+        ("avx2", ["-mavx2", "-mfma"]),
+        ("generic", []),
+    ]
+
+
+def openmp_flags(compiler_type):
+    """Return ``(compile_args, link_args)`` candidates for this compiler."""
+    if compiler_type == "msvc":
+        return ["/openmp"], []
+    if sys.platform == "darwin" and "clang" in _compiler_version():
+        # Apple clang has no -fopenmp driver flag; libomp comes from Homebrew or conda.
+        return ["-Xpreprocessor", "-fopenmp"], ["-lomp"]
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+def _compiler_version():
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    try:
+        out = subprocess.run(
+            cc.split() + ["--version"], capture_output=True, text=True, timeout=30
+        )
+        return (out.stdout + out.stderr).lower()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+OPENMP_PROBE = textwrap.dedent(
+    """
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        printf("%d\\n", n == omp_get_max_threads());
+        return 0;
+    }
+    """
+)
+
+
+def probe_openmp(compiler, compile_args, link_args):
+    """Compile, link and run a test program; True when OpenMP works end to end."""
+    tmp = tempfile.mkdtemp(prefix="pynn-omp-")
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write(OPENMP_PROBE)
+        objects = compiler.compile([src], output_dir=tmp, extra_postargs=compile_args)
+        exe = os.path.join(tmp, "probe")
+        compiler.link_executable(objects, exe, extra_postargs=link_args)
+        out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+        return out.returncode == 0 and out.stdout.strip() == "1"
+    except Exception:  # any compile, link or run failure means "no OpenMP"
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BuildExt(build_ext):
+    """Compile csrc/ once (SIMD files once per ISA), then link it into every extension."""
+
+    def build_extensions(self):
+        ctype = self.compiler.compiler_type
+        if ctype == "msvc":
+            base = ["/O2"]
+            warn = ["/W3"]
+        else:
+            base = ["-O3", "-std=c11", "-fno-strict-aliasing"]
+            warn = ["-Wall", "-Wextra"]
+            if os.environ.get("PYNN_SANITIZE"):
+                # Developer build for ASan/UBSan runs (see CONTRIBUTING): no -O3 surprises.
+                base = ["-O1", "-g", "-fno-omit-frame-pointer", "-std=c11",
+                        "-fsanitize=" + os.environ["PYNN_SANITIZE"]]
+
+        omp_compile, omp_link = [], []
+        if os.environ.get("PYNN_NO_OPENMP", "0") not in ("", "0"):
+            warnings.warn("PYNN_NO_OPENMP is set: building pynn's kernels serial (one thread).")
+        else:
+            cand_c, cand_l = openmp_flags(ctype)
+            if probe_openmp(self.compiler, cand_c, cand_l):
+                omp_compile, omp_link = cand_c, cand_l
+            else:
+                warnings.warn(
+                    "OpenMP could not be compiled, linked and run with this compiler: "
+                    "building pynn's kernels serial (one thread). On macOS install libomp."
+                )
+        defines = [("PYNN_HAVE_OPENMP", "1" if omp_compile else "0")]
+
+        objects = []
+        obj_dir = os.path.join(self.build_temp, "csrc")
+        srcs = [os.path.join(CSRC, s) for s in PORTABLE_SOURCES]
+        objects += self.compiler.compile(
+            srcs, output_dir=obj_dir, macros=defines, include_dirs=[CSRC],
+            extra_postargs=base + warn + omp_compile,
+        )
+        for isa, flags in isa_variants(ctype):
+            isa_dir = os.path.join(obj_dir, isa)
+            srcs = [os.path.join(CSRC, s) for s in SIMD_SOURCES]
+            objects += self.compiler.compile(
+                srcs, output_dir=isa_dir, macros=defines + [("PYNN_ISA", isa)],
+                include_dirs=[CSRC], extra_postargs=base + warn + flags,
+            )
+        sanitize_link = (["-fsanitize=" + os.environ["PYNN_SANITIZE"]]
+                         if os.environ.get("PYNN_SANITIZE") and ctype != "msvc" else [])
+        for ext in self.extensions:
+            ext.extra_objects = list(objects)
+            ext.include_dirs = [CSRC] + ext.include_dirs
+            ext.define_macros = defines + ext.define_macros
+            # Cython's generated C is compiled without -Wall: its warnings are not ours.
+            ext.extra_compile_args = base + omp_compile
+            ext.extra_link_args = omp_link + sanitize_link
+            if ctype != "msvc":
+                ext.libraries = ext.libraries + ["m"]
+        super().build_extensions()
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    exts = [
+        Extension(f"pynn.backend.{name}", [os.path.join("pynn", "backend", name + ".pyx")])
+        for name in FAMILIES
+    ]
+    return cythonize(
+        exts,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "embedsignature": True,
+        },
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
