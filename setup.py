@@ -118,11 +118,11 @@ class BuildExt(build_ext):
             base = ["/O2"]
             warn = ["/W3"]
         else:
-            base = ["-O3", "-std=c11", "-fno-strict-aliasing"]
+            base = ["-O3", "-std=c11", "-fopenmp-simd"]
             warn = ["-Wall", "-Wextra"]
             if os.environ.get("PYNN_SANITIZE"):
                 # Developer build for ASan/UBSan runs (see CONTRIBUTING): no -O3 surprises.
-                base = ["-O1", "-g", "-fno-omit-frame-pointer", "-std=c11",
+                base = ["-O1", "-g", "-fno-omit-frame-pointer", "-std=c11", "-fopenmp-simd",
                         "-fsanitize=" + os.environ["PYNN_SANITIZE"]]
 
         omp_compile, omp_link = [], []
@@ -155,8 +155,11 @@ class BuildExt(build_ext):
             )
         sanitize_link = (["-fsanitize=" + os.environ["PYNN_SANITIZE"]]
                          if os.environ.get("PYNN_SANITIZE") and ctype != "msvc" else [])
+        csrc_files = [os.path.join(CSRC, f) for f in os.listdir(CSRC)]
         for ext in self.extensions:
             ext.extra_objects = list(objects)
+            # Relink when any C source or header changes, not only the .pyx.
+            ext.depends = ext.depends + csrc_files
             ext.include_dirs = [CSRC] + ext.include_dirs
             ext.define_macros = defines + ext.define_macros
             # Cython's generated C is compiled without -Wall: its warnings are not ours.

@@ -11,10 +11,19 @@
 #define PYNN_HAVE_OPENMP 0
 #endif
 
+#define PYNN_PRAGMA(x) _Pragma(#x)
+
+/* `omp simd` needs no OpenMP runtime: setup.py compiles with -fopenmp-simd on gcc and clang,
+ * so reductions vectorise in serial builds too. */
+#if PYNN_HAVE_OPENMP || defined(__GNUC__)
+#define PYNN_SIMD(x) PYNN_PRAGMA(omp simd x)
+#else
+#define PYNN_SIMD(x)
+#endif
+
 #if PYNN_HAVE_OPENMP
 #include <omp.h>
 /* _Pragma keeps serial builds free of -Wunknown-pragmas warnings. */
-#define PYNN_PRAGMA(x) _Pragma(#x)
 #define PYNN_OMP(x) PYNN_PRAGMA(omp x)
 static inline int pynn_thread_id(void) { return omp_get_thread_num(); }
 static inline int pynn_team_size(void) { return omp_get_num_threads(); }
@@ -44,13 +53,14 @@ enum pynn_isa { PYNN_ISA_GENERIC = 0, PYNN_ISA_AVX2 = 1, PYNN_ISA_AVX512 = 2 };
 /* Cache-line aligned buffer, NULL on failure; free with pynn_free. */
 static inline void *pynn_alloc(size_t bytes)
 {
+    /* C11 aligned_alloc wants a whole number of alignments. */
+    bytes = (bytes + PYNN_ALIGN - 1) / PYNN_ALIGN * PYNN_ALIGN;
     if (bytes == 0)
         bytes = PYNN_ALIGN;
 #if defined(_MSC_VER)
     return _aligned_malloc(bytes, PYNN_ALIGN);
 #else
-    void *p = NULL;
-    return posix_memalign(&p, PYNN_ALIGN, bytes) == 0 ? p : NULL;
+    return aligned_alloc(PYNN_ALIGN, bytes);
 #endif
 }
 

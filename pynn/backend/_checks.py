@@ -1,5 +1,6 @@
 """Argument checks shared by both backends, so that both reject bad input with the same
-message: the kernel's name, what was expected and what was received."""
+message (the kernel's name, what was expected and what was received), and the little
+bookkeeping both do around a kernel (window geometry, loss-reduction weights)."""
 
 import operator
 
@@ -111,17 +112,17 @@ def pool_padding(kernel, k, p):
         )
 
 
-def labels(kernel, labels_, n):
-    if not isinstance(labels_, np.ndarray) or labels_.dtype.kind not in "iu":
-        got = labels_.dtype if isinstance(labels_, np.ndarray) else type(labels_).__name__
+def integer_labels(kernel, labels, n):
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu":
+        got = labels.dtype if isinstance(labels, np.ndarray) else type(labels).__name__
         raise TypeError(f"{kernel}: labels must be an integer ndarray, got {got}")
-    shape(kernel, "labels", labels_, (n,))
+    shape(kernel, "labels", labels, (n,))
 
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def reduction(kernel, value):
+def reduction_mode(kernel, value):
     if value not in REDUCTIONS:
         raise ValueError(f"{kernel}: reduction must be one of {REDUCTIONS}, got {value!r}")
 
@@ -177,11 +178,114 @@ def gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis):
     return op_a, op_b, dtype
 
 
-def label_range(kernel, labels_, n_classes, ignore_index):
-    valid = labels_ != ignore_index
-    bad = valid & ((labels_ < 0) | (labels_ >= n_classes))
+def label_range(kernel, labels, n_classes, ignore_index):
+    valid = labels != ignore_index
+    bad = valid & ((labels < 0) | (labels >= n_classes))
     if bad.any():
+        raise bad_label(kernel, labels[bad][0], n_classes, ignore_index)
+
+
+def bad_label(kernel, label, n_classes, ignore_index):
+    return ValueError(
+        f"{kernel}: labels must lie in [0, {n_classes}) or equal ignore_index "
+        f"({ignore_index}); got {label}"
+    )
+
+
+def cross_entropy_grad(kernel, grad, reduction, n):
+    """The loss gradient as the kernels take it: a float for "mean"/"sum", an (N,) array
+    for "none"."""
+    if reduction == "none":
+        grad = np.asarray(grad)
+        shape(kernel, "grad", grad, (n,))
+        return grad
+    try:
+        return float(grad)
+    except (TypeError, ValueError):
+        raise ValueError(f"{kernel}: grad must be a scalar for reduction={reduction!r}, "
+                         f"got shape {np.shape(grad)}") from None
+
+
+def window_args(kernel, x_shape, kernel_size, stride, padding, dilation):
+    k, s, p, d = window(kernel, kernel_size, stride, padding, dilation)
+    out_hw = out_size(kernel, x_shape[2:], k, s, p, d)
+    return k, s, p, d, out_hw
+
+
+def conv_args(kernel, x, w, b, stride, padding, dilation):
+    dtype = float_arrays(kernel, x=x, w=w, b=b)
+    rank(kernel, "x", x, 4, "(N, C, H, W)")
+    rank(kernel, "w", w, 4, "(out_channels, in_channels, kh, kw)")
+    if x.shape[1] == 0:
+        raise ValueError(f"{kernel}: x has zero channels (shape {x.shape})")
+    if w.shape[1] != x.shape[1]:
         raise ValueError(
-            f"{kernel}: labels must lie in [0, {n_classes}) or equal ignore_index "
-            f"({ignore_index}); got {labels_[bad][0]}"
+            f"{kernel}: w expects {w.shape[1]} input channels (w shape {w.shape}), "
+            f"x has {x.shape[1]} (x shape {x.shape})"
         )
+    if b is not None:
+        shape(kernel, "b", b, (w.shape[0],))
+    k, s, p, d, out_hw = window_args(kernel, x.shape, w.shape[2:], stride, padding, dilation)
+    return dtype, s, p, d, out_hw
+
+
+def pool_args(kernel, x, kernel_size, stride, padding):
+    float_arrays(kernel, x=x)
+    rank(kernel, "x", x, 4, "(N, C, H, W)")
+    k, s, p, d, out_hw = window_args(kernel, x.shape, kernel_size, stride, padding, 1)
+    pool_padding(kernel, k, p)
+    return k, s, p, d, out_hw
+
+
+def pool_indices(kernel, indices, dy, x_shape):
+    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
+        got = indices.dtype if isinstance(indices, np.ndarray) else type(indices).__name__
+        raise TypeError(f"{kernel}: indices must be an int64 ndarray, got {got}")
+    same_shape(kernel, "dy", dy, "indices", indices)
+    if len(x_shape) != 4 or tuple(x_shape[:2]) != dy.shape[:2]:
+        raise ValueError(f"{kernel}: x_shape {tuple(x_shape)} does not match dy {dy.shape}")
+    if indices.size and (indices.min() < 0 or indices.max() >= x_shape[2] * x_shape[3]):
+        raise ValueError(f"{kernel}: indices out of range for x_shape {tuple(x_shape)}")
+
+
+def rows(kernel, **arrays):
+    float_arrays(kernel, **arrays)
+    first = next(iter(arrays.values()))
+    if first.ndim < 1:
+        raise ValueError(f"{kernel}: expected at least 1 dimension, got a scalar")
+    names = list(arrays)
+    for name in names[1:]:
+        same_shape(kernel, names[0], first, name, arrays[name])
+
+
+def cross_entropy_args(kernel, scores_name, scores, labels, reduction, label_smoothing,
+                       ignore_index):
+    """Checks shared by the fused loss's forward (scores are the logits) and backward (the
+    probabilities)."""
+    float_arrays(kernel, **{scores_name: scores})
+    rank(kernel, scores_name, scores, 2, "(N, C)")
+    if scores.shape[1] == 0:
+        raise ValueError(f"{kernel}: {scores_name} must have at least one class, got "
+                         f"{scores.shape}")
+    integer_labels(kernel, labels, scores.shape[0])
+    reduction_mode(kernel, reduction)
+    integer(kernel, "ignore_index", ignore_index)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{kernel}: label_smoothing must lie in [0, 1], got {label_smoothing}")
+
+
+def integer(kernel, name, value, minimum=None):
+    """An int (or NumPy integer) argument, at least ``minimum`` when given."""
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{kernel}: {name} must be an integer, got {value!r}") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{kernel}: {name} must be >= {minimum}, got {value}")
+    return value
+
+
+def step_args(kernel, param, grad, **state):
+    float_arrays(kernel, param=param, grad=grad, **state)
+    same_shape(kernel, "param", param, "grad", grad)
+    in_place(kernel, param, param=param, **state)

@@ -27,3 +27,153 @@ cdef extern from "gemm.h":
                       double beta, double *c, int64_t rsc, int64_t csc,
                       const double *bias, int bias_axis, int relu, int isa,
                       int n_threads) noexcept nogil
+
+cdef extern from "im2col.h":
+    ctypedef struct pynn_conv_geom:
+        int64_t c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
+    void pynn_im2col_batch_f32(const pynn_conv_geom *g, int64_t n, const float *x,
+                               float *cols, int n_threads) noexcept nogil
+    void pynn_im2col_batch_f64(const pynn_conv_geom *g, int64_t n, const double *x,
+                               double *cols, int n_threads) noexcept nogil
+    void pynn_col2im_batch_f32(const pynn_conv_geom *g, int64_t n, const float *cols,
+                               float *x, int n_threads) noexcept nogil
+    void pynn_col2im_batch_f64(const pynn_conv_geom *g, int64_t n, const double *cols,
+                               double *x, int n_threads) noexcept nogil
+
+cdef extern from "conv.h":
+    int pynn_conv2d_fwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
+                            const float *w, const float *b, int relu, float *y, int isa,
+                            int n_threads) noexcept nogil
+    int pynn_conv2d_fwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
+                            const double *w, const double *b, int relu, double *y, int isa,
+                            int n_threads) noexcept nogil
+    int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
+                            const float *w, const float *dy, float *dx, float *dw, float *db,
+                            int isa, int n_threads) noexcept nogil
+    int pynn_conv2d_bwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
+                            const double *w, const double *dy, double *dx, double *dw,
+                            double *db, int isa, int n_threads) noexcept nogil
+
+cdef extern from "pool.h":
+    ctypedef struct pynn_pool_geom:
+        int64_t planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow
+    void pynn_maxpool2d_fwd_f32(const pynn_pool_geom *g, const float *x, float *y,
+                                int64_t *idx, int n_threads) noexcept nogil
+    void pynn_maxpool2d_fwd_f64(const pynn_pool_geom *g, const double *x, double *y,
+                                int64_t *idx, int n_threads) noexcept nogil
+    void pynn_maxpool2d_bwd_f32(const pynn_pool_geom *g, const float *dy, const int64_t *idx,
+                                float *dx, int n_threads) noexcept nogil
+    void pynn_maxpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy, const int64_t *idx,
+                                double *dx, int n_threads) noexcept nogil
+    void pynn_avgpool2d_fwd_f32(const pynn_pool_geom *g, const float *x, int count_include_pad,
+                                float *y, int n_threads) noexcept nogil
+    void pynn_avgpool2d_fwd_f64(const pynn_pool_geom *g, const double *x,
+                                int count_include_pad, double *y, int n_threads) noexcept nogil
+    void pynn_avgpool2d_bwd_f32(const pynn_pool_geom *g, const float *dy,
+                                int count_include_pad, float *dx, int n_threads) noexcept nogil
+    void pynn_avgpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy,
+                                int count_include_pad, double *dx,
+                                int n_threads) noexcept nogil
+
+cdef extern from "softmax.h":
+    void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,
+                              int n_threads) noexcept nogil
+    void pynn_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
+                              int n_threads) noexcept nogil
+    void pynn_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
+                              float *dx, int n_threads) noexcept nogil
+    void pynn_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y, const double *dy,
+                              double *dx, int n_threads) noexcept nogil
+    void pynn_log_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,
+                                  int n_threads) noexcept nogil
+    void pynn_log_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
+                                  int n_threads) noexcept nogil
+    void pynn_log_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
+                                  float *dx, int n_threads) noexcept nogil
+    void pynn_log_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y,
+                                  const double *dy, double *dx, int n_threads) noexcept nogil
+    int64_t pynn_softmax_xent_fwd_f32(int64_t rows, int64_t cols, const float *logits,
+                                      const int64_t *labels, int64_t ignore_index, double eps,
+                                      float *probs, double *loss_rows, double *loss_sum,
+                                      int64_t *n_valid, int n_threads) noexcept nogil
+    int64_t pynn_softmax_xent_fwd_f64(int64_t rows, int64_t cols, const double *logits,
+                                      const int64_t *labels, int64_t ignore_index, double eps,
+                                      double *probs, double *loss_rows, double *loss_sum,
+                                      int64_t *n_valid, int n_threads) noexcept nogil
+    int64_t pynn_softmax_xent_bwd_f32(int64_t rows, int64_t cols, const float *probs,
+                                      const int64_t *labels, int64_t ignore_index, double eps,
+                                      double grad, int mean, const float *grad_rows,
+                                      float *dlogits, int n_threads) noexcept nogil
+    int64_t pynn_softmax_xent_bwd_f64(int64_t rows, int64_t cols, const double *probs,
+                                      const int64_t *labels, int64_t ignore_index, double eps,
+                                      double grad, int mean, const double *grad_rows,
+                                      double *dlogits, int n_threads) noexcept nogil
+
+cdef extern from "activation.h":
+    void pynn_relu_fwd_f32(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
+    void pynn_relu_fwd_f64(int64_t n, const double *x, double *y, int n_threads) noexcept nogil
+    void pynn_relu_bwd_f32(int64_t n, const float *y, const float *dy, float *dx,
+                           int n_threads) noexcept nogil
+    void pynn_relu_bwd_f64(int64_t n, const double *y, const double *dy, double *dx,
+                           int n_threads) noexcept nogil
+    void pynn_leaky_relu_fwd_f32(int64_t n, const float *x, double slope, float *y,
+                                 int n_threads) noexcept nogil
+    void pynn_leaky_relu_fwd_f64(int64_t n, const double *x, double slope, double *y,
+                                 int n_threads) noexcept nogil
+    void pynn_leaky_relu_bwd_f32(int64_t n, const float *x, const float *dy, double slope,
+                                 float *dx, int n_threads) noexcept nogil
+    void pynn_leaky_relu_bwd_f64(int64_t n, const double *x, const double *dy, double slope,
+                                 double *dx, int n_threads) noexcept nogil
+    void pynn_sigmoid_fwd_f32(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
+    void pynn_sigmoid_fwd_f64(int64_t n, const double *x, double *y,
+                              int n_threads) noexcept nogil
+    void pynn_sigmoid_bwd_f32(int64_t n, const float *y, const float *dy, float *dx,
+                              int n_threads) noexcept nogil
+    void pynn_sigmoid_bwd_f64(int64_t n, const double *y, const double *dy, double *dx,
+                              int n_threads) noexcept nogil
+    void pynn_tanh_fwd_f32(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
+    void pynn_tanh_fwd_f64(int64_t n, const double *x, double *y, int n_threads) noexcept nogil
+    void pynn_tanh_bwd_f32(int64_t n, const float *y, const float *dy, float *dx,
+                           int n_threads) noexcept nogil
+    void pynn_tanh_bwd_f64(int64_t n, const double *y, const double *dy, double *dx,
+                           int n_threads) noexcept nogil
+    void pynn_gelu_fwd_f32(int64_t n, const float *x, int approx_tanh, float *y,
+                           int n_threads) noexcept nogil
+    void pynn_gelu_fwd_f64(int64_t n, const double *x, int approx_tanh, double *y,
+                           int n_threads) noexcept nogil
+    void pynn_gelu_bwd_f32(int64_t n, const float *x, const float *dy, int approx_tanh,
+                           float *dx, int n_threads) noexcept nogil
+    void pynn_gelu_bwd_f64(int64_t n, const double *x, const double *dy, int approx_tanh,
+                           double *dx, int n_threads) noexcept nogil
+
+cdef extern from "elementwise.h":
+    ctypedef struct pynn_sgd_hyper:
+        double lr, momentum, dampening, weight_decay
+        int nesterov, maximize, first_step
+    ctypedef struct pynn_adam_hyper:
+        double lr, beta1, beta2, eps, weight_decay
+        int64_t step
+        int decoupled_weight_decay, maximize
+    ctypedef struct pynn_rmsprop_hyper:
+        double lr, alpha, eps, weight_decay, momentum
+        int centered, maximize
+    void pynn_bias_grad_f32(int64_t outer, int64_t channels, int64_t inner, const float *dy,
+                            float *db, int n_threads) noexcept nogil
+    void pynn_bias_grad_f64(int64_t outer, int64_t channels, int64_t inner, const double *dy,
+                            double *db, int n_threads) noexcept nogil
+    void pynn_sgd_step_f32(int64_t n, float *param, const float *grad, float *buf,
+                           const pynn_sgd_hyper *h, int n_threads) noexcept nogil
+    void pynn_sgd_step_f64(int64_t n, double *param, const double *grad, double *buf,
+                           const pynn_sgd_hyper *h, int n_threads) noexcept nogil
+    void pynn_adam_step_f32(int64_t n, float *param, const float *grad, float *avg,
+                            float *avg_sq, float *max_sq, const pynn_adam_hyper *h,
+                            int n_threads) noexcept nogil
+    void pynn_adam_step_f64(int64_t n, double *param, const double *grad, double *avg,
+                            double *avg_sq, double *max_sq, const pynn_adam_hyper *h,
+                            int n_threads) noexcept nogil
+    void pynn_rmsprop_step_f32(int64_t n, float *param, const float *grad, float *square_avg,
+                               float *buf, float *grad_avg, const pynn_rmsprop_hyper *h,
+                               int n_threads) noexcept nogil
+    void pynn_rmsprop_step_f64(int64_t n, double *param, const double *grad,
+                               double *square_avg, double *buf, double *grad_avg,
+                               const pynn_rmsprop_hyper *h, int n_threads) noexcept nogil

@@ -9,10 +9,11 @@ the GIL and calls C with the current thread count and instruction set.
 import numpy as np
 
 from . import _checks as check
+from . import reference
 from ._runtime import get_num_threads
 
 try:
-    from . import _cpu, _gemm
+    from . import _activation, _conv, _cpu, _elementwise, _gemm, _pool, _softmax
 except ImportError as exc:  # pragma: no cover - depends on how pynn was installed
     raise ImportError(
         "pynn's compiled kernels are not built. Install pynn with `pip install .` (or "
@@ -78,3 +79,340 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
         beta = 0.0
     _gemm.gemm(op_a, op_b, out, alpha, beta, bias, bias_axis, relu, _isa, get_num_threads())
     return out
+
+
+def _contiguous(arr):
+    return np.ascontiguousarray(arr) if arr is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+    """Unfold sliding windows into columns; see :func:`pynn.backend.reference.im2col`."""
+    check.float_arrays("im2col", x=x)
+    check.rank("im2col", "x", x, 4, "(N, C, H, W)")
+    k, s, p, d, out_hw = check.window_args("im2col", x.shape, kernel_size, stride,
+                                                padding, dilation)
+    n, c = x.shape[:2]
+    cols = np.empty((n, c * k[0] * k[1], out_hw[0] * out_hw[1]), x.dtype)
+    _conv.im2col(_contiguous(x), k, s, p, d, out_hw, cols, get_num_threads())
+    return cols
+
+
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
+    """Sum columns back into an image; see :func:`pynn.backend.reference.col2im`."""
+    check.float_arrays("col2im", cols=cols)
+    check.rank("col2im", "cols", cols, 3, "(N, C*kh*kw, oh*ow)")
+    x_shape = tuple(int(v) for v in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {x_shape}")
+    k, s, p, d, out_hw = check.window_args("col2im", x_shape, kernel_size, stride,
+                                                padding, dilation)
+    n, c = x_shape[:2]
+    check.shape("col2im", "cols", cols, (n, c * k[0] * k[1], out_hw[0] * out_hw[1]))
+    x = np.empty(x_shape, cols.dtype)
+    _conv.col2im(_contiguous(cols), k, s, p, d, out_hw, x, get_num_threads())
+    return x
+
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
+    """2-D convolution, optionally fused with ReLU; see
+    :func:`pynn.backend.reference.conv2d_forward`."""
+    _, s, p, d, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding,
+                                              dilation)
+    y = np.empty((x.shape[0], w.shape[0], *out_hw), x.dtype)
+    _conv.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)), _contiguous(b),
+                         w.shape[2:], s, p, d, relu, y, _isa, get_num_threads())
+    return y
+
+
+def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_grad=True,
+                    has_bias=True):
+    """Gradients of :func:`conv2d_forward`; see
+    :func:`pynn.backend.reference.conv2d_backward`."""
+    kernel = "conv2d_backward"
+    _, s, p, d, out_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
+    check.float_arrays(kernel, x=x, dy=dy)
+    check.shape(kernel, "dy", dy, (x.shape[0], w.shape[0], *out_hw))
+    dx = np.empty(x.shape, x.dtype) if needs_input_grad else None
+    dw = np.empty((w.shape[0], w[0].size), x.dtype)
+    db = np.empty(w.shape[0], x.dtype) if has_bias else None
+    _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
+                          _contiguous(dy), w.shape[2:], s, p, d, dx, dw, db, _isa,
+                          get_num_threads())
+    return dx, dw.reshape(w.shape), db
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
+    """Max pooling with argmax; see :func:`pynn.backend.reference.max_pool2d_forward`."""
+    k, s, p, _, out_hw = check.pool_args("max_pool2d_forward", x, kernel_size, stride,
+                                              padding)
+    y = np.empty(x.shape[:2] + out_hw, x.dtype)
+    idx = np.empty(y.shape, np.int64)
+    _pool.max_pool2d_forward(_contiguous(x), k, s, p, y, idx, get_num_threads())
+    return y, idx
+
+
+def max_pool2d_backward(dy, indices, x_shape):
+    """Route gradients to the maxima; see :func:`pynn.backend.reference.max_pool2d_backward`."""
+    check.float_arrays("max_pool2d_backward", dy=dy)
+    check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
+    check.pool_indices("max_pool2d_backward", indices, dy, x_shape)
+    dx = np.empty(tuple(int(v) for v in x_shape), dy.dtype)
+    _pool.max_pool2d_backward(_contiguous(dy), _contiguous(indices), dx, get_num_threads())
+    return dx
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+    """Average pooling; see :func:`pynn.backend.reference.avg_pool2d_forward`."""
+    k, s, p, _, out_hw = check.pool_args("avg_pool2d_forward", x, kernel_size, stride,
+                                              padding)
+    y = np.empty(x.shape[:2] + out_hw, x.dtype)
+    _pool.avg_pool2d_forward(_contiguous(x), k, s, p, count_include_pad, y, get_num_threads())
+    return y
+
+
+def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
+                        count_include_pad=True):
+    """Gradient of average pooling; see :func:`pynn.backend.reference.avg_pool2d_backward`."""
+    kernel = "avg_pool2d_backward"
+    check.float_arrays(kernel, dy=dy)
+    check.rank(kernel, "dy", dy, 4, "(N, C, oh, ow)")
+    x_shape = tuple(int(v) for v in x_shape)
+    k, s, p, _, out_hw = check.window_args(kernel, x_shape, kernel_size, stride, padding,
+                                                1)
+    check.pool_padding(kernel, k, p)
+    check.shape(kernel, "dy", dy, x_shape[:2] + out_hw)
+    dx = np.empty(x_shape, dy.dtype)
+    _pool.avg_pool2d_backward(_contiguous(dy), k, s, p, count_include_pad, dx,
+                              get_num_threads())
+    return dx
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax family (last axis)
+
+
+def _as_rows(arr):
+    """A C-contiguous (rows, last axis) view or copy of arr."""
+    last = arr.shape[-1]
+    return np.ascontiguousarray(arr).reshape(-1, last)
+
+
+def _row_kernel(kernel, fn, **arrays):
+    """Run a softmax-family kernel over the rows of the last axis of the named arrays."""
+    check.rows(kernel, **arrays)
+    first = next(iter(arrays.values()))
+    out = np.empty(first.shape, first.dtype)
+    fn(*[_as_rows(a) for a in arrays.values()], out.reshape(-1, out.shape[-1]),
+       get_num_threads())
+    return out
+
+
+def softmax_forward(x):
+    """Softmax over the last axis; see :func:`pynn.backend.reference.softmax_forward`."""
+    return _row_kernel("softmax_forward", _softmax.softmax_forward, x=x)
+
+
+def softmax_backward(y, dy):
+    """Gradient of softmax from its output; see :func:`pynn.backend.reference.softmax_backward`."""
+    return _row_kernel("softmax_backward", _softmax.softmax_backward, y=y, dy=dy)
+
+
+def log_softmax_forward(x):
+    """Log-softmax over the last axis; see :func:`pynn.backend.reference.log_softmax_forward`."""
+    return _row_kernel("log_softmax_forward", _softmax.log_softmax_forward, x=x)
+
+
+def log_softmax_backward(y, dy):
+    """Gradient of log-softmax from its output; see
+    :func:`pynn.backend.reference.log_softmax_backward`."""
+    return _row_kernel("log_softmax_backward", _softmax.log_softmax_backward, y=y, dy=dy)
+
+
+def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoothing=0.0,
+                                  reduction="mean"):
+    """Fused softmax + cross-entropy; see
+    :func:`pynn.backend.reference.softmax_cross_entropy_forward`."""
+    kernel = "softmax_cross_entropy_forward"
+    check.cross_entropy_args(kernel, "logits", logits, labels, reduction, label_smoothing,
+                             ignore_index)
+    n, c = logits.shape
+    labels64 = np.ascontiguousarray(labels, np.int64)
+    probs = np.empty((n, c), logits.dtype)
+    rows = np.empty(n, np.float64) if reduction == "none" else None
+    bad, total, n_valid = _softmax.softmax_cross_entropy_forward(
+        _contiguous(logits), labels64, ignore_index, label_smoothing, probs, rows,
+        get_num_threads())
+    if bad >= 0:
+        raise check.bad_label(kernel, labels[bad], c, ignore_index)
+    if reduction == "none":
+        return rows.astype(logits.dtype), probs
+    if reduction == "mean":
+        total = total / n_valid if n_valid else float("nan")
+    return np.asarray(total, logits.dtype), probs
+
+
+def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label_smoothing=0.0,
+                                   reduction="mean"):
+    """Gradient of the fused loss; see
+    :func:`pynn.backend.reference.softmax_cross_entropy_backward`."""
+    kernel = "softmax_cross_entropy_backward"
+    check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
+                             ignore_index)
+    n, c = probs.shape
+    grad = check.cross_entropy_grad(kernel, grad, reduction, n)
+    rows = np.ascontiguousarray(grad, probs.dtype) if reduction == "none" else None
+    dlogits = np.empty((n, c), probs.dtype)
+    bad = _softmax.softmax_cross_entropy_backward(
+        _contiguous(probs), np.ascontiguousarray(labels, np.int64), ignore_index,
+        label_smoothing, 0.0 if rows is not None else grad, reduction == "mean", rows, dlogits,
+        get_num_threads())
+    if bad >= 0:
+        raise check.bad_label(kernel, labels[bad], c, ignore_index)
+    return dlogits
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations
+
+
+def _unary(name, fn, x, *args):
+    check.float_arrays(name, x=x)
+    y = np.empty(x.shape, x.dtype)
+    fn(_contiguous(x).reshape(-1), *args, y.reshape(-1), get_num_threads())
+    return y
+
+
+def _binary(name, fn, a_name, a, dy, *args):
+    check.float_arrays(name, **{a_name: a, "dy": dy})
+    check.same_shape(name, a_name, a, "dy", dy)
+    dx = np.empty(a.shape, a.dtype)
+    fn(_contiguous(a).reshape(-1), _contiguous(dy).reshape(-1), *args, dx.reshape(-1),
+       get_num_threads())
+    return dx
+
+
+def relu_forward(x):
+    """``max(x, 0)``; see :func:`pynn.backend.reference.relu_forward`."""
+    return _unary("relu_forward", _activation.relu_forward, x)
+
+
+def relu_backward(y, dy):
+    """``dy`` where ``y > 0``; see :func:`pynn.backend.reference.relu_backward`."""
+    return _binary("relu_backward", _activation.relu_backward, "y", y, dy)
+
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    """Leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_forward`."""
+    return _unary("leaky_relu_forward", _activation.leaky_relu_forward, x, negative_slope)
+
+
+def leaky_relu_backward(x, dy, negative_slope=0.01):
+    """Gradient of leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_backward`."""
+    return _binary("leaky_relu_backward", _activation.leaky_relu_backward, "x", x, dy,
+                   negative_slope)
+
+
+def sigmoid_forward(x):
+    """Logistic sigmoid; see :func:`pynn.backend.reference.sigmoid_forward`."""
+    return _unary("sigmoid_forward", _activation.sigmoid_forward, x)
+
+
+def sigmoid_backward(y, dy):
+    """Gradient of the sigmoid from its output; see
+    :func:`pynn.backend.reference.sigmoid_backward`."""
+    return _binary("sigmoid_backward", _activation.sigmoid_backward, "y", y, dy)
+
+
+def tanh_forward(x):
+    """``tanh(x)``; see :func:`pynn.backend.reference.tanh_forward`."""
+    return _unary("tanh_forward", _activation.tanh_forward, x)
+
+
+def tanh_backward(y, dy):
+    """Gradient of tanh from its output; see :func:`pynn.backend.reference.tanh_backward`."""
+    return _binary("tanh_backward", _activation.tanh_backward, "y", y, dy)
+
+
+def gelu_forward(x, approximate="none"):
+    """GELU; see :func:`pynn.backend.reference.gelu_forward`."""
+    check.gelu_approximate("gelu_forward", approximate)
+    return _unary("gelu_forward", _activation.gelu_forward, x, approximate == "tanh")
+
+
+def gelu_backward(x, dy, approximate="none"):
+    """Gradient of GELU; see :func:`pynn.backend.reference.gelu_backward`."""
+    check.gelu_approximate("gelu_backward", approximate)
+    return _binary("gelu_backward", _activation.gelu_backward, "x", x, dy,
+                   approximate == "tanh")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions and optimiser updates
+
+
+def bias_grad(dy, axis=1):
+    """Sum over every axis but ``axis``; see :func:`pynn.backend.reference.bias_grad`."""
+    check.float_arrays("bias_grad", dy=dy)
+    if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
+        raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
+    axis %= dy.ndim
+    channels = dy.shape[axis]
+    outer = int(np.prod(dy.shape[:axis]))
+    inner = int(np.prod(dy.shape[axis + 1:]))
+    db = np.empty(channels, dy.dtype)
+    _elementwise.bias_grad(_contiguous(dy).reshape(outer, channels, inner), db,
+                           get_num_threads())
+    return db
+
+
+def _flat(arr):
+    return None if arr is None else arr.reshape(-1)
+
+
+def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
+             weight_decay=0.0, nesterov=False, maximize=False, first_step=False):
+    """One SGD update in place, fused; see :func:`pynn.backend.reference.sgd_step`."""
+    check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
+    if momentum != 0.0 and momentum_buffer is None:
+        raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
+    _elementwise.sgd_step(_flat(param), _contiguous(grad).reshape(-1),
+                          _flat(momentum_buffer) if momentum != 0.0 else None, lr, momentum,
+                          dampening, weight_decay, nesterov, maximize, first_step,
+                          get_num_threads())
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.0, decoupled_weight_decay=False, max_exp_avg_sq=None,
+              maximize=False):
+    """One Adam/AdamW update in place, fused; see :func:`pynn.backend.reference.adam_step`."""
+    check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+                         max_exp_avg_sq=max_exp_avg_sq)
+    step = check.integer("adam_step", "step", step, minimum=1)
+    _elementwise.adam_step(_flat(param), _contiguous(grad).reshape(-1), _flat(exp_avg),
+                           _flat(exp_avg_sq), _flat(max_exp_avg_sq), step, lr, beta1, beta2,
+                           eps, weight_decay, decoupled_weight_decay, maximize,
+                           get_num_threads())
+
+
+def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, momentum_buffer=None, centered=False, grad_avg=None,
+                 maximize=False):
+    """One RMSProp update in place, fused; see :func:`pynn.backend.reference.rmsprop_step`."""
+    check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
+                         momentum_buffer=momentum_buffer, grad_avg=grad_avg)
+    if momentum != 0.0 and momentum_buffer is None:
+        raise ValueError("rmsprop_step: momentum != 0 needs a momentum_buffer")
+    if centered and grad_avg is None:
+        raise ValueError("rmsprop_step: centered=True needs grad_avg")
+    _elementwise.rmsprop_step(_flat(param), _contiguous(grad).reshape(-1), _flat(square_avg),
+                              _flat(momentum_buffer) if momentum != 0.0 else None,
+                              _flat(grad_avg) if centered else None, lr, alpha, eps,
+                              weight_decay, momentum, centered, maximize, get_num_threads())

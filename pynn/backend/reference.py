@@ -84,12 +84,6 @@ def _pad(x, p, value=0.0):
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
-def _window_args(kernel, x_shape, kernel_size, stride, padding, dilation):
-    k, s, p, d = check.window(kernel, kernel_size, stride, padding, dilation)
-    out_hw = check.out_size(kernel, x_shape[2:], k, s, p, d)
-    return k, s, p, d, out_hw
-
-
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """Unfold sliding windows into columns.
 
@@ -106,7 +100,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """
     check.float_arrays("im2col", x=x)
     check.rank("im2col", "x", x, 4, "(N, C, H, W)")
-    k, s, p, d, out_hw = _window_args("im2col", x.shape, kernel_size, stride, padding, dilation)
+    k, s, p, d, out_hw = check.window_args("im2col", x.shape, kernel_size, stride, padding, dilation)
     win = _gather_windows(_pad(x, p), k, s, d, out_hw)
     n, c = x.shape[:2]
     return win.reshape(n, c * k[0] * k[1], out_hw[0] * out_hw[1])
@@ -129,26 +123,11 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     x_shape = tuple(int(v) for v in x_shape)
     if len(x_shape) != 4:
         raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {x_shape}")
-    k, s, p, d, out_hw = _window_args("col2im", x_shape, kernel_size, stride, padding, dilation)
+    k, s, p, d, out_hw = check.window_args("col2im", x_shape, kernel_size, stride, padding, dilation)
     n, c = x_shape[:2]
     check.shape("col2im", "cols", cols, (n, c * k[0] * k[1], out_hw[0] * out_hw[1]))
     win = cols.reshape(n, c, k[0], k[1], out_hw[0], out_hw[1])
     return np.ascontiguousarray(_scatter_windows(win, x_shape, k, s, p, d))
-
-
-def _conv_args(kernel, x, w, b, stride, padding, dilation):
-    dtype = check.float_arrays(kernel, x=x, w=w, b=b)
-    check.rank(kernel, "x", x, 4, "(N, C, H, W)")
-    check.rank(kernel, "w", w, 4, "(out_channels, in_channels, kh, kw)")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"{kernel}: w expects {w.shape[1]} input channels (w shape {w.shape}), "
-            f"x has {x.shape[1]} (x shape {x.shape})"
-        )
-    if b is not None:
-        check.shape(kernel, "b", b, (w.shape[0],))
-    k, s, p, d, out_hw = _window_args(kernel, x.shape, w.shape[2:], stride, padding, dilation)
-    return dtype, s, p, d, out_hw
 
 
 def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
@@ -165,7 +144,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
     -------
     y : ndarray of shape (N, O, oh, ow), ``oh = (H + 2 ph - dh (kh - 1) - 1) // sh + 1``
     """
-    _, s, p, d, out_hw = _conv_args("conv2d_forward", x, w, b, stride, padding, dilation)
+    _, s, p, d, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding, dilation)
     cols = im2col(x, w.shape[2:], s, p, d)
     y = np.matmul(w.reshape(w.shape[0], -1), cols)
     if b is not None:
@@ -193,7 +172,7 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     dw : ndarray of shape (O, C, kh, kw)
     db : ndarray of shape (O,) or None
     """
-    _, s, p, d, out_hw = _conv_args("conv2d_backward", x, w, None, stride, padding, dilation)
+    _, s, p, d, out_hw = check.conv_args("conv2d_backward", x, w, None, stride, padding, dilation)
     check.float_arrays("conv2d_backward", x=x, dy=dy)
     check.shape("conv2d_backward", "dy", dy, (x.shape[0], w.shape[0], *out_hw))
     n, o = dy.shape[:2]
@@ -212,17 +191,9 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
 # Pooling
 
 
-def _pool_args(kernel, x, kernel_size, stride, padding):
-    check.float_arrays(kernel, x=x)
-    check.rank(kernel, "x", x, 4, "(N, C, H, W)")
-    k, s, p, d, out_hw = _window_args(kernel, x.shape, kernel_size, stride, padding, 1)
-    check.pool_padding(kernel, k, p)
-    return k, s, p, d, out_hw
-
-
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
-    """Max pooling; padding counts as -inf; the first maximum in row-major window order wins
-    (a NaN counts as a maximum and propagates).
+    """Max pooling, with PyTorch's tie rules: padding counts as -inf and is never selected;
+    the first maximum in row-major window order wins; a NaN always wins (the last one).
 
     Parameters
     ----------
@@ -235,12 +206,16 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
     indices : int64 ndarray of shape (N, C, oh, ow)
         Flat index ``h * W + w`` of each maximum within its (H, W) plane, as in PyTorch.
     """
-    k, s, p, d, (oh, ow) = _pool_args("max_pool2d_forward", x, kernel_size, stride, padding)
+    k, s, p, d, (oh, ow) = check.pool_args("max_pool2d_forward", x, kernel_size, stride, padding)
     n, c, h, w = x.shape
     win = _gather_windows(_pad(x, p, -np.inf), k, s, d, (oh, ow)).reshape(n, c, -1, oh, ow)
+    inside = _gather_windows(_pad(np.ones((1, 1, h, w), bool), p, False), k, s, d, (oh, ow))
+    first_inside = inside.reshape(1, 1, -1, oh, ow).argmax(axis=2)
     nan = np.isnan(win)
-    # argmax of (is NaN, value) in lexicographic order: the first NaN, else the first max.
-    pos = np.where(nan.any(axis=2), nan.argmax(axis=2), win.argmax(axis=2))
+    last_nan = nan.shape[2] - 1 - nan[:, :, ::-1].argmax(axis=2)
+    with np.errstate(invalid="ignore"):
+        pos = np.where(win.max(axis=2) > -np.inf, win.argmax(axis=2), first_inside)
+    pos = np.where(nan.any(axis=2), last_nan, pos)
     y = np.take_along_axis(win, pos[:, :, None], axis=2)[:, :, 0]
     ki, kj = np.divmod(pos, k[1])
     rows = np.arange(oh)[:, None] * s[0] - p[0] + ki
@@ -263,23 +238,12 @@ def max_pool2d_backward(dy, indices, x_shape):
     """
     check.float_arrays("max_pool2d_backward", dy=dy)
     check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
-    _pool_indices("max_pool2d_backward", indices, dy, x_shape)
+    check.pool_indices("max_pool2d_backward", indices, dy, x_shape)
     n, c, h, w = x_shape
     dx = np.zeros((n * c, h * w), dy.dtype)
     rows = np.repeat(np.arange(n * c), dy.shape[2] * dy.shape[3])
     np.add.at(dx, (rows, indices.reshape(-1)), dy.reshape(-1))
     return dx.reshape(x_shape)
-
-
-def _pool_indices(kernel, indices, dy, x_shape):
-    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
-        got = indices.dtype if isinstance(indices, np.ndarray) else type(indices).__name__
-        raise TypeError(f"{kernel}: indices must be an int64 ndarray, got {got}")
-    check.same_shape(kernel, "dy", dy, "indices", indices)
-    if len(x_shape) != 4 or tuple(x_shape[:2]) != dy.shape[:2]:
-        raise ValueError(f"{kernel}: x_shape {tuple(x_shape)} does not match dy {dy.shape}")
-    if indices.size and (indices.min() < 0 or indices.max() >= x_shape[2] * x_shape[3]):
-        raise ValueError(f"{kernel}: indices out of range for x_shape {tuple(x_shape)}")
 
 
 def _avg_divisor(x_shape, k, s, p, d, out_hw, count_include_pad, dtype):
@@ -301,7 +265,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     -------
     y : ndarray of shape (N, C, oh, ow)
     """
-    k, s, p, d, out_hw = _pool_args("avg_pool2d_forward", x, kernel_size, stride, padding)
+    k, s, p, d, out_hw = check.pool_args("avg_pool2d_forward", x, kernel_size, stride, padding)
     win = _gather_windows(_pad(x, p), k, s, d, out_hw)
     div = _avg_divisor(x.shape, k, s, p, d, out_hw, count_include_pad, x.dtype)
     return win.sum(axis=(2, 3)) / div
@@ -323,7 +287,7 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
     check.float_arrays("avg_pool2d_backward", dy=dy)
     check.rank("avg_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
     x_shape = tuple(int(v) for v in x_shape)
-    k, s, p, d, out_hw = _window_args("avg_pool2d_backward", x_shape, kernel_size, stride,
+    k, s, p, d, out_hw = check.window_args("avg_pool2d_backward", x_shape, kernel_size, stride,
                                       padding, 1)
     check.pool_padding("avg_pool2d_backward", k, p)
     check.shape("avg_pool2d_backward", "dy", dy, x_shape[:2] + out_hw)
@@ -337,14 +301,9 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
 # Softmax family (last axis)
 
 
-def _rows(kernel, **arrays):
-    check.float_arrays(kernel, **arrays)
-    first = next(iter(arrays.values()))
-    if first.ndim < 1:
-        raise ValueError(f"{kernel}: expected at least 1 dimension, got a scalar")
-    names = list(arrays)
-    for name in names[1:]:
-        check.same_shape(kernel, names[0], first, name, arrays[name])
+def _no_columns(x):
+    """Softmax over an empty axis is empty (NumPy's max would refuse it)."""
+    return x.shape[-1] == 0
 
 
 def softmax_forward(x):
@@ -358,37 +317,36 @@ def softmax_forward(x):
     -------
     y : ndarray of shape (..., C)
     """
-    _rows("softmax_forward", x=x)
+    check.rows("softmax_forward", x=x)
+    if _no_columns(x):
+        return np.empty_like(x)
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
 def softmax_backward(y, dy):
     """``dx = y * (dy - sum(dy * y))`` over the last axis; ``y`` is the softmax output."""
-    _rows("softmax_backward", y=y, dy=dy)
+    check.rows("softmax_backward", y=y, dy=dy)
+    if _no_columns(y):
+        return np.empty_like(y)
     return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
 
 
 def log_softmax_forward(x):
     """``x - max - log(sum(exp(x - max)))`` over the last axis."""
-    _rows("log_softmax_forward", x=x)
+    check.rows("log_softmax_forward", x=x)
+    if _no_columns(x):
+        return np.empty_like(x)
     z = x - x.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def log_softmax_backward(y, dy):
     """``dx = dy - exp(y) * sum(dy)`` over the last axis; ``y`` is the log-softmax output."""
-    _rows("log_softmax_backward", y=y, dy=dy)
+    check.rows("log_softmax_backward", y=y, dy=dy)
+    if _no_columns(y):
+        return np.empty_like(y)
     return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
-
-
-def _cross_entropy_args(kernel, logits, labels, reduction, label_smoothing):
-    check.float_arrays(kernel, logits=logits)
-    check.rank(kernel, "logits", logits, 2, "(N, C)")
-    check.labels(kernel, labels, logits.shape[0])
-    check.reduction(kernel, reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{kernel}: label_smoothing must lie in [0, 1], got {label_smoothing}")
 
 
 def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoothing=0.0,
@@ -412,23 +370,23 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     probs : ndarray of shape (N, C), softmax(logits), for the backward pass
     """
     kernel = "softmax_cross_entropy_forward"
-    _cross_entropy_args(kernel, logits, labels, reduction, label_smoothing)
+    check.cross_entropy_args(kernel, "logits", logits, labels, reduction, label_smoothing,
+                             ignore_index)
     n, c = logits.shape
     check.label_range(kernel, labels, c, ignore_index)
-    logp = log_softmax_forward(logits)
+    logp = log_softmax_forward(logits).astype(np.float64)
     valid = labels != ignore_index
-    safe = np.where(valid, labels, 0)
-    nll = -logp[np.arange(n), safe]
+    nll = -logp[np.arange(n), np.where(valid, labels, 0)]
     per_sample = (1.0 - label_smoothing) * nll - label_smoothing * logp.mean(axis=1)
-    per_sample = np.where(valid, per_sample, 0).astype(logits.dtype)
+    per_sample = np.where(valid, per_sample, 0.0)
     if reduction == "none":
-        loss = per_sample
+        loss = per_sample.astype(logits.dtype)
     elif reduction == "sum":
-        loss = np.asarray(per_sample.sum(dtype=np.float64), logits.dtype)
+        loss = np.asarray(per_sample.sum(), logits.dtype)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
-            loss = np.asarray(per_sample.sum(dtype=np.float64) / valid.sum(), logits.dtype)
-    return loss, np.exp(logp)
+            loss = np.asarray(per_sample.sum() / np.float64(valid.sum()), logits.dtype)
+    return loss, softmax_forward(logits)
 
 
 def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label_smoothing=0.0,
@@ -446,28 +404,21 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
     dlogits : ndarray of shape (N, C), ``g_i * (p_i - (1 - eps) onehot(y_i) - eps / C)``
     """
     kernel = "softmax_cross_entropy_backward"
-    _cross_entropy_args(kernel, probs, labels, reduction, label_smoothing)
+    check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
+                             ignore_index)
     n, c = probs.shape
-    g = _row_weights(kernel, grad, labels, ignore_index, reduction, n, probs.dtype)
-    target = np.full((n, c), label_smoothing / c, probs.dtype)
-    valid = labels != ignore_index
-    target[np.arange(n)[valid], labels[valid]] += 1.0 - label_smoothing
-    return ((probs - target) * g[:, None]).astype(probs.dtype)
-
-
-def _row_weights(kernel, grad, labels, ignore_index, reduction, n, dtype):
-    """Per-sample weight of the loss gradient; zero for ignored samples."""
+    check.label_range(kernel, labels, c, ignore_index)
+    grad = check.cross_entropy_grad(kernel, grad, reduction, n)
     valid = labels != ignore_index
     if reduction == "none":
-        grad = np.asarray(grad, dtype)
-        check.shape(kernel, "grad", grad, (n,))
-        return np.where(valid, grad, 0).astype(dtype)
-    grad = np.asarray(grad, np.float64)
-    if grad.size != 1:
-        raise ValueError(f"{kernel}: grad must be a scalar for reduction={reduction!r}, "
-                         f"got shape {grad.shape}")
-    scale = float(grad.reshape(())) / (valid.sum() if reduction == "mean" else 1)
-    return np.where(valid, scale, 0).astype(dtype)
+        g = np.where(valid, grad, 0).astype(probs.dtype)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = grad / np.float64(valid.sum()) if reduction == "mean" else grad
+        g = np.where(valid, scale, 0).astype(probs.dtype)
+    target = np.full((n, c), label_smoothing / c, probs.dtype)
+    target[np.arange(n)[valid], labels[valid]] += 1.0 - label_smoothing
+    return ((probs - target) * g[:, None]).astype(probs.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,7 +454,8 @@ def leaky_relu_backward(x, dy, negative_slope=0.01):
 def sigmoid_forward(x):
     """``1 / (1 + exp(-x))``, evaluated without overflow for either sign of x."""
     check.float_arrays("sigmoid_forward", x=x)
-    e = np.exp(-np.abs(x))
+    with np.errstate(under="ignore"):  # exp(-1000) is 0, as it should be
+        e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
 
 
@@ -593,7 +545,7 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
     param, momentum_buffer : C-contiguous ndarrays, updated in place
     grad : ndarray of the same shape
     """
-    _step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
+    check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
     if momentum != 0.0 and momentum_buffer is None:
         raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
     g = -grad if maximize else grad
@@ -621,10 +573,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.
     param, exp_avg, exp_avg_sq, max_exp_avg_sq : C-contiguous ndarrays, updated in place
     grad : ndarray of the same shape
     """
-    _step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+    check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
                max_exp_avg_sq=max_exp_avg_sq)
-    if step < 1:
-        raise ValueError(f"adam_step: step counts from 1, got {step}")
+    step = check.integer("adam_step", "step", step, minimum=1)
     g = -grad if maximize else grad
     if weight_decay != 0.0:
         if decoupled_weight_decay:
@@ -658,7 +609,7 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
     param, square_avg, momentum_buffer, grad_avg : C-contiguous ndarrays, updated in place
     grad : ndarray of the same shape
     """
-    _step_args("rmsprop_step", param, grad, square_avg=square_avg,
+    check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
                momentum_buffer=momentum_buffer, grad_avg=grad_avg)
     if momentum != 0.0 and momentum_buffer is None:
         raise ValueError("rmsprop_step: momentum != 0 needs a momentum_buffer")
@@ -680,9 +631,3 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
         param -= lr * momentum_buffer
     else:
         param -= lr * g / avg
-
-
-def _step_args(kernel, param, grad, **state):
-    check.float_arrays(kernel, param=param, grad=grad, **state)
-    check.same_shape(kernel, "param", param, "grad", grad)
-    check.in_place(kernel, param, param=param, **state)

@@ -1,0 +1,65 @@
+"""Convolution, max-pool and softmax-cross-entropy, forward + backward: pynn against PyTorch
+(when installed) and against pynn's NumPy reference, on the MNIST-sized cases of
+``pynn.bench`` (``python -m pynn.bench`` prints the same comparison as a table)."""
+
+import numpy as np
+import pytest
+
+from pynn import bench
+from pynn.backend import compiled, reference
+
+LIBRARIES = ["pynn", "torch", "reference"]
+
+
+def _library(name, peers):
+    if name == "torch" and peers.torch is None:
+        pytest.skip("PyTorch is not installed")
+    return name
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("layer", bench.CONV_LAYERS, ids=lambda c: c[0])
+def bench_conv2d_forward_backward(benchmark, peers, threads, layer, library):
+    _library(library, peers)
+    label, x_shape, w_shape, padding, needs_dx = layer
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in (x_shape, w_shape,
+                                                                    (w_shape[0],)))
+    if library == "torch":
+        step = bench._conv_torch(peers.torch, x, w, b, padding, needs_dx)
+    else:
+        kernels = compiled if library == "pynn" else reference
+        step = bench._conv_pynn(kernels, x, w, b, padding, needs_dx)
+    benchmark(step)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def bench_max_pool2d_forward_backward(benchmark, peers, threads, library):
+    _library(library, peers)
+    x = np.random.default_rng(0).standard_normal(bench.POOL_INPUT).astype(np.float32)
+    if library == "torch":
+        step = bench._torch_pool_or_xent(peers.torch, "max-pool", x, None, None)
+    else:
+        kernels = compiled if library == "pynn" else reference
+
+        def step():
+            y, idx = kernels.max_pool2d_forward(x, 2)
+            kernels.max_pool2d_backward(y, idx, x.shape)
+    benchmark(step)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def bench_softmax_cross_entropy_forward_backward(benchmark, peers, threads, library):
+    _library(library, peers)
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal(bench.XENT_SHAPE).astype(np.float32)
+    labels = rng.integers(0, bench.XENT_SHAPE[1], bench.XENT_SHAPE[0])
+    if library == "torch":
+        step = bench._torch_pool_or_xent(peers.torch, "softmax-CE", None, logits, labels)
+    else:
+        kernels = compiled if library == "pynn" else reference
+
+        def step():
+            _, probs = kernels.softmax_cross_entropy_forward(logits, labels)
+            kernels.softmax_cross_entropy_backward(probs, labels, 1.0)
+    benchmark(step)

@@ -1,0 +1,126 @@
+/* Written once for a generic `real`, compiled for float and double: this file includes
+ * itself twice with PYNN_REAL set (the bottom half is the template). tgmath.h makes fabs,
+ * tanh and erf follow the argument's type. */
+#ifndef PYNN_REAL
+#include <tgmath.h>
+
+#include "activation.h"
+#include "pynn_math.h"
+
+/* Below this many elements a parallel region costs more than it saves; transcendental
+ * kernels split earlier because each element costs more. */
+#define PYNN_ACT_MIN_PARALLEL 65536
+#define PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL 8192
+
+#define PYNN_SQRT_2_OVER_PI 0.7978845608028654
+#define PYNN_INV_SQRT_2 0.7071067811865476
+#define PYNN_INV_SQRT_2PI 0.3989422804014327
+#define PYNN_GELU_CUBIC 0.044715
+
+#define PYNN_REAL float
+#define PYNN_FN(name) name##_f32
+#include "activation.c"
+#undef PYNN_REAL
+#undef PYNN_FN
+#define PYNN_REAL double
+#define PYNN_FN(name) name##_f64
+#include "activation.c"
+
+#else /* template */
+#define real PYNN_REAL
+
+#define FOR_EACH(n, threshold)                                                                \
+    (void)n_threads;                                                                          \
+    PYNN_OMP(parallel for simd num_threads(n_threads) schedule(static)                     \
+             if(parallel: n_threads > 1 && (n) >= (threshold)))                                        \
+    for (int64_t i = 0; i < (n); ++i)
+
+void PYNN_FN(pynn_relu_fwd)(int64_t n, const real *x, real *y, int n_threads)
+{
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) y[i] = x[i] < 0 ? 0 : x[i];
+}
+
+void PYNN_FN(pynn_relu_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
+{
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = y[i] > 0 ? dy[i] : 0;
+}
+
+void PYNN_FN(pynn_leaky_relu_fwd)(int64_t n, const real *x, double slope, real *y,
+                                  int n_threads)
+{
+    const real s = (real)slope;
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) y[i] = x[i] > 0 ? x[i] : x[i] * s;
+}
+
+void PYNN_FN(pynn_leaky_relu_bwd)(int64_t n, const real *x, const real *dy, double slope,
+                                  real *dx, int n_threads)
+{
+    const real s = (real)slope;
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = x[i] > 0 ? dy[i] : dy[i] * s;
+}
+
+void PYNN_FN(pynn_sigmoid_fwd)(int64_t n, const real *x, real *y, int n_threads)
+{
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
+    {
+        const real e = PYNN_FN(pynn_exp)(-fabs(x[i])); /* in (0, 1]: never overflows */
+        y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
+    }
+}
+
+void PYNN_FN(pynn_sigmoid_bwd)(int64_t n, const real *y, const real *dy, real *dx,
+                               int n_threads)
+{
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = dy[i] * y[i] * (1 - y[i]);
+}
+
+void PYNN_FN(pynn_tanh_fwd)(int64_t n, const real *x, real *y, int n_threads)
+{
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL) y[i] = tanh(x[i]);
+}
+
+void PYNN_FN(pynn_tanh_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
+{
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = dy[i] * (1 - y[i] * y[i]);
+}
+
+void PYNN_FN(pynn_gelu_fwd)(int64_t n, const real *x, int approx_tanh, real *y, int n_threads)
+{
+    if (approx_tanh) {
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
+        {
+            const real v = x[i];
+            const real t = tanh((real)PYNN_SQRT_2_OVER_PI * (v + (real)PYNN_GELU_CUBIC * v * v * v));
+            y[i] = (real)0.5 * v * (1 + t);
+        }
+    } else {
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
+            y[i] = (real)0.5 * x[i] * (1 + erf(x[i] * (real)PYNN_INV_SQRT_2));
+    }
+}
+
+void PYNN_FN(pynn_gelu_bwd)(int64_t n, const real *x, const real *dy, int approx_tanh,
+                            real *dx, int n_threads)
+{
+    if (approx_tanh) {
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
+        {
+            const real v = x[i];
+            const real t = tanh((real)PYNN_SQRT_2_OVER_PI * (v + (real)PYNN_GELU_CUBIC * v * v * v));
+            const real dt = (real)PYNN_SQRT_2_OVER_PI * (1 + 3 * (real)PYNN_GELU_CUBIC * v * v);
+            dx[i] = dy[i] * ((real)0.5 * (1 + t) + (real)0.5 * v * (1 - t * t) * dt);
+        }
+    } else {
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
+        {
+            const real v = x[i];
+            const real cdf = (real)0.5 * (1 + erf(v * (real)PYNN_INV_SQRT_2));
+            const real pdf = PYNN_FN(pynn_exp)((real)-0.5 * v * v) * (real)PYNN_INV_SQRT_2PI;
+            dx[i] = dy[i] * (cdf + v * pdf);
+        }
+    }
+}
+
+#undef FOR_EACH
+#undef real
+#endif

@@ -1,0 +1,110 @@
+/* This file is written once for a generic `real` and compiled for float and double: it
+ * includes itself twice with PYNN_REAL set (the bottom half is the template). */
+#ifndef PYNN_REAL
+#include <string.h>
+
+#include "im2col.h"
+
+/* [lo, hi): the output positions o for which o * s - p + off lands inside [0, n). */
+static void valid_range(int64_t n, int64_t s, int64_t p, int64_t off, int64_t out,
+                        int64_t *lo, int64_t *hi)
+{
+    int64_t start = p - off; /* first o with o * s >= p - off */
+    int64_t a = start <= 0 ? 0 : (start + s - 1) / s;
+    int64_t end = n + p - off; /* o * s < end */
+    int64_t b = end <= 0 ? 0 : (end + s - 1) / s;
+    *lo = PYNN_MIN(a, out);
+    *hi = PYNN_MAX(*lo, PYNN_MIN(b, out));
+}
+
+#define PYNN_REAL float
+#define PYNN_FN(name) name##_f32
+#include "im2col.c"
+#undef PYNN_REAL
+#undef PYNN_FN
+#define PYNN_REAL double
+#define PYNN_FN(name) name##_f64
+#include "im2col.c"
+
+#else /* template */
+#define real PYNN_REAL
+
+void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *x, real *cols)
+{
+    const int64_t ow = g->ow, oh = g->oh, npix = oh * ow;
+    for (int64_t ci = 0; ci < g->c; ++ci) {
+        for (int64_t i = 0; i < g->kh; ++i) {
+            int64_t oy0, oy1;
+            valid_range(g->h, g->sh, g->ph, i * g->dh, oh, &oy0, &oy1);
+            for (int64_t j = 0; j < g->kw; ++j) {
+                real *row = cols + ((ci * g->kh + i) * g->kw + j) * npix;
+                int64_t ox0, ox1;
+                valid_range(g->w, g->sw, g->pw, j * g->dw, ow, &ox0, &ox1);
+                memset(row, 0, (size_t)(oy0 * ow) * sizeof(real));
+                const int64_t off = j * g->dw - g->pw; /* input column = ox * sw + off */
+                for (int64_t oy = oy0; oy < oy1; ++oy) {
+                    const real *src = x + (ci * g->h + oy * g->sh - g->ph + i * g->dh) * g->w;
+                    real *dst = row + oy * ow;
+                    for (int64_t ox = 0; ox < ox0; ++ox)
+                        dst[ox] = 0;
+                    if (g->sw == 1) {
+                        memcpy(dst + ox0, src + ox0 + off, (size_t)(ox1 - ox0) * sizeof(real));
+                    } else {
+                        for (int64_t ox = ox0; ox < ox1; ++ox)
+                            dst[ox] = src[ox * g->sw + off];
+                    }
+                    for (int64_t ox = ox1; ox < ow; ++ox)
+                        dst[ox] = 0;
+                }
+                memset(row + oy1 * ow, 0, (size_t)((oh - oy1) * ow) * sizeof(real));
+            }
+        }
+    }
+}
+
+void PYNN_FN(pynn_col2im)(const pynn_conv_geom *g, const real *cols, real *x)
+{
+    const int64_t ow = g->ow, oh = g->oh, npix = oh * ow;
+    memset(x, 0, (size_t)(g->c * g->h * g->w) * sizeof(real));
+    for (int64_t ci = 0; ci < g->c; ++ci) {
+        for (int64_t i = 0; i < g->kh; ++i) {
+            int64_t oy0, oy1;
+            valid_range(g->h, g->sh, g->ph, i * g->dh, oh, &oy0, &oy1);
+            for (int64_t j = 0; j < g->kw; ++j) {
+                const real *row = cols + ((ci * g->kh + i) * g->kw + j) * npix;
+                int64_t ox0, ox1;
+                valid_range(g->w, g->sw, g->pw, j * g->dw, ow, &ox0, &ox1);
+                const int64_t off = j * g->dw - g->pw;
+                for (int64_t oy = oy0; oy < oy1; ++oy) {
+                    real *dst = x + (ci * g->h + oy * g->sh - g->ph + i * g->dh) * g->w;
+                    const real *src = row + oy * ow;
+                    for (int64_t ox = ox0; ox < ox1; ++ox)
+                        dst[ox * g->sw + off] += src[ox];
+                }
+            }
+        }
+    }
+}
+
+void PYNN_FN(pynn_im2col_batch)(const pynn_conv_geom *g, int64_t n, const real *x, real *cols,
+                                int n_threads)
+{
+    const int64_t x_step = g->c * g->h * g->w, c_step = g->c * g->kh * g->kw * g->oh * g->ow;
+    (void)n_threads;
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(n_threads > 1))
+    for (int64_t b = 0; b < n; ++b)
+        PYNN_FN(pynn_im2col)(g, x + b * x_step, cols + b * c_step);
+}
+
+void PYNN_FN(pynn_col2im_batch)(const pynn_conv_geom *g, int64_t n, const real *cols, real *x,
+                                int n_threads)
+{
+    const int64_t x_step = g->c * g->h * g->w, c_step = g->c * g->kh * g->kw * g->oh * g->ow;
+    (void)n_threads;
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(n_threads > 1))
+    for (int64_t b = 0; b < n; ++b)
+        PYNN_FN(pynn_col2im)(g, cols + b * c_step, x + b * x_step);
+}
+
+#undef real
+#endif

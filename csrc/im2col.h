@@ -1,0 +1,37 @@
+/* im2col / col2im for one NCHW image.
+ *
+ * Geometry: kernel kh x kw, stride sh x sw, zero padding ph x pw, dilation dh x dw;
+ * oh = (h + 2 ph - dh (kh - 1) - 1) / sh + 1, likewise ow. The caller guarantees oh, ow >= 1.
+ * cols is (c * kh * kw) x (oh * ow), row-major: row (ci * kh + i) * kw + j, column oy * ow + ox
+ * holds x[ci, oy * sh - ph + i * dh, ox * sw - pw + j * dw], zero where that is padding. */
+#ifndef PYNN_IM2COL_H
+#define PYNN_IM2COL_H
+
+#include "pynn_common.h"
+
+typedef struct {
+    int64_t c, h, w;        /* input channels and size */
+    int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+    int64_t oh, ow;         /* output size, from the formula above */
+} pynn_conv_geom;
+
+/* Fill cols (every element written) from image x (c x h x w, contiguous). */
+void pynn_im2col_f32(const pynn_conv_geom *g, const float *x, float *cols);
+void pynn_im2col_f64(const pynn_conv_geom *g, const double *x, double *cols);
+
+/* x := sum of cols scattered back (x is zero-filled first, so it may hold garbage). */
+void pynn_col2im_f32(const pynn_conv_geom *g, const float *cols, float *x);
+void pynn_col2im_f64(const pynn_conv_geom *g, const double *cols, double *x);
+
+/* The same over a batch of n images (x: n x c x h x w, cols: n x rows x cols), parallel over
+ * images. */
+void pynn_im2col_batch_f32(const pynn_conv_geom *g, int64_t n, const float *x, float *cols,
+                           int n_threads);
+void pynn_im2col_batch_f64(const pynn_conv_geom *g, int64_t n, const double *x, double *cols,
+                           int n_threads);
+void pynn_col2im_batch_f32(const pynn_conv_geom *g, int64_t n, const float *cols, float *x,
+                           int n_threads);
+void pynn_col2im_batch_f64(const pynn_conv_geom *g, int64_t n, const double *cols, double *x,
+                           int n_threads);
+
+#endif

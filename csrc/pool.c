@@ -1,0 +1,230 @@
+/* Written once for a generic `real`, compiled for float and double: this file includes
+ * itself twice with PYNN_REAL set (the bottom half is the template). */
+#ifndef PYNN_REAL
+#include <math.h>
+#include <string.h>
+
+#include "pool.h"
+
+/* Clip the window starting at `start` (may be negative) of length k to [0, n). */
+static inline void clip(int64_t start, int64_t k, int64_t n, int64_t *lo, int64_t *hi)
+{
+    *lo = PYNN_MAX(start, 0);
+    *hi = PYNN_MIN(start + k, n);
+}
+
+/* Below this many outputs a parallel region costs more than it saves. */
+#define PYNN_POOL_MIN_PARALLEL 4096
+
+/* take ? a : b through a bit mask. Compilers turn a plain `?:` on floats into a branch, and on
+ * random data that branch mispredicts about half the time (measured: 80 cycles per 2x2 window
+ * instead of ~10). */
+static inline float select_f32(int take, float a, float b)
+{
+    uint32_t ua, ub, m = (uint32_t)0 - (uint32_t)take;
+    memcpy(&ua, &a, sizeof a);
+    memcpy(&ub, &b, sizeof b);
+    ub = (ua & m) | (ub & ~m);
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
+
+static inline double select_f64(int take, double a, double b)
+{
+    uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)take;
+    memcpy(&ua, &a, sizeof a);
+    memcpy(&ub, &b, sizeof b);
+    ub = (ua & m) | (ub & ~m);
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
+
+static inline int64_t select_i64(int take, int64_t a, int64_t b)
+{
+    const int64_t m = -(int64_t)take;
+    return (a & m) | (b & ~m);
+}
+
+#define PYNN_REAL float
+#define PYNN_FN(name) name##_f32
+#include "pool.c"
+#undef PYNN_REAL
+#undef PYNN_FN
+#define PYNN_REAL double
+#define PYNN_FN(name) name##_f64
+#include "pool.c"
+
+#else /* template */
+#define real PYNN_REAL
+
+/* The maximum of one window clipped to [y0, y1) x [x0, x1), with its flat position.
+ * Starting from the first real input rather than -inf gives PyTorch's result (it starts from
+ * -inf at that same position) and keeps the update branch-free. */
+static inline void PYNN_FN(window_max)(const real *xp, int64_t w, int64_t y0, int64_t y1,
+                                       int64_t x0, int64_t x1, real *best_out,
+                                       int64_t *at_out)
+{
+    int64_t best_at = y0 * w + x0;
+    real best = xp[best_at];
+    for (int64_t iy = y0; iy < y1; ++iy) {
+        for (int64_t ix = x0; ix < x1; ++ix) {
+            const int64_t at = iy * w + ix;
+            const real v = xp[at];
+            const int take = (v > best) | (v != v);
+            best = PYNN_FN(select)(take, v, best);
+            best_at = select_i64(take, at, best_at);
+        }
+    }
+    *best_out = best;
+    *at_out = best_at;
+}
+
+/* Fold the window element at `base + ox * sw` into the running maxima of columns [lo, hi). */
+static inline void PYNN_FN(window_step)(const real *PYNN_RESTRICT xp, int64_t base, int64_t sw,
+                                        int64_t lo, int64_t hi, real *PYNN_RESTRICT yrow,
+                                        int64_t *PYNN_RESTRICT irow)
+{
+    for (int64_t ox = lo; ox < hi; ++ox) {
+        const int64_t at = base + ox * sw;
+        const real v = xp[at];
+        const int take = (v > yrow[ox]) | (v != v);
+        yrow[ox] = PYNN_FN(select)(take, v, yrow[ox]);
+        irow[ox] = select_i64(take, at, irow[ox]);
+    }
+}
+
+/* One output row. Columns whose window lies wholly inside the image are swept window
+ * position by window position across the row, a select per element that the compiler
+ * vectorises; on random data a per-element branch mispredicts half the time. Border columns
+ * use window_max. Both visit a window in row-major order, so ties resolve alike. */
+static void PYNN_FN(maxpool_row)(const real *PYNN_RESTRICT xp, int64_t w, int64_t kw,
+                                 int64_t sw, int64_t pw, int64_t ow, int64_t y0, int64_t y1,
+                                 real *PYNN_RESTRICT yrow, int64_t *PYNN_RESTRICT irow)
+{
+    int64_t lo = (pw + sw - 1) / sw; /* first ox with ox * sw - pw >= 0 */
+    int64_t hi = w + pw - kw < 0 ? 0 : (w + pw - kw) / sw + 1; /* last window ends inside */
+    lo = PYNN_MIN(lo, ow);
+    hi = PYNN_MAX(lo, PYNN_MIN(hi, ow));
+    for (int64_t ox = 0; ox < ow; ++ox) {
+        if (ox == lo)
+            ox = hi;
+        if (ox >= ow)
+            break;
+        const int64_t x0 = PYNN_MAX(ox * sw - pw, 0), x1 = PYNN_MIN(ox * sw - pw + kw, w);
+        PYNN_FN(window_max)(xp, w, y0, y1, x0, x1, &yrow[ox], &irow[ox]);
+    }
+    for (int64_t ox = lo; ox < hi; ++ox) {
+        irow[ox] = y0 * w + ox * sw - pw;
+        yrow[ox] = xp[irow[ox]];
+    }
+    for (int64_t iy = y0; iy < y1; ++iy) {
+        for (int64_t j = (iy == y0); j < kw; ++j) {
+            const int64_t base = iy * w + j - pw;
+            /* Constant strides for the common cases let the compiler vectorise the loads. */
+            if (sw == 1)
+                PYNN_FN(window_step)(xp, base, 1, lo, hi, yrow, irow);
+            else if (sw == 2)
+                PYNN_FN(window_step)(xp, base, 2, lo, hi, yrow, irow);
+            else
+                PYNN_FN(window_step)(xp, base, sw, lo, hi, yrow, irow);
+        }
+    }
+}
+
+void PYNN_FN(pynn_maxpool2d_fwd)(const pynn_pool_geom *g, const real *x, real *y, int64_t *idx,
+                                 int n_threads)
+{
+    const pynn_pool_geom G = *g; /* locals: stores to y cannot be mistaken to change them */
+    const int64_t in_step = G.h * G.w, out_step = G.oh * G.ow;
+    const int parallel = n_threads > 1 && G.planes * out_step >= PYNN_POOL_MIN_PARALLEL;
+    (void)parallel;
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
+    for (int64_t p = 0; p < G.planes; ++p) {
+        for (int64_t oy = 0; oy < G.oh; ++oy) {
+            int64_t y0, y1;
+            clip(oy * G.sh - G.ph, G.kh, G.h, &y0, &y1);
+            PYNN_FN(maxpool_row)(x + p * in_step, G.w, G.kw, G.sw, G.pw, G.ow, y0, y1,
+                                 y + p * out_step + oy * G.ow, idx + p * out_step + oy * G.ow);
+        }
+    }
+}
+
+void PYNN_FN(pynn_maxpool2d_bwd)(const pynn_pool_geom *g, const real *dy, const int64_t *idx,
+                                 real *dx, int n_threads)
+{
+    const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
+    const int parallel = n_threads > 1 && g->planes * out_step >= PYNN_POOL_MIN_PARALLEL;
+    (void)parallel;
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
+    for (int64_t p = 0; p < g->planes; ++p) {
+        real *dxp = dx + p * in_step;
+        const real *dyp = dy + p * out_step;
+        const int64_t *ip = idx + p * out_step;
+        memset(dxp, 0, (size_t)in_step * sizeof(real));
+        for (int64_t o = 0; o < out_step; ++o)
+            dxp[ip[o]] += dyp[o];
+    }
+}
+
+static inline real PYNN_FN(avg_divisor)(const pynn_pool_geom *g, int count_include_pad,
+                                        int64_t y0, int64_t y1, int64_t x0, int64_t x1)
+{
+    return count_include_pad ? (real)(g->kh * g->kw) : (real)((y1 - y0) * (x1 - x0));
+}
+
+void PYNN_FN(pynn_avgpool2d_fwd)(const pynn_pool_geom *g, const real *x, int count_include_pad,
+                                 real *y, int n_threads)
+{
+    const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
+    const int parallel = n_threads > 1 && g->planes * out_step >= PYNN_POOL_MIN_PARALLEL;
+    (void)parallel;
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
+    for (int64_t p = 0; p < g->planes; ++p) {
+        const real *xp = x + p * in_step;
+        real *yp = y + p * out_step;
+        for (int64_t oy = 0; oy < g->oh; ++oy) {
+            int64_t y0, y1;
+            clip(oy * g->sh - g->ph, g->kh, g->h, &y0, &y1);
+            for (int64_t ox = 0; ox < g->ow; ++ox) {
+                int64_t x0, x1;
+                clip(ox * g->sw - g->pw, g->kw, g->w, &x0, &x1);
+                real s = 0;
+                for (int64_t iy = y0; iy < y1; ++iy)
+                    for (int64_t ix = x0; ix < x1; ++ix)
+                        s += xp[iy * g->w + ix];
+                yp[oy * g->ow + ox] =
+                    s / PYNN_FN(avg_divisor)(g, count_include_pad, y0, y1, x0, x1);
+            }
+        }
+    }
+}
+
+void PYNN_FN(pynn_avgpool2d_bwd)(const pynn_pool_geom *g, const real *dy, int count_include_pad,
+                                 real *dx, int n_threads)
+{
+    const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
+    const int parallel = n_threads > 1 && g->planes * out_step >= PYNN_POOL_MIN_PARALLEL;
+    (void)parallel;
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
+    for (int64_t p = 0; p < g->planes; ++p) {
+        real *dxp = dx + p * in_step;
+        const real *dyp = dy + p * out_step;
+        memset(dxp, 0, (size_t)in_step * sizeof(real));
+        for (int64_t oy = 0; oy < g->oh; ++oy) {
+            int64_t y0, y1;
+            clip(oy * g->sh - g->ph, g->kh, g->h, &y0, &y1);
+            for (int64_t ox = 0; ox < g->ow; ++ox) {
+                int64_t x0, x1;
+                clip(ox * g->sw - g->pw, g->kw, g->w, &x0, &x1);
+                const real share = dyp[oy * g->ow + ox] /
+                                   PYNN_FN(avg_divisor)(g, count_include_pad, y0, y1, x0, x1);
+                for (int64_t iy = y0; iy < y1; ++iy)
+                    for (int64_t ix = x0; ix < x1; ++ix)
+                        dxp[iy * g->w + ix] += share;
+            }
+        }
+    }
+}
+
+#undef real
+#endif

@@ -1,0 +1,213 @@
+/* Written once for a generic `real`, compiled for float and double: this file includes
+ * itself twice with PYNN_REAL set (the bottom half is the template). */
+#ifndef PYNN_REAL
+#include <math.h>
+
+#include "pynn_math.h"
+#include "softmax.h"
+
+/* Below this many elements a parallel region costs more than it saves. */
+#define PYNN_SOFTMAX_MIN_PARALLEL 16384
+
+#define PARALLEL_ROWS(rows, cols)                                                             \
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static)                          \
+             if(n_threads > 1 && (rows) * (cols) >= PYNN_SOFTMAX_MIN_PARALLEL))
+
+/* -1, or the first row whose label is neither ignored nor a class; counts the valid rows. */
+static int64_t check_labels(int64_t rows, int64_t cols, const int64_t *labels,
+                            int64_t ignore_index, int64_t *n_valid)
+{
+    int64_t valid = 0;
+    for (int64_t i = 0; i < rows; ++i) {
+        if (labels[i] == ignore_index)
+            continue;
+        if (labels[i] < 0 || labels[i] >= cols)
+            return i;
+        ++valid;
+    }
+    if (n_valid)
+        *n_valid = valid;
+    return -1;
+}
+
+#define PYNN_REAL float
+#define PYNN_FN(name) name##_f32
+#include "softmax.c"
+#undef PYNN_REAL
+#undef PYNN_FN
+#define PYNN_REAL double
+#define PYNN_FN(name) name##_f64
+#include "softmax.c"
+#undef PARALLEL_ROWS
+
+#else /* template */
+#define real PYNN_REAL
+
+static inline real PYNN_FN(row_max)(int64_t n, const real *x)
+{
+    real m = x[0];
+    for (int64_t j = 1; j < n; ++j)
+        m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+/* y := exp(x - m); returns the sum of y. */
+static inline real PYNN_FN(shifted_exp)(int64_t n, const real *PYNN_RESTRICT x, real m,
+                                        real *PYNN_RESTRICT y)
+{
+    real s = 0;
+    PYNN_SIMD(reduction(+ : s))
+    for (int64_t j = 0; j < n; ++j) {
+        y[j] = PYNN_FN(pynn_exp)(x[j] - m);
+        s += y[j];
+    }
+    return s;
+}
+
+/* sum_j exp(x_j - m), without storing the terms. */
+static inline real PYNN_FN(shifted_exp_sum)(int64_t n, const real *x, real m)
+{
+    real s = 0;
+    PYNN_SIMD(reduction(+ : s))
+    for (int64_t j = 0; j < n; ++j)
+        s += PYNN_FN(pynn_exp)(x[j] - m);
+    return s;
+}
+
+void PYNN_FN(pynn_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
+                               int n_threads)
+{
+    (void)n_threads;
+    PARALLEL_ROWS(rows, cols)
+    for (int64_t i = 0; i < rows; ++i) {
+        const real *xi = x + i * cols;
+        real *yi = y + i * cols;
+        const real inv = 1 / PYNN_FN(shifted_exp)(cols, xi, PYNN_FN(row_max)(cols, xi), yi);
+        PYNN_SIMD()
+        for (int64_t j = 0; j < cols; ++j)
+            yi[j] *= inv;
+    }
+}
+
+void PYNN_FN(pynn_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
+                               real *dx, int n_threads)
+{
+    (void)n_threads;
+    PARALLEL_ROWS(rows, cols)
+    for (int64_t i = 0; i < rows; ++i) {
+        const real *yi = y + i * cols, *dyi = dy + i * cols;
+        real *dxi = dx + i * cols;
+        real dot = 0;
+        PYNN_SIMD(reduction(+ : dot))
+        for (int64_t j = 0; j < cols; ++j)
+            dot += dyi[j] * yi[j];
+        PYNN_SIMD()
+        for (int64_t j = 0; j < cols; ++j)
+            dxi[j] = yi[j] * (dyi[j] - dot);
+    }
+}
+
+void PYNN_FN(pynn_log_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
+                                   int n_threads)
+{
+    (void)n_threads;
+    PARALLEL_ROWS(rows, cols)
+    for (int64_t i = 0; i < rows; ++i) {
+        const real *xi = x + i * cols;
+        real *yi = y + i * cols;
+        const real m = PYNN_FN(row_max)(cols, xi);
+        const real lse = log(PYNN_FN(shifted_exp_sum)(cols, xi, m));
+        PYNN_SIMD()
+        for (int64_t j = 0; j < cols; ++j)
+            yi[j] = (xi[j] - m) - lse;
+    }
+}
+
+void PYNN_FN(pynn_log_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
+                                   real *dx, int n_threads)
+{
+    (void)n_threads;
+    PARALLEL_ROWS(rows, cols)
+    for (int64_t i = 0; i < rows; ++i) {
+        const real *yi = y + i * cols, *dyi = dy + i * cols;
+        real *dxi = dx + i * cols;
+        real s = 0;
+        PYNN_SIMD(reduction(+ : s))
+        for (int64_t j = 0; j < cols; ++j)
+            s += dyi[j];
+        PYNN_SIMD()
+        for (int64_t j = 0; j < cols; ++j)
+            dxi[j] = dyi[j] - PYNN_FN(pynn_exp)(yi[j]) * s;
+    }
+}
+
+int64_t PYNN_FN(pynn_softmax_xent_fwd)(int64_t rows, int64_t cols, const real *logits,
+                                       const int64_t *labels, int64_t ignore_index, double eps,
+                                       real *probs, double *loss_rows, double *loss_sum,
+                                       int64_t *n_valid, int n_threads)
+{
+    const int64_t bad = check_labels(rows, cols, labels, ignore_index, n_valid);
+    if (bad >= 0)
+        return bad;
+    double total = 0;
+    (void)n_threads;
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) reduction(+ : total)
+             if(n_threads > 1 && rows * cols >= PYNN_SOFTMAX_MIN_PARALLEL))
+    for (int64_t i = 0; i < rows; ++i) {
+        const real *xi = logits + i * cols;
+        real *pi = probs + i * cols;
+        const real m = PYNN_FN(row_max)(cols, xi);
+        const real s = PYNN_FN(shifted_exp)(cols, xi, m, pi);
+        const real inv = 1 / s;
+        double shifted_sum = 0; /* sum_c (x_c - m), for the smoothing term */
+        PYNN_SIMD(reduction(+ : shifted_sum))
+        for (int64_t j = 0; j < cols; ++j) {
+            pi[j] *= inv;
+            shifted_sum += xi[j] - m;
+        }
+        double loss = 0;
+        if (labels[i] != ignore_index) {
+            /* -logp[c] = log(s) - (x_c - m): computed from the logits, never log(p). */
+            const double lse = log((double)s);
+            const double nll = lse - (double)(xi[labels[i]] - m);
+            const double smooth = lse - shifted_sum / (double)cols;
+            loss = (1 - eps) * nll + eps * smooth;
+        }
+        if (loss_rows)
+            loss_rows[i] = loss;
+        total += loss;
+    }
+    *loss_sum = total;
+    return -1;
+}
+
+int64_t PYNN_FN(pynn_softmax_xent_bwd)(int64_t rows, int64_t cols, const real *probs,
+                                       const int64_t *labels, int64_t ignore_index, double eps,
+                                       double grad, int mean, const real *grad_rows,
+                                       real *dlogits, int n_threads)
+{
+    int64_t n_valid = 0;
+    const int64_t bad = check_labels(rows, cols, labels, ignore_index, &n_valid);
+    if (bad >= 0)
+        return bad;
+    /* 0/0 for an all-ignored mean gives NaN weights on no row: every row is ignored. */
+    const real scale = (real)(mean ? grad / (double)n_valid : grad);
+    const real uniform = (real)(eps / (double)cols), hit = (real)(1 - eps);
+    (void)n_threads;
+    PARALLEL_ROWS(rows, cols)
+    for (int64_t i = 0; i < rows; ++i) {
+        const real *pi = probs + i * cols;
+        real *di = dlogits + i * cols;
+        const int ignored = labels[i] == ignore_index;
+        const real wi = ignored ? 0 : (grad_rows ? grad_rows[i] : scale);
+        PYNN_SIMD()
+        for (int64_t j = 0; j < cols; ++j)
+            di[j] = wi * (pi[j] - uniform);
+        if (!ignored)
+            di[labels[i]] -= wi * hit;
+    }
+    return -1;
+}
+
+#undef real
+#endif

@@ -1,0 +1,314 @@
+"""Kernel benchmark report: ``python -m pynn.bench [--quick] [--threads 1 2] [--output FILE]``.
+
+Times pynn's compiled kernels against peers measured in the same run, at each thread count:
+NumPy/OpenBLAS for GEMM, PyTorch CPU (when installed) for everything, and pynn's own NumPy
+reference backend. Every figure is the median of repeated runs after warm-up; comparisons
+are ratios of medians. The pytest-benchmark files in ``bench/`` time the same cases.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import pynn
+from pynn.backend import compiled, reference
+
+# ---------------------------------------------------------------------------------------------
+# Cases, shared with bench/bench_*.py
+
+SQUARE_SIZES = (64, 128, 256, 512, 1024, 2048)
+QUICK_SQUARE_SIZES = (64, 256, 512, 1024)
+# (label, m, k, n) for C(m x n) = A(m x k) B(k x n): the MNIST models' GEMMs, and the per-image
+# im2col GEMMs (out_channels x C*kh*kw times C*kh*kw x oh*ow) of the convolutions below.
+MNIST_GEMMS = (
+    ("MLP fc1 100x784 . 784x100", 100, 784, 100),
+    ("fc 128x784 . 784x256", 128, 784, 256),
+    ("head 128x256 . 256x10", 128, 256, 10),
+    ("conv1 im2col 30x25 . 25x576", 30, 25, 576),
+    ("conv2 im2col 16x150 . 150x64", 16, 150, 64),
+    ("conv3 im2col 64x288 . 288x784", 64, 288, 784),
+)
+# (label, x shape, w shape, padding, needs_input_grad): the issue's MNIST-sized layers.
+CONV_LAYERS = (
+    ("1->30 5x5, 28x28, batch 128", (128, 1, 28, 28), (30, 1, 5, 5), 0, False),
+    ("6->16 5x5, 12x12, batch 128", (128, 6, 12, 12), (16, 6, 5, 5), 0, True),
+    ("32->64 3x3 pad 1, 28x28, batch 64", (64, 32, 28, 28), (64, 32, 3, 3), 1, True),
+)
+POOL_INPUT = (128, 30, 24, 24)
+XENT_SHAPE = (128, 10)
+
+
+def median_seconds(fn, repeat=15, warmup=2, max_seconds=3.0):
+    """Median wall time of ``fn()`` over up to ``repeat`` runs after ``warmup`` runs, stopping
+    early once ``max_seconds`` have been spent (at least 3 runs)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeat and (len(times) < 3 or time.perf_counter() - start < max_seconds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class Peers:
+    """The other libraries, pinned to the same thread count as pynn."""
+
+    def __init__(self):
+        try:
+            import threadpoolctl
+
+            self._pool = threadpoolctl
+        except ImportError:
+            self._pool = None
+        try:
+            import torch
+
+            self.torch = torch
+        except ImportError:
+            self.torch = None
+        self._limit = None
+
+    def set_threads(self, n):
+        pynn.set_num_threads(n)
+        if self._limit is not None:
+            self._limit.unregister()
+        if self._pool is not None:
+            self._limit = self._pool.threadpool_limits(limits=n)
+        if self.torch is not None:
+            self.torch.set_num_threads(n)
+
+    def notes(self):
+        notes = []
+        if self._pool is None:
+            notes.append("threadpoolctl missing: NumPy's BLAS threads were not pinned")
+        if self.torch is None:
+            notes.append("PyTorch not installed: its columns are empty "
+                         "(`pip install torch==2.13.0`)")
+        return notes
+
+
+def _rng_arrays(*shapes, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks
+
+
+def bench_gemm(peers, sizes):
+    rows = []
+    cases = [(f"square {n}", n, n, n) for n in sizes] + list(MNIST_GEMMS)
+    for label, m, k, n in cases:
+        a, b = _rng_arrays((m, k), (k, n))
+        out = np.empty((m, n), np.float32)
+        flops = 2.0 * m * n * k
+        row = {"case": label, "pynn": flops / median_seconds(lambda: compiled.gemm(a, b, out))}
+        row["numpy"] = flops / median_seconds(lambda: np.matmul(a, b, out=out))
+        if peers.torch is not None:
+            ta, tb, tc = (peers.torch.from_numpy(v) for v in (a, b, out))
+            row["torch"] = flops / median_seconds(lambda: peers.torch.matmul(ta, tb, out=tc))
+        rows.append(row)
+    return rows
+
+
+def _conv_pynn(kernels, x, w, b, padding, needs_input_grad):
+    def step():
+        y = kernels.conv2d_forward(x, w, b, 1, padding)
+        kernels.conv2d_backward(x, w, y, 1, padding, needs_input_grad=needs_input_grad)
+
+    return step
+
+
+def _conv_torch(torch, x, w, b, padding, needs_input_grad):
+    tx = torch.from_numpy(x).requires_grad_(needs_input_grad)
+    tw = torch.from_numpy(w).requires_grad_(True)
+    tb = torch.from_numpy(b).requires_grad_(True)
+
+    def step():
+        tw.grad = tb.grad = tx.grad = None
+        y = torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
+        y.backward(y.detach())
+
+    return step
+
+
+def bench_conv(peers, with_reference):
+    rows = []
+    for label, x_shape, w_shape, padding, needs_dx in CONV_LAYERS:
+        x, w, b = _rng_arrays(x_shape, w_shape, (w_shape[0],))
+        row = {"case": label,
+               "pynn": median_seconds(_conv_pynn(compiled, x, w, b, padding, needs_dx))}
+        if peers.torch is not None:
+            row["torch"] = median_seconds(_conv_torch(peers.torch, x, w, b, padding, needs_dx))
+        if with_reference:
+            row["reference"] = median_seconds(
+                _conv_pynn(reference, x, w, b, padding, needs_dx), repeat=3, warmup=1)
+        rows.append(row)
+    return rows
+
+
+def bench_pool_and_loss(peers, with_reference):
+    (x,) = _rng_arrays(POOL_INPUT)
+    (logits,) = _rng_arrays(XENT_SHAPE)
+    labels = np.random.default_rng(1).integers(0, XENT_SHAPE[1], XENT_SHAPE[0])
+
+    def pool(kernels):
+        def step():
+            y, idx = kernels.max_pool2d_forward(x, 2)
+            kernels.max_pool2d_backward(y, idx, x.shape)
+        return step
+
+    def xent(kernels):
+        def step():
+            loss, probs = kernels.softmax_cross_entropy_forward(logits, labels)
+            kernels.softmax_cross_entropy_backward(probs, labels, 1.0)
+        return step
+
+    cases = [(f"max-pool 2x2 {POOL_INPUT}", pool), (f"softmax-CE {XENT_SHAPE}", xent)]
+    rows = []
+    for label, make in cases:
+        row = {"case": label, "pynn": median_seconds(make(compiled))}
+        if peers.torch is not None:
+            row["torch"] = median_seconds(_torch_pool_or_xent(peers.torch, label, x, logits,
+                                                              labels))
+        if with_reference:
+            row["reference"] = median_seconds(make(reference), repeat=5, warmup=1)
+        rows.append(row)
+    return rows
+
+
+def _torch_pool_or_xent(torch, label, x, logits, labels):
+    F = torch.nn.functional
+    if label.startswith("max-pool"):
+        tx = torch.from_numpy(x).requires_grad_(True)
+
+        def step():
+            tx.grad = None
+            y = F.max_pool2d(tx, 2)
+            y.backward(y.detach())
+        return step
+    tl = torch.from_numpy(logits).requires_grad_(True)
+    tlab = torch.from_numpy(labels)
+
+    def step():
+        tl.grad = None
+        F.cross_entropy(tl, tlab).backward()
+    return step
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    torch_version = None
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} logical CPUs; pynn ISA {compiled.get_isa()}, OpenMP "
+            f"{'on' if pynn.openmp_enabled() else 'OFF'}; Python {platform.python_version()}, "
+            f"NumPy {np.__version__}, PyTorch {torch_version or 'not installed'}")
+
+
+def _fmt_gflops(v):
+    return "" if v is None else f"{v / 1e9:.1f}"
+
+
+def _fmt_ms(v):
+    return "" if v is None else f"{v * 1e3:.2f}"
+
+
+def _ratio(a, b):
+    return "" if a is None or b is None else f"{a / b:.2f}x"
+
+
+def render(results, args, notes):
+    lines = [
+        "## Kernel benchmarks",
+        "",
+        f"- Date: {datetime.date.today().isoformat()}",
+        f"- Machine: {machine()}",
+        f"- Command: `python -m pynn.bench{' --quick' if args.quick else ''} --threads "
+        f"{' '.join(map(str, args.threads))}`",
+        "- Figures are medians of repeated runs after warm-up, all libraries pinned to the same "
+        "thread count; ratios compare medians from the same run.",
+    ]
+    lines += [f"- Note: {n}" for n in notes]
+    for threads, res in results.items():
+        lines += ["", f"### {threads} thread{'s' if threads > 1 else ''}", "",
+                  "GEMM, float32, GFLOP/s (higher is better):", "",
+                  "| case | pynn | NumPy/OpenBLAS | PyTorch | pynn / OpenBLAS | pynn / PyTorch |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for r in res["gemm"]:
+            lines.append(f"| {r['case']} | {_fmt_gflops(r['pynn'])} | {_fmt_gflops(r['numpy'])} "
+                         f"| {_fmt_gflops(r.get('torch'))} | {_ratio(r['pynn'], r['numpy'])} "
+                         f"| {_ratio(r['pynn'], r.get('torch'))} |")
+        lines += ["", "Forward + backward, float32, ms (lower is better; speed-up = their time "
+                  "/ pynn's):", "",
+                  "| case | pynn | PyTorch | NumPy reference | vs PyTorch | vs reference |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for r in res["conv"] + res["other"]:
+            lines.append(f"| {r['case']} | {_fmt_ms(r['pynn'])} | {_fmt_ms(r.get('torch'))} | "
+                         f"{_fmt_ms(r.get('reference'))} | {_ratio(r.get('torch'), r['pynn'])} "
+                         f"| {_ratio(r.get('reference'), r['pynn'])} |")
+    if len(results) > 1:
+        lo, hi = min(results), max(results)
+        lines += ["", f"### Thread scaling, pynn {lo} -> {hi} threads", "",
+                  "| case | speed-up |", "|---|---:|"]
+        for a, b in zip(results[lo]["gemm"], results[hi]["gemm"]):
+            lines.append(f"| GEMM {a['case']} | {b['pynn'] / a['pynn']:.2f}x |")
+        for a, b in zip(results[lo]["conv"], results[hi]["conv"]):
+            lines.append(f"| conv {a['case']} | {a['pynn'] / b['pynn']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m pynn.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer GEMM sizes and no NumPy-reference timings (about a minute)")
+    parser.add_argument("--threads", type=int, nargs="+", default=None,
+                        help="thread counts to measure (default: 1 and the usable cores)")
+    parser.add_argument("--output", help="also write the Markdown report to this file")
+    args = parser.parse_args(argv)
+    if args.threads is None:
+        args.threads = sorted({1, pynn.get_num_threads()})
+    peers = Peers()
+    results = {}
+    for n in args.threads:
+        peers.set_threads(n)
+        print(f"measuring at {n} thread(s)...", file=sys.stderr, flush=True)
+        results[n] = {
+            "gemm": bench_gemm(peers, QUICK_SQUARE_SIZES if args.quick else SQUARE_SIZES),
+            "conv": bench_conv(peers, with_reference=not args.quick),
+            "other": bench_pool_and_loss(peers, with_reference=not args.quick),
+        }
+    report = render(results, args, peers.notes())
+    print(report)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Helpers shared by the tests: tolerances, input layouts, finite-difference checks.
+(``tests/`` is on sys.path through pyproject's ``pythonpath`` setting.)"""
+
+import numpy as np
+
+DTYPES = (np.float32, np.float64)
+
+
+def tolerance(dtype, reduction_len=1):
+    """``(rtol, atol)`` for comparing two float results whose elements each sum
+    ``reduction_len`` products: float32 rounding grows roughly with its square root."""
+    scale = max(1.0, float(np.sqrt(reduction_len)))
+    if np.dtype(dtype) == np.float32:
+        return 2e-6 * scale, 2e-6 * scale
+    return 1e-12 * scale, 1e-12 * scale
+
+
+def assert_close(actual, expected, dtype, reduction_len=1, magnitude=None):
+    """Compare results; ``magnitude`` (default: max |expected|) scales the absolute tolerance,
+    so sums that cancel to near zero are judged against the size of what was summed."""
+    rtol, atol = tolerance(dtype, reduction_len)
+    expected = np.asarray(expected)
+    if magnitude is None:
+        magnitude = float(np.max(np.abs(expected))) if expected.size else 1.0
+    assert np.asarray(actual).dtype == expected.dtype
+    assert np.asarray(actual).shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol * max(magnitude, 1.0))
+
+
+def random(rng, shape, dtype, low=-1.0, high=1.0):
+    return rng.uniform(low, high, size=shape).astype(dtype)
+
+
+def layouts(arr):
+    """The same values as C-contiguous, non-contiguous (strided view) and read-only arrays."""
+    yield "contiguous", np.ascontiguousarray(arr)
+    # A view with every other element along the last axis of a twice-as-wide buffer.
+    wide = np.zeros(arr.shape[:-1] + (2 * arr.shape[-1],), arr.dtype) if arr.ndim else None
+    if wide is not None:
+        wide[..., ::2] = arr
+        yield "strided", wide[..., ::2]
+    if arr.ndim >= 2:
+        yield "fortran", np.asfortranarray(arr)
+    frozen = np.array(arr)
+    frozen.flags.writeable = False
+    yield "readonly", frozen
+
+
+def directional_check(forward, backward_dot, x, rng, eps=1e-6, rtol=1e-6):
+    """Finite-difference check of a backward pass, in float64.
+
+    ``forward(x)`` returns an array y; ``backward_dot(x, dy)`` returns dx for a loss
+    ``sum(y * dy)``. Along a random direction v, the central difference
+    ``(f(x + eps v) - f(x - eps v)) / (2 eps) . dy`` must equal ``dx . v``.
+    """
+    y = forward(x)
+    dy = rng.standard_normal(y.shape)
+    v = rng.standard_normal(x.shape)
+    numeric = (np.sum(forward(x + eps * v) * dy) - np.sum(forward(x - eps * v) * dy)) / (2 * eps)
+    analytic = np.sum(backward_dot(x, dy) * v)
+    assert np.isclose(analytic, numeric, rtol=rtol, atol=rtol * (abs(numeric) + 1e-3)), (
+        analytic, numeric)

@@ -1,0 +1,237 @@
+"""im2col / col2im / conv2d: compiled against the reference, the reference against finite
+differences, and the argument errors both raise."""
+
+import numpy as np
+import pytest
+from helpers import DTYPES, assert_close, directional_check, layouts, random
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pynn
+from pynn import backend
+
+# (x shape, out_channels, kernel, stride, padding, dilation): odd and prime sizes, batch 1,
+# non-square geometry, a pointwise (1x1) convolution and the MNIST layers.
+GEOMETRIES = [
+    ((1, 1, 5, 5), 1, (3, 3), 1, 0, 1),
+    ((2, 3, 7, 11), 5, (3, 2), (2, 1), (1, 0), 1),
+    ((3, 2, 13, 9), 4, (5, 3), 1, (2, 1), (2, 1)),
+    ((1, 4, 9, 8), 3, (2, 4), (3, 2), (1, 2), (1, 2)),
+    ((2, 5, 6, 7), 6, (1, 1), 1, 0, 1),
+    ((2, 3, 6, 7), 2, (1, 1), 2, 1, 1),
+    ((4, 1, 28, 28), 30, (5, 5), 1, 0, 1),
+    ((3, 6, 12, 12), 16, (5, 5), 1, 0, 1),
+    ((2, 8, 14, 14), 7, (3, 3), 1, 1, 1),
+]
+
+
+def _weights(rng, x_shape, out_channels, kernel, dtype):
+    return random(rng, (out_channels, x_shape[1]) + kernel, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_im2col_col2im_match_reference(geometry, dtype, compiled, reference, rng):
+    x_shape, _, kernel, stride, padding, dilation = geometry
+    x = random(rng, x_shape, dtype)
+    for _, xv in layouts(x):
+        cols = compiled.im2col(xv, kernel, stride, padding, dilation)
+        np.testing.assert_array_equal(cols, reference.im2col(x, kernel, stride, padding, dilation))
+    c = random(rng, cols.shape, dtype)
+    for _, cv in layouts(c):
+        got = compiled.col2im(cv, x_shape, kernel, stride, padding, dilation)
+        want = reference.col2im(c, x_shape, kernel, stride, padding, dilation)
+        assert_close(got, want, dtype, reduction_len=kernel[0] * kernel[1])
+
+
+@pytest.mark.parametrize("name", backend.BACKENDS)
+def test_col2im_is_the_adjoint_of_im2col(name, rng):
+    kernels = backend.get(name)
+    x_shape, kernel, stride, padding, dilation = (2, 3, 9, 10), (3, 4), (2, 1), (1, 2), (2, 1)
+    x = rng.standard_normal(x_shape)
+    cols = kernels.im2col(x, kernel, stride, padding, dilation)
+    c = rng.standard_normal(cols.shape)
+    back = kernels.col2im(c, x_shape, kernel, stride, padding, dilation)
+    assert np.isclose(np.sum(cols * c), np.sum(x * back))
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_conv2d_forward_matches_reference(geometry, dtype, bias, relu, compiled, reference,
+                                          rng, isa):
+    x_shape, out_channels, kernel, stride, padding, dilation = geometry
+    x = random(rng, x_shape, dtype)
+    w = _weights(rng, x_shape, out_channels, kernel, dtype)
+    b = random(rng, (out_channels,), dtype) if bias else None
+    want = reference.conv2d_forward(x, w, b, stride, padding, dilation, relu)
+    k = x_shape[1] * kernel[0] * kernel[1]
+    for _, xv in layouts(x):
+        got = compiled.conv2d_forward(xv, w, b, stride, padding, dilation, relu)
+        assert_close(got, want, dtype, reduction_len=k, magnitude=k)
+
+
+@pytest.mark.parametrize("flags", [(True, True), (False, True), (True, False)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_conv2d_backward_matches_reference(geometry, dtype, flags, compiled, reference, rng,
+                                           isa):
+    needs_input_grad, has_bias = flags
+    x_shape, out_channels, kernel, stride, padding, dilation = geometry
+    x = random(rng, x_shape, dtype)
+    w = _weights(rng, x_shape, out_channels, kernel, dtype)
+    y_shape = reference.conv2d_forward(x, w, None, stride, padding, dilation).shape
+    dy = random(rng, y_shape, dtype)
+    want = reference.conv2d_backward(x, w, dy, stride, padding, dilation,
+                                     needs_input_grad=needs_input_grad, has_bias=has_bias)
+    for _, dyv in layouts(dy):
+        got = compiled.conv2d_backward(x, w, dyv, stride, padding, dilation,
+                                       needs_input_grad=needs_input_grad, has_bias=has_bias)
+        pixels = y_shape[0] * y_shape[2] * y_shape[3]
+        for g, e, length in zip(got, want, (out_channels * kernel[0] * kernel[1], pixels,
+                                            pixels)):
+            if e is None:
+                assert g is None
+            else:
+                assert_close(g, e, dtype, reduction_len=length, magnitude=length)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_conv2d_threads_agree(n_threads, compiled, reference, rng, threads):
+    """Batch larger than the team (images split among threads) and batch 1 (threaded GEMM)."""
+    threads(n_threads)
+    for batch in (1, 5):
+        x = random(rng, (batch, 3, 17, 15), np.float32)
+        w = random(rng, (8, 3, 3, 3), np.float32)
+        b = random(rng, (8,), np.float32)
+        assert_close(compiled.conv2d_forward(x, w, b, 1, 1), reference.conv2d_forward(x, w, b, 1, 1),
+                     np.float32, 27, 27)
+        dy = random(rng, (batch, 8, 17, 15), np.float32)
+        for g, e in zip(compiled.conv2d_backward(x, w, dy, 1, 1),
+                        reference.conv2d_backward(x, w, dy, 1, 1)):
+            assert_close(g, e, np.float32, batch * 255, batch * 255)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 3), c=st.integers(1, 4), o=st.integers(1, 5),
+    h=st.integers(1, 12), w=st.integers(1, 12),
+    kh=st.integers(1, 4), kw=st.integers(1, 4),
+    sh=st.integers(1, 3), sw=st.integers(1, 3),
+    ph=st.integers(0, 2), pw=st.integers(0, 2),
+    dh=st.integers(1, 2), dw=st.integers(1, 2),
+)
+def test_conv2d_matches_reference_on_random_shapes(n, c, o, h, w, kh, kw, sh, sw, ph, pw, dh,
+                                                   dw):
+    compiled, reference = backend.get("compiled"), backend.get("reference")
+    if h + 2 * ph < dh * (kh - 1) + 1 or w + 2 * pw < dw * (kw - 1) + 1:
+        return  # the window does not fit: covered by the error tests
+    rng = np.random.default_rng(n * 1000 + h * 10 + w)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((o, c, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    geo = ((sh, sw), (ph, pw), (dh, dw))
+    k = c * kh * kw
+    want = reference.conv2d_forward(x, wt, b, *geo)
+    assert_close(compiled.conv2d_forward(x, wt, b, *geo), want, np.float32, k, 3 * k)
+    dy = rng.standard_normal(want.shape).astype(np.float32)
+    for g, e in zip(compiled.conv2d_backward(x, wt, dy, *geo),
+                    reference.conv2d_backward(x, wt, dy, *geo)):
+        assert_close(g, e, np.float32, want.size, 3 * want.size)
+
+
+@pytest.mark.parametrize("name", backend.BACKENDS)
+def test_conv2d_gradcheck(name, rng):
+    kernels = backend.get(name)
+    x = rng.standard_normal((2, 3, 7, 6))
+    w = rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(4)
+    geo = ((2, 1), (1, 1), (1, 2))
+    directional_check(lambda x_: kernels.conv2d_forward(x_, w, b, *geo),
+                      lambda x_, dy: kernels.conv2d_backward(x_, w, dy, *geo)[0], x, rng)
+    directional_check(lambda w_: kernels.conv2d_forward(x, w_, b, *geo),
+                      lambda w_, dy: kernels.conv2d_backward(x, w_, dy, *geo)[1], w, rng)
+    directional_check(lambda b_: kernels.conv2d_forward(x, w, b_, *geo),
+                      lambda b_, dy: kernels.conv2d_backward(x, w, dy, *geo)[2], b, rng)
+
+
+def test_conv2d_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    compiled = backend.get("compiled")
+    x = rng.standard_normal((2, 3, 11, 9))
+    w = rng.standard_normal((5, 3, 3, 4))
+    b = rng.standard_normal(5)
+    geo = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, **geo)
+    dy = rng.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(dy))
+    y = compiled.conv2d_forward(x, w, b, geo["stride"], geo["padding"], geo["dilation"])
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    grads = compiled.conv2d_backward(x, w, dy, geo["stride"], geo["padding"], geo["dilation"])
+    for g, t in zip(grads, (tx, tw, tb)):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", backend.BACKENDS)
+class TestConvErrors:
+    def test_channel_mismatch_names_both_shapes(self, name):
+        k = backend.get(name)
+        x, w = np.zeros((1, 3, 8, 8), np.float32), np.zeros((4, 2, 3, 3), np.float32)
+        with pytest.raises(ValueError, match=r"conv2d_forward: w expects 2 input channels.*"
+                                             r"\(4, 2, 3, 3\).*x has 3.*\(1, 3, 8, 8\)"):
+            k.conv2d_forward(x, w)
+
+    def test_kernel_larger_than_padded_input(self, name):
+        k = backend.get(name)
+        x, w = np.zeros((1, 1, 4, 4), np.float32), np.zeros((1, 1, 7, 3), np.float32)
+        with pytest.raises(ValueError, match=r"conv2d_forward: kernel .*larger than the padded "
+                                             r"input \(4 \+ 2\*1\)"):
+            k.conv2d_forward(x, w, padding=1)
+
+    @pytest.mark.parametrize("stride", [0, -1, (1, 0)])
+    def test_stride_must_be_positive(self, name, stride):
+        k = backend.get(name)
+        x, w = np.zeros((1, 1, 4, 4), np.float32), np.zeros((1, 1, 3, 3), np.float32)
+        with pytest.raises(ValueError, match="conv2d_forward: stride must be >= 1"):
+            k.conv2d_forward(x, w, stride=stride)
+
+    def test_wrong_rank(self, name):
+        k = backend.get(name)
+        with pytest.raises(ValueError, match=r"im2col: x must have 4 dimensions \(N, C, H, W\), "
+                                             r"got shape \(3, 8, 8\)"):
+            k.im2col(np.zeros((3, 8, 8)), 3)
+
+    def test_integer_and_mixed_dtypes(self, name):
+        k = backend.get(name)
+        w = np.zeros((1, 1, 3, 3), np.float32)
+        with pytest.raises(TypeError, match="conv2d_forward: x must be float32 or float64, "
+                                            "got int64"):
+            k.conv2d_forward(np.zeros((1, 1, 4, 4), np.int64), w)
+        with pytest.raises(TypeError, match="conv2d_forward: w has dtype float32 but x has "
+                                            "float64"):
+            k.conv2d_forward(np.zeros((1, 1, 4, 4)), w)
+
+    def test_dy_shape_checked(self, name):
+        k = backend.get(name)
+        x, w = np.zeros((2, 1, 5, 5)), np.zeros((3, 1, 3, 3))
+        with pytest.raises(ValueError, match=r"conv2d_backward: dy must have shape "
+                                             r"\(2, 3, 3, 3\), got \(2, 3, 4, 4\)"):
+            k.conv2d_backward(x, w, np.zeros((2, 3, 4, 4)))
+
+    def test_col2im_checks_cols_shape(self, name):
+        k = backend.get(name)
+        with pytest.raises(ValueError, match=r"col2im: cols must have shape \(1, 4, 4\), got \(1, 9, 5\)"):
+            k.col2im(np.zeros((1, 9, 5)), (1, 1, 3, 3), 2)
+
+
+def test_conv2d_uses_active_thread_count(compiled, threads):
+    """Smoke test for the thread plumbing: 2 threads and 1 thread give the same numbers."""
+    x = np.random.default_rng(0).standard_normal((6, 2, 9, 9)).astype(np.float32)
+    w = np.ones((3, 2, 3, 3), np.float32)
+    threads(1)
+    one = compiled.conv2d_forward(x, w)
+    threads(2)
+    assert pynn.get_num_threads() == 2
+    np.testing.assert_allclose(compiled.conv2d_forward(x, w), one, rtol=1e-6, atol=1e-5)
