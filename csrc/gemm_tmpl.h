@@ -1,0 +1,272 @@
+/* The GEMM driver for one precision, instantiated by gemm.c with:
+ *   T  element type     SFX  f32 or f64 (suffix of every name defined here)
+ * See gemm.h for the contract and gemm.c for the scheme. */
+
+#define NAME(x) PYNN_CAT(x, PYNN_CAT(_, SFX))
+#define EP NAME(pynn_gemm_ep)
+#define UKR NAME(pynn_gemm_ukr)
+#define CTX NAME(gemm_ctx)
+
+typedef struct {
+    int64_t m, n, k;
+    T alpha, beta;
+    const T *a;
+    int64_t rsa, csa;
+    const T *b;
+    int64_t rsb, csb;
+    T *c;
+    int64_t rsc, csc;
+    const T *bias;
+    int bias_axis, relu;
+    UKR ukr;
+    int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
+    T *bpack;                   /* kc x nc, shared by the team */
+    T *apack;                   /* one mc x kc block per thread, apack_size elements apart */
+    int64_t apack_size;
+} CTX;
+
+/* C(i, j) := relu?(alpha * acc + beta * C(i, j) + bias) for one row of jn values; beta == 0
+ * never reads C. Used by the direct path, where nothing is packed. */
+static void NAME(store_row)(const CTX *x, int64_t i, int64_t j0, int64_t jn, const T *acc)
+{
+    T *ci = x->c + i * x->rsc + j0 * x->csc;
+    for (int64_t j = 0; j < jn; ++j) {
+        T v = x->alpha * acc[j];
+        if (x->beta != 0)
+            v += x->beta * ci[j * x->csc];
+        if (x->bias)
+            v += x->bias[x->bias_axis == 1 ? j0 + j : i];
+        if (x->relu && v < 0)
+            v = 0;
+        ci[j * x->csc] = v;
+    }
+}
+
+/* Small or degenerate problems (k == 0 included): one output row at a time, in chunks of
+ * columns accumulated in a local buffer, with no packing and no threads. */
+static void NAME(gemm_direct)(const CTX *x)
+{
+    enum { CHUNK = 64 };
+    T acc[CHUNK];
+    for (int64_t i = 0; i < x->m; ++i) {
+        for (int64_t j0 = 0; j0 < x->n; j0 += CHUNK) {
+            const int64_t jn = PYNN_MIN((int64_t)CHUNK, x->n - j0);
+            for (int64_t j = 0; j < jn; ++j)
+                acc[j] = 0;
+            for (int64_t p = 0; p < x->k; ++p) {
+                const T av = x->a[i * x->rsa + p * x->csa];
+                const T *bp = x->b + p * x->rsb + j0 * x->csb;
+                if (x->csb == 1)
+                    for (int64_t j = 0; j < jn; ++j)
+                        acc[j] += av * bp[j];
+                else
+                    for (int64_t j = 0; j < jn; ++j)
+                        acc[j] += av * bp[j * x->csb];
+            }
+            NAME(store_row)(x, i, j0, jn, acc);
+        }
+    }
+}
+
+/* Pack rows [i0, i0 + mc) x depth [p0, p0 + kc) of A into MR-row micro-panels:
+ * dst[panel * MR * kc + p * MR + r], rows past the edge zero. */
+static void NAME(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                         T *PYNN_RESTRICT dst)
+{
+    const int64_t MR = x->mr, rsa = x->rsa, csa = x->csa;
+    for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
+        const int64_t mr = PYNN_MIN(MR, mc - ir);
+        const T *src = x->a + (i0 + ir) * rsa + p0 * csa;
+        if (csa == 1) {
+            for (int64_t r = 0; r < mr; ++r) {
+                const T *s = src + r * rsa;
+                for (int64_t p = 0; p < kc; ++p)
+                    dst[p * MR + r] = s[p];
+            }
+        } else {
+            for (int64_t p = 0; p < kc; ++p) {
+                const T *s = src + p * csa;
+                for (int64_t r = 0; r < mr; ++r)
+                    dst[p * MR + r] = s[r * rsa];
+            }
+        }
+        if (mr < MR)
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t r = mr; r < MR; ++r)
+                    dst[p * MR + r] = 0;
+    }
+}
+
+/* Pack NR-column micro-panels q0 <= q < q1 of columns [j0, j0 + nc) x depth [p0, p0 + kc)
+ * of B: dst[q * NR * kc + p * NR + c], columns past the edge zero. */
+static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64_t kc,
+                         int64_t q0, int64_t q1, T *PYNN_RESTRICT dst)
+{
+    const int64_t NR = x->nr, rsb = x->rsb, csb = x->csb;
+    for (int64_t q = q0; q < q1; ++q) {
+        const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
+        const T *src = x->b + p0 * rsb + (j0 + jr) * csb;
+        T *d = dst + q * NR * kc;
+        if (csb == 1) {
+            for (int64_t p = 0; p < kc; ++p)
+                memcpy(d + p * NR, src + p * rsb, (size_t)nr * sizeof(T));
+        } else {
+            for (int64_t col = 0; col < nr; ++col) {
+                const T *s = src + col * csb;
+                for (int64_t p = 0; p < kc; ++p)
+                    d[p * NR + col] = s[p * rsb];
+            }
+        }
+        if (nr < NR)
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t col = nr; col < NR; ++col)
+                    d[p * NR + col] = 0;
+    }
+}
+
+/* Split nt threads into a tm x tn grid over (MR-row panels, NR-column panels) that gives the
+ * busiest thread the fewest tiles; ties go to more row groups (less duplicated A packing). */
+static void NAME(thread_grid)(const CTX *x, int nt, int *tm, int *tn)
+{
+    const int64_t mp = (x->m + x->mr - 1) / x->mr;
+    const int64_t np = (PYNN_MIN(x->n, x->nc) + x->nr - 1) / x->nr;
+    int64_t best = INT64_MAX;
+    for (int t = 1; t <= nt; ++t) {
+        if (nt % t)
+            continue;
+        const int64_t tiles = ((mp + t - 1) / t) * ((np + nt / t - 1) / (nt / t));
+        if (tiles <= best) {
+            best = tiles;
+            *tm = t;
+            *tn = nt / t;
+        }
+    }
+}
+
+/* One thread's share of the blocked product. Every thread runs the same jc and pc loops so
+ * the barriers match: the team packs the kc x nc block of B together, then each thread
+ * multiplies its rows (packing its own A blocks) by its share of B's micro-panels. */
+static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
+{
+    int tm = 1, tn = 1;
+    NAME(thread_grid)(x, nt, &tm, &tn);
+    const int ti = tid / tn, tj = tid % tn;
+    const int64_t MR = x->mr, NR = x->nr;
+    const int64_t mpanels = (x->m + MR - 1) / MR;
+    const int64_t i_begin = mpanels * ti / tm * MR;
+    const int64_t i_end = PYNN_MIN(x->m, mpanels * (ti + 1) / tm * MR);
+    /* Rows of this thread in blocks of at most mc, as even as MR allows. */
+    const int64_t rows = i_end - i_begin;
+    const int64_t mblocks = rows > 0 ? (rows + x->mc - 1) / x->mc : 1;
+    const int64_t mc_step = ((rows + mblocks - 1) / mblocks + MR - 1) / MR * MR;
+    T *ap = x->apack + tid * x->apack_size;
+
+    for (int64_t jc = 0; jc < x->n; jc += x->nc) {
+        const int64_t nc = PYNN_MIN(x->nc, x->n - jc);
+        const int64_t npanels = (nc + NR - 1) / NR;
+        for (int64_t pc = 0; pc < x->k; pc += x->kc) {
+            const int64_t kc = PYNN_MIN(x->kc, x->k - pc);
+            const int first = pc == 0, last = pc + kc >= x->k;
+            NAME(pack_b)(x, jc, nc, pc, kc, npanels * tid / nt, npanels * (tid + 1) / nt,
+                         x->bpack);
+            if (nt > 1) {
+                PYNN_OMP(barrier)
+            }
+            EP ep;
+            ep.alpha = x->alpha;
+            ep.beta = first ? x->beta : 1;
+            ep.load_c = !first || x->beta != 0;
+            ep.relu = last && x->relu;
+            ep.bias_axis = x->bias_axis;
+            const int64_t q0 = npanels * tj / tn, q1 = npanels * (tj + 1) / tn;
+            for (int64_t ic = i_begin; ic < i_end; ic += mc_step) {
+                const int64_t mc = PYNN_MIN(mc_step, i_end - ic);
+                NAME(pack_a)(x, ic, mc, pc, kc, ap);
+                for (int64_t q = q0; q < q1; ++q) {
+                    const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
+                    const T *bq = x->bpack + q * NR * kc;
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        const int64_t mr = PYNN_MIN(MR, mc - ir);
+                        ep.bias = NULL;
+                        if (last && x->bias)
+                            ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
+                        x->ukr(kc, ap + ir * kc, bq, x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc,
+                               x->rsc, x->csc, mr, nr, &ep);
+                    }
+                }
+            }
+            if (nt > 1) {
+                PYNN_OMP(barrier)
+            }
+        }
+    }
+}
+
+int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa,
+                    int64_t csa, const T *b, int64_t rsb, int64_t csb, T beta, T *c,
+                    int64_t rsc, int64_t csc, const T *bias, int bias_axis, int relu, int isa,
+                    int n_threads)
+{
+    if (m <= 0 || n <= 0)
+        return PYNN_OK;
+    CTX x;
+    memset(&x, 0, sizeof x);
+    /* Column-major C: compute C^T = B^T A^T instead, so that the micro-tiles are stored
+     * along contiguous rows. */
+    if (csc != 1 && rsc == 1) {
+        x.m = n, x.n = m;
+        x.a = b, x.rsa = csb, x.csa = rsb;
+        x.b = a, x.rsb = csa, x.csb = rsa;
+        x.rsc = csc, x.csc = rsc;
+        x.bias_axis = 1 - bias_axis;
+    } else {
+        x.m = m, x.n = n;
+        x.a = a, x.rsa = rsa, x.csa = csa;
+        x.b = b, x.rsb = rsb, x.csb = csb;
+        x.rsc = rsc, x.csc = csc;
+        x.bias_axis = bias_axis;
+    }
+    x.k = k;
+    x.alpha = alpha, x.beta = beta;
+    x.c = c;
+    x.bias = bias;
+    x.relu = relu;
+
+    if (k <= 0 || gemm_is_small(m, n, k)) {
+        NAME(gemm_direct)(&x);
+        return PYNN_OK;
+    }
+
+    const pynn_gemm_desc *desc = gemm_desc(isa);
+    const pynn_gemm_blocking *bl = &desc->SFX;
+    x.ukr = desc->PYNN_CAT(ukr_, SFX);
+    x.mr = bl->mr, x.nr = bl->nr, x.mc = bl->mc;
+    const int64_t kblocks = (k + bl->kc - 1) / bl->kc;
+    x.kc = (k + kblocks - 1) / kblocks;
+    const int64_t nblocks = (x.n + bl->nc - 1) / bl->nc;
+    x.nc = ((x.n + nblocks - 1) / nblocks + x.nr - 1) / x.nr * x.nr;
+
+    const int nt = gemm_threads(x.m, x.n, k, x.mr, x.nr, n_threads);
+    x.apack_size = (x.mc + x.mr - 1) / x.mr * x.mr * x.kc;
+    T *buf = (T *)pynn_alloc(sizeof(T) * (size_t)(x.kc * x.nc + nt * x.apack_size));
+    if (!buf)
+        return PYNN_ERR_NOMEM;
+    x.bpack = buf;
+    x.apack = buf + x.kc * x.nc; /* kc * nc * sizeof(T) is a multiple of 64 bytes */
+
+    if (nt == 1) {
+        NAME(gemm_worker)(&x, 0, 1);
+    } else {
+        PYNN_OMP(parallel num_threads(nt))
+        {
+            NAME(gemm_worker)(&x, pynn_thread_id(), pynn_team_size());
+        }
+    }
+    pynn_free(buf);
+    return PYNN_OK;
+}
+
+#undef NAME
+#undef EP
+#undef UKR
+#undef CTX
