@@ -24,6 +24,10 @@
 
 /* Below this many multiply-adds packing costs more than it saves. */
 #define GEMM_DIRECT_MAX_FMAS 4096
+/* Pack A only when B has more than this many NR-column panels to reuse it ... */
+#define GEMM_PACK_A_MIN_PANELS 4
+/* ... and B only when A has more than this many MR-row panels (or B is not row-major). */
+#define GEMM_PACK_B_MIN_PANELS 8
 /* Each extra thread must get at least this many multiply-adds to pay for waking it. */
 #define GEMM_FMAS_PER_THREAD (64 * 64 * 64)
 

@@ -77,9 +77,10 @@ typedef int64_t vi64 __attribute__((vector_size(VBYTES)));
 #define EP pynn_gemm_ep_f32
 #define VFMA VFMA_F32
 #define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f32)
-void UKR_NAME(int64_t kc, const float *PYNN_RESTRICT a, const float *PYNN_RESTRICT b,
-              float *PYNN_RESTRICT c, int64_t rsc, int64_t csc, int64_t mr, int64_t nr,
-              const EP *ep);
+#define BODY_NAME ukernel_body_f32
+void UKR_NAME(int64_t kc, const float *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,
+              const float *PYNN_RESTRICT b, int64_t rs_b, float *PYNN_RESTRICT c, int64_t rsc,
+              int64_t csc, int64_t mr, int64_t nr, const EP *ep);
 #include "gemm_kernel_tmpl.h"
 #undef T
 #undef VT
@@ -88,6 +89,7 @@ void UKR_NAME(int64_t kc, const float *PYNN_RESTRICT a, const float *PYNN_RESTRI
 #undef EP
 #undef VFMA
 #undef UKR_NAME
+#undef BODY_NAME
 
 #define T double
 #define VT vf64
@@ -96,9 +98,10 @@ void UKR_NAME(int64_t kc, const float *PYNN_RESTRICT a, const float *PYNN_RESTRI
 #define EP pynn_gemm_ep_f64
 #define VFMA VFMA_F64
 #define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f64)
-void UKR_NAME(int64_t kc, const double *PYNN_RESTRICT a, const double *PYNN_RESTRICT b,
-              double *PYNN_RESTRICT c, int64_t rsc, int64_t csc, int64_t mr, int64_t nr,
-              const EP *ep);
+#define BODY_NAME ukernel_body_f64
+void UKR_NAME(int64_t kc, const double *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,
+              const double *PYNN_RESTRICT b, int64_t rs_b, double *PYNN_RESTRICT c,
+              int64_t rsc, int64_t csc, int64_t mr, int64_t nr, const EP *ep);
 #include "gemm_kernel_tmpl.h"
 #undef T
 #undef VT
@@ -108,6 +111,7 @@ void UKR_NAME(int64_t kc, const double *PYNN_RESTRICT a, const double *PYNN_REST
 #undef EP
 #undef VFMA
 #undef UKR_NAME
+#undef BODY_NAME
 
 #define PYNN_STR_(x) #x
 #define PYNN_STR(x) PYNN_STR_(x)

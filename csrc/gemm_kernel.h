@@ -1,8 +1,10 @@
 /* GEMM micro-kernels, private to the gemm family (gemm.c and gemm_kernel.c).
  *
- * A micro-kernel computes one MR x NR tile of C from a packed micro-panel of A (kc steps of
- * MR values: a[p * MR + i] = A(i, p)) and one of B (kc steps of NR values: b[p * NR + j] =
- * B(p, j)), both zero-padded and 64-byte aligned, and stores it through the epilogue:
+ * A micro-kernel computes one MR x NR tile of C from a micro-panel of A, A(i, p) =
+ * a[i * rs_a + p * cs_a] for i < MR, and one of B, B(p, j) = b[p * rs_b + j] for j < NR, and
+ * stores it through the epilogue. Packed panels (rs_a = 1, cs_a = MR, rs_b = NR, zero-padded,
+ * 64-byte aligned) take the fast path; other strides let the driver read A, or whole
+ * NR-column panels of a row-major B, in place when packing would not pay:
  *
  *   C(i, j) := relu?( alpha * AB(i, j) + beta * C(i, j) + bias )     for i < mr, j < nr
  *
@@ -30,11 +32,13 @@ typedef struct {
     const double *bias;
 } pynn_gemm_ep_f64;
 
-typedef void (*pynn_gemm_ukr_f32)(int64_t kc, const float *a, const float *b, float *c,
-                                  int64_t rsc, int64_t csc, int64_t mr, int64_t nr,
+typedef void (*pynn_gemm_ukr_f32)(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,
+                                  const float *b, int64_t rs_b, float *c, int64_t rsc,
+                                  int64_t csc, int64_t mr, int64_t nr,
                                   const pynn_gemm_ep_f32 *ep);
-typedef void (*pynn_gemm_ukr_f64)(int64_t kc, const double *a, const double *b, double *c,
-                                  int64_t rsc, int64_t csc, int64_t mr, int64_t nr,
+typedef void (*pynn_gemm_ukr_f64)(int64_t kc, const double *a, int64_t rs_a, int64_t cs_a,
+                                  const double *b, int64_t rs_b, double *c, int64_t rsc,
+                                  int64_t csc, int64_t mr, int64_t nr,
                                   const pynn_gemm_ep_f64 *ep);
 
 /* Register block (mr x nr) and cache blocks (kc: depth of a packed panel, mc: rows of packed

@@ -9,36 +9,47 @@
 #define VL ((int)(sizeof(VT) / sizeof(T)))
 #define NR (NV * VL)
 
-void UKR_NAME(int64_t kc, const T *PYNN_RESTRICT a, const T *PYNN_RESTRICT b,
-              T *PYNN_RESTRICT c, int64_t rsc, int64_t csc, int64_t mr, int64_t nr,
-              const EP *ep)
+/* The kc loop for A at (rs_a, cs_a) and B rows rs_b apart: inlined twice, once with the
+ * packed layout's strides as constants (the hot case) and once with run-time strides for
+ * operands read in place. */
+static inline __attribute__((always_inline)) void BODY_NAME(
+    int64_t kc, const T *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a, const T *PYNN_RESTRICT b,
+    int64_t rs_b, VT acc[MR][NV])
 {
-    VT acc[MR][NV];
     const VT zero = {0};
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
             acc[i][v] = zero;
-
-    const VT *bp = (const VT *)__builtin_assume_aligned(b, PYNN_ALIGN);
-    a = (const T *)__builtin_assume_aligned(a, PYNN_ALIGN);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
         VT bv[NV];
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
-            bv[v] = bp[v];
+            memcpy(&bv[v], b + v * VL, sizeof(VT));
 #pragma GCC unroll 32
         for (int i = 0; i < MR; ++i) {
-            const VT av = a[i] - zero; /* a splat: x - (+0) == x, so this folds away */
+            const VT av = a[i * rs_a] - zero; /* a splat: x - (+0) == x, so this folds away */
 #pragma GCC unroll 8
             for (int v = 0; v < NV; ++v)
                 acc[i][v] = VFMA(av, bv[v], acc[i][v]);
         }
-        a += MR;
-        bp += NV;
+        a += cs_a;
+        b += rs_b;
     }
+}
+
+void UKR_NAME(int64_t kc, const T *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,
+              const T *PYNN_RESTRICT b, int64_t rs_b, T *PYNN_RESTRICT c, int64_t rsc,
+              int64_t csc, int64_t mr, int64_t nr, const EP *ep)
+{
+    VT acc[MR][NV];
+    const VT zero = {0};
+    if (rs_a == 1 && cs_a == MR && rs_b == NR && (uintptr_t)b % sizeof(VT) == 0)
+        BODY_NAME(kc, a, 1, MR, (const T *)__builtin_assume_aligned(b, sizeof(VT)), NR, acc);
+    else
+        BODY_NAME(kc, a, rs_a, cs_a, b, rs_b, acc);
 
     const T alpha = ep->alpha, beta = ep->beta;
     if (mr == MR && nr == NR && csc == 1) {

@@ -20,9 +20,12 @@ typedef struct {
     int bias_axis, relu;
     UKR ukr;
     int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
-    T *bpack;                   /* kc x nc, shared by the team */
-    T *apack;                   /* one mc x kc block per thread, apack_size elements apart */
-    int64_t apack_size;
+    int pack_a, pack_b;         /* 0: read that operand in place (see pynn_gemm_*) */
+    T *bpack;                   /* kc x nc, shared by the team (pack_b) */
+    T *apack;                   /* per thread, apack_size elements apart: an mc x kc block of
+                                   A (pack_a), else one MR x kc edge micro-panel of A; then
+                                   one kc x NR edge micro-panel of B (!pack_b) */
+    int64_t apack_size, ablock_size;
 } CTX;
 
 /* C(i, j) := relu?(alpha * acc + beta * C(i, j) + bias) for one row of jn values; beta == 0
@@ -98,7 +101,7 @@ static void NAME(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, int64
 }
 
 /* Pack NR-column micro-panels q0 <= q < q1 of columns [j0, j0 + nc) x depth [p0, p0 + kc)
- * of B: dst[q * NR * kc + p * NR + c], columns past the edge zero. */
+ * of B: dst[(q - q0) * NR * kc + p * NR + c], columns past the edge zero. */
 static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64_t kc,
                          int64_t q0, int64_t q1, T *PYNN_RESTRICT dst)
 {
@@ -106,8 +109,25 @@ static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64
     for (int64_t q = q0; q < q1; ++q) {
         const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
         const T *src = x->b + p0 * rsb + (j0 + jr) * csb;
-        T *d = dst + q * NR * kc;
-        if (csb == 1) {
+        T *d = dst + (q - q0) * NR * kc;
+        if (csb == 1 && nr == NR) {
+            /* Constant-size copies compile to a few vector moves, not memcpy calls. */
+            switch (NR) {
+#define PYNN_COPY_ROWS(W)                                        \
+    case W:                                                      \
+        for (int64_t p = 0; p < kc; ++p)                         \
+            memcpy(d + p * W, src + p * rsb, W * sizeof(T));     \
+        break;
+                PYNN_COPY_ROWS(4)
+                PYNN_COPY_ROWS(8)
+                PYNN_COPY_ROWS(16)
+                PYNN_COPY_ROWS(32)
+#undef PYNN_COPY_ROWS
+            default:
+                for (int64_t p = 0; p < kc; ++p)
+                    memcpy(d + p * NR, src + p * rsb, (size_t)NR * sizeof(T));
+            }
+        } else if (csb == 1) {
             for (int64_t p = 0; p < kc; ++p)
                 memcpy(d + p * NR, src + p * rsb, (size_t)nr * sizeof(T));
         } else {
@@ -167,10 +187,12 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
         for (int64_t pc = 0; pc < x->k; pc += x->kc) {
             const int64_t kc = PYNN_MIN(x->kc, x->k - pc);
             const int first = pc == 0, last = pc + kc >= x->k;
-            NAME(pack_b)(x, jc, nc, pc, kc, npanels * tid / nt, npanels * (tid + 1) / nt,
-                         x->bpack);
-            if (nt > 1) {
-                PYNN_OMP(barrier)
+            if (x->pack_b) {
+                const int64_t b0 = npanels * tid / nt, b1 = npanels * (tid + 1) / nt;
+                NAME(pack_b)(x, jc, nc, pc, kc, b0, b1, x->bpack + b0 * NR * kc);
+                if (nt > 1) {
+                    PYNN_OMP(barrier)
+                }
             }
             EP ep;
             ep.alpha = x->alpha;
@@ -181,20 +203,49 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
             const int64_t q0 = npanels * tj / tn, q1 = npanels * (tj + 1) / tn;
             for (int64_t ic = i_begin; ic < i_end; ic += mc_step) {
                 const int64_t mc = PYNN_MIN(mc_step, i_end - ic);
-                NAME(pack_a)(x, ic, mc, pc, kc, ap);
+                const T *ablk;
+                int64_t rs_a, cs_a, panel_a; /* strides of A's micro-panels, and between them */
+                if (x->pack_a) {
+                    NAME(pack_a)(x, ic, mc, pc, kc, ap);
+                    ablk = ap, rs_a = 1, cs_a = MR, panel_a = MR * kc;
+                } else {
+                    ablk = x->a + ic * x->rsa + pc * x->csa;
+                    rs_a = x->rsa, cs_a = x->csa, panel_a = MR * x->rsa;
+                }
                 for (int64_t q = q0; q < q1; ++q) {
                     const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
-                    const T *bq = x->bpack + q * NR * kc;
+                    const T *bq;
+                    int64_t rs_b;
+                    if (x->pack_b) {
+                        bq = x->bpack + q * NR * kc, rs_b = NR;
+                    } else if (nr == NR) {
+                        bq = x->b + pc * x->rsb + (jc + jr), rs_b = x->rsb;
+                    } else {
+                        /* The ragged last panel of an unpacked B: pack it alone. */
+                        NAME(pack_b)(x, jc, nc, pc, kc, q, q + 1, ap + x->ablock_size);
+                        bq = ap + x->ablock_size, rs_b = NR;
+                    }
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int64_t mr = PYNN_MIN(MR, mc - ir);
                         ep.bias = NULL;
                         if (last && x->bias)
                             ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
-                        x->ukr(kc, ap + ir * kc, bq, x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc,
-                               x->rsc, x->csc, mr, nr, &ep);
+                        const T *aq = ablk + (ir / MR) * panel_a;
+                        int64_t rs_aq = rs_a, cs_aq = cs_a;
+                        if (mr < MR && !x->pack_a) {
+                            /* The ragged last micro-panel of an unpacked A: pack it alone
+                             * (the micro-kernel always reads MR rows). */
+                            NAME(pack_a)(x, ic + ir, mr, pc, kc, ap);
+                            aq = ap, rs_aq = 1, cs_aq = MR;
+                        }
+                        x->ukr(kc, aq, rs_aq, cs_aq, bq, rs_b,
+                               x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc,
+                               mr, nr, &ep);
                     }
                 }
             }
+            if (!x->pack_b)
+                continue;
             if (nt > 1) {
                 PYNN_OMP(barrier)
             }
@@ -247,12 +298,24 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
     x.nc = ((x.n + nblocks - 1) / nblocks + x.nr - 1) / x.nr * x.nr;
 
     const int nt = gemm_threads(x.m, x.n, k, x.mr, x.nr, n_threads);
-    x.apack_size = (x.mc + x.mr - 1) / x.mr * x.mr * x.kc;
-    T *buf = (T *)pynn_alloc(sizeof(T) * (size_t)(x.kc * x.nc + nt * x.apack_size));
+    /* Packing copies an operand once so that the micro-kernel streams it; it pays when the
+     * copy is reused. A's block is reused by every NR-column panel of B, B's by every MR-row
+     * panel of A. Unpacked, A is read through its strides and B (row-major only, in whole
+     * NR-wide panels) through its row stride. A micro-panel still has to fit a row of A in a
+     * load, so A with neither stride 1 is always packed. */
+    x.pack_a = x.n > GEMM_PACK_A_MIN_PANELS * x.nr;
+    x.pack_b = x.csb != 1 || x.m > GEMM_PACK_B_MIN_PANELS * x.mr;
+    /* Whole cache lines per part, so that every packed B panel is 64-byte aligned. */
+    const int64_t line = PYNN_ALIGN / sizeof(T);
+    x.ablock_size = x.pack_a ? (x.mc + x.mr - 1) / x.mr * x.mr * x.kc : x.mr * x.kc;
+    x.ablock_size = (x.ablock_size + line - 1) / line * line;
+    x.apack_size = x.ablock_size + (x.pack_b ? 0 : (x.nr * x.kc + line - 1) / line * line);
+    const int64_t bsize = x.pack_b ? x.kc * x.nc : 0;
+    T *buf = (T *)pynn_alloc(sizeof(T) * (size_t)(bsize + nt * x.apack_size));
     if (!buf)
         return PYNN_ERR_NOMEM;
     x.bpack = buf;
-    x.apack = buf + x.kc * x.nc; /* kc * nc * sizeof(T) is a multiple of 64 bytes */
+    x.apack = buf + bsize; /* kc * nc * sizeof(T) is a multiple of 64 bytes */
 
     if (nt == 1) {
         NAME(gemm_worker)(&x, 0, 1);
