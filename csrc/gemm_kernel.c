@@ -69,27 +69,45 @@ typedef int64_t vi64 __attribute__((vector_size(VBYTES)));
 #define VFMA_F64(a, b, c) ((a) * (b) + (c))
 #endif
 
+/* Each precision gets a full-width kernel (MR x NV vectors) and a half-width one (MR x 1
+ * vector) for the ragged last column panel, which otherwise wastes half of its work. */
+#define DECLARE_UKR(T)                                                                     \
+    void UKR_NAME(int64_t kc, const T *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,         \
+                  const T *PYNN_RESTRICT b, int64_t rs_b, T *PYNN_RESTRICT c, int64_t rsc, \
+                  int64_t csc, int64_t mr, int64_t nr, const EP *ep);
+
 #define T float
 #define VT vf32
 #define VI vi32
 #define MR MR_F32
-#define NV NV_
 #define EP pynn_gemm_ep_f32
 #define VFMA VFMA_F32
-#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f32)
+#define PANEL_NR (NV_ * (int)(sizeof(VT) / sizeof(T)))
+
+#define NV NV_
 #define BODY_NAME ukernel_body_f32
-void UKR_NAME(int64_t kc, const float *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,
-              const float *PYNN_RESTRICT b, int64_t rs_b, float *PYNN_RESTRICT c, int64_t rsc,
-              int64_t csc, int64_t mr, int64_t nr, const EP *ep);
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f32)
+DECLARE_UKR(float)
 #include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
+#define NV 1
+#define BODY_NAME ukernel_half_body_f32
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_half_f32)
+DECLARE_UKR(float)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
 #undef T
 #undef VT
 #undef VI
 #undef MR
 #undef EP
 #undef VFMA
-#undef UKR_NAME
-#undef BODY_NAME
 
 #define T double
 #define VT vf64
@@ -97,21 +115,32 @@ void UKR_NAME(int64_t kc, const float *PYNN_RESTRICT a, int64_t rs_a, int64_t cs
 #define MR MR_F64
 #define EP pynn_gemm_ep_f64
 #define VFMA VFMA_F64
-#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f64)
+
+#define NV NV_
 #define BODY_NAME ukernel_body_f64
-void UKR_NAME(int64_t kc, const double *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,
-              const double *PYNN_RESTRICT b, int64_t rs_b, double *PYNN_RESTRICT c,
-              int64_t rsc, int64_t csc, int64_t mr, int64_t nr, const EP *ep);
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f64)
+DECLARE_UKR(double)
 #include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
+#define NV 1
+#define BODY_NAME ukernel_half_body_f64
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_half_f64)
+DECLARE_UKR(double)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
 #undef T
 #undef VT
 #undef VI
 #undef MR
-#undef NV
 #undef EP
 #undef VFMA
-#undef UKR_NAME
-#undef BODY_NAME
+#undef PANEL_NR
 
 #define PYNN_STR_(x) #x
 #define PYNN_STR(x) PYNN_STR_(x)
@@ -122,4 +151,6 @@ const pynn_gemm_desc PYNN_ISA_SYM(pynn_gemm_desc) = {
     BLOCK_F64,
     PYNN_ISA_SYM(pynn_gemm_ukernel_f32),
     PYNN_ISA_SYM(pynn_gemm_ukernel_f64),
+    PYNN_ISA_SYM(pynn_gemm_ukernel_half_f32),
+    PYNN_ISA_SYM(pynn_gemm_ukernel_half_f64),
 };

@@ -52,6 +52,10 @@ typedef struct {
     pynn_gemm_blocking f32, f64;
     pynn_gemm_ukr_f32 ukr_f32;
     pynn_gemm_ukr_f64 ukr_f64;
+    /* The same with one vector per row (nr <= NR / 2), for the ragged last column panel;
+     * packed B panels keep their full NR row stride. */
+    pynn_gemm_ukr_f32 ukr_half_f32;
+    pynn_gemm_ukr_f64 ukr_half_f64;
 } pynn_gemm_desc;
 
 extern const pynn_gemm_desc pynn_gemm_desc_generic;

@@ -46,8 +46,14 @@ void UKR_NAME(int64_t kc, const T *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,
 {
     VT acc[MR][NV];
     const VT zero = {0};
-    if (rs_a == 1 && cs_a == MR && rs_b == NR && (uintptr_t)b % sizeof(VT) == 0)
-        BODY_NAME(kc, a, 1, MR, (const T *)__builtin_assume_aligned(b, sizeof(VT)), NR, acc);
+    /* Start fetching the C tile now so that the epilogue does not wait for it. */
+    for (int64_t i = 0; i < mr; ++i) {
+        __builtin_prefetch(c + i * rsc, 1);
+        __builtin_prefetch(c + i * rsc + (nr - 1) * csc, 1);
+    }
+    if (rs_a == 1 && cs_a == MR && rs_b == PANEL_NR && (uintptr_t)b % sizeof(VT) == 0)
+        BODY_NAME(kc, a, 1, MR, (const T *)__builtin_assume_aligned(b, sizeof(VT)), PANEL_NR,
+                  acc);
     else
         BODY_NAME(kc, a, rs_a, cs_a, b, rs_b, acc);
 

@@ -18,7 +18,7 @@ typedef struct {
     int64_t rsc, csc;
     const T *bias;
     int bias_axis, relu;
-    UKR ukr;
+    UKR ukr, ukr_half;
     int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
     int pack_a, pack_b;         /* 0: read that operand in place (see pynn_gemm_*) */
     T *bpack;                   /* kc x nc, shared by the team (pack_b) */
@@ -212,6 +212,11 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
                     ablk = x->a + ic * x->rsa + pc * x->csa;
                     rs_a = x->rsa, cs_a = x->csa, panel_a = MR * x->rsa;
                 }
+                /* The ragged last micro-panel of an unpacked A: packed alone, once per
+                 * block (the micro-kernel always reads MR rows). */
+                const int64_t ragged = x->pack_a ? mc : mc / MR * MR;
+                if (ragged < mc)
+                    NAME(pack_a)(x, ic + ragged, mc - ragged, pc, kc, ap);
                 for (int64_t q = q0; q < q1; ++q) {
                     const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
                     const T *bq;
@@ -225,6 +230,7 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
                         NAME(pack_b)(x, jc, nc, pc, kc, q, q + 1, ap + x->ablock_size);
                         bq = ap + x->ablock_size, rs_b = NR;
                     }
+                    const UKR ukr = 2 * nr <= NR ? x->ukr_half : x->ukr;
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int64_t mr = PYNN_MIN(MR, mc - ir);
                         ep.bias = NULL;
@@ -232,13 +238,9 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
                             ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
                         const T *aq = ablk + (ir / MR) * panel_a;
                         int64_t rs_aq = rs_a, cs_aq = cs_a;
-                        if (mr < MR && !x->pack_a) {
-                            /* The ragged last micro-panel of an unpacked A: pack it alone
-                             * (the micro-kernel always reads MR rows). */
-                            NAME(pack_a)(x, ic + ir, mr, pc, kc, ap);
+                        if (ir >= ragged)
                             aq = ap, rs_aq = 1, cs_aq = MR;
-                        }
-                        x->ukr(kc, aq, rs_aq, cs_aq, bq, rs_b,
+                        ukr(kc, aq, rs_aq, cs_aq, bq, rs_b,
                                x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc,
                                mr, nr, &ep);
                     }
@@ -291,6 +293,7 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
     const pynn_gemm_desc *desc = gemm_desc(isa);
     const pynn_gemm_blocking *bl = &desc->SFX;
     x.ukr = desc->PYNN_CAT(ukr_, SFX);
+    x.ukr_half = desc->PYNN_CAT(ukr_half_, SFX);
     x.mr = bl->mr, x.nr = bl->nr, x.mc = bl->mc;
     const int64_t kblocks = (k + bl->kc - 1) / bl->kc;
     x.kc = (k + kblocks - 1) / kblocks;
