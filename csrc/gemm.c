@@ -29,7 +29,7 @@
 /* ... and B only when A has more than this many MR-row panels (or B is not row-major). */
 #define GEMM_PACK_B_MIN_PANELS 8
 /* Each extra thread must get at least this many multiply-adds to pay for waking it. */
-#define GEMM_FMAS_PER_THREAD (64 * 64 * 64)
+#define GEMM_FMAS_PER_THREAD (64 * 64 * 32)
 
 static int gemm_is_small(int64_t m, int64_t n, int64_t k)
 {
