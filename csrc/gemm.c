@@ -31,6 +31,18 @@
 /* Each extra thread must get at least this many multiply-adds to pay for waking it. */
 #define GEMM_FMAS_PER_THREAD (64 * 64 * 32)
 
+/* Tasks per thread and phase: enough for a fast thread to make up for a slow one. */
+#define GEMM_TASKS_PER_THREAD 4
+
+/* The next task number from a counter shared by the team (first come, first served). */
+static inline int64_t gemm_claim(int64_t *counter)
+{
+    int64_t t;
+    PYNN_OMP(atomic capture)
+    t = (*counter)++;
+    return t;
+}
+
 static int gemm_is_small(int64_t m, int64_t n, int64_t k)
 {
     return m * n * k <= GEMM_DIRECT_MAX_FMAS;

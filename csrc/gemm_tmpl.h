@@ -26,6 +26,7 @@ typedef struct {
                                    A (pack_a), else one MR x kc edge micro-panel of A; then
                                    one kc x NR edge micro-panel of B (!pack_b) */
     int64_t apack_size, ablock_size;
+    int64_t *counters;          /* two task counters (pack B, multiply) per (jc, pc) block */
 } CTX;
 
 /* C(i, j) := relu?(alpha * acc + beta * C(i, j) + bias) for one row of jn values; beta == 0
@@ -144,52 +145,48 @@ static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64
     }
 }
 
-/* Split nt threads into a tm x tn grid over (MR-row panels, NR-column panels) that gives the
- * busiest thread the fewest tiles; ties go to more row groups (less duplicated A packing). */
-static void NAME(thread_grid)(const CTX *x, int nt, int *tm, int *tn)
-{
-    const int64_t mp = (x->m + x->mr - 1) / x->mr;
-    const int64_t np = (PYNN_MIN(x->n, x->nc) + x->nr - 1) / x->nr;
-    int64_t best = INT64_MAX;
-    for (int t = 1; t <= nt; ++t) {
-        if (nt % t)
-            continue;
-        const int64_t tiles = ((mp + t - 1) / t) * ((np + nt / t - 1) / (nt / t));
-        if (tiles <= best) {
-            best = tiles;
-            *tm = t;
-            *tn = nt / t;
-        }
-    }
-}
-
 /* One thread's share of the blocked product. Every thread runs the same jc and pc loops so
- * the barriers match: the team packs the kc x nc block of B together, then each thread
- * multiplies its rows (packing its own A blocks) by its share of B's micro-panels. */
+ * the barriers match. Work is handed out in tasks, first come first served (a shared
+ * counter per phase), so that a thread slowed down by another process on its core takes
+ * fewer of them instead of holding up the team. For each (jc, pc) the team packs the
+ * kc x nc block of B (tasks: groups of micro-panels), then multiplies it (tasks: an mc-row
+ * block of A, packed by the task, times a chunk of B's micro-panels). Tasks follow the
+ * MR x NR grid of C, so every tile is computed the same way whatever the thread count. */
 static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
 {
-    int tm = 1, tn = 1;
-    NAME(thread_grid)(x, nt, &tm, &tn);
-    const int ti = tid / tn, tj = tid % tn;
     const int64_t MR = x->mr, NR = x->nr;
-    const int64_t mpanels = (x->m + MR - 1) / MR;
-    const int64_t i_begin = mpanels * ti / tm * MR;
-    const int64_t i_end = PYNN_MIN(x->m, mpanels * (ti + 1) / tm * MR);
-    /* Rows of this thread in blocks of at most mc, as even as MR allows. */
-    const int64_t rows = i_end - i_begin;
-    const int64_t mblocks = rows > 0 ? (rows + x->mc - 1) / x->mc : 1;
-    const int64_t mc_step = ((rows + mblocks - 1) / mblocks + MR - 1) / MR * MR;
+    /* Row blocks of at most mc rows; with a team, at least GEMM_TASKS_PER_THREAD per thread
+     * when A has that many micro-panels (smaller blocks re-read the shared packed B, which
+     * is cheaper than splitting B's panels and packing the same A block once per chunk). */
+    int64_t mblocks = (x->m + x->mc - 1) / x->mc;
+    if (nt > 1)
+        mblocks = PYNN_MAX(mblocks, PYNN_MIN((x->m + MR - 1) / MR,
+                                             (int64_t)GEMM_TASKS_PER_THREAD * nt));
+    const int64_t mc_step = ((x->m + mblocks - 1) / mblocks + MR - 1) / MR * MR;
+    const int64_t nrow = (x->m + mc_step - 1) / mc_step;
     T *ap = x->apack + tid * x->apack_size;
+    int64_t *counter = x->counters;
 
     for (int64_t jc = 0; jc < x->n; jc += x->nc) {
         const int64_t nc = PYNN_MIN(x->nc, x->n - jc);
         const int64_t npanels = (nc + NR - 1) / NR;
-        for (int64_t pc = 0; pc < x->k; pc += x->kc) {
+        /* Split B's panels into chunks only when there are too few row blocks to share. */
+        int64_t nchunks = 1;
+        if (nt > 1)
+            nchunks = PYNN_MIN(npanels, (GEMM_TASKS_PER_THREAD * nt + nrow - 1) / nrow);
+        const int64_t ntasks = nrow * nchunks;
+        const int64_t nbtasks = PYNN_MIN(npanels, (int64_t)GEMM_TASKS_PER_THREAD * nt);
+        for (int64_t pc = 0; pc < x->k; pc += x->kc, counter += 2) {
             const int64_t kc = PYNN_MIN(x->kc, x->k - pc);
             const int first = pc == 0, last = pc + kc >= x->k;
             if (x->pack_b) {
-                const int64_t b0 = npanels * tid / nt, b1 = npanels * (tid + 1) / nt;
-                NAME(pack_b)(x, jc, nc, pc, kc, b0, b1, x->bpack + b0 * NR * kc);
+                for (;;) {
+                    const int64_t t = gemm_claim(&counter[0]);
+                    if (t >= nbtasks)
+                        break;
+                    const int64_t b0 = npanels * t / nbtasks, b1 = npanels * (t + 1) / nbtasks;
+                    NAME(pack_b)(x, jc, nc, pc, kc, b0, b1, x->bpack + b0 * NR * kc);
+                }
                 if (nt > 1) {
                     PYNN_OMP(barrier)
                 }
@@ -200,9 +197,13 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
             ep.load_c = !first || x->beta != 0;
             ep.relu = last && x->relu;
             ep.bias_axis = x->bias_axis;
-            const int64_t q0 = npanels * tj / tn, q1 = npanels * (tj + 1) / tn;
-            for (int64_t ic = i_begin; ic < i_end; ic += mc_step) {
-                const int64_t mc = PYNN_MIN(mc_step, i_end - ic);
+            for (;;) {
+                const int64_t t = gemm_claim(&counter[1]);
+                if (t >= ntasks)
+                    break;
+                const int64_t ic = t / nchunks * mc_step, chunk = t % nchunks;
+                const int64_t mc = PYNN_MIN(mc_step, x->m - ic);
+                const int64_t q0 = npanels * chunk / nchunks, q1 = npanels * (chunk + 1) / nchunks;
                 const T *ablk;
                 int64_t rs_a, cs_a, panel_a; /* strides of A's micro-panels, and between them */
                 if (x->pack_a) {
@@ -241,14 +242,13 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
                         if (ir >= ragged)
                             aq = ap, rs_aq = 1, cs_aq = MR;
                         ukr(kc, aq, rs_aq, cs_aq, bq, rs_b,
-                               x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc,
-                               mr, nr, &ep);
+                            x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, mr,
+                            nr, &ep);
                     }
                 }
             }
-            if (!x->pack_b)
-                continue;
-            if (nt > 1) {
+            /* B's buffer is refilled next: wait until everybody is done with it. */
+            if (x->pack_b && nt > 1) {
                 PYNN_OMP(barrier)
             }
         }
@@ -314,11 +314,15 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
     x.ablock_size = (x.ablock_size + line - 1) / line * line;
     x.apack_size = x.ablock_size + (x.pack_b ? 0 : (x.nr * x.kc + line - 1) / line * line);
     const int64_t bsize = x.pack_b ? x.kc * x.nc : 0;
-    T *buf = (T *)pynn_alloc(sizeof(T) * (size_t)(bsize + nt * x.apack_size));
+    const int64_t nphases = 2 * ((x.n + x.nc - 1) / x.nc) * ((k + x.kc - 1) / x.kc);
+    const size_t pack_bytes = sizeof(T) * (size_t)(bsize + nt * x.apack_size);
+    char *buf = (char *)pynn_alloc(pack_bytes + sizeof(int64_t) * (size_t)nphases);
     if (!buf)
         return PYNN_ERR_NOMEM;
-    x.bpack = buf;
-    x.apack = buf + bsize; /* kc * nc * sizeof(T) is a multiple of 64 bytes */
+    x.bpack = (T *)buf;
+    x.apack = x.bpack + bsize; /* kc * nc * sizeof(T) is a multiple of 64 bytes */
+    x.counters = (int64_t *)(buf + pack_bytes);
+    memset(x.counters, 0, sizeof(int64_t) * (size_t)nphases);
 
     if (nt == 1) {
         NAME(gemm_worker)(&x, 0, 1);
