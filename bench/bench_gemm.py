@@ -135,8 +135,11 @@ def report(repeat=15, thread_counts=THREADS, shapes=SHAPES, file=sys.stdout):
             for name, m, k, n in shapes:
                 flop = 2.0 * m * n * k
                 gf = {}
-                # Interleave the libraries so that background load hits them alike.
+                # Interleave the libraries so that background load hits them alike; pause
+                # between them so that the previous library's worker threads (OpenBLAS and
+                # OpenMP spin for a while after a call) have gone to sleep.
                 for lib in libs:
+                    time.sleep(0.3)
                     gf[lib] = flop / median_seconds(make_call(lib, m, k, n), repeat) / 1e9
                 line = f"{name:30s} {nt:3d} " + " ".join(f"{gf[lib]:7.1f}" for lib in libs)
                 line += " " + " ".join(f"{gf['pynn'] / gf[lib]:10.2f}" for lib in libs[1:])

@@ -81,12 +81,28 @@ static void NAME(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, int64
     for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
         const int64_t mr = PYNN_MIN(MR, mc - ir);
         const T *src = x->a + (i0 + ir) * rsa + p0 * csa;
-        if (csa == 1) {
+        if (csa == 1 && mr == MR && (MR == 6 || MR == 12)) {
+            /* Row-major A, whole micro-panel: a transpose with the row count a constant, so
+             * that the loop unrolls into MR streams of loads and one of stores. */
+#define PYNN_PACK_ROWS(W)                                       \
+    for (int64_t p = 0; p < kc; ++p)                            \
+        for (int64_t r = 0; r < W; ++r)                         \
+            dst[p * W + r] = src[r * rsa + p];
+            if (MR == 6) {
+                PYNN_PACK_ROWS(6)
+            } else {
+                PYNN_PACK_ROWS(12)
+            }
+#undef PYNN_PACK_ROWS
+        } else if (csa == 1) {
             for (int64_t r = 0; r < mr; ++r) {
                 const T *s = src + r * rsa;
                 for (int64_t p = 0; p < kc; ++p)
                     dst[p * MR + r] = s[p];
             }
+        } else if (rsa == 1) {
+            for (int64_t p = 0; p < kc; ++p)
+                memcpy(dst + p * MR, src + p * csa, (size_t)mr * sizeof(T));
         } else {
             for (int64_t p = 0; p < kc; ++p) {
                 const T *s = src + p * csa;
