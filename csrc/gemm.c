@@ -1,0 +1,82 @@
+/* General matrix multiply, Goto/BLIS style (contract in gemm.h).
+ *
+ * Loops, outermost first: jc over nc-column blocks of B and C; pc over kc-deep blocks of
+ * the inner dimension, for which the whole team packs B[pc:pc+kc, jc:jc+nc] into NR-column
+ * micro-panels (kept in L3, shared); then each thread, over its own rows in mc-row blocks,
+ * packs A[ic:ic+mc, pc:pc+kc] into MR-row micro-panels (kept in L2), and runs the
+ * register-blocked micro-kernel over every (NR-column micro-panel of its share, MR-row
+ * micro-panel) pair: the B micro-panel stays in L1 while the A micro-panels stream past it.
+ * Packing reads A and B through arbitrary strides, so transposed and strided operands cost
+ * nothing extra. The micro-kernel finishes each tile through a fused epilogue: alpha, beta
+ * (first kc block only; later blocks accumulate), bias and ReLU (last kc block only).
+ *
+ * Small problems skip packing and threads (gemm_direct). The micro-kernels and their block
+ * sizes per instruction set live in gemm_kernel.c. */
+/* posix_memalign (pynn_common.h) is POSIX, hidden by -std=c11 unless asked for. */
+#define _POSIX_C_SOURCE 200112L
+#include <string.h>
+
+#include "gemm.h"
+#include "gemm_kernel.h"
+
+#define PYNN_CAT_(a, b) a##b
+#define PYNN_CAT(a, b) PYNN_CAT_(a, b)
+
+/* Below this many multiply-adds packing costs more than it saves. */
+#define GEMM_DIRECT_MAX_FMAS 4096
+/* Pack A only when B has more than this many NR-column panels to reuse it ... */
+#define GEMM_PACK_A_MIN_PANELS 4
+/* ... and B only when A has more than this many MR-row panels (or B is not row-major). */
+#define GEMM_PACK_B_MIN_PANELS 8
+/* Each extra thread must get at least this many multiply-adds to pay for waking it. */
+#define GEMM_FMAS_PER_THREAD (64 * 64 * 32)
+
+/* Tasks per thread and phase: enough for a fast thread to make up for a slow one. */
+#define GEMM_TASKS_PER_THREAD 4
+
+/* The next task number from a counter shared by the team (first come, first served). */
+static inline int64_t gemm_claim(int64_t *counter)
+{
+    int64_t t;
+    PYNN_OMP(atomic capture)
+    t = (*counter)++;
+    return t;
+}
+
+static int gemm_is_small(int64_t m, int64_t n, int64_t k)
+{
+    return m * n * k <= GEMM_DIRECT_MAX_FMAS;
+}
+
+static int gemm_threads(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int n_threads)
+{
+    const int64_t tiles = ((m + mr - 1) / mr) * ((n + nr - 1) / nr);
+    int64_t nt = PYNN_MIN((int64_t)n_threads, m * n * k / GEMM_FMAS_PER_THREAD);
+    nt = PYNN_MIN(nt, tiles);
+    return nt < 1 ? 1 : (int)nt;
+}
+
+static const pynn_gemm_desc *gemm_desc(int isa)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == PYNN_ISA_AVX512)
+        return &pynn_gemm_desc_avx512;
+    if (isa == PYNN_ISA_AVX2)
+        return &pynn_gemm_desc_avx2;
+#else
+    (void)isa;
+#endif
+    return &pynn_gemm_desc_generic;
+}
+
+#define T float
+#define SFX f32
+#include "gemm_tmpl.h"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "gemm_tmpl.h"
+#undef T
+#undef SFX

@@ -1,0 +1,156 @@
+/* GEMM micro-kernels, written once with GNU C vector extensions and compiled once per
+ * instruction set (setup.py defines PYNN_ISA as generic, avx2 or avx512 and passes that
+ * set's -m flags). Only the vector width and the register block differ between ISAs; the
+ * contract is in gemm_kernel.h. Each object exports pynn_gemm_desc_<isa>. */
+/* posix_memalign (pynn_common.h) is POSIX, hidden by -std=c11 unless asked for. */
+#define _POSIX_C_SOURCE 200112L
+#include <string.h>
+
+#include "gemm_kernel.h"
+
+#define PYNN_CAT_(a, b) a##b
+#define PYNN_CAT(a, b) PYNN_CAT_(a, b)
+#define PYNN_ISA_SYM(name) PYNN_CAT(name, PYNN_CAT(_, PYNN_ISA))
+
+/* The ISA's vector width in bytes and register blocks. Registers: MR * NV accumulators + NV
+ * loaded B vectors + 1 broadcast A value must fit in the register file without spills. */
+#define generic 1
+#define avx2 2
+#define avx512 3
+#if PYNN_ISA == avx512
+#define VBYTES 64 /* 32 zmm: 12 x 2 accumulators */
+#define MR_F32 12
+#define MR_F64 12
+#define NV_ 2
+#define BLOCK_F32 {12, 32, 192, 144, 4096}
+#define BLOCK_F64 {12, 16, 192, 72, 4096}
+#elif PYNN_ISA == avx2
+#define VBYTES 32 /* 16 ymm: 6 x 2 accumulators */
+#define MR_F32 6
+#define MR_F64 6
+#define NV_ 2
+#define BLOCK_F32 {6, 16, 256, 144, 4080}
+#define BLOCK_F64 {6, 8, 256, 72, 4080}
+#elif PYNN_ISA == generic
+#define VBYTES 16 /* SSE2 or NEON: 16 registers are enough for 6 x 2 accumulators */
+#define MR_F32 6
+#define MR_F64 6
+#define NV_ 2
+#define BLOCK_F32 {6, 8, 256, 120, 4096}
+#define BLOCK_F64 {6, 4, 256, 60, 4096}
+#else
+#error "PYNN_ISA must be generic, avx2 or avx512"
+#endif
+#undef generic
+#undef avx2
+#undef avx512
+
+typedef float vf32 __attribute__((vector_size(VBYTES)));
+typedef double vf64 __attribute__((vector_size(VBYTES)));
+typedef int32_t vi32 __attribute__((vector_size(VBYTES)));
+typedef int64_t vi64 __attribute__((vector_size(VBYTES)));
+
+/* a * b + c, fused where the ISA has FMA. ISO C mode (-std=c11) turns off GCC's automatic
+ * contraction of a * b + c, so it is spelled out with the ISA's intrinsic. */
+#if defined(__FMA__) && VBYTES == 64 && defined(__AVX512F__)
+#include <immintrin.h>
+#define VFMA_F32(a, b, c) ((vf32)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define VFMA_F64(a, b, c) ((vf64)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
+#elif defined(__FMA__) && VBYTES == 32
+#include <immintrin.h>
+#define VFMA_F32(a, b, c) ((vf32)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#define VFMA_F64(a, b, c) ((vf64)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define VFMA_F32(a, b, c) ((vf32)vfmaq_f32((float32x4_t)(c), (float32x4_t)(a), (float32x4_t)(b)))
+#define VFMA_F64(a, b, c) ((vf64)vfmaq_f64((float64x2_t)(c), (float64x2_t)(a), (float64x2_t)(b)))
+#else
+#define VFMA_F32(a, b, c) ((a) * (b) + (c))
+#define VFMA_F64(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* Each precision gets a full-width kernel (MR x NV vectors) and a half-width one (MR x 1
+ * vector) for the ragged last column panel, which otherwise wastes half of its work. */
+#define DECLARE_UKR(T)                                                                     \
+    void UKR_NAME(int64_t kc, const T *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,         \
+                  const T *PYNN_RESTRICT b, int64_t rs_b, T *PYNN_RESTRICT c, int64_t rsc, \
+                  int64_t csc, int64_t mr, int64_t nr, const EP *ep);
+
+#define T float
+#define VT vf32
+#define VI vi32
+#define MR MR_F32
+#define EP pynn_gemm_ep_f32
+#define VFMA VFMA_F32
+#define PANEL_NR (NV_ * (int)(sizeof(VT) / sizeof(T)))
+
+#define NV NV_
+#define BODY_NAME ukernel_body_f32
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f32)
+DECLARE_UKR(float)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
+#define NV 1
+#define BODY_NAME ukernel_half_body_f32
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_half_f32)
+DECLARE_UKR(float)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
+#undef T
+#undef VT
+#undef VI
+#undef MR
+#undef EP
+#undef VFMA
+
+#define T double
+#define VT vf64
+#define VI vi64
+#define MR MR_F64
+#define EP pynn_gemm_ep_f64
+#define VFMA VFMA_F64
+
+#define NV NV_
+#define BODY_NAME ukernel_body_f64
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_f64)
+DECLARE_UKR(double)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
+#define NV 1
+#define BODY_NAME ukernel_half_body_f64
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_half_f64)
+DECLARE_UKR(double)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+
+#undef T
+#undef VT
+#undef VI
+#undef MR
+#undef EP
+#undef VFMA
+#undef PANEL_NR
+
+#define PYNN_STR_(x) #x
+#define PYNN_STR(x) PYNN_STR_(x)
+
+const pynn_gemm_desc PYNN_ISA_SYM(pynn_gemm_desc) = {
+    PYNN_STR(PYNN_ISA),
+    BLOCK_F32,
+    BLOCK_F64,
+    PYNN_ISA_SYM(pynn_gemm_ukernel_f32),
+    PYNN_ISA_SYM(pynn_gemm_ukernel_f64),
+    PYNN_ISA_SYM(pynn_gemm_ukernel_half_f32),
+    PYNN_ISA_SYM(pynn_gemm_ukernel_half_f64),
+};

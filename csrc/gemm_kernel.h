@@ -1,0 +1,67 @@
+/* GEMM micro-kernels, private to the gemm family (gemm.c and gemm_kernel.c).
+ *
+ * A micro-kernel computes one MR x NR tile of C from a micro-panel of A, A(i, p) =
+ * a[i * rs_a + p * cs_a] for i < MR, and one of B, B(p, j) = b[p * rs_b + j] for j < NR, and
+ * stores it through the epilogue. Packed panels (rs_a = 1, cs_a = MR, rs_b = NR, zero-padded,
+ * 64-byte aligned) take the fast path; other strides let the driver read A, or whole
+ * NR-column panels of a row-major B, in place when packing would not pay:
+ *
+ *   C(i, j) := relu?( alpha * AB(i, j) + beta * C(i, j) + bias )     for i < mr, j < nr
+ *
+ * where the beta term is present only when ep->load_c (so beta == 0 never reads C), bias is
+ * ep->bias[j] (bias_axis 1) or ep->bias[i] (bias_axis 0) when ep->bias is not NULL, already
+ * offset to the tile, and relu when ep->relu. The driver asks for the beta term on the first
+ * K block only (later blocks accumulate with beta = 1) and for bias and ReLU on the last.
+ *
+ * gemm_kernel.c is compiled once per instruction set (PYNN_ISA = generic, avx2, avx512);
+ * each object exports one descriptor, pynn_gemm_desc_<isa>. */
+#ifndef PYNN_GEMM_KERNEL_H
+#define PYNN_GEMM_KERNEL_H
+
+#include "pynn_common.h"
+
+typedef struct {
+    float alpha, beta;
+    int load_c, relu, bias_axis;
+    const float *bias;
+} pynn_gemm_ep_f32;
+
+typedef struct {
+    double alpha, beta;
+    int load_c, relu, bias_axis;
+    const double *bias;
+} pynn_gemm_ep_f64;
+
+typedef void (*pynn_gemm_ukr_f32)(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,
+                                  const float *b, int64_t rs_b, float *c, int64_t rsc,
+                                  int64_t csc, int64_t mr, int64_t nr,
+                                  const pynn_gemm_ep_f32 *ep);
+typedef void (*pynn_gemm_ukr_f64)(int64_t kc, const double *a, int64_t rs_a, int64_t cs_a,
+                                  const double *b, int64_t rs_b, double *c, int64_t rsc,
+                                  int64_t csc, int64_t mr, int64_t nr,
+                                  const pynn_gemm_ep_f64 *ep);
+
+/* Register block (mr x nr) and cache blocks (kc: depth of a packed panel, mc: rows of packed
+ * A kept in L2, nc: columns of packed B kept in L3) of one precision on one ISA. */
+typedef struct {
+    int mr, nr, kc, mc, nc;
+} pynn_gemm_blocking;
+
+typedef struct {
+    const char *name;
+    pynn_gemm_blocking f32, f64;
+    pynn_gemm_ukr_f32 ukr_f32;
+    pynn_gemm_ukr_f64 ukr_f64;
+    /* The same with one vector per row (nr <= NR / 2), for the ragged last column panel;
+     * packed B panels keep their full NR row stride. */
+    pynn_gemm_ukr_f32 ukr_half_f32;
+    pynn_gemm_ukr_f64 ukr_half_f64;
+} pynn_gemm_desc;
+
+extern const pynn_gemm_desc pynn_gemm_desc_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const pynn_gemm_desc pynn_gemm_desc_avx2;
+extern const pynn_gemm_desc pynn_gemm_desc_avx512;
+#endif
+
+#endif /* PYNN_GEMM_KERNEL_H */

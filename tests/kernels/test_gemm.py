@@ -1,0 +1,348 @@
+"""GEMM: the compiled kernel against the NumPy reference.
+
+``C := relu?(alpha * op(A) op(B) + beta * C + bias)`` is checked over a grid of dtype x
+memory order x transposes x (alpha, beta, bias, relu), on odd and prime sizes that straddle
+every register and cache block of every instruction set this machine can run, on strided,
+negatively strided and read-only operands, and with random shapes from Hypothesis.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+import pynn
+from pynn.backend import get
+
+compiled = get("compiled")
+reference = get("reference")
+
+DTYPES = [np.float32, np.float64]
+
+# Register blocks (MR: 6, 12; NR: 4, 8, 16, 32), depth blocks (KC: 192, 256), row blocks
+# (MC: 60, 72, 120, 144) and column blocks (NC: 4080, 4096) of the kernels; sizes one below,
+# at and one above them, plus small primes.
+SIZES = [1, 2, 3, 5, 7, 13, 17, 31, 63, 65, 127, 129, 257]
+BLOCK_SHAPES = [  # (m, n, k)
+    (1, 1, 1), (1, 10, 10), (1, 257, 31), (257, 1, 31), (5, 7, 1), (13, 17, 2),
+    (6, 16, 5), (12, 32, 7), (11, 15, 13), (13, 33, 17), (7, 31, 191), (5, 9, 193),
+    (3, 17, 255), (6, 8, 256), (7, 17, 257), (2, 33, 513), (59, 7, 9), (61, 5, 11),
+    (71, 9, 5), (73, 9, 7), (119, 3, 31), (121, 5, 7), (143, 17, 3), (145, 16, 3),
+    (289, 7, 5), (65, 129, 63), (127, 65, 129), (129, 127, 257), (128, 10, 256),
+    (30, 576, 25), (16, 64, 150), (3, 4079, 3), (2, 4081, 5), (2, 4097, 3), (5, 8195, 2),
+]
+
+
+@pytest.fixture(params=compiled.available_isas())
+def isa(request):
+    """Run the test once per instruction set this build and CPU support."""
+    previous = compiled.get_isa()
+    compiled.set_isa(request.param)
+    yield request.param
+    compiled.set_isa(previous)
+
+
+@pytest.fixture
+def restore_threads():
+    previous = pynn.get_num_threads()
+    yield
+    pynn.set_num_threads(previous)
+
+
+def _operands(rng, m, n, k, dtype, order="C", trans_a=False, trans_b=False):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype, order=order)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype, order=order)
+    return a, b
+
+
+def assert_gemm_close(actual, expected, a, b, trans_a=False, trans_b=False, alpha=1.0,
+                      beta=0.0, out0=None):
+    """Compare with a tolerance that grows with K for float32 and covers cancellation:
+    the absolute part is relative to |alpha| |op(A)| |op(B)| + |beta C|."""
+    dtype = actual.dtype
+    op_a = (a.T if trans_a else a).astype(np.float64)
+    op_b = (b.T if trans_b else b).astype(np.float64)
+    k = op_a.shape[1]
+    rtol = (1e-5 if dtype == np.float32 else 1e-13) * max(1.0, math.sqrt(k))
+    scale = abs(alpha) * (np.abs(op_a) @ np.abs(op_b))
+    if out0 is not None and beta != 0:
+        scale = scale + abs(beta) * np.abs(out0.astype(np.float64))
+    atol = rtol * (scale.max() if scale.size else 0.0) + rtol
+    assert actual.dtype == expected.dtype
+    assert actual.shape == expected.shape
+    assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
+def _both(a, b, out=None, **kw):
+    """Run both backends on copies of ``out``; return (compiled, reference, out before)."""
+    out0 = None if out is None else out.copy(order="K")
+    got = compiled.gemm(a, b, None if out is None else out.copy(order="K"), **kw)
+    want = reference.gemm(a, b, None if out is None else out.copy(order="K"), **kw)
+    return got, want, out0
+
+
+# (alpha, beta, bias_axis or None, relu)
+EPILOGUES = [
+    (1.0, 0.0, None, False),
+    (0.5, 0.0, 1, True),
+    (-1.5, 0.7, 0, False),
+    (2.0, -1.0, 1, True),
+    (1.0, 1.0, None, True),
+    (0.0, 2.0, 0, True),
+]
+
+
+@pytest.mark.parametrize("shape", [(13, 17, 31), (65, 129, 63)])
+@pytest.mark.parametrize("epilogue", EPILOGUES)
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference(isa, dtype, order, trans_a, trans_b, epilogue, shape):
+    m, n, k = shape
+    alpha, beta, bias_axis, relu = epilogue
+    rng = np.random.default_rng(0)
+    a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
+    out = rng.standard_normal((m, n)).astype(dtype, order=order)
+    kw = dict(trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, relu=relu)
+    if bias_axis is not None:
+        kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
+                  bias_axis=bias_axis)
+    got, want, out0 = _both(a, b, out, **kw)
+    assert_gemm_close(got, want, a, b, trans_a, trans_b, alpha, beta, out0)
+    if relu:
+        assert (got >= 0).all()
+
+
+@pytest.mark.parametrize("shape", BLOCK_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_at_block_edges(isa, dtype, shape):
+    m, n, k = shape
+    rng = np.random.default_rng(1)
+    a, b = _operands(rng, m, n, k, dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    out = rng.standard_normal((m, n)).astype(dtype)
+    got, want, out0 = _both(a, b, out, alpha=1.5, beta=0.5, bias=bias, relu=True)
+    assert_gemm_close(got, want, a, b, alpha=1.5, beta=0.5, out0=out0)
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_square_sizes(isa, dtype, n):
+    rng = np.random.default_rng(n)
+    a, b = _operands(rng, n, n, n, dtype, trans_b=True)
+    got, want, _ = _both(a, b, trans_b=True)
+    assert_gemm_close(got, want, a, b, trans_b=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_large(isa, dtype, restore_threads):
+    # Several kc and mc blocks on both threads, an odd size in every dimension.
+    rng = np.random.default_rng(2)
+    m, n, k = 301, 517, 611
+    a, b = _operands(rng, m, n, k, dtype, order="F")
+    bias = rng.standard_normal(m).astype(dtype)
+    for threads in (1, 2):
+        pynn.set_num_threads(threads)
+        got, want, _ = _both(a, b, bias=bias, bias_axis=0)
+        assert_gemm_close(got, want, a, b)
+
+
+@pytest.mark.parametrize("bias_axis", [None, 0, 1])
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_k_zero(isa, dtype, beta, bias_axis):
+    # An empty sum: C := relu(beta * C + bias).
+    rng = np.random.default_rng(3)
+    m, n = 7, 5
+    a, b = np.empty((m, 0), dtype), np.empty((0, n), dtype)
+    out = rng.standard_normal((m, n)).astype(dtype)
+    kw = dict(beta=beta, relu=True)
+    if bias_axis is not None:
+        kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
+                  bias_axis=bias_axis)
+    got, want, _ = _both(a, b, out, **kw)
+    assert_allclose(got, want, rtol=1e-6)
+    assert_array_equal(compiled.gemm(a, b), np.zeros((m, n), dtype))
+
+
+@pytest.mark.parametrize("shape", [(0, 5, 3), (4, 0, 3), (0, 0, 0)])
+def test_gemm_matches_reference_empty_output(isa, shape):
+    m, n, k = shape
+    a, b = np.ones((m, k), np.float32), np.ones((k, n), np.float32)
+    assert compiled.gemm(a, b).shape == (m, n)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_strided_views(isa, dtype):
+    # Steps, negative strides and a transposed view in one call: read through strides.
+    rng = np.random.default_rng(4)
+    base_a = rng.standard_normal((150, 90)).astype(dtype)
+    base_b = rng.standard_normal((100, 200)).astype(dtype)
+    base_out = rng.standard_normal((130, 220)).astype(dtype)
+    cases = [
+        (base_a[::2, 1::3], base_b[3:33, ::-2]),         # (75, 30) @ (30, 100)
+        (base_a[::-1, ::-3][:50], base_b[::-3, :50]),    # (50, 30) @ (34, 50), k trimmed to 30
+        (base_a.T[::4, :70], base_b[::-1, ::2][:70]),    # (23, 70) @ (70, 100)
+    ]
+    for a, b in cases:
+        k = min(a.shape[1], b.shape[0])
+        a, b = a[:, :k], b[:k]
+        out = base_out[::-1, ::2][: a.shape[0], : b.shape[1]]
+        assert not out.flags.c_contiguous and not out.flags.f_contiguous
+        got, want, out0 = _both(a, b, out, beta=0.25)
+        assert_gemm_close(got, want, a, b, beta=0.25, out0=out0)
+        # In place through the strided out view.
+        expected = reference.gemm(a, b, out.copy(), beta=0.25)
+        compiled.gemm(a, b, out, beta=0.25)
+        assert_gemm_close(out, expected, a, b, beta=0.25, out0=out0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_read_only(isa, dtype):
+    rng = np.random.default_rng(5)
+    a, b = _operands(rng, 33, 47, 29, dtype)
+    bias = rng.standard_normal(47).astype(dtype)
+    for arr in (a, b, bias):
+        arr.setflags(write=False)
+    got, want, _ = _both(a, b, bias=bias)
+    assert_gemm_close(got, want, a, b)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 3, 3), (65, 33, 300), (200, 150, 70)])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_beta_zero_ignores_nan(isa, dtype, order, shape):
+    # beta == 0 must not read C, so NaN already in `out` must not leak into the result.
+    m, n, k = shape
+    rng = np.random.default_rng(6)
+    a, b = _operands(rng, m, n, k, dtype)
+    out = np.full((m, n), np.nan, dtype, order=order)
+    result = compiled.gemm(a, b, out, beta=0.0, alpha=2.0)
+    assert result is out
+    assert np.isfinite(out).all()
+    assert_gemm_close(out, reference.gemm(a, b, alpha=2.0), a, b, alpha=2.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_accumulates(isa, dtype):
+    # beta == 1 repeated: out accumulates A B three times (a gradient-accumulation pattern).
+    rng = np.random.default_rng(7)
+    a, b = _operands(rng, 70, 90, 300, dtype)
+    out = np.zeros((70, 90), dtype)
+    for _ in range(3):
+        compiled.gemm(a, b, out, beta=1.0)
+    expected = 3 * reference.gemm(a, b)
+    assert_gemm_close(out, expected, a, b, alpha=3.0)
+
+
+@pytest.mark.parametrize("shape", [(64, 64, 64), (301, 257, 129), (7, 4099, 33), (513, 9, 40)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_threads_agree(isa, dtype, shape, restore_threads):
+    # The tiles and the order of the sums do not depend on the thread count: equal bits.
+    m, n, k = shape
+    rng = np.random.default_rng(8)
+    a, b = _operands(rng, m, n, k, dtype, trans_a=True)
+    bias = rng.standard_normal(n).astype(dtype)
+    results = []
+    for threads in (1, 2):
+        pynn.set_num_threads(threads)
+        results.append(compiled.gemm(a, b, trans_a=True, bias=bias, relu=True))
+    assert_array_equal(results[0], results[1])
+    assert_gemm_close(results[0], reference.gemm(a, b, trans_a=True, bias=bias, relu=True),
+                      a, b, trans_a=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 70), n=st.integers(1, 70), k=st.integers(0, 300),
+    dtype=st.sampled_from(DTYPES), trans_a=st.booleans(), trans_b=st.booleans(),
+    order=st.sampled_from("CF"), beta=st.sampled_from([0.0, 1.0, -0.5]),
+    bias_axis=st.sampled_from([None, 0, 1]), relu=st.booleans(),
+    isa=st.sampled_from(compiled.available_isas()), threads=st.sampled_from([1, 2]),
+)
+def test_gemm_matches_reference_hypothesis(m, n, k, dtype, trans_a, trans_b, order, beta,
+                                           bias_axis, relu, isa, threads):
+    rng = np.random.default_rng(m * 10007 + n * 101 + k)
+    a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
+    out = rng.standard_normal((m, n)).astype(dtype, order=order)
+    kw = dict(trans_a=trans_a, trans_b=trans_b, beta=beta, relu=relu)
+    if bias_axis is not None:
+        kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
+                  bias_axis=bias_axis)
+    previous_isa, previous_threads = compiled.get_isa(), pynn.get_num_threads()
+    compiled.set_isa(isa)
+    pynn.set_num_threads(threads)
+    try:
+        got, want, out0 = _both(a, b, out, **kw)
+    finally:
+        compiled.set_isa(previous_isa)
+        pynn.set_num_threads(previous_threads)
+    assert_gemm_close(got, want, a, b, trans_a, trans_b, 1.0, beta, out0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: both backends reject bad input with the same message, naming gemm.
+
+
+@pytest.fixture(params=["compiled", "reference"])
+def backend(request):
+    return get(request.param)
+
+
+def test_gemm_rejects_mismatched_inner_dimensions(backend):
+    a, b = np.ones((3, 4)), np.ones((5, 2))
+    with pytest.raises(ValueError, match=r"gemm: inner dimensions.*\(3, 4\).*\(5, 2\)"):
+        backend.gemm(a, b)
+    with pytest.raises(ValueError, match=r"gemm: inner dimensions.*\(4, 3\).*\(5, 2\)"):
+        backend.gemm(a, b, trans_a=True)
+
+
+def test_gemm_rejects_wrong_rank(backend):
+    with pytest.raises(ValueError, match=r"gemm: a must have 2 dimensions, got shape \(3,\)"):
+        backend.gemm(np.ones(3), np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"gemm: b must have 2 dimensions.*\(2, 3, 4\)"):
+        backend.gemm(np.ones((2, 2)), np.ones((2, 3, 4)))
+
+
+def test_gemm_rejects_int_and_mixed_dtypes(backend):
+    with pytest.raises(TypeError, match="gemm: a must be float32 or float64, got int64"):
+        backend.gemm(np.ones((2, 2), np.int64), np.ones((2, 2)))
+    with pytest.raises(TypeError, match="gemm: b has dtype float32 but a has float64"):
+        backend.gemm(np.ones((2, 2)), np.ones((2, 2), np.float32))
+    with pytest.raises(TypeError, match="gemm: a must be a numpy.ndarray, got list"):
+        backend.gemm([[1.0]], np.ones((1, 1)))
+
+
+def test_gemm_rejects_wrong_out(backend):
+    a, b = np.ones((3, 4)), np.ones((4, 5))
+    with pytest.raises(ValueError, match=r"gemm: out must have shape \(3, 5\), got \(5, 3\)"):
+        backend.gemm(a, b, np.empty((5, 3)))
+    with pytest.raises(TypeError, match="gemm: out has dtype float32 but a has float64"):
+        backend.gemm(a, b, np.empty((3, 5), np.float32))
+    read_only = np.empty((3, 5))
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match="gemm: out is read-only"):
+        backend.gemm(a, b, read_only)
+
+
+def test_gemm_rejects_out_overlapping_an_input(backend):
+    a = np.ones((4, 4))
+    with pytest.raises(ValueError, match="gemm: out must not overlap an input"):
+        backend.gemm(a, np.ones((4, 4)), a)
+    base = np.ones((4, 8))
+    with pytest.raises(ValueError, match="gemm: out must not overlap an input"):
+        backend.gemm(np.ones((4, 4)), base[:, :4], base[:, 4:])
+
+
+def test_gemm_rejects_wrong_bias(backend):
+    a, b = np.ones((3, 4)), np.ones((4, 5))
+    with pytest.raises(ValueError, match=r"gemm: bias must have shape \(5,\), got \(3,\)"):
+        backend.gemm(a, b, bias=np.ones(3))
+    with pytest.raises(ValueError, match=r"gemm: bias must have shape \(3,\), got \(5,\)"):
+        backend.gemm(a, b, bias=np.ones(5), bias_axis=0)
+    with pytest.raises(ValueError, match="gemm: bias_axis must be 0 or 1, got 2"):
+        backend.gemm(a, b, bias=np.ones(5), bias_axis=2)
