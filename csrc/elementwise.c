@@ -115,7 +115,8 @@ void PYNN_FN(pynn_adam_step)(int64_t n, real *param, const real *grad, real *avg
         avg_sq[i] = v;
         real second = v;
         if (max_sq) {
-            second = max_sq[i] > v ? max_sq[i] : v;
+            const real m = max_sq[i];
+            second = (m > v || m != m) ? m : v; /* NaN in either propagates, as np.maximum */
             max_sq[i] = second;
         }
         param[i] = p - step_size * m / (sqrt(second) * inv_bc2_sqrt + eps);

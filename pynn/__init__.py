@@ -1,6 +1,11 @@
 """pynn: deep learning on the CPU, with C/OpenMP kernels and a NumPy reference backend."""
 
 from .backend import get_backend, get_num_threads, set_backend, set_num_threads
+from .tensor import Tensor, cat, stack, tensor
+from .autograd import enable_grad, is_grad_enabled, no_grad
+from .random import manual_seed
+from .serialization import load, save
+from . import data, functional, optim
 
 __version__ = "0.1.0"
 
@@ -10,6 +15,19 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "openmp_enabled",
+    "Tensor",
+    "tensor",
+    "cat",
+    "stack",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "manual_seed",
+    "functional",
+    "data",
+    "optim",
+    "save",
+    "load",
 ]
 
 

@@ -6,6 +6,8 @@ same errors), allocates the output, and hands typed buffers to a Cython wrapper 
 the GIL and calls C with the current thread count and instruction set.
 """
 
+import math
+
 import numpy as np
 
 from . import _checks as check
@@ -82,7 +84,9 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
 
 
 def _contiguous(arr):
-    return np.ascontiguousarray(arr) if arr is not None else None
+    if arr is None or arr.flags.c_contiguous:
+        return arr
+    return np.ascontiguousarray(arr)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,8 +369,8 @@ def bias_grad(dy, axis=1):
         raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
     axis %= dy.ndim
     channels = dy.shape[axis]
-    outer = int(np.prod(dy.shape[:axis]))
-    inner = int(np.prod(dy.shape[axis + 1:]))
+    outer = math.prod(dy.shape[:axis])
+    inner = math.prod(dy.shape[axis + 1:])
     db = np.empty(channels, dy.dtype)
     _elementwise.bias_grad(_contiguous(dy).reshape(outer, channels, inner), db,
                            get_num_threads())

@@ -1,0 +1,509 @@
+"""Differentiable functions with ``torch.nn.functional``'s names and signatures::
+
+    import pynn.functional as F
+    loss = F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), labels)
+
+Inputs are :class:`pynn.Tensor` (ndarrays are accepted as constants). Hot paths run on the
+active backend's kernels (``gemm``, convolution, pooling, the softmax family, activations,
+``bias_grad``); kernel-backed ops need float32 or float64 operands of one dtype and raise a
+TypeError naming the op otherwise.
+
+Not implemented (NotImplementedError): ``groups`` in conv2d, ``dilation``/``ceil_mode`` in
+pooling, ``divisor_override``, cross-entropy with both class ``weight`` and
+``label_smoothing``; the legacy ``size_average``/``reduce`` arguments.
+"""
+
+import numpy as np
+
+from .ops.activation import (
+    GeluFunction,
+    LeakyReluFunction,
+    ReluFunction,
+    SigmoidFunction,
+    TanhFunction,
+)
+from .ops.conv import Conv2dFunction
+from .ops.elementwise import MulFunction
+from .ops.loss import BCEFunction, BCEWithLogitsFunction, MSELossFunction
+from .ops.matmul import LinearFunction
+from .ops.pool import AvgPool2dFunction, MaxPool2dFunction
+from .ops.softmax import CrossEntropyFunction, LogSoftmaxFunction, NLLLossFunction, SoftmaxFunction
+from .random import get_generator
+from .tensor import Tensor
+
+__all__ = [
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "relu", "leaky_relu", "sigmoid", "tanh",
+    "gelu", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "flatten",
+]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def _float_operands(op, **arrays):
+    """All given arrays float32/float64 and of one dtype (None entries skipped)."""
+    first = None
+    for name, arr in arrays.items():
+        if arr is None:
+            continue
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{op}: {name} must be a Tensor or ndarray, got {type(arr).__name__}")
+        if arr.dtype not in _FLOATS:
+            raise TypeError(f"{op}: {name} must be float32 or float64, got {arr.dtype}")
+        if first is None:
+            first = (name, arr.dtype)
+        elif arr.dtype != first[1]:
+            raise TypeError(f"{op}: {name} has dtype {arr.dtype} but {first[0]} has "
+                            f"{first[1]}; convert one with .to(dtype)")
+
+
+def _legacy(op, size_average, reduce):
+    if size_average is not None or reduce is not None:
+        raise NotImplementedError(f"{op}: size_average and reduce are deprecated in PyTorch "
+                                  "and not supported; use reduction=")
+
+
+def _reduction(op, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear and convolution
+
+
+def _check_linear(x, w, b):
+    if not isinstance(x, np.ndarray) or not isinstance(w, np.ndarray):
+        raise TypeError(f"linear: input and weight must be Tensors, got {type(x).__name__} and "
+                        f"{type(w).__name__}")
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must have shape (out_features, in_features), got "
+                         f"{w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features but "
+                         f"weight expects {w.shape[1]} (input shape {x.shape}, weight shape "
+                         f"{w.shape})")
+    if x.dtype != w.dtype or x.dtype not in _FLOATS:
+        _float_operands("linear", input=x, weight=w)
+    if b is not None:
+        if not isinstance(b, np.ndarray) or b.shape != (w.shape[0],):
+            raise ValueError(f"linear: bias must have shape ({w.shape[0]},) to match weight "
+                             f"{w.shape}, got {np.shape(b)}")
+        if b.dtype != w.dtype:
+            _float_operands("linear", weight=w, bias=b)
+
+
+def linear(input, weight, bias=None):
+    """``y = input @ weight.T + bias``, one fused ``gemm``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, in_features)
+    weight : Tensor of shape (out_features, in_features)
+    bias : Tensor of shape (out_features,), optional
+
+    Returns
+    -------
+    Tensor of shape (*, out_features)
+    """
+    _check_linear(_data(input), _data(weight), _data(bias))
+    return LinearFunction.apply(input, weight, bias, False)
+
+
+def _linear_relu(input, weight, bias=None):
+    """``relu(linear(input, weight, bias))`` in one ``gemm`` with the ReLU fused (internal:
+    for layers that know a ReLU follows)."""
+    _check_linear(_data(input), _data(weight), _data(bias))
+    return LinearFunction.apply(input, weight, bias, True)
+
+
+def _conv_padding(padding, weight_shape, stride, dilation):
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return 0
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+                         f"{padding!r}")
+    strides = stride if isinstance(stride, (tuple, list)) else (stride, stride)
+    if any(s != 1 for s in strides):
+        raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+    dil = dilation if isinstance(dilation, (tuple, list)) else (dilation, dilation)
+    total = [d * (k - 1) for d, k in zip(dil, weight_shape[2:])]
+    if any(t % 2 for t in total):
+        raise NotImplementedError("conv2d: padding='same' with an even dilated kernel needs "
+                                  "asymmetric padding, which pynn's kernels do not do")
+    return tuple(t // 2 for t in total)
+
+
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
+    if groups != 1:
+        raise NotImplementedError(f"conv2d: groups={groups} is not supported (only groups=1)")
+    x, w, b = _data(input), _data(weight), _data(bias)
+    _float_operands("conv2d", input=x, weight=w, bias=b)
+    if w.ndim != 4:
+        raise ValueError(f"conv2d: weight must have shape (out_channels, in_channels, kH, kW), "
+                         f"got {w.shape}")
+    if x.ndim == 3:  # unbatched (C, H, W)
+        out = _conv2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups, relu)
+        return out.squeeze(0)
+    if x.ndim != 4:
+        raise ValueError(f"conv2d: input must have shape (N, C, H, W) or (C, H, W), got "
+                         f"{x.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"conv2d: input has {x.shape[1]} channels but weight expects "
+                         f"{w.shape[1]} (input shape {x.shape}, weight shape {w.shape})")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
+    padding = _conv_padding(padding, w.shape, stride, dilation)
+    return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, relu)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation), NCHW.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    weight : Tensor of shape (out_channels, C, kH, kW)
+    bias : Tensor of shape (out_channels,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), "valid" or "same" (stride 1)
+    groups : 1 (others are not implemented)
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oH, oW), ``oH = (H + 2 pH - dH (kH - 1) - 1) // sH + 1``
+    """
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, False)
+
+
+def _conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    """``relu(conv2d(...))`` with the ReLU fused into the kernel (internal)."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, 1, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling
+
+
+def _pool_input(op, input):
+    x = _data(input)
+    _float_operands(op, input=x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: input must have shape (N, C, H, W) or (C, H, W), got "
+                         f"{x.shape}")
+    return x.ndim == 3
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-D max pooling (padding counts as -inf).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    kernel_size, stride, padding : int or (int, int); ``stride=None`` means kernel_size
+
+    Returns
+    -------
+    Tensor of shape (N, C, oH, oW), and with ``return_indices`` an int64 Tensor of the flat
+    ``h * W + w`` position of each maximum.
+    """
+    if dilation != 1 or ceil_mode:
+        raise NotImplementedError("max_pool2d: dilation and ceil_mode are not supported")
+    if _pool_input("max_pool2d", input):
+        res = max_pool2d(_tensor(input).unsqueeze(0), kernel_size, stride, padding,
+                         return_indices=return_indices)
+        if return_indices:
+            return res[0].squeeze(0), res[1].squeeze(0)
+        return res.squeeze(0)
+    stride = stride or None
+    if return_indices:
+        out, ctx = MaxPool2dFunction.apply_with_ctx(input, kernel_size, stride, padding)
+        return out, Tensor(ctx.saved_tensors[0])
+    return MaxPool2dFunction.apply(input, kernel_size, stride, padding)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """2-D average pooling; with ``count_include_pad`` every window divides by kH * kW.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+
+    Returns
+    -------
+    Tensor of shape (N, C, oH, oW)
+    """
+    if ceil_mode or divisor_override is not None:
+        raise NotImplementedError("avg_pool2d: ceil_mode and divisor_override are not supported")
+    if _pool_input("avg_pool2d", input):
+        return avg_pool2d(_tensor(input).unsqueeze(0), kernel_size, stride, padding,
+                          count_include_pad=count_include_pad).squeeze(0)
+    return AvgPool2dFunction.apply(input, kernel_size, stride or None, padding,
+                                   bool(count_include_pad))
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations
+
+
+def relu(input, inplace=False):
+    """``max(input, 0)`` (``inplace`` is accepted and ignored: pynn never overwrites)."""
+    return ReluFunction.apply(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """``input`` where positive, else ``negative_slope * input``."""
+    return LeakyReluFunction.apply(input, float(negative_slope))
+
+
+def sigmoid(input):
+    """``1 / (1 + exp(-input))``."""
+    return SigmoidFunction.apply(input)
+
+
+def tanh(input):
+    return TanhFunction.apply(input)
+
+
+def gelu(input, approximate="none"):
+    """GELU, exact (``approximate="none"``) or its tanh approximation (``"tanh"``)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GeluFunction.apply(input, approximate)
+
+
+def softmax(input, dim=-1, dtype=None):
+    """Softmax along ``dim`` (any dimension; the kernels see it moved last)."""
+    if dtype is not None:
+        input = _tensor(input).to(dtype)
+    return SoftmaxFunction.apply(input, dim)
+
+
+def log_softmax(input, dim=-1, dtype=None):
+    """``log(softmax(input, dim))``, computed stably."""
+    if dtype is not None:
+        input = _tensor(input).to(dtype)
+    return LogSoftmaxFunction.apply(input, dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by
+    ``1 / (1 - p)``; identity when not ``training`` or ``p == 0``. The mask comes from
+    pynn's global generator (:func:`pynn.manual_seed`)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    x = _data(input)
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"dropout: input must be float32 or float64, got {x.dtype}")
+    if p == 1.0:
+        mask = np.zeros(x.shape, x.dtype)
+    else:
+        mask = get_generator().random(x.shape, dtype=x.dtype.type) >= p
+        mask = mask.astype(x.dtype)
+        mask *= x.dtype.type(1.0 / (1.0 - p))
+    return MulFunction.apply(input, mask)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim..end_dim`` (``torch.flatten``)."""
+    return _tensor(input).flatten(start_dim, end_dim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses
+
+
+def _class_layout(op, input, target):
+    """Bring (C,) / (N, C) / (N, C, d1, ...) scores and their labels to (M, C) and (M,).
+
+    Returns ``(input2d, labels, out_shape)``; ``out_shape`` is the shape of a
+    ``reduction="none"`` result.
+    """
+    x = _data(input)
+    t = np.asarray(_data(target))
+    _float_operands(op, input=x)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype} "
+                        f"(shape {t.shape})")
+    if x.ndim == 1:
+        expected = ()
+    elif x.ndim >= 2:
+        expected = (x.shape[0],) + x.shape[2:]
+    else:
+        raise ValueError(f"{op}: input must have shape (C,), (N, C) or (N, C, d1, ...), got "
+                         f"a 0-d tensor")
+    if t.shape != expected:
+        raise ValueError(f"{op}: target has shape {t.shape} but input of shape {x.shape} "
+                         f"needs {expected}")
+    if x.ndim == 2:
+        return input, t, expected
+    if x.ndim == 1:
+        return _tensor(input).reshape(1, -1), t.reshape(1), expected
+    perm = (0,) + tuple(range(2, x.ndim)) + (1,)
+    return _tensor(input).permute(*perm).reshape(-1, x.shape[1]), t.reshape(-1), expected
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between ``softmax(input)`` (over dim 1) and the target, fused.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C), (C,) or (N, C, d1, ...)
+        Unnormalised scores (logits).
+    target : integer Tensor/ndarray of shape (N,), () or (N, d1, ...) with class indices;
+        or float Tensor shaped like ``input`` with class probabilities.
+    weight : Tensor of shape (C,), optional
+        Class weights (not combinable with ``label_smoothing``).
+    ignore_index : int
+        Samples with this label contribute nothing (index targets only).
+    reduction : {"mean", "sum", "none"}
+    label_smoothing : float in [0, 1]
+
+    Returns
+    -------
+    Tensor: 0-d, or of the target's shape with ``reduction="none"``
+    """
+    _legacy("cross_entropy", size_average, reduce)
+    _reduction("cross_entropy", reduction)
+    t = _data(target)
+    if isinstance(t, np.ndarray) and t.dtype.kind == "f":
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    x2, labels, out_shape = _class_layout("cross_entropy", input, target)
+    if weight is not None:
+        if label_smoothing:
+            raise NotImplementedError("cross_entropy: class weights together with "
+                                      "label_smoothing are not supported")
+        logp = log_softmax(_tensor(input), 1 if _data(input).ndim > 1 else 0)
+        return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    loss = CrossEntropyFunction.apply(x2, labels, int(ignore_index), float(label_smoothing),
+                                      reduction)
+    if reduction == "none" and out_shape != loss.shape:
+        loss = loss.reshape(out_shape)
+    return loss
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
+    x, t = _data(input), _data(target)
+    if t.shape != x.shape:
+        raise ValueError(f"cross_entropy: target must hold integer class indices, or class "
+                         f"probabilities shaped like the input {x.shape}; got {t.dtype} of "
+                         f"shape {t.shape}")
+    dim = 1 if x.ndim > 1 else 0
+    target = _tensor(target)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / x.shape[dim]
+    terms = log_softmax(_tensor(input), dim) * target
+    if weight is not None:
+        w = _data(weight)
+        terms = terms * (w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim > 1 else w)
+    per = -terms.sum(dim)
+    if reduction == "none":
+        return per
+    return per.sum() if reduction == "sum" else per.mean()
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities at class indices.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C), (C,) or (N, C, d1, ...), log-probabilities
+    target : integer Tensor/ndarray of shape (N,), () or (N, d1, ...)
+    weight : Tensor of shape (C,), optional; the weighted mean divides by the summed weights
+    """
+    _legacy("nll_loss", size_average, reduce)
+    _reduction("nll_loss", reduction)
+    x2, labels, out_shape = _class_layout("nll_loss", input, target)
+    c = x2.shape[1]
+    bad = (labels != ignore_index) & ((labels < 0) | (labels >= c))
+    if bad.any():
+        raise IndexError(f"nll_loss: target {labels[bad][0]} is out of bounds for {c} classes")
+    w = _data(weight)
+    if w is not None:
+        _float_operands("nll_loss", input=_data(x2), weight=w)
+        if w.shape != (c,):
+            raise ValueError(f"nll_loss: weight must have shape ({c},), got {w.shape}")
+    loss = NLLLossFunction.apply(x2, labels, w, int(ignore_index), reduction)
+    if reduction == "none" and out_shape != loss.shape:
+        loss = loss.reshape(out_shape)
+    return loss
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean squared error ``(input - target)^2`` (reduced); both may require grad; shapes
+    broadcast."""
+    _legacy("mse_loss", size_average, reduce)
+    _reduction("mse_loss", reduction)
+    return MSELossFunction.apply(input, target, reduction)
+
+
+def _binary_args(op, input, target, weight):
+    x, t = _data(input), _data(target)
+    _float_operands(op, input=x)
+    if not isinstance(t, np.ndarray) or t.shape != x.shape:
+        raise ValueError(f"{op}: target size {np.shape(t)} must be the same as input size "
+                         f"{x.shape}")
+    w = _data(weight)
+    if w is not None:
+        try:
+            np.broadcast_shapes(w.shape, x.shape)
+        except ValueError:
+            raise ValueError(f"{op}: weight of shape {w.shape} does not broadcast to the input "
+                             f"shape {x.shape}") from None
+    return x, w
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``-weight (target log(input) + (1 - target) log(1 - input))``, logs clamped at -100.
+
+    Parameters
+    ----------
+    input : Tensor of probabilities in [0, 1]
+    target : Tensor of the same shape
+    weight : Tensor broadcastable to input, optional (not differentiated)
+    """
+    _legacy("binary_cross_entropy", size_average, reduce)
+    _reduction("binary_cross_entropy", reduction)
+    x, w = _binary_args("binary_cross_entropy", input, target, weight)
+    if x.size and (np.min(x) < 0 or np.max(x) > 1):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 "
+                         "and 1")
+    return BCEFunction.apply(input, target, w, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross-entropy of ``sigmoid(input)``, computed stably as
+    ``max(x, 0) - x y + log1p(exp(-|x|))``.
+
+    Parameters
+    ----------
+    input : Tensor of logits
+    target : Tensor of the same shape, in [0, 1]
+    weight : Tensor broadcastable to input, optional (not differentiated)
+    pos_weight : Tensor broadcastable to input (one weight per class, last dim), optional
+        Weight of the positive term (not differentiated).
+    """
+    _legacy("binary_cross_entropy_with_logits", size_average, reduce)
+    _reduction("binary_cross_entropy_with_logits", reduction)
+    _, w = _binary_args("binary_cross_entropy_with_logits", input, target, weight)
+    return BCEWithLogitsFunction.apply(input, target, w, _data(pos_weight), reduction)

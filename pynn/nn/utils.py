@@ -1,0 +1,116 @@
+"""Gradient utilities: clipping by total norm or by value, and an L1 penalty.
+
+Parameters are objects with ``.data`` and ``.grad`` ndarrays (:class:`pynn.nn.Parameter`);
+parameters whose ``.grad`` is ``None`` are skipped.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty"]
+
+
+def _as_list(parameters):
+    if hasattr(parameters, "grad") and hasattr(parameters, "data"):
+        return [parameters]
+    return list(parameters)
+
+
+def _grads(parameters):
+    return [(p, p.grad) for p in _as_list(parameters) if p.grad is not None]
+
+
+def _grad_norm_power(g, norm_type):
+    """``sum(|g| ** p)`` for finite ``p > 0`` (the ``p``-th power of the norm)."""
+    flat = g.reshape(-1)
+    if norm_type == 2.0:
+        return float(np.dot(flat, flat))
+    if norm_type == 1.0:
+        return float(np.abs(flat).sum())
+    return float((np.abs(flat) ** norm_type).sum())
+
+
+def _scale_(p, g, factor):
+    if g.flags.writeable:
+        g *= factor
+    else:
+        p.grad = g * factor
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale the gradients in place so that their total norm is at most ``max_norm``.
+
+    The total norm is that of all gradients together, as if concatenated into one vector
+    (``norm_type`` may be ``inf`` for the largest absolute value, or ``0`` to count the
+    nonzero entries). When it exceeds ``max_norm`` every gradient is multiplied by
+    ``max_norm / (total_norm + 1e-6)``, as ``torch.nn.utils.clip_grad_norm_`` does.
+
+    Parameters
+    ----------
+    parameters : parameter or iterable of parameters
+    max_norm : float
+    norm_type : float
+    error_if_nonfinite : bool
+        Raise ``RuntimeError`` when the total norm is NaN or infinite (otherwise the
+        gradients are scaled by the non-finite norm, as in PyTorch).
+
+    Returns
+    -------
+    total_norm : float
+        The norm before clipping.
+    """
+    max_norm = float(max_norm)
+    norm_type = float(norm_type)
+    if math.isnan(norm_type):
+        raise ValueError("norm_type must not be NaN")
+    grads = _grads(parameters)
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for _, g in grads)
+    elif norm_type == -math.inf:
+        total = min(float(np.min(np.abs(g))) if g.size else math.inf for _, g in grads)
+    elif norm_type == 0.0:
+        total = float(sum(np.count_nonzero(g) for _, g in grads))
+    else:
+        total = sum(_grad_norm_power(g, norm_type) for _, g in grads) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the "
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    factor = max_norm / (total + 1e-6)
+    if not factor >= 1.0:  # also when the norm is NaN, as PyTorch does
+        for p, g in grads:
+            _scale_(p, g, factor)
+    return total
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clip every gradient entry in place to ``[-clip_value, clip_value]``."""
+    clip_value = float(clip_value)
+    for p, g in _grads(parameters):
+        if g.flags.writeable:
+            np.clip(g, -clip_value, clip_value, out=g)
+        else:
+            p.grad = np.clip(g, -clip_value, clip_value)
+
+
+def l1_penalty(parameters):
+    """``sum(|w|)`` over all entries of all ``parameters``, as a differentiable tensor:
+    built from the parameters' own ``.abs()``, ``.sum()`` and ``+``, so that backward gives
+    ``sign(w)``. Multiply by a coefficient and add it to the loss::
+
+        loss = criterion(model(x), y) + 1e-4 * l1_penalty(model.parameters())
+
+    Returns ``0.0`` for no parameters.
+    """
+    if hasattr(parameters, "abs") and hasattr(parameters, "sum"):
+        parameters = [parameters]
+    total = None
+    for p in parameters:
+        term = p.abs().sum()
+        total = term if total is None else total + term
+    return 0.0 if total is None else total

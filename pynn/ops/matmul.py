@@ -1,0 +1,92 @@
+"""Matrix products: ``matmul`` (2-D through the backend ``gemm``, batched N-D through
+``np.matmul``) and ``linear`` (one ``gemm`` with the bias, and optionally the ReLU, fused)."""
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import active as K
+from . import unbroadcast
+
+_GEMM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_matmul(a, b):
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray) or not a.ndim \
+            or not b.ndim:
+        raise RuntimeError(
+            f"matmul: both arguments need to be at least 1-D, got shapes {np.shape(a)} and "
+            f"{np.shape(b)}"
+        )
+    if a.dtype != b.dtype:
+        raise TypeError(f"matmul: expected both operands to have the same dtype, got "
+                        f"{a.dtype} and {b.dtype} (convert one with .to(dtype))")
+    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if a.shape[-1] != k_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"({a.shape[-1]} != {k_b})")
+
+
+class MatmulFunction(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_matmul(a, b)
+        ctx.save_for_backward(a, b)
+        if a.ndim == 2 and b.ndim == 2 and a.dtype in _GEMM_DTYPES:
+            return K.gemm(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2 and a.dtype in _GEMM_DTYPES:
+            return (K.gemm(grad, b, trans_b=True) if na else None,
+                    K.gemm(a, grad, trans_a=True) if nb else None)
+        # Promote 1-D operands as matmul does, then undo it on the gradients.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2 if b.ndim > 1 else -1)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if na:
+            ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if nb:
+            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class LinearFunction(Function):
+    """``y = relu?(x @ w.T + b)`` for x of shape (*, in), w (out, in), b (out,) or None:
+    one ``gemm(x2d, w, trans_b=True, bias=b, relu=relu)``. Arguments are checked by
+    :func:`pynn.functional.linear`."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, relu):
+        lead = x.shape[:-1]
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        y = K.gemm(x2, w, trans_b=True, bias=b, relu=relu)
+        ctx.save_for_backward(x2, w, y if relu else None)
+        ctx.args = (x.shape, lead, b is not None)
+        return y if x.ndim == 2 else y.reshape(lead + (w.shape[0],))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x2, w, y = ctx.saved_tensors
+        x_shape, _, has_bias = ctx.args
+        nx, nw, nb, _ = ctx.needs_input_grad
+        g = grad if grad.ndim == 2 else grad.reshape(-1, w.shape[0])
+        if y is not None:
+            g = K.relu_backward(y, g)
+        dx = dw = db = None
+        if nx:
+            dx = K.gemm(g, w)
+            if len(x_shape) != 2:
+                dx = dx.reshape(x_shape)
+        if nw:
+            dw = K.gemm(g, x2, trans_a=True)
+        if nb and has_bias:
+            db = K.bias_grad(g, 1)
+        return dx, dw, db, None

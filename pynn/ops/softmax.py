@@ -1,0 +1,114 @@
+"""Softmax family and classification losses through the backend kernels (which work on the
+last axis: other dimensions are moved there and back)."""
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import active as K
+from . import normalize_dim
+
+
+def _to_last(x, dim):
+    return x if dim == x.ndim - 1 else np.moveaxis(x, dim, -1)
+
+
+def _from_last(y, dim):
+    return y if dim == y.ndim - 1 else np.moveaxis(y, -1, dim)
+
+
+class SoftmaxFunction(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        if x.ndim == 0:
+            return np.ones_like(x)
+        dim = normalize_dim(dim, x.ndim, "softmax")
+        y = K.softmax_forward(_to_last(x, dim))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return _from_last(y, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad.ndim == 0:
+            return np.zeros_like(grad), None
+        (y,) = ctx.saved_tensors
+        dim = ctx.dim
+        return _from_last(K.softmax_backward(y, _to_last(grad, dim)), dim), None
+
+
+class LogSoftmaxFunction(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        if x.ndim == 0:
+            return np.zeros_like(x)
+        dim = normalize_dim(dim, x.ndim, "log_softmax")
+        y = K.log_softmax_forward(_to_last(x, dim))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return _from_last(y, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad.ndim == 0:
+            return np.zeros_like(grad), None
+        (y,) = ctx.saved_tensors
+        dim = ctx.dim
+        return _from_last(K.log_softmax_backward(y, _to_last(grad, dim)), dim), None
+
+
+class CrossEntropyFunction(Function):
+    """Fused softmax + cross-entropy on logits (N, C) and integer labels (N,)."""
+
+    @staticmethod
+    def forward(ctx, logits, labels, ignore_index, label_smoothing, reduction):
+        loss, probs = K.softmax_cross_entropy_forward(logits, labels, ignore_index,
+                                                      label_smoothing, reduction)
+        ctx.save_for_backward(probs, labels)
+        ctx.args = (ignore_index, label_smoothing, reduction)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        probs, labels = ctx.saved_tensors
+        ignore_index, label_smoothing, reduction = ctx.args
+        g = grad if reduction == "none" else float(grad)
+        return (K.softmax_cross_entropy_backward(probs, labels, g, ignore_index,
+                                                 label_smoothing, reduction),
+                None, None, None, None)
+
+
+class NLLLossFunction(Function):
+    """Negative log-likelihood of log-probabilities (N, C) at integer labels (N,), with
+    optional class weights (C,) (PyTorch's ``nll_loss``; the weighted mean divides by the
+    summed weights of the samples not ignored)."""
+
+    @staticmethod
+    def forward(ctx, logp, labels, weight, ignore_index, reduction):
+        n = logp.shape[0]
+        valid = labels != ignore_index
+        safe = np.where(valid, labels, 0)
+        rows = np.arange(n)
+        w = (weight[safe] if weight is not None else np.ones(n, logp.dtype)) * valid
+        w = w.astype(logp.dtype, copy=False)
+        per = -logp[rows, safe] * w
+        ctx.save_for_backward(safe, w)
+        ctx.args = (logp.shape, reduction)
+        if reduction == "none":
+            return per
+        if reduction == "sum":
+            return np.asarray(per.sum(), logp.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(per.sum() / w.sum(), logp.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        safe, w = ctx.saved_tensors
+        shape, reduction = ctx.args
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = grad / w.sum()
+        else:
+            scale = grad
+        dlogp = np.zeros(shape, grad.dtype)
+        dlogp[np.arange(shape[0]), safe] = -(w * scale)
+        return dlogp, None, None, None, None

@@ -1,0 +1,462 @@
+"""Learning-rate schedulers, with PyTorch's names, defaults and step semantics.
+
+A scheduler is built on an optimiser and sets ``group["lr"]`` in each of its parameter
+groups. Building it performs step 0 (``last_epoch`` becomes 0 and the groups get the first
+learning rate of the schedule); call :meth:`LRScheduler.step` once per epoch (or per batch,
+for :class:`OneCycleLR`) *after* ``optimizer.step()``.
+
+:class:`StepLR`, :class:`MultiStepLR`, :class:`ExponentialLR` and :class:`LinearLR` update
+the current learning rate multiplicatively, as PyTorch's do, so schedulers built on the same
+optimiser compose ("chaining"). :class:`CosineAnnealingLR` and :class:`OneCycleLR` compute
+each value in closed form from the base learning rates, so long runs do not drift (and do not
+chain).
+"""
+
+import math
+import warnings
+import weakref
+from bisect import bisect_right
+from collections import Counter
+
+from .optimizer import Optimizer
+
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "SequentialLR",
+    "StepLR",
+]
+
+_ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call them in the "
+    "opposite order: `optimizer.step()` before `lr_scheduler.step()`; otherwise the first "
+    "value of the learning rate schedule is skipped."
+)
+_OVERRIDDEN_WARNING = (
+    "`optimizer.step()` seems to have been replaced after the learning rate scheduler was "
+    "created, so the scheduler cannot tell whether it was called; make sure to call "
+    "`optimizer.step()` before `lr_scheduler.step()`."
+)
+_EPOCH_WARNING = (
+    "Passing an epoch to `scheduler.step()` is deprecated; call `scheduler.step()` without "
+    "arguments. With an epoch, the closed-form schedule is used where available."
+)
+
+
+def _track_step_calls(optimizer):
+    """Wrap ``optimizer.step`` (on the instance) so that calling it sets
+    ``optimizer._opt_called``; done once per optimiser, and only when a scheduler is
+    attached, so plain optimisers pay nothing."""
+    if getattr(optimizer.step, "_tracked_by_lr_scheduler", False):
+        return
+    func = optimizer.step.__func__
+    opt_ref = weakref.ref(optimizer)
+
+    def step(*args, **kwargs):
+        opt = opt_ref()
+        opt._opt_called = True
+        return func(opt, *args, **kwargs)
+
+    step.__doc__ = func.__doc__
+    step.__name__ = func.__name__
+    step._tracked_by_lr_scheduler = True
+    optimizer.step = step
+
+
+class LRScheduler:
+    """Base class of the schedulers.
+
+    Subclasses implement :meth:`get_lr` (the learning rates for ``last_epoch``, computed when
+    :meth:`step` has just advanced it) and, where a closed form exists,
+    ``_get_closed_form_lr``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    last_epoch : int
+        ``-1`` to start a schedule; an epoch index to resume one (the groups must then hold
+        ``"initial_lr"``, as after loading the optimiser's ``state_dict``).
+    """
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        "resuming a scheduler with last_epoch >= 0; load the optimizer's "
+                        "state_dict first"
+                    )
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        _track_step_calls(optimizer)
+        self._initial_step()
+
+    def _initial_step(self):
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        """The learning rates of the groups at ``last_epoch``."""
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        """The learning rates the last :meth:`step` set, one per parameter group."""
+        return self._last_lr
+
+    def step(self, epoch=None):
+        """Advance the schedule by one epoch and set the groups' learning rates."""
+        if self._step_count == 1:
+            if not getattr(self.optimizer.step, "_tracked_by_lr_scheduler", False):
+                warnings.warn(_OVERRIDDEN_WARNING, UserWarning, stacklevel=2)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=2)
+        self._step_count += 1
+        if epoch is not None:
+            warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        groups = self.optimizer.param_groups
+        if len(values) != len(groups):
+            raise ValueError(f"{type(self).__name__} computed {len(values)} learning rates "
+                             f"for {len(groups)} parameter groups")
+        for group, lr in zip(groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in groups]
+
+    def state_dict(self):
+        """Everything but the optimiser, as a dict (PyTorch's layout)."""
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        """Restore a :meth:`state_dict`."""
+        self.__dict__.update(state_dict)
+
+    def _current_lrs(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs:
+    ``lr = base_lr * gamma ** (epoch // step_size)``."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size)
+                for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` at each milestone epoch (a milestone listed
+    twice multiplies twice)."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch not in self.milestones:
+            return self._current_lrs()
+        factor = self.gamma ** self.milestones[self.last_epoch]
+        return [lr * factor for lr in self._current_lrs()]
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        # A plain dict after a round trip through a file: make it a Counter again.
+        self.milestones = Counter({int(k): int(v) for k, v in self.milestones.items()})
+
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [base * self.gamma ** bisect_right(milestones, self.last_epoch)
+                for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every epoch: ``lr = base_lr * gamma**epoch``."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Warm-up: scale the learning rate by a factor going linearly from ``start_factor`` (epoch
+    0) to ``end_factor`` (epoch ``total_iters`` and after)."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 "
+                             "and less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        # The ratio of this epoch's factor to the previous one's.
+        delta = self.end_factor - self.start_factor
+        ratio = 1.0 + delta / (self.total_iters * self.start_factor
+                               + (self.last_epoch - 1) * delta)
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        frac = min(self.total_iters, self.last_epoch) / self.total_iters
+        factor = self.start_factor + (self.end_factor - self.start_factor) * frac
+        return [base * factor for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from the base learning rate down to ``eta_min`` over ``T_max`` epochs,
+    in closed form: ``eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``
+    (PyTorch's recursive update gives the same values, up to rounding that accumulates)."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self):
+        cos = math.cos(math.pi * self.last_epoch / self.T_max)
+        return [self.eta_min + (base - self.eta_min) * (1.0 + cos) / 2.0
+                for base in self.base_lrs]
+
+
+def _per_group(name, optimizer, value):
+    """A hyper-parameter given once or as one value per parameter group."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"expected {n} values for {name}, got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: the learning rate rises from ``max_lr / div_factor`` to ``max_lr``
+    over the first ``pct_start`` of ``total_steps`` (or ``epochs * steps_per_epoch``) steps,
+    then anneals to ``initial_lr / final_div_factor``; step it once per batch.
+
+    With ``cycle_momentum`` the momentum (SGD, RMSprop) or ``beta1`` (Adam) moves the
+    opposite way, between ``max_momentum`` and ``base_momentum``. ``three_phase`` adds a
+    symmetric descent back to the initial learning rate before the final annealing.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,
+                 base_momentum=0.85, max_momentum=0.95, div_factor=25.0, final_div_factor=1e4,
+                 three_phase=False, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+
+        if total_steps is not None:
+            if not isinstance(total_steps, int) or total_steps <= 0:
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(
+                    f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+
+        if not isinstance(pct_start, float) or not 0.0 <= pct_start <= 1.0:
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
+                             f"{anneal_strategy}")
+        self.anneal_strategy = anneal_strategy
+
+        # Each phase: (last step of the phase, lr from, lr to, momentum from, momentum to),
+        # the names being keys of the parameter groups.
+        warm_end = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self._schedule_phases = [
+                (warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                 "base_momentum", "max_momentum"),
+                (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum",
+                 "max_momentum"),
+            ]
+        else:
+            self._schedule_phases = [
+                (warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for group, top in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            defaults = optimizer.defaults
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in defaults
+            max_momenta = _per_group("max_momentum", optimizer, max_momentum)
+            base_momenta = _per_group("base_momentum", optimizer, base_momentum)
+            if last_epoch == -1:
+                for group, top, base in zip(optimizer.param_groups, max_momenta,
+                                            base_momenta):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = base
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"Tried to step {step} times. The specified number of total "
+                             f"steps is {self.total_steps}")
+        # The phase holding this step, and how far into it the step is.
+        start = 0.0
+        last = len(self._schedule_phases) - 1
+        for i, phase in enumerate(self._schedule_phases):
+            end = phase[0]
+            if step <= end or i == last:
+                break
+            start = end
+        _, lr_from, lr_to, m_from, m_to = phase
+        pct = (step - start) / (end - start)
+        lrs = []
+        for group in self.optimizer.param_groups:
+            lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+            if self.cycle_momentum:
+                self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+        return lrs
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, switching at the ``milestones`` epochs; each
+    scheduler restarts from its epoch 0 (closed form) when its turn comes."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler, but got no scheduler.")
+        for i, scheduler in enumerate(schedulers):
+            if not hasattr(scheduler, "optimizer"):
+                raise TypeError(f"{name} at index {i} should have `optimizer` as its "
+                                "attribute.")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name} expects all schedulers to belong to the same "
+                                 f"optimizer, but scheduler {type(scheduler).__name__} at "
+                                 f"index {i} has a different one.")
+        milestones = list(milestones)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                f"{name} expects the number of schedulers to be one more than the number of "
+                f"milestones, but got {len(schedulers)} schedulers and {len(milestones)} "
+                "milestones")
+        self._schedulers = list(schedulers)
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+
+        # Building the schedulers stepped each of them once; undo that and restart the first.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self._undo_initial_steps(self)
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    @classmethod
+    def _undo_initial_steps(cls, scheduler):
+        for child in scheduler._schedulers:
+            if hasattr(child, "_schedulers"):
+                cls._undo_initial_steps(child)
+            else:
+                child.last_epoch -= 1
+
+    def step(self):
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        children = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, child_state in zip(self._schedulers, children):
+            scheduler.load_state_dict(child_state)

@@ -1,0 +1,296 @@
+"""The :class:`Optimizer` base class: parameter groups, lazily created per-parameter state,
+``zero_grad``, and a ``state_dict`` laid out as PyTorch lays it out.
+
+A *parameter* is any object with ``.data`` (a C-contiguous float32/float64 ndarray that the
+optimiser updates in place and never rebinds), ``.grad`` (an ndarray of the same shape, or
+``None`` to skip the parameter on this step) and ``.requires_grad`` -- the interface of
+:class:`pynn.nn.Parameter`.
+
+Per-parameter state is kept by parameter *identity*, so parameters need not be hashable (a
+tensor type whose ``==`` is elementwise usually is not); :attr:`Optimizer.state` is a mapping
+view keyed by the parameter objects themselves, as in PyTorch.
+"""
+
+from collections.abc import MutableMapping
+from itertools import chain
+
+import numpy as np
+
+__all__ = ["Optimizer", "required"]
+
+
+class _Required:
+    """Marker for a hyper-parameter without a default: every group must give it."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def _looks_like_parameter(obj):
+    return hasattr(obj, "data") and hasattr(obj, "grad")
+
+
+class _StateView(MutableMapping):
+    """``optimizer.state``: per-parameter state dicts keyed by the parameter objects.
+
+    Like PyTorch's ``defaultdict(dict)``, looking up a parameter without state inserts an
+    empty dict (the optimiser fills it on its next step).
+    """
+
+    __slots__ = ("_opt",)
+
+    def __init__(self, optimizer):
+        self._opt = optimizer
+
+    def __getitem__(self, param):
+        states = self._opt._states
+        key = id(param)
+        st = states.get(key)
+        if st is None:
+            if key not in self._opt._params_by_id:
+                raise KeyError("parameter is not optimised by this optimizer")
+            st = states[key] = {}
+        return st
+
+    def __setitem__(self, param, value):
+        if id(param) not in self._opt._params_by_id:
+            raise KeyError("parameter is not optimised by this optimizer")
+        if not isinstance(value, dict):
+            raise TypeError(f"parameter state must be a dict, got {type(value).__name__}")
+        self._opt._states[id(param)] = value
+
+    def __delitem__(self, param):
+        del self._opt._states[id(param)]
+
+    def __iter__(self):
+        by_id = self._opt._params_by_id
+        return (by_id[key] for key in list(self._opt._states))
+
+    def __len__(self):
+        return len(self._opt._states)
+
+    def __contains__(self, param):
+        return id(param) in self._opt._states
+
+    def __repr__(self):
+        return f"<optimizer state for {len(self)} parameters>"
+
+
+class Optimizer:
+    """Base class of the optimisers.
+
+    Parameters
+    ----------
+    params : iterable of parameters, or of dicts
+        Either the parameters to optimise, or *parameter groups*: dicts with a ``"params"``
+        entry and any hyper-parameters that override ``defaults`` for that group.
+    defaults : dict
+        Hyper-parameters of groups that do not set them.
+
+    Subclasses implement :meth:`step` and may override :meth:`_check_hyperparameters`, which
+    validates the defaults and every group.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self._check_hyperparameters(self.defaults)
+        self.param_groups = []
+        self._states = {}  # id(param) -> state dict
+        self._params_by_id = {}  # id(param) -> param, for every param of every group
+        self.state = _StateView(self)
+
+        if _looks_like_parameter(params) or isinstance(params, np.ndarray):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of parameters "
+                f"or dicts, but got {type(params).__name__}"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of parameters in sets changes between runs; use a list instead"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # -- hyper-parameters -------------------------------------------------------------------
+
+    def _check_hyperparameters(self, group):
+        """Raise ``ValueError`` for an invalid hyper-parameter in ``group`` (a dict)."""
+        lr = group.get("lr")
+        if lr is not None and lr is not required and not lr >= 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+
+    # -- parameter groups -------------------------------------------------------------------
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters (a dict with ``"params"`` and optional hyper-parameters
+        that override the defaults), e.g. to unfreeze layers during fine-tuning."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        if "params" not in group:
+            raise ValueError("param_group must have a 'params' entry")
+        params = group["params"]
+        if _looks_like_parameter(params):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of parameters in sets changes between runs; use a list instead"
+            )
+        else:
+            params = list(params)
+        for p in params:
+            if not _looks_like_parameter(p):
+                raise TypeError(
+                    "optimizer can only optimize parameters (objects with .data and .grad), "
+                    f"but one of the params is {type(p).__name__}"
+                )
+            if not isinstance(p.data, np.ndarray) or p.data.dtype not in (np.float32,
+                                                                          np.float64):
+                got = p.data.dtype if isinstance(p.data, np.ndarray) else type(p.data).__name__
+                raise TypeError(
+                    f"optimizer can only optimize float32/float64 ndarray data, got {got}"
+                )
+        group["params"] = params
+
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(
+                    "parameter group didn't specify a value of required optimization "
+                    f"parameter {name}"
+                )
+            group.setdefault(name, default)
+        self._check_hyperparameters(group)
+
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        if not self._params_by_id.keys().isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+
+        self._params_by_id.update(zip(ids, params))
+        self.param_groups.append(group)
+
+    # -- gradients and steps ----------------------------------------------------------------
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients: to ``None`` (the default, which also makes the next
+        :meth:`step` skip parameters that receive no gradient), or to zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif isinstance(grad, np.ndarray) and grad.flags.writeable:
+                    grad.fill(0)
+                else:
+                    p.grad = np.zeros_like(grad)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. ``closure``, when given, re-evaluates
+        the model and returns the loss; it is called first and its value returned."""
+        raise NotImplementedError
+
+    # -- saving and loading -----------------------------------------------------------------
+
+    def state_dict(self):
+        """The optimiser's state as PyTorch lays it out::
+
+            {"state": {index: {name: value}}, "param_groups": [{..., "params": [index]}]}
+
+        Parameters are numbered 0, 1, ... in group order; ``state`` holds only parameters
+        that have state. The arrays are the live state (not copies), as in PyTorch.
+        """
+        index_of = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            start = len(index_of)
+            for i, p in enumerate(group["params"], start):
+                index_of[id(p)] = i
+            packed["params"] = list(range(start, len(index_of)))
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self._states.get(id(p))
+                if st:
+                    state[index_of[id(p)]] = st
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a :meth:`state_dict`: the group count and sizes must match; arrays are copied
+        and cast to their parameter's dtype; ``step`` counters become Python ints."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for saved, group in zip(saved_groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    "of optimizer's group"
+                )
+        param_of = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                            chain.from_iterable(g["params"] for g in self.param_groups)))
+
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            new_group = dict(group)
+            new_group.update((k, v) for k, v in saved.items() if k != "params")
+            new_group["params"] = group["params"]
+            self._check_hyperparameters(new_group)
+            new_groups.append(new_group)
+
+        new_states = {}
+        for key, saved_state in state_dict["state"].items():
+            if key not in param_of:
+                raise ValueError(
+                    f"loaded state dict has state for parameter {key!r}, which is in none of "
+                    "its parameter groups"
+                )
+            p = param_of[key]
+            new_states[id(p)] = {name: _cast_state(name, value, p)
+                                 for name, value in saved_state.items()}
+
+        self.param_groups[:] = new_groups
+        self._states.clear()
+        self._states.update(new_states)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _cast_state(name, value, param):
+    """One loaded state entry for ``param``: the step as an int, arrays copied as C-contiguous
+    arrays of the parameter's dtype and shape, anything else unchanged."""
+    if name == "step":
+        return int(np.asarray(value).item()) if not isinstance(value, int) else value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
+        arr = np.asarray(value)
+        arr = np.array(arr, dtype=param.data.dtype, order="C", copy=True)
+        if arr.shape != param.data.shape:
+            raise ValueError(
+                f"loaded state {name!r} has shape {arr.shape}, but its parameter has shape "
+                f"{param.data.shape}"
+            )
+        return arr
+    return value

@@ -1,0 +1,291 @@
+"""save / load: nested containers of arrays in an ``.npz`` archive, without pickle.
+
+File layout (a zip archive as written by ``numpy.savez``, readable with ``np.load``):
+
+- one ``.npy`` member per array, named by its path in the structure with ``/`` between
+  the levels and every level percent-escaped (``model/fc1.weight``,
+  ``optimizer/state/0/exp_avg``; a key ``"a/b"`` becomes ``a%2Fb``);
+- a member ``pynn:meta`` (a name no escaped path can take): a uint8 array holding UTF-8
+  JSON ``{"magic": "pynn", "pynn_format": 1, "tree": ...}``, where ``tree`` describes the
+  structure. JSON scalars (int, float, bool, null, str) stand for themselves; containers
+  and arrays are tagged objects: ``{"dict": [[key, node], ...]}`` (a list of pairs, so int
+  keys stay ints and order is kept), ``{"list": [...]}``, ``{"tuple": [...]}``,
+  ``{"array": member}`` and ``{"scalar": member}`` (a NumPy scalar, kept as a 0-d array).
+
+Nothing is pickled, and :func:`load` reads with ``allow_pickle=False``: opening an
+untrusted file never runs code.
+"""
+
+import io
+import json
+import os
+import zipfile
+import zlib
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+__all__ = ["save", "load", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+MAGIC = "pynn"
+META_KEY = "pynn:meta"
+
+
+# ---------------------------------------------------------------------------- flattening
+def _flatten(obj):
+    """(tree, {member name: ndarray}) for ``obj``."""
+    arrays = {}
+
+    def member(path):
+        name = "/".join(quote(str(p), safe="") for p in path) or "root"
+        unique, k = name, 1
+        while unique in arrays:  # e.g. keys 0 and "0" side by side; '#' is always escaped
+            unique, k = f"{name}#{k}", k + 1
+        return unique
+
+    def add_array(arr, path, where):
+        if arr.dtype.hasobject:
+            raise TypeError(f"save: the array at {where} has dtype {arr.dtype}, which holds "
+                            f"Python objects; only plain numeric/string arrays are saved")
+        name = member(path)
+        arrays[name] = arr
+        return name
+
+    def walk(node, path):
+        where = "/".join(str(p) for p in path) or "the top level"
+        if node is None or isinstance(node, (bool, str)):
+            return node
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
+        if isinstance(node, np.ndarray):
+            return {"array": add_array(node, path, where)}
+        if isinstance(node, np.generic):
+            return {"scalar": add_array(np.asarray(node), path, where)}
+        if isinstance(node, dict):
+            items = []
+            for key, value in node.items():
+                if isinstance(key, np.integer):
+                    key = int(key)
+                if not isinstance(key, (str, int)):
+                    raise TypeError(f"save: dict key {key!r} at {where} is a "
+                                    f"{type(key).__name__}; keys must be str or int")
+                items.append([key, walk(value, path + [key])])
+            return {"dict": items}
+        if isinstance(node, (list, tuple)):
+            kind = "tuple" if isinstance(node, tuple) else "list"
+            return {kind: [walk(v, path + [i]) for i, v in enumerate(node)]}
+        data = getattr(node, "data", None)
+        if isinstance(data, np.ndarray):  # a Tensor / Parameter: its values
+            return {"array": add_array(data, path, where)}
+        raise TypeError(f"save: cannot save a {type(node).__name__} (at {where}); "
+                        f"supported: dict, list, tuple, ndarray (or objects with a .data "
+                        f"ndarray), NumPy scalars, int, float, bool, str, None")
+
+    tree = walk(obj, [])
+    return tree, arrays
+
+
+def _write_archive(fileobj, meta, arrays, compress):
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(fileobj, "w", compression=compression, allowZip64=True) as zf:
+        for name, arr in [(META_KEY, meta)] + list(arrays.items()):
+            with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save(obj, path, *, compress=False):
+    """Save ``obj`` (nested dicts / lists / tuples of arrays and Python scalars) to ``path``.
+
+    Parameters
+    ----------
+    obj : dict, list, tuple, ndarray or scalar, nested
+        Leaves: ndarrays (any non-object dtype), objects with a ``.data`` ndarray (tensors,
+        saved as their ``.data``), NumPy scalars, int, float, bool, str, None. Dict keys:
+        str or int (any characters, ``/`` included).
+    path : str, PathLike or writable binary file object
+        Written exactly there (no ``.npz`` is appended). A path is written atomically: to
+        a temporary file in the same directory, flushed and fsynced, then renamed over
+        ``path``, so a crash leaves either the old file or the new one, never half of one.
+    compress : bool, default False
+        Deflate the members (smaller, slower).
+    """
+    tree, arrays = _flatten(obj)
+    meta_json = json.dumps({"magic": MAGIC, "pynn_format": FORMAT_VERSION, "tree": tree},
+                           allow_nan=True)
+    meta = np.frombuffer(meta_json.encode("utf-8"), dtype=np.uint8)
+    if hasattr(path, "write"):
+        _write_archive(path, meta, arrays, compress)
+        return
+    path = Path(os.fspath(path))
+    directory = path.parent
+    # O_EXCL with mode 0o666 gives the umask's usual permissions (mkstemp would force 0600).
+    while True:
+        tmp = directory / f".{path.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_archive(f, meta, arrays, compress)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+# ------------------------------------------------------------------------------- loading
+def _error(source, message):
+    return ValueError(f"{source}: {message}")
+
+
+def _open_zip(fileobj, source):
+    start = fileobj.tell()
+    head = fileobj.read(4)
+    fileobj.seek(start)
+    if not head:
+        raise _error(source, "not a pynn file: the file is empty")
+    if head[:2] != b"PK":
+        raise _error(source, "not a pynn file: not a zip/.npz archive "
+                             f"(it starts with {head!r})")
+    try:
+        return zipfile.ZipFile(fileobj, "r")
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise _error(source, f"truncated or corrupt archive ({exc})") from None
+
+
+def _read_member(zf, name, source):
+    try:
+        with zf.open(name + ".npy") as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+    except KeyError:
+        raise _error(source, f"the structure refers to array {name!r}, which is absent from "
+                             f"the archive (damaged or edited file)") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise _error(source, f"array {name!r} holds pickled Python objects; pynn files "
+                                 f"never do, and they are not loaded") from None
+        raise _error(source, f"array {name!r} is corrupt ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        raise _error(source, f"array {name!r} is truncated or corrupt ({exc})") from None
+
+
+def _read_meta(zf, source):
+    names = set(zf.namelist())
+    if META_KEY + ".npy" not in names:
+        raise _error(source, "not a pynn file: a zip/.npz archive without pynn metadata "
+                             f"(no '{META_KEY}' entry); use numpy.load for plain .npz files")
+    raw = _read_member(zf, META_KEY, source)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _error(source, f"not a pynn file: bad metadata entry ({raw.dtype}, {raw.shape})")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _error(source, f"corrupt pynn metadata ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("magic") != MAGIC:
+        raise _error(source, "not a pynn file: metadata lacks the 'pynn' magic")
+    version = meta.get("pynn_format")
+    if version is None:
+        raise _error(source, "pynn metadata has no format version ('pynn_format')")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _error(source, f"invalid pynn format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise _error(source, f"written in pynn format {version}, newer than this version of "
+                             f"pynn reads (up to {FORMAT_VERSION}); upgrade pynn to load it")
+    if "tree" not in meta:
+        raise _error(source, "pynn metadata has no structure ('tree')")
+    return meta
+
+
+def _rebuild(tree, zf, source):
+    def build(node):
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, dict) and len(node) == 1:
+            (kind, value), = node.items()
+            if kind == "dict" and isinstance(value, list):
+                out = {}
+                for pair in value:
+                    if not (isinstance(pair, list) and len(pair) == 2
+                            and isinstance(pair[0], (str, int))):
+                        raise _error(source, f"corrupt pynn metadata: bad dict item {pair!r}")
+                    out[pair[0]] = build(pair[1])
+                return out
+            if kind in ("list", "tuple") and isinstance(value, list):
+                items = [build(v) for v in value]
+                return tuple(items) if kind == "tuple" else items
+            if kind in ("array", "scalar") and isinstance(value, str):
+                arr = _read_member(zf, value, source)
+                return arr[()] if kind == "scalar" else arr
+        raise _error(source, f"corrupt pynn metadata: unknown node {str(node)[:80]}")
+
+    return build(tree)
+
+
+def load(path):
+    """Load what :func:`save` wrote.
+
+    Parameters
+    ----------
+    path : str, PathLike or readable binary file object
+
+    Returns
+    -------
+    The saved structure with plain Python containers (dicts keep their str/int keys and
+    order, tuples stay tuples) and **ndarrays** in place of arrays and tensors (the caller
+    wraps them, e.g. ``load_state_dict``); NumPy scalars and Python scalars keep their types.
+
+    Raises
+    ------
+    ValueError
+        The file is not a pynn file (not a zip/npz, or an npz without pynn metadata), is
+        truncated or corrupt, was written by a newer format version, refers to absent
+        arrays, or contains pickled objects (never unpickled). The message names the file.
+    FileNotFoundError
+        No such file.
+    """
+    if hasattr(path, "read"):
+        fileobj = path if _seekable(path) else io.BytesIO(path.read())
+        source = getattr(path, "name", None) or "<file object>"
+        return _load_from(fileobj, source)
+    source = os.fspath(path)
+    with open(source, "rb") as f:
+        return _load_from(f, source)
+
+
+def _seekable(f):
+    try:
+        return f.seekable()
+    except AttributeError:
+        return False
+
+
+def _load_from(fileobj, source):
+    with _open_zip(fileobj, source) as zf:
+        meta = _read_meta(zf, source)
+        return _rebuild(meta["tree"], zf, source)

@@ -1,0 +1,708 @@
+"""``pynn.Tensor``: an ndarray with a gradient and a link to the operation that made it, and
+the backward walk (iterative reverse topological order, so graphs of any depth work).
+
+Conventions (a reviewer's checklist)
+------------------------------------
+- ``.data`` is the storage, a plain ``numpy.ndarray``; optimisers update it in place.
+- ``.grad`` is a plain ``numpy.ndarray`` (or None), like PyTorch's ``.grad`` being a tensor
+  without history. Gradients *accumulate*: every ``backward()`` adds into the leaves'
+  ``.grad`` (in place, with ``+=``) until someone resets it (``optimizer.zero_grad()``).
+  Non-leaf tensors get no ``.grad`` unless they called :meth:`Tensor.retain_grad`.
+- ``backward()`` frees the saved arrays of the graph it walked, as PyTorch does; a second
+  ``backward()`` through it raises "Trying to backward through the graph a second time"
+  unless the first passed ``retain_graph=True``.
+- dtypes: elementwise ops, reductions, ``cat``/``stack`` and the elementwise losses (mse,
+  bce) follow NumPy's promotion (float32 with float64 gives float64, as PyTorch does for
+  tensor-tensor ops; a Python scalar never promotes). Kernel-backed ops (``@``/matmul,
+  linear, conv, pooling, activations, the softmax family and cross-entropy) require operands
+  of one float dtype and raise TypeError otherwise, as PyTorch's matmul does. A gradient
+  always has the dtype of the tensor it belongs to.
+- Comparisons (``== < >=`` ...) return bool Tensors that do not require grad.
+- ``pynn.tensor(list of Python floats)`` is float32 (PyTorch's default dtype); from an
+  ndarray the dtype is kept and the data is not copied.
+"""
+
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+__all__ = ["Tensor", "tensor", "cat", "stack"]
+
+_new = object.__new__
+_FLOAT_KINDS = "f"
+
+
+def _wrap(data, node):
+    """A Tensor over ``data`` made by ``node`` (None: not recorded). The hot path of every op."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = node is not None
+    t.grad_fn = node
+    return t
+
+
+def _as_array(data, dtype=None):
+    """Convert like ``torch.tensor``: Python floats become float32, ndarrays keep dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        return data if dtype is None else data.astype(dtype, copy=False)
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    arr = np.asarray(data)
+    if arr.dtype == np.float64 and not isinstance(data, (np.generic, np.ndarray)):
+        arr = arr.astype(np.float32)
+    elif arr.dtype == np.complex128:
+        arr = arr.astype(np.complex64)
+    return arr
+
+
+def _check_grad_dtype(arr, what="Tensor"):
+    if arr.dtype.kind != _FLOAT_KINDS:
+        raise RuntimeError(
+            f"Only Tensors of floating point dtype can require gradients; this {what} has "
+            f"dtype {arr.dtype}"
+        )
+
+
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
+
+
+def _dims(dim, axis, op):
+    """Accept PyTorch's ``dim`` or NumPy's ``axis`` (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: pass dim or axis, not both")
+        return axis
+    return dim
+
+
+def _keep(keepdim, keepdims):
+    return bool(keepdim or keepdims)
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it for autograd.
+
+    Parameters
+    ----------
+    data : array_like
+        An ndarray is used as is (no copy); other data is converted as :func:`tensor` does.
+    requires_grad : bool
+        Record operations on this (leaf) tensor so ``backward`` fills its ``.grad``.
+
+    Attributes
+    ----------
+    data : ndarray
+        The values (the storage itself).
+    grad : ndarray or None
+        Accumulated gradient of a leaf (a plain ndarray, not a Tensor).
+    requires_grad : bool
+    grad_fn : Function or None
+        The node that produced this tensor (None for leaves).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False):
+        self.data = data if type(data) is np.ndarray else _as_array(data)
+        self.grad = None
+        self.grad_fn = None
+        self.requires_grad = False
+        if requires_grad:
+            _check_grad_dtype(self.data)
+            self.requires_grad = True
+
+    # -- array protocol ------------------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        """The shape (``dim=None``) or the length of one dimension."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    @property
+    def is_leaf(self):
+        """True for tensors not made by a recorded operation (parameters, inputs)."""
+        return self.grad_fn is None
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"only one element tensors can be converted to Python scalars (shape "
+                f"{self.data.shape})"
+            )
+        return self.data.item()
+
+    def numpy(self):
+        """The underlying ndarray itself (no copy). Writing to it changes the tensor, and
+        corrupts gradients if a recorded graph saved it."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape "
+                f"{self.data.shape})"
+            )
+        return bool(self.data.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # -- autograd ------------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph=None):
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends
+        on (``+=``: call ``zero_grad`` between steps).
+
+        Parameters
+        ----------
+        gradient : array_like or Tensor, optional
+            d(something)/d(self), shaped like self; required unless self has one element.
+        retain_graph : bool, optional
+            Keep the saved arrays so ``backward`` can run through this graph again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have "
+                               "a grad_fn")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (this tensor has "
+                    f"shape {self.data.shape}); pass backward(gradient) shaped like it"
+                )
+            grad = np.array(1, self.data.dtype)
+            if self.data.ndim:
+                grad = grad.reshape(self.data.shape)
+        else:
+            grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if grad.shape != self.data.shape:
+                raise RuntimeError(
+                    f"backward: gradient has shape {grad.shape} but the tensor has shape "
+                    f"{self.data.shape}"
+                )
+            if grad.dtype != self.data.dtype:
+                grad = grad.astype(self.data.dtype)
+        if self.grad_fn is None:
+            _accumulate(self, grad)
+        else:
+            _run_backward(self.grad_fn, grad, bool(retain_graph))
+
+    def retain_grad(self):
+        """Make ``backward`` fill this non-leaf tensor's ``.grad`` too."""
+        if self.grad_fn is not None:
+            self.grad_fn._retain = self
+        elif not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+
+    def detach(self):
+        """A tensor sharing this one's data, outside the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` of a leaf in place; returns self."""
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if requires_grad:
+            _check_grad_dtype(self.data)
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # -- arithmetic ----------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return _ew.AddFunction.apply(self, other)
+
+    def __radd__(self, other):
+        return _ew.AddFunction.apply(other, self)
+
+    def __sub__(self, other):
+        return _ew.SubFunction.apply(self, other)
+
+    def __rsub__(self, other):
+        return _ew.SubFunction.apply(other, self)
+
+    def __mul__(self, other):
+        return _ew.MulFunction.apply(self, other)
+
+    def __rmul__(self, other):
+        return _ew.MulFunction.apply(other, self)
+
+    def __truediv__(self, other):
+        return _ew.DivFunction.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return _ew.DivFunction.apply(other, self)
+
+    def __pow__(self, other):
+        return _ew.PowFunction.apply(self, other)
+
+    def __rpow__(self, other):
+        return _ew.PowFunction.apply(other, self)
+
+    def __matmul__(self, other):
+        return _mm.MatmulFunction.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return _mm.MatmulFunction.apply(other, self)
+
+    def __neg__(self):
+        return _ew.NegFunction.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ew.AbsFunction.apply(self)
+
+    # In-place operators: on tensors outside the graph they write into .data (so an update
+    # like ``w -= lr * g`` under no_grad keeps w's identity); on tensors in the graph they
+    # rebind to an out-of-place result, except on a leaf that requires grad, which PyTorch
+    # refuses too.
+
+    def _inplace(self, other, ufunc, name):
+        if self.requires_grad and _autograd._mode.enabled:
+            if self.grad_fn is None:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place "
+                    f"operation ({name}); wrap it in pynn.no_grad()"
+                )
+            return getattr(self, name.replace("__i", "__", 1))(other)
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(other, np.add, "__iadd__")
+
+    def __isub__(self, other):
+        return self._inplace(other, np.subtract, "__isub__")
+
+    def __imul__(self, other):
+        return self._inplace(other, np.multiply, "__imul__")
+
+    def __itruediv__(self, other):
+        return self._inplace(other, np.true_divide, "__itruediv__")
+
+    # -- comparisons (not differentiable: bool tensors) -----------------------------------------
+
+    def _compare(self, other, ufunc):
+        return Tensor(ufunc(self.data, other.data if isinstance(other, Tensor) else other))
+
+    def __eq__(self, other):
+        if other is None:
+            return False
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        if other is None:
+            return True
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def eq(self, other):
+        return self.__eq__(other)
+
+    def ne(self, other):
+        return self.__ne__(other)
+
+    def lt(self, other):
+        return self.__lt__(other)
+
+    def le(self, other):
+        return self.__le__(other)
+
+    def gt(self, other):
+        return self.__gt__(other)
+
+    def ge(self, other):
+        return self.__ge__(other)
+
+    # -- elementwise functions -----------------------------------------------------------------
+
+    def add(self, other):
+        return self.__add__(other)
+
+    def sub(self, other):
+        return self.__sub__(other)
+
+    def mul(self, other):
+        return self.__mul__(other)
+
+    def div(self, other):
+        return self.__truediv__(other)
+
+    def pow(self, exponent):
+        return self.__pow__(exponent)
+
+    def neg(self):
+        return self.__neg__()
+
+    def matmul(self, other):
+        return self.__matmul__(other)
+
+    def exp(self):
+        return _ew.ExpFunction.apply(self)
+
+    def log(self):
+        return _ew.LogFunction.apply(self)
+
+    def sqrt(self):
+        return _ew.SqrtFunction.apply(self)
+
+    def abs(self):
+        return _ew.AbsFunction.apply(self)
+
+    def clamp(self, min=None, max=None):
+        """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return _ew.ClampFunction.apply(self, min, max)
+
+    clip = clamp
+
+    def tanh(self):
+        return _act.TanhFunction.apply(self)
+
+    def sigmoid(self):
+        return _act.SigmoidFunction.apply(self)
+
+    def relu(self):
+        return _act.ReluFunction.apply(self)
+
+    def softmax(self, dim=-1):
+        return _sm.SoftmaxFunction.apply(self, dim)
+
+    def log_softmax(self, dim=-1):
+        return _sm.LogSoftmaxFunction.apply(self, dim)
+
+    def to(self, dtype):
+        """This tensor cast to ``dtype`` (differentiable; self when the dtype matches)."""
+        if np.dtype(dtype) == self.data.dtype:
+            return self
+        return _ew.CastFunction.apply(self, np.dtype(dtype))
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def clone(self):
+        """A copy of the data, recorded in the graph (the gradient flows back to self)."""
+        return _ew.CloneFunction.apply(self)
+
+    # -- reductions ----------------------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """Sum over ``dim`` (int or tuple; all when None). ``axis``/``keepdims`` are accepted
+        as NumPy-style aliases of ``dim``/``keepdim``."""
+        return _red.SumFunction.apply(self, _dims(dim, axis, "sum"), _keep(keepdim, keepdims))
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """Mean over ``dim`` (int or tuple; all when None)."""
+        return _red.MeanFunction.apply(self, _dims(dim, axis, "mean"), _keep(keepdim, keepdims))
+
+    def _minmax(self, dim, keepdim, axis, keepdims, name, result):
+        dim = _dims(dim, axis, name)
+        keep = _keep(keepdim, keepdims)
+        if dim is None:
+            return _red.AmaxFunction.apply(self, None, keep, name == "min")
+        if not isinstance(dim, numbers.Integral):
+            raise TypeError(f"{name}: dim must be an int when indices are returned (use "
+                            f"amax/amin for several dims), got {dim!r}")
+        indices = _red.arg_reduce(self.data, dim, True, np.argmin if name == "min" else np.argmax)
+        values = _red.TakeAlongFunction.apply(self, dim, indices, keep)
+        return result(values, Tensor(indices if keep else np.squeeze(indices, dim)))
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """The maximum (``dim=None``, a 0-d tensor; ties share the gradient equally), or, as
+        ``torch.max(x, dim)`` does, the namedtuple ``(values, indices)`` along ``dim`` (the
+        gradient goes to the first maximum)."""
+        return self._minmax(dim, keepdim, axis, keepdims, "max", MaxResult)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """The minimum, or ``(values, indices)`` along ``dim``; see :meth:`max`."""
+        return self._minmax(dim, keepdim, axis, keepdims, "min", MinResult)
+
+    def amax(self, dim=None, keepdim=False):
+        """Maximum over ``dim`` (int, tuple or None), values only; ties share the gradient."""
+        return _red.AmaxFunction.apply(self, dim, keepdim, False)
+
+    def amin(self, dim=None, keepdim=False):
+        """Minimum over ``dim`` (int, tuple or None), values only; ties share the gradient."""
+        return _red.AmaxFunction.apply(self, dim, keepdim, True)
+
+    def argmax(self, dim=None, keepdim=False):
+        """Indices of the maxima (int64, not differentiable)."""
+        return Tensor(_red.arg_reduce(self.data, dim, keepdim, np.argmax))
+
+    def argmin(self, dim=None, keepdim=False):
+        """Indices of the minima (int64, not differentiable)."""
+        return Tensor(_red.arg_reduce(self.data, dim, keepdim, np.argmin))
+
+    # -- shape ---------------------------------------------------------------------------------
+
+    def reshape(self, *shape):
+        """The same data with a new shape (one entry may be -1)."""
+        return _sh.ReshapeFunction.apply(self, _sh.shape_arg(shape))
+
+    def view(self, *shape):
+        """As :meth:`reshape` (pynn does not distinguish views: NumPy decides whether the
+        result shares memory)."""
+        return _sh.ReshapeFunction.apply(self, _sh.shape_arg(shape))
+
+    def view_as(self, other):
+        return _sh.ReshapeFunction.apply(self, other.shape)
+
+    def reshape_as(self, other):
+        return _sh.ReshapeFunction.apply(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dimensions ``start_dim..end_dim`` into one."""
+        return _sh.ReshapeFunction.apply(self, _sh.flatten_shape(self.shape, start_dim, end_dim))
+
+    def unsqueeze(self, dim):
+        """Insert a dimension of size 1 at ``dim``."""
+        return _sh.ReshapeFunction.apply(self, _sh.unsqueeze_shape(self.shape, dim))
+
+    def squeeze(self, dim=None):
+        """Drop dimensions of size 1 (all, or ``dim`` if it has size 1)."""
+        return _sh.ReshapeFunction.apply(self, _sh.squeeze_shape(self.shape, dim))
+
+    def transpose(self, dim0, dim1):
+        """Swap two dimensions."""
+        return _sh.PermuteFunction.apply(self, _sh.swap_perm(self.ndim, dim0, dim1))
+
+    def permute(self, *dims):
+        """Reorder the dimensions."""
+        return _sh.PermuteFunction.apply(self, _sh.perm_arg(self.ndim, dims))
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self):
+        """All dimensions reversed (the transpose of a matrix)."""
+        if self.ndim < 2:
+            return self
+        return _sh.PermuteFunction.apply(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    def expand(self, *sizes):
+        """Broadcast to ``sizes`` (-1 keeps a dimension); a read-only view."""
+        return _sh.ExpandFunction.apply(self, _sh.expand_shape(self.shape, _sh.shape_arg(sizes)))
+
+    def expand_as(self, other):
+        return self.expand(*other.shape)
+
+    def contiguous(self):
+        if self.data.flags.c_contiguous:
+            return self
+        return _ew.CloneFunction.apply(self)
+
+    def __getitem__(self, key):
+        return _sh.IndexFunction.apply(self, _sh.index_key(key))
+
+    def __setitem__(self, key, value):
+        """Write into ``.data`` (not recorded: refused on a tensor in a recording graph)."""
+        if self.requires_grad and _autograd._mode.enabled:
+            raise RuntimeError(
+                "pynn does not record in-place assignment to a tensor that requires grad; do "
+                "it under pynn.no_grad() (not differentiated) or build a new tensor"
+            )
+        self.data[_sh.index_key(key)] = value.data if isinstance(value, Tensor) else value
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """Make a leaf tensor from ``data`` (``torch.tensor``).
+
+    Parameters
+    ----------
+    data : array_like, scalar, ndarray or Tensor
+        Python floats become float32, Python ints int64, bools bool. An ndarray keeps its
+        dtype and is not copied (unless ``dtype`` asks for a conversion).
+    dtype : numpy dtype, optional
+    requires_grad : bool
+
+    Returns
+    -------
+    Tensor
+    """
+    arr = _as_array(data, dtype)
+    if isinstance(data, Tensor) and arr is data.data:
+        arr = arr.copy()
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def cat(tensors, dim=0):
+    """Concatenate tensors along an existing dimension (``torch.cat``)."""
+    tensors = _sh.sequence_arg("cat", tensors)
+    return _sh.CatFunction.apply(dim, *tensors)
+
+
+def stack(tensors, dim=0):
+    """Stack equally-shaped tensors along a new dimension (``torch.stack``)."""
+    tensors = _sh.sequence_arg("stack", tensors)
+    return _sh.StackFunction.apply(dim, *tensors)
+
+
+# ---------------------------------------------------------------------------------------------
+# The backward walk
+
+
+def _accumulate(leaf, grad):
+    """Add ``grad`` into a leaf's ``.grad`` (a fresh, owned ndarray of the leaf's dtype the
+    first time; in place afterwards)."""
+    if leaf.grad is None:
+        leaf.grad = np.array(grad, dtype=leaf.data.dtype)
+    else:
+        leaf.grad += grad
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward(). Specify retain_graph=True if you need to backward through "
+    "the graph a second time."
+)
+
+
+def _run_backward(root, grad, retain_graph):
+    """Propagate ``grad`` from node ``root`` to the leaves, in reverse topological order.
+
+    Kahn's algorithm without recursion: count, for every node reachable from root, how many
+    edges lead into it; a node runs once all its consumers have handed it their gradient.
+    """
+    deps = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for t, needed in zip(node.inputs, node.needs_input_grad):
+            if needed:
+                parent = t.grad_fn
+                if parent is not None:
+                    if parent in deps:
+                        deps[parent] += 1
+                    else:
+                        deps[parent] = 1
+                        stack.append(parent)
+
+    grads = {root: grad}
+    ready = [root]
+    ndarray = np.ndarray
+    while ready:
+        node = ready.pop()
+        g = grads.pop(node)
+        if node._freed:
+            raise RuntimeError(_FREED)
+        if node._retain is not None:
+            _accumulate(node._retain, g)
+        in_grads = node.backward(node, g)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        if not retain_graph:
+            node.saved_tensors = None
+            node._freed = True
+        for t, needed, gi in zip(node.inputs, node.needs_input_grad, in_grads):
+            if not needed or gi is None:
+                continue
+            parent = t.grad_fn
+            if parent is None:
+                _accumulate(t, gi)
+                continue
+            dtype = t.data.dtype
+            if type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):
+                gi = np.asarray(gi, dtype)
+            if parent in grads:
+                grads[parent] = grads[parent] + gi
+            else:
+                grads[parent] = gi
+            left = deps[parent] - 1
+            deps[parent] = left
+            if left == 0:
+                ready.append(parent)
+
+
+from . import autograd as _autograd  # (imported last: these modules need Tensor)
+from .ops import activation as _act
+from .ops import elementwise as _ew
+from .ops import matmul as _mm
+from .ops import reduce as _red
+from .ops import shape as _sh
+from .ops import softmax as _sm

@@ -1,0 +1,323 @@
+"""Tensor and autograd semantics: construction, broadcasting, accumulation, grad mode,
+detach, deep graphs, leaf/non-leaf, second backward, errors."""
+
+import re
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import pynn
+import pynn.functional as F
+from pynn.autograd import Function, set_grad_enabled
+
+
+def test_tensor_dtype_rules():
+    assert pynn.tensor([1.0, 2.0]).dtype == np.float32  # Python floats: PyTorch's default
+    assert pynn.tensor(3.5).dtype == np.float32 and pynn.tensor(3.5).shape == ()
+    assert pynn.tensor([1, 2]).dtype == np.int64
+    assert pynn.tensor([True]).dtype == np.bool_
+    assert pynn.tensor([1, 2], dtype=np.float64).dtype == np.float64
+    a = np.arange(6.0).reshape(2, 3)  # float64 ndarray keeps dtype and memory
+    t = pynn.tensor(a)
+    assert t.dtype == np.float64 and t.data is a and t.numpy() is a
+    assert pynn.tensor(a, dtype=np.float32).dtype == np.float32
+    assert pynn.Tensor(a).data is a
+    copy = pynn.tensor(t)
+    assert copy.data is not a and np.array_equal(copy.data, a)
+
+
+def test_tensor_attributes():
+    t = pynn.tensor(np.zeros((2, 3, 4), np.float32), requires_grad=True)
+    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.size() == (2, 3, 4) and t.size(1) == 3
+    assert t.numel() == 24 and len(t) == 2 and t.is_leaf and t.grad is None
+    assert t.T.shape == (4, 3, 2)
+    assert pynn.tensor([[2.5]]).item() == 2.5
+    assert "requires_grad=True" in repr(t)
+    assert "grad_fn=<AddFunction>" in repr(t + 1)
+
+
+def test_requires_grad_only_for_floats():
+    with pytest.raises(RuntimeError, match="floating point"):
+        pynn.tensor([1, 2], requires_grad=True)
+
+
+def test_broadcast_gradients_sum_to_input_shapes():
+    a = pynn.tensor(np.ones((3, 1)), requires_grad=True)
+    b = pynn.tensor(np.ones((1, 4)), requires_grad=True)
+    (a + b).sum().backward()
+    np.testing.assert_array_equal(a.grad, np.full((3, 1), 4.0))
+    np.testing.assert_array_equal(b.grad, np.full((1, 4), 3.0))
+    c = pynn.tensor(np.ones(4), requires_grad=True)
+    (a * c).sum().backward()
+    assert c.grad.shape == (4,)
+    np.testing.assert_array_equal(c.grad, np.full(4, 3.0))
+
+
+def test_gradients_accumulate_across_backward_calls():
+    w = pynn.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * 3.0).sum().backward()
+    first = w.grad
+    (w * 3.0).sum().backward()
+    assert w.grad is first  # accumulated in place (+=)
+    np.testing.assert_array_equal(w.grad, [6.0, 6.0])
+    w.grad = None
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+
+
+def test_leaf_grad_is_owned_ndarray():
+    a = pynn.tensor(np.ones(3), requires_grad=True)
+    b = pynn.tensor(np.ones(3), requires_grad=True)
+    (a + b).sum().backward()  # both receive the same upstream array
+    a.grad += 1
+    np.testing.assert_array_equal(b.grad, np.ones(3))
+    assert type(a.grad) is np.ndarray and a.grad.flags.writeable
+
+
+def test_same_tensor_used_twice():
+    x = pynn.tensor(np.array(3.0), requires_grad=True)
+    y = x * x + x
+    y.backward()
+    assert x.grad == 7.0
+
+
+def test_no_grad_builds_no_graph():
+    w = pynn.tensor(np.ones(3), requires_grad=True)
+    with pynn.no_grad():
+        assert not pynn.is_grad_enabled()
+        y = w * 2 + 1
+        with pynn.enable_grad():
+            assert pynn.is_grad_enabled()
+            z = w * 2
+    assert pynn.is_grad_enabled()
+    assert y.grad_fn is None and not y.requires_grad and y.is_leaf
+    assert z.grad_fn is not None
+
+    @pynn.no_grad()
+    def infer(x):
+        return x * 2
+
+    assert infer(w).grad_fn is None and pynn.is_grad_enabled()
+
+    @set_grad_enabled(False)
+    def infer2(x):
+        return x * 2
+
+    assert pynn.is_grad_enabled() and infer2(w).grad_fn is None
+    set_grad_enabled(False)
+    assert not pynn.is_grad_enabled()
+    set_grad_enabled(True)
+
+
+def test_grad_mode_is_per_thread():
+    seen = []
+    with pynn.no_grad():
+        t = threading.Thread(target=lambda: seen.append(pynn.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]
+
+
+def test_detach_shares_data_and_cuts_the_graph():
+    w = pynn.tensor(np.ones(3), requires_grad=True)
+    y = w * 2
+    d = y.detach()
+    assert d.data is y.data and d.grad_fn is None and not d.requires_grad
+    (d * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
+def test_deep_chain_has_no_recursion_limit():
+    x = pynn.tensor(np.array([1.0]), requires_grad=True)
+    y = x
+    n = max(10_000, 2 * sys.getrecursionlimit())
+    for _ in range(n):
+        y = y + 1.0
+    y = y * 2.0
+    y.sum().backward()
+    assert x.grad[0] == 2.0
+    del y  # freeing a deep graph must not overflow either
+
+
+def test_leaf_and_non_leaf_grad():
+    x = pynn.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3
+    k = x * 4
+    k.retain_grad()
+    (h * k).sum().backward()
+    assert x.is_leaf and not h.is_leaf
+    assert h.grad is None  # non-leaf: no .grad unless retain_grad()
+    np.testing.assert_array_equal(k.grad, h.data)
+    np.testing.assert_array_equal(x.grad, 3 * k.data + 4 * h.data)
+
+
+def test_second_backward_raises_unless_retained():
+    x = pynn.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_backward_errors():
+    x = pynn.tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        pynn.tensor([1.0]).backward()
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\)"):
+        (x * 2).backward(np.ones(3))
+    (x * 2).backward(np.ones((2, 2)))
+    np.testing.assert_array_equal(x.grad, np.full((2, 2), 2.0))
+
+
+def test_comparisons_are_not_differentiable():
+    x = pynn.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    m = x > 1.5
+    assert m.dtype == np.bool_ and not m.requires_grad and m.grad_fn is None
+    np.testing.assert_array_equal((x == pynn.tensor([1.0, 0.0, 3.0])).data, [True, False, True])
+    assert (x != None) is True
+    assert x.argmax().item() == 2 and x.argmin(dim=0).item() == 0
+
+
+def test_max_with_dim_returns_values_and_indices():
+    x = pynn.tensor(np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]]))
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(values.data, [5.0, 7.0])
+    np.testing.assert_array_equal(indices.data, [1, 0])
+    assert x.min(1, keepdim=True).values.shape == (2, 1)
+    assert x.max().item() == 7.0
+
+
+def test_reflected_operators_and_ndarray_operands():
+    x = pynn.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = np.array([10.0, 20.0]) - 2.0 * x / 4.0 + 1.0
+    y = 1.0 / (y ** 2) + np.ones(2) @ x
+    assert isinstance(y, pynn.Tensor)
+    y.sum().backward()
+    assert x.grad.shape == (2,)
+
+
+def test_dtype_promotion():
+    a = pynn.tensor(np.ones(2, np.float32), requires_grad=True)
+    b = pynn.tensor(np.ones(2, np.float64), requires_grad=True)
+    c = a * b
+    assert c.dtype == np.float64
+    assert (a * 2.0).dtype == np.float32  # a Python scalar never promotes
+    (c.exp()).sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    with pytest.raises(TypeError, match="matmul: expected both operands to have the same dtype"):
+        a.reshape(1, 2) @ b.reshape(2, 1)
+    with pytest.raises(TypeError, match="linear: weight has dtype float64 but input has float32"):
+        F.linear(a.reshape(1, 2), b.reshape(1, 2))
+
+
+def test_inplace_operators():
+    w = pynn.tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w -= 1.0
+    with pynn.no_grad():
+        ident = w
+        w -= np.array([0.5, 0.25])
+    assert w is ident
+    np.testing.assert_array_equal(w.data, [0.5, 0.75])
+    h = w * 1.0
+    h += 1.0  # on a non-leaf: recorded out of place
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0])
+
+
+def test_setitem():
+    t = pynn.tensor(np.zeros(3))
+    t[1] = 5.0
+    assert t.data[1] == 5.0
+    w = pynn.tensor(np.zeros(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place assignment"):
+        w[0] = 1.0
+    with pynn.no_grad():
+        w[0] = 1.0
+    assert w.data[0] == 1.0
+
+
+def test_manual_seed_makes_dropout_reproducible():
+    x = pynn.tensor(np.ones((50,), np.float32))
+    pynn.manual_seed(123)
+    a = F.dropout(x, 0.5).data
+    pynn.manual_seed(123)
+    b = F.dropout(x, 0.5).data
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)) <= {0.0, 2.0}
+    assert F.dropout(x, 0.5, training=False) is x
+
+
+def test_custom_function():
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            ctx.save_for_backward(x)
+            ctx.scale = scale
+            return scale * x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            assert ctx.needs_input_grad == (True, False)
+            return 3 * ctx.scale * x ** 2 * grad, None
+
+    x = pynn.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = Cube.apply(x, 2.0)
+    assert isinstance(y.grad_fn, Cube)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 24.0])
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: F.linear(pynn.tensor(np.zeros((5, 783), np.float32)),
+                      pynn.tensor(np.zeros((10, 784), np.float32))),
+     ("linear: input has 783 features but weight expects 784 (input shape (5, 783), weight "
+      "shape (10, 784))")),
+    (lambda: F.linear(pynn.tensor(np.zeros((5, 4), np.float32)),
+                      pynn.tensor(np.zeros((3, 4), np.float32)),
+                      pynn.tensor(np.zeros(4, np.float32))),
+     "linear: bias must have shape (3,)"),
+    (lambda: F.conv2d(pynn.tensor(np.zeros((1, 3, 8, 8))), pynn.tensor(np.zeros((4, 1, 3, 3)))),
+     "conv2d: input has 3 channels but weight expects 1"),
+    (lambda: F.conv2d(pynn.tensor(np.zeros((3, 8))), pynn.tensor(np.zeros((4, 3, 3, 3)))),
+     "conv2d: input must have shape (N, C, H, W) or (C, H, W), got (3, 8)"),
+    (lambda: F.conv2d(pynn.tensor(np.zeros((1, 1, 8, 8))), pynn.tensor(np.zeros((4, 1, 3, 3))),
+                      groups=2), "groups=2 is not supported"),
+    (lambda: F.cross_entropy(pynn.tensor(np.zeros((4, 3))), np.zeros(5, np.int64)),
+     "cross_entropy: target has shape (5,) but input of shape (4, 3) needs (4,)"),
+    (lambda: F.cross_entropy(pynn.tensor(np.zeros((4, 3))), np.zeros(4)),
+     "cross_entropy: target must hold integer class indices"),
+    (lambda: F.nll_loss(pynn.tensor(np.zeros((2, 3))), np.array([0, 3])),
+     "nll_loss: target 3 is out of bounds for 3 classes"),
+    (lambda: F.mse_loss(pynn.tensor(np.zeros(2)), pynn.tensor(np.zeros(2)), reduction="avg"),
+     "mse_loss: reduction must be one of"),
+    (lambda: F.binary_cross_entropy(pynn.tensor(np.full(2, 1.5)), pynn.tensor(np.zeros(2))),
+     "binary_cross_entropy: all elements of input should be between 0 and 1"),
+    (lambda: F.binary_cross_entropy_with_logits(pynn.tensor(np.zeros(2)), pynn.tensor(np.zeros(3))),
+     "binary_cross_entropy_with_logits: target size (3,) must be the same as input size (2,)"),
+    (lambda: F.dropout(pynn.tensor(np.zeros(2)), 1.5), "dropout probability has to be between"),
+    (lambda: pynn.tensor(np.zeros((2, 3))) @ pynn.tensor(np.zeros((4, 2))),
+     "matmul: shapes (2, 3) and (4, 2) cannot be multiplied (3 != 4)"),
+    (lambda: pynn.tensor(np.zeros((2, 3))).reshape(4, 2),
+     "reshape: shape (4, 2) is invalid for input of size 6"),
+    (lambda: pynn.tensor(np.zeros((2, 3))).expand(2, 4),
+     "expand: the expanded size of the tensor (4) must match the existing size (3)"),
+    (lambda: pynn.tensor(np.zeros((2, 3))).sum(dim=2), "sum: dimension out of range"),
+    (lambda: pynn.cat([pynn.tensor(np.zeros((2, 3))), pynn.tensor(np.zeros((2, 4)))]),
+     "cat: tensors must have the same shape except in dimension 0"),
+    (lambda: pynn.stack([pynn.tensor(np.zeros(2)), pynn.tensor(np.zeros(3))]),
+     "stack: expects each tensor to be equal size"),
+    (lambda: F.gelu(pynn.tensor(np.zeros(2)), approximate="fast"),
+     "gelu: approximate must be 'none' or 'tanh'"),
+])
+def test_errors_name_the_op_and_shapes(call, message):
+    with pytest.raises((ValueError, TypeError, RuntimeError, IndexError,
+                        NotImplementedError), match=re.escape(message)):
+        call()

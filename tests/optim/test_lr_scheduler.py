@@ -1,0 +1,262 @@
+"""Learning-rate schedulers without PyTorch: values by hand, the call-order warning, state
+round trips and validation (the comparison with PyTorch is in test_against_torch.py)."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from pynn.optim import SGD, Adam
+from pynn.optim import lr_scheduler as sched
+
+
+def sgd(Param, lr=0.1, **kwargs):
+    return SGD([Param(np.zeros(2))], lr=lr, **kwargs)
+
+
+def lrs(optimizer, scheduler, steps):
+    out = [scheduler.get_last_lr()[0]]
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        out.append(scheduler.get_last_lr()[0])
+    return out
+
+
+def test_construction_performs_step_zero(Param):
+    opt = sgd(Param, lr=0.3)
+    s = sched.LinearLR(opt, start_factor=0.5, total_iters=2)
+    assert s.last_epoch == 0
+    assert s.base_lrs == [0.3]
+    assert opt.param_groups[0]["initial_lr"] == 0.3
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.15) == s.get_last_lr()[0]
+
+
+def test_values_by_hand(Param):
+    opt = sgd(Param, lr=1.0)
+    assert lrs(opt, sched.StepLR(opt, step_size=2, gamma=0.5), 5) == [1, 1, .5, .5, .25, .25]
+    opt = sgd(Param, lr=1.0)
+    assert lrs(opt, sched.MultiStepLR(opt, milestones=[1, 3, 3]), 4) == pytest.approx(
+        [1, .1, .1, .001, .001])
+    opt = sgd(Param, lr=1.0)
+    assert lrs(opt, sched.ExponentialLR(opt, gamma=0.5), 3) == [1, .5, .25, .125]
+    opt = sgd(Param, lr=1.0)
+    assert lrs(opt, sched.LinearLR(opt, start_factor=0.25, total_iters=3), 5) == pytest.approx(
+        [.25, .5, .75, 1, 1, 1])
+    opt = sgd(Param, lr=1.0)
+    assert lrs(opt, sched.CosineAnnealingLR(opt, T_max=4, eta_min=0.2), 4) == pytest.approx(
+        [1, .2 + .4 * (1 + math.cos(math.pi / 4)), .6, .2 + .4 * (1 - math.cos(math.pi / 4)),
+         .2])
+
+
+def test_onecycle_by_hand(Param):
+    opt = sgd(Param, lr=1.0, momentum=0.9)
+    s = sched.OneCycleLR(opt, max_lr=1.0, total_steps=5, pct_start=0.5,
+                         anneal_strategy="linear", div_factor=4.0, final_div_factor=2.0)
+    # Warm-up over steps 0..1.5 from 0.25 to 1, then down to 0.125 at step 4.
+    assert lrs(opt, s, 4) == pytest.approx(
+        [0.25, 0.25 + 0.75 / 1.5, 1.0 - 0.875 * 0.5 / 2.5, 1.0 - 0.875 * 1.5 / 2.5, 0.125])
+    assert opt.param_groups[0]["momentum"] == pytest.approx(0.95)
+
+
+def test_onecycle_cycles_adam_beta1(Param):
+    opt = Adam([Param(np.zeros(1))], betas=(0.5, 0.99))
+    s = sched.OneCycleLR(opt, max_lr=0.1, total_steps=10)
+    assert opt.param_groups[0]["betas"] == (0.95, 0.99)
+    opt.step()
+    s.step()
+    assert 0.85 < opt.param_groups[0]["betas"][0] < 0.95
+    assert opt.param_groups[0]["betas"][1] == 0.99
+
+
+def test_sequential_by_hand(Param):
+    opt = sgd(Param, lr=1.0)
+    s = sched.SequentialLR(opt, [sched.LinearLR(opt, start_factor=0.5, total_iters=2),
+                                 sched.ExponentialLR(opt, gamma=0.5)], milestones=[3])
+    assert lrs(opt, s, 5) == pytest.approx([.5, .75, 1, 1, .5, .25])
+
+
+# ---------------------------------------------------------------------------------------------
+# The call-order warning
+
+
+def test_warns_when_scheduler_steps_before_optimizer(Param):
+    opt = sgd(Param)
+    s = sched.StepLR(opt, step_size=1)
+    with pytest.warns(UserWarning, match=r"lr_scheduler.step\(\)` before `optimizer.step\(\)"):
+        s.step()
+
+
+def test_no_warning_in_the_right_order(Param):
+    opt = sgd(Param)
+    s = sched.ExponentialLR(opt, gamma=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            opt.step()
+            s.step()
+
+
+def test_order_warning_with_sequential_lr(Param):
+    opt = sgd(Param)
+    s = sched.SequentialLR(opt, [sched.StepLR(opt, 3), sched.StepLR(opt, 2)], [2])
+    with pytest.warns(UserWarning, match="before `optimizer.step"):
+        s.step()
+
+
+def test_step_tracking_wraps_once_and_keeps_results(Param):
+    opt = sgd(Param)
+    sched.StepLR(opt, step_size=1)
+    sched.ExponentialLR(opt, gamma=0.5)
+    assert opt.step._tracked_by_lr_scheduler
+    assert opt.step(lambda: 7) == 7
+    plain = sgd(Param)
+    assert "step" not in vars(plain), "optimisers without a scheduler are not wrapped"
+
+
+def test_replaced_optimizer_step_warns(Param):
+    opt = sgd(Param)
+    s = sched.StepLR(opt, step_size=1)
+    opt.step = lambda closure=None: None
+    with pytest.warns(UserWarning, match="replaced"):
+        s.step()
+
+
+def test_step_with_epoch_is_deprecated_and_uses_closed_form(Param):
+    opt = sgd(Param, lr=1.0)
+    s = sched.StepLR(opt, step_size=2, gamma=0.5)
+    opt.step()
+    with pytest.warns(UserWarning, match="deprecated"):
+        s.step(5)
+    assert s.last_epoch == 5 and s.get_last_lr() == [0.25]
+
+
+# ---------------------------------------------------------------------------------------------
+# state_dict
+
+
+SCHEDULERS = {
+    "StepLR": lambda o: sched.StepLR(o, step_size=3, gamma=0.5),
+    "MultiStepLR": lambda o: sched.MultiStepLR(o, [2, 5, 9]),
+    "ExponentialLR": lambda o: sched.ExponentialLR(o, 0.9),
+    "CosineAnnealingLR": lambda o: sched.CosineAnnealingLR(o, 12, eta_min=0.01),
+    "LinearLR": lambda o: sched.LinearLR(o, total_iters=8),
+    "OneCycleLR": lambda o: sched.OneCycleLR(o, 1.0, total_steps=20),
+    "SequentialLR": lambda o: sched.SequentialLR(
+        o, [sched.LinearLR(o, start_factor=0.2, total_iters=4),
+            sched.CosineAnnealingLR(o, T_max=14)], milestones=[4]),
+}
+
+
+def make_run(Param):
+    p = Param(np.ones(3))
+    return p, Adam([p], lr=0.1)
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_scheduler_state_round_trip(backend, Param, name):
+    """6 steps, save optimiser and scheduler, fresh ones load them, 8 more steps: the lrs,
+    betas and parameters equal those of 14 uninterrupted steps."""
+    def train(p, opt, s, steps, start):
+        out = []
+        for step in range(start, start + steps):
+            p.grad = np.full(3, 0.1 * (step + 1))
+            opt.step()
+            s.step()
+            out.append((s.get_last_lr(), opt.param_groups[0]["betas"]))
+        return out
+
+    p_ref, opt_ref = make_run(Param)
+    s_ref = SCHEDULERS[name](opt_ref)
+    expected = train(p_ref, opt_ref, s_ref, 14, 0)
+
+    p, opt = make_run(Param)
+    s = SCHEDULERS[name](opt)
+    got = train(p, opt, s, 6, 0)
+    opt_state, s_state = opt.state_dict(), s.state_dict()
+    assert "optimizer" not in s_state and s_state["last_epoch"] == 6
+
+    p2 = Param(p.data.copy())
+    opt2 = Adam([p2], lr=0.1)
+    s2 = SCHEDULERS[name](opt2)
+    opt2.load_state_dict(opt_state)
+    s2.load_state_dict(s_state)
+    got += train(p2, opt2, s2, 8, 6)
+    assert got == expected
+    np.testing.assert_array_equal(p2.data, p_ref.data)
+
+
+def test_resume_with_last_epoch_needs_initial_lr(Param):
+    with pytest.raises(KeyError, match="initial_lr"):
+        sched.StepLR(sgd(Param), step_size=2, last_epoch=3)
+    opt = sgd(Param, lr=1.0)
+    opt.param_groups[0]["initial_lr"] = 1.0
+    s = sched.StepLR(opt, step_size=2, gamma=0.5, last_epoch=3)
+    assert s.last_epoch == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def test_scheduler_validation(Param):
+    with pytest.raises(TypeError, match="is not an Optimizer"):
+        sched.StepLR(object(), step_size=1)
+    with pytest.raises(ValueError, match="Starting multiplicative factor"):
+        sched.LinearLR(sgd(Param), start_factor=0)
+    with pytest.raises(ValueError, match="Ending multiplicative factor"):
+        sched.LinearLR(sgd(Param), end_factor=1.5)
+    with pytest.raises(ValueError, match="total_steps OR"):
+        sched.OneCycleLR(sgd(Param), 1.0)
+    with pytest.raises(ValueError, match="positive integer total_steps"):
+        sched.OneCycleLR(sgd(Param), 1.0, total_steps=0)
+    with pytest.raises(ValueError, match="pct_start"):
+        sched.OneCycleLR(sgd(Param), 1.0, total_steps=10, pct_start=1.5)
+    with pytest.raises(ValueError, match="anneal_strategy"):
+        sched.OneCycleLR(sgd(Param), 1.0, total_steps=10, anneal_strategy="exp")
+    with pytest.raises(ValueError, match="expected 1 values for max_lr"):
+        sched.OneCycleLR(sgd(Param), [1.0, 2.0], total_steps=10)
+    opt = sgd(Param)
+    with pytest.raises(ValueError, match="one more than the number of milestones"):
+        sched.SequentialLR(opt, [sched.StepLR(opt, 2), sched.StepLR(opt, 3)], milestones=[])
+    other = sgd(Param)
+    with pytest.raises(ValueError, match="same optimizer"):
+        sched.SequentialLR(opt, [sched.StepLR(opt, 2), sched.StepLR(other, 3)], [2])
+    with pytest.raises(ValueError, match="at least one scheduler"):
+        sched.SequentialLR(opt, [], [])
+
+
+def test_optimizer_and_scheduler_state_survive_pynn_save_load(tmp_path, Param):
+    """Through pynn's .npz format (no pickle): int keys, tuples and Counters come back."""
+    serialization = pytest.importorskip("pynn.serialization")
+    p = Param(np.ones(3))
+    opt = Adam([p], lr=0.1, amsgrad=True)
+    s = sched.SequentialLR(opt, [sched.MultiStepLR(opt, [1, 3, 3]),
+                                 sched.OneCycleLR(opt, 1.0, total_steps=10)], milestones=[4])
+    for _ in range(5):
+        p.grad = np.ones(3)
+        opt.step()
+        s.step()
+    serialization.save({"optimizer": opt.state_dict(), "scheduler": s.state_dict()},
+                       tmp_path / "ckpt.npz")
+    loaded = serialization.load(tmp_path / "ckpt.npz")
+
+    p2 = Param(p.data.copy())
+    opt2 = Adam([p2], lr=0.1, amsgrad=True)
+    s2 = sched.SequentialLR(opt2, [sched.MultiStepLR(opt2, [1, 3, 3]),
+                                   sched.OneCycleLR(opt2, 1.0, total_steps=10)], milestones=[4])
+    opt2.load_state_dict(loaded["optimizer"])
+    s2.load_state_dict(loaded["scheduler"])
+    assert opt2.state[p2]["step"] == 5 and opt2.param_groups[0]["betas"] == opt.param_groups[
+        0]["betas"]
+    for _ in range(4):
+        for q, o, sc in ((p, opt, s), (p2, opt2, s2)):
+            q.grad = np.full(3, 0.5)
+            o.step()
+            sc.step()
+        assert s2.get_last_lr() == s.get_last_lr()
+    np.testing.assert_array_equal(p2.data, p.data)
+    multistep = s2._schedulers[0]
+    assert multistep.milestones == {1: 1, 3: 2}
+    multistep._get_closed_form_lr()  # needs a Counter again

@@ -1,0 +1,329 @@
+"""pynn.save / pynn.load: round-trips, atomic writes, and the errors for files that are
+not ours, damaged, newer, or carrying pickled objects."""
+
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from pynn import serialization
+from pynn.serialization import load, save
+
+
+def state_dict():
+    rng = np.random.default_rng(0)
+    return {
+        "fc1.weight": rng.standard_normal((4, 3)).astype(np.float32),
+        "fc1.bias": np.zeros(4, np.float32),
+        "bn.running_mean": rng.standard_normal(4),
+        "bn.num_batches_tracked": np.array(7, dtype=np.int64),
+        "emb.weight": rng.standard_normal((5, 2)).astype(np.float16),
+        "mask": np.array([True, False, True]),
+        "empty": np.zeros((0, 3), np.float32),
+        "codes": np.arange(6, dtype=np.uint8).reshape(2, 3),
+        "z": np.array([1 + 2j, 3 - 1j], np.complex64),
+        "names": np.array(["a", "bc"]),
+        "fortran": np.asfortranarray(rng.standard_normal((3, 2))),
+    }
+
+
+def checkpoint():
+    return {
+        "model": state_dict(),
+        "optimizer": {
+            "state": {0: {"step": 3, "exp_avg": np.ones(4)}, 1: {"step": 3, "exp_avg": np.ones(2)}},
+            "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1],
+                              "nesterov": False, "weight_decay": None}],
+        },
+        "epoch": 4,
+        "best": float("inf"),
+        "loss_history": [2.5, 1.25, [0.5, 0.25]],
+        "name": "mlp",
+        "np_scalar": np.float32(0.5),
+        "np_int": np.int16(-3),
+    }
+
+
+def assert_same(a, b, where="root"):
+    assert type(a) is type(b), f"{where}: {type(a)} != {type(b)}"
+    if isinstance(a, dict):
+        assert list(a.keys()) == list(b.keys()), where
+        for k in a:
+            assert type(k) is type(next(kk for kk in b if kk == k and type(kk) is type(k)))
+            assert_same(a[k], b[k], f"{where}/{k!r}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}/{i}")
+    elif isinstance(a, (np.ndarray, np.generic)):
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        np.testing.assert_array_equal(a, b)
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b)
+    else:
+        assert a == b, where
+
+
+def test_state_dict_round_trip(tmp_path):
+    sd = state_dict()
+    save(sd, tmp_path / "model.npz")
+    assert_same(load(tmp_path / "model.npz"), sd)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    ck = checkpoint()
+    path = tmp_path / "ckpt.pynn"
+    save(ck, str(path))
+    out = load(path)
+    assert_same(out, ck)
+    assert list(out["optimizer"]["state"]) == [0, 1]  # int keys come back as ints
+    assert isinstance(out["optimizer"]["param_groups"][0]["betas"], tuple)
+    assert isinstance(out["np_scalar"], np.float32) and isinstance(out["epoch"], int)
+    assert not (tmp_path / "ckpt.pynn.npz").exists()  # written at the path as given
+
+
+def test_readable_as_plain_npz_with_flattened_keys(tmp_path):
+    save(checkpoint(), tmp_path / "c.npz")
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as npz:
+        keys = set(npz.files)
+        np.testing.assert_array_equal(npz["optimizer/state/0/exp_avg"], np.ones(4))
+        meta = json.loads(npz["pynn:meta"].tobytes())
+    assert {"model/fc1.weight", "optimizer/state/1/exp_avg", "np_scalar"} <= keys
+    assert meta["magic"] == "pynn" and meta["pynn_format"] == 1
+
+
+def test_special_keys_round_trip(tmp_path):
+    obj = {
+        "a/b": np.arange(2),
+        "a%2Fb": np.arange(3),
+        "a": {"b": np.arange(4)},
+        "": np.arange(5),
+        "x#1": np.arange(6),
+        "spaces and ünïcode ✓": np.arange(7),
+        "..": np.arange(8),
+        0: np.arange(9),
+        "0": np.arange(10),
+        -1: "negative",
+        "pynn:meta": np.arange(11),
+        "file": np.arange(12),  # a name np.savez(**kw) would choke on
+        "nested": {"x/y": {1: [np.ones(1), {"k": np.zeros(1)}]}},
+    }
+    save(obj, tmp_path / "s.npz")
+    assert_same(load(tmp_path / "s.npz"), obj)
+
+
+def test_scalars_and_containers_at_top_level(tmp_path):
+    for obj in (3, 2.5, True, None, "text", [1, [2, (3,)]], (), {}, np.arange(3), np.int8(4),
+                [np.ones(2), np.ones(2)], {"nan": float("nan"), "big": 2**80}):
+        save(obj, tmp_path / "x")
+        assert_same(load(tmp_path / "x"), obj)
+
+
+def test_tensor_like_objects_saved_as_data(tmp_path):
+    class FakeParameter:
+        def __init__(self, data):
+            self.data = data
+            self.grad = np.ones_like(data)
+
+    w = np.arange(6.0).reshape(2, 3)
+    save({"w": FakeParameter(w)}, tmp_path / "t")
+    out = load(tmp_path / "t")
+    assert type(out["w"]) is np.ndarray
+    np.testing.assert_array_equal(out["w"], w)
+
+
+def test_file_objects(tmp_path):
+    buf = io.BytesIO()
+    save(checkpoint(), buf)
+    buf.seek(0)
+    assert_same(load(buf), checkpoint())
+    with open(tmp_path / "f", "wb") as f:
+        save(state_dict(), f)
+    with open(tmp_path / "f", "rb") as f:
+        assert_same(load(f), state_dict())
+
+
+def test_compressed(tmp_path):
+    big = {"w": np.zeros((200, 200))}
+    save(big, tmp_path / "plain")
+    save(big, tmp_path / "small", compress=True)
+    assert os.path.getsize(tmp_path / "small") < os.path.getsize(tmp_path / "plain") / 10
+    assert_same(load(tmp_path / "small"), big)
+
+
+@pytest.mark.parametrize("obj,match", [
+    ({"s": {1, 2}}, r"cannot save a set \(at s\)"),
+    ({(1, 2): np.ones(1)}, "keys must be str or int"),
+    ({"o": np.array([object()], dtype=object)}, "holds Python objects"),
+    ([lambda: 0], "cannot save a function"),
+])
+def test_unsupported_values(tmp_path, obj, match):
+    with pytest.raises(TypeError, match=match):
+        save(obj, tmp_path / "bad")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- atomicity
+def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    save({"v": np.arange(3)}, path)
+    before = path.read_bytes()
+    real_write = np.lib.format.write_array
+    calls = []
+
+    def failing_write(fp, array, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # midway: the metadata and one array are already written
+            fp.write(b"\x93NUMPY partial")
+            raise OSError("disk full")
+        return real_write(fp, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        save({"a": np.ones(100), "b": np.ones(100), "c": np.ones(100)}, path)
+    assert path.read_bytes() == before
+    assert_same(load(path), {"v": np.arange(3)})
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]
+
+
+def test_fsync_before_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    save({"a": np.ones(3)}, tmp_path / "x")
+    assert events[:2] == ["fsync", "replace"]
+
+
+def test_failed_rename_leaves_no_temp(tmp_path, monkeypatch):
+    def boom(a, b):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="rename failed"):
+        save({"a": np.ones(3)}, tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_usual_file_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        save({"a": np.ones(1)}, tmp_path / "x")
+    finally:
+        os.umask(old)
+    assert (os.stat(tmp_path / "x").st_mode & 0o777) == 0o644
+
+
+# ------------------------------------------------------------------------------- errors
+def write_raw(path, meta, arrays=()):
+    """A zip laid out like ours with arbitrary metadata (bypassing save's checks)."""
+    with zipfile.ZipFile(path, "w") as zf:
+        if meta is not None:
+            with zf.open("pynn:meta.npy", "w") as m:
+                raw = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+                np.lib.format.write_array(m, raw)
+        for name, arr in arrays:
+            with zf.open(name + ".npy", "w") as m:
+                np.lib.format.write_array(m, arr, allow_pickle=True)
+
+
+def test_foreign_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello, not an archive")
+    with pytest.raises(ValueError, match=r"notes.txt: not a pynn file: not a zip/.npz"):
+        load(tmp_path / "notes.txt")
+    np.save(tmp_path / "single.npy", np.ones(3))
+    with pytest.raises(ValueError, match="not a pynn file"):
+        load(tmp_path / "single.npy")
+    (tmp_path / "empty").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        load(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing")
+
+
+def test_plain_npz_is_not_a_pynn_file(tmp_path):
+    np.savez(tmp_path / "plain.npz", a=np.ones(3))
+    with pytest.raises(ValueError, match=r"plain.npz: not a pynn file.*without pynn metadata"):
+        load(tmp_path / "plain.npz")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, -10])
+def test_truncated_file(tmp_path, keep):
+    path = tmp_path / "t.npz"
+    save(checkpoint(), path)
+    blob = path.read_bytes()
+    path.write_bytes(blob[:int(len(blob) * keep)] if keep > 0 else blob[:keep])
+    with pytest.raises(ValueError, match=r"t.npz: truncated or corrupt"):
+        load(path)
+
+
+def test_corrupt_array_data(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"w": np.arange(1000, dtype=np.int64)}, path)
+    blob = bytearray(path.read_bytes())
+    i = blob.find(np.arange(1000, dtype=np.int64)[500:508].tobytes())
+    blob[i] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match=r"array 'w' is truncated or corrupt.*CRC"):
+        load(path)
+
+
+def test_newer_version(tmp_path):
+    write_raw(tmp_path / "new", {"magic": "pynn", "pynn_format": 2, "tree": 1})
+    with pytest.raises(ValueError, match="format 2, newer than .* reads \\(up to 1\\)"):
+        load(tmp_path / "new")
+
+
+@pytest.mark.parametrize("meta,match", [
+    ({"magic": "pynn", "tree": 1}, "no format version"),
+    ({"magic": "other", "pynn_format": 1, "tree": 1}, "lacks the 'pynn' magic"),
+    ({"magic": "pynn", "pynn_format": "1", "tree": 1}, "invalid pynn format version"),
+    ({"magic": "pynn", "pynn_format": 1}, "no structure"),
+    ({"magic": "pynn", "pynn_format": 1, "tree": {"weird": 1}}, "unknown node"),
+    ({"magic": "pynn", "pynn_format": 1, "tree": {"dict": [["a"]]}}, "bad dict item"),
+])
+def test_bad_metadata(tmp_path, meta, match):
+    write_raw(tmp_path / "m", meta)
+    with pytest.raises(ValueError, match=match):
+        load(tmp_path / "m")
+
+
+def test_referenced_array_absent(tmp_path):
+    meta = {"magic": "pynn", "pynn_format": 1,
+            "tree": {"dict": [["w", {"array": "w"}], ["b", {"array": "b"}]]}}
+    write_raw(tmp_path / "m", meta, [("w", np.ones(2))])
+    with pytest.raises(ValueError, match=r"refers to array 'b', which is absent"):
+        load(tmp_path / "m")
+
+
+class _Trap:
+    triggered = False
+
+    def __reduce__(self):
+        return (_spring, ())
+
+
+def _spring():
+    _Trap.triggered = True
+    return "sprung"
+
+
+def test_object_arrays_are_refused_without_unpickling(tmp_path):
+    meta = {"magic": "pynn", "pynn_format": 1, "tree": {"dict": [["w", {"array": "w"}]]}}
+    write_raw(tmp_path / "evil", meta, [("w", np.array([_Trap()], dtype=object))])
+    with pytest.raises(ValueError, match="pickled Python objects"):
+        load(tmp_path / "evil")
+    assert not _Trap.triggered
+
+
+def test_metadata_is_not_pickled(tmp_path):
+    save(checkpoint(), tmp_path / "c")
+    with np.load(tmp_path / "c", allow_pickle=False) as npz:
+        for key in npz.files:  # every member loads without pickle
+            assert npz[key].dtype != object
+    assert serialization.FORMAT_VERSION == 1
