@@ -12,6 +12,20 @@ static int is_pointwise(const pynn_conv_geom *g)
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
+/* Small outputs (6->16 5x5 on 12x12 has 64 pixels) make per-image GEMMs too small to run
+ * near peak; images are then batched side by side in one column matrix of about this many
+ * columns. */
+#define PYNN_CONV_TARGET_COLS 512
+
+/* Images per chunk: enough for ~PYNN_CONV_TARGET_COLS columns, but no more than a thread's
+ * share, so that every thread still gets work. */
+static int64_t chunk_images(int64_t n, int64_t npix, int64_t teams)
+{
+    int64_t want = (PYNN_CONV_TARGET_COLS + npix - 1) / npix;
+    int64_t share = (n + teams - 1) / teams;
+    return PYNN_MAX(1, PYNN_MIN(want, share));
+}
+
 #define PYNN_REAL float
 #define PYNN_FN(name) name##_f32
 #define PYNN_GEMM pynn_gemm_f32
@@ -27,19 +41,55 @@ static int is_pointwise(const pynn_conv_geom *g)
 #else /* template */
 #define real PYNN_REAL
 
-/* y_img := relu?(W cols + b) for one image, with `cols` scratch (unused when pointwise). */
-static int PYNN_FN(forward_image)(const pynn_conv_geom *g, int64_t o, const real *x_img,
-                                  const real *w, const real *b, int relu, real *y_img,
-                                  real *cols, int isa, int n_threads)
+/* Scratch for one chunk of nb images: cols (kdim x nb*npix), and for nb > 1 a matrix
+ * (o x nb*npix) that holds outputs or output gradients in chunk layout. */
+typedef struct {
+    real *cols, *wide;
+} PYNN_FN(conv_scratch);
+
+static int PYNN_FN(scratch_alloc)(PYNN_FN(conv_scratch) *s, int64_t kdim, int64_t o,
+                                  int64_t npix, int64_t nb)
 {
-    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
-    const real *src = x_img;
-    if (!is_pointwise(g)) {
-        PYNN_FN(pynn_im2col)(g, x_img, cols);
-        src = cols;
-    }
-    return PYNN_GEMM(o, npix, kdim, 1, w, kdim, 1, src, npix, 1, 0, y_img, npix, 1, b, 0, relu,
-                     isa, n_threads);
+    s->cols = pynn_alloc((size_t)(kdim * nb * npix) * sizeof(real));
+    s->wide = nb > 1 ? pynn_alloc((size_t)(o * nb * npix) * sizeof(real)) : NULL;
+    return s->cols && (nb == 1 || s->wide) ? PYNN_OK : PYNN_ERR_NOMEM;
+}
+
+static void PYNN_FN(scratch_free)(PYNN_FN(conv_scratch) *s)
+{
+    pynn_free(s->cols);
+    pynn_free(s->wide);
+}
+
+/* Columns of nb images side by side: image b's columns start at column b * npix. A single
+ * pointwise image is its own column matrix and is not copied. */
+static const real *PYNN_FN(chunk_columns)(const pynn_conv_geom *g, const real *x, int64_t nb,
+                                          real *cols)
+{
+    const int64_t npix = g->oh * g->ow, x_step = g->c * g->h * g->w;
+    if (nb == 1 && is_pointwise(g))
+        return x;
+    for (int64_t b = 0; b < nb; ++b)
+        PYNN_FN(pynn_im2col)(g, x + b * x_step, cols + b * npix, nb * npix);
+    return cols;
+}
+
+/* y for nb images := relu?(W cols + b). */
+static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
+                                  int64_t nb, const real *w, const real *bias, int relu,
+                                  real *y, PYNN_FN(conv_scratch) *s, int isa, int n_threads)
+{
+    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
+    const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
+    real *dst = nb == 1 ? y : s->wide;
+    int status = PYNN_GEMM(o, ld, kdim, 1, w, kdim, 1, src, ld, 1, 0, dst, ld, 1, bias, 0, relu,
+                           isa, n_threads);
+    if (status == PYNN_OK && nb > 1) /* chunk layout (o, b, p) back to NCHW (b, o, p) */
+        for (int64_t b = 0; b < nb; ++b)
+            for (int64_t oc = 0; oc < o; ++oc)
+                memcpy(y + (b * o + oc) * npix, dst + oc * ld + b * npix,
+                       (size_t)npix * sizeof(real));
+    return status;
 }
 
 int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
@@ -48,73 +98,83 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w, y_step = o * npix;
-    const size_t cols_bytes = is_pointwise(g) ? 0 : (size_t)(kdim * npix) * sizeof(real);
+    const int64_t teams = n < n_threads ? 1 : n_threads;
+    const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
     int status = PYNN_OK;
 
-    if (n < n_threads) { /* few images: thread each image's GEMM instead */
-        real *cols = cols_bytes ? pynn_alloc(cols_bytes) : NULL;
-        if (cols_bytes && !cols)
-            return PYNN_ERR_NOMEM;
-        for (int64_t i = 0; i < n && status == PYNN_OK; ++i)
-            status = PYNN_FN(forward_image)(g, o, x + i * x_step, w, b, relu, y + i * y_step,
-                                            cols, isa, n_threads);
-        pynn_free(cols);
+    if (teams == 1) { /* few images: thread each GEMM instead */
+        PYNN_FN(conv_scratch) s;
+        if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb) != PYNN_OK)
+            status = PYNN_ERR_NOMEM;
+        for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
+            status = PYNN_FN(forward_chunk)(g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, b,
+                                            relu, y + i * y_step, &s, isa, n_threads);
+        PYNN_FN(scratch_free)(&s);
         return status;
     }
 
-    PYNN_OMP(parallel num_threads(n_threads) if(n_threads > 1))
+    PYNN_OMP(parallel num_threads((int)teams))
     {
-        real *cols = cols_bytes ? pynn_alloc(cols_bytes) : NULL;
-        int mine = (cols_bytes && !cols) ? PYNN_ERR_NOMEM : PYNN_OK;
+        PYNN_FN(conv_scratch) s;
+        int mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb);
         /* Every thread runs the loop (a worksharing loop must be reached by all threads);
-         * one that could not allocate only skips its images and reports. */
+         * one that could not allocate only skips its chunks and reports. */
         PYNN_OMP(for schedule(static))
-        for (int64_t i = 0; i < n; ++i)
+        for (int64_t c = 0; c < chunks; ++c)
             if (mine == PYNN_OK)
-                mine = PYNN_FN(forward_image)(g, o, x + i * x_step, w, b, relu,
-                                              y + i * y_step, cols, isa, 1);
+                mine = PYNN_FN(forward_chunk)(g, o, x + c * nb * x_step,
+                                              PYNN_MIN(nb, n - c * nb), w, b, relu,
+                                              y + c * nb * y_step, &s, isa, 1);
         if (mine != PYNN_OK) {
             PYNN_OMP(atomic write)
             status = mine;
         }
-        pynn_free(cols);
+        PYNN_FN(scratch_free)(&s);
     }
     return status;
 }
 
-/* Accumulate one image's gradients: dw_acc += dY cols^T, db_acc += row sums of dY, and (when
- * dx_img is given) dx_img := col2im(W^T dY). */
-static int PYNN_FN(backward_image)(const pynn_conv_geom *g, int64_t o, const real *x_img,
-                                   const real *w, const real *dy_img, real *dx_img,
-                                   real *dw_acc, double *db_acc, real *cols, real *dcols,
+/* Accumulate nb images' gradients: dw_acc += dY cols^T and db_acc += row sums of dY, with dY
+ * the (o x nb*npix) output gradient in chunk layout; and (when dx is given) dx := col2im(W^T
+ * dY) per image. */
+static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
+                                   int64_t nb, const real *w, const real *dy, real *dx,
+                                   real *dw_acc, double *db_acc, PYNN_FN(conv_scratch) *s,
                                    int isa, int n_threads)
 {
-    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
-    const int pointwise = is_pointwise(g);
-    const real *src = x_img;
-    if (!pointwise) {
-        PYNN_FN(pynn_im2col)(g, x_img, cols);
-        src = cols;
+    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
+    const int64_t x_step = g->c * g->h * g->w;
+    const int direct = nb == 1 && is_pointwise(g);
+    const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
+    const real *dyc = dy;
+    if (nb > 1) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
+        for (int64_t b = 0; b < nb; ++b)
+            for (int64_t oc = 0; oc < o; ++oc)
+                memcpy(s->wide + oc * ld + b * npix, dy + (b * o + oc) * npix,
+                       (size_t)npix * sizeof(real));
+        dyc = s->wide;
     }
-    int status = PYNN_GEMM(o, kdim, npix, 1, dy_img, npix, 1, src, 1, npix, 1, dw_acc, kdim, 1,
-                           NULL, 0, 0, isa, n_threads);
+    int status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
+                           0, isa, n_threads);
     if (status != PYNN_OK)
         return status;
     if (db_acc) {
         for (int64_t oc = 0; oc < o; ++oc) {
-            const real *row = dy_img + oc * npix;
-            double s = 0;
-            for (int64_t p = 0; p < npix; ++p)
-                s += row[p];
-            db_acc[oc] += s;
+            const real *row = dyc + oc * ld;
+            double sum = 0;
+            for (int64_t p = 0; p < ld; ++p)
+                sum += row[p];
+            db_acc[oc] += sum;
         }
     }
-    if (dx_img) {
-        real *dst = pointwise ? dx_img : dcols;
-        status = PYNN_GEMM(kdim, npix, o, 1, w, 1, kdim, dy_img, npix, 1, 0, dst, npix, 1,
-                           NULL, 0, 0, isa, n_threads);
-        if (status == PYNN_OK && !pointwise)
-            PYNN_FN(pynn_col2im)(g, dcols, dx_img);
+    if (dx) {
+        /* The columns are no longer needed: their buffer takes W^T dY. */
+        real *dcols = direct ? dx : s->cols;
+        status = PYNN_GEMM(kdim, ld, o, 1, w, 1, kdim, dyc, ld, 1, 0, dcols, ld, 1, NULL, 0, 0,
+                           isa, n_threads);
+        if (status == PYNN_OK && !direct)
+            for (int64_t b = 0; b < nb; ++b)
+                PYNN_FN(pynn_col2im)(g, dcols + b * npix, ld, dx + b * x_step);
     }
     return status;
 }
@@ -126,7 +186,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w, y_step = o * npix;
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    const size_t cols_len = is_pointwise(g) ? 0 : (size_t)(kdim * npix);
+    const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
     /* Per-thread accumulators for dw (the first team member uses dw itself) and db, summed in
      * a fixed order afterwards so the result does not depend on scheduling. */
     real *dw_extra = teams > 1 ? pynn_alloc((size_t)((teams - 1) * o * kdim) * sizeof(real))
@@ -144,37 +204,33 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         memset(db_acc, 0, (size_t)(teams * o) * sizeof(double));
 
     if (teams == 1) {
-        real *cols = cols_len ? pynn_alloc(cols_len * sizeof(real)) : NULL;
-        real *dcols = cols_len && dx ? pynn_alloc(cols_len * sizeof(real)) : NULL;
-        if (cols_len && (!cols || (dx && !dcols)))
+        PYNN_FN(conv_scratch) s;
+        if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb) != PYNN_OK)
             status = PYNN_ERR_NOMEM;
-        for (int64_t i = 0; i < n && status == PYNN_OK; ++i)
-            status = PYNN_FN(backward_image)(g, o, x + i * x_step, w, dy + i * y_step,
-                                             dx ? dx + i * x_step : NULL, dw, db_acc, cols,
-                                             dcols, isa, n_threads);
-        pynn_free(cols);
-        pynn_free(dcols);
+        for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
+            status = PYNN_FN(backward_chunk)(g, o, x + i * x_step, PYNN_MIN(nb, n - i), w,
+                                             dy + i * y_step, dx ? dx + i * x_step : NULL, dw,
+                                             db_acc, &s, isa, n_threads);
+        PYNN_FN(scratch_free)(&s);
     } else {
         PYNN_OMP(parallel num_threads((int)teams))
         {
             const int t = pynn_thread_id();
             real *dw_mine = t == 0 ? dw : dw_extra + (t - 1) * o * kdim;
-            real *cols = cols_len ? pynn_alloc(cols_len * sizeof(real)) : NULL;
-            real *dcols = cols_len && dx ? pynn_alloc(cols_len * sizeof(real)) : NULL;
-            int mine = (cols_len && (!cols || (dx && !dcols))) ? PYNN_ERR_NOMEM : PYNN_OK;
+            PYNN_FN(conv_scratch) s;
+            int mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb);
             PYNN_OMP(for schedule(static))
-            for (int64_t i = 0; i < n; ++i)
+            for (int64_t c = 0; c < chunks; ++c)
                 if (mine == PYNN_OK)
-                    mine = PYNN_FN(backward_image)(g, o, x + i * x_step, w, dy + i * y_step,
-                                                   dx ? dx + i * x_step : NULL, dw_mine,
-                                                   db_acc ? db_acc + t * o : NULL, cols, dcols,
-                                                   isa, 1);
+                    mine = PYNN_FN(backward_chunk)(
+                        g, o, x + c * nb * x_step, PYNN_MIN(nb, n - c * nb), w,
+                        dy + c * nb * y_step, dx ? dx + c * nb * x_step : NULL, dw_mine,
+                        db_acc ? db_acc + t * o : NULL, &s, isa, 1);
             if (mine != PYNN_OK) {
                 PYNN_OMP(atomic write)
                 status = mine;
             }
-            pynn_free(cols);
-            pynn_free(dcols);
+            PYNN_FN(scratch_free)(&s);
         }
         for (int64_t t = 1; t < teams; ++t) {
             const real *part = dw_extra + (t - 1) * o * kdim;
@@ -184,10 +240,10 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     }
     if (db && status == PYNN_OK) {
         for (int64_t oc = 0; oc < o; ++oc) {
-            double s = 0;
+            double sum = 0;
             for (int64_t t = 0; t < teams; ++t)
-                s += db_acc[t * o + oc];
-            db[oc] = (real)s;
+                sum += db_acc[t * o + oc];
+            db[oc] = (real)sum;
         }
     }
 done:

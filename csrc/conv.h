@@ -1,10 +1,12 @@
 /* 2-D convolution (cross-correlation, PyTorch's conv2d) as im2col + GEMM.
  *
  * x is n x c x h x w, w is o x (c * kh * kw) (the weight tensor o x c x kh x kw, flattened),
- * y and dy are n x o x oh x ow, all contiguous; geometry as in im2col.h. The column buffer is
- * one image (c * kh * kw x oh * ow) per thread, never the whole batch; a 1x1 convolution with
- * stride 1 and no padding multiplies the image itself. With n >= n_threads the images are
- * shared among threads (each running a serial GEMM), otherwise each image's GEMM is threaded.
+ * y and dy are n x o x oh x ow, all contiguous; geometry as in im2col.h. The column buffer
+ * holds one chunk of images per thread, never the whole batch: one image when its output has
+ * about 512 pixels or more, else enough images side by side for about 512 columns, so that
+ * small layers still get GEMMs large enough to run near peak. A lone 1x1 convolution with
+ * stride 1 and no padding multiplies the image itself. With n >= n_threads the chunks are
+ * shared among threads (each running a serial GEMM), otherwise each chunk's GEMM is threaded.
  * Return PYNN_OK or PYNN_ERR_NOMEM. */
 #ifndef PYNN_CONV_H
 #define PYNN_CONV_H

@@ -15,13 +15,16 @@ typedef struct {
     int64_t oh, ow;         /* output size, from the formula above */
 } pynn_conv_geom;
 
-/* Fill cols (every element written) from image x (c x h x w, contiguous). */
-void pynn_im2col_f32(const pynn_conv_geom *g, const float *x, float *cols);
-void pynn_im2col_f64(const pynn_conv_geom *g, const double *x, double *cols);
+/* Fill cols (every element of its oh * ow columns written) from image x (c x h x w,
+ * contiguous). Row r of cols starts at cols + r * ld (ld >= oh * ow), so several images can
+ * sit side by side in one wider matrix. */
+void pynn_im2col_f32(const pynn_conv_geom *g, const float *x, float *cols, int64_t ld);
+void pynn_im2col_f64(const pynn_conv_geom *g, const double *x, double *cols, int64_t ld);
 
-/* x := sum of cols scattered back (x is zero-filled first, so it may hold garbage). */
-void pynn_col2im_f32(const pynn_conv_geom *g, const float *cols, float *x);
-void pynn_col2im_f64(const pynn_conv_geom *g, const double *cols, double *x);
+/* x := sum of cols scattered back (x is zero-filled first, so it may hold garbage); cols
+ * rows ld apart as above. */
+void pynn_col2im_f32(const pynn_conv_geom *g, const float *cols, int64_t ld, float *x);
+void pynn_col2im_f64(const pynn_conv_geom *g, const double *cols, int64_t ld, double *x);
 
 /* The same over a batch of n images (x: n x c x h x w, cols: n x rows x cols), parallel over
  * images. */
