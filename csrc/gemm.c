@@ -12,8 +12,6 @@
  *
  * Small problems skip packing and threads (gemm_direct). The micro-kernels and their block
  * sizes per instruction set live in gemm_kernel.c. */
-/* posix_memalign (pynn_common.h) is POSIX, hidden by -std=c11 unless asked for. */
-#define _POSIX_C_SOURCE 200112L
 #include <string.h>
 
 #include "gemm.h"

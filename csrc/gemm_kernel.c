@@ -2,8 +2,6 @@
  * instruction set (setup.py defines PYNN_ISA as generic, avx2 or avx512 and passes that
  * set's -m flags). Only the vector width and the register block differ between ISAs; the
  * contract is in gemm_kernel.h. Each object exports pynn_gemm_desc_<isa>. */
-/* posix_memalign (pynn_common.h) is POSIX, hidden by -std=c11 unless asked for. */
-#define _POSIX_C_SOURCE 200112L
 #include <string.h>
 
 #include "gemm_kernel.h"

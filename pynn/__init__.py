@@ -5,7 +5,7 @@ from .tensor import Tensor, cat, stack, tensor
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from .serialization import load, save
-from . import data, functional, optim
+from . import data, functional, nn, optim
 
 __version__ = "0.1.0"
 
@@ -26,6 +26,7 @@ __all__ = [
     "functional",
     "data",
     "optim",
+    "nn",
     "save",
     "load",
 ]

@@ -507,3 +507,219 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _reduction("binary_cross_entropy_with_logits", reduction)
     _, w = _binary_args("binary_cross_entropy_with_logits", input, target, weight)
     return BCEWithLogitsFunction.apply(input, target, w, _data(pos_weight), reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation (appended with pynn.nn; autograd nodes in pynn/ops/norm.py)
+
+from .autograd import Function
+from .ops.loss import _reduce, _reduced_grad
+from .ops.norm import BatchNormFunction, LayerNormFunction
+
+__all__ += ["batch_norm", "hinge_loss", "layer_norm", "multi_margin_loss"]
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over dim 1 (the channels) of (N, C) or (N, C, *) input.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel. With ``training``,
+    mean and (biased) variance come from the batch, and ``running_mean`` / ``running_var``
+    (when given) are updated in place, ``r = (1 - momentum) r + momentum stat``, using the
+    *unbiased* batch variance, as PyTorch does. Without ``training`` the running statistics
+    are used.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C) or (N, C, *)
+    running_mean, running_var : ndarray of shape (C,) or None
+        Updated in place when ``training`` (not differentiated).
+    weight, bias : Tensor of shape (C,), optional
+    training : bool
+    momentum : float
+    eps : float
+
+    Returns
+    -------
+    Tensor shaped like ``input``
+    """
+    x = _data(input)
+    rm, rv, w, b = _data(running_mean), _data(running_var), _data(weight), _data(bias)
+    _float_operands("batch_norm", input=x, weight=w, bias=b, running_mean=rm, running_var=rv)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must have shape (N, C) or (N, C, *), got {x.shape}")
+    c = x.shape[1]
+    for name, arr in (("running_mean", rm), ("running_var", rv), ("weight", w), ("bias", b)):
+        if arr is not None and arr.shape != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input of shape "
+                             f"{x.shape}, got {arr.shape}")
+    if training:
+        if x.size // max(c, 1) <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input size {x.shape}")
+    elif rm is None or rv is None:
+        raise ValueError("batch_norm: running_mean and running_var must be given when not "
+                         "training")
+    return BatchNormFunction.apply(input, weight, bias, rm, rv, bool(training),
+                                   float(momentum if momentum is not None else 0.0),
+                                   float(eps))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the trailing dimensions ``normalized_shape``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, *normalized_shape)
+    normalized_shape : int or tuple of int
+    weight, bias : Tensor of shape ``normalized_shape``, optional
+    eps : float
+
+    Returns
+    -------
+    Tensor shaped like ``input``
+    """
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(n) for n in normalized_shape)
+    x, w, b = _data(input), _data(weight), _data(bias)
+    _float_operands("layer_norm", input=x, weight=w, bias=b)
+    if not shape or x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end in "
+                         f"normalized_shape {shape}")
+    for name, arr in (("weight", w), ("bias", b)):
+        if arr is not None and arr.shape != shape:
+            raise ValueError(f"layer_norm: {name} must have shape {shape}, got {arr.shape}")
+    return LayerNormFunction.apply(input, weight, bias, len(shape), float(eps))
+
+
+# ---------------------------------------------------------------------------------------------
+# Margin losses (appended with pynn.nn; their nodes live here until ops/loss.py takes them)
+
+
+class MultiMarginLossFunction(Function):
+    """``sum_{j != y} w[y] max(0, margin - x[y] + x[j])^p / C`` per row of (N, C) scores."""
+
+    @staticmethod
+    def forward(ctx, x, labels, weight, p, margin, reduction):
+        n, c = x.shape
+        rows = np.arange(n)
+        z = x - x[rows, labels][:, None]
+        z += margin
+        z[rows, labels] = 0
+        active = z > 0
+        h = np.where(active, z if p == 1 else z * z, 0).astype(x.dtype, copy=False)
+        wy = None if weight is None else weight[labels][:, None]
+        if wy is not None:
+            h *= wy
+        per = h.sum(axis=1) / x.dtype.type(c)
+        ctx.save_for_backward(z, active, labels, wy)
+        ctx.args = (p, reduction)
+        return _reduce(per, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, active, labels, wy = ctx.saved_tensors
+        p, reduction = ctx.args
+        n, c = z.shape
+        g = _reduced_grad(grad, (n,), reduction)
+        coef = active.astype(z.dtype) if p == 1 else np.where(active, 2 * z, 0)
+        coef *= (g / c).reshape(-1, 1)
+        if wy is not None:
+            coef *= wy
+        rows = np.arange(n)
+        coef[rows, labels] = -coef.sum(axis=1)
+        return coef, None, None, None, None, None
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge loss (the multi-class SVM loss), as ``torch.nn.MultiMarginLoss``:
+    per sample ``sum_{j != y} w[y] * max(0, margin - x[y] + x[j])^p / C``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C) or (C,), class scores
+    target : integer Tensor/ndarray of shape (N,) or ()
+    p : 1 or 2
+    margin : float
+    weight : Tensor of shape (C,), optional; class weights (indexed by the target class)
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of shape (N,) with ``reduction="none"``
+    """
+    _legacy("multi_margin_loss", size_average, reduce)
+    _reduction("multi_margin_loss", reduction)
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got {p!r}")
+    x, t, w = _data(input), np.asarray(_data(target)), _data(weight)
+    _float_operands("multi_margin_loss", input=x, weight=w)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"multi_margin_loss: input must have shape (N, C) or (C,), got "
+                         f"{x.shape}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"multi_margin_loss: target must hold integer class indices, got "
+                        f"dtype {t.dtype}")
+    expected = x.shape[:1] if x.ndim == 2 else ()
+    if t.shape != expected:
+        raise ValueError(f"multi_margin_loss: target has shape {t.shape} but input of shape "
+                         f"{x.shape} needs {expected}")
+    c = x.shape[-1]
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise IndexError(f"multi_margin_loss: target out of bounds for {c} classes")
+    if w is not None and w.shape != (c,):
+        raise ValueError(f"multi_margin_loss: weight must have shape ({c},), got {w.shape}")
+    x2 = input if x.ndim == 2 else _tensor(input).reshape(1, -1)
+    loss = MultiMarginLossFunction.apply(x2, t.reshape(-1), w, p, float(margin), reduction)
+    if x.ndim == 1 and reduction == "none":
+        loss = loss.reshape(())
+    return loss
+
+
+class HingeLossFunction(Function):
+    """``max(0, margin - y * s)`` elementwise, labels y in {-1, +1}."""
+
+    @staticmethod
+    def forward(ctx, s, y, margin, reduction):
+        z = margin - y * s
+        active = z > 0
+        per = np.where(active, z, 0).astype(s.dtype, copy=False)
+        ctx.save_for_backward(y, active)
+        ctx.reduction = reduction
+        return _reduce(per, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, active = ctx.saved_tensors
+        g = _reduced_grad(grad, active.shape, ctx.reduction)
+        ds = np.where(active, -y * g, 0).astype(grad.dtype, copy=False)
+        return ds, None, None, None
+
+
+def hinge_loss(input, target, margin=1.0, reduction="mean"):
+    """Binary hinge loss (pynn-specific; the loss of a linear SVM):
+    ``max(0, margin - target * input)``, reduced.
+
+    Unlike ``torch.nn.HingeEmbeddingLoss`` (a loss on distances), this is the classifier
+    loss on raw scores: ``input`` is a score ``s`` (positive means class +1) and ``target``
+    a label in {-1, +1}. The target is not differentiated.
+
+    Parameters
+    ----------
+    input : Tensor of scores, any shape
+    target : Tensor/ndarray of the same shape with values -1 or +1 (for {0, 1} labels pass
+        ``2 * y - 1``)
+    margin : float
+    reduction : {"mean", "sum", "none"}
+    """
+    _reduction("hinge_loss", reduction)
+    x, t = _data(input), np.asarray(_data(target))
+    _float_operands("hinge_loss", input=x)
+    if t.shape != x.shape:
+        raise ValueError(f"hinge_loss: target shape {t.shape} must equal input shape {x.shape}")
+    if t.size and not np.all((t == 1) | (t == -1)):
+        raise ValueError("hinge_loss: target must hold labels -1 or +1 (for {0, 1} labels "
+                         "pass 2 * y - 1)")
+    return HingeLossFunction.apply(input, t.astype(x.dtype, copy=False), float(margin),
+                                   reduction)

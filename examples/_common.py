@@ -1,0 +1,73 @@
+"""Shared by the MNIST examples: command-line arguments, data loading, the final report."""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(REPO))
+
+import pynn
+from pynn.data import MNIST, DataLoader, Subset
+
+
+def default_data_dir():
+    """``$PYNN_DATA_DIR``, else ``../shared/data`` next to the repository."""
+    return os.environ.get("PYNN_DATA_DIR") or str(REPO.parent / "shared" / "data")
+
+
+def parse_args(description, epochs, batch_size, lr, argv=None):
+    """The examples' arguments, with their defaults for this model."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--data-dir", default=default_data_dir(),
+                   help="folder holding mnist/*-ubyte[.gz] (default: $PYNN_DATA_DIR or "
+                        "../shared/data relative to the repository; %(default)s)")
+    p.add_argument("--epochs", type=int, default=epochs, help="default %(default)s")
+    p.add_argument("--batch-size", type=int, default=batch_size, help="default %(default)s")
+    p.add_argument("--lr", type=float, default=lr, help="default %(default)s")
+    p.add_argument("--threads", type=int, default=None,
+                   help="pynn's kernel threads (default: pynn's default)")
+    p.add_argument("--seed", type=int, default=0, help="weights and shuffling (default 0)")
+    p.add_argument("--train-size", type=int, default=None,
+                   help="use only the first N training images (quick runs)")
+    p.add_argument("--checkpoint-dir", default=None, help="save last.npz / best.npz here")
+    p.add_argument("--resume", default=None, help="continue from this checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    args = p.parse_args(argv)
+    if args.threads is not None:
+        pynn.set_num_threads(args.threads)
+    pynn.manual_seed(args.seed)
+    return args
+
+
+def mnist_loaders(args):
+    """Shuffled (seeded) training loader and test loader of MNIST, normalised images
+    (N, 1, 28, 28) float32 and int64 labels."""
+    try:
+        train_set = MNIST(root=args.data_dir, train=True, download=False)
+        test_set = MNIST(root=args.data_dir, train=False, download=False)
+    except FileNotFoundError as exc:
+        sys.exit(f"{exc}\nPoint --data-dir (or PYNN_DATA_DIR) at a folder with the MNIST "
+                 f"files, or fetch them with pynn.data.download_mnist(root).")
+    if args.train_size is not None:
+        train_set = Subset(train_set, range(min(args.train_size, len(train_set))))
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                              seed=args.seed)
+    test_loader = DataLoader(test_set, batch_size=1000)
+    return train_loader, test_loader
+
+
+def report(name, history, test_result, wall_start, target):
+    """Print the per-epoch times, the test accuracy against the target and the wall time."""
+    print(f"\n{name}: threads={pynn.get_num_threads()}")
+    for e, t, r, acc in zip(history.epoch, history["epoch_time"], history["items_per_sec"],
+                            history["val_accuracy"]):
+        print(f"  epoch {e + 1}: {t:6.1f} s  ({r:,.0f} images/s)  test accuracy {acc:.4f}")
+    acc = test_result["accuracy"]
+    verdict = "reached" if acc >= target else "below"
+    print(f"test accuracy {acc:.4f} ({verdict} the target {target:.4f}); "
+          f"wall time {time.perf_counter() - wall_start:.1f} s")
+    return acc

@@ -1,0 +1,112 @@
+"""Activation layers: each forwards to the function of the same name in
+:mod:`pynn.functional`."""
+
+import warnings
+
+from .. import functional as F
+from ..tensor import Tensor
+from .module import Module
+
+__all__ = ["GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+
+
+class ReLU(Module):
+    """``max(x, 0)`` (``inplace`` is accepted and ignored: pynn never overwrites)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.relu(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """``x`` where positive, else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
+                                                          else "")
+
+
+class Sigmoid(Module):
+    """``1 / (1 + exp(-x))``."""
+
+    def forward(self, input):
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    def forward(self, input):
+        return F.tanh(input)
+
+
+class GELU(Module):
+    """Gaussian error linear unit, exact (``approximate="none"``) or tanh-approximated."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+def _dim(module, input):
+    """``module.dim``, or -1 when it is None.
+
+    PyTorch's ``dim=None`` is a deprecated legacy rule (dim 0 for 0-, 1- and 3-D input, else
+    dim 1). pynn uses the last dimension instead, which agrees with that rule for 1-D and
+    2-D input (the usual (N, classes) case) and warns where the two differ (3-D and more).
+    """
+    if module.dim is not None:
+        return module.dim
+    ndim = input.ndim if isinstance(input, Tensor) else getattr(input, "ndim", 0)
+    if ndim >= 3:
+        warnings.warn(f"{type(module).__name__}(dim=None) on {ndim}-D input: pynn uses the last "
+                      f"dimension, where PyTorch's legacy rule takes dim {0 if ndim == 3 else 1}"
+                      f"; pass dim explicitly", stacklevel=3)
+    return -1
+
+
+class Softmax(Module):
+    """Softmax along ``dim``; ``dim=None`` means the last dimension (see :func:`_dim` for
+    how this differs from PyTorch's deprecated implicit choice)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmax(input, _dim(self, input))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """``log(softmax(x))`` along ``dim`` (None: the last dimension, as :class:`Softmax`)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.log_softmax(input, _dim(self, input))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

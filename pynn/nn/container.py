@@ -1,0 +1,160 @@
+"""Containers: ``Sequential`` (a chain of modules) and ``ModuleList`` (a list of modules)."""
+
+import operator
+from collections import OrderedDict
+
+from .module import Module
+
+__all__ = ["ModuleList", "Sequential"]
+
+
+def _index(idx, n, cls):
+    idx = operator.index(idx)
+    if not -n <= idx < n:
+        raise IndexError(f"index {idx} is out of range for {cls} of length {n}")
+    return idx % n
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Built from modules (named ``"0"``, ``"1"``, ...) or from one ``OrderedDict`` of named
+    modules. Supports ``len``, iteration, indexing (a slice gives a Sequential keeping the
+    names), ``append``, ``insert``, ``extend`` and ``del``.
+
+    A :class:`Linear` or :class:`Conv2d` immediately followed by a :class:`ReLU` runs as one
+    fused kernel call (same result, one pass over the output less).
+    """
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for key, module in args[0].items():
+                self.add_module(key, module)
+        else:
+            for idx, module in enumerate(args):
+                self.add_module(str(idx), module)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        keys = list(self._modules)
+        return self._modules[keys[_index(idx, len(keys), "Sequential")]]
+
+    def __setitem__(self, idx, module):
+        keys = list(self._modules)
+        setattr(self, keys[_index(idx, len(keys), "Sequential")], module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        targets = keys[idx] if isinstance(idx, slice) else \
+            [keys[_index(idx, len(keys), "Sequential")]]
+        for key in targets:
+            del self._modules[key]
+        # renumber, as PyTorch does, so that append keeps working
+        items = list(self._modules.items())
+        self._modules.clear()
+        for i, (key, m) in enumerate(items):
+            self._modules[str(i) if key.isdigit() else key] = m
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Add ``module`` at the end; returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (the modules are renumbered)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"module should be of type Module, got {type(module).__name__}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        if index < 0:
+            index += n
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
+        return self
+
+    def extend(self, sequential):
+        for m in sequential:
+            self.append(m)
+        return self
+
+    def forward(self, input):
+        from .activation import ReLU
+        from .conv import Conv2d
+        from .linear import Linear
+
+        mods = list(self._modules.values())
+        i, n = 0, len(mods)
+        while i < n:
+            m = mods[i]
+            if i + 1 < n and type(mods[i + 1]) is ReLU and type(m) in (Linear, Conv2d):
+                input = m._forward_relu(input)
+                i += 2
+            else:
+                input = m(input)
+                i += 1
+        return input
+
+
+class ModuleList(Module):
+    """A list of modules, registered as children ``"0"``, ``"1"``, ... (no ``forward``).
+
+    Supports ``len``, iteration, indexing (a slice gives a ModuleList), assignment,
+    ``append``, ``extend``, ``insert``, ``+=`` and ``del``.
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self._modules.values())[idx])
+        return self._modules[str(_index(idx, len(self), "ModuleList"))]
+
+    def __setitem__(self, idx, module):
+        self.add_module(str(_index(idx, len(self), "ModuleList")), module)
+
+    def __delitem__(self, idx):
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)

@@ -1,0 +1,27 @@
+"""``Flatten``: merge a range of dimensions (by default all but the batch one)."""
+
+from .. import functional as F
+from .module import Module
+
+__all__ = ["Flatten"]
+
+
+class Flatten(Module):
+    """Merge dimensions ``start_dim..end_dim``: (N, C, H, W) -> (N, C*H*W) by default.
+
+    Parameters
+    ----------
+    start_dim : int, default 1 (keep the batch dimension)
+    end_dim : int, default -1
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input):
+        return F.flatten(input, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

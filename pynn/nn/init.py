@@ -1,0 +1,180 @@
+"""Weight initialisation (``torch.nn.init``): functions that fill a tensor in place and
+return it. Random values come from :func:`pynn.random.get_generator` (so
+:func:`pynn.manual_seed` makes them reproducible) unless a ``generator`` (a NumPy
+``Generator``) is passed.
+
+The target may be a :class:`pynn.Tensor` / :class:`pynn.nn.Parameter` (its ``.data`` is
+written) or an ndarray. Writing is not recorded by autograd, as under ``torch.no_grad()``.
+"""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from ..random import get_generator
+from ..tensor import Tensor
+
+__all__ = [
+    "calculate_gain",
+    "constant_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
+
+
+def _array(tensor):
+    arr = tensor.data if isinstance(tensor, Tensor) else tensor
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"init: expected a Tensor or ndarray, got {type(tensor).__name__}")
+    return arr
+
+
+def _fill(tensor, values):
+    _array(tensor)[...] = values
+    return tensor
+
+
+def _rng(generator):
+    return get_generator() if generator is None else generator
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for an activation (``torch.nn.init.calculate_gain``).
+
+    ===================================  =================================
+    linear, conv*, conv_transpose*,      1
+    sigmoid
+    tanh                                 5/3
+    relu                                 sqrt(2)
+    leaky_relu                           sqrt(2 / (1 + negative_slope^2))
+    selu                                 3/4
+    ===================================  =================================
+
+    Parameters
+    ----------
+    nonlinearity : str
+    param : float, optional
+        The negative slope of ``leaky_relu`` (default 0.01).
+    """
+    linear_fns = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                  "conv_transpose2d", "conv_transpose3d"]
+    if nonlinearity in linear_fns or nonlinearity == "sigmoid":
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, numbers.Real) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    """``(fan_in, fan_out)`` of a weight of shape (out, in, *kernel): ``in * prod(kernel)``
+    and ``out * prod(kernel)``."""
+    shape = _array(tensor).shape
+    if len(shape) < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
+                         "dimensions")
+    receptive = 1
+    for n in shape[2:]:
+        receptive *= n
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor, mode):
+    mode = mode.lower()
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _empty(tensor):
+    if _array(tensor).size == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill with values drawn from U(a, b)."""
+    arr = _array(tensor)
+    return _fill(tensor, _rng(generator).uniform(a, b, arr.shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill with values drawn from N(mean, std^2)."""
+    arr = _array(tensor)
+    return _fill(tensor, _rng(generator).normal(mean, std, arr.shape))
+
+
+def constant_(tensor, val):
+    """Fill with ``val``."""
+    return _fill(tensor, val)
+
+
+def zeros_(tensor):
+    return _fill(tensor, 0)
+
+
+def ones_(tensor):
+    return _fill(tensor, 1)
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Glorot uniform: U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
+    return uniform_(tensor, -a, a, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot normal: N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std, generator)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He uniform: U(-bound, bound), ``bound = gain * sqrt(3 / fan)`` with
+    ``gain = calculate_gain(nonlinearity, a)``.
+
+    Parameters
+    ----------
+    a : float
+        Negative slope of the rectifier that follows (``leaky_relu`` only).
+    mode : {"fan_in", "fan_out"}
+        Preserve the variance of the activations (fan_in) or of the gradients (fan_out).
+    """
+    if _empty(tensor):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He normal: N(0, std^2), ``std = gain / sqrt(fan)``; arguments as
+    :func:`kaiming_uniform_`."""
+    if _empty(tensor):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return normal_(tensor, 0.0, std, generator)

@@ -1,0 +1,116 @@
+"""Fully connected layer, and ``Identity``."""
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from ..tensor import Tensor
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Identity", "Linear"]
+
+
+def _layer_dtype(dtype, device=None):
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"pynn runs on the CPU only, got device={device!r}")
+    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"layer parameters must have a floating-point dtype, got {dtype}")
+    return dtype
+
+
+def _input_error(module, x, expected):
+    """The error for input ``x`` that ``module`` cannot take: a TypeError for a dtype that
+    is not the parameters' one, else a ValueError saying what was expected."""
+    x = x.data if isinstance(x, Tensor) else x
+    if not isinstance(x, np.ndarray):
+        return TypeError(f"{module._layer_name()}: expected a pynn.Tensor input, got "
+                         f"{type(x).__name__}")
+    ref = next((p for p in module._parameters.values() if p is not None), None)
+    if ref is not None and x.dtype != ref.dtype and x.ndim and expected is None:
+        hint = (" (convert the input with .to(...), or the layer with .double() / .float())"
+                if x.dtype.kind == "f" else " (convert it with .float())")
+        return TypeError(f"{module._layer_name()}: input has dtype {x.dtype} but the layer's "
+                         f"parameters are {ref.dtype}{hint}")
+    return ValueError(f"{module._layer_name()}: expected {expected}, got shape {x.shape}")
+
+
+class Identity(Module):
+    """Returns its input unchanged (arguments to the constructor are ignored)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    """``y = x W^T + b``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    dtype : float dtype, optional (float32)
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_features, in_features), U(-1/sqrt(in), 1/sqrt(in))
+        (PyTorch's ``kaiming_uniform_(a=sqrt(5))``)
+    bias : Parameter of shape (out_features,) or None, U(-1/sqrt(in), 1/sqrt(in))
+
+    Shape: input (*, in_features) -> output (*, out_features).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, which is
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        x = input.data if isinstance(input, Tensor) else input
+        if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
+                or x.dtype != self.weight.data.dtype:
+            raise self._input_error(x)
+        return F.linear(input, self.weight, self.bias)
+
+    def _forward_relu(self, input):
+        """``relu(self(input))`` with the ReLU fused into the GEMM (used by Sequential)."""
+        x = input.data if isinstance(input, Tensor) else input
+        if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
+                or x.dtype != self.weight.data.dtype:
+            raise self._input_error(x)
+        return F._linear_relu(input, self.weight, self.bias)
+
+    def _input_error(self, x):
+        if isinstance(x, np.ndarray) and x.ndim and x.shape[-1] == self.in_features:
+            return _input_error(self, x, None)
+        return _input_error(self, x, f"input with {self.in_features} features (last "
+                                     f"dimension)")
+
+    def _layer_name(self):
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

@@ -1,0 +1,189 @@
+"""Batch normalisation (1-D and 2-D) and layer normalisation."""
+
+import numbers
+
+import numpy as np
+
+from .. import functional as F
+from ..tensor import Tensor
+from . import init
+from .linear import _input_error, _layer_dtype
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d / BatchNorm2d (which differ only in the input ranks they take).
+
+    Parameters
+    ----------
+    num_features : int
+        C, the size of dim 1 of the input.
+    eps : float
+        Added to the variance.
+    momentum : float or None
+        Weight of the new batch in the running statistics; None: a cumulative (equal-weight)
+        average over all batches seen.
+    affine : bool
+        Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
+    bias : bool, keyword-only
+        With ``affine``, whether to learn the bias (PyTorch 2.13's argument).
+    track_running_stats : bool
+        Keep ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``
+        (int64) buffers, and use them in eval mode; if False, batch statistics are used in
+        both modes and the three buffers are None.
+
+    In train mode the batch's mean and biased variance normalise the input, and the running
+    statistics are updated with the *unbiased* variance; in eval mode the running
+    statistics are used. Both as PyTorch.
+    """
+
+    _ranks = ()
+    _rank_text = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        self.num_features = int(num_features)
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(np.empty(self.num_features, dtype))
+            if bias:
+                self.bias = Parameter(np.empty(self.num_features, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.fill(0)
+            self.running_var.fill(1)
+            self.num_batches_tracked.fill(0)
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def _check_input(self, input):
+        x = input.data if isinstance(input, Tensor) else input
+        if not isinstance(x, np.ndarray) or x.ndim not in self._ranks:
+            got = f"{x.ndim}D input" if isinstance(x, np.ndarray) else type(x).__name__
+            raise ValueError(f"{self._layer_name()}: expected {self._rank_text} input (got "
+                             f"{got}{', shape ' + str(x.shape) if hasattr(x, 'shape') else ''})")
+        if x.shape[1] != self.num_features:
+            raise _input_error(self, x, f"input with {self.num_features} channels "
+                                        f"(dimension 1)")
+        if self.training and x.size // max(x.shape[1], 1) <= 1:
+            raise ValueError(f"{self._layer_name()}: expected more than 1 value per channel "
+                             f"when training, got input of shape {x.shape}")
+        ref = self.weight if self.weight is not None else self.running_mean
+        if ref is not None and x.dtype != ref.dtype:
+            raise _input_error(self, x, None)
+
+    def forward(self, input):
+        self._check_input(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            np.add(self.num_batches_tracked, 1, out=self.num_batches_tracked)
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked)
+        batch_stats = self.training or self.running_mean is None
+        update = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if update else None,
+                            self.running_var if update else None, self.weight, self.bias,
+                            batch_stats, factor, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) input, per channel C; see :class:`_BatchNorm`
+    for the parameters."""
+
+    _ranks = (2, 3)
+    _rank_text = "2D or 3D"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) input, per channel C; see :class:`_BatchNorm` for the
+    parameters."""
+
+    _ranks = (4,)
+    _rank_text = "4D"
+
+
+class LayerNorm(Module):
+    """Normalise over the trailing ``normalized_shape`` dimensions of each sample.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of int
+    eps : float
+    elementwise_affine : bool
+        Learn ``weight`` (ones) and ``bias`` (zeros) of ``normalized_shape``.
+    bias : bool
+        With ``elementwise_affine``, whether to learn the bias.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input):
+        x = input.data if isinstance(input, Tensor) else input
+        k = len(self.normalized_shape)
+        if not isinstance(x, np.ndarray) or x.shape[x.ndim - k:] != self.normalized_shape \
+                or x.ndim < k:
+            raise _input_error(self, x, f"input whose trailing dimensions are "
+                                        f"{self.normalized_shape}")
+        if self.weight is not None and x.dtype != self.weight.dtype:
+            raise _input_error(self, x, None)
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")

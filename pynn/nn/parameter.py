@@ -1,0 +1,41 @@
+"""``Parameter``: a leaf :class:`pynn.Tensor` that a :class:`pynn.nn.Module` registers as one
+of its learnable weights when it is assigned as an attribute."""
+
+import numpy as np
+
+from ..tensor import Tensor, _as_array
+
+__all__ = ["Parameter"]
+
+
+class Parameter(Tensor):
+    """A leaf tensor that is a module's learnable weight (``torch.nn.Parameter``).
+
+    Assigning a Parameter to a :class:`Module` attribute registers it, so it appears in
+    ``parameters()`` and ``state_dict()``. Optimisers update ``.data`` in place and never
+    rebind it.
+
+    Parameters
+    ----------
+    data : ndarray, Tensor or array_like, optional
+        The values. A C-contiguous, writeable ndarray (or the ndarray of a Tensor) is used
+        as is, without a copy, as PyTorch shares the storage; anything else is copied into
+        such an array (the optimisers need contiguous, writeable storage). ``None`` gives an
+        empty float32 array.
+    requires_grad : bool
+        Default True; only floating-point parameters can require grad.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            arr = np.empty(0, np.float32)
+        else:
+            arr = _as_array(data)
+            if not (arr.flags.c_contiguous and arr.flags.writeable):
+                arr = np.array(arr, order="C")
+        super().__init__(arr, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()

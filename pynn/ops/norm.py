@@ -1,0 +1,136 @@
+"""Normalisation layers as single autograd nodes: batch norm and layer norm, each a NumPy
+forward that keeps the normalised input and a closed-form backward (no chain of small
+tensor ops, so the Python overhead is one node). Arguments are checked by
+:func:`pynn.functional.batch_norm` / :func:`pynn.functional.layer_norm`.
+
+With ``xhat = (x - mean) * invstd`` and ``y = w * xhat + b``, reducing over the M elements
+that share one mean:
+
+    dx = w * invstd * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M)
+    dw = sum(dy * xhat),  db = sum(dy)
+"""
+
+import numpy as np
+
+from ..autograd import Function
+
+
+def _channel_shape(ndim):
+    """Shape that broadcasts a (C,) vector over (N, C, *)."""
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+class BatchNormFunction(Function):
+    """Batch norm over (N, C, *): statistics per channel over N and the trailing dims.
+
+    ``training=True`` normalises with the batch's mean and biased variance and, when
+    running stats are given, updates them in place: ``r = (1 - momentum) r + momentum s``
+    with the unbiased variance (PyTorch's rule). ``training=False`` uses the running stats
+    (not differentiated).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        cshape = _channel_shape(x.ndim)
+        axes = (0,) + tuple(range(2, x.ndim))
+        if training:
+            m = x.size // x.shape[1]
+            mean = x.mean(axis=axes, keepdims=True)
+            xhat = x - mean
+            sq = np.square(xhat)
+            var = sq.mean(axis=axes, keepdims=True)
+            if running_mean is not None:
+                running_mean *= 1.0 - momentum
+                running_mean += momentum * mean.reshape(-1)
+            if running_var is not None:
+                running_var *= 1.0 - momentum
+                running_var += (momentum * m / max(m - 1, 1)) * var.reshape(-1)
+        else:
+            mean = running_mean.reshape(cshape)
+            var = running_var.reshape(cshape)
+            xhat = x - mean
+            sq = None
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat *= invstd
+        if weight is not None:
+            y = np.multiply(xhat, weight.reshape(cshape), out=sq)
+        else:
+            y = xhat.copy()
+        if bias is not None:
+            y += bias.reshape(cshape)
+        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.args = (training, axes, cshape, bias is not None)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, weight = ctx.saved_tensors
+        training, axes, cshape, has_bias = ctx.args
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        need_sums = training and nx
+        db = grad.sum(axis=axes, keepdims=True) if (nb or need_sums) else None
+        dw = (grad * xhat).sum(axis=axes, keepdims=True) if (nw or need_sums) else None
+        dx = None
+        if nx:
+            scale = invstd if weight is None else invstd * weight.reshape(cshape)
+            if training:
+                m = xhat.size // xhat.shape[1]
+                dx = np.multiply(xhat, dw * (-1.0 / m))
+                dx += grad
+                dx -= db * (1.0 / m)
+                dx *= scale
+            else:
+                dx = grad * scale
+        return (dx,
+                dw.reshape(-1) if nw else None,
+                db.reshape(-1) if nb and has_bias else None,
+                None, None, None, None, None)
+
+
+class LayerNormFunction(Function):
+    """Layer norm over the trailing ``len(normalized_shape)`` dims of x, with an
+    elementwise affine ``weight`` / ``bias`` of ``normalized_shape`` (or None)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, ndim_norm, eps):
+        k = 1
+        for n in x.shape[x.ndim - ndim_norm:]:
+            k *= n
+        x2 = x.reshape(-1, k)
+        mean = x2.mean(axis=1, keepdims=True)
+        xhat = x2 - mean
+        sq = np.square(xhat)
+        var = sq.mean(axis=1, keepdims=True)
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat *= invstd
+        if weight is not None:
+            y = np.multiply(xhat, weight.reshape(-1), out=sq)
+        else:
+            y = xhat.copy()
+        if bias is not None:
+            y += bias.reshape(-1)
+        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.args = (x.shape, None if bias is None else bias.shape)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, weight = ctx.saved_tensors
+        x_shape, bias_shape = ctx.args
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        g = grad.reshape(xhat.shape)
+        dx = dw = db = None
+        if nw:
+            dw = (g * xhat).sum(axis=0).reshape(weight.shape)
+        if nb and bias_shape is not None:
+            db = g.sum(axis=0).reshape(bias_shape)
+        if nx:
+            gw = g * weight.reshape(-1) if weight is not None else g.copy()
+            k = xhat.shape[1]
+            mean_g = gw.mean(axis=1, keepdims=True)
+            mean_gx = np.einsum("ij,ij->i", gw, xhat).reshape(-1, 1) / k
+            gw -= mean_g
+            gw -= xhat * mean_gx
+            gw *= invstd
+            dx = gw.reshape(x_shape)
+        return dx, dw, db, None, None

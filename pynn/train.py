@@ -1,0 +1,741 @@
+"""The convenience training loop: :func:`fit`, :func:`evaluate`, :func:`predict`, checkpoints,
+callbacks (:class:`EarlyStopping`) and a dependency-free progress bar.
+
+One epoch of :func:`fit` is the loop you would write yourself::
+
+    model.train()
+    for x, y in train_loader:                      # tuples of ndarrays
+        x, y = pynn.tensor(x), pynn.tensor(y)      # no copy
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()                           # with scheduler_step="batch"
+    scheduler.step()                               # with scheduler_step="epoch"
+
+plus running metrics, validation, history, checkpoints and callbacks around it.
+
+Metrics
+-------
+``"accuracy"`` compares predictions with the targets elementwise and counts exact matches:
+
+- multi-class scores ``(N, C, ...)`` (``C > 1``) against integer labels ``(N, ...)``: the
+  prediction is ``argmax`` over dim 1;
+- multi-class scores against class probabilities / one-hot targets of the same shape:
+  ``argmax`` of both over dim 1;
+- a single-output binary head, ``(N,)`` or ``(N, 1, ...)``, against 0/1 targets: the output
+  is a *logit*, so the prediction is ``output > 0`` (a probability head needs a custom
+  metric); the target counts as positive when ``> 0.5``.
+
+A metric may also be a callable ``fn(output, target) -> float`` on ndarrays (a batch mean),
+named by its ``__name__``, or a ``(name, fn)`` pair; epoch values are means over the samples
+(batch means weighted by batch size).
+"""
+
+import math
+import os
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import random as _random
+from .autograd import enable_grad, no_grad
+from .serialization import load, save
+from .tensor import Tensor
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "accuracy",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "predict",
+    "save_checkpoint",
+]
+
+CHECKPOINT_FORMAT = 1
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _as_tensor(x):
+    # pynn.tensor(x) without the conversion checks: the loader hands us ndarrays, used as is.
+    return x if isinstance(x, Tensor) else Tensor(x if type(x) is np.ndarray else np.asarray(x))
+
+
+def _split_batch(batch):
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        return batch[0], batch[1]
+    raise ValueError(f"batches must be tuples (x, y, ...) of inputs and targets, got "
+                     f"{type(batch).__name__}")
+
+
+def _batch_inputs(batch):
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+# ------------------------------------------------------------------------------- metrics
+def _num_correct(output, target):
+    """``(correct, count)`` for ``output`` scores/logits and ``target`` (ndarrays)."""
+    if output.ndim == target.ndim + 1:
+        if output.shape[1] == 1:  # single-logit binary head (N, 1, ...)
+            pred = output[:, 0] > 0
+            return int(np.count_nonzero(pred == (target > 0.5))), pred.size
+        pred = output.argmax(axis=1)
+        return int(np.count_nonzero(pred == target)), pred.size
+    if output.shape == target.shape:
+        if output.ndim >= 2 and output.shape[1] > 1:  # probability / one-hot targets
+            pred = output.argmax(axis=1)
+            return int(np.count_nonzero(pred == target.argmax(axis=1))), pred.size
+        pred = output > 0  # binary logits (N,) against 0/1
+        return int(np.count_nonzero(pred == (target > 0.5))), pred.size
+    raise ValueError(f"accuracy: cannot compare outputs of shape {output.shape} with targets "
+                     f"of shape {target.shape}; expected scores (N, C, ...) with labels "
+                     f"(N, ...), or outputs and targets of the same shape")
+
+
+def accuracy(output, target):
+    """Fraction of correct predictions (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    output : Tensor or ndarray of shape (N, C, ...), (N,) or (N, 1, ...)
+        Scores / logits.
+    target : Tensor or ndarray of shape (N, ...) (labels) or like ``output``
+
+    Returns
+    -------
+    float
+    """
+    correct, count = _num_correct(_array(output), _array(target))
+    return correct / count if count else float("nan")
+
+
+def _parse_metrics(metrics):
+    if metrics is None:
+        return []
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    parsed = []
+    for m in metrics:
+        if m in ("accuracy", "acc"):
+            parsed.append(("accuracy", None))
+        elif isinstance(m, tuple) and len(m) == 2 and callable(m[1]):
+            parsed.append((str(m[0]), m[1]))
+        elif callable(m):
+            parsed.append((getattr(m, "__name__", type(m).__name__), m))
+        else:
+            raise ValueError(f"unknown metric {m!r}: use 'accuracy', a callable "
+                             f"fn(output, target) -> float, or a (name, fn) pair")
+    return parsed
+
+
+class _Meter:
+    """Running sums of the loss and metrics over one pass (sample-weighted means)."""
+
+    __slots__ = ("counts", "loss_sum", "metrics", "n", "sums")
+
+    def __init__(self, metrics):
+        self.metrics = metrics
+        self.n = 0
+        self.loss_sum = 0.0
+        self.sums = [0.0] * len(metrics)
+        self.counts = [0] * len(metrics)
+
+    def update(self, n, loss_value, output, target):
+        self.n += n
+        if loss_value is not None:
+            self.loss_sum += loss_value * n
+        sums, counts = self.sums, self.counts
+        for i, (_, fn) in enumerate(self.metrics):
+            if fn is None:
+                correct, count = _num_correct(output, target)
+                sums[i] += correct
+                counts[i] += count
+            else:
+                sums[i] += float(fn(output, target)) * n
+                counts[i] += n
+
+    def loss(self):
+        return self.loss_sum / self.n if self.n else float("nan")
+
+    def value(self, i):
+        return self.sums[i] / self.counts[i] if self.counts[i] else float("nan")
+
+    def results(self, with_loss=True):
+        logs = {"loss": self.loss()} if with_loss else {}
+        for i, (name, _) in enumerate(self.metrics):
+            logs[name] = self.value(i)
+        return logs
+
+
+# ------------------------------------------------------------------------------- history
+class History:
+    """What :func:`fit` returns: per-epoch values, ``history["loss"]`` etc.
+
+    Attributes
+    ----------
+    history : dict of str -> list of float
+        One entry per epoch for each key: ``loss``, the metrics (``accuracy``), with a
+        validation loader ``val_loss`` and ``val_<metric>``, then ``lr`` (the learning rate
+        of the first parameter group at the start of the epoch), ``epoch_time`` (seconds,
+        training + validation) and ``items_per_sec`` (training samples per second of the
+        training phase).
+    epoch : list of int
+        The (0-based) epoch index of each entry; a resumed run continues the numbering.
+    """
+
+    def __init__(self, history=None, epoch=None):
+        self.history = {k: list(v) for k, v in (history or {}).items()}
+        self.epoch = [int(e) for e in (epoch or [])]
+
+    def append(self, epoch, logs):
+        n = len(self.epoch)
+        for key, value in logs.items():
+            column = self.history.setdefault(key, [float("nan")] * n)
+            column.append(float(value))
+        for key, column in self.history.items():
+            if len(column) == n:  # absent this epoch
+                column.append(float("nan"))
+        self.epoch.append(int(epoch))
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def keys(self):
+        return self.history.keys()
+
+    def state_dict(self):
+        return {"history": {k: list(v) for k, v in self.history.items()},
+                "epoch": list(self.epoch)}
+
+    @classmethod
+    def from_state_dict(cls, state):
+        return cls(state.get("history"), state.get("epoch"))
+
+    def __repr__(self):
+        last = {k: round(v[-1], 4) for k, v in self.history.items() if v}
+        return f"History({len(self)} epochs, last={last})"
+
+
+# ----------------------------------------------------------------------------- callbacks
+class Callback:
+    """Base class of callbacks; every hook is optional (:func:`fit` looks them up).
+
+    - ``on_train_begin(model)``: before the first epoch.
+    - ``on_epoch_end(epoch, logs) -> bool``: after each epoch (0-based ``epoch``; ``logs``
+      holds that epoch's history values); return True to stop training.
+    - ``on_train_end(history)``: after the last epoch (also after an early stop).
+    - ``state_dict()`` / ``load_state_dict(state)``: saved in checkpoints, restored on resume.
+    """
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : str, default "val_loss"
+        A key of the epoch logs (e.g. ``"val_accuracy"``, ``"loss"``).
+    patience : int, default 0
+        Epochs without improvement to tolerate before stopping.
+    min_delta : float, default 0
+        The smallest change that counts as an improvement.
+    mode : {"auto", "min", "max"}
+        ``"auto"``: maximise keys containing ``"acc"``, minimise the others.
+    restore_best_weights : bool, default False
+        When stopping (or at the end of training), load the weights of the best epoch.
+
+    Attributes
+    ----------
+    best, best_epoch, wait, stopped_epoch
+    """
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
+                 restore_best_weights=False):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self.monitor = monitor
+        self.patience = int(patience)
+        self.min_delta = abs(float(min_delta))
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.mode = mode
+        self.restore_best_weights = bool(restore_best_weights)
+        self.best = None
+        self.best_epoch = None
+        self.wait = 0
+        self.stopped_epoch = None
+        self._model = None
+        self._best_weights = None
+
+    def _improved(self, value):
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_train_begin(self, model):
+        self._model = model
+
+    def on_epoch_end(self, epoch, logs):
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which is not among the "
+                           f"epoch's values {sorted(logs)} (no val_loader?)")
+        value = float(logs[self.monitor])
+        if math.isnan(value):
+            improved = False
+        else:
+            improved = self._improved(value)
+        if improved:
+            self.best, self.best_epoch, self.wait = value, int(epoch), 0
+            if self.restore_best_weights and self._model is not None:
+                self._best_weights = {k: np.array(_array(v), copy=True)
+                                      for k, v in self._model.state_dict().items()}
+            return False
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = int(epoch)
+            return True
+        return False
+
+    def on_train_end(self, history):
+        if self.restore_best_weights and self._best_weights is not None:
+            self._model.load_state_dict(self._best_weights)
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+# ------------------------------------------------------------------------------ progress
+class _Progress:
+    """Progress output on ``stream``: mode "bar" (one line rewritten in place with ``\\r``,
+    at most every ``interval`` seconds), "line" (one line per epoch) or None (silent)."""
+
+    def __init__(self, mode, epochs, total, stream, interval=0.1):
+        self.mode = mode
+        self.epochs = epochs
+        self.total = total
+        self.stream = stream
+        self.interval = interval
+        self.next_time = 0.0
+        self.width = 0
+        self.last_len = 0
+
+    def start_epoch(self, epoch):
+        self.epoch = epoch
+        if self.mode == "bar":
+            self.width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
+            self.next_time = 0.0
+            self.last_len = 0
+
+    def _write_bar(self, text, end=""):
+        text = text[:self.width]
+        pad = " " * max(0, self.last_len - len(text))
+        self.stream.write("\r" + text + pad + end)
+        self.stream.flush()
+        self.last_len = len(text)
+
+    def update(self, batches, elapsed, meter):
+        """Redraw the bar (the caller checks ``time >= self.next_time`` first)."""
+        self.next_time = time.perf_counter() + self.interval
+        head = f"Epoch {self.epoch + 1}/{self.epochs}"
+        if self.total:
+            done = min(batches / self.total, 1.0)
+            filled = int(20 * done)
+            bar = "=" * filled + (">" if filled < 20 else "") + "." * (19 - filled)
+            head += f" [{bar}] {batches}/{self.total}"
+        else:
+            head += f" {batches}"
+        rate = meter.n / elapsed if elapsed > 0 else 0.0
+        text = f"{head} {elapsed:.1f}s {rate:,.0f} items/s loss {meter.loss():.4f}"
+        for i, (name, _) in enumerate(meter.metrics):
+            text += f" {_short(name)} {meter.value(i):.4f}"
+        self._write_bar(text)
+
+    def end_epoch(self, logs):
+        if self.mode is None:
+            return
+        parts = [f"Epoch {self.epoch + 1}/{self.epochs}",
+                 f"{logs['epoch_time']:.1f}s", f"{logs['items_per_sec']:,.0f} items/s"]
+        for key, value in logs.items():
+            if key in ("epoch_time", "items_per_sec"):
+                continue
+            parts.append(f"{key} {value:.4g}" if key == "lr" else f"{_short(key)} {value:.4f}")
+        text = " - ".join(parts)
+        if self.mode == "bar":
+            self.last_len = min(self.last_len, self.width)
+            self.width = max(self.width, len(text))  # the final line is never cut
+            self._write_bar(text, "\n")
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+def _short(name):
+    return name.replace("accuracy", "acc")
+
+
+def _progress_mode(progress, stream):
+    if progress is None:
+        return None
+    if not progress:
+        return "line"
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return "bar" if isatty is not None and isatty() else "line"
+    except (ValueError, OSError):  # closed stream
+        return "line"
+
+
+# --------------------------------------------------------------------------- checkpoints
+def _generators(loader):
+    """The random generators a run draws from, in a fixed order: pynn's global generator,
+    then the loader's own and those of its (and its dataset's) transforms."""
+    found = [_random.get_generator()]
+    seen = {id(found[0])}
+
+    def add(gen):
+        if isinstance(gen, np.random.Generator) and id(gen) not in seen:
+            seen.add(id(gen))
+            found.append(gen)
+
+    def walk(obj, depth=0):
+        if obj is None or depth > 4:
+            return
+        add(getattr(obj, "_generator", None))
+        add(getattr(obj, "_rng", None))
+        for child in getattr(obj, "transforms", None) or ():
+            walk(child, depth + 1)
+        walk(getattr(obj, "transform", None), depth + 1)
+
+    if loader is not None:
+        walk(loader)
+        walk(getattr(loader, "dataset", None))
+    return found
+
+
+def _rng_states(loader):
+    return [g.bit_generator.state for g in _generators(loader)]
+
+
+def _set_rng_states(loader, states):
+    gens = _generators(loader)
+    if len(gens) != len(states):
+        warnings.warn(f"the checkpoint holds {len(states)} random generator states, but this "
+                      f"run has {len(gens)} (pynn's global generator, the loader's, its "
+                      f"transforms'); only the global one is restored, so shuffling and "
+                      f"augmentation will differ from the interrupted run", stacklevel=3)
+        gens, states = gens[:1], states[:1]
+    for gen, state in zip(gens, states):
+        gen.bit_generator.state = state
+
+
+def save_checkpoint(path, model, optimizer, scheduler=None, epoch=None, history=None,
+                    **extra):
+    """Save ``{"model", "optimizer", "scheduler", "epoch", "history", ...}`` with
+    :func:`pynn.save` (atomic: a crash leaves the old file or the new one)."""
+    state = {
+        "pynn_checkpoint": CHECKPOINT_FORMAT,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": None if epoch is None else int(epoch),
+        "history": history.state_dict() if isinstance(history, History) else history,
+    }
+    state.update(extra)
+    save(state, path)
+
+
+def load_checkpoint(path, model=None, optimizer=None, scheduler=None):
+    """Load a checkpoint (a file, or a directory holding ``last.npz``); restore the state of
+    the objects given; return the whole checkpoint dict (arrays as ndarrays)."""
+    path = Path(os.fspath(path))
+    if path.is_dir():
+        path = path / "last.npz"
+    state = load(path)
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{path}: not a training checkpoint (no 'model' entry)")
+    if model is not None:
+        model.load_state_dict(state["model"])
+    if optimizer is not None and state.get("optimizer") is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        if state.get("scheduler") is None:
+            raise ValueError(f"{path}: the checkpoint has no scheduler state, but a scheduler "
+                             f"was given")
+        scheduler.load_state_dict(state["scheduler"])
+    return state
+
+
+# ----------------------------------------------------------------------------- the loops
+def _set_mode(model, training):
+    train = getattr(model, "train", None)
+    if train is not None:
+        train(training)
+
+
+def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
+    """Loss and metrics of ``model`` over ``loader``, without gradients.
+
+    Runs under :class:`pynn.no_grad` with ``model.eval()``, then restores the model's
+    previous mode.
+
+    Parameters
+    ----------
+    model : callable Module
+    loss_fn : callable ``loss_fn(output, target) -> 0-d Tensor`` (a batch mean), or None
+    loader : iterable of tuples ``(x, y, ...)`` of ndarrays
+    metrics : sequence of metric names / callables (see the module docstring)
+
+    Returns
+    -------
+    dict
+        ``{"loss": float, "accuracy": float, ...}`` (sample-weighted means); no ``"loss"``
+        when ``loss_fn`` is None.
+    """
+    meter = _Meter(_parse_metrics(metrics))
+    was_training = getattr(model, "training", True)
+    _set_mode(model, False)
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y = _split_batch(batch)
+                out = model(_as_tensor(x))
+                loss = None if loss_fn is None else float(loss_fn(out, _as_tensor(y)).item())
+                meter.update(len(x), loss, _array(out), _array(y))
+    finally:
+        _set_mode(model, was_training)
+    return meter.results(with_loss=loss_fn is not None)
+
+
+def predict(model, x_or_loader, batch_size=256):
+    """Outputs of ``model`` on ``x`` (in batches of ``batch_size``) or on the inputs of a
+    loader's batches, under ``no_grad`` and ``model.eval()`` (previous mode restored).
+
+    Parameters
+    ----------
+    model : callable Module
+    x_or_loader : ndarray/Tensor of shape (N, ...), or iterable of batches (``(x, ...)``
+        tuples or bare input arrays)
+    batch_size : int, default 256 (arrays only)
+
+    Returns
+    -------
+    ndarray of shape (N, ...): the outputs, concatenated along the first axis.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if isinstance(x_or_loader, (np.ndarray, Tensor)):
+        x = _array(x_or_loader)
+        batches = (x[i:i + batch_size] for i in range(0, x.shape[0], batch_size))
+    else:
+        batches = (_batch_inputs(b) for b in x_or_loader)
+    was_training = getattr(model, "training", True)
+    _set_mode(model, False)
+    outputs = []
+    try:
+        with no_grad():
+            for xb in batches:
+                outputs.append(_array(model(_as_tensor(xb))))
+    finally:
+        _set_mode(model, was_training)
+    if not outputs:
+        raise ValueError("predict: no inputs")
+    return np.concatenate(outputs, axis=0)
+
+
+def _best_key(logs):
+    if "val_accuracy" in logs:
+        return "val_accuracy", "max"
+    if "val_loss" in logs:
+        return "val_loss", "min"
+    return None, None
+
+
+def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, scheduler=None,
+        callbacks=(), metrics=("accuracy",), checkpoint_dir=None, resume=None, progress=True,
+        scheduler_step="epoch"):
+    """Train ``model`` for ``epochs`` epochs; return a :class:`History`.
+
+    Each epoch calls ``model.train()``, then for each batch ``optimizer.zero_grad()``,
+    ``loss = loss_fn(model(x), y)``, ``loss.backward()``, ``optimizer.step()``, and
+    ``scheduler.step()`` when ``scheduler_step="batch"``. After each epoch: validation (:func:`evaluate`),
+    ``scheduler.step()`` when ``scheduler_step="epoch"``, the history, checkpoints, then the
+    callbacks.
+
+    Parameters
+    ----------
+    model : Module
+        Callable, with ``train()``/``eval()``, ``state_dict()``/``load_state_dict()``.
+    loss_fn : callable ``loss_fn(output, target) -> 0-d Tensor``
+        A *mean* over the batch (e.g. ``nn.CrossEntropyLoss()``); the epoch loss is the
+        sample-weighted mean of the batch losses.
+    optimizer : pynn.optim.Optimizer
+    train_loader : iterable of tuples ``(x, y, ...)`` of ndarrays, e.g. a DataLoader
+        Wrapped with ``pynn.tensor`` (no copy). Re-iterated every epoch.
+    epochs : int
+        The total number of epochs; a resumed run trains the remaining ones.
+    val_loader : iterable, optional
+        Evaluated after every epoch: ``val_loss`` and ``val_<metric>`` in the history.
+    scheduler : learning-rate scheduler, optional
+    callbacks : sequence of callbacks (see :class:`Callback`)
+    metrics : sequence, default ("accuracy",)
+        Names or callables (see the module docstring); empty for the loss only.
+    checkpoint_dir : str or Path, optional
+        Every epoch, save the model, optimiser, scheduler, epoch, history, callback states
+        and random-generator states (pynn's global one, the loader's, its transforms') to
+        ``checkpoint_dir/last.npz``, and to ``best.npz`` when the epoch has the best
+        ``val_accuracy`` so far (``val_loss`` when there is no accuracy metric; no
+        ``best.npz`` without validation). Writes are atomic.
+    resume : str or Path, optional
+        A checkpoint file (or a directory holding ``last.npz``) written by ``fit``: restore
+        everything and continue with the epoch after the saved one. With the same loader
+        (same seed), model and settings, the final weights equal those of an uninterrupted
+        run.
+    progress : bool or None, default True
+        True: on a terminal, one line per epoch updated in place (items/s, running loss and
+        metrics), else one plain line per epoch; False: one plain line per epoch; None:
+        silent. Written to ``sys.stderr``.
+    scheduler_step : {"epoch", "batch"}
+        When to call ``scheduler.step()``.
+
+    Returns
+    -------
+    History
+        The model is left in the mode it had before the call.
+    """
+    if scheduler_step not in ("epoch", "batch"):
+        raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if callbacks is None:
+        callbacks = ()
+    elif not isinstance(callbacks, (list, tuple)):
+        callbacks = (callbacks,)
+    metric_list = _parse_metrics(metrics)
+    per_batch = scheduler is not None and scheduler_step == "batch"
+
+    history = History()
+    start_epoch = 0
+    best_value = None
+    if resume is not None:
+        state = load_checkpoint(resume, model, optimizer, scheduler)
+        start_epoch = 0 if state.get("epoch") is None else int(state["epoch"]) + 1
+        history = History.from_state_dict(state.get("history") or {})
+        best_value = state.get("best")
+        if state.get("rng") is not None:
+            _set_rng_states(train_loader, state["rng"])
+        saved_cbs = state.get("callbacks") or []
+        for cb, cb_state in zip(callbacks, saved_cbs):
+            if cb_state is not None and hasattr(cb, "load_state_dict"):
+                cb.load_state_dict(cb_state)
+    if checkpoint_dir is not None:
+        checkpoint_dir = Path(os.fspath(checkpoint_dir))
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+
+    stream = sys.stderr
+    try:
+        total = len(train_loader)
+    except TypeError:
+        total = None
+    bar = _Progress(_progress_mode(progress, stream), epochs, total, stream)
+    live = bar.mode == "bar"
+    was_training = getattr(model, "training", True)
+    perf_counter = time.perf_counter
+
+    for cb in callbacks:
+        hook = getattr(cb, "on_train_begin", None)
+        if hook is not None:
+            hook(model)
+    try:
+        for epoch in range(start_epoch, epochs):
+            bar.start_epoch(epoch)
+            lr = float(optimizer.param_groups[0]["lr"])
+            meter = _Meter(metric_list)
+            t0 = perf_counter()
+            model.train()
+            with enable_grad():
+                for b, batch in enumerate(train_loader, 1):
+                    x, y = _split_batch(batch)
+                    optimizer.zero_grad()
+                    out = model(_as_tensor(x))
+                    loss = loss_fn(out, _as_tensor(y))
+                    loss.backward()
+                    optimizer.step()
+                    if per_batch:
+                        scheduler.step()
+                    meter.update(x.shape[0], float(loss.data), out.data, _array(y))
+                    if live and perf_counter() >= bar.next_time:
+                        bar.update(b, perf_counter() - t0, meter)
+            train_time = perf_counter() - t0
+            if live and meter.n:
+                bar.update(b, train_time, meter)
+
+            logs = meter.results()
+            if val_loader is not None:
+                for key, value in evaluate(model, loss_fn, val_loader, metrics).items():
+                    logs["val_" + key] = value
+            if scheduler is not None and not per_batch:
+                scheduler.step()
+            logs["lr"] = lr
+            logs["epoch_time"] = perf_counter() - t0
+            logs["items_per_sec"] = meter.n / train_time if train_time > 0 else float("nan")
+            history.append(epoch, logs)
+            bar.end_epoch(logs)
+
+            stop = False
+            for cb in callbacks:
+                hook = getattr(cb, "on_epoch_end", None)
+                if hook is not None and hook(epoch, dict(logs)):
+                    stop = True
+
+            if checkpoint_dir is not None:
+                key, mode = _best_key(logs)
+                is_best = False
+                if key is not None and not math.isnan(logs[key]):
+                    value = logs[key]
+                    is_best = best_value is None or (value > best_value if mode == "max"
+                                                     else value < best_value)
+                    if is_best:
+                        best_value = value
+                extra = {
+                    "best": best_value,
+                    "rng": _rng_states(train_loader),
+                    "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else None
+                                  for cb in callbacks],
+                }
+                save_checkpoint(checkpoint_dir / "last.npz", model, optimizer, scheduler,
+                                epoch, history, **extra)
+                if is_best:
+                    save_checkpoint(checkpoint_dir / "best.npz", model, optimizer, scheduler,
+                                    epoch, history, **extra)
+            if stop:
+                break
+    finally:
+        _set_mode(model, was_training)
+    for cb in callbacks:
+        hook = getattr(cb, "on_train_end", None)
+        if hook is not None:
+            hook(history)
+    return history
