@@ -78,3 +78,8 @@ static const pynn_gemm_desc *gemm_desc(int isa)
 #include "gemm_tmpl.h"
 #undef T
 #undef SFX
+
+int64_t pynn_fma_probe_f32(int isa, int64_t rounds, float *sink)
+{
+    return gemm_desc(isa)->fma_probe_f32(rounds, sink);
+}

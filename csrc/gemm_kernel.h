@@ -56,6 +56,9 @@ typedef struct {
      * packed B panels keep their full NR row stride. */
     pynn_gemm_ukr_f32 ukr_half_f32;
     pynn_gemm_ukr_f64 ukr_half_f64;
+    /* Peak probe: `rounds` rounds of independent vector FMA chains (no memory traffic);
+     * returns the float32 operations done. `sink` keeps the work from being optimised out. */
+    int64_t (*fma_probe_f32)(int64_t rounds, float *sink);
 } pynn_gemm_desc;
 
 extern const pynn_gemm_desc pynn_gemm_desc_generic;

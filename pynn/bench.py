@@ -243,7 +243,14 @@ def _ratio(a, b):
     return "" if a is None or b is None else f"{a / b:.2f}x"
 
 
-def render(results, args, notes):
+def measured_peak_gflops():
+    """One core's float32 FMA peak, measured with the GEMM micro-kernel's instructions."""
+    from pynn.backend import _cpu
+
+    return _cpu.fma_peak_gflops(_cpu.ISA_NAMES.index(compiled.get_isa()))
+
+
+def render(results, args, notes, peak):
     lines = [
         "## Kernel benchmarks",
         "",
@@ -253,17 +260,22 @@ def render(results, args, notes):
         f"{' '.join(map(str, args.threads))}`",
         "- Figures are medians of repeated runs after warm-up, all libraries pinned to the same "
         "thread count; ratios compare medians from the same run.",
+        f"- Measured float32 FMA peak: {peak:.1f} GFLOP/s per core (independent FMA chains with "
+        "the GEMM micro-kernel's instructions); '% peak' is pynn's GEMM rate over that times "
+        "the thread count.",
     ]
     lines += [f"- Note: {n}" for n in notes]
     for threads, res in results.items():
         lines += ["", f"### {threads} thread{'s' if threads > 1 else ''}", "",
                   "GEMM, float32, GFLOP/s (higher is better):", "",
-                  "| case | pynn | NumPy/OpenBLAS | PyTorch | pynn / OpenBLAS | pynn / PyTorch |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| case | pynn | % peak | NumPy/OpenBLAS | PyTorch | pynn / OpenBLAS "
+                  "| pynn / PyTorch |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for r in res["gemm"]:
-            lines.append(f"| {r['case']} | {_fmt_gflops(r['pynn'])} | {_fmt_gflops(r['numpy'])} "
-                         f"| {_fmt_gflops(r.get('torch'))} | {_ratio(r['pynn'], r['numpy'])} "
-                         f"| {_ratio(r['pynn'], r.get('torch'))} |")
+            share = 100 * r["pynn"] / 1e9 / (peak * threads)
+            lines.append(f"| {r['case']} | {_fmt_gflops(r['pynn'])} | {share:.0f}% "
+                         f"| {_fmt_gflops(r['numpy'])} | {_fmt_gflops(r.get('torch'))} "
+                         f"| {_ratio(r['pynn'], r['numpy'])} | {_ratio(r['pynn'], r.get('torch'))} |")
         lines += ["", "Forward + backward, float32, ms (lower is better; speed-up = their time "
                   "/ pynn's):", "",
                   "| case | pynn | PyTorch | NumPy reference | vs PyTorch | vs reference |",
@@ -294,6 +306,7 @@ def main(argv=None):
     if args.threads is None:
         args.threads = sorted({1, pynn.get_num_threads()})
     peers = Peers()
+    peak = measured_peak_gflops()
     results = {}
     for n in args.threads:
         peers.set_threads(n)
@@ -303,7 +316,7 @@ def main(argv=None):
             "conv": bench_conv(peers, with_reference=not args.quick),
             "other": bench_pool_and_loss(peers, with_reference=not args.quick),
         }
-    report = render(results, args, peers.notes())
+    report = render(results, args, peers.notes(), peak)
     print(report)
     if args.output:
         with open(args.output, "w") as f:

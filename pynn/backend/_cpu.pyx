@@ -1,6 +1,9 @@
 """What this CPU and this build of pynn can run."""
+from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport (
-    pynn_cpu_best_isa, pynn_cpu_isa_supported, pynn_openmp_enabled, pynn_openmp_max_threads)
+    pynn_cpu_best_isa, pynn_cpu_isa_supported, pynn_fma_probe_f32, pynn_openmp_enabled,
+    pynn_openmp_max_threads)
+import time
 
 ISA_NAMES = ("generic", "avx2", "avx512")
 
@@ -23,3 +26,23 @@ def openmp_enabled():
 def openmp_max_threads():
     """OpenMP's default number of threads (1 in a serial build)."""
     return pynn_openmp_max_threads()
+
+
+def fma_peak_gflops(int isa, double seconds=0.2):
+    """Measured float32 FMA throughput of one core with ISA ``isa``, in GFLOP/s: the best of
+    several timed runs of independent FMA chains (the micro-kernel's instructions)."""
+    cdef float sink = 0
+    cdef int64_t rounds = 1 << 16, flops
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while True:
+        start = time.perf_counter()
+        with nogil:
+            flops = pynn_fma_probe_f32(isa, rounds, &sink)
+        elapsed = time.perf_counter() - start
+        if elapsed < 1e-3:
+            rounds *= 4
+            continue
+        best = max(best, flops / elapsed / 1e9)
+        if time.perf_counter() > deadline:
+            return best

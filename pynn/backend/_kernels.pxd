@@ -27,6 +27,7 @@ cdef extern from "gemm.h":
                       double beta, double *c, int64_t rsc, int64_t csc,
                       const double *bias, int bias_axis, int relu, int isa,
                       int n_threads) noexcept nogil
+    int64_t pynn_fma_probe_f32(int isa, int64_t rounds, float *sink) noexcept nogil
 
 cdef extern from "im2col.h":
     ctypedef struct pynn_conv_geom:
