@@ -5,7 +5,7 @@ from .tensor import Tensor, cat, stack, tensor
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from .serialization import load, save
-from . import data, functional, nn, optim
+from . import data, functional, nn, optim, train
 
 __version__ = "0.1.0"
 
@@ -27,6 +27,7 @@ __all__ = [
     "data",
     "optim",
     "nn",
+    "train",
     "save",
     "load",
 ]
