@@ -59,8 +59,10 @@ def _in_subprocess(code, drop=(), **env):
     """Run code in a fresh interpreter that imports the same pynn as this process."""
     full_env = {k: v for k, v in os.environ.items() if k not in drop}
     full_env.update(env, PYTHONPATH=os.path.dirname(os.path.dirname(pynn.__file__)))
+    # Not from the repository root: `python -c` puts the working directory first on sys.path,
+    # and a source checkout's pynn/ lacks the built extensions of an installed one.
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=full_env, timeout=120)
+                         env=full_env, timeout=120, cwd=os.path.dirname(__file__))
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
