@@ -60,3 +60,18 @@ def directional_check(forward, backward_dot, x, rng, eps=1e-6, rtol=1e-6):
     analytic = np.sum(backward_dot(x, dy) * v)
     assert np.isclose(analytic, numeric, rtol=rtol, atol=rtol * (abs(numeric) + 1e-3)), (
         analytic, numeric)
+
+
+def numeric_gradient(objective, arr, eps=1e-6):
+    """Central differences of the scalar ``objective()`` with respect to every element of
+    ``arr``, which is perturbed in place and restored."""
+    numeric = np.zeros_like(arr)
+    for idx in np.ndindex(arr.shape):
+        orig = arr[idx]
+        arr[idx] = orig + eps
+        plus = objective()
+        arr[idx] = orig - eps
+        minus = objective()
+        arr[idx] = orig
+        numeric[idx] = (plus - minus) / (2 * eps)
+    return numeric

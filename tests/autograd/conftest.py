@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+from helpers import numeric_gradient
 
 import pynn
 from pynn import backend
@@ -37,15 +38,7 @@ def _gradcheck(fn, *inputs, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
             return float(np.sum(fn(*[pynn.tensor(a.copy()) for a in arrays]).data * dy))
 
     for i, (a, leaf) in enumerate(zip(arrays, leaves)):
-        numeric = np.zeros_like(a)
-        for idx in np.ndindex(a.shape):
-            orig = a[idx]
-            a[idx] = orig + eps
-            plus = objective()
-            a[idx] = orig - eps
-            minus = objective()
-            a[idx] = orig
-            numeric[idx] = (plus - minus) / (2 * eps)
+        numeric = numeric_gradient(objective, a, eps)
         assert leaf.grad is not None, f"input {i} got no gradient"
         assert isinstance(leaf.grad, np.ndarray) and leaf.grad.dtype == np.float64
         assert leaf.grad.shape == a.shape, (i, leaf.grad.shape, a.shape)

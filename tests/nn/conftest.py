@@ -3,6 +3,7 @@ of a whole module (input and parameter gradients, in float64)."""
 
 import numpy as np
 import pytest
+from helpers import numeric_gradient
 
 import pynn
 from pynn import backend
@@ -42,15 +43,7 @@ def module_gradcheck(module, x, *, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0, input
     targets = [("input", xa, leaf)] if input_grad else []
     targets += [(name, p.data, p) for name, p in module.named_parameters()]
     for name, arr, owner in targets:
-        numeric = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            orig = arr[idx]
-            arr[idx] = orig + eps
-            plus = objective()
-            arr[idx] = orig - eps
-            minus = objective()
-            arr[idx] = orig
-            numeric[idx] = (plus - minus) / (2 * eps)
+        numeric = numeric_gradient(objective, arr, eps)
         assert owner.grad is not None, f"{name} got no gradient"
         assert owner.grad.dtype == np.float64 and owner.grad.shape == arr.shape, name
         np.testing.assert_allclose(owner.grad, numeric, rtol=rtol, atol=atol,
