@@ -44,9 +44,18 @@ POOL_INPUT = (128, 30, 24, 24)
 XENT_SHAPE = (128, 10)
 
 
+# OpenMP runtimes keep their threads spinning for a while after a parallel region (Intel's,
+# inside PyTorch, for 200 ms by default). Measured without a pause, the library timed next
+# shares its cores with those spinners: pynn's 2-thread 512^3 GEMM read 34 GFLOP/s right after
+# PyTorch's and 65 on its own.
+SETTLE_SECONDS = 0.3
+
+
 def median_seconds(fn, repeat=15, warmup=2, max_seconds=3.0):
     """Median wall time of ``fn()`` over up to ``repeat`` runs after ``warmup`` runs, stopping
-    early once ``max_seconds`` have been spent (at least 3 runs)."""
+    early once ``max_seconds`` have been spent (at least 3 runs). Waits SETTLE_SECONDS first,
+    so that threads of the previously timed library have gone to sleep."""
+    time.sleep(SETTLE_SECONDS)
     for _ in range(warmup):
         fn()
     times = []
