@@ -61,12 +61,3 @@ int pynn_cpu_best_isa(void)
 }
 
 int pynn_openmp_enabled(void) { return PYNN_HAVE_OPENMP; }
-
-int pynn_openmp_max_threads(void)
-{
-#if PYNN_HAVE_OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}

@@ -14,7 +14,4 @@ int pynn_cpu_best_isa(void);
 /* 1 when the kernels were built with OpenMP. */
 int pynn_openmp_enabled(void);
 
-/* OpenMP's default team size (honours OMP_NUM_THREADS), 1 in a serial build. */
-int pynn_openmp_max_threads(void);
-
 #endif

@@ -15,6 +15,8 @@ pooling, ``divisor_override``, cross-entropy with both class ``weight`` and
 
 import numpy as np
 
+from .backend import _checks
+
 from .ops.activation import (
     GeluFunction,
     LeakyReluFunction,
@@ -37,7 +39,9 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "flatten",
 ]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOATS = _checks.FLOAT_DTYPES
+# The kernels' dtype rule and message, in one place for both layers.
+_float_operands = _checks.float_arrays
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -47,23 +51,6 @@ def _data(x):
 
 def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-
-
-def _float_operands(op, **arrays):
-    """All given arrays float32/float64 and of one dtype (None entries skipped)."""
-    first = None
-    for name, arr in arrays.items():
-        if arr is None:
-            continue
-        if not isinstance(arr, np.ndarray):
-            raise TypeError(f"{op}: {name} must be a Tensor or ndarray, got {type(arr).__name__}")
-        if arr.dtype not in _FLOATS:
-            raise TypeError(f"{op}: {name} must be float32 or float64, got {arr.dtype}")
-        if first is None:
-            first = (name, arr.dtype)
-        elif arr.dtype != first[1]:
-            raise TypeError(f"{op}: {name} has dtype {arr.dtype} but {first[0]} has "
-                            f"{first[1]}; convert one with .to(dtype)")
 
 
 def _legacy(op, size_average, reduce):

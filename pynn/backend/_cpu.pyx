@@ -1,8 +1,7 @@
 """What this CPU and this build of pynn can run."""
 from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport (
-    pynn_cpu_best_isa, pynn_cpu_isa_supported, pynn_fma_probe_f32, pynn_openmp_enabled,
-    pynn_openmp_max_threads)
+    pynn_cpu_best_isa, pynn_cpu_isa_supported, pynn_fma_probe_f32, pynn_openmp_enabled)
 import time
 
 ISA_NAMES = ("generic", "avx2", "avx512")
@@ -22,10 +21,6 @@ def openmp_enabled():
     """True when the kernels were built with OpenMP."""
     return bool(pynn_openmp_enabled())
 
-
-def openmp_max_threads():
-    """OpenMP's default number of threads (1 in a serial build)."""
-    return pynn_openmp_max_threads()
 
 
 def fma_peak_gflops(int isa, double seconds=0.2):

@@ -12,7 +12,6 @@ cdef extern from "cpu.h":
     int pynn_cpu_isa_supported(int isa) noexcept nogil
     int pynn_cpu_best_isa() noexcept nogil
     int pynn_openmp_enabled() noexcept nogil
-    int pynn_openmp_max_threads() noexcept nogil
 
 cdef extern from "gemm.h":
     int pynn_gemm_f32(int64_t m, int64_t n, int64_t k, float alpha,

@@ -16,44 +16,40 @@ def _from_last(y, dim):
     return y if dim == y.ndim - 1 else np.moveaxis(y, -1, dim)
 
 
-class SoftmaxFunction(Function):
-    @staticmethod
-    def forward(ctx, x, dim):
+class _LastAxisFunction(Function):
+    """Softmax-family op over ``dim``: the kernels work on the last axis, so ``dim`` is moved
+    there and back. Subclasses name the kernels and the value for a 0-d input."""
+
+    forward_kernel = backward_kernel = name = None
+    scalar_value = 0
+
+    @classmethod
+    def forward(cls, ctx, x, dim):
         if x.ndim == 0:
-            return np.ones_like(x)
-        dim = normalize_dim(dim, x.ndim, "softmax")
-        y = K.softmax_forward(_to_last(x, dim))
+            return np.full_like(x, cls.scalar_value)
+        dim = normalize_dim(dim, x.ndim, cls.name)
+        y = getattr(K, cls.forward_kernel)(_to_last(x, dim))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return _from_last(y, dim)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         if grad.ndim == 0:
             return np.zeros_like(grad), None
         (y,) = ctx.saved_tensors
         dim = ctx.dim
-        return _from_last(K.softmax_backward(y, _to_last(grad, dim)), dim), None
+        return _from_last(getattr(K, cls.backward_kernel)(y, _to_last(grad, dim)), dim), None
 
 
-class LogSoftmaxFunction(Function):
-    @staticmethod
-    def forward(ctx, x, dim):
-        if x.ndim == 0:
-            return np.zeros_like(x)
-        dim = normalize_dim(dim, x.ndim, "log_softmax")
-        y = K.log_softmax_forward(_to_last(x, dim))
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return _from_last(y, dim)
+class SoftmaxFunction(_LastAxisFunction):
+    forward_kernel, backward_kernel, name, scalar_value = (
+        "softmax_forward", "softmax_backward", "softmax", 1)
 
-    @staticmethod
-    def backward(ctx, grad):
-        if grad.ndim == 0:
-            return np.zeros_like(grad), None
-        (y,) = ctx.saved_tensors
-        dim = ctx.dim
-        return _from_last(K.log_softmax_backward(y, _to_last(grad, dim)), dim), None
+
+class LogSoftmaxFunction(_LastAxisFunction):
+    forward_kernel, backward_kernel, name, scalar_value = (
+        "log_softmax_forward", "log_softmax_backward", "log_softmax", 0)
 
 
 class CrossEntropyFunction(Function):
