@@ -118,7 +118,13 @@ class BuildExt(build_ext):
             base = ["/O2"]
             warn = ["/W3"]
         else:
-            base = ["-O3", "-std=c11", "-fopenmp-simd"]
+            # Two parts of -ffast-math that change no result, only what a loop may
+            # vectorise: -fno-trapping-math (clang's default) lets gcc turn selects such as
+            # leaky ReLU's into vector blends (pynn never unmasks FP traps), and
+            # -fno-math-errno lets sqrt be an instruction instead of a libm call that may set
+            # errno (nothing reads it). No reassociation, no finite-math assumptions.
+            base = ["-O3", "-std=c11", "-fopenmp-simd", "-fno-trapping-math",
+                    "-fno-math-errno"]
             warn = ["-Wall", "-Wextra"]
             if os.environ.get("PYNN_SANITIZE"):
                 # Developer build for ASan/UBSan runs (see CONTRIBUTING): no -O3 surprises.

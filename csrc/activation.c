@@ -42,21 +42,35 @@ void PYNN_FN(pynn_relu_fwd)(int64_t n, const real *x, real *y, int n_threads)
 
 void PYNN_FN(pynn_relu_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = y[i] > 0 ? dy[i] : 0;
+    /* Loads and arithmetic stay outside the selects in this file: under a condition the
+     * compiler keeps them as a scalar, mispredicted branch (8x slower on random signs). */
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL)
+    {
+        const real g = dy[i];
+        dx[i] = y[i] > 0 ? g : 0;
+    }
 }
 
 void PYNN_FN(pynn_leaky_relu_fwd)(int64_t n, const real *x, double slope, real *y,
                                   int n_threads)
 {
     const real s = (real)slope;
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) y[i] = x[i] > 0 ? x[i] : x[i] * s;
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL)
+    {
+        const real v = x[i], scaled = v * s; /* both sides computed: the select vectorises */
+        y[i] = v > 0 ? v : scaled;
+    }
 }
 
 void PYNN_FN(pynn_leaky_relu_bwd)(int64_t n, const real *x, const real *dy, double slope,
                                   real *dx, int n_threads)
 {
     const real s = (real)slope;
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = x[i] > 0 ? dy[i] : dy[i] * s;
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL)
+    {
+        const real g = dy[i], scaled = g * s;
+        dx[i] = x[i] > 0 ? g : scaled;
+    }
 }
 
 void PYNN_FN(pynn_sigmoid_fwd)(int64_t n, const real *x, real *y, int n_threads)
@@ -64,7 +78,8 @@ void PYNN_FN(pynn_sigmoid_fwd)(int64_t n, const real *x, real *y, int n_threads)
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
     {
         const real e = PYNN_FN(pynn_exp)(-fabs(x[i])); /* in (0, 1]: never overflows */
-        y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
+        const real r = 1 / (1 + e); /* outside the select, which then vectorises */
+        y[i] = x[i] >= 0 ? r : e * r;
     }
 }
 

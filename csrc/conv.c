@@ -5,6 +5,7 @@
 
 #include "conv.h"
 #include "gemm.h"
+#include "pynn_math.h"
 
 /* A 1x1 window with stride 1 and no padding: the image already is its column matrix. */
 static int is_pointwise(const pynn_conv_geom *g)
@@ -159,13 +160,8 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     if (status != PYNN_OK)
         return status;
     if (db_acc) {
-        for (int64_t oc = 0; oc < o; ++oc) {
-            const real *row = dyc + oc * ld;
-            double sum = 0;
-            for (int64_t p = 0; p < ld; ++p)
-                sum += row[p];
-            db_acc[oc] += sum;
-        }
+        for (int64_t oc = 0; oc < o; ++oc)
+            db_acc[oc] += PYNN_FN(pynn_sum)(dyc + oc * ld, ld);
     }
     if (dx) {
         /* The columns are no longer needed: their buffer takes W^T dY. */

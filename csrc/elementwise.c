@@ -5,6 +5,7 @@
 #include <tgmath.h>
 
 #include "elementwise.h"
+#include "pynn_math.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define PYNN_EW_MIN_PARALLEL 65536
@@ -63,33 +64,42 @@ void PYNN_FN(pynn_bias_grad)(int64_t outer, int64_t channels, int64_t inner, con
     PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
     for (int64_t c = 0; c < channels; ++c) {
         double s = 0;
-        for (int64_t o = 0; o < outer; ++o) {
-            const real *seg = dy + (o * channels + c) * inner;
-            for (int64_t i = 0; i < inner; ++i)
-                s += seg[i];
-        }
+        for (int64_t o = 0; o < outer; ++o)
+            s += PYNN_FN(pynn_sum)(dy + (o * channels + c) * inner, inner);
         db[c] = (real)s;
     }
 }
+
+/* The optimiser steps below branch on their options (weight decay, momentum, ...) inside
+ * the loop body, but each loop is expanded once per combination with the options as
+ * constants: a branch left in the body keeps the loop scalar (the vectorised Adam step is
+ * 3x faster). */
 
 void PYNN_FN(pynn_sgd_step)(int64_t n, real *param, const real *grad, real *buf,
                             const pynn_sgd_hyper *h, int n_threads)
 {
     const real lr = (real)h->lr, mom = (real)h->momentum, wd = (real)h->weight_decay;
     const real keep = (real)(1 - h->dampening), sign = h->maximize ? -1 : 1;
-    const int use_mom = h->momentum != 0, first = h->first_step, nesterov = h->nesterov;
-    FOR_EACH(n)
-    {
-        real g = sign * grad[i];
-        if (wd != 0) /* so that 0 * inf in a diverged parameter does not add NaN */
-            g += wd * param[i];
-        if (use_mom) {
-            const real b = first ? g : mom * buf[i] + keep * g;
-            buf[i] = b;
-            g = nesterov ? g + mom * b : b;
-        }
-        param[i] -= lr * g;
+    const int first = h->first_step, nesterov = h->nesterov;
+#define SGD_LOOP(DECAY, MOMENTUM)                                                             \
+    FOR_EACH(n)                                                                               \
+    {                                                                                         \
+        real g = sign * grad[i];                                                              \
+        if (DECAY) /* only then: 0 * inf in a diverged parameter would add NaN */           \
+            g += wd * param[i];                                                               \
+        if (MOMENTUM) {                                                                       \
+            const real b = first ? g : mom * buf[i] + keep * g, look_ahead = g + mom * b;     \
+            buf[i] = b;                                                                       \
+            g = nesterov ? look_ahead : b;                                                    \
+        }                                                                                     \
+        param[i] -= lr * g;                                                                   \
     }
+    if (wd != 0) {
+        if (h->momentum != 0) { SGD_LOOP(1, 1) } else { SGD_LOOP(1, 0) }
+    } else {
+        if (h->momentum != 0) { SGD_LOOP(0, 1) } else { SGD_LOOP(0, 0) }
+    }
+#undef SGD_LOOP
 }
 
 void PYNN_FN(pynn_adam_step)(int64_t n, real *param, const real *grad, real *avg, real *avg_sq,
@@ -103,24 +113,31 @@ void PYNN_FN(pynn_adam_step)(int64_t n, real *param, const real *grad, real *avg
     const int decoupled = h->decoupled_weight_decay;
     const real coupled_wd = decoupled ? 0 : (real)h->weight_decay;
     const real shrink = decoupled ? (real)(1 - h->lr * h->weight_decay) : 1;
-    FOR_EACH(n)
-    {
-        const real p = param[i] * shrink;
-        real g = sign * grad[i];
-        if (coupled_wd != 0)
-            g += coupled_wd * p;
-        const real m = avg[i] + b1 * (g - avg[i]);
-        const real v = b2 * avg_sq[i] + one_b2 * g * g;
-        avg[i] = m;
-        avg_sq[i] = v;
-        real second = v;
-        if (max_sq) {
-            const real m = max_sq[i];
-            second = (m > v || m != m) ? m : v; /* NaN in either propagates, as np.maximum */
-            max_sq[i] = second;
-        }
-        param[i] = p - step_size * m / (sqrt(second) * inv_bc2_sqrt + eps);
+#define ADAM_LOOP(COUPLED_DECAY, AMSGRAD)                                                     \
+    FOR_EACH(n)                                                                               \
+    {                                                                                         \
+        const real p = param[i] * shrink;                                                     \
+        real g = sign * grad[i];                                                              \
+        if (COUPLED_DECAY)                                                                    \
+            g += coupled_wd * p;                                                              \
+        const real m = avg[i] + b1 * (g - avg[i]);                                            \
+        const real v = b2 * avg_sq[i] + one_b2 * g * g;                                       \
+        avg[i] = m;                                                                           \
+        avg_sq[i] = v;                                                                        \
+        real second = v;                                                                      \
+        if (AMSGRAD) {                                                                        \
+            const real old = max_sq[i];                                                       \
+            second = (old > v || old != old) ? old : v; /* NaN propagates, as np.maximum */   \
+            max_sq[i] = second;                                                               \
+        }                                                                                     \
+        param[i] = p - step_size * m / (sqrt(second) * inv_bc2_sqrt + eps);                   \
     }
+    if (coupled_wd != 0) {
+        if (max_sq) { ADAM_LOOP(1, 1) } else { ADAM_LOOP(1, 0) }
+    } else {
+        if (max_sq) { ADAM_LOOP(0, 1) } else { ADAM_LOOP(0, 0) }
+    }
+#undef ADAM_LOOP
 }
 
 void PYNN_FN(pynn_rmsprop_step)(int64_t n, real *param, const real *grad, real *square_avg,
@@ -130,29 +147,42 @@ void PYNN_FN(pynn_rmsprop_step)(int64_t n, real *param, const real *grad, real *
     const real lr = (real)h->lr, alpha = (real)h->alpha, one_alpha = (real)(1 - h->alpha);
     const real eps = (real)h->eps, wd = (real)h->weight_decay, mom = (real)h->momentum;
     const real sign = h->maximize ? -1 : 1;
-    const int use_mom = h->momentum != 0, centered = h->centered;
-    FOR_EACH(n)
-    {
-        real g = sign * grad[i];
-        if (wd != 0)
-            g += wd * param[i];
-        const real sq = alpha * square_avg[i] + one_alpha * g * g;
-        square_avg[i] = sq;
-        real var = sq;
-        if (centered) {
-            const real ga = grad_avg[i] + one_alpha * (g - grad_avg[i]);
-            grad_avg[i] = ga;
-            var = sq - ga * ga;
-        }
-        const real denom = sqrt(var) + eps;
-        if (use_mom) {
-            const real b = mom * buf[i] + g / denom;
-            buf[i] = b;
-            param[i] -= lr * b;
-        } else {
-            param[i] -= lr * g / denom;
-        }
+#define RMSPROP_LOOP(DECAY, CENTERED, MOMENTUM)                                               \
+    FOR_EACH(n)                                                                               \
+    {                                                                                         \
+        real g = sign * grad[i];                                                              \
+        if (DECAY)                                                                            \
+            g += wd * param[i];                                                               \
+        const real sq = alpha * square_avg[i] + one_alpha * g * g;                            \
+        square_avg[i] = sq;                                                                   \
+        real var = sq;                                                                        \
+        if (CENTERED) {                                                                       \
+            const real ga = grad_avg[i] + one_alpha * (g - grad_avg[i]);                      \
+            grad_avg[i] = ga;                                                                 \
+            var = sq - ga * ga;                                                               \
+        }                                                                                     \
+        const real denom = sqrt(var) + eps;                                                   \
+        if (MOMENTUM) {                                                                       \
+            const real b = mom * buf[i] + g / denom;                                          \
+            buf[i] = b;                                                                       \
+            param[i] -= lr * b;                                                               \
+        } else {                                                                              \
+            param[i] -= lr * g / denom;                                                       \
+        }                                                                                     \
     }
+#define RMSPROP_LOOPS(DECAY)                                                                  \
+    if (h->centered) {                                                                        \
+        if (h->momentum != 0) { RMSPROP_LOOP(DECAY, 1, 1) } else { RMSPROP_LOOP(DECAY, 1, 0) } \
+    } else {                                                                                  \
+        if (h->momentum != 0) { RMSPROP_LOOP(DECAY, 0, 1) } else { RMSPROP_LOOP(DECAY, 0, 0) } \
+    }
+    if (wd != 0) {
+        RMSPROP_LOOPS(1)
+    } else {
+        RMSPROP_LOOPS(0)
+    }
+#undef RMSPROP_LOOPS
+#undef RMSPROP_LOOP
 }
 
 #undef FOR_EACH

@@ -147,12 +147,28 @@ static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64
         } else if (csb == 1) {
             for (int64_t p = 0; p < kc; ++p)
                 memcpy(d + p * NR, src + p * rsb, (size_t)nr * sizeof(T));
-        } else {
-            for (int64_t col = 0; col < nr; ++col) {
-                const T *s = src + col * csb;
-                for (int64_t p = 0; p < kc; ++p)
-                    d[p * NR + col] = s[p * rsb];
+        } else if (rsb == 1 && nr == NR && (NR == 4 || NR == 8 || NR == 16 || NR == 32)) {
+            /* Transposed B (B^T row-major, as in x W^T), whole micro-panel: NR read streams
+             * and contiguous writes, with the width a constant so that the loop unrolls.
+             * (Walking one column at a time writes a new cache line per element: 3x slower,
+             * measured on conv2d's weight gradient.) */
+            switch (NR) {
+#define PYNN_PACK_COLS(W)                                      \
+    case W:                                                    \
+        for (int64_t p = 0; p < kc; ++p)                       \
+            for (int64_t col = 0; col < W; ++col)              \
+                d[p * W + col] = src[col * csb + p];           \
+        break;
+                PYNN_PACK_COLS(4)
+                PYNN_PACK_COLS(8)
+                PYNN_PACK_COLS(16)
+                PYNN_PACK_COLS(32)
+#undef PYNN_PACK_COLS
             }
+        } else {
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t col = 0; col < nr; ++col)
+                    d[p * NR + col] = src[col * csb + p * rsb];
         }
         if (nr < NR)
             for (int64_t p = 0; p < kc; ++p)

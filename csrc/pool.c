@@ -181,21 +181,61 @@ void PYNN_FN(pynn_maxpool2d_fwd)(const pynn_pool_geom *g, const real *x, real *y
     }
 }
 
-void PYNN_FN(pynn_maxpool2d_bwd)(const pynn_pool_geom *g, const real *dy, const int64_t *idx,
-                                 real *dx, int n_threads)
+/* dx of one plane when every index lies in its own block of the 2x2 tiling (what 2x2,
+ * stride-2, unpadded pooling produces; needs 2 oh <= h and 2 ow <= w). The blocks do not
+ * overlap, so each element of dx is written once, with its gradient or zero: one pass
+ * instead of a zero fill and a scatter. Returns 0, with dxp partly written, if some index
+ * lies outside its block. */
+static int PYNN_FN(unpool_plane_2x2)(const pynn_pool_geom *g, const real *PYNN_RESTRICT dyp,
+                                     const int64_t *PYNN_RESTRICT ip, real *PYNN_RESTRICT dxp)
+{
+    const int64_t w = g->w, ow = g->ow;
+    int outside = 0;
+    for (int64_t oy = 0; oy < g->oh; ++oy) {
+        real *r0 = dxp + 2 * oy * w, *r1 = r0 + w;
+        const real *d = dyp + oy * ow;
+        const int64_t *id = ip + oy * ow;
+        for (int64_t ox = 0; ox < ow; ++ox) {
+            const int64_t k = id[ox] - (2 * oy * w + 2 * ox); /* offset within the block */
+            const real v = d[ox];
+            r0[2 * ox] = PYNN_FN(select)(k == 0, v, 0);
+            r0[2 * ox + 1] = PYNN_FN(select)(k == 1, v, 0);
+            r1[2 * ox] = PYNN_FN(select)(k == w, v, 0);
+            r1[2 * ox + 1] = PYNN_FN(select)(k == w + 1, v, 0);
+            outside |= (k != 0) & (k != 1) & (k != w) & (k != w + 1);
+        }
+        for (int64_t ix = 2 * ow; ix < w; ++ix) /* an odd last column belongs to no block */
+            r0[ix] = r1[ix] = 0;
+    }
+    memset(dxp + 2 * g->oh * w, 0, (size_t)((g->h - 2 * g->oh) * w) * sizeof(real));
+    return !outside;
+}
+
+int PYNN_FN(pynn_maxpool2d_bwd)(const pynn_pool_geom *g, const real *dy, const int64_t *idx,
+                                real *dx, int n_threads)
 {
     const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
     const int parallel = n_threads > 1 && g->planes * out_step >= PYNN_POOL_MIN_PARALLEL;
+    const int tiles_2x2 = 2 * g->oh <= g->h && 2 * g->ow <= g->w;
+    int bad = 0;
     (void)parallel;
-    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel) reduction(|:bad))
     for (int64_t p = 0; p < g->planes; ++p) {
         real *dxp = dx + p * in_step;
         const real *dyp = dy + p * out_step;
         const int64_t *ip = idx + p * out_step;
+        if (tiles_2x2 && PYNN_FN(unpool_plane_2x2)(g, dyp, ip, dxp))
+            continue;
         memset(dxp, 0, (size_t)in_step * sizeof(real));
-        for (int64_t o = 0; o < out_step; ++o)
-            dxp[ip[o]] += dyp[o];
+        for (int64_t o = 0; o < out_step; ++o) {
+            const int64_t at = ip[o];
+            if ((uint64_t)at < (uint64_t)in_step) /* negative wraps to huge */
+                dxp[at] += dyp[o];
+            else
+                bad = 1;
+        }
     }
+    return bad ? PYNN_ERR_ARG : PYNN_OK;
 }
 
 static inline real PYNN_FN(avg_divisor)(const pynn_pool_geom *g, int count_include_pad,

@@ -19,11 +19,12 @@ void pynn_maxpool2d_fwd_f32(const pynn_pool_geom *g, const float *x, float *y, i
                             int n_threads);
 void pynn_maxpool2d_fwd_f64(const pynn_pool_geom *g, const double *x, double *y, int64_t *idx,
                             int n_threads);
-/* dx := 0, then dx[idx] += dy per plane. idx values must lie in [0, h * w). */
-void pynn_maxpool2d_bwd_f32(const pynn_pool_geom *g, const float *dy, const int64_t *idx,
-                            float *dx, int n_threads);
-void pynn_maxpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy, const int64_t *idx,
-                            double *dx, int n_threads);
+/* dx := 0, then dx[idx] += dy per plane. Returns PYNN_ERR_ARG if an index lies outside
+ * [0, h * w) (that gradient is dropped, nothing outside dx is written), else PYNN_OK. */
+int pynn_maxpool2d_bwd_f32(const pynn_pool_geom *g, const float *dy, const int64_t *idx,
+                           float *dx, int n_threads);
+int pynn_maxpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy, const int64_t *idx,
+                           double *dx, int n_threads);
 
 /* Average pooling: window sum / (kh * kw) when count_include_pad, else / (positions inside
  * the image). */

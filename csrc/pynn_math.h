@@ -45,4 +45,27 @@ static inline float pynn_exp_f32(float x)
  * accuracy matters more than speed. */
 static inline double pynn_exp_f64(double x) { return exp(x); }
 
+/* The sum of n values, accumulated in double in 8 interleaved partial sums. One running sum
+ * is a chain of dependent additions (4 cycles each) that the compiler may not reorder
+ * without -ffast-math; eight independent ones vectorise and pipeline (measured 8x faster on
+ * conv2d's bias gradient). */
+#define PYNN_DEFINE_SUM(name, real)                                    \
+    static inline double name(const real *x, int64_t n)                \
+    {                                                                  \
+        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                     \
+        int64_t i = 0;                                                 \
+        for (; i + 8 <= n; i += 8)                                     \
+            for (int k = 0; k < 8; ++k)                                \
+                lane[k] += x[i + k];                                   \
+        double s = 0;                                                  \
+        for (; i < n; ++i)                                             \
+            s += x[i];                                                 \
+        for (int k = 0; k < 8; ++k)                                    \
+            s += lane[k];                                              \
+        return s;                                                      \
+    }
+PYNN_DEFINE_SUM(pynn_sum_f32, float)
+PYNN_DEFINE_SUM(pynn_sum_f64, double)
+#undef PYNN_DEFINE_SUM
+
 #endif

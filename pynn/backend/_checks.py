@@ -259,15 +259,22 @@ def pool_args(kernel, x, kernel_size, stride, padding):
     return k, s, p, d, out_hw
 
 
-def pool_indices(kernel, indices, dy, x_shape):
+def pool_indices(kernel, indices, dy, x_shape, check_range=True):
+    """Type and shape of max-pooling indices, and (unless the kernel checks them itself while
+    it reads them, as the compiled one does) their range."""
     if not isinstance(indices, np.ndarray) or indices.dtype != np.int64:
         got = indices.dtype if isinstance(indices, np.ndarray) else type(indices).__name__
         raise TypeError(f"{kernel}: indices must be an int64 ndarray, got {got}")
     same_shape(kernel, "dy", dy, "indices", indices)
     if len(x_shape) != 4 or tuple(x_shape[:2]) != dy.shape[:2]:
         raise ValueError(f"{kernel}: x_shape {tuple(x_shape)} does not match dy {dy.shape}")
-    if indices.size and (indices.min() < 0 or indices.max() >= x_shape[2] * x_shape[3]):
-        raise ValueError(f"{kernel}: indices out of range for x_shape {tuple(x_shape)}")
+    if check_range and indices.size and (indices.min() < 0
+                                         or indices.max() >= x_shape[2] * x_shape[3]):
+        raise pool_indices_out_of_range(kernel, x_shape)
+
+
+def pool_indices_out_of_range(kernel, x_shape):
+    return ValueError(f"{kernel}: indices out of range for x_shape {tuple(x_shape)}")
 
 
 def rows(kernel, **arrays):

@@ -61,10 +61,10 @@ cdef extern from "pool.h":
                                 int64_t *idx, int n_threads) noexcept nogil
     void pynn_maxpool2d_fwd_f64(const pynn_pool_geom *g, const double *x, double *y,
                                 int64_t *idx, int n_threads) noexcept nogil
-    void pynn_maxpool2d_bwd_f32(const pynn_pool_geom *g, const float *dy, const int64_t *idx,
-                                float *dx, int n_threads) noexcept nogil
-    void pynn_maxpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy, const int64_t *idx,
-                                double *dx, int n_threads) noexcept nogil
+    int pynn_maxpool2d_bwd_f32(const pynn_pool_geom *g, const float *dy, const int64_t *idx,
+                               float *dx, int n_threads) noexcept nogil
+    int pynn_maxpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy, const int64_t *idx,
+                               double *dx, int n_threads) noexcept nogil
     void pynn_avgpool2d_fwd_f32(const pynn_pool_geom *g, const float *x, int count_include_pad,
                                 float *y, int n_threads) noexcept nogil
     void pynn_avgpool2d_fwd_f64(const pynn_pool_geom *g, const double *x,

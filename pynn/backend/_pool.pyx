@@ -31,18 +31,21 @@ def max_pool2d_forward(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p
 
 def max_pool2d_backward(const floating[:, :, :, ::1] dy, const int64_t[:, :, :, ::1] idx,
                         floating[:, :, :, ::1] dx, int n_threads):
+    """Returns False if an index lies outside its plane (dx then holds garbage)."""
     cdef pynn_pool_geom g = make_geom(
         dx.shape[0] * dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[2], dy.shape[3],
         (1, 1), (1, 1), (0, 0))
+    cdef int status = PYNN_OK
     if dx.size == 0:
-        return
+        return True
     with nogil:
         if floating is float:
-            pynn_maxpool2d_bwd_f32(&g, &dy[0, 0, 0, 0], &idx[0, 0, 0, 0], &dx[0, 0, 0, 0],
-                                   n_threads)
+            status = pynn_maxpool2d_bwd_f32(&g, &dy[0, 0, 0, 0], &idx[0, 0, 0, 0],
+                                            &dx[0, 0, 0, 0], n_threads)
         else:
-            pynn_maxpool2d_bwd_f64(&g, &dy[0, 0, 0, 0], &idx[0, 0, 0, 0], &dx[0, 0, 0, 0],
-                                   n_threads)
+            status = pynn_maxpool2d_bwd_f64(&g, &dy[0, 0, 0, 0], &idx[0, 0, 0, 0],
+                                            &dx[0, 0, 0, 0], n_threads)
+    return status == PYNN_OK
 
 
 def avg_pool2d_forward(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p,

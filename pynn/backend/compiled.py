@@ -167,9 +167,11 @@ def max_pool2d_backward(dy, indices, x_shape):
     """Route gradients to the maxima; see :func:`pynn.backend.reference.max_pool2d_backward`."""
     check.float_arrays("max_pool2d_backward", dy=dy)
     check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
-    check.pool_indices("max_pool2d_backward", indices, dy, x_shape)
+    check.pool_indices("max_pool2d_backward", indices, dy, x_shape, check_range=False)
     dx = np.empty(tuple(int(v) for v in x_shape), dy.dtype)
-    _pool.max_pool2d_backward(_contiguous(dy), _contiguous(indices), dx, get_num_threads())
+    if not _pool.max_pool2d_backward(_contiguous(dy), _contiguous(indices), dx,
+                                     get_num_threads()):
+        raise check.pool_indices_out_of_range("max_pool2d_backward", x_shape)
     return dx
 
 

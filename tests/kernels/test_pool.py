@@ -302,6 +302,8 @@ ERRORS = [
      "max_pool2d_backward: x_shape (1, 3, 6, 5) does not match dy (1, 2, 3, 2)"),
     ("max_pool2d_backward", (DY, IDX + 30, X.shape), ValueError,
      "max_pool2d_backward: indices out of range for x_shape (1, 2, 6, 5)"),
+    ("max_pool2d_backward", (DY, IDX - 30, X.shape), ValueError,
+     "max_pool2d_backward: indices out of range for x_shape (1, 2, 6, 5)"),
     ("max_pool2d_backward", (DY[0], IDX[0], X.shape), ValueError,
      "max_pool2d_backward: dy must have 4 dimensions (N, C, oh, ow), got shape (2, 3, 2)"),
     ("avg_pool2d_backward", (DY, X.shape, 3), ValueError,

@@ -342,3 +342,23 @@ def test_sequential_fused_relu_equals_separate_layers(make, shape):
     x = pynn.tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
     fused = nn.Sequential(layer, nn.ReLU())(x)
     np.testing.assert_allclose(fused.data, nn.ReLU()(layer(x)).data, rtol=1e-6, atol=1e-6)
+
+
+def test_sequential_pools_before_relu_with_the_same_values_and_gradients():
+    """Sequential runs ReLU after MaxPool2d; the layers applied one by one give the same
+    output and the same gradients, also where whole windows are negative."""
+    pynn.manual_seed(0)
+    conv, pool = nn.Conv2d(2, 3, 3, padding=1), nn.MaxPool2d(2)
+    x_data = np.random.default_rng(1).standard_normal((2, 2, 6, 5)).astype(np.float32)
+    grads = []
+    for run in (lambda x: nn.Sequential(conv, nn.ReLU(), pool)(x),
+                lambda x: pool(nn.ReLU()(conv(x)))):
+        conv.zero_grad()
+        x = pynn.tensor(x_data, requires_grad=True)
+        y = run(x)
+        (y * pynn.tensor(np.arange(y.data.size, dtype=np.float32).reshape(y.shape))).sum() \
+            .backward()
+        grads.append((y.data, x.grad.copy(), conv.weight.grad.copy(), conv.bias.grad.copy()))
+    assert (grads[0][0] == 0).any()  # some windows were all negative
+    for fused, separate in zip(*grads):
+        np.testing.assert_allclose(fused, separate, rtol=1e-6, atol=1e-6)
