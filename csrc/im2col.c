@@ -29,7 +29,8 @@ static void valid_range(int64_t n, int64_t s, int64_t p, int64_t off, int64_t ou
 #else /* template */
 #define real PYNN_REAL
 
-void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *x, real *cols, int64_t ld)
+void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
+                          real *PYNN_RESTRICT cols, int64_t ld)
 {
     const int64_t ow = g->ow, oh = g->oh;
     for (int64_t ci = 0; ci < g->c; ++ci) {
@@ -65,7 +66,8 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *x, real *cols, in
     }
 }
 
-void PYNN_FN(pynn_col2im)(const pynn_conv_geom *g, const real *cols, int64_t ld, real *x)
+void PYNN_FN(pynn_col2im)(const pynn_conv_geom *g, const real *PYNN_RESTRICT cols, int64_t ld,
+                          real *PYNN_RESTRICT x)
 {
     const int64_t ow = g->ow, oh = g->oh;
     memset(x, 0, (size_t)(g->c * g->h * g->w) * sizeof(real));

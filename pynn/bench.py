@@ -215,6 +215,136 @@ def _torch_pool_or_xent(torch, label, x, logits, labels):
 
 
 # ---------------------------------------------------------------------------------------------
+# Training steps: the same model, batch, optimiser and threads in every library
+
+
+# (label, model, batch size, optimiser, training images per epoch)
+TRAINING_CASES = (
+    ("MLP 784-100-10, SGD", "mlp", 100, "sgd", 60000),
+    ("LeNet-5, Adam", "lenet5", 100, "adam", 60000),
+    ("CNN conv30-pool-100-10, Adam", "cnn", 100, "adam", 60000),
+    ("tiny MLP 10-10-10, batch 1, SGD", "tiny", 1, "sgd", None),
+)
+MEMORY_CASE = "cnn"
+
+
+def _layers(nn, name):
+    """The benchmark models, built from ``nn`` (pynn.nn or torch.nn: same names)."""
+    if name == "mlp":
+        return [nn.Flatten(), nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10)]
+    if name == "tiny":
+        return [nn.Linear(10, 10), nn.ReLU(), nn.Linear(10, 10)]
+    if name == "lenet5":
+        return [nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                nn.Linear(84, 10)]
+    if name == "cnn":
+        return [nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10)]
+    raise ValueError(f"unknown benchmark model {name!r}")
+
+
+def _training_batch(model, batch):
+    rng = np.random.default_rng(0)
+    shape = (batch, 10) if model == "tiny" else (batch, 1, 28, 28)
+    return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 10, batch)
+
+
+def training_step(library, model, batch, optimiser, torch=None):
+    """A closure running one training step (zero_grad, forward, loss, backward, update) of
+    ``model`` on a fixed random batch, in ``library``: "pynn", "reference" (pynn's layers
+    on its NumPy backend; the caller selects the backend) or "torch". The model is
+    ``step.model``."""
+    x, y = _training_batch(model, batch)
+    if library == "torch":
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(*_layers(torch.nn, model))
+        opt_cls, x, y = torch.optim, torch.from_numpy(x), torch.from_numpy(y)
+        loss_fn = torch.nn.CrossEntropyLoss()
+    else:
+        from pynn import nn, optim
+
+        pynn.manual_seed(0)
+        net = nn.Sequential(*_layers(nn, model))
+        opt_cls, x, y = optim, pynn.tensor(x), pynn.tensor(y)
+        loss_fn = nn.CrossEntropyLoss()
+    if optimiser == "sgd":
+        opt = opt_cls.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    else:
+        opt = opt_cls.Adam(net.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss_fn(net(x), y).backward()
+        opt.step()
+
+    step.model = net
+    return step
+
+
+def bench_training(peers, with_reference):
+    """Median step time of each training case; per-epoch figures are that times the steps in
+    an epoch (data preloaded, as in the examples' whole-dataset loader)."""
+    rows = []
+    for label, model, batch, optimiser, _ in TRAINING_CASES:
+        repeat = 200 if model == "tiny" else 30
+        row = {"case": label, "pynn": median_seconds(
+            training_step("pynn", model, batch, optimiser), repeat=repeat, warmup=5)}
+        if peers.torch is not None:
+            row["torch"] = median_seconds(
+                training_step("torch", model, batch, optimiser, peers.torch), repeat=repeat,
+                warmup=5)
+        if with_reference:
+            previous = pynn.get_backend()
+            pynn.set_backend("reference")
+            try:
+                row["reference"] = median_seconds(
+                    training_step("reference", model, batch, optimiser), repeat=5, warmup=1)
+            finally:
+                pynn.set_backend(previous)
+        rows.append(row)
+    return rows
+
+
+def _status_bytes(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _memory_probe(library, model, threads, steps=20):
+    """Run in a child process: how far resident memory peaks above what the process held
+    once model and data were set up, over ``steps`` training steps of ``model``. Prints it in
+    bytes. Linux only (the peak is reset through /proc/self/clear_refs)."""
+    peers = Peers()
+    peers.set_threads(threads)
+    case = next(c for c in TRAINING_CASES if c[1] == model)
+    step = training_step(library, model, case[2], case[3], peers.torch)
+    base = _status_bytes("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM, the peak, to the current resident size
+    for _ in range(steps):
+        step()
+    print(max(_status_bytes("VmHWM") - base, 0))
+
+
+def peak_training_memory(library, model, threads):
+    """Peak memory of training ``model`` in ``library``, measured in a fresh process so
+    that nothing else allocated before counts; None where it cannot be measured."""
+    import subprocess
+
+    if not os.path.exists("/proc/self/clear_refs"):
+        return None
+    out = subprocess.run(
+        [sys.executable, "-m", "pynn.bench", "--memory-probe", library, model, str(threads)],
+        capture_output=True, text=True, check=False)
+    return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 
@@ -293,6 +423,27 @@ def render(results, args, notes, peak):
             lines.append(f"| {r['case']} | {_fmt_ms(r['pynn'])} | {_fmt_ms(r.get('torch'))} | "
                          f"{_fmt_ms(r.get('reference'))} | {_ratio(r.get('torch'), r['pynn'])} "
                          f"| {_ratio(r.get('reference'), r['pynn'])} |")
+        if res.get("training"):
+            lines += ["", "Training, float32: seconds per epoch of 60,000 images (data preloaded) "
+                      "from the median step, or microseconds per step (lower is better):", "",
+                      "| model | pynn | PyTorch | pynn on its NumPy reference | vs PyTorch "
+                      "| vs reference |", "|---|---:|---:|---:|---:|---:|"]
+            for r, case in zip(res["training"], TRAINING_CASES):
+                scale, unit = ((case[4] / case[2], "s") if case[4] else (1e6, "us"))
+
+                def fmt(v):
+                    return "" if v is None else f"{v * scale:.1f} {unit}"
+                lines.append(f"| {r['case']} | {fmt(r['pynn'])} | {fmt(r.get('torch'))} | "
+                             f"{fmt(r.get('reference'))} | {_ratio(r.get('torch'), r['pynn'])} "
+                             f"| {_ratio(r.get('reference'), r['pynn'])} |")
+        if res.get("memory"):
+            mem = res["memory"]
+
+            def mib(v):
+                return "n/a" if v is None else f"{v / 2**20:.0f} MiB"
+            lines += ["", f"Peak memory of training the CNN (batch 100), beyond the process "
+                      f"with model and data set up: pynn {mib(mem.get('pynn'))}, PyTorch "
+                      f"{mib(mem.get('torch'))}."]
     if len(results) > 1:
         lo, hi = min(results), max(results)
         lines += ["", f"### Thread scaling, pynn {lo} -> {hi} threads", "",
@@ -301,6 +452,8 @@ def render(results, args, notes, peak):
             lines.append(f"| GEMM {a['case']} | {b['pynn'] / a['pynn']:.2f}x |")
         for a, b in zip(results[lo]["conv"], results[hi]["conv"]):
             lines.append(f"| conv {a['case']} | {a['pynn'] / b['pynn']:.2f}x |")
+        for a, b in zip(results[lo].get("training", ()), results[hi].get("training", ())):
+            lines.append(f"| training {a['case']} | {a['pynn'] / b['pynn']:.2f}x |")
     return "\n".join(lines) + "\n"
 
 
@@ -311,7 +464,15 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=None,
                         help="thread counts to measure (default: 1 and the usable cores)")
     parser.add_argument("--output", help="also write the Markdown report to this file")
+    parser.add_argument("--no-training", action="store_true",
+                        help="kernels only: skip the training-step and memory measurements")
+    parser.add_argument("--memory-probe", nargs=3, metavar=("LIBRARY", "MODEL", "THREADS"),
+                        help=argparse.SUPPRESS)  # the child process of peak_training_memory
     args = parser.parse_args(argv)
+    if args.memory_probe:
+        library, model, threads = args.memory_probe
+        _memory_probe(library, model, int(threads))
+        return
     if args.threads is None:
         args.threads = sorted({1, pynn.get_num_threads()})
     peers = Peers()
@@ -325,6 +486,11 @@ def main(argv=None):
             "conv": bench_conv(peers, with_reference=not args.quick),
             "other": bench_pool_and_loss(peers, with_reference=not args.quick),
         }
+        if not args.no_training:
+            results[n]["training"] = bench_training(peers, with_reference=not args.quick)
+            results[n]["memory"] = {"pynn": peak_training_memory("pynn", MEMORY_CASE, n)}
+            if peers.torch is not None:
+                results[n]["memory"]["torch"] = peak_training_memory("torch", MEMORY_CASE, n)
     report = render(results, args, peers.notes(), peak)
     print(report)
     if args.output:
