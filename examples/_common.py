@@ -19,8 +19,9 @@ def default_data_dir():
     return os.environ.get("PYNN_DATA_DIR") or str(REPO.parent / "shared" / "data")
 
 
-def parse_args(description, epochs, batch_size, lr, argv=None):
-    """The examples' arguments, with their defaults for this model."""
+def parse_args(description, epochs, batch_size, lr, argv=None, extra=None):
+    """The examples' arguments, with their defaults for this model; ``extra(parser)`` adds
+    an example's own."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--data-dir", default=default_data_dir(),
                    help="folder holding mnist/*-ubyte[.gz] (default: $PYNN_DATA_DIR or "
@@ -33,9 +34,13 @@ def parse_args(description, epochs, batch_size, lr, argv=None):
     p.add_argument("--seed", type=int, default=0, help="weights and shuffling (default 0)")
     p.add_argument("--train-size", type=int, default=None,
                    help="use only the first N training images (quick runs)")
+    p.add_argument("--test-size", type=int, default=None,
+                   help="use only the first N test images (quick runs)")
     p.add_argument("--checkpoint-dir", default=None, help="save last.npz / best.npz here")
     p.add_argument("--resume", default=None, help="continue from this checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    if extra is not None:
+        extra(p)
     args = p.parse_args(argv)
     if args.threads is not None:
         pynn.set_num_threads(args.threads)
@@ -43,9 +48,9 @@ def parse_args(description, epochs, batch_size, lr, argv=None):
     return args
 
 
-def mnist_loaders(args):
-    """Shuffled (seeded) training loader and test loader of MNIST, normalised images
-    (N, 1, 28, 28) float32 and int64 labels."""
+def mnist_datasets(args):
+    """The MNIST training set and test set (their first ``--train-size`` and ``--test-size``
+    images): normalised images (N, 1, 28, 28) float32 and int64 labels."""
     try:
         train_set = MNIST(root=args.data_dir, train=True, download=False)
         test_set = MNIST(root=args.data_dir, train=False, download=False)
@@ -54,8 +59,17 @@ def mnist_loaders(args):
                  f"files, or fetch them with pynn.data.download_mnist(root).")
     if args.train_size is not None:
         train_set = Subset(train_set, range(min(args.train_size, len(train_set))))
+    if args.test_size is not None:
+        test_set = Subset(test_set, range(min(args.test_size, len(test_set))))
+    return train_set, test_set
+
+
+def mnist_loaders(args, train_transform=None):
+    """Shuffled (seeded) training loader and test loader of MNIST (see
+    :func:`mnist_datasets`); ``train_transform`` augments the training batches."""
+    train_set, test_set = mnist_datasets(args)
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed)
+                              seed=args.seed, transform=train_transform)
     test_loader = DataLoader(test_set, batch_size=1000)
     return train_loader, test_loader
 
