@@ -318,3 +318,21 @@ def step_args(kernel, param, grad, **state):
     float_arrays(kernel, param=param, grad=grad, **state)
     same_shape(kernel, "param", param, "grad", grad)
     in_place(kernel, param, param=param, **state)
+
+
+def recurrent_cell(kernel, gates, n_gates, **states):
+    """A recurrent cell kernel's arguments: ``gates`` (first of them) is (N, n_gates * H) and
+    every other array (N, H), one float dtype; None entries are optional arguments left out.
+    Returns H."""
+    (gates_name, first), *rest = [(k, v) for k, v in gates.items()]
+    float_arrays(kernel, **gates, **states)
+    if first.ndim != 2 or first.shape[1] % n_gates:
+        raise ValueError(f"{kernel}: {gates_name} must have shape (N, {n_gates} * hidden_size), "
+                         f"got {first.shape}")
+    n, hidden = first.shape[0], first.shape[1] // n_gates
+    for name, arr in rest:
+        same_shape(kernel, gates_name, first, name, arr)
+    for name, arr in states.items():
+        if arr is not None:
+            shape(kernel, name, arr, (n, hidden))
+    return hidden

@@ -177,3 +177,29 @@ cdef extern from "elementwise.h":
     void pynn_rmsprop_step_f64(int64_t n, double *param, const double *grad,
                                double *square_avg, double *buf, double *grad_avg,
                                const pynn_rmsprop_hyper *h, int n_threads) noexcept nogil
+
+cdef extern from "rnn.h":
+    void pynn_lstm_cell_fwd_f32(int64_t n, int64_t h, const float *gates, const float *c_prev,
+                                float *h_out, float *c_out, float *acts,
+                                int n_threads) noexcept nogil
+    void pynn_lstm_cell_fwd_f64(int64_t n, int64_t h, const double *gates,
+                                const double *c_prev, double *h_out, double *c_out,
+                                double *acts, int n_threads) noexcept nogil
+    void pynn_lstm_cell_bwd_f32(int64_t n, int64_t h, const float *acts, const float *c_prev,
+                                const float *dh, const float *dc, float *dgates,
+                                float *dc_prev, int n_threads) noexcept nogil
+    void pynn_lstm_cell_bwd_f64(int64_t n, int64_t h, const double *acts,
+                                const double *c_prev, const double *dh, const double *dc,
+                                double *dgates, double *dc_prev, int n_threads) noexcept nogil
+    void pynn_gru_cell_fwd_f32(int64_t n, int64_t h, const float *gi, const float *gh,
+                               const float *h_prev, float *h_out, float *acts,
+                               int n_threads) noexcept nogil
+    void pynn_gru_cell_fwd_f64(int64_t n, int64_t h, const double *gi, const double *gh,
+                               const double *h_prev, double *h_out, double *acts,
+                               int n_threads) noexcept nogil
+    void pynn_gru_cell_bwd_f32(int64_t n, int64_t h, const float *acts, const float *h_prev,
+                               const float *dh, float *dgi, float *dgh, float *dh_prev,
+                               int n_threads) noexcept nogil
+    void pynn_gru_cell_bwd_f64(int64_t n, int64_t h, const double *acts,
+                               const double *h_prev, const double *dh, double *dgi,
+                               double *dgh, double *dh_prev, int n_threads) noexcept nogil
