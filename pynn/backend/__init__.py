@@ -45,6 +45,8 @@ KERNELS = (
     "lstm_cell_backward",
     "gru_cell_forward",
     "gru_cell_backward",
+    "attention_forward",
+    "attention_backward",
     "bias_grad",
     "sgd_step",
     "adam_step",

@@ -203,3 +203,31 @@ cdef extern from "rnn.h":
     void pynn_gru_cell_bwd_f64(int64_t n, int64_t h, const double *acts,
                                const double *h_prev, const double *dh, double *dgi,
                                double *dgh, double *dh_prev, int n_threads) noexcept nogil
+
+cdef extern from "attention.h":
+    ctypedef struct pynn_bcast3_f32:
+        const float *data
+        int64_t sb, sl, ss
+    ctypedef struct pynn_bcast3_f64:
+        const double *data
+        int64_t sb, sl, ss
+    int pynn_attention_fwd_f32(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const float *q, const float *k, const float *v,
+                               pynn_bcast3_f32 mask, int causal, double scale,
+                               pynn_bcast3_f32 dropout, float *out, float *probs, int isa,
+                               int n_threads) noexcept nogil
+    int pynn_attention_fwd_f64(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const double *q, const double *k, const double *v,
+                               pynn_bcast3_f64 mask, int causal, double scale,
+                               pynn_bcast3_f64 dropout, double *out, double *probs, int isa,
+                               int n_threads) noexcept nogil
+    int pynn_attention_bwd_f32(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const float *q, const float *k, const float *v,
+                               const float *probs, const float *dout, double scale,
+                               pynn_bcast3_f32 dropout, float *dq, float *dk, float *dv,
+                               int isa, int n_threads) noexcept nogil
+    int pynn_attention_bwd_f64(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const double *q, const double *k, const double *v,
+                               const double *probs, const double *dout, double scale,
+                               pynn_bcast3_f64 dropout, double *dq, double *dk, double *dv,
+                               int isa, int n_threads) noexcept nogil

@@ -15,7 +15,8 @@ from . import reference
 from ._runtime import get_num_threads
 
 try:
-    from . import _activation, _conv, _cpu, _elementwise, _gemm, _pool, _rnn, _softmax
+    from . import (_activation, _attention, _conv, _cpu, _elementwise, _gemm, _pool,
+                   _rnn, _softmax)
 except ImportError as exc:  # pragma: no cover - depends on how pynn was installed
     raise ImportError(
         "pynn's compiled kernels are not built. Install pynn with `pip install .` (or "
@@ -336,6 +337,44 @@ def gru_cell_backward(acts, h_prev, dh):
     _rnn.gru_cell_backward(_contiguous(acts), _contiguous(h_prev), _contiguous(dh), dgi, dgh,
                            dh_prev, get_num_threads())
     return dgi, dgh, dh_prev
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaled dot-product attention
+
+
+def _problems_view(mask, b, l, s):
+    """A mask as a (B, L, S) view (zero strides where it broadcasts): never a copy."""
+    return None if mask is None else np.broadcast_to(mask, (b, l, s))
+
+
+def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask=None):
+    """``softmax(scale q k^T + mask) v`` per problem; see
+    :func:`pynn.backend.reference.attention_forward`."""
+    scale = check.attention_args("attention_forward", q, k, v, mask, dropout_mask, scale)
+    b, l, s = q.shape[0], q.shape[1], k.shape[1]
+    out = np.empty((b, l, v.shape[2]), q.dtype)
+    probs = np.empty((b, l, s), q.dtype)
+    _attention.attention_forward(_contiguous(q), _contiguous(k), _contiguous(v),
+                                 _problems_view(mask, b, l, s), bool(causal), scale,
+                                 _problems_view(dropout_mask, b, l, s), out, probs, _isa,
+                                 get_num_threads())
+    return out, probs
+
+
+def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
+    """Gradients of :func:`attention_forward`; see
+    :func:`pynn.backend.reference.attention_backward`."""
+    scale = check.attention_args("attention_backward", q, k, v, None, dropout_mask, scale,
+                                 probs=probs, dout=dout)
+    b, l, s = q.shape[0], q.shape[1], k.shape[1]
+    dq, dk, dv = np.empty(q.shape, q.dtype), np.empty(k.shape, q.dtype), np.empty(v.shape,
+                                                                                  q.dtype)
+    _attention.attention_backward(_contiguous(q), _contiguous(k), _contiguous(v),
+                                  _contiguous(probs), _contiguous(dout), scale,
+                                  _problems_view(dropout_mask, b, l, s), dq, dk, dv, _isa,
+                                  get_num_threads())
+    return dq, dk, dv
 
 
 # ---------------------------------------------------------------------------------------------

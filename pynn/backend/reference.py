@@ -541,6 +541,78 @@ def gru_cell_backward(acts, h_prev, dh):
 
 
 # ---------------------------------------------------------------------------------------------
+# Scaled dot-product attention: B independent (query, key, value) problems, B being batch x
+# heads for multi-head attention.
+
+
+def _causal_bias(l, s, dtype):
+    """0 where query i may see key j (j <= i, PyTorch's is_causal), -inf elsewhere."""
+    return np.where(np.tri(l, s, dtype=bool), dtype.type(0), dtype.type(-np.inf))
+
+
+def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask=None):
+    """``softmax(scale q k^T + mask) v`` per problem.
+
+    Parameters
+    ----------
+    q : ndarray (B, L, E)
+    k : ndarray (B, S, E)
+    v : ndarray (B, S, Ev)
+    mask : ndarray broadcastable to (B, L, S), optional
+        Added to the scores: 0 keeps a key, -inf hides it (any float works as a bias).
+    causal : bool
+        Also hide key j from query i when j > i.
+    scale : float, optional
+        Default ``1 / sqrt(E)``.
+    dropout_mask : ndarray broadcastable to (B, L, S), optional
+        Multiplies the probabilities before they weight v (0, or 1 / (1 - p) for dropout p).
+
+    Returns
+    -------
+    out : ndarray (B, L, Ev)
+    probs : ndarray (B, L, S)
+        The attention weights before dropout. A query that sees no key at all gets weights
+        0 and output 0 (PyTorch gives NaN there).
+    """
+    scale = check.attention_args("attention_forward", q, k, v, mask, dropout_mask, scale)
+    scores = np.matmul(q, k.transpose(0, 2, 1)) * q.dtype.type(scale)
+    if mask is not None:
+        scores = scores + mask
+    if causal:
+        scores = scores + _causal_bias(q.shape[1], k.shape[1], q.dtype)
+    top = scores.max(axis=-1, keepdims=True, initial=-np.inf)
+    top = np.where(np.isneginf(top), 0, top)  # a row of -inf: exp gives zeros, not NaN
+    e = np.exp(scores - top)
+    total = e.sum(axis=-1, keepdims=True)
+    probs = (e / np.where(total == 0, 1, total)).astype(q.dtype)
+    weights = probs if dropout_mask is None else probs * dropout_mask
+    return np.matmul(weights, v).astype(q.dtype), probs
+
+
+def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
+    """Gradients of :func:`attention_forward` (masks need no gradient and are not needed:
+    ``probs`` carries them).
+
+    Returns
+    -------
+    dq : ndarray (B, L, E)
+    dk : ndarray (B, S, E)
+    dv : ndarray (B, S, Ev)
+    """
+    scale = check.attention_args("attention_backward", q, k, v, None, dropout_mask, scale,
+                                 probs=probs, dout=dout)
+    weights = probs if dropout_mask is None else probs * dropout_mask
+    dv = np.matmul(weights.transpose(0, 2, 1), dout)
+    dp = np.matmul(dout, v.transpose(0, 2, 1))
+    if dropout_mask is not None:
+        dp = dp * dropout_mask
+    ds = probs * (dp - (dp * probs).sum(axis=-1, keepdims=True)) * q.dtype.type(scale)
+    dq = np.matmul(ds, k)
+    dk = np.matmul(ds.transpose(0, 2, 1), q)
+    return dq.astype(q.dtype), dk.astype(q.dtype), dv.astype(q.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
 # Activations. Backward functions return a new array and never modify their inputs.
 
 
