@@ -11,6 +11,7 @@ Submodules: ``init`` (weight initialisation), ``utils`` (gradient clipping).
 
 from . import init, utils
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .attention import LearnedPositionalEncoding, MultiheadAttention, SinusoidalPositionalEncoding
 from .container import ModuleList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
@@ -29,6 +30,14 @@ from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+    generate_square_subsequent_mask,
+)
 
 __all__ = [
     "GELU",
@@ -45,6 +54,7 @@ __all__ = [
     "Identity",
     "LayerNorm",
     "LeakyReLU",
+    "LearnedPositionalEncoding",
     "Linear",
     "LogSoftmax",
     "MSELoss",
@@ -52,13 +62,21 @@ __all__ = [
     "Module",
     "ModuleList",
     "MultiMarginLoss",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "SinusoidalPositionalEncoding",
     "Softmax",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "generate_square_subsequent_mask",
     "init",
     "utils",
 ]
