@@ -1002,3 +1002,92 @@ def _multi_head_attention(who, query, key, value, embed_dim, num_heads, in_proj_
     if not batched:
         out = out.squeeze(1)
     return out, weights
+# Embedding (appended with pynn.nn.Embedding; autograd node in pynn/ops/sparse.py)
+
+from .ops.sparse import EmbeddingFunction
+
+__all__ += ["embedding"]
+
+
+def _padding_idx(op, padding_idx, num_embeddings):
+    """PyTorch's rule: ``padding_idx`` in [-num_embeddings, num_embeddings), negative counts
+    from the end; returns it in [0, num_embeddings) or None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{op}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{op}: padding_idx must be within num_embeddings ({num_embeddings}), "
+                         f"got {padding_idx}")
+    return int(padding_idx) % num_embeddings
+
+
+def _embedding_indices(op, input, num_embeddings):
+    """The index array of an embedding lookup: integers in [0, num_embeddings)."""
+    idx = _data(input)
+    if not isinstance(idx, np.ndarray):
+        idx = np.asarray(idx)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected an integer index tensor (int64 or int32), got dtype "
+                        f"{idx.dtype} (shape {idx.shape}); convert it with .long()")
+    if idx.size:
+        lo, hi = idx.min(), idx.max()
+        if lo < 0 or hi >= num_embeddings:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"{op}: index {bad} is out of range for {num_embeddings} "
+                             f"embeddings (valid indices are 0 .. {num_embeddings - 1})")
+    return idx.astype(np.intp, copy=False)
+
+
+def _embedding_renorm(weight, idx, max_norm, norm_type):
+    """PyTorch's ``embedding_renorm_``: rescale, in place and outside the graph, the rows
+    that ``idx`` uses whose ``norm_type``-norm exceeds ``max_norm``."""
+    rows = np.unique(idx)
+    w = weight[rows]
+    norms = np.linalg.norm(w.astype(np.float64), ord=norm_type, axis=1)
+    over = norms > max_norm
+    if np.any(over):
+        scale = (max_norm / (norms[over] + 1e-7)).astype(weight.dtype)
+        weight[rows[over]] = w[over] * scale[:, None]
+
+
+def _embedding(op, input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq,
+               sparse):
+    if sparse:
+        raise NotImplementedError(f"{op}: sparse=True is not supported (pynn has no sparse "
+                                  "gradients; the dense gradient is the same values)")
+    w = _data(weight)
+    if not isinstance(w, np.ndarray) or w.ndim != 2 or w.dtype not in _FLOATS:
+        raise ValueError(f"{op}: weight must be a float32/float64 Tensor of shape "
+                         f"(num_embeddings, embedding_dim), got "
+                         f"{getattr(w, 'shape', type(w).__name__)} {getattr(w, 'dtype', '')}")
+    idx = _embedding_indices(op, input, w.shape[0])
+    padding_idx = _padding_idx(op, padding_idx, w.shape[0])
+    if max_norm is not None:
+        _embedding_renorm(w, idx, float(max_norm), float(norm_type))
+    return EmbeddingFunction.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Look up rows of ``weight`` (``torch.nn.functional.embedding``).
+
+    Parameters
+    ----------
+    input : integer Tensor/ndarray of any shape, values in [0, num_embeddings)
+    weight : Tensor of shape (num_embeddings, embedding_dim)
+    padding_idx : int, optional
+        This row gets no gradient (negative counts from the end).
+    max_norm : float, optional
+        Rows used whose ``norm_type``-norm exceeds it are rescaled to it, in place in
+        ``weight``, before the lookup (as PyTorch).
+    scale_grad_by_freq : bool
+        Divide each row's gradient by the number of times its index occurs in ``input``.
+    sparse : False (sparse gradients are not implemented)
+
+    Returns
+    -------
+    Tensor of shape ``input.shape + (embedding_dim,)``
+    """
+    return _embedding("embedding", input, weight, padding_idx, max_norm, norm_type,
+                      scale_grad_by_freq, sparse)
