@@ -1002,9 +1002,9 @@ def _multi_head_attention(who, query, key, value, embed_dim, num_heads, in_proj_
     if not batched:
         out = out.squeeze(1)
     return out, weights
-# Embedding (appended with pynn.nn.Embedding; autograd node in pynn/ops/sparse.py)
+# Embedding (appended with pynn.nn.Embedding; autograd node in pynn/ops/embedding.py)
 
-from .ops.sparse import EmbeddingFunction
+from .ops.embedding import EmbeddingFunction
 
 __all__ += ["embedding"]
 

@@ -38,8 +38,8 @@ from .transformer import (
     TransformerEncoderLayer,
     generate_square_subsequent_mask,
 )
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from .sparse import Embedding
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .embedding import Embedding
 
 __all__ = [
     "GELU",

@@ -11,7 +11,7 @@ import pytest
 import pynn
 import pynn.functional as F
 from pynn import nn
-from pynn.ops.rnn import GRUFunction, LSTMFunction, RNNFunction
+from pynn.ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn

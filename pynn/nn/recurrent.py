@@ -3,7 +3,7 @@
 gate layout and initialisation, so that a PyTorch ``state_dict`` loads key for key.
 
 Each layer and direction is one autograd node over the whole sequence (see
-:mod:`pynn.ops.rnn`); a cell is the same node over a sequence of length one.
+:mod:`pynn.ops.recurrent`); a cell is the same node over a sequence of length one.
 """
 
 import math
@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from .. import functional as F
-from ..ops.rnn import GRUFunction, LSTMFunction, RNNFunction
+from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
 from ..tensor import Tensor, cat, stack
 from . import init
 from .linear import _input_error, _layer_dtype

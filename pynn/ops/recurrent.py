@@ -11,7 +11,7 @@ Each Function runs one direction of one layer over all L time steps:
   steps at once (``dW_hh = dG^T H_prev``, ``dW_ih = dG^T X`` with dG stacked (L*N, gates)),
   the biases one ``bias_grad``, and the input gradient one GEMM ``dG @ W_ih``.
 
-Arguments (checked by :mod:`pynn.nn.rnn`): ``x`` (L, N, H_in), ``h0``/``c0`` (N, H) or None
+Arguments (checked by :mod:`pynn.nn.recurrent`): ``x`` (L, N, H_in), ``h0``/``c0`` (N, H) or None
 (zeros), ``w_ih`` (G*H, H_in), ``w_hh`` (G*H, H), ``b_ih``/``b_hh`` (G*H,) or both None,
 ``reverse`` (run from t = L-1 down to 0), all of one float dtype. Gate blocks are PyTorch's:
 LSTM ``i, f, g, o``; GRU ``r, z, n``.
