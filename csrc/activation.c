@@ -75,12 +75,7 @@ void PYNN_FN(pynn_leaky_relu_bwd)(int64_t n, const real *x, const real *dy, doub
 
 void PYNN_FN(pynn_sigmoid_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
-    {
-        const real e = PYNN_FN(pynn_exp)(-fabs(x[i])); /* in (0, 1]: never overflows */
-        const real r = 1 / (1 + e); /* outside the select, which then vectorises */
-        y[i] = x[i] >= 0 ? r : e * r;
-    }
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL) y[i] = PYNN_FN(pynn_sigmoid)(x[i]);
 }
 
 void PYNN_FN(pynn_sigmoid_bwd)(int64_t n, const real *y, const real *dy, real *dx,
@@ -91,7 +86,7 @@ void PYNN_FN(pynn_sigmoid_bwd)(int64_t n, const real *y, const real *dy, real *d
 
 void PYNN_FN(pynn_tanh_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL) y[i] = tanh(x[i]);
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL) y[i] = PYNN_FN(pynn_tanh)(x[i]);
 }
 
 void PYNN_FN(pynn_tanh_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
@@ -105,7 +100,8 @@ void PYNN_FN(pynn_gelu_fwd)(int64_t n, const real *x, int approx_tanh, real *y, 
         FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
         {
             const real v = x[i];
-            const real t = tanh((real)PYNN_SQRT_2_OVER_PI * (v + (real)PYNN_GELU_CUBIC * v * v * v));
+            const real t = PYNN_FN(pynn_tanh)((real)PYNN_SQRT_2_OVER_PI *
+                                             (v + (real)PYNN_GELU_CUBIC * v * v * v));
             y[i] = (real)0.5 * v * (1 + t);
         }
     } else {
@@ -121,7 +117,8 @@ void PYNN_FN(pynn_gelu_bwd)(int64_t n, const real *x, const real *dy, int approx
         FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
         {
             const real v = x[i];
-            const real t = tanh((real)PYNN_SQRT_2_OVER_PI * (v + (real)PYNN_GELU_CUBIC * v * v * v));
+            const real t = PYNN_FN(pynn_tanh)((real)PYNN_SQRT_2_OVER_PI *
+                                             (v + (real)PYNN_GELU_CUBIC * v * v * v));
             const real dt = (real)PYNN_SQRT_2_OVER_PI * (1 + 3 * (real)PYNN_GELU_CUBIC * v * v);
             dx[i] = dy[i] * ((real)0.5 * (1 + t) + (real)0.5 * v * (1 - t * t) * dt);
         }

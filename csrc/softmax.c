@@ -2,6 +2,7 @@
  * itself twice with PYNN_REAL set (the bottom half is the template). */
 #ifndef PYNN_REAL
 #include <math.h>
+#include <string.h>
 
 #include "pynn_math.h"
 #include "softmax.h"
@@ -72,6 +73,28 @@ static inline real PYNN_FN(shifted_exp_sum)(int64_t n, const real *x, real m)
     for (int64_t j = 0; j < n; ++j)
         s += PYNN_FN(pynn_exp)(x[j] - m);
     return s;
+}
+
+void PYNN_FN(pynn_softmax_rows_inplace)(int64_t rows, int64_t cols, real *x)
+{
+    for (int64_t i = 0; i < rows; ++i) {
+        real *xi = x + i * cols;
+        const real m = cols ? PYNN_FN(row_max)(cols, xi) : 0;
+        if (m == -INFINITY) { /* every entry masked: no weight anywhere, not 0 / 0 */
+            memset(xi, 0, (size_t)cols * sizeof(real));
+            continue;
+        }
+        real s = 0;
+        PYNN_SIMD(reduction(+ : s))
+        for (int64_t j = 0; j < cols; ++j) {
+            xi[j] = PYNN_FN(pynn_exp)(xi[j] - m);
+            s += xi[j];
+        }
+        const real inv = 1 / s;
+        PYNN_SIMD()
+        for (int64_t j = 0; j < cols; ++j)
+            xi[j] *= inv;
+    }
 }
 
 void PYNN_FN(pynn_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,

@@ -9,6 +9,10 @@
 void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y, int n_threads);
 void pynn_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
                           int n_threads);
+/* x := softmax(x) for each row, in place, on the calling thread; a row that is -inf
+ * throughout (every key masked, in attention) becomes zeros instead of NaN. */
+void pynn_softmax_rows_inplace_f32(int64_t rows, int64_t cols, float *x);
+void pynn_softmax_rows_inplace_f64(int64_t rows, int64_t cols, double *x);
 /* dx := y * (dy - sum(dy * y)), y the softmax output. */
 void pynn_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
                           float *dx, int n_threads);

@@ -215,6 +215,62 @@ def _torch_pool_or_xent(torch, label, x, logits, labels):
 
 
 # ---------------------------------------------------------------------------------------------
+# Sequence layers, forward + backward
+
+
+# (label, layer, input shape): the issue's recurrent and Transformer cases, batch first.
+SEQUENCE_LAYERS = (
+    ("LSTM 28->128, 28 steps, batch 100", "lstm", (100, 28, 28)),
+    ("GRU 28->128, 28 steps, batch 100", "gru", (100, 28, 28)),
+    ("Transformer encoder layer d128 h4 ff512, batch 64 x 64 tokens", "encoder", (64, 64, 128)),
+)
+
+
+def _sequence_layer(nn, name):
+    if name == "lstm":
+        return nn.LSTM(28, 128, batch_first=True)
+    if name == "gru":
+        return nn.GRU(28, 128, batch_first=True)
+    return nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0,
+                                      batch_first=True)
+
+
+def sequence_step(library, name, shape, torch=None):
+    """A closure running forward and backward (gradient of the output's sum) of the layer,
+    input gradient included, in "pynn" or "torch". The layer is ``step.layer``."""
+    (x,) = _rng_arrays(shape)
+    if library == "torch":
+        layer = _sequence_layer(torch.nn, name)
+        tx = torch.from_numpy(x).requires_grad_(True)
+    else:
+        from pynn import nn
+
+        layer = _sequence_layer(nn, name)
+        tx = pynn.tensor(x, requires_grad=True)
+
+    def step():
+        layer.zero_grad()
+        tx.grad = None
+        out = layer(tx)
+        (out[0] if isinstance(out, tuple) else out).sum().backward()
+
+    step.layer = layer
+    return step
+
+
+def bench_sequence(peers):
+    rows = []
+    for label, name, shape in SEQUENCE_LAYERS:
+        row = {"case": label, "pynn": median_seconds(sequence_step("pynn", name, shape),
+                                                      repeat=10, warmup=2)}
+        if peers.torch is not None:
+            row["torch"] = median_seconds(sequence_step("torch", name, shape, peers.torch),
+                                          repeat=10, warmup=2)
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
 # Training steps: the same model, batch, optimiser and threads in every library
 
 
@@ -419,7 +475,7 @@ def render(results, args, notes, peak):
                   "/ pynn's):", "",
                   "| case | pynn | PyTorch | NumPy reference | vs PyTorch | vs reference |",
                   "|---|---:|---:|---:|---:|---:|"]
-        for r in res["conv"] + res["other"]:
+        for r in res["conv"] + res["other"] + res.get("sequence", []):
             lines.append(f"| {r['case']} | {_fmt_ms(r['pynn'])} | {_fmt_ms(r.get('torch'))} | "
                          f"{_fmt_ms(r.get('reference'))} | {_ratio(r.get('torch'), r['pynn'])} "
                          f"| {_ratio(r.get('reference'), r['pynn'])} |")
@@ -452,6 +508,8 @@ def render(results, args, notes, peak):
             lines.append(f"| GEMM {a['case']} | {b['pynn'] / a['pynn']:.2f}x |")
         for a, b in zip(results[lo]["conv"], results[hi]["conv"]):
             lines.append(f"| conv {a['case']} | {a['pynn'] / b['pynn']:.2f}x |")
+        for a, b in zip(results[lo].get("sequence", ()), results[hi].get("sequence", ())):
+            lines.append(f"| {a['case']} | {a['pynn'] / b['pynn']:.2f}x |")
         for a, b in zip(results[lo].get("training", ()), results[hi].get("training", ())):
             lines.append(f"| training {a['case']} | {a['pynn'] / b['pynn']:.2f}x |")
     return "\n".join(lines) + "\n"
@@ -485,6 +543,7 @@ def main(argv=None):
             "gemm": bench_gemm(peers, QUICK_SQUARE_SIZES if args.quick else SQUARE_SIZES),
             "conv": bench_conv(peers, with_reference=not args.quick),
             "other": bench_pool_and_loss(peers, with_reference=not args.quick),
+            "sequence": bench_sequence(peers),
         }
         if not args.no_training:
             results[n]["training"] = bench_training(peers, with_reference=not args.quick)

@@ -710,3 +710,384 @@ def hinge_loss(input, target, margin=1.0, reduction="mean"):
                          "pass 2 * y - 1)")
     return HingeLossFunction.apply(input, t.astype(x.dtype, copy=False), float(margin),
                                    reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention (appended with pynn.nn's attention layers; autograd nodes in pynn/ops/attention.py)
+
+from .ops.attention import (
+    MultiheadAttentionFunction,
+    ScaledDotProductAttentionFunction,
+    additive_mask,
+    is_causal_mask,
+)
+from .tensor import cat as _cat
+
+__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
+
+
+def _mask_array(op, name, mask):
+    """A mask argument (Tensor, ndarray or array_like) as an ndarray of bool or float."""
+    m = _data(mask)
+    if not isinstance(m, np.ndarray):
+        m = np.asarray(m)
+    if m.dtype != np.bool_ and m.dtype.kind != "f":
+        raise TypeError(f"{op}: only bool and floating types of {name} are supported, got "
+                        f"{m.dtype}")
+    return m
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """``softmax(query key^T * scale + mask) value`` over the last two dimensions
+    (``torch.nn.functional.scaled_dot_product_attention``), one autograd node.
+
+    Parameters
+    ----------
+    query : Tensor of shape (*, L, E)
+    key : Tensor of shape (*, S, E)
+    value : Tensor of shape (*, S, Ev)
+        The leading dimensions broadcast together.
+    attn_mask : Tensor/ndarray broadcastable to (*, L, S), optional
+        Bool: True marks a key that takes part (False hides it). Float: added to the scores
+        (and differentiated when it is a Tensor that requires grad).
+    dropout_p : float
+        Dropout on the attention weights, applied whenever ``dropout_p > 0`` (as in
+        PyTorch: pass ``dropout_p=p if training else 0.0``); the mask comes from pynn's
+        generator.
+    is_causal : bool
+        Hide key j from query i when j > i (top-left aligned when L != S); not combinable
+        with ``attn_mask``.
+    scale : float, optional
+        Default ``1 / sqrt(E)``.
+    enable_gqa : bool
+        Grouped-query attention: query has Hq heads in dim -3 and key/value Hk, Hk dividing
+        Hq; query head h uses key/value head ``h // (Hq / Hk)``.
+
+    Returns
+    -------
+    Tensor of shape (*, L, Ev)
+
+    A query that sees no key at all gets weights 0 and output 0 (as PyTorch's CPU kernels).
+    """
+    op = "scaled_dot_product_attention"
+    q, k, v = _data(query), _data(key), _data(value)
+    _float_operands(op, query=q, key=k, value=v)
+    for name, arr in (("query", q), ("key", k), ("value", v)):
+        if arr.ndim < 2:
+            raise ValueError(f"{op}: {name} must have shape (*, {'L' if name == 'query' else 'S'}"
+                             f", E), got {arr.shape}")
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"{op}: key must have E = {q.shape[-1]} features like query "
+                         f"{q.shape}, got {k.shape}")
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"{op}: value must have S = {k.shape[-2]} rows like key {k.shape}, "
+                         f"got {v.shape}")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        key, value = _repeat_kv_heads(op, q, key, value)
+        k, v = _data(key), _data(value)
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(f"{op}: the leading dimensions of query {q.shape}, key {k.shape} and "
+                         f"value {v.shape} do not broadcast") from None
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got "
+                         f"{dropout_p}")
+    mask = None
+    if attn_mask is not None:
+        if is_causal:
+            raise RuntimeError(f"{op}: explicit attn_mask should not be set when "
+                               "is_causal=True")
+        m = _mask_array(op, "attn_mask", attn_mask)
+        target = tuple(batch) + (q.shape[-2], k.shape[-2])
+        try:
+            ok = np.broadcast_shapes(m.shape, target) == target
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{op}: attn_mask of shape {m.shape} does not broadcast to "
+                             f"(*, L, S) = {target}")
+        if m.dtype == np.bool_:
+            mask = additive_mask(m, q.dtype, true_hides=False)
+        else:
+            mask = attn_mask if isinstance(attn_mask, Tensor) else m
+    return ScaledDotProductAttentionFunction.apply(
+        query, key, value, mask, bool(is_causal), None if scale is None else float(scale),
+        float(dropout_p))
+
+
+def _repeat_kv_heads(op, q, key, value):
+    """Grouped-query attention: key/value heads (dim -3) repeated to query's count."""
+    hq, hk = q.shape[-3], _data(key).shape[-3]
+    if hk == 0 or hq % hk or _data(value).shape[-3] != hk:
+        raise ValueError(f"{op}: with enable_gqa, query's {hq} heads (dim -3) must be a "
+                         f"multiple of key's and value's, got shapes {q.shape}, "
+                         f"{_data(key).shape}, {_data(value).shape}")
+    g = hq // hk
+
+    def repeat(t):
+        t = _tensor(t)
+        shape = t.shape
+        expanded = t.unsqueeze(-3).expand(*shape[:-2], g, *shape[-2:])
+        return expanded.reshape(*shape[:-3], hq, *shape[-2:])
+
+    return repeat(key), repeat(value)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
+                                 dropout_p, out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights=True, is_causal=False):
+    """Multi-head attention (``torch.nn.functional.multi_head_attention_forward``),
+    sequence-first; see :class:`pynn.nn.MultiheadAttention` for the arguments and the
+    masks. ``static_k`` / ``static_v`` are not supported.
+
+    Returns
+    -------
+    (Tensor of shape (L, N, E) or (L, E), Tensor of attention weights or None)
+    """
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k and static_v are "
+                                  "not supported")
+    proj = (q_proj_weight, k_proj_weight, v_proj_weight) if use_separate_proj_weight else None
+    return _multi_head_attention(
+        "multi_head_attention_forward", query, key, value, int(embed_dim_to_check),
+        int(num_heads), in_proj_weight, in_proj_bias, proj, bias_k, bias_v, add_zero_attn,
+        float(dropout_p) if training else 0.0, out_proj_weight, out_proj_bias,
+        key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal, False)
+
+
+def _multi_head_attention(who, query, key, value, embed_dim, num_heads, in_proj_weight,
+                          in_proj_bias, proj_weights, bias_k, bias_v, add_zero_attn, dropout_p,
+                          out_proj_weight, out_proj_bias, key_padding_mask, need_weights,
+                          attn_mask, average_attn_weights, is_causal, batch_first):
+    """The body of multi-head attention, in either token layout.
+
+    ``who`` names the caller in error messages; ``proj_weights`` is None (packed
+    ``in_proj_weight``) or the three separate projection weights; ``dropout_p`` is already 0
+    outside training. Projections are GEMMs over all tokens (one for self-attention), the
+    heads are the B axis of the attention kernel.
+    """
+    self_attn = query is key and key is value
+    kv_same = key is value
+    q, k, v = _data(query), _data(key), _data(value)
+    for name, arr in (("query", q), ("key", k), ("value", v)):
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{who}: {name} must be a Tensor, got {type(arr).__name__}")
+    w0 = _data(in_proj_weight if proj_weights is None else proj_weights[0])
+    _float_operands(who, query=q, key=k, value=v, weight=w0)
+    if q.ndim not in (2, 3):
+        layout = "(N, L, E)" if batch_first else "(L, N, E)"
+        raise ValueError(f"{who}: query must have shape {layout} or, unbatched, (L, E); got "
+                         f"{q.ndim}-D shape {q.shape}")
+    if k.ndim != q.ndim or v.ndim != q.ndim:
+        raise ValueError(f"{who}: for a {q.ndim}-D query, key and value must be {q.ndim}-D too, "
+                         f"got shapes {k.shape} and {v.shape}")
+    batched = q.ndim == 3
+    shapes = {"query": q.shape, "key": k.shape, "value": v.shape}  # as given, for messages
+    if not batched:  # one sequence: a batch of one, sequence-first
+        batch_first = False
+        query = _tensor(query).unsqueeze(1)
+        key = query if self_attn else _tensor(key).unsqueeze(1)
+        value = key if kv_same else _tensor(value).unsqueeze(1)
+        q, k, v = query.data, key.data, value.data
+    sa, ba = (1, 0) if batch_first else (0, 1)
+    e = embed_dim
+    kdim = e if proj_weights is None else _data(proj_weights[1]).shape[1]
+    vdim = e if proj_weights is None else _data(proj_weights[2]).shape[1]
+    for name, arr, dim, dim_name in (("query", q, e, "embed_dim"), ("key", k, kdim, "kdim"),
+                                     ("value", v, vdim, "vdim")):
+        if arr.shape[-1] != dim:
+            raise ValueError(f"{who}: expected {name} with {dim_name}={dim} features (last "
+                             f"dimension), got shape {shapes[name]}")
+    if num_heads <= 0 or e % num_heads:
+        raise ValueError(f"{who}: embed_dim {e} is not divisible by num_heads {num_heads}")
+    n, l, s = q.shape[ba], q.shape[sa], k.shape[sa]
+    if k.shape[ba] != n:
+        raise ValueError(f"{who}: key has batch size {k.shape[ba]} but query has {n} (shapes "
+                         f"{k.shape} and {q.shape}, batch_first={batch_first})")
+    if v.shape[:2] != k.shape[:2]:
+        raise ValueError(f"{who}: key's sequence and batch dims {k.shape[:2]} do not match "
+                         f"value's {v.shape[:2]}")
+
+    # -- projections: GEMMs over all tokens at once
+    w = _tensor(in_proj_weight) if proj_weights is None else None
+    bias = None if in_proj_bias is None else _tensor(in_proj_bias)
+    if proj_weights is None and self_attn:
+        inputs = (linear(query, w, bias),)
+        layout = ((0, 0), (0, e), (0, 2 * e))
+    elif proj_weights is None and kv_same:
+        inputs = (linear(query, w[:e], None if bias is None else bias[:e]),
+                  linear(key, w[e:], None if bias is None else bias[e:]))
+        layout = ((0, 0), (1, 0), (1, e))
+    else:
+        ws = (w[:e], w[e:2 * e], w[2 * e:]) if proj_weights is None else proj_weights
+        bs = (None,) * 3 if bias is None else (bias[:e], bias[e:2 * e], bias[2 * e:])
+        inputs = tuple(linear(x, wi, bi) for x, wi, bi in zip((query, key, value), ws, bs))
+        layout = ((0, 0), (1, 0), (2, 0))
+
+    pad = 0
+    if bias_k is not None or bias_v is not None or add_zero_attn:
+        qp, kp, vp = (inputs[i] if inputs[i].shape[-1] == e else inputs[i][..., c:c + e]
+                      for i, c in layout)
+        row = (n, 1, e) if batch_first else (1, n, e)
+        if bias_k is not None or bias_v is not None:
+            if bias_k is None or bias_v is None:
+                raise ValueError(f"{who}: bias_k and bias_v must be given together")
+            kp = _cat([kp, _tensor(bias_k).expand(*row)], dim=sa)
+            vp = _cat([vp, _tensor(bias_v).expand(*row)], dim=sa)
+            pad += 1
+        if add_zero_attn:
+            zeros = Tensor(np.zeros(row, q.dtype))
+            kp = _cat([kp, zeros], dim=sa)
+            vp = _cat([vp, zeros], dim=sa)
+            pad += 1
+        inputs = (qp, kp, vp)
+        layout = ((0, 0), (1, 0), (2, 0))
+    s_all = s + pad
+
+    # -- masks: one additive array broadcastable to (N * heads, L, S)
+    kpm = am = None
+    if key_padding_mask is not None:
+        kpm = _mask_array(who, "key_padding_mask", key_padding_mask)
+        expected = (n, s) if batched else (s,)
+        if kpm.shape != expected:
+            raise ValueError(f"{who}: key_padding_mask must have shape {expected} (batch, source "
+                             f"length), got {kpm.shape}")
+        kpm = additive_mask(kpm.reshape(n, s), q.dtype, true_hides=True)
+        if pad:
+            kpm = np.pad(kpm, ((0, 0), (0, pad)))
+    if attn_mask is not None and not is_causal:
+        am = _mask_array(who, "attn_mask", attn_mask)
+        if am.ndim == 2:
+            if am.shape != (l, s):
+                raise ValueError(f"{who}: the shape of the 2D attn_mask is {am.shape}, but should "
+                                 f"be {(l, s)} (target length, source length)")
+        elif am.ndim == 3:
+            if am.shape != (n * num_heads, l, s):
+                raise ValueError(f"{who}: the shape of the 3D attn_mask is {am.shape}, but should "
+                                 f"be {(n * num_heads, l, s)} (batch * num_heads, target length, "
+                                 "source length)")
+        else:
+            raise ValueError(f"{who}: attn_mask must have shape (L, S) or (N * num_heads, L, S), "
+                             f"got {am.ndim}-D shape {am.shape}")
+        am = additive_mask(am, q.dtype, true_hides=True)
+        if pad:
+            am = np.pad(am, ((0, 0),) * (am.ndim - 1) + ((0, pad),))
+    causal = bool(is_causal)
+    if am is not None and am.ndim == 2 and is_causal_mask(am, l, s_all):
+        am, causal = None, True  # the kernel's causal flag: no mask to read
+    mask = am
+    if kpm is not None:
+        per_head = np.broadcast_to(kpm[:, None, None, :], (n, num_heads, 1, s_all))
+        per_head = per_head.reshape(n * num_heads, 1, s_all)
+        mask = per_head if am is None else am + per_head
+
+    args = (*inputs, *(None,) * (3 - len(inputs)), layout, e, num_heads, batch_first, mask,
+            causal, float(dropout_p), bool(need_weights))
+    weights = None
+    if need_weights:
+        out, ctx = MultiheadAttentionFunction.apply_with_ctx(*args)
+        weights = ctx.weights.reshape(n, num_heads, l, s_all)
+        if average_attn_weights:
+            weights = weights.mean(axis=1)
+        weights = Tensor(weights if batched else weights[0])
+    else:
+        out = MultiheadAttentionFunction.apply(*args)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    if not batched:
+        out = out.squeeze(1)
+    return out, weights
+# Embedding (appended with pynn.nn.Embedding; autograd node in pynn/ops/embedding.py)
+
+from .ops.embedding import EmbeddingFunction
+
+__all__ += ["embedding"]
+
+
+def _padding_idx(op, padding_idx, num_embeddings):
+    """PyTorch's rule: ``padding_idx`` in [-num_embeddings, num_embeddings), negative counts
+    from the end; returns it in [0, num_embeddings) or None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{op}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{op}: padding_idx must be within num_embeddings ({num_embeddings}), "
+                         f"got {padding_idx}")
+    return int(padding_idx) % num_embeddings
+
+
+def _embedding_indices(op, input, num_embeddings):
+    """The index array of an embedding lookup: integers in [0, num_embeddings)."""
+    idx = _data(input)
+    if not isinstance(idx, np.ndarray):
+        idx = np.asarray(idx)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected an integer index tensor (int64 or int32), got dtype "
+                        f"{idx.dtype} (shape {idx.shape}); convert it with .long()")
+    if idx.size:
+        lo, hi = idx.min(), idx.max()
+        if lo < 0 or hi >= num_embeddings:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"{op}: index {bad} is out of range for {num_embeddings} "
+                             f"embeddings (valid indices are 0 .. {num_embeddings - 1})")
+    return idx.astype(np.intp, copy=False)
+
+
+def _embedding_renorm(weight, idx, max_norm, norm_type):
+    """PyTorch's ``embedding_renorm_``: rescale, in place and outside the graph, the rows
+    that ``idx`` uses whose ``norm_type``-norm exceeds ``max_norm``."""
+    rows = np.unique(idx)
+    w = weight[rows]
+    norms = np.linalg.norm(w.astype(np.float64), ord=norm_type, axis=1)
+    over = norms > max_norm
+    if np.any(over):
+        scale = (max_norm / (norms[over] + 1e-7)).astype(weight.dtype)
+        weight[rows[over]] = w[over] * scale[:, None]
+
+
+def _embedding(op, input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq,
+               sparse):
+    if sparse:
+        raise NotImplementedError(f"{op}: sparse=True is not supported (pynn has no sparse "
+                                  "gradients; the dense gradient is the same values)")
+    w = _data(weight)
+    if not isinstance(w, np.ndarray) or w.ndim != 2 or w.dtype not in _FLOATS:
+        raise ValueError(f"{op}: weight must be a float32/float64 Tensor of shape "
+                         f"(num_embeddings, embedding_dim), got "
+                         f"{getattr(w, 'shape', type(w).__name__)} {getattr(w, 'dtype', '')}")
+    idx = _embedding_indices(op, input, w.shape[0])
+    padding_idx = _padding_idx(op, padding_idx, w.shape[0])
+    if max_norm is not None:
+        _embedding_renorm(w, idx, float(max_norm), float(norm_type))
+    return EmbeddingFunction.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Look up rows of ``weight`` (``torch.nn.functional.embedding``).
+
+    Parameters
+    ----------
+    input : integer Tensor/ndarray of any shape, values in [0, num_embeddings)
+    weight : Tensor of shape (num_embeddings, embedding_dim)
+    padding_idx : int, optional
+        This row gets no gradient (negative counts from the end).
+    max_norm : float, optional
+        Rows used whose ``norm_type``-norm exceeds it are rescaled to it, in place in
+        ``weight``, before the lookup (as PyTorch).
+    scale_grad_by_freq : bool
+        Divide each row's gradient by the number of times its index occurs in ``input``.
+    sparse : False (sparse gradients are not implemented)
+
+    Returns
+    -------
+    Tensor of shape ``input.shape + (embedding_dim,)``
+    """
+    return _embedding("embedding", input, weight, padding_idx, max_norm, norm_type,
+                      scale_grad_by_freq, sparse)

@@ -57,3 +57,12 @@ def test_report_has_the_training_table():
     assert "| MLP 784-100-10, SGD | 0.6 s | 1.8 s |  | 3.00x |  |" in text
     assert "| tiny MLP 10-10-10, batch 1, SGD | 1000.0 us | 3000.0 us |" in text
     assert "pynn 30 MiB, PyTorch 70 MiB" in text
+
+
+@pytest.mark.parametrize("case", bench.SEQUENCE_LAYERS, ids=lambda c: c[1])
+def test_sequence_step_fills_every_gradient(case):
+    _, name, shape = case
+    step = bench.sequence_step("pynn", name, (2,) + shape[1:])
+    step()
+    for key, param in step.layer.named_parameters():
+        assert param.grad is not None and np.any(param.grad != 0), key

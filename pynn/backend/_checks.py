@@ -318,3 +318,53 @@ def step_args(kernel, param, grad, **state):
     float_arrays(kernel, param=param, grad=grad, **state)
     same_shape(kernel, "param", param, "grad", grad)
     in_place(kernel, param, param=param, **state)
+
+
+def recurrent_cell(kernel, gates, n_gates, **states):
+    """A recurrent cell kernel's arguments: ``gates`` (first of them) is (N, n_gates * H) and
+    every other array (N, H), one float dtype; None entries are optional arguments left out.
+    Returns H."""
+    (gates_name, first), *rest = [(k, v) for k, v in gates.items()]
+    float_arrays(kernel, **gates, **states)
+    if first.ndim != 2 or first.shape[1] % n_gates:
+        raise ValueError(f"{kernel}: {gates_name} must have shape (N, {n_gates} * hidden_size), "
+                         f"got {first.shape}")
+    n, hidden = first.shape[0], first.shape[1] // n_gates
+    for name, arr in rest:
+        same_shape(kernel, gates_name, first, name, arr)
+    for name, arr in states.items():
+        if arr is not None:
+            shape(kernel, name, arr, (n, hidden))
+    return hidden
+
+
+def attention_args(kernel, q, k, v, mask=None, dropout_mask=None, scale=None, **more):
+    """Scaled dot-product attention's arguments: q (B, L, E), k (B, S, E), v (B, S, Ev), one
+    float dtype; mask and dropout_mask broadcastable to (B, L, S); arrays in ``more`` with
+    the shapes their names imply (probs (B, L, S), dout (B, L, Ev)). Returns the scale."""
+    float_arrays(kernel, q=q, k=k, v=v, mask=mask, dropout_mask=dropout_mask, **more)
+    for name, arr in (("q", q), ("k", k), ("v", v)):
+        rank(kernel, name, arr, 3, "(B, L or S, E)")
+    b, l, e = q.shape
+    s = k.shape[1]
+    if k.shape != (b, s, e):
+        raise ValueError(f"{kernel}: k must have shape (B, S, E) = ({b}, S, {e}) to match q "
+                         f"{q.shape}, got {k.shape}")
+    if v.shape[:2] != (b, s):
+        raise ValueError(f"{kernel}: v must have shape (B, S, Ev) = ({b}, {s}, Ev) to match k "
+                         f"{k.shape}, got {v.shape}")
+    for name, arr in (("mask", mask), ("dropout_mask", dropout_mask)):
+        if arr is not None and (arr.ndim > 3 or not _broadcasts(arr.shape, (b, l, s))):
+            raise ValueError(f"{kernel}: {name} must broadcast to (B, L, S) = {(b, l, s)}, got "
+                             f"{arr.shape}")
+    expected = {"probs": (b, l, s), "dout": (b, l, v.shape[2])}
+    for name, arr in more.items():
+        shape(kernel, name, arr, expected[name])
+    if scale is None:
+        return 1.0 / np.sqrt(e) if e else 1.0
+    return float(scale)
+
+
+def _broadcasts(shape, target):
+    shape = (1,) * (len(target) - len(shape)) + tuple(shape)
+    return all(a in (1, t) for a, t in zip(shape, target))

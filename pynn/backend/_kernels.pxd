@@ -177,3 +177,57 @@ cdef extern from "elementwise.h":
     void pynn_rmsprop_step_f64(int64_t n, double *param, const double *grad,
                                double *square_avg, double *buf, double *grad_avg,
                                const pynn_rmsprop_hyper *h, int n_threads) noexcept nogil
+
+cdef extern from "rnn.h":
+    void pynn_lstm_cell_fwd_f32(int64_t n, int64_t h, const float *gates, const float *c_prev,
+                                float *h_out, float *c_out, float *acts,
+                                int n_threads) noexcept nogil
+    void pynn_lstm_cell_fwd_f64(int64_t n, int64_t h, const double *gates,
+                                const double *c_prev, double *h_out, double *c_out,
+                                double *acts, int n_threads) noexcept nogil
+    void pynn_lstm_cell_bwd_f32(int64_t n, int64_t h, const float *acts, const float *c_prev,
+                                const float *dh, const float *dc, float *dgates,
+                                float *dc_prev, int n_threads) noexcept nogil
+    void pynn_lstm_cell_bwd_f64(int64_t n, int64_t h, const double *acts,
+                                const double *c_prev, const double *dh, const double *dc,
+                                double *dgates, double *dc_prev, int n_threads) noexcept nogil
+    void pynn_gru_cell_fwd_f32(int64_t n, int64_t h, const float *gi, const float *gh,
+                               const float *h_prev, float *h_out, float *acts,
+                               int n_threads) noexcept nogil
+    void pynn_gru_cell_fwd_f64(int64_t n, int64_t h, const double *gi, const double *gh,
+                               const double *h_prev, double *h_out, double *acts,
+                               int n_threads) noexcept nogil
+    void pynn_gru_cell_bwd_f32(int64_t n, int64_t h, const float *acts, const float *h_prev,
+                               const float *dh, float *dgi, float *dgh, float *dh_prev,
+                               int n_threads) noexcept nogil
+    void pynn_gru_cell_bwd_f64(int64_t n, int64_t h, const double *acts,
+                               const double *h_prev, const double *dh, double *dgi,
+                               double *dgh, double *dh_prev, int n_threads) noexcept nogil
+
+cdef extern from "attention.h":
+    ctypedef struct pynn_bcast3_f32:
+        const float *data
+        int64_t sb, sl, ss
+    ctypedef struct pynn_bcast3_f64:
+        const double *data
+        int64_t sb, sl, ss
+    int pynn_attention_fwd_f32(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const float *q, const float *k, const float *v,
+                               pynn_bcast3_f32 mask, int causal, double scale,
+                               pynn_bcast3_f32 dropout, float *out, float *probs, int isa,
+                               int n_threads) noexcept nogil
+    int pynn_attention_fwd_f64(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const double *q, const double *k, const double *v,
+                               pynn_bcast3_f64 mask, int causal, double scale,
+                               pynn_bcast3_f64 dropout, double *out, double *probs, int isa,
+                               int n_threads) noexcept nogil
+    int pynn_attention_bwd_f32(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const float *q, const float *k, const float *v,
+                               const float *probs, const float *dout, double scale,
+                               pynn_bcast3_f32 dropout, float *dq, float *dk, float *dv,
+                               int isa, int n_threads) noexcept nogil
+    int pynn_attention_bwd_f64(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
+                               const double *q, const double *k, const double *v,
+                               const double *probs, const double *dout, double scale,
+                               pynn_bcast3_f64 dropout, double *dq, double *dk, double *dv,
+                               int isa, int n_threads) noexcept nogil

@@ -15,7 +15,8 @@ from . import reference
 from ._runtime import get_num_threads
 
 try:
-    from . import _activation, _conv, _cpu, _elementwise, _gemm, _pool, _softmax
+    from . import (_activation, _attention, _conv, _cpu, _elementwise, _gemm, _pool,
+                   _rnn, _softmax)
 except ImportError as exc:  # pragma: no cover - depends on how pynn was installed
     raise ImportError(
         "pynn's compiled kernels are not built. Install pynn with `pip install .` (or "
@@ -283,6 +284,97 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
     if bad >= 0:
         raise check.bad_label(kernel, labels[bad], c, ignore_index)
     return dlogits
+
+
+# ---------------------------------------------------------------------------------------------
+# Recurrent cells
+
+
+def lstm_cell_forward(gates, c_prev):
+    """One LSTM step from its gate pre-activations; see
+    :func:`pynn.backend.reference.lstm_cell_forward`."""
+    hidden = check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
+    n = gates.shape[0]
+    h, c = np.empty((n, hidden), gates.dtype), np.empty((n, hidden), gates.dtype)
+    acts = np.empty((n, 5 * hidden), gates.dtype)
+    _rnn.lstm_cell_forward(_contiguous(gates), _contiguous(c_prev), h, c, acts,
+                           get_num_threads())
+    return h, c, acts
+
+
+def lstm_cell_backward(acts, c_prev, dh, dc=None):
+    """Gradients of :func:`lstm_cell_forward`; see
+    :func:`pynn.backend.reference.lstm_cell_backward`."""
+    hidden = check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev,
+                                  dh=dh, dc=dc)
+    n = acts.shape[0]
+    dgates = np.empty((n, 4 * hidden), acts.dtype)
+    dc_prev = np.empty((n, hidden), acts.dtype)
+    _rnn.lstm_cell_backward(_contiguous(acts), _contiguous(c_prev), _contiguous(dh),
+                            _contiguous(dc), dgates, dc_prev, get_num_threads())
+    return dgates, dc_prev
+
+
+def gru_cell_forward(gi, gh, h_prev):
+    """One GRU step from its two projections; see
+    :func:`pynn.backend.reference.gru_cell_forward`."""
+    hidden = check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
+    n = gi.shape[0]
+    h, acts = np.empty((n, hidden), gi.dtype), np.empty((n, 4 * hidden), gi.dtype)
+    _rnn.gru_cell_forward(_contiguous(gi), _contiguous(gh), _contiguous(h_prev), h, acts,
+                          get_num_threads())
+    return h, acts
+
+
+def gru_cell_backward(acts, h_prev, dh):
+    """Gradients of :func:`gru_cell_forward`; see
+    :func:`pynn.backend.reference.gru_cell_backward`."""
+    hidden = check.recurrent_cell("gru_cell_backward", {"acts": acts}, 4, h_prev=h_prev,
+                                  dh=dh)
+    n = acts.shape[0]
+    dgi, dgh = np.empty((n, 3 * hidden), acts.dtype), np.empty((n, 3 * hidden), acts.dtype)
+    dh_prev = np.empty((n, hidden), acts.dtype)
+    _rnn.gru_cell_backward(_contiguous(acts), _contiguous(h_prev), _contiguous(dh), dgi, dgh,
+                           dh_prev, get_num_threads())
+    return dgi, dgh, dh_prev
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaled dot-product attention
+
+
+def _problems_view(mask, b, l, s):
+    """A mask as a (B, L, S) view (zero strides where it broadcasts): never a copy."""
+    return None if mask is None else np.broadcast_to(mask, (b, l, s))
+
+
+def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask=None):
+    """``softmax(scale q k^T + mask) v`` per problem; see
+    :func:`pynn.backend.reference.attention_forward`."""
+    scale = check.attention_args("attention_forward", q, k, v, mask, dropout_mask, scale)
+    b, l, s = q.shape[0], q.shape[1], k.shape[1]
+    out = np.empty((b, l, v.shape[2]), q.dtype)
+    probs = np.empty((b, l, s), q.dtype)
+    _attention.attention_forward(_contiguous(q), _contiguous(k), _contiguous(v),
+                                 _problems_view(mask, b, l, s), bool(causal), scale,
+                                 _problems_view(dropout_mask, b, l, s), out, probs, _isa,
+                                 get_num_threads())
+    return out, probs
+
+
+def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
+    """Gradients of :func:`attention_forward`; see
+    :func:`pynn.backend.reference.attention_backward`."""
+    scale = check.attention_args("attention_backward", q, k, v, None, dropout_mask, scale,
+                                 probs=probs, dout=dout)
+    b, l, s = q.shape[0], q.shape[1], k.shape[1]
+    dq, dk, dv = np.empty(q.shape, q.dtype), np.empty(k.shape, q.dtype), np.empty(v.shape,
+                                                                                  q.dtype)
+    _attention.attention_backward(_contiguous(q), _contiguous(k), _contiguous(v),
+                                  _contiguous(probs), _contiguous(dout), scale,
+                                  _problems_view(dropout_mask, b, l, s), dq, dk, dv, _isa,
+                                  get_num_threads())
+    return dq, dk, dv
 
 
 # ---------------------------------------------------------------------------------------------

@@ -422,6 +422,197 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
 
 
 # ---------------------------------------------------------------------------------------------
+# Recurrent cells: the element-wise part of one time step, between the GEMMs the caller does
+# (the input projection of all steps at once, and h_prev @ W_hh^T each step). Gate blocks
+# follow PyTorch's order and layout, so its weights apply unchanged.
+
+
+def _sigmoid(x):
+    with np.errstate(under="ignore", over="ignore"):
+        e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def lstm_cell_forward(gates, c_prev):
+    """One LSTM step from its gate pre-activations.
+
+    Parameters
+    ----------
+    gates : ndarray (N, 4H)
+        ``x W_ih^T + b_ih + h_prev W_hh^T + b_hh``; blocks input, forget, cell, output.
+    c_prev : ndarray (N, H)
+
+    Returns
+    -------
+    h, c : ndarray (N, H)
+        ``c = f * c_prev + i * g`` and ``h = o * tanh(c)``.
+    acts : ndarray (N, 5H)
+        ``[i, f, g, o, tanh(c)]``, what :func:`lstm_cell_backward` needs.
+    """
+    hidden = check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
+    H = hidden
+    i = _sigmoid(gates[:, :H])
+    f = _sigmoid(gates[:, H:2 * H])
+    g = np.tanh(gates[:, 2 * H:3 * H])
+    o = _sigmoid(gates[:, 3 * H:])
+    c = f * c_prev + i * g
+    tc = np.tanh(c)
+    h = o * tc
+    return h, c, np.concatenate([i, f, g, o, tc], axis=1)
+
+
+def lstm_cell_backward(acts, c_prev, dh, dc=None):
+    """Gradients of :func:`lstm_cell_forward`.
+
+    Parameters
+    ----------
+    acts : ndarray (N, 5H), from the forward
+    c_prev : ndarray (N, H)
+    dh, dc : ndarray (N, H)
+        Gradients reaching h and c (``dc`` None: zero, as after the last step).
+
+    Returns
+    -------
+    dgates : ndarray (N, 4H)
+    dc_prev : ndarray (N, H)
+    """
+    hidden = check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev,
+                                  dh=dh, dc=dc)
+    H = hidden
+    i, f, g, o, tc = (acts[:, k * H:(k + 1) * H] for k in range(5))
+    dct = dh * o * (1 - tc * tc)
+    if dc is not None:
+        dct = dct + dc
+    dgates = np.concatenate([dct * g * i * (1 - i), dct * c_prev * f * (1 - f),
+                             dct * i * (1 - g * g), dh * tc * o * (1 - o)], axis=1)
+    return dgates, dct * f
+
+
+def gru_cell_forward(gi, gh, h_prev):
+    """One GRU step from its two projections.
+
+    Parameters
+    ----------
+    gi : ndarray (N, 3H)
+        ``x W_ih^T + b_ih``; blocks reset, update, new.
+    gh : ndarray (N, 3H)
+        ``h_prev W_hh^T + b_hh``, same blocks.
+    h_prev : ndarray (N, H)
+
+    Returns
+    -------
+    h : ndarray (N, H)
+        ``(1 - z) * n + z * h_prev`` with ``r = sigmoid(gi_r + gh_r)``,
+        ``z = sigmoid(gi_z + gh_z)``, ``n = tanh(gi_n + r * gh_n)``.
+    acts : ndarray (N, 4H)
+        ``[r, z, n, gh_n]``, what :func:`gru_cell_backward` needs.
+    """
+    hidden = check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
+    H = hidden
+    r = _sigmoid(gi[:, :H] + gh[:, :H])
+    z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    h = (1 - z) * n + z * h_prev
+    return h, np.concatenate([r, z, n, gh[:, 2 * H:]], axis=1)
+
+
+def gru_cell_backward(acts, h_prev, dh):
+    """Gradients of :func:`gru_cell_forward`.
+
+    Returns
+    -------
+    dgi, dgh : ndarray (N, 3H)
+        Gradients of the two projections (``dgi`` and ``dgh`` differ only in the new-gate
+        block, where ``dgh_n = r * dgi_n``).
+    dh_prev : ndarray (N, H)
+        The part of h_prev's gradient that does not pass through ``gh``: ``dh * z``. The
+        caller adds ``dgh @ W_hh``.
+    """
+    hidden = check.recurrent_cell("gru_cell_backward", {"acts": acts}, 4, h_prev=h_prev,
+                                  dh=dh)
+    H = hidden
+    r, z, n, ghn = (acts[:, k * H:(k + 1) * H] for k in range(4))
+    dn = dh * (1 - z) * (1 - n * n)
+    dz = dh * (h_prev - n) * z * (1 - z)
+    dr = dn * ghn * r * (1 - r)
+    dgi = np.concatenate([dr, dz, dn], axis=1)
+    dgh = np.concatenate([dr, dz, dn * r], axis=1)
+    return dgi, dgh, dh * z
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaled dot-product attention: B independent (query, key, value) problems, B being batch x
+# heads for multi-head attention.
+
+
+def _causal_bias(l, s, dtype):
+    """0 where query i may see key j (j <= i, PyTorch's is_causal), -inf elsewhere."""
+    return np.where(np.tri(l, s, dtype=bool), dtype.type(0), dtype.type(-np.inf))
+
+
+def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask=None):
+    """``softmax(scale q k^T + mask) v`` per problem.
+
+    Parameters
+    ----------
+    q : ndarray (B, L, E)
+    k : ndarray (B, S, E)
+    v : ndarray (B, S, Ev)
+    mask : ndarray broadcastable to (B, L, S), optional
+        Added to the scores: 0 keeps a key, -inf hides it (any float works as a bias).
+    causal : bool
+        Also hide key j from query i when j > i.
+    scale : float, optional
+        Default ``1 / sqrt(E)``.
+    dropout_mask : ndarray broadcastable to (B, L, S), optional
+        Multiplies the probabilities before they weight v (0, or 1 / (1 - p) for dropout p).
+
+    Returns
+    -------
+    out : ndarray (B, L, Ev)
+    probs : ndarray (B, L, S)
+        The attention weights before dropout. A query that sees no key at all gets weights
+        0 and output 0 (PyTorch gives NaN there).
+    """
+    scale = check.attention_args("attention_forward", q, k, v, mask, dropout_mask, scale)
+    scores = np.matmul(q, k.transpose(0, 2, 1)) * q.dtype.type(scale)
+    if mask is not None:
+        scores = scores + mask
+    if causal:
+        scores = scores + _causal_bias(q.shape[1], k.shape[1], q.dtype)
+    top = scores.max(axis=-1, keepdims=True, initial=-np.inf)
+    top = np.where(np.isneginf(top), 0, top)  # a row of -inf: exp gives zeros, not NaN
+    e = np.exp(scores - top)
+    total = e.sum(axis=-1, keepdims=True)
+    probs = (e / np.where(total == 0, 1, total)).astype(q.dtype)
+    weights = probs if dropout_mask is None else probs * dropout_mask
+    return np.matmul(weights, v).astype(q.dtype), probs
+
+
+def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
+    """Gradients of :func:`attention_forward` (masks need no gradient and are not needed:
+    ``probs`` carries them).
+
+    Returns
+    -------
+    dq : ndarray (B, L, E)
+    dk : ndarray (B, S, E)
+    dv : ndarray (B, S, Ev)
+    """
+    scale = check.attention_args("attention_backward", q, k, v, None, dropout_mask, scale,
+                                 probs=probs, dout=dout)
+    weights = probs if dropout_mask is None else probs * dropout_mask
+    dv = np.matmul(weights.transpose(0, 2, 1), dout)
+    dp = np.matmul(dout, v.transpose(0, 2, 1))
+    if dropout_mask is not None:
+        dp = dp * dropout_mask
+    ds = probs * (dp - (dp * probs).sum(axis=-1, keepdims=True)) * q.dtype.type(scale)
+    dq = np.matmul(ds, k)
+    dk = np.matmul(ds.transpose(0, 2, 1), q)
+    return dq.astype(q.dtype), dk.astype(q.dtype), dv.astype(q.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
 # Activations. Backward functions return a new array and never modify their inputs.
 
 

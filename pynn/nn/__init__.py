@@ -11,6 +11,7 @@ Submodules: ``init`` (weight initialisation), ``utils`` (gradient clipping).
 
 from . import init, utils
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .attention import LearnedPositionalEncoding, MultiheadAttention, SinusoidalPositionalEncoding
 from .container import ModuleList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
@@ -29,9 +30,22 @@ from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+    generate_square_subsequent_mask,
+)
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .embedding import Embedding
 
 __all__ = [
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -40,11 +54,15 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GRUCell",
     "HingeLoss",
     "Identity",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
+    "LearnedPositionalEncoding",
     "Linear",
     "LogSoftmax",
     "MSELoss",
@@ -52,13 +70,24 @@ __all__ = [
     "Module",
     "ModuleList",
     "MultiMarginLoss",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "SinusoidalPositionalEncoding",
     "Softmax",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "generate_square_subsequent_mask",
     "init",
     "utils",
 ]

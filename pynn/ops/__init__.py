@@ -1,8 +1,8 @@
 """The autograd nodes (:class:`pynn.autograd.Function` subclasses), one module per family:
 ``elementwise``, ``activation``, ``reduce``, ``shape``, ``matmul`` (matmul, linear), ``conv``,
 ``pool``, ``softmax`` (softmax family and the classification losses), ``loss`` (regression
-and binary losses). Users reach them through :class:`pynn.Tensor` methods and
-:mod:`pynn.functional`.
+and binary losses), ``rnn`` (RNN/LSTM/GRU over a sequence), ``sparse`` (embedding). Users
+reach them through :class:`pynn.Tensor` methods, :mod:`pynn.functional` and the layers.
 """
 
 

@@ -1,0 +1,109 @@
+"""``Embedding``: a lookup table of learnable vectors indexed by integers."""
+
+import numpy as np
+
+from .. import functional as F
+from . import init
+from .linear import _layer_dtype
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``; the input holds
+    indices into it (``torch.nn.Embedding``).
+
+    Parameters
+    ----------
+    num_embeddings, embedding_dim : int
+    padding_idx : int, optional
+        This row starts at zero and gets no gradient (it stays what it is); negative counts
+        from the end, as in PyTorch.
+    max_norm, norm_type : float, optional
+        Rows looked up whose ``norm_type``-norm exceeds ``max_norm`` are rescaled to it in
+        place.
+    scale_grad_by_freq : bool
+        Divide each row's gradient by how often its index occurs in the batch.
+    sparse : False (sparse gradients are not implemented)
+    _weight : array_like of shape (num_embeddings, embedding_dim), optional
+        Initial values (used by :meth:`from_pretrained`).
+    _freeze : bool
+        The weight does not require grad.
+    dtype : float dtype, optional (float32)
+
+    Attributes
+    ----------
+    weight : Parameter of shape (num_embeddings, embedding_dim), N(0, 1)
+
+    Shape: input integer (*) -> output (*, embedding_dim).
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device=None, dtype=None):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        self.num_embeddings = int(num_embeddings)
+        self.embedding_dim = int(embedding_dim)
+        self.padding_idx = F._padding_idx(self._layer_name(), padding_idx,
+                                          self.num_embeddings)
+        if sparse:
+            raise NotImplementedError(f"{self._layer_name()}: sparse=True is not supported "
+                                      "(pynn has no sparse gradients)")
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
+        shape = (self.num_embeddings, self.embedding_dim)
+        if _weight is None:
+            self.weight = Parameter(np.empty(shape, dtype), requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            w = np.array(_weight.data if hasattr(_weight, "data") else _weight)
+            if w.shape != shape:
+                raise ValueError(f"{self._layer_name()}: _weight must have shape {shape}, got "
+                                 f"{w.shape}")
+            self.weight = Parameter(w.astype(dtype if dtype is not None else w.dtype,
+                                             copy=False), requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+        """An Embedding holding a copy of ``embeddings`` (2-D), frozen unless ``freeze`` is
+        False; its dtype is kept."""
+        w = np.asarray(embeddings.data if hasattr(embeddings, "data") else embeddings)
+        if w.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
+                             f"{w.shape}")
+        return cls(w.shape[0], w.shape[1], padding_idx, max_norm, norm_type,
+                   scale_grad_by_freq, sparse, _weight=w, _freeze=freeze, dtype=w.dtype)
+
+    def reset_parameters(self):
+        """N(0, 1), then the padding row zero."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input):
+        return F._embedding(self._layer_name(), input, self.weight, self.padding_idx,
+                            self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                            self.sparse)
+
+    def _layer_name(self):
+        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse is not False:
+            s += ", sparse=True"
+        return s

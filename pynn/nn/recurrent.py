@@ -1,0 +1,481 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` over whole sequences, and the single-step
+``RNNCell``, ``LSTMCell``, ``GRUCell``, with PyTorch's arguments, parameter names, shapes,
+gate layout and initialisation, so that a PyTorch ``state_dict`` loads key for key.
+
+Each layer and direction is one autograd node over the whole sequence (see
+:mod:`pynn.ops.recurrent`); a cell is the same node over a sequence of length one.
+"""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import functional as F
+from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
+from ..tensor import Tensor, cat, stack
+from . import init
+from .linear import _input_error, _layer_dtype
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def _check_size(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than zero")
+    return int(value)
+
+
+def _check_input(module, input, input_size, ranks, expected):
+    """The input's ndarray, after checking rank, feature count and dtype (errors name the
+    layer, as :class:`pynn.nn.Linear` does)."""
+    x = input.data if isinstance(input, Tensor) else input
+    if not isinstance(x, np.ndarray) or x.ndim not in ranks:
+        raise _input_error(module, x, expected)
+    if x.shape[-1] != input_size:
+        raise _input_error(module, x, f"input with {input_size} features (last dimension)")
+    if x.dtype != module.weight_ih_dtype():
+        raise _input_error(module, x, None)
+    return x
+
+
+def _check_state(module, name, state, expected_shape, dtype, layout):
+    """A hidden/cell state argument: a Tensor of ``expected_shape`` and the layer's dtype."""
+    s = state.data if isinstance(state, Tensor) else state
+    if not isinstance(s, np.ndarray):
+        raise TypeError(f"{module._layer_name()}: {name} must be a pynn.Tensor, got "
+                        f"{type(state).__name__}")
+    if s.shape != tuple(expected_shape):
+        raise ValueError(f"{module._layer_name()}: expected {name} of shape "
+                         f"{tuple(expected_shape)} {layout}, got shape {s.shape}")
+    if s.dtype != dtype:
+        raise TypeError(f"{module._layer_name()}: {name} has dtype {s.dtype} but the layer's "
+                        f"parameters are {dtype}")
+    return _as_tensor(state)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sequence layers
+
+
+class RNNBase(Module):
+    """Base class of :class:`RNN`, :class:`LSTM` and :class:`GRU` (PyTorch's ``RNNBase``).
+
+    Parameters
+    ----------
+    mode : {"RNN_TANH", "RNN_RELU", "LSTM", "GRU"}
+    input_size, hidden_size : int
+    num_layers : int
+        Stacked layers; layer k > 0 reads the output of layer k-1.
+    bias : bool
+        With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool
+        Inputs and outputs are (N, L, H) instead of (L, N, H) (the states are not affected).
+    dropout : float in [0, 1]
+        Dropout on the output of every layer but the last, in training mode.
+    bidirectional : bool
+        A second, reversed pass per layer (parameters with the suffix ``_reverse``); the
+        outputs of both directions are concatenated.
+    proj_size : 0 (projections are not implemented)
+    dtype : float dtype, optional (float32)
+
+    Attributes
+    ----------
+    weight_ih_l{k}{_reverse} : Parameter of shape (G*hidden_size, input_size) for k = 0, else
+        (G*hidden_size, num_directions*hidden_size); G = 4 (LSTM, gates i|f|g|o), 3 (GRU,
+        r|z|n), 1 (RNN)
+    weight_hh_l{k}{_reverse} : Parameter of shape (G*hidden_size, hidden_size)
+    bias_ih_l{k}{_reverse}, bias_hh_l{k}{_reverse} : Parameter of shape (G*hidden_size,)
+
+    Every parameter starts U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+    """
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0, device=None,
+                 dtype=None):
+        super().__init__()
+        if mode not in _GATES:
+            raise ValueError(f"Unrecognized RNN mode: {mode}")
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
+                or not 0 <= dropout <= 1:
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
+        for name, flag in (("bias", bias), ("batch_first", batch_first),
+                           ("bidirectional", bidirectional)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} should be of type bool, got: {type(flag).__name__}")
+        if proj_size != 0:
+            raise NotImplementedError(f"{type(self).__name__}: proj_size={proj_size} is not "
+                                      "supported (only proj_size=0)")
+        dtype = _layer_dtype(dtype, device)
+        self.mode = mode
+        self.input_size = _check_size("input_size", input_size)
+        self.hidden_size = _check_size("hidden_size", hidden_size)
+        self.num_layers = _check_size("num_layers", num_layers)
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = 0
+        gate_size = _GATES[mode] * self.hidden_size
+        num_directions = 2 if bidirectional else 1
+        self._flat_weights_names = []
+        self._all_weights = []
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else self.hidden_size * num_directions
+            for direction in range(num_directions):
+                suffix = "_reverse" if direction == 1 else ""
+                shapes = [("weight_ih", (gate_size, layer_input)),
+                          ("weight_hh", (gate_size, self.hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                names = []
+                for stem, shape in shapes:
+                    name = f"{stem}_l{layer}{suffix}"
+                    setattr(self, name, Parameter(np.empty(shape, dtype)))
+                    names.append(name)
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def all_weights(self):
+        """Per layer and direction, ``[weight_ih, weight_hh(, bias_ih, bias_hh)]``."""
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def weight_ih_dtype(self):
+        return self.weight_ih_l0.data.dtype
+
+    def flatten_parameters(self):
+        """No-op (PyTorch uses it to make cuDNN's weight buffer contiguous)."""
+
+    def _layer_weights(self, index):
+        names = self._all_weights[index]
+        w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+        if self.bias:
+            return w_ih, w_hh, getattr(self, names[2]), getattr(self, names[3])
+        return w_ih, w_hh, None, None
+
+    def _run_direction(self, x, states, index, reverse):
+        """One layer and direction over ``x`` (L, N, H_in); returns (output, final states)."""
+        raise NotImplementedError
+
+    def _forward(self, input, hx):
+        """The shared forward: checks, layout, the stack of layers. ``hx`` is a tuple of
+        state Tensors (h0, or h0 and c0), or None. Returns ``(output, final_states)``."""
+        layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
+        self._check_input_arg(input, layout)
+        x = input.data if isinstance(input, Tensor) else input
+        dtype = self.weight_ih_dtype()
+        batched = x.ndim == 3
+        input = _as_tensor(input)
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        L, N = input.shape[:2]
+        if L == 0:
+            raise ValueError(f"{self._layer_name()}: expected a sequence of length > 0, got "
+                             f"input shape {x.shape}")
+        num_directions = 2 if self.bidirectional else 1
+        expected = (self.num_layers * num_directions, N, self.hidden_size)
+        if not batched:
+            expected = (expected[0], expected[2])
+        names = ("h0", "c0") if self.mode == "LSTM" else ("h0",)
+        layout_hx = "(num_layers * num_directions, " + ("" if not batched else "N, ") + \
+            "hidden_size)"
+        if hx is not None:
+            hx = tuple(_check_state(self, name, s, expected, dtype, layout_hx)
+                       for name, s in zip(names, hx))
+            if not batched:
+                hx = tuple(s.unsqueeze(1) for s in hx)
+
+        layer_input = input
+        finals = [[] for _ in names]
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(num_directions):
+                index = layer * num_directions + direction
+                states = None if hx is None else tuple(s[index] for s in hx)
+                out, final = self._run_direction(layer_input, states, index, direction == 1)
+                outputs.append(out)
+                for acc, f in zip(finals, final):
+                    acc.append(f)
+            layer_input = outputs[0] if num_directions == 1 else cat(outputs, dim=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+
+        output = layer_input
+        finals = [stack(f, 0) for f in finals]
+        if not batched:
+            output = output.squeeze(1)
+            finals = [f.squeeze(1) for f in finals]
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, finals
+
+    def _check_input_arg(self, input, layout):
+        _check_input(self, input, self.input_size, (2, 3),
+                     f"a 3-D input {layout} or a 2-D unbatched input (L, H_in)")
+
+    def _layer_name(self):
+        return f"{self._get_name()}({self.extra_repr()})"
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+
+def _last(out, L, reverse):
+    """The final hidden state of a direction: its output at the last step it ran."""
+    return out[0] if reverse else out[L - 1]
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``, act tanh or relu.
+
+    Parameters
+    ----------
+    input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
+        See :class:`RNNBase`.
+    nonlinearity : {"tanh", "relu"}
+
+    Call ``rnn(input, hx=None)``:
+
+    input : Tensor of shape (L, N, H_in), (N, L, H_in) with ``batch_first``, or (L, H_in)
+    hx : Tensor of shape (num_layers * num_directions, N, H) (or without N), optional (zeros)
+
+    Returns ``(output, h_n)``: output (L, N, num_directions * H) (batch_first: (N, L, ...);
+    unbatched: (L, ...)), h_n shaped like hx.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def _run_direction(self, x, states, index, reverse):
+        h0 = None if states is None else states[0]
+        out = RNNFunction.apply(x, h0, *self._layer_weights(index), reverse, self.nonlinearity)
+        return out, (_last(out, x.shape[0], reverse),)
+
+    def forward(self, input, hx=None):
+        output, (h_n,) = self._forward(input, None if hx is None else (hx,))
+        return output, h_n
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit (PyTorch's equations and gate order r, z, n)::
+
+        r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
+        z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
+        n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
+        h' = (1 - z) * n + z * h
+
+    Arguments, call and returns as :class:`RNN` (without ``nonlinearity``).
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device=device, dtype=dtype)
+
+    def _run_direction(self, x, states, index, reverse):
+        h0 = None if states is None else states[0]
+        out = GRUFunction.apply(x, h0, *self._layer_weights(index), reverse)
+        return out, (_last(out, x.shape[0], reverse),)
+
+    def forward(self, input, hx=None):
+        output, (h_n,) = self._forward(input, None if hx is None else (hx,))
+        return output, h_n
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (PyTorch's equations and gate order i, f, g, o)::
+
+        i, f, o = sigmoid(...), g = tanh(...)   (each x W_i*^T + b_i* + h W_h*^T + b_h*)
+        c' = f * c + i * g,  h' = o * tanh(c')
+
+    Arguments as :class:`RNN` (without ``nonlinearity``). Call ``lstm(input, (h0, c0))``
+    (the states optional, together); returns ``(output, (h_n, c_n))``.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, proj_size, device=device, dtype=dtype)
+
+    def _run_direction(self, x, states, index, reverse):
+        h0, c0 = (None, None) if states is None else states
+        L = x.shape[0]
+        packed = LSTMFunction.apply(x, h0, c0, *self._layer_weights(index), reverse)
+        # packed: [h_0 .. h_{L-1}, c_n] forward, [c_n, h_0 .. h_{L-1}] reverse
+        if reverse:
+            return packed[1:], (packed[1], packed[0])
+        return packed[:L], (packed[L - 1], packed[L])
+
+    def forward(self, input, hx=None):
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"{self._layer_name()}: hx must be a tuple (h0, c0), got "
+                            f"{type(hx).__name__}")
+        output, (h_n, c_n) = self._forward(input, hx)
+        return output, (h_n, c_n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cells
+
+
+class RNNCellBase(Module):
+    """Base class of the cells: ``weight_ih`` (G*hidden_size, input_size), ``weight_hh``
+    (G*hidden_size, hidden_size), ``bias_ih`` and ``bias_hh`` (G*hidden_size,) or None,
+    all U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        self.input_size = _check_size("input_size", input_size)
+        self.hidden_size = _check_size("hidden_size", hidden_size)
+        self.bias = bias
+        gates = num_chunks * self.hidden_size
+        self.weight_ih = Parameter(np.empty((gates, self.input_size), dtype))
+        self.weight_hh = Parameter(np.empty((gates, self.hidden_size), dtype))
+        if bias:
+            self.bias_ih = Parameter(np.empty(gates, dtype))
+            self.bias_hh = Parameter(np.empty(gates, dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def weight_ih_dtype(self):
+        return self.weight_ih.data.dtype
+
+    def _weights(self):
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+    def _prepare(self, input, hx, names):
+        """Check the arguments; returns ``(x (1, N, H_in), states (N, H) or None, batched)``."""
+        x = _check_input(self, input, self.input_size, (1, 2),
+                         "an input (N, input_size) or unbatched (input_size,)")
+        batched = x.ndim == 2
+        input = _as_tensor(input)
+        input = input.unsqueeze(0) if batched else input.reshape(1, 1, -1)
+        N = input.shape[1]
+        expected = (N, self.hidden_size) if batched else (self.hidden_size,)
+        layout = "(N, hidden_size)" if batched else "(hidden_size,)"
+        if hx is not None:
+            hx = tuple(_check_state(self, name, s, expected, self.weight_ih_dtype(), layout)
+                       for name, s in zip(names, hx))
+            if not batched:
+                hx = tuple(s.unsqueeze(0) for s in hx)
+        return input, hx, batched
+
+    def _layer_name(self):
+        return f"{self._get_name()}({self.extra_repr()})"
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+
+def _cell_out(h, batched, hidden):
+    return h.reshape(-1, hidden) if batched else h.reshape(hidden)
+
+
+class RNNCell(RNNCellBase):
+    """One Elman RNN step: ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
+
+    Call ``cell(input, hx=None)``: input (N, input_size) or (input_size,), hx (N,
+    hidden_size) or (hidden_size,) (zeros when None); returns h' shaped like hx.
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        super().__init__(input_size, hidden_size, bias, 1, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        x, hx, batched = self._prepare(input, None if hx is None else (hx,), ("hx",))
+        h0 = None if hx is None else hx[0]
+        out = RNNFunction.apply(x, h0, *self._weights(), False, self.nonlinearity)
+        return _cell_out(out, batched, self.hidden_size)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step (equations as :class:`GRU`). Call ``cell(input, hx=None)``; returns h'."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device=device, dtype=dtype)
+
+    def forward(self, input, hx=None):
+        x, hx, batched = self._prepare(input, None if hx is None else (hx,), ("hx",))
+        h0 = None if hx is None else hx[0]
+        out = GRUFunction.apply(x, h0, *self._weights(), False)
+        return _cell_out(out, batched, self.hidden_size)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step (equations as :class:`LSTM`). Call ``cell(input, (h, c))`` (the states
+    optional, together); returns ``(h', c')``."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device=device, dtype=dtype)
+
+    def forward(self, input, hx=None):
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"{self._layer_name()}: hx must be a tuple (h, c), got "
+                            f"{type(hx).__name__}")
+        x, hx, batched = self._prepare(input, hx, ("h", "c"))
+        h0, c0 = (None, None) if hx is None else hx
+        packed = LSTMFunction.apply(x, h0, c0, *self._weights(), False)  # [h', c']
+        return (_cell_out(packed[0], batched, self.hidden_size),
+                _cell_out(packed[1], batched, self.hidden_size))
