@@ -31,7 +31,7 @@ evaluation included.
     python examples/mnist_deep_cnn.py [--epochs 12] [--batch-size 128] [--lr 0.1] [--threads 1]
     python examples/mnist_deep_cnn.py --fast [--epochs 1] [--batch-size 64] [--lr 0.2]
 
-Measured on one core and one thread (``taskset -c 1 ... --threads 1``, x86-64 with AVX-512,
+Measured on one core and one thread (``taskset -c 1 ... --threads 1``, AMD EPYC Zen 1 with AVX2,
 the compiled backend):
 
 - default: test accuracy 0.9874, 0.9912, 0.9930, 0.9938, 0.9936, 0.9953, 0.9940, 0.9960,
