@@ -13,6 +13,10 @@ Target: >= 99.5% test accuracy (against 89.7% for always answering "no")::
 
     python examples/binary_classifier.py [--epochs 5] [--batch-size 64] [--lr 1e-3] [--digit 7]
                                        [--pos-weight W] [--threads 1]
+
+Measured on one core, one thread (AMD EPYC, AVX2): test accuracy 0.9920, 0.9938, 0.9959,
+0.9966, 0.9964 after epochs 1-5, precision 0.9816 and recall 0.9835 at the end; about 10 s an
+epoch (6,000 images/s) and 55 s in all, counted in CPU time, as another job shared the core.
 """
 
 import time

@@ -394,9 +394,13 @@ def peak_training_memory(library, model, threads):
 
     if not os.path.exists("/proc/self/clear_refs"):
         return None
+    # Run from the folder holding the pynn this process imported, so that the child imports
+    # the same one (a source checkout in the working directory would shadow an installed
+    # pynn whose extensions live elsewhere).
+    home = os.path.dirname(os.path.dirname(os.path.abspath(pynn.__file__)))
     out = subprocess.run(
         [sys.executable, "-m", "pynn.bench", "--memory-probe", library, model, str(threads)],
-        capture_output=True, text=True, check=False)
+        capture_output=True, text=True, check=False, cwd=home)
     return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
 
 
