@@ -1,7 +1,10 @@
 """Helpers shared by the tests: tolerances, input layouts, finite-difference checks.
 (``tests/`` is on sys.path through pyproject's ``pythonpath`` setting.)"""
 
+import re
+
 import numpy as np
+import pytest
 
 DTYPES = (np.float32, np.float64)
 
@@ -75,3 +78,16 @@ def numeric_gradient(objective, arr, eps=1e-6):
         arr[idx] = orig
         numeric[idx] = (plus - minus) / (2 * eps)
     return numeric
+
+
+def assert_same_error(kernel, args, exc, message, **kwargs):
+    """Both backends reject ``kernel(*args, **kwargs)`` with ``exc`` whose text contains
+    ``message``, and with the very same text."""
+    from pynn import backend
+
+    messages = {}
+    for name in backend.BACKENDS:
+        with pytest.raises(exc, match=re.escape(message)) as info:
+            getattr(backend.get(name), kernel)(*args, **kwargs)
+        messages[name] = str(info.value)
+    assert messages["compiled"] == messages["reference"]

@@ -11,12 +11,10 @@ import math
 import numpy as np
 
 from . import _checks as check
-from . import reference
 from ._runtime import get_num_threads
 
 try:
-    from . import (_activation, _attention, _conv, _cpu, _elementwise, _gemm, _pool,
-                   _rnn, _softmax)
+    from . import _activation, _attention, _conv, _cpu, _elementwise, _gemm, _pool, _rnn, _softmax
 except ImportError as exc:  # pragma: no cover - depends on how pynn was installed
     raise ImportError(
         "pynn's compiled kernels are not built. Install pynn with `pip install .` (or "
