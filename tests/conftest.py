@@ -41,3 +41,12 @@ def isa(request, compiled):
     compiled.set_isa(request.param)
     yield request.param
     compiled.set_isa(before)
+
+
+@pytest.fixture
+def restore_threads():
+    """For tests that run code setting pynn's thread count itself (the examples' --threads):
+    the count is restored afterwards."""
+    before = pynn.get_num_threads()
+    yield
+    pynn.set_num_threads(before)

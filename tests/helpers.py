@@ -1,7 +1,10 @@
 """Helpers shared by the tests: tolerances, input layouts, finite-difference checks.
 (``tests/`` is on sys.path through pyproject's ``pythonpath`` setting.)"""
 
+import importlib.util
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +94,20 @@ def assert_same_error(kernel, args, exc, message, **kwargs):
             getattr(backend.get(name), kernel)(*args, **kwargs)
         messages[name] = str(info.value)
     assert messages["compiled"] == messages["reference"]
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_mnist = pytest.mark.skipif(not (DATA_DIR / "mnist").is_dir(),
+                                 reason=f"MNIST files not found in {DATA_DIR / 'mnist'}")
+
+
+def load_example(name):
+    """Import ``examples/<name>.py`` (not a package; its ``from _common import`` needs the
+    folder on sys.path)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,40 +1,14 @@
 """The example scripts, each run on a small slice of MNIST (seeded, one thread, a few seconds):
 they run end to end and reach a stated accuracy with a margin."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import DATA_DIR, load_example, needs_mnist
 
 import pynn
 from pynn.data import DataLoader, TensorDataset
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-pytestmark = pytest.mark.skipif(not (DATA_DIR / "mnist").is_dir(),
-                                reason=f"MNIST files not found in {DATA_DIR / 'mnist'}")
-
-
-def load_example(name):
-    """Import ``examples/<name>.py`` (not a package; its ``from _common import`` needs the
-    folder on sys.path)."""
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The examples set pynn's thread count from --threads: restore it afterwards."""
-    before = pynn.get_num_threads()
-    yield
-    pynn.set_num_threads(before)
+pytestmark = [needs_mnist, pytest.mark.usefixtures("restore_threads")]
 
 
 def run(name, *args):
