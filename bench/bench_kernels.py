@@ -21,15 +21,15 @@ def _library(name, peers):
 @pytest.mark.parametrize("layer", bench.CONV_LAYERS, ids=lambda c: c[0])
 def bench_conv2d_forward_backward(benchmark, peers, threads, layer, library):
     _library(library, peers)
-    label, x_shape, w_shape, padding, needs_dx = layer
+    _, x_shape, w_shape, padding, needs_dx = layer
     rng = np.random.default_rng(0)
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in (x_shape, w_shape,
                                                                     (w_shape[0],)))
     if library == "torch":
-        step = bench._conv_torch(peers.torch, x, w, b, padding, needs_dx)
+        step = bench.torch_conv_step(peers.torch, x, w, b, padding, needs_dx)
     else:
         kernels = compiled if library == "pynn" else reference
-        step = bench._conv_pynn(kernels, x, w, b, padding, needs_dx)
+        step = bench.conv_step(kernels, x, w, b, padding, needs_dx)
     benchmark(step)
 
 
@@ -38,14 +38,9 @@ def bench_max_pool2d_forward_backward(benchmark, peers, threads, library):
     _library(library, peers)
     x = np.random.default_rng(0).standard_normal(bench.POOL_INPUT).astype(np.float32)
     if library == "torch":
-        step = bench._torch_pool_or_xent(peers.torch, "max-pool", x, None, None)
+        benchmark(bench.torch_pool_step(peers.torch, x))
     else:
-        kernels = compiled if library == "pynn" else reference
-
-        def step():
-            y, idx = kernels.max_pool2d_forward(x, 2)
-            kernels.max_pool2d_backward(y, idx, x.shape)
-    benchmark(step)
+        benchmark(bench.pool_step(compiled if library == "pynn" else reference, x))
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -55,11 +50,6 @@ def bench_softmax_cross_entropy_forward_backward(benchmark, peers, threads, libr
     logits = rng.standard_normal(bench.XENT_SHAPE).astype(np.float32)
     labels = rng.integers(0, bench.XENT_SHAPE[1], bench.XENT_SHAPE[0])
     if library == "torch":
-        step = bench._torch_pool_or_xent(peers.torch, "softmax-CE", None, logits, labels)
+        benchmark(bench.torch_xent_step(peers.torch, logits, labels))
     else:
-        kernels = compiled if library == "pynn" else reference
-
-        def step():
-            _, probs = kernels.softmax_cross_entropy_forward(logits, labels)
-            kernels.softmax_cross_entropy_backward(probs, labels, 1.0)
-    benchmark(step)
+        benchmark(bench.xent_step(compiled if library == "pynn" else reference, logits, labels))

@@ -1,4 +1,4 @@
-"""LSTM, GRU and a Transformer encoder layer, forward + backward: pynn against PyTorch (when
+"""LSTM, GRU, self-attention and a Transformer encoder layer, forward + backward: pynn against PyTorch (when
 installed), on the cases of ``pynn.bench.SEQUENCE_LAYERS``."""
 
 import pytest

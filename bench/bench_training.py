@@ -20,7 +20,8 @@ def bench_training_step(benchmark, peers, threads, case, library):
     previous = pynn.get_backend()
     pynn.set_backend("reference" if library == "reference" else "compiled")
     try:
-        step = bench.training_step(library, model, batch, optimiser, peers.torch)
+        step = bench.training_step("torch" if library == "torch" else "pynn", model, batch,
+                                   optimiser, peers.torch)
         benchmark(step)
     finally:
         pynn.set_backend(previous)

@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 import pytest
+from helpers import DATA_DIR, needs_mnist
 
-import pynn
 from pynn import bench, nn
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
@@ -22,8 +22,8 @@ def test_training_step_changes_every_parameter(case):
     step()
     after = step.model.state_dict()
     assert before.keys() == after.keys()
-    for key in before:
-        assert not np.array_equal(before[key], after[key]), key
+    for key, value in before.items():
+        assert not np.array_equal(value, after[key]), key
 
 
 @pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installed")
@@ -32,8 +32,8 @@ def test_training_models_match_pytorch(case):
     import torch
 
     model = case[1]
-    ours = nn.Sequential(*bench._layers(nn, model)).state_dict()
-    theirs = torch.nn.Sequential(*bench._layers(torch.nn, model)).state_dict()
+    ours = nn.Sequential(*bench.model_layers(nn, model)).state_dict()
+    theirs = torch.nn.Sequential(*bench.model_layers(torch.nn, model)).state_dict()
     assert {k: v.shape for k, v in ours.items()} == \
         {k: tuple(v.shape) for k, v in theirs.items()}
 
@@ -48,18 +48,146 @@ def test_memory_probe_reports_a_plausible_peak(tmp_path, monkeypatch):
     assert 5 * 2**20 < peak < 2**30
 
 
-def test_report_has_the_training_table():
-    class Args:
-        quick, threads = True, [1]
+def _sample(seconds):
+    return {"median": seconds, "q1": 0.9 * seconds, "q3": 1.1 * seconds, "runs": 5}
 
-    res = {"gemm": [], "conv": [], "other": [],
-           "training": [{"case": c[0], "pynn": 0.001, "torch": 0.003}
-                        for c in bench.TRAINING_CASES],
-           "memory": {"pynn": 30 * 2**20, "torch": 70 * 2**20}}
-    text = bench.render({1: res}, Args(), [], 40.0)
+
+def fake_results(with_torch=True):
+    """Results shaped as ``python -m pynn.bench`` builds them, with round numbers."""
+    def times(pynn_s, torch_s, reference_s=None):
+        return {"pynn": _sample(pynn_s), "torch": _sample(torch_s) if with_torch else None,
+                "reference": None if reference_s is None else _sample(reference_s)}
+
+    def run(threads):
+        return {
+            "threads": threads,
+            "gemm": [{"case": f"square {n}", "size": n, "flops": 2.0 * n**3,
+                      "numpy": _sample(2e-3), **times(1e-3, 2e-3)} for n in (64, 1024)],
+            "layers": [{"case": "conv 1->30 5x5", **times(2e-3, 6e-3, 4e-3)},
+                       {"case": "max-pool 2x2", **times(1e-3, 5e-3, 15e-3)}],
+            "sequence": [{"case": "LSTM 28->128", **times(50e-3, 50e-3)}],
+            "training": [{"case": c[0], **times(1e-3, 3e-3)} for c in bench.TRAINING_CASES],
+        }
+
+    def mnist(seconds):
+        return {"curve": [[0.0, 0.1], [seconds / 2, 0.97], [seconds, 0.985]],
+                "epoch_seconds": [seconds], "accuracy": 0.985}
+
+    return {
+        "meta": {"date": "2026-11-22", "machine": "test machine", "command": "python -m "
+                 "pynn.bench", "peak_gflops": 40.0, "notes": []},
+        "runs": [run(1), run(2)],
+        "batch_scaling": {"threads": 2, "rows": [{"batch": b, **times(1e-3 * b, 3e-3 * b)}
+                                                 for b in (1, 32)]},
+        "memory_scaling": {"threads": 2, "rows": [
+            {"batch": 100, "pynn": 30 * 2**20, "torch": 70 * 2**20 if with_torch else None}]},
+        "convergence": {"threads": 2, "epochs": 1, "train_size": 600, "test_size": 100,
+                        "evals_per_epoch": 2, "rows": [
+                            {"case": "CNN conv30-pool-100-10, Adam", "model": "cnn", "epochs": 1,
+                             "pynn": mnist(10.0), "torch": mnist(30.0) if with_torch else None}]},
+    }
+
+
+def test_report_tables():
+    text = bench.render(fake_results())
+    assert text.startswith(bench.report.MARKER)
     assert "| MLP 784-100-10, SGD | 0.6 s | 1.8 s |  | 3.00x |  |" in text
     assert "| tiny MLP 10-10-10, batch 1, SGD | 1000.0 us | 3000.0 us |" in text
-    assert "pynn 30 MiB, PyTorch 70 MiB" in text
+    # GEMM 1024 at 1 ms: 2147 GFLOP/s, 2x OpenBLAS; spread is half the IQR over the median.
+    assert "| square 1024 | 2147.5 | 5369% | 1073.7 | 1073.7 | 2.00x | 2.00x | ±10% |" in text
+    assert "| conv 1->30 5x5 | 2.00 ±10% | 6.00 ±10% | 4.00 ±10% | 3.00x | 2.00x |" in text
+    assert "| CNN conv30-pool-100-10, Adam | 10.00 s | 30.00 s | 3.00x | 98.50% | 98.50% | " \
+           "10.0 s | 30.0 s |" in text
+    assert "| 100 | 30 MiB | 70 MiB |" in text
+    assert "| peak memory, CNN training, batch 100 | 30 MiB | 70 MiB | 2.33x less |" in text
+
+
+def test_report_without_torch_leaves_its_columns_empty():
+    text = bench.render(fake_results(with_torch=False))
+    assert "| MLP 784-100-10, SGD | 0.6 s |  |  |  |  |" in text
+    assert "| 100 | 30 MiB | n/a |" in text
+
+
+def test_report_keeps_the_hand_written_part(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Results\n\nwhere the targets stand\n\n" + bench.report.MARKER + "\nold\n")
+    bench.write_report(bench.render(fake_results()), path)
+    text = path.read_text()
+    assert text.startswith("# Results\n\nwhere the targets stand\n\n" + bench.report.MARKER)
+    assert "old" not in text and "## Benchmark report" in text
+    assert not (tmp_path / "RESULTS.md.tmp").exists()
+
+
+@pytest.mark.parametrize("with_torch", [True, False])
+def test_plots_are_drawn(tmp_path, with_torch):
+    pytest.importorskip("matplotlib")
+    paths, note = bench.plots.write_plots(fake_results(with_torch), tmp_path)
+    assert note is None
+    assert sorted(os.path.basename(p) for p in paths) == [
+        "convergence.png", "gemm.png", "layers.png", "scaling.png"]
+    for p in paths:
+        with open(p, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_matplotlib_is_a_note_not_a_crash(tmp_path, monkeypatch):
+    def no_matplotlib():
+        raise ImportError("No module named 'matplotlib'")
+
+    monkeypatch.setattr(bench.plots, "_pyplot", no_matplotlib)
+    results = fake_results()
+    text = bench.run.write_all(results, str(tmp_path / "RESULTS.md"))
+    assert "matplotlib not installed" in text
+    assert not (tmp_path / "plots").exists()
+    assert "![" not in text  # no links to figures that were not drawn
+
+
+def test_report_is_redrawn_from_its_json(tmp_path):
+    results = fake_results()
+    bench.run.write_all(results, str(tmp_path / "first.md"))
+    again = bench.run.main(["--from-json", str(tmp_path / "results.json"),
+                            "--output", str(tmp_path / "second.md")])
+    assert again["runs"] == results["runs"]
+    if importlib.util.find_spec("matplotlib"):
+        assert "![GEMM GFLOP/s against size](plots/gemm.png)" in (tmp_path / "first.md").read_text()
+    assert (tmp_path / "first.md").read_text() == (tmp_path / "second.md").read_text()
+
+
+def test_measure_reports_median_and_quartiles():
+    sample = bench.measure(lambda: None, repeat=7, warmup=1)
+    assert sample["runs"] == 7
+    assert 0 <= sample["q1"] <= sample["median"] <= sample["q3"]
+
+
+def _tiny_mnist(n_train=2000, n_test=200):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n_train + n_test, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, n_train + n_test)
+    x[np.arange(len(y)), 0, y, y] += 8.0  # a learnable mark: a bright pixel on the diagonal
+    return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+
+
+def test_mnist_run_learns_and_records_its_curve():
+    result = bench.train_and_evaluate("pynn", "mlp", "sgd", _tiny_mnist(), epochs=2,
+                                      evals_per_epoch=2)
+    times = [t for t, _ in result["curve"]]
+    assert len(result["curve"]) == 1 + 2 * 2
+    assert times == sorted(times) and times[0] == 0.0
+    assert len(result["epoch_seconds"]) == 2
+    assert result["curve"][0][1] < 0.3
+    assert result["accuracy"] > 0.9
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installed")
+def test_mnist_runs_start_from_the_same_weights_in_both_libraries():
+    import torch
+
+    data = _tiny_mnist()
+    ours = bench.Trainer("pynn", "cnn", "adam")
+    theirs = bench.Trainer("torch", "cnn", "adam", torch)
+    assert ours.accuracy(data[2], data[3]) == theirs.accuracy(data[2], data[3])
+    for key, value in ours.model.state_dict().items():
+        np.testing.assert_array_equal(theirs.model.state_dict()[key].numpy(), value)
 
 
 @pytest.mark.parametrize("case", bench.SEQUENCE_LAYERS, ids=lambda c: c[1])
@@ -69,3 +197,12 @@ def test_sequence_step_fills_every_gradient(case):
     step()
     for key, param in step.layer.named_parameters():
         assert param.grad is not None and np.any(param.grad != 0), key
+
+
+@needs_mnist
+def test_mnist_arrays_are_normalised_images_and_labels():
+    x_train, y_train, x_test, y_test = bench.load_mnist_arrays(DATA_DIR, 500, 200)
+    assert x_train.shape == (500, 1, 28, 28) and x_test.shape == (200, 1, 28, 28)
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    assert abs(float(x_train.mean())) < 0.1 and 0.8 < float(x_train.std()) < 1.2
+    assert set(np.unique(y_test)) == set(range(10))

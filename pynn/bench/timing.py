@@ -1,0 +1,96 @@
+"""Timing with medians and spread, and the peer libraries pinned to pynn's thread count."""
+
+import contextlib
+import statistics
+import time
+
+import numpy as np
+
+import pynn
+
+# OpenMP runtimes keep their threads spinning for a while after a parallel region (Intel's,
+# inside PyTorch, for 200 ms by default). Measured without a pause, the library timed next
+# shares its cores with those spinners: pynn's 2-thread 512^3 GEMM read 34 GFLOP/s right after
+# PyTorch's and 65 on its own.
+SETTLE_SECONDS = 0.3
+
+
+def measure(fn, repeat=15, warmup=2, max_seconds=3.0):
+    """Time ``fn()``: ``{"median", "q1", "q3", "runs"}`` in seconds over up to ``repeat`` runs
+    after ``warmup`` runs, stopping early once ``max_seconds`` have been spent (at least 3
+    runs). Waits SETTLE_SECONDS first, so that threads of the previously timed library have
+    gone to sleep."""
+    time.sleep(SETTLE_SECONDS)
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeat and (len(times) < 3 or time.perf_counter() - start < max_seconds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
+    return {"median": statistics.median(times), "q1": q1, "q3": q3, "runs": len(times)}
+
+
+def median(sample):
+    """The median of a :func:`measure` sample (None stays None)."""
+    return None if sample is None else sample["median"]
+
+
+def spread(sample):
+    """Half the interquartile range relative to the median: the "±" quoted beside a median."""
+    return (sample["q3"] - sample["q1"]) / 2 / sample["median"]
+
+
+class Peers:
+    """The other libraries, pinned to the same thread count as pynn."""
+
+    def __init__(self):
+        try:
+            import threadpoolctl
+
+            self._pool = threadpoolctl
+        except ImportError:
+            self._pool = None
+        try:
+            import torch
+
+            self.torch = torch
+        except ImportError:
+            self.torch = None
+        self._limit = None
+
+    def set_threads(self, n):
+        pynn.set_num_threads(n)
+        if self._limit is not None:
+            self._limit.unregister()
+        if self._pool is not None:
+            self._limit = self._pool.threadpool_limits(limits=n)
+        if self.torch is not None:
+            self.torch.set_num_threads(n)
+
+    def notes(self):
+        notes = []
+        if self._pool is None:
+            notes.append("threadpoolctl missing: NumPy's BLAS threads were not pinned")
+        if self.torch is None:
+            notes.append("PyTorch not installed: its columns are empty "
+                         "(`pip install torch==2.13.0`)")
+        return notes
+
+
+def rng_arrays(*shapes, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+@contextlib.contextmanager
+def on_backend(name):
+    """Run the enclosed code with pynn's layers on backend ``name``, then restore."""
+    previous = pynn.get_backend()
+    pynn.set_backend(name)
+    try:
+        yield
+    finally:
+        pynn.set_backend(previous)
