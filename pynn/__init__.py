@@ -38,6 +38,10 @@ def openmp_enabled():
 
     False means the build fell back to serial kernels (no OpenMP compiler support, or
     ``PYNN_NO_OPENMP=1`` at build time): correct, but one thread only.
+
+    Returns
+    -------
+    bool
     """
     from .backend import compiled
 

@@ -47,7 +47,13 @@ _mode = _GradMode()
 
 
 def is_grad_enabled():
-    """True when operations record the graph for :meth:`Tensor.backward`."""
+    """True when operations record the graph for :meth:`Tensor.backward`.
+
+    Returns
+    -------
+    bool
+        The mode of the calling thread.
+    """
     return _mode.enabled
 
 

@@ -200,12 +200,21 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W) or (C, H, W)
-    kernel_size, stride, padding : int or (int, int); ``stride=None`` means kernel_size
+    kernel_size, stride, padding : int or (int, int)
+        ``stride=None`` means ``kernel_size``; padding at most half the kernel.
+    dilation : int
+        Only 1 is implemented.
+    ceil_mode : bool
+        Only False is implemented.
+    return_indices : bool
+        Also return the indices of the maxima.
 
     Returns
     -------
-    Tensor of shape (N, C, oH, oW), and with ``return_indices`` an int64 Tensor of the flat
-    ``h * W + w`` position of each maximum.
+    Tensor of shape (N, C, oH, oW) (or (C, oH, oW))
+        ``oH = (H + 2 pH - kH) // sH + 1``, ``oW`` likewise.
+    indices : int64 Tensor of the same shape, with ``return_indices``
+        The flat position ``h * W + w`` of each maximum in its (H, W) plane.
     """
     if dilation != 1 or ceil_mode:
         raise NotImplementedError("max_pool2d: dilation and ceil_mode are not supported")
@@ -224,15 +233,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    """2-D average pooling; with ``count_include_pad`` every window divides by kH * kW.
+    """2-D average pooling.
 
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W) or (C, H, W)
+    kernel_size, stride, padding : int or (int, int)
+        ``stride=None`` means ``kernel_size``; padding (zeros) at most half the kernel.
+    ceil_mode : bool
+        Only False is implemented.
+    count_include_pad : bool
+        Divide by kH * kW everywhere (True) or by the number of in-image positions.
+    divisor_override : None
+        Only None is implemented.
 
     Returns
     -------
-    Tensor of shape (N, C, oH, oW)
+    Tensor of shape (N, C, oH, oW) (or (C, oH, oW))
+        ``oH = (H + 2 pH - kH) // sH + 1``, ``oW`` likewise.
     """
     if ceil_mode or divisor_override is not None:
         raise NotImplementedError("avg_pool2d: ceil_mode and divisor_override are not supported")
@@ -248,49 +266,141 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 def relu(input, inplace=False):
-    """``max(input, 0)`` (``inplace`` is accepted and ignored: pynn never overwrites)."""
+    """``max(input, 0)``, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    inplace : bool
+        Accepted and ignored: pynn never overwrites the input.
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     return ReluFunction.apply(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """``input`` where positive, else ``negative_slope * input``."""
+    """``input`` where positive, else ``negative_slope * input``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    negative_slope : float
+    inplace : bool
+        Accepted and ignored: pynn never overwrites the input.
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     return LeakyReluFunction.apply(input, float(negative_slope))
 
 
 def sigmoid(input):
-    """``1 / (1 + exp(-input))``."""
+    """``1 / (1 + exp(-input))``, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     return SigmoidFunction.apply(input)
 
 
 def tanh(input):
+    """``tanh(input)``, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     return TanhFunction.apply(input)
 
 
 def gelu(input, approximate="none"):
-    """GELU, exact (``approximate="none"``) or its tanh approximation (``"tanh"``)."""
+    """GELU, ``input * Phi(input)``, exact or tanh-approximated.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    approximate : {"none", "tanh"}
+        ``"tanh"``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GeluFunction.apply(input, approximate)
 
 
 def softmax(input, dim=-1, dtype=None):
-    """Softmax along ``dim`` (any dimension; the kernels see it moved last)."""
+    """Softmax along ``dim``: ``exp(x) / sum(exp(x))``, computed stably.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        Any dimension (the kernels see it moved last).
+    dtype : numpy dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     if dtype is not None:
         input = _tensor(input).to(dtype)
     return SoftmaxFunction.apply(input, dim)
 
 
 def log_softmax(input, dim=-1, dtype=None):
-    """``log(softmax(input, dim))``, computed stably."""
+    """``log(softmax(input, dim))``, computed stably.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+    dtype : numpy dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     if dtype is not None:
         input = _tensor(input).to(dtype)
     return LogSoftmaxFunction.apply(input, dim)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    """Inverted dropout: zero each element with probability ``p`` and scale the rest by
-    ``1 / (1 - p)``; identity when not ``training`` or ``p == 0``. The mask comes from
-    pynn's global generator (:func:`pynn.manual_seed`)."""
+    """Inverted dropout: zero elements with probability ``p``, scale the rest by ``1 / (1 - p)``.
+
+    The mask comes from pynn's global generator (:func:`pynn.manual_seed`).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    p : float in [0, 1]
+    training : bool
+        When False (or ``p == 0``) the input is returned unchanged.
+    inplace : bool
+        Accepted and ignored: pynn never overwrites the input.
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
@@ -308,7 +418,19 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    """Merge dimensions ``start_dim..end_dim`` (``torch.flatten``)."""
+    """Merge dimensions ``start_dim..end_dim`` into one (``torch.flatten``).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    start_dim, end_dim : int
+
+    Returns
+    -------
+    Tensor
+        The input's shape with dimensions ``start_dim`` to ``end_dim`` replaced by their
+        product.
+    """
     return _tensor(input).flatten(start_dim, end_dim)
 
 
@@ -354,10 +476,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     ----------
     input : Tensor of shape (N, C), (C,) or (N, C, d1, ...)
         Unnormalised scores (logits).
-    target : integer Tensor/ndarray of shape (N,), () or (N, d1, ...) with class indices;
-        or float Tensor shaped like ``input`` with class probabilities.
+    target : integer Tensor or ndarray of shape (N,), () or (N, d1, ...), or float Tensor
+        Class indices; or class probabilities shaped like ``input``.
     weight : Tensor of shape (C,), optional
-        Class weights (not combinable with ``label_smoothing``).
+        Class weights (not combinable with ``label_smoothing`` for index targets).
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
     ignore_index : int
         Samples with this label contribute nothing (index targets only).
     reduction : {"mean", "sum", "none"}
@@ -365,7 +489,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
     Returns
     -------
-    Tensor: 0-d, or of the target's shape with ``reduction="none"``
+    Tensor
+        0-d, or with ``reduction="none"`` the target's shape (indices) or the input's without
+        dim 1 (probabilities).
     """
     _legacy("cross_entropy", size_average, reduce)
     _reduction("cross_entropy", reduction)
@@ -412,9 +538,21 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
     Parameters
     ----------
-    input : Tensor of shape (N, C), (C,) or (N, C, d1, ...), log-probabilities
-    target : integer Tensor/ndarray of shape (N,), () or (N, d1, ...)
-    weight : Tensor of shape (C,), optional; the weighted mean divides by the summed weights
+    input : Tensor of shape (N, C), (C,) or (N, C, d1, ...)
+        Log-probabilities.
+    target : integer Tensor or ndarray of shape (N,), () or (N, d1, ...)
+    weight : Tensor of shape (C,), optional
+        Class weights; the weighted mean divides by the summed weights of the targets.
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    ignore_index : int
+        Samples with this label contribute nothing and are not counted by the mean.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor
+        0-d, or of the target's shape with ``reduction="none"``.
     """
     _legacy("nll_loss", size_average, reduce)
     _reduction("nll_loss", reduction)
@@ -435,8 +573,23 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean squared error ``(input - target)^2`` (reduced); both may require grad; shapes
-    broadcast."""
+    """Mean squared error ``(input - target)^2``, reduced.
+
+    Both arguments may require grad.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    target : Tensor of the input's shape (shapes that broadcast are accepted)
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor
+        0-d, or of the broadcast shape with ``reduction="none"``.
+    """
     _legacy("mse_loss", size_average, reduce)
     _reduction("mse_loss", reduction)
     return MSELossFunction.apply(input, target, reduction)
@@ -464,9 +617,19 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
     Parameters
     ----------
-    input : Tensor of probabilities in [0, 1]
-    target : Tensor of the same shape
-    weight : Tensor broadcastable to input, optional (not differentiated)
+    input : Tensor of any shape
+        Probabilities in [0, 1].
+    target : Tensor of the input's shape
+    weight : Tensor broadcastable to the input's shape, optional
+        Not differentiated.
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor
+        0-d, or of the input's shape with ``reduction="none"``.
     """
     _legacy("binary_cross_entropy", size_average, reduce)
     _reduction("binary_cross_entropy", reduction)
@@ -479,16 +642,29 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
-    """Binary cross-entropy of ``sigmoid(input)``, computed stably as
-    ``max(x, 0) - x y + log1p(exp(-|x|))``.
+    """Binary cross-entropy of ``sigmoid(input)``, computed stably from the logits.
+
+    Per element ``max(x, 0) - x y + log1p(exp(-|x|))`` (with ``pos_weight``, the positive term
+    is weighted).
 
     Parameters
     ----------
-    input : Tensor of logits
-    target : Tensor of the same shape, in [0, 1]
-    weight : Tensor broadcastable to input, optional (not differentiated)
-    pos_weight : Tensor broadcastable to input (one weight per class, last dim), optional
-        Weight of the positive term (not differentiated).
+    input : Tensor of any shape
+        Logits.
+    target : Tensor of the input's shape, in [0, 1]
+    weight : Tensor broadcastable to the input's shape, optional
+        Not differentiated.
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    reduction : {"mean", "sum", "none"}
+    pos_weight : Tensor broadcastable to the input's shape, optional
+        Weight of the positive term, typically one per class (last dimension); not
+        differentiated.
+
+    Returns
+    -------
+    Tensor
+        0-d, or of the input's shape with ``reduction="none"``.
     """
     _legacy("binary_cross_entropy_with_logits", size_average, reduce)
     _reduction("binary_cross_entropy_with_logits", reduction)
@@ -620,21 +796,27 @@ class MultiMarginLossFunction(Function):
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
                       reduce=None, reduction="mean"):
-    """Multi-class hinge loss (the multi-class SVM loss), as ``torch.nn.MultiMarginLoss``:
-    per sample ``sum_{j != y} w[y] * max(0, margin - x[y] + x[j])^p / C``.
+    """Multi-class hinge loss (the multi-class SVM loss), as ``torch.nn.MultiMarginLoss``.
+
+    Per sample ``sum_{j != y} w[y] * max(0, margin - x[y] + x[j])^p / C``.
 
     Parameters
     ----------
-    input : Tensor of shape (N, C) or (C,), class scores
-    target : integer Tensor/ndarray of shape (N,) or ()
-    p : 1 or 2
+    input : Tensor of shape (N, C) or (C,)
+        Class scores.
+    target : integer Tensor or ndarray of shape (N,) or ()
+    p : {1, 2}
     margin : float
-    weight : Tensor of shape (C,), optional; class weights (indexed by the target class)
+    weight : Tensor of shape (C,), optional
+        Class weights, indexed by the target class.
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
-    Tensor: 0-d, or of shape (N,) with ``reduction="none"``
+    Tensor
+        0-d, or of shape (N,) (``()`` for unbatched input) with ``reduction="none"``.
     """
     _legacy("multi_margin_loss", size_average, reduce)
     _reduction("multi_margin_loss", reduction)
@@ -685,20 +867,25 @@ class HingeLossFunction(Function):
 
 
 def hinge_loss(input, target, margin=1.0, reduction="mean"):
-    """Binary hinge loss (pynn-specific; the loss of a linear SVM):
-    ``max(0, margin - target * input)``, reduced.
+    """Binary hinge loss of a linear SVM: ``max(0, margin - target * input)``, reduced.
 
-    Unlike ``torch.nn.HingeEmbeddingLoss`` (a loss on distances), this is the classifier
-    loss on raw scores: ``input`` is a score ``s`` (positive means class +1) and ``target``
-    a label in {-1, +1}. The target is not differentiated.
+    pynn-specific. Unlike ``torch.nn.HingeEmbeddingLoss`` (a loss on distances), this is the
+    classifier loss on raw scores: ``input`` is a score ``s`` (positive means class +1) and
+    ``target`` a label in {-1, +1}. The target is not differentiated.
 
     Parameters
     ----------
-    input : Tensor of scores, any shape
-    target : Tensor/ndarray of the same shape with values -1 or +1 (for {0, 1} labels pass
-        ``2 * y - 1``)
+    input : Tensor of any shape
+        Scores.
+    target : Tensor or ndarray of the input's shape
+        Labels -1 or +1 (for {0, 1} labels pass ``2 * y - 1``).
     margin : float
     reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor
+        0-d, or of the input's shape with ``reduction="none"``.
     """
     _reduction("hinge_loss", reduction)
     x, t = _data(input), np.asarray(_data(target))
@@ -739,8 +926,10 @@ def _mask_array(op, name, mask):
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
-    """``softmax(query key^T * scale + mask) value`` over the last two dimensions
-    (``torch.nn.functional.scaled_dot_product_attention``), one autograd node.
+    """``softmax(query key^T * scale + mask) value`` over the last two dimensions.
+
+    As ``torch.nn.functional.scaled_dot_product_attention``, in one autograd node. A query
+    that sees no key at all gets weights 0 and output 0 (as PyTorch's CPU kernels).
 
     Parameters
     ----------
@@ -748,7 +937,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     key : Tensor of shape (*, S, E)
     value : Tensor of shape (*, S, Ev)
         The leading dimensions broadcast together.
-    attn_mask : Tensor/ndarray broadcastable to (*, L, S), optional
+    attn_mask : Tensor or ndarray broadcastable to (*, L, S), optional
         Bool: True marks a key that takes part (False hides it). Float: added to the scores
         (and differentiated when it is a Tensor that requires grad).
     dropout_p : float
@@ -767,8 +956,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     Returns
     -------
     Tensor of shape (*, L, Ev)
-
-    A query that sees no key at all gets weights 0 and output 0 (as PyTorch's CPU kernels).
     """
     op = "scaled_dot_product_attention"
     q, k, v = _data(query), _data(key), _data(value)
@@ -842,13 +1029,54 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                                  use_separate_proj_weight=False, q_proj_weight=None,
                                  k_proj_weight=None, v_proj_weight=None, static_k=None,
                                  static_v=None, average_attn_weights=True, is_causal=False):
-    """Multi-head attention (``torch.nn.functional.multi_head_attention_forward``),
-    sequence-first; see :class:`pynn.nn.MultiheadAttention` for the arguments and the
-    masks. ``static_k`` / ``static_v`` are not supported.
+    """Multi-head attention, sequence-first (``torch.nn.functional.multi_head_attention_forward``).
+
+    The function behind :class:`pynn.nn.MultiheadAttention`, with E = ``embed_dim_to_check``.
+
+    Parameters
+    ----------
+    query : Tensor of shape (L, N, E) or (L, E)
+    key : Tensor of shape (S, N, kdim) or (S, kdim)
+    value : Tensor of shape (S, N, vdim) or (S, vdim)
+    embed_dim_to_check : int
+        E; the query's last dimension must equal it.
+    num_heads : int
+        Must divide E.
+    in_proj_weight : Tensor of shape (3E, E), or None
+        The packed q, k, v projections (None with ``use_separate_proj_weight``).
+    in_proj_bias : Tensor of shape (3E,), or None
+    bias_k, bias_v : Tensor of shape (1, 1, E), or None
+        Appended to the projected keys and values as one more source position.
+    add_zero_attn : bool
+        Append a zero key and value after the projections.
+    dropout_p : float
+        Dropout on the attention weights (only when ``training``).
+    out_proj_weight : Tensor of shape (E, E)
+    out_proj_bias : Tensor of shape (E,), or None
+    training : bool
+    key_padding_mask : bool or float mask of shape (N, S) or (S,), optional
+        Bool: True marks a padded key, which no query sees. Float: added to the scores.
+    need_weights : bool
+        Also return the attention weights.
+    attn_mask : bool or float mask of shape (L, S) or (N * num_heads, L, S), optional
+        Bool: True hides a key from a query. Float: added to the scores.
+    use_separate_proj_weight : bool
+        Project with ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``.
+    q_proj_weight, k_proj_weight, v_proj_weight : Tensor of shape (E, E), (E, kdim), (E, vdim)
+        Optional; used with ``use_separate_proj_weight``.
+    static_k, static_v : None
+        Not supported (anything else raises NotImplementedError).
+    average_attn_weights : bool
+        Average the returned weights over the heads.
+    is_causal : bool
+        Hide key j from query i when j > i (``attn_mask``, if given, is taken to be that
+        mask).
 
     Returns
     -------
-    (Tensor of shape (L, N, E) or (L, E), Tensor of attention weights or None)
+    attn_output : Tensor of shape (L, N, E) or (L, E)
+    attn_weights : Tensor of shape (N, L, S) or (N, num_heads, L, S), or None
+        Without N for unbatched input; None unless ``need_weights``.
     """
     if static_k is not None or static_v is not None:
         raise NotImplementedError("multi_head_attention_forward: static_k and static_v are "
@@ -1081,9 +1309,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     max_norm : float, optional
         Rows used whose ``norm_type``-norm exceeds it are rescaled to it, in place in
         ``weight``, before the lookup (as PyTorch).
+    norm_type : float
+        The p of the p-norm for ``max_norm``.
     scale_grad_by_freq : bool
         Divide each row's gradient by the number of times its index occurs in ``input``.
-    sparse : False (sparse gradients are not implemented)
+    sparse : bool
+        Only False is implemented (pynn has no sparse gradients).
 
     Returns
     -------

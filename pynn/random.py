@@ -12,11 +12,17 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed):
-    """Re-seed pynn's global generator (``torch.manual_seed``); returns the generator.
+    """Re-seed pynn's global generator (``torch.manual_seed``).
 
     Parameters
     ----------
-    seed : int
+    seed : int or None
+        Passed to ``numpy.random.default_rng`` (None seeds from the OS).
+
+    Returns
+    -------
+    numpy.random.Generator
+        The new global generator.
     """
     global _generator
     _generator = np.random.default_rng(seed)

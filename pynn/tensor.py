@@ -122,17 +122,21 @@ class Tensor:
 
     @property
     def shape(self):
+        """The shape, a tuple of ints (that of ``.data``)."""
         return self.data.shape
 
     @property
     def dtype(self):
+        """The NumPy dtype of ``.data``."""
         return self.data.dtype
 
     @property
     def ndim(self):
+        """The number of dimensions."""
         return self.data.ndim
 
     def dim(self):
+        """The number of dimensions (as :attr:`ndim`)."""
         return self.data.ndim
 
     def size(self, dim=None):
@@ -140,6 +144,7 @@ class Tensor:
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self):
+        """The number of elements."""
         return self.data.size
 
     def __len__(self):
@@ -162,11 +167,14 @@ class Tensor:
         return self.data.item()
 
     def numpy(self):
-        """The underlying ndarray itself (no copy). Writing to it changes the tensor, and
-        corrupts gradients if a recorded graph saved it."""
+        """The underlying ndarray itself (no copy).
+
+        Writing to it changes the tensor, and corrupts gradients if a recorded graph saved it.
+        """
         return self.data
 
     def tolist(self):
+        """The data as (nested lists of) Python numbers."""
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -209,13 +217,14 @@ class Tensor:
     # -- autograd ------------------------------------------------------------------------------
 
     def backward(self, gradient=None, retain_graph=None):
-        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends
-        on (``+=``: call ``zero_grad`` between steps).
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on.
+
+        Gradients add up (``+=``) across calls: call ``zero_grad`` between steps.
 
         Parameters
         ----------
-        gradient : array_like or Tensor, optional
-            d(something)/d(self), shaped like self; required unless self has one element.
+        gradient : array_like or Tensor of the same shape as self, optional
+            d(something)/d(self); required unless self has one element.
         retain_graph : bool, optional
             Keep the saved arrays so ``backward`` can run through this graph again.
         """
@@ -372,56 +381,73 @@ class Tensor:
         return self._compare(other, np.greater_equal)
 
     def eq(self, other):
+        """Elementwise ``self == other`` as a bool tensor (not differentiable)."""
         return self.__eq__(other)
 
     def ne(self, other):
+        """Elementwise ``self != other`` as a bool tensor (not differentiable)."""
         return self.__ne__(other)
 
     def lt(self, other):
+        """Elementwise ``self < other`` as a bool tensor (not differentiable)."""
         return self.__lt__(other)
 
     def le(self, other):
+        """Elementwise ``self <= other`` as a bool tensor (not differentiable)."""
         return self.__le__(other)
 
     def gt(self, other):
+        """Elementwise ``self > other`` as a bool tensor (not differentiable)."""
         return self.__gt__(other)
 
     def ge(self, other):
+        """Elementwise ``self >= other`` as a bool tensor (not differentiable)."""
         return self.__ge__(other)
 
     # -- elementwise functions -----------------------------------------------------------------
 
     def add(self, other):
+        """``self + other``, broadcasting."""
         return self.__add__(other)
 
     def sub(self, other):
+        """``self - other``, broadcasting."""
         return self.__sub__(other)
 
     def mul(self, other):
+        """``self * other``, elementwise, broadcasting."""
         return self.__mul__(other)
 
     def div(self, other):
+        """``self / other``, broadcasting."""
         return self.__truediv__(other)
 
     def pow(self, exponent):
+        """``self ** exponent``, elementwise."""
         return self.__pow__(exponent)
 
     def neg(self):
+        """``-self``."""
         return self.__neg__()
 
     def matmul(self, other):
+        """``self @ other`` with ``np.matmul``'s rules (2-D operands use the ``gemm`` kernel)."""
         return self.__matmul__(other)
 
     def exp(self):
+        """Elementwise ``exp``."""
         return _ew.ExpFunction.apply(self)
 
     def log(self):
+        """Elementwise natural logarithm."""
         return _ew.LogFunction.apply(self)
 
     def sqrt(self):
+        """Elementwise square root."""
         return _ew.SqrtFunction.apply(self)
 
     def abs(self):
+        """Elementwise absolute value."""
         return _ew.AbsFunction.apply(self)
 
     def clamp(self, min=None, max=None):
@@ -433,18 +459,23 @@ class Tensor:
     clip = clamp
 
     def tanh(self):
+        """Elementwise ``tanh`` (the backend's kernel)."""
         return _act.TanhFunction.apply(self)
 
     def sigmoid(self):
+        """Elementwise ``1 / (1 + exp(-self))`` (the backend's kernel)."""
         return _act.SigmoidFunction.apply(self)
 
     def relu(self):
+        """Elementwise ``max(self, 0)`` (the backend's kernel)."""
         return _act.ReluFunction.apply(self)
 
     def softmax(self, dim=-1):
+        """Softmax along ``dim`` (as :func:`pynn.functional.softmax`)."""
         return _sm.SoftmaxFunction.apply(self, dim)
 
     def log_softmax(self, dim=-1):
+        """``log(softmax(self))`` along ``dim``, computed stably."""
         return _sm.LogSoftmaxFunction.apply(self, dim)
 
     def to(self, dtype):
@@ -454,12 +485,15 @@ class Tensor:
         return _ew.CastFunction.apply(self, np.dtype(dtype))
 
     def float(self):
+        """``self.to(np.float32)``."""
         return self.to(np.float32)
 
     def double(self):
+        """``self.to(np.float64)``."""
         return self.to(np.float64)
 
     def long(self):
+        """``self.to(np.int64)``."""
         return self.to(np.int64)
 
     def clone(self):
@@ -469,8 +503,10 @@ class Tensor:
     # -- reductions ----------------------------------------------------------------------------
 
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        """Sum over ``dim`` (int or tuple; all when None). ``axis``/``keepdims`` are accepted
-        as NumPy-style aliases of ``dim``/``keepdim``."""
+        """Sum over ``dim`` (int or tuple; all when None).
+
+        ``axis`` / ``keepdims`` are accepted as NumPy-style aliases of ``dim`` / ``keepdim``.
+        """
         return _red.SumFunction.apply(self, _dims(dim, axis, "sum"), _keep(keepdim, keepdims))
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -490,9 +526,11 @@ class Tensor:
         return result(values, Tensor(indices if keep else np.squeeze(indices, dim)))
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        """The maximum (``dim=None``, a 0-d tensor; ties share the gradient equally), or, as
-        ``torch.max(x, dim)`` does, the namedtuple ``(values, indices)`` along ``dim`` (the
-        gradient goes to the first maximum)."""
+        """The maximum, or the namedtuple ``(values, indices)`` along ``dim`` (``torch.max``).
+
+        With ``dim=None`` the result is a 0-d tensor and ties share the gradient equally; along
+        ``dim`` the gradient goes to the first maximum.
+        """
         return self._minmax(dim, keepdim, axis, keepdims, "max", MaxResult)
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -522,14 +560,18 @@ class Tensor:
         return _sh.ReshapeFunction.apply(self, _sh.shape_arg(shape))
 
     def view(self, *shape):
-        """As :meth:`reshape` (pynn does not distinguish views: NumPy decides whether the
-        result shares memory)."""
+        """As :meth:`reshape`.
+
+        pynn does not distinguish views: NumPy decides whether the result shares memory.
+        """
         return _sh.ReshapeFunction.apply(self, _sh.shape_arg(shape))
 
     def view_as(self, other):
+        """``self.reshape(other.shape)``."""
         return _sh.ReshapeFunction.apply(self, other.shape)
 
     def reshape_as(self, other):
+        """``self.reshape(other.shape)``."""
         return _sh.ReshapeFunction.apply(self, other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -553,6 +595,7 @@ class Tensor:
         return _sh.PermuteFunction.apply(self, _sh.perm_arg(self.ndim, dims))
 
     def t(self):
+        """The transpose of a matrix; a tensor of fewer than 2 dimensions is returned as is."""
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
         return self if self.ndim < 2 else self.transpose(0, 1)
@@ -569,9 +612,11 @@ class Tensor:
         return _sh.ExpandFunction.apply(self, _sh.expand_shape(self.shape, _sh.shape_arg(sizes)))
 
     def expand_as(self, other):
+        """``self.expand(*other.shape)``."""
         return self.expand(*other.shape)
 
     def contiguous(self):
+        """Self if its data is C-contiguous, else a C-contiguous copy (recorded in the graph)."""
         if self.data.flags.c_contiguous:
             return self
         return _ew.CloneFunction.apply(self)
@@ -611,13 +656,37 @@ def tensor(data, dtype=None, requires_grad=False):
 
 
 def cat(tensors, dim=0):
-    """Concatenate tensors along an existing dimension (``torch.cat``)."""
+    """Concatenate tensors along an existing dimension (``torch.cat``).
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        Shapes equal except along ``dim``.
+    dim : int
+
+    Returns
+    -------
+    Tensor
+        Its size along ``dim`` is the sum of the inputs' sizes.
+    """
     tensors = _sh.sequence_arg("cat", tensors)
     return _sh.CatFunction.apply(dim, *tensors)
 
 
 def stack(tensors, dim=0):
-    """Stack equally-shaped tensors along a new dimension (``torch.stack``)."""
+    """Stack equally-shaped tensors along a new dimension (``torch.stack``).
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor, all of one shape S
+    dim : int
+        Where the new dimension goes, ``-len(S) - 1 <= dim <= len(S)``.
+
+    Returns
+    -------
+    Tensor
+        Shape S with ``len(tensors)`` inserted at ``dim``.
+    """
     tensors = _sh.sequence_arg("stack", tensors)
     return _sh.StackFunction.apply(dim, *tensors)
 

@@ -1,5 +1,8 @@
-"""The convenience training loop: :func:`fit`, :func:`evaluate`, :func:`predict`, checkpoints,
-callbacks (:class:`EarlyStopping`) and a dependency-free progress bar.
+"""The convenience training loop, with checkpoints, callbacks and a progress bar.
+
+:func:`fit`, :func:`evaluate`, :func:`predict`, :func:`save_checkpoint` /
+:func:`load_checkpoint`, callbacks (:class:`EarlyStopping`) and a dependency-free progress
+bar.
 
 One epoch of :func:`fit` is the loop you would write yourself::
 
@@ -181,6 +184,16 @@ class _Meter:
 class History:
     """What :func:`fit` returns: per-epoch values, ``history["loss"]`` etc.
 
+    Supports ``h[key]`` (a list, one value per epoch), ``key in h``, ``len(h)`` (epochs) and
+    ``h.keys()``.
+
+    Parameters
+    ----------
+    history : dict of str -> list of float, optional
+        Initial columns (as in :attr:`history`).
+    epoch : list of int, optional
+        Their epoch indices.
+
     Attributes
     ----------
     history : dict of str -> list of float
@@ -198,6 +211,7 @@ class History:
         self.epoch = [int(e) for e in (epoch or [])]
 
     def append(self, epoch, logs):
+        """Add one epoch's values; a key missing on either side gets NaN for that epoch."""
         n = len(self.epoch)
         for key, value in logs.items():
             column = self.history.setdefault(key, [float("nan")] * n)
@@ -217,14 +231,17 @@ class History:
         return len(self.epoch)
 
     def keys(self):
+        """The recorded keys (``loss``, ``accuracy``, ``val_loss``, ``lr``, ...)."""
         return self.history.keys()
 
     def state_dict(self):
+        """A plain dict ``{"history": ..., "epoch": ...}``, for checkpoints."""
         return {"history": {k: list(v) for k, v in self.history.items()},
                 "epoch": list(self.epoch)}
 
     @classmethod
     def from_state_dict(cls, state):
+        """A History rebuilt from :meth:`state_dict`'s output."""
         return cls(state.get("history"), state.get("epoch"))
 
     def __repr__(self):
@@ -245,24 +262,30 @@ class Callback:
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved for more than ``patience`` epochs.
 
     Parameters
     ----------
-    monitor : str, default "val_loss"
-        A key of the epoch logs (e.g. ``"val_accuracy"``, ``"loss"``).
-    patience : int, default 0
+    monitor : str
+        A key of the epoch logs (e.g. ``"val_accuracy"``, ``"loss"``); default ``"val_loss"``.
+    patience : int
         Epochs without improvement to tolerate before stopping.
-    min_delta : float, default 0
+    min_delta : float
         The smallest change that counts as an improvement.
     mode : {"auto", "min", "max"}
         ``"auto"``: maximise keys containing ``"acc"``, minimise the others.
-    restore_best_weights : bool, default False
+    restore_best_weights : bool
         When stopping (or at the end of training), load the weights of the best epoch.
 
     Attributes
     ----------
-    best, best_epoch, wait, stopped_epoch
+    best : float or None
+        The best value so far.
+    best_epoch : int or None
+    wait : int
+        Epochs since the last improvement.
+    stopped_epoch : int or None
+        The epoch that stopped training.
     """
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
@@ -293,9 +316,14 @@ class EarlyStopping(Callback):
         return value > self.best + self.min_delta
 
     def on_train_begin(self, model):
+        """Remember ``model`` (for ``restore_best_weights``)."""
         self._model = model
 
     def on_epoch_end(self, epoch, logs):
+        """Track ``logs[monitor]``; return True (stop) when it has not improved for too long.
+
+        That is, after ``patience + 1`` epochs in a row without improvement.
+        """
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which is not among the "
                            f"epoch's values {sorted(logs)} (no val_loader?)")
@@ -317,13 +345,16 @@ class EarlyStopping(Callback):
         return False
 
     def on_train_end(self, history):
+        """Load the best epoch's weights into the model when ``restore_best_weights``."""
         if self.restore_best_weights and self._best_weights is not None:
             self._model.load_state_dict(self._best_weights)
 
     def state_dict(self):
+        """``{"best", "best_epoch", "wait"}``, saved in checkpoints."""
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state):
+        """Restore :meth:`state_dict`'s output (on resume)."""
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
 
 
@@ -453,8 +484,24 @@ def _set_rng_states(loader, states):
 
 def save_checkpoint(path, model, optimizer, scheduler=None, epoch=None, history=None,
                     **extra):
-    """Save ``{"model", "optimizer", "scheduler", "epoch", "history", ...}`` with
-    :func:`pynn.save` (atomic: a crash leaves the old file or the new one)."""
+    """Save a training checkpoint with :func:`pynn.save`.
+
+    The file holds ``{"model", "optimizer", "scheduler", "epoch", "history", ...}``: state
+    dicts, the epoch, the history and the ``extra`` entries. The write is atomic: a crash
+    leaves the old file or the new one.
+
+    Parameters
+    ----------
+    path : str or Path
+    model : Module
+    optimizer : Optimizer or None
+    scheduler : LRScheduler, optional
+    epoch : int, optional
+        The last completed epoch.
+    history : History or dict, optional
+    **extra : any
+        More entries of the checkpoint (values :func:`pynn.save` accepts).
+    """
     state = {
         "pynn_checkpoint": CHECKPOINT_FORMAT,
         "model": model.state_dict(),
@@ -468,8 +515,23 @@ def save_checkpoint(path, model, optimizer, scheduler=None, epoch=None, history=
 
 
 def load_checkpoint(path, model=None, optimizer=None, scheduler=None):
-    """Load a checkpoint (a file, or a directory holding ``last.npz``); restore the state of
-    the objects given; return the whole checkpoint dict (arrays as ndarrays)."""
+    """Load a checkpoint and restore the state of the objects given.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, or a directory holding ``last.npz``.
+    model : Module, optional
+    optimizer : Optimizer, optional
+        Restored when the checkpoint has optimiser state.
+    scheduler : LRScheduler, optional
+        The checkpoint must then have scheduler state (ValueError otherwise).
+
+    Returns
+    -------
+    dict
+        The whole checkpoint (arrays as ndarrays).
+    """
     path = Path(os.fspath(path))
     if path.is_dir():
         path = path / "last.npz"
@@ -530,19 +592,23 @@ def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
 
 
 def predict(model, x_or_loader, batch_size=256):
-    """Outputs of ``model`` on ``x`` (in batches of ``batch_size``) or on the inputs of a
-    loader's batches, under ``no_grad`` and ``model.eval()`` (previous mode restored).
+    """Outputs of ``model`` on ``x`` or on the inputs of a loader's batches, without gradients.
+
+    Runs under ``no_grad`` with ``model.eval()``, then restores the model's previous mode.
 
     Parameters
     ----------
     model : callable Module
-    x_or_loader : ndarray/Tensor of shape (N, ...), or iterable of batches (``(x, ...)``
-        tuples or bare input arrays)
-    batch_size : int, default 256 (arrays only)
+    x_or_loader : ndarray or Tensor of shape (N, ...), or iterable of batches
+        Arrays are cut into batches of ``batch_size``; a loader's batches are ``(x, ...)``
+        tuples or bare input arrays.
+    batch_size : int
+        Arrays only (default 256).
 
     Returns
     -------
-    ndarray of shape (N, ...): the outputs, concatenated along the first axis.
+    ndarray of shape (N, ...)
+        The outputs, concatenated along the first axis.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -580,9 +646,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
 
     Each epoch calls ``model.train()``, then for each batch ``optimizer.zero_grad()``,
     ``loss = loss_fn(model(x), y)``, ``loss.backward()``, ``optimizer.step()``, and
-    ``scheduler.step()`` when ``scheduler_step="batch"``. After each epoch: validation (:func:`evaluate`),
-    ``scheduler.step()`` when ``scheduler_step="epoch"``, the history, checkpoints, then the
-    callbacks.
+    ``scheduler.step()`` when ``scheduler_step="batch"``. After each epoch: validation
+    (:func:`evaluate`), ``scheduler.step()`` when ``scheduler_step="epoch"``, the history,
+    checkpoints, then the callbacks.
 
     Parameters
     ----------

@@ -53,8 +53,11 @@ KERNELS = (
     "rmsprop_step",
 )
 
+# The backends' names, for :func:`set_backend` and :func:`get`.
 BACKENDS = ("compiled", "reference")
 
+# The active backend's kernels, one attribute per name of KERNELS (``active.gemm``, ...);
+# :func:`set_backend` rebinds them.
 active = types.SimpleNamespace()
 _active_name = None
 
@@ -70,7 +73,12 @@ def _load(name):
 
 
 def set_backend(name):
-    """Make ``name`` (``"compiled"`` or ``"reference"``) the backend all of pynn uses."""
+    """Make ``name`` the backend all of pynn uses (it rebinds the kernels of :data:`active`).
+
+    Parameters
+    ----------
+    name : {"compiled", "reference"}
+    """
     global _active_name
     module = _load(name)
     for kernel in KERNELS:
@@ -79,12 +87,28 @@ def set_backend(name):
 
 
 def get_backend():
-    """Return the name of the active backend."""
+    """Return the name of the active backend.
+
+    Returns
+    -------
+    str
+        ``"compiled"`` or ``"reference"``.
+    """
     return _active_name
 
 
 def get(name):
-    """Return the backend module ``name`` without making it active."""
+    """Return the backend module ``name`` without making it active.
+
+    Parameters
+    ----------
+    name : {"compiled", "reference"}
+
+    Returns
+    -------
+    module
+        :mod:`pynn.backend.compiled` or :mod:`pynn.backend.reference`.
+    """
     return _load(name)
 
 

@@ -30,6 +30,10 @@ def get_num_threads():
     """Return the number of threads pynn's kernels use.
 
     Defaults to ``OMP_NUM_THREADS`` when set, else the number of cores this process may run on.
+
+    Returns
+    -------
+    int
     """
     global _num_threads
     if _num_threads is None:
@@ -38,7 +42,13 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the number of threads pynn's kernels use (``n >= 1``)."""
+    """Set the number of threads pynn's kernels use; it applies from the next kernel call.
+
+    Parameters
+    ----------
+    n : int
+        At least 1 (ValueError otherwise).
+    """
     global _num_threads
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected an integer >= 1, got {n!r}")

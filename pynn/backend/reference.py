@@ -23,16 +23,23 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     Parameters
     ----------
     a : ndarray of shape (M, K), or (K, M) with ``trans_a``
-    b : ndarray of shape (K, N), or (N, K) with ``trans_b``
+    b : ndarray of shape (K, N), or (N, K) with ``trans_b``; the dtype of ``a``
     out : ndarray of shape (M, N), optional
-        Written in place. With ``beta == 0`` its old contents are never read.
+        C, written in place. With ``beta == 0`` its old contents are never read.
+    trans_a, trans_b : bool
+        Multiply by the transpose of ``a`` / ``b`` (``op``).
+    alpha, beta : float
+        Scales of the product and of the old contents of ``out`` (no ``out``: ``beta`` unused).
     bias : ndarray of shape (N,) (``bias_axis=1``) or (M,) (``bias_axis=0``), optional
+    bias_axis : {1, 0}
+        Add ``bias`` to every row (1) or to every column (0).
     relu : bool
         Apply ``max(., 0)`` after the bias.
 
     Returns
     -------
     out : ndarray of shape (M, N)
+        ``out`` itself when given.
     """
     op_a, op_b, dtype = check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
     result = np.matmul(op_a, op_b)
@@ -95,8 +102,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     Returns
     -------
     cols : ndarray of shape (N, C * kh * kw, oh * ow)
-        Row ``(c * kh + i) * kw + j`` holds ``x[n, c, oy * sh - ph + i * dh, ox * sw - pw + j * dw]``
-        (zero where that falls in the padding), column ``oy * ow + ox``.
+        Row ``(c * kh + i) * kw + j``, column ``oy * ow + ox`` holds
+        ``x[n, c, oy * sh - ph + i * dh, ox * sw - pw + j * dw]`` (zero in the padding).
     """
     check.float_arrays("im2col", x=x)
     check.rank("im2col", "x", x, 4, "(N, C, H, W)")
@@ -112,11 +119,14 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     Parameters
     ----------
     cols : ndarray of shape (N, C * kh * kw, oh * ow)
-    x_shape : (N, C, H, W)
+    x_shape : tuple (N, C, H, W)
+    kernel_size, stride, padding, dilation : int or (int, int)
+        As given to :func:`im2col`.
 
     Returns
     -------
     x : ndarray of shape (N, C, H, W)
+        Each element is the sum of the column entries that :func:`im2col` copied from it.
     """
     check.float_arrays("col2im", cols=cols)
     check.rank("col2im", "cols", cols, 3, "(N, C*kh*kw, oh*ow)")
@@ -139,10 +149,13 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
     w : ndarray of shape (O, C, kh, kw)
     b : ndarray of shape (O,), optional
     stride, padding, dilation : int or (int, int)
+    relu : bool
+        Apply ``max(., 0)`` to the output (fused).
 
     Returns
     -------
-    y : ndarray of shape (N, O, oh, ow), ``oh = (H + 2 ph - dh (kh - 1) - 1) // sh + 1``
+    y : ndarray of shape (N, O, oh, ow)
+        ``oh = (H + 2 ph - dh (kh - 1) - 1) // sh + 1``, ``ow`` likewise.
     """
     _, s, p, d, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding, dilation)
     cols = im2col(x, w.shape[2:], s, p, d)
@@ -163,6 +176,8 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     x : ndarray of shape (N, C, H, W)
     w : ndarray of shape (O, C, kh, kw)
     dy : ndarray of shape (N, O, oh, ow)
+    stride, padding, dilation : int or (int, int)
+        As given to the forward pass.
     needs_input_grad, has_bias : bool
         Skip ``dx`` (first layer) or ``db`` (no bias) when False; they come back as None.
 
@@ -192,17 +207,21 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
-    """Max pooling, with PyTorch's tie rules: padding counts as -inf and is never selected;
-    the first maximum in row-major window order wins; a NaN always wins (the last one).
+    """Max pooling, with PyTorch's tie rules.
+
+    Padding counts as -inf and is never selected; the first maximum in row-major window order
+    wins; a NaN always wins (the last one).
 
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    kernel_size, stride, padding : int or (int, int); ``stride=None`` means kernel_size
+    kernel_size, stride, padding : int or (int, int)
+        ``stride=None`` means ``kernel_size``; padding at most half the kernel.
 
     Returns
     -------
     y : ndarray of shape (N, C, oh, ow)
+        ``oh = (H + 2 ph - kh) // sh + 1``, ``ow`` likewise.
     indices : int64 ndarray of shape (N, C, oh, ow)
         Flat index ``h * W + w`` of each maximum within its (H, W) plane, as in PyTorch.
     """
@@ -229,12 +248,14 @@ def max_pool2d_backward(dy, indices, x_shape):
     Parameters
     ----------
     dy : ndarray of shape (N, C, oh, ow)
-    indices : int64 ndarray of shape (N, C, oh, ow), from :func:`max_pool2d_forward`
-    x_shape : (N, C, H, W)
+    indices : int64 ndarray of shape (N, C, oh, ow)
+        From :func:`max_pool2d_forward`.
+    x_shape : tuple (N, C, H, W)
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
+        Gradients routed to the same position add up.
     """
     check.float_arrays("max_pool2d_backward", dy=dy)
     check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
@@ -254,16 +275,21 @@ def _avg_divisor(x_shape, k, s, p, d, out_hw, count_include_pad, dtype):
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True):
-    """Average pooling. With ``count_include_pad`` (PyTorch's default) every window divides by
-    kh * kw; without it, by the number of positions that fall inside the image.
+    """Average pooling over each kh x kw window.
 
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
+    kernel_size, stride, padding : int or (int, int)
+        ``stride=None`` means ``kernel_size``; padding at most half the kernel.
+    count_include_pad : bool
+        True (PyTorch's default): every window divides by ``kh * kw``. False: by the number of
+        its positions that fall inside the image.
 
     Returns
     -------
     y : ndarray of shape (N, C, oh, ow)
+        ``oh = (H + 2 ph - kh) // sh + 1``, ``ow`` likewise.
     """
     k, s, p, d, out_hw = check.pool_args("avg_pool2d_forward", x, kernel_size, stride, padding)
     win = _gather_windows(_pad(x, p), k, s, d, out_hw)
@@ -278,7 +304,10 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
     Parameters
     ----------
     dy : ndarray of shape (N, C, oh, ow)
-    x_shape : (N, C, H, W)
+    x_shape : tuple (N, C, H, W)
+    kernel_size, stride, padding : int or (int, int)
+        As given to the forward pass.
+    count_include_pad : bool
 
     Returns
     -------
@@ -325,7 +354,18 @@ def softmax_forward(x):
 
 
 def softmax_backward(y, dy):
-    """``dx = y * (dy - sum(dy * y))`` over the last axis; ``y`` is the softmax output."""
+    """Gradient of :func:`softmax_forward`: ``dx = y * (dy - sum(dy * y))`` over the last axis.
+
+    Parameters
+    ----------
+    y : ndarray of shape (..., C)
+        The softmax output.
+    dy : ndarray of shape (..., C)
+
+    Returns
+    -------
+    dx : ndarray of shape (..., C)
+    """
     check.rows("softmax_backward", y=y, dy=dy)
     if _no_columns(y):
         return np.empty_like(y)
@@ -333,7 +373,16 @@ def softmax_backward(y, dy):
 
 
 def log_softmax_forward(x):
-    """``x - max - log(sum(exp(x - max)))`` over the last axis."""
+    """Log-softmax over the last axis: ``x - max - log(sum(exp(x - max)))``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., C)
+
+    Returns
+    -------
+    y : ndarray of shape (..., C)
+    """
     check.rows("log_softmax_forward", x=x)
     if _no_columns(x):
         return np.empty_like(x)
@@ -342,7 +391,18 @@ def log_softmax_forward(x):
 
 
 def log_softmax_backward(y, dy):
-    """``dx = dy - exp(y) * sum(dy)`` over the last axis; ``y`` is the log-softmax output."""
+    """Gradient of :func:`log_softmax_forward`: ``dx = dy - exp(y) * sum(dy)`` over the last axis.
+
+    Parameters
+    ----------
+    y : ndarray of shape (..., C)
+        The log-softmax output.
+    dy : ndarray of shape (..., C)
+
+    Returns
+    -------
+    dx : ndarray of shape (..., C)
+    """
     check.rows("log_softmax_backward", y=y, dy=dy)
     if _no_columns(y):
         return np.empty_like(y)
@@ -360,6 +420,10 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     ----------
     logits : ndarray of shape (N, C)
     labels : integer ndarray of shape (N,)
+        Class indices in ``[0, C)``, or ``ignore_index``.
+    ignore_index : int
+    label_smoothing : float
+        ``eps`` above, in [0, 1].
     reduction : {"mean", "sum", "none"}
         ``"mean"`` divides by the number of samples not ignored (NaN when there are none, as
         in PyTorch).
@@ -367,7 +431,8 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     Returns
     -------
     loss : 0-d ndarray, or shape (N,) with ``reduction="none"``
-    probs : ndarray of shape (N, C), softmax(logits), for the backward pass
+    probs : ndarray of shape (N, C)
+        softmax(logits), for the backward pass.
     """
     kernel = "softmax_cross_entropy_forward"
     check.cross_entropy_args(kernel, "logits", logits, labels, reduction, label_smoothing,
@@ -395,13 +460,21 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
 
     Parameters
     ----------
-    probs : ndarray of shape (N, C), as returned by the forward pass
+    probs : ndarray of shape (N, C)
+        As returned by the forward pass.
     labels : integer ndarray of shape (N,)
     grad : scalar, or ndarray of shape (N,) with ``reduction="none"``
+        The gradient of the loss.
+    ignore_index : int
+    label_smoothing : float
+    reduction : {"mean", "sum", "none"}
+        As given to the forward pass.
 
     Returns
     -------
-    dlogits : ndarray of shape (N, C), ``g_i * (p_i - (1 - eps) onehot(y_i) - eps / C)``
+    dlogits : ndarray of shape (N, C)
+        ``g_i * (p_i - (1 - eps) onehot(y_i) - eps / C)``, zero for ignored samples; ``g_i`` is
+        ``grad`` divided by the number of samples not ignored for ``"mean"``.
     """
     kernel = "softmax_cross_entropy_backward"
     check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
@@ -439,15 +512,15 @@ def lstm_cell_forward(gates, c_prev):
 
     Parameters
     ----------
-    gates : ndarray (N, 4H)
+    gates : ndarray of shape (N, 4H)
         ``x W_ih^T + b_ih + h_prev W_hh^T + b_hh``; blocks input, forget, cell, output.
-    c_prev : ndarray (N, H)
+    c_prev : ndarray of shape (N, H)
 
     Returns
     -------
-    h, c : ndarray (N, H)
+    h, c : ndarray of shape (N, H)
         ``c = f * c_prev + i * g`` and ``h = o * tanh(c)``.
-    acts : ndarray (N, 5H)
+    acts : ndarray of shape (N, 5H)
         ``[i, f, g, o, tanh(c)]``, what :func:`lstm_cell_backward` needs.
     """
     hidden = check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
@@ -467,15 +540,16 @@ def lstm_cell_backward(acts, c_prev, dh, dc=None):
 
     Parameters
     ----------
-    acts : ndarray (N, 5H), from the forward
-    c_prev : ndarray (N, H)
-    dh, dc : ndarray (N, H)
+    acts : ndarray of shape (N, 5H)
+        From the forward pass.
+    c_prev : ndarray of shape (N, H)
+    dh, dc : ndarray of shape (N, H)
         Gradients reaching h and c (``dc`` None: zero, as after the last step).
 
     Returns
     -------
-    dgates : ndarray (N, 4H)
-    dc_prev : ndarray (N, H)
+    dgates : ndarray of shape (N, 4H)
+    dc_prev : ndarray of shape (N, H)
     """
     hidden = check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev,
                                   dh=dh, dc=dc)
@@ -494,18 +568,18 @@ def gru_cell_forward(gi, gh, h_prev):
 
     Parameters
     ----------
-    gi : ndarray (N, 3H)
+    gi : ndarray of shape (N, 3H)
         ``x W_ih^T + b_ih``; blocks reset, update, new.
-    gh : ndarray (N, 3H)
+    gh : ndarray of shape (N, 3H)
         ``h_prev W_hh^T + b_hh``, same blocks.
-    h_prev : ndarray (N, H)
+    h_prev : ndarray of shape (N, H)
 
     Returns
     -------
-    h : ndarray (N, H)
+    h : ndarray of shape (N, H)
         ``(1 - z) * n + z * h_prev`` with ``r = sigmoid(gi_r + gh_r)``,
         ``z = sigmoid(gi_z + gh_z)``, ``n = tanh(gi_n + r * gh_n)``.
-    acts : ndarray (N, 4H)
+    acts : ndarray of shape (N, 4H)
         ``[r, z, n, gh_n]``, what :func:`gru_cell_backward` needs.
     """
     hidden = check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
@@ -520,12 +594,20 @@ def gru_cell_forward(gi, gh, h_prev):
 def gru_cell_backward(acts, h_prev, dh):
     """Gradients of :func:`gru_cell_forward`.
 
+    Parameters
+    ----------
+    acts : ndarray of shape (N, 4H)
+        From the forward pass.
+    h_prev : ndarray of shape (N, H)
+    dh : ndarray of shape (N, H)
+        The gradient reaching h.
+
     Returns
     -------
-    dgi, dgh : ndarray (N, 3H)
+    dgi, dgh : ndarray of shape (N, 3H)
         Gradients of the two projections (``dgi`` and ``dgh`` differ only in the new-gate
         block, where ``dgh_n = r * dgi_n``).
-    dh_prev : ndarray (N, H)
+    dh_prev : ndarray of shape (N, H)
         The part of h_prev's gradient that does not pass through ``gh``: ``dh * z``. The
         caller adds ``dgh @ W_hh``.
     """
@@ -556,9 +638,9 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask
 
     Parameters
     ----------
-    q : ndarray (B, L, E)
-    k : ndarray (B, S, E)
-    v : ndarray (B, S, Ev)
+    q : ndarray of shape (B, L, E)
+    k : ndarray of shape (B, S, E)
+    v : ndarray of shape (B, S, Ev)
     mask : ndarray broadcastable to (B, L, S), optional
         Added to the scores: 0 keeps a key, -inf hides it (any float works as a bias).
     causal : bool
@@ -570,8 +652,8 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask
 
     Returns
     -------
-    out : ndarray (B, L, Ev)
-    probs : ndarray (B, L, S)
+    out : ndarray of shape (B, L, Ev)
+    probs : ndarray of shape (B, L, S)
         The attention weights before dropout. A query that sees no key at all gets weights
         0 and output 0 (PyTorch gives NaN there).
     """
@@ -591,14 +673,27 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask
 
 
 def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
-    """Gradients of :func:`attention_forward` (masks need no gradient and are not needed:
-    ``probs`` carries them).
+    """Gradients of :func:`attention_forward` with respect to q, k and v.
+
+    The masks need no gradient and are not needed: ``probs`` carries them.
+
+    Parameters
+    ----------
+    q, k, v : ndarray of shape (B, L, E), (B, S, E), (B, S, Ev)
+        The forward pass's inputs.
+    probs : ndarray of shape (B, L, S)
+        As returned by the forward pass.
+    dout : ndarray of shape (B, L, Ev)
+    scale : float, optional
+        As given to the forward pass (default ``1 / sqrt(E)``).
+    dropout_mask : ndarray broadcastable to (B, L, S), optional
+        As given to the forward pass.
 
     Returns
     -------
-    dq : ndarray (B, L, E)
-    dk : ndarray (B, S, E)
-    dv : ndarray (B, S, Ev)
+    dq : ndarray of shape (B, L, E)
+    dk : ndarray of shape (B, S, E)
+    dv : ndarray of shape (B, S, Ev)
     """
     scale = check.attention_args("attention_backward", q, k, v, None, dropout_mask, scale,
                                  probs=probs, dout=dout)
@@ -618,52 +713,134 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 
 def relu_forward(x):
-    """``max(x, 0)``; NaN propagates."""
+    """``max(x, 0)``; NaN propagates.
+
+    Parameters
+    ----------
+    x : ndarray of any shape
+
+    Returns
+    -------
+    y : ndarray of the shape of x
+    """
     check.float_arrays("relu_forward", x=x)
     return np.where(x < 0, x.dtype.type(0), x)
 
 
 def relu_backward(y, dy):
-    """``dy`` where the ReLU output ``y`` is positive, else 0."""
+    """``dy`` where the ReLU output ``y`` is positive, else 0.
+
+    Parameters
+    ----------
+    y : ndarray of any shape
+        The forward pass's output.
+    dy : ndarray of the shape of y
+
+    Returns
+    -------
+    dx : ndarray of the shape of y
+    """
     check.float_arrays("relu_backward", y=y, dy=dy)
     check.same_shape("relu_backward", "y", y, "dy", dy)
     return np.where(y > 0, dy, dy.dtype.type(0))
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
-    """``x`` where positive, else ``negative_slope * x``."""
+    """``x`` where positive, else ``negative_slope * x``.
+
+    Parameters
+    ----------
+    x : ndarray of any shape
+    negative_slope : float
+
+    Returns
+    -------
+    y : ndarray of the shape of x
+    """
     check.float_arrays("leaky_relu_forward", x=x)
     return np.where(x > 0, x, x * x.dtype.type(negative_slope))
 
 
 def leaky_relu_backward(x, dy, negative_slope=0.01):
-    """``dy`` where ``x > 0``, else ``negative_slope * dy``."""
+    """``dy`` where ``x > 0``, else ``negative_slope * dy``.
+
+    Parameters
+    ----------
+    x : ndarray of any shape
+        The forward pass's input.
+    dy : ndarray of the shape of x
+    negative_slope : float
+
+    Returns
+    -------
+    dx : ndarray of the shape of x
+    """
     check.float_arrays("leaky_relu_backward", x=x, dy=dy)
     check.same_shape("leaky_relu_backward", "x", x, "dy", dy)
     return np.where(x > 0, dy, dy * dy.dtype.type(negative_slope))
 
 
 def sigmoid_forward(x):
-    """``1 / (1 + exp(-x))``, evaluated without overflow for either sign of x."""
+    """``1 / (1 + exp(-x))``, evaluated without overflow for either sign of x.
+
+    Parameters
+    ----------
+    x : ndarray of any shape
+
+    Returns
+    -------
+    y : ndarray of the shape of x
+    """
     check.float_arrays("sigmoid_forward", x=x)
     return _sigmoid(x)
 
 
 def sigmoid_backward(y, dy):
-    """``dy * y * (1 - y)``; ``y`` is the sigmoid output."""
+    """``dy * y * (1 - y)``; ``y`` is the sigmoid output.
+
+    Parameters
+    ----------
+    y : ndarray of any shape
+        The forward pass's output.
+    dy : ndarray of the shape of y
+
+    Returns
+    -------
+    dx : ndarray of the shape of y
+    """
     check.float_arrays("sigmoid_backward", y=y, dy=dy)
     check.same_shape("sigmoid_backward", "y", y, "dy", dy)
     return dy * y * (1 - y)
 
 
 def tanh_forward(x):
-    """``tanh(x)``."""
+    """``tanh(x)``.
+
+    Parameters
+    ----------
+    x : ndarray of any shape
+
+    Returns
+    -------
+    y : ndarray of the shape of x
+    """
     check.float_arrays("tanh_forward", x=x)
     return np.tanh(x)
 
 
 def tanh_backward(y, dy):
-    """``dy * (1 - y**2)``; ``y`` is the tanh output."""
+    """``dy * (1 - y**2)``; ``y`` is the tanh output.
+
+    Parameters
+    ----------
+    y : ndarray of any shape
+        The forward pass's output.
+    dy : ndarray of the shape of y
+
+    Returns
+    -------
+    dx : ndarray of the shape of y
+    """
     check.float_arrays("tanh_backward", y=y, dy=dy)
     check.same_shape("tanh_backward", "y", y, "dy", dy)
     return dy * (1 - y * y)
@@ -675,8 +852,18 @@ _GELU_CUBIC = 0.044715
 
 
 def gelu_forward(x, approximate="none"):
-    """GELU: ``x * Phi(x)`` (``approximate="none"``) or its tanh approximation
-    ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`` (``approximate="tanh"``)."""
+    """GELU: ``x * Phi(x)``, or its tanh approximation.
+
+    Parameters
+    ----------
+    x : ndarray of any shape
+    approximate : {"none", "tanh"}
+        ``"tanh"``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+
+    Returns
+    -------
+    y : ndarray of the shape of x
+    """
     check.float_arrays("gelu_forward", x=x)
     check.gelu_approximate("gelu_forward", approximate)
     if approximate == "tanh":
@@ -685,7 +872,20 @@ def gelu_forward(x, approximate="none"):
 
 
 def gelu_backward(x, dy, approximate="none"):
-    """Gradient of :func:`gelu_forward`; ``x`` is its input."""
+    """Gradient of :func:`gelu_forward`.
+
+    Parameters
+    ----------
+    x : ndarray of any shape
+        The forward pass's input.
+    dy : ndarray of the shape of x
+    approximate : {"none", "tanh"}
+        As given to the forward pass.
+
+    Returns
+    -------
+    dx : ndarray of the shape of x
+    """
     check.float_arrays("gelu_backward", x=x, dy=dy)
     check.same_shape("gelu_backward", "x", x, "dy", dy)
     check.gelu_approximate("gelu_backward", approximate)
@@ -709,10 +909,13 @@ def bias_grad(dy, axis=1):
     Parameters
     ----------
     dy : ndarray of shape (N, C, ...) for ``axis=1``, or (..., C) for ``axis=-1``
+    axis : int
+        The bias's axis (negative counts from the end).
 
     Returns
     -------
     db : ndarray of shape (C,)
+        Summed in float64, returned in the dtype of dy.
     """
     check.float_arrays("bias_grad", dy=dy)
     if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
@@ -732,8 +935,16 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
 
     Parameters
     ----------
-    param, momentum_buffer : C-contiguous ndarrays, updated in place
-    grad : ndarray of the same shape
+    param : C-contiguous ndarray of any shape
+        Updated in place.
+    grad : ndarray of the shape of param
+    momentum_buffer : C-contiguous ndarray of the shape of param, optional
+        ``buf``, updated in place; required when ``momentum != 0``.
+    lr, momentum, dampening, weight_decay : float
+    nesterov, maximize : bool
+        ``maximize`` ascends (uses ``-grad``).
+    first_step : bool
+        Initialise ``buf`` to ``g`` instead of decaying it.
     """
     check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
     if momentum != 0.0 and momentum_buffer is None:
@@ -754,14 +965,28 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
 def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.0, decoupled_weight_decay=False, max_exp_avg_sq=None,
               maximize=False):
-    """One Adam (or AdamW, with ``decoupled_weight_decay``) update in place, as
-    ``torch.optim.Adam`` / ``AdamW`` do it; ``step`` counts from 1; ``max_exp_avg_sq`` turns on
-    AMSGrad.
+    """One Adam (or AdamW) update in place, as ``torch.optim.Adam`` / ``AdamW`` do it.
+
+    ``m += (1 - beta1) (g - m)``, ``v = beta2 v + (1 - beta2) g^2``, then
+    ``param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)``.
 
     Parameters
     ----------
-    param, exp_avg, exp_avg_sq, max_exp_avg_sq : C-contiguous ndarrays, updated in place
-    grad : ndarray of the same shape
+    param : C-contiguous ndarray of any shape
+        Updated in place.
+    grad : ndarray of the shape of param
+    exp_avg, exp_avg_sq : C-contiguous ndarray of the shape of param
+        ``m`` and ``v``, updated in place.
+    step : int
+        The step number, counting from 1 (for the bias corrections).
+    lr, beta1, beta2, eps, weight_decay : float
+    decoupled_weight_decay : bool
+        AdamW: ``param *= 1 - lr * weight_decay`` instead of adding ``weight_decay * param``
+        to the gradient.
+    max_exp_avg_sq : C-contiguous ndarray of the shape of param, optional
+        AMSGrad: the running maximum of ``v`` (updated in place), used in place of ``v``.
+    maximize : bool
+        Ascend (use ``-grad``).
     """
     check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
                max_exp_avg_sq=max_exp_avg_sq)
@@ -796,8 +1021,20 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
 
     Parameters
     ----------
-    param, square_avg, momentum_buffer, grad_avg : C-contiguous ndarrays, updated in place
-    grad : ndarray of the same shape
+    param : C-contiguous ndarray of any shape
+        Updated in place.
+    grad : ndarray of the shape of param
+    square_avg : C-contiguous ndarray of the shape of param
+        Updated in place.
+    lr, alpha, eps, weight_decay, momentum : float
+    momentum_buffer : C-contiguous ndarray of the shape of param, optional
+        ``buf``, updated in place; required when ``momentum != 0``.
+    centered : bool
+        Normalise by the variance of g rather than its second moment.
+    grad_avg : C-contiguous ndarray of the shape of param, optional
+        Updated in place; required when ``centered``.
+    maximize : bool
+        Ascend (use ``-grad``).
     """
     check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
                momentum_buffer=momentum_buffer, grad_avg=grad_avg)

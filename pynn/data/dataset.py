@@ -45,8 +45,7 @@ def _check_index(index, n):
 
 
 class TensorDataset(Dataset):
-    """Samples are the rows of arrays held in memory: sample ``i`` is
-    ``(arrays[0][i], arrays[1][i], ...)``.
+    """Samples are the rows of arrays held in memory: sample ``i`` is ``(arrays[0][i], ...)``.
 
     Parameters
     ----------
@@ -83,7 +82,14 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices`` (keeps the fast path if it has one)."""
+    """The samples of ``dataset`` at ``indices`` (keeps the fast path if it has one).
+
+    Parameters
+    ----------
+    dataset : Dataset
+    indices : 1-D array_like of int
+        Positions in ``dataset``, in the order the subset presents them.
+    """
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
@@ -107,9 +113,24 @@ class Subset(Dataset):
 
 
 def random_split(dataset, lengths, seed=None):
-    """Split ``dataset`` into non-overlapping :class:`Subset` s of the given lengths
-    (which must sum to ``len(dataset)``), with a random permutation drawn from
-    ``np.random.default_rng(seed)`` (the module generator when ``seed`` is None)."""
+    """Split ``dataset`` into non-overlapping :class:`Subset` s of the given lengths.
+
+    The samples are assigned by a random permutation.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    lengths : sequence of int
+        Non-negative; they must sum to ``len(dataset)``.
+    seed : int or numpy.random.Generator, optional
+        Draw the permutation from ``np.random.default_rng(seed)`` (or that generator); None:
+        pynn's global generator (:func:`pynn.manual_seed`).
+
+    Returns
+    -------
+    list of Subset
+        One per length, in order.
+    """
     lengths = [int(n) for n in lengths]
     if any(n < 0 for n in lengths) or sum(lengths) != len(dataset):
         raise ValueError(f"random_split: lengths {lengths} must be non-negative and sum to "

@@ -32,7 +32,7 @@ class DataLoader:
     seed : int or numpy Generator, optional
         The loader then owns ``np.random.default_rng(seed)``: the sequence of epoch
         permutations is reproducible and independent of other random draws. Without it,
-        each epoch's permutation is drawn from pynn.data's module generator (which
+        each epoch's permutation is drawn from pynn's global generator (which
         ``pynn.manual_seed`` reseeds).
     transform : callable, optional
         Applied to the whole batch of inputs (field 0, e.g. ``(B, C, H, W)``) after

@@ -134,6 +134,18 @@ def parse_idx(data, path="<bytes>", expected_magic=None):
 def read_idx(path, expected_magic=None):
     """Read an IDX file (raw or gzip) into an ndarray; see :func:`parse_idx`.
 
+    Parameters
+    ----------
+    path : str or Path
+        Gzip is recognised by its magic bytes, not the file name.
+    expected_magic : int, optional
+        E.g. ``0x00000803`` (uint8 images, 3-D) or ``0x00000801`` (uint8 labels, 1-D).
+
+    Returns
+    -------
+    ndarray
+        Of the shape and dtype the header gives, in native byte order.
+
     Raises
     ------
     ValueError
@@ -176,9 +188,20 @@ def _write_atomic(path, payload):
 def download_mnist(root=None, train=True, mirrors=None, timeout=60.0):
     """Download the missing MNIST files of the train or test split to ``root/mnist/``.
 
-    Each ``.gz`` is fetched from the first of ``mirrors`` (default :data:`MIRRORS`) that
-    serves it with the right MD5, then written atomically (temporary file + rename).
-    Files already present (in any of the looked-up places) are left alone.
+    Each ``.gz`` is fetched from the first of ``mirrors`` that serves it with the right MD5,
+    then written atomically (temporary file + rename). Files already present (in any of the
+    looked-up places) are left alone.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        The data root (default ``$PYNN_DATA_DIR``, else ``~/.pynn/data``).
+    train : bool
+        The training split (else the test split).
+    mirrors : list of str, optional
+        Base URLs (default ``MIRRORS``).
+    timeout : float
+        Seconds per download attempt.
 
     Raises
     ------
@@ -255,20 +278,26 @@ def load_mnist(root=None, train=True, download=True):
 class MNIST(Dataset):
     """The MNIST digits as a dataset of ``(image, label)``.
 
+    Samples are ``(x, y)``: ``x`` of shape (1, 28, 28) and ``dtype``, ``y`` an int64 scalar.
+    The raw data stay in memory as uint8 (``images`` (N, 28, 28), ``labels`` (N,) int64)
+    and are converted per batch with a 256-entry lookup table, so :class:`DataLoader` takes
+    its fast path (:meth:`get_batch`).
+
     Parameters
     ----------
-    root, train, download : see :func:`load_mnist`.
+    root : str or Path, optional
+        Where the files are looked up (see :func:`load_mnist`).
+    train : bool
+        The training split (60,000 images), else the test split (10,000).
     transform : callable, optional
         Applied to image batches (N, 1, 28, 28) (single images as a batch of one).
-    dtype : float dtype, default float32
-    normalize : bool, default True
+    dtype : float dtype
+        Of the images (default float32).
+    normalize : bool
         Standardise with MNIST's mean 0.1307 and std 0.3081 after scaling to [0, 1];
         with False the images stay in [0, 1].
-
-    Samples are ``(x, y)``: ``x`` of shape (1, 28, 28) and ``dtype``, ``y`` an int64
-    scalar. The raw data stay in memory as uint8 (``images`` (N, 28, 28), ``labels`` (N,)
-    int64) and are converted per batch with a 256-entry lookup table, so
-    :class:`DataLoader` takes its fast path (:meth:`get_batch`).
+    download : bool
+        Fetch missing files (see :func:`download_mnist`).
     """
 
     def __init__(self, root=None, train=True, transform=None, dtype=np.float32,

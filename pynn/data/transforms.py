@@ -1,9 +1,9 @@
 """Batch transforms (augmentation) on image batches.
 
 Every transform takes a batch ``x`` of shape (N, C, H, W) (a single image (C, H, W) is
-treated as a batch of one) and returns a new array of the same shape and, for float
-batches, the same dtype (``Normalize`` turns integer batches into float64); the input is
-never modified. The work is vectorised over the batch: no Python loop over images.
+treated as a batch of one) and returns a new array of the same shape (``RandomCrop``: of
+its ``size``) and, for float batches, the same dtype (``Normalize`` turns integer batches
+into float64); the input is never modified. The work is vectorised over the batch: no Python loop over images.
 
 Random transforms draw one set of parameters per image from their ``rng`` (an int seed or a
 ``np.random.Generator``, given at construction), or, without one, from pynn.data's module
@@ -38,14 +38,23 @@ def _as_batch(x):
 
 
 class Transform:
-    """Base class: ``__call__(x)`` maps a batch to a batch of the same shape and dtype."""
+    """Base class: ``t(x)`` maps a batch to a batch of the same shape and dtype.
+
+    Subclasses implement :meth:`apply` on (N, C, H, W) batches; calling the transform also
+    accepts a single (C, H, W) image.
+
+    Parameters
+    ----------
+    rng : int or numpy.random.Generator, optional
+        Own generator (a seed makes one); None: draw from pynn's global generator at call time.
+    """
 
     def __init__(self, rng=None):
         self._rng = _random.as_generator(rng)
 
     @property
     def rng(self):
-        """The generator to draw from now: our own, else the module generator."""
+        """The generator to draw from now: the transform's own, else pynn's global generator."""
         return self._rng if self._rng is not None else _random.get_generator()
 
     def __call__(self, x):
@@ -65,7 +74,13 @@ class Transform:
 
 
 class Compose:
-    """Apply ``transforms`` in order."""
+    """Apply ``transforms`` in order.
+
+    Parameters
+    ----------
+    transforms : iterable of callable
+        Each maps a batch to a batch.
+    """
 
     def __init__(self, transforms):
         self.transforms = list(transforms)
@@ -137,6 +152,14 @@ class RandomTranslate(Transform):
     from ``[-max_shift, max_shift]``: ``out[n, :, i, j] = x[n, :, i - dy[n], j - dx[n]]``
     where that pixel exists, else ``fill``. The offsets of the last call are kept in
     ``last_shifts`` (an (N, 2) array of (dy, dx)).
+
+    Parameters
+    ----------
+    max_shift : int
+        Non-negative.
+    fill : float
+    rng : int or numpy.random.Generator, optional
+        Own generator (a seed makes one); None: draw from pynn's global generator at call time.
     """
 
     def __init__(self, max_shift, fill=0.0, rng=None):
@@ -160,17 +183,19 @@ class RandomTranslate(Transform):
 
 
 class RandomCrop(Transform):
-    """Pad each side by ``padding`` (with ``fill``), then crop ``size`` at a random offset
-    drawn per image (uniform over every position that fits).
+    """Pad each side by ``padding`` (with ``fill``), then crop ``size`` at a random place per image.
+
+    The offsets are uniform over every position that fits; those of the last call, into the
+    padded image, are kept in ``last_offsets`` (an (N, 2) array of (top, left)).
 
     Parameters
     ----------
     size : int or (int, int)
         Output (height, width).
-    padding : int, default 0
-
-    The offsets of the last call, into the padded image, are kept in ``last_offsets``
-    (an (N, 2) array of (top, left)).
+    padding : int
+    fill : float
+    rng : int or numpy.random.Generator, optional
+        Own generator (a seed makes one); None: draw from pynn's global generator at call time.
     """
 
     def __init__(self, size, padding=0, fill=0.0, rng=None):
@@ -201,7 +226,16 @@ class RandomCrop(Transform):
 
 
 class RandomHorizontalFlip(Transform):
-    """Mirror each image left-right with probability ``p`` (drawn per image)."""
+    """Mirror each image left-right with probability ``p`` (drawn per image).
+
+    Which images were flipped in the last call: ``last_flipped``, a bool array of shape (N,).
+
+    Parameters
+    ----------
+    p : float in [0, 1]
+    rng : int or numpy.random.Generator, optional
+        Own generator (a seed makes one); None: draw from pynn's global generator at call time.
+    """
 
     def __init__(self, p=0.5, rng=None):
         super().__init__(rng)
@@ -222,6 +256,11 @@ class RandomHorizontalFlip(Transform):
 class RandomRotation(Transform):
     """Rotate each image about its centre by its own angle, counter-clockwise in degrees.
 
+    Output pixel (i, j) samples the input at the inverse rotation of its position about the
+    centre ``((H - 1) / 2, (W - 1) / 2)``; a 90° rotation of a square image is
+    ``np.rot90(x, 1, axes=(2, 3))``. Angles of the last call: ``last_angles``.
+    Bilinear sampling blends with ``fill`` where a neighbour lies outside.
+
     Parameters
     ----------
     degrees : float or (float, float)
@@ -229,11 +268,8 @@ class RandomRotation(Transform):
     interpolation : {"bilinear", "nearest"}
     fill : float
         Value of output pixels whose source lies outside the image.
-
-    Output pixel (i, j) samples the input at the inverse rotation of its position about the
-    centre ``((H - 1) / 2, (W - 1) / 2)``; a 90° rotation of a square image is
-    ``np.rot90(x, 1, axes=(2, 3))``. Angles of the last call: ``last_angles``.
-    Bilinear sampling blends with ``fill`` where a neighbour lies outside.
+    rng : int or numpy.random.Generator, optional
+        Own generator (a seed makes one); None: draw from pynn's global generator at call time.
     """
 
     def __init__(self, degrees, interpolation="bilinear", fill=0.0, rng=None):
@@ -300,7 +336,16 @@ class RandomRotation(Transform):
 
 
 class GaussianNoise(Transform):
-    """Add independent ``N(mean, std**2)`` noise to every element (float batches)."""
+    """Add independent ``N(mean, std**2)`` noise to every element (float batches).
+
+    Parameters
+    ----------
+    std : float
+        Non-negative.
+    mean : float
+    rng : int or numpy.random.Generator, optional
+        Own generator (a seed makes one); None: draw from pynn's global generator at call time.
+    """
 
     def __init__(self, std, mean=0.0, rng=None):
         super().__init__(rng)

@@ -1,5 +1,6 @@
-"""``pynn.nn``: layers (``Module`` subclasses) with PyTorch's names, signatures, defaults and
-``state_dict`` keys::
+"""``pynn.nn``: layers (``Module`` subclasses), as ``torch.nn``.
+
+Names, signatures, defaults and ``state_dict`` keys are PyTorch's::
 
     from pynn import nn
 

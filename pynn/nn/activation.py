@@ -11,7 +11,18 @@ __all__ = ["GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tan
 
 
 class ReLU(Module):
-    """``max(x, 0)`` (``inplace`` is accepted and ignored: pynn never overwrites)."""
+    """``max(x, 0)``, elementwise.
+
+    Parameters
+    ----------
+    inplace : bool
+        Accepted and ignored: pynn never overwrites the input.
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
 
     def __init__(self, inplace=False):
         super().__init__()
@@ -25,7 +36,19 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """``x`` where positive, else ``negative_slope * x``."""
+    """``x`` where positive, else ``negative_slope * x``.
+
+    Parameters
+    ----------
+    negative_slope : float
+    inplace : bool
+        Accepted and ignored: pynn never overwrites the input.
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
@@ -41,19 +64,43 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
-    """``1 / (1 + exp(-x))``."""
+    """``1 / (1 + exp(-x))``, elementwise.
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
 
     def forward(self, input):
         return F.sigmoid(input)
 
 
 class Tanh(Module):
+    """``tanh(x)``, elementwise.
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
     def forward(self, input):
         return F.tanh(input)
 
 
 class GELU(Module):
-    """Gaussian error linear unit, exact (``approximate="none"``) or tanh-approximated."""
+    """Gaussian error linear unit ``x * Phi(x)``, exact or tanh-approximated.
+
+    Parameters
+    ----------
+    approximate : {"none", "tanh"}
+        ``"tanh"``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
 
     def __init__(self, approximate="none"):
         super().__init__()
@@ -84,8 +131,19 @@ def _dim(module, input):
 
 
 class Softmax(Module):
-    """Softmax along ``dim``; ``dim=None`` means the last dimension (see :func:`_dim` for
-    how this differs from PyTorch's deprecated implicit choice)."""
+    """Softmax along ``dim``: ``exp(x) / sum(exp(x))``, computed stably.
+
+    Parameters
+    ----------
+    dim : int or None
+        None means the last dimension. (PyTorch's deprecated implicit choice takes dim 0 of
+        3-D input and dim 1 of 4-D and more; there pynn warns and uses the last dimension.)
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input; slices along ``dim`` sum to 1.
+    """
 
     def __init__(self, dim=None):
         super().__init__()
@@ -99,7 +157,18 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """``log(softmax(x))`` along ``dim`` (None: the last dimension, as :class:`Softmax`)."""
+    """``log(softmax(x))`` along ``dim``, computed stably.
+
+    Parameters
+    ----------
+    dim : int or None
+        None means the last dimension, as in :class:`Softmax`.
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
 
     def __init__(self, dim=None):
         super().__init__()

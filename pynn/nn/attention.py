@@ -25,11 +25,15 @@ __all__ = ["LearnedPositionalEncoding", "MultiheadAttention", "SinusoidalPositio
 
 
 class MultiheadAttention(Module):
-    """Multi-head attention (``torch.nn.MultiheadAttention``)::
+    """Multi-head attention (``torch.nn.MultiheadAttention``).
+
+    ::
 
         out = concat(head_1, ..., head_h) W_o^T + b_o,
         head_i = softmax(q_i k_i^T / sqrt(E / h) + mask) v_i,
         q_i, k_i, v_i = the i-th E/h columns of query W_q^T + b_q, key W_k^T + b_k, ...
+
+    Call ``mha(query, key, value, ...)``; see :meth:`forward`.
 
     Parameters
     ----------
@@ -52,8 +56,12 @@ class MultiheadAttention(Module):
         ``v_proj_weight`` (E, vdim) instead of the packed ``in_proj_weight`` (3E, E).
     batch_first : bool
         Batched inputs and output are (N, L, E) instead of (L, N, E).
-    dtype : float dtype, optional (float32)
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
 
+    Notes
+    -----
     Projection weights are Xavier-uniform, ``out_proj.weight`` has Linear's default
     initialisation, ``bias_k`` / ``bias_v`` are Xavier-normal: PyTorch's rules.
 
@@ -185,8 +193,7 @@ class _PositionalEncoding(Module):
 
         Parameters
         ----------
-        x : Tensor of shape (L, N, d_model), (N, L, d_model) when ``batch_first``, or
-            (L, d_model)
+        x : Tensor of shape (L, N, d_model), (N, L, d_model) with ``batch_first``, or (L, d_model)
 
         Returns
         -------
@@ -217,8 +224,9 @@ class _PositionalEncoding(Module):
 
 
 class SinusoidalPositionalEncoding(_PositionalEncoding):
-    """Fixed sinusoidal positional encoding ("Attention Is All You Need", PyTorch's
-    Transformer tutorial), added to the input, then dropout::
+    """Fixed sinusoidal positional encoding, added to the input, then dropout.
+
+    As in "Attention Is All You Need" and PyTorch's Transformer tutorial::
 
         pe[pos, 2i] = sin(pos / 10000^(2i / d_model)),  pe[pos, 2i+1] = cos(same angle)
 
@@ -230,12 +238,20 @@ class SinusoidalPositionalEncoding(_PositionalEncoding):
     dropout : float
     batch_first : bool
         Input (N, L, d_model) instead of (L, N, d_model).
-    dtype : float dtype, optional (float32)
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the table (default float32).
 
     Attributes
     ----------
     pe : ndarray of shape (max_len, d_model)
         A non-persistent buffer: computed, not saved in ``state_dict``.
+
+    Shape
+    -----
+    - Input: (L, N, d_model), (N, L, d_model) with ``batch_first``, or (L, d_model); L at
+      most ``max_len``.
+    - Output: the input's shape.
     """
 
     def __init__(self, d_model, max_len=5000, dropout=0.0, batch_first=False, device=None,
@@ -275,12 +291,20 @@ class LearnedPositionalEncoding(_PositionalEncoding):
     dropout : float
     batch_first : bool
         Input (N, L, d_model) instead of (L, N, d_model).
-    dtype : float dtype, optional (float32)
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
 
     Attributes
     ----------
-    weight : Parameter of shape (max_len, d_model), N(0, 1) as ``nn.Embedding(max_len,
-        d_model)``, whose ``state_dict`` it shares.
+    weight : Parameter of shape (max_len, d_model)
+        N(0, 1), as ``nn.Embedding(max_len, d_model)``, whose ``state_dict`` it shares.
+
+    Shape
+    -----
+    - Input: (L, N, d_model), (N, L, d_model) with ``batch_first``, or (L, d_model); L at
+      most ``max_len``.
+    - Output: the input's shape.
     """
 
     def __init__(self, max_len, d_model, dropout=0.0, batch_first=False, device=None,
@@ -295,6 +319,7 @@ class LearnedPositionalEncoding(_PositionalEncoding):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Re-draw the encodings from N(0, 1)."""
         init.normal_(self.weight)
 
     def _table(self):

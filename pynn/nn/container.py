@@ -18,15 +18,24 @@ def _index(idx, n, cls):
 class Sequential(Module):
     """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
-    Built from modules (named ``"0"``, ``"1"``, ...) or from one ``OrderedDict`` of named
-    modules. Supports ``len``, iteration, indexing (a slice gives a Sequential keeping the
-    names), ``append``, ``insert``, ``extend`` and ``del``.
+    Supports ``len``, iteration, indexing (a slice gives a Sequential keeping the names),
+    ``append``, ``insert``, ``extend`` and ``del``.
 
     Two rewrites give the same result with less work: a :class:`Linear` or :class:`Conv2d`
     immediately followed by a :class:`ReLU` runs as one fused kernel call (one pass over the
     output less), and a :class:`ReLU` followed by a :class:`MaxPool2d` runs after the pooling
     instead (the maximum commutes with ReLU, which then touches a quarter of the data for a
     2x2 pool, forward and backward). The latter wins when both apply.
+
+    Parameters
+    ----------
+    *args : Module, or one OrderedDict of str -> Module
+        The modules, named ``"0"``, ``"1"``, ..., or by the dictionary's keys.
+
+    Shape
+    -----
+    - Input: what the first module takes.
+    - Output: what the last module returns.
     """
 
     def __init__(self, *args):
@@ -88,6 +97,7 @@ class Sequential(Module):
         return self
 
     def extend(self, sequential):
+        """Append every module of ``sequential`` (any iterable of modules); returns self."""
         for m in sequential:
             self.append(m)
         return self
@@ -124,6 +134,10 @@ class ModuleList(Module):
 
     Supports ``len``, iteration, indexing (a slice gives a ModuleList), assignment,
     ``append``, ``extend``, ``insert``, ``+=`` and ``del``.
+
+    Parameters
+    ----------
+    modules : iterable of Module, optional
     """
 
     def __init__(self, modules=None):
@@ -156,15 +170,18 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module):
+        """Add ``module`` at the end; returns self."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
+        """Append every module of the iterable ``modules``; returns self."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (the modules are renumbered)."""
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._modules.clear()

@@ -30,10 +30,17 @@ class Conv2d(Module):
     in_channels, out_channels : int
     kernel_size, stride, dilation : int or (int, int)
     padding : int, (int, int), "valid" or "same"
-    groups : 1 (other values raise NotImplementedError)
+        Zero padding on each side; ``"same"`` needs stride 1 (and an odd dilated kernel).
+    groups : int
+        Only 1 is implemented (others raise NotImplementedError).
     bias : bool
-    padding_mode : "zeros" (the only mode implemented)
-    dtype : float dtype, optional (float32)
+        Learn an additive bias per output channel.
+    padding_mode : "zeros"
+        The only mode implemented.
+    device : None or "cpu"
+        pynn runs on the CPU only; any other device raises ValueError.
+    dtype : float dtype, optional
+        Of the parameters (default float32).
 
     Attributes
     ----------
@@ -41,8 +48,11 @@ class Conv2d(Module):
     bias : Parameter of shape (out_channels,) or None
         Both U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * kH * kW, as PyTorch.
 
-    Shape: (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, oH, oW),
-    ``oH = (H + 2 pH - dH (kH - 1) - 1) // sH + 1``.
+    Shape
+    -----
+    - Input: (N, C_in, H, W) or (C_in, H, W).
+    - Output: (N, C_out, oH, oW) or (C_out, oH, oW), with
+      ``oH = (H + 2 pH - dH (kH - 1) - 1) // sH + 1`` (``oW`` likewise).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -80,8 +90,11 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight and
-        U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
+        """Re-draw the weight and bias as PyTorch's default initialisation does.
+
+        ``kaiming_uniform_(a=sqrt(5))`` for the weight and U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        for the bias.
+        """
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)

@@ -7,14 +7,21 @@ __all__ = ["Dropout"]
 
 
 class Dropout(Module):
-    """Zero each element with probability ``p`` and scale the others by ``1 / (1 - p)``
-    while training; pass the input through unchanged in eval mode. The mask comes from
-    pynn's generator (:func:`pynn.manual_seed`).
+    """Inverted dropout: while training, zero each element with probability ``p``.
+
+    The others are scaled by ``1 / (1 - p)``; in eval mode the input passes through unchanged.
+    The mask comes from pynn's generator (:func:`pynn.manual_seed`).
 
     Parameters
     ----------
     p : float in [0, 1]
-    inplace : bool (accepted for PyTorch compatibility; pynn never overwrites the input)
+    inplace : bool
+        Accepted for PyTorch compatibility; pynn never overwrites the input.
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
     """
 
     def __init__(self, p=0.5, inplace=False):

@@ -12,8 +12,9 @@ __all__ = ["Embedding"]
 
 
 class Embedding(Module):
-    """A table of ``num_embeddings`` vectors of size ``embedding_dim``; the input holds
-    indices into it (``torch.nn.Embedding``).
+    """A lookup table of learnable vectors, indexed by integers (``torch.nn.Embedding``).
+
+    Row ``i`` of the ``(num_embeddings, embedding_dim)`` weight is the vector of index ``i``.
 
     Parameters
     ----------
@@ -21,23 +22,33 @@ class Embedding(Module):
     padding_idx : int, optional
         This row starts at zero and gets no gradient (it stays what it is); negative counts
         from the end, as in PyTorch.
-    max_norm, norm_type : float, optional
-        Rows looked up whose ``norm_type``-norm exceeds ``max_norm`` are rescaled to it in
+    max_norm : float, optional
+        Rows looked up whose ``norm_type``-norm exceeds ``max_norm`` are rescaled to it, in
         place.
+    norm_type : float
+        The p of the p-norm for ``max_norm``.
     scale_grad_by_freq : bool
         Divide each row's gradient by how often its index occurs in the batch.
-    sparse : False (sparse gradients are not implemented)
+    sparse : bool
+        Only False is implemented (pynn has no sparse gradients).
     _weight : array_like of shape (num_embeddings, embedding_dim), optional
         Initial values (used by :meth:`from_pretrained`).
     _freeze : bool
         The weight does not require grad.
-    dtype : float dtype, optional (float32)
+    device : None or "cpu"
+        pynn runs on the CPU only; any other device raises ValueError.
+    dtype : float dtype, optional
+        Of the weight (default float32).
 
     Attributes
     ----------
-    weight : Parameter of shape (num_embeddings, embedding_dim), N(0, 1)
+    weight : Parameter of shape (num_embeddings, embedding_dim)
+        N(0, 1) initially.
 
-    Shape: input integer (*) -> output (*, embedding_dim).
+    Shape
+    -----
+    - Input: (*), integer indices in ``[0, num_embeddings)``.
+    - Output: (*, embedding_dim).
     """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
@@ -71,8 +82,20 @@ class Embedding(Module):
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
                         norm_type=2.0, scale_grad_by_freq=False, sparse=False):
-        """An Embedding holding a copy of ``embeddings`` (2-D), frozen unless ``freeze`` is
-        False; its dtype is kept."""
+        """An Embedding holding a copy of ``embeddings``, in their dtype.
+
+        Parameters
+        ----------
+        embeddings : ndarray or Tensor of shape (num_embeddings, embedding_dim)
+        freeze : bool
+            The weight does not require grad (default True).
+        padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse : optional
+            As for :class:`Embedding`.
+
+        Returns
+        -------
+        Embedding
+        """
         w = np.asarray(embeddings.data if hasattr(embeddings, "data") else embeddings)
         if w.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "

@@ -11,8 +11,15 @@ class Flatten(Module):
 
     Parameters
     ----------
-    start_dim : int, default 1 (keep the batch dimension)
-    end_dim : int, default -1
+    start_dim : int
+        Default 1: keep the batch dimension.
+    end_dim : int
+
+    Shape
+    -----
+    - Input: (N, *dims).
+    - Output: (N, prod(dims)) with the defaults; in general the dimensions ``start_dim`` to
+      ``end_dim`` are replaced by their product.
     """
 
     def __init__(self, start_dim=1, end_dim=-1):

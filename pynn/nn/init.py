@@ -1,5 +1,6 @@
-"""Weight initialisation (``torch.nn.init``): functions that fill a tensor in place and
-return it. Random values come from :func:`pynn.random.get_generator` (so
+"""Weight initialisation (``torch.nn.init``): functions that fill a tensor in place.
+
+Each returns its argument. Random values come from :func:`pynn.random.get_generator` (so
 :func:`pynn.manual_seed` makes them reproducible) unless a ``generator`` (a NumPy
 ``Generator``) is passed.
 
@@ -49,20 +50,22 @@ def _rng(generator):
 def calculate_gain(nonlinearity, param=None):
     """The recommended gain for an activation (``torch.nn.init.calculate_gain``).
 
-    ===================================  =================================
-    linear, conv*, conv_transpose*,      1
-    sigmoid
-    tanh                                 5/3
-    relu                                 sqrt(2)
-    leaky_relu                           sqrt(2 / (1 + negative_slope^2))
-    selu                                 3/4
-    ===================================  =================================
+    - linear, conv*, conv_transpose*, sigmoid: 1
+    - tanh: 5/3
+    - relu: sqrt(2)
+    - leaky_relu: sqrt(2 / (1 + negative_slope^2))
+    - selu: 3/4
 
     Parameters
     ----------
     nonlinearity : str
+        One of the names above (ValueError otherwise).
     param : float, optional
         The negative slope of ``leaky_relu`` (default 0.01).
+
+    Returns
+    -------
+    float
     """
     linear_fns = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                   "conv_transpose2d", "conv_transpose3d"]
@@ -114,54 +117,164 @@ def _empty(tensor):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    """Fill with values drawn from U(a, b)."""
+    """Fill with values drawn from U(a, b).
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of any shape
+        Written in place.
+    a, b : float
+        The bounds.
+    generator : numpy.random.Generator, optional
+        Default: pynn's global generator.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     arr = _array(tensor)
     return _fill(tensor, _rng(generator).uniform(a, b, arr.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    """Fill with values drawn from N(mean, std^2)."""
+    """Fill with values drawn from N(mean, std^2).
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of any shape
+        Written in place.
+    mean, std : float
+    generator : numpy.random.Generator, optional
+        Default: pynn's global generator.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     arr = _array(tensor)
     return _fill(tensor, _rng(generator).normal(mean, std, arr.shape))
 
 
 def constant_(tensor, val):
-    """Fill with ``val``."""
+    """Fill with ``val``.
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of any shape
+        Written in place.
+    val : float
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     return _fill(tensor, val)
 
 
 def zeros_(tensor):
+    """Fill with zeros.
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of any shape
+        Written in place.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     return _fill(tensor, 0)
 
 
 def ones_(tensor):
+    """Fill with ones.
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of any shape
+        Written in place.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     return _fill(tensor, 1)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
-    """Glorot uniform: U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
+    """Glorot uniform: U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``.
+
+    ``fan_in = in * prod(kernel)``, ``fan_out = out * prod(kernel)``.
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of shape (out, in, *kernel)
+        At least 2-D; written in place.
+    gain : float
+    generator : numpy.random.Generator, optional
+        Default: pynn's global generator.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
-    """Glorot normal: N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    """Glorot normal: N(0, std^2), ``std = gain * sqrt(2 / (fan_in + fan_out))``.
+
+    ``fan_in = in * prod(kernel)``, ``fan_out = out * prod(kernel)``.
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of shape (out, in, *kernel)
+        At least 2-D; written in place.
+    gain : float
+    generator : numpy.random.Generator, optional
+        Default: pynn's global generator.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    """He uniform: U(-bound, bound), ``bound = gain * sqrt(3 / fan)`` with
-    ``gain = calculate_gain(nonlinearity, a)``.
+    """He uniform: U(-bound, bound), ``bound = gain * sqrt(3 / fan)``.
+
+    ``gain = calculate_gain(nonlinearity, a)``; a zero-element tensor is left as is (with a
+    warning).
 
     Parameters
     ----------
+    tensor : Tensor, Parameter or ndarray of shape (out, in, *kernel)
+        At least 2-D; written in place.
     a : float
         Negative slope of the rectifier that follows (``leaky_relu`` only).
     mode : {"fan_in", "fan_out"}
         Preserve the variance of the activations (fan_in) or of the gradients (fan_out).
+    nonlinearity : str
+        As for :func:`calculate_gain`; ``"relu"`` or ``"leaky_relu"`` are the usual ones.
+    generator : numpy.random.Generator, optional
+        Default: pynn's global generator.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
     """
     if _empty(tensor):
         return tensor
@@ -171,8 +284,29 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    """He normal: N(0, std^2), ``std = gain / sqrt(fan)``; arguments as
-    :func:`kaiming_uniform_`."""
+    """He normal: N(0, std^2), ``std = gain / sqrt(fan)``.
+
+    ``gain = calculate_gain(nonlinearity, a)``; a zero-element tensor is left as is (with a
+    warning).
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of shape (out, in, *kernel)
+        At least 2-D; written in place.
+    a : float
+        Negative slope of the rectifier that follows (``leaky_relu`` only).
+    mode : {"fan_in", "fan_out"}
+        Preserve the variance of the activations (fan_in) or of the gradients (fan_out).
+    nonlinearity : str
+        As for :func:`calculate_gain`.
+    generator : numpy.random.Generator, optional
+        Default: pynn's global generator.
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
     if _empty(tensor):
         return tensor
     fan = _calculate_correct_fan(tensor, mode)

@@ -39,7 +39,18 @@ def _input_error(module, x, expected):
 
 
 class Identity(Module):
-    """Returns its input unchanged (arguments to the constructor are ignored)."""
+    """Returns its input unchanged.
+
+    Parameters
+    ----------
+    *args, **kwargs : any
+        Ignored (as PyTorch's, for swapping a layer out without changing the call).
+
+    Shape
+    -----
+    - Input: (*), anything.
+    - Output: the input itself.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -49,21 +60,29 @@ class Identity(Module):
 
 
 class Linear(Module):
-    """``y = x W^T + b``.
+    """Fully connected layer: ``y = x W^T + b``.
 
     Parameters
     ----------
     in_features, out_features : int
     bias : bool
-    dtype : float dtype, optional (float32)
+        Learn an additive bias.
+    device : None or "cpu"
+        pynn runs on the CPU only; any other device raises ValueError.
+    dtype : float dtype, optional
+        Of the parameters (default float32).
 
     Attributes
     ----------
-    weight : Parameter of shape (out_features, in_features), U(-1/sqrt(in), 1/sqrt(in))
-        (PyTorch's ``kaiming_uniform_(a=sqrt(5))``)
-    bias : Parameter of shape (out_features,) or None, U(-1/sqrt(in), 1/sqrt(in))
+    weight : Parameter of shape (out_features, in_features)
+        U(-1/sqrt(in_features), 1/sqrt(in_features)) (PyTorch's ``kaiming_uniform_(a=sqrt(5))``).
+    bias : Parameter of shape (out_features,) or None
+        U(-1/sqrt(in_features), 1/sqrt(in_features)).
 
-    Shape: input (*, in_features) -> output (*, out_features).
+    Shape
+    -----
+    - Input: (*, in_features).
+    - Output: (*, out_features).
     """
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
@@ -79,8 +98,11 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, which is
-        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
+        """Re-draw the weight and bias as PyTorch's default initialisation does.
+
+        ``kaiming_uniform_(a=sqrt(5))`` for the weight, which is U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)), and the same bound for the bias.
+        """
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)

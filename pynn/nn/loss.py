@@ -34,7 +34,20 @@ class _WeightedLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error: ``(input - target)^2``, reduced."""
+    """Mean squared error: ``(input - target)^2``, reduced.
+
+    Parameters
+    ----------
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape (shapes that broadcast are accepted).
+    - Output: a scalar, or the broadcast shape with ``reduction="none"``.
+    """
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
@@ -48,14 +61,22 @@ class CrossEntropyLoss(_WeightedLoss):
 
     Parameters
     ----------
-    weight : array of shape (C,), optional
-        Class weights (a buffer).
+    weight : ndarray of shape (C,), optional
+        Class weights (a buffer; not combinable with ``label_smoothing`` for index targets).
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
     ignore_index : int
         Targets equal to it contribute nothing, and are not counted by the mean.
     reduction : {"mean", "sum", "none"}
     label_smoothing : float in [0, 1]
 
-    Shapes: input (N, C) logits, target (N,) class indices (or (N, C) probabilities).
+    Shape
+    -----
+    - Input: (N, C) logits, or (C,), or (N, C, d1, ...).
+    - Target: class indices of shape (N,), () or (N, d1, ...); or class probabilities shaped
+      like the input.
+    - Output: a scalar, or the target's shape (indices) / (N, d1, ...) (probabilities) with
+      ``reduction="none"``.
     """
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -70,7 +91,24 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
-    """Negative log-likelihood of log-probabilities (e.g. from :class:`LogSoftmax`)."""
+    """Negative log-likelihood of log-probabilities (e.g. from :class:`LogSoftmax`).
+
+    Parameters
+    ----------
+    weight : ndarray of shape (C,), optional
+        Class weights (a buffer); the mean divides by the summed weights of the targets.
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    ignore_index : int
+        Targets equal to it contribute nothing, and are not counted by the mean.
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input: (N, C) log-probabilities, or (C,), or (N, C, d1, ...).
+    - Target: class indices of shape (N,), () or (N, d1, ...).
+    - Output: a scalar, or the target's shape with ``reduction="none"``.
+    """
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean"):
@@ -83,7 +121,22 @@ class NLLLoss(_WeightedLoss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross-entropy of probabilities in [0, 1]; ``weight`` broadcasts to the input."""
+    """Binary cross-entropy of probabilities in [0, 1].
+
+    Parameters
+    ----------
+    weight : ndarray broadcastable to the input, optional
+        Per-element weights (a buffer).
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input: (*), any shape, probabilities.
+    - Target: the input's shape, in [0, 1].
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__(weight, size_average, reduce, reduction)
@@ -98,8 +151,19 @@ class BCEWithLogitsLoss(_Loss):
 
     Parameters
     ----------
-    weight : array broadcastable to the input, optional (a buffer)
-    pos_weight : array of shape (classes,), optional (a buffer): weight of positives
+    weight : ndarray broadcastable to the input, optional
+        Per-element weights (a buffer).
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    reduction : {"mean", "sum", "none"}
+    pos_weight : ndarray broadcastable to the input, optional
+        Weight of the positive term, typically one per class (last dimension); a buffer.
+
+    Shape
+    -----
+    - Input: (*), any shape, logits.
+    - Target: the input's shape, in [0, 1].
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
     """
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
@@ -115,15 +179,25 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class MultiMarginLoss(_WeightedLoss):
-    """Multi-class hinge (SVM) loss, as ``torch.nn.MultiMarginLoss``: per sample
-    ``sum_{j != y} weight[y] * max(0, margin - x[y] + x[j])^p / C``.
+    """Multi-class hinge (SVM) loss, as ``torch.nn.MultiMarginLoss``.
+
+    Per sample ``sum_{j != y} weight[y] * max(0, margin - x[y] + x[j])^p / C``.
 
     Parameters
     ----------
-    p : 1 or 2
+    p : {1, 2}
     margin : float
-    weight : array of shape (C,), optional (a buffer)
+    weight : ndarray of shape (C,), optional
+        Class weights, indexed by the target class (a buffer).
+    size_average, reduce : None
+        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
     reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input: (N, C) or (C,) class scores.
+    - Target: class indices of shape (N,) or ().
+    - Output: a scalar, or (N,) (() for unbatched input) with ``reduction="none"``.
     """
 
     def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
@@ -140,15 +214,21 @@ class MultiMarginLoss(_WeightedLoss):
 
 
 class HingeLoss(_Loss):
-    """Binary hinge loss of a linear SVM (pynn-specific, not in PyTorch):
-    ``max(0, margin - target * input)``, reduced, for scores ``input`` and labels
-    ``target`` in {-1, +1} (for {0, 1} labels pass ``2 * y - 1``). Not PyTorch's
-    ``HingeEmbeddingLoss``, which is a loss on distances.
+    """Binary hinge loss of a linear SVM, ``max(0, margin - target * input)``, reduced.
+
+    pynn-specific: scores ``input`` and labels ``target`` in {-1, +1} (for {0, 1} labels pass
+    ``2 * y - 1``). Not PyTorch's ``HingeEmbeddingLoss``, which is a loss on distances.
 
     Parameters
     ----------
-    margin : float, default 1.0
+    margin : float
     reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input: (*), any shape, scores.
+    - Target: the input's shape, -1 or +1.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
     """
 
     def __init__(self, margin=1.0, reduction="mean"):

@@ -77,8 +77,10 @@ def _float_dtype(arg):
 
 
 class Module:
-    """Base class of all layers; subclass it, create Parameters and sub-modules in
-    ``__init__`` (after calling ``super().__init__()``) and define ``forward``::
+    """Base class of all layers: holds Parameters, buffers and sub-modules.
+
+    Subclass it, create Parameters and sub-modules in ``__init__`` (after calling
+    ``super().__init__()``) and define ``forward``; call the module, not ``forward``::
 
         class MLP(nn.Module):
             def __init__(self):
@@ -106,6 +108,10 @@ class Module:
         d["_modules"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
+        """The computation; every subclass defines it (here it raises NotImplementedError).
+
+        ``module(*args, **kwargs)`` calls it.
+        """
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   f'"forward" function')
 
@@ -225,9 +231,12 @@ class Module:
     # -- traversal -----------------------------------------------------------------------------
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
-        """Yield ``(dotted_name, module)`` for this module (name ``prefix``) and every
-        descendant, depth first in registration order; a module reachable twice is yielded
-        once unless ``remove_duplicate=False``."""
+        """Yield ``(dotted_name, module)`` for this module and every descendant.
+
+        Depth first in registration order, this module first under the name ``prefix``; a module
+        reachable twice is yielded once unless ``remove_duplicate=False``. ``memo`` is a set of
+        ``id``s already yielded (internal).
+        """
         if memo is None:
             memo = set()
         stack = [(prefix, self)]
@@ -256,6 +265,7 @@ class Module:
                 yield name, m
 
     def children(self):
+        """Yield the direct sub-modules (each once)."""
         for _, m in self.named_children():
             yield m
 
@@ -274,9 +284,12 @@ class Module:
                 yield (mod_prefix + "." + name if mod_prefix else name), value
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
-        """Yield ``(dotted_name, Parameter)``: this module's own parameters, then those of
-        its sub-modules in registration order; a shared parameter is yielded once (under its
-        first name)."""
+        """Yield ``(dotted_name, Parameter)`` for every parameter of the tree.
+
+        This module's own parameters first, then those of its sub-modules in registration order;
+        a shared parameter is yielded once (under its first name) unless ``remove_duplicate=False``.
+        ``recurse=False`` stops at this module's own.
+        """
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
@@ -289,6 +302,7 @@ class Module:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
+        """Yield every buffer array of the tree (non-persistent ones too)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -325,8 +339,7 @@ class Module:
             stack.extend(reversed(children))
 
     def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """An ``OrderedDict`` from dotted names to arrays: the parameters and persistent
-        buffers, with PyTorch's keys and order.
+        """The parameters and persistent buffers, an ``OrderedDict`` with PyTorch's keys and order.
 
         Parameters
         ----------
@@ -353,9 +366,10 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy the arrays of ``state_dict`` into this module's parameters and buffers, in
-        place (so optimisers that hold the parameters keep working), cast to each target's
-        dtype.
+        """Copy the arrays of ``state_dict`` into this module's parameters and buffers, in place.
+
+        The parameters stay the same objects (so optimisers that hold them keep working); values
+        are cast to each target's dtype.
 
         Parameters
         ----------
@@ -418,8 +432,10 @@ class Module:
     # -- modes and gradients -------------------------------------------------------------------
 
     def train(self, mode=True):
-        """Set train mode (``mode=True``) or evaluation mode on this module and all
-        descendants (it changes Dropout and BatchNorm); returns self."""
+        """Set train mode (``mode=True``) or evaluation mode on this module and all descendants.
+
+        The mode changes what Dropout and BatchNorm do. Returns self.
+        """
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")  # noqa: TRY004 (as torch)
         for m in self.modules():
@@ -431,8 +447,10 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
-        """Set ``requires_grad`` of every parameter (False freezes them: their ``.grad``
-        stays None and optimisers skip them); returns self."""
+        """Set ``requires_grad`` of every parameter; returns self.
+
+        False freezes them: their ``.grad`` stays None and optimisers skip them.
+        """
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -450,8 +468,10 @@ class Module:
                 p.grad = np.zeros_like(p.data)
 
     def apply(self, fn):
-        """Call ``fn(module)`` on every sub-module (children first) and on self; returns
-        self. Typical use: custom initialisation."""
+        """Call ``fn(module)`` on every sub-module (children first) and on self; returns self.
+
+        Typical use: custom initialisation.
+        """
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -460,12 +480,12 @@ class Module:
     # -- dtype ---------------------------------------------------------------------------------
 
     def to(self, *args, **kwargs):
-        """Convert floating-point parameters and buffers to a dtype, in place: the Parameter
-        objects stay the same (their ``.data`` and ``.grad`` are replaced by converted
-        arrays); integer buffers (``num_batches_tracked``) are kept. A device argument
-        ``"cpu"`` is accepted and ignored. Returns self.
+        """Convert floating-point parameters and buffers to a dtype, in place; returns self.
 
-        ``module.to(np.float64)``, ``module.to("float64")``, ``module.to(dtype=...)``.
+        The Parameter objects stay the same (their ``.data`` and ``.grad`` are replaced by
+        converted arrays); integer buffers (``num_batches_tracked``) are kept. A device argument
+        ``"cpu"`` is accepted and ignored: ``module.to(np.float64)``, ``module.to("float64")``,
+        ``module.to(dtype=...)``.
         """
         dtype = None
         for arg in list(args) + [kwargs.pop("dtype", None), kwargs.pop("device", None)]:
@@ -496,6 +516,7 @@ class Module:
         return self.to(np.float32)
 
     def cpu(self):
+        """Return self: pynn runs on the CPU only (for code written for PyTorch)."""
         return self
 
     # -- repr ----------------------------------------------------------------------------------

@@ -15,30 +15,7 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 class _BatchNorm(Module):
-    """Shared by BatchNorm1d / BatchNorm2d (which differ only in the input ranks they take).
-
-    Parameters
-    ----------
-    num_features : int
-        C, the size of dim 1 of the input.
-    eps : float
-        Added to the variance.
-    momentum : float or None
-        Weight of the new batch in the running statistics; None: a cumulative (equal-weight)
-        average over all batches seen.
-    affine : bool
-        Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
-    bias : bool, keyword-only
-        With ``affine``, whether to learn the bias (PyTorch 2.13's argument).
-    track_running_stats : bool
-        Keep ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``
-        (int64) buffers, and use them in eval mode; if False, batch statistics are used in
-        both modes and the three buffers are None.
-
-    In train mode the batch's mean and biased variance normalise the input, and the running
-    statistics are updated with the *unbiased* variance; in eval mode the running
-    statistics are used. Both as PyTorch.
-    """
+    """Shared by BatchNorm1d / BatchNorm2d (which differ only in the input ranks they take)."""
 
     _ranks = ()
     _rank_text = ""
@@ -120,16 +97,78 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) input, per channel C; see :class:`_BatchNorm`
-    for the parameters."""
+    """Batch normalisation over (N, C) or (N, C, L) input, per channel C.
+
+    In train mode the batch's mean and biased variance normalise the input, and the running
+    statistics are updated with the *unbiased* variance; in eval mode the running statistics
+    are used. Both as PyTorch. ``reset_running_stats()`` and ``reset_parameters()`` restore
+    the initial values.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the size of dim 1 of the input.
+    eps : float
+        Added to the variance.
+    momentum : float or None
+        Weight of the new batch in the running statistics; None: a cumulative (equal-weight)
+        average over all batches seen.
+    affine : bool
+        Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
+    track_running_stats : bool
+        Keep ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``
+        (int64) buffers, and use them in eval mode; if False, batch statistics are used in
+        both modes and the three buffers are None.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters and buffers (default float32).
+    bias : bool, keyword-only
+        With ``affine``, whether to learn the bias.
+
+    Shape
+    -----
+    - Input: (N, C) or (N, C, L).
+    - Output: the input's shape.
+    """
 
     _ranks = (2, 3)
     _rank_text = "2D or 3D"
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) input, per channel C; see :class:`_BatchNorm` for the
-    parameters."""
+    """Batch normalisation over (N, C, H, W) input, per channel C.
+
+    In train mode the batch's mean and biased variance normalise the input, and the running
+    statistics are updated with the *unbiased* variance; in eval mode the running statistics
+    are used. Both as PyTorch. ``reset_running_stats()`` and ``reset_parameters()`` restore
+    the initial values.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the size of dim 1 of the input.
+    eps : float
+        Added to the variance.
+    momentum : float or None
+        Weight of the new batch in the running statistics; None: a cumulative (equal-weight)
+        average over all batches seen.
+    affine : bool
+        Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
+    track_running_stats : bool
+        Keep ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``
+        (int64) buffers, and use them in eval mode; if False, batch statistics are used in
+        both modes and the three buffers are None.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters and buffers (default float32).
+    bias : bool, keyword-only
+        With ``affine``, whether to learn the bias.
+
+    Shape
+    -----
+    - Input: (N, C, H, W).
+    - Output: the input's shape.
+    """
 
     _ranks = (4,)
     _rank_text = "4D"
@@ -142,10 +181,19 @@ class LayerNorm(Module):
     ----------
     normalized_shape : int or tuple of int
     eps : float
+        Added to the variance.
     elementwise_affine : bool
-        Learn ``weight`` (ones) and ``bias`` (zeros) of ``normalized_shape``.
+        Learn ``weight`` (ones) and ``bias`` (zeros) of shape ``normalized_shape``.
     bias : bool
         With ``elementwise_affine``, whether to learn the bias.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Shape
+    -----
+    - Input: (*, *normalized_shape).
+    - Output: the input's shape.
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
@@ -168,6 +216,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def reset_parameters(self):
+        """Reset ``weight`` to ones and ``bias`` to zeros."""
         if self.elementwise_affine:
             init.ones_(self.weight)
             if self.bias is not None:

@@ -12,12 +12,21 @@ class MaxPool2d(Module):
     Parameters
     ----------
     kernel_size : int or (int, int)
-    stride : int or (int, int), optional (default: kernel_size)
+    stride : int or (int, int), optional
+        Default: ``kernel_size``.
     padding : int or (int, int)
-    dilation, ceil_mode, return_indices : only the defaults (1, False, False) are
-        implemented; others raise NotImplementedError.
+        At most half the kernel size.
+    dilation : int
+        Only 1 is implemented.
+    return_indices, ceil_mode : bool
+        Only False is implemented (use ``F.max_pool2d(..., return_indices=True)`` for the
+        indices).
 
-    Shape: (N, C, H, W) or (C, H, W) -> (N, C, oH, oW), ``oH = (H + 2 pH - kH) // sH + 1``.
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W).
+    - Output: (N, C, oH, oW) or (C, oH, oW), ``oH = (H + 2 pH - kH) // sH + 1`` (``oW``
+      likewise).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
@@ -48,11 +57,22 @@ class AvgPool2d(Module):
     Parameters
     ----------
     kernel_size : int or (int, int)
-    stride : int or (int, int), optional (default: kernel_size)
+    stride : int or (int, int), optional
+        Default: ``kernel_size``.
     padding : int or (int, int)
+        At most half the kernel size; padded positions count as zeros.
+    ceil_mode : bool
+        Only False is implemented.
     count_include_pad : bool
         Divide by kH * kW everywhere (True) or by the number of in-image positions.
-    ceil_mode, divisor_override : only the defaults are implemented.
+    divisor_override : None
+        Only None is implemented.
+
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W).
+    - Output: (N, C, oH, oW) or (C, oH, oW), ``oH = (H + 2 pH - kH) // sH + 1`` (``oW``
+      likewise).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,

@@ -76,29 +76,32 @@ class RNNBase(Module):
     ----------
     mode : {"RNN_TANH", "RNN_RELU", "LSTM", "GRU"}
     input_size, hidden_size : int
+        H_in and H.
     num_layers : int
         Stacked layers; layer k > 0 reads the output of layer k-1.
     bias : bool
         With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
     batch_first : bool
-        Inputs and outputs are (N, L, H) instead of (L, N, H) (the states are not affected).
+        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
     dropout : float in [0, 1]
         Dropout on the output of every layer but the last, in training mode.
     bidirectional : bool
         A second, reversed pass per layer (parameters with the suffix ``_reverse``); the
         outputs of both directions are concatenated.
-    proj_size : 0 (projections are not implemented)
-    dtype : float dtype, optional (float32)
+    proj_size : int
+        Only 0 is implemented (no projections).
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
 
     Attributes
     ----------
-    weight_ih_l{k}{_reverse} : Parameter of shape (G*hidden_size, input_size) for k = 0, else
-        (G*hidden_size, num_directions*hidden_size); G = 4 (LSTM, gates i|f|g|o), 3 (GRU,
-        r|z|n), 1 (RNN)
+    weight_ih_l{k}{_reverse} : Parameter of shape (G*hidden_size, input_size) for k = 0
+        Else (G*hidden_size, D*hidden_size); G = 4 (LSTM, gates i|f|g|o), 3 (GRU, r|z|n),
+        1 (RNN), D = 2 if bidirectional else 1.
     weight_hh_l{k}{_reverse} : Parameter of shape (G*hidden_size, hidden_size)
     bias_ih_l{k}{_reverse}, bias_hh_l{k}{_reverse} : Parameter of shape (G*hidden_size,)
-
-    Every parameter starts U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+        Every parameter starts U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
@@ -165,6 +168,7 @@ class RNNBase(Module):
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def weight_ih_dtype(self):
+        """The dtype of the parameters (that of ``weight_ih_l0``)."""
         return self.weight_ih_l0.data.dtype
 
     def flatten_parameters(self):
@@ -263,21 +267,38 @@ def _last(out, L, reverse):
 
 
 class RNN(RNNBase):
-    """Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``, act tanh or relu.
+    """Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh)``, act tanh or relu.
+
+    Call ``rnn(input, hx=None)``; returns ``(output, h_n)``.
 
     Parameters
     ----------
-    input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
-        See :class:`RNNBase`.
+    input_size, hidden_size : int
+        H_in and H.
+    num_layers : int
+        Stacked layers; layer k > 0 reads the output of layer k-1.
     nonlinearity : {"tanh", "relu"}
+    bias : bool
+        With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool
+        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
+    dropout : float in [0, 1]
+        Dropout on the output of every layer but the last, in training mode.
+    bidirectional : bool
+        A second, reversed pass per layer (parameters with the suffix ``_reverse``); the
+        outputs of both directions are concatenated.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
 
-    Call ``rnn(input, hx=None)``:
+    Shape
+    -----
+    D = 2 if ``bidirectional`` else 1.
 
-    input : Tensor of shape (L, N, H_in), (N, L, H_in) with ``batch_first``, or (L, H_in)
-    hx : Tensor of shape (num_layers * num_directions, N, H) (or without N), optional (zeros)
-
-    Returns ``(output, h_n)``: output (L, N, num_directions * H) (batch_first: (N, L, ...);
-    unbatched: (L, ...)), h_n shaped like hx.
+    - input: (L, N, H_in), (N, L, H_in) with ``batch_first``, or (L, H_in) unbatched.
+    - hx, h_n: (num_layers * D, N, H), or (num_layers * D, H) unbatched; ``hx`` None means
+      zeros.
+    - output: (L, N, D*H), (N, L, D*H) with ``batch_first``, or (L, D*H) unbatched.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -301,14 +322,44 @@ class RNN(RNNBase):
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit (PyTorch's equations and gate order r, z, n)::
+    """Gated recurrent unit, with PyTorch's equations and gate order r, z, n.
+
+    ::
 
         r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
         z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
         n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
         h' = (1 - z) * n + z * h
 
-    Arguments, call and returns as :class:`RNN` (without ``nonlinearity``).
+    Call ``gru(input, hx=None)``; returns ``(output, h_n)``.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        H_in and H.
+    num_layers : int
+        Stacked layers; layer k > 0 reads the output of layer k-1.
+    bias : bool
+        With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool
+        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
+    dropout : float in [0, 1]
+        Dropout on the output of every layer but the last, in training mode.
+    bidirectional : bool
+        A second, reversed pass per layer (parameters with the suffix ``_reverse``); the
+        outputs of both directions are concatenated.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Shape
+    -----
+    D = 2 if ``bidirectional`` else 1.
+
+    - input: (L, N, H_in), (N, L, H_in) with ``batch_first``, or (L, H_in) unbatched.
+    - hx, h_n: (num_layers * D, N, H), or (num_layers * D, H) unbatched; ``hx`` None means
+      zeros.
+    - output: (L, N, D*H), (N, L, D*H) with ``batch_first``, or (L, D*H) unbatched.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -327,13 +378,45 @@ class GRU(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory (PyTorch's equations and gate order i, f, g, o)::
+    """Long short-term memory, with PyTorch's equations and gate order i, f, g, o.
+
+    ::
 
         i, f, o = sigmoid(...), g = tanh(...)   (each x W_i*^T + b_i* + h W_h*^T + b_h*)
         c' = f * c + i * g,  h' = o * tanh(c')
 
-    Arguments as :class:`RNN` (without ``nonlinearity``). Call ``lstm(input, (h0, c0))``
-    (the states optional, together); returns ``(output, (h_n, c_n))``.
+    Call ``lstm(input, (h0, c0))`` (the states optional, together); returns
+    ``(output, (h_n, c_n))``.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        H_in and H.
+    num_layers : int
+        Stacked layers; layer k > 0 reads the output of layer k-1.
+    bias : bool
+        With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool
+        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
+    dropout : float in [0, 1]
+        Dropout on the output of every layer but the last, in training mode.
+    bidirectional : bool
+        A second, reversed pass per layer (parameters with the suffix ``_reverse``); the
+        outputs of both directions are concatenated.
+    proj_size : int
+        Only 0 is implemented (no projections).
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Shape
+    -----
+    D = 2 if ``bidirectional`` else 1.
+
+    - input: (L, N, H_in), (N, L, H_in) with ``batch_first``, or (L, H_in) unbatched.
+    - h0, c0, h_n, c_n: (num_layers * D, N, H), or (num_layers * D, H) unbatched; no states
+      means zeros.
+    - output: (L, N, D*H), (N, L, D*H) with ``batch_first``, or (L, D*H) unbatched.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -363,9 +446,26 @@ class LSTM(RNNBase):
 
 
 class RNNCellBase(Module):
-    """Base class of the cells: ``weight_ih`` (G*hidden_size, input_size), ``weight_hh``
-    (G*hidden_size, hidden_size), ``bias_ih`` and ``bias_hh`` (G*hidden_size,) or None,
-    all U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+    """Base class of the cells :class:`RNNCell`, :class:`LSTMCell` and :class:`GRUCell`.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    bias : bool
+        With ``bias_ih`` and ``bias_hh``.
+    num_chunks : int
+        G, the number of gate blocks: 1 (RNN), 4 (LSTM), 3 (GRU).
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Attributes
+    ----------
+    weight_ih : Parameter of shape (G*hidden_size, input_size)
+    weight_hh : Parameter of shape (G*hidden_size, hidden_size)
+    bias_ih, bias_hh : Parameter of shape (G*hidden_size,) or None
+        All four start U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+    """
 
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
@@ -385,11 +485,13 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         stdv = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
     def weight_ih_dtype(self):
+        """The dtype of the parameters (that of ``weight_ih``)."""
         return self.weight_ih.data.dtype
 
     def _weights(self):
@@ -431,8 +533,21 @@ def _cell_out(h, batched, hidden):
 class RNNCell(RNNCellBase):
     """One Elman RNN step: ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
 
-    Call ``cell(input, hx=None)``: input (N, input_size) or (input_size,), hx (N,
-    hidden_size) or (hidden_size,) (zeros when None); returns h' shaped like hx.
+    Call ``cell(input, hx=None)``; returns h'.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    bias : bool
+    nonlinearity : {"tanh", "relu"}
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Shape
+    -----
+    - input: (N, input_size), or (input_size,) unbatched.
+    - hx, h': (N, hidden_size), or (hidden_size,) unbatched; ``hx`` None means zeros.
     """
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
@@ -451,7 +566,23 @@ class RNNCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
-    """One GRU step (equations as :class:`GRU`). Call ``cell(input, hx=None)``; returns h'."""
+    """One GRU step (equations as :class:`GRU`).
+
+    Call ``cell(input, hx=None)``; returns h'.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    bias : bool
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Shape
+    -----
+    - input: (N, input_size), or (input_size,) unbatched.
+    - hx, h': (N, hidden_size), or (hidden_size,) unbatched; ``hx`` None means zeros.
+    """
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 3, device=device, dtype=dtype)
@@ -464,8 +595,23 @@ class GRUCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
-    """One LSTM step (equations as :class:`LSTM`). Call ``cell(input, (h, c))`` (the states
-    optional, together); returns ``(h', c')``."""
+    """One LSTM step (equations as :class:`LSTM`).
+
+    Call ``cell(input, (h, c))`` (the states optional, together); returns ``(h', c')``.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    bias : bool
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Shape
+    -----
+    - input: (N, input_size), or (input_size,) unbatched.
+    - h, c, h', c': (N, hidden_size), or (hidden_size,) unbatched; no states means zeros.
+    """
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 4, device=device, dtype=dtype)

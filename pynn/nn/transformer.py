@@ -38,12 +38,21 @@ __all__ = [
 
 
 def generate_square_subsequent_mask(sz, device=None, dtype=None):
-    """The (sz, sz) causal mask: 0 where key j <= query i, -inf above the diagonal
-    (``torch.nn.Transformer.generate_square_subsequent_mask``).
+    """The (sz, sz) causal mask: 0 where key j <= query i, -inf above the diagonal.
+
+    As ``torch.nn.Transformer.generate_square_subsequent_mask``.
+
+    Parameters
+    ----------
+    sz : int
+        The sequence length.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Default float32.
 
     Returns
     -------
-    Tensor of shape (sz, sz), float32 unless ``dtype`` says otherwise
+    Tensor of shape (sz, sz)
     """
     if device is not None and str(device).split(":")[0] != "cpu":
         raise ValueError(f"pynn runs on the CPU only, got device={device!r}")
@@ -118,8 +127,9 @@ class _FeedForward:
 
 
 class TransformerEncoderLayer(_FeedForward, Module):
-    """Self-attention and a feed-forward network, each with a residual connection and layer
-    norm (``torch.nn.TransformerEncoderLayer``)::
+    """Self-attention and a feed-forward network, each with a residual connection and layer norm.
+
+    As ``torch.nn.TransformerEncoderLayer``::
 
         norm_first=False:  x = norm1(x + sa(x));        x = norm2(x + ff(x))
         norm_first=True:   x = x + sa(norm1(x));        x = x + ff(norm2(x))
@@ -127,11 +137,15 @@ class TransformerEncoderLayer(_FeedForward, Module):
     Parameters
     ----------
     d_model : int
+        E, the feature size of the inputs and outputs.
     nhead : int
+        Attention heads; must divide ``d_model``.
     dim_feedforward : int
+        Hidden size of the feed-forward network.
     dropout : float
         After the attention weights, the activation, and each block.
-    activation : "relu", "gelu" or a callable (a function or a Module)
+    activation : "relu", "gelu" or callable
+        The feed-forward network's activation (a function or a Module).
     layer_norm_eps : float
     batch_first : bool
         (N, L, d_model) instead of (L, N, d_model).
@@ -139,7 +153,9 @@ class TransformerEncoderLayer(_FeedForward, Module):
         Pre-norm (layer norm before each block) instead of post-norm.
     bias : bool
         Biases in the linear layers and the layer norms.
-    dtype : float dtype, optional (float32)
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
@@ -164,6 +180,7 @@ class TransformerEncoderLayer(_FeedForward, Module):
 
     @property
     def batch_first(self):
+        """Whether inputs are (N, L, d_model) (the attention's ``batch_first``)."""
         return self.self_attn.batch_first
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -171,11 +188,11 @@ class TransformerEncoderLayer(_FeedForward, Module):
 
         Parameters
         ----------
-        src : Tensor of shape (L, N, d_model), (N, L, d_model) when ``batch_first``, or
-            (L, d_model)
-        src_mask : bool (True hides) or float Tensor/ndarray of shape (L, L) or
-            (N * nhead, L, L), optional
-        src_key_padding_mask : bool (True marks padding) or float, shape (N, L) or (L,)
+        src : Tensor of shape (L, N, d_model), (N, L, d_model) with ``batch_first``, or (L, d_model)
+        src_mask : bool or float mask of shape (L, L) or (N * nhead, L, L), optional
+            Bool: True hides a key; float: added to the scores.
+        src_key_padding_mask : bool or float mask of shape (N, L) or (L,), optional
+            Bool: True marks padding.
         is_causal : bool
             Causal self-attention (``src_mask``, if given, is taken to be the causal mask).
 
@@ -207,14 +224,36 @@ class TransformerEncoderLayer(_FeedForward, Module):
 
 
 class TransformerDecoderLayer(_FeedForward, Module):
-    """Self-attention, cross-attention to the encoder's output (``memory``) and a
-    feed-forward network, each with a residual connection and layer norm
-    (``torch.nn.TransformerDecoderLayer``)::
+    """Self-attention, cross-attention to ``memory`` and a feed-forward network.
+
+    Each block has a residual connection and layer norm, as
+    ``torch.nn.TransformerDecoderLayer``::
 
         norm_first=False:  x = norm1(x + sa(x)); x = norm2(x + mha(x, mem)); x = norm3(x + ff(x))
         norm_first=True:   x = x + sa(norm1(x)); x = x + mha(norm2(x), mem); x = x + ff(norm3(x))
 
-    Parameters are those of :class:`TransformerEncoderLayer`.
+    Parameters
+    ----------
+    d_model : int
+        E, the feature size of the inputs and outputs.
+    nhead : int
+        Attention heads; must divide ``d_model``.
+    dim_feedforward : int
+        Hidden size of the feed-forward network.
+    dropout : float
+        After the attention weights, the activation, and each block.
+    activation : "relu", "gelu" or callable
+        The feed-forward network's activation (a function or a Module).
+    layer_norm_eps : float
+    batch_first : bool
+        (N, L, d_model) instead of (L, N, d_model).
+    norm_first : bool
+        Pre-norm (layer norm before each block) instead of post-norm.
+    bias : bool
+        Biases in the linear layers and the layer norms.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
@@ -242,6 +281,7 @@ class TransformerDecoderLayer(_FeedForward, Module):
 
     @property
     def batch_first(self):
+        """Whether inputs are (N, L, d_model) (the attention's ``batch_first``)."""
         return self.self_attn.batch_first
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
@@ -250,17 +290,18 @@ class TransformerDecoderLayer(_FeedForward, Module):
 
         Parameters
         ----------
-        tgt : Tensor of shape (T, N, d_model), (N, T, d_model) when ``batch_first``, or
-            (T, d_model)
+        tgt : Tensor of shape (T, N, d_model), (N, T, d_model) with ``batch_first``, or (T, d_model)
         memory : Tensor of shape (S, N, d_model), (N, S, d_model) or (S, d_model)
-        tgt_mask : (T, T) or (N * nhead, T, T) mask of the self-attention, optional
-        memory_mask : (T, S) or (N * nhead, T, S) mask of the cross-attention, optional
-        tgt_key_padding_mask : (N, T) or (T,), optional
-        memory_key_padding_mask : (N, S) or (S,), optional
+        tgt_mask : bool or float mask of shape (T, T) or (N * nhead, T, T), optional
+            Of the self-attention.
+        memory_mask : bool or float mask of shape (T, S) or (N * nhead, T, S), optional
+            Of the cross-attention.
+        tgt_key_padding_mask : bool or float mask of shape (N, T) or (T,), optional
+        memory_key_padding_mask : bool or float mask of shape (N, S) or (S,), optional
             Bool masks: True hides (or marks padding); float masks are added to the scores.
         tgt_is_causal, memory_is_causal : bool
-            Causal self- / cross-attention (the corresponding mask, if given, is taken to be
-            the causal one).
+            Causal self- / cross-attention (the corresponding mask, if given, is taken to be the
+            causal one).
 
         Returns
         -------
@@ -301,12 +342,14 @@ class TransformerDecoderLayer(_FeedForward, Module):
 
 
 class TransformerEncoder(Module):
-    """A stack of ``num_layers`` deep copies of ``encoder_layer`` (``layers.0``, ...), then
-    ``norm`` if given (``torch.nn.TransformerEncoder``).
+    """A stack of ``num_layers`` deep copies of ``encoder_layer``, then ``norm`` if given.
+
+    As ``torch.nn.TransformerEncoder``; the copies are ``layers.0``, ``layers.1``, ...
 
     Parameters
     ----------
-    encoder_layer : TransformerEncoderLayer (or a module with its forward signature)
+    encoder_layer : TransformerEncoderLayer
+        Or any module with its forward signature.
     num_layers : int
     norm : Module, optional
     enable_nested_tensor, mask_check : bool
@@ -328,10 +371,10 @@ class TransformerEncoder(Module):
 
         Parameters
         ----------
-        src : Tensor of shape (L, N, E), (N, L, E) when the layers are ``batch_first``, or
-            (L, E)
-        mask : (L, L) or (N * nhead, L, L) self-attention mask, optional
-        src_key_padding_mask : (N, L) or (L,), optional
+        src : Tensor of shape (L, N, E), (N, L, E) when the layers are ``batch_first``, or (L, E)
+        mask : bool or float mask of shape (L, L) or (N * nhead, L, L), optional
+            The self-attention mask.
+        src_key_padding_mask : bool or float mask of shape (N, L) or (L,), optional
         is_causal : bool, optional
             Causal self-attention. None: detect whether ``mask`` is the causal mask.
 
@@ -354,12 +397,14 @@ class TransformerEncoder(Module):
 
 
 class TransformerDecoder(Module):
-    """A stack of ``num_layers`` deep copies of ``decoder_layer``, then ``norm`` if given
-    (``torch.nn.TransformerDecoder``).
+    """A stack of ``num_layers`` deep copies of ``decoder_layer``, then ``norm`` if given.
+
+    As ``torch.nn.TransformerDecoder``; the copies are ``layers.0``, ``layers.1``, ...
 
     Parameters
     ----------
     decoder_layer : TransformerDecoderLayer
+        Or any module with its forward signature.
     num_layers : int
     norm : Module, optional
     """
@@ -372,9 +417,28 @@ class TransformerDecoder(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
-        """Pass ``tgt`` (attending to ``memory``) through the layers in turn; arguments as
-        :meth:`TransformerDecoderLayer.forward`, except that ``tgt_is_causal=None`` detects
-        whether ``tgt_mask`` is the causal mask."""
+        """Pass ``tgt``, attending to ``memory``, through the layers in turn.
+
+        Parameters
+        ----------
+        tgt : Tensor of shape (T, N, d_model), (N, T, d_model) with ``batch_first``, or (T, d_model)
+        memory : Tensor of shape (S, N, d_model), (N, S, d_model) or (S, d_model)
+        tgt_mask : bool or float mask of shape (T, T) or (N * nhead, T, T), optional
+            Of the self-attention.
+        memory_mask : bool or float mask of shape (T, S) or (N * nhead, T, S), optional
+            Of the cross-attention.
+        tgt_key_padding_mask : bool or float mask of shape (N, T) or (T,), optional
+        memory_key_padding_mask : bool or float mask of shape (N, S) or (S,), optional
+            Bool masks: True hides (or marks padding); float masks are added to the scores.
+        tgt_is_causal : bool, optional
+            Causal self-attention; None: detect whether ``tgt_mask`` is the causal mask.
+        memory_is_causal : bool
+            Causal cross-attention.
+
+        Returns
+        -------
+        Tensor shaped like ``tgt``
+        """
         first = self.layers[0] if len(self.layers) else None
         batch_first = getattr(getattr(first, "self_attn", None), "batch_first", False)
         seq_len = _get_seq_len(tgt.data if isinstance(tgt, Tensor) else np.asarray(tgt),
@@ -392,18 +456,33 @@ class TransformerDecoder(Module):
 
 
 class Transformer(Module):
-    """Encoder-decoder Transformer (``torch.nn.Transformer``): ``num_encoder_layers``
-    encoder layers and a final LayerNorm (``encoder``), ``num_decoder_layers`` decoder
-    layers and a final LayerNorm (``decoder``). Every parameter with more than one dimension
-    is re-initialised Xavier-uniform, as PyTorch does.
+    """Encoder-decoder Transformer (``torch.nn.Transformer``).
+
+    ``num_encoder_layers`` encoder layers and a final LayerNorm (``encoder``),
+    ``num_decoder_layers`` decoder layers and a final LayerNorm (``decoder``). Every parameter
+    with more than one dimension is re-initialised Xavier-uniform, as PyTorch does. See
+    :class:`TransformerEncoderLayer` for what ``dim_feedforward`` to ``bias`` do.
 
     Parameters
     ----------
-    d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout,
-    activation, layer_norm_eps, batch_first, norm_first, bias : see
-        :class:`TransformerEncoderLayer`
+    d_model : int
+        E, the feature size of ``src``, ``tgt`` and the output.
+    nhead : int
+        Attention heads; must divide ``d_model``.
+    num_encoder_layers, num_decoder_layers : int
+    dim_feedforward : int
+    dropout : float
+    activation : "relu", "gelu" or callable
     custom_encoder, custom_decoder : Module, optional
         Used instead of the default stacks.
+    layer_norm_eps : float
+    batch_first : bool
+        (N, L, E) instead of (L, N, E).
+    norm_first : bool
+    bias : bool
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the parameters (default float32).
     """
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
@@ -439,12 +518,16 @@ class Transformer(Module):
 
         Parameters
         ----------
-        src : Tensor of shape (S, N, E), (N, S, E) when ``batch_first``, or (S, E)
+        src : Tensor of shape (S, N, E), (N, S, E) with ``batch_first``, or (S, E)
         tgt : Tensor of shape (T, N, E), (N, T, E) or (T, E)
-        src_mask, tgt_mask, memory_mask : (S, S), (T, T), (T, S) masks (or per head), optional
-        src_key_padding_mask, tgt_key_padding_mask, memory_key_padding_mask : (N, S), (N, T),
-            (N, S), optional
-        src_is_causal, tgt_is_causal, memory_is_causal : bool or None
+        src_mask, tgt_mask, memory_mask : bool or float masks, optional
+            Of shapes (S, S), (T, T) and (T, S), or per head (N * nhead, ., .).
+        src_key_padding_mask, tgt_key_padding_mask, memory_key_padding_mask : masks, optional
+            Of shapes (N, S), (N, T) and (N, S), or (S,), (T,), (S,) unbatched.
+        src_is_causal, tgt_is_causal : bool or None
+            Causal self-attention in the encoder / decoder; None: detect it from the mask.
+        memory_is_causal : bool
+            Causal cross-attention.
 
         Returns
         -------

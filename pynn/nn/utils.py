@@ -48,7 +48,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
     Parameters
     ----------
-    parameters : parameter or iterable of parameters
+    parameters : Parameter or iterable of Parameter
+        Those whose ``.grad`` is None are skipped.
     max_norm : float
     norm_type : float
     error_if_nonfinite : bool
@@ -89,7 +90,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 
 def clip_grad_value_(parameters, clip_value):
-    """Clip every gradient entry in place to ``[-clip_value, clip_value]``."""
+    """Clip every gradient entry in place to ``[-clip_value, clip_value]``.
+
+    Parameters
+    ----------
+    parameters : Parameter or iterable of Parameter
+        Those whose ``.grad`` is None are skipped.
+    clip_value : float
+    """
     clip_value = float(clip_value)
     for p, g in _grads(parameters):
         if g.flags.writeable:
@@ -99,13 +107,21 @@ def clip_grad_value_(parameters, clip_value):
 
 
 def l1_penalty(parameters):
-    """``sum(|w|)`` over all entries of all ``parameters``, as a differentiable tensor:
-    built from the parameters' own ``.abs()``, ``.sum()`` and ``+``, so that backward gives
+    """``sum(|w|)`` over all entries of all ``parameters``, as a differentiable tensor.
+
+    Built from the parameters' own ``.abs()``, ``.sum()`` and ``+``, so that backward gives
     ``sign(w)``. Multiply by a coefficient and add it to the loss::
 
         loss = criterion(model(x), y) + 1e-4 * l1_penalty(model.parameters())
 
-    Returns ``0.0`` for no parameters.
+    Parameters
+    ----------
+    parameters : Parameter or iterable of Parameter
+
+    Returns
+    -------
+    Tensor
+        0-d; the float ``0.0`` when there are no parameters.
     """
     if hasattr(parameters, "abs") and hasattr(parameters, "sum"):
         parameters = [parameters]

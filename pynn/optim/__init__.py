@@ -1,6 +1,7 @@
-"""Optimisers (:class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop`) and
-learning-rate schedulers (:mod:`pynn.optim.lr_scheduler`), with PyTorch's names, defaults
-and semantics.
+"""Optimisers and learning-rate schedulers, with PyTorch's names, defaults and semantics.
+
+:class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop`, and the schedulers of
+:mod:`pynn.optim.lr_scheduler`.
 
 Each ``step()`` updates every parameter that has a gradient in place with one fused kernel
 (``pynn.backend.active.sgd_step`` / ``adam_step`` / ``rmsprop_step``)::

@@ -9,8 +9,7 @@ __all__ = ["Adam", "AdamW"]
 
 
 class Adam(Optimizer):
-    """Adam, as ``torch.optim.Adam``, with optional AMSGrad and L2 weight decay (added to the
-    gradient) or, with ``decoupled_weight_decay=True``, AdamW's decoupled decay.
+    """Adam, as ``torch.optim.Adam``, with optional AMSGrad and decoupled (AdamW) weight decay.
 
     ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2`` (AMSGrad: the running
     maximum of ``v``), ``param -= lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)``.
@@ -18,6 +17,25 @@ class Adam(Optimizer):
 
     State per parameter: ``step`` (an int, 1 after the first update), ``exp_avg``,
     ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter, or of dicts
+        The parameters to optimise, or parameter groups (dicts with ``"params"`` and
+        hyper-parameters that override the defaults).
+    lr : float
+    betas : (float, float)
+        ``beta1`` and ``beta2``, the decay rates of ``m`` and ``v``, in [0, 1).
+    eps : float
+        Added to the denominator.
+    weight_decay : float
+        L2 penalty added to the gradient, or, with ``decoupled_weight_decay``,
+        ``param *= 1 - lr * weight_decay`` before the update.
+    amsgrad : bool
+    maximize : bool, keyword-only
+        Ascend the objective instead.
+    decoupled_weight_decay : bool, keyword-only
+        AdamW's decay (see :class:`AdamW`).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
@@ -87,8 +105,25 @@ def _init_state(states, p):
 
 
 class AdamW(Adam):
-    """AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay
-    (``param *= 1 - lr * weight_decay`` before the Adam update), default ``weight_decay=1e-2``.
+    """AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay.
+
+    ``param *= 1 - lr * weight_decay`` before the Adam update; the default ``weight_decay`` is
+    1e-2.
+
+    Parameters
+    ----------
+    params : iterable of Parameter, or of dicts
+        The parameters to optimise, or parameter groups (dicts with ``"params"`` and
+        hyper-parameters that override the defaults).
+    lr : float
+    betas : (float, float)
+        ``beta1`` and ``beta2``, the decay rates of ``m`` and ``v``, in [0, 1).
+    eps : float
+        Added to the denominator.
+    weight_decay : float
+    amsgrad : bool
+    maximize : bool, keyword-only
+        Ascend the objective instead.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,

@@ -119,7 +119,11 @@ class LRScheduler:
         return self._last_lr
 
     def step(self, epoch=None):
-        """Advance the schedule by one epoch and set the groups' learning rates."""
+        """Advance the schedule by one epoch and set the groups' learning rates.
+
+        Warns when called before the optimiser's first ``step()``. Passing ``epoch`` is
+        deprecated (it jumps to that epoch, in closed form where there is one).
+        """
         if self._step_count == 1:
             if not getattr(self.optimizer.step, "_tracked_by_lr_scheduler", False):
                 warnings.warn(_OVERRIDDEN_WARNING, UserWarning, stacklevel=2)
@@ -159,8 +163,18 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs:
-    ``lr = base_lr * gamma ** (epoch // step_size)``."""
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    ``lr = base_lr * gamma ** (epoch // step_size)``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    step_size : int
+    gamma : float
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size = step_size
@@ -178,8 +192,18 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """Multiply the learning rate by ``gamma`` at each milestone epoch (a milestone listed
-    twice multiplies twice)."""
+    """Multiply the learning rate by ``gamma`` at each milestone epoch.
+
+    A milestone listed twice multiplies twice.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    milestones : iterable of int
+    gamma : float
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones = Counter(milestones)
@@ -204,7 +228,15 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the learning rate by ``gamma`` every epoch: ``lr = base_lr * gamma**epoch``."""
+    """Multiply the learning rate by ``gamma`` every epoch: ``lr = base_lr * gamma**epoch``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    gamma : float
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
@@ -220,8 +252,20 @@ class ExponentialLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """Warm-up: scale the learning rate by a factor going linearly from ``start_factor`` (epoch
-    0) to ``end_factor`` (epoch ``total_iters`` and after)."""
+    """Warm-up: scale the learning rate by a factor going linearly from one value to another.
+
+    The factor is ``start_factor`` at epoch 0 and reaches ``end_factor`` at epoch
+    ``total_iters``, where it stays.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    start_factor : float in (0, 1]
+    end_factor : float in [0, 1]
+    total_iters : int
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
@@ -253,9 +297,20 @@ class LinearLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine annealing from the base learning rate down to ``eta_min`` over ``T_max`` epochs,
-    in closed form: ``eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``
-    (PyTorch's recursive update gives the same values, up to rounding that accumulates)."""
+    """Cosine annealing from the base learning rate down to ``eta_min`` over ``T_max`` epochs.
+
+    In closed form, ``eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``
+    (PyTorch's recursive update gives the same values, up to rounding that accumulates).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    T_max : int
+        Epochs of the half cosine; later epochs continue the cosine back up.
+    eta_min : float
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max = T_max
@@ -282,13 +337,35 @@ def _per_group(name, optimizer, value):
 
 
 class OneCycleLR(LRScheduler):
-    """The 1cycle policy: the learning rate rises from ``max_lr / div_factor`` to ``max_lr``
-    over the first ``pct_start`` of ``total_steps`` (or ``epochs * steps_per_epoch``) steps,
-    then anneals to ``initial_lr / final_div_factor``; step it once per batch.
+    """The 1cycle policy: warm up to ``max_lr``, then anneal far below the start (step per batch).
 
-    With ``cycle_momentum`` the momentum (SGD, RMSprop) or ``beta1`` (Adam) moves the
-    opposite way, between ``max_momentum`` and ``base_momentum``. ``three_phase`` adds a
-    symmetric descent back to the initial learning rate before the final annealing.
+    The learning rate rises from ``max_lr / div_factor`` to ``max_lr`` over the first
+    ``pct_start`` of ``total_steps`` (or ``epochs * steps_per_epoch``) steps, then anneals to
+    ``initial_lr / final_div_factor``. With ``cycle_momentum`` the momentum (SGD, RMSprop) or
+    ``beta1`` (Adam) moves the opposite way, between ``max_momentum`` and ``base_momentum``.
+    ``three_phase`` adds a symmetric descent back to the initial learning rate before the final
+    annealing.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    max_lr : float or list of float
+        The peak, one value or one per parameter group.
+    total_steps : int, optional
+        Steps in the cycle; or give ``epochs`` and ``steps_per_epoch``.
+    epochs, steps_per_epoch : int, optional
+    pct_start : float in [0, 1]
+        Fraction of the cycle spent warming up.
+    anneal_strategy : {"cos", "linear"}
+    cycle_momentum : bool
+    base_momentum, max_momentum : float or list of float
+    div_factor : float
+        ``initial_lr = max_lr / div_factor``.
+    final_div_factor : float
+        ``min_lr = initial_lr / final_div_factor``.
+    three_phase : bool
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
     """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
@@ -396,8 +473,20 @@ class OneCycleLR(LRScheduler):
 
 
 class SequentialLR(LRScheduler):
-    """Run ``schedulers`` one after another, switching at the ``milestones`` epochs; each
-    scheduler restarts from its epoch 0 (closed form) when its turn comes."""
+    """Run ``schedulers`` one after another, switching at the ``milestones`` epochs.
+
+    Each scheduler restarts from its epoch 0 (closed form) when its turn comes.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    schedulers : list of LRScheduler
+        Built on ``optimizer``.
+    milestones : list of int
+        One fewer than the schedulers: the epochs at which the next one takes over.
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         name = type(self).__name__

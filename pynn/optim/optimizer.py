@@ -82,16 +82,16 @@ class _StateView(MutableMapping):
 class Optimizer:
     """Base class of the optimisers.
 
+    Subclasses implement :meth:`step` and may override ``_check_hyperparameters(group)``, which
+    validates the defaults and every group (raising ValueError).
+
     Parameters
     ----------
-    params : iterable of parameters, or of dicts
+    params : iterable of Parameter, or of dicts
         Either the parameters to optimise, or *parameter groups*: dicts with a ``"params"``
         entry and any hyper-parameters that override ``defaults`` for that group.
     defaults : dict
         Hyper-parameters of groups that do not set them.
-
-    Subclasses implement :meth:`step` and may override :meth:`_check_hyperparameters`, which
-    validates the defaults and every group.
     """
 
     def __init__(self, params, defaults):
@@ -131,8 +131,14 @@ class Optimizer:
     # -- parameter groups -------------------------------------------------------------------
 
     def add_param_group(self, param_group):
-        """Add a group of parameters (a dict with ``"params"`` and optional hyper-parameters
-        that override the defaults), e.g. to unfreeze layers during fine-tuning."""
+        """Add a group of parameters, e.g. to unfreeze layers during fine-tuning.
+
+        Parameters
+        ----------
+        param_group : dict
+            ``"params"`` (a parameter or an iterable of them) and optional hyper-parameters that
+            override the defaults.
+        """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         group = dict(param_group)
@@ -183,8 +189,10 @@ class Optimizer:
     # -- gradients and steps ----------------------------------------------------------------
 
     def zero_grad(self, set_to_none=True):
-        """Reset the gradients: to ``None`` (the default, which also makes the next
-        :meth:`step` skip parameters that receive no gradient), or to zeros in place."""
+        """Reset the gradients of all parameters: to ``None`` (the default), or to zeros in place.
+
+        ``None`` also makes the next :meth:`step` skip parameters that receive no gradient.
+        """
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
@@ -198,8 +206,11 @@ class Optimizer:
                     p.grad = np.zeros_like(grad)
 
     def step(self, closure=None):
-        """Update every parameter that has a gradient. ``closure``, when given, re-evaluates
-        the model and returns the loss; it is called first and its value returned."""
+        """Update every parameter that has a gradient.
+
+        ``closure``, when given, re-evaluates the model and returns the loss; it is called first
+        and its value returned.
+        """
         raise NotImplementedError
 
     # -- saving and loading -----------------------------------------------------------------
@@ -230,8 +241,11 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Load a :meth:`state_dict`: the group count and sizes must match; arrays are copied
-        and cast to their parameter's dtype; ``step`` counters become Python ints."""
+        """Load a :meth:`state_dict`.
+
+        The group count and sizes must match; arrays are copied and cast to their parameter's
+        dtype; ``step`` counters become Python ints.
+        """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")

@@ -9,7 +9,7 @@ __all__ = ["RMSProp", "RMSprop"]
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as ``torch.optim.RMSprop``.
+    """RMSprop, as ``torch.optim.RMSprop`` (``RMSProp`` is an alias).
 
     ``square_avg = alpha square_avg + (1 - alpha) g^2``; the denominator is
     ``sqrt(square_avg) + eps``, or with ``centered`` ``sqrt(square_avg - grad_avg^2) + eps``
@@ -19,6 +19,24 @@ class RMSprop(Optimizer):
 
     State per parameter: ``step`` (an int), ``square_avg``, and ``momentum_buffer`` (with
     momentum) and ``grad_avg`` (centred).
+
+    Parameters
+    ----------
+    params : iterable of Parameter, or of dicts
+        The parameters to optimise, or parameter groups (dicts with ``"params"`` and
+        hyper-parameters that override the defaults).
+    lr : float
+    alpha : float
+        Decay rate of ``square_avg``.
+    eps : float
+        Added to the denominator.
+    weight_decay : float
+        L2 penalty, added to the gradient.
+    momentum : float
+    centered : bool
+        Normalise by the variance of the gradient rather than its second moment.
+    maximize : bool
+        Ascend the objective instead.
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,

@@ -17,6 +17,22 @@ class SGD(Optimizer):
     ``g + momentum * buf`` with ``nesterov``). One fused kernel per parameter.
 
     State per parameter (only with momentum): ``momentum_buffer``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter, or of dicts
+        The parameters to optimise, or parameter groups (dicts with ``"params"`` and
+        hyper-parameters that override the defaults).
+    lr : float
+    momentum : float
+        0 (the default) disables momentum.
+    dampening : float
+    weight_decay : float
+        L2 penalty, added to the gradient.
+    nesterov : bool
+        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+    maximize : bool, keyword-only
+        Ascend the objective instead.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
