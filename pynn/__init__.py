@@ -2,7 +2,7 @@
 
 from .backend import get_backend, get_num_threads, set_backend, set_num_threads
 from .tensor import Tensor, cat, stack, tensor
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from .serialization import load, save
 from . import data, functional, nn, optim, train
@@ -21,6 +21,7 @@ __all__ = [
     "stack",
     "no_grad",
     "enable_grad",
+    "set_grad_enabled",
     "is_grad_enabled",
     "manual_seed",
     "functional",

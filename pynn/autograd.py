@@ -58,8 +58,16 @@ def is_grad_enabled():
 
 
 class set_grad_enabled:
-    """Turn graph recording on or off: a call (takes effect at once), a context manager
-    (restores the previous mode on exit) and a decorator, as ``torch.set_grad_enabled``."""
+    """Turn graph recording on or off, as ``torch.set_grad_enabled``.
+
+    A call takes effect at once; as a context manager it restores the previous mode on exit;
+    it also decorates functions.
+
+    Parameters
+    ----------
+    mode : bool
+        True records operations for backward; False does not.
+    """
 
     def __init__(self, mode):
         self.prev = _mode.enabled

@@ -480,9 +480,14 @@ class Tensor:
 
     def to(self, dtype):
         """This tensor cast to ``dtype`` (differentiable; self when the dtype matches)."""
-        if np.dtype(dtype) == self.data.dtype:
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
             return self
-        return _ew.CastFunction.apply(self, np.dtype(dtype))
+        if dtype.kind != "f":
+            # As in PyTorch, only floating-point tensors carry gradients: an integer or
+            # boolean cast leaves the graph.
+            return Tensor(self.data.astype(dtype))
+        return _ew.CastFunction.apply(self, dtype)
 
     def float(self):
         """``self.to(np.float32)``."""

@@ -55,7 +55,7 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
-        dtype = _layer_dtype(dtype, device)
+        param_dtype = _layer_dtype(dtype, device)
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         self.padding_idx = F._padding_idx(self._layer_name(), padding_idx,
@@ -69,15 +69,17 @@ class Embedding(Module):
         self.sparse = sparse
         shape = (self.num_embeddings, self.embedding_dim)
         if _weight is None:
-            self.weight = Parameter(np.empty(shape, dtype), requires_grad=not _freeze)
+            self.weight = Parameter(np.empty(shape, param_dtype), requires_grad=not _freeze)
             self.reset_parameters()
         else:
             w = np.array(_weight.data if hasattr(_weight, "data") else _weight)
             if w.shape != shape:
                 raise ValueError(f"{self._layer_name()}: _weight must have shape {shape}, got "
                                  f"{w.shape}")
-            self.weight = Parameter(w.astype(dtype if dtype is not None else w.dtype,
-                                             copy=False), requires_grad=not _freeze)
+            # As PyTorch, a given weight keeps its own dtype unless one is asked for.
+            if dtype is None:
+                param_dtype = _layer_dtype(w.dtype)
+            self.weight = Parameter(w.astype(param_dtype, copy=False), requires_grad=not _freeze)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,

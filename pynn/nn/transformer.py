@@ -536,7 +536,7 @@ class Transformer(Module):
         s, t = (x.data if isinstance(x, Tensor) else np.asarray(x) for x in (src, tgt))
         batched = s.ndim == 3
         axis = 0 if self.batch_first else 1
-        if batched and (t.ndim != 3 or s.shape[axis] != t.shape[axis]):
+        if (t.ndim == 3) != batched or (batched and s.shape[axis] != t.shape[axis]):
             raise ValueError(f"Transformer: the batch number of src and tgt must be equal, got "
                              f"shapes {s.shape} and {t.shape} (batch_first={self.batch_first})")
         if s.shape[-1] != self.d_model or t.shape[-1] != self.d_model:

@@ -41,6 +41,16 @@ def test_tensor_attributes():
 def test_requires_grad_only_for_floats():
     with pytest.raises(RuntimeError, match="floating point"):
         pynn.tensor([1, 2], requires_grad=True)
+    x = pynn.tensor(np.array([1.5, -2.5]), requires_grad=True)
+    for cast in (x.long(), x.to(np.bool_)):  # an integer cast leaves the graph, as in torch
+        assert not cast.requires_grad and cast.grad_fn is None
+    assert x.float().requires_grad
+
+
+def test_set_grad_enabled_is_exported():
+    with pynn.set_grad_enabled(False):
+        y = pynn.tensor(np.ones(2), requires_grad=True) * 2
+    assert not y.requires_grad
 
 
 def test_broadcast_gradients_sum_to_input_shapes():

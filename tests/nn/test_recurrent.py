@@ -426,6 +426,11 @@ def test_embedding_functional_and_from_pretrained():
     assert emb.weight.dtype == np.float64 and not emb.weight.requires_grad
     np.testing.assert_array_equal(emb(idx).data, w[idx])
     assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
+    # A weight given to the constructor keeps its dtype unless one is asked for (as torch).
+    assert nn.Embedding(5, 2, _weight=w).weight.dtype == np.float64
+    assert nn.Embedding(5, 2, _weight=w, dtype=np.float32).weight.dtype == np.float32
+    with pytest.raises(TypeError, match="floating-point"):
+        nn.Embedding(5, 2, _weight=np.ones((5, 2), np.int64))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -395,6 +395,8 @@ def test_transformer_errors():
     model = nn.Transformer(8, 2, 1, 1, 16).double()
     with pytest.raises(ValueError, match="the batch number of src and tgt must be equal"):
         model(pynn.tensor(_rand(3, 2, 8)), pynn.tensor(_rand(3, 4, 8)))
+    with pytest.raises(ValueError, match="the batch number of src and tgt must be equal"):
+        model(pynn.tensor(_rand(3, 8)), pynn.tensor(_rand(3, 2, 8)))  # unbatched src
     with pytest.raises(ValueError, match="feature number of src and tgt must be equal to "
                                          "d_model=8"):
         model(pynn.tensor(_rand(3, 2, 8)), pynn.tensor(_rand(3, 2, 6)))
