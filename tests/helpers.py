@@ -96,8 +96,9 @@ def assert_same_error(kernel, args, exc, message, **kwargs):
     assert messages["compiled"] == messages["reference"]
 
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+DATA_DIR = ROOT.parent / "shared" / "data"
 needs_mnist = pytest.mark.skipif(not (DATA_DIR / "mnist").is_dir(),
                                  reason=f"MNIST files not found in {DATA_DIR / 'mnist'}")
 
