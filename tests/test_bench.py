@@ -54,8 +54,9 @@ def _sample(seconds):
 
 def fake_results(with_torch=True):
     """Results shaped as ``python -m pynn.bench`` builds them, with round numbers."""
-    def times(pynn_s, torch_s, reference_s=None):
+    def times(pynn_s, torch_s, reference_s=None, torch_cl_s=None):
         return {"pynn": _sample(pynn_s), "torch": _sample(torch_s) if with_torch else None,
+                "torch_cl": _sample(torch_cl_s) if with_torch and torch_cl_s else None,
                 "reference": None if reference_s is None else _sample(reference_s)}
 
     def run(threads):
@@ -63,10 +64,11 @@ def fake_results(with_torch=True):
             "threads": threads,
             "gemm": [{"case": f"square {n}", "size": n, "flops": 2.0 * n**3,
                       "numpy": _sample(2e-3), **times(1e-3, 2e-3)} for n in (64, 1024)],
-            "layers": [{"case": "conv 1->30 5x5", **times(2e-3, 6e-3, 4e-3)},
+            "layers": [{"case": "conv 1->30 5x5", **times(2e-3, 6e-3, 4e-3, 5e-3)},
                        {"case": "max-pool 2x2", **times(1e-3, 5e-3, 15e-3)}],
             "sequence": [{"case": "LSTM 28->128", **times(50e-3, 50e-3)}],
-            "training": [{"case": c[0], **times(1e-3, 3e-3)} for c in bench.TRAINING_CASES],
+            "training": [{"case": c[0], **times(1e-3, 3e-3, None, 2e-3 if c[1] == "cnn" else None)}
+                         for c in bench.TRAINING_CASES],
         }
 
     def mnist(seconds):
@@ -77,34 +79,42 @@ def fake_results(with_torch=True):
         "meta": {"date": "2026-11-22", "machine": "test machine", "command": "python -m "
                  "pynn.bench", "peak_gflops": 40.0, "notes": []},
         "runs": [run(1), run(2)],
-        "batch_scaling": {"threads": 2, "rows": [{"batch": b, **times(1e-3 * b, 3e-3 * b)}
-                                                 for b in (1, 32)]},
+        "batch_scaling": {"threads": 2, "rows": [
+            {"batch": b, **times(1e-3 * b, 3e-3 * b, None, 2e-3 * b)} for b in (1, 32)]},
         "memory_scaling": {"threads": 2, "rows": [
             {"batch": 100, "pynn": 30 * 2**20, "torch": 70 * 2**20 if with_torch else None}]},
         "convergence": {"threads": 2, "epochs": 1, "train_size": 600, "test_size": 100,
                         "evals_per_epoch": 2, "rows": [
                             {"case": "CNN conv30-pool-100-10, Adam", "model": "cnn", "epochs": 1,
-                             "pynn": mnist(10.0), "torch": mnist(30.0) if with_torch else None}]},
+                             "pynn": mnist(10.0), "torch": mnist(30.0) if with_torch else None,
+                             "torch_cl": mnist(20.0) if with_torch else None}]},
     }
 
 
 def test_report_tables():
     text = bench.render(fake_results())
     assert text.startswith(bench.report.MARKER)
-    assert "| MLP 784-100-10, SGD | 0.6 s | 1.8 s |  | 3.00x |  |" in text
+    assert "| MLP 784-100-10, SGD | 0.6 s | 1.8 s |  |  | 3.00x |  |  |" in text
+    assert "| CNN conv30-pool-100-10, Adam | 0.6 s | 1.8 s | 1.2 s |  | 3.00x | 2.00x |  |" in text
     assert "| tiny MLP 10-10-10, batch 1, SGD | 1000.0 us | 3000.0 us |" in text
     # GEMM 1024 at 1 ms: 2147 GFLOP/s, 2x OpenBLAS; spread is half the IQR over the median.
     assert "| square 1024 | 2147.5 | 5369% | 1073.7 | 1073.7 | 2.00x | 2.00x | ±10% |" in text
-    assert "| conv 1->30 5x5 | 2.00 ±10% | 6.00 ±10% | 4.00 ±10% | 3.00x | 2.00x |" in text
-    assert "| CNN conv30-pool-100-10, Adam | 10.00 s | 30.00 s | 3.00x | 98.50% | 98.50% | " \
-           "10.0 s | 30.0 s |" in text
+    assert ("| conv 1->30 5x5 | 2.00 ±10% | 6.00 ±10% | 5.00 ±10% | 4.00 ±10% | 3.00x | 2.50x "
+            "| 2.00x |") in text
+    # MNIST runs: a row per library; the headline compares with PyTorch's faster layout.
+    assert "| CNN conv30-pool-100-10, Adam | PyTorch | 30.00 s | 3.00x | 98.50% | 30.0 s |" in text
+    assert ("| CNN conv30-pool-100-10, Adam | PyTorch channels-last | 20.00 s | 2.00x | 98.50% "
+            "| 20.0 s |") in text
+    assert ("| CNN conv30-pool-100-10, Adam: epoch s / test accuracy after 1 epoch(s) | 10.0 s / "
+            "98.50% | 20.0 s / 98.50% (channels-last) | 2.00x |") in text
+    assert "| 32 | 1000.0 | 3000.0 | 2000.0 | 3.00x | 2.00x |" in text
     assert "| 100 | 30 MiB | 70 MiB |" in text
     assert "| peak memory, CNN training, batch 100 | 30 MiB | 70 MiB | 2.33x less |" in text
 
 
 def test_report_without_torch_leaves_its_columns_empty():
     text = bench.render(fake_results(with_torch=False))
-    assert "| MLP 784-100-10, SGD | 0.6 s |  |  |  |  |" in text
+    assert "| MLP 784-100-10, SGD | 0.6 s |  |  |  |  |  |  |" in text
     assert "| 100 | 30 MiB | n/a |" in text
 
 
@@ -184,10 +194,23 @@ def test_mnist_runs_start_from_the_same_weights_in_both_libraries():
 
     data = _tiny_mnist()
     ours = bench.Trainer("pynn", "cnn", "adam")
-    theirs = bench.Trainer("torch", "cnn", "adam", torch)
-    assert ours.accuracy(data[2], data[3]) == theirs.accuracy(data[2], data[3])
-    for key, value in ours.model.state_dict().items():
-        np.testing.assert_array_equal(theirs.model.state_dict()[key].numpy(), value)
+    for library in ("torch", "torch_cl"):
+        theirs = bench.Trainer(library, "cnn", "adam", torch)
+        assert ours.accuracy(data[2], data[3]) == theirs.accuracy(data[2], data[3])
+        for key, value in ours.model.state_dict().items():
+            np.testing.assert_array_equal(theirs.model.state_dict()[key].numpy(), value)
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installed")
+def test_torch_inputs_have_the_layout_asked_for_whatever_numpy_strides():
+    import torch
+
+    images = np.zeros((6, 28, 28), np.float32)
+    for batch in (images[:, None], images.reshape(6, 1, 28, 28), images[[0, 2, 4]][:, None]):
+        nchw = bench.training.torch_input(torch, batch, "torch")
+        nhwc = bench.training.torch_input(torch, batch, "torch_cl")
+        assert nchw.stride() == (784, 784, 28, 1)
+        assert nhwc.stride() == (784, 1, 28, 1)
 
 
 @pytest.mark.parametrize("case", bench.SEQUENCE_LAYERS, ids=lambda c: c[1])

@@ -69,9 +69,17 @@ def conv_step(kernels, x, w, b, padding, needs_input_grad):
     return step
 
 
-def torch_conv_step(torch, x, w, b, padding, needs_input_grad):
-    tx = torch.from_numpy(x).requires_grad_(needs_input_grad)
-    tw = torch.from_numpy(w).requires_grad_(True)
+def torch_conv_step(torch, x, w, b, padding, needs_input_grad, channels_last=False):
+    """PyTorch's forward and backward of the convolution, in its default layout (NCHW) or,
+    with ``channels_last``, in NHWC (input, weight and output)."""
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+
+    def tensor(a):
+        t = torch.from_numpy(a)
+        return torch.empty_like(t, memory_format=layout).copy_(t)
+
+    tx = tensor(x).requires_grad_(needs_input_grad)
+    tw = tensor(w).requires_grad_(True)
     tb = torch.from_numpy(b).requires_grad_(True)
 
     def step():
@@ -123,20 +131,23 @@ def bench_layers(peers, with_reference):
         x, w, b = rng_arrays(x_shape, w_shape, (w_shape[0],))
         cases.append((label,
                       lambda k, x=x, w=w, b=b, p=padding, d=needs_dx: conv_step(k, x, w, b, p, d),
-                      lambda t, x=x, w=w, b=b, p=padding, d=needs_dx:
-                          torch_conv_step(t, x, w, b, p, d)))
+                      lambda t, cl, x=x, w=w, b=b, p=padding, d=needs_dx:
+                          torch_conv_step(t, x, w, b, p, d, channels_last=cl)))
     (x,) = rng_arrays(POOL_INPUT)
     (logits,) = rng_arrays(XENT_SHAPE)
     labels = np.random.default_rng(1).integers(0, XENT_SHAPE[1], XENT_SHAPE[0])
     cases.append((f"max-pool 2x2 {POOL_INPUT}", lambda k: pool_step(k, x),
-                  lambda t: torch_pool_step(t, x)))
+                  lambda t, cl: torch_pool_step(t, x)))
     cases.append((f"softmax-CE {XENT_SHAPE}", lambda k: xent_step(k, logits, labels),
-                  lambda t: torch_xent_step(t, logits, labels)))
+                  lambda t, cl: torch_xent_step(t, logits, labels)))
     rows = []
     for label, ours, theirs in cases:
-        row = {"case": label, "pynn": measure(ours(compiled)), "torch": None, "reference": None}
+        row = {"case": label, "pynn": measure(ours(compiled)), "torch": None, "torch_cl": None,
+               "reference": None}
         if peers.torch is not None:
-            row["torch"] = measure(theirs(peers.torch))
+            row["torch"] = measure(theirs(peers.torch, False))
+            if label.startswith("conv"):
+                row["torch_cl"] = measure(theirs(peers.torch, True))
         if with_reference:
             row["reference"] = measure(ours(reference), repeat=5, warmup=1)
         rows.append(row)
@@ -186,7 +197,7 @@ def sequence_step(library, name, shape, torch=None):
 def bench_sequence(peers, with_reference):
     rows = []
     for label, name, shape in SEQUENCE_LAYERS:
-        row = {"case": label, "torch": None, "reference": None,
+        row = {"case": label, "torch": None, "torch_cl": None, "reference": None,
                "pynn": measure(sequence_step("pynn", name, shape), repeat=10)}
         if peers.torch is not None:
             row["torch"] = measure(sequence_step("torch", name, shape, peers.torch), repeat=10)

@@ -7,9 +7,9 @@ from .timing import median
 from .training import TRAINING_CASES
 
 COLOURS = {"pynn": "tab:blue", "numpy": "tab:green", "torch": "tab:orange",
-           "reference": "tab:gray"}
+           "torch_cl": "tab:red", "reference": "tab:gray"}
 NAMES = {"pynn": "pynn", "numpy": "NumPy/OpenBLAS", "torch": "PyTorch",
-         "reference": "pynn's NumPy reference"}
+         "torch_cl": "PyTorch channels-last", "reference": "pynn's NumPy reference"}
 
 
 def _pyplot():
@@ -59,8 +59,8 @@ def plot_gemm(plt, results, outdir):
 def plot_layers(plt, results, outdir):
     runs = results["runs"]
     cases = [r["case"] for r in runs[0]["layers"] + runs[0]["sequence"]]
-    peers = [p for p in ("torch", "reference")
-             if any(r[p] for run in runs for r in run["layers"] + run["sequence"])]
+    peers = [p for p in ("torch", "torch_cl", "reference")
+             if any(r.get(p) for run in runs for r in run["layers"] + run["sequence"])]
     if not peers:
         return None
     fig, axes = plt.subplots(1, len(peers), figsize=(6 * len(peers) + 2,
@@ -72,7 +72,7 @@ def plot_layers(plt, results, outdir):
         for j, run in enumerate(runs):
             rows = run["layers"] + run["sequence"]
             ys = [i + j * height for i in range(len(rows))]
-            ratios = [median(r[peer]) / median(r["pynn"]) if r[peer] else 0 for r in rows]
+            ratios = [median(r[peer]) / median(r["pynn"]) if r.get(peer) else 0 for r in rows]
             ax.barh(ys, ratios, height=height, color=shades[j % len(shades)],
                     label=f"{run['threads']} thread(s)")
         ax.axvline(1, color="black", lw=1)
@@ -81,7 +81,7 @@ def plot_layers(plt, results, outdir):
         ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
         ax.set_xlim(0.2, max(2.5, 1.3 * max(
             median(r[peer]) / median(r["pynn"]) for run in runs
-            for r in run["layers"] + run["sequence"] if r[peer])))
+            for r in run["layers"] + run["sequence"] if r.get(peer))))
         ax.set_xlabel(f"speed-up over {NAMES[peer]} (their time / pynn's; > 1: pynn faster)")
         ax.set_title(f"forward + backward, float32: vs {NAMES[peer]}")
         ax.grid(alpha=0.3, axis="x")
@@ -97,8 +97,8 @@ def plot_convergence(plt, results, outdir):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for i, row in enumerate(conv["rows"]):
         colour = f"C{i}"
-        for lib, style in (("pynn", "-"), ("torch", "--")):
-            if row[lib] is None:
+        for lib, style in (("pynn", "-"), ("torch", "--"), ("torch_cl", ":")):
+            if row.get(lib) is None:
                 continue
             t, acc = zip(*row[lib]["curve"])
             axes[0].plot(t, [100 * a for a in acc], style, color=colour, marker=".",
@@ -111,17 +111,17 @@ def plot_convergence(plt, results, outdir):
     axes[0].grid(alpha=0.3)
     labels = [r["case"].split(",")[0] for r in conv["rows"]]
     xs = range(len(labels))
-    for k, lib in enumerate(("pynn", "torch")):
-        epochs = [statistics.median(r[lib]["epoch_seconds"]) if r[lib] else 0
+    for k, lib in enumerate(("pynn", "torch", "torch_cl")):
+        epochs = [statistics.median(r[lib]["epoch_seconds"]) if r.get(lib) else 0
                   for r in conv["rows"]]
-        bars = axes[1].bar([x + 0.4 * k for x in xs], epochs, width=0.4, color=COLOURS[lib],
+        bars = axes[1].bar([x + 0.27 * k for x in xs], epochs, width=0.27, color=COLOURS[lib],
                            label=NAMES[lib])
         for bar, r in zip(bars, conv["rows"]):
-            if r[lib]:
+            if r.get(lib):
                 axes[1].annotate(f"{100 * r[lib]['accuracy']:.2f}%",
                                  (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                                  ha="center", va="bottom", fontsize=8)
-    axes[1].set_xticks([x + 0.2 for x in xs], labels)
+    axes[1].set_xticks([x + 0.27 for x in xs], labels)
     axes[1].set_ylabel("seconds per epoch (label: final test accuracy)")
     axes[1].set_title("epoch time and test accuracy")
     axes[1].legend(fontsize=8)
@@ -137,8 +137,8 @@ def plot_scaling(plt, results, outdir):
     for ax, panel in zip(axes[0], panels):
         if panel == "batch_scaling":
             rows = results[panel]["rows"]
-            for lib in ("pynn", "torch"):
-                if any(r[lib] is None for r in rows):
+            for lib in ("pynn", "torch", "torch_cl"):
+                if any(r.get(lib) is None for r in rows):
                     continue
                 ax.plot([r["batch"] for r in rows],
                         [median(r[lib]) * 1e6 / r["batch"] for r in rows], "o-",

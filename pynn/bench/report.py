@@ -38,6 +38,21 @@ def time_to(curve, accuracy):
     return next((t for t, acc in curve if acc >= accuracy), None)
 
 
+def fastest_torch(row):
+    """The faster of PyTorch's layouts in a row: ``(key, sample or run)``, ``(None, None)``
+    without PyTorch. Runs (MNIST) compare by their median epoch."""
+    found = [(k, row.get(k)) for k in ("torch", "torch_cl") if row.get(k)]
+    if not found:
+        return None, None
+
+    def seconds(value):
+        return _epoch_time(value) if "epoch_seconds" in value else median(value)
+    return min(found, key=lambda kv: seconds(kv[1]))
+
+
+TORCH_NAMES = {"torch": "PyTorch", "torch_cl": "PyTorch channels-last"}
+
+
 def _threads_title(n):
     return f"{n} thread{'s' if n > 1 else ''}"
 
@@ -50,7 +65,8 @@ def _epoch_time(run):
 def headline(results):
     """The few figures the README quotes, at the highest thread count measured."""
     run = results["runs"][-1]
-    lines = [f"| at {_threads_title(run['threads'])} | pynn | PyTorch | pynn's speed-up |",
+    lines = [(f"| at {_threads_title(run['threads'])} | pynn | PyTorch (its faster layout) | "
+             "pynn's speed-up |"),
              "|---|---:|---:|---:|"]
     big = [r for r in run["gemm"] if r["size"] == 1024] or run["gemm"][-1:]
     for r in big:
@@ -58,14 +74,18 @@ def headline(results):
                      f"{fmt_gflops(r['flops'], r['torch'])} | {speedup(r['torch'], r['pynn'])} |")
     for r in run["layers"] + run["sequence"]:
         if r["case"].startswith(("conv 1->30", "max-pool", "softmax", "LSTM", "Transformer")):
+            key, theirs = fastest_torch(r)
+            layout = " (channels-last)" if key == "torch_cl" else ""
             lines.append(f"| {r['case']}, fwd+bwd ms | {fmt_ms(r['pynn'])} | "
-                         f"{fmt_ms(r['torch'])} | {speedup(r['torch'], r['pynn'])} |")
+                         f"{fmt_ms(theirs)}{layout} | {speedup(theirs, r['pynn'])} |")
     conv = results.get("convergence")
     for r in (conv or {}).get("rows", []):
-        ours, theirs = r["pynn"], r["torch"]
+        ours = r["pynn"]
+        key, theirs = fastest_torch(r)
+        layout = " (channels-last)" if key == "torch_cl" else ""
         lines.append(f"| {r['case']}: epoch s / test accuracy after {r['epochs']} epoch(s) | "
                      f"{_epoch_time(ours):.1f} s / {100 * ours['accuracy']:.2f}% | "
-                     + (f"{_epoch_time(theirs):.1f} s / {100 * theirs['accuracy']:.2f}% | "
+                     + (f"{_epoch_time(theirs):.1f} s / {100 * theirs['accuracy']:.2f}%{layout} | "
                         f"{_epoch_time(theirs) / _epoch_time(ours):.2f}x |" if theirs else " | |"))
     mem = next((m for m in results.get("memory_scaling", {}).get("rows", []) if m["batch"] == 100),
                None)
@@ -92,11 +112,12 @@ def _gemm_table(run, peak):
 
 def _layer_table(run):
     lines = ["Forward + backward, float32, ms (lower is better; speed-up = their time / pynn's):",
-             "", "| case | pynn | PyTorch | NumPy reference | vs PyTorch | vs reference |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "", ("| case | pynn | PyTorch | PyTorch channels-last | NumPy reference | vs PyTorch "
+                  "| vs channels-last | vs reference |"), "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in run["layers"] + run["sequence"]:
         lines.append(f"| {r['case']} | {fmt_ms(r['pynn'])} | {fmt_ms(r['torch'])} | "
-                     f"{fmt_ms(r['reference'])} | {speedup(r['torch'], r['pynn'])} | "
+                     f"{fmt_ms(r.get('torch_cl'))} | {fmt_ms(r['reference'])} | "
+                     f"{speedup(r['torch'], r['pynn'])} | {speedup(r.get('torch_cl'), r['pynn'])} | "
                      f"{speedup(r['reference'], r['pynn'])} |")
     return lines
 
@@ -104,13 +125,15 @@ def _layer_table(run):
 def _training_table(run):
     lines = [("Training steps, float32: seconds per epoch of 60,000 images (data preloaded) from "
              "the median step, or microseconds per step (lower is better):"), "",
-             ("| model | pynn | PyTorch | pynn on its NumPy reference | vs PyTorch | "
-             "vs reference |"), "|---|---:|---:|---:|---:|---:|"]
+             ("| model | pynn | PyTorch | PyTorch channels-last | pynn on its NumPy reference "
+              "| vs PyTorch | vs channels-last | vs reference |"),
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r, case in zip(run["training"], TRAINING_CASES):
         scale, unit = (case[4] / case[2], "s") if case[4] else (1e6, "us")
-        times = [("" if r[lib] is None else f"{median(r[lib]) * scale:.1f} {unit}")
-                 for lib in ("pynn", "torch", "reference")]
+        times = [("" if r.get(lib) is None else f"{median(r[lib]) * scale:.1f} {unit}")
+                 for lib in ("pynn", "torch", "torch_cl", "reference")]
         lines.append(f"| {r['case']} | {' | '.join(times)} | {speedup(r['torch'], r['pynn'])} | "
+                     f"{speedup(r.get('torch_cl'), r['pynn'])} | "
                      f"{speedup(r['reference'], r['pynn'])} |")
     return lines
 
@@ -118,27 +141,23 @@ def _training_table(run):
 def _convergence_section(conv):
     lines = [f"### MNIST training runs ({_threads_title(conv['threads'])})", "",
              (f"Each model trained on {conv['train_size']:,} images for {conv['epochs']} epoch(s), "
-             f"batch 100, the same initial weights and batch order in both libraries; test "
-             f"accuracy on {conv['test_size']:,} images, evaluated {conv['evals_per_epoch']} "
-             "times an epoch (evaluation time not counted). One run each: the accuracies "
-             "differ by the libraries' rounding, not by their recipes."), "",
-             ("| model | pynn epoch | PyTorch epoch | speed-up | pynn accuracy | "
-             "PyTorch accuracy | pynn to 98% | PyTorch to 98% |"),
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "batch 100, from the same initial weights in the same batch order in every "
+              f"library; test accuracy on {conv['test_size']:,} images, evaluated "
+              f"{conv['evals_per_epoch']} times an epoch (evaluation time not counted). One run "
+              "each: the accuracies differ by the libraries' rounding, not by their recipes."),
+             "", "| model | library | epoch | pynn's speed-up | test accuracy | time to 98% |",
+             "|---|---|---:|---:|---:|---:|"]
     for r in conv["rows"]:
-        ours, theirs = r["pynn"], r["torch"]
-
-        def to98(run):
-            t = None if run is None else time_to(run["curve"], 0.98)
-            return "not reached" if run is not None and t is None else (
-                "" if t is None else f"{t:.1f} s")
-        lines.append(
-            f"| {r['case']} | {_epoch_time(ours):.2f} s | "
-            + (f"{_epoch_time(theirs):.2f} s | {_epoch_time(theirs) / _epoch_time(ours):.2f}x | "
-               if theirs else " | | ")
-            + f"{100 * ours['accuracy']:.2f}% | "
-            + (f"{100 * theirs['accuracy']:.2f}% | " if theirs else " | ")
-            + f"{to98(ours)} | {to98(theirs)} |")
+        ours = r["pynn"]
+        for key in ("pynn", "torch", "torch_cl"):
+            run = r.get(key)
+            if run is None:
+                continue
+            reached = time_to(run["curve"], 0.98)
+            ratio = "" if key == "pynn" else f"{_epoch_time(run) / _epoch_time(ours):.2f}x"
+            lines.append(f"| {r['case']} | {TORCH_NAMES.get(key, 'pynn')} | "
+                         f"{_epoch_time(run):.2f} s | {ratio} | {100 * run['accuracy']:.2f}% | "
+                         + ("not reached |" if reached is None else f"{reached:.1f} s |"))
     return lines
 
 
@@ -148,12 +167,15 @@ def _scaling_section(results):
     if batch:
         lines += [f"### Scaling with the batch size ({_threads_title(batch['threads'])})", "",
                   "CNN training step (Adam), microseconds per image:", "",
-                  "| batch | pynn | PyTorch | speed-up |", "|---:|---:|---:|---:|"]
+                  ("| batch | pynn | PyTorch | PyTorch channels-last | vs PyTorch "
+                   "| vs channels-last |"), "|---:|---:|---:|---:|---:|---:|"]
         for r in batch["rows"]:
-            per_image = [("" if r[lib] is None else f"{median(r[lib]) * 1e6 / r['batch']:.1f}")
-                         for lib in ("pynn", "torch")]
+            per_image = [("" if r.get(lib) is None
+                          else f"{median(r[lib]) * 1e6 / r['batch']:.1f}")
+                         for lib in ("pynn", "torch", "torch_cl")]
             lines.append(f"| {r['batch']} | {' | '.join(per_image)} | "
-                         f"{speedup(r['torch'], r['pynn'])} |")
+                         f"{speedup(r['torch'], r['pynn'])} | "
+                         f"{speedup(r.get('torch_cl'), r['pynn'])} |")
     mem = results.get("memory_scaling")
     if mem:
         lines += ["", (f"Peak memory of CNN training beyond the process with model and data set "
