@@ -79,6 +79,7 @@ def plot_layers(plt, results, outdir):
         ax.set_xscale("log")
         ticks = [0.25, 0.5, 1, 2, 5, 10, 20, 50]
         ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+        ax.minorticks_off()
         ax.set_xlim(0.2, max(2.5, 1.3 * max(
             median(r[peer]) / median(r["pynn"]) for run in runs
             for r in run["layers"] + run["sequence"] if r.get(peer))))

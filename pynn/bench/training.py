@@ -25,7 +25,7 @@ MEMORY_CASE = "cnn"
 SCALING_MODEL = "cnn"
 BATCH_SIZES = (1, 8, 32, 128, 512)
 QUICK_BATCH_SIZES = (1, 32, 128)
-MEMORY_BATCH_SIZES = (16, 64, 256)
+MEMORY_BATCH_SIZES = (16, 64, 100, 256)
 # The MNIST runs: (label, model, optimiser); every one with batch 100.
 CONVERGENCE_CASES = (
     ("MLP 784-100-10, SGD", "mlp", "sgd"),
