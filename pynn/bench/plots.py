@@ -1,8 +1,8 @@
 """PNG figures of a benchmark run (matplotlib, an optional extra: ``pip install .[bench]``)."""
 
 import os
-import statistics
 
+from .report import epoch_time
 from .timing import median
 from .training import TRAINING_CASES
 
@@ -113,8 +113,7 @@ def plot_convergence(plt, results, outdir):
     labels = [r["case"].split(",")[0] for r in conv["rows"]]
     xs = range(len(labels))
     for k, lib in enumerate(("pynn", "torch", "torch_cl")):
-        epochs = [statistics.median(r[lib]["epoch_seconds"]) if r.get(lib) else 0
-                  for r in conv["rows"]]
+        epochs = [epoch_time(r[lib]) if r.get(lib) else 0 for r in conv["rows"]]
         bars = axes[1].bar([x + 0.27 * k for x in xs], epochs, width=0.27, color=COLOURS[lib],
                            label=NAMES[lib])
         for bar, r in zip(bars, conv["rows"]):

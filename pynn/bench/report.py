@@ -46,7 +46,7 @@ def fastest_torch(row):
         return None, None
 
     def seconds(value):
-        return _epoch_time(value) if "epoch_seconds" in value else median(value)
+        return epoch_time(value) if "epoch_seconds" in value else median(value)
     return min(found, key=lambda kv: seconds(kv[1]))
 
 
@@ -57,7 +57,7 @@ def _threads_title(n):
     return f"{n} thread{'s' if n > 1 else ''}"
 
 
-def _epoch_time(run):
+def epoch_time(run):
     """The median epoch of an MNIST run (from ``train_and_evaluate``), in seconds."""
     return statistics.median(run["epoch_seconds"])
 
@@ -84,9 +84,9 @@ def headline(results):
         key, theirs = fastest_torch(r)
         layout = " (channels-last)" if key == "torch_cl" else ""
         lines.append(f"| {r['case']}: epoch s / test accuracy after {r['epochs']} epoch(s) | "
-                     f"{_epoch_time(ours):.1f} s / {100 * ours['accuracy']:.2f}% | "
-                     + (f"{_epoch_time(theirs):.1f} s / {100 * theirs['accuracy']:.2f}%{layout} | "
-                        f"{_epoch_time(theirs) / _epoch_time(ours):.2f}x |" if theirs else " | |"))
+                     f"{epoch_time(ours):.1f} s / {100 * ours['accuracy']:.2f}% | "
+                     + (f"{epoch_time(theirs):.1f} s / {100 * theirs['accuracy']:.2f}%{layout} | "
+                        f"{epoch_time(theirs) / epoch_time(ours):.2f}x |" if theirs else " | |"))
     mem = next((m for m in results.get("memory_scaling", {}).get("rows", []) if m["batch"] == 100),
                None)
     if mem:
@@ -154,9 +154,9 @@ def _convergence_section(conv):
             if run is None:
                 continue
             reached = time_to(run["curve"], 0.98)
-            ratio = "" if key == "pynn" else f"{_epoch_time(run) / _epoch_time(ours):.2f}x"
+            ratio = "" if key == "pynn" else f"{epoch_time(run) / epoch_time(ours):.2f}x"
             lines.append(f"| {r['case']} | {TORCH_NAMES.get(key, 'pynn')} | "
-                         f"{_epoch_time(run):.2f} s | {ratio} | {100 * run['accuracy']:.2f}% | "
+                         f"{epoch_time(run):.2f} s | {ratio} | {100 * run['accuracy']:.2f}% | "
                          + ("not reached |" if reached is None else f"{reached:.1f} s |"))
     return lines
 

@@ -111,7 +111,7 @@ def write_all(results, output):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m pynn.bench",
-                                     description=__import__("pynn.bench").bench.__doc__,
+                                     description=sys.modules[__package__].__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="fewer sizes, no NumPy-reference timings, 1 epoch of 12,000 "
