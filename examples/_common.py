@@ -74,6 +74,17 @@ def mnist_loaders(args, train_transform=None):
     return train_loader, test_loader
 
 
+def warmup_cosine(optimizer, warmup, total, start_factor):
+    """A learning-rate schedule of ``total`` steps: linear warm-up from ``start_factor`` times
+    the base rate over ``warmup`` steps, then cosine annealing to zero."""
+    from pynn.optim import lr_scheduler
+
+    return lr_scheduler.SequentialLR(optimizer, [
+        lr_scheduler.LinearLR(optimizer, start_factor=start_factor, total_iters=warmup),
+        lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup)),
+    ], milestones=[warmup])
+
+
 def report(name, history, test_result, wall_start, target):
     """Print the per-epoch times, the test accuracy against the target and the wall time."""
     print(f"\n{name}: threads={pynn.get_num_threads()}")

@@ -50,10 +50,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from _common import warmup_cosine
+
 import pynn
 from pynn import functional as F
 from pynn import nn
-from pynn.optim import AdamW, lr_scheduler
+from pynn.optim import AdamW
 
 TARGET = 2.0
 
@@ -264,10 +266,7 @@ def main(argv=None):
     model = CharTransformer(len(chars), args.context, args.d_model, args.layers, args.heads)
     optimizer = AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     warmup = max(1, args.steps // 10)
-    scheduler = lr_scheduler.SequentialLR(optimizer, [
-        lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup),
-        lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, args.steps - warmup)),
-    ], milestones=[warmup])
+    scheduler = warmup_cosine(optimizer, warmup, args.steps, 0.01)
     rng = np.random.default_rng(args.seed)
     offsets = np.arange(args.context)
 

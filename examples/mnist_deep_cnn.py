@@ -44,7 +44,7 @@ the compiled backend):
 import sys
 import time
 
-from _common import mnist_loaders, parse_args, report
+from _common import mnist_loaders, parse_args, report, warmup_cosine
 
 from pynn import nn, train
 from pynn.data import transforms
@@ -141,10 +141,7 @@ def train_deep(args, start):
     total = args.epochs * len(train_loader)
     # One epoch of warm-up in a full run, a tenth of the batches in a short one.
     warmup = max(1, min(len(train_loader), total // 10))
-    scheduler = lr_scheduler.SequentialLR(optimizer, [
-        lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup),
-        lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup)),
-    ], milestones=[warmup])
+    scheduler = warmup_cosine(optimizer, warmup, total, 0.1)
     history = train.fit(model, nn.CrossEntropyLoss(), optimizer, train_loader, args.epochs,
                         val_loader=test_loader, scheduler=scheduler, scheduler_step="batch",
                         checkpoint_dir=args.checkpoint_dir, resume=args.resume,

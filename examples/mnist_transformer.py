@@ -31,10 +31,10 @@ after epoch 1, 97.8% after epoch 4, 98.61% after epoch 10; wall time 496 s.
 
 import time
 
-from _common import mnist_loaders, parse_args, report
+from _common import mnist_loaders, parse_args, report, warmup_cosine
 
 from pynn import nn, train
-from pynn.optim import AdamW, lr_scheduler
+from pynn.optim import AdamW
 
 TARGET = 0.98
 IMAGE_SIZE = 28
@@ -121,10 +121,7 @@ def main(argv=None):
     total = args.epochs * len(train_loader)
     # Half an epoch of warm-up in a full run, a tenth of the batches in a short one.
     warmup = max(1, min(len(train_loader) // 2, total // 10))
-    scheduler = lr_scheduler.SequentialLR(optimizer, [
-        lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup),
-        lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup)),
-    ], milestones=[warmup])
+    scheduler = warmup_cosine(optimizer, warmup, total, 0.01)
     history = train.fit(model, nn.CrossEntropyLoss(), optimizer, train_loader, args.epochs,
                         val_loader=test_loader, scheduler=scheduler, scheduler_step="batch",
                         checkpoint_dir=args.checkpoint_dir, resume=args.resume,

@@ -38,10 +38,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from _common import warmup_cosine
+
 import pynn
 from pynn import functional as F
 from pynn import nn
-from pynn.optim import AdamW, lr_scheduler
+from pynn.optim import AdamW
 
 TARGET = 0.99
 PAD, BOS, EOS = 10, 11, 12  # digits are their own tokens 0-9
@@ -206,10 +208,7 @@ def main(argv=None):
                                max_len=args.max_len + 1)
     optimizer = AdamW(model.parameters(), lr=args.lr)
     warmup = max(1, args.steps // 10)
-    scheduler = lr_scheduler.SequentialLR(optimizer, [
-        lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup),
-        lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, args.steps - warmup)),
-    ], milestones=[warmup])
+    scheduler = warmup_cosine(optimizer, warmup, args.steps, 0.01)
 
     every = max(1, min(250, args.steps // 5))
     t0 = time.perf_counter()
