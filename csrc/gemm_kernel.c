@@ -21,6 +21,8 @@
 #define MR_F64 12
 #define NV_ 2
 #define BLOCK_F32 {12, 32, 192, 144, 4096}
+#define DOT_M 4 /* 4 x 6 accumulators + 4 A vectors + 1 B vector of 32 */
+#define DOT_N 6
 #define BLOCK_F64 {12, 16, 192, 72, 4096}
 #elif PYNN_ISA == avx2
 #define VBYTES 32 /* 16 ymm: 6 x 2 accumulators */
@@ -28,6 +30,8 @@
 #define MR_F64 6
 #define NV_ 2
 #define BLOCK_F32 {6, 16, 256, 144, 4080}
+#define DOT_M 3 /* 3 x 4 accumulators + 3 A vectors + 1 B vector of 16 */
+#define DOT_N 4
 #define BLOCK_F64 {6, 8, 256, 72, 4080}
 #elif PYNN_ISA == generic
 #define VBYTES 16 /* SSE2 or NEON: 16 registers are enough for 6 x 2 accumulators */
@@ -35,6 +39,8 @@
 #define MR_F64 6
 #define NV_ 2
 #define BLOCK_F32 {6, 8, 256, 120, 4096}
+#define DOT_M 3
+#define DOT_N 4
 #define BLOCK_F64 {6, 4, 256, 60, 4096}
 #else
 #error "PYNN_ISA must be generic, avx2 or avx512"
@@ -74,6 +80,12 @@ typedef int64_t vi64 __attribute__((vector_size(VBYTES)));
                   const T *PYNN_RESTRICT b, int64_t rs_b, T *PYNN_RESTRICT c, int64_t rsc, \
                   int64_t csc, int64_t mr, int64_t nr, const EP *ep);
 
+#define DECLARE_DOT(T)                                                                    \
+    void DOT_NAME(int64_t m, int64_t n, int64_t k, const T *a, int64_t rsa, const T *bt,   \
+                  int64_t rsbt, T *c, int64_t rsc, int64_t csc, const EP *ep);
+#define DM DOT_M
+#define DN DOT_N
+
 #define T float
 #define VT vf32
 #define VI vi32
@@ -99,6 +111,11 @@ DECLARE_UKR(float)
 #undef NV
 #undef BODY_NAME
 #undef UKR_NAME
+
+#define DOT_NAME PYNN_ISA_SYM(pynn_gemm_dot_f32)
+DECLARE_DOT(float)
+#include "gemm_dot_tmpl.h"
+#undef DOT_NAME
 
 #undef T
 #undef VT
@@ -131,6 +148,11 @@ DECLARE_UKR(double)
 #undef NV
 #undef BODY_NAME
 #undef UKR_NAME
+
+#define DOT_NAME PYNN_ISA_SYM(pynn_gemm_dot_f64)
+DECLARE_DOT(double)
+#include "gemm_dot_tmpl.h"
+#undef DOT_NAME
 
 #undef T
 #undef VT
@@ -172,5 +194,9 @@ const pynn_gemm_desc PYNN_ISA_SYM(pynn_gemm_desc) = {
     PYNN_ISA_SYM(pynn_gemm_ukernel_f64),
     PYNN_ISA_SYM(pynn_gemm_ukernel_half_f32),
     PYNN_ISA_SYM(pynn_gemm_ukernel_half_f64),
+    PYNN_ISA_SYM(pynn_gemm_dot_f32),
+    PYNN_ISA_SYM(pynn_gemm_dot_f64),
+    DOT_M,
+    DOT_N,
     PYNN_ISA_SYM(fma_probe_f32),
 };

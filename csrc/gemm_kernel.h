@@ -41,6 +41,19 @@ typedef void (*pynn_gemm_ukr_f64)(int64_t kc, const double *a, int64_t rs_a, int
                                   int64_t csc, int64_t mr, int64_t nr,
                                   const pynn_gemm_ep_f64 *ep);
 
+/* The dot form, for operands both contiguous along k (A row-major, B stored as B^T
+ * row-major): C(i, j) := relu?(alpha * sum_p a[i * rsa + p] * bt[j * rsbt + p]
+ * + beta * C(i, j) + bias) for i < m, j < n, C at c[i * rsc + j * csc], the epilogue as above
+ * with ep->bias indexed from row / column 0 of this call. Nothing is packed: it serves
+ * products whose M and N are too small to amortise packing (convolution weight gradients,
+ * a classifier head) and whose K is long. */
+typedef void (*pynn_gemm_dot_f32)(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
+                                  const float *bt, int64_t rsbt, float *c, int64_t rsc,
+                                  int64_t csc, const pynn_gemm_ep_f32 *ep);
+typedef void (*pynn_gemm_dot_f64)(int64_t m, int64_t n, int64_t k, const double *a,
+                                  int64_t rsa, const double *bt, int64_t rsbt, double *c,
+                                  int64_t rsc, int64_t csc, const pynn_gemm_ep_f64 *ep);
+
 /* Register block (mr x nr) and cache blocks (kc: depth of a packed panel, mc: rows of packed
  * A kept in L2, nc: columns of packed B kept in L3) of one precision on one ISA. */
 typedef struct {
@@ -56,6 +69,9 @@ typedef struct {
      * packed B panels keep their full NR row stride. */
     pynn_gemm_ukr_f32 ukr_half_f32;
     pynn_gemm_ukr_f64 ukr_half_f64;
+    pynn_gemm_dot_f32 dot_f32;
+    pynn_gemm_dot_f64 dot_f64;
+    int dot_m, dot_n; /* the dot form's register block, for splitting work among threads */
     /* Peak probe: `rounds` rounds of independent vector FMA chains (no memory traffic);
      * returns the float32 operations done. `sink` keeps the work from being optimised out. */
     int64_t (*fma_probe_f32)(int64_t rounds, float *sink);

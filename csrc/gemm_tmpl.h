@@ -6,6 +6,7 @@
 #define EP NAME(pynn_gemm_ep)
 #define UKR NAME(pynn_gemm_ukr)
 #define CTX NAME(gemm_ctx)
+#define DOT NAME(pynn_gemm_dot)
 
 typedef struct {
     int64_t m, n, k;
@@ -68,6 +69,58 @@ static void NAME(gemm_direct)(const CTX *x)
                         acc[j] += av * bp[j * x->csb];
             }
             NAME(store_row)(x, i, j0, jn, acc);
+        }
+    }
+}
+
+/* The dot form (gemm_kernel.h) over the whole product. C^T = B^T^T A^T is the same problem
+ * with the operands' roles swapped, which turns the dm x dn register block into dn x dm:
+ * the orientation that wastes fewer lanes on ragged edge blocks is taken (6 x 25 fits
+ * 3 x 4 blocks better, 16 x 150 fits 4 x 3 exactly). With a team, the side of C with more
+ * blocks is split into block-aligned ranges handed out first come, first served. */
+static void NAME(gemm_dot)(const CTX *x, const pynn_gemm_desc *desc, int n_threads)
+{
+    const DOT dot = desc->PYNN_CAT(dot_, SFX);
+    const int64_t dm = desc->dot_m, dn = desc->dot_n;
+#define PYNN_PADDED(len, blk) (((len) + (blk) - 1) / (blk) * (blk))
+    const int swap = PYNN_PADDED(x->m, dn) * PYNN_PADDED(x->n, dm) <
+                     PYNN_PADDED(x->m, dm) * PYNN_PADDED(x->n, dn);
+#undef PYNN_PADDED
+    /* The problem as the kernel sees it: m rows of a, n rows of bt, C(i, j) at i rs + j cs. */
+    const int64_t m = swap ? x->n : x->m, n = swap ? x->m : x->n;
+    const T *a = swap ? x->b : x->a, *bt = swap ? x->a : x->b;
+    const int64_t rsa = swap ? x->csb : x->rsa, rsbt = swap ? x->rsa : x->csb;
+    const int64_t rsc = swap ? x->csc : x->rsc, csc = swap ? x->rsc : x->csc;
+    EP ep;
+    ep.alpha = x->alpha;
+    ep.beta = x->beta;
+    ep.load_c = x->beta != 0;
+    ep.relu = x->relu;
+    ep.bias_axis = swap ? 1 - x->bias_axis : x->bias_axis;
+    ep.bias = x->bias;
+    const int nt = gemm_threads(m, n, x->k, dm, dn, n_threads);
+    if (nt == 1) {
+        dot(m, n, x->k, a, rsa, bt, rsbt, x->c, rsc, csc, &ep);
+        return;
+    }
+    const int64_t mblocks = (m + dm - 1) / dm, nblocks = (n + dn - 1) / dn;
+    const int by_rows = mblocks >= nblocks;
+    const int64_t blocks = by_rows ? mblocks : nblocks, step = by_rows ? dm : dn;
+    const int64_t tasks = PYNN_MIN(blocks, (int64_t)GEMM_TASKS_PER_THREAD * nt);
+    PYNN_OMP(parallel for num_threads(nt) schedule(dynamic, 1))
+    for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t lo = blocks * t / tasks * step, hi = blocks * (t + 1) / tasks * step;
+        EP mine = ep;
+        if (by_rows) {
+            if (mine.bias && mine.bias_axis == 0)
+                mine.bias += lo;
+            dot(PYNN_MIN(hi, m) - lo, n, x->k, a + lo * rsa, rsa, bt, rsbt, x->c + lo * rsc,
+                rsc, csc, &mine);
+        } else {
+            if (mine.bias && mine.bias_axis == 1)
+                mine.bias += lo;
+            dot(m, PYNN_MIN(hi, n) - lo, x->k, a, rsa, bt + lo * rsbt, rsbt, x->c + lo * csc,
+                rsc, csc, &mine);
         }
     }
 }
@@ -323,6 +376,10 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
     }
 
     const pynn_gemm_desc *desc = gemm_desc(isa);
+    if (gemm_use_dot(x.m, x.n, k, x.csa, x.rsb)) {
+        NAME(gemm_dot)(&x, desc, n_threads);
+        return PYNN_OK;
+    }
     const pynn_gemm_blocking *bl = &desc->SFX;
     x.ukr = desc->PYNN_CAT(ukr_, SFX);
     x.ukr_half = desc->PYNN_CAT(ukr_half_, SFX);
@@ -372,3 +429,4 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
 #undef EP
 #undef UKR
 #undef CTX
+#undef DOT

@@ -62,6 +62,22 @@ static inline void PYNN_FN(zero_row)(real *dst, int64_t n)
     memset(dst + n - ROW_BLOCK, 0, ROW_BLOCK * sizeof(real));
 }
 
+/* dst[0..n) += src[0..n), in whole blocks and then one value at a time. */
+static inline void PYNN_FN(add_row)(real *PYNN_RESTRICT dst, const real *PYNN_RESTRICT src,
+                                    int64_t n)
+{
+    int64_t i = 0;
+    for (; i + ROW_BLOCK <= n; i += ROW_BLOCK) {
+        real block[ROW_BLOCK];
+        memcpy(block, dst + i, sizeof block);
+        for (int64_t l = 0; l < ROW_BLOCK; ++l)
+            block[l] += src[i + l];
+        memcpy(dst + i, block, sizeof block);
+    }
+    for (; i < n; ++i)
+        dst[i] += src[i];
+}
+
 /* Loops run over kernel taps (i, j) outside channels, so that the valid output ranges of a
  * tap, which cost divisions, are computed once per tap rather than once per channel. */
 void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
@@ -76,19 +92,26 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
             valid_range(g->w, g->sw, g->pw, j * g->dw, ow, &ox0, &ox1);
             const int64_t off = j * g->dw - g->pw; /* input column = ox * sw + off */
             const int padded = ox0 > 0 || ox1 < ow;
+            const int64_t src_step = g->sh * g->w;
             for (int64_t ci = 0; ci < g->c; ++ci) {
                 real *row = cols + (ci * taps + i * g->kw + j) * ld;
                 memset(row, 0, (size_t)(oy0 * ow) * sizeof(real));
-                for (int64_t oy = oy0; oy < oy1; ++oy) {
-                    const real *src = x + ci * plane + (oy * g->sh - g->ph + i * g->dh) * g->w;
-                    real *dst = row + oy * ow;
-                    if (padded)
-                        PYNN_FN(zero_row)(dst, ow);
-                    if (g->sw == 1) {
-                        PYNN_FN(copy_row)(dst + ox0, src + ox0 + off, ox1 - ox0);
-                    } else {
-                        for (int64_t ox = ox0; ox < ox1; ++ox)
-                            dst[ox] = src[ox * g->sw + off];
+                /* src: the input row that output row oy reads through this tap. */
+                const real *src = x + ci * plane + (oy0 * g->sh - g->ph + i * g->dh) * g->w;
+                real *dst = row + oy0 * ow;
+                if (g->sw == 1 && !padded) { /* the common case: whole rows, one copy each */
+                    for (int64_t oy = oy0; oy < oy1; ++oy, src += src_step, dst += ow)
+                        PYNN_FN(copy_row)(dst, src + off, ow);
+                } else {
+                    for (int64_t oy = oy0; oy < oy1; ++oy, src += src_step, dst += ow) {
+                        if (padded)
+                            PYNN_FN(zero_row)(dst, ow);
+                        if (g->sw == 1) {
+                            PYNN_FN(copy_row)(dst + ox0, src + ox0 + off, ox1 - ox0);
+                        } else {
+                            for (int64_t ox = ox0; ox < ox1; ++ox)
+                                dst[ox] = src[ox * g->sw + off];
+                        }
                     }
                 }
                 memset(row + oy1 * ow, 0, (size_t)((oh - oy1) * ow) * sizeof(real));
@@ -111,14 +134,13 @@ void PYNN_FN(pynn_col2im)(const pynn_conv_geom *g, const real *PYNN_RESTRICT col
             int64_t ox0, ox1;
             valid_range(g->w, g->sw, g->pw, j * g->dw, ow, &ox0, &ox1);
             const int64_t off = j * g->dw - g->pw;
+            const int64_t dst_step = g->sh * g->w;
             for (int64_t ci = 0; ci < g->c; ++ci) {
-                const real *row = cols + (ci * taps + i * g->kw + j) * ld;
-                for (int64_t oy = oy0; oy < oy1; ++oy) {
-                    real *dst = x + ci * plane + (oy * g->sh - g->ph + i * g->dh) * g->w;
-                    const real *src = row + oy * ow;
-                    if (g->sw == 1) { /* unit stride: the loop vectorises */
-                        for (int64_t ox = ox0; ox < ox1; ++ox)
-                            dst[ox + off] += src[ox];
+                const real *src = cols + (ci * taps + i * g->kw + j) * ld + oy0 * ow;
+                real *dst = x + ci * plane + (oy0 * g->sh - g->ph + i * g->dh) * g->w;
+                for (int64_t oy = oy0; oy < oy1; ++oy, src += ow, dst += dst_step) {
+                    if (g->sw == 1) {
+                        PYNN_FN(add_row)(dst + ox0 + off, src + ox0, ox1 - ox0);
                     } else {
                         for (int64_t ox = ox0; ox < ox1; ++ox)
                             dst[ox * g->sw + off] += src[ox];

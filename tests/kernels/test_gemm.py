@@ -239,6 +239,51 @@ def test_gemm_matches_reference_accumulates(isa, dtype):
     assert_gemm_close(out, expected, a, b, alpha=3.0)
 
 
+# The dot form (gemm.c, gemm_use_dot): both operands contiguous along k, k >= 256 and a side
+# of C at most 32. Register blocks 3x4 (AVX2, portable) or 4x6 (AVX-512) in whichever
+# orientation wastes less, so sides around their multiples; k on and off a vector multiple.
+DOT_SHAPES = [(1, 1, 256), (6, 25, 784), (16, 150, 512), (128, 10, 257), (7, 5, 263),
+              (33, 32, 300), (5, 701, 259), (30, 25, 576), (32, 13, 1031)]
+
+
+@pytest.mark.parametrize("shape", DOT_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("epilogue", EPILOGUES)
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_dot_form(isa, dtype, order, epilogue, shape):
+    # C order with B transposed, or F order with A transposed: A's rows and B's columns
+    # both run along k with unit stride.
+    trans_a, trans_b = (False, True) if order == "C" else (True, False)
+    m, n, k = shape
+    alpha, beta, bias_axis, relu = epilogue
+    rng = np.random.default_rng(10)
+    a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
+    out = rng.standard_normal((m, n)).astype(dtype, order=order)
+    kw = dict(trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, relu=relu)
+    if bias_axis is not None:
+        kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
+                  bias_axis=bias_axis)
+    got, want, out0 = _both(a, b, out, **kw)
+    assert_gemm_close(got, want, a, b, trans_a, trans_b, alpha, beta, out0)
+
+
+@pytest.mark.parametrize("shape", [(32, 300, 300), (301, 30, 257), (9, 2000, 256)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_dot_form_threads_agree(isa, dtype, shape, restore_threads):
+    m, n, k = shape
+    rng = np.random.default_rng(11)
+    a, b = _operands(rng, m, n, k, dtype, trans_b=True)
+    bias = rng.standard_normal(m).astype(dtype)
+    results = []
+    for threads in (1, 2):
+        pynn.set_num_threads(threads)
+        results.append(compiled.gemm(a, b, trans_b=True, bias=bias, bias_axis=0, relu=True))
+    assert_array_equal(results[0], results[1])
+    assert_gemm_close(results[0],
+                      reference.gemm(a, b, trans_b=True, bias=bias, bias_axis=0, relu=True),
+                      a, b, trans_b=True)
+
+
 @pytest.mark.parametrize("shape", [(64, 64, 64), (301, 257, 129), (7, 4099, 33), (513, 9, 40)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_matches_reference_threads_agree(isa, dtype, shape, restore_threads):
