@@ -4,12 +4,14 @@ never asserted in tests.)"""
 
 import importlib.util
 import os
+import time
 
 import numpy as np
 import pytest
 from helpers import DATA_DIR, needs_mnist
 
 from pynn import bench, nn
+from pynn.bench.timing import MIN_SAMPLE_SECONDS
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -167,6 +169,17 @@ def test_measure_reports_median_and_quartiles():
     sample = bench.measure(lambda: None, repeat=7, warmup=1)
     assert sample["runs"] == 7
     assert 0 <= sample["q1"] <= sample["median"] <= sample["q3"]
+
+
+def test_measure_batches_short_calls_and_reports_time_per_call():
+    calls = []
+    quick = bench.measure(lambda: calls.append(1), repeat=3, warmup=0)
+    assert quick["calls"] > 1
+    assert len(calls) == 1 + 3 * quick["calls"]  # one probe call, then the samples
+    assert quick["median"] < MIN_SAMPLE_SECONDS
+    slow = bench.measure(lambda: time.sleep(1.5 * MIN_SAMPLE_SECONDS), repeat=3, warmup=0)
+    assert slow["calls"] == 1
+    assert slow["median"] >= 1.5 * MIN_SAMPLE_SECONDS
 
 
 def _tiny_mnist(n_train=2000, n_test=200):

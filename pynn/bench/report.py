@@ -3,7 +3,7 @@
 import os
 import statistics
 
-from .timing import median, spread
+from .timing import MIN_SAMPLE_SECONDS, median, spread
 from .training import TRAINING_CASES
 
 # What follows this line in bench/RESULTS.md is rewritten by every run; what precedes it (the
@@ -206,8 +206,9 @@ def render(results, plots=()):
              f"- Date: {meta['date']}", f"- Machine: {meta['machine']}",
              f"- Command: `{meta['command']}`",
              ("- Times are medians of repeated runs after warm-up, `±` half their interquartile "
-             "range relative to the median; every library is pinned to the same thread count, "
-             "and ratios compare medians from the same run."),
+             "range relative to the median (calls shorter than "
+             f"{MIN_SAMPLE_SECONDS * 1e3:g} ms are timed in batches that long); every library "
+             "is pinned to the same thread count, and ratios compare medians from the same run."),
              (f"- Measured float32 FMA peak: {meta['peak_gflops']:.1f} GFLOP/s per core "
              "(independent FMA chains with the GEMM micro-kernel's instructions).")]
     lines += [f"- Note: {n}" for n in meta["notes"]]
