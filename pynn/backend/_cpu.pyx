@@ -25,7 +25,12 @@ def openmp_enabled():
 
 def fma_peak_gflops(int isa, double seconds=0.2):
     """Measured float32 FMA throughput of one core with ISA ``isa``, in GFLOP/s: the best of
-    several timed runs of independent FMA chains (the micro-kernel's instructions)."""
+    several timed runs of independent FMA chains (the micro-kernel's instructions). An ISA
+    this CPU cannot run is a ValueError (running it would kill the process with SIGILL)."""
+    if not pynn_cpu_isa_supported(isa):
+        names = ISA_NAMES[isa] if 0 <= isa < len(ISA_NAMES) else isa
+        raise ValueError(f"fma_peak_gflops: ISA {names!r} is not supported on this CPU "
+                         f"(best: {ISA_NAMES[pynn_cpu_best_isa()]!r})")
     cdef float sink = 0
     cdef int64_t rounds = 1 << 16, flops
     best = 0.0

@@ -391,3 +391,18 @@ def test_gemm_rejects_wrong_bias(backend):
         backend.gemm(a, b, bias=np.ones(5), bias_axis=0)
     with pytest.raises(ValueError, match="gemm: bias_axis must be 0 or 1, got 2"):
         backend.gemm(a, b, bias=np.ones(5), bias_axis=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# The FMA peak probe that the benchmark report quotes.
+
+
+def test_fma_peak_probe_measures_runnable_isas_and_refuses_the_others():
+    from pynn.backend import _cpu
+
+    best = _cpu.best_isa()
+    assert _cpu.fma_peak_gflops(best, seconds=0.01) > 0
+    for isa in (-1, len(_cpu.ISA_NAMES), *range(len(_cpu.ISA_NAMES))):
+        if not _cpu.isa_supported(isa):
+            with pytest.raises(ValueError, match="fma_peak_gflops: ISA .* not supported"):
+                _cpu.fma_peak_gflops(isa)
