@@ -102,9 +102,13 @@ EPILOGUES = [
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_matches_reference(isa, dtype, order, trans_a, trans_b, epilogue, shape):
+    _check_epilogue(np.random.default_rng(0), shape, dtype, order, trans_a, trans_b, epilogue)
+
+
+def _check_epilogue(rng, shape, dtype, order, trans_a, trans_b, epilogue):
+    """Both backends on random operands in ``order`` with one of EPILOGUES."""
     m, n, k = shape
     alpha, beta, bias_axis, relu = epilogue
-    rng = np.random.default_rng(0)
     a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
     out = rng.standard_normal((m, n)).astype(dtype, order=order)
     kw = dict(trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, relu=relu)
@@ -254,17 +258,7 @@ def test_gemm_matches_reference_dot_form(isa, dtype, order, epilogue, shape):
     # C order with B transposed, or F order with A transposed: A's rows and B's columns
     # both run along k with unit stride.
     trans_a, trans_b = (False, True) if order == "C" else (True, False)
-    m, n, k = shape
-    alpha, beta, bias_axis, relu = epilogue
-    rng = np.random.default_rng(10)
-    a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
-    out = rng.standard_normal((m, n)).astype(dtype, order=order)
-    kw = dict(trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, relu=relu)
-    if bias_axis is not None:
-        kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
-                  bias_axis=bias_axis)
-    got, want, out0 = _both(a, b, out, **kw)
-    assert_gemm_close(got, want, a, b, trans_a, trans_b, alpha, beta, out0)
+    _check_epilogue(np.random.default_rng(10), shape, dtype, order, trans_a, trans_b, epilogue)
 
 
 @pytest.mark.parametrize("shape", [(32, 300, 300), (301, 30, 257), (9, 2000, 256)])
