@@ -62,7 +62,7 @@ void DOT_NAME(int64_t m, int64_t n, int64_t k, const T *a, int64_t rsa, const T 
               int64_t rsbt, T *c, int64_t rsc, int64_t csc, const EP *ep)
 {
     for (int64_t i0 = 0; i0 < m; i0 += DM) {
-        /* A ragged block repeats its last row (and column below) so that the block keeps its
+        /* A ragged block repeats the last row of A (and, below, of B^T) so that it keeps its
          * constant shape; the repeats are computed and not stored. */
         const T *ar[DM];
         for (int i = 0; i < DM; ++i)

@@ -73,7 +73,7 @@ static void NAME(gemm_direct)(const CTX *x)
     }
 }
 
-/* The dot form (gemm_kernel.h) over the whole product. C^T = B^T^T A^T is the same problem
+/* The dot form (gemm_kernel.h) over the whole product. C^T = B^T A^T is the same problem
  * with the operands' roles swapped, which turns the dm x dn register block into dn x dm:
  * the orientation that wastes fewer lanes on ragged edge blocks is taken (6 x 25 fits
  * 3 x 4 blocks better, 16 x 150 fits 4 x 3 exactly). With a team, the side of C with more

@@ -96,18 +96,20 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
             for (int64_t ci = 0; ci < g->c; ++ci) {
                 real *row = cols + (ci * taps + i * g->kw + j) * ld;
                 memset(row, 0, (size_t)(oy0 * ow) * sizeof(real));
-                /* src: the input row that output row oy reads through this tap. */
-                const real *src = x + ci * plane + (oy0 * g->sh - g->ph + i * g->dh) * g->w;
-                real *dst = row + oy0 * ow;
+                /* Output row oy reads input row start in0 + oy * src_step (an index, so that
+                 * no pointer is formed outside the image); column ox * sw + off of it. */
+                const int64_t in0 = ci * plane + (i * g->dh - g->ph) * g->w;
                 if (g->sw == 1 && !padded) { /* the common case: whole rows, one copy each */
-                    for (int64_t oy = oy0; oy < oy1; ++oy, src += src_step, dst += ow)
-                        PYNN_FN(copy_row)(dst, src + off, ow);
+                    for (int64_t oy = oy0; oy < oy1; ++oy)
+                        PYNN_FN(copy_row)(row + oy * ow, x + (in0 + oy * src_step + off), ow);
                 } else {
-                    for (int64_t oy = oy0; oy < oy1; ++oy, src += src_step, dst += ow) {
+                    for (int64_t oy = oy0; oy < oy1; ++oy) {
+                        const real *src = x + (in0 + oy * src_step);
+                        real *dst = row + oy * ow;
                         if (padded)
                             PYNN_FN(zero_row)(dst, ow);
                         if (g->sw == 1) {
-                            PYNN_FN(copy_row)(dst + ox0, src + ox0 + off, ox1 - ox0);
+                            PYNN_FN(copy_row)(dst + ox0, src + (ox0 + off), ox1 - ox0);
                         } else {
                             for (int64_t ox = ox0; ox < ox1; ++ox)
                                 dst[ox] = src[ox * g->sw + off];
@@ -136,11 +138,13 @@ void PYNN_FN(pynn_col2im)(const pynn_conv_geom *g, const real *PYNN_RESTRICT col
             const int64_t off = j * g->dw - g->pw;
             const int64_t dst_step = g->sh * g->w;
             for (int64_t ci = 0; ci < g->c; ++ci) {
-                const real *src = cols + (ci * taps + i * g->kw + j) * ld + oy0 * ow;
-                real *dst = x + ci * plane + (oy0 * g->sh - g->ph + i * g->dh) * g->w;
-                for (int64_t oy = oy0; oy < oy1; ++oy, src += ow, dst += dst_step) {
+                const real *row = cols + (ci * taps + i * g->kw + j) * ld;
+                const int64_t out0 = ci * plane + (i * g->dh - g->ph) * g->w; /* as in im2col */
+                for (int64_t oy = oy0; oy < oy1; ++oy) {
+                    const real *src = row + oy * ow;
+                    real *dst = x + (out0 + oy * dst_step);
                     if (g->sw == 1) {
-                        PYNN_FN(add_row)(dst + ox0 + off, src + ox0, ox1 - ox0);
+                        PYNN_FN(add_row)(dst + (ox0 + off), src + ox0, ox1 - ox0);
                     } else {
                         for (int64_t ox = ox0; ox < ox1; ++ox)
                             dst[ox * g->sw + off] += src[ox];
