@@ -264,35 +264,28 @@ def test_gemm_matches_reference_dot_form(isa, dtype, order, epilogue, shape):
 @pytest.mark.parametrize("shape", [(32, 300, 300), (301, 30, 257), (9, 2000, 256)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_dot_form_threads_agree(isa, dtype, shape, restore_threads):
-    m, n, k = shape
-    rng = np.random.default_rng(11)
-    a, b = _operands(rng, m, n, k, dtype, trans_b=True)
-    bias = rng.standard_normal(m).astype(dtype)
-    results = []
-    for threads in (1, 2):
-        pynn.set_num_threads(threads)
-        results.append(compiled.gemm(a, b, trans_b=True, bias=bias, bias_axis=0, relu=True))
-    assert_array_equal(results[0], results[1])
-    assert_gemm_close(results[0],
-                      reference.gemm(a, b, trans_b=True, bias=bias, bias_axis=0, relu=True),
-                      a, b, trans_b=True)
+    _check_threads_agree(np.random.default_rng(11), shape, dtype, trans_b=True, bias_axis=0)
 
 
 @pytest.mark.parametrize("shape", [(64, 64, 64), (301, 257, 129), (7, 4099, 33), (513, 9, 40)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_matches_reference_threads_agree(isa, dtype, shape, restore_threads):
-    # The tiles and the order of the sums do not depend on the thread count: equal bits.
+    _check_threads_agree(np.random.default_rng(8), shape, dtype, trans_a=True, bias_axis=1)
+
+
+def _check_threads_agree(rng, shape, dtype, trans_a=False, trans_b=False, bias_axis=1):
+    """The tiles and the order of the sums do not depend on the thread count: equal bits at
+    1 and 2 threads, and both close to the reference."""
     m, n, k = shape
-    rng = np.random.default_rng(8)
-    a, b = _operands(rng, m, n, k, dtype, trans_a=True)
-    bias = rng.standard_normal(n).astype(dtype)
+    a, b = _operands(rng, m, n, k, dtype, trans_a=trans_a, trans_b=trans_b)
+    kw = dict(trans_a=trans_a, trans_b=trans_b, relu=True, bias_axis=bias_axis,
+              bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype))
     results = []
     for threads in (1, 2):
         pynn.set_num_threads(threads)
-        results.append(compiled.gemm(a, b, trans_a=True, bias=bias, relu=True))
+        results.append(compiled.gemm(a, b, **kw))
     assert_array_equal(results[0], results[1])
-    assert_gemm_close(results[0], reference.gemm(a, b, trans_a=True, bias=bias, relu=True),
-                      a, b, trans_a=True)
+    assert_gemm_close(results[0], reference.gemm(a, b, **kw), a, b, trans_a, trans_b)
 
 
 @settings(max_examples=60, deadline=None)
