@@ -3,7 +3,11 @@
 import operator
 from collections import OrderedDict
 
+from .activation import ReLU
+from .conv import Conv2d
+from .linear import Linear
 from .module import Module
+from .pooling import MaxPool2d
 
 __all__ = ["ModuleList", "Sequential"]
 
@@ -13,6 +17,16 @@ def _index(idx, n, cls):
     if not -n <= idx < n:
         raise IndexError(f"index {idx} is out of range for {cls} of length {n}")
     return idx % n
+
+
+# Layers with a ``_forward_relu`` that fuses a following ReLU into their kernel.
+_FUSES_RELU = (Linear, Conv2d)
+
+
+def _relu_then_pool(mods, j):
+    """Whether ``mods[j]`` is a ReLU that can run after the max-pool ``mods[j + 1]``."""
+    return (j + 1 < len(mods) and type(mods[j]) is ReLU and type(mods[j + 1]) is MaxPool2d
+            and not mods[j + 1].return_indices)
 
 
 class Sequential(Module):
@@ -103,24 +117,15 @@ class Sequential(Module):
         return self
 
     def forward(self, input):
-        from .activation import ReLU
-        from .conv import Conv2d
-        from .linear import Linear
-        from .pooling import MaxPool2d
-
-        def relu_then_pool(j):
-            return (j + 1 < n and type(mods[j]) is ReLU and type(mods[j + 1]) is MaxPool2d
-                    and not mods[j + 1].return_indices)
-
         mods = list(self._modules.values())
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
-            if relu_then_pool(i):
+            if _relu_then_pool(mods, i):
                 input = m(mods[i + 1](input))
                 i += 2
-            elif (i + 1 < n and type(mods[i + 1]) is ReLU and type(m) in (Linear, Conv2d)
-                  and not relu_then_pool(i + 1)):
+            elif (i + 1 < n and type(mods[i + 1]) is ReLU and type(m) in _FUSES_RELU
+                  and not _relu_then_pool(mods, i + 1)):
                 input = m._forward_relu(input)
                 i += 2
             else:
