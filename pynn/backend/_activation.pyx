@@ -1,111 +1,127 @@
-"""Cython wrappers of csrc/activation.c: flat contiguous arrays in, GIL released."""
+"""Cython wrappers of csrc/activation.c, GIL released: one entry for the forward passes and
+one for the backward passes, the activation chosen by its code (see _buffers.pxi for how
+arrays are taken and when None is returned)."""
 from cython cimport floating
+from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport *
 
-# Each wrapper takes flat C-contiguous arrays of one dtype (checked by compiled.py) and the
-# thread count; outputs are preallocated by the caller.
+include "_buffers.pxi"
+
+# Activation codes (GELU_TANH is GELU's tanh approximation); `param` is leaky ReLU's slope.
+cdef enum:
+    ACT_RELU, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH, ACT_GELU, ACT_GELU_TANH
+
+RELU, LEAKY_RELU, SIGMOID, TANH = ACT_RELU, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH
+GELU, GELU_TANH = ACT_GELU, ACT_GELU_TANH
 
 
-def relu_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_relu_fwd_f32(x.shape[0], &x[0], &y[0], n_threads)
+cdef void run_forward(int act, int64_t n, const floating *x, double param, floating *y,
+                      int n_threads) noexcept nogil:
+    if floating is float:
+        if act == ACT_RELU:
+            pynn_relu_fwd_f32(n, x, y, n_threads)
+        elif act == ACT_LEAKY_RELU:
+            pynn_leaky_relu_fwd_f32(n, x, param, y, n_threads)
+        elif act == ACT_SIGMOID:
+            pynn_sigmoid_fwd_f32(n, x, y, n_threads)
+        elif act == ACT_TANH:
+            pynn_tanh_fwd_f32(n, x, y, n_threads)
         else:
-            pynn_relu_fwd_f64(x.shape[0], &x[0], &y[0], n_threads)
-
-
-def relu_backward(const floating[::1] y, const floating[::1] dy, floating[::1] dx,
-                  int n_threads):
-    if y.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_relu_bwd_f32(y.shape[0], &y[0], &dy[0], &dx[0], n_threads)
+            pynn_gelu_fwd_f32(n, x, act == ACT_GELU_TANH, y, n_threads)
+    else:
+        if act == ACT_RELU:
+            pynn_relu_fwd_f64(n, x, y, n_threads)
+        elif act == ACT_LEAKY_RELU:
+            pynn_leaky_relu_fwd_f64(n, x, param, y, n_threads)
+        elif act == ACT_SIGMOID:
+            pynn_sigmoid_fwd_f64(n, x, y, n_threads)
+        elif act == ACT_TANH:
+            pynn_tanh_fwd_f64(n, x, y, n_threads)
         else:
-            pynn_relu_bwd_f64(y.shape[0], &y[0], &dy[0], &dx[0], n_threads)
+            pynn_gelu_fwd_f64(n, x, act == ACT_GELU_TANH, y, n_threads)
 
 
-def leaky_relu_forward(const floating[::1] x, double slope, floating[::1] y, int n_threads):
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_leaky_relu_fwd_f32(x.shape[0], &x[0], slope, &y[0], n_threads)
+cdef void run_backward(int act, int64_t n, const floating *a, const floating *dy,
+                       double param, floating *dx, int n_threads) noexcept nogil:
+    # `a` is what the gradient is computed from: the output y for ReLU, sigmoid and tanh,
+    # the input x for leaky ReLU and GELU.
+    if floating is float:
+        if act == ACT_RELU:
+            pynn_relu_bwd_f32(n, a, dy, dx, n_threads)
+        elif act == ACT_LEAKY_RELU:
+            pynn_leaky_relu_bwd_f32(n, a, dy, param, dx, n_threads)
+        elif act == ACT_SIGMOID:
+            pynn_sigmoid_bwd_f32(n, a, dy, dx, n_threads)
+        elif act == ACT_TANH:
+            pynn_tanh_bwd_f32(n, a, dy, dx, n_threads)
         else:
-            pynn_leaky_relu_fwd_f64(x.shape[0], &x[0], slope, &y[0], n_threads)
-
-
-def leaky_relu_backward(const floating[::1] x, const floating[::1] dy, double slope,
-                        floating[::1] dx, int n_threads):
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_leaky_relu_bwd_f32(x.shape[0], &x[0], &dy[0], slope, &dx[0], n_threads)
+            pynn_gelu_bwd_f32(n, a, dy, act == ACT_GELU_TANH, dx, n_threads)
+    else:
+        if act == ACT_RELU:
+            pynn_relu_bwd_f64(n, a, dy, dx, n_threads)
+        elif act == ACT_LEAKY_RELU:
+            pynn_leaky_relu_bwd_f64(n, a, dy, param, dx, n_threads)
+        elif act == ACT_SIGMOID:
+            pynn_sigmoid_bwd_f64(n, a, dy, dx, n_threads)
+        elif act == ACT_TANH:
+            pynn_tanh_bwd_f64(n, a, dy, dx, n_threads)
         else:
-            pynn_leaky_relu_bwd_f64(x.shape[0], &x[0], &dy[0], slope, &dx[0], n_threads)
+            pynn_gelu_bwd_f64(n, a, dy, act == ACT_GELU_TANH, dx, n_threads)
 
 
-def sigmoid_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_sigmoid_fwd_f32(x.shape[0], &x[0], &y[0], n_threads)
-        else:
-            pynn_sigmoid_fwd_f64(x.shape[0], &x[0], &y[0], n_threads)
+def forward(int act, x, double param, int n_threads):
+    """A new array ``act(x)`` for x of any shape, C-contiguous; None when x needs the
+    checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int i
+    cdef int64_t n
+    try:
+        i = acquire(&vs, x)
+        if i < 0 or not c_contiguous(&vs.view[i]):
+            return None
+        y = _EMPTY(x.shape, x.dtype)
+        acquire(&vs, y)
+        n = elements(&vs.view[0])
+        with nogil:
+            if n == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                run_forward(act, n, <const float *>vs.view[0].buf, param,
+                            <float *>vs.view[1].buf, n_threads)
+            else:
+                run_forward(act, n, <const double *>vs.view[0].buf, param,
+                            <double *>vs.view[1].buf, n_threads)
+        return y
+    finally:
+        release_all(&vs)
 
 
-def sigmoid_backward(const floating[::1] y, const floating[::1] dy, floating[::1] dx,
-                     int n_threads):
-    if y.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_sigmoid_bwd_f32(y.shape[0], &y[0], &dy[0], &dx[0], n_threads)
-        else:
-            pynn_sigmoid_bwd_f64(y.shape[0], &y[0], &dy[0], &dx[0], n_threads)
-
-
-def tanh_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_tanh_fwd_f32(x.shape[0], &x[0], &y[0], n_threads)
-        else:
-            pynn_tanh_fwd_f64(x.shape[0], &x[0], &y[0], n_threads)
-
-
-def tanh_backward(const floating[::1] y, const floating[::1] dy, floating[::1] dx,
-                  int n_threads):
-    if y.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_tanh_bwd_f32(y.shape[0], &y[0], &dy[0], &dx[0], n_threads)
-        else:
-            pynn_tanh_bwd_f64(y.shape[0], &y[0], &dy[0], &dx[0], n_threads)
-
-
-def gelu_forward(const floating[::1] x, bint approx_tanh, floating[::1] y, int n_threads):
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_gelu_fwd_f32(x.shape[0], &x[0], approx_tanh, &y[0], n_threads)
-        else:
-            pynn_gelu_fwd_f64(x.shape[0], &x[0], approx_tanh, &y[0], n_threads)
-
-
-def gelu_backward(const floating[::1] x, const floating[::1] dy, bint approx_tanh,
-                  floating[::1] dx, int n_threads):
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_gelu_bwd_f32(x.shape[0], &x[0], &dy[0], approx_tanh, &dx[0], n_threads)
-        else:
-            pynn_gelu_bwd_f64(x.shape[0], &x[0], &dy[0], approx_tanh, &dx[0], n_threads)
+def backward(int act, a, dy, double param, int n_threads):
+    """A new array, the gradient of ``act`` at ``a`` (see run_backward) given ``dy``, both
+    C-contiguous and of one shape and dtype; None when they need the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int i
+    cdef int64_t n
+    try:
+        i = acquire(&vs, a)
+        if i < 0 or not c_contiguous(&vs.view[i]) or acquire_like(&vs, dy, &vs.view[i]) < 0:
+            return None
+        dx = _EMPTY(a.shape, a.dtype)
+        acquire(&vs, dx)
+        n = elements(&vs.view[0])
+        with nogil:
+            if n == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                run_backward(act, n, <const float *>vs.view[0].buf,
+                             <const float *>vs.view[1].buf, param, <float *>vs.view[2].buf,
+                             n_threads)
+            else:
+                run_backward(act, n, <const double *>vs.view[0].buf,
+                             <const double *>vs.view[1].buf, param, <double *>vs.view[2].buf,
+                             n_threads)
+        return dx
+    finally:
+        release_all(&vs)

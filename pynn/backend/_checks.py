@@ -66,7 +66,7 @@ def shape(kernel, name, arr, expected):
 
 
 def output(kernel, out, expected_shape, dtype, *inputs):
-    """Check a caller-supplied ``out`` array: shape, dtype, writeable, no overlap."""
+    """Check a caller-supplied ``out`` array: shape, dtype, writeable, aligned, no overlap."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{kernel}: out must be a numpy.ndarray, got {type(out).__name__}")
     if out.dtype != dtype:
@@ -74,6 +74,8 @@ def output(kernel, out, expected_shape, dtype, *inputs):
     shape(kernel, "out", out, expected_shape)
     if not out.flags.writeable:
         raise ValueError(f"{kernel}: out is read-only")
+    if not out.flags.aligned:
+        raise ValueError(f"{kernel}: out must be aligned")
     for arr in inputs:
         if arr is None:
             continue
@@ -167,7 +169,8 @@ def same_shape(kernel, a_name, a, b_name, b):
 
 
 def in_place(kernel, like, **arrays):
-    """Arrays a kernel updates in place: same shape as ``like``, C-contiguous, writeable."""
+    """Arrays a kernel updates in place: same shape as ``like``, C-contiguous, writeable,
+    aligned."""
     for name, arr in arrays.items():
         if arr is None:
             continue
@@ -176,6 +179,8 @@ def in_place(kernel, like, **arrays):
             raise ValueError(f"{kernel}: {name} is updated in place and must be C-contiguous")
         if not arr.flags.writeable:
             raise ValueError(f"{kernel}: {name} is updated in place and must be writeable")
+        if not arr.flags.aligned:
+            raise ValueError(f"{kernel}: {name} is updated in place and must be aligned")
 
 
 def gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis):
@@ -297,6 +302,11 @@ def cross_entropy_args(kernel, scores_name, scores, labels, reduction, label_smo
         raise ValueError(f"{kernel}: {scores_name} must have at least one class, got "
                          f"{scores.shape}")
     integer_labels(kernel, labels, scores.shape[0])
+    cross_entropy_options(kernel, reduction, label_smoothing, ignore_index)
+
+
+def cross_entropy_options(kernel, reduction, label_smoothing, ignore_index):
+    """The fused loss's arguments other than arrays."""
     reduction_mode(kernel, reduction)
     integer(kernel, "ignore_index", ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:

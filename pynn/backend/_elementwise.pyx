@@ -1,75 +1,190 @@
-"""Cython wrappers of csrc/elementwise.c: reductions and fused optimiser updates on flat
-C-contiguous arrays, GIL released."""
-from cython cimport floating
+"""Cython wrappers of csrc/elementwise.c: bias gradients and fused optimiser updates, GIL
+released (see _buffers.pxi for how arrays are taken and when None is returned)."""
+from libc.stdint cimport int64_t
+from libc.string cimport memset
 from pynn.backend._kernels cimport *
 
-
-def bias_grad(const floating[:, :, ::1] dy, floating[::1] db, int n_threads):
-    """dy viewed as (outer, channels, inner); db (channels,) := its sum over outer and inner."""
-    if db.shape[0] == 0:
-        return
-    if dy.shape[0] == 0 or dy.shape[2] == 0:
-        db[:] = 0
-        return
-    with nogil:
-        if floating is float:
-            pynn_bias_grad_f32(dy.shape[0], dy.shape[1], dy.shape[2], &dy[0, 0, 0], &db[0],
-                               n_threads)
-        else:
-            pynn_bias_grad_f64(dy.shape[0], dy.shape[1], dy.shape[2], &dy[0, 0, 0], &db[0],
-                               n_threads)
+include "_buffers.pxi"
 
 
-def sgd_step(floating[::1] param, const floating[::1] grad, floating[::1] buf, double lr,
-             double momentum, double dampening, double weight_decay, bint nesterov,
-             bint maximize, bint first_step, int n_threads):
+def bias_grad(dy, int axis, int n_threads):
+    """A new array (channels,): the sum of dy (C-contiguous, at least 1-D) over every axis but
+    ``axis``, which must be in range; None when dy needs the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int64_t outer = 1, inner = 1, channels
+    cdef int i, d
+    try:
+        i = acquire(&vs, dy)
+        if i < 0 or not c_contiguous(&vs.view[i]) or not -vs.view[i].ndim <= axis < vs.view[i].ndim:
+            return None
+        if axis < 0:  # (C division: % would keep the sign)
+            axis += vs.view[0].ndim
+        for d in range(vs.view[0].ndim):
+            if d < axis:
+                outer *= vs.view[0].shape[d]
+            elif d > axis:
+                inner *= vs.view[0].shape[d]
+        channels = vs.view[0].shape[axis]
+        db = _EMPTY(channels, dy.dtype)
+        acquire(&vs, db)
+        with nogil:
+            if channels == 0:
+                pass
+            elif outer == 0 or inner == 0:
+                memset(vs.view[1].buf, 0, vs.view[1].len)
+            elif vs.view[0].itemsize == 4:
+                pynn_bias_grad_f32(outer, channels, inner, <const float *>vs.view[0].buf,
+                                   <float *>vs.view[1].buf, n_threads)
+            else:
+                pynn_bias_grad_f64(outer, channels, inner, <const double *>vs.view[0].buf,
+                                   <double *>vs.view[1].buf, n_threads)
+        return db
+    finally:
+        release_all(&vs)
+
+
+cdef int acquire_update(Views *vs, param, grad, states) except -2:
+    """Views of an update's arrays: param (writeable, C-contiguous), grad (param's shape and
+    dtype, C-contiguous), then each state array in ``states`` (None or as param). Returns 0,
+    or -1 when any needs the checks. View k + 2 is ``states[k]`` when that is not None."""
+    i = acquire(vs, param)
+    if i < 0 or not c_contiguous(&vs.view[i]) or vs.view[i].readonly:
+        return -1
+    if acquire_like(vs, grad, &vs.view[0]) < 0:
+        return -1
+    for state in states:
+        if state is not None and acquire_like(vs, state, &vs.view[0], True) < 0:
+            return -1
+    return 0
+
+
+cdef inline void *state_ptr(Views *vs, state, int *next_view) noexcept:
+    """The data of the next state view, or NULL for a state left out (None)."""
+    if state is None:
+        return NULL
+    next_view[0] += 1
+    return vs.view[next_view[0] - 1].buf
+
+
+def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
+             double weight_decay, bint nesterov, bint maximize, bint first_step,
+             int n_threads):
+    """One SGD update of param in place; buf is the momentum buffer (used when momentum !=
+    0) or None. True, or None when the arrays need the checks."""
     cdef pynn_sgd_hyper h
     h.lr, h.momentum, h.dampening, h.weight_decay = lr, momentum, dampening, weight_decay
     h.nesterov, h.maximize, h.first_step = nesterov, maximize, first_step
-    if param.shape[0] == 0:
-        return
-    cdef floating *buf_ptr = NULL if buf is None else &buf[0]
-    with nogil:
-        if floating is float:
-            pynn_sgd_step_f32(param.shape[0], &param[0], &grad[0], buf_ptr, &h, n_threads)
-        else:
-            pynn_sgd_step_f64(param.shape[0], &param[0], &grad[0], buf_ptr, &h, n_threads)
+    cdef Views vs
+    vs.n = 0
+    cdef int next_view = 2
+    cdef int64_t n
+    cdef void *buf_ptr
+    cdef void *avg_ptr
+    cdef void *avg_sq_ptr
+    cdef void *max_ptr
+    cdef void *square_ptr
+    try:
+        if acquire_update(&vs, param, grad, (buf,)) < 0:
+            return None
+        n = elements(&vs.view[0])
+        buf_ptr = state_ptr(&vs, buf, &next_view) if momentum != 0 else NULL
+        with nogil:
+            if n == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                pynn_sgd_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
+                                  <float *>buf_ptr, &h, n_threads)
+            else:
+                pynn_sgd_step_f64(n, <double *>vs.view[0].buf, <const double *>vs.view[1].buf,
+                                  <double *>buf_ptr, &h, n_threads)
+        return True
+    finally:
+        release_all(&vs)
 
 
-def adam_step(floating[::1] param, const floating[::1] grad, floating[::1] exp_avg,
-              floating[::1] exp_avg_sq, floating[::1] max_exp_avg_sq, long long step,
-              double lr, double beta1, double beta2, double eps, double weight_decay,
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, long long step, double lr,
+              double beta1, double beta2, double eps, double weight_decay,
               bint decoupled_weight_decay, bint maximize, int n_threads):
+    """One Adam/AdamW update of param in place; max_exp_avg_sq is None unless AMSGrad. True,
+    or None when the arrays need the checks."""
     cdef pynn_adam_hyper h
     h.lr, h.beta1, h.beta2, h.eps, h.weight_decay = lr, beta1, beta2, eps, weight_decay
     h.step, h.decoupled_weight_decay, h.maximize = step, decoupled_weight_decay, maximize
-    if param.shape[0] == 0:
-        return
-    cdef floating *max_ptr = NULL if max_exp_avg_sq is None else &max_exp_avg_sq[0]
-    with nogil:
-        if floating is float:
-            pynn_adam_step_f32(param.shape[0], &param[0], &grad[0], &exp_avg[0],
-                               &exp_avg_sq[0], max_ptr, &h, n_threads)
-        else:
-            pynn_adam_step_f64(param.shape[0], &param[0], &grad[0], &exp_avg[0],
-                               &exp_avg_sq[0], max_ptr, &h, n_threads)
+    cdef Views vs
+    vs.n = 0
+    cdef int next_view = 2
+    cdef int64_t n
+    cdef void *buf_ptr
+    cdef void *avg_ptr
+    cdef void *avg_sq_ptr
+    cdef void *max_ptr
+    cdef void *square_ptr
+    try:
+        if exp_avg is None or exp_avg_sq is None or acquire_update(
+                &vs, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq)) < 0:
+            return None
+        n = elements(&vs.view[0])
+        avg_ptr = state_ptr(&vs, exp_avg, &next_view)
+        avg_sq_ptr = state_ptr(&vs, exp_avg_sq, &next_view)
+        max_ptr = state_ptr(&vs, max_exp_avg_sq, &next_view)
+        with nogil:
+            if n == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                pynn_adam_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
+                                   <float *>avg_ptr, <float *>avg_sq_ptr, <float *>max_ptr,
+                                   &h, n_threads)
+            else:
+                pynn_adam_step_f64(n, <double *>vs.view[0].buf,
+                                   <const double *>vs.view[1].buf, <double *>avg_ptr,
+                                   <double *>avg_sq_ptr, <double *>max_ptr, &h, n_threads)
+        return True
+    finally:
+        release_all(&vs)
 
 
-def rmsprop_step(floating[::1] param, const floating[::1] grad, floating[::1] square_avg,
-                 floating[::1] momentum_buffer, floating[::1] grad_avg, double lr,
-                 double alpha, double eps, double weight_decay, double momentum,
-                 bint centered, bint maximize, int n_threads):
+def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, double lr, double alpha,
+                 double eps, double weight_decay, double momentum, bint centered,
+                 bint maximize, int n_threads):
+    """One RMSProp update of param in place; momentum_buffer (used when momentum != 0) and
+    grad_avg (used when centered) may be None. True, or None when the arrays need the
+    checks."""
     cdef pynn_rmsprop_hyper h
     h.lr, h.alpha, h.eps, h.weight_decay, h.momentum = lr, alpha, eps, weight_decay, momentum
     h.centered, h.maximize = centered, maximize
-    if param.shape[0] == 0:
-        return
-    cdef floating *buf_ptr = NULL if momentum_buffer is None else &momentum_buffer[0]
-    cdef floating *avg_ptr = NULL if grad_avg is None else &grad_avg[0]
-    with nogil:
-        if floating is float:
-            pynn_rmsprop_step_f32(param.shape[0], &param[0], &grad[0], &square_avg[0],
-                                  buf_ptr, avg_ptr, &h, n_threads)
-        else:
-            pynn_rmsprop_step_f64(param.shape[0], &param[0], &grad[0], &square_avg[0],
-                                  buf_ptr, avg_ptr, &h, n_threads)
+    cdef Views vs
+    vs.n = 0
+    cdef int next_view = 2
+    cdef int64_t n
+    cdef void *buf_ptr
+    cdef void *avg_ptr
+    cdef void *avg_sq_ptr
+    cdef void *max_ptr
+    cdef void *square_ptr
+    try:
+        if square_avg is None or acquire_update(
+                &vs, param, grad, (square_avg, momentum_buffer, grad_avg)) < 0:
+            return None
+        n = elements(&vs.view[0])
+        square_ptr = state_ptr(&vs, square_avg, &next_view)
+        buf_ptr = state_ptr(&vs, momentum_buffer, &next_view)
+        avg_ptr = state_ptr(&vs, grad_avg, &next_view)
+        if momentum == 0:
+            buf_ptr = NULL
+        if not centered:
+            avg_ptr = NULL
+        with nogil:
+            if n == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                pynn_rmsprop_step_f32(n, <float *>vs.view[0].buf,
+                                      <const float *>vs.view[1].buf, <float *>square_ptr,
+                                      <float *>buf_ptr, <float *>avg_ptr, &h, n_threads)
+            else:
+                pynn_rmsprop_step_f64(n, <double *>vs.view[0].buf,
+                                      <const double *>vs.view[1].buf, <double *>square_ptr,
+                                      <double *>buf_ptr, <double *>avg_ptr, &h, n_threads)
+        return True
+    finally:
+        release_all(&vs)

@@ -1,58 +1,82 @@
-"""GEMM: ``C := relu?(alpha * A B + beta * C + bias)`` in C (csrc/gemm.c), for float32 and
-float64 operands of any strides."""
-from cython cimport floating
-
+"""GEMM: ``C := relu?(alpha * op(A) op(B) + beta * C + bias)`` in C (csrc/gemm.c), for float32
+and float64 operands of any strides (see _buffers.pxi for how arrays are taken and when None
+is returned)."""
+from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport PYNN_ERR_NOMEM, pynn_gemm_f32, pynn_gemm_f64
 
+include "_buffers.pxi"
 
-def gemm(const floating[:, :] a, const floating[:, :] b, floating[:, :] out, alpha, beta,
-         bias, int bias_axis, bint relu, int isa, int n_threads):
-    """``out := relu?(alpha * a @ b + beta * out + bias)``, in place.
 
-    Parameters
-    ----------
-    a : ndarray of shape (M, K)                       # IN, any strides
-    b : ndarray of shape (K, N)                       # IN, any strides
-    out : ndarray of shape (M, N)                     # IN/OUT, not read when beta == 0
-    bias : ndarray of shape (N,) if bias_axis == 1 else (M,), or None   # IN
-    isa : int, an ``enum pynn_isa`` this CPU supports
-    n_threads : int >= 1
+def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
+         int bias_axis, bint relu, int isa, int n_threads):
+    """``out := relu?(alpha * op(a) op(b) + beta * out + bias)`` with op a transpose when
+    asked, and return out (a new array, beta ignored, when out is None).
 
-    Shapes, dtypes and overlap are checked by the caller (``_checks.gemm_operands``).
+    a, b: 2-D of one dtype, any strides. out: None or (M, N) of that dtype, writeable (its
+    overlap with the operands is the caller's to check). bias: None or (N,) if bias_axis is
+    1 else (M,), C-contiguous. isa: an ``enum pynn_isa`` this CPU supports. Returns None when
+    the arrays need the checks.
     """
-    cdef Py_ssize_t m = a.shape[0], k = a.shape[1], n = b.shape[1]
-    cdef Py_ssize_t isz = sizeof(floating)
-    cdef const floating[::1] bias_v
-    cdef const floating *bias_p = NULL
-    cdef floating alpha_ = alpha, beta_ = beta
-    cdef int status = 0
-    if b.shape[0] != k or out.shape[0] != m or out.shape[1] != n:
-        raise ValueError(f"gemm: shapes do not match: a {(m, k)}, b {(b.shape[0], n)}, "
-                         f"out {(out.shape[0], out.shape[1])}")
-    if m == 0 or n == 0:
-        return
-    if bias is not None:
-        bias_v = bias
-        if bias_v.shape[0] != (n if bias_axis == 1 else m):
-            raise ValueError(f"gemm: bias has length {bias_v.shape[0]}, expected "
-                             f"{n if bias_axis == 1 else m}")
-        bias_p = &bias_v[0]
-    # With k == 0, a and b hold no elements and their data pointers must not be touched.
-    cdef const floating *a_p = &a[0, 0] if k > 0 else NULL
-    cdef const floating *b_p = &b[0, 0] if k > 0 else NULL
-    cdef Py_ssize_t rsa = a.strides[0] // isz, csa = a.strides[1] // isz
-    cdef Py_ssize_t rsb = b.strides[0] // isz, csb = b.strides[1] // isz
-    cdef Py_ssize_t rsc = out.strides[0] // isz, csc = out.strides[1] // isz
-    with nogil:
-        if floating is float:
-            status = pynn_gemm_f32(m, n, k, alpha_, a_p, rsa, csa, b_p, rsb, csb, beta_,
-                                   &out[0, 0], rsc, csc, bias_p, bias_axis, relu, isa,
-                                   n_threads)
-        else:
-            status = pynn_gemm_f64(m, n, k, alpha_, a_p, rsa, csa, b_p, rsb, csb, beta_,
-                                   &out[0, 0], rsc, csc, bias_p, bias_axis, relu, isa,
-                                   n_threads)
+    cdef Views vs
+    vs.n = 0
+    cdef const void *bias_p = NULL
+    cdef const void *a_p
+    cdef const void *b_p
+    cdef int status = 0, i
+    cdef Py_ssize_t isz, m, n, k, kb, rsa, csa, rsb, csb, rsc, csc
+    cdef Py_buffer *va
+    cdef Py_buffer *vb
+    cdef Py_buffer *vc
+    try:
+        if acquire(&vs, a) < 0 or acquire(&vs, b) < 0:
+            return None
+        va, vb = &vs.view[0], &vs.view[1]
+        isz = va.itemsize
+        if va.ndim != 2 or vb.ndim != 2 or vb.itemsize != isz:
+            return None
+        # op(X)'s rows and columns, and their strides in elements.
+        m, k = va.shape[1 if trans_a else 0], va.shape[0 if trans_a else 1]
+        rsa, csa = va.strides[1 if trans_a else 0] // isz, va.strides[0 if trans_a else 1] // isz
+        kb, n = vb.shape[1 if trans_b else 0], vb.shape[0 if trans_b else 1]
+        rsb, csb = vb.strides[1 if trans_b else 0] // isz, vb.strides[0 if trans_b else 1] // isz
+        if kb != k:
+            return None
+        if bias is not None:
+            i = acquire(&vs, bias)
+            if (i < 0 or bias_axis not in (0, 1) or vs.view[i].itemsize != isz
+                    or vs.view[i].ndim != 1 or vs.view[i].shape[0] != (n if bias_axis else m)
+                    or not c_contiguous(&vs.view[i])):
+                return None
+            bias_p = vs.view[i].buf
+        if out is None:
+            out = _EMPTY((m, n), a.dtype)
+            beta = 0
+        i = acquire(&vs, out)
+        vc = &vs.view[i]
+        if (i < 0 or vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m
+                or vc.shape[1] != n or vc.readonly):
+            return None
+        if m == 0 or n == 0:
+            return out
+        rsc, csc = vc.strides[0] // isz, vc.strides[1] // isz
+        # With k == 0, a and b hold no elements and their data pointers must not be touched.
+        a_p = va.buf if k > 0 else NULL
+        b_p = vb.buf if k > 0 else NULL
+        with nogil:
+            if isz == 4:
+                status = pynn_gemm_f32(m, n, k, <float>alpha, <const float *>a_p, rsa, csa,
+                                       <const float *>b_p, rsb, csb, <float>beta,
+                                       <float *>vc.buf, rsc, csc, <const float *>bias_p,
+                                       bias_axis, relu, isa, n_threads)
+            else:
+                status = pynn_gemm_f64(m, n, k, alpha, <const double *>a_p, rsa, csa,
+                                       <const double *>b_p, rsb, csb, beta,
+                                       <double *>vc.buf, rsc, csc, <const double *>bias_p,
+                                       bias_axis, relu, isa, n_threads)
+    finally:
+        release_all(&vs)
     if status == PYNN_ERR_NOMEM:
         raise MemoryError(f"gemm: out of memory multiplying {(m, k)} by {(k, n)}")
     elif status != 0:
         raise RuntimeError(f"gemm: C kernel failed with status {status}")
+    return out

@@ -1,94 +1,212 @@
-"""Cython wrappers of csrc/softmax.c: (rows, cols) C-contiguous arrays, GIL released."""
+"""Cython wrappers of csrc/softmax.c, GIL released: the softmax family over the last axis and
+the fused softmax-cross-entropy (see _buffers.pxi for how arrays are taken and when None is
+returned)."""
 from cython cimport floating
 from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport *
 
+include "_buffers.pxi"
 
-def softmax_forward(const floating[:, ::1] x, floating[:, ::1] y, int n_threads):
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_softmax_fwd_f32(x.shape[0], x.shape[1], &x[0, 0], &y[0, 0], n_threads)
+cdef enum:
+    KIND_SOFTMAX, KIND_LOG_SOFTMAX
+
+SOFTMAX, LOG_SOFTMAX = KIND_SOFTMAX, KIND_LOG_SOFTMAX
+
+
+cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
+    """Hold a view of ``obj``; return its index, or -1 unless ``obj`` is an exact,
+    C-contiguous ndarray of n native int64 values."""
+    if type(obj) is not _NDARRAY:
+        return -1
+    cdef Py_buffer *v = &vs.view[vs.n]
+    try:
+        PyObject_GetBuffer(obj, v, PyBUF_RECORDS_RO)
+    except (BufferError, ValueError):
+        return -1
+    vs.n += 1
+    cdef char f = v.format[0] if v.format[0] and not v.format[1] else 0
+    if (f != b'l' and f != b'q') or v.itemsize != 8 or v.ndim != 1 or v.shape[0] != n:
+        return -1
+    if <uintptr_t>v.buf % 8 or not c_contiguous(v):
+        return -1
+    return vs.n - 1
+
+
+cdef void run_rows_forward(int kind, int64_t rows, int64_t cols, const floating *x,
+                           floating *y, int n_threads) noexcept nogil:
+    if floating is float:
+        if kind == KIND_SOFTMAX:
+            pynn_softmax_fwd_f32(rows, cols, x, y, n_threads)
         else:
-            pynn_softmax_fwd_f64(x.shape[0], x.shape[1], &x[0, 0], &y[0, 0], n_threads)
-
-
-def softmax_backward(const floating[:, ::1] y, const floating[:, ::1] dy, floating[:, ::1] dx,
-                     int n_threads):
-    if y.shape[0] == 0 or y.shape[1] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_softmax_bwd_f32(y.shape[0], y.shape[1], &y[0, 0], &dy[0, 0], &dx[0, 0],
-                                 n_threads)
+            pynn_log_softmax_fwd_f32(rows, cols, x, y, n_threads)
+    else:
+        if kind == KIND_SOFTMAX:
+            pynn_softmax_fwd_f64(rows, cols, x, y, n_threads)
         else:
-            pynn_softmax_bwd_f64(y.shape[0], y.shape[1], &y[0, 0], &dy[0, 0], &dx[0, 0],
-                                 n_threads)
+            pynn_log_softmax_fwd_f64(rows, cols, x, y, n_threads)
 
 
-def log_softmax_forward(const floating[:, ::1] x, floating[:, ::1] y, int n_threads):
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_log_softmax_fwd_f32(x.shape[0], x.shape[1], &x[0, 0], &y[0, 0], n_threads)
+cdef void run_rows_backward(int kind, int64_t rows, int64_t cols, const floating *y,
+                            const floating *dy, floating *dx, int n_threads) noexcept nogil:
+    if floating is float:
+        if kind == KIND_SOFTMAX:
+            pynn_softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
         else:
-            pynn_log_softmax_fwd_f64(x.shape[0], x.shape[1], &x[0, 0], &y[0, 0], n_threads)
-
-
-def log_softmax_backward(const floating[:, ::1] y, const floating[:, ::1] dy,
-                         floating[:, ::1] dx, int n_threads):
-    if y.shape[0] == 0 or y.shape[1] == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_log_softmax_bwd_f32(y.shape[0], y.shape[1], &y[0, 0], &dy[0, 0], &dx[0, 0],
-                                     n_threads)
+            pynn_log_softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
+    else:
+        if kind == KIND_SOFTMAX:
+            pynn_softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
         else:
-            pynn_log_softmax_bwd_f64(y.shape[0], y.shape[1], &y[0, 0], &dy[0, 0], &dx[0, 0],
-                                     n_threads)
+            pynn_log_softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
 
 
-def softmax_cross_entropy_forward(const floating[:, ::1] logits, const int64_t[::1] labels,
-                                  int64_t ignore_index, double label_smoothing,
-                                  floating[:, ::1] probs, double[::1] loss_rows, int n_threads):
-    """Returns (bad_row, loss_sum, n_valid); bad_row is -1 when every label is valid."""
+def rows_forward(int kind, x, int n_threads):
+    """A new array: softmax or log-softmax over the last axis of x (at least 1-D,
+    C-contiguous); None when x needs the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int i
+    cdef int64_t rows, cols
+    try:
+        i = acquire(&vs, x)
+        if i < 0 or vs.view[i].ndim < 1 or not c_contiguous(&vs.view[i]):
+            return None
+        y = _EMPTY(x.shape, x.dtype)
+        acquire(&vs, y)
+        cols = vs.view[0].shape[vs.view[0].ndim - 1]
+        rows = elements(&vs.view[0]) // cols if cols else 0
+        with nogil:
+            if rows == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                run_rows_forward(kind, rows, cols, <const float *>vs.view[0].buf,
+                                 <float *>vs.view[1].buf, n_threads)
+            else:
+                run_rows_forward(kind, rows, cols, <const double *>vs.view[0].buf,
+                                 <double *>vs.view[1].buf, n_threads)
+        return y
+    finally:
+        release_all(&vs)
+
+
+def rows_backward(int kind, y, dy, int n_threads):
+    """A new array: the gradient of softmax or log-softmax from its output y and dy (one
+    shape and dtype, at least 1-D, C-contiguous); None when they need the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int i
+    cdef int64_t rows, cols
+    try:
+        i = acquire(&vs, y)
+        if (i < 0 or vs.view[i].ndim < 1 or not c_contiguous(&vs.view[i])
+                or acquire_like(&vs, dy, &vs.view[i]) < 0):
+            return None
+        dx = _EMPTY(y.shape, y.dtype)
+        acquire(&vs, dx)
+        cols = vs.view[0].shape[vs.view[0].ndim - 1]
+        rows = elements(&vs.view[0]) // cols if cols else 0
+        with nogil:
+            if rows == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                run_rows_backward(kind, rows, cols, <const float *>vs.view[0].buf,
+                                  <const float *>vs.view[1].buf, <float *>vs.view[2].buf,
+                                  n_threads)
+            else:
+                run_rows_backward(kind, rows, cols, <const double *>vs.view[0].buf,
+                                  <const double *>vs.view[1].buf, <double *>vs.view[2].buf,
+                                  n_threads)
+        return dx
+    finally:
+        release_all(&vs)
+
+
+def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smoothing,
+                          bint per_row, int n_threads):
+    """For logits (N, C), C >= 1, and int64 labels (N,), both C-contiguous:
+    ``(bad_row, loss_sum, n_valid, probs, loss_rows)``, where bad_row is -1 when every label
+    is valid and loss_rows (float64) is None unless per_row. None when the arrays need the
+    checks."""
+    cdef Views vs
+    vs.n = 0
     cdef double loss_sum = 0
     cdef int64_t n_valid = 0, bad = -1
-    cdef double *rows_ptr = NULL if loss_rows is None else &loss_rows[0]
-    if logits.shape[0] == 0:
-        return -1, 0.0, 0
-    with nogil:
-        if floating is float:
-            bad = pynn_softmax_xent_fwd_f32(logits.shape[0], logits.shape[1], &logits[0, 0],
-                                            &labels[0], ignore_index, label_smoothing,
-                                            &probs[0, 0], rows_ptr, &loss_sum, &n_valid,
-                                            n_threads)
-        else:
-            bad = pynn_softmax_xent_fwd_f64(logits.shape[0], logits.shape[1], &logits[0, 0],
-                                            &labels[0], ignore_index, label_smoothing,
-                                            &probs[0, 0], rows_ptr, &loss_sum, &n_valid,
-                                            n_threads)
-    return bad, loss_sum, n_valid
+    cdef double *rows_ptr = NULL
+    cdef int i
+    cdef int64_t n, c
+    try:
+        i = acquire(&vs, logits)
+        if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] < 1 \
+                or not c_contiguous(&vs.view[i]):
+            return None
+        n, c = vs.view[0].shape[0], vs.view[0].shape[1]
+        if acquire_labels(&vs, labels, n) < 0:
+            return None
+        probs = _EMPTY((n, c), logits.dtype)
+        acquire(&vs, probs)
+        loss_rows = None
+        if per_row:
+            loss_rows = _EMPTY(n, _numpy.float64)
+            acquire(&vs, loss_rows)
+            rows_ptr = <double *>vs.view[3].buf
+        with nogil:
+            if n == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                bad = pynn_softmax_xent_fwd_f32(
+                    n, c, <const float *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
+                    ignore_index, label_smoothing, <float *>vs.view[2].buf, rows_ptr,
+                    &loss_sum, &n_valid, n_threads)
+            else:
+                bad = pynn_softmax_xent_fwd_f64(
+                    n, c, <const double *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
+                    ignore_index, label_smoothing, <double *>vs.view[2].buf, rows_ptr,
+                    &loss_sum, &n_valid, n_threads)
+        return bad, loss_sum, n_valid, probs, loss_rows
+    finally:
+        release_all(&vs)
 
 
-def softmax_cross_entropy_backward(const floating[:, ::1] probs, const int64_t[::1] labels,
-                                   int64_t ignore_index, double label_smoothing, double grad,
-                                   bint mean, const floating[::1] grad_rows,
-                                   floating[:, ::1] dlogits, int n_threads):
-    """Returns the first row with an invalid label, or -1."""
+def cross_entropy_backward(probs, labels, int64_t ignore_index, double label_smoothing,
+                           double grad, bint mean, grad_rows, int n_threads):
+    """For probs (N, C), C >= 1, int64 labels (N,) and, when given, grad_rows (N,) of probs'
+    dtype (then it is the upstream gradient per row, else ``grad`` for all), all
+    C-contiguous: ``(bad_row, dlogits)``. None when the arrays need the checks."""
+    cdef Views vs
+    vs.n = 0
     cdef int64_t bad = -1
-    cdef const floating *rows_ptr = NULL if grad_rows is None else &grad_rows[0]
-    if probs.shape[0] == 0:
-        return -1
-    with nogil:
-        if floating is float:
-            bad = pynn_softmax_xent_bwd_f32(probs.shape[0], probs.shape[1], &probs[0, 0],
-                                            &labels[0], ignore_index, label_smoothing, grad,
-                                            mean, rows_ptr, &dlogits[0, 0], n_threads)
-        else:
-            bad = pynn_softmax_xent_bwd_f64(probs.shape[0], probs.shape[1], &probs[0, 0],
-                                            &labels[0], ignore_index, label_smoothing, grad,
-                                            mean, rows_ptr, &dlogits[0, 0], n_threads)
-    return bad
+    cdef const void *rows_ptr = NULL
+    cdef int i, j, k
+    cdef int64_t n, c
+    try:
+        i = acquire(&vs, probs)
+        if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] < 1 \
+                or not c_contiguous(&vs.view[i]):
+            return None
+        n, c = vs.view[0].shape[0], vs.view[0].shape[1]
+        if acquire_labels(&vs, labels, n) < 0:
+            return None
+        if grad_rows is not None:
+            j = acquire(&vs, grad_rows)
+            if (j < 0 or vs.view[j].itemsize != vs.view[0].itemsize or vs.view[j].ndim != 1
+                    or vs.view[j].shape[0] != n or not c_contiguous(&vs.view[j])):
+                return None
+            rows_ptr = vs.view[j].buf
+        dlogits = _EMPTY((n, c), probs.dtype)
+        k = acquire(&vs, dlogits)
+        with nogil:
+            if n == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                bad = pynn_softmax_xent_bwd_f32(
+                    n, c, <const float *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
+                    ignore_index, label_smoothing, grad, mean, <const float *>rows_ptr,
+                    <float *>vs.view[k].buf, n_threads)
+            else:
+                bad = pynn_softmax_xent_bwd_f64(
+                    n, c, <const double *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
+                    ignore_index, label_smoothing, grad, mean, <const double *>rows_ptr,
+                    <double *>vs.view[k].buf, n_threads)
+        return bad, dlogits
+    finally:
+        release_all(&vs)

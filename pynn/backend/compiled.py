@@ -74,18 +74,42 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     """``C := relu?(alpha * op(A) op(B) + beta * C + bias)``; see
     :func:`pynn.backend.reference.gemm`. Non-contiguous and transposed operands are read
     through their strides, never copied."""
-    op_a, op_b, dtype = check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
-    if out is None:
-        out = np.empty((op_a.shape[0], op_b.shape[1]), dtype)
-        beta = 0.0
-    _gemm.gemm(op_a, op_b, out, alpha, beta, bias, bias_axis, relu, _isa, get_num_threads())
-    return out
+    if out is not None:  # its overlap with the operands is only checked here
+        check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
+    nt = get_num_threads()
+    c = _gemm.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa, nt)
+    if c is None:
+        check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
+        c = _retried("gemm", _gemm.gemm(
+            np.require(a, requirements="AE"), np.require(b, requirements="AE"), _base(out),
+            trans_a, trans_b, alpha, beta, _plain(bias), bias_axis, relu, _isa, nt))
+    return c if out is None else out
 
 
 def _contiguous(arr):
     if arr is None or arr.flags.c_contiguous:
         return arr
     return np.ascontiguousarray(arr)
+
+
+def _base(arr):
+    """``arr`` viewed as a plain ndarray (same memory), for arrays a kernel updates in place:
+    the checks have made sure they are C-contiguous, aligned and writeable."""
+    return arr if arr is None or type(arr) is np.ndarray else arr.view(np.ndarray)
+
+
+def _retried(kernel, result):
+    """The result of a kernel called again on arguments that passed the checks and were made
+    plain: it cannot refuse them, and a refusal must not pass for an update done."""
+    if result is None:
+        raise RuntimeError(f"{kernel}: the compiled kernel refused checked arguments")
+    return result
+
+
+def _plain(arr):
+    """``arr`` as an aligned, C-contiguous ndarray (not a subclass), for the kernels that
+    refuse anything else (see _buffers.pxi); a copy only when it is not one already."""
+    return None if arr is None else np.require(arr, requirements="CAE")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,41 +228,42 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
 # Softmax family (last axis)
 
 
-def _as_rows(arr):
-    """A C-contiguous (rows, last axis) view or copy of arr."""
-    last = arr.shape[-1]
-    return np.ascontiguousarray(arr).reshape(-1, last)
-
-
-def _row_kernel(kernel, fn, **arrays):
+def _row_kernel(kernel, fn, kind, **arrays):
     """Run a softmax-family kernel over the rows of the last axis of the named arrays."""
-    check.rows(kernel, **arrays)
-    first = next(iter(arrays.values()))
-    out = np.empty(first.shape, first.dtype)
-    fn(*[_as_rows(a) for a in arrays.values()], out.reshape(-1, out.shape[-1]),
-       get_num_threads())
+    nt = get_num_threads()
+    out = fn(kind, *arrays.values(), nt)
+    if out is None:
+        check.rows(kernel, **arrays)
+        out = _retried(kernel, fn(kind, *[_plain(a) for a in arrays.values()], nt))
     return out
 
 
 def softmax_forward(x):
     """Softmax over the last axis; see :func:`pynn.backend.reference.softmax_forward`."""
-    return _row_kernel("softmax_forward", _softmax.softmax_forward, x=x)
+    return _row_kernel("softmax_forward", _softmax.rows_forward, _softmax.SOFTMAX, x=x)
 
 
 def softmax_backward(y, dy):
     """Gradient of softmax from its output; see :func:`pynn.backend.reference.softmax_backward`."""
-    return _row_kernel("softmax_backward", _softmax.softmax_backward, y=y, dy=dy)
+    return _row_kernel("softmax_backward", _softmax.rows_backward, _softmax.SOFTMAX, y=y,
+                       dy=dy)
 
 
 def log_softmax_forward(x):
     """Log-softmax over the last axis; see :func:`pynn.backend.reference.log_softmax_forward`."""
-    return _row_kernel("log_softmax_forward", _softmax.log_softmax_forward, x=x)
+    return _row_kernel("log_softmax_forward", _softmax.rows_forward, _softmax.LOG_SOFTMAX,
+                       x=x)
 
 
 def log_softmax_backward(y, dy):
     """Gradient of log-softmax from its output; see
     :func:`pynn.backend.reference.log_softmax_backward`."""
-    return _row_kernel("log_softmax_backward", _softmax.log_softmax_backward, y=y, dy=dy)
+    return _row_kernel("log_softmax_backward", _softmax.rows_backward, _softmax.LOG_SOFTMAX,
+                       y=y, dy=dy)
+
+
+def _labels64(labels):
+    return np.require(labels, np.int64, requirements="CAE")
 
 
 def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoothing=0.0,
@@ -246,17 +271,17 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     """Fused softmax + cross-entropy; see
     :func:`pynn.backend.reference.softmax_cross_entropy_forward`."""
     kernel = "softmax_cross_entropy_forward"
-    check.cross_entropy_args(kernel, "logits", logits, labels, reduction, label_smoothing,
-                             ignore_index)
-    n, c = logits.shape
-    labels64 = np.ascontiguousarray(labels, np.int64)
-    probs = np.empty((n, c), logits.dtype)
-    rows = np.empty(n, np.float64) if reduction == "none" else None
-    bad, total, n_valid = _softmax.softmax_cross_entropy_forward(
-        _contiguous(logits), labels64, ignore_index, label_smoothing, probs, rows,
-        get_num_threads())
+    check.cross_entropy_options(kernel, reduction, label_smoothing, ignore_index)
+    args = (ignore_index, label_smoothing, reduction == "none", get_num_threads())
+    result = _softmax.cross_entropy_forward(logits, labels, *args)
+    if result is None:
+        check.cross_entropy_args(kernel, "logits", logits, labels, reduction, label_smoothing,
+                                 ignore_index)
+        result = _retried(kernel, _softmax.cross_entropy_forward(_plain(logits),
+                                                                 _labels64(labels), *args))
+    bad, total, n_valid, probs, rows = result
     if bad >= 0:
-        raise check.bad_label(kernel, labels[bad], c, ignore_index)
+        raise check.bad_label(kernel, labels[bad], probs.shape[1], ignore_index)
     if reduction == "none":
         return rows.astype(logits.dtype), probs
     if reduction == "mean":
@@ -269,18 +294,25 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
     """Gradient of the fused loss; see
     :func:`pynn.backend.reference.softmax_cross_entropy_backward`."""
     kernel = "softmax_cross_entropy_backward"
-    check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
-                             ignore_index)
-    n, c = probs.shape
-    grad = check.cross_entropy_grad(kernel, grad, reduction, n)
-    rows = np.ascontiguousarray(grad, probs.dtype) if reduction == "none" else None
-    dlogits = np.empty((n, c), probs.dtype)
-    bad = _softmax.softmax_cross_entropy_backward(
-        _contiguous(probs), np.ascontiguousarray(labels, np.int64), ignore_index,
-        label_smoothing, 0.0 if rows is not None else grad, reduction == "mean", rows, dlogits,
-        get_num_threads())
+    check.cross_entropy_options(kernel, reduction, label_smoothing, ignore_index)
+    per_row = reduction == "none"
+    if per_row:
+        rows, grad = grad, 0.0
+    else:
+        rows, grad = None, check.cross_entropy_grad(kernel, grad, reduction, None)
+    args = (ignore_index, label_smoothing, grad, reduction == "mean")
+    result = _softmax.cross_entropy_backward(probs, labels, *args, rows, get_num_threads())
+    if result is None:
+        check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
+                                 ignore_index)
+        if per_row:
+            rows = np.require(check.cross_entropy_grad(kernel, rows, reduction, len(probs)),
+                              probs.dtype, requirements="CAE")
+        result = _retried(kernel, _softmax.cross_entropy_backward(
+            _plain(probs), _labels64(labels), *args, rows, get_num_threads()))
+    bad, dlogits = result
     if bad >= 0:
-        raise check.bad_label(kernel, labels[bad], c, ignore_index)
+        raise check.bad_label(kernel, labels[bad], probs.shape[1], ignore_index)
     return dlogits
 
 
@@ -379,75 +411,79 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 # Activations
 
 
-def _unary(name, fn, x, *args):
-    check.float_arrays(name, x=x)
-    y = np.empty(x.shape, x.dtype)
-    fn(_contiguous(x).reshape(-1), *args, y.reshape(-1), get_num_threads())
+def _unary(name, act, x, param=0.0):
+    y = _activation.forward(act, x, param, get_num_threads())
+    if y is None:
+        check.float_arrays(name, x=x)
+        y = _retried(name, _activation.forward(act, _plain(x), param, get_num_threads()))
     return y
 
 
-def _binary(name, fn, a_name, a, dy, *args):
-    check.float_arrays(name, **{a_name: a, "dy": dy})
-    check.same_shape(name, a_name, a, "dy", dy)
-    dx = np.empty(a.shape, a.dtype)
-    fn(_contiguous(a).reshape(-1), _contiguous(dy).reshape(-1), *args, dx.reshape(-1),
-       get_num_threads())
+def _binary(name, act, a_name, a, dy, param=0.0):
+    dx = _activation.backward(act, a, dy, param, get_num_threads())
+    if dx is None:
+        check.float_arrays(name, **{a_name: a, "dy": dy})
+        check.same_shape(name, a_name, a, "dy", dy)
+        dx = _retried(name, _activation.backward(act, _plain(a), _plain(dy), param,
+                                                 get_num_threads()))
     return dx
 
 
 def relu_forward(x):
     """``max(x, 0)``; see :func:`pynn.backend.reference.relu_forward`."""
-    return _unary("relu_forward", _activation.relu_forward, x)
+    return _unary("relu_forward", _activation.RELU, x)
 
 
 def relu_backward(y, dy):
     """``dy`` where ``y > 0``; see :func:`pynn.backend.reference.relu_backward`."""
-    return _binary("relu_backward", _activation.relu_backward, "y", y, dy)
+    return _binary("relu_backward", _activation.RELU, "y", y, dy)
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
     """Leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_forward`."""
-    return _unary("leaky_relu_forward", _activation.leaky_relu_forward, x, negative_slope)
+    return _unary("leaky_relu_forward", _activation.LEAKY_RELU, x, negative_slope)
 
 
 def leaky_relu_backward(x, dy, negative_slope=0.01):
     """Gradient of leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_backward`."""
-    return _binary("leaky_relu_backward", _activation.leaky_relu_backward, "x", x, dy,
-                   negative_slope)
+    return _binary("leaky_relu_backward", _activation.LEAKY_RELU, "x", x, dy, negative_slope)
 
 
 def sigmoid_forward(x):
     """Logistic sigmoid; see :func:`pynn.backend.reference.sigmoid_forward`."""
-    return _unary("sigmoid_forward", _activation.sigmoid_forward, x)
+    return _unary("sigmoid_forward", _activation.SIGMOID, x)
 
 
 def sigmoid_backward(y, dy):
     """Gradient of the sigmoid from its output; see
     :func:`pynn.backend.reference.sigmoid_backward`."""
-    return _binary("sigmoid_backward", _activation.sigmoid_backward, "y", y, dy)
+    return _binary("sigmoid_backward", _activation.SIGMOID, "y", y, dy)
 
 
 def tanh_forward(x):
     """``tanh(x)``; see :func:`pynn.backend.reference.tanh_forward`."""
-    return _unary("tanh_forward", _activation.tanh_forward, x)
+    return _unary("tanh_forward", _activation.TANH, x)
 
 
 def tanh_backward(y, dy):
     """Gradient of tanh from its output; see :func:`pynn.backend.reference.tanh_backward`."""
-    return _binary("tanh_backward", _activation.tanh_backward, "y", y, dy)
+    return _binary("tanh_backward", _activation.TANH, "y", y, dy)
+
+
+def _gelu(approximate):
+    return _activation.GELU_TANH if approximate == "tanh" else _activation.GELU
 
 
 def gelu_forward(x, approximate="none"):
     """GELU; see :func:`pynn.backend.reference.gelu_forward`."""
     check.gelu_approximate("gelu_forward", approximate)
-    return _unary("gelu_forward", _activation.gelu_forward, x, approximate == "tanh")
+    return _unary("gelu_forward", _gelu(approximate), x)
 
 
 def gelu_backward(x, dy, approximate="none"):
     """Gradient of GELU; see :func:`pynn.backend.reference.gelu_backward`."""
     check.gelu_approximate("gelu_backward", approximate)
-    return _binary("gelu_backward", _activation.gelu_backward, "x", x, dy,
-                   approximate == "tanh")
+    return _binary("gelu_backward", _gelu(approximate), "x", x, dy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,59 +492,56 @@ def gelu_backward(x, dy, approximate="none"):
 
 def bias_grad(dy, axis=1):
     """Sum over every axis but ``axis``; see :func:`pynn.backend.reference.bias_grad`."""
-    check.float_arrays("bias_grad", dy=dy)
-    if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
-        raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
-    axis %= dy.ndim
-    channels = dy.shape[axis]
-    outer = math.prod(dy.shape[:axis])
-    inner = math.prod(dy.shape[axis + 1:])
-    db = np.empty(channels, dy.dtype)
-    _elementwise.bias_grad(_contiguous(dy).reshape(outer, channels, inner), db,
-                           get_num_threads())
+    db = _elementwise.bias_grad(dy, axis, get_num_threads())
+    if db is None:
+        check.float_arrays("bias_grad", dy=dy)
+        if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
+            raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
+        db = _retried("bias_grad", _elementwise.bias_grad(_plain(dy), axis, get_num_threads()))
     return db
-
-
-def _flat(arr):
-    return None if arr is None else arr.reshape(-1)
 
 
 def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
              weight_decay=0.0, nesterov=False, maximize=False, first_step=False):
     """One SGD update in place, fused; see :func:`pynn.backend.reference.sgd_step`."""
-    check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
     if momentum != 0.0 and momentum_buffer is None:
         raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
-    _elementwise.sgd_step(_flat(param), _contiguous(grad).reshape(-1),
-                          _flat(momentum_buffer) if momentum != 0.0 else None, lr, momentum,
-                          dampening, weight_decay, nesterov, maximize, first_step,
-                          get_num_threads())
+    args = (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step,
+            get_num_threads())
+    if _elementwise.sgd_step(param, grad, momentum_buffer, *args) is None:
+        check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
+        _retried("sgd_step", _elementwise.sgd_step(_base(param), _plain(grad),
+                                                   _base(momentum_buffer), *args))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.0, decoupled_weight_decay=False, max_exp_avg_sq=None,
               maximize=False):
     """One Adam/AdamW update in place, fused; see :func:`pynn.backend.reference.adam_step`."""
-    check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
-                         max_exp_avg_sq=max_exp_avg_sq)
     step = check.integer("adam_step", "step", step, minimum=1)
-    _elementwise.adam_step(_flat(param), _contiguous(grad).reshape(-1), _flat(exp_avg),
-                           _flat(exp_avg_sq), _flat(max_exp_avg_sq), step, lr, beta1, beta2,
-                           eps, weight_decay, decoupled_weight_decay, maximize,
-                           get_num_threads())
+    args = (step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize,
+            get_num_threads())
+    if _elementwise.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args) is None:
+        check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+                        max_exp_avg_sq=max_exp_avg_sq)
+        _retried("adam_step", _elementwise.adam_step(
+            _base(param), _plain(grad), _base(exp_avg), _base(exp_avg_sq),
+            _base(max_exp_avg_sq), *args))
 
 
 def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, momentum_buffer=None, centered=False, grad_avg=None,
                  maximize=False):
     """One RMSProp update in place, fused; see :func:`pynn.backend.reference.rmsprop_step`."""
-    check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
-                         momentum_buffer=momentum_buffer, grad_avg=grad_avg)
     if momentum != 0.0 and momentum_buffer is None:
         raise ValueError("rmsprop_step: momentum != 0 needs a momentum_buffer")
     if centered and grad_avg is None:
         raise ValueError("rmsprop_step: centered=True needs grad_avg")
-    _elementwise.rmsprop_step(_flat(param), _contiguous(grad).reshape(-1), _flat(square_avg),
-                              _flat(momentum_buffer) if momentum != 0.0 else None,
-                              _flat(grad_avg) if centered else None, lr, alpha, eps,
-                              weight_decay, momentum, centered, maximize, get_num_threads())
+    args = (lr, alpha, eps, weight_decay, momentum, centered, maximize, get_num_threads())
+    if _elementwise.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
+                                 *args) is None:
+        check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
+                        momentum_buffer=momentum_buffer, grad_avg=grad_avg)
+        _retried("rmsprop_step", _elementwise.rmsprop_step(
+            _base(param), _plain(grad), _base(square_avg), _base(momentum_buffer),
+            _base(grad_avg), *args))

@@ -1,0 +1,89 @@
+# Array access for the wrappers of the kernels that run many times a step on small arrays
+# (GEMM, activations, softmax, bias gradients, optimiser updates), included by their .pyx.
+#
+# Each array is read through one Py_buffer and checked at C speed. Typed memoryviews cost
+# about 0.3 us per array and a fused-type dispatch about 0.7 us more, and the checks in
+# Python another 1-3 us: on a batch-1 training step that was most of a kernel call. These
+# wrappers take the arrays as they are when they can (an exact ndarray of native float32 or
+# float64, aligned, C-contiguous where the kernel needs it, shapes that fit) and allocate
+# the result; otherwise they return None and compiled.py runs the checks shared with the
+# reference backend, which raise its error, or normalises the arrays and calls again.
+# (Kernels whose calls are long enough for this not to matter use typed memoryviews.)
+from cpython.buffer cimport PyBUF_RECORDS_RO, PyBuffer_Release, PyObject_GetBuffer
+from libc.stdint cimport uintptr_t
+
+import numpy as _numpy
+
+cdef object _NDARRAY = _numpy.ndarray
+cdef object _EMPTY = _numpy.empty
+
+cdef enum:
+    MAX_VIEWS = 6
+
+
+cdef struct Views:
+    Py_buffer view[MAX_VIEWS]
+    int n
+
+
+cdef inline int acquire(Views *vs, object obj) except -2:
+    """Hold a view of ``obj`` in ``vs``; return its index, or -1 when ``obj`` is not an exact
+    ndarray of native float32 or float64 with aligned data and strides. Every view taken
+    is let go by ``release_all``, whatever the answer."""
+    if type(obj) is not _NDARRAY:
+        return -1
+    cdef Py_buffer *v = &vs.view[vs.n]
+    try:
+        PyObject_GetBuffer(obj, v, PyBUF_RECORDS_RO)
+    except (BufferError, ValueError):  # dtypes the buffer protocol cannot describe
+        return -1
+    vs.n += 1
+    cdef char f = v.format[0] if v.format[0] and not v.format[1] else 0
+    if not ((f == b'f' and v.itemsize == 4) or (f == b'd' and v.itemsize == 8)):
+        return -1
+    if <uintptr_t>v.buf % <uintptr_t>v.itemsize:
+        return -1
+    for d in range(v.ndim):
+        if v.strides[d] % v.itemsize:
+            return -1
+    return vs.n - 1
+
+
+cdef inline int acquire_like(Views *vs, object obj, const Py_buffer *like,
+                             bint writable=False) except -2:
+    """As ``acquire``, and -1 also when the element type or the shape is not ``like``'s, the
+    array is not C-contiguous, or it is read-only and ``writable`` is asked for."""
+    cdef int i = acquire(vs, obj)
+    if i < 0:
+        return -1
+    cdef const Py_buffer *v = &vs.view[i]
+    if v.itemsize != like.itemsize or v.ndim != like.ndim or not c_contiguous(v) \
+            or (writable and v.readonly):
+        return -1
+    for d in range(v.ndim):
+        if v.shape[d] != like.shape[d]:
+            return -1
+    return i
+
+
+cdef inline void release_all(Views *vs) noexcept:
+    for i in range(vs.n):
+        PyBuffer_Release(&vs.view[i])
+    vs.n = 0
+
+
+cdef inline bint c_contiguous(const Py_buffer *v) noexcept:
+    cdef Py_ssize_t expected = v.itemsize
+    for d in range(v.ndim):
+        if v.shape[d] == 0:
+            return True
+    for d in range(v.ndim - 1, -1, -1):
+        if v.shape[d] != 1 and v.strides[d] != expected:
+            return False
+        expected *= v.shape[d]
+    return True
+
+
+cdef inline Py_ssize_t elements(const Py_buffer *v) noexcept:
+    return v.len // v.itemsize
+
