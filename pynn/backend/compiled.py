@@ -6,7 +6,6 @@ same errors), allocates the output, and hands typed buffers to a Cython wrapper 
 the GIL and calls C with the current thread count and instruction set.
 """
 
-import math
 
 import numpy as np
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import functional as F
+from ..ops.matmul import LinearFunction
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -110,19 +110,24 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        x = input.data if isinstance(input, Tensor) else input
-        if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
-                or x.dtype != self.weight.data.dtype:
-            raise self._input_error(x)
-        return F.linear(input, self.weight, self.bias)
+        return self._linear(input, False)
 
     def _forward_relu(self, input):
         """``relu(self(input))`` with the ReLU fused into the GEMM (used by Sequential)."""
+        return self._linear(input, True)
+
+    def _linear(self, input, relu):
+        # The input is checked here, where the error can name the layer; the weight and
+        # bias are the layer's own, and the GEMM checks their shapes. They are read from the
+        # registry: an attribute read of a parameter first fails the instance lookup and
+        # then goes through __getattr__, ~2 us each on the batch-1 step.
+        params = self._parameters
+        weight, bias = params["weight"], params["bias"]
         x = input.data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
-                or x.dtype != self.weight.data.dtype:
+                or x.dtype != weight.data.dtype:
             raise self._input_error(x)
-        return F._linear_relu(input, self.weight, self.bias)
+        return LinearFunction.apply(input, weight, bias, relu)
 
     def _input_error(self, x):
         if isinstance(x, np.ndarray) and x.ndim and x.shape[-1] == self.in_features:

@@ -96,8 +96,8 @@ def test_updates_write_through_a_subclass(kernel, dtype, compiled, reference, rn
     ref = {k: v.copy() for k, v in start.items()}
     getattr(compiled, kernel)(grad=misaligned(grad), **got, **kwargs)
     getattr(reference, kernel)(grad=grad, **ref, **kwargs)
-    for k in start:
-        assert not np.array_equal(got[k], start[k]), f"{k} was not updated in place"
+    for k, before in start.items():
+        assert not np.array_equal(got[k], before), f"{k} was not updated in place"
         assert_close(np.asarray(got[k]), ref[k], dtype)
 
 
