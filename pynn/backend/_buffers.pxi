@@ -1,5 +1,6 @@
 # Array access for the wrappers of the kernels that run many times a step on small arrays
-# (GEMM, activations, softmax, bias gradients, optimiser updates), included by their .pyx.
+# (GEMM, activations, softmax, bias gradients, optimiser updates, recurrent cells, once per
+# time step), included by their .pyx.
 #
 # Each array is read through one Py_buffer and checked at C speed. Typed memoryviews cost
 # about 0.3 us per array and a fused-type dispatch about 0.7 us more, and the checks in
@@ -8,7 +9,8 @@
 # float64, aligned, C-contiguous where the kernel needs it, shapes that fit) and allocate
 # the result; otherwise they return None and compiled.py runs the checks shared with the
 # reference backend, which raise its error, or normalises the arrays and calls again.
-# (Kernels whose calls are long enough for this not to matter use typed memoryviews.)
+# (Convolution, pooling and attention, whose calls are long enough for this not to matter,
+# use typed memoryviews.)
 from cpython.buffer cimport PyBUF_RECORDS_RO, PyBuffer_Release, PyObject_GetBuffer
 from libc.stdint cimport uintptr_t
 
@@ -18,7 +20,7 @@ cdef object _NDARRAY = _numpy.ndarray
 cdef object _EMPTY = _numpy.empty
 
 cdef enum:
-    MAX_VIEWS = 6
+    MAX_VIEWS = 8
 
 
 cdef struct Views:
@@ -32,6 +34,8 @@ cdef inline int acquire(Views *vs, object obj) except -2:
     is let go by ``release_all``, whatever the answer."""
     if type(obj) is not _NDARRAY:
         return -1
+    if vs.n == MAX_VIEWS:
+        raise IndexError("more array views than a Views holds")
     cdef Py_buffer *v = &vs.view[vs.n]
     try:
         PyObject_GetBuffer(obj, v, PyBUF_RECORDS_RO)

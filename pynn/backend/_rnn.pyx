@@ -1,70 +1,170 @@
-"""Cython wrappers of csrc/rnn.c: C-contiguous 2-D arrays of one dtype (checked by
-compiled.py), outputs preallocated by the caller, GIL released."""
-from cython cimport floating
+"""Cython wrappers of csrc/rnn.c, GIL released: one recurrent cell step on C-contiguous
+(N, k * H) arrays of one dtype, outputs allocated here (see _buffers.pxi for how arrays are
+taken and when None is returned)."""
+from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport *
 
-
-def lstm_cell_forward(const floating[:, ::1] gates, const floating[:, ::1] c_prev,
-                      floating[:, ::1] h, floating[:, ::1] c, floating[:, ::1] acts,
-                      int n_threads):
-    cdef Py_ssize_t n = c_prev.shape[0], hidden = c_prev.shape[1]
-    if n == 0 or hidden == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_lstm_cell_fwd_f32(n, hidden, &gates[0, 0], &c_prev[0, 0], &h[0, 0], &c[0, 0],
-                                   &acts[0, 0], n_threads)
-        else:
-            pynn_lstm_cell_fwd_f64(n, hidden, &gates[0, 0], &c_prev[0, 0], &h[0, 0], &c[0, 0],
-                                   &acts[0, 0], n_threads)
+include "_buffers.pxi"
 
 
-def lstm_cell_backward(const floating[:, ::1] acts, const floating[:, ::1] c_prev,
-                       const floating[:, ::1] dh, dc, floating[:, ::1] dgates,
-                       floating[:, ::1] dc_prev, int n_threads):
-    """``dc`` is None (zero) or an array like ``dh``."""
-    cdef Py_ssize_t n = c_prev.shape[0], hidden = c_prev.shape[1]
-    cdef const floating[:, ::1] dc_v
-    cdef const floating *dc_p = NULL
-    if n == 0 or hidden == 0:
-        return
-    if dc is not None:
-        dc_v = dc
-        dc_p = &dc_v[0, 0]
-    with nogil:
-        if floating is float:
-            pynn_lstm_cell_bwd_f32(n, hidden, &acts[0, 0], &c_prev[0, 0], &dh[0, 0], dc_p,
-                                   &dgates[0, 0], &dc_prev[0, 0], n_threads)
-        else:
-            pynn_lstm_cell_bwd_f64(n, hidden, &acts[0, 0], &c_prev[0, 0], &dh[0, 0], dc_p,
-                                   &dgates[0, 0], &dc_prev[0, 0], n_threads)
+cdef int acquire_matrix(Views *vs, object obj, Py_ssize_t itemsize, Py_ssize_t rows,
+                        Py_ssize_t cols) except -2:
+    """As ``acquire``, and -1 also unless ``obj`` is C-contiguous, (rows, cols) and of the
+    element size given."""
+    cdef int i = acquire(vs, obj)
+    if i < 0:
+        return -1
+    cdef const Py_buffer *v = &vs.view[i]
+    if (v.itemsize != itemsize or v.ndim != 2 or v.shape[0] != rows or v.shape[1] != cols
+            or not c_contiguous(v)):
+        return -1
+    return i
 
 
-def gru_cell_forward(const floating[:, ::1] gi, const floating[:, ::1] gh,
-                     const floating[:, ::1] h_prev, floating[:, ::1] h, floating[:, ::1] acts,
-                     int n_threads):
-    cdef Py_ssize_t n = h_prev.shape[0], hidden = h_prev.shape[1]
-    if n == 0 or hidden == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_gru_cell_fwd_f32(n, hidden, &gi[0, 0], &gh[0, 0], &h_prev[0, 0], &h[0, 0],
-                                  &acts[0, 0], n_threads)
-        else:
-            pynn_gru_cell_fwd_f64(n, hidden, &gi[0, 0], &gh[0, 0], &h_prev[0, 0], &h[0, 0],
-                                  &acts[0, 0], n_threads)
+cdef int acquire_cell(Views *vs, object first, int width, states) except -2:
+    """Views of a cell's inputs: ``first`` (N, width * H), C-contiguous, then each of
+    ``states`` (N, H) of its dtype. Returns H, or -1 when any needs the checks."""
+    cdef int i = acquire(vs, first)
+    if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] % width \
+            or not c_contiguous(&vs.view[i]):
+        return -1
+    cdef Py_ssize_t n = vs.view[i].shape[0], hidden = vs.view[i].shape[1] // width
+    for state in states:
+        if acquire_matrix(vs, state, vs.view[i].itemsize, n, hidden) < 0:
+            return -1
+    return hidden
 
 
-def gru_cell_backward(const floating[:, ::1] acts, const floating[:, ::1] h_prev,
-                      const floating[:, ::1] dh, floating[:, ::1] dgi, floating[:, ::1] dgh,
-                      floating[:, ::1] dh_prev, int n_threads):
-    cdef Py_ssize_t n = h_prev.shape[0], hidden = h_prev.shape[1]
-    if n == 0 or hidden == 0:
-        return
-    with nogil:
-        if floating is float:
-            pynn_gru_cell_bwd_f32(n, hidden, &acts[0, 0], &h_prev[0, 0], &dh[0, 0], &dgi[0, 0],
-                                  &dgh[0, 0], &dh_prev[0, 0], n_threads)
-        else:
-            pynn_gru_cell_bwd_f64(n, hidden, &acts[0, 0], &h_prev[0, 0], &dh[0, 0], &dgi[0, 0],
-                                  &dgh[0, 0], &dh_prev[0, 0], n_threads)
+def lstm_cell_forward(gates, c_prev, int n_threads):
+    """gates (N, 4H), c_prev (N, H) -> ``(h, c, acts)``, acts (N, 5H); None when the arrays
+    need the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int64_t n, hidden
+    try:
+        hidden = acquire_cell(&vs, gates, 4, (c_prev,))
+        if hidden < 0:
+            return None
+        n = vs.view[0].shape[0]
+        h, c, acts = (_EMPTY((n, hidden), gates.dtype), _EMPTY((n, hidden), gates.dtype),
+                      _EMPTY((n, 5 * hidden), gates.dtype))
+        for out in (h, c, acts):
+            acquire(&vs, out)
+        with nogil:
+            if n == 0 or hidden == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                pynn_lstm_cell_fwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                       <const float *>vs.view[1].buf, <float *>vs.view[2].buf,
+                                       <float *>vs.view[3].buf, <float *>vs.view[4].buf, n_threads)
+            else:
+                pynn_lstm_cell_fwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                       <const double *>vs.view[1].buf, <double *>vs.view[2].buf,
+                                       <double *>vs.view[3].buf, <double *>vs.view[4].buf,
+                                       n_threads)
+        return h, c, acts
+    finally:
+        release_all(&vs)
+
+
+def lstm_cell_backward(acts, c_prev, dh, dc, int n_threads):
+    """acts (N, 5H), c_prev, dh and dc (None: zero) (N, H) -> ``(dgates, dc_prev)``; None when
+    the arrays need the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int64_t n, hidden
+    cdef int i
+    cdef const void *dc_p = NULL
+    try:
+        hidden = acquire_cell(&vs, acts, 5, (c_prev, dh) if dc is None else (c_prev, dh, dc))
+        if hidden < 0:
+            return None
+        n = vs.view[0].shape[0]
+        if dc is not None:
+            dc_p = vs.view[3].buf
+        dgates, dc_prev = _EMPTY((n, 4 * hidden), acts.dtype), _EMPTY((n, hidden), acts.dtype)
+        i = acquire(&vs, dgates)
+        acquire(&vs, dc_prev)
+        with nogil:
+            if n == 0 or hidden == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                pynn_lstm_cell_bwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                       <const float *>vs.view[1].buf, <const float *>vs.view[2].buf,
+                                       <const float *>dc_p, <float *>vs.view[i].buf,
+                                       <float *>vs.view[i + 1].buf, n_threads)
+            else:
+                pynn_lstm_cell_bwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                       <const double *>vs.view[1].buf,
+                                       <const double *>vs.view[2].buf, <const double *>dc_p,
+                                       <double *>vs.view[i].buf, <double *>vs.view[i + 1].buf,
+                                       n_threads)
+        return dgates, dc_prev
+    finally:
+        release_all(&vs)
+
+
+def gru_cell_forward(gi, gh, h_prev, int n_threads):
+    """gi and gh (N, 3H), h_prev (N, H) -> ``(h, acts)``, acts (N, 4H); None when the arrays
+    need the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int64_t n, hidden
+    try:
+        hidden = acquire_cell(&vs, gi, 3, (h_prev,))
+        if hidden < 0 or acquire_matrix(&vs, gh, vs.view[0].itemsize, vs.view[0].shape[0],
+                                        3 * hidden) < 0:
+            return None
+        n = vs.view[0].shape[0]
+        h, acts = _EMPTY((n, hidden), gi.dtype), _EMPTY((n, 4 * hidden), gi.dtype)
+        acquire(&vs, h)
+        acquire(&vs, acts)
+        with nogil:
+            if n == 0 or hidden == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                pynn_gru_cell_fwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                      <const float *>vs.view[2].buf, <const float *>vs.view[1].buf,
+                                      <float *>vs.view[3].buf, <float *>vs.view[4].buf, n_threads)
+            else:
+                pynn_gru_cell_fwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                      <const double *>vs.view[2].buf,
+                                      <const double *>vs.view[1].buf, <double *>vs.view[3].buf,
+                                      <double *>vs.view[4].buf, n_threads)
+        return h, acts
+    finally:
+        release_all(&vs)
+
+
+def gru_cell_backward(acts, h_prev, dh, int n_threads):
+    """acts (N, 4H), h_prev and dh (N, H) -> ``(dgi, dgh, dh_prev)``; None when the arrays
+    need the checks."""
+    cdef Views vs
+    vs.n = 0
+    cdef int64_t n, hidden
+    try:
+        hidden = acquire_cell(&vs, acts, 4, (h_prev, dh))
+        if hidden < 0:
+            return None
+        n = vs.view[0].shape[0]
+        dgi, dgh = _EMPTY((n, 3 * hidden), acts.dtype), _EMPTY((n, 3 * hidden), acts.dtype)
+        dh_prev = _EMPTY((n, hidden), acts.dtype)
+        for out in (dgi, dgh, dh_prev):
+            acquire(&vs, out)
+        with nogil:
+            if n == 0 or hidden == 0:
+                pass
+            elif vs.view[0].itemsize == 4:
+                pynn_gru_cell_bwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                      <const float *>vs.view[1].buf, <const float *>vs.view[2].buf,
+                                      <float *>vs.view[3].buf, <float *>vs.view[4].buf,
+                                      <float *>vs.view[5].buf, n_threads)
+            else:
+                pynn_gru_cell_bwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                      <const double *>vs.view[1].buf,
+                                      <const double *>vs.view[2].buf, <double *>vs.view[3].buf,
+                                      <double *>vs.view[4].buf, <double *>vs.view[5].buf,
+                                      n_threads)
+        return dgi, dgh, dh_prev
+    finally:
+        release_all(&vs)

@@ -18,6 +18,8 @@ cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
     C-contiguous ndarray of n native int64 values."""
     if type(obj) is not _NDARRAY:
         return -1
+    if vs.n == MAX_VIEWS:
+        raise IndexError("more array views than a Views holds")
     cdef Py_buffer *v = &vs.view[vs.n]
     try:
         PyObject_GetBuffer(obj, v, PyBUF_RECORDS_RO)

@@ -322,50 +322,46 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
 def lstm_cell_forward(gates, c_prev):
     """One LSTM step from its gate pre-activations; see
     :func:`pynn.backend.reference.lstm_cell_forward`."""
-    hidden = check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
-    n = gates.shape[0]
-    h, c = np.empty((n, hidden), gates.dtype), np.empty((n, hidden), gates.dtype)
-    acts = np.empty((n, 5 * hidden), gates.dtype)
-    _rnn.lstm_cell_forward(_contiguous(gates), _contiguous(c_prev), h, c, acts,
-                           get_num_threads())
-    return h, c, acts
+    out = _rnn.lstm_cell_forward(gates, c_prev, get_num_threads())
+    if out is None:
+        check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
+        out = _retried("lstm_cell_forward", _rnn.lstm_cell_forward(
+            _plain(gates), _plain(c_prev), get_num_threads()))
+    return out
 
 
 def lstm_cell_backward(acts, c_prev, dh, dc=None):
     """Gradients of :func:`lstm_cell_forward`; see
     :func:`pynn.backend.reference.lstm_cell_backward`."""
-    hidden = check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev,
-                                  dh=dh, dc=dc)
-    n = acts.shape[0]
-    dgates = np.empty((n, 4 * hidden), acts.dtype)
-    dc_prev = np.empty((n, hidden), acts.dtype)
-    _rnn.lstm_cell_backward(_contiguous(acts), _contiguous(c_prev), _contiguous(dh),
-                            _contiguous(dc), dgates, dc_prev, get_num_threads())
-    return dgates, dc_prev
+    out = _rnn.lstm_cell_backward(acts, c_prev, dh, dc, get_num_threads())
+    if out is None:
+        check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev, dh=dh,
+                             dc=dc)
+        out = _retried("lstm_cell_backward", _rnn.lstm_cell_backward(
+            _plain(acts), _plain(c_prev), _plain(dh), _plain(dc), get_num_threads()))
+    return out
 
 
 def gru_cell_forward(gi, gh, h_prev):
     """One GRU step from its two projections; see
     :func:`pynn.backend.reference.gru_cell_forward`."""
-    hidden = check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
-    n = gi.shape[0]
-    h, acts = np.empty((n, hidden), gi.dtype), np.empty((n, 4 * hidden), gi.dtype)
-    _rnn.gru_cell_forward(_contiguous(gi), _contiguous(gh), _contiguous(h_prev), h, acts,
-                          get_num_threads())
-    return h, acts
+    out = _rnn.gru_cell_forward(gi, gh, h_prev, get_num_threads())
+    if out is None:
+        check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
+        out = _retried("gru_cell_forward", _rnn.gru_cell_forward(
+            _plain(gi), _plain(gh), _plain(h_prev), get_num_threads()))
+    return out
 
 
 def gru_cell_backward(acts, h_prev, dh):
     """Gradients of :func:`gru_cell_forward`; see
     :func:`pynn.backend.reference.gru_cell_backward`."""
-    hidden = check.recurrent_cell("gru_cell_backward", {"acts": acts}, 4, h_prev=h_prev,
-                                  dh=dh)
-    n = acts.shape[0]
-    dgi, dgh = np.empty((n, 3 * hidden), acts.dtype), np.empty((n, 3 * hidden), acts.dtype)
-    dh_prev = np.empty((n, hidden), acts.dtype)
-    _rnn.gru_cell_backward(_contiguous(acts), _contiguous(h_prev), _contiguous(dh), dgi, dgh,
-                           dh_prev, get_num_threads())
-    return dgi, dgh, dh_prev
+    out = _rnn.gru_cell_backward(acts, h_prev, dh, get_num_threads())
+    if out is None:
+        check.recurrent_cell("gru_cell_backward", {"acts": acts}, 4, h_prev=h_prev, dh=dh)
+        out = _retried("gru_cell_backward", _rnn.gru_cell_backward(
+            _plain(acts), _plain(h_prev), _plain(dh), get_num_threads()))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

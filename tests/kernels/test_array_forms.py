@@ -50,6 +50,17 @@ def _cases(rng, dtype):
             {"probs": random(rng, x.shape, dtype, 0, 1)},
             {"labels": _labels(rng, 6, 5), "grad": 0.5}),
         "bias_grad": ({"dy": random(rng, (3, 4, 5), dtype)}, {"axis": 1}),
+        "lstm_cell_forward": ({"gates": random(rng, (3, 8), dtype),
+                               "c_prev": random(rng, (3, 2), dtype)}, {}),
+        "lstm_cell_backward": ({"acts": random(rng, (3, 10), dtype, 0, 1),
+                                "c_prev": random(rng, (3, 2), dtype),
+                                "dh": random(rng, (3, 2), dtype),
+                                "dc": random(rng, (3, 2), dtype)}, {}),
+        "gru_cell_forward": ({"gi": random(rng, (3, 6), dtype), "gh": random(rng, (3, 6), dtype),
+                              "h_prev": random(rng, (3, 2), dtype)}, {}),
+        "gru_cell_backward": ({"acts": random(rng, (3, 8), dtype, 0, 1),
+                               "h_prev": random(rng, (3, 2), dtype),
+                               "dh": random(rng, (3, 2), dtype)}, {}),
     }
 
 
