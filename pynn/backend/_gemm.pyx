@@ -52,9 +52,11 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
             out = _EMPTY((m, n), a.dtype)
             beta = 0
         i = acquire(&vs, out)
+        if i < 0:
+            return None
         vc = &vs.view[i]
-        if (i < 0 or vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m
-                or vc.shape[1] != n or vc.readonly):
+        if vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m or vc.shape[1] != n \
+                or vc.readonly:
             return None
         if m == 0 or n == 0:
             return out

@@ -1,11 +1,13 @@
 """The compiled backend: the C/OpenMP kernels behind the same names and signatures as
 :mod:`pynn.backend.reference`.
 
-Each function checks its arguments with the same code as the reference (so both raise the
-same errors), allocates the output, and hands typed buffers to a Cython wrapper that releases
-the GIL and calls C with the current thread count and instruction set.
+Each function hands its arrays to a Cython wrapper that releases the GIL and calls C with the
+current thread count and instruction set. Arguments are checked with the same code as the
+reference's (so both raise the same errors): before the call for the convolution, pooling and
+attention kernels, which take typed memoryviews and preallocated outputs; for the kernels
+called many times a step on small arrays (see _buffers.pxi), only when the wrapper does not
+take the arrays as they are, after which they are made plain and passed again.
 """
-
 
 import numpy as np
 
