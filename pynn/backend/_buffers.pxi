@@ -28,29 +28,49 @@ cdef struct Views:
     int n
 
 
-cdef inline int acquire(Views *vs, object obj) except -2:
-    """Hold a view of ``obj`` in ``vs``; return its index, or -1 when ``obj`` is not an exact
-    ndarray of native float32 or float64 with aligned data and strides. Every view taken
-    is let go by ``release_all``, whatever the answer."""
+cdef inline int take(Views *vs, object obj) except -2:
+    """Hold a view of ``obj`` in ``vs`` and return its index; -1 (nothing held) when ``obj``
+    is not an exact ndarray or its dtype has no buffer format. The view's element type,
+    alignment and shape are the caller's to check; every view taken is let go by
+    ``release_all``, whatever the answer."""
     if type(obj) is not _NDARRAY:
         return -1
     if vs.n == MAX_VIEWS:
         raise IndexError("more array views than a Views holds")
-    cdef Py_buffer *v = &vs.view[vs.n]
     try:
-        PyObject_GetBuffer(obj, v, PyBUF_RECORDS_RO)
+        PyObject_GetBuffer(obj, &vs.view[vs.n], PyBUF_RECORDS_RO)
     except (BufferError, ValueError):  # dtypes the buffer protocol cannot describe
         return -1
     vs.n += 1
-    cdef char f = v.format[0] if v.format[0] and not v.format[1] else 0
-    if not ((f == b'f' and v.itemsize == 4) or (f == b'd' and v.itemsize == 8)):
-        return -1
+    return vs.n - 1
+
+
+cdef inline bint one_char_format(const Py_buffer *v, char a, char b) noexcept:
+    """Whether the view's format is the single character ``a`` or ``b`` (native byte order:
+    a foreign one is prefixed)."""
+    return v.format[0] != 0 and v.format[1] == 0 and (v.format[0] == a or v.format[0] == b)
+
+
+cdef inline bint aligned(const Py_buffer *v) noexcept:
     if <uintptr_t>v.buf % <uintptr_t>v.itemsize:
-        return -1
+        return False
     for d in range(v.ndim):
         if v.strides[d] % v.itemsize:
-            return -1
-    return vs.n - 1
+            return False
+    return True
+
+
+cdef inline int acquire(Views *vs, object obj) except -2:
+    """Hold a view of ``obj`` in ``vs``; return its index, or -1 when ``obj`` is not an exact
+    ndarray of native float32 or float64 with aligned data and strides."""
+    cdef int i = take(vs, obj)
+    if i < 0:
+        return -1
+    cdef const Py_buffer *v = &vs.view[i]
+    if not one_char_format(v, b'f', b'd') or v.itemsize != (4 if v.format[0] == b'f' else 8) \
+            or not aligned(v):
+        return -1
+    return i
 
 
 cdef inline int acquire_like(Views *vs, object obj, const Py_buffer *like,

@@ -16,22 +16,14 @@ SOFTMAX, LOG_SOFTMAX = KIND_SOFTMAX, KIND_LOG_SOFTMAX
 cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
     """Hold a view of ``obj``; return its index, or -1 unless ``obj`` is an exact,
     C-contiguous ndarray of n native int64 values."""
-    if type(obj) is not _NDARRAY:
+    cdef int i = take(vs, obj)
+    if i < 0:
         return -1
-    if vs.n == MAX_VIEWS:
-        raise IndexError("more array views than a Views holds")
-    cdef Py_buffer *v = &vs.view[vs.n]
-    try:
-        PyObject_GetBuffer(obj, v, PyBUF_RECORDS_RO)
-    except (BufferError, ValueError):
+    cdef const Py_buffer *v = &vs.view[i]
+    if not one_char_format(v, b'l', b'q') or v.itemsize != 8 or v.ndim != 1 \
+            or v.shape[0] != n or not aligned(v) or not c_contiguous(v):
         return -1
-    vs.n += 1
-    cdef char f = v.format[0] if v.format[0] and not v.format[1] else 0
-    if (f != b'l' and f != b'q') or v.itemsize != 8 or v.ndim != 1 or v.shape[0] != n:
-        return -1
-    if <uintptr_t>v.buf % 8 or not c_contiguous(v):
-        return -1
-    return vs.n - 1
+    return i
 
 
 cdef void run_rows_forward(int kind, int64_t rows, int64_t cols, const floating *x,
