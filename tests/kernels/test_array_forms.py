@@ -1,7 +1,8 @@
 """Arrays in the forms the compiled kernels' fast argument path refuses (see
 pynn/backend/_buffers.pxi): an ndarray subclass, misaligned data, a byte order that is not
 native. The first two are valid input and must give the reference's result, through the
-checks and a second call; the third is rejected by both backends alike."""
+checks and a second call; the third is rejected by both backends alike. And plain arrays
+take the fast path: they never reach the Python checks."""
 
 import numpy as np
 import pytest
@@ -129,3 +130,27 @@ def test_gemm_out_forms(compiled, reference, rng):
     assert_close(np.asarray(out), a @ b, np.float32, 3)
     assert_same_error("gemm", (a, b, misaligned(np.zeros((5, 4), np.float32))), ValueError,
                       "out must be aligned")
+
+
+# The checks the compiled wrappers run only for arrays they do not take as they are.
+FALLBACK_CHECKS = ("float_arrays", "gemm_operands", "rows", "cross_entropy_args", "step_args",
+                   "recurrent_cell", "same_shape")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_plain_arrays_skip_the_python_checks(dtype, compiled, rng, monkeypatch):
+    """The point of the fast path: plain C-contiguous arrays reach C without the Python
+    checks (a wrapper that refused them would still give right answers, only slowly)."""
+    from pynn.backend import _checks
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a plain argument took the checked path")
+
+    for name in FALLBACK_CHECKS:
+        monkeypatch.setattr(_checks, name, forbidden)
+    for kernel, (arrays, kwargs) in _cases(rng, dtype).items():
+        getattr(compiled, kernel)(**arrays, **kwargs)
+    for kernel, (names, kwargs) in UPDATES.items():
+        state = {k: np.zeros((4, 3), dtype) for k in names}
+        getattr(compiled, kernel)(random(rng, (4, 3), dtype), random(rng, (4, 3), dtype),
+                                  **state, **kwargs)
