@@ -44,27 +44,24 @@ def bias_grad(dy, int axis, int n_threads):
         release_all(&vs)
 
 
-cdef int acquire_update(Views *vs, param, grad, states) except -2:
+cdef int acquire_update(Views *vs, param, grad, states, void **state_data) except -2:
     """Views of an update's arrays: param (writeable, C-contiguous), grad (param's shape and
-    dtype, C-contiguous), then each state array in ``states`` (None or as param). Returns 0,
-    or -1 when any needs the checks. View k + 2 is ``states[k]`` when that is not None."""
+    dtype, C-contiguous), and each array of ``states`` (None, or as param and writeable),
+    whose data goes to ``state_data[k]`` (NULL for None). Returns 0, or -1 when any needs
+    the checks."""
     i = acquire(vs, param)
     if i < 0 or not c_contiguous(&vs.view[i]) or vs.view[i].readonly:
         return -1
     if acquire_like(vs, grad, &vs.view[0]) < 0:
         return -1
-    for state in states:
-        if state is not None and acquire_like(vs, state, &vs.view[0], True) < 0:
-            return -1
+    for k, state in enumerate(states):
+        state_data[k] = NULL
+        if state is not None:
+            i = acquire_like(vs, state, &vs.view[0], True)
+            if i < 0:
+                return -1
+            state_data[k] = vs.view[i].buf
     return 0
-
-
-cdef inline void *state_ptr(Views *vs, state, int *next_view) noexcept:
-    """The data of the next state view, or NULL for a state left out (None)."""
-    if state is None:
-        return NULL
-    next_view[0] += 1
-    return vs.view[next_view[0] - 1].buf
 
 
 def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
@@ -77,27 +74,23 @@ def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
     h.nesterov, h.maximize, h.first_step = nesterov, maximize, first_step
     cdef Views vs
     vs.n = 0
-    cdef int next_view = 2
     cdef int64_t n
-    cdef void *buf_ptr
-    cdef void *avg_ptr
-    cdef void *avg_sq_ptr
-    cdef void *max_ptr
-    cdef void *square_ptr
+    cdef void *state[3]
     try:
-        if acquire_update(&vs, param, grad, (buf,)) < 0:
+        if acquire_update(&vs, param, grad, (buf,), state) < 0:
             return None
         n = elements(&vs.view[0])
-        buf_ptr = state_ptr(&vs, buf, &next_view) if momentum != 0 else NULL
+        if momentum == 0:
+            state[0] = NULL
         with nogil:
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
                 pynn_sgd_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
-                                  <float *>buf_ptr, &h, n_threads)
+                                  <float *>state[0], &h, n_threads)
             else:
                 pynn_sgd_step_f64(n, <double *>vs.view[0].buf, <const double *>vs.view[1].buf,
-                                  <double *>buf_ptr, &h, n_threads)
+                                  <double *>state[0], &h, n_threads)
         return True
     finally:
         release_all(&vs)
@@ -113,32 +106,24 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, long long step, 
     h.step, h.decoupled_weight_decay, h.maximize = step, decoupled_weight_decay, maximize
     cdef Views vs
     vs.n = 0
-    cdef int next_view = 2
     cdef int64_t n
-    cdef void *buf_ptr
-    cdef void *avg_ptr
-    cdef void *avg_sq_ptr
-    cdef void *max_ptr
-    cdef void *square_ptr
+    cdef void *state[3]
     try:
         if exp_avg is None or exp_avg_sq is None or acquire_update(
-                &vs, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq)) < 0:
+                &vs, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq), state) < 0:
             return None
         n = elements(&vs.view[0])
-        avg_ptr = state_ptr(&vs, exp_avg, &next_view)
-        avg_sq_ptr = state_ptr(&vs, exp_avg_sq, &next_view)
-        max_ptr = state_ptr(&vs, max_exp_avg_sq, &next_view)
         with nogil:
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
                 pynn_adam_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
-                                   <float *>avg_ptr, <float *>avg_sq_ptr, <float *>max_ptr,
+                                   <float *>state[0], <float *>state[1], <float *>state[2],
                                    &h, n_threads)
             else:
                 pynn_adam_step_f64(n, <double *>vs.view[0].buf,
-                                   <const double *>vs.view[1].buf, <double *>avg_ptr,
-                                   <double *>avg_sq_ptr, <double *>max_ptr, &h, n_threads)
+                                   <const double *>vs.view[1].buf, <double *>state[0],
+                                   <double *>state[1], <double *>state[2], &h, n_threads)
         return True
     finally:
         release_all(&vs)
@@ -155,36 +140,28 @@ def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, double lr, 
     h.centered, h.maximize = centered, maximize
     cdef Views vs
     vs.n = 0
-    cdef int next_view = 2
     cdef int64_t n
-    cdef void *buf_ptr
-    cdef void *avg_ptr
-    cdef void *avg_sq_ptr
-    cdef void *max_ptr
-    cdef void *square_ptr
+    cdef void *state[3]
     try:
         if square_avg is None or acquire_update(
-                &vs, param, grad, (square_avg, momentum_buffer, grad_avg)) < 0:
+                &vs, param, grad, (square_avg, momentum_buffer, grad_avg), state) < 0:
             return None
         n = elements(&vs.view[0])
-        square_ptr = state_ptr(&vs, square_avg, &next_view)
-        buf_ptr = state_ptr(&vs, momentum_buffer, &next_view)
-        avg_ptr = state_ptr(&vs, grad_avg, &next_view)
         if momentum == 0:
-            buf_ptr = NULL
+            state[1] = NULL
         if not centered:
-            avg_ptr = NULL
+            state[2] = NULL
         with nogil:
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
                 pynn_rmsprop_step_f32(n, <float *>vs.view[0].buf,
-                                      <const float *>vs.view[1].buf, <float *>square_ptr,
-                                      <float *>buf_ptr, <float *>avg_ptr, &h, n_threads)
+                                      <const float *>vs.view[1].buf, <float *>state[0],
+                                      <float *>state[1], <float *>state[2], &h, n_threads)
             else:
                 pynn_rmsprop_step_f64(n, <double *>vs.view[0].buf,
-                                      <const double *>vs.view[1].buf, <double *>square_ptr,
-                                      <double *>buf_ptr, <double *>avg_ptr, &h, n_threads)
+                                      <const double *>vs.view[1].buf, <double *>state[0],
+                                      <double *>state[1], <double *>state[2], &h, n_threads)
         return True
     finally:
         release_all(&vs)
