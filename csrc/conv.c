@@ -5,6 +5,7 @@
 
 #include "conv.h"
 #include "gemm.h"
+#include "pool.h"
 #include "pynn_math.h"
 
 /* A 1x1 window with stride 1 and no padding: the image already is its column matrix. */
@@ -42,18 +43,19 @@ static int64_t chunk_images(int64_t n, int64_t npix, int64_t teams)
 #else /* template */
 #define real PYNN_REAL
 
-/* Scratch for one chunk of nb images: cols (kdim x nb*npix), and for nb > 1 a matrix
- * (o x nb*npix) that holds outputs or output gradients in chunk layout. */
+/* Scratch for one chunk of nb images: cols (kdim x nb*npix), and for nb > 1 or a pooled
+ * convolution a matrix (o x nb*npix) that holds outputs or output gradients in chunk layout. */
 typedef struct {
     real *cols, *wide;
 } PYNN_FN(conv_scratch);
 
 static int PYNN_FN(scratch_alloc)(PYNN_FN(conv_scratch) *s, int64_t kdim, int64_t o,
-                                  int64_t npix, int64_t nb)
+                                  int64_t npix, int64_t nb, int pooled)
 {
+    const int wide = nb > 1 || pooled;
     s->cols = pynn_alloc((size_t)(kdim * nb * npix) * sizeof(real));
-    s->wide = nb > 1 ? pynn_alloc((size_t)(o * nb * npix) * sizeof(real)) : NULL;
-    return s->cols && (nb == 1 || s->wide) ? PYNN_OK : PYNN_ERR_NOMEM;
+    s->wide = wide ? pynn_alloc((size_t)(o * nb * npix) * sizeof(real)) : NULL;
+    return s->cols && (!wide || s->wide) ? PYNN_OK : PYNN_ERR_NOMEM;
 }
 
 static void PYNN_FN(scratch_free)(PYNN_FN(conv_scratch) *s)
@@ -75,41 +77,53 @@ static const real *PYNN_FN(chunk_columns)(const pynn_conv_geom *g, const real *x
     return cols;
 }
 
-/* y for nb images := relu?(W cols + b). */
+/* y for nb images := relu?(W cols + b), max-pooled by `pool` (with its argmax in idx) unless
+ * NULL. Each output plane is pooled straight from the chunk's GEMM result, in cache. */
 static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
                                   int64_t nb, const real *w, const real *bias, int relu,
-                                  real *y, PYNN_FN(conv_scratch) *s, int isa, int n_threads)
+                                  const pynn_pool_geom *pool, real *y, int64_t *idx,
+                                  PYNN_FN(conv_scratch) *s, int isa, int n_threads)
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
     const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
-    real *dst = nb == 1 ? y : s->wide;
+    real *dst = nb == 1 && !pool ? y : s->wide;
     int status = PYNN_GEMM(o, ld, kdim, 1, w, kdim, 1, src, ld, 1, 0, dst, ld, 1, bias, 0, relu,
                            isa, n_threads);
-    if (status == PYNN_OK && nb > 1) /* chunk layout (o, b, p) back to NCHW (b, o, p) */
-        for (int64_t b = 0; b < nb; ++b)
-            for (int64_t oc = 0; oc < o; ++oc)
-                memcpy(y + (b * o + oc) * npix, dst + oc * ld + b * npix,
-                       (size_t)npix * sizeof(real));
+    if (status != PYNN_OK || dst == y)
+        return status;
+    const int64_t y_plane = pool ? pool->oh * pool->ow : npix;
+    for (int64_t b = 0; b < nb; ++b) { /* chunk layout (o, b, p) back to NCHW (b, o, p) */
+        for (int64_t oc = 0; oc < o; ++oc) {
+            const real *plane = dst + oc * ld + b * npix;
+            const int64_t at = (b * o + oc) * y_plane;
+            if (pool)
+                PYNN_FN(pynn_maxpool2d_plane)(pool, plane, y + at, idx + at);
+            else
+                memcpy(y + at, plane, (size_t)npix * sizeof(real));
+        }
+    }
     return status;
 }
 
 int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
-                             const real *w, const real *b, int relu, real *y, int isa,
-                             int n_threads)
+                             const real *w, const real *b, int relu, const pynn_pool_geom *pool,
+                             real *y, int64_t *idx, int isa, int n_threads)
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
-    const int64_t x_step = g->c * g->h * g->w, y_step = o * npix;
+    const int64_t x_step = g->c * g->h * g->w;
+    const int64_t y_step = o * (pool ? pool->oh * pool->ow : npix);
     const int64_t teams = n < n_threads ? 1 : n_threads;
     const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
     int status = PYNN_OK;
 
     if (teams == 1) { /* few images: thread each GEMM instead */
         PYNN_FN(conv_scratch) s;
-        if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb) != PYNN_OK)
+        if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL) != PYNN_OK)
             status = PYNN_ERR_NOMEM;
         for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
             status = PYNN_FN(forward_chunk)(g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, b,
-                                            relu, y + i * y_step, &s, isa, n_threads);
+                                            relu, pool, y + i * y_step,
+                                            idx ? idx + i * y_step : NULL, &s, isa, n_threads);
         PYNN_FN(scratch_free)(&s);
         return status;
     }
@@ -117,15 +131,16 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     PYNN_OMP(parallel num_threads((int)teams))
     {
         PYNN_FN(conv_scratch) s;
-        int mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb);
+        int mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
         /* Every thread runs the loop (a worksharing loop must be reached by all threads);
          * one that could not allocate only skips its chunks and reports. */
         PYNN_OMP(for schedule(static))
         for (int64_t c = 0; c < chunks; ++c)
             if (mine == PYNN_OK)
                 mine = PYNN_FN(forward_chunk)(g, o, x + c * nb * x_step,
-                                              PYNN_MIN(nb, n - c * nb), w, b, relu,
-                                              y + c * nb * y_step, &s, isa, 1);
+                                              PYNN_MIN(nb, n - c * nb), w, b, relu, pool,
+                                              y + c * nb * y_step,
+                                              idx ? idx + c * nb * y_step : NULL, &s, isa, 1);
         if (mine != PYNN_OK) {
             PYNN_OMP(atomic write)
             status = mine;
@@ -137,22 +152,31 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 
 /* Accumulate nb images' gradients: dw_acc += dY cols^T and db_acc += row sums of dY, with dY
  * the (o x nb*npix) output gradient in chunk layout; and (when dx is given) dx := col2im(W^T
- * dY) per image. */
+ * dY) per image. With `pool`, dy is the gradient of the pooled output and dY is unpooled
+ * through idx plane by plane; an index outside its plane gives PYNN_ERR_ARG. */
 static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
-                                   int64_t nb, const real *w, const real *dy, real *dx,
-                                   real *dw_acc, double *db_acc, PYNN_FN(conv_scratch) *s,
-                                   int isa, int n_threads)
+                                   int64_t nb, const real *w, const pynn_pool_geom *pool,
+                                   const real *dy, const int64_t *idx, real *dx, real *dw_acc,
+                                   double *db_acc, PYNN_FN(conv_scratch) *s, int isa,
+                                   int n_threads)
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
     const int64_t x_step = g->c * g->h * g->w;
     const int direct = nb == 1 && is_pointwise(g);
     const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
     const real *dyc = dy;
-    if (nb > 1) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
-        for (int64_t b = 0; b < nb; ++b)
-            for (int64_t oc = 0; oc < o; ++oc)
-                memcpy(s->wide + oc * ld + b * npix, dy + (b * o + oc) * npix,
-                       (size_t)npix * sizeof(real));
+    if (nb > 1 || pool) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
+        const int64_t dy_plane = pool ? pool->oh * pool->ow : npix;
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int64_t oc = 0; oc < o; ++oc) {
+                real *plane = s->wide + oc * ld + b * npix;
+                const int64_t at = (b * o + oc) * dy_plane;
+                if (!pool)
+                    memcpy(plane, dy + at, (size_t)npix * sizeof(real));
+                else if (!PYNN_FN(pynn_maxunpool2d_plane)(pool, dy + at, idx + at, plane))
+                    return PYNN_ERR_ARG;
+            }
+        }
         dyc = s->wide;
     }
     int status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
@@ -176,11 +200,13 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
 }
 
 int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
-                             const real *w, const real *dy, real *dx, real *dw, real *db,
-                             int isa, int n_threads)
+                             const real *w, const pynn_pool_geom *pool, const real *dy,
+                             const int64_t *idx, real *dx, real *dw, real *db, int isa,
+                             int n_threads)
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
-    const int64_t x_step = g->c * g->h * g->w, y_step = o * npix;
+    const int64_t x_step = g->c * g->h * g->w;
+    const int64_t y_step = o * (pool ? pool->oh * pool->ow : npix);
     const int64_t teams = n < n_threads ? 1 : n_threads;
     const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
     /* Per-thread accumulators for dw (the first team member uses dw itself) and db, summed in
@@ -201,12 +227,13 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 
     if (teams == 1) {
         PYNN_FN(conv_scratch) s;
-        if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb) != PYNN_OK)
+        if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL) != PYNN_OK)
             status = PYNN_ERR_NOMEM;
         for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
-            status = PYNN_FN(backward_chunk)(g, o, x + i * x_step, PYNN_MIN(nb, n - i), w,
-                                             dy + i * y_step, dx ? dx + i * x_step : NULL, dw,
-                                             db_acc, &s, isa, n_threads);
+            status = PYNN_FN(backward_chunk)(g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool,
+                                             dy + i * y_step, idx ? idx + i * y_step : NULL,
+                                             dx ? dx + i * x_step : NULL, dw, db_acc, &s, isa,
+                                             n_threads);
         PYNN_FN(scratch_free)(&s);
     } else {
         PYNN_OMP(parallel num_threads((int)teams))
@@ -214,13 +241,14 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             const int t = pynn_thread_id();
             real *dw_mine = t == 0 ? dw : dw_extra + (t - 1) * o * kdim;
             PYNN_FN(conv_scratch) s;
-            int mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb);
+            int mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
             PYNN_OMP(for schedule(static))
             for (int64_t c = 0; c < chunks; ++c)
                 if (mine == PYNN_OK)
                     mine = PYNN_FN(backward_chunk)(
-                        g, o, x + c * nb * x_step, PYNN_MIN(nb, n - c * nb), w,
-                        dy + c * nb * y_step, dx ? dx + c * nb * x_step : NULL, dw_mine,
+                        g, o, x + c * nb * x_step, PYNN_MIN(nb, n - c * nb), w, pool,
+                        dy + c * nb * y_step, idx ? idx + c * nb * y_step : NULL,
+                        dx ? dx + c * nb * x_step : NULL, dw_mine,
                         db_acc ? db_acc + t * o : NULL, &s, isa, 1);
             if (mine != PYNN_OK) {
                 PYNN_OMP(atomic write)

@@ -7,27 +7,37 @@
  * small layers still get GEMMs large enough to run near peak. A lone 1x1 convolution with
  * stride 1 and no padding multiplies the image itself. With n >= n_threads the chunks are
  * shared among threads (each running a serial GEMM), otherwise each chunk's GEMM is threaded.
- * Return PYNN_OK or PYNN_ERR_NOMEM. */
+ * Return PYNN_OK or PYNN_ERR_NOMEM.
+ *
+ * A max pooling that follows the convolution can run inside it: each chunk's output planes are
+ * pooled (and, backward, unpooled) while they are in cache, and the full-size output and its
+ * gradient never exist. */
 #ifndef PYNN_CONV_H
 #define PYNN_CONV_H
 
 #include "im2col.h"
+#include "pool.h"
 
-/* y := relu?(conv(x, w) + b); b may be NULL. */
+/* y := relu?(conv(x, w) + b); b may be NULL. With `pool` (else NULL), y is that output
+ * max-pooled, n x o x pool->oh x pool->ow, and idx (same shape) receives the argmax as
+ * pynn_maxpool2d_fwd gives it; pool->h and pool->w are the convolution's oh and ow. */
 int pynn_conv2d_fwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
-                        const float *w, const float *b, int relu, float *y, int isa,
-                        int n_threads);
+                        const float *w, const float *b, int relu, const pynn_pool_geom *pool,
+                        float *y, int64_t *idx, int isa, int n_threads);
 int pynn_conv2d_fwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
-                        const double *w, const double *b, int relu, double *y, int isa,
-                        int n_threads);
+                        const double *w, const double *b, int relu, const pynn_pool_geom *pool,
+                        double *y, int64_t *idx, int isa, int n_threads);
 
 /* dw := dL/dw (o x c*kh*kw); db := dL/db (o) unless NULL; dx := dL/dx unless NULL.
- * All outputs are overwritten (never read). */
+ * All outputs are overwritten (never read). With `pool`, dy is the gradient of the pooled
+ * output and idx its argmax; PYNN_ERR_ARG if an index lies outside its plane. */
 int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
-                        const float *w, const float *dy, float *dx, float *dw, float *db,
-                        int isa, int n_threads);
+                        const float *w, const pynn_pool_geom *pool, const float *dy,
+                        const int64_t *idx, float *dx, float *dw, float *db, int isa,
+                        int n_threads);
 int pynn_conv2d_bwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
-                        const double *w, const double *dy, double *dx, double *dw, double *db,
-                        int isa, int n_threads);
+                        const double *w, const pynn_pool_geom *pool, const double *dy,
+                        const int64_t *idx, double *dx, double *dw, double *db, int isa,
+                        int n_threads);
 
 #endif

@@ -16,6 +16,9 @@ static inline void clip(int64_t start, int64_t k, int64_t n, int64_t *lo, int64_
 /* Below this many outputs a parallel region costs more than it saves. */
 #define PYNN_POOL_MIN_PARALLEL 4096
 
+/* Output columns of a 2x2 row handled per block (its window offsets live on the stack). */
+#define PYNN_POOL_ROW_BLOCK 256
+
 /* take ? a : b through a bit mask. Compilers turn a plain `?:` on floats into a branch, and on
  * random data that branch mispredicts about half the time (measured: 80 cycles per 2x2 window
  * instead of ~10). */
@@ -37,6 +40,12 @@ static inline double select_f64(int take, double a, double b)
     ub = (ua & m) | (ub & ~m);
     memcpy(&b, &ub, sizeof b);
     return b;
+}
+
+static inline int32_t select_i32(int take, int32_t a, int32_t b)
+{
+    const int32_t m = -(int32_t)take;
+    return (a & m) | (b & ~m);
 }
 
 static inline int64_t select_i64(int take, int64_t a, int64_t b)
@@ -131,84 +140,125 @@ static void PYNN_FN(maxpool_row)(const real *PYNN_RESTRICT xp, int64_t w, int64_
     }
 }
 
-/* One output row of the common 2x2, stride 2, unpadded pooling: every window is whole and
- * the four candidates are compared in window order with branch-free selects (3x faster than
- * the general sweep, measured on (128, 30, 24, 24)). */
+/* One output row of the common 2x2, stride 2, unpadded pooling: every window is whole. The
+ * two pairs of a window are compared first, then their winners, which gives the row-major
+ * rule (the first maximum, or the last NaN) with independent selects; the position is kept
+ * as a small offset and widened in a second loop. Both loops vectorise (1.4x faster than
+ * comparing the four candidates in a chain, measured on (100, 30, 24, 24)). */
 static void PYNN_FN(maxpool_row_2x2)(const real *PYNN_RESTRICT xp, int64_t w, int64_t ow,
                                      int64_t iy, real *PYNN_RESTRICT yrow,
                                      int64_t *PYNN_RESTRICT irow)
 {
     const real *r0 = xp + iy * w, *r1 = r0 + w;
-    for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t at0 = iy * w + 2 * ox;
-        real best = r0[2 * ox];
-        int64_t at = at0;
-        const real cand[3] = {r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
-        const int64_t cand_at[3] = {at0 + 1, at0 + w, at0 + w + 1};
-        for (int k = 0; k < 3; ++k) {
-            const int take = (cand[k] > best) | (cand[k] != cand[k]);
-            best = PYNN_FN(select)(take, cand[k], best);
-            at = select_i64(take, cand_at[k], at);
+    int32_t offset[PYNN_POOL_ROW_BLOCK];
+    for (int64_t start = 0; start < ow; start += PYNN_POOL_ROW_BLOCK) {
+        const int64_t len = PYNN_MIN(PYNN_POOL_ROW_BLOCK, ow - start);
+        const real *a0 = r0 + 2 * start, *a1 = r1 + 2 * start;
+        for (int64_t j = 0; j < len; ++j) {
+            const real a = a0[2 * j], b = a0[2 * j + 1], c = a1[2 * j], d = a1[2 * j + 1];
+            const int top = (b > a) | (b != b), bottom = (d > c) | (d != d);
+            const real m_top = PYNN_FN(select)(top, b, a);
+            const real m_bottom = PYNN_FN(select)(bottom, d, c);
+            const int lower = (m_bottom > m_top) | (m_bottom != m_bottom);
+            yrow[start + j] = PYNN_FN(select)(lower, m_bottom, m_top);
+            offset[j] = select_i32(lower, (int32_t)w + bottom, top);
         }
-        yrow[ox] = best;
-        irow[ox] = at;
+        const int64_t at = iy * w + 2 * start;
+        for (int64_t j = 0; j < len; ++j)
+            irow[start + j] = at + 2 * j + offset[j];
+    }
+}
+
+void PYNN_FN(pynn_maxpool2d_plane)(const pynn_pool_geom *g, const real *x, real *y,
+                                   int64_t *idx)
+{
+    const pynn_pool_geom G = *g; /* locals: stores to y cannot be mistaken to change them */
+    const int pair_window = G.kh == 2 && G.kw == 2 && G.sh == 2 && G.sw == 2 && G.ph == 0 &&
+                            G.pw == 0 && G.w < INT32_MAX; /* offsets up to w + 1 in int32 */
+    for (int64_t oy = 0; oy < G.oh; ++oy) {
+        real *yrow = y + oy * G.ow;
+        int64_t *irow = idx + oy * G.ow;
+        if (pair_window) {
+            PYNN_FN(maxpool_row_2x2)(x, G.w, G.ow, 2 * oy, yrow, irow);
+            continue;
+        }
+        int64_t y0, y1;
+        clip(oy * G.sh - G.ph, G.kh, G.h, &y0, &y1);
+        PYNN_FN(maxpool_row)(x, G.w, G.kw, G.sw, G.pw, G.ow, y0, y1, yrow, irow);
     }
 }
 
 void PYNN_FN(pynn_maxpool2d_fwd)(const pynn_pool_geom *g, const real *x, real *y, int64_t *idx,
                                  int n_threads)
 {
-    const pynn_pool_geom G = *g; /* locals: stores to y cannot be mistaken to change them */
-    const int64_t in_step = G.h * G.w, out_step = G.oh * G.ow;
-    const int parallel = n_threads > 1 && G.planes * out_step >= PYNN_POOL_MIN_PARALLEL;
-    const int pair_window = G.kh == 2 && G.kw == 2 && G.sh == 2 && G.sw == 2 && G.ph == 0 &&
-                            G.pw == 0;
+    const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
+    const int parallel = n_threads > 1 && g->planes * out_step >= PYNN_POOL_MIN_PARALLEL;
     (void)parallel;
     PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
-    for (int64_t p = 0; p < G.planes; ++p) {
-        for (int64_t oy = 0; oy < G.oh; ++oy) {
-            real *yrow = y + p * out_step + oy * G.ow;
-            int64_t *irow = idx + p * out_step + oy * G.ow;
-            if (pair_window) {
-                PYNN_FN(maxpool_row_2x2)(x + p * in_step, G.w, G.ow, 2 * oy, yrow, irow);
-                continue;
-            }
-            int64_t y0, y1;
-            clip(oy * G.sh - G.ph, G.kh, G.h, &y0, &y1);
-            PYNN_FN(maxpool_row)(x + p * in_step, G.w, G.kw, G.sw, G.pw, G.ow, y0, y1, yrow,
-                                 irow);
-        }
-    }
+    for (int64_t p = 0; p < g->planes; ++p)
+        PYNN_FN(pynn_maxpool2d_plane)(g, x + p * in_step, y + p * out_step, idx + p * out_step);
 }
 
 /* dx of one plane when every index lies in its own block of the 2x2 tiling (what 2x2,
  * stride-2, unpadded pooling produces; needs 2 oh <= h and 2 ow <= w). The blocks do not
  * overlap, so each element of dx is written once, with its gradient or zero: one pass
- * instead of a zero fill and a scatter. Returns 0, with dxp partly written, if some index
+ * instead of a zero fill and a scatter. The offsets within the blocks are narrowed to int32
+ * first, so that the selects compare 32-bit lanes (1.25x faster than comparing the int64
+ * indices, measured on 24 x 24 planes). Returns 0, with dxp partly written, if some index
  * lies outside its block. */
 static int PYNN_FN(unpool_plane_2x2)(const pynn_pool_geom *g, const real *PYNN_RESTRICT dyp,
                                      const int64_t *PYNN_RESTRICT ip, real *PYNN_RESTRICT dxp)
 {
     const int64_t w = g->w, ow = g->ow;
-    int outside = 0;
-    for (int64_t oy = 0; oy < g->oh; ++oy) {
+    const int32_t w32 = (int32_t)w;
+    int32_t offset[PYNN_POOL_ROW_BLOCK];
+    int outside = w >= INT32_MAX; /* offsets up to w + 1 in int32 */
+    for (int64_t oy = 0; oy < g->oh && !outside; ++oy) {
         real *r0 = dxp + 2 * oy * w, *r1 = r0 + w;
-        const real *d = dyp + oy * ow;
-        const int64_t *id = ip + oy * ow;
-        for (int64_t ox = 0; ox < ow; ++ox) {
-            const int64_t k = id[ox] - (2 * oy * w + 2 * ox); /* offset within the block */
-            const real v = d[ox];
-            r0[2 * ox] = PYNN_FN(select)(k == 0, v, 0);
-            r0[2 * ox + 1] = PYNN_FN(select)(k == 1, v, 0);
-            r1[2 * ox] = PYNN_FN(select)(k == w, v, 0);
-            r1[2 * ox + 1] = PYNN_FN(select)(k == w + 1, v, 0);
-            outside |= (k != 0) & (k != 1) & (k != w) & (k != w + 1);
+        for (int64_t start = 0; start < ow; start += PYNN_POOL_ROW_BLOCK) {
+            const int64_t len = PYNN_MIN(PYNN_POOL_ROW_BLOCK, ow - start);
+            const real *d = dyp + oy * ow + start;
+            const int64_t *id = ip + oy * ow + start, at = 2 * oy * w + 2 * start;
+            for (int64_t j = 0; j < len; ++j) {
+                const int64_t k = id[j] - (at + 2 * j);
+                outside |= (uint64_t)k > (uint64_t)(w + 1); /* else it fits in int32 */
+                offset[j] = (int32_t)k;
+            }
+            real *a0 = r0 + 2 * start, *a1 = r1 + 2 * start;
+            for (int64_t j = 0; j < len; ++j) {
+                const int32_t k = offset[j];
+                const real v = d[j];
+                a0[2 * j] = PYNN_FN(select)(k == 0, v, 0);
+                a0[2 * j + 1] = PYNN_FN(select)(k == 1, v, 0);
+                a1[2 * j] = PYNN_FN(select)(k == w32, v, 0);
+                a1[2 * j + 1] = PYNN_FN(select)(k == w32 + 1, v, 0);
+                outside |= (k != 0) & (k != 1) & (k != w32) & (k != w32 + 1);
+            }
         }
         for (int64_t ix = 2 * ow; ix < w; ++ix) /* an odd last column belongs to no block */
             r0[ix] = r1[ix] = 0;
     }
-    memset(dxp + 2 * g->oh * w, 0, (size_t)((g->h - 2 * g->oh) * w) * sizeof(real));
+    if (!outside)
+        memset(dxp + 2 * g->oh * w, 0, (size_t)((g->h - 2 * g->oh) * w) * sizeof(real));
     return !outside;
+}
+
+int PYNN_FN(pynn_maxunpool2d_plane)(const pynn_pool_geom *g, const real *dy,
+                                   const int64_t *idx, real *dx)
+{
+    const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
+    if (2 * g->oh <= g->h && 2 * g->ow <= g->w && PYNN_FN(unpool_plane_2x2)(g, dy, idx, dx))
+        return 1;
+    int inside = 1;
+    memset(dx, 0, (size_t)in_step * sizeof(real));
+    for (int64_t o = 0; o < out_step; ++o) {
+        const int64_t at = idx[o];
+        if ((uint64_t)at < (uint64_t)in_step) /* negative wraps to huge */
+            dx[at] += dy[o];
+        else
+            inside = 0;
+    }
+    return inside;
 }
 
 int PYNN_FN(pynn_maxpool2d_bwd)(const pynn_pool_geom *g, const real *dy, const int64_t *idx,
@@ -216,25 +266,12 @@ int PYNN_FN(pynn_maxpool2d_bwd)(const pynn_pool_geom *g, const real *dy, const i
 {
     const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
     const int parallel = n_threads > 1 && g->planes * out_step >= PYNN_POOL_MIN_PARALLEL;
-    const int tiles_2x2 = 2 * g->oh <= g->h && 2 * g->ow <= g->w;
     int bad = 0;
     (void)parallel;
     PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel) reduction(|:bad))
-    for (int64_t p = 0; p < g->planes; ++p) {
-        real *dxp = dx + p * in_step;
-        const real *dyp = dy + p * out_step;
-        const int64_t *ip = idx + p * out_step;
-        if (tiles_2x2 && PYNN_FN(unpool_plane_2x2)(g, dyp, ip, dxp))
-            continue;
-        memset(dxp, 0, (size_t)in_step * sizeof(real));
-        for (int64_t o = 0; o < out_step; ++o) {
-            const int64_t at = ip[o];
-            if ((uint64_t)at < (uint64_t)in_step) /* negative wraps to huge */
-                dxp[at] += dyp[o];
-            else
-                bad = 1;
-        }
-    }
+    for (int64_t p = 0; p < g->planes; ++p)
+        bad |= !PYNN_FN(pynn_maxunpool2d_plane)(g, dy + p * out_step, idx + p * out_step,
+                                                dx + p * in_step);
     return bad ? PYNN_ERR_ARG : PYNN_OK;
 }
 

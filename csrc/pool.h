@@ -26,6 +26,17 @@ int pynn_maxpool2d_bwd_f32(const pynn_pool_geom *g, const float *dy, const int64
 int pynn_maxpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy, const int64_t *idx,
                            double *dx, int n_threads);
 
+/* The same for one plane (g->planes is not read): x and dx are h x w, y, dy and idx oh x ow.
+ * The unpooling returns 0 if an index lies outside the plane, else 1. Convolutions pool their
+ * output plane by plane while it is still in cache. */
+void pynn_maxpool2d_plane_f32(const pynn_pool_geom *g, const float *x, float *y, int64_t *idx);
+void pynn_maxpool2d_plane_f64(const pynn_pool_geom *g, const double *x, double *y,
+                              int64_t *idx);
+int pynn_maxunpool2d_plane_f32(const pynn_pool_geom *g, const float *dy, const int64_t *idx,
+                               float *dx);
+int pynn_maxunpool2d_plane_f64(const pynn_pool_geom *g, const double *dy, const int64_t *idx,
+                               double *dx);
+
 /* Average pooling: window sum / (kh * kw) when count_include_pad, else / (positions inside
  * the image). */
 void pynn_avgpool2d_fwd_f32(const pynn_pool_geom *g, const float *x, int count_include_pad,

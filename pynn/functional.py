@@ -132,7 +132,7 @@ def _conv_padding(padding, weight_shape, stride, dilation):
     return tuple(t // 2 for t in total)
 
 
-def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=None):
     if groups != 1:
         raise NotImplementedError(f"conv2d: groups={groups} is not supported (only groups=1)")
     x, w, b = _data(input), _data(weight), _data(bias)
@@ -142,7 +142,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
                          f"got {w.shape}")
     if x.ndim == 3:  # unbatched (C, H, W)
         out = _conv2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation,
-                      groups, relu)
+                      groups, relu, pool)
         return out.squeeze(0)
     if x.ndim != 4:
         raise ValueError(f"conv2d: input must have shape (N, C, H, W) or (C, H, W), got "
@@ -153,7 +153,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
     if b is not None and b.shape != (w.shape[0],):
         raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
     padding = _conv_padding(padding, w.shape, stride, dilation)
-    return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, relu)
+    return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, relu, pool)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -178,6 +178,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1):
     """``relu(conv2d(...))`` with the ReLU fused into the kernel (internal)."""
     return _conv2d(input, weight, bias, stride, padding, dilation, 1, True)
+
+
+def _conv2d_maxpool(input, weight, bias, stride, padding, dilation, relu, pool_kernel,
+                    pool_stride, pool_padding):
+    """``max_pool2d(relu?(conv2d(...)), pool_kernel, pool_stride, pool_padding)`` in one
+    kernel call that pools the output while it is in cache (internal)."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, 1, relu,
+                   (pool_kernel, pool_stride or None, pool_padding))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ KERNELS = (
     "col2im",
     "conv2d_forward",
     "conv2d_backward",
+    "conv2d_maxpool_forward",
+    "conv2d_maxpool_backward",
     "max_pool2d_forward",
     "max_pool2d_backward",
     "avg_pool2d_forward",

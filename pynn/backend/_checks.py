@@ -128,12 +128,10 @@ def out_size(kernel, in_hw, k, s, p, d):
     return tuple(sizes)
 
 
-def pool_padding(kernel, k, p):
+def pool_padding(kernel, k, p, names=("padding", "kernel_size")):
     """PyTorch's rule: padding at most half the window, so no window is all padding."""
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(
-            f"{kernel}: padding {p} must be at most half of kernel_size {k}"
-        )
+        raise ValueError(f"{kernel}: {names[0]} {p} must be at most half of {names[1]} {k}")
 
 
 def integer_labels(kernel, labels, n):
@@ -262,6 +260,26 @@ def pool_args(kernel, x, kernel_size, stride, padding):
     k, s, p, d, out_hw = window_args(kernel, x.shape, kernel_size, stride, padding, 1)
     pool_padding(kernel, k, p)
     return k, s, p, d, out_hw
+
+
+def conv_pool_args(kernel, conv_hw, size, stride, padding):
+    """The max pooling that follows a convolution whose output planes are ``conv_hw``:
+    returns its kernel, stride, padding and output size (errors name the ``pool_`` arguments)."""
+    k = pair(kernel, "pool_kernel", size, 1)
+    s = k if stride is None else pair(kernel, "pool_stride", stride, 1)
+    p = pair(kernel, "pool_padding", padding, 0)
+    pool_padding(kernel, k, p, names=("pool_padding", "pool_kernel"))
+    return k, s, p, out_size(kernel, conv_hw, k, s, p, (1, 1))
+
+
+def conv_pool_grad(kernel, x, w, dy, indices, conv_hw, check_range=True):
+    """The pooled output's gradient and argmax given to a pooled convolution's backward."""
+    float_arrays(kernel, x=x, dy=dy)
+    rank(kernel, "dy", dy, 4, "(N, out_channels, pooled H, pooled W)")
+    if dy.shape[:2] != (x.shape[0], w.shape[0]):
+        raise ValueError(f"{kernel}: dy must have shape ({x.shape[0]}, {w.shape[0]}, ...) "
+                         f"for x {x.shape} and w {w.shape}, got {dy.shape}")
+    pool_indices(kernel, indices, dy, (*dy.shape[:2], *conv_hw), check_range)
 
 
 def pool_indices(kernel, indices, dy, x_shape, check_range=True):

@@ -40,20 +40,6 @@ cdef extern from "im2col.h":
     void pynn_col2im_batch_f64(const pynn_conv_geom *g, int64_t n, const double *cols,
                                double *x, int n_threads) noexcept nogil
 
-cdef extern from "conv.h":
-    int pynn_conv2d_fwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
-                            const float *w, const float *b, int relu, float *y, int isa,
-                            int n_threads) noexcept nogil
-    int pynn_conv2d_fwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
-                            const double *w, const double *b, int relu, double *y, int isa,
-                            int n_threads) noexcept nogil
-    int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
-                            const float *w, const float *dy, float *dx, float *dw, float *db,
-                            int isa, int n_threads) noexcept nogil
-    int pynn_conv2d_bwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
-                            const double *w, const double *dy, double *dx, double *dw,
-                            double *db, int isa, int n_threads) noexcept nogil
-
 cdef extern from "pool.h":
     ctypedef struct pynn_pool_geom:
         int64_t planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow
@@ -74,6 +60,24 @@ cdef extern from "pool.h":
     void pynn_avgpool2d_bwd_f64(const pynn_pool_geom *g, const double *dy,
                                 int count_include_pad, double *dx,
                                 int n_threads) noexcept nogil
+
+cdef extern from "conv.h":
+    int pynn_conv2d_fwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
+                            const float *w, const float *b, int relu,
+                            const pynn_pool_geom *pool, float *y, int64_t *idx, int isa,
+                            int n_threads) noexcept nogil
+    int pynn_conv2d_fwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
+                            const double *w, const double *b, int relu,
+                            const pynn_pool_geom *pool, double *y, int64_t *idx, int isa,
+                            int n_threads) noexcept nogil
+    int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
+                            const float *w, const pynn_pool_geom *pool, const float *dy,
+                            const int64_t *idx, float *dx, float *dw, float *db, int isa,
+                            int n_threads) noexcept nogil
+    int pynn_conv2d_bwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
+                            const double *w, const pynn_pool_geom *pool, const double *dy,
+                            const int64_t *idx, double *dx, double *dw, double *db, int isa,
+                            int n_threads) noexcept nogil
 
 cdef extern from "softmax.h":
     void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,

@@ -152,7 +152,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
                                               dilation)
     y = np.empty((x.shape[0], w.shape[0], *out_hw), x.dtype)
     _conv.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)), _contiguous(b),
-                         w.shape[2:], s, p, d, relu, y, _isa, get_num_threads())
+                         w.shape[2:], s, p, d, out_hw, relu, None, y, None, _isa,
+                         get_num_threads())
     return y
 
 
@@ -168,8 +169,47 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     dw = np.empty((w.shape[0], w[0].size), x.dtype)
     db = np.empty(w.shape[0], x.dtype) if has_bias else None
     _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
-                          _contiguous(dy), w.shape[2:], s, p, d, dx, dw, db, _isa,
-                          get_num_threads())
+                          _contiguous(dy), w.shape[2:], s, p, d, out_hw, None, None, dx, dw, db,
+                          _isa, get_num_threads())
+    return dx, dw.reshape(w.shape), db
+
+
+def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False,
+                           pool_kernel=2, pool_stride=None, pool_padding=0):
+    """Convolution, optional ReLU and max pooling in one pass; see
+    :func:`pynn.backend.reference.conv2d_maxpool_forward`."""
+    kernel = "conv2d_maxpool_forward"
+    _, s, p, d, conv_hw = check.conv_args(kernel, x, w, b, stride, padding, dilation)
+    pk, ps, pp, pool_hw = check.conv_pool_args(kernel, conv_hw, pool_kernel, pool_stride,
+                                               pool_padding)
+    y = np.empty((x.shape[0], w.shape[0], *pool_hw), x.dtype)
+    idx = np.empty(y.shape, np.int64)
+    if y.size:
+        _conv.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
+                             _contiguous(b), w.shape[2:], s, p, d, conv_hw, relu, (pk, ps, pp),
+                             y, idx, _isa, get_num_threads())
+    return y, idx
+
+
+def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, *,
+                            needs_input_grad=True, has_bias=True):
+    """Gradients of :func:`conv2d_maxpool_forward`; see
+    :func:`pynn.backend.reference.conv2d_maxpool_backward`."""
+    kernel = "conv2d_maxpool_backward"
+    _, s, p, d, conv_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
+    check.conv_pool_grad(kernel, x, w, dy, indices, conv_hw, check_range=False)
+    dx = np.empty(x.shape, x.dtype) if needs_input_grad else None
+    dw = np.empty((w.shape[0], w[0].size), x.dtype)
+    db = np.empty(w.shape[0], x.dtype) if has_bias else None
+    if dy.size == 0:  # no pooled output: nothing flows back
+        for grad in (dx, dw, db):
+            if grad is not None:
+                grad[...] = 0
+    elif not _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
+                                   _contiguous(dy), w.shape[2:], s, p, d, conv_hw,
+                                   ((1, 1), (1, 1), (0, 0)), _contiguous(indices), dx, dw, db,
+                                   _isa, get_num_threads()):
+        raise check.pool_indices_out_of_range(kernel, (*dy.shape[:2], *conv_hw))
     return dx, dw.reshape(w.shape), db
 
 

@@ -202,6 +202,74 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     return dx, dw, db
 
 
+def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False,
+                           pool_kernel=2, pool_stride=None, pool_padding=0):
+    """:func:`conv2d_forward` followed by :func:`max_pool2d_forward`, in one call.
+
+    The compiled backend pools each output plane while it is in cache, so the convolution's
+    full-size output is never stored.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (O, C, kh, kw)
+    b : ndarray of shape (O,), optional
+    stride, padding, dilation : int or (int, int)
+    relu : bool
+        Apply ``max(., 0)`` to the convolution's output (before the pooling, which commutes
+        with it).
+    pool_kernel, pool_stride, pool_padding : int or (int, int)
+        As ``kernel_size``, ``stride`` and ``padding`` of :func:`max_pool2d_forward`, on the
+        convolution's (oh, ow) output planes.
+
+    Returns
+    -------
+    y : ndarray of shape (N, O, ph, pw)
+        The pooled output.
+    indices : int64 ndarray of shape (N, O, ph, pw)
+        Flat index of each maximum within its (oh, ow) plane of the convolution's output (after
+        the ReLU, so ties among zeros go to the first), as :func:`max_pool2d_forward` gives them.
+    """
+    kernel = "conv2d_maxpool_forward"
+    _, s, p, d, conv_hw = check.conv_args(kernel, x, w, b, stride, padding, dilation)
+    pk, ps, pp, _ = check.conv_pool_args(kernel, conv_hw, pool_kernel, pool_stride, pool_padding)
+    return max_pool2d_forward(conv2d_forward(x, w, b, s, p, d, relu), pk, ps, pp)
+
+
+def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, *,
+                            needs_input_grad=True, has_bias=True):
+    """Gradients of :func:`conv2d_maxpool_forward` (without its ReLU) with respect to x, w, b.
+
+    ``dy`` is routed to the maxima as by :func:`max_pool2d_backward`, then through
+    :func:`conv2d_backward`; the compiled backend unpools a chunk of images at a time, in
+    cache.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (O, C, kh, kw)
+    stride, padding, dilation : int or (int, int)
+        As given to the forward pass.
+    dy : ndarray of shape (N, O, ph, pw)
+        Gradient of the pooled output.
+    indices : int64 ndarray of shape (N, O, ph, pw)
+        From the forward pass.
+    needs_input_grad, has_bias : bool
+        As for :func:`conv2d_backward`.
+
+    Returns
+    -------
+    dx, dw, db
+        As for :func:`conv2d_backward`.
+    """
+    kernel = "conv2d_maxpool_backward"
+    _, s, p, d, conv_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
+    check.conv_pool_grad(kernel, x, w, dy, indices, conv_hw)
+    dconv = max_pool2d_backward(dy, indices, (*dy.shape[:2], *conv_hw))
+    return conv2d_backward(x, w, dconv, s, p, d, needs_input_grad=needs_input_grad,
+                           has_bias=has_bias)
+
+
 # ---------------------------------------------------------------------------------------------
 # Pooling
 

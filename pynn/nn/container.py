@@ -23,10 +23,27 @@ def _index(idx, n, cls):
 _FUSES_RELU = (Linear, Conv2d)
 
 
+def _plain_max_pool(mods, j):
+    """Whether ``mods[j]`` is a MaxPool2d that only returns the pooled values."""
+    m = mods[j] if j < len(mods) else None
+    return type(m) is MaxPool2d and not m.return_indices
+
+
 def _relu_then_pool(mods, j):
     """Whether ``mods[j]`` is a ReLU that can run after the max-pool ``mods[j + 1]``."""
-    return (j + 1 < len(mods) and type(mods[j]) is ReLU and type(mods[j + 1]) is MaxPool2d
-            and not mods[j + 1].return_indices)
+    return type(mods[j]) is ReLU and _plain_max_pool(mods, j + 1)
+
+
+def _conv_pool(mods, i):
+    """For a Conv2d ``mods[i]`` followed by a max-pool with a ReLU before or after it, or by
+    a max-pool alone: ``(modules covered, ReLU or not, the pool)``; else None."""
+    relu_first = i + 1 < len(mods) and type(mods[i + 1]) is ReLU
+    j = i + 1 + relu_first
+    if not _plain_max_pool(mods, j):
+        return None
+    if not relu_first and j + 1 < len(mods) and type(mods[j + 1]) is ReLU:
+        return 3, True, mods[j]
+    return j + 1 - i, relu_first, mods[j]
 
 
 class Sequential(Module):
@@ -35,11 +52,15 @@ class Sequential(Module):
     Supports ``len``, iteration, indexing (a slice gives a Sequential keeping the names),
     ``append``, ``insert``, ``extend`` and ``del``.
 
-    Two rewrites give the same result with less work: a :class:`Linear` or :class:`Conv2d`
-    immediately followed by a :class:`ReLU` runs as one fused kernel call (one pass over the
-    output less), and a :class:`ReLU` followed by a :class:`MaxPool2d` runs after the pooling
-    instead (the maximum commutes with ReLU, which then touches a quarter of the data for a
-    2x2 pool, forward and backward). The latter wins when both apply.
+    Three rewrites give the same result with less work. A :class:`Conv2d` followed by a
+    :class:`MaxPool2d`, with or without a :class:`ReLU` before or after the pool, runs as one
+    kernel call that pools each chunk of the convolution's output while it is in cache (the
+    full-size output and its gradient are never stored). Otherwise a :class:`Linear` or
+    :class:`Conv2d` immediately followed by a :class:`ReLU` runs as one fused kernel call
+    (one pass over the output less), and a :class:`ReLU` followed by a :class:`MaxPool2d`
+    runs after the pooling instead (the maximum commutes with ReLU, which then touches a
+    quarter of the data for a 2x2 pool, forward and backward); the latter wins when both
+    apply.
 
     Parameters
     ----------
@@ -121,7 +142,12 @@ class Sequential(Module):
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
-            if _relu_then_pool(mods, i):
+            fused = _conv_pool(mods, i) if type(m) is Conv2d else None
+            if fused is not None:
+                covered, relu, pool = fused
+                input = m._forward_pooled(input, relu, pool)
+                i += covered
+            elif _relu_then_pool(mods, i):
                 input = m(mods[i + 1](input))
                 i += 2
             elif (i + 1 < n and type(mods[i + 1]) is ReLU and type(m) in _FUSES_RELU

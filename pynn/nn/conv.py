@@ -102,21 +102,29 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        x = input.data if isinstance(input, Tensor) else input
-        if not isinstance(x, np.ndarray) or x.ndim not in (3, 4) \
-                or x.shape[-3] != self.in_channels or x.dtype != self.weight.data.dtype:
-            raise self._input_error(x)
+        self._check_input(input)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
                         self.dilation)
 
     def _forward_relu(self, input):
         """``relu(self(input))`` with the ReLU fused into the kernel (used by Sequential)."""
+        self._check_input(input)
+        return F._conv2d_relu(input, self.weight, self.bias, self.stride, self.padding,
+                              self.dilation)
+
+    def _forward_pooled(self, input, relu, pool):
+        """``pool(relu?(self(input)))`` for a :class:`MaxPool2d` ``pool``, in one kernel call
+        that pools the output while it is in cache (used by Sequential)."""
+        self._check_input(input)
+        return F._conv2d_maxpool(input, self.weight, self.bias, self.stride, self.padding,
+                                 self.dilation, relu, pool.kernel_size, pool.stride,
+                                 pool.padding)
+
+    def _check_input(self, input):
         x = input.data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim not in (3, 4) \
                 or x.shape[-3] != self.in_channels or x.dtype != self.weight.data.dtype:
             raise self._input_error(x)
-        return F._conv2d_relu(input, self.weight, self.bias, self.stride, self.padding,
-                              self.dilation)
 
     def _input_error(self, x):
         if not isinstance(x, np.ndarray) or x.ndim not in (3, 4):

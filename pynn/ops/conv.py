@@ -1,27 +1,38 @@
-"""2-D convolution through the backend kernels (``conv2d_forward`` / ``conv2d_backward``)."""
+"""2-D convolution through the backend kernels (``conv2d_forward`` / ``conv2d_backward``, and
+their max-pooled forms ``conv2d_maxpool_forward`` / ``conv2d_maxpool_backward``)."""
 
 from ..autograd import Function
 from ..backend import active as K
 
 
 class Conv2dFunction(Function):
-    """``relu?(conv2d(x, w) + b)``, NCHW; arguments are checked by
+    """``relu?(conv2d(x, w) + b)``, NCHW, max-pooled by ``pool = (kernel_size, stride,
+    padding)`` in the same kernel call unless ``pool`` is None; arguments are checked by
     :func:`pynn.functional.conv2d`. The input gradient is computed only when asked for."""
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, relu):
-        y = K.conv2d_forward(x, w, b, stride, padding, dilation, relu)
-        ctx.save_for_backward(x, w, y if relu else None)
+    def forward(ctx, x, w, b, stride, padding, dilation, relu, pool):
+        if pool is None:
+            y, indices = K.conv2d_forward(x, w, b, stride, padding, dilation, relu), None
+        else:
+            y, indices = K.conv2d_maxpool_forward(x, w, b, stride, padding, dilation, relu,
+                                                  *pool)
+        ctx.save_for_backward(x, w, y if relu else None, indices)
         ctx.args = (stride, padding, dilation, b is not None)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, y = ctx.saved_tensors
+        x, w, y, indices = ctx.saved_tensors
         stride, padding, dilation, has_bias = ctx.args
         nx, nw, nb = ctx.needs_input_grad[:3]
-        if y is not None:
+        if y is not None:  # max-pooling commutes with ReLU: the pooled y masks alike
             grad = K.relu_backward(y, grad)
-        dx, dw, db = K.conv2d_backward(x, w, grad, stride, padding, dilation,
-                                       needs_input_grad=nx, has_bias=has_bias and nb)
-        return dx, dw if nw else None, db, None, None, None, None
+        if indices is None:
+            dx, dw, db = K.conv2d_backward(x, w, grad, stride, padding, dilation,
+                                           needs_input_grad=nx, has_bias=has_bias and nb)
+        else:
+            dx, dw, db = K.conv2d_maxpool_backward(x, w, grad, indices, stride, padding,
+                                                   dilation, needs_input_grad=nx,
+                                                   has_bias=has_bias and nb)
+        return dx, dw if nw else None, db, None, None, None, None, None

@@ -36,6 +36,10 @@ LAYERS = {
     "sequential_conv_relu_pool": (lambda: nn.Sequential(
         nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(8, 2), nn.Tanh()), (2, 1, 4, 4)),
+    "sequential_conv_pool_relu": (lambda: nn.Sequential(
+        nn.Conv2d(2, 3, (3, 2), padding=1), nn.MaxPool2d(3, 2, 1), nn.ReLU()), (2, 2, 5, 6)),
+    "sequential_conv_pool_no_bias": (lambda: nn.Sequential(
+        nn.Conv2d(1, 2, 3, bias=False), nn.MaxPool2d(2)), (1, 1, 6, 7)),
 }
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import pynn
-from pynn import nn
+from pynn import backend, nn
 
 
 class Block(nn.Module):
@@ -344,21 +344,44 @@ def test_sequential_fused_relu_equals_separate_layers(make, shape):
     np.testing.assert_allclose(fused.data, nn.ReLU()(layer(x)).data, rtol=1e-6, atol=1e-6)
 
 
-def test_sequential_pools_before_relu_with_the_same_values_and_gradients():
-    """Sequential runs ReLU after MaxPool2d; the layers applied one by one give the same
-    output and the same gradients, also where whole windows are negative."""
+# Sequentials that Sequential runs as fewer kernel calls, with the same layers one by one.
+_CONV_POOL_ORDERS = {
+    "conv_relu_pool": (lambda c, p: nn.Sequential(c, nn.ReLU(), p),
+                       lambda c, p, x: p(nn.ReLU()(c(x))), True),
+    "conv_pool_relu": (lambda c, p: nn.Sequential(c, p, nn.ReLU()),
+                       lambda c, p, x: nn.ReLU()(p(c(x))), True),
+    "conv_pool": (lambda c, p: nn.Sequential(c, p), lambda c, p, x: p(c(x)), True),
+    # not fused with the convolution: the ReLU runs after the pool
+    "relu_pool": (lambda c, p: nn.Sequential(c, nn.Identity(), nn.ReLU(), p),
+                  lambda c, p, x: p(nn.ReLU()(c(x))), False),
+}
+
+
+@pytest.mark.parametrize("pool_args", [(2,), (3, 2, 1)])
+@pytest.mark.parametrize("order", sorted(_CONV_POOL_ORDERS))
+def test_sequential_rewrites_give_the_same_values_and_gradients(order, pool_args, each_backend,
+                                                                monkeypatch):
+    """Sequential fuses a convolution with the max-pool after it (and a ReLU on either side)
+    or runs a ReLU after the max-pool; the layers applied one by one give the same output and
+    the same gradients, also where whole windows are negative."""
+    make, separately, fused_with_conv = _CONV_POOL_ORDERS[order]
     pynn.manual_seed(0)
-    conv, pool = nn.Conv2d(2, 3, 3, padding=1), nn.MaxPool2d(2)
+    conv, pool = nn.Conv2d(2, 3, 3, padding=1), nn.MaxPool2d(*pool_args)
     x_data = np.random.default_rng(1).standard_normal((2, 2, 6, 5)).astype(np.float32)
+    calls = []
+    original = backend.active.conv2d_maxpool_forward
+    monkeypatch.setattr(backend.active, "conv2d_maxpool_forward",
+                        lambda *args: calls.append(1) or original(*args))
     grads = []
-    for run in (lambda x: nn.Sequential(conv, nn.ReLU(), pool)(x),
-                lambda x: pool(nn.ReLU()(conv(x)))):
+    for run in (make(conv, pool), lambda x: separately(conv, pool, x)):
         conv.zero_grad()
         x = pynn.tensor(x_data, requires_grad=True)
         y = run(x)
         (y * pynn.tensor(np.arange(y.data.size, dtype=np.float32).reshape(y.shape))).sum() \
             .backward()
         grads.append((y.data, x.grad.copy(), conv.weight.grad.copy(), conv.bias.grad.copy()))
-    assert (grads[0][0] == 0).any()  # some windows were all negative
+    assert len(calls) == fused_with_conv
+    if "relu" in order:
+        assert (grads[0][0] == 0).any()  # some windows were all negative
     for fused, separate in zip(*grads):
         np.testing.assert_allclose(fused, separate, rtol=1e-6, atol=1e-6)
