@@ -65,10 +65,12 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
     cdef pynn_pool_geom pg
     cdef const pynn_pool_geom *pool_ptr = NULL
     cdef int64_t *idx_ptr = NULL
-    cdef const floating *bias = NULL if b is None else &b[0]
+    cdef const floating *bias = NULL
     cdef int status
     if y.size == 0:
         return
+    if b is not None:  # (a conditional expression here would drop the const: a C warning)
+        bias = &b[0]
     if pool is not None:
         pg = pool_geom(out_hw, pool, y.shape[2], y.shape[3])
         pool_ptr = &pg
