@@ -168,6 +168,54 @@ def test_max_pool2d_never_selects_padding(name, dtype, x_shape, k, s, p):
     np.testing.assert_array_equal(idx, np.broadcast_to(expected, idx.shape))
 
 
+# Widths that give the 2x2 pooling whole steps of four windows (float32 on x86-64) with and
+# without a tail, an odd last column that belongs to no window, and rows too short for a step.
+PAIR_PLANES = [(4, 8), (5, 17), (24, 24), (2, 30), (3, 6)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hw", PAIR_PLANES)
+def test_max_pool2d_2x2_keeps_tie_and_nan_rules(hw, dtype, compiled, reference, rng):
+    x = rng.integers(-2, 3, size=(2, 3) + hw).astype(dtype)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[rng.random(x.shape) < 0.1] = -np.inf
+    y, idx = compiled.max_pool2d_forward(x, 2)
+    y_ref, idx_ref = reference.max_pool2d_forward(x, 2)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+    dy = random(rng, y.shape, dtype)
+    np.testing.assert_array_equal(compiled.max_pool2d_backward(dy, idx, x.shape),
+                                  reference.max_pool2d_backward(dy, idx, x.shape))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hw", PAIR_PLANES)
+def test_max_pool2d_backward_takes_indices_outside_their_window(hw, dtype, compiled,
+                                                                reference, rng):
+    """Indices need not come from the forward pass: every position in the plane receives
+    its gradient, summed where several indices meet, whichever column it sits in."""
+    x_shape = (2, 3) + hw
+    _, idx = reference.max_pool2d_forward(random(rng, x_shape, dtype), 2)
+    plane = hw[0] * hw[1]
+    for column in range(idx.shape[3]):
+        moved = idx.copy()
+        moved[1, 2, -1, column] = rng.integers(plane)
+        moved[0, 0, 0, column] = plane - 1
+        dy = random(rng, idx.shape, dtype)
+        assert_close(compiled.max_pool2d_backward(dy, moved, x_shape),
+                     reference.max_pool2d_backward(dy, moved, x_shape), dtype, 4)
+        moved[0, 1, 0, column] = plane
+        with pytest.raises(ValueError, match="indices out of range"):
+            compiled.max_pool2d_backward(dy, moved, x_shape)
+        moved[0, 1, 0, column] = -1
+        with pytest.raises(ValueError, match="indices out of range"):
+            compiled.max_pool2d_backward(dy, moved, x_shape)
+        # Its own window's position in the low 32 bits.
+        moved[0, 1, 0, column] = idx[0, 1, 0, column] + 2**32
+        with pytest.raises(ValueError, match="indices out of range"):
+            compiled.max_pool2d_backward(dy, moved, x_shape)
+
+
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("count_include_pad", [True, False])
 @pytest.mark.parametrize("dtype", DTYPES)
