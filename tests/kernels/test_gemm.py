@@ -244,10 +244,12 @@ def test_gemm_matches_reference_accumulates(isa, dtype):
 
 
 # The dot form (gemm.c, gemm_use_dot): both operands contiguous along k, k >= 256 and a side
-# of C at most 32. Register blocks 3x4 (AVX2, portable) or 4x6 (AVX-512) in whichever
-# orientation wastes less, so sides around their multiples; k on and off a vector multiple.
+# of C at most 32, or k >= 2048 and both sides at most 128. Register blocks 3x4 (AVX2,
+# portable) or 4x6 (AVX-512) in whichever orientation wastes less, so sides around their
+# multiples; k on and off a vector multiple.
 DOT_SHAPES = [(1, 1, 256), (6, 25, 784), (16, 150, 512), (128, 10, 257), (7, 5, 263),
-              (33, 32, 300), (5, 701, 259), (30, 25, 576), (32, 13, 1031)]
+              (33, 32, 300), (5, 701, 259), (30, 25, 576), (32, 13, 1031), (61, 128, 2053),
+              (100, 100, 4320)]
 
 
 @pytest.mark.parametrize("shape", DOT_SHAPES, ids=lambda s: "x".join(map(str, s)))
@@ -261,7 +263,8 @@ def test_gemm_matches_reference_dot_form(isa, dtype, order, epilogue, shape):
     _check_epilogue(np.random.default_rng(10), shape, dtype, order, trans_a, trans_b, epilogue)
 
 
-@pytest.mark.parametrize("shape", [(32, 300, 300), (301, 30, 257), (9, 2000, 256)])
+@pytest.mark.parametrize("shape", [(32, 300, 300), (301, 30, 257), (9, 2000, 256),
+                                   (100, 100, 4320)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_dot_form_threads_agree(isa, dtype, shape, restore_threads):
     _check_threads_agree(np.random.default_rng(11), shape, dtype, trans_b=True, bias_axis=0)
