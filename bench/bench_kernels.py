@@ -1,6 +1,7 @@
-"""Convolution, max-pool and softmax-cross-entropy, forward + backward: pynn against PyTorch
-(when installed) and against pynn's NumPy reference, on the MNIST-sized cases of
-``pynn.bench`` (``python -m pynn.bench`` prints the same comparison as a table)."""
+"""Convolution, convolution -> ReLU -> max-pool, max-pool and softmax-cross-entropy,
+forward + backward: pynn against PyTorch (when installed) and against pynn's NumPy
+reference, on the MNIST-sized cases of ``pynn.bench`` (``python -m pynn.bench`` prints the
+same comparison as a table)."""
 
 import numpy as np
 import pytest
@@ -31,6 +32,20 @@ def bench_conv2d_forward_backward(benchmark, peers, threads, layer, library):
         kernels = compiled if library == "pynn" else reference
         step = bench.conv_step(kernels, x, w, b, padding, needs_dx)
     benchmark(step)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("layer", bench.CONV_POOL_LAYERS, ids=lambda c: c[0])
+def bench_conv_relu_maxpool_forward_backward(benchmark, peers, threads, layer, library):
+    _library(library, peers)
+    _, x_shape, w_shape = layer
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in (x_shape, w_shape,
+                                                                    (w_shape[0],)))
+    if library == "torch":
+        benchmark(bench.torch_conv_pool_step(peers.torch, x, w, b))
+    else:
+        benchmark(bench.conv_pool_step(compiled if library == "pynn" else reference, x, w, b))
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

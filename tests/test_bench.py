@@ -11,6 +11,7 @@ import pytest
 from helpers import DATA_DIR, needs_mnist
 
 from pynn import bench, nn
+from pynn.backend import compiled, reference
 from pynn.bench.timing import MIN_SAMPLE_SECONDS
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
@@ -224,6 +225,21 @@ def test_torch_inputs_have_the_layout_asked_for_whatever_numpy_strides():
         nhwc = bench.training.torch_input(torch, batch, "torch_cl")
         assert nchw.stride() == (784, 784, 28, 1)
         assert nhwc.stride() == (784, 1, 28, 1)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_conv_pool_block_steps_compute_the_same_gradients(channels_last):
+    """The fused block's benchmark times the same work in pynn (both backends) and PyTorch."""
+    torch = pytest.importorskip("torch")
+    _, x_shape, w_shape = bench.CONV_POOL_LAYERS[0]
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s).astype(np.float32)
+               for s in ((2,) + x_shape[1:], w_shape, (w_shape[0],)))
+    dw_t, db_t = bench.torch_conv_pool_step(torch, x, w, b, channels_last)()
+    for kernels in (compiled, reference):
+        dw, db = bench.conv_pool_step(kernels, x, w, b)()
+        np.testing.assert_allclose(dw, dw_t.numpy(), rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(db, db_t.numpy(), rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("case", bench.SEQUENCE_LAYERS, ids=lambda c: c[1])

@@ -32,6 +32,11 @@ CONV_LAYERS = (
     ("conv 6->16 5x5, 12x12, batch 128", (128, 6, 12, 12), (16, 6, 5, 5), 0, True),
     ("conv 32->64 3x3 pad 1, 28x28, batch 64", (64, 32, 28, 28), (64, 32, 3, 3), 1, True),
 )
+# (label, x shape, w shape): convolution -> ReLU -> 2x2 max-pool, the first block of the CNN,
+# which pynn's Sequential runs as one fused call (conv2d_maxpool_*) and PyTorch as three.
+CONV_POOL_LAYERS = (
+    ("conv+ReLU+max-pool 1->30 5x5, 28x28, batch 128", (128, 1, 28, 28), (30, 1, 5, 5)),
+)
 POOL_INPUT = (128, 30, 24, 24)
 XENT_SHAPE = (128, 10)
 # (label, layer, input shape): the recurrent and attention cases, batch first.
@@ -69,23 +74,56 @@ def conv_step(kernels, x, w, b, padding, needs_input_grad):
     return step
 
 
-def torch_conv_step(torch, x, w, b, padding, needs_input_grad, channels_last=False):
-    """PyTorch's forward and backward of the convolution, in its default layout (NCHW) or,
-    with ``channels_last``, in NHWC (input, weight and output)."""
+def conv_pool_step(kernels, x, w, b):
+    """Forward and backward of convolution -> ReLU -> 2x2 max-pool with a backend's fused
+    kernels, as Sequential runs them (a first layer: no input gradient). The step returns the
+    weight and bias gradients of the output's sum of squares / 2."""
+    def step():
+        y, idx = kernels.conv2d_maxpool_forward(x, w, b, 1, 0, 1, True)
+        dy = kernels.relu_backward(y, y)
+        _, dw, db = kernels.conv2d_maxpool_backward(x, w, dy, idx, 1, 0, 1,
+                                                    needs_input_grad=False)
+        return dw, db
+
+    return step
+
+
+def _torch_conv_operands(torch, x, w, b, needs_input_grad, channels_last):
+    """x, w and b as PyTorch leaves, x and w in NCHW or, with ``channels_last``, NHWC."""
     layout = torch.channels_last if channels_last else torch.contiguous_format
 
     def tensor(a):
         t = torch.from_numpy(a)
         return torch.empty_like(t, memory_format=layout).copy_(t)
 
-    tx = tensor(x).requires_grad_(needs_input_grad)
-    tw = tensor(w).requires_grad_(True)
-    tb = torch.from_numpy(b).requires_grad_(True)
+    return (tensor(x).requires_grad_(needs_input_grad), tensor(w).requires_grad_(True),
+            torch.from_numpy(b).requires_grad_(True))
+
+
+def torch_conv_step(torch, x, w, b, padding, needs_input_grad, channels_last=False):
+    """PyTorch's forward and backward of the convolution, in its default layout (NCHW) or,
+    with ``channels_last``, in NHWC (input, weight and output)."""
+    tx, tw, tb = _torch_conv_operands(torch, x, w, b, needs_input_grad, channels_last)
 
     def step():
         tw.grad = tb.grad = tx.grad = None
         y = torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
         y.backward(y.detach())
+
+    return step
+
+
+def torch_conv_pool_step(torch, x, w, b, channels_last=False):
+    """PyTorch's convolution -> ReLU -> 2x2 max-pool, forward and backward, returning the
+    same gradients as :func:`conv_pool_step`."""
+    tx, tw, tb = _torch_conv_operands(torch, x, w, b, False, channels_last)
+    functional = torch.nn.functional
+
+    def step():
+        tw.grad = tb.grad = None
+        y = functional.max_pool2d(functional.relu(functional.conv2d(tx, tw, tb)), 2)
+        y.backward(y.detach())
+        return tw.grad, tb.grad
 
     return step
 
@@ -125,7 +163,8 @@ def torch_xent_step(torch, logits, labels):
 
 
 def bench_layers(peers, with_reference):
-    """Convolutions, max-pooling and softmax-cross-entropy, forward + backward."""
+    """Convolutions, the fused convolution block, max-pooling and softmax-cross-entropy,
+    forward + backward."""
     cases = []
     for label, x_shape, w_shape, padding, needs_dx in CONV_LAYERS:
         x, w, b = rng_arrays(x_shape, w_shape, (w_shape[0],))
@@ -133,6 +172,10 @@ def bench_layers(peers, with_reference):
                       lambda k, x=x, w=w, b=b, p=padding, d=needs_dx: conv_step(k, x, w, b, p, d),
                       lambda t, cl, x=x, w=w, b=b, p=padding, d=needs_dx:
                           torch_conv_step(t, x, w, b, p, d, channels_last=cl)))
+    for label, x_shape, w_shape in CONV_POOL_LAYERS:
+        x, w, b = rng_arrays(x_shape, w_shape, (w_shape[0],))
+        cases.append((label, lambda k, x=x, w=w, b=b: conv_pool_step(k, x, w, b),
+                      lambda t, cl, x=x, w=w, b=b: torch_conv_pool_step(t, x, w, b, cl)))
     (x,) = rng_arrays(POOL_INPUT)
     (logits,) = rng_arrays(XENT_SHAPE)
     labels = np.random.default_rng(1).integers(0, XENT_SHAPE[1], XENT_SHAPE[0])

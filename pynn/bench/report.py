@@ -73,7 +73,8 @@ def headline(results):
         lines.append(f"| GEMM {r['case']}, GFLOP/s | {fmt_gflops(r['flops'], r['pynn'])} | "
                      f"{fmt_gflops(r['flops'], r['torch'])} | {speedup(r['torch'], r['pynn'])} |")
     for r in run["layers"] + run["sequence"]:
-        if r["case"].startswith(("conv 1->30", "max-pool", "softmax", "LSTM", "Transformer")):
+        if r["case"].startswith(("conv 1->30", "conv+ReLU+max-pool", "max-pool", "softmax",
+                                 "LSTM", "Transformer")):
             key, theirs = fastest_torch(r)
             layout = " (channels-last)" if key == "torch_cl" else ""
             lines.append(f"| {r['case']}, fwd+bwd ms | {fmt_ms(r['pynn'])} | "
