@@ -11,8 +11,9 @@
  * (first kc block only; later blocks accumulate), bias and ReLU (last kc block only).
  *
  * Small problems skip packing and threads (gemm_direct). Products with a short side and a
- * long k whose operands both run contiguously along k (A row-major times B^T row-major, as
- * in a convolution's weight gradient) take the dot form instead, which reads both in place
+ * long k, or small ones with a very long k, whose operands both run contiguously along k (A
+ * row-major times B^T row-major, as in a convolution's weight gradient or a Linear layer's
+ * forward) take the dot form instead, which reads both in place
  * and reduces along k in vectors (gemm_use_dot, gemm_dot_tmpl.h). The micro-kernels and
  * their block sizes per instruction set live in gemm_kernel.c. */
 #include <string.h>

@@ -150,39 +150,14 @@ static inline int64_t unpool_quads_2x2_f32(const float *d, const int64_t *id, in
     return ox;
 }
 #else
-static inline int64_t maxpool_quads_2x2_f32(const float *r0, const float *r1, int64_t w,
-                                            int64_t ow, int64_t at, float *yrow,
-                                            int64_t *irow)
-{
-    (void)r0, (void)r1, (void)w, (void)ow, (void)at, (void)yrow, (void)irow;
-    return 0;
-}
-
-static inline int64_t unpool_quads_2x2_f32(const float *d, const int64_t *id, int64_t w,
-                                           int64_t ow, int64_t at, float *r0, float *r1,
-                                           int *outside)
-{
-    (void)d, (void)id, (void)w, (void)ow, (void)at, (void)r0, (void)r1, (void)outside;
-    return 0;
-}
+#define maxpool_quads_2x2_f32(r0, r1, w, ow, at, yrow, irow) ((int64_t)0)
+#define unpool_quads_2x2_f32(d, id, w, ow, at, r0, r1, outside) ((int64_t)0)
 #endif
 
-/* float64 takes the portable code everywhere: it is the precision of gradient checks. */
-static inline int64_t maxpool_quads_2x2_f64(const double *r0, const double *r1, int64_t w,
-                                            int64_t ow, int64_t at, double *yrow,
-                                            int64_t *irow)
-{
-    (void)r0, (void)r1, (void)w, (void)ow, (void)at, (void)yrow, (void)irow;
-    return 0;
-}
-
-static inline int64_t unpool_quads_2x2_f64(const double *d, const int64_t *id, int64_t w,
-                                           int64_t ow, int64_t at, double *r0, double *r1,
-                                           int *outside)
-{
-    (void)d, (void)id, (void)w, (void)ow, (void)at, (void)r0, (void)r1, (void)outside;
-    return 0;
-}
+/* float64 takes the portable code everywhere: it is the precision of gradient checks. No
+ * vector steps: the portable loops start at column 0. */
+#define maxpool_quads_2x2_f64(r0, r1, w, ow, at, yrow, irow) ((int64_t)0)
+#define unpool_quads_2x2_f64(d, id, w, ow, at, r0, r1, outside) ((int64_t)0)
 
 #define PYNN_REAL float
 #define PYNN_FN(name) name##_f32
