@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "conv_pool_kernel.h"
 #include "gemm.h"
 #include "pool.h"
 #include "pynn_math.h"
@@ -26,6 +27,44 @@ static int64_t chunk_images(int64_t n, int64_t npix, int64_t teams)
     int64_t want = (PYNN_CONV_TARGET_COLS + npix - 1) / npix;
     int64_t share = (n + teams - 1) / teams;
     return PYNN_MAX(1, PYNN_MIN(want, share));
+}
+
+static const pynn_conv_pool_desc *conv_pool_desc(int isa)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == PYNN_ISA_AVX512)
+        return &pynn_conv_pool_desc_avx512;
+    if (isa == PYNN_ISA_AVX2)
+        return &pynn_conv_pool_desc_avx2;
+#else
+    (void)isa;
+#endif
+    return &pynn_conv_pool_desc_generic;
+}
+
+/* The weight gradient of a pooled convolution is taken from the pooled gradient alone
+ * (conv_pool_kernel.h) when the pooling keeps at most half of the convolution's outputs (a
+ * 2x2 pooling keeps a quarter): then it does less work than unpooling, im2col and dY cols^T.
+ * The kernel needs dilation 1 and patch rows of at most PYNN_CONV_POOL_MAX_NV vectors. */
+static int use_argmax_dw(const pynn_conv_geom *g, int64_t pooled, int lanes)
+{
+    return g->dh == 1 && g->dw == 1 && 2 * pooled <= g->oh * g->ow &&
+           g->kw <= PYNN_CONV_POOL_MAX_NV * lanes;
+}
+
+/* The kernel's geometry for g, pooled outputs per plane and vectors of `lanes`: patches sit
+ * in a padded image with interleaved channel rows (see conv_pool_kernel.h), whose size in
+ * values (slack included) goes to *xpad_len. pos_off gets oh * ow entries. */
+static pynn_conv_pool_geom argmax_dw_geom(const pynn_conv_geom *g, int64_t o, int64_t pooled,
+                                          int lanes, int64_t *pos_off, int64_t *xpad_len)
+{
+    const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    const int64_t nv = (g->kw + lanes - 1) / lanes;
+    for (int64_t oy = 0; oy < g->oh; ++oy)
+        for (int64_t ox = 0; ox < g->ow; ++ox)
+            pos_off[oy * g->ow + ox] = oy * g->sh * g->c * wp + ox * g->sw;
+    *xpad_len = g->c * hp * wp + nv * lanes;
+    return (pynn_conv_pool_geom){o, pooled, g->kh, g->kw, g->c * g->kh, nv, wp, pos_off};
 }
 
 #define PYNN_REAL float
@@ -152,7 +191,7 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 
 /* Accumulate nb images' gradients: dw_acc += dY cols^T and db_acc += row sums of dY, with dY
  * the (o x nb*npix) output gradient in chunk layout; and (when dx is given) dx := col2im(W^T
- * dY) per image. With `pool`, dy is the gradient of the pooled output and dY is unpooled
+ * dY) per image. Each of dw_acc, db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the gradient of the pooled output and dY is unpooled
  * through idx plane by plane; an index outside its plane gives PYNN_ERR_ARG. */
 static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
                                    int64_t nb, const real *w, const pynn_pool_geom *pool,
@@ -163,7 +202,6 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
     const int64_t x_step = g->c * g->h * g->w;
     const int direct = nb == 1 && is_pointwise(g);
-    const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
     const real *dyc = dy;
     if (nb > 1 || pool) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
         const int64_t dy_plane = pool ? pool->oh * pool->ow : npix;
@@ -179,10 +217,14 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
         }
         dyc = s->wide;
     }
-    int status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
+    int status = PYNN_OK;
+    if (dw_acc) {
+        const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
+        status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
                            0, isa, n_threads);
-    if (status != PYNN_OK)
-        return status;
+        if (status != PYNN_OK)
+            return status;
+    }
     if (db_acc) {
         for (int64_t oc = 0; oc < o; ++oc)
             db_acc[oc] += PYNN_FN(pynn_sum)(dyc + oc * ld, ld);
@@ -199,6 +241,47 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     return status;
 }
 
+/* dw_acc += the weight gradient and db_acc (unless NULL) += the bias gradient of images
+ * [b0, b1) of a pooled convolution, by the argmax kernel (see use_argmax_dw); xpad is the
+ * kernel's padded image, zero-filled once (its borders are never written). PYNN_ERR_ARG if
+ * an index lies outside its plane. */
+static int PYNN_FN(argmax_dw_images)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
+                                     const pynn_conv_pool_desc *desc, const real *x,
+                                     const real *dy, const int64_t *idx, int64_t b0,
+                                     int64_t b1, real *xpad, real *dw_acc, double *db_acc)
+{
+    const int64_t per_image = cg->o * cg->pooled, npix = g->oh * g->ow;
+    const int64_t x_step = g->c * g->h * g->w;
+    for (int64_t b = b0; b < b1; ++b) {
+        const int64_t *ib = idx + b * per_image;
+        const real *dyb = dy + b * per_image;
+        int64_t bad = 0;
+        for (int64_t i = 0; i < per_image; ++i)
+            bad |= (uint64_t)ib[i] >= (uint64_t)npix;
+        if (bad)
+            return PYNN_ERR_ARG;
+        const real *xb = x + b * x_step;
+        for (int64_t ci = 0; ci < g->c; ++ci)
+            for (int64_t y = 0; y < g->h; ++y)
+                memcpy(xpad + ((y + g->ph) * g->c + ci) * cg->row_len + g->pw,
+                       xb + (ci * g->h + y) * g->w, (size_t)g->w * sizeof(real));
+        desc->PYNN_FN(dw)(cg, xpad, dyb, ib, dw_acc);
+        if (db_acc)
+            for (int64_t oc = 0; oc < cg->o; ++oc)
+                db_acc[oc] += PYNN_FN(pynn_sum)(dyb + oc * cg->pooled, cg->pooled);
+    }
+    return PYNN_OK;
+}
+
+/* A padded image for argmax_dw_images, zero-filled; NULL when out of memory. */
+static real *PYNN_FN(argmax_xpad)(int64_t len)
+{
+    real *xpad = pynn_alloc((size_t)len * sizeof(real));
+    if (xpad)
+        memset(xpad, 0, (size_t)len * sizeof(real));
+    return xpad;
+}
+
 int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                              const real *w, const pynn_pool_geom *pool, const real *dy,
                              const int64_t *idx, real *dx, real *dw, real *db, int isa,
@@ -209,16 +292,27 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     const int64_t y_step = o * (pool ? pool->oh * pool->ow : npix);
     const int64_t teams = n < n_threads ? 1 : n_threads;
     const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
+    const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
+    const int lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
+    /* With the argmax kernel for dw and db, the chunks (unpooling and GEMMs) are only needed
+     * for dx. */
+    const int argmax = pool && use_argmax_dw(g, pool->oh * pool->ow, lanes);
+    const int chunk_pass = !argmax || dx;
+    pynn_conv_pool_geom cg;
+    int64_t xpad_len = 0;
     /* Per-thread accumulators for dw (the first team member uses dw itself) and db, summed in
      * a fixed order afterwards so the result does not depend on scheduling. */
     real *dw_extra = teams > 1 ? pynn_alloc((size_t)((teams - 1) * o * kdim) * sizeof(real))
                                : NULL;
     double *db_acc = db ? pynn_alloc((size_t)(teams * o) * sizeof(double)) : NULL;
+    int64_t *pos_off = argmax ? pynn_alloc((size_t)npix * sizeof(int64_t)) : NULL;
     int status = PYNN_OK;
-    if ((teams > 1 && !dw_extra) || (db && !db_acc)) {
+    if ((teams > 1 && !dw_extra) || (db && !db_acc) || (argmax && !pos_off)) {
         status = PYNN_ERR_NOMEM;
         goto done;
     }
+    if (argmax)
+        cg = argmax_dw_geom(g, o, pool->oh * pool->ow, lanes, pos_off, &xpad_len);
     memset(dw, 0, (size_t)(o * kdim) * sizeof(real));
     if (dw_extra)
         memset(dw_extra, 0, (size_t)((teams - 1) * o * kdim) * sizeof(real));
@@ -226,35 +320,58 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         memset(db_acc, 0, (size_t)(teams * o) * sizeof(double));
 
     if (teams == 1) {
-        PYNN_FN(conv_scratch) s;
-        if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL) != PYNN_OK)
-            status = PYNN_ERR_NOMEM;
-        for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
-            status = PYNN_FN(backward_chunk)(g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool,
-                                             dy + i * y_step, idx ? idx + i * y_step : NULL,
-                                             dx ? dx + i * x_step : NULL, dw, db_acc, &s, isa,
-                                             n_threads);
-        PYNN_FN(scratch_free)(&s);
+        if (argmax) {
+            real *xpad = PYNN_FN(argmax_xpad)(xpad_len);
+            status = xpad ? PYNN_FN(argmax_dw_images)(g, &cg, desc, x, dy, idx, 0, n, xpad, dw,
+                                                       db_acc)
+                          : PYNN_ERR_NOMEM;
+            pynn_free(xpad);
+        }
+        if (chunk_pass && status == PYNN_OK) {
+            PYNN_FN(conv_scratch) s;
+            if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL) != PYNN_OK)
+                status = PYNN_ERR_NOMEM;
+            for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
+                status = PYNN_FN(backward_chunk)(
+                    g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
+                    idx ? idx + i * y_step : NULL, dx ? dx + i * x_step : NULL,
+                    argmax ? NULL : dw, argmax ? NULL : db_acc, &s, isa, n_threads);
+            PYNN_FN(scratch_free)(&s);
+        }
     } else {
         PYNN_OMP(parallel num_threads((int)teams))
         {
             const int t = pynn_thread_id();
             real *dw_mine = t == 0 ? dw : dw_extra + (t - 1) * o * kdim;
-            PYNN_FN(conv_scratch) s;
-            int mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
-            PYNN_OMP(for schedule(static))
-            for (int64_t c = 0; c < chunks; ++c)
+            double *db_mine = db_acc ? db_acc + t * o : NULL;
+            int mine = PYNN_OK;
+            if (argmax) {
+                real *xpad = PYNN_FN(argmax_xpad)(xpad_len);
+                mine = xpad ? PYNN_FN(argmax_dw_images)(g, &cg, desc, x, dy, idx, n * t / teams,
+                                                        n * (t + 1) / teams, xpad, dw_mine,
+                                                        db_mine)
+                            : PYNN_ERR_NOMEM;
+                pynn_free(xpad);
+            }
+            if (chunk_pass) { /* every thread reaches the worksharing loop */
+                PYNN_FN(conv_scratch) s;
+                const int got = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
                 if (mine == PYNN_OK)
-                    mine = PYNN_FN(backward_chunk)(
-                        g, o, x + c * nb * x_step, PYNN_MIN(nb, n - c * nb), w, pool,
-                        dy + c * nb * y_step, idx ? idx + c * nb * y_step : NULL,
-                        dx ? dx + c * nb * x_step : NULL, dw_mine,
-                        db_acc ? db_acc + t * o : NULL, &s, isa, 1);
+                    mine = got;
+                PYNN_OMP(for schedule(static))
+                for (int64_t c = 0; c < chunks; ++c)
+                    if (mine == PYNN_OK)
+                        mine = PYNN_FN(backward_chunk)(
+                            g, o, x + c * nb * x_step, PYNN_MIN(nb, n - c * nb), w, pool,
+                            dy + c * nb * y_step, idx ? idx + c * nb * y_step : NULL,
+                            dx ? dx + c * nb * x_step : NULL, argmax ? NULL : dw_mine,
+                            argmax ? NULL : db_mine, &s, isa, 1);
+                PYNN_FN(scratch_free)(&s);
+            }
             if (mine != PYNN_OK) {
                 PYNN_OMP(atomic write)
                 status = mine;
             }
-            PYNN_FN(scratch_free)(&s);
         }
         for (int64_t t = 1; t < teams; ++t) {
             const real *part = dw_extra + (t - 1) * o * kdim;
@@ -273,6 +390,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 done:
     pynn_free(dw_extra);
     pynn_free(db_acc);
+    pynn_free(pos_off);
     return status;
 }
 

@@ -1,76 +1,37 @@
-/* GEMM micro-kernels, written once with GNU C vector extensions and compiled once per
- * instruction set (setup.py defines PYNN_ISA as generic, avx2 or avx512 and passes that
- * set's -m flags). Only the vector width and the register block differ between ISAs; the
- * contract is in gemm_kernel.h. Each object exports pynn_gemm_desc_<isa>. */
+/* GEMM micro-kernels, compiled once per instruction set (see simd_isa.h). Only the vector
+ * width and the register block differ between ISAs; the contract is in gemm_kernel.h. Each
+ * object exports pynn_gemm_desc_<isa>. */
 #include <string.h>
 
 #include "gemm_kernel.h"
+#include "simd_isa.h"
 
-#define PYNN_CAT_(a, b) a##b
-#define PYNN_CAT(a, b) PYNN_CAT_(a, b)
-#define PYNN_ISA_SYM(name) PYNN_CAT(name, PYNN_CAT(_, PYNN_ISA))
-
-/* The ISA's vector width in bytes and register blocks. Registers: MR * NV accumulators + NV
- * loaded B vectors + 1 broadcast A value must fit in the register file without spills. */
-#define generic 1
-#define avx2 2
-#define avx512 3
-#if PYNN_ISA == avx512
-#define VBYTES 64 /* 32 zmm: 12 x 2 accumulators */
-#define MR_F32 12
+/* The register blocks. Registers: MR * NV accumulators + NV loaded B vectors + 1 broadcast
+ * A value must fit in the register file without spills. */
+#if PYNN_ISA_LEVEL == 3
+#define MR_F32 12 /* 32 zmm: 12 x 2 accumulators */
 #define MR_F64 12
 #define NV_ 2
 #define BLOCK_F32 {12, 32, 192, 144, 4096}
 #define DOT_M 4 /* 4 x 6 accumulators + 4 A vectors + 1 B vector of 32 */
 #define DOT_N 6
 #define BLOCK_F64 {12, 16, 192, 72, 4096}
-#elif PYNN_ISA == avx2
-#define VBYTES 32 /* 16 ymm: 6 x 2 accumulators */
-#define MR_F32 6
+#elif PYNN_ISA_LEVEL == 2
+#define MR_F32 6 /* 16 ymm: 6 x 2 accumulators */
 #define MR_F64 6
 #define NV_ 2
 #define BLOCK_F32 {6, 16, 256, 144, 4080}
 #define DOT_M 3 /* 3 x 4 accumulators + 3 A vectors + 1 B vector of 16 */
 #define DOT_N 4
 #define BLOCK_F64 {6, 8, 256, 72, 4080}
-#elif PYNN_ISA == generic
-#define VBYTES 16 /* SSE2 or NEON: 16 registers are enough for 6 x 2 accumulators */
-#define MR_F32 6
+#else
+#define MR_F32 6 /* SSE2 or NEON: 16 registers are enough for 6 x 2 accumulators */
 #define MR_F64 6
 #define NV_ 2
 #define BLOCK_F32 {6, 8, 256, 120, 4096}
 #define DOT_M 3
 #define DOT_N 4
 #define BLOCK_F64 {6, 4, 256, 60, 4096}
-#else
-#error "PYNN_ISA must be generic, avx2 or avx512"
-#endif
-#undef generic
-#undef avx2
-#undef avx512
-
-typedef float vf32 __attribute__((vector_size(VBYTES)));
-typedef double vf64 __attribute__((vector_size(VBYTES)));
-typedef int32_t vi32 __attribute__((vector_size(VBYTES)));
-typedef int64_t vi64 __attribute__((vector_size(VBYTES)));
-
-/* a * b + c, fused where the ISA has FMA. ISO C mode (-std=c11) turns off GCC's automatic
- * contraction of a * b + c, so it is spelled out with the ISA's intrinsic. */
-#if defined(__FMA__) && VBYTES == 64 && defined(__AVX512F__)
-#include <immintrin.h>
-#define VFMA_F32(a, b, c) ((vf32)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
-#define VFMA_F64(a, b, c) ((vf64)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
-#elif defined(__FMA__) && VBYTES == 32
-#include <immintrin.h>
-#define VFMA_F32(a, b, c) ((vf32)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
-#define VFMA_F64(a, b, c) ((vf64)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-#include <arm_neon.h>
-#define VFMA_F32(a, b, c) ((vf32)vfmaq_f32((float32x4_t)(c), (float32x4_t)(a), (float32x4_t)(b)))
-#define VFMA_F64(a, b, c) ((vf64)vfmaq_f64((float64x2_t)(c), (float64x2_t)(a), (float64x2_t)(b)))
-#else
-#define VFMA_F32(a, b, c) ((a) * (b) + (c))
-#define VFMA_F64(a, b, c) ((a) * (b) + (c))
 #endif
 
 /* Each precision gets a full-width kernel (MR x NV vectors) and a half-width one (MR x 1
@@ -182,9 +143,6 @@ static int64_t PYNN_ISA_SYM(fma_probe_f32)(int64_t rounds, float *sink)
     *sink = total;
     return rounds * PROBE_CHAINS * (int64_t)(sizeof(vf32) / sizeof(float)) * 2;
 }
-
-#define PYNN_STR_(x) #x
-#define PYNN_STR(x) PYNN_STR_(x)
 
 const pynn_gemm_desc PYNN_ISA_SYM(pynn_gemm_desc) = {
     PYNN_STR(PYNN_ISA),

@@ -59,7 +59,10 @@ def test_forward_matches_reference_and_the_unfused_kernels(conv, pool, dtype, re
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("conv", CONVS)
-def test_backward_matches_reference(conv, pool, dtype, flags, compiled, reference, rng):
+def test_backward_matches_reference(conv, pool, dtype, flags, compiled, reference, rng, isa):
+    """Poolings that keep at most half of the convolution's outputs take the weight gradient
+    from the pooled gradient alone (with per-ISA kernels); the dilated convolution and the
+    random shapes below also take the dense path."""
     needs_input_grad, has_bias = flags
     x, w, b, geo = _case(rng, conv, dtype)
     y, idx = reference.conv2d_maxpool_forward(x, w, b, *geo, False, *pool)
@@ -184,12 +187,14 @@ class TestErrors:
                                              r"shape of indices|indices must have the shape"):
             k.conv2d_maxpool_backward(self.x, self.w, y, idx[:, :, :1])
 
+    @pytest.mark.parametrize("needs_input_grad", [True, False])
     @pytest.mark.parametrize("bad", [-1, 16])
-    def test_indices_outside_the_convolution_output(self, name, bad):
+    def test_indices_outside_the_convolution_output(self, name, bad, needs_input_grad):
         """A 4 x 4 output plane: index 16 is one past it, -1 one before."""
         k = backend.get(name)
         y, idx = k.conv2d_maxpool_forward(self.x, self.w)
         idx[1, 2, 1, 0] = bad
         with pytest.raises(ValueError, match=r"conv2d_maxpool_backward: indices out of range "
                                              r"for x_shape \(2, 3, 4, 4\)"):
-            k.conv2d_maxpool_backward(self.x, self.w, y, idx)
+            k.conv2d_maxpool_backward(self.x, self.w, y, idx,
+                                      needs_input_grad=needs_input_grad)

@@ -1,0 +1,56 @@
+/* The weight gradient of a convolution whose output is max-pooled, driven by the pooling's
+ * argmax, for one image at a time. Private to conv.c; conv_pool_kernel.c is compiled once
+ * per instruction set, as gemm_kernel.c is, and exports pynn_conv_pool_desc_<isa>.
+ *
+ * Only the convolution outputs that the pooling selected receive a gradient. With dy the
+ * gradient of the pooled output and q = idx[oc][p] the position pooled value p came from:
+ *
+ *   dw[oc] += sum_p dy[oc][p] * patch(q)
+ *
+ * A 2x2 pooling leaves a quarter of the products of the dense dY cols^T, with no column
+ * matrix and no unpooled gradient.
+ *
+ * Patches are read from a zero-padded copy of the image whose rows interleave the channels
+ * (row y of channel ci starts at (y * c + ci) * row_len), with dilation 1, so that patch row
+ * r = i * c + ci (kernel row i of channel ci) starts r * row_len past the patch's first value,
+ * pos_off[q] for convolution output q, and holds kw contiguous values. Each row is taken as
+ * nv whole vectors of `lanes` values: the padded image needs nv * lanes - kw readable values
+ * of slack past its end, and the lanes past kw multiply neighbouring values into sums that
+ * are discarded. */
+#ifndef PYNN_CONV_POOL_KERNEL_H
+#define PYNN_CONV_POOL_KERNEL_H
+
+#include "pynn_common.h"
+
+typedef struct {
+    int64_t o;        /* output channels: dy and idx are o x pooled */
+    int64_t pooled;   /* pooled positions per output plane */
+    int64_t kh, kw;   /* the kernel; patches have c * kh rows */
+    int64_t rows;     /* c * kh */
+    int64_t nv;       /* vectors per patch row: ceil(kw / lanes), at most PYNN_CONV_POOL_MAX_NV */
+    int64_t row_len;  /* of the padded image */
+    const int64_t *pos_off; /* one entry per convolution output position */
+} pynn_conv_pool_geom;
+
+#define PYNN_CONV_POOL_MAX_NV 2
+
+/* dw (o x c * kh * kw, row-major as the weights) += the weight gradient of one image. The
+ * indices must select convolution outputs (the caller checks them). */
+typedef void (*pynn_conv_pool_dw_f32)(const pynn_conv_pool_geom *g, const float *xpad,
+                                      const float *dy, const int64_t *idx, float *dw);
+typedef void (*pynn_conv_pool_dw_f64)(const pynn_conv_pool_geom *g, const double *xpad,
+                                      const double *dy, const int64_t *idx, double *dw);
+
+typedef struct {
+    int lanes_f32, lanes_f64;
+    pynn_conv_pool_dw_f32 dw_f32;
+    pynn_conv_pool_dw_f64 dw_f64;
+} pynn_conv_pool_desc;
+
+extern const pynn_conv_pool_desc pynn_conv_pool_desc_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const pynn_conv_pool_desc pynn_conv_pool_desc_avx2;
+extern const pynn_conv_pool_desc pynn_conv_pool_desc_avx512;
+#endif
+
+#endif
