@@ -190,9 +190,10 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 }
 
 /* Accumulate nb images' gradients: dw_acc += dY cols^T and db_acc += row sums of dY, with dY
- * the (o x nb*npix) output gradient in chunk layout; and (when dx is given) dx := col2im(W^T
- * dY) per image. Each of dw_acc, db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the gradient of the pooled output and dY is unpooled
- * through idx plane by plane; an index outside its plane gives PYNN_ERR_ARG. */
+ * the (o x nb*npix) output gradient in chunk layout; and dx := col2im(W^T dY) per image. Each
+ * of dw_acc, db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
+ * gradient of the pooled output and dY is unpooled through idx plane by plane; an index
+ * outside its plane gives PYNN_ERR_ARG. */
 static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
                                    int64_t nb, const real *w, const pynn_pool_geom *pool,
                                    const real *dy, const int64_t *idx, real *dx, real *dw_acc,
