@@ -13,8 +13,6 @@
 #define VT vf32
 #define VFMA VFMA_F32
 #define DW_NAME PYNN_ISA_SYM(pynn_conv_pool_dw_f32)
-void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int64_t *idx,
-             T *dw);
 #include "conv_pool_kernel_tmpl.h"
 #undef T
 #undef VT
@@ -25,8 +23,6 @@ void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int
 #define VT vf64
 #define VFMA VFMA_F64
 #define DW_NAME PYNN_ISA_SYM(pynn_conv_pool_dw_f64)
-void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int64_t *idx,
-             T *dw);
 #include "conv_pool_kernel_tmpl.h"
 #undef T
 #undef VT
