@@ -111,3 +111,33 @@ cdef inline bint c_contiguous(const Py_buffer *v) noexcept:
 cdef inline Py_ssize_t elements(const Py_buffer *v) noexcept:
     return v.len // v.itemsize
 
+
+cdef inline bint may_overlap(const Py_buffer *u, const Py_buffer *v) noexcept:
+    """Whether the byte ranges the two views span intersect: numpy.may_share_memory's
+    bounds test, at C speed."""
+    cdef char *lo[2]
+    cdef char *hi[2]
+    cdef const Py_buffer *w
+    for k in range(2):
+        w = u if k == 0 else v
+        lo[k] = hi[k] = <char *>w.buf
+        for d in range(w.ndim):
+            if w.shape[d] == 0:
+                return False
+            if w.strides[d] < 0:
+                lo[k] += (w.shape[d] - 1) * w.strides[d]
+            else:
+                hi[k] += (w.shape[d] - 1) * w.strides[d]
+        hi[k] += w.itemsize
+    return lo[0] < hi[1] and lo[1] < hi[0]
+
+
+cdef inline bint has_zero_stride(const Py_buffer *v) noexcept:
+    """Whether a view with more than one element repeats one (a broadcast view)."""
+    if elements(v) <= 1:
+        return False
+    for d in range(v.ndim):
+        if v.shape[d] > 1 and v.strides[d] == 0:
+            return True
+    return False
+

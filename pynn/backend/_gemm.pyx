@@ -12,8 +12,8 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
     """``out := relu?(alpha * op(a) op(b) + beta * out + bias)`` with op a transpose when
     asked, and return out (a new array, beta ignored, when out is None).
 
-    a, b: 2-D of one dtype, any strides. out: None or (M, N) of that dtype, writeable (its
-    overlap with the operands is the caller's to check). bias: None or (N,) if bias_axis is
+    a, b: 2-D of one dtype, any strides. out: None or (M, N) of that dtype, writeable, with
+    no zero stride and no byte in the span of a, b or bias. bias: None or (N,) if bias_axis is
     1 else (M,), C-contiguous. isa: an ``enum pynn_isa`` this CPU supports. Returns None when
     the arrays need the checks.
     """
@@ -22,7 +22,7 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
     cdef const void *bias_p = NULL
     cdef const void *a_p
     cdef const void *b_p
-    cdef int status = 0, i
+    cdef int status = 0, i, j
     cdef Py_ssize_t isz, m, n, k, kb, rsa, csa, rsb, csb, rsc, csc
     cdef Py_buffer *va
     cdef Py_buffer *vb
@@ -56,8 +56,11 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
             return None
         vc = &vs.view[i]
         if vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m or vc.shape[1] != n \
-                or vc.readonly:
+                or vc.readonly or has_zero_stride(vc):
             return None
+        for j in range(i):  # the operands and the bias, which out must not overlap
+            if may_overlap(vc, &vs.view[j]):
+                return None
         if m == 0 or n == 0:
             return out
         rsc, csc = vc.strides[0] // isz, vc.strides[1] // isz

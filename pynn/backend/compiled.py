@@ -75,8 +75,6 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     """``C := relu?(alpha * op(A) op(B) + beta * C + bias)``; see
     :func:`pynn.backend.reference.gemm`. Non-contiguous and transposed operands are read
     through their strides, never copied."""
-    if out is not None:  # its overlap with the operands is only checked here
-        check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
     nt = get_num_threads()
     c = _gemm.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa, nt)
     if c is None:

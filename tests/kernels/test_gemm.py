@@ -371,6 +371,28 @@ def test_gemm_rejects_out_overlapping_an_input(backend):
     base = np.ones((4, 8))
     with pytest.raises(ValueError, match="gemm: out must not overlap an input"):
         backend.gemm(np.ones((4, 4)), base[:, :4], base[:, 4:])
+    with pytest.raises(ValueError, match="gemm: out must not overlap an input"):
+        backend.gemm(base[:, :4], np.ones((4, 4)), base[::-1, 4:])  # reversed rows
+    with pytest.raises(ValueError, match="gemm: out must not overlap an input"):
+        backend.gemm(np.ones((4, 4)), np.ones((4, 3)), base[:, :3], bias=base[0, 3:6])
+
+
+def test_gemm_takes_out_beside_an_input(backend):
+    """Disjoint parts of one buffer are not an overlap."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((8, 5))
+    a, b = base[:3, :4], rng.standard_normal((4, 5))
+    expected, a_before = a @ b, a.copy()
+    assert backend.gemm(a, b, base[3:8:2]) is not None
+    np.testing.assert_allclose(base[3:8:2], expected, rtol=1e-12)
+    np.testing.assert_array_equal(a, a_before)
+
+
+def test_gemm_rejects_a_broadcast_out(backend):
+    a, b = np.ones((3, 4)), np.ones((4, 5))
+    out = np.lib.stride_tricks.as_strided(np.zeros(5), (3, 5), (0, 8), writeable=True)
+    with pytest.raises(ValueError, match="gemm: out must not have zero strides"):
+        backend.gemm(a, b, out)
 
 
 def test_gemm_rejects_wrong_bias(backend):
