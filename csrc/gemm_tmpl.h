@@ -376,11 +376,23 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
     }
 
     const pynn_gemm_desc *desc = gemm_desc(isa);
+    const pynn_gemm_blocking *bl = &desc->SFX;
+    if (x.csa == 1 && x.rsb != 1 && gemm_narrow_b_to_dot(x.n, k, bl->nr)) {
+        T *bt = (T *)pynn_alloc(sizeof(T) * (size_t)(x.n * k)); /* B^T, k-contiguous */
+        if (!bt)
+            return PYNN_ERR_NOMEM;
+        for (int64_t p = 0; p < k; ++p)
+            for (int64_t j = 0; j < x.n; ++j)
+                bt[j * k + p] = x.b[p * x.rsb + j * x.csb];
+        x.b = bt, x.rsb = 1, x.csb = k;
+        NAME(gemm_dot)(&x, desc, n_threads);
+        pynn_free(bt);
+        return PYNN_OK;
+    }
     if (gemm_use_dot(x.m, x.n, k, x.csa, x.rsb)) {
         NAME(gemm_dot)(&x, desc, n_threads);
         return PYNN_OK;
     }
-    const pynn_gemm_blocking *bl = &desc->SFX;
     x.ukr = desc->PYNN_CAT(ukr_, SFX);
     x.ukr_half = desc->PYNN_CAT(ukr_half_, SFX);
     x.mr = bl->mr, x.nr = bl->nr, x.mc = bl->mc;

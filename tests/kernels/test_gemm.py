@@ -270,6 +270,27 @@ def test_gemm_dot_form_threads_agree(isa, dtype, shape, restore_threads):
     _check_threads_agree(np.random.default_rng(11), shape, dtype, trans_b=True, bias_axis=0)
 
 
+# A narrow B that does not run along k (row-major, C order), or in F order a narrow A, with
+# k >= 256 and the packed micro-panels under 3/4 full, is copied k-contiguous for the dot
+# form (gemm.c, gemm_narrow_b_to_dot): the classifier head 128 x 256 x 10 and its kin.
+NARROW_SHAPES = [(128, 10, 256), (10, 128, 256), (64, 1, 300), (1, 64, 300), (301, 5, 257),
+                 (5, 301, 257), (33, 10, 517), (7, 3, 1031)]
+
+
+@pytest.mark.parametrize("shape", NARROW_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("epilogue", EPILOGUES)
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_narrow_operand(isa, dtype, order, epilogue, shape):
+    _check_epilogue(np.random.default_rng(12), shape, dtype, order, False, False, epilogue)
+
+
+@pytest.mark.parametrize("shape", [(301, 5, 257), (128, 10, 256)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_narrow_operand_threads_agree(isa, dtype, shape, restore_threads):
+    _check_threads_agree(np.random.default_rng(13), shape, dtype, bias_axis=1)
+
+
 @pytest.mark.parametrize("shape", [(64, 64, 64), (301, 257, 129), (7, 4099, 33), (513, 9, 40)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_matches_reference_threads_agree(isa, dtype, shape, restore_threads):
