@@ -26,10 +26,13 @@ static int64_t block_rows(int64_t cols)
     return r < 1 ? 1 : (r > PYNN_SOFTMAX_BLOCK_MAX_ROWS ? PYNN_SOFTMAX_BLOCK_MAX_ROWS : r);
 }
 
-#define PARALLEL_BLOCKS(rows, cols)                                                           \
+/* The loop over row blocks b of `block` rows; `clauses` adds to the parallel-for (a reduction,
+ * or nothing). */
+#define PARALLEL_BLOCKS(rows, cols, clauses)                                                  \
     const int64_t block = block_rows(cols), n_blocks = (rows + block - 1) / block;           \
     (void)n_threads;                                                                          \
-    PARALLEL_ROWS(rows, cols)                                                                 \
+    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) clauses                    \
+             if(n_threads > 1 && (rows) * (cols) >= PYNN_SOFTMAX_MIN_PARALLEL))              \
     for (int64_t b = 0; b < n_blocks; ++b)
 
 /* -1, or the first row whose label is neither ignored nor a class; counts the valid rows. */
@@ -130,7 +133,7 @@ void PYNN_FN(pynn_softmax_rows_inplace)(int64_t rows, int64_t cols, real *x)
 void PYNN_FN(pynn_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
                                int n_threads)
 {
-    PARALLEL_BLOCKS(rows, cols)
+    PARALLEL_BLOCKS(rows, cols, )
     {
         const int64_t r0 = b * block, nr = PYNN_MIN(block, rows - r0);
         real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
@@ -166,7 +169,7 @@ void PYNN_FN(pynn_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const 
 void PYNN_FN(pynn_log_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
                                    int n_threads)
 {
-    PARALLEL_BLOCKS(rows, cols)
+    PARALLEL_BLOCKS(rows, cols, )
     {
         const int64_t r0 = b * block, nr = PYNN_MIN(block, rows - r0);
         real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
@@ -210,11 +213,7 @@ int64_t PYNN_FN(pynn_softmax_xent_fwd)(int64_t rows, int64_t cols, const real *l
     if (bad >= 0)
         return bad;
     double total = 0;
-    const int64_t block = block_rows(cols), n_blocks = (rows + block - 1) / block;
-    (void)n_threads;
-    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) reduction(+ : total)
-             if(n_threads > 1 && rows * cols >= PYNN_SOFTMAX_MIN_PARALLEL))
-    for (int64_t b = 0; b < n_blocks; ++b) {
+    PARALLEL_BLOCKS(rows, cols, reduction(+ : total)) {
         const int64_t r0 = b * block, nr = PYNN_MIN(block, rows - r0);
         real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
         PYNN_FN(shifted_exp_rows)(nr, cols, logits + r0 * cols, probs + r0 * cols, m);
