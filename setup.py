@@ -26,7 +26,7 @@ from setuptools.command.build_ext import build_ext
 
 CSRC = "csrc"
 # Compiled once per instruction set; every other csrc/*.c file is compiled once, portable.
-SIMD_SOURCES = ["gemm_kernel.c", "conv_pool_kernel.c"]
+SIMD_SOURCES = ["gemm_kernel.c", "conv_pool_kernel.c", "vmath_kernel.c"]
 PORTABLE_SOURCES = sorted(
     f for f in os.listdir(CSRC) if f.endswith(".c") and f not in SIMD_SOURCES
 )

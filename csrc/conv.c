@@ -31,15 +31,7 @@ static int64_t chunk_images(int64_t n, int64_t npix, int64_t teams)
 
 static const pynn_conv_pool_desc *conv_pool_desc(int isa)
 {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == PYNN_ISA_AVX512)
-        return &pynn_conv_pool_desc_avx512;
-    if (isa == PYNN_ISA_AVX2)
-        return &pynn_conv_pool_desc_avx2;
-#else
-    (void)isa;
-#endif
-    return &pynn_conv_pool_desc_generic;
+    return PYNN_ISA_DESC(pynn_conv_pool_desc, isa);
 }
 
 /* The weight gradient of a pooled convolution is taken from the pooled gradient alone

@@ -101,15 +101,7 @@ static int gemm_threads(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr,
 
 static const pynn_gemm_desc *gemm_desc(int isa)
 {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == PYNN_ISA_AVX512)
-        return &pynn_gemm_desc_avx512;
-    if (isa == PYNN_ISA_AVX2)
-        return &pynn_gemm_desc_avx2;
-#else
-    (void)isa;
-#endif
-    return &pynn_gemm_desc_generic;
+    return PYNN_ISA_DESC(pynn_gemm_desc, isa);
 }
 
 #define T float

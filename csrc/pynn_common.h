@@ -21,6 +21,22 @@
 #define PYNN_SIMD(x)
 #endif
 
+/* Runs `stmt` for each int64_t i in [0, n), split across n_threads when `in_parallel` holds;
+ * `clauses` adds to the parallel-for (a reduction, or nothing). A parallel-for whose if()
+ * is false still enters the OpenMP runtime, which allocates and frees a team (~0.4 us here,
+ * more than a 128 x 10 softmax's exponentials), so the serial case is a plain loop. */
+#define PYNN_PARALLEL_FOR(i, n, n_threads, in_parallel, clauses, stmt)                          \
+    do {                                                                                      \
+        if (in_parallel) {                                                                    \
+            PYNN_OMP(parallel for num_threads(n_threads) schedule(static) clauses)            \
+            for (int64_t i = 0; i < (n); ++i)                                                 \
+                stmt;                                                                         \
+        } else {                                                                              \
+            for (int64_t i = 0; i < (n); ++i)                                                 \
+                stmt;                                                                         \
+        }                                                                                     \
+    } while (0)
+
 #if PYNN_HAVE_OPENMP
 #include <omp.h>
 /* _Pragma keeps serial builds free of -Wunknown-pragmas warnings. */
@@ -47,6 +63,16 @@ enum pynn_status { PYNN_OK = 0, PYNN_ERR_NOMEM = 1, PYNN_ERR_ARG = 2 };
 
 /* Instruction sets a SIMD kernel is built for, best last. */
 enum pynn_isa { PYNN_ISA_GENERIC = 0, PYNN_ISA_AVX2 = 1, PYNN_ISA_AVX512 = 2 };
+
+/* The descriptor that the SIMD_SOURCES object built for `isa` exports as prefix_<isa> (its
+ * header declares one per ISA); off x86-64 only the generic build exists. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define PYNN_ISA_DESC(prefix, isa)                                                            \
+    ((isa) == PYNN_ISA_AVX512 ? &prefix##_avx512                                              \
+                              : (isa) == PYNN_ISA_AVX2 ? &prefix##_avx2 : &prefix##_generic)
+#else
+#define PYNN_ISA_DESC(prefix, isa) ((void)(isa), &prefix##_generic)
+#endif
 
 #define PYNN_ALIGN 64
 

@@ -6,19 +6,19 @@
 
 #include "pynn_math.h"
 #include "softmax.h"
+#include "vmath_kernel.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define PYNN_SOFTMAX_MIN_PARALLEL 16384
-
-#define PARALLEL_ROWS(rows, cols)                                                             \
-    PYNN_OMP(parallel for num_threads(n_threads) schedule(static)                          \
-             if(n_threads > 1 && (rows) * (cols) >= PYNN_SOFTMAX_MIN_PARALLEL))
+#define PARALLEL(rows, cols) (n_threads > 1 && (rows) * (cols) >= PYNN_SOFTMAX_MIN_PARALLEL)
 
 /* The forward kernels take rows in blocks of about this many elements (so a block stays in
  * L1) and exponentiate a whole block in one vector loop. Row by row, a 10-class row spent
  * ~250 cycles in loop remainders and reductions around 10 exponentials. */
 #define PYNN_SOFTMAX_BLOCK_ELEMS 2048
 #define PYNN_SOFTMAX_BLOCK_MAX_ROWS 256
+_Static_assert(PYNN_SOFTMAX_BLOCK_ELEMS <= 2048 && PYNN_SOFTMAX_BLOCK_MAX_ROWS <= 256,
+               "a larger block can overflow the product of row sums in the fused loss");
 
 static int64_t block_rows(int64_t cols)
 {
@@ -26,14 +26,25 @@ static int64_t block_rows(int64_t cols)
     return r < 1 ? 1 : (r > PYNN_SOFTMAX_BLOCK_MAX_ROWS ? PYNN_SOFTMAX_BLOCK_MAX_ROWS : r);
 }
 
-/* The loop over row blocks b of `block` rows; `clauses` adds to the parallel-for (a reduction,
- * or nothing). */
-#define PARALLEL_BLOCKS(rows, cols, clauses)                                                  \
+/* Runs `stmt` for each block b of `block` rows (the last may be short), in parallel for large
+ * inputs. */
+#define FOR_BLOCKS(rows, cols, clauses, stmt)                                                 \
     const int64_t block = block_rows(cols), n_blocks = (rows + block - 1) / block;           \
-    (void)n_threads;                                                                          \
-    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) clauses                    \
-             if(n_threads > 1 && (rows) * (cols) >= PYNN_SOFTMAX_MIN_PARALLEL))              \
-    for (int64_t b = 0; b < n_blocks; ++b)
+    PYNN_PARALLEL_FOR(b, n_blocks, n_threads, PARALLEL(rows, cols), clauses, stmt)
+
+/* y := exp(y) over a block. float32 goes through the vector build for the caller's ISA; float64
+ * keeps libm's exp (see pynn_math.h). */
+static void exp_block_f32(const pynn_vmath_desc *vm, int64_t n, float *y)
+{
+    vm->exp_f32(n, y, y);
+}
+
+static void exp_block_f64(const pynn_vmath_desc *vm, int64_t n, double *y)
+{
+    (void)vm;
+    for (int64_t i = 0; i < n; ++i)
+        y[i] = exp(y[i]);
+}
 
 /* -1, or the first row whose label is neither ignored nor a class; counts the valid rows. */
 static int64_t check_labels(int64_t rows, int64_t cols, const int64_t *labels,
@@ -60,8 +71,8 @@ static int64_t check_labels(int64_t rows, int64_t cols, const int64_t *labels,
 #define PYNN_REAL double
 #define PYNN_FN(name) name##_f64
 #include "softmax.c"
-#undef PARALLEL_ROWS
-#undef PARALLEL_BLOCKS
+#undef PARALLEL
+#undef FOR_BLOCKS
 
 #else /* template */
 #define real PYNN_REAL
@@ -90,8 +101,9 @@ static inline real PYNN_FN(row_sum)(int64_t n, const real *x)
 }
 
 /* For the rows of one block: m[i] := max_j x[i, j] and y[i, j] := exp(x[i, j] - m[i]). */
-static void PYNN_FN(shifted_exp_rows)(int64_t rows, int64_t cols, const real *PYNN_RESTRICT x,
-                                      real *PYNN_RESTRICT y, real *PYNN_RESTRICT m)
+static void PYNN_FN(shifted_exp_rows)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
+                                      const real *PYNN_RESTRICT x, real *PYNN_RESTRICT y,
+                                      real *PYNN_RESTRICT m)
 {
     for (int64_t i = 0; i < rows; ++i) {
         const real *xi = x + i * cols;
@@ -102,10 +114,7 @@ static void PYNN_FN(shifted_exp_rows)(int64_t rows, int64_t cols, const real *PY
         for (int64_t j = 0; j < cols; ++j)
             yi[j] = xi[j] - mi;
     }
-    const int64_t len = rows * cols;
-    PYNN_SIMD()
-    for (int64_t e = 0; e < len; ++e)
-        y[e] = PYNN_FN(pynn_exp)(y[e]);
+    PYNN_FN(exp_block)(vm, rows * cols, y);
 }
 
 void PYNN_FN(pynn_softmax_rows_inplace)(int64_t rows, int64_t cols, real *x)
@@ -130,118 +139,170 @@ void PYNN_FN(pynn_softmax_rows_inplace)(int64_t rows, int64_t cols, real *x)
     }
 }
 
-void PYNN_FN(pynn_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
+static void PYNN_FN(softmax_block)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
+                                   const real *x, real *y)
+{
+    real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
+    PYNN_FN(shifted_exp_rows)(vm, rows, cols, x, y, m);
+    for (int64_t i = 0; i < rows; ++i) {
+        real *yi = y + i * cols;
+        const real inv = 1 / PYNN_FN(row_sum)(cols, yi);
+        PYNN_SIMD()
+        for (int64_t j = 0; j < cols; ++j)
+            yi[j] *= inv;
+    }
+}
+
+void PYNN_FN(pynn_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y, int isa,
                                int n_threads)
 {
-    PARALLEL_BLOCKS(rows, cols, )
-    {
-        const int64_t r0 = b * block, nr = PYNN_MIN(block, rows - r0);
-        real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
-        PYNN_FN(shifted_exp_rows)(nr, cols, x + r0 * cols, y + r0 * cols, m);
-        for (int64_t i = r0; i < r0 + nr; ++i) {
-            real *yi = y + i * cols;
-            const real inv = 1 / PYNN_FN(row_sum)(cols, yi);
-            PYNN_SIMD()
-            for (int64_t j = 0; j < cols; ++j)
-                yi[j] *= inv;
-        }
-    }
+    const pynn_vmath_desc *vm = PYNN_ISA_DESC(pynn_vmath_desc, isa);
+    FOR_BLOCKS(rows, cols, ,
+               PYNN_FN(softmax_block)(vm, PYNN_MIN(block, rows - b * block), cols,
+                                      x + b * block * cols, y + b * block * cols));
+}
+
+static void PYNN_FN(softmax_bwd_row)(int64_t cols, const real *y, const real *dy, real *dx)
+{
+    real dot = 0;
+    PYNN_SIMD(reduction(+ : dot))
+    for (int64_t j = 0; j < cols; ++j)
+        dot += dy[j] * y[j];
+    PYNN_SIMD()
+    for (int64_t j = 0; j < cols; ++j)
+        dx[j] = y[j] * (dy[j] - dot);
 }
 
 void PYNN_FN(pynn_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
                                real *dx, int n_threads)
 {
-    (void)n_threads;
-    PARALLEL_ROWS(rows, cols)
+    PYNN_PARALLEL_FOR(i, rows, n_threads, PARALLEL(rows, cols), ,
+                      PYNN_FN(softmax_bwd_row)(cols, y + i * cols, dy + i * cols,
+                                               dx + i * cols));
+}
+
+static void PYNN_FN(log_softmax_block)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
+                                       const real *x, real *y)
+{
+    real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
+    /* y holds the exponentials until each row's log-sum is known. */
+    PYNN_FN(shifted_exp_rows)(vm, rows, cols, x, y, m);
     for (int64_t i = 0; i < rows; ++i) {
-        const real *yi = y + i * cols, *dyi = dy + i * cols;
-        real *dxi = dx + i * cols;
-        real dot = 0;
-        PYNN_SIMD(reduction(+ : dot))
-        for (int64_t j = 0; j < cols; ++j)
-            dot += dyi[j] * yi[j];
+        const real *xi = x + i * cols;
+        real *yi = y + i * cols;
+        const real mi = m[i], lse = log(PYNN_FN(row_sum)(cols, yi));
         PYNN_SIMD()
         for (int64_t j = 0; j < cols; ++j)
-            dxi[j] = yi[j] * (dyi[j] - dot);
+            yi[j] = (xi[j] - mi) - lse;
     }
 }
 
 void PYNN_FN(pynn_log_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
-                                   int n_threads)
+                                   int isa, int n_threads)
 {
-    PARALLEL_BLOCKS(rows, cols, )
-    {
-        const int64_t r0 = b * block, nr = PYNN_MIN(block, rows - r0);
-        real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
-        /* y holds the exponentials until each row's log-sum is known. */
-        PYNN_FN(shifted_exp_rows)(nr, cols, x + r0 * cols, y + r0 * cols, m);
-        for (int64_t i = r0; i < r0 + nr; ++i) {
-            const real *xi = x + i * cols;
-            real *yi = y + i * cols;
-            const real mi = m[i - r0], lse = log(PYNN_FN(row_sum)(cols, yi));
-            PYNN_SIMD()
-            for (int64_t j = 0; j < cols; ++j)
-                yi[j] = (xi[j] - mi) - lse;
-        }
-    }
+    const pynn_vmath_desc *vm = PYNN_ISA_DESC(pynn_vmath_desc, isa);
+    FOR_BLOCKS(rows, cols, ,
+               PYNN_FN(log_softmax_block)(vm, PYNN_MIN(block, rows - b * block), cols,
+                                          x + b * block * cols, y + b * block * cols));
+}
+
+static void PYNN_FN(log_softmax_bwd_row)(int64_t cols, const real *y, const real *dy,
+                                         real *dx)
+{
+    real s = 0;
+    PYNN_SIMD(reduction(+ : s))
+    for (int64_t j = 0; j < cols; ++j)
+        s += dy[j];
+    PYNN_SIMD()
+    for (int64_t j = 0; j < cols; ++j)
+        dx[j] = dy[j] - PYNN_FN(pynn_exp)(y[j]) * s;
 }
 
 void PYNN_FN(pynn_log_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
                                    real *dx, int n_threads)
 {
-    (void)n_threads;
-    PARALLEL_ROWS(rows, cols)
+    PYNN_PARALLEL_FOR(i, rows, n_threads, PARALLEL(rows, cols), ,
+                      PYNN_FN(log_softmax_bwd_row)(cols, y + i * cols, dy + i * cols,
+                                                   dx + i * cols));
+}
+
+/* The fused forward over one block of rows: probs := softmax(logits), loss_rows (unless
+ * NULL); returns the block's summed loss. */
+static double PYNN_FN(xent_block)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
+                                  const real *logits, const int64_t *labels,
+                                  int64_t ignore_index, double eps, real *probs,
+                                  double *loss_rows)
+{
+    real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
+    PYNN_FN(shifted_exp_rows)(vm, rows, cols, logits, probs, m);
+    /* Each valid row's loss is lse - (1 - eps) (x_c - m) - eps mean_j (x_j - m), with
+     * lse = log(s) the log of its sum of shifted exponentials. Without per-row losses the
+     * block's lse terms are summed as the log of the product of the sums: one libm log a
+     * block rather than one a row, which was a tenth of the kernel at 10 classes. Each s
+     * lies in [1, cols], so a block's product is at most cols^(2048 / cols), 8^256 =
+     * 2^768 at the worst, and cannot overflow. */
+    double product = 1, total = 0;
     for (int64_t i = 0; i < rows; ++i) {
-        const real *yi = y + i * cols, *dyi = dy + i * cols;
-        real *dxi = dx + i * cols;
-        real s = 0;
-        PYNN_SIMD(reduction(+ : s))
-        for (int64_t j = 0; j < cols; ++j)
-            s += dyi[j];
+        const real *xi = logits + i * cols;
+        real *pi = probs + i * cols;
+        const real mi = m[i], s = PYNN_FN(row_sum)(cols, pi), inv = 1 / s;
         PYNN_SIMD()
         for (int64_t j = 0; j < cols; ++j)
-            dxi[j] = dyi[j] - PYNN_FN(pynn_exp)(yi[j]) * s;
+            pi[j] *= inv;
+        if (labels[i] == ignore_index) {
+            if (loss_rows)
+                loss_rows[i] = 0;
+            continue;
+        }
+        /* -logp[c] = lse - (x_c - m): computed from the logits, never log(p). */
+        double loss = -(1 - eps) * (double)(xi[labels[i]] - mi);
+        if (eps > 0) {
+            double shifted_sum = 0;
+            PYNN_SIMD(reduction(+ : shifted_sum))
+            for (int64_t j = 0; j < cols; ++j)
+                shifted_sum += xi[j] - mi;
+            loss -= eps * shifted_sum / (double)cols;
+        }
+        if (loss_rows) {
+            loss += log((double)s);
+            loss_rows[i] = loss;
+        } else {
+            product *= (double)s;
+        }
+        total += loss;
     }
+    return total + log(product);
 }
 
 int64_t PYNN_FN(pynn_softmax_xent_fwd)(int64_t rows, int64_t cols, const real *logits,
                                        const int64_t *labels, int64_t ignore_index, double eps,
                                        real *probs, double *loss_rows, double *loss_sum,
-                                       int64_t *n_valid, int n_threads)
+                                       int64_t *n_valid, int isa, int n_threads)
 {
+    const pynn_vmath_desc *vm = PYNN_ISA_DESC(pynn_vmath_desc, isa);
     const int64_t bad = check_labels(rows, cols, labels, ignore_index, n_valid);
     if (bad >= 0)
         return bad;
     double total = 0;
-    PARALLEL_BLOCKS(rows, cols, reduction(+ : total)) {
-        const int64_t r0 = b * block, nr = PYNN_MIN(block, rows - r0);
-        real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
-        PYNN_FN(shifted_exp_rows)(nr, cols, logits + r0 * cols, probs + r0 * cols, m);
-        for (int64_t i = r0; i < r0 + nr; ++i) {
-            const real *xi = logits + i * cols;
-            real *pi = probs + i * cols;
-            const real mi = m[i - r0], s = PYNN_FN(row_sum)(cols, pi), inv = 1 / s;
-            double shifted_sum = 0; /* sum_c (x_c - m), for the smoothing term */
-            PYNN_SIMD(reduction(+ : shifted_sum))
-            for (int64_t j = 0; j < cols; ++j) {
-                pi[j] *= inv;
-                shifted_sum += xi[j] - mi;
-            }
-            double loss = 0;
-            if (labels[i] != ignore_index) {
-                /* -logp[c] = log(s) - (x_c - m): computed from the logits, never log(p). */
-                const double lse = log((double)s);
-                const double nll = lse - (double)(xi[labels[i]] - mi);
-                const double smooth = lse - shifted_sum / (double)cols;
-                loss = (1 - eps) * nll + eps * smooth;
-            }
-            if (loss_rows)
-                loss_rows[i] = loss;
-            total += loss;
-        }
-    }
+    FOR_BLOCKS(rows, cols, reduction(+ : total),
+               total += PYNN_FN(xent_block)(vm, PYNN_MIN(block, rows - b * block), cols,
+                                            logits + b * block * cols, labels + b * block,
+                                            ignore_index, eps, probs + b * block * cols,
+                                            loss_rows ? loss_rows + b * block : NULL));
     *loss_sum = total;
     return -1;
+}
+
+/* One row of the fused backward, with w the row's weight: 0 when its label is ignored, and
+ * then the label is not read. */
+static void PYNN_FN(xent_bwd_row)(int64_t cols, const real *p, int64_t label, real w,
+                                  real uniform, real hit, real *d)
+{
+    PYNN_SIMD()
+    for (int64_t j = 0; j < cols; ++j)
+        d[j] = w * (p[j] - uniform);
+    if (w != 0)
+        d[label] -= w * hit;
 }
 
 int64_t PYNN_FN(pynn_softmax_xent_bwd)(int64_t rows, int64_t cols, const real *probs,
@@ -256,19 +317,11 @@ int64_t PYNN_FN(pynn_softmax_xent_bwd)(int64_t rows, int64_t cols, const real *p
     /* 0/0 for an all-ignored mean gives NaN weights on no row: every row is ignored. */
     const real scale = (real)(mean ? grad / (double)n_valid : grad);
     const real uniform = (real)(eps / (double)cols), hit = (real)(1 - eps);
-    (void)n_threads;
-    PARALLEL_ROWS(rows, cols)
-    for (int64_t i = 0; i < rows; ++i) {
-        const real *pi = probs + i * cols;
-        real *di = dlogits + i * cols;
-        const int ignored = labels[i] == ignore_index;
-        const real wi = ignored ? 0 : (grad_rows ? grad_rows[i] : scale);
-        PYNN_SIMD()
-        for (int64_t j = 0; j < cols; ++j)
-            di[j] = wi * (pi[j] - uniform);
-        if (!ignored)
-            di[labels[i]] -= wi * hit;
-    }
+#define ROW_WEIGHT(i) (labels[i] == ignore_index ? 0 : (grad_rows ? grad_rows[i] : scale))
+    PYNN_PARALLEL_FOR(i, rows, n_threads, PARALLEL(rows, cols), ,
+                      PYNN_FN(xent_bwd_row)(cols, probs + i * cols, labels[i], ROW_WEIGHT(i),
+                                            uniform, hit, dlogits + i * cols));
+#undef ROW_WEIGHT
     return -1;
 }
 

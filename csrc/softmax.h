@@ -6,8 +6,10 @@
 
 #include "pynn_common.h"
 
-void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y, int n_threads);
-void pynn_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
+/* The forward kernels take `isa` (enum pynn_isa) for their float32 exponentials. */
+void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y, int isa,
+                          int n_threads);
+void pynn_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y, int isa,
                           int n_threads);
 /* x := softmax(x) for each row, in place, on the calling thread; a row that is -inf
  * throughout (every key masked, in attention) becomes zeros instead of NaN. */
@@ -20,9 +22,9 @@ void pynn_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y, const dou
                           double *dx, int n_threads);
 
 void pynn_log_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,
-                              int n_threads);
+                              int isa, int n_threads);
 void pynn_log_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
-                              int n_threads);
+                              int isa, int n_threads);
 /* dx := dy - exp(y) * sum(dy), y the log-softmax output. */
 void pynn_log_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
                               float *dx, int n_threads);
@@ -38,11 +40,11 @@ void pynn_log_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y, const
 int64_t pynn_softmax_xent_fwd_f32(int64_t rows, int64_t cols, const float *logits,
                                   const int64_t *labels, int64_t ignore_index, double eps,
                                   float *probs, double *loss_rows, double *loss_sum,
-                                  int64_t *n_valid, int n_threads);
+                                  int64_t *n_valid, int isa, int n_threads);
 int64_t pynn_softmax_xent_fwd_f64(int64_t rows, int64_t cols, const double *logits,
                                   const int64_t *labels, int64_t ignore_index, double eps,
                                   double *probs, double *loss_rows, double *loss_sum,
-                                  int64_t *n_valid, int n_threads);
+                                  int64_t *n_valid, int isa, int n_threads);
 /* dlogits[i] := w_i * (probs[i] - (1 - eps) onehot(label[i]) - eps / cols), where w_i is
  * grad_rows[i] when grad_rows is given (reduction "none"), else grad, divided by the number
  * of rows not ignored when mean != 0; w_i = 0 for ignored rows. Returns -1, or the first row

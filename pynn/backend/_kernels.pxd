@@ -80,18 +80,18 @@ cdef extern from "conv.h":
                             int n_threads) noexcept nogil
 
 cdef extern from "softmax.h":
-    void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,
+    void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y, int isa,
                               int n_threads) noexcept nogil
-    void pynn_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
+    void pynn_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y, int isa,
                               int n_threads) noexcept nogil
     void pynn_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
                               float *dx, int n_threads) noexcept nogil
     void pynn_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y, const double *dy,
                               double *dx, int n_threads) noexcept nogil
     void pynn_log_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,
-                                  int n_threads) noexcept nogil
+                                  int isa, int n_threads) noexcept nogil
     void pynn_log_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
-                                  int n_threads) noexcept nogil
+                                  int isa, int n_threads) noexcept nogil
     void pynn_log_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
                                   float *dx, int n_threads) noexcept nogil
     void pynn_log_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y,
@@ -99,11 +99,11 @@ cdef extern from "softmax.h":
     int64_t pynn_softmax_xent_fwd_f32(int64_t rows, int64_t cols, const float *logits,
                                       const int64_t *labels, int64_t ignore_index, double eps,
                                       float *probs, double *loss_rows, double *loss_sum,
-                                      int64_t *n_valid, int n_threads) noexcept nogil
+                                      int64_t *n_valid, int isa, int n_threads) noexcept nogil
     int64_t pynn_softmax_xent_fwd_f64(int64_t rows, int64_t cols, const double *logits,
                                       const int64_t *labels, int64_t ignore_index, double eps,
                                       double *probs, double *loss_rows, double *loss_sum,
-                                      int64_t *n_valid, int n_threads) noexcept nogil
+                                      int64_t *n_valid, int isa, int n_threads) noexcept nogil
     int64_t pynn_softmax_xent_bwd_f32(int64_t rows, int64_t cols, const float *probs,
                                       const int64_t *labels, int64_t ignore_index, double eps,
                                       double grad, int mean, const float *grad_rows,

@@ -27,17 +27,17 @@ cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
 
 
 cdef void run_rows_forward(int kind, int64_t rows, int64_t cols, const floating *x,
-                           floating *y, int n_threads) noexcept nogil:
+                           floating *y, int isa, int n_threads) noexcept nogil:
     if floating is float:
         if kind == KIND_SOFTMAX:
-            pynn_softmax_fwd_f32(rows, cols, x, y, n_threads)
+            pynn_softmax_fwd_f32(rows, cols, x, y, isa, n_threads)
         else:
-            pynn_log_softmax_fwd_f32(rows, cols, x, y, n_threads)
+            pynn_log_softmax_fwd_f32(rows, cols, x, y, isa, n_threads)
     else:
         if kind == KIND_SOFTMAX:
-            pynn_softmax_fwd_f64(rows, cols, x, y, n_threads)
+            pynn_softmax_fwd_f64(rows, cols, x, y, isa, n_threads)
         else:
-            pynn_log_softmax_fwd_f64(rows, cols, x, y, n_threads)
+            pynn_log_softmax_fwd_f64(rows, cols, x, y, isa, n_threads)
 
 
 cdef void run_rows_backward(int kind, int64_t rows, int64_t cols, const floating *y,
@@ -54,9 +54,10 @@ cdef void run_rows_backward(int kind, int64_t rows, int64_t cols, const floating
             pynn_log_softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
 
 
-def rows_forward(int kind, x, int n_threads):
+def rows_forward(int kind, x, int isa, int n_threads):
     """A new array: softmax or log-softmax over the last axis of x (at least 1-D,
-    C-contiguous); None when x needs the checks."""
+    C-contiguous), float32 exponentials in the kernels built for isa; None when x needs the
+    checks."""
     cdef Views vs
     vs.n = 0
     cdef int i
@@ -74,10 +75,10 @@ def rows_forward(int kind, x, int n_threads):
                 pass
             elif vs.view[0].itemsize == 4:
                 run_rows_forward(kind, rows, cols, <const float *>vs.view[0].buf,
-                                 <float *>vs.view[1].buf, n_threads)
+                                 <float *>vs.view[1].buf, isa, n_threads)
             else:
                 run_rows_forward(kind, rows, cols, <const double *>vs.view[0].buf,
-                                 <double *>vs.view[1].buf, n_threads)
+                                 <double *>vs.view[1].buf, isa, n_threads)
         return y
     finally:
         release_all(&vs)
@@ -116,7 +117,7 @@ def rows_backward(int kind, y, dy, int n_threads):
 
 
 def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smoothing,
-                          bint per_row, int n_threads):
+                          bint per_row, int isa, int n_threads):
     """For logits (N, C), C >= 1, and int64 labels (N,), both C-contiguous:
     ``(bad_row, loss_sum, n_valid, probs, loss_rows)``, where bad_row is -1 when every label
     is valid and loss_rows (float64) is None unless per_row. None when the arrays need the
@@ -150,12 +151,12 @@ def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smo
                 bad = pynn_softmax_xent_fwd_f32(
                     n, c, <const float *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
                     ignore_index, label_smoothing, <float *>vs.view[2].buf, rows_ptr,
-                    &loss_sum, &n_valid, n_threads)
+                    &loss_sum, &n_valid, isa, n_threads)
             else:
                 bad = pynn_softmax_xent_fwd_f64(
                     n, c, <const double *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
                     ignore_index, label_smoothing, <double *>vs.view[2].buf, rows_ptr,
-                    &loss_sum, &n_valid, n_threads)
+                    &loss_sum, &n_valid, isa, n_threads)
         return bad, loss_sum, n_valid, probs, loss_rows
     finally:
         release_all(&vs)

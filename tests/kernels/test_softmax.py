@@ -12,9 +12,11 @@ from helpers import DTYPES, assert_close, assert_same_error, directional_check, 
 from pynn import backend
 
 LAYOUTS = ("contiguous", "strided", "fortran", "readonly")
-# 1-D, batch 1, odd and prime sizes, 3-D; the last is big enough (>= 16384) to go parallel.
-SHAPES = [(7,), (1, 13), (3, 17), (2, 5, 31), (64, 263)]
-XENT_SHAPES = [(1, 7), (5, 13), (64, 263)]
+# 1-D, batch 1, odd and prime sizes, 3-D, rows in more than one block (the forward kernels
+# take at most 256 rows at a time, the last block short); (64, 263) and (2000, 10) are big
+# enough (>= 16384) to go parallel.
+SHAPES = [(7,), (1, 13), (3, 17), (2, 5, 31), (300, 8), (64, 263)]
+XENT_SHAPES = [(1, 7), (5, 13), (300, 8), (64, 263), (2000, 10)]
 
 
 def _in_layout(arr, name):
@@ -51,7 +53,7 @@ def _check_threads(threads, run, expected, dtype, reduction_len):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kernel", ["softmax_forward", "log_softmax_forward"])
 def test_softmax_forward_matches_reference(kernel, shape, dtype, layout, compiled, reference,
-                                           rng, threads):
+                                           rng, threads, isa):
     x = _in_layout(random(rng, shape, dtype, -5, 5), layout)
     _check_threads(threads, lambda: getattr(compiled, kernel)(x),
                    getattr(reference, kernel)(x), dtype, shape[-1])
@@ -78,7 +80,7 @@ def test_softmax_backward_matches_reference(kernel, shape, dtype, layout, compil
 @pytest.mark.parametrize("shape", XENT_SHAPES)
 def test_softmax_cross_entropy_forward_matches_reference(
         shape, dtype, reduction, label_smoothing, ignore_index, label_dtype, compiled,
-        reference, rng, threads):
+        reference, rng, threads, isa):
     arr = random(rng, shape, dtype, -5, 5)
     labels = _labels(rng, shape[0], shape[1], ignore_index, label_dtype)
     kwargs = {"ignore_index": ignore_index, "label_smoothing": label_smoothing,
