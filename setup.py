@@ -177,10 +177,13 @@ class BuildExt(build_ext):
 
 
 def extensions():
+    import numpy
     from Cython.Build import cythonize
 
     exts = [
-        Extension(f"pynn.backend.{name}", [os.path.join("pynn", "backend", name + ".pyx")])
+        Extension(f"pynn.backend.{name}", [os.path.join("pynn", "backend", name + ".pyx")],
+                  include_dirs=[numpy.get_include()],
+                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
         for name in FAMILIES
     ]
     return cythonize(

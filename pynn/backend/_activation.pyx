@@ -80,8 +80,7 @@ def forward(int act, x, double param, int n_threads):
         i = acquire(&vs, x)
         if i < 0 or not c_contiguous(&vs.view[i]):
             return None
-        y = _EMPTY(x.shape, x.dtype)
-        acquire(&vs, y)
+        y = new_like(&vs, 0)
         n = elements(&vs.view[0])
         with nogil:
             if n == 0:
@@ -108,8 +107,7 @@ def backward(int act, a, dy, double param, int n_threads):
         i = acquire(&vs, a)
         if i < 0 or not c_contiguous(&vs.view[i]) or acquire_like(&vs, dy, &vs.view[i]) < 0:
             return None
-        dx = _EMPTY(a.shape, a.dtype)
-        acquire(&vs, dx)
+        dx = new_like(&vs, 0)
         n = elements(&vs.view[0])
         with nogil:
             if n == 0:

@@ -26,8 +26,7 @@ def bias_grad(dy, int axis, int n_threads):
             elif d > axis:
                 inner *= vs.view[0].shape[d]
         channels = vs.view[0].shape[axis]
-        db = _EMPTY(channels, dy.dtype)
-        acquire(&vs, db)
+        db = new_output(&vs, 1, &vs.view[0].shape[axis], vs.view[0].itemsize)
         with nogil:
             if channels == 0:
                 pass

@@ -49,11 +49,13 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
                 return None
             bias_p = vs.view[i].buf
         if out is None:
-            out = _EMPTY((m, n), a.dtype)
+            out = new_matrix(&vs, m, n, isz)
             beta = 0
-        i = acquire(&vs, out)
-        if i < 0:
-            return None
+            i = vs.n - 1
+        else:
+            i = acquire(&vs, out)
+            if i < 0:
+                return None
         vc = &vs.view[i]
         if vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m or vc.shape[1] != n \
                 or vc.readonly or has_zero_stride(vc):

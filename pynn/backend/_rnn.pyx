@@ -46,10 +46,9 @@ def lstm_cell_forward(gates, c_prev, int n_threads):
         if hidden < 0:
             return None
         n = vs.view[0].shape[0]
-        h, c, acts = (_EMPTY((n, hidden), gates.dtype), _EMPTY((n, hidden), gates.dtype),
-                      _EMPTY((n, 5 * hidden), gates.dtype))
-        for out in (h, c, acts):
-            acquire(&vs, out)
+        h = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
+        c = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
+        acts = new_matrix(&vs, n, 5 * hidden, vs.view[0].itemsize)
         with nogil:
             if n == 0 or hidden == 0:
                 pass
@@ -82,9 +81,9 @@ def lstm_cell_backward(acts, c_prev, dh, dc, int n_threads):
         n = vs.view[0].shape[0]
         if dc is not None:
             dc_p = vs.view[3].buf
-        dgates, dc_prev = _EMPTY((n, 4 * hidden), acts.dtype), _EMPTY((n, hidden), acts.dtype)
-        i = acquire(&vs, dgates)
-        acquire(&vs, dc_prev)
+        i = vs.n
+        dgates = new_matrix(&vs, n, 4 * hidden, vs.view[0].itemsize)
+        dc_prev = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
         with nogil:
             if n == 0 or hidden == 0:
                 pass
@@ -116,9 +115,8 @@ def gru_cell_forward(gi, gh, h_prev, int n_threads):
                                         3 * hidden) < 0:
             return None
         n = vs.view[0].shape[0]
-        h, acts = _EMPTY((n, hidden), gi.dtype), _EMPTY((n, 4 * hidden), gi.dtype)
-        acquire(&vs, h)
-        acquire(&vs, acts)
+        h = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
+        acts = new_matrix(&vs, n, 4 * hidden, vs.view[0].itemsize)
         with nogil:
             if n == 0 or hidden == 0:
                 pass
@@ -147,10 +145,9 @@ def gru_cell_backward(acts, h_prev, dh, int n_threads):
         if hidden < 0:
             return None
         n = vs.view[0].shape[0]
-        dgi, dgh = _EMPTY((n, 3 * hidden), acts.dtype), _EMPTY((n, 3 * hidden), acts.dtype)
-        dh_prev = _EMPTY((n, hidden), acts.dtype)
-        for out in (dgi, dgh, dh_prev):
-            acquire(&vs, out)
+        dgi = new_matrix(&vs, n, 3 * hidden, vs.view[0].itemsize)
+        dgh = new_matrix(&vs, n, 3 * hidden, vs.view[0].itemsize)
+        dh_prev = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
         with nogil:
             if n == 0 or hidden == 0:
                 pass

@@ -66,8 +66,7 @@ def rows_forward(int kind, x, int isa, int n_threads):
         i = acquire(&vs, x)
         if i < 0 or vs.view[i].ndim < 1 or not c_contiguous(&vs.view[i]):
             return None
-        y = _EMPTY(x.shape, x.dtype)
-        acquire(&vs, y)
+        y = new_like(&vs, 0)
         cols = vs.view[0].shape[vs.view[0].ndim - 1]
         rows = elements(&vs.view[0]) // cols if cols else 0
         with nogil:
@@ -96,8 +95,7 @@ def rows_backward(int kind, y, dy, int n_threads):
         if (i < 0 or vs.view[i].ndim < 1 or not c_contiguous(&vs.view[i])
                 or acquire_like(&vs, dy, &vs.view[i]) < 0):
             return None
-        dx = _EMPTY(y.shape, y.dtype)
-        acquire(&vs, dx)
+        dx = new_like(&vs, 0)
         cols = vs.view[0].shape[vs.view[0].ndim - 1]
         rows = elements(&vs.view[0]) // cols if cols else 0
         with nogil:
@@ -137,12 +135,10 @@ def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smo
         n, c = vs.view[0].shape[0], vs.view[0].shape[1]
         if acquire_labels(&vs, labels, n) < 0:
             return None
-        probs = _EMPTY((n, c), logits.dtype)
-        acquire(&vs, probs)
+        probs = new_matrix(&vs, n, c, vs.view[0].itemsize)
         loss_rows = None
         if per_row:
-            loss_rows = _EMPTY(n, _numpy.float64)
-            acquire(&vs, loss_rows)
+            loss_rows = new_output(&vs, 1, &vs.view[0].shape[0], 8)
             rows_ptr = <double *>vs.view[3].buf
         with nogil:
             if n == 0:
@@ -187,8 +183,8 @@ def cross_entropy_backward(probs, labels, int64_t ignore_index, double label_smo
                     or vs.view[j].shape[0] != n or not c_contiguous(&vs.view[j])):
                 return None
             rows_ptr = vs.view[j].buf
-        dlogits = _EMPTY((n, c), probs.dtype)
-        k = acquire(&vs, dlogits)
+        k = vs.n
+        dlogits = new_matrix(&vs, n, c, vs.view[0].itemsize)
         with nogil:
             if n == 0:
                 pass

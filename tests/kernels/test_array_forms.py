@@ -154,3 +154,23 @@ def test_plain_arrays_skip_the_python_checks(dtype, compiled, rng, monkeypatch):
         state = {k: np.zeros((4, 3), dtype) for k in names}
         getattr(compiled, kernel)(random(rng, (4, 3), dtype), random(rng, (4, 3), dtype),
                                   **state, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_results_are_fresh_plain_arrays(dtype, compiled, reference, rng):
+    """The fast path makes its results through NumPy's C API and describes them to the
+    kernel by hand: each must be an exact ndarray that owns its data, writeable, aligned and
+    C-contiguous, of the reference's shape and dtype, and not shared with anything else."""
+    for kernel, (arrays, kwargs) in _cases(rng, dtype).items():
+        got = _results(getattr(compiled, kernel)(**arrays, **kwargs))
+        expected = _results(getattr(reference, kernel)(**arrays, **kwargs))
+        assert len(got) == len(expected), kernel
+        for out, ref in zip(got, expected):
+            if out.ndim == 0:  # a loss: made in Python, not by the wrappers
+                continue
+            assert type(out) is np.ndarray, kernel
+            assert out.base is None and out.flags.owndata, kernel
+            assert out.flags.writeable and out.flags.aligned and out.flags.c_contiguous, kernel
+            assert out.shape == ref.shape and out.dtype == ref.dtype, kernel
+            for other in list(arrays.values()) + [o for o in got if o is not out]:
+                assert not np.shares_memory(out, other), kernel
