@@ -94,13 +94,7 @@ static int PYNN_FN(backward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int
             for (int64_t j = 0; j < s; ++j)
                 dr[j] *= d[j * drop.ss];
         }
-        real dot = 0;
-        PYNN_SIMD(reduction(+ : dot))
-        for (int64_t j = 0; j < s; ++j)
-            dot += dr[j] * pr[j];
-        PYNN_SIMD()
-        for (int64_t j = 0; j < s; ++j)
-            dr[j] = pr[j] * (dr[j] - dot) * (real)scale;
+        PYNN_FN(pynn_softmax_bwd_row)(s, pr, dr, (real)scale, dr);
     }
     status = GEMM(l, e, s, 1, ds, s, 1, ki, e, 1, 0, dq + i * l * e, e, 1, NULL, 0, 0, isa,
                   n_threads); /* dq = ds k */

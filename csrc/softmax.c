@@ -162,7 +162,8 @@ void PYNN_FN(pynn_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *
                                       x + b * block * cols, y + b * block * cols));
 }
 
-static void PYNN_FN(softmax_bwd_row)(int64_t cols, const real *y, const real *dy, real *dx)
+void PYNN_FN(pynn_softmax_bwd_row)(int64_t cols, const real *y, const real *dy, real scale,
+                                   real *dx)
 {
     real dot = 0;
     PYNN_SIMD(reduction(+ : dot))
@@ -170,15 +171,15 @@ static void PYNN_FN(softmax_bwd_row)(int64_t cols, const real *y, const real *dy
         dot += dy[j] * y[j];
     PYNN_SIMD()
     for (int64_t j = 0; j < cols; ++j)
-        dx[j] = y[j] * (dy[j] - dot);
+        dx[j] = y[j] * (dy[j] - dot) * scale;
 }
 
 void PYNN_FN(pynn_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
                                real *dx, int n_threads)
 {
     PYNN_PARALLEL_FOR(i, rows, n_threads, PARALLEL(rows, cols), ,
-                      PYNN_FN(softmax_bwd_row)(cols, y + i * cols, dy + i * cols,
-                                               dx + i * cols));
+                      PYNN_FN(pynn_softmax_bwd_row)(cols, y + i * cols, dy + i * cols, 1,
+                                                    dx + i * cols));
 }
 
 static void PYNN_FN(log_softmax_block)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,

@@ -20,6 +20,12 @@ void pynn_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const floa
                           float *dx, int n_threads);
 void pynn_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y, const double *dy,
                           double *dx, int n_threads);
+/* One row of it, times `scale`, on the calling thread (attention folds its score scale in);
+ * dx may be dy. */
+void pynn_softmax_bwd_row_f32(int64_t cols, const float *y, const float *dy, float scale,
+                              float *dx);
+void pynn_softmax_bwd_row_f64(int64_t cols, const double *y, const double *dy, double scale,
+                              double *dx);
 
 void pynn_log_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,
                               int isa, int n_threads);
