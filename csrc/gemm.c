@@ -22,9 +22,6 @@
 #include "gemm.h"
 #include "gemm_kernel.h"
 
-#define PYNN_CAT_(a, b) a##b
-#define PYNN_CAT(a, b) PYNN_CAT_(a, b)
-
 /* Below this many multiply-adds packing costs more than it saves. */
 #define GEMM_DIRECT_MAX_FMAS 4096
 /* Pack A only when B has more than this many NR-column panels to reuse it ... */

@@ -13,6 +13,10 @@
 
 #define PYNN_PRAGMA(x) _Pragma(#x)
 
+/* Token pasting after macro expansion (names built from PYNN_ISA or a type suffix). */
+#define PYNN_CAT_(a, b) a##b
+#define PYNN_CAT(a, b) PYNN_CAT_(a, b)
+
 /* `omp simd` needs no OpenMP runtime: setup.py compiles with -fopenmp-simd on gcc and clang,
  * so reductions vectorise in serial builds too. */
 #if PYNN_HAVE_OPENMP || defined(__GNUC__)

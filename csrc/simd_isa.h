@@ -7,8 +7,6 @@
 
 #include "pynn_common.h"
 
-#define PYNN_CAT_(a, b) a##b
-#define PYNN_CAT(a, b) PYNN_CAT_(a, b)
 #define PYNN_ISA_SYM(name) PYNN_CAT(name, PYNN_CAT(_, PYNN_ISA))
 #define PYNN_STR_(x) #x
 #define PYNN_STR(x) PYNN_STR_(x)

@@ -48,21 +48,21 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
                     or not c_contiguous(&vs.view[i])):
                 return None
             bias_p = vs.view[i].buf
-        if out is None:
+        if out is None:  # made here: nothing to check
             out = new_matrix(&vs, m, n, isz)
             beta = 0
-            i = vs.n - 1
+            vc = &vs.view[vs.n - 1]
         else:
             i = acquire(&vs, out)
             if i < 0:
                 return None
-        vc = &vs.view[i]
-        if vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m or vc.shape[1] != n \
-                or vc.readonly or has_zero_stride(vc):
-            return None
-        for j in range(i):  # the operands and the bias, which out must not overlap
-            if may_overlap(vc, &vs.view[j]):
+            vc = &vs.view[i]
+            if vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m or vc.shape[1] != n \
+                    or vc.readonly or has_zero_stride(vc):
                 return None
+            for j in range(i):  # the operands and the bias, which out must not overlap
+                if may_overlap(vc, &vs.view[j]):
+                    return None
         if m == 0 or n == 0:
             return out
         rsc, csc = vc.strides[0] // isz, vc.strides[1] // isz
