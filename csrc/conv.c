@@ -34,11 +34,12 @@ static const pynn_conv_pool_desc *conv_pool_desc(int isa)
     return PYNN_ISA_DESC(pynn_conv_pool_desc, isa);
 }
 
-/* The weight gradient of a pooled convolution is taken from the pooled gradient alone
+/* The gradients of a pooled convolution are taken from the pooled gradient alone
  * (conv_pool_kernel.h) when the pooling keeps at most half of the convolution's outputs (a
- * 2x2 pooling keeps a quarter): then it does less work than unpooling, im2col and dY cols^T.
- * The kernel needs dilation 1 and patch rows of at most PYNN_CONV_POOL_MAX_NV vectors. */
-static int use_argmax_dw(const pynn_conv_geom *g, int64_t pooled, int lanes)
+ * 2x2 pooling keeps a quarter): then they cost less than unpooling, im2col, dY cols^T, W^T dY
+ * and col2im. The kernels need dilation 1 and patch rows of at most PYNN_CONV_POOL_MAX_NV
+ * vectors. */
+static int use_argmax_kernels(const pynn_conv_geom *g, int64_t pooled, int lanes)
 {
     return g->dh == 1 && g->dw == 1 && 2 * pooled <= g->oh * g->ow &&
            g->kw <= PYNN_CONV_POOL_MAX_NV * lanes;
@@ -47,7 +48,7 @@ static int use_argmax_dw(const pynn_conv_geom *g, int64_t pooled, int lanes)
 /* The kernel's geometry for g, pooled outputs per plane and vectors of `lanes`: patches sit
  * in a padded image with interleaved channel rows (see conv_pool_kernel.h), whose size in
  * values (slack included) goes to *xpad_len. pos_off gets oh * ow entries. */
-static pynn_conv_pool_geom argmax_dw_geom(const pynn_conv_geom *g, int64_t o, int64_t pooled,
+static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64_t pooled,
                                           int lanes, int64_t *pos_off, int64_t *xpad_len)
 {
     const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
@@ -235,16 +236,20 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
 }
 
 /* dw_acc += the weight gradient and db_acc (unless NULL) += the bias gradient of images
- * [b0, b1) of a pooled convolution, by the argmax kernel (see use_argmax_dw); xpad is the
- * kernel's padded image, zero-filled once (its borders are never written). PYNN_ERR_ARG if
- * an index lies outside its plane. */
-static int PYNN_FN(argmax_dw_images)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
-                                     const pynn_conv_pool_desc *desc, const real *x,
-                                     const real *dy, const int64_t *idx, int64_t b0,
-                                     int64_t b1, real *xpad, real *dw_acc, double *db_acc)
+ * [b0, b1) of a pooled convolution, by the argmax kernels (see use_argmax_kernels), and,
+ * unless dx is NULL, their input gradients into dx. pad holds the kernels' padded image (pad_len
+ * values, zero-filled once: its borders are never written) and, with dx, the padded input
+ * gradient after it; wrows holds the weights as patch rows. PYNN_ERR_ARG if an index lies
+ * outside its plane. */
+static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
+                                  const pynn_conv_pool_desc *desc, const real *x,
+                                  const real *dy, const int64_t *idx, const real *wrows,
+                                  int64_t b0, int64_t b1, real *pad, int64_t pad_len,
+                                  real *dw_acc, double *db_acc, real *dx)
 {
     const int64_t per_image = cg->o * cg->pooled, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w;
+    real *dxpad = pad + pad_len;
     for (int64_t b = b0; b < b1; ++b) {
         const int64_t *ib = idx + b * per_image;
         const real *dyb = dy + b * per_image;
@@ -256,23 +261,51 @@ static int PYNN_FN(argmax_dw_images)(const pynn_conv_geom *g, const pynn_conv_po
         const real *xb = x + b * x_step;
         for (int64_t ci = 0; ci < g->c; ++ci)
             for (int64_t y = 0; y < g->h; ++y)
-                memcpy(xpad + ((y + g->ph) * g->c + ci) * cg->row_len + g->pw,
+                memcpy(pad + ((y + g->ph) * g->c + ci) * cg->row_len + g->pw,
                        xb + (ci * g->h + y) * g->w, (size_t)g->w * sizeof(real));
-        desc->PYNN_FN(dw)(cg, xpad, dyb, ib, dw_acc);
+        desc->PYNN_FN(dw)(cg, pad, dyb, ib, dw_acc);
         if (db_acc)
             for (int64_t oc = 0; oc < cg->o; ++oc)
                 db_acc[oc] += PYNN_FN(pynn_sum)(dyb + oc * cg->pooled, cg->pooled);
+        if (dx) {
+            memset(dxpad, 0, (size_t)pad_len * sizeof(real));
+            desc->PYNN_FN(dx)(cg, wrows, dyb, ib, dxpad);
+            real *dxb = dx + b * x_step;
+            for (int64_t ci = 0; ci < g->c; ++ci)
+                for (int64_t y = 0; y < g->h; ++y)
+                    memcpy(dxb + (ci * g->h + y) * g->w,
+                           dxpad + ((y + g->ph) * g->c + ci) * cg->row_len + g->pw,
+                           (size_t)g->w * sizeof(real));
+        }
     }
     return PYNN_OK;
 }
 
-/* A padded image for argmax_dw_images, zero-filled; NULL when out of memory. */
-static real *PYNN_FN(argmax_xpad)(int64_t len)
+/* Zero-filled room for `images` padded images of argmax_images; NULL when out of memory. */
+static real *PYNN_FN(argmax_pad)(int64_t len, int images)
 {
-    real *xpad = pynn_alloc((size_t)len * sizeof(real));
-    if (xpad)
-        memset(xpad, 0, (size_t)len * sizeof(real));
-    return xpad;
+    real *pad = pynn_alloc((size_t)(images * len) * sizeof(real));
+    if (pad)
+        memset(pad, 0, (size_t)(images * len) * sizeof(real));
+    return pad;
+}
+
+/* The weights w (o x c*kh*kw) as the argmax dx kernel reads them: patch rows r = i * c + ci
+ * of nv * lanes values, zero past kw. NULL when out of memory. */
+static real *PYNN_FN(argmax_wrows)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
+                                   int lanes, const real *w)
+{
+    const int64_t row = cg->nv * lanes, per_oc = cg->rows * row;
+    real *wrows = PYNN_FN(argmax_pad)(cg->o * per_oc, 1);
+    if (!wrows)
+        return NULL;
+    for (int64_t oc = 0; oc < cg->o; ++oc)
+        for (int64_t ci = 0; ci < g->c; ++ci)
+            for (int64_t i = 0; i < g->kh; ++i)
+                memcpy(wrows + oc * per_oc + (i * g->c + ci) * row,
+                       w + ((oc * g->c + ci) * g->kh + i) * g->kw,
+                       (size_t)g->kw * sizeof(real));
+    return wrows;
 }
 
 int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
@@ -287,25 +320,30 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
     const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
     const int lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
-    /* With the argmax kernel for dw and db, the chunks (unpooling and GEMMs) are only needed
-     * for dx. */
-    const int argmax = pool && use_argmax_dw(g, pool->oh * pool->ow, lanes);
-    const int chunk_pass = !argmax || dx;
+    /* The argmax kernels replace the chunks (unpooling, im2col, GEMMs and col2im). */
+    const int argmax = pool && use_argmax_kernels(g, pool->oh * pool->ow, lanes);
     pynn_conv_pool_geom cg;
-    int64_t xpad_len = 0;
+    int64_t pad_len = 0;
+    const int pads = dx ? 2 : 1;
     /* Per-thread accumulators for dw (the first team member uses dw itself) and db, summed in
      * a fixed order afterwards so the result does not depend on scheduling. */
     real *dw_extra = teams > 1 ? pynn_alloc((size_t)((teams - 1) * o * kdim) * sizeof(real))
                                : NULL;
     double *db_acc = db ? pynn_alloc((size_t)(teams * o) * sizeof(double)) : NULL;
     int64_t *pos_off = argmax ? pynn_alloc((size_t)npix * sizeof(int64_t)) : NULL;
+    real *wrows = NULL;
     int status = PYNN_OK;
     if ((teams > 1 && !dw_extra) || (db && !db_acc) || (argmax && !pos_off)) {
         status = PYNN_ERR_NOMEM;
         goto done;
     }
-    if (argmax)
-        cg = argmax_dw_geom(g, o, pool->oh * pool->ow, lanes, pos_off, &xpad_len);
+    if (argmax) {
+        cg = argmax_geom(g, o, pool->oh * pool->ow, lanes, pos_off, &pad_len);
+        if (dx && !(wrows = PYNN_FN(argmax_wrows)(g, &cg, lanes, w))) {
+            status = PYNN_ERR_NOMEM;
+            goto done;
+        }
+    }
     memset(dw, 0, (size_t)(o * kdim) * sizeof(real));
     if (dw_extra)
         memset(dw_extra, 0, (size_t)((teams - 1) * o * kdim) * sizeof(real));
@@ -314,21 +352,20 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 
     if (teams == 1) {
         if (argmax) {
-            real *xpad = PYNN_FN(argmax_xpad)(xpad_len);
-            status = xpad ? PYNN_FN(argmax_dw_images)(g, &cg, desc, x, dy, idx, 0, n, xpad, dw,
-                                                       db_acc)
-                          : PYNN_ERR_NOMEM;
-            pynn_free(xpad);
-        }
-        if (chunk_pass && status == PYNN_OK) {
+            real *pad = PYNN_FN(argmax_pad)(pad_len, pads);
+            status = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, idx, wrows, 0, n, pad,
+                                                  pad_len, dw, db_acc, dx)
+                         : PYNN_ERR_NOMEM;
+            pynn_free(pad);
+        } else {
             PYNN_FN(conv_scratch) s;
             if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL) != PYNN_OK)
                 status = PYNN_ERR_NOMEM;
             for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
                 status = PYNN_FN(backward_chunk)(
                     g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
-                    idx ? idx + i * y_step : NULL, dx ? dx + i * x_step : NULL,
-                    argmax ? NULL : dw, argmax ? NULL : db_acc, &s, isa, n_threads);
+                    idx ? idx + i * y_step : NULL, dx ? dx + i * x_step : NULL, dw, db_acc, &s,
+                    isa, n_threads);
             PYNN_FN(scratch_free)(&s);
         }
     } else {
@@ -339,26 +376,22 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             double *db_mine = db_acc ? db_acc + t * o : NULL;
             int mine = PYNN_OK;
             if (argmax) {
-                real *xpad = PYNN_FN(argmax_xpad)(xpad_len);
-                mine = xpad ? PYNN_FN(argmax_dw_images)(g, &cg, desc, x, dy, idx, n * t / teams,
-                                                        n * (t + 1) / teams, xpad, dw_mine,
-                                                        db_mine)
-                            : PYNN_ERR_NOMEM;
-                pynn_free(xpad);
-            }
-            if (chunk_pass) { /* every thread reaches the worksharing loop */
+                real *pad = PYNN_FN(argmax_pad)(pad_len, pads);
+                mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, idx, wrows,
+                                                    n * t / teams, n * (t + 1) / teams, pad,
+                                                    pad_len, dw_mine, db_mine, dx)
+                           : PYNN_ERR_NOMEM;
+                pynn_free(pad);
+            } else { /* every thread reaches the worksharing loop */
                 PYNN_FN(conv_scratch) s;
-                const int got = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
-                if (mine == PYNN_OK)
-                    mine = got;
+                mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
                 PYNN_OMP(for schedule(static))
                 for (int64_t c = 0; c < chunks; ++c)
                     if (mine == PYNN_OK)
                         mine = PYNN_FN(backward_chunk)(
                             g, o, x + c * nb * x_step, PYNN_MIN(nb, n - c * nb), w, pool,
                             dy + c * nb * y_step, idx ? idx + c * nb * y_step : NULL,
-                            dx ? dx + c * nb * x_step : NULL, argmax ? NULL : dw_mine,
-                            argmax ? NULL : db_mine, &s, isa, 1);
+                            dx ? dx + c * nb * x_step : NULL, dw_mine, db_mine, &s, isa, 1);
                 PYNN_FN(scratch_free)(&s);
             }
             if (mine != PYNN_OK) {
@@ -381,6 +414,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         }
     }
 done:
+    pynn_free(wrows);
     pynn_free(dw_extra);
     pynn_free(db_acc);
     pynn_free(pos_off);

@@ -11,9 +11,8 @@
  *
  * A max pooling that follows the convolution can run inside it: each chunk's output planes are
  * pooled (and, backward, unpooled) while they are in cache, and the full-size output and its
- * gradient never exist. When the pooling keeps at most half of the outputs, the weight and
- * bias gradients come from the pooled gradient and its argmax alone (conv_pool_kernel.h), and
- * the chunks run only for dx. */
+ * gradient never exist. When the pooling keeps at most half of the outputs, all gradients
+ * come from the pooled gradient and its argmax alone (conv_pool_kernel.h), without chunks. */
 #ifndef PYNN_CONV_H
 #define PYNN_CONV_H
 

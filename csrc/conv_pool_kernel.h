@@ -1,14 +1,16 @@
-/* The weight gradient of a convolution whose output is max-pooled, driven by the pooling's
- * argmax, for one image at a time. Private to conv.c; conv_pool_kernel.c is compiled once
- * per instruction set, as gemm_kernel.c is, and exports pynn_conv_pool_desc_<isa>.
+/* The weight and input gradients of a convolution whose output is max-pooled, driven by the
+ * pooling's argmax, for one image at a time. Private to conv.c; conv_pool_kernel.c is
+ * compiled once per instruction set, as gemm_kernel.c is, and exports
+ * pynn_conv_pool_desc_<isa>.
  *
  * Only the convolution outputs that the pooling selected receive a gradient. With dy the
  * gradient of the pooled output and q = idx[oc][p] the position pooled value p came from:
  *
- *   dw[oc] += sum_p dy[oc][p] * patch(q)
+ *   dw[oc]    += sum_p dy[oc][p] * patch(q)
+ *   patch(q)  += sum_oc sum_p with idx[oc][p] = q of dy[oc][p] * w[oc]   (in dx)
  *
- * A 2x2 pooling leaves a quarter of the products of the dense dY cols^T, with no column
- * matrix and no unpooled gradient.
+ * A 2x2 pooling leaves a quarter of the products of the dense dY cols^T and W^T dY, with no
+ * column matrix, no unpooled gradient and no col2im.
  *
  * Patches are read from a zero-padded copy of the image whose rows interleave the channels
  * (row y of channel ci starts at (y * c + ci) * row_len), with dilation 1, so that patch row
@@ -16,7 +18,9 @@
  * pos_off[q] for convolution output q, and holds kw contiguous values. Each row is taken as
  * nv whole vectors of `lanes` values: the padded image needs nv * lanes - kw readable values
  * of slack past its end, and the lanes past kw multiply neighbouring values into sums that
- * are discarded. */
+ * are discarded. The input gradient is added into a zero-filled image of the same layout,
+ * through the weights laid out as patch rows (o x rows x nv * lanes, row r = i * c + ci, zero
+ * past kw): the zero lanes add nothing to the neighbours of a patch. */
 #ifndef PYNN_CONV_POOL_KERNEL_H
 #define PYNN_CONV_POOL_KERNEL_H
 
@@ -41,10 +45,19 @@ typedef void (*pynn_conv_pool_dw_f32)(const pynn_conv_pool_geom *g, const float 
 typedef void (*pynn_conv_pool_dw_f64)(const pynn_conv_pool_geom *g, const double *xpad,
                                       const double *dy, const int64_t *idx, double *dw);
 
+/* dxpad (the padded, channel-interleaved layout of xpad) += the input gradient of one
+ * image, from wrows, the weights as patch rows. Indices as for dw. */
+typedef void (*pynn_conv_pool_dx_f32)(const pynn_conv_pool_geom *g, const float *wrows,
+                                      const float *dy, const int64_t *idx, float *dxpad);
+typedef void (*pynn_conv_pool_dx_f64)(const pynn_conv_pool_geom *g, const double *wrows,
+                                      const double *dy, const int64_t *idx, double *dxpad);
+
 typedef struct {
     int lanes_f32, lanes_f64;
     pynn_conv_pool_dw_f32 dw_f32;
     pynn_conv_pool_dw_f64 dw_f64;
+    pynn_conv_pool_dx_f32 dx_f32;
+    pynn_conv_pool_dx_f64 dx_f64;
 } pynn_conv_pool_desc;
 
 extern const pynn_conv_pool_desc pynn_conv_pool_desc_generic;

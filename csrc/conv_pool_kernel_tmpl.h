@@ -1,7 +1,7 @@
-/* The argmax-driven weight gradient of a pooled convolution, instantiated by
+/* The argmax-driven weight and input gradients of a pooled convolution, instantiated by
  * conv_pool_kernel.c once per precision with:
  *   T   element type     VT  its SIMD vector type (VL lanes)     VFMA  fused a * b + c
- *   DW_NAME  the function to define
+ *   DW_NAME, DX_NAME  the functions to define
  * The contract is in conv_pool_kernel.h. */
 
 #define VL ((int64_t)(sizeof(VT) / sizeof(T)))
@@ -108,6 +108,50 @@ void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int
                 T *dst = dwo + ((r % c) * kh + r / c) * kw + col;
                 for (int64_t l = 0; l < n; ++l)
                     dst[l] += lanes[l];
+            }
+        }
+    }
+}
+
+/* dst += d * one output channel's patch rows, nv vectors a row. */
+static inline __attribute__((always_inline)) void PYNN_CAT(DX_NAME, _patch)(
+    const int nv, int64_t rows, T d, const T *wrows, T *dst, int64_t row_len)
+{
+    const VT dv = (VT){0} + d;
+    for (int64_t r = 0; r < rows; ++r, dst += row_len, wrows += nv * VL) {
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; ++v) {
+            VT acc, wv;
+            memcpy(&acc, dst + v * VL, sizeof acc);
+            memcpy(&wv, wrows + v * VL, sizeof wv);
+            acc = VFMA(dv, wv, acc);
+            memcpy(dst + v * VL, &acc, sizeof acc);
+        }
+    }
+}
+
+/* Each pooled value's gradient times its output channel's weights, added into the patch it
+ * was pooled from. Successive patches of a channel overlap, so this adds into memory rather
+ * than registers; the rows of one patch lie row_len apart and do not. */
+void DX_NAME(const pynn_conv_pool_geom *g, const T *wrows, const T *dy, const int64_t *idx,
+             T *dxpad)
+{
+    const int64_t nv = g->nv, rows = g->rows, kw = g->kw, pooled = g->pooled;
+    const int64_t w_len = rows * nv * VL;
+    for (int64_t oc = 0; oc < g->o; ++oc) {
+        const T *wo = wrows + oc * w_len;
+        for (int64_t p = 0; p < pooled; ++p) {
+            const T d = dy[oc * pooled + p];
+            T *dst = dxpad + g->pos_off[idx[oc * pooled + p]];
+            if (!isfinite(d)) {
+                /* The zero lanes past kw would make the neighbours inf * 0 = NaN. */
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t k = 0; k < kw; ++k)
+                        dst[r * g->row_len + k] += d * wo[r * nv * VL + k];
+            } else if (nv == 1) {
+                PYNN_CAT(DX_NAME, _patch)(1, rows, d, wo, dst, g->row_len);
+            } else {
+                PYNN_CAT(DX_NAME, _patch)(2, rows, d, wo, dst, g->row_len);
             }
         }
     }

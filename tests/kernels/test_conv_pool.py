@@ -83,6 +83,26 @@ def test_backward_matches_reference(conv, pool, dtype, flags, compiled, referenc
                 assert_close(g, e, dtype, reduction_len=length, magnitude=length)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_non_finite_gradients_stay_in_their_patches(dtype, compiled, reference, rng, isa):
+    """The argmax kernels add whole vectors past the kernel's width; an infinite or NaN dy
+    must not reach the neighbours of its patch through those lanes (inf * 0 = NaN)."""
+    x, w, b, geo = _case(rng, CONVS[4], dtype)
+    y, idx = reference.conv2d_maxpool_forward(x, w, b, *geo, False, 2)
+    dy = random(rng, y.shape, dtype)
+    dy[0, 3, 1, 1] = np.inf
+    dy[2, 7, 3, 0] = np.nan
+    dy[5, 0, 0, 3] = -np.inf
+    got = compiled.conv2d_maxpool_backward(x, w, dy, idx, *geo)
+    want = reference.conv2d_maxpool_backward(x, w, dy, idx, *geo)
+    for g, e in zip(got, want):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(e))
+        np.testing.assert_array_equal(np.isinf(g), np.isinf(e))
+        finite = np.isfinite(e)
+        assert finite.sum() > e.size // 2  # the non-finite values stayed few
+        assert_close(g[finite], e[finite], dtype, reduction_len=y.size, magnitude=y.size)
+
+
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_threads_agree(n_threads, compiled, reference, rng, threads):
     """Batch larger than the team (chunks split among threads) and batch 1 (threaded GEMM)."""
