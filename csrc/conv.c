@@ -235,9 +235,9 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     return status;
 }
 
-/* dw_acc += the weight gradient and db_acc (unless NULL) += the bias gradient of images
- * [b0, b1) of a pooled convolution, by the argmax kernels (see use_argmax_kernels), and,
- * unless dx is NULL, their input gradients into dx. pad holds the kernels' padded image (pad_len
+/* dw_rows (in argmax_wrows's layout) += the weight gradient and db_acc (unless NULL) += the
+ * bias gradient of images [b0, b1) of a pooled convolution, by the argmax kernels (see
+ * use_argmax_kernels), and, unless dx is NULL, their input gradients into dx. pad holds the kernels' padded image (pad_len
  * values, zero-filled once: its borders are never written) and, with dx, the padded input
  * gradient after it; wrows holds the weights as patch rows. PYNN_ERR_ARG if an index lies
  * outside its plane. */
@@ -245,7 +245,7 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
                                   const pynn_conv_pool_desc *desc, const real *x,
                                   const real *dy, const int64_t *idx, const real *wrows,
                                   int64_t b0, int64_t b1, real *pad, int64_t pad_len,
-                                  real *dw_acc, double *db_acc, real *dx)
+                                  real *dw_rows, double *db_acc, real *dx)
 {
     const int64_t per_image = cg->o * cg->pooled, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w;
@@ -253,17 +253,20 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
     for (int64_t b = b0; b < b1; ++b) {
         const int64_t *ib = idx + b * per_image;
         const real *dyb = dy + b * per_image;
-        int64_t bad = 0;
+        /* q lies in [0, npix) when neither q nor npix - 1 - q is negative. SSE2 has no 64-bit
+         * compare, so `(uint64_t)q >= npix` stayed scalar: 13% of a 1 -> 30 layer's
+         * backward. Subtraction and OR vectorise. */
+        int64_t signs = 0;
         for (int64_t i = 0; i < per_image; ++i)
-            bad |= (uint64_t)ib[i] >= (uint64_t)npix;
-        if (bad)
+            signs |= ib[i] | (npix - 1 - ib[i]);
+        if (signs < 0)
             return PYNN_ERR_ARG;
         const real *xb = x + b * x_step;
         for (int64_t ci = 0; ci < g->c; ++ci)
             for (int64_t y = 0; y < g->h; ++y)
                 memcpy(pad + ((y + g->ph) * g->c + ci) * cg->row_len + g->pw,
                        xb + (ci * g->h + y) * g->w, (size_t)g->w * sizeof(real));
-        desc->PYNN_FN(dw)(cg, pad, dyb, ib, dw_acc);
+        desc->PYNN_FN(dw)(cg, pad, dyb, ib, dw_rows);
         if (db_acc)
             for (int64_t oc = 0; oc < cg->o; ++oc)
                 db_acc[oc] += PYNN_FN(pynn_sum)(dyb + oc * cg->pooled, cg->pooled);
@@ -281,22 +284,13 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
     return PYNN_OK;
 }
 
-/* Zero-filled room for `images` padded images of argmax_images; NULL when out of memory. */
-static real *PYNN_FN(argmax_pad)(int64_t len, int images)
-{
-    real *pad = pynn_alloc((size_t)(images * len) * sizeof(real));
-    if (pad)
-        memset(pad, 0, (size_t)(images * len) * sizeof(real));
-    return pad;
-}
-
-/* The weights w (o x c*kh*kw) as the argmax dx kernel reads them: patch rows r = i * c + ci
+/* The weights w (o x c*kh*kw) as the argmax kernels lay them out: patch rows r = i * c + ci
  * of nv * lanes values, zero past kw. NULL when out of memory. */
 static real *PYNN_FN(argmax_wrows)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
                                    int lanes, const real *w)
 {
     const int64_t row = cg->nv * lanes, per_oc = cg->rows * row;
-    real *wrows = PYNN_FN(argmax_pad)(cg->o * per_oc, 1);
+    real *wrows = pynn_alloc_zeroed((size_t)(cg->o * per_oc) * sizeof(real));
     if (!wrows)
         return NULL;
     for (int64_t oc = 0; oc < cg->o; ++oc)
@@ -306,6 +300,27 @@ static real *PYNN_FN(argmax_wrows)(const pynn_conv_geom *g, const pynn_conv_pool
                        w + ((oc * g->c + ci) * g->kh + i) * g->kw,
                        (size_t)g->kw * sizeof(real));
     return wrows;
+}
+
+/* dw := the sum over `teams` consecutive weight gradients in argmax_wrows's layout, in team
+ * order (so that the result does not depend on scheduling). */
+static void PYNN_FN(argmax_dw_from_rows)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
+                                         int lanes, const real *dw_rows, int64_t teams,
+                                         real *dw)
+{
+    const int64_t row = cg->nv * lanes, per_oc = cg->rows * row, per_team = cg->o * per_oc;
+    for (int64_t oc = 0; oc < cg->o; ++oc)
+        for (int64_t ci = 0; ci < g->c; ++ci)
+            for (int64_t i = 0; i < g->kh; ++i) {
+                real *dst = dw + ((oc * g->c + ci) * g->kh + i) * g->kw;
+                const real *src = dw_rows + oc * per_oc + (i * g->c + ci) * row;
+                for (int64_t k = 0; k < g->kw; ++k) {
+                    real sum = src[k];
+                    for (int64_t t = 1; t < teams; ++t)
+                        sum += src[t * per_team + k];
+                    dst[k] = sum;
+                }
+            }
 }
 
 int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
@@ -325,26 +340,34 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     pynn_conv_pool_geom cg;
     int64_t pad_len = 0;
     const int pads = dx ? 2 : 1;
-    /* Per-thread accumulators for dw (the first team member uses dw itself) and db, summed in
-     * a fixed order afterwards so the result does not depend on scheduling. */
-    real *dw_extra = teams > 1 ? pynn_alloc((size_t)((teams - 1) * o * kdim) * sizeof(real))
-                               : NULL;
+    /* Per-thread accumulators for dw and db, summed in a fixed order afterwards so the result
+     * does not depend on scheduling. The chunks' first team member uses dw itself; the argmax
+     * kernels accumulate in their own layout, dw_rows, one per team. */
+    int64_t rows_len = 0;
+    real *dw_extra = teams > 1 && !argmax
+                         ? pynn_alloc((size_t)((teams - 1) * o * kdim) * sizeof(real))
+                         : NULL;
     double *db_acc = db ? pynn_alloc((size_t)(teams * o) * sizeof(double)) : NULL;
     int64_t *pos_off = argmax ? pynn_alloc((size_t)npix * sizeof(int64_t)) : NULL;
-    real *wrows = NULL;
+    real *dw_rows = NULL, *wrows = NULL;
     int status = PYNN_OK;
-    if ((teams > 1 && !dw_extra) || (db && !db_acc) || (argmax && !pos_off)) {
+    if ((teams > 1 && !argmax && !dw_extra) || (db && !db_acc) || (argmax && !pos_off)) {
         status = PYNN_ERR_NOMEM;
         goto done;
     }
     if (argmax) {
         cg = argmax_geom(g, o, pool->oh * pool->ow, lanes, pos_off, &pad_len);
-        if (dx && !(wrows = PYNN_FN(argmax_wrows)(g, &cg, lanes, w))) {
+        rows_len = o * cg.rows * cg.nv * lanes;
+        dw_rows = pynn_alloc_zeroed((size_t)(teams * rows_len) * sizeof(real));
+        if (dx)
+            wrows = PYNN_FN(argmax_wrows)(g, &cg, lanes, w);
+        if (!dw_rows || (dx && !wrows)) {
             status = PYNN_ERR_NOMEM;
             goto done;
         }
+    } else {
+        memset(dw, 0, (size_t)(o * kdim) * sizeof(real));
     }
-    memset(dw, 0, (size_t)(o * kdim) * sizeof(real));
     if (dw_extra)
         memset(dw_extra, 0, (size_t)((teams - 1) * o * kdim) * sizeof(real));
     if (db_acc)
@@ -352,9 +375,9 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 
     if (teams == 1) {
         if (argmax) {
-            real *pad = PYNN_FN(argmax_pad)(pad_len, pads);
+            real *pad = pynn_alloc_zeroed((size_t)(pads * pad_len) * sizeof(real));
             status = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, idx, wrows, 0, n, pad,
-                                                  pad_len, dw, db_acc, dx)
+                                                  pad_len, dw_rows, db_acc, dx)
                          : PYNN_ERR_NOMEM;
             pynn_free(pad);
         } else {
@@ -372,17 +395,18 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         PYNN_OMP(parallel num_threads((int)teams))
         {
             const int t = pynn_thread_id();
-            real *dw_mine = t == 0 ? dw : dw_extra + (t - 1) * o * kdim;
             double *db_mine = db_acc ? db_acc + t * o : NULL;
             int mine = PYNN_OK;
             if (argmax) {
-                real *pad = PYNN_FN(argmax_pad)(pad_len, pads);
+                real *pad = pynn_alloc_zeroed((size_t)(pads * pad_len) * sizeof(real));
                 mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, idx, wrows,
                                                     n * t / teams, n * (t + 1) / teams, pad,
-                                                    pad_len, dw_mine, db_mine, dx)
+                                                    pad_len, dw_rows + t * rows_len, db_mine,
+                                                    dx)
                            : PYNN_ERR_NOMEM;
                 pynn_free(pad);
             } else { /* every thread reaches the worksharing loop */
+                real *dw_mine = t == 0 ? dw : dw_extra + (t - 1) * o * kdim;
                 PYNN_FN(conv_scratch) s;
                 mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
                 PYNN_OMP(for schedule(static))
@@ -399,12 +423,14 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 status = mine;
             }
         }
-        for (int64_t t = 1; t < teams; ++t) {
+        for (int64_t t = 1; t < teams && dw_extra; ++t) {
             const real *part = dw_extra + (t - 1) * o * kdim;
             for (int64_t i = 0; i < o * kdim; ++i)
                 dw[i] += part[i];
         }
     }
+    if (argmax && status == PYNN_OK)
+        PYNN_FN(argmax_dw_from_rows)(g, &cg, lanes, dw_rows, teams, dw);
     if (db && status == PYNN_OK) {
         for (int64_t oc = 0; oc < o; ++oc) {
             double sum = 0;
@@ -415,6 +441,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     }
 done:
     pynn_free(wrows);
+    pynn_free(dw_rows);
     pynn_free(dw_extra);
     pynn_free(db_acc);
     pynn_free(pos_off);

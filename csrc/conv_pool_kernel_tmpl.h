@@ -54,14 +54,14 @@ static inline __attribute__((always_inline)) void PYNN_CAT(DW_NAME, _pass)(
  * register file holds the broadcast dy values and a loaded patch vector) while the channel's
  * pooled values go by; patches with more rows take several passes. */
 void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int64_t *idx,
-             T *dw)
+             T *dwrows)
 {
-    const int64_t nv = g->nv, kw = g->kw, rows = g->rows, kh = g->kh, pooled = g->pooled;
+    const int64_t nv = g->nv, rows = g->rows, pooled = g->pooled;
     const int64_t group = NACC / nv; /* patch rows a pass */
     for (int64_t oc = 0; oc < g->o; ++oc) {
         const T *dyo = dy + oc * pooled;
         const int64_t *io = idx + oc * pooled;
-        T *dwo = dw + oc * rows * kw;
+        T *dwo = dwrows + oc * rows * nv * VL;
         for (int64_t r0 = 0; r0 < rows; r0 += group) {
             const int nrows = (int)PYNN_MIN(group, rows - r0);
             const T *xrows = xpad + r0 * g->row_len;
@@ -98,16 +98,12 @@ void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int
                 }
             }
 #undef PYNN_PASS
-            /* Padded-image row r0 + r is kernel row (r0 + r) / c of channel (r0 + r) % c;
-             * dw holds channel-major rows. */
-            const int64_t c = rows / kh;
+            T *dst = dwo + r0 * nv * VL;
             for (int64_t a = 0; a < nrows * nv; ++a) {
-                T lanes[VL];
-                memcpy(lanes, &acc[a], sizeof lanes);
-                const int64_t r = r0 + a / nv, col = a % nv * VL, n = PYNN_MIN(VL, kw - col);
-                T *dst = dwo + ((r % c) * kh + r / c) * kw + col;
-                for (int64_t l = 0; l < n; ++l)
-                    dst[l] += lanes[l];
+                VT sum;
+                memcpy(&sum, dst + a * VL, sizeof sum);
+                sum += acc[a];
+                memcpy(dst + a * VL, &sum, sizeof sum);
             }
         }
     }

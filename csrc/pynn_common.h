@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef PYNN_HAVE_OPENMP
 #define PYNN_HAVE_OPENMP 0
@@ -92,6 +93,15 @@ static inline void *pynn_alloc(size_t bytes)
 #else
     return aligned_alloc(PYNN_ALIGN, bytes);
 #endif
+}
+
+/* As pynn_alloc, filled with zero bytes. */
+static inline void *pynn_alloc_zeroed(size_t bytes)
+{
+    void *p = pynn_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
 }
 
 static inline void pynn_free(void *p)
