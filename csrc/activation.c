@@ -29,84 +29,78 @@
 #else /* template */
 #define real PYNN_REAL
 
-#define FOR_EACH(n, threshold)                                                                \
-    (void)n_threads;                                                                          \
-    PYNN_OMP(parallel for simd num_threads(n_threads) schedule(static)                     \
-             if(parallel: n_threads > 1 && (n) >= (threshold)))                                        \
-    for (int64_t i = 0; i < (n); ++i)
+/* FOR_EACH(n, threshold, statement using i): a parallel loop from `threshold` elements up,
+ * a plain one (no OpenMP runtime) below. */
+#define FOR_EACH(n, threshold, ...)                                                           \
+    PYNN_PARALLEL_FOR(i, n, n_threads, n_threads > 1 && (n) >= (threshold), , __VA_ARGS__)
 
 void PYNN_FN(pynn_relu_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) y[i] = x[i] < 0 ? 0 : x[i];
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, y[i] = x[i] < 0 ? 0 : x[i]);
 }
 
 void PYNN_FN(pynn_relu_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
 {
     /* Loads and arithmetic stay outside the selects in this file: under a condition the
      * compiler keeps them as a scalar, mispredicted branch (8x slower on random signs). */
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL)
-    {
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, {
         const real g = dy[i];
         dx[i] = y[i] > 0 ? g : 0;
-    }
+    });
 }
 
 void PYNN_FN(pynn_leaky_relu_fwd)(int64_t n, const real *x, double slope, real *y,
                                   int n_threads)
 {
     const real s = (real)slope;
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL)
-    {
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, {
         const real v = x[i], scaled = v * s; /* both sides computed: the select vectorises */
         y[i] = v > 0 ? v : scaled;
-    }
+    });
 }
 
 void PYNN_FN(pynn_leaky_relu_bwd)(int64_t n, const real *x, const real *dy, double slope,
                                   real *dx, int n_threads)
 {
     const real s = (real)slope;
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL)
-    {
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, {
         const real g = dy[i], scaled = g * s;
         dx[i] = x[i] > 0 ? g : scaled;
-    }
+    });
 }
 
 void PYNN_FN(pynn_sigmoid_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL) y[i] = PYNN_FN(pynn_sigmoid)(x[i]);
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, y[i] = PYNN_FN(pynn_sigmoid)(x[i]));
 }
 
 void PYNN_FN(pynn_sigmoid_bwd)(int64_t n, const real *y, const real *dy, real *dx,
                                int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = dy[i] * y[i] * (1 - y[i]);
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, dx[i] = dy[i] * y[i] * (1 - y[i]));
 }
 
 void PYNN_FN(pynn_tanh_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL) y[i] = PYNN_FN(pynn_tanh)(x[i]);
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, y[i] = PYNN_FN(pynn_tanh)(x[i]));
 }
 
 void PYNN_FN(pynn_tanh_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
 {
-    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL) dx[i] = dy[i] * (1 - y[i] * y[i]);
+    FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, dx[i] = dy[i] * (1 - y[i] * y[i]));
 }
 
 void PYNN_FN(pynn_gelu_fwd)(int64_t n, const real *x, int approx_tanh, real *y, int n_threads)
 {
     if (approx_tanh) {
-        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
-        {
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, {
             const real v = x[i];
             const real t = PYNN_FN(pynn_tanh)((real)PYNN_SQRT_2_OVER_PI *
                                              (v + (real)PYNN_GELU_CUBIC * v * v * v));
             y[i] = (real)0.5 * v * (1 + t);
-        }
+        });
     } else {
-        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
-            y[i] = (real)0.5 * x[i] * (1 + erf(x[i] * (real)PYNN_INV_SQRT_2));
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, y[i] = (real)0.5 * x[i] * (1 + erf(x[i] * (real)PYNN_INV_SQRT_2)));
     }
 }
 
@@ -114,22 +108,20 @@ void PYNN_FN(pynn_gelu_bwd)(int64_t n, const real *x, const real *dy, int approx
                             real *dx, int n_threads)
 {
     if (approx_tanh) {
-        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
-        {
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, {
             const real v = x[i];
             const real t = PYNN_FN(pynn_tanh)((real)PYNN_SQRT_2_OVER_PI *
                                              (v + (real)PYNN_GELU_CUBIC * v * v * v));
             const real dt = (real)PYNN_SQRT_2_OVER_PI * (1 + 3 * (real)PYNN_GELU_CUBIC * v * v);
             dx[i] = dy[i] * ((real)0.5 * (1 + t) + (real)0.5 * v * (1 - t * t) * dt);
-        }
+        });
     } else {
-        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL)
-        {
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, {
             const real v = x[i];
             const real cdf = (real)0.5 * (1 + erf(v * (real)PYNN_INV_SQRT_2));
             const real pdf = PYNN_FN(pynn_exp)((real)-0.5 * v * v) * (real)PYNN_INV_SQRT_2PI;
             dx[i] = dy[i] * (cdf + v * pdf);
-        }
+        });
     }
 }
 

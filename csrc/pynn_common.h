@@ -26,19 +26,20 @@
 #define PYNN_SIMD(x)
 #endif
 
-/* Runs `stmt` for each int64_t i in [0, n), split across n_threads when `in_parallel` holds;
- * `clauses` adds to the parallel-for (a reduction, or nothing). A parallel-for whose if()
+/* Runs the statement (the arguments after `clauses`, which may hold commas) for each int64_t
+ * i in [0, n), split across n_threads when `in_parallel` holds; `clauses` adds to the
+ * parallel-for (a reduction, or nothing). A parallel-for whose if()
  * is false still enters the OpenMP runtime, which allocates and frees a team (~0.4 us here,
  * more than a 128 x 10 softmax's exponentials), so the serial case is a plain loop. */
-#define PYNN_PARALLEL_FOR(i, n, n_threads, in_parallel, clauses, stmt)                          \
+#define PYNN_PARALLEL_FOR(i, n, n_threads, in_parallel, clauses, ...)                           \
     do {                                                                                      \
         if (in_parallel) {                                                                    \
             PYNN_OMP(parallel for num_threads(n_threads) schedule(static) clauses)            \
             for (int64_t i = 0; i < (n); ++i)                                                 \
-                stmt;                                                                         \
+                __VA_ARGS__;                                                                  \
         } else {                                                                              \
             for (int64_t i = 0; i < (n); ++i)                                                 \
-                stmt;                                                                         \
+                __VA_ARGS__;                                                                  \
         }                                                                                     \
     } while (0)
 
