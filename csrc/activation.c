@@ -100,7 +100,8 @@ void PYNN_FN(pynn_gelu_fwd)(int64_t n, const real *x, int approx_tanh, real *y, 
             y[i] = (real)0.5 * v * (1 + t);
         });
     } else {
-        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, y[i] = (real)0.5 * x[i] * (1 + erf(x[i] * (real)PYNN_INV_SQRT_2)));
+        FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL,
+                 y[i] = (real)0.5 * x[i] * (1 + erf(x[i] * (real)PYNN_INV_SQRT_2)));
     }
 }
 
