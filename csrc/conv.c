@@ -3,6 +3,7 @@
 #ifndef PYNN_REAL
 #include <string.h>
 
+#include "activation.h"
 #include "conv.h"
 #include "conv_pool_kernel.h"
 #include "gemm.h"
@@ -237,22 +238,27 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
 
 /* dw_rows (in argmax_wrows's layout) += the weight gradient and db_acc (unless NULL) += the
  * bias gradient of images [b0, b1) of a pooled convolution, by the argmax kernels (see
- * use_argmax_kernels), and, unless dx is NULL, their input gradients into dx. pad holds the kernels' padded image (pad_len
- * values, zero-filled once: its borders are never written) and, with dx, the padded input
- * gradient after it; wrows holds the weights as patch rows. PYNN_ERR_ARG if an index lies
- * outside its plane. */
+ * use_argmax_kernels), and, unless dx is NULL, their input gradients into dx; dy passes
+ * only where relu_y > 0 unless relu_y is NULL. pad holds the kernels' padded image (pad_len
+ * values, zero-filled once: its borders are never written), with dx the padded input
+ * gradient after it, and with relu_y room for one image's masked dy after those; wrows
+ * holds the weights as patch rows. PYNN_ERR_ARG if an index lies outside its plane. */
 static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
                                   const pynn_conv_pool_desc *desc, const real *x,
-                                  const real *dy, const int64_t *idx, const real *wrows,
-                                  int64_t b0, int64_t b1, real *pad, int64_t pad_len,
-                                  real *dw_rows, double *db_acc, real *dx)
+                                  const real *dy, const real *relu_y, const int64_t *idx,
+                                  const real *wrows, int64_t b0, int64_t b1, real *pad,
+                                  int64_t pad_len, real *dw_rows, double *db_acc, real *dx)
 {
     const int64_t per_image = cg->o * cg->pooled, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w;
-    real *dxpad = pad + pad_len;
+    real *dxpad = pad + pad_len, *masked = pad + (dx ? 2 : 1) * pad_len;
     for (int64_t b = b0; b < b1; ++b) {
         const int64_t *ib = idx + b * per_image;
         const real *dyb = dy + b * per_image;
+        if (relu_y) {
+            PYNN_FN(pynn_relu_bwd)(per_image, relu_y + b * per_image, dyb, masked, 1);
+            dyb = masked;
+        }
         /* q lies in [0, npix) when neither q nor npix - 1 - q is negative. SSE2 has no 64-bit
          * compare, so `(uint64_t)q >= npix` stayed scalar: 13% of a 1 -> 30 layer's
          * backward. Subtraction and OR vectorise. */
@@ -325,8 +331,8 @@ static void PYNN_FN(argmax_dw_from_rows)(const pynn_conv_geom *g, const pynn_con
 
 int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                              const real *w, const pynn_pool_geom *pool, const real *dy,
-                             const int64_t *idx, real *dx, real *dw, real *db, int isa,
-                             int n_threads)
+                             const real *relu_y, const int64_t *idx, real *dx, real *dw,
+                             real *db, int isa, int n_threads)
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w;
@@ -338,8 +344,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     /* The argmax kernels replace the chunks (unpooling, im2col, GEMMs and col2im). */
     const int argmax = pool && use_argmax_kernels(g, pool->oh * pool->ow, lanes);
     pynn_conv_pool_geom cg;
-    int64_t pad_len = 0;
-    const int pads = dx ? 2 : 1;
+    int64_t pad_len = 0, pad_total = 0;
     /* Per-thread accumulators for dw and db, summed in a fixed order afterwards so the result
      * does not depend on scheduling. The chunks' first team member uses dw itself; the argmax
      * kernels accumulate in their own layout, dw_rows, one per team. */
@@ -349,14 +354,24 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                          : NULL;
     double *db_acc = db ? pynn_alloc((size_t)(teams * o) * sizeof(double)) : NULL;
     int64_t *pos_off = argmax ? pynn_alloc((size_t)npix * sizeof(int64_t)) : NULL;
-    real *dw_rows = NULL, *wrows = NULL;
+    real *dw_rows = NULL, *wrows = NULL, *masked_dy = NULL;
     int status = PYNN_OK;
     if ((teams > 1 && !argmax && !dw_extra) || (db && !db_acc) || (argmax && !pos_off)) {
         status = PYNN_ERR_NOMEM;
         goto done;
     }
+    if (relu_y && !argmax) { /* the chunks read dy in several places: mask it once */
+        if (!(masked_dy = pynn_alloc((size_t)(n * y_step) * sizeof(real)))) {
+            status = PYNN_ERR_NOMEM;
+            goto done;
+        }
+        PYNN_FN(pynn_relu_bwd)(n * y_step, relu_y, dy, masked_dy, n_threads);
+        dy = masked_dy;
+    }
     if (argmax) {
         cg = argmax_geom(g, o, pool->oh * pool->ow, lanes, pos_off, &pad_len);
+        /* argmax_images's room: the padded image, the padded dx, one image's masked dy */
+        pad_total = (dx ? 2 : 1) * pad_len + (relu_y ? y_step : 0);
         rows_len = o * cg.rows * cg.nv * lanes;
         dw_rows = pynn_alloc_zeroed((size_t)(teams * rows_len) * sizeof(real));
         if (dx)
@@ -375,9 +390,9 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 
     if (teams == 1) {
         if (argmax) {
-            real *pad = pynn_alloc_zeroed((size_t)(pads * pad_len) * sizeof(real));
-            status = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, idx, wrows, 0, n, pad,
-                                                  pad_len, dw_rows, db_acc, dx)
+            real *pad = pynn_alloc_zeroed((size_t)pad_total * sizeof(real));
+            status = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, relu_y, idx, wrows, 0,
+                                                  n, pad, pad_len, dw_rows, db_acc, dx)
                          : PYNN_ERR_NOMEM;
             pynn_free(pad);
         } else {
@@ -398,8 +413,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             double *db_mine = db_acc ? db_acc + t * o : NULL;
             int mine = PYNN_OK;
             if (argmax) {
-                real *pad = pynn_alloc_zeroed((size_t)(pads * pad_len) * sizeof(real));
-                mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, idx, wrows,
+                real *pad = pynn_alloc_zeroed((size_t)pad_total * sizeof(real));
+                mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, relu_y, idx, wrows,
                                                     n * t / teams, n * (t + 1) / teams, pad,
                                                     pad_len, dw_rows + t * rows_len, db_mine,
                                                     dx)
@@ -440,6 +455,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         }
     }
 done:
+    pynn_free(masked_dy);
     pynn_free(wrows);
     pynn_free(dw_rows);
     pynn_free(dw_extra);

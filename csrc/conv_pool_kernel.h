@@ -41,8 +41,8 @@ typedef struct {
 /* dwrows (the weight gradient as patch rows, the layout of wrows below) += the weight
  * gradient of one image; the lanes past kw receive sums to discard. Whole vectors are added,
  * so that a pass's accumulators leave registers in a few instructions (scattered value by
- * value into the weights' layout, they took a sixth of the 6 -> 16 layer's weight gradient). The indices must
- * select convolution outputs (the caller checks them). */
+ * value into the weights' layout, they took a sixth of the 6 -> 16 layer's weight
+ * gradient). The indices must select convolution outputs (the caller checks them). */
 typedef void (*pynn_conv_pool_dw_f32)(const pynn_conv_pool_geom *g, const float *xpad,
                                       const float *dy, const int64_t *idx, float *dwrows);
 typedef void (*pynn_conv_pool_dw_f64)(const pynn_conv_pool_geom *g, const double *xpad,

@@ -272,13 +272,16 @@ def conv_pool_args(kernel, conv_hw, size, stride, padding):
     return k, s, p, out_size(kernel, conv_hw, k, s, p, (1, 1))
 
 
-def conv_pool_grad(kernel, x, w, dy, indices, conv_hw, check_range=True):
-    """The pooled output's gradient and argmax given to a pooled convolution's backward."""
-    float_arrays(kernel, x=x, dy=dy)
+def conv_pool_grad(kernel, x, w, dy, indices, conv_hw, check_range=True, relu_y=None):
+    """The pooled output's gradient and argmax given to a pooled convolution's backward, and
+    the pooled output when the forward applied ReLU."""
+    float_arrays(kernel, x=x, dy=dy, relu_y=relu_y)
     rank(kernel, "dy", dy, 4, "(N, out_channels, pooled H, pooled W)")
     if dy.shape[:2] != (x.shape[0], w.shape[0]):
         raise ValueError(f"{kernel}: dy must have shape ({x.shape[0]}, {w.shape[0]}, ...) "
                          f"for x {x.shape} and w {w.shape}, got {dy.shape}")
+    if relu_y is not None:
+        same_shape(kernel, "dy", dy, "relu_y", relu_y)
     pool_indices(kernel, indices, dy, (*dy.shape[:2], *conv_hw), check_range)
 
 

@@ -89,19 +89,23 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
 
 
 def conv2d_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
-                    const floating[:, :, :, ::1] dy, tuple k, tuple s, tuple p, tuple d,
-                    tuple out_hw, tuple pool, const int64_t[:, :, :, ::1] idx,
-                    floating[:, :, :, ::1] dx, floating[:, ::1] dw, floating[::1] db,
-                    int isa, int n_threads):
-    """Gradients of conv2d_forward (without its ReLU); with pool, dy is the pooled output's
-    gradient and idx its argmax. Returns False if an index lies outside its plane."""
+                    const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] relu_y,
+                    tuple k, tuple s, tuple p, tuple d, tuple out_hw, tuple pool,
+                    const int64_t[:, :, :, ::1] idx, floating[:, :, :, ::1] dx,
+                    floating[:, ::1] dw, floating[::1] db, int isa, int n_threads):
+    """Gradients of conv2d_forward; with pool, dy is the pooled output's gradient and idx its
+    argmax; with relu_y (the forward's output), dy passes where relu_y > 0. Returns False if
+    an index lies outside its plane."""
     cdef pynn_conv_geom g = make_geom(x.shape[1], x.shape[2], x.shape[3], k, s, p, d, out_hw)
     cdef pynn_pool_geom pg
     cdef const pynn_pool_geom *pool_ptr = NULL
     cdef const int64_t *idx_ptr = NULL
     cdef floating *dx_ptr = NULL if dx is None else &dx[0, 0, 0, 0]
     cdef floating *db_ptr = NULL if db is None else &db[0]
+    cdef const floating *relu_ptr = NULL
     cdef int status
+    if relu_y is not None:
+        relu_ptr = &relu_y[0, 0, 0, 0]
     if pool is not None:
         pg = pool_geom(out_hw, pool, dy.shape[2], dy.shape[3])
         pool_ptr = &pg
@@ -109,12 +113,12 @@ def conv2d_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
     with nogil:
         if floating is float:
             status = pynn_conv2d_bwd_f32(&g, x.shape[0], w.shape[0], &x[0, 0, 0, 0], &w[0, 0],
-                                         pool_ptr, &dy[0, 0, 0, 0], idx_ptr, dx_ptr, &dw[0, 0],
-                                         db_ptr, isa, n_threads)
+                                         pool_ptr, &dy[0, 0, 0, 0], relu_ptr, idx_ptr, dx_ptr,
+                                         &dw[0, 0], db_ptr, isa, n_threads)
         else:
             status = pynn_conv2d_bwd_f64(&g, x.shape[0], w.shape[0], &x[0, 0, 0, 0], &w[0, 0],
-                                         pool_ptr, &dy[0, 0, 0, 0], idx_ptr, dx_ptr, &dw[0, 0],
-                                         db_ptr, isa, n_threads)
+                                         pool_ptr, &dy[0, 0, 0, 0], relu_ptr, idx_ptr, dx_ptr,
+                                         &dw[0, 0], db_ptr, isa, n_threads)
     if status == PYNN_ERR_NOMEM:
         raise MemoryError("conv2d_backward: out of memory for the column buffers")
     return status == PYNN_OK

@@ -72,12 +72,12 @@ cdef extern from "conv.h":
                             int n_threads) noexcept nogil
     int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
                             const float *w, const pynn_pool_geom *pool, const float *dy,
-                            const int64_t *idx, float *dx, float *dw, float *db, int isa,
-                            int n_threads) noexcept nogil
+                            const float *relu_y, const int64_t *idx, float *dx, float *dw,
+                            float *db, int isa, int n_threads) noexcept nogil
     int pynn_conv2d_bwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
                             const double *w, const pynn_pool_geom *pool, const double *dy,
-                            const int64_t *idx, double *dx, double *dw, double *db, int isa,
-                            int n_threads) noexcept nogil
+                            const double *relu_y, const int64_t *idx, double *dx, double *dw,
+                            double *db, int isa, int n_threads) noexcept nogil
 
 cdef extern from "softmax.h":
     void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y, int isa,

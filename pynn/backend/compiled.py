@@ -156,19 +156,21 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
 
 
 def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_grad=True,
-                    has_bias=True):
+                    has_bias=True, relu_y=None):
     """Gradients of :func:`conv2d_forward`; see
     :func:`pynn.backend.reference.conv2d_backward`."""
     kernel = "conv2d_backward"
     _, s, p, d, out_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
-    check.float_arrays(kernel, x=x, dy=dy)
+    check.float_arrays(kernel, x=x, dy=dy, relu_y=relu_y)
     check.shape(kernel, "dy", dy, (x.shape[0], w.shape[0], *out_hw))
+    if relu_y is not None:
+        check.same_shape(kernel, "dy", dy, "relu_y", relu_y)
     dx = np.empty(x.shape, x.dtype) if needs_input_grad else None
     dw = np.empty((w.shape[0], w[0].size), x.dtype)
     db = np.empty(w.shape[0], x.dtype) if has_bias else None
     _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
-                          _contiguous(dy), w.shape[2:], s, p, d, out_hw, None, None, dx, dw, db,
-                          _isa, get_num_threads())
+                          _contiguous(dy), _contiguous(relu_y), w.shape[2:], s, p, d, out_hw,
+                          None, None, dx, dw, db, _isa, get_num_threads())
     return dx, dw.reshape(w.shape), db
 
 
@@ -190,12 +192,12 @@ def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=F
 
 
 def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, *,
-                            needs_input_grad=True, has_bias=True):
+                            needs_input_grad=True, has_bias=True, relu_y=None):
     """Gradients of :func:`conv2d_maxpool_forward`; see
     :func:`pynn.backend.reference.conv2d_maxpool_backward`."""
     kernel = "conv2d_maxpool_backward"
     _, s, p, d, conv_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
-    check.conv_pool_grad(kernel, x, w, dy, indices, conv_hw, check_range=False)
+    check.conv_pool_grad(kernel, x, w, dy, indices, conv_hw, check_range=False, relu_y=relu_y)
     dx = np.empty(x.shape, x.dtype) if needs_input_grad else None
     dw = np.empty((w.shape[0], w[0].size), x.dtype)
     db = np.empty(w.shape[0], x.dtype) if has_bias else None
@@ -204,7 +206,8 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
             if grad is not None:
                 grad[...] = 0
     elif not _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
-                                   _contiguous(dy), w.shape[2:], s, p, d, conv_hw,
+                                   _contiguous(dy), _contiguous(relu_y), w.shape[2:], s, p, d,
+                                   conv_hw,
                                    ((1, 1), (1, 1), (0, 0)), _contiguous(indices), dx, dw, db,
                                    _isa, get_num_threads()):
         raise check.pool_indices_out_of_range(kernel, (*dy.shape[:2], *conv_hw))

@@ -168,8 +168,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
 
 
 def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_grad=True,
-                    has_bias=True):
-    """Gradients of :func:`conv2d_forward` (without its ReLU) with respect to x, w and b.
+                    has_bias=True, relu_y=None):
+    """Gradients of :func:`conv2d_forward` with respect to x, w and b.
 
     Parameters
     ----------
@@ -180,6 +180,10 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
         As given to the forward pass.
     needs_input_grad, has_bias : bool
         Skip ``dx`` (first layer) or ``db`` (no bias) when False; they come back as None.
+    relu_y : ndarray of the shape of dy, optional
+        The forward's output, when it applied ReLU (``relu=True``): ``dy`` passes only where
+        it is positive, as through :func:`relu_backward`. Without it, the gradients are those
+        of the convolution alone.
 
     Returns
     -------
@@ -188,8 +192,11 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     db : ndarray of shape (O,) or None
     """
     _, s, p, d, out_hw = check.conv_args("conv2d_backward", x, w, None, stride, padding, dilation)
-    check.float_arrays("conv2d_backward", x=x, dy=dy)
+    check.float_arrays("conv2d_backward", x=x, dy=dy, relu_y=relu_y)
     check.shape("conv2d_backward", "dy", dy, (x.shape[0], w.shape[0], *out_hw))
+    if relu_y is not None:
+        check.same_shape("conv2d_backward", "dy", dy, "relu_y", relu_y)
+        dy = relu_backward(relu_y, dy)
     n, o = dy.shape[:2]
     dy2 = dy.reshape(n, o, -1)
     cols = im2col(x, w.shape[2:], s, p, d)
@@ -237,8 +244,8 @@ def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=F
 
 
 def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, *,
-                            needs_input_grad=True, has_bias=True):
-    """Gradients of :func:`conv2d_maxpool_forward` (without its ReLU) with respect to x, w, b.
+                            needs_input_grad=True, has_bias=True, relu_y=None):
+    """Gradients of :func:`conv2d_maxpool_forward` with respect to x, w, b.
 
     ``dy`` is routed to the maxima as by :func:`max_pool2d_backward`, then through
     :func:`conv2d_backward`; the compiled backend unpools a chunk of images at a time, in
@@ -256,6 +263,9 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
         From the forward pass.
     needs_input_grad, has_bias : bool
         As for :func:`conv2d_backward`.
+    relu_y : ndarray of the shape of dy, optional
+        The pooled output, when the forward applied ReLU: ``dy`` passes only where it is
+        positive (the maximum commutes with ReLU).
 
     Returns
     -------
@@ -264,7 +274,9 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
     """
     kernel = "conv2d_maxpool_backward"
     _, s, p, d, conv_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
-    check.conv_pool_grad(kernel, x, w, dy, indices, conv_hw)
+    check.conv_pool_grad(kernel, x, w, dy, indices, conv_hw, relu_y=relu_y)
+    if relu_y is not None:
+        dy = relu_backward(relu_y, dy)
     dconv = max_pool2d_backward(dy, indices, (*dy.shape[:2], *conv_hw))
     return conv2d_backward(x, w, dconv, s, p, d, needs_input_grad=needs_input_grad,
                            has_bias=has_bias)

@@ -26,13 +26,14 @@ class Conv2dFunction(Function):
         x, w, y, indices = ctx.saved_tensors
         stride, padding, dilation, has_bias = ctx.args
         nx, nw, nb = ctx.needs_input_grad[:3]
-        if y is not None:  # max-pooling commutes with ReLU: the pooled y masks alike
-            grad = K.relu_backward(y, grad)
+        # y is the ReLU's output (pooled, with the pooling: the maximum commutes with ReLU),
+        # which the kernels mask the gradient by.
         if indices is None:
             dx, dw, db = K.conv2d_backward(x, w, grad, stride, padding, dilation,
-                                           needs_input_grad=nx, has_bias=has_bias and nb)
+                                           needs_input_grad=nx, has_bias=has_bias and nb,
+                                           relu_y=y)
         else:
             dx, dw, db = K.conv2d_maxpool_backward(x, w, grad, indices, stride, padding,
                                                    dilation, needs_input_grad=nx,
-                                                   has_bias=has_bias and nb)
+                                                   has_bias=has_bias and nb, relu_y=y)
         return dx, dw if nw else None, db, None, None, None, None, None

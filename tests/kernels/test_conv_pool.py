@@ -84,6 +84,34 @@ def test_backward_matches_reference(conv, pool, dtype, flags, compiled, referenc
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pool", POOLS + [None])
+@pytest.mark.parametrize("conv", CONVS)
+def test_relu_output_masks_the_gradient(conv, pool, dtype, compiled, reference, rng, isa):
+    """Given the forward's ReLU output, both backward kernels (pooled, and plain when pool is
+    None) give the gradients of dy masked by relu_backward, in both backends."""
+    x, w, b, geo = _case(rng, conv, dtype)
+    if pool is None:
+        y, idx = reference.conv2d_forward(x, w, b, *geo, True), None
+    else:
+        y, idx = reference.conv2d_maxpool_forward(x, w, b, *geo, True, *pool)
+    y[rng.random(y.shape) < 0.3] = 0  # as the ReLU leaves them, on every shape
+    assert (y == 0).any() and (y > 0).any()
+    dy = random(rng, y.shape, dtype)
+
+    def backward(kernels, dy_, **relu):
+        if idx is None:
+            return kernels.conv2d_backward(x, w, dy_, *geo, **relu)
+        return kernels.conv2d_maxpool_backward(x, w, dy_, idx, *geo, **relu)
+
+    want = backward(reference, reference.relu_backward(y, dy))
+    lengths = (w.shape[0] * w.shape[2] * w.shape[3], dy[:, 0].size, dy[:, 0].size)
+    for kernels in (compiled, reference):
+        for _, yv in layouts(y):
+            for g, e, length in zip(backward(kernels, dy, relu_y=yv), want, lengths):
+                assert_close(g, e, dtype, reduction_len=length, magnitude=length)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_non_finite_gradients_stay_in_their_patches(dtype, compiled, reference, rng, isa):
     """The argmax kernels add whole vectors past the kernel's width; an infinite or NaN dy
     must not reach the neighbours of its patch through those lanes (inf * 0 = NaN)."""
@@ -206,6 +234,19 @@ class TestErrors:
         with pytest.raises(ValueError, match=r"conv2d_maxpool_backward: dy must have the "
                                              r"shape of indices|indices must have the shape"):
             k.conv2d_maxpool_backward(self.x, self.w, y, idx[:, :, :1])
+
+    def test_relu_output_checked(self, name):
+        k = backend.get(name)
+        y, idx = k.conv2d_maxpool_forward(self.x, self.w, relu=True)
+        with pytest.raises(ValueError, match=r"conv2d_maxpool_backward: relu_y must have the "
+                                             r"shape of dy \(2, 3, 2, 2\), got \(2, 3, 2, 1\)"):
+            k.conv2d_maxpool_backward(self.x, self.w, y, idx, relu_y=y[..., :1])
+        with pytest.raises(TypeError, match="conv2d_maxpool_backward: .*float32"):
+            k.conv2d_maxpool_backward(self.x, self.w, y, idx, relu_y=y.astype(np.float32))
+        dy = np.zeros((2, 3, 4, 4))
+        with pytest.raises(ValueError, match=r"conv2d_backward: relu_y must have the shape of "
+                                             r"dy \(2, 3, 4, 4\), got \(2, 3, 2, 2\)"):
+            k.conv2d_backward(self.x, self.w, dy, relu_y=y)
 
     @pytest.mark.parametrize("needs_input_grad", [True, False])
     @pytest.mark.parametrize("bad", [-1, 16])
