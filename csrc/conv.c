@@ -50,7 +50,7 @@ static int use_argmax_kernels(const pynn_conv_geom *g, int64_t pooled, int lanes
  * in a padded image with interleaved channel rows (see conv_pool_kernel.h), whose size in
  * values (slack included) goes to *xpad_len. pos_off gets oh * ow entries. */
 static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64_t pooled,
-                                          int lanes, int64_t *pos_off, int64_t *xpad_len)
+                                       int lanes, int64_t *pos_off, int64_t *xpad_len)
 {
     const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
     const int64_t nv = (g->kw + lanes - 1) / lanes;
