@@ -184,8 +184,8 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 }
 
 /* Accumulate nb images' gradients: dw_acc += dY cols^T and db_acc += row sums of dY, with dY
- * the (o x nb*npix) output gradient in chunk layout; and dx := col2im(W^T dY) per image. Each
- * of dw_acc, db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
+ * the (o x nb*npix) output gradient in chunk layout; and dx := col2im(W^T dY) per image.
+ * db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
  * gradient of the pooled output and dY is unpooled through idx plane by plane; an index
  * outside its plane gives PYNN_ERR_ARG. */
 static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
@@ -212,14 +212,11 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
         }
         dyc = s->wide;
     }
-    int status = PYNN_OK;
-    if (dw_acc) {
-        const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
-        status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
+    const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
+    int status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
                            0, isa, n_threads);
-        if (status != PYNN_OK)
-            return status;
-    }
+    if (status != PYNN_OK)
+        return status;
     if (db_acc) {
         for (int64_t oc = 0; oc < o; ++oc)
             db_acc[oc] += PYNN_FN(pynn_sum)(dyc + oc * ld, ld);
