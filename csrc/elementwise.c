@@ -22,51 +22,55 @@
 #else /* template */
 #define real PYNN_REAL
 
-#define FOR_EACH(n)                                                                           \
-    (void)n_threads;                                                                          \
-    PYNN_OMP(parallel for simd num_threads(n_threads) schedule(static)                     \
-             if(parallel: n_threads > 1 && (n) >= PYNN_EW_MIN_PARALLEL))                     \
-    for (int64_t i = 0; i < (n); ++i)
+#define FOR_EACH(n, ...)                                                                      \
+    PYNN_PARALLEL_FOR_SIMD(i, n, n_threads, n_threads > 1 && (n) >= PYNN_EW_MIN_PARALLEL,     \
+                           __VA_ARGS__)
+
+/* Column sums of rows [0, outer) of a (outer, channels) dy, columns [c0, c1): walking the
+ * rows keeps the inner loop contiguous. */
+static void PYNN_FN(column_sums)(int64_t outer, int64_t channels, const real *dy, int64_t c0,
+                                 int64_t c1, real *db)
+{
+    double *acc = calloc((size_t)PYNN_MAX(c1 - c0, 1), sizeof(double));
+    if (!acc) { /* no scratch: the slower order needs none */
+        for (int64_t c = c0; c < c1; ++c) {
+            double s = 0;
+            for (int64_t o = 0; o < outer; ++o)
+                s += dy[o * channels + c];
+            db[c] = (real)s;
+        }
+        return;
+    }
+    for (int64_t o = 0; o < outer; ++o) {
+        const real *row = dy + o * channels;
+        for (int64_t c = c0; c < c1; ++c)
+            acc[c - c0] += row[c];
+    }
+    for (int64_t c = c0; c < c1; ++c)
+        db[c] = (real)acc[c - c0];
+    free(acc);
+}
 
 void PYNN_FN(pynn_bias_grad)(int64_t outer, int64_t channels, int64_t inner, const real *dy,
                              real *db, int n_threads)
 {
     const int parallel = n_threads > 1 && outer * channels * inner >= PYNN_EW_MIN_PARALLEL;
-    (void)parallel;
-    if (inner == 1) {
-        /* (outer, channels): column sums; each thread owns a block of columns and walks the
-         * rows, so the inner loop stays contiguous. */
-        PYNN_OMP(parallel num_threads(n_threads) if(parallel))
+    if (inner == 1 && !parallel) {
+        PYNN_FN(column_sums)(outer, channels, dy, 0, channels, db);
+    } else if (inner == 1) { /* each thread owns a block of columns */
+        PYNN_OMP(parallel num_threads(n_threads))
         {
             const int64_t t = pynn_thread_id(), nt = pynn_team_size();
-            const int64_t c0 = channels * t / nt, c1 = channels * (t + 1) / nt;
-            double *acc = calloc((size_t)PYNN_MAX(c1 - c0, 1), sizeof(double));
-            if (acc) {
-                for (int64_t o = 0; o < outer; ++o) {
-                    const real *row = dy + o * channels;
-                    for (int64_t c = c0; c < c1; ++c)
-                        acc[c - c0] += row[c];
-                }
-                for (int64_t c = c0; c < c1; ++c)
-                    db[c] = (real)acc[c - c0];
-                free(acc);
-            } else { /* no scratch: the slower order needs none */
-                for (int64_t c = c0; c < c1; ++c) {
-                    double s = 0;
-                    for (int64_t o = 0; o < outer; ++o)
-                        s += dy[o * channels + c];
-                    db[c] = (real)s;
-                }
-            }
+            PYNN_FN(column_sums)(outer, channels, dy, channels * t / nt,
+                                 channels * (t + 1) / nt, db);
         }
-        return;
-    }
-    PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
-    for (int64_t c = 0; c < channels; ++c) {
-        double s = 0;
-        for (int64_t o = 0; o < outer; ++o)
-            s += PYNN_FN(pynn_sum)(dy + (o * channels + c) * inner, inner);
-        db[c] = (real)s;
+    } else {
+        PYNN_PARALLEL_FOR(c, channels, n_threads, parallel, , {
+            double s = 0;
+            for (int64_t o = 0; o < outer; ++o)
+                s += PYNN_FN(pynn_sum)(dy + (o * channels + c) * inner, inner);
+            db[c] = (real)s;
+        });
     }
 }
 
@@ -82,8 +86,7 @@ void PYNN_FN(pynn_sgd_step)(int64_t n, real *param, const real *grad, real *buf,
     const real keep = (real)(1 - h->dampening), sign = h->maximize ? -1 : 1;
     const int first = h->first_step, nesterov = h->nesterov;
 #define SGD_LOOP(DECAY, MOMENTUM)                                                             \
-    FOR_EACH(n)                                                                               \
-    {                                                                                         \
+    FOR_EACH(n, {                                                                         \
         real g = sign * grad[i];                                                              \
         if (DECAY) /* only then: 0 * inf in a diverged parameter would add NaN */           \
             g += wd * param[i];                                                               \
@@ -93,7 +96,7 @@ void PYNN_FN(pynn_sgd_step)(int64_t n, real *param, const real *grad, real *buf,
             g = nesterov ? look_ahead : b;                                                    \
         }                                                                                     \
         param[i] -= lr * g;                                                                   \
-    }
+    });
     if (wd != 0) {
         if (h->momentum != 0) { SGD_LOOP(1, 1) } else { SGD_LOOP(1, 0) }
     } else {
@@ -114,8 +117,7 @@ void PYNN_FN(pynn_adam_step)(int64_t n, real *param, const real *grad, real *avg
     const real coupled_wd = decoupled ? 0 : (real)h->weight_decay;
     const real shrink = decoupled ? (real)(1 - h->lr * h->weight_decay) : 1;
 #define ADAM_LOOP(COUPLED_DECAY, AMSGRAD)                                                     \
-    FOR_EACH(n)                                                                               \
-    {                                                                                         \
+    FOR_EACH(n, {                                                                         \
         const real p = param[i] * shrink;                                                     \
         real g = sign * grad[i];                                                              \
         if (COUPLED_DECAY)                                                                    \
@@ -131,7 +133,7 @@ void PYNN_FN(pynn_adam_step)(int64_t n, real *param, const real *grad, real *avg
             max_sq[i] = second;                                                               \
         }                                                                                     \
         param[i] = p - step_size * m / (sqrt(second) * inv_bc2_sqrt + eps);                   \
-    }
+    });
     if (coupled_wd != 0) {
         if (max_sq) { ADAM_LOOP(1, 1) } else { ADAM_LOOP(1, 0) }
     } else {
@@ -148,8 +150,7 @@ void PYNN_FN(pynn_rmsprop_step)(int64_t n, real *param, const real *grad, real *
     const real eps = (real)h->eps, wd = (real)h->weight_decay, mom = (real)h->momentum;
     const real sign = h->maximize ? -1 : 1;
 #define RMSPROP_LOOP(DECAY, CENTERED, MOMENTUM)                                               \
-    FOR_EACH(n)                                                                               \
-    {                                                                                         \
+    FOR_EACH(n, {                                                                         \
         real g = sign * grad[i];                                                              \
         if (DECAY)                                                                            \
             g += wd * param[i];                                                               \
@@ -169,7 +170,7 @@ void PYNN_FN(pynn_rmsprop_step)(int64_t n, real *param, const real *grad, real *
         } else {                                                                              \
             param[i] -= lr * g / denom;                                                       \
         }                                                                                     \
-    }
+    });
 #define RMSPROP_LOOPS(DECAY)                                                                  \
     if (h->centered) {                                                                        \
         if (h->momentum != 0) { RMSPROP_LOOP(DECAY, 1, 1) } else { RMSPROP_LOOP(DECAY, 1, 0) } \

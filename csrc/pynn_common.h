@@ -43,6 +43,21 @@
         }                                                                                     \
     } while (0)
 
+/* PYNN_PARALLEL_FOR for loops that must vectorise whichever way they run (`omp simd`: the
+ * optimiser updates, whose sqrt and division GCC leaves scalar otherwise). */
+#define PYNN_PARALLEL_FOR_SIMD(i, n, n_threads, in_parallel, ...)                              \
+    do {                                                                                      \
+        if (in_parallel) {                                                                    \
+            PYNN_OMP(parallel for simd num_threads(n_threads) schedule(static))               \
+            for (int64_t i = 0; i < (n); ++i)                                                 \
+                __VA_ARGS__;                                                                  \
+        } else {                                                                              \
+            PYNN_SIMD()                                                                       \
+            for (int64_t i = 0; i < (n); ++i)                                                 \
+                __VA_ARGS__;                                                                  \
+        }                                                                                     \
+    } while (0)
+
 #if PYNN_HAVE_OPENMP
 #include <omp.h>
 /* _Pragma keeps serial builds free of -Wunknown-pragmas warnings. */

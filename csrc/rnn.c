@@ -23,17 +23,14 @@
 #define SIGMOID PYNN_FN(pynn_sigmoid)
 #define TANH PYNN_FN(pynn_tanh)
 
-#define FOR_EACH_ROW(n, h)                                                                    \
-    (void)n_threads;                                                                          \
-    PYNN_OMP(parallel for num_threads(n_threads) schedule(static)                          \
-             if(n_threads > 1 && (n) * (h) >= PYNN_RNN_MIN_PARALLEL))                        \
-    for (int64_t r = 0; r < (n); ++r)
+#define FOR_EACH_ROW(n, h, ...)                                                               \
+    PYNN_PARALLEL_FOR(r, n, n_threads, n_threads > 1 && (n) * (h) >= PYNN_RNN_MIN_PARALLEL, , \
+                      __VA_ARGS__)
 
 void PYNN_FN(pynn_lstm_cell_fwd)(int64_t n, int64_t h, const real *gates, const real *c_prev,
                                  real *h_out, real *c_out, real *acts, int n_threads)
 {
-    FOR_EACH_ROW(n, h)
-    {
+    FOR_EACH_ROW(n, h, {
         const real *PYNN_RESTRICT g = gates + r * 4 * h, *PYNN_RESTRICT cp = c_prev + r * h;
         real *PYNN_RESTRICT a = acts + r * 5 * h;
         real *PYNN_RESTRICT ho = h_out + r * h, *PYNN_RESTRICT co = c_out + r * h;
@@ -46,7 +43,7 @@ void PYNN_FN(pynn_lstm_cell_fwd)(int64_t n, int64_t h, const real *gates, const 
             co[j] = c;
             ho[j] = o * tc;
         }
-    }
+    });
 }
 
 /* One row of the LSTM backward; has_dc is a constant at each call, so the branch on it
@@ -76,22 +73,20 @@ void PYNN_FN(pynn_lstm_cell_bwd)(int64_t n, int64_t h, const real *acts, const r
                                  const real *dh, const real *dc, real *dgates, real *dc_prev,
                                  int n_threads)
 {
-    FOR_EACH_ROW(n, h)
-    {
+    FOR_EACH_ROW(n, h, {
         const real *a = acts + r * 5 * h, *cp = c_prev + r * h, *dhr = dh + r * h;
         real *dg = dgates + r * 4 * h, *dcp = dc_prev + r * h;
         if (dc)
             PYNN_FN(lstm_bwd_row)(h, a, cp, dhr, dc + r * h, 1, dg, dcp);
         else
             PYNN_FN(lstm_bwd_row)(h, a, cp, dhr, NULL, 0, dg, dcp);
-    }
+    });
 }
 
 void PYNN_FN(pynn_gru_cell_fwd)(int64_t n, int64_t h, const real *gi, const real *gh,
                                 const real *h_prev, real *h_out, real *acts, int n_threads)
 {
-    FOR_EACH_ROW(n, h)
-    {
+    FOR_EACH_ROW(n, h, {
         const real *PYNN_RESTRICT xi = gi + r * 3 * h, *PYNN_RESTRICT hh = gh + r * 3 * h;
         const real *PYNN_RESTRICT hp = h_prev + r * h;
         real *PYNN_RESTRICT a = acts + r * 4 * h, *PYNN_RESTRICT ho = h_out + r * h;
@@ -102,15 +97,14 @@ void PYNN_FN(pynn_gru_cell_fwd)(int64_t n, int64_t h, const real *gi, const real
             a[j] = rg, a[h + j] = z, a[2 * h + j] = nn, a[3 * h + j] = ghn;
             ho[j] = (1 - z) * nn + z * hp[j];
         }
-    }
+    });
 }
 
 void PYNN_FN(pynn_gru_cell_bwd)(int64_t n, int64_t h, const real *acts, const real *h_prev,
                                 const real *dh, real *dgi, real *dgh, real *dh_prev,
                                 int n_threads)
 {
-    FOR_EACH_ROW(n, h)
-    {
+    FOR_EACH_ROW(n, h, {
         const real *PYNN_RESTRICT a = acts + r * 4 * h, *PYNN_RESTRICT hp = h_prev + r * h;
         const real *PYNN_RESTRICT d = dh + r * h;
         real *PYNN_RESTRICT di = dgi + r * 3 * h, *PYNN_RESTRICT dhh = dgh + r * 3 * h;
@@ -125,7 +119,7 @@ void PYNN_FN(pynn_gru_cell_bwd)(int64_t n, int64_t h, const real *acts, const re
             dhh[j] = dr, dhh[h + j] = dz, dhh[2 * h + j] = dn * rg;
             dp[j] = d[j] * z;
         }
-    }
+    });
 }
 
 #undef FOR_EACH_ROW
