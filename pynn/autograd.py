@@ -149,9 +149,15 @@ class Function:
         ``retain_graph=True``.
     inputs : tuple
         The arguments of ``apply`` (only those flagged in ``needs_input_grad`` are used).
+
+    A subclass whose ``backward`` returns only arrays it has just allocated, which nothing
+    else refers to, sets ``fresh_grads = True``: a leaf's first gradient is then kept as it
+    is instead of copied (a copy of each weight gradient a step otherwise). Left False, the
+    gradients may be anything, the incoming ``grad`` itself included.
     """
 
     # Class-level defaults; instances set only what they use (no per-op dict/kwargs work).
+    fresh_grads = False
     needs_input_grad = ()
     saved_tensors = ()
     inputs = ()

@@ -700,13 +700,17 @@ def stack(tensors, dim=0):
 # The backward walk
 
 
-def _accumulate(leaf, grad):
-    """Add ``grad`` into a leaf's ``.grad`` (a fresh, owned ndarray of the leaf's dtype the
-    first time; in place afterwards)."""
-    if leaf.grad is None:
-        leaf.grad = np.array(grad, dtype=leaf.data.dtype)
-    else:
+def _accumulate(leaf, grad, owned=False):
+    """Add ``grad`` into a leaf's ``.grad``: in place, after the first time, which makes it an
+    ndarray of the leaf's dtype that nothing else refers to. That is ``grad`` itself when it
+    is ``owned`` (see ``Function.fresh_grads``) and already such an ndarray, else a copy."""
+    if leaf.grad is not None:
         leaf.grad += grad
+    elif (owned and type(grad) is np.ndarray and grad.dtype == leaf.data.dtype
+          and grad.flags.writeable):
+        leaf.grad = grad
+    else:
+        leaf.grad = np.array(grad, dtype=leaf.data.dtype)
 
 
 _FREED = (
@@ -758,7 +762,7 @@ def _run_backward(root, grad, retain_graph):
                 continue
             parent = t.grad_fn
             if parent is None:
-                _accumulate(t, gi)
+                _accumulate(t, gi, node.fresh_grads)
                 continue
             dtype = t.data.dtype
             if type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):

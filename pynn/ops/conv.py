@@ -10,6 +10,8 @@ class Conv2dFunction(Function):
     padding)`` in the same kernel call unless ``pool`` is None; arguments are checked by
     :func:`pynn.functional.conv2d`. The input gradient is computed only when asked for."""
 
+    fresh_grads = True  # the backward kernels allocate dx, dw and db on every call
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, relu, pool):
         if pool is None:

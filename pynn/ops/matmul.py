@@ -63,6 +63,8 @@ class LinearFunction(Function):
     one ``gemm(x2d, w, trans_b=True, bias=b, relu=relu)``. Arguments are checked by
     :func:`pynn.functional.linear`."""
 
+    fresh_grads = True  # each gradient is a new GEMM or bias_grad result
+
     @staticmethod
     def forward(ctx, x, w, b, relu):
         lead = x.shape[:-1]

@@ -77,13 +77,86 @@ def test_gradients_accumulate_across_backward_calls():
     np.testing.assert_array_equal(w.grad, [2.0, 4.0])
 
 
-def test_leaf_grad_is_owned_ndarray():
+@pytest.mark.parametrize("scale", [None, [1.0, 2.0, 3.0]])
+def test_leaf_grad_is_owned_ndarray(scale):
     a = pynn.tensor(np.ones(3), requires_grad=True)
     b = pynn.tensor(np.ones(3), requires_grad=True)
-    (a + b).sum().backward()  # both receive the same upstream array
+    y = a + b  # a and b receive the same upstream array: read-only, or writable when scaled
+    (y if scale is None else y * pynn.tensor(scale)).sum().backward()
     a.grad += 1
-    np.testing.assert_array_equal(b.grad, np.ones(3))
+    np.testing.assert_array_equal(b.grad, scale or np.ones(3))
     assert type(a.grad) is np.ndarray and a.grad.flags.writeable
+
+
+def _backward_returning(array, fresh):
+    class Give(Function):
+        fresh_grads = fresh
+
+        @staticmethod
+        def forward(ctx, x):
+            return x.sum()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return array
+
+    return Give
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_fresh_gradients_are_kept_others_copied(fresh):
+    a = pynn.tensor(np.ones(3), requires_grad=True)
+    given = np.array([1.0, 2.0, 3.0])
+    _backward_returning(given, fresh).apply(a).backward()
+    assert (a.grad is given) == fresh
+    np.testing.assert_array_equal(a.grad, given)
+    _backward_returning(given, fresh).apply(a).backward()  # the second adds in place
+    np.testing.assert_array_equal(a.grad, [2.0, 4.0, 6.0])
+
+
+def test_fresh_gradient_of_another_dtype_is_copied():
+    a = pynn.tensor(np.ones(3, np.float32), requires_grad=True)
+    _backward_returning(np.ones(3), True).apply(a).backward()
+    assert a.grad.dtype == np.float32
+
+
+def _linear_case():
+    layer = pynn.nn.Linear(5, 4)
+    x = pynn.tensor(np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32),
+                    requires_grad=True)
+    return layer, x, lambda k: (F.relu(layer(x)) * k).sum()
+
+
+def _conv_case(pool):
+    layer = pynn.nn.Conv2d(2, 3, 3)
+    x = pynn.tensor(np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32),
+                    requires_grad=True)
+    if pool:
+        net = pynn.nn.Sequential(layer, pynn.nn.ReLU(), pynn.nn.MaxPool2d(2))
+        return layer, x, lambda k: (net(x) * net(x) * k).sum()
+    return layer, x, lambda k: (layer(x) * layer(x) * k).sum()
+
+
+@pytest.mark.parametrize("case", ["linear", "conv", "conv_pool"])
+def test_functions_with_fresh_grads_return_unshared_arrays(each_backend, case):
+    """The promise behind ``fresh_grads``: the gradients these Functions return share memory
+    with nothing else (one another, the inputs, the parameters), and a later backward pass,
+    with other gradients, does not write into them."""
+    layer, x, loss_of = _linear_case() if case == "linear" else _conv_case(case == "conv_pool")
+    loss_of(1.0).backward()
+    grads = [x.grad] + [p.grad for p in layer.parameters()]
+    kept = [g.copy() for g in grads]
+    others = [x.data] + [p.data for p in layer.parameters()]
+    for i, g in enumerate(grads):
+        assert g.flags.writeable
+        for other in grads[i + 1:] + others:
+            assert not np.shares_memory(g, other)
+    x.grad = None
+    for p in layer.parameters():
+        p.grad = None
+    loss_of(2.0).backward()
+    for g, k in zip(grads, kept):
+        np.testing.assert_array_equal(g, k)
 
 
 def test_same_tensor_used_twice():
