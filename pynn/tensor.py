@@ -701,9 +701,9 @@ def stack(tensors, dim=0):
 
 
 def _accumulate(leaf, grad, owned=False):
-    """Add ``grad`` into a leaf's ``.grad``: in place, after the first time, which makes it an
-    ndarray of the leaf's dtype that nothing else refers to. That is ``grad`` itself when it
-    is ``owned`` (see ``Function.fresh_grads``) and already such an ndarray, else a copy."""
+    """Add ``grad`` into a leaf's ``.grad``, in place once there is one. The first gradient
+    becomes an ndarray of the leaf's dtype that nothing else refers to: ``grad`` itself when
+    it is ``owned`` (see ``Function.fresh_grads``) and already such an ndarray, else a copy."""
     if leaf.grad is not None:
         leaf.grad += grad
     elif (owned and type(grad) is np.ndarray and grad.dtype == leaf.data.dtype
