@@ -207,9 +207,8 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
                 grad[...] = 0
     elif not _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
                                    _contiguous(dy), _contiguous(relu_y), w.shape[2:], s, p, d,
-                                   conv_hw,
-                                   ((1, 1), (1, 1), (0, 0)), _contiguous(indices), dx, dw, db,
-                                   _isa, get_num_threads()):
+                                   conv_hw, ((1, 1), (1, 1), (0, 0)), _contiguous(indices), dx,
+                                   dw, db, _isa, get_num_threads()):
         raise check.pool_indices_out_of_range(kernel, (*dy.shape[:2], *conv_hw))
     return dx, dw.reshape(w.shape), db
 
