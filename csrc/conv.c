@@ -76,16 +76,17 @@ static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64
 #else /* template */
 #define real PYNN_REAL
 
-/* Scratch for one chunk of nb images: cols (kdim x nb*npix), and for nb > 1 or a pooled
- * convolution a matrix (o x nb*npix) that holds outputs or output gradients in chunk layout. */
+/* Scratch for one chunk of nb images: cols (kdim x nb*npix), and for nb > 1, a pooled
+ * convolution or a masked gradient a matrix (o x nb*npix) that holds outputs or output
+ * gradients in chunk layout. */
 typedef struct {
     real *cols, *wide;
 } PYNN_FN(conv_scratch);
 
 static int PYNN_FN(scratch_alloc)(PYNN_FN(conv_scratch) *s, int64_t kdim, int64_t o,
-                                  int64_t npix, int64_t nb, int pooled)
+                                  int64_t npix, int64_t nb, int always_wide)
 {
-    const int wide = nb > 1 || pooled;
+    const int wide = nb > 1 || always_wide;
     s->cols = pynn_alloc((size_t)(kdim * nb * npix) * sizeof(real));
     s->wide = wide ? pynn_alloc((size_t)(o * nb * npix) * sizeof(real)) : NULL;
     return s->cols && (!wide || s->wide) ? PYNN_OK : PYNN_ERR_NOMEM;
@@ -187,24 +188,27 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
  * the (o x nb*npix) output gradient in chunk layout; and dx := col2im(W^T dY) per image.
  * db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
  * gradient of the pooled output and dY is unpooled through idx plane by plane; an index
- * outside its plane gives PYNN_ERR_ARG. */
+ * outside its plane gives PYNN_ERR_ARG. Without, dY is dy masked where relu_y (shaped as dy)
+ * is not positive, unless relu_y is NULL. */
 static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
                                    int64_t nb, const real *w, const pynn_pool_geom *pool,
-                                   const real *dy, const int64_t *idx, real *dx, real *dw_acc,
-                                   double *db_acc, PYNN_FN(conv_scratch) *s, int isa,
-                                   int n_threads)
+                                   const real *dy, const real *relu_y, const int64_t *idx,
+                                   real *dx, real *dw_acc, double *db_acc,
+                                   PYNN_FN(conv_scratch) *s, int isa, int n_threads)
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
     const int64_t x_step = g->c * g->h * g->w;
     const int direct = nb == 1 && is_pointwise(g);
     const real *dyc = dy;
-    if (nb > 1 || pool) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
+    if (nb > 1 || pool || relu_y) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
         const int64_t dy_plane = pool ? pool->oh * pool->ow : npix;
         for (int64_t b = 0; b < nb; ++b) {
             for (int64_t oc = 0; oc < o; ++oc) {
                 real *plane = s->wide + oc * ld + b * npix;
                 const int64_t at = (b * o + oc) * dy_plane;
-                if (!pool)
+                if (!pool && relu_y)
+                    PYNN_FN(pynn_relu_bwd)(npix, relu_y + at, dy + at, plane, 1);
+                else if (!pool)
                     memcpy(plane, dy + at, (size_t)npix * sizeof(real));
                 else if (!PYNN_FN(pynn_maxunpool2d_plane)(pool, dy + at, idx + at, plane))
                     return PYNN_ERR_ARG;
@@ -357,7 +361,10 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         status = PYNN_ERR_NOMEM;
         goto done;
     }
-    if (relu_y && !argmax) { /* the chunks read dy in several places: mask it once */
+    /* Unpooled chunks mask dy as they copy it into their layout; unpooling reads it through
+     * the argmax, so a pooled dy is masked once first. */
+    const real *chunk_relu = pool ? NULL : relu_y;
+    if (relu_y && pool && !argmax) {
         if (!(masked_dy = pynn_alloc((size_t)(n * y_step) * sizeof(real)))) {
             status = PYNN_ERR_NOMEM;
             goto done;
@@ -394,13 +401,13 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             pynn_free(pad);
         } else {
             PYNN_FN(conv_scratch) s;
-            if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL) != PYNN_OK)
+            if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu) != PYNN_OK)
                 status = PYNN_ERR_NOMEM;
             for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
                 status = PYNN_FN(backward_chunk)(
                     g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
-                    idx ? idx + i * y_step : NULL, dx ? dx + i * x_step : NULL, dw, db_acc, &s,
-                    isa, n_threads);
+                    chunk_relu ? chunk_relu + i * y_step : NULL, idx ? idx + i * y_step : NULL,
+                    dx ? dx + i * x_step : NULL, dw, db_acc, &s, isa, n_threads);
             PYNN_FN(scratch_free)(&s);
         }
     } else {
@@ -420,13 +427,15 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             } else { /* every thread reaches the worksharing loop */
                 real *dw_mine = t == 0 ? dw : dw_extra + (t - 1) * o * kdim;
                 PYNN_FN(conv_scratch) s;
-                mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool != NULL);
+                mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu);
                 PYNN_OMP(for schedule(static))
                 for (int64_t c = 0; c < chunks; ++c)
                     if (mine == PYNN_OK)
                         mine = PYNN_FN(backward_chunk)(
                             g, o, x + c * nb * x_step, PYNN_MIN(nb, n - c * nb), w, pool,
-                            dy + c * nb * y_step, idx ? idx + c * nb * y_step : NULL,
+                            dy + c * nb * y_step,
+                            chunk_relu ? chunk_relu + c * nb * y_step : NULL,
+                            idx ? idx + c * nb * y_step : NULL,
                             dx ? dx + c * nb * x_step : NULL, dw_mine, db_mine, &s, isa, 1);
                 PYNN_FN(scratch_free)(&s);
             }
