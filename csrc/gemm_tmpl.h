@@ -27,7 +27,8 @@ typedef struct {
                                    A (pack_a), else one MR x kc edge micro-panel of A; then
                                    one kc x NR edge micro-panel of B (!pack_b) */
     int64_t apack_size, ablock_size;
-    int64_t *counters;          /* two task counters (pack B, multiply) per (jc, pc) block */
+    int64_t *counters;          /* task counters: with pack_b two (pack B, multiply) per
+                                   (jc, pc) block, else one per jc block */
 } CTX;
 
 /* C(i, j) := relu?(alpha * acc + beta * C(i, j) + bias) for one row of jn values; beta == 0
@@ -230,13 +231,80 @@ static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64
     }
 }
 
-/* One thread's share of the blocked product. Every thread runs the same jc and pc loops so
- * the barriers match. Work is handed out in tasks, first come first served (a shared
- * counter per phase), so that a thread slowed down by another process on its core takes
- * fewer of them instead of holding up the team. For each (jc, pc) the team packs the
- * kc x nc block of B (tasks: groups of micro-panels), then multiplies it (tasks: an mc-row
- * block of A, packed by the task, times a chunk of B's micro-panels). Tasks follow the
- * MR x NR grid of C, so every tile is computed the same way whatever the thread count. */
+/* Task t of the nc-column block at jc, over depth [pc, pc + kc): the mc_step-row block
+ * t / nchunks of C times chunk t % nchunks of B's NR-column micro-panels. The first depth
+ * block applies beta, the last bias and ReLU; the others accumulate into C. `ap` is the
+ * thread's own packing room. */
+static void NAME(multiply_task)(const CTX *x, T *ap, int64_t jc, int64_t nc, int64_t pc,
+                                int64_t kc, int64_t t, int64_t mc_step, int64_t nchunks)
+{
+    const int64_t MR = x->mr, NR = x->nr, npanels = (nc + NR - 1) / NR;
+    const int64_t ic = t / nchunks * mc_step, chunk = t % nchunks;
+    const int64_t mc = PYNN_MIN(mc_step, x->m - ic);
+    const int64_t q0 = npanels * chunk / nchunks, q1 = npanels * (chunk + 1) / nchunks;
+    const int first = pc == 0, last = pc + kc >= x->k;
+    EP ep;
+    ep.alpha = x->alpha;
+    ep.beta = first ? x->beta : 1;
+    ep.load_c = !first || x->beta != 0;
+    ep.relu = last && x->relu;
+    ep.bias_axis = x->bias_axis;
+    const T *ablk;
+    int64_t rs_a, cs_a, panel_a; /* strides of A's micro-panels, and between them */
+    if (x->pack_a) {
+        NAME(pack_a)(x, ic, mc, pc, kc, ap);
+        ablk = ap, rs_a = 1, cs_a = MR, panel_a = MR * kc;
+    } else {
+        ablk = x->a + ic * x->rsa + pc * x->csa;
+        rs_a = x->rsa, cs_a = x->csa, panel_a = MR * x->rsa;
+    }
+    /* The ragged last micro-panel of an unpacked A: packed alone, once per block (the
+     * micro-kernel always reads MR rows). */
+    const int64_t ragged = x->pack_a ? mc : mc / MR * MR;
+    if (ragged < mc)
+        NAME(pack_a)(x, ic + ragged, mc - ragged, pc, kc, ap);
+    for (int64_t q = q0; q < q1; ++q) {
+        const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
+        const T *bq;
+        int64_t rs_b;
+        if (x->pack_b) {
+            bq = x->bpack + q * NR * kc, rs_b = NR;
+        } else if (nr == NR) {
+            bq = x->b + pc * x->rsb + (jc + jr), rs_b = x->rsb;
+        } else {
+            /* The ragged last panel of an unpacked B: pack it alone. */
+            NAME(pack_b)(x, jc, nc, pc, kc, q, q + 1, ap + x->ablock_size);
+            bq = ap + x->ablock_size, rs_b = NR;
+        }
+        const UKR ukr = 2 * nr <= NR ? x->ukr_half : x->ukr;
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = PYNN_MIN(MR, mc - ir);
+            ep.bias = NULL;
+            if (last && x->bias)
+                ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
+            const T *aq = ablk + (ir / MR) * panel_a;
+            int64_t rs_aq = rs_a, cs_aq = cs_a;
+            if (ir >= ragged)
+                aq = ap, rs_aq = 1, cs_aq = MR;
+            ukr(kc, aq, rs_aq, cs_aq, bq, rs_b, x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc,
+                x->rsc, x->csc, mr, nr, &ep);
+        }
+    }
+}
+
+/* One thread's share of the blocked product. Work is handed out in tasks, first come first
+ * served (a shared counter per phase), so that a thread slowed down by another process on
+ * its core takes fewer of them instead of holding up the team. A task is an mc-row block of
+ * A times a chunk of B's micro-panels; tasks follow the MR x NR grid of C, so every tile is
+ * computed the same way whatever the thread count.
+ *
+ * Every depth block after the first adds into the C tiles that the previous one wrote, so
+ * no tile may be updated by two threads at once:
+ * - B packed: for each (jc, pc) the team packs the kc x nc block of B, waits, multiplies it,
+ *   and waits again before the next block. A tile can change threads between depth blocks;
+ *   the barrier orders the two updates (and protects the shared packed B).
+ * - B read in place: nothing is shared, so a task keeps its tiles through every depth block
+ *   and no barrier is needed. */
 static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
 {
     const int64_t MR = x->mr, NR = x->nr;
@@ -261,79 +329,27 @@ static void NAME(gemm_worker)(const CTX *x, int tid, int nt)
             nchunks = PYNN_MIN(npanels, (GEMM_TASKS_PER_THREAD * nt + nrow - 1) / nrow);
         const int64_t ntasks = nrow * nchunks;
         const int64_t nbtasks = PYNN_MIN(npanels, (int64_t)GEMM_TASKS_PER_THREAD * nt);
+        if (!x->pack_b) {
+            for (int64_t t; (t = gemm_claim(counter)) < ntasks;)
+                for (int64_t pc = 0; pc < x->k; pc += x->kc)
+                    NAME(multiply_task)(x, ap, jc, nc, pc, PYNN_MIN(x->kc, x->k - pc), t,
+                                        mc_step, nchunks);
+            counter += 1;
+            continue;
+        }
         for (int64_t pc = 0; pc < x->k; pc += x->kc, counter += 2) {
             const int64_t kc = PYNN_MIN(x->kc, x->k - pc);
-            const int first = pc == 0, last = pc + kc >= x->k;
-            if (x->pack_b) {
-                for (;;) {
-                    const int64_t t = gemm_claim(&counter[0]);
-                    if (t >= nbtasks)
-                        break;
-                    const int64_t b0 = npanels * t / nbtasks, b1 = npanels * (t + 1) / nbtasks;
-                    NAME(pack_b)(x, jc, nc, pc, kc, b0, b1, x->bpack + b0 * NR * kc);
-                }
-                if (nt > 1) {
-                    PYNN_OMP(barrier)
-                }
+            for (int64_t t; (t = gemm_claim(&counter[0])) < nbtasks;) {
+                const int64_t b0 = npanels * t / nbtasks, b1 = npanels * (t + 1) / nbtasks;
+                NAME(pack_b)(x, jc, nc, pc, kc, b0, b1, x->bpack + b0 * NR * kc);
             }
-            EP ep;
-            ep.alpha = x->alpha;
-            ep.beta = first ? x->beta : 1;
-            ep.load_c = !first || x->beta != 0;
-            ep.relu = last && x->relu;
-            ep.bias_axis = x->bias_axis;
-            for (;;) {
-                const int64_t t = gemm_claim(&counter[1]);
-                if (t >= ntasks)
-                    break;
-                const int64_t ic = t / nchunks * mc_step, chunk = t % nchunks;
-                const int64_t mc = PYNN_MIN(mc_step, x->m - ic);
-                const int64_t q0 = npanels * chunk / nchunks, q1 = npanels * (chunk + 1) / nchunks;
-                const T *ablk;
-                int64_t rs_a, cs_a, panel_a; /* strides of A's micro-panels, and between them */
-                if (x->pack_a) {
-                    NAME(pack_a)(x, ic, mc, pc, kc, ap);
-                    ablk = ap, rs_a = 1, cs_a = MR, panel_a = MR * kc;
-                } else {
-                    ablk = x->a + ic * x->rsa + pc * x->csa;
-                    rs_a = x->rsa, cs_a = x->csa, panel_a = MR * x->rsa;
-                }
-                /* The ragged last micro-panel of an unpacked A: packed alone, once per
-                 * block (the micro-kernel always reads MR rows). */
-                const int64_t ragged = x->pack_a ? mc : mc / MR * MR;
-                if (ragged < mc)
-                    NAME(pack_a)(x, ic + ragged, mc - ragged, pc, kc, ap);
-                for (int64_t q = q0; q < q1; ++q) {
-                    const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
-                    const T *bq;
-                    int64_t rs_b;
-                    if (x->pack_b) {
-                        bq = x->bpack + q * NR * kc, rs_b = NR;
-                    } else if (nr == NR) {
-                        bq = x->b + pc * x->rsb + (jc + jr), rs_b = x->rsb;
-                    } else {
-                        /* The ragged last panel of an unpacked B: pack it alone. */
-                        NAME(pack_b)(x, jc, nc, pc, kc, q, q + 1, ap + x->ablock_size);
-                        bq = ap + x->ablock_size, rs_b = NR;
-                    }
-                    const UKR ukr = 2 * nr <= NR ? x->ukr_half : x->ukr;
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        const int64_t mr = PYNN_MIN(MR, mc - ir);
-                        ep.bias = NULL;
-                        if (last && x->bias)
-                            ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
-                        const T *aq = ablk + (ir / MR) * panel_a;
-                        int64_t rs_aq = rs_a, cs_aq = cs_a;
-                        if (ir >= ragged)
-                            aq = ap, rs_aq = 1, cs_aq = MR;
-                        ukr(kc, aq, rs_aq, cs_aq, bq, rs_b,
-                            x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, mr,
-                            nr, &ep);
-                    }
-                }
+            if (nt > 1) {
+                PYNN_OMP(barrier)
             }
-            /* B's buffer is refilled next: wait until everybody is done with it. */
-            if (x->pack_b && nt > 1) {
+            for (int64_t t; (t = gemm_claim(&counter[1])) < ntasks;)
+                NAME(multiply_task)(x, ap, jc, nc, pc, kc, t, mc_step, nchunks);
+            /* B's buffer is refilled, and the tiles are added to, by whoever comes next. */
+            if (nt > 1) {
                 PYNN_OMP(barrier)
             }
         }
