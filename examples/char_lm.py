@@ -215,7 +215,7 @@ def sample(model, prompt_ids, n_chars, temperature, rng):
     with pynn.no_grad():
         for _ in range(n_chars):
             window = np.array([ids[-model.context:]], dtype=np.int64)
-            logits = model(pynn.tensor(window)).data[0, -1].astype(np.float64) / temperature
+            logits = model(pynn.tensor(window)).numpy()[0, -1].astype(np.float64) / temperature
             p = np.exp(logits - logits.max())
             ids.append(int(rng.choice(len(p), p=p / p.sum())))
     model.train()

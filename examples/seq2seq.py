@@ -137,7 +137,7 @@ class Seq2SeqTransformer(nn.Module):
             out = np.full((n, 1), BOS, dtype=np.int64)
             done = np.zeros(n, dtype=bool)
             for _ in range(steps):
-                nxt = self.decode(out, memory, src).data[:, -1].argmax(axis=-1)
+                nxt = self.decode(out, memory, src).numpy()[:, -1].argmax(axis=-1)
                 nxt[done] = PAD
                 done |= nxt == EOS
                 out = np.concatenate([out, nxt[:, None]], axis=1)

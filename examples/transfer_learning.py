@@ -191,8 +191,8 @@ def main(argv=None):
                             args.finetune_epochs, args.finetune_lr)
     scratch_acc = train.evaluate(scratch, None, test_loader)["accuracy"]
 
-    n_trainable = sum(p.data.size for p in trainable)
-    n_all = sum(p.data.size for p in scratch.parameters())
+    n_trainable = sum(p.numel() for p in trainable)
+    n_all = sum(p.numel() for p in scratch.parameters())
     print(f"\ntransfer_learning digits 0-4 -> 5-9: threads={pynn.get_num_threads()}; "
           f"{len(small_set)} training images ({args.per_class} per digit), "
           f"{args.finetune_epochs} epochs, test on {len(target_test)} images")

@@ -1,8 +1,9 @@
-"""Differentiable operations: :class:`Function`, and the grad mode (:class:`no_grad`).
+"""Differentiable operations: :class:`ArrayFunction`, and the grad mode (:class:`no_grad`).
 
-A :class:`Function` subclass is one node type of the autograd graph::
+An :class:`ArrayFunction` subclass is one node type of the autograd graph; every op of pynn
+(``pynn.ops``, ``pynn.functional``) is one::
 
-    class MulFunction(Function):
+    class MulFunction(ArrayFunction):
         @staticmethod
         def forward(ctx, a, b):          # ndarrays in (Tensors are unwrapped) ...
             ctx.save_for_backward(a, b)
@@ -15,11 +16,15 @@ A :class:`Function` subclass is one node type of the autograd graph::
 
     y = MulFunction.apply(x, w)          # a Tensor, recorded in the graph when needed
 
-Contract (different from PyTorch in one respect, for speed): ``forward`` receives the
-*ndarrays* of its Tensor arguments (other arguments as given) and returns one ndarray;
-``backward`` receives and returns ndarrays. The ``ctx`` is the graph node itself.
-``backward`` must not modify ``grad`` in place (it may be shared or a read-only broadcast
-view) and returns gradients shaped like the corresponding inputs.
+Contract (different from PyTorch's ``torch.autograd.Function``, for speed): ``forward``
+receives the *ndarrays* (``._data``) of its Tensor arguments (other arguments as given) and
+returns one ndarray; ``backward`` receives and returns ndarrays. The ``ctx`` is the graph
+node itself. ``backward`` must not modify ``grad`` in place (it may be shared or a read-only
+broadcast view) and returns gradients shaped like the corresponding inputs. The backward
+walk (``pynn.tensor._run_backward``) passes ndarrays between nodes and wraps a gradient in
+a Tensor only when it stores it in a ``.grad``.
+
+``Function`` is, for now, another name for :class:`ArrayFunction`.
 """
 
 import functools
@@ -32,7 +37,14 @@ from .tensor import Tensor, _wrap
 _new = object.__new__
 _ndarray = np.ndarray
 
-__all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+__all__ = [
+    "ArrayFunction",
+    "Function",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,12 +144,12 @@ class enable_grad(_GradModeContext):
 
 
 # ---------------------------------------------------------------------------------------------
-# Function
+# ArrayFunction
 
 
-class Function:
-    """Base class of differentiable operations; subclass it with static ``forward`` and
-    ``backward`` methods and call :meth:`apply` (see the module docstring).
+class ArrayFunction:
+    """Base class of pynn's differentiable operations, on ndarrays: subclass it with static
+    ``forward`` and ``backward`` methods and call :meth:`apply` (see the module docstring).
 
     Attributes of ``ctx`` (the node)
     --------------------------------
@@ -170,11 +182,11 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args):
-        raise NotImplementedError("Function subclasses must define forward(ctx, *args)")
+        raise NotImplementedError("ArrayFunction subclasses must define forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx, grad):
-        raise NotImplementedError("Function subclasses must define backward(ctx, grad)")
+        raise NotImplementedError("ArrayFunction subclasses must define backward(ctx, grad)")
 
     @classmethod
     def apply(cls, *args):
@@ -187,7 +199,7 @@ class Function:
         record = False
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a._data)
                 if a.requires_grad:
                     needs.append(True)
                     record = True
@@ -196,7 +208,7 @@ class Function:
                 arrays.append(a)
             needs.append(False)
         t = _new(Tensor)  # the result, built inline: this is every op's hot path
-        t.grad = None
+        t._grad = None
         if record and _mode.enabled:
             # inputs: the arguments themselves (no copy); the backward walk reads only the
             # positions where needs_input_grad is True.
@@ -209,7 +221,7 @@ class Function:
             out = cls.forward(ctx, *arrays)
             t.requires_grad = False
             t.grad_fn = None
-        t.data = out if type(out) is _ndarray else np.asarray(out)
+        t._data = out if type(out) is _ndarray else np.asarray(out)
         return t
 
     @classmethod
@@ -217,7 +229,7 @@ class Function:
         """As :meth:`apply`, returning ``(output, ctx)``, for callers that want something
         ``forward`` left on the context (pooling indices); slower, off the hot path."""
         ctx = cls()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = any(needs) and _mode.enabled
         ctx.needs_input_grad = needs if record else (False,) * len(args)
@@ -228,3 +240,7 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+# The PyTorch-contract Function (Tensors in and out) replaces this alias next.
+Function = ArrayFunction

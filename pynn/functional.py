@@ -46,7 +46,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _tensor(x):
@@ -683,7 +683,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 # ---------------------------------------------------------------------------------------------
 # Normalisation (appended with pynn.nn; autograd nodes in pynn/ops/norm.py)
 
-from .autograd import Function
+from .autograd import ArrayFunction
 from .ops.loss import _reduce, _reduced_grad
 from .ops.norm import BatchNormFunction, LayerNormFunction
 
@@ -767,7 +767,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 # Margin losses (appended with pynn.nn; their nodes live here until ops/loss.py takes them)
 
 
-class MultiMarginLossFunction(Function):
+class MultiMarginLossFunction(ArrayFunction):
     """``sum_{j != y} w[y] max(0, margin - x[y] + x[j])^p / C`` per row of (N, C) scores."""
 
     @staticmethod
@@ -854,7 +854,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     return loss
 
 
-class HingeLossFunction(Function):
+class HingeLossFunction(ArrayFunction):
     """``max(0, margin - y * s)`` elementwise, labels y in {-1, +1}."""
 
     @staticmethod
@@ -1130,7 +1130,7 @@ def _multi_head_attention(who, query, key, value, embed_dim, num_heads, in_proj_
         query = _tensor(query).unsqueeze(1)
         key = query if self_attn else _tensor(key).unsqueeze(1)
         value = key if kv_same else _tensor(value).unsqueeze(1)
-        q, k, v = query.data, key.data, value.data
+        q, k, v = query._data, key._data, value._data
     sa, ba = (1, 0) if batch_first else (0, 1)
     e = embed_dim
     kdim = e if proj_weights is None else _data(proj_weights[1]).shape[1]

@@ -26,6 +26,8 @@ from urllib.parse import quote
 
 import numpy as np
 
+from .tensor import Tensor
+
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
@@ -78,12 +80,14 @@ def _flatten(obj):
         if isinstance(node, (list, tuple)):
             kind = "tuple" if isinstance(node, tuple) else "list"
             return {kind: [walk(v, path + [i]) for i, v in enumerate(node)]}
+        if isinstance(node, Tensor):  # a Tensor / Parameter: its values
+            return {"array": add_array(node._data, path, where)}
         data = getattr(node, "data", None)
-        if isinstance(data, np.ndarray):  # a Tensor / Parameter: its values
+        if isinstance(data, np.ndarray):
             return {"array": add_array(data, path, where)}
         raise TypeError(f"save: cannot save a {type(node).__name__} (at {where}); "
-                        f"supported: dict, list, tuple, ndarray (or objects with a .data "
-                        f"ndarray), NumPy scalars, int, float, bool, str, None")
+                        f"supported: dict, list, tuple, ndarray, Tensor (or objects with a "
+                        f".data ndarray), NumPy scalars, int, float, bool, str, None")
 
     tree = walk(obj, [])
     return tree, arrays
@@ -116,8 +120,8 @@ def save(obj, path, *, compress=False):
     Parameters
     ----------
     obj : dict, list, tuple, ndarray or scalar, nested
-        Leaves: ndarrays (any non-object dtype), objects with a ``.data`` ndarray (tensors,
-        saved as their ``.data``), NumPy scalars, int, float, bool, str, None. Dict keys:
+        Leaves: ndarrays (any non-object dtype), Tensors (saved as their ndarray), objects
+        with a ``.data`` ndarray, NumPy scalars, int, float, bool, str, None. Dict keys:
         str or int (any characters, ``/`` included).
     path : str, PathLike or writable binary file object
         Written exactly there (no ``.npz`` is appended). A path is written atomically: to

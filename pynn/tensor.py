@@ -3,11 +3,14 @@ the backward walk (iterative reverse topological order, so graphs of any depth w
 
 Conventions (a reviewer's checklist)
 ------------------------------------
-- ``.data`` is the storage, a plain ``numpy.ndarray``; optimisers update it in place.
-- ``.grad`` is a plain ``numpy.ndarray`` (or None), like PyTorch's ``.grad`` being a tensor
-  without history. Gradients *accumulate*: every ``backward()`` adds into the leaves'
-  ``.grad`` (in place, with ``+=``) until someone resets it (``optimizer.zero_grad()``).
-  Non-leaf tensors get no ``.grad`` unless they called :meth:`Tensor.retain_grad`.
+- The storage is ``._data``, a plain ``numpy.ndarray``: library code (ops, optimisers,
+  modules) reads and updates it directly. ``.data`` is, as in PyTorch, a new Tensor sharing
+  that storage, outside the graph; assigning ``t.data = other`` replaces the storage.
+- ``.grad`` is a Tensor without history (or None), as in PyTorch; its storage is
+  ``.grad._data``. Gradients *accumulate*: every ``backward()`` adds into the leaves'
+  ``.grad._data`` (in place, with ``+=``) until someone resets it
+  (``optimizer.zero_grad()``). Non-leaf tensors get no ``.grad`` unless they called
+  :meth:`Tensor.retain_grad`.
 - ``backward()`` frees the saved arrays of the graph it walked, as PyTorch does; a second
   ``backward()`` through it raises "Trying to backward through the graph a second time"
   unless the first passed ``retain_graph=True``.
@@ -36,8 +39,8 @@ _FLOAT_KINDS = "f"
 def _wrap(data, node):
     """A Tensor over ``data`` made by ``node`` (None: not recorded). The hot path of every op."""
     t = _new(Tensor)
-    t.data = data
-    t.grad = None
+    t._data = data
+    t._grad = None
     t.requires_grad = node is not None
     t.grad_fn = node
     return t
@@ -46,7 +49,7 @@ def _wrap(data, node):
 def _as_array(data, dtype=None):
     """Convert like ``torch.tensor``: Python floats become float32, ndarrays keep dtype."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray):
         return data if dtype is None else data.astype(dtype, copy=False)
     if dtype is not None:
@@ -96,61 +99,113 @@ class Tensor:
 
     Attributes
     ----------
-    data : ndarray
-        The values (the storage itself).
-    grad : ndarray or None
-        Accumulated gradient of a leaf (a plain ndarray, not a Tensor).
+    data : Tensor
+        A Tensor sharing this one's storage, outside the graph (PyTorch's ``.data``);
+        assigning a Tensor or an ndarray replaces the storage.
+    grad : Tensor or None
+        Accumulated gradient of a leaf, a Tensor of the same shape without history.
     requires_grad : bool
-    grad_fn : Function or None
+    grad_fn : ArrayFunction or None
         The node that produced this tensor (None for leaves).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
+    # _data: the ndarray storage; _grad: the gradient Tensor (or None). Library code reads
+    # the slots; the data/grad properties are the PyTorch-facing views of them.
+    __slots__ = ("_data", "_grad", "requires_grad", "grad_fn", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False):
-        self.data = data if type(data) is np.ndarray else _as_array(data)
-        self.grad = None
+        self._data = data if type(data) is np.ndarray else _as_array(data)
+        self._grad = None
         self.grad_fn = None
         self.requires_grad = False
         if requires_grad:
-            _check_grad_dtype(self.data)
+            _check_grad_dtype(self._data)
             self.requires_grad = True
+
+    # -- storage and gradient ------------------------------------------------------------------
+
+    @property
+    def data(self):
+        """A Tensor sharing this one's storage, outside the graph (PyTorch's ``.data``).
+
+        No copy is made; the result has ``requires_grad=False`` and no ``grad_fn``, and writing
+        into it changes this tensor without being recorded. Assigning a Tensor (its storage is
+        taken, not copied) or an ndarray replaces this tensor's storage, as ``p.data = t``
+        does in PyTorch.
+        """
+        return _wrap(self._data, None)
+
+    @data.setter
+    def data(self, value):
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not isinstance(value, np.ndarray):
+            raise TypeError(
+                f"Tensor.data must be set to a Tensor or an ndarray, not {type(value).__name__}"
+            )
+        self._data = value
+
+    @property
+    def grad(self):
+        """The accumulated gradient, a Tensor of this tensor's shape (or None).
+
+        Assigning None, a Tensor of the same shape, or an ndarray (wrapped without a copy)
+        replaces it.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if isinstance(value, np.ndarray):
+                value = _wrap(value, None)
+            elif not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: grad {value._data.shape}, "
+                    f"tensor {self._data.shape}"
+                )
+        self._grad = value
 
     # -- array protocol ------------------------------------------------------------------------
 
     @property
     def shape(self):
-        """The shape, a tuple of ints (that of ``.data``)."""
-        return self.data.shape
+        """The shape, a tuple of ints (that of the storage)."""
+        return self._data.shape
 
     @property
     def dtype(self):
-        """The NumPy dtype of ``.data``."""
-        return self.data.dtype
+        """The NumPy dtype of the storage."""
+        return self._data.dtype
 
     @property
     def ndim(self):
         """The number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
         """The number of dimensions (as :attr:`ndim`)."""
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim=None):
         """The shape (``dim=None``) or the length of one dimension."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self):
         """The number of elements."""
-        return self.data.size
+        return self._data.size
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     @property
     def is_leaf(self):
@@ -159,28 +214,28 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"only one element tensors can be converted to Python scalars (shape "
-                f"{self.data.shape})"
+                f"{self._data.shape})"
             )
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
         """The underlying ndarray itself (no copy).
 
         Writing to it changes the tensor, and corrupts gradients if a recorded graph saved it.
         """
-        return self.data
+        return self._data
 
     def tolist(self):
         """The data as (nested lists of) Python numbers."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __float__(self):
         return float(self.item())
@@ -189,25 +244,25 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.item())
+        return int(self._data.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with more than one value is ambiguous (shape "
-                f"{self.data.shape})"
+                f"{self._data.shape})"
             )
-        return bool(self.data.item())
+        return bool(self._data.item())
 
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extra = ""
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extra += f", dtype={self.data.dtype}"
+        if self._data.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self._data.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
         elif self.requires_grad:
@@ -232,23 +287,23 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (this tensor has "
-                    f"shape {self.data.shape}); pass backward(gradient) shaped like it"
+                    f"shape {self._data.shape}); pass backward(gradient) shaped like it"
                 )
-            grad = np.array(1, self.data.dtype)
-            if self.data.ndim:
-                grad = grad.reshape(self.data.shape)
+            grad = np.array(1, self._data.dtype)
+            if self._data.ndim:
+                grad = grad.reshape(self._data.shape)
         else:
-            grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if grad.shape != self.data.shape:
+            grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if grad.shape != self._data.shape:
                 raise RuntimeError(
                     f"backward: gradient has shape {grad.shape} but the tensor has shape "
-                    f"{self.data.shape}"
+                    f"{self._data.shape}"
                 )
-            if grad.dtype != self.data.dtype:
-                grad = grad.astype(self.data.dtype)
+            if grad.dtype != self._data.dtype:
+                grad = grad.astype(self._data.dtype)
         if self.grad_fn is None:
             _accumulate(self, grad)
         else:
@@ -263,7 +318,7 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's data, outside the graph."""
-        return Tensor(self.data)
+        return Tensor(self._data)
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` of a leaf in place; returns self."""
@@ -274,7 +329,7 @@ class Tensor:
                 "var_no_grad = var.detach()."
             )
         if requires_grad:
-            _check_grad_dtype(self.data)
+            _check_grad_dtype(self._data)
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -325,7 +380,7 @@ class Tensor:
     def __abs__(self):
         return _ew.AbsFunction.apply(self)
 
-    # In-place operators: on tensors outside the graph they write into .data (so an update
+    # In-place operators: on tensors outside the graph they write into the storage (so an update
     # like ``w -= lr * g`` under no_grad keeps w's identity); on tensors in the graph they
     # rebind to an out-of-place result, except on a leaf that requires grad, which PyTorch
     # refuses too.
@@ -338,7 +393,7 @@ class Tensor:
                     f"operation ({name}); wrap it in pynn.no_grad()"
                 )
             return getattr(self, name.replace("__i", "__", 1))(other)
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data)
         return self
 
     def __iadd__(self, other):
@@ -356,7 +411,7 @@ class Tensor:
     # -- comparisons (not differentiable: bool tensors) -----------------------------------------
 
     def _compare(self, other, ufunc):
-        return Tensor(ufunc(self.data, other.data if isinstance(other, Tensor) else other))
+        return Tensor(ufunc(self._data, other._data if isinstance(other, Tensor) else other))
 
     def __eq__(self, other):
         if other is None:
@@ -481,12 +536,12 @@ class Tensor:
     def to(self, dtype):
         """This tensor cast to ``dtype`` (differentiable; self when the dtype matches)."""
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if dtype.kind != "f":
             # As in PyTorch, only floating-point tensors carry gradients: an integer or
             # boolean cast leaves the graph.
-            return Tensor(self.data.astype(dtype))
+            return Tensor(self._data.astype(dtype))
         return _ew.CastFunction.apply(self, dtype)
 
     def float(self):
@@ -526,7 +581,8 @@ class Tensor:
         if not isinstance(dim, numbers.Integral):
             raise TypeError(f"{name}: dim must be an int when indices are returned (use "
                             f"amax/amin for several dims), got {dim!r}")
-        indices = _red.arg_reduce(self.data, dim, True, np.argmin if name == "min" else np.argmax)
+        arg = np.argmin if name == "min" else np.argmax
+        indices = _red.arg_reduce(self._data, dim, True, arg)
         values = _red.TakeAlongFunction.apply(self, dim, indices, keep)
         return result(values, Tensor(indices if keep else np.squeeze(indices, dim)))
 
@@ -552,11 +608,11 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim=False):
         """Indices of the maxima (int64, not differentiable)."""
-        return Tensor(_red.arg_reduce(self.data, dim, keepdim, np.argmax))
+        return Tensor(_red.arg_reduce(self._data, dim, keepdim, np.argmax))
 
     def argmin(self, dim=None, keepdim=False):
         """Indices of the minima (int64, not differentiable)."""
-        return Tensor(_red.arg_reduce(self.data, dim, keepdim, np.argmin))
+        return Tensor(_red.arg_reduce(self._data, dim, keepdim, np.argmin))
 
     # -- shape ---------------------------------------------------------------------------------
 
@@ -622,7 +678,7 @@ class Tensor:
 
     def contiguous(self):
         """Self if its data is C-contiguous, else a C-contiguous copy (recorded in the graph)."""
-        if self.data.flags.c_contiguous:
+        if self._data.flags.c_contiguous:
             return self
         return _ew.CloneFunction.apply(self)
 
@@ -630,13 +686,13 @@ class Tensor:
         return _sh.IndexFunction.apply(self, _sh.index_key(key))
 
     def __setitem__(self, key, value):
-        """Write into ``.data`` (not recorded: refused on a tensor in a recording graph)."""
+        """Write into the storage (not recorded: refused on a tensor in a recording graph)."""
         if self.requires_grad and _autograd._mode.enabled:
             raise RuntimeError(
                 "pynn does not record in-place assignment to a tensor that requires grad; do "
                 "it under pynn.no_grad() (not differentiated) or build a new tensor"
             )
-        self.data[_sh.index_key(key)] = value.data if isinstance(value, Tensor) else value
+        self._data[_sh.index_key(key)] = value._data if isinstance(value, Tensor) else value
 
 
 def tensor(data, dtype=None, requires_grad=False):
@@ -655,7 +711,7 @@ def tensor(data, dtype=None, requires_grad=False):
     Tensor
     """
     arr = _as_array(data, dtype)
-    if isinstance(data, Tensor) and arr is data.data:
+    if isinstance(data, Tensor) and arr is data._data:
         arr = arr.copy()
     return Tensor(arr, requires_grad=requires_grad)
 
@@ -701,16 +757,23 @@ def stack(tensors, dim=0):
 
 
 def _accumulate(leaf, grad, owned=False):
-    """Add ``grad`` into a leaf's ``.grad``, in place once there is one. The first gradient
-    becomes an ndarray of the leaf's dtype that nothing else refers to: ``grad`` itself when
-    it is ``owned`` (see ``Function.fresh_grads``) and already such an ndarray, else a copy."""
-    if leaf.grad is not None:
-        leaf.grad += grad
-    elif (owned and type(grad) is np.ndarray and grad.dtype == leaf.data.dtype
-          and grad.flags.writeable):
-        leaf.grad = grad
-    else:
-        leaf.grad = np.array(grad, dtype=leaf.data.dtype)
+    """Add the ndarray ``grad`` into a leaf's ``.grad``, in place once there is one. The first
+    gradient becomes a Tensor over an ndarray of the leaf's dtype that nothing else refers to:
+    ``grad`` itself when it is ``owned`` (see ``ArrayFunction.fresh_grads``) and already such
+    an ndarray, else a copy."""
+    g = leaf._grad
+    if g is not None:
+        g._data += grad
+        return
+    if not (owned and type(grad) is np.ndarray and grad.dtype == leaf._data.dtype
+            and grad.flags.writeable):
+        grad = np.array(grad, dtype=leaf._data.dtype)
+    g = _new(Tensor)  # _wrap inline: once per leaf per step
+    g._data = grad
+    g._grad = None
+    g.requires_grad = False
+    g.grad_fn = None
+    leaf._grad = g
 
 
 _FREED = (
@@ -764,7 +827,7 @@ def _run_backward(root, grad, retain_graph):
             if parent is None:
                 _accumulate(t, gi, node.fresh_grads)
                 continue
-            dtype = t.data.dtype
+            dtype = t._data.dtype
             if type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):
                 gi = np.asarray(gi, dtype)
             if parent in grads:

@@ -66,7 +66,7 @@ CHECKPOINT_FORMAT = 1
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _as_tensor(x):
@@ -751,7 +751,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
                     optimizer.step()
                     if per_batch:
                         scheduler.step()
-                    meter.update(x.shape[0], float(loss.data), out.data, _array(y))
+                    meter.update(x.shape[0], float(loss._data), out._data, _array(y))
                     if live and perf_counter() >= bar.next_time:
                         bar.update(b, perf_counter() - t0, meter)
             train_time = perf_counter() - t0

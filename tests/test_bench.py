@@ -248,7 +248,7 @@ def test_sequence_step_fills_every_gradient(case):
     step = bench.sequence_step("pynn", name, (2,) + shape[1:])
     step()
     for key, param in step.layer.named_parameters():
-        assert param.grad is not None and np.any(param.grad != 0), key
+        assert param.grad is not None and np.any(param.grad.numpy() != 0), key
 
 
 @needs_mnist

@@ -257,7 +257,7 @@ def test_evaluate_matches_manual_computation_and_restores_mode():
     model = mlp([5, 8, 3], seed=3)
     x, y = val_loader.dataset.arrays
     with pynn.no_grad():
-        out = model(pynn.tensor(x)).data
+        out = model(pynn.tensor(x)).detach().numpy()
     result = train.evaluate(model, cross_entropy, val_loader)
     assert model.training is True and model.calls[-1] == (False, False)
     assert result["accuracy"] == pytest.approx(np.mean(out.argmax(1) == y))
@@ -271,7 +271,7 @@ def test_predict_array_tensor_and_loader():
     model = mlp([5, 8, 3], seed=3).train()
     x = val_loader.dataset.arrays[0]
     with pynn.no_grad():
-        expected = model(pynn.tensor(x)).data
+        expected = model(pynn.tensor(x)).detach().numpy()
     for source, kwargs in [(x, {"batch_size": 7}), (pynn.tensor(x), {}), (val_loader, {})]:
         out = train.predict(model, source, **kwargs)
         assert isinstance(out, np.ndarray) and out.shape == (len(x), 3)

@@ -25,12 +25,12 @@ def rosenbrock(x, y):
 def path(make_optimiser, steps=STEPS, start=START):
     p = nn.Parameter(np.array(start))
     opt = make_optimiser([p])
-    points = [p.data.copy()]
+    points = [p.detach().numpy().copy()]
     for _ in range(steps):
         opt.zero_grad()
         rosenbrock(p[0], p[1]).backward()
         opt.step()
-        points.append(p.data.copy())
+        points.append(p.detach().numpy().copy())
     return np.array(points)
 
 

@@ -10,6 +10,7 @@ loop over samples and a ``np.stack``). ``get_batch(idx)`` must return exactly wh
 import numpy as np
 
 from .. import random as _random
+from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 
@@ -29,9 +30,12 @@ class Dataset:
 
 
 def _as_array(a):
-    """An ndarray as is, a tensor-like object's ``.data`` ndarray, else ``np.asarray``."""
+    """An ndarray as is, a Tensor's ndarray, another object's ``.data`` ndarray, else
+    ``np.asarray``."""
     if isinstance(a, np.ndarray):
         return a
+    if isinstance(a, Tensor):
+        return a._data
     data = getattr(a, "data", None)
     return data if isinstance(data, np.ndarray) else np.asarray(a)
 

@@ -199,7 +199,7 @@ class _PositionalEncoding(Module):
         -------
         Tensor shaped like ``x``
         """
-        data = x.data if isinstance(x, Tensor) else x
+        data = x._data if isinstance(x, Tensor) else x
         table = self._table()
         if not isinstance(data, np.ndarray) or data.ndim not in (2, 3) \
                 or data.shape[-1] != self.d_model:
@@ -323,7 +323,7 @@ class LearnedPositionalEncoding(_PositionalEncoding):
         init.normal_(self.weight)
 
     def _table(self):
-        return self.weight.data
+        return self.weight._data
 
     def _positions(self, length):
         return self.weight[:length]

@@ -121,9 +121,9 @@ class Conv2d(Module):
                                  pool.padding)
 
     def _check_input(self, input):
-        x = input.data if isinstance(input, Tensor) else input
+        x = input._data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim not in (3, 4) \
-                or x.shape[-3] != self.in_channels or x.dtype != self.weight.data.dtype:
+                or x.shape[-3] != self.in_channels or x.dtype != self.weight._data.dtype:
             raise self._input_error(x)
 
     def _input_error(self, x):

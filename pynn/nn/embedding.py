@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import functional as F
+from ..tensor import Tensor
 from . import init
 from .linear import _layer_dtype
 from .module import Module
@@ -72,7 +73,7 @@ class Embedding(Module):
             self.weight = Parameter(np.empty(shape, param_dtype), requires_grad=not _freeze)
             self.reset_parameters()
         else:
-            w = np.array(_weight.data if hasattr(_weight, "data") else _weight)
+            w = np.array(_weight._data if isinstance(_weight, Tensor) else _weight)
             if w.shape != shape:
                 raise ValueError(f"{self._layer_name()}: _weight must have shape {shape}, got "
                                  f"{w.shape}")
@@ -98,7 +99,7 @@ class Embedding(Module):
         -------
         Embedding
         """
-        w = np.asarray(embeddings.data if hasattr(embeddings, "data") else embeddings)
+        w = np.asarray(embeddings._data if isinstance(embeddings, Tensor) else embeddings)
         if w.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{w.shape}")
@@ -109,7 +110,7 @@ class Embedding(Module):
         """N(0, 1), then the padding row zero."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     def forward(self, input):
         return F._embedding(self._layer_name(), input, self.weight, self.padding_idx,

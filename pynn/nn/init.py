@@ -4,7 +4,7 @@ Each returns its argument. Random values come from :func:`pynn.random.get_genera
 :func:`pynn.manual_seed` makes them reproducible) unless a ``generator`` (a NumPy
 ``Generator``) is passed.
 
-The target may be a :class:`pynn.Tensor` / :class:`pynn.nn.Parameter` (its ``.data`` is
+The target may be a :class:`pynn.Tensor` / :class:`pynn.nn.Parameter` (its storage is
 written) or an ndarray. Writing is not recorded by autograd, as under ``torch.no_grad()``.
 """
 
@@ -32,7 +32,7 @@ __all__ = [
 
 
 def _array(tensor):
-    arr = tensor.data if isinstance(tensor, Tensor) else tensor
+    arr = tensor._data if isinstance(tensor, Tensor) else tensor
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"init: expected a Tensor or ndarray, got {type(tensor).__name__}")
     return arr

@@ -25,7 +25,7 @@ def _layer_dtype(dtype, device=None):
 def _input_error(module, x, expected):
     """The error for input ``x`` that ``module`` cannot take: a TypeError for a dtype that
     is not the parameters' one, else a ValueError saying what was expected."""
-    x = x.data if isinstance(x, Tensor) else x
+    x = x._data if isinstance(x, Tensor) else x
     if not isinstance(x, np.ndarray):
         return TypeError(f"{module._layer_name()}: expected a pynn.Tensor input, got "
                          f"{type(x).__name__}")
@@ -123,9 +123,9 @@ class Linear(Module):
         # then goes through __getattr__, ~2 us each on the batch-1 step.
         params = self._parameters
         weight, bias = params["weight"], params["bias"]
-        x = input.data if isinstance(input, Tensor) else input
+        x = input._data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
-                or x.dtype != weight.data.dtype:
+                or x.dtype != weight._data.dtype:
             raise self._input_error(x)
         return LinearFunction.apply(input, weight, bias, relu)
 

@@ -53,7 +53,7 @@ def _as_buffer(value, name):
     if value is None or isinstance(value, np.ndarray):
         return value
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                     "(ndarray, Tensor or None expected)")
 
@@ -359,7 +359,7 @@ class Module:
         for key, module, name, kind in self._state_entries(prefix):
             if kind == "parameter":
                 p = module._parameters[name]
-                out[key] = p if keep_vars else p.data.copy()
+                out[key] = p if keep_vars else p._data.copy()
             else:
                 b = module._buffers[name]
                 out[key] = b if keep_vars else b.copy()
@@ -400,8 +400,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            src = value.data if isinstance(value, Tensor) else np.asarray(value)
-            target = (module._parameters[name].data if kind == "parameter"
+            src = value._data if isinstance(value, Tensor) else np.asarray(value)
+            target = (module._parameters[name]._data if kind == "parameter"
                       else module._buffers[name])
             if src.shape != target.shape:
                 mismatched.append(f"{key}: the state_dict has shape {tuple(src.shape)}, the "
@@ -424,7 +424,7 @@ class Module:
             if target.flags.writeable:
                 np.copyto(target, src, casting="unsafe")
             elif kind == "parameter":
-                module._parameters[name].data = np.array(src, dtype=target.dtype)
+                module._parameters[name]._data = np.array(src, dtype=target.dtype)
             else:
                 module._buffers[name] = np.array(src, dtype=target.dtype)
         return _IncompatibleKeys(missing, unexpected)
@@ -458,14 +458,15 @@ class Module:
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: to None (default), or to zeros in place."""
         for p in self.parameters():
-            if p.grad is None:
+            grad = p._grad
+            if grad is None:
                 continue
             if set_to_none:
-                p.grad = None
-            elif p.grad.flags.writeable:
-                p.grad.fill(0)
+                p._grad = None
+            elif grad._data.flags.writeable:
+                grad._data.fill(0)
             else:
-                p.grad = np.zeros_like(p.data)
+                grad._data = np.zeros_like(grad._data)  # same Tensor, as zero_() keeps it
 
     def apply(self, fn):
         """Call ``fn(module)`` on every sub-module (children first) and on self; returns self.
@@ -482,10 +483,10 @@ class Module:
     def to(self, *args, **kwargs):
         """Convert floating-point parameters and buffers to a dtype, in place; returns self.
 
-        The Parameter objects stay the same (their ``.data`` and ``.grad`` are replaced by
-        converted arrays); integer buffers (``num_batches_tracked``) are kept. A device argument
-        ``"cpu"`` is accepted and ignored: ``module.to(np.float64)``, ``module.to("float64")``,
-        ``module.to(dtype=...)``.
+        The Parameter objects and their ``.grad`` Tensors stay the same (their storage is
+        replaced by a converted array); integer buffers (``num_batches_tracked``) are kept. A
+        device argument ``"cpu"`` is accepted and ignored: ``module.to(np.float64)``,
+        ``module.to("float64")``, ``module.to(dtype=...)``.
         """
         dtype = None
         for arg in list(args) + [kwargs.pop("dtype", None), kwargs.pop("device", None)]:
@@ -498,10 +499,10 @@ class Module:
             return self
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p.data.dtype.kind == "f" and p.data.dtype != dtype:
-                    p.data = p.data.astype(dtype)
-                    if p.grad is not None:
-                        p.grad = p.grad.astype(dtype)
+                if p is not None and p._data.dtype.kind == "f" and p._data.dtype != dtype:
+                    p._data = p._data.astype(dtype)
+                    if p._grad is not None:
+                        p._grad._data = p._grad._data.astype(dtype)
             for name, b in m._buffers.items():
                 if b is not None and b.dtype.kind == "f" and b.dtype != dtype:
                     m._buffers[name] = b.astype(dtype)

@@ -62,7 +62,7 @@ class _BatchNorm(Module):
                 init.zeros_(self.bias)
 
     def _check_input(self, input):
-        x = input.data if isinstance(input, Tensor) else input
+        x = input._data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim not in self._ranks:
             got = f"{x.ndim}D input" if isinstance(x, np.ndarray) else type(x).__name__
             raise ValueError(f"{self._layer_name()}: expected {self._rank_text} input (got "
@@ -223,7 +223,7 @@ class LayerNorm(Module):
                 init.zeros_(self.bias)
 
     def forward(self, input):
-        x = input.data if isinstance(input, Tensor) else input
+        x = input._data if isinstance(input, Tensor) else input
         k = len(self.normalized_shape)
         if not isinstance(x, np.ndarray) or x.shape[x.ndim - k:] != self.normalized_shape \
                 or x.ndim < k:

@@ -12,8 +12,8 @@ class Parameter(Tensor):
     """A leaf tensor that is a module's learnable weight (``torch.nn.Parameter``).
 
     Assigning a Parameter to a :class:`Module` attribute registers it, so it appears in
-    ``parameters()`` and ``state_dict()``. Optimisers update ``.data`` in place and never
-    rebind it.
+    ``parameters()`` and ``state_dict()``. Optimisers update its storage (``._data``) in place
+    and never rebind it.
 
     Parameters
     ----------

@@ -40,7 +40,7 @@ def _check_size(name, value):
 def _check_input(module, input, input_size, ranks, expected):
     """The input's ndarray, after checking rank, feature count and dtype (errors name the
     layer, as :class:`pynn.nn.Linear` does)."""
-    x = input.data if isinstance(input, Tensor) else input
+    x = input._data if isinstance(input, Tensor) else input
     if not isinstance(x, np.ndarray) or x.ndim not in ranks:
         raise _input_error(module, x, expected)
     if x.shape[-1] != input_size:
@@ -52,7 +52,7 @@ def _check_input(module, input, input_size, ranks, expected):
 
 def _check_state(module, name, state, expected_shape, dtype, layout):
     """A hidden/cell state argument: a Tensor of ``expected_shape`` and the layer's dtype."""
-    s = state.data if isinstance(state, Tensor) else state
+    s = state._data if isinstance(state, Tensor) else state
     if not isinstance(s, np.ndarray):
         raise TypeError(f"{module._layer_name()}: {name} must be a pynn.Tensor, got "
                         f"{type(state).__name__}")
@@ -169,7 +169,7 @@ class RNNBase(Module):
 
     def weight_ih_dtype(self):
         """The dtype of the parameters (that of ``weight_ih_l0``)."""
-        return self.weight_ih_l0.data.dtype
+        return self.weight_ih_l0._data.dtype
 
     def flatten_parameters(self):
         """No-op (PyTorch uses it to make cuDNN's weight buffer contiguous)."""
@@ -190,7 +190,7 @@ class RNNBase(Module):
         state Tensors (h0, or h0 and c0), or None. Returns ``(output, final_states)``."""
         layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
         self._check_input_arg(input, layout)
-        x = input.data if isinstance(input, Tensor) else input
+        x = input._data if isinstance(input, Tensor) else input
         dtype = self.weight_ih_dtype()
         batched = x.ndim == 3
         input = _as_tensor(input)
@@ -492,7 +492,7 @@ class RNNCellBase(Module):
 
     def weight_ih_dtype(self):
         """The dtype of the parameters (that of ``weight_ih``)."""
-        return self.weight_ih.data.dtype
+        return self.weight_ih._data.dtype
 
     def _weights(self):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh

@@ -86,7 +86,7 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     causal mask of ``size`` (PyTorch's rule)."""
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
-        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         sz = size if size is not None else m.shape[-2]
         if m.shape == (sz, sz):
             above = np.triu(np.ones((sz, sz), dtype=bool), 1)
@@ -98,7 +98,7 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
 
 
 def _check_tokens(module, name, x, d_model):
-    data = x.data if isinstance(x, Tensor) else x
+    data = x._data if isinstance(x, Tensor) else x
     if not isinstance(data, np.ndarray) or data.ndim not in (2, 3) or data.shape[-1] != d_model:
         layout = "(N, L, d_model)" if module.batch_first else "(L, N, d_model)"
         raise _input_error(module, data, f"{name} of shape {layout} or (L, d_model) with "
@@ -384,7 +384,7 @@ class TransformerEncoder(Module):
         """
         first = self.layers[0] if len(self.layers) else None
         batch_first = getattr(getattr(first, "self_attn", None), "batch_first", False)
-        seq_len = _get_seq_len(src.data if isinstance(src, Tensor) else np.asarray(src),
+        seq_len = _get_seq_len(src._data if isinstance(src, Tensor) else np.asarray(src),
                                batch_first)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
         output = src
@@ -441,7 +441,7 @@ class TransformerDecoder(Module):
         """
         first = self.layers[0] if len(self.layers) else None
         batch_first = getattr(getattr(first, "self_attn", None), "batch_first", False)
-        seq_len = _get_seq_len(tgt.data if isinstance(tgt, Tensor) else np.asarray(tgt),
+        seq_len = _get_seq_len(tgt._data if isinstance(tgt, Tensor) else np.asarray(tgt),
                                batch_first)
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
         output = tgt
@@ -533,7 +533,7 @@ class Transformer(Module):
         -------
         Tensor shaped like ``tgt``
         """
-        s, t = (x.data if isinstance(x, Tensor) else np.asarray(x) for x in (src, tgt))
+        s, t = (x._data if isinstance(x, Tensor) else np.asarray(x) for x in (src, tgt))
         batched = s.ndim == 3
         axis = 0 if self.batch_first else 1
         if (t.ndim == 3) != batched or (batched and s.shape[axis] != t.shape[axis]):

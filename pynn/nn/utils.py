@@ -1,24 +1,27 @@
 """Gradient utilities: clipping by total norm or by value, and an L1 penalty.
 
-Parameters are objects with ``.data`` and ``.grad`` ndarrays (:class:`pynn.nn.Parameter`);
-parameters whose ``.grad`` is ``None`` are skipped.
+Parameters are Tensors (:class:`pynn.nn.Parameter`); the gradients are clipped in their
+storage, ``.grad._data``, and parameters whose ``.grad`` is ``None`` are skipped.
 """
 
 import math
 
 import numpy as np
 
+from ..tensor import Tensor
+
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty"]
 
 
 def _as_list(parameters):
-    if hasattr(parameters, "grad") and hasattr(parameters, "data"):
+    if isinstance(parameters, Tensor):
         return [parameters]
     return list(parameters)
 
 
 def _grads(parameters):
-    return [(p, p.grad) for p in _as_list(parameters) if p.grad is not None]
+    """``(grad Tensor, its ndarray)`` for every parameter that has a gradient."""
+    return [(p._grad, p._grad._data) for p in _as_list(parameters) if p._grad is not None]
 
 
 def _grad_norm_power(g, norm_type):
@@ -31,11 +34,11 @@ def _grad_norm_power(g, norm_type):
     return float((np.abs(flat) ** norm_type).sum())
 
 
-def _scale_(p, g, factor):
+def _scale_(grad, g, factor):
     if g.flags.writeable:
         g *= factor
     else:
-        p.grad = g * factor
+        grad._data = g * factor
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
@@ -84,8 +87,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         )
     factor = max_norm / (total + 1e-6)
     if not factor >= 1.0:  # also when the norm is NaN, as PyTorch does
-        for p, g in grads:
-            _scale_(p, g, factor)
+        for grad, g in grads:
+            _scale_(grad, g, factor)
     return total
 
 
@@ -99,11 +102,11 @@ def clip_grad_value_(parameters, clip_value):
     clip_value : float
     """
     clip_value = float(clip_value)
-    for p, g in _grads(parameters):
+    for grad, g in _grads(parameters):
         if g.flags.writeable:
             np.clip(g, -clip_value, clip_value, out=g)
         else:
-            p.grad = np.clip(g, -clip_value, clip_value)
+            grad._data = np.clip(g, -clip_value, clip_value)
 
 
 def l1_penalty(parameters):

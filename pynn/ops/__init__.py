@@ -1,4 +1,4 @@
-"""The autograd nodes (:class:`pynn.autograd.Function` subclasses), one module per family:
+"""The autograd nodes (:class:`pynn.autograd.ArrayFunction` subclasses), one module per family:
 ``elementwise``, ``activation``, ``reduce``, ``shape``, ``matmul`` (matmul, linear), ``conv``,
 ``pool``, ``softmax`` (softmax family and the classification losses), ``loss`` (regression
 and binary losses), ``rnn`` (RNN/LSTM/GRU over a sequence), ``sparse`` (embedding). Users

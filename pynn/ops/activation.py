@@ -1,10 +1,10 @@
 """Activations through the backend kernels (``relu_forward`` / ``relu_backward`` ...)."""
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from ..backend import active as K
 
 
-class ReluFunction(Function):
+class ReluFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         y = K.relu_forward(x)
@@ -16,7 +16,7 @@ class ReluFunction(Function):
         return K.relu_backward(ctx.saved_tensors[0], grad)
 
 
-class LeakyReluFunction(Function):
+class LeakyReluFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, negative_slope):
         ctx.save_for_backward(x)
@@ -28,7 +28,7 @@ class LeakyReluFunction(Function):
         return K.leaky_relu_backward(ctx.saved_tensors[0], grad, ctx.negative_slope), None
 
 
-class SigmoidFunction(Function):
+class SigmoidFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         y = K.sigmoid_forward(x)
@@ -40,7 +40,7 @@ class SigmoidFunction(Function):
         return K.sigmoid_backward(ctx.saved_tensors[0], grad)
 
 
-class TanhFunction(Function):
+class TanhFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         y = K.tanh_forward(x)
@@ -52,7 +52,7 @@ class TanhFunction(Function):
         return K.tanh_backward(ctx.saved_tensors[0], grad)
 
 
-class GeluFunction(Function):
+class GeluFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)

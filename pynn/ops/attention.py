@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from ..backend import active as K
 from ..random import get_generator
 from . import unbroadcast
@@ -125,7 +125,7 @@ def _flat(x, batch, b):
     return np.ascontiguousarray(x.reshape((b,) + x.shape[-2:]))
 
 
-class ScaledDotProductAttentionFunction(Function):
+class ScaledDotProductAttentionFunction(ArrayFunction):
     """``softmax(scale q k^T + mask) v`` over the last two dims; leading dims broadcast.
 
     Arguments are checked by :func:`pynn.functional.scaled_dot_product_attention`; ``mask``
@@ -206,7 +206,7 @@ def merge_heads(y, heads, batch_first, out=None):
     return out
 
 
-class MultiheadAttentionFunction(Function):
+class MultiheadAttentionFunction(ArrayFunction):
     """Attention of projected tokens, head split and merge included.
 
     ``forward(ctx, a, b, c, layout, embed_dim, heads, batch_first, mask, causal, dropout_p,

@@ -1,11 +1,11 @@
 """2-D convolution through the backend kernels (``conv2d_forward`` / ``conv2d_backward``, and
 their max-pooled forms ``conv2d_maxpool_forward`` / ``conv2d_maxpool_backward``)."""
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from ..backend import active as K
 
 
-class Conv2dFunction(Function):
+class Conv2dFunction(ArrayFunction):
     """``relu?(conv2d(x, w) + b)``, NCHW, max-pooled by ``pool = (kernel_size, stride,
     padding)`` in the same kernel call unless ``pool`` is None; arguments are checked by
     :func:`pynn.functional.conv2d`. The input gradient is computed only when asked for."""

@@ -4,7 +4,7 @@ ndarrays (constants: no gradient)."""
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from . import unbroadcast
 
 _ndarray = np.ndarray
@@ -14,7 +14,7 @@ def _shape(x):
     return x.shape if type(x) is _ndarray else ()
 
 
-class AddFunction(Function):
+class AddFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (a.shape if type(a) is _ndarray else (),
@@ -28,7 +28,7 @@ class AddFunction(Function):
         return (unbroadcast(grad, sa) if na else None, unbroadcast(grad, sb) if nb else None)
 
 
-class SubFunction(Function):
+class SubFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (a.shape if type(a) is _ndarray else (),
@@ -42,7 +42,7 @@ class SubFunction(Function):
         return (unbroadcast(grad, sa) if na else None, -unbroadcast(grad, sb) if nb else None)
 
 
-class MulFunction(Function):
+class MulFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -56,7 +56,7 @@ class MulFunction(Function):
                 unbroadcast(grad * a, _shape(b)) if nb else None)
 
 
-class DivFunction(Function):
+class DivFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -71,7 +71,7 @@ class DivFunction(Function):
         return ga, gb
 
 
-class PowFunction(Function):
+class PowFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         out = np.power(a, b)
@@ -97,7 +97,7 @@ class PowFunction(Function):
         return ga, gb
 
 
-class NegFunction(Function):
+class NegFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         return np.negative(x)
@@ -107,7 +107,7 @@ class NegFunction(Function):
         return -grad
 
 
-class AbsFunction(Function):
+class AbsFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -119,7 +119,7 @@ class AbsFunction(Function):
         return grad * np.sign(x)
 
 
-class ExpFunction(Function):
+class ExpFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         y = np.exp(x)
@@ -131,7 +131,7 @@ class ExpFunction(Function):
         return grad * ctx.saved_tensors[0]
 
 
-class LogFunction(Function):
+class LogFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -142,7 +142,7 @@ class LogFunction(Function):
         return grad / ctx.saved_tensors[0]
 
 
-class SqrtFunction(Function):
+class SqrtFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         y = np.sqrt(x)
@@ -154,7 +154,7 @@ class SqrtFunction(Function):
         return 0.5 * grad / ctx.saved_tensors[0]
 
 
-class ClampFunction(Function):
+class ClampFunction(ArrayFunction):
     """``clip(x, min, max)`` with scalar bounds (either may be None); the gradient passes
     where ``min <= x <= max``, as in PyTorch."""
 
@@ -177,7 +177,7 @@ class ClampFunction(Function):
         return np.where(mask, grad, grad.dtype.type(0)), None, None
 
 
-class CastFunction(Function):
+class CastFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
@@ -188,7 +188,7 @@ class CastFunction(Function):
         return grad.astype(ctx.src), None
 
 
-class CloneFunction(Function):
+class CloneFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         return np.array(x, copy=True, order="C")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 
 # Rows per np.add.at call in the backward: bounds the flat index array to ~8 MB.
 _SCATTER_ELEMENTS = 1 << 20
@@ -38,7 +38,7 @@ def scatter_add_rows(num_rows, indices, rows):
     return out
 
 
-class EmbeddingFunction(Function):
+class EmbeddingFunction(ArrayFunction):
     """``weight[indices]`` for integer ``indices`` of any shape: (*, D) out. Arguments are
     checked by :func:`pynn.functional.embedding`; ``padding_idx`` (a row in [0, V) or None)
     gets no gradient; ``scale_grad_by_freq`` divides each row's gradient by how often its

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from . import unbroadcast
 
 
@@ -23,7 +23,7 @@ def _reduced_grad(grad, shape, reduction):
     return np.broadcast_to(grad / size if reduction == "mean" else grad, shape)
 
 
-class MSELossFunction(Function):
+class MSELossFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, y, reduction):
         diff = np.subtract(x, y)
@@ -41,7 +41,7 @@ class MSELossFunction(Function):
         return (unbroadcast(g, sx) if nx else None, unbroadcast(-g, sy) if ny else None, None)
 
 
-class BCEFunction(Function):
+class BCEFunction(ArrayFunction):
     """``-w (y log x + (1 - y) log(1 - x))`` with the logs clamped at -100 (PyTorch's rule,
     so x = 0 or 1 gives a finite loss)."""
 
@@ -69,7 +69,7 @@ class BCEFunction(Function):
         return gx, gy, None, None
 
 
-class BCEWithLogitsFunction(Function):
+class BCEWithLogitsFunction(ArrayFunction):
     """``w ((1 - y) x + l (log1p(exp(-|x|)) + max(-x, 0)))``, ``l = 1 + (pos_weight - 1) y``:
     binary cross-entropy of sigmoid(x), never exponentiating a large positive number."""
 

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from ..backend import active as K
 from . import unbroadcast
 
@@ -26,7 +26,7 @@ def _check_matmul(a, b):
                          f"({a.shape[-1]} != {k_b})")
 
 
-class MatmulFunction(Function):
+class MatmulFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         _check_matmul(a, b)
@@ -58,7 +58,7 @@ class MatmulFunction(Function):
         return ga, gb
 
 
-class LinearFunction(Function):
+class LinearFunction(ArrayFunction):
     """``y = relu?(x @ w.T + b)`` for x of shape (*, in), w (out, in), b (out,) or None:
     one ``gemm(x2d, w, trans_b=True, bias=b, relu=relu)``. Arguments are checked by
     :func:`pynn.functional.linear`."""

@@ -12,7 +12,7 @@ that share one mean:
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 
 
 def _channel_shape(ndim):
@@ -20,7 +20,7 @@ def _channel_shape(ndim):
     return (1, -1) + (1,) * (ndim - 2)
 
 
-class BatchNormFunction(Function):
+class BatchNormFunction(ArrayFunction):
     """Batch norm over (N, C, *): statistics per channel over N and the trailing dims.
 
     ``training=True`` normalises with the batch's mean and biased variance and, when
@@ -87,7 +87,7 @@ class BatchNormFunction(Function):
                 None, None, None, None, None)
 
 
-class LayerNormFunction(Function):
+class LayerNormFunction(ArrayFunction):
     """Layer norm over the trailing ``len(normalized_shape)`` dims of x, with an
     elementwise affine ``weight`` / ``bias`` of ``normalized_shape`` (or None)."""
 

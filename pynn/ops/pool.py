@@ -1,10 +1,10 @@
 """2-D pooling through the backend kernels."""
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from ..backend import active as K
 
 
-class MaxPool2dFunction(Function):
+class MaxPool2dFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
         y, indices = K.max_pool2d_forward(x, kernel_size, stride, padding)
@@ -17,7 +17,7 @@ class MaxPool2dFunction(Function):
         return K.max_pool2d_backward(grad, ctx.saved_tensors[0], ctx.x_shape), None, None, None
 
 
-class AvgPool2dFunction(Function):
+class AvgPool2dFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
         ctx.args = (x.shape, kernel_size, stride, padding, count_include_pad)

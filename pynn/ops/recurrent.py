@@ -34,7 +34,7 @@ slices output, h_n and c_n out of it. GRU and RNN return the (L, N, H) outputs.
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from ..backend import active as K
 
 __all__ = ["GRUFunction", "LSTMFunction", "RNNFunction"]
@@ -113,7 +113,7 @@ def _prepare(ctx, x, w_hh):
     return L, N, H, x2
 
 
-class LSTMFunction(Function):
+class LSTMFunction(ArrayFunction):
     """One LSTM layer in one direction over a sequence; returns (L+1, N, H), the outputs
     and c_n packed as described in the module docstring."""
 
@@ -166,7 +166,7 @@ class LSTMFunction(Function):
         return dx, dh0, dc if need_c0 else None, dw_ih, dw_hh, db_ih, db_hh, None
 
 
-class GRUFunction(Function):
+class GRUFunction(ArrayFunction):
     """One GRU layer in one direction over a sequence; returns the outputs (L, N, H)."""
 
     @staticmethod
@@ -218,7 +218,7 @@ class GRUFunction(Function):
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None
 
 
-class RNNFunction(Function):
+class RNNFunction(ArrayFunction):
     """One Elman RNN layer (``h = act(x W_ih^T + b_ih + h_prev W_hh^T + b_hh)``, act tanh or
     relu) in one direction over a sequence; returns the outputs (L, N, H).
 

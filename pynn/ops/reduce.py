@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from . import normalize_dim
 
 
@@ -28,7 +28,7 @@ def _expand_grad(grad, axes, keepdim, shape):
     return np.broadcast_to(grad, shape)
 
 
-class SumFunction(Function):
+class SumFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         axes = norm_dims(dim, x.ndim, "sum")
@@ -41,7 +41,7 @@ class SumFunction(Function):
         return _expand_grad(grad, axes, keepdim, shape), None, None
 
 
-class MeanFunction(Function):
+class MeanFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         if x.dtype.kind not in "fc":
@@ -57,7 +57,7 @@ class MeanFunction(Function):
         return _expand_grad(grad / count, axes, keepdim, shape), None, None
 
 
-class AmaxFunction(Function):
+class AmaxFunction(ArrayFunction):
     """Maximum (or minimum, ``is_min``) over ``dim``; the gradient is shared equally by the
     elements that tie for the extremum (PyTorch's ``amax`` and full ``max()`` rule)."""
 
@@ -84,7 +84,7 @@ class AmaxFunction(Function):
         return np.where(mask, g / count, 0).astype(grad.dtype, copy=False), None, None, None
 
 
-class TakeAlongFunction(Function):
+class TakeAlongFunction(ArrayFunction):
     """``take_along_axis(x, indices, dim)`` with keepdim-shaped indices; the values of
     ``max(dim)`` / ``min(dim)``. The gradient goes to the indexed elements."""
 

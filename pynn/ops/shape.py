@@ -6,7 +6,7 @@ import operator
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from . import normalize_dim, unbroadcast
 
 # ---------------------------------------------------------------------------------------------
@@ -94,8 +94,8 @@ def expand_shape(shape, sizes):
 def index_key(key):
     """An indexing key with Tensors replaced by their ndarrays."""
     if type(key) is tuple:
-        return tuple(k.data if hasattr(k, "grad_fn") else k for k in key)
-    return key.data if hasattr(key, "grad_fn") else key
+        return tuple(k._data if hasattr(k, "grad_fn") else k for k in key)
+    return key._data if hasattr(key, "grad_fn") else key
 
 
 def _is_advanced(key):
@@ -114,7 +114,7 @@ def sequence_arg(op, tensors):
 # Functions
 
 
-class ReshapeFunction(Function):
+class ReshapeFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -129,7 +129,7 @@ class ReshapeFunction(Function):
         return grad.reshape(ctx.shape), None
 
 
-class PermuteFunction(Function):
+class PermuteFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, perm):
         ctx.perm = perm
@@ -140,7 +140,7 @@ class PermuteFunction(Function):
         return grad.transpose(np.argsort(ctx.perm)), None
 
 
-class ExpandFunction(Function):
+class ExpandFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -151,7 +151,7 @@ class ExpandFunction(Function):
         return unbroadcast(grad, ctx.shape), None
 
 
-class IndexFunction(Function):
+class IndexFunction(ArrayFunction):
     """``x[key]``, basic or advanced (integer/bool arrays); the backward scatters with
     ``np.add.at`` so repeated indices accumulate."""
 
@@ -174,7 +174,7 @@ class IndexFunction(Function):
         return dx, None
 
 
-class CatFunction(Function):
+class CatFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, dim, *arrays):
         arrays = [np.asarray(a) for a in arrays]
@@ -195,7 +195,7 @@ class CatFunction(Function):
         return (None, *[p if n else None for p, n in zip(parts, ctx.needs_input_grad[1:])])
 
 
-class StackFunction(Function):
+class StackFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, dim, *arrays):
         arrays = [np.asarray(a) for a in arrays]

@@ -3,7 +3,7 @@ last axis: other dimensions are moved there and back)."""
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import ArrayFunction
 from ..backend import active as K
 from . import normalize_dim
 
@@ -16,7 +16,7 @@ def _from_last(y, dim):
     return y if dim == y.ndim - 1 else np.moveaxis(y, -1, dim)
 
 
-class _LastAxisFunction(Function):
+class _LastAxisFunction(ArrayFunction):
     """Softmax-family op over ``dim``: the kernels work on the last axis, so ``dim`` is moved
     there and back. Subclasses name the kernels and the value for a 0-d input."""
 
@@ -52,7 +52,7 @@ class LogSoftmaxFunction(_LastAxisFunction):
         "log_softmax_forward", "log_softmax_backward", "log_softmax", 0)
 
 
-class CrossEntropyFunction(Function):
+class CrossEntropyFunction(ArrayFunction):
     """Fused softmax + cross-entropy on logits (N, C) and integer labels (N,)."""
 
     @staticmethod
@@ -73,7 +73,7 @@ class CrossEntropyFunction(Function):
                 None, None, None, None)
 
 
-class NLLLossFunction(Function):
+class NLLLossFunction(ArrayFunction):
     """Negative log-likelihood of log-probabilities (N, C) at integer labels (N,), with
     optional class weights (C,) (PyTorch's ``nll_loss``; the weighted mean divides by the
     summed weights of the samples not ignored)."""

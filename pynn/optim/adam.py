@@ -75,9 +75,10 @@ class Adam(Optimizer):
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             for p in group["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is None:
                     continue
+                grad = grad._data
                 st = states.get(id(p))
                 if not st:
                     st = _init_state(states, p)
@@ -86,8 +87,8 @@ class Adam(Optimizer):
                 if amsgrad:
                     max_sq = st.get("max_exp_avg_sq")
                     if max_sq is None:
-                        max_sq = st["max_exp_avg_sq"] = np.zeros_like(p.data)
-                kernel(p.data, grad, st["exp_avg"], st["exp_avg_sq"], step=t, lr=lr,
+                        max_sq = st["max_exp_avg_sq"] = np.zeros_like(p._data)
+                kernel(p._data, grad, st["exp_avg"], st["exp_avg_sq"], step=t, lr=lr,
                        beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
                        decoupled_weight_decay=decoupled, max_exp_avg_sq=max_sq,
                        maximize=maximize)
@@ -99,8 +100,8 @@ def _init_state(states, p):
     if st is None:
         st = states[id(p)] = {}
     st["step"] = 0
-    st["exp_avg"] = np.zeros_like(p.data)
-    st["exp_avg_sq"] = np.zeros_like(p.data)
+    st["exp_avg"] = np.zeros_like(p._data)
+    st["exp_avg_sq"] = np.zeros_like(p._data)
     return st
 
 

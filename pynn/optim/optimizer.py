@@ -1,10 +1,10 @@
 """The :class:`Optimizer` base class: parameter groups, lazily created per-parameter state,
 ``zero_grad``, and a ``state_dict`` laid out as PyTorch lays it out.
 
-A *parameter* is any object with ``.data`` (a C-contiguous float32/float64 ndarray that the
-optimiser updates in place and never rebinds), ``.grad`` (an ndarray of the same shape, or
-``None`` to skip the parameter on this step) and ``.requires_grad`` -- the interface of
-:class:`pynn.nn.Parameter`.
+A *parameter* is a :class:`pynn.Tensor` (usually a :class:`pynn.nn.Parameter`) whose
+storage ``._data`` is a C-contiguous float32/float64 ndarray, which the optimiser updates in
+place and never rebinds; its ``.grad`` is a Tensor of the same shape (the optimiser reads
+``.grad._data``), or ``None`` to skip the parameter on this step.
 
 Per-parameter state is kept by parameter *identity*, so parameters need not be hashable (a
 tensor type whose ``==`` is elementwise usually is not); :attr:`Optimizer.state` is a mapping
@@ -15,6 +15,8 @@ from collections.abc import MutableMapping
 from itertools import chain
 
 import numpy as np
+
+from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
 
@@ -27,10 +29,6 @@ class _Required:
 
 
 required = _Required()
-
-
-def _looks_like_parameter(obj):
-    return hasattr(obj, "data") and hasattr(obj, "grad")
 
 
 class _StateView(MutableMapping):
@@ -102,7 +100,7 @@ class Optimizer:
         self._params_by_id = {}  # id(param) -> param, for every param of every group
         self.state = _StateView(self)
 
-        if _looks_like_parameter(params) or isinstance(params, np.ndarray):
+        if isinstance(params, (Tensor, np.ndarray)):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of parameters "
                 f"or dicts, but got {type(params).__name__}"
@@ -145,7 +143,7 @@ class Optimizer:
         if "params" not in group:
             raise ValueError("param_group must have a 'params' entry")
         params = group["params"]
-        if _looks_like_parameter(params):
+        if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
             raise TypeError(
@@ -155,16 +153,15 @@ class Optimizer:
         else:
             params = list(params)
         for p in params:
-            if not _looks_like_parameter(p):
+            if not isinstance(p, Tensor):
                 raise TypeError(
-                    "optimizer can only optimize parameters (objects with .data and .grad), "
-                    f"but one of the params is {type(p).__name__}"
+                    "optimizer can only optimize parameters (Tensors), but one of the params "
+                    f"is {type(p).__name__}"
                 )
-            if not isinstance(p.data, np.ndarray) or p.data.dtype not in (np.float32,
-                                                                          np.float64):
-                got = p.data.dtype if isinstance(p.data, np.ndarray) else type(p.data).__name__
+            if p._data.dtype not in (np.float32, np.float64):
                 raise TypeError(
-                    f"optimizer can only optimize float32/float64 ndarray data, got {got}"
+                    "optimizer can only optimize float32/float64 ndarray data, got "
+                    f"{p._data.dtype}"
                 )
         group["params"] = params
 
@@ -195,15 +192,15 @@ class Optimizer:
         """
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
-                elif isinstance(grad, np.ndarray) and grad.flags.writeable:
-                    grad.fill(0)
+                    p._grad = None
+                elif grad._data.flags.writeable:
+                    grad._data.fill(0)
                 else:
-                    p.grad = np.zeros_like(grad)
+                    grad._data = np.zeros_like(grad._data)  # same Tensor, as zero_() keeps it
 
     def step(self, closure=None):
         """Update every parameter that has a gradient.
@@ -300,11 +297,11 @@ def _cast_state(name, value, param):
         return value
     if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
         arr = np.asarray(value)
-        arr = np.array(arr, dtype=param.data.dtype, order="C", copy=True)
-        if arr.shape != param.data.shape:
+        arr = np.array(arr, dtype=param._data.dtype, order="C", copy=True)
+        if arr.shape != param._data.shape:
             raise ValueError(
                 f"loaded state {name!r} has shape {arr.shape}, but its parameter has shape "
-                f"{param.data.shape}"
+                f"{param._data.shape}"
             )
         return arr
     return value

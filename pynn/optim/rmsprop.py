@@ -68,26 +68,27 @@ class RMSprop(Optimizer):
             centered = group["centered"]
             maximize = group["maximize"]
             for p in group["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is None:
                     continue
+                grad = grad._data
                 st = states.get(id(p))
                 if not st:
                     if st is None:
                         st = states[id(p)] = {}
                     st["step"] = 0
-                    st["square_avg"] = np.zeros_like(p.data)
+                    st["square_avg"] = np.zeros_like(p._data)
                 st["step"] += 1
                 buf = grad_avg = None
                 if momentum != 0:
                     buf = st.get("momentum_buffer")
                     if buf is None:
-                        buf = st["momentum_buffer"] = np.zeros_like(p.data)
+                        buf = st["momentum_buffer"] = np.zeros_like(p._data)
                 if centered:
                     grad_avg = st.get("grad_avg")
                     if grad_avg is None:
-                        grad_avg = st["grad_avg"] = np.zeros_like(p.data)
-                kernel(p.data, grad, st["square_avg"], lr=lr, alpha=alpha, eps=eps,
+                        grad_avg = st["grad_avg"] = np.zeros_like(p._data)
+                kernel(p._data, grad, st["square_avg"], lr=lr, alpha=alpha, eps=eps,
                        weight_decay=weight_decay, momentum=momentum, momentum_buffer=buf,
                        centered=centered, grad_avg=grad_avg, maximize=maximize)
         return loss

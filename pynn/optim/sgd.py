@@ -66,9 +66,10 @@ class SGD(Optimizer):
             nesterov = group["nesterov"]
             maximize = group["maximize"]
             for p in group["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is None:
                     continue
+                grad = grad._data
                 buf = None
                 first = False
                 if momentum != 0:
@@ -77,9 +78,9 @@ class SGD(Optimizer):
                         st = states[id(p)] = {}
                     buf = st.get("momentum_buffer")
                     if buf is None:
-                        buf = st["momentum_buffer"] = np.zeros_like(p.data)
+                        buf = st["momentum_buffer"] = np.zeros_like(p._data)
                         first = True
-                kernel(p.data, grad, buf, lr=lr, momentum=momentum, dampening=dampening,
+                kernel(p._data, grad, buf, lr=lr, momentum=momentum, dampening=dampening,
                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
                        first_step=first)
         return loss

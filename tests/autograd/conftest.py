@@ -35,14 +35,14 @@ def _gradcheck(fn, *inputs, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
 
     def objective():
         with pynn.no_grad():
-            return float(np.sum(fn(*[pynn.tensor(a.copy()) for a in arrays]).data * dy))
+            return float(np.sum(fn(*[pynn.tensor(a.copy()) for a in arrays]).numpy() * dy))
 
     for i, (a, leaf) in enumerate(zip(arrays, leaves)):
         numeric = numeric_gradient(objective, a, eps)
         assert leaf.grad is not None, f"input {i} got no gradient"
-        assert isinstance(leaf.grad, np.ndarray) and leaf.grad.dtype == np.float64
+        assert isinstance(leaf.grad, pynn.Tensor) and leaf.grad.dtype == np.float64
         assert leaf.grad.shape == a.shape, (i, leaf.grad.shape, a.shape)
-        np.testing.assert_allclose(leaf.grad, numeric, rtol=rtol, atol=atol,
+        np.testing.assert_allclose(leaf.grad.numpy(), numeric, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i}")
     return out
 

@@ -10,7 +10,7 @@ import pytest
 
 import pynn
 import pynn.functional as F
-from pynn.autograd import Function, set_grad_enabled
+from pynn.autograd import ArrayFunction, set_grad_enabled
 
 
 def test_tensor_dtype_rules():
@@ -21,11 +21,11 @@ def test_tensor_dtype_rules():
     assert pynn.tensor([1, 2], dtype=np.float64).dtype == np.float64
     a = np.arange(6.0).reshape(2, 3)  # float64 ndarray keeps dtype and memory
     t = pynn.tensor(a)
-    assert t.dtype == np.float64 and t.data is a and t.numpy() is a
+    assert t.dtype == np.float64 and t.numpy() is a and t.data.numpy() is a
     assert pynn.tensor(a, dtype=np.float32).dtype == np.float32
-    assert pynn.Tensor(a).data is a
+    assert pynn.Tensor(a).numpy() is a
     copy = pynn.tensor(t)
-    assert copy.data is not a and np.array_equal(copy.data, a)
+    assert copy.numpy() is not a and np.array_equal(copy.numpy(), a)
 
 
 def test_tensor_attributes():
@@ -68,9 +68,9 @@ def test_broadcast_gradients_sum_to_input_shapes():
 def test_gradients_accumulate_across_backward_calls():
     w = pynn.tensor(np.array([1.0, 2.0]), requires_grad=True)
     (w * 3.0).sum().backward()
-    first = w.grad
+    first, storage = w.grad, w.grad.numpy()
     (w * 3.0).sum().backward()
-    assert w.grad is first  # accumulated in place (+=)
+    assert w.grad is first and w.grad.numpy() is storage  # accumulated in place (+=)
     np.testing.assert_array_equal(w.grad, [6.0, 6.0])
     w.grad = None
     (w * w).sum().backward()
@@ -85,11 +85,12 @@ def test_leaf_grad_is_owned_ndarray(scale):
     (y if scale is None else y * pynn.tensor(scale)).sum().backward()
     a.grad += 1
     np.testing.assert_array_equal(b.grad, scale or np.ones(3))
-    assert type(a.grad) is np.ndarray and a.grad.flags.writeable
+    assert type(a.grad) is pynn.Tensor and not a.grad.requires_grad and a.grad.grad_fn is None
+    assert type(a.grad.numpy()) is np.ndarray and a.grad.numpy().flags.writeable
 
 
 def _backward_returning(array, fresh):
-    class Give(Function):
+    class Give(ArrayFunction):
         fresh_grads = fresh
 
         @staticmethod
@@ -108,7 +109,7 @@ def test_fresh_gradients_are_kept_others_copied(fresh):
     a = pynn.tensor(np.ones(3), requires_grad=True)
     given = np.array([1.0, 2.0, 3.0])
     _backward_returning(given, fresh).apply(a).backward()
-    assert (a.grad is given) == fresh
+    assert (a.grad.numpy() is given) == fresh
     np.testing.assert_array_equal(a.grad, given)
     _backward_returning(given, fresh).apply(a).backward()  # the second adds in place
     np.testing.assert_array_equal(a.grad, [2.0, 4.0, 6.0])
@@ -144,9 +145,9 @@ def test_functions_with_fresh_grads_return_unshared_arrays(each_backend, case):
     with other gradients, does not write into them."""
     layer, x, loss_of = _linear_case() if case == "linear" else _conv_case(case == "conv_pool")
     loss_of(1.0).backward()
-    grads = [x.grad] + [p.grad for p in layer.parameters()]
+    grads = [x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
     kept = [g.copy() for g in grads]
-    others = [x.data] + [p.data for p in layer.parameters()]
+    others = [x.detach().numpy()] + [p.detach().numpy() for p in layer.parameters()]
     for i, g in enumerate(grads):
         assert g.flags.writeable
         for other in grads[i + 1:] + others:
@@ -207,9 +208,63 @@ def test_detach_shares_data_and_cuts_the_graph():
     w = pynn.tensor(np.ones(3), requires_grad=True)
     y = w * 2
     d = y.detach()
-    assert d.data is y.data and d.grad_fn is None and not d.requires_grad
+    assert d.numpy() is y.numpy() and d.grad_fn is None and not d.requires_grad
     (d * w).sum().backward()
     np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
+def test_data_is_a_tensor_sharing_the_storage():
+    w = pynn.tensor(np.ones(3), requires_grad=True)
+    y = w * 2
+    d = y.data
+    assert type(d) is pynn.Tensor and d is not y
+    assert d.numpy() is y.numpy() and d.grad_fn is None and not d.requires_grad
+    w.data[0] = 5.0  # writes through to w's storage, not recorded
+    np.testing.assert_array_equal(w.detach().numpy(), [5.0, 1.0, 1.0])
+    storage = np.zeros(4)
+    w.data = storage  # replaces the storage (no copy), as p.data = t does in PyTorch
+    assert w.numpy() is storage and w.shape == (4,) and w.requires_grad
+    other = pynn.tensor(np.arange(2.0))
+    w.data = other
+    assert w.numpy() is other.numpy()
+    with pytest.raises(TypeError, match="Tensor or an ndarray"):
+        w.data = [1.0, 2.0]
+
+
+def test_grad_setter_checks_and_wraps():
+    w = pynn.tensor(np.ones(3), requires_grad=True)
+    g = pynn.tensor(np.array([1.0, 2.0, 3.0]))
+    w.grad = g
+    assert w.grad is g
+    arr = np.array([4.0, 5.0, 6.0])
+    w.grad = arr  # an ndarray is wrapped, not copied
+    assert type(w.grad) is pynn.Tensor and w.grad.numpy() is arr
+    with pytest.raises(RuntimeError, match="assigned grad has data of a different size"):
+        w.grad = pynn.tensor(np.ones(2))
+    with pytest.raises(RuntimeError, match="assigned grad has data of a different size"):
+        w.grad = np.ones((3, 1))
+    with pytest.raises(TypeError, match="assigned grad expected to be a Tensor or None"):
+        w.grad = [1.0, 2.0, 3.0]
+    assert w.grad.numpy() is arr  # a rejected assignment changes nothing
+    w.grad = None
+    assert w.grad is None
+    (w * 2.0).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_array_function_is_the_internal_base_class():
+    import importlib
+    import pkgutil
+
+    from pynn import autograd, ops
+
+    assert autograd.Function is autograd.ArrayFunction
+    modules = [importlib.import_module(f"pynn.ops.{m.name}")
+               for m in pkgutil.iter_modules(ops.__path__)] + [F]
+    classes = [c for m in modules for c in vars(m).values()
+               if isinstance(c, type) and c.__name__.endswith("Function")]
+    assert len(classes) > 30
+    assert all(issubclass(c, ArrayFunction) for c in classes)
 
 
 def test_deep_chain_has_no_recursion_limit():
@@ -232,6 +287,7 @@ def test_leaf_and_non_leaf_grad():
     (h * k).sum().backward()
     assert x.is_leaf and not h.is_leaf
     assert h.grad is None  # non-leaf: no .grad unless retain_grad()
+    assert isinstance(k.grad, pynn.Tensor) and k.grad.grad_fn is None
     np.testing.assert_array_equal(k.grad, h.data)
     np.testing.assert_array_equal(x.grad, 3 * k.data + 4 * h.data)
 
@@ -338,7 +394,7 @@ def test_manual_seed_makes_dropout_reproducible():
 
 
 def test_custom_function():
-    class Cube(Function):
+    class Cube(ArrayFunction):
         @staticmethod
         def forward(ctx, x, scale):
             ctx.save_for_backward(x)

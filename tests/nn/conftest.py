@@ -38,15 +38,15 @@ def module_gradcheck(module, x, *, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0, input
 
     def objective():
         with pynn.no_grad():
-            return float(np.sum(module(pynn.tensor(xa)).data * dy))
+            return float(np.sum(module(pynn.tensor(xa)).numpy() * dy))
 
     targets = [("input", xa, leaf)] if input_grad else []
-    targets += [(name, p.data, p) for name, p in module.named_parameters()]
+    targets += [(name, p.numpy(), p) for name, p in module.named_parameters()]
     for name, arr, owner in targets:
         numeric = numeric_gradient(objective, arr, eps)
         assert owner.grad is not None, f"{name} got no gradient"
         assert owner.grad.dtype == np.float64 and owner.grad.shape == arr.shape, name
-        np.testing.assert_allclose(owner.grad, numeric, rtol=rtol, atol=atol,
+        np.testing.assert_allclose(owner.grad.numpy(), numeric, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of {name}")
     return out
 

@@ -44,15 +44,15 @@ def _check_grads(fn, inputs, module=None, eps=1e-6, rtol=1e-5, atol=1e-7):
 
     def objective():
         with pynn.no_grad():
-            return float(np.sum(fn(*[pynn.tensor(a) for a in arrays]).data * dy))
+            return float(np.sum(fn(*[pynn.tensor(a) for a in arrays]).numpy() * dy))
 
     targets = [(f"input {i}", arr, leaf) for i, (arr, leaf) in enumerate(zip(arrays, leaves))]
     if module is not None:
-        targets += [(name, p.data, p) for name, p in module.named_parameters()]
+        targets += [(name, p.detach().numpy(), p) for name, p in module.named_parameters()]
     for name, arr, owner in targets:
         assert owner.grad is not None, f"{name} got no gradient"
         numeric = numeric_gradient(objective, arr, eps)
-        np.testing.assert_allclose(owner.grad, numeric, rtol=rtol, atol=atol,
+        np.testing.assert_allclose(owner.grad.numpy(), numeric, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of {name}")
     return out
 
@@ -116,7 +116,7 @@ def test_sdpa_dropout_gradcheck(each_backend, threads):
                             _rand(2, 5, 3, seed=3)])
     plain = F.scaled_dot_product_attention(*(pynn.tensor(_rand(*s, seed=i)) for i, s in
                                              ((1, (2, 3, 4)), (2, (2, 5, 4)), (3, (2, 5, 3)))))
-    assert not np.allclose(out.data, plain.data)
+    assert not np.allclose(out.detach().numpy(), plain.detach().numpy())
 
 
 @pytest.mark.parametrize("case", sorted(SDPA_CASES))
@@ -134,15 +134,15 @@ def test_sdpa_matches_torch(case, each_backend, torch):
     kw = {"is_causal": c.get("causal", False), "scale": c.get("scale")}
     out = F.scaled_dot_product_attention(*leaves, m, **kw)
     tout = torch.nn.functional.scaled_dot_product_attention(*tleaves, tm, **kw)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-13)
     dy = _rand(*out.shape, seed=9)
     out.backward(dy)
     tout.backward(torch.from_numpy(dy))
     for name, a, b in zip("qkv", leaves, tleaves):
-        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-11, atol=1e-13,
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11, atol=1e-13,
                                    err_msg=name)
     if grad_mask:
-        np.testing.assert_allclose(m.grad, tm.grad.numpy(), rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(m.grad.numpy(), tm.grad.numpy(), rtol=1e-11, atol=1e-13)
 
 
 def test_sdpa_grouped_query_attention_matches_torch(torch):
@@ -151,11 +151,11 @@ def test_sdpa_grouped_query_attention_matches_torch(torch):
     tleaves = [torch.from_numpy(a).requires_grad_(True) for a in (q, k, v)]
     out = F.scaled_dot_product_attention(*leaves, enable_gqa=True)
     tout = torch.nn.functional.scaled_dot_product_attention(*tleaves, enable_gqa=True)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12)
     out.sum().backward()
     tout.sum().backward()
     for a, b in zip(leaves, tleaves):
-        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11, atol=1e-13)
 
 
 def test_sdpa_query_that_sees_no_key_gets_zeros(each_backend):
@@ -164,9 +164,9 @@ def test_sdpa_query_that_sees_no_key_gets_zeros(each_backend):
     mask[1] = False
     qt = pynn.tensor(q, requires_grad=True)
     out = F.scaled_dot_product_attention(qt, pynn.tensor(k), pynn.tensor(v), mask)
-    assert np.all(out.data[:, 1] == 0) and np.all(np.isfinite(out.data))
+    assert np.all(out.detach().numpy()[:, 1] == 0) and np.all(np.isfinite(out.detach().numpy()))
     out.sum().backward()
-    assert np.all(qt.grad[:, 1] == 0) and np.all(np.isfinite(qt.grad))
+    assert np.all(qt.grad.numpy()[:, 1] == 0) and np.all(np.isfinite(qt.grad.numpy()))
 
 
 def test_sdpa_masked_key_has_no_influence_and_no_gradient(each_backend):
@@ -176,13 +176,13 @@ def test_sdpa_masked_key_has_no_influence_and_no_gradient(each_backend):
     kt, vt = pynn.tensor(k, requires_grad=True), pynn.tensor(v, requires_grad=True)
     out = F.scaled_dot_product_attention(pynn.tensor(q), kt, vt, keep)
     out.backward(_rand(*out.shape, seed=3))
-    assert np.all(kt.grad[0, 3:] == 0) and np.all(vt.grad[0, 3:] == 0)
-    assert np.all(kt.grad[0, :3] != 0) and np.all(vt.grad[1] != 0)
+    assert np.all(kt.grad.numpy()[0, 3:] == 0) and np.all(vt.grad.numpy()[0, 3:] == 0)
+    assert np.all(kt.grad.numpy()[0, :3] != 0) and np.all(vt.grad.numpy()[1] != 0)
     k2, v2 = k.copy(), v.copy()
     k2[0, 3:] = 100.0
     v2[0, 3:] = -100.0
     out2 = F.scaled_dot_product_attention(pynn.tensor(q), pynn.tensor(k2), pynn.tensor(v2), keep)
-    np.testing.assert_array_equal(out.data, out2.data)
+    np.testing.assert_array_equal(out.detach().numpy(), out2.detach().numpy())
 
 
 def test_sdpa_errors():
@@ -317,13 +317,13 @@ def test_multihead_attention_matches_torch(case, average, each_backend, torch):
     pad = (None,) * (3 - len(arrays))
     out, w = _attend(ours, *leaves, *pad, **fwd, average_attn_weights=average)
     tout, tw = _attend(theirs, *tleaves, *pad, **tfwd, average_attn_weights=average)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-12, atol=1e-14)
     dy = _rand(*out.shape, seed=8)
     out.backward(dy)
     tout.backward(torch.from_numpy(dy))
     for i, (a, b) in enumerate(zip(leaves, tleaves)):
-        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-11, atol=1e-13,
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11, atol=1e-13,
                                    err_msg=f"input {i}")
     tparams = dict(theirs.named_parameters())
     assert [n for n, _ in ours.named_parameters()] == list(tparams)
@@ -333,7 +333,7 @@ def test_multihead_attention_matches_torch(case, average, each_backend, torch):
     # need_weights=False (PyTorch's SDPA path) gives the same output
     out2, w2 = _attend(ours, *leaves, *pad, **fwd, need_weights=False)
     assert w2 is None
-    np.testing.assert_allclose(out2.data, out.data, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(out2.detach().numpy(), out.detach().numpy(), rtol=1e-13, atol=1e-14)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"kdim": 3, "vdim": 5}, {"bias": False},
@@ -367,19 +367,20 @@ def test_padded_key_gets_zero_weight_and_its_rows_zero_gradient(each_backend):
     pad[1, 0] = True
     out, w = mha(q, k, v, key_padding_mask=pad, average_attn_weights=False)
     assert w.shape == (2, 2, 3, 5)
-    assert np.all(w.data[0, ..., 3:] == 0) and np.all(w.data[1, ..., 0] == 0)
-    assert np.all(w.data[0, ..., :3] > 0) and np.all(w.data[1, ..., 1:] > 0)
-    np.testing.assert_allclose(w.data.sum(-1), 1.0, rtol=1e-12)
+    weights = w.detach().numpy()
+    assert np.all(weights[0, ..., 3:] == 0) and np.all(weights[1, ..., 0] == 0)
+    assert np.all(weights[0, ..., :3] > 0) and np.all(weights[1, ..., 1:] > 0)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-12)
     out.backward(_rand(*out.shape, seed=3))
     for t in (k, v):
-        assert np.all(t.grad[0, 3:] == 0) and np.all(t.grad[1, 0] == 0)
-        assert np.all(t.grad[0, :3] != 0) and np.all(t.grad[1, 1:] != 0)
+        assert np.all(t.grad.numpy()[0, 3:] == 0) and np.all(t.grad.numpy()[1, 0] == 0)
+        assert np.all(t.grad.numpy()[0, :3] != 0) and np.all(t.grad.numpy()[1, 1:] != 0)
     # and what a padded key or value holds does not matter
-    k2, v2 = k.data.copy(), v.data.copy()
+    k2, v2 = k.detach().numpy().copy(), v.detach().numpy().copy()
     k2[0, 3:], v2[1, 0] = 50.0, -50.0
     with pynn.no_grad():
         out2 = mha(q, pynn.tensor(k2), pynn.tensor(v2), key_padding_mask=pad)[0]
-    np.testing.assert_array_equal(out2.data, out.data)
+    np.testing.assert_array_equal(out2.detach().numpy(), out.detach().numpy())
 
 
 @pytest.mark.parametrize("how", ["is_causal", "bool_mask", "float_mask", "sdpa"])
@@ -396,10 +397,10 @@ def test_causal_attention_hides_the_future(how, each_backend):
         return mha(x, x, x, need_weights=False, **kw)[0]
 
     x = _rand(2, 6, 8)
-    y = run(pynn.tensor(x)).data
+    y = run(pynn.tensor(x)).detach().numpy()
     x2 = x.copy()
     x2[:, 4:] = _rand(2, 2, 8, seed=5)
-    y2 = run(pynn.tensor(x2)).data
+    y2 = run(pynn.tensor(x2)).detach().numpy()
     np.testing.assert_array_equal(y2[:, :4], y[:, :4])
     assert not np.allclose(y2[:, 4:], y[:, 4:])
     # no gradient flows from an output to later inputs
@@ -407,7 +408,7 @@ def test_causal_attention_hides_the_future(how, each_backend):
     dy = np.zeros(y.shape)
     dy[:, 2] = 1.0
     run(xt).backward(dy)
-    assert np.all(xt.grad[:, 3:] == 0) and np.all(xt.grad[:, :3] != 0)
+    assert np.all(xt.grad.numpy()[:, 3:] == 0) and np.all(xt.grad.numpy()[:, :3] != 0)
 
 
 def test_multihead_attention_dropout_only_in_train_mode(each_backend):
@@ -416,21 +417,22 @@ def test_multihead_attention_dropout_only_in_train_mode(each_backend):
     x = pynn.tensor(_rand(5, 3, 8))
     mha.eval()
     out_eval, w_eval = mha(x, x, x, average_attn_weights=False)
-    np.testing.assert_array_equal(mha(x, x, x)[0].data, out_eval.data)
-    np.testing.assert_allclose(w_eval.data.sum(-1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(mha(x, x, x)[0].detach().numpy(), out_eval.detach().numpy())
+    np.testing.assert_allclose(w_eval.detach().numpy().sum(-1), 1.0, rtol=1e-12)
     mha.train()
     pynn.manual_seed(1)
     out_a, w_a = mha(x, x, x, average_attn_weights=False)
     pynn.manual_seed(1)
     out_b, _ = mha(x, x, x)
     np.testing.assert_array_equal(out_a.data, out_b.data)  # reproducible with the seed
-    assert not np.allclose(out_a.data, out_eval.data)
+    assert not np.allclose(out_a.detach().numpy(), out_eval.detach().numpy())
     # the weights are the eval weights, each dropped or scaled by 1 / (1 - p)
-    dropped = w_a.data == 0
+    w_a, w_eval = w_a.detach().numpy(), w_eval.detach().numpy()
+    dropped = w_a == 0
     assert 0.3 < dropped.mean() < 0.7
-    np.testing.assert_allclose(w_a.data[~dropped], 2 * w_eval.data[~dropped], rtol=1e-12)
+    np.testing.assert_allclose(w_a[~dropped], 2 * w_eval[~dropped], rtol=1e-12)
     pynn.manual_seed(2)
-    assert not np.allclose(mha(x, x, x)[0].data, out_a.data)
+    assert not np.allclose(mha(x, x, x)[0].detach().numpy(), out_a.detach().numpy())
 
 
 def test_multihead_attention_float32_and_unbatched_shapes():
@@ -501,7 +503,7 @@ def test_sinusoidal_positional_encoding(batch_first, torch):
     assert pe.state_dict() == {} and pe.pe.dtype == np.float64  # a computed buffer
     x = _rand(4, 7, 6) if batch_first else _rand(7, 4, 6)
     table = pe.pe[:7][None] if batch_first else pe.pe[:7][:, None]
-    np.testing.assert_array_equal(pe(pynn.tensor(x)).data, x + table)
+    np.testing.assert_array_equal(pe(pynn.tensor(x)).detach().numpy(), x + table)
     np.testing.assert_array_equal(pe(pynn.tensor(x[0] if batch_first else x[:, 0])).data,
                                   (x[0] if batch_first else x[:, 0]) + pe.pe[:7])
     odd = nn.SinusoidalPositionalEncoding(5, max_len=10)
@@ -522,10 +524,11 @@ def test_learned_positional_encoding_gradient_and_state_dict(each_backend, threa
     pe_seq = nn.LearnedPositionalEncoding(6, 3).double()
     pe_seq.load_state_dict(pe.state_dict())
     y = pe_seq(x)
-    np.testing.assert_array_equal(y.data, x.data + pe.weight.data[:4, None])
+    np.testing.assert_array_equal(y.detach().numpy(),
+                                  x.numpy() + pe.weight.detach().numpy()[:4, None])
     y.backward(np.ones(y.shape))
-    np.testing.assert_array_equal(pe_seq.weight.grad[:4], 2.0)
-    np.testing.assert_array_equal(pe_seq.weight.grad[4:], 0.0)
+    np.testing.assert_array_equal(pe_seq.weight.grad.numpy()[:4], 2.0)
+    np.testing.assert_array_equal(pe_seq.weight.grad.numpy()[4:], 0.0)
 
 
 @pytest.mark.parametrize("make", [lambda: nn.SinusoidalPositionalEncoding(4, max_len=5),
@@ -542,9 +545,9 @@ def test_positional_encoding_errors_and_dropout(make):
     pe.dropout = 0.5
     x = pynn.tensor(_rand(5, 3, 4))
     pe.eval()
-    y_eval = pe(x).data
+    y_eval = pe(x).detach().numpy()
     pe.train()
-    y_train = pe(x).data
+    y_train = pe(x).detach().numpy()
     dropped = y_train == 0
     assert 0.2 < dropped.mean() < 0.8
     np.testing.assert_allclose(y_train[~dropped], 2 * y_eval[~dropped], rtol=1e-12)

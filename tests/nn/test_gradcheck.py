@@ -79,7 +79,7 @@ def test_multi_margin_loss_gradcheck(p, weighted, reduction):
 
     def f(a):
         return np.sum(F.multi_margin_loss(pynn.tensor(a), target, p=p, margin=0.7,
-                                          weight=weight, reduction=reduction).data * dy)
+                                          weight=weight, reduction=reduction).detach().numpy() * dy)
 
     _numeric_check(f, x)
 
@@ -91,12 +91,12 @@ def test_hinge_loss_gradcheck(reduction):
     out = F.hinge_loss(x, y, margin=0.5, reduction=reduction)
     dy = np.random.default_rng(0).standard_normal(out.shape)
     out.backward(dy)
-    _numeric_check(lambda a: np.sum(F.hinge_loss(pynn.tensor(a), y, 0.5, reduction).data * dy),
+    _numeric_check(lambda a: np.sum(F.hinge_loss(pynn.tensor(a), y, 0.5, reduction).numpy() * dy),
                    x)
 
 
 def _numeric_check(f, leaf, eps=1e-6):
-    a = leaf.data.copy()
+    a = leaf.detach().numpy().copy()
     numeric = np.zeros_like(a)
     for idx in np.ndindex(a.shape):
         orig = a[idx]
@@ -106,4 +106,4 @@ def _numeric_check(f, leaf, eps=1e-6):
         minus = f(a)
         a[idx] = orig
         numeric[idx] = (plus - minus) / (2 * eps)
-    np.testing.assert_allclose(leaf.grad, numeric, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(leaf.grad.numpy(), numeric, rtol=1e-5, atol=1e-7)

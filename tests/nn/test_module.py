@@ -41,7 +41,7 @@ def test_parameter_is_a_leaf_tensor_with_torch_like_repr():
     assert not nn.Parameter(np.zeros(2), requires_grad=False).requires_grad
     frozen = np.zeros(3, np.float32)
     frozen.flags.writeable = False
-    assert nn.Parameter(frozen).data.flags.writeable  # copied into writeable storage
+    assert nn.Parameter(frozen).detach().numpy().flags.writeable  # copied into writeable storage
 
 
 def test_registration_and_named_members():
@@ -87,22 +87,22 @@ def test_state_dict_returns_copies_and_keep_vars_live_objects():
     lin = nn.Linear(2, 2)
     sd = lin.state_dict()
     sd["weight"][...] = 7
-    assert not np.any(lin.weight.data == 7)
+    assert not np.any(lin.weight.detach().numpy() == 7)
     live = lin.state_dict(keep_vars=True)
     assert live["weight"] is lin.weight
 
 
 def test_load_state_dict_copies_in_place_and_casts():
     lin = nn.Linear(2, 3)
-    w_array = lin.weight.data
+    w_array = lin.weight.detach().numpy()
     new = {"weight": np.arange(6, dtype=np.float64).reshape(3, 2), "bias": np.ones(3)}
     result = lin.load_state_dict(new)
-    assert lin.weight.data is w_array and w_array.dtype == np.float32
+    assert lin.weight.detach().numpy() is w_array and w_array.dtype == np.float32
     np.testing.assert_array_equal(w_array, new["weight"])
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
     lin.load_state_dict({"weight": pynn.tensor(np.zeros((3, 2))), "bias": np.zeros(3)})
-    assert not lin.weight.data.any()
+    assert not lin.weight.detach().numpy().any()
 
 
 def test_load_state_dict_errors_list_every_problem_and_load_nothing():
@@ -142,7 +142,7 @@ def test_load_state_dict_keeps_optimizer_working():
     loss = lin(pynn.tensor(np.ones((1, 2), np.float32))).sum()
     loss.backward()
     opt.step()
-    np.testing.assert_allclose(lin.weight.data, [[0.9, 0.9]])
+    np.testing.assert_allclose(lin.weight.detach().numpy(), [[0.9, 0.9]])
 
 
 def test_freezing_leaves_grads_none():
@@ -153,7 +153,7 @@ def test_freezing_leaves_grads_none():
     assert model[0].weight.grad is None and model[0].bias.grad is None
     assert model[2].weight.grad is not None
     model.zero_grad(set_to_none=False)
-    assert not model[2].weight.grad.any()
+    assert not model[2].weight.grad.numpy().any()
     model.zero_grad()
     assert model[2].weight.grad is None
 
@@ -164,14 +164,14 @@ def test_train_eval_switch_dropout_and_batchnorm():
     assert model.training and model[1].training
     x = pynn.tensor(np.random.default_rng(0).normal(3.0, 2.0, (64, 4)))
     model.double()
-    y = model(x).data
+    y = model(x).detach().numpy()
     assert np.mean(y == 0) > 0.3  # dropout active
     assert int(model[0].num_batches_tracked) == 1
     assert model.eval() is model and not model[0].training and not model[1].training
-    y = model(x).data
+    y = model(x).detach().numpy()
     assert int(model[0].num_batches_tracked) == 1  # eval does not touch the running stats
     rm, rv = model[0].running_mean, model[0].running_var
-    np.testing.assert_allclose(y, (x.data - rm) / np.sqrt(rv + 1e-5))  # running stats, no drop
+    np.testing.assert_allclose(y, (x.numpy() - rm) / np.sqrt(rv + 1e-5))  # running stats, no drop
     with pytest.raises(ValueError, match="boolean"):
         model.train("yes")
 
@@ -180,7 +180,7 @@ def test_dropout_validates_p_and_scales():
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
     pynn.manual_seed(1)
-    y = nn.Dropout(0.25)(pynn.tensor(np.ones(10000, np.float32))).data
+    y = nn.Dropout(0.25)(pynn.tensor(np.ones(10000, np.float32))).detach().numpy()
     assert set(np.unique(y)) <= {0.0, np.float32(1 / 0.75)}
     assert abs(np.mean(y == 0) - 0.25) < 0.02
 
@@ -209,7 +209,7 @@ def test_apply_visits_children_first():
             nn.init.zeros_(m.weight)
 
     model.apply(init_zero)
-    assert not model[0].weight.data.any()
+    assert not model[0].weight.detach().numpy().any()
 
 
 def test_sequential_container_protocol():
@@ -315,7 +315,7 @@ def test_softmax_dim_none_uses_last_dim_and_warns_where_torch_differs():
     x = pynn.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)))
     with pytest.warns(UserWarning, match="last dimension"):
         y = nn.Softmax()(x)
-    np.testing.assert_allclose(y.data.sum(-1), 1.0)
+    np.testing.assert_allclose(y.detach().numpy().sum(-1), 1.0)
 
 
 def test_forward_missing():
@@ -330,7 +330,7 @@ def test_deepcopy_and_save_load_round_trip(tmp_path):
     clone = copy.deepcopy(model)
     assert clone[0].weight is not model[0].weight
     clone[0].weight.data[...] = 0
-    assert model[0].weight.data.any()
+    assert model[0].weight.detach().numpy().any()
     pynn.save(model.state_dict(), tmp_path / "m.pynn")
     assert clone.load_state_dict(pynn.load(tmp_path / "m.pynn")).missing_keys == []
     np.testing.assert_array_equal(clone[0].weight.data, model[0].weight.data)
@@ -378,9 +378,10 @@ def test_sequential_rewrites_give_the_same_values_and_gradients(order, pool_args
         conv.zero_grad()
         x = pynn.tensor(x_data, requires_grad=True)
         y = run(x)
-        (y * pynn.tensor(np.arange(y.data.size, dtype=np.float32).reshape(y.shape))).sum() \
+        (y * pynn.tensor(np.arange(y.numel(), dtype=np.float32).reshape(y.shape))).sum() \
             .backward()
-        grads.append((y.data, x.grad.copy(), conv.weight.grad.copy(), conv.bias.grad.copy()))
+        grads.append((y.detach().numpy(), x.grad.numpy().copy(), conv.weight.grad.numpy().copy(),
+                      conv.bias.grad.numpy().copy()))
     assert len(calls) == fused_with_conv
     if "relu" in order:
         assert (grads[0][0] == 0).any()  # some windows were all negative

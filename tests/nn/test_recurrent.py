@@ -146,14 +146,14 @@ def test_embedding_padding_row_gets_no_gradient(padding_idx, each_backend):
     emb = nn.Embedding(5, 3, padding_idx=padding_idx).double()
     row = padding_idx % 5
     assert emb.padding_idx == row
-    np.testing.assert_array_equal(emb.weight.data[row], 0)
+    np.testing.assert_array_equal(emb.weight.detach().numpy()[row], 0)
     idx = np.array([[1, 4, 1, 0], [0, 4, 2, 4]])
     dy = _rng(4).standard_normal((2, 4, 3))
     emb(idx).backward(dy)
     expected = np.zeros((5, 3))
     np.add.at(expected, idx.reshape(-1), dy.reshape(-1, 3))
     expected[row] = 0
-    np.testing.assert_allclose(emb.weight.grad, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(emb.weight.grad.numpy(), expected, rtol=1e-12, atol=1e-14)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def _compare_backward(ours_out, theirs_out, rng):
     ours_loss, theirs_loss = 0, 0
     for o, t in zip(ours_flat, theirs_flat):
         assert o.shape == tuple(t.shape)
-        np.testing.assert_allclose(o.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
         dy = rng.standard_normal(o.shape)
         ours_loss = ours_loss + (o * pynn.tensor(dy)).sum()
         theirs_loss = theirs_loss + (t * torch.from_numpy(dy)).sum()
@@ -187,7 +187,7 @@ def _compare_backward(ours_out, theirs_out, rng):
 
 def _compare_grads(ours_leaves, theirs_leaves, model, tmodel):
     for o, t in zip(ours_leaves, theirs_leaves):
-        np.testing.assert_allclose(o.grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
     tparams = dict(tmodel.named_parameters())
     for name, p in model.named_parameters():
         np.testing.assert_allclose(p.grad, tparams[name].grad.numpy(), rtol=1e-9, atol=1e-12,
@@ -256,7 +256,7 @@ def test_lstm_float32_matches_torch():
     tout, (th, tc) = tmodel(torch.from_numpy(x))
     assert out.dtype == h.dtype == c.dtype == np.float32
     for o, t in ((out, tout), (h, th), (c, tc)):
-        np.testing.assert_allclose(o.data, t.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_cell_loop_matches_sequence_layer():
@@ -273,7 +273,7 @@ def test_cell_loop_matches_sequence_layer():
     for t in range(5):
         h, c = cell(pynn.tensor(x[t]), (h, c))
         steps.append(h)
-    np.testing.assert_allclose(pynn.stack(steps).data, out.data, rtol=1e-12)
+    np.testing.assert_allclose(pynn.stack(steps).detach().numpy(), out.detach().numpy(), rtol=1e-12)
     out.sum().backward()
     pynn.stack(steps).sum().backward()
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
@@ -292,14 +292,14 @@ def test_dropout_between_layers_only_in_training():
     model.eval()
     out_eval, h_eval = model(x)
     out_eval2, _ = model(x)
-    np.testing.assert_array_equal(out_eval.data, out_eval2.data)
+    np.testing.assert_array_equal(out_eval.detach().numpy(), out_eval2.detach().numpy())
     model.train()
     out_a, h_a = model(x)
     out_b, _ = model(x)
-    assert not np.allclose(out_a.data, out_eval.data)
-    assert not np.allclose(out_a.data, out_b.data)  # a fresh mask each call
+    assert not np.allclose(out_a.detach().numpy(), out_eval.detach().numpy())
+    assert not np.allclose(out_a.detach().numpy(), out_b.detach().numpy())  # a fresh mask each call
     # the first layer runs before any dropout: its final state is the same
-    np.testing.assert_allclose(h_a.data[0], h_eval.data[0], rtol=1e-12)
+    np.testing.assert_allclose(h_a.detach().numpy()[0], h_eval.detach().numpy()[0], rtol=1e-12)
 
 
 def test_dropout_one_matches_torch_in_training():
@@ -368,7 +368,7 @@ def test_recurrent_init_is_uniform_in_one_over_sqrt_hidden(make):
     pynn.manual_seed(0)
     ours, theirs = make(nn), make(tnn)
     bound = 1 / math.sqrt(ours.hidden_size)
-    values = np.concatenate([p.data.ravel() for p in ours.parameters()])
+    values = np.concatenate([p.detach().numpy().ravel() for p in ours.parameters()])
     tvalues = np.concatenate([p.detach().numpy().ravel() for p in theirs.parameters()])
     assert values.dtype == np.float32
     assert np.abs(values).max() <= bound and np.abs(values).max() > 0.95 * bound
@@ -380,7 +380,7 @@ def test_recurrent_init_is_uniform_in_one_over_sqrt_hidden(make):
 def test_embedding_init_is_standard_normal_with_zero_padding_row():
     pynn.manual_seed(0)
     emb = nn.Embedding(1000, 50, padding_idx=7)
-    w = emb.weight.data
+    w = emb.weight.detach().numpy()
     assert w.dtype == np.float32 and w.shape == (1000, 50)
     np.testing.assert_array_equal(w[7], 0)
     np.testing.assert_allclose(w.std(), 1.0, rtol=0.02)
@@ -408,11 +408,11 @@ def test_embedding_matches_torch(kwargs, index_shape, each_backend):
     out = emb(pynn.tensor(idx.astype(np.int32)))
     tout = temb(torch.from_numpy(idx))
     assert out.shape == tuple(tout.shape) == index_shape + (4,)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12)
     dy = rng.standard_normal(out.shape)
     out.backward(dy)
     tout.backward(torch.from_numpy(dy))
-    np.testing.assert_allclose(emb.weight.grad, temb.weight.grad.numpy(), rtol=1e-12,
+    np.testing.assert_allclose(emb.weight.grad.numpy(), temb.weight.grad.numpy(), rtol=1e-12,
                                atol=1e-14)
     # max_norm renormalised the same rows in place
     np.testing.assert_allclose(emb.weight.data, temb.weight.detach().numpy(), rtol=1e-12)
@@ -421,10 +421,10 @@ def test_embedding_matches_torch(kwargs, index_shape, each_backend):
 def test_embedding_functional_and_from_pretrained():
     w = _rng(15).standard_normal((5, 2))
     idx = np.array([[0, 4], [4, 1]])
-    np.testing.assert_array_equal(F.embedding(idx, pynn.tensor(w)).data, w[idx])
+    np.testing.assert_array_equal(F.embedding(idx, pynn.tensor(w)).detach().numpy(), w[idx])
     emb = nn.Embedding.from_pretrained(w)
     assert emb.weight.dtype == np.float64 and not emb.weight.requires_grad
-    np.testing.assert_array_equal(emb(idx).data, w[idx])
+    np.testing.assert_array_equal(emb(idx).detach().numpy(), w[idx])
     assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
     # A weight given to the constructor keeps its dtype unless one is asked for (as torch).
     assert nn.Embedding(5, 2, _weight=w).weight.dtype == np.float64
@@ -465,12 +465,12 @@ def test_frozen_weights_still_give_the_input_gradient():
     x = _rng(16).standard_normal((4, 2, 3))
     xp = pynn.tensor(x.copy(), requires_grad=True)
     model(xp)[0].sum().backward()
-    expected = xp.grad.copy()
+    expected = xp.grad.numpy().copy()
     model.zero_grad()
     model.requires_grad_(False)
     xp2 = pynn.tensor(x.copy(), requires_grad=True)
     model(xp2)[0].sum().backward()
-    np.testing.assert_allclose(xp2.grad, expected, rtol=1e-12)
+    np.testing.assert_allclose(xp2.grad.numpy(), expected, rtol=1e-12)
     assert all(p.grad is None for p in model.parameters())
 
 

@@ -45,12 +45,12 @@ def _load_from_torch(ours, theirs, torch, jitter=0.2):
 
 def _compare_grads(ours, theirs, leaves, tleaves, rtol=1e-10, atol=1e-12):
     for i, (a, b) in enumerate(zip(leaves, tleaves)):
-        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"input {i}")
     tparams = dict(theirs.named_parameters())
     assert [n for n, _ in ours.named_parameters()] == list(tparams)
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad, tparams[name].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=name)
 
 
@@ -88,7 +88,7 @@ def test_encoder_layer_matches_torch(norm_first, activation, batch_first, each_b
     out = ours(xp, src_mask=causal, src_key_padding_mask=pad, is_causal=True)
     tout = theirs(xt, src_mask=torch.from_numpy(causal),
                   src_key_padding_mask=torch.from_numpy(pad), is_causal=True)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     dy = _rand(*out.shape, seed=5)
     out.backward(dy)
     tout.backward(torch.from_numpy(dy))
@@ -114,7 +114,7 @@ def test_decoder_layer_matches_torch(norm_first, activation, each_backend, torch
     out = ours(*leaves, **masks, tgt_is_causal=True)
     tout = theirs(*tleaves, **{k: torch.from_numpy(v) for k, v in masks.items()},
                   tgt_is_causal=True)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     dy = _rand(*out.shape, seed=5)
     out.backward(dy)
     tout.backward(torch.from_numpy(dy))
@@ -134,14 +134,14 @@ def test_encoder_stack_state_dict_and_training_pass_match_torch(each_backend, to
     # deep copies: equal at first, separate parameters
     p0, p1 = ours.layers[0].linear1.weight, ours.layers[1].linear1.weight
     assert p0 is not p1
-    np.testing.assert_array_equal(p0.data, p1.data)
+    np.testing.assert_array_equal(p0.detach().numpy(), p1.detach().numpy())
     _load_from_torch(ours, theirs, torch)
     x = _x(L, False)
     causal, pad = _masks(L, False)
     xp, xt = pynn.tensor(x, requires_grad=True), torch.from_numpy(x).requires_grad_(True)
     out = ours(xp, mask=causal, src_key_padding_mask=pad)  # causal detected from the mask
     tout = theirs(xt, mask=torch.from_numpy(causal), src_key_padding_mask=torch.from_numpy(pad))
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     dy = _rand(*out.shape, seed=5)
     out.backward(dy)
     tout.backward(torch.from_numpy(dy))
@@ -164,9 +164,9 @@ def test_eval_mode_matches_torch_fast_path(torch):
         tout_pad = theirs(torch.from_numpy(x), src_key_padding_mask=torch.from_numpy(pad)).numpy()
         tlayer = theirs.layers[0](torch.from_numpy(x), src_key_padding_mask=torch.from_numpy(pad))
     with pynn.no_grad():
-        out = ours(pynn.tensor(x)).data
-        out_pad = ours(pynn.tensor(x), src_key_padding_mask=pad).data
-        layer = ours.layers[0](pynn.tensor(x), src_key_padding_mask=pad).data
+        out = ours(pynn.tensor(x)).detach().numpy()
+        out_pad = ours(pynn.tensor(x), src_key_padding_mask=pad).detach().numpy()
+        layer = ours.layers[0](pynn.tensor(x), src_key_padding_mask=pad).detach().numpy()
     np.testing.assert_allclose(out, tout, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(out_pad[~pad], tout_pad[~pad], rtol=1e-10, atol=1e-12)
     assert np.all(tout_pad[pad] == 0)
@@ -187,10 +187,10 @@ def test_transformer_and_decoder_stack_match_torch(each_backend, torch):
     tleaves = [torch.from_numpy(a).requires_grad_(True) for a in (src, tgt)]
     out = ours(*leaves, tgt_mask=tgt_mask, src_key_padding_mask=src_pad,
                memory_key_padding_mask=src_pad)
-    tout = theirs(*tleaves, tgt_mask=torch.from_numpy(tgt_mask.data),
+    tout = theirs(*tleaves, tgt_mask=torch.from_numpy(tgt_mask.numpy()),
                   src_key_padding_mask=torch.from_numpy(src_pad),
                   memory_key_padding_mask=torch.from_numpy(src_pad))
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     dy = _rand(*out.shape, seed=5)
     out.backward(dy)
     tout.backward(torch.from_numpy(dy))
@@ -205,13 +205,14 @@ def test_transformer_initialisation_and_square_subsequent_mask(torch):
         assert name == tname and p.shape == tuple(tp.shape) and p.dtype == np.float32
         if p.ndim > 1:  # Xavier-uniform everywhere, as PyTorch's _reset_parameters
             bound = np.sqrt(6 / (p.shape[0] + p.shape[1]))
-            assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.7 * bound
+            w = p.detach().numpy()
+            assert np.abs(w).max() <= bound and np.abs(w).max() > 0.7 * bound
     for sz in (1, 4):
         mask = nn.Transformer.generate_square_subsequent_mask(sz)
         expected = torch.nn.Transformer.generate_square_subsequent_mask(sz).numpy()
         assert mask.dtype == np.float32
-        np.testing.assert_array_equal(mask.data, expected)
-        np.testing.assert_array_equal(nn.generate_square_subsequent_mask(sz).data, expected)
+        np.testing.assert_array_equal(mask.detach().numpy(), expected)
+        np.testing.assert_array_equal(nn.generate_square_subsequent_mask(sz).numpy(), expected)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -231,12 +232,13 @@ def test_unbatched_input_is_a_batch_of_one(each_backend):
     dec = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
     x, m = _rand(5, 8), _rand(3, 8, seed=1)
     pad = np.array([False, False, True])
-    np.testing.assert_allclose(enc(pynn.tensor(x), is_causal=True).data,
-                               enc(pynn.tensor(x[None]), is_causal=True).data[0], rtol=1e-13)
+    np.testing.assert_allclose(enc(pynn.tensor(x), is_causal=True).detach().numpy(),
+                               enc(pynn.tensor(x[None]), is_causal=True).detach().numpy()[0],
+                               rtol=1e-13)
     out = dec(pynn.tensor(x), pynn.tensor(m), memory_key_padding_mask=pad)
     assert out.shape == (5, 8)
-    np.testing.assert_allclose(out.data, dec(pynn.tensor(x[None]), pynn.tensor(m[None]),
-                                             memory_key_padding_mask=pad[None]).data[0],
+    np.testing.assert_allclose(out.detach().numpy(), dec(pynn.tensor(x[None]), pynn.tensor(m[None]),
+                                             memory_key_padding_mask=pad[None]).detach().numpy()[0],
                                rtol=1e-13)
 
 
@@ -262,14 +264,14 @@ def _check_module(module, inputs, fn, directions=3, eps=1e-6, rtol=1e-5, atol=1e
 
     def objective():
         with pynn.no_grad():
-            return float(np.sum(fn(*[pynn.tensor(a) for a in arrays]).data * dy))
+            return float(np.sum(fn(*[pynn.tensor(a) for a in arrays]).numpy() * dy))
 
     for i, (a, t) in enumerate(zip(arrays, leaves)):
-        np.testing.assert_allclose(t.grad, numeric_gradient(objective, a, eps), rtol=rtol,
+        np.testing.assert_allclose(t.grad.numpy(), numeric_gradient(objective, a, eps), rtol=rtol,
                                    atol=atol, err_msg=f"gradient of input {i}")
     for name, p in module.named_parameters():
         assert p.grad is not None, f"{name} got no gradient"
-        orig = p.data.copy()
+        orig = p.detach().numpy().copy()
         for _ in range(directions):
             v = rng.standard_normal(orig.shape)
             p.data[...] = orig + eps * v
@@ -277,14 +279,14 @@ def _check_module(module, inputs, fn, directions=3, eps=1e-6, rtol=1e-5, atol=1e
             p.data[...] = orig - eps * v
             minus = objective()
             p.data[...] = orig
-            np.testing.assert_allclose(np.sum(p.grad * v), (plus - minus) / (2 * eps),
+            np.testing.assert_allclose(np.sum(p.grad.numpy() * v), (plus - minus) / (2 * eps),
                                        rtol=rtol, atol=atol, err_msg=f"gradient of {name}")
 
 
 def _jitter(module):
     rng = np.random.default_rng(3)
     for p in module.parameters():
-        p.data[...] += rng.uniform(-0.3, 0.3, p.shape)
+        p.data += rng.uniform(-0.3, 0.3, p.shape)
 
 
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
@@ -325,12 +327,12 @@ def test_causal_encoder_stack_is_a_language_model(each_backend):
     stack = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
                                                              batch_first=True), 2).double()
     x = _rand(3, 6, 8)
-    out = stack(pynn.tensor(x), is_causal=True).data
+    out = stack(pynn.tensor(x), is_causal=True).detach().numpy()
     masked = stack(pynn.tensor(x), mask=nn.generate_square_subsequent_mask(6, dtype=np.float64))
-    np.testing.assert_allclose(masked.data, out, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(masked.detach().numpy(), out, rtol=1e-13, atol=1e-14)
     x2 = x.copy()
     x2[:, 4:] = _rand(3, 2, 8, seed=4)
-    out2 = stack(pynn.tensor(x2), is_causal=True).data
+    out2 = stack(pynn.tensor(x2), is_causal=True).detach().numpy()
     np.testing.assert_array_equal(out2[:, :4], out[:, :4])
     assert not np.allclose(out2[:, 4:], out[:, 4:])
 
@@ -356,13 +358,13 @@ def test_dropout_only_in_train_mode():
     plain.load_state_dict(layer.state_dict())
     x = pynn.tensor(_rand(4, 3, 8))
     layer.eval()
-    np.testing.assert_array_equal(layer(x).data, plain(x).data)
+    np.testing.assert_array_equal(layer(x).detach().numpy(), plain(x).detach().numpy())
     layer.train()
     pynn.manual_seed(1)
-    a = layer(x).data
+    a = layer(x).detach().numpy()
     pynn.manual_seed(1)
-    np.testing.assert_array_equal(layer(x).data, a)
-    assert not np.allclose(a, plain(x).data)
+    np.testing.assert_array_equal(layer(x).detach().numpy(), a)
+    assert not np.allclose(a, plain(x).detach().numpy())
 
 
 def test_activation_module_and_callable(torch):
@@ -374,7 +376,7 @@ def test_activation_module_and_callable(torch):
     gelu = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu").double()
     gelu.load_state_dict(custom.state_dict())
     x = pynn.tensor(_rand(3, 2, 8))
-    assert not np.allclose(custom(x).data, gelu(x).data)
+    assert not np.allclose(custom(x).detach().numpy(), gelu(x).detach().numpy())
     with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
         nn.TransformerEncoderLayer(8, 2, activation="tanh")
 

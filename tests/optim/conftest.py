@@ -7,24 +7,21 @@ import pynn
 from pynn.backend import BACKENDS
 
 
-class FakeParameter:
-    """A stand-in for :class:`pynn.nn.Parameter` with just the interface optimisers use:
-    ``.data`` (a C-contiguous float ndarray, updated in place), ``.grad`` (an ndarray of the
-    same shape, or None) and ``.requires_grad``. Like a tensor, it defines an elementwise
-    ``==`` and is therefore unhashable, so optimisers must not key state by hashing it."""
-
-    def __init__(self, data, grad=None, requires_grad=True):
-        self.data = np.ascontiguousarray(data)
-        self.grad = grad
-        self.requires_grad = requires_grad
-
-    def __eq__(self, other):  # elementwise, as tensors do
-        return self.data == (other.data if isinstance(other, FakeParameter) else other)
+class FakeParameter(pynn.nn.Parameter):
+    """A :class:`pynn.nn.Parameter` that is unhashable, as a tensor type with an elementwise
+    ``==`` usually is, so optimisers must not key state by hashing it. ``grad`` (an ndarray
+    or Tensor of the same shape) may be given at construction, and any dtype is accepted so
+    that the optimisers' own dtype check is what rejects a non-float parameter."""
 
     __hash__ = None
 
+    def __init__(self, data, grad=None, requires_grad=True):
+        super().__init__(np.ascontiguousarray(data), requires_grad=False)
+        self.requires_grad = requires_grad  # set directly: Parameter refuses integer dtypes
+        self.grad = grad
+
     def __repr__(self):
-        return f"FakeParameter({self.data!r})"
+        return f"FakeParameter({self._data!r})"
 
 
 @pytest.fixture

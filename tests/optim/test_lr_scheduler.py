@@ -177,7 +177,7 @@ def test_scheduler_state_round_trip(backend, Param, name):
     opt_state, s_state = opt.state_dict(), s.state_dict()
     assert "optimizer" not in s_state and s_state["last_epoch"] == 6
 
-    p2 = Param(p.data.copy())
+    p2 = Param(p.detach().numpy().copy())
     opt2 = Adam([p2], lr=0.1)
     s2 = SCHEDULERS[name](opt2)
     opt2.load_state_dict(opt_state)
@@ -242,7 +242,7 @@ def test_optimizer_and_scheduler_state_survive_pynn_save_load(tmp_path, Param):
                        tmp_path / "ckpt.npz")
     loaded = serialization.load(tmp_path / "ckpt.npz")
 
-    p2 = Param(p.data.copy())
+    p2 = Param(p.detach().numpy().copy())
     opt2 = Adam([p2], lr=0.1, amsgrad=True)
     s2 = sched.SequentialLR(opt2, [sched.MultiStepLR(opt2, [1, 3, 3]),
                                    sched.OneCycleLR(opt2, 1.0, total_steps=10)], milestones=[4])

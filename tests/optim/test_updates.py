@@ -82,11 +82,11 @@ def run(make_optimizer, dtype, Param):
     history = []
     for grads in GRADS:
         p.grad = np.array(grads, dtype=dtype)
-        data = p.data
+        storage = p.detach().numpy()
         opt.step()
-        assert p.data is data, "the optimiser must update .data in place"
-        assert p.data.dtype == dtype
-        history.append(p.data.copy())
+        assert p.detach().numpy() is storage, "the optimiser must update the storage in place"
+        assert p.dtype == dtype
+        history.append(p.detach().numpy().copy())
     return history
 
 
