@@ -113,6 +113,12 @@ static const pynn_gemm_desc *gemm_desc(int isa)
 #undef T
 #undef SFX
 
+void pynn_gemm_blocking_of(int isa, int f64, int64_t out[5])
+{
+    const pynn_gemm_blocking *bl = f64 ? &gemm_desc(isa)->f64 : &gemm_desc(isa)->f32;
+    out[0] = bl->mr, out[1] = bl->nr, out[2] = bl->kc, out[3] = bl->mc, out[4] = bl->nc;
+}
+
 int64_t pynn_fma_probe_f32(int isa, int64_t rounds, float *sink)
 {
     return gemm_desc(isa)->fma_probe_f32(rounds, sink);

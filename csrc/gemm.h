@@ -31,6 +31,11 @@ int pynn_gemm_f64(int64_t m, int64_t n, int64_t k, double alpha,
                   double beta, double *c, int64_t rsc, int64_t csc,
                   const double *bias, int bias_axis, int relu, int isa, int n_threads);
 
+/* The blocking of one precision (f64 != 0: double) on `isa`: out[] := mr, nr, kc, mc, nc,
+ * the register block and the cache blocks gemm.c starts from (kc and nc are then balanced
+ * over the problem). Lets tests put shapes on every block edge and reports say what ran. */
+void pynn_gemm_blocking_of(int isa, int f64, int64_t out[5]);
+
 /* Runs `rounds` rounds of the ISA's independent FMA chains on one thread and returns the
  * float32 operations done: time it to measure this core's FMA peak. */
 int64_t pynn_fma_probe_f32(int isa, int64_t rounds, float *sink);

@@ -1,7 +1,8 @@
 """What this CPU and this build of pynn can run."""
 from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport (
-    pynn_cpu_best_isa, pynn_cpu_isa_supported, pynn_fma_probe_f32, pynn_openmp_enabled)
+    pynn_cpu_best_isa, pynn_cpu_isa_supported, pynn_fma_probe_f32, pynn_gemm_blocking_of,
+    pynn_openmp_enabled)
 import time
 
 ISA_NAMES = ("generic", "avx2", "avx512")
@@ -21,6 +22,15 @@ def openmp_enabled():
     """True when the kernels were built with OpenMP."""
     return bool(pynn_openmp_enabled())
 
+
+def gemm_blocking(int isa, bint double=False):
+    """GEMM's blocks for ISA number ``isa`` in float32 (or float64 with ``double``): a dict
+    of the register block ``mr`` x ``nr`` and the cache blocks ``kc``, ``mc``, ``nc``."""
+    if not 0 <= isa < len(ISA_NAMES):
+        raise ValueError(f"gemm_blocking: no ISA number {isa}")
+    cdef int64_t out[5]
+    pynn_gemm_blocking_of(isa, double, out)
+    return dict(zip(("mr", "nr", "kc", "mc", "nc"), [out[i] for i in range(5)]))
 
 
 def fma_peak_gflops(int isa, double seconds=0.2):

@@ -27,6 +27,7 @@ cdef extern from "gemm.h":
                       const double *bias, int bias_axis, int relu, int isa,
                       int n_threads) noexcept nogil
     int64_t pynn_fma_probe_f32(int isa, int64_t rounds, float *sink) noexcept nogil
+    void pynn_gemm_blocking_of(int isa, int f64, int64_t out[5]) noexcept nogil
 
 cdef extern from "im2col.h":
     ctypedef struct pynn_conv_geom:
