@@ -413,13 +413,15 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     } else {
         PYNN_OMP(parallel num_threads((int)teams))
         {
-            const int t = pynn_thread_id();
+            /* The runtime may give fewer threads than asked (OMP_THREAD_LIMIT, OMP_DYNAMIC):
+             * the images are split among those that came, so none is skipped. */
+            const int t = pynn_thread_id(), nt = pynn_team_size();
             double *db_mine = db_acc ? db_acc + t * o : NULL;
             int mine = PYNN_OK;
             if (argmax) {
                 real *pad = pynn_alloc_zeroed((size_t)pad_total * sizeof(real));
                 mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, relu_y, idx, wrows,
-                                                    n * t / teams, n * (t + 1) / teams, pad,
+                                                    n * t / nt, n * (t + 1) / nt, pad,
                                                     pad_len, dw_rows + t * rows_len, db_mine,
                                                     dx)
                            : PYNN_ERR_NOMEM;
