@@ -10,7 +10,7 @@ Names, signatures, defaults and ``state_dict`` keys are PyTorch's::
 Submodules: ``init`` (weight initialisation), ``utils`` (gradient clipping).
 """
 
-from . import init, utils
+from . import functional, init, utils
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .attention import LearnedPositionalEncoding, MultiheadAttention, SinusoidalPositionalEncoding
 from .container import ModuleList, Sequential
@@ -88,6 +88,7 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "functional",
     "generate_square_subsequent_mask",
     "init",
     "utils",

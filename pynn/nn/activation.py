@@ -3,7 +3,7 @@
 
 import warnings
 
-from .. import functional as F
+from . import functional as F
 from ..tensor import Tensor
 from .module import Module
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import functional as F
+from . import functional as F
 from ..tensor import Tensor
 from . import init
 from .linear import _input_error, _layer_dtype

@@ -1,6 +1,6 @@
 """``Dropout``: inverted dropout in train mode, the identity in eval mode."""
 
-from .. import functional as F
+from . import functional as F
 from .module import Module
 
 __all__ = ["Dropout"]

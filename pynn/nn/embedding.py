@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import functional as F
+from . import functional as F
 from ..tensor import Tensor
 from . import init
 from .linear import _layer_dtype

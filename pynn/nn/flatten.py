@@ -1,6 +1,6 @@
 """``Flatten``: merge a range of dimensions (by default all but the batch one)."""
 
-from .. import functional as F
+from . import functional as F
 from .module import Module
 
 __all__ = ["Flatten"]

@@ -3,7 +3,7 @@
 everywhere. Class weights (``weight``, ``pos_weight``) are buffers, as in PyTorch, so they
 appear in ``state_dict``."""
 
-from .. import functional as F
+from . import functional as F
 from .module import Module
 
 __all__ = [

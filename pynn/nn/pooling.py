@@ -1,6 +1,6 @@
 """2-D max and average pooling layers."""
 
-from .. import functional as F
+from . import functional as F
 from .module import Module
 
 __all__ = ["AvgPool2d", "MaxPool2d"]

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from .. import functional as F
+from . import functional as F
 from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
 from ..tensor import Tensor, cat, stack
 from . import init

@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from .. import functional as F
+from . import functional as F
 from ..tensor import Tensor
 from . import init
 from .activation import GELU, ReLU
