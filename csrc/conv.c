@@ -42,8 +42,13 @@ static const pynn_conv_pool_desc *conv_pool_desc(int isa)
  * vectors. */
 static int use_argmax_kernels(const pynn_conv_geom *g, int64_t pooled, int lanes)
 {
+    /* They copy the image into a padded one: not when the padding dwarfs the image (its
+     * size, in double so that no product overflows, could exceed any buffer). */
+    const double image = (double)g->c * (double)g->h * (double)g->w;
+    const double padded = (double)g->c * ((double)g->h + 2.0 * (double)g->ph) *
+                          ((double)g->w + 2.0 * (double)g->pw);
     return g->dh == 1 && g->dw == 1 && 2 * pooled <= g->oh * g->ow &&
-           g->kw <= PYNN_CONV_POOL_MAX_NV * lanes;
+           g->kw <= PYNN_CONV_POOL_MAX_NV * lanes && padded <= 4.0 * image + 65536.0;
 }
 
 /* The kernel's geometry for g, pooled outputs per plane and vectors of `lanes`: patches sit

@@ -231,7 +231,9 @@ static void PYNN_FN(maxpool_row)(const real *PYNN_RESTRICT xp, int64_t w, int64_
         irow[ox] = y0 * w + ox * sw - pw;
         yrow[ox] = xp[irow[ox]];
     }
-    for (int64_t iy = y0; iy < y1; ++iy) {
+    /* No window lies wholly inside (a window wider than the padded row, say): nothing to
+     * sweep, and kw may be far larger than the row. */
+    for (int64_t iy = y0; iy < y1 && lo < hi; ++iy) {
         for (int64_t j = (iy == y0); j < kw; ++j) {
             const int64_t base = iy * w + j - pw;
             /* Constant strides for the common cases let the compiler vectorise the loads. */
