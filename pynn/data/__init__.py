@@ -1,23 +1,51 @@
-"""pynn.data: datasets, the DataLoader, batch transforms and the MNIST loader.
+"""pynn.data: :mod:`pynn.utils.data` (datasets, samplers, the DataLoader) together with
+batch transforms and the MNIST loader.
 
-Everything here works on NumPy arrays: datasets yield ndarrays, the training loop turns
-batches into tensors.
+Batches come out of the :class:`DataLoader` as Tensors; datasets may return Tensors,
+ndarrays or numbers.
 """
 
+from ..utils.data import (
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    default_collate,
+    default_convert,
+    get_worker_info,
+    random_split,
+)
 from . import transforms
-from .dataset import Dataset, Subset, TensorDataset, random_split
-from .loader import DataLoader
 from .mnist import MNIST, download_mnist, load_mnist, read_idx
 
 __all__ = [
-    "Dataset",
-    "TensorDataset",
-    "Subset",
-    "random_split",
-    "DataLoader",
-    "transforms",
     "MNIST",
-    "load_mnist",
+    "BatchSampler",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "SubsetRandomSampler",
+    "TensorDataset",
+    "WeightedRandomSampler",
+    "default_collate",
+    "default_convert",
     "download_mnist",
+    "get_worker_info",
+    "load_mnist",
+    "random_split",
     "read_idx",
+    "transforms",
 ]

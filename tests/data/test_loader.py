@@ -168,9 +168,10 @@ def test_slow_path_single_array_samples():
         def __getitem__(self, i):
             return np.full((2,), i * i)
 
-    batches = collect(DataLoader(Squares(), batch_size=2))
-    assert [len(b) for b in batches] == [1, 1, 1]
-    np.testing.assert_array_equal(batches[1][0], [[4, 4], [9, 9]])
+    batches = list(DataLoader(Squares(), batch_size=2))  # one Tensor per batch, as PyTorch
+    assert all(isinstance(b, pynn.Tensor) for b in batches)
+    assert [b.shape for b in batches] == [(2, 2), (2, 2), (1, 2)]
+    np.testing.assert_array_equal(batches[1], [[4, 4], [9, 9]])
 
 
 def test_transform_applies_to_inputs_only():
