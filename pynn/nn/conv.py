@@ -1,88 +1,77 @@
-"""2-D convolution layer."""
+"""Convolution layers: ``Conv1d``, ``Conv2d`` and their transposes."""
 
 import math
 
 import numpy as np
 
-from . import functional as F
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .linear import _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _ntuple(v, n, name, who="Conv2d"):
+    if isinstance(v, (tuple, list)):
+        if len(v) != n:
+            raise ValueError(f"{who}: {name} must be an int or a tuple of {n}, got {v!r}")
+        return tuple(int(a) for a in v)
+    return (int(v),) * n
 
 
 def _pair(v, name):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"Conv2d: {name} must be an int or a pair, got {v!r}")
-        return tuple(int(a) for a in v)
-    return (int(v), int(v))
+    return _ntuple(v, 2, name)
 
 
-class Conv2d(Module):
-    """2-D convolution (cross-correlation) over (N, C, H, W) input.
+class _ConvNd(Module):
+    """What the convolution layers share: hyper-parameters, parameters with PyTorch's names,
+    shapes and initialisation, the input check and the repr."""
 
-    Parameters
-    ----------
-    in_channels, out_channels : int
-    kernel_size, stride, dilation : int or (int, int)
-    padding : int, (int, int), "valid" or "same"
-        Zero padding on each side; ``"same"`` needs stride 1 (and an odd dilated kernel).
-    groups : int
-        Only 1 is implemented (others raise NotImplementedError).
-    bias : bool
-        Learn an additive bias per output channel.
-    padding_mode : "zeros"
-        The only mode implemented.
-    device : None or "cpu"
-        pynn runs on the CPU only; any other device raises ValueError.
-    dtype : float dtype, optional
-        Of the parameters (default float32).
+    _n = 2
+    _transposed = False
 
-    Attributes
-    ----------
-    weight : Parameter of shape (out_channels, in_channels, kH, kW)
-    bias : Parameter of shape (out_channels,) or None
-        Both U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * kH * kW, as PyTorch.
-
-    Shape
-    -----
-    - Input: (N, C_in, H, W) or (C_in, H, W).
-    - Output: (N, C_out, oH, oW) or (C_out, oH, oW), with
-      ``oH = (H + 2 pH - dH (kH - 1) - 1) // sH + 1`` (``oW`` likewise).
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 groups, bias, padding_mode, device, dtype, output_padding=0):
         super().__init__()
-        if groups != 1:
-            raise NotImplementedError(f"Conv2d: groups={groups} is not implemented (only "
-                                      f"groups=1)")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not "
-                                      f"implemented (only 'zeros')")
+        who = type(self).__name__
+        n = self._n
         dtype = _layer_dtype(dtype, device)
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{who}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{who}: padding_mode must be one of {list(_PADDING_MODES)}, but "
+                             f"got padding_mode='{padding_mode}'")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {who}')
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
+        self.kernel_size = _ntuple(kernel_size, n, "kernel_size", who)
+        self.stride = _ntuple(stride, n, "stride", who)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise ValueError(f"Conv2d: invalid padding string {padding!r}, should be one "
+                raise ValueError(f"{who}: invalid padding string {padding!r}, should be one "
                                  f"of ['valid', 'same']")
-            if padding == "same" and self.stride != (1, 1):
+            if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = _pair(padding, "padding")
-        self.dilation = _pair(dilation, "dilation")
-        self.groups = groups
+            self.padding = _ntuple(padding, n, "padding", who)
+        self.dilation = _ntuple(dilation, n, "dilation", who)
+        self.output_padding = _ntuple(output_padding, n, "output_padding", who)
+        self.transposed = self._transposed
+        self.groups = int(groups)
         self.padding_mode = padding_mode
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels)
-                                         + self.kernel_size, dtype))
+        if self._transposed:
+            shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+        else:
+            shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, dtype))
         if bias:
             self.bias = Parameter(np.empty(self.out_channels, dtype))
         else:
@@ -101,13 +90,104 @@ class Conv2d(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
+    def _check_input(self, input):
+        x = input._data if isinstance(input, Tensor) else input
+        n = self._n
+        if not isinstance(x, np.ndarray) or x.ndim not in (n + 1, n + 2) \
+                or x.shape[-n - 1] != self.in_channels or x.dtype != self.weight._data.dtype:
+            raise self._input_error(x)
+
+    def _input_error(self, x):
+        n = self._n
+        dims = "L" if n == 1 else "H, W"
+        if not isinstance(x, np.ndarray) or x.ndim not in (n + 1, n + 2):
+            return _input_error(self, x, f"{n + 1}-D (C, {dims}) or {n + 2}-D (N, C, {dims}) "
+                                         f"input")
+        if x.shape[-n - 1] != self.in_channels:
+            layout = f"(N, C, {dims})" if x.ndim == n + 2 else f"(C, {dims})"
+            return _input_error(self, x, f"input with {self.in_channels} channels (C of "
+                                         f"{layout})")
+        return _input_error(self, x, None)
+
+    def _padded(self, input):
+        """The input padded by ``padding_mode`` (and the padding left for the kernel)."""
+        if self.padding_mode == "zeros" or isinstance(self.padding, str):
+            return input, self.padding
+        pads = []
+        for p in reversed(self.padding):
+            pads += [p, p]
+        return F.pad(input, tuple(pads), mode=self.padding_mode), 0
+
+    def extra_repr(self):
+        n = self._n
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C, H, W) input.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, dilation : int or (int, int)
+    padding : int, (int, int), "valid" or "same"
+        Zero padding on each side; ``"same"`` needs stride 1 (and an odd dilated kernel).
+    groups : int
+        Input and output channels are split into this many groups, convolved separately
+        (one kernel call per group).
+    bias : bool
+        Learn an additive bias per output channel.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+    device : None or "cpu"
+        pynn runs on the CPU only; any other device raises ValueError.
+    dtype : float dtype, optional
+        Of the parameters (default float32).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels / groups, kH, kW)
+    bias : Parameter of shape (out_channels,) or None
+        Both U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * kH * kW, as PyTorch.
+
+    Shape
+    -----
+    - Input: (N, C_in, H, W) or (C_in, H, W).
+    - Output: (N, C_out, oH, oW) or (C_out, oH, oW), with
+      ``oH = (H + 2 pH - dH (kH - 1) - 1) // sH + 1`` (``oW`` likewise).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
     def forward(self, input):
         self._check_input(input)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation)
+        input, padding = self._padded(input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
+
+    def _fusable(self):
+        return self.groups == 1 and self.padding_mode == "zeros"
 
     def _forward_relu(self, input):
         """``relu(self(input))`` with the ReLU fused into the kernel (used by Sequential)."""
+        if not self._fusable():
+            return F.relu(self(input))
         self._check_input(input)
         return F._conv2d_relu(input, self.weight, self.bias, self.stride, self.padding,
                               self.dilation)
@@ -115,33 +195,143 @@ class Conv2d(Module):
     def _forward_pooled(self, input, relu, pool):
         """``pool(relu?(self(input)))`` for a :class:`MaxPool2d` ``pool``, in one kernel call
         that pools the output while it is in cache (used by Sequential)."""
+        if not self._fusable():
+            out = self(input)
+            out = pool(F.relu(out) if relu else out)
+            return out
         self._check_input(input)
         return F._conv2d_maxpool(input, self.weight, self.bias, self.stride, self.padding,
                                  self.dilation, relu, pool.kernel_size, pool.stride,
                                  pool.padding)
 
-    def _check_input(self, input):
+
+class Conv1d(_ConvNd):
+    """1-D convolution (cross-correlation) over (N, C, L) input.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, dilation : int
+    padding : int, "valid" or "same"
+    groups : int
+        Input and output channels are split into this many groups, convolved separately.
+    bias : bool
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels / groups, kernel_size)
+    bias : Parameter of shape (out_channels,) or None
+
+    Shape
+    -----
+    - Input: (N, C_in, L) or (C_in, L).
+    - Output: (N, C_out, oL), ``oL = (L + 2 p - d (k - 1) - 1) // s + 1``.
+    """
+
+    _n = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input):
+        self._check_input(input)
+        input, padding = self._padded(input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype, output_padding)
+
+    def _output_padding(self, input, output_size):
+        if output_size is None:
+            return self.output_padding
         x = input._data if isinstance(input, Tensor) else input
-        if not isinstance(x, np.ndarray) or x.ndim not in (3, 4) \
-                or x.shape[-3] != self.in_channels or x.dtype != self.weight._data.dtype:
-            raise self._input_error(x)
+        n = self._n
+        wanted = tuple(int(v) for v in tuple(output_size)[-n:])
+        pads = []
+        for i in range(n):
+            base = ((x.shape[x.ndim - n + i] - 1) * self.stride[i] - 2 * self.padding[i]
+                    + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            extra = wanted[i] - base
+            if not 0 <= extra < max(self.stride[i], self.dilation[i]):
+                raise ValueError(f"{self._layer_name()}: requested an output size of {wanted}, "
+                                 f"which cannot be reached from input shape {x.shape}")
+            pads.append(extra)
+        return tuple(pads)
 
-    def _input_error(self, x):
-        if not isinstance(x, np.ndarray) or x.ndim not in (3, 4):
-            return _input_error(self, x, "3-D (C, H, W) or 4-D (N, C, H, W) input")
-        if x.shape[-3] != self.in_channels:
-            layout = "(N, C, H, W)" if x.ndim == 4 else "(C, H, W)"
-            return _input_error(self, x, f"input with {self.in_channels} channels (C of "
-                                         f"{layout})")
-        return _input_error(self, x, None)
 
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding!r}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (the adjoint of Conv2d; "deconvolution") over NCHW input.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, padding, output_padding, dilation : int or (int, int)
+        ``output_padding`` adds rows/columns on one side of the output (smaller than stride).
+    groups : int
+    bias : bool
+    padding_mode : "zeros"
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_channels, out_channels / groups, kH, kW)
+    bias : Parameter of shape (out_channels,) or None
+
+    Shape
+    -----
+    - Input: (N, C_in, H, W) or (C_in, H, W).
+    - Output: (N, C_out, oH, oW), ``oH = (H - 1) sH - 2 pH + dH (kH - 1) + opH + 1``.
+    """
+
+    def forward(self, input, output_size=None):
+        self._check_input(input)
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over (N, C, L) input.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, padding, output_padding, dilation : int
+    groups : int
+    bias : bool
+    padding_mode : "zeros"
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_channels, out_channels / groups, kernel_size)
+    bias : Parameter of shape (out_channels,) or None
+
+    Shape
+    -----
+    - Input: (N, C_in, L) or (C_in, L).
+    - Output: (N, C_out, oL), ``oL = (L - 1) s - 2 p + d (k - 1) + op + 1``.
+    """
+
+    _n = 1
+
+    def forward(self, input, output_size=None):
+        self._check_input(input)
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)

@@ -8,35 +8,84 @@ active backend's kernels (``gemm``, convolution, pooling, the softmax family, ac
 ``bias_grad``); kernel-backed ops need float32 or float64 operands of one dtype and raise a
 TypeError naming the op otherwise.
 
-Not implemented (NotImplementedError): ``groups`` in conv2d, ``dilation``/``ceil_mode`` in
+Not implemented (NotImplementedError): ``dilation`` in pooling, ``ceil_mode`` in average
 pooling, ``divisor_override``, cross-entropy with both class ``weight`` and
 ``label_smoothing``; the legacy ``size_average``/``reduce`` arguments.
 """
 
+import warnings
+
 import numpy as np
 
+from ..autograd import ArrayFunction
 from ..backend import _checks
-
 from ..ops.activation import (
     GeluFunction,
+    GluFunction,
     LeakyReluFunction,
+    PointwiseFunction,
+    PReluFunction,
     ReluFunction,
     SigmoidFunction,
     TanhFunction,
 )
-from ..ops.conv import Conv2dFunction
+from ..ops.attention import (
+    MultiheadAttentionFunction,
+    ScaledDotProductAttentionFunction,
+    additive_mask,
+    is_causal_mask,
+)
+from ..ops.conv import (
+    Conv2dFunction,
+    ConvTranspose2dFunction,
+    FoldFunction,
+    PadFunction,
+    UnfoldFunction,
+    pad_index,
+)
 from ..ops.elementwise import MulFunction
-from ..ops.loss import BCEFunction, BCEWithLogitsFunction, MSELossFunction
+from ..ops.embedding import EmbeddingFunction
+from ..ops.loss import (
+    BCEFunction,
+    BCEWithLogitsFunction,
+    MSELossFunction,
+    PairwiseLossFunction,
+    _reduce,
+    _reduced_grad,
+)
 from ..ops.matmul import LinearFunction
-from ..ops.pool import AvgPool2dFunction, MaxPool2dFunction
+from ..ops.norm import BatchNormFunction, LayerNormFunction
+from ..ops.pool import (
+    AdaptiveMaxPoolFunction,
+    AvgPool2dFunction,
+    MaxPool2dFunction,
+    SeparableMapFunction,
+    adaptive_bins,
+)
 from ..ops.softmax import CrossEntropyFunction, LogSoftmaxFunction, NLLLossFunction, SoftmaxFunction
 from ..random import get_generator
 from ..tensor import Tensor
+from ..tensor import cat as _cat
 
 __all__ = [
-    "linear", "conv2d", "max_pool2d", "avg_pool2d", "relu", "leaky_relu", "sigmoid", "tanh",
-    "gelu", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "flatten",
+    "avg_pool2d",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "flatten",
+    "gelu",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
 ]
 
 _FLOATS = _checks.FLOAT_DTYPES
@@ -133,8 +182,6 @@ def _conv_padding(padding, weight_shape, stride, dilation):
 
 
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=None):
-    if groups != 1:
-        raise NotImplementedError(f"conv2d: groups={groups} is not supported (only groups=1)")
     x, w, b = _data(input), _data(weight), _data(bias)
     _float_operands("conv2d", input=x, weight=w, bias=b)
     if w.ndim != 4:
@@ -147,12 +194,17 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=N
     if x.ndim != 4:
         raise ValueError(f"conv2d: input must have shape (N, C, H, W) or (C, H, W), got "
                          f"{x.shape}")
-    if x.shape[1] != w.shape[1]:
+    if x.shape[1] != w.shape[1] * groups:
         raise ValueError(f"conv2d: input has {x.shape[1]} channels but weight expects "
-                         f"{w.shape[1]} (input shape {x.shape}, weight shape {w.shape})")
+                         f"{w.shape[1] * groups} (input shape {x.shape}, weight shape "
+                         f"{w.shape}, groups={groups})")
     if b is not None and b.shape != (w.shape[0],):
         raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
     padding = _conv_padding(padding, w.shape, stride, dilation)
+    if groups != 1:
+        return _grouped("conv2d", input, weight, bias, groups, 1,
+                        lambda xg, wg, bg: Conv2dFunction.apply(xg, wg, bg, stride, padding,
+                                                                dilation, relu, pool))
     return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, relu, pool)
 
 
@@ -166,7 +218,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     bias : Tensor of shape (out_channels,), optional
     stride, dilation : int or (int, int)
     padding : int, (int, int), "valid" or "same" (stride 1)
-    groups : 1 (others are not implemented)
+    groups : int
+        Channels split into this many groups, convolved separately.
 
     Returns
     -------
@@ -213,7 +266,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     dilation : int
         Only 1 is implemented.
     ceil_mode : bool
-        Only False is implemented.
+        Round the output size up: windows overhanging the bottom/right edge are kept.
     return_indices : bool
         Also return the indices of the maxima.
 
@@ -224,8 +277,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     indices : int64 Tensor of the same shape, with ``return_indices``
         The flat position ``h * W + w`` of each maximum in its (H, W) plane.
     """
-    if dilation != 1 or ceil_mode:
-        raise NotImplementedError("max_pool2d: dilation and ceil_mode are not supported")
+    if dilation != 1 and _tuple(dilation, 2, "dilation", "max_pool2d") != (1, 1):
+        raise NotImplementedError("max_pool2d: dilation is not supported")
+    if ceil_mode:
+        return _max_pool2d_ceil(input, kernel_size, stride, padding, return_indices)
     if _pool_input("max_pool2d", input):
         res = max_pool2d(_tensor(input).unsqueeze(0), kernel_size, stride, padding,
                          return_indices=return_indices)
@@ -237,6 +292,30 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out, ctx = MaxPool2dFunction.apply_with_ctx(input, kernel_size, stride, padding)
         return out, Tensor(ctx.saved_tensors[0])
     return MaxPool2dFunction.apply(input, kernel_size, stride, padding)
+
+
+def _max_pool2d_ceil(input, kernel_size, stride, padding, return_indices):
+    """``ceil_mode=True``: the windows that overhang the bottom/right edge are kept. The input
+    gets -inf rows/columns there (never a maximum) and is pooled as usual."""
+    x = _data(input)
+    k = _tuple(kernel_size, 2, "kernel_size", "max_pool2d")
+    s = k if stride is None or stride == () else _tuple(stride, 2, "stride", "max_pool2d")
+    p = _tuple(padding, 2, "padding", "max_pool2d")
+    extra = []
+    for n, ki, si, pi in zip(x.shape[-2:], k, s, p):
+        out = -(-(n + 2 * pi - ki) // si) + 1
+        if (out - 1) * si >= n + pi:  # the last window would start in the right padding
+            out -= 1
+        extra.append(max((out - 1) * si + ki - (n + 2 * pi), 0))
+    if not any(extra):
+        return max_pool2d(input, k, s, p, return_indices=return_indices)
+    padded = pad(input, (0, extra[1], 0, extra[0]), value=-np.inf)
+    res = max_pool2d(padded, k, s, p, return_indices=return_indices)
+    if not return_indices:
+        return res
+    idx = res[1]._data
+    w_pad = x.shape[-1] + extra[1]
+    return res[0], Tensor((idx // w_pad) * x.shape[-1] + idx % w_pad)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -683,9 +762,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 # ---------------------------------------------------------------------------------------------
 # Normalisation (appended with pynn.nn; autograd nodes in pynn/ops/norm.py)
 
-from ..autograd import ArrayFunction
-from ..ops.loss import _reduce, _reduced_grad
-from ..ops.norm import BatchNormFunction, LayerNormFunction
 
 __all__ += ["batch_norm", "hinge_loss", "layer_norm", "multi_margin_loss"]
 
@@ -910,13 +986,6 @@ def hinge_loss(input, target, margin=1.0, reduction="mean"):
 # ---------------------------------------------------------------------------------------------
 # Attention (appended with pynn.nn's attention layers; autograd nodes in pynn/ops/attention.py)
 
-from ..ops.attention import (
-    MultiheadAttentionFunction,
-    ScaledDotProductAttentionFunction,
-    additive_mask,
-    is_causal_mask,
-)
-from ..tensor import cat as _cat
 
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
@@ -1240,7 +1309,6 @@ def _multi_head_attention(who, query, key, value, embed_dim, num_heads, in_proj_
     return out, weights
 # Embedding (appended with pynn.nn.Embedding; autograd node in pynn/ops/embedding.py)
 
-from ..ops.embedding import EmbeddingFunction
 
 __all__ += ["embedding"]
 
@@ -1330,3 +1398,1588 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     """
     return _embedding("embedding", input, weight, padding_idx, max_norm, norm_type,
                       scale_grad_by_freq, sparse)
+
+
+# ---------------------------------------------------------------------------------------------
+# More activations (NumPy nodes in pynn/ops/activation.py)
+
+
+
+__all__ += [
+    "celu",
+    "elu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu6",
+    "selu",
+    "silu",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _maybe_inplace(input, out, inplace):
+    """PyTorch's ``inplace=True``: the result written into ``input``'s storage when ``input``
+    is outside the graph (nothing to differentiate through); otherwise the out-of-place result,
+    which has the same values."""
+    if inplace and isinstance(input, Tensor) and not out.requires_grad \
+            and input._data.flags.writeable and input._data.shape == out._data.shape:
+        np.copyto(input._data, out._data)
+        return input
+    return out
+
+
+def _pointwise(name, input, args=(), inplace=False):
+    out = PointwiseFunction.apply(input, name, args)
+    return _maybe_inplace(input, out, inplace) if inplace else out
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """``x`` where positive, else ``alpha (exp(x) - 1)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    alpha : float
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("elu", input, (float(alpha), 1.0, 1.0), inplace)
+
+
+def selu(input, inplace=False):
+    """``scale * elu(x, alpha)`` with the self-normalising constants of Klambauer et al.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("elu", input, (_SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """``max(0, x) + min(0, alpha (exp(x / alpha) - 1))``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    alpha : float
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("elu", input, (float(alpha), 1.0, 1.0 / alpha), inplace)
+
+
+def silu(input, inplace=False):
+    """``x * sigmoid(x)`` (swish).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("silu", input, (), inplace)
+
+
+def mish(input, inplace=False):
+    """``x * tanh(softplus(x))``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("mish", input, (), inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    beta, threshold : float
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("softplus", input, (float(beta), float(threshold)))
+
+
+def softsign(input):
+    """``x / (1 + |x|)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("softsign", input)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``x`` clipped to ``[min_val, max_val]``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    min_val, max_val : float
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    return _pointwise("hardtanh", input, (float(min_val), float(max_val)), inplace)
+
+
+def relu6(input, inplace=False):
+    """``min(max(x, 0), 6)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardswish(input, inplace=False):
+    """``x * relu6(x + 3) / 6``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("hardswish", input, (), inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    """``relu6(x + 3) / 6``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("hardsigmoid", input, (), inplace)
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, computed stably.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("logsigmoid", input)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("tanhshrink", input)
+
+
+def softshrink(input, lambd=0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    lambd : float
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("softshrink", input, (float(lambd),))
+
+
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    lambd : float
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("hardshrink", input, (float(lambd),))
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    threshold, value : float
+    inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _pointwise("threshold", input, (float(threshold), float(value)), inplace)
+
+
+def prelu(input, weight):
+    """``max(0, x) + weight * min(0, x)``, ``weight`` one value or one per channel (dim 1).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, *) (or any shape with a single weight)
+    weight : Tensor of shape (1,) or (C,)
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    x, w = _data(input), _data(weight)
+    if w.size != 1 and (x.ndim < 2 or w.size != x.shape[1]):
+        raise ValueError(f"prelu: weight has {w.size} values but the input of shape {x.shape} "
+                         f"has {x.shape[1] if x.ndim > 1 else 1} channels (dim 1)")
+    return PReluFunction.apply(input, weight)
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: ``a * sigmoid(b)``, ``a`` and ``b`` the halves of ``input`` on ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor with an even size along ``dim``
+    dim : int
+
+    Returns
+    -------
+    Tensor with half the size along ``dim``
+    """
+    x = _data(input)
+    if x.shape[dim] % 2:
+        raise ValueError(f"glu: halving dimension must be even, but dimension {dim} is size "
+                         f"{x.shape[dim]}")
+    return GluFunction.apply(input, dim % x.ndim)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """``softmax(-input, dim)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+    dtype : numpy dtype, optional
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return softmax(-_tensor(input), _implicit_dim(input, dim), dtype=dtype)
+
+
+def _implicit_dim(input, dim):
+    if dim is not None:
+        return dim
+    return 0 if _data(input).ndim in (0, 1, 3) else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution family beyond conv2d
+
+__all__ += ["conv1d", "conv_transpose1d", "conv_transpose2d", "fold", "pad", "unfold"]
+
+
+def _tuple(v, n, name, op):
+    if isinstance(v, (tuple, list)):
+        if len(v) != n:
+            raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
+        return tuple(int(i) for i in v)
+    return (int(v),) * n
+
+
+def _grouped(op, input, weight, bias, groups, in_axis, fn):
+    """Run ``fn(x, w, b)`` on each of ``groups`` channel groups and join the outputs along
+    dim 1. ``in_axis`` is the weight's dimension that holds input channels (1 for a
+    convolution, 0 for a transposed one)."""
+    x, w = _data(input), _data(weight)
+    c = x.shape[1]
+    if groups < 1 or c % groups or w.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the input channels ({c}) and the "
+                         f"weight's first dimension ({w.shape[0]})")
+    cin = c // groups
+    rows = w.shape[0] // groups
+    out_per = rows if in_axis == 1 else w.shape[1]
+    outs = []
+    x_t, w_t = _tensor(input), _tensor(weight)
+    b_t = None if bias is None else _tensor(bias)
+    for g in range(groups):
+        xs = x_t[:, g * cin:(g + 1) * cin]
+        ws = w_t[g * rows:(g + 1) * rows]
+        bs = None if b_t is None else b_t[g * out_per:(g + 1) * out_per]
+        outs.append(fn(xs, ws, bs))
+    return _cat(outs, 1)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation), NCL: :func:`conv2d` over a unit height.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    weight : Tensor of shape (out_channels, C / groups, k)
+    bias : Tensor of shape (out_channels,), optional
+    stride, dilation : int
+    padding : int, "valid" or "same"
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oL), ``oL = (L + 2 p - d (k - 1) - 1) // s + 1``
+    """
+    x, w = _data(input), _data(weight)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"conv1d: input must have shape (N, C, L) or (C, L), got {x.shape}")
+    if w.ndim != 3:
+        raise ValueError(f"conv1d: weight must have shape (out_channels, in_channels, k), got "
+                         f"{w.shape}")
+    (s,), (d,) = _tuple(stride, 1, "stride", "conv1d"), _tuple(dilation, 1, "dilation", "conv1d")
+    p = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
+    xt = _tensor(input).unsqueeze(-2)
+    out = conv2d(xt, _tensor(weight).unsqueeze(2), bias, (1, s), p, (1, d), groups)
+    return out.squeeze(-2)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-D convolution (the adjoint of :func:`conv2d`), NCHW.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    weight : Tensor of shape (C, out_channels / groups, kH, kW)
+    bias : Tensor of shape (out_channels,), optional
+    stride, padding, output_padding, dilation : int or (int, int)
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oH, oW),
+    ``oH = (H - 1) sH - 2 pH + dH (kH - 1) + opH + 1`` (``oW`` likewise)
+    """
+    x, w, b = _data(input), _data(weight), _data(bias)
+    _float_operands("conv_transpose2d", input=x, weight=w, bias=b)
+    if w.ndim != 4:
+        raise ValueError(f"conv_transpose2d: weight must have shape (in_channels, "
+                         f"out_channels / groups, kH, kW), got {w.shape}")
+    if x.ndim == 3:
+        return conv_transpose2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding,
+                                output_padding, groups, dilation).squeeze(0)
+    if x.ndim != 4:
+        raise ValueError(f"conv_transpose2d: input must have shape (N, C, H, W) or (C, H, W), "
+                         f"got {x.shape}")
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels but weight "
+                         f"expects {w.shape[0]} (input shape {x.shape}, weight shape {w.shape})")
+    s = _tuple(stride, 2, "stride", "conv_transpose2d")
+    p = _tuple(padding, 2, "padding", "conv_transpose2d")
+    op = _tuple(output_padding, 2, "output_padding", "conv_transpose2d")
+    d = _tuple(dilation, 2, "dilation", "conv_transpose2d")
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        raise ValueError(f"conv_transpose2d: output_padding {op} must be smaller than either "
+                         f"stride {s} or dilation {d}")
+    out_hw = tuple((n - 1) * si - 2 * pi + di * (k - 1) + o + 1
+                   for n, si, pi, di, k, o in zip(x.shape[2:], s, p, d, w.shape[2:], op))
+    if min(out_hw) < 1:
+        raise ValueError(f"conv_transpose2d: output size {out_hw} is too small (input shape "
+                         f"{x.shape}, weight shape {w.shape})")
+    if any(o >= si for o, si in zip(op, s)):
+        raise NotImplementedError("conv_transpose2d: output_padding must be smaller than "
+                                  "stride")
+
+    def one(xg, wg, bg):
+        return ConvTranspose2dFunction.apply(xg, wg, bg, s, p, d, out_hw)
+
+    if groups != 1:
+        return _grouped("conv_transpose2d", input, weight, bias, groups, 0, one)
+    return one(input, weight, bias)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-D convolution, NCL: :func:`conv_transpose2d` over a unit height.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    weight : Tensor of shape (C, out_channels / groups, k)
+    bias : Tensor of shape (out_channels,), optional
+    stride, padding, output_padding, dilation : int
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oL), ``oL = (L - 1) s - 2 p + d (k - 1) + op + 1``
+    """
+    x = _data(input)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"conv_transpose1d: input must have shape (N, C, L) or (C, L), got "
+                         f"{x.shape}")
+
+    def pair(v, name, lead):
+        return (lead, _tuple(v, 1, name, "conv_transpose1d")[0])
+
+    out = conv_transpose2d(_tensor(input).unsqueeze(-2), _tensor(weight).unsqueeze(2), bias,
+                           pair(stride, "stride", 1), pair(padding, "padding", 0),
+                           pair(output_padding, "output_padding", 0), groups,
+                           pair(dilation, "dilation", 1))
+    return out.squeeze(-2)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding local blocks of a batched image as columns (im2col).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W)
+    kernel_size, dilation, padding, stride : int or (int, int)
+
+    Returns
+    -------
+    Tensor of shape (N, C kH kW, L), L the number of blocks
+    """
+    x = _data(input)
+    _float_operands("unfold", input=x)
+    if x.ndim != 4:
+        raise ValueError(f"unfold: input must have shape (N, C, H, W), got {x.shape}")
+    args = [_tuple(v, 2, n, "unfold") for v, n in ((kernel_size, "kernel_size"),
+                                                    (dilation, "dilation"),
+                                                    (padding, "padding"), (stride, "stride"))]
+    return UnfoldFunction.apply(input, *args)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum columns of blocks back into a batched image (col2im; the adjoint of :func:`unfold`).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C kH kW, L)
+    output_size, kernel_size, dilation, padding, stride : int or (int, int)
+
+    Returns
+    -------
+    Tensor of shape (N, C, H, W), ``(H, W) = output_size``
+    """
+    cols = _data(input)
+    _float_operands("fold", input=cols)
+    k = _tuple(kernel_size, 2, "kernel_size", "fold")
+    if cols.ndim != 3 or cols.shape[1] % (k[0] * k[1]):
+        raise ValueError(f"fold: input must have shape (N, C * {k[0]} * {k[1]}, L), got "
+                         f"{cols.shape}")
+    hw = _tuple(output_size, 2, "output_size", "fold")
+    shape = (cols.shape[0], cols.shape[1] // (k[0] * k[1])) + hw
+    return FoldFunction.apply(input, shape, k, _tuple(dilation, 2, "dilation", "fold"),
+                              _tuple(padding, 2, "padding", "fold"),
+                              _tuple(stride, 2, "stride", "fold"))
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad (or, with negative sizes, crop) the trailing dimensions.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    pad : tuple of 2 m ints
+        ``(left, right)`` of the last dimension, then of the one before, ...
+    mode : {"constant", "reflect", "replicate", "circular"}
+    value : float, optional
+        The fill of ``"constant"`` (default 0).
+
+    Returns
+    -------
+    Tensor whose padded dimensions grow by ``left + right``
+    """
+    x = _data(input)
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: padding length must be even and at most twice the input's "
+                         f"dimensions ({x.ndim}), got {len(pad)}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; use one of "
+                                  f"{_PAD_MODES}")
+    if mode != "constant" and value:
+        raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
+    index = []
+    for i in range(len(pad) // 2):
+        axis = x.ndim - 1 - i
+        left, right = pad[2 * i], pad[2 * i + 1]
+        if left == 0 and right == 0:
+            continue
+        n = x.shape[axis]
+        if mode == "reflect" and (left >= n or right >= n):
+            raise ValueError(f"pad: padding size should be less than the corresponding input "
+                             f"dimension, but got: padding ({left}, {right}) at dimension "
+                             f"{axis} of input {x.shape}")
+        if mode == "circular" and (left > n or right > n):
+            raise ValueError(f"pad: padding value ({left}, {right}) is larger than the input "
+                             f"dimension {axis} of size {n} (circular)")
+        if n + left + right < 0:
+            raise ValueError(f"pad: the padded size of dimension {axis} is negative")
+        idx, valid = pad_index(n, left, right, mode)
+        index.append((axis, idx, valid))
+    if not index:
+        return _tensor(input)
+    return PadFunction.apply(input, tuple(index), 0.0 if value is None else float(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling beyond 2-D max/avg; resampling
+
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "interpolate",
+    "max_pool1d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "upsample",
+]
+
+
+def _unit_height(op, input):
+    x = _data(input)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{op}: input must have shape (N, C, L) or (C, L), got {x.shape}")
+    return _tensor(input).unsqueeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling: :func:`max_pool2d` over a unit height.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    kernel_size, stride, padding : int
+    dilation : 1
+    ceil_mode, return_indices : bool
+
+    Returns
+    -------
+    Tensor of shape (N, C, oL), ``oL = (L + 2 p - k) // s + 1`` (rounded up with ceil_mode)
+    indices : int64 Tensor of the same shape, with ``return_indices``
+    """
+    k = _tuple(kernel_size, 1, "kernel_size", "max_pool1d")[0]
+    s = k if stride is None or stride == () else _tuple(stride, 1, "stride", "max_pool1d")[0]
+    p = _tuple(padding, 1, "padding", "max_pool1d")[0]
+    res = max_pool2d(_unit_height("max_pool1d", input), (1, k), (1, s), (0, p), dilation,
+                     ceil_mode, return_indices)
+    if return_indices:
+        return res[0].squeeze(-2), res[1].squeeze(-2)
+    return res.squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """1-D average pooling: :func:`avg_pool2d` over a unit height.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    kernel_size, stride, padding : int
+    ceil_mode : False
+    count_include_pad : bool
+
+    Returns
+    -------
+    Tensor of shape (N, C, oL), ``oL = (L + 2 p - k) // s + 1``
+    """
+    k = _tuple(kernel_size, 1, "kernel_size", "avg_pool1d")[0]
+    s = k if stride is None or stride == () else _tuple(stride, 1, "stride", "avg_pool1d")[0]
+    p = _tuple(padding, 1, "padding", "avg_pool1d")[0]
+    return avg_pool2d(_unit_height("avg_pool1d", input), (1, k), (1, s), (0, p), ceil_mode,
+                      count_include_pad).squeeze(-2)
+
+
+def _out_size(op, x, output_size, n):
+    if x.ndim not in (n + 1, n + 2):
+        raise ValueError(f"{op}: input must have {n + 1} or {n + 2} dimensions, got shape "
+                         f"{x.shape}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * n
+    if len(sizes) != n:
+        raise ValueError(f"{op}: output_size must have {n} elements, got {output_size!r}")
+    return tuple(x.shape[x.ndim - n + i] if o is None else int(o) for i, o in enumerate(sizes))
+
+
+def _average_map(size, out, dtype):
+    start, end = adaptive_bins(size, out)
+    cols = np.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size: bin ``i`` averages
+    ``[floor(i H / oH), ceil((i + 1) H / oH))`` (likewise along W).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    output_size : int or (int or None, int or None)
+        None keeps the input's size.
+
+    Returns
+    -------
+    Tensor of shape (N, C, oH, oW)
+    """
+    x = _data(input)
+    _float_operands("adaptive_avg_pool2d", input=x)
+    oh, ow = _out_size("adaptive_avg_pool2d", x, output_size, 2)
+    if (oh, ow) == (1, 1):
+        return _tensor(input).mean((-2, -1), keepdim=True)
+    return SeparableMapFunction.apply(input, _average_map(x.shape[-2], oh, x.dtype),
+                                      _average_map(x.shape[-1], ow, x.dtype))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling to a fixed output length (bins as :func:`adaptive_avg_pool2d`).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    output_size : int
+
+    Returns
+    -------
+    Tensor of shape (N, C, output_size)
+    """
+    x = _data(input)
+    _float_operands("adaptive_avg_pool1d", input=x)
+    (o,) = _out_size("adaptive_avg_pool1d", x, output_size, 1)
+    return SeparableMapFunction.apply(input, None, _average_map(x.shape[-1], o, x.dtype))
+
+
+def _adaptive_max(op, input, output_size, n, return_indices):
+    x = _data(input)
+    _float_operands(op, input=x)
+    out = _out_size(op, x, output_size, n)
+    y, ctx = AdaptiveMaxPoolFunction.apply_with_ctx(input, out)
+    if return_indices:
+        return y, Tensor(ctx.saved_tensors[0])
+    return y
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to a fixed output size (bins as :func:`adaptive_avg_pool2d`).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    output_size : int or (int or None, int or None)
+    return_indices : bool
+        Also return the flat position ``h * W + w`` of each maximum.
+
+    Returns
+    -------
+    Tensor of shape (N, C, oH, oW)
+    """
+    return _adaptive_max("adaptive_max_pool2d", input, output_size, 2, return_indices)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling to a fixed output length.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    output_size : int
+    return_indices : bool
+
+    Returns
+    -------
+    Tensor of shape (N, C, output_size)
+    """
+    return _adaptive_max("adaptive_max_pool1d", input, output_size, 1, return_indices)
+
+
+def _resample_map(size, out, mode, align_corners, scale, dtype):
+    """The (out, size) matrix of one dimension's resampling."""
+    rows = np.arange(out)
+    m = np.zeros((out, size), np.float64)
+    if mode == "nearest":
+        step = scale if scale else size / out
+        src = np.minimum(np.floor(rows * step).astype(np.int64), size - 1)
+        m[rows, src] = 1.0
+        return m.astype(dtype)
+    if mode == "nearest-exact":
+        step = scale if scale else size / out
+        src = np.minimum(np.floor((rows + 0.5) * step).astype(np.int64), size - 1)
+        m[rows, src] = 1.0
+        return m.astype(dtype)
+    if align_corners:
+        src = rows * ((size - 1) / (out - 1)) if out > 1 else np.zeros(out)
+    else:
+        step = scale if scale else size / out
+        src = np.maximum((rows + 0.5) * step - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    i1 = np.minimum(i0 + 1, size - 1)
+    frac = src - i0
+    np.add.at(m, (rows, i0), 1.0 - frac)
+    np.add.at(m, (rows, i1), frac)
+    return m.astype(dtype)
+
+
+_INTERP_DIMS = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2}
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dimensions (the last one or two): nearest or (bi)linear.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (N, C, H, W)
+    size : int or tuple of int, optional
+    scale_factor : float or tuple of float, optional
+        Exactly one of ``size`` and ``scale_factor`` is given.
+    mode : {"nearest", "nearest-exact", "linear", "bilinear"}
+    align_corners : bool, optional
+        (Bi)linear only: map the corner pixels' centres onto each other.
+    recompute_scale_factor : bool, optional
+        True: sample at ``size / input size`` rather than ``1 / scale_factor``.
+    antialias : False
+
+    Returns
+    -------
+    Tensor of shape (N, C, *size)
+    """
+    x = _data(input)
+    _float_operands("interpolate", input=x)
+    if mode not in _INTERP_DIMS:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (nearest, "
+                                  f"nearest-exact, linear, bilinear)")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    n = x.ndim - 2
+    if n not in (1, 2) or (_INTERP_DIMS[mode] not in (None, n)):
+        raise ValueError(f"interpolate: mode {mode!r} does not take input of shape {x.shape} "
+                         f"(linear: 3-D, bilinear: 4-D, nearest: 3-D or 4-D)")
+    if align_corners is not None and mode.startswith("nearest"):
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: either size or scale_factor should be defined, not both")
+    spatial = x.shape[2:]
+    if size is not None:
+        out = _tuple(size, n, "size", "interpolate")
+        scales = (None,) * n
+    else:
+        factors = scale_factor if isinstance(scale_factor, (tuple, list)) \
+            else (scale_factor,) * n
+        out = tuple(int(np.floor(s * float(f))) for s, f in zip(spatial, factors))
+        scales = (None,) * n if recompute_scale_factor else tuple(1.0 / float(f)
+                                                                   for f in factors)
+    maps = [_resample_map(s, o, mode, bool(align_corners), sc, x.dtype)
+            for s, o, sc in zip(spatial, out, scales)]
+    if n == 1:
+        return SeparableMapFunction.apply(input, None, maps[0])
+    return SeparableMapFunction.apply(input, maps[0], maps[1])
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """The older name of :func:`interpolate`.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (N, C, H, W)
+    size, scale_factor, mode, align_corners
+        As :func:`interpolate`.
+
+    Returns
+    -------
+    Tensor of shape (N, C, *size)
+    """
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(N, C r^2, H, W) to (N, C, H r, W r): channel blocks become spatial blocks.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, C r^2, H, W)
+    upscale_factor : int
+
+    Returns
+    -------
+    Tensor of shape (*, C, H r, W r)
+    """
+    x = _tensor(input)
+    r = int(upscale_factor)
+    *lead, c, h, w = x.shape
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                         f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                         f"is not divisible by {r * r}")
+    k = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(N, C, H r, W r) to (N, C r^2, H, W): the inverse of :func:`pixel_shuffle`.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, C, H r, W r)
+    downscale_factor : int
+
+    Returns
+    -------
+    Tensor of shape (*, C r^2, H, W)
+    """
+    x = _tensor(input)
+    r = int(downscale_factor)
+    *lead, c, h, w = x.shape
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle expects height and width to be divisible by "
+                         f"downscale_factor {r}, got {h} x {w}")
+    k = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+# ---------------------------------------------------------------------------------------------
+# Regression, distance and margin losses
+
+__all__ += [
+    "cosine_embedding_loss",
+    "cosine_similarity",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "margin_ranking_loss",
+    "multilabel_soft_margin_loss",
+    "normalize",
+    "one_hot",
+    "pairwise_distance",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+]
+
+
+def _check_target_size(op, input, target):
+    xs, ts = np.shape(_data(input)), np.shape(_data(target))
+    if xs != ts:
+        warnings.warn(f"{op}: Using a target size ({ts}) that is different to the input size "
+                      f"({xs}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _pairwise(op, input, target, args, reduction, check_size=True):
+    _reduction(op, reduction)
+    _float_operands(op, input=_data(input))
+    if check_size:
+        _check_target_size(op, input, target)
+    return PairwiseLossFunction.apply(input, target, op, args, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean absolute error ``|input - target|``, reduced.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    target : Tensor of the input's shape (broadcast, with a warning, otherwise)
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of the broadcast shape with ``reduction="none"``
+    """
+    _legacy("l1_loss", size_average, reduce)
+    return _pairwise("l1_loss", input, target, (), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``; ``d = input - target``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    target : Tensor of the input's shape
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+    beta : float >= 0
+
+    Returns
+    -------
+    Tensor: 0-d, or of the broadcast shape with ``reduction="none"``
+    """
+    _legacy("smooth_l1_loss", size_average, reduce)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    return _pairwise("smooth_l1_loss", input, target, (float(beta),), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    target : Tensor of the input's shape
+    reduction : {"mean", "sum", "none"}
+    delta : float > 0
+
+    Returns
+    -------
+    Tensor: 0-d, or of the broadcast shape with ``reduction="none"``
+    """
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    return _pairwise("huber_loss", input, target, (float(delta),), reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence ``target (log target - input)``; ``input`` holds
+    log-probabilities (``target`` too when ``log_target``).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    target : Tensor of the input's shape
+    size_average, reduce : None
+    reduction : {"mean", "batchmean", "sum", "none"}
+        ``"batchmean"`` divides the sum by the batch size (the mathematically right one).
+    log_target : bool
+
+    Returns
+    -------
+    Tensor: 0-d, or of the input's shape with ``reduction="none"``
+    """
+    _legacy("kl_div", size_average, reduce)
+    if reduction == "batchmean":
+        x = _data(input)
+        total = _pairwise("kl_div", input, target, (bool(log_target),), "sum", False)
+        return total / x.shape[0] if x.ndim else total
+    return _pairwise("kl_div", input, target, (bool(log_target),), reduction, False)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Two-class logistic loss ``log(1 + exp(-target input))``, targets in {1, -1}.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    target : Tensor of the input's shape
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of the input's shape with ``reduction="none"``
+    """
+    _legacy("soft_margin_loss", size_average, reduce)
+    return _pairwise("soft_margin_loss", input, target, (), reduction, False)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Poisson negative log-likelihood: ``exp(input) - target input`` (``log_input``) or
+    ``input - target log(input + eps)``; ``full`` adds Stirling's term for ``target > 1``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    target : Tensor of the input's shape
+    log_input, full : bool
+    size_average, reduce : None
+    eps : float
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of the input's shape with ``reduction="none"``
+    """
+    _legacy("poisson_nll_loss", size_average, reduce)
+    return _pairwise("poisson_nll_loss", input, target, (bool(log_input), bool(full), float(eps)),
+                     reduction, False)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape (typically distances)
+    target : Tensor of the input's shape, values in {1, -1}
+    margin : float
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of the input's shape with ``reduction="none"``
+    """
+    _legacy("hinge_embedding_loss", size_average, reduce)
+    return _pairwise("hinge_embedding_loss", input, target, (float(margin),), reduction, False)
+
+
+def _reduce_tensor(per, reduction):
+    if reduction == "none":
+        return per
+    return per.sum() if reduction == "sum" else per.mean()
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Gaussian negative log-likelihood ``0.5 (log var + (input - target)^2 / var)``, the
+    variance clamped below at ``eps`` (``full`` adds ``0.5 log(2 pi)``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, *)
+        Expected values.
+    target : Tensor of the input's shape
+    var : Tensor of the input's shape, or with one fewer dimension / a last dimension of 1
+        Variances (positive).
+    full : bool
+    eps : float
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of the input's shape with ``reduction="none"``
+    """
+    _reduction("gaussian_nll_loss", reduction)
+    x, v = _data(input), _data(var)
+    v_t = _tensor(var)
+    if v.shape != x.shape:
+        if x.shape[:-1] == v.shape:
+            v_t = v_t.unsqueeze(-1)
+        elif not (x.shape[:-1] == v.shape[:-1] and v.shape[-1:] == (1,)):
+            raise ValueError(f"gaussian_nll_loss: var of shape {v.shape} does not match the "
+                             f"input's shape {x.shape}")
+    if np.any(v < 0):
+        raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+    v_t = v_t.clamp(min=eps)
+    diff = _tensor(input) - target
+    per = 0.5 * (v_t.log() + diff * diff / v_t)
+    if full:
+        per = per + 0.5 * float(np.log(2 * np.pi))
+    return _reduce_tensor(per, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target (input1 - input2) + margin)``: rank input1 above input2 where
+    ``target == 1``, below where ``-1``.
+
+    Parameters
+    ----------
+    input1, input2 : Tensor of shape (N,) or ()
+    target : Tensor of the same shape, values in {1, -1}
+    margin : float
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of shape (N,) with ``reduction="none"``
+    """
+    _legacy("margin_ranking_loss", size_average, reduce)
+    _reduction("margin_ranking_loss", reduction)
+    per = (-(_tensor(target) * (_tensor(input1) - input2)) + margin).clamp(min=0)
+    return _reduce_tensor(per, reduction)
+
+
+def _norm(x, dim, keepdim=False, p=2.0):
+    if p == 2:
+        return (x * x).sum(dim, keepdim=keepdim).sqrt()
+    if p == 1:
+        return x.abs().sum(dim, keepdim=keepdim)
+    if p == float("inf"):
+        return x.abs().amax(dim, keepdim=keepdim)
+    return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """``x1 . x2 / max(|x1| |x2|, eps)`` along ``dim`` (broadcasting the two).
+
+    Parameters
+    ----------
+    x1, x2 : Tensor of broadcastable shapes
+    dim : int
+    eps : float
+
+    Returns
+    -------
+    Tensor of the broadcast shape without ``dim``
+    """
+    a, b = _tensor(x1), _tensor(x2)
+    dot = (a * b).sum(dim)
+    n1 = (a * a).sum(dim)
+    n2 = (b * b).sum(dim)
+    return dot / (n1 * n2).clamp(min=eps * eps).sqrt()
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """``|x1 - x2 + eps|_p`` along the last dimension.
+
+    Parameters
+    ----------
+    x1, x2 : Tensor of shape (N, D) or (D,) (broadcastable)
+    p : float
+    eps : float
+    keepdim : bool
+
+    Returns
+    -------
+    Tensor of shape (N,) (or (N, 1) with ``keepdim``)
+    """
+    return _norm(_tensor(x1) - x2 + eps, -1, keepdim, p)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """``input / max(|input|_p, eps)`` along ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    p : float
+    dim : int
+    eps : float
+    out : None
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    x = _tensor(input)
+    return x / _norm(x, dim, True, p).clamp(min=eps)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where
+    ``target == -1``.
+
+    Parameters
+    ----------
+    input1, input2 : Tensor of shape (N, D) or (D,)
+    target : Tensor of shape (N,) or (), values in {1, -1}
+    margin : float
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of shape (N,) with ``reduction="none"``
+    """
+    _legacy("cosine_embedding_loss", size_average, reduce)
+    _reduction("cosine_embedding_loss", reduction)
+    cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
+    y = np.asarray(_data(target))
+    dtype = _data(cos).dtype
+    pos, neg = (y == 1).astype(dtype), (y == -1).astype(dtype)
+    per = (1 - cos) * pos + (cos - margin).clamp(min=0) * neg
+    return _reduce_tensor(per, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """``max(d(a, p) - d(a, n) + margin, 0)``, d the :func:`pairwise_distance`.
+
+    Parameters
+    ----------
+    anchor, positive, negative : Tensor of shape (N, D) or (D,)
+    margin, p, eps : float
+    swap : bool
+        Use ``min(d(a, n), d(p, n))`` as the negative distance.
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of shape (N,) with ``reduction="none"``
+    """
+    _legacy("triplet_margin_loss", size_average, reduce)
+    _reduction("triplet_margin_loss", reduction)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_swap = pairwise_distance(positive, negative, p, eps)
+        closer = _data(d_swap) < _data(d_neg)
+        d_neg = d_neg * (~closer) + d_swap * closer
+    per = (d_pos - d_neg + margin).clamp(min=0)
+    return _reduce_tensor(per, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Per-class binary cross-entropy of the logits, averaged over the classes.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C)
+    target : Tensor of shape (N, C), values in {0, 1}
+    weight : Tensor of shape (C,), optional
+    size_average, reduce : None
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of shape (N,) with ``reduction="none"``
+    """
+    _legacy("multilabel_soft_margin_loss", size_average, reduce)
+    _reduction("multilabel_soft_margin_loss", reduction)
+    x = _data(input)
+    t = _data(target)
+    target = Tensor(np.asarray(t, dtype=x.dtype)) if np.asarray(t).dtype != x.dtype else target
+    per = binary_cross_entropy_with_logits(input, target, weight, reduction="none")
+    return _reduce_tensor(per.mean(-1), reduction)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Class indices to one-hot rows (int64).
+
+    Parameters
+    ----------
+    tensor : integer Tensor of any shape
+    num_classes : int
+        -1: one more than the largest index.
+
+    Returns
+    -------
+    int64 Tensor of shape ``tensor.shape + (num_classes,)``
+    """
+    idx = np.asarray(_data(tensor))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot is only applicable to index tensor of integer dtype, got "
+                        f"{idx.dtype}")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got "
+                           f"{idx.min()} .. {idx.max()}")
+    return Tensor((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Dropout variants and the normalisations without a kernel (composed from Tensor ops)
+
+__all__ += [
+    "alpha_dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
+    "group_norm",
+    "instance_norm",
+    "local_response_norm",
+]
+
+
+def _channel_dropout(op, input, p, training, ndim_ok):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _data(input)
+    if x.ndim not in ndim_ok:
+        raise ValueError(f"{op}: expected {ndim_ok[0]}-D or {ndim_ok[1]}-D input, got shape "
+                         f"{x.shape}")
+    if not training or p == 0.0:
+        return input
+    batched = x.ndim == ndim_ok[1]
+    shape = x.shape[:2] if batched else x.shape[:1]
+    mask_shape = shape + (1,) * (x.ndim - len(shape))
+    keep = (get_generator().random(mask_shape) >= p).astype(x.dtype)
+    if p < 1.0:
+        keep *= x.dtype.type(1.0 / (1.0 - p))
+    return MulFunction.apply(input, keep)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability ``p``, scaling the
+    rest by ``1 / (1 - p)``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    p : float
+    training, inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _channel_dropout("dropout1d", input, p, training, (2, 3))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (feature maps) of (N, C, H, W) or (C, H, W) input.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    p : float
+    training, inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _channel_dropout("dropout2d", input, p, training, (3, 4))
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, D, H, W) or (C, D, H, W)
+    p : float
+    training, inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _channel_dropout("dropout3d", input, p, training, (4, 5))
+
+
+def _alpha_dropout(input, p, training, feature):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    x = _data(input)
+    if p == 1.0:
+        return _tensor(input) * 0.0
+    sat = -_SELU_ALPHA * _SELU_SCALE
+    a = (1.0 / np.sqrt((sat * sat * p + 1) * (1 - p)))
+    b = -a * sat * p
+    shape = (x.shape[:2] + (1,) * (x.ndim - 2)) if feature else x.shape
+    keep = (get_generator().random(shape) >= p).astype(x.dtype)
+    scale = (keep * a).astype(x.dtype)
+    shift = ((1 - keep) * (a * sat) + b).astype(x.dtype)
+    return MulFunction.apply(input, scale) + shift
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's zero mean and unit variance (dropped values set to SELU's
+    saturation, then an affine correction).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    p : float
+    training, inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _alpha_dropout(input, p, training, False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, *)
+    p : float
+    training, inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    return _alpha_dropout(input, p, training, True)
+
+
+def _affine(y, weight, bias, ndim):
+    shape = (1, -1) + (1,) * (ndim - 2)
+    if weight is not None:
+        y = y * _tensor(weight).reshape(*shape)
+    if bias is not None:
+        y = y + _tensor(bias).reshape(*shape)
+    return y
+
+
+def _standardise(x, dims, eps):
+    mu = x.mean(dims, keepdim=True)
+    d = x - mu
+    var = (d * d).mean(dims, keepdim=True)
+    return d / (var + eps).sqrt()
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample's channels in ``num_groups`` groups (mean 0, variance 1 over a
+    group's channels and positions), then scale and shift per channel.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, *)
+    num_groups : int dividing C
+    weight, bias : Tensor of shape (C,), optional
+    eps : float
+
+    Returns
+    -------
+    Tensor shaped like ``input``
+    """
+    x = _data(input)
+    _float_operands("group_norm", input=x)
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected input of shape (N, C, *) with C divisible by "
+                         f"num_groups={num_groups}, got {x.shape}")
+    n = x.shape[0]
+    y = _standardise(_tensor(input).reshape(n, num_groups, -1), -1, eps).reshape(*x.shape)
+    return _affine(y, weight, bias, x.ndim)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its positions (or with running statistics
+    when ``use_input_stats`` is False).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, *)
+    running_mean, running_var : ndarray of shape (C,), optional
+        Updated in place from the batch when ``use_input_stats`` (unbiased variance).
+    weight, bias : Tensor of shape (C,), optional
+    use_input_stats : bool
+    momentum, eps : float
+
+    Returns
+    -------
+    Tensor shaped like ``input``
+    """
+    x = _data(input)
+    _float_operands("instance_norm", input=x)
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected input of shape (N, C, *), got {x.shape}")
+    rm, rv = _data(running_mean), _data(running_var)
+    dims = tuple(range(2, x.ndim))
+    if not use_input_stats:
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        y = (_tensor(input) - rm.reshape(shape)) / np.sqrt(rv.reshape(shape) + eps)
+        return _affine(y, weight, bias, x.ndim)
+    if rm is not None or rv is not None:
+        m = x.shape[2:]
+        count = int(np.prod(m))
+        if rm is not None:
+            rm *= 1 - momentum
+            rm += momentum * x.mean(axis=dims).mean(axis=0)
+        if rv is not None:
+            rv *= 1 - momentum
+            rv += momentum * (x.var(axis=dims) * count / max(count - 1, 1)).mean(axis=0)
+    y = _standardise(_tensor(input), dims, eps)
+    return _affine(y, weight, bias, x.ndim)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """``x / (k + alpha / size * sum of x^2 over size neighbouring channels)^beta``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, *)
+    size : int
+    alpha, beta, k : float
+
+    Returns
+    -------
+    Tensor shaped like ``input``
+    """
+    x = _tensor(input)
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: expected 3-D or more input, got {x.shape}")
+    sq = (x * x).reshape(x.shape[0], 1, x.shape[1], -1)
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(sq, (size, 1), stride=1).reshape(*x.shape)
+    return x / (div * alpha + k) ** beta

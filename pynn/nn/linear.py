@@ -30,11 +30,11 @@ def _input_error(module, x, expected):
         return TypeError(f"{module._layer_name()}: expected a pynn.Tensor input, got "
                          f"{type(x).__name__}")
     ref = next((p for p in module._parameters.values() if p is not None), None)
-    if ref is not None and x.dtype != ref.dtype and x.ndim and expected is None:
+    if ref is not None and x.dtype != ref._data.dtype and x.ndim and expected is None:
         hint = (" (convert the input with .to(...), or the layer with .double() / .float())"
                 if x.dtype.kind == "f" else " (convert it with .float())")
         return TypeError(f"{module._layer_name()}: input has dtype {x.dtype} but the layer's "
-                         f"parameters are {ref.dtype}{hint}")
+                         f"parameters are {ref._data.dtype}{hint}")
     return ValueError(f"{module._layer_name()}: expected {expected}, got shape {x.shape}")
 
 

@@ -1,4 +1,7 @@
-"""Activations through the backend kernels (``relu_forward`` / ``relu_backward`` ...)."""
+"""Activations: through the backend kernels (``relu_forward`` / ``relu_backward`` ...) where
+one exists, else NumPy inside the node (:class:`PointwiseFunction`'s table, PReLU, GLU)."""
+
+import numpy as np
 
 from ..autograd import ArrayFunction
 from ..backend import active as K
@@ -62,3 +65,139 @@ class GeluFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return K.gelu_backward(ctx.saved_tensors[0], grad, ctx.approximate), None
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations without a kernel: NumPy, one row per op. Each row is ``(forward, backward)``;
+# ``forward(x, *args)`` returns y, ``backward(x, y, grad, *args)`` returns dx. Computing in
+# the input's dtype keeps float32 float32 (Python scalars do not promote NumPy arrays).
+
+def _sigmoid(x):
+    # exp of a non-positive number only, so neither branch overflows
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(x, beta, threshold):
+    bx = x * beta
+    return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
+
+
+def _elu(x, alpha, scale, input_scale):
+    neg = alpha * np.expm1(np.minimum(x, 0) * input_scale)
+    return (scale * np.where(x > 0, x, neg)).astype(x.dtype, copy=False)
+
+
+def _elu_grad(x, y, g, alpha, scale, input_scale):
+    neg = scale * alpha * input_scale * np.exp(np.minimum(x, 0) * input_scale)
+    return g * np.where(x > 0, scale, neg).astype(x.dtype, copy=False)
+
+
+def _mish_grad(x, y, g):
+    tsp = np.tanh(_softplus(x, 1.0, 20.0))
+    return g * (tsp + x * (1 - tsp * tsp) * _sigmoid(x))
+
+
+def _hardswish(x):
+    return x * np.clip(x + 3, 0, 6) / 6
+
+
+def _hardswish_grad(x, y, g):
+    d = np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6)).astype(x.dtype, copy=False)
+    return g * d
+
+
+_POINTWISE = {
+    "elu": (_elu, _elu_grad),
+    "softplus": (
+        _softplus,
+        lambda x, y, g, beta, threshold: g * np.where(x * beta > threshold, 1,
+                                                      _sigmoid(x * beta)).astype(x.dtype),
+    ),
+    "softsign": (lambda x: x / (1 + np.abs(x)), lambda x, y, g: g / (1 + np.abs(x)) ** 2),
+    "hardtanh": (
+        lambda x, lo, hi: np.clip(x, lo, hi),
+        lambda x, y, g, lo, hi: g * ((x > lo) & (x < hi)),
+    ),
+    "hardsigmoid": (
+        lambda x: np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False),
+        lambda x, y, g: g * ((x > -3) & (x < 3)) / x.dtype.type(6),
+    ),
+    "hardswish": (_hardswish, _hardswish_grad),
+    "silu": (lambda x: x * _sigmoid(x),
+             lambda x, y, g: g * (s := _sigmoid(x)) * (1 + x * (1 - s))),
+    "mish": (lambda x: x * np.tanh(_softplus(x, 1.0, 20.0)), _mish_grad),
+    "logsigmoid": (lambda x: -np.logaddexp(0, -x).astype(x.dtype, copy=False),
+                   lambda x, y, g: g * _sigmoid(-x)),
+    "tanhshrink": (lambda x: x - np.tanh(x), lambda x, y, g: g * np.tanh(x) ** 2),
+    "softshrink": (
+        lambda x, lambd: np.where(x > lambd, x - lambd,
+                                  np.where(x < -lambd, x + lambd, 0)).astype(x.dtype),
+        lambda x, y, g, lambd: g * (np.abs(x) > lambd),
+    ),
+    "hardshrink": (
+        lambda x, lambd: np.where(np.abs(x) > lambd, x, 0).astype(x.dtype),
+        lambda x, y, g, lambd: g * (np.abs(x) > lambd),
+    ),
+    "threshold": (
+        lambda x, threshold, value: np.where(x > threshold, x, value).astype(x.dtype),
+        lambda x, y, g, threshold, value: g * (x > threshold),
+    ),
+}
+
+
+class PointwiseFunction(ArrayFunction):
+    """An activation of the ``_POINTWISE`` table, ``name``, with its scalar ``args``."""
+
+    @staticmethod
+    def forward(ctx, x, name, args):
+        ctx.save_for_backward(x)
+        ctx.name, ctx.args = name, args
+        return _POINTWISE[name][0](x, *args)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        dx = _POINTWISE[ctx.name][1](x, None, grad, *ctx.args)
+        return dx.astype(x.dtype, copy=False), None, None
+
+
+class PReluFunction(ArrayFunction):
+    """``max(x, 0) + weight * min(x, 0)``, the weight (one per channel, dim 1, or a single
+    one) learned."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        w = weight.reshape((-1,) + (1,) * (x.ndim - 2)) if weight.size > 1 else weight.reshape(())
+        ctx.save_for_backward(x, w)
+        ctx.w_shape = weight.shape
+        return np.where(x > 0, x, w * x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        dx = np.where(x > 0, grad, w * grad).astype(x.dtype, copy=False)
+        gw = np.where(x > 0, 0, grad * x)
+        if ctx.w_shape == (1,) or w.ndim == 0:
+            dw = gw.sum().reshape(ctx.w_shape)
+        else:
+            axes = (0,) + tuple(range(2, x.ndim))
+            dw = gw.sum(axis=axes).reshape(ctx.w_shape)
+        return dx, dw.astype(x.dtype, copy=False)
+
+
+class GluFunction(ArrayFunction):
+    """``a * sigmoid(b)`` where ``a, b`` are the two halves of ``x`` along ``dim``."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        a, b = np.split(x, 2, axis=dim)
+        s = _sigmoid(b)
+        ctx.save_for_backward(a, s)
+        ctx.dim = dim
+        return a * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, s = ctx.saved_tensors
+        return np.concatenate([grad * s, grad * a * s * (1 - s)], axis=ctx.dim), None

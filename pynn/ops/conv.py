@@ -1,5 +1,8 @@
 """2-D convolution through the backend kernels (``conv2d_forward`` / ``conv2d_backward``, and
-their max-pooled forms ``conv2d_maxpool_forward`` / ``conv2d_maxpool_backward``)."""
+their max-pooled forms ``conv2d_maxpool_forward`` / ``conv2d_maxpool_backward``), transposed
+convolution, ``unfold`` / ``fold`` through ``im2col`` / ``col2im``, and padding (NumPy)."""
+
+import numpy as np
 
 from ..autograd import ArrayFunction
 from ..backend import active as K
@@ -39,3 +42,135 @@ class Conv2dFunction(ArrayFunction):
                                                    dilation, needs_input_grad=nx,
                                                    has_bias=has_bias and nb, relu_y=y)
         return dx, dw if nw else None, db, None, None, None, None, None
+
+
+def _cols(x):
+    return np.ascontiguousarray(x)
+
+
+class ConvTranspose2dFunction(ArrayFunction):
+    """Transposed 2-D convolution (the input gradient of ``conv2d``), NCHW, one group.
+
+    ``x`` (N, Cin, H, W) and ``w`` (Cin, Cout, kh, kw): every input pixel spreads
+    ``x[n, :, h, w] @ w`` over a kh x kw window of the output (a GEMM then the backend's
+    ``col2im``); the backward is ``im2col`` of the output gradient and two GEMMs.
+    ``out_hw`` is the output's (H, W), already including ``output_padding``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, out_hw):
+        n, cin, h, wd = x.shape
+        cout, kh, kw = w.shape[1:]
+        w2 = w.reshape(cin, cout * kh * kw)
+        cols = _cols(np.matmul(w2.T, x.reshape(n, cin, h * wd)))
+        y = K.col2im(cols, (n, cout, *out_hw), (kh, kw), stride, padding, dilation)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        ctx.save_for_backward(x, w)
+        ctx.args = (stride, padding, dilation, b is not None)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, has_bias = ctx.args
+        n, cin, h, wd = x.shape
+        cout, kh, kw = w.shape[1:]
+        gcols = K.im2col(_cols(grad), (kh, kw), stride, padding, dilation)
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        dx = dw = db = None
+        if nx:
+            dx = np.matmul(w.reshape(cin, -1), gcols).reshape(x.shape)
+        if nw:
+            dw = np.tensordot(x.reshape(n, cin, h * wd), gcols, axes=([0, 2], [0, 2]))
+            dw = dw.reshape(w.shape).astype(w.dtype, copy=False)
+        if has_bias and nb:
+            db = grad.sum(axis=(0, 2, 3))
+        return dx, dw, db, None, None, None, None
+
+
+class UnfoldFunction(ArrayFunction):
+    """``unfold`` (im2col): sliding windows of (N, C, H, W) as columns (N, C kh kw, L)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, dilation, padding, stride):
+        ctx.args = (x.shape, kernel_size, stride, padding, dilation)
+        return K.im2col(_cols(x), kernel_size, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return K.col2im(_cols(grad), *ctx.args), None, None, None, None
+
+
+class FoldFunction(ArrayFunction):
+    """``fold`` (col2im): columns (N, C kh kw, L) summed back into (N, C, H, W)."""
+
+    @staticmethod
+    def forward(ctx, cols, out_shape, kernel_size, dilation, padding, stride):
+        ctx.args = (kernel_size, stride, padding, dilation)
+        return K.col2im(_cols(cols), out_shape, kernel_size, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return K.im2col(_cols(grad), *ctx.args), None, None, None, None, None
+
+
+def pad_index(length, left, right, mode):
+    """Source index of each output position along one padded dimension and the mask of those
+    that come from the input (the rest take the constant fill).
+
+    Parameters
+    ----------
+    length : int
+        The input's size along the dimension.
+    left, right : int
+        Padding before and after (negative crops).
+    mode : {"constant", "reflect", "replicate", "circular"}
+
+    Returns
+    -------
+    idx : int ndarray of shape (length + left + right,), values in [0, length)
+    valid : bool ndarray of the same shape
+    """
+    j = np.arange(-left, length + right)
+    if mode == "constant":
+        valid = (j >= 0) & (j < length)
+        return np.clip(j, 0, max(length - 1, 0)), valid
+    if mode == "reflect":
+        period = 2 * (length - 1)
+        j = np.abs(j) % period if period else np.zeros_like(j)
+        j = np.where(j >= length, period - j, j)
+    elif mode == "replicate":
+        j = np.clip(j, 0, length - 1)
+    else:
+        j = j % length
+    return j, np.ones(j.shape, bool)
+
+
+class PadFunction(ArrayFunction):
+    """Pad (or crop) ``x`` along the trailing dimensions: ``index`` holds one
+    ``(axis, idx, valid)`` per padded axis (:func:`pad_index`); positions not ``valid`` take
+    ``value``. The backward sums the gradient back onto the positions each output came from."""
+
+    @staticmethod
+    def forward(ctx, x, index, value):
+        y = x
+        for axis, idx, valid in index:
+            y = np.take(y, idx, axis=axis)
+            if not valid.all():
+                shape = [1] * y.ndim
+                shape[axis] = -1
+                y = np.where(valid.reshape(shape), y, y.dtype.type(value))
+        ctx.index = index
+        ctx.x_shape = x.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad
+        for axis, idx, valid in reversed(ctx.index):
+            moved = np.moveaxis(g, axis, 0)
+            out = np.zeros((ctx.x_shape[axis],) + moved.shape[1:], g.dtype)
+            np.add.at(out, idx[valid], moved[valid])
+            g = np.moveaxis(out, 0, axis)
+        return g, None, None

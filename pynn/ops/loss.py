@@ -107,3 +107,131 @@ class BCEWithLogitsFunction(ArrayFunction):
             if ny:
                 gy = g * (-x + (pos_weight - 1) * softplus_neg)
         return gx, gy, None, None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise losses of (input, target), one row per loss: ``(loss, d/dinput, d/dtarget)``,
+# each a function of ``(x, y, *args)`` (``d/dtarget`` None: the target gets no gradient).
+
+
+def _sign(d):
+    return np.sign(d).astype(d.dtype, copy=False)
+
+
+def _smooth_l1(x, y, beta):
+    d = x - y
+    ad = np.abs(d)
+    if beta == 0:
+        return ad
+    return np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
+
+
+def _smooth_l1_dx(x, y, beta):
+    d = x - y
+    if beta == 0:
+        return _sign(d)
+    return np.where(np.abs(d) < beta, d / beta, _sign(d))
+
+
+def _huber(x, y, delta):
+    d = x - y
+    ad = np.abs(d)
+    return np.where(ad <= delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+
+
+def _huber_dx(x, y, delta):
+    d = x - y
+    return np.where(np.abs(d) <= delta, d, delta * _sign(d))
+
+
+def _kl_div(x, y, log_target):
+    if log_target:
+        return np.exp(y) * (y - x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y > 0, y * (np.log(np.where(y > 0, y, 1)) - x), 0)
+
+
+def _kl_div_dy(x, y, log_target):
+    if log_target:
+        return np.exp(y) * (y - x + 1)
+    return np.where(y > 0, np.log(np.where(y > 0, y, 1)) + 1 - x, 0)
+
+
+def _softplus_neg(z):
+    """``log(1 + exp(-z))`` without overflow."""
+    return np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0)
+
+
+def _sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _poisson_nll(x, y, log_input, full, eps):
+    per = np.exp(x) - y * x if log_input else x - y * np.log(x + eps)
+    if full:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = np.where(y > 1, y, 1)
+            stirling = safe * np.log(safe) - safe + 0.5 * np.log(2 * np.pi * safe)
+        per = per + np.where(y > 1, stirling, 0)
+    return per
+
+
+def _poisson_nll_dy(x, y, log_input, full, eps):
+    g = -x if log_input else -np.log(x + eps)
+    if full:
+        safe = np.where(y > 1, y, 1)
+        g = g + np.where(y > 1, np.log(safe) + 0.5 / safe, 0)
+    return g
+
+
+def _hinge_embedding(x, y, margin):
+    return np.where(y == 1, x, 0) + np.where(y == -1, np.maximum(margin - x, 0), 0)
+
+
+def _hinge_embedding_dx(x, y, margin):
+    return np.where(y == 1, 1, 0) + np.where((y == -1) & (margin - x > 0), -1, 0)
+
+
+PAIRWISE_LOSSES = {
+    "l1_loss": (lambda x, y: np.abs(x - y), lambda x, y: _sign(x - y),
+                lambda x, y: -_sign(x - y)),
+    "smooth_l1_loss": (_smooth_l1, _smooth_l1_dx, lambda x, y, b: -_smooth_l1_dx(x, y, b)),
+    "huber_loss": (_huber, _huber_dx, lambda x, y, d: -_huber_dx(x, y, d)),
+    "kl_div": (_kl_div, lambda x, y, lt: -np.exp(y) if lt else -y, _kl_div_dy),
+    "soft_margin_loss": (lambda x, y: _softplus_neg(y * x), lambda x, y: -y * _sigmoid(-y * x),
+                         lambda x, y: -x * _sigmoid(-y * x)),
+    "poisson_nll_loss": (
+        _poisson_nll,
+        lambda x, y, log_input, full, eps: np.exp(x) - y if log_input else 1 - y / (x + eps),
+        _poisson_nll_dy,
+    ),
+    "hinge_embedding_loss": (_hinge_embedding, _hinge_embedding_dx, None),
+}
+
+
+class PairwiseLossFunction(ArrayFunction):
+    """The loss ``name`` of ``PAIRWISE_LOSSES`` between ``x`` and ``y`` (broadcast), with its
+    scalar ``args``, reduced by ``reduction`` ("mean", "sum", "none")."""
+
+    @staticmethod
+    def forward(ctx, x, y, name, args, reduction):
+        dtype = np.result_type(x, y) if np.asarray(y).dtype.kind == "f" else x.dtype
+        per = PAIRWISE_LOSSES[name][0](x, y, *args).astype(dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        ctx.meta = (name, args, reduction, per.shape, dtype)
+        return _reduce(per, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        name, args, reduction, shape, dtype = ctx.meta
+        nx, ny = ctx.needs_input_grad[:2]
+        g = _reduced_grad(grad, shape, reduction)
+        _, fx, fy = PAIRWISE_LOSSES[name]
+        gx = unbroadcast(g * fx(x, y, *args), np.shape(x)).astype(x.dtype, copy=False) \
+            if nx else None
+        gy = None
+        if ny and fy is not None:
+            gy = unbroadcast(g * fy(x, y, *args), np.shape(y)).astype(y.dtype, copy=False)
+        return gx, gy, None, None, None

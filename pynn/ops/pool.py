@@ -1,4 +1,7 @@
-"""2-D pooling through the backend kernels."""
+"""Pooling: 2-D max and average through the backend kernels; adaptive pooling and
+resampling in NumPy."""
+
+import numpy as np
 
 from ..autograd import ArrayFunction
 from ..backend import active as K
@@ -26,3 +29,71 @@ class AvgPool2dFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return K.avg_pool2d_backward(grad, *ctx.args), None, None, None, None
+
+
+class SeparableMapFunction(ArrayFunction):
+    """``y = a_h @ x @ a_w.T`` over the last two dimensions (``a_h`` None: the last one only).
+
+    Resampling that acts on height and width separately is such a map: adaptive average
+    pooling (averaging matrices) and nearest / (bi)linear interpolation (one or two nonzero
+    weights per row). ``a_h`` (oH, H) and ``a_w`` (oW, W) are constants in ``x``'s dtype.
+    """
+
+    @staticmethod
+    def forward(ctx, x, a_h, a_w):
+        ctx.maps = (a_h, a_w)
+        y = np.matmul(x, a_w.T)
+        return y if a_h is None else np.matmul(a_h, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_h, a_w = ctx.maps
+        g = grad if a_h is None else np.matmul(a_h.T, grad)
+        return np.matmul(g, a_w), None, None
+
+
+def adaptive_bins(size, out):
+    """PyTorch's adaptive pooling windows: bin ``i`` covers ``[floor(i size / out),
+    ceil((i + 1) size / out))``; returns the starts and ends."""
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+class AdaptiveMaxPoolFunction(ArrayFunction):
+    """Adaptive max pooling over the last ``len(out_size)`` (1 or 2) dimensions."""
+
+    @staticmethod
+    def forward(ctx, x, out_size):
+        lead = x.shape[: x.ndim - len(out_size)]
+        spatial = x.shape[x.ndim - len(out_size):]
+        bins = [adaptive_bins(s, o) for s, o in zip(spatial, out_size)]
+        if len(out_size) == 1:
+            bins.insert(0, (np.array([0]), np.array([1])))
+            x = x[..., None, :]
+        oh, ow = len(bins[0][0]), len(bins[1][0])
+        w_in = x.shape[-1]
+        y = np.empty(lead + (oh, ow), x.dtype)
+        arg = np.empty(lead + (oh, ow), np.int64)
+        for i, (h0, h1) in enumerate(zip(*bins[0])):
+            for j, (w0, w1) in enumerate(zip(*bins[1])):
+                win = x[..., h0:h1, w0:w1].reshape(lead + (-1,))
+                k = win.argmax(axis=-1)
+                y[..., i, j] = np.take_along_axis(win, k[..., None], -1)[..., 0]
+                arg[..., i, j] = (h0 + k // (w1 - w0)) * w_in + w0 + k % (w1 - w0)
+        if len(out_size) == 1:
+            y, arg = y[..., 0, :], arg[..., 0, :]
+        ctx.save_for_backward(arg)
+        ctx.x_shape = lead + spatial
+        ctx.pooled_dims = len(out_size)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (arg,) = ctx.saved_tensors
+        shape = ctx.x_shape
+        n_out = int(np.prod(arg.shape[len(shape) - ctx.pooled_dims:]))
+        n_in = int(np.prod(shape[len(shape) - ctx.pooled_dims:]))
+        rows = arg.size // max(n_out, 1)
+        flat = arg.reshape(rows, n_out) + (np.arange(rows) * n_in)[:, None]
+        dx = np.bincount(flat.ravel(), weights=grad.reshape(-1), minlength=rows * n_in)
+        return dx.reshape(shape).astype(grad.dtype, copy=False), None

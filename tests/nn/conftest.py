@@ -41,7 +41,7 @@ def module_gradcheck(module, x, *, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0, input
             return float(np.sum(module(pynn.tensor(xa)).numpy() * dy))
 
     targets = [("input", xa, leaf)] if input_grad else []
-    targets += [(name, p.numpy(), p) for name, p in module.named_parameters()]
+    targets += [(name, p._data, p) for name, p in module.named_parameters()]
     for name, arr, owner in targets:
         numeric = numeric_gradient(objective, arr, eps)
         assert owner.grad is not None, f"{name} got no gradient"

@@ -299,8 +299,8 @@ def test_conv_and_batchnorm_shape_errors():
         conv(pynn.tensor(np.zeros((2, 4, 8, 8), np.float32)))
     with pytest.raises(ValueError, match=r"Conv2d\(3, 8.*4-D.*\(8, 8\)"):
         conv(pynn.tensor(np.zeros((8, 8), np.float32)))
-    with pytest.raises(NotImplementedError, match="groups=2"):
-        nn.Conv2d(4, 4, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv2d: in_channels \(4\) .*groups \(3\)"):
+        nn.Conv2d(4, 6, 3, groups=3)
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3.*expected 4D input \(got 3D"):
         nn.BatchNorm2d(3)(pynn.tensor(np.zeros((2, 3, 8), np.float32)))
     with pytest.raises(ValueError, match=r"BatchNorm1d\(3.*2D or 3D"):
