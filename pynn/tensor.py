@@ -25,12 +25,16 @@ Conventions (a reviewer's checklist)
   ndarray the dtype is kept and the data is not copied.
 """
 
+import math
 import numbers
-from collections import namedtuple
+import operator
 
 import numpy as np
 
-__all__ = ["Tensor", "tensor", "cat", "stack"]
+from . import _dtype
+from ._device import CPU, check_device
+
+__all__ = ["Size", "Tensor", "cat", "set_printoptions", "stack", "tensor"]
 
 _new = object.__new__
 _FLOAT_KINDS = "f"
@@ -41,25 +45,172 @@ def _wrap(data, node):
     t = _new(Tensor)
     t._data = data
     t._grad = None
+    t._version = 0
     t.requires_grad = node is not None
     t.grad_fn = node
     return t
 
 
 def _as_array(data, dtype=None):
-    """Convert like ``torch.tensor``: Python floats become float32, ndarrays keep dtype."""
+    """Convert like ``torch.tensor``: Python floats become the default float dtype, Python
+    ints int64, bools bool; ndarrays and NumPy scalars keep their dtype. ``dtype`` is a NumPy
+    dtype (or None)."""
     if isinstance(data, Tensor):
         data = data._data
     if isinstance(data, np.ndarray):
         return data if dtype is None else data.astype(dtype, copy=False)
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    arr = np.asarray(data)
+        return np.asarray(_plain(data), dtype=dtype)
+    arr = np.asarray(_plain(data))
     if arr.dtype == np.float64 and not isinstance(data, (np.generic, np.ndarray)):
-        arr = arr.astype(np.float32)
-    elif arr.dtype == np.complex128:
-        arr = arr.astype(np.complex64)
+        default = _dtype._default._np
+        if default != np.float64:
+            arr = arr.astype(default)
+    elif arr.dtype == np.complex128 and not isinstance(data, (np.generic, np.ndarray)):
+        if _dtype._default is not _dtype.float64:
+            arr = arr.astype(np.complex64)
+    elif arr.dtype.kind in "OUS":
+        raise TypeError(f"Could not infer dtype of {type(data).__name__} (pynn tensors hold "
+                        f"numbers only)")
     return arr
+
+
+def _plain(data):
+    """Lists that hold Tensors (``tensor([t1, t2])``) as lists of their arrays."""
+    if isinstance(data, (list, tuple)) and data and any(isinstance(e, (Tensor, list, tuple))
+                                                        for e in data):
+        return [e._data if isinstance(e, Tensor) else _plain(e) for e in data]
+    return data
+
+
+class Size(tuple):
+    """The shape of a tensor (``torch.Size``): a tuple of ints with :meth:`numel`."""
+
+    __slots__ = ()
+
+    def numel(self):
+        """The number of elements of a tensor of this shape."""
+        return math.prod(self)
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __repr__(self):
+        return f"pynn.Size({list(self)})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing, close to PyTorch's: 4 decimals, integral floats as ``1.``, scientific notation when
+# the magnitudes span too much, and the dtype when it is not a default one.
+
+_PRINT = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
+}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None):
+    """Set how tensors print (``torch.set_printoptions``).
+
+    Parameters
+    ----------
+    precision : int, optional
+        Digits after the decimal point (4).
+    threshold : int, optional
+        Tensors with more elements than this are summarised with ``...`` (1000).
+    edgeitems : int, optional
+        Items shown at each end of a summarised dimension (3).
+    linewidth : int, optional
+        Characters per line (80).
+    profile : {"default", "short", "full"}, optional
+        A preset, applied before the other arguments.
+    sci_mode : bool or None, optional
+        Force (True) or forbid (False) scientific notation; None decides from the values.
+    """
+    if profile is not None:
+        _PRINT.update(_PROFILES[profile])
+    for name, value in (("precision", precision), ("threshold", threshold),
+                        ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            _PRINT[name] = value
+    _PRINT["sci_mode"] = sci_mode
+
+
+def _float_formatter(arr):
+    prec = _PRINT["precision"]
+    finite = arr[np.isfinite(arr)].astype(np.float64)
+    nonzero = np.abs(finite[finite != 0])
+    integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+    sci = _PRINT["sci_mode"]
+    if sci is None:
+        sci = False
+        if nonzero.size:
+            hi, lo = nonzero.max(), nonzero.min()
+            sci = hi > 1e8 or (not integral and (hi / lo > 1000 or lo < 1e-4))
+    if sci:
+        fmt = f"{{:.{prec}e}}".format
+    elif integral:
+        def fmt(v):
+            return f"{v:.0f}."
+    else:
+        fmt = f"{{:.{prec}f}}".format
+
+    def one(v):
+        if np.isnan(v):
+            return "nan"
+        if np.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return fmt(float(v))
+
+    return one
+
+
+def _format_data(arr, prefix):
+    if arr.dtype.kind == "f":
+        one = _float_formatter(arr)
+    elif arr.dtype.kind == "b":
+        def one(v):
+            return str(bool(v))
+    elif arr.dtype.kind == "c":
+        def one(v):
+            return f"{v.real:.{_PRINT['precision']}f}{v.imag:+.{_PRINT['precision']}f}j"
+    else:
+        def one(v):
+            return str(int(v))
+    if arr.ndim == 0:
+        return one(arr.item() if arr.dtype.kind != "c" else arr[()])
+    summarise = arr.size > _PRINT["threshold"]
+    shown = arr
+    if summarise:
+        e = _PRINT["edgeitems"]
+        for axis, n in enumerate(arr.shape):
+            if n > 2 * e:
+                shown = np.concatenate([np.take(shown, range(e), axis),
+                                        np.take(shown, range(n - e, n), axis)], axis)
+    width = max((len(one(v)) for v in shown.flat), default=0)
+    threshold = _PRINT["threshold"]
+    text = np.array2string(
+        arr, max_line_width=_PRINT["linewidth"], separator=", ", prefix=prefix,
+        formatter={"all": lambda v: one(v).rjust(width)},
+        threshold=threshold if threshold != math.inf else np.iinfo(np.int64).max,
+        edgeitems=_PRINT["edgeitems"],
+    )
+    # the elision mark is padded to the elements' width, as PyTorch pads it
+    return text.replace(", ..., ", ", " + "...".rjust(width) + ", ") if summarise else text
+
+
+def _node_name(node):
+    return node.name()
 
 
 def _check_grad_dtype(arr, what="Tensor"):
@@ -68,23 +219,6 @@ def _check_grad_dtype(arr, what="Tensor"):
             f"Only Tensors of floating point dtype can require gradients; this {what} has "
             f"dtype {arr.dtype}"
         )
-
-
-MaxResult = namedtuple("max", ["values", "indices"])
-MinResult = namedtuple("min", ["values", "indices"])
-
-
-def _dims(dim, axis, op):
-    """Accept PyTorch's ``dim`` or NumPy's ``axis`` (not both)."""
-    if axis is not None:
-        if dim is not None:
-            raise TypeError(f"{op}: pass dim or axis, not both")
-        return axis
-    return dim
-
-
-def _keep(keepdim, keepdims):
-    return bool(keepdim or keepdims)
 
 
 class Tensor:
@@ -111,13 +245,19 @@ class Tensor:
 
     # _data: the ndarray storage; _grad: the gradient Tensor (or None). Library code reads
     # the slots; the data/grad properties are the PyTorch-facing views of them.
-    __slots__ = ("_data", "_grad", "requires_grad", "grad_fn", "__weakref__")
+    __slots__ = ("__weakref__", "_data", "_grad", "_version", "grad_fn", "requires_grad")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False):
-        self._data = data if type(data) is np.ndarray else _as_array(data)
+    def __init__(self, *args, requires_grad=False, device=None):
+        if len(args) == 1 and type(args[0]) is np.ndarray:
+            self._data = args[0]  # library code wraps arrays: no copy, dtype kept
+        else:
+            self._data = _constructor_array(args)
+        if device is not None:
+            check_device(device)
         self._grad = None
+        self._version = 0
         self.grad_fn = None
         self.requires_grad = False
         if requires_grad:
@@ -177,13 +317,24 @@ class Tensor:
 
     @property
     def shape(self):
-        """The shape, a tuple of ints (that of the storage)."""
-        return self._data.shape
+        """The shape, a :class:`Size` (that of the storage)."""
+        return Size(self._data.shape)
 
     @property
     def dtype(self):
-        """The NumPy dtype of the storage."""
-        return self._data.dtype
+        """The element type, a :class:`pynn.dtype` (equal to the storage's NumPy dtype)."""
+        return _dtype._FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        """Where the tensor lives: always ``device("cpu")``."""
+        return CPU
+
+    is_cuda = False
+    is_mps = False
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
 
     @property
     def ndim(self):
@@ -194,18 +345,65 @@ class Tensor:
         """The number of dimensions (as :attr:`ndim`)."""
         return self._data.ndim
 
+    ndimension = dim
+
     def size(self, dim=None):
-        """The shape (``dim=None``) or the length of one dimension."""
-        return self._data.shape if dim is None else self._data.shape[dim]
+        """The shape as a :class:`Size` (``dim=None``) or the length of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        shape = self._data.shape
+        if not -max(len(shape), 1) <= dim < max(len(shape), 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(len(shape), 1)}, {max(len(shape), 1) - 1}], but got {dim})")
+        return shape[dim] if shape else 1
 
     def numel(self):
         """The number of elements."""
         return self._data.size
 
+    nelement = numel
+
+    def element_size(self):
+        """Bytes per element."""
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        """Bytes per element."""
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        """Bytes of the elements."""
+        return self._data.nbytes
+
+    def stride(self, dim=None):
+        """Steps between elements, in elements, per dimension (or of one)."""
+        strides = tuple(st // self._data.itemsize for st in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def is_contiguous(self, memory_format=None):
+        """True when the storage is C-contiguous."""
+        return self._data.flags.c_contiguous
+
+    def is_floating_point(self):
+        """True for a floating-point dtype."""
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        """True for a complex dtype."""
+        return self._data.dtype.kind == "c"
+
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self._data.shape[0]):
+            yield self[i]
 
     @property
     def is_leaf(self):
@@ -215,17 +413,24 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(
-                f"only one element tensors can be converted to Python scalars (shape "
-                f"{self._data.shape})"
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
         return self._data.item()
 
-    def numpy(self):
+    def numpy(self, force=False):
         """The underlying ndarray itself (no copy).
 
-        Writing to it changes the tensor, and corrupts gradients if a recorded graph saved it.
+        Writing to it changes the tensor. As in PyTorch, a tensor that requires grad must be
+        detached first (or ``force=True``, which returns a copy).
         """
+        if self.requires_grad:
+            if force:
+                return self._data.copy()
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
         return self._data
 
     def tolist(self):
@@ -243,9 +448,13 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __complex__(self):
+        return complex(self.item())
+
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
         return int(self._data.item())
 
     def __bool__(self):
@@ -256,69 +465,81 @@ class Tensor:
             )
         return bool(self._data.item())
 
+    def __format__(self, spec):
+        if self._data.size == 1 and spec:
+            return format(self._data.item(), spec)
+        return format(str(self), spec)
+
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        arr = self._data
         extra = ""
-        if self._data.dtype not in (np.float32, np.int64, np.bool_):
-            extra += f", dtype={self._data.dtype}"
+        if arr.size == 0 and arr.shape != (0,):
+            body = "[]"
+            extra += f", size={tuple(arr.shape)}"
+        else:
+            body = _format_data(arr, "tensor(")
+        if arr.dtype not in (_dtype._default._np, np.int64, np.bool_):
+            extra += f", dtype={_dtype._FROM_NP.get(arr.dtype, arr.dtype)}"
         if self.grad_fn is not None:
-            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
+            extra += f", grad_fn=<{_node_name(self.grad_fn)}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    __str__ = __repr__
+
     # -- autograd ------------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on.
 
-        Gradients add up (``+=``) across calls: call ``zero_grad`` between steps.
+        Gradients add up (``+=``) across calls: call ``zero_grad`` between steps. The walk is
+        :func:`pynn.autograd.backward`.
 
         Parameters
         ----------
-        gradient : array_like or Tensor of the same shape as self, optional
+        gradient : Tensor or array_like of the same shape as self, optional
             d(something)/d(self); required unless self has one element.
         retain_graph : bool, optional
             Keep the saved arrays so ``backward`` can run through this graph again.
+        create_graph : bool
+            Record the backward for higher-order gradients (see :mod:`pynn.autograd`).
+        inputs : Tensor or sequence of Tensor, optional
+            Accumulate only into these tensors' ``.grad``.
         """
-        if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have "
-                               "a grad_fn")
-        if gradient is None:
-            if self._data.size != 1:
-                raise RuntimeError(
-                    f"grad can be implicitly created only for scalar outputs (this tensor has "
-                    f"shape {self._data.shape}); pass backward(gradient) shaped like it"
-                )
-            grad = np.array(1, self._data.dtype)
-            if self._data.ndim:
-                grad = grad.reshape(self._data.shape)
-        else:
-            grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if grad.shape != self._data.shape:
-                raise RuntimeError(
-                    f"backward: gradient has shape {grad.shape} but the tensor has shape "
-                    f"{self._data.shape}"
-                )
-            if grad.dtype != self._data.dtype:
-                grad = grad.astype(self._data.dtype)
-        if self.grad_fn is None:
-            _accumulate(self, grad)
-        else:
-            _run_backward(self.grad_fn, grad, bool(retain_graph))
+        _autograd._tensor_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def retain_grad(self):
-        """Make ``backward`` fill this non-leaf tensor's ``.grad`` too."""
-        if self.grad_fn is not None:
-            self.grad_fn._retain = self
-        elif not self.requires_grad:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        """Make ``backward`` fill this non-leaf tensor's ``.grad`` too (no-op on a leaf)."""
+        _autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        """True for a non-leaf tensor that called :meth:`retain_grad`."""
+        return _autograd._retains_grad(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient (a Tensor) each time backward
+        computes it; a Tensor it returns replaces the gradient.
+
+        Returns
+        -------
+        handle
+            ``handle.remove()`` unregisters the hook.
+        """
+        return _autograd.register_hook(self, hook)
+
+    def detach_(self):
+        """Take this tensor out of the graph in place (no ``grad_fn``, no grad); returns self."""
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
 
     def detach(self):
         """A tensor sharing this one's data, outside the graph."""
-        return Tensor(self._data)
+        return _wrap(self._data, None)
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` of a leaf in place; returns self."""
@@ -333,348 +554,404 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    # -- arithmetic ----------------------------------------------------------------------------
+    # -- in place -------------------------------------------------------------------------------
 
-    def __add__(self, other):
-        return _ew.AddFunction.apply(self, other)
+    def _recording_inplace(self, *args):
+        """Whether an in-place op on self with ``args`` must be recorded in the graph."""
+        if not _autograd._mode.enabled:
+            return False
+        if self.requires_grad:
+            return True
+        return any(type(a) is Tensor and a.requires_grad for a in args)
 
-    def __radd__(self, other):
-        return _ew.AddFunction.apply(other, self)
+    def _inplace(self, fn, *args, rebind=False, **kwargs):
+        """Apply ``fn(self, *args, **kwargs)`` (an out-of-place op returning a Tensor, or, for
+        fills, an ndarray or scalar) in place: the one helper behind every in-place method.
 
-    def __sub__(self, other):
-        return _ew.SubFunction.apply(self, other)
-
-    def __rsub__(self, other):
-        return _ew.SubFunction.apply(other, self)
-
-    def __mul__(self, other):
-        return _ew.MulFunction.apply(self, other)
-
-    def __rmul__(self, other):
-        return _ew.MulFunction.apply(other, self)
-
-    def __truediv__(self, other):
-        return _ew.DivFunction.apply(self, other)
-
-    def __rtruediv__(self, other):
-        return _ew.DivFunction.apply(other, self)
-
-    def __pow__(self, other):
-        return _ew.PowFunction.apply(self, other)
-
-    def __rpow__(self, other):
-        return _ew.PowFunction.apply(other, self)
-
-    def __matmul__(self, other):
-        return _mm.MatmulFunction.apply(self, other)
-
-    def __rmatmul__(self, other):
-        return _mm.MatmulFunction.apply(other, self)
-
-    def __neg__(self):
-        return _ew.NegFunction.apply(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _ew.AbsFunction.apply(self)
-
-    # In-place operators: on tensors outside the graph they write into the storage (so an update
-    # like ``w -= lr * g`` under no_grad keeps w's identity); on tensors in the graph they
-    # rebind to an out-of-place result, except on a leaf that requires grad, which PyTorch
-    # refuses too.
-
-    def _inplace(self, other, ufunc, name):
-        if self.requires_grad and _autograd._mode.enabled:
-            if self.grad_fn is None:
+        Outside the graph the result is written into the storage (views and ``from_numpy``
+        arrays see it); a leaf that requires grad raises PyTorch's error in grad mode; a tensor
+        in the graph (or written from a tensor that requires grad) takes the recorded result:
+        its storage is replaced (copy-on-write, so nodes that saved the old values keep them)
+        and its ``grad_fn`` becomes the new node. ``rebind`` (``t_``, ``unsqueeze_`` ...)
+        replaces the storage by the result, which may change shape. Every call increments
+        ``_version``.
+        """
+        if self._recording_inplace(*args, *kwargs.values()):
+            if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
-                    "a leaf Variable that requires grad is being used in an in-place "
-                    f"operation ({name}); wrap it in pynn.no_grad()"
+                    "a leaf Variable that requires grad is being used in an in-place operation."
                 )
-            return getattr(self, name.replace("__i", "__", 1))(other)
-        ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data)
+            # the value before the write, as the new node's input (self becomes the output)
+            old = _wrap(self._data, self.grad_fn)
+            old.requires_grad = self.requires_grad
+            old._version = self._version
+            out = fn(old, *args, **kwargs)
+            if not isinstance(out, Tensor) or not out.requires_grad:
+                # a fill, or a result that does not depend on anything requiring grad: a
+                # recorded node that passes no gradient to the old values
+                values = np.array(np.broadcast_to(getattr(out, "_data", out), self._data.shape),
+                                  self._data.dtype)
+                out = _ix.OverwriteFunction.apply(old, values)
+            if not rebind:
+                _inplace_result(out._data, self._data)
+                if out._data.dtype != self._data.dtype:
+                    out = out.to(self._data.dtype)
+                if out._data.shape != self._data.shape:
+                    out = out.expand(*self._data.shape)
+            arr = out._data
+            if not arr.flags.writeable or arr is old._data or any(
+                    type(a) is Tensor and arr is a._data for a in args):
+                arr = arr.copy()
+            self._data = arr
+            self.grad_fn = out.grad_fn
+            self.requires_grad = out.requires_grad
+            self._version += 1
+            return self
+        out = fn(self, *args, **kwargs)
+        arr = out._data if isinstance(out, Tensor) else out
+        if rebind:
+            self._data = arr
+        elif arr is not self._data:
+            data = self._data
+            if type(arr) is np.ndarray:
+                _inplace_result(arr, data)
+            try:
+                np.copyto(data, arr, casting="unsafe")
+            except ValueError as exc:
+                raise RuntimeError(f"in-place write: {exc}") from None
+        self._version += 1
         return self
 
     def __iadd__(self, other):
-        return self._inplace(other, np.add, "__iadd__")
+        return self._inplace(Tensor.__add__, other)
 
     def __isub__(self, other):
-        return self._inplace(other, np.subtract, "__isub__")
+        return self._inplace(Tensor.__sub__, other)
 
     def __imul__(self, other):
-        return self._inplace(other, np.multiply, "__imul__")
+        return self._inplace(Tensor.__mul__, other)
 
     def __itruediv__(self, other):
-        return self._inplace(other, np.true_divide, "__itruediv__")
+        return self._inplace(Tensor.__truediv__, other)
 
-    # -- comparisons (not differentiable: bool tensors) -----------------------------------------
+    def __ipow__(self, other):
+        return self._inplace(Tensor.__pow__, other)
 
-    def _compare(self, other, ufunc):
-        return Tensor(ufunc(self._data, other._data if isinstance(other, Tensor) else other))
+    def __ifloordiv__(self, other):
+        return self._inplace(_method("__floordiv__"), other)
 
-    def __eq__(self, other):
-        if other is None:
-            return False
-        return self._compare(other, np.equal)
+    def __imod__(self, other):
+        return self._inplace(_method("__mod__"), other)
 
-    def __ne__(self, other):
-        if other is None:
-            return True
-        return self._compare(other, np.not_equal)
+    def __iand__(self, other):
+        return self._inplace(_method("__and__"), other)
 
-    def __lt__(self, other):
-        return self._compare(other, np.less)
+    def __ior__(self, other):
+        return self._inplace(_method("__or__"), other)
 
-    def __le__(self, other):
-        return self._compare(other, np.less_equal)
+    def __ixor__(self, other):
+        return self._inplace(_method("__xor__"), other)
 
-    def __gt__(self, other):
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
-
-    def eq(self, other):
-        """Elementwise ``self == other`` as a bool tensor (not differentiable)."""
-        return self.__eq__(other)
-
-    def ne(self, other):
-        """Elementwise ``self != other`` as a bool tensor (not differentiable)."""
-        return self.__ne__(other)
-
-    def lt(self, other):
-        """Elementwise ``self < other`` as a bool tensor (not differentiable)."""
-        return self.__lt__(other)
-
-    def le(self, other):
-        """Elementwise ``self <= other`` as a bool tensor (not differentiable)."""
-        return self.__le__(other)
-
-    def gt(self, other):
-        """Elementwise ``self > other`` as a bool tensor (not differentiable)."""
-        return self.__gt__(other)
-
-    def ge(self, other):
-        """Elementwise ``self >= other`` as a bool tensor (not differentiable)."""
-        return self.__ge__(other)
-
-    # -- elementwise functions -----------------------------------------------------------------
-
-    def add(self, other):
-        """``self + other``, broadcasting."""
-        return self.__add__(other)
-
-    def sub(self, other):
-        """``self - other``, broadcasting."""
-        return self.__sub__(other)
-
-    def mul(self, other):
-        """``self * other``, elementwise, broadcasting."""
-        return self.__mul__(other)
-
-    def div(self, other):
-        """``self / other``, broadcasting."""
-        return self.__truediv__(other)
-
-    def pow(self, exponent):
-        """``self ** exponent``, elementwise."""
-        return self.__pow__(exponent)
-
-    def neg(self):
-        """``-self``."""
-        return self.__neg__()
-
-    def matmul(self, other):
-        """``self @ other`` with ``np.matmul``'s rules (2-D operands use the ``gemm`` kernel)."""
-        return self.__matmul__(other)
-
-    def exp(self):
-        """Elementwise ``exp``."""
-        return _ew.ExpFunction.apply(self)
-
-    def log(self):
-        """Elementwise natural logarithm."""
-        return _ew.LogFunction.apply(self)
-
-    def sqrt(self):
-        """Elementwise square root."""
-        return _ew.SqrtFunction.apply(self)
-
-    def abs(self):
-        """Elementwise absolute value."""
-        return _ew.AbsFunction.apply(self)
-
-    def clamp(self, min=None, max=None):
-        """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
-        if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must be given")
-        return _ew.ClampFunction.apply(self, min, max)
-
-    clip = clamp
-
-    def tanh(self):
-        """Elementwise ``tanh`` (the backend's kernel)."""
-        return _act.TanhFunction.apply(self)
-
-    def sigmoid(self):
-        """Elementwise ``1 / (1 + exp(-self))`` (the backend's kernel)."""
-        return _act.SigmoidFunction.apply(self)
-
-    def relu(self):
-        """Elementwise ``max(self, 0)`` (the backend's kernel)."""
-        return _act.ReluFunction.apply(self)
-
-    def softmax(self, dim=-1):
-        """Softmax along ``dim`` (as :func:`pynn.functional.softmax`)."""
-        return _sm.SoftmaxFunction.apply(self, dim)
-
-    def log_softmax(self, dim=-1):
-        """``log(softmax(self))`` along ``dim``, computed stably."""
-        return _sm.LogSoftmaxFunction.apply(self, dim)
-
-    def to(self, dtype):
-        """This tensor cast to ``dtype`` (differentiable; self when the dtype matches)."""
-        dtype = np.dtype(dtype)
-        if dtype == self._data.dtype:
+    def zero_(self):
+        """Fill with zeros, in place; returns self."""
+        if not self._recording_inplace():
+            self._data.fill(0)
+            self._version += 1
             return self
-        if dtype.kind != "f":
+        return self._inplace(_fill_value, 0)
+
+    def fill_(self, value):
+        """Fill with ``value`` (a number or a one-element tensor), in place; returns self."""
+        if type(value) is Tensor and value.requires_grad:
+            return self._inplace(_fill_tensor, value)
+        return self._inplace(_fill_value, value.item() if type(value) is Tensor else value)
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self; returns
+        self. The gradient flows to ``src``."""
+        return self._inplace(_copy_from, src)
+
+    def add_(self, other, *, alpha=1):
+        """``self += alpha * other`` in place; returns self."""
+        return self._inplace(_add, other, alpha=alpha)
+
+    def sub_(self, other, *, alpha=1):
+        """``self -= alpha * other`` in place; returns self."""
+        return self._inplace(_sub, other, alpha=alpha)
+
+    def mul_(self, other):
+        """``self *= other`` in place; returns self."""
+        return self._inplace(Tensor.__mul__, other)
+
+    def div_(self, other, *, rounding_mode=None):
+        """``self /= other`` in place (``rounding_mode`` as :meth:`div`); returns self."""
+        if rounding_mode is None:
+            return self._inplace(Tensor.__truediv__, other)
+        return self._inplace(_method("div"), other, rounding_mode=rounding_mode)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        """``self += value * tensor1 * tensor2`` in place; returns self."""
+        return self._inplace(_addcmul, tensor1, tensor2, value=value)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        """``self += value * tensor1 / tensor2`` in place; returns self."""
+        return self._inplace(_addcdiv, tensor1, tensor2, value=value)
+
+    def lerp_(self, end, weight):
+        """``self += weight * (end - self)`` in place; returns self."""
+        return self._inplace(_lerp, end, weight)
+
+    def clamp_(self, min=None, max=None):
+        """Clamp into ``[min, max]`` in place; returns self."""
+        return self._inplace(_method("clamp"), min, max)
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min):
+        """``self = max(self, min)`` in place; returns self."""
+        return self._inplace(_method("clamp"), min, None)
+
+    def clamp_max_(self, max):
+        """``self = min(self, max)`` in place; returns self."""
+        return self._inplace(_method("clamp"), None, max)
+
+    def masked_fill_(self, mask, value):
+        """Write ``value`` where ``mask`` is True, in place; returns self."""
+        return self._inplace(_method("masked_fill"), mask, value)
+
+    def index_fill_(self, dim, index, value):
+        """Write ``value`` into the entries at ``index`` along ``dim``, in place."""
+        return self._inplace(_index_fill, dim, index, value)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Write ``fill_value`` on the main diagonal (all dims equal beyond 2-D), in place;
+        ``wrap`` restarts it below a tall matrix's square part, as NumPy's fill_diagonal."""
+        return self._inplace(_fill_diagonal, fill_value, wrap)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        """Write ``src`` (or ``value``) at ``index`` along ``dim``, in place (``scatter``)."""
+        if src is None:
+            src = value
+        if reduce is not None:
+            return self._inplace(_method("scatter"), dim, index, src, reduce=reduce)
+        return self._inplace(_method("scatter"), dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        """Add ``src`` at ``index`` along ``dim``, in place (``scatter_add``)."""
+        return self._inplace(_method("scatter_add"), dim, index, src)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        """Add ``alpha * source`` at ``index`` along ``dim``, in place (``index_add``)."""
+        if alpha != 1:
+            return self._inplace(_method("index_add"), dim, index, source, alpha=alpha)
+        return self._inplace(_method("index_add"), dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        """Write ``source`` at ``index`` along ``dim``, in place."""
+        return self._inplace(_index_copy, dim, index, source)
+
+    def masked_scatter_(self, mask, source):
+        """Write ``source``'s elements, in order, where ``mask`` is True, in place."""
+        return self._inplace(_method("masked_scatter"), mask, source)
+
+    # fills with random values (pynn's global generator, or ``generator``)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Uniform samples on ``[a, b)``, in place; returns self."""
+        return self._inplace(_random_fill, "uniform", a, b, generator=generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Normal samples, in place; returns self."""
+        return self._inplace(_random_fill, "normal", mean, std, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """1 with probability ``p`` (a number or a tensor), else 0, in place; returns self."""
+        return self._inplace(_random_fill, "bernoulli", p, None, generator=generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Exponential samples of rate ``lambd``, in place; returns self."""
+        return self._inplace(_random_fill, "exponential", lambd, None, generator=generator)
+
+    def geometric_(self, p, *, generator=None):
+        """Geometric samples (trials to the first success), in place; returns self."""
+        return self._inplace(_random_fill, "geometric", p, None, generator=generator)
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """``exp`` of normal samples, in place; returns self."""
+        return self._inplace(_random_fill, "lognormal", mean, std, generator=generator)
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        """Cauchy samples, in place; returns self."""
+        return self._inplace(_random_fill, "cauchy", median, sigma, generator=generator)
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers drawn from ``[from_, to)`` (``random_(to)``: ``[0, to)``; ``random_()``:
+        up to the largest integer the dtype holds exactly), in place; returns self."""
+        if to is None and from_ != 0:
+            from_, to = 0, from_
+        return self._inplace(_random_fill, "integers", from_, to, generator=generator)
+
+    # shape changes in place
+
+    def t_(self):
+        """Transpose a matrix in place; returns self."""
+        return self._inplace(_method("t"), rebind=True)
+
+    def transpose_(self, dim0, dim1):
+        """Swap two dimensions in place; returns self."""
+        return self._inplace(_method("transpose"), dim0, dim1, rebind=True)
+
+    def unsqueeze_(self, dim):
+        """Insert a dimension of size 1 in place; returns self."""
+        return self._inplace(_method("unsqueeze"), dim, rebind=True)
+
+    def squeeze_(self, dim=None):
+        """Drop dimensions of size 1 in place; returns self."""
+        return self._inplace(_method("squeeze"), dim, rebind=True)
+
+    def resize_(self, *sizes):
+        """Give self the shape ``sizes``, keeping its first elements (zeros beyond them);
+        returns self. Not differentiable."""
+        return self._inplace(_resize, sizes, rebind=True)
+
+    def resize_as_(self, other):
+        """:meth:`resize_` to ``other``'s shape."""
+        return self.resize_(*other._data.shape)
+
+    # -- conversions -------------------------------------------------------------------------
+
+    def to(self, *args, **kwargs):
+        """This tensor with another dtype (``to(dtype)``, ``to(other)``) on a device
+        (``to("cpu")``, ``to(device, dtype)``): self when nothing changes, else a cast that
+        is differentiable for floating-point targets. ``non_blocking``, ``copy`` and
+        ``memory_format`` are accepted; a device other than the CPU raises a RuntimeError.
+
+        Returns
+        -------
+        Tensor
+        """
+        dtype, copy = _to_args(args, kwargs)
+        if dtype is None or dtype == self._data.dtype:
+            return self.clone() if copy else self
+        if dtype.kind not in "fc":
             # As in PyTorch, only floating-point tensors carry gradients: an integer or
             # boolean cast leaves the graph.
-            return Tensor(self._data.astype(dtype))
+            return _wrap(self._data.astype(dtype), None)
         return _ew.CastFunction.apply(self, dtype)
 
-    def float(self):
-        """``self.to(np.float32)``."""
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """The type's name (``"pynn.FloatTensor"``) without ``dtype``; else :meth:`to` it
+        (a dtype, a legacy tensor type such as ``pynn.LongTensor``, or its name)."""
+        if dtype is None:
+            return _LEGACY_NAMES.get(self._data.dtype, f"pynn.{self._data.dtype}")
+        if isinstance(dtype, str):
+            dtype = _LEGACY_BY_NAME.get(dtype, dtype)
+        dtype = getattr(dtype, "_pynn_dtype", dtype)
+        return self.to(dtype)
+
+    def type_as(self, other):
+        """This tensor cast to ``other``'s dtype."""
+        return self.to(other._data.dtype)
+
+    def float(self, memory_format=None):
+        """``self.to(pynn.float32)``."""
         return self.to(np.float32)
 
-    def double(self):
-        """``self.to(np.float64)``."""
+    def double(self, memory_format=None):
+        """``self.to(pynn.float64)``."""
         return self.to(np.float64)
 
-    def long(self):
-        """``self.to(np.int64)``."""
+    def half(self, memory_format=None):
+        """``self.to(pynn.float16)`` (NumPy's float16: kernel-backed ops refuse it)."""
+        return self.to(np.float16)
+
+    def bfloat16(self, memory_format=None):
+        """Raises: pynn has no bfloat16 storage."""
+        return self.to(_dtype.bfloat16)
+
+    def long(self, memory_format=None):
+        """``self.to(pynn.int64)``."""
         return self.to(np.int64)
+
+    def int(self, memory_format=None):
+        """``self.to(pynn.int32)``."""
+        return self.to(np.int32)
+
+    def short(self, memory_format=None):
+        """``self.to(pynn.int16)``."""
+        return self.to(np.int16)
+
+    def char(self, memory_format=None):
+        """``self.to(pynn.int8)``."""
+        return self.to(np.int8)
+
+    def byte(self, memory_format=None):
+        """``self.to(pynn.uint8)``."""
+        return self.to(np.uint8)
+
+    def bool(self, memory_format=None):
+        """``self.to(pynn.bool)``."""
+        return self.to(np.bool_)
+
+    def cpu(self, memory_format=None):
+        """Self: tensors live on the CPU."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """Raises the CPU-only RuntimeError."""
+        check_device("cuda" if device is None or isinstance(device, int) else device)
+        return self
+
+    def pin_memory(self, device=None):
+        """Self (pinning is a CUDA transfer optimisation)."""
+        return self
+
+    def is_pinned(self, device=None):
+        """False."""
+        return False
+
+    def share_memory_(self):
+        """Self (one process shares its memory already)."""
+        return self
+
+    def get_device(self):
+        """-1: the CPU."""
+        return -1
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        """A new leaf tensor copied from ``data``, of self's dtype unless ``dtype``."""
+        dt = self._data.dtype if dtype is None else _dtype.np_dtype(dtype)
+        return tensor(data, dtype=dt, device=device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of shape ``size``, of self's dtype unless ``dtype``."""
+        return self._new(np.zeros, size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """Ones of shape ``size``, of self's dtype unless ``dtype``."""
+        return self._new(np.ones, size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """An uninitialised tensor of shape ``size``, of self's dtype unless ``dtype``."""
+        return self._new(np.empty, size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        """``fill_value`` everywhere, shape ``size``, of self's dtype unless ``dtype``."""
+        t = self._new(np.empty, (size,), dtype, device, False)
+        t._data.fill(fill_value)
+        return t.requires_grad_(True) if requires_grad else t
+
+    def _new(self, make, size, dtype, device, requires_grad):
+        from ._factory import _make, size_arg
+
+        dt = self._data.dtype if dtype is None else _dtype.np_dtype(dtype)
+        return _make(make(size_arg(size, "new"), dt), device, requires_grad)
 
     def clone(self):
         """A copy of the data, recorded in the graph (the gradient flows back to self)."""
         return _ew.CloneFunction.apply(self)
 
-    # -- reductions ----------------------------------------------------------------------------
-
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        """Sum over ``dim`` (int or tuple; all when None).
-
-        ``axis`` / ``keepdims`` are accepted as NumPy-style aliases of ``dim`` / ``keepdim``.
-        """
-        return _red.SumFunction.apply(self, _dims(dim, axis, "sum"), _keep(keepdim, keepdims))
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        """Mean over ``dim`` (int or tuple; all when None)."""
-        return _red.MeanFunction.apply(self, _dims(dim, axis, "mean"), _keep(keepdim, keepdims))
-
-    def _minmax(self, dim, keepdim, axis, keepdims, name, result):
-        dim = _dims(dim, axis, name)
-        keep = _keep(keepdim, keepdims)
-        if dim is None:
-            return _red.AmaxFunction.apply(self, None, keep, name == "min")
-        if not isinstance(dim, numbers.Integral):
-            raise TypeError(f"{name}: dim must be an int when indices are returned (use "
-                            f"amax/amin for several dims), got {dim!r}")
-        arg = np.argmin if name == "min" else np.argmax
-        indices = _red.arg_reduce(self._data, dim, True, arg)
-        values = _red.TakeAlongFunction.apply(self, dim, indices, keep)
-        return result(values, Tensor(indices if keep else np.squeeze(indices, dim)))
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        """The maximum, or the namedtuple ``(values, indices)`` along ``dim`` (``torch.max``).
-
-        With ``dim=None`` the result is a 0-d tensor and ties share the gradient equally; along
-        ``dim`` the gradient goes to the first maximum.
-        """
-        return self._minmax(dim, keepdim, axis, keepdims, "max", MaxResult)
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        """The minimum, or ``(values, indices)`` along ``dim``; see :meth:`max`."""
-        return self._minmax(dim, keepdim, axis, keepdims, "min", MinResult)
-
-    def amax(self, dim=None, keepdim=False):
-        """Maximum over ``dim`` (int, tuple or None), values only; ties share the gradient."""
-        return _red.AmaxFunction.apply(self, dim, keepdim, False)
-
-    def amin(self, dim=None, keepdim=False):
-        """Minimum over ``dim`` (int, tuple or None), values only; ties share the gradient."""
-        return _red.AmaxFunction.apply(self, dim, keepdim, True)
-
-    def argmax(self, dim=None, keepdim=False):
-        """Indices of the maxima (int64, not differentiable)."""
-        return Tensor(_red.arg_reduce(self._data, dim, keepdim, np.argmax))
-
-    def argmin(self, dim=None, keepdim=False):
-        """Indices of the minima (int64, not differentiable)."""
-        return Tensor(_red.arg_reduce(self._data, dim, keepdim, np.argmin))
-
-    # -- shape ---------------------------------------------------------------------------------
-
-    def reshape(self, *shape):
-        """The same data with a new shape (one entry may be -1)."""
-        return _sh.ReshapeFunction.apply(self, _sh.shape_arg(shape))
-
-    def view(self, *shape):
-        """As :meth:`reshape`.
-
-        pynn does not distinguish views: NumPy decides whether the result shares memory.
-        """
-        return _sh.ReshapeFunction.apply(self, _sh.shape_arg(shape))
-
-    def view_as(self, other):
-        """``self.reshape(other.shape)``."""
-        return _sh.ReshapeFunction.apply(self, other.shape)
-
-    def reshape_as(self, other):
-        """``self.reshape(other.shape)``."""
-        return _sh.ReshapeFunction.apply(self, other.shape)
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        """Merge dimensions ``start_dim..end_dim`` into one."""
-        return _sh.ReshapeFunction.apply(self, _sh.flatten_shape(self.shape, start_dim, end_dim))
-
-    def unsqueeze(self, dim):
-        """Insert a dimension of size 1 at ``dim``."""
-        return _sh.ReshapeFunction.apply(self, _sh.unsqueeze_shape(self.shape, dim))
-
-    def squeeze(self, dim=None):
-        """Drop dimensions of size 1 (all, or ``dim`` if it has size 1)."""
-        return _sh.ReshapeFunction.apply(self, _sh.squeeze_shape(self.shape, dim))
-
-    def transpose(self, dim0, dim1):
-        """Swap two dimensions."""
-        return _sh.PermuteFunction.apply(self, _sh.swap_perm(self.ndim, dim0, dim1))
-
-    def permute(self, *dims):
-        """Reorder the dimensions."""
-        return _sh.PermuteFunction.apply(self, _sh.perm_arg(self.ndim, dims))
-
-    def t(self):
-        """The transpose of a matrix; a tensor of fewer than 2 dimensions is returned as is."""
-        if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return self if self.ndim < 2 else self.transpose(0, 1)
-
-    @property
-    def T(self):
-        """All dimensions reversed (the transpose of a matrix)."""
-        if self.ndim < 2:
-            return self
-        return _sh.PermuteFunction.apply(self, tuple(range(self.ndim - 1, -1, -1)))
-
-    def expand(self, *sizes):
-        """Broadcast to ``sizes`` (-1 keeps a dimension); a read-only view."""
-        return _sh.ExpandFunction.apply(self, _sh.expand_shape(self.shape, _sh.shape_arg(sizes)))
-
-    def expand_as(self, other):
-        """``self.expand(*other.shape)``."""
-        return self.expand(*other.shape)
+    # -- memory layout and indexing ----------------------------------------------------------
 
     def contiguous(self):
         """Self if its data is C-contiguous, else a C-contiguous copy (recorded in the graph)."""
@@ -683,167 +960,298 @@ class Tensor:
         return _ew.CloneFunction.apply(self)
 
     def __getitem__(self, key):
-        return _sh.IndexFunction.apply(self, _sh.index_key(key))
+        return _ix.IndexFunction.apply(self, _ix.index_key(key))
 
     def __setitem__(self, key, value):
-        """Write into the storage (not recorded: refused on a tensor in a recording graph)."""
-        if self.requires_grad and _autograd._mode.enabled:
-            raise RuntimeError(
-                "pynn does not record in-place assignment to a tensor that requires grad; do "
-                "it under pynn.no_grad() (not differentiated) or build a new tensor"
-            )
-        self._data[_sh.index_key(key)] = value._data if isinstance(value, Tensor) else value
+        """``self[key] = value``: written in place, recorded when self is in the graph or
+        ``value`` requires grad (see :func:`pynn.ops.index.setitem`)."""
+        _ix.setitem(self, key, value)
 
 
-def tensor(data, dtype=None, requires_grad=False):
-    """Make a leaf tensor from ``data`` (``torch.tensor``).
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """Make a leaf tensor holding a copy of ``data`` (``torch.tensor``).
 
     Parameters
     ----------
     data : array_like, scalar, ndarray or Tensor
-        Python floats become float32, Python ints int64, bools bool. An ndarray keeps its
-        dtype and is not copied (unless ``dtype`` asks for a conversion).
-    dtype : numpy dtype, optional
+        Python floats become the default float dtype (float32), Python ints int64, bools
+        bool; an ndarray or a NumPy scalar keeps its dtype. Always copied (use
+        :func:`pynn.as_tensor` or :func:`pynn.from_numpy` to share an ndarray's memory).
+    dtype : dtype, optional
+    device : str or device, optional
+        Only the CPU.
     requires_grad : bool
 
     Returns
     -------
     Tensor
     """
-    arr = _as_array(data, dtype)
-    if isinstance(data, Tensor) and arr is data._data:
+    if device is not None:
+        check_device(device)
+    dt = None if dtype is None else _dtype.np_dtype(dtype)
+    src = data._data if isinstance(data, Tensor) else data
+    arr = _as_array(src, dt)
+    if arr is src or (isinstance(src, np.ndarray) and arr.base is not None):
         arr = arr.copy()
-    return Tensor(arr, requires_grad=requires_grad)
+    t = _wrap(arr, None)
+    if requires_grad:
+        _check_grad_dtype(arr)
+        t.requires_grad = True
+    return t
 
-
-def cat(tensors, dim=0):
-    """Concatenate tensors along an existing dimension (``torch.cat``).
-
-    Parameters
-    ----------
-    tensors : sequence of Tensor
-        Shapes equal except along ``dim``.
-    dim : int
-
-    Returns
-    -------
-    Tensor
-        Its size along ``dim`` is the sum of the inputs' sizes.
-    """
-    tensors = _sh.sequence_arg("cat", tensors)
-    return _sh.CatFunction.apply(dim, *tensors)
-
-
-def stack(tensors, dim=0):
-    """Stack equally-shaped tensors along a new dimension (``torch.stack``).
-
-    Parameters
-    ----------
-    tensors : sequence of Tensor, all of one shape S
-    dim : int
-        Where the new dimension goes, ``-len(S) - 1 <= dim <= len(S)``.
-
-    Returns
-    -------
-    Tensor
-        Shape S with ``len(tensors)`` inserted at ``dim``.
-    """
-    tensors = _sh.sequence_arg("stack", tensors)
-    return _sh.StackFunction.apply(dim, *tensors)
 
 
 # ---------------------------------------------------------------------------------------------
-# The backward walk
+# Helpers of the constructor, ``to`` and the in-place methods
 
 
-def _accumulate(leaf, grad, owned=False):
-    """Add the ndarray ``grad`` into a leaf's ``.grad``, in place once there is one. The first
-    gradient becomes a Tensor over an ndarray of the leaf's dtype that nothing else refers to:
-    ``grad`` itself when it is ``owned`` (see ``ArrayFunction.fresh_grads``) and already such
-    an ndarray, else a copy."""
-    g = leaf._grad
-    if g is not None:
-        g._data += grad
-        return
-    if not (owned and type(grad) is np.ndarray and grad.dtype == leaf._data.dtype
-            and grad.flags.writeable):
-        grad = np.array(grad, dtype=leaf._data.dtype)
-    g = _new(Tensor)  # _wrap inline: once per leaf per step
-    g._data = grad
-    g._grad = None
-    g.requires_grad = False
-    g.grad_fn = None
-    leaf._grad = g
+def _constructor_array(args):
+    """The storage of ``Tensor(*args)``: sizes give an uninitialised (zeroed) tensor, data a
+    tensor of the default float dtype, as ``torch.Tensor`` does."""
+    default = _dtype._default._np
+    if not args:
+        return np.empty((0,), default)
+    first = args[0]
+    if len(args) == 1 and not isinstance(first, Size):
+        if isinstance(first, Tensor):
+            return first._data
+        if isinstance(first, numbers.Integral) and not isinstance(first, (bool, np.bool_)):
+            return np.zeros((operator.index(first),), default)
+        if isinstance(first, numbers.Number):
+            raise TypeError(f"new(): data must be a sequence (got {type(first).__name__})")
+        return np.array(_plain(first), default)
+    sizes = tuple(first) if len(args) == 1 else args
+    try:
+        return np.zeros(tuple(operator.index(n) for n in sizes), default)
+    except TypeError:
+        raise TypeError(f"Tensor(): expected sizes (ints) or one sequence of data, got "
+                        f"{args!r}") from None
 
 
-_FREED = (
-    "Trying to backward through the graph a second time (or directly access saved tensors "
-    "after they have already been freed). Saved intermediate values of the graph are freed "
-    "when you call .backward(). Specify retain_graph=True if you need to backward through "
-    "the graph a second time."
+def _to_args(args, kwargs):
+    """The target NumPy dtype (or None) and ``copy`` of ``Tensor.to``'s many signatures,
+    after checking the device."""
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a._data.dtype
+        elif isinstance(a, (str, _device_type)) or (isinstance(a, int)
+                                                    and not isinstance(a, bool)):
+            device = a
+        elif isinstance(a, bool):
+            continue  # the positional non_blocking / copy flags
+        else:
+            dtype = a
+    if device is not None:
+        check_device(device)
+    return (None if dtype is None else _dtype.np_dtype(dtype)), copy
+
+
+def _method(name):
+    """``lambda t, *a, **k: t.<name>(*a, **k)``, looked up at call time (the math methods
+    are installed on Tensor by another module)."""
+    def call(t, *args, **kwargs):
+        return getattr(t, name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+def _inplace_result(arr, data):
+    """Check that an op's result can be written into ``data`` (PyTorch's rules)."""
+    if arr.shape != data.shape:
+        try:
+            ok = np.broadcast_shapes(arr.shape, data.shape) == data.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"output with shape {list(data.shape)} doesn't match the "
+                               f"broadcast shape {list(np.broadcast_shapes(arr.shape, data.shape)) if ok else list(arr.shape)}")
+    if arr.dtype != data.dtype and not _dtype.can_cast(arr.dtype, data.dtype):
+        raise RuntimeError(f"result type {_dtype._FROM_NP[arr.dtype]} can't be cast to the "
+                           f"desired output type {_dtype._FROM_NP[data.dtype]}")
+    return arr
+
+
+def _fill_value(t, value):
+    return value
+
+
+def _fill_tensor(t, value):
+    return value.to(t._data.dtype).expand(*t._data.shape)
+
+
+def _copy_from(t, src):
+    if isinstance(src, Tensor):
+        out = src.to(t._data.dtype)
+        return out if out._data.shape == t._data.shape else out.expand(*t._data.shape)
+    return np.asarray(src, t._data.dtype)
+
+
+def _add(t, other, alpha=1):
+    return t + (other if alpha == 1 else other * alpha)
+
+
+def _sub(t, other, alpha=1):
+    return t - (other if alpha == 1 else other * alpha)
+
+
+def _addcmul(t, a, b, value=1):
+    return t + (a * b if value == 1 else a * b * value)
+
+
+def _addcdiv(t, a, b, value=1):
+    return t + (a / b if value == 1 else a / b * value)
+
+
+def _lerp(t, end, weight):
+    return t + weight * (end - t)
+
+
+def _index_fill(t, dim, index, value):
+    mask = np.zeros(t._data.shape, np.bool_)
+    key = [slice(None)] * t._data.ndim
+    key[dim] = np.asarray(getattr(index, "_data", index))
+    mask[tuple(key)] = True
+    return t.masked_fill(_wrap(mask, None), value)
+
+
+def _fill_diagonal(t, value, wrap):
+    mask = np.zeros(t._data.shape, np.bool_)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    return t.masked_fill(_wrap(mask, None), value)
+
+
+def _index_copy(t, dim, index, source):
+    key = (slice(None),) * (dim % t._data.ndim) + (np.asarray(getattr(index, "_data", index)),)
+    return _ix.IndexPutFunction.apply(t, source, key)
+
+
+def _random_fill(t, kind, a, b, generator=None):
+    from .random import draw
+
+    rng = draw(generator)
+    shape, dtype = t._data.shape, t._data.dtype
+    a = getattr(a, "_data", a)
+    if kind == "uniform":
+        return rng.uniform(a, b, shape)
+    if kind == "normal":
+        return rng.normal(a, b, shape)
+    if kind == "bernoulli":
+        return rng.random(shape) < a
+    if kind == "exponential":
+        return rng.exponential(1.0 / a, shape)
+    if kind == "geometric":
+        return rng.geometric(a, shape)
+    if kind == "lognormal":
+        return rng.lognormal(a, b, shape)
+    if kind == "cauchy":
+        return a + b * rng.standard_cauchy(shape)
+    # integers
+    if b is None:
+        b = (2 ** (np.finfo(dtype).nmant + 1) if dtype.kind == "f"
+             else 2 if dtype.kind == "b" else int(np.iinfo(dtype).max) + 1)
+    return rng.integers(a, b, shape)
+
+
+def _resize(t, sizes):
+    from ._factory import size_arg
+
+    shape = size_arg(sizes, "resize_")
+    flat = t._data.reshape(-1)
+    n = math.prod(shape)
+    if n == flat.size:
+        return t._data.reshape(shape)
+    out = np.zeros(n, t._data.dtype)
+    k = min(n, flat.size)
+    out[:k] = flat[:k]
+    return out.reshape(shape)
+
+
+# The in-place forms of the elementwise math: ``t.exp_()`` is ``t._inplace(<t.exp>)``.
+_UNARY_INPLACE = (
+    "abs", "neg", "negative", "sqrt", "rsqrt", "exp", "exp2", "expm1", "log", "log2", "log10",
+    "log1p", "relu", "sigmoid", "tanh", "floor", "ceil", "round", "trunc", "fix", "frac",
+    "sign", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "square",
+    "reciprocal", "erf", "erfinv", "nan_to_num", "logical_not", "bitwise_not", "sgn",
+    "deg2rad", "rad2deg", "digamma", "lgamma", "sinc", "logit", "arcsin", "arccos", "arctan",
+    "absolute", "hardtanh", "clamp_", "fmod", "remainder", "pow", "float_power", "atan2",
+    "maximum", "minimum", "fmax", "fmin", "logical_and", "logical_or", "logical_xor",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "hypot", "copysign", "xlogy", "true_divide",
+    "floor_divide", "multiply", "subtract", "divide", "eq", "ne", "lt", "le", "gt", "ge",
+    "greater", "less", "greater_equal", "less_equal", "not_equal", "tril", "triu",
 )
 
 
-def _run_backward(root, grad, retain_graph):
-    """Propagate ``grad`` from node ``root`` to the leaves, in reverse topological order.
+def _install_inplace():
+    for name in _UNARY_INPLACE:
+        if name.endswith("_") or hasattr(Tensor, name + "_"):
+            continue
+        fn = _method(name)
 
-    Kahn's algorithm without recursion: count, for every node reachable from root, how many
-    edges lead into it; a node runs once all its consumers have handed it their gradient.
-    """
-    deps = {root: 0}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for t, needed in zip(node.inputs, node.needs_input_grad):
-            if needed:
-                parent = t.grad_fn
-                if parent is not None:
-                    if parent in deps:
-                        deps[parent] += 1
-                    else:
-                        deps[parent] = 1
-                        stack.append(parent)
+        def method(self, *args, _fn=fn, **kwargs):
+            return self._inplace(_fn, *args, **kwargs)
 
-    grads = {root: grad}
-    ready = [root]
-    ndarray = np.ndarray
-    while ready:
-        node = ready.pop()
-        g = grads.pop(node)
-        if node._freed:
-            raise RuntimeError(_FREED)
-        if node._retain is not None:
-            _accumulate(node._retain, g)
-        in_grads = node.backward(node, g)
-        if type(in_grads) is not tuple:
-            in_grads = (in_grads,)
-        if not retain_graph:
-            node.saved_tensors = None
-            node._freed = True
-        for t, needed, gi in zip(node.inputs, node.needs_input_grad, in_grads):
-            if not needed or gi is None:
-                continue
-            parent = t.grad_fn
-            if parent is None:
-                _accumulate(t, gi, node.fresh_grads)
-                continue
-            dtype = t._data.dtype
-            if type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):
-                gi = np.asarray(gi, dtype)
-            if parent in grads:
-                grads[parent] = grads[parent] + gi
-            else:
-                grads[parent] = gi
-            left = deps[parent] - 1
-            deps[parent] = left
-            if left == 0:
-                ready.append(parent)
+        method.__name__ = name + "_"
+        method.__qualname__ = f"Tensor.{name}_"
+        method.__doc__ = f"In-place :meth:`{name}`; returns self."
+        setattr(Tensor, name + "_", method)
+
+
+_install_inplace()
+
+
+# Legacy tensor types: ``pynn.FloatTensor(2, 3)`` builds a float32 tensor, ``isinstance(t,
+# pynn.FloatTensor)`` checks the dtype, ``t.type(pynn.LongTensor)`` casts.
+
+_LEGACY_NAMES = {}
+_LEGACY_BY_NAME = {}
+
+
+class _LegacyTensorMeta(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj._data.dtype == cls._pynn_dtype._np
+
+
+def _legacy_type(name, dt):
+    def new(cls, *args, requires_grad=False, device=None):
+        if len(args) == 1 and isinstance(args[0], np.ndarray):
+            arr = args[0].astype(dt._np)
+        else:
+            arr = _constructor_array(args)
+            if arr.dtype != dt._np:
+                arr = arr.astype(dt._np)
+        if device is not None:
+            check_device(device)
+        t = _wrap(arr, None)
+        return t.requires_grad_(True) if requires_grad else t
+
+    cls = _LegacyTensorMeta(name, (), {"__new__": new, "_pynn_dtype": dt,
+                                       "__doc__": f"A {dt} tensor (``torch.{name}``)."})
+    _LEGACY_NAMES[dt._np] = f"pynn.{name}"
+    _LEGACY_BY_NAME[f"pynn.{name}"] = _LEGACY_BY_NAME[f"torch.{name}"] = dt
+    return cls
+
+
+FloatTensor = _legacy_type("FloatTensor", _dtype.float32)
+DoubleTensor = _legacy_type("DoubleTensor", _dtype.float64)
+HalfTensor = _legacy_type("HalfTensor", _dtype.float16)
+LongTensor = _legacy_type("LongTensor", _dtype.int64)
+IntTensor = _legacy_type("IntTensor", _dtype.int32)
+ShortTensor = _legacy_type("ShortTensor", _dtype.int16)
+CharTensor = _legacy_type("CharTensor", _dtype.int8)
+ByteTensor = _legacy_type("ByteTensor", _dtype.uint8)
+BoolTensor = _legacy_type("BoolTensor", _dtype.bool)
 
 
 from . import autograd as _autograd  # (imported last: these modules need Tensor)
-from .ops import activation as _act
+from ._device import device as _device_type
+from ._math import cat, stack  # (installs the math methods on Tensor)
 from .ops import elementwise as _ew
-from .ops import matmul as _mm
-from .ops import reduce as _red
-from .ops import shape as _sh
-from .ops import softmax as _sm
+from .ops import index as _ix

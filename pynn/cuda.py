@@ -1,0 +1,93 @@
+"""``pynn.cuda``: what a script asks about CUDA, answered for a CPU-only library.
+
+``is_available()`` is False and ``device_count()`` 0, so the usual
+``device = "cuda" if pynn.cuda.is_available() else "cpu"`` picks the CPU; seeding and
+synchronising are no-ops; anything that would put a tensor on a GPU raises the CPU-only error.
+"""
+
+from ._device import check_device
+
+__all__ = [
+    "current_device",
+    "device_count",
+    "empty_cache",
+    "get_device_name",
+    "is_available",
+    "is_initialized",
+    "manual_seed",
+    "manual_seed_all",
+    "max_memory_allocated",
+    "memory_allocated",
+    "memory_reserved",
+    "reset_peak_memory_stats",
+    "seed",
+    "seed_all",
+    "set_device",
+    "synchronize",
+]
+
+
+def is_available():
+    """False: pynn has no GPU support."""
+    return False
+
+
+def device_count():
+    """0: no CUDA devices."""
+    return 0
+
+
+def is_initialized():
+    """False."""
+    return False
+
+
+def manual_seed(seed):
+    """No-op (there is no CUDA generator); ``pynn.manual_seed`` seeds pynn's only one."""
+
+
+def manual_seed_all(seed):
+    """No-op, as :func:`manual_seed`."""
+
+
+def seed():
+    """No-op."""
+
+
+def seed_all():
+    """No-op."""
+
+
+def synchronize(device=None):
+    """No-op: CPU work is synchronous."""
+
+
+def empty_cache():
+    """No-op: there is no CUDA cache."""
+
+
+def memory_allocated(device=None):
+    """0."""
+    return 0
+
+
+max_memory_allocated = memory_reserved = memory_allocated
+
+
+def reset_peak_memory_stats(device=None):
+    """No-op."""
+
+
+def current_device():
+    """Raises the CPU-only RuntimeError."""
+    check_device("cuda")
+
+
+def set_device(device):
+    """Raises the CPU-only RuntimeError."""
+    check_device(device if device is not None and not isinstance(device, int) else "cuda")
+
+
+def get_device_name(device=None):
+    """Raises the CPU-only RuntimeError."""
+    check_device("cuda")
