@@ -1,10 +1,9 @@
 """Optimisers and learning-rate schedulers, with PyTorch's names, defaults and semantics.
 
-:class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop`, and the schedulers of
-:mod:`pynn.optim.lr_scheduler`.
-
-Each ``step()`` updates every parameter that has a gradient in place with one fused kernel
-(``pynn.backend.active.sgd_step`` / ``adam_step`` / ``rmsprop_step``)::
+:class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` (each ``step()`` one fused kernel
+per parameter: ``pynn.backend.active.sgd_step`` / ``adam_step`` / ``rmsprop_step``),
+:class:`Adadelta`, :class:`Adagrad`, :class:`Adamax`, :class:`NAdam`, :class:`RAdam` (NumPy
+updates in place), :class:`LBFGS`, and the schedulers of :mod:`pynn.optim.lr_scheduler`::
 
     opt = pynn.optim.Adam(model.parameters(), lr=1e-3)
     sched = pynn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
@@ -17,9 +16,29 @@ Each ``step()`` updates every parameter that has a gradient in place with one fu
 """
 
 from . import lr_scheduler
+from .adadelta import Adadelta
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSProp, RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSProp", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "LBFGS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "Optimizer",
+    "RAdam",
+    "RMSProp",
+    "RMSprop",
+    "lr_scheduler",
+]

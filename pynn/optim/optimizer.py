@@ -92,6 +92,9 @@ class Optimizer:
         Hyper-parameters of groups that do not set them.
     """
 
+    # Whether per-parameter state arrays have their parameter's shape (checked on loading).
+    _state_shaped_like_param = True
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self._check_hyperparameters(self.defaults)
@@ -271,7 +274,7 @@ class Optimizer:
                     "its parameter groups"
                 )
             p = param_of[key]
-            new_states[id(p)] = {name: _cast_state(name, value, p)
+            new_states[id(p)] = {name: _cast_state(name, value, p, self._state_shaped_like_param)
                                  for name, value in saved_state.items()}
 
         self.param_groups[:] = new_groups
@@ -288,17 +291,23 @@ class Optimizer:
         return "\n".join(lines)
 
 
-def _cast_state(name, value, param):
-    """One loaded state entry for ``param``: the step as an int, arrays copied as C-contiguous
-    arrays of the parameter's dtype and shape, anything else unchanged."""
+def _cast_state(name, value, param, check_shape=True):
+    """One loaded state entry for ``param``: the step as an int, one-element scalars (a
+    tensor in PyTorch's state) as Python floats, arrays copied as C-contiguous arrays of the
+    parameter's dtype (and shape, with ``check_shape``), lists element by element, anything
+    else unchanged."""
     if name == "step":
         return int(np.asarray(value).item()) if not isinstance(value, int) else value
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, (list, tuple)):
+        return [_cast_state(name, v, param, check_shape=False) for v in value]
     if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
         arr = np.asarray(value)
+        if arr.ndim == 0 and param._data.ndim != 0:
+            return float(arr) if arr.dtype.kind == "f" else arr.item()
         arr = np.array(arr, dtype=param._data.dtype, order="C", copy=True)
-        if arr.shape != param._data.shape:
+        if check_shape and arr.shape != param._data.shape:
             raise ValueError(
                 f"loaded state {name!r} has shape {arr.shape}, but its parameter has shape "
                 f"{param._data.shape}"

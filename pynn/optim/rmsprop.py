@@ -37,12 +37,17 @@ class RMSprop(Optimizer):
         Normalise by the variance of the gradient rather than its second moment.
     maximize : bool
         Ascend the objective instead.
+    capturable, foreach, differentiable : optional
+        Accepted for compatibility; no effect (the update is always one fused kernel).
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
-                    "momentum": momentum, "centered": centered, "maximize": maximize}
+                    "momentum": momentum, "centered": centered, "maximize": maximize,
+                    "capturable": capturable, "foreach": foreach,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):

@@ -125,13 +125,26 @@ def test_sgd_literal_numbers(backend, Param):
         np.testing.assert_allclose(p.data, want, rtol=1e-14)
 
 
-def test_sgd_defaults():
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adagrad",
+                                  "Adamax", "NAdam", "RAdam", "LBFGS"])
+def test_signature_and_defaults_match_pytorch(Param, name):
+    """Every argument of PyTorch's optimiser exists with the same default (and kind), and
+    the groups get the same hyper-parameter keys."""
     import inspect
 
-    sig = inspect.signature(SGD)
-    assert {k: v.default for k, v in sig.parameters.items() if k != "params"} == {
-        "lr": 1e-3, "momentum": 0, "dampening": 0, "weight_decay": 0, "nesterov": False,
-        "maximize": False}
+    import pynn.optim
+
+    torch = pytest.importorskip("torch")
+    ours = inspect.signature(getattr(pynn.optim, name)).parameters
+    theirs = inspect.signature(getattr(torch.optim, name)).parameters
+    for key, p in theirs.items():
+        assert key in ours, key
+        if key != "params":
+            assert ours[key].default == p.default, key
+            assert ours[key].kind == p.kind, key
+    mine = getattr(pynn.optim, name)([Param(np.zeros(2))]).param_groups[0]
+    ref = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).param_groups[0]
+    assert set(mine) == set(ref)
 
 
 # ---------------------------------------------------------------------------------------------
