@@ -21,6 +21,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .._device import _KNOWN, check_device
+from .._device import device as _device
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -64,7 +66,11 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 def _float_dtype(arg):
     """The NumPy float dtype named by ``arg`` (a dtype, a type, a string), or None for a
     device argument ("cpu")."""
-    if arg is None or (isinstance(arg, str) and arg.split(":")[0] == "cpu"):
+    if arg is None:
+        return None
+    if isinstance(arg, _device) or (isinstance(arg, int) and not isinstance(arg, bool)) or (
+            isinstance(arg, str) and arg.split(":")[0] in _KNOWN):
+        check_device(arg)  # "cpu" passes; "cuda" and the rest raise pynn's one error
         return None
     try:
         dtype = np.dtype(arg)
