@@ -1,34 +1,53 @@
-"""Differentiable operations: :class:`ArrayFunction`, and the grad mode (:class:`no_grad`).
+"""Automatic differentiation: the graph nodes (:class:`Function`, :class:`ArrayFunction`), the
+backward walk (:func:`backward`, :func:`grad`), tensor hooks and the grad mode.
 
-An :class:`ArrayFunction` subclass is one node type of the autograd graph; every op of pynn
-(``pynn.ops``, ``pynn.functional``) is one::
+Two kinds of node
+-----------------
+:class:`Function` is PyTorch's ``torch.autograd.Function``: a user subclasses it with static
+``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` methods that take and return
+*Tensors*, and calls ``MyFunction.apply(*args)``::
 
-    class MulFunction(ArrayFunction):
+    class Exp(Function):
         @staticmethod
-        def forward(ctx, a, b):          # ndarrays in (Tensors are unwrapped) ...
-            ctx.save_for_backward(a, b)
-            return a * b                 # ... one ndarray out
+        def forward(ctx, x):                 # Tensors in (no graph is recorded inside) ...
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y                         # ... a Tensor, or a tuple of them, out
 
         @staticmethod
-        def backward(ctx, grad):         # grad: ndarray shaped like the output
-            a, b = ctx.saved_tensors
-            return grad * b, grad * a    # one gradient (or None) per forward argument
+        def backward(ctx, grad_y):           # one gradient Tensor per output
+            (y,) = ctx.saved_tensors
+            return grad_y * y                # one gradient (or None) per forward input
 
-    y = MulFunction.apply(x, w)          # a Tensor, recorded in the graph when needed
+:class:`ArrayFunction` is pynn's internal, faster contract, used by every built-in op
+(``pynn.ops``): ``forward`` receives the ndarrays (``._data``) of its Tensor arguments (other
+arguments as given) and returns an ndarray, or a tuple of ndarrays for several outputs;
+``backward(ctx, *grads)`` receives one ndarray per output and returns ndarrays. The ``ctx``
+is the graph node itself. ``backward`` must not modify a ``grad`` in place (it may be shared
+or a read-only broadcast view) and returns gradients shaped like the corresponding inputs.
+For a node with several outputs, an output that received no gradient is passed as None
+(not materialised as zeros: the op skips that part of the work). Integer and boolean
+outputs never require grad.
 
-Contract (different from PyTorch's ``torch.autograd.Function``, for speed): ``forward``
-receives the *ndarrays* (``._data``) of its Tensor arguments (other arguments as given) and
-returns one ndarray; ``backward`` receives and returns ndarrays. The ``ctx`` is the graph
-node itself. ``backward`` must not modify ``grad`` in place (it may be shared or a read-only
-broadcast view) and returns gradients shaped like the corresponding inputs. The backward
-walk (``pynn.tensor._run_backward``) passes ndarrays between nodes and wraps a gradient in
-a Tensor only when it stores it in a ``.grad``.
+The walk
+--------
+``Tensor.backward``, :func:`backward` and :func:`grad` share one engine (:func:`_execute`):
+Kahn's algorithm over the nodes reachable from the roots, without recursion, passing
+ndarrays between nodes and wrapping a gradient in a Tensor only where a user sees it (a
+``.grad``, a hook, the result of :func:`grad`). Saved values are released after a node ran
+unless ``retain_graph=True``. Every node records the versions of the Tensors its backward
+may read (an ``ArrayFunction``: its Tensor inputs; a ``Function``: its saved tensors); an
+in-place write in between makes backward raise, as PyTorch does.
 
-``Function`` is, for now, another name for :class:`ArrayFunction`.
+``create_graph=True`` is supported for graphs made of :class:`Function` nodes (their
+``backward`` is written with Tensor operations, which are recorded); the built-in ops'
+backward works on ndarrays and is not differentiable, so a graph containing one raises
+NotImplementedError.
 """
 
 import functools
 import threading
+import weakref
 
 import numpy as np
 
@@ -36,15 +55,28 @@ from .tensor import Tensor, _wrap
 
 _new = object.__new__
 _ndarray = np.ndarray
+_ref = weakref.ref
 
 __all__ = [
     "ArrayFunction",
     "Function",
-    "no_grad",
+    "FunctionCtx",
+    "Variable",
+    "backward",
+    "detect_anomaly",
     "enable_grad",
-    "set_grad_enabled",
+    "grad",
+    "inference_mode",
+    "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
 ]
+
+#: Old PyTorch scripts wrap tensors with ``Variable(x, requires_grad=True)``: a Tensor.
+Variable = Tensor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,6 +85,7 @@ __all__ = [
 
 class _GradMode(threading.local):
     enabled = True
+    anomaly = False
 
 
 _mode = _GradMode()
@@ -143,13 +176,199 @@ class enable_grad(_GradModeContext):
     _enabled = True
 
 
+class inference_mode(_GradModeContext):
+    """``torch.inference_mode``: as :class:`no_grad` (pynn has no separate inference tensors).
+
+    Parameters
+    ----------
+    mode : bool
+        False makes it a no-op, as in PyTorch.
+    """
+
+    def __init__(self, mode=True):
+        self._enabled = not mode
+
+    def __call__(self, fn):
+        if isinstance(fn, bool):  # @inference_mode(False) was called without a function
+            return inference_mode(fn)
+        enabled = self._enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(enabled and _mode.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled():
+    """True inside :class:`inference_mode` (that is, when grad mode is off)."""
+    return not _mode.enabled
+
+
+class set_detect_anomaly:
+    """Turn anomaly detection on or off (``torch.autograd.set_detect_anomaly``): when on, the
+    backward walk raises as soon as a node returns a gradient holding NaN.
+
+    A call takes effect at once; as a context manager it restores the previous setting.
+
+    Parameters
+    ----------
+    mode : bool
+    check_nan : bool
+        False keeps the mode but skips the NaN check (nothing else is checked).
+    """
+
+    def __init__(self, mode, check_nan=True):
+        self.prev = _mode.anomaly
+        _mode.anomaly = bool(mode and check_nan)
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self.prev
+        return False
+
+
+class detect_anomaly(_GradModeContext):
+    """Context manager and decorator enabling anomaly detection (see
+    :class:`set_detect_anomaly`)."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = bool(check_nan)
+
+    def __enter__(self):
+        self.prev = _mode.anomaly
+        _mode.anomaly = self.check_nan
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self.prev
+        return False
+
+    def __call__(self, fn):
+        check_nan = self.check_nan
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(check_nan):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_anomaly_enabled():
+    """True when :class:`detect_anomaly` checks the gradients of the backward walk."""
+    return _mode.anomaly
+
+
 # ---------------------------------------------------------------------------------------------
-# ArrayFunction
+# Nodes
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+def _describe(t):
+    return f"[Tensor of shape {tuple(t._data.shape)}, dtype {t._data.dtype}]"
+
+
+def _version_error(t, expected):
+    where = ""
+    node = t.grad_fn
+    if node is not None:
+        k = 0 if node._outs is None else _out_index(node, t, strict=False)
+        where = f", which is output {k} of {node.name()},"
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {_describe(t)}{where} is at version {t._version}; expected "
+        f"version {expected} instead. Hint: the in-place write happened after the operation "
+        "that needs the old value; make it out of place (x = x + y instead of x += y) or "
+        "clone the tensor first."
+    )
+
+
+def _out_index(node, t, strict=True):
+    """Which output of the multi-output ``node`` the Tensor ``t`` is."""
+    for k, r in enumerate(node._outs):
+        if r() is t:
+            return k
+    if strict:
+        raise RuntimeError(f"autograd: a Tensor claims {node.name()} as grad_fn but is not one "
+                           "of its outputs")
+    return 0
+
+
+class _HookSlot:
+    """The hooks registered on one non-leaf output (or one leaf), and its retain_grad."""
+
+    __slots__ = ("__weakref__", "fns", "retain", "tensor")
+
+    def __init__(self):
+        self.fns = []
+        self.retain = None  # weakref to a non-leaf Tensor that called retain_grad()
+        self.tensor = None  # for leaves: a weakref to the leaf
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, fns, fn):
+        self._fns = fns
+        self._fn = fn
+
+    def remove(self):
+        """Unregister the hook (a second call does nothing)."""
+        fns, self._fns = self._fns, None
+        if fns is not None:
+            for i, f in enumerate(fns):
+                if f is self._fn:
+                    del fns[i]
+                    break
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+class AccumulateGrad:
+    """The node that stands for a leaf in ``grad_fn.next_functions`` (``.variable`` is it)."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 class ArrayFunction:
     """Base class of pynn's differentiable operations, on ndarrays: subclass it with static
-    ``forward`` and ``backward`` methods and call :meth:`apply` (see the module docstring).
+    ``forward`` and ``backward`` methods and call :meth:`apply` (see the module docstring)::
+
+        class MulFunction(ArrayFunction):
+            @staticmethod
+            def forward(ctx, a, b):          # ndarrays in (Tensors are unwrapped) ...
+                ctx.save_for_backward(a, b)
+                return a * b                 # ... one ndarray (or a tuple of them) out
+
+            @staticmethod
+            def backward(ctx, grad):         # grad: ndarray shaped like the output
+                a, b = ctx.saved_tensors
+                return grad * b, grad * a    # one gradient (or None) per forward argument
 
     Attributes of ``ctx`` (the node)
     --------------------------------
@@ -159,8 +378,6 @@ class ArrayFunction:
     saved_tensors : tuple
         What :meth:`save_for_backward` stored; released after ``backward`` unless
         ``retain_graph=True``.
-    inputs : tuple
-        The arguments of ``apply`` (only those flagged in ``needs_input_grad`` are used).
 
     A subclass whose ``backward`` returns only arrays it has just allocated, which nothing
     else refers to, sets ``fresh_grads = True``: a leaf's first gradient is then kept as it
@@ -172,9 +389,14 @@ class ArrayFunction:
     fresh_grads = False
     needs_input_grad = ()
     saved_tensors = ()
-    inputs = ()
-    _retain = None  # a non-leaf Tensor that called retain_grad()
-    _freed = False
+    _inputs = ()  # the arguments of apply (read where needs_input_grad is True)
+    _outs = None  # several outputs: a tuple of weak references to them
+    _hooks = None  # {output index: _HookSlot} once a hook or retain_grad is registered
+    _special = False  # True once it has several outputs or hooks (the walk's slow path)
+    _vsum = 0  # the sum of the Tensor inputs' versions when recorded
+    _others = ()  # the Tensor inputs that do not require grad
+    _arrays = ()  # the storage of each argument at the call (others as given)
+    _versions = None  # each input's version, kept only when _vsum is not 0
 
     def save_for_backward(self, *arrays):
         """Keep ``arrays`` (ndarrays or other values) for ``backward``."""
@@ -185,43 +407,62 @@ class ArrayFunction:
         raise NotImplementedError("ArrayFunction subclasses must define forward(ctx, *args)")
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, *grads):
         raise NotImplementedError("ArrayFunction subclasses must define backward(ctx, grad)")
 
     @classmethod
     def apply(cls, *args):
         """Run ``forward`` on the arguments (Tensors unwrapped to ndarrays) and return the
-        result as a Tensor, recording this node in the graph when grad mode is on and some
-        Tensor argument requires grad."""
+        result as a Tensor (a tuple of Tensors sharing this node when ``forward`` returns a
+        tuple), recording this node in the graph when grad mode is on and some Tensor
+        argument requires grad."""
         ctx = cls()
         arrays = []
         needs = []
         record = False
+        vsum = 0
+        others = None
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
+                vsum += a._version
                 if a.requires_grad:
                     needs.append(True)
                     record = True
                     continue
+                if others is None:
+                    others = [a]
+                else:
+                    others.append(a)
             else:
                 arrays.append(a)
             needs.append(False)
-        t = _new(Tensor)  # the result, built inline: this is every op's hot path
-        t._grad = None
         if record and _mode.enabled:
-            # inputs: the arguments themselves (no copy); the backward walk reads only the
-            # positions where needs_input_grad is True.
-            ctx.inputs = args
+            # _inputs: the arguments themselves (no copy); the backward walk reads only the
+            # positions where needs_input_grad is True (and the versions of _others).
+            ctx._inputs = args
+            ctx._arrays = arrays
             ctx.needs_input_grad = tuple(needs)
+            if others is not None:
+                ctx._others = others
+            if vsum:
+                ctx._vsum = vsum
+                ctx._versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
             out = cls.forward(ctx, *arrays)
-            t.requires_grad = True
-            t.grad_fn = ctx
+            node = ctx
         else:
             out = cls.forward(ctx, *arrays)
-            t.requires_grad = False
-            t.grad_fn = None
-        t._data = out if type(out) is _ndarray else np.asarray(out)
+            node = None
+        if type(out) is not _ndarray:
+            if type(out) is tuple:
+                return _array_outputs(node, out)
+            out = np.asarray(out)
+        t = _new(Tensor)  # the result, built inline: this is every op's hot path
+        t._data = out
+        t._grad = None
+        t._version = 0
+        t.requires_grad = node is not None
+        t.grad_fn = node
         return t
 
     @classmethod
@@ -234,13 +475,1081 @@ class ArrayFunction:
         record = any(needs) and _mode.enabled
         ctx.needs_input_grad = needs if record else (False,) * len(args)
         if record:
-            ctx.inputs = args
+            ctx._inputs = args
+            ctx._arrays = arrays
+            ctx._others = [a for a, n in zip(args, needs) if isinstance(a, Tensor) and not n]
+            vs = [a._version if isinstance(a, Tensor) else 0 for a in args]
+            ctx._vsum = sum(vs)
+            if ctx._vsum:
+                ctx._versions = vs
         out = np.asarray(cls.forward(ctx, *arrays))
         return _wrap(out, ctx if record else None), ctx
 
+    @property
+    def inputs(self):
+        """The arguments of the recorded call (empty when it was not recorded)."""
+        return self._inputs
+
+    # -- what PyTorch's grad_fn offers -------------------------------------------------------
+
+    def name(self):
+        """The node's name as PyTorch prints it (``AddFunction`` -> ``AddBackward0``)."""
+        name = type(self).__name__
+        name = name.removesuffix("Function")
+        return f"{name}Backward0"
+
+    @property
+    def next_functions(self):
+        """One ``(node, output index)`` per Tensor argument: the node that made it, an
+        :class:`AccumulateGrad` for a leaf that requires grad, ``(None, 0)`` otherwise."""
+        out = []
+        for t, needed in zip(self._inputs, self.needs_input_grad):
+            if not isinstance(t, Tensor):
+                continue
+            if not needed:
+                out.append((None, 0))
+            elif t.grad_fn is None:
+                out.append((AccumulateGrad(t), 0))
+            else:
+                parent = t.grad_fn
+                out.append((parent, 0 if parent._outs is None else _out_index(parent, t)))
+        return tuple(out)
+
+    def _check_versions(self):
+        """Raise PyTorch's error if a Tensor input was written in place since the call and
+        this node kept (a view of) the storage it had then, as PyTorch raises for a saved
+        tensor. An input the node did not keep (``x + y`` keeps neither) is not an error."""
+        versions = self._versions
+        for i, t in enumerate(self._inputs):
+            if isinstance(t, Tensor):
+                expected = versions[i] if versions else 0
+                if t._version != expected and _kept(self, self._arrays[i]):
+                    raise _version_error(t, expected)
+
+    def _backward_graph(self, *grads):
+        raise NotImplementedError(
+            f"create_graph=True: the backward of {self.name()} (a built-in pynn op) works on "
+            "ndarrays and is not recorded, so higher-order gradients through it are not "
+            "supported; only graphs made of pynn.autograd.Function subclasses are"
+        )
+
     def __repr__(self):
-        return f"<{type(self).__name__}>"
+        return f"<{self.name()}>"
 
 
-# The PyTorch-contract Function (Tensors in and out) replaces this alias next.
-Function = ArrayFunction
+def _kept(node, arr):
+    """Whether ``node`` kept ``arr`` or a view of it (saved, or as a ctx attribute)."""
+    todo = [node.saved_tensors, *(v for k, v in vars(node).items() if k != "_arrays")]
+    while todo:
+        v = todo.pop()
+        if type(v) is _ndarray:
+            if v is arr or np.may_share_memory(v, arr):
+                return True
+        elif type(v) in (tuple, list):
+            todo.extend(v)
+    return False
+
+
+def _array_outputs(node, outs):
+    """The Tensors of a multi-output ArrayFunction call, all made by ``node``."""
+    res = []
+    for o in outs:
+        if type(o) is not _ndarray:
+            o = np.asarray(o)
+        t = _new(Tensor)
+        t._data = o
+        t._grad = None
+        t._version = 0
+        if node is not None and o.dtype.kind in "fc":
+            t.requires_grad = True
+            t.grad_fn = node
+        else:
+            t.requires_grad = False
+            t.grad_fn = None
+        res.append(t)
+    if node is not None:
+        node._outs = tuple(_ref(t) for t in res)
+        node._special = True
+    return tuple(res)
+
+
+# ---------------------------------------------------------------------------------------------
+# Function: PyTorch's contract
+
+
+class _SavedOutput:
+    """A saved output of the node itself, kept without a reference cycle (node -> output ->
+    node): its storage, its index, and a weak reference for the version check."""
+
+    __slots__ = ("data", "index", "ref")
+
+    def __init__(self, t, index):
+        self.data = t._data
+        self.index = index
+        self.ref = _ref(t)
+
+
+class BackwardCFunction(ArrayFunction):
+    """The ``ctx`` of a :class:`Function` call and the node (``grad_fn``) of its outputs.
+
+    Each Function subclass gets its own subclass of this one, named after it with
+    ``Backward`` appended (``MyRelu`` -> ``<MyReluBackward>``). Arbitrary attributes may be
+    set on it in ``forward`` (``ctx.constant = 3``) and read in ``backward``.
+    """
+
+    _forward_cls = None
+    _materialize = True
+    _saved = ()
+    _saved_versions = ()
+    _non_differentiable = ()
+    _dirty = ()
+    _out_meta = ()
+    inputs = None  # users may keep their own ``ctx.inputs``; the walk reads ``_inputs``
+
+    def name(self):
+        return type(self).__name__
+
+    # -- the ctx API -------------------------------------------------------------------------
+
+    def save_for_backward(self, *tensors):
+        """Keep Tensors (or None) for ``backward``, where ``ctx.saved_tensors`` gives them back
+        (checked against in-place writes in between)."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(
+                    f"save_for_backward can only save Tensors or None, got "
+                    f"{type(t).__name__}; keep other values as attributes of ctx"
+                )
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        """The Tensors given to :meth:`save_for_backward`, in order."""
+        if self._saved is None:
+            raise RuntimeError(_FREED)
+        out = []
+        for t, v in zip(self._saved, self._saved_versions):
+            if type(t) is _SavedOutput:
+                real = t.ref()
+                if real is not None and real._version != v:
+                    raise _version_error(real, v)
+                s = _wrap(t.data, self)
+                s.requires_grad = self._out_meta[t.index] is not None
+                if not s.requires_grad:
+                    s.grad_fn = None
+                t = s
+            elif t is not None and t._version != v:
+                raise _version_error(t, v)
+            out.append(t)
+        if len(out) < len(self._saved):  # saved after apply finished: no versions recorded
+            out.extend(self._saved[len(out):])
+        return tuple(out)
+
+    @saved_tensors.setter
+    def saved_tensors(self, value):  # the walk releases the saved tensors with None
+        self._saved = value
+
+    saved_variables = saved_tensors
+
+    def mark_non_differentiable(self, *outputs):
+        """Declare outputs that get no gradient (their ``requires_grad`` is False; in
+        ``backward`` their gradient is zeros, or None without materialisation)."""
+        self._non_differentiable = self._non_differentiable + outputs
+
+    def mark_dirty(self, *tensors):
+        """Declare inputs that ``forward`` modified in place and returns: they become
+        outputs of this node."""
+        self._dirty = self._dirty + tensors
+
+    def set_materialize_grads(self, value):
+        """With False, ``backward`` receives None (not zeros) for outputs without gradient."""
+        self._materialize = bool(value)
+
+    # -- the walk's side ---------------------------------------------------------------------
+
+    def _check_versions(self):
+        pass  # a Function checks its saved tensors when backward unpacks them
+
+    def _grads_in(self, grads):
+        tg = []
+        meta = self._out_meta
+        for k, g in enumerate(grads):
+            if g is None:
+                m = meta[k]
+                if self._materialize and m is not None:
+                    tg.append(_wrap(np.zeros(m[0], m[1]), None))
+                else:
+                    tg.append(None)
+            elif isinstance(g, Tensor):
+                tg.append(g)
+            else:
+                tg.append(_wrap(g, None))
+        return tg
+
+    def _grads_out(self, res, graph):
+        name = self.name()
+        if not isinstance(res, tuple):
+            res = (res,)
+        n = len(self.needs_input_grad)
+        if len(res) != n:
+            if len(res) < n or any(g is not None for g in res[n:]):
+                raise RuntimeError(f"function {name} returned an incorrect number of gradients "
+                                   f"(expected {n}, got {len(res)})")
+            res = res[:n]
+        out = []
+        for i, (g, t, needed) in enumerate(zip(res, self._inputs, self.needs_input_grad)):
+            if g is None:
+                out.append(None)
+                continue
+            if not isinstance(t, Tensor):
+                raise RuntimeError(  # noqa: TRY004 - PyTorch's type for this error
+                    f"function {name} returned a gradient different than None at position "
+                    f"{i + 1}, but the corresponding forward input was not a Tensor"
+                )
+            if not needed:
+                out.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                if graph:
+                    g = Tensor(np.asarray(g, t._data.dtype))
+                else:
+                    g = _wrap(np.asarray(g), None)
+            shape = t._data.shape
+            if g._data.shape != shape:
+                try:
+                    np.broadcast_shapes(g._data.shape, shape)
+                    if np.broadcast_shapes(g._data.shape, shape) != g._data.shape:
+                        raise ValueError
+                except ValueError:
+                    raise RuntimeError(
+                        f"Function {name} returned an invalid gradient at index {i} - got "
+                        f"{list(g._data.shape)} but expected shape compatible with "
+                        f"{list(shape)}"
+                    ) from None
+                g = _sum_to(g, shape)
+            out.append(g if graph else g._data)
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        """The walk's entry: ndarray gradients in, the user's backward on Tensors, ndarrays
+        out."""
+        tg = ctx._grads_in(grads)
+        prev = _mode.enabled
+        _mode.enabled = False
+        try:
+            res = ctx._forward_cls.backward(ctx, *tg)
+        finally:
+            _mode.enabled = prev
+        return ctx._grads_out(res, False)
+
+    def _backward_graph(self, *grads):
+        """``create_graph=True``: Tensor gradients in and out, the user's backward recorded."""
+        tg = self._grads_in(grads)
+        prev = _mode.enabled
+        _mode.enabled = True
+        try:
+            res = self._forward_cls.backward(self, *tg)
+        finally:
+            _mode.enabled = prev
+        return self._grads_out(res, True)
+
+
+def _sum_to(g, shape):
+    lead = g._data.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g._data.shape[i + lead] != 1)
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    return g.reshape(shape)
+
+
+class FunctionCtx(BackwardCFunction):
+    """The type of ``ctx`` (each Function's node class derives from it)."""
+
+
+class Function:
+    """Base class of user-defined differentiable operations, PyTorch's contract.
+
+    Subclass it with static methods ``forward(ctx, *args, **kwargs)`` (Tensors in, a Tensor
+    or a tuple out, run without recording a graph) and ``backward(ctx, *grad_outputs)`` (one
+    gradient Tensor per output in, one gradient or None per forward argument out), then call
+    ``MyFunction.apply(*args)``. Alternatively ``forward(*args)`` without ctx plus
+    ``setup_context(ctx, inputs, output)``.
+
+    ``ctx`` offers :meth:`~BackwardCFunction.save_for_backward` / ``saved_tensors``,
+    ``needs_input_grad`` (a bool per argument), ``mark_non_differentiable``,
+    ``mark_dirty``, ``set_materialize_grads`` and takes any other attribute.
+    """
+
+    _backward_cls = FunctionCtx
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._backward_cls = type(
+            cls.__name__ + "Backward", (FunctionCtx,),
+            {"_forward_cls": cls, "__module__": cls.__module__,
+             "__qualname__": cls.__qualname__ + "Backward"},
+        )
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is not supported: define "
+            "forward and backward as @staticmethod and call MyFunction.apply(...)"
+        )
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward "
+                                  "mode AD.")
+
+    vjp = backward
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("pynn has no forward-mode AD (jvp)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run ``forward`` and return its output(s), recorded in the graph when grad mode is
+        on and some Tensor argument requires grad."""
+        if cls is Function:
+            raise RuntimeError("Function.apply: call apply on a subclass of Function")
+        ctx = cls._backward_cls()
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = _mode.enabled and any(needs)
+        ctx.needs_input_grad = needs if record else (False,) * len(args)
+        prev = _mode.enabled
+        _mode.enabled = False
+        try:
+            if cls.setup_context is not Function.setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _mode.enabled = prev
+        return _function_outputs(ctx, args, out, record)
+
+
+def _function_outputs(ctx, args, out, record):
+    multi = isinstance(out, tuple)
+    outs = list(out) if multi else [out]
+    if not record:
+        ctx._saved = None  # nothing will run backward: saved tensors are not kept
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor) and (o.grad_fn is not None or o.requires_grad):
+                outs[i] = _wrap(o._data, None)
+        return tuple(outs) if multi else outs[0]
+    inputs = list(args)
+    ids = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
+    non_diff = {id(t) for t in ctx._non_differentiable}
+    dirty = {id(t) for t in ctx._dirty}
+    meta = []
+    for k, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            meta.append(None)
+            continue
+        differentiable = id(o) not in non_diff and o._data.dtype.kind in "fc"
+        if id(o) in dirty and id(o) in ids:
+            if o.requires_grad and o.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            # the input keeps its old history for this node's backward; the object itself
+            # becomes this node's output
+            alias = _wrap(o._data, o.grad_fn)
+            alias.requires_grad = o.requires_grad
+            parent = o.grad_fn
+            if parent is not None and parent._outs is not None:
+                k_parent = _out_index(parent, o)
+                refs = list(parent._outs)
+                refs[k_parent] = _ref(alias)
+                parent._outs = tuple(refs)
+            inputs[ids[id(o)]] = alias
+        elif id(o) in ids or o.grad_fn is not None or o.requires_grad:
+            o = _wrap(o._data, None)  # an input or outside tensor returned: a new one over it
+        if differentiable:
+            o.requires_grad = True
+            o.grad_fn = ctx
+            meta.append((o._data.shape, o._data.dtype))
+        else:
+            o.requires_grad = False
+            o.grad_fn = None
+            meta.append((o._data.shape, o._data.dtype))
+        outs[k] = o
+    ctx._inputs = tuple(inputs)
+    ctx._out_meta = meta
+    if multi:
+        ctx._outs = tuple(_ref(o) if isinstance(o, Tensor) else (lambda: None) for o in outs)
+        ctx._special = True
+    # saved outputs are kept without a cycle; versions are taken now, after forward
+    out_pos = {id(o): k for k, o in enumerate(outs) if isinstance(o, Tensor)}
+    saved = []
+    versions = []
+    for t in ctx._saved:
+        if t is None:
+            saved.append(None)
+            versions.append(0)
+        elif id(t) in out_pos and t.grad_fn is ctx:
+            saved.append(_SavedOutput(t, out_pos[id(t)]))
+            versions.append(t._version)
+        else:
+            saved.append(t)
+            versions.append(t._version)
+    ctx._saved = tuple(saved)
+    ctx._saved_versions = tuple(versions)
+    return tuple(outs) if multi else outs[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hooks, retain_grad
+
+
+_leaf_hooks = {}  # id(leaf) -> _HookSlot (with a weak reference to the leaf)
+
+
+def _slot_of(t):
+    node = t.grad_fn
+    if node is None:
+        slot = _leaf_hooks.get(id(t))
+        if slot is None or slot.tensor() is not t:
+            slot = _HookSlot()
+            key = id(t)
+
+            def drop(_, key=key, slot=slot):
+                if _leaf_hooks.get(key) is slot:
+                    del _leaf_hooks[key]
+
+            slot.tensor = _ref(t, drop)
+            _leaf_hooks[key] = slot
+        return slot
+    k = 0 if node._outs is None else _out_index(node, t)
+    hooks = node._hooks
+    if hooks is None:
+        hooks = node._hooks = {}
+        node._special = True
+    slot = hooks.get(k)
+    if slot is None:
+        slot = hooks[k] = _HookSlot()
+    return slot
+
+
+def register_hook(t, hook):
+    """``Tensor.register_hook``: ``hook(grad)`` runs when the gradient of ``t`` is computed,
+    before it is used; returning a Tensor replaces it. Returns a handle with ``remove()``."""
+    if not t.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if not callable(hook):
+        raise TypeError(f"register_hook expects a callable, got {type(hook).__name__}")
+    slot = _slot_of(t)
+    slot.fns.append(hook)
+    return RemovableHandle(slot.fns, hook)
+
+
+def retain_grad(t):
+    """``Tensor.retain_grad``: a non-leaf keeps its gradient in ``.grad`` (a no-op on leaves)."""
+    if not t.requires_grad:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    if t.grad_fn is not None:
+        _slot_of(t).retain = _ref(t)
+
+
+def _retains_grad(t):
+    node = t.grad_fn
+    if node is None or node._hooks is None:
+        return False
+    slot = node._hooks.get(0 if node._outs is None else _out_index(node, t, strict=False))
+    return slot is not None and slot.retain is not None and slot.retain() is t
+
+
+def _run_hooks(fns, g, graph):
+    for fn in list(fns):
+        r = fn(g if graph else _wrap(g, None))
+        if r is not None:
+            if not isinstance(r, Tensor):
+                raise TypeError(f"a tensor hook must return a Tensor or None, got "
+                                f"{type(r).__name__}")
+            gshape = g._data.shape if graph else g.shape
+            if r._data.shape != gshape:
+                raise RuntimeError(f"hook changed the gradient's shape from {gshape} to "
+                                   f"{r._data.shape}")
+            g = r if graph else r._data
+    return g
+
+
+def _node_hooks(node, g, graph):
+    """Apply the hooks of ``node``'s outputs to their gradients (``g``: one, or a list)."""
+    for k, slot in node._hooks.items():
+        gk = g if node._outs is None else g[k]
+        if gk is None:
+            continue
+        if slot.fns:
+            gk = _run_hooks(slot.fns, gk, graph)
+        if slot.retain is not None:
+            t = slot.retain()
+            if t is not None:
+                _store_grad(t, gk, graph, False)
+        if node._outs is None:
+            g = gk
+        else:
+            g[k] = gk
+    return g
+
+
+# ---------------------------------------------------------------------------------------------
+# The backward walk
+
+
+def _accumulate(leaf, grad, owned=False):
+    """Add the ndarray ``grad`` into a leaf's ``.grad``, in place once there is one. The first
+    gradient becomes a Tensor over an ndarray of the leaf's dtype that nothing else refers to:
+    ``grad`` itself when it is ``owned`` (see ``ArrayFunction.fresh_grads``) and already such
+    an ndarray, else a copy."""
+    g = leaf._grad
+    if g is not None:
+        g._data += grad
+        return
+    if not (owned and type(grad) is _ndarray and grad.dtype == leaf._data.dtype
+            and grad.flags.writeable):
+        grad = np.array(grad, dtype=leaf._data.dtype)
+    g = _new(Tensor)  # _wrap inline: once per leaf per step
+    g._data = grad
+    g._grad = None
+    g._version = 0
+    g.requires_grad = False
+    g.grad_fn = None
+    leaf._grad = g
+
+
+def _store_grad(t, g, graph, owned):
+    """Accumulate ``g`` (an ndarray, or a Tensor when ``graph``) into ``t.grad``."""
+    if not graph:
+        _accumulate(t, g, owned)
+        return
+    if g._data.dtype != t._data.dtype:
+        g = g.to(t._data.dtype)
+    # with create_graph the gradient keeps its history, and a sum is a new Tensor
+    t._grad = g if t._grad is None else t._grad + g
+
+
+def _check_nan(node, in_grads):
+    for i, g in enumerate(in_grads):
+        if g is not None:
+            a = g._data if isinstance(g, Tensor) else g
+            if a.dtype.kind in "fc" and np.isnan(a).any():
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
+                                   f"{i}th output.")
+
+
+def _plan(nodes, targets_leaf, targets_node):
+    """For a walk limited to some inputs: the nodes that must run their backward, the nodes
+    whose gradient is wanted (``contrib``), and the dependency counts between them."""
+    children = {}
+    seen = set(nodes)
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        for t, needed in zip(node._inputs, node.needs_input_grad):
+            if needed and t.grad_fn is not None:
+                parent = t.grad_fn
+                children.setdefault(parent, []).append(node)
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    run = set()
+    contrib = set(targets_node)
+    queue = list(contrib)
+    for node in seen:
+        if any(needed and t.grad_fn is None and id(t) in targets_leaf
+               for t, needed in zip(node._inputs, node.needs_input_grad)):
+            run.add(node)
+            if node not in contrib:
+                contrib.add(node)
+                queue.append(node)
+    while queue:
+        parent = queue.pop()
+        for child in children.get(parent, ()):
+            run.add(child)
+            if child not in contrib:
+                contrib.add(child)
+                queue.append(child)
+    deps = dict.fromkeys(contrib, 0)
+    for node in run:
+        for t, needed in zip(node._inputs, node.needs_input_grad):
+            if needed and t.grad_fn in contrib:
+                deps[t.grad_fn] += 1
+    return run, contrib, deps
+
+
+def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, capture=False):
+    """Propagate ``root_grads`` (ndarrays; Tensors with ``create_graph``) from the Tensors
+    ``roots`` back through the graph.
+
+    With ``targets`` None every leaf reached accumulates its gradient into ``.grad``;
+    otherwise only the Tensors of ``targets`` get one: returned in a list when ``capture``
+    (``autograd.grad``), else accumulated into their ``.grad``. Kahn's algorithm without
+    recursion: a node runs once all its consumers in the graph have handed it their
+    gradient.
+    """
+    graph = create_graph
+    restricted = targets is not None
+    grads = {}
+    deps = {}
+    starts = []
+    results = None
+    targets_leaf = {}
+    targets_node = {}
+    if restricted:
+        results = [None] * len(targets)
+        for i, t in enumerate(targets):
+            node = t.grad_fn
+            if node is None:
+                targets_leaf[id(t)] = i
+            else:
+                k = 0 if node._outs is None else _out_index(node, t)
+                targets_node.setdefault(node, []).append((k, i, t))
+
+    def deliver(i, t, g):  # a gradient for targets[i]
+        if capture:
+            results[i] = g if results[i] is None else results[i] + g
+        else:
+            _store_grad(t, g, graph, False)
+
+    for t, g in zip(roots, root_grads):
+        node = t.grad_fn
+        if node is None:  # a leaf root: its gradient is the one given
+            if _leaf_hooks and id(t) in _leaf_hooks:
+                g = _run_hooks(_leaf_hooks[id(t)].fns, g, graph)
+            if not restricted:
+                _store_grad(t, g, graph, False)
+            elif id(t) in targets_leaf:
+                deliver(targets_leaf[id(t)], t, g)
+            continue
+        if node._outs is None:
+            grads[node] = grads[node] + g if node in grads else g
+        else:
+            lst = grads.get(node)
+            if lst is None:
+                lst = grads[node] = [None] * len(node._outs)
+            k = _out_index(node, t)
+            lst[k] = g if lst[k] is None else lst[k] + g
+        if node not in deps:
+            deps[node] = 0
+            starts.append(node)
+
+    if restricted:
+        run, contrib, deps = _plan(starts, targets_leaf, targets_node)
+        for node in contrib:  # versions of what will be read
+            if node in run:
+                _version_sum_check(node)
+    else:
+        stack = list(starts)
+        while stack:
+            node = stack.pop()
+            vs = 0
+            for t, needed in zip(node._inputs, node.needs_input_grad):
+                if needed:
+                    vs += t._version
+                    parent = t.grad_fn
+                    if parent is not None:
+                        if parent in deps:
+                            deps[parent] += 1
+                        else:
+                            deps[parent] = 1
+                            stack.append(parent)
+            for t in node._others:
+                vs += t._version
+            if vs != node._vsum:
+                node._check_versions()
+
+    ready = [n for n in starts if deps.get(n, 1) == 0]
+    leaf_hooks = _leaf_hooks
+    anomaly = _mode.anomaly
+    ndarray = _ndarray
+    while ready:
+        node = ready.pop()
+        g = grads.pop(node, None)
+        multi = node._outs is not None
+        if node._hooks is not None and g is not None:
+            g = _node_hooks(node, g, graph)
+        if restricted:
+            for k, i, t in targets_node.get(node, ()):
+                gk = g[k] if multi and g is not None else g
+                if gk is not None:
+                    deliver(i, t, gk)
+            if node not in run:
+                continue
+        if g is None or (multi and all(x is None for x in g)):
+            in_grads = ()  # no gradient reached this node: its inputs get none either
+        else:
+            if graph and node.backward is _freed_backward:
+                raise RuntimeError(_FREED)
+            if graph:
+                in_grads = node._backward_graph(*g) if multi else node._backward_graph(g)
+            else:
+                in_grads = node.backward(node, *g) if multi else node.backward(node, g)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if anomaly:
+                _check_nan(node, in_grads)
+            if not retain_graph:
+                node.saved_tensors = None
+                node.backward = _freed_backward
+        inputs = node._inputs
+        if len(in_grads) < len(inputs):
+            in_grads = in_grads + (None,) * (len(inputs) - len(in_grads))
+        for t, needed, gi in zip(inputs, node.needs_input_grad, in_grads):
+            if not needed:
+                continue
+            parent = t.grad_fn
+            if parent is None:
+                if gi is None:
+                    continue
+                if leaf_hooks and id(t) in leaf_hooks:
+                    gi = _run_hooks(leaf_hooks[id(t)].fns, gi, graph)
+                    if restricted:
+                        if id(t) in targets_leaf:
+                            deliver(targets_leaf[id(t)], t, gi)
+                    else:
+                        _store_grad(t, gi, graph, False)
+                elif restricted:
+                    if id(t) in targets_leaf:
+                        deliver(targets_leaf[id(t)], t, gi)
+                elif graph:
+                    _store_grad(t, gi, True, False)
+                else:
+                    _accumulate(t, gi, node.fresh_grads)
+                continue
+            if restricted and parent not in contrib:
+                continue
+            if gi is not None:
+                dtype = t._data.dtype
+                if graph:
+                    if gi._data.dtype != dtype:
+                        gi = gi.to(dtype)
+                elif type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):
+                    gi = np.asarray(gi, dtype)
+                if parent._outs is None:
+                    if parent in grads:
+                        grads[parent] = grads[parent] + gi
+                    else:
+                        grads[parent] = gi
+                else:
+                    lst = grads.get(parent)
+                    if lst is None:
+                        lst = grads[parent] = [None] * len(parent._outs)
+                    k = _out_index(parent, t)
+                    lst[k] = gi if lst[k] is None else lst[k] + gi
+            left = deps[parent] - 1
+            deps[parent] = left
+            if left == 0:
+                ready.append(parent)
+    return results
+
+
+def _version_sum_check(node):
+    vs = 0
+    for t in node._inputs:
+        if isinstance(t, Tensor):
+            vs += t._version
+    if vs != node._vsum:
+        node._check_versions()
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _seed_grads(outputs, grad_outputs, graph, who):
+    """The initial gradients of the roots: ndarrays (Tensors when ``graph``)."""
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{who}: got {len(grad_outputs)} gradients for {len(outputs)} "
+                           "tensors")
+    seeds = []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: expected Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (this tensor has "
+                    f"shape {t._data.shape}); pass backward(gradient) shaped like it"
+                )
+            a = np.ones(t._data.shape, t._data.dtype)
+            seeds.append(_wrap(a, None) if graph else a)
+            continue
+        if isinstance(g, Tensor):
+            gt = g
+        else:
+            gt = _wrap(np.asarray(g, dtype=t._data.dtype), None)
+        if gt._data.shape != t._data.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {gt._data.shape} and "
+                f"output[{i}] has a shape of {t._data.shape}; the gradient must have the "
+                "shape of the tensor"
+            )
+        if graph:
+            seeds.append(gt if gt._data.dtype == t._data.dtype else gt.to(t._data.dtype))
+        else:
+            a = gt._data
+            seeds.append(a if a.dtype == t._data.dtype else a.astype(t._data.dtype))
+    return seeds
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None,
+             grad_variables=None):
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend
+    on (``torch.autograd.backward``).
+
+    Parameters
+    ----------
+    tensors : Tensor or sequence of Tensor
+        The roots; each must require grad.
+    grad_tensors : Tensor, array_like, None or a sequence of them, optional
+        d(something)/d(root) shaped like each root; None for a one-element root (ones).
+    retain_graph : bool, optional
+        Keep the saved values so the graph can be walked again (default: ``create_graph``).
+    create_graph : bool
+        Record the backward itself, for higher-order gradients (graphs of
+        :class:`Function` nodes only; see the module docstring).
+    inputs : Tensor or sequence of Tensor, optional
+        Accumulate into these tensors' ``.grad`` only (leaves or not).
+    """
+    tensors = _as_tuple(tensors)
+    if grad_variables is not None and grad_tensors is None:
+        grad_tensors = grad_variables
+    if grad_tensors is not None:
+        grad_tensors = (grad_tensors,) if isinstance(grad_tensors, Tensor) else (
+            tuple(grad_tensors) if isinstance(grad_tensors, (list, tuple)) else (grad_tensors,))
+    if retain_graph is None:
+        retain_graph = create_graph
+    targets = _as_tuple(inputs)
+    if targets is not None:
+        if not targets:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        for t in targets:
+            if not t.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    seeds = _seed_grads(tensors, grad_tensors, create_graph, "backward")
+    if create_graph:
+        with enable_grad():
+            _execute(tensors, seeds, True, True, targets, False)
+    else:
+        _execute(tensors, seeds, bool(retain_graph), False, targets, False)
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """``Tensor.backward``: a one-element root without options takes the fast walk."""
+    if (gradient is None and inputs is None and not create_graph and self.grad_fn is not None
+            and self._data.size == 1):
+        seed = np.array(1, self._data.dtype)
+        _run_backward(self.grad_fn, seed.reshape(self._data.shape) if self._data.ndim else seed,
+                      bool(retain_graph))
+        return
+    backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
+             inputs)
+
+
+def _run_backward(root, grad, retain_graph):
+    """The common walk (``loss.backward()``): one single-output root, every leaf reached
+    accumulates. The same steps as :func:`_execute`, kept apart because it runs every
+    training step."""
+    deps = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        vs = 0
+        for t, needed in zip(node._inputs, node.needs_input_grad):
+            if needed:
+                vs += t._version
+                parent = t.grad_fn
+                if parent is not None:
+                    if parent in deps:
+                        deps[parent] += 1
+                    else:
+                        deps[parent] = 1
+                        stack.append(parent)
+        for t in node._others:
+            vs += t._version
+        if vs != node._vsum:
+            node._check_versions()
+
+    grads = {root: grad}
+    ready = [root]
+    ndarray = _ndarray
+    leaf_hooks = _leaf_hooks
+    release = not retain_graph and not _mode.anomaly
+    while ready:
+        node = ready.pop()
+        g = grads.pop(node, None)
+        if node._special:  # hooks on its outputs, or several outputs
+            in_grads = _special_backward(node, g)
+        elif g is None:
+            in_grads = None
+        else:
+            in_grads = node.backward(node, g)
+        inputs = node._inputs
+        if in_grads is None:  # no gradient reached this node: its inputs get none either
+            in_grads = (None,) * len(inputs)
+        else:
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if release:
+                node.saved_tensors = None
+                node.backward = _freed_backward  # a second walk through it raises
+            else:
+                _after_backward(node, in_grads, retain_graph)
+        # (backward returns one gradient per input: zip does not pad a short tuple)
+        for t, needed, gi in zip(inputs, node.needs_input_grad, in_grads):
+            if not needed:
+                continue
+            parent = t.grad_fn
+            if parent is None:
+                if gi is not None:
+                    if leaf_hooks and id(t) in leaf_hooks:
+                        _accumulate(t, _run_hooks(leaf_hooks[id(t)].fns, gi, False))
+                    else:
+                        _accumulate(t, gi, node.fresh_grads)
+                continue
+            if gi is not None:
+                dtype = t._data.dtype
+                if type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):
+                    gi = np.asarray(gi, dtype)
+                if parent._outs is None:
+                    if parent in grads:
+                        grads[parent] = grads[parent] + gi
+                    else:
+                        grads[parent] = gi
+                else:
+                    _add_to_output(grads, parent, t, gi)
+            left = deps[parent] - 1
+            deps[parent] = left
+            if left == 0:
+                ready.append(parent)
+
+
+def _freed_backward(node, *grads):
+    raise RuntimeError(_FREED)
+
+
+def _special_backward(node, g):
+    """A node with hooks on its outputs or several outputs: hooks, then backward (None when
+    no gradient reached it)."""
+    if g is None:
+        return None
+    if node._hooks is not None:
+        g = _node_hooks(node, g, False)
+    if node._outs is None:
+        return node.backward(node, g)
+    if all(x is None for x in g):
+        return None
+    return node.backward(node, *g)
+
+
+def _after_backward(node, in_grads, retain_graph):
+    if _mode.anomaly:
+        _check_nan(node, in_grads)
+    if not retain_graph:
+        node.saved_tensors = None
+        node.backward = _freed_backward
+
+
+def _add_to_output(grads, node, t, g):
+    lst = grads.get(node)
+    if lst is None:
+        lst = grads[node] = [None] * len(node._outs)
+    k = _out_index(node, t)
+    lst[k] = g if lst[k] is None else lst[k] + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``
+    (``torch.autograd.grad``).
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+    inputs : Tensor or sequence of Tensor
+        Leaves or intermediate tensors of the graph.
+    grad_outputs : sequence of (Tensor or None), optional
+        Shaped like each output; None for a one-element output (ones).
+    retain_graph : bool, optional
+        Default: ``create_graph``.
+    create_graph : bool
+        Return gradients that carry their own graph (Function nodes only).
+    allow_unused : bool, optional
+        Give None for an input the outputs do not depend on instead of raising.
+    materialize_grads : bool
+        Give zeros instead of None for unused inputs (implies ``allow_unused``).
+
+    Returns
+    -------
+    tuple of Tensor
+        One per input, shaped like it (None for an unused input with ``allow_unused``).
+    """
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched=True is not supported")
+    outputs = _as_tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("grad requires non-empty inputs.")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    allow_unused = bool(allow_unused) or materialize_grads
+    if grad_outputs is not None:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(
+            grad_outputs)
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = _seed_grads(outputs, grad_outputs, create_graph, "grad")
+    if create_graph:
+        with enable_grad():
+            res = _execute(outputs, seeds, True, True, inputs, True)
+    else:
+        res = _execute(outputs, seeds, bool(retain_graph), False, inputs, True)
+    out = []
+    for t, g in zip(inputs, res):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            if materialize_grads:
+                g = _wrap(np.zeros_like(t._data), None)
+        elif not isinstance(g, Tensor):
+            if g.dtype != t._data.dtype:
+                g = g.astype(t._data.dtype)
+            g = _wrap(g, None)
+        out.append(g)
+    del single
+    return tuple(out)

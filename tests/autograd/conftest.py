@@ -1,5 +1,11 @@
-"""Fixtures for the autograd tests: run a test once per backend, and a finite-difference
-``gradcheck``."""
+"""Fixtures for the autograd tests: run a test once per backend, a finite-difference
+``gradcheck``, and ``same_in_both``: run one check with PyTorch and with pynn and compare.
+
+A check is a function of the library module (``torch`` or ``pynn``) that builds tensors with
+``lib.tensor(ndarray, requires_grad=...)`` and returns a structure (dict, list, tuple) of
+tensors, arrays, numbers, strings and None; the two structures must be equal (tensors and
+arrays in value, shape and dtype, to 1e-12).
+"""
 
 import numpy as np
 import pytest
@@ -50,3 +56,54 @@ def _gradcheck(fn, *inputs, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
 @pytest.fixture
 def gradcheck():
     return _gradcheck
+
+
+# ---------------------------------------------------------------------------------------------
+# The same check in PyTorch and pynn
+
+
+def _plain(v):
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "detach"):
+        v = v.detach()
+    if hasattr(v, "numpy"):
+        return np.array(v.numpy())
+    return np.asarray(v)
+
+
+def _compare(a, b, where):
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (where, a, b)
+        for k in a:
+            _compare(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), (where, a, b)
+        for i, (x, y) in enumerate(zip(a, b)):
+            _compare(x, y, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray), (where, a, b)
+        assert a.shape == b.shape, (where, a.shape, b.shape)
+        assert a.dtype == b.dtype, (where, a.dtype, b.dtype)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=where)
+    else:
+        assert a == b, (where, a, b)
+
+
+def _same_in_both(check, torch):
+    ours = _plain(check(pynn))
+    theirs = _plain(check(torch))
+    _compare(ours, theirs, check.__name__)
+    return ours
+
+
+@pytest.fixture
+def same_in_both():
+    """``same_in_both(check)``: ``check(pynn)`` and ``check(torch)`` return the same
+    structure (skipped without PyTorch); returns pynn's, made plain."""
+    torch = pytest.importorskip("torch")
+    return lambda check: _same_in_both(check, torch)

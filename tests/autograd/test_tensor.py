@@ -19,8 +19,8 @@ def test_tensor_dtype_rules():
     assert pynn.tensor([1, 2]).dtype == np.int64
     assert pynn.tensor([True]).dtype == np.bool_
     assert pynn.tensor([1, 2], dtype=np.float64).dtype == np.float64
-    a = np.arange(6.0).reshape(2, 3)  # float64 ndarray keeps dtype and memory
-    t = pynn.tensor(a)
+    a = np.arange(6.0).reshape(2, 3)  # float64 ndarray keeps dtype and memory (as_tensor)
+    t = pynn.as_tensor(a)
     assert t.dtype == np.float64 and t.numpy() is a and t.data.numpy() is a
     assert pynn.tensor(a, dtype=np.float32).dtype == np.float32
     assert pynn.Tensor(a).numpy() is a
@@ -35,7 +35,7 @@ def test_tensor_attributes():
     assert t.T.shape == (4, 3, 2)
     assert pynn.tensor([[2.5]]).item() == 2.5
     assert "requires_grad=True" in repr(t)
-    assert "grad_fn=<AddFunction>" in repr(t + 1)
+    assert "grad_fn=<AddBackward0>" in repr(t + 1)
 
 
 def test_requires_grad_only_for_floats():
@@ -208,7 +208,7 @@ def test_detach_shares_data_and_cuts_the_graph():
     w = pynn.tensor(np.ones(3), requires_grad=True)
     y = w * 2
     d = y.detach()
-    assert d.numpy() is y.numpy() and d.grad_fn is None and not d.requires_grad
+    assert d.numpy() is y._data and d.grad_fn is None and not d.requires_grad
     (d * w).sum().backward()
     np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
 
@@ -218,15 +218,15 @@ def test_data_is_a_tensor_sharing_the_storage():
     y = w * 2
     d = y.data
     assert type(d) is pynn.Tensor and d is not y
-    assert d.numpy() is y.numpy() and d.grad_fn is None and not d.requires_grad
+    assert d.numpy() is y._data and d.grad_fn is None and not d.requires_grad
     w.data[0] = 5.0  # writes through to w's storage, not recorded
     np.testing.assert_array_equal(w.detach().numpy(), [5.0, 1.0, 1.0])
     storage = np.zeros(4)
     w.data = storage  # replaces the storage (no copy), as p.data = t does in PyTorch
-    assert w.numpy() is storage and w.shape == (4,) and w.requires_grad
+    assert w._data is storage and w.shape == (4,) and w.requires_grad
     other = pynn.tensor(np.arange(2.0))
     w.data = other
-    assert w.numpy() is other.numpy()
+    assert w._data is other.numpy()
     with pytest.raises(TypeError, match="Tensor or an ndarray"):
         w.data = [1.0, 2.0]
 
@@ -258,7 +258,7 @@ def test_array_function_is_the_internal_base_class():
 
     from pynn import autograd, ops
 
-    assert autograd.Function is autograd.ArrayFunction
+    assert not issubclass(autograd.Function, autograd.ArrayFunction)  # PyTorch's contract
     modules = [importlib.import_module(f"pynn.ops.{m.name}")
                for m in pkgutil.iter_modules(ops.__path__)] + [F]
     classes = [c for m in modules for c in vars(m).values()
@@ -308,7 +308,8 @@ def test_backward_errors():
         (x * 2).backward()
     with pytest.raises(RuntimeError, match="does not require grad"):
         pynn.tensor([1.0]).backward()
-    with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\)"):
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of "
+                       r"\(3,\)"):
         (x * 2).backward(np.ones(3))
     (x * 2).backward(np.ones((2, 2)))
     np.testing.assert_array_equal(x.grad, np.full((2, 2), 2.0))
@@ -375,7 +376,7 @@ def test_setitem():
     t[1] = 5.0
     assert t.data[1] == 5.0
     w = pynn.tensor(np.zeros(3), requires_grad=True)
-    with pytest.raises(RuntimeError, match="in-place assignment"):
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         w[0] = 1.0
     with pynn.no_grad():
         w[0] = 1.0
@@ -427,8 +428,6 @@ def test_custom_function():
      "conv2d: input has 3 channels but weight expects 1"),
     (lambda: F.conv2d(pynn.tensor(np.zeros((3, 8))), pynn.tensor(np.zeros((4, 3, 3, 3)))),
      "conv2d: input must have shape (N, C, H, W) or (C, H, W), got (3, 8)"),
-    (lambda: F.conv2d(pynn.tensor(np.zeros((1, 1, 8, 8))), pynn.tensor(np.zeros((4, 1, 3, 3))),
-                      groups=2), "groups=2 is not supported"),
     (lambda: F.cross_entropy(pynn.tensor(np.zeros((4, 3))), np.zeros(5, np.int64)),
      "cross_entropy: target has shape (5,) but input of shape (4, 3) needs (4,)"),
     (lambda: F.cross_entropy(pynn.tensor(np.zeros((4, 3))), np.zeros(4)),
