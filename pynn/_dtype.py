@@ -16,8 +16,11 @@ __all__ = [
     "can_cast",
     "cdouble",
     "cfloat",
+    "channels_last",
+    "channels_last_3d",
     "complex64",
     "complex128",
+    "contiguous_format",
     "double",
     "dtype",
     "finfo",
@@ -36,10 +39,13 @@ __all__ = [
     "is_complex",
     "is_floating_point",
     "long",
+    "preserve_format",
     "promote_types",
     "result_type",
     "set_default_dtype",
+    "set_default_tensor_type",
     "short",
+    "strided",
     "uint8",
     "uint16",
     "uint32",
@@ -332,3 +338,38 @@ def finfo(type=None):
 def iinfo(type):
     """Machine limits of an integer dtype (``torch.iinfo``; NumPy's ``iinfo``)."""
     return np.iinfo(np_dtype(type))
+
+
+class _Named:
+    """A named constant (memory formats, layouts): compared by identity, printed as PyTorch's."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"pynn.{self._name}"
+
+    def __reduce__(self):
+        return self._name
+
+
+# Memory formats and layouts are accepted and ignored: NumPy decides the memory layout.
+contiguous_format = _Named("contiguous_format")
+preserve_format = _Named("preserve_format")
+channels_last = _Named("channels_last")
+channels_last_3d = _Named("channels_last_3d")
+strided = _Named("strided")
+
+
+def set_default_tensor_type(t):
+    """Set the default float dtype from a legacy tensor type (``pynn.DoubleTensor``) or its
+    name (``"torch.FloatTensor"``), as the deprecated ``torch.set_default_tensor_type``."""
+    if isinstance(t, str):
+        name = t.rsplit(".", 1)[-1]
+        t = {"FloatTensor": float32, "DoubleTensor": float64, "HalfTensor": float16}.get(name)
+        if t is None:
+            raise TypeError(f"set_default_tensor_type: unknown type {name!r}")
+    set_default_dtype(getattr(t, "_pynn_dtype", t))
+

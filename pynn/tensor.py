@@ -14,15 +14,21 @@ Conventions (a reviewer's checklist)
 - ``backward()`` frees the saved arrays of the graph it walked, as PyTorch does; a second
   ``backward()`` through it raises "Trying to backward through the graph a second time"
   unless the first passed ``retain_graph=True``.
-- dtypes: elementwise ops, reductions, ``cat``/``stack`` and the elementwise losses (mse,
-  bce) follow NumPy's promotion (float32 with float64 gives float64, as PyTorch does for
-  tensor-tensor ops; a Python scalar never promotes). Kernel-backed ops (``@``/matmul,
-  linear, conv, pooling, activations, the softmax family and cross-entropy) require operands
-  of one float dtype and raise TypeError otherwise, as PyTorch's matmul does. A gradient
+- dtypes: ``Tensor.dtype`` is a :class:`pynn.dtype` (``pynn.float32`` ...) that compares
+  equal to the NumPy dtype of the storage, so ``t.dtype == np.float32`` and
+  ``np.zeros(n, t.dtype)`` work. Promotion is PyTorch's (``pynn._dtype.result_np_dtype``: a
+  Python scalar never promotes a float tensor; an int tensor with a float scalar gives the
+  default float dtype). Kernel-backed ops require operands of one float dtype. A gradient
   always has the dtype of the tensor it belongs to.
-- Comparisons (``== < >=`` ...) return bool Tensors that do not require grad.
-- ``pynn.tensor(list of Python floats)`` is float32 (PyTorch's default dtype); from an
-  ndarray the dtype is kept and the data is not copied.
+- ``pynn.tensor(data)`` copies, as ``torch.tensor`` does: Python floats give the default
+  dtype (float32), ints int64; an ndarray keeps its dtype. ``as_tensor``/``from_numpy``
+  share an ndarray's memory. ``Tensor(ndarray)`` wraps the array as is (what library code
+  does); ``Tensor(2, 3)`` and ``Tensor([1, 2])`` follow ``torch.Tensor`` (default float).
+- In place: every in-place method goes through :meth:`Tensor._inplace`: outside the graph it
+  writes into the storage (views see it); in the graph the tensor takes a recorded result
+  and a new storage (copy-on-write: nodes that saved the old values keep them), so a view
+  taken before an in-place op of a tensor *in the graph* does not see the write. Each write
+  increments ``_version``, which backward checks.
 """
 
 import math
@@ -917,6 +923,17 @@ class Tensor:
     def get_device(self):
         """-1: the CPU."""
         return -1
+
+    def data_ptr(self):
+        """The address of the first element."""
+        return self._data.__array_interface__["data"][0]
+
+    def new(self, *args):
+        """A tensor of self's dtype: ``new(2, 3)`` uninitialised, ``new(data)`` from data
+        (the legacy ``Tensor.new``)."""
+        if len(args) == 1 and isinstance(args[0], (Tensor, np.ndarray)):
+            return _wrap(np.array(getattr(args[0], "_data", args[0]), self._data.dtype), None)
+        return _wrap(_constructor_array(args).astype(self._data.dtype, copy=False), None)
 
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         """A new leaf tensor copied from ``data``, of self's dtype unless ``dtype``."""
