@@ -1,11 +1,29 @@
-"""Elementwise arithmetic with NumPy broadcasting: each backward sums its gradient back to
-its input's shape with :func:`pynn.ops.unbroadcast`. Operands may be Python scalars or
-ndarrays (constants: no gradient)."""
+"""Elementwise arithmetic and functions with NumPy broadcasting and PyTorch's type promotion:
+each backward sums its gradient back to its input's shape with :func:`pynn.ops.unbroadcast`.
+Operands may be Python scalars or ndarrays (constants: no gradient)."""
+
+import math
 
 import numpy as np
 
 from ..autograd import ArrayFunction
 from . import unbroadcast
+
+try:  # SciPy is optional: erf/erfinv fall back to the math module, element by element
+    from scipy.special import erf as _erf
+    from scipy.special import erfinv as _erfinv
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+    def _erf(x):
+        return _erf_scalar(x).astype(x.dtype)
+
+    def _erfinv(x):
+        # Newton on erf(y) = x from a rough start; converges in a few steps for |x| < 1.
+        y = np.zeros_like(x)
+        for _ in range(60):
+            y = y - (_erf(y) - x) * (math.sqrt(math.pi) / 2) * np.exp(y * y)
+        return np.where(np.abs(x) == 1, np.sign(x) * np.inf, y)
 
 _ndarray = np.ndarray
 
@@ -14,9 +32,119 @@ def _shape(x):
     return x.shape if type(x) is _ndarray else ()
 
 
+# ---------------------------------------------------------------------------------------------
+# Type promotion (PyTorch's rules, which differ from NumPy's for mixed kinds and 0-d operands)
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_F32 = np.dtype(np.float32)
+_I64 = np.dtype(np.int64)
+_BOOL = np.dtype(np.bool_)
+
+
+def promote_types(a, b):
+    """PyTorch's ``promote_types`` for two dtypes: an integer or bool meeting a float gives
+    the float (NumPy would widen int64 with float32 to float64)."""
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb and ca >= 2 > cb:
+        return a
+    if ca != cb and cb >= 2 > ca:
+        return b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    # The result of a higher-priority group of operands stands unless a lower-priority group
+    # is of a higher category (bool < integer < float < complex).
+    if higher is None:
+        return lower
+    if lower is None or _CATEGORY[higher.kind] >= 2:
+        return higher
+    if higher.kind == "b" or _CATEGORY[lower.kind] > _CATEGORY[higher.kind]:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands):
+    """The dtype PyTorch gives an elementwise op over ``operands``.
+
+    Parameters
+    ----------
+    *operands : ndarray, Tensor or Python/NumPy scalar
+        Arrays with dimensions decide first, then 0-d arrays, then scalars, each group
+        counting only when it is of a higher category (bool < int < float < complex) than
+        those before it. A Python float scalar is float32 (the default dtype), an int int64.
+
+    Returns
+    -------
+    numpy.dtype
+    """
+    dim = zero = wrapped = None
+    for x in operands:
+        if hasattr(x, "_data"):
+            x = x._data
+        if isinstance(x, np.ndarray):
+            if x.ndim:
+                dim = x.dtype if dim is None else promote_types(dim, x.dtype)
+            else:
+                zero = x.dtype if zero is None else promote_types(zero, x.dtype)
+            continue
+        if isinstance(x, (bool, np.bool_)):
+            d = _BOOL
+        elif isinstance(x, (int, np.integer)):
+            d = _I64
+        elif isinstance(x, complex):
+            d = np.dtype(np.complex64)
+        else:
+            d = _F32
+        wrapped = d if wrapped is None else promote_types(wrapped, d)
+    return _combine(dim, _combine(zero, wrapped))
+
+
+def _operands(a, b):
+    """``a`` and ``b`` converted to the dtype PyTorch gives ``a op b``; the cheap case (two
+    arrays of one dtype, or a float array and a Python number) returns them as they are."""
+    ta, tb = type(a), type(b)
+    if ta is _ndarray:
+        if tb is _ndarray:
+            if a.dtype is b.dtype or (a.dtype == b.dtype):
+                return a, b
+        elif (tb is float or tb is int) and a.dtype.kind == "f":
+            return a, b
+    elif tb is _ndarray and (ta is float or ta is int) and b.dtype.kind == "f":
+        return a, b
+    dtype = result_type(a, b)
+    return _cast(a, dtype), _cast(b, dtype)
+
+
+def _cast(x, dtype):
+    if type(x) is _ndarray:
+        return x if x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype)
+
+
+def float_operands(a, b):
+    """As :func:`_operands`, then integers and bools become float32 (true division)."""
+    a, b = _operands(a, b)
+    dt = a.dtype if type(a) is _ndarray else np.asarray(a).dtype
+    if dt.kind in "biu":
+        return _cast(a, _F32), _cast(b, _F32)
+    return a, b
+
+
+def as_float(x):
+    """``x`` itself if floating point, else converted to float32 (PyTorch's default dtype):
+    what ``exp``, ``sqrt`` ... do to integer input."""
+    return x if x.dtype.kind in "fc" else x.astype(_F32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+
+
 class AddFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _operands(a, b)
         ctx.shapes = (a.shape if type(a) is _ndarray else (),
                       b.shape if type(b) is _ndarray else ())
         return np.add(a, b)
@@ -31,6 +159,10 @@ class AddFunction(ArrayFunction):
 class SubFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _operands(a, b)
+        if type(a) is _ndarray and a.dtype.kind == "b":
+            raise TypeError("sub: subtraction of bool tensors is not supported; use "
+                            "logical_xor() or bitwise_xor()")
         ctx.shapes = (a.shape if type(a) is _ndarray else (),
                       b.shape if type(b) is _ndarray else ())
         return np.subtract(a, b)
@@ -45,7 +177,10 @@ class SubFunction(ArrayFunction):
 class MulFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _operands(a, b)
         ctx.save_for_backward(a, b)
+        if type(a) is _ndarray and a.dtype.kind == "b":
+            return np.logical_and(a, b)
         return np.multiply(a, b)
 
     @staticmethod
@@ -57,10 +192,14 @@ class MulFunction(ArrayFunction):
 
 
 class DivFunction(ArrayFunction):
+    """True division; integer and bool operands give float32, as in PyTorch."""
+
     @staticmethod
     def forward(ctx, a, b):
+        a, b = float_operands(a, b)
         ctx.save_for_backward(a, b)
-        return np.true_divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -74,7 +213,11 @@ class DivFunction(ArrayFunction):
 class PowFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
-        out = np.power(a, b)
+        a, b = _operands(a, b)
+        if type(a) is _ndarray and a.dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+            raise RuntimeError("pow: integers to negative integer powers are not allowed")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -83,75 +226,116 @@ class PowFunction(ArrayFunction):
         na, nb = ctx.needs_input_grad
         a, b, out = ctx.saved_tensors
         ga = gb = None
-        if na:
-            if type(b) is not _ndarray and b == 0:
-                ga = np.zeros(_shape(a), grad.dtype)
-            else:
-                ga = unbroadcast(grad * b * np.power(a, b - 1), _shape(a))
-        if nb:
-            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's rule)
-            with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:
+                if type(b) is not _ndarray and b == 0:
+                    ga = np.zeros(_shape(a), grad.dtype)
+                else:
+                    d = b * np.power(a, b - 1)
+                    # PyTorch takes the derivative as 0 where the exponent is 0
+                    d = np.where(np.asarray(b) == 0, 0, d)
+                    ga = unbroadcast(grad * d, _shape(a))
+            if nb:
+                # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's rule)
                 d = out * np.log(a)
-            d = np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0, d)
-            gb = unbroadcast(grad * d, _shape(b))
+                d = np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0, d)
+                gb = unbroadcast(grad * d, _shape(b))
         return ga, gb
+
+
+class MaximumFunction(ArrayFunction):
+    """``maximum`` (or ``minimum``, ``is_min``); a tie sends half the gradient each way."""
+
+    @staticmethod
+    def forward(ctx, a, b, is_min):
+        a, b = _operands(a, b)
+        ctx.save_for_backward(a, b)
+        ctx.is_min = is_min
+        return (np.minimum if is_min else np.maximum)(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb, _ = ctx.needs_input_grad
+        wins = (a < b) if ctx.is_min else (a > b)
+        share = np.where(wins, 1.0, np.where(a == b, 0.5, 0.0)).astype(grad.dtype, copy=False)
+        ga = unbroadcast(grad * share, _shape(a)) if na else None
+        gb = unbroadcast(grad * (1 - share), _shape(b)) if nb else None
+        return ga, gb, None
+
+
+class FmodFunction(ArrayFunction):
+    """``fmod`` (sign of the dividend) or ``remainder`` (sign of the divisor, ``floor``)."""
+
+    @staticmethod
+    def forward(ctx, a, b, floor):
+        a, b = _operands(a, b)
+        ctx.save_for_backward(a, b)
+        ctx.floor = floor
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.remainder if floor else np.fmod)(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb, _ = ctx.needs_input_grad
+        ga = unbroadcast(grad, _shape(a)) if na else None
+        gb = None
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = (np.floor if ctx.floor else np.trunc)(np.true_divide(a, b))
+            gb = unbroadcast(-grad * q, _shape(b))
+        return ga, gb, None
+
+
+class Atan2Function(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = float_operands(a, b)
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        r = grad / (a * a + b * b)
+        return (unbroadcast(r * b, _shape(a)) if na else None,
+                unbroadcast(-r * a, _shape(b)) if nb else None)
+
+
+class WhereFunction(ArrayFunction):
+    """``where(condition, a, b)``; the gradient goes to the operand each element came from."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        a, b = _operands(a, b)
+        cond = np.asarray(cond, bool)
+        ctx.save_for_backward(cond)
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        _, na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        zero = grad.dtype.type(0)
+        return (None, unbroadcast(np.where(cond, grad, zero), sa) if na else None,
+                unbroadcast(np.where(cond, zero, grad), sb) if nb else None)
 
 
 class NegFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind == "b":
+            raise TypeError("neg: negation, the `-` operator, on a bool tensor is not "
+                            "supported; use logical_not() or ~")
         return np.negative(x)
 
     @staticmethod
     def backward(ctx, grad):
         return -grad
-
-
-class AbsFunction(ArrayFunction):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.abs(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * np.sign(x)
-
-
-class ExpFunction(ArrayFunction):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.exp(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * ctx.saved_tensors[0]
-
-
-class LogFunction(ArrayFunction):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad / ctx.saved_tensors[0]
-
-
-class SqrtFunction(ArrayFunction):
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return 0.5 * grad / ctx.saved_tensors[0]
 
 
 class ClampFunction(ArrayFunction):
@@ -160,8 +344,13 @@ class ClampFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, lo, hi):
+        dtype = result_type(x, *(v for v in (lo, hi) if v is not None))
+        if dtype != x.dtype:
+            x = x.astype(dtype)
         ctx.save_for_backward(x)
         ctx.bounds = (lo, hi)
+        if lo is not None and hi is not None and lo > hi:
+            return np.full_like(x, hi)  # PyTorch: max wins when min > max
         return np.clip(x, lo, hi)
 
     @staticmethod
@@ -175,6 +364,34 @@ class ClampFunction(ArrayFunction):
         else:
             mask = x <= hi
         return np.where(mask, grad, grad.dtype.type(0)), None, None
+
+
+class ZeroGradFunction(ArrayFunction):
+    """``fn(*args)`` for a piecewise-constant ``fn`` (floor, sign, rounding division ...):
+    differentiable with a zero gradient for every array argument, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, fn, *args):
+        ctx.shapes = [a.shape if type(a) is _ndarray else None for a in args]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(*args)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None,) + tuple(None if s is None else np.zeros(s, grad.dtype)
+                               for s in ctx.shapes)
+
+
+class NanToNumFunction(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return np.where(np.isfinite(x), grad, grad.dtype.type(0)), None, None, None
 
 
 class CastFunction(ArrayFunction):
@@ -196,3 +413,64 @@ class CloneFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary functions: y = fn(x) with dy/dx from (grad, x, y). Those of float results turn integer
+# input into float32 first, as PyTorch does.
+
+
+def _unary(name, fn, derivative, to_float=True, doc=""):
+    def forward(ctx, x):
+        if to_float:
+            x = as_float(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = fn(x)
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return derivative(grad, x, y)
+
+    cls = type(name, (ArrayFunction,), {
+        "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "__doc__": doc or f"Elementwise ``{fn.__name__}``.", "__module__": __name__})
+    return cls
+
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI, _SQRT_PI_OVER_TWO = 2.0 / math.sqrt(math.pi), math.sqrt(math.pi) / 2.0
+
+ExpFunction = _unary("ExpFunction", np.exp, lambda g, x, y: g * y)
+Exp2Function = _unary("Exp2Function", np.exp2, lambda g, x, y: g * y * _LN2)
+LogFunction = _unary("LogFunction", np.log, lambda g, x, y: g / x)
+Log2Function = _unary("Log2Function", np.log2, lambda g, x, y: g / (x * _LN2))
+Log10Function = _unary("Log10Function", np.log10, lambda g, x, y: g / (x * _LN10))
+Log1pFunction = _unary("Log1pFunction", np.log1p, lambda g, x, y: g / (x + 1))
+Expm1Function = _unary("Expm1Function", np.expm1, lambda g, x, y: g * (y + 1))
+SqrtFunction = _unary("SqrtFunction", np.sqrt, lambda g, x, y: g / (2 * y))
+RsqrtFunction = _unary("RsqrtFunction", lambda x: 1 / np.sqrt(x),
+                       lambda g, x, y: -0.5 * g * y * y * y, doc="Elementwise ``1/sqrt``.")
+SinFunction = _unary("SinFunction", np.sin, lambda g, x, y: g * np.cos(x))
+CosFunction = _unary("CosFunction", np.cos, lambda g, x, y: -g * np.sin(x))
+TanFunction = _unary("TanFunction", np.tan, lambda g, x, y: g * (1 + y * y))
+AsinFunction = _unary("AsinFunction", np.arcsin, lambda g, x, y: g / np.sqrt(1 - x * x))
+AcosFunction = _unary("AcosFunction", np.arccos, lambda g, x, y: -g / np.sqrt(1 - x * x))
+AtanFunction = _unary("AtanFunction", np.arctan, lambda g, x, y: g / (1 + x * x))
+SinhFunction = _unary("SinhFunction", np.sinh, lambda g, x, y: g * np.cosh(x))
+CoshFunction = _unary("CoshFunction", np.cosh, lambda g, x, y: g * np.sinh(x))
+ErfFunction = _unary("ErfFunction", _erf,
+                     lambda g, x, y: g * _TWO_OVER_SQRT_PI * np.exp(-x * x))
+ErfinvFunction = _unary("ErfinvFunction", _erfinv,
+                        lambda g, x, y: g * _SQRT_PI_OVER_TWO * np.exp(y * y))
+ReciprocalFunction = _unary("ReciprocalFunction", np.reciprocal, lambda g, x, y: -g * y * y)
+SquareFunction = _unary("SquareFunction", np.square, lambda g, x, y: 2 * g * x,
+                        to_float=False)
+AbsFunction = _unary("AbsFunction", np.abs, lambda g, x, y: g * np.sign(x), to_float=False)
+FracFunction = _unary("FracFunction", lambda x: x - np.trunc(x), lambda g, x, y: g,
+                      to_float=False, doc="Elementwise ``x - trunc(x)``.")
+SafeSqrtFunction = _unary("SafeSqrtFunction", np.sqrt,
+                          lambda g, x, y: np.where(y == 0, 0, g / (2 * y)).astype(g.dtype),
+                          doc="``sqrt`` whose gradient is 0 where the result is 0 (``std``).")

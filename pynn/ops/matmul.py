@@ -92,3 +92,76 @@ class LinearFunction(ArrayFunction):
         if nb and has_bias:
             db = K.bias_grad(g, 1)
         return dx, dw, db, None
+
+
+def _einsum_parse(equation, shapes):
+    """Explicit subscripts of an einsum: ``(inputs, output)`` as strings of letters, with any
+    ellipsis replaced by upper-case letters (the broadcast dimensions)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(ins)} operands but "
+                         f"{len(shapes)} were given")
+    n_ell = max((len(s) - len(sub.replace("...", "")) for sub, s in zip(ins, shapes)
+                 if "..." in sub), default=0)
+    ell = "".join(chr(ord("A") + i) for i in range(n_ell))
+    fixed = []
+    for sub, s in zip(ins, shapes):
+        if "..." in sub:
+            k = len(s) - len(sub.replace("...", ""))
+            sub = sub.replace("...", ell[n_ell - k:])
+        if len(sub) != len(s):
+            raise ValueError(f"einsum: subscripts {sub!r} do not match an operand of shape {s}")
+        fixed.append(sub)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        letters = "".join(fixed)
+        out = ell + "".join(sorted(c for c in set(letters) if c.islower()
+                                   and letters.count(c) == 1))
+    return fixed, out
+
+
+class EinsumFunction(ArrayFunction):
+    """``np.einsum`` over explicit subscripts; the gradient of each operand is another einsum
+    of the output gradient with the other operands (summed-out letters broadcast back)."""
+
+    @staticmethod
+    def forward(ctx, equation, *arrays):
+        ins, out = _einsum_parse(equation, [a.shape for a in arrays])
+        ctx.save_for_backward(*arrays)
+        ctx.subs = (ins, out)
+        return np.einsum(",".join(ins) + "->" + out, *arrays, optimize=len(arrays) > 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        arrays = ctx.saved_tensors
+        ins, out = ctx.subs
+        grads = [None]
+        for i, (sub, a) in enumerate(zip(ins, arrays)):
+            if not ctx.needs_input_grad[i + 1]:
+                grads.append(None)
+                continue
+            if len(set(sub)) != len(sub):
+                raise NotImplementedError(
+                    f"einsum: the gradient of an operand with a repeated subscript ({sub!r}) "
+                    "is not implemented")
+            others = [(s, b) for j, (s, b) in enumerate(zip(ins, arrays)) if j != i]
+            present = set(out).union(*(set(s) for s, _ in others))
+            kept = "".join(c for c in sub if c in present)
+            sizes = dict(zip(sub, a.shape))
+            g = np.einsum(",".join([out] + [s for s, _ in others]) + "->" + kept, grad,
+                          *[b for _, b in others], optimize=len(others) > 1)
+            if kept != sub:
+                g = np.expand_dims(g, tuple(k for k, c in enumerate(sub) if c not in present))
+                g = np.broadcast_to(g, tuple(sizes[c] for c in sub))
+            # broadcast dimensions of size 1 in this operand collect the sum
+            grads.append(unbroadcast_to(g, a.shape))
+        return tuple(grads)
+
+
+def unbroadcast_to(g, shape):
+    """Sum ``g`` over the axes where ``shape`` has 1 and ``g`` does not."""
+    axes = tuple(k for k, (n, m) in enumerate(zip(shape, g.shape)) if n == 1 and m != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g

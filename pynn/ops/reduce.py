@@ -114,3 +114,148 @@ def arg_reduce(data, dim, keepdim, fn):
     if data.ndim == 0:
         return np.zeros((), np.int64)
     return fn(data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False)
+
+
+class ProdFunction(ArrayFunction):
+    """Product over one axis or all; the gradient of each element is the product of the
+    others (from prefix and suffix products, so zeros need no special case)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
+        ctx.args = (axis, keepdim)
+        ctx.save_for_backward(x)
+        return np.prod(x, axis=axis, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        axis, keepdim = ctx.args
+        flat = axis is None
+        xs = x.reshape(-1) if flat else x
+        ax = 0 if flat else axis
+        if xs.ndim == 0:
+            return grad.copy(), None, None
+        ones = np.ones_like(np.take(xs, [0], axis=ax))
+        left = np.cumprod(np.concatenate([ones, np.delete(xs, -1, axis=ax)], axis=ax), axis=ax)
+        rev = np.flip(xs, ax)
+        right = np.flip(np.cumprod(np.concatenate([ones, np.delete(rev, -1, axis=ax)], axis=ax),
+                                   axis=ax), ax)
+        others = left * right
+        g = grad.reshape(()) if flat else (grad if keepdim else np.expand_dims(grad, ax))
+        dx = g * others
+        return dx.reshape(x.shape), None, None
+
+
+class CumsumFunction(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim) if x.ndim else x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad.ndim == 0:
+            return grad, None
+        d = ctx.dim
+        return np.flip(np.cumsum(np.flip(grad, d), axis=d), d), None
+
+
+class CumprodFunction(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = np.cumprod(x, axis=dim) if x.ndim else x.copy()
+        ctx.save_for_backward(x, y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        if grad.ndim == 0:
+            return grad, None
+        d = ctx.dim
+        if np.all(x != 0):
+            s = np.flip(np.cumsum(np.flip(grad * y, d), axis=d), d)
+            return s / x, None
+        # With zeros: d y_k / d x_i is the product of x_j for j <= k, j != i, built column by
+        # column (quadratic in the length of dim, which only this rare case pays).
+        xm = np.moveaxis(x, d, -1)
+        gm = np.moveaxis(grad, d, -1)
+        n = xm.shape[-1]
+        dx = np.empty_like(xm)
+        for i in range(n):
+            xi = xm.copy()
+            xi[..., i] = 1
+            p = np.cumprod(xi, axis=-1)
+            dx[..., i] = np.sum(gm[..., i:] * p[..., i:], axis=-1)
+        return np.moveaxis(dx, -1, d), None
+
+
+class NormFunction(ArrayFunction):
+    """The vector p-norm over ``dim`` (None: all elements); p may be inf, -inf or 0."""
+
+    @staticmethod
+    def forward(ctx, x, p, dim, keepdim):
+        axes = norm_dims(dim, x.ndim, "norm")
+        a = np.abs(x)
+        if p == math.inf:
+            y = np.max(a, axis=axes, keepdims=True) if a.size else np.zeros(())
+        elif p == -math.inf:
+            y = np.min(a, axis=axes, keepdims=True)
+        elif p == 0:
+            y = np.sum(a != 0, axis=axes, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            y = np.sum(a, axis=axes, keepdims=True)
+        elif p == 2:
+            y = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+        else:
+            y = np.sum(a ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        y = y.astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        ctx.args = (p, axes)
+        if keepdim:
+            return y
+        return y.reshape(()) if axes is None else np.squeeze(y, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        p, axes = ctx.args
+        g = grad.reshape(y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 0:
+                dx = np.zeros_like(x)
+            elif p == 1:
+                dx = g * np.sign(x)
+            elif p in (math.inf, -math.inf):
+                mask = np.abs(x) == y
+                count = mask.sum(axis=axes, keepdims=True)
+                dx = np.where(mask, g * np.sign(x) / count, 0)
+            elif p == 2:
+                dx = np.where(y == 0, 0, g * x / y)
+            else:
+                dx = np.where(y == 0, 0, g * np.sign(x) * np.abs(x) ** (p - 1) / y ** (p - 1))
+        return dx.astype(x.dtype, copy=False), None, None, None
+
+
+class TieShareFunction(ArrayFunction):
+    """Pick the value ``y`` (keepdim-shaped) of a reduction over ``dim`` (None: all) out of
+    ``x``; the gradient is shared equally by the elements equal to it (``median()``)."""
+
+    @staticmethod
+    def forward(ctx, x, y, dim, keepdim):
+        axes = norm_dims(dim, x.ndim, "median")
+        ctx.save_for_backward(x, y)
+        ctx.axes = axes
+        if keepdim:
+            return y.copy()
+        return y.reshape(()) if axes is None else np.squeeze(y, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        mask = (x == y) | (np.isnan(x) & np.isnan(y))
+        count = mask.sum(axis=ctx.axes, keepdims=True)
+        g = grad.reshape(y.shape)
+        return np.where(mask, g / count, 0).astype(grad.dtype, copy=False), None, None, None

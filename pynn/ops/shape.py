@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import ArrayFunction
 from . import normalize_dim, unbroadcast
+from .elementwise import result_type
 
 # ---------------------------------------------------------------------------------------------
 # Argument helpers
@@ -91,18 +92,6 @@ def expand_shape(shape, sizes):
     return tuple(out)
 
 
-def index_key(key):
-    """An indexing key with Tensors replaced by their ndarrays."""
-    if type(key) is tuple:
-        return tuple(k._data if hasattr(k, "grad_fn") else k for k in key)
-    return key._data if hasattr(key, "grad_fn") else key
-
-
-def _is_advanced(key):
-    parts = key if type(key) is tuple else (key,)
-    return any(isinstance(k, (np.ndarray, list)) for k in parts)
-
-
 def sequence_arg(op, tensors):
     if not isinstance(tensors, (list, tuple)) or not tensors:
         raise TypeError(f"{op}: expected a non-empty list or tuple of tensors, got "
@@ -151,33 +140,18 @@ class ExpandFunction(ArrayFunction):
         return unbroadcast(grad, ctx.shape), None
 
 
-class IndexFunction(ArrayFunction):
-    """``x[key]``, basic or advanced (integer/bool arrays); the backward scatters with
-    ``np.add.at`` so repeated indices accumulate."""
-
-    @staticmethod
-    def forward(ctx, x, key):
-        ctx.args = (x.shape, key)
-        try:
-            return x[key]
-        except IndexError as exc:
-            raise IndexError(f"index: {exc} (tensor shape {x.shape})") from None
-
-    @staticmethod
-    def backward(ctx, grad):
-        shape, key = ctx.args
-        dx = np.zeros(shape, grad.dtype)
-        if _is_advanced(key):
-            np.add.at(dx, key, grad)
-        else:
-            dx[key] = grad
-        return dx, None
-
-
 class CatFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, dim, *arrays):
         arrays = [np.asarray(a) for a in arrays]
+        dtype = result_type(*arrays)
+        arrays = [a if a.dtype == dtype else a.astype(dtype) for a in arrays]
+        # 1-D empty tensors are skipped (PyTorch's legacy rule); their gradient is empty too
+        ctx.empty = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
+        if any(ctx.empty) and not all(ctx.empty):
+            arrays = [a for a, e in zip(arrays, ctx.empty) if not e]
+        else:
+            ctx.empty = [False] * len(arrays)
         if any(a.ndim == 0 for a in arrays):
             raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
         dim = normalize_dim(dim, arrays[0].ndim, "cat")
@@ -191,14 +165,17 @@ class CatFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        parts = np.split(grad, ctx.splits, axis=ctx.dim)
-        return (None, *[p if n else None for p, n in zip(parts, ctx.needs_input_grad[1:])])
+        parts = iter(np.split(grad, ctx.splits, axis=ctx.dim))
+        grads = [np.zeros(0, grad.dtype) if e else next(parts) for e in ctx.empty]
+        return (None, *[g if n else None for g, n in zip(grads, ctx.needs_input_grad[1:])])
 
 
 class StackFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, dim, *arrays):
         arrays = [np.asarray(a) for a in arrays]
+        dtype = result_type(*arrays)
+        arrays = [a if a.dtype == dtype else a.astype(dtype) for a in arrays]
         dim = normalize_dim(dim, arrays[0].ndim + 1, "stack")
         ctx.dim = dim
         shapes = {a.shape for a in arrays}
@@ -211,3 +188,96 @@ class StackFunction(ArrayFunction):
     def backward(ctx, grad):
         parts = np.moveaxis(grad, ctx.dim, 0)
         return (None, *[p if n else None for p, n in zip(parts, ctx.needs_input_grad[1:])])
+
+
+class SliceFunction(ArrayFunction):
+    """``x[key]`` for a basic key (ints and slices, a view); the backward writes the gradient
+    into zeros (used by narrow, split, chunk, unbind, select)."""
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.args = (x.shape, key)
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, key = ctx.args
+        dx = np.zeros(shape, grad.dtype)
+        dx[key] = grad
+        return dx, None
+
+
+def index_map(shape, fn):
+    """Apply the element-moving NumPy function ``fn`` to the flat positions of an array of
+    ``shape``: the result says where each output element comes from (for
+    :class:`GatherMapFunction`)."""
+    return fn(np.arange(math.prod(shape), dtype=np.int64).reshape(shape))
+
+
+class GatherMapFunction(ArrayFunction):
+    """``out = x.ravel()[where]`` for an int64 array ``where`` of flat positions (-1: zero):
+    every op that only moves, repeats or drops elements (flip, roll, repeat, tile, diagonal,
+    tril, index_select, gather, take, masked_select ...) through one node whose backward
+    adds each output gradient back at its position."""
+
+    @staticmethod
+    def forward(ctx, x, where):
+        ctx.args = (x.shape, where)
+        flat = x.reshape(-1)
+        if where.size and where.min() < 0:
+            out = flat[np.maximum(where, 0)]
+            out[where < 0] = 0
+            return out
+        return flat[where]
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, where = ctx.args
+        w = where.reshape(-1)
+        g = grad.reshape(-1)
+        keep = w >= 0
+        if not keep.all():
+            w, g = w[keep], g[keep]
+        size = math.prod(shape)
+        if grad.dtype.kind == "f" and grad.dtype.itemsize <= 8:
+            dx = np.bincount(w, weights=g, minlength=size).astype(grad.dtype, copy=False)
+        else:
+            dx = np.zeros(size, grad.dtype)
+            np.add.at(dx, w, g)
+        return dx.reshape(shape), None
+
+
+class ScatterMapFunction(ArrayFunction):
+    """A copy of ``x`` with ``src`` written (or added, ``accumulate``) at the flat positions
+    ``where`` (shaped like ``src``): scatter, scatter_add, index_add, index_copy,
+    masked_scatter."""
+
+    @staticmethod
+    def forward(ctx, x, src, where, accumulate):
+        ctx.args = (where, accumulate, np.shape(src))
+        if type(src) is not np.ndarray:
+            src = np.full(where.shape, src, x.dtype)
+        out = np.array(x, copy=True).reshape(-1)
+        src = np.broadcast_to(src.astype(x.dtype, copy=False), where.shape)
+        if accumulate:
+            np.add.at(out, where.reshape(-1), src.reshape(-1))
+        else:
+            out[where.reshape(-1)] = src.reshape(-1)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        where, accumulate, src_shape = ctx.args
+        nx, nsrc, _, _ = ctx.needs_input_grad
+        gx = gsrc = None
+        flat = grad.reshape(-1)
+        if nx:
+            if accumulate:
+                gx = grad
+            else:
+                gx = flat.copy()
+                gx[where.reshape(-1)] = 0
+                gx = gx.reshape(grad.shape)
+        if nsrc:
+            gsrc = unbroadcast(flat[where], src_shape)
+        return gx, gsrc, None, None

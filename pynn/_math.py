@@ -1,0 +1,2046 @@
+"""The math of the torch namespace, each function defined once.
+
+Every function here is both ``pynn.<name>`` and, through the table ``_METHODS``, the Tensor
+method ``t.<name>(...)``: the method *is* the function, its first argument the tensor. The
+namespace versions add PyTorch's ``out=`` argument (see :func:`_with_out`); ``pynn/__init__.py``
+exports them with ``from ._math import *``.
+
+Differentiable ops are the :class:`pynn.autograd.ArrayFunction` nodes of ``pynn.ops``
+(``elementwise``, ``reduce``, ``shape``, ``matmul``, ``activation``, ``softmax``); ops that
+only move elements around go through one node, ``GatherMapFunction``, fed with the positions
+the NumPy version of the op computes on an index array. Results have PyTorch's dtypes: a
+Python scalar never promotes a tensor's dtype, integers meeting floats give the float, integer
+sums are int64, true division of integers is float32.
+"""
+
+import builtins
+import functools
+import math
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from . import autograd as _autograd
+from .ops import activation as _act
+from .ops import elementwise as _ew
+from .ops import matmul as _mm
+from .ops import normalize_dim
+from .ops import reduce as _red
+from .ops import shape as _sh
+from .ops import softmax as _sm
+from .tensor import Tensor, _as_array, _wrap
+
+_ndarray = np.ndarray
+_bmax, _bmin, _babs, _bsum, _bround, _ball, _bany, _bpow = (
+    builtins.max, builtins.min, builtins.abs, builtins.sum, builtins.round, builtins.all,
+    builtins.any, builtins.pow)
+
+# The named results of torch.return_types
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = namedtuple("topk", ["values", "indices"])
+kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+median_result = namedtuple("median", ["values", "indices"])
+mode_result = namedtuple("mode", ["values", "indices"])
+aminmax_result = namedtuple("aminmax", ["min", "max"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument helpers
+
+
+def _const(data):
+    """A Tensor outside the graph over ``data`` (NumPy scalars become 0-d arrays)."""
+    return _wrap(data if type(data) is _ndarray else np.asarray(data), None)
+
+
+def _tensor(x):
+    """``x`` as a Tensor (Tensors as they are; arrays and numbers wrapped, no grad)."""
+    return x if isinstance(x, Tensor) else _const(_as_array(x))
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _dim_arg(dim, axis, op):
+    """Accept PyTorch's ``dim`` or NumPy's ``axis`` (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: pass dim or axis, not both")
+        return axis
+    return dim
+
+
+def _axes(dim, ndim, op):
+    """``dim`` (None, int or sequence) as None or a sorted tuple of non-negative axes."""
+    if isinstance(dim, (tuple, list)) and not dim:
+        return None
+    return _red.norm_dims(dim, ndim, op)
+
+
+def _cast(input, dtype):
+    return input if dtype is None else input.to(dtype)
+
+
+def _np_dtype(dtype):
+    return np.dtype(getattr(dtype, "dtype", dtype))
+
+
+def _float_input(input, op):
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}(): input dtype should be either floating point or complex, "
+                           f"got {input._data.dtype}")
+
+
+def _as_float_tensor(input):
+    """Integer or bool tensors as float32 (what ops with float results take)."""
+    if input._data.dtype.kind in "fc":
+        return input
+    return _const(input._data.astype(np.float32))
+
+
+def _write_out(op, result, out):
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{op}: out must be a tuple of {len(result)} tensors")
+        parts = [_write_out(op, r, o) for r, o in zip(result, out)]
+        return type(result)(*parts) if hasattr(result, "_fields") else tuple(parts)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: out must be a Tensor, not {type(out).__name__}")
+    if _autograd.is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad")
+    src = result._data
+    if not np.can_cast(src.dtype, out._data.dtype, "same_kind"):
+        raise RuntimeError(f"{op}: result type {src.dtype} can't be cast to the desired output "
+                           f"type {out._data.dtype}")
+    if out._data.shape != src.shape:
+        # as PyTorch, an out tensor of another shape is resized (its storage replaced)
+        out._data = np.empty(src.shape, out._data.dtype)
+    np.copyto(out._data, src, casting="same_kind")
+    return out
+
+
+def _with_out(fn):
+    """The namespace form of ``fn``: ``out=`` writes the result into the given tensor(s)."""
+
+    @functools.wraps(fn)
+    def namespace_fn(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        if out is None:
+            return result
+        return _write_out(fn.__name__, result, out)
+
+    return namespace_fn
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise arithmetic
+
+
+def add(input, other, *, alpha=1):
+    """``input + alpha * other``, broadcasting, with PyTorch's type promotion.
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+    alpha : number
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _ew.AddFunction.apply(input, other)
+
+
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other``, broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _ew.SubFunction.apply(input, other)
+
+
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``."""
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other):
+    """``input * other``, elementwise, broadcasting (``and`` for two bool tensors)."""
+    return _ew.MulFunction.apply(input, other)
+
+
+def div(input, other, *, rounding_mode=None):
+    """``input / other``: true division (integers give float32), or rounded.
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+    rounding_mode : {None, "trunc", "floor"}
+        None divides exactly; "trunc" rounds toward zero and "floor" down, keeping integer
+        dtypes (the rounded results have a zero gradient).
+    """
+    if rounding_mode is None:
+        return _ew.DivFunction.apply(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+    return _ew.ZeroGradFunction.apply(_ROUNDED_DIV[rounding_mode], input, other)
+
+
+def _rounded_div(a, b, mode):
+    a, b = _ew._operands(a, b)
+    dt = np.result_type(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if dt.kind in "iu":
+            if np.any(np.asarray(b) == 0):
+                raise RuntimeError("ZeroDivisionError: integer division by zero")
+            if mode == "floor":
+                return np.floor_divide(a, b)
+            q = np.floor_divide(np.abs(a), np.abs(b))
+            return (np.sign(a) * np.sign(b) * q).astype(dt, copy=False)
+        q = np.true_divide(a, b)
+        return np.floor(q) if mode == "floor" else np.trunc(q)
+
+
+_ROUNDED_DIV = {mode: functools.partial(_rounded_div, mode=mode) for mode in ("trunc", "floor")}
+
+
+def true_divide(input, other):
+    """``div(input, other)`` (true division)."""
+    return _ew.DivFunction.apply(input, other)
+
+
+def floor_divide(input, other):
+    """``div(input, other, rounding_mode="floor")``: the ``//`` operator."""
+    return div(input, other, rounding_mode="floor")
+
+
+def pow(input, exponent):
+    """``input ** exponent``, elementwise; either may be a number."""
+    return _ew.PowFunction.apply(input, exponent)
+
+
+def float_power(input, exponent):
+    """``pow`` computed in float64."""
+    a = _tensor(input).to(np.float64)
+    e = exponent.to(np.float64) if isinstance(exponent, Tensor) else exponent
+    return _ew.PowFunction.apply(a, e)
+
+
+def neg(input):
+    """``-input``."""
+    return _ew.NegFunction.apply(input)
+
+
+def positive(input):
+    """``+input`` (the tensor itself)."""
+    return input
+
+
+def maximum(input, other):
+    """Elementwise maximum of two tensors (a tie splits the gradient in halves)."""
+    return _ew.MaximumFunction.apply(input, other, False)
+
+
+def minimum(input, other):
+    """Elementwise minimum of two tensors (a tie splits the gradient in halves)."""
+    return _ew.MaximumFunction.apply(input, other, True)
+
+
+def fmod(input, other):
+    """Remainder of the division truncated toward zero (the sign of ``input``)."""
+    return _ew.FmodFunction.apply(input, other, False)
+
+
+def remainder(input, other):
+    """Remainder of the floor division (the sign of ``other``): the ``%`` operator."""
+    return _ew.FmodFunction.apply(input, other, True)
+
+
+def atan2(input, other):
+    """Elementwise angle of ``(other, input)`` in radians."""
+    return _ew.Atan2Function.apply(input, other)
+
+
+def hypot(input, other):
+    """Elementwise ``sqrt(input**2 + other**2)``."""
+    return sqrt(add(mul(input, input), mul(other, other)))
+
+
+def where(condition, input=None, other=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other``, broadcasting.
+
+    With only ``condition``, ``nonzero(condition, as_tuple=True)``.
+
+    Parameters
+    ----------
+    condition : bool Tensor
+    input, other : Tensor or number
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither")
+    cond = _arr(condition)
+    if getattr(cond, "dtype", None) is not None and cond.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {cond.dtype}")
+    return _ew.WhereFunction.apply(cond, input, other)
+
+
+def clamp(input, min=None, max=None):
+    """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``.
+
+    Parameters
+    ----------
+    input : Tensor
+    min, max : number or Tensor (broadcast), at least one given
+    """
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = where(lt(out, min), min, out)
+        if max is not None:
+            out = where(gt(out, max), max, out)
+        return out
+    return _ew.ClampFunction.apply(input, min, max)
+
+
+def clamp_min(input, min):
+    """``clamp(input, min=min)``."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    """``clamp(input, max=max)``."""
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``."""
+    return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2``."""
+    return add(input, mul(tensor1, tensor2), alpha=value)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``."""
+    return add(input, div(tensor1, tensor2), alpha=value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise functions
+
+
+def _unary(name, function, doc):
+    apply = function.apply
+
+    def fn(input):
+        return apply(input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Elementwise {doc} of a tensor (integer input gives float32).\n\n"
+                  "Parameters\n----------\ninput : Tensor\n\nReturns\n-------\n"
+                  "Tensor of the same shape\n")
+    return fn
+
+
+exp = _unary("exp", _ew.ExpFunction, "``e ** x``")
+exp2 = _unary("exp2", _ew.Exp2Function, "``2 ** x``")
+log = _unary("log", _ew.LogFunction, "natural logarithm")
+log2 = _unary("log2", _ew.Log2Function, "base-2 logarithm")
+log10 = _unary("log10", _ew.Log10Function, "base-10 logarithm")
+log1p = _unary("log1p", _ew.Log1pFunction, "``log(1 + x)``")
+expm1 = _unary("expm1", _ew.Expm1Function, "``exp(x) - 1``")
+sqrt = _unary("sqrt", _ew.SqrtFunction, "square root")
+rsqrt = _unary("rsqrt", _ew.RsqrtFunction, "``1 / sqrt(x)``")
+sin = _unary("sin", _ew.SinFunction, "sine")
+cos = _unary("cos", _ew.CosFunction, "cosine")
+tan = _unary("tan", _ew.TanFunction, "tangent")
+asin = _unary("asin", _ew.AsinFunction, "arcsine")
+acos = _unary("acos", _ew.AcosFunction, "arccosine")
+atan = _unary("atan", _ew.AtanFunction, "arctangent")
+sinh = _unary("sinh", _ew.SinhFunction, "hyperbolic sine")
+cosh = _unary("cosh", _ew.CoshFunction, "hyperbolic cosine")
+erf = _unary("erf", _ew.ErfFunction, "error function")
+erfinv = _unary("erfinv", _ew.ErfinvFunction, "inverse error function")
+reciprocal = _unary("reciprocal", _ew.ReciprocalFunction, "``1 / x``")
+square = _unary("square", _ew.SquareFunction, "``x * x`` (integers stay integers)")
+abs = _unary("abs", _ew.AbsFunction, "absolute value (integers stay integers)")
+frac = _unary("frac", _ew.FracFunction, "fractional part ``x - trunc(x)``")
+
+
+def _kernel_unary(name, function, doc):
+    apply = function.apply
+
+    def fn(input):
+        if input._data.dtype.kind != "f" or input._data.dtype.itemsize < 4:
+            input = input.to(np.float32)
+        return apply(input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Elementwise {doc} (the backend's kernel).\n\nParameters\n----------\n"
+                  "input : Tensor\n\nReturns\n-------\nTensor of the same shape\n")
+    return fn
+
+
+tanh = _kernel_unary("tanh", _act.TanhFunction, "hyperbolic tangent")
+sigmoid = _kernel_unary("sigmoid", _act.SigmoidFunction, "``1 / (1 + exp(-x))``")
+
+
+def relu(input):
+    """Elementwise ``max(input, 0)`` (the backend's kernel for float tensors)."""
+    if input._data.dtype.kind != "f":
+        return _const(np.maximum(input._data, 0).astype(input._data.dtype))
+    return _act.ReluFunction.apply(input)
+
+
+def _piecewise(name, np_fn, doc):
+    def fn(input):
+        return _ew.ZeroGradFunction.apply(np_fn, input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Elementwise {doc}; the gradient is zero, as in PyTorch.\n\nParameters\n"
+                  "----------\ninput : Tensor\n\nReturns\n-------\nTensor of the same shape and "
+                  "dtype\n")
+    return fn
+
+
+sign = _piecewise("sign", np.sign, "sign (-1, 0 or 1)")
+floor = _piecewise("floor", np.floor, "rounding down")
+ceil = _piecewise("ceil", np.ceil, "rounding up")
+trunc = _piecewise("trunc", np.trunc, "rounding toward zero")
+
+
+def round(input, *, decimals=0):
+    """Elementwise rounding to ``decimals`` places, halves to even; a zero gradient."""
+    return _ew.ZeroGradFunction.apply(np.round, input, decimals)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
+    dtype's largest and smallest finite values); the gradient passes where input is finite."""
+    return _ew.NanToNumFunction.apply(input, nan, posinf, neginf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons and logic (bool results, not differentiable)
+
+
+def _compare(ufunc, name, symbol):
+    def fn(input, other):
+        return _const(ufunc(_arr(input), _arr(other)))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Elementwise ``input {symbol} other`` as a bool tensor, broadcasting.\n\n"
+                  "Parameters\n----------\ninput : Tensor\nother : Tensor or number\n\n"
+                  "Returns\n-------\nbool Tensor of the broadcast shape\n")
+    return fn
+
+
+eq = _compare(np.equal, "eq", "==")
+ne = _compare(np.not_equal, "ne", "!=")
+lt = _compare(np.less, "lt", "<")
+le = _compare(np.less_equal, "le", "<=")
+gt = _compare(np.greater, "gt", ">")
+ge = _compare(np.greater_equal, "ge", ">=")
+logical_and = _compare(np.logical_and, "logical_and", "and")
+logical_or = _compare(np.logical_or, "logical_or", "or")
+logical_xor = _compare(np.logical_xor, "logical_xor", "xor")
+
+
+def logical_not(input):
+    """Elementwise ``not input`` as a bool tensor."""
+    return _const(np.logical_not(input._data))
+
+
+def _bitwise(ufunc, name):
+    def fn(input, other):
+        a, b = _ew._operands(_arr(input), _arr(other))
+        dt = a.dtype if type(a) is _ndarray else np.asarray(a).dtype
+        if dt.kind not in "biu":
+            raise NotImplementedError(f"{name}: only integer and bool tensors are supported, "
+                                      f"got {dt}")
+        return _const(np.asarray(ufunc(a, b)))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Elementwise ``{ufunc.__name__}`` of integer or bool tensors.\n\n"
+                  "Parameters\n----------\ninput, other : Tensor or int\n\nReturns\n-------\n"
+                  "Tensor of the broadcast shape\n")
+    return fn
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input):
+    """Elementwise bitwise not (``~``; logical not for bool tensors)."""
+    if input._data.dtype.kind not in "biu":
+        raise NotImplementedError(f"bitwise_not: only integer and bool tensors are supported, "
+                                  f"got {input._data.dtype}")
+    return _const(np.invert(input._data))
+
+
+def isnan(input):
+    """Elementwise test for NaN (bool tensor)."""
+    return _const(np.isnan(input._data))
+
+
+def isinf(input):
+    """Elementwise test for +inf or -inf (bool tensor)."""
+    return _const(np.isinf(input._data))
+
+
+def isposinf(input):
+    """Elementwise test for +inf (bool tensor)."""
+    return _const(np.isposinf(input._data))
+
+
+def isneginf(input):
+    """Elementwise test for -inf (bool tensor)."""
+    return _const(np.isneginf(input._data))
+
+
+def isfinite(input):
+    """Elementwise test for a finite value (bool tensor)."""
+    return _const(np.isfinite(input._data))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (bool tensor)."""
+    return _const(np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
+                             equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when :func:`isclose` holds everywhere (a Python bool)."""
+    return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
+                            equal_nan=equal_nan))
+
+
+def equal(input, other):
+    """True when both tensors have the same shape and elements (a Python bool)."""
+    a, b = _arr(input), _arr(other)
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions
+
+
+def _sum_dtype(arr):
+    # PyTorch sums bools and integers in int64
+    return np.int64 if arr.dtype.kind in "biu" else None
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+    """Sum over ``dim`` (int or tuple; all when None).
+
+    Parameters
+    ----------
+    input : Tensor
+    dim : int or tuple of int, optional
+        ``axis`` is accepted as NumPy's name for it, ``keepdims`` for ``keepdim``.
+    keepdim : bool
+        Keep the reduced dimensions with size 1.
+    dtype : dtype, optional
+        Cast the input first; integer and bool tensors sum in int64.
+
+    Returns
+    -------
+    Tensor
+    """
+    dim = _dim_arg(dim, axis, "sum")
+    input = _cast(input, dtype)
+    if input._data.dtype.kind in "biu":
+        return _const(np.sum(input._data, axis=_axes(dim, input.ndim, "sum"), dtype=np.int64,
+                             keepdims=bool(keepdim or keepdims)))
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    return _red.SumFunction.apply(input, dim, bool(keepdim or keepdims))
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over ``dim`` with NaNs counted as zero."""
+    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+    """Mean over ``dim`` (int or tuple; all when None) of a floating-point tensor.
+
+    Parameters
+    ----------
+    input : Tensor
+    dim : int or tuple of int, optional
+    keepdim : bool
+    dtype : dtype, optional
+        Cast the input first (integer tensors need it, as in PyTorch).
+
+    Returns
+    -------
+    Tensor
+    """
+    dim = _dim_arg(dim, axis, "mean")
+    input = _cast(input, dtype)
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {input._data.dtype}")
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    return _red.MeanFunction.apply(input, dim, bool(keepdim or keepdims))
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean over ``dim`` of the elements that are not NaN."""
+    keep = logical_not(isnan(input))
+    return div(nansum(input, dim, keepdim, dtype=dtype), sum(keep, dim, keepdim))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product over one dimension ``dim`` (all when None); integer tensors give int64."""
+    input = _cast(input, dtype)
+    if input._data.dtype.kind in "biu":
+        input = _const(input._data.astype(np.int64))
+    return _red.ProdFunction.apply(input, dim, keepdim)
+
+
+def _var_args(dim, unbiased, keepdim, correction, op):
+    if isinstance(dim, bool):  # var(x, True): the legacy unbiased flag
+        if unbiased is not None:
+            raise TypeError(f"{op}: unbiased given twice")
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    elif unbiased is not None:
+        raise TypeError(f"{op}: pass unbiased or correction, not both")
+    return dim, correction
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim``, divided by ``N - correction`` (Bessel's correction by default).
+
+    Parameters
+    ----------
+    input : Tensor, floating point
+    dim : int or tuple of int, optional
+    unbiased : bool, optional
+        The older spelling: True is ``correction=1``, False ``correction=0``.
+    keepdim : bool
+    correction : int, optional
+
+    Returns
+    -------
+    Tensor
+    """
+    _float_input(input, "var")
+    dim, correction = _var_args(dim, unbiased, keepdim, correction, "var")
+    axes = _axes(dim, input.ndim, "var")
+    n = input._data.size if axes is None else math.prod(input.shape[a] for a in axes)
+    d = sub(input, mean(input, axes, keepdim=True))
+    return div(sum(mul(d, d), axes, keepdim), _bmax(n - correction, 0))
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over ``dim``: ``sqrt(var(...))`` (see :func:`var`); the gradient is
+    zero where the deviation is zero, as in PyTorch."""
+    _float_input(input, "std")
+    dim, correction = _var_args(dim, unbiased, keepdim, correction, "std")
+    return _ew.SafeSqrtFunction.apply(var(input, dim, keepdim=keepdim, correction=correction))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var(...), mean(...))`` over ``dim``."""
+    dim, correction = _var_args(dim, unbiased, keepdim, correction, "var_mean")
+    return (var(input, dim, keepdim=keepdim, correction=correction),
+            mean(input, _axes(dim, input.ndim, "var_mean"), keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std(...), mean(...))`` over ``dim``."""
+    dim, correction = _var_args(dim, unbiased, keepdim, correction, "std_mean")
+    return (std(input, dim, keepdim=keepdim, correction=correction),
+            mean(input, _axes(dim, input.ndim, "std_mean"), keepdim))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over ``dim`` (all elements when None).
+
+    Parameters
+    ----------
+    input : Tensor, floating point
+    p : float, inf, -inf, 0 or "fro"
+        "fro" (the default) is the 2-norm.
+    dim : int or tuple of int, optional
+    keepdim : bool
+    dtype : dtype, optional
+
+    Returns
+    -------
+    Tensor
+    """
+    input = _cast(input, dtype)
+    _float_input(input, "norm")
+    if p == "fro" or p is None:
+        p = 2
+    elif isinstance(p, str):
+        raise NotImplementedError(f"norm: p={p!r} is not implemented in pynn (matrix norms: "
+                                  "use p='fro' or a vector p)")
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    return _red.NormFunction.apply(input, float(p), dim, keepdim)
+
+
+def dist(input, other, p=2):
+    """``norm(input - other, p)`` over all elements."""
+    return norm(sub(input, other), p)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(input), dim))`` computed without overflow.
+
+    Parameters
+    ----------
+    input : Tensor
+    dim : int or tuple of int
+    keepdim : bool
+
+    Returns
+    -------
+    Tensor
+    """
+    input = _as_float_tensor(input)
+    axes = _axes(dim, input.ndim, "logsumexp")
+    if input._data.size == 0:
+        return log(sum(exp(input), axes, keepdim))
+    m = np.max(input._data, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(input._data.dtype)
+    s = log(sum(exp(sub(input, _const(m))), axes, keepdim))
+    return add(s, _const(m if keepdim else (m.reshape(()) if axes is None else
+                                            np.squeeze(m, axes))))
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Cumulative sum along ``dim``; integer tensors give int64."""
+    input = _cast(input, dtype)
+    if input._data.dtype.kind in "biu":
+        input = _const(input._data.astype(np.int64))
+    return _red.CumsumFunction.apply(input, normalize_dim(dim, input.ndim, "cumsum"))
+
+
+def cumprod(input, dim, *, dtype=None):
+    """Cumulative product along ``dim``; integer tensors give int64."""
+    input = _cast(input, dtype)
+    if input._data.dtype.kind in "biu":
+        input = _const(input._data.astype(np.int64))
+    return _red.CumprodFunction.apply(input, normalize_dim(dim, input.ndim, "cumprod"))
+
+
+def _values_at(input, dim, idx_keep, keepdim):
+    """Values of ``input`` at keepdim-shaped indices along ``dim``, differentiable."""
+    return _red.TakeAlongFunction.apply(input, dim, idx_keep, keepdim)
+
+
+def _index_result(idx_keep, dim, keepdim, ndim):
+    return _const(idx_keep if keepdim or not ndim else np.squeeze(idx_keep, dim))
+
+
+def _minmax(input, dim, keepdim, other, is_min, result):
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is not None:
+        return _ew.MaximumFunction.apply(input, other, is_min)
+    if dim is None:
+        return _red.AmaxFunction.apply(input, None, keepdim, is_min)
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{result.__name__}: dim must be an int when indices are returned (use "
+                        f"amax/amin for several dims), got {dim!r}")
+    data = input._data
+    if data.size == 0:
+        raise IndexError(f"{result.__name__}(): Expected reduction dim {dim} to have non-zero "
+                         "size")
+    idx = _red.arg_reduce(data, dim, True, np.argmin if is_min else np.argmax)
+    d = normalize_dim(dim, data.ndim, result.__name__)
+    return result(_values_at(input, d, idx, keepdim), _index_result(idx, d, keepdim, data.ndim))
+
+
+def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False):
+    """The maximum; along ``dim`` the named pair ``(values, indices)``; with a tensor as second
+    argument the elementwise :func:`maximum`.
+
+    Parameters
+    ----------
+    input : Tensor
+    dim : int or Tensor, optional
+    keepdim : bool
+
+    Returns
+    -------
+    Tensor (0-d), or ``max(values, indices)`` along ``dim``
+        Over all elements ties share the gradient equally; along ``dim`` it goes to the
+        returned index.
+    """
+    return _minmax(input, _dim_arg(dim, axis, "max"), keepdim or keepdims, other, False,
+                   max_result)
+
+
+def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False):
+    """The minimum, ``(values, indices)`` along ``dim``, or :func:`minimum`; see :func:`max`."""
+    return _minmax(input, _dim_arg(dim, axis, "min"), keepdim or keepdims, other, True,
+                   min_result)
+
+
+def amax(input, dim=(), keepdim=False):
+    """Maximum over ``dim`` (int, tuple; all when empty), values only; ties share the
+    gradient."""
+    return _red.AmaxFunction.apply(input, dim if dim != () else None, keepdim, False)
+
+
+def amin(input, dim=(), keepdim=False):
+    """Minimum over ``dim``, values only; ties share the gradient."""
+    return _red.AmaxFunction.apply(input, dim if dim != () else None, keepdim, True)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """The named pair ``(min, max)`` over ``dim`` (all when None)."""
+    return aminmax_result(amin(input, () if dim is None else dim, keepdim),
+                          amax(input, () if dim is None else dim, keepdim))
+
+
+def _check_arg_input(input, op):
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(f"{op}(): does not support bool input")
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Indices of the maxima (int64, not differentiable); flat indices when ``dim`` is None."""
+    _check_arg_input(input, "argmax")
+    return _const(_red.arg_reduce(input._data, dim, keepdim, np.argmax))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Indices of the minima (int64, not differentiable)."""
+    _check_arg_input(input, "argmin")
+    return _const(_red.arg_reduce(input._data, dim, keepdim, np.argmin))
+
+
+def _argsort(data, dim, descending):
+    """Stable argsort along ``dim``; descending keeps equal elements in their order and puts
+    NaN first, ascending puts NaN last (PyTorch's orders)."""
+    if data.ndim == 0:
+        return np.zeros((), np.int64)
+    if not descending:
+        return np.argsort(data, axis=dim, kind="stable")
+    n = data.shape[dim]
+    rev = np.argsort(np.flip(data, dim), axis=dim, kind="stable")
+    return np.flip(n - 1 - rev, dim)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """Sorted values along ``dim`` and where they came from.
+
+    Parameters
+    ----------
+    input : Tensor
+    dim : int
+    descending : bool
+    stable : bool
+        pynn's sort is always stable.
+
+    Returns
+    -------
+    ``sort(values, indices)``
+    """
+    d = normalize_dim(dim, input.ndim, "sort")
+    idx = _argsort(input._data, d, descending).astype(np.int64, copy=False)
+    if input.ndim == 0:
+        return sort_result(input.clone(), _const(idx))
+    return sort_result(_values_at(input, d, idx, True), _const(idx))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices that sort ``input`` along ``dim`` (int64)."""
+    d = normalize_dim(dim, input.ndim, "argsort")
+    return _const(_argsort(input._data, d, descending).astype(np.int64, copy=False))
+
+
+def msort(input):
+    """``sort(input, dim=0).values``."""
+    return sort(input, 0).values
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices.
+
+    Returns
+    -------
+    ``topk(values, indices)``, each of ``input``'s shape with ``k`` along ``dim``
+    """
+    d = normalize_dim(dim, input.ndim, "topk")
+    n = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {n}")
+    if input.ndim == 0:
+        return topk_result(input.clone(), _const(np.zeros((), np.int64)))
+    idx = np.take(_argsort(input._data, d, largest), np.arange(k), axis=d).astype(np.int64)
+    return topk_result(_values_at(input, d, idx, True), _const(idx))
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """The ``k``-th smallest element (1-based) along ``dim`` and its index."""
+    d = normalize_dim(dim, input.ndim, "kthvalue")
+    n = input.shape[d] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k ({k}) out of range for dimension "
+                           f"{dim} of size {n}")
+    if input.ndim == 0:
+        return kthvalue_result(input.clone(), _const(np.zeros((), np.int64)))
+    idx = np.take(_argsort(input._data, d, False), [k - 1], axis=d).astype(np.int64)
+    return kthvalue_result(_values_at(input, d, idx, keepdim),
+                           _index_result(idx, d, keepdim, input.ndim))
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median: over all elements a 0-d tensor (ties share the gradient), along
+    ``dim`` the named pair ``(values, indices)``."""
+    data = input._data
+    if dim is None:
+        if data.size == 0:
+            return _const(np.array(np.nan, data.dtype))
+        flat = np.sort(data.reshape(-1))
+        y = flat[(flat.size - 1) // 2] if not np.isnan(flat[-1]) or data.dtype.kind != "f" \
+            else flat[-1]
+        y = np.asarray(y, data.dtype).reshape((1,) * data.ndim)
+        return _red.TieShareFunction.apply(input, y, None, False)
+    d = normalize_dim(dim, input.ndim, "median")
+    if input.ndim == 0:
+        return median_result(input.clone(), _const(np.zeros((), np.int64)))
+    n = data.shape[d]
+    order = _argsort(data, d, False)
+    idx = np.take(order, [(n - 1) // 2], axis=d)
+    if data.dtype.kind == "f":
+        # a NaN anywhere in the slice is the median (the first NaN, as PyTorch reports)
+        first_nan = np.argmax(np.isnan(data), axis=d, keepdims=True)
+        has_nan = np.any(np.isnan(data), axis=d, keepdims=True)
+        idx = np.where(has_nan, first_nan, idx)
+    idx = idx.astype(np.int64)
+    return median_result(_values_at(input, d, idx, keepdim),
+                         _index_result(idx, d, keepdim, input.ndim))
+
+
+def mode(input, dim=-1, keepdim=False):
+    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and
+    the index of its last occurrence."""
+    d = normalize_dim(dim, input.ndim, "mode")
+    data = input._data
+    if input.ndim == 0:
+        return mode_result(input.clone(), _const(np.zeros((), np.int64)))
+    moved = np.moveaxis(data, d, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    out = np.empty(rows.shape[0], np.int64)
+    for r, row in enumerate(rows):
+        values, counts = np.unique(row, return_counts=True)
+        best = values[np.argmax(counts)]
+        out[r] = np.flatnonzero(row == best)[-1]
+    idx = np.expand_dims(out.reshape(moved.shape[:-1]), d)
+    return mode_result(_values_at(input, d, idx, keepdim),
+                       _index_result(idx, d, keepdim, input.ndim))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct elements (sorted), optionally with the inverse indices and the counts.
+
+    Returns
+    -------
+    Tensor, or a tuple ``(values, inverse?, counts?)``
+    """
+    data = input._data
+    res = np.unique(data, return_inverse=return_inverse, return_counts=return_counts,
+                    axis=dim)
+    if not (return_inverse or return_counts):
+        return _const(res)
+    values, *rest = res
+    out = [_const(values)]
+    if return_inverse:
+        inv = rest.pop(0)
+        out.append(_const(inv.reshape(data.shape if dim is None else -1).astype(np.int64)))
+    if return_counts:
+        out.append(_const(rest.pop(0).astype(np.int64)))
+    return tuple(out)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Elements with consecutive repeats collapsed (of the flattened tensor)."""
+    if dim is not None:
+        raise NotImplementedError("unique_consecutive: dim is not implemented in pynn")
+    flat = input._data.reshape(-1)
+    start = np.ones(flat.size, bool)
+    start[1:] = flat[1:] != flat[:-1]
+    out = [_const(flat[start])]
+    if return_inverse:
+        out.append(_const((np.cumsum(start) - 1).reshape(input.shape).astype(np.int64)))
+    if return_counts:
+        out.append(_const(np.diff(np.append(np.flatnonzero(start), flat.size))
+                          .astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def all(input, dim=None, keepdim=False):
+    """True where every element over ``dim`` is nonzero (bool tensor)."""
+    return _const(np.all(input._data, axis=_axes(dim, input.ndim, "all"), keepdims=keepdim))
+
+
+def any(input, dim=None, keepdim=False):
+    """True where some element over ``dim`` is nonzero (bool tensor)."""
+    return _const(np.any(input._data, axis=_axes(dim, input.ndim, "any"), keepdims=keepdim))
+
+
+def count_nonzero(input, dim=None):
+    """The number of nonzero elements over ``dim`` (int64)."""
+    return _const(np.asarray(np.count_nonzero(input._data, axis=_axes(
+        dim, input.ndim, "count_nonzero")), np.int64))
+
+
+def nonzero(input, *, as_tuple=False):
+    """Indices of the nonzero elements: an int64 tensor (n, ndim), or a tuple of ndim 1-D
+    tensors with ``as_tuple=True``."""
+    data = input._data
+    if as_tuple:
+        if data.ndim == 0:
+            return (_const(np.flatnonzero(data.reshape(1)).astype(np.int64)),)
+        return tuple(_const(i.astype(np.int64)) for i in np.nonzero(data))
+    return _const(np.argwhere(data).astype(np.int64))
+
+
+def argwhere(input):
+    """``nonzero(input)``."""
+    return _const(np.argwhere(input._data).astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Matrix products
+
+
+def matmul(input, other):
+    """Matrix product with broadcasting batch dimensions (``@``); 1-D operands are promoted
+    and the added dimension removed. 2-D float operands use the ``gemm`` kernel.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n, k) or (k,)
+    other : Tensor of shape (*, k, m) or (k,)
+
+    Returns
+    -------
+    Tensor of shape (*, n, m) (without n or m for 1-D operands)
+    """
+    return _mm.MatmulFunction.apply(input, other)
+
+
+def _rmatmul(self, other):
+    return _mm.MatmulFunction.apply(other, self)
+
+
+def _check_ndim(op, t, n, what):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}(): argument '{what}' must be Tensor, not {type(t).__name__}")
+    if t.ndim != n:
+        raise RuntimeError(f"{op}: {what} must be a {n}-D tensor, got {t.ndim}-D "
+                           f"(shape {tuple(t.shape)})")
+
+
+def mm(input, mat2):
+    """Product of matrices (n, k) and (k, m): (n, m)."""
+    _check_ndim("mm", input, 2, "input")
+    _check_ndim("mm", mat2, 2, "mat2")
+    return _mm.MatmulFunction.apply(input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched product of (b, n, k) and (b, k, m): (b, n, m), without broadcasting."""
+    _check_ndim("bmm", input, 3, "input")
+    _check_ndim("bmm", mat2, 3, "mat2")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}")
+    return _mm.MatmulFunction.apply(input, mat2)
+
+
+def mv(input, vec):
+    """Product of a matrix (n, m) and a vector (m,): (n,)."""
+    _check_ndim("mv", input, 2, "input")
+    _check_ndim("mv", vec, 1, "vec")
+    return _mm.MatmulFunction.apply(input, vec)
+
+
+def dot(input, other):
+    """Inner product of two 1-D tensors of one size (0-d result)."""
+    _check_ndim("dot", input, 1, "input")
+    _check_ndim("dot", other, 1, "tensor")
+    if input.shape != other.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and "
+                           f"src [{other.shape[0]}] to have the same number of elements")
+    return _mm.MatmulFunction.apply(input, other)
+
+
+vdot = dot
+
+
+def inner(input, other):
+    """Sum over the last dimensions of both (a scalar times a tensor for 0-d input)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return mul(input, other)
+    return einsum("...k,...k->...", input, other) if input.ndim == other.ndim == 1 else \
+        tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
+
+
+def outer(input, vec2):
+    """Outer product of vectors (n,) and (m,): (n, m)."""
+    _check_ndim("outer", input, 1, "input")
+    _check_ndim("outer", vec2, 1, "vec2")
+    return mul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
+
+
+ger = outer
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` with ``input`` broadcast to (n, m)."""
+    prod_ = mm(mat1, mat2)
+    return _scaled_sum(input, prod_, beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat @ vec)``."""
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * sum(bmm(batch1, batch2), 0)``."""
+    return _scaled_sum(input, sum(bmm(batch1, batch2), 0), beta, alpha)
+
+
+def _scaled_sum(input, product, beta, alpha):
+    if alpha != 1:
+        product = mul(product, alpha)
+    if beta == 0:  # as PyTorch, input is ignored (its NaNs too)
+        return product
+    return add(product, input if beta == 1 else mul(input, beta))
+
+
+def einsum(equation, *operands):
+    """Einstein summation over the operands, as ``numpy.einsum`` (``...`` broadcasts).
+
+    Parameters
+    ----------
+    equation : str
+        Like ``"bij,bjk->bik"``; without ``->`` the output is the letters used once, sorted.
+    *operands : Tensor (or one list of them)
+
+    Returns
+    -------
+    Tensor
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return _mm.EinsumFunction.apply(equation, *operands)
+
+
+def tensordot(a, b, dims=2):
+    """Sum of products over ``dims`` (the last ``dims`` of a with the first of b, or two lists
+    of dimensions)."""
+    if isinstance(dims, numbers.Integral):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, numbers.Integral) else list(d) for d in dims)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = list(letters[:a.ndim])
+    sb = list(letters[a.ndim:a.ndim + b.ndim])
+    for i, j in zip(da, db):
+        sb[j % b.ndim] = sa[i % a.ndim]
+    out = [c for c in sa if c not in sb] + [c for c in sb if c not in sa]
+    return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape
+
+
+def reshape(input, *shape):
+    """The same elements in a new shape (one entry may be -1)."""
+    return _sh.ReshapeFunction.apply(input, _sh.shape_arg(shape))
+
+
+def view(input, *shape):
+    """As :func:`reshape` (NumPy decides whether the result shares memory)."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
+        raise NotImplementedError("view(dtype): reinterpreting the bytes of a tensor is not "
+                                  "supported by pynn; use .to(dtype) to convert")
+    return _sh.ReshapeFunction.apply(input, _sh.shape_arg(shape))
+
+
+def view_as(input, other):
+    """``input.view(other.shape)``."""
+    return _sh.ReshapeFunction.apply(input, other.shape)
+
+
+def reshape_as(input, other):
+    """``input.reshape(other.shape)``."""
+    return _sh.ReshapeFunction.apply(input, other.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim..end_dim`` into one."""
+    return _sh.ReshapeFunction.apply(input, _sh.flatten_shape(input.shape, start_dim, end_dim))
+
+
+def ravel(input):
+    """All elements as a 1-D tensor."""
+    return _sh.ReshapeFunction.apply(input, (-1,))
+
+
+def unflatten(input, dim, sizes):
+    """Split dimension ``dim`` into ``sizes`` (one may be -1)."""
+    d = normalize_dim(dim, input.ndim, "unflatten")
+    sizes = tuple(sizes)
+    if -1 in sizes:
+        known = math.prod(s for s in sizes if s != -1)
+        sizes = tuple(input.shape[d] // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != input.shape[d]:
+        raise RuntimeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({input.shape[d]}) in the input tensor")
+    return _sh.ReshapeFunction.apply(input, input.shape[:d] + sizes + input.shape[d + 1:])
+
+
+def squeeze(input, dim=None):
+    """Drop dimensions of size 1 (all, or those of ``dim`` that have size 1)."""
+    return _sh.ReshapeFunction.apply(input, _sh.squeeze_shape(input.shape, dim))
+
+
+def unsqueeze(input, dim):
+    """Insert a dimension of size 1 at ``dim``."""
+    return _sh.ReshapeFunction.apply(input, _sh.unsqueeze_shape(input.shape, dim))
+
+
+def permute(input, *dims):
+    """Reorder the dimensions."""
+    return _sh.PermuteFunction.apply(input, _sh.perm_arg(input.ndim, dims))
+
+
+def transpose(input, dim0, dim1):
+    """Swap two dimensions."""
+    return _sh.PermuteFunction.apply(input, _sh.swap_perm(input.ndim, dim0, dim1))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """The transpose of a matrix; tensors of fewer than 2 dimensions come back as they are."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.ndim}D")
+    return input if input.ndim < 2 else transpose(input, 0, 1)
+
+
+def _T(input):
+    """All dimensions reversed (the transpose of a matrix)."""
+    if input.ndim < 2:
+        return input
+    return _sh.PermuteFunction.apply(input, tuple(range(input.ndim - 1, -1, -1)))
+
+
+def _mT(input):
+    """The last two dimensions swapped (a batch of matrices transposed)."""
+    if input.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {input.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
+def adjoint(input):
+    """``mT`` (real tensors)."""
+    return _mT(input)
+
+
+def movedim(input, source, destination):
+    """Move dimension(s) ``source`` to position(s) ``destination``."""
+    src = [source] if isinstance(source, numbers.Integral) else list(source)
+    dst = [destination] if isinstance(destination, numbers.Integral) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) "
+                           f"should contain the same number of dims as destination ({dst} dims)")
+    nd = input.ndim
+    src = [normalize_dim(s, nd, "movedim") for s in src]
+    dst = [normalize_dim(s, nd, "movedim") for s in dst]
+    perm = [None] * nd
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(i for i in range(nd) if i not in src)
+    perm = tuple(next(rest) if p is None else p for p in perm)
+    return _sh.PermuteFunction.apply(input, perm)
+
+
+moveaxis = movedim
+
+
+def expand(input, *sizes):
+    """Broadcast to ``sizes`` (-1 keeps a dimension); a read-only view."""
+    return _sh.ExpandFunction.apply(input, _sh.expand_shape(input.shape, _sh.shape_arg(sizes)))
+
+
+def expand_as(input, other):
+    """``input.expand(other.shape)``."""
+    return expand(input, *other.shape)
+
+
+def broadcast_to(input, size):
+    """``input.expand(size)``."""
+    return expand(input, *size)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape."""
+    shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, *shape) for t in tensors)
+
+
+def _check_seq(op, tensors):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}(): argument 'tensors' must be a tuple or list of Tensors, not "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
+    return tensors
+
+
+def cat(tensors, dim=0):
+    """Concatenate tensors along an existing dimension.
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        Shapes equal except along ``dim``; 1-D empty tensors are skipped, as in PyTorch.
+    dim : int
+
+    Returns
+    -------
+    Tensor
+        Its size along ``dim`` is the sum of the inputs' sizes; its dtype the promoted one.
+    """
+    return _sh.CatFunction.apply(dim, *_check_seq("cat", tensors))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Stack equally-shaped tensors along a new dimension.
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor, all of one shape S
+    dim : int
+        Where the new dimension goes, ``-len(S) - 1 <= dim <= len(S)``.
+
+    Returns
+    -------
+    Tensor
+        Shape S with ``len(tensors)`` inserted at ``dim``.
+    """
+    tensors = _check_seq("stack", tensors)
+    return _sh.StackFunction.apply(dim, *tensors)
+
+
+def atleast_1d(input):
+    """0-d tensors as shape (1,); others as they are."""
+    return reshape(input, (1,)) if input.ndim == 0 else input
+
+
+def atleast_2d(input):
+    """Tensors of fewer than 2 dimensions as shape (1, n)."""
+    return reshape(input, (1, -1)) if input.ndim < 2 else input
+
+
+def hstack(tensors):
+    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [atleast_1d(t) for t in _check_seq("hstack", tensors)]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate along dim 0, 1-D tensors as rows."""
+    return cat([atleast_2d(t) for t in _check_seq("vstack", tensors)], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    """Concatenate along dim 2, after making each tensor at least 3-D."""
+    out = []
+    for t_ in _check_seq("dstack", tensors):
+        if t_.ndim == 0:
+            t_ = reshape(t_, (1, 1, 1))
+        elif t_.ndim == 1:
+            t_ = reshape(t_, (1, -1, 1))
+        elif t_.ndim == 2:
+            t_ = unsqueeze(t_, 2)
+        out.append(t_)
+    return cat(out, 2)
+
+
+def column_stack(tensors):
+    """Stack 1-D tensors as columns (others are concatenated along dim 1)."""
+    return cat([reshape(t_, (-1, 1)) if t_.ndim < 2 else t_
+                for t_ in _check_seq("column_stack", tensors)], 1)
+
+
+def _slice(input, d, start, stop):
+    key = (slice(None),) * d + (slice(start, stop),)
+    return _sh.SliceFunction.apply(input, key)
+
+
+def narrow(input, dim, start, length):
+    """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch)."""
+    d = normalize_dim(dim, input.ndim, "narrow")
+    n = input.shape[d]
+    start = int(start)
+    if start < 0:
+        start += n
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                           f"size ({n}).")
+    return _slice(input, d, start, start + length)
+
+
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, that dimension removed."""
+    d = normalize_dim(dim, input.ndim, "select")
+    n = input.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    return _sh.SliceFunction.apply(input, (slice(None),) * d + (int(index) % n,))
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be shorter), or of the given
+    sizes.
+
+    Returns
+    -------
+    tuple of Tensor
+    """
+    d = normalize_dim(dim, tensor.ndim, "split")
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise RuntimeError(f"split expects split_size be non-negative, but got "
+                               f"split_size={size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if _bsum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                               f"(input tensor's size at dimension {dim}), but got "
+                               f"split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(_slice(tensor, d, start, start + s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    """At most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = input.shape[normalize_dim(dim, input.ndim, "chunk")]
+    return split(input, _bmax(-(-n // chunks), 1) if n else 1, dim)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """``numpy.array_split``: ``n`` nearly equal pieces, or pieces between indices."""
+    d = normalize_dim(dim, input.ndim, "tensor_split")
+    n = input.shape[d]
+    if isinstance(indices_or_sections, numbers.Integral):
+        k = int(indices_or_sections)
+        q, r = divmod(n, k)
+        bounds = np.cumsum([0] + [q + 1] * r + [q] * (k - r))
+    else:
+        bounds = [0] + [_bmin(_bmax(int(i), 0), n) for i in indices_or_sections] + [n]
+    return tuple(_slice(input, d, int(a), _bmax(int(a), int(b)))
+                 for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, that dimension removed (a tuple)."""
+    d = normalize_dim(dim, input.ndim, "unbind")
+    return tuple(_sh.SliceFunction.apply(input, (slice(None),) * d + (i,))
+                 for i in range(input.shape[d]))
+
+
+def _positions(input):
+    return np.arange(input._data.size, dtype=np.int64).reshape(input.shape)
+
+
+def _gather_map(input, where):
+    return _sh.GatherMapFunction.apply(input, np.asarray(where, np.int64))
+
+
+def _index_arr(index, op):
+    idx = _arr(index)
+    idx = np.asarray(idx)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {idx.dtype}")
+    return idx.astype(np.int64, copy=False)
+
+
+def _index_positions(input, d, index, op):
+    """Flat positions of ``input`` picked by ``index`` along ``d`` (gather/scatter rule:
+    other dimensions of index no larger than input's)."""
+    pos = _positions(input)
+    if index.ndim != pos.ndim:
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
+                           f"input tensor")
+    for k, (i, s) in enumerate(zip(index.shape, pos.shape)):
+        if k != d and i > s:
+            raise RuntimeError(f"{op}(): Size does not match at dimension {k} expected index "
+                               f"{list(index.shape)} to be smaller than self {list(pos.shape)} "
+                               f"apart from dimension {d}")
+    pos = pos[tuple(slice(0, i) if k != d else slice(None) for k, i in enumerate(index.shape))]
+    n = pos.shape[d]
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise RuntimeError(f"{op}(): index out of bounds for dimension {d} with size {n}")
+    return np.take_along_axis(pos, index % _bmax(n, 1), d)
+
+
+def gather(input, dim, index):
+    """``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (and so on): values picked along
+    ``dim``; the result has the shape of ``index``."""
+    d = normalize_dim(dim, input.ndim, "gather")
+    return _gather_map(input, _index_positions(input, d, _index_arr(index, "gather"),
+                                               "gather"))
+
+
+def take_along_dim(input, indices, dim=None):
+    """``gather`` with broadcasting (flattened when ``dim`` is None)."""
+    idx = _index_arr(indices, "take_along_dim")
+    if dim is None:
+        return take(input, idx.reshape(-1))
+    d = normalize_dim(dim, input.ndim, "take_along_dim")
+    shape = list(np.broadcast_shapes(tuple(s if k != d else 1 for k, s in enumerate(
+        input.shape)), tuple(s if k != d else 1 for k, s in enumerate(idx.shape))))
+    xs = list(shape)
+    xs[d] = input.shape[d]
+    shape[d] = idx.shape[d]
+    pos = np.broadcast_to(_positions(input), xs)
+    return _gather_map(input, np.take_along_axis(pos, np.broadcast_to(idx, shape) %
+                                                 _bmax(input.shape[d], 1), d))
+
+
+def _scatter(input, dim, index, src, accumulate, op):
+    d = normalize_dim(dim, input.ndim, op)
+    idx = _index_arr(index, op)
+    where = _index_positions(input, d, idx, op)
+    if isinstance(src, Tensor):
+        if src.ndim != idx.ndim or _bany(i > s for i, s in zip(idx.shape, src.shape)):
+            raise RuntimeError(f"{op}(): Expected index {list(idx.shape)} to be smaller than "
+                               f"src {list(src.shape)}")
+        if src.shape != idx.shape:
+            src = _sh.SliceFunction.apply(src, tuple(slice(0, i) for i in idx.shape))
+    return _sh.ScatterMapFunction.apply(input, src, where, accumulate)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """A copy of ``input`` with ``src`` (a tensor, or the number ``value``) written at
+    ``index`` along ``dim`` (the inverse of :func:`gather`).
+
+    ``reduce="add"`` adds instead of writing; where indices repeat, which write wins is
+    unspecified (as in PyTorch).
+    """
+    if src is None:
+        src = value
+    if reduce not in (None, "add"):
+        raise NotImplementedError(f"scatter: reduce={reduce!r} is not implemented in pynn "
+                                  "(None or 'add')")
+    return _scatter(input, dim, index, src, reduce == "add", "scatter")
+
+
+def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+    return _scatter(input, dim, index, src, True, "scatter_add")
+
+
+def _dim_positions(input, d, index, op):
+    idx = _index_arr(index, op)
+    if idx.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    n = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"{op}(): index out of range in self")
+    return np.take(_positions(input), idx.reshape(-1) % _bmax(n, 1), axis=d) if input.ndim \
+        else np.zeros(idx.reshape(-1).shape, np.int64)
+
+
+def index_select(input, dim, index):
+    """The slices at ``index`` (a 1-D int tensor) along ``dim``."""
+    d = normalize_dim(dim, input.ndim, "index_select")
+    return _gather_map(input, _dim_positions(input, d, index, "index_select"))
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """A copy of ``input`` with ``alpha * source`` added at the slices ``index`` along
+    ``dim`` (repeated indices add up)."""
+    d = normalize_dim(dim, input.ndim, "index_add")
+    where = _dim_positions(input, d, index, "index_add")
+    if alpha != 1:
+        source = mul(source, alpha)
+    return _sh.ScatterMapFunction.apply(input, source, where, True)
+
+
+def index_copy(input, dim, index, source):
+    """A copy of ``input`` with the slices ``index`` along ``dim`` replaced by ``source``."""
+    d = normalize_dim(dim, input.ndim, "index_copy")
+    return _sh.ScatterMapFunction.apply(input, source, _dim_positions(input, d, index,
+                                                                      "index_copy"), False)
+
+
+def index_fill(input, dim, index, value):
+    """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value``."""
+    d = normalize_dim(dim, input.ndim, "index_fill")
+    return _sh.ScatterMapFunction.apply(input, _arr(value) if isinstance(value, Tensor) else
+                                        value, _dim_positions(input, d, index, "index_fill"),
+                                        False)
+
+
+def _mask_arr(mask, op):
+    m = np.asarray(_arr(mask))
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"{op}: expected mask dtype to be Bool but got {m.dtype}")
+    return m
+
+
+def masked_fill(input, mask, value):
+    """A copy of ``input`` with ``value`` where ``mask`` (broadcast) is True; the value keeps
+    ``input``'s dtype."""
+    m = _mask_arr(mask, "masked_fill")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.ndim} dimension(s).")
+        value = value.to(input._data.dtype)
+    else:
+        value = np.asarray(value, input._data.dtype)
+    out = _ew.WhereFunction.apply(m, value, input)
+    if out.shape != input.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {m.shape} does not broadcast to the "
+                           f"input's shape {tuple(input.shape)}")
+    return out
+
+
+def masked_select(input, mask):
+    """The elements where ``mask`` (broadcast with input) is True, as a 1-D tensor."""
+    m = _mask_arr(mask, "masked_select")
+    shape = np.broadcast_shapes(input.shape, m.shape)
+    pos = np.broadcast_to(_positions(input), shape)
+    return _gather_map(input, pos[np.broadcast_to(m, shape)])
+
+
+def masked_scatter(input, mask, source):
+    """A copy of ``input`` with the elements where ``mask`` is True taken from ``source`` in
+    order."""
+    m = np.broadcast_to(_mask_arr(mask, "masked_scatter"), input.shape)
+    where = _positions(input)[m]
+    if source.numel() < where.size:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
+                           "as ones in mask")
+    src = _slice(reshape(source, (-1,)), 0, 0, where.size)
+    return _sh.ScatterMapFunction.apply(input, src, where, False)
+
+
+def take(input, index):
+    """Elements at the flat positions ``index`` (the result has index's shape)."""
+    idx = _index_arr(index, "take")
+    n = input._data.size
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"take: index out of range for a tensor of {n} elements")
+    return _gather_map(input, idx % _bmax(n, 1))
+
+
+def repeat(input, *sizes):
+    """The tensor tiled ``sizes`` times along each dimension (leading sizes add
+    dimensions)."""
+    sizes = _sh.shape_arg(sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                           "number of dimensions of tensor")
+    return _gather_map(input, np.tile(_positions(input), sizes))
+
+
+def tile(input, dims):
+    """The tensor tiled ``dims`` times (missing leading entries taken as 1)."""
+    return _gather_map(input, np.tile(_positions(input), tuple(dims)))
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place; the input
+    is flattened when ``dim`` is None."""
+    if repeats is None:  # repeat_interleave(repeats): indices repeated by their counts
+        counts = _index_arr(input, "repeat_interleave")
+        return _const(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    reps = _arr(repeats)
+    if isinstance(reps, np.ndarray) and reps.ndim == 0:
+        reps = int(reps)
+    pos = _positions(input)
+    if dim is None:
+        return _gather_map(input, np.repeat(pos.reshape(-1), reps))
+    return _gather_map(input, np.repeat(pos, reps, axis=normalize_dim(dim, input.ndim,
+                                                                      "repeat_interleave")))
+
+
+def flip(input, dims):
+    """The tensor with the order of elements reversed along ``dims``."""
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+    axes = tuple(normalize_dim(d, input.ndim, "flip") for d in dims)
+    return _gather_map(input, np.flip(_positions(input), axes))
+
+
+def fliplr(input):
+    """``flip(input, 1)``."""
+    return flip(input, (1,))
+
+
+def flipud(input):
+    """``flip(input, 0)``."""
+    return flip(input, (0,))
+
+
+def roll(input, shifts, dims=None):
+    """Elements shifted cyclically by ``shifts`` along ``dims`` (the flattened tensor when
+    None)."""
+    pos = _positions(input)
+    if dims is None:
+        return _gather_map(input, np.roll(pos.reshape(-1), shifts).reshape(input.shape))
+    return _gather_map(input, np.roll(pos, shifts, dims))
+
+
+def rot90(input, k=1, dims=(0, 1)):
+    """Rotation by 90 degrees ``k`` times in the plane of ``dims``."""
+    return _gather_map(input, np.rot90(_positions(input), k, tuple(dims)))
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of the planes ``(dim1, dim2)``, as the last dimension."""
+    d1 = normalize_dim(dim1, input.ndim, "diagonal")
+    d2 = normalize_dim(dim2, input.ndim, "diagonal")
+    return _gather_map(input, np.diagonal(_positions(input), offset, d1, d2))
+
+
+def diag(input, diagonal=0):
+    """A 1-D tensor as a square matrix with it on diagonal ``diagonal``; a matrix's diagonal
+    as a 1-D tensor."""
+    if input.ndim == 1:
+        n = input.shape[0]
+        size = n + _babs(diagonal)
+        where = np.full((size, size), -1, np.int64)
+        rows = np.arange(n) + _bmax(-diagonal, 0)
+        where[rows, rows + diagonal] = np.arange(n)
+        return _gather_map(input, where)
+    if input.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+    return _gather_map(input, np.diagonal(_positions(input), diagonal))
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Each last-dimension vector as the diagonal of a matrix (planes ``dim1, dim2``)."""
+    n = input.shape[-1]
+    size = n + _babs(offset)
+    pos = _positions(input)
+    where = np.full(input.shape[:-1] + (size, size), -1, np.int64)
+    rows = np.arange(n) + _bmax(-offset, 0)
+    where[..., rows, rows + offset] = pos
+    out_nd = input.ndim + 1
+    d1, d2 = normalize_dim(dim1, out_nd, "diag_embed"), normalize_dim(dim2, out_nd, "diag_embed")
+    where = np.moveaxis(where, (-2, -1), (d1, d2))
+    return _gather_map(input, where)
+
+
+def trace(input):
+    """Sum of the main diagonal of a matrix (integers give int64)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return sum(diag(input))
+
+
+def _triangle(input, diagonal, lower, op):
+    if input.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+    rows, cols = input.shape[-2:]
+    keep = (np.tri(rows, cols, diagonal, dtype=bool) if lower else
+            ~np.tri(rows, cols, diagonal - 1, dtype=bool))
+    return _gather_map(input, np.where(keep, _positions(input), -1))
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros
+    elsewhere."""
+    return _triangle(input, diagonal, True, "tril")
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dimensions (on and above ``diagonal``)."""
+    return _triangle(input, diagonal, False, "triu")
+
+
+def cross(input, other, dim=None):
+    """Cross product of 3-vectors along ``dim`` (the first dimension of size 3 when None)."""
+    shape = np.broadcast_shapes(input.shape, other.shape)
+    if dim is None:
+        dims = [k for k, s in enumerate(shape) if s == 3]
+        if not dims:
+            raise RuntimeError("cross: no dimension of size 3 in input")
+        dim = dims[0]
+    d = normalize_dim(dim, len(shape), "cross")
+    if shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d] if input.ndim > d else 1} and "
+                           f"{other.shape[d] if other.ndim > d else 1}")
+    a, b = broadcast_tensors(input, other)
+    a0, a1, a2 = unbind(a, d)
+    b0, b1, b2 = unbind(b, d)
+    return stack([sub(mul(a1, b2), mul(a2, b1)), sub(mul(a2, b0), mul(a0, b2)),
+                  sub(mul(a0, b1), mul(a1, b0))], d)
+
+
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of (*, P, M) and (*, R, M): (*, P, R)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError("cdist only supports at least 2D tensors")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    diff = sub(unsqueeze(x1, -2), unsqueeze(x2, -3))
+    return norm(diff, p, -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax family (methods and namespace names of the nn engineer's kernels)
+
+
+def softmax(input, dim=None, dtype=None):
+    """Softmax along ``dim`` (``dtype``: cast the input first)."""
+    input = _cast(input, dtype)
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
+    return _sm.SoftmaxFunction.apply(input, dim)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """``log(softmax(input))`` along ``dim``, computed stably."""
+    input = _cast(input, dtype)
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return _sm.LogSoftmaxFunction.apply(input, dim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operators and the method table
+
+
+def _radd(self, other):
+    return _ew.AddFunction.apply(other, self)
+
+
+def _rsub(self, other):
+    return _ew.SubFunction.apply(other, self)
+
+
+def _rmul(self, other):
+    return _ew.MulFunction.apply(other, self)
+
+
+def _rtruediv(self, other):
+    return _ew.DivFunction.apply(other, self)
+
+
+def _rpow(self, other):
+    return _ew.PowFunction.apply(other, self)
+
+
+def _rfloordiv(self, other):
+    return div(other, self, rounding_mode="floor")
+
+
+def _rmod(self, other):
+    return _ew.FmodFunction.apply(other, self, True)
+
+
+def _eq(self, other):
+    if other is None:
+        return False
+    return _const(np.equal(self._data, _arr(other)))
+
+
+def _ne(self, other):
+    if other is None:
+        return True
+    return _const(np.not_equal(self._data, _arr(other)))
+
+
+def _and(self, other):
+    return bitwise_and(self, other)
+
+
+def _or(self, other):
+    return bitwise_or(self, other)
+
+
+def _xor(self, other):
+    return bitwise_xor(self, other)
+
+
+def _rand(self, other):
+    return bitwise_and(other, self)
+
+
+def _ror(self, other):
+    return bitwise_or(other, self)
+
+
+def _rxor(self, other):
+    return bitwise_xor(other, self)
+
+
+# Operators: the hot ones call their Function directly (no keyword handling).
+_OPERATORS = {
+    "__add__": lambda self, other: _ew.AddFunction.apply(self, other),
+    "__radd__": _radd,
+    "__sub__": lambda self, other: _ew.SubFunction.apply(self, other),
+    "__rsub__": _rsub,
+    "__mul__": lambda self, other: _ew.MulFunction.apply(self, other),
+    "__rmul__": _rmul,
+    "__truediv__": lambda self, other: _ew.DivFunction.apply(self, other),
+    "__rtruediv__": _rtruediv,
+    "__floordiv__": floor_divide,
+    "__rfloordiv__": _rfloordiv,
+    "__mod__": remainder,
+    "__rmod__": _rmod,
+    "__pow__": lambda self, other: _ew.PowFunction.apply(self, other),
+    "__rpow__": _rpow,
+    "__matmul__": lambda self, other: _mm.MatmulFunction.apply(self, other),
+    "__rmatmul__": _rmatmul,
+    "__neg__": neg,
+    "__pos__": positive,
+    "__abs__": abs,
+    "__invert__": bitwise_not,
+    "__and__": _and,
+    "__or__": _or,
+    "__xor__": _xor,
+    "__rand__": _rand,
+    "__ror__": _ror,
+    "__rxor__": _rxor,
+    "__eq__": _eq,
+    "__ne__": _ne,
+    "__lt__": lt,
+    "__le__": le,
+    "__gt__": gt,
+    "__ge__": ge,
+}
+
+# Namespace functions that are Tensor methods of the same name.
+_METHOD_NAMES = [
+    "add", "sub", "mul", "div", "true_divide", "floor_divide", "pow", "float_power", "neg",
+    "positive", "maximum", "minimum", "fmod", "remainder", "atan2", "hypot", "clamp", "clamp_min",
+    "clamp_max", "lerp", "addcmul", "addcdiv", "exp", "exp2", "log", "log2", "log10", "log1p",
+    "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "erf",
+    "erfinv", "reciprocal", "square", "abs", "frac", "tanh", "sigmoid", "relu", "sign", "floor",
+    "ceil", "trunc", "round", "nan_to_num", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
+    "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "isnan", "isinf", "isposinf", "isneginf", "isfinite", "isclose", "allclose",
+    "equal", "sum", "nansum", "mean", "nanmean", "prod", "var", "std", "norm", "dist", "logsumexp",
+    "cumsum", "cumprod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "sort",
+    "argsort", "msort", "topk", "kthvalue", "median", "mode", "unique", "unique_consecutive",
+    "all", "any", "count_nonzero", "nonzero", "argwhere", "matmul", "mm", "bmm", "mv", "dot",
+    "vdot", "inner", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "reshape", "view",
+    "view_as", "reshape_as", "flatten", "ravel", "unflatten", "squeeze", "unsqueeze", "permute",
+    "transpose", "swapaxes", "swapdims", "t", "adjoint", "movedim", "moveaxis", "expand",
+    "expand_as", "broadcast_to", "narrow", "select", "split", "chunk", "tensor_split", "unbind",
+    "gather", "take_along_dim", "scatter", "scatter_add", "index_select", "index_add",
+    "index_copy", "index_fill", "masked_fill", "masked_select", "masked_scatter", "take", "repeat",
+    "tile", "repeat_interleave", "flip", "fliplr", "flipud", "roll", "rot90", "diagonal", "diag",
+    "diag_embed", "trace", "tril", "triu", "cross", "softmax", "log_softmax"
+]
+
+# Tensor method aliases that the namespace spells differently.
+_METHOD_ALIASES = {
+    "absolute": abs, "negative": neg, "multiply": mul, "divide": div, "subtract": sub,
+    "clip": clamp, "arcsin": asin, "arccos": acos, "arctan": atan, "arctan2": atan2,
+    "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le, "not_equal": ne,
+    "fix": trunc,
+}
+
+_PROPERTIES = {"T": _T, "mT": _mT}
+
+# Namespace-only (not Tensor methods in PyTorch either).
+_NAMESPACE_ONLY = [
+    "rsub", "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
+    "column_stack", "atleast_1d", "atleast_2d", "einsum", "tensordot", "where",
+    "broadcast_tensors", "var_mean", "std_mean", "cdist"
+]
+
+
+def _where_method(self, condition, other):
+    """``where(condition, self, other)`` (the method's argument order)."""
+    return where(condition, self, other)
+
+
+def _install():
+    for name, fn in _OPERATORS.items():
+        setattr(Tensor, name, fn)
+    for name in _METHOD_NAMES:
+        setattr(Tensor, name, globals()[name])
+    for name, fn in _METHOD_ALIASES.items():
+        setattr(Tensor, name, fn)
+    Tensor.where = _where_method
+    for name, fn in _PROPERTIES.items():
+        setattr(Tensor, name, property(fn, doc=fn.__doc__))
+
+
+_install()
+
+# Tensor methods with no torch-namespace function of that name.
+_METHOD_ONLY = {"view", "view_as", "reshape_as", "expand", "expand_as", "repeat"}
+
+_EXPORTS = [n for n in _METHOD_NAMES if n not in _METHOD_ONLY] + list(_METHOD_ALIASES) + \
+    _NAMESPACE_ONLY + ["ravel"]
+_namespace = globals()
+for _name in _EXPORTS:
+    _namespace[_name] = _with_out(_namespace[_name] if _name in _namespace
+                                  else _METHOD_ALIASES[_name])
+__all__ = list(_EXPORTS)
+del _namespace, _name

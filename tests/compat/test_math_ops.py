@@ -1,0 +1,700 @@
+"""The math of the torch namespace against PyTorch itself, one table row per function.
+
+Each row names a function and the samples to call it with (shapes with broadcasting, 0-d and
+empty tensors, int/float mixes, Python scalars). For every sample both libraries run the
+namespace function; values, dtypes and shapes must agree, and so must the error type when
+PyTorch refuses. The method form (``t.exp()``) must be the same function as ``pynn.exp`` and
+give the same result. Rows marked differentiable also compare, in float64, the gradients of a
+random weighted sum of the outputs with PyTorch's.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+import pynn
+
+torch = pytest.importorskip("torch")
+
+F32, F64, I64, I32, BOOL = np.float32, np.float64, np.int64, np.int32, np.bool_
+
+
+class Idx:
+    """An integer index array (kept out of the gradient and out of dtype mixing)."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, np.int64)
+
+
+class Mask:
+    def __init__(self, values):
+        self.values = np.asarray(values, bool)
+
+
+def _u(rng, shape, dtype=F32, lo=-2.0, hi=2.0):
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(-5, 6, size=shape).astype(dtype)
+    if np.dtype(dtype).kind == "b":
+        return rng.random(shape) < 0.5
+    return rng.uniform(lo, hi, size=shape).astype(dtype)
+
+
+def _away(rng, shape, dtype=F32):
+    """Values with |x| in [0.5, 2] (divisors, reciprocals)."""
+    x = _u(rng, shape, F64, 0.5, 2.0) * np.where(rng.random(shape) < 0.5, -1, 1)
+    return np.asarray(x).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sample makers: (rng, dtype) -> list of (args, kwargs)
+
+
+def unary(lo=-2.0, hi=2.0, ints=True):
+    def make(rng, dt):
+        s = [((_u(rng, sh, dt, lo, hi),), {}) for sh in [(3, 4), (), (0, 3), (2, 1, 3)]]
+        if ints and dt == F32:
+            s.append(((_u(rng, (3, 4), I64),), {}))
+        return s
+    return make
+
+
+def binary(kind="any", ints=True):
+    def b(rng, sh, dt):
+        if kind == "pos":
+            return _u(rng, sh, dt, 0.5, 2.0)
+        if kind == "away":
+            return _away(rng, sh, dt)
+        return _u(rng, sh, dt)
+
+    def make(rng, dt):
+        a = _u(rng, (3, 4), dt, 0.5, 2.0) if kind == "pos" else _u(rng, (3, 4), dt)
+        s = [
+            ((a, b(rng, (3, 4), dt)), {}),
+            ((_u(rng, (2, 1, 3), dt, 0.5, 2.0), b(rng, (4, 1), dt)), {}),
+            ((a, b(rng, (4,), dt)), {}),
+            ((_u(rng, (), dt, 0.5, 2.0), b(rng, (3,), dt)), {}),
+            ((_u(rng, (0, 3), dt, 0.5, 2.0), b(rng, (3,), dt)), {}),
+            ((a, 1.5), {}),
+            ((a, 2), {}),
+        ]
+        if ints and dt == F32:
+            ia = _u(rng, (3, 4), I64)
+            ib = np.where(np.abs(ia) < 1, 3, ia) if kind != "any" else ia
+            s += [((ia, b(rng, (3, 4), F32)), {}),
+                  ((_u(rng, (3,), F32, 0.5, 2.0), np.array(2.0)), {}),
+                  ((_u(rng, (3,), F32, 0.5, 2.0), np.array(2.0, F64)), {}),
+                  ((ia, 2.5), {}),
+                  ((ia, ib), {})]
+        return s
+    return make
+
+
+def compare():
+    def make(rng, dt):
+        a = _u(rng, (3, 4), I64).astype(dt)
+        return [((a, _u(rng, (3, 4), I64).astype(dt)), {}), ((a, _u(rng, (4,), I64)), {}),
+                ((a, 1), {}), ((a, 0.5), {})]
+    return make
+
+
+def logical():
+    def make(rng, dt):
+        return [((_u(rng, (3, 4), BOOL), _u(rng, (3, 4), BOOL)), {}),
+                ((_u(rng, (3, 4), I64), _u(rng, (4,), I64)), {})]
+    return make
+
+
+def reduction(dims=(None, 1, -1, (0, 2)), keep=True, ints=True, extra=None):
+    def make(rng, dt):
+        x = _u(rng, (2, 3, 4), dt)
+        s = []
+        for d in dims:
+            kw = dict(extra or {})
+            if d is not None:
+                kw["dim"] = d
+            s.append(((x,), kw))
+            if keep and d is not None:
+                s.append(((x,), dict(kw, keepdim=True)))
+        s.append(((_u(rng, (), dt),), dict(extra or {})))
+        if ints and dt == F32:
+            s.append(((_u(rng, (3, 4), I64),), dict(extra or {})))
+            s.append(((_u(rng, (3, 4), BOOL),), dict(extra or {})))
+        return s
+    return make
+
+
+def dim_pair(k=None):
+    """(x, dim) samples for sort-like ops; ``k`` adds a positional k."""
+    def make(rng, dt):
+        s = []
+        for sh, d in [((3, 5), 1), ((3, 5), 0), ((2, 3, 4), -1), ((6,), 0)]:
+            x = rng.permutation(np.arange(np.prod(sh))).reshape(sh).astype(dt) / 3
+            args = (x,) if k is None else (x, k)
+            s.append((args, {"dim": d}))
+        return s
+    return make
+
+
+def fixed(*samples):
+    """Samples given as functions of rng and dtype."""
+    def make(rng, dt):
+        return [f(rng, dt) for f in samples]
+    return make
+
+
+def _norm_sample(p, dim):
+    return lambda r, d: ((_u(r, (3, 4), d),), {"p": p, "dim": dim})
+
+
+@dataclass
+class Op:
+    name: str
+    samples: object
+    grad: bool = True
+    method: bool = True
+    namespace: bool = True
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    skip_dtypes: tuple = field(default_factory=tuple)
+
+
+OPS = [
+    # elementwise unary
+    Op("exp", unary()), Op("exp2", unary()), Op("log", unary(0.2, 3.0)),
+    Op("log2", unary(0.2, 3.0)), Op("log10", unary(0.2, 3.0)), Op("log1p", unary(-0.5, 2)),
+    Op("expm1", unary()), Op("sqrt", unary(0.2, 3.0)), Op("rsqrt", unary(0.2, 3.0)),
+    Op("abs", unary()), Op("sign", unary()), Op("sin", unary()), Op("cos", unary()),
+    Op("tan", unary(-1, 1)), Op("asin", unary(-0.9, 0.9, ints=False)),
+    Op("acos", unary(-0.9, 0.9, ints=False)), Op("atan", unary()), Op("sinh", unary()),
+    Op("cosh", unary()), Op("tanh", unary()), Op("sigmoid", unary()), Op("square", unary()),
+    Op("reciprocal", fixed(lambda r, d: ((_away(r, (3, 4), d),), {}))),
+    Op("floor", unary()), Op("ceil", unary()), Op("round", unary()), Op("trunc", unary()),
+    Op("frac", unary(ints=False)), Op("neg", unary()), Op("erf", unary()),
+    Op("erfinv", unary(-0.9, 0.9)), Op("relu", unary()),
+    Op("round", fixed(lambda r, d: ((_u(r, (3, 4), d) * 10,), {"decimals": 1})), grad=False),
+    Op("nan_to_num", fixed(lambda r, d: ((np.array([np.nan, np.inf, -np.inf, 1.5], d),), {}),
+                          lambda r, d: ((np.array([np.nan, np.inf, 1.5], d),),
+                                        {"nan": 2.0, "posinf": 9.0}))),
+    Op("clamp", fixed(lambda r, d: ((_u(r, (3, 4), d),), {"min": -0.5, "max": 0.7}),
+                      lambda r, d: ((_u(r, (3, 4), d),), {"min": -0.5}),
+                      lambda r, d: ((_u(r, (3, 4), d),), {"max": 0.5}),
+                      lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d), _u(r, (3, 1), d) + 2),
+                                    {}),
+                      lambda r, d: ((_u(r, (3, 4), I64),), {"min": 0.5}))),
+    # elementwise binary
+    Op("add", binary()), Op("sub", binary()), Op("mul", binary()),
+    Op("div", binary("away")), Op("true_divide", binary("away")),
+    Op("floor_divide", binary("away"), grad=False), Op("pow", binary("pos", ints=False)),
+    Op("maximum", binary()), Op("minimum", binary()), Op("fmod", binary("away")),
+    Op("remainder", binary("away")), Op("atan2", binary("away", ints=False)),
+    Op("hypot", binary(ints=False)),
+    Op("add", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {"alpha": 2.5}))),
+    Op("div", fixed(lambda r, d: ((_u(r, (3, 4), d) * 5, _away(r, (3, 4), d)),
+                                  {"rounding_mode": "trunc"}),
+                    lambda r, d: ((_u(r, (3, 4), d) * 5, _away(r, (4,), d)),
+                                  {"rounding_mode": "floor"}),
+                    lambda r, d: ((_u(r, (3, 4), I64), np.array([2, -3, 4, 5])),
+                                  {"rounding_mode": "floor"}),
+                    lambda r, d: ((_u(r, (3, 4), I64), np.array([2, -3, 4, 5])),
+                                  {"rounding_mode": "trunc"}))),
+    Op("pow", fixed(lambda r, d: ((_u(r, (3, 4), d), 2), {}),
+                    lambda r, d: ((_u(r, (3, 4), d, 0.5, 2), 0.5), {}),
+                    lambda r, d: ((_u(r, (3, 4), I64), 2), {}),
+                    lambda r, d: ((_u(r, (3, 4), I64), 0.5), {}))),
+    Op("lerp", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d), 0.3), {}),
+                     lambda r, d: ((_u(r, (3, 4), d), _u(r, (3, 4), d), _u(r, (3, 4), d)),
+                                   {}))),
+    Op("addcmul", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d), _u(r, (3, 1), d)),
+                                      {"value": 0.5}))),
+    Op("addcdiv", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d), _away(r, (3, 1), d)),
+                                      {"value": 2}))),
+    Op("where", fixed(lambda r, d: ((Mask(r.random((3, 4)) < 0.5), _u(r, (3, 4), d),
+                                     _u(r, (4,), d)), {}),
+                      lambda r, d: ((Mask(r.random((3, 1)) < 0.5), _u(r, (3, 4), d), 0.0), {}),
+                      lambda r, d: ((Mask(r.random((4,)) < 0.5), _u(r, (3, 4), I64), 1.5),
+                                    {})), method=False),
+    # comparisons and logic
+    *[Op(n, compare(), grad=False) for n in ("eq", "ne", "lt", "le", "gt", "ge")],
+    *[Op(n, logical(), grad=False) for n in ("logical_and", "logical_or", "logical_xor",
+                                             "bitwise_and", "bitwise_or", "bitwise_xor")],
+    Op("logical_not", unary(), grad=False),
+    Op("bitwise_not", fixed(lambda r, d: ((_u(r, (3, 4), I64),), {}),
+                            lambda r, d: ((_u(r, (3, 4), BOOL),), {}),
+                            lambda r, d: ((_u(r, (3, 4), d),), {})), grad=False),
+    *[Op(n, fixed(lambda r, d: ((np.array([np.nan, np.inf, -np.inf, 1.0, 0.0], d),), {})),
+         grad=False) for n in ("isnan", "isinf", "isfinite", "isposinf", "isneginf")],
+    Op("isclose", fixed(lambda r, d: ((np.array([1.0, 1.0 + 1e-7, np.nan, 2.0], d),
+                                       np.array([1.0, 1.0, np.nan, 2.1], d)), {}),
+                        lambda r, d: ((np.array([np.nan, 1.0], d), np.array([np.nan, 1.5], d)),
+                                      {"equal_nan": True, "atol": 0.6})), grad=False),
+    Op("allclose", fixed(lambda r, d: ((np.array([1.0, 2.0], d), np.array([1.0, 2.0001], d)),
+                                       {}),
+                         lambda r, d: ((np.array([1.0, 2.0], d), np.array([1.0, 2.1], d)), {})),
+       grad=False),
+    Op("equal", fixed(lambda r, d: ((np.array([1.0, 2.0], d), np.array([1.0, 2.0], d)), {}),
+                      lambda r, d: ((np.array([1.0, 2.0], d), np.array([1.0], d)), {})),
+       grad=False),
+    # reductions
+    Op("sum", reduction()), Op("mean", reduction(ints=False)),
+    Op("mean", fixed(lambda r, d: ((_u(r, (3, 4), I64),), {}),
+                     lambda r, d: ((_u(r, (3, 4), I64),), {"dtype": torch.float64}),
+                     lambda r, d: ((_u(r, (0, 4), d),), {"dim": 1}))),
+    Op("sum", fixed(lambda r, d: ((_u(r, (3, 4), d),), {"dim": 0, "dtype": torch.float64}),
+                    lambda r, d: ((_u(r, (0, 4), d),), {}),
+                    lambda r, d: ((_u(r, (3, 4), np.uint8),), {"dim": 1}))),
+    Op("prod", reduction(dims=(None, 1, -1))),
+    Op("prod", fixed(lambda r, d: ((np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]], d),),
+                                   {"dim": 1}),
+                     lambda r, d: ((np.array([1.5, 0.0, 2.0], d),), {}))),
+    Op("var", reduction(ints=False)), Op("std", reduction(ints=False)),
+    Op("var", fixed(lambda r, d: ((_u(r, (3, 4), d),), {"dim": 1, "correction": 0}),
+                    lambda r, d: ((_u(r, (3, 4), d), 0, False), {}),
+                    lambda r, d: ((_u(r, (3, 4), d), False), {}),
+                    lambda r, d: ((_u(r, (3, 4), I64),), {}))),
+    Op("std", fixed(lambda r, d: ((_u(r, (3, 4), d),), {"dim": (0, 1), "unbiased": False}),
+                    lambda r, d: ((np.ones((3, 4), d),), {"dim": 1}))),
+    Op("var_mean", reduction(dims=(None, 1), ints=False), method=False),
+    Op("std_mean", reduction(dims=(None, 1), ints=False), method=False),
+    Op("norm", fixed(*[_norm_sample(p, dm) for p in (2, 1, 3, float("inf"), "fro", 0.5)
+                       for dm in (None, 1)],
+        lambda r, d: ((np.zeros((3,), d),), {}),
+        lambda r, d: ((_u(r, (2, 3, 4), d),), {"dim": (0, 2), "keepdim": True}))),
+    Op("dist", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {}),
+                     lambda r, d: ((_u(r, (3, 4), d), _u(r, (3, 4), d)), {"p": 1}))),
+    Op("logsumexp", fixed(lambda r, d: ((_u(r, (3, 4), d) * 30,), {"dim": 1}),
+                          lambda r, d: ((_u(r, (2, 3, 4), d),), {"dim": (0, 2),
+                                                                  "keepdim": True}),
+                          lambda r, d: ((np.array([[-np.inf, -np.inf], [0.0, 1.0]], d),),
+                                        {"dim": 1}))),
+    Op("cumsum", fixed(lambda r, d: ((_u(r, (3, 4), d),), {"dim": 1}),
+                       lambda r, d: ((_u(r, (3, 4), d),), {"dim": -2}),
+                       lambda r, d: ((_u(r, (3, 4), I32),), {"dim": 0}),
+                       lambda r, d: ((_u(r, (3, 4), BOOL),), {"dim": 0}),
+                       lambda r, d: ((_u(r, (), d),), {"dim": 0}))),
+    Op("cumprod", fixed(lambda r, d: ((_u(r, (3, 4), d),), {"dim": 1}),
+                        lambda r, d: ((np.array([[1.5, 0.0, 2.0, 3.0], [0.0, 2.0, 0.0, 1.0]], d),),
+                                      {"dim": 1}),
+                        lambda r, d: ((_u(r, (3, 4), I64),), {"dim": 0}))),
+    Op("max", reduction(dims=(None, 1, -1), extra=None, ints=True)),
+    Op("min", reduction(dims=(None, 0, 2), ints=True)),
+    Op("max", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {}),
+                    lambda r, d: ((np.array([1.0, 3.0, 3.0, 2.0], d),), {}))),
+    Op("amax", reduction(dims=(1, (0, 2)))), Op("amin", reduction(dims=(1, (0, 2)))),
+    Op("aminmax", fixed(lambda r, d: ((_u(r, (3, 4), d),), {}),
+                        lambda r, d: ((_u(r, (3, 4), d),), {"dim": 1}))),
+    Op("argmax", reduction(dims=(None, 1, -1)), grad=False),
+    Op("argmin", reduction(dims=(None, 0)), grad=False),
+    Op("sort", dim_pair()), Op("argsort", dim_pair(), grad=False),
+    Op("sort", fixed(lambda r, d: ((np.array([3.0, 1.0, 2.0, 1.0, 3.0], d),),
+                                   {"descending": True, "stable": True}),
+                     lambda r, d: ((np.array([3.0, np.nan, 2.0, 1.0], d),), {}),
+                     lambda r, d: ((np.array([3.0, np.nan, 2.0, 1.0], d),),
+                                   {"descending": True}))),
+    Op("topk", dim_pair(2)),
+    Op("topk", fixed(lambda r, d: ((_u(r, (3, 5), d), 3), {"largest": False}))),
+    Op("kthvalue", dim_pair(2)),
+    Op("kthvalue", fixed(lambda r, d: ((_u(r, (3, 5), d), 1, 0, True), {}))),
+    Op("median", dim_pair()),
+    Op("median", fixed(lambda r, d: ((_u(r, (3, 5), d),), {}),
+                       lambda r, d: ((np.array([1.0, 2.0, 2.0, 1.0], d),), {}),
+                       lambda r, d: ((_u(r, (3, 4), d),), {"dim": 1, "keepdim": True}))),
+    Op("mode", fixed(lambda r, d: ((np.array([[1.0, 2.0, 2.0, 3.0], [4.0, 4.0, 1.0, 1.0]], d),),
+                                   {}),
+                     lambda r, d: ((np.array([[1, 2, 2], [3, 3, 1]], I64),), {"dim": 0})),
+       grad=False),
+    Op("all", reduction(dims=(None, 1)), grad=False),
+    Op("any", reduction(dims=(None, 1)), grad=False),
+    Op("count_nonzero", fixed(lambda r, d: ((_u(r, (3, 4), I64),), {}),
+                              lambda r, d: ((_u(r, (3, 4), I64),), {"dim": 1})), grad=False),
+    Op("nonzero", fixed(lambda r, d: ((_u(r, (3, 4), I64),), {}),
+                        lambda r, d: ((_u(r, (3, 4), I64),), {"as_tuple": True})), grad=False),
+    Op("unique", fixed(lambda r, d: ((_u(r, (3, 4), I64),), {}),
+                       lambda r, d: ((_u(r, (3, 4), I64),), {"return_inverse": True,
+                                                              "return_counts": True})),
+       grad=False),
+    Op("nansum", fixed(lambda r, d: ((np.array([[1.0, np.nan], [2.0, 3.0]], d),), {"dim": 1}))),
+    Op("nanmean", fixed(lambda r, d: ((np.array([[1.0, np.nan], [2.0, 3.0]], d),), {}))),
+    # matrix products
+    Op("matmul", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4, 5), d)), {}),
+                       lambda r, d: ((_u(r, (2, 3, 4), d), _u(r, (4, 5), d)), {}),
+                       lambda r, d: ((_u(r, (4,), d), _u(r, (2, 4, 5), d)), {}),
+                       lambda r, d: ((_u(r, (2, 1, 3, 4), d), _u(r, (3, 4, 2), d)), {}),
+                       lambda r, d: ((_u(r, (4,), d), _u(r, (4,), d)), {}),
+                       lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {})), rtol=1e-4),
+    Op("mm", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4, 5), d)), {}),
+                   lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {}))),
+    Op("bmm", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), _u(r, (2, 4, 5), d)), {}))),
+    Op("mv", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {}))),
+    Op("dot", fixed(lambda r, d: ((_u(r, (4,), d), _u(r, (4,), d)), {}),
+                    lambda r, d: ((_u(r, (4,), d), _u(r, (3,), d)), {}))),
+    Op("outer", fixed(lambda r, d: ((_u(r, (4,), d), _u(r, (3,), d)), {}))),
+    Op("addmm", fixed(lambda r, d: ((_u(r, (4,), d), _u(r, (3, 2), d), _u(r, (2, 4), d)),
+                                    {"beta": 0.5, "alpha": 2.0}),
+                      lambda r, d: ((_u(r, (3, 4), d), _u(r, (3, 2), d), _u(r, (2, 4), d)), {}))),
+    Op("baddbmm", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), _u(r, (2, 3, 5), d),
+                                       _u(r, (2, 5, 4), d)), {"alpha": 0.5}))),
+    Op("einsum", fixed(lambda r, d: (("ij,jk->ik", _u(r, (3, 4), d), _u(r, (4, 5), d)), {}),
+                       lambda r, d: (("bij,bjk->bik", _u(r, (2, 3, 4), d),
+                                      _u(r, (2, 4, 5), d)), {}),
+                       lambda r, d: (("i,i->", _u(r, (4,), d), _u(r, (4,), d)), {}),
+                       lambda r, d: (("ij->j", _u(r, (3, 4), d)), {}),
+                       lambda r, d: (("...ij,...jk", _u(r, (2, 3, 4), d), _u(r, (2, 4, 2), d)),
+                                     {}),
+                       lambda r, d: (("bn,anm,bm->ba", _u(r, (2, 3), d), _u(r, (4, 3, 5), d),
+                                      _u(r, (2, 5), d)), {})), method=False),
+    Op("tensordot", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), _u(r, (3, 4, 5), d)), {}),
+                          lambda r, d: ((_u(r, (2, 3), d), _u(r, (3, 2), d)),
+                                        {"dims": ([0], [1])})), method=False),
+    # shape
+    Op("cat", fixed(lambda r, d: (([_u(r, (2, 3), d), _u(r, (4, 3), d)],), {}),
+                    lambda r, d: (([_u(r, (2, 3), d), _u(r, (2, 1), d)],), {"dim": -1}),
+                    lambda r, d: (([_u(r, (2, 3), d), _u(r, (2, 3), I64)],), {}),
+                    lambda r, d: (([_u(r, (2, 3), d), np.zeros((0,), d)],), {})),
+       method=False),
+    Op("stack", fixed(lambda r, d: (([_u(r, (2, 3), d), _u(r, (2, 3), d)],), {"dim": 1}),
+                      lambda r, d: (([_u(r, (), d), _u(r, (), d)],), {})), method=False),
+    Op("hstack", fixed(lambda r, d: (([_u(r, (2, 3), d), _u(r, (2, 1), d)],), {}),
+                       lambda r, d: (([_u(r, (3,), d), _u(r, (2,), d)],), {})), method=False),
+    Op("vstack", fixed(lambda r, d: (([_u(r, (2, 3), d), _u(r, (3,), d)],), {})),
+       method=False),
+    Op("split", fixed(lambda r, d: ((_u(r, (5, 3), d), 2), {}),
+                      lambda r, d: ((_u(r, (5, 3), d), [1, 2]), {"dim": 1}))),
+    Op("chunk", fixed(lambda r, d: ((_u(r, (5, 3), d), 3), {}),
+                      lambda r, d: ((_u(r, (5, 6), d), 4, 1), {}))),
+    Op("narrow", fixed(lambda r, d: ((_u(r, (5, 3), d), 0, 1, 3), {}),
+                       lambda r, d: ((_u(r, (5, 3), d), -1, -2, 2), {}))),
+    Op("unbind", fixed(lambda r, d: ((_u(r, (3, 2), d),), {}),
+                       lambda r, d: ((_u(r, (3, 2), d), 1), {}))),
+    Op("select", fixed(lambda r, d: ((_u(r, (3, 2), d), 1, -1), {}))),
+    Op("gather", fixed(lambda r, d: ((_u(r, (3, 4), d), 1, Idx([[0, 0], [3, 1], [2, 2]])), {}),
+                       lambda r, d: ((_u(r, (3, 4), d), 0, Idx([[0, 2, 1, 0]])), {}))),
+    Op("scatter", fixed(lambda r, d: ((_u(r, (3, 4), d), 1, Idx([[0, 1], [3, 2], [2, 0]]),
+                                       _u(r, (3, 2), d)), {}),
+                        lambda r, d: ((_u(r, (3, 4), d), 0, Idx([[0, 2, 1, 0]]), 1.5), {}))),
+    Op("scatter_add", fixed(lambda r, d: ((_u(r, (3, 4), d), 1, Idx([[0, 0], [3, 1], [2, 2]]),
+                                           _u(r, (3, 2), d)), {}))),
+    Op("index_select", fixed(lambda r, d: ((_u(r, (3, 4), d), 1, Idx([0, 3, 0])), {}),
+                             lambda r, d: ((_u(r, (3, 4), d), 0, Idx([2])), {}))),
+    Op("index_add", fixed(lambda r, d: ((_u(r, (3, 4), d), 0, Idx([0, 2, 0]), _u(r, (3, 4), d)),
+                                        {"alpha": 2.0}))),
+    Op("index_copy", fixed(lambda r, d: ((_u(r, (3, 4), d), 1, Idx([3, 0]), _u(r, (3, 2), d)),
+                                         {}))),
+    Op("masked_fill", fixed(lambda r, d: ((_u(r, (3, 4), d), Mask(r.random((3, 4)) < 0.5),
+                                           -1.5), {}),
+                            lambda r, d: ((_u(r, (3, 4), d), Mask(r.random((4,)) < 0.5), 0.0),
+                                          {}),
+                            lambda r, d: ((_u(r, (3, 4), I64), Mask(r.random((4,)) < 0.5), 7),
+                                          {}))),
+    Op("masked_select", fixed(lambda r, d: ((_u(r, (3, 4), d), Mask(r.random((3, 4)) < 0.5)),
+                                            {}),
+                              lambda r, d: ((_u(r, (3, 4), d), Mask(r.random((4,)) < 0.5)),
+                                            {}))),
+    Op("masked_scatter", fixed(lambda r, d: ((_u(r, (3, 4), d), Mask(r.random((3, 4)) < 0.5),
+                                              _u(r, (3, 5), d)), {}))),
+    Op("take", fixed(lambda r, d: ((_u(r, (3, 4), d), Idx([[0, 11], [-1, 5]])), {}))),
+    Op("take_along_dim", fixed(lambda r, d: ((_u(r, (3, 4), d), Idx([[0], [3], [1]]), 1), {}))),
+    Op("repeat", fixed(lambda r, d: ((_u(r, (2, 3), d), 2, 1, 2), {})), namespace=False),
+    Op("tile", fixed(lambda r, d: ((_u(r, (2, 3), d), (2, 1, 2)), {}),
+                     lambda r, d: ((_u(r, (2, 3), d), (2,)), {}))),
+    Op("repeat_interleave", fixed(lambda r, d: ((_u(r, (2, 3), d), 2), {}),
+                                  lambda r, d: ((_u(r, (2, 3), d), Idx([1, 0, 2])), {"dim": 1}))),
+    Op("flip", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), (0, 2)), {}),
+                     lambda r, d: ((_u(r, (2, 3), d), [-1]), {}))),
+    Op("roll", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), 1), {}),
+                     lambda r, d: ((_u(r, (2, 3, 4), d), (1, -2), (0, 2)), {}))),
+    Op("rot90", fixed(lambda r, d: ((_u(r, (2, 3), d), 1, (0, 1)), {}))),
+    Op("squeeze", fixed(lambda r, d: ((_u(r, (2, 1, 3, 1), d),), {}),
+                        lambda r, d: ((_u(r, (2, 1, 3, 1), d), 1), {}),
+                        lambda r, d: ((_u(r, (2, 1, 3, 1), d), 0), {}))),
+    Op("unsqueeze", fixed(lambda r, d: ((_u(r, (2, 3), d), -1), {}),
+                          lambda r, d: ((_u(r, (), d), 0), {}))),
+    Op("flatten", fixed(lambda r, d: ((_u(r, (2, 3, 4), d),), {}),
+                        lambda r, d: ((_u(r, (2, 3, 4), d), 1), {}),
+                        lambda r, d: ((_u(r, (), d),), {}))),
+    Op("unflatten", fixed(lambda r, d: ((_u(r, (2, 6), d), 1, (2, -1)), {}))),
+    Op("reshape", fixed(lambda r, d: ((_u(r, (2, 6), d), (3, -1)), {}),
+                        lambda r, d: ((_u(r, (0, 6), d), (-1, 3)), {}))),
+    Op("permute", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), (2, 0, 1)), {}))),
+    Op("transpose", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), 0, -1), {}))),
+    Op("swapaxes", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), 0, 1), {}))),
+    Op("t", fixed(lambda r, d: ((_u(r, (2, 3), d),), {}), lambda r, d: ((_u(r, (3,), d),), {}),
+                  lambda r, d: ((_u(r, (2, 3, 4), d),), {}))),
+    Op("movedim", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), 0, -1), {}),
+                        lambda r, d: ((_u(r, (2, 3, 4), d), (0, 1), (2, 0)), {}))),
+    Op("diag", fixed(lambda r, d: ((_u(r, (3,), d),), {}), lambda r, d: ((_u(r, (3,), d), -1), {}),
+                     lambda r, d: ((_u(r, (3, 4), d),), {}), lambda r, d: ((_u(r, (3, 4), d), 1),
+                                                                          {}))),
+    Op("diagonal", fixed(lambda r, d: ((_u(r, (3, 4), d),), {}),
+                         lambda r, d: ((_u(r, (2, 3, 4), d), -1, 1, 2), {}))),
+    Op("diag_embed", fixed(lambda r, d: ((_u(r, (2, 3), d),), {}),
+                           lambda r, d: ((_u(r, (2, 3), d), 1), {}))),
+    Op("trace", fixed(lambda r, d: ((_u(r, (3, 4), d),), {}),
+                      lambda r, d: ((_u(r, (3, 3), I64),), {}))),
+    Op("tril", fixed(lambda r, d: ((_u(r, (3, 4), d),), {}),
+                     lambda r, d: ((_u(r, (2, 3, 4), d), -1), {}))),
+    Op("triu", fixed(lambda r, d: ((_u(r, (3, 4), d),), {}),
+                     lambda r, d: ((_u(r, (2, 3, 4), d), 1), {}))),
+    Op("cross", fixed(lambda r, d: ((_u(r, (4, 3), d), _u(r, (4, 3), d)), {"dim": 1}),
+                      lambda r, d: ((_u(r, (3, 2), d), _u(r, (3, 2), d)), {"dim": 0}))),
+    Op("cdist", fixed(lambda r, d: ((_u(r, (4, 3), d), _u(r, (5, 3), d)), {}),
+                      lambda r, d: ((_u(r, (2, 4, 3), d), _u(r, (2, 5, 3), d)), {"p": 1.0})),
+       method=False),
+    Op("softmax", fixed(lambda r, d: ((_u(r, (3, 4), d), 1), {}),
+                        lambda r, d: ((_u(r, (2, 3, 4), d), 0), {}))),
+    Op("log_softmax", fixed(lambda r, d: ((_u(r, (3, 4), d), -1), {}))),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# The runner
+
+
+def _convert(arg, lib, requires_grad):
+    if isinstance(arg, Idx):
+        return pynn.tensor(arg.values.copy()) if lib == "pynn" else torch.from_numpy(
+            arg.values.copy())
+    if isinstance(arg, Mask):
+        return pynn.tensor(arg.values.copy()) if lib == "pynn" else torch.from_numpy(
+            arg.values.copy())
+    if isinstance(arg, np.ndarray):
+        rg = requires_grad and arg.dtype.kind == "f"
+        if lib == "pynn":
+            return pynn.tensor(arg.copy(), requires_grad=rg)
+        return torch.tensor(arg.copy(), requires_grad=rg)
+    if isinstance(arg, list) and arg and isinstance(arg[0], np.ndarray):
+        return [_convert(a, lib, requires_grad) for a in arg]
+    return arg
+
+
+def _leaves(args):
+    out = []
+    for a in args:
+        if isinstance(a, list):
+            out += _leaves(a)
+        elif hasattr(a, "requires_grad") and a.requires_grad:
+            out.append(a)
+    return out
+
+
+def _flat(result):
+    if isinstance(result, (tuple, list)):
+        return [x for r in result for x in _flat(r)]
+    return [result]
+
+
+def _np(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    if isinstance(x, pynn.Tensor):
+        return x._data
+    return x
+
+
+def _kwargs(kwargs, lib):
+    """torch dtypes in the arguments become pynn's (the NumPy dtype of the same name)."""
+    if lib != "pynn":
+        return kwargs
+    return {k: np.dtype(str(v).removeprefix("torch.")) if isinstance(v, torch.dtype) else v
+            for k, v in kwargs.items()}
+
+
+def _call(op, args, kwargs, lib):
+    fn = getattr(pynn if lib == "pynn" else torch, op.name)
+    return fn(*args, **_kwargs(kwargs, lib))
+
+
+def _check_same(op, got, want):
+    got_flat, want_flat = _flat(got), _flat(want)
+    assert len(got_flat) == len(want_flat), (op.name, got, want)
+    if hasattr(want, "_fields"):
+        assert tuple(got._fields) == tuple(want._fields), op.name
+    for g, w in zip(got_flat, want_flat):
+        if isinstance(w, torch.Tensor):
+            assert isinstance(g, pynn.Tensor), (op.name, type(g))
+            gn, wn = _np(g), _np(w)
+            assert gn.shape == wn.shape, (op.name, gn.shape, wn.shape)
+            assert gn.dtype == wn.dtype, (op.name, gn.dtype, wn.dtype)
+            if wn.dtype.kind == "f":
+                tol = (op.rtol, op.atol) if wn.dtype == np.float32 else (1e-9, 1e-10)
+                np.testing.assert_allclose(gn, wn, rtol=tol[0], atol=tol[1], equal_nan=True,
+                                           err_msg=op.name)
+            else:
+                np.testing.assert_array_equal(gn, wn, err_msg=op.name)
+        else:
+            assert g == w, (op.name, g, w)
+
+
+def _ids(ops):
+    seen = {}
+    out = []
+    for op in ops:
+        seen[op.name] = seen.get(op.name, 0) + 1
+        out.append(op.name if seen[op.name] == 1 else f"{op.name}-{seen[op.name]}")
+    return out
+
+
+NAMESPACE_OPS = [op for op in OPS if op.namespace]
+
+
+def _invoke(op, lib, args, kwargs):
+    kwargs = _kwargs(kwargs, "pynn" if lib is pynn else "torch")
+    if op.namespace:
+        return getattr(lib, op.name)(*args, **kwargs)
+    return getattr(args[0], op.name)(*args[1:], **kwargs)
+
+
+@pytest.mark.parametrize("op", NAMESPACE_OPS, ids=_ids(NAMESPACE_OPS))
+def test_values_match_torch(op):
+    """Values, dtypes and shapes (and error types) of the namespace function."""
+    for args, kwargs in op.samples(np.random.default_rng(0), F32):
+        t_args = [_convert(a, "torch", False) for a in args]
+        p_args = [_convert(a, "pynn", False) for a in args]
+        try:
+            want = _call(op, t_args, kwargs, "torch")
+        except Exception as exc:  # noqa: BLE001  (PyTorch refuses: pynn must too)
+            if isinstance(exc, TypeError):
+                continue  # PyTorch's argument parser; pynn may take more (a scalar for a tensor)
+            with pytest.raises(type(exc)):
+                _call(op, p_args, kwargs, "pynn")
+            continue
+        got = _call(op, p_args, kwargs, "pynn")
+        _check_same(op, got, want)
+
+
+METHOD_OPS = [op for op in OPS if op.method]
+
+
+@pytest.mark.parametrize("op", METHOD_OPS, ids=_ids(METHOD_OPS))
+def test_method_is_the_function(op):
+    """``t.name(...)`` is ``pynn.name`` (one implementation) and matches PyTorch's method."""
+    method = getattr(pynn.Tensor, op.name)
+    if op.namespace:
+        fn = getattr(pynn, op.name)
+        assert getattr(fn, "__wrapped__", fn) is method
+    for args, kwargs in op.samples(np.random.default_rng(1), F32):
+        t_args = [_convert(a, "torch", False) for a in args]
+        p_args = [_convert(a, "pynn", False) for a in args]
+        if not isinstance(t_args[0], torch.Tensor):
+            continue
+        try:
+            want = getattr(t_args[0], op.name)(*t_args[1:], **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, TypeError):
+                continue
+            with pytest.raises(type(exc)):
+                getattr(p_args[0], op.name)(*p_args[1:], **_kwargs(kwargs, "pynn"))
+            continue
+        _check_same(op, getattr(p_args[0], op.name)(*p_args[1:], **_kwargs(kwargs, "pynn")),
+                    want)
+
+
+GRAD_OPS = [op for op in OPS if op.grad]
+
+
+@pytest.mark.parametrize("op", GRAD_OPS, ids=_ids(GRAD_OPS))
+def test_gradients_match_torch(op):
+    """In float64, the gradient of a random weighted sum of the outputs, for every float
+    input, equals PyTorch's."""
+    checked = 0
+    for k, (args, kwargs) in enumerate(op.samples(np.random.default_rng(2), F64)):
+        t_args = [_convert(a, "torch", True) for a in args]
+        p_args = [_convert(a, "pynn", True) for a in args]
+        t_leaves, p_leaves = _leaves(t_args), _leaves(p_args)
+        if not t_leaves:
+            continue
+        try:
+            want = _invoke(op, torch, t_args, kwargs)
+        except Exception:  # noqa: BLE001, S112  (refusals are test_values_match_torch's)
+            continue
+        got = _invoke(op, pynn, p_args, kwargs)
+        t_outs = [o for o in _flat(want) if isinstance(o, torch.Tensor) and o.requires_grad]
+        p_outs = [o for o in _flat(got) if isinstance(o, pynn.Tensor)
+                  and o._data.dtype.kind == "f"]
+        if not t_outs:
+            continue
+        p_outs = p_outs[:len(t_outs)]
+        rng = np.random.default_rng(100 + k)
+        weights = [rng.uniform(-1, 1, size=o.shape) for o in t_outs]
+        t_total = sum((o * torch.tensor(w)).sum() for o, w in zip(t_outs, weights))
+        p_total = sum((o * pynn.tensor(w)).sum() for o, w in zip(p_outs, weights))
+        t_grads = torch.autograd.grad(t_total, t_leaves, allow_unused=True)
+        p_total.backward()
+        for leaf, tg in zip(p_leaves, t_grads):
+            pg = leaf.grad
+            if tg is None:
+                assert pg is None or not np.any(pg._data), op.name
+                continue
+            assert pg is not None, (op.name, "no gradient")
+            assert pg._data.dtype == np.float64
+            np.testing.assert_allclose(pg._data, tg.numpy(), rtol=1e-7, atol=1e-9,
+                                       err_msg=f"{op.name} sample {k}")
+        checked += 1
+    assert checked, f"{op.name}: no sample was differentiable"
+
+
+# ---------------------------------------------------------------------------------------------
+# Behaviour beyond values
+
+
+def test_scalars_never_promote_and_ints_meet_floats():
+    x = pynn.tensor(np.ones(3, np.float32))
+    assert (x * 2.5)._data.dtype == np.float32
+    assert (x + np.float64(1.0))._data.dtype == np.float32
+    i = pynn.tensor(np.arange(3))
+    assert (i * 2.5)._data.dtype == np.float32
+    assert (i / 2)._data.dtype == np.float32
+    assert (i + x)._data.dtype == np.float32
+    assert (i // 2)._data.dtype == np.int64
+    assert (pynn.tensor(np.ones(3, bool)) + 1)._data.dtype == np.int64
+    assert (2 ** i)._data.dtype == np.int64
+    assert (1 - x)._data.dtype == np.float32
+
+
+def test_out_argument_writes_into_the_given_tensor():
+    a = pynn.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+    out = pynn.tensor(np.zeros((2, 3), np.float32))
+    res = pynn.add(a, 1.0, out=out)
+    assert res is out
+    np.testing.assert_array_equal(out._data, a._data + 1)
+    vals = pynn.tensor(np.zeros(2, np.float32))
+    idx = pynn.tensor(np.zeros(2, np.int64))
+    r = pynn.max(a, 1, out=(vals, idx))
+    assert r.values is vals and r.indices is idx
+    np.testing.assert_array_equal(idx._data, [2, 2])
+    small = pynn.tensor(np.zeros(1, np.float32))
+    pynn.exp(a, out=small)  # resized, as PyTorch does
+    assert small.shape == (2, 3)
+    with pytest.raises(RuntimeError):
+        pynn.add(a, 1.5, out=pynn.tensor(np.zeros((2, 3), np.int64)))
+    w = pynn.tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(RuntimeError, match="automatic differentiation"):
+        pynn.mul(w, 2.0, out=pynn.tensor(np.zeros(3, np.float32)))
+
+
+def test_max_along_dim_is_a_named_pair():
+    x = pynn.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    values, indices = x.max(dim=1)
+    r = pynn.max(x, 1)
+    assert type(r).__name__ == "max" and r.indices.tolist() == [1, 0]
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+    assert pynn.max(x, pynn.tensor([2.0, 2.0, 2.0])).tolist() == [[2, 5, 2], [7, 2, 3]]
+
+
+def test_transpose_properties():
+    x = pynn.tensor(np.arange(24.0, dtype=np.float32).reshape(2, 3, 4), requires_grad=True)
+    assert x.T.shape == (4, 3, 2)
+    assert x.mT.shape == (2, 4, 3)
+    x.mT.sum().backward()
+    assert x.grad.shape == (2, 3, 4)
+
+
+def test_in_graph_shape_ops_keep_gradients_flowing():
+    x = pynn.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    a, b = x.split([1, 3], dim=1)
+    y = (a * 2).sum() + b.flip(0).cumsum(1).sum() + x.chunk(2)[1].prod()
+    y.backward()
+    xt = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).requires_grad_()
+    at, bt = xt.split([1, 3], dim=1)
+    ((at * 2).sum() + bt.flip(0).cumsum(1).sum() + xt.chunk(2)[1].prod()).backward()
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy())
