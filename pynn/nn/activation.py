@@ -3,11 +3,41 @@
 
 import warnings
 
-from . import functional as F
+import numpy as np
+
 from ..tensor import Tensor
+from . import functional as F
 from .module import Module
 
-__all__ = ["GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+__all__ = [
+    "CELU",
+    "ELU",
+    "GELU",
+    "GLU",
+    "SELU",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LeakyReLU",
+    "LogSigmoid",
+    "LogSoftmax",
+    "Mish",
+    "PReLU",
+    "ReLU",
+    "ReLU6",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softmax2d",
+    "Softmin",
+    "Softplus",
+    "Softshrink",
+    "Softsign",
+    "Tanh",
+    "Tanhshrink",
+    "Threshold",
+]
 
 
 class ReLU(Module):
@@ -16,7 +46,7 @@ class ReLU(Module):
     Parameters
     ----------
     inplace : bool
-        Accepted and ignored: pynn never overwrites the input.
+        Write the result into the input when it is outside the autograd graph.
 
     Shape
     -----
@@ -29,7 +59,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -42,7 +72,7 @@ class LeakyReLU(Module):
     ----------
     negative_slope : float
     inplace : bool
-        Accepted and ignored: pynn never overwrites the input.
+        Write the result into the input when it is outside the autograd graph.
 
     Shape
     -----
@@ -56,7 +86,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
@@ -179,3 +209,211 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+_SHAPE_DOC = """
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
+
+
+def _simple(name, fn_name, doc, params=(), defaults=(), fixed=None):
+    """A parameter-free activation module forwarding to ``F.<fn_name>`` with the
+    hyper-parameters ``params`` (PyTorch's names and defaults), shown by ``extra_repr``."""
+
+    def __init__(self, *args, **kwargs):
+        Module.__init__(self)
+        values = dict(zip(params, defaults))
+        if len(args) > len(params):
+            raise TypeError(f"{name}() takes at most {len(params)} arguments")
+        values.update(zip(params, args))
+        for key, val in kwargs.items():
+            if key not in params:
+                raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+            values[key] = val
+        for key in params:
+            setattr(self, key, values[key])
+
+    def forward(self, input):
+        return getattr(F, fn_name)(input, *(getattr(self, k) for k in params))
+
+    def extra_repr(self):
+        parts = []
+        for key in params:
+            val = getattr(self, key)
+            if key == "inplace":
+                if val:
+                    parts.append("inplace=True")
+            else:
+                parts.append(f"{key}={val}")
+        return ", ".join(parts)
+
+    return type(name, (Module,), {
+        "__init__": __init__, "forward": forward, "extra_repr": extra_repr,
+        "__doc__": doc + _SHAPE_DOC, "__module__": __name__,
+        "__qualname__": name,
+    })
+
+
+ELU = _simple("ELU", "elu", "``x`` where positive, else ``alpha (exp(x) - 1)``.",
+              ("alpha", "inplace"), (1.0, False))
+CELU = _simple("CELU", "celu", "``max(0, x) + min(0, alpha (exp(x / alpha) - 1))``.",
+               ("alpha", "inplace"), (1.0, False))
+SELU = _simple("SELU", "selu", "Scaled ELU with the self-normalising constants.",
+               ("inplace",), (False,))
+SiLU = _simple("SiLU", "silu", "``x * sigmoid(x)`` (swish).", ("inplace",), (False,))
+Mish = _simple("Mish", "mish", "``x * tanh(softplus(x))``.", ("inplace",), (False,))
+Softplus = _simple("Softplus", "softplus", "``log(1 + exp(beta x)) / beta`` (linear above "
+                   "``threshold``).", ("beta", "threshold"), (1.0, 20.0))
+Softsign = _simple("Softsign", "softsign", "``x / (1 + |x|)``.")
+Hardsigmoid = _simple("Hardsigmoid", "hardsigmoid", "``relu6(x + 3) / 6``.", ("inplace",),
+                      (False,))
+Hardswish = _simple("Hardswish", "hardswish", "``x * relu6(x + 3) / 6``.", ("inplace",),
+                    (False,))
+LogSigmoid = _simple("LogSigmoid", "logsigmoid", "``log(sigmoid(x))``, computed stably.")
+Tanhshrink = _simple("Tanhshrink", "tanhshrink", "``x - tanh(x)``.")
+Softshrink = _simple("Softshrink", "softshrink", "Shrink towards 0 by ``lambd``.", ("lambd",),
+                     (0.5,))
+Hardshrink = _simple("Hardshrink", "hardshrink", "``x`` where ``|x| > lambd``, else 0.",
+                     ("lambd",), (0.5,))
+Threshold = _simple("Threshold", "threshold", "``x`` where ``x > threshold``, else ``value``.",
+                    ("threshold", "value", "inplace"), (None, None, False))
+GLU = _simple("GLU", "glu", "Gated linear unit: ``a * sigmoid(b)`` of the halves along ``dim``.",
+              ("dim",), (-1,))
+
+
+class Hardtanh(Module):
+    """``x`` clipped to ``[min_val, max_val]``.
+
+    Parameters
+    ----------
+    min_val, max_val : float
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                             f"({max_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return (f"min_val={self.min_val}, max_val={self.max_val}"
+                + (", inplace=True" if self.inplace else ""))
+
+
+class ReLU6(Hardtanh):
+    """``min(max(x, 0), 6)``.
+
+    Parameters
+    ----------
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class PReLU(Module):
+    """``max(0, x) + weight * min(0, x)`` with a learned ``weight``.
+
+    Parameters
+    ----------
+    num_parameters : int
+        1 (one slope shared) or the number of channels (dim 1 of the input).
+    init : float
+        The initial slope.
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (num_parameters,)
+
+    Shape
+    -----
+    - Input: (N, C, *) or any shape with ``num_parameters=1``.
+    - Output: the shape of the input.
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        from .linear import _layer_dtype
+        from .parameter import Parameter
+
+        self.num_parameters = int(num_parameters)
+        self.init = init
+        self.weight = Parameter(np.full(self.num_parameters, init,
+                                        _layer_dtype(dtype, device)))
+
+    def reset_parameters(self):
+        """Set every slope back to ``init``."""
+        self.weight._data.fill(self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softmin(Module):
+    """``softmax(-x)`` along ``dim``.
+
+    Parameters
+    ----------
+    dim : int
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) at every position.
+
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W).
+    - Output: the shape of the input.
+    """
+
+    def forward(self, input):
+        x = input._data if isinstance(input, Tensor) else input
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input of 3 or 4 dimensions, got shape "
+                             f"{x.shape}")
+        return F.softmax(input, -3)

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from . import functional as F
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .linear import Linear, _input_error, _layer_dtype
 from .module import Module

@@ -1,4 +1,5 @@
-"""Containers: ``Sequential`` (a chain of modules) and ``ModuleList`` (a list of modules)."""
+"""Containers: ``Sequential`` (a chain of modules), ``ModuleList``, ``ModuleDict``,
+``ParameterList`` and ``ParameterDict``."""
 
 import operator
 from collections import OrderedDict
@@ -7,9 +8,10 @@ from .activation import ReLU
 from .conv import Conv2d
 from .linear import Linear
 from .module import Module
+from .parameter import Parameter
 from .pooling import MaxPool2d
 
-__all__ = ["ModuleList", "Sequential"]
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
 
 
 def _index(idx, n, cls):
@@ -218,3 +220,192 @@ class ModuleList(Module):
         self._modules.clear()
         for i, m in enumerate(mods):
             self.add_module(str(i), m)
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules, registered as children under their keys (no ``forward``).
+
+    Supports ``[key]``, assignment, ``del``, ``in``, ``len``, iteration over the keys,
+    ``keys``, ``values``, ``items``, ``update``, ``pop`` and ``clear``.
+
+    Parameters
+    ----------
+    modules : mapping or iterable of (str, Module) pairs, optional
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        """The keys, in insertion order."""
+        return self._modules.keys()
+
+    def values(self):
+        """The modules, in insertion order."""
+        return self._modules.values()
+
+    def items(self):
+        """``(key, module)`` pairs, in insertion order."""
+        return self._modules.items()
+
+    def update(self, modules):
+        """Add (or replace) the entries of a mapping or of an iterable of pairs."""
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def pop(self, key):
+        """Remove the entry ``key`` and return its module."""
+        return self._modules.pop(key)
+
+    def clear(self):
+        """Remove every entry."""
+        self._modules.clear()
+
+
+def _as_parameter(value):
+    if isinstance(value, Parameter) or value is None:
+        return value
+    from ..tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return Parameter(value._data, requires_grad=value.requires_grad)
+    return value
+
+
+class ParameterList(Module):
+    """A list of Parameters, registered under ``"0"``, ``"1"``, ... (so that ``parameters()``
+    and ``state_dict()`` see them).
+
+    Supports indexing, assignment, ``len``, iteration, ``append`` and ``extend``; a Tensor
+    added is wrapped in a Parameter.
+
+    Parameters
+    ----------
+    values : iterable of Parameter or Tensor, optional
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self._parameters.values())[idx])
+        return self._parameters[str(_index(idx, len(self), "ParameterList"))]
+
+    def __setitem__(self, idx, param):
+        self.register_parameter(str(_index(idx, len(self), "ParameterList")),
+                                _as_parameter(param))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def append(self, value):
+        """Add ``value`` at the end; returns self."""
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        """Append every value of the iterable; returns self."""
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        lines = [f"({k}): Parameter containing: [{p.__class__.__name__} of size "
+                 f"{'x'.join(str(n) for n in p.shape)}]" for k, p in self._parameters.items()]
+        return "\n".join(lines)
+
+
+class ParameterDict(Module):
+    """An ordered dict of Parameters, registered under their keys.
+
+    Supports ``[key]``, assignment, ``del``, ``in``, ``len``, iteration over the keys,
+    ``keys``, ``values``, ``items``, ``update``, ``pop`` and ``get``.
+
+    Parameters
+    ----------
+    parameters : mapping or iterable of (str, Parameter) pairs, optional
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        """The keys, in insertion order."""
+        return self._parameters.keys()
+
+    def values(self):
+        """The Parameters, in insertion order."""
+        return self._parameters.values()
+
+    def items(self):
+        """``(key, Parameter)`` pairs, in insertion order."""
+        return self._parameters.items()
+
+    def get(self, key, default=None):
+        """The Parameter under ``key``, or ``default``."""
+        return self._parameters.get(key, default)
+
+    def update(self, parameters):
+        """Add (or replace) the entries of a mapping or of an iterable of pairs."""
+        pairs = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in pairs:
+            self[key] = value
+
+    def pop(self, key):
+        """Remove the entry ``key`` and return its Parameter."""
+        return self._parameters.pop(key)
+
+    def extra_repr(self):
+        lines = [f"({k}): Parameter containing: [{p.__class__.__name__} of size "
+                 f"{'x'.join(str(n) for n in p.shape)}]" for k, p in self._parameters.items()]
+        return "\n".join(lines)

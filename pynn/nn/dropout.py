@@ -3,7 +3,9 @@
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = [
+    "AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout",
+]
 
 
 class Dropout(Module):
@@ -36,3 +38,94 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) input with probability ``p`` (train mode), scaling the
+    rest by ``1 / (1 - p)``.
+
+    Parameters
+    ----------
+    p : float
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (N, C, L) or (C, L).
+    - Output: the input's shape.
+    """
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels (feature maps) of (N, C, H, W) input with probability ``p``.
+
+    Parameters
+    ----------
+    p : float
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W).
+    - Output: the input's shape.
+    """
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training)
+
+
+class Dropout3d(Dropout):
+    """Zero whole channels of (N, C, D, H, W) input with probability ``p``.
+
+    Parameters
+    ----------
+    p : float
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (N, C, D, H, W) or (C, D, H, W).
+    - Output: the input's shape.
+    """
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training)
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: keeps zero mean and unit variance.
+
+    Parameters
+    ----------
+    p : float
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: the input's shape.
+    """
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels.
+
+    Parameters
+    ----------
+    p : float
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (N, C, *).
+    - Output: the input's shape.
+    """
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

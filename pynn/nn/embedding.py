@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from . import functional as F
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .linear import _layer_dtype
 from .module import Module

@@ -3,7 +3,7 @@
 from . import functional as F
 from .module import Module
 
-__all__ = ["Flatten"]
+__all__ = ["Flatten", "Unflatten"]
 
 
 class Flatten(Module):
@@ -32,3 +32,32 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size`` (the inverse of :class:`Flatten`).
+
+    Parameters
+    ----------
+    dim : int
+    unflattened_size : tuple of int
+        Its product is the size of ``dim`` (one entry may be -1).
+
+    Shape
+    -----
+    - Input: (*, S, *) with S at ``dim``.
+    - Output: (*, *unflattened_size, *).
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, input):
+        shape = tuple(input.shape)
+        dim = self.dim % len(shape)
+        return input.reshape(*shape[:dim], *self.unflattened_size, *shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,6 +1,6 @@
 """Differentiable functions with ``torch.nn.functional``'s names and signatures::
 
-    import pynn.functional as F
+    import pynn.nn.functional as F
     loss = F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), labels)
 
 Inputs are :class:`pynn.Tensor` (ndarrays are accepted as constants). Hot paths run on the
@@ -10,7 +10,7 @@ TypeError naming the op otherwise.
 
 Not implemented (NotImplementedError): ``dilation`` in pooling, ``ceil_mode`` in average
 pooling, ``divisor_override``, cross-entropy with both class ``weight`` and
-``label_smoothing``; the legacy ``size_average``/``reduce`` arguments.
+``label_smoothing``.
 """
 
 import warnings
@@ -102,10 +102,17 @@ def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
-def _legacy(op, size_average, reduce):
-    if size_average is not None or reduce is not None:
-        raise NotImplementedError(f"{op}: size_average and reduce are deprecated in PyTorch "
-                                  "and not supported; use reduction=")
+def _legacy(op, size_average, reduce, reduction="mean"):
+    """The reduction that PyTorch's deprecated ``size_average`` / ``reduce`` arguments ask
+    for (with PyTorch's warning), or ``reduction`` when both are None."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(f"{op}: size_average and reduce args will be deprecated, please use "
+                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
+    return legacy
 
 
 def _reduction(op, reduction):
@@ -567,8 +574,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         Class indices; or class probabilities shaped like ``input``.
     weight : Tensor of shape (C,), optional
         Class weights (not combinable with ``label_smoothing`` for index targets).
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     ignore_index : int
         Samples with this label contribute nothing (index targets only).
     reduction : {"mean", "sum", "none"}
@@ -580,7 +587,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         0-d, or with ``reduction="none"`` the target's shape (indices) or the input's without
         dim 1 (probabilities).
     """
-    _legacy("cross_entropy", size_average, reduce)
+    reduction = _legacy("cross_entropy", size_average, reduce, reduction)
     _reduction("cross_entropy", reduction)
     t = _data(target)
     if isinstance(t, np.ndarray) and t.dtype.kind == "f":
@@ -630,8 +637,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     target : integer Tensor or ndarray of shape (N,), () or (N, d1, ...)
     weight : Tensor of shape (C,), optional
         Class weights; the weighted mean divides by the summed weights of the targets.
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     ignore_index : int
         Samples with this label contribute nothing and are not counted by the mean.
     reduction : {"mean", "sum", "none"}
@@ -641,7 +648,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     Tensor
         0-d, or of the target's shape with ``reduction="none"``.
     """
-    _legacy("nll_loss", size_average, reduce)
+    reduction = _legacy("nll_loss", size_average, reduce, reduction)
     _reduction("nll_loss", reduction)
     x2, labels, out_shape = _class_layout("nll_loss", input, target)
     c = x2.shape[1]
@@ -668,8 +675,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     ----------
     input : Tensor of any shape
     target : Tensor of the input's shape (shapes that broadcast are accepted)
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
 
     Returns
@@ -677,8 +684,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     Tensor
         0-d, or of the broadcast shape with ``reduction="none"``.
     """
-    _legacy("mse_loss", size_average, reduce)
+    reduction = _legacy("mse_loss", size_average, reduce, reduction)
     _reduction("mse_loss", reduction)
+    if np.shape(_data(input)) != np.shape(_data(target)):
+        _check_target_size("mse_loss", input, target)
     return MSELossFunction.apply(input, target, reduction)
 
 
@@ -709,8 +718,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     target : Tensor of the input's shape
     weight : Tensor broadcastable to the input's shape, optional
         Not differentiated.
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
 
     Returns
@@ -718,7 +727,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     Tensor
         0-d, or of the input's shape with ``reduction="none"``.
     """
-    _legacy("binary_cross_entropy", size_average, reduce)
+    reduction = _legacy("binary_cross_entropy", size_average, reduce, reduction)
     _reduction("binary_cross_entropy", reduction)
     x, w = _binary_args("binary_cross_entropy", input, target, weight)
     if x.size and (np.min(x) < 0 or np.max(x) > 1):
@@ -741,8 +750,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     target : Tensor of the input's shape, in [0, 1]
     weight : Tensor broadcastable to the input's shape, optional
         Not differentiated.
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
     pos_weight : Tensor broadcastable to the input's shape, optional
         Weight of the positive term, typically one per class (last dimension); not
@@ -753,7 +762,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     Tensor
         0-d, or of the input's shape with ``reduction="none"``.
     """
-    _legacy("binary_cross_entropy_with_logits", size_average, reduce)
+    reduction = _legacy("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     _reduction("binary_cross_entropy_with_logits", reduction)
     _, w = _binary_args("binary_cross_entropy_with_logits", input, target, weight)
     return BCEWithLogitsFunction.apply(input, target, w, _data(pos_weight), reduction)
@@ -893,8 +902,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     margin : float
     weight : Tensor of shape (C,), optional
         Class weights, indexed by the target class.
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
 
     Returns
@@ -902,7 +911,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     Tensor
         0-d, or of shape (N,) (``()`` for unbatched input) with ``reduction="none"``.
     """
-    _legacy("multi_margin_loss", size_average, reduce)
+    reduction = _legacy("multi_margin_loss", size_average, reduce, reduction)
     _reduction("multi_margin_loss", reduction)
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got {p!r}")
@@ -2370,14 +2379,15 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     ----------
     input : Tensor of any shape
     target : Tensor of the input's shape (broadcast, with a warning, otherwise)
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
     Tensor: 0-d, or of the broadcast shape with ``reduction="none"``
     """
-    _legacy("l1_loss", size_average, reduce)
+    reduction = _legacy("l1_loss", size_average, reduce, reduction)
     return _pairwise("l1_loss", input, target, (), reduction)
 
 
@@ -2388,7 +2398,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     ----------
     input : Tensor of any shape
     target : Tensor of the input's shape
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
     beta : float >= 0
 
@@ -2396,7 +2407,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     -------
     Tensor: 0-d, or of the broadcast shape with ``reduction="none"``
     """
-    _legacy("smooth_l1_loss", size_average, reduce)
+    reduction = _legacy("smooth_l1_loss", size_average, reduce, reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     return _pairwise("smooth_l1_loss", input, target, (float(beta),), reduction)
@@ -2429,7 +2440,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     ----------
     input : Tensor of any shape
     target : Tensor of the input's shape
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "batchmean", "sum", "none"}
         ``"batchmean"`` divides the sum by the batch size (the mathematically right one).
     log_target : bool
@@ -2438,7 +2450,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     -------
     Tensor: 0-d, or of the input's shape with ``reduction="none"``
     """
-    _legacy("kl_div", size_average, reduce)
+    reduction = _legacy("kl_div", size_average, reduce, reduction)
     if reduction == "batchmean":
         x = _data(input)
         total = _pairwise("kl_div", input, target, (bool(log_target),), "sum", False)
@@ -2453,14 +2465,15 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     ----------
     input : Tensor of any shape
     target : Tensor of the input's shape
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
     Tensor: 0-d, or of the input's shape with ``reduction="none"``
     """
-    _legacy("soft_margin_loss", size_average, reduce)
+    reduction = _legacy("soft_margin_loss", size_average, reduce, reduction)
     return _pairwise("soft_margin_loss", input, target, (), reduction, False)
 
 
@@ -2474,7 +2487,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     input : Tensor of any shape
     target : Tensor of the input's shape
     log_input, full : bool
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     eps : float
     reduction : {"mean", "sum", "none"}
 
@@ -2482,7 +2496,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     -------
     Tensor: 0-d, or of the input's shape with ``reduction="none"``
     """
-    _legacy("poisson_nll_loss", size_average, reduce)
+    reduction = _legacy("poisson_nll_loss", size_average, reduce, reduction)
     return _pairwise("poisson_nll_loss", input, target, (bool(log_input), bool(full), float(eps)),
                      reduction, False)
 
@@ -2496,14 +2510,15 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     input : Tensor of any shape (typically distances)
     target : Tensor of the input's shape, values in {1, -1}
     margin : float
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
     Tensor: 0-d, or of the input's shape with ``reduction="none"``
     """
-    _legacy("hinge_embedding_loss", size_average, reduce)
+    reduction = _legacy("hinge_embedding_loss", size_average, reduce, reduction)
     return _pairwise("hinge_embedding_loss", input, target, (float(margin),), reduction, False)
 
 
@@ -2561,14 +2576,15 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     input1, input2 : Tensor of shape (N,) or ()
     target : Tensor of the same shape, values in {1, -1}
     margin : float
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
     Tensor: 0-d, or of shape (N,) with ``reduction="none"``
     """
-    _legacy("margin_ranking_loss", size_average, reduce)
+    reduction = _legacy("margin_ranking_loss", size_average, reduce, reduction)
     _reduction("margin_ranking_loss", reduction)
     per = (-(_tensor(target) * (_tensor(input1) - input2)) + margin).clamp(min=0)
     return _reduce_tensor(per, reduction)
@@ -2652,14 +2668,15 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     input1, input2 : Tensor of shape (N, D) or (D,)
     target : Tensor of shape (N,) or (), values in {1, -1}
     margin : float
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
     Tensor: 0-d, or of shape (N,) with ``reduction="none"``
     """
-    _legacy("cosine_embedding_loss", size_average, reduce)
+    reduction = _legacy("cosine_embedding_loss", size_average, reduce, reduction)
     _reduction("cosine_embedding_loss", reduction)
     cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
     y = np.asarray(_data(target))
@@ -2679,14 +2696,15 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     margin, p, eps : float
     swap : bool
         Use ``min(d(a, n), d(p, n))`` as the negative distance.
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
     Tensor: 0-d, or of shape (N,) with ``reduction="none"``
     """
-    _legacy("triplet_margin_loss", size_average, reduce)
+    reduction = _legacy("triplet_margin_loss", size_average, reduce, reduction)
     _reduction("triplet_margin_loss", reduction)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
@@ -2707,14 +2725,15 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     input : Tensor of shape (N, C)
     target : Tensor of shape (N, C), values in {0, 1}
     weight : Tensor of shape (C,), optional
-    size_average, reduce : None
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Returns
     -------
     Tensor: 0-d, or of shape (N,) with ``reduction="none"``
     """
-    _legacy("multilabel_soft_margin_loss", size_average, reduce)
+    reduction = _legacy("multilabel_soft_margin_loss", size_average, reduce, reduction)
     _reduction("multilabel_soft_margin_loss", reduction)
     x = _data(input)
     t = _data(target)

@@ -9,21 +9,38 @@ from .module import Module
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CosineEmbeddingLoss",
     "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
     "HingeLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
     "MSELoss",
+    "MarginRankingLoss",
+    "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "NLLLoss",
+    "PoissonNLLLoss",
+    "SmoothL1Loss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
 ]
 
 
 class _Loss(Module):
+    """Base of the loss modules: holds ``reduction`` (PyTorch's deprecated ``size_average`` /
+    ``reduce`` are turned into it, with PyTorch's warning)."""
+
+    _reductions = ("mean", "sum", "none")
+
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        if size_average is not None or reduce is not None:
-            raise NotImplementedError(f"{type(self).__name__}: size_average and reduce are "
-                                      "deprecated in PyTorch and not supported; use reduction=")
-        F._reduction(type(self).__name__, reduction)
+        reduction = F._legacy(type(self).__name__, size_average, reduce, reduction)
+        if reduction not in self._reductions:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of "
+                             f"{self._reductions}, got {reduction!r}")
         self.reduction = reduction
 
 
@@ -38,8 +55,8 @@ class MSELoss(_Loss):
 
     Parameters
     ----------
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
 
     Shape
@@ -63,8 +80,8 @@ class CrossEntropyLoss(_WeightedLoss):
     ----------
     weight : ndarray of shape (C,), optional
         Class weights (a buffer; not combinable with ``label_smoothing`` for index targets).
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     ignore_index : int
         Targets equal to it contribute nothing, and are not counted by the mean.
     reduction : {"mean", "sum", "none"}
@@ -97,8 +114,8 @@ class NLLLoss(_WeightedLoss):
     ----------
     weight : ndarray of shape (C,), optional
         Class weights (a buffer); the mean divides by the summed weights of the targets.
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     ignore_index : int
         Targets equal to it contribute nothing, and are not counted by the mean.
     reduction : {"mean", "sum", "none"}
@@ -127,8 +144,8 @@ class BCELoss(_WeightedLoss):
     ----------
     weight : ndarray broadcastable to the input, optional
         Per-element weights (a buffer).
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
 
     Shape
@@ -153,8 +170,8 @@ class BCEWithLogitsLoss(_Loss):
     ----------
     weight : ndarray broadcastable to the input, optional
         Per-element weights (a buffer).
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
     pos_weight : ndarray broadcastable to the input, optional
         Weight of the positive term, typically one per class (last dimension); a buffer.
@@ -189,8 +206,8 @@ class MultiMarginLoss(_WeightedLoss):
     margin : float
     weight : ndarray of shape (C,), optional
         Class weights, indexed by the target class (a buffer).
-    size_average, reduce : None
-        PyTorch's deprecated arguments; anything but None raises NotImplementedError.
+    size_average, reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
 
     Shape
@@ -240,3 +257,264 @@ class HingeLoss(_Loss):
 
     def extra_repr(self):
         return f"margin={self.margin}"
+
+
+_LOSS_SHAPE = """
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``|input - target|``, reduced.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
+    reduction : {"mean", "sum", "none"}
+    """ + _LOSS_SHAPE
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Squared error below ``beta``, absolute error above (``0.5 d^2 / beta`` or
+    ``|d| - 0.5 beta``).
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+    beta : float
+    """ + _LOSS_SHAPE
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}
+    delta : float
+    """ + _LOSS_SHAPE
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence of log-probabilities ``input`` from ``target``.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+    reduction : {"mean", "batchmean", "sum", "none"}
+        ``"batchmean"`` (the sum over the batch size) is the true KL divergence.
+    log_target : bool
+        ``target`` holds log-probabilities too.
+    """ + _LOSS_SHAPE
+
+    _reductions = ("mean", "batchmean", "sum", "none")
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class SoftMarginLoss(_Loss):
+    """Two-class logistic loss ``log(1 + exp(-target input))``, targets in {1, -1}.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+    """ + _LOSS_SHAPE
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood of ``target`` with rate ``exp(input)`` (``log_input``)
+    or ``input``.
+
+    Parameters
+    ----------
+    log_input, full : bool
+    size_average, reduce : bool, optional
+    eps : float
+    reduction : {"mean", "sum", "none"}
+    """ + _LOSS_SHAPE
+
+    def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                 reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.log_input = log_input
+        self.full = full
+        self.eps = eps
+
+    def forward(self, log_input, target):
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, eps=self.eps,
+                                  reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood of ``target`` with mean ``input`` and variance ``var``.
+
+    Parameters
+    ----------
+    full : bool
+        Add the constant ``0.5 log(2 pi)``.
+    eps : float
+        Lower clamp of the variance.
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input: (N, *); target: the same; var: the same, or with the last dimension 1 or gone.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__(reduction=reduction)
+        self.full = full
+        self.eps = eps
+
+    def forward(self, input, target, var):
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
+                                   reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``.
+
+    Parameters
+    ----------
+    margin : float
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+    """ + _LOSS_SHAPE
+
+    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return F.hinge_embedding_loss(input, target, margin=self.margin,
+                                      reduction=self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """``max(0, -target (input1 - input2) + margin)``.
+
+    Parameters
+    ----------
+    margin : float
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input1, Input2, Target: (N,) or ().
+    - Output: a scalar, or (N,) with ``reduction="none"``.
+    """
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
+                                     reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """``1 - cos(x1, x2)`` for ``target == 1``, ``max(0, cos(x1, x2) - margin)`` for -1.
+
+    Parameters
+    ----------
+    margin : float
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input1, Input2: (N, D) or (D,); Target: (N,) or ().
+    - Output: a scalar, or (N,) with ``reduction="none"``.
+    """
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
+                                       reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with the p-norm distance.
+
+    Parameters
+    ----------
+    margin, p, eps : float
+    swap : bool
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Anchor, Positive, Negative: (N, D) or (D,).
+    - Output: a scalar, or (N,) with ``reduction="none"``.
+    """
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None,
+                 reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+        self.p = p
+        self.eps = eps
+        self.swap = swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p,
+                                     eps=self.eps, swap=self.swap, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """Per-class logistic loss averaged over the classes (multi-label classification).
+
+    Parameters
+    ----------
+    weight : ndarray of shape (C,), optional
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input, Target: (N, C).
+    - Output: a scalar, or (N,) with ``reduction="none"``.
+    """
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
+                                             reduction=self.reduction)

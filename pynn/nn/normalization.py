@@ -1,17 +1,20 @@
-"""Batch normalisation (1-D and 2-D) and layer normalisation."""
+"""Normalisation layers: batch (1-D, 2-D, 3-D), layer, group, instance and local response."""
 
 import numbers
 
 import numpy as np
 
-from . import functional as F
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .linear import _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = [
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+    "LayerNorm", "LocalResponseNorm",
+]
 
 
 class _BatchNorm(Module):
@@ -174,6 +177,20 @@ class BatchNorm2d(_BatchNorm):
     _rank_text = "4D"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation over (N, C, D, H, W) input, per channel C (see
+    :class:`BatchNorm2d` for the parameters).
+
+    Shape
+    -----
+    - Input: (N, C, D, H, W).
+    - Output: the input's shape.
+    """
+
+    _ranks = (5,)
+    _rank_text = "5D"
+
+
 class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` dimensions of each sample.
 
@@ -236,3 +253,175 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Normalise each sample over groups of channels (and all positions), then scale and
+    shift per channel.
+
+    Parameters
+    ----------
+    num_groups : int
+        Divides ``num_channels``.
+    num_channels : int
+    eps : float
+    affine : bool
+        Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Shape
+    -----
+    - Input: (N, C, *).
+    - Output: the input's shape.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        dtype = _layer_dtype(dtype, device)
+        self.num_groups = int(num_groups)
+        self.num_channels = int(num_channels)
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(np.ones(self.num_channels, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.num_channels, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        """Weight to ones, bias to zeros."""
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input):
+        x = input._data if isinstance(input, Tensor) else input
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise _input_error(self, x, f"(N, {self.num_channels}, *) input")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(Module):
+    _ranks = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        self.num_features = int(num_features)
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(self.num_features, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.num_features, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, input):
+        x = input._data if isinstance(input, Tensor) else input
+        if x.ndim not in self._ranks:
+            raise _input_error(self, x, f"{self._ranks[0]}D (unbatched) or {self._ranks[1]}D "
+                                        f"(batched) input")
+        unbatched = x.ndim == self._ranks[0]
+        if unbatched:
+            input = (input if isinstance(input, Tensor) else Tensor(x)).unsqueeze(0)
+        use_input_stats = self.training or not self.track_running_stats
+        out = F.instance_norm(input, self.running_mean, self.running_var, self.weight,
+                              self.bias, use_input_stats, self.momentum or 0.0, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Normalise each channel of each sample over its positions.
+
+    Parameters
+    ----------
+    num_features : int
+    eps, momentum : float
+    affine : bool
+        Learn a per-channel ``weight`` and ``bias`` (default False, as PyTorch).
+    track_running_stats : bool
+        Keep running statistics and use them in eval mode.
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Shape
+    -----
+    - Input: (N, C, L) or (C, L).
+    - Output: the input's shape.
+    """
+
+    _ranks = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Normalise each channel of each sample over its (H, W) positions (see
+    :class:`InstanceNorm1d` for the parameters).
+
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W).
+    - Output: the input's shape.
+    """
+
+    _ranks = (3, 4)
+
+
+class LocalResponseNorm(Module):
+    """Normalise by the squares of ``size`` neighbouring channels (AlexNet's LRN).
+
+    Parameters
+    ----------
+    size : int
+    alpha, beta, k : float
+
+    Shape
+    -----
+    - Input: (N, C, *).
+    - Output: the input's shape.
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,9 +1,12 @@
-"""2-D max and average pooling layers."""
+"""Pooling layers: max, average and adaptive, in 1-D and 2-D."""
 
 from . import functional as F
 from .module import Module
 
-__all__ = ["AvgPool2d", "MaxPool2d"]
+__all__ = [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d",
+]
 
 
 class MaxPool2d(Module):
@@ -18,24 +21,24 @@ class MaxPool2d(Module):
         At most half the kernel size.
     dilation : int
         Only 1 is implemented.
-    return_indices, ceil_mode : bool
-        Only False is implemented (use ``F.max_pool2d(..., return_indices=True)`` for the
-        indices).
+    return_indices : bool
+        Also return the flat index ``h * W + w`` of each maximum (for ``MaxUnpool2d``-style
+        uses).
+    ceil_mode : bool
+        Round the output size up (windows overhanging the bottom/right edge are kept).
 
     Shape
     -----
     - Input: (N, C, H, W) or (C, H, W).
     - Output: (N, C, oH, oW) or (C, oH, oW), ``oH = (H + 2 pH - kH) // sH + 1`` (``oW``
-      likewise).
+      likewise; rounded up with ``ceil_mode``).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
-        if dilation != 1 or ceil_mode or return_indices:
-            raise NotImplementedError("MaxPool2d: dilation, ceil_mode and return_indices are "
-                                      "not implemented (use F.max_pool2d(..., "
-                                      "return_indices=True) for the indices)")
+        if dilation != 1 and dilation != (1, 1):
+            raise NotImplementedError("MaxPool2d: dilation is not implemented")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -44,11 +47,35 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(MaxPool2d):
+    """1-D max pooling over (N, C, L) input; padding counts as -inf.
+
+    Parameters
+    ----------
+    kernel_size : int
+    stride : int, optional
+        Default: ``kernel_size``.
+    padding : int
+    dilation : 1
+    return_indices, ceil_mode : bool
+
+    Shape
+    -----
+    - Input: (N, C, L) or (C, L).
+    - Output: (N, C, oL) or (C, oL), ``oL = (L + 2 p - k) // s + 1``.
+    """
+
+    def forward(self, input):
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
 
 
 class AvgPool2d(Module):
@@ -79,8 +106,8 @@ class AvgPool2d(Module):
                  count_include_pad=True, divisor_override=None):
         super().__init__()
         if ceil_mode or divisor_override is not None:
-            raise NotImplementedError("AvgPool2d: ceil_mode and divisor_override are not "
-                                      "implemented")
+            raise NotImplementedError(f"{type(self).__name__}: ceil_mode and divisor_override "
+                                      f"are not implemented")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -94,3 +121,137 @@ class AvgPool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(Module):
+    """1-D average pooling over (N, C, L) input.
+
+    Parameters
+    ----------
+    kernel_size : int
+    stride : int, optional
+        Default: ``kernel_size``.
+    padding : int
+    ceil_mode : False
+    count_include_pad : bool
+
+    Shape
+    -----
+    - Input: (N, C, L) or (C, L).
+    - Output: (N, C, oL) or (C, oL), ``oL = (L + 2 p - k) // s + 1``.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        if ceil_mode:
+            raise NotImplementedError("AvgPool1d: ceil_mode is not implemented")
+        as1 = (lambda v: v if isinstance(v, tuple) else (v,))
+        self.kernel_size = as1(kernel_size)
+        self.stride = as1(stride if stride is not None else kernel_size)
+        self.padding = as1(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _Adaptive(Module):
+    _fn = None
+
+    def __init__(self, output_size, return_indices=None):
+        super().__init__()
+        self.output_size = output_size
+        if return_indices is not None:
+            self.return_indices = return_indices
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_Adaptive):
+    """Average pooling to a fixed output size, whatever the input's (bins of nearly equal size).
+
+    Parameters
+    ----------
+    output_size : int or (int or None, int or None)
+        None keeps that input dimension.
+
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W).
+    - Output: (N, C, oH, oW) or (C, oH, oW).
+    """
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveAvgPool1d(_Adaptive):
+    """Average pooling to a fixed output length.
+
+    Parameters
+    ----------
+    output_size : int
+
+    Shape
+    -----
+    - Input: (N, C, L) or (C, L).
+    - Output: (N, C, output_size) or (C, output_size).
+    """
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input):
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(_Adaptive):
+    """Max pooling to a fixed output size.
+
+    Parameters
+    ----------
+    output_size : int or (int or None, int or None)
+    return_indices : bool
+
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W).
+    - Output: (N, C, oH, oW) or (C, oH, oW).
+    """
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size, return_indices)
+
+    def forward(self, input):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_Adaptive):
+    """Max pooling to a fixed output length.
+
+    Parameters
+    ----------
+    output_size : int
+    return_indices : bool
+
+    Shape
+    -----
+    - Input: (N, C, L) or (C, L).
+    - Output: (N, C, output_size) or (C, output_size).
+    """
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size, return_indices)
+
+    def forward(self, input):
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)

@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from . import functional as F
 from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
 from ..tensor import Tensor, cat, stack
+from . import functional as F
 from . import init
 from .linear import _input_error, _layer_dtype
 from .module import Module

@@ -16,8 +16,8 @@ import copy
 
 import numpy as np
 
-from . import functional as F
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .activation import GELU, ReLU
 from .attention import MultiheadAttention

@@ -75,7 +75,7 @@ class ConvTranspose2dFunction(ArrayFunction):
         x, w = ctx.saved_tensors
         stride, padding, dilation, has_bias = ctx.args
         n, cin, h, wd = x.shape
-        cout, kh, kw = w.shape[1:]
+        kh, kw = w.shape[2:]
         gcols = K.im2col(_cols(grad), (kh, kw), stride, padding, dilation)
         nx, nw, nb = ctx.needs_input_grad[:3]
         dx = dw = db = None

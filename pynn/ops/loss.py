@@ -225,7 +225,7 @@ class PairwiseLossFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        name, args, reduction, shape, dtype = ctx.meta
+        name, args, reduction, shape, _ = ctx.meta
         nx, ny = ctx.needs_input_grad[:2]
         g = _reduced_grad(grad, shape, reduction)
         _, fx, fy = PAIRWISE_LOSSES[name]

@@ -199,7 +199,7 @@ def test_functional_matches_torch(row, dtype):
         expected = _call(TF, name, theirs, kwargs)
     assert tuple(out.shape) == tuple(expected.shape)
     assert out.dtype == expected.detach().numpy().dtype
-    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-7, atol=1e-9)
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-7, "atol": 1e-9}
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), **tol)
     if not any(g for _, g in arrays):
         return
