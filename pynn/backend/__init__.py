@@ -115,4 +115,5 @@ def get(name):
 
 
 set_backend(os.environ.get("PYNN_BACKEND", "compiled"))
-del _runtime
+
+from ._config import config, show_config  # noqa: E402,F401  (reads the active backend)
