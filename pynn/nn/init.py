@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ..random import get_generator
+from ..random import as_generator, get_generator
 from ..tensor import Tensor
 
 __all__ = [
@@ -44,7 +44,8 @@ def _fill(tensor, values):
 
 
 def _rng(generator):
-    return get_generator() if generator is None else generator
+    # a pynn.Generator, a NumPy Generator or a seed
+    return get_generator() if generator is None else as_generator(generator)
 
 
 def calculate_gain(nonlinearity, param=None):
