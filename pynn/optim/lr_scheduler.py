@@ -9,10 +9,14 @@ for :class:`OneCycleLR`) *after* ``optimizer.step()``.
 the current learning rate multiplicatively, as PyTorch's do, so schedulers built on the same
 optimiser compose ("chaining"). :class:`CosineAnnealingLR` and :class:`OneCycleLR` compute
 each value in closed form from the base learning rates, so long runs do not drift (and do not
-chain).
+chain). Also: :class:`LambdaLR`, :class:`MultiplicativeLR`, :class:`ConstantLR`,
+:class:`PolynomialLR`, :class:`CosineAnnealingWarmRestarts`, :class:`CyclicLR` (per batch),
+:class:`ReduceLROnPlateau` (``step(metric)``), :class:`SequentialLR` and
+:class:`ChainedScheduler`.
 """
 
 import math
+import types
 import warnings
 import weakref
 from bisect import bisect_right
@@ -21,12 +25,20 @@ from collections import Counter
 from .optimizer import Optimizer
 
 __all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
+    "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
+    "PolynomialLR",
+    "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",
 ]
@@ -124,15 +136,20 @@ class LRScheduler:
         Warns when called before the optimiser's first ``step()``. Passing ``epoch`` is
         deprecated (it jumps to that epoch, in closed form where there is one).
         """
-        if self._step_count == 1:
-            if not getattr(self.optimizer.step, "_tracked_by_lr_scheduler", False):
-                warnings.warn(_OVERRIDDEN_WARNING, UserWarning, stacklevel=2)
-            elif not getattr(self.optimizer, "_opt_called", False):
-                warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=2)
-        self._step_count += 1
+        self._count_step()
         if epoch is not None:
             warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
+
+    def _count_step(self):
+        """Count a step; on the first one after construction, warn if the optimiser has not
+        stepped yet."""
+        if self._step_count == 1:
+            if not getattr(self.optimizer.step, "_tracked_by_lr_scheduler", False):
+                warnings.warn(_OVERRIDDEN_WARNING, UserWarning, stacklevel=3)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=3)
+        self._step_count += 1
 
     def _update_lr(self, epoch=None):
         if epoch is None:
@@ -540,6 +557,484 @@ class SequentialLR(LRScheduler):
     def state_dict(self):
         state = {key: value for key, value in self.__dict__.items()
                  if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        children = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, child_state in zip(self._schedulers, children):
+            scheduler.load_state_dict(child_state)
+
+
+_LRScheduler = LRScheduler  # the name older PyTorch scripts subclass
+
+
+def _callables_state(functions):
+    """The state of user functions for ``state_dict``: None for plain functions and lambdas
+    (not saved, as in PyTorch), the ``__dict__`` of callable objects."""
+    return [None if isinstance(f, types.FunctionType) or not hasattr(f, "__dict__")
+            else dict(f.__dict__) for f in functions]
+
+
+class LambdaLR(LRScheduler):
+    """``lr = base_lr * lr_lambda(epoch)``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    lr_lambda : callable or list of callable
+        ``epoch -> factor``, one function or one per parameter group.
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        """Everything but the optimiser; the functions only when they are callable objects
+        (their ``__dict__``), as PyTorch saves them."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = _callables_state(self.lr_lambdas)
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore a :meth:`state_dict` (the functions stay; callable objects get their saved
+        attributes back)."""
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", None) or []
+        self.__dict__.update(state)
+        for f, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                f.__dict__.update(attrs)
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply the learning rate by ``lr_lambda(epoch)`` at every step after the first.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    lr_lambda : callable or list of callable
+        ``epoch -> factor``, one function or one per parameter group.
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
+
+    def get_lr(self):
+        if self.last_epoch > 0:
+            return [group["lr"] * f(self.last_epoch)
+                    for f, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return self._current_lrs()
+
+
+class ConstantLR(LRScheduler):
+    """Scale the learning rate by ``factor`` until epoch ``total_iters``, then restore it.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    factor : float in [0, 1]
+    total_iters : int
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        on = self.last_epoch >= self.total_iters
+        return [base * (self.factor + on * (1 - self.factor)) for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the learning rate polynomially to 0 over ``total_iters`` epochs:
+    ``lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    total_iters : int
+    power : float
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        factor = ((1.0 - self.last_epoch / self.total_iters)
+                  / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [lr * factor for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        frac = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (1.0 - frac) ** self.power for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from the base learning rate to ``eta_min`` over ``T_i`` epochs, then a
+    restart; the period starts at ``T_0`` and is multiplied by ``T_mult`` at every restart.
+
+    ``step(epoch)`` accepts a fractional epoch (e.g. ``epoch + batch / batches``) to anneal
+    within an epoch.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    T_0 : int
+        The first period, in epochs.
+    T_mult : int
+        Period growth factor (>= 1).
+    eta_min : float
+    last_epoch : int
+        ``-1`` to start; an epoch index to resume (see :class:`LRScheduler`).
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "  # noqa: TRY004 (as torch)
+                             f"{type(eta_min)}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        cos = math.cos(math.pi * self.T_cur / self.T_i)
+        return [self.eta_min + (base - self.eta_min) * (1 + cos) / 2 for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one epoch, or go to ``epoch`` (a float: a point within an epoch).
+
+        As PyTorch's, this scheduler does not warn about the call order.
+        """
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    # Restarts so far: the largest n with T_0 (T_mult^n - 1) / (T_mult - 1)
+                    # <= epoch.
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the learning rate between ``base_lr`` and ``max_lr`` (step per batch).
+
+    Each cycle rises for ``step_size_up`` steps and falls for ``step_size_down``. The
+    amplitude is scaled by ``scale_fn`` (by mode: ``"triangular"`` constant,
+    ``"triangular2"`` halved every cycle, ``"exp_range"`` ``gamma ** step``). With
+    ``cycle_momentum`` the momentum (or Adam's ``beta1``) cycles the opposite way between
+    ``max_momentum`` and ``base_momentum``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    base_lr, max_lr : float or list of float
+        One value or one per parameter group.
+    step_size_up : int
+    step_size_down : int, optional
+        Default ``step_size_up``.
+    mode : {"triangular", "triangular2", "exp_range"}
+    gamma : float
+        For ``"exp_range"``.
+    scale_fn : callable, optional
+        Custom amplitude scaling (overrides ``mode``), of the cycle number or of the step
+        (``scale_mode``).
+    scale_mode : {"cycle", "iterations"}
+    cycle_momentum : bool
+    base_momentum, max_momentum : float or list of float
+    last_epoch : int
+        ``-1`` to start; a step index to resume.
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else (
+            "iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            defaults = optimizer.defaults
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for top, base, group in zip(self.max_momentums, self.base_momentums,
+                                            optimizer.param_groups):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = base
+        self._cyclic_base_lrs = base_lrs
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def scale_fn(self, x):
+        """The amplitude factor at cycle (or step) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            rise = x / self.step_ratio
+        else:
+            rise = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * rise * scale
+               for base, top in zip(self._cyclic_base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base, top in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                self._set_momentum(group, top - (top - base) * rise * scale)
+        return lrs
+
+    def state_dict(self):
+        """Everything but the optimiser and a custom ``scale_fn`` (a function is not saved,
+        as in PyTorch)."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_scale_fn_custom")}
+        return state
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Reduce the learning rate when a metric has stopped improving.
+
+    Call ``step(metric)`` once per epoch (e.g. with the validation loss); after more than
+    ``patience`` epochs without improvement, every group's learning rate is multiplied by
+    ``factor`` (not below ``min_lr``), then ``cooldown`` epochs pass before counting again.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    mode : {"min", "max"}
+        Whether the metric should decrease or increase.
+    factor : float < 1
+    patience : int
+    threshold : float
+        The smallest change that counts as an improvement.
+    threshold_mode : {"rel", "abs"}
+        Relative (``best * (1 -+ threshold)``) or absolute (``best -+ threshold``).
+    cooldown : int
+    min_lr : float or list of float
+    eps : float
+        Changes of the learning rate smaller than this are not made.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        self.factor = factor
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * n
+        if mode not in ("min", "max"):
+            raise ValueError("mode " + str(mode) + " is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError("threshold mode " + str(threshold_mode) + " is unknown!")
+        self.patience = patience
+        self.cooldown = cooldown
+        self.eps = eps
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.last_epoch = 0
+        self._step_count = 0
+        self._last_lr = self._current_lrs()
+        _track_step_calls(optimizer)
+        self._reset()
+
+    def _reset(self):
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    @property
+    def in_cooldown(self):
+        """True while the cooldown after a reduction lasts."""
+        return self.cooldown_counter > 0
+
+    def is_better(self, a, best):
+        """Whether metric ``a`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min":
+            if self.threshold_mode == "rel":
+                return a < best * (1.0 - self.threshold)
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    def step(self, metrics, epoch=None):
+        """Record this epoch's ``metrics`` (a number or a one-element tensor) and reduce the
+        learning rates if it has not improved for more than ``patience`` epochs."""
+        current = float(metrics)
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, floor)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._current_lrs()
+
+    def load_state_dict(self, state_dict):
+        self.__dict__.update(state_dict)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers together at every :meth:`step` (their factors compose).
+
+    Parameters
+    ----------
+    schedulers : list of LRScheduler
+        Built on the same optimiser.
+    optimizer : Optimizer, optional
+        Their optimiser (default: the first scheduler's).
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
+                             "but got no scheduler.")
+        if optimizer is None:
+            optimizer = schedulers[0].optimizer
+        for i, scheduler in enumerate(schedulers):
+            if not hasattr(scheduler, "optimizer"):
+                raise TypeError(f"ChainedScheduler at index {i} should have `optimizer` as "
+                                "its attribute.")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"ChainedScheduler expects all schedulers to belong to the "
+                                 f"same optimizer, but got scheduler "
+                                 f"{type(scheduler).__name__} at index {i} with a different "
+                                 f"one.")
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = self._current_lrs()
+
+    def step(self):
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = self._current_lrs()
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 

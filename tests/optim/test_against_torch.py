@@ -245,7 +245,39 @@ SCHEDULERS = {
     "SequentialLR-three": lambda m, o: m.SequentialLR(
         o, [m.ExponentialLR(o, gamma=0.8), m.StepLR(o, step_size=3, gamma=0.5),
             m.MultiStepLR(o, milestones=[2, 4])], milestones=[6, 17]),
+    "LambdaLR": lambda m, o: m.LambdaLR(o, lr_lambda=lambda e: 0.95 ** e + 0.01 * e),
+    "LambdaLR-per-group": lambda m, o: m.LambdaLR(o, [lambda e: 1 / (1 + e), lambda e: 2.0]),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 0.9 if e % 3 else 1.1),
+    "ConstantLR": lambda m, o: m.ConstantLR(o),
+    "ConstantLR-options": lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=12),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o),
+    "PolynomialLR-options": lambda m, o: m.PolynomialLR(o, total_iters=20, power=2.5),
+    "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=7),
+    "CosineAnnealingWarmRestarts-mult": lambda m, o: m.CosineAnnealingWarmRestarts(
+        o, T_0=3, T_mult=2, eta_min=0.001),
+    "CyclicLR": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4),
+    "CyclicLR-triangular2": lambda m, o: m.CyclicLR(
+        o, base_lr=[0.01, 0.02], max_lr=[0.1, 0.3], step_size_up=3, step_size_down=5,
+        mode="triangular2", base_momentum=0.7, max_momentum=[0.9, 0.95]),
+    "CyclicLR-exp_range": lambda m, o: m.CyclicLR(o, 0.001, 0.1, step_size_up=5,
+                                                  mode="exp_range", gamma=0.95),
+    "CyclicLR-scale_fn": lambda m, o: m.CyclicLR(o, 0.001, 0.1, step_size_up=2,
+                                                 scale_fn=lambda x: 1 / (1 + x),
+                                                 scale_mode="iterations"),
+    "CyclicLR-no-momentum": lambda m, o: m.CyclicLR(o, 0.001, 0.1, step_size_up=4,
+                                                    cycle_momentum=False),
+    "ChainedScheduler": lambda m, o: m.ChainedScheduler(
+        [m.ConstantLR(o, factor=0.1, total_iters=2), m.ExponentialLR(o, gamma=0.9)]),
+    "ChainedScheduler-optimizer": lambda m, o: m.ChainedScheduler(
+        [m.StepLR(o, 4, 0.5), m.MultiplicativeLR(o, lambda e: 0.99)], optimizer=o),
+    "SequentialLR-constant-poly": lambda m, o: m.SequentialLR(
+        o, [m.ConstantLR(o, factor=0.2, total_iters=4), m.PolynomialLR(o, total_iters=20)],
+        milestones=[4]),
 }
+
+
+def momentum_of(optimizer):
+    return (lambda g: g["momentum"]) if optimizer == "sgd" else (lambda g: g["betas"][0])
 
 
 @pytest.mark.parametrize("name", list(SCHEDULERS))
@@ -253,8 +285,8 @@ SCHEDULERS = {
 def test_scheduler_matches_pytorch(Param, name, optimizer):
     factory = SCHEDULERS[name]
     extra = None
-    if name.startswith("OneCycleLR"):
-        extra = (lambda g: g["momentum"]) if optimizer == "sgd" else (lambda g: g["betas"][0])
+    if name.startswith(("OneCycleLR", "CyclicLR")):
+        extra = momentum_of(optimizer)
     got, want = lr_sequences(Param, lambda o: factory(sched, o),
                              lambda o: factory(torch.optim.lr_scheduler, o),
                              optimizer=optimizer, extra=extra)
@@ -447,7 +479,7 @@ def test_lbfgs_matches_pytorch(kwargs):
     # 80 iterations; a logic difference shows at the 1e-2 level.
     for _ in range(4):
         got, want = ours.step(closure), theirs.step(closure_t)
-        np.testing.assert_allclose(float(got), float(want), rtol=1e-6)
+        np.testing.assert_allclose(float(got.detach()), float(want.detach()), rtol=1e-6)
         np.testing.assert_allclose(x.detach().numpy(), xt.detach().numpy(), rtol=1e-6,
                                    atol=1e-9)
     st, st_t = ours.state[x], theirs.state[xt]
@@ -463,3 +495,78 @@ def test_lbfgs_needs_closure_and_one_group(Param):
         optim.LBFGS([{"params": [p]}, {"params": [Param(np.zeros(1))]}])
     with pytest.raises(RuntimeError):
         optim.LBFGS([p], line_search_fn="backtracking")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"mode": "max", "patience": 2, "factor": 0.5},
+    {"patience": 1, "threshold": 0.1, "threshold_mode": "abs", "cooldown": 2},
+    {"patience": 0, "min_lr": [0.05, 0.001], "factor": 0.3},
+    {"mode": "max", "threshold_mode": "abs", "threshold": 0.5, "patience": 1, "eps": 0.01},
+])
+def test_reduce_lr_on_plateau_matches_pytorch(Param, kwargs):
+    metrics = [1.0, 0.9, 0.95, 0.93, 0.94, 0.96, 0.8, 0.81, 0.81, 0.82, 0.83, 0.84, 0.7,
+               0.71, 0.72, 0.73, 0.74, 0.75, 0.6, 0.61, 0.62, 0.63, 0.64, 0.65, 0.66]
+    ps = [Param(np.zeros(2)), Param(np.zeros(3))]
+    ts = [torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)]
+    ours = optim.SGD([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.02}], lr=0.1)
+    theirs = torch.optim.SGD([{"params": [ts[0]]}, {"params": [ts[1]], "lr": 0.02}], lr=0.1)
+    s_ours = sched.ReduceLROnPlateau(ours, **kwargs)
+    s_theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs, **kwargs)
+    for m in metrics:
+        ours.step()
+        theirs.step()
+        s_ours.step(m)
+        s_theirs.step(torch.tensor(m, dtype=torch.float64))
+        assert s_ours.get_last_lr() == pytest.approx(s_theirs.get_last_lr(), rel=1e-15)
+        assert s_ours.num_bad_epochs == s_theirs.num_bad_epochs
+        assert s_ours.best == pytest.approx(s_theirs.best)
+
+
+@pytest.mark.parametrize("T_mult", [1, 2, 3])
+def test_cosine_warm_restarts_fractional_epochs_match_pytorch(Param, T_mult):
+    def run(module, opt):
+        s = module.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=T_mult, eta_min=0.01)
+        out = []
+        for epoch in range(9):
+            for b in range(4):
+                opt.step()
+                s.step(epoch + b / 4)
+                out.append(s.get_last_lr()[0])
+        return out
+
+    ours = run(sched, optim.SGD([Param(np.zeros(1))], lr=0.5))
+    theirs = run(torch.optim.lr_scheduler,
+                 torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["ReduceLROnPlateau", "LambdaLR", "CyclicLR",
+                                  "CosineAnnealingWarmRestarts", "ChainedScheduler"])
+def test_new_scheduler_state_dict_round_trip(Param, name):
+    """A scheduler saved mid-run and loaded into a fresh one continues identically."""
+    def make(opt):
+        return {
+            "ReduceLROnPlateau": lambda: sched.ReduceLROnPlateau(opt, patience=1),
+            "LambdaLR": lambda: sched.LambdaLR(opt, lambda e: 0.9 ** e),
+            "CyclicLR": lambda: sched.CyclicLR(opt, 0.01, 0.1, step_size_up=3),
+            "CosineAnnealingWarmRestarts": lambda: sched.CosineAnnealingWarmRestarts(opt, 3, 2),
+            "ChainedScheduler": lambda: sched.ChainedScheduler(
+                [sched.StepLR(opt, 2), sched.ExponentialLR(opt, 0.9)]),
+        }[name]()
+
+    def advance(opt, s, k):
+        for i in range(k):
+            opt.step()
+            s.step(1.0 / (1 + i % 3)) if name == "ReduceLROnPlateau" else s.step()
+
+    a_opt = optim.SGD([Param(np.zeros(1))], lr=0.1, momentum=0.9)
+    a = make(a_opt)
+    advance(a_opt, a, 5)
+    b_opt = optim.SGD([Param(np.zeros(1))], lr=0.1, momentum=0.9)
+    b = make(b_opt)
+    b_opt.load_state_dict(a_opt.state_dict())
+    b.load_state_dict(a.state_dict())
+    advance(a_opt, a, 6)
+    advance(b_opt, b, 6)
+    assert a.get_last_lr() == b.get_last_lr()

@@ -88,6 +88,47 @@ def test_warns_when_scheduler_steps_before_optimizer(Param):
         s.step()
 
 
+ORDER_CASES = {
+    "LambdaLR": lambda o: sched.LambdaLR(o, lambda e: 1.0),
+    "MultiplicativeLR": lambda o: sched.MultiplicativeLR(o, lambda e: 0.9),
+    "ConstantLR": lambda o: sched.ConstantLR(o),
+    "PolynomialLR": lambda o: sched.PolynomialLR(o),
+    "CosineAnnealingWarmRestarts": lambda o: sched.CosineAnnealingWarmRestarts(o, 2),
+    "CyclicLR": lambda o: sched.CyclicLR(o, 0.01, 0.1),
+    "ChainedScheduler": lambda o: sched.ChainedScheduler([sched.StepLR(o, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", list(ORDER_CASES))
+def test_new_schedulers_warn_on_wrong_order_as_pytorch(Param, name):
+    torch = pytest.importorskip("torch")
+    for module, opt in ((sched, sgd(Param)),
+                        (torch.optim.lr_scheduler,
+                         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1,
+                                         momentum=0.9))):
+        s = ORDER_CASES[name](opt) if module is sched else getattr(module, name)(
+            *_torch_args(name, opt, module))
+        if name == "CosineAnnealingWarmRestarts":  # PyTorch's does not check
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                s.step()
+        else:
+            with pytest.warns(UserWarning, match="before `optimizer.step"):
+                s.step()
+
+
+def _torch_args(name, opt, module):
+    return {
+        "LambdaLR": (opt, lambda e: 1.0),
+        "MultiplicativeLR": (opt, lambda e: 0.9),
+        "ConstantLR": (opt,),
+        "PolynomialLR": (opt,),
+        "CosineAnnealingWarmRestarts": (opt, 2),
+        "CyclicLR": (opt, 0.01, 0.1),
+        "ChainedScheduler": ([module.StepLR(opt, 2)],),
+    }[name]
+
+
 def test_no_warning_in_the_right_order(Param):
     opt = sgd(Param)
     s = sched.ExponentialLR(opt, gamma=0.9)
