@@ -727,7 +727,7 @@ class Tensor:
 
     def index_fill_(self, dim, index, value):
         """Write ``value`` into the entries at ``index`` along ``dim``, in place."""
-        return self._inplace(_index_fill, dim, index, value)
+        return self._inplace(_method("index_fill"), dim, index, value)
 
     def fill_diagonal_(self, fill_value, wrap=False):
         """Write ``fill_value`` on the main diagonal (all dims equal beyond 2-D), in place;
@@ -754,7 +754,7 @@ class Tensor:
 
     def index_copy_(self, dim, index, source):
         """Write ``source`` at ``index`` along ``dim``, in place."""
-        return self._inplace(_index_copy, dim, index, source)
+        return self._inplace(_method("index_copy"), dim, index, source)
 
     def masked_scatter_(self, mask, source):
         """Write ``source``'s elements, in order, where ``mask`` is True, in place."""
@@ -1131,23 +1131,10 @@ def _lerp(t, end, weight):
     return t + weight * (end - t)
 
 
-def _index_fill(t, dim, index, value):
-    mask = np.zeros(t._data.shape, np.bool_)
-    key = [slice(None)] * t._data.ndim
-    key[dim] = np.asarray(getattr(index, "_data", index))
-    mask[tuple(key)] = True
-    return t.masked_fill(_wrap(mask, None), value)
-
-
 def _fill_diagonal(t, value, wrap):
     mask = np.zeros(t._data.shape, np.bool_)
     np.fill_diagonal(mask, True, wrap=wrap)
     return t.masked_fill(_wrap(mask, None), value)
-
-
-def _index_copy(t, dim, index, source):
-    key = (slice(None),) * (dim % t._data.ndim) + (np.asarray(getattr(index, "_data", index)),)
-    return _ix.IndexPutFunction.apply(t, source, key)
 
 
 def _random_fill(t, kind, a, b, generator=None):

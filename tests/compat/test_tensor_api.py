@@ -537,6 +537,7 @@ INPLACE = [
      {"value": 2}),
     ("lerp_", lambda lib: (f64(lib, np.ones((2, 3))), 0.25), {}),
     ("fill_diagonal_", lambda lib: (5.0,), {}),
+    ("index_copy_", lambda lib: (1, lib.tensor([0, 2]), f64(lib, [[1, 2], [3, 4]])), {}),
     ("sqrt_", "abs", {}),
     ("log_", "abs", {}),
 ]
