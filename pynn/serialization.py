@@ -11,9 +11,14 @@ File layout (a zip archive as written by ``numpy.savez``, readable with ``np.loa
   and arrays are tagged objects: ``{"dict": [[key, node], ...]}`` (a list of pairs, so int
   keys stay ints and order is kept), ``{"list": [...]}``, ``{"tuple": [...]}``,
   ``{"array": member}`` and ``{"scalar": member}`` (a NumPy scalar, kept as a 0-d array).
+- format 2 adds ``{"tensor": member}`` for a Tensor, with ``"requires_grad": true`` and
+  ``"parameter": true`` beside the member when they apply. A file without tensors is
+  written as format 1, so older versions of pynn still read it.
 
 Nothing is pickled, and :func:`load` reads with ``allow_pickle=False``: opening an
-untrusted file never runs code.
+untrusted file never runs code. Objects other than these containers, scalars, arrays and
+tensors (a Module, an optimiser, a class instance) are refused when saving: save their
+``state_dict()``.
 """
 
 import io
@@ -28,16 +33,16 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "load", "save"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest format written and read
 MAGIC = "pynn"
 META_KEY = "pynn:meta"
 
 
 # ---------------------------------------------------------------------------- flattening
 def _flatten(obj):
-    """(tree, {member name: ndarray}) for ``obj``."""
+    """(tree, {member name: ndarray}, format version needed) for ``obj``."""
     arrays = {}
 
     def member(path):
@@ -80,17 +85,37 @@ def _flatten(obj):
         if isinstance(node, (list, tuple)):
             kind = "tuple" if isinstance(node, tuple) else "list"
             return {kind: [walk(v, path + [i]) for i, v in enumerate(node)]}
-        if isinstance(node, Tensor):  # a Tensor / Parameter: its values
-            return {"array": add_array(node._data, path, where)}
+        if isinstance(node, Tensor):
+            uses_tensors[0] = True
+            out = {"tensor": add_array(node._data, path, where)}
+            if node.requires_grad:
+                out["requires_grad"] = True
+            if _is_parameter(node):
+                out["parameter"] = True
+            return out
         data = getattr(node, "data", None)
         if isinstance(data, np.ndarray):
             return {"array": add_array(data, path, where)}
-        raise TypeError(f"save: cannot save a {type(node).__name__} (at {where}); "
-                        f"supported: dict, list, tuple, ndarray, Tensor (or objects with a "
-                        f".data ndarray), NumPy scalars, int, float, bool, str, None")
+        name = type(node).__name__
+        if callable(getattr(node, "state_dict", None)):
+            raise TypeError(f"save: cannot save a {name} object (at {where}): pynn does not "
+                            f"pickle objects. Save its state_dict() instead, e.g. "
+                            f"pynn.save(model.state_dict(), path), and load it into a new "
+                            f"{name} with load_state_dict(pynn.load(path)).")
+        raise TypeError(f"save: cannot save a {name} (at {where}): pynn does not pickle "
+                        f"objects; supported: dict, list, tuple, Tensor, ndarray, NumPy "
+                        f"scalars, int, float, bool, str, None (for a model or an optimiser, "
+                        f"save its state_dict())")
 
+    uses_tensors = [False]
     tree = walk(obj, [])
-    return tree, arrays
+    return tree, arrays, (2 if uses_tensors[0] else 1)
+
+
+def _is_parameter(t):
+    from .nn.parameter import Parameter
+
+    return isinstance(t, Parameter)
 
 
 def _write_archive(fileobj, meta, arrays, compress):
@@ -114,24 +139,35 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
-def save(obj, path, *, compress=False):
-    """Save ``obj`` (nested dicts / lists / tuples of arrays and Python scalars) to ``path``.
+def save(obj, f, pickle_module=None, pickle_protocol=None,
+         _use_new_zipfile_serialization=True, *, compress=False):
+    """Save ``obj`` (``torch.save``): nested containers of tensors, arrays and Python scalars,
+    such as a ``state_dict`` or a checkpoint dict, without pickle.
 
     Parameters
     ----------
-    obj : dict, list, tuple, ndarray or scalar, nested
-        Leaves: ndarrays (any non-object dtype), Tensors (saved as their ndarray), objects
-        with a ``.data`` ndarray, NumPy scalars, int, float, bool, str, None. Dict keys:
-        str or int (any characters, ``/`` included).
-    path : str, PathLike or writable binary file object
+    obj : dict, list, tuple, Tensor, ndarray or scalar, nested
+        Leaves: Tensors and Parameters (their values and dtype, loaded back as Tensors),
+        ndarrays (any non-object dtype), NumPy scalars, int, float, bool, str, None, objects
+        with a ``.data`` ndarray (saved as that array). Dict keys: str or int (any
+        characters, ``/`` included); dict subclasses (OrderedDict) come back as dicts,
+        namedtuples as tuples. A Module, an optimiser or any other object is refused
+        (TypeError): pynn does not pickle objects; save its ``state_dict()``.
+    f : str, PathLike or writable binary file object
         Written exactly there (no ``.npz`` is appended). A path is written atomically: to
         a temporary file in the same directory, flushed and fsynced, then renamed over
-        ``path``, so a crash leaves either the old file or the new one, never half of one.
-    compress : bool, default False
+        ``f``, so a crash leaves either the old file or the new one, never half of one.
+    pickle_module, pickle_protocol, _use_new_zipfile_serialization
+        Accepted for compatibility with ``torch.save`` and ignored (nothing is pickled).
+    compress : bool, default False, keyword-only
         Deflate the members (smaller, slower).
     """
-    tree, arrays = _flatten(obj)
-    meta_json = json.dumps({"magic": MAGIC, "pynn_format": FORMAT_VERSION, "tree": tree},
+    if pickle_module is not None:
+        raise TypeError("save: pynn does not pickle objects, so pickle_module is not "
+                        "supported; save tensors, arrays and Python containers")
+    path = f
+    tree, arrays, version = _flatten(obj)
+    meta_json = json.dumps({"magic": MAGIC, "pynn_format": version, "tree": tree},
                            allow_nan=True)
     meta = np.frombuffer(meta_json.encode("utf-8"), dtype=np.uint8)
     if hasattr(path, "write"):
@@ -149,10 +185,10 @@ def save(obj, path, *, compress=False):
         except FileExistsError:
             continue
     try:
-        with os.fdopen(fd, "wb") as f:
-            _write_archive(f, meta, arrays, compress)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as out:
+            _write_archive(out, meta, arrays, compress)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -226,10 +262,18 @@ def _read_meta(zf, source):
     return meta
 
 
-def _rebuild(tree, zf, source):
+def _rebuild(tree, zf, source, version):
     def build(node):
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
+        if version >= 2 and isinstance(node, dict) and isinstance(node.get("tensor"), str) \
+                and set(node) <= {"tensor", "requires_grad", "parameter"}:
+            arr = _read_member(zf, node["tensor"], source)
+            if node.get("parameter"):
+                from .nn.parameter import Parameter
+
+                return Parameter(arr, requires_grad=bool(node.get("requires_grad")))
+            return Tensor(arr, requires_grad=bool(node.get("requires_grad")))
         if isinstance(node, dict) and len(node) == 1:
             (kind, value), = node.items()
             if kind == "dict" and isinstance(value, list):
@@ -251,18 +295,29 @@ def _rebuild(tree, zf, source):
     return build(tree)
 
 
-def load(path):
-    """Load what :func:`save` wrote.
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Load what :func:`save` wrote (``torch.load``).
 
     Parameters
     ----------
-    path : str, PathLike or readable binary file object
+    f : str, PathLike or readable binary file object
+    map_location : None, "cpu", a CPU device, a dict or a callable, optional
+        Accepted for compatibility: everything loads on the CPU. A CUDA (or other
+        accelerator) device is refused: pynn runs on the CPU only.
+    pickle_module : None
+        Nothing is unpickled; another value is refused.
+    weights_only : bool, optional
+        Accepted: loading never runs code, whatever its value.
+    mmap : bool, optional
+        Accepted and ignored (the arrays are read into memory).
 
     Returns
     -------
     The saved structure with plain Python containers (dicts keep their str/int keys and
-    order, tuples stay tuples) and **ndarrays** in place of arrays and tensors (the caller
-    wraps them, e.g. ``load_state_dict``); NumPy scalars and Python scalars keep their types.
+    order, tuples stay tuples), **Tensors** where Tensors were saved (Parameters as
+    Parameters, with their dtype and ``requires_grad``) and ndarrays where ndarrays were;
+    NumPy scalars and Python scalars keep their types.
 
     Raises
     ------
@@ -273,13 +328,18 @@ def load(path):
     FileNotFoundError
         No such file.
     """
+    if pickle_module is not None:
+        raise TypeError("load: pynn files hold no pickled objects, so pickle_module is not "
+                        "supported")
+    _check_map_location(map_location)
+    path = f
     if hasattr(path, "read"):
         fileobj = path if _seekable(path) else io.BytesIO(path.read())
         source = getattr(path, "name", None) or "<file object>"
         return _load_from(fileobj, source)
     source = os.fspath(path)
-    with open(source, "rb") as f:
-        return _load_from(f, source)
+    with open(source, "rb") as fileobj:
+        return _load_from(fileobj, source)
 
 
 def _seekable(f):
@@ -289,7 +349,23 @@ def _seekable(f):
         return False
 
 
+def _check_map_location(location):
+    """Refuse a map_location naming a device other than the CPU."""
+    if location is None or callable(location):
+        return
+    if isinstance(location, dict):
+        targets = location.values()
+    else:
+        targets = [location]
+    for target in targets:
+        name = str(getattr(target, "type", target)).split(":")[0].lower()
+        if name != "cpu":
+            raise RuntimeError(f"load: map_location={location!r} names the device "
+                               f"{name!r}, but pynn runs on the CPU only; use "
+                               f"map_location='cpu' (or leave it out)")
+
+
 def _load_from(fileobj, source):
     with _open_zip(fileobj, source) as zf:
         meta = _read_meta(zf, source)
-        return _rebuild(meta["tree"], zf, source)
+        return _rebuild(meta["tree"], zf, source, meta["pynn_format"])

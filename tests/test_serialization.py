@@ -274,8 +274,8 @@ def test_corrupt_array_data(tmp_path):
 
 
 def test_newer_version(tmp_path):
-    write_raw(tmp_path / "new", {"magic": "pynn", "pynn_format": 2, "tree": 1})
-    with pytest.raises(ValueError, match="format 2, newer than .* reads \\(up to 1\\)"):
+    write_raw(tmp_path / "new", {"magic": "pynn", "pynn_format": 3, "tree": 1})
+    with pytest.raises(ValueError, match="format 3, newer than .* reads \\(up to 2\\)"):
         load(tmp_path / "new")
 
 
@@ -326,4 +326,132 @@ def test_metadata_is_not_pickled(tmp_path):
     with np.load(tmp_path / "c", allow_pickle=False) as npz:
         for key in npz.files:  # every member loads without pickle
             assert npz[key].dtype != object
-    assert serialization.FORMAT_VERSION == 1
+    assert serialization.FORMAT_VERSION == 2
+
+
+# ------------------------------------------------------------------ tensors and checkpoints
+def test_tensors_come_back_as_tensors_with_dtype(tmp_path):
+    import pynn
+
+    values = {
+        "f32": pynn.tensor(np.arange(6, dtype=np.float32).reshape(2, 3)),
+        "f64": pynn.tensor(np.linspace(0, 1, 4)),
+        "i64": pynn.tensor(np.arange(3)),
+        "bool": pynn.tensor(np.array([True, False])),
+        "scalar": pynn.tensor(np.float32(2.5)),
+        "grad": pynn.tensor(np.ones(2, np.float32), requires_grad=True),
+        "param": pynn.nn.Parameter(pynn.tensor(np.zeros((2, 2), np.float32))),
+        "array": np.arange(3.0),
+    }
+    save(values, tmp_path / "t.pt")
+    out = load(tmp_path / "t.pt")
+    for key, value in values.items():
+        got = out[key]
+        if isinstance(value, np.ndarray):
+            assert type(got) is np.ndarray
+            np.testing.assert_array_equal(got, value)
+            continue
+        assert isinstance(got, pynn.Tensor), key
+        assert got.dtype == value.dtype and got.shape == value.shape, key
+        assert got.requires_grad == value.requires_grad, key
+        np.testing.assert_array_equal(got.detach().numpy(), value.detach().numpy())
+    assert isinstance(out["param"], pynn.nn.Parameter)
+    assert not isinstance(out["f32"], pynn.nn.Parameter)
+
+
+def test_file_without_tensors_stays_format_1(tmp_path):
+    import pynn
+
+    save({"w": np.ones(2)}, tmp_path / "a")
+    save({"w": pynn.tensor(np.ones(2))}, tmp_path / "b")
+    with zipfile.ZipFile(tmp_path / "a") as zf:
+        assert b'"pynn_format": 1' in zf.read("pynn:meta.npy")
+    with zipfile.ZipFile(tmp_path / "b") as zf:
+        assert b'"pynn_format": 2' in zf.read("pynn:meta.npy")
+
+
+def small_model():
+    import pynn
+
+    pynn.manual_seed(0)
+    return pynn.nn.Sequential(pynn.nn.Linear(3, 4), pynn.nn.ReLU(), pynn.nn.Linear(4, 2))
+
+
+def test_checkpoint_of_model_and_optimizer_round_trip(tmp_path):
+    """The checkpoint dict PyTorch tutorials save, restored into a fresh model and optimiser
+    that then continue exactly as the originals."""
+    import pynn
+
+    model = small_model()
+    opt = pynn.optim.Adam(model.parameters(), lr=0.01)
+    x = pynn.tensor(np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32))
+
+    def train_step(m, o):
+        o.zero_grad()
+        loss = (m(x) ** 2).mean()
+        loss.backward()
+        o.step()
+        return float(loss.item())
+
+    for _ in range(3):
+        train_step(model, opt)
+    ckpt = {"epoch": 3, "model_state_dict": model.state_dict(),
+            "optimizer_state_dict": opt.state_dict(), "loss": 0.1, "note": None,
+            "flags": [True, False], "shape": (3, 4)}
+    pynn.save(ckpt, tmp_path / "ckpt.pt")
+    loaded = pynn.load(tmp_path / "ckpt.pt", map_location="cpu", weights_only=True)
+    assert loaded["epoch"] == 3 and loaded["loss"] == 0.1 and loaded["note"] is None
+    assert loaded["flags"] == [True, False] and loaded["shape"] == (3, 4)
+
+    model2 = small_model()
+    for p in model2.parameters():
+        p.data = p.data * 0
+    opt2 = pynn.optim.Adam(model2.parameters(), lr=0.5)
+    model2.load_state_dict(loaded["model_state_dict"])
+    opt2.load_state_dict(loaded["optimizer_state_dict"])
+    assert opt2.param_groups[0]["lr"] == 0.01
+    for _ in range(2):
+        assert train_step(model, opt) == train_step(model2, opt2)
+    for a, b in zip(model.parameters(), model2.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: small_model(), r"cannot save a Sequential object.*does not pickle.*state_dict"),
+    (lambda: {"model": small_model()}, r"Sequential object \(at model\)"),
+    (lambda: __import__("pynn").optim.SGD(small_model().parameters(), lr=0.1),
+     r"cannot save a SGD object.*state_dict"),
+    (lambda: {"x": object()}, r"cannot save a object.*does not pickle"),
+    (lambda: [complex(1, 2)], r"cannot save a complex"),
+])
+def test_modules_and_objects_are_refused(tmp_path, make, match):
+    with pytest.raises(TypeError, match=match):
+        save(make(), tmp_path / "bad")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("location", [None, "cpu", "cpu:0", {"cuda:0": "cpu"},
+                                      lambda storage, loc: storage])
+def test_map_location_cpu_accepted(tmp_path, location):
+    import pynn
+
+    save({"w": pynn.tensor(np.ones(2))}, tmp_path / "m")
+    out = load(tmp_path / "m", map_location=location)
+    np.testing.assert_array_equal(out["w"].numpy(), np.ones(2))
+
+
+@pytest.mark.parametrize("location", ["cuda", "cuda:1", {"cpu": "cuda:0"}, "mps"])
+def test_map_location_other_device_refused(tmp_path, location):
+    save({"w": np.ones(2)}, tmp_path / "m")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        load(tmp_path / "m", map_location=location)
+
+
+def test_pickle_module_refused(tmp_path):
+    import pickle
+
+    with pytest.raises(TypeError, match="does not pickle"):
+        save({"w": np.ones(1)}, tmp_path / "p", pickle_module=pickle)
+    save({"w": np.ones(1)}, tmp_path / "p")
+    with pytest.raises(TypeError, match="no pickled objects"):
+        load(tmp_path / "p", pickle_module=pickle)
