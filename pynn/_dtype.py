@@ -95,8 +95,12 @@ class dtype:
         return getattr(self.dtype, name)
 
     def __eq__(self, other):
-        if isinstance(other, dtype):
+        if type(other) is dtype:
             return self is other or (self._np is not None and self._np == other._np)
+        try:
+            return self._np == _AS_NP[other]  # NumPy dtypes and scalar types: one lookup
+        except (KeyError, TypeError):
+            pass
         if self._np is None or other is None or isinstance(other, (str, _builtin_int)):
             return False
         try:
@@ -150,6 +154,7 @@ _ALL = (float32, float64, float16, bfloat16, complex64, complex128, int64, int32
 # NumPy dtype -> pynn dtype: Tensor.dtype is one dict lookup
 _FROM_NP = {d._np: d for d in _ALL if d._np is not None}
 _BY_NAME = {d._name: d for d in _ALL}
+_AS_NP = {**{k: k for k in _FROM_NP}, **{k.type: k for k in _FROM_NP}}
 
 
 def _by_name(name):

@@ -405,6 +405,12 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
+    def __contains__(self, element):
+        if isinstance(element, (Tensor, numbers.Number, np.generic)):
+            return bool(np.any(self._data == getattr(element, "_data", element)))
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed "
+                           f"in a {type(element).__name__}.")
+
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
