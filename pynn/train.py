@@ -7,8 +7,7 @@ bar.
 One epoch of :func:`fit` is the loop you would write yourself::
 
     model.train()
-    for x, y in train_loader:                      # tuples of ndarrays
-        x, y = pynn.tensor(x), pynn.tensor(y)      # no copy
+    for x, y in train_loader:                      # Tensors (ndarrays are wrapped, no copy)
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -70,7 +69,7 @@ def _array(x):
 
 
 def _as_tensor(x):
-    # pynn.tensor(x) without the conversion checks: the loader hands us ndarrays, used as is.
+    # The DataLoader yields Tensors; other iterables may give ndarrays, wrapped without a copy.
     return x if isinstance(x, Tensor) else Tensor(x if type(x) is np.ndarray else np.asarray(x))
 
 
@@ -530,7 +529,7 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None):
     Returns
     -------
     dict
-        The whole checkpoint (arrays as ndarrays).
+        The whole checkpoint (arrays as saved: ndarrays, or Tensors where Tensors were saved).
     """
     path = Path(os.fspath(path))
     if path.is_dir():
@@ -567,7 +566,7 @@ def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
     ----------
     model : callable Module
     loss_fn : callable ``loss_fn(output, target) -> 0-d Tensor`` (a batch mean), or None
-    loader : iterable of tuples ``(x, y, ...)`` of ndarrays
+    loader : iterable of tuples ``(x, y, ...)`` of Tensors or ndarrays
     metrics : sequence of metric names / callables (see the module docstring)
 
     Returns
@@ -658,8 +657,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         A *mean* over the batch (e.g. ``nn.CrossEntropyLoss()``); the epoch loss is the
         sample-weighted mean of the batch losses.
     optimizer : pynn.optim.Optimizer
-    train_loader : iterable of tuples ``(x, y, ...)`` of ndarrays, e.g. a DataLoader
-        Wrapped with ``pynn.tensor`` (no copy). Re-iterated every epoch.
+    train_loader : iterable of tuples ``(x, y, ...)`` of Tensors or ndarrays, e.g. a DataLoader
+        ndarrays are wrapped as Tensors (no copy). Re-iterated every epoch.
     epochs : int
         The total number of epochs; a resumed run trains the remaining ones.
     val_loader : iterable, optional
