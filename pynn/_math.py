@@ -45,6 +45,8 @@ kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
 mode_result = namedtuple("mode", ["values", "indices"])
 aminmax_result = namedtuple("aminmax", ["min", "max"])
+cummax_result = namedtuple("cummax", ["values", "indices"])
+cummin_result = namedtuple("cummin", ["values", "indices"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +255,18 @@ def minimum(input, other):
     return _ew.MaximumFunction.apply(input, other, True)
 
 
+def fmax(input, other):
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+    a_nan, b_nan = isnan(_tensor(input)), isnan(_tensor(other))
+    return where(b_nan, input, where(a_nan, other, maximum(input, other)))
+
+
+def fmin(input, other):
+    """Elementwise minimum that ignores NaN."""
+    a_nan, b_nan = isnan(_tensor(input)), isnan(_tensor(other))
+    return where(b_nan, input, where(a_nan, other, minimum(input, other)))
+
+
 def fmod(input, other):
     """Remainder of the division truncated toward zero (the sign of ``input``)."""
     return _ew.FmodFunction.apply(input, other, False)
@@ -383,6 +397,72 @@ reciprocal = _unary("reciprocal", _ew.ReciprocalFunction, "``1 / x``")
 square = _unary("square", _ew.SquareFunction, "``x * x`` (integers stay integers)")
 abs = _unary("abs", _ew.AbsFunction, "absolute value (integers stay integers)")
 frac = _unary("frac", _ew.FracFunction, "fractional part ``x - trunc(x)``")
+asinh = _unary("asinh", _ew.AsinhFunction, "inverse hyperbolic sine")
+acosh = _unary("acosh", _ew.AcoshFunction, "inverse hyperbolic cosine")
+atanh = _unary("atanh", _ew.AtanhFunction, "inverse hyperbolic tangent")
+deg2rad = _unary("deg2rad", _ew.Deg2radFunction, "conversion from degrees to radians")
+rad2deg = _unary("rad2deg", _ew.Rad2degFunction, "conversion from radians to degrees")
+lgamma = _unary("lgamma", _ew.LgammaFunction, "``log|gamma(x)|``")
+digamma = _unary("digamma", _ew.DigammaFunction, "derivative of ``lgamma``")
+sinc = _unary("sinc", _ew.SincFunction, "normalised sinc ``sin(pi x) / (pi x)``")
+
+
+def logit(input, eps=None):
+    """Elementwise ``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` if given."""
+    if eps is not None:
+        input = clamp(input, eps, 1 - eps)
+    return log(div(input, rsub(input, 1)))
+
+
+def xlogy(input, other):
+    """Elementwise ``input * log(other)``, 0 where ``input`` is 0 (unless other is NaN)."""
+    return _ew.XlogyFunction.apply(input, other)
+
+
+def logaddexp(input, other):
+    """Elementwise ``log(exp(input) + exp(other))`` without overflow."""
+    m = _const(np.maximum(_arr(input), _arr(other)))
+    m = _const(np.where(np.isfinite(m._data), m._data, 0).astype(m._data.dtype, copy=False))
+    return add(m, log(add(exp(sub(input, m)), exp(sub(other, m)))))
+
+
+def logaddexp2(input, other):
+    """Elementwise ``log2(2**input + 2**other)`` without overflow."""
+    ln2 = math.log(2.0)
+    return div(logaddexp(mul(input, ln2), mul(other, ln2)), ln2)
+
+
+def sgn(input):
+    """The sign (as :func:`sign` for real tensors)."""
+    return sign(input)
+
+
+def signbit(input):
+    """True where the sign bit is set (negative numbers and -0.0)."""
+    return _const(np.signbit(input._data))
+
+
+def copysign(input, other):
+    """``|input|`` with the sign of ``other`` (elementwise)."""
+    a = abs(_as_float_tensor(_tensor(input)))
+    neg_ = _const(np.signbit(_arr(other)))
+    return where(neg_, neg(a), a)
+
+
+def heaviside(input, values):
+    """0 where ``input < 0``, 1 where ``> 0``, ``values`` where 0 (not differentiable)."""
+    x, v = _ew._operands(input._data, _arr(values))
+    return _const(np.heaviside(x, v))
+
+
+def gcd(input, other):
+    """Elementwise greatest common divisor of integer tensors."""
+    return _const(np.gcd(*_ew._operands(_arr(input), _arr(other))))
+
+
+def lcm(input, other):
+    """Elementwise least common multiple of integer tensors."""
+    return _const(np.lcm(*_ew._operands(_arr(input), _arr(other))))
 
 
 def _kernel_unary(name, function, doc):
@@ -567,13 +647,15 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False
     -------
     Tensor
     """
-    dim = _dim_arg(dim, axis, "sum")
-    input = _cast(input, dtype)
+    if axis is not None:
+        dim = _dim_arg(dim, axis, "sum")
+    if dtype is not None:
+        input = input.to(dtype)
     if input._data.dtype.kind in "biu":
         return _const(np.sum(input._data, axis=_axes(dim, input.ndim, "sum"), dtype=np.int64,
                              keepdims=bool(keepdim or keepdims)))
-    if isinstance(dim, (tuple, list)) and not dim:
-        dim = None
+    if dim is not None and type(dim) is not int and not dim:
+        dim = None  # an empty tuple of dims reduces over all of them, as in PyTorch
     return _red.SumFunction.apply(input, dim, bool(keepdim or keepdims))
 
 
@@ -597,13 +679,15 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fals
     -------
     Tensor
     """
-    dim = _dim_arg(dim, axis, "mean")
-    input = _cast(input, dtype)
+    if axis is not None:
+        dim = _dim_arg(dim, axis, "mean")
+    if dtype is not None:
+        input = input.to(dtype)
     if input._data.dtype.kind not in "fc":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input._data.dtype}")
-    if isinstance(dim, (tuple, list)) and not dim:
+    if dim is not None and type(dim) is not int and not dim:
         dim = None
     return _red.MeanFunction.apply(input, dim, bool(keepdim or keepdims))
 
@@ -751,6 +835,105 @@ def cumprod(input, dim, *, dtype=None):
     if input._data.dtype.kind in "biu":
         input = _const(input._data.astype(np.int64))
     return _red.CumprodFunction.apply(input, normalize_dim(dim, input.ndim, "cumprod"))
+
+
+def _cum_extreme(input, dim, is_min, result):
+    d = normalize_dim(dim, input.ndim, result.__name__)
+    data = input._data
+    if data.ndim == 0:
+        return result(input.clone(), _const(np.zeros((), np.int64)))
+    acc = (np.minimum if is_min else np.maximum).accumulate(data, axis=d)
+    # index of the last position where the running extremum was reached
+    n = data.shape[d]
+    pos = np.arange(n).reshape((-1,) + (1,) * (data.ndim - d - 1))
+    hit = np.where(data == acc, pos, -1)
+    idx = np.maximum.accumulate(hit, axis=d).astype(np.int64)
+    # indices repeat, so the values come through GatherMapFunction (its backward adds up)
+    where = np.take_along_axis(_positions(input), idx, d)
+    return result(_gather_map(input, where), _const(idx))
+
+
+def cummax(input, dim):
+    """Running maximum along ``dim`` and the index where it was reached."""
+    return _cum_extreme(input, dim, False, cummax_result)
+
+
+def cummin(input, dim):
+    """Running minimum along ``dim`` and the index where it was reached."""
+    return _cum_extreme(input, dim, True, cummin_result)
+
+
+def logcumsumexp(input, dim):
+    """``log(cumsum(exp(input), dim))`` computed stably."""
+    input = _as_float_tensor(input)
+    d = normalize_dim(dim, input.ndim, "logcumsumexp")
+    if input._data.size == 0:
+        return input.clone()
+    m = np.max(input._data, axis=d, keepdims=True)
+    m = _const(np.where(np.isfinite(m), m, 0).astype(input._data.dtype, copy=False))
+    return add(log(cumsum(exp(sub(input, m)), d)), m)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``dim``."""
+    d = normalize_dim(dim, input.ndim, "diff")
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, input, append) if p is not None]
+        input = cat([p if p.ndim else expand(unsqueeze(p, 0), *input.shape[:d], 1,
+                                                 *input.shape[d + 1:]) for p in parts], d)
+    for _ in range(n):
+        k = input.shape[d]
+        if k == 0:
+            break
+        input = sub(narrow(input, d, 1, k - 1), narrow(input, d, 0, k - 1))
+    return input
+
+
+def bincount(input, weights=None, minlength=0):
+    """Counts of each value of a 1-D non-negative integer tensor (weighted sums with
+    ``weights``)."""
+    w = None if weights is None else _arr(weights)
+    out = np.bincount(input._data, weights=w, minlength=minlength)
+    if weights is None:
+        return _const(out.astype(np.int64))
+    return _const(out.astype(w.dtype if w.dtype.kind == "f" else np.float64))
+
+
+def histc(input, bins=100, min=0, max=0):
+    """Histogram with ``bins`` equal bins over ``[min, max]`` (the data's range when both are
+    0); values outside are ignored."""
+    data = input._data
+    lo, hi = float(min), float(max)
+    if lo == hi and data.size:
+        lo, hi = float(data.min()), float(data.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    counts, _ = np.histogram(data, bins=bins, range=(lo, hi))
+    return _const(counts.astype(data.dtype))
+
+
+def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
+                 sorter=None):
+    """Indices where ``values`` would be inserted into the last dimension of
+    ``sorted_sequence`` to keep it sorted."""
+    seq = _arr(sorted_sequence)
+    vals = np.asarray(_arr(values))
+    right = right or side == "right"
+    side_ = "right" if right else "left"
+    if sorter is not None:
+        seq = np.take_along_axis(seq, _arr(sorter), -1)
+    if seq.ndim <= 1:
+        out = np.searchsorted(seq, vals, side=side_)
+    else:
+        out = np.stack([np.searchsorted(s, v, side=side_) for s, v in zip(
+            seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1]))]).reshape(
+            vals.shape)
+    return _const(np.asarray(out, np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each element among the sorted 1-D ``boundaries``."""
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
 def _values_at(input, dim, idx_keep, keepdim):
@@ -1195,7 +1378,8 @@ def reshape(input, *shape):
 
 def view(input, *shape):
     """As :func:`reshape` (NumPy decides whether the result shares memory)."""
-    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
+    if len(shape) == 1 and type(shape[0]) is not int and not isinstance(
+            shape[0], (tuple, list, numbers.Integral)):
         raise NotImplementedError("view(dtype): reinterpreting the bytes of a tensor is not "
                                   "supported by pynn; use .to(dtype) to convert")
     return _sh.ReshapeFunction.apply(input, _sh.shape_arg(shape))
@@ -1848,6 +2032,96 @@ def cdist(x1, x2, p=2.0):
     return norm(diff, p, -1)
 
 
+def kron(input, other):
+    """Kronecker product: blocks ``input[i, j] * other``."""
+    a, b = input, other
+    nd = _bmax(a.ndim, b.ndim)
+    a = reshape(a, (1,) * (nd - a.ndim) + tuple(a.shape))
+    b = reshape(b, (1,) * (nd - b.ndim) + tuple(b.shape))
+    ea = reshape(a, tuple(x for s in a.shape for x in (s, 1)))
+    eb = reshape(b, tuple(x for s in b.shape for x in (1, s)))
+    return reshape(mul(ea, eb), tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+
+def block_diag(*tensors):
+    """The tensors (2-D, 1-D as rows, 0-d as 1x1) as blocks on a diagonal."""
+    mats = [reshape(t_, (1, -1)) if t_.ndim < 2 else t_ for t_ in tensors]
+    cols = _bsum(m.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        right_ = cols - left - m.shape[1]
+        parts = [p for p in (_const(np.zeros((m.shape[0], left), m._data.dtype)), m,
+                             _const(np.zeros((m.shape[0], right_), m._data.dtype)))]
+        rows.append(cat(parts, 1))
+        left += m.shape[1]
+    return cat(rows, 0)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors (``indexing``: "ij" matrix, "xy" Cartesian)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    shape = [t_.numel() for t_ in tensors]
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for k, t_ in enumerate(tensors):
+        axis = (1 - k if k < 2 else k) if swap else k
+        view_shape = [1] * len(tensors)
+        view_shape[axis] = -1
+        out.append(expand(reshape(t_, tuple(view_shape)), *shape))
+    return tuple(out)
+
+
+def cartesian_prod(*tensors):
+    """All combinations of the elements of 1-D tensors, one per row."""
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """Covariance of the rows (variables) of a 2-D tensor whose columns are observations."""
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov: fweights and aweights are not implemented in pynn")
+    x = input if input.ndim == 2 else reshape(input, (1, -1))
+    n = x.shape[1]
+    d = sub(x, mean(x, 1, keepdim=True))
+    c = div(matmul(d, t(d)), _bmax(n - correction, 0))
+    return reshape(c, ()) if input.ndim < 2 else c
+
+
+def corrcoef(input):
+    """Pearson correlation coefficients of the rows of a 2-D tensor."""
+    c = cov(input)
+    if c.ndim == 0:
+        return div(c, c)
+    s = sqrt(diagonal(c))
+    return clamp(div(div(c, unsqueeze(s, 1)), unsqueeze(s, 0)), -1, 1)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The integral of ``y`` along ``dim`` by the trapezoidal rule."""
+    d = normalize_dim(dim, y.ndim, "trapezoid")
+    k = y.shape[d]
+    if k == 0:
+        return sum(y, d)
+    mid = mul(add(narrow(y, d, 1, k - 1), narrow(y, d, 0, k - 1)), 0.5)
+    if x is None:
+        return mul(sum(mid, d), 1.0 if dx is None else dx)
+    xd = diff(x, dim=-1 if x.ndim == 1 else d)
+    if x.ndim == 1 and y.ndim > 1:
+        xd = reshape(xd, (-1,) + (1,) * (y.ndim - d - 1))
+    return sum(mul(mid, xd), d)
+
+
+trapz = trapezoid
+
+
 # ---------------------------------------------------------------------------------------------
 # Softmax family (methods and namespace names of the nn engineer's kernels)
 
@@ -1936,23 +2210,47 @@ def _rxor(self, other):
     return bitwise_xor(other, self)
 
 
+def _add_op(self, other, _apply=_ew.AddFunction.apply):
+    return _apply(self, other)
+
+
+def _sub_op(self, other, _apply=_ew.SubFunction.apply):
+    return _apply(self, other)
+
+
+def _mul_op(self, other, _apply=_ew.MulFunction.apply):
+    return _apply(self, other)
+
+
+def _truediv_op(self, other, _apply=_ew.DivFunction.apply):
+    return _apply(self, other)
+
+
+def _pow_op(self, other, _apply=_ew.PowFunction.apply):
+    return _apply(self, other)
+
+
+def _matmul_op(self, other, _apply=_mm.MatmulFunction.apply):
+    return _apply(self, other)
+
+
 # Operators: the hot ones call their Function directly (no keyword handling).
 _OPERATORS = {
-    "__add__": lambda self, other: _ew.AddFunction.apply(self, other),
+    "__add__": _add_op,
     "__radd__": _radd,
-    "__sub__": lambda self, other: _ew.SubFunction.apply(self, other),
+    "__sub__": _sub_op,
     "__rsub__": _rsub,
-    "__mul__": lambda self, other: _ew.MulFunction.apply(self, other),
+    "__mul__": _mul_op,
     "__rmul__": _rmul,
-    "__truediv__": lambda self, other: _ew.DivFunction.apply(self, other),
+    "__truediv__": _truediv_op,
     "__rtruediv__": _rtruediv,
     "__floordiv__": floor_divide,
     "__rfloordiv__": _rfloordiv,
     "__mod__": remainder,
     "__rmod__": _rmod,
-    "__pow__": lambda self, other: _ew.PowFunction.apply(self, other),
+    "__pow__": _pow_op,
     "__rpow__": _rpow,
-    "__matmul__": lambda self, other: _mm.MatmulFunction.apply(self, other),
+    "__matmul__": _matmul_op,
     "__rmatmul__": _rmatmul,
     "__neg__": neg,
     "__pos__": positive,
@@ -1993,7 +2291,10 @@ _METHOD_NAMES = [
     "gather", "take_along_dim", "scatter", "scatter_add", "index_select", "index_add",
     "index_copy", "index_fill", "masked_fill", "masked_select", "masked_scatter", "take", "repeat",
     "tile", "repeat_interleave", "flip", "fliplr", "flipud", "roll", "rot90", "diagonal", "diag",
-    "diag_embed", "trace", "tril", "triu", "cross", "softmax", "log_softmax"
+    "diag_embed", "trace", "tril", "triu", "cross", "softmax", "log_softmax", "asinh", "acosh",
+    "atanh", "deg2rad", "rad2deg", "lgamma", "digamma", "sinc", "logit", "xlogy", "logaddexp",
+    "logaddexp2", "sgn", "signbit", "copysign", "heaviside", "gcd", "lcm", "fmax", "fmin",
+    "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron"
 ]
 
 # Tensor method aliases that the namespace spells differently.
@@ -2001,7 +2302,7 @@ _METHOD_ALIASES = {
     "absolute": abs, "negative": neg, "multiply": mul, "divide": div, "subtract": sub,
     "clip": clamp, "arcsin": asin, "arccos": acos, "arctan": atan, "arctan2": atan2,
     "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le, "not_equal": ne,
-    "fix": trunc,
+    "fix": trunc, "arcsinh": asinh, "arccosh": acosh, "arctanh": atanh,
 }
 
 _PROPERTIES = {"T": _T, "mT": _mT}
@@ -2010,7 +2311,8 @@ _PROPERTIES = {"T": _T, "mT": _mT}
 _NAMESPACE_ONLY = [
     "rsub", "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
     "column_stack", "atleast_1d", "atleast_2d", "einsum", "tensordot", "where",
-    "broadcast_tensors", "var_mean", "std_mean", "cdist"
+    "broadcast_tensors", "var_mean", "std_mean", "cdist", "block_diag", "meshgrid",
+    "cartesian_prod", "cov", "corrcoef", "trapezoid", "trapz", "searchsorted", "bucketize"
 ]
 
 
@@ -2037,7 +2339,7 @@ _install()
 _METHOD_ONLY = {"view", "view_as", "reshape_as", "expand", "expand_as", "repeat"}
 
 _EXPORTS = [n for n in _METHOD_NAMES if n not in _METHOD_ONLY] + list(_METHOD_ALIASES) + \
-    _NAMESPACE_ONLY + ["ravel"]
+    _NAMESPACE_ONLY
 _namespace = globals()
 for _name in _EXPORTS:
     _namespace[_name] = _with_out(_namespace[_name] if _name in _namespace

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import _dtype
 from ..autograd import ArrayFunction
 from . import unbroadcast
 
@@ -25,6 +26,25 @@ except ImportError:  # pragma: no cover - depends on the environment
             y = y - (_erf(y) - x) * (math.sqrt(math.pi) / 2) * np.exp(y * y)
         return np.where(np.abs(x) == 1, np.sign(x) * np.inf, y)
 
+try:
+    from scipy.special import gammaln as _lgamma
+    from scipy.special import polygamma as _polygamma
+    from scipy.special import psi as _digamma
+
+    def _polygamma1(x):
+        return _polygamma(1, x).astype(x.dtype, copy=False)
+except ImportError:  # pragma: no cover - depends on the environment
+    _lgamma_scalar = np.frompyfunc(math.lgamma, 1, 1)
+
+    def _lgamma(x):
+        return _lgamma_scalar(x).astype(x.dtype)
+
+    def _digamma(x, h=1e-5):
+        return ((_lgamma(x + h) - _lgamma(x - h)) / (2 * h)).astype(x.dtype)
+
+    def _polygamma1(x, h=1e-4):
+        return ((_digamma(x + h) - _digamma(x - h)) / (2 * h)).astype(x.dtype)
+
 _ndarray = np.ndarray
 
 
@@ -39,6 +59,11 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _BOOL = np.dtype(np.bool_)
+
+
+def default_float():
+    """The NumPy dtype of the default float dtype (``pynn.set_default_dtype``)."""
+    return _dtype._default._np
 
 
 def promote_types(a, b):
@@ -72,7 +97,7 @@ def result_type(*operands):
     *operands : ndarray, Tensor or Python/NumPy scalar
         Arrays with dimensions decide first, then 0-d arrays, then scalars, each group
         counting only when it is of a higher category (bool < int < float < complex) than
-        those before it. A Python float scalar is float32 (the default dtype), an int int64.
+        those before it. A Python float scalar has the default dtype, an int is int64.
 
     Returns
     -------
@@ -95,7 +120,7 @@ def result_type(*operands):
         elif isinstance(x, complex):
             d = np.dtype(np.complex64)
         else:
-            d = _F32
+            d = default_float()
         wrapped = d if wrapped is None else promote_types(wrapped, d)
     return _combine(dim, _combine(zero, wrapped))
 
@@ -124,17 +149,21 @@ def _cast(x, dtype):
 
 def float_operands(a, b):
     """As :func:`_operands`, then integers and bools become float32 (true division)."""
+    if type(a) is _ndarray and a.dtype.kind == "f" and (
+            type(b) is float or type(b) is _ndarray and b.dtype is a.dtype):
+        return a, b
     a, b = _operands(a, b)
     dt = a.dtype if type(a) is _ndarray else np.asarray(a).dtype
     if dt.kind in "biu":
-        return _cast(a, _F32), _cast(b, _F32)
+        f = default_float()
+        return _cast(a, f), _cast(b, f)
     return a, b
 
 
 def as_float(x):
-    """``x`` itself if floating point, else converted to float32 (PyTorch's default dtype):
-    what ``exp``, ``sqrt`` ... do to integer input."""
-    return x if x.dtype.kind in "fc" else x.astype(_F32)
+    """``x`` itself if floating point, else converted to the default float dtype: what
+    ``exp``, ``sqrt`` ... do to integer input."""
+    return x if x.dtype.kind in "fc" else x.astype(default_float())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,8 +227,7 @@ class DivFunction(ArrayFunction):
     def forward(ctx, a, b):
         a, b = float_operands(a, b)
         ctx.save_for_backward(a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.true_divide(a, b)
+        return np.true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -302,6 +330,31 @@ class Atan2Function(ArrayFunction):
         r = grad / (a * a + b * b)
         return (unbroadcast(r * b, _shape(a)) if na else None,
                 unbroadcast(-r * a, _shape(b)) if nb else None)
+
+
+class XlogyFunction(ArrayFunction):
+    """``x * log(y)``, 0 where x is 0 and y is not NaN."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = float_operands(x, y)
+        ctx.save_for_backward(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.multiply(x, np.log(y))
+        return np.where((np.asarray(x) == 0) & ~np.isnan(y), 0, out).astype(out.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        gx = gy = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if nx:
+                gx = np.where((np.asarray(x) == 0) & (np.asarray(y) <= 0), 0, grad * np.log(y))
+                gx = unbroadcast(gx.astype(grad.dtype, copy=False), _shape(x))
+            if ny:
+                gy = unbroadcast(grad * x / y, _shape(y))
+        return gx, gy
 
 
 class WhereFunction(ArrayFunction):
@@ -421,18 +474,18 @@ class CloneFunction(ArrayFunction):
 
 
 def _unary(name, fn, derivative, to_float=True, doc=""):
+    # No np.errstate here: entering it costs more than exp on a small array, and these are
+    # every model's ops. NumPy warns (once per site) where PyTorch silently gives inf or nan.
     def forward(ctx, x):
-        if to_float:
-            x = as_float(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = fn(x)
+        if to_float and x.dtype.kind not in "fc":
+            x = x.astype(default_float())
+        y = fn(x)
         ctx.save_for_backward(x, y)
         return y
 
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return derivative(grad, x, y)
+        return derivative(grad, x, y)
 
     cls = type(name, (ArrayFunction,), {
         "forward": staticmethod(forward), "backward": staticmethod(backward),
@@ -474,3 +527,24 @@ FracFunction = _unary("FracFunction", lambda x: x - np.trunc(x), lambda g, x, y:
 SafeSqrtFunction = _unary("SafeSqrtFunction", np.sqrt,
                           lambda g, x, y: np.where(y == 0, 0, g / (2 * y)).astype(g.dtype),
                           doc="``sqrt`` whose gradient is 0 where the result is 0 (``std``).")
+AsinhFunction = _unary("AsinhFunction", np.arcsinh, lambda g, x, y: g / np.sqrt(x * x + 1))
+AcoshFunction = _unary("AcoshFunction", np.arccosh, lambda g, x, y: g / np.sqrt(x * x - 1))
+AtanhFunction = _unary("AtanhFunction", np.arctanh, lambda g, x, y: g / (1 - x * x))
+Deg2radFunction = _unary("Deg2radFunction", np.deg2rad, lambda g, x, y: g * (math.pi / 180))
+Rad2degFunction = _unary("Rad2degFunction", np.rad2deg, lambda g, x, y: g * (180 / math.pi))
+LgammaFunction = _unary("LgammaFunction", _lgamma, lambda g, x, y: g * _digamma(x))
+DigammaFunction = _unary("DigammaFunction", _digamma, lambda g, x, y: g * _polygamma1(x))
+
+
+def _sinc(x):
+    return np.sinc(x)
+
+
+def _sinc_grad(g, x, y):
+    px = np.pi * x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(x == 0, 0, (np.cos(px) * px - np.sin(px)) / (px * x))
+    return g * d.astype(x.dtype, copy=False)
+
+
+SincFunction = _unary("SincFunction", _sinc, _sinc_grad, doc="``sin(pi x) / (pi x)``.")
