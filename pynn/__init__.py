@@ -90,7 +90,8 @@ from ._math import __all__ as _math_all
 from ._factory import *
 from ._factory import __all__ as _factory_all
 from .serialization import load, save
-from . import accelerator, autograd, backends, cuda, data, functional, nn, optim, train, utils
+from . import accelerator, amp, autograd, backends, cuda, data, functional, nn, optim, train, utils
+from .amp import autocast
 
 __version__ = "0.1.0"
 
@@ -171,7 +172,9 @@ __all__ = [
     "Size",
     "Tensor",
     "accelerator",
+    "amp",
     "are_deterministic_algorithms_enabled",
+    "autocast",
     "autograd",
     "backends",
     "bfloat16",

@@ -5,9 +5,11 @@
 synchronising are no-ops; anything that would put a tensor on a GPU raises the CPU-only error.
 """
 
+from . import amp  # pynn.cuda.amp: the same no-op autocast and GradScaler as pynn.amp
 from ._device import check_device
 
 __all__ = [
+    "amp",
     "current_device",
     "device_count",
     "empty_cache",
@@ -91,3 +93,22 @@ def set_device(device):
 def get_device_name(device=None):
     """Raises the CPU-only RuntimeError."""
     check_device("cuda")
+
+
+def _cuda_tensor_type(name):
+    """``pynn.cuda.FloatTensor`` and friends: names that exist, and raise the CPU-only error
+    when used to make a tensor."""
+
+    def new(cls, *args, **kwargs):
+        check_device("cuda")
+
+    return type(name, (), {"__new__": new, "__doc__": f"``torch.cuda.{name}``: unavailable."})
+
+
+FloatTensor = _cuda_tensor_type("FloatTensor")
+DoubleTensor = _cuda_tensor_type("DoubleTensor")
+HalfTensor = _cuda_tensor_type("HalfTensor")
+LongTensor = _cuda_tensor_type("LongTensor")
+IntTensor = _cuda_tensor_type("IntTensor")
+ByteTensor = _cuda_tensor_type("ByteTensor")
+BoolTensor = _cuda_tensor_type("BoolTensor")

@@ -823,3 +823,22 @@ def test_grad_modes_and_compile():
     assert pynn.compile(mode="reduce-overhead")(f) is f
     assert isinstance(pynn.__version__, str)
     assert importlib.import_module("pynn.functional") is not None  # stays importable
+
+
+def test_mixed_precision_and_cuda_names_are_cpu_no_ops():
+    model = pynn.nn.Linear(3, 1)
+    opt = pynn.optim.SGD(model.parameters(), lr=0.1)
+    scaler = pynn.cuda.amp.GradScaler(enabled=pynn.cuda.is_available())
+    before = model.weight.detach().numpy().copy()
+    with pynn.autocast(device_type="cpu", dtype=pynn.bfloat16), pynn.cuda.amp.autocast():
+        loss = model(pynn.ones(2, 3)).sum()
+    assert loss.dtype == pynn.float32
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    scaler.step(opt)
+    scaler.update()
+    np.testing.assert_allclose(model.weight.detach().numpy(), before - 0.1 * 2)
+    assert isinstance(pynn.amp.GradScaler(), pynn.amp.GradScaler)
+    with pytest.raises(RuntimeError, match="pynn runs on the CPU only"):
+        pynn.cuda.FloatTensor(2)
+    assert not isinstance(pynn.ones(2), pynn.cuda.FloatTensor)
