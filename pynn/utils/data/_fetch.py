@@ -51,13 +51,7 @@ class Fetcher:
     def fetch(self, indices):
         """The batch of the samples at ``indices`` (an index without batching)."""
         if self.fast:
-            fields = self.dataset.get_batch(np.asarray(indices))
-            if isinstance(fields, np.ndarray):
-                return Tensor(self._transform(fields))
-            fields = list(fields)
-            if fields and self.transform is not None:
-                fields[0] = self.transform(fields[0])
-            return [Tensor(f if type(f) is np.ndarray else np.asarray(f)) for f in fields]
+            return self.wrap(self.dataset.get_batch(np.asarray(indices)))
         dataset = self.dataset
         if not self.auto_collation:
             return self._apply_transform(self.collate_fn(dataset[indices]))
@@ -65,6 +59,16 @@ class Fetcher:
                                 if isinstance(indices, np.ndarray)
                                 else [dataset[i] for i in indices])
         return self._apply_transform(batch)
+
+    def wrap(self, fields):
+        """A ``get_batch`` result (one array or a sequence of them) as the batch: the
+        transform applied to field 0, then each field a Tensor."""
+        if isinstance(fields, np.ndarray):
+            return Tensor(np.asarray(self._transform(fields)))
+        fields = list(fields)
+        if fields and self.transform is not None:
+            fields[0] = self.transform(fields[0])
+        return [f if isinstance(f, Tensor) else Tensor(np.asarray(f)) for f in fields]
 
     def reset(self):
         """Start iterating an iterable dataset again (a new epoch)."""

@@ -9,6 +9,7 @@ import weakref
 
 import numpy as np
 
+from ...tensor import Tensor
 from ._fetch import Fetcher
 from ._rng import draw_generator, keep, numpy_generator
 from ._worker import IterableEnd, WorkerError, get_worker_info, unpack, worker_loop
@@ -218,6 +219,15 @@ class DataLoader:
                 except StopIteration:
                     return
                 yield batch
+        elif fetcher.fast and fetcher.transform is None:
+            # The in-memory fast path, kept tight: a training step waits on it.
+            get_batch = self.dataset.get_batch
+            for indices in self._index_batches():
+                fields = get_batch(indices)
+                if type(fields) is tuple:
+                    yield [Tensor(f) for f in fields]
+                else:
+                    yield fetcher.wrap(fields)
         else:
             fetch = fetcher.fetch
             for indices in self._index_batches():
