@@ -959,6 +959,46 @@ def register_hook(t, hook):
     return RemovableHandle(slot.fns, hook)
 
 
+_post_hooks = {}  # id(leaf) -> _HookSlot: hooks called after the leaf's .grad is complete
+
+
+def register_post_accumulate_grad_hook(t, hook):
+    """``Tensor.register_post_accumulate_grad_hook``: ``hook(t)`` runs once per backward walk
+    that reaches the leaf ``t``, after the last gradient it receives in that walk has been
+    accumulated into ``t.grad`` (a weight used several times: after all its uses). Data
+    parallelism starts reducing a gradient from it. Returns a handle with ``remove()``."""
+    if not t.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if t.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                           "tensors")
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook expects a callable, got "
+                        f"{type(hook).__name__}")
+    key = id(t)
+    slot = _post_hooks.get(key)
+    if slot is None or slot.tensor() is not t:
+        slot = _HookSlot()
+
+        def drop(_, key=key, slot=slot):
+            if _post_hooks.get(key) is slot:
+                del _post_hooks[key]
+
+        slot.tensor = _ref(t, drop)
+        _post_hooks[key] = slot
+    slot.fns.append(hook)
+    return RemovableHandle(slot.fns, hook)
+
+
+def _post_accumulate(t, pending):
+    """One more of the leaf ``t``'s incoming edges is done; at the last, run its hooks."""
+    left = pending[id(t)] - 1
+    pending[id(t)] = left
+    if left == 0:
+        for fn in list(_post_hooks[id(t)].fns):
+            fn(t)
+
+
 def retain_grad(t):
     """``Tensor.retain_grad``: a non-leaf keeps its gradient in ``.grad`` (a no-op on leaves)."""
     if not t.requires_grad:
@@ -1106,6 +1146,8 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
     """
     graph = create_graph
     restricted = targets is not None
+    post = _post_hooks
+    pending = {}  # leaves with post-accumulate hooks -> edges still to deliver
     grads = {}
     deps = {}
     starts = []
@@ -1170,6 +1212,8 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                         else:
                             deps[parent] = 1
                             stack.append(parent)
+                    elif post and id(t) in post:
+                        pending[id(t)] = pending.get(id(t), 0) + 1
             for t in node._others:
                 vs += t._version
             if vs != node._vsum:
@@ -1217,6 +1261,8 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
             parent = t.grad_fn
             if parent is None:
                 if gi is None:
+                    if pending and id(t) in pending:
+                        _post_accumulate(t, pending)
                     continue
                 if leaf_hooks and id(t) in leaf_hooks:
                     gi = _run_hooks(leaf_hooks[id(t)].fns, gi, graph)
@@ -1232,6 +1278,8 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                     _store_grad(t, gi, True, False)
                 else:
                     _accumulate(t, gi, node.fresh_grads)
+                if pending and id(t) in pending:
+                    _post_accumulate(t, pending)
                 continue
             if restricted and parent not in contrib:
                 continue
@@ -1378,6 +1426,8 @@ def _run_backward(root, grad, retain_graph):
     training step."""
     deps = {root: 0}
     stack = [root]
+    post = _post_hooks
+    pending = {}  # leaves with post-accumulate hooks -> edges still to deliver
     while stack:
         node = stack.pop()
         vs = 0
@@ -1391,6 +1441,8 @@ def _run_backward(root, grad, retain_graph):
                     else:
                         deps[parent] = 1
                         stack.append(parent)
+                elif post and id(t) in post:
+                    pending[id(t)] = pending.get(id(t), 0) + 1
         for t in node._others:
             vs += t._version
         if vs != node._vsum:
@@ -1432,6 +1484,8 @@ def _run_backward(root, grad, retain_graph):
                         _accumulate(t, _run_hooks(leaf_hooks[id(t)].fns, gi, False))
                     else:
                         _accumulate(t, gi, node.fresh_grads)
+                if pending and id(t) in pending:
+                    _post_accumulate(t, pending)
                 continue
             if gi is not None:
                 dtype = t._data.dtype

@@ -543,6 +543,17 @@ class Tensor:
         """
         return _autograd.register_hook(self, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` on this leaf once per backward, after its ``.grad`` has received
+        every gradient of that backward (see :func:`pynn.autograd.register_post_accumulate_grad_hook`).
+
+        Returns
+        -------
+        handle
+            ``handle.remove()`` unregisters the hook.
+        """
+        return _autograd.register_post_accumulate_grad_hook(self, hook)
+
     def detach_(self):
         """Take this tensor out of the graph in place (no ``grad_fn``, no grad); returns self."""
         self.grad_fn = None
