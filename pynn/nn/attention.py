@@ -270,10 +270,10 @@ class SinusoidalPositionalEncoding(_PositionalEncoding):
         self.register_buffer("pe", pe.astype(dtype), persistent=False)
 
     def _table(self):
-        return self.pe
+        return self.pe._data
 
     def _positions(self, length):
-        return self.pe[:length]
+        return self.pe._data[:length]
 
     def extra_repr(self):
         return (f"d_model={self.d_model}, max_len={self.max_len}, dropout={self.dropout}, "

@@ -141,6 +141,11 @@ class Sequential(Module):
 
     def forward(self, input):
         mods = list(self._modules.values())
+        if any(m._hooked for m in mods):
+            # a fused pair would skip a hook of its second module: run them one by one
+            for m in mods:
+                input = m(input)
+            return input
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
@@ -293,6 +298,11 @@ def _as_parameter(value):
     return value
 
 
+def _parameters_repr(params):
+    return "\n".join(f"  ({k}): Parameter containing: [{p.dtype} of size "
+                     f"{'x'.join(str(n) for n in p.shape)}]" for k, p in params.items())
+
+
 class ParameterList(Module):
     """A list of Parameters, registered under ``"0"``, ``"1"``, ... (so that ``parameters()``
     and ``state_dict()`` see them).
@@ -340,9 +350,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        lines = [f"({k}): Parameter containing: [{p.__class__.__name__} of size "
-                 f"{'x'.join(str(n) for n in p.shape)}]" for k, p in self._parameters.items()]
-        return "\n".join(lines)
+        return _parameters_repr(self._parameters)
 
 
 class ParameterDict(Module):
@@ -406,6 +414,4 @@ class ParameterDict(Module):
         return self._parameters.pop(key)
 
     def extra_repr(self):
-        lines = [f"({k}): Parameter containing: [{p.__class__.__name__} of size "
-                 f"{'x'.join(str(n) for n in p.shape)}]" for k, p in self._parameters.items()]
-        return "\n".join(lines)
+        return _parameters_repr(self._parameters)

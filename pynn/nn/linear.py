@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from .._device import check_device
+from .._dtype import get_default_dtype, np_dtype
 from ..ops.matmul import LinearFunction
 from ..tensor import Tensor
 from . import init
@@ -14,9 +16,10 @@ __all__ = ["Identity", "Linear"]
 
 
 def _layer_dtype(dtype, device=None):
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise ValueError(f"pynn runs on the CPU only, got device={device!r}")
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    """The NumPy dtype of a layer's parameters: ``dtype`` (a pynn or NumPy dtype) or the
+    default dtype; ``device`` must be the CPU."""
+    check_device(device)
+    dtype = np_dtype(get_default_dtype() if dtype is None else dtype)
     if dtype.kind != "f":
         raise TypeError(f"layer parameters must have a floating-point dtype, got {dtype}")
     return dtype

@@ -8,7 +8,6 @@ attribute registers it; names are dotted paths (``"features.0.weight"``); ``stat
 
 Differences from PyTorch, on purpose
 ------------------------------------
-- Buffers are plain ``numpy.ndarray`` objects (or None), not tensors.
 - ``state_dict()`` returns *copies* (a snapshot). PyTorch returns tensors sharing storage,
   and because optimisers update parameters in place, a "best model so far" kept with
   ``best = model.state_dict()`` would silently follow later training. ``keep_vars=True``
@@ -21,8 +20,10 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._device import _KNOWN, check_device
-from .._device import device as _device
+from .._device import _KNOWN as _DEVICE_TYPES
+from .._device import check_device, device
+from .._dtype import np_dtype
+from ..autograd import ArrayFunction, is_grad_enabled
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -52,34 +53,158 @@ def _addindent(text, spaces):
 
 
 def _as_buffer(value, name):
-    if value is None or isinstance(value, np.ndarray):
+    """A buffer is a Tensor outside the graph (or None); an ndarray is wrapped."""
+    if value is None or isinstance(value, Tensor):
         return value
-    if isinstance(value, Tensor):
-        return value._data
+    if isinstance(value, np.ndarray):
+        return Tensor(value)
     raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                    "(ndarray, Tensor or None expected)")
+                    "(Tensor, ndarray or None expected)")
 
 
-_FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+class RemovableHandle:
+    """What ``register_*_hook`` returns: ``remove()`` unregisters the hook (also as a context
+    manager, on exit)."""
+
+    _next_id = 0
+
+    def __init__(self, registry, module=None):
+        self._registry = registry
+        self._module = module
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        """Unregister the hook (a second call does nothing)."""
+        self._registry.pop(self.id, None)
+        if self._module is not None:
+            self._module._update_hooked()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
-def _float_dtype(arg):
-    """The NumPy float dtype named by ``arg`` (a dtype, a type, a string), or None for a
-    device argument ("cpu")."""
-    if arg is None:
+def _to_args(args, kwargs):
+    """The dtype (NumPy, or None) that ``Module.to(*args, **kwargs)`` asks for, after checking
+    that any device given is the CPU: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+    ``to(tensor)``, ``to(device=..., dtype=..., non_blocking=...)``."""
+    dtype = kwargs.pop("dtype", None)
+    check_device(kwargs.pop("device", None))
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, bool):  # non_blocking given positionally
+            continue
+        if isinstance(arg, Tensor):
+            dtype = arg._data.dtype
+        elif isinstance(arg, str) and arg.split(":")[0] not in _DEVICE_TYPES:
+            dtype = arg  # a dtype's name, "float64"
+        elif isinstance(arg, (str, int, device)):
+            check_device(arg)
+        else:
+            dtype = arg
+    if dtype is None:
         return None
-    if isinstance(arg, _device) or (isinstance(arg, int) and not isinstance(arg, bool)) or (
-            isinstance(arg, str) and arg.split(":")[0] in _KNOWN):
-        check_device(arg)  # "cpu" passes; "cuda" and the rest raise pynn's one error
-        return None
-    try:
-        dtype = np.dtype(arg)
-    except TypeError:
-        raise TypeError(f"to(): expected a floating-point dtype or 'cpu', got {arg!r}") from None
-    if dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"to(): nn.Module.to only accepts floating point dtypes, but got "
+    dtype = np_dtype(dtype)
+    if dtype.kind not in "fc":
+        raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
                         f"desired dtype={dtype}")
     return dtype
+
+
+class _HookInputFunction(ArrayFunction):
+    """Identity on one input of a module with backward hooks: its backward receives the
+    gradient with respect to that input."""
+
+    @staticmethod
+    def forward(ctx, x, state, index):
+        ctx.state, ctx.index = state, index
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.state.input_grad(ctx.index, grad), None, None
+
+
+class _HookOutputFunction(ArrayFunction):
+    """Identity on one output of a module with backward hooks: records the gradient with
+    respect to that output."""
+
+    @staticmethod
+    def forward(ctx, y, state, index):
+        ctx.state, ctx.index = state, index
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.state.output_grad(ctx.index, grad), None, None
+
+
+class _BackwardHookState:
+    """One forward call of a module with full backward hooks: identity nodes around its Tensor
+    inputs and outputs collect ``grad_output`` and ``grad_input``; the hooks run once every
+    input's gradient is known (or, when no input needs one, once the outputs' gradients are)."""
+
+    def __init__(self, module, args):
+        self.module = module
+        self.grad_outputs = None
+        self.n_out = 0
+        self.waiting = set()
+        self.grad_inputs = [None] * len(args)
+        wrapped = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and a.requires_grad and is_grad_enabled():
+                self.waiting.add(i)
+                a = _HookInputFunction.apply(a, self, i)
+            wrapped.append(a)
+        self.inputs = tuple(wrapped)
+        self.n_waiting = len(self.waiting)
+
+    def wrap_outputs(self, output):
+        if not is_grad_enabled():
+            return output
+        single = isinstance(output, Tensor)
+        outs = (output,) if single else output
+        if not isinstance(outs, (tuple, list)):
+            return output
+        self.n_out = len(outs)
+        self.grad_outputs = [None] * len(outs)
+        wrapped = [(_HookOutputFunction.apply(o, self, i)
+                    if isinstance(o, Tensor) and o.requires_grad else o)
+                   for i, o in enumerate(outs)]
+        return wrapped[0] if single else type(outs)(wrapped)
+
+    def output_grad(self, index, grad):
+        if self.grad_outputs is not None:
+            self.grad_outputs[index] = grad
+        if not self.n_waiting:
+            self._run(None)
+        return grad
+
+    def input_grad(self, index, grad):
+        self.grad_inputs[index] = grad
+        self.waiting.discard(index)
+        if self.waiting:
+            return grad
+        return self._run(index, grad)
+
+    def _run(self, index, grad=None):
+        wrap = (lambda g: None if g is None else Tensor(g))
+        grad_out = tuple(wrap(g) for g in (self.grad_outputs or ()))
+        grad_in = tuple(wrap(g) for g in self.grad_inputs)
+        for hook in list(self.module._backward_hooks.values()):
+            res = hook(self.module, grad_in, grad_out)
+            if res is not None:
+                grad_in = tuple(res)
+        if index is None:
+            return None
+        new = grad_in[index]
+        return grad if new is None else (new._data if isinstance(new, Tensor) else new)
 
 
 class Module:
@@ -112,6 +237,12 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_hooked"] = False
+
+    _hooked = False  # any hook registered: __call__ takes the slow path
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it (here it raises NotImplementedError).
@@ -122,7 +253,83 @@ class Module:
                                   f'"forward" function')
 
     def __call__(self, *args, **kwargs):
+        if self._hooked:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def _update_hooked(self):
+        self.__dict__["_hooked"] = bool(self._forward_pre_hooks or self._forward_hooks
+                                        or self._backward_hooks)
+
+    def _add_hook(self, registry, entry, prepend):
+        handle = RemovableHandle(registry, self)
+        registry[handle.id] = entry
+        if prepend:
+            registry.move_to_end(handle.id, last=False)
+        self._update_hooked()
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before every forward; a non-None result replaces the
+        positional arguments (a tuple, or a single value). With ``with_kwargs``:
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``.
+
+        Returns
+        -------
+        RemovableHandle
+        """
+        return self._add_hook(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """Call ``hook(module, args, output)`` after every forward; a non-None result replaces
+        the output. With ``with_kwargs``: ``hook(module, args, kwargs, output)``.
+
+        Returns
+        -------
+        RemovableHandle
+        """
+        return self._add_hook(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        the module's Tensor inputs have been computed during backward.
+
+        ``grad_input`` and ``grad_output`` are tuples of Tensors (None for an input that
+        needs no gradient); a non-None result (a tuple) replaces ``grad_input``.
+
+        Returns
+        -------
+        RemovableHandle
+        """
+        return self._add_hook(self._backward_hooks, hook, prepend)
+
+    register_backward_hook = register_full_backward_hook
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        state = None
+        if self._backward_hooks:
+            state = _BackwardHookState(self, args)
+            args = state.inputs
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            res = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if res is not None:
+                output = res
+        if state is not None:
+            output = state.wrap_outputs(output)
+        return output
 
     # -- registration --------------------------------------------------------------------------
 
@@ -150,8 +357,8 @@ class Module:
         Parameters
         ----------
         name : str
-        tensor : ndarray, Tensor (its array is kept) or None
-            None registers the name without an array (skipped by ``state_dict``).
+        tensor : Tensor, ndarray (wrapped in a Tensor) or None
+            None registers the name without a value (skipped by ``state_dict``).
         persistent : bool
             Whether the buffer is part of ``state_dict()``.
         """
@@ -304,11 +511,11 @@ class Module:
             yield p
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
-        """Yield ``(dotted_name, ndarray)`` for every buffer (non-persistent ones too)."""
+        """Yield ``(dotted_name, Tensor)`` for every buffer (non-persistent ones too)."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
-        """Yield every buffer array of the tree (non-persistent ones too)."""
+        """Yield every buffer Tensor of the tree (non-persistent ones too)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -354,21 +561,17 @@ class Module:
         prefix : str
             Put before every key.
         keep_vars : bool
-            False (default): each value is a *copy* of the array (a snapshot that later
-            training does not change). True: the live Parameter objects and buffer arrays.
+            False (default): each value is a Tensor holding a *copy* (a snapshot that later
+            training does not change). True: the live Parameter and buffer Tensors.
 
         Returns
         -------
-        OrderedDict of str -> ndarray
+        OrderedDict of str -> Tensor
         """
         out = OrderedDict() if destination is None else destination
         for key, module, name, kind in self._state_entries(prefix):
-            if kind == "parameter":
-                p = module._parameters[name]
-                out[key] = p if keep_vars else p._data.copy()
-            else:
-                b = module._buffers[name]
-                out[key] = b if keep_vars else b.copy()
+            t = module._parameters[name] if kind == "parameter" else module._buffers[name]
+            out[key] = t if keep_vars else Tensor(t._data.copy())
         return out
 
     def load_state_dict(self, state_dict, strict=True):
@@ -407,13 +610,13 @@ class Module:
                 continue
             value = state_dict[key]
             src = value._data if isinstance(value, Tensor) else np.asarray(value)
-            target = (module._parameters[name]._data if kind == "parameter"
-                      else module._buffers[name])
+            owner = module._parameters[name] if kind == "parameter" else module._buffers[name]
+            target = owner._data
             if src.shape != target.shape:
                 mismatched.append(f"{key}: the state_dict has shape {tuple(src.shape)}, the "
                                   f"model has {tuple(target.shape)}")
                 continue
-            copies.append((module, name, kind, target, src))
+            copies.append((owner, target, src))
         errors = []
         if strict and missing:
             errors.append("missing keys (in the model, not in the state_dict): "
@@ -426,13 +629,11 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__} "
                                f"(nothing was loaded):\n  " + "\n  ".join(errors))
-        for module, name, kind, target, src in copies:
+        for owner, target, src in copies:
             if target.flags.writeable:
                 np.copyto(target, src, casting="unsafe")
-            elif kind == "parameter":
-                module._parameters[name]._data = np.array(src, dtype=target.dtype)
             else:
-                module._buffers[name] = np.array(src, dtype=target.dtype)
+                owner._data = np.array(src, dtype=target.dtype)
         return _IncompatibleKeys(missing, unexpected)
 
     # -- modes and gradients -------------------------------------------------------------------
@@ -489,41 +690,60 @@ class Module:
     def to(self, *args, **kwargs):
         """Convert floating-point parameters and buffers to a dtype, in place; returns self.
 
-        The Parameter objects and their ``.grad`` Tensors stay the same (their storage is
-        replaced by a converted array); integer buffers (``num_batches_tracked``) are kept. A
-        device argument ``"cpu"`` is accepted and ignored: ``module.to(np.float64)``,
-        ``module.to("float64")``, ``module.to(dtype=...)``.
+        Takes PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+        ``to(tensor)`` (its dtype), keywords ``device=``, ``dtype=``, ``non_blocking=``. The
+        device must be the CPU (others raise pynn's CPU-only RuntimeError). The Parameter
+        objects, their ``.grad`` Tensors and the buffer Tensors stay the same (their storage is
+        replaced by a converted array); integer buffers (``num_batches_tracked``) are kept.
         """
-        dtype = None
-        for arg in list(args) + [kwargs.pop("dtype", None), kwargs.pop("device", None)]:
-            dt = _float_dtype(arg)
-            if dt is not None:
-                dtype = dt
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        dtype = _to_args(args, kwargs)
         if dtype is None:
             return self
+        return self._cast(dtype)
+
+    def _cast(self, dtype):
         for m in self.modules():
-            for p in m._parameters.values():
-                if p is not None and p._data.dtype.kind == "f" and p._data.dtype != dtype:
-                    p._data = p._data.astype(dtype)
-                    if p._grad is not None:
-                        p._grad._data = p._grad._data.astype(dtype)
-            for name, b in m._buffers.items():
-                if b is not None and b.dtype.kind == "f" and b.dtype != dtype:
-                    m._buffers[name] = b.astype(dtype)
+            for t in list(m._parameters.values()) + list(m._buffers.values()):
+                if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dtype:
+                    t._data = t._data.astype(dtype)
+                    grad = getattr(t, "_grad", None)
+                    if grad is not None:
+                        grad._data = grad._data.astype(dtype)
         return self
 
     def double(self):
         """Floating-point parameters and buffers to float64 (for gradient checks)."""
-        return self.to(np.float64)
+        return self._cast(np.dtype(np.float64))
 
     def float(self):
         """Floating-point parameters and buffers to float32."""
-        return self.to(np.float32)
+        return self._cast(np.dtype(np.float32))
+
+    def half(self):
+        """Floating-point parameters and buffers to float16 (storage only: pynn's kernels
+        compute in float32 and float64)."""
+        return self._cast(np.dtype(np.float16))
+
+    def bfloat16(self):
+        """Not supported: NumPy has no bfloat16."""
+        raise TypeError("pynn has no bfloat16 (NumPy lacks it); use float() or half()")
+
+    def type(self, dst_type):
+        """Cast floating-point parameters and buffers to ``dst_type`` (a dtype); returns self."""
+        return self._cast(np_dtype(dst_type))
 
     def cpu(self):
         """Return self: pynn runs on the CPU only (for code written for PyTorch)."""
+        return self
+
+    def cuda(self, device=None):
+        """Raise pynn's CPU-only RuntimeError (there is no GPU to move to)."""
+        check_device("cuda" if device is None else (f"cuda:{device}"
+                                                    if isinstance(device, int) else device))
+        return self
+
+    def share_memory(self):
+        """Return self (single process storage; for code written for PyTorch)."""
         return self
 
     # -- repr ----------------------------------------------------------------------------------

@@ -53,9 +53,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.fill(0)
-            self.running_var.fill(1)
-            self.num_batches_tracked.fill(0)
+            self.running_mean._data.fill(0)
+            self.running_var._data.fill(1)
+            self.num_batches_tracked._data.fill(0)
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -77,14 +77,15 @@ class _BatchNorm(Module):
             raise ValueError(f"{self._layer_name()}: expected more than 1 value per channel "
                              f"when training, got input of shape {x.shape}")
         ref = self.weight if self.weight is not None else self.running_mean
-        if ref is not None and x.dtype != ref.dtype:
+        if ref is not None and x.dtype != ref._data.dtype:
             raise _input_error(self, x, None)
 
     def forward(self, input):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            np.add(self.num_batches_tracked, 1, out=self.num_batches_tracked)
+            tracked = self.num_batches_tracked._data
+            np.add(tracked, 1, out=tracked)
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked)
         batch_stats = self.training or self.running_mean is None

@@ -348,7 +348,7 @@ def test_multihead_attention_state_dict_and_init_match_torch(kwargs, torch):
         assert sd[key].shape == tuple(tsd[key].shape) and sd[key].dtype == np.float32, key
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
     # PyTorch's initialisation: Xavier-uniform projections, zero biases
-    w = sd.get("in_proj_weight", sd.get("q_proj_weight"))
+    w = sd.get("in_proj_weight", sd.get("q_proj_weight")).numpy()
     bound = math.sqrt(6 / (w.shape[0] + w.shape[1]))  # fan_out + fan_in
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
     tw = tsd.get("in_proj_weight", tsd.get("q_proj_weight")).numpy()

@@ -170,7 +170,7 @@ def test_train_eval_switch_dropout_and_batchnorm():
     assert model.eval() is model and not model[0].training and not model[1].training
     y = model(x).detach().numpy()
     assert int(model[0].num_batches_tracked) == 1  # eval does not touch the running stats
-    rm, rv = model[0].running_mean, model[0].running_var
+    rm, rv = model[0].running_mean.numpy(), model[0].running_var.numpy()
     np.testing.assert_allclose(y, (x.numpy() - rm) / np.sqrt(rv + 1e-5))  # running stats, no drop
     with pytest.raises(ValueError, match="boolean"):
         model.train("yes")
