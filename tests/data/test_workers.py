@@ -139,3 +139,31 @@ def test_transform_and_fast_path_in_workers():
 
 def test_timeout_argument_accepted():
     assert len(list(DataLoader(W.Probe(4), batch_size=2, num_workers=1, timeout=30))) == 2
+
+
+def test_unpicklable_dataset_falls_back_to_fork_without_hanging():
+    """A lambda in the dataset cannot reach spawned workers: they are forked instead, and run
+    pynn's kernels on one thread (a forked OpenMP team of several would hang)."""
+    import pynn.nn.functional as F
+
+    pynn.set_num_threads(2)
+    x = pynn.tensor(np.random.default_rng(0).random((2, 3, 8, 8), dtype=np.float32))
+    w = pynn.tensor(np.random.default_rng(1).random((4, 3, 3, 3), dtype=np.float32))
+    F.conv2d(x, w)  # OpenMP has run in this process
+
+    class Local(pynn.utils.data.Dataset):
+        def __init__(self, f):
+            self.f = f
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return self.f(F.conv2d(x[:1], w).detach().numpy().sum() * 0 + i)
+
+    loader = DataLoader(Local(lambda v: np.float32(v) * 2), batch_size=4, num_workers=2,
+                        timeout=60)
+    assert loader._context().get_start_method() == "fork"
+    assert [b.tolist() for b in loader] == [[0.0, 2.0, 4.0, 6.0], [8.0, 10.0]]
+    assert DataLoader(W.Probe(2), num_workers=1)._context().get_start_method() in (
+        "forkserver", "spawn")

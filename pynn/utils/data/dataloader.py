@@ -4,7 +4,9 @@ import itertools
 import math
 import multiprocessing
 import os
+import pickle
 import queue
+import sys
 import weakref
 
 import numpy as np
@@ -60,8 +62,12 @@ class DataLoader:
     worker_init_fn : callable, optional
         Called as ``worker_init_fn(worker_id)`` in each worker after seeding, before loading.
     multiprocessing_context : str or multiprocessing context, optional
-        ``"spawn"`` or ``"forkserver"`` (the default where available). Workers import the
-        dataset's module: keep a script's training code under ``if __name__ == "__main__":``.
+        How workers start. By default ``"forkserver"`` (``"spawn"`` where it is missing):
+        workers import the dataset's module, and the dataset, ``collate_fn`` and
+        ``worker_init_fn`` are pickled. When they cannot be (a lambda, a local class) or the
+        main script has no ``if __name__ == "__main__":`` guard, workers are forked instead
+        (POSIX). Either way workers run pynn's kernels on one thread: a child forked after
+        OpenMP ran hangs in a parallel region of several threads under GNU libgomp.
     generator : numpy.random.Generator or int, optional
         Where shuffling and the workers' base seed are drawn from; None: pynn's global
         generator (:func:`pynn.manual_seed`).
@@ -238,6 +244,10 @@ class DataLoader:
         if ctx is None:
             methods = multiprocessing.get_all_start_methods()
             ctx = "forkserver" if "forkserver" in methods else "spawn"
+            if "fork" in methods and not _spawn_can_start(self._fetcher, self.worker_init_fn):
+                # Workers run pynn's kernels on one thread, which GNU libgomp allows in a
+                # child forked after OpenMP ran (a team of several would hang).
+                ctx = "fork"
         if isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
         return ctx
@@ -270,6 +280,32 @@ class DataLoader:
         return (f"DataLoader({type(self.dataset).__name__}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
                 f"num_workers={self.num_workers}, fast_path={self.fast_path})")
+
+
+class _Discard:
+    """A file that forgets what is written (to try pickling without keeping the bytes)."""
+
+    def write(self, data):
+        return len(data)
+
+
+def _spawn_can_start(fetcher, init_fn):
+    """Whether spawn/forkserver workers can start: what they receive pickles (no lambdas or
+    local classes), and the main script guards its code with ``if __name__ == "__main__":``
+    (a child re-runs the unguarded top level of the script)."""
+    try:
+        pickle.dump((fetcher, init_fn), _Discard(), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return False
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(getattr(main, "__spec__", None), "name", None):
+        return True  # an interactive session, or python -m (re-imported by name)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "__main__" in f.read()
+    except OSError:
+        return True
 
 
 def _shutdown(workers, index_queues, result_queue):
