@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import pynn
-from pynn import data
 from pynn.data import DataLoader, Dataset, Subset, TensorDataset, random_split
 
 

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import pynn
-from pynn import data
 from pynn.data import transforms as T
 
 
