@@ -317,7 +317,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     The saved structure with plain Python containers (dicts keep their str/int keys and
     order, tuples stay tuples), **Tensors** where Tensors were saved (Parameters as
     Parameters, with their dtype and ``requires_grad``) and ndarrays where ndarrays were;
-    NumPy scalars and Python scalars keep their types.
+    NumPy scalars and Python scalars keep their types. A checkpoint written by
+    ``torch.save`` is read by :func:`pynn.formats.load_torch` (an allow-list reader that
+    never runs code from the file).
 
     Raises
     ------
@@ -366,6 +368,18 @@ def _check_map_location(location):
 
 
 def _load_from(fileobj, source):
+    start = fileobj.tell()
     with _open_zip(fileobj, source) as zf:
-        meta = _read_meta(zf, source)
-        return _rebuild(meta["tree"], zf, source, meta["pynn_format"])
+        names = zf.namelist()
+        if META_KEY + ".npy" not in names and any(
+                n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+            torch_file = True
+        else:
+            torch_file = False
+            meta = _read_meta(zf, source)
+            return _rebuild(meta["tree"], zf, source, meta["pynn_format"])
+    if torch_file:  # written by torch.save: its restricted reader, which never runs code
+        from .formats import load_torch
+
+        fileobj.seek(start)
+        return load_torch(fileobj)

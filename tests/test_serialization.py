@@ -455,3 +455,20 @@ def test_pickle_module_refused(tmp_path):
     save({"w": np.ones(1)}, tmp_path / "p")
     with pytest.raises(TypeError, match="no pickled objects"):
         load(tmp_path / "p", pickle_module=pickle)
+
+
+def test_loads_torch_save_checkpoints(tmp_path):
+    """A checkpoint written by torch.save loads through the allow-list reader."""
+    torch = pytest.importorskip("torch")
+    import pynn
+
+    ckpt = {"epoch": 2, "model_state_dict": {"w": torch.arange(6.0).reshape(2, 3),
+                                             "n": torch.tensor(3)}, "loss": 0.25}
+    torch.save(ckpt, tmp_path / "t.pt")
+    out = load(tmp_path / "t.pt", map_location="cpu")
+    assert out["epoch"] == 2 and out["loss"] == 0.25
+    w = out["model_state_dict"]["w"]
+    assert isinstance(w, pynn.Tensor) and w.dtype == np.float32
+    np.testing.assert_array_equal(w.numpy(), np.arange(6.0).reshape(2, 3))
+    with open(tmp_path / "t.pt", "rb") as f:
+        assert int(load(f)["model_state_dict"]["n"].item()) == 3
