@@ -116,9 +116,11 @@ def load_safetensors(f, *, metadata=False):
     Returns
     -------
     OrderedDict of str -> Tensor
-        In the file's order, each of its shape and dtype, except that **bfloat16 and float16
-        tensors become float32** (bfloat16 exactly, from its bits: NumPy has no bfloat16;
-        float16 widened, as pynn computes in float32/64). ``model.load_state_dict`` takes it.
+        Sorted by name (the format keeps no order), each of its shape and dtype, except that
+        **bfloat16, float16 and float8 (E4M3, E5M2) tensors become float32**: exactly (every
+        such value is a float32), bfloat16 and float8 decoded from their bits as NumPy has no
+        such dtypes, float16 widened as pynn computes in float32/64. ``model.load_state_dict``
+        takes the dict (and casts to each parameter's dtype).
     dict of str -> str, optional
         The metadata (``{}`` when the file has none), when ``metadata=True``.
 
@@ -126,7 +128,7 @@ def load_safetensors(f, *, metadata=False):
     ------
     CheckpointError
         (a ``ValueError``) Not a safetensors file, a truncated or corrupt one, or a dtype
-        pynn cannot hold (float8 ...). The message names the file.
+        pynn has no equivalent for (``F8_E8M0``, ``F4`` ...). The message names the file.
     FileNotFoundError
         No such file.
     ImportError
@@ -142,7 +144,7 @@ def load_safetensors(f, *, metadata=False):
     try:
         with package.safe_open(source, framework="np") as sf:
             header = sf.metadata() or {}
-            kinds = {key: sf.get_slice(key).get_dtype() for key in sf.keys()}  # noqa: SIM118
+            kinds = {key: sf.get_slice(key).get_dtype() for key in sorted(sf.keys())}
             _check_kinds(kinds, source)
             out = OrderedDict((key, None if kind in _RAW_ONLY else
                                _convert(kind, np.array(sf.get_tensor(key))))
@@ -183,7 +185,7 @@ def _from_bytes(package, data, source):
         raise CheckpointError(f"{source}: not a readable safetensors file ({exc})") from None
     _check_kinds({key: info["dtype"] for key, info in entries}, source)
     out = OrderedDict()
-    for key, info in entries:
+    for key, info in sorted(entries, key=lambda entry: entry[0]):
         raw_dtype = _DTYPES[info["dtype"]][0]
         arr = np.frombuffer(info["data"], raw_dtype).reshape(info["shape"])
         out[key] = np.array(_convert(info["dtype"], arr))
