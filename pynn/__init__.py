@@ -91,6 +91,7 @@ from ._factory import *
 from ._factory import __all__ as _factory_all
 from .serialization import load, save
 from . import accelerator, amp, autograd, backends, cuda, data, functional, nn, optim, train, utils
+from . import onnx  # noqa: F401  (torch.onnx needs no import of its own either)
 from .amp import autocast
 
 __version__ = "0.1.0"

@@ -1,0 +1,315 @@
+"""Tracing a forward pass and turning its autograd graph into an ONNX model.
+
+The model runs once in eval mode with its parameters and (aliases of) its inputs requiring
+grad under :func:`pynn.enable_grad`, so that every op records its node; the graph is then
+walked back from the outputs through each node's recorded arguments (``node._inputs``).
+Tensor arguments are the graph inputs, the parameters and buffers (initializers named as
+``named_parameters()`` / ``named_buffers()`` name them), other nodes' outputs, or constants.
+"""
+
+import contextlib
+import io
+import os
+
+from ..autograd import enable_grad
+from ..tensor import Tensor
+from ._graph import GraphBuilder, TracedNode, Value, onnx_dtype
+from ._ops import OPS
+from .errors import OnnxExporterError, UnsupportedOperatorError
+
+__all__ = ["build_model", "is_exporting", "write"]
+
+_state = {"exporting": False}
+
+
+def is_exporting():
+    return _state["exporting"]
+
+
+@contextlib.contextmanager
+def _exporting():
+    prev = _state["exporting"]
+    _state["exporting"] = True
+    try:
+        yield
+    finally:
+        _state["exporting"] = prev
+
+
+def _flatten(obj, out):
+    """The Tensors of a (nested) tuple/list/dict output, in order."""
+    if isinstance(obj, Tensor):
+        out.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            _flatten(o, out)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _flatten(o, out)
+    elif obj is not None:
+        raise OnnxExporterError(f"onnx export: the model returned a {type(obj).__name__}; "
+                                "only Tensors (or tuples, lists and dicts of them) can be "
+                                "graph outputs")
+    return out
+
+
+def _split_args(args, kwargs):
+    """PyTorch's convention: ``args`` is a Tensor or a tuple, whose last element may be a
+    dict of keyword arguments."""
+    if isinstance(args, Tensor):
+        args = (args,)
+    elif isinstance(args, list):
+        args = tuple(args)
+    elif not isinstance(args, tuple):
+        raise OnnxExporterError(f"onnx export: args must be a Tensor or a tuple of them, got "
+                                f"{type(args).__name__}")
+    kwargs = dict(kwargs or {})
+    if args and isinstance(args[-1], dict):
+        kwargs.update(args[-1])
+        args = args[:-1]
+    return args, kwargs
+
+
+def _alias(t):
+    """A Tensor sharing ``t``'s storage that requires grad (integer ones too: the trace
+    needs the ops on token indices recorded; no backward ever runs)."""
+    a = t.detach()
+    a.requires_grad = True
+    return a
+
+
+def _trace(model, args, kwargs):
+    """Run ``model`` once as described in the module docstring; returns (graph inputs as
+    (original, alias) pairs, the flat outputs)."""
+    from ..nn.module import Module
+
+    params = list(model.parameters()) if isinstance(model, Module) else []
+    flags = [p.requires_grad for p in params]
+    modes = [(m, m.training) for m in model.modules()] if isinstance(model, Module) else []
+    inputs = []
+
+    def wrap(obj):
+        if isinstance(obj, Tensor):
+            a = _alias(obj)
+            inputs.append((obj, a))
+            return a
+        if isinstance(obj, (tuple, list)):
+            return type(obj)(wrap(o) for o in obj)
+        return obj
+
+    call_args = tuple(wrap(a) for a in args)
+    call_kwargs = {k: wrap(v) for k, v in kwargs.items()}
+    try:
+        for p in params:
+            p.requires_grad = True
+        for m, _ in modes:
+            m.training = False
+        with _exporting(), enable_grad():
+            out = model(*call_args, **call_kwargs)
+    finally:
+        for p, f in zip(params, flags):
+            p.requires_grad = f
+        for m, t in modes:
+            m.training = t
+    return inputs, out
+
+
+def _topological(outputs):
+    """The nodes that the outputs depend on, each after those it reads (iterative DFS)."""
+    order, seen = [], set()
+    for t in outputs:
+        if t.grad_fn is None or id(t.grad_fn) in seen:
+            continue
+        stack = [(t.grad_fn, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for a in node._inputs:
+                if isinstance(a, Tensor) and a.grad_fn is not None and id(a.grad_fn) not in seen:
+                    stack.append((a.grad_fn, False))
+    return order
+
+
+def _out_index(node, t):
+    if node._outs is None:
+        return 0
+    for k, r in enumerate(node._outs):
+        if r() is t:
+            return k
+    return 0
+
+
+def _dynamic_dims(dynamic_axes, names):
+    """``{value name: {axis: dim_param}}`` from PyTorch's ``dynamic_axes`` forms."""
+    dims = {}
+    for name, axes in (dynamic_axes or {}).items():
+        if name not in names:
+            raise OnnxExporterError(f"onnx export: dynamic_axes names {name!r}, which is not "
+                                    f"an input or output name ({sorted(names)})")
+        if isinstance(axes, dict):
+            dims[name] = {int(k): str(v) for k, v in axes.items()}
+        else:
+            dims[name] = {int(k): f"{name}_dynamic_axes_{i + 1}" for i, k in enumerate(axes)}
+    return dims
+
+
+def _value_info(name, array, dims):
+    from onnx import helper
+
+    shape = [dims.get(i, n) for i, n in enumerate(array.shape)]
+    return helper.make_tensor_value_info(name, onnx_dtype(array.dtype), shape)
+
+
+def build_model(model, args, kwargs=None, input_names=None, output_names=None,
+                dynamic_axes=None, opset_version=17, export_params=True,
+                keep_initializers_as_inputs=False):
+    """Trace ``model`` on ``args`` and return the ONNX ``ModelProto`` (see
+    :func:`pynn.onnx.export`)."""
+    import onnx
+    from onnx import helper
+
+    from ..nn.module import Module
+
+    if opset_version < 13:
+        raise OnnxExporterError(f"onnx export: opset_version {opset_version} is not "
+                                "supported; pynn exports opset 13 or later")
+    args, kwargs = _split_args(args, kwargs)
+    inputs, out = _trace(model, args, kwargs)
+    outputs = _flatten(out, [])
+    if not outputs:
+        raise OnnxExporterError("onnx export: the model returned no Tensor")
+
+    in_names = list(input_names or [])
+    if len(in_names) > len(inputs):
+        raise OnnxExporterError(f"onnx export: {len(in_names)} input_names given for "
+                                f"{len(inputs)} inputs")
+    for i in range(len(in_names), len(inputs)):
+        in_names.append("input" if len(inputs) == 1 else f"input_{i}")
+    out_names = list(output_names or [])
+    if len(out_names) > len(outputs):
+        raise OnnxExporterError(f"onnx export: {len(out_names)} output_names given for "
+                                f"{len(outputs)} outputs")
+    for i in range(len(out_names), len(outputs)):
+        out_names.append("output" if len(outputs) == 1 else f"output_{i}")
+    dims = _dynamic_dims(dynamic_axes, set(in_names) | set(out_names))
+
+    g = GraphBuilder(opset_version)
+    for n in in_names + out_names:
+        g.reserve(n)
+    values = {}  # id(Tensor) or (id(node), output index) -> Value
+    for (orig, alias), name in zip(inputs, in_names):
+        values[id(alias)] = values[id(orig)] = Value(name, alias._data)
+
+    named = {}  # id(Tensor) and id(ndarray) -> (name, is_parameter)
+    if isinstance(model, Module):
+        for name, b in model.named_buffers():
+            named[id(b)] = named[id(b._data)] = (name, False)
+        for name, p in model.named_parameters():
+            named[id(p)] = named[id(p._data)] = (name, True)
+    graph_params = []  # parameters as graph inputs (export_params=False)
+    emitted = {}
+
+    def leaf(t):
+        """The Value of a Tensor that no recorded node made."""
+        key = named.get(id(t)) or named.get(id(t._data))
+        if key is None:
+            name = g.const(t._data, hint="constant")
+            return Value(name, t._data)
+        name, is_param = key
+        if name not in emitted:
+            g.reserve(name)
+            if export_params or not is_param:
+                g.initializer(name, t._data)
+            if not export_params and is_param or keep_initializers_as_inputs:
+                graph_params.append((name, t._data))
+            emitted[name] = Value(name, t._data)
+        return emitted[name]
+
+    def value_of(t):
+        v = values.get(id(t))
+        if v is not None:
+            return v
+        if t.grad_fn is not None:
+            v = values.get((id(t.grad_fn), _out_index(t.grad_fn, t)))
+            if v is None:
+                raise OnnxExporterError(f"onnx export: internal error, {t.grad_fn.name()} "
+                                        "was not translated before its output was used")
+            return v
+        v = leaf(t)
+        values[id(t)] = v
+        return v
+
+    # What each node's outputs held, from the Tensors that reference them.
+    order = _topological(outputs)
+    outs = {id(n): [None] * (1 if n._outs is None else len(n._outs)) for n in order}
+
+    def note(t):
+        if t.grad_fn is not None and id(t.grad_fn) in outs:
+            outs[id(t.grad_fn)][_out_index(t.grad_fn, t)] = t._data
+
+    for node in order:
+        for a in node._inputs:
+            if isinstance(a, Tensor):
+                note(a)
+    for t in outputs:
+        note(t)
+
+    for node in order:
+        op = type(node).__name__
+        fn = OPS.get(op)
+        if fn is None:
+            raise UnsupportedOperatorError(
+                f"onnx export: the operation {op} ({node.name()}) has no ONNX translation in "
+                "pynn; see pynn.onnx.supported_operations()")
+        traced = TracedNode(node, [value_of(a) if isinstance(a, Tensor) else a
+                                   for a in node._inputs], outs[id(node)])
+        res = fn(g, traced)
+        res = [res] if isinstance(res, str) else list(res)
+        for k, (name, arr) in enumerate(zip(res, traced.outs)):
+            if arr is not None:
+                values[(id(node), k)] = Value(name, arr)
+
+    graph_outputs = []
+    for t, name in zip(outputs, out_names):
+        g.nodes.append(helper.make_node("Identity", [value_of(t).name], [name],
+                                        name=g.fresh("Identity_output")))
+        graph_outputs.append(_value_info(name, t._data, dims.get(name, {})))
+    graph_inputs = [_value_info(name, alias._data, dims.get(name, {}))
+                    for (_, alias), name in zip(inputs, in_names)]
+    graph_inputs += [_value_info(name, arr, {}) for name, arr in graph_params]
+    graph = helper.make_graph(g.nodes, type(model).__name__, graph_inputs, graph_outputs,
+                              initializer=g.initializers)
+    m = helper.make_model(graph, producer_name="pynn",
+                          opset_imports=[helper.make_opsetid("", opset_version)])
+    m.ir_version = min(m.ir_version, _max_ir_version(opset_version))
+    onnx.checker.check_model(m)
+    return m
+
+
+def _max_ir_version(opset):
+    """The IR version that goes with ``opset`` (so older runtimes load the file)."""
+    table = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
+    return table.get(opset, 10)
+
+
+def write(model_proto, f):
+    """Write the serialised model to a path (str or PathLike) or a binary file object."""
+    data = model_proto.SerializeToString()
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "wb") as fh:
+            fh.write(data)
+    elif isinstance(f, io.TextIOBase):
+        raise OnnxExporterError("onnx export: f is a text file; open it in binary mode ('wb')")
+    elif hasattr(f, "write"):
+        f.write(data)
+    else:
+        raise OnnxExporterError(f"onnx export: f must be a path or a binary file object, got "
+                                f"{type(f).__name__}")
+
+

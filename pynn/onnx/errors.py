@@ -1,0 +1,11 @@
+"""The errors :func:`pynn.onnx.export` raises (the names of ``torch.onnx.errors``)."""
+
+__all__ = ["OnnxExporterError", "UnsupportedOperatorError"]
+
+
+class OnnxExporterError(RuntimeError):
+    """An ONNX export failed: the model, its inputs or the options cannot be exported."""
+
+
+class UnsupportedOperatorError(OnnxExporterError):
+    """The model ran an operation that has no ONNX translation; the message names it."""
