@@ -2346,3 +2346,11 @@ for _name in _EXPORTS:
                                   else _METHOD_ALIASES[_name])
 __all__ = list(_EXPORTS)
 del _namespace, _name
+
+# pynn.linalg, and the namespace and method forms PyTorch keeps outside it (inverse, det ...)
+from . import linalg
+
+for _name, _fn in linalg.NAMESPACE.items():
+    globals()[_name] = _with_out(_fn)
+    __all__.append(_name)
+del _name, _fn

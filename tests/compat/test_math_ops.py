@@ -143,6 +143,19 @@ def fixed(*samples):
     return make
 
 
+def _spd(n, batch=()):
+    """A symmetric positive-definite sample (well conditioned)."""
+    def make(r, d):
+        a = r.standard_normal(batch + (n, n))
+        return ((a @ np.swapaxes(a, -1, -2) + n * np.eye(n)).astype(d),), {}
+    return make
+
+
+def _gen(n):
+    """A general square sample."""
+    return lambda r, d: ((r.standard_normal((n, n)).astype(d),), {})
+
+
 def _norm_sample(p, dim):
     return lambda r, d: ((_u(r, (3, 4), d),), {"p": p, "dim": dim})
 
@@ -502,6 +515,36 @@ OPS = [
                           lambda r, d: ((_u(r, (3, 6), d), np.sort(_u(r, (6,), d))), {}),
                           lambda r, d: ((_u(r, (3, 6), d),), {"dx": 0.5, "dim": 0})),
        method=False),
+    # linear algebra
+    Op("linalg.inv", fixed(_spd(3), _spd(2, (2,))), method=False),
+    Op("linalg.det", fixed(_spd(3), _spd(2, (2,)), _gen(3)), method=False),
+    Op("linalg.slogdet", fixed(_spd(3), _gen(3)), method=False),
+    Op("linalg.solve", fixed(lambda r, d: ((_spd(3)(r, d)[0][0], _u(r, (3, 2), d)), {}),
+                             lambda r, d: ((_spd(3)(r, d)[0][0], _u(r, (3,), d)), {})),
+       method=False),
+    Op("linalg.cholesky", fixed(_spd(3), _spd(3, (2,))), method=False),
+    Op("linalg.eigvalsh", fixed(_spd(3)), method=False),
+    Op("linalg.svdvals", fixed(_gen(3), lambda r, d: ((_u(r, (2, 4, 3), d),), {})),
+       method=False),
+    Op("linalg.norm", fixed(_gen(3), lambda r, d: ((_u(r, (3, 4), d),), {"ord": "nuc"}),
+                            lambda r, d: ((_u(r, (3, 4), d),), {"ord": 1}),
+                            lambda r, d: ((_u(r, (3, 4), d),), {"ord": float("inf")}),
+                            lambda r, d: ((_u(r, (3, 4), d),), {"dim": 1}),
+                            lambda r, d: ((_u(r, (2, 3, 4), d),), {"ord": 3, "dim": -1})),
+       method=False),
+    Op("linalg.vector_norm", fixed(lambda r, d: ((_u(r, (3, 4), d),), {"ord": 1}),
+                                   lambda r, d: ((_u(r, (3, 4), d),), {"dim": (0, 1)})),
+       method=False),
+    Op("linalg.matrix_norm", fixed(_gen(3), lambda r, d: ((_u(r, (2, 3, 4), d),),
+                                                          {"ord": 2})), method=False),
+    Op("linalg.matrix_power", fixed(lambda r, d: ((_gen(3)(r, d)[0][0], 3), {}),
+                                    lambda r, d: ((_spd(3)(r, d)[0][0], -2), {}),
+                                    lambda r, d: ((_gen(3)(r, d)[0][0], 0), {})),
+       method=False),
+    Op("linalg.multi_dot", fixed(lambda r, d: (([_u(r, (2, 3), d), _u(r, (3, 4), d),
+                                                 _u(r, (4,), d)],), {})), method=False),
+    Op("inverse", fixed(_spd(3))), Op("det", fixed(_gen(3))), Op("logdet", fixed(_spd(3))),
+    Op("matrix_power", fixed(lambda r, d: ((_gen(3)(r, d)[0][0], 2), {}))),
     Op("softmax", fixed(lambda r, d: ((_u(r, (3, 4), d), 1), {}),
                         lambda r, d: ((_u(r, (2, 3, 4), d), 0), {}))),
     Op("log_softmax", fixed(lambda r, d: ((_u(r, (3, 4), d), -1), {}))),
@@ -567,8 +610,16 @@ def _kwargs(kwargs, lib):
     return {k: convert(v) for k, v in kwargs.items()}
 
 
+def _resolve(lib, name):
+    """``lib.name``, following dots (``linalg.inv``)."""
+    obj = lib
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def _call(op, args, kwargs, lib):
-    fn = getattr(pynn if lib == "pynn" else torch, op.name)
+    fn = _resolve(pynn if lib == "pynn" else torch, op.name)
     return fn(*args, **_kwargs(kwargs, lib))
 
 
@@ -608,7 +659,7 @@ NAMESPACE_OPS = [op for op in OPS if op.namespace]
 def _invoke(op, lib, args, kwargs):
     kwargs = _kwargs(kwargs, "pynn" if lib is pynn else "torch")
     if op.namespace:
-        return getattr(lib, op.name)(*args, **kwargs)
+        return _resolve(lib, op.name)(*args, **kwargs)
     return getattr(args[0], op.name)(*args[1:], **kwargs)
 
 
@@ -769,3 +820,14 @@ def test_in_graph_shape_ops_keep_gradients_flowing():
     at, bt = xt.split([1, 3], dim=1)
     ((at * 2).sum() + bt.flip(0).cumsum(1).sum() + xt.chunk(2)[1].prod()).backward()
     np.testing.assert_allclose(x.grad._data, xt.grad.numpy())
+
+
+def test_linalg_refuses_the_gradients_it_does_not_implement():
+    a = pynn.tensor(np.random.default_rng(0).standard_normal((3, 3)), requires_grad=True)
+    u, s, vh = pynn.linalg.svd(a)
+    s.sum().backward()  # through S: implemented
+    np.testing.assert_allclose(a.grad._data, (u @ vh)._data, atol=1e-12)
+    with pytest.raises(NotImplementedError, match="svd"):
+        pynn.linalg.svd(a).U.sum().backward()
+    with pytest.raises(NotImplementedError, match="pinv"):
+        pynn.linalg.pinv(a).sum().backward()
