@@ -352,3 +352,20 @@ def test_pynn_data_is_the_same_implementation():
         assert getattr(data, name) is getattr(D, name)
     import pynn.data.loader
     assert pynn.data.loader.DataLoader is D.DataLoader
+
+
+def test_chain_and_stack_datasets_match_torch():
+    ours = D.ChainDataset([OurStream(3), OurStream(2)])
+    theirs = tdata.ChainDataset([TorchStream(3), TorchStream(2)])
+    assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    assert list(OurStream(2) + OurStream(1)) == list(TorchStream(2) + TorchStream(1))
+    a, b = np.arange(4), np.arange(4) * 10
+    for make in (lambda m, T: m.StackDataset(T(a), T(b)),
+                 lambda m, T: m.StackDataset(x=T(a), y=T(b))):
+        o, t = make(D, lambda v: D.TensorDataset(v)), make(
+            tdata, lambda v: tdata.TensorDataset(torch.tensor(v)))
+        assert len(o) == len(t)
+        same(D.default_collate([o[i] for i in range(4)]),
+             tdata.default_collate([t[i] for i in range(4)]))
+    with pytest.raises(ValueError):
+        D.StackDataset(D.TensorDataset(a), D.TensorDataset(np.arange(3)))

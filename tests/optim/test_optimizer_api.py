@@ -287,3 +287,49 @@ def test_load_state_dict_checks_state_shapes(Param):
     b = Param(np.ones(4))
     with pytest.raises(ValueError, match="shape"):
         SGD([b], momentum=0.9).load_state_dict(opt.state_dict())
+
+
+def test_custom_optimizer_and_scheduler_subclasses_like_pytorch(Param):
+    """A script's own Optimizer and scheduler subclasses, written against PyTorch's base
+    classes (defaults dict, param_groups, state[p], base_lrs, last_epoch)."""
+    import pynn
+    from pynn.optim import lr_scheduler
+
+    class SignSGD(Optimizer):
+        def __init__(self, params, lr=0.01):
+            super().__init__(params, dict(lr=lr))
+
+        @pynn.no_grad()
+        def step(self, closure=None):
+            loss = None if closure is None else closure()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    state["step"] = state.get("step", 0) + 1
+                    p.data = p.data - group["lr"] * np.sign(p.grad.numpy())
+            return loss
+
+    class Warmup(lr_scheduler._LRScheduler):
+        def __init__(self, optimizer, warmup, last_epoch=-1):
+            self.warmup = warmup
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            return [base * min(1.0, (self.last_epoch + 1) / self.warmup)
+                    for base in self.base_lrs]
+
+    p = Param(np.zeros(3))
+    opt = SignSGD([p], lr=0.1)
+    sched = Warmup(opt, warmup=4)
+    lrs = []
+    for _ in range(5):
+        p.grad = np.array([1.0, -2.0, 0.0])
+        assert opt.step(lambda: 7.0) == 7.0
+        lrs.append(sched.get_last_lr()[0])
+        sched.step()
+    np.testing.assert_allclose(lrs, [0.025, 0.05, 0.075, 0.1, 0.1])
+    np.testing.assert_allclose(p.data, [-0.35, 0.35, 0.0])
+    assert opt.state[p]["step"] == 5
+    assert opt.state_dict()["state"][0]["step"] == 5

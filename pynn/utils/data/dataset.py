@@ -17,9 +17,11 @@ from ...tensor import Tensor
 from ._rng import numpy_generator
 
 __all__ = [
+    "ChainDataset",
     "ConcatDataset",
     "Dataset",
     "IterableDataset",
+    "StackDataset",
     "Subset",
     "TensorDataset",
     "random_split",
@@ -63,8 +65,28 @@ class IterableDataset(Dataset):
         raise TypeError(f"{type(self).__name__} (an IterableDataset) has no len()")
 
     def __add__(self, other):
-        raise TypeError("ConcatDataset does not take an IterableDataset; chain the "
-                        "iterators instead")
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other (``a + b`` for iterable datasets).
+
+    Parameters
+    ----------
+    datasets : iterable of IterableDataset
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
 
 
 def _as_array(a):
@@ -202,6 +224,40 @@ class ConcatDataset(Dataset):
         k = bisect.bisect_right(self.cumulative_sizes, i)
         start = self.cumulative_sizes[k - 1] if k > 0 else 0
         return self.datasets[k][i - start]
+
+
+class StackDataset(Dataset):
+    """Samples of several datasets of one length side by side: sample ``i`` is the tuple
+    ``(a[i], b[i], ...)`` (positional datasets) or the dict ``{k: d[i]}`` (keywords).
+
+    Parameters
+    ----------
+    *args : Dataset
+    **kwargs : Dataset
+        Either positional or keyword datasets, not both.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or"
+                             "``dict``- (via ``kwargs``) like input/output, but both types "
+                             "are given.")
+        datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        n = len(datasets[0])
+        if any(len(d) != n for d in datasets):
+            raise ValueError("Size mismatch between datasets")
+        self._length = n
+        self.datasets = args if args else dict(kwargs)
+
+    def __len__(self):
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
 
 
 def random_split(dataset, lengths, generator=None, *, seed=None):
