@@ -297,7 +297,7 @@ def test_custom_optimizer_and_scheduler_subclasses_like_pytorch(Param):
 
     class SignSGD(Optimizer):
         def __init__(self, params, lr=0.01):
-            super().__init__(params, dict(lr=lr))
+            super().__init__(params, {"lr": lr})
 
         @pynn.no_grad()
         def step(self, closure=None):
