@@ -90,7 +90,20 @@ from ._math import __all__ as _math_all
 from ._factory import *
 from ._factory import __all__ as _factory_all
 from .serialization import load, save
-from . import accelerator, amp, autograd, backends, cuda, data, functional, nn, optim, train, utils
+from . import (
+    accelerator,
+    amp,
+    autograd,
+    backends,
+    cuda,
+    data,
+    distributions,
+    functional,
+    nn,
+    optim,
+    train,
+    utils,
+)
 from . import onnx  # noqa: F401  (torch.onnx needs no import of its own either)
 from .amp import autocast
 
@@ -194,6 +207,7 @@ __all__ = [
     "data",
     "default_generator",
     "device",
+    "distributions",
     "double",
     "dtype",
     "enable_grad",

@@ -98,10 +98,11 @@ def _float_input(input, op):
 
 
 def _as_float_tensor(input):
-    """Integer or bool tensors as float32 (what ops with float results take)."""
+    """Integer or bool tensors in the default float dtype (what ops with float results
+    take)."""
     if input._data.dtype.kind in "fc":
         return input
-    return _const(input._data.astype(np.float32))
+    return _const(input._data.astype(_ew.default_float()))
 
 
 def _write_out(op, result, out):
@@ -469,8 +470,10 @@ def _kernel_unary(name, function, doc):
     apply = function.apply
 
     def fn(input):
-        if input._data.dtype.kind != "f" or input._data.dtype.itemsize < 4:
-            input = input.to(np.float32)
+        if input._data.dtype.kind != "f":
+            input = input.to(_ew.default_float())
+        if input._data.dtype.itemsize < 4:  # the kernels take float32 and float64
+            return apply(input.to(np.float32)).to(input._data.dtype)
         return apply(input)
 
     fn.__name__ = fn.__qualname__ = name
@@ -568,6 +571,8 @@ def _bitwise(ufunc, name):
 bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
 bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift")
+bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
 
 
 def bitwise_not(input):
@@ -1794,7 +1799,15 @@ def _dim_positions(input, d, index, op):
 def index_select(input, dim, index):
     """The slices at ``index`` (a 1-D int tensor) along ``dim``."""
     d = normalize_dim(dim, input.ndim, "index_select")
-    return _gather_map(input, _dim_positions(input, d, index, "index_select"))
+    if input.ndim == 0:
+        return _gather_map(input, _dim_positions(input, d, index, "index_select"))
+    idx = _index_arr(index, "index_select")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    n = input.shape[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError("index_select(): index out of range in self")
+    return _sh.IndexSelectFunction.apply(input, idx.reshape(-1) % _bmax(n, 1), d)
 
 
 def index_add(input, dim, index, source, *, alpha=1):
@@ -2256,6 +2269,8 @@ _OPERATORS = {
     "__pos__": positive,
     "__abs__": abs,
     "__invert__": bitwise_not,
+    "__lshift__": bitwise_left_shift,
+    "__rshift__": bitwise_right_shift,
     "__and__": _and,
     "__or__": _or,
     "__xor__": _xor,
@@ -2294,7 +2309,8 @@ _METHOD_NAMES = [
     "diag_embed", "trace", "tril", "triu", "cross", "softmax", "log_softmax", "asinh", "acosh",
     "atanh", "deg2rad", "rad2deg", "lgamma", "digamma", "sinc", "logit", "xlogy", "logaddexp",
     "logaddexp2", "sgn", "signbit", "copysign", "heaviside", "gcd", "lcm", "fmax", "fmin",
-    "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron"
+    "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron", "bitwise_left_shift",
+    "bitwise_right_shift"
 ]
 
 # Tensor method aliases that the namespace spells differently.

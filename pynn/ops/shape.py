@@ -281,3 +281,20 @@ class ScatterMapFunction(ArrayFunction):
         if nsrc:
             gsrc = unbroadcast(flat[where], src_shape)
         return gx, gsrc, None, None
+
+
+class IndexSelectFunction(ArrayFunction):
+    """``np.take(x, index, axis)`` for a 1-D int64 index; the backward adds each gradient
+    slice back into its row (repeated indices add up)."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis):
+        ctx.args = (x.shape, index, axis)
+        return np.take(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, index, axis = ctx.args
+        dx = np.zeros(shape, grad.dtype)
+        np.add.at(np.moveaxis(dx, axis, 0), index, np.moveaxis(grad, axis, 0))
+        return dx, None, None

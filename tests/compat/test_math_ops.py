@@ -255,6 +255,9 @@ OPS = [
     *[Op(n, logical(), grad=False) for n in ("logical_and", "logical_or", "logical_xor",
                                              "bitwise_and", "bitwise_or", "bitwise_xor")],
     Op("logical_not", unary(), grad=False),
+    *[Op(n, fixed(lambda r, d: ((np.array([1, 2, 8]), np.array([1, 0, 2])), {}),
+                  lambda r, d: ((np.array([1, 2, 8], np.int32), 1), {})), grad=False)
+      for n in ("bitwise_left_shift", "bitwise_right_shift")],
     Op("bitwise_not", fixed(lambda r, d: ((_u(r, (3, 4), I64),), {}),
                             lambda r, d: ((_u(r, (3, 4), BOOL),), {}),
                             lambda r, d: ((_u(r, (3, 4), d),), {})), grad=False),
@@ -831,3 +834,28 @@ def test_linalg_refuses_the_gradients_it_does_not_implement():
         pynn.linalg.svd(a).U.sum().backward()
     with pytest.raises(NotImplementedError, match="pinv"):
         pynn.linalg.pinv(a).sum().backward()
+
+
+def test_integer_input_takes_the_default_float_dtype():
+    i = pynn.tensor(np.arange(1, 4))
+    before = pynn.get_default_dtype()
+    try:
+        pynn.set_default_dtype(pynn.float64)
+        torch.set_default_dtype(torch.float64)
+        for name in ("exp", "sqrt", "sigmoid", "tanh"):
+            assert getattr(pynn, name)(i)._data.dtype == np.float64, name
+        assert (i / 2)._data.dtype == np.float64
+        assert (i * 1.5)._data.dtype == np.float64
+    finally:
+        pynn.set_default_dtype(before)
+        torch.set_default_dtype(torch.float32)
+    assert pynn.exp(i)._data.dtype == np.float32
+
+
+def test_half_precision_goes_through_the_float32_kernels():
+    x = pynn.tensor(np.linspace(-2, 2, 5).astype(np.float16))
+    for name in ("tanh", "sigmoid"):
+        y = getattr(pynn, name)(x)
+        want = getattr(torch, name)(torch.tensor(x._data))
+        assert y._data.dtype == np.float16
+        np.testing.assert_allclose(y._data, want.numpy(), atol=1e-3)

@@ -787,16 +787,19 @@ def test_set_printoptions():
 # ---------------------------------------------------------------------------------------------
 # the namespace
 
-NAMES = """
-Tensor Size tensor as_tensor from_numpy zeros ones full empty eye arange linspace logspace rand
-randn randint randperm normal bernoulli multinomial zeros_like ones_like full_like empty_like
-rand_like randn_like randint_like dtype float32 float float64 double float16 half bfloat16
-int64 long int32 int int16 int8 uint8 bool device no_grad enable_grad inference_mode
-set_grad_enabled is_grad_enabled manual_seed seed initial_seed get_rng_state set_rng_state
-Generator set_num_threads get_num_threads set_default_dtype get_default_dtype is_tensor numel
-is_floating_point finfo iinfo set_printoptions compile cuda backends accelerator autograd nn
-optim utils FloatTensor LongTensor cat stack
-""".split()
+NAMES = [
+    "Tensor", "Size", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "eye",
+    "arange", "linspace", "logspace", "rand", "randn", "randint", "randperm", "normal",
+    "bernoulli", "multinomial", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
+    "randn_like", "randint_like", "dtype", "float32", "float", "float64", "double", "float16",
+    "half", "bfloat16", "int64", "long", "int32", "int", "int16", "int8", "uint8", "bool",
+    "device", "no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "is_grad_enabled",
+    "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "Generator",
+    "set_num_threads", "get_num_threads", "set_default_dtype", "get_default_dtype", "is_tensor",
+    "numel", "is_floating_point", "finfo", "iinfo", "set_printoptions", "compile", "cuda",
+    "backends", "accelerator", "autograd", "nn", "optim", "utils", "FloatTensor", "LongTensor",
+    "cat", "stack",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
