@@ -11,6 +11,8 @@ import contextlib
 import io
 import os
 
+import numpy as np
+
 from ..autograd import enable_grad
 from ..tensor import Tensor
 from ._graph import GraphBuilder, TracedNode, Value, onnx_dtype
@@ -34,6 +36,13 @@ def _exporting():
         yield
     finally:
         _state["exporting"] = prev
+
+
+class _Stored:
+    """A parameter's or buffer's storage passed as an ndarray, seen as a leaf Tensor."""
+
+    def __init__(self, data):
+        self._data = data
 
 
 def _flatten(obj, out):
@@ -205,6 +214,7 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
     values = {}  # id(Tensor) or (id(node), output index) -> Value
     for (orig, alias), name in zip(inputs, in_names):
         values[id(alias)] = values[id(orig)] = Value(name, alias._data)
+        g.inputs.append(values[id(alias)])
 
     named = {}  # id(Tensor) and id(ndarray) -> (name, is_parameter)
     if isinstance(model, Module):
@@ -245,6 +255,20 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
         values[id(t)] = v
         return v
 
+    def arg_of(a):
+        """A node's argument for its translation: Tensors (and the storage of a parameter,
+        buffer or input, which some layers pass instead) as Values, others as they are."""
+        if isinstance(a, Tensor):
+            return value_of(a)
+        if isinstance(a, np.ndarray):
+            if id(a) in named:
+                name, _ = named[id(a)]
+                return emitted.get(name) or leaf(_Stored(a))
+            for v in g.inputs:
+                if v.array is a:
+                    return v
+        return a
+
     # What each node's outputs held, from the Tensors that reference them.
     order = _topological(outputs)
     outs = {id(n): [None] * (1 if n._outs is None else len(n._outs)) for n in order}
@@ -267,8 +291,7 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
             raise UnsupportedOperatorError(
                 f"onnx export: the operation {op} ({node.name()}) has no ONNX translation in "
                 "pynn; see pynn.onnx.supported_operations()")
-        traced = TracedNode(node, [value_of(a) if isinstance(a, Tensor) else a
-                                   for a in node._inputs], outs[id(node)])
+        traced = TracedNode(node, [arg_of(a) for a in node._inputs], outs[id(node)])
         res = fn(g, traced)
         res = [res] if isinstance(res, str) else list(res)
         for k, (name, arr) in enumerate(zip(res, traced.outs)):

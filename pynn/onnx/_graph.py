@@ -95,6 +95,22 @@ class GraphBuilder:
         self.initializers = []
         self._names = set()
         self._consts = {}
+        self.inputs = []  # the graph inputs' Values
+
+    def match_input(self, arr):
+        """The graph input whose trace array ``arr`` is (or is a view or an equal copy of:
+        layers that unwrap their integer input, ``embedding``'s indices, pass an ndarray),
+        else None."""
+        if not isinstance(arr, np.ndarray):
+            return None
+        for v in self.inputs:
+            if v.array is arr or np.shares_memory(v.array, arr) and v.shape == arr.shape:
+                return v
+        for v in self.inputs:
+            if v.shape == arr.shape and v.dtype.kind == arr.dtype.kind and \
+                    np.array_equal(v.array, arr):
+                return v
+        return None
 
     def fresh(self, hint):
         """A value name not used yet, made from ``hint``."""

@@ -636,6 +636,8 @@ def gather_map(g, n):
 
 def embedding(g, n):
     weight, indices = n.args[:2]
+    if not isinstance(indices, Value):  # the layer passes the input's array, not the Tensor
+        indices = g.match_input(indices) or indices
     return g.add("Gather", [weight, g.name_of(indices, np.int64)], axis=0)
 
 
