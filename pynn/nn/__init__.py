@@ -7,10 +7,12 @@ Names, signatures, defaults and ``state_dict`` keys are PyTorch's::
     model = nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10))
     loss = nn.CrossEntropyLoss()(model(x), y)
 
-Submodules: ``init`` (weight initialisation), ``utils`` (gradient clipping).
+Submodules: ``functional`` (the functional ops), ``init`` (weight initialisation), ``utils``
+(gradient clipping, ``utils.rnn``), ``modules`` (the layers under PyTorch's module paths),
+``parameter``.
 """
 
-from . import functional, init, utils
+from . import functional, init, modules, parameter, utils
 from .activation import (
     CELU,
     ELU,
@@ -244,5 +246,7 @@ __all__ = [
     "functional",
     "generate_square_subsequent_mask",
     "init",
+    "modules",
+    "parameter",
     "utils",
 ]

@@ -352,8 +352,8 @@ def test_clip_grad_norm(Param, dtype, norm_type, max_norm):
     total = clip_grad_norm_(ps, max_norm, norm_type=norm_type)
     ref = torch.nn.utils.clip_grad_norm_(ts, max_norm, norm_type=norm_type)
     rtol = 1e-6 if dtype == np.float32 else 1e-13
-    assert isinstance(total, float)
-    np.testing.assert_allclose(total, float(ref), rtol=rtol)
+    assert type(total).__name__ == "Tensor" and total.shape == ()
+    np.testing.assert_allclose(total.item(), float(ref), rtol=rtol)
     for p, t in zip(ps, ts):
         assert p.grad.dtype == dtype
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=rtol, atol=1e-7 * rtol)

@@ -16,7 +16,7 @@ def test_clip_grad_norm_by_hand(Param):
     c = Param(np.zeros(1))  # no gradient
     grad_a, storage_a = a.grad, a.grad.numpy()
     total = clip_grad_norm_([a, b, c], max_norm=1.0)
-    assert total == pytest.approx(5.0)
+    assert total.item() == pytest.approx(5.0)
     assert a.grad is grad_a and a.grad.numpy() is storage_a, "clipped in place"
     np.testing.assert_allclose(a.grad, [3.0 / (5.0 + 1e-6), 0.0])
     np.testing.assert_allclose(b.grad, [4.0 / (5.0 + 1e-6)], rtol=1e-6)
@@ -25,21 +25,21 @@ def test_clip_grad_norm_by_hand(Param):
 
 def test_clip_grad_norm_below_max_leaves_grads(Param):
     a = Param(np.zeros(2), grad=np.array([0.3, -0.4]))
-    assert clip_grad_norm_(a, 10.0) == pytest.approx(0.5)  # a single parameter works too
+    assert clip_grad_norm_(a, 10.0).item() == pytest.approx(0.5)  # a single parameter works too
     np.testing.assert_array_equal(a.grad, [0.3, -0.4])
 
 
 def test_clip_grad_norm_types(Param):
     ps = [Param(np.zeros(2), grad=np.array([1.0, -2.0])), Param(np.zeros(1), grad=np.array(
         [0.0]))]
-    assert clip_grad_norm_(ps, 1e9, norm_type=1) == 3.0
-    assert clip_grad_norm_(ps, 1e9, norm_type=math.inf) == 2.0
-    assert clip_grad_norm_(ps, 1e9, norm_type="inf") == 2.0
-    assert clip_grad_norm_(ps, 1e9, norm_type=-math.inf) == 0.0
-    assert clip_grad_norm_(ps, 1e9, norm_type=0) == 2.0  # nonzero entries
-    assert clip_grad_norm_(ps, 1e9, norm_type=3) == pytest.approx(9.0 ** (1 / 3))
-    assert clip_grad_norm_([], 1.0) == 0.0
-    assert clip_grad_norm_([Param(np.zeros(1))], 1.0) == 0.0
+    assert clip_grad_norm_(ps, 1e9, norm_type=1).item() == 3.0
+    assert clip_grad_norm_(ps, 1e9, norm_type=math.inf).item() == 2.0
+    assert clip_grad_norm_(ps, 1e9, norm_type="inf").item() == 2.0
+    assert clip_grad_norm_(ps, 1e9, norm_type=-math.inf).item() == 0.0
+    assert clip_grad_norm_(ps, 1e9, norm_type=0).item() == 2.0  # nonzero entries
+    assert clip_grad_norm_(ps, 1e9, norm_type=3).item() == pytest.approx(9.0 ** (1 / 3))
+    assert clip_grad_norm_([], 1.0).item() == 0.0
+    assert clip_grad_norm_([Param(np.zeros(1))], 1.0).item() == 0.0
 
 
 def test_clip_grad_norm_nonfinite(Param):

@@ -1,4 +1,5 @@
-"""Gradient utilities: clipping by total norm or by value, and an L1 penalty.
+"""``pynn.nn.utils``: gradient clipping by total norm or by value, parameters to and from
+one vector, an L1 penalty; ``rnn`` (padding and packing sequences).
 
 Parameters are Tensors (:class:`pynn.nn.Parameter`); the gradients are clipped in their
 storage, ``.grad._data``, and parameters whose ``.grad`` is ``None`` are skipped.
@@ -8,9 +9,13 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
+from . import rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty"]
+__all__ = [
+    "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "parameters_to_vector", "rnn",
+    "vector_to_parameters",
+]
 
 
 def _as_list(parameters):
@@ -61,8 +66,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
     Returns
     -------
-    total_norm : float
-        The norm before clipping.
+    total_norm : Tensor
+        0-d, the norm before clipping (in the gradients' dtype, as PyTorch).
     """
     max_norm = float(max_norm)
     norm_type = float(norm_type)
@@ -70,7 +75,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError("norm_type must not be NaN")
     grads = _grads(parameters)
     if not grads:
-        return 0.0
+        return Tensor(np.array(0.0, np.float32))
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for _, g in grads)
     elif norm_type == -math.inf:
@@ -89,7 +94,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not factor >= 1.0:  # also when the norm is NaN, as PyTorch does
         for grad, g in grads:
             _scale_(grad, g, factor)
-    return total
+    return Tensor(np.array(total, grads[0][1].dtype))
 
 
 def clip_grad_value_(parameters, clip_value):
@@ -133,3 +138,37 @@ def l1_penalty(parameters):
         term = p.abs().sum()
         total = term if total is None else total + term
     return 0.0 if total is None else total
+
+
+def parameters_to_vector(parameters):
+    """The parameters' values flattened and joined into one vector (a copy, in the graph).
+
+    Parameters
+    ----------
+    parameters : iterable of Parameter
+
+    Returns
+    -------
+    Tensor of shape (total number of elements,)
+    """
+    from ...tensor import cat
+
+    return cat([p.reshape(-1) for p in _as_list(parameters)])
+
+
+def vector_to_parameters(vec, parameters):
+    """Copy consecutive slices of ``vec`` into the parameters' storage, in place.
+
+    Parameters
+    ----------
+    vec : Tensor of shape (total number of elements,)
+    parameters : iterable of Parameter
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    data = vec._data.reshape(-1)
+    offset = 0
+    for p in _as_list(parameters):
+        n = p._data.size
+        p._data = data[offset:offset + n].reshape(p._data.shape).astype(p._data.dtype)
+        offset += n

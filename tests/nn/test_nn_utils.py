@@ -1,0 +1,86 @@
+"""``pynn.nn.utils`` (clipping, parameters as one vector, ``rnn`` padding and packing) and the
+``pynn.nn.modules`` / ``pynn.nn.functional`` import paths, against PyTorch."""
+
+import numpy as np
+import pytest
+
+import pynn
+from pynn import nn
+
+torch = pytest.importorskip("torch")
+
+
+def _pair():
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    ours = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    (theirs(torch.tensor(x)) ** 2).sum().backward()
+    (ours(pynn.tensor(x)) ** 2).sum().backward()
+    return ours, theirs
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_returns_the_norm_as_a_tensor_and_clips_like_torch(norm_type):
+    ours, theirs = _pair()
+    got = nn.utils.clip_grad_norm_(ours.parameters(), 0.5, norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs.parameters(), 0.5, norm_type)
+    assert isinstance(got, pynn.Tensor) and got.shape == () and got.dtype == pynn.float32
+    np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-5)
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_parameters_to_vector_and_back_match_torch():
+    ours, theirs = _pair()
+    vec = nn.utils.parameters_to_vector(ours.parameters())
+    tvec = torch.nn.utils.parameters_to_vector(theirs.parameters())
+    np.testing.assert_array_equal(vec.detach().numpy(), tvec.detach().numpy())
+    w = ours[0].weight
+    nn.utils.vector_to_parameters(vec * 2, ours.parameters())
+    assert ours[0].weight is w
+    np.testing.assert_allclose(nn.utils.parameters_to_vector(ours.parameters()).detach().numpy(),
+                               2 * tvec.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pad_and_pack_sequences_match_torch(batch_first):
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((n, 3)) for n in (2, 4, 1)]
+    R, TR = nn.utils.rnn, torch.nn.utils.rnn
+    padded = R.pad_sequence([pynn.tensor(a) for a in arrays], batch_first, -1.0)
+    tpadded = TR.pad_sequence([torch.tensor(a) for a in arrays], batch_first, -1.0)
+    np.testing.assert_array_equal(padded.numpy(), tpadded.numpy())
+    packed = R.pack_padded_sequence(padded, [2, 4, 1], batch_first, enforce_sorted=False)
+    tpacked = TR.pack_padded_sequence(tpadded, [2, 4, 1], batch_first, enforce_sorted=False)
+    np.testing.assert_array_equal(packed.data.numpy(), tpacked.data.numpy())
+    np.testing.assert_array_equal(packed.batch_sizes.numpy(), tpacked.batch_sizes.numpy())
+    np.testing.assert_array_equal(packed.sorted_indices.numpy(), tpacked.sorted_indices.numpy())
+    out, lengths = R.pad_packed_sequence(packed, batch_first, total_length=5)
+    tout, tlengths = TR.pad_packed_sequence(tpacked, batch_first, total_length=5)
+    np.testing.assert_array_equal(out.numpy(), tout.numpy())
+    np.testing.assert_array_equal(lengths.numpy(), tlengths.numpy())
+    with pytest.raises(RuntimeError, match="sorted in decreasing order"):
+        R.pack_padded_sequence(padded, [2, 4, 1], batch_first)
+
+
+def test_import_paths_scripts_use():
+    import pynn.functional
+    import pynn.nn.functional as F
+    from pynn.nn import functional as F2
+    from pynn.nn.modules.batchnorm import _BatchNorm
+    from pynn.nn.modules.loss import _Loss, _WeightedLoss
+    from pynn.nn.modules.module import Module
+    from pynn.nn.parameter import Parameter
+
+    assert F is F2 is pynn.functional
+    assert Module is nn.Module and Parameter is nn.Parameter
+    assert issubclass(nn.BatchNorm2d, _BatchNorm) and issubclass(nn.NLLLoss, _WeightedLoss)
+
+    class MyLoss(_Loss):
+        def forward(self, input, target):
+            return F.l1_loss(input, target, reduction=self.reduction)
+
+    loss = MyLoss(reduction="sum")(pynn.tensor([1.0, 2.0]), pynn.tensor([0.0, 0.0]))
+    assert loss.item() == 3.0
