@@ -2,8 +2,8 @@
 
 :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` (each ``step()`` one fused kernel
 per parameter: ``pynn.backend.active.sgd_step`` / ``adam_step`` / ``rmsprop_step``),
-:class:`Adadelta`, :class:`Adagrad`, :class:`Adamax`, :class:`NAdam`, :class:`RAdam` (NumPy
-updates in place), :class:`LBFGS`, and the schedulers of :mod:`pynn.optim.lr_scheduler`::
+:class:`Adadelta`, :class:`Adagrad`, :class:`Adamax`, :class:`NAdam`, :class:`RAdam`,
+:class:`Rprop`, :class:`ASGD` (NumPy updates in place), :class:`LBFGS`, and the schedulers of :mod:`pynn.optim.lr_scheduler`::
 
     opt = pynn.optim.Adam(model.parameters(), lr=1e-3)
     sched = pynn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
@@ -20,14 +20,17 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSProp, RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
+    "ASGD",
     "LBFGS",
     "SGD",
     "Adadelta",
@@ -40,5 +43,6 @@ __all__ = [
     "RAdam",
     "RMSProp",
     "RMSprop",
+    "Rprop",
     "lr_scheduler",
 ]

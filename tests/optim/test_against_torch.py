@@ -395,6 +395,12 @@ NUMPY_CASES = [
     ("RAdam", {}),
     ("RAdam", {"lr": 0.01, "betas": (0.5, 0.9), "weight_decay": 0.1}),
     ("RAdam", {"weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
+    ("Rprop", {"maximize": True}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 4, "weight_decay": 0.1}),
+    ("ASGD", {"t0": 2, "maximize": True}),
 ]
 
 
@@ -406,7 +412,8 @@ def test_numpy_optimizers(Param, name, kwargs):
     assert_same(ours, theirs, ps, ts)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop",
+                                  "ASGD"])
 def test_numpy_optimizers_float32(Param, name):
     ps = [Param(a.astype(np.float32)) for a in initial()]
     ts = [torch.tensor(a.astype(np.float32), requires_grad=True) for a in initial()]
@@ -422,7 +429,8 @@ def test_numpy_optimizers_float32(Param, name):
         np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=2e-6, atol=2e-7)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop",
+                                  "ASGD"])
 def test_numpy_optimizers_state_dict_from_pytorch(Param, name):
     grads = gradients()
     ts = [torch.tensor(a, requires_grad=True) for a in initial()]

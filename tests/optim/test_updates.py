@@ -126,7 +126,7 @@ def test_sgd_literal_numbers(backend, Param):
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adagrad",
-                                  "Adamax", "NAdam", "RAdam", "LBFGS"])
+                                  "Adamax", "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD"])
 def test_signature_and_defaults_match_pytorch(Param, name):
     """Every argument of PyTorch's optimiser exists with the same default (and kind), and
     the groups get the same hyper-parameter keys."""
