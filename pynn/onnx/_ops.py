@@ -383,6 +383,15 @@ def clamp(g, n):
     return g.add("Clip", [g.name_of(x, dt), lo_c, hi_c])
 
 
+def xlogy(g, n):
+    x, y = n.args
+    dt = n.out.dtype
+    x, y = g.name_of(x, dt), g.name_of(y, dt)
+    zero = np.zeros((), dt)
+    return g.add("Where", [g.add("Equal", [x, zero]), zero,
+                           g.add("Mul", [x, g.add("Log", [y])])])
+
+
 def cast(g, n):
     return g.add("Cast", [n.args[0]], to=onnx_dtype(n.out.dtype))
 
@@ -627,11 +636,60 @@ def slice_(g, n):
 
 
 def gather_map(g, n):
+    # ``where_`` holds flat positions in x (-1: a zero), traced for x's shape. When every
+    # sample of the batch takes the same positions within its own row, gather within rows:
+    # the batch size stays free; otherwise the positions are fixed for the traced shape.
     x, where_ = n.args
-    if where_.size and where_.min() < 0:
-        _unsupported(n, "fills positions with zeros (-1 in its map)")
+    valid = where_ >= 0
+    pos = np.maximum(where_, 0)
+    y = None
+    if where_.ndim and x.ndim > 1 and where_.shape[0] == x.shape[0]:
+        inner = math.prod(x.shape[1:])
+        rows = np.arange(x.shape[0]).reshape((-1,) + (1,) * (where_.ndim - 1)) * inner
+        base = pos[0]
+        if np.array_equal(pos, np.where(valid, base[None] + rows, 0)) and \
+                (valid == valid[:1]).all():
+            valid = valid[0]
+            y = g.add("Gather", [g.reshape(x, [0, -1]),
+                                 g.const(base.astype(np.int64), hint="positions")], axis=1)
+    if y is None:
+        y = g.add("Gather", [g.reshape(x, [-1]), g.const(pos.astype(np.int64),
+                                                          hint="positions")], axis=0)
+    if not valid.all():
+        y = g.add("Where", [g.const(valid), y, np.zeros((), x.dtype)])
+    return y
+
+
+def index_select(g, n):
+    x, index, axis = n.args
+    return g.add("Gather", [x, g.name_of(index, np.int64)], axis=_axis(axis, x.ndim))
+
+
+def _scatter(g, x, positions, values, reduction=None):
+    """A copy of ``x`` with ``values`` (broadcast to ``positions``' shape) written (or added)
+    at the flat ``positions``: for the traced shape of x."""
     flat = g.reshape(x, [-1])
-    return g.add("Gather", [flat, g.const(where_.astype(np.int64), hint="positions")], axis=0)
+    src = g.add("Expand", [values, g.ints(positions.shape)])
+    out = g.add("ScatterND", [flat, g.const(positions.reshape(-1, 1).astype(np.int64)),
+                              g.reshape(src, [-1])], reduction=reduction)
+    return g.reshape(out, list(x.shape))
+
+
+def index_put(g, n):
+    x, value, key = n.args
+    positions = np.arange(math.prod(x.shape), dtype=np.int64).reshape(x.shape)[key]
+    return _scatter(g, x, positions, g.name_of(value, x.dtype))
+
+
+def scatter_map(g, n):
+    x, src, where_, accumulate = n.args
+    if accumulate and g.opset < 16:
+        _unsupported(n, "adds into positions, which needs opset 16 or later")
+    return _scatter(g, x, where_, g.name_of(src, x.dtype), "add" if accumulate else None)
+
+
+def overwrite(g, n):
+    return g.add("Identity", [g.const(n.args[1], hint="filled")])
 
 
 def embedding(g, n):
@@ -639,6 +697,45 @@ def embedding(g, n):
     if not isinstance(indices, Value):  # the layer passes the input's array, not the Tensor
         indices = g.match_input(indices) or indices
     return g.add("Gather", [weight, g.name_of(indices, np.int64)], axis=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses
+
+
+def _reduce_loss(g, loss, reduction):
+    if reduction == "none":
+        return loss
+    return g.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", loss, None, False)
+
+
+def mse_loss(g, n):
+    x, y, reduction = n.args
+    dt = n.out.dtype
+    diff = g.add("Sub", [g.name_of(x, dt), g.name_of(y, dt)])
+    return _reduce_loss(g, g.add("Mul", [diff, diff]), reduction)
+
+
+def _labels(g, labels):
+    if not isinstance(labels, Value):
+        labels = g.match_input(labels) or labels
+    return g.name_of(labels, np.int64)
+
+
+def cross_entropy(g, n):
+    logits, labels, ignore_index, label_smoothing, reduction = n.args
+    if label_smoothing:
+        _unsupported(n, "uses label smoothing, which ONNX's SoftmaxCrossEntropyLoss lacks")
+    if getattr(labels, "ndim", np.ndim(labels)) != logits.ndim - 1:
+        _unsupported(n, "takes class probabilities as targets; only class indices export")
+    return g.add("SoftmaxCrossEntropyLoss", [logits, _labels(g, labels)],
+                 reduction=reduction, ignore_index=int(ignore_index))
+
+
+def nll_loss(g, n):
+    logp, labels, weight, ignore_index, reduction = n.args
+    return g.add("NegativeLogLikelihoodLoss", [logp, _labels(g, labels), weight],
+                 reduction=reduction, ignore_index=int(ignore_index))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -794,6 +891,7 @@ OPS = {
     "FmodFunction": fmod,
     "WhereFunction": where,
     "ClampFunction": clamp,
+    "XlogyFunction": xlogy,
     "CastFunction": cast,
     "CloneFunction": identity,
     "ZeroGradFunction": zero_grad,
@@ -815,7 +913,15 @@ OPS = {
     "SliceFunction": slice_,
     "IndexFunction": slice_,
     "GatherMapFunction": gather_map,
+    "IndexSelectFunction": index_select,
+    "IndexPutFunction": index_put,
+    "ScatterMapFunction": scatter_map,
+    "OverwriteFunction": overwrite,
     "EmbeddingFunction": embedding,
+    # losses
+    "MSELossFunction": mse_loss,
+    "CrossEntropyFunction": cross_entropy,
+    "NLLLossFunction": nll_loss,
     # recurrent layers
     "LSTMFunction": lstm,
     "GRUFunction": gru,

@@ -1,0 +1,188 @@
+"""pynn.onnx.export's interface: outputs to paths and file objects, names, dynamic axes,
+several inputs and outputs, keyword arguments, the errors, is_in_onnx_export."""
+
+import io
+
+import numpy as np
+import pytest
+
+import pynn
+import pynn.nn.functional as F
+from pynn import nn
+from pynn.autograd import ArrayFunction
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _mlp():
+    pynn.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def _session(data):
+    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+
+def _expected(model, *xs):
+    model.eval()
+    with pynn.no_grad():
+        return model(*xs)
+
+
+def test_writes_to_a_path(tmp_path):
+    model, x = _mlp(), pynn.randn(2, 5)
+    path = tmp_path / "model.onnx"
+    pynn.onnx.export(model, (x,), str(path))
+    onnx.checker.check_model(str(path))
+    (got,) = _session(str(path)).run(None, {"input": x.numpy()})
+    np.testing.assert_allclose(got, _expected(model, x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_writes_to_a_pathlike_and_a_file_object(tmp_path):
+    model, x = _mlp(), pynn.randn(2, 5)
+    path = tmp_path / "model.onnx"
+    pynn.onnx.export(model, x, path)
+    with open(tmp_path / "other.onnx", "wb") as fh:
+        pynn.onnx.export(model, x, fh)
+    assert path.read_bytes() == (tmp_path / "other.onnx").read_bytes()
+    buf = io.BytesIO()
+    proto = pynn.onnx.export(model, x, buf)
+    assert buf.getvalue() == path.read_bytes() == proto.SerializeToString()
+
+
+def test_text_file_is_refused(tmp_path):
+    with open(tmp_path / "m.onnx", "w") as fh, \
+            pytest.raises(pynn.onnx.OnnxExporterError, match="binary"):
+        pynn.onnx.export(_mlp(), pynn.randn(2, 5), fh)
+
+
+def test_unsupported_operation_is_named():
+    class MysteryFunction(ArrayFunction):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    model = nn.Sequential(nn.Linear(5, 4))
+    wrapped = _Wrap(model, lambda y: MysteryFunction.apply(y))
+    with pytest.raises(pynn.onnx.UnsupportedOperatorError, match="MysteryFunction"):
+        pynn.onnx.export(wrapped, pynn.randn(2, 5), io.BytesIO())
+    with pytest.raises(pynn.onnx.errors.UnsupportedOperatorError, match="Atan2"):
+        pynn.onnx.export(_Wrap(model, lambda y: pynn.atan2(y, y)), pynn.randn(2, 5), None)
+    assert issubclass(pynn.onnx.UnsupportedOperatorError, RuntimeError)
+
+
+class _Wrap(nn.Module):
+    def __init__(self, inner, fn):
+        super().__init__()
+        self.inner = inner
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self.inner(x))
+
+
+class TwoInTwoOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 3)
+        self.b = nn.Linear(6, 3)
+
+    def forward(self, x, y, scale=1.0):
+        s = self.a(x) + self.b(y)
+        return s * scale, F.softmax(s, dim=-1)
+
+
+def test_several_inputs_outputs_names_and_kwargs():
+    model = TwoInTwoOut()
+    x, y = pynn.randn(2, 4), pynn.randn(2, 6)
+    buf = io.BytesIO()
+    pynn.onnx.export(model, (x, y, {"scale": 3.0}), buf, input_names=["x", "y"],
+                     output_names=["scaled", "probs"],
+                     dynamic_axes={"x": [0], "y": [0], "scaled": {0: "n"}})
+    graph = onnx.load_from_string(buf.getvalue()).graph
+    assert [i.name for i in graph.input] == ["x", "y"]
+    assert [o.name for o in graph.output] == ["scaled", "probs"]
+    assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == "x_dynamic_axes_1"
+    x, y = pynn.randn(5, 4), pynn.randn(5, 6)
+    got = _session(buf.getvalue()).run(None, {"x": x.numpy(), "y": y.numpy()})
+    model.eval()
+    with pynn.no_grad():
+        expected = model(x, y, scale=3.0)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e.numpy(), rtol=1e-5, atol=1e-6)
+    default = pynn.onnx.export(model, (x, y), None, kwargs={"scale": 2.0}).graph
+    assert [i.name for i in default.input] == ["input_0", "input_1"]
+    assert [o.name for o in default.output] == ["output_0", "output_1"]
+
+
+def test_export_params_false_makes_parameters_inputs():
+    model, x = _mlp(), pynn.randn(2, 5)
+    proto = pynn.onnx.export(model, x, None, export_params=False)
+    names = [i.name for i in proto.graph.input]
+    assert names[0] == "input" and set(names[1:]) == {n for n, _ in model.named_parameters()}
+    assert not proto.graph.initializer
+    feeds = {"input": x.numpy(), **{n: p.detach().numpy() for n, p in model.named_parameters()}}
+    (got,) = _session(proto.SerializeToString()).run(None, feeds)
+    np.testing.assert_allclose(got, _expected(model, x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_bad_arguments():
+    model, x = _mlp(), pynn.randn(2, 5)
+    with pytest.raises(pynn.onnx.OnnxExporterError, match="dynamic_axes"):
+        pynn.onnx.export(model, x, None, dynamic_axes={"nope": {0: "b"}})
+    with pytest.raises(pynn.onnx.OnnxExporterError, match="input_names"):
+        pynn.onnx.export(model, x, None, input_names=["a", "b"])
+    with pytest.raises(pynn.onnx.OnnxExporterError, match="opset"):
+        pynn.onnx.export(model, x, None, opset_version=9)
+    with pytest.raises(pynn.onnx.OnnxExporterError, match="eval"):
+        pynn.onnx.export(model, x, None, training=pynn.onnx.TrainingMode.TRAINING)
+    with pytest.raises(TypeError, match="bogus"):
+        pynn.onnx.export(model, x, None, bogus=1)
+
+
+@pytest.mark.parametrize("opset", [13, 17, 18, 20])
+def test_opsets(opset):
+    pynn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 6), nn.LayerNorm(6), nn.GELU(), nn.Linear(6, 2))
+    x = pynn.randn(3, 6)
+    proto = pynn.onnx.export(model, x, None, opset_version=opset)
+    assert proto.opset_import[0].version == opset
+    (got,) = _session(proto.SerializeToString()).run(None, {"input": x.numpy()})
+    np.testing.assert_allclose(got, _expected(model, x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_is_in_onnx_export():
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen.append(pynn.onnx.is_in_onnx_export())
+            return x * 2
+
+    assert not pynn.onnx.is_in_onnx_export()
+    pynn.onnx.export(Probe(), pynn.randn(2), None)
+    assert seen == [True] and not pynn.onnx.is_in_onnx_export()
+
+
+def test_output_that_is_the_input_or_a_constant():
+    class Odd(nn.Module):
+        def forward(self, x):
+            return x, pynn.ones(3)
+
+    x = pynn.randn(2, 3)
+    proto = pynn.onnx.export(Odd(), x, None)
+    got = _session(proto.SerializeToString()).run(None, {"input": x.numpy()})
+    np.testing.assert_array_equal(got[0], x.numpy())
+    np.testing.assert_array_equal(got[1], np.ones(3, np.float32))
+
+
+def test_supported_operations_lists_the_table():
+    ops = pynn.onnx.supported_operations()
+    for name in ("LinearFunction", "Conv2dFunction", "LSTMFunction", "SoftmaxFunction"):
+        assert name in ops
+    assert ops == sorted(ops)
