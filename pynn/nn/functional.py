@@ -9,8 +9,7 @@ active backend's kernels (``gemm``, convolution, pooling, the softmax family, ac
 TypeError naming the op otherwise.
 
 Not implemented (NotImplementedError): ``dilation`` in pooling, ``ceil_mode`` in average
-pooling, ``divisor_override``, cross-entropy with both class ``weight`` and
-``label_smoothing``.
+pooling, ``divisor_override``.
 """
 
 import warnings
@@ -573,7 +572,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     target : integer Tensor or ndarray of shape (N,), () or (N, d1, ...), or float Tensor
         Class indices; or class probabilities shaped like ``input``.
     weight : Tensor of shape (C,), optional
-        Class weights (not combinable with ``label_smoothing`` for index targets).
+        Class weights.
     size_average, reduce : bool, optional
         PyTorch's deprecated spelling of ``reduction`` (with its warning).
     ignore_index : int
@@ -594,16 +593,37 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     x2, labels, out_shape = _class_layout("cross_entropy", input, target)
     if weight is not None:
-        if label_smoothing:
-            raise NotImplementedError("cross_entropy: class weights together with "
-                                      "label_smoothing are not supported")
         logp = log_softmax(_tensor(input), 1 if _data(input).ndim > 1 else 0)
+        if label_smoothing:
+            return _weighted_smoothed_ce(logp, target, weight, ignore_index, reduction,
+                                         float(label_smoothing))
         return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     loss = CrossEntropyFunction.apply(x2, labels, int(ignore_index), float(label_smoothing),
                                       reduction)
     if reduction == "none" and out_shape != loss.shape:
         loss = loss.reshape(out_shape)
     return loss
+
+
+def _weighted_smoothed_ce(logp, target, weight, ignore_index, reduction, eps):
+    """Cross-entropy with class weights and label smoothing: ``(1 - eps)`` times the weighted
+    NLL plus ``eps / C`` times the weighted sum of ``-log p`` over all classes; the mean
+    divides both by the summed weights of the (not ignored) targets."""
+    x = _data(logp)
+    dim = 1 if x.ndim > 1 else 0
+    c = x.shape[dim]
+    t = np.asarray(_data(target))
+    w = np.asarray(_data(weight), dtype=x.dtype)
+    keep = (t != ignore_index)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction="none")
+    w_shape = (-1,) + (1,) * (x.ndim - 2) if x.ndim > 1 else (-1,)
+    smooth = -(logp * w.reshape(w_shape)).sum(dim) * keep.astype(x.dtype)
+    per = nll * (1.0 - eps) + smooth * (eps / c)
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    return per.sum() / float(w[np.where(keep, t, 0)][keep].sum())
 
 
 def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):

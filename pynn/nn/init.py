@@ -20,10 +20,15 @@ from ..tensor import Tensor
 __all__ = [
     "calculate_gain",
     "constant_",
+    "dirac_",
+    "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
     "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
@@ -313,3 +318,150 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     fan = _calculate_correct_fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fill with values from N(mean, std^2) truncated to ``[a, b]`` (redrawn until inside).
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of any shape
+        Written in place.
+    mean, std : float
+    a, b : float
+        The absolute bounds (not in units of ``std``, as PyTorch).
+    generator : numpy.random.Generator, optional
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
+    arr = _array(tensor)
+    rng = _rng(generator)
+    out = rng.normal(mean, std, arr.shape)
+    bad = (out < a) | (out > b)
+    for _ in range(100):  # each round keeps most of what is left, so this ends quickly
+        if not bad.any():
+            break
+        out[bad] = rng.normal(mean, std, int(bad.sum()))
+        bad = (out < a) | (out > b)
+    np.clip(out, a, b, out=out)
+    return _fill(tensor, out)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity matrix (ones on the diagonal, zeros elsewhere).
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of shape (n, m)
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
+    arr = _array(tensor)
+    if arr.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*arr.shape))
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution passes
+    its input channels through unchanged (per group).
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of shape (out_channels, in_channels, *kernel)
+    groups : int
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
+    arr = _array(tensor)
+    if arr.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if arr.shape[0] % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_per = arr.shape[0] // groups
+    values = np.zeros(arr.shape)
+    centre = tuple(k // 2 for k in arr.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per, arr.shape[1])):
+            values[(g * out_per + d, d) + centre] = 1.0
+    return _fill(tensor, values)
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """Fill with a (semi-)orthogonal matrix (the input flattened to (rows, -1)), scaled by
+    ``gain``: the Q of the QR decomposition of a Gaussian matrix, signs fixed so that it is
+    uniformly distributed (Saxe et al.).
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray with at least 2 dimensions
+    gain : float
+    generator : numpy.random.Generator, optional
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
+    arr = _array(tensor)
+    if arr.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if arr.size == 0:
+        return tensor
+    rows = arr.shape[0]
+    cols = arr.size // rows
+    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(arr.shape))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Fill a 2-D tensor from N(0, std^2) with a fraction ``sparsity`` of each column zero.
+
+    Parameters
+    ----------
+    tensor : Tensor, Parameter or ndarray of shape (rows, cols)
+    sparsity : float in [0, 1]
+    std : float
+    generator : numpy.random.Generator, optional
+
+    Returns
+    -------
+    tensor
+        The argument itself.
+    """
+    arr = _array(tensor)
+    if arr.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rng = _rng(generator)
+    rows, cols = arr.shape
+    values = rng.normal(0.0, std, arr.shape)
+    zeros = math.ceil(sparsity * rows)
+    for c in range(cols):
+        values[rng.permutation(rows)[:zeros], c] = 0.0
+    return _fill(tensor, values)
+
+
+# PyTorch's deprecated spellings without the trailing underscore
+uniform = uniform_
+normal = normal_
+constant = constant_
+xavier_uniform = xavier_uniform_
+xavier_normal = xavier_normal_
+kaiming_uniform = kaiming_uniform_
+kaiming_normal = kaiming_normal_
+orthogonal = orthogonal_

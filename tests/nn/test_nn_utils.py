@@ -84,3 +84,26 @@ def test_import_paths_scripts_use():
 
     loss = MyLoss(reduction="sum")(pynn.tensor([1.0, 2.0]), pynn.tensor([0.0, 0.0]))
     assert loss.item() == 3.0
+
+
+def test_init_functions_added_for_pytorch_scripts():
+    from pynn.nn import init
+
+    w = pynn.zeros(3, 5)
+    assert init.orthogonal_(w, gain=2.0) is w
+    a = w.numpy().astype(np.float64)
+    np.testing.assert_allclose(a @ a.T, 4 * np.eye(3), atol=1e-5)
+    w = pynn.zeros(6, 2, 2)
+    a = init.orthogonal_(w).numpy().reshape(6, 4).astype(np.float64)
+    np.testing.assert_allclose(a.T @ a, np.eye(4), atol=1e-5)
+    t = init.trunc_normal_(pynn.zeros(2000), mean=0.5, std=1.0, a=0.0, b=1.0).numpy()
+    assert t.min() >= 0.0 and t.max() <= 1.0 and abs(t.mean() - 0.5) < 0.05
+    for shape, groups in (((4, 2, 3, 3), 1), ((4, 2, 3), 2), ((2, 3, 3, 3, 3), 1)):
+        ours = init.dirac_(pynn.zeros(*shape), groups).numpy()
+        np.testing.assert_array_equal(ours, torch.nn.init.dirac_(torch.zeros(*shape),
+                                                                 groups).numpy())
+    np.testing.assert_array_equal(init.eye_(pynn.zeros(2, 3)).numpy(), np.eye(2, 3))
+    s = init.sparse_(pynn.zeros(10, 4), sparsity=0.3).numpy()
+    assert ((s == 0).sum(axis=0) >= 3).all()
+    with pytest.raises(ValueError, match="2 dimensions"):
+        init.eye_(pynn.zeros(3))
