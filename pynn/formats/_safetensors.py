@@ -46,7 +46,8 @@ def _array(value, key):
     arr = value._data if isinstance(value, Tensor) else value
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"save_safetensors: {key!r} is a {type(value).__name__}; the values "
-                        f"must be Tensors or ndarrays")
+                        f"must be Tensors or ndarrays (safetensors holds a flat dict of "
+                        f"tensors, such as a state_dict; pynn.save writes nested checkpoints)")
     if arr.dtype.kind not in "biufc" or arr.dtype == np.complex128:
         raise TypeError(f"save_safetensors: {key!r} has dtype {arr.dtype}, which safetensors "
                         f"cannot store")

@@ -512,6 +512,9 @@ def _read_record(zf, name, source, size=None):
     except KeyError:
         raise CheckpointError(f"{source}: the checkpoint refers to the record {name!r}, which "
                               f"is absent from the archive (damaged or edited file)") from None
+    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        raise CheckpointError(f"{source}: the record {name!r} claims {info.file_size} bytes "
+                              f"but stores {info.compress_size}: the file is corrupt")
     if size is not None and info.file_size < size:
         raise CheckpointError(f"{source}: the record {name!r} holds {info.file_size} bytes; "
                               f"its storage needs {size}: the file is corrupt")

@@ -128,6 +128,20 @@ def test_a_bare_parameter_and_a_bare_tensor(tmp_path):
     assert_matches(load_torch(saved(t, tmp_path, "t.pt")), t)
 
 
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_every_pickle_protocol(protocol, tmp_path):
+    obj = {"w": torch.randn(2, 3), "raw": b"\x00\x01", "ids": {1, 2}, "pair": (1, "a")}
+    path = tmp_path / "p.pt"
+    torch.save(obj, path, pickle_protocol=protocol)
+    assert_matches(load_torch(path), obj)
+
+
+def test_files_without_a_byteorder_record_are_little_endian(tmp_path):
+    t = {"w": torch.randn(3)}
+    dst = rewrite(saved(t, tmp_path), tmp_path / "old.pt", drop=("/byteorder",))
+    assert_matches(load_torch(dst), t)
+
+
 # ------------------------------------------------------------------------ whole checkpoints
 def test_full_checkpoint_dict(tmp_path):
     torch.manual_seed(0)
