@@ -12,7 +12,7 @@ Submodules: ``functional`` (the functional ops), ``init`` (weight initialisation
 ``parameter``.
 """
 
-from . import functional, init, modules, parameter, utils
+from . import functional, init, modules, parallel, parameter, utils
 from .activation import (
     CELU,
     ELU,
@@ -247,6 +247,7 @@ __all__ = [
     "generate_square_subsequent_mask",
     "init",
     "modules",
+    "parallel",
     "parameter",
     "utils",
 ]

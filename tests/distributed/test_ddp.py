@@ -1,0 +1,94 @@
+"""DistributedDataParallel and the collectives across real processes: each test starts
+``mpiexec`` as a subprocess with a timeout (pytest itself never runs under mpiexec)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py", reason="mpi4py is not installed (pip install mpi4py mpich)")
+MPIEXEC = shutil.which("mpiexec")
+if MPIEXEC is None:
+    pytest.skip("mpi4py is installed but mpiexec is not on PATH", allow_module_level=True)
+
+WORKER = str(Path(__file__).with_name("_ddp_worker.py"))
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+for _name in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "RANK", "WORLD_SIZE"):
+    ENV.pop(_name, None)  # the test process is not itself a rank
+
+
+def run(n, out, mode, timeout=45):
+    """``mpiexec -n n`` on the worker; the completed process."""
+    return subprocess.run([MPIEXEC, "-n", str(n), sys.executable, WORKER, str(out), mode],
+                          capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+def reference(n, out, mode):
+    subprocess.run([sys.executable, WORKER, str(out), mode, "--reference", "--world", str(n)],
+                   check=True, timeout=60, env=ENV)
+    return np.load(out / "reference.npz")
+
+
+# (mode, processes): plain DDP, gradient accumulation with no_sync, one bucket per layer
+# instead of one for the whole model, a parameter no forward uses; 4 processes on 2 cores
+TRAINING = [("plain", 2), ("tiny", 2), ("unused", 2), ("nosync", 4)]
+
+
+@pytest.mark.parametrize("mode,n", TRAINING, ids=[f"{m}-{n}" for m, n in TRAINING])
+def test_ddp_equals_one_process_on_the_concatenated_batch(tmp_path, mode, n):
+    proc = run(n, tmp_path, mode)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(n)]
+    ref = reference(n, tmp_path, mode)
+    assert sorted(ranks[0]) == sorted(ref)
+    for k in ref:
+        for r in range(1, n):
+            np.testing.assert_array_equal(ranks[r][k], ranks[0][k], err_msg=f"rank {r} {k}")
+        np.testing.assert_allclose(ranks[0][k], ref[k], rtol=1e-6, atol=1e-9, err_msg=k)
+        assert not np.allclose(ref[k], 0)
+
+
+def test_collectives_results(tmp_path):
+    n = 3
+    proc = run(n, tmp_path, "collectives")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    base = np.arange(4.0)
+    ranks = np.arange(n, dtype=np.float64)
+    for r in range(n):
+        got = np.load(tmp_path / f"rank{r}.npz")
+        np.testing.assert_array_equal(got["sum"], n * base + ranks.sum())
+        np.testing.assert_array_equal(got["avg"], base + ranks.mean())
+        np.testing.assert_array_equal(got["max"], base + n - 1)
+        np.testing.assert_array_equal(got["min"], base)
+        np.testing.assert_array_equal(got["product"], np.prod([base + i for i in range(n)], 0))
+        np.testing.assert_array_equal(got["int_sum"], np.full(3, ranks.sum(), np.int64))
+        assert got["int_sum"].dtype == np.int64
+        np.testing.assert_array_equal(got["strided"], n * np.array([1.0, 4.0]))
+        np.testing.assert_array_equal(got["broadcast"], [n - 1.0] * 2)
+        np.testing.assert_array_equal(got["all_gather"], np.repeat(ranks[:, None], 2, 1))
+        np.testing.assert_array_equal(got["all_gather_into"], np.repeat(ranks, 2))
+        np.testing.assert_array_equal(got["reduce"], [n * (n + 1) / 2] * 2 if r == 0 else
+                                      [r + 1.0] * 2)
+        if r == 0:
+            np.testing.assert_array_equal(got["gather"], ranks[:, None])
+        np.testing.assert_array_equal(got["scatter"], [10.0 * r] * 2)
+        # rank r receives element r of the sum over ranks of (arange(n) + rank)
+        np.testing.assert_array_equal(got["reduce_scatter"], [n * r + ranks.sum()])
+        np.testing.assert_array_equal(got["ring"], [(r - 1) % n])
+        np.testing.assert_array_equal(got["env"], [r, n])
+
+
+# a rank that raises, one killed by a signal, one that returns while the others wait
+FAULTS = [("fail", "rank failed on purpose"), ("kill", "BAD TERMINATION"),
+          ("exit", "did not complete within 3 s")]
+
+
+@pytest.mark.parametrize("mode,message", FAULTS, ids=[m for m, _ in FAULTS])
+def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
+    proc = run(2, tmp_path, mode, timeout=40)  # a hang raises TimeoutExpired
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
