@@ -14,12 +14,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import pynn  # noqa: E402
-import pynn.distributed as dist  # noqa: E402
-import pynn.nn as nn  # noqa: E402
-import pynn.nn.functional as F  # noqa: E402
-import pynn.optim as optim  # noqa: E402
-from pynn.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
+import pynn
+import pynn.distributed as dist
+import pynn.nn.functional as F
+from pynn import nn, optim
+from pynn.nn.parallel import DistributedDataParallel as DDP
 
 STEPS = 3
 MICRO = 2  # micro-batches per step with MODE nosync

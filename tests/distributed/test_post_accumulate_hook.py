@@ -24,7 +24,8 @@ def test_post_accumulate_grad_hook_matches_torch(name, run):
     for lib in (pynn, torch):
         w = lib.tensor(np.arange(3.0), requires_grad=True)
         calls = []
-        w.register_post_accumulate_grad_hook(lambda t: calls.append(t.grad.numpy().copy()))
+        w.register_post_accumulate_grad_hook(
+            lambda t, calls=calls: calls.append(t.grad.numpy().copy()))
         run(lib, w)
         run(lib, w)  # a second backward accumulates, and the hook fires again
         seen[lib.__name__] = calls
