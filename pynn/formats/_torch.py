@@ -101,7 +101,8 @@ class _TorchDtype:
         self.name = name
 
     def __setstate__(self, state):
-        raise _Failure("the pickle sets the state of a dtype, which checkpoints never do")
+        raise _Failure(f"the pickle sets the state of torch.{self.name}, which checkpoints "
+                       f"never do")
 
 
 # --------------------------------------------------------------- what the pickle may build
@@ -110,8 +111,36 @@ class _Failure(Exception):
     naming the file."""
 
 
-class _StorageType:
+class _Frozen:
+    """Base of the stand-ins ``find_class`` hands out. They are shared by every load, so a
+    file must not change them: pickle's BUILD calls ``__setstate__``, which refuses, and
+    there is no ``__dict__`` to write into."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise _Failure(f"the pickle sets the state of {self!r}, which checkpoints never do")
+
+
+class _Global(_Frozen):
+    """An admitted global that is a function: ours, under the name the pickle uses."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, name, fn):
+        self.name, self.fn = name, fn
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return self.name
+
+
+class _StorageType(_Frozen):
     """Stand-in for a storage class (``torch.FloatStorage``, ``torch.storage.UntypedStorage``)."""
+
+    __slots__ = ("dtype_name", "name")
 
     def __init__(self, name, dtype_name):
         self.name = name
@@ -120,6 +149,9 @@ class _StorageType:
     def __call__(self, *args, **kwargs):
         raise _Failure(f"the pickle calls the storage class {self.name}, which checkpoints "
                        f"never do")
+
+    def __repr__(self):
+        return f"torch.{self.name}"
 
 
 class _Storage:
@@ -146,15 +178,20 @@ class _TensorRecord:
         raise _Failure("the pickle sets the state of a tensor, which checkpoints never do")
 
 
-class _ClassMarker:
+class _ClassMarker(_Frozen):
     """Stand-in for ``torch.Tensor`` / ``torch.nn.Parameter`` as the type argument of
     ``_rebuild_from_type_v2``; calling it is refused."""
+
+    __slots__ = ("name",)
 
     def __init__(self, name):
         self.name = name
 
     def __call__(self, *args, **kwargs):
         raise _Failure(f"the pickle calls {self.name} directly, which checkpoints never do")
+
+    def __repr__(self):
+        return self.name
 
 
 _TENSOR_CLASS = _ClassMarker("torch.Tensor")
@@ -257,8 +294,8 @@ def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):
-    if func not in (_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3,
-                    _rebuild_parameter):
+    if not (isinstance(func, _Global) and func.fn in (
+            _rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter)):
         raise _Failure(f"_rebuild_from_type_v2 with function {func!r}")
     if new_type not in (_TENSOR_CLASS, _PARAMETER_CLASS) or not isinstance(args, tuple):
         raise _Failure(f"_rebuild_from_type_v2 with type {new_type!r}")
@@ -346,6 +383,9 @@ def _allowed_globals():
         "torch._utils._rebuild_device_tensor_from_cpu_tensor": _unsupported("device tensors"),
         "torch.storage.UntypedStorage": _StorageType("UntypedStorage", None),
     }
+    for name, value in table.items():
+        if callable(value) and not isinstance(value, (type, _Frozen)):
+            table[name] = _Global(name, value)
     for name in list(_DTYPES) + list(_UNSUPPORTED_DTYPES):
         table[f"torch.{name}"] = _TorchDtype(name)
     for cls, dtype_name in _STORAGE_DTYPES.items():
@@ -452,9 +492,11 @@ def _finish(root, source):
                 raise CheckpointError(f"{source}: the checkpoint holds the dtype "
                                       f"torch.{obj.name}, which pynn has no equivalent for")
         else:
+            what = (f"the global {obj!r}" if isinstance(obj, _Frozen)
+                    else f"a {kind.__name__} object")
             raise UnsafeCheckpointError(
-                f"{source}: the pickle leaves a {kind.__name__} object in the loaded data; "
-                f"checkpoints hold tensors, numbers, strings and containers")
+                f"{source}: the pickle leaves {what} in the loaded data, where checkpoints "
+                f"hold tensors, numbers, strings and containers")
         return out
 
     try:

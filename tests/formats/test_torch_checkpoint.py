@@ -333,17 +333,32 @@ def hand_pickle(tmp_path, body):
     # OrderedDict() then BUILD {"items": 1}: would shadow the dict's method
     (b"ccollections\nOrderedDict\n)R}X\x05\x00\x00\x00itemsK\x01sb.", "_metadata"),
     # an admitted function left in the data instead of being called
-    (b"ctorch._utils\n_rebuild_tensor_v2\n.", "function object"),
+    (b"ctorch._utils\n_rebuild_tensor_v2\n.", "leaves the global torch._utils._rebuild_tensor_v2"),
+    (b"ctorch\nFloatStorage\n.", "leaves the global torch.FloatStorage"),
     # a persistent id that is not a storage reference
     (b"X\x04\x00\x00\x00evilQ.", "persistent id"),
     # torch.Size of a string
     (b"ctorch\nSize\nX\x02\x00\x00\x00ab\x85R.", "tuple of ints"),
     # bytes through a codec other than latin-1
     (b"c_codecs\nencode\nX\x01\x00\x00\x00aX\x06\x00\x00\x00base64\x86R.", "encode"),
-], ids=["build-shadow", "leaked-function", "bad-persistent-id", "size", "codec"])
+], ids=["build-shadow", "leaked-function", "leaked-storage-type", "bad-persistent-id", "size",
+        "codec"])
 def test_admitted_globals_used_as_the_format_never_does(body, message, tmp_path):
     with pytest.raises(UnsafeCheckpointError, match=message):
         load_torch(hand_pickle(tmp_path, body))
+
+
+@pytest.mark.parametrize("target", [b"ctorch\nFloatStorage\n", b"ctorch._utils\n_rebuild_tensor_v2\n",
+                                    b"ctorch\nfloat32\n", b"ctorch\nTensor\n"],
+                         ids=["storage-type", "function", "dtype", "class"])
+def test_the_shared_stand_ins_cannot_be_changed_by_a_file(target, tmp_path):
+    # BUILD {"dtype_name": "int64", "__defaults__": (1,)} on what find_class returned
+    state = (b"}X\x0a\x00\x00\x00dtype_nameX\x05\x00\x00\x00int64s"
+             b"X\x0c\x00\x00\x00__defaults__K\x01\x85sb.")
+    with pytest.raises(UnsafeCheckpointError, match="sets the state of"):
+        load_torch(hand_pickle(tmp_path, target + state))
+    t = {"w": torch.randn(3)}  # a later load still reads float32 storages as float32
+    assert_matches(load_torch(saved(t, tmp_path, "after.pt")), t)
 
 
 def test_tensor_reaching_past_its_storage_is_refused(tmp_path):
