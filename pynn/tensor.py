@@ -251,7 +251,9 @@ class Tensor:
 
     # _data: the ndarray storage; _grad: the gradient Tensor (or None). Library code reads
     # the slots; the data/grad properties are the PyTorch-facing views of them.
-    __slots__ = ("__weakref__", "_data", "_grad", "_version", "grad_fn", "requires_grad")
+    # _base: (tensor, key) of a tensor made by indexing, set only there (read with getattr)
+    __slots__ = ("__weakref__", "_base", "_data", "_grad", "_version", "grad_fn",
+                 "requires_grad")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     __array_priority__ = 1000
 
@@ -600,27 +602,17 @@ class Tensor:
         ``_version``.
         """
         if self._recording_inplace(*args, *kwargs.values()):
+            base = getattr(self, "_base", None)
+            if base is not None and not rebind and np.may_share_memory(self._data,
+                                                                       base[0]._data):
+                return self._inplace_view(base, fn, args, kwargs)
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
                     "a leaf Variable that requires grad is being used in an in-place operation."
                 )
             # the value before the write, as the new node's input (self becomes the output)
-            old = _wrap(self._data, self.grad_fn)
-            old.requires_grad = self.requires_grad
-            old._version = self._version
-            out = fn(old, *args, **kwargs)
-            if not isinstance(out, Tensor) or not out.requires_grad:
-                # a fill, or a result that does not depend on anything requiring grad: a
-                # recorded node that passes no gradient to the old values
-                values = np.array(np.broadcast_to(getattr(out, "_data", out), self._data.shape),
-                                  self._data.dtype)
-                out = _ix.OverwriteFunction.apply(old, values)
-            if not rebind:
-                _inplace_result(out._data, self._data)
-                if out._data.dtype != self._data.dtype:
-                    out = out.to(self._data.dtype)
-                if out._data.shape != self._data.shape:
-                    out = out.expand(*self._data.shape)
+            old = _snapshot(self)
+            out = _recorded_result(self, fn(old, *args, **kwargs), old, rebind)
             arr = out._data
             if not arr.flags.writeable or arr is old._data or any(
                     type(a) is Tensor and arr is a._data for a in args):
@@ -642,6 +634,22 @@ class Tensor:
                 np.copyto(data, arr, casting="unsafe")
             except ValueError as exc:
                 raise RuntimeError(f"in-place write: {exc}") from None
+        self._version += 1
+        return self
+
+    def _inplace_view(self, base, fn, args, kwargs):
+        """The recorded in-place op on a view ``base_tensor[key]``: computed from the base's
+        current value, written into the base (recorded there, as an assignment), after
+        which self is ``base_tensor[key]`` again, as PyTorch's views of a base are."""
+        tb, key = base
+        if tb.requires_grad and tb.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        old = _snapshot(tb)[key]
+        out = _recorded_result(self, fn(old, *args, **kwargs), old, False)
+        tb._inplace(_ix._put, out, key)
+        view = tb[key]
+        self._data, self.grad_fn, self.requires_grad = view._data, view.grad_fn, True
         self._version += 1
         return self
 
@@ -994,7 +1002,11 @@ class Tensor:
         return _ew.CloneFunction.apply(self)
 
     def __getitem__(self, key):
-        return _ix.IndexFunction.apply(self, _ix.index_key(key))
+        key = _ix.index_key(key)
+        out = _ix.IndexFunction.apply(self, key)
+        # remembered so that an in-place write to a view in the graph reaches self
+        out._base = (self, key)
+        return out
 
     def __setitem__(self, key, value):
         """``self[key] = value``: written in place, recorded when self is in the graph or
@@ -1111,6 +1123,32 @@ def _inplace_result(arr, data):
         raise RuntimeError(f"result type {_dtype._FROM_NP[arr.dtype]} can't be cast to the "
                            f"desired output type {_dtype._FROM_NP[data.dtype]}")
     return arr
+
+
+def _snapshot(t):
+    """A Tensor standing for ``t``'s current value in the graph (its storage and node), which
+    stays so when ``t`` is then written in place."""
+    old = _wrap(t._data, t.grad_fn)
+    old.requires_grad = t.requires_grad
+    old._version = t._version
+    return old
+
+
+def _recorded_result(t, out, old, rebind):
+    """The recorded result of an in-place op on ``t``, shaped and typed as ``t``: a fill
+    (an ndarray or a number) or a result that does not depend on anything requiring grad
+    becomes a node that passes no gradient to the old values."""
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        values = np.array(np.broadcast_to(getattr(out, "_data", out), t._data.shape),
+                          t._data.dtype)
+        return _ix.OverwriteFunction.apply(old, values)
+    if not rebind:
+        _inplace_result(out._data, t._data)
+        if out._data.dtype != t._data.dtype:
+            out = out.to(t._data.dtype)
+        if out._data.shape != t._data.shape:
+            out = out.expand(*t._data.shape)
+    return out
 
 
 def _fill_value(t, value):

@@ -845,3 +845,22 @@ def test_mixed_precision_and_cuda_names_are_cpu_no_ops():
     with pytest.raises(RuntimeError, match="pynn runs on the CPU only"):
         pynn.cuda.FloatTensor(2)
     assert not isinstance(pynn.ones(2), pynn.cuda.FloatTensor)
+
+
+def test_inplace_on_views_of_graph_tensors_matches_torch():
+    def run(lib):
+        w = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=lib.float64)
+        x = lib.tensor(w.numpy() * 0.5, requires_grad=True)
+        out = lib.zeros(3, 2, dtype=lib.float64)
+        out[1].copy_(x[0] * 2)  # a buffer written through a view joins the graph
+        y = x * 1
+        y[:, 0].mul_(3)
+        y[2].add_(out[1])
+        ((out * w).sum() + (y * y).sum()).backward()
+        return out.detach().numpy().copy(), y.detach().numpy().copy(), x.grad.numpy().copy()
+
+    for a, b in zip(run(pynn), run(torch)):
+        np.testing.assert_allclose(a, b)
+    x = pynn.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0:2].mul_(2)
