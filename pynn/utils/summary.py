@@ -5,6 +5,7 @@ table ``torchinfo.summary`` prints)."""
 import numpy as np
 
 from .. import _dtype
+from .._device import check_device
 from ..autograd import no_grad
 from ..tensor import Tensor
 
@@ -269,7 +270,8 @@ def _inputs(input_size, dtypes):
     return inputs
 
 
-def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, verbose=1):
+def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, device=None,
+            verbose=1, **kwargs):
     """Print and return a table of ``model``'s layers: output shape, parameters, multiply-adds.
 
     One forward pass runs, in eval mode and without gradients (each module's mode is restored
@@ -288,8 +290,12 @@ def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, ve
         parent's row (their parameters and multiply-adds included).
     input_data : Tensor, ndarray or list of them, optional
         Real inputs, instead of ``input_size``.
+    device : str or device, optional
+        Only the CPU exists in pynn; another device raises pynn's CPU-only error.
     verbose : int, default 1
         0: only return the statistics; 1: also print the table.
+    **kwargs
+        Passed to the model's forward as keyword arguments.
 
     Returns
     -------
@@ -302,6 +308,8 @@ def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, ve
     RuntimeError
         The forward pass failed (the original error is chained); the model is left as it was.
     """
+    if device is not None:
+        check_device(device)
     if input_data is not None:
         data = input_data if isinstance(input_data, (list, tuple)) else [input_data]
         inputs = [d if isinstance(d, Tensor) else Tensor(np.asarray(d)) for d in data]
@@ -340,7 +348,7 @@ def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, ve
         model.eval()
         try:
             with no_grad():
-                model(*inputs)
+                model(*inputs, **kwargs)
         except Exception as exc:
             raise RuntimeError(
                 f"summary: the forward pass of {type(model).__name__} failed on inputs of "

@@ -174,6 +174,23 @@ def test_a_failing_forward_raises_and_removes_the_hooks():
     assert all(not m._forward_hooks for m in model.modules()) and model.training
 
 
+def test_keyword_arguments_reach_forward_and_devices_are_checked():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x, scale=1.0):
+            return self.fc(x) * scale
+
+    stats = summary(Scaled(), (4, 3), device="cpu", verbose=0, scale=2.0)
+    assert rows(stats)[""].output_size == [4, 2]
+    with pytest.raises(RuntimeError, match="unexpected keyword"):
+        summary(mlp(), (4, 20), verbose=0, nonsense=1)
+    with pytest.raises(RuntimeError, match="CUDA|cuda"):
+        summary(mlp(), (4, 20), device="cuda", verbose=0)
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="input_size"):
         summary(mlp(), verbose=0)
