@@ -19,9 +19,9 @@ import enum
 from . import errors
 from ._export import build_model, is_exporting, write
 from ._ops import OPS
-from .errors import OnnxExporterError, UnsupportedOperatorError
+from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
-__all__ = ["OnnxExporterError", "OperatorExportTypes", "TrainingMode",
+__all__ = ["OnnxExporterError", "OnnxExporterWarning", "OperatorExportTypes", "TrainingMode",
            "UnsupportedOperatorError", "errors", "export", "is_in_onnx_export",
            "supported_operations"]
 

@@ -10,14 +10,15 @@ Tensor arguments are the graph inputs, the parameters and buffers (initializers 
 import contextlib
 import io
 import os
+import warnings
 
 import numpy as np
 
 from ..autograd import enable_grad
 from ..tensor import Tensor
-from ._graph import GraphBuilder, TracedNode, Value, onnx_dtype
-from ._ops import OPS
-from .errors import OnnxExporterError, UnsupportedOperatorError
+from ._graph import GraphBuilder, TracedNode, Value, match_array, onnx_dtype
+from ._ops import DERIVED_ARGS, OPS
+from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
 __all__ = ["build_model", "is_exporting", "write"]
 
@@ -154,6 +155,80 @@ def _out_index(node, t):
     return 0
 
 
+def _perturbed(t, rng):
+    """Other values for an input of the same shape and dtype (for :func:`_check_constants`):
+    floats moved by noise, integers rolled (so indices stay valid), bools kept."""
+    a = t._data
+    if a.dtype.kind in "fc":
+        scale = float(np.std(a)) + 0.1 if a.size else 1.0
+        b = a + (rng.standard_normal(a.shape) * scale).astype(a.dtype)
+    elif a.dtype.kind in "iu" and a.size:
+        b = np.roll(a.reshape(-1), 1).reshape(a.shape)
+    else:
+        b = a.copy()
+    return Tensor(b)
+
+
+def _constants(order, known, input_arrays):
+    """``(node name, argument position, array)`` for each argument of the nodes in
+    ``order`` that the export turns into a constant (a Tensor no node made, or an ndarray,
+    that is no parameter, buffer or input: ``known`` holds their ids)."""
+    out = []
+    for node in order:
+        derived = DERIVED_ARGS.get(type(node).__name__, ())
+        for i, a in enumerate(node._inputs):
+            if i in derived:
+                continue
+            if isinstance(a, Tensor):
+                if a.grad_fn is None and id(a) not in known and id(a._data) not in known:
+                    out.append((node.name(), i, a._data))
+            elif isinstance(a, np.ndarray) and id(a) not in known and \
+                    match_array(a, input_arrays) is None:
+                out.append((node.name(), i, a))
+    return out
+
+
+def _check_constants(model, args, kwargs, inputs, order, named):
+    """Warn when the exported graph would not follow its inputs: trace again on other input
+    values and compare the constants (values computed outside the autograd graph from the
+    inputs, such as comparisons, ``argmax`` or random draws, stay fixed in the file) and the
+    ops that ran (control flow on input values)."""
+    rng = np.random.default_rng(0)
+    fresh = {id(orig): _perturbed(orig, rng) for orig, _ in inputs}
+
+    def swap(obj):
+        if isinstance(obj, Tensor):
+            return fresh.get(id(obj), obj)
+        if isinstance(obj, (tuple, list)):
+            return type(obj)(swap(o) for o in obj)
+        return obj
+
+    # The new values may leave the domain of some op (log of a negative): NaNs are fine here.
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            inputs2, out2 = _trace(model, tuple(swap(a) for a in args),
+                                   {k: swap(v) for k, v in kwargs.items()})
+    except Exception:  # noqa: BLE001 - a model may refuse other values: nothing to compare
+        return
+    order2 = _topological(_flatten(out2, []))
+    if [type(n) for n in order] != [type(n) for n in order2]:
+        warnings.warn("onnx export: the model ran different operations for other input "
+                      "values (control flow on values); the file records the operations of "
+                      "the example inputs only", OnnxExporterWarning, stacklevel=4)
+        return
+    known = set(named)
+    consts = [_constants(o, known | {id(a._data) for _, a in ins}, [a._data for _, a in ins])
+              for o, ins in ((order, inputs), (order2, inputs2))]
+    changed = sorted({name for (name, _, a), (_, _, b) in zip(*consts)
+                      if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)})
+    if changed:
+        warnings.warn(f"onnx export: values used by {', '.join(changed)} were computed from "
+                      "the inputs outside the autograd graph (comparisons, argmax, random "
+                      "draws, .numpy() ...) and are exported as constants: the file will not "
+                      "follow its inputs there", OnnxExporterWarning, stacklevel=4)
+
+
 def _dynamic_dims(dynamic_axes, names):
     """``{value name: {axis: dim_param}}`` from PyTorch's ``dynamic_axes`` forms."""
     dims = {}
@@ -177,7 +252,7 @@ def _value_info(name, array, dims):
 
 def build_model(model, args, kwargs=None, input_names=None, output_names=None,
                 dynamic_axes=None, opset_version=17, export_params=True,
-                keep_initializers_as_inputs=False):
+                keep_initializers_as_inputs=False, check_constants=True):
     """Trace ``model`` on ``args`` and return the ONNX ``ModelProto`` (see
     :func:`pynn.onnx.export`)."""
     import onnx
@@ -283,6 +358,8 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
                 note(a)
     for t in outputs:
         note(t)
+    if check_constants:
+        _check_constants(model, args, kwargs, inputs, order, named)
 
     for node in order:
         op = type(node).__name__

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import OnnxExporterError
 
-__all__ = ["GraphBuilder", "TracedNode", "Value", "onnx_dtype"]
+__all__ = ["GraphBuilder", "TracedNode", "Value", "match_array", "onnx_dtype"]
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -27,6 +27,20 @@ def onnx_dtype(dtype):
     except (KeyError, TypeError, ValueError):
         raise OnnxExporterError(f"onnx export: dtype {np.dtype(dtype)} has no ONNX "
                                 "equivalent") from None
+
+
+def match_array(arr, candidates):
+    """The position in ``candidates`` of the array that ``arr`` is, views or equals (same
+    shape and kind), or None."""
+    if not isinstance(arr, np.ndarray):
+        return None
+    for i, c in enumerate(candidates):
+        if c is arr or c.shape == arr.shape and np.shares_memory(c, arr):
+            return i
+    for i, c in enumerate(candidates):
+        if c.shape == arr.shape and c.dtype.kind == arr.dtype.kind and np.array_equal(c, arr):
+            return i
+    return None
 
 
 class Value:
@@ -101,16 +115,8 @@ class GraphBuilder:
         """The graph input whose trace array ``arr`` is (or is a view or an equal copy of:
         layers that unwrap their integer input, ``embedding``'s indices, pass an ndarray),
         else None."""
-        if not isinstance(arr, np.ndarray):
-            return None
-        for v in self.inputs:
-            if v.array is arr or np.shares_memory(v.array, arr) and v.shape == arr.shape:
-                return v
-        for v in self.inputs:
-            if v.shape == arr.shape and v.dtype.kind == arr.dtype.kind and \
-                    np.array_equal(v.array, arr):
-                return v
-        return None
+        i = match_array(arr, [v.array for v in self.inputs])
+        return None if i is None else self.inputs[i]
 
     def fresh(self, hint):
         """A value name not used yet, made from ``hint``."""

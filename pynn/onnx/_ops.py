@@ -16,7 +16,7 @@ import numpy as np
 from ._graph import INT64_MAX, INT64_MIN, Value, onnx_dtype
 from .errors import UnsupportedOperatorError
 
-__all__ = ["OPS"]
+__all__ = ["DERIVED_ARGS", "OPS"]
 
 
 def _pair(v):
@@ -934,3 +934,7 @@ OPS = {
     "_HookOutputFunction": identity,
 }
 
+
+# Arguments that a translation recomputes in the graph instead of storing (max(dim)'s
+# indices): not constants, whatever values they had in the trace.
+DERIVED_ARGS = {"TakeAlongFunction": {2}}

@@ -1,6 +1,6 @@
 """The errors :func:`pynn.onnx.export` raises (the names of ``torch.onnx.errors``)."""
 
-__all__ = ["OnnxExporterError", "UnsupportedOperatorError"]
+__all__ = ["OnnxExporterError", "OnnxExporterWarning", "UnsupportedOperatorError"]
 
 
 class OnnxExporterError(RuntimeError):
@@ -9,3 +9,8 @@ class OnnxExporterError(RuntimeError):
 
 class UnsupportedOperatorError(OnnxExporterError):
     """The model ran an operation that has no ONNX translation; the message names it."""
+
+
+class OnnxExporterWarning(UserWarning):
+    """The exported file may not follow its inputs everywhere (a value computed outside the
+    autograd graph became a constant, or the ops ran depend on input values)."""

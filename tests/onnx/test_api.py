@@ -166,7 +166,7 @@ def test_is_in_onnx_export():
 
     assert not pynn.onnx.is_in_onnx_export()
     pynn.onnx.export(Probe(), pynn.randn(2), None)
-    assert seen == [True] and not pynn.onnx.is_in_onnx_export()
+    assert seen and all(seen) and not pynn.onnx.is_in_onnx_export()
 
 
 def test_output_that_is_the_input_or_a_constant():
@@ -186,3 +186,25 @@ def test_supported_operations_lists_the_table():
     for name in ("LinearFunction", "Conv2dFunction", "LSTMFunction", "SoftmaxFunction"):
         assert name in ops
     assert ops == sorted(ops)
+
+
+def test_values_computed_outside_the_graph_warn():
+    def masked(x):
+        return pynn.where(x > 0, x, pynn.zeros(()))
+
+    with pytest.warns(pynn.onnx.OnnxExporterWarning, match="WhereBackward0"):
+        pynn.onnx.export(_Wrap(nn.Identity(), masked), pynn.randn(3, 4), None)
+
+    def sampled(x):
+        return x + pynn.randn_like(x)
+
+    with pytest.warns(pynn.onnx.OnnxExporterWarning, match="AddBackward0"):
+        pynn.onnx.export(_Wrap(nn.Identity(), sampled), pynn.randn(3, 4), None)
+
+
+def test_control_flow_on_values_warns():
+    def branch(x):
+        return x * 2 if float(x[0]) == 1 else x.exp()
+
+    with pytest.warns(pynn.onnx.OnnxExporterWarning, match="control flow"):
+        pynn.onnx.export(_Wrap(nn.Identity(), branch), pynn.ones(3), None)

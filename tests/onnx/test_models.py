@@ -207,3 +207,55 @@ def test_export_restores_modes_and_requires_grad():
     assert model.training and all(m.training for m in model.modules())
     assert not model[0].weight.requires_grad and model[3].weight.requires_grad
     assert all(p.grad is None for p in model.parameters())
+
+
+class WordLanguageModel(nn.Module):
+    """The word language model of PyTorch's examples: the hidden state is an input and an
+    output, the decoder's weight is tied to the embedding."""
+
+    def __init__(self, kind, ntoken=30, ninp=16, nlayers=2):
+        super().__init__()
+        self.kind, self.ntoken, self.nlayers, self.nhid = kind, ntoken, nlayers, ninp
+        self.drop = nn.Dropout(0.5)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        self.rnn = getattr(nn, kind)(ninp, ninp, nlayers, dropout=0.5)
+        self.decoder = nn.Linear(ninp, ntoken)
+        self.decoder.weight = self.encoder.weight
+
+    def forward(self, input, hidden):
+        output, hidden = self.rnn(self.drop(self.encoder(input)), hidden)
+        decoded = self.decoder(self.drop(output)).view(-1, self.ntoken)
+        return F.log_softmax(decoded, dim=1), hidden
+
+    def init_hidden(self, bsz):
+        weight = next(self.parameters())
+        h = weight.new_zeros(self.nlayers, bsz, self.nhid)
+        return (h, weight.new_zeros(self.nlayers, bsz, self.nhid)) if self.kind == "LSTM" else h
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_word_language_model_with_hidden_state_inputs(kind):
+    pynn.manual_seed(0)
+    model = WordLanguageModel(kind)
+    model.eval()
+    dummy = pynn.zeros(6 * 3, dtype=pynn.long).view(-1, 3)
+    proto = pynn.onnx.export(model, (dummy, model.init_hidden(3)), None)
+    names = [i.name for i in proto.graph.input]
+    assert len(names) == (3 if kind == "LSTM" else 2)
+    assert sum(i.name == "encoder.weight" for i in proto.graph.initializer) == 1
+    x, hidden = pynn.randint(0, 30, (6, 3)), model.init_hidden(3)
+    states = hidden if isinstance(hidden, tuple) else (hidden,)
+    states = tuple(s + pynn.randn(*s.shape) for s in states)
+    with pynn.no_grad():
+        out, new_hidden = model(x, states if kind == "LSTM" else states[0])
+    feeds = {names[0]: x.numpy(), **{n: s.numpy() for n, s in zip(names[1:], states)}}
+    got = run_session(proto, feeds)
+    expected = [out] + list(new_hidden if isinstance(new_hidden, tuple) else (new_hidden,))
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def run_session(proto, feeds):
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
