@@ -3022,3 +3022,68 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
     div = avg_pool2d(sq, (size, 1), stride=1).reshape(*x.shape)
     return x / (div * alpha + k) ** beta
+
+
+# ---------------------------------------------------------------------------------------------
+# Bilinear, Gumbel-softmax
+
+__all__ += ["bilinear", "gumbel_softmax"]
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``.
+
+    Parameters
+    ----------
+    input1 : Tensor of shape (*, in1)
+    input2 : Tensor of shape (*, in2)
+    weight : Tensor of shape (out, in1, in2)
+    bias : Tensor of shape (out,), optional
+
+    Returns
+    -------
+    Tensor of shape (*, out)
+    """
+    x1, x2, w = _data(input1), _data(input2), _data(weight)
+    if w.ndim != 3 or x1.shape[-1] != w.shape[1] or x2.shape[-1] != w.shape[2] \
+            or x1.shape[:-1] != x2.shape[:-1]:
+        raise ValueError(f"bilinear: inputs of shapes {x1.shape} and {x2.shape} do not match "
+                         f"weight of shape {w.shape} (out, in1, in2)")
+    out, in1, in2 = w.shape
+    lead = x1.shape[:-1]
+    a = _tensor(input1).reshape(-1, in1)
+    # (B, in1) @ (in1, out * in2) -> (B, out, in2), then contract in2 with input2
+    t = a @ _tensor(weight).permute(1, 0, 2).reshape(in1, out * in2)
+    y = (t.reshape(-1, out, in2) * _tensor(input2).reshape(-1, 1, in2)).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """Sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with
+    Gumbel noise g; ``hard`` returns one-hot samples whose gradient is the soft sample's.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (*, C)
+    tau : float
+    hard : bool
+    eps : float
+        Unused (PyTorch's deprecated argument).
+    dim : int
+
+    Returns
+    -------
+    Tensor of the shape of ``logits``
+    """
+    x = _data(logits)
+    noise = -np.log(get_generator().exponential(size=x.shape)).astype(x.dtype)
+    soft = softmax((_tensor(logits) + noise) / tau, dim)
+    if not hard:
+        return soft
+    s = _data(soft)
+    index = s.argmax(axis=dim)
+    onehot = np.zeros_like(s)
+    np.put_along_axis(onehot, np.expand_dims(index, dim), 1.0, axis=dim)
+    return soft - soft.detach() + onehot

@@ -8,11 +8,12 @@ from .._device import check_device
 from .._dtype import get_default_dtype, np_dtype
 from ..ops.matmul import LinearFunction
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear"]
+__all__ = ["Bilinear", "Identity", "LazyLinear", "Linear"]
 
 
 def _layer_dtype(dtype, device=None):
@@ -144,3 +145,93 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    """``y = x1^T A x2 + b`` for each output feature.
+
+    Parameters
+    ----------
+    in1_features, in2_features, out_features : int
+    bias : bool
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_features, in1_features, in2_features)
+    bias : Parameter of shape (out_features,) or None
+        Both U(-1/sqrt(in1_features), 1/sqrt(in1_features)), as PyTorch.
+
+    Shape
+    -----
+    - Input1: (*, in1_features); Input2: (*, in2_features).
+    - Output: (*, out_features).
+    """
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        self.in1_features = int(in1_features)
+        self.in2_features = int(in2_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(np.empty((self.out_features, self.in1_features,
+                                          self.in2_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Re-draw weight and bias from U(-1/sqrt(in1_features), 1/sqrt(in1_features))."""
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class LazyLinear(Linear):
+    """A :class:`Linear` whose ``in_features`` is taken from the first input it sees (the
+    weight is created then).
+
+    Parameters
+    ----------
+    out_features : int
+    bias : bool
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Shape
+    -----
+    - Input: (*, in_features), in_features fixed by the first call.
+    - Output: (*, out_features).
+    """
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        Module.__init__(self)
+        self.in_features = 0
+        self.out_features = int(out_features)
+        self._lazy_dtype = _layer_dtype(dtype, device)
+        self._lazy_bias = bias
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def forward(self, input):
+        if self.weight is None:
+            x = input._data if isinstance(input, Tensor) else np.asarray(input)
+            self.in_features = int(x.shape[-1])
+            self.weight = Parameter(np.empty((self.out_features, self.in_features),
+                                             self._lazy_dtype))
+            if self._lazy_bias:
+                self.bias = Parameter(np.empty(self.out_features, self._lazy_dtype))
+            self.reset_parameters()
+        return super().forward(input)

@@ -88,6 +88,8 @@ ROWS = [
      [(3, 4), (3, 4)]),
     ("GaussianNLLLoss", "GaussianNLLLoss", (), {}, [(3, 4), (3, 4), (3, 4)]),
     ("TripletMarginLoss", "TripletMarginLoss", (), {"margin": 2.0}, [(3, 4)] * 3),
+    ("Bilinear", "Bilinear", (3, 4, 5), {}, [(2, 3), (2, 4)]),
+    ("Bilinear-3d-nobias", "Bilinear", (3, 2, 4), {"bias": False}, [(2, 5, 3), (2, 5, 2)]),
     ("Bilinear-free Sequential", "Sequential", (), {}, [(2, 4)]),
 ]
 

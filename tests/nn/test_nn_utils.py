@@ -66,12 +66,13 @@ def test_pad_and_pack_sequences_match_torch(batch_first):
 
 
 def test_import_paths_scripts_use():
-    import pynn.functional
-    import pynn.nn.functional as F
-    from pynn.nn import functional as F2
     from pynn.nn.modules.batchnorm import _BatchNorm
     from pynn.nn.modules.loss import _Loss, _WeightedLoss
     from pynn.nn.modules.module import Module
+
+    import pynn.functional
+    import pynn.nn.functional as F
+    from pynn.nn import functional as F2
     from pynn.nn.parameter import Parameter
 
     assert F is F2 is pynn.functional
@@ -107,3 +108,19 @@ def test_init_functions_added_for_pytorch_scripts():
     assert ((s == 0).sum(axis=0) >= 3).all()
     with pytest.raises(ValueError, match="2 dimensions"):
         init.eye_(pynn.zeros(3))
+
+
+def test_lazy_linear_and_gumbel_softmax():
+    m = nn.LazyLinear(3)
+    assert m.weight is None
+    y = m(pynn.randn(2, 5))
+    assert tuple(y.shape) == (2, 3) and tuple(m.weight.shape) == (3, 5)
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    logits = pynn.randn(4, 6, requires_grad=True)
+    hard = pynn.nn.functional.gumbel_softmax(logits, tau=0.5, hard=True)
+    np.testing.assert_array_equal(hard.detach().numpy().sum(-1), np.ones(4))
+    assert set(np.unique(hard.detach().numpy())) <= {0.0, 1.0}
+    (hard * pynn.randn(4, 6)).sum().backward()
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+    soft = pynn.nn.functional.gumbel_softmax(logits, tau=2.0)
+    np.testing.assert_allclose(soft.detach().numpy().sum(-1), np.ones(4), rtol=1e-6)
