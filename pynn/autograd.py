@@ -518,12 +518,17 @@ class ArrayFunction:
     def _check_versions(self):
         """Raise PyTorch's error if a Tensor input was written in place since the call and
         this node kept (a view of) the storage it had then, as PyTorch raises for a saved
-        tensor. An input the node did not keep (``x + y`` keeps neither) is not an error."""
+        tensor. An input the node did not keep (``x + y`` keeps neither) is not an error,
+        unless an in-place op recorded in the graph has since given the input a new
+        ``grad_fn`` (``_after_version``, set by ``Tensor._inplace``): this node reaches its
+        input's node through the Tensor, so its gradient would go to the wrong node."""
         versions = self._versions
         for i, t in enumerate(self._inputs):
             if isinstance(t, Tensor):
                 expected = versions[i] if versions else 0
-                if t._version != expected and _kept(self, self._arrays[i]):
+                if t._version != expected and (
+                        _kept(self, self._arrays[i])
+                        or getattr(t.grad_fn, "_after_version", -1) >= expected):
                     raise _version_error(t, expected)
 
     def _backward_graph(self, *grads):

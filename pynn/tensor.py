@@ -589,7 +589,7 @@ class Tensor:
             return True
         return any(type(a) is Tensor and a.requires_grad for a in args)
 
-    def _inplace(self, fn, *args, rebind=False, **kwargs):
+    def _inplace(self, fn, *args, rebind=False, passthrough=False, **kwargs):
         """Apply ``fn(self, *args, **kwargs)`` (an out-of-place op returning a Tensor, or, for
         fills, an ndarray or scalar) in place: the one helper behind every in-place method.
 
@@ -599,7 +599,9 @@ class Tensor:
         its storage is replaced (copy-on-write, so nodes that saved the old values keep them)
         and its ``grad_fn`` becomes the new node. ``rebind`` (``t_``, ``unsqueeze_`` ...)
         replaces the storage by the result, which may change shape. Every call increments
-        ``_version``.
+        ``_version``. ``passthrough`` marks ops whose gradient with respect to the old value
+        is the identity (``add_``, ``sub_`` ...): nodes recorded before the write may then
+        still reach the new node through self, when no other operand requires grad.
         """
         if self._recording_inplace(*args, *kwargs.values()):
             base = getattr(self, "_base", None)
@@ -613,6 +615,13 @@ class Tensor:
             # the value before the write, as the new node's input (self becomes the output)
             old = _snapshot(self)
             out = _recorded_result(self, fn(old, *args, **kwargs), old, rebind)
+            if out is old or any(out is a for a in args):
+                out = out.clone()  # self needs a node of its own (see _after_version)
+            # nodes recorded before this write reach self's node through self: unless that
+            # node passes their gradient on unchanged, the backward walk refuses them
+            # (autograd's _check_versions) rather than misroute their gradients
+            if not passthrough or any(type(a) is Tensor and a.requires_grad for a in args):
+                out.grad_fn._after_version = self._version
             arr = out._data
             if not arr.flags.writeable or arr is old._data or any(
                     type(a) is Tensor and arr is a._data for a in args):
@@ -649,15 +658,16 @@ class Tensor:
         out = _recorded_result(self, fn(old, *args, **kwargs), old, False)
         tb._inplace(_ix._put, out, key)
         view = tb[key]
+        view.grad_fn._after_version = self._version
         self._data, self.grad_fn, self.requires_grad = view._data, view.grad_fn, True
         self._version += 1
         return self
 
     def __iadd__(self, other):
-        return self._inplace(Tensor.__add__, other)
+        return self._inplace(Tensor.__add__, other, passthrough=True)
 
     def __isub__(self, other):
-        return self._inplace(Tensor.__sub__, other)
+        return self._inplace(Tensor.__sub__, other, passthrough=True)
 
     def __imul__(self, other):
         return self._inplace(Tensor.__mul__, other)
@@ -704,11 +714,11 @@ class Tensor:
 
     def add_(self, other, *, alpha=1):
         """``self += alpha * other`` in place; returns self."""
-        return self._inplace(_add, other, alpha=alpha)
+        return self._inplace(_add, other, alpha=alpha, passthrough=True)
 
     def sub_(self, other, *, alpha=1):
         """``self -= alpha * other`` in place; returns self."""
-        return self._inplace(_sub, other, alpha=alpha)
+        return self._inplace(_sub, other, alpha=alpha, passthrough=True)
 
     def mul_(self, other):
         """``self *= other`` in place; returns self."""
@@ -722,11 +732,11 @@ class Tensor:
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
         """``self += value * tensor1 * tensor2`` in place; returns self."""
-        return self._inplace(_addcmul, tensor1, tensor2, value=value)
+        return self._inplace(_addcmul, tensor1, tensor2, value=value, passthrough=True)
 
     def addcdiv_(self, tensor1, tensor2, *, value=1):
         """``self += value * tensor1 / tensor2`` in place; returns self."""
-        return self._inplace(_addcdiv, tensor1, tensor2, value=value)
+        return self._inplace(_addcdiv, tensor1, tensor2, value=value, passthrough=True)
 
     def lerp_(self, end, weight):
         """``self += weight * (end - self)`` in place; returns self."""

@@ -864,3 +864,24 @@ def test_inplace_on_views_of_graph_tensors_matches_torch():
     x = pynn.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         x[0:2].mul_(2)
+
+
+def test_inplace_after_a_consumer_never_misroutes_gradients():
+    def passthrough(lib):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = x * 3
+        a = y + 2  # a consumer recorded before the write
+        y.add_(5)
+        (a * y).sum().backward()
+        return x.grad.numpy().copy()
+
+    np.testing.assert_allclose(passthrough(pynn), passthrough(torch))
+    # a write whose gradient is not the identity: pynn raises where a silent wrong gradient
+    # would otherwise come out (PyTorch gets it right; pynn's graph reaches nodes through
+    # the tensors)
+    x = pynn.tensor([1.0, 2.0], requires_grad=True)
+    y = x + 0
+    a = y + 2
+    y.mul_(3)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (a + y).sum().backward()
