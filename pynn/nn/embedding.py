@@ -9,7 +9,7 @@ from .linear import _layer_dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
 
 
 class Embedding(Module):
@@ -132,4 +132,71 @@ class Embedding(Module):
             s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
         if self.sparse is not False:
             s += ", sparse=True"
+        return s
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embeddings (an :class:`Embedding` followed by a
+    per-bag reduction), as ``torch.nn.EmbeddingBag``.
+
+    Parameters
+    ----------
+    num_embeddings, embedding_dim : int
+    max_norm : float, optional
+    norm_type : float
+    scale_grad_by_freq : bool
+    mode : {"mean", "sum", "max"}
+    sparse : False
+    include_last_offset : bool
+    padding_idx : int, optional
+        Indices equal to it are left out of their bag (and their row is zero).
+    device, dtype
+        ``"cpu"`` only; float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (num_embeddings, embedding_dim), N(0, 1)
+
+    Shape
+    -----
+    - Input: (B, N), or (L,) with offsets (B,).
+    - Output: (B, embedding_dim).
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        self.num_embeddings = int(num_embeddings)
+        self.embedding_dim = int(embedding_dim)
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.mode = mode
+        self.sparse = sparse
+        self.include_last_offset = include_last_offset
+        self.padding_idx = F._padding_idx("EmbeddingBag", padding_idx, self.num_embeddings)
+        if _weight is None:
+            self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype))
+            self.reset_parameters()
+        else:
+            self.weight = Parameter(np.array(_weight._data if isinstance(_weight, Tensor)
+                                             else _weight, dtype=dtype))
+
+    def reset_parameters(self):
+        """N(0, 1), then the padding row zero."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight._data[self.padding_idx] = 0
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
         return s

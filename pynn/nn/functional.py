@@ -65,6 +65,7 @@ from ..ops.softmax import CrossEntropyFunction, LogSoftmaxFunction, NLLLossFunct
 from ..random import get_generator
 from ..tensor import Tensor
 from ..tensor import cat as _cat
+from ..tensor import stack as _stack
 
 __all__ = [
     "avg_pool2d",
@@ -3087,3 +3088,75 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     onehot = np.zeros_like(s)
     np.put_along_axis(onehot, np.expand_dims(index, dim), 1.0, axis=dim)
     return soft - soft.detach() + onehot
+
+
+__all__ += ["embedding_bag"]
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    """Sums, means or maxima of bags of embeddings, without materialising each bag's rows
+    separately for "sum" and "mean" (one matrix product with the bag-membership matrix).
+
+    Parameters
+    ----------
+    input : integer Tensor of shape (B, N) (B bags of N indices) or (L,) with ``offsets``
+    weight : Tensor of shape (num_embeddings, D)
+    offsets : integer Tensor of shape (B,) (or (B + 1,) with ``include_last_offset``)
+        Where each bag starts in a 1-D ``input``.
+    max_norm, norm_type, scale_grad_by_freq, sparse, padding_idx
+        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
+    mode : {"mean", "sum", "max"}
+    per_sample_weights : Tensor shaped like ``input``, optional
+        ``mode="sum"`` only: each row is scaled by its weight.
+    include_last_offset : bool
+
+    Returns
+    -------
+    Tensor of shape (B, D)
+    """
+    if mode not in ("mean", "sum", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'mean', 'sum' or 'max', got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights is only supported for "
+                                  "mode='sum'")
+    idx = np.asarray(_data(input))
+    w = _data(weight)
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: offsets has to be None if input is 2D")
+        n_bags, per = idx.shape
+        starts = np.arange(n_bags) * per
+        idx = idx.reshape(-1)
+        ends = starts + per
+    elif idx.ndim == 1:
+        if offsets is None:
+            raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
+        starts = np.asarray(_data(offsets)).astype(np.int64).reshape(-1)
+        if include_last_offset:
+            starts, ends = starts[:-1], starts[1:]
+        else:
+            ends = np.append(starts[1:], idx.size)
+        n_bags = starts.size
+    else:
+        raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of "
+                         f"dimension {idx.ndim}")
+    rows = embedding(Tensor(idx), weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
+    pad = _padding_idx("embedding_bag", padding_idx, w.shape[0])
+    keep = np.ones(idx.size, bool) if pad is None else idx != pad
+    position = np.arange(idx.size)
+    member = (position >= starts[:, None]) & (position < ends[:, None]) & keep
+    if mode == "max":
+        out = []
+        for b in range(n_bags):
+            sel = np.flatnonzero(member[b])
+            out.append(rows[sel.tolist()].amax(0) if sel.size
+                       else Tensor(np.zeros(w.shape[1], w.dtype)))
+        return _stack(out, 0)
+    mat = member.astype(w.dtype)
+    if per_sample_weights is not None:
+        mat = Tensor(mat) * _tensor(per_sample_weights).reshape(1, -1)
+    elif mode == "mean":
+        mat = mat / np.maximum(mat.sum(1, keepdims=True), 1)
+    return _tensor(mat) @ rows

@@ -182,3 +182,24 @@ def test_legacy_size_average_maps_to_reduction_with_a_warning():
                                                           size_average=False)
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-5)
     assert nn.MSELoss(reduce=False).reduction == "none"
+
+
+@pytest.mark.parametrize("mode", ["mean", "sum", "max"])
+@pytest.mark.parametrize("offsets", [None, [0, 2, 5]])
+def test_embedding_bag_matches_torch(mode, offsets):
+    pad = None if mode == "max" else 2
+    torch.manual_seed(0)
+    theirs = tnn.EmbeddingBag(10, 3, mode=mode, padding_idx=pad).double()
+    ours = nn.EmbeddingBag(10, 3, mode=mode, padding_idx=pad, dtype=np.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert repr(ours) == repr(theirs)
+    idx = np.array([[1, 2, 4], [4, 3, 9]]) if offsets is None else np.array([1, 2, 4, 5, 4, 3,
+                                                                             2, 9])
+    t_off = None if offsets is None else torch.tensor(offsets)
+    o_off = None if offsets is None else pynn.tensor(offsets)
+    expected, out = theirs(torch.tensor(idx), t_off), ours(pynn.tensor(idx), o_off)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    dy = np.random.default_rng(0).standard_normal(tuple(expected.shape))
+    expected.backward(torch.tensor(dy))
+    out.backward(pynn.tensor(dy))
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)
