@@ -93,3 +93,17 @@ def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
     proc = run(2, tmp_path, mode, timeout=40)  # a hang raises TimeoutExpired
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
+
+
+def test_mnist_ddp_example(tmp_path):
+    data = Path(os.environ.get("PYNN_DATA_DIR") or Path(__file__).parents[3] / "shared" / "data")
+    if not (data / "mnist").is_dir():
+        pytest.skip(f"no MNIST files under {data}")
+    example = Path(__file__).parents[2] / "examples" / "mnist_ddp.py"
+    proc = subprocess.run(
+        [MPIEXEC, "-n", "2", sys.executable, str(example), "--epochs", "1", "--train-size",
+         "400", "--test-size", "200", "--threads", "1", "--data-dir", str(data)],
+        check=False, capture_output=True, text=True, timeout=60, env=ENV)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mnist_ddp: 2 process(es), test accuracy" in proc.stdout
+    assert proc.stdout.count("test accuracy") == 2  # an epoch line and the summary, rank 0 only

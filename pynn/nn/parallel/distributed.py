@@ -176,6 +176,7 @@ class DistributedDataParallel(Module):
         self._requests = []
         self._had_grad = None  # per bucket: which parameters had a gradient this step
         self._handles = []
+        self._mpi = dist._import_mpi() if pg.size() > 1 else None
         if pg.size() > 1:
             ref = weakref.ref(self)
 
@@ -291,11 +292,11 @@ class DistributedDataParallel(Module):
         if bucket.pending == 0 and b == self._next:
             self._start_buckets()
         elif self._requests:
-            dist._import_mpi().Request.Testall(self._requests)  # progress only
+            self._mpi.Request.Testall(self._requests)  # progress only
 
     def _start_buckets(self):
         comm = self.process_group.comm
-        MPI = dist._import_mpi()
+        MPI = self._mpi
         buckets = self._buckets
         while self._next < len(buckets) and buckets[self._next].pending == 0:
             self._requests.append(comm.Iallreduce(MPI.IN_PLACE, buckets[self._next].flat,
@@ -317,7 +318,7 @@ class DistributedDataParallel(Module):
         used = None
         if self.find_unused_parameters:
             flags = np.concatenate([np.array(h, np.int32) for h in self._had_grad])
-            dist._wait([pg.comm.Iallreduce(dist._import_mpi().IN_PLACE, flags)], pg.timeout,
+            dist._wait([pg.comm.Iallreduce(self._mpi.IN_PLACE, flags)], pg.timeout,
                        "DistributedDataParallel unused-parameter map")
             used = iter(flags)
         for b, bucket in enumerate(self._buckets):
