@@ -162,7 +162,7 @@ def _float_formatter(arr):
         sci = False
         if nonzero.size:
             hi, lo = nonzero.max(), nonzero.min()
-            sci = hi > 1e8 or (not integral and (hi / lo > 1000 or lo < 1e-4))
+            sci = hi > 1e8 or hi / lo > 1000 or (not integral and lo < 1e-4)
     if sci:
         fmt = f"{{:.{prec}e}}".format
     elif integral:
@@ -182,8 +182,19 @@ def _float_formatter(arr):
 
 
 def _format_data(arr, prefix):
+    summarise = arr.size > _PRINT["threshold"]
+    shown = arr
+    if summarise:
+        e = _PRINT["edgeitems"]
+        for axis, n in enumerate(arr.shape):
+            if n > 2 * e:
+                shown = np.concatenate([np.take(shown, range(e), axis),
+                                        np.take(shown, range(n - e, n), axis)], axis)
+    # as PyTorch: the format is chosen from the values shown, the width from the finite ones
+    finite = shown
     if arr.dtype.kind == "f":
-        one = _float_formatter(arr)
+        one = _float_formatter(shown)
+        finite = shown[np.isfinite(shown)]
     elif arr.dtype.kind == "b":
         def one(v):
             return str(bool(v))
@@ -195,15 +206,7 @@ def _format_data(arr, prefix):
             return str(int(v))
     if arr.ndim == 0:
         return one(arr.item() if arr.dtype.kind != "c" else arr[()])
-    summarise = arr.size > _PRINT["threshold"]
-    shown = arr
-    if summarise:
-        e = _PRINT["edgeitems"]
-        for axis, n in enumerate(arr.shape):
-            if n > 2 * e:
-                shown = np.concatenate([np.take(shown, range(e), axis),
-                                        np.take(shown, range(n - e, n), axis)], axis)
-    width = max((len(one(v)) for v in shown.flat), default=0)
+    width = max((len(one(v)) for v in (finite if finite.size else shown).flat), default=0)
     threshold = _PRINT["threshold"]
     text = np.array2string(
         arr, max_line_width=_PRINT["linewidth"], separator=", ", prefix=prefix,
@@ -211,8 +214,8 @@ def _format_data(arr, prefix):
         threshold=threshold if threshold != math.inf else np.iinfo(np.int64).max,
         edgeitems=_PRINT["edgeitems"],
     )
-    # the elision mark is padded to the elements' width, as PyTorch pads it
-    return text.replace(", ..., ", ", " + "...".rjust(width) + ", ") if summarise else text
+    # PyTorch's elision mark within a row is " ..."
+    return text.replace(", ..., ", ",  ..., ") if summarise else text
 
 
 def _node_name(node):
@@ -488,19 +491,27 @@ class Tensor:
 
     def __repr__(self):
         arr = self._data
-        extra = ""
+        body = "[]" if arr.size == 0 else _format_data(arr, "tensor(")
+        suffixes = []
         if arr.size == 0 and arr.shape != (0,):
-            body = "[]"
-            extra += f", size={tuple(arr.shape)}"
-        else:
-            body = _format_data(arr, "tensor(")
+            suffixes.append(f"size={tuple(arr.shape)}")
         if arr.dtype not in (_dtype._default._np, np.int64, np.bool_):
-            extra += f", dtype={_dtype._FROM_NP.get(arr.dtype, arr.dtype)}"
+            suffixes.append(f"dtype={_dtype._FROM_NP.get(arr.dtype, arr.dtype)}")
         if self.grad_fn is not None:
-            extra += f", grad_fn=<{_node_name(self.grad_fn)}>"
+            suffixes.append(f"grad_fn=<{_node_name(self.grad_fn)}>")
         elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        # as PyTorch: a suffix that would overflow the last line goes on a line of its own
+        text = "tensor(" + body
+        last = len(text) - text.rfind("\n") + 1 if "\n" in text else len(text) + 1
+        for suffix in suffixes:
+            if last + len(suffix) + 2 > _PRINT["linewidth"]:
+                text += ",\n" + " " * len("tensor(") + suffix
+                last = len("tensor(") + len(suffix)
+            else:
+                text += ", " + suffix
+                last += len(suffix) + 2
+        return text + ")"
 
     __str__ = __repr__
 

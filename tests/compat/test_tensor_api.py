@@ -765,6 +765,14 @@ PRINT = [
     lambda lib: lib.arange(24.0).reshape(2, 3, 4) / 7,
     lambda lib: lib.arange(2000),
     lambda lib: lib.tensor(-0.25, dtype=lib.float64),
+    lambda lib: lib.tensor(np.random.default_rng(0).standard_normal((50, 40))),
+    lambda lib: lib.tensor(np.random.default_rng(1).standard_normal(2000)),
+    lambda lib: lib.tensor(np.random.default_rng(2).standard_normal((4, 300)),
+                           requires_grad=True),
+    lambda lib: lib.tensor([[1e5, 2e5], [3.0, 4.0]]),
+    lambda lib: lib.tensor([float("nan"), 1.0, float("-inf")]),
+    lambda lib: lib.tensor(np.random.default_rng(3).standard_normal((10, 10, 10)) * 1e-5),
+    lambda lib: lib.tensor(np.random.default_rng(4).standard_normal(12), dtype=lib.float64),
 ]
 
 
