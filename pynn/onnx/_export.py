@@ -157,12 +157,12 @@ def _out_index(node, t):
 
 def _perturbed(t, rng):
     """Other values for an input of the same shape and dtype (for :func:`_check_constants`):
-    floats moved by noise, integers rolled (so indices stay valid), bools kept."""
+    floats moved by noise, integers and bools rolled (so indices stay valid)."""
     a = t._data
     if a.dtype.kind in "fc":
         scale = float(np.std(a)) + 0.1 if a.size else 1.0
         b = a + (rng.standard_normal(a.shape) * scale).astype(a.dtype)
-    elif a.dtype.kind in "iu" and a.size:
+    elif a.dtype.kind in "biu" and a.size:
         b = np.roll(a.reshape(-1), 1).reshape(a.shape)
     else:
         b = a.copy()
@@ -170,29 +170,30 @@ def _perturbed(t, rng):
 
 
 def _constants(order, known, input_arrays):
-    """``(node name, argument position, array)`` for each argument of the nodes in
-    ``order`` that the export turns into a constant (a Tensor no node made, or an ndarray,
-    that is no parameter, buffer or input: ``known`` holds their ids)."""
-    out = []
-    for node in order:
+    """``{(node position, argument position): (node name, array)}`` for each argument of the
+    nodes in ``order`` that the export turns into a constant (a Tensor no node made, or an
+    ndarray, that is no parameter, buffer or input: ``known`` holds their ids)."""
+    out = {}
+    for k, node in enumerate(order):
         derived = DERIVED_ARGS.get(type(node).__name__, ())
         for i, a in enumerate(node._inputs):
             if i in derived:
                 continue
             if isinstance(a, Tensor):
                 if a.grad_fn is None and id(a) not in known and id(a._data) not in known:
-                    out.append((node.name(), i, a._data))
+                    out[k, i] = (node.name(), a._data)
             elif isinstance(a, np.ndarray) and id(a) not in known and \
                     match_array(a, input_arrays) is None:
-                out.append((node.name(), i, a))
+                out[k, i] = (node.name(), a)
     return out
 
 
-def _check_constants(model, args, kwargs, inputs, order, named):
+def _check_constants(model, args, kwargs, inputs, order, named, matched):
     """Warn when the exported graph would not follow its inputs: trace again on other input
     values and compare the constants (values computed outside the autograd graph from the
     inputs, such as comparisons, ``argmax`` or random draws, stay fixed in the file) and the
-    ops that ran (control flow on input values)."""
+    ops that ran (control flow on input values). ``matched``: ids of the arrays that the
+    translations traced back to an input (not constants)."""
     rng = np.random.default_rng(0)
     fresh = {id(orig): _perturbed(orig, rng) for orig, _ in inputs}
 
@@ -218,15 +219,22 @@ def _check_constants(model, args, kwargs, inputs, order, named):
                       "the example inputs only", OnnxExporterWarning, stacklevel=4)
         return
     known = set(named)
-    consts = [_constants(o, known | {id(a._data) for _, a in ins}, [a._data for _, a in ins])
-              for o, ins in ((order, inputs), (order2, inputs2))]
-    changed = sorted({name for (name, _, a), (_, _, b) in zip(*consts)
-                      if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)})
+    first, second = (
+        _constants(o, known | {id(a._data) for _, a in ins}, [a._data for _, a in ins])
+        for o, ins in ((order, inputs), (order2, inputs2)))
+    changed = set()
+    for key, (name, a) in first.items():
+        if id(a) in matched:
+            continue
+        b = second.get(key, (None, None))[1]
+        if b is None or a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
+            changed.add(name)
     if changed:
-        warnings.warn(f"onnx export: values used by {', '.join(changed)} were computed from "
-                      "the inputs outside the autograd graph (comparisons, argmax, random "
-                      "draws, .numpy() ...) and are exported as constants: the file will not "
-                      "follow its inputs there", OnnxExporterWarning, stacklevel=4)
+        warnings.warn(f"onnx export: values used by {', '.join(sorted(changed))} were "
+                      "computed from the inputs outside the autograd graph (comparisons, "
+                      "argmax, random draws, .numpy() ...) and are exported as constants: the "
+                      "file will not follow its inputs there", OnnxExporterWarning,
+                      stacklevel=4)
 
 
 def _dynamic_dims(dynamic_axes, names):
@@ -358,9 +366,6 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
                 note(a)
     for t in outputs:
         note(t)
-    if check_constants:
-        _check_constants(model, args, kwargs, inputs, order, named)
-
     for node in order:
         op = type(node).__name__
         fn = OPS.get(op)
@@ -375,11 +380,24 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
             if arr is not None:
                 values[(id(node), k)] = Value(name, arr)
 
+    if check_constants:
+        _check_constants(model, args, kwargs, inputs, order, named, g.matched)
+
+    # An output not given dynamic axes gets its sizes fixed, except where an input has a
+    # dynamic axis at the same position and of the same size (the batch, typically): that
+    # axis takes the input's name.
+    free = {}
+    for (_, alias), name in zip(inputs, in_names):
+        for axis, dim in dims.get(name, {}).items():
+            free.setdefault((axis, alias._data.shape[axis]), dim)
     graph_outputs = []
     for t, name in zip(outputs, out_names):
         g.nodes.append(helper.make_node("Identity", [value_of(t).name], [name],
                                         name=g.fresh("Identity_output")))
-        graph_outputs.append(_value_info(name, t._data, dims.get(name, {})))
+        out_dims = dims.get(name)
+        if out_dims is None:
+            out_dims = {i: free[i, n] for i, n in enumerate(t._data.shape) if (i, n) in free}
+        graph_outputs.append(_value_info(name, t._data, out_dims))
     graph_inputs = [_value_info(name, alias._data, dims.get(name, {}))
                     for (_, alias), name in zip(inputs, in_names)]
     graph_inputs += [_value_info(name, arr, {}) for name, arr in graph_params]

@@ -110,13 +110,17 @@ class GraphBuilder:
         self._names = set()
         self._consts = {}
         self.inputs = []  # the graph inputs' Values
+        self.matched = set()  # ids of ndarrays that translations traced back to an input
 
     def match_input(self, arr):
         """The graph input whose trace array ``arr`` is (or is a view or an equal copy of:
         layers that unwrap their integer input, ``embedding``'s indices, pass an ndarray),
         else None."""
         i = match_array(arr, [v.array for v in self.inputs])
-        return None if i is None else self.inputs[i]
+        if i is None:
+            return None
+        self.matched.add(id(arr))
+        return self.inputs[i]
 
     def fresh(self, hint):
         """A value name not used yet, made from ``hint``."""

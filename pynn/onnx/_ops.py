@@ -824,6 +824,28 @@ def scaled_dot_product_attention(g, n):
                    q.shape[-2], k.shape[-2])
 
 
+def _padding_mask_from_input(g, mask, n_batch, heads, s_len):
+    """When the additive mask (N * heads, 1, S) is a key padding mask that is a graph input
+    (bool: True hides; or float: added), the same mask computed from that input, shaped
+    (N, 1, 1, S); else None."""
+    if mask.shape != (n_batch * heads, 1, s_len):
+        return None
+    per_head = mask.reshape(n_batch, heads, s_len)
+    if not (per_head == per_head[:, :1]).all():
+        return None
+    add = per_head[:, 0]
+    for v in g.inputs:
+        if v.shape != (n_batch, s_len):
+            continue
+        if v.dtype == np.bool_ and np.array_equal(np.where(v.array, -np.inf, 0), add):
+            hidden = g.add("Where", [v, np.asarray(-np.inf, mask.dtype),
+                                     np.zeros((), mask.dtype)])
+            return g.unsqueeze(hidden, [1, 2])
+        if v.dtype.kind == "f" and np.array_equal(v.array.astype(mask.dtype), add):
+            return g.unsqueeze(g.name_of(v, mask.dtype), [1, 2])
+    return None
+
+
 def multihead_attention(g, n):
     a, b, c, layout, e, heads, batch_first, mask, causal, _dropout, _keep = n.args
     arrays = (a, b, c)
@@ -844,10 +866,13 @@ def multihead_attention(g, n):
     m = None
     if mask is not None:
         mask = np.asarray(mask).astype(qa.dtype)
-        if mask.ndim == 3 and mask.shape[0] != 1:
-            m = mask.reshape(n_batch, heads, l_len, s_len)
-        else:
-            m = mask.reshape(l_len, s_len) if mask.ndim == 3 else mask
+        m = _padding_mask_from_input(g, mask, n_batch, heads, s_len)
+        if m is not None:
+            g.matched.add(id(n.args[7]))  # not a constant: the check must not flag it
+        if m is None and mask.ndim == 3 and mask.shape[0] != 1:
+            m = mask.reshape(n_batch, heads, mask.shape[1], mask.shape[2])
+        elif m is None:
+            m = mask.reshape(mask.shape[1:]) if mask.ndim == 3 else mask
     out = _attend(g, parts[0], parts[1], parts[2], m, causal, 1 / math.sqrt(d), 4, qa.dtype,
                   l_len, s_len)
     return g.reshape(g.add("Transpose", [out], perm=from_heads), [0, 0, -1])

@@ -108,6 +108,9 @@ def test_several_inputs_outputs_names_and_kwargs():
     assert [i.name for i in graph.input] == ["x", "y"]
     assert [o.name for o in graph.output] == ["scaled", "probs"]
     assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == "x_dynamic_axes_1"
+    # "probs" has no dynamic axes of its own: its batch axis follows the input's
+    probs_dims = graph.output[1].type.tensor_type.shape.dim
+    assert probs_dims[0].dim_param == "x_dynamic_axes_1" and probs_dims[1].dim_value == 3
     x, y = pynn.randn(5, 4), pynn.randn(5, 6)
     got = _session(buf.getvalue()).run(None, {"x": x.numpy(), "y": y.numpy()})
     model.eval()

@@ -2,6 +2,7 @@
 pynn's outputs, at the traced batch size and at another one (the dynamic batch axis)."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -259,3 +260,67 @@ def test_word_language_model_with_hidden_state_inputs(kind):
 def run_session(proto, feeds):
     sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     return sess.run(None, feeds)
+
+
+class Seq2Seq(nn.Module):
+    """nn.Transformer with a causal target mask."""
+
+    def __init__(self, batch_first):
+        super().__init__()
+        self.transformer = nn.Transformer(16, 2, 1, 1, 32, dropout=0.1, batch_first=batch_first)
+
+    def forward(self, src, tgt):
+        length = tgt.size(1) if self.transformer.batch_first else tgt.size(0)
+        mask = nn.Transformer.generate_square_subsequent_mask(length)
+        return self.transformer(src, tgt, tgt_mask=mask)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_transformer_seq2seq(batch_first):
+    pynn.manual_seed(0)
+    model = Seq2Seq(batch_first)
+    axis = 0 if batch_first else 1
+
+    def make(n, length):
+        shape = [length, 16]
+        shape.insert(axis, n)
+        return pynn.randn(*shape)
+
+    proto = pynn.onnx.export(model, (make(3, 5), make(3, 4)), None, input_names=["src", "tgt"],
+                             dynamic_axes={"src": [axis], "tgt": [axis]})
+    onnx.checker.check_model(proto, full_check=True)
+    model.eval()
+    src, tgt = make(2, 5), make(2, 4)
+    with pynn.no_grad():
+        expected = model(src, tgt).numpy()
+    (got,) = run_session(proto, {"src": src.numpy(), "tgt": tgt.numpy()})
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+class PaddedAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x, key_padding_mask):
+        return self.attn(x, x, x, key_padding_mask=key_padding_mask)[0]
+
+
+def test_key_padding_mask_is_an_input():
+    pynn.manual_seed(0)
+    model = PaddedAttention()
+    mask = pynn.zeros(2, 5, dtype=pynn.bool)
+    mask[0, 3:] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pynn.onnx.OnnxExporterWarning)
+        proto = pynn.onnx.export(model, (pynn.randn(2, 5, 8), mask), None,
+                                 input_names=["x", "mask"],
+                                 dynamic_axes={"x": [0], "mask": [0]})
+    x, mask = pynn.randn(3, 5, 8), pynn.zeros(3, 5, dtype=pynn.bool)
+    mask[1, 1:] = True
+    mask[2, 4] = True
+    model.eval()
+    with pynn.no_grad():
+        expected = model(x, mask).numpy()
+    (got,) = run_session(proto, {"x": x.numpy(), "mask": mask.numpy()})
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
