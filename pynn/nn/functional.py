@@ -2808,11 +2808,16 @@ def _channel_dropout(op, input, p, training, ndim_ok):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     x = _data(input)
     if x.ndim not in ndim_ok:
-        raise ValueError(f"{op}: expected {ndim_ok[0]}-D or {ndim_ok[1]}-D input, got shape "
-                         f"{x.shape}")
+        if op == "dropout1d":
+            raise ValueError(f"{op}: Expected 2D or 3D input, but received a {x.ndim}D input. "
+                             f"(shape {x.shape})")
+        # PyTorch accepts it with a warning, taking dims 0 and 1 as batch and channels
+        warnings.warn(f"{op}: Received a {x.ndim}-D input to {op}, which is deprecated and "
+                      f"will result in an error in a future release. To retain the behavior "
+                      f"and silence this warning, please use dropout instead.", stacklevel=3)
     if not training or p == 0.0:
         return input
-    batched = x.ndim == ndim_ok[1]
+    batched = x.ndim != ndim_ok[0]
     shape = x.shape[:2] if batched else x.shape[:1]
     mask_shape = shape + (1,) * (x.ndim - len(shape))
     keep = (get_generator().random(mask_shape) >= p).astype(x.dtype)

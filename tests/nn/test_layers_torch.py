@@ -203,3 +203,20 @@ def test_embedding_bag_matches_torch(mode, offsets):
     expected.backward(torch.tensor(dy))
     out.backward(pynn.tensor(dy))
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lib_name", ["pynn", "torch"])
+def test_channel_dropout_masks_match_torch_semantics(lib_name):
+    lib, mod = (nn, pynn) if lib_name == "pynn" else (tnn, torch)
+    mod.manual_seed(0)
+    y = lib.Dropout2d(0.5)(mod.ones(4, 3, 5, 5)).numpy()
+    # whole feature maps are kept (scaled by 2) or zeroed
+    assert set(np.unique(y.reshape(4, 3, -1).std(-1))) == {0.0}
+    assert set(np.unique(y)) <= {0.0, 2.0}
+    with pytest.warns(UserWarning, match="2-D input"):
+        y = lib.Dropout2d(0.5)(mod.ones(50, 40)).numpy()
+    assert set(np.unique(y)) == {0.0, 2.0}
+    assert y.reshape(-1).std() > 0 and (y == 0).all(axis=1).sum() < 5  # elementwise, not rows
+    y = lib.Dropout1d(0.5)(mod.ones(3, 6, 7)).numpy()
+    assert set(np.unique(y.std(-1))) == {0.0}
+    lib.Dropout2d(0.5).eval()(mod.ones(2, 2))
