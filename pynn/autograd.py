@@ -61,16 +61,19 @@ __all__ = [
     "ArrayFunction",
     "Function",
     "FunctionCtx",
+    "GradcheckError",
     "Variable",
     "backward",
     "detect_anomaly",
     "enable_grad",
     "grad",
+    "gradcheck",
     "inference_mode",
     "is_anomaly_enabled",
     "is_grad_enabled",
     "is_inference_mode_enabled",
     "no_grad",
+    "once_differentiable",
     "set_detect_anomaly",
     "set_grad_enabled",
 ]
@@ -299,6 +302,12 @@ def _out_index(node, t, strict=True):
     for k, r in enumerate(node._outs):
         if r() is t:
             return k
+    # not the output object itself: a Tensor over its storage (the value before an in-place
+    # write, which took the output's place as the input of the in-place op)
+    data_id = id(t._data)
+    for k, i in enumerate(node._out_ids):
+        if i == data_id:
+            return k
     if strict:
         raise RuntimeError(f"autograd: a Tensor claims {node.name()} as grad_fn but is not one "
                            "of its outputs")
@@ -391,6 +400,7 @@ class ArrayFunction:
     saved_tensors = ()
     _inputs = ()  # the arguments of apply (read where needs_input_grad is True)
     _outs = None  # several outputs: a tuple of weak references to them
+    _out_ids = ()  # and the ids of their storage arrays
     _hooks = None  # {output index: _HookSlot} once a hook or retain_grad is registered
     _special = False  # True once it has several outputs or hooks (the walk's slow path)
     _vsum = 0  # the sum of the Tensor inputs' versions when recorded
@@ -574,6 +584,7 @@ def _array_outputs(node, outs):
         res.append(t)
     if node is not None:
         node._outs = tuple(_ref(t) for t in res)
+        node._out_ids = tuple(id(t._data) for t in res)
         node._special = True
     return tuple(res)
 
@@ -899,6 +910,7 @@ def _function_outputs(ctx, args, out, record):
     ctx._out_meta = meta
     if multi:
         ctx._outs = tuple(_ref(o) if isinstance(o, Tensor) else (lambda: None) for o in outs)
+        ctx._out_ids = tuple(id(o._data) if isinstance(o, Tensor) else None for o in outs)
         ctx._special = True
     # saved outputs are kept without a cycle; versions are taken now, after forward
     out_pos = {id(o): k for k, o in enumerate(outs) if isinstance(o, Tensor)}
@@ -1612,3 +1624,100 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         out.append(g)
     del single
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking gradients, and PyTorch's module layout
+
+
+class GradcheckError(RuntimeError):
+    """Raised by :func:`gradcheck` when autograd and finite differences disagree."""
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+              **unused_options):
+    """Compare the gradients autograd computes for ``func`` with central differences
+    (``torch.autograd.gradcheck``); use float64 inputs.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(*inputs)`` returns a Tensor or a tuple of them.
+    inputs : Tensor or tuple
+        The arguments; the Tensors that require grad are checked.
+    eps, atol, rtol : float
+        The step of the differences and the tolerances of the comparison.
+    raise_exception : bool
+        Raise :class:`GradcheckError` on a mismatch (else return False).
+
+    Returns
+    -------
+    bool
+        True when every Jacobian matches.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+
+    def outputs():
+        out = func(*inputs)
+        return [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
+
+    with enable_grad():
+        outs = outputs()
+    for k, out in enumerate(outs):
+        if not out.requires_grad:
+            continue
+        for i, t in enumerate(checked):
+            arr = t._data
+            numeric = np.zeros((out._data.size, arr.size))
+            for j, idx in enumerate(np.ndindex(arr.shape)):
+                orig = arr[idx]
+                with no_grad():
+                    arr[idx] = orig + eps
+                    plus = np.array(outputs()[k]._data, np.float64)
+                    arr[idx] = orig - eps
+                    minus = np.array(outputs()[k]._data, np.float64)
+                arr[idx] = orig
+                numeric[:, j] = ((plus - minus) / (2 * eps)).ravel()
+            analytic = np.zeros_like(numeric)
+            for e in range(out._data.size):
+                seed = np.zeros(out._data.shape, out._data.dtype)
+                seed.flat[e] = 1
+                (g,) = grad(out, t, grad_outputs=_wrap(seed, None), retain_graph=True,
+                            allow_unused=True)
+                if g is not None:
+                    analytic[e] = g._data.ravel()
+            if not np.allclose(analytic, numeric, rtol=rtol, atol=atol):
+                if not raise_exception:
+                    return False
+                raise GradcheckError(f"Jacobian mismatch for output {k} with respect to input "
+                                     f"{i},\nnumerical:{numeric}\nanalytical:{analytic}")
+    return True
+
+
+def once_differentiable(backward):
+    """Decorate a :class:`Function`'s ``backward`` that is not itself differentiable: it runs
+    without recording even under ``create_graph=True``."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with no_grad():
+            return backward(ctx, *grads)
+
+    return wrapper
+
+
+def _submodule(name, **names):
+    import sys
+    import types
+
+    module = types.ModuleType(f"{__name__}.{name}")
+    module.__dict__.update(names)
+    sys.modules[module.__name__] = module
+    return module
+
+
+# ``from torch.autograd.function import Function, once_differentiable`` keeps working
+function = _submodule("function", Function=Function, FunctionCtx=FunctionCtx,
+                      BackwardCFunction=BackwardCFunction,
+                      once_differentiable=once_differentiable)

@@ -396,3 +396,11 @@ def test_none_gradient_does_not_stall_the_walk():
     h = x * 2
     (Blocks.apply(h).sum() + h.sum()).backward()  # h still gets its other gradient
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_inplace_write_of_one_output_of_several():
+    x = pynn.tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)
+    a, b, _ = _SplitHalves.apply(x)
+    b.mul_(5)  # b's old value becomes the input of the multiplication: still output 1
+    (a + b).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 30.0, 40.0])

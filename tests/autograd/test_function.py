@@ -385,3 +385,32 @@ def test_legacy_instance_call_raises():
     with pytest.raises(RuntimeError, match="staticmethod"):
         f()(pynn.tensor(np.ones(2), requires_grad=True))
     assert issubclass(f, Function)
+
+
+def test_gradcheck_and_once_differentiable(same_in_both):
+    def check(lib):
+        from importlib import import_module
+
+        once = import_module(lib.__name__ + ".autograd.function").once_differentiable
+        fns = _functions(lib)
+
+        class WrongBackward(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            @once
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * x  # should be 2 * x
+
+        x = _leaf(lib, [0.5, -1.5, 2.0])
+        return {"legendre": lib.autograd.gradcheck(fns["Legendre3"].apply, (x,)),
+                "two outputs": lib.autograd.gradcheck(fns["SquareAndCube"].apply, x),
+                "wrong": _error(lambda: lib.autograd.gradcheck(WrongBackward.apply, (x,))),
+                "quiet": lib.autograd.gradcheck(WrongBackward.apply, (x,),
+                                                raise_exception=False)}
+
+    assert same_in_both(check)["wrong"] == "GradcheckError"
