@@ -62,6 +62,15 @@ def size_arg(size, op="size"):
     return out
 
 
+def _sizes(size_args, size, op):
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``."""
+    if size is not None:
+        if size_args:
+            raise TypeError(f"{op}(): size given both positionally and as a keyword")
+        size_args = (size,)
+    return size_arg(size_args, op)
+
+
 def _float_dtype(dtype):
     return _dtype.get_default_dtype().dtype if dtype is None else _dtype.np_dtype(dtype)
 
@@ -77,13 +86,14 @@ def _make(arr, device, requires_grad):
     return t
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False):
+def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):
     """A tensor of zeros (``torch.zeros``).
 
     Parameters
     ----------
-    *size : ints, or one sequence of ints
+    *size_args : ints, or one sequence of ints
+        The shape (or ``size=`` as a keyword).
     dtype : dtype, optional
         Default: the default float dtype.
     device : str or device, optional
@@ -94,21 +104,22 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     -------
     Tensor of shape ``size``
     """
-    return _out(_make(np.zeros(size_arg(size, "zeros"), _float_dtype(dtype)), device,
+    return _out(_make(np.zeros(_sizes(size_args, size, "zeros"), _float_dtype(dtype)), device,
                       requires_grad), out)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+def ones(*size_args, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
     """A tensor of ones (``torch.ones``); arguments as :func:`zeros`."""
-    return _out(_make(np.ones(size_arg(size, "ones"), _float_dtype(dtype)), device,
+    return _out(_make(np.ones(_sizes(size_args, size, "ones"), _float_dtype(dtype)), device,
                       requires_grad), out)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+def empty(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False,
           pin_memory=False, memory_format=None):
     """An uninitialised tensor (``torch.empty``); arguments as :func:`zeros`."""
-    return _out(_make(np.empty(size_arg(size, "empty"), _float_dtype(dtype)), device,
+    return _out(_make(np.empty(_sizes(size_args, size, "empty"), _float_dtype(dtype)), device,
                       requires_grad), out)
 
 
@@ -247,7 +258,7 @@ def _float_draw(dtype):
     return (want if want in (np.float32, np.float64) else np.dtype(np.float32)), want
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples on ``[0, 1)`` (``torch.rand``); arguments as :func:`zeros`.
 
@@ -256,11 +267,12 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     Tensor of shape ``size``
     """
     got, want = _float_draw(dtype)
-    arr = draw(generator).random(size_arg(size, "rand"), dtype=got).astype(want, copy=False)
+    arr = draw(generator).random(_sizes(size_args, size, "rand"), dtype=got)
+    arr = arr.astype(want, copy=False)
     return _out(_make(arr, device, requires_grad), out)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples (``torch.randn``); arguments as :func:`zeros`.
 
@@ -269,7 +281,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     Tensor of shape ``size``
     """
     got, want = _float_draw(dtype)
-    arr = draw(generator).standard_normal(size_arg(size, "randn"), dtype=got)
+    arr = draw(generator).standard_normal(_sizes(size_args, size, "randn"), dtype=got)
     return _out(_make(arr.astype(want, copy=False), device, requires_grad), out)
 
 

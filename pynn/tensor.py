@@ -1139,7 +1139,7 @@ def _inplace_result(arr, data):
             ok = False
         if not ok:
             raise RuntimeError(f"output with shape {list(data.shape)} doesn't match the "
-                               f"broadcast shape {list(np.broadcast_shapes(arr.shape, data.shape)) if ok else list(arr.shape)}")
+                               f"broadcast shape {list(arr.shape)}")
     if arr.dtype != data.dtype and not _dtype.can_cast(arr.dtype, data.dtype):
         raise RuntimeError(f"result type {_dtype._FROM_NP[arr.dtype]} can't be cast to the "
                            f"desired output type {_dtype._FROM_NP[data.dtype]}")

@@ -893,3 +893,9 @@ def test_inplace_after_a_consumer_never_misroutes_gradients():
     y.mul_(3)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         (a + y).sum().backward()
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_size_as_a_keyword(name):
+    p, t = getattr(pynn, name)(size=(2, 3)), getattr(torch, name)(size=(2, 3))
+    assert tuple(p.shape) == tuple(t.shape) and dname(p.dtype) == dname(t.dtype)
