@@ -366,12 +366,15 @@ def relu(input, inplace=False):
     ----------
     input : Tensor of any shape
     inplace : bool
-        Accepted and ignored: pynn never overwrites the input.
+        Write the result into ``input`` when it is outside the autograd graph (else the
+        same values out of place).
 
     Returns
     -------
     Tensor of the shape of ``input``
     """
+    if inplace:
+        return _maybe_inplace(input, ReluFunction.apply(input), True)
     return ReluFunction.apply(input)
 
 
@@ -383,12 +386,14 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     input : Tensor of any shape
     negative_slope : float
     inplace : bool
-        Accepted and ignored: pynn never overwrites the input.
+        Write the result into ``input`` when it is outside the autograd graph.
 
     Returns
     -------
     Tensor of the shape of ``input``
     """
+    if inplace:
+        return _maybe_inplace(input, LeakyReluFunction.apply(input, float(negative_slope)), True)
     return LeakyReluFunction.apply(input, float(negative_slope))
 
 

@@ -222,3 +222,22 @@ def test_functional_matches_torch(row, dtype):
             assert o.grad is not None, f"input {i} got no gradient"
             np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), **tol,
                                        err_msg=f"gradient of input {i}")
+
+
+@pytest.mark.parametrize("name,kwargs", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}),
+                                         ("elu", {}), ("hardtanh", {}), ("relu6", {}),
+                                         ("silu", {}), ("threshold", {"threshold": 0.5,
+                                                                      "value": 3.0})])
+def test_inplace_writes_into_a_tensor_outside_the_graph_as_torch(name, kwargs):
+    data = np.linspace(-2, 2, 9)
+    ours, theirs = pynn.tensor(data.copy()), torch.tensor(data.copy())
+    out = getattr(F, name)(ours, inplace=True, **kwargs)
+    expected = getattr(TF, name)(theirs, inplace=True, **kwargs)
+    assert out is ours
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+    # in the graph: the same values, out of place, and the gradient flows
+    leaf = pynn.tensor(data.copy(), requires_grad=True)
+    y = getattr(F, name)(leaf * 1.0, inplace=True, **kwargs)
+    y.sum().backward()
+    assert leaf.grad is not None
