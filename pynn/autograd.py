@@ -1427,10 +1427,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
     """``Tensor.backward``: a one-element root without options takes the fast walk."""
-    if (gradient is None and inputs is None and not create_graph and self.grad_fn is not None
-            and self._data.size == 1):
+    node = self.grad_fn
+    if (gradient is None and inputs is None and not create_graph and node is not None
+            and node._outs is None and self._data.size == 1):
         seed = np.array(1, self._data.dtype)
-        _run_backward(self.grad_fn, seed.reshape(self._data.shape) if self._data.ndim else seed,
+        _run_backward(node, seed.reshape(self._data.shape) if self._data.ndim else seed,
                       bool(retain_graph))
         return
     backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
@@ -1584,7 +1585,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if is_grads_batched:
         raise NotImplementedError("autograd.grad: is_grads_batched=True is not supported")
     outputs = _as_tuple(outputs)
-    single = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs)
     if not inputs:
         raise RuntimeError("grad requires non-empty inputs.")
@@ -1618,11 +1618,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if materialize_grads:
                 g = _wrap(np.zeros_like(t._data), None)
         elif not isinstance(g, Tensor):
-            if g.dtype != t._data.dtype:
-                g = g.astype(t._data.dtype)
-            g = _wrap(g, None)
+            # a copy: the array may be shared with the graph or a read-only broadcast view
+            g = _wrap(np.array(g, t._data.dtype), None)
         out.append(g)
-    del single
     return tuple(out)
 
 

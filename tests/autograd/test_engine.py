@@ -404,3 +404,11 @@ def test_inplace_write_of_one_output_of_several():
     b.mul_(5)  # b's old value becomes the input of the multiplication: still output 1
     (a + b).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0, 30.0, 40.0])
+
+
+def test_backward_from_one_output_of_several():
+    x = pynn.tensor(np.array([3.0, 1.0]), requires_grad=True)
+    a, b, _ = _SplitHalves.apply(x)  # two one-element outputs
+    b.backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 2.0])
+    assert x.grad is not None and a.grad_fn is b.grad_fn
