@@ -18,6 +18,7 @@ from ..autograd import enable_grad
 from ..tensor import Tensor
 from ._graph import GraphBuilder, TracedNode, Value, match_array, onnx_dtype
 from ._ops import DERIVED_ARGS, OPS
+from ._record import recording
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
 __all__ = ["build_model", "is_exporting", "write"]
@@ -114,17 +115,27 @@ def _trace(model, args, kwargs):
             p.requires_grad = True
         for m, _ in modes:
             m.training = False
-        with _exporting(), enable_grad():
+        with _exporting(), enable_grad(), recording() as registry:
             out = model(*call_args, **call_kwargs)
     finally:
         for p, f in zip(params, flags):
             p.requires_grad = f
         for m, t in modes:
             m.training = t
-    return inputs, out
+    return inputs, out, registry
 
 
-def _topological(outputs):
+def _producer(a, registry):
+    """The Tensor behind a node argument: itself, or for an ndarray, the recorded Tensor
+    whose array it is (None for others)."""
+    if isinstance(a, Tensor):
+        return a
+    if isinstance(a, np.ndarray):
+        return registry.get(id(a))
+    return None
+
+
+def _topological(outputs, registry):
     """The nodes that the outputs depend on, each after those it reads (iterative DFS)."""
     order, seen = [], set()
     for t in outputs:
@@ -141,8 +152,9 @@ def _topological(outputs):
             seen.add(id(node))
             stack.append((node, True))
             for a in node._inputs:
-                if isinstance(a, Tensor) and a.grad_fn is not None and id(a.grad_fn) not in seen:
-                    stack.append((a.grad_fn, False))
+                t = _producer(a, registry)
+                if t is not None and t.grad_fn is not None and id(t.grad_fn) not in seen:
+                    stack.append((t.grad_fn, False))
     return order
 
 
@@ -208,11 +220,11 @@ def _check_constants(model, args, kwargs, inputs, order, named, matched):
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            inputs2, out2 = _trace(model, tuple(swap(a) for a in args),
+            inputs2, out2, registry2 = _trace(model, tuple(swap(a) for a in args),
                                    {k: swap(v) for k, v in kwargs.items()})
     except Exception:  # noqa: BLE001 - a model may refuse other values: nothing to compare
         return
-    order2 = _topological(_flatten(out2, []))
+    order2 = _topological(_flatten(out2, []), registry2)
     if [type(n) for n in order] != [type(n) for n in order2]:
         warnings.warn("onnx export: the model ran different operations for other input "
                       "values (control flow on values); the file records the operations of "
@@ -272,7 +284,7 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
         raise OnnxExporterError(f"onnx export: opset_version {opset_version} is not "
                                 "supported; pynn exports opset 13 or later")
     args, kwargs = _split_args(args, kwargs)
-    inputs, out = _trace(model, args, kwargs)
+    inputs, out, registry = _trace(model, args, kwargs)
     outputs = _flatten(out, [])
     if not outputs:
         raise OnnxExporterError("onnx export: the model returned no Tensor")
@@ -350,10 +362,14 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
             for v in g.inputs:
                 if v.array is a:
                     return v
+            t = registry.get(id(a))
+            if t is not None and t.grad_fn is not None:  # a recorded mask passed as an array
+                g.matched.add(id(a))
+                return value_of(t)
         return a
 
     # What each node's outputs held, from the Tensors that reference them.
-    order = _topological(outputs)
+    order = _topological(outputs, registry)
     outs = {id(n): [None] * (1 if n._outs is None else len(n._outs)) for n in order}
 
     def note(t):
@@ -362,8 +378,9 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
 
     for node in order:
         for a in node._inputs:
-            if isinstance(a, Tensor):
-                note(a)
+            t = _producer(a, registry)
+            if t is not None:
+                note(t)
     for t in outputs:
         note(t)
     for node in order:

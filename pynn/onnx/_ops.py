@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ._graph import INT64_MAX, INT64_MIN, Value, onnx_dtype
+from ._record import COMPARISONS, common_dtype
 from .errors import UnsupportedOperatorError
 
 __all__ = ["DERIVED_ARGS", "OPS"]
@@ -461,6 +462,27 @@ def zero_grad(g, n):
     if op is None or len(args) != 1:
         _unsupported(n, f"wraps the function {name!r}, which has no ONNX translation")
     return g.add(op, [args[0]])
+
+
+def compare(g, n):
+    a, b, name = n.args
+    _, op_type, negate = COMPARISONS[name]
+    dt = np.dtype(np.bool_) if op_type in ("And", "Or", "Xor") else common_dtype(a, b)
+    y = g.add(op_type, [g.name_of(a, dt), g.name_of(b, dt)])
+    return g.add("Not", [y]) if negate else y
+
+
+def logical_not(g, n):
+    return g.add("Not", [g.name_of(n.args[0], np.bool_)])
+
+
+def arg_reduce(g, n):
+    x, dim, keepdim, name = n.args
+    op_type = "ArgMax" if name == "argmax" else "ArgMin"
+    if dim is None:
+        y = g.add(op_type, [g.reshape(x, [-1])], axis=0, keepdims=0)
+        return g.reshape(y, [1] * x.ndim) if keepdim else y
+    return g.add(op_type, [x], axis=_axis(dim, x.ndim), keepdims=int(bool(keepdim)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -920,6 +942,9 @@ OPS = {
     "CastFunction": cast,
     "CloneFunction": identity,
     "ZeroGradFunction": zero_grad,
+    "CompareFunction": compare,
+    "LogicalNotFunction": logical_not,
+    "ArgReduceFunction": arg_reduce,
     **{name: unary for name in _UNARY},
     # reductions
     "SumFunction": _reduction("ReduceSum"),

@@ -192,11 +192,11 @@ def test_supported_operations_lists_the_table():
 
 
 def test_values_computed_outside_the_graph_warn():
-    def masked(x):
-        return pynn.where(x > 0, x, pynn.zeros(()))
+    def through_numpy(x):
+        return x * pynn.tensor(np.sign(x.detach().numpy()))
 
-    with pytest.warns(pynn.onnx.OnnxExporterWarning, match="WhereBackward0"):
-        pynn.onnx.export(_Wrap(nn.Identity(), masked), pynn.randn(3, 4), None)
+    with pytest.warns(pynn.onnx.OnnxExporterWarning, match="MulBackward0"):
+        pynn.onnx.export(_Wrap(nn.Identity(), through_numpy), pynn.randn(3, 4), None)
 
     def sampled(x):
         return x + pynn.randn_like(x)
@@ -211,3 +211,21 @@ def test_control_flow_on_values_warns():
 
     with pytest.warns(pynn.onnx.OnnxExporterWarning, match="control flow"):
         pynn.onnx.export(_Wrap(nn.Identity(), branch), pynn.ones(3), None)
+
+
+def test_comparisons_are_recorded_only_during_the_export():
+    names = ("__eq__", "__gt__", "__and__", "__invert__", "gt", "argmax", "logical_not")
+    before = {n: pynn.Tensor.__dict__.get(n) for n in names}
+    functions = {n: getattr(pynn, n) for n in ("gt", "eq", "argmax", "logical_not")}
+
+    def fn(x):
+        return (x > 0).float() * x.argmax(dim=1, keepdim=True)
+
+    model = _Wrap(nn.Identity(), fn)
+    proto = pynn.onnx.export(model, pynn.randn(3, 4), None, dynamic_axes={"input": [0]})
+    assert {n: pynn.Tensor.__dict__.get(n) for n in names} == before
+    assert {n: getattr(pynn, n) for n in functions} == functions
+    x = pynn.randn(5, 4, requires_grad=True)
+    assert (x > 0).grad_fn is None  # outside an export, comparisons stay out of the graph
+    (got,) = _session(proto.SerializeToString()).run(None, {"input": x.detach().numpy()})
+    np.testing.assert_array_equal(got, fn(x.detach()).numpy())

@@ -119,6 +119,16 @@ OPS = {
     "sign": (pynn.sign, X),
     "double": (lambda x: x.double() * 2, X),
     "clone": (lambda x: x.clone() + 0, X),
+    # comparisons and logic (recorded during the export), argmax
+    "where_gt": (lambda x: pynn.where(x > 0, x, pynn.zeros(())), X),
+    "masked_fill_eq": (lambda x: x.masked_fill(pynn.floor(x * 2) == 0, -1.0), X),
+    "compare_ops": (lambda x: (x < 0.2).float() + (x <= 0.1).float() + x.ge(-0.3).float() +
+                    (x != x * 2).float() + pynn.gt(x, -0.5).float(), X),
+    "logical_ops": (lambda x: ((x > 0) & (x < 1) | ~(x > -1)).float()
+                    + pynn.logical_not(x > 0.5).float() + ((x > 0) ^ (x > 0.3)).float(), X),
+    "argmax": (lambda x: x.argmax(dim=-1), X),
+    "argmin_keepdim": (lambda x: pynn.argmin(x, dim=1, keepdim=True), X),
+    "argmax_all": (lambda x: x.sum(dim=(1, 2)).argmax(), X),
     # reductions
     "sum_all": (lambda x: x.sum(), X),
     "sum_dim": (lambda x: x.sum(dim=1), X),
