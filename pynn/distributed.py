@@ -367,25 +367,30 @@ def _remove_abort_hook():
 # Work handles and waiting
 
 
+# A wait spins (tests its requests back to back) this long before it starts sleeping between
+# tests: long enough for a peer that is about to arrive, short enough that a rank waiting for
+# a slow one soon leaves it the CPU.
+_SPIN_SECONDS = 2e-3
+
+
 def _wait(requests, timeout, what):
     """Poll ``requests`` until all complete; DistBackendError after ``timeout`` seconds.
 
-    A few thousand tests spin (the common case: the peers are there); then the loop sleeps a
-    little between tests, so a rank waiting for a slow one leaves the CPU to it (MPI's own
-    blocking wait spins, which starves the others when ranks outnumber cores)."""
+    MPI's own blocking wait spins, which starves the other ranks when ranks outnumber cores;
+    this one spins for ``_SPIN_SECONDS``, then sleeps a little between tests."""
     if not requests:
         return
-    MPI = _import_mpi()
-    testall = MPI.Request.Testall
+    testall = _import_mpi().Request.Testall
     if testall(requests):
         return
-    deadline = time.monotonic() + timeout
-    polls = 0
+    now = time.monotonic()
+    spin_end = now + _SPIN_SECONDS
+    deadline = now + timeout
     while not testall(requests):
-        polls += 1
-        if polls > 2000:
-            time.sleep(5e-5 if polls < 20000 else 1e-3)
-            if polls % 64 == 0 and time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > spin_end:
+            time.sleep(5e-5 if now < spin_end + 0.1 else 1e-3)
+            if now > deadline:
                 raise DistBackendError(
                     f"pynn.distributed: {what} did not complete within {timeout:g} s on rank "
                     f"{GroupMember.WORLD.rank() if GroupMember.WORLD else '?'}: another rank "
