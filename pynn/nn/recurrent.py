@@ -19,6 +19,7 @@ from . import init
 from .linear import _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
@@ -188,6 +189,8 @@ class RNNBase(Module):
     def _forward(self, input, hx):
         """The shared forward: checks, layout, the stack of layers. ``hx`` is a tuple of
         state Tensors (h0, or h0 and c0), or None. Returns ``(output, final_states)``."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
         self._check_input_arg(input, layout)
         x = input._data if isinstance(input, Tensor) else input
@@ -238,6 +241,36 @@ class RNNBase(Module):
         elif self.batch_first:
             output = output.transpose(0, 1)
         return output, finals
+
+    def _forward_packed(self, packed, hx):
+        """A :class:`PackedSequence` input: the sequences of each length run as one padded
+        batch (so no step past a sequence's end reaches its output or final state); the
+        output is packed in the input's order, the final states are in the original batch
+        order, as PyTorch's."""
+        padded, lengths = pad_packed_sequence(packed)
+        lens = lengths._data
+        n = lens.size
+        outs = [None] * n
+        finals = None
+        batch_first = self.batch_first
+        self.__dict__["batch_first"] = False  # the groups below are built time-major
+        try:
+            for length in np.unique(lens):
+                idx = np.flatnonzero(lens == length).tolist()
+                x = stack([padded[: int(length), i] for i in idx], 1)
+                h = None if hx is None else tuple(stack([s[:, i] for i in idx], 1) for s in hx)
+                out, fin = self._forward(x, h)
+                if finals is None:
+                    finals = [[None] * n for _ in fin]
+                for j, i in enumerate(idx):
+                    outs[i] = out[:, j]
+                    for acc, f in zip(finals, fin):
+                        acc[i] = f[:, j]
+        finally:
+            self.__dict__["batch_first"] = batch_first
+        output = pack_padded_sequence(pad_sequence(outs), lens,
+                                      enforce_sorted=packed.sorted_indices is None)
+        return output, [stack(f, 1) for f in finals]
 
     def _check_input_arg(self, input, layout):
         _check_input(self, input, self.input_size, (2, 3),

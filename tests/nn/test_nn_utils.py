@@ -124,3 +124,37 @@ def test_lazy_linear_and_gumbel_softmax():
     assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
     soft = pynn.nn.functional.gumbel_softmax(logits, tau=2.0)
     np.testing.assert_allclose(soft.detach().numpy().sum(-1), np.ones(4), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_recurrent_layers_take_packed_sequences_like_torch(kind, enforce_sorted):
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True,
+                                     batch_first=True).double()
+    ours = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, batch_first=True,
+                             dtype=np.float64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(2)
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
+    x = rng.standard_normal((4, 5, 3))
+    R, TR = nn.utils.rnn, torch.nn.utils.rnn
+    xt = torch.tensor(x, requires_grad=True)
+    xo = pynn.tensor(x, requires_grad=True)
+    tp = TR.pack_padded_sequence(xt, lengths, batch_first=True, enforce_sorted=enforce_sorted)
+    op = R.pack_padded_sequence(xo, lengths, batch_first=True, enforce_sorted=enforce_sorted)
+    h0 = rng.standard_normal((4, 4, 4))
+    t_hx = torch.tensor(h0) if kind != "LSTM" else (torch.tensor(h0), torch.tensor(h0 * 0.5))
+    o_hx = pynn.tensor(h0) if kind != "LSTM" else (pynn.tensor(h0), pynn.tensor(h0 * 0.5))
+    t_out, t_h = theirs(tp, t_hx)
+    o_out, o_h = ours(op, o_hx)
+    t_pad, _ = TR.pad_packed_sequence(t_out, batch_first=True)
+    o_pad, _ = R.pad_packed_sequence(o_out, batch_first=True)
+    np.testing.assert_allclose(o_pad.detach().numpy(), t_pad.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    t_h = t_h if kind != "LSTM" else t_h[0]
+    o_h = o_h if kind != "LSTM" else o_h[0]
+    np.testing.assert_allclose(o_h.detach().numpy(), t_h.detach().numpy(), rtol=1e-10)
+    (t_pad.sum() + t_h.sum()).backward()
+    (o_pad.sum() + o_h.sum()).backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
