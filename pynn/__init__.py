@@ -111,6 +111,12 @@ from .amp import autocast
 __version__ = "0.1.0"
 
 
+# one implementation each: the namespace functions are the Tensor methods
+clone = Tensor.clone
+detach = Tensor.detach
+is_nonzero = Tensor.__bool__
+
+
 def is_tensor(obj):
     """True when ``obj`` is a :class:`Tensor` (``torch.is_tensor``)."""
     return isinstance(obj, Tensor)
@@ -200,6 +206,7 @@ __all__ = [
     "cfloat",
     "channels_last",
     "channels_last_3d",
+    "clone",
     "compile",
     "complex64",
     "complex128",
@@ -207,6 +214,7 @@ __all__ = [
     "cuda",
     "data",
     "default_generator",
+    "detach",
     "device",
     "distributed",
     "distributions",
@@ -238,6 +246,7 @@ __all__ = [
     "is_floating_point",
     "is_grad_enabled",
     "is_inference_mode_enabled",
+    "is_nonzero",
     "is_tensor",
     "load",
     "long",

@@ -15,6 +15,7 @@ __all__ = [
     "Generator",
     "as_generator",
     "default_generator",
+    "fork_rng",
     "get_generator",
     "get_rng_state",
     "initial_seed",
@@ -121,6 +122,30 @@ def get_rng_state():
 def set_rng_state(new_state):
     """Restore the global generator from :func:`get_rng_state` (``torch.set_rng_state``)."""
     default_generator.set_state(new_state)
+
+
+class fork_rng:
+    """Restore the global generator's state on exit (``torch.random.fork_rng``): random
+    draws inside the block do not change what comes after it.
+
+    Parameters
+    ----------
+    devices : ignored (there are no CUDA generators)
+    enabled : bool
+        False makes the block a no-op.
+    """
+
+    def __init__(self, devices=None, enabled=True, device_type="cuda"):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            self._state = default_generator.get_state()
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            default_generator.set_state(self._state)
+        return False
 
 
 def get_generator():

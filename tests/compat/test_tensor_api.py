@@ -899,3 +899,17 @@ def test_inplace_after_a_consumer_never_misroutes_gradients():
 def test_size_as_a_keyword(name):
     p, t = getattr(pynn, name)(size=(2, 3)), getattr(torch, name)(size=(2, 3))
     assert tuple(p.shape) == tuple(t.shape) and dname(p.dtype) == dname(t.dtype)
+
+
+def test_clone_detach_is_nonzero_and_fork_rng():
+    for lib in (pynn, torch):
+        x = lib.ones(2, requires_grad=True)
+        c, d = lib.clone(x), lib.detach(x)
+        assert c.requires_grad and not c.is_leaf and not d.requires_grad
+        assert lib.is_nonzero(lib.tensor([2])) and not lib.is_nonzero(lib.tensor(0.0))
+        with pytest.raises(RuntimeError):
+            lib.is_nonzero(lib.ones(2))
+        lib.manual_seed(0)
+        with lib.random.fork_rng():
+            a = lib.rand(3)
+        assert lib.equal(a, lib.rand(3))
