@@ -235,13 +235,22 @@ class Tensor:
 
     Parameters
     ----------
-    data : array_like
-        An ndarray is used as is (no copy); other data is converted as :func:`tensor` does.
+    *args : ndarray, sizes, or data
+        One ndarray is wrapped as is (no copy, its dtype kept: what library code does);
+        ints (``Tensor(2, 3)``) or a :class:`Size` give a zero-filled tensor of the default
+        float dtype; other data (``Tensor([1, 2])``) is converted to the default float dtype,
+        as ``torch.Tensor`` does; nothing gives an empty tensor.
     requires_grad : bool
         Record operations on this (leaf) tensor so ``backward`` fills its ``.grad``.
+    device : str or device, optional
+        Only the CPU.
 
     Attributes
     ----------
+    shape : Size
+    dtype : dtype
+    device : device
+        Always the CPU.
     data : Tensor
         A Tensor sharing this one's storage, outside the graph (PyTorch's ``.data``);
         assigning a Tensor or an ndarray replaces the storage.
