@@ -21,7 +21,7 @@ for _name in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "RANK", "WORLD_SIZ
     ENV.pop(_name, None)  # the test process is not itself a rank
 
 
-def run(n, out, mode, timeout=45):
+def run(n, out, mode, timeout=120):
     """``mpiexec -n n`` on the worker; the completed process."""
     return subprocess.run([MPIEXEC, "-n", str(n), sys.executable, WORKER, str(out), mode],
                           check=False, capture_output=True, text=True, timeout=timeout,
@@ -30,7 +30,7 @@ def run(n, out, mode, timeout=45):
 
 def reference(n, out, mode):
     subprocess.run([sys.executable, WORKER, str(out), mode, "--reference", "--world", str(n)],
-                   check=True, timeout=60, env=ENV)
+                   check=True, timeout=120, env=ENV)
     return np.load(out / "reference.npz")
 
 
@@ -90,7 +90,7 @@ FAULTS = [("fail", "rank failed on purpose"), ("kill", "BAD TERMINATION"),
 
 @pytest.mark.parametrize("mode,message", FAULTS, ids=[m for m, _ in FAULTS])
 def test_a_failing_rank_ends_the_job(tmp_path, mode, message):
-    proc = run(2, tmp_path, mode, timeout=40)  # a hang raises TimeoutExpired
+    proc = run(2, tmp_path, mode, timeout=120)  # a hang raises TimeoutExpired
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
 
@@ -103,7 +103,7 @@ def test_mnist_ddp_example(tmp_path):
     proc = subprocess.run(
         [MPIEXEC, "-n", "2", sys.executable, str(example), "--epochs", "1", "--train-size",
          "400", "--test-size", "200", "--threads", "1", "--data-dir", str(data)],
-        check=False, capture_output=True, text=True, timeout=60, env=ENV)
+        check=False, capture_output=True, text=True, timeout=120, env=ENV)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "mnist_ddp: 2 process(es), test accuracy" in proc.stdout
     assert proc.stdout.count("test accuracy") == 2  # an epoch line and the summary, rank 0 only
