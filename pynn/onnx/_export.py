@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..tensor import Tensor
-from ._graph import GraphBuilder, TracedNode, Value, match_array, onnx_dtype
+from ._graph import GraphBuilder, TracedNode, Value, match_array, node_name, onnx_dtype
 from ._ops import DERIVED_ARGS, OPS
 from ._record import recording
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
@@ -167,10 +167,14 @@ def _out_index(node, t):
     return 0
 
 
-def _perturbed(t, rng):
-    """Other values for an input of the same shape and dtype (for :func:`_check_constants`):
-    floats moved by noise, integers and bools rolled (so indices stay valid)."""
+def _perturbed(t, rng, axes=()):
+    """Other values for an input, of the same dtype and shape except one more along each of
+    ``axes`` (its dynamic axes), for :func:`_check_constants`: floats moved by noise,
+    integers and bools rolled (so indices stay valid)."""
     a = t._data
+    for axis in axes:
+        if a.shape[axis]:
+            a = np.take(a, np.arange(a.shape[axis] + 1) % a.shape[axis], axis=axis)
     if a.dtype.kind in "fc":
         scale = float(np.std(a)) + 0.1 if a.size else 1.0
         b = a + (rng.standard_normal(a.shape) * scale).astype(a.dtype)
@@ -193,21 +197,22 @@ def _constants(order, known, input_arrays):
                 continue
             if isinstance(a, Tensor):
                 if a.grad_fn is None and id(a) not in known and id(a._data) not in known:
-                    out[k, i] = (node.name(), a._data)
+                    out[k, i] = (node_name(node), a._data)
             elif isinstance(a, np.ndarray) and id(a) not in known and \
                     match_array(a, input_arrays) is None:
-                out[k, i] = (node.name(), a)
+                out[k, i] = (node_name(node), a)
+            elif isinstance(a, (int, float)) and not isinstance(a, bool):
+                out[k, i] = (node_name(node), np.asarray(a))
     return out
 
 
-def _check_constants(model, args, kwargs, inputs, order, named, matched):
-    """Warn when the exported graph would not follow its inputs: trace again on other input
-    values and compare the constants (values computed outside the autograd graph from the
-    inputs, such as comparisons, ``argmax`` or random draws, stay fixed in the file) and the
-    ops that ran (control flow on input values). ``matched``: ids of the arrays that the
-    translations traced back to an input (not constants)."""
+def _second_trace(model, args, kwargs, inputs, order, named, dynamic):
+    """Trace again on other input values (and other sizes along the dynamic axes), to tell
+    which of the export's constants follow the inputs. Returns the constants of both traces
+    (see :func:`_constants`), the second trace's inputs, or a reason string when the
+    model ran other ops (control flow on values), or None when it refused the new inputs."""
     rng = np.random.default_rng(0)
-    fresh = {id(orig): _perturbed(orig, rng) for orig, _ in inputs}
+    fresh = {id(orig): _perturbed(orig, rng, axes) for (orig, _), axes in zip(inputs, dynamic)}
 
     def swap(obj):
         if isinstance(obj, Tensor):
@@ -221,19 +226,51 @@ def _check_constants(model, args, kwargs, inputs, order, named, matched):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             inputs2, out2, registry2 = _trace(model, tuple(swap(a) for a in args),
-                                   {k: swap(v) for k, v in kwargs.items()})
+                                              {k: swap(v) for k, v in kwargs.items()})
     except Exception:  # noqa: BLE001 - a model may refuse other values: nothing to compare
-        return
+        return None
     order2 = _topological(_flatten(out2, []), registry2)
     if [type(n) for n in order] != [type(n) for n in order2]:
-        warnings.warn("onnx export: the model ran different operations for other input "
-                      "values (control flow on values); the file records the operations of "
-                      "the example inputs only", OnnxExporterWarning, stacklevel=4)
-        return
+        return "control flow"
     known = set(named)
     first, second = (
         _constants(o, known | {id(a._data) for _, a in ins}, [a._data for _, a in ins])
         for o, ins in ((order, inputs), (order2, inputs2)))
+    return first, second, inputs2
+
+
+def _uniform(a):
+    return a.size > 0 and a.dtype.kind in "biuf" and (a == a.flat[0]).all()
+
+
+def _batch_fills(first, second, inputs, inputs2, dynamic):
+    """The constants that are one value repeated over a shape that follows a dynamic input
+    axis (``zeros(x.size(0), hidden)``, an initial state): ``{key: (array, [(axis, input,
+    input axis) ...])}``, so that they are built from the input's shape in the graph."""
+    fills = {}
+    for key, (_, a) in first.items():
+        b = second.get(key, (None, None))[1]
+        if b is None or a.ndim != b.ndim or a.shape == b.shape or a.dtype != b.dtype or \
+                not (_uniform(a) and _uniform(b) and a.flat[0] == b.flat[0]):
+            continue
+        follows = []
+        for d in range(a.ndim):
+            if a.shape[d] == b.shape[d]:
+                continue
+            src = [(j, ax) for j, axes in enumerate(dynamic) for ax in axes
+                   if inputs[j][1]._data.shape[ax] == a.shape[d]
+                   and inputs2[j][1]._data.shape[ax] == b.shape[d]]
+            if not src:
+                break
+            follows.append((d, *src[0]))
+        else:
+            fills[key] = (a, follows)
+    return fills
+
+
+def _warn_changed(first, second, matched):
+    """Warn about the constants that differ between the two traces (see
+    :func:`_second_trace`), except those traced back to the inputs (``matched``)."""
     changed = set()
     for key, (name, a) in first.items():
         if id(a) in matched:
@@ -243,10 +280,28 @@ def _check_constants(model, args, kwargs, inputs, order, named, matched):
             changed.add(name)
     if changed:
         warnings.warn(f"onnx export: values used by {', '.join(sorted(changed))} were "
-                      "computed from the inputs outside the autograd graph (comparisons, "
-                      "argmax, random draws, .numpy() ...) and are exported as constants: the "
-                      "file will not follow its inputs there", OnnxExporterWarning,
-                      stacklevel=4)
+                      "computed from the inputs outside the autograd graph (random draws, "
+                      ".numpy(), .item(), sizes such as x.size(0) used in arithmetic ...) and "
+                      "are exported as constants: the file will not follow its inputs there",
+                      OnnxExporterWarning, stacklevel=4)
+
+
+def _fill_from_shapes(g, array, follows, input_names):
+    """``ConstantOfShape`` of ``array``'s value, whose sizes along ``follows``' axes are read
+    from the inputs' shapes in the graph."""
+    from onnx import numpy_helper
+
+    dims = []
+    by_axis = {d: (j, ax) for d, j, ax in follows}
+    for d, size in enumerate(array.shape):
+        if d in by_axis:
+            j, ax = by_axis[d]
+            shape = g.add("Shape", [input_names[j]])
+            dims.append(g.add("Gather", [shape, g.ints([ax])], axis=0))
+        else:
+            dims.append(g.ints([size]))
+    value = numpy_helper.from_array(np.asarray([array.flat[0]], array.dtype))
+    return g.add("ConstantOfShape", [g.add("Concat", dims, axis=0)], value=value)
 
 
 def _dynamic_dims(dynamic_axes, names):
@@ -343,7 +398,7 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
         if t.grad_fn is not None:
             v = values.get((id(t.grad_fn), _out_index(t.grad_fn, t)))
             if v is None:
-                raise OnnxExporterError(f"onnx export: internal error, {t.grad_fn.name()} "
+                raise OnnxExporterError(f"onnx export: internal error, {node_name(t.grad_fn)} "
                                         "was not translated before its output was used")
             return v
         v = leaf(t)
@@ -383,22 +438,48 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
                 note(t)
     for t in outputs:
         note(t)
-    for node in order:
+
+    checked = fills = None
+    if check_constants:
+        dynamic = [sorted(dims.get(name, {})) for name in in_names]
+        checked = _second_trace(model, args, kwargs, inputs, order, named, dynamic)
+        if isinstance(checked, tuple):
+            fills = _batch_fills(checked[0], checked[1], inputs, checked[2], dynamic)
+    fill_values = {}
+
+    def fill_of(key, a):
+        """The graph value of a constant that follows a dynamic size, or None."""
+        if not fills or key not in fills:
+            return None
+        array, follows = fills[key]
+        if id(array) not in fill_values:
+            g.matched.add(id(array))
+            name = _fill_from_shapes(g, array, follows, in_names)
+            fill_values[id(array)] = Value(name, array)
+        return fill_values[id(array)]
+
+    for k, node in enumerate(order):
         op = type(node).__name__
         fn = OPS.get(op)
         if fn is None:
             raise UnsupportedOperatorError(
-                f"onnx export: the operation {op} ({node.name()}) has no ONNX translation in "
+                f"onnx export: the operation {op} ({node_name(node)}) has no ONNX translation in "
                 "pynn; see pynn.onnx.supported_operations()")
-        traced = TracedNode(node, [arg_of(a) for a in node._inputs], outs[id(node)])
+        traced = TracedNode(node, [fill_of((k, i), a) or arg_of(a)
+                                   for i, a in enumerate(node._inputs)], outs[id(node)])
         res = fn(g, traced)
         res = [res] if isinstance(res, str) else list(res)
-        for k, (name, arr) in enumerate(zip(res, traced.outs)):
+        for j, (name, arr) in enumerate(zip(res, traced.outs)):
             if arr is not None:
-                values[(id(node), k)] = Value(name, arr)
+                values[(id(node), j)] = Value(name, arr)
 
-    if check_constants:
-        _check_constants(model, args, kwargs, inputs, order, named, g.matched)
+    if checked is not None:
+        if isinstance(checked, str):
+            warnings.warn("onnx export: the model ran different operations for other input "
+                          "values (control flow on values); the file records the operations "
+                          "of the example inputs only", OnnxExporterWarning, stacklevel=3)
+        else:
+            _warn_changed(checked[0], checked[1], g.matched)
 
     # An output not given dynamic axes gets its sizes fixed, except where an input has a
     # dynamic axis at the same position and of the same size (the batch, typically): that

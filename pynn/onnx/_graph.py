@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import OnnxExporterError
 
-__all__ = ["GraphBuilder", "TracedNode", "Value", "match_array", "onnx_dtype"]
+__all__ = ["GraphBuilder", "TracedNode", "Value", "match_array", "node_name", "onnx_dtype"]
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -27,6 +27,12 @@ def onnx_dtype(dtype):
     except (KeyError, TypeError, ValueError):
         raise OnnxExporterError(f"onnx export: dtype {np.dtype(dtype)} has no ONNX "
                                 "equivalent") from None
+
+
+def node_name(node):
+    """The node's name as PyTorch prints a grad_fn (``LinearFunction`` -> ``LinearBackward0``);
+    read from the type, since some nodes keep an attribute called ``name``."""
+    return f"{type(node).__name__.removesuffix('Function')}Backward0"
 
 
 def match_array(arr, candidates):

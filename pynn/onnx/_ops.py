@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ._graph import INT64_MAX, INT64_MIN, Value, onnx_dtype
+from ._graph import INT64_MAX, INT64_MIN, Value, node_name, onnx_dtype
 from ._record import COMPARISONS, common_dtype
 from .errors import UnsupportedOperatorError
 
@@ -30,7 +30,7 @@ def _axis(dim, ndim):
 
 
 def _unsupported(n, why):
-    raise UnsupportedOperatorError(f"onnx export: {n.op} ({n.node.name()}) {why}")
+    raise UnsupportedOperatorError(f"onnx export: {n.op} ({node_name(n.node)}) {why}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,10 +518,20 @@ def take_along(g, n):
     if x.ndim == 0:
         return g.add("Identity", [x])
     for op_type, fn in (("ReduceMax", np.argmax), ("ReduceMin", np.argmin)):
-        if np.array_equal(fn(x.array, axis=axis, keepdims=True), indices):
+        if indices.shape[axis] == 1 and np.array_equal(fn(x.array, axis=axis, keepdims=True),
+                                                       indices):
             return g.reduce(op_type, x, [axis], keepdim)
-    _unsupported(n, "takes values at indices that are neither the maximum nor the minimum "
-                 "(sort, topk, median, gather); only max(dim) and min(dim) are exported")
+    # topk / sort: the k largest (or smallest) in order
+    k = indices.shape[axis]
+    data = x.array
+    for largest in (1, 0):
+        order = np.argsort(-data if largest else data, axis=axis, kind="stable")
+        if np.array_equal(np.take(order, np.arange(k), axis=axis), indices):
+            values, _ = g.add("TopK", [x, g.ints([k])], n_out=2, axis=axis, largest=largest,
+                              sorted=1)
+            return values
+    _unsupported(n, "takes values at indices that are not the largest or smallest in order "
+                 "(median, kthvalue, gather ...); max, min, topk and sort are exported")
 
 
 def cumsum(g, n):
@@ -557,8 +567,34 @@ def _reshape_target(in_shape, out_shape):
     return target
 
 
+def _unit_axes(in_shape, out_shape):
+    """When ``in_shape -> out_shape`` only removes and inserts sizes of 1 (squeeze,
+    unsqueeze), the input axes removed and the output axes inserted; else None. Equal sizes
+    are matched first, so a traced batch of 1 is kept, not squeezed away."""
+    i = j = 0
+    removed, inserted = [], []
+    while i < len(in_shape) or j < len(out_shape):
+        if i < len(in_shape) and j < len(out_shape) and in_shape[i] == out_shape[j]:
+            i, j = i + 1, j + 1
+        elif j < len(out_shape) and out_shape[j] == 1:
+            inserted.append(j)
+            j += 1
+        elif i < len(in_shape) and in_shape[i] == 1:
+            removed.append(i)
+            i += 1
+        else:
+            return None
+    return removed, inserted
+
+
 def reshape(g, n):
     x = n.args[0]
+    units = _unit_axes(x.shape, n.out.shape)
+    if units is not None:  # squeeze / unsqueeze: no sizes written into the graph
+        removed, inserted = units
+        y = g.squeeze(x, removed) if removed else x.name
+        y = g.unsqueeze(y, inserted) if inserted else y
+        return y if removed or inserted else g.add("Identity", [x])
     return g.reshape(x, _reshape_target(x.shape, n.out.shape))
 
 
@@ -672,6 +708,7 @@ def gather_map(g, n):
         if np.array_equal(pos, np.where(valid, base[None] + rows, 0)) and \
                 (valid == valid[:1]).all():
             valid = valid[0]
+            g.matched.add(id(where_))  # computed from the shape: not a traced constant
             y = g.add("Gather", [g.reshape(x, [0, -1]),
                                  g.const(base.astype(np.int64), hint="positions")], axis=1)
     if y is None:

@@ -229,3 +229,12 @@ def test_comparisons_are_recorded_only_during_the_export():
     assert (x > 0).grad_fn is None  # outside an export, comparisons stay out of the graph
     (got,) = _session(proto.SerializeToString()).run(None, {"input": x.detach().numpy()})
     np.testing.assert_array_equal(got, fn(x.detach()).numpy())
+
+
+def test_sizes_used_in_arithmetic_warn_with_dynamic_axes():
+    def standardize(x):  # the divisor of std over the batch axis is the traced batch size
+        return (x - x.mean(dim=0)) / x.std(dim=0)
+
+    with pytest.warns(pynn.onnx.OnnxExporterWarning, match="DivBackward0"):
+        pynn.onnx.export(_Wrap(nn.Identity(), standardize), pynn.randn(4, 3), None,
+                         dynamic_axes={"input": [0]})

@@ -139,6 +139,9 @@ OPS = {
     "amin": (lambda x: pynn.amin(x, dim=2, keepdim=True), X),
     "max_dim": (lambda x: x.max(dim=1)[0], X),
     "min_dim": (lambda x: x.min(dim=2, keepdim=True).values, X),
+    "topk": (lambda x: x.topk(2, dim=2).values, X),
+    "topk_smallest": (lambda x: pynn.topk(x, 3, dim=1, largest=False)[0], X),
+    "sort": (lambda x: x.sort(dim=-1, descending=True)[0], X),
     "cumsum": (lambda x: x.cumsum(dim=2), X),
     "norm": (lambda x: x.norm(dim=2), X),
     "var": (lambda x: x.var(dim=2), X),
@@ -195,6 +198,10 @@ OPS = {
     "layer_norm_2d_no_affine": (nn.LayerNorm((3, 4), elementwise_affine=False), X),
     "group_norm": (nn.GroupNorm(1, 3), IMG),
     "instance_norm": (nn.InstanceNorm2d(3), IMG),
+    "lstm_cell": (lambda x: LSTM_CELL(x)[1], _randn(4)),
+    "gru_cell": (nn.GRUCell(4, 5), _randn(4)),
+    "rnn_cell_relu": (nn.RNNCell(4, 5, nonlinearity="relu"), _randn(4)),
+    "unsqueeze_front": (lambda x: x.unsqueeze(0).transpose(0, 1), X),
     "embedding": (nn.Embedding(20, 3), _tokens),
     "multihead_attention": (
         Lambda(lambda x: MHA(x, x, x, need_weights=False)[0]), _randn(5, 8)),
@@ -219,6 +226,7 @@ def _setitem(x):
 
 pynn.manual_seed(0)
 MHA = nn.MultiheadAttention(8, 2, batch_first=True)
+LSTM_CELL = nn.LSTMCell(4, 5)
 
 
 def _module(op):
