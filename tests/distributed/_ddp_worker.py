@@ -3,7 +3,7 @@ small float64 model for a few steps with DistributedDataParallel and write each 
 parameters, or train one process on the concatenated batches and write those.
 
 Usage: python _ddp_worker.py OUT_DIR MODE [--reference --world R]
-MODE: plain | nosync | tiny | unused | fail | kill | exit | collectives
+MODE: plain | nosync | tiny | unused | partial | fail | kill | exit | collectives
 """
 
 import os
@@ -26,7 +26,8 @@ BATCH = 4  # samples per rank per micro-batch
 
 
 class Net(nn.Module):
-    """Convolution, a shared linear layer applied twice, and (MODE unused) a dead branch."""
+    """Convolution, a shared linear layer applied twice, and (MODE unused, partial) a branch
+    no rank uses, or only the last rank."""
 
     def __init__(self, unused=False):
         super().__init__()
@@ -35,12 +36,13 @@ class Net(nn.Module):
         self.head = nn.Linear(12, 5)
         self.dead = nn.Linear(12, 5) if unused else None
 
-    def forward(self, x):
+    def forward(self, x, branch=False):
         h = F.relu(self.conv(x)).mean(dim=(2, 3))  # (N, 3)
         h = h.repeat(1, 4)  # (N, 12)
         h = F.relu(self.shared(h))
         h = self.shared(h)  # the same weight twice: its gradient is complete after both
-        return self.head(h)
+        out = self.head(h)
+        return out + self.dead(h) if branch else out
 
 
 def data(world, step, micro):
@@ -52,22 +54,25 @@ def data(world, step, micro):
 
 
 def train(model, opt, world, rank, mode, reference):
+    """STEPS optimiser steps. The reference process sums, over the ranks' shares, the loss
+    each rank computes divided by the world size: the objective DDP's averaged gradient
+    descends (with a mean loss, the loss of the concatenated batch)."""
     micro = MICRO if mode == "nosync" else 1
     for step in range(STEPS):
         opt.zero_grad()
         for m in range(micro):
             x, y = data(world, step, m)
-            if not reference:
-                x, y = x[rank * BATCH:(rank + 1) * BATCH], y[rank * BATCH:(rank + 1) * BATCH]
-            x, y = pynn.tensor(x), pynn.tensor(y)
-            last = m == micro - 1
-            if reference or last or mode != "nosync":
-                loss = F.cross_entropy(model(x), y) / micro
-                loss.backward()
-            else:
-                with model.no_sync():
-                    loss = F.cross_entropy(model(x), y) / micro
-                    loss.backward()
+            shares = range(world) if reference else [rank]
+            for r in shares:
+                xs = pynn.tensor(x[r * BATCH:(r + 1) * BATCH])
+                ys = pynn.tensor(y[r * BATCH:(r + 1) * BATCH])
+                branch = mode == "partial" and r == world - 1
+                scale = micro * (world if reference else 1)
+                if reference or m == micro - 1 or mode != "nosync":
+                    (F.cross_entropy(model(xs, branch=branch), ys) / scale).backward()
+                else:
+                    with model.no_sync():
+                        (F.cross_entropy(model(xs, branch=branch), ys) / scale).backward()
         opt.step()
 
 
@@ -141,10 +146,10 @@ def main():
     if mode == "exit" and rank == world - 1:
         return  # leaves cleanly while the others wait in a collective: the timeout ends it
     pynn.manual_seed(1 if reference else 1 + rank)  # DDP must copy rank 0's weights
-    model = Net(unused=mode == "unused")
+    model = Net(unused=mode in ("unused", "partial"))
     if not reference:
         cap = 1e-4 if mode == "tiny" else None
-        model = DDP(model, bucket_cap_mb=cap, find_unused_parameters=mode == "unused")
+        model = DDP(model, bucket_cap_mb=cap, find_unused_parameters=mode in ("unused", "partial"))
         if mode == "tiny":
             assert len(model._buckets) == 3, len(model._buckets)  # (weight, bias) pairs
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -158,7 +163,7 @@ def main():
         assert all(k.startswith("module.") for k in state), list(state)
         state = {k[len("module."):]: v for k, v in state.items()}
         for p in model.parameters():
-            if p.grad is not None and mode != "unused":
+            if p.grad is not None and mode not in ("unused", "partial"):
                 flat = model._buckets[model._where[id(p)][0]].flat
                 assert np.shares_memory(p.grad._data, flat), "grad is not a bucket view"
     np.savez(out / ("reference.npz" if reference else f"rank{rank}.npz"),

@@ -35,8 +35,9 @@ def reference(n, out, mode):
 
 
 # (mode, processes): plain DDP, gradient accumulation with no_sync, one bucket per layer
-# instead of one for the whole model, a parameter no forward uses; 4 processes on 2 cores
-TRAINING = [("plain", 2), ("tiny", 2), ("unused", 2), ("nosync", 4)]
+# instead of one for the whole model, a parameter no forward uses, one only the last rank
+# uses; 4 processes on 2 cores
+TRAINING = [("plain", 2), ("tiny", 2), ("unused", 2), ("partial", 3), ("nosync", 4)]
 
 
 @pytest.mark.parametrize("mode,n", TRAINING, ids=[f"{m}-{n}" for m, n in TRAINING])
