@@ -3,7 +3,7 @@ small float64 model for a few steps with DistributedDataParallel and write each 
 parameters, or train one process on the concatenated batches and write those.
 
 Usage: python _ddp_worker.py OUT_DIR MODE [--reference --world R]
-MODE: plain | nosync | tiny | unused | partial | fail | kill | exit | collectives
+MODE: plain | nosync | tiny | unused | partial | bn | fail | kill | exit | collectives
 """
 
 import os
@@ -29,15 +29,16 @@ class Net(nn.Module):
     """Convolution, a shared linear layer applied twice, and (MODE unused, partial) a branch
     no rank uses, or only the last rank."""
 
-    def __init__(self, unused=False):
+    def __init__(self, unused=False, bn=False):
         super().__init__()
         self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.bn = nn.BatchNorm2d(3) if bn else nn.Identity()
         self.shared = nn.Linear(12, 12)
         self.head = nn.Linear(12, 5)
         self.dead = nn.Linear(12, 5) if unused else None
 
     def forward(self, x, branch=False):
-        h = F.relu(self.conv(x)).mean(dim=(2, 3))  # (N, 3)
+        h = F.relu(self.bn(self.conv(x))).mean(dim=(2, 3))  # (N, 3)
         h = h.repeat(1, 4)  # (N, 12)
         h = F.relu(self.shared(h))
         h = self.shared(h)  # the same weight twice: its gradient is complete after both
@@ -146,7 +147,7 @@ def main():
     if mode == "exit" and rank == world - 1:
         return  # leaves cleanly while the others wait in a collective: the timeout ends it
     pynn.manual_seed(1 if reference else 1 + rank)  # DDP must copy rank 0's weights
-    model = Net(unused=mode in ("unused", "partial"))
+    model = Net(unused=mode in ("unused", "partial"), bn=mode == "bn")
     if not reference:
         cap = 1e-4 if mode == "tiny" else None
         model = DDP(model, bucket_cap_mb=cap, find_unused_parameters=mode in ("unused", "partial"))
@@ -156,6 +157,10 @@ def main():
     if mode in ("exit", "kill"):
         dist.barrier()
     train(model, opt, world, rank, mode, reference)
+    if mode == "bn":  # each rank's running statistics differ; a forward copies rank 0's
+        model.eval()
+        with pynn.no_grad():
+            model(pynn.tensor(data(world, 0, 0)[0]))
     state = model.state_dict()
     if mode == "unused":  # no rank used it: its gradient stays None, as without DDP
         assert (model.module if not reference else model).dead.weight.grad is None

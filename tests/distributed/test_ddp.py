@@ -54,6 +54,16 @@ def test_ddp_equals_one_process_on_the_concatenated_batch(tmp_path, mode, n):
         assert not np.allclose(ref[k], 0)
 
 
+def test_ddp_broadcasts_buffers_from_rank_0(tmp_path):
+    proc = run(2, tmp_path, "bn")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    assert "bn.running_mean" in ranks[0]
+    for k in ranks[0]:
+        np.testing.assert_array_equal(ranks[1][k], ranks[0][k], err_msg=k)
+    assert not np.allclose(ranks[0]["bn.running_mean"], 0)  # they were updated
+
+
 def test_collectives_results(tmp_path):
     n = 3
     proc = run(n, tmp_path, "collectives")
