@@ -1,7 +1,6 @@
 """Activation layers: each forwards to the function of the same name in
 :mod:`pynn.functional`."""
 
-import warnings
 
 import numpy as np
 
@@ -143,31 +142,14 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-def _dim(module, input):
-    """``module.dim``, or -1 when it is None.
-
-    PyTorch's ``dim=None`` is a deprecated legacy rule (dim 0 for 0-, 1- and 3-D input, else
-    dim 1). pynn uses the last dimension instead, which agrees with that rule for 1-D and
-    2-D input (the usual (N, classes) case) and warns where the two differ (3-D and more).
-    """
-    if module.dim is not None:
-        return module.dim
-    ndim = input.ndim if isinstance(input, Tensor) else getattr(input, "ndim", 0)
-    if ndim >= 3:
-        warnings.warn(f"{type(module).__name__}(dim=None) on {ndim}-D input: pynn uses the last "
-                      f"dimension, where PyTorch's legacy rule takes dim {0 if ndim == 3 else 1}"
-                      f"; pass dim explicitly", stacklevel=3)
-    return -1
-
-
 class Softmax(Module):
     """Softmax along ``dim``: ``exp(x) / sum(exp(x))``, computed stably.
 
     Parameters
     ----------
     dim : int or None
-        None means the last dimension. (PyTorch's deprecated implicit choice takes dim 0 of
-        3-D input and dim 1 of 4-D and more; there pynn warns and uses the last dimension.)
+        None: PyTorch's deprecated implicit choice (dim 0 of 0-, 1- and 3-D input, else dim
+        1), with its warning.
 
     Shape
     -----
@@ -180,7 +162,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.softmax(input, _dim(self, input))
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -192,7 +174,7 @@ class LogSoftmax(Module):
     Parameters
     ----------
     dim : int or None
-        None means the last dimension, as in :class:`Softmax`.
+        None: PyTorch's deprecated implicit choice, as in :class:`Softmax`.
 
     Shape
     -----
@@ -205,7 +187,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.log_softmax(input, _dim(self, input))
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -396,7 +378,7 @@ class Softmin(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.softmin(input, self.dim)
+        return F.softmin(input, self.dim, _stacklevel=5)
 
     def extra_repr(self):
         return f"dim={self.dim}"

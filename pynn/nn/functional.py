@@ -443,14 +443,15 @@ def gelu(input, approximate="none"):
     return GeluFunction.apply(input, approximate)
 
 
-def softmax(input, dim=-1, dtype=None):
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """Softmax along ``dim``: ``exp(x) / sum(exp(x))``, computed stably.
 
     Parameters
     ----------
     input : Tensor of any shape
     dim : int
-        Any dimension (the kernels see it moved last).
+        Any dimension (the kernels see it moved last). None: PyTorch's deprecated implicit
+        choice (dim 0 for 0-, 1- and 3-D input, else dim 1), with its warning.
     dtype : numpy dtype, optional
         Cast the input to it first.
 
@@ -460,10 +461,12 @@ def softmax(input, dim=-1, dtype=None):
     """
     if dtype is not None:
         input = _tensor(input).to(dtype)
+    if dim is None:
+        dim = _implicit_dim("softmax", input, _stacklevel)
     return SoftmaxFunction.apply(input, dim)
 
 
-def log_softmax(input, dim=-1, dtype=None):
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``log(softmax(input, dim))``, computed stably.
 
     Parameters
@@ -479,6 +482,8 @@ def log_softmax(input, dim=-1, dtype=None):
     """
     if dtype is not None:
         input = _tensor(input).to(dtype)
+    if dim is None:
+        dim = _implicit_dim("log_softmax", input, _stacklevel)
     return LogSoftmaxFunction.apply(input, dim)
 
 
@@ -1777,13 +1782,16 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     -------
     Tensor of the shape of ``input``
     """
-    return softmax(-_tensor(input), _implicit_dim(input, dim), dtype=dtype)
+    if dim is None:
+        dim = _implicit_dim("softmin", input, _stacklevel)
+    return softmax(-_tensor(input), dim, dtype=dtype)
 
 
-def _implicit_dim(input, dim):
-    if dim is not None:
-        return dim
-    return 0 if _data(input).ndim in (0, 1, 3) else 1
+def _implicit_dim(op, input, stacklevel):
+    """PyTorch's deprecated choice of dimension for the softmax family, with its warning."""
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+                  f"include dim=X as an argument.", stacklevel=stacklevel + 1)
+    return 0 if np.ndim(_data(input)) in (0, 1, 3) else 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -311,11 +311,16 @@ def test_conv_and_batchnorm_shape_errors():
         nn.LayerNorm(4)(pynn.tensor(np.zeros((2, 5), np.float32)))
 
 
-def test_softmax_dim_none_uses_last_dim_and_warns_where_torch_differs():
-    x = pynn.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)))
-    with pytest.warns(UserWarning, match="last dimension"):
-        y = nn.Softmax()(x)
-    np.testing.assert_allclose(y.detach().numpy().sum(-1), 1.0)
+@pytest.mark.parametrize("shape", [(5,), (2, 3), (2, 3, 4), (2, 3, 2, 2)])
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax", "Softmin"])
+def test_softmax_dim_none_takes_torchs_implicit_dim_with_its_warning(name, shape):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        y = getattr(nn, name)()(pynn.tensor(x))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        expected = getattr(torch.nn, name)()(torch.tensor(x))
+    np.testing.assert_allclose(y.detach().numpy(), expected.numpy(), rtol=1e-12)
 
 
 def test_forward_missing():
