@@ -1,15 +1,25 @@
-"""Differentiable functions with ``torch.nn.functional``'s names and signatures::
+"""``pynn.nn.functional``: differentiable functions with ``torch.nn.functional``'s names and
+signatures (``pynn.functional`` is the same module under an older name)::
 
     import pynn.nn.functional as F
     loss = F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), labels)
 
+Families, in this order: linear and 2-D convolution; pooling; the kernel-backed activations,
+softmax family and dropout; classification and regression losses; normalisation; attention;
+embedding; then the functions without a kernel of their own (NumPy nodes in
+``pynn/ops/<family>.py`` or compositions of Tensor ops): the other activations, 1-D and
+transposed convolution, ``unfold``/``fold``, ``pad``, 1-D and adaptive pooling,
+``interpolate``, pixel shuffle, the distance and margin losses, channel and alpha dropout,
+group/instance/local-response normalisation, ``bilinear``, ``embedding_bag``.
+
 Inputs are :class:`pynn.Tensor` (ndarrays are accepted as constants). Hot paths run on the
 active backend's kernels (``gemm``, convolution, pooling, the softmax family, activations,
 ``bias_grad``); kernel-backed ops need float32 or float64 operands of one dtype and raise a
-TypeError naming the op otherwise.
+TypeError naming the op otherwise. PyTorch's deprecated ``size_average``/``reduce`` are
+turned into ``reduction`` with PyTorch's warning.
 
 Not implemented (NotImplementedError): ``dilation`` in pooling, ``ceil_mode`` in average
-pooling, ``divisor_override``.
+pooling, ``divisor_override``, bicubic interpolation, ``grid_sample``.
 """
 
 import warnings
