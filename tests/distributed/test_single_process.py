@@ -65,6 +65,8 @@ def test_ddp_alone_is_the_module(world):
     net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     ddp = DDP(net)
     assert ddp.module is net
+    assert repr(ddp) == "DistributedDataParallel(\n  (module): " + repr(net).replace(
+        "\n", "\n  ") + "\n)"  # PyTorch's: the wrapped module only
     assert list(ddp.state_dict()) == ["module." + k for k in net.state_dict()]
     x = pynn.randn(5, 3)
     np.testing.assert_array_equal(ddp(x).detach().numpy(), net(x).detach().numpy())

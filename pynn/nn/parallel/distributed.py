@@ -346,7 +346,3 @@ class DistributedDataParallel(Module):
         raise NotImplementedError("DistributedDataParallel.join: uneven inputs are not "
                                   "supported; use DistributedSampler so every rank gets the "
                                   "same number of batches")
-
-    def extra_repr(self):
-        return (f"world_size={self.process_group.size()}, buckets={len(self._buckets)}, "
-                f"bucket_cap_mb={self.bucket_cap_mb}")
