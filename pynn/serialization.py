@@ -12,8 +12,10 @@ File layout (a zip archive as written by ``numpy.savez``, readable with ``np.loa
   keys stay ints and order is kept), ``{"list": [...]}``, ``{"tuple": [...]}``,
   ``{"array": member}`` and ``{"scalar": member}`` (a NumPy scalar, kept as a 0-d array).
 - format 2 adds ``{"tensor": member}`` for a Tensor, with ``"requires_grad": true`` and
-  ``"parameter": true`` beside the member when they apply. A file without tensors is
-  written as format 1, so older versions of pynn still read it.
+  ``"parameter": true`` beside the member when they apply, and
+  ``{"namespace": [[name, node], ...]}`` for an ``argparse.Namespace`` (a script's
+  arguments). A file without them is written as format 1, so older versions of pynn still
+  read it.
 
 Nothing is pickled, and :func:`load` reads with ``allow_pickle=False``: opening an
 untrusted file never runs code. Objects other than these containers, scalars, arrays and
@@ -21,6 +23,7 @@ tensors (a Module, an optimiser, a class instance) are refused when saving: save
 ``state_dict()``.
 """
 
+import argparse
 import io
 import json
 import os
@@ -85,8 +88,12 @@ def _flatten(obj):
         if isinstance(node, (list, tuple)):
             kind = "tuple" if isinstance(node, tuple) else "list"
             return {kind: [walk(v, path + [i]) for i, v in enumerate(node)]}
+        if isinstance(node, argparse.Namespace):  # a script's arguments, in checkpoints
+            uses_v2[0] = True
+            return {"namespace": [[key, walk(value, path + [key])]
+                                  for key, value in vars(node).items()]}
         if isinstance(node, Tensor):
-            uses_tensors[0] = True
+            uses_v2[0] = True
             out = {"tensor": add_array(node._data, path, where)}
             if node.requires_grad:
                 out["requires_grad"] = True
@@ -107,9 +114,9 @@ def _flatten(obj):
                         f"scalars, int, float, bool, str, None (for a model or an optimiser, "
                         f"save its state_dict())")
 
-    uses_tensors = [False]
+    uses_v2 = [False]  # tensors and namespaces need format 2
     tree = walk(obj, [])
-    return tree, arrays, (2 if uses_tensors[0] else 1)
+    return tree, arrays, (2 if uses_v2[0] else 1)
 
 
 def _is_parameter(t):
@@ -151,7 +158,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
         ndarrays (any non-object dtype), NumPy scalars, int, float, bool, str, None, objects
         with a ``.data`` ndarray (saved as that array). Dict keys: str or int (any
         characters, ``/`` included); dict subclasses (OrderedDict) come back as dicts,
-        namedtuples as tuples. A Module, an optimiser or any other object is refused
+        namedtuples as tuples; an ``argparse.Namespace`` (a script's arguments) comes back as
+        one. A Module, an optimiser or any other object is refused
         (TypeError): pynn does not pickle objects; save its ``state_dict()``.
     f : str, PathLike or writable binary file object
         Written exactly there (no ``.npz`` is appended). A path is written atomically: to
@@ -287,6 +295,15 @@ def _rebuild(tree, zf, source, version):
             if kind in ("list", "tuple") and isinstance(value, list):
                 items = [build(v) for v in value]
                 return tuple(items) if kind == "tuple" else items
+            if kind == "namespace" and version >= 2 and isinstance(value, list):
+                ns = argparse.Namespace()
+                for pair in value:
+                    if not (isinstance(pair, list) and len(pair) == 2
+                            and isinstance(pair[0], str)):
+                        raise _error(source, f"corrupt pynn metadata: bad namespace item "
+                                             f"{pair!r}")
+                    setattr(ns, pair[0], build(pair[1]))
+                return ns
             if kind in ("array", "scalar") and isinstance(value, str):
                 arr = _read_member(zf, value, source)
                 return arr[()] if kind == "scalar" else arr

@@ -395,13 +395,17 @@ def test_checkpoint_of_model_and_optimizer_round_trip(tmp_path):
 
     for _ in range(3):
         train_step(model, opt)
+    import argparse
+
+    args = argparse.Namespace(lr=0.01, epochs=3, name="run", layers=[3, 4])
     ckpt = {"epoch": 3, "model_state_dict": model.state_dict(),
             "optimizer_state_dict": opt.state_dict(), "loss": 0.1, "note": None,
-            "flags": [True, False], "shape": (3, 4)}
+            "flags": [True, False], "shape": (3, 4), "args": args}
     pynn.save(ckpt, tmp_path / "ckpt.pt")
     loaded = pynn.load(tmp_path / "ckpt.pt", map_location="cpu", weights_only=True)
     assert loaded["epoch"] == 3 and loaded["loss"] == 0.1 and loaded["note"] is None
     assert loaded["flags"] == [True, False] and loaded["shape"] == (3, 4)
+    assert loaded["args"] == args and isinstance(loaded["args"], argparse.Namespace)
 
     model2 = small_model()
     for p in model2.parameters():
