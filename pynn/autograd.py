@@ -1209,11 +1209,17 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
             deps[node] = 0
             starts.append(node)
 
+    leaf_hooks = _leaf_hooks
+    hooked = {}  # leaves with tensor hooks -> edges still to deliver (hooks see the total)
+    sums = {}
     if restricted:
         run, contrib, deps = _plan(starts, targets_leaf, targets_node)
-        for node in contrib:  # versions of what will be read
-            if node in run:
-                _version_sum_check(node)
+        for node in run:  # versions of what will be read; edges into hooked target leaves
+            _version_sum_check(node)
+            for t, needed in zip(node._inputs, node.needs_input_grad):
+                if (needed and t.grad_fn is None and id(t) in leaf_hooks
+                        and id(t) in targets_leaf):
+                    hooked[id(t)] = hooked.get(id(t), 0) + 1
     else:
         stack = list(starts)
         while stack:
@@ -1229,15 +1235,17 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                         else:
                             deps[parent] = 1
                             stack.append(parent)
-                    elif post and id(t) in post:
-                        pending[id(t)] = pending.get(id(t), 0) + 1
+                    else:
+                        if post and id(t) in post:
+                            pending[id(t)] = pending.get(id(t), 0) + 1
+                        if leaf_hooks and id(t) in leaf_hooks:
+                            hooked[id(t)] = hooked.get(id(t), 0) + 1
             for t in node._others:
                 vs += t._version
             if vs != node._vsum:
                 node._check_versions()
 
     ready = [n for n in starts if deps.get(n, 1) == 0]
-    leaf_hooks = _leaf_hooks
     anomaly = _mode.anomaly
     ndarray = _ndarray
     while ready:
@@ -1277,11 +1285,13 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                 continue
             parent = t.grad_fn
             if parent is None:
+                if hooked and id(t) in hooked:
+                    gi = _gather(t, gi, hooked, sums)
                 if gi is None:
                     if pending and id(t) in pending:
                         _post_accumulate(t, pending)
                     continue
-                if leaf_hooks and id(t) in leaf_hooks:
+                if hooked and id(t) in hooked:
                     gi = _run_hooks(leaf_hooks[id(t)].fns, gi, graph)
                     if restricted:
                         if id(t) in targets_leaf:
@@ -1446,6 +1456,8 @@ def _run_backward(root, grad, retain_graph):
     stack = [root]
     post = _post_hooks
     pending = {}  # leaves with post-accumulate hooks -> edges still to deliver
+    leaf_hooks = _leaf_hooks
+    hooked = {}  # leaves with tensor hooks -> edges still to deliver (hooks see the total)
     while stack:
         node = stack.pop()
         vs = 0
@@ -1459,8 +1471,11 @@ def _run_backward(root, grad, retain_graph):
                     else:
                         deps[parent] = 1
                         stack.append(parent)
-                elif post and id(t) in post:
-                    pending[id(t)] = pending.get(id(t), 0) + 1
+                else:
+                    if post and id(t) in post:
+                        pending[id(t)] = pending.get(id(t), 0) + 1
+                    if leaf_hooks and id(t) in leaf_hooks:
+                        hooked[id(t)] = hooked.get(id(t), 0) + 1
         for t in node._others:
             vs += t._version
         if vs != node._vsum:
@@ -1469,7 +1484,7 @@ def _run_backward(root, grad, retain_graph):
     grads = {root: grad}
     ready = [root]
     ndarray = _ndarray
-    leaf_hooks = _leaf_hooks
+    sums = {}  # the gradients hooked leaves received so far
     release = not retain_graph and not _mode.anomaly
     while ready:
         node = ready.pop()
@@ -1497,11 +1512,12 @@ def _run_backward(root, grad, retain_graph):
                 continue
             parent = t.grad_fn
             if parent is None:
-                if gi is not None:
-                    if leaf_hooks and id(t) in leaf_hooks:
+                if hooked and id(t) in hooked:
+                    gi = _gather(t, gi, hooked, sums)
+                    if gi is not None:
                         _accumulate(t, _run_hooks(leaf_hooks[id(t)].fns, gi, False))
-                    else:
-                        _accumulate(t, gi, node.fresh_grads)
+                elif gi is not None:
+                    _accumulate(t, gi, node.fresh_grads)
                 if pending and id(t) in pending:
                     _post_accumulate(t, pending)
                 continue
@@ -1520,6 +1536,20 @@ def _run_backward(root, grad, retain_graph):
             deps[parent] = left
             if left == 0:
                 ready.append(parent)
+
+
+def _gather(t, g, counts, sums):
+    """Add ``g`` (or None) to what the hooked leaf ``t`` received in this walk; the total
+    once its last edge has delivered (None before), so that its hooks run once."""
+    key = id(t)
+    if g is not None:
+        prev = sums.get(key)
+        sums[key] = g if prev is None else prev + g
+    left = counts[key] - 1
+    counts[key] = left
+    if left == 0:
+        return sums.pop(key, None)
+    return None
 
 
 def _freed_backward(node, *grads):

@@ -412,3 +412,22 @@ def test_backward_from_one_output_of_several():
     b.backward()
     np.testing.assert_array_equal(x.grad, [0.0, 2.0])
     assert x.grad is not None and a.grad_fn is b.grad_fn
+
+
+def test_leaf_hook_runs_once_on_the_total(same_in_both):
+    def check(lib):
+        w = _leaf(lib, [1.0, -2.0])
+        calls = []
+
+        def clip(g):
+            calls.append(g.clone())
+            return g.clamp(-3, 3)
+
+        w.register_hook(clip)
+        a = lib.tensor(np.array([2.0, 2.0]))
+        (w * a + w * a * 2).sum().backward()  # two uses: hooks see 2 + 4, clipped to 3
+        first = w.grad.clone()
+        (gw,) = lib.autograd.grad((w * a).sum() + (w * a).sum(), w)
+        return {"first": first, "calls": calls, "grad": gw}
+
+    same_in_both(check)
