@@ -8,10 +8,18 @@ initializers named as in ``named_parameters()`` / ``named_buffers()``.
 
 It needs the ``onnx`` package (``pip install onnx``; ``onnxruntime`` to run the result).
 
-Differences from PyTorch's exporter: sizes read in Python during the forward pass (``x.size(0)``)
-are baked in, except that reshapes and broadcasts keep leading sizes that equal the input's
-free, so a dynamic batch axis works for the usual ``x.view(x.size(0), -1)``; Tensors that were
-computed without the autograd graph (comparisons, ``argmax``) are exported as constants.
+Ops without a gradient (comparisons, logical ops, ``argmax``) are recorded during the export
+too, so masks and predicted classes follow the inputs.
+
+Differences from PyTorch's exporter, which traces sizes symbolically: sizes read in Python
+during the forward pass (``x.size(0)``) are numbers here. Reshapes and broadcasts keep the
+leading sizes that equal the input's free (``x.view(x.size(0), -1)`` works with a dynamic
+batch axis), and a constant filled with one value whose shape follows a dynamic axis (an
+initial state ``zeros(layers, x.size(0), hidden)``) is rebuilt from the input's shape. Other
+values computed outside the autograd graph (random draws, ``.numpy()``, a size used in
+arithmetic) become constants, and :func:`export` warns about them
+(:class:`OnnxExporterWarning`): it traces the model a second time on other values to find
+them.
 """
 
 import enum

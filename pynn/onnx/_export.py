@@ -5,6 +5,12 @@ grad under :func:`pynn.enable_grad`, so that every op records its node; the grap
 walked back from the outputs through each node's recorded arguments (``node._inputs``).
 Tensor arguments are the graph inputs, the parameters and buffers (initializers named as
 ``named_parameters()`` / ``named_buffers()`` name them), other nodes' outputs, or constants.
+
+A second trace on other input values, with one more element along each dynamic axis, tells
+which constants follow the inputs: a repeated value over a shape that follows a dynamic size
+(a zero initial state) is rebuilt from the input's shape in the graph; any other constant
+that changed gets an :class:`~pynn.onnx.errors.OnnxExporterWarning`, as does control flow
+on input values.
 """
 
 import contextlib
@@ -27,6 +33,7 @@ _state = {"exporting": False}
 
 
 def is_exporting():
+    """True while an export runs the model."""
     return _state["exporting"]
 
 

@@ -238,3 +238,15 @@ def test_sizes_used_in_arithmetic_warn_with_dynamic_axes():
     with pytest.warns(pynn.onnx.OnnxExporterWarning, match="DivBackward0"):
         pynn.onnx.export(_Wrap(nn.Identity(), standardize), pynn.randn(4, 3), None,
                          dynamic_axes={"input": [0]})
+
+
+def test_plain_function_float64_and_inference_mode():
+    def fn(x):
+        return pynn.relu(x) * 2
+
+    x = pynn.randn(3, 2, dtype=pynn.float64)
+    with pynn.inference_mode():  # the export records its graph all the same
+        proto = pynn.onnx.export(fn, x, None)
+    (got,) = _session(proto.SerializeToString()).run(None, {"input": x.numpy()})
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, fn(x).numpy())
