@@ -99,7 +99,8 @@ _LAUNCH_VARS = (
     ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
      "OMPI_COMM_WORLD_LOCAL_SIZE"),
     ("PMIX_RANK", "PMIX_SIZE", "PMIX_LOCAL_RANK", "PMIX_LOCAL_SIZE"),
-    ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"),
+    # srun's job-step variables (a batch script itself has SLURM_NTASKS but is one process)
+    ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", "SLURM_STEP_TASKS_PER_NODE"),
 )
 
 
@@ -373,20 +374,21 @@ def _remove_abort_hook():
 _SPIN_SECONDS = 2e-3
 
 
-def _wait(requests, timeout, what):
-    """Poll ``requests`` until all complete; DistBackendError after ``timeout`` seconds.
+def _wait(requests, timeout, what, statuses=None):
+    """Poll ``requests`` until all complete (their ``statuses`` filled in when given);
+    DistBackendError after ``timeout`` seconds.
 
     MPI's own blocking wait spins, which starves the other ranks when ranks outnumber cores;
     this one spins for ``_SPIN_SECONDS``, then sleeps a little between tests."""
     if not requests:
         return
     testall = _import_mpi().Request.Testall
-    if testall(requests):
+    if testall(requests, statuses):
         return
     now = time.monotonic()
     spin_end = now + _SPIN_SECONDS
     deadline = now + timeout
-    while not testall(requests):
+    while not testall(requests, statuses):
         now = time.monotonic()
         if now > spin_end:
             time.sleep(5e-5 if now < spin_end + 0.1 else 1e-3)
@@ -818,8 +820,7 @@ def recv(tensor, src=None, group=None, tag=0):
     buf, finish = _inplace_buffer(tensor, "recv")
     status = MPI.Status()
     req = pg.comm.Irecv(buf, source=MPI.ANY_SOURCE if src is None else src, tag=tag)
-    _wait([req], pg.timeout, "recv")
-    req.Wait(status)
+    _wait([req], pg.timeout, "recv", [status])
     finish()
     return status.Get_source()
 

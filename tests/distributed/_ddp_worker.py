@@ -123,6 +123,11 @@ def collectives(out, rank, world):
         dist.send(pynn.tensor([float(rank)]), dst=(rank + 1) % world)
         w.wait()
         res["ring"] = buf.numpy()
+        if rank == 0:  # from whichever rank sends: recv says which
+            got = pynn.zeros(1, dtype=pynn.float64)
+            res["recv_from"] = np.array([dist.recv(got), got.item()])
+        elif rank == world - 1:
+            dist.send(pynn.tensor([7.0]), dst=0)
     dist.barrier()
     res["env"] = np.array([int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])])
     np.savez(out / f"rank{rank}.npz", **res)

@@ -91,6 +91,8 @@ def test_collectives_results(tmp_path):
         # rank r receives element r of the sum over ranks of (arange(n) + rank)
         np.testing.assert_array_equal(got["reduce_scatter"], [n * r + ranks.sum()])
         np.testing.assert_array_equal(got["ring"], [(r - 1) % n])
+        if r == 0:
+            np.testing.assert_array_equal(got["recv_from"], [n - 1, 7.0])
         np.testing.assert_array_equal(got["env"], [r, n])
 
 
