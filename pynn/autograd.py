@@ -405,7 +405,6 @@ class ArrayFunction:
     _special = False  # True once it has several outputs or hooks (the walk's slow path)
     _vsum = 0  # the sum of the Tensor inputs' versions when recorded
     _others = ()  # the Tensor inputs that do not require grad
-    _arrays = ()  # the storage of each argument at the call (others as given)
     _versions = None  # each input's version, kept only when _vsum is not 0
 
     def save_for_backward(self, *arrays):
@@ -451,7 +450,6 @@ class ArrayFunction:
             # _inputs: the arguments themselves (no copy); the backward walk reads only the
             # positions where needs_input_grad is True (and the versions of _others).
             ctx._inputs = args
-            ctx._arrays = arrays
             ctx.needs_input_grad = tuple(needs)
             if others is not None:
                 ctx._others = others
@@ -486,7 +484,6 @@ class ArrayFunction:
         ctx.needs_input_grad = needs if record else (False,) * len(args)
         if record:
             ctx._inputs = args
-            ctx._arrays = arrays
             ctx._others = [a for a, n in zip(args, needs) if isinstance(a, Tensor) and not n]
             vs = [a._version if isinstance(a, Tensor) else 0 for a in args]
             ctx._vsum = sum(vs)
@@ -527,8 +524,8 @@ class ArrayFunction:
 
     def _check_versions(self):
         """Raise PyTorch's error if a Tensor input was written in place since the call and
-        this node kept (a view of) the storage it had then, as PyTorch raises for a saved
-        tensor. An input the node did not keep (``x + y`` keeps neither) is not an error,
+        this node kept (a view of) its storage, as PyTorch raises for a saved tensor (a
+        write outside the graph goes into the storage itself). An input the node did not keep (``x + y`` keeps neither) is not an error,
         unless an in-place op recorded in the graph has since given the input a new
         ``grad_fn`` (``_after_version``, set by ``Tensor._inplace``): this node reaches its
         input's node through the Tensor, so its gradient would go to the wrong node."""
@@ -537,7 +534,7 @@ class ArrayFunction:
             if isinstance(t, Tensor):
                 expected = versions[i] if versions else 0
                 if t._version != expected and (
-                        _kept(self, self._arrays[i])
+                        _kept(self, t._data)
                         or getattr(t.grad_fn, "_after_version", -1) >= expected):
                     raise _version_error(t, expected)
 
@@ -554,7 +551,7 @@ class ArrayFunction:
 
 def _kept(node, arr):
     """Whether ``node`` kept ``arr`` or a view of it (saved, or as a ctx attribute)."""
-    todo = [node.saved_tensors, *(v for k, v in vars(node).items() if k != "_arrays")]
+    todo = [node.saved_tensors, *vars(node).values()]
     while todo:
         v = todo.pop()
         if type(v) is _ndarray:
