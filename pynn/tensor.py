@@ -811,6 +811,16 @@ class Tensor:
         """Write ``source`` at ``index`` along ``dim``, in place."""
         return self._inplace(_method("index_copy"), dim, index, source)
 
+    def index_put_(self, indices, values, accumulate=False):
+        """``self[indices] = values`` (``accumulate``: ``+=``, repeated indices adding up),
+        in place; ``indices`` is a tuple of index tensors."""
+        key = _ix.index_key(tuple(indices))
+        return self._inplace(_ix._put, values, key, accumulate, passthrough=accumulate)
+
+    def index_put(self, indices, values, accumulate=False):
+        """The out-of-place :meth:`index_put_`."""
+        return _ix._put(self, values, _ix.index_key(tuple(indices)), accumulate)
+
     def masked_scatter_(self, mask, source):
         """Write ``source``'s elements, in order, where ``mask`` is True, in place."""
         return self._inplace(_method("masked_scatter"), mask, source)

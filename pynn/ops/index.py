@@ -66,26 +66,31 @@ class IndexPutFunction(ArrayFunction):
     of the positions it was written to (summed over the broadcast)."""
 
     @staticmethod
-    def forward(ctx, x, value, key):
+    def forward(ctx, x, value, key, accumulate=False):
         out = x.copy()
         try:
-            out[key] = value
+            if accumulate:  # index_put_(..., accumulate=True): repeated indices add up
+                np.add.at(out, key, value)
+            else:
+                out[key] = value
         except (IndexError, ValueError) as exc:
             raise type(exc)(f"index assignment: {exc} (tensor shape {x.shape})") from None
-        ctx.args = (key, np.shape(value))
+        ctx.args = (key, np.shape(value), accumulate)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        key, vshape = ctx.args
+        key, vshape, accumulate = ctx.args
         nx, nv = ctx.needs_input_grad[:2]
         gx = gv = None
         if nx:
-            gx = grad.copy()
-            gx[key] = 0
+            gx = grad
+            if not accumulate:
+                gx = grad.copy()
+                gx[key] = 0
         if nv:
             gv = unbroadcast(np.asarray(grad[key]), vshape)
-        return gx, gv, None
+        return gx, gv, None, None
 
 
 class OverwriteFunction(ArrayFunction):
@@ -119,5 +124,5 @@ def setitem(t, key, value):
     t._version += 1
 
 
-def _put(old, value, key):
-    return IndexPutFunction.apply(old, value, key)
+def _put(old, value, key, accumulate=False):
+    return IndexPutFunction.apply(old, value, key, accumulate)

@@ -913,3 +913,23 @@ def test_clone_detach_is_nonzero_and_fork_rng():
         with lib.random.fork_rng():
             a = lib.rand(3)
         assert lib.equal(a, lib.rand(3))
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put_matches_torch(accumulate):
+    res = {}
+    for lib in (pynn, torch):
+        x = lib.tensor(np.arange(12.0, dtype=np.float32).reshape(3, 4), requires_grad=True)
+        v = lib.tensor([10.0, 20.0, 30.0], requires_grad=True)
+        y = x * 1
+        idx = (lib.tensor([0, 2, 0]), lib.tensor([1, 3, 1]))
+        y.index_put_(idx, v * 2, accumulate=accumulate)
+        z = x.index_put(idx, v, accumulate=True)
+        (y * lib.tensor(np.arange(12.0).reshape(3, 4), dtype=lib.float32)).sum().backward()
+        (z * z).sum().backward()
+        res[lib] = [a.detach().numpy().copy() for a in (y, z, x.grad, v.grad)]
+    if not accumulate:  # PyTorch leaves repeated positions undefined: compare the rest
+        res[pynn][0][0, 1] = res[torch][0][0, 1]
+        res[pynn][3][[0, 2]] = res[torch][3][[0, 2]]
+    for a, b in zip(res[pynn], res[torch]):
+        np.testing.assert_allclose(a, b)
