@@ -231,7 +231,7 @@ def _macs(module, args, output):
 
 def _attention_macs(module, args):
     tensors = [a for a in args[:3] if isinstance(a, Tensor)]
-    if len(tensors) < 3:
+    if len(tensors) < 3:  # unknown call: count nothing rather than guess
         return 0
     query, key, value = (t._data for t in tensors)
     e = module.embed_dim
@@ -328,7 +328,7 @@ def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, de
         by_module[id(module)] = info
         rows.append(info)
 
-    def hook(module, args, output):
+    def hook(module, args, kwargs, output):
         info = by_module.get(id(module))
         if info is None:
             return
@@ -337,14 +337,16 @@ def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, de
         if first is not None:
             info.output_size = list(first.shape)
         if info.is_leaf or type(module).__name__ == "MultiheadAttention":
-            info.own_macs += _macs(module, args, output)
+            # inputs given by keyword (attn(query=q, key=k, value=v)) count as positional
+            named = [kwargs[k] for k in ("input", "query", "key", "value") if k in kwargs]
+            info.own_macs += _macs(module, tuple(args) + tuple(named), output)
             info.output_bytes += sum(t._data.nbytes for t in _tensors(output))
 
     modes = [(module, module.training) for module in model.modules()]
     handles = []
     try:
         for module, _ in modes:
-            handles.append(module.register_forward_hook(hook))
+            handles.append(module.register_forward_hook(hook, with_kwargs=True))
         model.eval()
         try:
             with no_grad():

@@ -139,6 +139,17 @@ def test_several_inputs_and_attention():
     assert stats.total_mult_adds == projections + 2 * n * lq * s * e
     assert rows(stats)[""].output_size == [2, 5, 16]
 
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = attention
+
+        def forward(self, x, memory):
+            return self.attn(query=x, key=memory, value=memory)[0]
+
+    by_keyword = summary(Block(), input_data=[q, kv], verbose=0)
+    assert by_keyword.total_mult_adds == stats.total_mult_adds
+
     class Pair(nn.Module):
         def __init__(self):
             super().__init__()

@@ -250,6 +250,20 @@ def test_file_objects_seekable_or_not(tmp_path):
         assert_matches(load_torch(f), t)
 
 
+def test_loading_never_imports_torch(tmp_path):
+    import subprocess
+    import sys
+
+    path = saved({"w": torch.arange(6.0).reshape(2, 3)}, tmp_path)
+    code = ("import sys; sys.modules['torch'] = None\n"  # any import of torch now fails
+            "from pynn.formats import load_torch\n"
+            f"print(load_torch({str(path)!r})['w'].tolist())\n"
+            "print('torch' in [m.split('.')[0] for m in sys.modules if sys.modules[m]])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split("\n")[:2] == ["[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]", "False"]
+
+
 # ------------------------------------------------------------------- rewriting saved archives
 def rewrite(src, dst, *, pickle_bytes=None, byteorder=None, data=None, drop=()):
     """Copy the zip ``src`` to ``dst`` with records replaced or dropped."""
