@@ -504,9 +504,13 @@ def _inplace_buffer(t, what):
     return buf, finish
 
 
-def _mpi_op(MPI, op):
+def _mpi_op(MPI, op, dtype=None):
     if not isinstance(op, ReduceOp):
         raise TypeError(f"op must be a pynn.distributed.ReduceOp, got {op!r}")
+    if dtype == np.bool_:  # MPI has no arithmetic on C bools: logical or / and
+        return {ReduceOp.SUM: MPI.LOR, ReduceOp.MAX: MPI.LOR, ReduceOp.BOR: MPI.LOR,
+                ReduceOp.PRODUCT: MPI.LAND, ReduceOp.MIN: MPI.LAND, ReduceOp.BAND: MPI.LAND,
+                ReduceOp.BXOR: MPI.LXOR, ReduceOp.AVG: MPI.LOR}[op]
     return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
             ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
             ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}[op]
@@ -555,10 +559,12 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     buf, finish = _inplace_buffer(tensor, "all_reduce")
     if not isinstance(op, ReduceOp):
         raise TypeError(f"op must be a pynn.distributed.ReduceOp, got {op!r}")
+    if op is ReduceOp.AVG and buf.dtype.kind not in "fciu":
+        raise TypeError(f"ReduceOp.AVG is not defined for {buf.dtype} tensors")
     reqs = []
     if pg.comm is not None:
         MPI = _import_mpi()
-        reqs.append(pg.comm.Iallreduce(MPI.IN_PLACE, buf, _mpi_op(MPI, op)))
+        reqs.append(pg.comm.Iallreduce(MPI.IN_PLACE, buf, _mpi_op(MPI, op, buf.dtype)))
     if op is ReduceOp.AVG:
         finish = _then(lambda: _average(buf, pg.size()), finish)
     return _run(pg, reqs, finish, [tensor], "all_reduce", async_op)
@@ -581,7 +587,7 @@ def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False):
     reqs = []
     if pg.comm is not None:
         MPI = _import_mpi()
-        mop = _mpi_op(MPI, op)
+        mop = _mpi_op(MPI, op, buf.dtype)
         if pg.rank() == dst:
             reqs.append(pg.comm.Ireduce(MPI.IN_PLACE, buf, mop, root=dst))
         else:
@@ -699,7 +705,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     reqs = []
     if pg.comm is not None:
         MPI = _import_mpi()
-        reqs.append(pg.comm.Ireduce_scatter_block(send, buf, _mpi_op(MPI, op)))
+        reqs.append(pg.comm.Ireduce_scatter_block(send, buf, _mpi_op(MPI, op, buf.dtype)))
     else:
         buf.reshape(-1)[...] = send.reshape(-1)
     if op is ReduceOp.AVG:

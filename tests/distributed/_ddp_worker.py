@@ -92,6 +92,12 @@ def collectives(out, rank, world):
     a = np.full(3, rank, np.int64)
     dist.all_reduce(a)  # an ndarray, in place
     res["int_sum"] = a
+    flags = np.array([rank == 0, False, True])
+    dist.all_reduce(flags)  # bools: SUM is a logical or
+    res["bool_sum"] = flags
+    h = pynn.tensor([1.5, float(rank)], dtype=pynn.float16)
+    dist.all_reduce(h, op=dist.ReduceOp.MAX)
+    res["half_max"] = h.numpy()
     s = pynn.tensor(np.arange(6.0).reshape(2, 3))[:, 1]  # non-contiguous storage
     dist.all_reduce(s)
     res["strided"] = s.numpy()

@@ -79,6 +79,8 @@ def test_collectives_results(tmp_path):
         np.testing.assert_array_equal(got["product"], np.prod([base + i for i in range(n)], 0))
         np.testing.assert_array_equal(got["int_sum"], np.full(3, ranks.sum(), np.int64))
         assert got["int_sum"].dtype == np.int64
+        np.testing.assert_array_equal(got["bool_sum"], [True, False, True])
+        np.testing.assert_array_equal(got["half_max"], np.array([1.5, n - 1], np.float16))
         np.testing.assert_array_equal(got["strided"], n * np.array([1.0, 4.0]))
         np.testing.assert_array_equal(got["broadcast"], [n - 1.0] * 2)
         np.testing.assert_array_equal(got["all_gather"], np.repeat(ranks[:, None], 2, 1))
