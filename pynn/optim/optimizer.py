@@ -85,9 +85,11 @@ class Optimizer:
 
     Parameters
     ----------
-    params : iterable of Parameter, or of dicts
-        Either the parameters to optimise, or *parameter groups*: dicts with a ``"params"``
-        entry and any hyper-parameters that override ``defaults`` for that group.
+    params : iterable of Parameter, of (name, Parameter) pairs, or of dicts
+        Either the parameters to optimise (``model.parameters()``, or
+        ``model.named_parameters()``: the names are kept in the groups' ``"param_names"``), or
+        *parameter groups*: dicts with a ``"params"`` entry and any hyper-parameters that
+        override ``defaults`` for that group.
     defaults : dict
         Hyper-parameters of groups that do not set them.
     """
@@ -137,8 +139,9 @@ class Optimizer:
         Parameters
         ----------
         param_group : dict
-            ``"params"`` (a parameter or an iterable of them) and optional hyper-parameters that
-            override the defaults.
+            ``"params"`` (a parameter, an iterable of them, or of ``(name, parameter)`` pairs as
+            ``named_parameters()`` gives) and optional hyper-parameters that override the
+            defaults.
         """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
@@ -155,6 +158,16 @@ class Optimizer:
             )
         else:
             params = list(params)
+        # Named parameters (model.named_parameters()): the names go into "param_names".
+        named = bool(params) and all(isinstance(p, tuple) and len(p) == 2
+                                     and isinstance(p[0], str) for p in params)
+        if named:
+            group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
+        if self.param_groups and named != ("param_names" in self.param_groups[0]):
+            which = "with" if named else "without"
+            raise ValueError(f"all optimizer param groups should be with/without names. "
+                             f"cannot add param group {which} names to the optimizer")
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(

@@ -333,3 +333,25 @@ def test_custom_optimizer_and_scheduler_subclasses_like_pytorch(Param):
     np.testing.assert_allclose(p.data, [-0.35, 0.35, 0.0])
     assert opt.state[p]["step"] == 5
     assert opt.state_dict()["state"][0]["step"] == 5
+
+
+def test_named_parameters_like_pytorch():
+    """optim.X(model.named_parameters()) keeps the names in "param_names", as PyTorch 2."""
+    torch = pytest.importorskip("torch")
+    import pynn
+
+    ours_model, theirs_model = pynn.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    ours = SGD(ours_model.named_parameters(), lr=0.1)
+    theirs = torch.optim.SGD(theirs_model.named_parameters(), lr=0.1)
+    assert ours.param_groups[0]["param_names"] == theirs.param_groups[0]["param_names"]
+    assert ours.param_groups[0]["params"][0] is ours_model.weight
+    mine, ref = ours.state_dict()["param_groups"], theirs.state_dict()["param_groups"]
+    assert mine[0]["param_names"] == ref[0]["param_names"] and mine[0]["params"] == [0, 1]
+    with pytest.raises(ValueError, match="with/without names"):
+        torch.optim.SGD([{"params": [("w", theirs_model.weight)]},
+                         {"params": [theirs_model.bias]}], lr=0.1)
+    with pytest.raises(ValueError, match="with/without names"):
+        SGD([{"params": [("w", ours_model.weight)]}, {"params": [ours_model.bias]}], lr=0.1)
+    opt = Adam([{"params": [("w", ours_model.weight)]}, {"params": [("b", ours_model.bias)],
+                                                         "lr": 1.0}])
+    assert [g["param_names"] for g in opt.param_groups] == [["w"], ["b"]]
