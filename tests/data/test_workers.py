@@ -167,3 +167,14 @@ def test_unpicklable_dataset_falls_back_to_fork_without_hanging():
     assert [b.tolist() for b in loader] == [[0.0, 2.0, 4.0, 6.0], [8.0, 10.0]]
     assert DataLoader(W.Probe(2), num_workers=1)._context().get_start_method() in (
         "forkserver", "spawn")
+
+
+def test_worker_killed_is_reported_not_hung():
+    loader = DataLoader(W.Slow(), batch_size=1, num_workers=1)
+    it = iter(loader)
+    next(it)
+    for child in multiprocessing.active_children():
+        child.kill()
+    with pytest.raises(RuntimeError, match="exited unexpectedly"):
+        for _ in it:
+            pass

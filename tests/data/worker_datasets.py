@@ -75,3 +75,16 @@ def init_fails(worker_id):
 def add_one(x):
     """A batch transform, run in the workers."""
     return x + 1
+
+
+class Slow(Dataset):
+    """Ten samples, each taking 0.2 s (a worker to kill mid-epoch)."""
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, i):
+        import time
+
+        time.sleep(0.2)
+        return i

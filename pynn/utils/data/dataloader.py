@@ -366,9 +366,11 @@ class _WorkerPool:
                 waited += _POLL
             dead = [w for w in self.workers if not w.is_alive()]
             if dead:
-                pids = ", ".join(str(w.pid) for w in dead)
+                codes = ", ".join(f"pid {w.pid}, exit code {w.exitcode}" for w in dead)
                 self.close()
-                raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly")
+                raise RuntimeError(f"DataLoader worker ({codes}) exited unexpectedly; its "
+                                   f"error, if any, was printed to stderr (e.g. a failed "
+                                   f"import of the dataset's module)")
             if timeout and waited >= timeout:
                 self.close()
                 raise RuntimeError(f"DataLoader timed out after {timeout} seconds")
