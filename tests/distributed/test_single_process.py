@@ -126,3 +126,20 @@ def test_distributed_sampler_epochs_and_loader():
         DistributedSampler(ds, 2, 2)
     with pytest.raises(RuntimeError, match="init_process_group"):
         DistributedSampler(ds)
+
+
+def test_data_parallel_is_the_module_as_in_pytorch_without_gpus():
+    pynn.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    dp = nn.DataParallel(net, device_ids=[0, 1])
+    ref = torch.nn.DataParallel(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU()),
+                                device_ids=[0, 1])
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in dp.state_dict().items()})
+    assert repr(dp) == repr(ref) and dp.device_ids == ref.device_ids == []
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(dp(pynn.tensor(x)).detach().numpy(),
+                               ref(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
+    from pynn.nn.parallel import data_parallel
+
+    np.testing.assert_array_equal(data_parallel(net, pynn.tensor(x)).detach().numpy(),
+                                  net(pynn.tensor(x)).detach().numpy())

@@ -1,6 +1,8 @@
 """``pynn.nn.parallel``: :class:`DistributedDataParallel`, data parallelism across processes
-(see :mod:`pynn.distributed`)."""
+(see :mod:`pynn.distributed`), and :class:`DataParallel`, which pynn, without GPUs, runs as
+the module itself."""
 
+from .data_parallel import DataParallel, data_parallel
 from .distributed import DistributedDataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
