@@ -494,3 +494,102 @@ def test_progress_bar_on_a_tty(monkeypatch):
     assert "\r" in text and "items/s" in text and "]" in text
     final = [seg for seg in text.split("\n")[0].split("\r") if seg][-1]
     assert final.startswith("Epoch 1/2 - ") and "val_acc" in final
+
+
+# ------------------------------------------------------------ a PyTorch script, both ways
+SCRIPT = """
+class Data(Dataset):
+    def __init__(self, n):
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal((n, 6)).astype(np.float32)
+        self.y = (self.x[:, 0] + self.x[:, 1] > 0).astype(np.int64) + (self.x[:, 2] > 0.5)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(self.x[i]), int(self.y[i])
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(6, 16)
+        self.fc2 = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+def run(weights, optimizer_name, opt_kwargs, sched_name, sched_kwargs, workers):
+    model = Net()
+    model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
+    loader = DataLoader(Data(96), batch_size=16, shuffle=False, num_workers=workers)
+    optimizer = getattr(optim, optimizer_name)(model.parameters(), **opt_kwargs)
+    scheduler = getattr(optim.lr_scheduler, sched_name)(optimizer, **sched_kwargs)
+    losses = []
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        scheduler.step()
+    return losses, {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+"""
+
+
+def namespace(torch_like):
+    """SCRIPT executed with the given library under PyTorch's names."""
+    import numpy as np
+
+    if torch_like == "pynn":
+        import pynn as torch
+        import pynn.nn as nn
+        import pynn.nn.functional as F
+        import pynn.optim as optim
+        from pynn.utils.data import DataLoader, Dataset
+    else:
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        import torch.optim as optim
+        from torch.utils.data import DataLoader, Dataset
+    ns = {"torch": torch, "nn": nn, "F": F, "optim": optim, "DataLoader": DataLoader,
+          "Dataset": Dataset, "np": np}
+    exec(compile(SCRIPT, f"<script on {torch_like}>", "exec"), ns)
+    return ns
+
+
+@pytest.mark.parametrize("optimizer_name, opt_kwargs, sched_name, sched_kwargs", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}, "StepLR", {"step_size": 1, "gamma": 0.7}),
+    ("Adam", {"lr": 0.01}, "CosineAnnealingLR", {"T_max": 3}),
+    ("RMSprop", {"lr": 0.01}, "ExponentialLR", {"gamma": 0.9}),
+    ("NAdam", {"lr": 0.01}, "LinearLR", {"total_iters": 2}),
+    ("Adagrad", {"lr": 0.05}, "MultiStepLR", {"milestones": [1, 2]}),
+])
+def test_pytorch_script_gives_pytorch_results(optimizer_name, opt_kwargs, sched_name,
+                                              sched_kwargs):
+    """The same training script, imports swapped: same losses and weights as PyTorch (same
+    initial weights, same batches), to float32 rounding."""
+    pytest.importorskip("torch")
+    theirs_ns, ours_ns = namespace("torch"), namespace("pynn")
+    weights = {k: v.detach().numpy().copy() for k, v in theirs_ns["Net"]().state_dict().items()}
+    args = (weights, optimizer_name, opt_kwargs, sched_name, sched_kwargs)
+    want_losses, want_weights = theirs_ns["run"](*args, workers=0)
+    got_losses, got_weights = ours_ns["run"](*args, workers=0)
+    np.testing.assert_allclose(got_losses, want_losses, rtol=2e-4, atol=1e-5)
+    for key in want_weights:
+        np.testing.assert_allclose(got_weights[key], want_weights[key], rtol=1e-3, atol=1e-4)
+
+
+def test_pytorch_script_with_workers_gives_the_same_losses():
+    """Worker processes change nothing in the batches (order, dtypes)."""
+    pytest.importorskip("torch")
+    ns = namespace("pynn")
+    weights = {k: v.detach().numpy().copy() for k, v in ns["Net"]().state_dict().items()}
+    args = (weights, "SGD", {"lr": 0.1}, "StepLR", {"step_size": 2})
+    main, _ = ns["run"](*args, workers=0)
+    work, _ = ns["run"](*args, workers=2)
+    assert main == work
