@@ -546,19 +546,19 @@ def namespace(torch_like):
 
     if torch_like == "pynn":
         import pynn as torch
-        import pynn.nn as nn
+        import pynn.nn as nn  # noqa: PLR0402 - the scripts' spelling
         import pynn.nn.functional as F
-        import pynn.optim as optim
+        import pynn.optim as optim  # noqa: PLR0402 - the scripts' spelling
         from pynn.utils.data import DataLoader, Dataset
     else:
         import torch
-        import torch.nn as nn
+        import torch.nn as nn  # noqa: PLR0402 - the scripts' spelling
         import torch.nn.functional as F
-        import torch.optim as optim
+        import torch.optim as optim  # noqa: PLR0402 - the scripts' spelling
         from torch.utils.data import DataLoader, Dataset
     ns = {"torch": torch, "nn": nn, "F": F, "optim": optim, "DataLoader": DataLoader,
           "Dataset": Dataset, "np": np}
-    exec(compile(SCRIPT, f"<script on {torch_like}>", "exec"), ns)
+    exec(compile(SCRIPT, f"<script on {torch_like}>", "exec"), ns)  # noqa: S102 - our text
     return ns
 
 
