@@ -173,7 +173,8 @@ def as_float(x):
 class AddFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _operands(a, b)
+        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype:
+            a, b = _operands(a, b)  # (inline test: the common case skips the call)
         ctx.shapes = (a.shape if type(a) is _ndarray else (),
                       b.shape if type(b) is _ndarray else ())
         return np.add(a, b)
@@ -188,7 +189,8 @@ class AddFunction(ArrayFunction):
 class SubFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _operands(a, b)
+        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype:
+            a, b = _operands(a, b)  # (inline test: the common case skips the call)
         if type(a) is _ndarray and a.dtype.kind == "b":
             raise TypeError("sub: subtraction of bool tensors is not supported; use "
                             "logical_xor() or bitwise_xor()")
@@ -206,7 +208,8 @@ class SubFunction(ArrayFunction):
 class MulFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _operands(a, b)
+        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype:
+            a, b = _operands(a, b)  # (inline test: the common case skips the call)
         ctx.save_for_backward(a, b)
         if type(a) is _ndarray and a.dtype.kind == "b":
             return np.logical_and(a, b)
@@ -225,7 +228,9 @@ class DivFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = float_operands(a, b)
+        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype \
+                or a.dtype.kind != "f":
+            a, b = float_operands(a, b)
         ctx.save_for_backward(a, b)
         return np.true_divide(a, b)
 
