@@ -301,3 +301,50 @@ def test_optimizer_and_scheduler_state_survive_pynn_save_load(tmp_path, Param):
     multistep = s2._schedulers[0]
     assert multistep.milestones == {1: 1, 3: 2}
     multistep._get_closed_form_lr()  # needs a Counter again
+
+
+SAVED = {
+    "StepLR": lambda o: sched.StepLR(o, 2, 0.5),
+    "MultiStepLR": lambda o: sched.MultiStepLR(o, [2, 4, 4]),
+    "ExponentialLR": lambda o: sched.ExponentialLR(o, 0.9),
+    "CosineAnnealingLR": lambda o: sched.CosineAnnealingLR(o, 5),
+    "LinearLR": lambda o: sched.LinearLR(o),
+    "OneCycleLR": lambda o: sched.OneCycleLR(o, max_lr=1.0, total_steps=20),
+    "LambdaLR": lambda o: sched.LambdaLR(o, lambda e: 0.9 ** e),
+    "MultiplicativeLR": lambda o: sched.MultiplicativeLR(o, lambda e: 0.95),
+    "ConstantLR": lambda o: sched.ConstantLR(o, total_iters=3),
+    "PolynomialLR": lambda o: sched.PolynomialLR(o, total_iters=8, power=2.0),
+    "CosineAnnealingWarmRestarts": lambda o: sched.CosineAnnealingWarmRestarts(o, 3, 2),
+    "CyclicLR": lambda o: sched.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="triangular2"),
+    "ReduceLROnPlateau": lambda o: sched.ReduceLROnPlateau(o, patience=1, cooldown=1),
+    "SequentialLR": lambda o: sched.SequentialLR(
+        o, [sched.ConstantLR(o, 0.5, 2), sched.ExponentialLR(o, 0.8)], [2]),
+    "ChainedScheduler": lambda o: sched.ChainedScheduler(
+        [sched.StepLR(o, 3), sched.ExponentialLR(o, 0.9)]),
+}
+
+
+@pytest.mark.parametrize("name", list(SAVED))
+def test_scheduler_state_survives_pynn_save(Param, name, tmp_path):
+    """optimizer and scheduler state_dicts saved in one checkpoint with pynn.save, loaded
+    into fresh objects: both runs continue with the same learning rates."""
+    import pynn
+
+    def advance(opt, s, k):
+        out = []
+        for i in range(k):
+            opt.step()
+            s.step(1.0 / (1 + i % 3)) if name == "ReduceLROnPlateau" else s.step()
+            out.append(s.get_last_lr())
+        return out
+
+    a_opt = sgd(Param, momentum=0.9)
+    a = SAVED[name](a_opt)
+    advance(a_opt, a, 6)
+    pynn.save({"optimizer": a_opt.state_dict(), "scheduler": a.state_dict()}, tmp_path / "c")
+    ckpt = pynn.load(tmp_path / "c")
+    b_opt = sgd(Param, momentum=0.9)
+    b = SAVED[name](b_opt)
+    b_opt.load_state_dict(ckpt["optimizer"])
+    b.load_state_dict(ckpt["scheduler"])
+    np.testing.assert_allclose(advance(b_opt, b, 6), advance(a_opt, a, 6), rtol=1e-15)
