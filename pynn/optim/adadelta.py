@@ -48,7 +48,7 @@ class Adadelta(Optimizer):
         check_nonnegative(group, "eps", "weight_decay")
 
     def step(self, closure=None):
-        loss = None if closure is None else closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, rho, eps = group["lr"], group["rho"], group["eps"]
             for p in group["params"]:

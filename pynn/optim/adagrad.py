@@ -60,7 +60,7 @@ class Adagrad(Optimizer):
                           "eps")
 
     def step(self, closure=None):
-        loss = None if closure is None else closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
             for p in group["params"]:

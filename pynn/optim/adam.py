@@ -65,9 +65,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            loss = closure()
+        loss = self._closure_loss(closure)
         kernel = K.adam_step
         states = self._states
         for group in self.param_groups:

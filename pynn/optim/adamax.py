@@ -44,7 +44,7 @@ class Adamax(Optimizer):
         check_betas(group)
 
     def step(self, closure=None):
-        loss = None if closure is None else closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, eps = group["lr"], group["eps"]
             beta1, beta2 = group["betas"]

@@ -49,7 +49,7 @@ class ASGD(Optimizer):
         check_nonnegative(group, "weight_decay")
 
     def step(self, closure=None):
-        loss = None if closure is None else closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
             for p in group["params"]:

@@ -16,6 +16,7 @@ from itertools import chain
 
 import numpy as np
 
+from ..autograd import enable_grad
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -217,6 +218,15 @@ class Optimizer:
                     grad._data.fill(0)
                 else:
                     grad._data = np.zeros_like(grad._data)  # same Tensor, as zero_() keeps it
+
+    @staticmethod
+    def _closure_loss(closure):
+        """``closure()`` with gradient recording on (it usually calls ``backward``), or None
+        without a closure."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
 
     def step(self, closure=None):
         """Update every parameter that has a gradient.

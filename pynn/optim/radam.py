@@ -54,7 +54,7 @@ class RAdam(Optimizer):
         check_betas(group)
 
     def step(self, closure=None):
-        loss = None if closure is None else closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
             beta1, beta2 = group["betas"]

@@ -59,9 +59,7 @@ class RMSprop(Optimizer):
                 raise ValueError(f"Invalid {label} value: {value}")
 
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            loss = closure()
+        loss = self._closure_loss(closure)
         kernel = K.rmsprop_step
         states = self._states
         for group in self.param_groups:

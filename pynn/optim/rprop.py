@@ -48,7 +48,7 @@ class Rprop(Optimizer):
             raise ValueError(f"Invalid eta values: {etaminus}, {etaplus}")
 
     def step(self, closure=None):
-        loss = None if closure is None else closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             etaminus, etaplus = group["etas"]
             lo, hi = group["step_sizes"]

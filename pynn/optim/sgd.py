@@ -57,9 +57,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            loss = closure()
+        loss = self._closure_loss(closure)
         kernel = K.sgd_step
         states = self._states
         for group in self.param_groups:

@@ -355,3 +355,29 @@ def test_named_parameters_like_pytorch():
     opt = Adam([{"params": [("w", ours_model.weight)]}, {"params": [("b", ours_model.bias)],
                                                          "lr": 1.0}])
     assert [g["param_names"] for g in opt.param_groups] == [["w"], ["b"]]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adagrad",
+                                  "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS"])
+def test_step_with_closure_returns_its_loss_even_under_no_grad(name):
+    """step(closure) calls the closure with gradients recorded (as PyTorch's optimisers do)
+    and returns what it returned; the parameters move."""
+    import pynn
+    import pynn.optim
+
+    w = pynn.nn.Parameter(pynn.tensor(np.array([1.0, -2.0, 3.0])))
+    opt = getattr(pynn.optim, name)([w], lr=0.1)
+    returned = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        returned.append(loss)
+        return loss
+
+    with pynn.no_grad():
+        got = opt.step(closure)
+    assert got is returned[0]
+    assert float(got.item()) == 14.0
+    assert not np.array_equal(w.detach().numpy(), [1.0, -2.0, 3.0])
