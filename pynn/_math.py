@@ -1657,11 +1657,16 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {dim}), but got "
                                f"split_sizes={sizes}")
-    out, start = [], 0
+    spans, start = [], 0
     for s in sizes:
-        out.append(_slice(tensor, d, start, start + s))
+        spans.append((start, start + s))
         start += s
-    return tuple(out)
+    return _split_at(tensor, d, spans, False)
+
+
+def _split_at(input, d, spans, squeeze):
+    pieces = _sh.SplitFunction.apply(input, d, tuple(spans), squeeze)
+    return pieces if type(pieces) is tuple else (pieces,)
 
 
 def chunk(input, chunks, dim=0):
@@ -1682,15 +1687,19 @@ def tensor_split(input, indices_or_sections, dim=0):
         bounds = np.cumsum([0] + [q + 1] * r + [q] * (k - r))
     else:
         bounds = [0] + [_bmin(_bmax(int(i), 0), n) for i in indices_or_sections] + [n]
-    return tuple(_slice(input, d, int(a), _bmax(int(a), int(b)))
-                 for a, b in zip(bounds[:-1], bounds[1:]))
+    bounds = [int(b) for b in bounds]
+    # each piece runs from its start to the next index, empty when that comes before it
+    spans = [(a, _bmax(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return _split_at(input, d, spans, False)
 
 
 def unbind(input, dim=0):
     """The slices along ``dim``, that dimension removed (a tuple)."""
     d = normalize_dim(dim, input.ndim, "unbind")
-    return tuple(_sh.SliceFunction.apply(input, (slice(None),) * d + (i,))
-                 for i in range(input.shape[d]))
+    n = input.shape[d]
+    if n == 0:
+        return ()
+    return _split_at(input, d, [(i, i + 1) for i in range(n)], True)
 
 
 def _positions(input):

@@ -298,3 +298,29 @@ class IndexSelectFunction(ArrayFunction):
         dx = np.zeros(shape, grad.dtype)
         np.add.at(np.moveaxis(dx, axis, 0), index, np.moveaxis(grad, axis, 0))
         return dx, None, None
+
+
+class SplitFunction(ArrayFunction):
+    """The pieces ``x[start:stop]`` along ``dim`` for ``(start, stop)`` in ``spans`` (views),
+    as one multi-output node: split, chunk, tensor_split, unbind (``squeeze``: each span is
+    one index and the dimension is dropped). The backward adds every piece's gradient into
+    one array, so a loop over ``unbind`` costs one allocation, not one per piece."""
+
+    @staticmethod
+    def forward(ctx, x, dim, spans, squeeze):
+        ctx.args = (x.shape, dim, spans, squeeze)
+        lead = (slice(None),) * dim
+        if squeeze:
+            return tuple(x[lead + (a,)] for a, _ in spans)
+        return tuple(x[lead + (slice(a, b),)] for a, b in spans)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        shape, dim, spans, squeeze = ctx.args
+        g0 = next(g for g in grads if g is not None)
+        dx = np.zeros(shape, g0.dtype)
+        lead = (slice(None),) * dim
+        for g, (a, b) in zip(grads, spans):
+            if g is not None:
+                dx[lead + ((a,) if squeeze else (slice(a, b),))] += g
+        return dx, None, None, None
