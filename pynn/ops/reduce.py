@@ -49,7 +49,14 @@ class MeanFunction(ArrayFunction):
         axes = norm_dims(dim, x.ndim, "mean")
         count = x.size if axes is None else math.prod(x.shape[a] for a in axes)
         ctx.args = (axes, keepdim, x.shape, count)
-        return np.mean(x, axis=axes, keepdims=keepdim)
+        if x.dtype.itemsize < 4:  # half precision accumulates in float32, as PyTorch's
+            return (np.sum(x, axis=axes, keepdims=keepdim, dtype=np.float32) / count).astype(
+                x.dtype)
+        # a sum and a division: np.mean's own overhead costs more on small arrays
+        total = np.sum(x, axis=axes, keepdims=keepdim)
+        if count:
+            return total / count
+        return np.full(np.shape(total), np.nan, x.dtype)  # the mean of nothing
 
     @staticmethod
     def backward(ctx, grad):
