@@ -192,8 +192,8 @@ class SubFunction(ArrayFunction):
         if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype:
             a, b = _operands(a, b)  # (inline test: the common case skips the call)
         if type(a) is _ndarray and a.dtype.kind == "b":
-            raise TypeError("sub: subtraction of bool tensors is not supported; use "
-                            "logical_xor() or bitwise_xor()")
+            raise RuntimeError("sub: subtraction of bool tensors is not supported; use "
+                               "logical_xor() or bitwise_xor()")
         ctx.shapes = (a.shape if type(a) is _ndarray else (),
                       b.shape if type(b) is _ndarray else ())
         return np.subtract(a, b)
@@ -387,8 +387,8 @@ class NegFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         if x.dtype.kind == "b":
-            raise TypeError("neg: negation, the `-` operator, on a bool tensor is not "
-                            "supported; use logical_not() or ~")
+            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not "
+                               "supported; use logical_not() or ~")
         return np.negative(x)
 
     @staticmethod
