@@ -1452,9 +1452,9 @@ def _run_backward(root, grad, retain_graph):
     deps = {root: 0}
     stack = [root]
     post = _post_hooks
-    pending = {}  # leaves with post-accumulate hooks -> edges still to deliver
+    pending = {} if post else None  # leaves with post-accumulate hooks -> edges to deliver
     leaf_hooks = _leaf_hooks
-    hooked = {}  # leaves with tensor hooks -> edges still to deliver (hooks see the total)
+    hooked = {} if leaf_hooks else None  # leaves with tensor hooks -> edges to deliver
     while stack:
         node = stack.pop()
         vs = 0
@@ -1481,7 +1481,7 @@ def _run_backward(root, grad, retain_graph):
     grads = {root: grad}
     ready = [root]
     ndarray = _ndarray
-    sums = {}  # the gradients hooked leaves received so far
+    sums = {} if hooked else None  # the gradients hooked leaves received so far
     release = not retain_graph and not _mode.anomaly
     while ready:
         node = ready.pop()
