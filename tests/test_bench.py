@@ -21,7 +21,7 @@ HAVE_TORCH = importlib.util.find_spec("torch") is not None
 def test_training_step_changes_every_parameter(case):
     _, model, batch, optimiser, _ = case
     step = bench.training_step("pynn", model, batch, optimiser)
-    before = {k: v.copy() for k, v in step.model.state_dict().items()}
+    before = {k: v.clone() for k, v in step.model.state_dict().items()}
     step()
     after = step.model.state_dict()
     assert before.keys() == after.keys()

@@ -93,7 +93,7 @@ class Trainer:
         ours = nn.Sequential(*model_layers(nn, model))
         if library in ("torch", "torch_cl"):
             net = torch.nn.Sequential(*model_layers(torch.nn, model))
-            net.load_state_dict({k: torch.from_numpy(v.copy())
+            net.load_state_dict({k: torch.from_numpy(np.array(v))
                                  for k, v in ours.state_dict().items()})
             net = net.to(memory_format=torch_layout(torch, library))
             self._tensor = functools.partial(torch_input, torch, library=library)
