@@ -240,14 +240,6 @@ def leaky_relu(g, n):
     return g.add("LeakyRelu", [x], alpha=float(slope))
 
 
-def _simple(op_type):
-    def translate(g, n):
-        return g.add(op_type, [n.args[0]])
-
-    translate.__name__ = op_type.lower()
-    return translate
-
-
 def _c(x, v):
     """A scalar constant in ``x``'s dtype."""
     return np.asarray(v, x.dtype)
@@ -293,9 +285,12 @@ def _pointwise_rows():
     }
 
 
+_POINTWISE = _pointwise_rows()
+
+
 def pointwise(g, n):
     x, name, args = n.args
-    fn = _pointwise_rows().get(name)
+    fn = _POINTWISE.get(name)
     if fn is None:
         _unsupported(n, f"activation {name!r} has no ONNX translation")
     return fn(g, x, *args)
@@ -735,9 +730,26 @@ def _scatter(g, x, positions, values, reduction=None):
 
 
 def index_put(g, n):
-    x, value, key = n.args
+    x, value, key, *rest = n.args
+    accumulate = bool(rest and rest[0])
+    if accumulate and g.opset < 16:
+        _unsupported(n, "adds into positions, which needs opset 16 or later")
     positions = np.arange(math.prod(x.shape), dtype=np.int64).reshape(x.shape)[key]
-    return _scatter(g, x, positions, g.name_of(value, x.dtype))
+    return _scatter(g, x, positions, g.name_of(value, x.dtype), "add" if accumulate else None)
+
+
+def split(g, n):
+    # one Slice per piece that something uses ("" for the others: no node is made)
+    x, dim, spans, squeeze = n.args
+    axis = _axis(dim, x.ndim)
+    outs = []
+    for (a, b), used in zip(spans, n.outs):
+        if used is None:
+            outs.append("")
+            continue
+        piece = g.slice(x, [a], [a + 1 if squeeze else b], [axis])
+        outs.append(g.squeeze(piece, [axis]) if squeeze else piece)
+    return outs
 
 
 def scatter_map(g, n):
@@ -998,6 +1010,7 @@ OPS = {
     "CatFunction": cat,
     "StackFunction": stack,
     "SliceFunction": slice_,
+    "SplitFunction": split,
     "IndexFunction": slice_,
     "GatherMapFunction": gather_map,
     "IndexSelectFunction": index_select,

@@ -214,6 +214,7 @@ STATIC_OPS = {
     "logsumexp": (lambda x: pynn.logsumexp(x, dim=2), X),
     "flip_batch": (lambda x: x.flip(0), X),
     "setitem": (lambda x: _setitem(x), X),
+    "index_put_accumulate": (lambda x: _index_put(x), X),
     "scatter_add": (lambda x: x.scatter_add(2, pynn.tensor([[[0, 0, 1, 3]] * 3] * 2), x), X),
     "mse_loss": (lambda x: F.mse_loss(x, pynn.ones(2, 3, 4)), X),
 }
@@ -256,3 +257,9 @@ def test_op_matches_onnxruntime(name):
         assert got.dtype == expected.dtype
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def _index_put(x):
+    y = x * 1
+    y.index_put_((pynn.tensor([0, 0, 1]),), pynn.ones(3, 4) * 2, accumulate=True)
+    return y
