@@ -26,9 +26,10 @@ _FUSES_RELU = (Linear, Conv2d)
 
 
 def _plain_max_pool(mods, j):
-    """Whether ``mods[j]`` is a MaxPool2d that only returns the pooled values."""
+    """Whether ``mods[j]`` is a MaxPool2d that only returns the pooled values, rounding the
+    output size down (the fused kernel's geometry)."""
     m = mods[j] if j < len(mods) else None
-    return type(m) is MaxPool2d and not m.return_indices
+    return type(m) is MaxPool2d and not m.return_indices and not m.ceil_mode
 
 
 def _relu_then_pool(mods, j):

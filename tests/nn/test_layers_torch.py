@@ -220,3 +220,20 @@ def test_channel_dropout_masks_match_torch_semantics(lib_name):
     y = lib.Dropout1d(0.5)(mod.ones(3, 6, 7)).numpy()
     assert set(np.unique(y.std(-1))) == {0.0}
     lib.Dropout2d(0.5).eval()(mod.ones(2, 2))
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_sequential_conv_pool_matches_torch_with_ceil_mode(ceil_mode):
+    def make(lib):
+        return lib.Sequential(lib.Conv2d(2, 3, 3), lib.ReLU(), lib.MaxPool2d(2, ceil_mode=ceil_mode),
+                              lib.Conv2d(3, 2, 2), lib.MaxPool2d(2, ceil_mode=ceil_mode),
+                              lib.ReLU())
+
+    torch.manual_seed(0)
+    theirs, ours = make(tnn), make(nn)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 2, 10, 9)).astype(np.float32)
+    expected = theirs(torch.tensor(x)).detach().numpy()
+    out = ours(pynn.tensor(x)).detach().numpy()
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
