@@ -25,8 +25,7 @@ them.
 import enum
 
 from . import errors
-from ._export import build_model, is_exporting, write
-from ._ops import OPS
+from ._state import is_exporting
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
 __all__ = ["OnnxExporterError", "OnnxExporterWarning", "OperatorExportTypes", "TrainingMode",
@@ -113,6 +112,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
         import onnx  # noqa: F401
     except ImportError:
         raise ImportError("pynn.onnx.export needs the onnx package: pip install onnx") from None
+    from ._export import build_model, write  # loaded on first use: import pynn stays light
+
     proto = build_model(model, args, kwargs=kwargs, input_names=input_names,
                         output_names=output_names, dynamic_axes=dynamic_axes,
                         opset_version=17 if opset_version is None else int(opset_version),
@@ -134,4 +135,6 @@ def is_in_onnx_export():
 
 def supported_operations():
     """The names of the autograd node types :func:`export` translates, sorted."""
+    from ._ops import OPS
+
     return sorted(OPS)

@@ -13,7 +13,6 @@ that changed gets an :class:`~pynn.onnx.errors.OnnxExporterWarning`, as does con
 on input values.
 """
 
-import contextlib
 import io
 import os
 import warnings
@@ -25,27 +24,10 @@ from ..tensor import Tensor
 from ._graph import GraphBuilder, TracedNode, Value, match_array, node_name, onnx_dtype
 from ._ops import DERIVED_ARGS, OPS
 from ._record import recording
+from ._state import exporting
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
-__all__ = ["build_model", "is_exporting", "write"]
-
-_state = {"exporting": False}
-
-
-def is_exporting():
-    """True while an export runs the model."""
-    return _state["exporting"]
-
-
-@contextlib.contextmanager
-def _exporting():
-    prev = _state["exporting"]
-    _state["exporting"] = True
-    try:
-        yield
-    finally:
-        _state["exporting"] = prev
-
+__all__ = ["build_model", "write"]
 
 class _Stored:
     """A parameter's or buffer's storage passed as an ndarray, seen as a leaf Tensor."""
@@ -122,7 +104,7 @@ def _trace(model, args, kwargs):
             p.requires_grad = True
         for m, _ in modes:
             m.training = False
-        with _exporting(), enable_grad(), recording() as registry:
+        with exporting(), enable_grad(), recording() as registry:
             out = model(*call_args, **call_kwargs)
     finally:
         for p, f in zip(params, flags):
