@@ -388,6 +388,16 @@ def xlogy(g, n):
                            g.add("Mul", [x, g.add("Log", [y])])])
 
 
+def nan_to_num(g, n):
+    x, nan, posinf, neginf = n.args
+    info = np.finfo(x.dtype)
+    big = np.asarray(info.max if posinf is None else posinf, x.dtype)
+    small = np.asarray(info.min if neginf is None else neginf, x.dtype)
+    y = g.add("Where", [g.add("IsNaN", [x]), np.asarray(nan, x.dtype), x])
+    y = g.add("Where", [g.add("IsInf", [y], detect_negative=0), big, y])
+    return g.add("Where", [g.add("IsInf", [y], detect_positive=0), small, y])
+
+
 def cast(g, n):
     return g.add("Cast", [n.args[0]], to=onnx_dtype(n.out.dtype))
 
@@ -787,6 +797,38 @@ def mse_loss(g, n):
     return _reduce_loss(g, g.add("Mul", [diff, diff]), reduction)
 
 
+def bce(g, n):
+    x, y, weight, reduction = n.args
+    dt = n.out.dtype
+    y = g.name_of(y, dt)
+    floor = np.asarray(-100, dt)  # PyTorch clamps the logs, so 0 and 1 give finite losses
+    log_x = g.add("Max", [g.add("Log", [x]), floor])
+    log_1mx = g.add("Max", [g.add("Log", [g.add("Sub", [np.ones((), dt), x])]), floor])
+    one_minus_y = g.add("Sub", [np.ones((), dt), y])
+    per = g.add("Neg", [g.add("Add", [g.add("Mul", [y, log_x]),
+                                      g.add("Mul", [one_minus_y, log_1mx])])])
+    if weight is not None:
+        per = g.add("Mul", [per, g.name_of(weight, dt)])
+    return _reduce_loss(g, per, reduction)
+
+
+def bce_with_logits(g, n):
+    x, y, weight, pos_weight, reduction = n.args
+    dt = n.out.dtype
+    y = g.name_of(y, dt)
+    one = np.ones((), dt)
+    # log(1 + e^-x) = softplus(-x), computed by ONNX without overflow
+    softplus_neg = g.add("Softplus", [g.add("Neg", [x])])
+    if pos_weight is not None:
+        scale = g.add("Add", [one, g.add("Mul", [g.add("Sub", [g.name_of(pos_weight, dt), one]),
+                                                  y])])
+        softplus_neg = g.add("Mul", [scale, softplus_neg])
+    per = g.add("Add", [g.add("Mul", [g.add("Sub", [one, y]), x]), softplus_neg])
+    if weight is not None:
+        per = g.add("Mul", [per, g.name_of(weight, dt)])
+    return _reduce_loss(g, per, reduction)
+
+
 def _labels(g, labels):
     if not isinstance(labels, Value):
         labels = g.match_input(labels) or labels
@@ -989,6 +1031,7 @@ OPS = {
     "ClampFunction": clamp,
     "XlogyFunction": xlogy,
     "CastFunction": cast,
+    "NanToNumFunction": nan_to_num,
     "CloneFunction": identity,
     "ZeroGradFunction": zero_grad,
     "CompareFunction": compare,
@@ -1020,6 +1063,8 @@ OPS = {
     "EmbeddingFunction": embedding,
     # losses
     "MSELossFunction": mse_loss,
+    "BCEFunction": bce,
+    "BCEWithLogitsFunction": bce_with_logits,
     "CrossEntropyFunction": cross_entropy,
     "NLLLossFunction": nll_loss,
     # recurrent layers

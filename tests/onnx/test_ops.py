@@ -15,6 +15,9 @@ from pynn import nn
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+# nan_to_num's row makes NaNs on purpose (log of negative numbers)
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+
 
 class Lambda(nn.Module):
     def __init__(self, fn):
@@ -117,6 +120,7 @@ OPS = {
     "floor": (lambda x: pynn.floor(x * 3), X),
     "ceil": (lambda x: pynn.ceil(x * 3), X),
     "sign": (pynn.sign, X),
+    "nan_to_num": (lambda x: pynn.nan_to_num(pynn.log(x), nan=0.5, neginf=-7.0), X),
     "double": (lambda x: x.double() * 2, X),
     "clone": (lambda x: x.clone() + 0, X),
     # comparisons and logic (recorded during the export), argmax
@@ -217,6 +221,11 @@ STATIC_OPS = {
     "index_put_accumulate": (lambda x: _index_put(x), X),
     "scatter_add": (lambda x: x.scatter_add(2, pynn.tensor([[[0, 0, 1, 3]] * 3] * 2), x), X),
     "mse_loss": (lambda x: F.mse_loss(x, pynn.ones(2, 3, 4)), X),
+    "bce": (lambda x: F.binary_cross_entropy(pynn.sigmoid(x), pynn.ones(2, 3, 4) * 0.3), X),
+    "bce_with_logits": (lambda x: F.binary_cross_entropy_with_logits(
+        x, pynn.ones(2, 3, 4) * 0.7, pos_weight=pynn.tensor([1.0, 2.0, 0.5, 3.0]),
+        reduction="sum"), X),
+    "cross_entropy": (lambda x: F.cross_entropy(x[:, 0], pynn.tensor([1, 3])), X),
 }
 
 
