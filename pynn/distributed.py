@@ -369,11 +369,11 @@ def _remove_abort_hook():
 
 
 # A wait tests its requests back to back for _SPIN_SECONDS (the peers are usually about to
-# arrive), then yields the CPU between tests for _YIELD_SECONDS (a rank waiting for a slower
-# one lets it run when ranks outnumber cores, yet answers at once when the CPU is free), then
-# sleeps a millisecond between tests (a long wait: a rank evaluating, or one that is gone).
+# arrive), then sleeps 50 us between tests for _NAP_SECONDS (a rank waiting for a slower one
+# lets it run when ranks outnumber cores: sched_yield does not, under Linux's scheduler), then
+# a millisecond (a long wait: a rank evaluating, or one that is gone).
 _SPIN_SECONDS = 2e-3
-_YIELD_SECONDS = 0.1
+_NAP_SECONDS = 0.1
 
 
 def _wait(requests, timeout, what, statuses=None):
@@ -381,7 +381,7 @@ def _wait(requests, timeout, what, statuses=None):
     DistBackendError after ``timeout`` seconds.
 
     MPI's own blocking wait spins, which starves the other ranks when ranks outnumber cores;
-    this one spins briefly, then yields, then sleeps between tests (see above)."""
+    this one spins briefly, then sleeps between tests (see above)."""
     if not requests:
         return
     testall = _import_mpi().Request.Testall
@@ -389,15 +389,12 @@ def _wait(requests, timeout, what, statuses=None):
         return
     now = time.monotonic()
     spin_end = now + _SPIN_SECONDS
-    yield_end = spin_end + _YIELD_SECONDS
+    nap_end = spin_end + _NAP_SECONDS
     deadline = now + timeout
     while not testall(requests, statuses):
         now = time.monotonic()
         if now > spin_end:
-            if now < yield_end:
-                os.sched_yield()
-            else:
-                time.sleep(1e-3)
+            time.sleep(5e-5 if now < nap_end else 1e-3)
             if now > deadline:
                 raise DistBackendError(
                     f"pynn.distributed: {what} did not complete within {timeout:g} s on rank "
