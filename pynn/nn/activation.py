@@ -399,3 +399,32 @@ class Softmax2d(Module):
             raise ValueError(f"Softmax2d: expected input of 3 or 4 dimensions, got shape "
                              f"{x.shape}")
         return F.softmax(input, -3)
+
+
+class RReLU(Module):
+    """Randomised leaky ReLU: in train mode each negative input is scaled by a slope drawn
+    from U(lower, upper); in eval mode by ``(lower + upper) / 2``.
+
+    Parameters
+    ----------
+    lower, upper : float
+    inplace : bool
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Output: (*), the shape of the input.
+    """
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace
+                                                            else "")

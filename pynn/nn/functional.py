@@ -3188,3 +3188,81 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     elif mode == "mean":
         mat = mat / np.maximum(mat.sum(1, keepdims=True), 1)
     return _tensor(mat) @ rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Randomised leaky ReLU; the in-place spellings
+
+__all__ += [
+    "celu_",
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu_",
+    "threshold_",
+]
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomised leaky ReLU: negative inputs are scaled by a slope drawn from
+    U(lower, upper) per element in training, by ``(lower + upper) / 2`` otherwise.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    lower, upper : float
+    training, inplace : bool
+
+    Returns
+    -------
+    Tensor of the shape of ``input``
+    """
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    x = _data(input)
+    slope = get_generator().uniform(lower, upper, x.shape)
+    factor = np.where(x >= 0, 1.0, slope).astype(x.dtype)
+    return _maybe_inplace(input, MulFunction.apply(input, factor), inplace)
+
+
+def relu_(input):
+    """:func:`relu` with ``inplace=True``."""
+    return relu(input, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    """:func:`elu` with ``inplace=True``."""
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """:func:`celu` with ``inplace=True``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    """:func:`selu` with ``inplace=True``."""
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """:func:`leaky_relu` with ``inplace=True``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """:func:`hardtanh` with ``inplace=True``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    """:func:`threshold` with ``inplace=True``."""
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """:func:`rrelu` with ``inplace=True``."""
+    return rrelu(input, lower, upper, training, inplace=True)

@@ -64,6 +64,7 @@ ROWS = [
     ("Threshold", "Threshold", (0.2, -1.0), {}, [(3, 4)]),
     ("GLU", "GLU", (), {}, [(3, 4)]),
     ("Identity", "Identity", (), {}, [(3, 4)]),
+    ("RReLU-eval-slope", "RReLU", (0.1, 0.3), {}, [(3, 4)]),
     ("Upsample-nearest", "Upsample", (), {"scale_factor": 2}, [(1, 2, 3, 3)]),
     ("Upsample-bilinear", "Upsample", (), {"size": (5, 4), "mode": "bilinear",
                                            "align_corners": True}, [(1, 2, 3, 3)]),
@@ -111,6 +112,9 @@ def test_layer_matches_torch(row, dtype):
     else:
         ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(tnn, name)(*args, **kwargs)
     assert repr(ours) == repr(theirs)
+    if name == "RReLU":  # random slopes in train mode: compare the deterministic eval mode
+        ours.eval()
+        theirs.eval()
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     theirs = theirs.to(tdtype)
     ours = ours.to(dtype)
@@ -237,3 +241,18 @@ def test_sequential_conv_pool_matches_torch_with_ceil_mode(ceil_mode):
     out = ours(pynn.tensor(x)).detach().numpy()
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_rrelu_train_mode_slopes_lie_between_lower_and_upper():
+    m = nn.RReLU(0.1, 0.3)
+    assert repr(m) == repr(tnn.RReLU(0.1, 0.3))
+    x = pynn.tensor(-np.ones((50, 40)), requires_grad=True)
+    y = m(x)
+    slopes = -y.detach().numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.01
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), slopes)
+    m.eval()
+    np.testing.assert_allclose(m(pynn.tensor([-1.0, 2.0])).numpy(), [-0.2, 2.0])
+    x = pynn.tensor([-1.0, 2.0])
+    assert pynn.nn.functional.relu_(x) is x and x.numpy().tolist() == [0.0, 2.0]
