@@ -124,7 +124,41 @@ def _producer(a, registry):
     return None
 
 
-def _topological(outputs, registry):
+def _version_at_call(node, i):
+    versions = node._versions  # kept only when some input had been written in place
+    return versions[i] if versions is not None and i < len(versions) else 0
+
+
+def _before_writes(t, version):
+    """The Tensor that stood for ``t``'s value at ``version``: each in-place write made a
+    node whose input is a snapshot of the value before it (one version lower), so the
+    chain of those nodes is walked back; ``t`` itself if the chain cannot be followed."""
+    cur = t
+    while cur._version > version and cur.grad_fn is not None:
+        prev = next((a for a in cur.grad_fn._inputs if isinstance(a, Tensor) and a is not cur
+                     and a._version == cur._version - 1 and a.shape == cur.shape), None)
+        if prev is None:
+            return t
+        cur = prev
+    return cur if cur._version == version else t
+
+
+def _resolver(registry):
+    """``resolve(node, i)``: the Tensor that held argument ``i`` of ``node`` when the node
+    ran, or None for a non-Tensor. An in-place write rebinds a Tensor to a later node (its
+    old value lives on in a snapshot Tensor); the versions the node recorded tell which."""
+
+    def resolve(node, i):
+        a = node._inputs[i]
+        if isinstance(a, Tensor):
+            v = _version_at_call(node, i)
+            return a if a._version == v else _before_writes(a, v)
+        return _producer(a, registry)
+
+    return resolve
+
+
+def _topological(outputs, resolve):
     """The nodes that the outputs depend on, each after those it reads (iterative DFS)."""
     order, seen = [], set()
     for t in outputs:
@@ -140,8 +174,8 @@ def _topological(outputs, registry):
                 continue
             seen.add(id(node))
             stack.append((node, True))
-            for a in node._inputs:
-                t = _producer(a, registry)
+            for i in range(len(node._inputs)):
+                t = resolve(node, i)
                 if t is not None and t.grad_fn is not None and id(t.grad_fn) not in seen:
                     stack.append((t.grad_fn, False))
     return order
@@ -174,7 +208,7 @@ def _perturbed(t, rng, axes=()):
     return Tensor(b)
 
 
-def _constants(order, known, input_arrays):
+def _constants(order, resolve, known, input_arrays):
     """``{(node position, argument position): (node name, array)}`` for each argument of the
     nodes in ``order`` that the export turns into a constant (a Tensor no node made, or an
     ndarray, that is no parameter, buffer or input: ``known`` holds their ids)."""
@@ -185,6 +219,7 @@ def _constants(order, known, input_arrays):
             if i in derived:
                 continue
             if isinstance(a, Tensor):
+                a = resolve(node, i)
                 if a.grad_fn is None and id(a) not in known and id(a._data) not in known:
                     out[k, i] = (node_name(node), a._data)
             elif isinstance(a, np.ndarray) and id(a) not in known and \
@@ -195,7 +230,7 @@ def _constants(order, known, input_arrays):
     return out
 
 
-def _second_trace(model, args, kwargs, inputs, order, named, dynamic):
+def _second_trace(model, args, kwargs, inputs, order, resolve, named, dynamic):
     """Trace again on other input values (and other sizes along the dynamic axes), to tell
     which of the export's constants follow the inputs. Returns the constants of both traces
     (see :func:`_constants`), the second trace's inputs, or a reason string when the
@@ -218,13 +253,15 @@ def _second_trace(model, args, kwargs, inputs, order, named, dynamic):
                                               {k: swap(v) for k, v in kwargs.items()})
     except Exception:  # noqa: BLE001 - a model may refuse other values: nothing to compare
         return None
-    order2 = _topological(_flatten(out2, []), registry2)
+    outputs2 = _flatten(out2, [])
+    resolve2 = _resolver(registry2)
+    order2 = _topological(outputs2, resolve2)
     if [type(n) for n in order] != [type(n) for n in order2]:
         return "control flow"
     known = set(named)
     first, second = (
-        _constants(o, known | {id(a._data) for _, a in ins}, [a._data for _, a in ins])
-        for o, ins in ((order, inputs), (order2, inputs2)))
+        _constants(o, r, known | {id(a._data) for _, a in ins}, [a._data for _, a in ins])
+        for o, r, ins in ((order, resolve, inputs), (order2, resolve2, inputs2)))
     return first, second, inputs2
 
 
@@ -413,7 +450,8 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
         return a
 
     # What each node's outputs held, from the Tensors that reference them.
-    order = _topological(outputs, registry)
+    resolve = _resolver(registry)
+    order = _topological(outputs, resolve)
     outs = {id(n): [None] * (1 if n._outs is None else len(n._outs)) for n in order}
 
     def note(t):
@@ -421,8 +459,8 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
             outs[id(t.grad_fn)][_out_index(t.grad_fn, t)] = t._data
 
     for node in order:
-        for a in node._inputs:
-            t = _producer(a, registry)
+        for i in range(len(node._inputs)):
+            t = resolve(node, i)
             if t is not None:
                 note(t)
     for t in outputs:
@@ -431,7 +469,7 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
     checked = fills = None
     if check_constants:
         dynamic = [sorted(dims.get(name, {})) for name in in_names]
-        checked = _second_trace(model, args, kwargs, inputs, order, named, dynamic)
+        checked = _second_trace(model, args, kwargs, inputs, order, resolve, named, dynamic)
         if isinstance(checked, tuple):
             fills = _batch_fills(checked[0], checked[1], inputs, checked[2], dynamic)
     fill_values = {}
@@ -454,7 +492,8 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
             raise UnsupportedOperatorError(
                 f"onnx export: the operation {op} ({node_name(node)}) has no ONNX translation in "
                 "pynn; see pynn.onnx.supported_operations()")
-        traced = TracedNode(node, [fill_of((k, i), a) or arg_of(a)
+        traced = TracedNode(node, [fill_of((k, i), a) or
+                                   arg_of(resolve(node, i) if isinstance(a, Tensor) else a)
                                    for i, a in enumerate(node._inputs)], outs[id(node)])
         res = fn(g, traced)
         res = [res] if isinstance(res, str) else list(res)
@@ -462,6 +501,11 @@ def build_model(model, args, kwargs=None, input_names=None, output_names=None,
             if arr is not None:
                 values[(id(node), j)] = Value(name, arr)
 
+    if g.fixed_shape and any(dims.get(name) for name in in_names):
+        warnings.warn(f"onnx export: {', '.join(sorted(g.fixed_shape))} are exported for the "
+                      "traced shape only (index assignment, scatter or gather by position): "
+                      "the file will not take other sizes along the dynamic axes",
+                      OnnxExporterWarning, stacklevel=3)
     if checked is not None:
         if isinstance(checked, str):
             warnings.warn("onnx export: the model ran different operations for other input "

@@ -117,6 +117,7 @@ class GraphBuilder:
         self._consts = {}
         self.inputs = []  # the graph inputs' Values
         self.matched = set()  # ids of ndarrays that translations traced back to an input
+        self.fixed_shape = set()  # names of the nodes translated for the traced shape only
 
     def match_input(self, arr):
         """The graph input whose trace array ``arr`` is (or is a view or an equal copy of:

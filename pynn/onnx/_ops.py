@@ -717,6 +717,7 @@ def gather_map(g, n):
             y = g.add("Gather", [g.reshape(x, [0, -1]),
                                  g.const(base.astype(np.int64), hint="positions")], axis=1)
     if y is None:
+        g.fixed_shape.add(node_name(n.node))
         y = g.add("Gather", [g.reshape(x, [-1]), g.const(pos.astype(np.int64),
                                                           hint="positions")], axis=0)
     if not valid.all():
@@ -729,9 +730,10 @@ def index_select(g, n):
     return g.add("Gather", [x, g.name_of(index, np.int64)], axis=_axis(axis, x.ndim))
 
 
-def _scatter(g, x, positions, values, reduction=None):
+def _scatter(g, n, x, positions, values, reduction=None):
     """A copy of ``x`` with ``values`` (broadcast to ``positions``' shape) written (or added)
     at the flat ``positions``: for the traced shape of x."""
+    g.fixed_shape.add(node_name(n.node))
     flat = g.reshape(x, [-1])
     src = g.add("Expand", [values, g.ints(positions.shape)])
     out = g.add("ScatterND", [flat, g.const(positions.reshape(-1, 1).astype(np.int64)),
@@ -745,7 +747,8 @@ def index_put(g, n):
     if accumulate and g.opset < 16:
         _unsupported(n, "adds into positions, which needs opset 16 or later")
     positions = np.arange(math.prod(x.shape), dtype=np.int64).reshape(x.shape)[key]
-    return _scatter(g, x, positions, g.name_of(value, x.dtype), "add" if accumulate else None)
+    return _scatter(g, n, x, positions, g.name_of(value, x.dtype),
+                    "add" if accumulate else None)
 
 
 def split(g, n):
@@ -766,7 +769,7 @@ def scatter_map(g, n):
     x, src, where_, accumulate = n.args
     if accumulate and g.opset < 16:
         _unsupported(n, "adds into positions, which needs opset 16 or later")
-    return _scatter(g, x, where_, g.name_of(src, x.dtype), "add" if accumulate else None)
+    return _scatter(g, n, x, where_, g.name_of(src, x.dtype), "add" if accumulate else None)
 
 
 def overwrite(g, n):

@@ -250,3 +250,36 @@ def test_plain_function_float64_and_inference_mode():
     (got,) = _session(proto.SerializeToString()).run(None, {"input": x.numpy()})
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, fn(x).numpy())
+
+
+class InPlace(nn.Module):
+    """Values read before in-place writes (a, b) and after them."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        a = y * 2
+        y += 1
+        y.relu_()
+        y.mul_(2)
+        b = y.sum(1, keepdim=True)
+        y[:, 0] = 0.0
+        y.masked_fill_(y > 3, 3.0)
+        z = F.relu(y - 1, inplace=True)
+        z.clamp_(max=2.5)
+        return z + a + b
+
+
+def test_in_place_writes_use_the_value_each_op_read():
+    pynn.manual_seed(0)
+    model = InPlace()
+    proto = pynn.onnx.export(model, pynn.randn(3, 4), None)
+    x = pynn.randn(3, 4) * 3
+    (got,) = _session(proto.SerializeToString()).run(None, {"input": x.numpy()})
+    np.testing.assert_allclose(got, _expected(model, x).numpy(), rtol=1e-5, atol=1e-6)
+    # the index assignment is exported for the traced shape: a dynamic axis is warned about
+    with pytest.warns(pynn.onnx.OnnxExporterWarning, match="IndexPutBackward0"):
+        pynn.onnx.export(model, pynn.randn(3, 4), None, dynamic_axes={"input": [0]})
