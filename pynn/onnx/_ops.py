@@ -379,6 +379,20 @@ def clamp(g, n):
     return g.add("Clip", [g.name_of(x, dt), lo_c, hi_c])
 
 
+def atan2(g, n):
+    # atan(a / b), moved by +-pi where b < 0; +-pi/2 (or 0) where b == 0
+    a, b = n.args
+    dt = n.out.dtype
+    a, b = g.name_of(a, dt), g.name_of(b, dt)
+    zero = np.zeros((), dt)
+    base = g.add("Atan", [g.add("Div", [a, b])])
+    a_neg = g.add("Less", [a, zero])
+    turn = g.add("Where", [a_neg, np.asarray(-math.pi, dt), np.asarray(math.pi, dt)])
+    y = g.add("Where", [g.add("Less", [b, zero]), g.add("Add", [base, turn]), base])
+    axis = g.add("Mul", [g.add("Sign", [a]), np.asarray(math.pi / 2, dt)])
+    return g.add("Where", [g.add("Equal", [b, zero]), axis, y])
+
+
 def xlogy(g, n):
     x, y = n.args
     dt = n.out.dtype
@@ -1033,6 +1047,7 @@ OPS = {
     "WhereFunction": where,
     "ClampFunction": clamp,
     "XlogyFunction": xlogy,
+    "Atan2Function": atan2,
     "CastFunction": cast,
     "NanToNumFunction": nan_to_num,
     "CloneFunction": identity,

@@ -110,6 +110,7 @@ OPS = {
     "asin": (pynn.asin, _unit(3, 4)),
     "acos": (pynn.acos, _unit(3, 4)),
     "atan": (pynn.atan, X),
+    "atan2": (lambda x: pynn.atan2(x, x.flip(2) * pynn.tensor([1.0, 0.0, -1.0, 2.0])), X),
     "sinh": (pynn.sinh, X),
     "cosh": (pynn.cosh, X),
     "asinh": (pynn.asinh, X),
