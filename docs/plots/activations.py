@@ -15,7 +15,7 @@ def _curve(fn, x):
     t = pynn.tensor(x, requires_grad=True)
     y = fn(t)
     y.sum().backward()
-    return y.numpy().copy(), t.grad.numpy().copy()
+    return y.detach().numpy().copy(), t.grad.numpy().copy()
 
 
 def _softmax_first(t):

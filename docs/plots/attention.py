@@ -20,7 +20,7 @@ def make(outdir):
     q = pynn.tensor(pe)
     scores = (q @ q.transpose(0, 1)) / np.sqrt(D_MODEL)
     mask = nn.generate_square_subsequent_mask(LENGTH)       # 0 below, -inf above
-    weights = F.softmax(scores + mask, dim=-1).numpy()
+    weights = F.softmax(scores + mask, dim=-1).detach().numpy()
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8),
                              gridspec_kw={"width_ratios": [1.25, 1]})

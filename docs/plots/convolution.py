@@ -27,8 +27,8 @@ def make(outdir):
     panels = [
         (image, "input image (16 x 16)", "gray"),
         (kernel, "kernel (3 x 3)", "RdBu_r"),
-        (fmap.numpy()[0, 0], "feature map: conv2d, padding 1", "RdBu_r"),
-        (pooled.numpy()[0, 0], "after MaxPool2d(2) (8 x 8)", "RdBu_r"),
+        (fmap.detach().numpy()[0, 0], "feature map: conv2d, padding 1", "RdBu_r"),
+        (pooled.detach().numpy()[0, 0], "after MaxPool2d(2) (8 x 8)", "RdBu_r"),
     ]
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
     for ax, (data, title, cmap) in zip(axes, panels):

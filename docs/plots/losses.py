@@ -14,7 +14,7 @@ def _loss_and_grad(loss_fn, m):
     s = pynn.tensor(m, requires_grad=True)
     per_point = loss_fn(s)
     per_point.sum().backward()
-    return per_point.numpy().copy(), s.grad.numpy().copy()
+    return per_point.detach().numpy().copy(), s.grad.numpy().copy()
 
 
 def make(outdir):

@@ -45,7 +45,7 @@ def _fit(train, test, weight_decay=0.0, l1=0.0, steps=300):
         opt.step()
     with pynn.no_grad():
         test_mse = mse(model(test[0]), test[1]).item()
-    return model.weight.numpy()[0].copy(), test_mse
+    return model.weight.detach().numpy()[0].copy(), test_mse
 
 
 def make(outdir):
