@@ -141,6 +141,18 @@ def _operands(a, b):
     return _cast(a, dtype), _cast(b, dtype)
 
 
+def _plain_pair(a, b):
+    """True when ``a op b`` needs no promotion: two arrays of one dtype, or a float array and
+    a Python number. (A lambda-free function the hot forwards test first.)"""
+    if type(a) is _ndarray:
+        tb = type(b)
+        if tb is _ndarray:
+            return a.dtype is b.dtype
+        return (tb is float or tb is int) and a.dtype.kind == "f"
+    ta = type(a)
+    return type(b) is _ndarray and (ta is float or ta is int) and b.dtype.kind == "f"
+
+
 def _cast(x, dtype):
     if type(x) is _ndarray:
         return x if x.dtype == dtype else x.astype(dtype)
@@ -173,8 +185,11 @@ def as_float(x):
 class AddFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
-        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype:
-            a, b = _operands(a, b)  # (inline test: the common case skips the call)
+        if type(a) is _ndarray and type(b) is _ndarray:  # the common case, tested inline
+            if a.dtype is not b.dtype:
+                a, b = _operands(a, b)
+        elif not _plain_pair(a, b):
+            a, b = _operands(a, b)
         ctx.shapes = (a.shape if type(a) is _ndarray else (),
                       b.shape if type(b) is _ndarray else ())
         return np.add(a, b)
@@ -189,8 +204,11 @@ class AddFunction(ArrayFunction):
 class SubFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
-        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype:
-            a, b = _operands(a, b)  # (inline test: the common case skips the call)
+        if type(a) is _ndarray and type(b) is _ndarray:  # the common case, tested inline
+            if a.dtype is not b.dtype:
+                a, b = _operands(a, b)
+        elif not _plain_pair(a, b):
+            a, b = _operands(a, b)
         if type(a) is _ndarray and a.dtype.kind == "b":
             raise RuntimeError("sub: subtraction of bool tensors is not supported; use "
                                "logical_xor() or bitwise_xor()")
@@ -208,8 +226,11 @@ class SubFunction(ArrayFunction):
 class MulFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
-        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype:
-            a, b = _operands(a, b)  # (inline test: the common case skips the call)
+        if type(a) is _ndarray and type(b) is _ndarray:  # the common case, tested inline
+            if a.dtype is not b.dtype:
+                a, b = _operands(a, b)
+        elif not _plain_pair(a, b):
+            a, b = _operands(a, b)
         ctx.save_for_backward(a, b)
         if type(a) is _ndarray and a.dtype.kind == "b":
             return np.logical_and(a, b)
@@ -228,8 +249,8 @@ class DivFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, a, b):
-        if type(a) is not _ndarray or type(b) is not _ndarray or a.dtype is not b.dtype \
-                or a.dtype.kind != "f":
+        if not _plain_pair(a, b) or (a.dtype.kind if type(a) is _ndarray else b.dtype.kind) \
+                != "f":
             a, b = float_operands(a, b)
         ctx.save_for_backward(a, b)
         return np.true_divide(a, b)
