@@ -164,7 +164,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
     f : str, PathLike or writable binary file object
         Written exactly there (no ``.npz`` is appended). A path is written atomically: to
         a temporary file in the same directory, flushed and fsynced, then renamed over
-        ``f``, so a crash leaves either the old file or the new one, never half of one.
+        ``f``, so a crash leaves either the old file or the new one, never half of one. A
+        path ending in ``.safetensors`` is written in that format instead, by
+        :func:`pynn.formats.save_safetensors` (a flat dict of tensors, such as a
+        ``state_dict``), for other libraries to read.
     pickle_module, pickle_protocol, _use_new_zipfile_serialization
         Accepted for compatibility with ``torch.save`` and ignored (nothing is pickled).
     compress : bool, default False, keyword-only
@@ -174,6 +177,11 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
         raise TypeError("save: pynn does not pickle objects, so pickle_module is not "
                         "supported; save tensors, arrays and Python containers")
     path = f
+    if not hasattr(path, "write") and os.fspath(path).endswith(".safetensors"):
+        from .formats import save_safetensors
+
+        save_safetensors(obj, path)
+        return
     tree, arrays, version = _flatten(obj)
     meta_json = json.dumps({"magic": MAGIC, "pynn_format": version, "tree": tree},
                            allow_nan=True)
@@ -336,7 +344,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     Parameters, with their dtype and ``requires_grad``) and ndarrays where ndarrays were;
     NumPy scalars and Python scalars keep their types. A checkpoint written by
     ``torch.save`` is read by :func:`pynn.formats.load_torch` (an allow-list reader that
-    never runs code from the file).
+    never runs code from the file), a safetensors file by
+    :func:`pynn.formats.load_safetensors` (a dict of Tensors); the format is told from
+    the content, not from the name.
 
     Raises
     ------
@@ -385,6 +395,10 @@ def _check_map_location(location):
 
 
 def _load_from(fileobj, source):
+    from .formats import detect_format, load_safetensors
+
+    if detect_format(fileobj) == "safetensors":
+        return load_safetensors(fileobj)
     start = fileobj.tell()
     with _open_zip(fileobj, source) as zf:
         names = zf.namelist()

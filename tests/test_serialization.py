@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import pynn
 from pynn import serialization
 from pynn.serialization import load, save
 
@@ -476,3 +477,26 @@ def test_loads_torch_save_checkpoints(tmp_path):
     np.testing.assert_array_equal(w.numpy(), np.arange(6.0).reshape(2, 3))
     with open(tmp_path / "t.pt", "rb") as f:
         assert int(load(f)["model_state_dict"]["n"].item()) == 3
+
+
+def test_save_and_load_route_safetensors_by_name_and_content(tmp_path):
+    """pynn.save writes .safetensors paths in that format; pynn.load tells the format from
+    the content (a safetensors file under another name loads too)."""
+    pytest.importorskip("safetensors")
+    from safetensors.numpy import load_file, save_file
+
+    model = pynn.nn.Linear(3, 2)
+    path = tmp_path / "m.safetensors"
+    pynn.save(model.state_dict(), path)
+    raw = load_file(str(path))  # the safetensors package itself reads it
+    assert set(raw) == {"weight", "bias"}
+    np.testing.assert_array_equal(raw["weight"], model.weight.detach().numpy())
+    other = tmp_path / "weights.bin"
+    save_file({k: np.asarray(v) for k, v in model.state_dict().items()}, str(other))
+    with open(other, "rb") as fileobj:
+        for loaded in (pynn.load(path), pynn.load(other), pynn.load(fileobj)):
+            assert set(loaded) == {"weight", "bias"}
+            copy = pynn.nn.Linear(3, 2)
+            copy.load_state_dict(loaded)
+            np.testing.assert_array_equal(copy.bias.detach().numpy(),
+                                          model.bias.detach().numpy())
