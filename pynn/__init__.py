@@ -8,7 +8,7 @@ The namespace is PyTorch's: a script runs with ``import pynn as torch``. Tensors
 
 # ruff: noqa: I001  (the order matters: tensor and its ops before the modules built on them)
 
-from .backend import get_backend, get_num_threads, set_backend, set_num_threads
+from .backend import get_backend, get_num_threads, set_backend, set_num_threads, show_config
 from .tensor import (
     BoolTensor,
     ByteTensor,
@@ -108,6 +108,9 @@ from . import (
 from . import onnx  # noqa: F401  (torch.onnx needs no import of its own either)
 from .amp import autocast
 
+# torch.xpu (Intel GPUs) answers as torch.cuda does here: nothing available, CPU chosen.
+xpu = cuda
+
 __version__ = "0.1.0"
 
 
@@ -118,12 +121,31 @@ is_nonzero = Tensor.__bool__
 
 
 def is_tensor(obj):
-    """True when ``obj`` is a :class:`Tensor` (``torch.is_tensor``)."""
+    """True when ``obj`` is a :class:`Tensor` (``torch.is_tensor``).
+
+    Parameters
+    ----------
+    obj : array_like
+        A Tensor, ndarray, number or (nested) sequence of numbers.
+
+    Returns
+    -------
+    Tensor
+    """
     return isinstance(obj, Tensor)
 
 
 def numel(input):
-    """The number of elements of ``input`` (``torch.numel``)."""
+    """The number of elements of ``input`` (``torch.numel``).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor
+    """
     return input.numel()
 
 
@@ -131,6 +153,15 @@ def compile(model=None, **kwargs):
     """``model`` unchanged (``torch.compile``; pynn has no graph compiler).
 
     Works as a call, a decorator and a decorator factory (``@compile(mode=...)``).
+
+    Parameters
+    ----------
+    model : Module or callable, optional
+    **kwargs : any
+
+    Returns
+    -------
+    Tensor
     """
     if model is None:
         return lambda fn: fn
@@ -138,30 +169,62 @@ def compile(model=None, **kwargs):
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
-    """No-op: pynn's kernels are deterministic for a given thread count."""
+    """No-op: pynn's kernels are deterministic for a given thread count.
+
+    Parameters
+    ----------
+    mode : bool
+    warn_only : bool
+    """
 
 
 def are_deterministic_algorithms_enabled():
-    """True: see :func:`use_deterministic_algorithms`."""
+    """True: see :func:`use_deterministic_algorithms`.
+
+    Returns
+    -------
+    Tensor
+    """
     return True
 
 
 def set_float32_matmul_precision(precision):
-    """No-op: float32 matmuls always run in full precision."""
+    """No-op: float32 matmuls always run in full precision.
+
+    Parameters
+    ----------
+    precision : {'highest', 'high', 'medium'}
+    """
 
 
 def get_float32_matmul_precision():
-    """``"highest"``."""
+    """``"highest"``.
+
+    Returns
+    -------
+    Tensor
+    """
     return "highest"
 
 
 def get_num_interop_threads():
-    """1: pynn runs one op at a time."""
+    """1: pynn runs one op at a time.
+
+    Returns
+    -------
+    Tensor
+    """
     return 1
 
 
 def set_num_interop_threads(n):
-    """No-op (see :func:`get_num_interop_threads`)."""
+    """No-op (see :func:`get_num_interop_threads`).
+
+    Parameters
+    ----------
+    n : int
+        How many times.
+    """
 
 
 def openmp_enabled():
@@ -268,6 +331,7 @@ __all__ = [
     "set_grad_enabled",
     "set_num_interop_threads",
     "set_num_threads",
+    "show_config",
     "set_printoptions",
     "set_rng_state",
     "short",
@@ -281,6 +345,7 @@ __all__ = [
     "uint64",
     "use_deterministic_algorithms",
     "utils",
+    "xpu",
 ]
 __all__.extend(_math_all)
 __all__.extend(_factory_all)
