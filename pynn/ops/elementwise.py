@@ -10,40 +10,90 @@ from .. import _dtype
 from ..autograd import ArrayFunction
 from . import unbroadcast
 
-try:  # SciPy is optional: erf/erfinv fall back to the math module, element by element
-    from scipy.special import erf as _erf
-    from scipy.special import erfinv as _erfinv
-except ImportError:  # pragma: no cover - depends on the environment
-    _erf_scalar = np.frompyfunc(math.erf, 1, 1)
+# The special functions below are NumPy and the math module only (SciPy is not a
+# dependency): math's scalar erf and lgamma element by element, exact to double precision
+# (these ops are rare, so their speed matters little), and digamma/trigamma by recurrence
+# up to 10 and their asymptotic series, with reflection below 1/2.
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+_lgamma_scalar = np.frompyfunc(math.lgamma, 1, 1)
 
-    def _erf(x):
-        return _erf_scalar(x).astype(x.dtype)
 
-    def _erfinv(x):
-        # Newton on erf(y) = x from a rough start; converges in a few steps for |x| < 1.
-        y = np.zeros_like(x)
-        for _ in range(60):
-            y = y - (_erf(y) - x) * (math.sqrt(math.pi) / 2) * np.exp(y * y)
-        return np.where(np.abs(x) == 1, np.sign(x) * np.inf, y)
+def _elementwise(scalar_fn, x):
+    return np.asarray(scalar_fn(x), dtype=np.float64).astype(x.dtype, copy=False)
 
-try:
-    from scipy.special import gammaln as _lgamma
-    from scipy.special import polygamma as _polygamma
-    from scipy.special import psi as _digamma
 
-    def _polygamma1(x):
-        return _polygamma(1, x).astype(x.dtype, copy=False)
-except ImportError:  # pragma: no cover - depends on the environment
-    _lgamma_scalar = np.frompyfunc(math.lgamma, 1, 1)
+def _erf(x):
+    return _elementwise(_erf_scalar, x)
 
-    def _lgamma(x):
-        return _lgamma_scalar(x).astype(x.dtype)
 
-    def _digamma(x, h=1e-5):
-        return ((_lgamma(x + h) - _lgamma(x - h)) / (2 * h)).astype(x.dtype)
+def _erfinv(x):
+    # Newton on erf(y) = x from y = x sqrt(pi) / 2, where |x| < 1; +-inf at +-1, NaN past.
+    x64 = np.asarray(x, np.float64)
+    inside = np.abs(x64) < 1
+    t = np.where(inside, x64, 0.0)
+    y = t * (math.sqrt(math.pi) / 2)
+    for _ in range(100):
+        step = (_elementwise(_erf_scalar, y) - t) * (math.sqrt(math.pi) / 2) * np.exp(y * y)
+        y = y - step
+        if not np.any(np.abs(step) > 1e-15 * np.maximum(np.abs(y), 1e-300)):
+            break
+    y = np.where(inside, y, np.where(np.abs(x64) == 1, np.copysign(np.inf, x64), np.nan))
+    return y.astype(np.asarray(x).dtype, copy=False)
 
-    def _polygamma1(x, h=1e-4):
-        return ((_digamma(x + h) - _digamma(x - h)) / (2 * h)).astype(x.dtype)
+
+def _poles(x):
+    return (x <= 0) & (x == np.floor(x))
+
+
+def _lgamma(x):
+    pole = _poles(x)
+    out = _elementwise(_lgamma_scalar, np.where(pole, 1.0, x).astype(x.dtype))
+    return np.where(pole, np.inf, out).astype(x.dtype, copy=False)
+
+
+def _shift_to_ten(y, term):
+    """acc, y: y raised past 10 by unit steps, acc the sum of term(y) over the steps."""
+    acc = np.zeros_like(y)
+    for _ in range(10):
+        small = y < 10
+        if not small.any():
+            break
+        acc = acc + np.where(small, term(np.where(small, y, 1.0)), 0.0)
+        y = np.where(small, y + 1, y)
+    return acc, y
+
+
+def _digamma(x):
+    x64 = np.asarray(x, np.float64)
+    reflect = x64 < 0.5
+    y = np.where(reflect, 1 - x64, x64)
+    acc, y = _shift_to_ten(y, lambda v: -1 / v)  # psi(v) = psi(v + 1) - 1 / v
+    r = 1 / (y * y)
+    series = (np.log(y) - 0.5 / y
+              - r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r * (1 / 240 - r / 132)))))
+    out = acc + series
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(reflect, out - np.pi / np.tan(np.pi * x64), out)
+    pole = _poles(x64)
+    out = np.where(pole, np.where(x64 == 0, -np.inf, np.nan), out)
+    return out.astype(np.asarray(x).dtype, copy=False)
+
+
+def _polygamma1(x):
+    """The trigamma function, the derivative of digamma."""
+    x64 = np.asarray(x, np.float64)
+    reflect = x64 < 0.5
+    y = np.where(reflect, 1 - x64, x64)
+    acc, y = _shift_to_ten(y, lambda v: 1 / (v * v))  # psi1(v) = psi1(v + 1) + 1 / v^2
+    r = 1 / (y * y)
+    series = (1 / y + 0.5 * r + r / y * (1 / 6 - r * (1 / 30 - r * (1 / 42 - r * (1 / 30
+                                                                                 - r * 5 / 66)))))
+    out = acc + series
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(reflect, (np.pi / np.sin(np.pi * x64)) ** 2 - out, out)
+    out = np.where(_poles(x64), np.inf, out)
+    return out.astype(np.asarray(x).dtype, copy=False)
+
 
 _ndarray = np.ndarray
 
