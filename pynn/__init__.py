@@ -27,47 +27,65 @@ from .tensor import (
     tensor,
 )
 from ._dtype import (
-    bfloat16,
-    channels_last,
-    channels_last_3d,
-    contiguous_format,
-    preserve_format,
     set_default_tensor_type,
-    strided,
-    bool,
     can_cast,
-    cdouble,
-    cfloat,
-    complex64,
-    complex128,
-    double,
     dtype,
     finfo,
-    float,
-    float16,
-    float32,
-    float64,
     get_default_dtype,
-    half,
     iinfo,
-    int,
-    int8,
-    int16,
-    int32,
-    int64,
     is_complex,
     is_floating_point,
-    long,
     promote_types,
     result_type,
     set_default_dtype,
-    short,
-    uint8,
-    uint16,
-    uint32,
-    uint64,
 )
 from ._device import device
+
+from . import _dtype, random as _random
+
+# The dtypes, PyTorch's names and aliases (the same objects): 32-bit floats, the default.
+float32 = float = _dtype.float32
+# 64-bit floats.
+float64 = double = _dtype.float64
+# 16-bit (IEEE half-precision) floats.
+float16 = half = _dtype.float16
+# bfloat16, which NumPy has no type for: tensors of it cannot be made.
+bfloat16 = _dtype.bfloat16
+# Complex numbers of two float32s.
+complex64 = cfloat = _dtype.complex64
+# Complex numbers of two float64s.
+complex128 = cdouble = _dtype.complex128
+# 64-bit signed integers, the dtype of indices and integer tensors.
+int64 = long = _dtype.int64
+# 32-bit signed integers.
+int32 = int = _dtype.int32
+# 16-bit signed integers.
+int16 = short = _dtype.int16
+# 8-bit signed integers.
+int8 = _dtype.int8
+# 8-bit unsigned integers (bytes, images).
+uint8 = _dtype.uint8
+# 16-bit unsigned integers.
+uint16 = _dtype.uint16
+# 32-bit unsigned integers.
+uint32 = _dtype.uint32
+# 64-bit unsigned integers.
+uint64 = _dtype.uint64
+# Booleans (comparisons and masks).
+bool = _dtype.bool
+# Memory formats, accepted and ignored (NumPy decides the memory layout): the default.
+contiguous_format = _dtype.contiguous_format
+# Memory format: keep the input's (the only one pynn has).
+preserve_format = _dtype.preserve_format
+# Memory format: channels last for 4-D tensors (accepted and ignored).
+channels_last = _dtype.channels_last
+# Memory format: channels last for 5-D tensors (accepted and ignored).
+channels_last_3d = _dtype.channels_last_3d
+# The only layout: dense, strided tensors.
+strided = _dtype.strided
+# The global random generator that random ops draw from unless given ``generator=``.
+default_generator = _random.default_generator
+
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -78,7 +96,6 @@ from .autograd import (
 )
 from .random import (
     Generator,
-    default_generator,
     get_rng_state,
     initial_seed,
     manual_seed,
@@ -130,7 +147,7 @@ def is_tensor(obj):
 
     Returns
     -------
-    Tensor
+    bool
     """
     return isinstance(obj, Tensor)
 
@@ -144,7 +161,7 @@ def numel(input):
 
     Returns
     -------
-    Tensor
+    int
     """
     return input.numel()
 
@@ -161,7 +178,8 @@ def compile(model=None, **kwargs):
 
     Returns
     -------
-    Tensor
+    Module or callable
+        ``model`` itself.
     """
     if model is None:
         return lambda fn: fn
@@ -183,7 +201,7 @@ def are_deterministic_algorithms_enabled():
 
     Returns
     -------
-    Tensor
+    bool
     """
     return True
 
@@ -202,7 +220,7 @@ def get_float32_matmul_precision():
 
     Returns
     -------
-    Tensor
+    str
     """
     return "highest"
 
@@ -212,7 +230,7 @@ def get_num_interop_threads():
 
     Returns
     -------
-    Tensor
+    int
     """
     return 1
 

@@ -60,6 +60,12 @@ _builtin_int = int
 class dtype:
     """The element type of a tensor (``torch.dtype``).
 
+    Parameters
+    ----------
+    name : str
+    np_dtype : numpy.dtype
+    itemsize : int, optional
+
     Attributes
     ----------
     is_floating_point : bool
@@ -218,12 +224,30 @@ def np_dtype(d):
 
 
 def is_floating_point(t):
-    """True when the tensor's dtype is a floating-point one (``torch.is_floating_point``)."""
+    """True when the tensor's dtype is a floating-point one (``torch.is_floating_point``).
+
+    Parameters
+    ----------
+    t : Tensor of any shape
+
+    Returns
+    -------
+    bool
+    """
     return t._data.dtype.kind == "f"
 
 
 def is_complex(t):
-    """True when the tensor's dtype is complex (``torch.is_complex``)."""
+    """True when the tensor's dtype is complex (``torch.is_complex``).
+
+    Parameters
+    ----------
+    t : Tensor of any shape
+
+    Returns
+    -------
+    bool
+    """
     return t._data.dtype.kind == "c"
 
 
@@ -257,6 +281,11 @@ def _promote_all(dtypes):
 
 def promote_types(type1, type2):
     """The smallest dtype both ``type1`` and ``type2`` convert to (``torch.promote_types``).
+
+    Parameters
+    ----------
+    type1 : pynn.dtype
+    type2 : pynn.dtype
 
     Returns
     -------
@@ -308,7 +337,8 @@ def result_type(tensor1, tensor2):
 
     Parameters
     ----------
-    tensor1, tensor2 : Tensor or Python number
+    tensor1 : Tensor, broadcastable with input
+    tensor2 : Tensor, broadcastable with input
 
     Returns
     -------
@@ -318,8 +348,20 @@ def result_type(tensor1, tensor2):
 
 
 def can_cast(from_, to):
-    """True when PyTorch's casting rules allow ``from_`` into ``to`` (``torch.can_cast``):
-    no cast to a lower category (float to int, int to bool)."""
+    """Whether PyTorch's casting rules allow a cast (``torch.can_cast``).
+
+    True when PyTorch's casting rules allow ``from_`` into ``to`` (``torch.can_cast``): no cast to a
+    lower category (float to int, int to bool).
+
+    Parameters
+    ----------
+    from_ : pynn.dtype
+    to : pynn.dtype
+
+    Returns
+    -------
+    bool
+    """
     a, b = np_dtype(from_), np_dtype(to)
     return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
 
@@ -341,7 +383,17 @@ def finfo(type=None):
 
 
 def iinfo(type):
-    """Machine limits of an integer dtype (``torch.iinfo``; NumPy's ``iinfo``)."""
+    """Machine limits of an integer dtype (``torch.iinfo``; NumPy's ``iinfo``).
+
+    Parameters
+    ----------
+    type : pynn.dtype
+
+    Returns
+    -------
+    iinfo
+        With ``bits``, ``min``, ``max`` and ``dtype``.
+    """
     return np.iinfo(np_dtype(type))
 
 
@@ -369,8 +421,15 @@ strided = _Named("strided")
 
 
 def set_default_tensor_type(t):
-    """Set the default float dtype from a legacy tensor type (``pynn.DoubleTensor``) or its
-    name (``"torch.FloatTensor"``), as the deprecated ``torch.set_default_tensor_type``."""
+    """Set the default float dtype from a legacy tensor type.
+
+    Set the default float dtype from a legacy tensor type (``pynn.DoubleTensor``) or its name
+    (``"torch.FloatTensor"``), as the deprecated ``torch.set_default_tensor_type``.
+
+    Parameters
+    ----------
+    t : str or type
+    """
     if isinstance(t, str):
         name = t.rsplit(".", 1)[-1]
         t = {"FloatTensor": float32, "DoubleTensor": float64, "HalfTensor": float16}.get(name)

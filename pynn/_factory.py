@@ -94,11 +94,19 @@ def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
     ----------
     *size_args : ints, or one sequence of ints
         The shape (or ``size=`` as a keyword).
+    size : sequence of int, optional
+        The shape, instead of ``size_args``.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
     dtype : dtype, optional
         Default: the default float dtype.
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
     device : str or device, optional
         Only the CPU.
     requires_grad : bool
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
 
     Returns
     -------
@@ -110,7 +118,31 @@ def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
 
 def ones(*size_args, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
-    """A tensor of ones (``torch.ones``); arguments as :func:`zeros`."""
+    """A tensor of ones (``torch.ones``); arguments as :func:`zeros`.
+
+    Parameters
+    ----------
+    *size_args : int
+        The sizes of the dimensions (or one sequence of them).
+    size : sequence of int, optional
+        The shape, instead of ``size_args``.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
+
+    Returns
+    -------
+    Tensor
+    """
     return _out(_make(np.ones(_sizes(size_args, size, "ones"), _float_dtype(dtype)), device,
                       requires_grad), out)
 
@@ -118,15 +150,62 @@ def ones(*size_args, size=None, out=None, dtype=None, layout=None, device=None, 
 def empty(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False,
           pin_memory=False, memory_format=None):
-    """An uninitialised tensor (``torch.empty``); arguments as :func:`zeros`."""
+    """An uninitialised tensor (``torch.empty``); arguments as :func:`zeros`.
+
+    Parameters
+    ----------
+    *size_args : int
+        The sizes of the dimensions (or one sequence of them).
+    size : sequence of int, optional
+        The shape, instead of ``size_args``.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     return _out(_make(np.empty(_sizes(size_args, size, "empty"), _float_dtype(dtype)), device,
                       requires_grad), out)
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False,
                   pin_memory=False):
-    """An uninitialised tensor of ``size`` (``torch.empty_strided``; the strides are
-    ignored: pynn tensors are NumPy arrays laid out by NumPy)."""
+    """An uninitialised tensor of ``size`` (``torch.empty_strided``).
+
+    The strides are ignored: pynn tensors are NumPy arrays laid out by NumPy.
+
+    Parameters
+    ----------
+    size : sequence of int
+        The shape.
+    stride : sequence of int
+        Ignored: pynn tensors are laid out by NumPy.
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
+
+    Returns
+    -------
+    Tensor
+    """
     return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -145,6 +224,18 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     size : sequence of int
     fill_value : number
         Its type sets the dtype when ``dtype`` is None: bool, int64 or the default float.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
 
     Returns
     -------
@@ -158,6 +249,25 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
         pin_memory=False):
     """The identity matrix, ``n`` by ``m`` (default ``n``) (``torch.eye``).
+
+    Parameters
+    ----------
+    n : int
+        The number of rows.
+    m : int, optional
+        The number of columns (default ``n``).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
 
     Returns
     -------
@@ -176,6 +286,25 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
 
     ``arange(end)`` starts at 0. The dtype is int64 when all three are integers, else the
     default float dtype.
+
+    Parameters
+    ----------
+    start : number
+        The first value (or, alone, the end with start 0).
+    end : number, optional
+        The end (excluded by arange, included by range).
+    step : number
+        The spacing between values.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
 
     Returns
     -------
@@ -202,8 +331,31 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
 
 
 def range(start=0, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad=False):
-    """``start, start + step, ..., end`` inclusive (the deprecated ``torch.range``); the
-    default float dtype unless ``dtype`` is given."""
+    """``start, start + step, ..., end`` inclusive (the deprecated ``torch.range``).
+
+    The result has the default float dtype unless ``dtype`` is given.
+
+    Parameters
+    ----------
+    start : number
+        The first value (or, alone, the end with start 0).
+    end : number, optional
+        The end (excluded by arange, included by range).
+    step : number
+        The spacing between values.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+
+    Returns
+    -------
+    Tensor
+    """
     if end is None:
         start, end = 0, start
     n = math.floor((end - start) / step) + 1
@@ -214,6 +366,25 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, device=None, requi
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (``torch.linspace``).
+
+    Parameters
+    ----------
+    start : number
+        The first value (the first exponent for logspace).
+    end : number
+        The last value, included (the last exponent for logspace).
+    steps : int
+        How many values.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
 
     Returns
     -------
@@ -226,6 +397,27 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """``base ** linspace(start, end, steps)`` (``torch.logspace``).
+
+    Parameters
+    ----------
+    start : number
+        The first value (the first exponent for logspace).
+    end : number
+        The last value, included (the last exponent for logspace).
+    steps : int
+        How many values.
+    base : float
+        The base of the powers.
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
 
     Returns
     -------
@@ -262,6 +454,27 @@ def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=Non
          requires_grad=False, pin_memory=False):
     """Uniform samples on ``[0, 1)`` (``torch.rand``); arguments as :func:`zeros`.
 
+    Parameters
+    ----------
+    *size_args : int
+        The sizes of the dimensions (or one sequence of them).
+    size : sequence of int, optional
+        The shape, instead of ``size_args``.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
+
     Returns
     -------
     Tensor of shape ``size``
@@ -275,6 +488,27 @@ def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=Non
 def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples (``torch.randn``); arguments as :func:`zeros`.
+
+    Parameters
+    ----------
+    *size_args : int
+        The sizes of the dimensions (or one sequence of them).
+    size : sequence of int, optional
+        The shape, instead of ``size_args``.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
 
     Returns
     -------
@@ -290,6 +524,27 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     """Integers drawn uniformly from ``[low, high)`` (``torch.randint``).
 
     ``randint(high, size)`` and ``randint(low, high, size)``.
+
+    Parameters
+    ----------
+    low : int
+        The lowest value (or, with ``high`` None, the bound with low 0).
+    high : int, optional
+        One above the highest value.
+    size : sequence of int, optional
+        The shape.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
 
     Returns
     -------
@@ -314,6 +569,25 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
              requires_grad=False, pin_memory=False):
     """A random permutation of ``0 .. n-1`` (``torch.randperm``).
 
+    Parameters
+    ----------
+    n : int
+        The result is a permutation of ``0 .. n - 1``.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
+
     Returns
     -------
     Tensor of shape (n,), int64 unless ``dtype`` is given
@@ -329,6 +603,29 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
     ``mean`` and ``std`` are tensors (broadcast together) or numbers; with two numbers,
     ``size`` gives the shape.
+
+    Parameters
+    ----------
+    mean : float or Tensor
+        The means (a tensor gives the result's shape).
+    std : float or Tensor, broadcastable with mean
+        The standard deviations.
+    size : sequence of int, optional
+        The shape when mean and std are numbers.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
 
     Returns
     -------
@@ -359,9 +656,13 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
     Parameters
     ----------
-    input : Tensor of probabilities in [0, 1]
+    input : Tensor of any shape
     p : float, optional
         Used instead of ``input``'s values (``input`` gives the shape and dtype).
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
 
     Returns
     -------
@@ -375,13 +676,24 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 
 def poisson(input, generator=None):
-    """Poisson samples with rates ``input`` (``torch.poisson``), of input's dtype."""
+    """Poisson samples with rates ``input`` (``torch.poisson``), of input's dtype.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+        The rates (non-negative).
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+
+    Returns
+    -------
+    Tensor
+    """
     return _wrap(draw(generator).poisson(input._data).astype(input._data.dtype), None)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
-    """Indices drawn from the categorical distributions in the rows of ``input``
-    (``torch.multinomial``).
+    """Indices drawn from the categorical distributions in the rows of ``input``.
 
     Parameters
     ----------
@@ -390,6 +702,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     num_samples : int
         At most K without ``replacement``.
     replacement : bool
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    out : Tensor, optional
+        Where to write the result (its shape and dtype must fit).
 
     Returns
     -------
@@ -434,46 +750,191 @@ def _like(input, dtype):
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    """Zeros shaped like ``input``, of its dtype unless ``dtype`` is given."""
+    """Zeros shaped like ``input``, of its dtype unless ``dtype`` is given.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     return _make(np.zeros(input._data.shape, _like(input, dtype)), device, requires_grad)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    """Ones shaped like ``input``, of its dtype unless ``dtype`` is given."""
+    """Ones shaped like ``input``, of its dtype unless ``dtype`` is given.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     return _make(np.ones(input._data.shape, _like(input, dtype)), device, requires_grad)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    """An uninitialised tensor shaped like ``input``."""
+    """An uninitialised tensor shaped like ``input``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     return _make(np.empty(input._data.shape, _like(input, dtype)), device, requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    """``fill_value`` everywhere, shaped like ``input``, of its dtype unless ``dtype``."""
+    """``fill_value`` everywhere, shaped like ``input``, of its dtype unless ``dtype``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    fill_value : number
+        The value of every element.
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     return _make(np.full(input._data.shape, _num(fill_value), _like(input, dtype)), device,
                  requires_grad)
 
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad=False, memory_format=None):
-    """Uniform ``[0, 1)`` samples shaped like ``input`` (a floating-point dtype)."""
+    """Uniform ``[0, 1)`` samples shaped like ``input`` (a floating-point dtype).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     return rand(input._data.shape, generator=generator, dtype=_like(input, dtype),
                 device=device, requires_grad=requires_grad)
 
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
                requires_grad=False, memory_format=None):
-    """Standard normal samples shaped like ``input`` (a floating-point dtype)."""
+    """Standard normal samples shaped like ``input`` (a floating-point dtype).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     return randn(input._data.shape, generator=generator, dtype=_like(input, dtype),
                  device=device, requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None,
                  device=None, requires_grad=False, memory_format=None):
-    """Integers from ``[low, high)`` shaped like ``input``, of its dtype unless ``dtype``."""
+    """Integers from ``[low, high)`` shaped like ``input``, of its dtype unless ``dtype``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    low : int
+        The lowest value (or, with ``high`` None, the bound with low 0).
+    high : int, optional
+        One above the highest value.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    layout : pynn.layout, optional
+        Only ``pynn.strided`` is supported.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
     if high is None:
         low, high = 0, low
     return randint(low, high, input._data.shape, generator=generator,
@@ -489,6 +950,15 @@ def as_tensor(data, dtype=None, device=None):
 
     A Tensor of the requested dtype is returned as is; an ndarray of it is wrapped without a
     copy; anything else is converted as :func:`pynn.tensor` does.
+
+    Parameters
+    ----------
+    data : array_like
+        A Tensor, ndarray, number or (nested) sequence of numbers.
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    device : str or pynn.device, optional
+        Only the CPU is supported.
 
     Returns
     -------
@@ -508,7 +978,25 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
-    """As :func:`as_tensor`; ``copy=True`` always copies (``torch.asarray``)."""
+    """As :func:`as_tensor`; ``copy=True`` always copies (``torch.asarray``).
+
+    Parameters
+    ----------
+    obj : array_like
+        A Tensor, ndarray, number or (nested) sequence of numbers.
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    copy : bool, optional
+        Always copy (True), never (False) or only when needed (None).
+    requires_grad : bool
+        Whether autograd records operations on the result.
+
+    Returns
+    -------
+    Tensor
+    """
     t = tensor(obj, dtype=dtype) if copy else as_tensor(obj, dtype, device)
     if requires_grad:
         t.requires_grad_(True)
@@ -517,6 +1005,11 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
 
 def from_numpy(ndarray):
     """A tensor sharing ``ndarray``'s memory, of its dtype (``torch.from_numpy``).
+
+    Parameters
+    ----------
+    ndarray : ndarray of any shape
+        The array; the tensor shares its memory.
 
     Returns
     -------
@@ -533,5 +1026,21 @@ def from_numpy(ndarray):
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
-    """A 0-d tensor holding ``s``, of the default float dtype unless ``dtype``."""
+    """A 0-d tensor holding ``s``, of the default float dtype unless ``dtype``.
+
+    Parameters
+    ----------
+    s : number
+        The value.
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+
+    Returns
+    -------
+    Tensor
+    """
     return _make(np.array(_num(s), _float_dtype(dtype)), device, requires_grad)

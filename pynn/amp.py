@@ -11,7 +11,16 @@ __all__ = ["GradScaler", "autocast"]
 
 
 class autocast:
-    """A context manager and decorator that changes nothing (``torch.autocast``)."""
+    """A context manager and decorator that changes nothing (``torch.autocast``).
+
+    Parameters
+    ----------
+    device_type : str
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    enabled : bool
+    cache_enabled : bool, optional
+    """
 
     def __init__(self, device_type="cpu", dtype=None, enabled=True, cache_enabled=None):
         self.device_type = device_type

@@ -1,4 +1,6 @@
-"""``pynn.distributions``: the probability distributions scripts use most (``Categorical``,
+"""Probability distributions with PyTorch's interface (``torch.distributions``).
+
+``pynn.distributions``: the probability distributions scripts use most (``Categorical``,
 ``Normal``, ``Bernoulli``, ``Uniform``) with PyTorch's interface: ``sample``, ``rsample``
 (reparameterised, differentiable), ``log_prob`` and ``entropy`` (differentiable with respect
 to the parameters), ``mean``, ``stddev``, ``variance``, and :func:`kl_divergence`.

@@ -45,12 +45,32 @@ def inv(A):
 
 
 def det(A):
-    """Determinants of square matrices (*, n, n): shape (*)."""
+    """Determinants of square matrices (*, n, n): shape (*).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+
+    Returns
+    -------
+    Tensor of shape (*)
+        One determinant per matrix.
+    """
     return _la.DetFunction.apply(A)
 
 
 def slogdet(A):
-    """``(sign, logabsdet)`` of the determinants of (*, n, n), each of shape (*)."""
+    """``(sign, logabsdet)`` of the determinants of (*, n, n), each of shape (*).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+
+    Returns
+    -------
+    (sign, logabsdet) : Tensors of shape (*)
+        The sign and the log of the absolute value of each determinant.
+    """
     return slogdet_result(*_la.SlogdetFunction.apply(A))
 
 
@@ -112,8 +132,22 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
 
 
 def matrix_power(A, n):
-    """``A`` multiplied by itself ``n`` times (the inverse's powers for negative n, the
-    identity for 0)."""
+    """The ``n``-th matrix power of ``A``.
+
+    ``A`` multiplied by itself ``n`` times (the inverse's powers for negative n, the identity for
+    0).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, m)
+        Square matrices (batched over the leading dimensions).
+    n : int
+        The power, possibly negative.
+
+    Returns
+    -------
+    Tensor of shape (*, m, m)
+    """
     if not isinstance(n, numbers.Integral):
         raise TypeError(f"matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
@@ -159,6 +193,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     Returns
     -------
     Tensor
+        ``input``'s shape without the reduced dimensions (kept with size 1 by ``keepdim``).
     """
     if dtype is not None:
         x = x.to(dtype)
@@ -231,30 +266,87 @@ matmul = _m.matmul
 
 
 def _inverse(input):
-    """The inverse of square matrices (``torch.inverse``)."""
+    """The inverse of square matrices (``torch.inverse``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n, n)
+
+    Returns
+    -------
+    Tensor of shape (*, n, n)
+    """
     return inv(input)
 
 
 def _logdet(input):
-    """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n, n)
+
+    Returns
+    -------
+    Tensor of shape (*)
+        NaN where the determinant is negative.
+    """
     sign, logabs = slogdet(input)
     nan = _wrap(np.where(sign._data < 0, np.nan, 0).astype(logabs._data.dtype), None)
     return _m.add(logabs, nan)
 
 
 def _pinverse(input, rcond=1e-15):
-    """The pseudo-inverse (``torch.pinverse``; not differentiable in pynn)."""
+    """The pseudo-inverse (``torch.pinverse``; not differentiable in pynn).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, m, n)
+    rcond : float
+        Singular values below ``rcond`` times the largest count as zero.
+
+    Returns
+    -------
+    Tensor of shape (*, n, m)
+    """
     return pinv(input, rtol=rcond)
 
 
 def _svd(input, some=True, compute_uv=True):
-    """``(U, S, V)`` (V, not Vh: ``torch.svd``'s old convention)."""
+    """``(U, S, V)`` (V, not Vh: ``torch.svd``'s old convention).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, m, n)
+    some : bool
+        The reduced decomposition (else the full one).
+    compute_uv : bool
+        Accepted for PyTorch compatibility; U and V are always computed.
+
+    Returns
+    -------
+    (U, S, V) : Tensors
+        ``input = U diag(S) V^T``; V, not its transpose.
+    """
     u, s, vh = svd(input, full_matrices=not some)
     return svd_uv_result(u, s, _m.transpose(vh, -2, -1))
 
 
 def _cholesky(input, upper=False):
-    """The Cholesky factor (``torch.cholesky``)."""
+    """The Cholesky factor (``torch.cholesky``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n, n)
+        Symmetric positive-definite matrices.
+    upper : bool
+        Return the upper-triangular factor instead of the lower one.
+
+    Returns
+    -------
+    Tensor of shape (*, n, n)
+        The triangular factor.
+    """
     return cholesky(input, upper=upper)
 
 

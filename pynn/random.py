@@ -105,22 +105,43 @@ def manual_seed(seed):
 
 
 def seed():
-    """Re-seed the global generator from the OS (``torch.seed``); returns the seed."""
+    """Re-seed the global generator from the OS (``torch.seed``); returns the seed.
+
+    Returns
+    -------
+    int
+        The new seed.
+    """
     return default_generator.seed()
 
 
 def initial_seed():
-    """The global generator's seed (``torch.initial_seed``)."""
+    """The global generator's seed (``torch.initial_seed``).
+
+    Returns
+    -------
+    int
+    """
     return default_generator.initial_seed()
 
 
 def get_rng_state():
-    """The global generator's state, a uint8 Tensor (``torch.get_rng_state``)."""
+    """The global generator's state, a uint8 Tensor (``torch.get_rng_state``).
+
+    Returns
+    -------
+    Tensor of uint8, 1-D
+    """
     return default_generator.get_state()
 
 
 def set_rng_state(new_state):
-    """Restore the global generator from :func:`get_rng_state` (``torch.set_rng_state``)."""
+    """Restore the global generator from :func:`get_rng_state` (``torch.set_rng_state``).
+
+    Parameters
+    ----------
+    new_state : Tensor of uint8, shape as get_rng_state returns
+    """
     default_generator.set_state(new_state)
 
 

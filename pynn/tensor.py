@@ -90,7 +90,12 @@ def _plain(data):
 
 
 class Size(tuple):
-    """The shape of a tensor (``torch.Size``): a tuple of ints with :meth:`numel`."""
+    """The shape of a tensor (``torch.Size``): a tuple of ints with :meth:`numel`.
+
+    Parameters
+    ----------
+    iterable : iterable of int
+    """
 
     __slots__ = ()
 
@@ -484,6 +489,16 @@ class Tensor:
         return int(self._data.item())
 
     def __bool__(self):
+        """The truth value of a one-element tensor (``bool(t)``, ``torch.is_nonzero``).
+
+        Parameters
+        ----------
+        self : Tensor of any shape
+
+        Returns
+        -------
+        bool
+        """
         if self._data.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with more than one value is ambiguous (shape "
@@ -540,7 +555,7 @@ class Tensor:
             Keep the saved arrays so ``backward`` can run through this graph again.
         create_graph : bool
             Record the backward for higher-order gradients (see :mod:`pynn.autograd`).
-        inputs : Tensor or sequence of Tensor, optional
+        inputs : Tensor or sequence of Tensor, optional, any shape
             Accumulate only into these tensors' ``.grad``.
         """
         _autograd._tensor_backward(self, gradient, retain_graph, create_graph, inputs)
@@ -555,8 +570,10 @@ class Tensor:
         return _autograd._retains_grad(self)
 
     def register_hook(self, hook):
-        """Call ``hook(grad)`` with this tensor's gradient (a Tensor) each time backward
-        computes it; a Tensor it returns replaces the gradient.
+        """Call ``hook(grad)`` each time backward computes this tensor's gradient.
+
+        Call ``hook(grad)`` with this tensor's gradient (a Tensor) each time backward computes it; a
+        Tensor it returns replaces the gradient.
 
         Returns
         -------
@@ -566,8 +583,10 @@ class Tensor:
         return _autograd.register_hook(self, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
-        """Call ``hook(self)`` on this leaf once per backward, after its ``.grad`` has received
-        every gradient of that backward (see :func:`pynn.autograd.register_post_accumulate_grad_hook`).
+        """Call ``hook(self)`` on this leaf after each backward.
+
+        Call ``hook(self)`` on this leaf once per backward, after its ``.grad`` has received every
+        gradient of that backward (see :func:`pynn.autograd.register_post_accumulate_grad_hook`).
 
         Returns
         -------
@@ -583,7 +602,13 @@ class Tensor:
         return self
 
     def detach(self):
-        """A tensor sharing this one's data, outside the graph."""
+        """A tensor sharing this one's data, outside the graph.
+
+        Returns
+        -------
+        Tensor of the same shape
+            Sharing the storage, outside the graph.
+        """
         return _wrap(self._data, None)
 
     def requires_grad_(self, requires_grad=True):
@@ -728,8 +753,10 @@ class Tensor:
         return self._inplace(_fill_value, value.item() if type(value) is Tensor else value)
 
     def copy_(self, src, non_blocking=False):
-        """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self; returns
-        self. The gradient flows to ``src``."""
+        """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self; returns self.
+
+        The gradient flows to ``src``.
+        """
         return self._inplace(_copy_from, src)
 
     def add_(self, other, *, alpha=1):
@@ -785,8 +812,11 @@ class Tensor:
         return self._inplace(_method("index_fill"), dim, index, value)
 
     def fill_diagonal_(self, fill_value, wrap=False):
-        """Write ``fill_value`` on the main diagonal (all dims equal beyond 2-D), in place;
-        ``wrap`` restarts it below a tall matrix's square part, as NumPy's fill_diagonal."""
+        """Write ``fill_value`` on the main diagonal, in place.
+
+        Write ``fill_value`` on the main diagonal (all dims equal beyond 2-D), in place; ``wrap``
+        restarts it below a tall matrix's square part, as NumPy's fill_diagonal.
+        """
         return self._inplace(_fill_diagonal, fill_value, wrap)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
@@ -812,8 +842,11 @@ class Tensor:
         return self._inplace(_method("index_copy"), dim, index, source)
 
     def index_put_(self, indices, values, accumulate=False):
-        """``self[indices] = values`` (``accumulate``: ``+=``, repeated indices adding up),
-        in place; ``indices`` is a tuple of index tensors."""
+        """``self[indices] = values``, in place.
+
+        ``self[indices] = values`` (``accumulate``: ``+=``, repeated indices adding up), in place;
+        ``indices`` is a tuple of index tensors.
+        """
         key = _ix.index_key(tuple(indices))
         return self._inplace(_ix._put, values, key, accumulate, passthrough=accumulate)
 
@@ -856,8 +889,11 @@ class Tensor:
         return self._inplace(_random_fill, "cauchy", median, sigma, generator=generator)
 
     def random_(self, from_=0, to=None, *, generator=None):
-        """Integers drawn from ``[from_, to)`` (``random_(to)``: ``[0, to)``; ``random_()``:
-        up to the largest integer the dtype holds exactly), in place; returns self."""
+        """Fill with integers drawn from ``[from_, to)``, in place.
+
+        Integers drawn from ``[from_, to)`` (``random_(to)``: ``[0, to)``; ``random_()``: up to the
+        largest integer the dtype holds exactly), in place; returns self.
+        """
         if to is None and from_ != 0:
             from_, to = 0, from_
         return self._inplace(_random_fill, "integers", from_, to, generator=generator)
@@ -881,8 +917,12 @@ class Tensor:
         return self._inplace(_method("squeeze"), dim, rebind=True)
 
     def resize_(self, *sizes):
-        """Give self the shape ``sizes``, keeping its first elements (zeros beyond them);
-        returns self. Not differentiable."""
+        """Give self the shape ``sizes``, in place.
+
+        Give self the shape ``sizes``, keeping its first elements (zeros beyond them); returns self.
+
+        Not differentiable.
+        """
         return self._inplace(_resize, sizes, rebind=True)
 
     def resize_as_(self, other):
@@ -892,14 +932,19 @@ class Tensor:
     # -- conversions -------------------------------------------------------------------------
 
     def to(self, *args, **kwargs):
-        """This tensor with another dtype (``to(dtype)``, ``to(other)``) on a device
-        (``to("cpu")``, ``to(device, dtype)``): self when nothing changes, else a cast that
-        is differentiable for floating-point targets. ``non_blocking``, ``copy`` and
-        ``memory_format`` are accepted; a device other than the CPU raises a RuntimeError.
+        """This tensor with another dtype or on another device.
+
+        This tensor with another dtype (``to(dtype)``, ``to(other)``) on a device (``to("cpu")``,
+        ``to(device, dtype)``): self when nothing changes, else a cast that is differentiable for
+        floating-point targets.
+
+        ``non_blocking``, ``copy`` and ``memory_format`` are accepted; a device other than the
+        CPU raises a RuntimeError.
 
         Returns
         -------
         Tensor
+            ``self`` when nothing changes, else a converted copy.
         """
         dtype, copy = _to_args(args, kwargs)
         if dtype is None or dtype == self._data.dtype:
@@ -911,8 +956,11 @@ class Tensor:
         return _ew.CastFunction.apply(self, dtype)
 
     def type(self, dtype=None, non_blocking=False, **kwargs):
-        """The type's name (``"pynn.FloatTensor"``) without ``dtype``; else :meth:`to` it
-        (a dtype, a legacy tensor type such as ``pynn.LongTensor``, or its name)."""
+        """The type's name, or a cast to another type.
+
+        The type's name (``"pynn.FloatTensor"``) without ``dtype``; else :meth:`to` it (a dtype, a
+        legacy tensor type such as ``pynn.LongTensor``, or its name).
+        """
         if dtype is None:
             return _LEGACY_NAMES.get(self._data.dtype, f"pynn.{self._data.dtype}")
         if isinstance(dtype, str):
@@ -994,8 +1042,11 @@ class Tensor:
         return self._data.__array_interface__["data"][0]
 
     def new(self, *args):
-        """A tensor of self's dtype: ``new(2, 3)`` uninitialised, ``new(data)`` from data
-        (the legacy ``Tensor.new``)."""
+        """A new tensor of self's dtype (the legacy ``Tensor.new``).
+
+        A tensor of self's dtype: ``new(2, 3)`` uninitialised, ``new(data)`` from data (the legacy
+        ``Tensor.new``).
+        """
         if len(args) == 1 and isinstance(args[0], (Tensor, np.ndarray)):
             return _wrap(np.array(getattr(args[0], "_data", args[0]), self._data.dtype), None)
         return _wrap(_constructor_array(args).astype(self._data.dtype, copy=False), None)
@@ -1030,7 +1081,13 @@ class Tensor:
         return _make(make(size_arg(size, "new"), dt), device, requires_grad)
 
     def clone(self):
-        """A copy of the data, recorded in the graph (the gradient flows back to self)."""
+        """A copy of the data, recorded in the graph (the gradient flows back to self).
+
+        Returns
+        -------
+        Tensor of the same shape
+            A copy, differentiable.
+        """
         return _ew.CloneFunction.apply(self)
 
     # -- memory layout and indexing ----------------------------------------------------------
@@ -1067,6 +1124,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     device : str or device, optional
         Only the CPU.
     requires_grad : bool
+    pin_memory : bool
+        Accepted for PyTorch compatibility; no effect on the CPU.
 
     Returns
     -------
@@ -1318,6 +1377,21 @@ class _LegacyTensorMeta(type):
         return isinstance(obj, Tensor) and obj._data.dtype == cls._pynn_dtype._np
 
 
+_LEGACY_DOC = """A {dt} tensor (``torch.{name}``).
+
+    ``{name}(2, 3)`` is an uninitialised tensor of that shape; ``{name}(data)`` converts data.
+
+    Parameters
+    ----------
+    *args : ints, or array_like of any shape
+        The sizes of the dimensions, or the data (a sequence, ndarray or Tensor).
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    """
+
+
 def _legacy_type(name, dt):
     def new(cls, *args, requires_grad=False, device=None):
         if len(args) == 1 and isinstance(args[0], np.ndarray):
@@ -1332,7 +1406,7 @@ def _legacy_type(name, dt):
         return t.requires_grad_(True) if requires_grad else t
 
     cls = _LegacyTensorMeta(name, (), {"__new__": new, "_pynn_dtype": dt,
-                                       "__doc__": f"A {dt} tensor (``torch.{name}``)."})
+                                       "__doc__": _LEGACY_DOC.format(dt=dt, name=name)})
     _LEGACY_NAMES[dt._np] = f"pynn.{name}"
     _LEGACY_BY_NAME[f"pynn.{name}"] = _LEGACY_BY_NAME[f"torch.{name}"] = dt
     return cls

@@ -73,7 +73,13 @@ def config():
 
 
 def show_config():
-    """Print what pynn runs on (see :func:`config`), one line a fact, and return the dict."""
+    """Print what pynn runs on (see :func:`config`), one line a fact, and return the dict.
+
+    Returns
+    -------
+    str
+        The description, also printed.
+    """
     info = config()
     caches = ", ".join(f"{k} {v // 1024} KiB" for k, v in info["caches"].items()) or "unknown"
     lines = [

@@ -2,6 +2,8 @@
 :mod:`pynn.functional`."""
 
 
+import inspect
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -232,11 +234,30 @@ def _simple(name, fn_name, doc, params=(), defaults=(), fixed=None):
                 parts.append(f"{key}={val}")
         return ", ".join(parts)
 
+    # The documented signature is PyTorch's, not ``(*args, **kwargs)``.
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d)
+           for k, d in zip(params, defaults)])
+    entries = "".join(f"\n    {k} : {_PARAM_DOCS[k]}" for k in params)
+    section = f"\n\n    Parameters\n    ----------{entries}\n" if params else "\n"
     return type(name, (Module,), {
         "__init__": __init__, "forward": forward, "extra_repr": extra_repr,
-        "__doc__": doc + _SHAPE_DOC, "__module__": __name__,
+        "__doc__": doc + section + _SHAPE_DOC, "__module__": __name__,
         "__qualname__": name,
     })
+
+
+# The hyper-parameters of the modules of _simple: ``name : type`` and a description.
+_PARAM_DOCS = {
+    "alpha": "float\n        The scale of the negative part.",
+    "inplace": "bool\n        Whether to overwrite the input (the result is the input).",
+    "beta": "float\n        The sharpness of the curve.",
+    "threshold": "float\n        Above it (Softplus: ``beta x`` above it) the output is the input.",
+    "value": "float\n        The output where the input is not above ``threshold``.",
+    "lambd": "float\n        The half-width of the band around 0 that is shrunk or zeroed.",
+    "dim": "int\n        The dimension split into the two halves.",
+}
 
 
 ELU = _simple("ELU", "elu", "``x`` where positive, else ``alpha (exp(x) - 1)``.",
@@ -326,7 +347,9 @@ class PReLU(Module):
         1 (one slope shared) or the number of channels (dim 1 of the input).
     init : float
         The initial slope.
-    device, dtype
+    device : str or pynn.device, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
 
     Attributes
@@ -402,8 +425,10 @@ class Softmax2d(Module):
 
 
 class RReLU(Module):
-    """Randomised leaky ReLU: in train mode each negative input is scaled by a slope drawn
-    from U(lower, upper); in eval mode by ``(lower + upper) / 2``.
+    """Randomised leaky ReLU.
+
+    Randomised leaky ReLU: in train mode each negative input is scaled by a slope drawn from
+    U(lower, upper); in eval mode by ``(lower + upper) / 2``.
 
     Parameters
     ----------

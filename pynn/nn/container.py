@@ -305,8 +305,10 @@ def _parameters_repr(params):
 
 
 class ParameterList(Module):
-    """A list of Parameters, registered under ``"0"``, ``"1"``, ... (so that ``parameters()``
-    and ``state_dict()`` see them).
+    """A list of Parameters, registered as submodule-style attributes of the module.
+
+    The Parameters are registered under ``"0"``, ``"1"``, ... (so that ``parameters()`` and
+    ``state_dict()`` see them).
 
     Supports indexing, assignment, ``len``, iteration, ``append`` and ``extend``; a Tensor
     added is wrapped in a Parameter.

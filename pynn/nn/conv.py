@@ -210,14 +210,19 @@ class Conv1d(_ConvNd):
 
     Parameters
     ----------
-    in_channels, out_channels : int
-    kernel_size, stride, dilation : int
+    in_channels : int
+    out_channels : int
+    kernel_size : int
+    stride : int
     padding : int, "valid" or "same"
+    dilation : int
     groups : int
         Input and output channels are split into this many groups, convolved separately.
     bias : bool
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
-    device, dtype
+    device : str or pynn.device, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
 
     Attributes
@@ -277,13 +282,29 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     Parameters
     ----------
-    in_channels, out_channels : int
-    kernel_size, stride, padding, output_padding, dilation : int or (int, int)
-        ``output_padding`` adds rows/columns on one side of the output (smaller than stride).
+    in_channels : int
+    out_channels : int
+    kernel_size : int or (int, int)
+        ``output_padding`` adds rows/columns on one side of the output (smaller than
+        stride).
+    stride : int or (int, int)
+        ``output_padding`` adds rows/columns on one side of the output (smaller than
+        stride).
+    padding : int or (int, int)
+        ``output_padding`` adds rows/columns on one side of the output (smaller than
+        stride).
+    output_padding : int or (int, int)
+        ``output_padding`` adds rows/columns on one side of the output (smaller than
+        stride).
     groups : int
     bias : bool
+    dilation : int or (int, int)
+        ``output_padding`` adds rows/columns on one side of the output (smaller than
+        stride).
     padding_mode : "zeros"
-    device, dtype
+    device : str or pynn.device, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
 
     Attributes
@@ -309,12 +330,19 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     Parameters
     ----------
-    in_channels, out_channels : int
-    kernel_size, stride, padding, output_padding, dilation : int
+    in_channels : int
+    out_channels : int
+    kernel_size : int
+    stride : int
+    padding : int
+    output_padding : int
     groups : int
     bias : bool
+    dilation : int
     padding_mode : "zeros"
-    device, dtype
+    device : str or pynn.device, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
 
     Attributes

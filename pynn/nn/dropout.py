@@ -41,8 +41,10 @@ class Dropout(Module):
 
 
 class Dropout1d(Dropout):
-    """Zero whole channels of (N, C, L) input with probability ``p`` (train mode), scaling the
-    rest by ``1 / (1 - p)``.
+    """Dropout of whole channels of (N, C, L) input.
+
+    Zero whole channels of (N, C, L) input with probability ``p`` (train mode), scaling the rest by
+    ``1 / (1 - p)``.
 
     Parameters
     ----------

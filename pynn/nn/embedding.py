@@ -136,21 +136,27 @@ class Embedding(Module):
 
 
 class EmbeddingBag(Module):
-    """Sums, means or maxima of bags of embeddings (an :class:`Embedding` followed by a
-    per-bag reduction), as ``torch.nn.EmbeddingBag``.
+    """Sums, means or maxima of bags of embeddings.
+
+    Sums, means or maxima of bags of embeddings (an :class:`Embedding` followed by a per-bag
+    reduction), as ``torch.nn.EmbeddingBag``.
 
     Parameters
     ----------
-    num_embeddings, embedding_dim : int
+    num_embeddings : int
+    embedding_dim : int
     max_norm : float, optional
     norm_type : float
     scale_grad_by_freq : bool
     mode : {"mean", "sum", "max"}
     sparse : False
+    _weight : Tensor of shape (num_embeddings, embedding_dim), optional
     include_last_offset : bool
     padding_idx : int, optional
         Indices equal to it are left out of their bag (and their row is zero).
-    device, dtype
+    device : str or pynn.device, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
 
     Attributes

@@ -1,4 +1,6 @@
-"""``pynn.nn.functional``: differentiable functions with ``torch.nn.functional``'s names and
+"""Differentiable functions with the names and signatures of ``torch.nn.functional``.
+
+``pynn.nn.functional``: differentiable functions with ``torch.nn.functional``'s names and
 signatures (``pynn.functional`` is the same module under an older name)::
 
     import pynn.nn.functional as F
@@ -462,6 +464,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     dim : int
         Any dimension (the kernels see it moved last). None: PyTorch's deprecated implicit
         choice (dim 0 for 0-, 1- and 3-D input, else dim 1), with its warning.
+    _stacklevel : int
     dtype : numpy dtype, optional
         Cast the input to it first.
 
@@ -483,6 +486,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     ----------
     input : Tensor of any shape
     dim : int
+    _stacklevel : int
     dtype : numpy dtype, optional
         Cast the input to it first.
 
@@ -1765,7 +1769,7 @@ def glu(input, dim=-1):
 
     Parameters
     ----------
-    input : Tensor with an even size along ``dim``
+    input : Tensor of any shape
     dim : int
 
     Returns
@@ -1786,6 +1790,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     ----------
     input : Tensor of any shape
     dim : int
+    _stacklevel : int
     dtype : numpy dtype, optional
 
     Returns
@@ -2145,8 +2150,10 @@ def _average_map(size, out, dtype):
 
 
 def adaptive_avg_pool2d(input, output_size):
-    """Average pooling to a fixed output size: bin ``i`` averages
-    ``[floor(i H / oH), ceil((i + 1) H / oH))`` (likewise along W).
+    """Average pooling to a fixed output size.
+
+    Average pooling to a fixed output size: bin ``i`` averages ``[floor(i H / oH), ceil((i + 1) H /
+    oH))`` (likewise along W).
 
     Parameters
     ----------
@@ -2318,7 +2325,13 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
     Parameters
     ----------
     input : Tensor of shape (N, C, L) or (N, C, H, W)
-    size, scale_factor, mode, align_corners
+    size : sequence of int, optional
+        As :func:`interpolate`.
+    scale_factor : float or tuple of float, optional
+        As :func:`interpolate`.
+    mode : str
+        As :func:`interpolate`.
+    align_corners : bool, optional
         As :func:`interpolate`.
 
     Returns
@@ -2477,8 +2490,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
-    """Kullback-Leibler divergence ``target (log target - input)``; ``input`` holds
-    log-probabilities (``target`` too when ``log_target``).
+    """Kullback-Leibler divergence of ``input`` from ``target``.
+
+    Kullback-Leibler divergence ``target (log target - input)``; ``input`` holds log-probabilities
+    (``target`` too when ``log_target``).
 
     Parameters
     ----------
@@ -2523,8 +2538,10 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
                      reduce=None, reduction="mean"):
-    """Poisson negative log-likelihood: ``exp(input) - target input`` (``log_input``) or
-    ``input - target log(input + eps)``; ``full`` adds Stirling's term for ``target > 1``.
+    """Poisson negative log-likelihood.
+
+    Poisson negative log-likelihood: ``exp(input) - target input`` (``log_input``) or ``input -
+    target log(input + eps)``; ``full`` adds Stirling's term for ``target > 1``.
 
     Parameters
     ----------
@@ -2573,8 +2590,10 @@ def _reduce_tensor(per, reduction):
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    """Gaussian negative log-likelihood ``0.5 (log var + (input - target)^2 / var)``, the
-    variance clamped below at ``eps`` (``full`` adds ``0.5 log(2 pi)``).
+    """Gaussian negative log-likelihood.
+
+    Gaussian negative log-likelihood ``0.5 (log var + (input - target)^2 / var)``, the variance
+    clamped below at ``eps`` (``full`` adds ``0.5 log(2 pi)``).
 
     Parameters
     ----------
@@ -2612,8 +2631,10 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                         reduction="mean"):
-    """``max(0, -target (input1 - input2) + margin)``: rank input1 above input2 where
-    ``target == 1``, below where ``-1``.
+    """Margin ranking loss of two inputs.
+
+    ``max(0, -target (input1 - input2) + margin)``: rank input1 above input2 where ``target == 1``,
+    below where ``-1``.
 
     Parameters
     ----------
@@ -2704,8 +2725,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                           reduction="mean"):
-    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where
-    ``target == -1``.
+    """Cosine embedding loss of two inputs.
+
+    ``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where ``target ==
+    -1``.
 
     Parameters
     ----------
@@ -2850,8 +2873,10 @@ def _channel_dropout(op, input, p, training, ndim_ok):
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, L) or (C, L) input with probability ``p``, scaling the
-    rest by ``1 / (1 - p)``.
+    """Dropout of whole channels of (N, C, L) or (C, L) input.
+
+    Zero whole channels of (N, C, L) or (C, L) input with probability ``p``, scaling the rest by ``1
+    / (1 - p)``.
 
     Parameters
     ----------
@@ -2917,8 +2942,10 @@ def _alpha_dropout(input, p, training, feature):
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
-    """Dropout that keeps SELU's zero mean and unit variance (dropped values set to SELU's
-    saturation, then an affine correction).
+    """Dropout that keeps SELU's zero mean and unit variance.
+
+    Dropout that keeps SELU's zero mean and unit variance (dropped values set to SELU's saturation,
+    then an affine correction).
 
     Parameters
     ----------
@@ -2966,8 +2993,10 @@ def _standardise(x, dims, eps):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Normalise each sample's channels in ``num_groups`` groups (mean 0, variance 1 over a
-    group's channels and positions), then scale and shift per channel.
+    """Group normalisation.
+
+    Normalise each sample's channels in ``num_groups`` groups (mean 0, variance 1 over a group's
+    channels and positions), then scale and shift per channel.
 
     Parameters
     ----------
@@ -2992,8 +3021,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
-    """Normalise each channel of each sample over its positions (or with running statistics
-    when ``use_input_stats`` is False).
+    """Instance normalisation.
+
+    Normalise each channel of each sample over its positions (or with running statistics when
+    ``use_input_stats`` is False).
 
     Parameters
     ----------
@@ -3090,8 +3121,10 @@ def bilinear(input1, input2, weight, bias=None):
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
-    """Sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with
-    Gumbel noise g; ``hard`` returns one-hot samples whose gradient is the soft sample's.
+    """Sample from the Gumbel-softmax distribution.
+
+    Sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel noise
+    g; ``hard`` returns one-hot samples whose gradient is the soft sample's.
 
     Parameters
     ----------
@@ -3124,8 +3157,10 @@ __all__ += ["embedding_bag"]
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
                   mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
                   padding_idx=None):
-    """Sums, means or maxima of bags of embeddings, without materialising each bag's rows
-    separately for "sum" and "mean" (one matrix product with the bag-membership matrix).
+    """Sums, means or maxima of bags of embeddings.
+
+    Sums, means or maxima of bags of embeddings, without materialising each bag's rows separately
+    for "sum" and "mean" (one matrix product with the bag-membership matrix).
 
     Parameters
     ----------
@@ -3133,12 +3168,20 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     weight : Tensor of shape (num_embeddings, D)
     offsets : integer Tensor of shape (B,) (or (B + 1,) with ``include_last_offset``)
         Where each bag starts in a 1-D ``input``.
-    max_norm, norm_type, scale_grad_by_freq, sparse, padding_idx
+    max_norm : float, optional
+        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
+    norm_type : float
+        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
+    scale_grad_by_freq : bool
         As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
     mode : {"mean", "sum", "max"}
+    sparse : bool
+        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
     per_sample_weights : Tensor shaped like ``input``, optional
         ``mode="sum"`` only: each row is scaled by its weight.
     include_last_offset : bool
+    padding_idx : int, optional
+        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
 
     Returns
     -------
@@ -3207,8 +3250,10 @@ __all__ += [
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
-    """Randomised leaky ReLU: negative inputs are scaled by a slope drawn from
-    U(lower, upper) per element in training, by ``(lower + upper) / 2`` otherwise.
+    """Randomised leaky ReLU.
+
+    Randomised leaky ReLU: negative inputs are scaled by a slope drawn from U(lower, upper) per
+    element in training, by ``(lower + upper) / 2`` otherwise.
 
     Parameters
     ----------
@@ -3229,40 +3274,133 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 
 def relu_(input):
-    """:func:`relu` with ``inplace=True``."""
+    """:func:`relu` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return relu(input, inplace=True)
 
 
 def elu_(input, alpha=1.0):
-    """:func:`elu` with ``inplace=True``."""
+    """:func:`elu` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    alpha : number
+        The multiplier.
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return elu(input, alpha, inplace=True)
 
 
 def celu_(input, alpha=1.0):
-    """:func:`celu` with ``inplace=True``."""
+    """:func:`celu` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    alpha : number
+        The multiplier.
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return celu(input, alpha, inplace=True)
 
 
 def selu_(input):
-    """:func:`selu` with ``inplace=True``."""
+    """:func:`selu` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return selu(input, inplace=True)
 
 
 def leaky_relu_(input, negative_slope=0.01):
-    """:func:`leaky_relu` with ``inplace=True``."""
+    """:func:`leaky_relu` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    negative_slope : float
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return leaky_relu(input, negative_slope, inplace=True)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
-    """:func:`hardtanh` with ``inplace=True``."""
+    """:func:`hardtanh` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    min_val : float
+    max_val : float
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def threshold_(input, threshold, value):
-    """:func:`threshold` with ``inplace=True``."""
+    """:func:`threshold` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    threshold : float
+    value : number
+        The value.
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return globals()["threshold"](input, threshold, value, inplace=True)
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
-    """:func:`rrelu` with ``inplace=True``."""
+    """:func:`rrelu` with ``inplace=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    lower : float
+    upper : float
+    training : bool
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself, overwritten.
+    """
     return rrelu(input, lower, upper, training, inplace=True)

@@ -369,8 +369,10 @@ def eye_(tensor):
 
 
 def dirac_(tensor, groups=1):
-    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution passes
-    its input channels through unchanged (per group).
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta.
+
+    Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution passes its input
+    channels through unchanged (per group).
 
     Parameters
     ----------
@@ -397,13 +399,15 @@ def dirac_(tensor, groups=1):
 
 
 def orthogonal_(tensor, gain=1.0, generator=None):
-    """Fill with a (semi-)orthogonal matrix (the input flattened to (rows, -1)), scaled by
-    ``gain``: the Q of the QR decomposition of a Gaussian matrix, signs fixed so that it is
-    uniformly distributed (Saxe et al.).
+    """Fill with a (semi-)orthogonal matrix, scaled by ``gain``.
+
+    Fill with a (semi-)orthogonal matrix (the input flattened to (rows, -1)), scaled by ``gain``:
+    the Q of the QR decomposition of a Gaussian matrix, signs fixed so that it is uniformly
+    distributed (Saxe et al.).
 
     Parameters
     ----------
-    tensor : Tensor, Parameter or ndarray with at least 2 dimensions
+    tensor : Tensor, Parameter or ndarray of shape (rows, *), at least 2-D
     gain : float
     generator : numpy.random.Generator, optional
 

@@ -152,9 +152,13 @@ class Bilinear(Module):
 
     Parameters
     ----------
-    in1_features, in2_features, out_features : int
+    in1_features : int
+    in2_features : int
+    out_features : int
     bias : bool
-    device, dtype
+    device : str or pynn.device, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
 
     Attributes
@@ -200,14 +204,18 @@ class Bilinear(Module):
 
 
 class LazyLinear(Linear):
-    """A :class:`Linear` whose ``in_features`` is taken from the first input it sees (the
-    weight is created then).
+    """A :class:`Linear` whose ``in_features`` is taken from the first input.
+
+    A :class:`Linear` whose ``in_features`` is taken from the first input it sees (the weight is
+    created then).
 
     Parameters
     ----------
     out_features : int
     bias : bool
-    device, dtype
+    device : str or pynn.device, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
 
     Shape

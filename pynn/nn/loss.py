@@ -259,7 +259,17 @@ class HingeLoss(_Loss):
         return f"margin={self.margin}"
 
 
-_LOSS_SHAPE = """
+class L1Loss(_Loss):
+    """Mean absolute error ``|input - target|``, reduced.
+
+    Parameters
+    ----------
+    size_average : bool, optional
+        Deprecated spelling of ``reduction``.
+    reduce : bool, optional
+        Deprecated spelling of ``reduction``.
+    reduction : {"mean", "sum", "none"}
+
     Shape
     -----
     - Input: (*), any shape.
@@ -267,31 +277,28 @@ _LOSS_SHAPE = """
     - Output: a scalar, or the input's shape with ``reduction="none"``.
     """
 
-
-class L1Loss(_Loss):
-    """Mean absolute error ``|input - target|``, reduced.
-
-    Parameters
-    ----------
-    size_average, reduce : bool, optional
-        Deprecated spelling of ``reduction``.
-    reduction : {"mean", "sum", "none"}
-    """ + _LOSS_SHAPE
-
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
-    """Squared error below ``beta``, absolute error above (``0.5 d^2 / beta`` or
-    ``|d| - 0.5 beta``).
+    """Squared error below ``beta``, absolute error above.
+
+    Squared error below ``beta``, absolute error above (``0.5 d^2 / beta`` or ``|d| - 0.5 beta``).
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
+    size_average : bool, optional
+    reduce : bool, optional
     reduction : {"mean", "sum", "none"}
     beta : float
-    """ + _LOSS_SHAPE
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(size_average, reduce, reduction)
@@ -308,7 +315,13 @@ class HuberLoss(_Loss):
     ----------
     reduction : {"mean", "sum", "none"}
     delta : float
-    """ + _LOSS_SHAPE
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction=reduction)
@@ -323,12 +336,19 @@ class KLDivLoss(_Loss):
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
+    size_average : bool, optional
+    reduce : bool, optional
     reduction : {"mean", "batchmean", "sum", "none"}
         ``"batchmean"`` (the sum over the batch size) is the true KL divergence.
     log_target : bool
         ``target`` holds log-probabilities too.
-    """ + _LOSS_SHAPE
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
 
     _reductions = ("mean", "batchmean", "sum", "none")
 
@@ -345,25 +365,42 @@ class SoftMarginLoss(_Loss):
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
+    size_average : bool, optional
+    reduce : bool, optional
     reduction : {"mean", "sum", "none"}
-    """ + _LOSS_SHAPE
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
 
     def forward(self, input, target):
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
 class PoissonNLLLoss(_Loss):
-    """Poisson negative log-likelihood of ``target`` with rate ``exp(input)`` (``log_input``)
-    or ``input``.
+    """Poisson negative log-likelihood of ``target``.
+
+    Poisson negative log-likelihood of ``target`` with rate ``exp(input)`` (``log_input``) or
+    ``input``.
 
     Parameters
     ----------
-    log_input, full : bool
-    size_average, reduce : bool, optional
+    log_input : bool
+    full : bool
+    size_average : bool, optional
     eps : float
+    reduce : bool, optional
     reduction : {"mean", "sum", "none"}
-    """ + _LOSS_SHAPE
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
 
     def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                  reduction="mean"):
@@ -410,9 +447,16 @@ class HingeEmbeddingLoss(_Loss):
     Parameters
     ----------
     margin : float
-    size_average, reduce : bool, optional
+    size_average : bool, optional
+    reduce : bool, optional
     reduction : {"mean", "sum", "none"}
-    """ + _LOSS_SHAPE
+
+    Shape
+    -----
+    - Input: (*), any shape.
+    - Target: the input's shape.
+    - Output: a scalar, or the input's shape with ``reduction="none"``.
+    """
 
     def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)

@@ -272,9 +272,13 @@ class Module:
         return handle
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        """Call ``hook(module, args)`` before every forward; a non-None result replaces the
-        positional arguments (a tuple, or a single value). With ``with_kwargs``:
-        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``.
+        """Call ``hook(module, args)`` before every forward.
+
+        Call ``hook(module, args)`` before every forward; a non-None result replaces the positional
+        arguments (a tuple, or a single value).
+
+        With ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or ``(args,
+        kwargs)``.
 
         Returns
         -------
@@ -284,8 +288,12 @@ class Module:
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
                               always_call=False):
-        """Call ``hook(module, args, output)`` after every forward; a non-None result replaces
-        the output. With ``with_kwargs``: ``hook(module, args, kwargs, output)``.
+        """Call ``hook(module, args, output)`` after every forward.
+
+        Call ``hook(module, args, output)`` after every forward; a non-None result replaces the
+        output.
+
+        With ``with_kwargs``: ``hook(module, args, kwargs, output)``.
 
         Returns
         -------
@@ -294,8 +302,10 @@ class Module:
         return self._add_hook(self._forward_hooks, (hook, with_kwargs), prepend)
 
     def register_full_backward_hook(self, hook, prepend=False):
-        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
-        the module's Tensor inputs have been computed during backward.
+        """Call ``hook(module, grad_input, grad_output)`` during backward.
+
+        Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's Tensor inputs have been computed during backward.
 
         ``grad_input`` and ``grad_output`` are tuples of Tensors (None for an input that
         needs no gradient); a non-None result (a tuple) replaces ``grad_input``.
@@ -720,8 +730,11 @@ class Module:
         return self._cast(np.dtype(np.float32))
 
     def half(self):
-        """Floating-point parameters and buffers to float16 (storage only: pynn's kernels
-        compute in float32 and float64)."""
+        """Floating-point parameters and buffers to float16.
+
+        Floating-point parameters and buffers to float16 (storage only: pynn's kernels compute in
+        float32 and float64).
+        """
         return self._cast(np.dtype(np.float16))
 
     def bfloat16(self):

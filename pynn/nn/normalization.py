@@ -179,8 +179,24 @@ class BatchNorm2d(_BatchNorm):
 
 
 class BatchNorm3d(_BatchNorm):
-    """Batch normalisation over (N, C, D, H, W) input, per channel C (see
-    :class:`BatchNorm2d` for the parameters).
+    """Batch normalisation over (N, C, D, H, W) input, per channel.
+
+    Batch normalisation over (N, C, D, H, W) input, per channel C (see :class:`BatchNorm2d` for the
+    parameters).
+
+    Parameters
+    ----------
+    num_features : int
+    eps : float, optional
+        Clamp bound for the input.
+    momentum : float or None
+    affine : bool
+    track_running_stats : bool
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    bias : bool
 
     Shape
     -----
@@ -257,8 +273,10 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Normalise each sample over groups of channels (and all positions), then scale and
-    shift per channel.
+    """Group normalisation.
+
+    Normalise each sample over groups of channels (and all positions), then scale and shift per
+    channel.
 
     Parameters
     ----------
@@ -268,8 +286,11 @@ class GroupNorm(Module):
     eps : float
     affine : bool
         Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
-    device, dtype
+    device : str or pynn.device, optional
         ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    bias : bool
 
     Shape
     -----
@@ -370,13 +391,17 @@ class InstanceNorm1d(_InstanceNorm):
     Parameters
     ----------
     num_features : int
-    eps, momentum : float
+    eps : float
+    momentum : float
     affine : bool
         Learn a per-channel ``weight`` and ``bias`` (default False, as PyTorch).
     track_running_stats : bool
         Keep running statistics and use them in eval mode.
-    device, dtype
+    device : str or pynn.device, optional
         ``"cpu"`` only; float32 (default) or float64.
+    dtype : pynn.dtype, optional
+        ``"cpu"`` only; float32 (default) or float64.
+    bias : bool
 
     Shape
     -----
@@ -388,8 +413,24 @@ class InstanceNorm1d(_InstanceNorm):
 
 
 class InstanceNorm2d(_InstanceNorm):
-    """Normalise each channel of each sample over its (H, W) positions (see
-    :class:`InstanceNorm1d` for the parameters).
+    """Instance normalisation over (N, C, H, W) input.
+
+    Normalise each channel of each sample over its (H, W) positions (see :class:`InstanceNorm1d` for
+    the parameters).
+
+    Parameters
+    ----------
+    num_features : int
+    eps : float, optional
+        Clamp bound for the input.
+    momentum : float or None
+    affine : bool
+    track_running_stats : bool
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    dtype : pynn.dtype, optional
+        The result's dtype (by default inferred, or the default dtype).
+    bias : bool
 
     Shape
     -----

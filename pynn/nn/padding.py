@@ -1,5 +1,7 @@
 """Padding layers: constant (zero), reflection, replication and circular, 1-D and 2-D."""
 
+import inspect
+
 from . import functional as F
 from .module import Module
 
@@ -42,6 +44,11 @@ def _pad_class(name, mode, n, constant=None, doc=""):
         else:
             _PadNd.__init__(self, padding, *args)
 
+    # The documented signature is PyTorch's: ``(padding, value)`` for ConstantPad, else
+    # ``(padding)``.
+    names = ("self", "padding") + (("value",) if mode == "constant" and constant is None else ())
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in names])
     dims = "(N, C, L) or (C, L)" if n == 1 else "(N, C, H, W) or (C, H, W)"
     return type(name, (_PadNd,), {
         "__init__": __init__, "_mode": mode, "_n": n, "__module__": __name__,
@@ -52,7 +59,8 @@ def _pad_class(name, mode, n, constant=None, doc=""):
     ----------
     padding : int or tuple of {2 * n} ints
         ``(left, right{", top, bottom" if n == 2 else ""})``.{'''
-    value : float''' if mode == "constant" and constant is None else ""}
+    value : float
+        The value of the padding elements.''' if mode == "constant" and constant is None else ""}
 
     Shape
     -----

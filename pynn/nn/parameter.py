@@ -1,4 +1,6 @@
-"""``Parameter``: a leaf :class:`pynn.Tensor` that a :class:`pynn.nn.Module` registers as one
+"""``Parameter``, the learnable weights of a module.
+
+``Parameter``: a leaf :class:`pynn.Tensor` that a :class:`pynn.nn.Module` registers as one
 of its learnable weights when it is assigned as an attribute."""
 
 import numpy as np

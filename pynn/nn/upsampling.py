@@ -8,7 +8,9 @@ __all__ = ["PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d",
 
 
 class Upsample(Module):
-    """Resize the spatial dimensions to ``size`` or by ``scale_factor`` (see
+    """Resize the spatial dimensions to ``size`` or by ``scale_factor``.
+
+    Resize the spatial dimensions to ``size`` or by ``scale_factor`` (see
     :func:`pynn.nn.functional.interpolate`).
 
     Parameters
@@ -52,7 +54,9 @@ class UpsamplingNearest2d(Upsample):
 
     Parameters
     ----------
-    size, scale_factor
+    size : sequence of int, optional
+        As :class:`Upsample`.
+    scale_factor : float or tuple of float, optional
         As :class:`Upsample`.
 
     Shape
@@ -70,7 +74,9 @@ class UpsamplingBilinear2d(Upsample):
 
     Parameters
     ----------
-    size, scale_factor
+    size : sequence of int, optional
+        As :class:`Upsample`.
+    scale_factor : float or tuple of float, optional
         As :class:`Upsample`.
 
     Shape

@@ -1,4 +1,6 @@
-"""``pynn.nn.modules``: the layer modules under the paths PyTorch scripts import them from
+"""The layer modules under the import paths of ``torch.nn.modules``.
+
+``pynn.nn.modules``: the layer modules under the paths PyTorch scripts import them from
 (``from torch.nn.modules.loss import _Loss``, ``torch.nn.modules.module.Module``, ...).
 
 Each ``pynn.nn.modules.<name>`` is the pynn module that holds those layers (the same module

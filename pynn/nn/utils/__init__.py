@@ -1,4 +1,6 @@
-"""``pynn.nn.utils``: gradient clipping by total norm or by value, parameters to and from
+"""Utilities for modules: gradient clipping, parameters as one vector, sequences.
+
+``pynn.nn.utils``: gradient clipping by total norm or by value, parameters to and from
 one vector, an L1 penalty; ``rnn`` (padding and packing sequences).
 
 Parameters are Tensors (:class:`pynn.nn.Parameter`); the gradients are clipped in their

@@ -1,4 +1,6 @@
-"""Variable-length sequences: ``pad_sequence`` and ``PackedSequence`` with
+"""Variable-length sequences for recurrent layers, as ``torch.nn.utils.rnn``.
+
+Variable-length sequences: ``pad_sequence`` and ``PackedSequence`` with
 ``pack_padded_sequence`` / ``pad_packed_sequence`` / ``pack_sequence``, as
 ``torch.nn.utils.rnn``.
 
