@@ -241,7 +241,7 @@ def set_num_interop_threads(n):
     Parameters
     ----------
     n : int
-        How many times.
+        Ignored.
     """
 
 

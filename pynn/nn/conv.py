@@ -211,11 +211,16 @@ class Conv1d(_ConvNd):
     Parameters
     ----------
     in_channels : int
+        Channels of the input.
     out_channels : int
+        Channels of the output.
     kernel_size : int
+        The size of the window.
     stride : int
+        The stride of the window.
     padding : int, "valid" or "same"
     dilation : int
+        The spacing between kernel elements.
     groups : int
         Input and output channels are split into this many groups, convolved separately.
     bias : bool
@@ -283,7 +288,9 @@ class ConvTranspose2d(_ConvTransposeNd):
     Parameters
     ----------
     in_channels : int
+        Channels of the input.
     out_channels : int
+        Channels of the output.
     kernel_size : int or (int, int)
         ``output_padding`` adds rows/columns on one side of the output (smaller than
         stride).
@@ -331,14 +338,21 @@ class ConvTranspose1d(_ConvTransposeNd):
     Parameters
     ----------
     in_channels : int
+        Channels of the input.
     out_channels : int
+        Channels of the output.
     kernel_size : int
+        The size of the window.
     stride : int
+        The stride of the window.
     padding : int
+        Zero padding on each side.
     output_padding : int
+        Extra size added to one side of the output.
     groups : int
     bias : bool
     dilation : int
+        The spacing between kernel elements.
     padding_mode : "zeros"
     device : str or pynn.device, optional
         ``"cpu"`` only; float32 (default) or float64.

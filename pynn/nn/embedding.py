@@ -144,7 +144,9 @@ class EmbeddingBag(Module):
     Parameters
     ----------
     num_embeddings : int
+        The size of the vocabulary.
     embedding_dim : int
+        The size of each embedding vector.
     max_norm : float, optional
     norm_type : float
     scale_grad_by_freq : bool

@@ -3294,8 +3294,8 @@ def elu_(input, alpha=1.0):
     Parameters
     ----------
     input : Tensor of any shape
-    alpha : number
-        The multiplier.
+    alpha : float
+        The scale of the negative part.
 
     Returns
     -------
@@ -3311,8 +3311,8 @@ def celu_(input, alpha=1.0):
     Parameters
     ----------
     input : Tensor of any shape
-    alpha : number
-        The multiplier.
+    alpha : float
+        The scale of the negative part.
 
     Returns
     -------
@@ -3377,8 +3377,9 @@ def threshold_(input, threshold, value):
     ----------
     input : Tensor of any shape
     threshold : float
-    value : number
-        The value.
+        The threshold.
+    value : float
+        The output where ``input`` is not above ``threshold``.
 
     Returns
     -------

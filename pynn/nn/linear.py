@@ -153,8 +153,11 @@ class Bilinear(Module):
     Parameters
     ----------
     in1_features : int
+        Size of the first input's last dimension.
     in2_features : int
+        Size of the second input's last dimension.
     out_features : int
+        Size of each output sample.
     bias : bool
     device : str or pynn.device, optional
         ``"cpu"`` only; float32 (default) or float64.

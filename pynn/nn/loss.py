@@ -284,14 +284,17 @@ class L1Loss(_Loss):
 class SmoothL1Loss(_Loss):
     """Squared error below ``beta``, absolute error above.
 
-    Squared error below ``beta``, absolute error above (``0.5 d^2 / beta`` or ``|d| - 0.5 beta``).
+    With ``d = input - target``: ``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``.
 
     Parameters
     ----------
     size_average : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
     beta : float
+        Where the loss turns from quadratic to linear.
 
     Shape
     -----
@@ -337,7 +340,9 @@ class KLDivLoss(_Loss):
     Parameters
     ----------
     size_average : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "batchmean", "sum", "none"}
         ``"batchmean"`` (the sum over the batch size) is the true KL divergence.
     log_target : bool
@@ -366,7 +371,9 @@ class SoftMarginLoss(_Loss):
     Parameters
     ----------
     size_average : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Shape
@@ -389,10 +396,14 @@ class PoissonNLLLoss(_Loss):
     Parameters
     ----------
     log_input : bool
+        Whether ``input`` is the log of the rate (else the rate).
     full : bool
+        Whether to add Stirling's approximation term.
     size_average : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     eps : float
     reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Shape
@@ -448,7 +459,9 @@ class HingeEmbeddingLoss(_Loss):
     ----------
     margin : float
     size_average : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
+        PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
 
     Shape

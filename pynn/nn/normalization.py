@@ -187,16 +187,21 @@ class BatchNorm3d(_BatchNorm):
     Parameters
     ----------
     num_features : int
-    eps : float, optional
-        Clamp bound for the input.
+        C, the number of channels.
+    eps : float
+        Added to the variance for numerical stability.
     momentum : float or None
+        The running averages' update factor (None: a cumulative average).
     affine : bool
+        Whether to learn a per-channel scale and shift.
     track_running_stats : bool
+        Whether to keep running mean and variance for eval mode.
     device : str or pynn.device, optional
         Only the CPU is supported.
     dtype : pynn.dtype, optional
-        The result's dtype (by default inferred, or the default dtype).
+        The dtype of the parameters (by default the default float dtype).
     bias : bool
+        Whether to learn an additive bias.
 
     Shape
     -----
@@ -291,6 +296,7 @@ class GroupNorm(Module):
     dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
     bias : bool
+        Whether to learn an additive bias.
 
     Shape
     -----
@@ -393,6 +399,7 @@ class InstanceNorm1d(_InstanceNorm):
     num_features : int
     eps : float
     momentum : float
+        The running averages' update factor (None: a cumulative average).
     affine : bool
         Learn a per-channel ``weight`` and ``bias`` (default False, as PyTorch).
     track_running_stats : bool
@@ -402,6 +409,7 @@ class InstanceNorm1d(_InstanceNorm):
     dtype : pynn.dtype, optional
         ``"cpu"`` only; float32 (default) or float64.
     bias : bool
+        Whether to learn an additive bias.
 
     Shape
     -----
@@ -421,16 +429,21 @@ class InstanceNorm2d(_InstanceNorm):
     Parameters
     ----------
     num_features : int
-    eps : float, optional
-        Clamp bound for the input.
+        C, the number of channels.
+    eps : float
+        Added to the variance for numerical stability.
     momentum : float or None
+        The running averages' update factor (None: a cumulative average).
     affine : bool
+        Whether to learn a per-channel scale and shift.
     track_running_stats : bool
+        Whether to keep running mean and variance for eval mode.
     device : str or pynn.device, optional
         Only the CPU is supported.
     dtype : pynn.dtype, optional
-        The result's dtype (by default inferred, or the default dtype).
+        The dtype of the parameters (by default the default float dtype).
     bias : bool
+        Whether to learn an additive bias.
 
     Shape
     -----
