@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(REPO))
+if str(REPO) not in sys.path:  # a checkout without installing: after any installed pynn
+    sys.path.append(str(REPO))
 
 import pynn
 from pynn.data import MNIST, DataLoader, Subset

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 import pynn
 import pynn.distributed as dist
 import pynn.nn.functional as F

@@ -78,12 +78,13 @@ def test_ddp_alone_is_the_module(world):
         DDP(net, device_ids=[0])
 
 
-def test_script_with_an_exception_alone_exits_normally_with_its_traceback():
+def test_script_with_an_exception_alone_exits_normally_with_its_traceback(tmp_path):
     code = ("import pynn.distributed as d; d.init_process_group('mpi'); "
             "raise KeyError('alone')")
     env = {k: v for k, v in os.environ.items() if k not in ("PMI_RANK", "PMI_SIZE")}
+    # cwd away from the checkout, so that the child imports the installed pynn
     proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
-                          text=True, timeout=60, env=env)
+                          text=True, timeout=60, env=env, cwd=tmp_path)
     assert proc.returncode == 1 and "KeyError: 'alone'" in proc.stderr
 
 

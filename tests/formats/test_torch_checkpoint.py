@@ -260,7 +260,7 @@ def test_loading_never_imports_torch(tmp_path):
             f"print(load_torch({str(path)!r})['w'].tolist())\n"
             "print('torch' in [m.split('.')[0] for m in sys.modules if sys.modules[m]])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path).stdout  # the installed pynn, not the tree
     assert out.split("\n")[:2] == ["[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]", "False"]
 
 
