@@ -555,7 +555,7 @@ class Tensor:
             Keep the saved arrays so ``backward`` can run through this graph again.
         create_graph : bool
             Record the backward for higher-order gradients (see :mod:`pynn.autograd`).
-        inputs : Tensor or sequence of Tensor, optional, any shape
+        inputs : sequence of Tensor, or one Tensor, optional
             Accumulate only into these tensors' ``.grad``.
         """
         _autograd._tensor_backward(self, gradient, retain_graph, create_graph, inputs)

@@ -348,9 +348,9 @@ class PReLU(Module):
     init : float
         The initial slope.
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
 
     Attributes
     ----------

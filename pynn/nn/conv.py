@@ -226,9 +226,9 @@ class Conv1d(_ConvNd):
     bias : bool
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
 
     Attributes
     ----------
@@ -292,27 +292,23 @@ class ConvTranspose2d(_ConvTransposeNd):
     out_channels : int
         Channels of the output.
     kernel_size : int or (int, int)
-        ``output_padding`` adds rows/columns on one side of the output (smaller than
-        stride).
+        The size of the window.
     stride : int or (int, int)
-        ``output_padding`` adds rows/columns on one side of the output (smaller than
-        stride).
+        The stride of the window.
     padding : int or (int, int)
-        ``output_padding`` adds rows/columns on one side of the output (smaller than
-        stride).
+        Zero padding on each side (of the equivalent convolution's output).
     output_padding : int or (int, int)
         ``output_padding`` adds rows/columns on one side of the output (smaller than
         stride).
     groups : int
     bias : bool
     dilation : int or (int, int)
-        ``output_padding`` adds rows/columns on one side of the output (smaller than
-        stride).
+        The spacing between kernel elements.
     padding_mode : "zeros"
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
 
     Attributes
     ----------
@@ -355,9 +351,9 @@ class ConvTranspose1d(_ConvTransposeNd):
         The spacing between kernel elements.
     padding_mode : "zeros"
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
 
     Attributes
     ----------

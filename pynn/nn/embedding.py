@@ -157,9 +157,9 @@ class EmbeddingBag(Module):
     padding_idx : int, optional
         Indices equal to it are left out of their bag (and their row is zero).
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
 
     Attributes
     ----------

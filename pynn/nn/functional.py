@@ -1769,7 +1769,7 @@ def glu(input, dim=-1):
 
     Parameters
     ----------
-    input : Tensor of any shape
+    input : Tensor of any shape, with an even size along ``dim``
     dim : int
 
     Returns
@@ -2326,11 +2326,8 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
     ----------
     input : Tensor of shape (N, C, L) or (N, C, H, W)
     size : sequence of int, optional
-        As :func:`interpolate`.
     scale_factor : float or tuple of float, optional
-        As :func:`interpolate`.
     mode : str
-        As :func:`interpolate`.
     align_corners : bool, optional
         As :func:`interpolate`.
 
@@ -3169,17 +3166,17 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     offsets : integer Tensor of shape (B,) (or (B + 1,) with ``include_last_offset``)
         Where each bag starts in a 1-D ``input``.
     max_norm : float, optional
-        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
     norm_type : float
-        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
     scale_grad_by_freq : bool
-        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
+        As :func:`embedding`.
     mode : {"mean", "sum", "max"}
+        How each bag is reduced.
     sparse : bool
-        As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
+        As :func:`embedding`.
     per_sample_weights : Tensor shaped like ``input``, optional
         ``mode="sum"`` only: each row is scaled by its weight.
     include_last_offset : bool
+        Whether ``offsets`` has one more entry, the end of the last bag.
     padding_idx : int, optional
         As :func:`embedding`; entries equal to ``padding_idx`` are left out of their bag.
 

@@ -160,9 +160,9 @@ class Bilinear(Module):
         Size of each output sample.
     bias : bool
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
 
     Attributes
     ----------
@@ -217,9 +217,9 @@ class LazyLinear(Linear):
     out_features : int
     bias : bool
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
 
     Shape
     -----

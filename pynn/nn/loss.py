@@ -265,7 +265,6 @@ class L1Loss(_Loss):
     Parameters
     ----------
     size_average : bool, optional
-        Deprecated spelling of ``reduction``.
     reduce : bool, optional
         Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
@@ -289,7 +288,6 @@ class SmoothL1Loss(_Loss):
     Parameters
     ----------
     size_average : bool, optional
-        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
         PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
@@ -340,7 +338,6 @@ class KLDivLoss(_Loss):
     Parameters
     ----------
     size_average : bool, optional
-        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
         PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "batchmean", "sum", "none"}
@@ -371,7 +368,6 @@ class SoftMarginLoss(_Loss):
     Parameters
     ----------
     size_average : bool, optional
-        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
         PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
@@ -459,7 +455,6 @@ class HingeEmbeddingLoss(_Loss):
     ----------
     margin : float
     size_average : bool, optional
-        PyTorch's deprecated spelling of ``reduction``.
     reduce : bool, optional
         PyTorch's deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}

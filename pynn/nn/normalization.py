@@ -292,9 +292,9 @@ class GroupNorm(Module):
     affine : bool
         Learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
     bias : bool
         Whether to learn an additive bias.
 
@@ -405,9 +405,9 @@ class InstanceNorm1d(_InstanceNorm):
     track_running_stats : bool
         Keep running statistics and use them in eval mode.
     device : str or pynn.device, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        Only ``"cpu"``.
     dtype : pynn.dtype, optional
-        ``"cpu"`` only; float32 (default) or float64.
+        The dtype of the parameters: float32 (default) or float64.
     bias : bool
         Whether to learn an additive bias.
 

@@ -55,7 +55,6 @@ class UpsamplingNearest2d(Upsample):
     Parameters
     ----------
     size : sequence of int, optional
-        As :class:`Upsample`.
     scale_factor : float or tuple of float, optional
         As :class:`Upsample`.
 
@@ -75,7 +74,6 @@ class UpsamplingBilinear2d(Upsample):
     Parameters
     ----------
     size : sequence of int, optional
-        As :class:`Upsample`.
     scale_factor : float or tuple of float, optional
         As :class:`Upsample`.
 
