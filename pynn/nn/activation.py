@@ -427,8 +427,8 @@ class Softmax2d(Module):
 class RReLU(Module):
     """Randomised leaky ReLU.
 
-    Randomised leaky ReLU: in train mode each negative input is scaled by a slope drawn from
-    U(lower, upper); in eval mode by ``(lower + upper) / 2``.
+    In train mode each negative input is scaled by a slope drawn from U(lower, upper); in eval mode
+    by ``(lower + upper) / 2``.
 
     Parameters
     ----------

@@ -2152,8 +2152,7 @@ def _average_map(size, out, dtype):
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size.
 
-    Average pooling to a fixed output size: bin ``i`` averages ``[floor(i H / oH), ceil((i + 1) H /
-    oH))`` (likewise along W).
+    Bin ``i`` averages ``[floor(i H / oH), ceil((i + 1) H / oH))`` (likewise along W).
 
     Parameters
     ----------
@@ -2537,8 +2536,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
                      reduce=None, reduction="mean"):
     """Poisson negative log-likelihood.
 
-    Poisson negative log-likelihood: ``exp(input) - target input`` (``log_input``) or ``input -
-    target log(input + eps)``; ``full`` adds Stirling's term for ``target > 1``.
+    ``exp(input) - target input`` (``log_input``) or ``input - target log(input + eps)``; ``full``
+    adds Stirling's term for ``target > 1``.
 
     Parameters
     ----------
@@ -3120,8 +3119,8 @@ def bilinear(input1, input2, weight, bias=None):
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     """Sample from the Gumbel-softmax distribution.
 
-    Sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel noise
-    g; ``hard`` returns one-hot samples whose gradient is the soft sample's.
+    ``softmax((logits + g) / tau)`` with Gumbel noise g; ``hard`` returns one-hot samples whose
+    gradient is the soft sample's.
 
     Parameters
     ----------
@@ -3249,8 +3248,8 @@ __all__ += [
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Randomised leaky ReLU.
 
-    Randomised leaky ReLU: negative inputs are scaled by a slope drawn from U(lower, upper) per
-    element in training, by ``(lower + upper) / 2`` otherwise.
+    Negative inputs are scaled by a slope drawn from U(lower, upper) per element in training, by
+    ``(lower + upper) / 2`` otherwise.
 
     Parameters
     ----------

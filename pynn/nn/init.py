@@ -371,8 +371,7 @@ def eye_(tensor):
 def dirac_(tensor, groups=1):
     """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta.
 
-    Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution passes its input
-    channels through unchanged (per group).
+    The convolution passes its input channels through unchanged (per group).
 
     Parameters
     ----------

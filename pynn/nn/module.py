@@ -274,8 +274,7 @@ class Module:
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call ``hook(module, args)`` before every forward.
 
-        Call ``hook(module, args)`` before every forward; a non-None result replaces the positional
-        arguments (a tuple, or a single value).
+        A non-None result replaces the positional arguments (a tuple, or a single value).
 
         With ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or ``(args,
         kwargs)``.
@@ -290,8 +289,7 @@ class Module:
                               always_call=False):
         """Call ``hook(module, args, output)`` after every forward.
 
-        Call ``hook(module, args, output)`` after every forward; a non-None result replaces the
-        output.
+        A non-None result replaces the output.
 
         With ``with_kwargs``: ``hook(module, args, kwargs, output)``.
 
