@@ -15,6 +15,7 @@ sums are int64, true division of integers is float32.
 
 import builtins
 import functools
+import inspect
 import math
 import numbers
 from collections import namedtuple
@@ -149,8 +150,10 @@ def add(input, other, *, alpha=1):
 
     Parameters
     ----------
-    input, other : Tensor or number
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
     alpha : number
+        The multiplier of ``other``.
 
     Returns
     -------
@@ -162,19 +165,53 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    """``input - alpha * other``, broadcasting."""
+    """``input - alpha * other``, broadcasting.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+    alpha : number
+        The multiplier of ``other``.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     if alpha != 1:
         other = mul(other, alpha)
     return _ew.SubFunction.apply(input, other)
 
 
 def rsub(input, other, *, alpha=1):
-    """``other - alpha * input``."""
+    """``other - alpha * input``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+    alpha : number
+        The multiplier of ``input``.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return sub(other, input, alpha=alpha)
 
 
 def mul(input, other):
-    """``input * other``, elementwise, broadcasting (``and`` for two bool tensors)."""
+    """``input * other``, elementwise, broadcasting (``and`` for two bool tensors).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.MulFunction.apply(input, other)
 
 
@@ -183,10 +220,15 @@ def div(input, other, *, rounding_mode=None):
 
     Parameters
     ----------
-    input, other : Tensor or number
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
     rounding_mode : {None, "trunc", "floor"}
         None divides exactly; "trunc" rounds toward zero and "floor" down, keeping integer
         dtypes (the rounded results have a zero gradient).
+
+    Returns
+    -------
+    Tensor of the broadcast shape
     """
     if rounding_mode is None:
         return _ew.DivFunction.apply(input, other)
@@ -215,76 +257,218 @@ _ROUNDED_DIV = {mode: functools.partial(_rounded_div, mode=mode) for mode in ("t
 
 
 def true_divide(input, other):
-    """``div(input, other)`` (true division)."""
+    """``div(input, other)`` (true division).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.DivFunction.apply(input, other)
 
 
 def floor_divide(input, other):
-    """``div(input, other, rounding_mode="floor")``: the ``//`` operator."""
+    """``div(input, other, rounding_mode="floor")``: the ``//`` operator.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return div(input, other, rounding_mode="floor")
 
 
 def pow(input, exponent):
-    """``input ** exponent``, elementwise; either may be a number."""
+    """``input ** exponent``, elementwise; either may be a number.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    exponent : Tensor or number, broadcastable with input
+        The power.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.PowFunction.apply(input, exponent)
 
 
 def float_power(input, exponent):
-    """``pow`` computed in float64."""
+    """``pow`` computed in float64.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    exponent : Tensor or number, broadcastable with input
+        The power (computed in float64).
+
+    Returns
+    -------
+    Tensor of float64 of the broadcast shape
+    """
     a = _tensor(input).to(np.float64)
     e = exponent.to(np.float64) if isinstance(exponent, Tensor) else exponent
     return _ew.PowFunction.apply(a, e)
 
 
 def neg(input):
-    """``-input``."""
+    """``-input``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return _ew.NegFunction.apply(input)
 
 
 def positive(input):
-    """``+input`` (the tensor itself)."""
+    """``+input`` (the tensor itself).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor
+        ``input`` itself.
+    """
     return input
 
 
 def maximum(input, other):
-    """Elementwise maximum of two tensors (a tie splits the gradient in halves)."""
+    """Elementwise maximum of two tensors (a tie splits the gradient in halves).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.MaximumFunction.apply(input, other, False)
 
 
 def minimum(input, other):
-    """Elementwise minimum of two tensors (a tie splits the gradient in halves)."""
+    """Elementwise minimum of two tensors (a tie splits the gradient in halves).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.MaximumFunction.apply(input, other, True)
 
 
 def fmax(input, other):
-    """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     a_nan, b_nan = isnan(_tensor(input)), isnan(_tensor(other))
     return where(b_nan, input, where(a_nan, other, maximum(input, other)))
 
 
 def fmin(input, other):
-    """Elementwise minimum that ignores NaN."""
+    """Elementwise minimum that ignores NaN.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     a_nan, b_nan = isnan(_tensor(input)), isnan(_tensor(other))
     return where(b_nan, input, where(a_nan, other, minimum(input, other)))
 
 
 def fmod(input, other):
-    """Remainder of the division truncated toward zero (the sign of ``input``)."""
+    """Remainder of the division truncated toward zero (the sign of ``input``).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.FmodFunction.apply(input, other, False)
 
 
 def remainder(input, other):
-    """Remainder of the floor division (the sign of ``other``): the ``%`` operator."""
+    """Remainder of the floor division (the sign of ``other``): the ``%`` operator.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.FmodFunction.apply(input, other, True)
 
 
 def atan2(input, other):
-    """Elementwise angle of ``(other, input)`` in radians."""
+    """Elementwise angle of ``(other, input)`` in radians.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+        Angles in ``[-pi, pi]``.
+    """
     return _ew.Atan2Function.apply(input, other)
 
 
 def hypot(input, other):
-    """Elementwise ``sqrt(input**2 + other**2)``."""
+    """Elementwise ``sqrt(input**2 + other**2)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return sqrt(add(mul(input, input), mul(other, other)))
 
 
@@ -295,8 +479,9 @@ def where(condition, input=None, other=None):
 
     Parameters
     ----------
-    condition : bool Tensor
-    input, other : Tensor or number
+    condition : Tensor of bool, broadcastable with input
+    input : Tensor of any shape, optional
+    other : Tensor or number, broadcastable with input, optional
 
     Returns
     -------
@@ -318,8 +503,13 @@ def clamp(input, min=None, max=None):
 
     Parameters
     ----------
-    input : Tensor
-    min, max : number or Tensor (broadcast), at least one given
+    input : Tensor of any shape
+    min : number or Tensor (broadcast), at least one given
+    max : number or Tensor (broadcast), at least one given
+
+    Returns
+    -------
+    Tensor of the input's shape
     """
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
@@ -334,27 +524,92 @@ def clamp(input, min=None, max=None):
 
 
 def clamp_min(input, min):
-    """``clamp(input, min=min)``."""
+    """``clamp(input, min=min)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    min : number or Tensor broadcastable with input
+        The lower bound.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):
-    """``clamp(input, max=max)``."""
+    """``clamp(input, max=max)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    max : number or Tensor broadcastable with input
+        The upper bound.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return clamp(input, max=max)
 
 
 def lerp(input, end, weight):
-    """``input + weight * (end - input)``."""
+    """``input + weight * (end - input)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    end : Tensor broadcastable with input
+        The end point.
+    weight : Tensor or number, broadcastable with input
+        The weight of ``end``.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return add(input, mul(weight, sub(end, input)))
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
-    """``input + value * tensor1 * tensor2``."""
+    """``input + value * tensor1 * tensor2``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    tensor1 : Tensor, broadcastable with input
+        The first factor.
+    tensor2 : Tensor, broadcastable with input
+        The second factor.
+    value : number
+        The multiplier of ``tensor1 * tensor2``.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return add(input, mul(tensor1, tensor2), alpha=value)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
-    """``input + value * tensor1 / tensor2``."""
+    """``input + value * tensor1 / tensor2``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    tensor1 : Tensor, broadcastable with input
+        The first factor.
+    tensor2 : Tensor, broadcastable with input
+        The second factor.
+    value : number
+        The multiplier of ``tensor1 / tensor2``.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return add(input, div(tensor1, tensor2), alpha=value)
 
 
@@ -370,7 +625,7 @@ def _unary(name, function, doc):
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"Elementwise {doc} of a tensor (integer input gives float32).\n\n"
-                  "Parameters\n----------\ninput : Tensor\n\nReturns\n-------\n"
+                  "Parameters\n----------\ninput : Tensor of any shape\n\nReturns\n-------\n"
                   "Tensor of the same shape\n")
     return fn
 
@@ -409,60 +664,160 @@ sinc = _unary("sinc", _ew.SincFunction, "normalised sinc ``sin(pi x) / (pi x)``"
 
 
 def logit(input, eps=None):
-    """Elementwise ``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` if given."""
+    """Elementwise ``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` if given.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    eps : float, optional
+        Clamp bound for the input.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     if eps is not None:
         input = clamp(input, eps, 1 - eps)
     return log(div(input, rsub(input, 1)))
 
 
 def xlogy(input, other):
-    """Elementwise ``input * log(other)``, 0 where ``input`` is 0 (unless other is NaN)."""
+    """Elementwise ``input * log(other)``, 0 where ``input`` is 0 (unless other is NaN).
+
+    Parameters
+    ----------
+    input : Tensor or number, broadcastable with other
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _ew.XlogyFunction.apply(input, other)
 
 
 def logaddexp(input, other):
-    """Elementwise ``log(exp(input) + exp(other))`` without overflow."""
+    """Elementwise ``log(exp(input) + exp(other))`` without overflow.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     m = _const(np.maximum(_arr(input), _arr(other)))
     m = _const(np.where(np.isfinite(m._data), m._data, 0).astype(m._data.dtype, copy=False))
     return add(m, log(add(exp(sub(input, m)), exp(sub(other, m)))))
 
 
 def logaddexp2(input, other):
-    """Elementwise ``log2(2**input + 2**other)`` without overflow."""
+    """Elementwise ``log2(2**input + 2**other)`` without overflow.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     ln2 = math.log(2.0)
     return div(logaddexp(mul(input, ln2), mul(other, ln2)), ln2)
 
 
 def sgn(input):
-    """The sign (as :func:`sign` for real tensors)."""
+    """The sign (as :func:`sign` for real tensors).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return sign(input)
 
 
 def signbit(input):
-    """True where the sign bit is set (negative numbers and -0.0)."""
+    """True where the sign bit is set (negative numbers and -0.0).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
     return _const(np.signbit(input._data))
 
 
 def copysign(input, other):
-    """``|input|`` with the sign of ``other`` (elementwise)."""
+    """``|input|`` with the sign of ``other`` (elementwise).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     a = abs(_as_float_tensor(_tensor(input)))
     neg_ = _const(np.signbit(_arr(other)))
     return where(neg_, neg(a), a)
 
 
 def heaviside(input, values):
-    """0 where ``input < 0``, 1 where ``> 0``, ``values`` where 0 (not differentiable)."""
+    """0 where ``input < 0``, 1 where ``> 0``, ``values`` where 0 (not differentiable).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    values : Tensor or number, broadcastable with input
+        The result where input is 0.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     x, v = _ew._operands(input._data, _arr(values))
     return _const(np.heaviside(x, v))
 
 
 def gcd(input, other):
-    """Elementwise greatest common divisor of integer tensors."""
+    """Elementwise greatest common divisor of integer tensors.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _const(np.gcd(*_ew._operands(_arr(input), _arr(other))))
 
 
 def lcm(input, other):
-    """Elementwise least common multiple of integer tensors."""
+    """Elementwise least common multiple of integer tensors.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _const(np.lcm(*_ew._operands(_arr(input), _arr(other))))
 
 
@@ -478,7 +833,7 @@ def _kernel_unary(name, function, doc):
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"Elementwise {doc} (the backend's kernel).\n\nParameters\n----------\n"
-                  "input : Tensor\n\nReturns\n-------\nTensor of the same shape\n")
+                  "input : Tensor of any shape\n\nReturns\n-------\nTensor of the same shape\n")
     return fn
 
 
@@ -487,7 +842,16 @@ sigmoid = _kernel_unary("sigmoid", _act.SigmoidFunction, "``1 / (1 + exp(-x))``"
 
 
 def relu(input):
-    """Elementwise ``max(input, 0)`` (the backend's kernel for float tensors)."""
+    """Elementwise ``max(input, 0)`` (the backend's kernel for float tensors).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     if input._data.dtype.kind != "f":
         return _const(np.maximum(input._data, 0).astype(input._data.dtype))
     return _act.ReluFunction.apply(input)
@@ -499,8 +863,8 @@ def _piecewise(name, np_fn, doc):
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"Elementwise {doc}; the gradient is zero, as in PyTorch.\n\nParameters\n"
-                  "----------\ninput : Tensor\n\nReturns\n-------\nTensor of the same shape and "
-                  "dtype\n")
+                  "----------\ninput : Tensor of any shape\n\nReturns\n-------\n"
+                  "Tensor of the same shape and dtype\n")
     return fn
 
 
@@ -511,13 +875,41 @@ trunc = _piecewise("trunc", np.trunc, "rounding toward zero")
 
 
 def round(input, *, decimals=0):
-    """Elementwise rounding to ``decimals`` places, halves to even; a zero gradient."""
+    """Elementwise rounding to ``decimals`` places, halves to even; a zero gradient.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    decimals : int
+        How many decimal places.
+
+    Returns
+    -------
+    Tensor of the input's shape and dtype
+    """
     return _ew.ZeroGradFunction.apply(np.round, input, decimals)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
-    dtype's largest and smallest finite values); the gradient passes where input is finite."""
+    """NaN, +inf and -inf replaced by finite numbers.
+
+    NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the dtype's
+    largest and smallest finite values); the gradient passes where input is finite.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    nan : float
+        The value replacing NaN.
+    posinf : float, optional
+        The value replacing +inf.
+    neginf : float, optional
+        The value replacing -inf.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return _ew.NanToNumFunction.apply(input, nan, posinf, neginf)
 
 
@@ -531,7 +923,8 @@ def _compare(ufunc, name, symbol):
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"Elementwise ``input {symbol} other`` as a bool tensor, broadcasting.\n\n"
-                  "Parameters\n----------\ninput : Tensor\nother : Tensor or number\n\n"
+                  "Parameters\n----------\ninput : Tensor of any shape\n"
+                  "other : Tensor or number, broadcastable with input\n\n"
                   "Returns\n-------\nbool Tensor of the broadcast shape\n")
     return fn
 
@@ -548,7 +941,16 @@ logical_xor = _compare(np.logical_xor, "logical_xor", "xor")
 
 
 def logical_not(input):
-    """Elementwise ``not input`` as a bool tensor."""
+    """Elementwise ``not input`` as a bool tensor.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
     return _const(np.logical_not(input._data))
 
 
@@ -563,7 +965,8 @@ def _bitwise(ufunc, name):
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"Elementwise ``{ufunc.__name__}`` of integer or bool tensors.\n\n"
-                  "Parameters\n----------\ninput, other : Tensor or int\n\nReturns\n-------\n"
+                  "Parameters\n----------\ninput : Tensor of any shape\n"
+                  "other : Tensor or int, broadcastable with input\n\nReturns\n-------\n"
                   "Tensor of the broadcast shape\n")
     return fn
 
@@ -576,7 +979,16 @@ bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
 
 
 def bitwise_not(input):
-    """Elementwise bitwise not (``~``; logical not for bool tensors)."""
+    """Elementwise bitwise not (``~``; logical not for bool tensors).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the input's shape and dtype
+    """
     if input._data.dtype.kind not in "biu":
         raise NotImplementedError(f"bitwise_not: only integer and bool tensors are supported, "
                                   f"got {input._data.dtype}")
@@ -584,44 +996,131 @@ def bitwise_not(input):
 
 
 def isnan(input):
-    """Elementwise test for NaN (bool tensor)."""
+    """Elementwise test for NaN (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
     return _const(np.isnan(input._data))
 
 
 def isinf(input):
-    """Elementwise test for +inf or -inf (bool tensor)."""
+    """Elementwise test for +inf or -inf (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
     return _const(np.isinf(input._data))
 
 
 def isposinf(input):
-    """Elementwise test for +inf (bool tensor)."""
+    """Elementwise test for +inf (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
     return _const(np.isposinf(input._data))
 
 
 def isneginf(input):
-    """Elementwise test for -inf (bool tensor)."""
+    """Elementwise test for -inf (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
     return _const(np.isneginf(input._data))
 
 
 def isfinite(input):
-    """Elementwise test for a finite value (bool tensor)."""
+    """Elementwise test for a finite value (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
     return _const(np.isfinite(input._data))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Elementwise ``|input - other| <= atol + rtol * |other|`` (bool tensor)."""
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+    rtol : float
+        Relative tolerance.
+    atol : float
+        Absolute tolerance.
+    equal_nan : bool
+        Whether NaNs compare equal.
+
+    Returns
+    -------
+    Tensor of bool of the broadcast shape
+    """
     return _const(np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
                              equal_nan=equal_nan))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """True when :func:`isclose` holds everywhere (a Python bool)."""
+    """True when :func:`isclose` holds everywhere (a Python bool).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+    rtol : float
+        Relative tolerance.
+    atol : float
+        Absolute tolerance.
+    equal_nan : bool
+        Whether NaNs compare equal.
+
+    Returns
+    -------
+    bool
+    """
     return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
                             equal_nan=equal_nan))
 
 
 def equal(input, other):
-    """True when both tensors have the same shape and elements (a Python bool)."""
+    """True when both tensors have the same shape and elements (a Python bool).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor of any shape
+
+    Returns
+    -------
+    bool
+    """
     a, b = _arr(input), _arr(other)
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
@@ -640,13 +1139,17 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False
 
     Parameters
     ----------
-    input : Tensor
+    input : Tensor of any shape
     dim : int or tuple of int, optional
         ``axis`` is accepted as NumPy's name for it, ``keepdims`` for ``keepdim``.
     keepdim : bool
         Keep the reduced dimensions with size 1.
     dtype : dtype, optional
         Cast the input first; integer and bool tensors sum in int64.
+    axis : int, optional
+        NumPy's name for ``dim``.
+    keepdims : bool
+        NumPy's name for ``keepdim``.
 
     Returns
     -------
@@ -665,7 +1168,22 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    """Sum over ``dim`` with NaNs counted as zero."""
+    """Sum over ``dim`` with NaNs counted as zero.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+    dtype : pynn.dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor
+    """
     return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
 
 
@@ -674,11 +1192,15 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fals
 
     Parameters
     ----------
-    input : Tensor
+    input : Tensor of any shape
     dim : int or tuple of int, optional
     keepdim : bool
     dtype : dtype, optional
         Cast the input first (integer tensors need it, as in PyTorch).
+    axis : int, optional
+        NumPy's name for ``dim``.
+    keepdims : bool
+        NumPy's name for ``keepdim``.
 
     Returns
     -------
@@ -698,13 +1220,43 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fals
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
-    """Mean over ``dim`` of the elements that are not NaN."""
+    """Mean over ``dim`` of the elements that are not NaN.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+    dtype : pynn.dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor
+    """
     keep = logical_not(isnan(input))
     return div(nansum(input, dim, keepdim, dtype=dtype), sum(keep, dim, keepdim))
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
-    """Product over one dimension ``dim`` (all when None); integer tensors give int64."""
+    """Product over one dimension ``dim`` (all when None); integer tensors give int64.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+    dtype : pynn.dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor
+    """
     input = _cast(input, dtype)
     if input._data.dtype.kind in "biu":
         input = _const(input._data.astype(np.int64))
@@ -728,8 +1280,9 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
     Parameters
     ----------
-    input : Tensor, floating point
+    input : Tensor of any shape
     dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
     unbiased : bool, optional
         The older spelling: True is ``correction=1``, False ``correction=0``.
     keepdim : bool
@@ -748,22 +1301,77 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation over ``dim``: ``sqrt(var(...))`` (see :func:`var`); the gradient is
-    zero where the deviation is zero, as in PyTorch."""
+    """Standard deviation over ``dim``.
+
+    ``sqrt(var(...))`` (see :func:`var`); the gradient is zero where the deviation is zero, as in
+    PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    unbiased : bool, optional
+        Whether to use the unbiased (n - 1) estimator; see ``correction``.
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+    correction : int, optional
+        Subtracted from the number of elements in the divisor (1: unbiased).
+
+    Returns
+    -------
+    Tensor
+    """
     _float_input(input, "std")
     dim, correction = _var_args(dim, unbiased, keepdim, correction, "std")
     return _ew.SafeSqrtFunction.apply(var(input, dim, keepdim=keepdim, correction=correction))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """``(var(...), mean(...))`` over ``dim``."""
+    """``(var(...), mean(...))`` over ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    unbiased : bool, optional
+        Whether to use the unbiased (n - 1) estimator; see ``correction``.
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+    correction : int, optional
+        Subtracted from the number of elements in the divisor (1: unbiased).
+
+    Returns
+    -------
+    tuple of Tensor
+        ``(var, mean)``.
+    """
     dim, correction = _var_args(dim, unbiased, keepdim, correction, "var_mean")
     return (var(input, dim, keepdim=keepdim, correction=correction),
             mean(input, _axes(dim, input.ndim, "var_mean"), keepdim))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """``(std(...), mean(...))`` over ``dim``."""
+    """``(std(...), mean(...))`` over ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    unbiased : bool, optional
+        Whether to use the unbiased (n - 1) estimator; see ``correction``.
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+    correction : int, optional
+        Subtracted from the number of elements in the divisor (1: unbiased).
+
+    Returns
+    -------
+    tuple of Tensor
+        ``(std, mean)``.
+    """
     dim, correction = _var_args(dim, unbiased, keepdim, correction, "std_mean")
     return (std(input, dim, keepdim=keepdim, correction=correction),
             mean(input, _axes(dim, input.ndim, "std_mean"), keepdim))
@@ -774,7 +1382,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
     Parameters
     ----------
-    input : Tensor, floating point
+    input : Tensor of any shape
     p : float, inf, -inf, 0 or "fro"
         "fro" (the default) is the 2-norm.
     dim : int or tuple of int, optional
@@ -798,7 +1406,19 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 def dist(input, other, p=2):
-    """``norm(input - other, p)`` over all elements."""
+    """``norm(input - other, p)`` over all elements.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor broadcastable with input
+    p : float
+        The order of the norm.
+
+    Returns
+    -------
+    Tensor (0-d)
+    """
     return norm(sub(input, other), p)
 
 
@@ -807,7 +1427,7 @@ def logsumexp(input, dim, keepdim=False):
 
     Parameters
     ----------
-    input : Tensor
+    input : Tensor of any shape
     dim : int or tuple of int
     keepdim : bool
 
@@ -827,7 +1447,20 @@ def logsumexp(input, dim, keepdim=False):
 
 
 def cumsum(input, dim, *, dtype=None):
-    """Cumulative sum along ``dim``; integer tensors give int64."""
+    """Cumulative sum along ``dim``; integer tensors give int64.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension to accumulate along.
+    dtype : pynn.dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     input = _cast(input, dtype)
     if input._data.dtype.kind in "biu":
         input = _const(input._data.astype(np.int64))
@@ -835,7 +1468,20 @@ def cumsum(input, dim, *, dtype=None):
 
 
 def cumprod(input, dim, *, dtype=None):
-    """Cumulative product along ``dim``; integer tensors give int64."""
+    """Cumulative product along ``dim``; integer tensors give int64.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension to accumulate along.
+    dtype : pynn.dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     input = _cast(input, dtype)
     if input._data.dtype.kind in "biu":
         input = _const(input._data.astype(np.int64))
@@ -859,17 +1505,52 @@ def _cum_extreme(input, dim, is_min, result):
 
 
 def cummax(input, dim):
-    """Running maximum along ``dim`` and the index where it was reached."""
+    """Running maximum along ``dim`` and the index where it was reached.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension to accumulate along.
+
+    Returns
+    -------
+    cummax
+        The named pair ``(values, indices)``, each of the input's shape.
+    """
     return _cum_extreme(input, dim, False, cummax_result)
 
 
 def cummin(input, dim):
-    """Running minimum along ``dim`` and the index where it was reached."""
+    """Running minimum along ``dim`` and the index where it was reached.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension to accumulate along.
+
+    Returns
+    -------
+    cummin
+        The named pair ``(values, indices)``, each of the input's shape.
+    """
     return _cum_extreme(input, dim, True, cummin_result)
 
 
 def logcumsumexp(input, dim):
-    """``log(cumsum(exp(input), dim))`` computed stably."""
+    """``log(cumsum(exp(input), dim))`` computed stably.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension to accumulate along.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     input = _as_float_tensor(input)
     d = normalize_dim(dim, input.ndim, "logcumsumexp")
     if input._data.size == 0:
@@ -880,7 +1561,25 @@ def logcumsumexp(input, dim):
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):
-    """The ``n``-th forward difference along ``dim``."""
+    """The ``n``-th forward difference along ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    n : int
+        How many times to take differences.
+    dim : int
+        The dimension to difference along.
+    prepend : Tensor broadcastable with input, optional
+        Values put before ``input`` along ``dim``.
+    append : Tensor broadcastable with input, optional
+        Values put after ``input`` along ``dim``.
+
+    Returns
+    -------
+    Tensor
+        ``n`` fewer elements along ``dim`` (after prepend/append).
+    """
     d = normalize_dim(dim, input.ndim, "diff")
     if prepend is not None or append is not None:
         parts = [p for p in (prepend, input, append) if p is not None]
@@ -895,8 +1594,21 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 
 def bincount(input, weights=None, minlength=0):
-    """Counts of each value of a 1-D non-negative integer tensor (weighted sums with
-    ``weights``)."""
+    """Counts of each value of a 1-D non-negative integer tensor (weighted sums with ``weights``).
+
+    Parameters
+    ----------
+    input : Tensor of non-negative ints of shape (N,)
+    weights : Tensor of shape (N,), optional
+        A weight per element of ``input``.
+    minlength : int
+        The least length of the result.
+
+    Returns
+    -------
+    Tensor of shape (max(max(input) + 1, minlength),)
+        int64, or the weights' dtype with ``weights``.
+    """
     w = None if weights is None else _arr(weights)
     out = np.bincount(input._data, weights=w, minlength=minlength)
     if weights is None:
@@ -905,8 +1617,25 @@ def bincount(input, weights=None, minlength=0):
 
 
 def histc(input, bins=100, min=0, max=0):
-    """Histogram with ``bins`` equal bins over ``[min, max]`` (the data's range when both are
-    0); values outside are ignored."""
+    """Histogram with ``bins`` equal bins over ``[min, max]``.
+
+    Histogram with ``bins`` equal bins over ``[min, max]`` (the data's range when both are 0);
+    values outside are ignored.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N,)
+    bins : int
+        How many bins.
+    min : number
+        The lower end of the range (``min == max``: the data's range).
+    max : number
+        The upper end of the range.
+
+    Returns
+    -------
+    Tensor of shape (bins,)
+    """
     data = input._data
     lo, hi = float(min), float(max)
     if lo == hi and data.size:
@@ -919,8 +1648,30 @@ def histc(input, bins=100, min=0, max=0):
 
 def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
                  sorter=None):
-    """Indices where ``values`` would be inserted into the last dimension of
-    ``sorted_sequence`` to keep it sorted."""
+    """Where ``values`` would be inserted to keep ``sorted_sequence`` sorted.
+
+    Indices where ``values`` would be inserted into the last dimension of ``sorted_sequence`` to
+    keep it sorted.
+
+    Parameters
+    ----------
+    sorted_sequence : Tensor of shape (..., K)
+        Sorted along its last dimension.
+    values : Tensor of shape (..., M), or number
+        The values to place.
+    out_int32 : bool
+        int32 indices instead of int64.
+    right : bool
+        Whether a value equal to a boundary goes to the right bucket.
+    side : {'left', 'right'}, optional
+        Which index for a value equal to an element.
+    sorter : Tensor of int64 of the sequence's shape, optional
+        Indices sorting the sequence.
+
+    Returns
+    -------
+    Tensor of int64 (int32 with ``out_int32``) of the shape of values
+    """
     seq = _arr(sorted_sequence)
     vals = np.asarray(_arr(values))
     right = right or side == "right"
@@ -937,7 +1688,22 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
-    """The bucket of each element among the sorted 1-D ``boundaries``."""
+    """The bucket of each element among the sorted 1-D ``boundaries``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    boundaries : Tensor of shape (K,)
+        Sorted bucket boundaries.
+    out_int32 : bool
+        int32 indices instead of int64.
+    right : bool
+        Whether a value equal to a boundary goes to the right bucket.
+
+    Returns
+    -------
+    Tensor of int64 (int32 with ``out_int32``) of the input's shape
+    """
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
@@ -970,14 +1736,23 @@ def _minmax(input, dim, keepdim, other, is_min, result):
 
 
 def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False):
-    """The maximum; along ``dim`` the named pair ``(values, indices)``; with a tensor as second
+    """The maximum, along ``dim`` with its indices, or the elementwise maximum.
+
+    The maximum; along ``dim`` the named pair ``(values, indices)``; with a tensor as second
     argument the elementwise :func:`maximum`.
 
     Parameters
     ----------
-    input : Tensor
-    dim : int or Tensor, optional
+    input : Tensor of any shape
+    dim : int, or Tensor broadcastable with input, optional
+        The dimension to reduce; a Tensor gives the elementwise result.
     keepdim : bool
+    other : Tensor broadcastable with input, optional
+        Gives the elementwise :func:`maximum` instead.
+    axis : int, optional
+        NumPy's name for ``dim``.
+    keepdims : bool
+        NumPy's name for ``keepdim``.
 
     Returns
     -------
@@ -990,24 +1765,82 @@ def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False
 
 
 def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False):
-    """The minimum, ``(values, indices)`` along ``dim``, or :func:`minimum`; see :func:`max`."""
+    """The minimum, ``(values, indices)`` along ``dim``, or :func:`minimum`; see :func:`max`.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int, or Tensor broadcastable with input, optional
+        The dimension to reduce; a Tensor gives the elementwise result.
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+    other : Tensor broadcastable with input, optional
+        Gives the elementwise :func:`minimum` instead.
+    axis : int, optional
+        NumPy's name for ``dim``.
+    keepdims : bool
+        NumPy's name for ``keepdim``.
+
+    Returns
+    -------
+    Tensor (0-d), or ``min(values, indices)`` along ``dim``
+    """
     return _minmax(input, _dim_arg(dim, axis, "min"), keepdim or keepdims, other, True,
                    min_result)
 
 
 def amax(input, dim=(), keepdim=False):
-    """Maximum over ``dim`` (int, tuple; all when empty), values only; ties share the
-    gradient."""
+    """Maximum over ``dim`` (int, tuple; all when empty), values only; ties share the gradient.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    Tensor
+    """
     return _red.AmaxFunction.apply(input, dim if dim != () else None, keepdim, False)
 
 
 def amin(input, dim=(), keepdim=False):
-    """Minimum over ``dim``, values only; ties share the gradient."""
+    """Minimum over ``dim``, values only; ties share the gradient.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    Tensor
+    """
     return _red.AmaxFunction.apply(input, dim if dim != () else None, keepdim, True)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
-    """The named pair ``(min, max)`` over ``dim`` (all when None)."""
+    """The named pair ``(min, max)`` over ``dim`` (all when None).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    aminmax
+        The named pair ``(min, max)``.
+    """
     return aminmax_result(amin(input, () if dim is None else dim, keepdim),
                           amax(input, () if dim is None else dim, keepdim))
 
@@ -1018,13 +1851,39 @@ def _check_arg_input(input, op):
 
 
 def argmax(input, dim=None, keepdim=False):
-    """Indices of the maxima (int64, not differentiable); flat indices when ``dim`` is None."""
+    """Indices of the maxima (int64, not differentiable); flat indices when ``dim`` is None.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    Tensor of int64
+    """
     _check_arg_input(input, "argmax")
     return _const(_red.arg_reduce(input._data, dim, keepdim, np.argmax))
 
 
 def argmin(input, dim=None, keepdim=False):
-    """Indices of the minima (int64, not differentiable)."""
+    """Indices of the minima (int64, not differentiable).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    Tensor of int64
+    """
     _check_arg_input(input, "argmin")
     return _const(_red.arg_reduce(input._data, dim, keepdim, np.argmin))
 
@@ -1046,8 +1905,9 @@ def sort(input, dim=-1, descending=False, stable=False):
 
     Parameters
     ----------
-    input : Tensor
+    input : Tensor of any shape
     dim : int
+        The dimension to sort along.
     descending : bool
     stable : bool
         pynn's sort is always stable.
@@ -1064,18 +1924,54 @@ def sort(input, dim=-1, descending=False, stable=False):
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    """The indices that sort ``input`` along ``dim`` (int64)."""
+    """The indices that sort ``input`` along ``dim`` (int64).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension to sort along.
+    descending : bool
+        Largest first.
+    stable : bool
+        Whether equal elements keep their order.
+
+    Returns
+    -------
+    Tensor of int64 of the input's shape
+    """
     d = normalize_dim(dim, input.ndim, "argsort")
     return _const(_argsort(input._data, d, descending).astype(np.int64, copy=False))
 
 
 def msort(input):
-    """``sort(input, dim=0).values``."""
+    """``sort(input, dim=0).values``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return sort(input, 0).values
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    k : int
+        How many values.
+    dim : int, optional
+        The dimension to work along.
+    largest : bool
+        The largest (else the smallest).
+    sorted : bool
+        Whether the values come sorted.
 
     Returns
     -------
@@ -1092,7 +1988,23 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):
-    """The ``k``-th smallest element (1-based) along ``dim`` and its index."""
+    """The ``k``-th smallest element (1-based) along ``dim`` and its index.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    k : int
+        Which smallest value (1-based).
+    dim : int, optional
+        The dimension to work along.
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    kthvalue
+        The named pair ``(values, indices)``.
+    """
     d = normalize_dim(dim, input.ndim, "kthvalue")
     n = input.shape[d] if input.ndim else 1
     if not 1 <= k <= n:
@@ -1106,8 +2018,23 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 
 
 def median(input, dim=None, keepdim=False):
-    """The lower median: over all elements a 0-d tensor (ties share the gradient), along
-    ``dim`` the named pair ``(values, indices)``."""
+    """The lower median, along ``dim`` with its indices.
+
+    The lower median: over all elements a 0-d tensor (ties share the gradient), along ``dim`` the
+    named pair ``(values, indices)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int, optional
+        The dimension to reduce (all elements when None, values only).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    Tensor (0-d), or ``median(values, indices)`` along ``dim``
+    """
     data = input._data
     if dim is None:
         if data.size == 0:
@@ -1134,8 +2061,24 @@ def median(input, dim=None, keepdim=False):
 
 
 def mode(input, dim=-1, keepdim=False):
-    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and
-    the index of its last occurrence."""
+    """The most frequent value along ``dim``, with its index.
+
+    The most frequent value along ``dim`` (the smallest among equally frequent ones) and the index
+    of its last occurrence.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int, optional
+        The dimension to reduce (all elements when None, values only).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    mode
+        The named pair ``(values, indices)``.
+    """
     d = normalize_dim(dim, input.ndim, "mode")
     data = input._data
     if input.ndim == 0:
@@ -1154,6 +2097,18 @@ def mode(input, dim=-1, keepdim=False):
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct elements (sorted), optionally with the inverse indices and the counts.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    sorted : bool
+        Whether the values are sorted (they always are).
+    return_inverse : bool
+        Also return where each element of ``input`` went.
+    return_counts : bool
+        Also return how often each value occurs.
+    dim : int, optional
+        The dimension to work along.
 
     Returns
     -------
@@ -1175,7 +2130,22 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
-    """Elements with consecutive repeats collapsed (of the flattened tensor)."""
+    """Elements with consecutive repeats collapsed (of the flattened tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    return_inverse : bool
+        Also return where each element of ``input`` went.
+    return_counts : bool
+        Also return how often each value occurs.
+    dim : int, optional
+        The dimension to work along.
+
+    Returns
+    -------
+    Tensor, or a tuple with the inverse indices and counts
+    """
     if dim is not None:
         raise NotImplementedError("unique_consecutive: dim is not implemented in pynn")
     flat = input._data.reshape(-1)
@@ -1191,24 +2161,73 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 def all(input, dim=None, keepdim=False):
-    """True where every element over ``dim`` is nonzero (bool tensor)."""
+    """True where every element over ``dim`` is nonzero (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    Tensor of bool
+    """
     return _const(np.all(input._data, axis=_axes(dim, input.ndim, "all"), keepdims=keepdim))
 
 
 def any(input, dim=None, keepdim=False):
-    """True where some element over ``dim`` is nonzero (bool tensor)."""
+    """True where some element over ``dim`` is nonzero (bool tensor).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+    keepdim : bool
+        Whether reduced dimensions are kept with size 1.
+
+    Returns
+    -------
+    Tensor of bool
+    """
     return _const(np.any(input._data, axis=_axes(dim, input.ndim, "any"), keepdims=keepdim))
 
 
 def count_nonzero(input, dim=None):
-    """The number of nonzero elements over ``dim`` (int64)."""
+    """The number of nonzero elements over ``dim`` (int64).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or tuple of int, optional
+        The dimensions to reduce (all when None).
+
+    Returns
+    -------
+    Tensor of int64
+    """
     return _const(np.asarray(np.count_nonzero(input._data, axis=_axes(
         dim, input.ndim, "count_nonzero")), np.int64))
 
 
 def nonzero(input, *, as_tuple=False):
-    """Indices of the nonzero elements: an int64 tensor (n, ndim), or a tuple of ndim 1-D
-    tensors with ``as_tuple=True``."""
+    """Indices of the nonzero elements.
+
+    An int64 tensor (n, ndim), or a tuple of ndim 1-D tensors with ``as_tuple=True``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    as_tuple : bool
+        Return one index tensor per dimension instead of an (n, ndim) tensor.
+
+    Returns
+    -------
+    Tensor of int64 of shape (n, input.ndim), or a tuple of ndim tensors of shape (n,)
+    """
     data = input._data
     if as_tuple:
         if data.ndim == 0:
@@ -1218,7 +2237,17 @@ def nonzero(input, *, as_tuple=False):
 
 
 def argwhere(input):
-    """``nonzero(input)``."""
+    """``nonzero(input)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of int64 of shape (n, input.ndim)
+        The indices of the non-zero elements, one per row.
+    """
     return _const(np.argwhere(input._data).astype(np.int64))
 
 
@@ -1227,8 +2256,11 @@ def argwhere(input):
 
 
 def matmul(input, other):
-    """Matrix product with broadcasting batch dimensions (``@``); 1-D operands are promoted
-    and the added dimension removed. 2-D float operands use the ``gemm`` kernel.
+    """Matrix product with broadcasting batch dimensions (``@``).
+
+    1-D operands are promoted and the added dimension removed.
+
+    2-D float operands use the ``gemm`` kernel.
 
     Parameters
     ----------
@@ -1255,14 +2287,34 @@ def _check_ndim(op, t, n, what):
 
 
 def mm(input, mat2):
-    """Product of matrices (n, k) and (k, m): (n, m)."""
+    """Product of matrices (n, k) and (k, m): (n, m).
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, m)
+    mat2 : Tensor of shape (m, p)
+
+    Returns
+    -------
+    Tensor of shape (n, p)
+    """
     _check_ndim("mm", input, 2, "input")
     _check_ndim("mm", mat2, 2, "mat2")
     return _mm.MatmulFunction.apply(input, mat2)
 
 
 def bmm(input, mat2):
-    """Batched product of (b, n, k) and (b, k, m): (b, n, m), without broadcasting."""
+    """Batched product of (b, n, k) and (b, k, m): (b, n, m), without broadcasting.
+
+    Parameters
+    ----------
+    input : Tensor of shape (b, n, m)
+    mat2 : Tensor of shape (b, m, p)
+
+    Returns
+    -------
+    Tensor of shape (b, n, p)
+    """
     _check_ndim("bmm", input, 3, "input")
     _check_ndim("bmm", mat2, 3, "mat2")
     if input.shape[0] != mat2.shape[0]:
@@ -1271,14 +2323,34 @@ def bmm(input, mat2):
 
 
 def mv(input, vec):
-    """Product of a matrix (n, m) and a vector (m,): (n,)."""
+    """Product of a matrix (n, m) and a vector (m,): (n,).
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, m)
+    vec : Tensor of shape (m,)
+
+    Returns
+    -------
+    Tensor of shape (n,)
+    """
     _check_ndim("mv", input, 2, "input")
     _check_ndim("mv", vec, 1, "vec")
     return _mm.MatmulFunction.apply(input, vec)
 
 
 def dot(input, other):
-    """Inner product of two 1-D tensors of one size (0-d result)."""
+    """Inner product of two 1-D tensors of one size (0-d result).
+
+    Parameters
+    ----------
+    input : Tensor of shape (n,)
+    other : Tensor of shape (n,)
+
+    Returns
+    -------
+    Tensor (0-d)
+    """
     _check_ndim("dot", input, 1, "input")
     _check_ndim("dot", other, 1, "tensor")
     if input.shape != other.shape:
@@ -1291,7 +2363,18 @@ vdot = dot
 
 
 def inner(input, other):
-    """Sum over the last dimensions of both (a scalar times a tensor for 0-d input)."""
+    """Sum over the last dimensions of both (a scalar times a tensor for 0-d input).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n)
+    other : Tensor of shape (*, n)
+        The same last dimension as input.
+
+    Returns
+    -------
+    Tensor of shape input.shape[:-1] + other.shape[:-1]
+    """
     if input.ndim == 0 or other.ndim == 0:
         return mul(input, other)
     return einsum("...k,...k->...", input, other) if input.ndim == other.ndim == 1 else \
@@ -1299,7 +2382,17 @@ def inner(input, other):
 
 
 def outer(input, vec2):
-    """Outer product of vectors (n,) and (m,): (n, m)."""
+    """Outer product of vectors (n,) and (m,): (n, m).
+
+    Parameters
+    ----------
+    input : Tensor of shape (n,)
+    vec2 : Tensor of shape (m,)
+
+    Returns
+    -------
+    Tensor of shape (n, m)
+    """
     _check_ndim("outer", input, 1, "input")
     _check_ndim("outer", vec2, 1, "vec2")
     return mul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
@@ -1309,23 +2402,91 @@ ger = outer
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """``beta * input + alpha * (mat1 @ mat2)`` with ``input`` broadcast to (n, m)."""
+    """``beta * input + alpha * (mat1 @ mat2)`` with ``input`` broadcast to (n, m).
+
+    Parameters
+    ----------
+    input : Tensor broadcastable to (n, p)
+    mat1 : Tensor of shape (n, m)
+        The first matrix.
+    mat2 : Tensor of shape (m, p)
+        The second matrix.
+    beta : number
+        The multiplier of ``input``.
+    alpha : number
+        The multiplier of the product.
+
+    Returns
+    -------
+    Tensor of shape (n, p)
+    """
     prod_ = mm(mat1, mat2)
     return _scaled_sum(input, prod_, beta, alpha)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
-    """``beta * input + alpha * (mat @ vec)``."""
+    """``beta * input + alpha * (mat @ vec)``.
+
+    Parameters
+    ----------
+    input : Tensor broadcastable to (n,)
+    mat : Tensor of shape (n, m)
+        The matrix.
+    vec : Tensor of shape (m,)
+        The vector.
+    beta : number
+        The multiplier of ``input``.
+    alpha : number
+        The multiplier of the product.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+    """
     return _scaled_sum(input, mv(mat, vec), beta, alpha)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    """``beta * input + alpha * bmm(batch1, batch2)``.
+
+    Parameters
+    ----------
+    input : Tensor broadcastable to (b, n, p)
+    batch1 : Tensor of shape (b, n, m)
+        The first batch of matrices.
+    batch2 : Tensor of shape (b, m, p)
+        The second batch of matrices.
+    beta : number
+        The multiplier of ``input``.
+    alpha : number
+        The multiplier of the product.
+
+    Returns
+    -------
+    Tensor of shape (b, n, p)
+    """
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    """``beta * input + alpha * sum(bmm(batch1, batch2), 0)``."""
+    """``beta * input + alpha * sum(bmm(batch1, batch2), 0)``.
+
+    Parameters
+    ----------
+    input : Tensor broadcastable to (n, p)
+    batch1 : Tensor of shape (b, n, m)
+        The first batch of matrices.
+    batch2 : Tensor of shape (b, m, p)
+        The second batch of matrices.
+    beta : number
+        The multiplier of ``input``.
+    alpha : number
+        The multiplier of the product.
+
+    Returns
+    -------
+    Tensor of shape (n, p)
+    """
     return _scaled_sum(input, sum(bmm(batch1, batch2), 0), beta, alpha)
 
 
@@ -1356,8 +2517,24 @@ def einsum(equation, *operands):
 
 
 def tensordot(a, b, dims=2):
-    """Sum of products over ``dims`` (the last ``dims`` of a with the first of b, or two lists
-    of dimensions)."""
+    """Sum of products over ``dims`` (tensor contraction).
+
+    Sum of products over ``dims`` (the last ``dims`` of a with the first of b, or two lists of
+    dimensions).
+
+    Parameters
+    ----------
+    a : Tensor of any shape
+        The first tensor.
+    b : Tensor of any shape
+        The second tensor.
+    dims : int or pair of sequences of int
+        The last ``dims`` of a with the first of b, or the dimensions paired.
+
+    Returns
+    -------
+    Tensor
+    """
     if isinstance(dims, numbers.Integral):
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
@@ -1377,7 +2554,19 @@ def tensordot(a, b, dims=2):
 
 
 def reshape(input, *shape):
-    """The same elements in a new shape (one entry may be -1)."""
+    """The same elements in a new shape (one entry may be -1).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    *shape : int
+        The new shape, as ints or one sequence (one entry may be -1).
+
+    Returns
+    -------
+    Tensor
+        A view when the layout allows, else a copy.
+    """
     return _sh.ReshapeFunction.apply(input, _sh.shape_arg(shape))
 
 
@@ -1401,17 +2590,53 @@ def reshape_as(input, other):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    """Merge dimensions ``start_dim..end_dim`` into one."""
+    """Merge dimensions ``start_dim..end_dim`` into one.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    start_dim : int
+        The first dimension to flatten.
+    end_dim : int
+        The last dimension to flatten.
+
+    Returns
+    -------
+    Tensor
+    """
     return _sh.ReshapeFunction.apply(input, _sh.flatten_shape(input.shape, start_dim, end_dim))
 
 
 def ravel(input):
-    """All elements as a 1-D tensor."""
+    """All elements as a 1-D tensor.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of shape (input.numel(),)
+    """
     return _sh.ReshapeFunction.apply(input, (-1,))
 
 
 def unflatten(input, dim, sizes):
-    """Split dimension ``dim`` into ``sizes`` (one may be -1)."""
+    """Split dimension ``dim`` into ``sizes`` (one may be -1).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension to unflatten.
+    sizes : sequence of int
+        The new sizes of ``dim`` (one may be -1).
+
+    Returns
+    -------
+    Tensor
+        A view.
+    """
     d = normalize_dim(dim, input.ndim, "unflatten")
     sizes = tuple(sizes)
     if -1 in sizes:
@@ -1424,22 +2649,72 @@ def unflatten(input, dim, sizes):
 
 
 def squeeze(input, dim=None):
-    """Drop dimensions of size 1 (all, or those of ``dim`` that have size 1)."""
+    """Drop dimensions of size 1 (all, or those of ``dim`` that have size 1).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int or sequence of int, optional
+        The dimensions of size 1 to remove (all when None).
+
+    Returns
+    -------
+    Tensor
+        A view.
+    """
     return _sh.ReshapeFunction.apply(input, _sh.squeeze_shape(input.shape, dim))
 
 
 def unsqueeze(input, dim):
-    """Insert a dimension of size 1 at ``dim``."""
+    """Insert a dimension of size 1 at ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        Where the new dimension of size 1 goes.
+
+    Returns
+    -------
+    Tensor
+        A view.
+    """
     return _sh.ReshapeFunction.apply(input, _sh.unsqueeze_shape(input.shape, dim))
 
 
 def permute(input, *dims):
-    """Reorder the dimensions."""
+    """Reorder the dimensions.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    *dims : int
+        The new order of the dimensions (ints or one sequence).
+
+    Returns
+    -------
+    Tensor
+        A view.
+    """
     return _sh.PermuteFunction.apply(input, _sh.perm_arg(input.ndim, dims))
 
 
 def transpose(input, dim0, dim1):
-    """Swap two dimensions."""
+    """Swap two dimensions.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim0 : int
+        The first dimension.
+    dim1 : int
+        The second dimension.
+
+    Returns
+    -------
+    Tensor
+        A view.
+    """
     return _sh.PermuteFunction.apply(input, _sh.swap_perm(input.ndim, dim0, dim1))
 
 
@@ -1447,7 +2722,17 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    """The transpose of a matrix; tensors of fewer than 2 dimensions come back as they are."""
+    """The transpose of a matrix; tensors of fewer than 2 dimensions come back as they are.
+
+    Parameters
+    ----------
+    input : Tensor of shape (), (n,) or (n, m)
+
+    Returns
+    -------
+    Tensor
+        A view.
+    """
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input.ndim}D")
@@ -1470,12 +2755,36 @@ def _mT(input):
 
 
 def adjoint(input):
-    """``mT`` (real tensors)."""
+    """``mT`` (real tensors).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n, m)
+
+    Returns
+    -------
+    Tensor of shape (*, m, n)
+        A view, the last two dimensions swapped (conjugated if complex).
+    """
     return _mT(input)
 
 
 def movedim(input, source, destination):
-    """Move dimension(s) ``source`` to position(s) ``destination``."""
+    """Move dimension(s) ``source`` to position(s) ``destination``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    source : int or sequence of int
+        The dimensions to move.
+    destination : int or sequence of int
+        Where they go.
+
+    Returns
+    -------
+    Tensor
+        A view.
+    """
     src = [source] if isinstance(source, numbers.Integral) else list(source)
     dst = [destination] if isinstance(destination, numbers.Integral) else list(destination)
     if len(src) != len(dst):
@@ -1506,12 +2815,35 @@ def expand_as(input, other):
 
 
 def broadcast_to(input, size):
-    """``input.expand(size)``."""
+    """``input.expand(size)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    size : sequence of int
+        The target shape (-1 keeps a dimension).
+
+    Returns
+    -------
+    Tensor of shape ``size``
+        A view.
+    """
     return expand(input, *size)
 
 
 def broadcast_tensors(*tensors):
-    """The tensors expanded to their common broadcast shape."""
+    """The tensors expanded to their common broadcast shape.
+
+    Parameters
+    ----------
+    *tensors : Tensor of any shape
+        Tensors with broadcastable shapes.
+
+    Returns
+    -------
+    tuple of Tensor
+        Views, all of the broadcast shape.
+    """
     shape = np.broadcast_shapes(*(t.shape for t in tensors))
     return tuple(expand(t, *shape) for t in tensors)
 
@@ -1564,23 +2896,61 @@ def stack(tensors, dim=0):
 
 
 def atleast_1d(input):
-    """0-d tensors as shape (1,); others as they are."""
+    """0-d tensors as shape (1,); others as they are.
+
+    Parameters
+    ----------
+    input : Tensor of any shape, or a sequence of Tensors
+
+    Returns
+    -------
+    Tensor, or a tuple of them for a sequence
+    """
     return reshape(input, (1,)) if input.ndim == 0 else input
 
 
 def atleast_2d(input):
-    """Tensors of fewer than 2 dimensions as shape (1, n)."""
+    """Tensors of fewer than 2 dimensions as shape (1, n).
+
+    Parameters
+    ----------
+    input : Tensor of any shape, or a sequence of Tensors
+
+    Returns
+    -------
+    Tensor, or a tuple of them for a sequence
+    """
     return reshape(input, (1, -1)) if input.ndim < 2 else input
 
 
 def hstack(tensors):
-    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    """Concatenate along dim 1 (dim 0 for 1-D tensors).
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        The tensors, with compatible shapes.
+
+    Returns
+    -------
+    Tensor
+    """
     tensors = [atleast_1d(t) for t in _check_seq("hstack", tensors)]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
-    """Concatenate along dim 0, 1-D tensors as rows."""
+    """Concatenate along dim 0, 1-D tensors as rows.
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        The tensors, with compatible shapes.
+
+    Returns
+    -------
+    Tensor of at least 2 dimensions
+    """
     return cat([atleast_2d(t) for t in _check_seq("vstack", tensors)], 0)
 
 
@@ -1588,7 +2958,17 @@ row_stack = vstack
 
 
 def dstack(tensors):
-    """Concatenate along dim 2, after making each tensor at least 3-D."""
+    """Concatenate along dim 2, after making each tensor at least 3-D.
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        The tensors, with compatible shapes.
+
+    Returns
+    -------
+    Tensor of at least 3 dimensions
+    """
     out = []
     for t_ in _check_seq("dstack", tensors):
         if t_.ndim == 0:
@@ -1602,7 +2982,17 @@ def dstack(tensors):
 
 
 def column_stack(tensors):
-    """Stack 1-D tensors as columns (others are concatenated along dim 1)."""
+    """Stack 1-D tensors as columns (others are concatenated along dim 1).
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        The tensors, with compatible shapes.
+
+    Returns
+    -------
+    Tensor of 2 dimensions
+    """
     return cat([reshape(t_, (-1, 1)) if t_.ndim < 2 else t_
                 for t_ in _check_seq("column_stack", tensors)], 1)
 
@@ -1613,7 +3003,23 @@ def _slice(input, d, start, stop):
 
 
 def narrow(input, dim, start, length):
-    """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch)."""
+    """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension narrowed.
+    start : int
+        The first index.
+    length : int
+        How many elements.
+
+    Returns
+    -------
+    Tensor
+        A view, ``length`` long along ``dim``.
+    """
     d = normalize_dim(dim, input.ndim, "narrow")
     n = input.shape[d]
     start = int(start)
@@ -1626,7 +3032,21 @@ def narrow(input, dim, start, length):
 
 
 def select(input, dim, index):
-    """The slice at ``index`` along ``dim``, that dimension removed."""
+    """The slice at ``index`` along ``dim``, that dimension removed.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : int
+        The position along ``dim``.
+
+    Returns
+    -------
+    Tensor
+        A view with ``dim`` removed.
+    """
     d = normalize_dim(dim, input.ndim, "select")
     n = input.shape[d]
     if not -n <= index < n:
@@ -1636,8 +3056,16 @@ def select(input, dim, index):
 
 
 def split(tensor, split_size_or_sections, dim=0):
-    """Pieces of ``split_size`` along ``dim`` (the last may be shorter), or of the given
-    sizes.
+    """Pieces of ``split_size`` along ``dim`` (the last may be shorter), or of the given sizes.
+
+    Parameters
+    ----------
+    tensor : Tensor of any shape
+        The tensor to split.
+    split_size_or_sections : int or sequence of int
+        The size of each piece, or the list of sizes.
+    dim : int
+        The dimension split.
 
     Returns
     -------
@@ -1670,7 +3098,21 @@ def _split_at(input, d, spans, squeeze):
 
 
 def chunk(input, chunks, dim=0):
-    """At most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``."""
+    """At most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    chunks : int
+        How many pieces.
+    dim : int
+        The dimension split.
+
+    Returns
+    -------
+    tuple of Tensor
+        Views, at most ``chunks`` of them.
+    """
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input.shape[normalize_dim(dim, input.ndim, "chunk")]
@@ -1678,7 +3120,21 @@ def chunk(input, chunks, dim=0):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
-    """``numpy.array_split``: ``n`` nearly equal pieces, or pieces between indices."""
+    """``numpy.array_split``: ``n`` nearly equal pieces, or pieces between indices.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    indices_or_sections : int or sequence of int
+        How many pieces, or the indices to split before.
+    dim : int
+        The dimension split.
+
+    Returns
+    -------
+    tuple of Tensor
+        Views.
+    """
     d = normalize_dim(dim, input.ndim, "tensor_split")
     n = input.shape[d]
     if isinstance(indices_or_sections, numbers.Integral):
@@ -1694,7 +3150,19 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def unbind(input, dim=0):
-    """The slices along ``dim``, that dimension removed (a tuple)."""
+    """The slices along ``dim``, that dimension removed (a tuple).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension split.
+
+    Returns
+    -------
+    tuple of Tensor
+        Views, ``dim`` removed.
+    """
     d = normalize_dim(dim, input.ndim, "unbind")
     n = input.shape[d]
     if n == 0:
@@ -1738,15 +3206,43 @@ def _index_positions(input, d, index, op):
 
 
 def gather(input, dim, index):
-    """``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (and so on): values picked along
-    ``dim``; the result has the shape of ``index``."""
+    """Values picked along ``dim`` at ``index``.
+
+    ``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (and so on): values picked along ``dim``;
+    the result has the shape of ``index``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64, same number of dimensions as input
+        Positions along ``dim``.
+
+    Returns
+    -------
+    Tensor of the shape of index
+    """
     d = normalize_dim(dim, input.ndim, "gather")
     return _gather_map(input, _index_positions(input, d, _index_arr(index, "gather"),
                                                "gather"))
 
 
 def take_along_dim(input, indices, dim=None):
-    """``gather`` with broadcasting (flattened when ``dim`` is None)."""
+    """``gather`` with broadcasting (flattened when ``dim`` is None).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    indices : Tensor of int64, broadcastable with input
+        Indices along ``dim``.
+    dim : int, optional
+        The dimension indexed (None: the flattened input).
+
+    Returns
+    -------
+    Tensor
+    """
     idx = _index_arr(indices, "take_along_dim")
     if dim is None:
         return take(input, idx.reshape(-1))
@@ -1775,11 +3271,31 @@ def _scatter(input, dim, index, src, accumulate, op):
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
-    """A copy of ``input`` with ``src`` (a tensor, or the number ``value``) written at
-    ``index`` along ``dim`` (the inverse of :func:`gather`).
+    """A copy of ``input`` with values written at ``index`` along ``dim``.
+
+    A copy of ``input`` with ``src`` (a tensor, or the number ``value``) written at ``index`` along
+    ``dim`` (the inverse of :func:`gather`).
 
     ``reduce="add"`` adds instead of writing; where indices repeat, which write wins is
     unspecified (as in PyTorch).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64, same number of dimensions as input
+        Positions along ``dim``.
+    src : Tensor of index's shape (or larger), optional
+        The values written (or ``value``).
+    value : number, optional
+        One value written everywhere, instead of ``src``.
+    reduce : {'add', 'multiply'}, optional
+        Combine with the present values instead of replacing them.
+
+    Returns
+    -------
+    Tensor of the input's shape
     """
     if src is None:
         src = value
@@ -1790,7 +3306,22 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 
 
 def scatter_add(input, dim, index, src):
-    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64, same number of dimensions as input
+        Positions along ``dim``.
+    src : Tensor of index's shape (or larger)
+        The values written.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return _scatter(input, dim, index, src, True, "scatter_add")
 
 
@@ -1806,7 +3337,21 @@ def _dim_positions(input, d, index, op):
 
 
 def index_select(input, dim, index):
-    """The slices at ``index`` (a 1-D int tensor) along ``dim``."""
+    """The slices at ``index`` (a 1-D int tensor) along ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64 of shape (K,)
+        Positions along ``dim``.
+
+    Returns
+    -------
+    Tensor
+        The input's shape with K along ``dim``.
+    """
     d = normalize_dim(dim, input.ndim, "index_select")
     if input.ndim == 0:
         return _gather_map(input, _dim_positions(input, d, index, "index_select"))
@@ -1820,8 +3365,27 @@ def index_select(input, dim, index):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
-    """A copy of ``input`` with ``alpha * source`` added at the slices ``index`` along
-    ``dim`` (repeated indices add up)."""
+    """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``.
+
+    A copy of ``input`` with ``alpha * source`` added at the slices ``index`` along ``dim``
+    (repeated indices add up).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64 of shape (K,)
+        Positions along ``dim``.
+    source : Tensor of input's shape with K along dim
+        The values.
+    alpha : number
+        The multiplier of ``source``.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     d = normalize_dim(dim, input.ndim, "index_add")
     where = _dim_positions(input, d, index, "index_add")
     if alpha != 1:
@@ -1830,14 +3394,44 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 
 def index_copy(input, dim, index, source):
-    """A copy of ``input`` with the slices ``index`` along ``dim`` replaced by ``source``."""
+    """A copy of ``input`` with the slices ``index`` along ``dim`` replaced by ``source``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64 of shape (K,)
+        Positions along ``dim``.
+    source : Tensor of input's shape with K along dim
+        The values.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     d = normalize_dim(dim, input.ndim, "index_copy")
     return _sh.ScatterMapFunction.apply(input, source, _dim_positions(input, d, index,
                                                                       "index_copy"), False)
 
 
 def index_fill(input, dim, index, value):
-    """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value``."""
+    """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64 of shape (K,)
+        Positions along ``dim``.
+    value : number
+        The value written.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     d = normalize_dim(dim, input.ndim, "index_fill")
     return _sh.ScatterMapFunction.apply(input, _arr(value) if isinstance(value, Tensor) else
                                         value, _dim_positions(input, d, index, "index_fill"),
@@ -1852,8 +3446,23 @@ def _mask_arr(mask, op):
 
 
 def masked_fill(input, mask, value):
-    """A copy of ``input`` with ``value`` where ``mask`` (broadcast) is True; the value keeps
-    ``input``'s dtype."""
+    """A copy of ``input`` with ``value`` where ``mask`` is True.
+
+    A copy of ``input`` with ``value`` where ``mask`` (broadcast) is True; the value keeps
+    ``input``'s dtype.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    mask : Tensor of bool, broadcastable with input
+        Where to act.
+    value : number
+        The value written.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     m = _mask_arr(mask, "masked_fill")
     if isinstance(value, Tensor):
         if value.ndim:
@@ -1870,7 +3479,19 @@ def masked_fill(input, mask, value):
 
 
 def masked_select(input, mask):
-    """The elements where ``mask`` (broadcast with input) is True, as a 1-D tensor."""
+    """The elements where ``mask`` (broadcast with input) is True, as a 1-D tensor.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    mask : Tensor of bool, broadcastable with input
+        Where to act.
+
+    Returns
+    -------
+    Tensor of shape (K,)
+        The K elements where ``mask`` is True.
+    """
     m = _mask_arr(mask, "masked_select")
     shape = np.broadcast_shapes(input.shape, m.shape)
     pos = np.broadcast_to(_positions(input), shape)
@@ -1878,8 +3499,20 @@ def masked_select(input, mask):
 
 
 def masked_scatter(input, mask, source):
-    """A copy of ``input`` with the elements where ``mask`` is True taken from ``source`` in
-    order."""
+    """A copy of ``input`` with the elements where ``mask`` is True taken from ``source`` in order.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    mask : Tensor of bool, broadcastable with input
+        Where to act.
+    source : Tensor of any shape
+        Read in order; at least as many elements as ``mask`` has Trues.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     m = np.broadcast_to(_mask_arr(mask, "masked_scatter"), input.shape)
     where = _positions(input)[m]
     if source.numel() < where.size:
@@ -1890,7 +3523,18 @@ def masked_scatter(input, mask, source):
 
 
 def take(input, index):
-    """Elements at the flat positions ``index`` (the result has index's shape)."""
+    """Elements at the flat positions ``index`` (the result has index's shape).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    index : Tensor of int64 of any shape
+        Positions in the flattened input.
+
+    Returns
+    -------
+    Tensor of the shape of index
+    """
     idx = _index_arr(index, "take")
     n = input._data.size
     if idx.size and (idx.min() < -n or idx.max() >= n):
@@ -1899,8 +3543,7 @@ def take(input, index):
 
 
 def repeat(input, *sizes):
-    """The tensor tiled ``sizes`` times along each dimension (leading sizes add
-    dimensions)."""
+    """The tensor tiled ``sizes`` times along each dimension (leading sizes add dimensions)."""
     sizes = _sh.shape_arg(sizes)
     if len(sizes) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
@@ -1909,13 +3552,41 @@ def repeat(input, *sizes):
 
 
 def tile(input, dims):
-    """The tensor tiled ``dims`` times (missing leading entries taken as 1)."""
+    """The tensor tiled ``dims`` times (missing leading entries taken as 1).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dims : sequence of int
+        The repetitions along each dimension.
+
+    Returns
+    -------
+    Tensor
+    """
     return _gather_map(input, np.tile(_positions(input), tuple(dims)))
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
-    """Each element (or slice along ``dim``) repeated ``repeats`` times in place; the input
-    is flattened when ``dim`` is None."""
+    """Each element (or slice along ``dim``) repeated ``repeats`` times.
+
+    Each element (or slice along ``dim``) repeated ``repeats`` times in place; the input is
+    flattened when ``dim`` is None.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    repeats : int or Tensor of shape (input.size(dim),), optional
+        The repetitions of each element.
+    dim : int, optional
+        The dimension repeated along (None: the flattened input).
+    output_size : int, optional
+        The total length along ``dim`` (saves a pass).
+
+    Returns
+    -------
+    Tensor
+    """
     if repeats is None:  # repeat_interleave(repeats): indices repeated by their counts
         counts = _index_arr(input, "repeat_interleave")
         return _const(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
@@ -1930,25 +3601,66 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 def flip(input, dims):
-    """The tensor with the order of elements reversed along ``dims``."""
+    """The tensor with the order of elements reversed along ``dims``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dims : int or sequence of int
+        The dimensions to reverse.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
     axes = tuple(normalize_dim(d, input.ndim, "flip") for d in dims)
     return _gather_map(input, np.flip(_positions(input), axes))
 
 
 def fliplr(input):
-    """``flip(input, 1)``."""
+    """``flip(input, 1)``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, m, *)
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return flip(input, (1,))
 
 
 def flipud(input):
-    """``flip(input, 0)``."""
+    """``flip(input, 0)``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, *)
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return flip(input, (0,))
 
 
 def roll(input, shifts, dims=None):
-    """Elements shifted cyclically by ``shifts`` along ``dims`` (the flattened tensor when
-    None)."""
+    """Elements shifted cyclically by ``shifts`` along ``dims`` (the flattened tensor when None).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    shifts : int or sequence of int
+        By how many places (one per dimension of ``dims``).
+    dims : int or sequence of int, optional
+        The dimensions (None: the flattened tensor).
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     pos = _positions(input)
     if dims is None:
         return _gather_map(input, np.roll(pos.reshape(-1), shifts).reshape(input.shape))
@@ -1956,20 +3668,63 @@ def roll(input, shifts, dims=None):
 
 
 def rot90(input, k=1, dims=(0, 1)):
-    """Rotation by 90 degrees ``k`` times in the plane of ``dims``."""
+    """Rotation by 90 degrees ``k`` times in the plane of ``dims``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    k : int
+        How many quarter turns (from the first dimension toward the second).
+    dims : sequence of two int
+        The plane of rotation.
+
+    Returns
+    -------
+    Tensor
+    """
     return _gather_map(input, np.rot90(_positions(input), k, tuple(dims)))
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    """The diagonal of the planes ``(dim1, dim2)``, as the last dimension."""
+    """The diagonal of the planes ``(dim1, dim2)``, as the last dimension.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    offset : int
+        Which diagonal: 0 the main one, positive above, negative below.
+    dim1 : int
+        The first dimension of the matrices.
+    dim2 : int
+        The second dimension of the matrices.
+
+    Returns
+    -------
+    Tensor
+        A view; the diagonal is the last dimension.
+    """
     d1 = normalize_dim(dim1, input.ndim, "diagonal")
     d2 = normalize_dim(dim2, input.ndim, "diagonal")
     return _gather_map(input, np.diagonal(_positions(input), offset, d1, d2))
 
 
 def diag(input, diagonal=0):
-    """A 1-D tensor as a square matrix with it on diagonal ``diagonal``; a matrix's diagonal
-    as a 1-D tensor."""
+    """A vector as a diagonal matrix, or a matrix's diagonal as a vector.
+
+    A 1-D tensor as a square matrix with it on diagonal ``diagonal``; a matrix's diagonal as a 1-D
+    tensor.
+
+    Parameters
+    ----------
+    input : Tensor of shape (n,) or (n, m)
+    diagonal : int
+        Which diagonal: 0 the main one, positive above, negative below.
+
+    Returns
+    -------
+    Tensor
+        The matrix with ``input`` on a diagonal (1-D input), or the diagonal (2-D input).
+    """
     if input.ndim == 1:
         n = input.shape[0]
         size = n + _babs(diagonal)
@@ -1983,7 +3738,23 @@ def diag(input, diagonal=0):
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    """Each last-dimension vector as the diagonal of a matrix (planes ``dim1, dim2``)."""
+    """Each last-dimension vector as the diagonal of a matrix (planes ``dim1, dim2``).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    offset : int
+        Which diagonal: 0 the main one, positive above, negative below.
+    dim1 : int
+        The first dimension of the matrices.
+    dim2 : int
+        The second dimension of the matrices.
+
+    Returns
+    -------
+    Tensor
+        One more dimension: the last dimension of input becomes diagonals.
+    """
     n = input.shape[-1]
     size = n + _babs(offset)
     pos = _positions(input)
@@ -1997,7 +3768,16 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 
 
 def trace(input):
-    """Sum of the main diagonal of a matrix (integers give int64)."""
+    """Sum of the main diagonal of a matrix (integers give int64).
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, m)
+
+    Returns
+    -------
+    Tensor (0-d)
+    """
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     return sum(diag(input))
@@ -2013,18 +3793,51 @@ def _triangle(input, diagonal, lower, op):
 
 
 def tril(input, diagonal=0):
-    """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros
-    elsewhere."""
+    """The lower triangle of the last two dimensions (on and below ``diagonal``), zeros elsewhere.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n, m)
+    diagonal : int
+        Which diagonal: 0 the main one, positive above, negative below.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return _triangle(input, diagonal, True, "tril")
 
 
 def triu(input, diagonal=0):
-    """The upper triangle of the last two dimensions (on and above ``diagonal``)."""
+    """The upper triangle of the last two dimensions (on and above ``diagonal``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, n, m)
+    diagonal : int
+        Which diagonal: 0 the main one, positive above, negative below.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     return _triangle(input, diagonal, False, "triu")
 
 
 def cross(input, other, dim=None):
-    """Cross product of 3-vectors along ``dim`` (the first dimension of size 3 when None)."""
+    """Cross product of 3-vectors along ``dim`` (the first dimension of size 3 when None).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor of the same shape as input
+    dim : int, optional
+        A dimension of size 3 (by default the first one).
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     shape = np.broadcast_shapes(input.shape, other.shape)
     if dim is None:
         dims = [k for k, s in enumerate(shape) if s == 3]
@@ -2044,7 +3857,21 @@ def cross(input, other, dim=None):
 
 
 def cdist(x1, x2, p=2.0):
-    """Pairwise p-norm distances between the rows of (*, P, M) and (*, R, M): (*, P, R)."""
+    """Pairwise p-norm distances between the rows of (*, P, M) and (*, R, M): (*, P, R).
+
+    Parameters
+    ----------
+    x1 : Tensor of shape (B, P, M) or (P, M)
+        The first set of row vectors.
+    x2 : Tensor of shape (B, R, M) or (R, M)
+        The second set of row vectors.
+    p : float
+        The order of the norm.
+
+    Returns
+    -------
+    Tensor of shape (B, P, R) or (P, R)
+    """
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError("cdist only supports at least 2D tensors")
     if x1.shape[-1] != x2.shape[-1]:
@@ -2055,7 +3882,18 @@ def cdist(x1, x2, p=2.0):
 
 
 def kron(input, other):
-    """Kronecker product: blocks ``input[i, j] * other``."""
+    """Kronecker product: blocks ``input[i, j] * other``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor of any shape
+
+    Returns
+    -------
+    Tensor
+        Each dimension the product of the inputs' sizes.
+    """
     a, b = input, other
     nd = _bmax(a.ndim, b.ndim)
     a = reshape(a, (1,) * (nd - a.ndim) + tuple(a.shape))
@@ -2066,7 +3904,17 @@ def kron(input, other):
 
 
 def block_diag(*tensors):
-    """The tensors (2-D, 1-D as rows, 0-d as 1x1) as blocks on a diagonal."""
+    """The tensors (2-D, 1-D as rows, 0-d as 1x1) as blocks on a diagonal.
+
+    Parameters
+    ----------
+    *tensors : Tensor of shape (), (n,) or (n, m)
+        The blocks.
+
+    Returns
+    -------
+    Tensor of 2 dimensions
+    """
     mats = [reshape(t_, (1, -1)) if t_.ndim < 2 else t_ for t_ in tensors]
     cols = _bsum(m.shape[1] for m in mats)
     rows, left = [], 0
@@ -2080,7 +3928,20 @@ def block_diag(*tensors):
 
 
 def meshgrid(*tensors, indexing="ij"):
-    """Coordinate grids from 1-D tensors (``indexing``: "ij" matrix, "xy" Cartesian)."""
+    """Coordinate grids from 1-D tensors (``indexing``: "ij" matrix, "xy" Cartesian).
+
+    Parameters
+    ----------
+    *tensors : Tensor of shape (N_i,)
+        1-D tensors.
+    indexing : {'ij', 'xy'}, optional
+        Matrix ('ij') or Cartesian ('xy') indexing.
+
+    Returns
+    -------
+    tuple of Tensor
+        Each of shape (N_1, N_2, ...) (``'xy'``: the first two swapped).
+    """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
@@ -2099,7 +3960,17 @@ def meshgrid(*tensors, indexing="ij"):
 
 
 def cartesian_prod(*tensors):
-    """All combinations of the elements of 1-D tensors, one per row."""
+    """All combinations of the elements of 1-D tensors, one per row.
+
+    Parameters
+    ----------
+    *tensors : Tensor of shape (N_i,)
+        1-D tensors.
+
+    Returns
+    -------
+    Tensor of shape (N_1 * N_2 * ..., len(tensors))
+    """
     if len(tensors) == 1:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
@@ -2107,7 +3978,23 @@ def cartesian_prod(*tensors):
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
-    """Covariance of the rows (variables) of a 2-D tensor whose columns are observations."""
+    """Covariance of the rows (variables) of a 2-D tensor whose columns are observations.
+
+    Parameters
+    ----------
+    input : Tensor of shape (V, N) or (N,)
+        V variables (rows), N observations.
+    correction : int, optional
+        Subtracted from the number of elements in the divisor (1: unbiased).
+    fweights : Tensor of int of shape (N,), optional
+        Frequency weights of the observations.
+    aweights : Tensor of shape (N,), optional
+        Observation weights.
+
+    Returns
+    -------
+    Tensor of shape (V, V)
+    """
     if fweights is not None or aweights is not None:
         raise NotImplementedError("cov: fweights and aweights are not implemented in pynn")
     x = input if input.ndim == 2 else reshape(input, (1, -1))
@@ -2118,7 +4005,17 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
 
 
 def corrcoef(input):
-    """Pearson correlation coefficients of the rows of a 2-D tensor."""
+    """Pearson correlation coefficients of the rows of a 2-D tensor.
+
+    Parameters
+    ----------
+    input : Tensor of shape (V, N) or (N,)
+        V variables (rows), N observations.
+
+    Returns
+    -------
+    Tensor of shape (V, V)
+    """
     c = cov(input)
     if c.ndim == 0:
         return div(c, c)
@@ -2127,7 +4024,24 @@ def corrcoef(input):
 
 
 def trapezoid(y, x=None, *, dx=None, dim=-1):
-    """The integral of ``y`` along ``dim`` by the trapezoidal rule."""
+    """The integral of ``y`` along ``dim`` by the trapezoidal rule.
+
+    Parameters
+    ----------
+    y : Tensor of any shape
+        The values to integrate.
+    x : Tensor broadcastable with y, optional
+        The sample points.
+    dx : float, optional
+        The spacing between samples (1 by default).
+    dim : int
+        The dimension to integrate along.
+
+    Returns
+    -------
+    Tensor
+        ``dim`` removed.
+    """
     d = normalize_dim(dim, y.ndim, "trapezoid")
     k = y.shape[d]
     if k == 0:
@@ -2149,7 +4063,20 @@ trapz = trapezoid
 
 
 def softmax(input, dim=None, dtype=None):
-    """Softmax along ``dim`` (``dtype``: cast the input first)."""
+    """Softmax along ``dim`` (``dtype``: cast the input first).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int, optional
+        The dimension the probabilities sum to 1 along.
+    dtype : pynn.dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     input = _cast(input, dtype)
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
@@ -2157,7 +4084,20 @@ def softmax(input, dim=None, dtype=None):
 
 
 def log_softmax(input, dim=None, dtype=None):
-    """``log(softmax(input))`` along ``dim``, computed stably."""
+    """``log(softmax(input))`` along ``dim``, computed stably.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int, optional
+        The dimension the probabilities sum to 1 along.
+    dtype : pynn.dtype, optional
+        Cast the input to it first.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
     input = _cast(input, dtype)
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
@@ -2379,3 +4319,48 @@ for _name, _fn in linalg.NAMESPACE.items():
     globals()[_name] = _with_out(_fn)
     __all__.append(_name)
 del _name, _fn
+
+
+def _method_doc(doc, bound):
+    """``doc`` without the entry of ``bound`` (the argument a Tensor method binds to self) in
+    its Parameters section; the section goes when nothing is left in it."""
+    lines = inspect.cleandoc(doc).split("\n")
+    try:
+        start = lines.index("Parameters") + 2
+    except ValueError:
+        return doc
+    end = start
+    while end < len(lines) and lines[end].strip() and not (
+            end + 1 < len(lines) and lines[end + 1].startswith("---")):
+        end += 1
+    out, skip = [], False
+    for line in lines[start:end]:
+        if not line.startswith(" "):
+            names, sep, typ = line.partition(" : ")
+            kept = [n for n in names.split(", ") if n.lstrip("*") != bound]
+            skip = not kept
+            if kept:
+                line = ", ".join(kept) + sep + typ
+        if not skip:
+            out.append(line)
+    if out:
+        return "\n".join(lines[:start] + out + lines[end:])
+    rest = lines[end + 1:] if end < len(lines) and not lines[end].strip() else lines[end:]
+    return "\n".join(lines[:start - 2] + rest).rstrip() + "\n"
+
+
+def _method_docs():
+    """The Tensor methods installed from functions document the method's own arguments: the
+    function's docstring without the argument the method binds (the namespace function, a
+    :func:`_with_out` wrapper, keeps the full docstring)."""
+    done = set()
+    for name in _METHOD_NAMES + list(linalg.NAMESPACE):
+        fn = Tensor.__dict__[name]
+        if id(fn) in done or not fn.__doc__:
+            continue
+        done.add(id(fn))
+        bound = next(iter(inspect.signature(fn).parameters))
+        fn.__doc__ = _method_doc(fn.__doc__, bound)
+
+
+_method_docs()

@@ -1,4 +1,6 @@
-"""Automatic differentiation: the graph nodes (:class:`Function`, :class:`ArrayFunction`), the
+"""Automatic differentiation: graph nodes, the backward walk, tensor hooks and grad mode.
+
+Automatic differentiation: the graph nodes (:class:`Function`, :class:`ArrayFunction`), the
 backward walk (:func:`backward`, :func:`grad`), tensor hooks and the grad mode.
 
 Two kinds of node
@@ -205,7 +207,12 @@ class inference_mode(_GradModeContext):
 
 
 def is_inference_mode_enabled():
-    """True inside :class:`inference_mode` (that is, when grad mode is off)."""
+    """True inside :class:`inference_mode` (that is, when grad mode is off).
+
+    Returns
+    -------
+    bool
+    """
     return not _mode.enabled
 
 

@@ -148,7 +148,9 @@ def _fsync_dir(directory):
 
 def save(obj, f, pickle_module=None, pickle_protocol=None,
          _use_new_zipfile_serialization=True, *, compress=False):
-    """Save ``obj`` (``torch.save``): nested containers of tensors, arrays and Python scalars,
+    """Save ``obj`` to a file, without pickle (``torch.save``).
+
+    Save ``obj`` (``torch.save``): nested containers of tensors, arrays and Python scalars,
     such as a ``state_dict`` or a checkpoint dict, without pickle.
 
     Parameters
@@ -168,7 +170,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
         path ending in ``.safetensors`` is written in that format instead, by
         :func:`pynn.formats.save_safetensors` (a flat dict of tensors, such as a
         ``state_dict``), for other libraries to read.
-    pickle_module, pickle_protocol, _use_new_zipfile_serialization
+    pickle_module, pickle_protocol, _use_new_zipfile_serialization : any
         Accepted for compatibility with ``torch.save`` and ignored (nothing is pickled).
     compress : bool, default False, keyword-only
         Deflate the members (smaller, slower).
@@ -336,6 +338,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         Accepted: loading never runs code, whatever its value.
     mmap : bool, optional
         Accepted and ignored (the arrays are read into memory).
+    **pickle_load_args : any
+        Accepted for compatibility with ``torch.load`` and ignored (nothing is unpickled).
 
     Returns
     -------

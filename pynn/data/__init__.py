@@ -1,4 +1,6 @@
-"""pynn.data: :mod:`pynn.utils.data` (datasets, samplers, the DataLoader) together with
+"""Datasets, samplers and the DataLoader, with batch transforms and the MNIST loader.
+
+pynn.data: :mod:`pynn.utils.data` (datasets, samplers, the DataLoader) together with
 batch transforms and the MNIST loader.
 
 Batches come out of the :class:`DataLoader` as Tensors; datasets may return Tensors,

@@ -104,7 +104,9 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
 
 
 class LBFGS(Optimizer):
-    """L-BFGS, as ``torch.optim.LBFGS``: a quasi-Newton method that keeps the last
+    """L-BFGS, a quasi-Newton method (``torch.optim.LBFGS``).
+
+    L-BFGS, as ``torch.optim.LBFGS``: a quasi-Newton method that keeps the last
     ``history_size`` steps and gradient changes to approximate the inverse Hessian.
 
     :meth:`step` needs a ``closure`` that clears the gradients, computes the loss, calls

@@ -605,14 +605,18 @@ class LambdaLR(LRScheduler):
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
-        """Everything but the optimiser; the functions only when they are callable objects
+        """The scheduler's state, as a dict.
+
+        Everything but the optimiser; the functions only when they are callable objects
         (their ``__dict__``), as PyTorch saves them."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = _callables_state(self.lr_lambdas)
         return state
 
     def load_state_dict(self, state_dict):
-        """Restore a :meth:`state_dict` (the functions stay; callable objects get their saved
+        """Restore a :meth:`state_dict`.
+
+        Restore a :meth:`state_dict` (the functions stay; callable objects get their saved
         attributes back)."""
         state = dict(state_dict)
         saved = state.pop("lr_lambdas", None) or []
@@ -673,7 +677,9 @@ class ConstantLR(LRScheduler):
 
 
 class PolynomialLR(LRScheduler):
-    """Decay the learning rate polynomially to 0 over ``total_iters`` epochs:
+    """Decay the learning rate polynomially to 0 over ``total_iters`` epochs.
+
+    Decay the learning rate polynomially to 0 over ``total_iters`` epochs:
     ``lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power``.
 
     Parameters
@@ -703,7 +709,9 @@ class PolynomialLR(LRScheduler):
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
-    """Cosine annealing from the base learning rate to ``eta_min`` over ``T_i`` epochs, then a
+    """Cosine annealing with warm restarts.
+
+    Cosine annealing from the base learning rate to ``eta_min`` over ``T_i`` epochs, then a
     restart; the period starts at ``T_0`` and is multiplied by ``T_mult`` at every restart.
 
     ``step(epoch)`` accepts a fractional epoch (e.g. ``epoch + batch / batches``) to anneal
@@ -879,7 +887,9 @@ class CyclicLR(LRScheduler):
         return lrs
 
     def state_dict(self):
-        """Everything but the optimiser and a custom ``scale_fn`` (a function is not saved,
+        """The scheduler's state, as a dict.
+
+        Everything but the optimiser and a custom ``scale_fn`` (a function is not saved,
         as in PyTorch)."""
         state = {k: v for k, v in self.__dict__.items()
                  if k not in ("optimizer", "_scale_fn_custom")}
@@ -965,7 +975,9 @@ class ReduceLROnPlateau(LRScheduler):
         return a > best + self.threshold
 
     def step(self, metrics, epoch=None):
-        """Record this epoch's ``metrics`` (a number or a one-element tensor) and reduce the
+        """Record this epoch's ``metrics`` and reduce the learning rates on a plateau.
+
+        Record this epoch's ``metrics`` (a number or a one-element tensor) and reduce the
         learning rates if it has not improved for more than ``patience`` epochs."""
         current = float(metrics)
         if epoch is None:

@@ -11,7 +11,9 @@ __all__ = ["RAdam"]
 
 
 class RAdam(Optimizer):
-    """RAdam, as ``torch.optim.RAdam``: Adam whose adaptive term is switched on (and
+    """RAdam, rectified Adam (``torch.optim.RAdam``).
+
+    RAdam, as ``torch.optim.RAdam``: Adam whose adaptive term is switched on (and
     rectified) once the variance estimate is tractable.
 
     With ``rho_inf = 2 / (1 - beta2) - 1`` and

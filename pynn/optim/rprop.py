@@ -9,7 +9,9 @@ __all__ = ["Rprop"]
 
 
 class Rprop(Optimizer):
-    """Resilient backpropagation, as ``torch.optim.Rprop``: per-element step sizes that grow
+    """Resilient backpropagation (``torch.optim.Rprop``).
+
+    Resilient backpropagation, as ``torch.optim.Rprop``: per-element step sizes that grow
     while the gradient keeps its sign and shrink when it flips.
 
     ``step_size *= etaplus`` where ``g * prev > 0``, ``*= etaminus`` where ``< 0`` (and the

@@ -1,4 +1,6 @@
-"""``pynn.nn.parallel``: :class:`DistributedDataParallel`, data parallelism across processes
+"""Data parallelism: ``DistributedDataParallel`` and ``DataParallel``.
+
+``pynn.nn.parallel``: :class:`DistributedDataParallel`, data parallelism across processes
 (see :mod:`pynn.distributed`), and :class:`DataParallel`, which pynn, without GPUs, runs as
 the module itself."""
 

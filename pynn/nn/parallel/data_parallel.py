@@ -26,6 +26,11 @@ class DataParallel(Module):
     ----------
     module : Module
         The wrapped model.
+
+    Shape
+    -----
+    - Input: what ``module`` takes.
+    - Output: what ``module`` returns.
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0):

@@ -83,7 +83,9 @@ def default_collate(batch):
 
 
 def default_convert(data):
-    """Convert one sample without batching (the loader with ``batch_size=None``): numeric
+    """Convert one sample to Tensors without batching.
+
+    Convert one sample without batching (the loader with ``batch_size=None``): numeric
     ndarrays and NumPy scalars become Tensors, recursively through containers; everything else
     is returned as it is.
 

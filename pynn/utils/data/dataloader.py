@@ -75,6 +75,10 @@ class DataLoader:
         Batches each worker loads ahead (default 2 with workers).
     persistent_workers : bool, default False
         Keep the workers (and their dataset copies) alive between epochs.
+    pin_memory_device : str
+        Accepted and ignored (pynn runs on the CPU).
+    in_order : bool
+        Accepted; batches are always delivered in order.
     seed : int or numpy.random.Generator, optional
         pynn's earlier spelling of ``generator``.
     transform : callable, optional

@@ -111,7 +111,9 @@ def _check_index(index, n):
 
 
 class TensorDataset(Dataset):
-    """Samples are the rows of tensors held in memory: sample ``i`` is
+    """A dataset of the rows of tensors held in memory.
+
+    Samples are the rows of tensors held in memory: sample ``i`` is
     ``(tensors[0][i], tensors[1][i], ...)``, each a Tensor.
 
     Parameters
@@ -227,7 +229,9 @@ class ConcatDataset(Dataset):
 
 
 class StackDataset(Dataset):
-    """Samples of several datasets of one length side by side: sample ``i`` is the tuple
+    """Samples of several datasets of one length, side by side.
+
+    Samples of several datasets of one length side by side: sample ``i`` is the tuple
     ``(a[i], b[i], ...)`` (positional datasets) or the dict ``{k: d[i]}`` (keywords).
 
     Parameters
