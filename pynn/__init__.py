@@ -131,9 +131,42 @@ xpu = cuda
 __version__ = "0.1.0"
 
 
-# one implementation each: the namespace functions are the Tensor methods
-clone = Tensor.clone
-detach = Tensor.detach
+# The namespace forms of two Tensor methods (thin calls, so that each is documented with its
+# own signature); the same for is_nonzero, which needs no documentation of its own.
+
+
+def clone(input, *, memory_format=None):
+    """A copy of ``input`` recorded in the graph (``torch.clone``): ``input.clone()``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch's signature; the copy is C-contiguous.
+
+    Returns
+    -------
+    Tensor
+        The same shape, dtype and values; the gradient flows back to ``input``.
+    """
+    return input.clone()
+
+
+def detach(input):
+    """``input.detach()`` (``torch.detach``): the same storage, outside the graph.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor
+        Shares ``input``'s data; does not require grad.
+    """
+    return input.detach()
+
+
 is_nonzero = Tensor.__bool__
 
 
@@ -349,10 +382,10 @@ __all__ = [
     "set_grad_enabled",
     "set_num_interop_threads",
     "set_num_threads",
-    "show_config",
     "set_printoptions",
     "set_rng_state",
     "short",
+    "show_config",
     "stack",
     "strided",
     "tensor",
