@@ -17,11 +17,9 @@ __all__ = [
 ]
 
 
-class _BatchNorm(Module):
-    """Shared by BatchNorm1d / BatchNorm2d (which differ only in the input ranks they take)."""
-
-    _ranks = ()
-    _rank_text = ""
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share: the affine parameters and the running
+    statistics, created and reset alike (their defaults differ, not their layout)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -63,6 +61,13 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             if self.bias is not None:
                 init.zeros_(self.bias)
+
+
+class _BatchNorm(_NormBase):
+    """Shared by BatchNorm1d / BatchNorm2d (which differ only in the input ranks they take)."""
+
+    _ranks = ()
+    _rank_text = ""
 
     def _check_input(self, input):
         x = input._data if isinstance(input, Tensor) else input
@@ -342,35 +347,13 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     _ranks = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, device=None, dtype=None, *, bias=True):
-        super().__init__()
-        dtype = _layer_dtype(dtype, device)
-        self.num_features = int(num_features)
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(self.num_features, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.num_features, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(self.num_features, dtype))
-            self.register_buffer("running_var", np.ones(self.num_features, dtype))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
 
     def forward(self, input):
         x = input._data if isinstance(input, Tensor) else input
