@@ -500,3 +500,165 @@ def test_save_and_load_route_safetensors_by_name_and_content(tmp_path):
             copy.load_state_dict(loaded)
             np.testing.assert_array_equal(copy.bias.detach().numpy(),
                                           model.bias.detach().numpy())
+
+
+# ------------------------------------------------------- load_state_dict (issue 25, item 2)
+def _net():
+    from pynn import nn
+
+    pynn.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+
+
+def _snapshot(model):
+    return {k: (v.dtype, v.numpy().copy()) for k, v in model.state_dict().items()}
+
+
+def _assert_unchanged(model, before):
+    after = _snapshot(model)
+    assert list(after) == list(before)
+    for key, (dtype, values) in before.items():
+        assert after[key][0] == dtype, key
+        np.testing.assert_array_equal(after[key][1], values, err_msg=key)
+
+
+@pytest.mark.parametrize("bad,names", [
+    (np.array(["a", "b", "c", "d"]), ["1.bias", "<U1", "float32", "not numeric"]),
+    (np.array([None] * 4, dtype=object), ["1.bias", "object", "float32"]),
+    (np.array([1 + 1j] * 4), ["1.bias", "complex128", "imaginary"]),
+    ([[1.0], [1.0, 2.0]], ["1.bias", "list"]),
+    (None, ["1.bias", "NoneType"]),
+])
+def test_load_state_dict_refuses_bad_values_before_copying_anything(bad, names):
+    model = _net()
+    before = _snapshot(model)
+    new = {k: v.numpy() + 1 for k, v in model.state_dict().items()}  # all would change
+    new["1.bias"] = bad  # the 4th of 7 entries: three were copied before the fix
+    for strict in (True, False):
+        with pytest.raises(RuntimeError, match="Error\\(s\\) in loading state_dict") as info:
+            model.load_state_dict(new, strict=strict)
+        for name in names:
+            assert name in str(info.value)
+        _assert_unchanged(model, before)
+
+
+def test_load_state_dict_refuses_every_problem_at_once_and_loads_nothing():
+    model = _net()
+    before = _snapshot(model)
+    new = {k: v.numpy() + 1 for k, v in model.state_dict().items()}
+    new["0.weight"] = np.zeros((4, 5))
+    new["2.bias"] = np.array(["x", "y"])
+    with pytest.raises(RuntimeError) as info:
+        model.load_state_dict(new, strict=False)
+    lines = str(info.value).split("\n\t")
+    assert lines[0] == "Error(s) in loading state_dict for Sequential:"
+    assert lines[1].startswith("size mismatch for 0.weight: copying a param with shape "
+                               "pynn.Size([4, 5]) from checkpoint, the shape in current model "
+                               "is pynn.Size([4, 3]).")
+    assert lines[2].startswith("dtype mismatch for 2.bias")
+    _assert_unchanged(model, before)
+
+
+def test_load_state_dict_numeric_dtypes_cast_as_in_pytorch():
+    model = _net()
+    new = {k: v.numpy().astype(np.float64) for k, v in model.state_dict().items()}
+    new["0.weight"] = np.ones((4, 3), np.int32)
+    new["0.bias"] = np.array([True, False, True, False])
+    new["1.num_batches_tracked"] = np.array(5.0)
+    assert model.load_state_dict(new) == ([], [])
+    sd = model.state_dict()
+    assert sd["0.weight"].dtype == pynn.float32 and sd["0.weight"].numpy().sum() == 12
+    assert sd["1.num_batches_tracked"].dtype == pynn.int64 and sd["1.num_batches_tracked"].item() == 5
+
+
+def _torch_pair():
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        return lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4),
+                                 lib.nn.Sequential(lib.nn.Linear(4, 2)))
+
+    return torch, build(torch), build(pynn)
+
+
+def test_load_state_dict_errors_in_pytorchs_format():
+    torch, theirs, ours = _torch_pair()
+    state = {k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}
+    del state["0.bias"], state["1.running_var"]
+    state["extra"] = np.zeros(1)
+    state["2.0.extra"] = np.zeros(1)  # found inside a child: after the top level's
+    state["x.y"] = np.zeros(1)
+    state["0.weight"] = np.zeros((5, 3), np.float32)
+    state["2.0.weight"] = np.zeros((2, 5), np.float32)
+    for strict in (True, False):
+        with pytest.raises(RuntimeError) as mine:
+            ours.load_state_dict(state, strict=strict)
+        with pytest.raises(RuntimeError) as ref:
+            theirs.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()},
+                                   strict=strict)
+        expected = str(ref.value).replace("torch.Size", "pynn.Size").replace(". \n", ".\n")
+        assert str(mine.value) == expected
+
+
+def test_load_state_dict_not_strict_returns_pytorchs_named_tuple():
+    torch, theirs, ours = _torch_pair()
+    state = {k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}
+    del state["2.0.bias"]
+    state["2.0.extra"] = np.zeros(1)
+    state["extra"] = np.zeros(1)
+    mine = ours.load_state_dict(state, strict=False)
+    ref = theirs.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()},
+                                 strict=False)
+    assert mine == ref and mine._fields == ref._fields
+    assert repr(mine) == repr(ref) and str(mine) == str(ref)
+    assert mine.missing_keys == ref.missing_keys and mine.unexpected_keys == ref.unexpected_keys
+    np.testing.assert_array_equal(ours[0].weight.detach().numpy(), state["0.weight"])
+    both = ours.load_state_dict(ours.state_dict()), theirs.load_state_dict(theirs.state_dict())
+    assert repr(both[0]) == repr(both[1]) == "<All keys matched successfully>"
+
+
+def test_load_state_dict_takes_pytorch_tensors_requiring_grad_and_bfloat16():
+    torch, theirs, ours = _torch_pair()
+    ours.load_state_dict(theirs.state_dict(keep_vars=True))  # Parameters: requires_grad
+    np.testing.assert_array_equal(ours[0].weight.detach().numpy(),
+                                  theirs[0].weight.detach().numpy())
+    half = {k: v.to(torch.bfloat16) if v.is_floating_point() else v
+            for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(half)
+    np.testing.assert_array_equal(ours[0].weight.detach().numpy(),
+                                  half["0.weight"].float().numpy())
+
+
+def test_load_state_dict_assign():
+    model = _net()
+    weight = model[0].weight
+    new = {k: v.numpy().astype(np.float64) + 1 for k, v in model.state_dict().items()}
+    model[0].weight.requires_grad_(False)
+    assert model.load_state_dict(new, assign=True) == ([], [])
+    assert model[0].weight is not weight and model[0].weight.dtype == pynn.float64
+    assert not model[0].weight.requires_grad and model[2].weight.requires_grad
+    assert isinstance(model[2].weight, pynn.nn.Parameter)
+    new["2.weight"][0, 0] = 42.0  # assign shares memory with the state dict, as in PyTorch
+    assert model[2].weight[0, 0].item() == 42.0
+    with pytest.raises(RuntimeError, match="size mismatch for 2.bias"):
+        model.load_state_dict({**new, "2.bias": np.zeros(3)}, assign=True)
+
+
+def test_optimizer_load_state_dict_names_the_bad_entry_and_loads_nothing():
+    from pynn import nn
+
+    model = nn.Linear(2, 2)
+    opt = pynn.optim.Adam(model.parameters(), lr=0.1)
+    model(pynn.ones(1, 2)).sum().backward()
+    opt.step()
+    saved = opt.state_dict()
+    before = {i: {k: np.copy(v) for k, v in s.items()} for i, s in saved["state"].items()}
+    bad = {"state": {0: dict(saved["state"][0]), 1: dict(saved["state"][1])},
+           "param_groups": [dict(g, lr=0.5) for g in saved["param_groups"]]}
+    bad["state"][1]["exp_avg"] = np.array(["1", "2"])  # digits: would cast silently
+    with pytest.raises(ValueError, match="state 'exp_avg' of parameter 1.*not numeric"):
+        opt.load_state_dict(bad)
+    assert opt.param_groups[0]["lr"] == 0.1
+    for i, s in opt.state_dict()["state"].items():
+        for k, v in s.items():
+            np.testing.assert_array_equal(v, before[i][k])

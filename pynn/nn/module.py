@@ -12,8 +12,8 @@ Differences from PyTorch, on purpose
   and because optimisers update parameters in place, a "best model so far" kept with
   ``best = model.state_dict()`` would silently follow later training. ``keep_vars=True``
   gives the live Parameter objects and buffer arrays instead.
-- ``load_state_dict`` checks every key and shape before it copies anything: a failing load
-  leaves the module untouched (PyTorch may have copied some entries before it raises).
+- ``load_state_dict`` checks every key, shape and dtype before it copies anything: a failing
+  load leaves the module untouched (PyTorch may have copied some entries before it raises).
 """
 
 from collections import OrderedDict, namedtuple
@@ -24,7 +24,7 @@ from .._device import _KNOWN as _DEVICE_TYPES
 from .._device import check_device, device
 from .._dtype import np_dtype
 from ..autograd import ArrayFunction, is_grad_enabled
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from .parameter import Parameter
 
 __all__ = ["Module"]
@@ -60,6 +60,68 @@ def _as_buffer(value, name):
         return Tensor(value)
     raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                     "(Tensor, ndarray or None expected)")
+
+
+def _state_value_array(value):
+    """The ndarray behind one state dict value (a pynn Tensor, an ndarray, a PyTorch tensor
+    or anything ``np.asarray`` takes)."""
+    if isinstance(value, Tensor):
+        return value._data
+    if isinstance(value, np.ndarray):
+        return value
+    detach = getattr(value, "detach", None)
+    if callable(detach) and hasattr(value, "numpy"):  # PyTorch: may require grad
+        value = detach()
+        if str(getattr(value, "dtype", "")) in ("torch.bfloat16", "torch.float8_e4m3fn",
+                                                 "torch.float8_e5m2"):
+            value = value.float()  # NumPy has no such dtype; exact in float32
+    return np.asarray(value)
+
+
+def _state_array(value, key, target, assign):
+    """``(array, None)`` when ``value`` can be loaded into ``target`` (an ndarray), else
+    ``(None, the line of the error naming the key, the dtypes or the shapes)``."""
+    try:
+        src = _state_value_array(value)
+        if src.dtype.hasobject and not isinstance(value, np.ndarray):
+            raise TypeError("it holds Python objects")
+    except Exception as exc:  # noqa: BLE001 (whatever the value's conversion raises)
+        return None, (f'While copying the parameter named "{key}", expected an array or '
+                      f"Tensor from checkpoint but received a {type(value).__name__} that is "
+                      f"not one ({type(exc).__name__}: {exc}).")
+    if src.dtype.kind not in "biufc":
+        return None, (f"dtype mismatch for {key}: copying a param with dtype {src.dtype} from "
+                      f"checkpoint, which is not numeric; the dtype in current model is "
+                      f"{target.dtype}.")
+    if src.dtype.kind == "c" and target.dtype.kind != "c" and not assign:
+        return None, (f"dtype mismatch for {key}: copying a param with dtype {src.dtype} from "
+                      f"checkpoint into the dtype {target.dtype} in current model would discard "
+                      f"the imaginary part.")
+    if src.shape != target.shape:
+        return None, (f"size mismatch for {key}: copying a param with shape "
+                      f"{Size(src.shape)!r} from checkpoint, the shape in current model is "
+                      f"{Size(target.shape)!r}.")
+    return src, None
+
+
+def _store_state(registry, name, value, src, assign):
+    """Load one checked entry: copy ``src`` into the registered array, or with ``assign``
+    register ``value`` (a Tensor sharing ``src``) in its place."""
+    owner = registry[name]
+    if assign:
+        if isinstance(owner, Parameter):
+            grad = owner.requires_grad and src.dtype.kind in "fc"
+            if isinstance(value, Parameter):
+                value.requires_grad = grad
+                registry[name] = value
+            else:
+                registry[name] = Parameter(src, requires_grad=grad)
+        else:
+            registry[name] = value if isinstance(value, Tensor) else Tensor(src)
+    elif owner._data.flags.writeable:
+        np.copyto(owner._data, src, casting="unsafe")
+    else:
+        owner._data = np.array(src, dtype=owner._data.dtype)
 
 
 class RemovableHandle:
@@ -582,67 +644,91 @@ class Module:
             out[key] = t if keep_vars else Tensor(t._data.copy())
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy the arrays of ``state_dict`` into this module's parameters and buffers, in place.
 
-        The parameters stay the same objects (so optimisers that hold them keep working); values
-        are cast to each target's dtype.
+        Every entry is checked (keys, shapes, dtypes) before anything is copied: when it
+        raises, the module is unchanged. The parameters stay the same objects (so optimisers
+        that hold them keep working); values are cast to each target's dtype.
 
         Parameters
         ----------
         state_dict : mapping of str -> array_like
-            ndarrays, Tensors, or anything ``np.asarray`` takes (a PyTorch CPU tensor too).
-        strict : bool
-            Require the keys to match exactly. Shapes must always match.
+            ndarrays, Tensors, or anything ``np.asarray`` takes (a PyTorch CPU tensor too),
+            of a numeric or bool dtype.
+        strict : bool, default True
+            Require the keys to match exactly. Shapes and dtypes are always checked.
+        assign : bool, default False
+            Instead of copying into the existing arrays, make each parameter and buffer
+            hold the state dict's array (its dtype kept, memory shared with the state
+            dict); each parameter keeps its ``requires_grad``. Optimisers built before
+            then hold the old Parameters: build them after loading.
 
         Returns
         -------
         namedtuple ``(missing_keys, unexpected_keys)``
+            Keys of the module absent from ``state_dict`` and keys of ``state_dict`` the
+            module has no place for (both empty when ``strict`` succeeds).
 
         Raises
         ------
         RuntimeError
-            Listing every missing and unexpected key (when ``strict``) and every key whose
-            shape differs (both shapes). Nothing is copied when it raises.
+            In PyTorch's format, ``Error(s) in loading state_dict for <Module>:`` and one
+            line per problem: the missing and the unexpected keys (when ``strict``), each
+            key whose shape differs (both shapes) and each value that cannot be cast to its
+            target (strings, objects, complex into real; both dtypes). Nothing is copied
+            when it raises.
+        TypeError
+            ``state_dict`` is not a mapping.
         """
-        if not hasattr(state_dict, "items"):
+        if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         entries = list(self._state_entries())
-        own = {key for key, *_ in entries}
         missing = [key for key, *_ in entries if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in own]
-        copies = []
-        mismatched = []
+        unexpected = self._unexpected_keys(state_dict, {key for key, *_ in entries})
+        updates, problems = [], []
         for key, module, name, kind in entries:
             if key not in state_dict:
                 continue
+            registry = module._parameters if kind == "parameter" else module._buffers
+            target = registry[name]._data
             value = state_dict[key]
-            src = value._data if isinstance(value, Tensor) else np.asarray(value)
-            owner = module._parameters[name] if kind == "parameter" else module._buffers[name]
-            target = owner._data
-            if src.shape != target.shape:
-                mismatched.append(f"{key}: the state_dict has shape {tuple(src.shape)}, the "
-                                  f"model has {tuple(target.shape)}")
-                continue
-            copies.append((owner, target, src))
-        errors = []
-        if strict and missing:
-            errors.append("missing keys (in the model, not in the state_dict): "
-                          + ", ".join(repr(k) for k in missing))
-        if strict and unexpected:
-            errors.append("unexpected keys (in the state_dict, not in the model): "
-                          + ", ".join(repr(k) for k in unexpected))
-        if mismatched:
-            errors.append("size mismatch for " + "; ".join(mismatched))
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__} "
-                               f"(nothing was loaded):\n  " + "\n  ".join(errors))
-        for owner, target, src in copies:
-            if target.flags.writeable:
-                np.copyto(target, src, casting="unsafe")
+            src, problem = _state_array(value, key, target, assign)
+            if problem:
+                problems.append(problem)
             else:
-                owner._data = np.array(src, dtype=target.dtype)
+                updates.append((registry, name, value, src))
+        if strict and unexpected:
+            problems.insert(0, "Unexpected key(s) in state_dict: "
+                            + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        if strict and missing:
+            problems.insert(0, "Missing key(s) in state_dict: "
+                            + ", ".join(f'"{k}"' for k in missing) + ".")
+        if problems:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(problems))
+        for registry, name, value, src in updates:
+            _store_state(registry, name, value, src, assign)
         return _IncompatibleKeys(missing, unexpected)
+
+    def _unexpected_keys(self, state_dict, own):
+        """The keys of ``state_dict`` that are not ``own``, in PyTorch's order: by the module
+        (in pre-order) that has no child or entry of the key's next name, then as given."""
+        order = {}
+        for position, (_, module) in enumerate(self.named_modules(remove_duplicate=False)):
+            order.setdefault(id(module), position)
+        found = []
+        for index, key in enumerate(state_dict.keys()):
+            if key in own:
+                continue
+            module, parts = self, str(key).split(".")
+            for part in parts[:-1]:
+                child = module._modules.get(part)
+                if child is None:
+                    break
+                module = child
+            found.append((order.get(id(module), 0), index, key))
+        return [key for *_, key in sorted(found)]
 
     # -- modes and gradients -------------------------------------------------------------------
 

@@ -297,8 +297,13 @@ class Optimizer:
                     "its parameter groups"
                 )
             p = param_of[key]
-            new_states[id(p)] = {name: _cast_state(name, value, p, self._state_shaped_like_param)
-                                 for name, value in saved_state.items()}
+            new_states[id(p)] = cast = {}
+            for name, value in saved_state.items():
+                try:
+                    cast[name] = _cast_state(name, value, p, self._state_shaped_like_param)
+                except (TypeError, ValueError) as exc:  # name the entry; nothing is loaded yet
+                    raise ValueError(f"loaded state dict: state {name!r} of parameter {key!r} "
+                                     f"cannot be loaded: {exc}") from None
 
         self.param_groups[:] = new_groups
         self._states.clear()
@@ -327,6 +332,8 @@ def _cast_state(name, value, param, check_shape=True):
         return [_cast_state(name, v, param, check_shape=False) for v in value]
     if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
         arr = np.asarray(value)
+        if arr.dtype.kind not in "biufc":  # strings of digits would cast without an error
+            raise ValueError(f"its dtype {arr.dtype} is not numeric")
         if arr.ndim == 0 and param._data.ndim != 0:
             return float(arr) if arr.dtype.kind == "f" else arr.item()
         arr = np.array(arr, dtype=param._data.dtype, order="C", copy=True)
