@@ -1,8 +1,10 @@
 """The convenience training loop, with checkpoints, callbacks and a progress bar.
 
 :func:`fit`, :func:`evaluate`, :func:`predict`, :func:`save_checkpoint` /
-:func:`load_checkpoint`, callbacks (:class:`EarlyStopping`) and a dependency-free progress
-bar.
+:func:`load_checkpoint`, callbacks (:class:`EarlyStopping`, :class:`TerminateOnNaN`,
+:class:`CSVLogger`, :class:`TensorBoard`) and a dependency-free progress bar. Under
+data-parallel training (:class:`pynn.nn.parallel.DistributedDataParallel`) :func:`fit` shards
+the data, reduces the metrics across processes and writes from rank 0 only.
 
 One epoch of :func:`fit` is the loop you would write yourself::
 
@@ -29,11 +31,16 @@ Metrics
   is a *logit*, so the prediction is ``output > 0`` (a probability head needs a custom
   metric); the target counts as positive when ``> 0.5``.
 
+A sample whose scores hold a NaN is a wrong prediction (``argmax`` would otherwise call it
+class 0, and a diverged model could score well).
+
 A metric may also be a callable ``fn(output, target) -> float`` on ndarrays (a batch mean),
 named by its ``__name__``, or a ``(name, fn)`` pair; epoch values are means over the samples
 (batch means weighted by batch size).
 """
 
+import csv
+import json
 import math
 import os
 import shutil
@@ -44,15 +51,19 @@ from pathlib import Path
 
 import numpy as np
 
+from . import distributed as _dist
 from . import random as _random
 from .autograd import enable_grad, no_grad
 from .serialization import load, save
 from .tensor import Tensor
 
 __all__ = [
+    "CSVLogger",
     "Callback",
     "EarlyStopping",
     "History",
+    "TensorBoard",
+    "TerminateOnNaN",
     "accuracy",
     "evaluate",
     "fit",
@@ -85,20 +96,25 @@ def _batch_inputs(batch):
 
 
 # ------------------------------------------------------------------------------- metrics
+def _count(hits, output, axis=None):
+    """``(correct, count)`` from the elementwise ``hits``; a prediction made from a NaN score
+    (any NaN among a sample's class scores) is wrong, whatever argmax or ``> 0`` made of it."""
+    if output.dtype.kind == "f" and output.size and np.isnan(output.min()):  # one pass if finite
+        nan = np.isnan(output) if axis is None else np.isnan(output).any(axis=axis)
+        hits = hits & ~nan
+    return int(np.count_nonzero(hits)), hits.size
+
+
 def _num_correct(output, target):
     """``(correct, count)`` for ``output`` scores/logits and ``target`` (ndarrays)."""
     if output.ndim == target.ndim + 1:
         if output.shape[1] == 1:  # single-logit binary head (N, 1, ...)
-            pred = output[:, 0] > 0
-            return int(np.count_nonzero(pred == (target > 0.5))), pred.size
-        pred = output.argmax(axis=1)
-        return int(np.count_nonzero(pred == target)), pred.size
+            return _count((output[:, 0] > 0) == (target > 0.5), output, 1)
+        return _count(output.argmax(axis=1) == target, output, 1)
     if output.shape == target.shape:
         if output.ndim >= 2 and output.shape[1] > 1:  # probability / one-hot targets
-            pred = output.argmax(axis=1)
-            return int(np.count_nonzero(pred == target.argmax(axis=1))), pred.size
-        pred = output > 0  # binary logits (N,) against 0/1
-        return int(np.count_nonzero(pred == (target > 0.5))), pred.size
+            return _count(output.argmax(axis=1) == target.argmax(axis=1), output, 1)
+        return _count((output > 0) == (target > 0.5), output)  # binary logits (N,) vs 0/1
     raise ValueError(f"accuracy: cannot compare outputs of shape {output.shape} with targets "
                      f"of shape {target.shape}; expected scores (N, C, ...) with labels "
                      f"(N, ...), or outputs and targets of the same shape")
@@ -165,6 +181,16 @@ class _Meter:
             else:
                 sums[i] += float(fn(output, target)) * n
                 counts[i] += n
+
+    def all_reduce(self):
+        """Sum the counts and sums over the processes of a data-parallel job, so that the
+        means are those of all their samples."""
+        k = len(self.sums)
+        buf = np.array([self.n, self.loss_sum, *self.sums, *self.counts], np.float64)
+        _dist.all_reduce(buf)
+        self.n, self.loss_sum = int(buf[0]), float(buf[1])
+        self.sums = [float(v) for v in buf[2:2 + k]]
+        self.counts = [int(v) for v in buf[2 + k:]]
 
     def loss(self):
         return self.loss_sum / self.n if self.n else float("nan")
@@ -253,6 +279,10 @@ class Callback:
     """Base class of callbacks; every hook is optional (:func:`fit` looks them up).
 
     - ``on_train_begin(model)``: before the first epoch.
+    - ``on_train_batch_end(batch, logs) -> bool``: after each training step (0-based
+      ``batch`` within the epoch; ``logs`` is ``{"loss": float}``, this process's batch
+      loss); return True to stop training after this step (the epoch is then finished:
+      validation, history, ``on_epoch_end``).
     - ``on_epoch_end(epoch, logs) -> bool``: after each epoch (0-based ``epoch``; ``logs``
       holds that epoch's history values); return True to stop training.
     - ``on_train_end(history)``: after the last epoch (also after an early stop).
@@ -355,6 +385,217 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state):
         """Restore :meth:`state_dict`'s output (on resume)."""
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first step whose loss is NaN or infinite (Keras' callback).
+
+    ``fit(..., terminate_on_nan=True)`` adds one. The step's update has already been
+    applied, so the weights are probably non-finite: :func:`fit` finishes the epoch's
+    history, but does not overwrite the checkpoints of an epoch whose loss is not finite, so
+    ``last.npz`` and ``best.npz`` keep the last good weights.
+
+    Attributes
+    ----------
+    stopped_epoch : int or None
+        The epoch of the non-finite loss.
+    stopped_batch : int or None
+        Its step within the epoch (0-based).
+    """
+
+    def __init__(self):
+        self.stopped_epoch = None
+        self.stopped_batch = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch):
+        """Remember the epoch (for :attr:`stopped_epoch`)."""
+        self._epoch = int(epoch)
+
+    def on_train_batch_end(self, batch, logs):
+        """Return True (stop) when ``logs["loss"]`` is not finite."""
+        if math.isfinite(logs["loss"]):
+            return False
+        self.stopped_epoch, self.stopped_batch = self._epoch, int(batch)
+        return True
+
+
+def _is_main_process():
+    """Rank 0 of a data-parallel job, or the only process: the one that writes logs."""
+    return not _dist.is_initialized() or _dist.get_rank() == 0
+
+
+class CSVLogger(Callback):
+    """Write the history to a CSV file, one row per epoch (Keras' ``CSVLogger``).
+
+    The first column is ``epoch`` (0-based), then the epoch's values in the order of the
+    logs (``loss``, the metrics, ``val_*``, ``lr``, ``epoch_time``, ``items_per_sec``). Each
+    row is flushed when written. Under data-parallel training only rank 0 writes.
+
+    Parameters
+    ----------
+    filename : str or Path
+        The CSV file; its folder is created if missing.
+    separator : str
+        Between the fields (default ``","``).
+    append : bool
+        Add rows to an existing file (its header is kept) instead of overwriting it. A run
+        resumed by :func:`fit` from a checkpoint appends whatever ``append`` says, after
+        dropping rows of the epochs it is about to train again.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        self.filename = Path(os.fspath(filename))
+        self.separator = separator
+        self.append = bool(append)
+        self._resume_epoch = None  # set by load_state_dict: the first epoch to (re)train
+        self._next_epoch = 0
+        self._file = None
+        self._writer = None
+        self._keys = None
+
+    def state_dict(self):
+        """``{"next_epoch"}``, saved in checkpoints."""
+        return {"next_epoch": self._next_epoch}
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict`'s output (on resume): append from that epoch on."""
+        self._resume_epoch = int(state["next_epoch"])
+
+    def _existing_rows(self):
+        """The header and rows of the file, or ``(None, [])``."""
+        if not self.filename.is_file():
+            return None, []
+        with open(self.filename, newline="") as f:
+            rows = list(csv.reader(f, delimiter=self.separator))
+        if not rows:
+            return None, []
+        return rows[0], rows[1:]
+
+    def on_train_begin(self, model):
+        """Open the file (rank 0 only)."""
+        if not _is_main_process():
+            return
+        self.filename.parent.mkdir(parents=True, exist_ok=True)
+        header, rows = (None, [])
+        if self.append or self._resume_epoch is not None:
+            header, rows = self._existing_rows()
+        if self._resume_epoch is not None and header and header[0] == "epoch":
+            kept = [r for r in rows if r and _int_or(r[0], -1) < self._resume_epoch]
+            if len(kept) != len(rows):  # epochs written after the checkpoint: redone now
+                with open(self.filename, "w", newline="") as f:
+                    w = csv.writer(f, delimiter=self.separator)
+                    w.writerow(header)
+                    w.writerows(kept)
+        self._keys = header[1:] if header else None
+        # open across the epochs, closed by on_train_end
+        self._file = open(self.filename, "a" if header else "w", newline="")  # noqa: SIM115
+        self._writer = csv.writer(self._file, delimiter=self.separator)
+
+    def on_epoch_end(self, epoch, logs):
+        """Write the epoch's row."""
+        self._next_epoch = int(epoch) + 1
+        if self._writer is None:
+            return False
+        if self._keys is None:
+            self._keys = list(logs)
+            self._writer.writerow(["epoch"] + self._keys)
+        self._writer.writerow([int(epoch)] + [_csv_value(logs.get(k, "")) for k in self._keys])
+        self._file.flush()
+        return False
+
+    def on_train_end(self, history):
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = self._writer = None
+
+
+def _int_or(text, default):
+    try:
+        return int(text)
+    except ValueError:
+        return default
+
+
+def _csv_value(value):
+    return repr(float(value)) if isinstance(value, (float, int, np.floating)) else value
+
+
+_EXTRA_KEYS = ("lr", "epoch_time", "items_per_sec")
+
+
+class TensorBoard(Callback):
+    """Write the history (and histograms of the weights) for TensorBoard.
+
+    Each epoch's values become scalars at step ``epoch``: a metric ``m`` as ``m/train`` and
+    ``val_m`` as ``m/val`` (so TensorBoard shows them side by side), ``lr``, ``epoch_time``
+    and ``items_per_sec`` under their names. Needs the ``tensorboard`` extra
+    (``pip install "pynn[tensorboard]"``: tensorboardX, no TensorFlow). Under data-parallel
+    training only rank 0 writes.
+
+    Parameters
+    ----------
+    log_dir : str or Path, optional
+        Where the event files go (default: ``runs/<date>_<host>``, as
+        :class:`pynn.utils.tensorboard.SummaryWriter`).
+    histogram_freq : int
+        Every this many epochs, a histogram of each parameter (``weights/<name>``) and of its
+        gradient from the last step (``grads/<name>``); 0: none.
+    writer : SummaryWriter, optional
+        Write through this writer instead of creating one (it is flushed, not closed).
+    """
+
+    def __init__(self, log_dir=None, histogram_freq=0, writer=None):
+        if histogram_freq < 0:
+            raise ValueError(f"histogram_freq must be >= 0, got {histogram_freq}")
+        self.log_dir = log_dir
+        self.histogram_freq = int(histogram_freq)
+        self.writer = writer
+        self._own = writer is None
+        self._model = None
+
+    def on_train_begin(self, model):
+        """Create the writer (rank 0 only)."""
+        self._model = model
+        if self.writer is None and _is_main_process():
+            from .utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(None if self.log_dir is None
+                                        else os.fspath(self.log_dir))
+
+    def on_epoch_end(self, epoch, logs):
+        """Write the epoch's scalars (and histograms), then flush."""
+        w = self.writer
+        if w is None or not _is_main_process():
+            return False
+        for key, value in logs.items():
+            if key in _EXTRA_KEYS:
+                tag = key
+            elif key.startswith("val_"):
+                tag = key[4:] + "/val"
+            else:
+                tag = key + "/train"
+            w.add_scalar(tag, float(value), int(epoch))
+        if self.histogram_freq and (int(epoch) + 1) % self.histogram_freq == 0:
+            named = getattr(self._model, "named_parameters", None)
+            params = named() if named is not None else self._model.state_dict().items()
+            for name, p in params:
+                w.add_histogram("weights/" + name, _array(p), int(epoch))
+                grad = getattr(p, "grad", None)
+                if grad is not None:
+                    w.add_histogram("grads/" + name, _array(grad), int(epoch))
+        w.flush()
+        return False
+
+    def on_train_end(self, history):
+        """Close the writer if this callback created it."""
+        if self.writer is not None:
+            if self._own:
+                self.writer.close()
+                self.writer = None
+            else:
+                self.writer.flush()
 
 
 # ------------------------------------------------------------------------------ progress
@@ -575,7 +816,12 @@ def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
         ``{"loss": float, "accuracy": float, ...}`` (sample-weighted means); no ``"loss"``
         when ``loss_fn`` is None.
     """
-    meter = _Meter(_parse_metrics(metrics))
+    meter = _evaluate(model, loss_fn, loader, _parse_metrics(metrics))
+    return meter.results(with_loss=loss_fn is not None)
+
+
+def _evaluate(model, loss_fn, loader, metric_list):
+    meter = _Meter(metric_list)
     was_training = getattr(model, "training", True)
     _set_mode(model, False)
     try:
@@ -587,7 +833,7 @@ def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
                 meter.update(len(x), loss, _array(out), _array(y))
     finally:
         _set_mode(model, was_training)
-    return meter.results(with_loss=loss_fn is not None)
+    return meter
 
 
 def predict(model, x_or_loader, batch_size=256):
@@ -638,9 +884,94 @@ def _best_key(logs):
     return None, None
 
 
+def _as_loader(data, batch_size, shuffle, world, rank, what):
+    """A DataLoader over a Dataset or a tuple of arrays ``(x, y, ...)``; anything else (a
+    loader, any iterable of batches) is returned as it is. In a data-parallel job each rank
+    reads its own share: a :class:`DistributedSampler` for training, every ``world``-th
+    sample (no padding, so the metrics are exact) for validation."""
+    from .utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, TensorDataset
+
+    if isinstance(data, tuple) and len(data) >= 2 and all(
+            isinstance(a, (np.ndarray, Tensor)) for a in data):
+        lengths = {int(a.shape[0]) if a.ndim else -1 for a in data}
+        if len(lengths) != 1 or -1 in lengths:
+            raise ValueError(f"fit: the arrays of {what} must have the same number of "
+                             f"samples (first dimension), got shapes "
+                             f"{[tuple(a.shape) for a in data]}")
+        data = TensorDataset(*[_as_tensor(a) for a in data])
+    elif not isinstance(data, Dataset):
+        return data
+    if batch_size is None:
+        batch_size = 32
+    if isinstance(data, IterableDataset):
+        return DataLoader(data, batch_size=batch_size)
+    if world > 1:
+        sampler = (DistributedSampler(data, world, rank, shuffle=shuffle) if shuffle
+                   else range(rank, len(data), world))
+        return DataLoader(data, batch_size=batch_size, sampler=sampler)
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+
+
+def _sampler_of(loader):
+    sampler = getattr(loader, "sampler", None)
+    if sampler is None:
+        sampler = getattr(getattr(loader, "batch_sampler", None), "sampler", None)
+    return sampler
+
+
+def _check_sharding(loader):
+    """Warn when a DataLoader of a data-parallel job reads the whole data set on every rank."""
+    from .utils.data import DataLoader, DistributedSampler
+
+    if isinstance(loader, DataLoader) and not loader._iterable and not isinstance(
+            _sampler_of(loader), DistributedSampler):
+        warnings.warn("fit: train_loader has no DistributedSampler, so every process trains "
+                      "on the whole data set; pass DataLoader(..., sampler="
+                      "DistributedSampler(dataset)) or the dataset itself", stacklevel=3)
+
+
+def _check_same_length(total):
+    """Every rank must run the same number of steps, or the gradient reduction hangs."""
+    n = -1 if total is None else int(total)
+    buf = np.array([n, -n], np.int64)
+    _dist.all_reduce(buf, op=_dist.ReduceOp.MAX)
+    if buf[0] != -buf[1]:
+        raise ValueError(f"fit: the processes have different numbers of batches per epoch "
+                         f"(from {-buf[1]} to {buf[0]}; -1: unknown length): give every rank "
+                         f"the same number, e.g. with DistributedSampler")
+
+
+def _rng_states_of_ranks(loader, world):
+    """This rank's generator states, and every rank's as JSON text (None alone)."""
+    states = _rng_states(loader)
+    if world == 1:
+        return states, None
+    text = np.frombuffer(json.dumps(states, default=_json_array).encode(), np.uint8)
+    size = np.array([text.size], np.int64)
+    _dist.all_reduce(size, op=_dist.ReduceOp.MAX)
+    padded = np.zeros(int(size[0]), np.uint8)
+    padded[:text.size] = text
+    rows = np.zeros((world, padded.size), np.uint8)
+    _dist.all_gather_into_tensor(rows, padded)
+    return states, [bytes(r).rstrip(b"\0").decode() for r in rows]
+
+
+def _json_array(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot save a random generator state holding {type(obj).__name__}")
+
+
+def _saved_rng_states(state, world, rank):
+    ranks = state.get("rng_ranks")
+    if world > 1 and ranks is not None and len(ranks) == world:
+        return json.loads(ranks[rank])
+    return state.get("rng")
+
+
 def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, scheduler=None,
         callbacks=(), metrics=("accuracy",), checkpoint_dir=None, resume=None, progress=True,
-        scheduler_step="epoch"):
+        scheduler_step="epoch", terminate_on_nan=False, batch_size=None):
     """Train ``model`` for ``epochs`` epochs; return a :class:`History`.
 
     Each epoch calls ``model.train()``, then for each batch ``optimizer.zero_grad()``,
@@ -648,6 +979,22 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
     ``scheduler.step()`` when ``scheduler_step="batch"``. After each epoch: validation
     (:func:`evaluate`), ``scheduler.step()`` when ``scheduler_step="epoch"``, the history,
     checkpoints, then the callbacks.
+
+    A loss that is NaN or infinite gets one ``RuntimeWarning`` naming the epoch and step;
+    ``terminate_on_nan=True`` stops training there. The checkpoints are not overwritten by
+    an epoch whose loss is not finite, and such an epoch never scores best.
+
+    Data-parallel training: when ``model`` is a
+    :class:`~pynn.nn.parallel.DistributedDataParallel`, or a process group of more than one
+    process is initialised, every process calls ``fit`` with the same arguments. Progress
+    is printed by rank 0 only; the loss and metrics (training and validation) are means
+    over the samples of every process, the same on all (so callbacks agree on stopping);
+    checkpoints are written by rank 0 (atomically, then all wait at a barrier) and read by
+    every process on resume, each restoring its own random generators; the model's buffers
+    (BatchNorm's statistics) are copied from rank 0 after each epoch. A dataset or arrays
+    are sharded by :class:`~pynn.utils.data.DistributedSampler` (``set_epoch`` is called
+    every epoch, also on the sampler of a DataLoader passed in); every process must run the
+    same number of batches per epoch.
 
     Parameters
     ----------
@@ -657,12 +1004,16 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         A *mean* over the batch (e.g. ``nn.CrossEntropyLoss()``); the epoch loss is the
         sample-weighted mean of the batch losses.
     optimizer : pynn.optim.Optimizer
-    train_loader : iterable of tuples ``(x, y, ...)`` of Tensors or ndarrays, e.g. a DataLoader
-        ndarrays are wrapped as Tensors (no copy). Re-iterated every epoch.
+    train_loader : iterable of tuples ``(x, y, ...)``, a Dataset, or a tuple of arrays
+        An iterable of batches (Tensors or ndarrays; ndarrays are wrapped, no copy), e.g. a
+        DataLoader, re-iterated every epoch; or a map-style dataset of ``(x, y)`` samples,
+        or arrays ``(x, y)`` with one sample per row: batched by a shuffling DataLoader of
+        ``batch_size`` (a DistributedSampler in a data-parallel job).
     epochs : int
         The total number of epochs; a resumed run trains the remaining ones.
-    val_loader : iterable, optional
+    val_loader : iterable, Dataset or tuple of arrays, optional
         Evaluated after every epoch: ``val_loss`` and ``val_<metric>`` in the history.
+        Datasets and arrays are batched in order (``batch_size``).
     scheduler : learning-rate scheduler, optional
     callbacks : sequence of callbacks (see :class:`Callback`)
     metrics : sequence, default ("accuracy",)
@@ -684,6 +1035,11 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         silent. Written to ``sys.stderr``.
     scheduler_step : {"epoch", "batch"}
         When to call ``scheduler.step()``.
+    terminate_on_nan : bool
+        Stop at the first non-finite loss (adds a :class:`TerminateOnNaN` callback).
+    batch_size : int, optional
+        Samples per batch (per process) when ``train_loader`` or ``val_loader`` is a
+        dataset or arrays (default 32); ignored for loaders.
 
     Returns
     -------
@@ -698,8 +1054,25 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         callbacks = ()
     elif not isinstance(callbacks, (list, tuple)):
         callbacks = (callbacks,)
+    callbacks = tuple(callbacks)
+    if terminate_on_nan and not any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
+        callbacks += (TerminateOnNaN(),)
     metric_list = _parse_metrics(metrics)
     per_batch = scheduler is not None and scheduler_step == "batch"
+
+    from .nn.parallel import DistributedDataParallel
+
+    ddp = model if isinstance(model, DistributedDataParallel) else None
+    world = _dist.get_world_size() if _dist.is_initialized() else 1
+    rank = _dist.get_rank() if world > 1 else 0
+    user_train_loader = train_loader
+    train_loader = _as_loader(train_loader, batch_size, True, world, rank, "train_loader")
+    if val_loader is not None:
+        val_loader = _as_loader(val_loader, batch_size, False, world, rank, "val_loader")
+    if world > 1 and train_loader is user_train_loader:
+        _check_sharding(train_loader)
+    sampler = _sampler_of(train_loader)
+    set_epoch = getattr(sampler, "set_epoch", None)
 
     history = History()
     start_epoch = 0
@@ -709,25 +1082,35 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         start_epoch = 0 if state.get("epoch") is None else int(state["epoch"]) + 1
         history = History.from_state_dict(state.get("history") or {})
         best_value = state.get("best")
-        if state.get("rng") is not None:
-            _set_rng_states(train_loader, state["rng"])
+        rng = _saved_rng_states(state, world, rank)
+        if rng is not None:
+            _set_rng_states(train_loader, rng)
         saved_cbs = state.get("callbacks") or []
         for cb, cb_state in zip(callbacks, saved_cbs):
             if cb_state is not None and hasattr(cb, "load_state_dict"):
                 cb.load_state_dict(cb_state)
     if checkpoint_dir is not None:
         checkpoint_dir = Path(os.fspath(checkpoint_dir))
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        if rank == 0:
+            checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
     stream = sys.stderr
     try:
         total = len(train_loader)
     except TypeError:
         total = None
-    bar = _Progress(_progress_mode(progress, stream), epochs, total, stream)
+    if world > 1:
+        _check_same_length(total)
+    bar = _Progress(_progress_mode(progress, stream) if rank == 0 else None, epochs, total,
+                    stream)
     live = bar.mode == "bar"
     was_training = getattr(model, "training", True)
     perf_counter = time.perf_counter
+    epoch_hooks = [h for h in (getattr(cb, "on_epoch_begin", None) for cb in callbacks) if h]
+    batch_hooks = [h for h in (getattr(cb, "on_train_batch_end", None) for cb in callbacks)
+                   if h]
+    flag = np.zeros(1, np.int32)
+    warned = False
 
     for cb in callbacks:
         hook = getattr(cb, "on_train_begin", None)
@@ -736,8 +1119,13 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
     try:
         for epoch in range(start_epoch, epochs):
             bar.start_epoch(epoch)
+            if set_epoch is not None:
+                set_epoch(epoch)
+            for hook in epoch_hooks:
+                hook(epoch)
             lr = float(optimizer.param_groups[0]["lr"])
             meter = _Meter(metric_list)
+            stop = False
             t0 = perf_counter()
             model.train()
             with enable_grad():
@@ -750,16 +1138,43 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
                     optimizer.step()
                     if per_batch:
                         scheduler.step()
-                    meter.update(x.shape[0], float(loss._data), out._data, _array(y))
+                    loss_value = float(loss._data)
+                    meter.update(x.shape[0], loss_value, out._data, _array(y))
+                    if not warned and not math.isfinite(loss_value):
+                        warned = True
+                        where = f" on rank {rank}" if world > 1 else ""
+                        warnings.warn(f"fit: the loss is {loss_value} at epoch {epoch} step "
+                                      f"{b - 1}{where}; the weights have probably diverged "
+                                      f"(a lower learning rate may help; terminate_on_nan=True "
+                                      f"stops training at the first such step; such epochs are "
+                                      f"not checkpointed)",
+                                      RuntimeWarning, stacklevel=2)
+                    if batch_hooks:
+                        logs = {"loss": loss_value}
+                        asked = [hook(b - 1, logs) for hook in batch_hooks]  # all see it
+                        flag[0] = any(asked)
+                        if world > 1:  # every rank stops at the same step
+                            _dist.all_reduce(flag, op=_dist.ReduceOp.MAX)
+                        if flag[0]:
+                            stop = True
+                            break
                     if live and perf_counter() >= bar.next_time:
                         bar.update(b, perf_counter() - t0, meter)
             train_time = perf_counter() - t0
+            if world > 1:
+                meter.all_reduce()
+                if ddp is not None and ddp.broadcast_buffers:
+                    ddp._sync_buffers()
             if live and meter.n:
                 bar.update(b, train_time, meter)
 
             logs = meter.results()
             if val_loader is not None:
-                for key, value in evaluate(model, loss_fn, val_loader, metrics).items():
+                val = _evaluate(model if ddp is None else ddp.module, loss_fn, val_loader,
+                                metric_list)
+                if world > 1:
+                    val.all_reduce()
+                for key, value in val.results(with_loss=loss_fn is not None).items():
                     logs["val_" + key] = value
             if scheduler is not None and not per_batch:
                 scheduler.step()
@@ -769,32 +1184,15 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
             history.append(epoch, logs)
             bar.end_epoch(logs)
 
-            stop = False
             for cb in callbacks:
                 hook = getattr(cb, "on_epoch_end", None)
                 if hook is not None and hook(epoch, dict(logs)):
                     stop = True
 
             if checkpoint_dir is not None:
-                key, mode = _best_key(logs)
-                is_best = False
-                if key is not None and not math.isnan(logs[key]):
-                    value = logs[key]
-                    is_best = best_value is None or (value > best_value if mode == "max"
-                                                     else value < best_value)
-                    if is_best:
-                        best_value = value
-                extra = {
-                    "best": best_value,
-                    "rng": _rng_states(train_loader),
-                    "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else None
-                                  for cb in callbacks],
-                }
-                save_checkpoint(checkpoint_dir / "last.npz", model, optimizer, scheduler,
-                                epoch, history, **extra)
-                if is_best:
-                    save_checkpoint(checkpoint_dir / "best.npz", model, optimizer, scheduler,
-                                    epoch, history, **extra)
+                best_value = _write_checkpoints(checkpoint_dir, model, optimizer, scheduler,
+                                                epoch, history, logs, best_value, callbacks,
+                                                train_loader, world, rank)
             if stop:
                 break
     finally:
@@ -804,3 +1202,37 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         if hook is not None:
             hook(history)
     return history
+
+
+def _write_checkpoints(checkpoint_dir, model, optimizer, scheduler, epoch, history, logs,
+                       best_value, callbacks, train_loader, world, rank):
+    """``last.npz`` and, for a new best epoch, ``best.npz``; rank 0 writes, then every rank
+    waits. Returns the best value so far."""
+    if not math.isfinite(logs["loss"]):  # fit warned: last.npz keeps the last good epoch
+        return best_value
+    key, mode = _best_key(logs)
+    is_best = False
+    if key is not None and math.isfinite(logs[key]):
+        value = logs[key]
+        is_best = best_value is None or (value > best_value if mode == "max"
+                                         else value < best_value)
+        if is_best:
+            best_value = value
+    states, rank_states = _rng_states_of_ranks(train_loader, world)
+    if rank == 0:
+        extra = {
+            "best": best_value,
+            "rng": states,
+            "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else None
+                          for cb in callbacks],
+        }
+        if rank_states is not None:
+            extra["rng_ranks"] = rank_states
+        save_checkpoint(checkpoint_dir / "last.npz", model, optimizer, scheduler, epoch,
+                        history, **extra)
+        if is_best:
+            save_checkpoint(checkpoint_dir / "best.npz", model, optimizer, scheduler, epoch,
+                            history, **extra)
+    if world > 1:
+        _dist.barrier()
+    return best_value

@@ -593,3 +593,105 @@ def test_pytorch_script_with_workers_gives_the_same_losses():
     main, _ = ns["run"](*args, workers=0)
     work, _ = ns["run"](*args, workers=2)
     assert main == work
+
+
+# ------------------------------------------------------------------ non-finite losses
+@pytest.mark.parametrize("output, target, expected", [
+    ([[np.nan, np.nan, np.nan], [0.0, 2.0, 1.0]], [0, 1], 0.5),  # argmax would say 0
+    ([[1.0, np.nan, 0.0], [3.0, 2.0, 1.0]], [0, 0], 0.5),  # one NaN spoils the sample
+    ([[np.nan], [-1.0]], [0.0, 0.0], 0.5),  # binary head: NaN > 0 is False
+    ([np.nan, np.nan, 2.0], [0, 0, 1], 1 / 3),  # binary logits (N,)
+    ([[np.nan, np.nan], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], 0.5),  # one-hot targets
+])
+def test_accuracy_counts_nan_scores_as_wrong(output, target, expected):
+    assert train.accuracy(np.array(output), np.array(target)) == pytest.approx(expected)
+    out32 = pynn.tensor(np.array(output, np.float32))
+    assert train.accuracy(out32, np.array(target)) == pytest.approx(expected)
+
+
+class _Diverge(train.Callback):
+    """After epoch ``at``, a learning rate that makes the next epoch's weights explode."""
+
+    def __init__(self, optimizer, at=0):
+        self.optimizer, self.at = optimizer, at
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.at:
+            self.optimizer.param_groups[0]["lr"] = 1e30
+        return False
+
+
+def test_a_diverged_epoch_never_overwrites_the_checkpoints(tmp_path):
+    # Every validation label is 0: the old rule (argmax of NaN scores is class 0) scored the
+    # diverged model 100% and wrote its NaN weights to best.npz.
+    x, y = blobs()
+    val = DataLoader(TensorDataset(x[y == 0], y[y == 0]), batch_size=64)
+    train_loader, _ = loaders(batch_size=16)
+    model = mlp([5, 16, 3], seed=1)
+    opt = SGD(model.parameters(), lr=0.05)
+    with pytest.warns(RuntimeWarning, match=r"the loss is (nan|inf) at epoch 1 step \d+"):
+        history = train.fit(model, cross_entropy, opt, train_loader, epochs=3, val_loader=val,
+                            callbacks=[_Diverge(opt)], checkpoint_dir=tmp_path, progress=None)
+    assert np.isfinite(history["loss"][0]) and not np.isfinite(history["loss"][1])
+    assert history["val_accuracy"][1] == 0.0 and history["val_accuracy"][2] == 0.0
+    for name in ("best.npz", "last.npz"):
+        state = pynn.load(tmp_path / name)
+        assert state["epoch"] == 0, name
+        assert all(np.isfinite(np.asarray(v)).all() for v in state["model"].values()), name
+    assert not np.isfinite(weights(model)["inner.1.weight"]).all()
+
+
+def _nan_batch_loader():
+    """Batches of 16 in order; sample 40 (epoch step 2) has a NaN feature."""
+    x, y = blobs(n=96)
+    x[40, 1] = np.nan
+    return DataLoader(TensorDataset(x, y), batch_size=16)
+
+
+def test_non_finite_loss_warns_once_with_epoch_and_step(recwarn):
+    model = mlp([5, 3])
+    history = train.fit(model, cross_entropy, SGD(model.parameters(), lr=0.1),
+                        _nan_batch_loader(), epochs=2, progress=None)
+    messages = [str(w.message) for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1, messages
+    assert "the loss is nan at epoch 0 step 2" in messages[0]
+    assert "terminate_on_nan" in messages[0]
+    assert len(history) == 2 and np.isnan(history["loss"]).all()
+
+
+@pytest.mark.parametrize("how", ["argument", "callback"])
+def test_terminate_on_nan_stops_at_the_step(how):
+    model = mlp([5, 3])
+    stopper = train.TerminateOnNaN()
+    seen = []
+
+    class Steps(train.Callback):
+        def on_train_batch_end(self, batch, logs):
+            seen.append((batch, logs["loss"]))
+
+    kwargs = {"terminate_on_nan": True} if how == "argument" else {"callbacks": [stopper]}
+    if how == "argument":
+        kwargs["callbacks"] = [Steps()]
+    with pytest.warns(RuntimeWarning, match="epoch 0 step 2"):
+        history = train.fit(model, cross_entropy, SGD(model.parameters(), lr=0.1),
+                            _nan_batch_loader(), epochs=3, progress=None, **kwargs)
+    assert len(history) == 1 and np.isnan(history["loss"][0])
+    if how == "callback":
+        assert (stopper.stopped_epoch, stopper.stopped_batch) == (0, 2)
+    else:
+        assert [b for b, _ in seen] == [0, 1, 2] and np.isnan(seen[2][1])
+    assert history["items_per_sec"][0] > 0
+
+
+def test_a_batch_callback_can_stop_training():
+    class StopAt(train.Callback):
+        def on_train_batch_end(self, batch, logs):
+            return batch == 1
+
+    train_loader, _ = loaders(batch_size=16)
+    model = mlp([5, 3])
+    opt = SGD(model.parameters(), lr=0.1)
+    history = train.fit(model, cross_entropy, opt, train_loader, epochs=4,
+                        callbacks=[StopAt()], progress=None)
+    assert len(history) == 1
+    assert history["loss"][0] > 0  # the epoch's two steps were counted

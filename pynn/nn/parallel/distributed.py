@@ -198,6 +198,13 @@ class DistributedDataParallel(Module):
         arrays += [b._data for b in self.module.buffers()]
         self._broadcast(arrays)
 
+    def _sync_buffers(self):
+        """Rank 0's buffers (BatchNorm's running statistics) on every rank."""
+        if self.process_group.size() > 1:
+            bufs = [b._data for b in self.module.buffers()]
+            if bufs:
+                self._broadcast(bufs)
+
     def _broadcast(self, arrays):
         reqs = []
         copies = []
@@ -246,10 +253,8 @@ class DistributedDataParallel(Module):
                 "not receive a gradient in that backward. Pass find_unused_parameters=True "
                 "when the forward does not use every parameter, and make sure the loss depends "
                 "on every output of the module.")
-        if pg.size() > 1 and self.broadcast_buffers and self.require_forward_param_sync:
-            bufs = [b._data for b in self.module.buffers()]
-            if bufs:
-                self._broadcast(bufs)
+        if self.broadcast_buffers and self.require_forward_param_sync:
+            self._sync_buffers()
         out = self.module(*inputs, **kwargs)
         if pg.size() > 1 and self.require_backward_grad_sync and is_grad_enabled():
             self._prepare(out)
