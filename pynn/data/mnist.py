@@ -3,12 +3,15 @@
 Files are looked up under a root directory: the ``root`` argument, else the environment
 variable ``PYNN_DATA_DIR``, else ``~/.pynn/data``; each file as ``root/mnist/<name>`` or
 ``root/<name>``, gzip-compressed (``<name>.gz``) or raw. Missing files are downloaded to
-``root/mnist/`` (only then), checked against their MD5 and written atomically.
+``root/mnist/`` (only then), checked against their MD5 and written atomically, with a
+progress bar on standard error when it is a terminal (none under CI or in a log file).
 """
 
 import gzip
 import hashlib
 import os
+import sys
+import time
 import urllib.request
 import zlib
 from pathlib import Path
@@ -17,8 +20,16 @@ import numpy as np
 
 from .dataset import Dataset, _check_index
 
-__all__ = ["MNIST", "load_mnist", "read_idx", "download_mnist", "mnist_root",
-           "MNIST_MEAN", "MNIST_STD", "MIRRORS"]
+__all__ = [
+    "MIRRORS",
+    "MNIST",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "download_mnist",
+    "load_mnist",
+    "mnist_root",
+    "read_idx",
+]
 
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -185,7 +196,98 @@ def _write_atomic(path, payload):
         raise
 
 
-def download_mnist(root=None, train=True, mirrors=None, timeout=60.0):
+def _progress_wanted(progress, stream):
+    """``progress`` None means: a bar on a terminal, unless the ``CI`` variable is set (as
+    CI services do; their logs are not terminals, but some fake one)."""
+    if progress is not None:
+        return bool(progress)
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except (ValueError, OSError):  # a closed stream
+        return False
+
+
+def _megabytes(n, unit_of=None):
+    """``n`` bytes in MB (kB below one MB, judged by ``unit_of`` when given)."""
+    if (n if unit_of is None else unit_of) < 1e6:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n / 1e6:.1f} MB"
+
+
+class _DownloadBar:
+    """One line on ``stream`` rewritten in place (at most every ``interval`` seconds):
+    name, bar and percentage when the size is known, bytes and speed."""
+
+    def __init__(self, name, total, stream, interval=0.1):
+        self.name = name
+        self.total = total
+        self.stream = stream
+        self.interval = interval
+        self.start = time.perf_counter()
+        self.next_time = 0.0
+        self.last_len = 0
+
+    def _draw(self, done, end=""):
+        elapsed = time.perf_counter() - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        if self.total:
+            frac = min(done / self.total, 1.0)
+            filled = int(30 * frac)
+            bar = "=" * filled + (">" if filled < 30 else "") + " " * (29 - filled)
+            text = (f"{self.name} [{bar}] {100 * frac:3.0f}% "
+                    f"{_megabytes(done, self.total).split()[0]}/{_megabytes(self.total)} "
+                    f"{_megabytes(rate)}/s")
+        else:
+            text = f"{self.name} {_megabytes(done)} {_megabytes(rate)}/s"
+        pad = " " * max(0, self.last_len - len(text))
+        self.stream.write("\r" + text + pad + end)
+        self.stream.flush()
+        self.last_len = len(text)
+
+    def update(self, done):
+        now = time.perf_counter()
+        if now >= self.next_time:
+            self.next_time = now + self.interval
+            self._draw(done)
+
+    def close(self, done):
+        self._draw(done, "\n")
+
+
+def _fetch(url, timeout, progress=None, stream=None, chunk_size=1 << 16):
+    """The body of ``url`` (any scheme urllib opens), read in chunks with a progress bar
+    on ``stream`` (default ``sys.stderr``) as :func:`_progress_wanted` decides."""
+    stream = sys.stderr if stream is None else stream
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        headers = getattr(response, "headers", None)  # None from some openers and fakes
+        length = (headers.get("Content-Length") if headers is not None else None) or ""
+        total = int(length) if length.strip().isdigit() else None
+        bar = None
+        if _progress_wanted(progress, stream):
+            bar = _DownloadBar(url.rsplit("/", 1)[-1] or url, total, stream)
+        chunks = []
+        done = 0
+        try:
+            while True:
+                chunk = response.read(chunk_size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                done += len(chunk)
+                if bar is not None:
+                    bar.update(done)
+        finally:
+            if bar is not None:  # end the line, also when the transfer failed
+                bar.close(done)
+    if total is not None and done != total:
+        raise OSError(f"{url}: the transfer ended after {done} of {total} bytes")
+    return b"".join(chunks)
+
+
+def download_mnist(root=None, train=True, mirrors=None, timeout=60.0, progress=None):
     """Download the missing MNIST files of the train or test split to ``root/mnist/``.
 
     Each ``.gz`` is fetched from the first of ``mirrors`` that serves it with the right MD5,
@@ -202,6 +304,9 @@ def download_mnist(root=None, train=True, mirrors=None, timeout=60.0):
         Base URLs (default ``MIRRORS``).
     timeout : float
         Seconds per download attempt.
+    progress : bool, optional
+        Draw a progress bar on standard error; default: when it is a terminal and the
+        ``CI`` environment variable is not set.
 
     Raises
     ------
@@ -219,8 +324,7 @@ def download_mnist(root=None, train=True, mirrors=None, timeout=60.0):
         for mirror in mirrors:
             url = mirror.rstrip("/") + "/" + name + ".gz"
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    payload = response.read()
+                payload = _fetch(url, timeout, progress)
             except Exception as exc:  # noqa: BLE001 - any failure means "try the next one"
                 failures.append(f"{url}: {type(exc).__name__}: {exc}")
                 continue
