@@ -34,6 +34,14 @@ from urllib.parse import quote
 
 import numpy as np
 
+from .formats._limits import (
+    Budget,
+    check_max_bytes,
+    check_members,
+    default_limit,
+    file_size,
+    read_npy_header,
+)
 from .tensor import Tensor
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
@@ -125,12 +133,39 @@ def _is_parameter(t):
     return isinstance(t, Parameter)
 
 
+class _Archive(zipfile.ZipFile):
+    """A ZipFile being written that an exception (an interrupt, a full disk) can abandon at
+    any moment: that exception must propagate as itself, and ``save`` deletes the file."""
+
+    def abandon(self, member=None):
+        """Let go without writing more or raising. ``close()`` would write, and, with a member
+        open (or being opened when the exception came), raise ValueError in its place."""
+        if member is not None:
+            io.BufferedIOBase.close(member)  # marked closed: its own close() would write
+        self._writing = False
+        self.fp = None  # close() now does nothing
+
+    def __del__(self):
+        # ZipFile's finaliser closes, which raises if __init__ was interrupted; ours are
+        # closed or abandoned explicitly
+        pass
+
+
 def _write_archive(fileobj, meta, arrays, compress):
     compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(fileobj, "w", compression=compression, allowZip64=True) as zf:
+    zf = member = None
+    try:
+        zf = _Archive(fileobj, "w", compression=compression, allowZip64=True)
         for name, arr in [(META_KEY, meta)] + list(arrays.items()):
-            with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+            member = zf.open(name + ".npy", "w", force_zip64=True)
+            np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+            member.close()
+            member = None
+        zf.close()
+    except BaseException:
+        if zf is not None:
+            zf.abandon(member)
+        raise
 
 
 def _fsync_dir(directory):
@@ -166,7 +201,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
     f : str, PathLike or writable binary file object
         Written exactly there (no ``.npz`` is appended). A path is written atomically: to
         a temporary file in the same directory, flushed and fsynced, then renamed over
-        ``f``, so a crash leaves either the old file or the new one, never half of one. A
+        ``f``, so a crash leaves either the old file or the new one, never half of one; an
+        error or an interrupt (KeyboardInterrupt) propagates as itself and leaves no
+        temporary file. A
         path ending in ``.safetensors`` is written in that format instead, by
         :func:`pynn.formats.save_safetensors` (a flat dict of tensors, such as a
         ``state_dict``), for other libraries to read.
@@ -191,28 +228,43 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
     if hasattr(path, "write"):
         _write_archive(path, meta, arrays, compress)
         return
+    _atomic_write(path, lambda out, tmp: _write_archive(out, meta, arrays, compress))
+
+
+def _atomic_write(path, write):
+    """Write ``path`` whole or not at all: ``write(out, tmp)`` fills a temporary file of the
+    same directory (through the open binary file ``out`` or by its path ``tmp``), which is
+    fsynced and renamed over ``path``. Whatever stops it (an error, an interrupt) propagates
+    as itself, leaving the old file and no temporary file."""
     path = Path(os.fspath(path))
     directory = path.parent
-    # O_EXCL with mode 0o666 gives the umask's usual permissions (mkstemp would force 0600).
-    while True:
-        tmp = directory / f".{path.name}.{os.urandom(6).hex()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o666)
-            break
-        except FileExistsError:
-            continue
+    tmp = fd = out = None
     try:
-        with os.fdopen(fd, "wb") as out:
-            _write_archive(out, meta, arrays, compress)
+        # O_EXCL with mode 0o666 gives the umask's usual permissions (mkstemp forces 0600).
+        while fd is None:
+            tmp = directory / f".{path.name}.{os.urandom(6).hex()}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                             | getattr(os, "O_BINARY", 0), 0o666)
+            except FileExistsError:
+                tmp = None  # another's file: not ours to delete
+        out = os.fdopen(fd, "wb")  # owns fd from here on
+        with out:
+            write(out, tmp)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
+        tmp = None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if out is not None:
+            out.close()
+        elif fd is not None:
+            os.close(fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         raise
     _fsync_dir(directory)
 
@@ -232,37 +284,84 @@ def _open_zip(fileobj, source):
         raise _error(source, "not a pynn file: not a zip/.npz archive "
                              f"(it starts with {head!r})")
     try:
-        return zipfile.ZipFile(fileobj, "r")
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise _error(source, f"truncated or corrupt archive ({exc})") from None
-
-
-def _read_member(zf, name, source):
+        zf = zipfile.ZipFile(fileobj, "r")
+    except Exception as exc:  # noqa: BLE001 (zipfile's many ways of failing on a bad directory)
+        raise _error(source, f"truncated or corrupt archive ({type(exc).__name__}: {exc})") \
+            from None
     try:
-        with zf.open(name + ".npy") as member:
-            return np.lib.format.read_array(member, allow_pickle=False)
+        check_members(zf, source)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+# the metadata's JSON becomes Python objects several times its size: it counts this much
+_META_WEIGHT = 8
+
+
+def _read_member(zf, name, source, budget, weight=1):
+    """The array in member ``name`` (without ``.npy``), read within ``budget``: its header
+    must agree with the size the archive declares, which bounds what inflating it makes."""
+    try:
+        info = zf.getinfo(name + ".npy")
     except KeyError:
         raise _error(source, f"the structure refers to array {name!r}, which is absent from "
                              f"the archive (damaged or edited file)") from None
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise _error(source, f"array {name!r} holds pickled Python objects; pynn files "
-                                 f"never do, and they are not loaded") from None
-        raise _error(source, f"array {name!r} is corrupt ({exc})") from None
+    budget.take(weight * info.file_size, f"array {name!r} ({info.file_size} bytes)")
+    try:
+        with zf.open(info) as member:
+            try:
+                dtype, shape, fortran, nbytes = read_npy_header(member, info.file_size)
+            except ValueError as exc:
+                raise _error(source, f"array {name!r} is corrupt ({exc})") from None
+            if dtype.hasobject:
+                raise _error(source, f"array {name!r} holds pickled Python objects; pynn "
+                                     f"files never do, and they are not loaded")
+            buf = bytearray(nbytes)
+            got = member.readinto(buf) if nbytes else 0
+            if got != nbytes:
+                raise EOFError(f"read {got} of {nbytes} bytes")
+            member.read(1)  # at the end: zipfile checks the CRC
+    except ValueError:
+        raise
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise _error(source, f"array {name!r} is truncated or corrupt ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 (whatever else zipfile raises on a bad member)
+        raise _error(source, f"array {name!r} is corrupt ({type(exc).__name__}: {exc})") \
+            from None
+    try:
+        if not nbytes:
+            return np.empty(shape, dtype, order="F" if fortran else "C")
+        return np.frombuffer(buf, dtype).reshape(shape, order="F" if fortran else "C")
+    except (ValueError, TypeError, MemoryError) as exc:
+        raise _error(source, f"array {name!r} is corrupt ({exc})") from None
 
 
-def _read_meta(zf, source):
+class _Repeated(ValueError):
+    pass
+
+
+def _unique_pairs(pairs):
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = next(key for key in keys if keys.count(key) > 1)
+        raise _Repeated(f"the key {repeated!r} appears twice in one object")
+    return dict(pairs)
+
+
+def _read_meta(zf, source, budget):
     names = set(zf.namelist())
     if META_KEY + ".npy" not in names:
         raise _error(source, "not a pynn file: a zip/.npz archive without pynn metadata "
                              f"(no '{META_KEY}' entry); use numpy.load for plain .npz files")
-    raw = _read_member(zf, META_KEY, source)
+    raw = _read_member(zf, META_KEY, source, budget, _META_WEIGHT)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise _error(source, f"not a pynn file: bad metadata entry ({raw.dtype}, {raw.shape})")
     try:
-        meta = json.loads(raw.tobytes().decode("utf-8"))
+        meta = json.loads(raw.tobytes().decode("utf-8"), object_pairs_hook=_unique_pairs)
+    except RecursionError:
+        raise _error(source, "corrupt pynn metadata: nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise _error(source, f"corrupt pynn metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("magic") != MAGIC:
@@ -280,50 +379,69 @@ def _read_meta(zf, source):
     return meta
 
 
-def _rebuild(tree, zf, source, version):
+def _rebuild(tree, zf, source, version, budget):
+    used = set()
+
+    def member(name):
+        # save writes each array once: a second reference could multiply a small file
+        if name in used:
+            raise _error(source, f"corrupt pynn metadata: the structure refers to array "
+                                 f"{name!r} twice, which pynn files never do")
+        used.add(name)
+        return _read_member(zf, name, source, budget)
+
+    def pairs(value, what, key_types):
+        seen = set()
+        for pair in value:
+            if not (isinstance(pair, list) and len(pair) == 2
+                    and isinstance(pair[0], key_types) and not isinstance(pair[0], bool)):
+                raise _error(source, f"corrupt pynn metadata: bad {what} item {str(pair)[:80]}")
+            if (type(pair[0]), pair[0]) in seen:
+                raise _error(source, f"corrupt pynn metadata: the {what} key {pair[0]!r} is "
+                                     f"repeated")
+            seen.add((type(pair[0]), pair[0]))
+            yield pair[0], build(pair[1])
+
     def build(node):
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
         if version >= 2 and isinstance(node, dict) and isinstance(node.get("tensor"), str) \
                 and set(node) <= {"tensor", "requires_grad", "parameter"}:
-            arr = _read_member(zf, node["tensor"], source)
+            arr = member(node["tensor"])
+            grad = node.get("requires_grad", False)
+            if not isinstance(grad, bool) or not isinstance(node.get("parameter", False), bool):
+                raise _error(source, f"corrupt pynn metadata: bad tensor node {str(node)[:80]}")
+            if grad and arr.dtype.kind not in "fc":
+                raise _error(source, f"corrupt pynn metadata: the {arr.dtype} tensor "
+                                     f"{node['tensor']!r} is marked requires_grad")
             if node.get("parameter"):
                 from .nn.parameter import Parameter
 
-                return Parameter(arr, requires_grad=bool(node.get("requires_grad")))
-            return Tensor(arr, requires_grad=bool(node.get("requires_grad")))
+                return Parameter(arr, requires_grad=grad)
+            return Tensor(arr, requires_grad=grad)
         if isinstance(node, dict) and len(node) == 1:
             (kind, value), = node.items()
             if kind == "dict" and isinstance(value, list):
-                out = {}
-                for pair in value:
-                    if not (isinstance(pair, list) and len(pair) == 2
-                            and isinstance(pair[0], (str, int))):
-                        raise _error(source, f"corrupt pynn metadata: bad dict item {pair!r}")
-                    out[pair[0]] = build(pair[1])
-                return out
+                return dict(pairs(value, "dict", (str, int)))
             if kind in ("list", "tuple") and isinstance(value, list):
                 items = [build(v) for v in value]
                 return tuple(items) if kind == "tuple" else items
             if kind == "namespace" and version >= 2 and isinstance(value, list):
-                ns = argparse.Namespace()
-                for pair in value:
-                    if not (isinstance(pair, list) and len(pair) == 2
-                            and isinstance(pair[0], str)):
-                        raise _error(source, f"corrupt pynn metadata: bad namespace item "
-                                             f"{pair!r}")
-                    setattr(ns, pair[0], build(pair[1]))
-                return ns
+                return argparse.Namespace(**dict(pairs(value, "namespace", str)))
             if kind in ("array", "scalar") and isinstance(value, str):
-                arr = _read_member(zf, value, source)
+                arr = member(value)
                 return arr[()] if kind == "scalar" else arr
         raise _error(source, f"corrupt pynn metadata: unknown node {str(node)[:80]}")
 
-    return build(tree)
+    try:
+        return build(tree)
+    except RecursionError:
+        raise _error(source, "corrupt pynn metadata: the structure is nested too deeply") \
+            from None
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
-         **pickle_load_args):
+         max_bytes=None, **pickle_load_args):
     """Load what :func:`save` wrote (``torch.load``).
 
     Parameters
@@ -338,6 +456,12 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         Accepted: loading never runs code, whatever its value.
     mmap : bool, optional
         Accepted and ignored (the arrays are read into memory).
+    max_bytes : int or float, optional, keyword-only
+        The most bytes the file's arrays may inflate to while loading (as the archive's
+        headers declare them, checked before each is read). Default: 32 times the file's
+        size plus 64 MiB, which a file written without compression never reaches; a
+        compressed file of long runs of one value (or one built to exhaust memory) may.
+        Raise it for a file you trust (``float("inf")``: no limit).
     **pickle_load_args : any
         Accepted for compatibility with ``torch.load`` and ignored (nothing is unpickled).
 
@@ -356,8 +480,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     ------
     ValueError
         The file is not a pynn file (not a zip/npz, or an npz without pynn metadata), is
-        truncated or corrupt, was written by a newer format version, refers to absent
-        arrays, or contains pickled objects (never unpickled). The message names the file.
+        truncated or corrupt (any damage: bad headers, sizes that disagree, metadata nested
+        too deeply, encrypted members or compression other than deflate), is ambiguous (two
+        members of one name, a key repeated in the metadata, an array referred to twice),
+        would inflate past ``max_bytes``, was written by a newer format version, refers to
+        absent arrays, or contains pickled objects (never unpickled). The message names the
+        file and the problem. PyTorch and safetensors files raise
+        :class:`pynn.formats.CheckpointError`, a ValueError.
     FileNotFoundError
         No such file.
     """
@@ -365,14 +494,17 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         raise TypeError("load: pynn files hold no pickled objects, so pickle_module is not "
                         "supported")
     _check_map_location(map_location)
+    check_max_bytes(max_bytes, "load")
     path = f
     if hasattr(path, "read"):
         fileobj = path if _seekable(path) else io.BytesIO(path.read())
-        source = getattr(path, "name", None) or "<file object>"
-        return _load_from(fileobj, source)
+        source = str(getattr(path, "name", None) or "<file object>")
+        return _load_from(fileobj, source, max_bytes)
     source = os.fspath(path)
     with open(source, "rb") as fileobj:
-        return _load_from(fileobj, source)
+        return _load_from(fileobj, source, max_bytes)
+
+
 
 
 def _seekable(f):
@@ -398,12 +530,14 @@ def _check_map_location(location):
                                f"map_location='cpu' (or leave it out)")
 
 
-def _load_from(fileobj, source):
+def _load_from(fileobj, source, max_bytes):
     from .formats import detect_format, load_safetensors
 
     if detect_format(fileobj) == "safetensors":
         return load_safetensors(fileobj)
     start = fileobj.tell()
+    limit = default_limit(file_size(fileobj)) if max_bytes is None else max_bytes
+    budget = Budget(source, limit, explicit=max_bytes is not None)
     with _open_zip(fileobj, source) as zf:
         names = zf.namelist()
         if META_KEY + ".npy" not in names and any(
@@ -411,10 +545,10 @@ def _load_from(fileobj, source):
             torch_file = True
         else:
             torch_file = False
-            meta = _read_meta(zf, source)
-            return _rebuild(meta["tree"], zf, source, meta["pynn_format"])
+            meta = _read_meta(zf, source, budget)
+            return _rebuild(meta["tree"], zf, source, meta["pynn_format"], budget)
     if torch_file:  # written by torch.save: its restricted reader, which never runs code
         from .formats import load_torch
 
         fileobj.seek(start)
-        return load_torch(fileobj)
+        return load_torch(fileobj, max_bytes=max_bytes)

@@ -4,7 +4,6 @@
 import json
 import os
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 
@@ -63,8 +62,8 @@ def save_safetensors(tensors, f, metadata=None):
         Any shapes; dtypes float64/32/16, int64/32/16/8, uint64/32/16/8, bool, complex64.
         Non-contiguous arrays are written contiguous.
     f : str, PathLike or writable binary file object
-        A path is written atomically: to a temporary file in the same directory, then
-        renamed over ``f``, so a crash never leaves half a file.
+        A path is written atomically: to a temporary file in the same directory, fsynced,
+        then renamed over ``f``, so a crash or an interrupt never leaves half a file.
     metadata : dict of str -> str, optional
         Free text kept in the file's header (``load_safetensors(..., metadata=True)`` reads it
         back). The format allows only string values.
@@ -90,17 +89,9 @@ def save_safetensors(tensors, f, metadata=None):
     if hasattr(f, "write"):
         f.write(package.numpy.save(arrays, metadata=metadata))
         return
-    path = Path(os.fspath(f))
-    tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
-    try:
-        package.numpy.save_file(arrays, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from ..serialization import _atomic_write
+
+    _atomic_write(f, lambda out, tmp: package.numpy.save_file(arrays, tmp, metadata=metadata))
 
 
 def load_safetensors(f, *, metadata=False):
@@ -128,8 +119,9 @@ def load_safetensors(f, *, metadata=False):
     Raises
     ------
     CheckpointError
-        (a ``ValueError``) Not a safetensors file, a truncated or corrupt one, or a dtype
-        pynn has no equivalent for (``F8_E8M0``, ``F4`` ...). The message names the file.
+        (a ``ValueError``) Not a safetensors file, a truncated or corrupt one, an ambiguous
+        one (a key repeated in its header), or a dtype pynn has no equivalent for
+        (``F8_E8M0``, ``F4`` ...). The message names the file.
     FileNotFoundError
         No such file.
     ImportError
@@ -138,10 +130,14 @@ def load_safetensors(f, *, metadata=False):
     package = _package()
     if hasattr(f, "read"):
         source = str(getattr(f, "name", None) or "<file object>")
-        return _finish(_from_bytes(package, f.read(), source), metadata)
+        data = f.read()
+        _check_header(data[:8], lambda n: data[8:8 + n], source)
+        return _finish(_from_bytes(package, data, source), metadata)
     source = os.fspath(f)
     if not os.path.exists(source):
         raise FileNotFoundError(f"No such file: {source!r}")
+    with open(source, "rb") as fh:
+        _check_header(fh.read(8), fh.read, source)
     try:
         with package.safe_open(source, framework="np") as sf:
             header = sf.metadata() or {}
@@ -160,6 +156,38 @@ def load_safetensors(f, *, metadata=False):
         out = OrderedDict((key, raw[key] if value is None else value)
                           for key, value in out.items())
     return _finish((out, header), metadata)
+
+
+# the package refuses larger headers
+_MAX_HEADER = 100_000_000
+
+
+def _no_repeated_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = next(key for key in keys if keys.count(key) > 1)
+        raise CheckpointError(f"the key {repeated!r} appears twice in one object of the header "
+                              f"(ambiguous: which one is meant?)")
+    return dict(pairs)
+
+
+def _check_header(length_bytes, read, source):
+    """Refuse a header whose JSON repeats a key (a tensor or a metadata entry), which the
+    package would read as its last occurrence; what else is wrong the package reports."""
+    if len(length_bytes) != 8:
+        return
+    length = int.from_bytes(length_bytes, "little")
+    if length > _MAX_HEADER:
+        return
+    try:
+        json.loads(bytes(read(length)).decode("utf-8"), object_pairs_hook=_no_repeated_keys)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{source}: not a readable safetensors file ({exc})") from None
+    except RecursionError:
+        raise CheckpointError(f"{source}: not a readable safetensors file (its header is "
+                              f"nested too deeply)") from None
+    except (ValueError, UnicodeDecodeError):
+        pass  # not JSON: the package says so
 
 
 def _check_kinds(kinds, source):

@@ -13,6 +13,7 @@ here too.
 """
 
 import collections
+import contextvars
 import io
 import os
 import pickle
@@ -22,6 +23,17 @@ import zlib
 import numpy as np
 
 from ._errors import CheckpointError, UnsafeCheckpointError
+from ._limits import Budget, check_max_bytes, check_members, default_limit, file_size
+
+# the Budget of the load in progress: what the pickle makes beyond its records (converted
+# tensors, byte strings built by calls) counts against it
+_BUDGET = contextvars.ContextVar("pynn_torch_budget", default=None)
+
+
+def _charge(nbytes, what):
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.take(nbytes, what)
 
 __all__ = ["load_torch"]
 
@@ -238,6 +250,11 @@ def _strided(storage, offset, size, stride, dtype_name):
     if len(size) != len(stride) or any(v < 0 for v in size + stride):
         raise _Failure(f"bad size {size} / stride {stride}")
     raw_dtype, convert = _DTYPES[dtype_name]
+    if convert is not None:  # a new float32 array, as large as the view (strides may be 0)
+        count = 1
+        for n in size:
+            count *= n
+        _charge(4 * count, f"a {dtype_name} tensor of size {size} as float32")
     flat = storage.array
     if storage.dtype_name is None:  # untyped: bytes, read as the tensor's dtype
         usable = flat.size - flat.size % np.dtype(raw_dtype).itemsize
@@ -330,12 +347,14 @@ def _encode(text, encoding="latin1"):
     # protocol 2 pickles bytes objects as _codecs.encode(<latin-1 text>, "latin1")
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise _Failure(f"_codecs.encode({type(text).__name__}, {encoding!r})")
+    _charge(len(text), "a byte string")  # each call copies: a pickle may repeat it
     return text.encode("latin-1")
 
 
 def _bytearray(data=b""):
     if not isinstance(data, (bytes, bytearray)):
         raise _Failure(f"bytearray({type(data).__name__})")
+    _charge(len(data), "a bytearray")
     return bytearray(data)
 
 
@@ -526,9 +545,16 @@ def _open_archive(fileobj, source):
         raise CheckpointError(f"{source}: not a PyTorch checkpoint (not a zip archive; it "
                               f"starts with {head[:8]!r})")
     try:
-        return zipfile.ZipFile(fileobj, "r")
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{source}: truncated or corrupt zip archive ({exc})") from None
+        zf = zipfile.ZipFile(fileobj, "r")
+    except Exception as exc:  # noqa: BLE001 (zipfile's many ways of failing on a bad directory)
+        raise CheckpointError(f"{source}: truncated or corrupt zip archive "
+                              f"({type(exc).__name__}: {exc})") from None
+    try:
+        check_members(zf, source, CheckpointError)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
 
 
 def _find_prefix(zf, source):
@@ -548,18 +574,16 @@ def _find_prefix(zf, source):
     return prefix
 
 
-def _read_record(zf, name, source, size=None):
+def _read_record(zf, name, source, budget, size=None):
     try:
         info = zf.getinfo(name)
     except KeyError:
         raise CheckpointError(f"{source}: the checkpoint refers to the record {name!r}, which "
                               f"is absent from the archive (damaged or edited file)") from None
-    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-        raise CheckpointError(f"{source}: the record {name!r} claims {info.file_size} bytes "
-                              f"but stores {info.compress_size}: the file is corrupt")
     if size is not None and info.file_size < size:
         raise CheckpointError(f"{source}: the record {name!r} holds {info.file_size} bytes; "
                               f"its storage needs {size}: the file is corrupt")
+    budget.take(info.file_size, f"the record {name!r} ({info.file_size} bytes)")
     try:
         buf = bytearray(info.file_size)
         with zf.open(info) as member:
@@ -570,27 +594,41 @@ def _read_record(zf, name, source, size=None):
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error, ValueError) as exc:
         raise CheckpointError(f"{source}: the record {name!r} is truncated or corrupt "
                               f"({exc})") from None
+    except Exception as exc:  # noqa: BLE001 (whatever else zipfile raises on a bad member)
+        raise CheckpointError(f"{source}: the record {name!r} is corrupt "
+                              f"({type(exc).__name__}: {exc})") from None
 
 
-def _load_archive(fileobj, source):
+def _load_archive(fileobj, source, max_bytes=None):
+    limit = default_limit(file_size(fileobj)) if max_bytes is None else max_bytes
+    budget = Budget(source, limit, CheckpointError, explicit=max_bytes is not None)
+    token = _BUDGET.set(budget)
+    try:
+        return _load_archive_within(fileobj, source, budget)
+    finally:
+        _BUDGET.reset(token)
+
+
+def _load_archive_within(fileobj, source, budget):
     with _open_archive(fileobj, source) as zf:
         prefix = _find_prefix(zf, source)
         byteorder = "little"
         if prefix + "byteorder" in zf.namelist():
-            byteorder = bytes(_read_record(zf, prefix + "byteorder", source)).decode(
+            byteorder = bytes(_read_record(zf, prefix + "byteorder", source, budget)).decode(
                 "ascii", "replace").strip()
             if byteorder not in ("little", "big"):
                 raise CheckpointError(f"{source}: unknown byteorder record {byteorder!r}")
 
         def read_storage(key, dtype_name, numel):
             raw_dtype = np.dtype(np.uint8 if dtype_name is None else _DTYPES[dtype_name][0])
-            buf = _read_record(zf, f"{prefix}data/{key}", source, numel * raw_dtype.itemsize)
+            buf = _read_record(zf, f"{prefix}data/{key}", source, budget,
+                               numel * raw_dtype.itemsize)
             array = np.frombuffer(buf, raw_dtype, count=numel)
             if byteorder != _native_order and raw_dtype.itemsize > 1:
                 array.byteswap(inplace=True)
             return _Storage(key, dtype_name, array)
 
-        data = _read_record(zf, prefix + "data.pkl", source)
+        data = _read_record(zf, prefix + "data.pkl", source, budget)
         unpickler = _RestrictedUnpickler(io.BytesIO(data), read_storage, source)
         try:
             obj = unpickler.load()
@@ -610,7 +648,7 @@ def _load_archive(fileobj, source):
 _native_order = "little" if np.little_endian else "big"
 
 
-def load_torch(f):
+def load_torch(f, *, max_bytes=None):
     """Load a checkpoint written by ``torch.save`` (the zip format of PyTorch 1.6 and later)
     without PyTorch, and without running any code from the file.
 
@@ -622,6 +660,12 @@ def load_torch(f):
     Parameters
     ----------
     f : str, PathLike or readable binary file object
+    max_bytes : int or float, optional, keyword-only
+        The most bytes the checkpoint may take in memory while loading: its records as the
+        archive declares them (checked before each is read), bfloat16 and float8 tensors
+        widened to float32, byte strings the pickle builds. Default: 32 times the file's
+        size plus 64 MiB, which a checkpoint ``torch.save`` wrote never reaches. Raise it
+        for a file you trust (``float("inf")``: no limit).
 
     Returns
     -------
@@ -647,17 +691,20 @@ def load_torch(f):
         (a ``ValueError``) Not a zip archive, a truncated or corrupt one, a record missing
         or too short, a legacy non-zip PyTorch file (re-save it with a current PyTorch), a
         TorchScript archive, or tensors pynn does not support (sparse, quantized, nested,
-        unsupported dtypes). The message names the file.
+        unsupported dtypes); an ambiguous archive (two records of one name), encrypted
+        records or compression other than deflate; more memory than ``max_bytes``. The
+        message names the file.
     FileNotFoundError
         No such file.
     """
+    check_max_bytes(max_bytes, "load_torch")
     if hasattr(f, "read"):
         source = getattr(f, "name", None) or "<file object>"
         try:
             seekable = f.seekable()
         except AttributeError:
             seekable = False
-        return _load_archive(f if seekable else io.BytesIO(f.read()), str(source))
+        return _load_archive(f if seekable else io.BytesIO(f.read()), str(source), max_bytes)
     source = os.fspath(f)
     with open(source, "rb") as fh:
-        return _load_archive(fh, str(source))
+        return _load_archive(fh, str(source), max_bytes)

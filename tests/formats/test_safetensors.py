@@ -177,3 +177,40 @@ def test_damaged_and_foreign_files(tmp_path):
                 load_safetensors(source)
     with pytest.raises(FileNotFoundError):
         load_safetensors(tmp_path / "absent.safetensors")
+
+
+def _file(header, data=b""):
+    raw = header.encode()
+    return len(raw).to_bytes(8, "little") + raw + data
+
+
+@pytest.mark.parametrize("header", [
+    '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+    '"a":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}',
+    '{"__metadata__":{"x":"1","x":"2"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+    '{"__metadata__":{"x":"1"},"__metadata__":{"x":"2"},'
+    '"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+])
+def test_repeated_keys_in_the_header_are_refused(tmp_path, header):
+    blob = _file(header, bytes(4))
+    path = tmp_path / "rep.safetensors"
+    path.write_bytes(blob)
+    for f in (path, io.BytesIO(blob)):
+        with pytest.raises(CheckpointError, match="appears twice"):
+            load_safetensors(f)
+    with pytest.raises(ValueError, match="rep.safetensors: .*appears twice"):
+        pynn.load(path)
+
+
+@pytest.mark.parametrize("header", [
+    '{"__metadata__":' + '{"a":' * 5000 + "1" + "}" * 5000 + "}",
+    '{"a":{"dtype":"F32","shape":[1099511627776],"data_offsets":[0,4]}}',
+    '{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}',
+    '{"a":1+1}',
+])
+def test_hostile_headers_raise_checkpoint_error(tmp_path, header):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(_file(header, bytes(4)))
+    for f in (path, io.BytesIO(path.read_bytes())):
+        with pytest.raises(CheckpointError):
+            load_safetensors(f)

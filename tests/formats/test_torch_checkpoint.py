@@ -460,3 +460,97 @@ def test_unsupported_tensors(make, kind, tmp_path):
     with pytest.raises(CheckpointError, match=kind) as info:
         load_torch(saved({"t": make()}, tmp_path))
     assert not isinstance(info.value, UnsafeCheckpointError)
+
+
+# -------------------------------------------------------- memory and ambiguity (issue 25)
+def _peak_of(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_duplicate_records_are_refused(tmp_path):
+    import warnings
+
+    src = saved({"w": torch.ones(3)}, tmp_path)
+    dst = tmp_path / "dup.pt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+            if "/data/" in info.filename:
+                zout.writestr(info.filename, np.zeros(3, np.float32).tobytes())
+    with pytest.raises(CheckpointError, match=r"dup.pt: .*two members named 'ckpt/data/0'"):
+        load_torch(dst)
+    with pytest.raises(ValueError, match="two members named"):
+        pynn.load(dst)
+
+
+def test_a_compressed_record_is_bounded_by_max_bytes(tmp_path):
+    n = 80 << 20
+    src = saved({"w": torch.zeros(4)}, tmp_path)
+    dst = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if "/data/" in info.filename:
+                with zout.open(info.filename, "w", force_zip64=True) as member:
+                    for _ in range(n >> 20):
+                        member.write(bytes(1 << 20))
+            else:
+                zout.writestr(info.filename, zin.read(info.filename))
+    assert dst.stat().st_size < 200_000
+
+    def refused():
+        with pytest.raises(CheckpointError,
+                           match=r"bomb.pt: loading the record 'ckpt/data/0'.*max_bytes"):
+            load_torch(dst)
+
+    assert _peak_of(refused) < 8 << 20
+    assert load_torch(dst, max_bytes=float("inf"))["w"].tolist() == [0.0] * 4
+
+
+def test_widened_views_count_against_max_bytes(tmp_path):
+    # a bfloat16 tensor of 2**36 elements over one stored element (all strides 0): widened
+    # to float32 it would take 256 GiB
+    src = saved({"w": torch.zeros(1, dtype=torch.bfloat16).expand(1)}, tmp_path)
+
+    def huge(b):
+        return b.replace(b"K\x01\x85", b"\x8a\x05\x00\x00\x00\x00\x10\x85", 1).replace(
+            b"K\x01\x85", b"K\x00\x85", 1)
+
+    dst = rewrite(src, tmp_path / "wide.pt", pickle_bytes=huge)
+    assert _peak_of(lambda: pytest.raises(CheckpointError, load_torch, dst)) < 8 << 20
+    with pytest.raises(CheckpointError, match="bfloat16 tensor of size .*max_bytes"):
+        load_torch(dst)
+
+
+def test_byte_strings_built_by_the_pickle_count_against_max_bytes(tmp_path):
+    # one 1 MiB string, memoised, turned into a new bytearray 300 times: 300 MiB from a small
+    # pickle
+    body = (b"X\x00\x00\x10\x00" + b"a" * (1 << 20) + b"q\x01"  # BINUNICODE, BINPUT 1
+            + b"("
+            + b"".join([b"c_codecs\nencode\nh\x01X\x06\x00\x00\x00latin1\x86R"] * 300)
+            + b"l.")
+    path = hand_pickle(tmp_path, body)
+    assert path.stat().st_size < 2 << 20
+    with pytest.raises(CheckpointError, match="byte string.*max_bytes"):
+        load_torch(path)
+
+
+@pytest.mark.parametrize("method, match", [(zipfile.ZIP_BZIP2, "compression method 12"),
+                                           (zipfile.ZIP_LZMA, "compression method 14")])
+def test_records_compressed_other_than_by_deflate_are_refused(tmp_path, method, match):
+    src = saved({"w": torch.ones(3)}, tmp_path)
+    dst = tmp_path / "odd.pt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", method) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+    with pytest.raises(CheckpointError, match=match):
+        load_torch(dst)
