@@ -1,7 +1,6 @@
 """Shared by the MNIST examples: command-line arguments, data loading, the final report."""
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -12,11 +11,13 @@ if str(REPO) not in sys.path:  # a checkout without installing: after any instal
 
 import pynn
 from pynn.data import MNIST, DataLoader, Subset
+from pynn.data.mnist import mnist_root
 
 
 def default_data_dir():
-    """``$PYNN_DATA_DIR``, else ``../shared/data`` next to the repository."""
-    return os.environ.get("PYNN_DATA_DIR") or str(REPO.parent / "shared" / "data")
+    """pynn's data root, as the library finds it: ``$PYNN_DATA_DIR``, else
+    ``~/.pynn/data``, where missing MNIST files are downloaded once."""
+    return str(mnist_root())
 
 
 def parse_args(description, epochs, batch_size, lr, argv=None, extra=None):
@@ -24,8 +25,8 @@ def parse_args(description, epochs, batch_size, lr, argv=None, extra=None):
     an example's own."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--data-dir", default=default_data_dir(),
-                   help="folder holding mnist/*-ubyte[.gz] (default: $PYNN_DATA_DIR or "
-                        "../shared/data relative to the repository; %(default)s)")
+                   help="folder holding mnist/*-ubyte[.gz], downloaded there when missing "
+                        "(default: $PYNN_DATA_DIR or ~/.pynn/data; %(default)s)")
     p.add_argument("--epochs", type=int, default=epochs, help="default %(default)s")
     p.add_argument("--batch-size", type=int, default=batch_size, help="default %(default)s")
     p.add_argument("--lr", type=float, default=lr, help="default %(default)s")
@@ -51,12 +52,12 @@ def parse_args(description, epochs, batch_size, lr, argv=None, extra=None):
 def mnist_datasets(args):
     """The MNIST training set and test set (their first ``--train-size`` and ``--test-size``
     images): normalised images (N, 1, 28, 28) float32 and int64 labels."""
-    try:
-        train_set = MNIST(root=args.data_dir, train=True, download=False)
-        test_set = MNIST(root=args.data_dir, train=False, download=False)
-    except FileNotFoundError as exc:
+    try:  # a missing file is downloaded (with a progress bar on a terminal)
+        train_set = MNIST(root=args.data_dir, train=True)
+        test_set = MNIST(root=args.data_dir, train=False)
+    except OSError as exc:  # not found, or the download failed
         sys.exit(f"{exc}\nPoint --data-dir (or PYNN_DATA_DIR) at a folder with the MNIST "
-                 f"files, or fetch them with pynn.data.download_mnist(root).")
+                 f"files, or connect to the internet to download them there.")
     if args.train_size is not None:
         train_set = Subset(train_set, range(min(args.train_size, len(train_set))))
     if args.test_size is not None:

@@ -1,6 +1,9 @@
 """The example scripts, each run on a small slice of MNIST (seeded, one thread, a few seconds):
 they run end to end and reach a stated accuracy with a margin."""
 
+import io
+import sys
+
 import numpy as np
 import pytest
 from helpers import DATA_DIR, load_example, needs_mnist
@@ -73,3 +76,35 @@ def test_mnist_row_rnn_short_run(cell):
     acc = run(f"mnist_{cell}", "--train-size", 6000, "--test-size", 1000, "--epochs", 1,
               "--lr", 5e-3)
     assert acc > 0.65
+
+
+class _FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_fresh_checkout_downloads_mnist_once_into_the_users_data_dir(
+        tmp_path, monkeypatch, capsys):
+    # No --data-dir, no PYNN_DATA_DIR: the library's default, ~/.pynn/data, filled from a
+    # mirror (here a file:// one holding the original files) with a progress bar.
+    from pynn.data import mnist as mnist_mod
+
+    monkeypatch.delenv("PYNN_DATA_DIR", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(mnist_mod, "MIRRORS", [(DATA_DIR / "mnist").as_uri()])
+    stderr = _FakeTTY()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    args = ["--threads", "1", "--quiet", "--epochs", "1", "--train-size", "600",
+            "--test-size", "200"]
+    load_example("mnist_mlp").main(args)
+    target = tmp_path / ".pynn" / "data" / "mnist"
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        p.name for p in (DATA_DIR / "mnist").iterdir() if p.name.endswith(".gz"))
+    bars = [line.rsplit("\r", 1)[1] for line in stderr.getvalue().split("\n")[:-1]]
+    assert len(bars) == 4 and all("100%" in bar for bar in bars), bars
+    stderr.seek(0)
+    stderr.truncate()
+    load_example("mnist_mlp").main(args)  # present now: nothing downloaded, no bar
+    assert stderr.getvalue() == ""
+    capsys.readouterr()
