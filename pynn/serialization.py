@@ -309,27 +309,29 @@ def _read_member(zf, name, source, budget, weight=1):
         raise _error(source, f"the structure refers to array {name!r}, which is absent from "
                              f"the archive (damaged or edited file)") from None
     budget.take(weight * info.file_size, f"array {name!r} ({info.file_size} bytes)")
+    problem = None
     try:
         with zf.open(info) as member:
             try:
                 dtype, shape, fortran, nbytes = read_npy_header(member, info.file_size)
             except ValueError as exc:
-                raise _error(source, f"array {name!r} is corrupt ({exc})") from None
-            if dtype.hasobject:
-                raise _error(source, f"array {name!r} holds pickled Python objects; pynn "
-                                     f"files never do, and they are not loaded")
-            buf = bytearray(nbytes)
-            got = member.readinto(buf) if nbytes else 0
-            if got != nbytes:
-                raise EOFError(f"read {got} of {nbytes} bytes")
-            member.read(1)  # at the end: zipfile checks the CRC
-    except ValueError:
-        raise
+                problem = f"array {name!r} is corrupt ({exc})"
+            else:
+                if dtype.hasobject:
+                    problem = (f"array {name!r} holds pickled Python objects; pynn files "
+                               f"never do, and they are not loaded")
+                else:
+                    buf = bytearray(nbytes)
+                    got = member.readinto(buf) if nbytes else 0
+                    if got != nbytes:
+                        raise EOFError(f"read {got} of {nbytes} bytes")
+                    member.read(1)  # at the end: zipfile checks the CRC
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-        raise _error(source, f"array {name!r} is truncated or corrupt ({exc})") from None
+        problem = f"array {name!r} is truncated or corrupt ({exc})"
     except Exception as exc:  # noqa: BLE001 (whatever else zipfile raises on a bad member)
-        raise _error(source, f"array {name!r} is corrupt ({type(exc).__name__}: {exc})") \
-            from None
+        problem = f"array {name!r} is corrupt ({type(exc).__name__}: {exc})"
+    if problem:
+        raise _error(source, problem)
     try:
         if not nbytes:
             return np.empty(shape, dtype, order="F" if fortran else "C")
