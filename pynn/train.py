@@ -279,6 +279,7 @@ class Callback:
     """Base class of callbacks; every hook is optional (:func:`fit` looks them up).
 
     - ``on_train_begin(model)``: before the first epoch.
+    - ``on_epoch_begin(epoch)``: before each epoch's first step.
     - ``on_train_batch_end(batch, logs) -> bool``: after each training step (0-based
       ``batch`` within the epoch; ``logs`` is ``{"loss": float}``, this process's batch
       loss); return True to stop training after this step (the epoch is then finished:

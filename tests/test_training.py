@@ -695,3 +695,39 @@ def test_a_batch_callback_can_stop_training():
                         callbacks=[StopAt()], progress=None)
     assert len(history) == 1
     assert history["loss"][0] > 0  # the epoch's two steps were counted
+
+
+# ------------------------------------------------------------------ datasets and arrays
+def test_fit_takes_arrays_or_a_dataset_with_batch_size():
+    x, y = blobs()
+    results = []
+    for data in [(x[:180], y[:180]), TensorDataset(x[:180], y[:180]),
+                 (pynn.tensor(x[:180]), pynn.tensor(y[:180]))]:
+        model = mlp([5, 8, 3], seed=3)
+        pynn.manual_seed(11)  # the loader fit builds shuffles from the global generator
+        history = train.fit(model, cross_entropy, SGD(model.parameters(), lr=0.1), data,
+                            epochs=2, val_loader=(x[180:], y[180:]), batch_size=20,
+                            progress=None)
+        results.append((history, weights(model)))
+        assert len(model.calls) == 2 * 9 + 2 * 3  # 180 / 20 steps, 60 / 20 validation
+    for history, w in results[1:]:
+        assert history["loss"] == results[0][0]["loss"]
+        for key, value in w.items():
+            np.testing.assert_array_equal(value, results[0][1][key])
+    # the same as a shuffling DataLoader of that batch size, drawn from the same generator
+    model = mlp([5, 8, 3], seed=3)
+    pynn.manual_seed(11)
+    loader = DataLoader(TensorDataset(x[:180], y[:180]), batch_size=20, shuffle=True)
+    history = train.fit(model, cross_entropy, SGD(model.parameters(), lr=0.1), loader,
+                        epochs=2, val_loader=(x[180:], y[180:]), batch_size=20,
+                        progress=None)
+    assert history["loss"] == results[0][0]["loss"]
+    assert history["val_accuracy"] == results[0][0]["val_accuracy"]
+
+
+def test_fit_arrays_of_different_lengths_are_refused():
+    x, y = blobs()
+    model = mlp([5, 3])
+    with pytest.raises(ValueError, match=r"same number of samples.*\(240, 5\), \(239,\)"):
+        train.fit(model, cross_entropy, SGD(model.parameters(), lr=0.1), (x, y[:-1]), 1,
+                  progress=None)

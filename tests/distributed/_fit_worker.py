@@ -6,6 +6,7 @@ Usage: python _fit_worker.py OUT_DIR MODE [--reference --world R]
 MODE: arrays | loader | resume | nan | uneven | unsharded
 """
 
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -44,10 +45,10 @@ def reference_loader(x, y, world, epochs):
             self.epoch = 0
 
         def __len__(self):
-            return -(-(-(-len(x) // world)) // BATCH)  # ceil(ceil(N / world) / BATCH)
+            return math.ceil(math.ceil(len(x) / world) / BATCH)
 
         def __iter__(self):
-            total = -(-len(x) // world) * world  # padded with the order's first indices
+            total = math.ceil(len(x) / world) * world  # padded with the order's first ones
             order = np.resize(np.random.default_rng(self.epoch).permutation(len(x)), total)
             self.epoch += 1
             shares = [order[r::world] for r in range(world)]
@@ -97,8 +98,10 @@ def main():
             ds = TensorDataset(pynn.tensor(x), pynn.tensor(y))
             train_data = DataLoader(ds, batch_size=BATCH, sampler=DistributedSampler(ds))
             val = (xv, yv)
+        logs = [] if reference else [train.CSVLogger(out / "log.csv")]  # rank 0 writes
         history = train.fit(model, loss, opt, train_data, EPOCHS, val_loader=val,
-                            scheduler=sched, batch_size=BATCH, progress=False)
+                            scheduler=sched, batch_size=BATCH, progress=False,
+                            callbacks=logs)
         save(out, "reference.npz" if reference else f"rank{rank}.npz", model, history)
     elif mode == "resume":  # with dropout: each rank's generator must come back as it was
         model, opt, sched = setup(0.3)

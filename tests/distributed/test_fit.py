@@ -60,6 +60,9 @@ def test_fit_under_ddp_equals_one_process_on_the_concatenated_batches(tmp_path, 
     assert [ln.split(" - ")[0] for ln in lines] == [f"Epoch {e}/{EPOCHS}"
                                                    for e in range(1, EPOCHS + 1)], proc.stderr
     assert proc.stdout == ""
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert len(rows) == 1 + EPOCHS and rows[0].startswith("epoch,loss,accuracy,val_loss")
+    assert [float(r.split(",")[1]) for r in rows[1:]] == list(ranks[0][1]["loss"])
 
 
 def test_fit_under_ddp_resumes_from_rank_0s_checkpoint(tmp_path):
