@@ -972,3 +972,25 @@ def test_an_interrupt_anywhere_in_save_propagates_as_itself_and_keeps_the_file_w
     assert seen_new  # the last points come after the rename
     assert path.read_bytes() == old_bytes
     assert load(path)["w"].tolist() == list(range(6))
+
+
+def test_onnx_export_to_a_path_is_atomic(tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    import pynn.onnx
+
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"old model")
+    real_fsync = os.fsync
+
+    def interrupted(fd):
+        raise KeyboardInterrupt("while writing")
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    model = pynn.nn.Linear(3, 2)
+    with pytest.raises(KeyboardInterrupt, match="while writing"):
+        pynn.onnx.export(model, (pynn.ones(1, 3),), path)
+    assert path.read_bytes() == b"old model"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    pynn.onnx.export(model, (pynn.ones(1, 3),), path)
+    assert path.read_bytes()[:9] != b"old model"

@@ -551,8 +551,9 @@ def write(model_proto, f):
     """Write the serialised model to a path (str or PathLike) or a binary file object."""
     data = model_proto.SerializeToString()
     if isinstance(f, (str, os.PathLike)):
-        with open(f, "wb") as fh:
-            fh.write(data)
+        from ..serialization import _atomic_write
+
+        _atomic_write(f, lambda out, tmp: out.write(data))  # never half a file
     elif isinstance(f, io.TextIOBase):
         raise OnnxExporterError("onnx export: f is a text file; open it in binary mode ('wb')")
     elif hasattr(f, "write"):
