@@ -441,53 +441,41 @@ class CSVLogger(Callback):
         Between the fields (default ``","``).
     append : bool
         Add rows to an existing file (its header is kept) instead of overwriting it. A run
-        resumed by :func:`fit` from a checkpoint appends whatever ``append`` says, after
-        dropping rows of the epochs it is about to train again.
+        that :func:`fit` resumes from a checkpoint (its first epoch is not 0) always
+        appends, after dropping any rows of the epochs it trains again.
     """
 
     def __init__(self, filename, separator=",", append=False):
         self.filename = Path(os.fspath(filename))
         self.separator = separator
         self.append = bool(append)
-        self._resume_epoch = None  # set by load_state_dict: the first epoch to (re)train
-        self._next_epoch = 0
         self._file = None
         self._writer = None
         self._keys = None
-
-    def state_dict(self):
-        """``{"next_epoch"}``, saved in checkpoints."""
-        return {"next_epoch": self._next_epoch}
-
-    def load_state_dict(self, state):
-        """Restore :meth:`state_dict`'s output (on resume): append from that epoch on."""
-        self._resume_epoch = int(state["next_epoch"])
-
-    def _existing_rows(self):
-        """The header and rows of the file, or ``(None, [])``."""
-        if not self.filename.is_file():
-            return None, []
-        with open(self.filename, newline="") as f:
-            rows = list(csv.reader(f, delimiter=self.separator))
-        if not rows:
-            return None, []
-        return rows[0], rows[1:]
+        self._active = False
 
     def on_train_begin(self, model):
-        """Open the file (rank 0 only)."""
-        if not _is_main_process():
-            return
-        self.filename.parent.mkdir(parents=True, exist_ok=True)
-        header, rows = (None, [])
-        if self.append or self._resume_epoch is not None:
-            header, rows = self._existing_rows()
-        if self._resume_epoch is not None and header and header[0] == "epoch":
-            kept = [r for r in rows if r and _int_or(r[0], -1) < self._resume_epoch]
-            if len(kept) != len(rows):  # epochs written after the checkpoint: redone now
-                with open(self.filename, "w", newline="") as f:
+        """Get ready to write (rank 0 only); the file is opened at the first epoch's end."""
+        self._active = _is_main_process()
+        self._file = self._writer = self._keys = None
+
+    def _open(self, first_epoch):
+        header, rows = None, []
+        if (self.append or first_epoch > 0) and self.filename.is_file():
+            with open(self.filename, newline="") as f:
+                found = list(csv.reader(f, delimiter=self.separator))
+            if found:
+                header, rows = found[0], found[1:]
+        if first_epoch > 0 and header and header[0] == "epoch":
+            kept = [r for r in rows if r and _int_or(r[0], -1) < first_epoch]
+            if len(kept) != len(rows):  # written after the checkpoint: trained again now
+                tmp = self.filename.with_name(f".{self.filename.name}.{os.getpid()}.tmp")
+                with open(tmp, "w", newline="") as f:
                     w = csv.writer(f, delimiter=self.separator)
                     w.writerow(header)
                     w.writerows(kept)
+                os.replace(tmp, self.filename)
+        self.filename.parent.mkdir(parents=True, exist_ok=True)
         self._keys = header[1:] if header else None
         # open across the epochs, closed by on_train_end
         self._file = open(self.filename, "a" if header else "w", newline="")  # noqa: SIM115
@@ -495,9 +483,10 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs):
         """Write the epoch's row."""
-        self._next_epoch = int(epoch) + 1
-        if self._writer is None:
+        if not self._active:
             return False
+        if self._writer is None:
+            self._open(int(epoch))
         if self._keys is None:
             self._keys = list(logs)
             self._writer.writerow(["epoch"] + self._keys)

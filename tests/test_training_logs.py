@@ -100,6 +100,15 @@ def test_csv_logger_on_resume_appends_without_repeating_epochs(tmp_path):
     for i, row in enumerate(rows):
         assert float(row[1]) == resumed["loss"][i] == pytest.approx(full["loss"][i], rel=1e-12)
 
+    # a logger added only when resuming starts its file at the resumed epoch
+    model, opt, tl, vl = setup()
+    fit(model, opt, tl, vl, epochs=2, checkpoint_dir=tmp_path / "ckpt2")
+    model, opt, tl, vl = setup()
+    fit(model, opt, tl, vl, epochs=3, callbacks=[train.CSVLogger(tmp_path / "late.csv")],
+        resume=tmp_path / "ckpt2")
+    header, rows = read_csv(tmp_path / "late.csv")
+    assert header == ["epoch"] + KEYS and [r[0] for r in rows] == ["2"]
+
 
 # ------------------------------------------------------------------------- TensorBoard
 def read_events(log_dir):
