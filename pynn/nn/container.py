@@ -1,6 +1,7 @@
 """Containers: ``Sequential`` (a chain of modules), ``ModuleList``, ``ModuleDict``,
 ``ParameterList`` and ``ParameterDict``."""
 
+import functools
 import operator
 from collections import OrderedDict
 
@@ -140,32 +141,47 @@ class Sequential(Module):
             self.append(m)
         return self
 
+    # (modules, hook generation, steps): the rewrites above decided once per arrangement of
+    # modules, not on every call; rebuilt when a module is added, replaced or removed, or any
+    # module's hooks change (a fused pair would skip a hook of its second module).
+    _plan = None
+
     def forward(self, input):
-        mods = list(self._modules.values())
-        if any(m._hooked for m in mods):
-            # a fused pair would skip a hook of its second module: run them one by one
-            for m in mods:
-                input = m(input)
-            return input
-        i, n = 0, len(mods)
-        while i < n:
-            m = mods[i]
-            fused = _conv_pool(mods, i) if type(m) is Conv2d else None
-            if fused is not None:
-                covered, relu, pool = fused
-                input = m._forward_pooled(input, relu, pool)
-                i += covered
-            elif _relu_then_pool(mods, i):
-                input = m(mods[i + 1](input))
-                i += 2
-            elif (i + 1 < n and type(mods[i + 1]) is ReLU and type(m) in _FUSES_RELU
-                  and not _relu_then_pool(mods, i + 1)):
-                input = m._forward_relu(input)
-                i += 2
-            else:
-                input = m(input)
-                i += 1
+        mods = tuple(self._modules.values())
+        plan = self._plan
+        if plan is None or plan[0] != mods or plan[1] != Module._hooks_version:
+            plan = (mods, Module._hooks_version, _fused_steps(mods))
+            self.__dict__["_plan"] = plan
+        for step in plan[2]:
+            input = step(input)
         return input
+
+
+def _fused_steps(mods):
+    """The callables that :meth:`Sequential.forward` applies in turn to run ``mods``."""
+    if any(m._hooked for m in mods):
+        return mods
+    steps = []
+    i, n = 0, len(mods)
+    while i < n:
+        m = mods[i]
+        fused = _conv_pool(mods, i) if type(m) is Conv2d else None
+        if fused is not None:
+            covered, relu, pool = fused
+            steps.append(functools.partial(m._forward_pooled, relu=relu, pool=pool))
+            i += covered
+        elif _relu_then_pool(mods, i):
+            steps.append(mods[i + 1])
+            steps.append(m)
+            i += 2
+        elif (i + 1 < n and type(mods[i + 1]) is ReLU and type(m) in _FUSES_RELU
+              and not _relu_then_pool(mods, i + 1)):
+            steps.append(m._forward_relu)
+            i += 2
+        else:
+            steps.append(m)
+            i += 1
+    return tuple(steps)
 
 
 class ModuleList(Module):

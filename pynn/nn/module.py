@@ -305,6 +305,9 @@ class Module:
         d["_hooked"] = False
 
     _hooked = False  # any hook registered: __call__ takes the slow path
+    # Bumped whenever any module's hooks change, so that what was decided from the hooks
+    # (Sequential's fused steps) is decided again.
+    _hooks_version = 0
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it (here it raises NotImplementedError).
@@ -322,6 +325,7 @@ class Module:
     # -- hooks ---------------------------------------------------------------------------------
 
     def _update_hooked(self):
+        Module._hooks_version += 1
         self.__dict__["_hooked"] = bool(self._forward_pre_hooks or self._forward_hooks
                                         or self._backward_hooks)
 

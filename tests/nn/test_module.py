@@ -350,6 +350,28 @@ def test_sequential_fused_relu_equals_separate_layers(make, shape):
     np.testing.assert_allclose(fused.data, nn.ReLU()(layer(x)).data, rtol=1e-6, atol=1e-6)
 
 
+
+def test_sequential_decides_its_fused_steps_again_when_modules_or_hooks_change():
+    """Sequential decides once which layers it fuses; a hook registered (or removed) on a child
+    after the first call, or a module replaced or appended, is honoured on the next call."""
+    pynn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    x = pynn.randn(2, 4)
+    before = model(x)  # Linear and ReLU run as one fused call
+    seen = []
+    handle = model[1].register_forward_hook(lambda m, args, out: seen.append(out))
+    np.testing.assert_array_equal(model(x).data, before.data)
+    assert len(seen) == 1, "a hook registered after the first call must run"
+    handle.remove()
+    model(x)
+    assert len(seen) == 1
+    model[1] = nn.Tanh()
+    np.testing.assert_allclose(model(x).detach().numpy(),
+                               np.tanh(model[0](x).detach().numpy()), rtol=1e-6)
+    model.append(nn.Linear(3, 1))
+    assert model(x).shape == (2, 1)
+
+
 # Sequentials that Sequential runs as fewer kernel calls, with the same layers one by one.
 _CONV_POOL_ORDERS = {
     "conv_relu_pool": (lambda c, p: nn.Sequential(c, nn.ReLU(), p),
