@@ -119,6 +119,7 @@ from . import (
     functional,
     nn,
     optim,
+    sparse,
     train,
     utils,
 )

@@ -44,6 +44,7 @@ __all__ = [
     "randperm",
     "range",
     "scalar_tensor",
+    "sparse_coo_tensor",
     "zeros",
     "zeros_like",
 ]
@@ -554,8 +555,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         if high is None:
             raise TypeError("randint() missing required argument 'size'")
         low, high, size = 0, low, high
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     low, high = int(_num(low)), int(_num(high))
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
@@ -975,6 +976,59 @@ def as_tensor(data, dtype=None, device=None):
             return _wrap(data, None)
         return _wrap(data.astype(dt), None)
     return _wrap(_as_array(data, dt), None)
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
+                      requires_grad=False, check_invariants=None, is_coalesced=None):
+    """The tensor with ``values`` at ``indices`` and zeros elsewhere (``torch.sparse_coo_tensor``).
+
+    pynn has no sparse storage: the result is dense (so every op takes it), with the values
+    of repeated indices summed as coalescing would.
+
+    Parameters
+    ----------
+    indices : array_like of shape (sparse_dim, nnz), integers
+        Column ``k`` is the position of ``values[k]``.
+    values : array_like of shape (nnz, *dense_dims)
+    size : sequence of int, optional
+        The shape; by default one more than the largest index of each sparse dimension,
+        followed by the dense dimensions of ``values``.
+    dtype : pynn.dtype, optional
+        By default that of ``values``.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    requires_grad : bool
+        Whether autograd records operations on the result.
+    check_invariants : bool, optional
+        Accepted for PyTorch compatibility (indices are always checked).
+    is_coalesced : bool, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor of shape ``size``
+    """
+    idx = np.asarray(_as_array(indices))
+    vals = np.asarray(_as_array(values))
+    if idx.ndim != 2 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"sparse_coo_tensor: indices must be a 2-D integer array "
+                         f"(sparse_dim, nnz), got shape {idx.shape} and dtype {idx.dtype}")
+    if vals.ndim < 1 or vals.shape[0] != idx.shape[1]:
+        raise ValueError(f"sparse_coo_tensor: values must have nnz = {idx.shape[1]} rows "
+                         f"(one per index column), got shape {vals.shape}")
+    if size is None:
+        size = tuple(int(m) + 1 for m in idx.max(axis=1)) if idx.size else (0,) * idx.shape[0]
+        size += vals.shape[1:]
+    size = size_arg((size,), "sparse_coo_tensor")
+    if len(size) != idx.shape[0] + vals.ndim - 1 or size[idx.shape[0]:] != vals.shape[1:]:
+        raise ValueError(f"sparse_coo_tensor: size {size} does not fit {idx.shape[0]} sparse "
+                         f"dimensions and values of shape {vals.shape}")
+    if idx.size and (idx.min() < 0 or np.any(idx.max(axis=1) >= size[:idx.shape[0]])):
+        raise ValueError(f"sparse_coo_tensor: indices out of bounds for size {size}")
+    dt = _dtype.np_dtype(dtype) or vals.dtype
+    out = np.zeros(size, dtype=dt)
+    np.add.at(out, tuple(idx), vals.astype(dt, copy=False))
+    return _make(out, device, requires_grad)
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):

@@ -2303,6 +2303,65 @@ def mm(input, mat2):
     return _mm.MatmulFunction.apply(input, mat2)
 
 
+def spmm(input, mat2):
+    """Product of a sparse matrix (n, m) and a dense one (m, p).
+
+    pynn keeps "sparse" tensors dense (see :meth:`Tensor.to_sparse`), so this is :func:`mm`.
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, m)
+    mat2 : Tensor of shape (m, p)
+
+    Returns
+    -------
+    Tensor of shape (n, p)
+    """
+    return mm(input, mat2)
+
+
+def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    """The tensor itself, as pynn has no sparse storage.
+
+    Every op takes dense tensors, so code written for ``torch.sparse`` runs unchanged
+    (``is_sparse`` stays False).
+
+    Parameters
+    ----------
+    sparse_dim : int, optional
+        Accepted for PyTorch compatibility.
+    layout : pynn.layout, optional
+        Accepted for PyTorch compatibility.
+    blocksize : (int, int), optional
+        Accepted for PyTorch compatibility.
+    dense_dim : int, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+        ``self``.
+    """
+    return self
+
+
+def to_dense(self, dtype=None, *, masked_grad=None):
+    """The tensor itself (pynn's tensors are always dense), as ``dtype`` if given.
+
+    Parameters
+    ----------
+    dtype : pynn.dtype, optional
+        Convert to it.
+    masked_grad : bool, optional
+        Accepted for PyTorch compatibility.
+
+    Returns
+    -------
+    Tensor
+    """
+    return self if dtype is None else self.to(dtype)
+
+
 def bmm(input, mat2):
     """Batched product of (b, n, k) and (b, k, m): (b, n, m), without broadcasting.
 
@@ -4259,7 +4318,7 @@ _METHOD_NAMES = [
     "atanh", "deg2rad", "rad2deg", "lgamma", "digamma", "sinc", "logit", "xlogy", "logaddexp",
     "logaddexp2", "sgn", "signbit", "copysign", "heaviside", "gcd", "lcm", "fmax", "fmin",
     "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron", "bitwise_left_shift",
-    "bitwise_right_shift"
+    "bitwise_right_shift", "to_sparse", "to_dense"
 ]
 
 # Tensor method aliases that the namespace spells differently.
@@ -4277,7 +4336,7 @@ _NAMESPACE_ONLY = [
     "rsub", "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
     "column_stack", "atleast_1d", "atleast_2d", "einsum", "tensordot", "where",
     "broadcast_tensors", "var_mean", "std_mean", "cdist", "block_diag", "meshgrid",
-    "cartesian_prod", "cov", "corrcoef", "trapezoid", "trapz", "searchsorted", "bucketize"
+    "cartesian_prod", "cov", "corrcoef", "trapezoid", "trapz", "searchsorted", "bucketize", "spmm"
 ]
 
 
@@ -4301,7 +4360,8 @@ def _install():
 _install()
 
 # Tensor methods with no torch-namespace function of that name.
-_METHOD_ONLY = {"view", "view_as", "reshape_as", "expand", "expand_as", "repeat"}
+_METHOD_ONLY = {"view", "view_as", "reshape_as", "expand", "expand_as", "repeat", "to_sparse",
+                "to_dense"}
 
 _EXPORTS = [n for n in _METHOD_NAMES if n not in _METHOD_ONLY] + list(_METHOD_ALIASES) + \
     _NAMESPACE_ONLY

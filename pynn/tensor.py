@@ -357,6 +357,8 @@ class Tensor:
 
     is_cuda = False
     is_mps = False
+    is_xpu = False
+    is_cpu = True
     is_sparse = False
     is_quantized = False
     is_meta = False

@@ -394,6 +394,12 @@ OPS = [
                        lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {})), rtol=1e-4),
     Op("mm", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4, 5), d)), {}),
                    lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {}))),
+    Op("spmm", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4, 5), d)), {})), method=False),
+    Op("sparse.mm", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4, 5), d)), {})),
+       method=False),
+    Op("sparse.addmm", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (3, 2), d),
+                                            _u(r, (2, 4), d)), {"beta": 0.5, "alpha": 2.0})),
+       method=False),
     Op("bmm", fixed(lambda r, d: ((_u(r, (2, 3, 4), d), _u(r, (2, 4, 5), d)), {}))),
     Op("mv", fixed(lambda r, d: ((_u(r, (3, 4), d), _u(r, (4,), d)), {}))),
     Op("dot", fixed(lambda r, d: ((_u(r, (4,), d), _u(r, (4,), d)), {}),
@@ -870,3 +876,31 @@ def test_half_precision_goes_through_the_float32_kernels():
         want = getattr(torch, name)(torch.tensor(x._data))
         assert y._data.dtype == np.float16
         np.testing.assert_allclose(y._data, want.numpy(), atol=1e-3)
+
+
+def test_sparse_tensors_are_dense_with_the_sparse_values():
+    """sparse_coo_tensor (duplicates summed, size inferred or given), to_sparse and
+    to_dense: the dense values PyTorch's sparse tensors hold, as ordinary tensors."""
+    idx = np.array([[0, 1, 1, 3], [2, 0, 0, 1]])
+    vals = np.array([1.5, -2.0, 0.5, 4.0], np.float32)
+    for size, kw in [(None, {}), ((5, 3), {}), ((4, 3), {"dtype": "int64"})]:
+        args = (idx, vals) if size is None else (idx, vals, size)
+        t = torch.sparse_coo_tensor(*[torch.tensor(a) if isinstance(a, np.ndarray) else a
+                                      for a in args],
+                                    check_invariants=True,
+                                    **{k: getattr(torch, v) for k, v in kw.items()})
+        p = pynn.sparse_coo_tensor(*args, **{k: getattr(pynn, v) for k, v in kw.items()})
+        assert p.dtype == getattr(pynn, str(t.dtype).split(".")[1])
+        np.testing.assert_array_equal(p.numpy(), t.to_dense().numpy())
+    dense = np.array([[0.0, 1.0], [2.0, 0.0]], np.float32)
+    x = pynn.tensor(dense, requires_grad=True)
+    s = x.to_sparse()
+    assert not s.is_sparse and s.to_dense() is s
+    np.testing.assert_array_equal(s.detach().numpy(),
+                                  torch.tensor(dense).to_sparse().to_dense().numpy())
+    (s @ pynn.ones(2, 1)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 2), np.float32))
+    with pytest.raises(ValueError, match="out of bounds"):
+        pynn.sparse_coo_tensor(idx, vals, (2, 2))
+    with pytest.raises(ValueError, match="nnz"):
+        pynn.sparse_coo_tensor(idx, vals[:3])

@@ -163,6 +163,9 @@ def test_device_idiom():
     device = pynn.device("cuda" if pynn.cuda.is_available() else "cpu")
     x = pynn.randn(2, 3, device=device)
     assert x.device == pynn.device("cpu") and str(x.device) == "cpu" and not x.is_cuda
+    flags = ("is_cuda", "is_mps", "is_xpu", "is_cpu", "is_sparse", "is_meta")
+    t = torch.randn(2, 3)
+    assert [getattr(x, f) for f in flags] == [getattr(t, f) for f in flags]
     assert x.to(device) is x and x.to("cpu", non_blocking=True) is x and x.cpu() is x
     assert x.pin_memory() is x
     assert x.to(pynn.float64).dtype == pynn.float64
@@ -324,6 +327,8 @@ RANDOM = [
     ("randn", lambda lib, **k: lib.randn((200, 300), **k), 0.0, 1.0),
     ("randint", lambda lib, **k: lib.randint(3, 10, (200, 300), **k), 6.0, math.sqrt(48 / 12)),
     ("randint_high", lambda lib, **k: lib.randint(4, (60000,), **k), 1.5, math.sqrt(15 / 12)),
+    ("randint_high_size_kw", lambda lib, **k: lib.randint(4, size=(60000,), **k), 1.5,
+     math.sqrt(15 / 12)),
     ("normal", lambda lib, **k: lib.normal(2.0, 3.0, (200, 300), **k), 2.0, 3.0),
     ("normal_tensors", lambda lib, **k: lib.normal(lib.full((200, 300), -1.0),
                                                    lib.full((200, 300), 0.5), **k), -1.0, 0.5),

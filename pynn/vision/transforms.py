@@ -1,0 +1,685 @@
+"""Image transforms with torchvision's names: ``from pynn.vision import transforms``.
+
+A transform maps one image to one image. Images come in two forms, as in torchvision:
+
+- before :class:`ToTensor`, a *picture*: an ndarray of shape (H, W) or (H, W, C), usually
+  uint8 (what pynn's datasets return), or a PIL image when Pillow is installed (it is read
+  through NumPy; geometric transforms give one back);
+- after it, a Tensor of shape (C, H, W) (or (..., H, W)), float in [0, 1].
+
+The geometric transforms (crops, flips, rotation, resizing, padding) take either form and
+return the same form. The randomness comes from pynn's global generator (``pynn.manual_seed``
+reseeds it) unless a transform is given its own ``rng``.
+
+Deterministic transforms and the random ones of :mod:`pynn.data.transforms` also work on a
+whole batch (N, C, H, W) at once (:meth:`Compose.batch`): datasets use that to build a batch
+without a Python loop over images when their transform allows it.
+"""
+
+import math
+import numbers
+import sys
+
+import numpy as np
+
+from .. import random as _random
+from ..data import transforms as _batch
+from ..tensor import Tensor
+
+__all__ = [
+    "CenterCrop",
+    "Compose",
+    "ConvertImageDtype",
+    "Grayscale",
+    "InterpolationMode",
+    "Lambda",
+    "Normalize",
+    "PILToTensor",
+    "Pad",
+    "RandomApply",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "RandomRotation",
+    "RandomVerticalFlip",
+    "Resize",
+    "ToTensor",
+]
+
+
+class InterpolationMode:
+    """The interpolation names torchvision uses (plain strings here)."""
+
+    NEAREST = "nearest"
+    BILINEAR = "bilinear"
+
+
+# -- image forms ------------------------------------------------------------------------------
+
+def _is_pil(img):
+    return type(img).__module__.startswith("PIL.")
+
+
+def _to_nchw(img, name):
+    """``img`` as an (N, C, H, W) ndarray, and a function turning such an array back into
+    ``img``'s form (picture layout, Tensor or PIL image)."""
+    if isinstance(img, Tensor):
+        arr = img.detach().numpy()
+        if arr.ndim < 2:
+            raise ValueError(f"{name}: expected a tensor image (..., H, W), got shape "
+                             f"{tuple(arr.shape)}")
+        if arr.ndim == 2:
+            return arr[None, None], lambda out: Tensor(np.ascontiguousarray(out[0, 0]))
+        lead = arr.shape[:-3]
+        x = arr.reshape((-1,) + arr.shape[-3:])
+        return x, lambda out: Tensor(np.ascontiguousarray(out).reshape(lead + out.shape[1:]))
+    pil = _is_pil(img)
+    arr = np.asarray(img)
+    if arr.ndim == 2:
+        x = arr[None, None]
+
+        def back(out):
+            return _restore_picture(out[0, 0], img if pil else None)
+    elif arr.ndim == 3:
+        x = arr.transpose(2, 0, 1)[None]
+
+        def back(out):
+            # One channel is a grey picture (H, W), as a PIL "L" image is.
+            hwc = out[0, 0] if out.shape[1] == 1 else out[0].transpose(1, 2, 0)
+            return _restore_picture(hwc, img if pil else None)
+    else:
+        raise ValueError(f"{name}: expected a picture of shape (H, W) or (H, W, C) or a "
+                         f"Tensor (C, H, W), got {type(img).__name__} of shape {arr.shape}")
+    return x, back
+
+
+def _restore_picture(arr, pil_like):
+    arr = np.ascontiguousarray(arr)
+    if pil_like is None:
+        return arr
+    return sys.modules[type(pil_like).__module__].fromarray(arr)
+
+
+def _pair(size, name):
+    if isinstance(size, numbers.Number):
+        return int(size), int(size)
+    size = tuple(int(s) for s in size)
+    if len(size) == 1:
+        return size[0], size[0]
+    if len(size) != 2:
+        raise ValueError(f"{name}: size must be an int or (height, width), got {size!r}")
+    return size
+
+
+class _ImageTransform:
+    """One image in, one image out; subclasses implement ``_apply(x)`` on (N, C, H, W)."""
+
+    def __call__(self, img):
+        x, back = _to_nchw(img, type(self).__name__)
+        return back(self._apply(x))
+
+    def batch(self, x):
+        """The transform of every image of an (N, C, H, W) ndarray."""
+        return self._apply(x)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def extra_repr(self):
+        return ""
+
+
+# -- conversion -------------------------------------------------------------------------------
+
+class ToTensor:
+    """A picture (H, W[, C]) to a float32 Tensor (C, H, W); uint8 values are divided by 255.
+
+    Float pictures keep their values (as torchvision does). PIL images are read with
+    ``np.asarray``; Tensors are refused, as in torchvision.
+    """
+
+    def __call__(self, pic):
+        if isinstance(pic, Tensor):
+            raise TypeError("ToTensor: pic should be a picture (ndarray (H, W[, C]) or PIL "
+                            "image), got a Tensor; it is already one")
+        arr = np.asarray(pic)
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        if arr.ndim != 3:
+            raise ValueError(f"ToTensor: pic should be 2- or 3-dimensional (H, W[, C]), got "
+                             f"shape {arr.shape}")
+        return Tensor(self._convert(arr.transpose(2, 0, 1)))
+
+    def batch(self, x):
+        """(N, C, H, W) pictures to float32 (the values as :meth:`__call__` gives them)."""
+        return self._convert(x)
+
+    @staticmethod
+    def _convert(chw):
+        if chw.dtype == np.uint8:
+            return np.multiply(chw, np.float32(1 / 255), dtype=np.float32)
+        if chw.dtype == np.bool_:
+            return chw.astype(np.float32)
+        if np.issubdtype(chw.dtype, np.floating):
+            return np.ascontiguousarray(chw)
+        return chw.astype(np.float32)
+
+    def __repr__(self):
+        return "ToTensor()"
+
+
+class PILToTensor:
+    """A picture (H, W[, C]) to a Tensor (C, H, W) of the same dtype, values unchanged."""
+
+    def __call__(self, pic):
+        arr = np.asarray(pic)
+        arr = arr[:, :, None] if arr.ndim == 2 else arr
+        return Tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+    def __repr__(self):
+        return "PILToTensor()"
+
+
+class ConvertImageDtype:
+    """A tensor image to ``dtype``, rescaling the values (uint8 0..255 <-> float 0..1).
+
+    Parameters
+    ----------
+    dtype : pynn dtype
+    """
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def __call__(self, image):
+        if not isinstance(image, Tensor):
+            raise TypeError(f"ConvertImageDtype: expected a Tensor, got {type(image).__name__}")
+        src, dst = image.is_floating_point(), self.dtype.is_floating_point
+        if src and not dst:
+            top = float(np.iinfo(self.dtype.dtype).max)
+            return (image * (top + 1.0 - 1e-3)).floor().to(self.dtype)
+        if dst and not src:
+            top = float(np.iinfo(image.numpy().dtype).max)
+            return image.to(self.dtype) / top
+        return image.to(self.dtype)
+
+    def __repr__(self):
+        return f"ConvertImageDtype({self.dtype})"
+
+
+class Normalize:
+    """``(x - mean[c]) / std[c]`` on a float Tensor (C, H, W) (or (N, C, H, W)).
+
+    Parameters
+    ----------
+    mean, std : sequence of C floats (or one float for every channel)
+    inplace : bool
+        Write the result into the input tensor.
+    """
+
+    def __init__(self, mean, std, inplace=False):
+        self._op = _batch.Normalize(mean, std)
+        self.mean, self.std, self.inplace = mean, std, inplace
+
+    def __call__(self, tensor):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"Normalize: expected a Tensor image (C, H, W), got "
+                            f"{type(tensor).__name__}; apply ToTensor first")
+        if not tensor.is_floating_point():
+            raise TypeError(f"Normalize: expected a float tensor, got {tensor.dtype}")
+        x = tensor.detach().numpy()
+        if x.ndim < 3:
+            raise ValueError(f"Normalize: expected a tensor image (C, H, W), got shape "
+                             f"{tuple(x.shape)}")
+        out = self._op(x if x.ndim <= 4 else x.reshape((-1,) + x.shape[-3:])).reshape(x.shape)
+        if self.inplace:
+            x[...] = out
+            return tensor
+        return Tensor(out)
+
+    def batch(self, x):
+        """Every image of an (N, C, H, W) float ndarray."""
+        return self._op.apply(x)
+
+    def __repr__(self):
+        return f"Normalize(mean={self.mean}, std={self.std})"
+
+
+class Lambda:
+    """A user function as a transform.
+
+    Parameters
+    ----------
+    lambd : callable
+    """
+
+    def __init__(self, lambd):
+        if not callable(lambd):
+            raise TypeError(f"Lambda: argument should be callable, got {type(lambd).__name__}")
+        self.lambd = lambd
+
+    def __call__(self, img):
+        return self.lambd(img)
+
+    def __repr__(self):
+        return "Lambda()"
+
+
+class Compose:
+    """Apply ``transforms`` in order.
+
+    Parameters
+    ----------
+    transforms : list of callable
+    """
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+        for t in self.transforms:
+            if not callable(t):
+                raise TypeError(f"Compose: {t!r} is not callable")
+
+    def __call__(self, img):
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+    @property
+    def batchable(self):
+        """True when every transform can run on a whole batch (:meth:`batch`)."""
+        return all(callable(getattr(t, "batch", None)) and getattr(t, "batchable", True)
+                   for t in self.transforms)
+
+    def batch(self, x):
+        """Apply every transform to a batch (N, C, H, W) at once: pictures (uint8) before
+        :class:`ToTensor`, float images after it."""
+        for t in self.transforms:
+            x = t.batch(x)
+        return x
+
+    def __repr__(self):
+        inner = "".join(f"\n    {t!r}" for t in self.transforms)
+        return f"Compose({inner}\n)"
+
+
+class RandomApply:
+    """Apply the list ``transforms`` with probability ``p``.
+
+    Parameters
+    ----------
+    transforms : list of callable
+    p : float
+    """
+
+    def __init__(self, transforms, p=0.5):
+        self.transforms = list(transforms)
+        self.p = float(p)
+
+    def __call__(self, img):
+        if _random.get_generator().random() >= self.p:
+            return img
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+    def __repr__(self):
+        return f"RandomApply(p={self.p}, {self.transforms!r})"
+
+
+# -- geometry ---------------------------------------------------------------------------------
+
+class _Wrapped(_ImageTransform):
+    """A transform of :mod:`pynn.data.transforms` (batches, per-image randomness)."""
+
+    def _apply(self, x):
+        return self._op.apply(x)
+
+
+class RandomHorizontalFlip(_Wrapped):
+    """Mirror left-right with probability ``p``.
+
+    Parameters
+    ----------
+    p : float
+    """
+
+    def __init__(self, p=0.5):
+        self.p = p
+        self._op = _batch.RandomHorizontalFlip(p)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class RandomVerticalFlip(_ImageTransform):
+    """Mirror top-bottom with probability ``p``.
+
+    Parameters
+    ----------
+    p : float
+    """
+
+    def __init__(self, p=0.5):
+        self.p = float(p)
+
+    def _apply(self, x):
+        flip = _random.get_generator().random(x.shape[0]) < self.p
+        return np.where(flip[:, None, None, None], x[:, :, ::-1], x)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+def _padding4(padding, name):
+    """(left, top, right, bottom) from torchvision's int, (lr, tb) or 4-tuple."""
+    if isinstance(padding, numbers.Number):
+        return (int(padding),) * 4
+    padding = tuple(int(p) for p in padding)
+    if len(padding) == 2:
+        return padding * 2
+    if len(padding) == 4:
+        return padding
+    raise ValueError(f"{name}: padding must be an int or a sequence of 2 or 4 ints, "
+                     f"got {padding!r}")
+
+
+_NP_PAD_MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect",
+                 "symmetric": "symmetric"}
+
+
+def _pad_nchw(x, left, top, right, bottom, fill=0, mode="constant"):
+    if mode not in _NP_PAD_MODES:
+        raise ValueError(f"padding_mode must be one of {sorted(_NP_PAD_MODES)}, got {mode!r}")
+    widths = ((0, 0), (0, 0), (top, bottom), (left, right))
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=fill)
+    return np.pad(x, widths, mode=_NP_PAD_MODES[mode])
+
+
+class Pad(_ImageTransform):
+    """Pad the borders.
+
+    Parameters
+    ----------
+    padding : int or (int, int) or (int, int, int, int)
+        All sides; (left/right, top/bottom); or (left, top, right, bottom).
+    fill : number
+    padding_mode : {"constant", "edge", "reflect", "symmetric"}
+    """
+
+    def __init__(self, padding, fill=0, padding_mode="constant"):
+        self.padding = _padding4(padding, "Pad")
+        self.fill, self.padding_mode = fill, padding_mode
+
+    def _apply(self, x):
+        return _pad_nchw(x, *self.padding, fill=self.fill, mode=self.padding_mode)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, fill={self.fill}, padding_mode={self.padding_mode}"
+
+
+class RandomCrop(_ImageTransform):
+    """Crop ``size`` at a random place (per image), after optional padding.
+
+    Parameters
+    ----------
+    size : int or (int, int)
+    padding : int or sequence, optional
+        As :class:`Pad`.
+    pad_if_needed : bool
+        Pad images smaller than ``size`` up to it.
+    fill : number
+    padding_mode : {"constant", "edge", "reflect", "symmetric"}
+    """
+
+    def __init__(self, size, padding=None, pad_if_needed=False, fill=0,
+                 padding_mode="constant"):
+        self.size = _pair(size, "RandomCrop")
+        self.padding = None if padding is None else _padding4(padding, "RandomCrop")
+        self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
+
+    def _apply(self, x):
+        if self.padding is not None:
+            x = _pad_nchw(x, *self.padding, fill=self.fill, mode=self.padding_mode)
+        th, tw = self.size
+        if self.pad_if_needed and (x.shape[2] < th or x.shape[3] < tw):
+            dh, dw = max(th - x.shape[2], 0), max(tw - x.shape[3], 0)
+            x = _pad_nchw(x, dw, dh, dw, dh, fill=self.fill, mode=self.padding_mode)
+        h, w = x.shape[2:]
+        if th > h or tw > w:
+            raise ValueError(f"RandomCrop: crop size {self.size} is larger than the image "
+                             f"({h}, {w})")
+        rng = _random.get_generator()
+        top = rng.integers(0, h - th + 1, size=x.shape[0])
+        left = rng.integers(0, w - tw + 1, size=x.shape[0])
+        return _batch._crop_at(x, top, left, th, tw)
+
+    def extra_repr(self):
+        return f"size={self.size}, padding={self.padding}"
+
+
+class CenterCrop(_ImageTransform):
+    """Crop ``size`` at the centre (padding with zeros where the image is smaller).
+
+    Parameters
+    ----------
+    size : int or (int, int)
+    """
+
+    def __init__(self, size):
+        self.size = _pair(size, "CenterCrop")
+
+    def _apply(self, x):
+        th, tw = self.size
+        h, w = x.shape[2:]
+        if th > h or tw > w:
+            dh, dw = max(th - h, 0), max(tw - w, 0)
+            x = _pad_nchw(x, dw // 2, dh // 2, (dw + 1) // 2, (dh + 1) // 2)
+            h, w = x.shape[2:]
+        top = round((h - th) / 2.0)
+        left = round((w - tw) / 2.0)
+        return x[:, :, top:top + th, left:left + tw]
+
+    def extra_repr(self):
+        return f"size={self.size}"
+
+
+def _resample_matrix(n_in, n_out, mode, antialias):
+    """(n_out, n_in) weights: output sample i is ``sum_j W[i, j] * input[j]`` (half-pixel
+    centres; a triangle filter widened by the scale when shrinking with ``antialias``)."""
+    scale = n_in / n_out
+    centres = (np.arange(n_out) + 0.5) * scale
+    if mode == "nearest":
+        w = np.zeros((n_out, n_in))
+        w[np.arange(n_out), np.minimum(np.floor(np.arange(n_out) * scale), n_in - 1)
+          .astype(np.intp)] = 1.0
+        return w
+    support = max(scale, 1.0) if antialias else 1.0
+    dist = (np.arange(n_in)[None, :] + 0.5 - centres[:, None]) / support
+    w = np.clip(1.0 - np.abs(dist), 0.0, None)
+    if not antialias or scale <= 1.0:
+        # Plain bilinear: clamp the sampling position inside the image (edge replication).
+        pos = np.clip(centres - 0.5, 0, n_in - 1)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, n_in - 1)
+        frac = pos - lo
+        w = np.zeros((n_out, n_in))
+        np.add.at(w, (np.arange(n_out), lo), 1.0 - frac)
+        np.add.at(w, (np.arange(n_out), hi), frac)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def _resize_nchw(x, size, mode="bilinear", antialias=True):
+    th, tw = size
+    h, w = x.shape[2:]
+    if (th, tw) == (h, w):
+        return x
+    wy = _resample_matrix(h, th, mode, antialias)
+    wx = _resample_matrix(w, tw, mode, antialias)
+    if mode == "nearest":
+        rows = wy.argmax(axis=1)
+        cols = wx.argmax(axis=1)
+        return x[:, :, rows][:, :, :, cols]
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
+    out = np.einsum("ij,ncjk,lk->ncil", wy.astype(dtype), x.astype(dtype, copy=False),
+                    wx.astype(dtype), optimize=True)
+    if not np.issubdtype(x.dtype, np.floating):
+        info = np.iinfo(x.dtype)
+        out = np.clip(np.rint(out), info.min, info.max).astype(x.dtype)
+    return out
+
+
+def _resized_shape(h, w, size, max_size):
+    if isinstance(size, numbers.Number) or len(size) == 1:
+        s = int(size if isinstance(size, numbers.Number) else size[0])
+        short, long_ = (h, w) if h <= w else (w, h)
+        new_short, new_long = s, int(s * long_ / short)
+        if max_size is not None and new_long > max_size:
+            new_short, new_long = int(max_size * new_short / new_long), max_size
+        return (new_short, new_long) if h <= w else (new_long, new_short)
+    return _pair(size, "Resize")
+
+
+class Resize(_ImageTransform):
+    """Resize to ``size``: (h, w), or an int matched by the shorter side (aspect kept).
+
+    Parameters
+    ----------
+    size : int or (int, int)
+    interpolation : {"bilinear", "nearest"}
+    max_size : int, optional
+        With an int ``size``: the longer side's cap.
+    antialias : bool
+        Widen the filter when shrinking (as PIL and torchvision do).
+    """
+
+    def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
+                 antialias=True):
+        self.size, self.max_size, self.antialias = size, max_size, antialias
+        self.interpolation = _interp(interpolation, "Resize")
+
+    def _apply(self, x):
+        shape = _resized_shape(x.shape[2], x.shape[3], self.size, self.max_size)
+        return _resize_nchw(x, shape, self.interpolation, self.antialias)
+
+    def extra_repr(self):
+        return f"size={self.size}, interpolation={self.interpolation}"
+
+
+def _interp(mode, name):
+    mode = getattr(mode, "value", mode)
+    mode = str(mode).lower()
+    if mode not in ("bilinear", "nearest"):
+        raise ValueError(f"{name}: interpolation must be 'bilinear' or 'nearest', got {mode!r}")
+    return mode
+
+
+class RandomResizedCrop(_ImageTransform):
+    """Crop a random area and aspect ratio, then resize it to ``size``.
+
+    Parameters
+    ----------
+    size : int or (int, int)
+    scale : (float, float)
+        Range of the crop's area as a fraction of the image's.
+    ratio : (float, float)
+        Range of the crop's aspect ratio (width / height), drawn log-uniformly.
+    interpolation : {"bilinear", "nearest"}
+    antialias : bool
+    """
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation=InterpolationMode.BILINEAR, antialias=True):
+        self.size = _pair(size, "RandomResizedCrop")
+        self.scale, self.ratio, self.antialias = tuple(scale), tuple(ratio), antialias
+        self.interpolation = _interp(interpolation, "RandomResizedCrop")
+
+    def _params(self, h, w, rng):
+        area = h * w
+        log_ratio = np.log(self.ratio)
+        for _ in range(10):
+            target = area * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(*log_ratio))
+            cw = round(math.sqrt(target * aspect))
+            ch = round(math.sqrt(target / aspect))
+            if 0 < cw <= w and 0 < ch <= h:
+                return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+        # Fall back to the centre crop of the nearest allowed aspect ratio.
+        in_ratio = w / h
+        if in_ratio < min(self.ratio):
+            cw, ch = w, round(w / min(self.ratio))
+        elif in_ratio > max(self.ratio):
+            ch, cw = h, round(h * max(self.ratio))
+        else:
+            cw, ch = w, h
+        return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+    def _apply(self, x):
+        rng = _random.get_generator()
+        out = []
+        for img in x:
+            top, left, ch, cw = self._params(x.shape[2], x.shape[3], rng)
+            crop = img[None, :, top:top + ch, left:left + cw]
+            out.append(_resize_nchw(crop, self.size, self.interpolation, self.antialias))
+        return np.concatenate(out)
+
+    def extra_repr(self):
+        return f"size={self.size}, scale={self.scale}, ratio={self.ratio}"
+
+
+class RandomRotation(_Wrapped):
+    """Rotate by an angle drawn from ``[-degrees, degrees]`` (or ``degrees`` = (lo, hi)),
+    counter-clockwise, about the centre, keeping the size.
+
+    Parameters
+    ----------
+    degrees : float or (float, float)
+    interpolation : {"nearest", "bilinear"}
+    expand : bool
+        Must be False (the output keeps the input's size).
+    center : None
+        The image centre (others are not supported).
+    fill : number
+    """
+
+    def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False,
+                 center=None, fill=0):
+        if expand or center is not None:
+            raise NotImplementedError("RandomRotation: expand=True and a custom center are "
+                                      "not supported; the rotation is about the image centre")
+        self.degrees = degrees
+        self._op = _batch.RandomRotation(degrees, _interp(interpolation, "RandomRotation"),
+                                         fill)
+
+    def extra_repr(self):
+        return f"degrees={self._op.degrees}, interpolation={self._op.interpolation}"
+
+
+class Grayscale(_ImageTransform):
+    """RGB to grey (ITU-R 601-2 luma: 0.299 R + 0.587 G + 0.114 B).
+
+    Parameters
+    ----------
+    num_output_channels : {1, 3}
+    """
+
+    def __init__(self, num_output_channels=1):
+        if num_output_channels not in (1, 3):
+            raise ValueError("Grayscale: num_output_channels must be 1 or 3")
+        self.num_output_channels = num_output_channels
+
+    def _apply(self, x):
+        if x.shape[1] == 1:
+            grey = x
+        else:
+            if x.shape[1] != 3:
+                raise ValueError(f"Grayscale: expected 1 or 3 channels, got {x.shape[1]}")
+            dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
+            grey = np.tensordot(np.array([0.299, 0.587, 0.114], dtype=dtype),
+                                x.astype(dtype, copy=False), axes=([0], [1]))[:, None]
+            if grey.dtype != x.dtype:
+                grey = np.clip(np.rint(grey), 0, np.iinfo(x.dtype).max).astype(x.dtype)
+        return np.repeat(grey, self.num_output_channels, axis=1)
+
+    def extra_repr(self):
+        return f"num_output_channels={self.num_output_channels}"
