@@ -1116,6 +1116,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
             lr = float(optimizer.param_groups[0]["lr"])
             meter = _Meter(metric_list)
             stop = False
+            b = 0
             t0 = perf_counter()
             model.train()
             with enable_grad():
