@@ -41,3 +41,5 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__  # print(p) as PyTorch prints it (Tensor binds __str__ to its own repr)

@@ -38,6 +38,7 @@ def test_parameter_is_a_leaf_tensor_with_torch_like_repr():
     p = nn.Parameter(np.array([1.0, 2.0], np.float32))
     assert isinstance(p, pynn.Tensor) and p.is_leaf and p.requires_grad
     assert repr(p) == "Parameter containing:\ntensor([1., 2.], requires_grad=True)"
+    assert str(p) == repr(p)  # print(p) too
     assert not nn.Parameter(np.zeros(2), requires_grad=False).requires_grad
     frozen = np.zeros(3, np.float32)
     frozen.flags.writeable = False
