@@ -112,7 +112,7 @@ static int PYNN_FN(backward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int
     const int gemm_threads = teams > 1 ? 1 : n_threads;                                       \
     PYNN_OMP(parallel num_threads(teams) if(teams > 1))                                       \
     {                                                                                         \
-        real *scratch = pynn_alloc((size_t)(scratch_len) * sizeof(real));                      \
+        real *scratch = pynn_alloc_n(scratch_len, sizeof(real), 0);                            \
         int mine = scratch ? PYNN_OK : PYNN_ERR_NOMEM;                                        \
         PYNN_OMP(for schedule(dynamic))                                                       \
         for (int64_t i = 0; i < b; ++i)                                                       \
@@ -131,7 +131,7 @@ int PYNN_FN(pynn_attention_fwd)(int64_t b, int64_t l, int64_t s, int64_t e, int6
                                 int causal, double scale, BCAST dropout, real *out,
                                 real *probs, int isa, int n_threads)
 {
-    FOR_EACH_PROBLEM(dropout.data ? l * s : 0,
+    FOR_EACH_PROBLEM(dropout.data ? pynn_size_mul(l, s) : 0,
                      PYNN_FN(forward_one)(i, l, s, e, ev, q, k, v, mask, causal, scale,
                                           dropout, out, probs, scratch, isa, gemm_threads))
 }
@@ -141,7 +141,7 @@ int PYNN_FN(pynn_attention_bwd)(int64_t b, int64_t l, int64_t s, int64_t e, int6
                                 const real *dout, double scale, BCAST dropout, real *dq,
                                 real *dk, real *dv, int isa, int n_threads)
 {
-    FOR_EACH_PROBLEM(2 * l * s,
+    FOR_EACH_PROBLEM(pynn_size_mul(2, pynn_size_mul(l, s)),
                      PYNN_FN(backward_one)(i, l, s, e, ev, q, k, v, probs, dout, scale,
                                            dropout, dq, dk, dv, scratch, isa, gemm_threads))
 }

@@ -25,14 +25,41 @@ static int is_pointwise(const pynn_conv_geom *g)
  * share, so that every thread still gets work. */
 static int64_t chunk_images(int64_t n, int64_t npix, int64_t teams)
 {
-    int64_t want = (PYNN_CONV_TARGET_COLS + npix - 1) / npix;
-    int64_t share = (n + teams - 1) / teams;
+    int64_t want = pynn_ceil_div(PYNN_CONV_TARGET_COLS, PYNN_MAX(npix, 1));
+    int64_t share = pynn_ceil_div(n, teams);
     return PYNN_MAX(1, PYNN_MIN(want, share));
 }
 
 static const pynn_conv_pool_desc *conv_pool_desc(int isa)
 {
     return PYNN_ISA_DESC(pynn_conv_pool_desc, isa);
+}
+
+/* The sizes that every offset into a convolution's arrays is formed from: values per filter
+ * (c kh kw), per output plane (oh ow), per image of x (c h w) and of y (o times the pooled
+ * or the plain plane). PYNN_ERR_NOMEM if one of them, or the whole of x or y over n images,
+ * does not fit in int64_t (the arrays passed in fit, but a caller's geometry need not). */
+static int conv_sizes(const pynn_conv_geom *g, int64_t n, int64_t o, const pynn_pool_geom *pool,
+                      int64_t *kdim, int64_t *npix, int64_t *x_step, int64_t *y_step)
+{
+    *kdim = pynn_size_mul(pynn_size_mul(g->c, g->kh), g->kw);
+    *npix = pynn_size_mul(g->oh, g->ow);
+    *x_step = pynn_size_mul(pynn_size_mul(g->c, g->h), g->w);
+    *y_step = pynn_size_mul(o, pool ? pynn_size_mul(pool->oh, pool->ow) : *npix);
+    return *kdim < 0 || *npix < 0 || pynn_size_mul(n, *x_step) < 0 ||
+                   pynn_size_mul(n, *y_step) < 0
+               ? PYNN_ERR_NOMEM
+               : PYNN_OK;
+}
+
+/* Values in the argmax kernels' padded image (conv_pool_kernel.h), slack included, for patch
+ * rows of nv vectors of `lanes`; PYNN_SIZE_OVERFLOW when a padding of 2**31 makes it exceed
+ * int64_t. */
+static int64_t argmax_pad_len(const pynn_conv_geom *g, int64_t nv, int lanes)
+{
+    const int64_t hp = pynn_size_add(g->h, pynn_size_mul(2, g->ph));
+    const int64_t wp = pynn_size_add(g->w, pynn_size_mul(2, g->pw));
+    return pynn_size_add(pynn_size_mul(pynn_size_mul(g->c, hp), wp), nv * lanes);
 }
 
 /* The gradients of a pooled convolution are taken from the pooled gradient alone
@@ -42,27 +69,30 @@ static const pynn_conv_pool_desc *conv_pool_desc(int isa)
  * vectors. */
 static int use_argmax_kernels(const pynn_conv_geom *g, int64_t pooled, int lanes)
 {
-    /* They copy the image into a padded one: not when the padding dwarfs the image (its
-     * size, in double so that no product overflows, could exceed any buffer). */
-    const double image = (double)g->c * (double)g->h * (double)g->w;
-    const double padded = (double)g->c * ((double)g->h + 2.0 * (double)g->ph) *
-                          ((double)g->w + 2.0 * (double)g->pw);
-    return g->dh == 1 && g->dw == 1 && 2 * pooled <= g->oh * g->ow &&
-           g->kw <= PYNN_CONV_POOL_MAX_NV * lanes && padded <= 4.0 * image + 65536.0;
+    if (g->dh != 1 || g->dw != 1 || pooled < 0 || pooled > g->oh * g->ow / 2 ||
+        g->kw > PYNN_CONV_POOL_MAX_NV * lanes)
+        return 0;
+    /* They copy the image into a padded one: not when the padding dwarfs the image (its size
+     * may not even fit in int64_t). */
+    const int64_t padded = argmax_pad_len(g, PYNN_CONV_POOL_MAX_NV, lanes);
+    const int64_t image = pynn_size_mul(pynn_size_mul(g->c, g->h), g->w);
+    const int64_t limit = pynn_size_add(pynn_size_mul(4, image), 65536);
+    return padded >= 0 && limit >= 0 && padded <= limit;
 }
 
 /* The kernel's geometry for g, pooled outputs per plane and vectors of `lanes`: patches sit
  * in a padded image with interleaved channel rows (see conv_pool_kernel.h), whose size in
- * values (slack included) goes to *xpad_len. pos_off gets oh * ow entries. */
+ * values (slack included) goes to *xpad_len. pos_off gets oh * ow entries. Only for a g that
+ * use_argmax_kernels accepts: its padded image fits, and so does every offset into it. */
 static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64_t pooled,
                                        int lanes, int64_t *pos_off, int64_t *xpad_len)
 {
-    const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
-    const int64_t nv = (g->kw + lanes - 1) / lanes;
+    const int64_t wp = g->w + 2 * g->pw;
+    const int64_t nv = pynn_ceil_div(g->kw, lanes);
     for (int64_t oy = 0; oy < g->oh; ++oy)
         for (int64_t ox = 0; ox < g->ow; ++ox)
             pos_off[oy * g->ow + ox] = oy * g->sh * g->c * wp + ox * g->sw;
-    *xpad_len = g->c * hp * wp + nv * lanes;
+    *xpad_len = argmax_pad_len(g, nv, lanes);
     return (pynn_conv_pool_geom){o, pooled, g->kh, g->kw, g->c * g->kh, nv, wp, pos_off};
 }
 
@@ -92,8 +122,9 @@ static int PYNN_FN(scratch_alloc)(PYNN_FN(conv_scratch) *s, int64_t kdim, int64_
                                   int64_t npix, int64_t nb, int always_wide)
 {
     const int wide = nb > 1 || always_wide;
-    s->cols = pynn_alloc((size_t)(kdim * nb * npix) * sizeof(real));
-    s->wide = wide ? pynn_alloc((size_t)(o * nb * npix) * sizeof(real)) : NULL;
+    const int64_t ld = pynn_size_mul(nb, npix);
+    s->cols = pynn_alloc_n(pynn_size_mul(kdim, ld), sizeof(real), 0);
+    s->wide = wide ? pynn_alloc_n(pynn_size_mul(o, ld), sizeof(real), 0) : NULL;
     return s->cols && (!wide || s->wide) ? PYNN_OK : PYNN_ERR_NOMEM;
 }
 
@@ -148,11 +179,11 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                              const real *w, const real *b, int relu, const pynn_pool_geom *pool,
                              real *y, int64_t *idx, int isa, int n_threads)
 {
-    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
-    const int64_t x_step = g->c * g->h * g->w;
-    const int64_t y_step = o * (pool ? pool->oh * pool->ow : npix);
+    int64_t kdim, npix, x_step, y_step;
+    if (conv_sizes(g, n, o, pool, &kdim, &npix, &x_step, &y_step) != PYNN_OK)
+        return PYNN_ERR_NOMEM;
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
+    const int64_t nb = chunk_images(n, npix, teams), chunks = pynn_ceil_div(n, nb);
     int status = PYNN_OK;
 
     if (teams == 1) { /* few images: thread each GEMM instead */
@@ -302,7 +333,7 @@ static real *PYNN_FN(argmax_wrows)(const pynn_conv_geom *g, const pynn_conv_pool
                                    int lanes, const real *w)
 {
     const int64_t row = cg->nv * lanes, per_oc = cg->rows * row;
-    real *wrows = pynn_alloc_zeroed((size_t)(cg->o * per_oc) * sizeof(real));
+    real *wrows = pynn_alloc_n(pynn_size_mul(cg->o, per_oc), sizeof(real), 1);
     if (!wrows)
         return NULL;
     for (int64_t oc = 0; oc < cg->o; ++oc)
@@ -340,15 +371,15 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                              const real *relu_y, const int64_t *idx, real *dx, real *dw,
                              real *db, int isa, int n_threads)
 {
-    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
-    const int64_t x_step = g->c * g->h * g->w;
-    const int64_t y_step = o * (pool ? pool->oh * pool->ow : npix);
+    int64_t kdim, npix, x_step, y_step;
+    if (conv_sizes(g, n, o, pool, &kdim, &npix, &x_step, &y_step) != PYNN_OK)
+        return PYNN_ERR_NOMEM;
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    const int64_t nb = chunk_images(n, npix, teams), chunks = (n + nb - 1) / nb;
+    const int64_t nb = chunk_images(n, npix, teams), chunks = pynn_ceil_div(n, nb);
     const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
     const int lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
     /* The argmax kernels replace the chunks (unpooling, im2col, GEMMs and col2im). */
-    const int argmax = pool && use_argmax_kernels(g, pool->oh * pool->ow, lanes);
+    const int argmax = pool && use_argmax_kernels(g, pynn_size_mul(pool->oh, pool->ow), lanes);
     pynn_conv_pool_geom cg;
     int64_t pad_len = 0, pad_total = 0;
     /* Per-thread accumulators for dw and db, summed in a fixed order afterwards so the result
@@ -356,10 +387,10 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
      * kernels accumulate in their own layout, dw_rows, one per team. */
     int64_t rows_len = 0;
     real *dw_extra = teams > 1 && !argmax
-                         ? pynn_alloc((size_t)((teams - 1) * o * kdim) * sizeof(real))
+                         ? pynn_alloc_n(pynn_size_mul(teams - 1, pynn_size_mul(o, kdim)), sizeof(real), 0)
                          : NULL;
-    double *db_acc = db ? pynn_alloc((size_t)(teams * o) * sizeof(double)) : NULL;
-    int64_t *pos_off = argmax ? pynn_alloc((size_t)npix * sizeof(int64_t)) : NULL;
+    double *db_acc = db ? pynn_alloc_n(pynn_size_mul(teams, o), sizeof(double), 0) : NULL;
+    int64_t *pos_off = argmax ? pynn_alloc_n(npix, sizeof(int64_t), 0) : NULL;
     real *dw_rows = NULL, *wrows = NULL, *masked_dy = NULL;
     int status = PYNN_OK;
     if ((teams > 1 && !argmax && !dw_extra) || (db && !db_acc) || (argmax && !pos_off)) {
@@ -370,7 +401,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
      * the argmax, so a pooled dy is masked once first. */
     const real *chunk_relu = pool ? NULL : relu_y;
     if (relu_y && pool && !argmax) {
-        if (!(masked_dy = pynn_alloc((size_t)(n * y_step) * sizeof(real)))) {
+        if (!(masked_dy = pynn_alloc_n(n * y_step, sizeof(real), 0))) {
             status = PYNN_ERR_NOMEM;
             goto done;
         }
@@ -380,9 +411,9 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (argmax) {
         cg = argmax_geom(g, o, pool->oh * pool->ow, lanes, pos_off, &pad_len);
         /* argmax_images's room: the padded image, the padded dx, one image's masked dy */
-        pad_total = (dx ? 2 : 1) * pad_len + (relu_y ? y_step : 0);
-        rows_len = o * cg.rows * cg.nv * lanes;
-        dw_rows = pynn_alloc_zeroed((size_t)(teams * rows_len) * sizeof(real));
+        pad_total = pynn_size_add(pynn_size_mul(dx ? 2 : 1, pad_len), relu_y ? y_step : 0);
+        rows_len = pynn_size_mul(pynn_size_mul(o, cg.rows), cg.nv * lanes);
+        dw_rows = pynn_alloc_n(pynn_size_mul(teams, rows_len), sizeof(real), 1);
         if (dx)
             wrows = PYNN_FN(argmax_wrows)(g, &cg, lanes, w);
         if (!dw_rows || (dx && !wrows)) {
@@ -399,7 +430,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 
     if (teams == 1) {
         if (argmax) {
-            real *pad = pynn_alloc_zeroed((size_t)pad_total * sizeof(real));
+            real *pad = pynn_alloc_n(pad_total, sizeof(real), 1);
             status = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, relu_y, idx, wrows, 0,
                                                   n, pad, pad_len, dw_rows, db_acc, dx)
                          : PYNN_ERR_NOMEM;
@@ -424,7 +455,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             double *db_mine = db_acc ? db_acc + t * o : NULL;
             int mine = PYNN_OK;
             if (argmax) {
-                real *pad = pynn_alloc_zeroed((size_t)pad_total * sizeof(real));
+                real *pad = pynn_alloc_n(pad_total, sizeof(real), 1);
                 mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, relu_y, idx, wrows,
                                                     n * t / nt, n * (t + 1) / nt, pad,
                                                     pad_len, dw_rows + t * rows_len, db_mine,

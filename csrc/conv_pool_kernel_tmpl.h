@@ -24,12 +24,12 @@ static inline __attribute__((always_inline)) void PYNN_CAT(DW_NAME, _patch)(
 
 /* One pass over an output channel's pooled values, for `nrows` patch rows of `nv` vectors
  * (constants where this is inlined, so the accumulators stay in registers and the rows are
- * reached by adding row_len, not by loading offsets). With room for two sets of accumulators,
- * even and odd pooled values go to separate sets, so that successive patches do not wait on
- * one fused multiply-add's latency. */
+ * reached by adding row_len, not by loading offsets), added into dst's nrows * nv vectors.
+ * With room for two sets of accumulators, even and odd pooled values go to separate sets, so
+ * that successive patches do not wait on one fused multiply-add's latency. */
 static inline __attribute__((always_inline)) void PYNN_CAT(DW_NAME, _pass)(
     const int nrows, const int nv, int64_t pooled, const T *dy, const int64_t *idx,
-    const int64_t *pos_off, const T *xrows, int64_t row_len, VT *out)
+    const int64_t *pos_off, const T *xrows, int64_t row_len, T *dst)
 {
     const int na = nrows * nv, ways = 2 * na <= NACC ? 2 : 1;
     VT acc[2][NACC];
@@ -46,8 +46,12 @@ static inline __attribute__((always_inline)) void PYNN_CAT(DW_NAME, _pass)(
     if (p < pooled)
         PYNN_CAT(DW_NAME, _patch)(nrows, nv, dy[p], xrows + pos_off[idx[p]], row_len, acc[0]);
 #pragma GCC unroll 32
-    for (int a = 0; a < na; ++a)
-        out[a] = ways == 2 ? acc[0][a] + acc[1][a] : acc[0][a];
+    for (int a = 0; a < na; ++a) {
+        VT sum;
+        memcpy(&sum, dst + a * VL, sizeof sum);
+        sum += ways == 2 ? acc[0][a] + acc[1][a] : acc[0][a];
+        memcpy(dst + a * VL, &sum, sizeof sum);
+    }
 }
 
 /* Up to NACC vectors of one output channel's gradient stay in registers (the rest of the
@@ -65,11 +69,13 @@ void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int
         for (int64_t r0 = 0; r0 < rows; r0 += group) {
             const int nrows = (int)PYNN_MIN(group, rows - r0);
             const T *xrows = xpad + r0 * g->row_len;
-            VT acc[NACC];
-            /* Every (rows, vectors per row) that fits the register file, as constants. */
+            T *dst = dwo + r0 * nv * VL;
+            /* Every (rows, vectors per row) that fits the register file, as constants. Each
+             * pass adds into dst itself: an array of sums here, which the default case would
+             * leave unset, drew -Wmaybe-uninitialized from gcc -O3. */
 #define PYNN_PASS(r, v)                                                                     \
     case r:                                                                                \
-        PYNN_CAT(DW_NAME, _pass)(r, v, pooled, dyo, io, g->pos_off, xrows, g->row_len, acc); \
+        PYNN_CAT(DW_NAME, _pass)(r, v, pooled, dyo, io, g->pos_off, xrows, g->row_len, dst); \
         break;
             if (nv == 1) {
                 switch (nrows) {
@@ -98,13 +104,6 @@ void DW_NAME(const pynn_conv_pool_geom *g, const T *xpad, const T *dy, const int
                 }
             }
 #undef PYNN_PASS
-            T *dst = dwo + r0 * nv * VL;
-            for (int64_t a = 0; a < nrows * nv; ++a) {
-                VT sum;
-                memcpy(&sum, dst + a * VL, sizeof sum);
-                sum += acc[a];
-                memcpy(dst + a * VL, &sum, sizeof sum);
-            }
         }
     }
 }

@@ -10,9 +10,9 @@ static void valid_range(int64_t n, int64_t s, int64_t p, int64_t off, int64_t ou
                         int64_t *lo, int64_t *hi)
 {
     int64_t start = p - off; /* first o with o * s >= p - off */
-    int64_t a = start <= 0 ? 0 : (start + s - 1) / s;
+    int64_t a = start <= 0 ? 0 : pynn_ceil_div(start, s);
     int64_t end = n + p - off; /* o * s < end */
-    int64_t b = end <= 0 ? 0 : (end + s - 1) / s;
+    int64_t b = end <= 0 ? 0 : pynn_ceil_div(end, s);
     *lo = PYNN_MIN(a, out);
     *hi = PYNN_MAX(*lo, PYNN_MIN(b, out));
 }
@@ -92,19 +92,22 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
             valid_range(g->w, g->sw, g->pw, j * g->dw, ow, &ox0, &ox1);
             const int64_t off = j * g->dw - g->pw; /* input column = ox * sw + off */
             const int padded = ox0 > 0 || ox1 < ow;
-            const int64_t src_step = g->sh * g->w;
+            const int64_t row0 = i * g->dh - g->ph; /* input row = oy * sh + row0 */
             for (int64_t ci = 0; ci < g->c; ++ci) {
                 real *row = cols + (ci * taps + i * g->kw + j) * ld;
                 memset(row, 0, (size_t)(oy0 * ow) * sizeof(real));
-                /* Output row oy reads input row start in0 + oy * src_step (an index, so that
-                 * no pointer is formed outside the image); column ox * sw + off of it. */
-                const int64_t in0 = ci * plane + (i * g->dh - g->ph) * g->w;
+                /* Output row oy reads input row oy * sh + row0 of channel ci, column
+                 * ox * sw + off. The offset is formed from the row, which lies inside the
+                 * image: offsets of the padding's rows (row0 * w) overflow under a padding
+                 * of 2**62, and no pointer may be formed outside the image. */
+                const real *xc = x + ci * plane;
                 if (g->sw == 1 && !padded) { /* the common case: whole rows, one copy each */
                     for (int64_t oy = oy0; oy < oy1; ++oy)
-                        PYNN_FN(copy_row)(row + oy * ow, x + (in0 + oy * src_step + off), ow);
+                        PYNN_FN(copy_row)(row + oy * ow, xc + ((oy * g->sh + row0) * g->w + off),
+                                          ow);
                 } else {
                     for (int64_t oy = oy0; oy < oy1; ++oy) {
-                        const real *src = x + (in0 + oy * src_step);
+                        const real *src = xc + (oy * g->sh + row0) * g->w;
                         real *dst = row + oy * ow;
                         if (padded)
                             PYNN_FN(zero_row)(dst, ow);
@@ -136,13 +139,13 @@ void PYNN_FN(pynn_col2im)(const pynn_conv_geom *g, const real *PYNN_RESTRICT col
             int64_t ox0, ox1;
             valid_range(g->w, g->sw, g->pw, j * g->dw, ow, &ox0, &ox1);
             const int64_t off = j * g->dw - g->pw;
-            const int64_t dst_step = g->sh * g->w;
+            const int64_t row0 = i * g->dh - g->ph; /* as in im2col */
             for (int64_t ci = 0; ci < g->c; ++ci) {
                 const real *row = cols + (ci * taps + i * g->kw + j) * ld;
-                const int64_t out0 = ci * plane + (i * g->dh - g->ph) * g->w; /* as in im2col */
+                real *xc = x + ci * plane;
                 for (int64_t oy = oy0; oy < oy1; ++oy) {
                     const real *src = row + oy * ow;
-                    real *dst = x + (out0 + oy * dst_step);
+                    real *dst = xc + (oy * g->sh + row0) * g->w;
                     if (g->sw == 1) {
                         PYNN_FN(add_row)(dst + (ox0 + off), src + ox0, ox1 - ox0);
                     } else {

@@ -215,7 +215,7 @@ static void PYNN_FN(maxpool_row)(const real *PYNN_RESTRICT xp, int64_t w, int64_
                                  int64_t sw, int64_t pw, int64_t ow, int64_t y0, int64_t y1,
                                  real *PYNN_RESTRICT yrow, int64_t *PYNN_RESTRICT irow)
 {
-    int64_t lo = (pw + sw - 1) / sw; /* first ox with ox * sw - pw >= 0 */
+    int64_t lo = pynn_ceil_div(pw, sw); /* first ox with ox * sw - pw >= 0 */
     int64_t hi = w + pw - kw < 0 ? 0 : (w + pw - kw) / sw + 1; /* last window ends inside */
     lo = PYNN_MIN(lo, ow);
     hi = PYNN_MAX(lo, PYNN_MIN(hi, ow));
@@ -388,7 +388,9 @@ int PYNN_FN(pynn_maxpool2d_bwd)(const pynn_pool_geom *g, const real *dy, const i
 static inline real PYNN_FN(avg_divisor)(const pynn_pool_geom *g, int count_include_pad,
                                         int64_t y0, int64_t y1, int64_t x0, int64_t x1)
 {
-    return count_include_pad ? (real)(g->kh * g->kw) : (real)((y1 - y0) * (x1 - x0));
+    /* kh * kw in floating point: a 2**40 window's area overflows int64_t (and read as 0, gave
+     * inf). The clipped window lies inside the image, so its area fits. */
+    return count_include_pad ? (real)g->kh * (real)g->kw : (real)((y1 - y0) * (x1 - x0));
 }
 
 void PYNN_FN(pynn_avgpool2d_fwd)(const pynn_pool_geom *g, const real *x, int count_include_pad,

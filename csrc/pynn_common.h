@@ -95,6 +95,43 @@ enum pynn_isa { PYNN_ISA_GENERIC = 0, PYNN_ISA_AVX2 = 1, PYNN_ISA_AVX512 = 2 };
 #define PYNN_ISA_DESC(prefix, isa) ((void)(isa), &prefix##_generic)
 #endif
 
+/* Sizes and offsets formed from a caller's dimensions (a padded image, a workspace of columns,
+ * an output plane under a huge stride) can exceed int64_t even when every array passed in is
+ * small; signed overflow is undefined, and a wrapped size allocates a buffer too small for
+ * what is then written. Every such product or sum goes through these: a * b (a + b) for
+ * a, b >= 0, or PYNN_SIZE_OVERFLOW when that does not fit in int64_t. A negative operand
+ * gives PYNN_SIZE_OVERFLOW too, so a chain of them is checked once, at its end: a negative
+ * result is reported as PYNN_ERR_NOMEM (no buffer of that size can exist), and pynn_alloc_n
+ * returns NULL for it as for memory that ran out. */
+#define PYNN_SIZE_OVERFLOW ((int64_t)-1)
+
+static inline int64_t pynn_size_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (a < 0 || b < 0)
+        return PYNN_SIZE_OVERFLOW;
+#if defined(__GNUC__) || defined(__clang__)
+    if (__builtin_mul_overflow(a, b, &r))
+        return PYNN_SIZE_OVERFLOW;
+#else
+    if (a != 0 && b > INT64_MAX / a)
+        return PYNN_SIZE_OVERFLOW;
+    r = a * b;
+#endif
+    return r;
+}
+
+static inline int64_t pynn_size_add(int64_t a, int64_t b)
+{
+    return a < 0 || b < 0 || a > INT64_MAX - b ? PYNN_SIZE_OVERFLOW : a + b;
+}
+
+/* ceil(a / b) for a >= 0, b > 0, where a + b - 1 may overflow (a stride near INT64_MAX). */
+static inline int64_t pynn_ceil_div(int64_t a, int64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
 #define PYNN_ALIGN 64
 
 /* Cache-line aligned buffer, NULL on failure; free with pynn_free. */
@@ -118,6 +155,16 @@ static inline void *pynn_alloc_zeroed(size_t bytes)
     if (p)
         memset(p, 0, bytes);
     return p;
+}
+
+/* A buffer of n elements of `size` bytes (calloc's form): NULL, as when memory runs out, if
+ * n is negative (PYNN_SIZE_OVERFLOW) or n * size, rounded up to the alignment, overflows
+ * size_t. */
+static inline void *pynn_alloc_n(int64_t n, size_t size, int zeroed)
+{
+    if (n < 0 || (uint64_t)n > (SIZE_MAX - PYNN_ALIGN) / (size ? size : 1))
+        return NULL;
+    return zeroed ? pynn_alloc_zeroed((size_t)n * size) : pynn_alloc((size_t)n * size);
 }
 
 static inline void pynn_free(void *p)

@@ -114,11 +114,28 @@ def window(kernel, kernel_size, stride, padding, dilation=1):
     return k, s, p, d
 
 
+# The compiled kernels index with int64_t: the padded input, the window's extent and the
+# stride must each be representable (PyTorch refuses such paddings the same way).
+INDEX_MAX = 2**63 - 1
+
+
 def out_size(kernel, in_hw, k, s, p, d):
-    """Output height and width of a sliding window; errors if the window does not fit."""
+    """Output height and width of a sliding window; errors if the window does not fit, or if
+    the padded input, the window's extent or the stride exceeds the 64-bit index range."""
     sizes = []
     for axis, n in enumerate(in_hw):
         span = d[axis] * (k[axis] - 1) + 1
+        along = f"along {'HW'[axis]}; input spatial size {tuple(in_hw)}"
+        if n + 2 * p[axis] > INDEX_MAX:
+            raise ValueError(
+                f"{kernel}: padded input ({n} + 2*{p[axis]}) exceeds the 64-bit index range "
+                f"(2**63 - 1) {along}"
+            )
+        if span > INDEX_MAX or s[axis] > INDEX_MAX:
+            raise ValueError(
+                f"{kernel}: kernel (dilated extent {span}) or stride {s[axis]} exceeds the "
+                f"64-bit index range (2**63 - 1) {along}"
+            )
         if n + 2 * p[axis] < span:
             raise ValueError(
                 f"{kernel}: kernel (dilated extent {span}) is larger than the padded input "
