@@ -37,8 +37,10 @@ static const pynn_conv_pool_desc *conv_pool_desc(int isa)
 
 /* The sizes that every offset into a convolution's arrays is formed from: values per filter
  * (c kh kw), per output plane (oh ow), per image of x (c h w) and of y (o times the pooled
- * or the plain plane). PYNN_ERR_NOMEM if one of them, or the whole of x or y over n images,
- * does not fit in int64_t (the arrays passed in fit, but a caller's geometry need not). */
+ * or the plain plane). PYNN_ERR_NOMEM, before anything is written, if one of them, the whole
+ * of x or y over n images, or a chunk's scratch (kdim or o rows of at most npix +
+ * PYNN_CONV_TARGET_COLS columns) does not fit in int64_t: the arrays passed in fit, but a
+ * caller's geometry need not. */
 static int conv_sizes(const pynn_conv_geom *g, int64_t n, int64_t o, const pynn_pool_geom *pool,
                       int64_t *kdim, int64_t *npix, int64_t *x_step, int64_t *y_step)
 {
@@ -46,8 +48,10 @@ static int conv_sizes(const pynn_conv_geom *g, int64_t n, int64_t o, const pynn_
     *npix = pynn_size_mul(g->oh, g->ow);
     *x_step = pynn_size_mul(pynn_size_mul(g->c, g->h), g->w);
     *y_step = pynn_size_mul(o, pool ? pynn_size_mul(pool->oh, pool->ow) : *npix);
+    const int64_t chunk_cols = pynn_size_add(*npix, PYNN_CONV_TARGET_COLS);
     return *kdim < 0 || *npix < 0 || pynn_size_mul(n, *x_step) < 0 ||
-                   pynn_size_mul(n, *y_step) < 0
+                   pynn_size_mul(n, *y_step) < 0 || pynn_size_mul(*kdim, chunk_cols) < 0 ||
+                   pynn_size_mul(o, chunk_cols) < 0
                ? PYNN_ERR_NOMEM
                : PYNN_OK;
 }

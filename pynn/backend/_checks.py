@@ -267,7 +267,7 @@ def conv_args(kernel, x, w, b, stride, padding, dilation):
         )
     if b is not None:
         shape(kernel, "b", b, (w.shape[0],))
-    k, s, p, d, out_hw = window_args(kernel, x.shape, w.shape[2:], stride, padding, dilation)
+    _, s, p, d, out_hw = window_args(kernel, x.shape, w.shape[2:], stride, padding, dilation)
     return dtype, s, p, d, out_hw
 
 

@@ -43,6 +43,13 @@ def col2im(const floating[:, :, ::1] cols, tuple k, tuple s, tuple p, tuple d, t
             pynn_col2im_batch_f64(&g, x.shape[0], &cols[0, 0, 0], &x[0, 0, 0, 0], n_threads)
 
 
+cdef str buffer_sizes(const floating[:, :, :, ::1] x, tuple k, tuple out_hw):
+    """What the buffers' sizes come from (a size that overflows int64 is reported as out of
+    memory: no buffer can hold it)."""
+    return (f" (x shape {(x.shape[0], x.shape[1], x.shape[2], x.shape[3])}, kernel {k}, "
+            f"output size {out_hw})")
+
+
 cdef pynn_pool_geom pool_geom(tuple conv_hw, tuple pool, Py_ssize_t oh, Py_ssize_t ow):
     """The max pooling of one convolution output plane: pool is (kernel, stride, padding)."""
     cdef pynn_pool_geom g
@@ -85,7 +92,8 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
                                          bias, relu, pool_ptr, &y[0, 0, 0, 0], idx_ptr, isa,
                                          n_threads)
     if status != PYNN_OK:
-        raise MemoryError("conv2d_forward: out of memory for the column buffer")
+        raise MemoryError("conv2d_forward: out of memory for the column buffer"
+                          + buffer_sizes(x, k, out_hw))
 
 
 def conv2d_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
@@ -120,5 +128,6 @@ def conv2d_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
                                          pool_ptr, &dy[0, 0, 0, 0], relu_ptr, idx_ptr, dx_ptr,
                                          &dw[0, 0], db_ptr, isa, n_threads)
     if status == PYNN_ERR_NOMEM:
-        raise MemoryError("conv2d_backward: out of memory for the column buffers")
+        raise MemoryError("conv2d_backward: out of memory for the column buffers"
+                          + buffer_sizes(x, k, out_hw))
     return status == PYNN_OK
