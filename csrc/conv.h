@@ -7,7 +7,8 @@
  * small layers still get GEMMs large enough to run near peak. A lone 1x1 convolution with
  * stride 1 and no padding multiplies the image itself. With n >= n_threads the chunks are
  * shared among threads (each running a serial GEMM), otherwise each chunk's GEMM is threaded.
- * Return PYNN_OK or PYNN_ERR_NOMEM.
+ * Return PYNN_OK or PYNN_ERR_NOMEM (also, before writing anything, for a geometry whose sizes
+ * do not fit in int64_t).
  *
  * A max pooling that follows the convolution can run inside it: each chunk's output planes are
  * pooled (and, backward, unpooled) while they are in cache, and the full-size output and its
