@@ -459,11 +459,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     mmap : bool, optional
         Accepted and ignored (the arrays are read into memory).
     max_bytes : int or float, optional, keyword-only
-        The most bytes the file's arrays may inflate to while loading (as the archive's
-        headers declare them, checked before each is read). Default: 32 times the file's
-        size plus 64 MiB, which a file written without compression never reaches; a
-        compressed file of long runs of one value (or one built to exhaust memory) may.
-        Raise it for a file you trust (``float("inf")``: no limit).
+        The most bytes the arrays of a pynn or PyTorch file (zip archives, which may be
+        compressed) may inflate to while loading, as the archive's headers declare them,
+        checked before each is read. Default: 32 times the file's size plus 64 MiB, which
+        a file written without compression never reaches; a compressed file of long runs
+        of one value (or one built to exhaust memory) may. Raise it for a file you trust
+        (``float("inf")``: no limit). A safetensors file is not compressed: it takes what
+        it holds.
     **pickle_load_args : any
         Accepted for compatibility with ``torch.load`` and ignored (nothing is unpickled).
 
