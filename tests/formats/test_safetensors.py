@@ -185,11 +185,11 @@ def _file(header, data=b""):
 
 
 @pytest.mark.parametrize("header", [
-    '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
-    '"a":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}',
+    ('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+     '"a":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}'),
     '{"__metadata__":{"x":"1","x":"2"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
-    '{"__metadata__":{"x":"1"},"__metadata__":{"x":"2"},'
-    '"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+    ('{"__metadata__":{"x":"1"},"__metadata__":{"x":"2"},'
+     '"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'),
 ])
 def test_repeated_keys_in_the_header_are_refused(tmp_path, header):
     blob = _file(header, bytes(4))
