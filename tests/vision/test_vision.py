@@ -19,7 +19,8 @@ from pynn.utils.data import DataLoader
 from pynn.vision import datasets, models, transforms
 from pynn.vision.utils import make_grid, save_image
 
-DATA = Path(os.environ.get("PYNN_DATA_DIR", "/work/shared/data"))
+DATA = Path(os.environ.get("PYNN_DATA_DIR")
+            or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 HAVE_MNIST = (DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists()
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="MNIST files not in PYNN_DATA_DIR")
 
