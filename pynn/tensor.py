@@ -34,6 +34,7 @@ Conventions (a reviewer's checklist)
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
@@ -761,12 +762,20 @@ class Tensor:
         """
         return self._inplace(_copy_from, src)
 
-    def add_(self, other, *, alpha=1):
-        """``self += alpha * other`` in place; returns self."""
+    def add_(self, other, _other=None, *, alpha=1):
+        """``self += alpha * other`` in place; returns self.
+
+        PyTorch's deprecated form ``add_(alpha, other)`` (older training loops write
+        ``p.data.add_(-lr, p.grad)``) is accepted with the same warning.
+        """
+        if _other is not None:
+            alpha, other = _deprecated_alpha_first("add_", other, _other)
         return self._inplace(_add, other, alpha=alpha, passthrough=True)
 
-    def sub_(self, other, *, alpha=1):
-        """``self -= alpha * other`` in place; returns self."""
+    def sub_(self, other, _other=None, *, alpha=1):
+        """``self -= alpha * other`` in place; returns self (also ``sub_(alpha, other)``)."""
+        if _other is not None:
+            alpha, other = _deprecated_alpha_first("sub_", other, _other)
         return self._inplace(_sub, other, alpha=alpha, passthrough=True)
 
     def mul_(self, other):
@@ -1208,6 +1217,14 @@ def _method(name):
 
     call.__name__ = name
     return call
+
+
+def _deprecated_alpha_first(name, alpha, other):
+    """(alpha, other) of the deprecated ``name(alpha, other)``, with PyTorch's warning."""
+    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor "
+                  f"other)\nConsider using one of the following signatures instead:\n\t"
+                  f"{name}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
+    return alpha, other
 
 
 def _inplace_result(arr, data):

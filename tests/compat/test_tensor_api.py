@@ -938,3 +938,17 @@ def test_index_put_matches_torch(accumulate):
         res[pynn][3][[0, 2]] = res[torch][3][[0, 2]]
     for a, b in zip(res[pynn], res[torch]):
         np.testing.assert_allclose(a, b)
+
+
+@pytest.mark.parametrize("name", ["add_", "sub_"])
+def test_deprecated_alpha_first_inplace_overload(name):
+    """``p.data.add_(-lr, p.grad)``, the form older training loops use, warns and works."""
+    start, g = np.arange(4, dtype=np.float32), np.full(4, 2.0, np.float32)
+    results = []
+    for lib in (pynn, torch):
+        x = lib.tensor(start.copy())
+        with pytest.warns(UserWarning, match="deprecated"):
+            out = getattr(x, name)(-0.5, lib.tensor(g))
+        assert out is x
+        results.append(x.numpy())
+    np.testing.assert_array_equal(*results)
