@@ -4,6 +4,7 @@ in-place semantics, scalars and printing. Each check runs the same code on ``tor
 
 import importlib
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -947,8 +948,10 @@ def test_deprecated_alpha_first_inplace_overload(name):
     results = []
     for lib in (pynn, torch):
         x = lib.tensor(start.copy())
-        with pytest.warns(UserWarning, match="deprecated"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             out = getattr(x, name)(-0.5, lib.tensor(g))
-        assert out is x
+        # PyTorch warns once per process; pynn every time it is asked to.
+        assert out is x and (lib is torch or "deprecated" in str(caught[0].message))
         results.append(x.numpy())
     np.testing.assert_array_equal(*results)
