@@ -32,6 +32,17 @@ def test_clip_grad_norm_returns_the_norm_as_a_tensor_and_clips_like_torch(norm_t
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
+def test_deprecated_clip_grad_norm_warns_and_clips_like_torch():
+    ours, theirs = _pair()
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        got = nn.utils.clip_grad_norm(ours.parameters(), 0.5)
+    with pytest.warns(FutureWarning):
+        expected = torch.nn.utils.clip_grad_norm(theirs.parameters(), 0.5)
+    np.testing.assert_allclose(got.item(), expected.item(), rtol=1e-5)
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
 def test_parameters_to_vector_and_back_match_torch():
     ours, theirs = _pair()
     vec = nn.utils.parameters_to_vector(ours.parameters())

@@ -8,6 +8,7 @@ storage, ``.grad._data``, and parameters whose ``.grad`` is ``None`` are skipped
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ...tensor import Tensor
 from . import rnn
 
 __all__ = [
-    "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "parameters_to_vector", "rnn",
+    "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "parameters_to_vector", "rnn",
     "vector_to_parameters",
 ]
 
@@ -97,6 +98,30 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         for grad, g in grads:
             _scale_(grad, g, factor)
     return Tensor(np.array(total, grads[0][1].dtype))
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """PyTorch's deprecated name of :func:`clip_grad_norm_` (older scripts call it).
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        The parameters whose gradients are clipped.
+    max_norm : float
+        The largest total norm allowed.
+    norm_type : float
+        The norm's order (``inf`` allowed).
+    error_if_nonfinite : bool
+        Raise if the total norm is NaN or infinite.
+
+    Returns
+    -------
+    Tensor
+        The total norm before clipping (0-d).
+    """
+    warnings.warn("torch.nn.utils.clip_grad_norm is now deprecated in favor of "
+                  "torch.nn.utils.clip_grad_norm_.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite)
 
 
 def clip_grad_value_(parameters, clip_value):
