@@ -253,6 +253,62 @@ class RandomHorizontalFlip(Transform):
         return f"p={self.p}"
 
 
+def warp_affine(x, inverse, offset, interpolation="bilinear", fill=0.0):
+    """Resample each image at affine positions about its centre.
+
+    Output pixel at column/row offsets ``(u, v)`` from the centre ``((W - 1) / 2,
+    (H - 1) / 2)`` of image ``n`` takes the input at offsets
+    ``inverse[n] @ (u, v) + offset[n]`` (x then y); bilinear sampling blends with ``fill``
+    where a neighbour lies outside.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    inverse : ndarray of shape (N, 2, 2)
+        Output offsets to source offsets.
+    offset : ndarray of shape (N, 2)
+        Source offset (x, y) added.
+    interpolation : {"bilinear", "nearest"}
+    fill : float
+
+    Returns
+    -------
+    ndarray of shape (N, C, H, W), x's dtype (integer images rounded back)
+    """
+    n, c, h, w = x.shape
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    v = (np.arange(h) - cy)[None, :, None]  # output row offsets from the centre
+    u = (np.arange(w) - cx)[None, None, :]
+    a = inverse.reshape(n, 2, 2, 1, 1)
+    src_x = cx + a[:, 0, 0] * u + a[:, 0, 1] * v + offset[:, 0, None, None]  # (N, H, W)
+    src_y = cy + a[:, 1, 0] * u + a[:, 1, 1] * v + offset[:, 1, None, None]
+    # Sample the image framed by two pixels of `fill`. Source positions are clipped to
+    # [-1, H] x [-1, W], which keeps every neighbour read inside the frame and gives an
+    # out-of-image position the value `fill`. Flat indices into the raveled frame make
+    # each gather a single np.take.
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    framed = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)), constant_values=fill)
+    flat = framed.reshape(-1)
+    row = w + 4
+    base = (np.arange(n * c) * ((h + 4) * row)).reshape(n, c, 1)  # each (image, channel)
+    src_y = np.clip(src_y, -1, h).reshape(n, 1, h * w)
+    src_x = np.clip(src_x, -1, w).reshape(n, 1, h * w)
+    if interpolation == "nearest":
+        iy, ix = np.rint(src_y).astype(np.intp), np.rint(src_x).astype(np.intp)
+        out = np.take(flat, base + ((iy + 2) * row + ix + 2))
+    else:
+        y0, x0 = np.floor(src_y), np.floor(src_x)
+        wy, wx = (src_y - y0).astype(dtype), (src_x - x0).astype(dtype)
+        i00 = base + ((y0.astype(np.intp) + 2) * row + x0.astype(np.intp) + 2)
+        v00, v01 = np.take(flat, i00), np.take(flat, i00 + 1)
+        v10, v11 = np.take(flat, i00 + row), np.take(flat, i00 + row + 1)
+        top = v00 + wx * (v01 - v00)
+        out = top + wy * (v10 + wx * (v11 - v10) - top)
+        if out.dtype != x.dtype:  # integer images: round back to their dtype
+            out = np.rint(out).astype(x.dtype)
+    return out.reshape(n, c, h, w)
+
+
 class RandomRotation(Transform):
     """Rotate each image about its centre by its own angle, counter-clockwise in degrees.
 
@@ -289,7 +345,7 @@ class RandomRotation(Transform):
         self.last_angles = None
 
     def apply(self, x):
-        n, c, h, w = x.shape
+        n = x.shape[0]
         angles = self.rng.uniform(self.degrees[0], self.degrees[1], size=n)
         self.last_angles = angles
         theta = np.deg2rad(angles)
@@ -297,39 +353,11 @@ class RandomRotation(Transform):
         # Snap the rounding noise of multiples of 90 degrees (cos(pi/2) = 6e-17).
         cos[np.abs(cos) < 1e-12] = 0.0
         sin[np.abs(sin) < 1e-12] = 0.0
-        cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-        v = (np.arange(h) - cy)[None, :, None]  # output row offsets from the centre
-        u = (np.arange(w) - cx)[None, None, :]
-        cos, sin = cos[:, None, None], sin[:, None, None]
-        # Inverse rotation: where output pixel (v, u) comes from. Rows grow downwards, so a
-        # counter-clockwise turn on screen maps source (r, c) -> (-c, r) about the centre.
-        src_y = cy + cos * v + sin * u  # (N, H, W)
-        src_x = cx - sin * v + cos * u
-        # Sample the image framed by two pixels of `fill`. Source positions are clipped to
-        # [-1, H] x [-1, W], which keeps every neighbour read inside the frame and gives an
-        # out-of-image position the value `fill`. Flat indices into the raveled frame make
-        # each gather a single np.take.
-        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-        framed = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)), constant_values=self.fill)
-        flat = framed.reshape(-1)
-        row = w + 4
-        base = (np.arange(n * c) * ((h + 4) * row)).reshape(n, c, 1)  # each (image, channel)
-        src_y = np.clip(src_y, -1, h).reshape(n, 1, h * w)
-        src_x = np.clip(src_x, -1, w).reshape(n, 1, h * w)
-        if self.interpolation == "nearest":
-            iy, ix = np.rint(src_y).astype(np.intp), np.rint(src_x).astype(np.intp)
-            out = np.take(flat, base + ((iy + 2) * row + ix + 2))
-        else:
-            y0, x0 = np.floor(src_y), np.floor(src_x)
-            wy, wx = (src_y - y0).astype(dtype), (src_x - x0).astype(dtype)
-            i00 = base + ((y0.astype(np.intp) + 2) * row + x0.astype(np.intp) + 2)
-            v00, v01 = np.take(flat, i00), np.take(flat, i00 + 1)
-            v10, v11 = np.take(flat, i00 + row), np.take(flat, i00 + row + 1)
-            top = v00 + wx * (v01 - v00)
-            out = top + wy * (v10 + wx * (v11 - v10) - top)
-            if out.dtype != x.dtype:  # integer images: round back to their dtype
-                out = np.rint(out).astype(x.dtype)
-        return out.reshape(n, c, h, w)
+        # Inverse rotation: where output pixel (u, v) (column, row offsets from the centre)
+        # comes from. Rows grow downwards, so a counter-clockwise turn on screen maps source
+        # (x, y) -> (x cos + y sin, -x sin + y cos) about the centre.
+        inverse = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
+        return warp_affine(x, inverse, np.zeros((n, 2)), self.interpolation, self.fill)
 
     def extra_repr(self):
         return f"degrees={self.degrees}, interpolation={self.interpolation!r}, fill={self.fill}"

@@ -36,6 +36,7 @@ __all__ = [
     "Normalize",
     "PILToTensor",
     "Pad",
+    "RandomAffine",
     "RandomApply",
     "RandomCrop",
     "RandomHorizontalFlip",
@@ -653,6 +654,87 @@ class RandomRotation(_Wrapped):
 
     def extra_repr(self):
         return f"degrees={self._op.degrees}, interpolation={self._op.interpolation}"
+
+
+def _range(value, name, centred=True):
+    """(lo, hi) from a number (``[-v, v]``) or a pair."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Number):
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative, got {value!r}")
+        return (-float(value), float(value)) if centred else (float(value), float(value))
+    value = tuple(float(v) for v in value)
+    if len(value) != 2 or value[0] > value[1]:
+        raise ValueError(f"{name} must be a number or (min, max), got {value!r}")
+    return value
+
+
+class RandomAffine(_ImageTransform):
+    """Rotate, translate, scale and shear about the centre, keeping the size.
+
+    Parameters
+    ----------
+    degrees : float or (float, float)
+        Rotation (counter-clockwise) drawn from ``[-degrees, degrees]`` or the range.
+    translate : (float, float), optional
+        Largest shifts as fractions of the width and height.
+    scale : (float, float), optional
+        Range of the scale factor.
+    shear : float or (float, float) or (float, float, float, float), optional
+        x-shear angle range in degrees (and y-shear range, with four values).
+    interpolation : {"nearest", "bilinear"}
+    fill : number
+    center : None
+        The image centre (others are not supported).
+    """
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None,
+                 interpolation=InterpolationMode.NEAREST, fill=0, center=None):
+        if center is not None:
+            raise NotImplementedError("RandomAffine: a custom center is not supported")
+        self.degrees = _range(degrees, "RandomAffine: degrees")
+        if translate is not None and not all(0.0 <= t <= 1.0 for t in translate):
+            raise ValueError(f"RandomAffine: translate values must be in [0, 1], got "
+                             f"{translate!r}")
+        self.translate = None if translate is None else tuple(float(t) for t in translate)
+        self.scale = None if scale is None else _range(scale, "RandomAffine: scale", False)
+        if shear is not None and not isinstance(shear, numbers.Number) and len(shear) == 4:
+            self.shear = (tuple(shear[:2]), tuple(shear[2:]))
+        else:
+            self.shear = (_range(shear, "RandomAffine: shear"), None) if shear is not None \
+                else None
+        self.interpolation = _interp(interpolation, "RandomAffine")
+        self.fill = fill
+
+    def _apply(self, x):
+        n, _, h, w = x.shape
+        rng = _random.get_generator()
+        theta = np.deg2rad(rng.uniform(*self.degrees, size=n))
+        tx = ty = np.zeros(n)
+        if self.translate is not None:
+            tx = np.round(rng.uniform(-1, 1, n) * self.translate[0] * w)
+            ty = np.round(rng.uniform(-1, 1, n) * self.translate[1] * h)
+        scale = rng.uniform(*self.scale, size=n) if self.scale is not None else np.ones(n)
+        sx = sy = np.zeros(n)
+        if self.shear is not None:
+            sx = np.deg2rad(rng.uniform(*self.shear[0], size=n))
+            if self.shear[1] is not None:
+                sy = np.deg2rad(rng.uniform(*self.shear[1], size=n))
+        cos, sin = np.cos(theta), np.sin(theta)
+        # The forward map (source offsets from the centre to output offsets, x then y, rows
+        # growing downwards): rotate counter-clockwise on screen, shear, scale, translate.
+        rot = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)
+        shear = np.stack([np.stack([np.ones(n), np.tan(sx)], -1),
+                          np.stack([np.tan(sy), np.ones(n)], -1)], -2)
+        forward = rot @ shear * scale[:, None, None]
+        inverse = np.linalg.inv(forward)
+        offset = -(inverse @ np.stack([tx, ty], -1)[:, :, None])[:, :, 0]
+        return _batch.warp_affine(x, inverse, offset, self.interpolation, self.fill)
+
+    def extra_repr(self):
+        return (f"degrees={self.degrees}, translate={self.translate}, scale={self.scale}, "
+                f"shear={self.shear}")
 
 
 class Grayscale(_ImageTransform):

@@ -278,3 +278,24 @@ def test_resnet18_names_sizes_and_shapes():
     assert models.resnet50().fc.in_features == 2048
     with pytest.raises(ValueError, match="pretrained"):
         models.resnet18(weights="IMAGENET1K_V1")
+
+
+def test_random_affine_rotates_translates_and_scales_about_the_centre():
+    x = np.zeros((1, 9, 9), np.float32)
+    x[0, 4, 6] = 1.0  # two columns right of the centre
+    rot = transforms.RandomAffine((90, 90))(pynn.tensor(x)).numpy()
+    np.testing.assert_array_equal(rot, transforms.RandomRotation((90, 90))(pynn.tensor(x)).numpy())
+    assert np.argwhere(rot[0] > 0.5).tolist() == [[2, 4]]  # counter-clockwise: now above
+    scaled = transforms.RandomAffine(0, scale=(2.0, 2.0), interpolation="bilinear")
+    assert scaled(pynn.tensor(x)).numpy()[0, 4].argmax() == 8  # offset 2 -> 4
+    pynn.manual_seed(3)
+    shifted = transforms.RandomAffine(0, translate=(0.4, 0.0))(pynn.tensor(x)).numpy()
+    (row, col), = np.argwhere(shifted[0] > 0.5).tolist()
+    assert row == 4 and col != 6 and abs(col - 6) <= 4
+    pic = np.random.default_rng(5).integers(0, 256, (28, 28), dtype=np.uint8)
+    tf = transforms.RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=5)
+    out = tf(pic)
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    assert transforms.Compose([tf, transforms.ToTensor()]).batchable
+    with pytest.raises(ValueError, match="translate"):
+        transforms.RandomAffine(0, translate=(1.5, 0))
