@@ -258,8 +258,9 @@ def _safetensors_edit(draw, blob):
         keys = re.findall(r'"([^"]+)":\{"dtype"', header)
         if keys:
             key = draw(st.sampled_from(keys))
-            entry = re.search(r'"' + re.escape(key) + r'":\{[^}]*\}', header).group(0)
-            header = header[:-1] + "," + entry + "}"
+            entry = re.search(r'"' + re.escape(key) + r'":\{[^}]*\}', header)
+            if entry:  # a tensor named twice
+                header = header[:-1] + "," + entry.group(0) + "}"
     elif choice == 2:
         header = header.replace('"F32"', draw(st.sampled_from(
             ['"F64"', '"BF16"', '"F8_E8M0"', '"X"', '1', '"BOOL"'])), 1)
