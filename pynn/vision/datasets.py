@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import mnist as _mnist
 from ..tensor import Tensor
-from ..utils.data import Dataset
+from ..utils.data import Dataset, default_collate
 
 __all__ = ["MNIST", "FakeData", "FashionMNIST", "ImageFolder"]
 
@@ -24,7 +24,8 @@ class VisionDataset(Dataset):
     """Base: ``root``, ``transform``, ``target_transform``, and the batch fast path.
 
     Subclasses set ``_pictures`` (N, H, W[, C]) uint8 and ``_labels`` (N,) int64 ndarrays to
-    get ``__getitem__``, ``__len__`` and ``get_batch``.
+    get ``__getitem__``, ``__len__`` and ``get_batch``; those that make samples one by one
+    hide ``get_batch`` (an AttributeError), so the loader asks for samples.
     """
 
     def __init__(self, root=None, transform=None, target_transform=None):
@@ -47,23 +48,30 @@ class VisionDataset(Dataset):
             target = self.target_transform(target)
         return img, target
 
-    @property
-    def get_batch(self):
-        """``get_batch(indices) -> (images, targets)`` when the transform can run on whole
-        batches (the DataLoader's fast path); absent (AttributeError) otherwise."""
-        t = self.transform
-        batchable = t is None or (callable(getattr(t, "batch", None))
-                                  and getattr(t, "batchable", True))
-        if self.target_transform is not None or not batchable:
-            raise AttributeError("get_batch: this dataset's transform works image by image")
-        return self._get_batch
+    def get_batch(self, indices):
+        """The samples at ``indices`` collated, ``(images, targets)``: the DataLoader's fast path.
 
-    def _get_batch(self, indices):
-        x = self._pictures[indices]
-        if self.transform is not None:
-            nchw = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
-            x = self.transform.batch(nchw)
-        return x, self._labels[indices]
+        A transform whose every step can run on a whole batch (:meth:`Compose.batch`) runs
+        once on the batch; any other (a ``Lambda``, a ``target_transform``) runs image by
+        image, as the loader's ordinary path would.
+
+        Parameters
+        ----------
+        indices : ndarray of int
+
+        Returns
+        -------
+        tuple or list
+            The images and the targets of the batch.
+        """
+        t = self.transform
+        if self.target_transform is None and (t is None or (
+                callable(getattr(t, "batch", None)) and getattr(t, "batchable", True))):
+            x = self._pictures[indices]
+            if t is not None:
+                x = t.batch(x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2))
+            return x, self._labels[indices]
+        return default_collate([self[i] for i in np.asarray(indices).tolist()])
 
     def extra_repr(self):
         return ""

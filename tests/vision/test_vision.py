@@ -94,10 +94,15 @@ def test_batch_fast_path_equals_image_by_image(mnist_env):
     assert xb.dtype == xs.dtype == pynn.float32 and yb.dtype == ys.dtype == pynn.int64
     np.testing.assert_allclose(xb.numpy(), xs.numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(yb.numpy(), ys.numpy())
-    # A per-image step (Lambda) or a target transform turns the fast path off.
+    # A per-image step (Lambda) or a target transform runs image by image, also when the
+    # transform changes after a Subset was made.
+    part = pynn.utils.data.Subset(ds, range(10))
     ds.transform = transforms.Compose([transforms.ToTensor(), transforms.Lambda(pynn.flatten)])
-    loader = DataLoader(ds, batch_size=4)
-    assert not loader.fast_path and next(iter(loader))[0].shape == (4, 784)
+    ds.target_transform = lambda y: y + 100
+    xb, yb = next(iter(DataLoader(part, batch_size=4)))
+    assert xb.shape == (4, 784) and yb.tolist() == [107, 102, 101, 100]
+    want = ds.data.numpy()[:4].reshape(4, -1) / np.float32(255)
+    np.testing.assert_allclose(xb.numpy(), want, rtol=1e-6, atol=1e-6)
 
 
 def test_fake_data_is_repeatable_and_collates():
