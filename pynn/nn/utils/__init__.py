@@ -105,8 +105,8 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 
     Parameters
     ----------
-    parameters : Tensor or iterable of Tensor
-        The parameters whose gradients are clipped.
+    parameters : Parameter or iterable of Parameter
+        Those whose ``.grad`` is None are skipped.
     max_norm : float
         The largest total norm allowed.
     norm_type : float
@@ -116,8 +116,8 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 
     Returns
     -------
-    Tensor
-        The total norm before clipping (0-d).
+    total_norm : Tensor
+        0-d, the norm before clipping.
     """
     warnings.warn("torch.nn.utils.clip_grad_norm is now deprecated in favor of "
                   "torch.nn.utils.clip_grad_norm_.", FutureWarning, stacklevel=2)
