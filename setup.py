@@ -25,8 +25,11 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 CSRC = "csrc"
-# Compiled once per instruction set; every other csrc/*.c file is compiled once, portable.
-SIMD_SOURCES = ["gemm_kernel.c", "conv_pool_kernel.c", "vmath_kernel.c"]
+# Compiled once per instruction set (with OpenMP's flags too: the activation, optimiser, softmax
+# and recurrent families share their loops among threads themselves); every other csrc/*.c
+# file is compiled once, portable.
+SIMD_SOURCES = ["gemm_kernel.c", "conv_pool_kernel.c", "activation.c", "elementwise.c",
+                "rnn.c", "softmax.c"]
 PORTABLE_SOURCES = sorted(
     f for f in os.listdir(CSRC) if f.endswith(".c") and f not in SIMD_SOURCES
 )
@@ -157,7 +160,7 @@ class BuildExt(build_ext):
             srcs = [os.path.join(CSRC, s) for s in SIMD_SOURCES]
             objects += self.compiler.compile(
                 srcs, output_dir=isa_dir, macros=defines + [("PYNN_ISA", isa)],
-                include_dirs=[CSRC], extra_postargs=base + warn + flags,
+                include_dirs=[CSRC], extra_postargs=base + warn + omp_compile + flags,
             )
         sanitize_link = (["-fsanitize=" + os.environ["PYNN_SANITIZE"]]
                          if os.environ.get("PYNN_SANITIZE") and ctype != "msvc" else [])

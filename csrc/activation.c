@@ -1,11 +1,13 @@
 /* Written once for a generic `real`, compiled for float and double: this file includes
  * itself twice with PYNN_REAL set (the bottom half is the template). tgmath.h makes fabs,
- * tanh and erf follow the argument's type. */
+ * tanh and erf follow the argument's type. Compiled once per instruction set (see
+ * activation.h): the loops are plain, and each build vectorises them to its own width. */
 #ifndef PYNN_REAL
 #include <tgmath.h>
 
 #include "activation.h"
 #include "pynn_math.h"
+#include "simd_isa.h"
 
 /* Below this many elements a parallel region costs more than it saves; transcendental
  * kernels split earlier because each element costs more. */
@@ -25,6 +27,17 @@
 #define PYNN_REAL double
 #define PYNN_FN(name) name##_f64
 #include "activation.c"
+#undef PYNN_REAL
+#undef PYNN_FN
+
+#define ENTRIES(sfx)                                                                          \
+    .relu_fwd_##sfx = relu_fwd_##sfx, .relu_bwd_##sfx = relu_bwd_##sfx,                       \
+    .leaky_relu_fwd_##sfx = leaky_relu_fwd_##sfx, .leaky_relu_bwd_##sfx = leaky_relu_bwd_##sfx, \
+    .sigmoid_fwd_##sfx = sigmoid_fwd_##sfx, .sigmoid_bwd_##sfx = sigmoid_bwd_##sfx,           \
+    .tanh_fwd_##sfx = tanh_fwd_##sfx, .tanh_bwd_##sfx = tanh_bwd_##sfx,                       \
+    .gelu_fwd_##sfx = gelu_fwd_##sfx, .gelu_bwd_##sfx = gelu_bwd_##sfx
+const pynn_activation_desc PYNN_ISA_SYM(pynn_activation_desc) = {ENTRIES(f32), ENTRIES(f64)};
+#undef ENTRIES
 
 #else /* template */
 #define real PYNN_REAL
@@ -34,12 +47,12 @@
 #define FOR_EACH(n, threshold, ...)                                                           \
     PYNN_PARALLEL_FOR(i, n, n_threads, n_threads > 1 && (n) >= (threshold), , __VA_ARGS__)
 
-void PYNN_FN(pynn_relu_fwd)(int64_t n, const real *x, real *y, int n_threads)
+static void PYNN_FN(relu_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, y[i] = x[i] < 0 ? 0 : x[i]);
 }
 
-void PYNN_FN(pynn_relu_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
+static void PYNN_FN(relu_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
 {
     /* Loads and arithmetic stay outside the selects in this file: under a condition the
      * compiler keeps them as a scalar, mispredicted branch (8x slower on random signs). */
@@ -49,8 +62,8 @@ void PYNN_FN(pynn_relu_bwd)(int64_t n, const real *y, const real *dy, real *dx, 
     });
 }
 
-void PYNN_FN(pynn_leaky_relu_fwd)(int64_t n, const real *x, double slope, real *y,
-                                  int n_threads)
+static void PYNN_FN(leaky_relu_fwd)(int64_t n, const real *x, double slope, real *y,
+                                    int n_threads)
 {
     const real s = (real)slope;
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, {
@@ -59,8 +72,8 @@ void PYNN_FN(pynn_leaky_relu_fwd)(int64_t n, const real *x, double slope, real *
     });
 }
 
-void PYNN_FN(pynn_leaky_relu_bwd)(int64_t n, const real *x, const real *dy, double slope,
-                                  real *dx, int n_threads)
+static void PYNN_FN(leaky_relu_bwd)(int64_t n, const real *x, const real *dy, double slope,
+                                    real *dx, int n_threads)
 {
     const real s = (real)slope;
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, {
@@ -69,28 +82,28 @@ void PYNN_FN(pynn_leaky_relu_bwd)(int64_t n, const real *x, const real *dy, doub
     });
 }
 
-void PYNN_FN(pynn_sigmoid_fwd)(int64_t n, const real *x, real *y, int n_threads)
+static void PYNN_FN(sigmoid_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, y[i] = PYNN_FN(pynn_sigmoid)(x[i]));
 }
 
-void PYNN_FN(pynn_sigmoid_bwd)(int64_t n, const real *y, const real *dy, real *dx,
-                               int n_threads)
+static void PYNN_FN(sigmoid_bwd)(int64_t n, const real *y, const real *dy, real *dx,
+                                 int n_threads)
 {
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, dx[i] = dy[i] * y[i] * (1 - y[i]));
 }
 
-void PYNN_FN(pynn_tanh_fwd)(int64_t n, const real *x, real *y, int n_threads)
+static void PYNN_FN(tanh_fwd)(int64_t n, const real *x, real *y, int n_threads)
 {
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, y[i] = PYNN_FN(pynn_tanh)(x[i]));
 }
 
-void PYNN_FN(pynn_tanh_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
+static void PYNN_FN(tanh_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
 {
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, dx[i] = dy[i] * (1 - y[i] * y[i]));
 }
 
-void PYNN_FN(pynn_gelu_fwd)(int64_t n, const real *x, int approx_tanh, real *y, int n_threads)
+static void PYNN_FN(gelu_fwd)(int64_t n, const real *x, int approx_tanh, real *y, int n_threads)
 {
     if (approx_tanh) {
         FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, {
@@ -105,8 +118,8 @@ void PYNN_FN(pynn_gelu_fwd)(int64_t n, const real *x, int approx_tanh, real *y, 
     }
 }
 
-void PYNN_FN(pynn_gelu_bwd)(int64_t n, const real *x, const real *dy, int approx_tanh,
-                            real *dx, int n_threads)
+static void PYNN_FN(gelu_bwd)(int64_t n, const real *x, const real *dy, int approx_tanh,
+                              real *dx, int n_threads)
 {
     if (approx_tanh) {
         FOR_EACH(n, PYNN_ACT_MIN_PARALLEL_TRANSCENDENTAL, {

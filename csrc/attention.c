@@ -62,7 +62,7 @@ static int PYNN_FN(forward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int6
             for (int64_t j = r + 1; j < s; ++j)
                 row[j] = -INFINITY;
     }
-    PYNN_FN(pynn_softmax_rows_inplace)(l, s, p);
+    pynn_softmax_kernels(isa)->PYNN_FN(softmax_rows_inplace)(l, s, p);
     const real *w = PYNN_FN(dropped)(i, l, s, p, drop, scratch);
     return GEMM(l, ev, s, 1, w, s, 1, v + i * s * ev, ev, 1, 0, out + i * l * ev, ev, 1, NULL,
                 0, 0, isa, n_threads);
@@ -94,7 +94,7 @@ static int PYNN_FN(backward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int
             for (int64_t j = 0; j < s; ++j)
                 dr[j] *= d[j * drop.ss];
         }
-        PYNN_FN(pynn_softmax_bwd_row)(s, pr, dr, (real)scale, dr);
+        pynn_softmax_kernels(isa)->PYNN_FN(softmax_bwd_row)(s, pr, dr, (real)scale, dr);
     }
     status = GEMM(l, e, s, 1, ds, s, 1, ki, e, 1, 0, dq + i * l * e, e, 1, NULL, 0, 0, isa,
                   n_threads); /* dq = ds k */

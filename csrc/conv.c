@@ -247,7 +247,8 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
                 real *plane = s->wide + oc * ld + b * npix;
                 const int64_t at = (b * o + oc) * dy_plane;
                 if (!pool && relu_y)
-                    PYNN_FN(pynn_relu_bwd)(npix, relu_y + at, dy + at, plane, 1);
+                    pynn_activation_kernels(isa)->PYNN_FN(relu_bwd)(npix, relu_y + at,
+                                                                    dy + at, plane, 1);
                 else if (!pool)
                     memcpy(plane, dy + at, (size_t)npix * sizeof(real));
                 else if (!PYNN_FN(pynn_maxunpool2d_plane)(pool, dy + at, idx + at, plane))
@@ -285,7 +286,7 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
  * gradient after it, and with relu_y room for one image's masked dy after those; wrows
  * holds the weights as patch rows. PYNN_ERR_ARG if an index lies outside its plane. */
 static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
-                                  const pynn_conv_pool_desc *desc, const real *x,
+                                  const pynn_conv_pool_desc *desc, int isa, const real *x,
                                   const real *dy, const real *relu_y, const int64_t *idx,
                                   const real *wrows, int64_t b0, int64_t b1, real *pad,
                                   int64_t pad_len, real *dw_rows, double *db_acc, real *dx)
@@ -297,7 +298,8 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
         const int64_t *ib = idx + b * per_image;
         const real *dyb = dy + b * per_image;
         if (relu_y) {
-            PYNN_FN(pynn_relu_bwd)(per_image, relu_y + b * per_image, dyb, masked, 1);
+            pynn_activation_kernels(isa)->PYNN_FN(relu_bwd)(per_image, relu_y + b * per_image,
+                                                            dyb, masked, 1);
             dyb = masked;
         }
         /* q lies in [0, npix) when neither q nor npix - 1 - q is negative. SSE2 has no 64-bit
@@ -409,7 +411,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             status = PYNN_ERR_NOMEM;
             goto done;
         }
-        PYNN_FN(pynn_relu_bwd)(n * y_step, relu_y, dy, masked_dy, n_threads);
+        pynn_activation_kernels(isa)->PYNN_FN(relu_bwd)(n * y_step, relu_y, dy, masked_dy,
+                                                        n_threads);
         dy = masked_dy;
     }
     if (argmax) {
@@ -435,7 +438,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (teams == 1) {
         if (argmax) {
             real *pad = pynn_alloc_n(pad_total, sizeof(real), 1);
-            status = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, relu_y, idx, wrows, 0,
+            status = pad ? PYNN_FN(argmax_images)(g, &cg, desc, isa, x, dy, relu_y, idx, wrows, 0,
                                                   n, pad, pad_len, dw_rows, db_acc, dx)
                          : PYNN_ERR_NOMEM;
             pynn_free(pad);
@@ -460,7 +463,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             int mine = PYNN_OK;
             if (argmax) {
                 real *pad = pynn_alloc_n(pad_total, sizeof(real), 1);
-                mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, x, dy, relu_y, idx, wrows,
+                mine = pad ? PYNN_FN(argmax_images)(g, &cg, desc, isa, x, dy, relu_y, idx, wrows,
                                                     n * t / nt, n * (t + 1) / nt, pad,
                                                     pad_len, dw_rows + t * rows_len, db_mine,
                                                     dx)

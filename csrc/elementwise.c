@@ -1,11 +1,13 @@
 /* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template). */
+ * itself twice with PYNN_REAL set (the bottom half is the template), and compiled once per
+ * instruction set (see elementwise.h). */
 #ifndef PYNN_REAL
 #include <string.h>
 #include <tgmath.h>
 
 #include "elementwise.h"
 #include "pynn_math.h"
+#include "simd_isa.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define PYNN_EW_MIN_PARALLEL 65536
@@ -18,6 +20,14 @@
 #define PYNN_REAL double
 #define PYNN_FN(name) name##_f64
 #include "elementwise.c"
+#undef PYNN_REAL
+#undef PYNN_FN
+
+#define ENTRIES(sfx)                                                                          \
+    .bias_grad_##sfx = bias_grad_##sfx, .sgd_step_##sfx = sgd_step_##sfx,                     \
+    .adam_step_##sfx = adam_step_##sfx, .rmsprop_step_##sfx = rmsprop_step_##sfx
+const pynn_elementwise_desc PYNN_ISA_SYM(pynn_elementwise_desc) = {ENTRIES(f32), ENTRIES(f64)};
+#undef ENTRIES
 
 #else /* template */
 #define real PYNN_REAL
@@ -51,8 +61,8 @@ static void PYNN_FN(column_sums)(int64_t outer, int64_t channels, const real *dy
     free(acc);
 }
 
-void PYNN_FN(pynn_bias_grad)(int64_t outer, int64_t channels, int64_t inner, const real *dy,
-                             real *db, int n_threads)
+static void PYNN_FN(bias_grad)(int64_t outer, int64_t channels, int64_t inner, const real *dy,
+                               real *db, int n_threads)
 {
     const int parallel = n_threads > 1 && outer * channels * inner >= PYNN_EW_MIN_PARALLEL;
     if (inner == 1 && !parallel) {
@@ -79,8 +89,8 @@ void PYNN_FN(pynn_bias_grad)(int64_t outer, int64_t channels, int64_t inner, con
  * constants: a branch left in the body keeps the loop scalar (the vectorised Adam step is
  * 3x faster). */
 
-void PYNN_FN(pynn_sgd_step)(int64_t n, real *param, const real *grad, real *buf,
-                            const pynn_sgd_hyper *h, int n_threads)
+static void PYNN_FN(sgd_step)(int64_t n, real *param, const real *grad, real *buf,
+                              const pynn_sgd_hyper *h, int n_threads)
 {
     const real lr = (real)h->lr, mom = (real)h->momentum, wd = (real)h->weight_decay;
     const real keep = (real)(1 - h->dampening), sign = h->maximize ? -1 : 1;
@@ -105,8 +115,8 @@ void PYNN_FN(pynn_sgd_step)(int64_t n, real *param, const real *grad, real *buf,
 #undef SGD_LOOP
 }
 
-void PYNN_FN(pynn_adam_step)(int64_t n, real *param, const real *grad, real *avg, real *avg_sq,
-                             real *max_sq, const pynn_adam_hyper *h, int n_threads)
+static void PYNN_FN(adam_step)(int64_t n, real *param, const real *grad, real *avg, real *avg_sq,
+                               real *max_sq, const pynn_adam_hyper *h, int n_threads)
 {
     const double bc1 = 1 - pow(h->beta1, (double)h->step);
     const double bc2_sqrt = sqrt(1 - pow(h->beta2, (double)h->step));
@@ -142,9 +152,9 @@ void PYNN_FN(pynn_adam_step)(int64_t n, real *param, const real *grad, real *avg
 #undef ADAM_LOOP
 }
 
-void PYNN_FN(pynn_rmsprop_step)(int64_t n, real *param, const real *grad, real *square_avg,
-                                real *buf, real *grad_avg, const pynn_rmsprop_hyper *h,
-                                int n_threads)
+static void PYNN_FN(rmsprop_step)(int64_t n, real *param, const real *grad, real *square_avg,
+                                  real *buf, real *grad_avg, const pynn_rmsprop_hyper *h,
+                                  int n_threads)
 {
     const real lr = (real)h->lr, alpha = (real)h->alpha, one_alpha = (real)(1 - h->alpha);
     const real eps = (real)h->eps, wd = (real)h->weight_decay, mom = (real)h->momentum;

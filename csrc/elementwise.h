@@ -1,6 +1,8 @@
 /* Reductions and fused optimiser updates: one pass over memory each. The optimiser updates
  * follow torch.optim's formulas exactly (see pynn/backend/reference.py); parameter and state
- * arrays are contiguous, n elements, updated in place; hyper-parameters arrive as double. */
+ * arrays are contiguous, n elements, updated in place; hyper-parameters arrive as double.
+ * elementwise.c is compiled once per instruction set (see simd_isa.h) and exports the kernels
+ * as pynn_elementwise_desc_<isa>; callers take theirs from pynn_elementwise_kernels(isa). */
 #ifndef PYNN_ELEMENTWISE_H
 #define PYNN_ELEMENTWISE_H
 
@@ -22,24 +24,38 @@ typedef struct {
     int centered, maximize;
 } pynn_rmsprop_hyper;
 
-#define PYNN_DECLARE_ELEMENTWISE(real, sfx)                                                   \
+#define PYNN_ELEMENTWISE_FIELDS(real, sfx)                                                    \
     /* db[c] := sum over o, i of dy[(o * channels + c) * inner + i], summed in double */      \
-    void pynn_bias_grad_##sfx(int64_t outer, int64_t channels, int64_t inner, const real *dy, \
-                              real *db, int n_threads);                                       \
+    void (*bias_grad_##sfx)(int64_t outer, int64_t channels, int64_t inner, const real *dy,   \
+                            real *db, int n_threads);                                         \
     /* buf may be NULL when momentum == 0 */                                                  \
-    void pynn_sgd_step_##sfx(int64_t n, real *param, const real *grad, real *buf,             \
-                             const pynn_sgd_hyper *h, int n_threads);                         \
+    void (*sgd_step_##sfx)(int64_t n, real *param, const real *grad, real *buf,               \
+                           const pynn_sgd_hyper *h, int n_threads);                           \
     /* max_sq (AMSGrad) may be NULL */                                                        \
-    void pynn_adam_step_##sfx(int64_t n, real *param, const real *grad, real *avg,            \
-                              real *avg_sq, real *max_sq, const pynn_adam_hyper *h,           \
-                              int n_threads);                                                 \
+    void (*adam_step_##sfx)(int64_t n, real *param, const real *grad, real *avg,              \
+                            real *avg_sq, real *max_sq, const pynn_adam_hyper *h,             \
+                            int n_threads);                                                   \
     /* buf may be NULL when momentum == 0, grad_avg when not centered */                      \
-    void pynn_rmsprop_step_##sfx(int64_t n, real *param, const real *grad, real *square_avg,  \
-                                 real *buf, real *grad_avg, const pynn_rmsprop_hyper *h,      \
-                                 int n_threads);
+    void (*rmsprop_step_##sfx)(int64_t n, real *param, const real *grad, real *square_avg,    \
+                               real *buf, real *grad_avg, const pynn_rmsprop_hyper *h,        \
+                               int n_threads);
 
-PYNN_DECLARE_ELEMENTWISE(float, f32)
-PYNN_DECLARE_ELEMENTWISE(double, f64)
-#undef PYNN_DECLARE_ELEMENTWISE
+typedef struct {
+    PYNN_ELEMENTWISE_FIELDS(float, f32)
+    PYNN_ELEMENTWISE_FIELDS(double, f64)
+} pynn_elementwise_desc;
+#undef PYNN_ELEMENTWISE_FIELDS
+
+extern const pynn_elementwise_desc pynn_elementwise_desc_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const pynn_elementwise_desc pynn_elementwise_desc_avx2;
+extern const pynn_elementwise_desc pynn_elementwise_desc_avx512;
+#endif
+
+/* The kernels built for `isa` (enum pynn_isa), which the CPU must support. */
+static inline const pynn_elementwise_desc *pynn_elementwise_kernels(int isa)
+{
+    return PYNN_ISA_DESC(pynn_elementwise_desc, isa);
+}
 
 #endif

@@ -1,10 +1,12 @@
 /* Written once for a generic `real`, compiled for float and double: this file includes
  * itself twice with PYNN_REAL set (the bottom half is the template). Each row (a batch
  * element) is independent: rows are shared among the threads, and the loop along a row
- * vectorises (the sigmoid and tanh of pynn_math.h are inlined, not libm calls). */
+ * vectorises (the sigmoid and tanh of pynn_math.h are inlined, not libm calls) to the width
+ * of the instruction set it is compiled for (see rnn.h). */
 #ifndef PYNN_REAL
 #include "rnn.h"
 #include "pynn_math.h"
+#include "simd_isa.h"
 
 /* Below this many elements (n * h) a parallel region costs more than it saves. */
 #define PYNN_RNN_MIN_PARALLEL 8192
@@ -17,6 +19,14 @@
 #define PYNN_REAL double
 #define PYNN_FN(name) name##_f64
 #include "rnn.c"
+#undef PYNN_REAL
+#undef PYNN_FN
+
+#define ENTRIES(sfx)                                                                          \
+    .lstm_cell_fwd_##sfx = lstm_cell_fwd_##sfx, .lstm_cell_bwd_##sfx = lstm_cell_bwd_##sfx,   \
+    .gru_cell_fwd_##sfx = gru_cell_fwd_##sfx, .gru_cell_bwd_##sfx = gru_cell_bwd_##sfx
+const pynn_rnn_desc PYNN_ISA_SYM(pynn_rnn_desc) = {ENTRIES(f32), ENTRIES(f64)};
+#undef ENTRIES
 
 #else /* template */
 #define real PYNN_REAL
@@ -27,8 +37,8 @@
     PYNN_PARALLEL_FOR(r, n, n_threads, n_threads > 1 && (n) * (h) >= PYNN_RNN_MIN_PARALLEL, , \
                       __VA_ARGS__)
 
-void PYNN_FN(pynn_lstm_cell_fwd)(int64_t n, int64_t h, const real *gates, const real *c_prev,
-                                 real *h_out, real *c_out, real *acts, int n_threads)
+static void PYNN_FN(lstm_cell_fwd)(int64_t n, int64_t h, const real *gates, const real *c_prev,
+                                   real *h_out, real *c_out, real *acts, int n_threads)
 {
     FOR_EACH_ROW(n, h, {
         const real *PYNN_RESTRICT g = gates + r * 4 * h, *PYNN_RESTRICT cp = c_prev + r * h;
@@ -69,9 +79,9 @@ static inline void PYNN_FN(lstm_bwd_row)(int64_t h, const real *PYNN_RESTRICT a,
     }
 }
 
-void PYNN_FN(pynn_lstm_cell_bwd)(int64_t n, int64_t h, const real *acts, const real *c_prev,
-                                 const real *dh, const real *dc, real *dgates, real *dc_prev,
-                                 int n_threads)
+static void PYNN_FN(lstm_cell_bwd)(int64_t n, int64_t h, const real *acts, const real *c_prev,
+                                   const real *dh, const real *dc, real *dgates, real *dc_prev,
+                                   int n_threads)
 {
     FOR_EACH_ROW(n, h, {
         const real *a = acts + r * 5 * h, *cp = c_prev + r * h, *dhr = dh + r * h;
@@ -83,8 +93,8 @@ void PYNN_FN(pynn_lstm_cell_bwd)(int64_t n, int64_t h, const real *acts, const r
     });
 }
 
-void PYNN_FN(pynn_gru_cell_fwd)(int64_t n, int64_t h, const real *gi, const real *gh,
-                                const real *h_prev, real *h_out, real *acts, int n_threads)
+static void PYNN_FN(gru_cell_fwd)(int64_t n, int64_t h, const real *gi, const real *gh,
+                                  const real *h_prev, real *h_out, real *acts, int n_threads)
 {
     FOR_EACH_ROW(n, h, {
         const real *PYNN_RESTRICT xi = gi + r * 3 * h, *PYNN_RESTRICT hh = gh + r * 3 * h;
@@ -100,9 +110,9 @@ void PYNN_FN(pynn_gru_cell_fwd)(int64_t n, int64_t h, const real *gi, const real
     });
 }
 
-void PYNN_FN(pynn_gru_cell_bwd)(int64_t n, int64_t h, const real *acts, const real *h_prev,
-                                const real *dh, real *dgi, real *dgh, real *dh_prev,
-                                int n_threads)
+static void PYNN_FN(gru_cell_bwd)(int64_t n, int64_t h, const real *acts, const real *h_prev,
+                                  const real *dh, real *dgi, real *dgh, real *dh_prev,
+                                  int n_threads)
 {
     FOR_EACH_ROW(n, h, {
         const real *PYNN_RESTRICT a = acts + r * 4 * h, *PYNN_RESTRICT hp = h_prev + r * h;

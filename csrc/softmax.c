@@ -1,12 +1,13 @@
 /* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template). */
+ * itself twice with PYNN_REAL set (the bottom half is the template), and compiled once per
+ * instruction set (see softmax.h). */
 #ifndef PYNN_REAL
 #include <math.h>
 #include <string.h>
 
 #include "pynn_math.h"
+#include "simd_isa.h"
 #include "softmax.h"
-#include "vmath_kernel.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define PYNN_SOFTMAX_MIN_PARALLEL 16384
@@ -32,16 +33,17 @@ static int64_t block_rows(int64_t cols)
     const int64_t block = block_rows(cols), n_blocks = (rows + block - 1) / block;           \
     PYNN_PARALLEL_FOR(b, n_blocks, n_threads, PARALLEL(rows, cols), clauses, stmt)
 
-/* y := exp(y) over a block. float32 goes through the vector build for the caller's ISA; float64
- * keeps libm's exp (see pynn_math.h). */
-static void exp_block_f32(const pynn_vmath_desc *vm, int64_t n, float *y)
+/* y := exp(y) over a block, in one loop that vectorises to this build's width for float32;
+ * float64 keeps libm's exp (see pynn_math.h). */
+static void exp_block_f32(int64_t n, float *y)
 {
-    vm->exp_f32(n, y, y);
+    PYNN_SIMD()
+    for (int64_t i = 0; i < n; ++i)
+        y[i] = pynn_exp_f32(y[i]);
 }
 
-static void exp_block_f64(const pynn_vmath_desc *vm, int64_t n, double *y)
+static void exp_block_f64(int64_t n, double *y)
 {
-    (void)vm;
     for (int64_t i = 0; i < n; ++i)
         y[i] = exp(y[i]);
 }
@@ -71,8 +73,21 @@ static int64_t check_labels(int64_t rows, int64_t cols, const int64_t *labels,
 #define PYNN_REAL double
 #define PYNN_FN(name) name##_f64
 #include "softmax.c"
+#undef PYNN_REAL
+#undef PYNN_FN
 #undef PARALLEL
 #undef FOR_BLOCKS
+
+#define ENTRIES(sfx)                                                                          \
+    .softmax_fwd_##sfx = softmax_fwd_##sfx,                                                   \
+    .softmax_rows_inplace_##sfx = softmax_rows_inplace_##sfx,                                 \
+    .softmax_bwd_##sfx = softmax_bwd_##sfx, .softmax_bwd_row_##sfx = softmax_bwd_row_##sfx,   \
+    .log_softmax_fwd_##sfx = log_softmax_fwd_##sfx,                                           \
+    .log_softmax_bwd_##sfx = log_softmax_bwd_##sfx,                                           \
+    .softmax_xent_fwd_##sfx = softmax_xent_fwd_##sfx,                                         \
+    .softmax_xent_bwd_##sfx = softmax_xent_bwd_##sfx
+const pynn_softmax_desc PYNN_ISA_SYM(pynn_softmax_desc) = {ENTRIES(f32), ENTRIES(f64)};
+#undef ENTRIES
 
 #else /* template */
 #define real PYNN_REAL
@@ -101,9 +116,8 @@ static inline real PYNN_FN(row_sum)(int64_t n, const real *x)
 }
 
 /* For the rows of one block: m[i] := max_j x[i, j] and y[i, j] := exp(x[i, j] - m[i]). */
-static void PYNN_FN(shifted_exp_rows)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
-                                      const real *PYNN_RESTRICT x, real *PYNN_RESTRICT y,
-                                      real *PYNN_RESTRICT m)
+static void PYNN_FN(shifted_exp_rows)(int64_t rows, int64_t cols, const real *PYNN_RESTRICT x,
+                                      real *PYNN_RESTRICT y, real *PYNN_RESTRICT m)
 {
     for (int64_t i = 0; i < rows; ++i) {
         const real *xi = x + i * cols;
@@ -114,10 +128,10 @@ static void PYNN_FN(shifted_exp_rows)(const pynn_vmath_desc *vm, int64_t rows, i
         for (int64_t j = 0; j < cols; ++j)
             yi[j] = xi[j] - mi;
     }
-    PYNN_FN(exp_block)(vm, rows * cols, y);
+    PYNN_FN(exp_block)(rows * cols, y);
 }
 
-void PYNN_FN(pynn_softmax_rows_inplace)(int64_t rows, int64_t cols, real *x)
+static void PYNN_FN(softmax_rows_inplace)(int64_t rows, int64_t cols, real *x)
 {
     for (int64_t i = 0; i < rows; ++i) {
         real *xi = x + i * cols;
@@ -139,11 +153,10 @@ void PYNN_FN(pynn_softmax_rows_inplace)(int64_t rows, int64_t cols, real *x)
     }
 }
 
-static void PYNN_FN(softmax_block)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
-                                   const real *x, real *y)
+static void PYNN_FN(softmax_block)(int64_t rows, int64_t cols, const real *x, real *y)
 {
     real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
-    PYNN_FN(shifted_exp_rows)(vm, rows, cols, x, y, m);
+    PYNN_FN(shifted_exp_rows)(rows, cols, x, y, m);
     for (int64_t i = 0; i < rows; ++i) {
         real *yi = y + i * cols;
         const real inv = 1 / PYNN_FN(row_sum)(cols, yi);
@@ -153,17 +166,16 @@ static void PYNN_FN(softmax_block)(const pynn_vmath_desc *vm, int64_t rows, int6
     }
 }
 
-void PYNN_FN(pynn_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y, int isa,
-                               int n_threads)
+static void PYNN_FN(softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
+                                 int n_threads)
 {
-    const pynn_vmath_desc *vm = PYNN_ISA_DESC(pynn_vmath_desc, isa);
     FOR_BLOCKS(rows, cols, ,
-               PYNN_FN(softmax_block)(vm, PYNN_MIN(block, rows - b * block), cols,
+               PYNN_FN(softmax_block)(PYNN_MIN(block, rows - b * block), cols,
                                       x + b * block * cols, y + b * block * cols));
 }
 
-void PYNN_FN(pynn_softmax_bwd_row)(int64_t cols, const real *y, const real *dy, real scale,
-                                   real *dx)
+static void PYNN_FN(softmax_bwd_row)(int64_t cols, const real *y, const real *dy, real scale,
+                                     real *dx)
 {
     real dot = 0;
     PYNN_SIMD(reduction(+ : dot))
@@ -174,20 +186,19 @@ void PYNN_FN(pynn_softmax_bwd_row)(int64_t cols, const real *y, const real *dy, 
         dx[j] = y[j] * (dy[j] - dot) * scale;
 }
 
-void PYNN_FN(pynn_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
-                               real *dx, int n_threads)
+static void PYNN_FN(softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
+                                 real *dx, int n_threads)
 {
     PYNN_PARALLEL_FOR(i, rows, n_threads, PARALLEL(rows, cols), ,
-                      PYNN_FN(pynn_softmax_bwd_row)(cols, y + i * cols, dy + i * cols, 1,
-                                                    dx + i * cols));
+                      PYNN_FN(softmax_bwd_row)(cols, y + i * cols, dy + i * cols, 1,
+                                               dx + i * cols));
 }
 
-static void PYNN_FN(log_softmax_block)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
-                                       const real *x, real *y)
+static void PYNN_FN(log_softmax_block)(int64_t rows, int64_t cols, const real *x, real *y)
 {
     real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
     /* y holds the exponentials until each row's log-sum is known. */
-    PYNN_FN(shifted_exp_rows)(vm, rows, cols, x, y, m);
+    PYNN_FN(shifted_exp_rows)(rows, cols, x, y, m);
     for (int64_t i = 0; i < rows; ++i) {
         const real *xi = x + i * cols;
         real *yi = y + i * cols;
@@ -198,12 +209,11 @@ static void PYNN_FN(log_softmax_block)(const pynn_vmath_desc *vm, int64_t rows, 
     }
 }
 
-void PYNN_FN(pynn_log_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
-                                   int isa, int n_threads)
+static void PYNN_FN(log_softmax_fwd)(int64_t rows, int64_t cols, const real *x, real *y,
+                                     int n_threads)
 {
-    const pynn_vmath_desc *vm = PYNN_ISA_DESC(pynn_vmath_desc, isa);
     FOR_BLOCKS(rows, cols, ,
-               PYNN_FN(log_softmax_block)(vm, PYNN_MIN(block, rows - b * block), cols,
+               PYNN_FN(log_softmax_block)(PYNN_MIN(block, rows - b * block), cols,
                                           x + b * block * cols, y + b * block * cols));
 }
 
@@ -219,8 +229,8 @@ static void PYNN_FN(log_softmax_bwd_row)(int64_t cols, const real *y, const real
         dx[j] = dy[j] - PYNN_FN(pynn_exp)(y[j]) * s;
 }
 
-void PYNN_FN(pynn_log_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
-                                   real *dx, int n_threads)
+static void PYNN_FN(log_softmax_bwd)(int64_t rows, int64_t cols, const real *y, const real *dy,
+                                     real *dx, int n_threads)
 {
     PYNN_PARALLEL_FOR(i, rows, n_threads, PARALLEL(rows, cols), ,
                       PYNN_FN(log_softmax_bwd_row)(cols, y + i * cols, dy + i * cols,
@@ -229,13 +239,12 @@ void PYNN_FN(pynn_log_softmax_bwd)(int64_t rows, int64_t cols, const real *y, co
 
 /* The fused forward over one block of rows: probs := softmax(logits), loss_rows (unless
  * NULL); returns the block's summed loss. */
-static double PYNN_FN(xent_block)(const pynn_vmath_desc *vm, int64_t rows, int64_t cols,
-                                  const real *logits, const int64_t *labels,
-                                  int64_t ignore_index, double eps, real *probs,
-                                  double *loss_rows)
+static double PYNN_FN(xent_block)(int64_t rows, int64_t cols, const real *logits,
+                                  const int64_t *labels, int64_t ignore_index, double eps,
+                                  real *probs, double *loss_rows)
 {
     real m[PYNN_SOFTMAX_BLOCK_MAX_ROWS];
-    PYNN_FN(shifted_exp_rows)(vm, rows, cols, logits, probs, m);
+    PYNN_FN(shifted_exp_rows)(rows, cols, logits, probs, m);
     /* Each valid row's loss is lse - (1 - eps) (x_c - m) - eps mean_j (x_j - m), with
      * lse = log(s) the log of its sum of shifted exponentials. Without per-row losses the
      * block's lse terms are summed as the log of the product of the sums: one libm log a
@@ -275,18 +284,17 @@ static double PYNN_FN(xent_block)(const pynn_vmath_desc *vm, int64_t rows, int64
     return total + log(product);
 }
 
-int64_t PYNN_FN(pynn_softmax_xent_fwd)(int64_t rows, int64_t cols, const real *logits,
-                                       const int64_t *labels, int64_t ignore_index, double eps,
-                                       real *probs, double *loss_rows, double *loss_sum,
-                                       int64_t *n_valid, int isa, int n_threads)
+static int64_t PYNN_FN(softmax_xent_fwd)(int64_t rows, int64_t cols, const real *logits,
+                                         const int64_t *labels, int64_t ignore_index, double eps,
+                                         real *probs, double *loss_rows, double *loss_sum,
+                                         int64_t *n_valid, int n_threads)
 {
-    const pynn_vmath_desc *vm = PYNN_ISA_DESC(pynn_vmath_desc, isa);
     const int64_t bad = check_labels(rows, cols, labels, ignore_index, n_valid);
     if (bad >= 0)
         return bad;
     double total = 0;
     FOR_BLOCKS(rows, cols, reduction(+ : total),
-               total += PYNN_FN(xent_block)(vm, PYNN_MIN(block, rows - b * block), cols,
+               total += PYNN_FN(xent_block)(PYNN_MIN(block, rows - b * block), cols,
                                             logits + b * block * cols, labels + b * block,
                                             ignore_index, eps, probs + b * block * cols,
                                             loss_rows ? loss_rows + b * block : NULL));
@@ -306,10 +314,10 @@ static void PYNN_FN(xent_bwd_row)(int64_t cols, const real *p, int64_t label, re
         d[label] -= w * hit;
 }
 
-int64_t PYNN_FN(pynn_softmax_xent_bwd)(int64_t rows, int64_t cols, const real *probs,
-                                       const int64_t *labels, int64_t ignore_index, double eps,
-                                       double grad, int mean, const real *grad_rows,
-                                       real *dlogits, int n_threads)
+static int64_t PYNN_FN(softmax_xent_bwd)(int64_t rows, int64_t cols, const real *probs,
+                                         const int64_t *labels, int64_t ignore_index, double eps,
+                                         double grad, int mean, const real *grad_rows,
+                                         real *dlogits, int n_threads)
 {
     int64_t n_valid = 0;
     const int64_t bad = check_labels(rows, cols, labels, ignore_index, &n_valid);

@@ -1,6 +1,6 @@
 """Cython wrappers of csrc/activation.c, GIL released: one entry for the forward passes and
-one for the backward passes, the activation chosen by its code (see _buffers.pxi for how
-arrays are taken and when None is returned)."""
+one for the backward passes, the activation chosen by its code and run by the kernels built
+for the ISA given (see _buffers.pxi for how arrays are taken and when None is returned)."""
 from cython cimport floating
 from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport *
@@ -16,60 +16,62 @@ GELU, GELU_TANH = ACT_GELU, ACT_GELU_TANH
 
 
 cdef void run_forward(int act, int64_t n, const floating *x, double param, floating *y,
-                      int n_threads) noexcept nogil:
+                      int isa, int n_threads) noexcept nogil:
+    cdef const pynn_activation_desc *k = pynn_activation_kernels(isa)
     if floating is float:
         if act == ACT_RELU:
-            pynn_relu_fwd_f32(n, x, y, n_threads)
+            k.relu_fwd_f32(n, x, y, n_threads)
         elif act == ACT_LEAKY_RELU:
-            pynn_leaky_relu_fwd_f32(n, x, param, y, n_threads)
+            k.leaky_relu_fwd_f32(n, x, param, y, n_threads)
         elif act == ACT_SIGMOID:
-            pynn_sigmoid_fwd_f32(n, x, y, n_threads)
+            k.sigmoid_fwd_f32(n, x, y, n_threads)
         elif act == ACT_TANH:
-            pynn_tanh_fwd_f32(n, x, y, n_threads)
+            k.tanh_fwd_f32(n, x, y, n_threads)
         else:
-            pynn_gelu_fwd_f32(n, x, act == ACT_GELU_TANH, y, n_threads)
+            k.gelu_fwd_f32(n, x, act == ACT_GELU_TANH, y, n_threads)
     else:
         if act == ACT_RELU:
-            pynn_relu_fwd_f64(n, x, y, n_threads)
+            k.relu_fwd_f64(n, x, y, n_threads)
         elif act == ACT_LEAKY_RELU:
-            pynn_leaky_relu_fwd_f64(n, x, param, y, n_threads)
+            k.leaky_relu_fwd_f64(n, x, param, y, n_threads)
         elif act == ACT_SIGMOID:
-            pynn_sigmoid_fwd_f64(n, x, y, n_threads)
+            k.sigmoid_fwd_f64(n, x, y, n_threads)
         elif act == ACT_TANH:
-            pynn_tanh_fwd_f64(n, x, y, n_threads)
+            k.tanh_fwd_f64(n, x, y, n_threads)
         else:
-            pynn_gelu_fwd_f64(n, x, act == ACT_GELU_TANH, y, n_threads)
+            k.gelu_fwd_f64(n, x, act == ACT_GELU_TANH, y, n_threads)
 
 
 cdef void run_backward(int act, int64_t n, const floating *a, const floating *dy,
-                       double param, floating *dx, int n_threads) noexcept nogil:
+                       double param, floating *dx, int isa, int n_threads) noexcept nogil:
     # `a` is what the gradient is computed from: the output y for ReLU, sigmoid and tanh,
     # the input x for leaky ReLU and GELU.
+    cdef const pynn_activation_desc *k = pynn_activation_kernels(isa)
     if floating is float:
         if act == ACT_RELU:
-            pynn_relu_bwd_f32(n, a, dy, dx, n_threads)
+            k.relu_bwd_f32(n, a, dy, dx, n_threads)
         elif act == ACT_LEAKY_RELU:
-            pynn_leaky_relu_bwd_f32(n, a, dy, param, dx, n_threads)
+            k.leaky_relu_bwd_f32(n, a, dy, param, dx, n_threads)
         elif act == ACT_SIGMOID:
-            pynn_sigmoid_bwd_f32(n, a, dy, dx, n_threads)
+            k.sigmoid_bwd_f32(n, a, dy, dx, n_threads)
         elif act == ACT_TANH:
-            pynn_tanh_bwd_f32(n, a, dy, dx, n_threads)
+            k.tanh_bwd_f32(n, a, dy, dx, n_threads)
         else:
-            pynn_gelu_bwd_f32(n, a, dy, act == ACT_GELU_TANH, dx, n_threads)
+            k.gelu_bwd_f32(n, a, dy, act == ACT_GELU_TANH, dx, n_threads)
     else:
         if act == ACT_RELU:
-            pynn_relu_bwd_f64(n, a, dy, dx, n_threads)
+            k.relu_bwd_f64(n, a, dy, dx, n_threads)
         elif act == ACT_LEAKY_RELU:
-            pynn_leaky_relu_bwd_f64(n, a, dy, param, dx, n_threads)
+            k.leaky_relu_bwd_f64(n, a, dy, param, dx, n_threads)
         elif act == ACT_SIGMOID:
-            pynn_sigmoid_bwd_f64(n, a, dy, dx, n_threads)
+            k.sigmoid_bwd_f64(n, a, dy, dx, n_threads)
         elif act == ACT_TANH:
-            pynn_tanh_bwd_f64(n, a, dy, dx, n_threads)
+            k.tanh_bwd_f64(n, a, dy, dx, n_threads)
         else:
-            pynn_gelu_bwd_f64(n, a, dy, act == ACT_GELU_TANH, dx, n_threads)
+            k.gelu_bwd_f64(n, a, dy, act == ACT_GELU_TANH, dx, n_threads)
 
 
-def forward(int act, x, double param, int n_threads):
+def forward(int act, x, double param, int isa, int n_threads):
     """A new array ``act(x)`` for x of any shape, C-contiguous; None when x needs the
     checks."""
     cdef Views vs
@@ -87,16 +89,16 @@ def forward(int act, x, double param, int n_threads):
                 pass
             elif vs.view[0].itemsize == 4:
                 run_forward(act, n, <const float *>vs.view[0].buf, param,
-                            <float *>vs.view[1].buf, n_threads)
+                            <float *>vs.view[1].buf, isa, n_threads)
             else:
                 run_forward(act, n, <const double *>vs.view[0].buf, param,
-                            <double *>vs.view[1].buf, n_threads)
+                            <double *>vs.view[1].buf, isa, n_threads)
         return y
     finally:
         release_all(&vs)
 
 
-def backward(int act, a, dy, double param, int n_threads):
+def backward(int act, a, dy, double param, int isa, int n_threads):
     """A new array, the gradient of ``act`` at ``a`` (see run_backward) given ``dy``, both
     C-contiguous and of one shape and dtype; None when they need the checks."""
     cdef Views vs
@@ -115,11 +117,11 @@ def backward(int act, a, dy, double param, int n_threads):
             elif vs.view[0].itemsize == 4:
                 run_backward(act, n, <const float *>vs.view[0].buf,
                              <const float *>vs.view[1].buf, param, <float *>vs.view[2].buf,
-                             n_threads)
+                             isa, n_threads)
             else:
                 run_backward(act, n, <const double *>vs.view[0].buf,
                              <const double *>vs.view[1].buf, param, <double *>vs.view[2].buf,
-                             n_threads)
+                             isa, n_threads)
         return dx
     finally:
         release_all(&vs)

@@ -1,5 +1,6 @@
 """Cython wrappers of csrc/elementwise.c: bias gradients and fused optimiser updates, GIL
-released (see _buffers.pxi for how arrays are taken and when None is returned)."""
+released, run by the kernels built for the ISA given (see _buffers.pxi for how arrays are taken
+and when None is returned)."""
 from libc.stdint cimport int64_t
 from libc.string cimport memset
 from pynn.backend._kernels cimport *
@@ -7,9 +8,10 @@ from pynn.backend._kernels cimport *
 include "_buffers.pxi"
 
 
-def bias_grad(dy, int axis, int n_threads):
+def bias_grad(dy, int axis, int isa, int n_threads):
     """A new array (channels,): the sum of dy (C-contiguous, at least 1-D) over every axis but
     ``axis``, which must be in range; None when dy needs the checks."""
+    cdef const pynn_elementwise_desc *k = pynn_elementwise_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t outer = 1, inner = 1, channels
@@ -33,11 +35,11 @@ def bias_grad(dy, int axis, int n_threads):
             elif outer == 0 or inner == 0:
                 memset(vs.view[1].buf, 0, vs.view[1].len)
             elif vs.view[0].itemsize == 4:
-                pynn_bias_grad_f32(outer, channels, inner, <const float *>vs.view[0].buf,
-                                   <float *>vs.view[1].buf, n_threads)
+                k.bias_grad_f32(outer, channels, inner, <const float *>vs.view[0].buf,
+                                <float *>vs.view[1].buf, n_threads)
             else:
-                pynn_bias_grad_f64(outer, channels, inner, <const double *>vs.view[0].buf,
-                                   <double *>vs.view[1].buf, n_threads)
+                k.bias_grad_f64(outer, channels, inner, <const double *>vs.view[0].buf,
+                                <double *>vs.view[1].buf, n_threads)
         return db
     finally:
         release_all(&vs)
@@ -65,12 +67,13 @@ cdef int acquire_update(Views *vs, param, grad, states, void **state_data) excep
 
 def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
              double weight_decay, bint nesterov, bint maximize, bint first_step,
-             int n_threads):
+             int isa, int n_threads):
     """One SGD update of param in place; buf is the momentum buffer (used when momentum !=
     0) or None. True, or None when the arrays need the checks."""
     cdef pynn_sgd_hyper h
     h.lr, h.momentum, h.dampening, h.weight_decay = lr, momentum, dampening, weight_decay
     h.nesterov, h.maximize, h.first_step = nesterov, maximize, first_step
+    cdef const pynn_elementwise_desc *k = pynn_elementwise_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t n
@@ -85,11 +88,11 @@ def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                pynn_sgd_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
-                                  <float *>state[0], &h, n_threads)
+                k.sgd_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
+                               <float *>state[0], &h, n_threads)
             else:
-                pynn_sgd_step_f64(n, <double *>vs.view[0].buf, <const double *>vs.view[1].buf,
-                                  <double *>state[0], &h, n_threads)
+                k.sgd_step_f64(n, <double *>vs.view[0].buf, <const double *>vs.view[1].buf,
+                               <double *>state[0], &h, n_threads)
         return True
     finally:
         release_all(&vs)
@@ -97,12 +100,13 @@ def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, long long step, double lr,
               double beta1, double beta2, double eps, double weight_decay,
-              bint decoupled_weight_decay, bint maximize, int n_threads):
+              bint decoupled_weight_decay, bint maximize, int isa, int n_threads):
     """One Adam/AdamW update of param in place; max_exp_avg_sq is None unless AMSGrad. True,
     or None when the arrays need the checks."""
     cdef pynn_adam_hyper h
     h.lr, h.beta1, h.beta2, h.eps, h.weight_decay = lr, beta1, beta2, eps, weight_decay
     h.step, h.decoupled_weight_decay, h.maximize = step, decoupled_weight_decay, maximize
+    cdef const pynn_elementwise_desc *k = pynn_elementwise_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t n
@@ -116,13 +120,13 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, long long step, 
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                pynn_adam_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
-                                   <float *>state[0], <float *>state[1], <float *>state[2],
-                                   &h, n_threads)
+                k.adam_step_f32(n, <float *>vs.view[0].buf, <const float *>vs.view[1].buf,
+                                <float *>state[0], <float *>state[1], <float *>state[2],
+                                &h, n_threads)
             else:
-                pynn_adam_step_f64(n, <double *>vs.view[0].buf,
-                                   <const double *>vs.view[1].buf, <double *>state[0],
-                                   <double *>state[1], <double *>state[2], &h, n_threads)
+                k.adam_step_f64(n, <double *>vs.view[0].buf,
+                                <const double *>vs.view[1].buf, <double *>state[0],
+                                <double *>state[1], <double *>state[2], &h, n_threads)
         return True
     finally:
         release_all(&vs)
@@ -130,13 +134,14 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, long long step, 
 
 def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, double lr, double alpha,
                  double eps, double weight_decay, double momentum, bint centered,
-                 bint maximize, int n_threads):
+                 bint maximize, int isa, int n_threads):
     """One RMSProp update of param in place; momentum_buffer (used when momentum != 0) and
     grad_avg (used when centered) may be None. True, or None when the arrays need the
     checks."""
     cdef pynn_rmsprop_hyper h
     h.lr, h.alpha, h.eps, h.weight_decay, h.momentum = lr, alpha, eps, weight_decay, momentum
     h.centered, h.maximize = centered, maximize
+    cdef const pynn_elementwise_desc *k = pynn_elementwise_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t n
@@ -154,13 +159,13 @@ def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, double lr, 
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                pynn_rmsprop_step_f32(n, <float *>vs.view[0].buf,
-                                      <const float *>vs.view[1].buf, <float *>state[0],
-                                      <float *>state[1], <float *>state[2], &h, n_threads)
+                k.rmsprop_step_f32(n, <float *>vs.view[0].buf,
+                                   <const float *>vs.view[1].buf, <float *>state[0],
+                                   <float *>state[1], <float *>state[2], &h, n_threads)
             else:
-                pynn_rmsprop_step_f64(n, <double *>vs.view[0].buf,
-                                      <const double *>vs.view[1].buf, <double *>state[0],
-                                      <double *>state[1], <double *>state[2], &h, n_threads)
+                k.rmsprop_step_f64(n, <double *>vs.view[0].buf,
+                                   <const double *>vs.view[1].buf, <double *>state[0],
+                                   <double *>state[1], <double *>state[2], &h, n_threads)
         return True
     finally:
         release_all(&vs)

@@ -81,75 +81,79 @@ cdef extern from "conv.h":
                             double *db, int isa, int n_threads) noexcept nogil
 
 cdef extern from "softmax.h":
-    void pynn_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y, int isa,
-                              int n_threads) noexcept nogil
-    void pynn_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y, int isa,
-                              int n_threads) noexcept nogil
-    void pynn_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
-                              float *dx, int n_threads) noexcept nogil
-    void pynn_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y, const double *dy,
-                              double *dx, int n_threads) noexcept nogil
-    void pynn_log_softmax_fwd_f32(int64_t rows, int64_t cols, const float *x, float *y,
-                                  int isa, int n_threads) noexcept nogil
-    void pynn_log_softmax_fwd_f64(int64_t rows, int64_t cols, const double *x, double *y,
-                                  int isa, int n_threads) noexcept nogil
-    void pynn_log_softmax_bwd_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
-                                  float *dx, int n_threads) noexcept nogil
-    void pynn_log_softmax_bwd_f64(int64_t rows, int64_t cols, const double *y,
-                                  const double *dy, double *dx, int n_threads) noexcept nogil
-    int64_t pynn_softmax_xent_fwd_f32(int64_t rows, int64_t cols, const float *logits,
-                                      const int64_t *labels, int64_t ignore_index, double eps,
-                                      float *probs, double *loss_rows, double *loss_sum,
-                                      int64_t *n_valid, int isa, int n_threads) noexcept nogil
-    int64_t pynn_softmax_xent_fwd_f64(int64_t rows, int64_t cols, const double *logits,
-                                      const int64_t *labels, int64_t ignore_index, double eps,
-                                      double *probs, double *loss_rows, double *loss_sum,
-                                      int64_t *n_valid, int isa, int n_threads) noexcept nogil
-    int64_t pynn_softmax_xent_bwd_f32(int64_t rows, int64_t cols, const float *probs,
-                                      const int64_t *labels, int64_t ignore_index, double eps,
-                                      double grad, int mean, const float *grad_rows,
-                                      float *dlogits, int n_threads) noexcept nogil
-    int64_t pynn_softmax_xent_bwd_f64(int64_t rows, int64_t cols, const double *probs,
-                                      const int64_t *labels, int64_t ignore_index, double eps,
-                                      double grad, int mean, const double *grad_rows,
-                                      double *dlogits, int n_threads) noexcept nogil
+    ctypedef struct pynn_softmax_desc:
+        void (*softmax_fwd_f32)(int64_t rows, int64_t cols, const float *x, float *y,
+                                int n_threads) noexcept nogil
+        void (*softmax_fwd_f64)(int64_t rows, int64_t cols, const double *x, double *y,
+                                int n_threads) noexcept nogil
+        void (*softmax_bwd_f32)(int64_t rows, int64_t cols, const float *y, const float *dy,
+                                float *dx, int n_threads) noexcept nogil
+        void (*softmax_bwd_f64)(int64_t rows, int64_t cols, const double *y, const double *dy,
+                                double *dx, int n_threads) noexcept nogil
+        void (*log_softmax_fwd_f32)(int64_t rows, int64_t cols, const float *x, float *y,
+                                    int n_threads) noexcept nogil
+        void (*log_softmax_fwd_f64)(int64_t rows, int64_t cols, const double *x, double *y,
+                                    int n_threads) noexcept nogil
+        void (*log_softmax_bwd_f32)(int64_t rows, int64_t cols, const float *y, const float *dy,
+                                    float *dx, int n_threads) noexcept nogil
+        void (*log_softmax_bwd_f64)(int64_t rows, int64_t cols, const double *y, const double *dy,
+                                    double *dx, int n_threads) noexcept nogil
+        int64_t (*softmax_xent_fwd_f32)(int64_t rows, int64_t cols, const float *logits,
+                                        const int64_t *labels, int64_t ignore_index, double eps,
+                                        float *probs, double *loss_rows, double *loss_sum,
+                                        int64_t *n_valid, int n_threads) noexcept nogil
+        int64_t (*softmax_xent_fwd_f64)(int64_t rows, int64_t cols, const double *logits,
+                                        const int64_t *labels, int64_t ignore_index, double eps,
+                                        double *probs, double *loss_rows, double *loss_sum,
+                                        int64_t *n_valid, int n_threads) noexcept nogil
+        int64_t (*softmax_xent_bwd_f32)(int64_t rows, int64_t cols, const float *probs,
+                                        const int64_t *labels, int64_t ignore_index, double eps,
+                                        double grad, int mean, const float *grad_rows,
+                                        float *dlogits, int n_threads) noexcept nogil
+        int64_t (*softmax_xent_bwd_f64)(int64_t rows, int64_t cols, const double *probs,
+                                        const int64_t *labels, int64_t ignore_index, double eps,
+                                        double grad, int mean, const double *grad_rows,
+                                        double *dlogits, int n_threads) noexcept nogil
+    const pynn_softmax_desc *pynn_softmax_kernels(int isa) noexcept nogil
 
 cdef extern from "activation.h":
-    void pynn_relu_fwd_f32(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
-    void pynn_relu_fwd_f64(int64_t n, const double *x, double *y, int n_threads) noexcept nogil
-    void pynn_relu_bwd_f32(int64_t n, const float *y, const float *dy, float *dx,
-                           int n_threads) noexcept nogil
-    void pynn_relu_bwd_f64(int64_t n, const double *y, const double *dy, double *dx,
-                           int n_threads) noexcept nogil
-    void pynn_leaky_relu_fwd_f32(int64_t n, const float *x, double slope, float *y,
-                                 int n_threads) noexcept nogil
-    void pynn_leaky_relu_fwd_f64(int64_t n, const double *x, double slope, double *y,
-                                 int n_threads) noexcept nogil
-    void pynn_leaky_relu_bwd_f32(int64_t n, const float *x, const float *dy, double slope,
-                                 float *dx, int n_threads) noexcept nogil
-    void pynn_leaky_relu_bwd_f64(int64_t n, const double *x, const double *dy, double slope,
-                                 double *dx, int n_threads) noexcept nogil
-    void pynn_sigmoid_fwd_f32(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
-    void pynn_sigmoid_fwd_f64(int64_t n, const double *x, double *y,
-                              int n_threads) noexcept nogil
-    void pynn_sigmoid_bwd_f32(int64_t n, const float *y, const float *dy, float *dx,
-                              int n_threads) noexcept nogil
-    void pynn_sigmoid_bwd_f64(int64_t n, const double *y, const double *dy, double *dx,
-                              int n_threads) noexcept nogil
-    void pynn_tanh_fwd_f32(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
-    void pynn_tanh_fwd_f64(int64_t n, const double *x, double *y, int n_threads) noexcept nogil
-    void pynn_tanh_bwd_f32(int64_t n, const float *y, const float *dy, float *dx,
-                           int n_threads) noexcept nogil
-    void pynn_tanh_bwd_f64(int64_t n, const double *y, const double *dy, double *dx,
-                           int n_threads) noexcept nogil
-    void pynn_gelu_fwd_f32(int64_t n, const float *x, int approx_tanh, float *y,
-                           int n_threads) noexcept nogil
-    void pynn_gelu_fwd_f64(int64_t n, const double *x, int approx_tanh, double *y,
-                           int n_threads) noexcept nogil
-    void pynn_gelu_bwd_f32(int64_t n, const float *x, const float *dy, int approx_tanh,
-                           float *dx, int n_threads) noexcept nogil
-    void pynn_gelu_bwd_f64(int64_t n, const double *x, const double *dy, int approx_tanh,
-                           double *dx, int n_threads) noexcept nogil
+    ctypedef struct pynn_activation_desc:
+        void (*relu_fwd_f32)(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
+        void (*relu_fwd_f64)(int64_t n, const double *x, double *y, int n_threads) noexcept nogil
+        void (*relu_bwd_f32)(int64_t n, const float *y, const float *dy, float *dx,
+                             int n_threads) noexcept nogil
+        void (*relu_bwd_f64)(int64_t n, const double *y, const double *dy, double *dx,
+                             int n_threads) noexcept nogil
+        void (*leaky_relu_fwd_f32)(int64_t n, const float *x, double slope, float *y,
+                                   int n_threads) noexcept nogil
+        void (*leaky_relu_fwd_f64)(int64_t n, const double *x, double slope, double *y,
+                                   int n_threads) noexcept nogil
+        void (*leaky_relu_bwd_f32)(int64_t n, const float *x, const float *dy, double slope,
+                                   float *dx, int n_threads) noexcept nogil
+        void (*leaky_relu_bwd_f64)(int64_t n, const double *x, const double *dy, double slope,
+                                   double *dx, int n_threads) noexcept nogil
+        void (*sigmoid_fwd_f32)(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
+        void (*sigmoid_fwd_f64)(int64_t n, const double *x, double *y,
+                                int n_threads) noexcept nogil
+        void (*sigmoid_bwd_f32)(int64_t n, const float *y, const float *dy, float *dx,
+                                int n_threads) noexcept nogil
+        void (*sigmoid_bwd_f64)(int64_t n, const double *y, const double *dy, double *dx,
+                                int n_threads) noexcept nogil
+        void (*tanh_fwd_f32)(int64_t n, const float *x, float *y, int n_threads) noexcept nogil
+        void (*tanh_fwd_f64)(int64_t n, const double *x, double *y, int n_threads) noexcept nogil
+        void (*tanh_bwd_f32)(int64_t n, const float *y, const float *dy, float *dx,
+                             int n_threads) noexcept nogil
+        void (*tanh_bwd_f64)(int64_t n, const double *y, const double *dy, double *dx,
+                             int n_threads) noexcept nogil
+        void (*gelu_fwd_f32)(int64_t n, const float *x, int approx_tanh, float *y,
+                             int n_threads) noexcept nogil
+        void (*gelu_fwd_f64)(int64_t n, const double *x, int approx_tanh, double *y,
+                             int n_threads) noexcept nogil
+        void (*gelu_bwd_f32)(int64_t n, const float *x, const float *dy, int approx_tanh,
+                             float *dx, int n_threads) noexcept nogil
+        void (*gelu_bwd_f64)(int64_t n, const double *x, const double *dy, int approx_tanh,
+                             double *dx, int n_threads) noexcept nogil
+    const pynn_activation_desc *pynn_activation_kernels(int isa) noexcept nogil
 
 cdef extern from "elementwise.h":
     ctypedef struct pynn_sgd_hyper:
@@ -162,52 +166,56 @@ cdef extern from "elementwise.h":
     ctypedef struct pynn_rmsprop_hyper:
         double lr, alpha, eps, weight_decay, momentum
         int centered, maximize
-    void pynn_bias_grad_f32(int64_t outer, int64_t channels, int64_t inner, const float *dy,
-                            float *db, int n_threads) noexcept nogil
-    void pynn_bias_grad_f64(int64_t outer, int64_t channels, int64_t inner, const double *dy,
-                            double *db, int n_threads) noexcept nogil
-    void pynn_sgd_step_f32(int64_t n, float *param, const float *grad, float *buf,
-                           const pynn_sgd_hyper *h, int n_threads) noexcept nogil
-    void pynn_sgd_step_f64(int64_t n, double *param, const double *grad, double *buf,
-                           const pynn_sgd_hyper *h, int n_threads) noexcept nogil
-    void pynn_adam_step_f32(int64_t n, float *param, const float *grad, float *avg,
-                            float *avg_sq, float *max_sq, const pynn_adam_hyper *h,
-                            int n_threads) noexcept nogil
-    void pynn_adam_step_f64(int64_t n, double *param, const double *grad, double *avg,
-                            double *avg_sq, double *max_sq, const pynn_adam_hyper *h,
-                            int n_threads) noexcept nogil
-    void pynn_rmsprop_step_f32(int64_t n, float *param, const float *grad, float *square_avg,
-                               float *buf, float *grad_avg, const pynn_rmsprop_hyper *h,
-                               int n_threads) noexcept nogil
-    void pynn_rmsprop_step_f64(int64_t n, double *param, const double *grad,
-                               double *square_avg, double *buf, double *grad_avg,
-                               const pynn_rmsprop_hyper *h, int n_threads) noexcept nogil
+    ctypedef struct pynn_elementwise_desc:
+        void (*bias_grad_f32)(int64_t outer, int64_t channels, int64_t inner, const float *dy,
+                              float *db, int n_threads) noexcept nogil
+        void (*bias_grad_f64)(int64_t outer, int64_t channels, int64_t inner, const double *dy,
+                              double *db, int n_threads) noexcept nogil
+        void (*sgd_step_f32)(int64_t n, float *param, const float *grad, float *buf,
+                             const pynn_sgd_hyper *h, int n_threads) noexcept nogil
+        void (*sgd_step_f64)(int64_t n, double *param, const double *grad, double *buf,
+                             const pynn_sgd_hyper *h, int n_threads) noexcept nogil
+        void (*adam_step_f32)(int64_t n, float *param, const float *grad, float *avg,
+                              float *avg_sq, float *max_sq, const pynn_adam_hyper *h,
+                              int n_threads) noexcept nogil
+        void (*adam_step_f64)(int64_t n, double *param, const double *grad, double *avg,
+                              double *avg_sq, double *max_sq, const pynn_adam_hyper *h,
+                              int n_threads) noexcept nogil
+        void (*rmsprop_step_f32)(int64_t n, float *param, const float *grad, float *square_avg,
+                                 float *buf, float *grad_avg, const pynn_rmsprop_hyper *h,
+                                 int n_threads) noexcept nogil
+        void (*rmsprop_step_f64)(int64_t n, double *param, const double *grad, double *square_avg,
+                                 double *buf, double *grad_avg, const pynn_rmsprop_hyper *h,
+                                 int n_threads) noexcept nogil
+    const pynn_elementwise_desc *pynn_elementwise_kernels(int isa) noexcept nogil
 
 cdef extern from "rnn.h":
-    void pynn_lstm_cell_fwd_f32(int64_t n, int64_t h, const float *gates, const float *c_prev,
-                                float *h_out, float *c_out, float *acts,
-                                int n_threads) noexcept nogil
-    void pynn_lstm_cell_fwd_f64(int64_t n, int64_t h, const double *gates,
-                                const double *c_prev, double *h_out, double *c_out,
-                                double *acts, int n_threads) noexcept nogil
-    void pynn_lstm_cell_bwd_f32(int64_t n, int64_t h, const float *acts, const float *c_prev,
-                                const float *dh, const float *dc, float *dgates,
-                                float *dc_prev, int n_threads) noexcept nogil
-    void pynn_lstm_cell_bwd_f64(int64_t n, int64_t h, const double *acts,
-                                const double *c_prev, const double *dh, const double *dc,
-                                double *dgates, double *dc_prev, int n_threads) noexcept nogil
-    void pynn_gru_cell_fwd_f32(int64_t n, int64_t h, const float *gi, const float *gh,
-                               const float *h_prev, float *h_out, float *acts,
-                               int n_threads) noexcept nogil
-    void pynn_gru_cell_fwd_f64(int64_t n, int64_t h, const double *gi, const double *gh,
-                               const double *h_prev, double *h_out, double *acts,
-                               int n_threads) noexcept nogil
-    void pynn_gru_cell_bwd_f32(int64_t n, int64_t h, const float *acts, const float *h_prev,
-                               const float *dh, float *dgi, float *dgh, float *dh_prev,
-                               int n_threads) noexcept nogil
-    void pynn_gru_cell_bwd_f64(int64_t n, int64_t h, const double *acts,
-                               const double *h_prev, const double *dh, double *dgi,
-                               double *dgh, double *dh_prev, int n_threads) noexcept nogil
+    ctypedef struct pynn_rnn_desc:
+        void (*lstm_cell_fwd_f32)(int64_t n, int64_t h, const float *gates, const float *c_prev,
+                                  float *h_out, float *c_out, float *acts,
+                                  int n_threads) noexcept nogil
+        void (*lstm_cell_fwd_f64)(int64_t n, int64_t h, const double *gates, const double *c_prev,
+                                  double *h_out, double *c_out, double *acts,
+                                  int n_threads) noexcept nogil
+        void (*lstm_cell_bwd_f32)(int64_t n, int64_t h, const float *acts, const float *c_prev,
+                                  const float *dh, const float *dc, float *dgates, float *dc_prev,
+                                  int n_threads) noexcept nogil
+        void (*lstm_cell_bwd_f64)(int64_t n, int64_t h, const double *acts, const double *c_prev,
+                                  const double *dh, const double *dc, double *dgates,
+                                  double *dc_prev, int n_threads) noexcept nogil
+        void (*gru_cell_fwd_f32)(int64_t n, int64_t h, const float *gi, const float *gh,
+                                 const float *h_prev, float *h_out, float *acts,
+                                 int n_threads) noexcept nogil
+        void (*gru_cell_fwd_f64)(int64_t n, int64_t h, const double *gi, const double *gh,
+                                 const double *h_prev, double *h_out, double *acts,
+                                 int n_threads) noexcept nogil
+        void (*gru_cell_bwd_f32)(int64_t n, int64_t h, const float *acts, const float *h_prev,
+                                 const float *dh, float *dgi, float *dgh, float *dh_prev,
+                                 int n_threads) noexcept nogil
+        void (*gru_cell_bwd_f64)(int64_t n, int64_t h, const double *acts, const double *h_prev,
+                                 const double *dh, double *dgi, double *dgh, double *dh_prev,
+                                 int n_threads) noexcept nogil
+    const pynn_rnn_desc *pynn_rnn_kernels(int isa) noexcept nogil
 
 cdef extern from "attention.h":
     ctypedef struct pynn_bcast3_f32:

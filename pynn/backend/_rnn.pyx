@@ -1,6 +1,6 @@
 """Cython wrappers of csrc/rnn.c, GIL released: one recurrent cell step on C-contiguous
-(N, k * H) arrays of one dtype, outputs allocated here (see _buffers.pxi for how arrays are
-taken and when None is returned)."""
+(N, k * H) arrays of one dtype, outputs allocated here, run by the kernels built for the ISA
+given (see _buffers.pxi for how arrays are taken and when None is returned)."""
 from libc.stdint cimport int64_t
 from pynn.backend._kernels cimport *
 
@@ -35,9 +35,10 @@ cdef int acquire_cell(Views *vs, object first, int width, states) except -2:
     return hidden
 
 
-def lstm_cell_forward(gates, c_prev, int n_threads):
+def lstm_cell_forward(gates, c_prev, int isa, int n_threads):
     """gates (N, 4H), c_prev (N, H) -> ``(h, c, acts)``, acts (N, 5H); None when the arrays
     need the checks."""
+    cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t n, hidden
@@ -53,22 +54,23 @@ def lstm_cell_forward(gates, c_prev, int n_threads):
             if n == 0 or hidden == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                pynn_lstm_cell_fwd_f32(n, hidden, <const float *>vs.view[0].buf,
-                                       <const float *>vs.view[1].buf, <float *>vs.view[2].buf,
-                                       <float *>vs.view[3].buf, <float *>vs.view[4].buf, n_threads)
+                k.lstm_cell_fwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                    <const float *>vs.view[1].buf, <float *>vs.view[2].buf,
+                                    <float *>vs.view[3].buf, <float *>vs.view[4].buf, n_threads)
             else:
-                pynn_lstm_cell_fwd_f64(n, hidden, <const double *>vs.view[0].buf,
-                                       <const double *>vs.view[1].buf, <double *>vs.view[2].buf,
-                                       <double *>vs.view[3].buf, <double *>vs.view[4].buf,
-                                       n_threads)
+                k.lstm_cell_fwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                    <const double *>vs.view[1].buf, <double *>vs.view[2].buf,
+                                    <double *>vs.view[3].buf, <double *>vs.view[4].buf,
+                                    n_threads)
         return h, c, acts
     finally:
         release_all(&vs)
 
 
-def lstm_cell_backward(acts, c_prev, dh, dc, int n_threads):
+def lstm_cell_backward(acts, c_prev, dh, dc, int isa, int n_threads):
     """acts (N, 5H), c_prev, dh and dc (None: zero) (N, H) -> ``(dgates, dc_prev)``; None when
     the arrays need the checks."""
+    cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t n, hidden
@@ -88,24 +90,25 @@ def lstm_cell_backward(acts, c_prev, dh, dc, int n_threads):
             if n == 0 or hidden == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                pynn_lstm_cell_bwd_f32(n, hidden, <const float *>vs.view[0].buf,
-                                       <const float *>vs.view[1].buf, <const float *>vs.view[2].buf,
-                                       <const float *>dc_p, <float *>vs.view[i].buf,
-                                       <float *>vs.view[i + 1].buf, n_threads)
+                k.lstm_cell_bwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                    <const float *>vs.view[1].buf, <const float *>vs.view[2].buf,
+                                    <const float *>dc_p, <float *>vs.view[i].buf,
+                                    <float *>vs.view[i + 1].buf, n_threads)
             else:
-                pynn_lstm_cell_bwd_f64(n, hidden, <const double *>vs.view[0].buf,
-                                       <const double *>vs.view[1].buf,
-                                       <const double *>vs.view[2].buf, <const double *>dc_p,
-                                       <double *>vs.view[i].buf, <double *>vs.view[i + 1].buf,
-                                       n_threads)
+                k.lstm_cell_bwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                    <const double *>vs.view[1].buf,
+                                    <const double *>vs.view[2].buf, <const double *>dc_p,
+                                    <double *>vs.view[i].buf, <double *>vs.view[i + 1].buf,
+                                    n_threads)
         return dgates, dc_prev
     finally:
         release_all(&vs)
 
 
-def gru_cell_forward(gi, gh, h_prev, int n_threads):
+def gru_cell_forward(gi, gh, h_prev, int isa, int n_threads):
     """gi and gh (N, 3H), h_prev (N, H) -> ``(h, acts)``, acts (N, 4H); None when the arrays
     need the checks."""
+    cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t n, hidden
@@ -121,22 +124,23 @@ def gru_cell_forward(gi, gh, h_prev, int n_threads):
             if n == 0 or hidden == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                pynn_gru_cell_fwd_f32(n, hidden, <const float *>vs.view[0].buf,
-                                      <const float *>vs.view[2].buf, <const float *>vs.view[1].buf,
-                                      <float *>vs.view[3].buf, <float *>vs.view[4].buf, n_threads)
+                k.gru_cell_fwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                   <const float *>vs.view[2].buf, <const float *>vs.view[1].buf,
+                                   <float *>vs.view[3].buf, <float *>vs.view[4].buf, n_threads)
             else:
-                pynn_gru_cell_fwd_f64(n, hidden, <const double *>vs.view[0].buf,
-                                      <const double *>vs.view[2].buf,
-                                      <const double *>vs.view[1].buf, <double *>vs.view[3].buf,
-                                      <double *>vs.view[4].buf, n_threads)
+                k.gru_cell_fwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                   <const double *>vs.view[2].buf,
+                                   <const double *>vs.view[1].buf, <double *>vs.view[3].buf,
+                                   <double *>vs.view[4].buf, n_threads)
         return h, acts
     finally:
         release_all(&vs)
 
 
-def gru_cell_backward(acts, h_prev, dh, int n_threads):
+def gru_cell_backward(acts, h_prev, dh, int isa, int n_threads):
     """acts (N, 4H), h_prev and dh (N, H) -> ``(dgi, dgh, dh_prev)``; None when the arrays
     need the checks."""
+    cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
     cdef int64_t n, hidden
@@ -152,16 +156,16 @@ def gru_cell_backward(acts, h_prev, dh, int n_threads):
             if n == 0 or hidden == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                pynn_gru_cell_bwd_f32(n, hidden, <const float *>vs.view[0].buf,
-                                      <const float *>vs.view[1].buf, <const float *>vs.view[2].buf,
-                                      <float *>vs.view[3].buf, <float *>vs.view[4].buf,
-                                      <float *>vs.view[5].buf, n_threads)
+                k.gru_cell_bwd_f32(n, hidden, <const float *>vs.view[0].buf,
+                                   <const float *>vs.view[1].buf, <const float *>vs.view[2].buf,
+                                   <float *>vs.view[3].buf, <float *>vs.view[4].buf,
+                                   <float *>vs.view[5].buf, n_threads)
             else:
-                pynn_gru_cell_bwd_f64(n, hidden, <const double *>vs.view[0].buf,
-                                      <const double *>vs.view[1].buf,
-                                      <const double *>vs.view[2].buf, <double *>vs.view[3].buf,
-                                      <double *>vs.view[4].buf, <double *>vs.view[5].buf,
-                                      n_threads)
+                k.gru_cell_bwd_f64(n, hidden, <const double *>vs.view[0].buf,
+                                   <const double *>vs.view[1].buf,
+                                   <const double *>vs.view[2].buf, <double *>vs.view[3].buf,
+                                   <double *>vs.view[4].buf, <double *>vs.view[5].buf,
+                                   n_threads)
         return dgi, dgh, dh_prev
     finally:
         release_all(&vs)

@@ -28,30 +28,33 @@ cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
 
 cdef void run_rows_forward(int kind, int64_t rows, int64_t cols, const floating *x,
                            floating *y, int isa, int n_threads) noexcept nogil:
+    cdef const pynn_softmax_desc *k = pynn_softmax_kernels(isa)
     if floating is float:
         if kind == KIND_SOFTMAX:
-            pynn_softmax_fwd_f32(rows, cols, x, y, isa, n_threads)
+            k.softmax_fwd_f32(rows, cols, x, y, n_threads)
         else:
-            pynn_log_softmax_fwd_f32(rows, cols, x, y, isa, n_threads)
+            k.log_softmax_fwd_f32(rows, cols, x, y, n_threads)
     else:
         if kind == KIND_SOFTMAX:
-            pynn_softmax_fwd_f64(rows, cols, x, y, isa, n_threads)
+            k.softmax_fwd_f64(rows, cols, x, y, n_threads)
         else:
-            pynn_log_softmax_fwd_f64(rows, cols, x, y, isa, n_threads)
+            k.log_softmax_fwd_f64(rows, cols, x, y, n_threads)
 
 
 cdef void run_rows_backward(int kind, int64_t rows, int64_t cols, const floating *y,
-                            const floating *dy, floating *dx, int n_threads) noexcept nogil:
+                            const floating *dy, floating *dx, int isa,
+                            int n_threads) noexcept nogil:
+    cdef const pynn_softmax_desc *k = pynn_softmax_kernels(isa)
     if floating is float:
         if kind == KIND_SOFTMAX:
-            pynn_softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
+            k.softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
         else:
-            pynn_log_softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
+            k.log_softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
     else:
         if kind == KIND_SOFTMAX:
-            pynn_softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
+            k.softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
         else:
-            pynn_log_softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
+            k.log_softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
 
 
 def rows_forward(int kind, x, int isa, int n_threads):
@@ -83,7 +86,7 @@ def rows_forward(int kind, x, int isa, int n_threads):
         release_all(&vs)
 
 
-def rows_backward(int kind, y, dy, int n_threads):
+def rows_backward(int kind, y, dy, int isa, int n_threads):
     """A new array: the gradient of softmax or log-softmax from its output y and dy (one
     shape and dtype, at least 1-D, C-contiguous); None when they need the checks."""
     cdef Views vs
@@ -104,11 +107,11 @@ def rows_backward(int kind, y, dy, int n_threads):
             elif vs.view[0].itemsize == 4:
                 run_rows_backward(kind, rows, cols, <const float *>vs.view[0].buf,
                                   <const float *>vs.view[1].buf, <float *>vs.view[2].buf,
-                                  n_threads)
+                                  isa, n_threads)
             else:
                 run_rows_backward(kind, rows, cols, <const double *>vs.view[0].buf,
                                   <const double *>vs.view[1].buf, <double *>vs.view[2].buf,
-                                  n_threads)
+                                  isa, n_threads)
         return dx
     finally:
         release_all(&vs)
@@ -144,22 +147,22 @@ def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smo
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                bad = pynn_softmax_xent_fwd_f32(
+                bad = pynn_softmax_kernels(isa).softmax_xent_fwd_f32(
                     n, c, <const float *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
                     ignore_index, label_smoothing, <float *>vs.view[2].buf, rows_ptr,
-                    &loss_sum, &n_valid, isa, n_threads)
+                    &loss_sum, &n_valid, n_threads)
             else:
-                bad = pynn_softmax_xent_fwd_f64(
+                bad = pynn_softmax_kernels(isa).softmax_xent_fwd_f64(
                     n, c, <const double *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
                     ignore_index, label_smoothing, <double *>vs.view[2].buf, rows_ptr,
-                    &loss_sum, &n_valid, isa, n_threads)
+                    &loss_sum, &n_valid, n_threads)
         return bad, loss_sum, n_valid, probs, loss_rows
     finally:
         release_all(&vs)
 
 
 def cross_entropy_backward(probs, labels, int64_t ignore_index, double label_smoothing,
-                           double grad, bint mean, grad_rows, int n_threads):
+                           double grad, bint mean, grad_rows, int isa, int n_threads):
     """For probs (N, C), C >= 1, int64 labels (N,) and, when given, grad_rows (N,) of probs'
     dtype (then it is the upstream gradient per row, else ``grad`` for all), all
     C-contiguous: ``(bad_row, dlogits)``. None when the arrays need the checks."""
@@ -189,12 +192,12 @@ def cross_entropy_backward(probs, labels, int64_t ignore_index, double label_smo
             if n == 0:
                 pass
             elif vs.view[0].itemsize == 4:
-                bad = pynn_softmax_xent_bwd_f32(
+                bad = pynn_softmax_kernels(isa).softmax_xent_bwd_f32(
                     n, c, <const float *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
                     ignore_index, label_smoothing, grad, mean, <const float *>rows_ptr,
                     <float *>vs.view[k].buf, n_threads)
             else:
-                bad = pynn_softmax_xent_bwd_f64(
+                bad = pynn_softmax_kernels(isa).softmax_xent_bwd_f64(
                     n, c, <const double *>vs.view[0].buf, <const int64_t *>vs.view[1].buf,
                     ignore_index, label_smoothing, grad, mean, <const double *>rows_ptr,
                     <double *>vs.view[k].buf, n_threads)

@@ -287,8 +287,8 @@ def softmax_forward(x):
 
 def softmax_backward(y, dy):
     """Gradient of softmax from its output; see :func:`pynn.backend.reference.softmax_backward`."""
-    return _row_kernel("softmax_backward", _softmax.rows_backward, _softmax.SOFTMAX, y=y,
-                       dy=dy)
+    return _row_kernel("softmax_backward", _softmax.rows_backward, _softmax.SOFTMAX, _isa,
+                       y=y, dy=dy)
 
 
 def log_softmax_forward(x):
@@ -301,7 +301,7 @@ def log_softmax_backward(y, dy):
     """Gradient of log-softmax from its output; see
     :func:`pynn.backend.reference.log_softmax_backward`."""
     return _row_kernel("log_softmax_backward", _softmax.rows_backward, _softmax.LOG_SOFTMAX,
-                       y=y, dy=dy)
+                       _isa, y=y, dy=dy)
 
 
 def _labels64(labels):
@@ -353,7 +353,8 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
     else:
         rows = None
     args = (ignore_index, label_smoothing, grad, reduction == "mean")
-    result = _softmax.cross_entropy_backward(probs, labels, *args, rows, get_num_threads())
+    result = _softmax.cross_entropy_backward(probs, labels, *args, rows, _isa,
+                                             get_num_threads())
     if result is None:
         check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
                                  ignore_index)
@@ -361,7 +362,7 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
             rows = np.require(check.cross_entropy_grad(kernel, rows, reduction, len(probs)),
                               probs.dtype, requirements="CAE")
         result = _retried(kernel, _softmax.cross_entropy_backward(
-            _plain(probs), _labels64(labels), *args, rows, get_num_threads()))
+            _plain(probs), _labels64(labels), *args, rows, _isa, get_num_threads()))
     bad, dlogits = result
     if bad >= 0:
         raise check.bad_label(kernel, labels[bad], probs.shape[1], ignore_index)
@@ -375,45 +376,45 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
 def lstm_cell_forward(gates, c_prev):
     """One LSTM step from its gate pre-activations; see
     :func:`pynn.backend.reference.lstm_cell_forward`."""
-    out = _rnn.lstm_cell_forward(gates, c_prev, get_num_threads())
+    out = _rnn.lstm_cell_forward(gates, c_prev, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
         out = _retried("lstm_cell_forward", _rnn.lstm_cell_forward(
-            _plain(gates), _plain(c_prev), get_num_threads()))
+            _plain(gates), _plain(c_prev), _isa, get_num_threads()))
     return out
 
 
 def lstm_cell_backward(acts, c_prev, dh, dc=None):
     """Gradients of :func:`lstm_cell_forward`; see
     :func:`pynn.backend.reference.lstm_cell_backward`."""
-    out = _rnn.lstm_cell_backward(acts, c_prev, dh, dc, get_num_threads())
+    out = _rnn.lstm_cell_backward(acts, c_prev, dh, dc, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev, dh=dh,
                              dc=dc)
         out = _retried("lstm_cell_backward", _rnn.lstm_cell_backward(
-            _plain(acts), _plain(c_prev), _plain(dh), _plain(dc), get_num_threads()))
+            _plain(acts), _plain(c_prev), _plain(dh), _plain(dc), _isa, get_num_threads()))
     return out
 
 
 def gru_cell_forward(gi, gh, h_prev):
     """One GRU step from its two projections; see
     :func:`pynn.backend.reference.gru_cell_forward`."""
-    out = _rnn.gru_cell_forward(gi, gh, h_prev, get_num_threads())
+    out = _rnn.gru_cell_forward(gi, gh, h_prev, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
         out = _retried("gru_cell_forward", _rnn.gru_cell_forward(
-            _plain(gi), _plain(gh), _plain(h_prev), get_num_threads()))
+            _plain(gi), _plain(gh), _plain(h_prev), _isa, get_num_threads()))
     return out
 
 
 def gru_cell_backward(acts, h_prev, dh):
     """Gradients of :func:`gru_cell_forward`; see
     :func:`pynn.backend.reference.gru_cell_backward`."""
-    out = _rnn.gru_cell_backward(acts, h_prev, dh, get_num_threads())
+    out = _rnn.gru_cell_backward(acts, h_prev, dh, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("gru_cell_backward", {"acts": acts}, 4, h_prev=h_prev, dh=dh)
         out = _retried("gru_cell_backward", _rnn.gru_cell_backward(
-            _plain(acts), _plain(h_prev), _plain(dh), get_num_threads()))
+            _plain(acts), _plain(h_prev), _plain(dh), _isa, get_num_threads()))
     return out
 
 
@@ -460,19 +461,20 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 
 def _unary(name, act, x, param=0.0):
-    y = _activation.forward(act, x, param, get_num_threads())
+    y = _activation.forward(act, x, param, _isa, get_num_threads())
     if y is None:
         check.float_arrays(name, x=x)
-        y = _retried(name, _activation.forward(act, _plain(x), param, get_num_threads()))
+        y = _retried(name, _activation.forward(act, _plain(x), param, _isa,
+                                               get_num_threads()))
     return y
 
 
 def _binary(name, act, a_name, a, dy, param=0.0):
-    dx = _activation.backward(act, a, dy, param, get_num_threads())
+    dx = _activation.backward(act, a, dy, param, _isa, get_num_threads())
     if dx is None:
         check.float_arrays(name, **{a_name: a, "dy": dy})
         check.same_shape(name, a_name, a, "dy", dy)
-        dx = _retried(name, _activation.backward(act, _plain(a), _plain(dy), param,
+        dx = _retried(name, _activation.backward(act, _plain(a), _plain(dy), param, _isa,
                                                  get_num_threads()))
     return dx
 
@@ -540,12 +542,13 @@ def gelu_backward(x, dy, approximate="none"):
 
 def bias_grad(dy, axis=1):
     """Sum over every axis but ``axis``; see :func:`pynn.backend.reference.bias_grad`."""
-    db = _elementwise.bias_grad(dy, axis, get_num_threads())
+    db = _elementwise.bias_grad(dy, axis, _isa, get_num_threads())
     if db is None:
         check.float_arrays("bias_grad", dy=dy)
         if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
             raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
-        db = _retried("bias_grad", _elementwise.bias_grad(_plain(dy), axis, get_num_threads()))
+        db = _retried("bias_grad", _elementwise.bias_grad(_plain(dy), axis, _isa,
+                                                          get_num_threads()))
     return db
 
 
@@ -554,7 +557,7 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
     """One SGD update in place, fused; see :func:`pynn.backend.reference.sgd_step`."""
     if momentum != 0.0 and momentum_buffer is None:
         raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
-    args = (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step,
+    args = (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step, _isa,
             get_num_threads())
     if _elementwise.sgd_step(param, grad, momentum_buffer, *args) is None:
         check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
@@ -567,7 +570,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.
               maximize=False):
     """One Adam/AdamW update in place, fused; see :func:`pynn.backend.reference.adam_step`."""
     step = check.integer("adam_step", "step", step, minimum=1)
-    args = (step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize,
+    args = (step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize, _isa,
             get_num_threads())
     if _elementwise.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args) is None:
         check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
@@ -585,7 +588,8 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
         raise ValueError("rmsprop_step: momentum != 0 needs a momentum_buffer")
     if centered and grad_avg is None:
         raise ValueError("rmsprop_step: centered=True needs grad_avg")
-    args = (lr, alpha, eps, weight_decay, momentum, centered, maximize, get_num_threads())
+    args = (lr, alpha, eps, weight_decay, momentum, centered, maximize, _isa,
+            get_num_threads())
     if _elementwise.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
                                  *args) is None:
         check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
