@@ -58,7 +58,7 @@ def _check_threads(threads, run, expected, dtype):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_activation_forward_matches_reference(act, shape, dtype, layout, compiled, reference,
-                                              rng, threads):
+                                              rng, threads, isa):
     x = _in_layout(random(rng, shape, dtype, -4, 4), layout)
     _check_threads(threads, lambda: _forward(compiled, act, x), _forward(reference, act, x),
                    dtype)
@@ -68,7 +68,7 @@ def test_activation_forward_matches_reference(act, shape, dtype, layout, compile
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_activation_backward_matches_reference(act, shape, dtype, compiled, reference, rng,
-                                               threads):
+                                               threads, isa):
     x = random(rng, shape, dtype, -4, 4)
     y = _forward(reference, act, x)
     grad = random(rng, shape, dtype)
@@ -101,7 +101,7 @@ def test_activation_never_mutates_inputs(name, act, rng):
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_relu_propagates_nan(name, dtype):
+def test_relu_propagates_nan(name, dtype, isa):
     m = backend.get(name)
     x = np.array([np.nan, -1.0, 0.0, 2.0, -np.inf, np.inf], dtype)
     np.testing.assert_array_equal(m.relu_forward(x), np.array([np.nan, 0, 0, 2, 0, np.inf],
@@ -113,7 +113,7 @@ def test_relu_propagates_nan(name, dtype):
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_saturates_exactly_without_warnings(name, dtype):
+def test_sigmoid_saturates_exactly_without_warnings(name, dtype, isa):
     m = backend.get(name)
     x = np.array([-np.inf, -1000.0, -100.0, 0.0, 100.0, 1000.0, np.inf], dtype)
     # Underflow of exp(-1000) to 0 is the intended result; anything else must not happen.
@@ -146,7 +146,7 @@ def test_leaky_relu_slope(name, slope, dtype):
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_relu_backward_masks_on_output(name, dtype):
+def test_relu_backward_masks_on_output(name, dtype, isa):
     m = backend.get(name)
     y = np.array([0.0, 0.5, 0.0, 2.0], dtype)
     dy = np.array([3.0, 4.0, -5.0, 6.0], dtype)
@@ -175,7 +175,7 @@ def test_activation_gradcheck(name, act, shape, rng):
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu_matches_torch(name, approximate, dtype, rng):
+def test_gelu_matches_torch(name, approximate, dtype, rng, isa):
     torch = pytest.importorskip("torch")
     m = backend.get(name)
     x = random(rng, (4, 257), dtype, -6, 6)
@@ -230,7 +230,7 @@ def test_activation_rejects_bad_arguments(kernel, args, exc, message):
 
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
-def test_float32_tanh_and_sigmoid_are_accurate_everywhere(name):
+def test_float32_tanh_and_sigmoid_are_accurate_everywhere(name, isa):
     """The compiled float32 tanh and sigmoid are vectorised approximations, not libm: hold
     them to float64 results in relative terms over magnitudes from 1e-30 to 1e3 (near 0 a
     tanh built on exp alone would lose every digit to cancellation), and at the specials."""

@@ -49,7 +49,7 @@ BIAS_CASES = [
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, axis", BIAS_CASES)
 def test_bias_grad_matches_reference(shape, axis, dtype, layout, compiled, reference, rng,
-                                     threads):
+                                     threads, isa):
     dy = _in_layout(random(rng, shape, dtype), layout)
     expected = reference.bias_grad(dy, axis)
     assert expected.shape == (shape[axis],)
@@ -105,7 +105,8 @@ SGD_FLAGS = list(itertools.product([0.0, 0.9], [0.0, 0.1], [False, True], [0.0, 
 @pytest.mark.parametrize(
     "shape, n_threads, momentum, dampening, nesterov, weight_decay, maximize", _cases(SGD_FLAGS))
 def test_sgd_step_matches_reference(shape, n_threads, dtype, momentum, dampening, nesterov,
-                                    weight_decay, maximize, compiled, reference, rng, threads):
+                                    weight_decay, maximize, compiled, reference, rng, threads,
+                                    isa):
     threads(n_threads)
 
     def step(m, t, grad, param, momentum_buffer=None):
@@ -124,7 +125,7 @@ ADAM_FLAGS = list(itertools.product([0.0, 0.05], [False, True], [False, True], [
 @pytest.mark.parametrize(
     "shape, n_threads, weight_decay, decoupled, amsgrad, maximize", _cases(ADAM_FLAGS))
 def test_adam_step_matches_reference(shape, n_threads, dtype, weight_decay, decoupled, amsgrad,
-                                     maximize, compiled, reference, rng, threads):
+                                     maximize, compiled, reference, rng, threads, isa):
     threads(n_threads)
 
     def step(m, t, grad, param, exp_avg, exp_avg_sq, max_exp_avg_sq=None):
@@ -146,7 +147,7 @@ RMSPROP_FLAGS = list(itertools.product([False, True], [0.0, 0.9], [0.0, 0.01], [
     "shape, n_threads, centered, momentum, weight_decay, maximize", _cases(RMSPROP_FLAGS))
 def test_rmsprop_step_matches_reference(shape, n_threads, dtype, centered, momentum,
                                         weight_decay, maximize, compiled, reference, rng,
-                                        threads):
+                                        threads, isa):
     threads(n_threads)
 
     def step(m, t, grad, param, square_avg, momentum_buffer=None, grad_avg=None):
@@ -163,7 +164,7 @@ def test_rmsprop_step_matches_reference(shape, n_threads, dtype, centered, momen
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_optimisers_accept_any_grad_layout(layout, dtype, compiled, reference, rng):
+def test_optimisers_accept_any_grad_layout(layout, dtype, compiled, reference, rng, isa):
     """Only param and state are updated in place; grad may be strided or read-only."""
     shape = (5, 7)
     grads = [_in_layout(g, layout) for g in _grads(rng, shape, dtype)]

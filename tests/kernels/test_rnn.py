@@ -39,7 +39,7 @@ KERNELS = ["lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward", "gru_c
 @pytest.mark.parametrize("n, h", SIZES)
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_cell_matches_reference(kernel, n, h, dtype, layout, compiled, reference, rng,
-                                threads):
+                                threads, isa):
     args = _inputs(rng, kernel, n, h, dtype)
     expected = getattr(reference, kernel)(*args)
     args = [dict(layouts(a))[layout] for a in args]

@@ -64,7 +64,7 @@ def test_softmax_forward_matches_reference(kernel, shape, dtype, layout, compile
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kernel", ["softmax", "log_softmax"])
 def test_softmax_backward_matches_reference(kernel, shape, dtype, layout, compiled, reference,
-                                            rng, threads):
+                                            rng, threads, isa):
     y = _in_layout(getattr(reference, f"{kernel}_forward")(random(rng, shape, dtype, -5, 5)),
                    layout)
     dy = _in_layout(random(rng, shape, dtype), layout)
@@ -101,7 +101,7 @@ def test_softmax_cross_entropy_forward_matches_reference(
 @pytest.mark.parametrize("shape", XENT_SHAPES)
 def test_softmax_cross_entropy_backward_matches_reference(
         shape, dtype, reduction, label_smoothing, ignore_index, label_dtype, compiled,
-        reference, rng, threads):
+        reference, rng, threads, isa):
     arr = reference.softmax_forward(random(rng, shape, dtype, -5, 5))
     labels = _labels(rng, shape[0], shape[1], ignore_index, label_dtype)
     grad = _grad(rng, reduction, shape[0], dtype)
@@ -122,7 +122,7 @@ def test_softmax_cross_entropy_backward_matches_reference(
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_of_huge_logits_is_finite_and_normalised(name, dtype, rng):
+def test_softmax_of_huge_logits_is_finite_and_normalised(name, dtype, rng, isa):
     m = backend.get(name)
     x = random(rng, (6, 11), dtype, -1e4, 1e4)
     x[0] = 1e4  # a row of equal huge values
@@ -139,7 +139,7 @@ def test_softmax_of_huge_logits_is_finite_and_normalised(name, dtype, rng):
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_log_softmax_of_large_inputs_is_finite(name, dtype, rng):
+def test_log_softmax_of_large_inputs_is_finite(name, dtype, rng, isa):
     m = backend.get(name)
     x = random(rng, (6, 11), dtype, -1e4, 1e4)
     x[0, :5] = -3e38 if dtype == np.float32 else -1e300  # huge negative, far below the max
@@ -155,7 +155,7 @@ def test_log_softmax_of_large_inputs_is_finite(name, dtype, rng):
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_cross_entropy_of_huge_logits_is_finite(name, dtype, rng):
+def test_softmax_cross_entropy_of_huge_logits_is_finite(name, dtype, rng, isa):
     m = backend.get(name)
     logits = random(rng, (5, 7), dtype, -1e4, 1e4)
     labels = logits.argmin(axis=1)  # the least likely class: loss ~ 2e4, not inf
