@@ -32,7 +32,8 @@
 
 #define ENTRIES(sfx)                                                                          \
     .relu_fwd_##sfx = relu_fwd_##sfx, .relu_bwd_##sfx = relu_bwd_##sfx,                       \
-    .leaky_relu_fwd_##sfx = leaky_relu_fwd_##sfx, .leaky_relu_bwd_##sfx = leaky_relu_bwd_##sfx, \
+    .leaky_relu_fwd_##sfx = leaky_relu_fwd_##sfx,                                             \
+    .leaky_relu_bwd_##sfx = leaky_relu_bwd_##sfx,                                             \
     .sigmoid_fwd_##sfx = sigmoid_fwd_##sfx, .sigmoid_bwd_##sfx = sigmoid_bwd_##sfx,           \
     .tanh_fwd_##sfx = tanh_fwd_##sfx, .tanh_bwd_##sfx = tanh_bwd_##sfx,                       \
     .gelu_fwd_##sfx = gelu_fwd_##sfx, .gelu_bwd_##sfx = gelu_bwd_##sfx
