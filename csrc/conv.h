@@ -34,7 +34,7 @@ int pynn_conv2d_fwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const dou
  * All outputs are overwritten (never read). With `pool`, dy is the gradient of the pooled
  * output and idx its argmax; PYNN_ERR_ARG if an index lies outside its plane. Unless NULL,
  * relu_y is the forward's output (shaped as dy) when it applied ReLU: dy passes where it is
- * positive, as through pynn_relu_bwd, without a separate pass over memory. */
+ * positive, as through the relu_bwd kernel, without a separate pass over memory. */
 int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
                         const float *w, const pynn_pool_geom *pool, const float *dy,
                         const float *relu_y, const int64_t *idx, float *dx, float *dw,
