@@ -17,6 +17,7 @@ import contextvars
 import io
 import os
 import pickle
+import pickletools
 import zipfile
 import zlib
 
@@ -629,6 +630,7 @@ def _load_archive_within(fileobj, source, budget):
             return _Storage(key, dtype_name, array)
 
         data = _read_record(zf, prefix + "data.pkl", source, budget)
+        _check_opcodes(data, source, prefix + "data.pkl")
         unpickler = _RestrictedUnpickler(io.BytesIO(data), read_storage, source)
         try:
             obj = unpickler.load()
@@ -646,6 +648,25 @@ def _load_archive_within(fileobj, source, budget):
 
 
 _native_order = "little" if np.little_endian else "big"
+
+_MEMO_OPS = ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET")
+
+
+def _check_opcodes(data, source, name):
+    """Walk the pickle's opcodes (pure Python, allocating nothing a count declares) before the
+    C unpickler runs: it allocates what a count in the file says before checking there is that
+    much, a memo as large as an index (up to 2**32 entries: 32 GiB) or a byte string as long
+    as its length."""
+    try:
+        for count, (op, arg, _) in enumerate(pickletools.genops(io.BytesIO(data)), 1):
+            if op.name in _MEMO_OPS and not (isinstance(arg, int) and 0 <= arg <= count):
+                raise _Failure(f"memo index {str(arg)[:40]} at opcode {count}")
+    except _Failure as exc:
+        raise CheckpointError(f"{source}: the pickle record {name} is corrupt ({exc}; a "
+                              f"pickler numbers its memo from 0)") from None
+    except Exception as exc:  # noqa: BLE001 (pickletools' ways of refusing a damaged stream)
+        raise CheckpointError(f"{source}: the pickle record {name} is corrupt "
+                              f"({type(exc).__name__}: {exc})") from None
 
 
 def load_torch(f, *, max_bytes=None):

@@ -554,3 +554,20 @@ def test_records_compressed_other_than_by_deflate_are_refused(tmp_path, method, 
             zout.writestr(info.filename, zin.read(info.filename))
     with pytest.raises(CheckpointError, match=match):
         load_torch(dst)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"K\x01r\xff\xff\xff\xff.", "memo index 4294967295"),  # LONG_BINPUT: a 32 GiB memo
+    (b"K\x01p99999999999\n.", "memo index 99999999999"),  # PUT, protocol 0
+    (b"\x8e" + (1 << 40).to_bytes(8, "little") + b"ab.", "bytes8"),  # BINBYTES8 of 1 TiB
+    (b"B" + (1 << 31).to_bytes(4, "little") + b"ab.", "bytes4"),
+], ids=["long-binput", "put", "binbytes8", "binbytes"])
+def test_counts_in_the_pickle_allocate_nothing(body, message, tmp_path):
+    # found by tests/fuzz: the C unpickler allocates what such counts declare
+    path = hand_pickle(tmp_path, body)
+
+    def refused():
+        with pytest.raises(CheckpointError, match=f"data.pkl is corrupt.*{message}"):
+            load_torch(path)
+
+    assert _peak_of(refused) < 8 << 20
