@@ -9,7 +9,11 @@ Whatever the file, ``pynn.load`` returns plain data or raises the documented Val
 more than its limit allows, or runs long.
 
 The normal suite runs a short, derandomised pass. ``PYNN_FUZZ_EXAMPLES=N`` runs N random
-examples per target instead (a long run: N in the tens of thousands).
+examples per target instead (a long run: N in the tens of thousands); run it under a memory
+limit, so that a file which makes the loader allocate gigabytes fails the test instead of
+waking the kernel's OOM killer::
+
+    PYNN_FUZZ_EXAMPLES=20000 prlimit --as=8000000000 python -m pytest tests/fuzz
 """
 
 import argparse
