@@ -14,4 +14,40 @@ int pynn_cpu_best_isa(void);
 /* 1 when the kernels were built with OpenMP. */
 int pynn_openmp_enabled(void);
 
+/* One cache level of one core as the GEMM's blocking model sees it (gemm.c). size == 0: the
+ * level is absent or could not be read; ways == 0: associativity unknown (fully associative
+ * caches report size / line). `sharing` counts the logical CPUs that share the level. */
+typedef struct {
+    int64_t size;
+    int ways, line, sharing;
+} pynn_cache_level;
+
+typedef struct pynn_cache_info {
+    pynn_cache_level l1d, l2, l3;
+    const char *source; /* "cpuid", "sysfs", "sysctl", or "default" when nothing was read */
+} pynn_cache_info;
+
+/* The data caches of the CPU, read on first call (cpuid leaf 0x8000001D on AMD, 4 on
+ * Intel; else Linux's sysfs; else macOS's sysctl; else a default of 32 KiB / 512 KiB / no
+ * L3) and kept: thread-safe, the same pointer every call. */
+const pynn_cache_info *pynn_cpu_caches(void);
+
+/* One source alone, read now ("cpuid", "sysfs", "sysctl", "default"): 1 and *out filled as
+ * pynn_cpu_caches() would (unknown fields completed), or 0 when this source gives nothing
+ * here. For tests and reports. */
+int pynn_cpu_caches_from(const char *source, pynn_cache_info *out);
+
+/* Runs init() once per flag however many threads call at once, all returning after it
+ * finished: for tables computed on first use and read-only afterwards. */
+#if defined(_WIN32)
+#include <windows.h>
+typedef INIT_ONCE pynn_once_flag;
+#define PYNN_ONCE_INIT INIT_ONCE_STATIC_INIT
+#else
+#include <pthread.h>
+typedef pthread_once_t pynn_once_flag;
+#define PYNN_ONCE_INIT PTHREAD_ONCE_INIT
+#endif
+void pynn_call_once(pynn_once_flag *flag, void (*init)(void));
+
 #endif

@@ -15,10 +15,12 @@
  * row-major times B^T row-major, as in a convolution's weight gradient or a Linear layer's
  * forward) take the dot form instead, which reads both in place
  * and reduces along k in vectors (gemm_use_dot, gemm_dot_tmpl.h); so does a narrow row-major
- * B, copied k-contiguous first (gemm_narrow_b_to_dot). The micro-kernels and
- * their block sizes per instruction set live in gemm_kernel.c. */
+ * B, copied k-contiguous first (gemm_narrow_b_to_dot). The micro-kernels and their
+ * register blocks per instruction set live in gemm_kernel.c; the cache blocks come from the
+ * caches of the machine, read once at first use (gemm_model, gemm_blocks). */
 #include <string.h>
 
+#include "cpu.h"
 #include "gemm.h"
 #include "gemm_kernel.h"
 
@@ -101,6 +103,128 @@ static const pynn_gemm_desc *gemm_desc(int isa)
     return PYNN_ISA_DESC(pynn_gemm_desc, isa);
 }
 
+/* Ways of a `way`-byte cache way that `bytes` of consecutive memory occupy. */
+static int64_t gemm_ways(int64_t bytes, int64_t way) { return (bytes + way - 1) / way; }
+
+/* The cache blocks for an mr x nr register block of `size`-byte elements, after the
+ * analytical model of Low et al. ("Analytical Modeling Is Enough for High-Performance BLIS",
+ * ACM TOMS 2016), adapted to this driver's loop order, where the micro-kernel keeps one
+ * kc x nr micro-panel of B and streams mr x kc micro-panels of A past it:
+ * - kc: one A micro-panel in L1 with one way left over (the paper's condition), but not the
+ *   B micro-panel, which streams from L2: the kernel reads it as nr-wide vectors, nr * size
+ *   bytes for every mr vector FMAs, far below what L2 delivers, and a deeper panel spreads
+ *   the load and store of each C tile over more work. Holding both panels in L1, as the paper
+ *   does, gave kc 160 on Zen 4 (float32, 12 x 32): 6-10% slower than 512-768 on squares of
+ *   512-2048 and 4096 x 512 x 128; kc 800 beat 256 on Zen 1 in the same way (bench/RESULTS.md).
+ *   The B micro-panel is kept to an eighth of this core's share of L2, so that A's block
+ *   keeps most of it.
+ * - mc: the mc x kc block of A in the ways of this core's share of L2 that neither a B
+ *   micro-panel nor one way for C's tiles and the data being packed take.
+ * - nc: the kc x nc block of B in this core's share of L3 less one way. Without L3 the
+ *   block streams from memory once per depth block (its micro-panels are then reused from
+ *   L2), so nc only sets how often A's blocks are packed again: GEMM_NC_NO_L3 columns.
+ * Sizes round down to whole micro-panels (kc to a multiple of 8 for the unrolled loop), and
+ * never below GEMM_MIN_KC deep or GEMM_MIN_NC wide: a cache too small for the model still
+ * gets blocks that amortise the packing. Unknown associativity counts as 8 ways (16 in L3).
+ * kc_given > 0 replaces the model's kc (PYNN_GEMM_BLOCKING), mc and nc then follow it. */
+#define GEMM_MIN_KC 32
+#define GEMM_MIN_NC 512
+#define GEMM_NC_NO_L3 4096
+
+static void gemm_model(int64_t mr, int64_t nr, int64_t size, const pynn_cache_info *ci,
+                       int64_t kc_given, pynn_gemm_blocking *out)
+{
+    const pynn_cache_level *l1 = &ci->l1d, *l2 = &ci->l2, *l3 = &ci->l3;
+    out->mr = mr, out->nr = nr;
+
+    const int64_t w1 = l1->ways > 0 ? l1->ways : 8, way1 = PYNN_MAX(l1->size / w1, 1);
+    const int64_t w2 = l2->ways > 0 ? l2->ways : 8;
+    const int64_t share2 = l2->sharing > 0 ? l2->sharing : 1, l2_mine = l2->size / share2;
+    int64_t kc = kc_given;
+    if (kc <= 0) {
+        kc = (w1 >= 2 ? w1 - 1 : 1) * way1 / (mr * size);
+        kc = PYNN_MIN(kc, l2_mine / 8 / (nr * size));
+        kc = PYNN_MAX(kc / 8 * 8, (int64_t)GEMM_MIN_KC);
+    }
+    out->kc = kc;
+
+    const int64_t way2 = PYNN_MAX(l2->size / w2, 1);
+    const int64_t a_ways = w2 - 1 - gemm_ways(nr * kc * size, way2);
+    const int64_t mc = PYNN_MAX(a_ways, 1) * way2 / share2 / (kc * size);
+    out->mc = PYNN_MAX(mc / mr, 1) * mr;
+
+    int64_t nc = GEMM_NC_NO_L3;
+    if (l3->size > 0) {
+        const int64_t w3 = l3->ways > 0 ? l3->ways : 16;
+        const int64_t share3 = l3->sharing > 0 ? l3->sharing : 1;
+        nc = l3->size / w3 * (w3 - 1) / share3 / (kc * size);
+    }
+    out->nc = PYNN_MAX(nc / nr, (GEMM_MIN_NC + nr - 1) / nr) * nr;
+}
+
+void pynn_gemm_blocking_model(int isa, int f64, const pynn_cache_info *caches, int64_t out[5])
+{
+    const pynn_gemm_regblock *rb = f64 ? &gemm_desc(isa)->f64 : &gemm_desc(isa)->f32;
+    pynn_gemm_blocking bl;
+    gemm_model(rb->mr, rb->nr, f64 ? 8 : 4, caches, 0, &bl);
+    out[0] = bl.mr, out[1] = bl.nr, out[2] = bl.kc, out[3] = bl.mc, out[4] = bl.nc;
+}
+
+/* The blocks every call uses, per ISA and precision, set once on first use. */
+static pynn_gemm_blocking gemm_table[PYNN_ISA_AVX512 + 1][2];
+static int gemm_table_source;
+static pynn_once_flag gemm_table_once = PYNN_ONCE_INIT;
+
+/* PYNN_GEMM_BLOCKING="mc,kc,nc": three fields, each a positive integer or empty (the
+ * model's value). 1 when it parses, with the values in v[] (0 where empty). */
+static int gemm_parse_override(const char *s, int64_t v[3])
+{
+    for (int i = 0; i < 3; ++i) {
+        v[i] = 0;
+        if (*s >= '0' && *s <= '9') {
+            char *end;
+            const long long x = strtoll(s, &end, 10);
+            if (x <= 0 || x > (1 << 24))
+                return 0;
+            v[i] = (int64_t)x;
+            s = end;
+        }
+        if (i < 2 && *s++ != ',')
+            return 0;
+    }
+    return *s == 0;
+}
+
+static void gemm_table_init(void)
+{
+    const pynn_cache_info *ci = pynn_cpu_caches();
+    const char *env = getenv("PYNN_GEMM_BLOCKING");
+    int64_t v[3] = {0, 0, 0};
+    gemm_table_source = PYNN_GEMM_FROM_MODEL;
+    if (env && *env)
+        gemm_table_source = gemm_parse_override(env, v) ? PYNN_GEMM_FROM_ENV
+                                                        : PYNN_GEMM_FROM_MODEL_BAD_ENV;
+    for (int isa = 0; isa <= PYNN_ISA_AVX512; ++isa)
+        for (int f64 = 0; f64 < 2; ++f64) {
+            pynn_gemm_blocking *bl = &gemm_table[isa][f64];
+            const pynn_gemm_regblock *rb = f64 ? &gemm_desc(isa)->f64 : &gemm_desc(isa)->f32;
+            const int from_env = gemm_table_source == PYNN_GEMM_FROM_ENV;
+            gemm_model(rb->mr, rb->nr, f64 ? 8 : 4, ci, from_env ? v[1] : 0, bl);
+            if (!from_env)
+                continue;
+            if (v[0])
+                bl->mc = (v[0] + bl->mr - 1) / bl->mr * bl->mr;
+            if (v[2])
+                bl->nc = (v[2] + bl->nr - 1) / bl->nr * bl->nr;
+        }
+}
+
+static const pynn_gemm_blocking *gemm_blocks(int isa, int f64)
+{
+    pynn_call_once(&gemm_table_once, gemm_table_init);
+    return &gemm_table[isa][f64 != 0];
+}
+
 #define T float
 #define SFX f32
 #include "gemm_tmpl.h"
@@ -113,10 +237,11 @@ static const pynn_gemm_desc *gemm_desc(int isa)
 #undef T
 #undef SFX
 
-void pynn_gemm_blocking_of(int isa, int f64, int64_t out[5])
+int pynn_gemm_blocking_of(int isa, int f64, int64_t out[5])
 {
-    const pynn_gemm_blocking *bl = f64 ? &gemm_desc(isa)->f64 : &gemm_desc(isa)->f32;
+    const pynn_gemm_blocking *bl = gemm_blocks(isa, f64);
     out[0] = bl->mr, out[1] = bl->nr, out[2] = bl->kc, out[3] = bl->mc, out[4] = bl->nc;
+    return gemm_table_source;
 }
 
 int64_t pynn_fma_probe_f32(int isa, int64_t rounds, float *sink)

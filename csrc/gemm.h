@@ -19,6 +19,8 @@
 
 #include "pynn_common.h"
 
+struct pynn_cache_info; /* cpu.h */
+
 int pynn_gemm_f32(int64_t m, int64_t n, int64_t k, float alpha,
                   const float *a, int64_t rsa, int64_t csa,
                   const float *b, int64_t rsb, int64_t csb,
@@ -31,10 +33,28 @@ int pynn_gemm_f64(int64_t m, int64_t n, int64_t k, double alpha,
                   double beta, double *c, int64_t rsc, int64_t csc,
                   const double *bias, int bias_axis, int relu, int isa, int n_threads);
 
-/* The blocking of one precision (f64 != 0: double) on `isa`: out[] := mr, nr, kc, mc, nc,
- * the register block and the cache blocks gemm.c starts from (kc and nc are then balanced
- * over the problem). Lets tests put shapes on every block edge and reports say what ran. */
-void pynn_gemm_blocking_of(int isa, int f64, int64_t out[5]);
+/* The blocks of one precision: the register block mr x nr of the ISA's micro-kernel, and the
+ * cache blocks (kc: depth of packed panels, mc: rows of A's packed block kept in L2, nc:
+ * columns of B's packed block kept in L3) from the caches (gemm.c has the model). The
+ * driver then balances kc and nc over each problem, so the last block is not a sliver. */
+typedef struct {
+    int64_t mr, nr, kc, mc, nc;
+} pynn_gemm_blocking;
+
+/* Where the blocks came from: the model, PYNN_GEMM_BLOCKING="mc,kc,nc" (any field may be
+ * empty: the model's value; mc and nc round up to whole micro-panels), or the model because
+ * that variable did not parse. */
+enum { PYNN_GEMM_FROM_MODEL = 0, PYNN_GEMM_FROM_ENV = 1, PYNN_GEMM_FROM_MODEL_BAD_ENV = 2 };
+
+/* The blocking of one precision (f64 != 0: double) on `isa` that every call uses, set on the
+ * first call from pynn_cpu_caches() and the environment: out[] := mr, nr, kc, mc, nc.
+ * Returns the source (above). Lets tests put shapes on every block edge and reports say
+ * what ran. */
+int pynn_gemm_blocking_of(int isa, int f64, int64_t out[5]);
+
+/* What the model gives for other caches (a CPU this is not running on), as above. */
+void pynn_gemm_blocking_model(int isa, int f64, const struct pynn_cache_info *caches,
+                               int64_t out[5]);
 
 /* Runs `rounds` rounds of the ISA's independent FMA chains on one thread and returns the
  * float32 operations done: time it to measure this core's FMA peak. */

@@ -12,32 +12,24 @@
 #define MR_F32 12 /* 32 zmm: 12 x 2 accumulators */
 #define MR_F64 12
 #define NV_ 2
-#define BLOCK_F32 {12, 32, 192, 144, 4096}
 #define DOT_M 4 /* 4 x 6 accumulators + 4 A vectors + 1 B vector of 32 */
 #define DOT_N 6
-#define BLOCK_F64 {12, 16, 192, 72, 4096}
 #elif PYNN_ISA_LEVEL == 2
 #define MR_F32 6 /* 16 ymm: 6 x 2 accumulators */
 #define MR_F64 6
 #define NV_ 2
-/* kc 800 rather than the 256 that keeps a kc x NR panel of B in L1: the panel streams from
- * L2 at well under L2's bandwidth, and the longer depth halves or quarters the team's
- * barriers and C's reloads; A's block, 144 x 800, still fits a 512 KiB L2. Measured on Zen 1
- * against 256: 2 threads +4-8% on the MNIST shapes (k = 288, 784, 4320), 1 thread +1-4%,
- * squares 512-2048 +1-2%. */
-#define BLOCK_F32 {6, 16, 800, 144, 4080}
 #define DOT_M 3 /* 3 x 4 accumulators + 3 A vectors + 1 B vector of 16 */
 #define DOT_N 4
-#define BLOCK_F64 {6, 8, 256, 72, 4080}
 #else
 #define MR_F32 6 /* SSE2 or NEON: 16 registers are enough for 6 x 2 accumulators */
 #define MR_F64 6
 #define NV_ 2
-#define BLOCK_F32 {6, 8, 256, 120, 4096}
 #define DOT_M 3
 #define DOT_N 4
-#define BLOCK_F64 {6, 4, 256, 60, 4096}
 #endif
+/* mr x nr: nr is NV_ vectors wide. */
+#define BLOCK_F32 {MR_F32, NV_ * (int)(sizeof(vf32) / sizeof(float))}
+#define BLOCK_F64 {MR_F64, NV_ * (int)(sizeof(vf64) / sizeof(double))}
 
 /* Each precision gets a full-width kernel (MR x NV vectors) and a half-width one (MR x 1
  * vector) for the ragged last column panel, which otherwise wastes half of its work. */

@@ -54,15 +54,15 @@ typedef void (*pynn_gemm_dot_f64)(int64_t m, int64_t n, int64_t k, const double 
                                   int64_t rsa, const double *bt, int64_t rsbt, double *c,
                                   int64_t rsc, int64_t csc, const pynn_gemm_ep_f64 *ep);
 
-/* Register block (mr x nr) and cache blocks (kc: depth of a packed panel, mc: rows of packed
- * A kept in L2, nc: columns of packed B kept in L3) of one precision on one ISA. */
+/* Register block (mr x nr) of one precision on one ISA; the cache blocks are gemm.c's, from
+ * the caches of the machine that runs it. */
 typedef struct {
-    int mr, nr, kc, mc, nc;
-} pynn_gemm_blocking;
+    int mr, nr;
+} pynn_gemm_regblock;
 
 typedef struct {
     const char *name;
-    pynn_gemm_blocking f32, f64;
+    pynn_gemm_regblock f32, f64;
     pynn_gemm_ukr_f32 ukr_f32;
     pynn_gemm_ukr_f64 ukr_f64;
     /* The same with one vector per row (nr <= NR / 2), for the ragged last column panel;

@@ -392,7 +392,7 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
     }
 
     const pynn_gemm_desc *desc = gemm_desc(isa);
-    const pynn_gemm_blocking *bl = &desc->SFX;
+    const pynn_gemm_blocking *bl = gemm_blocks(isa, sizeof(T) == sizeof(double));
     if (x.csa == 1 && x.rsb != 1 && gemm_narrow_b_to_dot(x.n, k, bl->nr)) {
         T *bt = (T *)pynn_alloc(sizeof(T) * (size_t)(x.n * k)); /* B^T, k-contiguous */
         if (!bt)

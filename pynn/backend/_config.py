@@ -1,6 +1,5 @@
 """What pynn runs on this machine: ``pynn.show_config()``."""
 
-import os
 import platform
 
 from . import _runtime
@@ -17,53 +16,35 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
-def _caches():
-    """The data and unified caches of CPU 0 as {"L1d": bytes, "L2": ..., "L3": ...}, read from
-    Linux's sysfs; empty elsewhere."""
-    root = "/sys/devices/system/cpu/cpu0/cache"
-    found = {}
-    try:
-        entries = sorted(os.listdir(root))
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.startswith("index"):
-            continue
-        try:
-            read = {k: open(os.path.join(root, entry, k)).read().strip()
-                    for k in ("level", "type", "size")}
-        except OSError:
-            continue
-        if read["type"] == "Instruction":
-            continue
-        size = read["size"]
-        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1:], 1)
-        name = "L" + read["level"] + ("d" if read["type"] == "Data" else "")
-        found[name] = int(size.rstrip("KMG")) * scale
-    return found
-
-
 def config():
     """What pynn runs on: a dict of the CPU, its caches, the build and the kernels chosen.
 
     Returns
     -------
     dict
-        ``cpu``, ``caches`` (bytes per cache level of one core, Linux only), ``backend``,
-        ``isa`` (the SIMD kernels in use) and ``isas`` (all this CPU and build can run),
-        ``openmp``, ``threads``, and ``gemm_blocking``: for float32 and float64, the
-        register block ``mr`` x ``nr`` and the cache blocks ``kc``, ``mc``, ``nc`` of the
-        ISA in use.
+        ``cpu``; ``caches``: bytes of each data cache level of one core (``"L1d"``, ``"L2"``,
+        ``"L3"``), as the compiled kernels read them; ``cache_source``: where from
+        (``"cpuid"``, ``"sysfs"``, ``"sysctl"``, ``"default"``, or None without compiled
+        kernels); ``backend``; ``isa`` (the SIMD kernels in use) and ``isas`` (all this CPU
+        and build can run); ``openmp``; ``threads``; and ``gemm_blocking``: for float32
+        and float64, the register block ``mr`` x ``nr`` and the cache blocks ``kc``,
+        ``mc``, ``nc`` of the ISA in use, and their ``source`` (``"model"``, computed from
+        the caches, or ``"PYNN_GEMM_BLOCKING"``, the environment variable
+        ``PYNN_GEMM_BLOCKING="mc,kc,nc"`` read at the first GEMM; an empty field keeps the
+        model's value, which for mc and nc follows a given kc).
     """
     from . import _active_name
 
-    info = {"cpu": _cpu_model(), "caches": _caches(), "backend": _active_name,
-            "threads": _runtime.get_num_threads()}
+    info = {"cpu": _cpu_model(), "caches": {}, "cache_source": None,
+            "backend": _active_name, "threads": _runtime.get_num_threads()}
     try:
         from . import _cpu, compiled
     except ImportError:
         info.update(isa=None, isas=[], openmp=False, gemm_blocking={})
         return info
+    read = _cpu.caches()
+    info["cache_source"] = read.pop("source")
+    info["caches"] = {level: c["size"] for level, c in read.items()}
     isa = compiled.get_isa()
     number = _cpu.ISA_NAMES.index(isa)
     info.update(isa=isa, isas=compiled.available_isas(), openmp=compiled.openmp_enabled(),
@@ -77,11 +58,13 @@ def show_config():
 
     Returns
     -------
-    str
-        The description, also printed.
+    dict
+        What :func:`config` returns, also printed.
     """
     info = config()
     caches = ", ".join(f"{k} {v // 1024} KiB" for k, v in info["caches"].items()) or "unknown"
+    if info["cache_source"]:
+        caches += f" (from {info['cache_source']})"
     lines = [
         f"cpu: {info['cpu']}",
         f"caches (a core): {caches}",
@@ -91,6 +74,6 @@ def show_config():
     ]
     for dtype, b in info["gemm_blocking"].items():
         lines.append(f"gemm {dtype}: register block {b['mr']}x{b['nr']}, kc {b['kc']}, "
-                     f"mc {b['mc']}, nc {b['nc']}")
+                     f"mc {b['mc']}, nc {b['nc']} (from {b['source']})")
     print("\n".join(lines))
     return info

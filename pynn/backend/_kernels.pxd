@@ -12,6 +12,14 @@ cdef extern from "cpu.h":
     int pynn_cpu_isa_supported(int isa) noexcept nogil
     int pynn_cpu_best_isa() noexcept nogil
     int pynn_openmp_enabled() noexcept nogil
+    ctypedef struct pynn_cache_level:
+        int64_t size
+        int ways, line, sharing
+    ctypedef struct pynn_cache_info:
+        pynn_cache_level l1d, l2, l3
+        const char *source
+    const pynn_cache_info *pynn_cpu_caches() noexcept nogil
+    int pynn_cpu_caches_from(const char *source, pynn_cache_info *out) noexcept nogil
 
 cdef extern from "gemm.h":
     int pynn_gemm_f32(int64_t m, int64_t n, int64_t k, float alpha,
@@ -27,7 +35,9 @@ cdef extern from "gemm.h":
                       const double *bias, int bias_axis, int relu, int isa,
                       int n_threads) noexcept nogil
     int64_t pynn_fma_probe_f32(int isa, int64_t rounds, float *sink) noexcept nogil
-    void pynn_gemm_blocking_of(int isa, int f64, int64_t out[5]) noexcept nogil
+    int pynn_gemm_blocking_of(int isa, int f64, int64_t out[5]) noexcept nogil
+    void pynn_gemm_blocking_model(int isa, int f64, const pynn_cache_info *caches,
+                                  int64_t out[5]) noexcept nogil
 
 cdef extern from "im2col.h":
     ctypedef struct pynn_conv_geom:
