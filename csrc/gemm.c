@@ -24,6 +24,16 @@
 #include "gemm.h"
 #include "gemm_kernel.h"
 
+/* The path cut-offs below stay fixed counts rather than work against a per-machine figure:
+ * - the direct and per-thread limits are already work (multiply-adds). The figure behind the
+ *   per-thread one, the time to wake a thread over the work a core does in it, depends on
+ *   the OpenMP runtime and the load as much as on the CPU, and could not be fitted on the
+ *   shared 2-core Zen 4 (other users' load made its 2-thread timings of small products
+ *   noise); it stays as measured on Zen 1;
+ * - the packing cut-offs count how often a packed panel is reused, the ratio of work to
+ *   copying on any machine;
+ * - the dot-form cut-offs compare two kernels' shapes of waste (reductions against idle
+ *   lanes and copies), in units of k and of the register block, not of the caches. */
 /* Below this many multiply-adds packing costs more than it saves. */
 #define GEMM_DIRECT_MAX_FMAS 4096
 /* Pack A only when B has more than this many NR-column panels to reuse it ... */
