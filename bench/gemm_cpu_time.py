@@ -1,0 +1,71 @@
+"""GEMM rates in process CPU time, one library per process, one JSON line per run.
+
+On a shared machine a wall clock times the other users too; a process's CPU time does not
+count the time it was descheduled, so 1-thread figures stay comparable under load (they
+still pay for caches that others evicted). With threads it counts spinning at barriers:
+use it for 1 thread only. Alternate builds and libraries in separate processes, e.g.
+
+    for r in 1 2 3; do
+      GB_CPU=1 PYTHONPATH=/path/to/main-build taskset -c 1 python bench/gemm_cpu_time.py pynn 1
+      GB_CPU=1 taskset -c 1 python bench/gemm_cpu_time.py pynn 1
+      GB_CPU=1 OPENBLAS_NUM_THREADS=1 taskset -c 1 python bench/gemm_cpu_time.py numpy 1
+    done
+
+and take each shape's median over the runs. Arguments: library (pynn or numpy), threads,
+then optional shapes m x k x n ("512x512x512"). GB_F64=1 times float64; GB_CPU=1 times CPU
+time (default: wall clock). Each figure is the best of 15 samples of about 10 ms.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+# (m, k, n): the squares and MNIST shapes of python -m pynn.bench, and a tall product.
+SHAPES = [(n, n, n) for n in (64, 128, 256, 512, 1024, 2048)] + [
+    (100, 784, 100), (128, 784, 256), (128, 256, 10), (30, 25, 576), (16, 150, 64),
+    (64, 288, 784), (4096, 512, 128)]
+
+
+def main():
+    lib, threads = sys.argv[1], int(sys.argv[2])
+    shapes = [tuple(int(v) for v in s.split("x")) for s in sys.argv[3:]] or SHAPES
+    dtype = np.float64 if os.environ.get("GB_F64") else np.float32
+    cpu_time = bool(os.environ.get("GB_CPU"))
+    clock = time.process_time if cpu_time else time.perf_counter
+    if lib == "pynn":
+        import pynn
+        from pynn.backend import get
+
+        pynn.set_num_threads(threads)
+        gemm = get("compiled").gemm
+
+        def run(a, b, c):
+            gemm(a, b, c)
+    else:
+        def run(a, b, c):
+            np.matmul(a, b, out=c)
+    rng = np.random.default_rng(0)
+    rates = {}
+    for m, k, n in shapes:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        c = np.empty((m, n), dtype)
+        run(a, b, c)
+        start = clock()
+        run(a, b, c)
+        reps = max(1, int(0.01 / max(clock() - start, 1e-7)))
+        samples = []
+        for _ in range(15):
+            start = clock()
+            for _ in range(reps):
+                run(a, b, c)
+            samples.append((clock() - start) / reps / (threads if cpu_time else 1))
+        rates[f"{m}x{k}x{n}"] = 2.0 * m * n * k / min(samples) / 1e9
+    print(json.dumps(rates))
+
+
+if __name__ == "__main__":
+    main()
