@@ -70,6 +70,19 @@ DECLARE_UKR(float)
 #undef BODY_NAME
 #undef UKR_NAME
 
+#undef MR
+#define MR (MR_F32 / 2)
+#define NV NV_
+#define BODY_NAME ukernel_short_body_f32
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_short_f32)
+DECLARE_UKR(float)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+#undef MR
+#define MR MR_F32
+
 #define DOT_NAME PYNN_ISA_SYM(pynn_gemm_dot_f32)
 DECLARE_DOT(float)
 #include "gemm_dot_tmpl.h"
@@ -106,6 +119,19 @@ DECLARE_UKR(double)
 #undef NV
 #undef BODY_NAME
 #undef UKR_NAME
+
+#undef MR
+#define MR (MR_F64 / 2)
+#define NV NV_
+#define BODY_NAME ukernel_short_body_f64
+#define UKR_NAME PYNN_ISA_SYM(pynn_gemm_ukernel_short_f64)
+DECLARE_UKR(double)
+#include "gemm_kernel_tmpl.h"
+#undef NV
+#undef BODY_NAME
+#undef UKR_NAME
+#undef MR
+#define MR MR_F64
 
 #define DOT_NAME PYNN_ISA_SYM(pynn_gemm_dot_f64)
 DECLARE_DOT(double)
@@ -149,6 +175,8 @@ const pynn_gemm_desc PYNN_ISA_SYM(pynn_gemm_desc) = {
     PYNN_ISA_SYM(pynn_gemm_ukernel_f64),
     PYNN_ISA_SYM(pynn_gemm_ukernel_half_f32),
     PYNN_ISA_SYM(pynn_gemm_ukernel_half_f64),
+    PYNN_ISA_SYM(pynn_gemm_ukernel_short_f32),
+    PYNN_ISA_SYM(pynn_gemm_ukernel_short_f64),
     PYNN_ISA_SYM(pynn_gemm_dot_f32),
     PYNN_ISA_SYM(pynn_gemm_dot_f64),
     DOT_M,

@@ -69,6 +69,10 @@ typedef struct {
      * packed B panels keep their full NR row stride. */
     pynn_gemm_ukr_f32 ukr_half_f32;
     pynn_gemm_ukr_f64 ukr_half_f64;
+    /* The same with mr / 2 rows (and full width), for a ragged last row panel of at most
+     * mr / 2 rows: A's panel keeps its MR stride, which this kernel reads as given. */
+    pynn_gemm_ukr_f32 ukr_short_f32;
+    pynn_gemm_ukr_f64 ukr_short_f64;
     pynn_gemm_dot_f32 dot_f32;
     pynn_gemm_dot_f64 dot_f64;
     int dot_m, dot_n; /* the dot form's register block, for splitting work among threads */

@@ -19,7 +19,7 @@ typedef struct {
     int64_t rsc, csc;
     const T *bias;
     int bias_axis, relu;
-    UKR ukr, ukr_half;
+    UKR ukr, ukr_half, ukr_short;
     int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
     int pack_a, pack_b;         /* 0: read that operand in place (see pynn_gemm_*) */
     T *bpack;                   /* kc x nc, shared by the team (pack_b) */
@@ -279,6 +279,9 @@ static void NAME(multiply_task)(const CTX *x, T *ap, int64_t jc, int64_t nc, int
         const UKR ukr = 2 * nr <= NR ? x->ukr_half : x->ukr;
         for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = PYNN_MIN(MR, mc - ir);
+            /* A ragged last row panel of at most MR / 2 rows (16 = 12 + 4 rows of a
+             * convolution's im2col product) takes the half-height kernel, not MR rows' work. */
+            const UKR ukr_rows = 2 * mr <= MR && 2 * nr > NR ? x->ukr_short : ukr;
             ep.bias = NULL;
             if (last && x->bias)
                 ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
@@ -286,8 +289,9 @@ static void NAME(multiply_task)(const CTX *x, T *ap, int64_t jc, int64_t nc, int
             int64_t rs_aq = rs_a, cs_aq = cs_a;
             if (ir >= ragged)
                 aq = ap, rs_aq = 1, cs_aq = MR;
-            ukr(kc, aq, rs_aq, cs_aq, bq, rs_b, x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc,
-                x->rsc, x->csc, mr, nr, &ep);
+            ukr_rows(kc, aq, rs_aq, cs_aq, bq, rs_b,
+                     x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, mr, nr,
+                     &ep);
         }
     }
 }
@@ -411,6 +415,7 @@ int NAME(pynn_gemm)(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_
     }
     x.ukr = desc->PYNN_CAT(ukr_, SFX);
     x.ukr_half = desc->PYNN_CAT(ukr_half_, SFX);
+    x.ukr_short = desc->PYNN_CAT(ukr_short_, SFX);
     x.mr = bl->mr, x.nr = bl->nr, x.mc = bl->mc;
     const int64_t kblocks = (k + bl->kc - 1) / bl->kc;
     x.kc = (k + kblocks - 1) / kblocks;

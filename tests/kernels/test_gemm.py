@@ -22,9 +22,9 @@ reference = get("reference")
 
 DTYPES = [np.float32, np.float64]
 
-# Register blocks (MR: 6, 12; NR: 4, 8, 16, 32), depth blocks (KC: 192, 256), row blocks
-# (MC: 60, 72, 120, 144) and column blocks (NC: 4080, 4096) of the kernels; sizes one below,
-# at and one above them, plus small primes.
+# Register blocks (MR: 6, 12; NR: 4, 8, 16, 32) and the former fixed cache blocks (KC: 192,
+# 256; MC: 60, 72, 120, 144; NC: 4080, 4096): sizes one below, at and one above them, plus
+# small primes. The blocks this machine chose from its caches get their own test below.
 SIZES = [1, 2, 3, 5, 7, 13, 17, 31, 63, 65, 127, 129, 257]
 BLOCK_SHAPES = [  # (m, n, k)
     (1, 1, 1), (1, 10, 10), (1, 257, 31), (257, 1, 31), (5, 7, 1), (13, 17, 2),
@@ -131,6 +131,36 @@ def test_gemm_matches_reference_at_block_edges(isa, dtype, shape):
     out = rng.standard_normal((m, n)).astype(dtype)
     got, want, out0 = _both(a, b, out, alpha=1.5, beta=0.5, bias=bias, relu=True)
     assert_gemm_close(got, want, a, b, alpha=1.5, beta=0.5, out0=out0)
+
+
+def _runtime_edge_shapes(isa, dtype):
+    """(m, n, k) on the edges of the blocks this machine chose (from its caches) for ``isa``:
+    a last row panel of 1, mr / 2 (the half-height kernel's) and mr / 2 + 1 rows, with A read
+    in place (n <= 4 nr) and packed, k across a depth block, m across a row block."""
+    from pynn.backend import _cpu
+
+    b = _cpu.gemm_blocking(_cpu.ISA_NAMES.index(isa), dtype == np.float64)
+    mr, nr, kc, mc = b["mr"], b["nr"], b["kc"], b["mc"]
+    shapes = []
+    for rows in (1, mr // 2, mr // 2 + 1):
+        shapes += [(mr + rows, 2 * nr, 37), (2 * mr + rows, 5 * nr + 3, kc + 1),
+                   (rows, nr - 1, 9), (mc + rows, nr + 1, 5)]
+    return shapes
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("bias_axis", [0, 1])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_at_the_edges_of_this_machines_blocks(isa, dtype, bias_axis,
+                                                                      trans_a):
+    rng = np.random.default_rng(5)
+    for m, n, k in _runtime_edge_shapes(isa, dtype):
+        a, b = _operands(rng, m, n, k, dtype, trans_a=trans_a)
+        bias = rng.standard_normal(m if bias_axis == 0 else n).astype(dtype)
+        out = rng.standard_normal((m, n)).astype(dtype)
+        got, want, out0 = _both(a.T if trans_a else a, b, out, alpha=-1.5, beta=0.5,
+                                bias=bias, bias_axis=bias_axis, relu=True)
+        assert_gemm_close(got, want, a, b, trans_a=trans_a, alpha=-1.5, beta=0.5, out0=out0)
 
 
 @pytest.mark.parametrize("n", SIZES)
