@@ -18,6 +18,7 @@ import io
 import os
 import pickle
 import pickletools
+import warnings
 import zipfile
 import zlib
 
@@ -658,9 +659,11 @@ def _check_opcodes(data, source, name):
     much, a memo as large as an index (up to 2**32 entries: 32 GiB) or a byte string as long
     as its length."""
     try:
-        for count, (op, arg, _) in enumerate(pickletools.genops(io.BytesIO(data)), 1):
-            if op.name in _MEMO_OPS and not (isinstance(arg, int) and 0 <= arg <= count):
-                raise _Failure(f"memo index {str(arg)[:40]} at opcode {count}")
+        with warnings.catch_warnings():  # a bad escape in a STRING argument: an error below
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for count, (op, arg, _) in enumerate(pickletools.genops(io.BytesIO(data)), 1):
+                if op.name in _MEMO_OPS and not (isinstance(arg, int) and 0 <= arg <= count):
+                    raise _Failure(f"memo index {str(arg)[:40]} at opcode {count}")
     except _Failure as exc:
         raise CheckpointError(f"{source}: the pickle record {name} is corrupt ({exc}; a "
                               f"pickler numbers its memo from 0)") from None
