@@ -37,6 +37,10 @@ PAGES = (
     "pynn.data",
     "pynn.data.transforms",
     "pynn.train",
+    "pynn.utils.tensorboard",
+    "pynn.vision.datasets",
+    "pynn.vision.transforms",
+    "pynn.vision.utils",
     "pynn.backend",
 )
 

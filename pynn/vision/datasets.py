@@ -287,8 +287,10 @@ _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".
 
 
 class ImageFolder(VisionDataset):
-    """Images in one sub-folder per class (``root/<class>/<image>``); labels by sorted
-    class name. Reading image files needs Pillow (an optional dependency).
+    """Images in one sub-folder per class (``root/<class>/<image>``), labelled by class.
+
+    Labels follow the sorted class names. Reading image files needs Pillow (an optional
+    dependency).
 
     Parameters
     ----------

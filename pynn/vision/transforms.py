@@ -292,8 +292,10 @@ class Compose:
                    for t in self.transforms)
 
     def batch(self, x):
-        """Apply every transform to a batch (N, C, H, W) at once: pictures (uint8) before
-        :class:`ToTensor`, float images after it."""
+        """Apply every transform to a batch (N, C, H, W) at once.
+
+        Pictures (uint8) before :class:`ToTensor`, float images after it.
+        """
         for t in self.transforms:
             x = t.batch(x)
         return x
@@ -629,8 +631,9 @@ class RandomResizedCrop(_ImageTransform):
 
 
 class RandomRotation(_Wrapped):
-    """Rotate by an angle drawn from ``[-degrees, degrees]`` (or ``degrees`` = (lo, hi)),
-    counter-clockwise, about the centre, keeping the size.
+    """Rotate by a random angle, counter-clockwise about the centre, keeping the size.
+
+    The angle is drawn from ``[-degrees, degrees]`` (or ``degrees`` = (lo, hi)).
 
     Parameters
     ----------

@@ -125,7 +125,7 @@ def save_image(tensor, fp, format=None, **kwargs):
     fp : str or Path or binary file object
     format : {None, "png"}
         Only PNG is written (without Pillow); None: PNG whatever the file name says.
-    **kwargs
+    **kwargs : dict
         :func:`make_grid`'s arguments (``nrow``, ``padding``, ``normalize`` ...).
     """
     if format is not None and str(format).lower() != "png":

@@ -93,7 +93,7 @@ class SummaryWriter(_tbx.SummaryWriter):
         ----------
         tag : str
             The series' name (``"loss/train"``: a ``/`` groups series in TensorBoard).
-        scalar_value : float, or Tensor or ndarray with one element
+        scalar_value : float, or Tensor or ndarray of shape () or (1,)
         global_step : int, optional
             The x coordinate (step or epoch).
         walltime : float, optional
