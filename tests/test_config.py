@@ -213,8 +213,11 @@ def _child(code, **env_vars):
     """Run `code` in a fresh interpreter importing this pynn; its last line is JSON."""
     env = dict(os.environ, **env_vars)
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(pynn.__file__))
+    # `python -c` puts its working directory first on the path: run where this pynn is, not in
+    # a checkout whose extensions are not built (CI installs pynn and tests from the clone)
     run = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                         capture_output=True, text=True, timeout=120, check=False)
+                         cwd=env["PYTHONPATH"], capture_output=True, text=True, timeout=120,
+                         check=False)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout.strip().splitlines()[-1]), run.stderr
 
