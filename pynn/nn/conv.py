@@ -194,8 +194,9 @@ class Conv2d(_ConvNd):
 
     def _forward_pooled(self, input, relu, pool):
         """``pool(relu?(self(input)))`` for a :class:`MaxPool2d` ``pool``, in one kernel call
-        that pools the output while it is in cache (used by Sequential)."""
-        if not self._fusable():
+        that pools the output while it is in cache (used by Sequential). Sequential decides
+        its steps once, so a pool's options changed since then are honoured here."""
+        if not self._fusable() or pool.ceil_mode or pool.return_indices:
             out = self(input)
             out = pool(F.relu(out) if relu else out)
             return out

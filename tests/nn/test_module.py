@@ -373,6 +373,18 @@ def test_sequential_decides_its_fused_steps_again_when_modules_or_hooks_change()
     assert model(x).shape == (2, 1)
 
 
+def test_sequential_honours_a_pool_option_changed_after_the_first_call():
+    pynn.manual_seed(0)
+    conv, pool = nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)
+    model = nn.Sequential(conv, nn.ReLU(), pool)
+    x = pynn.randn(1, 1, 7, 7)
+    assert model(x).shape == (1, 2, 2, 2)  # fused with the convolution
+    pool.ceil_mode = True
+    expected = pool(nn.ReLU()(conv(x)))
+    assert expected.shape == (1, 2, 3, 3)
+    np.testing.assert_allclose(model(x).detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+
+
 # Sequentials that Sequential runs as fewer kernel calls, with the same layers one by one.
 _CONV_POOL_ORDERS = {
     "conv_relu_pool": (lambda c, p: nn.Sequential(c, nn.ReLU(), p),
