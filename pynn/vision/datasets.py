@@ -25,7 +25,8 @@ class VisionDataset(Dataset):
 
     Subclasses set ``_pictures`` (N, H, W[, C]) uint8 and ``_labels`` (N,) int64 ndarrays to
     get ``__getitem__``, ``__len__`` and ``get_batch``; those that make samples one by one
-    hide ``get_batch`` (an AttributeError), so the loader asks for samples.
+    define ``_raw(index)`` (the sample before the transforms) and hide ``get_batch`` (an
+    AttributeError), so the loader asks for samples.
     """
 
     def __init__(self, root=None, transform=None, target_transform=None):
@@ -37,16 +38,20 @@ class VisionDataset(Dataset):
         return self._pictures.shape[0]
 
     def __getitem__(self, index):
-        index = int(index)
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"{type(self).__name__}: index {index} out of range for "
-                             f"{len(self)} samples")
-        img, target = self._pictures[index], int(self._labels[index])
+        img, target = self._raw(index)
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
+
+    def _raw(self, index):
+        """Sample ``index`` before the transforms: ``(picture, label)``."""
+        index = int(index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"{type(self).__name__}: index {index} out of range for "
+                             f"{len(self)} samples")
+        return self._pictures[index], int(self._labels[index])
 
     def get_batch(self, indices):
         """The samples at ``indices`` collated, ``(images, targets)``: the DataLoader's fast path.
@@ -265,16 +270,11 @@ class FakeData(VisionDataset):
         picture = rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)
         return picture, int(rng.integers(0, self.num_classes))
 
-    def __getitem__(self, index):
+    def _raw(self, index):
         index = int(index)
         if not 0 <= index < self.size:
             raise IndexError(f"FakeData: index {index} out of range for {self.size} samples")
-        img, target = self._sample(index)
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._sample(index)
 
     @property
     def get_batch(self):
@@ -326,14 +326,9 @@ class ImageFolder(VisionDataset):
     def __len__(self):
         return len(self.samples)
 
-    def __getitem__(self, index):
+    def _raw(self, index):
         path, target = self.samples[index]
-        img = self.loader(path)
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self.loader(path), target
 
     @property
     def get_batch(self):
