@@ -1,5 +1,5 @@
-"""LSTM, GRU, self-attention and a Transformer encoder layer, forward + backward: pynn against PyTorch (when
-installed), on the cases of ``pynn.bench.SEQUENCE_LAYERS``."""
+"""LSTM, GRU, self-attention and a Transformer encoder layer, forward + backward: pynn against
+PyTorch (when installed), on the cases of ``pynn.bench.SEQUENCE_LAYERS``."""
 
 import pytest
 

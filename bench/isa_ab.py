@@ -14,7 +14,8 @@ first on PYTHONPATH), several rounds, and compare the medians; pin 1-thread runs
 CPU has forced in turn (``compiled.set_isa``), in one process, one line per ISA.
 
 Each case gives ``[median, best]`` in microseconds (best: the fastest sample, the least
-disturbed on a shared machine). The cases are those of ``python -m pynn.bench`` that run these kernels (softmax-CE, the
+disturbed on a shared machine). The cases are those of ``python -m pynn.bench`` that run these
+kernels (softmax-CE, the
 recurrent layers, the MLP and CNN training steps) and the kernels alone on arrays of the
 sizes the MNIST models give them.
 """
