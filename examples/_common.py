@@ -9,9 +9,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # a checkout without installing: after any installed pynn
     sys.path.append(str(REPO))
 
-import pynn
-from pynn.data import MNIST, DataLoader, Subset
-from pynn.data.mnist import mnist_root
+import pynn  # noqa: E402  (after the sys.path line above)
+from pynn.data import MNIST, DataLoader, Subset  # noqa: E402
+from pynn.data.mnist import mnist_root  # noqa: E402
 
 
 def default_data_dir():
