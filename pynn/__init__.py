@@ -387,6 +387,7 @@ __all__ = [
     "set_rng_state",
     "short",
     "show_config",
+    "sparse",
     "stack",
     "strided",
     "tensor",
