@@ -4373,7 +4373,7 @@ __all__ = list(_EXPORTS)
 del _namespace, _name
 
 # pynn.linalg, and the namespace and method forms PyTorch keeps outside it (inverse, det ...)
-from . import linalg
+from . import linalg  # noqa: E402  (it reads the functions defined above)
 
 for _name, _fn in linalg.NAMESPACE.items():
     globals()[_name] = _with_out(_fn)
