@@ -11,7 +11,6 @@ The rest of pynn calls kernels through :data:`active`, a namespace whose attribu
 import os
 import types
 
-from . import _runtime
 from ._runtime import get_num_threads, set_num_threads  # noqa: F401
 
 # The kernel table: both backends define every name here with the same signature.
