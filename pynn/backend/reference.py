@@ -107,7 +107,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """
     check.float_arrays("im2col", x=x)
     check.rank("im2col", "x", x, 4, "(N, C, H, W)")
-    k, s, p, d, out_hw = check.window_args("im2col", x.shape, kernel_size, stride, padding, dilation)
+    k, s, p, d, out_hw = check.window_args("im2col", x.shape, kernel_size, stride, padding,
+                                           dilation)
     win = _gather_windows(_pad(x, p), k, s, d, out_hw)
     n, c = x.shape[:2]
     return win.reshape(n, c * k[0] * k[1], out_hw[0] * out_hw[1])
@@ -133,7 +134,8 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     x_shape = tuple(int(v) for v in x_shape)
     if len(x_shape) != 4:
         raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {x_shape}")
-    k, s, p, d, out_hw = check.window_args("col2im", x_shape, kernel_size, stride, padding, dilation)
+    k, s, p, d, out_hw = check.window_args("col2im", x_shape, kernel_size, stride, padding,
+                                           dilation)
     n, c = x_shape[:2]
     check.shape("col2im", "cols", cols, (n, c * k[0] * k[1], out_hw[0] * out_hw[1]))
     win = cols.reshape(n, c, k[0], k[1], out_hw[0], out_hw[1])
