@@ -114,11 +114,13 @@ def _gemm_table(run, peak):
 def _layer_table(run):
     lines = ["Forward + backward, float32, ms (lower is better; speed-up = their time / pynn's):",
              "", ("| case | pynn | PyTorch | PyTorch channels-last | NumPy reference | vs PyTorch "
-                  "| vs channels-last | vs reference |"), "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| vs channels-last | vs reference |"),
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in run["layers"] + run["sequence"]:
         lines.append(f"| {r['case']} | {fmt_ms(r['pynn'])} | {fmt_ms(r['torch'])} | "
                      f"{fmt_ms(r.get('torch_cl'))} | {fmt_ms(r['reference'])} | "
-                     f"{speedup(r['torch'], r['pynn'])} | {speedup(r.get('torch_cl'), r['pynn'])} | "
+                     f"{speedup(r['torch'], r['pynn'])} | "
+                     f"{speedup(r.get('torch_cl'), r['pynn'])} | "
                      f"{speedup(r['reference'], r['pynn'])} |")
     return lines
 

@@ -262,8 +262,8 @@ def load_mnist_arrays(root=None, train_size=None, test_size=None):
             *prepare(*load_mnist(root, train=False), test_size))
 
 
-def train_and_evaluate(library, model, optimiser, data, epochs, evals_per_epoch=EVALS_PER_EPOCH, batch=100,
-                       torch=None):
+def train_and_evaluate(library, model, optimiser, data, epochs, evals_per_epoch=EVALS_PER_EPOCH,
+                       batch=100, torch=None):
     """Train ``model`` on ``data`` (from :func:`load_mnist_arrays`) for ``epochs``, in the
     same batch order in every library, evaluating the test accuracy ``evals_per_epoch`` times
     an epoch. Evaluation is not counted in the training time.
