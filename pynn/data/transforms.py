@@ -3,7 +3,8 @@
 Every transform takes a batch ``x`` of shape (N, C, H, W) (a single image (C, H, W) is
 treated as a batch of one) and returns a new array of the same shape (``RandomCrop``: of
 its ``size``) and, for float batches, the same dtype (``Normalize`` turns integer batches
-into float64); the input is never modified. The work is vectorised over the batch: no Python loop over images.
+into float64); the input is never modified. The work is vectorised over the batch: no Python
+loop over images.
 
 Random transforms draw one set of parameters per image from their ``rng`` (an int seed or a
 ``np.random.Generator``, given at construction), or, without one, from pynn.data's module
@@ -15,14 +16,14 @@ import numpy as np
 from .. import random as _random
 
 __all__ = [
-    "Transform",
     "Compose",
-    "Normalize",
-    "RandomTranslate",
-    "RandomCrop",
-    "RandomRotation",
-    "RandomHorizontalFlip",
     "GaussianNoise",
+    "Normalize",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomRotation",
+    "RandomTranslate",
+    "Transform",
 ]
 
 
