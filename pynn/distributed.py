@@ -322,7 +322,8 @@ def get_backend(group=None):
     return _world(group).name()
 
 
-def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False):
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
+              use_local_synchronization=False):
     """The group of ``ranks``: only the whole world is supported (``ranks`` None or all)."""
     pg = _world()
     if ranks is not None and sorted(ranks) != list(range(pg.size())):

@@ -5,7 +5,8 @@ How a step runs
 At construction the parameters and buffers of rank 0 are copied to every rank, and the
 parameters that require grad are laid out in *buckets*: flat contiguous buffers of one
 dtype, filled in reverse order of ``module.parameters()`` (roughly the order backward
-produces their gradients), the first capped near 1 MB (or ``bucket_cap_mb`` if smaller) so that communication starts
+produces their gradients), the first capped near 1 MB (or ``bucket_cap_mb`` if smaller) so that
+communication starts
 early, the others near ``bucket_cap_mb`` (25 MB by default). After a synchronised backward each
 parameter's ``.grad`` is a view into its bucket.
 
@@ -345,7 +346,8 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = prev
 
-    def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
+    def join(self, divide_by_initial_world_size=True, enable=True,
+             throw_on_early_termination=False):
         """Uneven inputs across ranks are not supported: give every rank the same number of
         batches (``DistributedSampler`` does)."""
         raise NotImplementedError("DistributedDataParallel.join: uneven inputs are not "
