@@ -146,7 +146,9 @@ class AvgPool1d(Module):
         super().__init__()
         if ceil_mode:
             raise NotImplementedError("AvgPool1d: ceil_mode is not implemented")
-        as1 = (lambda v: v if isinstance(v, tuple) else (v,))
+        def as1(v):
+            return v if isinstance(v, tuple) else (v,)
+
         self.kernel_size = as1(kernel_size)
         self.stride = as1(stride if stride is not None else kernel_size)
         self.padding = as1(padding)
