@@ -3,7 +3,8 @@
 :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` (each ``step()`` one fused kernel
 per parameter: ``pynn.backend.active.sgd_step`` / ``adam_step`` / ``rmsprop_step``),
 :class:`Adadelta`, :class:`Adagrad`, :class:`Adamax`, :class:`NAdam`, :class:`RAdam`,
-:class:`Rprop`, :class:`ASGD` (NumPy updates in place), :class:`LBFGS`, and the schedulers of :mod:`pynn.optim.lr_scheduler`::
+:class:`Rprop`, :class:`ASGD` (NumPy updates in place), :class:`LBFGS`, and the schedulers of
+:mod:`pynn.optim.lr_scheduler`::
 
     opt = pynn.optim.Adam(model.parameters(), lr=1e-3)
     sched = pynn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
