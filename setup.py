@@ -72,7 +72,7 @@ def _compiler_version():
     cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
     try:
         out = subprocess.run(
-            cc.split() + ["--version"], capture_output=True, text=True, timeout=30
+            cc.split() + ["--version"], capture_output=True, text=True, timeout=30, check=False
         )
         return (out.stdout + out.stderr).lower()
     except (OSError, subprocess.SubprocessError):
@@ -104,9 +104,9 @@ def probe_openmp(compiler, compile_args, link_args):
         objects = compiler.compile([src], output_dir=tmp, extra_postargs=compile_args)
         exe = os.path.join(tmp, "probe")
         compiler.link_executable(objects, exe, extra_postargs=link_args)
-        out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([exe], capture_output=True, text=True, timeout=60, check=False)
         return out.returncode == 0 and out.stdout.strip() == "1"
-    except Exception:  # any compile, link or run failure means "no OpenMP"
+    except Exception:  # noqa: BLE001  any compile, link or run failure means "no OpenMP"
         return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -136,7 +136,8 @@ class BuildExt(build_ext):
 
         omp_compile, omp_link = [], []
         if os.environ.get("PYNN_NO_OPENMP", "0") not in ("", "0"):
-            warnings.warn("PYNN_NO_OPENMP is set: building pynn's kernels serial (one thread).")
+            warnings.warn("PYNN_NO_OPENMP is set: building pynn's kernels serial (one thread).",
+                          stacklevel=1)
         else:
             cand_c, cand_l = openmp_flags(ctype)
             if probe_openmp(self.compiler, cand_c, cand_l):
@@ -144,7 +145,8 @@ class BuildExt(build_ext):
             else:
                 warnings.warn(
                     "OpenMP could not be compiled, linked and run with this compiler: "
-                    "building pynn's kernels serial (one thread). On macOS install libomp."
+                    "building pynn's kernels serial (one thread). On macOS install libomp.",
+                    stacklevel=1,
                 )
         defines = [("PYNN_HAVE_OPENMP", "1" if omp_compile else "0")]
 
