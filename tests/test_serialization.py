@@ -568,7 +568,8 @@ def test_load_state_dict_numeric_dtypes_cast_as_in_pytorch():
     assert model.load_state_dict(new) == ([], [])
     sd = model.state_dict()
     assert sd["0.weight"].dtype == pynn.float32 and sd["0.weight"].numpy().sum() == 12
-    assert sd["1.num_batches_tracked"].dtype == pynn.int64 and sd["1.num_batches_tracked"].item() == 5
+    assert sd["1.num_batches_tracked"].dtype == pynn.int64
+    assert sd["1.num_batches_tracked"].item() == 5
 
 
 def _torch_pair():

@@ -362,7 +362,8 @@ def test_admitted_globals_used_as_the_format_never_does(body, message, tmp_path)
         load_torch(hand_pickle(tmp_path, body))
 
 
-@pytest.mark.parametrize("target", [b"ctorch\nFloatStorage\n", b"ctorch._utils\n_rebuild_tensor_v2\n",
+@pytest.mark.parametrize("target", [b"ctorch\nFloatStorage\n",
+                                    b"ctorch._utils\n_rebuild_tensor_v2\n",
                                     b"ctorch\nfloat32\n", b"ctorch\nTensor\n"],
                          ids=["storage-type", "function", "dtype", "class"])
 def test_the_shared_stand_ins_cannot_be_changed_by_a_file(target, tmp_path):

@@ -105,7 +105,8 @@ def test_conv2d_threads_agree(n_threads, compiled, reference, rng, threads):
         x = random(rng, (batch, 3, 17, 15), np.float32)
         w = random(rng, (8, 3, 3, 3), np.float32)
         b = random(rng, (8,), np.float32)
-        assert_close(compiled.conv2d_forward(x, w, b, 1, 1), reference.conv2d_forward(x, w, b, 1, 1),
+        assert_close(compiled.conv2d_forward(x, w, b, 1, 1),
+                     reference.conv2d_forward(x, w, b, 1, 1),
                      np.float32, 27, 27)
         dy = random(rng, (batch, 8, 17, 15), np.float32)
         for g, e in zip(compiled.conv2d_backward(x, w, dy, 1, 1),
@@ -162,7 +163,7 @@ def test_conv2d_matches_torch(rng):
     x = rng.standard_normal((2, 3, 11, 9))
     w = rng.standard_normal((5, 3, 3, 4))
     b = rng.standard_normal(5)
-    geo = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    geo = {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2)}
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     ty = torch.nn.functional.conv2d(tx, tw, tb, **geo)
     dy = rng.standard_normal(tuple(ty.shape))
@@ -222,7 +223,8 @@ class TestConvErrors:
 
     def test_col2im_checks_cols_shape(self, name):
         k = backend.get(name)
-        with pytest.raises(ValueError, match=r"col2im: cols must have shape \(1, 4, 4\), got \(1, 9, 5\)"):
+        with pytest.raises(ValueError,
+                           match=r"col2im: cols must have shape \(1, 4, 4\), got \(1, 9, 5\)"):
             k.col2im(np.zeros((1, 9, 5)), (1, 1, 3, 3), 2)
 
 

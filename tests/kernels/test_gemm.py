@@ -111,7 +111,7 @@ def _check_epilogue(rng, shape, dtype, order, trans_a, trans_b, epilogue):
     alpha, beta, bias_axis, relu = epilogue
     a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
     out = rng.standard_normal((m, n)).astype(dtype, order=order)
-    kw = dict(trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, relu=relu)
+    kw = {"trans_a": trans_a, "trans_b": trans_b, "alpha": alpha, "beta": beta, "relu": relu}
     if bias_axis is not None:
         kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
                   bias_axis=bias_axis)
@@ -194,7 +194,7 @@ def test_gemm_matches_reference_k_zero(isa, dtype, beta, bias_axis):
     m, n = 7, 5
     a, b = np.empty((m, 0), dtype), np.empty((0, n), dtype)
     out = rng.standard_normal((m, n)).astype(dtype)
-    kw = dict(beta=beta, relu=True)
+    kw = {"beta": beta, "relu": True}
     if bias_axis is not None:
         kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
                   bias_axis=bias_axis)
@@ -332,8 +332,8 @@ def _check_threads_agree(rng, shape, dtype, trans_a=False, trans_b=False, bias_a
     1 and 2 threads, and both close to the reference."""
     m, n, k = shape
     a, b = _operands(rng, m, n, k, dtype, trans_a=trans_a, trans_b=trans_b)
-    kw = dict(trans_a=trans_a, trans_b=trans_b, relu=True, bias_axis=bias_axis,
-              bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype))
+    kw = {"trans_a": trans_a, "trans_b": trans_b, "relu": True, "bias_axis": bias_axis,
+          "bias": rng.standard_normal((m, n)[bias_axis]).astype(dtype)}
     results = []
     for threads in (1, 2):
         pynn.set_num_threads(threads)
@@ -355,7 +355,7 @@ def test_gemm_matches_reference_hypothesis(m, n, k, dtype, trans_a, trans_b, ord
     rng = np.random.default_rng(m * 10007 + n * 101 + k)
     a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
     out = rng.standard_normal((m, n)).astype(dtype, order=order)
-    kw = dict(trans_a=trans_a, trans_b=trans_b, beta=beta, relu=relu)
+    kw = {"trans_a": trans_a, "trans_b": trans_b, "beta": beta, "relu": relu}
     if bias_axis is not None:
         kw.update(bias=rng.standard_normal((m, n)[bias_axis]).astype(dtype),
                   bias_axis=bias_axis)

@@ -229,7 +229,8 @@ def test_channel_dropout_masks_match_torch_semantics(lib_name):
 @pytest.mark.parametrize("ceil_mode", [False, True])
 def test_sequential_conv_pool_matches_torch_with_ceil_mode(ceil_mode):
     def make(lib):
-        return lib.Sequential(lib.Conv2d(2, 3, 3), lib.ReLU(), lib.MaxPool2d(2, ceil_mode=ceil_mode),
+        return lib.Sequential(lib.Conv2d(2, 3, 3), lib.ReLU(),
+                              lib.MaxPool2d(2, ceil_mode=ceil_mode),
                               lib.Conv2d(3, 2, 2), lib.MaxPool2d(2, ceil_mode=ceil_mode),
                               lib.ReLU())
 

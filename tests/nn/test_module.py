@@ -267,7 +267,8 @@ def test_repr_matches_torch():
                  lambda lib: lib.Conv2d(3, 4, 3, bias=False),
                  lambda lib: lib.BatchNorm1d(3, momentum=None), lambda lib: lib.LayerNorm((2, 3)),
                  lambda lib: lib.BatchNorm2d(3, affine=False),
-                 lambda lib: lib.BatchNorm2d(3, bias=False), lambda lib: lib.LayerNorm(3, bias=False),
+                 lambda lib: lib.BatchNorm2d(3, bias=False),
+                 lambda lib: lib.LayerNorm(3, bias=False),
                  lambda lib: lib.LayerNorm(3, elementwise_affine=False),
                  lambda lib: lib.MultiMarginLoss(), lambda lib: lib.CrossEntropyLoss(),
                  lambda lib: lib.Softmax(), lambda lib: lib.GELU()):

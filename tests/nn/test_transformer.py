@@ -78,7 +78,8 @@ def _x(length, batch_first, seed=1):
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_layer_matches_torch(norm_first, activation, batch_first, each_backend, torch):
-    kw = {"dropout": 0.0, "activation": activation, "batch_first": batch_first, "norm_first": norm_first}
+    kw = {"dropout": 0.0, "activation": activation, "batch_first": batch_first,
+          "norm_first": norm_first}
     theirs = torch.nn.TransformerEncoderLayer(D, NHEAD, FF, **kw).double()
     ours = nn.TransformerEncoderLayer(D, NHEAD, FF, **kw).double()
     _load_from_torch(ours, theirs, torch)

@@ -58,7 +58,8 @@ def main():
             for batch in loader:
                 mse = criterion(model(batch[0]), batch[1])
                 avg_psnr += 10 * log10(1 / mse.item())
-        print(f"epoch {epoch} loss {epoch_loss / len(loader):.6f} psnr {avg_psnr / len(loader):.4f}")
+        print(f"epoch {epoch} loss {epoch_loss / len(loader):.6f} "
+              f"psnr {avg_psnr / len(loader):.4f}")
         torch.save(model.state_dict(), sys.argv[1] if len(sys.argv) > 1 else "sr.pth")
 
 

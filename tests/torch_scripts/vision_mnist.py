@@ -35,7 +35,8 @@ def main():
     transform = transforms.Compose([transforms.ToTensor(),
                                     transforms.Normalize((0.1307,), (0.3081,))])
     test_set = datasets.MNIST(root, train=False, download=True, transform=transform)
-    print(len(test_set), test_set.classes[3], tuple(test_set.data.shape), test_set.targets[:5].tolist())
+    print(len(test_set), test_set.classes[3], tuple(test_set.data.shape),
+          test_set.targets[:5].tolist())
     x0, y0 = test_set[0]
     print(tuple(x0.shape), str(x0.dtype).split(".")[-1], y0, f"{x0.mean().item():.5f}")
     train_loader = DataLoader(Subset(test_set, range(512)), batch_size=64)

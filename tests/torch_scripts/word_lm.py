@@ -63,7 +63,8 @@ def get_batch(source, i, bptt=8):
 
 def main():
     rng = np.random.default_rng(6)
-    words = ["the", "cat", "sat", "on", "the", "mat", "and", "the", "dog", "sat", "on", "the", "log", "while", "a", "bird", "sang"]
+    words = ["the", "cat", "sat", "on", "the", "mat", "and", "the", "dog", "sat", "on", "the",
+             "log", "while", "a", "bird", "sang"]
     text = " ".join(words[int(i)] for i in rng.integers(0, len(words), 600))
     corpus = Corpus(text)
     train_data = batchify(corpus.ids, 4)
@@ -89,7 +90,8 @@ def main():
             for p in model.parameters():
                 p.data.add_(p.grad, alpha=-lr)
             total_loss += loss.item()
-        print(f"epoch {epoch} loss {total_loss / (batch + 1):5.3f} ppl {math.exp(total_loss / (batch + 1)):8.3f}")
+        print(f"epoch {epoch} loss {total_loss / (batch + 1):5.3f} "
+              f"ppl {math.exp(total_loss / (batch + 1)):8.3f}")
 
 
 if __name__ == "__main__":
