@@ -532,7 +532,8 @@ class ArrayFunction:
     def _check_versions(self):
         """Raise PyTorch's error if a Tensor input was written in place since the call and
         this node kept (a view of) its storage, as PyTorch raises for a saved tensor (a
-        write outside the graph goes into the storage itself). An input the node did not keep (``x + y`` keeps neither) is not an error,
+        write outside the graph goes into the storage itself). An input the node did not keep
+        (``x + y`` keeps neither) is not an error,
         unless an in-place op recorded in the graph has since given the input a new
         ``grad_fn`` (``_after_version``, set by ``Tensor._inplace``): this node reaches its
         input's node through the Tensor, so its gradient would go to the wrong node."""
