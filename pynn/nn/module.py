@@ -256,7 +256,9 @@ class _BackwardHookState:
         return self._run(index, grad)
 
     def _run(self, index, grad=None):
-        wrap = (lambda g: None if g is None else Tensor(g))
+        def wrap(g):
+            return None if g is None else Tensor(g)
+
         grad_out = tuple(wrap(g) for g in (self.grad_outputs or ()))
         grad_in = tuple(wrap(g) for g in self.grad_inputs)
         for hook in list(self.module._backward_hooks.values()):
