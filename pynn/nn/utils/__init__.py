@@ -16,7 +16,8 @@ from ...tensor import Tensor
 from . import rnn
 
 __all__ = [
-    "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "parameters_to_vector", "rnn",
+    "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
 
