@@ -732,7 +732,7 @@ class BackwardCFunction(ArrayFunction):
                 continue
             if not isinstance(g, Tensor):
                 if graph:
-                    g = Tensor(np.asarray(g, t._data.dtype))
+                    g = _wrap(np.asarray(g, t._data.dtype), None)
                 else:
                     g = _wrap(np.asarray(g), None)
             shape = t._data.shape

@@ -68,10 +68,10 @@ class Generator:
 
     def get_state(self):
         """The generator's state as a uint8 Tensor (for :meth:`set_state`)."""
-        from .tensor import Tensor
+        from .tensor import _wrap
 
         raw = json.dumps([self._seed, self._rng.bit_generator.state]).encode()
-        return Tensor(np.frombuffer(raw, np.uint8).copy())
+        return _wrap(np.frombuffer(raw, np.uint8).copy(), None)
 
     def set_state(self, state):
         """Restore a state from :meth:`get_state`; returns self."""

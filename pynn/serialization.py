@@ -42,7 +42,7 @@ from .formats._limits import (
     file_size,
     read_npy_header,
 )
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
@@ -420,7 +420,7 @@ def _rebuild(tree, zf, source, version, budget):
                 from .nn.parameter import Parameter
 
                 return Parameter(arr, requires_grad=grad)
-            return Tensor(arr, requires_grad=grad)
+            return _wrap(arr, None).requires_grad_(grad)
         if isinstance(node, dict) and len(node) == 1:
             (kind, value), = node.items()
             if kind == "dict" and isinstance(value, list):

@@ -22,8 +22,8 @@ Conventions (a reviewer's checklist)
   always has the dtype of the tensor it belongs to.
 - ``pynn.tensor(data)`` copies, as ``torch.tensor`` does: Python floats give the default
   dtype (float32), ints int64; an ndarray keeps its dtype. ``as_tensor``/``from_numpy``
-  share an ndarray's memory. ``Tensor(ndarray)`` wraps the array as is (what library code
-  does); ``Tensor(2, 3)`` and ``Tensor([1, 2])`` follow ``torch.Tensor`` (default float).
+  share an ndarray's memory. ``Tensor(...)`` follows ``torch.Tensor``: sizes or data of the
+  default float dtype; library code wraps its ndarrays with ``_wrap`` (no copy, dtype kept).
 - In place: every in-place method goes through :meth:`Tensor._inplace`: outside the graph it
   writes into the storage (views see it); in the graph the tensor takes a recorded result
   and a new storage (copy-on-write: nodes that saved the old values keep them), so a view
@@ -242,10 +242,11 @@ class Tensor:
     Parameters
     ----------
     *args : ndarray, sizes, or data
-        One ndarray is wrapped as is (no copy, its dtype kept: what library code does);
-        ints (``Tensor(2, 3)``) or a :class:`Size` give a zero-filled tensor of the default
-        float dtype; other data (``Tensor([1, 2])``) is converted to the default float dtype,
-        as ``torch.Tensor`` does; nothing gives an empty tensor.
+        As ``torch.Tensor``: ints (``Tensor(2, 3)``) or a :class:`Size` give a zero-filled
+        tensor of the default float dtype; data (``Tensor([1, 2])``, an ndarray, a Tensor) is
+        converted to the default float dtype, sharing the memory of an ndarray or Tensor that
+        already has it; nothing gives an empty tensor. :func:`pynn.from_numpy` and
+        :func:`pynn.as_tensor` keep an ndarray's dtype.
     requires_grad : bool
         Record operations on this (leaf) tensor so ``backward`` fills its ``.grad``.
     device : str or device, optional
@@ -272,14 +273,11 @@ class Tensor:
     # _base: (tensor, key) of a tensor made by indexing, set only there (read with getattr)
     __slots__ = ("__weakref__", "_base", "_data", "_grad", "_version", "grad_fn",
                  "requires_grad")
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+    __array_ufunc__ = None  # until _math installs its NumPy ufunc hook (np.sqrt(t) -> Tensor)
     __array_priority__ = 1000
 
     def __init__(self, *args, requires_grad=False, device=None):
-        if len(args) == 1 and type(args[0]) is np.ndarray:
-            self._data = args[0]  # library code wraps arrays: no copy, dtype kept
-        else:
-            self._data = _constructor_array(args)
+        self._data = _constructor_array(args)
         if device is not None:
             check_device(device)
         self._grad = None
@@ -1169,8 +1167,9 @@ def _constructor_array(args):
         return np.empty((0,), default)
     first = args[0]
     if len(args) == 1 and not isinstance(first, Size):
-        if isinstance(first, Tensor):
-            return first._data
+        if isinstance(first, (Tensor, np.ndarray)):
+            arr = first._data if isinstance(first, Tensor) else first
+            return arr if arr.dtype == default else arr.astype(default)
         if isinstance(first, numbers.Integral) and not isinstance(first, (bool, np.bool_)):
             return np.zeros((operator.index(first),), default)
         if isinstance(first, numbers.Number):

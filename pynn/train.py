@@ -55,7 +55,7 @@ from . import distributed as _dist
 from . import random as _random
 from .autograd import enable_grad, no_grad
 from .serialization import load, save
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
 __all__ = [
     "CSVLogger",
@@ -81,7 +81,7 @@ def _array(x):
 
 def _as_tensor(x):
     # The DataLoader yields Tensors; other iterables may give ndarrays, wrapped without a copy.
-    return x if isinstance(x, Tensor) else Tensor(x if type(x) is np.ndarray else np.asarray(x))
+    return x if isinstance(x, Tensor) else _wrap(x if type(x) is np.ndarray else np.asarray(x), None)
 
 
 def _split_batch(batch):

@@ -222,8 +222,8 @@ def _from_bytes(package, data, source):
 
 
 def _finish(loaded, metadata):
-    from ..tensor import Tensor
+    from ..tensor import _wrap
 
     out, header = loaded
-    tensors = OrderedDict((key, Tensor(arr)) for key, arr in out.items())
+    tensors = OrderedDict((key, _wrap(arr, None)) for key, arr in out.items())
     return (tensors, dict(header)) if metadata else tensors

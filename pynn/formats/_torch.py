@@ -467,7 +467,7 @@ def _finish(root, source):
     shared objects shared; anything else the pickle left in the structure is refused."""
     from .. import _device, _dtype
     from ..nn.parameter import Parameter
-    from ..tensor import Size, Tensor
+    from ..tensor import Size, _wrap
 
     plain = (str, int, float, complex, bool, bytes, bytearray, type(None), Size,
              _device.device, _dtype.dtype)
@@ -478,7 +478,7 @@ def _finish(root, source):
         grad = record.requires_grad and array.dtype.kind in "fc"
         if record.parameter:
             return Parameter(array, requires_grad=grad)
-        return Tensor(array, requires_grad=grad)
+        return _wrap(array, None).requires_grad_(grad)
 
     def conv(obj):
         if isinstance(obj, plain):

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from . import functional as F
 from . import init
 from .linear import Linear, _input_error, _layer_dtype
@@ -216,7 +216,7 @@ class _PositionalEncoding(Module):
             raise ValueError(f"{self._layer_name()}: the input has {length} positions (dim "
                              f"{axis} of shape {data.shape}) but max_len is {self.max_len}; "
                              f"construct the encoding with a larger max_len")
-        x = x if isinstance(x, Tensor) else Tensor(data)
+        x = x if isinstance(x, Tensor) else _wrap(data, None)
         pos = self._positions(length)
         if data.ndim == 3 and axis == 0:
             pos = pos.reshape(length, 1, self.d_model)

@@ -75,7 +75,7 @@ from ..ops.pool import (
 )
 from ..ops.softmax import CrossEntropyFunction, LogSoftmaxFunction, NLLLossFunction, SoftmaxFunction
 from ..random import get_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from ..tensor import cat as _cat
 from ..tensor import stack as _stack
 
@@ -111,7 +111,7 @@ def _data(x):
 
 
 def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    return x if isinstance(x, Tensor) else _wrap(np.asarray(x), None)
 
 
 def _legacy(op, size_average, reduce, reduction="mean"):
@@ -309,7 +309,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     stride = stride or None
     if return_indices:
         out, ctx = MaxPool2dFunction.apply_with_ctx(input, kernel_size, stride, padding)
-        return out, Tensor(ctx.saved_tensors[0])
+        return out, _wrap(ctx.saved_tensors[0], None)
     return MaxPool2dFunction.apply(input, kernel_size, stride, padding)
 
 
@@ -334,7 +334,7 @@ def _max_pool2d_ceil(input, kernel_size, stride, padding, return_indices):
         return res
     idx = res[1]._data
     w_pad = x.shape[-1] + extra[1]
-    return res[0], Tensor((idx // w_pad) * x.shape[-1] + idx % w_pad)
+    return res[0], _wrap((idx // w_pad) * x.shape[-1] + idx % w_pad, None)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -1301,7 +1301,7 @@ def _multi_head_attention(who, query, key, value, embed_dim, num_heads, in_proj_
             vp = _cat([vp, _tensor(bias_v).expand(*row)], dim=sa)
             pad += 1
         if add_zero_attn:
-            zeros = Tensor(np.zeros(row, q.dtype))
+            zeros = _wrap(np.zeros(row, q.dtype), None)
             kp = _cat([kp, zeros], dim=sa)
             vp = _cat([vp, zeros], dim=sa)
             pad += 1
@@ -1354,7 +1354,7 @@ def _multi_head_attention(who, query, key, value, embed_dim, num_heads, in_proj_
         weights = ctx.weights.reshape(n, num_heads, l, s_all)
         if average_attn_weights:
             weights = weights.mean(axis=1)
-        weights = Tensor(weights if batched else weights[0])
+        weights = _wrap(weights if batched else weights[0], None)
     else:
         out = MultiheadAttentionFunction.apply(*args)
     out = linear(out, out_proj_weight, out_proj_bias)
@@ -2197,7 +2197,7 @@ def _adaptive_max(op, input, output_size, n, return_indices):
     out = _out_size(op, x, output_size, n)
     y, ctx = AdaptiveMaxPoolFunction.apply_with_ctx(input, out)
     if return_indices:
-        return y, Tensor(ctx.saved_tensors[0])
+        return y, _wrap(ctx.saved_tensors[0], None)
     return y
 
 
@@ -2800,7 +2800,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     _reduction("multilabel_soft_margin_loss", reduction)
     x = _data(input)
     t = _data(target)
-    target = Tensor(np.asarray(t, dtype=x.dtype)) if np.asarray(t).dtype != x.dtype else target
+    target = _wrap(np.asarray(t, dtype=x.dtype), None) if np.asarray(t).dtype != x.dtype else target
     per = binary_cross_entropy_with_logits(input, target, weight, reduction="none")
     return _reduce_tensor(per.mean(-1), reduction)
 
@@ -2827,7 +2827,7 @@ def one_hot(tensor, num_classes=-1):
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got "
                            f"{idx.min()} .. {idx.max()}")
-    return Tensor((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+    return _wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -3209,7 +3209,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     else:
         raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of "
                          f"dimension {idx.ndim}")
-    rows = embedding(Tensor(idx), weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
+    rows = embedding(_wrap(idx, None), weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
     pad = _padding_idx("embedding_bag", padding_idx, w.shape[0])
     keep = np.ones(idx.size, bool) if pad is None else idx != pad
     position = np.arange(idx.size)
@@ -3219,11 +3219,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         for b in range(n_bags):
             sel = np.flatnonzero(member[b])
             out.append(rows[sel.tolist()].amax(0) if sel.size
-                       else Tensor(np.zeros(w.shape[1], w.dtype)))
+                       else _wrap(np.zeros(w.shape[1], w.dtype), None))
         return _stack(out, 0)
     mat = member.astype(w.dtype)
     if per_sample_weights is not None:
-        mat = Tensor(mat) * _tensor(per_sample_weights).reshape(1, -1)
+        mat = _wrap(mat, None) * _tensor(per_sample_weights).reshape(1, -1)
     elif mode == "mean":
         mat = mat / np.maximum(mat.sum(1, keepdims=True), 1)
     return _tensor(mat) @ rows

@@ -24,7 +24,7 @@ from .._device import _KNOWN as _DEVICE_TYPES
 from .._device import check_device, device
 from .._dtype import np_dtype
 from ..autograd import ArrayFunction, is_grad_enabled
-from ..tensor import Size, Tensor
+from ..tensor import Size, Tensor, _wrap
 from .parameter import Parameter
 
 __all__ = ["Module"]
@@ -57,7 +57,7 @@ def _as_buffer(value, name):
     if value is None or isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
-        return Tensor(value)
+        return _wrap(value, None)
     raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                     "(Tensor, ndarray or None expected)")
 
@@ -117,7 +117,7 @@ def _store_state(registry, name, value, src, assign):
             else:
                 registry[name] = Parameter(src, requires_grad=grad)
         else:
-            registry[name] = value if isinstance(value, Tensor) else Tensor(src)
+            registry[name] = value if isinstance(value, Tensor) else _wrap(src, None)
     elif owner._data.flags.writeable:
         np.copyto(owner._data, src, casting="unsafe")
     else:
@@ -257,7 +257,7 @@ class _BackwardHookState:
 
     def _run(self, index, grad=None):
         def wrap(g):
-            return None if g is None else Tensor(g)
+            return None if g is None else _wrap(g, None)
 
         grad_out = tuple(wrap(g) for g in (self.grad_outputs or ()))
         grad_in = tuple(wrap(g) for g in self.grad_inputs)
@@ -647,7 +647,7 @@ class Module:
         out = OrderedDict() if destination is None else destination
         for key, module, name, kind in self._state_entries(prefix):
             t = module._parameters[name] if kind == "parameter" else module._buffers[name]
-            out[key] = t if keep_vars else Tensor(t._data.copy())
+            out[key] = t if keep_vars else _wrap(t._data.copy(), None)
         return out
 
     def load_state_dict(self, state_dict, strict=True, assign=False):

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from . import functional as F
 from . import init
 from .linear import _input_error, _layer_dtype
@@ -362,7 +362,7 @@ class _InstanceNorm(_NormBase):
                                         f"(batched) input")
         unbatched = x.ndim == self._ranks[0]
         if unbatched:
-            input = (input if isinstance(input, Tensor) else Tensor(x)).unsqueeze(0)
+            input = (input if isinstance(input, Tensor) else _wrap(x, None)).unsqueeze(0)
         use_input_stats = self.training or not self.track_running_stats
         out = F.instance_norm(input, self.running_mean, self.running_var, self.weight,
                               self.bias, use_input_stats, self.momentum or 0.0, self.eps)

@@ -37,7 +37,12 @@ class Parameter(Tensor):
             arr = _as_array(data)
             if not (arr.flags.c_contiguous and arr.flags.writeable):
                 arr = np.array(arr, order="C")
-        super().__init__(arr, requires_grad=requires_grad)
+        self._data = arr
+        self._grad = None
+        self._version = 0
+        self.grad_fn = None
+        self.requires_grad = False
+        self.requires_grad_(requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

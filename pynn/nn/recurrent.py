@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
-from ..tensor import Tensor, cat, stack
+from ..tensor import Tensor, _wrap, cat, stack
 from . import functional as F
 from . import init
 from .linear import _input_error, _layer_dtype
@@ -27,7 +27,7 @@ _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
 def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    return x if isinstance(x, Tensor) else _wrap(np.asarray(x), None)
 
 
 def _check_size(name, value):

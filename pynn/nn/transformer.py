@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from . import functional as F
 from . import init
 from .activation import GELU, ReLU
@@ -59,7 +59,7 @@ def generate_square_subsequent_mask(sz, device=None, dtype=None):
     dtype = np.dtype(np.float32 if dtype is None else dtype)
     mask = np.zeros((sz, sz), dtype)
     mask[np.triu_indices(sz, 1)] = -np.inf
-    return Tensor(mask)
+    return _wrap(mask, None)
 
 
 def _get_activation_fn(activation):

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from ._graph import GraphBuilder, TracedNode, Value, match_array, node_name, onnx_dtype
 from ._ops import DERIVED_ARGS, OPS
 from ._record import recording
@@ -205,7 +205,7 @@ def _perturbed(t, rng, axes=()):
         b = np.roll(a.reshape(-1), 1).reshape(a.shape)
     else:
         b = a.copy()
-    return Tensor(b)
+    return _wrap(b, None)
 
 
 def _constants(order, resolve, known, input_arrays):

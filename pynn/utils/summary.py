@@ -7,7 +7,7 @@ import numpy as np
 from .. import _dtype
 from .._device import check_device
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 
 __all__ = ["LayerInfo", "ModelStatistics", "summary"]
 
@@ -266,7 +266,7 @@ def _inputs(input_size, dtypes):
             arr = rng.standard_normal(shape).astype(np_dt)
         else:  # indices (Embedding) and masks: zeros are always valid
             arr = np.zeros(shape, np_dt)
-        inputs.append(Tensor(arr))
+        inputs.append(_wrap(arr, None))
     return inputs
 
 
@@ -312,7 +312,7 @@ def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, de
         check_device(device)
     if input_data is not None:
         data = input_data if isinstance(input_data, (list, tuple)) else [input_data]
-        inputs = [d if isinstance(d, Tensor) else Tensor(np.asarray(d)) for d in data]
+        inputs = [d if isinstance(d, Tensor) else _wrap(np.asarray(d), None) for d in data]
     elif input_size is not None:
         inputs = _inputs(input_size, dtypes)
     else:

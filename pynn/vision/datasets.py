@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import mnist as _mnist
-from ..tensor import Tensor
+from ..tensor import _wrap
 from ..utils.data import Dataset, default_collate
 
 __all__ = ["MNIST", "FakeData", "FashionMNIST", "ImageFolder"]
@@ -144,8 +144,8 @@ class MNIST(VisionDataset):
         images, labels = self._load(download)
         self._pictures = images
         self._labels = labels.astype(np.int64)
-        self.data = Tensor(self._pictures)
-        self.targets = Tensor(self._labels)
+        self.data = _wrap(self._pictures, None)
+        self.targets = _wrap(self._labels, None)
 
     def _load(self, download):
         tried = _data_roots(self.root, self._folder)

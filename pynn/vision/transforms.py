@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import random as _random
 from ..data import transforms as _batch
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 
 __all__ = [
     "CenterCrop",
@@ -70,10 +70,10 @@ def _to_nchw(img, name):
             raise ValueError(f"{name}: expected a tensor image (..., H, W), got shape "
                              f"{tuple(arr.shape)}")
         if arr.ndim == 2:
-            return arr[None, None], lambda out: Tensor(np.ascontiguousarray(out[0, 0]))
+            return arr[None, None], lambda out: _wrap(np.ascontiguousarray(out[0, 0]), None)
         lead = arr.shape[:-3]
         x = arr.reshape((-1,) + arr.shape[-3:])
-        return x, lambda out: Tensor(np.ascontiguousarray(out).reshape(lead + out.shape[1:]))
+        return x, lambda out: _wrap(np.ascontiguousarray(out).reshape(lead + out.shape[1:]), None)
     pil = _is_pil(img)
     arr = np.asarray(img)
     if arr.ndim == 2:
@@ -149,7 +149,7 @@ class ToTensor:
         if arr.ndim != 3:
             raise ValueError(f"ToTensor: pic should be 2- or 3-dimensional (H, W[, C]), got "
                              f"shape {arr.shape}")
-        return Tensor(self._convert(arr.transpose(2, 0, 1)))
+        return _wrap(self._convert(arr.transpose(2, 0, 1)), None)
 
     def batch(self, x):
         """(N, C, H, W) pictures to float32 (the values as :meth:`__call__` gives them)."""
@@ -175,7 +175,7 @@ class PILToTensor:
     def __call__(self, pic):
         arr = np.asarray(pic)
         arr = arr[:, :, None] if arr.ndim == 2 else arr
-        return Tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+        return _wrap(np.ascontiguousarray(arr.transpose(2, 0, 1)), None)
 
     def __repr__(self):
         return "PILToTensor()"
@@ -236,7 +236,7 @@ class Normalize:
         if self.inplace:
             x[...] = out
             return tensor
-        return Tensor(out)
+        return _wrap(out, None)
 
     def batch(self, x):
         """Every image of an (N, C, H, W) float ndarray."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.mnist import _write_atomic
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 
 __all__ = ["make_grid", "save_image", "write_png"]
 
@@ -66,7 +66,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
             x = scale(x, *(value_range or (x.min(), x.max())))
     b, c, h, w = x.shape
     if b == 1:  # one image: no frame (as torchvision)
-        return Tensor(x[0])
+        return _wrap(x[0], None)
     cols = min(nrow, b)
     rows = math.ceil(b / cols)
     ch, cw = h + padding, w + padding
@@ -74,7 +74,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     for k in range(b):
         r, q = divmod(k, cols)
         grid[:, r * ch + padding:r * ch + padding + h, q * cw + padding:q * cw + padding + w] = x[k]
-    return Tensor(grid)
+    return _wrap(grid, None)
 
 
 def write_png(path, pixels):

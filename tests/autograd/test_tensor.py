@@ -23,9 +23,23 @@ def test_tensor_dtype_rules():
     t = pynn.as_tensor(a)
     assert t.dtype == np.float64 and t.numpy() is a and t.data.numpy() is a
     assert pynn.tensor(a, dtype=np.float32).dtype == np.float32
-    assert pynn.Tensor(a).numpy() is a
     copy = pynn.tensor(t)
     assert copy.numpy() is not a and np.array_equal(copy.numpy(), a)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.int64, np.uint8, np.bool_])
+def test_legacy_constructor_of_an_ndarray_matches_torch(np_dtype):
+    torch = pytest.importorskip("torch")
+    a = (np.arange(6) % 3).reshape(2, 3).astype(np_dtype)
+    t, ref = pynn.Tensor(a), torch.Tensor(a.copy())
+    assert str(t.dtype) == str(ref.dtype).replace("torch", "pynn")
+    np.testing.assert_array_equal(t.numpy(), ref.numpy())
+    t[0, 0] = 7  # torch.Tensor shares an ndarray of the default dtype, copies any other
+    shared = torch.Tensor(a)
+    shared[0, 1] = 7
+    assert (a[0, 0] == 7) == (a[0, 1] == 7)
+    p = pynn.Tensor(pynn.from_numpy(a))
+    assert p.dtype == pynn.float32
 
 
 def test_tensor_attributes():

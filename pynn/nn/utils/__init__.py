@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, _wrap
 from . import rnn
 
 __all__ = [
@@ -79,7 +79,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError("norm_type must not be NaN")
     grads = _grads(parameters)
     if not grads:
-        return Tensor(np.array(0.0, np.float32))
+        return _wrap(np.array(0.0, np.float32), None)
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for _, g in grads)
     elif norm_type == -math.inf:
@@ -98,7 +98,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not factor >= 1.0:  # also when the norm is NaN, as PyTorch does
         for grad, g in grads:
             _scale_(grad, g, factor)
-    return Tensor(np.array(total, grads[0][1].dtype))
+    return _wrap(np.array(total, grads[0][1].dtype), None)
 
 
 def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

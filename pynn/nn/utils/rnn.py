@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ...tensor import Tensor, cat, stack
+from ...tensor import Tensor, _wrap, cat, stack
 
 __all__ = [
     "PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
@@ -55,7 +55,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     -------
     Tensor of shape (max L, B, *), or (B, max L, *) with ``batch_first``
     """
-    seqs = [s if isinstance(s, Tensor) else Tensor(np.asarray(s)) for s in sequences]
+    seqs = [s if isinstance(s, Tensor) else _wrap(np.asarray(s), None) for s in sequences]
     if not seqs:
         raise RuntimeError("received an empty list of sequences")
     if padding_side not in ("right", "left"):
@@ -66,8 +66,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     for s in seqs:
         missing = longest - s.shape[0]
         if missing:
-            fill = Tensor(np.full((missing,) + tuple(s.shape[1:]), padding_value,
-                                  s._data.dtype))
+            fill = _wrap(np.full((missing,) + tuple(s.shape[1:]), padding_value,
+                                  s._data.dtype), None)
             s = cat([s, fill] if padding_side == "right" else [fill, s], 0)
         padded.append(s)
     return stack(padded, 0 if batch_first else 1)
@@ -94,7 +94,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     -------
     PackedSequence
     """
-    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    x = input if isinstance(input, Tensor) else _wrap(np.asarray(input), None)
     lens = _lengths(lengths)
     if batch_first:
         x = x.transpose(0, 1)
@@ -113,9 +113,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         raise RuntimeError("Length of all samples has to be greater than 0")
     steps = [x[t, : int((lens > t).sum())] for t in range(int(lens.max()))]
     batch_sizes = np.array([s.shape[0] for s in steps], np.int64)
-    sorted_idx = None if order is None else Tensor(order.astype(np.int64))
-    unsorted_idx = None if order is None else Tensor(np.argsort(order).astype(np.int64))
-    return PackedSequence(cat(steps, 0), Tensor(batch_sizes), sorted_idx, unsorted_idx)
+    sorted_idx = None if order is None else _wrap(order.astype(np.int64), None)
+    unsorted_idx = None if order is None else _wrap(np.argsort(order).astype(np.int64), None)
+    return PackedSequence(cat(steps, 0), _wrap(batch_sizes, None), sorted_idx, unsorted_idx)
 
 
 def _take_batch(x, order):
@@ -156,14 +156,14 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         if extra:
             shape = list(padded.shape)
             shape[1 if batch_first else 0] = extra
-            fill = Tensor(np.full(shape, padding_value, padded._data.dtype))
+            fill = _wrap(np.full(shape, padding_value, padded._data.dtype), None)
             padded = cat([padded, fill], 1 if batch_first else 0)
     if sequence.unsorted_indices is not None:
         order = _lengths(sequence.unsorted_indices)
         padded = (stack([padded[int(i)] for i in order], 0) if batch_first
                   else _take_batch(padded, order))
         lens = lens[order]
-    return padded, Tensor(lens)
+    return padded, _wrap(lens, None)
 
 
 def pack_sequence(sequences, enforce_sorted=True):

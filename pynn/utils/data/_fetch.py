@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, _wrap
 from .collate import default_collate, default_convert
 
 
@@ -64,11 +64,11 @@ class Fetcher:
         """A ``get_batch`` result (one array or a sequence of them) as the batch: the
         transform applied to field 0, then each field a Tensor."""
         if isinstance(fields, np.ndarray):
-            return Tensor(np.asarray(self._transform(fields)))
+            return _wrap(np.asarray(self._transform(fields)), None)
         fields = list(fields)
         if fields and self.transform is not None:
             fields[0] = self.transform(fields[0])
-        return [f if isinstance(f, Tensor) else Tensor(np.asarray(f)) for f in fields]
+        return [f if isinstance(f, Tensor) else _wrap(np.asarray(f), None) for f in fields]
 
     def reset(self):
         """Start iterating an iterable dataset again (a new epoch)."""
@@ -97,12 +97,12 @@ class Fetcher:
         if self.transform is None:
             return batch
         if isinstance(batch, Tensor):
-            return Tensor(np.asarray(self.transform(batch._data)))
+            return _wrap(np.asarray(self.transform(batch._data)), None)
         if isinstance(batch, (list, tuple)) and batch:
             first = batch[0]
             x = self.transform(first._data if isinstance(first, Tensor) else first)
             if isinstance(first, Tensor):
-                x = Tensor(np.asarray(x))
+                x = _wrap(np.asarray(x), None)
             return type(batch)([x, *batch[1:]]) if isinstance(batch, list) \
                 else (x,) + tuple(batch[1:])
         return batch

@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, _wrap
 
 _worker_info = None
 
@@ -89,7 +89,7 @@ def pack(obj):
 def unpack(obj):
     """The inverse of :func:`pack`."""
     if isinstance(obj, _Shipped):
-        return Tensor(obj.array, requires_grad=obj.requires_grad)
+        return _wrap(obj.array, None).requires_grad_(obj.requires_grad)
     if isinstance(obj, list):
         return [unpack(v) for v in obj]
     if isinstance(obj, tuple):

@@ -11,7 +11,7 @@ import collections.abc
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, _wrap
 
 __all__ = ["default_collate", "default_convert"]
 
@@ -31,7 +31,7 @@ def _stack(arrays):
         if a.shape != first:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {first} "
                                f"at entry 0 and {a.shape} at entry {i}")
-    return Tensor(np.stack(arrays))
+    return _wrap(np.stack(arrays), None)
 
 
 def default_collate(batch):
@@ -57,13 +57,13 @@ def default_collate(batch):
     if isinstance(elem, np.generic):
         if elem.dtype.kind not in _NUMERIC_KINDS:
             raise _error(f"a numpy scalar of dtype {elem.dtype}")
-        return Tensor(np.array(batch, dtype=elem.dtype))
+        return _wrap(np.array(batch, dtype=elem.dtype), None)
     if isinstance(elem, bool):
-        return Tensor(np.array(batch, dtype=np.bool_))
+        return _wrap(np.array(batch, dtype=np.bool_), None)
     if isinstance(elem, int):
-        return Tensor(np.array(batch, dtype=np.int64))
+        return _wrap(np.array(batch, dtype=np.int64), None)
     if isinstance(elem, float):
-        return Tensor(np.array(batch, dtype=np.float64))
+        return _wrap(np.array(batch, dtype=np.float64), None)
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
@@ -101,7 +101,7 @@ def default_convert(data):
         return data
     if isinstance(data, (np.ndarray, np.generic)):
         if data.dtype.kind in _NUMERIC_KINDS:
-            return Tensor(np.asarray(data))
+            return _wrap(np.asarray(data), None)
         return data
     if isinstance(data, (str, bytes)):
         return data

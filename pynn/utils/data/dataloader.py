@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import _wrap
 from ._fetch import Fetcher
 from ._rng import draw_generator, keep, numpy_generator
 from ._worker import IterableEnd, WorkerError, get_worker_info, unpack, worker_loop
@@ -235,7 +235,7 @@ class DataLoader:
             for indices in self._index_batches():
                 fields = get_batch(indices)
                 if type(fields) is tuple:
-                    yield [Tensor(f) for f in fields]
+                    yield [_wrap(f, None) for f in fields]
                 else:
                     yield fetcher.wrap(fields)
         else:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ... import random as _random
-from ...tensor import Tensor
+from ...tensor import Tensor, _wrap
 from ._rng import numpy_generator
 
 __all__ = [
@@ -143,15 +143,18 @@ class TensorDataset(Dataset):
             raise ValueError(f"TensorDataset: all arrays must have the same first dimension "
                              f"(number of samples); got shapes {shapes}")
         self.arrays = arrays
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a)
+        self.tensors = tuple(t if isinstance(t, Tensor) else _wrap(a, None)
                              for t, a in zip(tensors, arrays))
 
     def __len__(self):
         return self.arrays[0].shape[0]
 
     def __getitem__(self, index):
-        i = _check_index(index, len(self))
-        return tuple(Tensor(np.asarray(a[i])) for a in self.arrays)
+        if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):
+            i = _check_index(index, len(self))
+            return tuple(_wrap(np.asarray(a[i]), None) for a in self.arrays)
+        # as PyTorch: any index a tensor takes (a slice, a list, a mask: ``ds[:]``, ``ds[0:2]``)
+        return tuple(t[index] for t in self.tensors)
 
     def get_batch(self, indices):
         """``tuple(a[indices] for a in arrays)``: the loader's fast path."""
