@@ -37,17 +37,29 @@ _bmax, _bmin, _babs, _bsum, _bround, _ball, _bany, _bpow = (
     builtins.max, builtins.min, builtins.abs, builtins.sum, builtins.round, builtins.all,
     builtins.any, builtins.pow)
 
+
+def _return_type(name, fields=("values", "indices")):
+    """A named tuple of torch.return_types, printed as PyTorch prints it (one field a line)."""
+    base = namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"pynn.return_types.{name}(\n{body})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+
+
 # The named results of torch.return_types
-max_result = namedtuple("max", ["values", "indices"])
-min_result = namedtuple("min", ["values", "indices"])
-sort_result = namedtuple("sort", ["values", "indices"])
-topk_result = namedtuple("topk", ["values", "indices"])
-kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
-median_result = namedtuple("median", ["values", "indices"])
-mode_result = namedtuple("mode", ["values", "indices"])
-aminmax_result = namedtuple("aminmax", ["min", "max"])
-cummax_result = namedtuple("cummax", ["values", "indices"])
-cummin_result = namedtuple("cummin", ["values", "indices"])
+max_result = _return_type("max")
+min_result = _return_type("min")
+sort_result = _return_type("sort")
+topk_result = _return_type("topk")
+kthvalue_result = _return_type("kthvalue")
+median_result = _return_type("median")
+mode_result = _return_type("mode")
+aminmax_result = _return_type("aminmax", ("min", "max"))
+cummax_result = _return_type("cummax")
+cummin_result = _return_type("cummin")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -4345,7 +4357,40 @@ def _where_method(self, condition, other):
     return where(condition, self, other)
 
 
+# NumPy's ufuncs given a Tensor, as with PyTorch's: arithmetic and comparisons with an ndarray
+# or a NumPy scalar go to the Tensor's operators (recorded, PyTorch's type promotion); any
+# other ufunc (``np.sqrt(t)``, ``np.isnan(t)``) runs on the data and gives a Tensor back.
+_UFUNC_OPERATORS = {
+    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"), np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.floor_divide: ("__floordiv__", "__rfloordiv__"), np.remainder: ("__mod__", "__rmod__"),
+    np.power: ("__pow__", "__rpow__"), np.matmul: ("__matmul__", "__rmatmul__"),
+    np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+    np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__"),
+}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    names = _UFUNC_OPERATORS.get(ufunc) if method == "__call__" and not kwargs else None
+    if names is not None and len(inputs) == 2:
+        a, b = inputs
+        return getattr(a, names[0])(b) if isinstance(a, Tensor) else getattr(b, names[1])(a)
+    # .numpy() refuses a tensor that requires grad, as PyTorch's conversion does
+    arrays = [x.numpy() if isinstance(x, Tensor) else x for x in inputs]
+    out = kwargs.get("out")
+    if out is not None:
+        kwargs["out"] = tuple(o.numpy() if isinstance(o, Tensor) else o for o in out)
+    result = getattr(ufunc, method)(*arrays, **kwargs)
+    if out is not None:
+        return out[0] if len(out) == 1 else out
+    if isinstance(result, tuple):
+        return tuple(_const(r) if isinstance(r, (_ndarray, np.generic)) else r for r in result)
+    return _const(result) if isinstance(result, (_ndarray, np.generic)) else result
+
+
 def _install():
+    Tensor.__array_ufunc__ = _array_ufunc
     for name, fn in _OPERATORS.items():
         setattr(Tensor, name, fn)
     for name in _METHOD_NAMES:

@@ -196,11 +196,12 @@ def _format_data(arr, prefix):
             if n > 2 * e:
                 shown = np.concatenate([np.take(shown, range(e), axis),
                                         np.take(shown, range(n - e, n), axis)], axis)
-    # as PyTorch: the format is chosen from the values shown, the width from the finite ones
-    finite = shown
+    # as PyTorch: the format is chosen from the values shown, the width from the finite
+    # nonzero ones (a -0. or nan wider than the rest is not padded for)
+    sized = shown
     if arr.dtype.kind == "f":
         one = _float_formatter(shown)
-        finite = shown[np.isfinite(shown)]
+        sized = shown[np.isfinite(shown) & (shown != 0)]
     elif arr.dtype.kind == "b":
         def one(v):
             return str(bool(v))
@@ -212,16 +213,25 @@ def _format_data(arr, prefix):
             return str(int(v))
     if arr.ndim == 0:
         return one(arr.item() if arr.dtype.kind != "c" else arr[()])
-    width = max((len(one(v)) for v in (finite if finite.size else shown).flat), default=0)
-    threshold = _PRINT["threshold"]
-    text = np.array2string(
-        arr, max_line_width=_PRINT["linewidth"], separator=", ", prefix=prefix,
-        formatter={"all": lambda v: one(v).rjust(width)},
-        threshold=threshold if threshold != math.inf else np.iinfo(np.int64).max,
-        edgeitems=_PRINT["edgeitems"],
-    )
-    # PyTorch's elision mark within a row is " ..."
-    return text.replace(", ..., ", ",  ..., ") if summarise else text
+    width = max((len(one(v)) for v in sized.flat), default=1)
+    return _layout(arr, lambda v: one(v).rjust(width), width + 2, len(prefix), summarise)
+
+
+def _layout(arr, fmt, item_width, indent, summarise):
+    """PyTorch's layout: as many items a line as fit in the line width after the indent,
+    rows separated by one newline per dimension below, ``...`` for the elided middle."""
+    e = _PRINT["edgeitems"]
+    n = arr.shape[0]
+    elide = summarise and n > 2 * e
+    rows = [*range(e), None, *range(n - e, n)] if elide else range(n)
+    if arr.ndim == 1:
+        items = [" ..." if i is None else fmt(arr[i]) for i in rows]
+        per_line = max(1, (_PRINT["linewidth"] - indent) // item_width)
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    parts = ["..." if i is None else _layout(arr[i], fmt, item_width, indent + 1, summarise)
+             for i in rows]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
 def _node_name(node):

@@ -779,6 +779,20 @@ PRINT = [
     lambda lib: lib.tensor([float("nan"), 1.0, float("-inf")]),
     lambda lib: lib.tensor(np.random.default_rng(3).standard_normal((10, 10, 10)) * 1e-5),
     lambda lib: lib.tensor(np.random.default_rng(4).standard_normal(12), dtype=lib.float64),
+    # rows wrapped at PyTorch's count a line (a one-hot row, long integer ranges)
+    lambda lib: lib.zeros(1, 57),
+    lambda lib: lib.zeros(57),
+    lambda lib: lib.arange(100),
+    lambda lib: lib.arange(3000).reshape(10, 10, 30),
+    lambda lib: lib.tensor(np.random.default_rng(5).standard_normal((3, 30)).astype(np.float32)),
+    lambda lib: lib.tensor([True, False] * 20),
+    # the width comes from the nonzero values: -0. is not padded for
+    lambda lib: lib.tensor([2.0, 2.0, -0.0]),
+    lambda lib: lib.zeros(2, 2),
+    lambda lib: lib.nn.Parameter(lib.ones(2)),
+    lambda lib: lib.tensor([[1.0, 5.0], [3.0, 2.0]]).max(1),
+    lambda lib: lib.sort(lib.tensor([3.0, 1.0, 2.0])),
+    lambda lib: lib.tensor([[1.0, 5.0], [3.0, 2.0]]).aminmax(),
 ]
 
 
@@ -786,6 +800,53 @@ PRINT = [
 def test_repr_matches_torch(make):
     assert repr(make(pynn)) == repr(make(torch)).replace("torch.", "pynn.")
     assert str(make(pynn)) == str(make(torch)).replace("torch.", "pynn.")
+
+
+def test_set_printoptions_linewidth():
+    x = np.random.default_rng(6).standard_normal((3, 30)).astype(np.float32)
+    try:
+        pynn.set_printoptions(linewidth=120, precision=2)
+        torch.set_printoptions(linewidth=120, precision=2)
+        assert repr(pynn.tensor(x)) == repr(torch.tensor(x))
+    finally:
+        pynn.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+
+
+NUMPY_UFUNCS = [
+    lambda lib: np.sqrt(lib.tensor([4.0, 9.0])),
+    lambda lib: np.exp(lib.tensor(1.0, dtype=lib.float64)),
+    lambda lib: np.maximum(lib.tensor([1.0, -2.0]), 0.5),
+    lambda lib: np.maximum(np.array([0.0, 3.0]), lib.tensor([1.0, -2.0])),
+    lambda lib: np.abs(lib.arange(-2, 2)),
+    lambda lib: np.float32(2) * lib.ones(2),
+    lambda lib: np.float64(2) * lib.ones(2),
+    lambda lib: lib.ones(2) / np.float64(2),
+    lambda lib: np.int64(3) - lib.ones(2, dtype=lib.int64),
+    lambda lib: np.float64(0.5) < lib.tensor([0.0, 1.0]),
+]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's __array_wrap__
+@pytest.mark.parametrize("make", NUMPY_UFUNCS)
+def test_numpy_ufuncs_on_tensors_match_torch(make):
+    ours, theirs = make(pynn), make(torch)
+    assert isinstance(ours, pynn.Tensor) and isinstance(theirs, torch.Tensor)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch", "pynn")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_numpy_ufuncs_and_autograd():
+    x = pynn.tensor([1.0, 4.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="Can't call numpy"):
+        np.sqrt(x)
+    # an ndarray operand goes to the Tensor's reflected operator: recorded
+    y = np.array([2.0, 3.0], dtype=np.float32) * x
+    y.sum().backward()
+    assert y.dtype == pynn.float32 and x.grad.tolist() == [2.0, 3.0]
+    out = pynn.zeros(2)
+    assert np.add(np.ones(2, np.float32), np.ones(2, np.float32), out=out) is out
+    assert out.tolist() == [2.0, 2.0]
 
 
 def test_set_printoptions():

@@ -176,6 +176,19 @@ def test_tensor_dataset_loader_matches_torch(dtype, drop_last):
     assert len(ours.dataset.tensors) == 2
 
 
+@pytest.mark.parametrize("key", [slice(1, 3), slice(None), [0, 2], np.array([4, 1]),
+                                 np.arange(7) % 2 == 0, -1, np.int64(3)])
+def test_tensor_dataset_indexing_matches_torch(key):
+    """``ds[:]``, ``ds[0:2]`` and fancy keys index every tensor, as torch's does."""
+    x = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    y = np.arange(7)
+    ours = D.TensorDataset(pynn.tensor(x), pynn.tensor(y))[key]
+    theirs = tdata.TensorDataset(torch.tensor(x), torch.tensor(y))[
+        torch.as_tensor(key) if isinstance(key, np.ndarray) else key]
+    assert isinstance(ours, tuple) and len(ours) == 2
+    same(ours, theirs)
+
+
 class Stream:
     """An iterable dataset of n ints with a length."""
 
