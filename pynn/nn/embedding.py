@@ -192,6 +192,35 @@ class EmbeddingBag(Module):
             self.weight = Parameter(np.array(_weight._data if isinstance(_weight, Tensor)
                                              else _weight, dtype=dtype))
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag holding a copy of ``embeddings``, in their dtype.
+
+        Parameters
+        ----------
+        embeddings : ndarray or Tensor of shape (num_embeddings, embedding_dim)
+        freeze : bool
+            The weight does not require grad (default True).
+        max_norm, norm_type, scale_grad_by_freq, mode, sparse : optional
+            As for :class:`EmbeddingBag`.
+        include_last_offset, padding_idx : optional
+            As for :class:`EmbeddingBag`.
+
+        Returns
+        -------
+        EmbeddingBag
+        """
+        w = np.asarray(embeddings._data if isinstance(embeddings, Tensor) else embeddings)
+        if w.ndim != 2:
+            raise ValueError(f"EmbeddingBag.from_pretrained: embeddings must be 2-D, got shape "
+                             f"{w.shape}")
+        bag = cls(w.shape[0], w.shape[1], max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                  w, include_last_offset, padding_idx, dtype=w.dtype)
+        bag.weight.requires_grad = not freeze
+        return bag
+
     def reset_parameters(self):
         """N(0, 1), then the padding row zero."""
         init.normal_(self.weight)

@@ -433,6 +433,18 @@ def test_embedding_functional_and_from_pretrained():
         nn.Embedding(5, 2, _weight=np.ones((5, 2), np.int64))
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_from_pretrained_matches_torch(mode):
+    w = _rng(16).standard_normal((6, 3))
+    idx, offsets = np.array([1, 2, 5, 0, 4]), np.array([0, 2])
+    bag = nn.EmbeddingBag.from_pretrained(pynn.tensor(w), mode=mode)
+    ref = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w), mode=mode)
+    assert bag.weight.dtype == pynn.float64 and not bag.weight.requires_grad
+    np.testing.assert_allclose(bag(pynn.tensor(idx), pynn.tensor(offsets)).numpy(),
+                               ref(torch.tensor(idx), torch.tensor(offsets)).numpy())
+    assert nn.EmbeddingBag.from_pretrained(w, freeze=False).weight.requires_grad
+
+
 # ---------------------------------------------------------------------------------------------
 # Graph shape: one node per layer and direction, only the needed gradients
 
