@@ -2072,6 +2072,112 @@ def median(input, dim=None, keepdim=False):
                          _index_result(idx, d, keepdim, input.ndim))
 
 
+
+_QUANTILE_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
+    x = _tensor(input)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    qs = np.asarray(_arr(q), dtype=x._data.dtype)
+    if qs.ndim > 1:
+        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+    if np.any((qs < 0) | (qs > 1)):
+        raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
+    if interpolation not in _QUANTILE_INTERPOLATIONS:
+        raise ValueError(f"{name}() interpolation must be one of {_QUANTILE_INTERPOLATIONS}, "
+                         f"got {interpolation!r}")
+    shape = x.shape
+    if dim is None:
+        x, d = x.reshape(-1), 0
+    else:
+        d = normalize_dim(dim, x.ndim, name)
+        if x.ndim == 0:
+            x = x.reshape(1)
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"{name}() input tensor must be non-empty")
+    # NaNs sort last: a slice's k valid values come first
+    ordered = sort(x, dim=d).values
+    nans = np.isnan(x._data).sum(axis=d, keepdims=True)
+    k = n - nans if ignore_nan else np.full_like(nans, n)
+    # the linear weight is differentiable in q too (PyTorch's q may require grad)
+    q_grad = q.reshape(-1) if isinstance(q, Tensor) and q.requires_grad else None
+    outs = []
+    for i, qv in enumerate(qs.reshape(-1)):
+        rank = qv * (k - 1).astype(qs.dtype)
+        if interpolation == "lower":
+            rank = np.floor(rank)
+        elif interpolation == "higher":
+            rank = np.ceil(rank)
+        elif interpolation == "nearest":
+            rank = np.round(rank)  # half to even, as torch.round
+        lo = np.clip(np.floor(rank), 0, n - 1).astype(np.int64)
+        hi = np.clip(np.ceil(rank), 0, n - 1).astype(np.int64)
+        v_lo, v_hi = gather(ordered, d, _const(lo)), gather(ordered, d, _const(hi))
+        if q_grad is not None and interpolation == "linear":
+            weight = q_grad[i] * _const((k - 1).astype(qs.dtype)) - _const(lo.astype(qs.dtype))
+        else:
+            weight = _const(np.asarray(0.5 if interpolation == "midpoint" else rank - lo,
+                                       qs.dtype))
+        v = v_lo + (v_hi - v_lo) * weight
+        if not ignore_nan:
+            v = where(_const(nans > 0), _const(np.array(np.nan, qs.dtype)), v)
+        if dim is None:
+            v = v.reshape((1,) * len(shape) if keepdim else ())
+        elif not keepdim or len(shape) == 0:
+            v = v.squeeze(d)
+        outs.append(v)
+    return outs[0] if qs.ndim == 0 else stack(outs)
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The ``q``-th quantiles of ``input`` (all elements, or along ``dim``).
+
+    A slice holding a NaN gives NaN (:func:`nanquantile` leaves NaNs out). Differentiable: the
+    gradient goes to the one or two values each quantile is interpolated from.
+
+    Parameters
+    ----------
+    input : Tensor of any shape, float dtype
+    q : float, or Tensor of shape (Q,), in [0, 1]
+    dim : int, optional
+        The dimension to reduce (all elements, flattened, when None).
+    keepdim : bool
+        Whether the reduced dimension is kept with size 1.
+    interpolation : {"linear", "lower", "higher", "midpoint", "nearest"}
+        How a quantile between two values is taken.
+
+    Returns
+    -------
+    Tensor
+        The reduced shape; with a leading dimension of size ``len(q)`` when ``q`` is 1-D.
+    """
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """:func:`quantile` of the values that are not NaN (NaN where a slice has none).
+
+    Parameters
+    ----------
+    input : Tensor of any shape, float dtype
+    q : float, or Tensor of shape (Q,), in [0, 1]
+    dim : int, optional
+        The dimension to reduce (all elements, flattened, when None).
+    keepdim : bool
+        Whether the reduced dimension is kept with size 1.
+    interpolation : {"linear", "lower", "higher", "midpoint", "nearest"}
+        How a quantile between two values is taken.
+
+    Returns
+    -------
+    Tensor
+        The reduced shape; with a leading dimension of size ``len(q)`` when ``q`` is 1-D.
+    """
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along ``dim``, with its index.
 
@@ -3928,7 +4034,7 @@ def cross(input, other, dim=None):
 
 
 def cdist(x1, x2, p=2.0):
-    """Pairwise p-norm distances between the rows of (*, P, M) and (*, R, M): (*, P, R).
+    """Pairwise p-norm distances between the rows of ``(*, P, M)`` and ``(*, R, M)``: ``(*, P, R)``.
 
     Parameters
     ----------
@@ -4318,6 +4424,7 @@ _METHOD_NAMES = [
     "equal", "sum", "nansum", "mean", "nanmean", "prod", "var", "std", "norm", "dist", "logsumexp",
     "cumsum", "cumprod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "sort",
     "argsort", "msort", "topk", "kthvalue", "median", "mode", "unique", "unique_consecutive",
+    "quantile", "nanquantile",
     "all", "any", "count_nonzero", "nonzero", "argwhere", "matmul", "mm", "bmm", "mv", "dot",
     "vdot", "inner", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "reshape", "view",
     "view_as", "reshape_as", "flatten", "ravel", "unflatten", "squeeze", "unsqueeze", "permute",
