@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -53,7 +54,11 @@ def run_page(path):
     """Run one page's blocks; raise ``PageError`` naming the page and line on a failure or
     on printed output that differs from the page's."""
     path = Path(path)
-    namespace = {"__name__": f"docs_{path.stem.replace('-', '_')}"}
+    # a page runs as a script's module does: importable by name while it runs, so that what
+    # it defines can be found again by name (pynn.load of a whole model)
+    page = types.ModuleType(f"docs_{path.stem.replace('-', '_')}")
+    namespace = page.__dict__
+    sys.modules[page.__name__] = page
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as scratch:
         os.chdir(scratch)
@@ -71,6 +76,7 @@ def run_page(path):
                                     f"{captured.getvalue()}\ninstead of\n{expected}")
         finally:
             os.chdir(cwd)
+            sys.modules.pop(page.__name__, None)
 
 
 def main(argv):

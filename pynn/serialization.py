@@ -16,11 +16,18 @@ File layout (a zip archive as written by ``numpy.savez``, readable with ``np.loa
   ``{"namespace": [[name, node], ...]}`` for an ``argparse.Namespace`` (a script's
   arguments). A file without them is written as format 1, so older versions of pynn still
   read it.
+- format 3 adds whole modules (``torch.save(model, f)``): ``{"module": {"class":
+  "package.module:Qual.Name", "training": bool, "parameters": pairs, "buffers": pairs,
+  "non_persistent": [name, ...], "modules": pairs, "attrs": pairs}}``, and
+  ``{"same": n}`` for the n-th module or tensor met before (tied weights, a submodule used
+  twice), counted in the order the loader builds them.
 
 Nothing is pickled, and :func:`load` reads with ``allow_pickle=False``: opening an
-untrusted file never runs code. Objects other than these containers, scalars, arrays and
-tensors (a Module, an optimiser, a class instance) are refused when saving: save their
-``state_dict()``.
+untrusted file never runs code. A module's class is found by name among the modules the
+program has already imported (never imported by :func:`load`), must be a
+:class:`pynn.nn.Module` subclass, and is made without calling its ``__init__``; its
+attributes are data only. Other objects (an optimiser, a class instance, a function) are
+refused when saving: save their ``state_dict()`` or their values.
 """
 
 import argparse
@@ -46,7 +53,7 @@ from .tensor import Tensor, _wrap
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
-FORMAT_VERSION = 2  # the newest format written and read
+FORMAT_VERSION = 3  # the newest format written and read
 MAGIC = "pynn"
 META_KEY = "pynn:meta"
 
@@ -54,7 +61,11 @@ META_KEY = "pynn:meta"
 # ---------------------------------------------------------------------------- flattening
 def _flatten(obj):
     """(tree, {member name: ndarray}, format version needed) for ``obj``."""
+    from .nn.module import Module
+
     arrays = {}
+    shared = {}  # id of a module or tensor met inside a module -> its index, for {"same": n}
+    keep_alive = []  # the objects behind those ids, so that no id is reused while walking
 
     def member(path):
         name = "/".join(quote(str(p), safe="") for p in path) or "root"
@@ -97,11 +108,16 @@ def _flatten(obj):
             kind = "tuple" if isinstance(node, tuple) else "list"
             return {kind: [walk(v, path + [i]) for i, v in enumerate(node)]}
         if isinstance(node, argparse.Namespace):  # a script's arguments, in checkpoints
-            uses_v2[0] = True
+            version[0] = max(version[0], 2)
             return {"namespace": [[key, walk(value, path + [key])]
                                   for key, value in vars(node).items()]}
+        if isinstance(node, Module):
+            version[0] = 3
+            return walk_module(node, path, where)
         if isinstance(node, Tensor):
-            uses_v2[0] = True
+            version[0] = max(version[0], 2)
+            if shared_seen(node, in_module[0]) is not None:
+                return {"same": shared[id(node)]}
             out = {"tensor": add_array(node._data, path, where)}
             if node.requires_grad:
                 out["requires_grad"] = True
@@ -111,20 +127,71 @@ def _flatten(obj):
         data = getattr(node, "data", None)
         if isinstance(data, np.ndarray):
             return {"array": add_array(data, path, where)}
+        if in_module[0] and _pynn_function_name(node) is not None:
+            return {"function": _pynn_function_name(node)}  # self.activation = F.relu
         name = type(node).__name__
         if callable(getattr(node, "state_dict", None)):
             raise TypeError(f"save: cannot save a {name} object (at {where}): pynn does not "
                             f"pickle objects. Save its state_dict() instead, e.g. "
-                            f"pynn.save(model.state_dict(), path), and load it into a new "
+                            f"pynn.save(optimizer.state_dict(), path), and load it into a new "
                             f"{name} with load_state_dict(pynn.load(path)).")
         raise TypeError(f"save: cannot save a {name} (at {where}): pynn does not pickle "
                         f"objects; supported: dict, list, tuple, Tensor, ndarray, NumPy "
-                        f"scalars, int, float, bool, str, None (for a model or an optimiser, "
-                        f"save its state_dict())")
+                        f"scalars, int, float, bool, str, None, and Modules whose attributes "
+                        f"are these (for an optimiser, save its state_dict())")
 
-    uses_v2 = [False]  # tensors and namespaces need format 2
+    def shared_seen(obj, counted):
+        """The index of ``obj`` if it was met before; else count it (when ``counted``)."""
+        if id(obj) in shared:
+            return shared[id(obj)]
+        if counted:
+            shared[id(obj)] = len(shared)
+            keep_alive.append(obj)
+        return None
+
+    def walk_module(module, path, where):
+        if shared_seen(module, True) is not None:
+            return {"same": shared[id(module)]}
+        cls = type(module)
+        if "<locals>" in cls.__qualname__:
+            raise TypeError(f"save: cannot save the {cls.__qualname__} at {where}: its class is "
+                            f"defined inside a function, so a loading program cannot find it "
+                            f"by name; define it at module level, or save its state_dict()")
+        hooks = [h for h in ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks")
+                 if module.__dict__.get(h)]
+        if hooks:
+            raise TypeError(f"save: the {cls.__name__} at {where} has hooks ({hooks[0]}); "
+                            f"pynn saves data, not functions: remove the hooks first, or save "
+                            f"its state_dict()")
+        outer, in_module[0] = in_module[0], True
+        try:
+            def pairs(table, kind):
+                return [[key, walk(value, path + [key])] for key, value in table.items()]
+
+            skip = set(_MODULE_MACHINERY) | set(getattr(cls, "_not_saved", ()))
+            attrs = {k: v for k, v in module.__dict__.items() if k not in skip}
+            node = {"class": f"{cls.__module__}:{cls.__qualname__}",
+                    "training": bool(module.training),
+                    "parameters": pairs(module._parameters, "parameter"),
+                    "buffers": pairs(module._buffers, "buffer"),
+                    "non_persistent": sorted(module._non_persistent_buffers_set),
+                    "modules": pairs(module._modules, "module"),
+                    "attrs": pairs(attrs, "attribute")}
+        finally:
+            in_module[0] = outer
+        return {"module": node}
+
+    version = [1]  # tensors and namespaces need format 2, modules 3
+    in_module = [False]  # tensors inside a module may be shared (tied weights)
     tree = walk(obj, [])
-    return tree, arrays, (2 if uses_v2[0] else 1)
+    return tree, arrays, version[0]
+
+
+# What Module.__init__ sets up: saved through the module node's own fields (or, for the
+# hooks, refused when not empty), never as attributes.
+_MODULE_MACHINERY = ("training", "_parameters", "_buffers", "_non_persistent_buffers_set",
+                     "_modules", "_forward_pre_hooks", "_forward_hooks", "_backward_hooks",
+                     "_hooked")
 
 
 def _is_parameter(t):
@@ -196,8 +263,12 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
         with a ``.data`` ndarray (saved as that array). Dict keys: str or int (any
         characters, ``/`` included); dict subclasses (OrderedDict) come back as dicts,
         namedtuples as tuples; an ``argparse.Namespace`` (a script's arguments) comes back as
-        one. A Module, an optimiser or any other object is refused
-        (TypeError): pynn does not pickle objects; save its ``state_dict()``.
+        one. A whole :class:`pynn.nn.Module` (``torch.save(model, f)``) is saved as data:
+        its class's name, mode, parameters, buffers, submodules and attributes (data, or
+        pynn functions such as ``F.relu``); weights tied between modules stay tied. A
+        module with hooks, of a class defined inside a function, or with an attribute of
+        another kind is refused, as are optimisers and other objects (TypeError): pynn
+        does not pickle objects; save their ``state_dict()``.
     f : str, PathLike or writable binary file object
         Written exactly there (no ``.npz`` is appended). A path is written atomically: to
         a temporary file in the same directory, flushed and fsynced, then renamed over
@@ -205,7 +276,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
         error or an interrupt (KeyboardInterrupt) propagates as itself and leaves no
         temporary file. A
         path ending in ``.safetensors`` is written in that format instead, by
-        :func:`pynn.formats.save_safetensors` (a flat dict of tensors, such as a
+        ``pynn.formats.save_safetensors`` (a flat dict of tensors, such as a
         ``state_dict``), for other libraries to read.
     pickle_module, pickle_protocol, _use_new_zipfile_serialization : any
         Accepted for compatibility with ``torch.save`` and ignored (nothing is pickled).
@@ -383,6 +454,8 @@ def _read_meta(zf, source, budget):
 
 def _rebuild(tree, zf, source, version, budget):
     used = set()
+    shared = []  # the modules, and the tensors inside modules, in the order they are built
+    in_module = [False]
 
     def member(name):
         # save writes each array once: a second reference could multiply a small file
@@ -419,10 +492,23 @@ def _rebuild(tree, zf, source, version, budget):
             if node.get("parameter"):
                 from .nn.parameter import Parameter
 
-                return Parameter(arr, requires_grad=grad)
-            return _wrap(arr, None).requires_grad_(grad)
+                t = Parameter(arr, requires_grad=grad)
+            else:
+                t = _wrap(arr, None).requires_grad_(grad)
+            if in_module[0]:
+                shared.append(t)
+            return t
         if isinstance(node, dict) and len(node) == 1:
             (kind, value), = node.items()
+            if kind == "module" and version >= 3 and isinstance(value, dict):
+                return build_module(value)
+            if kind == "function" and version >= 3 and isinstance(value, str) and in_module[0]:
+                return _pynn_function(value, source)
+            if kind == "same" and version >= 3 and type(value) is int:
+                if not 0 <= value < len(shared):
+                    raise _error(source, f"corrupt pynn metadata: a reference to object {value} "
+                                         f"of {len(shared)} built so far")
+                return shared[value]
             if kind == "dict" and isinstance(value, list):
                 return dict(pairs(value, "dict", (str, int)))
             if kind in ("list", "tuple") and isinstance(value, list):
@@ -435,11 +521,110 @@ def _rebuild(tree, zf, source, version, budget):
                 return arr[()] if kind == "scalar" else arr
         raise _error(source, f"corrupt pynn metadata: unknown node {str(node)[:80]}")
 
+    def build_module(node):
+        from .nn.module import Module
+        from .nn.parameter import Parameter
+
+        fields = {"class", "training", "parameters", "buffers", "non_persistent", "modules",
+                  "attrs"}
+        if set(node) != fields or not isinstance(node["class"], str) \
+                or not isinstance(node["training"], bool) \
+                or not all(isinstance(node[k], list) for k in fields - {"class", "training"}) \
+                or not all(isinstance(n, str) for n in node["non_persistent"]):
+            raise _error(source, f"corrupt pynn metadata: bad module node {str(node)[:80]}")
+        cls = _module_class(node["class"], source)
+        module = object.__new__(cls)  # no code of the class runs: its state is set below
+        Module.__init__(module)
+        shared.append(module)
+        outer, in_module[0] = in_module[0], True
+        try:
+            tables = {}
+            for field, expected in (("parameters", Parameter), ("buffers", Tensor),
+                                    ("modules", Module), ("attrs", object)):
+                table = dict(pairs(node[field], f"module {field}", str))
+                for name, value in table.items():
+                    if value is not None and not isinstance(value, expected):
+                        raise _error(source, f"corrupt pynn metadata: {node['class']} "
+                                             f"{field} entry {name!r} is a "
+                                             f"{type(value).__name__}")
+                tables[field] = table
+        finally:
+            in_module[0] = outer
+        for name in tables["attrs"]:
+            # an attribute never stands in for a method or property of the class
+            if name.startswith("__") or hasattr(cls, name) and not isinstance(
+                    getattr(cls, name), (bool, int, float, str, type(None), tuple)):
+                raise _error(source, f"corrupt pynn metadata: {node['class']} attribute "
+                                     f"{name!r} would hide the class's own {name!r}")
+        d = module.__dict__
+        d["training"] = node["training"]
+        d["_parameters"].update(tables["parameters"])
+        d["_buffers"].update(tables["buffers"])
+        d["_non_persistent_buffers_set"].update(node["non_persistent"])
+        d["_modules"].update(tables["modules"])
+        d.update(tables["attrs"])
+        return module
+
     try:
         return build(tree)
     except RecursionError:
         raise _error(source, "corrupt pynn metadata: the structure is nested too deeply") \
             from None
+
+
+def _pynn_function_name(fn):
+    """``"pynn.module:name"`` for a function of pynn's that this name finds again, else None."""
+    import sys
+
+    if not callable(fn) or isinstance(fn, type):
+        return None
+    mod_name, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if not (isinstance(mod_name, str) and isinstance(qualname, str)) \
+            or not (mod_name == "pynn" or mod_name.startswith("pynn.")) \
+            or not qualname.isidentifier():
+        return None
+    if getattr(sys.modules.get(mod_name), qualname, None) is not fn:
+        return None
+    return f"{mod_name}:{qualname}"
+
+
+def _pynn_function(spec, source):
+    """The function of pynn's that :func:`_pynn_function_name` named (a module attribute
+    such as ``activation = F.relu``); only pynn's own functions, only already imported."""
+    import sys
+
+    mod_name, _, name = spec.partition(":")
+    fn = None
+    if (mod_name == "pynn" or mod_name.startswith("pynn.")) and name.isidentifier():
+        fn = getattr(sys.modules.get(mod_name), name, None)
+    if fn is None or _pynn_function_name(fn) != spec:
+        raise _error(source, f"corrupt pynn metadata: {spec[:80]!r} is not a pynn function")
+    return fn
+
+
+def _module_class(spec, source):
+    """The Module subclass named ``"package.module:Qual.Name"``, found among the modules
+    already imported: loading never imports (so never runs) code a file names."""
+    import sys
+
+    from .nn.module import Module
+
+    mod_name, _, qualname = spec.partition(":")
+    mod = sys.modules.get(mod_name)
+    if mod is None:
+        raise _error(source, f"the file holds a model of class {qualname} from module "
+                             f"{mod_name!r}, which this program has not imported; pynn never "
+                             f"imports code named by a file: import {mod_name} (or define "
+                             f"{qualname}) before loading")
+    obj = mod
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None) if part.isidentifier() else None
+        if obj is None:
+            raise _error(source, f"the file holds a model of class {qualname}, which module "
+                                 f"{mod_name!r} does not define (define it before loading)")
+    if not (isinstance(obj, type) and issubclass(obj, Module)):
+        raise _error(source, f"corrupt pynn metadata: {spec} is not a pynn.nn.Module class")
+    return obj
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
@@ -475,9 +660,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     order, tuples stay tuples), **Tensors** where Tensors were saved (Parameters as
     Parameters, with their dtype and ``requires_grad``) and ndarrays where ndarrays were;
     NumPy scalars and Python scalars keep their types. A checkpoint written by
-    ``torch.save`` is read by :func:`pynn.formats.load_torch` (an allow-list reader that
+    ``torch.save`` is read by ``pynn.formats.load_torch`` (an allow-list reader that
     never runs code from the file), a safetensors file by
-    :func:`pynn.formats.load_safetensors` (a dict of Tensors); the format is told from
+    ``pynn.formats.load_safetensors`` (a dict of Tensors); the format is told from
     the content, not from the name.
 
     Raises
@@ -490,7 +675,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         would inflate past ``max_bytes``, was written by a newer format version, refers to
         absent arrays, or contains pickled objects (never unpickled). The message names the
         file and the problem. PyTorch and safetensors files raise
-        :class:`pynn.formats.CheckpointError`, a ValueError.
+        ``pynn.formats.CheckpointError``, a ValueError.
     FileNotFoundError
         No such file.
     """

@@ -275,8 +275,8 @@ def test_corrupt_array_data(tmp_path):
 
 
 def test_newer_version(tmp_path):
-    write_raw(tmp_path / "new", {"magic": "pynn", "pynn_format": 3, "tree": 1})
-    with pytest.raises(ValueError, match="format 3, newer than .* reads \\(up to 2\\)"):
+    write_raw(tmp_path / "new", {"magic": "pynn", "pynn_format": 4, "tree": 1})
+    with pytest.raises(ValueError, match="format 4, newer than .* reads \\(up to 3\\)"):
         load(tmp_path / "new")
 
 
@@ -327,7 +327,7 @@ def test_metadata_is_not_pickled(tmp_path):
     with np.load(tmp_path / "c", allow_pickle=False) as npz:
         for key in npz.files:  # every member loads without pickle
             assert npz[key].dtype != object
-    assert serialization.FORMAT_VERSION == 2
+    assert serialization.FORMAT_VERSION == 3
 
 
 # ------------------------------------------------------------------ tensors and checkpoints
@@ -421,18 +421,179 @@ def test_checkpoint_of_model_and_optimizer_round_trip(tmp_path):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
+def _hooked_model():
+    model = small_model()
+    model[0].register_forward_hook(lambda *args: None)
+    return model
+
+
+def _local_class_model():
+    import pynn
+
+    class Local(pynn.nn.Module):
+        pass
+
+    return Local()
+
+
+def _model_with_function():
+    model = small_model()
+    model.act = np.tanh
+    return model
+
+
 @pytest.mark.parametrize("make, match", [
-    (lambda: small_model(), r"cannot save a Sequential object.*does not pickle.*state_dict"),
-    (lambda: {"model": small_model()}, r"Sequential object \(at model\)"),
     (lambda: __import__("pynn").optim.SGD(small_model().parameters(), lr=0.1),
      r"cannot save a SGD object.*state_dict"),
     (lambda: {"x": object()}, r"cannot save a object.*does not pickle"),
     (lambda: [complex(1, 2)], r"cannot save a complex"),
+    (_hooked_model, r"Linear at 0 has hooks.*remove the hooks"),
+    (_local_class_model, r"defined inside a function.*module level"),
+    (lambda: {"m": _model_with_function()}, r"cannot save a ufunc \(at m/act\)"),
 ])
-def test_modules_and_objects_are_refused(tmp_path, make, match):
+def test_objects_that_are_not_data_are_refused(tmp_path, make, match):
     with pytest.raises(TypeError, match=match):
         save(make(), tmp_path / "bad")
     assert list(tmp_path.iterdir()) == []
+
+
+class TiedLM(__import__("pynn").nn.Module):
+    """A module as scripts write them: tied weights, buffers (one not persistent), plain
+    attributes of several kinds, a submodule used twice, nested containers."""
+
+    def __init__(self, ntoken=11, nhid=6):
+        import pynn
+        from pynn import nn
+
+        super().__init__()
+        self.encoder = nn.Embedding(ntoken, nhid)
+        self.rnn = nn.LSTM(nhid, nhid, 2)
+        self.decoder = nn.Linear(nhid, ntoken)
+        self.decoder.weight = self.encoder.weight
+        self.block = nn.Sequential(nn.Linear(nhid, nhid), nn.Tanh())
+        self.again = self.block
+        self.heads = nn.ModuleList([nn.Linear(nhid, 2), nn.Linear(nhid, 2)])
+        self.register_buffer("scale", pynn.tensor([2.0]))
+        self.register_buffer("cache", pynn.zeros(3), persistent=False)
+        self.nhid, self.kind, self.sizes, self.vocab = nhid, "LSTM", (1, 2), {"a": 0, 3: "b"}
+
+    def forward(self, x):
+        out, _ = self.rnn(self.encoder(x))
+        out = self.again(self.block(out)) * self.scale
+        return self.decoder(out), self.heads[1](out)
+
+
+def test_whole_module_round_trip_keeps_structure_sharing_and_results(tmp_path):
+    import pynn
+
+    pynn.manual_seed(3)
+    model = TiedLM().eval()
+    x = pynn.randint(0, 11, (4, 2))
+    with pynn.no_grad():
+        expected = [t.numpy() for t in model(x)]
+    save({"model": model, "epoch": 3, "tied": model.decoder.weight}, tmp_path / "m.pt")
+    loaded = load(tmp_path / "m.pt", weights_only=False)
+    back = loaded["model"]
+    assert type(back) is TiedLM and not back.training and not back.block.training
+    assert back.decoder.weight is back.encoder.weight is loaded["tied"]
+    assert back.again is back.block
+    assert isinstance(back.encoder.weight, pynn.nn.Parameter)
+    assert (back.nhid, back.kind, back.sizes, back.vocab) == (6, "LSTM", (1, 2), {"a": 0, 3: "b"})
+    assert back._non_persistent_buffers_set == {"cache"}
+    assert list(back.state_dict()) == list(model.state_dict())
+    assert len(list(back.parameters())) == len(list(model.parameters()))
+    with pynn.no_grad():
+        for got, want in zip(back(x), expected):
+            np.testing.assert_array_equal(got.numpy(), want)
+    # it trains like the original: the tied weight gets one gradient from both uses
+    back.train()
+    out, _ = back(x)
+    out.sum().backward()
+    assert back.encoder.weight.grad is not None and back.decoder.weight.grad is not None
+
+
+def test_every_layer_round_trips_as_a_whole_module(tmp_path):
+    import pynn
+    from pynn import nn
+
+    layers = [nn.Linear(3, 4), nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3),
+              nn.LSTM(3, 4, 2, batch_first=True), nn.GRU(3, 4), nn.Embedding(5, 3),
+              nn.LayerNorm(4), nn.Dropout(0.3), nn.MaxPool2d(2),
+              nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2),
+              nn.MultiheadAttention(8, 2), nn.Sequential(nn.Flatten(), nn.Linear(6, 2))]
+    for layer in layers:
+        save(layer, tmp_path / "layer.pt")
+        back = load(tmp_path / "layer.pt")
+        assert type(back) is type(layer)
+        want, got = layer.state_dict(), back.state_dict()
+        assert list(got) == list(want), type(layer).__name__
+        for key in want:
+            np.testing.assert_array_equal(got[key].numpy(), want[key].numpy())
+        assert {k: v for k, v in vars(back).items() if k != "_modules" and k[0] != "_"} == \
+            {k: v for k, v in vars(layer).items() if k != "_modules" and k[0] != "_"}
+    seq = layers[-1]
+    seq(pynn.randn(2, 2, 3))  # builds the fused-step cache, which is not saved
+    save(seq, tmp_path / "seq.pt")
+    assert load(tmp_path / "seq.pt")(pynn.ones(1, 2, 3)).shape == (1, 2)
+
+
+def test_loading_a_module_never_imports_code(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    import pynn
+
+    mod = types.ModuleType("pynn_test_models_xyz")
+    exec("import pynn\nclass Net(pynn.nn.Module):\n    pass\n", mod.__dict__)  # noqa: S102
+    monkeypatch.setitem(sys.modules, "pynn_test_models_xyz", mod)
+    net = mod.Net()
+    net.fc = pynn.nn.Linear(2, 2)
+    save(net, tmp_path / "net.pt")
+    assert type(load(tmp_path / "net.pt")) is mod.Net
+    # a module the program has not imported is named, never imported (it would run code)
+    (tmp_path / "pynn_test_models_xyz.py").write_text("raise SystemExit('imported!')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "pynn_test_models_xyz")
+    with pytest.raises(ValueError, match=r"has not imported.*import pynn_test_models_xyz"):
+        load(tmp_path / "net.pt")
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda m: m.update({"class": "os:system"}), r"not a pynn.nn.Module class"),
+    (lambda m: m.update({"class": "builtins:object"}), r"not a pynn.nn.Module class"),
+    (lambda m: m.update({"class": "pynn.nn:Linear.__init__"}), r"not a pynn.nn.Module class"),
+    (lambda m: m["attrs"].append(["forward", 1]), r"would hide the class's own 'forward'"),
+    (lambda m: m["attrs"].append(["__class__", 1]), r"would hide"),
+    (lambda m: m["modules"].append(["x", 3]), r"modules entry 'x' is a int"),
+    (lambda m: m["parameters"].append(["p", [1]]), r"bad|parameters entry"),
+    (lambda m: m.update({"training": "yes"}), r"bad module node"),
+    (lambda m: m.pop("attrs"), r"bad module node"),
+    (lambda m: m["attrs"].append(["act", {"function": "os:system"}]), r"not a pynn function"),
+    (lambda m: m["attrs"].append(["act", {"function": "pynn.nn:Linear"}]),
+     r"not a pynn function"),
+])
+def test_crafted_module_nodes_are_refused(tmp_path, edit, match):
+    import json
+    import zipfile
+
+    import pynn
+
+    save(pynn.nn.Linear(2, 2), tmp_path / "ok.pt")
+    with zipfile.ZipFile(tmp_path / "ok.pt") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    meta_name = serialization.META_KEY + ".npy"
+    meta = np.load(io.BytesIO(members[meta_name]))
+    doc = json.loads(meta.tobytes())
+    edit(doc["tree"]["module"])
+    raw = np.frombuffer(json.dumps(doc).encode(), np.uint8)
+    buf = io.BytesIO()
+    np.save(buf, raw)
+    members[meta_name] = buf.getvalue()
+    with zipfile.ZipFile(tmp_path / "bad.pt", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match=match):
+        load(tmp_path / "bad.pt")
 
 
 @pytest.mark.parametrize("location", [None, "cpu", "cpu:0", {"cuda:0": "cpu"},

@@ -145,6 +145,7 @@ class Sequential(Module):
     # modules, not on every call; rebuilt when a module is added, replaced or removed, or any
     # module's hooks change (a fused pair would skip a hook of its second module).
     _plan = None
+    _not_saved = ("_plan",)  # pynn.save of a whole model keeps data, not the fused steps
 
     def forward(self, input):
         mods = tuple(self._modules.values())

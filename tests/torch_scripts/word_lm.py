@@ -92,6 +92,17 @@ def main():
             total_loss += loss.item()
         print(f"epoch {epoch} loss {total_loss / (batch + 1):5.3f} "
               f"ppl {math.exp(total_loss / (batch + 1)):8.3f}")
+    # the example keeps the best model as a whole object and reloads it to evaluate
+    with open("model.pt", "wb") as f:
+        torch.save(model, f)
+    with open("model.pt", "rb") as f:
+        model = torch.load(f, weights_only=False)
+        model.rnn.flatten_parameters()
+    model.eval()
+    with torch.no_grad():
+        data, targets = get_batch(train_data, 0)
+        output, _ = model(data, model.init_hidden(4))
+        print(f"reloaded loss {criterion(output, targets).item():5.3f}")
 
 
 if __name__ == "__main__":
