@@ -81,7 +81,9 @@ def _array(x):
 
 def _as_tensor(x):
     # The DataLoader yields Tensors; other iterables may give ndarrays, wrapped without a copy.
-    return x if isinstance(x, Tensor) else _wrap(x if type(x) is np.ndarray else np.asarray(x), None)
+    if isinstance(x, Tensor):
+        return x
+    return _wrap(x if type(x) is np.ndarray else np.asarray(x), None)
 
 
 def _split_batch(batch):

@@ -3209,7 +3209,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     else:
         raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of "
                          f"dimension {idx.ndim}")
-    rows = embedding(_wrap(idx, None), weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
+    rows = embedding(_wrap(idx, None), weight, None, max_norm, norm_type, scale_grad_by_freq,
+                     sparse)
     pad = _padding_idx("embedding_bag", padding_idx, w.shape[0])
     keep = np.ones(idx.size, bool) if pad is None else idx != pad
     position = np.arange(idx.size)
