@@ -3,7 +3,7 @@
 :func:`fit`, :func:`evaluate`, :func:`predict`, :func:`save_checkpoint` /
 :func:`load_checkpoint`, callbacks (:class:`EarlyStopping`, :class:`TerminateOnNaN`,
 :class:`CSVLogger`, :class:`TensorBoard`) and a dependency-free progress bar. Under
-data-parallel training (:class:`pynn.nn.parallel.DistributedDataParallel`) :func:`fit` shards
+data-parallel training (``pynn.nn.parallel.DistributedDataParallel``) :func:`fit` shards
 the data, reduces the metrics across processes and writes from rank 0 only.
 
 One epoch of :func:`fit` is the loop you would write yourself::
@@ -217,7 +217,7 @@ class History:
     Parameters
     ----------
     history : dict of str -> list of float, optional
-        Initial columns (as in :attr:`history`).
+        Initial columns (as in ``history``).
     epoch : list of int, optional
         Their epoch indices.
 
@@ -412,7 +412,7 @@ class TerminateOnNaN(Callback):
         self._epoch = 0
 
     def on_epoch_begin(self, epoch):
-        """Remember the epoch (for :attr:`stopped_epoch`)."""
+        """Remember the epoch (for ``stopped_epoch``)."""
         self._epoch = int(epoch)
 
     def on_train_batch_end(self, batch, logs):
@@ -977,14 +977,14 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
     an epoch whose loss is not finite, and such an epoch never scores best.
 
     Data-parallel training: when ``model`` is a
-    :class:`~pynn.nn.parallel.DistributedDataParallel`, or a process group of more than one
+    ``pynn.nn.parallel.DistributedDataParallel``, or a process group of more than one
     process is initialised, every process calls ``fit`` with the same arguments. Progress
     is printed by rank 0 only; the loss and metrics (training and validation) are means
     over the samples of every process, the same on all (so callbacks agree on stopping);
     checkpoints are written by rank 0 (atomically, then all wait at a barrier) and read by
     every process on resume, each restoring its own random generators; the model's buffers
     (BatchNorm's statistics) are copied from rank 0 after each epoch. A dataset or arrays
-    are sharded by :class:`~pynn.utils.data.DistributedSampler` (``set_epoch`` is called
+    are sharded by ``pynn.utils.data.DistributedSampler`` (``set_epoch`` is called
     every epoch, also on the sampler of a DataLoader passed in); every process must run the
     same number of batches per epoch.
 

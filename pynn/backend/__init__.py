@@ -11,9 +11,12 @@ The rest of pynn calls kernels through :data:`active`, a namespace whose attribu
 import os
 import types
 
-from ._runtime import get_num_threads, set_num_threads  # noqa: F401
+from ._runtime import get_num_threads, set_num_threads
 
-# The kernel table: both backends define every name here with the same signature.
+__all__ = ["BACKENDS", "KERNELS", "active", "config", "get", "get_backend", "get_num_threads",
+           "set_backend", "set_num_threads", "show_config"]
+
+#: The kernel table: both backends define every name here with the same signature.
 KERNELS = (
     "gemm",
     "im2col",
@@ -54,11 +57,13 @@ KERNELS = (
     "rmsprop_step",
 )
 
-# The backends' names, for :func:`set_backend` and :func:`get`.
+#: The backends' names, for :func:`set_backend` and :func:`get`.
 BACKENDS = ("compiled", "reference")
 
-# The active backend's kernels, one attribute per name of KERNELS (``active.gemm``, ...);
-# :func:`set_backend` rebinds them.
+#: The active backend's kernels, one attribute per name of KERNELS (``active.gemm``, ...);
+#: :func:`set_backend` rebinds them.
+#:
+#: :meta hide-value:
 active = types.SimpleNamespace()
 _active_name = None
 
@@ -74,7 +79,7 @@ def _load(name):
 
 
 def set_backend(name):
-    """Make ``name`` the backend all of pynn uses (it rebinds the kernels of :data:`active`).
+    """Make ``name`` the backend all of pynn uses (rebinding :data:`~pynn.backend.active`).
 
     Parameters
     ----------
@@ -108,11 +113,11 @@ def get(name):
     Returns
     -------
     module
-        :mod:`pynn.backend.compiled` or :mod:`pynn.backend.reference`.
+        ``pynn.backend.compiled`` or ``pynn.backend.reference``.
     """
     return _load(name)
 
 
 set_backend(os.environ.get("PYNN_BACKEND", "compiled"))
 
-from ._config import config, show_config  # noqa: E402,F401  (reads the active backend)
+from ._config import config, show_config  # noqa: E402  (reads the active backend)

@@ -54,12 +54,12 @@ def config():
 
 
 def show_config():
-    """Print what pynn runs on (see :func:`config`), one line a fact, and return the dict.
+    """Print what pynn runs on (:func:`pynn.backend.config`), a line a fact; return the dict.
 
     Returns
     -------
     dict
-        What :func:`config` returns, also printed.
+        What :func:`pynn.backend.config` returns, also printed.
     """
     info = config()
     caches = ", ".join(f"{k} {v // 1024} KiB" for k, v in info["caches"].items()) or "unknown"

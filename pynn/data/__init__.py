@@ -1,6 +1,6 @@
 """Datasets, samplers and the DataLoader, with batch transforms and the MNIST loader.
 
-pynn.data: :mod:`pynn.utils.data` (datasets, samplers, the DataLoader) together with
+pynn.data: ``pynn.utils.data`` (datasets, samplers, the DataLoader) together with
 batch transforms and the MNIST loader.
 
 Batches come out of the :class:`DataLoader` as Tensors; datasets may return Tensors,

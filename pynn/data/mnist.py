@@ -143,7 +143,7 @@ def parse_idx(data, path="<bytes>", expected_magic=None):
 
 
 def read_idx(path, expected_magic=None):
-    """Read an IDX file (raw or gzip) into an ndarray; see :func:`parse_idx`.
+    """Read an IDX file (raw or gzip) into an ndarray; see ``parse_idx``.
 
     Parameters
     ----------

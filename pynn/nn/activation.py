@@ -358,7 +358,7 @@ class PReLU(Module):
 
     Shape
     -----
-    - Input: (N, C, *) or any shape with ``num_parameters=1``.
+    - Input: ``(N, C, *)`` or any shape with ``num_parameters=1``.
     - Output: the shape of the input.
     """
 

@@ -125,7 +125,7 @@ class FeatureAlphaDropout(Dropout):
 
     Shape
     -----
-    - Input: (N, C, *).
+    - Input: ``(N, C, *)``.
     - Output: the input's shape.
     """
 

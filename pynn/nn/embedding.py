@@ -49,7 +49,7 @@ class Embedding(Module):
     Shape
     -----
     - Input: (*), integer indices in ``[0, num_embeddings)``.
-    - Output: (*, embedding_dim).
+    - Output: ``(*, embedding_dim)``.
     """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,

@@ -17,7 +17,7 @@ class Flatten(Module):
 
     Shape
     -----
-    - Input: (N, *dims).
+    - Input: ``(N, *dims)``.
     - Output: (N, prod(dims)) with the defaults; in general the dimensions ``start_dim`` to
       ``end_dim`` are replaced by their product.
     """
@@ -45,8 +45,8 @@ class Unflatten(Module):
 
     Shape
     -----
-    - Input: (*, S, *) with S at ``dim``.
-    - Output: (*, *unflattened_size, *).
+    - Input: ``(*, S, *)`` with S at ``dim``.
+    - Output: ``(*, *unflattened_size, *)``.
     """
 
     def __init__(self, dim, unflattened_size):

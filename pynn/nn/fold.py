@@ -44,7 +44,7 @@ class Fold(Module):
     Shape
     -----
     - Input: (N, C kH kW, L).
-    - Output: (N, C, *output_size).
+    - Output: ``(N, C, *output_size)``.
     """
 
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):

@@ -822,7 +822,7 @@ __all__ += ["batch_norm", "hinge_loss", "layer_norm", "multi_margin_loss"]
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Batch normalisation over dim 1 (the channels) of (N, C) or (N, C, *) input.
+    """Batch normalisation over dim 1 (the channels) of (N, C) or ``(N, C, *)`` input.
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel. With ``training``,
     mean and (biased) variance come from the batch, and ``running_mean`` / ``running_var``

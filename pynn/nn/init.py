@@ -1,6 +1,6 @@
 """Weight initialisation (``torch.nn.init``): functions that fill a tensor in place.
 
-Each returns its argument. Random values come from :func:`pynn.random.get_generator` (so
+Each returns its argument. Random values come from ``pynn.random.get_generator`` (so
 :func:`pynn.manual_seed` makes them reproducible) unless a ``generator`` (a NumPy
 ``Generator``) is passed.
 

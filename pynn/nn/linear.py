@@ -85,8 +85,8 @@ class Linear(Module):
 
     Shape
     -----
-    - Input: (*, in_features).
-    - Output: (*, out_features).
+    - Input: ``(*, in_features)``.
+    - Output: ``(*, out_features)``.
     """
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
@@ -172,8 +172,8 @@ class Bilinear(Module):
 
     Shape
     -----
-    - Input1: (*, in1_features); Input2: (*, in2_features).
-    - Output: (*, out_features).
+    - Input1: ``(*, in1_features)``; Input2: ``(*, in2_features)``.
+    - Output: ``(*, out_features)``.
     """
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
@@ -223,8 +223,8 @@ class LazyLinear(Linear):
 
     Shape
     -----
-    - Input: (*, in_features), in_features fixed by the first call.
-    - Output: (*, out_features).
+    - Input: ``(*, in_features)``, in_features fixed by the first call.
+    - Output: ``(*, out_features)``.
     """
 
     def __init__(self, out_features, bias=True, device=None, dtype=None):

@@ -434,7 +434,7 @@ class GaussianNLLLoss(_Loss):
 
     Shape
     -----
-    - Input: (N, *); target: the same; var: the same, or with the last dimension 1 or gone.
+    - Input: ``(N, *)``; target: the same; var: the same, or with the last dimension 1 or gone.
     - Output: a scalar, or the input's shape with ``reduction="none"``.
     """
 

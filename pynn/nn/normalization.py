@@ -236,7 +236,7 @@ class LayerNorm(Module):
 
     Shape
     -----
-    - Input: (*, *normalized_shape).
+    - Input: ``(*, *normalized_shape)``.
     - Output: the input's shape.
     """
 
@@ -305,7 +305,7 @@ class GroupNorm(Module):
 
     Shape
     -----
-    - Input: (N, C, *).
+    - Input: ``(N, C, *)``.
     - Output: the input's shape.
     """
 
@@ -447,7 +447,7 @@ class LocalResponseNorm(Module):
 
     Shape
     -----
-    - Input: (N, C, *).
+    - Input: ``(N, C, *)``.
     - Output: the input's shape.
     """
 

@@ -83,7 +83,8 @@ class RNNBase(Module):
     bias : bool
         With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
     batch_first : bool
-        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
+        Inputs and outputs are ``(N, L, *)`` instead of ``(L, N, *)`` (the states are not
+        affected).
     dropout : float in [0, 1]
         Dropout on the output of every layer but the last, in training mode.
     bidirectional : bool
@@ -314,7 +315,8 @@ class RNN(RNNBase):
     bias : bool
         With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
     batch_first : bool
-        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
+        Inputs and outputs are ``(N, L, *)`` instead of ``(L, N, *)`` (the states are not
+        affected).
     dropout : float in [0, 1]
         Dropout on the output of every layer but the last, in training mode.
     bidirectional : bool
@@ -375,7 +377,8 @@ class GRU(RNNBase):
     bias : bool
         With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
     batch_first : bool
-        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
+        Inputs and outputs are ``(N, L, *)`` instead of ``(L, N, *)`` (the states are not
+        affected).
     dropout : float in [0, 1]
         Dropout on the output of every layer but the last, in training mode.
     bidirectional : bool
@@ -430,7 +433,8 @@ class LSTM(RNNBase):
     bias : bool
         With ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
     batch_first : bool
-        Inputs and outputs are (N, L, *) instead of (L, N, *) (the states are not affected).
+        Inputs and outputs are ``(N, L, *)`` instead of ``(L, N, *)`` (the states are not
+        affected).
     dropout : float in [0, 1]
         Dropout on the output of every layer but the last, in training mode.
     bidirectional : bool

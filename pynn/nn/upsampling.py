@@ -11,7 +11,7 @@ class Upsample(Module):
     """Resize the spatial dimensions to ``size`` or by ``scale_factor``.
 
     Resize the spatial dimensions to ``size`` or by ``scale_factor`` (see
-    :func:`pynn.nn.functional.interpolate`).
+    :func:`pynn.functional.interpolate`).
 
     Parameters
     ----------
@@ -24,7 +24,7 @@ class Upsample(Module):
     Shape
     -----
     - Input: (N, C, L) or (N, C, H, W).
-    - Output: (N, C, *size).
+    - Output: ``(N, C, *size)``.
     """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -96,8 +96,8 @@ class PixelShuffle(Module):
 
     Shape
     -----
-    - Input: (*, C r^2, H, W).
-    - Output: (*, C, H r, W r).
+    - Input: ``(*, C r^2, H, W)``.
+    - Output: ``(*, C, H r, W r)``.
     """
 
     def __init__(self, upscale_factor):
@@ -120,8 +120,8 @@ class PixelUnshuffle(Module):
 
     Shape
     -----
-    - Input: (*, C, H r, W r).
-    - Output: (*, C r^2, H, W).
+    - Input: ``(*, C, H r, W r)``.
+    - Output: ``(*, C r^2, H, W)``.
     """
 
     def __init__(self, downscale_factor):

@@ -172,7 +172,7 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
-        """Restore a :meth:`state_dict`."""
+        """Restore a :meth:`~LRScheduler.state_dict`."""
         self.__dict__.update(state_dict)
 
     def _current_lrs(self):
@@ -614,10 +614,10 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        """Restore a :meth:`state_dict`.
+        """Restore a :meth:`~LRScheduler.state_dict`.
 
-        Restore a :meth:`state_dict` (the functions stay; callable objects get their saved
-        attributes back)."""
+        Restore a :meth:`~LRScheduler.state_dict` (the functions stay; callable objects get their
+        saved attributes back)."""
         state = dict(state_dict)
         saved = state.pop("lr_lambdas", None) or []
         self.__dict__.update(state)

@@ -4,7 +4,7 @@ Samples are ``(image, target)``: the image is a *picture* (a uint8 ndarray (H, W
 (H, W, C), where torchvision gives a PIL image) passed through ``transform``; the target an
 int passed through ``target_transform``. With a transform made of batch-capable steps
 (:class:`~pynn.vision.transforms.ToTensor`, ``Normalize``, flips, crops ...) the
-:class:`~pynn.utils.data.DataLoader` builds each batch in one pass over arrays
+:class:`~pynn.data.DataLoader` builds each batch in one pass over arrays
 (``get_batch``) instead of one Python call per image.
 """
 
@@ -171,22 +171,22 @@ class MNIST(VisionDataset):
 
     @property
     def train_data(self):
-        """Old name of :attr:`data` (training split)."""
+        """Old name of ``data`` (training split)."""
         return self.data
 
     @property
     def train_labels(self):
-        """Old name of :attr:`targets` (training split)."""
+        """Old name of ``targets`` (training split)."""
         return self.targets
 
     @property
     def test_data(self):
-        """Old name of :attr:`data` (test split)."""
+        """Old name of ``data`` (test split)."""
         return self.data
 
     @property
     def test_labels(self):
-        """Old name of :attr:`targets` (test split)."""
+        """Old name of ``targets`` (test split)."""
         return self.targets
 
     def extra_repr(self):

@@ -152,7 +152,7 @@ class ToTensor:
         return _wrap(self._convert(arr.transpose(2, 0, 1)), None)
 
     def batch(self, x):
-        """(N, C, H, W) pictures to float32 (the values as :meth:`__call__` gives them)."""
+        """(N, C, H, W) pictures to float32 (the values as ``__call__`` gives them)."""
         return self._convert(x)
 
     @staticmethod

@@ -12,7 +12,7 @@ class DataParallel(Module):
     Scripts wrap a model in it unconditionally; it changes nothing but the ``state_dict``
     keys, which get the ``module.`` prefix as in PyTorch. To use several CPU cores, pynn's
     kernels already run on threads (:func:`pynn.set_num_threads`); to use several processes
-    or machines, see :class:`~pynn.nn.parallel.DistributedDataParallel`.
+    or machines, see ``pynn.nn.parallel.DistributedDataParallel``.
 
     Parameters
     ----------

@@ -53,7 +53,7 @@ class SummaryWriter(_tbx.SummaryWriter):
 
     Accepts pynn Tensors wherever PyTorch's writer takes a tensor (scalars, histograms,
     images, embeddings, PR curves, ...), as well as ndarrays and numbers. Writes are
-    queued and flushed every ``flush_secs`` seconds, by :meth:`flush`, and by :meth:`close`
+    queued and flushed every ``flush_secs`` seconds, by ``flush()``, and by ``close()``
     (also on leaving a ``with`` block). The methods not listed here are tensorboardX's
     (``add_text``, ``add_figure``, ``add_hparams``, ``add_custom_scalars``, ...).
 
