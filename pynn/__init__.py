@@ -43,47 +43,49 @@ from ._device import device
 
 from . import _dtype, random as _random
 
-# The dtypes, PyTorch's names and aliases (the same objects): 32-bit floats, the default.
+#: The dtypes, PyTorch's names and aliases (the same objects): 32-bit floats, the default.
 float32 = float = _dtype.float32
-# 64-bit floats.
+#: 64-bit floats.
 float64 = double = _dtype.float64
-# 16-bit (IEEE half-precision) floats.
+#: 16-bit (IEEE half-precision) floats.
 float16 = half = _dtype.float16
-# bfloat16, which NumPy has no type for: tensors of it cannot be made.
+#: bfloat16, which NumPy has no type for: tensors of it cannot be made.
 bfloat16 = _dtype.bfloat16
-# Complex numbers of two float32s.
+#: Complex numbers of two float32s.
 complex64 = cfloat = _dtype.complex64
-# Complex numbers of two float64s.
+#: Complex numbers of two float64s.
 complex128 = cdouble = _dtype.complex128
-# 64-bit signed integers, the dtype of indices and integer tensors.
+#: 64-bit signed integers, the dtype of indices and integer tensors.
 int64 = long = _dtype.int64
-# 32-bit signed integers.
+#: 32-bit signed integers.
 int32 = int = _dtype.int32
-# 16-bit signed integers.
+#: 16-bit signed integers.
 int16 = short = _dtype.int16
-# 8-bit signed integers.
+#: 8-bit signed integers.
 int8 = _dtype.int8
-# 8-bit unsigned integers (bytes, images).
+#: 8-bit unsigned integers (bytes, images).
 uint8 = _dtype.uint8
-# 16-bit unsigned integers.
+#: 16-bit unsigned integers.
 uint16 = _dtype.uint16
-# 32-bit unsigned integers.
+#: 32-bit unsigned integers.
 uint32 = _dtype.uint32
-# 64-bit unsigned integers.
+#: 64-bit unsigned integers.
 uint64 = _dtype.uint64
-# Booleans (comparisons and masks).
+#: Booleans (comparisons and masks).
 bool = _dtype.bool
-# Memory formats, accepted and ignored (NumPy decides the memory layout): the default.
+#: Memory formats, accepted and ignored (NumPy decides the memory layout): the default.
 contiguous_format = _dtype.contiguous_format
-# Memory format: keep the input's (the only one pynn has).
+#: Memory format: keep the input's (the only one pynn has).
 preserve_format = _dtype.preserve_format
-# Memory format: channels last for 4-D tensors (accepted and ignored).
+#: Memory format: channels last for 4-D tensors (accepted and ignored).
 channels_last = _dtype.channels_last
-# Memory format: channels last for 5-D tensors (accepted and ignored).
+#: Memory format: channels last for 5-D tensors (accepted and ignored).
 channels_last_3d = _dtype.channels_last_3d
-# The only layout: dense, strided tensors.
+#: The only layout: dense, strided tensors.
 strided = _dtype.strided
-# The global random generator that random ops draw from unless given ``generator=``.
+#: The global random generator that random ops draw from unless given ``generator=``.
+#:
+#: :meta hide-value:
 default_generator = _random.default_generator
 
 from .autograd import (

@@ -556,7 +556,7 @@ class Tensor:
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on.
 
         Gradients add up (``+=``) across calls: call ``zero_grad`` between steps. The walk is
-        :func:`pynn.autograd.backward`.
+        ``pynn.autograd.backward``.
 
         Parameters
         ----------
@@ -565,7 +565,7 @@ class Tensor:
         retain_graph : bool, optional
             Keep the saved arrays so ``backward`` can run through this graph again.
         create_graph : bool
-            Record the backward for higher-order gradients (see :mod:`pynn.autograd`).
+            Record the backward for higher-order gradients (see ``pynn.autograd``).
         inputs : sequence of Tensor, or one Tensor, optional
             Accumulate only into these tensors' ``.grad``.
         """
@@ -597,7 +597,7 @@ class Tensor:
         """Call ``hook(self)`` on this leaf after each backward.
 
         Call ``hook(self)`` on this leaf once per backward, after its ``.grad`` has received every
-        gradient of that backward (see :func:`pynn.autograd.register_post_accumulate_grad_hook`).
+        gradient of that backward (see ``pynn.autograd.register_post_accumulate_grad_hook``).
 
         Returns
         -------
@@ -1386,7 +1386,8 @@ def _install_inplace():
 
         method.__name__ = name + "_"
         method.__qualname__ = f"Tensor.{name}_"
-        method.__doc__ = f"In-place :meth:`{name}`; returns self."
+        target = f":meth:`{name}`" if hasattr(Tensor, name) else f"``{name}``"
+        method.__doc__ = f"In-place {target}; returns self."
         setattr(Tensor, name + "_", method)
 
 

@@ -524,7 +524,7 @@ class Module:
 
         Depth first in registration order, this module first under the name ``prefix``; a module
         reachable twice is yielded once unless ``remove_duplicate=False``. ``memo`` is a set of
-        ``id``s already yielded (internal).
+        ``id`` values already yielded (internal).
         """
         if memo is None:
             memo = set()
