@@ -146,19 +146,27 @@ _POINTWISE = {
 }
 
 
+# PyTorch's grad_fn names where they are not the capitalised op name
+_NODE_NAMES = {"softsign": "Div", "hardsigmoid": "Hardsigmoid", "logsigmoid": "LogSigmoid",
+               "tanhshrink": "Sub"}
+
+
 class PointwiseFunction(ArrayFunction):
     """An activation of the ``_POINTWISE`` table, ``name``, with its scalar ``args``."""
+
+    def name(self):
+        return _NODE_NAMES.get(self.op, self.op.capitalize()) + "Backward0"  # PyTorch's
 
     @staticmethod
     def forward(ctx, x, name, args):
         ctx.save_for_backward(x)
-        ctx.name, ctx.args = name, args
+        ctx.op, ctx.args = name, args  # not ctx.name: that is the grad_fn's name()
         return _POINTWISE[name][0](x, *args)
 
     @staticmethod
     def backward(ctx, grad):
         x = ctx.saved_tensors[0]
-        dx = _POINTWISE[ctx.name][1](x, None, grad, *ctx.args)
+        dx = _POINTWISE[ctx.op][1](x, None, grad, *ctx.args)
         return dx.astype(x.dtype, copy=False), None, None
 
 

@@ -471,6 +471,9 @@ class ClampFunction(ArrayFunction):
     """``clip(x, min, max)`` with scalar bounds (either may be None); the gradient passes
     where ``min <= x <= max``, as in PyTorch."""
 
+    def name(self):
+        return "ClampBackward1"  # PyTorch's, whichever bounds are given
+
     @staticmethod
     def forward(ctx, x, lo, hi):
         dtype = result_type(x, *(v for v in (lo, hi) if v is not None))
@@ -524,6 +527,9 @@ class NanToNumFunction(ArrayFunction):
 
 
 class CastFunction(ArrayFunction):
+    def name(self):
+        return "ToCopyBackward0"  # PyTorch's
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.src = x.dtype

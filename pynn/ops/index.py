@@ -41,6 +41,19 @@ class IndexFunction(ArrayFunction):
     """``x[key]``, basic or advanced (integer/bool arrays); the backward scatters with
     ``np.add.at`` so repeated indices accumulate."""
 
+    def name(self):
+        # PyTorch's grad_fn: the node of the last indexing step it applies
+        key = self.args[1]
+        parts = key if isinstance(key, tuple) else (key,)
+        if any(not isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis)))
+               for k in parts):
+            return "IndexBackward0"
+        steps = [k for k in parts if k is not Ellipsis and k != slice(None)]
+        last = steps[-1] if steps else slice(None)
+        if last is None:
+            return "UnsqueezeBackward0"
+        return "SliceBackward0" if isinstance(last, slice) else "SelectBackward0"
+
     @staticmethod
     def forward(ctx, x, key):
         ctx.args = (x.shape, key)

@@ -198,12 +198,12 @@ class ConstantFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, fn, name, *args):
-        ctx.name = name
+        ctx.op = name  # not ctx.name: that is the grad_fn's name() method
         return fn(x, *args)
 
     @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError(f"{ctx.name}: the gradient is not implemented in pynn")
+        raise NotImplementedError(f"{ctx.op}: the gradient is not implemented in pynn")
 
 
 class SvdvalsFunction(ArrayFunction):

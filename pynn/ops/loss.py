@@ -24,6 +24,9 @@ def _reduced_grad(grad, shape, reduction):
 
 
 class MSELossFunction(ArrayFunction):
+    def name(self):
+        return "MseLossBackward0"  # PyTorch's grad_fn name, as printed with the loss
+
     @staticmethod
     def forward(ctx, x, y, reduction):
         diff = np.subtract(x, y)
@@ -44,6 +47,9 @@ class MSELossFunction(ArrayFunction):
 class BCEFunction(ArrayFunction):
     """``-w (y log x + (1 - y) log(1 - x))`` with the logs clamped at -100 (PyTorch's rule,
     so x = 0 or 1 gives a finite loss)."""
+
+    def name(self):
+        return "BinaryCrossEntropyBackward0"
 
     @staticmethod
     def forward(ctx, x, y, weight, reduction):
@@ -72,6 +78,9 @@ class BCEFunction(ArrayFunction):
 class BCEWithLogitsFunction(ArrayFunction):
     """``w ((1 - y) x + l (log1p(exp(-|x|)) + max(-x, 0)))``, ``l = 1 + (pos_weight - 1) y``:
     binary cross-entropy of sigmoid(x), never exponentiating a large positive number."""
+
+    def name(self):
+        return "BinaryCrossEntropyWithLogitsBackward0"
 
     @staticmethod
     def forward(ctx, x, y, weight, pos_weight, reduction):
@@ -210,9 +219,24 @@ PAIRWISE_LOSSES = {
 }
 
 
+# The pairwise losses that PyTorch computes in one node of their own
+_OWN_NODES = {"smooth_l1_loss": "SmoothL1LossBackward0", "huber_loss": "HuberLossBackward0",
+              "soft_margin_loss": "SoftMarginLossBackward0"}
+
+
 class PairwiseLossFunction(ArrayFunction):
     """The loss ``name`` of ``PAIRWISE_LOSSES`` between ``x`` and ``y`` (broadcast), with its
     scalar ``args``, reduced by ``reduction`` ("mean", "sum", "none")."""
+
+    def name(self):
+        # PyTorch's grad_fn: the loss's own node, or the reduction that ends its composite
+        loss, _, reduction = self.meta[:3]
+        own = _OWN_NODES.get(loss)
+        if own is not None:
+            return own
+        if reduction != "none":
+            return "MeanBackward0" if reduction == "mean" else "SumBackward0"
+        return "AbsBackward0" if loss == "l1_loss" else "PairwiseLossBackward0"
 
     @staticmethod
     def forward(ctx, x, y, name, args, reduction):

@@ -27,6 +27,9 @@ def _check_matmul(a, b):
 
 
 class MatmulFunction(ArrayFunction):
+    def name(self):
+        return "MmBackward0"  # PyTorch's for the common 2-D case (Bmm, Mv ... otherwise)
+
     @staticmethod
     def forward(ctx, a, b):
         _check_matmul(a, b)
@@ -65,19 +68,28 @@ class LinearFunction(ArrayFunction):
 
     fresh_grads = True  # each gradient is a new GEMM or bias_grad result
 
+    def name(self):
+        # PyTorch's grad_fn for linear: its last node for the input's rank
+        x_shape, _, has_bias, relu = self.args
+        if relu:
+            return "ReluBackward0"
+        if len(x_shape) == 2:
+            return "AddmmBackward0" if has_bias else "MmBackward0"
+        return "SqueezeBackward4" if len(x_shape) == 1 and not has_bias else "ViewBackward0"
+
     @staticmethod
     def forward(ctx, x, w, b, relu):
         lead = x.shape[:-1]
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
         y = K.gemm(x2, w, trans_b=True, bias=b, relu=relu)
         ctx.save_for_backward(x2, w, y if relu else None)
-        ctx.args = (x.shape, lead, b is not None)
+        ctx.args = (x.shape, lead, b is not None, relu)
         return y if x.ndim == 2 else y.reshape(lead + (w.shape[0],))
 
     @staticmethod
     def backward(ctx, grad):
         x2, w, y = ctx.saved_tensors
-        x_shape, _, has_bias = ctx.args
+        x_shape, _, has_bias, _ = ctx.args
         nx, nw, nb, _ = ctx.needs_input_grad
         g = grad if grad.ndim == 2 else grad.reshape(-1, w.shape[0])
         if y is not None:

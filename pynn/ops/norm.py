@@ -29,6 +29,9 @@ class BatchNormFunction(ArrayFunction):
     (not differentiated).
     """
 
+    def name(self):
+        return "NativeBatchNormBackward0"  # PyTorch's grad_fn name
+
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         cshape = _channel_shape(x.ndim)
@@ -90,6 +93,9 @@ class BatchNormFunction(ArrayFunction):
 class LayerNormFunction(ArrayFunction):
     """Layer norm over the trailing ``len(normalized_shape)`` dims of x, with an
     elementwise affine ``weight`` / ``bias`` of ``normalized_shape`` (or None)."""
+
+    def name(self):
+        return "NativeLayerNormBackward0"  # PyTorch's grad_fn name
 
     @staticmethod
     def forward(ctx, x, weight, bias, ndim_norm, eps):

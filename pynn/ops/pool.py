@@ -8,6 +8,9 @@ from ..backend import active as K
 
 
 class MaxPool2dFunction(ArrayFunction):
+    def name(self):
+        return "MaxPool2DWithIndicesBackward0"  # PyTorch's
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
         y, indices = K.max_pool2d_forward(x, kernel_size, stride, padding)
@@ -21,6 +24,9 @@ class MaxPool2dFunction(ArrayFunction):
 
 
 class AvgPool2dFunction(ArrayFunction):
+    def name(self):
+        return "AvgPool2DBackward0"  # PyTorch's
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
         ctx.args = (x.shape, kernel_size, stride, padding, count_include_pad)

@@ -29,6 +29,9 @@ def _expand_grad(grad, axes, keepdim, shape):
 
 
 class SumFunction(ArrayFunction):
+    def name(self):
+        return "SumBackward0" if self.args[0] is None else "SumBackward1"  # as PyTorch's
+
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         axes = norm_dims(dim, x.ndim, "sum")
@@ -42,6 +45,9 @@ class SumFunction(ArrayFunction):
 
 
 class MeanFunction(ArrayFunction):
+    def name(self):
+        return "MeanBackward0" if self.args[0] is None else "MeanBackward1"  # as PyTorch's
+
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         if x.dtype.kind not in "fc":

@@ -104,6 +104,9 @@ def sequence_arg(op, tensors):
 
 
 class ReshapeFunction(ArrayFunction):
+    def name(self):
+        return "ViewBackward0"  # PyTorch's for view, reshape and flatten
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape

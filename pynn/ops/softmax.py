@@ -20,14 +20,14 @@ class _LastAxisFunction(ArrayFunction):
     """Softmax-family op over ``dim``: the kernels work on the last axis, so ``dim`` is moved
     there and back. Subclasses name the kernels and the value for a 0-d input."""
 
-    forward_kernel = backward_kernel = name = None
+    forward_kernel = backward_kernel = op = None  # op, not name: name() is the grad_fn's
     scalar_value = 0
 
     @classmethod
     def forward(cls, ctx, x, dim):
         if x.ndim == 0:
             return np.full_like(x, cls.scalar_value)
-        dim = normalize_dim(dim, x.ndim, cls.name)
+        dim = normalize_dim(dim, x.ndim, cls.op)
         y = getattr(K, cls.forward_kernel)(_to_last(x, dim))
         ctx.save_for_backward(y)
         ctx.dim = dim
@@ -43,17 +43,21 @@ class _LastAxisFunction(ArrayFunction):
 
 
 class SoftmaxFunction(_LastAxisFunction):
-    forward_kernel, backward_kernel, name, scalar_value = (
+    forward_kernel, backward_kernel, op, scalar_value = (
         "softmax_forward", "softmax_backward", "softmax", 1)
 
 
 class LogSoftmaxFunction(_LastAxisFunction):
-    forward_kernel, backward_kernel, name, scalar_value = (
+    forward_kernel, backward_kernel, op, scalar_value = (
         "log_softmax_forward", "log_softmax_backward", "log_softmax", 0)
 
 
 class CrossEntropyFunction(ArrayFunction):
     """Fused softmax + cross-entropy on logits (N, C) and integer labels (N,)."""
+
+    def name(self):
+        # PyTorch's grad_fn: the NLL of its log_softmax; with smoothing, the sum of two terms
+        return "AddBackward0" if self.args[1] else "NllLossBackward0"
 
     @staticmethod
     def forward(ctx, logits, labels, ignore_index, label_smoothing, reduction):
@@ -77,6 +81,9 @@ class NLLLossFunction(ArrayFunction):
     """Negative log-likelihood of log-probabilities (N, C) at integer labels (N,), with
     optional class weights (C,) (PyTorch's ``nll_loss``; the weighted mean divides by the
     summed weights of the samples not ignored)."""
+
+    def name(self):
+        return "NllLossBackward0"
 
     @staticmethod
     def forward(ctx, logp, labels, weight, ignore_index, reduction):

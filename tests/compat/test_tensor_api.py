@@ -139,10 +139,21 @@ def test_promote_types_and_can_cast(a, b):
     assert pynn.can_cast(pb, pa) == torch.can_cast(tb, ta)
 
 
-def test_finfo_iinfo():
-    assert pynn.finfo(pynn.float32).eps == torch.finfo(torch.float32).eps
+@pytest.mark.parametrize("name, fields", [
+    *((d, ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"))
+      for d in ("float32", "float64", "float16")),
+    *((d, ("bits", "min", "max", "dtype")) for d in ("int8", "uint8", "int32", "int64")),
+])
+def test_finfo_iinfo_match_torch(name, fields):
+    info = pynn.finfo if name.startswith("float") else pynn.iinfo
+    ours = info(getattr(pynn, name))
+    theirs = getattr(torch, info.__name__)(getattr(torch, name))
+    # Python numbers, as PyTorch's: a NumPy float32 scalar would print other digits
+    for f in fields:
+        a, b = getattr(ours, f), getattr(theirs, f)
+        assert a == b and type(a) is type(b), (f, a, b)
+    assert repr(ours) == repr(theirs)
     assert pynn.finfo().max == torch.finfo().max
-    assert pynn.iinfo(pynn.int64).max == torch.iinfo(torch.int64).max
 
 
 # ---------------------------------------------------------------------------------------------
@@ -800,6 +811,55 @@ PRINT = [
 def test_repr_matches_torch(make):
     assert repr(make(pynn)) == repr(make(torch)).replace("torch.", "pynn.")
     assert str(make(pynn)) == str(make(torch)).replace("torch.", "pynn.")
+
+
+# grad_fn names show when a script prints a loss or an output: PyTorch's, op by op
+GRAD_FN = {
+    "linear": lambda lib, x: lib.nn.Linear(3, 4)(x),
+    "linear_no_bias": lambda lib, x: lib.nn.functional.linear(x, lib.ones(4, 3)),
+    "linear_3d": lambda lib, x: lib.nn.Linear(3, 4)(x.view(1, 2, 3)),
+    "cross_entropy": lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor([0, 2])),
+    "cross_entropy_smoothing": lambda lib, x: lib.nn.functional.cross_entropy(
+        x, lib.tensor([0, 2]), label_smoothing=0.1),
+    "nll_loss": lambda lib, x: lib.nn.functional.nll_loss(x, lib.tensor([0, 2])),
+    "mse_loss": lambda lib, x: lib.nn.functional.mse_loss(x, lib.zeros(2, 3)),
+    "bce": lambda lib, x: lib.nn.functional.binary_cross_entropy(x.sigmoid(), lib.ones(2, 3)),
+    "bce_logits": lambda lib, x: lib.nn.functional.binary_cross_entropy_with_logits(
+        x, lib.ones(2, 3)),
+    "l1_loss": lambda lib, x: lib.nn.functional.l1_loss(x, lib.zeros(2, 3)),
+    "l1_loss_sum": lambda lib, x: lib.nn.functional.l1_loss(x, lib.zeros(2, 3),
+                                                            reduction="sum"),
+    "smooth_l1_loss": lambda lib, x: lib.nn.functional.smooth_l1_loss(x, lib.zeros(2, 3)),
+    "huber_loss": lambda lib, x: lib.nn.functional.huber_loss(x, lib.zeros(2, 3)),
+    "sum": lambda lib, x: x.sum(), "sum_dim": lambda lib, x: x.sum(1),
+    "mean": lambda lib, x: x.mean(), "mean_dim": lambda lib, x: x.mean(0, keepdim=True),
+    "softmax": lambda lib, x: lib.nn.functional.softmax(x, 1),
+    "log_softmax": lambda lib, x: lib.nn.functional.log_softmax(x, 1),
+    "elu": lambda lib, x: lib.nn.functional.elu(x),
+    "silu": lambda lib, x: lib.nn.functional.silu(x),
+    "softplus": lambda lib, x: lib.nn.functional.softplus(x),
+    "logsigmoid": lambda lib, x: lib.nn.functional.logsigmoid(x),
+    "view": lambda lib, x: x.view(3, 2), "flatten": lambda lib, x: x.flatten(),
+    "select": lambda lib, x: x[0], "select_last": lambda lib, x: x[1:, 0],
+    "slice": lambda lib, x: x[:, 1:], "index": lambda lib, x: x[[0, 1], [2, 0]],
+    "mask": lambda lib, x: x[x > 0], "unsqueeze_key": lambda lib, x: x[:, None],
+    "matmul": lambda lib, x: x @ x.t().detach(), "clamp": lambda lib, x: x.clamp(min=0),
+    "cast": lambda lib, x: x.double(),
+    "batch_norm": lambda lib, x: lib.nn.BatchNorm1d(3)(x),
+    "layer_norm": lambda lib, x: lib.nn.LayerNorm(3)(x),
+    "max_pool2d": lambda lib, x: lib.nn.functional.max_pool2d(x.view(1, 1, 2, 3), 2),
+    "avg_pool2d": lambda lib, x: lib.nn.functional.avg_pool2d(x.view(1, 1, 2, 3), 2),
+}
+
+
+@pytest.mark.parametrize("case", GRAD_FN)
+def test_grad_fn_names_match_torch(case):
+    x = np.array([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]], np.float32)
+    ours = GRAD_FN[case](pynn, pynn.tensor(x, requires_grad=True))
+    theirs = GRAD_FN[case](torch, torch.tensor(x, requires_grad=True))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    # the name is what the tensor prints (a node keeping another ``name`` broke repr)
+    assert f"grad_fn=<{theirs.grad_fn.name()}>" in repr(ours)
 
 
 def test_set_printoptions_linewidth():
