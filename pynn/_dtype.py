@@ -366,8 +366,26 @@ def can_cast(from_, to):
     return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
 
 
+class _FInfo:
+    """``torch.finfo``'s answer: the limits as Python numbers (NumPy's are NumPy scalars,
+    which print differently: ``1.1920929e-07`` against PyTorch's ``1.1920928955078125e-07``)."""
+
+    _FIELDS = ("resolution", "min", "max", "eps", "smallest_normal", "tiny")
+
+    def __init__(self, info):
+        self.bits = _builtin_int(info.bits)
+        for name in self._FIELDS:
+            setattr(self, name, _builtin_float(getattr(info, name)))
+        self.resolution = 10.0 ** -_builtin_int(info.precision)  # exact, as PyTorch's
+        self.dtype = str(info.dtype)
+
+    def __repr__(self):
+        fields = ", ".join(f"{n}={getattr(self, n):g}" for n in self._FIELDS)
+        return f"finfo({fields}, dtype={self.dtype})"
+
+
 def finfo(type=None):
-    """Machine limits of a floating-point dtype (``torch.finfo``; NumPy's ``finfo``).
+    """Machine limits of a floating-point dtype (``torch.finfo``).
 
     Parameters
     ----------
@@ -376,10 +394,11 @@ def finfo(type=None):
 
     Returns
     -------
-    numpy.finfo
-        ``bits``, ``eps``, ``max``, ``min``, ``tiny``, ``smallest_normal``, ``resolution``.
+    finfo
+        ``bits`` (int); ``eps``, ``max``, ``min``, ``tiny``, ``smallest_normal``,
+        ``resolution`` (Python floats); ``dtype`` (its name).
     """
-    return np.finfo(np_dtype(type if type is not None else _default))
+    return _FInfo(np.finfo(np_dtype(type if type is not None else _default)))
 
 
 def iinfo(type):
@@ -392,9 +411,20 @@ def iinfo(type):
     Returns
     -------
     iinfo
-        With ``bits``, ``min``, ``max`` and ``dtype``.
+        With ``bits``, ``min``, ``max`` (ints) and ``dtype`` (its name).
     """
-    return np.iinfo(np_dtype(type))
+    return _IInfo(np.iinfo(np_dtype(type)))
+
+
+class _IInfo:
+    """``torch.iinfo``'s answer, printed as PyTorch prints it."""
+
+    def __init__(self, info):
+        self.bits, self.min, self.max = (_builtin_int(v) for v in (info.bits, info.min, info.max))
+        self.dtype = str(info.dtype)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
 
 class _Named:
