@@ -45,6 +45,8 @@ __all__ = [
     "range",
     "scalar_tensor",
     "sparse_coo_tensor",
+    "tril_indices",
+    "triu_indices",
     "zeros",
     "zeros_like",
 ]
@@ -1098,3 +1100,66 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
     Tensor
     """
     return _make(np.array(_num(s), _float_dtype(dtype)), device, requires_grad)
+
+
+def _tri_indices(op, numpy_fn, row, col, offset, dtype, device):
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{op}: row and col must be non-negative, got {row} and {col}")
+    r, c = numpy_fn(row, offset, col)
+    np_dt = np.dtype(np.int64) if dtype is None else _dtype.np_dtype(dtype)
+    if np_dt.kind not in "iu":
+        raise RuntimeError(f"{op}: dtype must be an integer dtype, got {np_dt}")
+    return _make(np.stack([r, c]).astype(np_dt), device, False)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (row, column) indices of the lower triangle of a ``row`` x ``col`` matrix.
+
+    Parameters
+    ----------
+    row, col : int
+        The matrix's shape.
+    offset : int
+        The diagonal that bounds the triangle (0 the main one, above it positive).
+    dtype : pynn.dtype, optional
+        An integer dtype (int64 by default).
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    layout : optional
+        Accepted for PyTorch's signature.
+
+    Returns
+    -------
+    Tensor of shape (2, N)
+        Row indices, then column indices, in row-major order.
+    """
+    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (row, column) indices of the upper triangle of a ``row`` x ``col`` matrix.
+
+    Parameters
+    ----------
+    row, col : int
+        The matrix's shape.
+    offset : int
+        The diagonal that bounds the triangle (0 the main one, above it positive).
+    dtype : pynn.dtype, optional
+        An integer dtype (int64 by default).
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    layout : optional
+        Accepted for PyTorch's signature.
+
+    Returns
+    -------
+    Tensor of shape (2, N)
+        Row indices, then column indices, in row-major order.
+    """
+    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
+# The draws PyTorch also offers as Tensor methods (probs.multinomial(1), p.bernoulli())
+Tensor.multinomial = multinomial
+Tensor.bernoulli = bernoulli

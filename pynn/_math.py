@@ -60,6 +60,7 @@ mode_result = _return_type("mode")
 aminmax_result = _return_type("aminmax", ("min", "max"))
 cummax_result = _return_type("cummax")
 cummin_result = _return_type("cummin")
+nanmedian_result = _return_type("nanmedian")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2177,6 +2178,188 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
         The reduced shape; with a leading dimension of size ``len(q)`` when ``q`` is 1-D.
     """
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+def nanmedian(input, dim=None, keepdim=False):
+    """:func:`median` of the values that are not NaN (NaN where a slice has none).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int, optional
+        The dimension to reduce (all elements when None, values only).
+    keepdim : bool
+        Whether the reduced dimension is kept with size 1.
+
+    Returns
+    -------
+    Tensor (0-d), or ``nanmedian(values, indices)`` along ``dim``
+    """
+    x = _tensor(input)
+    if x._data.dtype.kind != "f":
+        return median(x, dim, keepdim)
+    flat = dim is None
+    if flat:
+        x, d = x.reshape(-1), 0
+    else:
+        d = normalize_dim(dim, x.ndim, "nanmedian")
+        if x.ndim == 0:
+            return nanmedian_result(x.clone(), _const(np.zeros((), np.int64)))
+    if x.shape[d] == 0:
+        if flat:
+            return _const(np.array(np.nan, x._data.dtype))
+        raise IndexError("nanmedian(): expected a non-empty dimension to reduce")
+    # NaNs sort last: the lower median of a slice's k values is at (k - 1) // 2
+    ordered = sort(x, dim=d, stable=True)
+    k = x.shape[d] - np.isnan(x._data).sum(axis=d, keepdims=True)
+    at = _const(np.maximum(k - 1, 0) // 2)
+    values = gather(ordered.values, d, at)
+    if flat:
+        return values.reshape(())
+    indices = gather(ordered.indices, d, at)
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return nanmedian_result(values, indices)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each element of ``elements`` is in ``test_elements`` (``torch.isin``).
+
+    Parameters
+    ----------
+    elements : Tensor of any shape, or a number
+    test_elements : Tensor of any shape, or a number
+    assume_unique : bool
+        Accepted for PyTorch's signature (both are searched the same way).
+    invert : bool
+        Whether to answer "not in" instead.
+
+    Returns
+    -------
+    Tensor of bool
+        Of the shape of ``elements``.
+    """
+    return _const(np.isin(_arr(elements), _arr(test_elements), invert=invert))
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of a 1-D tensor's elements (``itertools.combinations``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N,)
+    r : int
+        The length of each combination.
+    with_replacement : bool
+        Whether an element may repeat within a combination.
+
+    Returns
+    -------
+    Tensor of shape (C, r)
+        One combination a row, in lexicographic order of positions (empty (0,) when there
+        is none); differentiable.
+    """
+    import itertools
+
+    if input.ndim != 1:
+        raise ValueError(f"combinations: expected a 1-D tensor, got {input.ndim}-D")
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    rows = np.array(list(pick(builtins.range(input.shape[0]), r)), np.int64)
+    if rows.size == 0:
+        return input[_const(np.zeros(0, np.int64))]
+    return input[_const(rows)]
+
+
+def unravel_index(indices, shape):
+    """Flat indices as coordinates in ``shape`` (``torch.unravel_index``).
+
+    Parameters
+    ----------
+    indices : Tensor of any shape, integer dtype
+    shape : int or sequence of int
+
+    Returns
+    -------
+    tuple of Tensor
+        One int64 tensor of the shape of ``indices`` per dimension of ``shape``.
+    """
+    idx = np.asarray(_arr(indices))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: expected integer indices, got {idx.dtype}")
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    total = math.prod(shape)
+    if np.any((idx < -total) | (idx >= total)):
+        raise RuntimeError(f"unravel_index: index out of range for a tensor of shape {shape}")
+    coords = np.unravel_index(np.where(idx < 0, idx + total, idx), shape)
+    return tuple(_const(c.astype(np.int64)) for c in coords)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that ``shapes`` broadcast to (``torch.broadcast_shapes``).
+
+    Parameters
+    ----------
+    *shapes : int or sequence of int
+
+    Returns
+    -------
+    Size
+    """
+    from .tensor import Size
+
+    try:
+        return Size(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"broadcast_shapes: shapes {shapes} do not broadcast") from None
+
+
+def erfc(input):
+    """The complementary error function, ``1 - erf(input)``; differentiable.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor
+        The same shape (float).
+    """
+    return 1 - erf(input)
+
+
+def unfold(self, dimension, size, step):
+    """The windows of length ``size`` every ``step`` along ``dimension``, as a new last
+    dimension (``Tensor.unfold``: patches, sliding windows); differentiable.
+
+    Parameters
+    ----------
+    dimension : int
+    size : int
+        The window length.
+    step : int
+        The distance between window starts.
+
+    Returns
+    -------
+    Tensor
+        ``dimension`` becomes ``(n - size) // step + 1`` windows; a last dimension of
+        ``size`` is added.
+    """
+    d = normalize_dim(dimension, _bmax(self.ndim, 1), "unfold")
+    x = self.reshape(1) if self.ndim == 0 else self
+    n = x.shape[d]
+    if size < 0 or size > n:
+        raise RuntimeError(f"unfold: size ({size}) must be at most the size of dimension {d} "
+                           f"({n})")
+    if step <= 0:
+        raise RuntimeError(f"unfold: step must be positive, got {step}")
+    starts = np.arange(0, n - size + 1, step)
+    windows = starts[:, None] + np.arange(size)[None, :]
+    out = movedim(x, d, -1)[(Ellipsis, _const(windows))]
+    out = movedim(out, -2, d)
+    return out.reshape(out.shape[:-1]) if self.ndim == 0 else out
+
 
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along ``dim``, with its index.
@@ -4424,7 +4607,7 @@ _METHOD_NAMES = [
     "equal", "sum", "nansum", "mean", "nanmean", "prod", "var", "std", "norm", "dist", "logsumexp",
     "cumsum", "cumprod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "sort",
     "argsort", "msort", "topk", "kthvalue", "median", "mode", "unique", "unique_consecutive",
-    "quantile", "nanquantile",
+    "quantile", "nanquantile", "nanmedian", "erfc", "cov", "corrcoef",
     "all", "any", "count_nonzero", "nonzero", "argwhere", "matmul", "mm", "bmm", "mv", "dot",
     "vdot", "inner", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "reshape", "view",
     "view_as", "reshape_as", "flatten", "ravel", "unflatten", "squeeze", "unsqueeze", "permute",
@@ -4437,7 +4620,7 @@ _METHOD_NAMES = [
     "atanh", "deg2rad", "rad2deg", "lgamma", "digamma", "sinc", "logit", "xlogy", "logaddexp",
     "logaddexp2", "sgn", "signbit", "copysign", "heaviside", "gcd", "lcm", "fmax", "fmin",
     "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron", "bitwise_left_shift",
-    "bitwise_right_shift", "to_sparse", "to_dense"
+    "bitwise_right_shift", "to_sparse", "to_dense", "unfold"
 ]
 
 # Tensor method aliases that the namespace spells differently.
@@ -4455,7 +4638,8 @@ _NAMESPACE_ONLY = [
     "rsub", "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
     "column_stack", "atleast_1d", "atleast_2d", "einsum", "tensordot", "where",
     "broadcast_tensors", "var_mean", "std_mean", "cdist", "block_diag", "meshgrid",
-    "cartesian_prod", "cov", "corrcoef", "trapezoid", "trapz", "searchsorted", "bucketize", "spmm"
+    "cartesian_prod", "trapezoid", "trapz", "searchsorted", "bucketize", "spmm", "combinations",
+    "unravel_index", "broadcast_shapes", "isin",
 ]
 
 
@@ -4513,7 +4697,7 @@ _install()
 
 # Tensor methods with no torch-namespace function of that name.
 _METHOD_ONLY = {"view", "view_as", "reshape_as", "expand", "expand_as", "repeat", "to_sparse",
-                "to_dense"}
+                "to_dense", "unfold"}
 
 _EXPORTS = [n for n in _METHOD_NAMES if n not in _METHOD_ONLY] + list(_METHOD_ALIASES) + \
     _NAMESPACE_ONLY

@@ -369,6 +369,20 @@ def test_random_factories(name, make, mean, std):
     assert not np.array_equal(make(pynn)._data, make(pynn)._data)
 
 
+@pytest.mark.parametrize("name", ["tril_indices", "triu_indices"])
+@pytest.mark.parametrize("args", [(3, 3), (4, 3, 1), (3, 5, -1), (0, 2), (2, 4, 9)])
+def test_triangle_indices_match_torch(name, args):
+    ours, theirs = getattr(pynn, name)(*args), getattr(torch, name)(*args)
+    assert ours.dtype == pynn.int64 and ours.tolist() == theirs.tolist()
+    assert getattr(pynn, name)(3, 3, dtype=pynn.int32).dtype == pynn.int32
+
+
+def test_random_draws_as_methods():
+    probs = pynn.tensor([[0.0, 1.0], [1.0, 0.0]])
+    assert probs.multinomial(2, replacement=True).tolist() == [[1, 1], [0, 0]]
+    assert probs.bernoulli().tolist() == probs.tolist()
+
+
 def test_randperm_and_multinomial():
     p = pynn.randperm(50)
     assert sorted(p.tolist()) == list(range(50)) and p.dtype == pynn.int64
