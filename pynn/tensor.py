@@ -1049,8 +1049,34 @@ class Tensor:
         return False
 
     def share_memory_(self):
-        """Self (one process shares its memory already)."""
+        """Move the storage to memory that other processes share; returns self.
+
+        Afterwards the tensor reaches a child process (forked, spawned, or through a
+        :mod:`pynn.multiprocessing` queue) as a tensor over the same memory, so writes on
+        either side are seen by both (Hogwild training). A tensor already shared is left
+        as it is. Views taken before the call keep the old storage, as in PyTorch.
+
+        Returns
+        -------
+        Tensor
+            Self.
+        """
+        from .multiprocessing import _share
+
+        self._data = _share(self._data)
         return self
+
+    def is_shared(self):
+        """Whether the storage is in memory shared between processes
+        (:meth:`share_memory_`).
+
+        Returns
+        -------
+        bool
+        """
+        from .multiprocessing import _is_shared
+
+        return _is_shared(self._data)
 
     def get_device(self):
         """-1: the CPU."""

@@ -846,7 +846,19 @@ class Module:
         return self
 
     def share_memory(self):
-        """Return self (single process storage; for code written for PyTorch)."""
+        """Move every parameter, buffer and existing gradient to memory that other
+        processes share (:meth:`pynn.Tensor.share_memory_`), for Hogwild training with
+        :mod:`pynn.multiprocessing`.
+
+        Returns
+        -------
+        Module
+            Self.
+        """
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
+            if t._grad is not None:
+                t._grad.share_memory_()
         return self
 
     # -- repr ----------------------------------------------------------------------------------
