@@ -119,15 +119,28 @@ from . import (
     distributed,
     distributions,
     functional,
+    jit,
     multiprocessing,
     nn,
     optim,
     sparse,
+    special,
+    testing,
     train,
     utils,
 )
 from . import onnx  # noqa: F401  (torch.onnx needs no import of its own either)
 from .amp import autocast
+
+# PyTorch also keeps these functional ops in its namespace (torch.conv2d, torch.dropout ...),
+# with nn.functional's signatures: the same functions.
+for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
+              "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "dropout", "alpha_dropout",
+              "feature_alpha_dropout", "layer_norm", "group_norm", "pixel_shuffle",
+              "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "bilinear", "prelu",
+              "selu", "celu", "threshold", "rrelu", "hardshrink"):
+    globals()[_name] = getattr(functional, _name)
+del _name
 
 # torch.xpu (Intel GPUs) answers as torch.cuda does here: nothing available, CPU chosen.
 xpu = cuda
@@ -366,6 +379,7 @@ __all__ = [
     "is_inference_mode_enabled",
     "is_nonzero",
     "is_tensor",
+    "jit",
     "load",
     "long",
     "manual_seed",
@@ -392,9 +406,11 @@ __all__ = [
     "short",
     "show_config",
     "sparse",
+    "special",
     "stack",
     "strided",
     "tensor",
+    "testing",
     "train",
     "uint8",
     "uint16",

@@ -1160,6 +1160,42 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
 
 
+def _multinomial_method(self, num_samples, replacement=False, *, generator=None):
+    """Indices drawn from the categorical distributions in this tensor's rows (:func:`multinomial`).
+
+    Parameters
+    ----------
+    num_samples : int
+        Draws per row.
+    replacement : bool
+        Whether an index may be drawn more than once.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+
+    Returns
+    -------
+    Tensor of int64 of shape (num_samples,) or (rows, num_samples)
+    """
+    return multinomial(self, num_samples, replacement, generator=generator)
+
+
+def _bernoulli_method(self, p=None, *, generator=None):
+    """0/1 samples, 1 with probability given by this tensor (or ``p``) (:func:`bernoulli`).
+
+    Parameters
+    ----------
+    p : float, optional
+        Used instead of the tensor's values.
+    generator : pynn.Generator, optional
+        The random generator (by default the global one).
+
+    Returns
+    -------
+    Tensor of this tensor's shape and dtype
+    """
+    return bernoulli(self, p, generator=generator)
+
+
 # The draws PyTorch also offers as Tensor methods (probs.multinomial(1), p.bernoulli())
-Tensor.multinomial = multinomial
-Tensor.bernoulli = bernoulli
+Tensor.multinomial = _multinomial_method
+Tensor.bernoulli = _bernoulli_method

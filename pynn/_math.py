@@ -2329,8 +2329,9 @@ def erfc(input):
 
 
 def unfold(self, dimension, size, step):
-    """The windows of length ``size`` every ``step`` along ``dimension``, as a new last
-    dimension (``Tensor.unfold``: patches, sliding windows); differentiable.
+    """The windows of length ``size`` every ``step`` along ``dimension``, as a new last dim.
+
+    ``Tensor.unfold``: patches, sliding windows; differentiable.
 
     Parameters
     ----------

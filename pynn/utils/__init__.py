@@ -1,5 +1,8 @@
-"""pynn.utils: :mod:`pynn.utils.data` (datasets, samplers, the DataLoader), as ``torch.utils``."""
+"""pynn.utils, as ``torch.utils``: :mod:`~pynn.utils.data` and :mod:`~pynn.utils.checkpoint`.
 
-from . import data
+:mod:`pynn.utils.data` has the datasets, samplers and the DataLoader.
+"""
 
-__all__ = ["data"]
+from . import checkpoint, data
+
+__all__ = ["checkpoint", "data"]

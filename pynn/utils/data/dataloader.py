@@ -15,10 +15,11 @@ from ...tensor import _wrap
 from ._fetch import Fetcher
 from ._rng import draw_generator, keep, numpy_generator
 from ._worker import IterableEnd, WorkerError, get_worker_info, unpack, worker_loop
+from .collate import default_collate  # torch.utils.data.dataloader.default_collate
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["DataLoader", "get_worker_info"]
+__all__ = ["DataLoader", "default_collate", "get_worker_info"]
 
 # How often (seconds) the main process, waiting for a batch, checks its workers are alive.
 _POLL = 1.0
