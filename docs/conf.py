@@ -10,6 +10,9 @@ The generated pages (docs/api/, docs/_build/) are never committed.
 """
 
 import importlib
+import inspect
+import re
+from pathlib import Path
 
 project = "pynn"
 author = "the pynn developers"
@@ -55,8 +58,37 @@ napoleon_use_rtype = False
 myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]
 
-# The kernels pynn.backend documents, from the reference backend that defines them.
-autosummary_context = {"kernels": importlib.import_module("pynn.backend").KERNELS}
+
+
+def _pages():
+    """The modules docs/api.rst lists, each of which gets a page."""
+    text = (Path(__file__).parent / "api.rst").read_text()
+    block = re.search(r"^\.\. autosummary::\n((?:[ \t]+.*\n|\n)+)", text, re.MULTILINE)
+    return [line.strip() for line in block.group(1).splitlines()
+            if line.strip() and not line.strip().startswith(":")]
+
+
+def _submodules(pages):
+    """``{page: [(module name, summary line, its page or None)]}`` for the modules in each
+    page's ``__all__`` (autodoc leaves them out). Roles in a summary become literals: the
+    target may be a module the reference does not document."""
+    page_of = {id(importlib.import_module(page)): page for page in pages}
+    out = {}
+    for page in pages:
+        module = importlib.import_module(page)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.ismodule(obj):
+                summary = (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")
+                summary = re.sub(r":[a-z:]+:`~?([^`<]+?)`", r"``\1``", summary)
+                out.setdefault(page, []).append((f"{page}.{name}", summary, page_of.get(id(obj))))
+    return out
+
+
+# The kernels pynn.backend documents, from the reference backend that defines them, and
+# the submodules each page names.
+autosummary_context = {"kernels": importlib.import_module("pynn.backend").KERNELS,
+                       "submodules": _submodules(_pages())}
 
 
 def setup(app):
