@@ -1,5 +1,4 @@
-"""``pynn.multiprocessing``: Python's :mod:`multiprocessing` with tensors in shared memory
-(``torch.multiprocessing``).
+"""Python's :mod:`multiprocessing` with tensors in shared memory (``torch.multiprocessing``).
 
 Everything :mod:`multiprocessing` offers is here under the same names (``Process``,
 ``Queue``, ``Pool``, ``set_start_method``, ``get_context``, ...), plus :func:`spawn`. What

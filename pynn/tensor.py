@@ -1052,7 +1052,7 @@ class Tensor:
         """Move the storage to memory that other processes share; returns self.
 
         Afterwards the tensor reaches a child process (forked, spawned, or through a
-        :mod:`pynn.multiprocessing` queue) as a tensor over the same memory, so writes on
+        ``pynn.multiprocessing`` queue) as a tensor over the same memory, so writes on
         either side are seen by both (Hogwild training). A tensor already shared is left
         as it is. Views taken before the call keep the old storage, as in PyTorch.
 
@@ -1067,8 +1067,7 @@ class Tensor:
         return self
 
     def is_shared(self):
-        """Whether the storage is in memory shared between processes
-        (:meth:`share_memory_`).
+        """Whether the storage is in memory shared between processes (:meth:`share_memory_`).
 
         Returns
         -------

@@ -846,9 +846,10 @@ class Module:
         return self
 
     def share_memory(self):
-        """Move every parameter, buffer and existing gradient to memory that other
-        processes share (:meth:`pynn.Tensor.share_memory_`), for Hogwild training with
-        :mod:`pynn.multiprocessing`.
+        """Move every parameter, buffer and existing gradient to shared memory.
+
+        Other processes then see the same memory (:meth:`pynn.Tensor.share_memory_`), for
+        Hogwild training with ``pynn.multiprocessing``.
 
         Returns
         -------
