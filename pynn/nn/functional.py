@@ -3402,3 +3402,113 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
         ``input`` itself, overwritten.
     """
     return rrelu(input, lower, upper, training, inplace=True)
+
+
+__all__ += ["max_unpool1d", "max_unpool2d", "rms_norm"]
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalisation over the trailing dimensions ``normalized_shape``.
+
+    ``x / sqrt(mean(x ** 2) + eps) * weight``, the mean over those dimensions (LLaMA-style
+    layers); differentiable.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, *normalized_shape)
+    normalized_shape : int or tuple of int
+    weight : Tensor of shape ``normalized_shape``, optional
+    eps : float, optional
+        Added to the mean square; by default the machine epsilon of the input's dtype.
+
+    Returns
+    -------
+    Tensor shaped like ``input``
+    """
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(n) for n in normalized_shape)
+    x, w = _data(input), _data(weight)
+    _float_operands("rms_norm", input=x, weight=w)
+    if not shape or x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"rms_norm: input of shape {x.shape} does not end in "
+                         f"normalized_shape {shape}")
+    if w is not None and w.shape != shape:
+        raise ValueError(f"rms_norm: weight must have shape {shape}, got {w.shape}")
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    dims = tuple(range(-len(shape), 0))
+    out = input * (input * input).mean(dims, keepdim=True).add(eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, n):
+    x, idx = _data(input), _data(indices)
+    if x.ndim not in (n + 1, n + 2):
+        raise ValueError(f"{op}: expected a {n + 1}-D or {n + 2}-D input, got shape {x.shape}")
+    if idx.shape != x.shape or idx.dtype.kind not in "iu":
+        raise ValueError(f"{op}: indices must be integers of the input's shape {x.shape}, got "
+                         f"{idx.dtype} of shape {idx.shape}")
+    k = _tuple(kernel_size, n, "kernel_size", op)
+    s = k if stride is None else _tuple(stride, n, "stride", op)
+    p = _tuple(padding, n, "padding", op)
+    default = tuple((x.shape[-n + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(n))
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(int(v) for v in tuple(output_size)[-n:])
+        if any(abs(a - b) >= st for a, b, st in zip(size, default, s)):
+            raise ValueError(f"{op}: output_size {size} is not within a stride of the "
+                             f"default {default}")
+    plane = int(np.prod(size))
+    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+        raise RuntimeError(f"{op}: found an invalid max index {int(idx.max())} (output "
+                           f"volumes are of size {'x'.join(map(str, size))})")
+    lead = x.shape[:-n]
+    flat_in, flat_idx = input.reshape(lead + (-1,)), _wrap(idx.reshape(lead + (-1,)), None)
+    out = _wrap(np.zeros(lead + (plane,), x.dtype), None)
+    # each input value lands at its index; the gradient gathers it back
+    return out.scatter(-1, flat_idx, flat_in).reshape(lead + size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of :func:`max_pool1d` given its indices: maxima back in place, zeros
+    elsewhere.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    indices : Tensor of int64, the input's shape
+        From ``max_pool1d(..., return_indices=True)``.
+    kernel_size, stride, padding : int or tuple of int
+        The pooling's (stride defaults to kernel_size).
+    output_size : sequence of int, optional
+        The output length (to undo a pooling that dropped a remainder).
+
+    Returns
+    -------
+    Tensor of shape (N, C, L_out)
+    """
+    return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding,
+                       output_size, 1)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of :func:`max_pool2d` given its indices: maxima back in place, zeros
+    elsewhere (SegNet's decoder).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    indices : Tensor of int64, the input's shape
+        From ``max_pool2d(..., return_indices=True)``.
+    kernel_size, stride, padding : int or tuple of int
+        The pooling's (stride defaults to kernel_size).
+    output_size : sequence of int, optional
+        The output height and width (to undo a pooling that dropped a remainder).
+
+    Returns
+    -------
+    Tensor of shape (N, C, H_out, W_out)
+    """
+    return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding,
+                       output_size, 2)

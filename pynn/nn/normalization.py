@@ -13,7 +13,7 @@ from .parameter import Parameter
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
-    "LayerNorm", "LocalResponseNorm",
+    "LayerNorm", "LocalResponseNorm", "RMSNorm", "SyncBatchNorm",
 ]
 
 
@@ -463,3 +463,121 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` dimensions.
+
+    ``x / sqrt(mean(x ** 2) + eps) * weight`` (no centring, no bias), as in LLaMA-style
+    transformers.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of int
+    eps : float, optional
+        Added to the mean square; by default the machine epsilon of the input's dtype.
+    elementwise_affine : bool
+        Learn ``weight`` (ones) of shape ``normalized_shape``.
+    device : None or "cpu"
+    dtype : float dtype, optional
+        Of the weight (default float32).
+
+    Shape
+    -----
+    - Input: ``(*, *normalized_shape)``.
+    - Output: the input's shape.
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        dtype = _layer_dtype(dtype, device)
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self):
+        """Reset ``weight`` to ones."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm for inputs of any rank from 2 (``torch.nn.SyncBatchNorm``).
+
+    PyTorch averages the batch statistics over the processes of a distributed job. pynn's
+    statistics are each process's own: the same as PyTorch's in one process, and with
+    :class:`~pynn.nn.parallel.DistributedDataParallel` each replica normalises by its own
+    batch (the running statistics of rank 0 are the ones saved).
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels (dimension 1).
+    eps : float
+    momentum : float or None
+    affine : bool
+    track_running_stats : bool
+    process_group : optional
+        Accepted for PyTorch's signature.
+    device : None or "cpu"
+    dtype : float dtype, optional
+
+    Shape
+    -----
+    - Input: (N, C, *).
+    - Output: the input's shape.
+    """
+
+    _ranks = (2, 3, 4, 5)
+    _rank_text = "at least 2D"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype)
+        self.process_group = process_group
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """``module`` with each BatchNorm layer replaced by a SyncBatchNorm holding its state.
+
+        Parameters
+        ----------
+        module : Module
+        process_group : optional
+            Accepted for PyTorch's signature.
+
+        Returns
+        -------
+        Module
+            ``module`` itself, or a new SyncBatchNorm when ``module`` is a BatchNorm.
+        """
+        out = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            ref = module.weight if module.weight is not None else module.running_mean
+            out = cls(module.num_features, module.eps, module.momentum, module.affine,
+                      module.track_running_stats, process_group,
+                      dtype=None if ref is None else ref.dtype)
+            out.load_state_dict(module.state_dict())
+            out.train(module.training)
+            for name in ("weight", "bias"):
+                old = getattr(module, name)
+                if old is not None:
+                    getattr(out, name).requires_grad = old.requires_grad
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out

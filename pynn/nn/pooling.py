@@ -5,7 +5,7 @@ from .module import Module
 
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d",
+    "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d", "MaxUnpool1d", "MaxUnpool2d",
 ]
 
 
@@ -257,3 +257,61 @@ class AdaptiveMaxPool1d(_Adaptive):
 
     def forward(self, input):
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class MaxUnpool2d(Module):
+    """The inverse of :class:`MaxPool2d`: each maximum back at its index, zeros elsewhere.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Default: ``kernel_size``.
+    padding : int or (int, int)
+
+    Shape
+    -----
+    - Input: (N, C, H, W) or (C, H, W), with indices of the same shape (from
+      ``MaxPool2d(..., return_indices=True)``).
+    - Output: (N, C, oH, oW), ``oH = (H - 1) sH - 2 pH + kH`` (``oW`` likewise), or
+      ``output_size``.
+    """
+
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+
+        def as_tuple(v):  # as PyTorch's attributes: one int a dimension
+            return tuple(int(i) for i in v) if isinstance(v, (tuple, list)) else \
+                (int(v),) * self._dims
+
+        self.kernel_size = as_tuple(kernel_size)
+        self.stride = as_tuple(stride if stride is not None else kernel_size)
+        self.padding = as_tuple(padding)
+
+    def forward(self, input, indices, output_size=None):
+        unpool = F.max_unpool2d if self._dims == 2 else F.max_unpool1d
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(MaxUnpool2d):
+    """The inverse of :class:`MaxPool1d`: each maximum back at its index, zeros elsewhere.
+
+    Parameters
+    ----------
+    kernel_size : int
+    stride : int, optional
+        Default: ``kernel_size``.
+    padding : int
+
+    Shape
+    -----
+    - Input: (N, C, L) or (C, L), with indices of the same shape.
+    - Output: (N, C, oL), ``oL = (L - 1) s - 2 p + k``, or ``output_size``.
+    """
+
+    _dims = 1

@@ -241,3 +241,52 @@ def test_inplace_writes_into_a_tensor_outside_the_graph_as_torch(name, kwargs):
     y = getattr(F, name)(leaf * 1.0, inplace=True, **kwargs)
     y.sum().backward()
     assert leaf.grad is not None
+
+
+@pytest.mark.parametrize("dims, shape, args", [
+    (2, (2, 3, 6, 6), (2,)), (2, (2, 3, 7, 6), ((2, 3),)), (2, (1, 2, 7, 7), (3, 2, 1)),
+    (2, (3, 5, 4), (2,)), (1, (2, 3, 9), (3, 2)), (1, (2, 3, 8), (2,)),
+])
+def test_max_unpool_matches_torch(dims, shape, args):
+    """max_pool -> max_unpool: values, the padded output size and the gradient."""
+    x = np.random.default_rng(3).standard_normal(shape)
+    pool, unpool = f"max_pool{dims}d", f"max_unpool{dims}d"
+    xp, xt = pynn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yp, ip = getattr(F, pool)(xp, *args, return_indices=True)
+    yt, it = getattr(TF, pool)(xt, *args, return_indices=True)
+    up, ut = getattr(F, unpool)(yp, ip, *args), getattr(TF, unpool)(yt, it, *args)
+    assert up.shape == tuple(ut.shape)
+    np.testing.assert_allclose(up.detach().numpy(), ut.detach().numpy())
+    w = np.random.default_rng(4).standard_normal(tuple(ut.shape))
+    (up * pynn.tensor(w)).sum().backward()
+    (ut * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xp.grad.numpy(), xt.grad.numpy())
+    size = x.shape[-dims:]
+    np.testing.assert_allclose(
+        getattr(F, unpool)(yp, ip, *args, output_size=size).detach().numpy(),
+        getattr(TF, unpool)(yt, it, *args, output_size=size).detach().numpy())
+    module = getattr(pynn.nn, f"MaxUnpool{dims}d")(*args)
+    assert repr(module) == repr(getattr(torch.nn, f"MaxUnpool{dims}d")(*args))
+    np.testing.assert_allclose(module(yp, ip).detach().numpy(), ut.detach().numpy())
+
+
+def test_max_unpool_refuses_an_index_outside_the_output():
+    x = np.random.default_rng(5).standard_normal((1, 1, 7, 6))
+    y, i = F.max_pool2d(pynn.tensor(x), 3, 2, 1, return_indices=True)
+    with pytest.raises(RuntimeError, match="invalid max index"):
+        F.max_unpool2d(y, i, 3, 2, 1)  # torch raises too: the default size drops a column
+
+
+def test_convert_sync_batchnorm_keeps_the_state():
+    model = pynn.nn.Sequential(pynn.nn.Conv2d(3, 4, 1), pynn.nn.BatchNorm2d(4),
+                               pynn.nn.Sequential(pynn.nn.BatchNorm1d(4)))
+    model[1].running_mean.fill_(0.5)
+    model.eval()
+    converted = pynn.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert converted is model
+    assert [type(m).__name__ for m in model.modules()].count("SyncBatchNorm") == 2
+    assert model[1].running_mean.tolist() == [0.5] * 4 and not model[1].training
+    assert sorted(model.state_dict()) == sorted(
+        torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.Sequential(
+            torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4),
+            torch.nn.Sequential(torch.nn.BatchNorm1d(4)))).state_dict())
