@@ -530,21 +530,34 @@ class ArrayFunction:
         return tuple(out)
 
     def _check_versions(self):
-        """Raise PyTorch's error if a Tensor input was written in place since the call and
-        this node kept (a view of) its storage, as PyTorch raises for a saved tensor (a
-        write outside the graph goes into the storage itself). An input the node did not keep
-        (``x + y`` keeps neither) is not an error,
-        unless an in-place op recorded in the graph has since given the input a new
-        ``grad_fn`` (``_after_version``, set by ``Tensor._inplace``): this node reaches its
-        input's node through the Tensor, so its gradient would go to the wrong node."""
+        """Called by the walks when an input's version changed since the call. Raise
+        PyTorch's error if the input was written in place and this node kept (a view of)
+        its storage, as PyTorch raises for a saved tensor (a write outside the graph goes
+        into the storage itself; one in the graph gives the tensor a new storage). An
+        input the node did not keep (``x + y`` keeps neither) is not an error; but when an
+        in-place op recorded in the graph has since given it a new ``grad_fn``
+        (``_after_version``, set by ``Tensor._inplace``), the input is replaced by the
+        value it had (``_before``), whose node is the one to receive this node's gradient.
+        Returns True when it replaced an input: the walk then counts its edges again."""
         versions = self._versions
+        replaced = None
         for i, t in enumerate(self._inputs):
             if isinstance(t, Tensor):
                 expected = versions[i] if versions else 0
-                if t._version != expected and (
-                        _kept(self, t._data)
-                        or getattr(t.grad_fn, "_after_version", -1) >= expected):
+                if t._version == expected:
+                    continue
+                if _kept(self, t._data):
                     raise _version_error(t, expected)
+                before = t
+                while getattr(before.grad_fn, "_after_version", -1) >= expected:
+                    before = before.grad_fn._before
+                if before is not t:
+                    replaced = replaced or list(self._inputs)
+                    replaced[i] = before
+        if replaced is None:
+            return False
+        self._inputs = tuple(replaced)
+        return True
 
     def _backward_graph(self, *grads):
         raise NotImplementedError(
@@ -1124,6 +1137,7 @@ def _plan(nodes, targets_leaf, targets_node):
     stack = list(nodes)
     while stack:
         node = stack.pop()
+        _version_sum_check(node)  # before its edges are read: it may replace inputs
         for t, needed in zip(node._inputs, node.needs_input_grad):
             if needed and t.grad_fn is not None:
                 parent = t.grad_fn
@@ -1226,29 +1240,37 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                         and id(t) in targets_leaf):
                     hooked[id(t)] = hooked.get(id(t), 0) + 1
     else:
-        stack = list(starts)
-        while stack:
-            node = stack.pop()
-            vs = 0
-            for t, needed in zip(node._inputs, node.needs_input_grad):
-                if needed:
-                    vs += t._version
-                    parent = t.grad_fn
-                    if parent is not None:
-                        if parent in deps:
-                            deps[parent] += 1
+        initial = dict(deps)
+        counting = True
+        while counting:  # again when a node's inputs were replaced
+            counting = False
+            deps = dict(initial)
+            pending.clear()
+            hooked.clear()
+            stack = list(starts)
+            while stack:
+                node = stack.pop()
+                vs = 0
+                for t, needed in zip(node._inputs, node.needs_input_grad):
+                    if needed:
+                        vs += t._version
+                        parent = t.grad_fn
+                        if parent is not None:
+                            if parent in deps:
+                                deps[parent] += 1
+                            else:
+                                deps[parent] = 1
+                                stack.append(parent)
                         else:
-                            deps[parent] = 1
-                            stack.append(parent)
-                    else:
-                        if post and id(t) in post:
-                            pending[id(t)] = pending.get(id(t), 0) + 1
-                        if leaf_hooks and id(t) in leaf_hooks:
-                            hooked[id(t)] = hooked.get(id(t), 0) + 1
-            for t in node._others:
-                vs += t._version
-            if vs != node._vsum:
-                node._check_versions()
+                            if post and id(t) in post:
+                                pending[id(t)] = pending.get(id(t), 0) + 1
+                            if leaf_hooks and id(t) in leaf_hooks:
+                                hooked[id(t)] = hooked.get(id(t), 0) + 1
+                for t in node._others:
+                    vs += t._version
+                if vs != node._vsum and node._check_versions():
+                    counting = True
+                    break
 
     ready = [n for n in starts if deps.get(n, 1) == 0]
     anomaly = _mode.anomaly
@@ -1457,34 +1479,38 @@ def _run_backward(root, grad, retain_graph):
     """The common walk (``loss.backward()``): one single-output root, every leaf reached
     accumulates. The same steps as :func:`_execute`, kept apart because it runs every
     training step."""
-    deps = {root: 0}
-    stack = [root]
     post = _post_hooks
-    pending = {} if post else None  # leaves with post-accumulate hooks -> edges to deliver
     leaf_hooks = _leaf_hooks
-    hooked = {} if leaf_hooks else None  # leaves with tensor hooks -> edges to deliver
-    while stack:
-        node = stack.pop()
-        vs = 0
-        for t, needed in zip(node._inputs, node.needs_input_grad):
-            if needed:
-                vs += t._version
-                parent = t.grad_fn
-                if parent is not None:
-                    if parent in deps:
-                        deps[parent] += 1
+    counting = True
+    while counting:  # again from the root when a node's inputs were replaced
+        counting = False
+        deps = {root: 0}
+        stack = [root]
+        pending = {} if post else None  # leaves with post-accumulate hooks -> their edges
+        hooked = {} if leaf_hooks else None  # leaves with tensor hooks -> their edges
+        while stack:
+            node = stack.pop()
+            vs = 0
+            for t, needed in zip(node._inputs, node.needs_input_grad):
+                if needed:
+                    vs += t._version
+                    parent = t.grad_fn
+                    if parent is not None:
+                        if parent in deps:
+                            deps[parent] += 1
+                        else:
+                            deps[parent] = 1
+                            stack.append(parent)
                     else:
-                        deps[parent] = 1
-                        stack.append(parent)
-                else:
-                    if post and id(t) in post:
-                        pending[id(t)] = pending.get(id(t), 0) + 1
-                    if leaf_hooks and id(t) in leaf_hooks:
-                        hooked[id(t)] = hooked.get(id(t), 0) + 1
-        for t in node._others:
-            vs += t._version
-        if vs != node._vsum:
-            node._check_versions()
+                        if post and id(t) in post:
+                            pending[id(t)] = pending.get(id(t), 0) + 1
+                        if leaf_hooks and id(t) in leaf_hooks:
+                            hooked[id(t)] = hooked.get(id(t), 0) + 1
+            for t in node._others:
+                vs += t._version
+            if vs != node._vsum and node._check_versions():
+                counting = True
+                break
 
     grads = {root: grad}
     ready = [root]

@@ -674,10 +674,12 @@ class Tensor:
             if out is old or any(out is a for a in args):
                 out = out.clone()  # self needs a node of its own (see _after_version)
             # nodes recorded before this write reach self's node through self: unless that
-            # node passes their gradient on unchanged, the backward walk refuses them
-            # (autograd's _check_versions) rather than misroute their gradients
+            # node passes their gradient on unchanged, the backward walk sends their
+            # gradients to the node self had then, which _before leads back to (autograd's
+            # _check_versions)
             if not passthrough or any(type(a) is Tensor and a.requires_grad for a in args):
                 out.grad_fn._after_version = self._version
+                out.grad_fn._before = old
             arr = out._data
             if not arr.flags.writeable or arr is old._data or any(
                     type(a) is Tensor and arr is a._data for a in args):
@@ -702,6 +704,19 @@ class Tensor:
         self._version += 1
         return self
 
+    def _take_result(self, out):
+        """Make self ``out``, the recorded result of an op that took self as an input (what
+        ``inplace=True`` of an activation means in the graph): the op keeps self's old
+        value as its input, and self is written as by :meth:`copy_`, views and all."""
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        node = out.grad_fn
+        old = _snapshot(self)
+        node._inputs = tuple(old if a is self else a for a in node._inputs)
+        return self.copy_(out)
+
     def _inplace_view(self, base, fn, args, kwargs):
         """The recorded in-place op on a view ``base_tensor[key]``: computed from the base's
         current value, written into the base (recorded there, as an assignment), after
@@ -710,11 +725,13 @@ class Tensor:
         if tb.requires_grad and tb.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
+        before = _snapshot(self)
         old = _snapshot(tb)[key]
         out = _recorded_result(self, fn(old, *args, **kwargs), old, False)
         tb._inplace(_ix._put, out, key)
         view = tb[key]
         view.grad_fn._after_version = self._version
+        view.grad_fn._before = before
         self._data, self.grad_fn, self.requires_grad = view._data, view.grad_fn, True
         self._version += 1
         return self

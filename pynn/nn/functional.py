@@ -1489,8 +1489,11 @@ def _maybe_inplace(input, out, inplace):
     """PyTorch's ``inplace=True``: the result written into ``input``'s storage when ``input``
     is outside the graph (nothing to differentiate through); otherwise the out-of-place result,
     which has the same values."""
-    if inplace and isinstance(input, Tensor) and not out.requires_grad \
-            and input._data.flags.writeable and input._data.shape == out._data.shape:
+    if not (inplace and isinstance(input, Tensor)):
+        return out
+    if out.requires_grad:
+        return input._take_result(out)  # in the graph: input becomes the recorded result
+    if input._data.flags.writeable and input._data.shape == out._data.shape:
         np.copyto(input._data, out._data)
         return input
     return out
