@@ -22,7 +22,6 @@ release = importlib.import_module("pynn").__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "myst_parser",
 ]
 
@@ -54,9 +53,8 @@ napoleon_custom_sections = ["Shape", ("Attributes", "params_style")]
 napoleon_use_param = False
 napoleon_use_rtype = False
 
-# The guide's pages link to each other's sections by their headings.
+# A link to a section of a guide page (page.md#heading) resolves as it does on GitHub.
 myst_heading_anchors = 3
-myst_enable_extensions = ["dollarmath"]
 
 
 
