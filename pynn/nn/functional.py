@@ -21,7 +21,7 @@ TypeError naming the op otherwise. PyTorch's deprecated ``size_average``/``reduc
 turned into ``reduction`` with PyTorch's warning.
 
 Not implemented (NotImplementedError): ``dilation`` in pooling, ``ceil_mode`` in average
-pooling, ``divisor_override``, bicubic interpolation, ``grid_sample``.
+pooling, ``divisor_override``, bicubic interpolation, bicubic ``grid_sample``.
 """
 
 import warnings
@@ -56,6 +56,7 @@ from ..ops.conv import (
 )
 from ..ops.elementwise import MulFunction
 from ..ops.embedding import EmbeddingFunction
+from ..ops.grid import affine_grid, grid_sample
 from ..ops.loss import (
     BCEFunction,
     BCEWithLogitsFunction,
@@ -3515,3 +3516,6 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     """
     return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding,
                        output_size, 2)
+
+
+__all__ += ["affine_grid", "grid_sample"]  # the spatial transformer's ops, in ops/grid.py
