@@ -41,10 +41,10 @@ unless ``retain_graph=True``. Every node records the versions of the Tensors its
 may read (an ``ArrayFunction``: its Tensor inputs; a ``Function``: its saved tensors); an
 in-place write in between makes backward raise, as PyTorch does.
 
-``create_graph=True`` is supported for graphs made of :class:`Function` nodes (their
-``backward`` is written with Tensor operations, which are recorded); the built-in ops'
-backward works on ndarrays and is not differentiable, so a graph containing one raises
-NotImplementedError.
+``create_graph=True`` records the backward itself: a :class:`Function`'s ``backward`` is
+written with Tensor operations; a built-in op's backward works on ndarrays, so its recorded
+form comes from :mod:`pynn.ops.graph_backward` (an op without an entry there raises
+NotImplementedError naming it).
 """
 
 import functools
@@ -560,11 +560,18 @@ class ArrayFunction:
         return True
 
     def _backward_graph(self, *grads):
-        raise NotImplementedError(
-            f"create_graph=True: the backward of {self.name()} (a built-in pynn op) works on "
-            "ndarrays and is not recorded, so higher-order gradients through it are not "
-            "supported; only graphs made of pynn.autograd.Function subclasses are"
-        )
+        """``create_graph=True``: the backward as recorded Tensor operations, from the
+        registry of :mod:`pynn.ops.graph_backward` (read only here, off the ordinary walk)."""
+        from .ops import graph_backward as registry  # ops import this module
+
+        fn = registry.GRAPH_BACKWARD.get(type(self))
+        if fn is None:
+            raise NotImplementedError(
+                f"create_graph=True: the backward of {self.name()} ({type(self).__name__}, a "
+                "built-in pynn op) works on ndarrays and has no recorded form, so "
+                "higher-order gradients through it are not supported"
+            )
+        return registry.graph_backward(self, fn, grads)
 
     def __repr__(self):
         return f"<{self.name()}>"
@@ -1632,7 +1639,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     retain_graph : bool, optional
         Default: ``create_graph``.
     create_graph : bool
-        Return gradients that carry their own graph (Function nodes only).
+        Return gradients that carry their own graph (differentiable again).
     allow_unused : bool, optional
         Give None for an input the outputs do not depend on instead of raising.
     materialize_grads : bool

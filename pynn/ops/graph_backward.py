@@ -1,0 +1,941 @@
+"""Backward passes as recorded Tensor operations, for ``create_graph=True``.
+
+Every built-in node's ``backward`` works on ndarrays, which keeps the ordinary walk cheap but
+leaves no graph behind. Under ``create_graph=True`` the walk calls
+:meth:`pynn.autograd.ArrayFunction._backward_graph` instead, which looks the node's class up
+in :data:`GRAPH_BACKWARD` here: each entry expresses the op's gradient with pynn Tensor
+operations on the node's recorded inputs (``node._inputs``), so the gradients it returns are
+themselves differentiable (gradient penalties, Hessian-vector products, derivatives of a
+network with respect to its inputs). Nothing here runs unless ``create_graph`` is True.
+
+An entry is ``fn(node, *grads) -> tuple`` with one Tensor gradient per output in (None for an
+output that received none) and one Tensor or None per argument of ``apply`` out. Values an
+entry needs from the forward are recomputed from the inputs with Tensor ops (``exp`` from
+``x.exp()``), never read from the node's saved arrays, which are constants to the new graph.
+Piecewise-constant factors (masks, signs) are constants: their derivative is zero almost
+everywhere, as in PyTorch.
+
+Ops whose forward is itself a short composition of other recorded ops (layer norm,
+convolution) get their gradient by rebuilding that composition and differentiating it with
+:func:`pynn.autograd.grad` (:func:`_through`).
+"""
+
+import math
+
+import numpy as np
+
+from .. import autograd
+from ..tensor import Tensor, _wrap
+from . import activation, conv, elementwise, index, loss, matmul, norm, reduce
+from . import shape as shape_ops
+from . import softmax as softmax_ops
+
+__all__ = ["GRAPH_BACKWARD", "graph_backward"]
+
+GRAPH_BACKWARD = {}
+
+
+def _register(*classes):
+    def deco(fn):
+        for cls in classes:
+            GRAPH_BACKWARD[cls] = fn
+        return fn
+    return deco
+
+
+def graph_backward(node, fn, grads):
+    """Run the entry ``fn`` for ``node`` on the incoming gradients and fit what it returns to
+    the inputs: one value per argument, summed down to each input's shape and in its dtype.
+
+    Parameters
+    ----------
+    node : ArrayFunction
+        The node being differentiated (its ``_inputs`` are the arguments of ``apply``).
+    fn : callable
+        Its entry in :data:`GRAPH_BACKWARD`.
+    grads : tuple
+        One gradient (Tensor, ndarray or None) per output of the node.
+
+    Returns
+    -------
+    tuple
+        One Tensor or None per argument of ``apply``.
+    """
+    grads = tuple(g if g is None or isinstance(g, Tensor) else _wrap(np.asarray(g), None)
+                  for g in grads)
+    res = fn(node, *grads)
+    if not isinstance(res, tuple):
+        res = (res,)
+    out = []
+    for t, needed, g in zip(node._inputs, node.needs_input_grad, res):
+        if not needed or g is None:
+            out.append(None)
+            continue
+        if g._data.shape != t._data.shape:
+            g = autograd._sum_to(g, t._data.shape)
+        if g._data.dtype != t._data.dtype:
+            g = g.to(t._data.dtype)
+        out.append(g)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _t(x):
+    """A Tensor for an operand: Tensors as they are, arrays as constants, Python scalars
+    kept as scalars (they broadcast without promoting the other operand)."""
+    if isinstance(x, (Tensor, int, float, bool)):
+        return x
+    return _wrap(np.asarray(x), None)
+
+
+def _data(x):
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _const(arr, like):
+    """The ndarray ``arr`` as a constant Tensor in the dtype of the Tensor ``like``."""
+    return _wrap(np.asarray(arr, like._data.dtype), None)
+
+
+def _needs(node):
+    return node.needs_input_grad
+
+
+def _where(cond, a, b):
+    return elementwise.WhereFunction.apply(np.asarray(cond, bool), a, b)
+
+
+def _unreduce(g, axes, keepdim, shape):
+    """The gradient of a reduction over ``axes`` (None: all) put back to ``shape``: the
+    reduced dimensions restored, then broadcast (a recorded expand)."""
+    if tuple(g._data.shape) == tuple(shape):
+        return g
+    if not keepdim:
+        if axes is None:
+            g = g.reshape((1,) * len(shape))
+        else:
+            for a in sorted(axes):
+                g = g.unsqueeze(a)
+    return g.expand(shape)
+
+
+def _scatter_add(g, where, shape_):
+    """Zeros of ``shape_`` with ``g`` added at the flat positions ``where`` (shaped like g):
+    the adjoint of gathering those positions, recorded so it is differentiable in ``g``."""
+    return shape_ops.ScatterMapFunction.apply(np.zeros(shape_, g._data.dtype), g, where, True)
+
+
+def _gather_adjoint(g, where, shape_):
+    """As :func:`_scatter_add` for positions that may be -1 (an element that came from no
+    input: its gradient is dropped)."""
+    keep = where >= 0
+    if not keep.all():
+        g = shape_ops.GatherMapFunction.apply(g, np.flatnonzero(keep.reshape(-1)))
+        where = where[keep]
+    return _scatter_add(g.reshape(where.shape), where, shape_)
+
+
+def _positions(shape_, fn):
+    return shape_ops.index_map(shape_, fn)
+
+
+def _through(node, grads, build, argnums):
+    """The gradient of ``build(*inputs)`` (the op rebuilt from recorded Tensor ops) with
+    respect to the inputs at ``argnums`` that need one, recorded (``create_graph``)."""
+    inputs = node._inputs
+    want = [i for i in argnums if node.needs_input_grad[i]]
+    out = build(*inputs)
+    res = autograd.grad(out, [inputs[i] for i in want], grads[0], create_graph=True,
+                        allow_unused=True)
+    full = [None] * len(inputs)
+    for i, g in zip(want, res):
+        full[i] = g
+    return tuple(full)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+
+
+@_register(elementwise.AddFunction)
+def _add(node, g):
+    na, nb = _needs(node)
+    return (g if na else None, g if nb else None)
+
+
+@_register(elementwise.SubFunction)
+def _sub(node, g):
+    na, nb = _needs(node)
+    return (g if na else None, -g if nb else None)
+
+
+@_register(elementwise.MulFunction)
+def _mul(node, g):
+    a, b = (_t(x) for x in node._inputs)
+    na, nb = _needs(node)
+    return (g * b if na else None, g * a if nb else None)
+
+
+@_register(elementwise.DivFunction)
+def _div(node, g):
+    a, b = (_t(x) for x in node._inputs)
+    na, nb = _needs(node)
+    ga = g / b if na else None
+    gb = -g * a / (b * b) if nb else None
+    return ga, gb
+
+
+@_register(elementwise.NegFunction)
+def _neg(node, g):
+    return (-g,)
+
+
+@_register(elementwise.PowFunction)
+def _pow(node, g):
+    a, b = (_t(x) for x in node._inputs)
+    na, nb = _needs(node)
+    ga = gb = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if na:
+            if not isinstance(b, Tensor):
+                ga = g * 0.0 if b == 0 else g * (b * a ** (b - 1))
+            else:
+                d = b * a ** (b - 1)
+                # PyTorch takes the derivative as 0 where the exponent is 0
+                ga = g * _where(_data(b) == 0, 0.0, d)
+        if nb:
+            # d(a^b)/db = a^b log a, 0 where a == 0 and b >= 0 (PyTorch's rule)
+            av, bv = _data(a), _data(b)
+            zero = (av == 0) & (bv >= 0)
+            if isinstance(a, Tensor):
+                safe_a = _where(zero, 1.0, a)
+            else:
+                safe_a = _t(np.where(zero, 1.0, av).astype(_data(g).dtype))
+            d = safe_a ** b * safe_a.log()
+            gb = g * _where(zero, 0.0, d)
+    return ga, gb
+
+
+@_register(elementwise.MaximumFunction)
+def _maximum(node, g):
+    a, b, is_min = node._inputs
+    av, bv = _data(a), _data(b)
+    wins = (av < bv) if is_min else (av > bv)
+    share = np.where(wins, 1.0, np.where(av == bv, 0.5, 0.0))
+    na, nb, _ = _needs(node)
+    return (g * _const(share, g) if na else None,
+            g * _const(1 - share, g) if nb else None, None)
+
+
+@_register(elementwise.WhereFunction)
+def _where_bw(node, g):
+    cond = np.asarray(_data(node._inputs[0]), bool)
+    _, na, nb = _needs(node)
+    return (None, _where(cond, g, 0.0) if na else None,
+            _where(cond, 0.0, g) if nb else None)
+
+
+@_register(elementwise.ClampFunction)
+def _clamp(node, g):
+    x, lo, hi = node._inputs
+    xv = _data(x)
+    mask = np.ones(xv.shape, bool)
+    if lo is not None:
+        mask &= xv >= lo
+    if hi is not None:
+        mask &= xv <= hi
+    return _where(mask, g, 0.0), None, None
+
+
+@_register(elementwise.CloneFunction)
+def _clone(node, g):
+    return (g,)
+
+
+@_register(elementwise.CastFunction)
+def _cast(node, g):
+    return g.to(node._inputs[0]._data.dtype), None
+
+
+@_register(elementwise.ZeroGradFunction)
+def _zero_grad(node, g):
+    return (None,) + tuple(g.new_zeros(_data(a).shape) if isinstance(a, Tensor) else None
+                           for a in node._inputs[1:])
+
+
+@_register(elementwise.NanToNumFunction)
+def _nan_to_num(node, g):
+    return _where(np.isfinite(_data(node._inputs[0])), g, 0.0), None, None, None
+
+
+@_register(elementwise.Atan2Function)
+def _atan2(node, g):
+    a, b = (_t(x) for x in node._inputs)
+    na, nb = _needs(node)
+    r = g / (a * a + b * b)
+    return (r * b if na else None, -r * a if nb else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary functions: d(fn(x))/dx as Tensor ops of x
+
+
+_SQRT_PI = math.sqrt(math.pi)
+
+_UNARY = {
+    elementwise.ExpFunction: lambda x: x.exp(),
+    elementwise.Exp2Function: lambda x: x.exp2() * math.log(2.0),
+    elementwise.LogFunction: lambda x: 1 / x,
+    elementwise.Log2Function: lambda x: 1 / (x * math.log(2.0)),
+    elementwise.Log10Function: lambda x: 1 / (x * math.log(10.0)),
+    elementwise.Log1pFunction: lambda x: 1 / (x + 1),
+    elementwise.Expm1Function: lambda x: x.exp(),
+    elementwise.SqrtFunction: lambda x: 0.5 / x.sqrt(),
+    elementwise.RsqrtFunction: lambda x: -0.5 * x.rsqrt() ** 3,
+    elementwise.SinFunction: lambda x: x.cos(),
+    elementwise.CosFunction: lambda x: -x.sin(),
+    elementwise.TanFunction: lambda x: 1 + x.tan() ** 2,
+    elementwise.AsinFunction: lambda x: (1 - x * x).rsqrt(),
+    elementwise.AcosFunction: lambda x: -(1 - x * x).rsqrt(),
+    elementwise.AtanFunction: lambda x: 1 / (1 + x * x),
+    elementwise.SinhFunction: lambda x: x.cosh(),
+    elementwise.CoshFunction: lambda x: x.sinh(),
+    elementwise.AsinhFunction: lambda x: (x * x + 1).rsqrt(),
+    elementwise.AcoshFunction: lambda x: (x * x - 1).rsqrt(),
+    elementwise.AtanhFunction: lambda x: 1 / (1 - x * x),
+    elementwise.ErfFunction: lambda x: (2 / _SQRT_PI) * (-x * x).exp(),
+    elementwise.ReciprocalFunction: lambda x: -(x * x).reciprocal(),
+    elementwise.SquareFunction: lambda x: 2 * x,
+    elementwise.AbsFunction: lambda x: _const(np.sign(x._data), x),
+    elementwise.FracFunction: lambda x: 1.0,
+    elementwise.Deg2radFunction: lambda x: math.pi / 180,
+    elementwise.Rad2degFunction: lambda x: 180 / math.pi,
+    elementwise.LgammaFunction: lambda x: x.digamma(),
+    activation.TanhFunction: lambda x: 1 - x.tanh() ** 2,
+    activation.SigmoidFunction: lambda x: (s := x.sigmoid()) * (1 - s),
+}
+
+
+def _unary(node, g):
+    x = node._inputs[0]
+    if x._data.dtype.kind not in "fc":
+        x = x.to(elementwise.default_float())
+    return (g * _UNARY[type(node)](x),)
+
+
+for _cls in _UNARY:
+    GRAPH_BACKWARD[_cls] = _unary
+
+
+@_register(elementwise.SafeSqrtFunction)
+def _safe_sqrt(node, g):
+    x = node._inputs[0]
+    zero = x._data == 0
+    return (_where(zero, 0.0, g * 0.5 / _where(zero, 1.0, x).sqrt()),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations
+
+
+@_register(activation.ReluFunction)
+def _relu(node, g):
+    return (_where(node._inputs[0]._data > 0, g, 0.0),)
+
+
+@_register(activation.LeakyReluFunction)
+def _leaky_relu(node, g):
+    x, slope = node._inputs
+    return g * _const(np.where(x._data > 0, 1.0, slope), g), None
+
+
+def _phi(x):
+    return (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
+
+
+@_register(activation.GeluFunction)
+def _gelu(node, g):
+    x, approximate = node._inputs
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = (k * (x + 0.044715 * x ** 3)).tanh()
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+    else:
+        d = 0.5 * (1 + (x * (1 / math.sqrt(2))).erf()) + x * _phi(x)
+    return g * d, None
+
+
+def _softplus_t(x, beta, threshold):
+    from .. import functional as F
+    return F.softplus(x, beta, threshold)
+
+
+_POINTWISE = {
+    "elu": lambda x, alpha, scale, input_scale: _where(
+        x._data > 0, scale,
+        (scale * alpha * input_scale) * (x.clamp(max=0) * input_scale).exp()),
+    "softplus": lambda x, beta, threshold: _where(x._data * beta > threshold, 1.0,
+                                                  (x * beta).sigmoid()),
+    "softsign": lambda x: 1 / (1 + x.abs()) ** 2,
+    "hardtanh": lambda x, lo, hi: _const((x._data > lo) & (x._data < hi), x),
+    "hardsigmoid": lambda x: _const(((x._data > -3) & (x._data < 3)) / 6, x),
+    "hardswish": lambda x: _where(x._data < -3, 0.0, _where(x._data > 3, 1.0,
+                                                           (2 * x + 3) / 6)),
+    "silu": lambda x: (s := x.sigmoid()) * (1 + x * (1 - s)),
+    "mish": lambda x: (t := _softplus_t(x, 1.0, 20.0).tanh()) + x * (1 - t * t) * x.sigmoid(),
+    "logsigmoid": lambda x: (-x).sigmoid(),
+    "tanhshrink": lambda x: x.tanh() ** 2,
+    "softshrink": lambda x, lambd: _const(np.abs(x._data) > lambd, x),
+    "hardshrink": lambda x, lambd: _const(np.abs(x._data) > lambd, x),
+    "threshold": lambda x, threshold, value: _const(x._data > threshold, x),
+}
+
+
+@_register(activation.PointwiseFunction)
+def _pointwise(node, g):
+    x, name, args = node._inputs
+    fn = _POINTWISE.get(name)
+    if fn is None:
+        raise NotImplementedError(f"create_graph=True: the backward of {node.name()} ({name}) "
+                                  "is not recorded, so higher-order gradients through it are "
+                                  "not supported")
+    return g * fn(x, *args), None, None
+
+
+@_register(activation.PReluFunction)
+def _prelu(node, g):
+    x, weight = node._inputs
+    nx, nw = _needs(node)
+    w = weight.reshape((-1,) + (1,) * (x._data.ndim - 2)) if weight._data.size > 1 \
+        else weight.reshape(())
+    pos = x._data > 0
+    gx = _where(pos, g, g * w) if nx else None
+    gw = None
+    if nw:
+        gw = _where(pos, 0.0, g * x)
+        if weight._data.size == 1:
+            gw = gw.sum().reshape(weight._data.shape)
+        else:
+            axes = (0,) + tuple(range(2, x._data.ndim))
+            gw = gw.sum(dim=axes).reshape(weight._data.shape)
+    return gx, gw
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions
+
+
+@_register(reduce.SumFunction)
+def _sum(node, g):
+    axes, keepdim, shape_ = node.args
+    return _unreduce(g, axes, keepdim, shape_), None, None
+
+
+@_register(reduce.MeanFunction)
+def _mean(node, g):
+    axes, keepdim, shape_, count = node.args
+    return _unreduce(g / count, axes, keepdim, shape_), None, None
+
+
+@_register(reduce.AmaxFunction)
+def _amax(node, g):
+    x, dim, keepdim, is_min = node._inputs
+    xv = x._data
+    axes = reduce.norm_dims(dim, xv.ndim, "amax")
+    y = (np.min if is_min else np.max)(xv, axis=axes, keepdims=True)
+    mask = xv == y
+    share = mask / mask.sum(axis=axes, keepdims=True)
+    return _unreduce(g, axes, keepdim, xv.shape) * _const(share, g), None, None, None
+
+
+@_register(reduce.TieShareFunction)
+def _tie_share(node, g):
+    x, y, dim, keepdim = node._inputs
+    xv, yv = x._data, _data(y)
+    axes = reduce.norm_dims(dim, xv.ndim, "median")
+    mask = (xv == yv) | (np.isnan(xv) & np.isnan(yv))
+    share = mask / mask.sum(axis=axes, keepdims=True)
+    return _unreduce(g, axes, keepdim, xv.shape) * _const(share, g), None, None, None
+
+
+@_register(reduce.TakeAlongFunction)
+def _take_along(node, g):
+    x, dim, indices, keepdim = node._inputs
+    shape_ = x._data.shape
+    if not shape_:
+        return g, None, None, None
+    d = shape_ops.normalize_dim(dim, len(shape_), "max")
+    if not keepdim:
+        g = g.unsqueeze(d)
+    where = _positions(shape_, lambda a: np.take_along_axis(a, indices, d))
+    return _scatter_add(g, where, shape_), None, None, None
+
+
+@_register(reduce.NormFunction)
+def _norm(node, g):
+    x, p, dim, keepdim = node._inputs
+    xv = x._data
+    axes = reduce.norm_dims(dim, xv.ndim, "norm")
+    g = _unreduce(g, axes, keepdim, xv.shape)
+    if p == 0:
+        return g * 0.0, None, None, None
+    if p == 1:
+        return g * _const(np.sign(xv), g), None, None, None
+    a = np.abs(xv)
+    if p in (math.inf, -math.inf):
+        y = (np.max if p > 0 else np.min)(a, axis=axes, keepdims=True)
+        mask = a == y
+        share = np.sign(xv) * mask / mask.sum(axis=axes, keepdims=True)
+        return g * _const(share, g), None, None, None
+    y = x.norm(p, dim=axes, keepdim=True)
+    zero = np.broadcast_to(y._data == 0, xv.shape)
+    ys = _where(y._data == 0, 1.0, y)
+    if p == 2:
+        d = x / ys
+    else:
+        d = _const(np.sign(xv), g) * x.abs() ** (p - 1) / ys ** (p - 1)
+    return _where(zero, 0.0, g * d), None, None, None
+
+
+@_register(reduce.ProdFunction)
+def _prod(node, g):
+    x, dim, keepdim = node._inputs
+    if np.any(x._data == 0):
+        raise NotImplementedError("create_graph=True: the recorded backward of prod does not "
+                                  "handle inputs holding zeros")
+    axes = None if dim is None else (shape_ops.normalize_dim(dim, x._data.ndim, "prod"),)
+    y = x.prod() if dim is None else x.prod(dim, keepdim=True)
+    return _unreduce(g, axes, keepdim, x._data.shape) * y / x, None, None
+
+
+@_register(reduce.CumsumFunction)
+def _cumsum(node, g):
+    d = node._inputs[1]
+    if g._data.ndim == 0:
+        return g, None
+    return g.flip(d).cumsum(d).flip(d), None
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape and indexing
+
+
+@_register(shape_ops.ReshapeFunction)
+def _reshape(node, g):
+    return g.reshape(node._inputs[0]._data.shape), None
+
+
+@_register(shape_ops.PermuteFunction)
+def _permute(node, g):
+    return g.permute(*[int(i) for i in np.argsort(node._inputs[1])]), None
+
+
+@_register(shape_ops.ExpandFunction)
+def _expand(node, g):
+    return autograd._sum_to(g, node._inputs[0]._data.shape), None
+
+
+@_register(shape_ops.CatFunction)
+def _cat(node, g):
+    parts = node._inputs[1:]
+    d = node.dim
+    lead = (slice(None),) * d
+    out = [None]
+    start = 0
+    for t, n, empty in zip(parts, node.needs_input_grad[1:], node.empty):
+        size = 0 if empty else _data(t).shape[d]
+        if n:
+            out.append(g.new_zeros((0,)) if empty else g[lead + (slice(start, start + size),)])
+        else:
+            out.append(None)
+        start += size
+    return tuple(out)
+
+
+@_register(shape_ops.StackFunction)
+def _stack(node, g):
+    lead = (slice(None),) * node.dim
+    return (None, *[g[lead + (i,)] if n else None
+                    for i, n in enumerate(node.needs_input_grad[1:])])
+
+
+@_register(shape_ops.SliceFunction, index.IndexFunction)
+def _index(node, g):
+    x, key = node._inputs
+    shape_ = x._data.shape
+    return _scatter_add(g, _positions(shape_, lambda a: np.asarray(a[key])), shape_), None
+
+
+@_register(shape_ops.IndexSelectFunction)
+def _index_select(node, g):
+    x, idx, axis = node._inputs
+    shape_ = x._data.shape
+    where = _positions(shape_, lambda a: np.take(a, _data(idx), axis=axis))
+    return _scatter_add(g, where, shape_), None, None
+
+
+@_register(shape_ops.SplitFunction)
+def _split(node, *grads):
+    x, dim, spans, squeeze = node._inputs
+    shape_ = x._data.shape
+    lead = (slice(None),) * dim
+    total = None
+    for g, (a, b) in zip(grads, spans):
+        if g is None:
+            continue
+        key = lead + ((a,) if squeeze else (slice(a, b),))
+        part = _scatter_add(g, _positions(shape_, lambda arr, key=key: arr[key]), shape_)
+        total = part if total is None else total + part
+    return total, None, None, None
+
+
+@_register(shape_ops.GatherMapFunction)
+def _gather_map(node, g):
+    x, where = node._inputs
+    return _gather_adjoint(g, where, x._data.shape), None
+
+
+@_register(shape_ops.ScatterMapFunction)
+def _scatter_map(node, g):
+    where, accumulate = node._inputs[2:]
+    nx, nsrc = _needs(node)[:2]
+    gx = gsrc = None
+    if nx:
+        if accumulate:
+            gx = g
+        else:
+            mask = np.ones(g._data.size, bool)
+            mask[where.reshape(-1)] = False
+            gx = g * _const(mask.reshape(g._data.shape), g)
+    if nsrc:
+        gsrc = shape_ops.GatherMapFunction.apply(g, where)
+    return gx, gsrc, None, None
+
+
+@_register(index.IndexPutFunction)
+def _index_put(node, g):
+    key = node._inputs[2]
+    accumulate = node._inputs[3] if len(node._inputs) > 3 else False
+    nx, nv = _needs(node)[:2]
+    gx = gv = None
+    if nx:
+        if accumulate:
+            gx = g
+        else:
+            mask = np.ones(g._data.shape, bool)
+            mask[key] = False
+            gx = g * _const(mask, g)
+    if nv:
+        gv = g[key]
+    return gx, gv, None, None
+
+
+@_register(index.OverwriteFunction)
+def _overwrite(node, g):
+    return g * 0.0, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Matrix products
+
+
+@_register(matmul.MatmulFunction)
+def _matmul(node, g):
+    a, b = node._inputs
+    na, nb = _needs(node)
+    a2 = a.unsqueeze(0) if a._data.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b._data.ndim == 1 else b
+    g2 = g
+    if a._data.ndim == 1:
+        g2 = g2.unsqueeze(-2 if b._data.ndim > 1 else -1)
+    if b._data.ndim == 1:
+        g2 = g2.unsqueeze(-1)
+    ga = gb = None
+    if na:
+        ga = autograd._sum_to(g2 @ b2.transpose(-1, -2), a2._data.shape).reshape(a._data.shape)
+    if nb:
+        gb = autograd._sum_to(a2.transpose(-1, -2) @ g2, b2._data.shape).reshape(b._data.shape)
+    return ga, gb
+
+
+@_register(matmul.LinearFunction)
+def _linear(node, g):
+    x, w, b, relu = node._inputs
+    nx, nw, nb = _needs(node)[:3]
+    n_out = w._data.shape[0]
+    g2 = g.reshape(-1, n_out) if g._data.ndim != 2 else g
+    if relu:
+        x2 = x._data.reshape(-1, x._data.shape[-1])
+        pre = x2 @ w._data.T + (0 if b is None else b._data)
+        g2 = _where(pre > 0, g2, 0.0)
+    dx = dw = db = None
+    if nx:
+        dx = (g2 @ w).reshape(x._data.shape)
+    if nw:
+        x2t = x.reshape(-1, x._data.shape[-1]) if x._data.ndim != 2 else x
+        dw = g2.transpose(0, 1) @ x2t
+    if nb and b is not None:
+        db = g2.sum(dim=0)
+    return dx, dw, db, None
+
+
+@_register(matmul.EinsumFunction)
+def _einsum(node, g):
+    from .. import _math
+    arrays = node._inputs[1:]
+    ins, out = node.subs
+    grads = [None]
+    for i, (sub, a) in enumerate(zip(ins, arrays)):
+        if not node.needs_input_grad[i + 1]:
+            grads.append(None)
+            continue
+        if len(set(sub)) != len(sub):
+            raise NotImplementedError(
+                f"einsum: the gradient of an operand with a repeated subscript ({sub!r}) is "
+                "not implemented")
+        others = [(s, _t(b)) for j, (s, b) in enumerate(zip(ins, arrays)) if j != i]
+        present = set(out).union(*(set(s) for s, _ in others))
+        kept = "".join(c for c in sub if c in present)
+        sizes = dict(zip(sub, _data(a).shape))
+        gi = _math.einsum(",".join([out] + [s for s, _ in others]) + "->" + kept, g,
+                          *[b for _, b in others])
+        if kept != sub:
+            for k, c in enumerate(sub):
+                if c not in present:
+                    gi = gi.unsqueeze(k)
+            gi = gi.expand(tuple(sizes[c] for c in sub))
+        grads.append(gi)
+    return tuple(grads)
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax family and losses
+
+
+@_register(softmax_ops.SoftmaxFunction)
+def _softmax(node, g):
+    x, dim = node._inputs
+    if x._data.ndim == 0:
+        return g * 0.0, None
+    y = x.softmax(dim)
+    return y * (g - (g * y).sum(dim=dim, keepdim=True)), None
+
+
+@_register(softmax_ops.LogSoftmaxFunction)
+def _log_softmax(node, g):
+    x, dim = node._inputs
+    if x._data.ndim == 0:
+        return g * 0.0, None
+    return g - x.softmax(dim) * g.sum(dim=dim, keepdim=True), None
+
+
+@_register(softmax_ops.CrossEntropyFunction)
+def _cross_entropy(node, g):
+    logits, labels, ignore_index, smoothing, reduction = node._inputs
+    lv = _data(labels)
+    n, c = logits._data.shape
+    valid = lv != ignore_index
+    safe = np.where(valid, lv, 0)
+    target = np.zeros((n, c))
+    target[np.arange(n), safe] = 1.0
+    target = target * (1 - smoothing) + smoothing / c
+    rows = valid[:, None].astype(np.float64)
+    d = (logits.softmax(-1) - _const(target, logits)) * _const(rows, logits)
+    if reduction == "none":
+        return d * g.unsqueeze(-1), None, None, None, None
+    if reduction == "mean":
+        g = g / max(int(valid.sum()), 1) if valid.any() else g * math.nan
+    return d * g, None, None, None, None
+
+
+@_register(softmax_ops.NLLLossFunction)
+def _nll_loss(node, g):
+    logp, labels, weight, ignore_index, reduction = node._inputs
+    lv = _data(labels)
+    n, c = logp._data.shape
+    valid = lv != ignore_index
+    safe = np.where(valid, lv, 0)
+    w = (_data(weight)[safe] if weight is not None else np.ones(n)) * valid
+    if reduction == "mean":
+        g = g / float(w.sum())
+    elif reduction == "none":
+        pass
+    where = np.arange(n) * c + safe
+    src = -(_const(w, logp) * g)
+    return _scatter_add(src, where, logp._data.shape), None, None, None, None
+
+
+def _reduced(g, shape_, reduction):
+    if reduction == "none":
+        return g
+    size = math.prod(shape_)
+    return (g / size if reduction == "mean" else g).expand(shape_)
+
+
+@_register(loss.MSELossFunction)
+def _mse(node, g):
+    x, y, reduction = node._inputs
+    nx, ny, _ = _needs(node)
+    diff = _t(x) - _t(y)
+    gd = 2 * diff * _reduced(g, diff._data.shape, reduction)
+    return (gd if nx else None, -gd if ny else None, None)
+
+
+@_register(loss.BCEWithLogitsFunction)
+def _bce_logits(node, g):
+    x, y, weight, pos_weight, reduction = (_t(v) if v is not None and not isinstance(v, str)
+                                           else v for v in node._inputs)
+    nx, ny = _needs(node)[:2]
+    gr = _reduced(g, x._data.shape, reduction)
+    if weight is not None:
+        gr = gr * weight
+    s = x.sigmoid()
+    gx = gy = None
+    if pos_weight is None:
+        if nx:
+            gx = gr * (s - y)
+        if ny:
+            gy = gr * -x
+    else:
+        l_ = 1 + (pos_weight - 1) * y
+        if nx:
+            gx = gr * ((1 - y) - l_ * (1 - s))
+        if ny:
+            gy = gr * (-x + (pos_weight - 1) * _softplus_t(-x, 1.0, 20.0))
+    return gx, gy, None, None, None
+
+
+@_register(loss.BCEFunction)
+def _bce(node, g):
+    x, y, weight, reduction = (_t(v) if v is not None and not isinstance(v, str) else v
+                               for v in node._inputs)
+    nx, ny = _needs(node)[:2]
+    gr = _reduced(g, x._data.shape, reduction)
+    if weight is not None:
+        gr = gr * weight
+    gx = gr * (x - y) / (x * (1 - x)).clamp(min=1e-12) if nx else None
+    gy = gr * ((-x).log1p().clamp(min=-100) - x.log().clamp(min=-100)) if ny else None
+    return gx, gy, None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Composite ops: rebuilt from recorded ops and differentiated
+
+
+def _layer_norm_graph(x, weight, bias, ndim_norm, eps):
+    dims = tuple(range(x.dim() - ndim_norm, x.dim()))
+    mean = x.mean(dim=dims, keepdim=True)
+    xc = x - mean
+    var = (xc * xc).mean(dim=dims, keepdim=True)
+    y = xc * (var + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+@_register(norm.LayerNormFunction)
+def _layer_norm(node, g):
+    return _through(node, (g,), _layer_norm_graph, (0, 1, 2))
+
+
+def _batch_norm_graph(x, weight, bias, running_mean, running_var, training, momentum, eps):
+    cshape = (1, -1) + (1,) * (x.dim() - 2)
+    axes = (0,) + tuple(range(2, x.dim()))
+    if training:
+        mean = x.mean(dim=axes, keepdim=True)
+        xc = x - mean
+        var = (xc * xc).mean(dim=axes, keepdim=True)
+    else:
+        xc = x - _t(running_mean).reshape(cshape)
+        var = _t(running_var).reshape(cshape)
+    y = xc * (var + eps).rsqrt()
+    if weight is not None:
+        y = y * weight.reshape(cshape)
+    if bias is not None:
+        y = y + bias.reshape(cshape)
+    return y
+
+
+@_register(norm.BatchNormFunction)
+def _batch_norm(node, g):
+    return _through(node, (g,), _batch_norm_graph, (0, 1, 2))
+
+
+def _pair(v):
+    return tuple(int(i) for i in v) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+def _conv2d_graph(x, w, b, stride, padding, dilation, relu, pool):
+    if pool is not None:
+        raise NotImplementedError("create_graph=True: the recorded backward of the fused "
+                                  "conv2d + max-pool is not supported")
+    n = x._data.shape[0]
+    o, _, kh, kw = w._data.shape
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    cols = conv.UnfoldFunction.apply(x, (kh, kw), dilation, padding, stride)
+    y = w.reshape(o, -1) @ cols
+    h_out = (x._data.shape[2] + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    w_out = cols._data.shape[2] // h_out
+    y = y.reshape(n, o, h_out, w_out)
+    if b is not None:
+        y = y + b.reshape(1, -1, 1, 1)
+    if relu:
+        y = y.relu()
+    return y
+
+
+@_register(conv.Conv2dFunction)
+def _conv2d(node, g):
+    return _through(node, (g,), _conv2d_graph, (0, 1, 2))
+
+
+def _conv_transpose2d_graph(x, w, b, stride, padding, dilation, out_hw):
+    n, cin, h, wd = x._data.shape
+    cout, kh, kw = w._data.shape[1:]
+    cols = w.reshape(cin, cout * kh * kw).transpose(0, 1) @ x.reshape(n, cin, h * wd)
+    y = conv.FoldFunction.apply(cols, (n, cout, *out_hw), (kh, kw), _pair(dilation),
+                                _pair(padding), _pair(stride))
+    if b is not None:
+        y = y + b.reshape(1, -1, 1, 1)
+    return y
+
+
+@_register(conv.ConvTranspose2dFunction)
+def _conv_transpose2d(node, g):
+    return _through(node, (g,), _conv_transpose2d_graph, (0, 1, 2))
+
+
+@_register(conv.UnfoldFunction)
+def _unfold(node, g):
+    x, kernel_size, dilation, padding, stride = node._inputs
+    return (conv.FoldFunction.apply(g, x._data.shape, kernel_size, dilation, padding, stride),
+            None, None, None, None)
+
+
+@_register(conv.FoldFunction)
+def _fold(node, g):
+    kernel_size, dilation, padding, stride = node._inputs[2:]
+    return (conv.UnfoldFunction.apply(g, kernel_size, dilation, padding, stride),
+            None, None, None, None, None)
+
+
+@_register(conv.PadFunction)
+def _pad(node, g):
+    x, idx = node._inputs[:2]
+    shape_ = x._data.shape
+
+    def move(a):
+        for axis, ix, valid in idx:
+            a = np.take(a, ix, axis=axis)
+            if not valid.all():
+                s = [1] * a.ndim
+                s[axis] = -1
+                a = np.where(valid.reshape(s), a, -1)
+        return a
+
+    return _gather_adjoint(g, _positions(shape_, move), shape_), None, None
