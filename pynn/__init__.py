@@ -138,7 +138,7 @@ for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_p
               "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "dropout", "alpha_dropout",
               "feature_alpha_dropout", "layer_norm", "group_norm", "pixel_shuffle",
               "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "bilinear", "prelu",
-              "selu", "celu", "threshold", "rrelu", "hardshrink"):
+              "selu", "celu", "threshold", "rrelu", "hardshrink", "pdist"):
     globals()[_name] = getattr(functional, _name)
 del _name
 

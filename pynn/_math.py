@@ -3115,6 +3115,21 @@ def _mT(input):
     return transpose(input, -2, -1)
 
 
+def _H(input):
+    """The conjugate transpose of a matrix (the transpose, for real tensors)."""
+    if input.ndim > 2:
+        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{input.ndim}-D tensor.")
+    out = _T(input)
+    return _const(np.conj(out._data)) if out._data.dtype.kind == "c" else out
+
+
+def _mH(input):
+    """The last two dimensions swapped and conjugated (``mT`` for real tensors)."""
+    out = _mT(input)
+    return _const(np.conj(out._data)) if out._data.dtype.kind == "c" else out
+
+
 def adjoint(input):
     """``mT`` (real tensors).
 
@@ -3684,6 +3699,93 @@ def scatter_add(input, dim, index, src):
     Tensor of the input's shape
     """
     return _scatter(input, dim, index, src, True, "scatter_add")
+
+
+_SCATTER_REDUCE = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """A copy of ``input`` where the ``src`` values sent to each position along ``dim`` by
+    ``index`` are reduced together (with the present value when ``include_self``).
+
+    Differentiable in ``input`` and ``src``: ``sum`` and ``mean`` as sums, ``amax``/``amin``
+    sharing the gradient among the values that tie for the extremum, ``prod`` as
+    ``result / value`` (so not at zeros). Positions no index reaches keep ``input``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64, same number of dimensions as input
+        Positions along ``dim``.
+    src : Tensor of index's shape (or larger)
+        The values reduced.
+    reduce : {"sum", "prod", "mean", "amax", "amin"}
+    include_self : bool
+        Whether the present values of ``input`` take part.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    op = "scatter_reduce"
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"{op}(): reduce argument must be either sum, prod, mean, amax or "
+                           f"amin, got {reduce}")
+    d = normalize_dim(dim, input.ndim, op)
+    idx = _index_arr(index, op)
+    pos = _index_positions(input, d, idx, op).reshape(-1)
+    x = input._data
+    s = _arr(src)[tuple(slice(0, i) for i in idx.shape)].reshape(-1).astype(x.dtype)
+    hit = np.zeros(x.size, bool)
+    hit[pos] = True
+    count = np.bincount(pos, minlength=x.size).astype(x.dtype)
+    if include_self:
+        count += 1
+    flat = x.reshape(-1)
+    if reduce in ("sum", "mean"):
+        # a sum of recorded ops: input (kept, or zeroed where hit) plus the scattered src
+        base = input if include_self else where(_const(hit.reshape(x.shape)), 0, input)
+        out = scatter_add(base, d, index, src) if isinstance(src, Tensor) else \
+            _const(base._data.copy())
+        if not isinstance(src, Tensor):
+            np.add.at(out._data.reshape(-1), pos, s)
+        if reduce == "mean":
+            out = out / _const(np.where(hit, np.maximum(count, 1), 1).reshape(x.shape))
+            if x.dtype.kind in "iu":
+                out = out.floor().to(input.dtype)
+        return out
+    ufunc = _SCATTER_REDUCE[reduce]
+    res = flat.copy()
+    if not include_self:
+        res[hit] = {"prod": 1, "amax": -np.inf, "amin": np.inf}[reduce] \
+            if x.dtype.kind == "f" else {"prod": 1, "amax": np.iinfo(x.dtype).min,
+                                         "amin": np.iinfo(x.dtype).max}[reduce]
+    ufunc.at(res, pos, s)
+    result = _const(res.reshape(x.shape))
+    if not (_autograd.is_grad_enabled() and (
+            input.requires_grad or isinstance(src, Tensor) and src.requires_grad)):
+        return result
+    # the value is res exactly; the gradient comes from a recorded sum with res's derivative
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if reduce == "prod":
+            w_self, w_src = res / flat, res[pos] / s
+        else:
+            w_self = (flat == res).astype(x.dtype)
+            w_src = (s == res[pos]).astype(x.dtype)
+            ties = np.bincount(pos, weights=w_src, minlength=x.size) + \
+                (w_self if include_self else 0)
+            ties = np.where(hit, np.maximum(ties, 1), 1)
+            w_self, w_src = w_self / ties, w_src / ties[pos]
+    w_self = np.where(hit, w_self if include_self else 0, 1).reshape(x.shape)
+    terms = input * _const(w_self)
+    if isinstance(src, Tensor):
+        w = w_src.reshape(idx.shape)
+        part = src if src.shape == tuple(idx.shape) else src[tuple(slice(0, i) for i in
+                                                                   idx.shape)]
+        terms = scatter_add(terms, d, index, part * _const(w.astype(x.dtype)))
+    return result + (terms - terms.detach())
 
 
 def _dim_positions(input, d, index, op):
@@ -4608,7 +4710,7 @@ _METHOD_NAMES = [
     "equal", "sum", "nansum", "mean", "nanmean", "prod", "var", "std", "norm", "dist", "logsumexp",
     "cumsum", "cumprod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "sort",
     "argsort", "msort", "topk", "kthvalue", "median", "mode", "unique", "unique_consecutive",
-    "quantile", "nanquantile", "nanmedian", "erfc", "cov", "corrcoef",
+    "quantile", "nanquantile", "nanmedian", "erfc", "cov", "corrcoef", "scatter_reduce",
     "all", "any", "count_nonzero", "nonzero", "argwhere", "matmul", "mm", "bmm", "mv", "dot",
     "vdot", "inner", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "reshape", "view",
     "view_as", "reshape_as", "flatten", "ravel", "unflatten", "squeeze", "unsqueeze", "permute",
@@ -4632,7 +4734,7 @@ _METHOD_ALIASES = {
     "fix": trunc, "arcsinh": asinh, "arccosh": acosh, "arctanh": atanh,
 }
 
-_PROPERTIES = {"T": _T, "mT": _mT}
+_PROPERTIES = {"T": _T, "mT": _mT, "H": _H, "mH": _mH}
 
 # Namespace-only (not Tensor methods in PyTorch either).
 _NAMESPACE_ONLY = [

@@ -3519,3 +3519,28 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 __all__ += ["affine_grid", "grid_sample"]  # the spatial transformer's ops, in ops/grid.py
+
+
+__all__ += ["pdist"]
+
+
+def pdist(input, p=2.0):
+    """The ``p``-norm distances between every pair of rows, ``i < j`` in row-major order.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, M)
+    p : float
+        The norm's order.
+
+    Returns
+    -------
+    Tensor of shape (N * (N - 1) / 2,)
+        Differentiable.
+    """
+    x = _data(input)
+    if x.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {x.ndim}D")
+    i, j = np.triu_indices(x.shape[0], 1)
+    diff = input[_wrap(i, None)] - input[_wrap(j, None)]
+    return diff.norm(p=p, dim=1)

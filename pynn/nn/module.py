@@ -607,6 +607,40 @@ class Module:
                 module = sub
         return module
 
+    def get_parameter(self, target):
+        """The parameter at the dotted path ``target`` (``"layer1.0.weight"``).
+
+        Parameters
+        ----------
+        target : str
+
+        Returns
+        -------
+        Parameter
+        """
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return module._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target`` (``"bn1.running_mean"``).
+
+        Parameters
+        ----------
+        target : str
+
+        Returns
+        -------
+        Tensor
+        """
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer `{name}`")
+        return module._buffers[name]
+
     # -- state ---------------------------------------------------------------------------------
 
     def _state_entries(self, prefix=""):

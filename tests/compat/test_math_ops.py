@@ -552,6 +552,14 @@ OPS = [
     Op("cov", fixed(lambda r, d: ((_u(r, (3, 6), d),), {}),
                     lambda r, d: ((_u(r, (6,), d),), {"correction": 0}))),
     Op("corrcoef", fixed(lambda r, d: ((_u(r, (3, 6), d),), {}))),
+    *(Op("scatter_reduce", fixed(
+        lambda r, d, m=m: ((_u(r, (3, 5), d), 1, Idx([[0, 1, 0, 3], [2, 2, 2, 0], [4, 4, 1, 1]]),
+                            _u(r, (3, 4), d), m), {}),
+        lambda r, d, m=m: ((_u(r, (3, 5), d), 1, Idx([[0, 1, 0, 3], [2, 2, 2, 0], [4, 4, 1, 1]]),
+                            _u(r, (3, 4), d), m), {"include_self": False}),
+        lambda r, d, m=m: ((_u(r, (4, 2), I64), 0, Idx([[0, 1], [0, 0], [3, 1]]),
+                            _u(r, (3, 2), I64), m), {})))
+      for m in ("sum", "prod", "mean", "amax", "amin")),
     Op("combinations", fixed(lambda r, d: ((_u(r, (4,), d),), {}),
                              lambda r, d: ((_u(r, (4,), d), 3), {}),
                              lambda r, d: ((_u(r, (3,), d),), {"with_replacement": True})),

@@ -1091,3 +1091,12 @@ def test_deprecated_alpha_first_inplace_overload(name):
         assert out is x and (lib is torch or "deprecated" in str(caught[0].message))
         results.append(x.numpy())
     np.testing.assert_array_equal(*results)
+
+
+def test_transpose_properties_match_torch():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    for name, arr in (("T", x[0]), ("H", x[0]), ("mT", x), ("mH", x)):
+        ours, theirs = getattr(pynn.tensor(arr), name), getattr(torch.tensor(arr), name)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(RuntimeError, match="matrices"):
+        _ = pynn.tensor(x).H

@@ -155,6 +155,10 @@ ROWS = [
     ("cosine_similarity", "cosine_similarity", [_r(3, 5), _r(3, 5)], {"dim": 1}),
     ("cosine_similarity-bcast", "cosine_similarity", [_r(3, 1, 5), _r(1, 4, 5)], {"dim": -1}),
     ("pairwise_distance", "pairwise_distance", [_r(3, 5), _r(3, 5)], {}),
+    ("pdist", "pdist", [_r(5, 3)], {}),
+    ("pdist-p1", "pdist", [_r(4, 6)], {"p": 1.0}),
+    ("rms_norm", "rms_norm", [_r(2, 3, 4), _r(4)], {"normalized_shape": (4,)}),
+    ("rms_norm-eps", "rms_norm", [_r(2, 3, 4)], {"normalized_shape": (3, 4), "eps": 1e-3}),
     ("pairwise_distance-p1", "pairwise_distance", [_r(3, 5), _r(3, 5)],
      {"p": 1.0, "keepdim": True}),
     ("normalize", "normalize", [_r(3, 5)], {}),
@@ -191,6 +195,10 @@ def _call(lib_f, name, inputs, kwargs):
         return getattr(lib_f, name)(x, kwargs["num_groups"], w, b)
     if name == "bce-weight" or (name == "binary_cross_entropy" and len(inputs) == 3):
         return getattr(lib_f, name)(inputs[0], inputs[1], weight=inputs[2], **kwargs)
+    if name == "rms_norm":
+        kwargs = dict(kwargs)
+        return getattr(lib_f, name)(inputs[0], kwargs.pop("normalized_shape"), *inputs[1:],
+                                    **kwargs)
     if name in ("cross_entropy", "nll_loss") and len(inputs) == 3:
         return getattr(lib_f, name)(inputs[0], inputs[1], weight=inputs[2], **kwargs)
     return getattr(lib_f, name)(*inputs, **kwargs)

@@ -207,3 +207,19 @@ def test_containers_match_torch():
         pd = lib.ParameterDict({"w": lib.Parameter(
             (torch if lib is tnn else pynn).zeros(2))})
         assert [n for n, _ in pd.named_parameters()] == ["w"]
+
+
+def test_get_parameter_and_buffer_match_torch():
+    def build(lib):
+        return lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Sequential(lib.nn.BatchNorm1d(3)))
+
+    ours, theirs = build(pynn), build(torch)
+    for path in ("0.weight", "0.bias"):
+        assert ours.get_parameter(path).shape == tuple(theirs.get_parameter(path).shape)
+    assert ours.get_parameter("0.weight") is ours[0].weight
+    assert ours.get_buffer("1.0.running_var") is ours[1][0].running_var
+    for model in (ours, theirs):
+        with pytest.raises(AttributeError):
+            model.get_parameter("0.missing")
+        with pytest.raises(AttributeError):
+            model.get_buffer("0.weight")
