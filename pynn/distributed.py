@@ -266,6 +266,13 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         :class:`DistBackendError` (default 30 minutes, as PyTorch's).
     world_size, rank : int, optional
         When given, checked against MPI's (a mismatch raises ValueError).
+
+    Notes
+    -----
+    Each rank's kernels then use its share of this machine's cores (the cores divided by
+    the ranks on the machine, at least one thread), unless the thread count was chosen with
+    :func:`pynn.set_num_threads` or ``OMP_NUM_THREADS``: more threads than cores make every
+    parallel region wait for a descheduled thread.
     """
     if GroupMember.WORLD is not None:
         raise RuntimeError("trying to initialize the default process group twice!")
@@ -288,6 +295,11 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
                 "but mpi4py is not installed: pip install mpi4py mpich (or pynn[distributed])")
         comm = MPI.COMM_WORLD
         my_rank, size = comm.Get_rank(), comm.Get_size()
+        from .backend import _runtime
+
+        on_this_machine = comm.Split_type(MPI.COMM_TYPE_SHARED)
+        _runtime._share_cores(on_this_machine.Get_size())
+        on_this_machine.Free()
     if world_size not in (-1, None) and int(world_size) != size:
         raise ValueError(f"init_process_group: world_size={world_size} but the launcher started "
                          f"{size} process(es); start the job with mpiexec -n {world_size}")

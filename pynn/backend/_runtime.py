@@ -4,6 +4,7 @@ the compiled backend at every call, so changes apply immediately)."""
 import os
 
 _num_threads = None
+_chosen = False  # set_num_threads was called: nothing else changes the count
 _isa = None
 
 
@@ -49,7 +50,19 @@ def set_num_threads(n):
     n : int
         At least 1 (ValueError otherwise).
     """
-    global _num_threads
+    global _num_threads, _chosen
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected an integer >= 1, got {n!r}")
     _num_threads = n
+    _chosen = True
+
+
+def _share_cores(processes):
+    """Give this process its share of the cores when ``processes`` processes of one job run
+    on this machine (the MPI ranks on one node), unless the user chose a thread count
+    (``set_num_threads`` or ``OMP_NUM_THREADS``): threads beyond the cores wait on each
+    other's time slices at every parallel region."""
+    global _num_threads
+    if _chosen or os.environ.get("OMP_NUM_THREADS", "").strip() or processes <= 1:
+        return
+    _num_threads = max(1, _usable_cores() // processes)

@@ -2,6 +2,7 @@
 ``mpiexec`` as a subprocess with a timeout (pytest itself never runs under mpiexec)."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,3 +125,22 @@ def test_mnist_ddp_example(tmp_path):
     assert proc.stdout.count("test accuracy") == 1  # the summary, rank 0 only
     epochs = [ln for ln in proc.stderr.splitlines() if ln.startswith("Epoch 1/1")]
     assert len(epochs) == 1 and "val_acc" in epochs[0], proc.stderr  # fit's line, rank 0
+
+
+THREADS = ("import os, pynn, pynn.distributed as dist; dist.init_process_group('mpi'); "
+           "print(f'<{dist.get_rank()}:{pynn.get_num_threads()}:"
+           "{len(os.sched_getaffinity(0))}>', flush=True)")
+
+
+@pytest.mark.parametrize("omp", [None, "3"])
+def test_ranks_on_one_machine_share_its_cores(omp):
+    env = {k: v for k, v in ENV.items() if k != "OMP_NUM_THREADS"}
+    if omp is not None:
+        env["OMP_NUM_THREADS"] = omp
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", THREADS], check=False,
+                          capture_output=True, text=True, timeout=120, env=env, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    found = sorted(re.findall(r"<(\d+):(\d+):(\d+)>", proc.stdout))  # ranks' lines may mix
+    assert [rank for rank, _, _ in found] == ["0", "1"], proc.stdout
+    for _, threads, cores in found:
+        assert int(threads) == (int(omp) if omp else max(1, int(cores) // 2))
