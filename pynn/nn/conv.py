@@ -93,8 +93,12 @@ class _ConvNd(Module):
     def _check_input(self, input):
         x = input._data if isinstance(input, Tensor) else input
         n = self._n
+        # not self.weight: a parametrized weight is computed anew at each read (F.conv*
+        # checks its dtype then)
+        w = self._parameters.get("weight")
         if not isinstance(x, np.ndarray) or x.ndim not in (n + 1, n + 2) \
-                or x.shape[-n - 1] != self.in_channels or x.dtype != self.weight._data.dtype:
+                or x.shape[-n - 1] != self.in_channels \
+                or (w is not None and x.dtype != w._data.dtype):
             raise self._input_error(x)
 
     def _input_error(self, x):

@@ -126,7 +126,8 @@ class Linear(Module):
         # registry: an attribute read of a parameter first fails the instance lookup and
         # then goes through __getattr__, ~2 us each on the batch-1 step.
         params = self._parameters
-        weight, bias = params["weight"], params["bias"]
+        weight, bias = (params["weight"], params["bias"]) if "weight" in params else \
+            (self.weight, self.bias)  # weight_norm, spectral_norm, parametrize
         x = input._data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
                 or x.dtype != weight._data.dtype:

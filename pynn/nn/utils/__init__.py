@@ -13,13 +13,17 @@ import warnings
 import numpy as np
 
 from ...tensor import Tensor, _wrap
-from . import rnn
+from . import parametrizations, parametrize, rnn
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
     "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "parameters_to_vector",
     "rnn",
     "vector_to_parameters",
 ]
+__all__ += ["parametrizations", "parametrize", "remove_spectral_norm", "remove_weight_norm",
+            "spectral_norm", "weight_norm"]
 
 
 def _as_list(parameters):
