@@ -28,8 +28,10 @@ from ..tensor import Tensor, _wrap
 
 __all__ = [
     "CenterCrop",
+    "ColorJitter",
     "Compose",
     "ConvertImageDtype",
+    "GaussianBlur",
     "Grayscale",
     "InterpolationMode",
     "Lambda",
@@ -39,11 +41,14 @@ __all__ = [
     "RandomAffine",
     "RandomApply",
     "RandomCrop",
+    "RandomErasing",
+    "RandomGrayscale",
     "RandomHorizontalFlip",
     "RandomResizedCrop",
     "RandomRotation",
     "RandomVerticalFlip",
     "Resize",
+    "ToPILImage",
     "ToTensor",
 ]
 
@@ -768,3 +773,262 @@ class Grayscale(_ImageTransform):
 
     def extra_repr(self):
         return f"num_output_channels={self.num_output_channels}"
+
+
+# -- colour and noise -------------------------------------------------------------------------
+
+def _float_image(x):
+    """(float array, bound, restore): pictures of integers are worked on as floats in
+    [0, 255] and rounded back; float images are in [0, 1]."""
+    if np.issubdtype(x.dtype, np.floating):
+        return x, 1.0, lambda y: y.astype(x.dtype, copy=False)
+    bound = float(np.iinfo(x.dtype).max)
+    return x.astype(np.float32), bound, lambda y: np.rint(y).astype(x.dtype)
+
+
+def _grey(x):
+    """ITU-R 601-2 luma of (N, 3, H, W) floats, shape (N, 1, H, W)."""
+    return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None].astype(x.dtype)
+
+
+def _blend(a, b, factor, bound):
+    return np.clip(factor * a + (1.0 - factor) * b, 0.0, bound)
+
+
+def _rgb_to_hsv(x):
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    maxc, minc = x.max(1), x.min(1)
+    delta = maxc - minc
+    s = np.where(maxc > 0, delta / np.where(maxc > 0, maxc, 1), 0)
+    safe = np.where(delta > 0, delta, 1)
+    rc, gc, bc = (maxc - r) / safe, (maxc - g) / safe, (maxc - b) / safe
+    h = np.where(maxc == r, bc - gc, np.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = np.where(delta > 0, (h / 6.0) % 1.0, 0.0)
+    return h, s, maxc
+
+
+def _hsv_to_rgb(h, s, v):
+    i = np.floor(h * 6.0)
+    f = h * 6.0 - i
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    i = i.astype(np.int64) % 6
+    r = np.choose(i, [v, q, p, p, t, v])
+    g = np.choose(i, [t, v, v, q, p, p])
+    b = np.choose(i, [p, p, t, v, v, q])
+    return np.stack([r, g, b], 1)
+
+
+def _jitter_range(value, name, center=1.0, bound=(0, float("inf"))):
+    if isinstance(value, numbers.Number):
+        if value < 0:
+            raise ValueError(f"ColorJitter: {name} must be non-negative, got {value}")
+        lo, hi = center - float(value), center + float(value)
+        lo = max(lo, bound[0])
+    else:
+        lo, hi = (float(v) for v in value)
+    if not bound[0] <= lo <= hi <= bound[1]:
+        raise ValueError(f"ColorJitter: {name} values should be between {bound}, got "
+                         f"({lo}, {hi})")
+    return None if lo == hi == center else (lo, hi)
+
+
+class ColorJitter(_ImageTransform):
+    """Randomly change the brightness, contrast, saturation and hue, as torchvision's.
+
+    Each factor is drawn per image, uniformly in ``[max(0, 1 - v), 1 + v]`` (hue in
+    ``[-v, v]``), and the four adjustments run in a random order.
+
+    Parameters
+    ----------
+    brightness, contrast, saturation : float or (float, float)
+        How far the factor may go from 1 (or its range).
+    hue : float or (float, float)
+        How far the hue may turn, at most 0.5 (or its range in [-0.5, 0.5]).
+    """
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        self.brightness = _jitter_range(brightness, "brightness")
+        self.contrast = _jitter_range(contrast, "contrast")
+        self.saturation = _jitter_range(saturation, "saturation")
+        self.hue = _jitter_range(hue, "hue", 0.0, (-0.5, 0.5))
+
+    def _apply(self, x):
+        rng = _random.get_generator()
+        f, bound, back = _float_image(x)
+        out = np.empty_like(f)
+        for n in range(f.shape[0]):
+            img = f[n:n + 1]
+            for k in rng.permutation(4):
+                rnge = (self.brightness, self.contrast, self.saturation, self.hue)[k]
+                if rnge is None:
+                    continue
+                factor = rng.uniform(*rnge)
+                if k == 0:
+                    img = np.clip(img * factor, 0.0, bound)
+                elif k == 1:
+                    grey = _grey(img) if img.shape[1] == 3 else img
+                    img = _blend(img, grey.mean(), factor, bound)
+                elif k == 2 and img.shape[1] == 3:
+                    img = _blend(img, _grey(img), factor, bound)
+                elif k == 3 and img.shape[1] == 3:
+                    h, s, v = _rgb_to_hsv(img / bound)
+                    img = _hsv_to_rgb((h + factor) % 1.0, s, v) * bound
+            out[n] = img[0]
+        return back(out)
+
+    def extra_repr(self):
+        return (f"brightness={self.brightness}, contrast={self.contrast}, "
+                f"saturation={self.saturation}, hue={self.hue}")
+
+
+class RandomGrayscale(_ImageTransform):
+    """Turn an image grey (keeping its channel count) with probability ``p``.
+
+    Parameters
+    ----------
+    p : float
+    """
+
+    def __init__(self, p=0.1):
+        self.p = float(p)
+
+    def _apply(self, x):
+        if x.shape[1] != 3:
+            return x
+        pick = _random.get_generator().random(x.shape[0]) < self.p
+        if not pick.any():
+            return x
+        grey = Grayscale(3)._apply(x)
+        return np.where(pick[:, None, None, None], grey, x)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class GaussianBlur(_ImageTransform):
+    """Blur with a Gaussian kernel whose sigma is drawn per call in ``sigma``.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        Odd and positive (height, width).
+    sigma : float or (float, float)
+        The standard deviation, or the range it is drawn from.
+    """
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)):
+        self.kernel_size = _pair(kernel_size, "GaussianBlur")
+        if any(k <= 0 or k % 2 == 0 for k in self.kernel_size):
+            raise ValueError("GaussianBlur: kernel size values should be odd and positive")
+        lo, hi = (float(sigma), float(sigma)) if isinstance(sigma, numbers.Number) else \
+            (float(sigma[0]), float(sigma[1]))
+        if not 0 < lo <= hi:
+            raise ValueError("GaussianBlur: sigma values should be positive and of the form "
+                             "(min, max)")
+        self.sigma = (lo, hi)
+
+    def _apply(self, x):
+        s = _random.get_generator().uniform(*self.sigma)
+        f, _, back = _float_image(x)
+        out = f
+        for axis, k in ((2, self.kernel_size[0]), (3, self.kernel_size[1])):
+            half = k // 2
+            taps = np.exp(-0.5 * (np.arange(-half, half + 1) / s) ** 2)
+            taps = (taps / taps.sum()).astype(f.dtype)
+            pad = [(0, 0)] * 4
+            pad[axis] = (half, half)
+            padded = np.pad(out, pad, mode="reflect")
+            out = sum(taps[i] * np.take(padded, range(i, i + out.shape[axis]), axis=axis)
+                      for i in range(k))
+        return back(out)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, sigma={self.sigma}"
+
+
+class RandomErasing:
+    """Erase a random rectangle of a tensor image with probability ``p`` (after
+    :class:`ToTensor`, as torchvision's).
+
+    Parameters
+    ----------
+    p : float
+    scale : (float, float)
+        The erased area's range, as a fraction of the image.
+    ratio : (float, float)
+        The rectangle's aspect ratio range.
+    value : float, sequence of float or "random"
+        What is written (one value per channel, or normal noise).
+    inplace : bool
+        Write into the given tensor.
+    """
+
+    def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False):
+        if not 0 <= p <= 1:
+            raise ValueError("RandomErasing: probability should be between 0 and 1")
+        self.p, self.scale, self.ratio = float(p), tuple(scale), tuple(ratio)
+        self.value, self.inplace = value, inplace
+
+    def __call__(self, img):
+        if not isinstance(img, Tensor):
+            raise TypeError(f"RandomErasing: expected a Tensor image (C, H, W) (use it after "
+                            f"ToTensor), got {type(img).__name__}")
+        rng = _random.get_generator()
+        if rng.random() >= self.p:
+            return img
+        arr = img._data if self.inplace else img._data.copy()
+        c, h, w = arr.shape[-3:]
+        area = h * w
+        log_ratio = np.log(self.ratio)
+        for _ in range(10):
+            erase = area * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(*log_ratio))
+            eh, ew = round(math.sqrt(erase * aspect)), round(math.sqrt(erase / aspect))
+            if eh < h and ew < w:
+                top, left = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
+                if self.value == "random":
+                    fill = rng.standard_normal((c, eh, ew)).astype(arr.dtype)
+                else:
+                    fill = np.asarray(self.value, arr.dtype).reshape(-1, 1, 1)
+                arr[..., top:top + eh, left:left + ew] = fill
+                break
+        return img if self.inplace else _wrap(arr, None)
+
+    def __repr__(self):
+        return (f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio}, "
+                f"value={self.value}, inplace={self.inplace})")
+
+
+class ToPILImage:
+    """A tensor (C, H, W) or picture array as a PIL image (needs Pillow).
+
+    Floats are taken as [0, 1] and scaled to uint8, as torchvision does.
+
+    Parameters
+    ----------
+    mode : str, optional
+        The PIL mode (inferred from the channel count by default).
+    """
+
+    def __init__(self, mode=None):
+        self.mode = mode
+
+    def __call__(self, pic):
+        try:
+            from PIL import Image
+        except ImportError:
+            raise ImportError("ToPILImage needs Pillow (pip install pillow)") from None
+        if isinstance(pic, Tensor):
+            arr = pic.detach().numpy()
+            if arr.ndim == 3:
+                arr = arr.transpose(1, 2, 0)
+        else:
+            arr = np.asarray(pic)
+        if np.issubdtype(arr.dtype, np.floating):
+            arr = (arr * 255).clip(0, 255).astype(np.uint8)  # torchvision truncates, as here
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        return Image.fromarray(arr, mode=self.mode) if self.mode else Image.fromarray(arr)
+
+    def __repr__(self):
+        return f"ToPILImage(mode={self.mode!r})" if self.mode else "ToPILImage()"
