@@ -1787,3 +1787,9 @@ def _submodule(name, **names):
 function = _submodule("function", Function=Function, FunctionCtx=FunctionCtx,
                       BackwardCFunction=BackwardCFunction,
                       once_differentiable=once_differentiable)
+
+# ``torch.autograd.functional`` (jacobian, hessian, vjp, jvp, vhp, hvp), importable by that
+# path too; imported last, as it builds on grad
+from . import _autograd_functional as functional  # noqa: E402
+
+__import__("sys").modules[f"{__name__}.functional"] = functional

@@ -21,12 +21,15 @@ convolution) get their gradient by rebuilding that composition and differentiati
 """
 
 import math
+import types
 
 import numpy as np
 
 from .. import autograd
+from ..autograd import ArrayFunction
+from ..backend import active as K
 from ..tensor import Tensor, _wrap
-from . import activation, conv, elementwise, index, loss, matmul, norm, reduce
+from . import activation, conv, elementwise, embedding, index, loss, matmul, norm, pool, reduce
 from . import shape as shape_ops
 from . import softmax as softmax_ops
 
@@ -939,3 +942,185 @@ def _pad(node, g):
         return a
 
     return _gather_adjoint(g, _positions(shape_, move), shape_), None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling, resampling, embedding
+
+
+def _plane_positions(arg, x_shape, pooled_dims):
+    """Flat positions in an array of ``x_shape`` of indices ``arg`` that count within each
+    plane of the last ``pooled_dims`` dimensions."""
+    n_in = math.prod(x_shape[len(x_shape) - pooled_dims:])
+    n_out = math.prod(arg.shape[len(arg.shape) - pooled_dims:])
+    rows = arg.size // max(n_out, 1)
+    return (arg.reshape(rows, n_out) + (np.arange(rows) * n_in)[:, None]).reshape(arg.shape)
+
+
+@_register(pool.MaxPool2dFunction)
+def _max_pool2d(node, g):
+    x = node._inputs[0]
+    where = _plane_positions(node.saved_tensors[0], x._data.shape, 2)
+    return _scatter_add(g, where, x._data.shape), None, None, None
+
+
+@_register(pool.AdaptiveMaxPoolFunction)
+def _adaptive_max_pool(node, g):
+    x = node._inputs[0]
+    where = _plane_positions(node.saved_tensors[0], x._data.shape, node.pooled_dims)
+    return _scatter_add(g, where, x._data.shape), None
+
+
+class AvgPool2dAdjointFunction(ArrayFunction):
+    """The input gradient of ``avg_pool2d`` as a node of its own (``x_shape``, then the
+    pooling's arguments): linear in the gradient, its own gradient is ``avg_pool2d``."""
+
+    @staticmethod
+    def forward(ctx, grad, x_shape, kernel_size, stride, padding, count_include_pad):
+        ctx.args = (kernel_size, stride, padding, count_include_pad)
+        return K.avg_pool2d_backward(grad, x_shape, kernel_size, stride, padding,
+                                     count_include_pad)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (K.avg_pool2d_forward(grad, *ctx.args),) + (None,) * 5
+
+
+@_register(pool.AvgPool2dFunction)
+def _avg_pool2d(node, g):
+    x, kernel_size, stride, padding, count_include_pad = node._inputs
+    return (AvgPool2dAdjointFunction.apply(g, x._data.shape, kernel_size, stride, padding,
+                                           count_include_pad), None, None, None, None)
+
+
+@_register(AvgPool2dAdjointFunction)
+def _avg_pool2d_adjoint(node, g):
+    _, _, kernel_size, stride, padding, count_include_pad = node._inputs
+    return (pool.AvgPool2dFunction.apply(g, kernel_size, stride, padding, count_include_pad),
+            None, None, None, None, None)
+
+
+@_register(pool.SeparableMapFunction)
+def _separable_map(node, g):
+    # y = a_h x a_w^T, so the gradient a_h^T g a_w is the same map with transposed matrices
+    _, a_h, a_w = node._inputs
+    return (pool.SeparableMapFunction.apply(g, None if a_h is None else a_h.T, a_w.T),
+            None, None)
+
+
+class EmbeddingBackwardFunction(ArrayFunction):
+    """The weight gradient of ``embedding`` as a node of its own (``grad``, ``indices``, the
+    number of rows, ``padding_idx``, ``scale_grad_by_freq``), computed by the embedding's
+    own backward. Its gradient is the plain row gather with the padding row zero, unscaled
+    by frequency, as PyTorch's double backward of embedding does."""
+
+    @staticmethod
+    def forward(ctx, grad, indices, num, padding_idx, scale):
+        ctx.args = (indices, padding_idx)
+        same = types.SimpleNamespace(saved_tensors=(indices,), args=(num, padding_idx, scale))
+        return embedding.EmbeddingFunction.backward(same, grad)[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, padding_idx = ctx.args
+        rows = np.take(grad, indices, axis=0)
+        if padding_idx is not None:
+            rows[indices == padding_idx] = 0
+        return rows, None, None, None, None
+
+
+@_register(embedding.EmbeddingFunction)
+def _embedding(node, g):
+    weight, indices, padding_idx, scale = node._inputs
+    return (EmbeddingBackwardFunction.apply(g, _data(indices), weight._data.shape[0],
+                                            padding_idx, scale), None, None, None)
+
+
+@_register(EmbeddingBackwardFunction)
+def _embedding_backward(node, g):
+    _, indices, _, padding_idx, _ = node._inputs
+    rows = embedding.EmbeddingFunction.apply(g, indices, None, False)
+    if padding_idx is not None:
+        rows = _where((indices != padding_idx)[..., None], rows, 0.0)
+    return rows, None, None, None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# More elementwise ops and losses
+
+
+@_register(elementwise.XlogyFunction)
+def _xlogy(node, g):
+    x, y = (_t(v) for v in node._inputs)
+    nx, ny = _needs(node)
+    gx = gy = None
+    if nx:
+        xv, yv = _data(x), _data(y)
+        gx = _where((xv == 0) & (yv <= 0), 0.0, g * y.log())
+    if ny:
+        gy = g * x / y
+    return gx, gy
+
+
+@_register(activation.GluFunction)
+def _glu(node, g):
+    x, dim = node._inputs
+    a, b = x.chunk(2, dim)
+    s = b.sigmoid()
+    return shape_ops.CatFunction.apply(dim, g * s, g * a * s * (1 - s)), None
+
+
+@_register(reduce.CumprodFunction)
+def _cumprod(node, g):
+    x, d = node._inputs
+    if g._data.ndim == 0:
+        return g, None
+    if np.any(x._data == 0):
+        raise NotImplementedError("create_graph=True: the recorded backward of cumprod does "
+                                  "not handle inputs holding zeros")
+    y = x.cumprod(d)
+    return (g * y).flip(d).cumsum(d).flip(d) / x, None
+
+
+def _sign_of(d):
+    return _const(np.sign(d._data), d)
+
+
+_PAIRWISE = {  # name: (d/dx, d/dy) as Tensor ops of (x, y, *args)
+    "l1_loss": (lambda x, y: _sign_of(x - y), lambda x, y: -_sign_of(x - y)),
+    "smooth_l1_loss": (
+        lambda x, y, b: _smooth_l1_t(x - y, b), lambda x, y, b: -_smooth_l1_t(x - y, b)),
+    "huber_loss": (lambda x, y, d: _huber_t(x - y, d), lambda x, y, d: -_huber_t(x - y, d)),
+    "kl_div": (
+        lambda x, y, lt: -y.exp() if lt else -y,
+        lambda x, y, lt: y.exp() * (y - x + 1) if lt else _where(
+            _data(y) > 0, _where(_data(y) > 0, y, 1.0).log() + 1 - x, 0.0)),
+    "soft_margin_loss": (lambda x, y: -y * (-y * x).sigmoid(),
+                         lambda x, y: -x * (-y * x).sigmoid()),
+}
+
+
+def _smooth_l1_t(d, beta):
+    if beta == 0:
+        return _sign_of(d)
+    return _where(np.abs(d._data) < beta, d / beta, _sign_of(d))
+
+
+def _huber_t(d, delta):
+    return _where(np.abs(d._data) <= delta, d, delta * _sign_of(d))
+
+
+@_register(loss.PairwiseLossFunction)
+def _pairwise(node, g):
+    x, y = (_t(v) for v in node._inputs[:2])
+    name, args, reduction, shape_, _ = node.meta
+    fns = _PAIRWISE.get(name)
+    if fns is None:
+        raise NotImplementedError(f"create_graph=True: the recorded backward of {name} is not "
+                                  "implemented")
+    if not isinstance(y, Tensor):
+        y = _wrap(np.asarray(y, x._data.dtype), None)
+    nx, ny = _needs(node)[:2]
+    gr = _reduced(g, shape_, reduction)
+    return (gr * fns[0](x, y, *args) if nx else None,
+            gr * fns[1](x, y, *args) if ny else None, None, None, None)

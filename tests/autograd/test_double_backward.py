@@ -163,6 +163,36 @@ CASES = [
     ("pad_reflect", lambda L, a: _fn(L).pad(a, (2, 1), mode="reflect") ** 3,
      [_arr((1, 2, 4))]),
     ("unfold", lambda L, a: _fn(L).unfold(a, 2) ** 2, [_arr((1, 2, 3, 3))]),
+    ("max_pool2d", lambda L, a: _fn(L).max_pool2d(a, 2, stride=1, padding=1) ** 2,
+     [_arr((2, 2, 3, 3))]),
+    ("avg_pool2d", lambda L, a: _fn(L).avg_pool2d(a * a, 2, padding=1) ** 2,
+     [_arr((1, 2, 5, 5))]),
+    ("adaptive_avg_pool2d", lambda L, a: _fn(L).adaptive_avg_pool2d(a, (2, 3)) ** 2,
+     [_arr((1, 2, 5, 4))]),
+    ("adaptive_max_pool2d", lambda L, a: _fn(L).adaptive_max_pool2d(a, 2) ** 2,
+     [_arr((1, 2, 5, 4))]),
+    ("interpolate_bilinear", lambda L, a: _fn(L).interpolate(
+        a, scale_factor=2, mode="bilinear", align_corners=False) ** 2, [_arr((1, 1, 3, 2))]),
+    ("interpolate_nearest", lambda L, a: _fn(L).interpolate(a, size=5) ** 3,
+     [_arr((1, 2, 3))]),
+    ("embedding", lambda L, w: _fn(L).embedding(L.tensor(np.array([[0, 2], [2, 3]])), w,
+                                                padding_idx=3) ** 2, [_arr((4, 3))]),
+    ("embedding_freq", lambda L, w: _fn(L).embedding(
+        L.tensor(np.array([0, 2, 2])), w, scale_grad_by_freq=True).tanh(), [_arr((4, 3))]),
+    ("xlogy", lambda L, a, b: L.xlogy(a, b), [_arr((3, 4)), _arr((3, 4), 0.5)]),
+    ("glu", lambda L, a: _fn(L).glu(a, dim=1) ** 2, [_arr((2, 4))]),
+    ("cumprod", lambda L, a: a.cumprod(1), [_arr((2, 4), 0.5)]),
+    ("l1_loss", lambda L, a, b: _fn(L).l1_loss(a * a, b), [_arr((3, 4)), _arr((3, 4))]),
+    ("smooth_l1_loss", lambda L, a, b: _fn(L).smooth_l1_loss(a, b * 2, beta=0.8),
+     [_arr((3, 4)), _arr((3, 4))]),
+    ("huber_loss", lambda L, a, b: _fn(L).huber_loss(a * a, b, delta=0.7, reduction="sum"),
+     [_arr((3, 4)), _arr((3, 4))]),
+    ("kl_div", lambda L, a, b: _fn(L).kl_div(a.log_softmax(1), b.softmax(1),
+                                             reduction="batchmean"),
+     [_arr((3, 4)), _arr((3, 4))]),
+    ("kl_div_log_target", lambda L, a, b: _fn(L).kl_div(a, b, reduction="sum",
+                                                        log_target=True),
+     [_arr((3, 4)), _arr((3, 4))]),
 ]
 
 
@@ -371,3 +401,73 @@ def test_create_graph_false_gives_plain_gradients():
     (g2,) = pynn.autograd.grad((x.tanh() * x).sum(), x, create_graph=True)
     assert g2.requires_grad and g2.grad_fn is not None
     np.testing.assert_allclose(g.numpy(), g2.detach().numpy(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch.autograd.functional
+
+
+def _f_two(L, x, y):
+    return (x.tanh().unsqueeze(1) * y).sum() + (x.unsqueeze(1) ** 2 * y.sin()).sum()
+
+
+def _f_vec(L, x, y):
+    return (x.unsqueeze(1) * y).tanh()
+
+
+def _functional_results(L):
+    AF = L.autograd.functional
+    x0, y0 = np.array([0.3, -1.2, 0.7]), np.array([[0.5, -0.4], [1.1, 0.2], [-0.3, 0.9]])
+    x, y = L.tensor(x0), L.tensor(y0)
+    vx, vy = L.tensor(np.array([1.0, -2.0, 0.5])), L.tensor(np.array([[1.0, 0.5]] * 3))
+    vo = L.tensor(np.arange(6.0).reshape(3, 2))
+    res = {
+        "hessian_single": AF.hessian(lambda a: _f_two(L, a, y), x),
+        "hessian_pair": AF.hessian(lambda a, b: _f_two(L, a, b), (x, y)),
+        "jacobian_single": AF.jacobian(lambda a: _f_vec(L, a, y), x),
+        "jacobian_pair": AF.jacobian(lambda a, b: _f_vec(L, a, b), (x, y)),
+        "jacobian_outs": AF.jacobian(lambda a: (a.exp(), a.sum() * a), x),
+        "vjp": AF.vjp(lambda a, b: _f_vec(L, a, b), (x, y), vo),
+        "jvp": AF.jvp(lambda a, b: _f_vec(L, a, b), (x, y), (vx, vy)),
+        "hvp": AF.hvp(lambda a, b: _f_two(L, a, b), (x, y), (vx, vy)),
+        "vhp": AF.vhp(lambda a: _f_two(L, a, y), x, vx),
+        "unused": AF.jacobian(lambda a, b: a * 2, (x, y)),
+    }
+    # create_graph=True: the Hessian-vector product differentiated again
+    xg = L.tensor(x0, requires_grad=True)
+    _, hv = AF.hvp(lambda a: (a.sin() * a).sum(), xg, vx, create_graph=True)
+    (res["hvp_graph"],) = L.autograd.grad(hv.pow(2).sum(), xg)
+    return res
+
+
+def _flatten(v):
+    if isinstance(v, (tuple, list)):
+        return [x for item in v for x in _flatten(item)]
+    return [v]
+
+
+def test_autograd_functional_matches_torch():
+    ours, theirs = _functional_results(pynn), _functional_results(torch)
+    for key in theirs:
+        a, b = _flatten(ours[key]), _flatten(theirs[key])
+        assert len(a) == len(b), key
+        for p, q in zip(a, b):
+            assert isinstance(p, pynn.Tensor), key
+            assert not p.requires_grad or key == "hvp_graph", key
+            assert tuple(p.shape) == tuple(q.shape), (key, p.shape, q.shape)
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10,
+                                       atol=1e-12, err_msg=key)
+
+
+def test_autograd_functional_errors():
+    AF = pynn.autograd.functional
+    x = pynn.tensor(np.array([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="single element"):
+        AF.hessian(lambda a: a * 2, x)
+    with pytest.raises(RuntimeError, match="independent of input 1"):
+        AF.vjp(lambda a, b: (a * a).sum(), (x, x.clone()), strict=True)
+    with pytest.raises(TypeError, match="Tensor or a tuple of Tensors"):
+        AF.jacobian(lambda a: a, [1.0, 2.0])
+    from pynn.autograd.functional import jacobian  # the import path PyTorch scripts use
+
+    assert jacobian is AF.jacobian
