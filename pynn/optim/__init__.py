@@ -16,7 +16,7 @@ per parameter: ``pynn.backend.active.sgd_step`` / ``adam_step`` / ``rmsprop_step
         sched.step()
 """
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -46,4 +46,5 @@ __all__ = [
     "RMSprop",
     "Rprop",
     "lr_scheduler",
+    "swa_utils",
 ]
