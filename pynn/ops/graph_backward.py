@@ -99,8 +99,21 @@ def _data(x):
 
 
 def _const(arr, like):
-    """The ndarray ``arr`` as a constant Tensor in the dtype of the Tensor ``like``."""
-    return _wrap(np.asarray(arr, like._data.dtype), None)
+    """The ndarray ``arr``, a piecewise-constant function of the Tensor ``like`` (a mask, a
+    sign), as a Tensor in its dtype. When ``like`` requires grad the value is recorded as
+    depending on it with a zero derivative, as PyTorch's backward formulas do: a Tensor
+    reached only through such factors gets a zero gradient, not None (optimisers treat the
+    two differently)."""
+    arr = np.asarray(arr, like._data.dtype)
+    if like.requires_grad:
+        return elementwise.ZeroGradFunction.apply(lambda _: arr, like)
+    return _wrap(arr, None)
+
+
+def _masked(cond, g, x):
+    """``g`` where ``cond``, else 0 (NaN and inf in ``g`` do not leak), the zero depending
+    on ``x`` as in :func:`_const`."""
+    return _where(cond, g, _const(0, x) if isinstance(x, Tensor) else 0.0)
 
 
 def _needs(node):
@@ -229,8 +242,9 @@ def _maximum(node, g):
     wins = (av < bv) if is_min else (av > bv)
     share = np.where(wins, 1.0, np.where(av == bv, 0.5, 0.0))
     na, nb, _ = _needs(node)
-    return (g * _const(share, g) if na else None,
-            g * _const(1 - share, g) if nb else None, None)
+    like = a if isinstance(a, Tensor) else b
+    return (g * _const(share, like) if na else None,
+            g * _const(1 - share, like) if nb else None, None)
 
 
 @_register(elementwise.WhereFunction)
@@ -250,7 +264,7 @@ def _clamp(node, g):
         mask &= xv >= lo
     if hi is not None:
         mask &= xv <= hi
-    return _where(mask, g, 0.0), None, None
+    return _masked(mask, g, x), None, None
 
 
 @_register(elementwise.CloneFunction)
@@ -346,13 +360,14 @@ def _safe_sqrt(node, g):
 
 @_register(activation.ReluFunction)
 def _relu(node, g):
-    return (_where(node._inputs[0]._data > 0, g, 0.0),)
+    x = node._inputs[0]
+    return (_masked(x._data > 0, g, x),)
 
 
 @_register(activation.LeakyReluFunction)
 def _leaky_relu(node, g):
     x, slope = node._inputs
-    return g * _const(np.where(x._data > 0, 1.0, slope), g), None
+    return g * _const(np.where(x._data > 0, 1.0, slope), x), None
 
 
 def _phi(x):
@@ -451,7 +466,7 @@ def _amax(node, g):
     y = (np.min if is_min else np.max)(xv, axis=axes, keepdims=True)
     mask = xv == y
     share = mask / mask.sum(axis=axes, keepdims=True)
-    return _unreduce(g, axes, keepdim, xv.shape) * _const(share, g), None, None, None
+    return _unreduce(g, axes, keepdim, xv.shape) * _const(share, x), None, None, None
 
 
 @_register(reduce.TieShareFunction)
@@ -461,7 +476,7 @@ def _tie_share(node, g):
     axes = reduce.norm_dims(dim, xv.ndim, "median")
     mask = (xv == yv) | (np.isnan(xv) & np.isnan(yv))
     share = mask / mask.sum(axis=axes, keepdims=True)
-    return _unreduce(g, axes, keepdim, xv.shape) * _const(share, g), None, None, None
+    return _unreduce(g, axes, keepdim, xv.shape) * _const(share, x), None, None, None
 
 
 @_register(reduce.TakeAlongFunction)
@@ -486,20 +501,20 @@ def _norm(node, g):
     if p == 0:
         return g * 0.0, None, None, None
     if p == 1:
-        return g * _const(np.sign(xv), g), None, None, None
+        return g * _const(np.sign(xv), x), None, None, None
     a = np.abs(xv)
     if p in (math.inf, -math.inf):
         y = (np.max if p > 0 else np.min)(a, axis=axes, keepdims=True)
         mask = a == y
         share = np.sign(xv) * mask / mask.sum(axis=axes, keepdims=True)
-        return g * _const(share, g), None, None, None
+        return g * _const(share, x), None, None, None
     y = x.norm(p, dim=axes, keepdim=True)
     zero = np.broadcast_to(y._data == 0, xv.shape)
     ys = _where(y._data == 0, 1.0, y)
     if p == 2:
         d = x / ys
     else:
-        d = _const(np.sign(xv), g) * x.abs() ** (p - 1) / ys ** (p - 1)
+        d = _const(np.sign(xv), x) * x.abs() ** (p - 1) / ys ** (p - 1)
     return _where(zero, 0.0, g * d), None, None, None
 
 

@@ -471,3 +471,21 @@ def test_autograd_functional_errors():
     from pynn.autograd.functional import jacobian  # the import path PyTorch scripts use
 
     assert jacobian is AF.jacobian
+
+
+def test_tensor_reached_only_through_masks_gets_zero_gradient():
+    """PyTorch's backward formulas depend on the input through masks with a zero derivative,
+    so such a Tensor gets zeros (not None), and an optimiser with momentum or weight decay
+    then updates it: pynn gives the same."""
+
+    def run(L):
+        x = L.tensor(np.array([[0.5, -1.0, 2.0], [-0.3, 0.8, -2.0]]), requires_grad=True)
+        b = L.tensor(np.array([0.1, 0.2, -0.1]), requires_grad=True)
+        c = L.tensor(np.array([0.4, -0.2, 0.3]), requires_grad=True)
+        h = _fn(L).leaky_relu(x + b, 0.2) + (x + c).relu() + (x * c).abs() + (x - b).clamp(-1, 1)
+        (g,) = L.autograd.grad((h * h.detach()).sum(), x, create_graph=True)
+        (g ** 2).sum().backward()
+        return b.grad.numpy(), c.grad.numpy()
+
+    for p, q in zip(run(pynn), run(torch)):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
