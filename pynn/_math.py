@@ -3705,8 +3705,10 @@ _SCATTER_REDUCE = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
-    """A copy of ``input`` where the ``src`` values sent to each position along ``dim`` by
-    ``index`` are reduced together (with the present value when ``include_self``).
+    """A copy of ``input`` into which the ``src`` values ``index`` sends along ``dim`` are reduced.
+
+    The values sent to one position are reduced together (and with the present value when
+    ``include_self``).
 
     Differentiable in ``input`` and ``src``: ``sum`` and ``mean`` as sums, ``amax``/``amin``
     sharing the gradient among the values that tie for the extremum, ``prod`` as

@@ -3475,8 +3475,7 @@ def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, n
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """The inverse of :func:`max_pool1d` given its indices: maxima back in place, zeros
-    elsewhere.
+    """The inverse of :func:`max_pool1d` given its indices: maxima in place, zeros elsewhere.
 
     Parameters
     ----------
@@ -3497,8 +3496,9 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """The inverse of :func:`max_pool2d` given its indices: maxima back in place, zeros
-    elsewhere (SegNet's decoder).
+    """The inverse of :func:`max_pool2d` given its indices: maxima in place, zeros elsewhere.
+
+    As in SegNet's decoder.
 
     Parameters
     ----------

@@ -520,7 +520,7 @@ class SyncBatchNorm(_BatchNorm):
 
     PyTorch averages the batch statistics over the processes of a distributed job. pynn's
     statistics are each process's own: the same as PyTorch's in one process, and with
-    :class:`~pynn.nn.parallel.DistributedDataParallel` each replica normalises by its own
+    ``DistributedDataParallel`` each replica normalises by its own
     batch (the running statistics of rank 0 are the ones saved).
 
     Parameters
@@ -538,7 +538,7 @@ class SyncBatchNorm(_BatchNorm):
 
     Shape
     -----
-    - Input: (N, C, *).
+    - Input: ``(N, C, *)``.
     - Output: the input's shape.
     """
 

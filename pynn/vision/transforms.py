@@ -947,8 +947,9 @@ class GaussianBlur(_ImageTransform):
 
 
 class RandomErasing:
-    """Erase a random rectangle of a tensor image with probability ``p`` (after
-    :class:`ToTensor`, as torchvision's).
+    """Erase a random rectangle of a tensor image with probability ``p``.
+
+    It comes after :class:`ToTensor`, as torchvision's does.
 
     Parameters
     ----------
