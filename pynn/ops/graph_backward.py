@@ -29,7 +29,19 @@ from .. import autograd
 from ..autograd import ArrayFunction
 from ..backend import active as K
 from ..tensor import Tensor, _wrap
-from . import activation, conv, elementwise, embedding, index, loss, matmul, norm, pool, reduce
+from . import (
+    activation,
+    attention,
+    conv,
+    elementwise,
+    embedding,
+    index,
+    loss,
+    matmul,
+    norm,
+    pool,
+    reduce,
+)
 from . import shape as shape_ops
 from . import softmax as softmax_ops
 
@@ -1139,3 +1151,72 @@ def _pairwise(node, g):
     gr = _reduced(g, shape_, reduction)
     return (gr * fns[0](x, y, *args) if nx else None,
             gr * fns[1](x, y, *args) if ny else None, None, None, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention, rebuilt from recorded ops
+
+
+def _attention_graph(q, k, v, mask, causal, scale, dmask):
+    """``softmax(scale q k^T + mask) v`` over the last two dims as recorded ops, with the
+    kernels' rules: a row whose keys are all hidden gives zeros; ``dmask`` (dropout
+    multipliers, constants) applies to the weights."""
+    e = q._data.shape[-1]
+    scale = 1.0 / math.sqrt(e) if scale is None else scale
+    scores = (q @ k.transpose(-1, -2)) * scale
+    l, s = q._data.shape[-2], k._data.shape[-2]
+    bias = np.zeros((l, s))
+    if causal:
+        bias = np.where(np.tri(l, s, dtype=bool), 0.0, -np.inf)
+    total = bias if mask is None else bias + _data(mask)
+    dead = np.isneginf(total).all(axis=-1, keepdims=True)
+    if causal:
+        scores = scores + _const(np.where(dead, 0.0, bias), scores)
+    if isinstance(mask, Tensor):
+        scores = scores + _where(dead, 0.0, mask)
+    elif mask is not None:
+        scores = scores + _const(np.where(dead, 0.0, mask), scores)
+    probs = scores.softmax(-1)
+    if dead.any():
+        probs = _where(dead, 0.0, probs)
+    if dmask is not None:
+        probs = probs * _const(dmask.reshape(probs._data.shape), probs)
+    return probs @ v
+
+
+@_register(attention.ScaledDotProductAttentionFunction)
+def _sdpa(node, g):
+    dmask = node.saved_tensors[4]
+
+    def build(q, k, v, mask, causal, scale, dropout_p):
+        return _attention_graph(q, k, v, mask, causal, scale, dmask)
+
+    return _through(node, (g,), build, (0, 1, 2, 3))
+
+
+@_register(attention.MultiheadAttentionFunction)
+def _multihead_attention(node, g):
+    dmask = node.saved_tensors[4]
+
+    def build(a, b, c, layout, e, heads, batch_first, mask, causal, dropout_p, keep):
+        arrays = (a, b, c)
+        d = e // heads
+
+        def split(i, col):
+            x = arrays[i][..., col:col + e]
+            if batch_first:
+                n, l_, _ = x._data.shape
+                t = x.reshape(n, l_, heads, d).permute(0, 2, 1, 3)
+            else:
+                l_, n, _ = x._data.shape
+                t = x.reshape(l_, n, heads, d).permute(1, 2, 0, 3)
+            return t.reshape(n * heads, l_, d)
+
+        qh, kh, vh = (split(i, col) for i, col in layout)
+        out = _attention_graph(qh, kh, vh, mask, causal, None, dmask)
+        bsz, l_, _ = out._data.shape
+        t = out.reshape(bsz // heads, heads, l_, d)
+        t = t.permute(0, 2, 1, 3) if batch_first else t.permute(2, 0, 1, 3)
+        return t.reshape(t._data.shape[:2] + (e,))
+
+    return _through(node, (g,), build, (0, 1, 2))

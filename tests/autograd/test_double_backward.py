@@ -190,6 +190,39 @@ CASES = [
     ("kl_div", lambda L, a, b: _fn(L).kl_div(a.log_softmax(1), b.softmax(1),
                                              reduction="batchmean"),
      [_arr((3, 4)), _arr((3, 4))]),
+    ("bce", lambda L, a, b: _fn(L).binary_cross_entropy(a.sigmoid(), b.sigmoid()),
+     [_arr((3, 4)), _arr((3, 4))]),
+    ("bce_logits_pos_weight", lambda L, a, b: _fn(L).binary_cross_entropy_with_logits(
+        a, b.sigmoid(), pos_weight=L.tensor(np.array([1.0, 2.0, 0.5, 3.0]))),
+     [_arr((3, 4)), _arr((3, 4))]),
+    ("cross_entropy_soft", lambda L, a, b: _fn(L).cross_entropy(a, b.softmax(1)),
+     [_arr((4, 3)), _arr((4, 3))]),
+    ("cross_entropy_2d", lambda L, a: _fn(L).cross_entropy(
+        a, L.tensor(np.array([[[0, 1], [2, 1]], [[1, 1], [0, 2]]]))), [_arr((2, 3, 2, 2))]),
+    ("batch_norm_train", lambda L, x, w, b: _fn(L).batch_norm(
+        x, None, None, w, b, training=True) ** 2, [_arr((4, 3, 2)), _arr((3,)), _arr((3,))]),
+    ("batch_norm_eval", lambda L, x, w: _fn(L).batch_norm(
+        x, L.tensor(np.array([0.1, -0.2, 0.3])), L.tensor(np.array([1.5, 0.5, 2.0])), w,
+        training=False) ** 2, [_arr((4, 3)), _arr((3,))]),
+    ("group_norm", lambda L, x, w, b: _fn(L).group_norm(x, 2, w, b) ** 2,
+     [_arr((2, 4, 3)), _arr((4,)), _arr((4,))]),
+    ("instance_norm", lambda L, x: _fn(L).instance_norm(x) ** 2, [_arr((2, 3, 4, 4))]),
+    ("std", lambda L, a: a.std(dim=1) * a.var(), [_arr((3, 4))]),
+    ("logsumexp", lambda L, a: a.logsumexp(1) ** 2, [_arr((3, 4))]),
+    ("cosine_similarity", lambda L, a, b: _fn(L).cosine_similarity(a, b) ** 2,
+     [_arr((3, 4)), _arr((3, 4))]),
+    ("normalize", lambda L, a: _fn(L).normalize(a, dim=1) ** 3, [_arr((3, 4))]),
+    ("sdpa", lambda L, q, k, v: _fn(L).scaled_dot_product_attention(q, k, v) ** 2,
+     [_arr((2, 3, 4)), _arr((2, 5, 4)), _arr((2, 5, 3))]),
+    ("sdpa_causal_scale", lambda L, q, k, v: _fn(L).scaled_dot_product_attention(
+        q, k, v, is_causal=True, scale=0.3).tanh(),
+     [_arr((1, 2, 4, 3)), _arr((1, 2, 4, 3)), _arr((1, 2, 4, 2))]),
+    ("sdpa_bool_mask", lambda L, q, k, v: _fn(L).scaled_dot_product_attention(
+        q, k, v, attn_mask=L.tensor(_MASK[:, :3] | np.eye(3, dtype=bool))) ** 2,
+     [_arr((3, 4)), _arr((3, 4)), _arr((3, 2))]),
+    ("sdpa_float_mask", lambda L, q, k, v, m: _fn(L).scaled_dot_product_attention(
+        q, k, v, attn_mask=m) ** 2,
+     [_arr((2, 3, 4)), _arr((2, 3, 4)), _arr((2, 3, 2)), _arr((3, 3))]),
     ("kl_div_log_target", lambda L, a, b: _fn(L).kl_div(a, b, reduction="sum",
                                                         log_target=True),
      [_arr((3, 4)), _arr((3, 4))]),
@@ -489,3 +522,31 @@ def test_tensor_reached_only_through_masks_gets_zero_gradient():
 
     for p, q in zip(run(pynn), run(torch)):
         np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("cross", [False, True])
+def test_multihead_attention_gradient_penalty_matches_torch(batch_first, cross):
+    def make(nn):
+        return nn.MultiheadAttention(4, 2, batch_first=batch_first).double()
+
+    ours, theirs = make(pnn), make(torch.nn)
+    _copy_params(ours, theirs)
+    rng = np.random.default_rng(21)
+    shape = (2, 3, 4)  # (L, N, E), or (N, L, E) with batch_first
+    x0, kv0 = rng.standard_normal(shape), rng.standard_normal(shape)
+
+    def run(L, m):
+        x = L.tensor(x0, requires_grad=True)
+        kv = L.tensor(kv0, requires_grad=True) if cross else x
+        out, _ = m(x, kv, kv)
+        (g,) = L.autograd.grad((out * out).sum(), x, create_graph=True)
+        penalty = (g ** 2).sum()
+        m.zero_grad()
+        penalty.backward()
+        return penalty.item(), [p.grad.numpy().copy() for p in m.parameters()]
+
+    a, b = run(pynn, ours), run(torch, theirs)
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-10)
+    for p, q in zip(a[1], b[1]):
+        np.testing.assert_allclose(p, q, rtol=1e-8, atol=1e-12)
