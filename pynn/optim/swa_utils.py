@@ -81,8 +81,7 @@ def get_ema_multi_avg_fn(decay=0.999):
 
 
 def get_swa_multi_avg_fn():
-    """The in-place running (equal-weight) average for :class:`AveragedModel`'s
-    ``multi_avg_fn``.
+    """The in-place running (equal-weight) average for ``AveragedModel(multi_avg_fn=...)``.
 
     Returns
     -------
@@ -140,8 +139,10 @@ def get_swa_avg_fn():
 
 
 class AveragedModel(Module):
-    """A copy of ``model`` whose parameters are the average of ``model``'s over the calls to
-    :meth:`update_parameters` (SWA by default, or any ``avg_fn`` / ``multi_avg_fn``).
+    """A copy of ``model`` holding the average of its parameters over training.
+
+    The average is over the calls to :meth:`update_parameters`: SWA's equal weights by
+    default, or any ``avg_fn`` / ``multi_avg_fn``.
 
     Parameters
     ----------
@@ -180,8 +181,10 @@ class AveragedModel(Module):
 
         Parameters
         ----------
-        *args, **kwargs
-            The model's arguments.
+        *args : object
+            The model's positional arguments.
+        **kwargs : object
+            Its keyword arguments.
 
         Returns
         -------
@@ -191,8 +194,9 @@ class AveragedModel(Module):
         return self.module(*args, **kwargs)
 
     def update_parameters(self, model):
-        """Fold ``model``'s current parameters (and buffers, with ``use_buffers``) into the
-        average; the first call copies them.
+        """Fold ``model``'s current parameters into the average.
+
+        With ``use_buffers`` the buffers too; the first call copies them.
 
         Parameters
         ----------
@@ -287,8 +291,9 @@ class SWALR(LRScheduler):
         return (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self):
-        """The learning rates after this step: each group's current rate carried a step
-        further toward its ``swa_lr``.
+        """The learning rates after this step.
+
+        Each group's current rate is carried a step further toward its ``swa_lr``.
 
         Returns
         -------

@@ -143,12 +143,14 @@ class ParametrizationList(ModuleList):
         return [getattr(self, f"original{i}") for i in range(self.ntensors)]
 
     def right_inverse(self, value):
-        """Assign ``value`` to the parametrized tensor: run the ``right_inverse`` of each
-        parametrization, last to first, and store the result in the original(s).
+        """Assign ``value`` to the parametrized tensor through the chain's ``right_inverse``.
+
+        Each parametrization's ``right_inverse`` runs, last to first, and the result is
+        stored in the original(s).
 
         Parameters
         ----------
-        value : Tensor
+        value : Tensor of the parametrized tensor's shape
         """
         with no_grad():
             for module in reversed(list(self)):

@@ -57,8 +57,11 @@ def _pruning_hooks(module):
 
 
 class BasePruningMethod(ABC):
-    """Base class of the pruning methods: subclasses define :meth:`compute_mask` and
-    ``PRUNING_TYPE`` ("unstructured", "structured" or "global")."""
+    """Base class of the pruning methods.
+
+    Subclasses define :meth:`compute_mask` and ``PRUNING_TYPE`` ("unstructured",
+    "structured" or "global").
+    """
 
     _tensor_name = None
     PRUNING_TYPE = "unstructured"
@@ -72,8 +75,8 @@ class BasePruningMethod(ABC):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
             Same shape as ``t``; entries already pruned are 0.
 
         Returns
@@ -107,9 +110,11 @@ class BasePruningMethod(ABC):
         ----------
         module : Module
         name : str
-        *args, **kwargs
-            The method's arguments (``amount``, ...).
-        importance_scores : Tensor, optional
+        *args : object
+            The method's positional arguments (``amount``, ...).
+        **kwargs : object
+            Its keyword arguments.
+        importance_scores : Tensor of the pruned tensor's shape, optional
             Ranked instead of the tensor itself; same shape.
 
         Returns
@@ -178,10 +183,10 @@ class BasePruningMethod(ABC):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor, optional
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``, optional
             All ones when not given.
-        importance_scores : Tensor, optional
+        importance_scores : Tensor of the pruned tensor's shape, optional
 
         Returns
         -------
@@ -193,8 +198,10 @@ class BasePruningMethod(ABC):
         return t * self.compute_mask(scores, default_mask=default_mask)
 
     def remove(self, module):
-        """Make the pruning permanent: ``<name>`` is a Parameter holding the masked value
-        again; ``<name>_orig``, ``<name>_mask`` go.
+        """Make the pruning permanent.
+
+        ``<name>`` is a Parameter holding the masked value again; ``<name>_orig`` and
+        ``<name>_mask`` go.
 
         Parameters
         ----------
@@ -264,8 +271,8 @@ class PruningContainer(BasePruningMethod):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
 
         Returns
         -------
@@ -307,8 +314,8 @@ class Identity(BasePruningMethod):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
 
         Returns
         -------
@@ -383,8 +390,8 @@ class RandomUnstructured(BasePruningMethod):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
 
         Returns
         -------
@@ -432,8 +439,8 @@ class L1Unstructured(BasePruningMethod):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
 
         Returns
         -------
@@ -452,7 +459,7 @@ class L1Unstructured(BasePruningMethod):
         module : Module
         name : str
         amount : int or float
-        importance_scores : Tensor, optional
+        importance_scores : Tensor of the pruned tensor's shape, optional
 
         Returns
         -------
@@ -520,8 +527,8 @@ class LnStructured(BasePruningMethod):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
 
         Returns
         -------
@@ -551,7 +558,7 @@ class LnStructured(BasePruningMethod):
         amount : int or float
         n : int, float, inf, -inf or "fro"
         dim : int
-        importance_scores : Tensor, optional
+        importance_scores : Tensor of the pruned tensor's shape, optional
 
         Returns
         -------
@@ -582,8 +589,8 @@ class RandomStructured(BasePruningMethod):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
 
         Returns
         -------
@@ -623,7 +630,7 @@ class CustomFromMask(BasePruningMethod):
 
     Parameters
     ----------
-    mask : Tensor
+    mask : Tensor of the pruned tensor's shape
         1 keeps, 0 prunes; shaped like the tensor.
     """
 
@@ -637,8 +644,8 @@ class CustomFromMask(BasePruningMethod):
 
         Parameters
         ----------
-        t : Tensor
-        default_mask : Tensor
+        t : Tensor of any shape
+        default_mask : Tensor shaped like ``t``
 
         Returns
         -------
@@ -658,7 +665,7 @@ class CustomFromMask(BasePruningMethod):
         ----------
         module : Module
         name : str
-        mask : Tensor
+        mask : Tensor of the pruned tensor's shape
 
         Returns
         -------
@@ -710,7 +717,7 @@ def l1_unstructured(module, name, amount, importance_scores=None):
     name : str
     amount : int or float
         A count, or a fraction in ``[0, 1]``.
-    importance_scores : Tensor, optional
+    importance_scores : Tensor of the pruned tensor's shape, optional
         Ranked instead of the tensor.
 
     Returns
@@ -749,7 +756,7 @@ def ln_structured(module, name, amount, n, dim, importance_scores=None):
     amount : int or float
     n : int, float, inf, -inf or "fro"
     dim : int
-    importance_scores : Tensor, optional
+    importance_scores : Tensor of the pruned tensor's shape, optional
 
     Returns
     -------
@@ -770,7 +777,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
         :class:`RandomUnstructured`).
     importance_scores : dict, optional
         ``{(module, name): Tensor}`` used instead of those tensors.
-    **kwargs
+    **kwargs : object
         The method's arguments (``amount``: a count, or a fraction of all the entries).
     """
     if not isinstance(parameters, Iterable):
@@ -812,7 +819,7 @@ def custom_from_mask(module, name, mask):
     ----------
     module : Module
     name : str
-    mask : Tensor
+    mask : Tensor of the pruned tensor's shape
 
     Returns
     -------
