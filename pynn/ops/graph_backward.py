@@ -173,8 +173,13 @@ def _positions(shape_, fn):
 def _through(node, grads, build, argnums):
     """The gradient of ``build(*inputs)`` (the op rebuilt from recorded Tensor ops) with
     respect to the inputs at ``argnums`` that need one, recorded (``create_graph``)."""
-    inputs = node._inputs
+    # Each input enters the rebuilt op through a view of its own, and the gradients are
+    # taken with respect to the views: partial derivatives even when one Tensor is passed
+    # twice (attention of x with itself) or one input is computed from another.
+    inputs = list(node._inputs)
     want = [i for i in argnums if node.needs_input_grad[i]]
+    for i in want:
+        inputs[i] = inputs[i].view_as(inputs[i])
     out = build(*inputs)
     res = autograd.grad(out, [inputs[i] for i in want], grads[0], create_graph=True,
                         allow_unused=True)

@@ -223,6 +223,12 @@ CASES = [
     ("sdpa_float_mask", lambda L, q, k, v, m: _fn(L).scaled_dot_product_attention(
         q, k, v, attn_mask=m) ** 2,
      [_arr((2, 3, 4)), _arr((2, 3, 4)), _arr((2, 3, 2)), _arr((3, 3))]),
+    ("sdpa_self", lambda L, x: _fn(L).scaled_dot_product_attention(x, x, x) ** 2,
+     [_arr((2, 3, 4))]),
+    ("sdpa_derived", lambda L, q, k: _fn(L).scaled_dot_product_attention(
+        q, k, (q * k).tanh()) ** 2, [_arr((3, 4)), _arr((3, 4))]),
+    ("layer_norm_shared", lambda L, x: _fn(L).layer_norm(x, (3,), x[0], x[1] * 2) ** 2,
+     [_arr((2, 3))]),
     ("kl_div_log_target", lambda L, a, b: _fn(L).kl_div(a, b, reduction="sum",
                                                         log_target=True),
      [_arr((3, 4)), _arr((3, 4))]),
