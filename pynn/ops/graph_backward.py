@@ -40,6 +40,7 @@ from . import (
     matmul,
     norm,
     pool,
+    recurrent,
     reduce,
 )
 from . import shape as shape_ops
@@ -1225,3 +1226,90 @@ def _multihead_attention(node, g):
         return t.reshape(t._data.shape[:2] + (e,))
 
     return _through(node, (g,), build, (0, 1, 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Recurrent layers, rebuilt step by step from recorded ops (gate blocks as PyTorch's)
+
+
+def _time_steps(x, reverse):
+    steps = range(x._data.shape[0])
+    return reversed(steps) if reverse else steps
+
+
+def _projection(x, w_ih, b_ih):
+    """The input projection of every step, (L, N, G*H)."""
+    y = x @ w_ih.transpose(0, 1)
+    return y if b_ih is None else y + b_ih
+
+
+def _zero_state(x, w_hh):
+    return _wrap(np.zeros((x._data.shape[1], w_hh._data.shape[1]), x._data.dtype), None)
+
+
+def _in_time_order(states, reverse):
+    return states[::-1] if reverse else states
+
+
+def _lstm_graph(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+    h = _zero_state(x, w_hh) if h0 is None else h0
+    c = _zero_state(x, w_hh) if c0 is None else c0
+    gx = _projection(x, w_ih, b_ih)
+    outs = []
+    for t in _time_steps(x, reverse):
+        gates = gx[t] + h @ w_hh.transpose(0, 1)
+        if b_hh is not None:
+            gates = gates + b_hh
+        i, f, g, o = gates.chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        outs.append(h)
+    outs = _in_time_order(outs, reverse)
+    rows = [c] + outs if reverse else outs + [c]
+    return shape_ops.StackFunction.apply(0, *rows)
+
+
+def _gru_graph(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+    h = _zero_state(x, w_hh) if h0 is None else h0
+    gx = _projection(x, w_ih, b_ih)
+    outs = []
+    for t in _time_steps(x, reverse):
+        gh = h @ w_hh.transpose(0, 1)
+        if b_hh is not None:
+            gh = gh + b_hh
+        xr, xz, xn = gx[t].chunk(3, 1)
+        hr, hz, hn = gh.chunk(3, 1)
+        r = (xr + hr).sigmoid()
+        z = (xz + hz).sigmoid()
+        n = (xn + r * hn).tanh()
+        h = (1 - z) * n + z * h
+        outs.append(h)
+    return shape_ops.StackFunction.apply(0, *_in_time_order(outs, reverse))
+
+
+def _rnn_graph(x, h0, w_ih, w_hh, b_ih, b_hh, reverse, nonlinearity):
+    h = _zero_state(x, w_hh) if h0 is None else h0
+    gx = _projection(x, w_ih, b_ih)
+    outs = []
+    for t in _time_steps(x, reverse):
+        a = gx[t] + h @ w_hh.transpose(0, 1)
+        if b_hh is not None:
+            a = a + b_hh
+        h = a.relu() if nonlinearity == "relu" else a.tanh()
+        outs.append(h)
+    return shape_ops.StackFunction.apply(0, *_in_time_order(outs, reverse))
+
+
+@_register(recurrent.LSTMFunction)
+def _lstm(node, g):
+    return _through(node, (g,), _lstm_graph, range(7))
+
+
+@_register(recurrent.GRUFunction)
+def _gru(node, g):
+    return _through(node, (g,), _gru_graph, range(6))
+
+
+@_register(recurrent.RNNFunction)
+def _rnn(node, g):
+    return _through(node, (g,), _rnn_graph, range(6))

@@ -556,3 +556,35 @@ def test_multihead_attention_gradient_penalty_matches_torch(batch_first, cross):
     np.testing.assert_allclose(a[0], b[0], rtol=1e-10)
     for p, q in zip(a[1], b[1]):
         np.testing.assert_allclose(p, q, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind,bidirectional,batch_first", [
+    ("LSTM", False, False), ("LSTM", True, True), ("GRU", False, True), ("GRU", True, False),
+    ("RNN", True, False), ("RNN_relu", False, True)])
+def test_recurrent_layers_second_order_match_torch(kind, bidirectional, batch_first):
+    def make(nn):
+        cls = getattr(nn, kind.split("_")[0])
+        kw = {"nonlinearity": "relu"} if kind == "RNN_relu" else {}
+        return cls(3, 4, num_layers=2, bidirectional=bidirectional, batch_first=batch_first,
+                   **kw).double()
+
+    ours, theirs = make(pnn), make(torch.nn)
+    _copy_params(ours, theirs)
+    rng = np.random.default_rng(8)
+    x0 = rng.standard_normal((2, 5, 3) if batch_first else (5, 2, 3))
+    d = 2 if bidirectional else 1
+    h0 = rng.standard_normal((2 * d, 2, 4))
+
+    def run(L, m):
+        x = L.tensor(x0, requires_grad=True)
+        h = L.tensor(h0, requires_grad=True)
+        state = (h, h * 0.5) if kind == "LSTM" else h
+        out, _ = m(x, state)
+        gx, gh = L.autograd.grad((out ** 2).sum(), (x, h), create_graph=True)
+        penalty = (gx ** 2).sum() + (gh ** 2).sum()
+        m.zero_grad()
+        penalty.backward()
+        return [penalty.item()] + [p.grad.numpy().copy() for p in m.parameters()]
+
+    for p, q in zip(run(pynn, ours), run(torch, theirs)):
+        np.testing.assert_allclose(p, q, rtol=1e-8, atol=1e-12)
