@@ -54,6 +54,7 @@ from ..ops.conv import (
     UnfoldFunction,
     pad_index,
 )
+from ..ops.ctc import ctc_loss
 from ..ops.elementwise import MulFunction
 from ..ops.embedding import EmbeddingFunction
 from ..ops.grid import affine_grid, grid_sample
@@ -3519,6 +3520,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 __all__ += ["affine_grid", "grid_sample"]  # the spatial transformer's ops, in ops/grid.py
+__all__ += ["ctc_loss"]  # in ops/ctc.py
 
 
 __all__ += ["pdist"]
