@@ -36,6 +36,7 @@ from . import (
     elementwise,
     embedding,
     index,
+    linalg,
     loss,
     matmul,
     norm,
@@ -1313,3 +1314,46 @@ def _gru(node, g):
 @_register(recurrent.RNNFunction)
 def _rnn(node, g):
     return _through(node, (g,), _rnn_graph, range(6))
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear algebra (recorded through the same nodes, so each is differentiable again)
+
+
+def _inv(a):
+    return linalg.InvFunction.apply(a)
+
+
+@_register(linalg.InvFunction)
+def _inv_bw(node, g):
+    yt = _inv(node._inputs[0]).mT
+    return (-(yt @ g @ yt),)
+
+
+@_register(linalg.DetFunction)
+def _det(node, g):
+    a = node._inputs[0]
+    # through inv(A): a singular A (whose adjugate the first-order backward uses) raises
+    d = linalg.DetFunction.apply(a)
+    return ((g * d).unsqueeze(-1).unsqueeze(-1) * _inv(a).mT,)
+
+
+@_register(linalg.SlogdetFunction)
+def _slogdet(node, g_sign, g_log):
+    a = node._inputs[0]
+    if g_log is None:
+        return (None,)
+    return (g_log.unsqueeze(-1).unsqueeze(-1) * _inv(a).mT,)
+
+
+@_register(linalg.SolveFunction)
+def _solve(node, g):
+    a, b, vector = node._inputs
+    na, nb, _ = _needs(node)
+    a = _t(a)
+    x = linalg.SolveFunction.apply(a, _t(b), vector)
+    gb = linalg.SolveFunction.apply(a.mT, g, vector)
+    ga = None
+    if na:
+        ga = -(gb.unsqueeze(-1) * x.unsqueeze(-2)) if vector else -(gb @ x.mT)
+    return ga, gb if nb else None, None
