@@ -10,6 +10,7 @@ Samples come from pynn's global generator (:func:`pynn.manual_seed`).
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -363,3 +364,10 @@ def kl_divergence(p, q):
             (1 - p.probs) * (_softplus(q.logits) - _softplus(p.logits))
     raise NotImplementedError(f"kl_divergence is not implemented for {type(p).__name__} and "
                               f"{type(q).__name__}")
+
+
+# PyTorch's submodule paths (``from torch.distributions.normal import Normal``,
+# ``torch.distributions.kl.kl_divergence``) name this one module.
+for _sub in ("bernoulli", "categorical", "distribution", "kl", "normal", "uniform"):
+    sys.modules[f"{__name__}.{_sub}"] = globals()[_sub] = sys.modules[__name__]
+del _sub

@@ -121,3 +121,16 @@ def test_import_paths_scripts_use():
 
     batch = default_collate([(np.float32(1.0), 2), (np.float32(3.0), 4)])
     assert batch[0].tolist() == [1.0, 3.0] and batch[1].dtype == pynn.int64
+
+
+def test_distribution_submodule_paths():
+    from pynn.distributions.categorical import Categorical
+    from pynn.distributions.kl import kl_divergence
+    from pynn.distributions.normal import Normal
+
+    assert pynn.distributions.normal.Normal is Normal is pynn.distributions.Normal
+    assert Categorical is pynn.distributions.Categorical
+    p, q = Normal(pynn.tensor(0.0), pynn.tensor(1.0)), Normal(pynn.tensor(1.0), pynn.tensor(2.0))
+    want = torch.distributions.kl.kl_divergence(torch.distributions.Normal(0.0, 1.0),
+                                                torch.distributions.Normal(1.0, 2.0))
+    assert abs(kl_divergence(p, q).item() - want.item()) < 1e-6
