@@ -126,8 +126,10 @@ class Linear(Module):
         # registry: an attribute read of a parameter first fails the instance lookup and
         # then goes through __getattr__, ~2 us each on the batch-1 step.
         params = self._parameters
-        weight, bias = (params["weight"], params["bias"]) if "weight" in params else \
-            (self.weight, self.bias)  # weight_norm, spectral_norm, parametrize
+        # Not in the registry when reparametrized (weight_norm, spectral_norm, parametrize);
+        # .get(name, self.<name>) would compute a parametrized default on every call.
+        weight = params["weight"] if "weight" in params else self.weight  # noqa: SIM401
+        bias = params["bias"] if "bias" in params else self.bias  # noqa: SIM401
         x = input._data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
                 or x.dtype != weight._data.dtype:
@@ -246,4 +248,10 @@ class LazyLinear(Linear):
             if self._lazy_bias:
                 self.bias = Parameter(np.empty(self.out_features, self._lazy_dtype))
             self.reset_parameters()
-        return super().forward(input)
+            self.__class__ = Linear  # as PyTorch's: an initialised lazy layer is a Linear
+        return Linear.forward(self, input)
+
+    def extra_repr(self):
+        # before the first call the bias does not exist yet; it will (as PyTorch prints it)
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={bool(self._lazy_bias)}")
