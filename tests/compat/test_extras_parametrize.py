@@ -263,3 +263,21 @@ def test_parametrized_layer_in_sequential_and_state_dict_round_trip():
     x = np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32)
     np.testing.assert_allclose(model(pynn.tensor(x)).detach().numpy(),
                                tmodel(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("form", ["old", "new"])
+def test_weight_norm_on_a_linear_bias(form):
+    tm, pm = torch.nn.Linear(3, 2).double(), nn.Linear(3, 2).double()
+    _copy_state(pm, tm)
+    if form == "old":
+        with pytest.warns(FutureWarning):
+            nn.utils.weight_norm(pm, "bias")
+        with pytest.warns(FutureWarning):
+            torch.nn.utils.weight_norm(tm, "bias")
+    else:
+        parametrizations.weight_norm(pm, "bias")
+        torch.nn.utils.parametrizations.weight_norm(tm, "bias")
+    assert list(pm.state_dict()) == list(tm.state_dict())
+    x = np.ones((2, 3))
+    np.testing.assert_allclose(pm(pynn.tensor(x)).detach().numpy(),
+                               tm(torch.tensor(x)).detach().numpy(), rtol=1e-12)
