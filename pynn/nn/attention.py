@@ -24,6 +24,24 @@ from .parameter import Parameter
 __all__ = ["LearnedPositionalEncoding", "MultiheadAttention", "SinusoidalPositionalEncoding"]
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """The attention's output projection: a :class:`Linear` under PyTorch's class name (so a
+    printed model reads as PyTorch's).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    device : str or pynn.device, optional
+    dtype : pynn.dtype, optional
+
+    Shape
+    -----
+    - Input: ``(*, in_features)``.
+    - Output: ``(*, out_features)``.
+    """
+
+
 class MultiheadAttention(Module):
     """Multi-head attention (``torch.nn.MultiheadAttention``).
 
@@ -106,7 +124,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(np.empty(3 * e, dtype))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(e, e, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(e, e, bias=bias, dtype=dtype)
         if add_bias_kv:
             self.bias_k = Parameter(np.empty((1, 1, e), dtype))
             self.bias_v = Parameter(np.empty((1, 1, e), dtype))

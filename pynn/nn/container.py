@@ -316,9 +316,10 @@ def _as_parameter(value):
     return value
 
 
-def _parameters_repr(params):
-    return "\n".join(f"  ({k}): Parameter containing: [{p.dtype} of size "
-                     f"{'x'.join(str(n) for n in p.shape)}]" for k, p in params.items())
+def _parameters_repr(params, legacy_type=False):
+    # PyTorch names the dtype in a ParameterList and the legacy type in a ParameterDict
+    return "\n".join(f"  ({k}): Parameter containing: [{p.type() if legacy_type else p.dtype} "
+                     f"of size {'x'.join(str(n) for n in p.shape)}]" for k, p in params.items())
 
 
 class ParameterList(Module):
@@ -434,4 +435,4 @@ class ParameterDict(Module):
         return self._parameters.pop(key)
 
     def extra_repr(self):
-        return _parameters_repr(self._parameters)
+        return _parameters_repr(self._parameters, legacy_type=True)

@@ -248,4 +248,10 @@ class LazyLinear(Linear):
             if self._lazy_bias:
                 self.bias = Parameter(np.empty(self.out_features, self._lazy_dtype))
             self.reset_parameters()
-        return super().forward(input)
+            self.__class__ = Linear  # as PyTorch's: an initialised lazy layer is a Linear
+        return Linear.forward(self, input)
+
+    def extra_repr(self):
+        # before the first call the bias does not exist yet; it will (as PyTorch prints it)
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={bool(self._lazy_bias)}")

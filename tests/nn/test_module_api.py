@@ -1,6 +1,8 @@
 """Module's API against PyTorch's: the same code runs on ``torch.nn`` and ``pynn.nn`` and must
 give the same answers (names, order, return values, hook calls, errors)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -223,3 +225,41 @@ def test_get_parameter_and_buffer_match_torch():
             model.get_parameter("0.missing")
         with pytest.raises(AttributeError):
             model.get_buffer("0.weight")
+
+
+# print(model) is in most scripts: the layers print as PyTorch's, key for key
+REPRS = [
+    lambda nn: nn.Conv2d(3, 8, 3, padding="same"),
+    lambda nn: nn.MultiheadAttention(8, 2),
+    lambda nn: nn.TransformerEncoderLayer(8, 2, 16),
+    lambda nn: nn.ParameterList([nn.Parameter(torch_lib(nn).ones(2))]),
+    lambda nn: nn.ParameterDict({"p": nn.Parameter(torch_lib(nn).ones(2, 3))}),
+    lambda nn: nn.LazyLinear(4),
+    lambda nn: nn.LazyLinear(4, bias=False),
+    lambda nn: nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1, bias=False), nn.BatchNorm2d(4),
+                             nn.LeakyReLU(0.2, inplace=True), nn.Dropout2d(0.1),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)),
+    lambda nn: nn.LSTM(4, 8, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1),
+    lambda nn: nn.Embedding(10, 3, padding_idx=0),
+    lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+]
+
+
+def torch_lib(nn_module):
+    return pynn if nn_module is nn else torch
+
+
+@pytest.mark.parametrize("make", REPRS)
+def test_module_reprs_match_torch(make):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = repr(make(torch.nn))
+    assert repr(make(nn)) == theirs.replace("torch.", "pynn.")
+
+
+def test_lazy_linear_becomes_a_linear():
+    for lib in (pynn, torch):
+        layer = lib.nn.LazyLinear(4)
+        layer(lib.ones(2, 3))
+        assert type(layer) is lib.nn.Linear and layer.in_features == 3
+        assert repr(layer) == "Linear(in_features=3, out_features=4, bias=True)"
