@@ -157,6 +157,9 @@ def _flatten(obj):
             raise TypeError(f"save: cannot save the {cls.__qualname__} at {where}: its class is "
                             f"defined inside a function, so a loading program cannot find it "
                             f"by name; define it at module level, or save its state_dict()")
+        refusal = getattr(cls, "_not_serializable", None)  # a class that says why it can't be
+        if refusal:
+            raise TypeError(f"save: cannot save the {cls.__name__} at {where}: {refusal}")
         hooks = [h for h in ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks")
                  if module.__dict__.get(h)]
         if hooks:

@@ -281,3 +281,17 @@ def test_weight_norm_on_a_linear_bias(form):
     x = np.ones((2, 3))
     np.testing.assert_allclose(pm(pynn.tensor(x)).detach().numpy(),
                                tm(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+
+
+def test_saving_a_whole_parametrized_model_says_to_save_its_state_dict(tmp_path):
+    model = nn.Sequential(parametrizations.weight_norm(nn.Linear(3, 3)), nn.Linear(3, 1))
+    with pytest.raises(TypeError, match="state_dict"):
+        pynn.save(model, tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()  # no half file
+    pynn.save(model.state_dict(), tmp_path / "sd.pt")
+    again = nn.Sequential(parametrizations.weight_norm(nn.Linear(3, 3)), nn.Linear(3, 1))
+    again.load_state_dict(pynn.load(tmp_path / "sd.pt"))
+    x = pynn.randn(2, 3)
+    np.testing.assert_array_equal(again(x).detach().numpy(), model(x).detach().numpy())
+    parametrize.remove_parametrizations(model[0], "weight")
+    pynn.save(model, tmp_path / "m.pt")  # plain again: saved whole

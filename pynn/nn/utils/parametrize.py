@@ -205,7 +205,13 @@ def _parametrized_property(name):
 
 def _parametrize_class(module):
     cls = type(module)
-    new = type(f"Parametrized{cls.__name__}", (cls,), {"_orig_class": cls})
+    # generated here, so no loading program could find it by name: pynn.save refuses it
+    # with this reason, as PyTorch refuses to pickle a parametrized module
+    refusal = ("a parametrized module is saved through its state_dict() (as in PyTorch): "
+               "save model.state_dict(); to load, build and parametrize the model again, "
+               "then call load_state_dict")
+    new = type(f"Parametrized{cls.__name__}", (cls,),
+               {"_orig_class": cls, "_not_serializable": refusal})
     module.__class__ = new
 
 
