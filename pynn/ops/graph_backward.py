@@ -350,9 +350,20 @@ _UNARY = {
     elementwise.Deg2radFunction: lambda x: math.pi / 180,
     elementwise.Rad2degFunction: lambda x: 180 / math.pi,
     elementwise.LgammaFunction: lambda x: x.digamma(),
+    elementwise.ErfinvFunction: lambda x: (_SQRT_PI / 2) * (x.erfinv() ** 2).exp(),
+    elementwise.SincFunction: lambda x: _sinc_derivative(x),
     activation.TanhFunction: lambda x: 1 - x.tanh() ** 2,
     activation.SigmoidFunction: lambda x: (s := x.sigmoid()) * (1 - s),
 }
+
+
+def _sinc_derivative(x):
+    # (cos(pi x) pi x - sin(pi x)) / (pi x^2), masked to 0 at x = 0 as PyTorch's formula is
+    # (so the second derivative there is 0 as well, not -pi^2 / 3)
+    zero = x._data == 0
+    safe = _where(zero, 1.0, x)
+    px = safe * math.pi
+    return _where(zero, 0.0, (px.cos() * px - px.sin()) / (px * safe))
 
 
 def _unary(node, g):
@@ -1131,7 +1142,23 @@ _PAIRWISE = {  # name: (d/dx, d/dy) as Tensor ops of (x, y, *args)
             _data(y) > 0, _where(_data(y) > 0, y, 1.0).log() + 1 - x, 0.0)),
     "soft_margin_loss": (lambda x, y: -y * (-y * x).sigmoid(),
                          lambda x, y: -x * (-y * x).sigmoid()),
+    "poisson_nll_loss": (
+        lambda x, y, log_input, full, eps: x.exp() - y if log_input else 1 - y / (x + eps),
+        lambda x, y, log_input, full, eps: _poisson_dy(x, y, log_input, full, eps)),
+    "hinge_embedding_loss": (
+        lambda x, y, margin: _const((y._data == 1) * 1.0
+                                    - ((y._data == -1) & (margin - x._data > 0)), x),
+        None),
 }
+
+
+def _poisson_dy(x, y, log_input, full, eps):
+    g = -x if log_input else -(x + eps).log()
+    if full:
+        big = y._data > 1
+        safe = _where(big, y, 1.0)
+        g = g + _where(big, safe.log() + 0.5 / safe, 0.0)
+    return g
 
 
 def _smooth_l1_t(d, beta):
@@ -1157,7 +1184,7 @@ def _pairwise(node, g):
     nx, ny = _needs(node)[:2]
     gr = _reduced(g, shape_, reduction)
     return (gr * fns[0](x, y, *args) if nx else None,
-            gr * fns[1](x, y, *args) if ny else None, None, None, None)
+            gr * fns[1](x, y, *args) if ny and fns[1] is not None else None, None, None, None)
 
 
 # ---------------------------------------------------------------------------------------------
