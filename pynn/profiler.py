@@ -11,9 +11,9 @@ marks with :class:`record_function`, and summarises them as PyTorch does::
             model(inputs)
     print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=10))
 
-While a profiler records, the ops' ``apply`` and ``Tensor.backward`` are wrapped with a
-timer (wall-clock, ``time.perf_counter_ns``) and put back when the last profiler stops:
-outside a profile nothing is slowed down. An event's *self* time excludes the events
+While a profiler records, the ops' ``apply`` and ``Tensor.backward`` run wrapped with a
+timer (wall-clock, ``time.perf_counter_ns``), and are put back when the last profiler
+stops: outside a profile nothing is slowed down. An event's *self* time excludes the events
 nested inside it (an op called by a user Function, a range's ops). Ops are named after
 their node class (``LinearFunction`` gives ``Linear``); there are no device kernels to
 time, so the CUDA columns of PyTorch's table are absent and ``ProfilerActivity.CUDA``
@@ -173,6 +173,16 @@ class FunctionEvent:
     def self_cpu_time_total(self):
         """Wall time minus that of the events nested in it, in microseconds."""
         return (self.end_ns - self.start_ns - self.children_ns) / 1000.0
+
+    @property
+    def cpu_time(self):
+        """Wall time per call (one call), in microseconds."""
+        return self.cpu_time_total
+
+    @property
+    def self_cpu_time(self):
+        """Self time per call (one call), in microseconds."""
+        return self.self_cpu_time_total
 
     def __repr__(self):
         return (f"<FunctionEvent name={self.name} cpu_time_total={self.cpu_time_total:.3f}us "
@@ -420,18 +430,31 @@ def _op_name(cls):
         else name
 
 
-def _timed_apply(original):
-    func = original.__func__
+# The op wrappers. Their code replaces that of ``ArrayFunction.apply`` and ``Function.apply``
+# while a profile records (rather than the class attributes being replaced): the hot operator
+# paths (``Tensor.__mul__`` ...) hold ``SomeFunction.apply`` bound once at import, and only
+# the shared function's code reaches them. Their free names are looked up in pynn.autograd's
+# globals, where _install puts them. Outside a profile the original code runs untouched.
 
-    @functools.wraps(func)
-    def apply(cls, *args, **kwargs):
-        token = _begin(_op_name(cls), args)
-        try:
-            return func(cls, *args, **kwargs)
-        finally:
-            _end(token)
 
-    return classmethod(apply)
+def _timed_array_apply(cls, *args):
+    token = _pynn_profiler_begin(cls, args)  # noqa: F821 (pynn.autograd's globals)
+    try:
+        return _pynn_profiler_array_apply(cls, *args)  # noqa: F821
+    finally:
+        _pynn_profiler_end(token)  # noqa: F821
+
+
+def _timed_function_apply(cls, *args, **kwargs):
+    token = _pynn_profiler_begin(cls, args)  # noqa: F821 (pynn.autograd's globals)
+    try:
+        return _pynn_profiler_function_apply(cls, *args, **kwargs)  # noqa: F821
+    finally:
+        _pynn_profiler_end(token)  # noqa: F821
+
+
+def _begin_op(cls, args):
+    return _begin(_op_name(cls), args)
 
 
 def _timed_backward(original):
@@ -447,20 +470,40 @@ def _timed_backward(original):
 
 
 def _install():
+    import types
+
     from .autograd import ArrayFunction, Function
     from .tensor import Tensor
 
-    for owner in (ArrayFunction, Function):
-        _patched[(owner, "apply")] = owner.__dict__["apply"]
-        owner.apply = _timed_apply(owner.__dict__["apply"])
+    for owner, timed, alias in ((ArrayFunction, _timed_array_apply,
+                                 "_pynn_profiler_array_apply"),
+                                (Function, _timed_function_apply,
+                                 "_pynn_profiler_function_apply")):
+        func = owner.__dict__["apply"].__func__
+        names = func.__globals__
+        original = types.FunctionType(func.__code__, names, func.__name__, func.__defaults__,
+                                      func.__closure__)
+        original.__kwdefaults__ = func.__kwdefaults__
+        names[alias] = original
+        names["_pynn_profiler_begin"] = _begin_op
+        names["_pynn_profiler_end"] = _end
+        _patched[(func, "__code__")] = func.__code__
+        func.__code__ = timed.__code__
     _patched[(Tensor, "backward")] = Tensor.__dict__["backward"]
     Tensor.backward = _timed_backward(Tensor.__dict__["backward"])
 
 
 def _uninstall():
+    names = None
     for (owner, attr), original in _patched.items():
         setattr(owner, attr, original)
+        if attr == "__code__":
+            names = owner.__globals__
     _patched.clear()
+    if names is not None:
+        for alias in ("_pynn_profiler_array_apply", "_pynn_profiler_function_apply",
+                      "_pynn_profiler_begin", "_pynn_profiler_end"):
+            names.pop(alias, None)
 
 
 class record_function:
@@ -689,3 +732,64 @@ def tensorboard_trace_handler(dir_name, worker_name=None, use_gzip=False):
             os.remove(path)
 
     return handler
+
+
+# ---------------------------------------------------------------------------------------------
+# torch.autograd.profiler: the older spelling (older scripts, tutorials)
+
+
+class _AutogradProfile(profile):
+    """``torch.autograd.profiler.profile``: the same profiler with the older signature and
+    result names."""
+
+    def __init__(self, enabled=True, *, use_cuda=False, use_device=None, record_shapes=False,
+                 with_flops=False, profile_memory=False, with_stack=False,
+                 with_modules=False, use_kineto=False, use_cpu=True,
+                 experimental_config=None, acc_events=False, custom_trace_id_callback=None):
+        if use_cuda or use_device not in (None, "cpu"):
+            raise RuntimeError("autograd.profiler.profile: pynn runs on the CPU only "
+                               "(use_cuda / use_device)")
+        activities = [ProfilerActivity.CPU] if enabled and use_cpu else []
+        super().__init__(activities=activities, record_shapes=record_shapes)
+
+    @property
+    def function_events(self):
+        """The recorded events (an :class:`EventList`)."""
+        return self._events
+
+    @property
+    def self_cpu_time_total(self):
+        """The sum of the events' self times, in microseconds."""
+        return self._events.self_cpu_time_total
+
+    def table(self, *args, **kwargs):
+        """The events' table (see :meth:`EventList.table`)."""
+        return self._events.table(*args, **kwargs)
+
+    def total_average(self):
+        """All events added into one :class:`FunctionEventAvg`."""
+        total = FunctionEventAvg("Total")
+        for e in self._events:
+            total.add(e)
+        return total
+
+
+def _register_autograd_profiler():
+    """Make ``pynn.autograd.profiler`` (and ``import pynn.autograd.profiler``) exist."""
+    import sys
+    import types
+
+    from . import autograd
+
+    legacy = types.ModuleType("pynn.autograd.profiler",
+                              "torch.autograd.profiler's names: profile, record_function.")
+    legacy.profile = _AutogradProfile
+    legacy.record_function = record_function
+    legacy.EventList = EventList
+    legacy.FunctionEvent = FunctionEvent
+    legacy.FunctionEventAvg = FunctionEventAvg
+    sys.modules[legacy.__name__] = legacy
+    autograd.profiler = legacy
+
+
+_register_autograd_profiler()

@@ -80,21 +80,55 @@ def test_user_functions_and_record_function_decorator():
     assert "my_block" in keys and "Square" in keys and "autograd::backward" in keys
 
 
+def _codes():
+    return (ArrayFunction.__dict__["apply"].__func__.__code__,
+            Function.__dict__["apply"].__func__.__code__, pynn.Tensor.__dict__["backward"])
+
+
 def test_nothing_patched_or_recorded_outside_a_profile():
-    before = (ArrayFunction.__dict__["apply"], Function.__dict__["apply"],
-              pynn.Tensor.__dict__["backward"])
+    before = _codes()
     with profile() as prof:
         with profile() as inner:  # nested profilers both record
             _step(nn.Linear(2, 2), pynn.randn(1, 2))
-        assert ArrayFunction.__dict__["apply"] is not before[0]
-    assert (ArrayFunction.__dict__["apply"], Function.__dict__["apply"],
-            pynn.Tensor.__dict__["backward"]) == before
+        assert _codes()[0] is not before[0]
+    assert _codes() == before
+    assert not [k for k in vars(pynn.autograd) if k.startswith("_pynn_profiler")]
     n = len(prof.events())
     assert n == len(inner.events()) > 0
     _step(nn.Linear(2, 2), pynn.randn(1, 2))
     with record_function("outside"):
         pass
     assert len(prof.events()) == n
+
+
+def test_operators_and_methods_are_recorded():
+    x = pynn.randn(4, 4, requires_grad=True)
+    with profile() as prof:
+        y = (x * x + 1).tanh() @ x
+        y.sum().backward()
+    counts = {e.key: e.count for e in prof.key_averages()}
+    for op in ("Mul", "Add", "Tanh", "Matmul", "Sum", "autograd::backward"):
+        assert counts.get(op) == 1, (op, counts)
+
+
+def test_autograd_profiler_spelling():
+    import pynn.autograd.profiler as legacy
+
+    assert pynn.autograd.profiler is legacy
+    x = pynn.randn(3, requires_grad=True)
+    with legacy.profile(use_cuda=False, record_shapes=True) as prof, \
+            legacy.record_function("block"):
+        (x * 2).sum().backward()
+    keys = {e.key for e in prof.key_averages()}
+    assert {"block", "Mul", "Sum", "autograd::backward"} <= keys
+    assert prof.self_cpu_time_total > 0
+    assert prof.total_average().count == len(prof.function_events)
+    assert "Self CPU time total" in prof.table(sort_by="self_cpu_time_total")
+    with legacy.profile(enabled=False) as off:
+        (x * 2).sum()
+    assert len(off.function_events) == 0
+    with pytest.raises(RuntimeError, match="CPU"):
+        legacy.profile(use_cuda=True)
 
 
 def test_without_cpu_activity_nothing_is_recorded():
