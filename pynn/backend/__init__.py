@@ -11,7 +11,9 @@ The rest of pynn calls kernels through :data:`active`, a namespace whose attribu
 import os
 import types
 
-from ._runtime import get_num_threads, set_num_threads
+from ._runtime import _keep_freed_memory, get_num_threads, set_num_threads
+
+_keep_freed_memory()
 
 __all__ = ["BACKENDS", "KERNELS", "active", "config", "get", "get_backend", "get_num_threads",
            "set_backend", "set_num_threads", "show_config"]
