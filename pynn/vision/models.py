@@ -7,8 +7,9 @@ Parameter names match torchvision's, so a torchvision ``state_dict`` (converted 
 
 from .. import nn
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50",
-           "resnet101", "resnet152"]
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNet18_Weights", "ResNet34_Weights",
+           "ResNet50_Weights", "ResNet101_Weights", "ResNet152_Weights", "resnet18", "resnet34",
+           "resnet50", "resnet101", "resnet152"]
 
 
 def _conv3x3(cin, cout, stride=1):
@@ -253,3 +254,42 @@ def resnet152(*, weights=None, progress=True, **kwargs):
     ResNet
     """
     return _resnet(Bottleneck, [3, 8, 36, 3], weights, progress, kwargs)
+
+
+class _Weights:
+    """One of torchvision's weight names (``ResNet18_Weights.DEFAULT``): accepted as the
+    ``weights`` argument, where it raises the error that says no weights ship with pynn."""
+
+    def __init__(self, owner, name):
+        self._owner, self.name = owner, name
+
+    def __repr__(self):
+        return f"{self._owner}.{self.name}"
+
+
+class _WeightsEnum(type):
+    def __getattr__(cls, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Weights(cls.__name__, name)
+
+
+class ResNet18_Weights(metaclass=_WeightsEnum):
+    """torchvision's weight names for resnet18 (``DEFAULT``, ``IMAGENET1K_V1``): none ship
+    with pynn, so passing one raises an error saying so."""
+
+
+class ResNet34_Weights(metaclass=_WeightsEnum):
+    """torchvision's weight names for resnet34: none ship with pynn."""
+
+
+class ResNet50_Weights(metaclass=_WeightsEnum):
+    """torchvision's weight names for resnet50: none ship with pynn."""
+
+
+class ResNet101_Weights(metaclass=_WeightsEnum):
+    """torchvision's weight names for resnet101: none ship with pynn."""
+
+
+class ResNet152_Weights(metaclass=_WeightsEnum):
+    """torchvision's weight names for resnet152: none ship with pynn."""

@@ -304,3 +304,10 @@ def test_random_affine_rotates_translates_and_scales_about_the_centre():
     assert transforms.Compose([tf, transforms.ToTensor()]).batchable
     with pytest.raises(ValueError, match="translate"):
         transforms.RandomAffine(0, translate=(1.5, 0))
+
+
+def test_torchvision_weight_names_reach_the_clear_error():
+    assert repr(models.ResNet18_Weights.DEFAULT) == "ResNet18_Weights.DEFAULT"
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        models.resnet50(weights=models.ResNet50_Weights.IMAGENET1K_V2)
+    assert models.resnet18(weights=None, num_classes=3).fc.out_features == 3
