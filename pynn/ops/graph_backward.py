@@ -12,12 +12,14 @@ An entry is ``fn(node, *grads) -> tuple`` with one Tensor gradient per output in
 output that received none) and one Tensor or None per argument of ``apply`` out. Values an
 entry needs from the forward are recomputed from the inputs with Tensor ops (``exp`` from
 ``x.exp()``), never read from the node's saved arrays, which are constants to the new graph.
-Piecewise-constant factors (masks, signs) are constants: their derivative is zero almost
-everywhere, as in PyTorch.
+Piecewise-constant factors (masks, signs) have a zero derivative (:func:`_const`), as in
+PyTorch. Linear ops whose adjoint has no node of its own get one here (average pooling,
+embedding), each the other's gradient.
 
-Ops whose forward is itself a short composition of other recorded ops (layer norm,
-convolution) get their gradient by rebuilding that composition and differentiating it with
-:func:`pynn.autograd.grad` (:func:`_through`).
+Ops that are a composition of other recorded ops (normalisation, convolution, attention,
+recurrent layers) get their gradient by rebuilding that composition and differentiating it
+with :func:`pynn.autograd.grad` (:func:`_through`): slower than a closed form, but these
+run only under ``create_graph``.
 """
 
 import math
