@@ -258,3 +258,23 @@ def test_mnist_arrays_are_normalised_images_and_labels():
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
     assert abs(float(x_train.mean())) < 0.1 and 0.8 < float(x_train.std()) < 1.2
     assert set(np.unique(y_test)) == set(range(10))
+
+
+def test_distributed_worker_and_report(capsys, monkeypatch):
+    """The data-parallel bench's rank code in a world of one, then its tables from results
+    of the shape run() returns (the mpiexec launches are exercised by tests/distributed)."""
+    import json
+
+    from pynn.bench import distributed
+
+    monkeypatch.setattr(distributed, "STEPS", 3)
+    monkeypatch.setattr(distributed, "WARMUP", 1)
+    distributed.main(["--worker", "train", "8", "ddp"])
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["world"] == 1 and row["step"] > 0 and row["images_per_s"] == 8 / row["step"]
+    assert row["grad_bytes"] == 4 * (30 * 25 + 30 + 4320 * 100 + 100 + 100 * 10 + 10)
+    two = dict(row, world=2, threads=1, allreduce=0.001, local_step=row["step"] / 2)
+    text = distributed.report({"batch": 8, "train": [row, row, two],
+                               "allreduce": {"1024": 1e-5, "4096": 2e-5}})
+    assert "| 2 x 1 | yes |" in text and "| 4,096 | 0.020 | 0.20 |" in text
+    assert "hidden by backward" in text
