@@ -302,3 +302,51 @@ def test_saving_a_whole_parametrized_model_says_to_save_its_state_dict(tmp_path)
     np.testing.assert_array_equal(again(x).detach().numpy(), model(x).detach().numpy())
     parametrize.remove_parametrizations(model[0], "weight")
     pynn.save(model, tmp_path / "m.pt")  # plain again: saved whole
+
+
+@pytest.mark.parametrize("orthogonal_map", [None, "matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5)])
+def test_orthogonal_matches_torch(shape, orthogonal_map):
+    torch.manual_seed(0)
+    tm = torch.nn.Linear(shape[1], shape[0]).double()
+    pm = nn.Linear(shape[1], shape[0]).double()
+    _copy_state(pm, tm)
+    torch.nn.utils.parametrizations.orthogonal(tm, orthogonal_map=orthogonal_map)
+    parametrizations.orthogonal(pm, orthogonal_map=orthogonal_map)
+    assert list(pm.state_dict()) == list(tm.state_dict())
+    w = pm.weight.detach().numpy()
+    gram = w @ w.T if shape[0] < shape[1] else w.T @ w
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-12)
+    if shape[0] == shape[1]:  # no random completion: the same starting weight as PyTorch
+        np.testing.assert_allclose(w, tm.weight.detach().numpy(), atol=1e-12)
+    # move away from the start, then compare values and gradients
+    with torch.no_grad():
+        tm.parametrizations.weight.original.add_(
+            torch.tensor(np.random.default_rng(1).standard_normal(shape) * 0.3))
+    _copy_state(pm, tm)
+    x = np.random.default_rng(0).standard_normal((2, shape[1]))
+    to, po = tm(torch.tensor(x)), pm(pynn.tensor(x))
+    to.sum().backward()
+    po.sum().backward()
+    np.testing.assert_allclose(po.detach().numpy(), to.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(pm.parametrizations.weight.original.grad.numpy(),
+                               tm.parametrizations.weight.original.grad.numpy(), atol=1e-12)
+    if (orthogonal_map or ("matrix_exp" if shape[0] == shape[1] else "householder")) \
+            != "householder":  # householder's signs come from the diagonal truncated to int
+        w = pm.weight.detach().numpy()
+        gram = w @ w.T if shape[0] < shape[1] else w.T @ w
+        np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-12)
+
+
+def test_orthogonal_assignment_and_errors():
+    m = parametrizations.orthogonal(nn.Linear(3, 3).double())
+    q, _ = np.linalg.qr(np.random.default_rng(2).standard_normal((3, 3)))
+    m.weight = pynn.tensor(q)
+    np.testing.assert_allclose(m.weight.detach().numpy(), q, atol=1e-12)
+    with pytest.raises(ValueError, match="matrix"):
+        parametrizations.orthogonal(nn.Linear(3, 3), "bias")
+    with pytest.raises(ValueError, match="orthogonal_map"):
+        parametrizations.orthogonal(nn.Linear(3, 3), orthogonal_map="qr")
+    plain = parametrizations.orthogonal(nn.Linear(3, 3).double(), use_trivialization=False)
+    with pytest.raises(NotImplementedError):
+        plain.weight = pynn.tensor(q)

@@ -85,7 +85,10 @@ class ParametrizationList(ModuleList):
         new = original
         if hasattr(first, "right_inverse"):
             with no_grad():
-                new = first.right_inverse(original)
+                try:
+                    new = first.right_inverse(original)
+                except NotImplementedError:
+                    pass  # as PyTorch: the original is then stored as it is
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
