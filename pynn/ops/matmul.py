@@ -26,9 +26,15 @@ def _check_matmul(a, b):
                          f"({a.shape[-1]} != {k_b})")
 
 
+_MATMUL_NODES = {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0",
+                 (1, 2): "SqueezeBackward4"}
+
+
 class MatmulFunction(ArrayFunction):
     def name(self):
-        return "MmBackward0"  # PyTorch's for the common 2-D case (Bmm, Mv ... otherwise)
+        # PyTorch's grad_fn by the operands' ranks (torch.bmm's own BmmBackward0 aside)
+        ranks = tuple(getattr(t, "ndim", 0) for t in self._inputs[:2])
+        return _MATMUL_NODES.get(ranks, "UnsafeViewBackward0")
 
     @staticmethod
     def forward(ctx, a, b):
