@@ -74,6 +74,13 @@ class AmaxFunction(ArrayFunction):
     """Maximum (or minimum, ``is_min``) over ``dim``; the gradient is shared equally by the
     elements that tie for the extremum (PyTorch's ``amax`` and full ``max()`` rule)."""
 
+    def name(self):
+        # PyTorch's: max()/min() over everything, amax/amin along dims
+        is_min = self._inputs[3]
+        if self.args[0] is None:
+            return "MinBackward1" if is_min else "MaxBackward1"
+        return "AminBackward0" if is_min else "AmaxBackward0"
+
     @staticmethod
     def forward(ctx, x, dim, keepdim, is_min):
         op = "amin" if is_min else "amax"

@@ -859,6 +859,8 @@ GRAD_FN = {
     "mask": lambda lib, x: x[x > 0], "unsqueeze_key": lambda lib, x: x[:, None],
     "matmul": lambda lib, x: x @ x.t().detach(), "clamp": lambda lib, x: x.clamp(min=0),
     "mv": lambda lib, x: x @ lib.ones(3), "dot": lambda lib, x: x[0] @ x[1],
+    "max_all": lambda lib, x: x.max(), "min_all": lambda lib, x: x.min(),
+    "amax": lambda lib, x: x.amax(1), "amin": lambda lib, x: x.amin(0),
     "matmul_3d": lambda lib, x: x.view(1, 2, 3) @ lib.ones(3, 2),
     "vector_matrix": lambda lib, x: x[0] @ lib.ones(3, 2),
     "cast": lambda lib, x: x.double(),
