@@ -3,6 +3,7 @@ each backward sums its gradient back to its input's shape with :func:`pynn.ops.u
 Operands may be Python scalars or ndarrays (constants: no gradient)."""
 
 import math
+import numbers
 
 import numpy as np
 
@@ -251,7 +252,16 @@ class AddFunction(ArrayFunction):
         return (unbroadcast(grad, sa) if na else None, unbroadcast(grad, sb) if nb else None)
 
 
+def _is_tensor_arg(node, k):
+    """Whether argument ``k`` of the recorded call was a tensor (not a Python/NumPy number)."""
+    return not isinstance(node._inputs[k], (numbers.Number, np.generic))
+
+
 class SubFunction(ArrayFunction):
+    def name(self):
+        # PyTorch's: ``number - tensor`` is its own node
+        return "SubBackward0" if _is_tensor_arg(self, 0) else "RsubBackward1"
+
     @staticmethod
     def forward(ctx, a, b):
         if type(a) is _ndarray and type(b) is _ndarray:  # the common case, tested inline
@@ -297,6 +307,10 @@ class MulFunction(ArrayFunction):
 class DivFunction(ArrayFunction):
     """True division; integer and bool operands give float32, as in PyTorch."""
 
+    def name(self):
+        # PyTorch's: ``number / tensor`` is the reciprocal times the number
+        return "DivBackward0" if _is_tensor_arg(self, 0) else "MulBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         if not _plain_pair(a, b) or (a.dtype.kind if type(a) is _ndarray else b.dtype.kind) \
@@ -315,6 +329,12 @@ class DivFunction(ArrayFunction):
 
 
 class PowFunction(ArrayFunction):
+    def name(self):
+        # PyTorch's: a number exponent, a tensor exponent, a number base
+        if not _is_tensor_arg(self, 0):
+            return "PowBackward2"
+        return "PowBackward1" if _is_tensor_arg(self, 1) else "PowBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         a, b = _operands(a, b)
