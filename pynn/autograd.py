@@ -1671,13 +1671,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     seeds = _seed_grads(outputs, grad_outputs, create_graph, "grad")
+    # a Tensor given twice gets its gradient twice: the walk is asked for each once
+    first = {}
+    unique = [first.setdefault(id(t), t) for t in inputs if id(t) not in first]
     if create_graph:
         with enable_grad():
-            res = _execute(outputs, seeds, True, True, inputs, True)
+            res = _execute(outputs, seeds, True, True, unique, True)
     else:
-        res = _execute(outputs, seeds, bool(retain_graph), False, inputs, True)
+        res = _execute(outputs, seeds, bool(retain_graph), False, unique, True)
+    by_id = {id(t): g for t, g in zip(unique, res)}
     out = []
-    for t, g in zip(inputs, res):
+    for t in inputs:
+        g = by_id[id(t)]
         if g is None:
             if not allow_unused:
                 raise RuntimeError("One of the differentiated Tensors appears to not have been "

@@ -441,3 +441,17 @@ def test_leaf_hook_runs_once_on_the_total(same_in_both):
         return {"first": first, "calls": calls, "grad": gw}
 
     same_in_both(check)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_of_an_input_given_twice(create_graph):
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (pynn, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = lib.tensor([3.0], dtype=lib.float64, requires_grad=True)
+        gs = lib.autograd.grad((x * x).sum() + (y * x).sum(), [x, y, x],
+                               create_graph=create_graph)
+        results.append([g.detach().numpy().copy() for g in gs])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs)
