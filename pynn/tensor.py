@@ -69,7 +69,8 @@ def _as_array(data, dtype=None):
     if dtype is not None:
         return np.asarray(_plain(data), dtype=dtype)
     arr = np.asarray(_plain(data))
-    if arr.dtype == np.float64 and not isinstance(data, (np.generic, np.ndarray)):
+    if arr.dtype == np.float64 and not isinstance(data, (np.generic, np.ndarray)) \
+            and not _holds_float64_scalar(data):
         default = _dtype._default._np
         if default != np.float64:
             arr = arr.astype(default)
@@ -80,6 +81,16 @@ def _as_array(data, dtype=None):
         raise TypeError(f"Could not infer dtype of {type(data).__name__} (pynn tensors hold "
                         f"numbers only)")
     return arr
+
+
+def _holds_float64_scalar(data):
+    """Whether a (nested) list holds a NumPy float64 scalar, whose dtype ``torch.tensor``
+    keeps (a Python float gives the default dtype)."""
+    if isinstance(data, np.float64):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_holds_float64_scalar(e) for e in data)
+    return False
 
 
 def _plain(data):
@@ -1414,6 +1425,7 @@ _UNARY_INPLACE = (
     "bitwise_and", "bitwise_or", "bitwise_xor", "hypot", "copysign", "xlogy", "true_divide",
     "floor_divide", "multiply", "subtract", "divide", "eq", "ne", "lt", "le", "gt", "ge",
     "greater", "less", "greater_equal", "less_equal", "not_equal", "tril", "triu",
+    "cumsum", "cumprod", "addmm", "addmv", "baddbmm", "scatter_reduce",
 )
 
 

@@ -473,3 +473,30 @@ def test_errors_name_the_op_and_shapes(call, message):
     with pytest.raises((ValueError, TypeError, RuntimeError, IndexError,
                         NotImplementedError), match=re.escape(message)):
         call()
+
+
+def test_numpy_float64_scalars_in_a_list_keep_float64_as_in_torch():
+    torch = pytest.importorskip("torch")
+    for data in ([np.float64(1.5), 2.0], [[np.float64(1.0)], [2.0]], [1.5, 2.0],
+                 [np.float32(1.5)], [1, 2]):
+        assert str(pynn.tensor(data).dtype).split(".")[-1] == \
+            str(torch.tensor(data).dtype).split(".")[-1], data
+
+
+@pytest.mark.parametrize("name, args", [("cumsum_", (0,)), ("cumprod_", (0,)),
+                                        ("addmm_", "mm"), ("scatter_reduce_", "scatter")])
+def test_more_inplace_forms_match_torch(name, args):
+    torch = pytest.importorskip("torch")
+    outs = []
+    for lib in (pynn, torch):
+        t = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+        if args == "mm":
+            call = (lib.ones(2, 3), lib.ones(3, 2))
+        elif args == "scatter":
+            call = (1, lib.tensor([[0, 0], [1, 0]]), lib.tensor([[5.0, 6.0], [7.0, 8.0]]),
+                    "amax")
+        else:
+            call = args
+        assert getattr(t, name)(*call) is t
+        outs.append(t.numpy().copy())
+    np.testing.assert_allclose(outs[0], outs[1])
