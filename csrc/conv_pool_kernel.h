@@ -56,7 +56,7 @@ typedef void (*pynn_conv_pool_dx_f64)(const pynn_conv_pool_geom *g, const double
                                       const double *dy, const int64_t *idx, double *dxpad);
 
 typedef struct {
-    int lanes_f32, lanes_f64;
+    int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */
     pynn_conv_pool_dw_f32 dw_f32;
     pynn_conv_pool_dw_f64 dw_f64;
     pynn_conv_pool_dx_f32 dx_f32;
