@@ -100,6 +100,47 @@ static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64
     return (pynn_conv_pool_geom){o, pooled, g->kh, g->kw, g->c * g->kh, nv, wp, pos_off};
 }
 
+/* Convolutions with stride 1 along the width and at most this many taps are computed from
+ * the image (conv_pool_kernel.h's pynn_conv_rows_geom) rather than its column matrix: the
+ * forward without im2col, its GEMM's packing and the copy out of chunk layout, and the weight
+ * gradient without im2col and the dot-form product dY cols^T (each image adds into vectors of
+ * partial sums, reduced once per call). Those sums (output channels x taps vectors) stay
+ * cache-sized under the second bound. */
+#define PYNN_CONV_ROWS_MAX_TAPS 512
+#define PYNN_CONV_ROWS_MAX_SUMS ((int64_t)1 << 16)
+
+/* Whether the image-read kernels apply: stride 1 along the width, a small filter,
+ * one team member per thread (a batch smaller than the team threads each GEMM instead), and
+ * a padded image not much larger than the image (a padding of 2**31 would not fit). */
+static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t teams,
+                    int n_threads)
+{
+    if (g->sw != 1 || is_pointwise(g) || kdim > PYNN_CONV_ROWS_MAX_TAPS ||
+        pynn_size_mul(o, kdim) > PYNN_CONV_ROWS_MAX_SUMS || teams != n_threads)
+        return 0;
+    const int64_t hp = pynn_size_add(g->h, pynn_size_mul(2, g->ph));
+    const int64_t wp = pynn_size_add(g->w, pynn_size_mul(2, g->pw));
+    const int64_t padded = pynn_size_mul(pynn_size_mul(g->c, hp), wp);
+    const int64_t image = pynn_size_mul(pynn_size_mul(g->c, g->h), g->w);
+    const int64_t limit = pynn_size_add(pynn_size_mul(4, image), 65536);
+    return hp >= 0 && wp >= 0 && padded >= 0 && limit >= 0 && padded <= limit;
+}
+
+/* The kernels' geometry for g (use_rows accepted it), output planes oc_step apart: the image
+ * laid out (h + 2 ph) x (w + 2 pw), zero-padded when g pads (the forward always copies it,
+ * the weight gradient when g pads); tap_off gets kdim entries. */
+static pynn_conv_rows_geom rows_geom(const pynn_conv_geom *g, int64_t o, int64_t oc_step,
+                                     int64_t *tap_off)
+{
+    const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    for (int64_t ci = 0; ci < g->c; ++ci)
+        for (int64_t i = 0; i < g->kh; ++i)
+            for (int64_t j = 0; j < g->kw; ++j)
+                tap_off[(ci * g->kh + i) * g->kw + j] = (ci * hp + i * g->dh) * wp + j * g->dw;
+    return (pynn_conv_rows_geom){o, g->c * g->kh * g->kw, g->oh, g->ow, oc_step, g->sh * wp,
+                               tap_off};
+}
+
 #define PYNN_REAL float
 #define PYNN_FN(name) name##_f32
 #define PYNN_GEMM pynn_gemm_f32
@@ -179,6 +220,61 @@ static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real
     return status;
 }
 
+/* The forward read from the image (use_rows accepted g), images shared among n_threads:
+ * each is copied into a zero-bordered padded image with a vector of slack (the kernel reads
+ * whole vectors), convolved into y or, with `pool`, into a scratch plane per output channel
+ * that is pooled while in cache. */
+static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
+                                 const real *w, const real *b, int relu,
+                                 const pynn_pool_geom *pool, real *y, int64_t *idx, int isa,
+                                 int n_threads)
+{
+    const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
+    const int64_t lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
+    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
+    const int64_t x_step = g->c * g->h * g->w, hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    const int64_t y_plane = pool ? pool->oh * pool->ow : npix, pad_len = g->c * hp * wp + lanes;
+    real *wpack = pynn_alloc_n(pynn_ceil_div(o, 4) * 4 * kdim, sizeof(real), 1);
+    int64_t *tap_off = pynn_alloc_n(kdim, sizeof(int64_t), 0);
+    int status = wpack && tap_off ? PYNN_OK : PYNN_ERR_NOMEM;
+    if (status == PYNN_OK) {
+        for (int64_t oc = 0; oc < o; ++oc)
+            for (int64_t t = 0; t < kdim; ++t)
+                wpack[oc / 4 * kdim * 4 + t * 4 + oc % 4] = w[oc * kdim + t];
+        const pynn_conv_rows_geom rg = rows_geom(g, o, npix, tap_off);
+        PYNN_OMP(parallel num_threads(n_threads) if (n_threads > 1))
+        {
+            real *pad = pynn_alloc_n(pad_len, sizeof(real), 1);
+            real *plane = pool ? pynn_alloc_n(o * npix, sizeof(real), 0) : NULL;
+            int mine = pad && (!pool || plane) ? PYNN_OK : PYNN_ERR_NOMEM;
+            PYNN_OMP(for schedule(static))
+            for (int64_t i = 0; i < n; ++i) {
+                if (mine != PYNN_OK)
+                    continue;
+                const real *xi = x + i * x_step;
+                for (int64_t ci = 0; ci < g->c; ++ci)
+                    for (int64_t r = 0; r < g->h; ++r)
+                        memcpy(pad + (ci * hp + r + g->ph) * wp + g->pw,
+                               xi + (ci * g->h + r) * g->w, (size_t)g->w * sizeof(real));
+                real *yi = y + i * o * y_plane;
+                desc->PYNN_FN(fwd_rows)(&rg, pad, wpack, b, relu, pool ? plane : yi);
+                for (int64_t oc = 0; pool && oc < o; ++oc)
+                    PYNN_FN(pynn_maxpool2d_plane)(pool, plane + oc * npix, yi + oc * y_plane,
+                                                  idx + (i * o + oc) * y_plane);
+            }
+            if (mine != PYNN_OK) {
+                PYNN_OMP(atomic write)
+                status = mine;
+            }
+            pynn_free(pad);
+            pynn_free(plane);
+        }
+    }
+    pynn_free(wpack);
+    pynn_free(tap_off);
+    return status;
+}
+
 int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                              const real *w, const real *b, int relu, const pynn_pool_geom *pool,
                              real *y, int64_t *idx, int isa, int n_threads)
@@ -187,7 +283,10 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (conv_sizes(g, n, o, pool, &kdim, &npix, &x_step, &y_step) != PYNN_OK)
         return PYNN_ERR_NOMEM;
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    const int64_t nb = chunk_images(n, npix, teams), chunks = pynn_ceil_div(n, nb);
+    if (use_rows(g, o, kdim, teams, n_threads))
+        return PYNN_FN(rows_forward)(g, n, o, x, w, b, relu, pool, y, idx, isa, n_threads);
+    const int64_t nb = chunk_images(n, npix, teams);
+    const int64_t chunks = pynn_ceil_div(n, nb);
     int status = PYNN_OK;
 
     if (teams == 1) { /* few images: thread each GEMM instead */
@@ -224,8 +323,39 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     return status;
 }
 
-/* Accumulate nb images' gradients: dw_acc += dY cols^T and db_acc += row sums of dY, with dY
- * the (o x nb*npix) output gradient in chunk layout; and dx := col2im(W^T dY) per image.
+/* One thread's state for the image-read weight gradient: the kernel's geometry (oc_step set
+ * per chunk), its vectors of partial sums, and unless NULL the zero-bordered padded image. */
+typedef struct {
+    pynn_conv_rows_geom geom;
+    const pynn_conv_pool_desc *desc;
+    real *acc, *pad;
+} PYNN_FN(rows_dw);
+
+/* acc += the weight gradient of nb images, whose output gradients are planes of dy: image
+ * b's channel oc at dy + b * img_step + oc * oc_step. */
+static void PYNN_FN(rows_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r,
+                                    const real *x, int64_t nb, const real *dy,
+                                    int64_t img_step, int64_t oc_step)
+{
+    const int64_t x_step = g->c * g->h * g->w;
+    const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    r->geom.oc_step = oc_step;
+    for (int64_t b = 0; b < nb; ++b) {
+        const real *xb = x + b * x_step, *src = xb;
+        if (r->pad) {
+            for (int64_t ci = 0; ci < g->c; ++ci)
+                for (int64_t y = 0; y < g->h; ++y)
+                    memcpy(r->pad + (ci * hp + y + g->ph) * wp + g->pw,
+                           xb + (ci * g->h + y) * g->w, (size_t)g->w * sizeof(real));
+            src = r->pad;
+        }
+        r->desc->PYNN_FN(dw_rows)(&r->geom, src, dy + b * img_step, r->acc);
+    }
+}
+
+/* Accumulate nb images' gradients: dw_acc += dY cols^T (or, with `rows`, rows->acc += the
+ * same from the images) and db_acc += row sums of dY, with dY the (o x nb*npix) output
+ * gradient in chunk layout; and dx := col2im(W^T dY) per image.
  * db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
  * gradient of the pooled output and dY is unpooled through idx plane by plane; an index
  * outside its plane gives PYNN_ERR_ARG. Without, dY is dy masked where relu_y (shaped as dy)
@@ -234,12 +364,21 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
                                    int64_t nb, const real *w, const pynn_pool_geom *pool,
                                    const real *dy, const real *relu_y, const int64_t *idx,
                                    real *dx, real *dw_acc, double *db_acc,
-                                   PYNN_FN(conv_scratch) *s, int isa, int n_threads)
+                                   PYNN_FN(rows_dw) *rows, PYNN_FN(conv_scratch) *s, int isa,
+                                   int n_threads)
 {
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
     const int64_t x_step = g->c * g->h * g->w;
     const int direct = nb == 1 && is_pointwise(g);
     const real *dyc = dy;
+    if (rows && !dx && !pool && !relu_y) {
+        /* Nothing needs the chunk layout: the weight gradient reads dy's planes in place. */
+        PYNN_FN(rows_dw_images)(g, rows, x, nb, dy, o * npix, npix);
+        for (int64_t b = 0; db_acc && b < nb; ++b)
+            for (int64_t oc = 0; oc < o; ++oc)
+                db_acc[oc] += PYNN_FN(pynn_sum)(dy + (b * o + oc) * npix, npix);
+        return PYNN_OK;
+    }
     if (nb > 1 || pool || relu_y) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
         const int64_t dy_plane = pool ? pool->oh * pool->ow : npix;
         for (int64_t b = 0; b < nb; ++b) {
@@ -257,11 +396,16 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
         }
         dyc = s->wide;
     }
-    const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
-    int status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
+    int status = PYNN_OK;
+    if (rows) {
+        PYNN_FN(rows_dw_images)(g, rows, x, nb, dyc, npix, ld);
+    } else {
+        const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
+        status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
                            0, isa, n_threads);
-    if (status != PYNN_OK)
-        return status;
+        if (status != PYNN_OK)
+            return status;
+    }
     if (db_acc) {
         for (int64_t oc = 0; oc < o; ++oc)
             db_acc[oc] += PYNN_FN(pynn_sum)(dyc + oc * ld, ld);
@@ -381,7 +525,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (conv_sizes(g, n, o, pool, &kdim, &npix, &x_step, &y_step) != PYNN_OK)
         return PYNN_ERR_NOMEM;
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    const int64_t nb = chunk_images(n, npix, teams), chunks = pynn_ceil_div(n, nb);
+    const int64_t nb = chunk_images(n, npix, teams);
+    const int64_t chunks = pynn_ceil_div(n, nb);
     const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
     const int lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
     /* The argmax kernels replace the chunks (unpooling, im2col, GEMMs and col2im). */
@@ -392,14 +537,24 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
      * does not depend on scheduling. The chunks' first team member uses dw itself; the argmax
      * kernels accumulate in their own layout, dw_rows, one per team. */
     int64_t rows_len = 0;
-    real *dw_extra = teams > 1 && !argmax
+    /* Or the image-read weight gradient: each team member's vectors of partial sums, o x kdim
+     * x lanes, then summed in team and lane order. */
+    const int rows = !argmax && use_rows(g, o, kdim, teams, n_threads);
+    const int64_t sums_len = rows ? o * kdim * lanes : 0;
+    const int64_t rows_pad = rows && (g->ph || g->pw)
+                                 ? g->c * (g->h + 2 * g->ph) * (g->w + 2 * g->pw)
+                                 : 0;
+    real *sums = rows ? pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1) : NULL;
+    int64_t *tap_off = rows ? pynn_alloc_n(kdim, sizeof(int64_t), 0) : NULL;
+    real *dw_extra = teams > 1 && !argmax && !rows
                          ? pynn_alloc_n(pynn_size_mul(teams - 1, pynn_size_mul(o, kdim)), sizeof(real), 0)
                          : NULL;
     double *db_acc = db ? pynn_alloc_n(pynn_size_mul(teams, o), sizeof(double), 0) : NULL;
     int64_t *pos_off = argmax ? pynn_alloc_n(npix, sizeof(int64_t), 0) : NULL;
     real *dw_rows = NULL, *wrows = NULL, *masked_dy = NULL;
     int status = PYNN_OK;
-    if ((teams > 1 && !argmax && !dw_extra) || (db && !db_acc) || (argmax && !pos_off)) {
+    if ((teams > 1 && !argmax && !rows && !dw_extra) || (db && !db_acc) ||
+        (argmax && !pos_off) || (rows && (!sums || !tap_off))) {
         status = PYNN_ERR_NOMEM;
         goto done;
     }
@@ -434,6 +589,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         memset(dw_extra, 0, (size_t)((teams - 1) * o * kdim) * sizeof(real));
     if (db_acc)
         memset(db_acc, 0, (size_t)(teams * o) * sizeof(double));
+    const pynn_conv_rows_geom rg = rows ? rows_geom(g, o, npix, tap_off)
+                                      : (pynn_conv_rows_geom){0};
 
     if (teams == 1) {
         if (argmax) {
@@ -444,14 +601,18 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             pynn_free(pad);
         } else {
             PYNN_FN(conv_scratch) s;
-            if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu) != PYNN_OK)
+            PYNN_FN(rows_dw) r = {rg, desc, sums, NULL};
+            if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu) != PYNN_OK ||
+                (rows_pad && !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1))))
                 status = PYNN_ERR_NOMEM;
             for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
                 status = PYNN_FN(backward_chunk)(
                     g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
                     chunk_relu ? chunk_relu + i * y_step : NULL, idx ? idx + i * y_step : NULL,
-                    dx ? dx + i * x_step : NULL, dw, db_acc, &s, isa, n_threads);
+                    dx ? dx + i * x_step : NULL, dw, db_acc, rows ? &r : NULL, &s, isa,
+                    n_threads);
             PYNN_FN(scratch_free)(&s);
+            pynn_free(r.pad);
         }
     } else {
         PYNN_OMP(parallel num_threads((int)teams))
@@ -470,9 +631,13 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                            : PYNN_ERR_NOMEM;
                 pynn_free(pad);
             } else { /* every thread reaches the worksharing loop */
-                real *dw_mine = t == 0 ? dw : dw_extra + (t - 1) * o * kdim;
+                real *dw_mine = t == 0 || rows ? dw : dw_extra + (t - 1) * o * kdim;
                 PYNN_FN(conv_scratch) s;
+                PYNN_FN(rows_dw) r = {rg, desc, sums + t * sums_len, NULL};
                 mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu);
+                if (mine == PYNN_OK && rows_pad &&
+                    !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1)))
+                    mine = PYNN_ERR_NOMEM;
                 PYNN_OMP(for schedule(static))
                 for (int64_t c = 0; c < chunks; ++c)
                     if (mine == PYNN_OK)
@@ -481,8 +646,10 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                             dy + c * nb * y_step,
                             chunk_relu ? chunk_relu + c * nb * y_step : NULL,
                             idx ? idx + c * nb * y_step : NULL,
-                            dx ? dx + c * nb * x_step : NULL, dw_mine, db_mine, &s, isa, 1);
+                            dx ? dx + c * nb * x_step : NULL, dw_mine, db_mine,
+                            rows ? &r : NULL, &s, isa, 1);
                 PYNN_FN(scratch_free)(&s);
+                pynn_free(r.pad);
             }
             if (mine != PYNN_OK) {
                 PYNN_OMP(atomic write)
@@ -497,6 +664,15 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     }
     if (argmax && status == PYNN_OK)
         PYNN_FN(argmax_dw_from_rows)(g, &cg, lanes, dw_rows, teams, dw);
+    if (rows && status == PYNN_OK) {
+        for (int64_t i = 0; i < o * kdim; ++i) {
+            real sum = 0;
+            for (int64_t t = 0; t < teams; ++t)
+                for (int64_t l = 0; l < lanes; ++l)
+                    sum += sums[t * sums_len + i * lanes + l];
+            dw[i] = sum;
+        }
+    }
     if (db && status == PYNN_OK) {
         for (int64_t oc = 0; oc < o; ++oc) {
             double sum = 0;
@@ -506,6 +682,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         }
     }
 done:
+    pynn_free(sums);
+    pynn_free(tap_off);
     pynn_free(masked_dy);
     pynn_free(wrows);
     pynn_free(dw_rows);

@@ -1,5 +1,6 @@
 /* The weight and input gradients of a convolution whose output is max-pooled, driven by the
- * pooling's argmax, for one image at a time. Private to conv.c; conv_pool_kernel.c is
+ * pooling's argmax, for one image at a time; and the weight gradient of a plain one read from
+ * the image (pynn_conv_rows_geom below). Private to conv.c; conv_pool_kernel.c is
  * compiled once per instruction set, as gemm_kernel.c is, and exports
  * pynn_conv_pool_desc_<isa>.
  *
@@ -55,12 +56,49 @@ typedef void (*pynn_conv_pool_dx_f32)(const pynn_conv_pool_geom *g, const float 
 typedef void (*pynn_conv_pool_dx_f64)(const pynn_conv_pool_geom *g, const double *wrows,
                                       const double *dy, const int64_t *idx, double *dxpad);
 
+/* The weight gradient of one image of a convolution with stride 1 along the width, from the
+ * image itself rather than its column matrix: tap t = (ci * kh + i) * kw + j reads, for
+ * output row oy, the ow contiguous values at x + tap_off[t] + oy * x_row (x_row = sh times the
+ * image's row length; the caller zero-pads the image when the convolution pads). dy holds the
+ * image's o planes of oh x ow values, oc_step apart. acc holds o x taps vectors of lanes
+ * partial sums, to which the image's products are added (the caller sums the lanes once at
+ * the end, so that images add no reductions). A row's ow values are taken in whole vectors,
+ * and its last ones with the lanes past ow zero in both operands. */
+typedef struct {
+    int64_t o, taps, oh, ow;
+    int64_t oc_step;        /* between output-channel planes: of dy, or of y (forward) */
+    int64_t x_row;          /* between the image rows of successive output rows */
+    const int64_t *tap_off; /* taps entries */
+} pynn_conv_rows_geom;
+
+typedef void (*pynn_conv_dw_rows_f32)(const pynn_conv_rows_geom *g, const float *x,
+                                      const float *dy, float *acc);
+typedef void (*pynn_conv_dw_rows_f64)(const pynn_conv_rows_geom *g, const double *x,
+                                      const double *dy, double *acc);
+
+/* The forward of one image of such a convolution, from the image itself: y's o planes of
+ * oh x ow values, oc_step apart, := relu?(conv + bias) (bias NULL: none; relu keeps NaN).
+ * Each row is computed in whole vectors, so the image needs lanes - 1 readable values of
+ * slack past its end; only the row's ow values are stored. wpack holds the weights in
+ * blocks of 4 output channels, taps x 4 values each (w[oc][t] at
+ * wpack[oc / 4 * taps * 4 + t * 4 + oc % 4]), zero past o. */
+typedef void (*pynn_conv_fwd_rows_f32)(const pynn_conv_rows_geom *g, const float *x,
+                                       const float *wpack, const float *bias, int relu,
+                                       float *y);
+typedef void (*pynn_conv_fwd_rows_f64)(const pynn_conv_rows_geom *g, const double *x,
+                                       const double *wpack, const double *bias, int relu,
+                                       double *y);
+
 typedef struct {
     int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */
     pynn_conv_pool_dw_f32 dw_f32;
     pynn_conv_pool_dw_f64 dw_f64;
     pynn_conv_pool_dx_f32 dx_f32;
     pynn_conv_pool_dx_f64 dx_f64;
+    pynn_conv_dw_rows_f32 dw_rows_f32; /* vectors of lanes_f32 / lanes_f64 values */
+    pynn_conv_dw_rows_f64 dw_rows_f64;
+    pynn_conv_fwd_rows_f32 fwd_rows_f32;
+    pynn_conv_fwd_rows_f64 fwd_rows_f64;
 } pynn_conv_pool_desc;
 
 extern const pynn_conv_pool_desc pynn_conv_pool_desc_generic;

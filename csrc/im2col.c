@@ -95,7 +95,10 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
             const int64_t row0 = i * g->dh - g->ph; /* input row = oy * sh + row0 */
             for (int64_t ci = 0; ci < g->c; ++ci) {
                 real *row = cols + (ci * taps + i * g->kw + j) * ld;
-                memset(row, 0, (size_t)(oy0 * ow) * sizeof(real));
+                /* Without padding both fills are empty: a call each would cost more than
+                 * copying a short row. */
+                if (oy0 > 0)
+                    memset(row, 0, (size_t)(oy0 * ow) * sizeof(real));
                 /* Output row oy reads input row oy * sh + row0 of channel ci, column
                  * ox * sw + off. The offset is formed from the row, which lies inside the
                  * image: offsets of the padding's rows (row0 * w) overflow under a padding
@@ -119,7 +122,8 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
                         }
                     }
                 }
-                memset(row + oy1 * ow, 0, (size_t)((oh - oy1) * ow) * sizeof(real));
+                if (oy1 < oh)
+                    memset(row + oy1 * ow, 0, (size_t)((oh - oy1) * ow) * sizeof(real));
             }
         }
     }

@@ -237,3 +237,77 @@ def test_conv2d_uses_active_thread_count(compiled, threads):
     threads(2)
     assert pynn.get_num_threads() == 2
     np.testing.assert_allclose(compiled.conv2d_forward(x, w), one, rtol=1e-6, atol=1e-5)
+
+
+# Stride 1 along the width: the weight gradient (and, for small filters, the forward) read
+# the image directly instead of its column matrix. Output widths that are not a whole number
+# of vectors (5, 11, 13), padding, a row stride of 2, dilation, and more than 3 x 4 channels
+# x taps, so that every ragged block shape runs.
+DIRECT_GEOMETRIES = [
+    ((3, 2, 9, 9), 7, (3, 3), 1, 1, 1),
+    ((2, 3, 15, 13), 5, (3, 1), (2, 1), (0, 1), (1, 2)),
+    ((5, 1, 16, 15), 13, (5, 5), 1, 2, 1),
+    ((1, 4, 6, 20), 2, (2, 3), 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", DIRECT_GEOMETRIES)
+def test_conv2d_direct_paths_match_reference(geometry, dtype, relu, compiled, reference, rng,
+                                             isa):
+    x_shape, out_channels, kernel, stride, padding, dilation = geometry
+    x = random(rng, x_shape, dtype)
+    w = _weights(rng, x_shape, out_channels, kernel, dtype)
+    b = random(rng, (out_channels,), dtype)
+    k = x_shape[1] * kernel[0] * kernel[1]
+    y = compiled.conv2d_forward(x, w, b, stride, padding, dilation, relu)
+    want_y = reference.conv2d_forward(x, w, b, stride, padding, dilation, relu)
+    assert_close(y, want_y, dtype, reduction_len=k, magnitude=k)
+    dy = random(rng, y.shape, dtype)
+    relu_y = want_y if relu else None
+    want = reference.conv2d_backward(x, w, dy, stride, padding, dilation, relu_y=relu_y)
+    pixels = y.shape[0] * y.shape[2] * y.shape[3]
+    for needs_input_grad in (True, False):
+        got = compiled.conv2d_backward(x, w, dy, stride, padding, dilation,
+                                       needs_input_grad=needs_input_grad, relu_y=relu_y)
+        for g, e, length in zip(got, want, (out_channels * k, pixels, pixels)):
+            if g is not None:
+                assert_close(g, e, dtype, reduction_len=length, magnitude=length)
+
+
+def test_conv2d_weight_gradient_ignores_values_outside_each_tap(compiled, reference, isa):
+    """An infinite input in the last column reaches only the taps whose windows cover it: the
+    vector lanes past a row's end must not multiply it into the others (not even as 0 * inf)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 2, 7, 13)).astype(np.float32)
+    x[:, :, :, -1] = np.inf
+    w = rng.standard_normal((5, 2, 3, 3)).astype(np.float32)
+    dy = rng.standard_normal((2, 5, 5, 11)).astype(np.float32)
+    _, dw, _ = compiled.conv2d_backward(x, w, dy, needs_input_grad=False)
+    with np.errstate(invalid="ignore"):  # the reference's NaN in the taps that cover it
+        _, want, _ = reference.conv2d_backward(x, w, dy, needs_input_grad=False)
+    assert np.isfinite(dw[..., :2]).all()
+    assert_close(dw[..., :2], want[..., :2], np.float32, 2 * 55, 2 * 55)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_conv2d_direct_paths_repeat_exactly(n_threads, compiled, reference, rng, threads):
+    """The per-thread partial sums are added in a fixed order: repeated calls agree bit for bit,
+    and 1 and 2 threads agree with the reference (batches 1 and 7: one image per thread or
+    ragged shares)."""
+    threads(n_threads)
+    for batch in (1, 7):
+        x = random(rng, (batch, 3, 11, 10), np.float32)
+        w = random(rng, (9, 3, 3, 3), np.float32)
+        b = random(rng, (9,), np.float32)
+        y = compiled.conv2d_forward(x, w, b, 1, 1)
+        dy = random(rng, y.shape, np.float32)
+        first = compiled.conv2d_backward(x, w, dy, 1, 1)
+        for _ in range(3):
+            np.testing.assert_array_equal(compiled.conv2d_forward(x, w, b, 1, 1), y)
+            for g, e in zip(compiled.conv2d_backward(x, w, dy, 1, 1), first):
+                np.testing.assert_array_equal(g, e)
+        assert_close(y, reference.conv2d_forward(x, w, b, 1, 1), np.float32, 27, 27)
+        for g, e in zip(first, reference.conv2d_backward(x, w, dy, 1, 1)):
+            assert_close(g, e, np.float32, batch * 110, batch * 110)
