@@ -58,10 +58,14 @@ void UKR_NAME(int64_t kc, const T *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,
         BODY_NAME(kc, a, rs_a, cs_a, b, rs_b, acc);
 
     const T alpha = ep->alpha, beta = ep->beta;
-    if (mr == MR && nr == NR && csc == 1) {
-        /* Whole tile, unit column stride: the epilogue runs on vectors. */
+    if (nr == NR && csc == 1) {
+        /* Whole rows, unit column stride: the epilogue runs on vectors (a ragged last row
+         * panel too: 16 output channels are 12 + 4 rows, and a scalar epilogue of the 4 cost
+         * as much as their multiply-adds at a convolution's k = 150). */
 #pragma GCC unroll 32
         for (int i = 0; i < MR; ++i) {
+            if (i >= mr)
+                break;
             T *ci = c + i * rsc;
 #pragma GCC unroll 8
             for (int v = 0; v < NV; ++v) {
