@@ -108,6 +108,11 @@ static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64
  * cache-sized under the second bound. */
 #define PYNN_CONV_ROWS_MAX_TAPS 512
 #define PYNN_CONV_ROWS_MAX_SUMS ((int64_t)1 << 16)
+/* The weight gradient's blocks each read their 3 output channels' planes of dy and their 4
+ * taps' rows of the image, for every output row: from L1 while the padded image and 3 planes
+ * take at most this many values. A larger layer (32 -> 64 channels on 28x28) read them from
+ * L2 and ran 3.5x slower than im2col + GEMM, so it keeps that path. */
+#define PYNN_CONV_ROWS_DW_MAX_VALUES 4096
 
 /* Whether the image-read kernels apply: stride 1 along the width, a small filter,
  * one team member per thread (a batch smaller than the team threads each GEMM instead), and
@@ -539,7 +544,12 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     int64_t rows_len = 0;
     /* Or the image-read weight gradient: each team member's vectors of partial sums, o x kdim
      * x lanes, then summed in team and lane order. */
-    const int rows = !argmax && use_rows(g, o, kdim, teams, n_threads);
+    const int64_t rows_reads = pynn_size_add(
+        pynn_size_mul(pynn_size_mul(g->c, pynn_size_add(g->h, pynn_size_mul(2, g->ph))),
+                      pynn_size_add(g->w, pynn_size_mul(2, g->pw))),
+        pynn_size_mul(3, npix));
+    const int rows = !argmax && use_rows(g, o, kdim, teams, n_threads) && rows_reads >= 0 &&
+                     rows_reads <= PYNN_CONV_ROWS_DW_MAX_VALUES;
     const int64_t sums_len = rows ? o * kdim * lanes : 0;
     const int64_t rows_pad = rows && (g->ph || g->pw)
                                  ? g->c * (g->h + 2 * g->ph) * (g->w + 2 * g->pw)
