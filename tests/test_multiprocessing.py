@@ -4,6 +4,7 @@ Hogwild training on a shared model, as pytorch/examples' mnist_hogwild does."""
 
 import numpy as np
 import pytest
+from mp_children import _echo, _exits, _fails, _hogwild, _write
 
 import pynn
 import pynn.multiprocessing as mp
@@ -13,12 +14,6 @@ pytestmark = pytest.mark.skipif(__import__("os").name != "posix",
                                 reason="shared tensor memory is POSIX only")
 
 METHODS = ["fork", "spawn"]
-
-
-def _write(shared, private, view):
-    shared.add_(1)
-    private.add_(1)
-    view.fill_(-5)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -35,13 +30,6 @@ def test_shared_tensors_are_the_same_memory_in_the_child(method):
     expected[1, 1:3] = -5
     np.testing.assert_array_equal(shared.numpy(), expected)
     np.testing.assert_array_equal(private.numpy(), np.zeros(3))  # copied, not shared
-
-
-def _echo(queue_in, queue_out):
-    t = queue_in.get()
-    with pynn.no_grad():
-        t.mul_(2)
-    queue_out.put((t.is_shared(), type(t).__name__, t.requires_grad, str(t.dtype)))
 
 
 def test_a_queue_passes_a_shared_parameter_and_keeps_its_kind():
@@ -73,16 +61,6 @@ def test_share_memory_keeps_values_dtype_and_identity():
     assert t.share_memory_()._data is storage  # already shared: left alone
 
 
-def _hogwild(rank, model, steps):
-    pynn.manual_seed(rank)
-    opt = pynn.optim.SGD(model.parameters(), lr=0.1)
-    x, y = pynn.randn(16, 4), pynn.randint(0, 3, (16,))
-    for _ in range(steps):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-
-
 def test_hogwild_workers_train_one_shared_model():
     pynn.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).share_memory()
@@ -91,15 +69,6 @@ def test_hogwild_workers_train_one_shared_model():
     after = list(model.parameters())
     assert all(not np.array_equal(a.detach().numpy(), b.numpy()) for a, b in zip(after, before))
     assert all(np.isfinite(a.detach().numpy()).all() for a in after)
-
-
-def _fails(rank):
-    if rank == 1:
-        raise ValueError("rank one gives up")
-
-
-def _exits(rank):
-    raise SystemExit(3 if rank == 0 else 0)
 
 
 def test_spawn_reports_an_exception_with_its_traceback():
