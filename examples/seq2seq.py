@@ -30,14 +30,9 @@ time 164 s.
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-
 from _common import warmup_cosine
 
 import pynn
