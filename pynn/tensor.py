@@ -1082,7 +1082,8 @@ class Tensor:
         Afterwards the tensor reaches a child process (forked, spawned, or through a
         ``pynn.multiprocessing`` queue) as a tensor over the same memory, so writes on
         either side are seen by both (Hogwild training). A tensor already shared is left
-        as it is. Views taken before the call keep the old storage, as in PyTorch.
+        as it is. Views taken before the call keep the old storage (PyTorch moves the storage
+        itself, views included): call it before taking views.
 
         Returns
         -------
