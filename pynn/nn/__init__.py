@@ -100,7 +100,7 @@ from .padding import (
     ZeroPad2d,
 )
 from .parallel import DataParallel
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -152,6 +152,7 @@ __all__ = [
     "BatchNorm2d",
     "BatchNorm3d",
     "Bilinear",
+    "Buffer",
     "CTCLoss",
     "CircularPad1d",
     "CircularPad2d",

@@ -25,7 +25,7 @@ from .._device import check_device, device
 from .._dtype import np_dtype
 from ..autograd import ArrayFunction, is_grad_enabled
 from ..tensor import Size, Tensor, _wrap
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 __all__ = ["Module"]
 
@@ -488,6 +488,11 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as parameter "
                                 f"'{name}' (pynn.nn.Parameter or None expected)")
             params[name] = None
+        elif isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError("cannot assign buffers before Module.__init__() call")
+            self._forget(name, "_parameters", "_modules")
+            self.register_buffer(name, _wrap(value._data, None), persistent=value.persistent)
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")

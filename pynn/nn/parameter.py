@@ -7,7 +7,7 @@ import numpy as np
 
 from ..tensor import Tensor, _as_array
 
-__all__ = ["Parameter"]
+__all__ = ["Buffer", "Parameter"]
 
 
 class Parameter(Tensor):
@@ -48,3 +48,30 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__  # print(p) as PyTorch prints it (Tensor binds __str__ to its own repr)
+
+
+class Buffer(Tensor):
+    """A tensor that a module registers as a buffer when assigned (``torch.nn.Buffer``).
+
+    ``self.pe = nn.Buffer(table)`` is ``self.register_buffer("pe", table)``; the module
+    stores a plain Tensor over the same storage, as PyTorch's does.
+
+    Parameters
+    ----------
+    data : ndarray, Tensor or array_like, optional
+        The values (a Tensor's or a C-contiguous ndarray's storage is shared); ``None``
+        gives an empty float32 tensor.
+    persistent : bool, default True, keyword-only
+        Whether the buffer is part of the module's ``state_dict()``.
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent=True):
+        arr = np.empty(0, np.float32) if data is None else _as_array(data)
+        self._data = arr
+        self._grad = None
+        self._version = 0
+        self.grad_fn = None
+        self.requires_grad = False
+        self.persistent = bool(persistent)

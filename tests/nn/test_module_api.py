@@ -263,3 +263,19 @@ def test_lazy_linear_becomes_a_linear():
         layer(lib.ones(2, 3))
         assert type(layer) is lib.nn.Linear and layer.in_features == 3
         assert repr(layer) == "Linear(in_features=3, out_features=4, bias=True)"
+
+
+def test_buffer_assignment_registers_a_buffer_as_torch_does():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (pynn, torch):
+        m = lib.nn.Module()
+        m.pe = lib.nn.Buffer(lib.ones(2))
+        m.tmp = lib.nn.Buffer(lib.zeros(3), persistent=False)
+        m.pe = lib.nn.Buffer(lib.full((2,), 5.0))  # reassigned: still one buffer
+        lin = lib.nn.Linear(2, 2)
+        with pytest.raises(TypeError, match="as parameter 'weight'"):
+            lin.weight = lib.nn.Buffer(lib.ones(2, 2))  # a parameter's name stays one
+        seen.append((sorted(dict(m.named_buffers())), list(m.state_dict()),
+                     type(m.pe).__name__, m.pe.tolist(), m.pe.requires_grad))
+    assert seen[0] == seen[1]
