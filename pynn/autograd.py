@@ -1189,7 +1189,6 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
     """
     graph = create_graph
     restricted = targets is not None
-    post = _post_hooks
     pending = {}  # leaves with post-accumulate hooks -> edges still to deliver
     grads = {}
     deps = {}
@@ -1247,37 +1246,7 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                         and id(t) in targets_leaf):
                     hooked[id(t)] = hooked.get(id(t), 0) + 1
     else:
-        initial = dict(deps)
-        counting = True
-        while counting:  # again when a node's inputs were replaced
-            counting = False
-            deps = dict(initial)
-            pending.clear()
-            hooked.clear()
-            stack = list(starts)
-            while stack:
-                node = stack.pop()
-                vs = 0
-                for t, needed in zip(node._inputs, node.needs_input_grad):
-                    if needed:
-                        vs += t._version
-                        parent = t.grad_fn
-                        if parent is not None:
-                            if parent in deps:
-                                deps[parent] += 1
-                            else:
-                                deps[parent] = 1
-                                stack.append(parent)
-                        else:
-                            if post and id(t) in post:
-                                pending[id(t)] = pending.get(id(t), 0) + 1
-                            if leaf_hooks and id(t) in leaf_hooks:
-                                hooked[id(t)] = hooked.get(id(t), 0) + 1
-                for t in node._others:
-                    vs += t._version
-                if vs != node._vsum and node._check_versions():
-                    counting = True
-                    break
+        deps, pending, hooked = _count_edges(starts, deps)
 
     ready = [n for n in starts if deps.get(n, 1) == 0]
     anomaly = _mode.anomaly
@@ -1482,19 +1451,19 @@ def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
              inputs)
 
 
-def _run_backward(root, grad, retain_graph):
-    """The common walk (``loss.backward()``): one single-output root, every leaf reached
-    accumulates. The same steps as :func:`_execute`, kept apart because it runs every
-    training step."""
-    post = _post_hooks
-    leaf_hooks = _leaf_hooks
-    counting = True
-    while counting:  # again from the root when a node's inputs were replaced
-        counting = False
-        deps = {root: 0}
-        stack = [root]
-        pending = {} if post else None  # leaves with post-accumulate hooks -> their edges
-        hooked = {} if leaf_hooks else None  # leaves with tensor hooks -> their edges
+def _count_edges(starts, deps):
+    """The first pass of a walk from the nodes ``starts`` (already in ``deps``): the edges
+    into each node reached (``deps``), and into leaves with post-accumulate hooks
+    (``pending``) and with tensor hooks (``hooked``), by ``id``. Counted again from the start
+    when a node's inputs were replaced (``_check_versions``, after an in-place write)."""
+    post, leaf_hooks = _post_hooks, _leaf_hooks
+    initial = dict(deps)
+    while True:
+        deps = dict(initial)
+        pending = {}
+        hooked = {}
+        stack = list(starts)
+        replaced = False
         while stack:
             node = stack.pop()
             vs = 0
@@ -1516,8 +1485,18 @@ def _run_backward(root, grad, retain_graph):
             for t in node._others:
                 vs += t._version
             if vs != node._vsum and node._check_versions():
-                counting = True
+                replaced = True
                 break
+        if not replaced:
+            return deps, pending, hooked
+
+
+def _run_backward(root, grad, retain_graph):
+    """The common walk (``loss.backward()``): one single-output root, every leaf reached
+    accumulates. The same steps as :func:`_execute`, kept apart because it runs every
+    training step."""
+    deps, pending, hooked = _count_edges([root], {root: 0})
+    leaf_hooks = _leaf_hooks
 
     grads = {root: grad}
     ready = [root]
