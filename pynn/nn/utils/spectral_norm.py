@@ -13,6 +13,7 @@ from ...autograd import no_grad
 from ...random import get_generator
 from ...tensor import _wrap
 from ..parameter import Parameter
+from .weight_norm import _remove_pre_hook
 
 __all__ = ["remove_spectral_norm", "spectral_norm"]
 
@@ -184,10 +185,4 @@ def remove_spectral_norm(module, name="weight"):
     -------
     Module
     """
-    for key, (hook, _) in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            module._update_hooked()
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    return _remove_pre_hook(module, SpectralNorm, name, "spectral_norm")

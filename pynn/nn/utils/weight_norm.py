@@ -157,10 +157,15 @@ def remove_weight_norm(module, name="weight"):
     -------
     Module
     """
+    return _remove_pre_hook(module, WeightNorm, name, "weight_norm")
+
+
+def _remove_pre_hook(module, kind, name, label):
+    """Undo the ``kind`` reparametrization (a forward pre-hook) of ``module.<name>``."""
     for key, (hook, _) in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[key]
             module._update_hooked()
             return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    raise ValueError(f"{label} of '{name}' not found in {module}")
