@@ -21,6 +21,8 @@ import warnings
 import weakref
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Mapping
+from numbers import Real
 
 from .optimizer import Optimizer
 
@@ -172,8 +174,17 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
-        """Restore a :meth:`~LRScheduler.state_dict`."""
-        self.__dict__.update(state_dict)
+        """Restore a :meth:`~LRScheduler.state_dict`.
+
+        Raises
+        ------
+        ValueError
+            When an entry would replace the optimiser or a method, or does not match the
+            kind or per-group length of the value it restores (nothing is copied then).
+        TypeError
+            When ``state_dict`` is not a dict or an entry is a callable.
+        """
+        _restore(self, state_dict)
 
     def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -561,11 +572,66 @@ class SequentialLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        children = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, child_state in zip(self._schedulers, children):
-            scheduler.load_state_dict(child_state)
+        _restore_children(self, state_dict)
+
+
+def _restore(scheduler, state_dict, skip=()):
+    """Copy a state dict into ``scheduler`` after checking all of it (nothing is copied when
+    any entry is refused): a state dict read from a file is data, so it may not replace the
+    optimiser, a method or a property, bring a callable, or change the kind or the
+    per-group length of a value the scheduler holds. Keys the scheduler does not hold are
+    kept, as PyTorch keeps them (a state saved by another version of a scheduler)."""
+    name = type(scheduler).__name__
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"{name}.load_state_dict expected a dict, got "
+                        f"{type(state_dict).__name__}")
+    state = {}
+    for key, value in state_dict.items():
+        if key in skip:
+            continue
+        if not isinstance(key, str):
+            raise TypeError(f"{name}.load_state_dict: keys must be strings, got {key!r}")
+        if key == "optimizer" or hasattr(type(scheduler), key):
+            raise ValueError(f"{name}.load_state_dict: entry {key!r} would replace the "
+                             f"scheduler's {'optimizer' if key == 'optimizer' else 'attribute'}")
+        if callable(value):
+            raise TypeError(f"{name}.load_state_dict: entry {key!r} is a callable "
+                             f"({type(value).__name__}); a state dict holds data")
+        current = scheduler.__dict__.get(key)
+        _check_like(name, key, current, value)
+        state[key] = value
+    scheduler.__dict__.update(state)
+
+
+def _check_like(name, key, current, value):
+    """Refuse ``value`` where it cannot stand for ``current``: a number for a number, a list
+    of the same length for a per-group list."""
+    def is_number(x):
+        return isinstance(x, Real) and not isinstance(x, bool)
+
+    if is_number(current) and not is_number(value):
+        raise ValueError(f"{name}.load_state_dict: entry {key!r} expected a number, got "
+                         f"{type(value).__name__}")
+    if isinstance(current, list) and current and all(is_number(x) for x in current):
+        if not isinstance(value, (list, tuple)) or len(value) != len(current):
+            got = (f"{len(value)} values" if isinstance(value, (list, tuple))
+                   else type(value).__name__)
+            raise ValueError(f"{name}.load_state_dict: entry {key!r} expected "
+                             f"{len(current)} values (one per parameter group), got {got}")
+        if not all(is_number(x) for x in value):
+            raise ValueError(f"{name}.load_state_dict: entry {key!r} expected numbers")
+
+
+def _restore_children(scheduler, state_dict):
+    """``_restore`` for a scheduler of schedulers: its own entries, then each child's."""
+    children = state_dict.get("_schedulers") if isinstance(state_dict, Mapping) else None
+    if not isinstance(children, (list, tuple)) or len(children) != len(scheduler._schedulers):
+        got = len(children) if isinstance(children, (list, tuple)) else "no"
+        raise ValueError(f"{type(scheduler).__name__}.load_state_dict expected the states of "
+                         f"{len(scheduler._schedulers)} schedulers, got {got}")
+    _restore(scheduler, state_dict, skip=("_schedulers",))
+    for child, child_state in zip(scheduler._schedulers, children):
+        child.load_state_dict(child_state)
 
 
 _LRScheduler = LRScheduler  # the name older PyTorch scripts subclass
@@ -618,9 +684,13 @@ class LambdaLR(LRScheduler):
 
         Restore a :meth:`~LRScheduler.state_dict` (the functions stay; callable objects get their
         saved attributes back)."""
-        state = dict(state_dict)
-        saved = state.pop("lr_lambdas", None) or []
-        self.__dict__.update(state)
+        saved = (state_dict.get("lr_lambdas") if isinstance(state_dict, Mapping) else None) or []
+        for attrs in saved:
+            if attrs is not None and (not isinstance(attrs, Mapping)
+                                      or any(callable(v) for v in attrs.values())):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state of "
+                                 "an lr_lambda must be a dict of data")
+        _restore(self, state_dict, skip=("lr_lambdas",))
         for f, attrs in zip(self.lr_lambdas, saved):
             if attrs is not None:
                 f.__dict__.update(attrs)
@@ -1004,7 +1074,7 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = self._current_lrs()
 
     def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
+        _restore(self, state_dict)
 
 
 class ChainedScheduler(LRScheduler):
@@ -1051,8 +1121,4 @@ class ChainedScheduler(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        children = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, child_state in zip(self._schedulers, children):
-            scheduler.load_state_dict(child_state)
+        _restore_children(self, state_dict)

@@ -348,3 +348,67 @@ def test_scheduler_state_survives_pynn_save(Param, name, tmp_path):
     b_opt.load_state_dict(ckpt["optimizer"])
     b.load_state_dict(ckpt["scheduler"])
     np.testing.assert_allclose(advance(b_opt, b, 6), advance(a_opt, a, 6), rtol=1e-15)
+
+
+ALL_SCHEDULERS = {
+    **SCHEDULERS,
+    "LambdaLR": lambda o: sched.LambdaLR(o, lambda e: 0.9 ** e),
+    "MultiplicativeLR": lambda o: sched.MultiplicativeLR(o, lambda e: 0.95),
+    "ConstantLR": lambda o: sched.ConstantLR(o, factor=0.5, total_iters=3),
+    "PolynomialLR": lambda o: sched.PolynomialLR(o, total_iters=6, power=2.0),
+    "CosineAnnealingWarmRestarts": lambda o: sched.CosineAnnealingWarmRestarts(o, T_0=4),
+    "CyclicLR": lambda o: sched.CyclicLR(o, 0.01, 0.1, step_size_up=3, cycle_momentum=False),
+    "ReduceLROnPlateau": lambda o: sched.ReduceLROnPlateau(o, patience=1),
+    "ChainedScheduler": lambda o: sched.ChainedScheduler(
+        [sched.ExponentialLR(o, 0.9), sched.StepLR(o, 2)]),
+}
+
+
+BAD_ENTRIES = [
+    ("optimizer", {}, ValueError, "would replace the scheduler's optimizer"),
+    ("step", 3, ValueError, "would replace the scheduler's attribute"),
+    ("get_last_lr", [0.1], ValueError, "would replace the scheduler's attribute"),
+    ("last_epoch", print, TypeError, "is a callable"),
+    ("last_epoch", "6", ValueError, "expected a number"),
+    ("_last_lr", [0.1, 0.2], ValueError, "expected 1 values"),
+]
+# ChainedScheduler counts no epochs of its own.
+BAD_STATES = [(name, *bad) for name in ALL_SCHEDULERS for bad in BAD_ENTRIES
+              if not (name == "ChainedScheduler" and bad[0] == "last_epoch")]
+
+
+@pytest.mark.parametrize("name, entry, value, error, message", BAD_STATES)
+def test_scheduler_state_is_checked_before_copying(Param, name, entry, value, error, message):
+    """A state dict from a file may not replace the optimiser or a method, bring a callable,
+    or change a value's kind or per-group length; nothing is copied when one entry is bad."""
+    _, opt = make_run(Param)
+    s = ALL_SCHEDULERS[name](opt)
+    state = s.state_dict()
+    before = dict(s.__dict__)
+    bad = dict(state, **{entry: value})
+    bad["an_extra_entry"] = 1  # kept when the rest is good; must not land here
+    with pytest.raises(error, match=message):
+        s.load_state_dict(bad)
+    assert s.__dict__.keys() == before.keys()
+    assert all(s.__dict__[k] is before[k] for k in before)
+
+
+def test_scheduler_state_of_another_version_keeps_unknown_entries(Param):
+    """Like PyTorch, entries the scheduler does not hold are kept (a state saved by another
+    version), and a state dict that is not a dict is a TypeError."""
+    _, opt = make_run(Param)
+    s = sched.StepLR(opt, step_size=2)
+    state = dict(s.state_dict(), _get_lr_called_within_step=False, verbose=False)
+    s.load_state_dict(state)
+    assert s.verbose is False
+    with pytest.raises(TypeError, match="StepLR.load_state_dict expected a dict"):
+        s.load_state_dict([("last_epoch", 3)])
+
+
+def test_chained_state_needs_one_state_per_scheduler(Param):
+    _, opt = make_run(Param)
+    s = ALL_SCHEDULERS["SequentialLR"](opt)
+    state = s.state_dict()
+    state["_schedulers"] = state["_schedulers"][:1]
+    with pytest.raises(ValueError, match="expected the states of 2 schedulers, got 1"):
+        s.load_state_dict(state)
