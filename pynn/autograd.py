@@ -41,6 +41,14 @@ unless ``retain_graph=True``. Every node records the versions of the Tensors its
 may read (an ``ArrayFunction``: its Tensor inputs; a ``Function``: its saved tensors); an
 in-place write in between makes backward raise, as PyTorch does.
 
+Where an op's input was made by an op whose backward can absorb its own (a ReLU or a
+max-pool after a convolution, a ReLU after a linear layer: the node's ``_fuse``) and that
+input reaches nothing else in the walk, unwatched by hooks and unwritten since, the walk
+runs the chain's backward as one kernel call (:func:`_fused_backward`): written one op at a
+time, ``F.max_pool2d(F.relu(conv(x)), 2)`` runs the pooled convolution's backward, never
+storing the full-size gradients of the intermediates. Walks that must see every node
+(``autograd.grad``, ``inputs=``, ``create_graph``, anomaly mode) run the ops one by one.
+
 ``create_graph=True`` records the backward itself: a :class:`Function`'s ``backward`` is
 written with Tensor operations; a built-in op's backward works on ndarrays, so its recorded
 form comes from :mod:`pynn.ops.graph_backward` (an op without an entry there raises
@@ -413,6 +421,9 @@ class ArrayFunction:
     _vsum = 0  # the sum of the Tensor inputs' versions when recorded
     _others = ()  # the Tensor inputs that do not require grad
     _versions = None  # each input's version, kept only when _vsum is not 0
+    # ``_fuse(grad, deps, grads)``, on ops that can run their backward together with that of
+    # the ops that made their input (see :func:`_fused_backward`); None on the others.
+    _fuse = None
 
     def save_for_backward(self, *arrays):
         """Keep ``arrays`` (ndarrays or other values) for ``backward``."""
@@ -1250,6 +1261,9 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
 
     ready = [n for n in starts if deps.get(n, 1) == 0]
     anomaly = _mode.anomaly
+    # Fused backwards skip nodes: not when some of them are wanted (restricted), recorded
+    # (graph) or checked one by one (anomaly).
+    fuse = not (restricted or graph or anomaly)
     ndarray = _ndarray
     while ready:
         node = ready.pop()
@@ -1264,6 +1278,7 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                     deliver(i, t, gk)
             if node not in run:
                 continue
+        head = node  # the node whose inputs receive in_grads (upstream of node once fused)
         if g is None or (multi and all(x is None for x in g)):
             in_grads = ()  # no gradient reached this node: its inputs get none either
         else:
@@ -1271,6 +1286,8 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                 raise RuntimeError(_FREED)
             if graph:
                 in_grads = node._backward_graph(*g) if multi else node._backward_graph(g)
+            elif fuse and node._fuse is not None and node._hooks is None and not multi:
+                head, in_grads = _fused_backward(node, g, deps, grads, retain_graph)
             else:
                 in_grads = node.backward(node, *g) if multi else node.backward(node, g)
             if type(in_grads) is not tuple:
@@ -1280,10 +1297,10 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
             if not retain_graph:
                 node.saved_tensors = None
                 node.backward = _freed_backward
-        inputs = node._inputs
+        inputs = head._inputs
         if len(in_grads) < len(inputs):
             in_grads = in_grads + (None,) * (len(inputs) - len(in_grads))
-        for t, needed, gi in zip(inputs, node.needs_input_grad, in_grads):
+        for t, needed, gi in zip(inputs, head.needs_input_grad, in_grads):
             if not needed:
                 continue
             parent = t.grad_fn
@@ -1307,7 +1324,7 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                 elif graph:
                     _store_grad(t, gi, True, False)
                 else:
-                    _accumulate(t, gi, node.fresh_grads)
+                    _accumulate(t, gi, head.fresh_grads)
                 if pending and id(t) in pending:
                     _post_accumulate(t, pending)
                 continue
@@ -1506,13 +1523,16 @@ def _run_backward(root, grad, retain_graph):
     while ready:
         node = ready.pop()
         g = grads.pop(node, None)
+        head = node  # the node whose inputs receive in_grads (upstream of node once fused)
         if node._special:  # hooks on its outputs, or several outputs
             in_grads = _special_backward(node, g)
         elif g is None:
             in_grads = None
+        elif node._fuse is not None and not _mode.anomaly:
+            head, in_grads = _fused_backward(node, g, deps, grads, retain_graph)
         else:
             in_grads = node.backward(node, g)
-        inputs = node._inputs
+        inputs = head._inputs
         if in_grads is None:  # no gradient reached this node: its inputs get none either
             in_grads = (None,) * len(inputs)
         else:
@@ -1524,7 +1544,7 @@ def _run_backward(root, grad, retain_graph):
             else:
                 _after_backward(node, in_grads, retain_graph)
         # (backward returns one gradient per input: zip does not pad a short tuple)
-        for t, needed, gi in zip(inputs, node.needs_input_grad, in_grads):
+        for t, needed, gi in zip(inputs, head.needs_input_grad, in_grads):
             if not needed:
                 continue
             parent = t.grad_fn
@@ -1534,7 +1554,7 @@ def _run_backward(root, grad, retain_graph):
                     if gi is not None:
                         _accumulate(t, _run_hooks(leaf_hooks[id(t)].fns, gi, False))
                 elif gi is not None:
-                    _accumulate(t, gi, node.fresh_grads)
+                    _accumulate(t, gi, head.fresh_grads)
                 if pending and id(t) in pending:
                     _post_accumulate(t, pending)
                 continue
@@ -1553,6 +1573,37 @@ def _run_backward(root, grad, retain_graph):
             deps[parent] = left
             if left == 0:
                 ready.append(parent)
+
+
+def _sole_parent(t, deps, grads):
+    """The node that made the non-leaf ``t``, when the edge being walked is the only one that
+    brings it a gradient in this walk, no hook or retained gradient watches ``t``, ``t`` was
+    not written in place, and the node has not run yet; else None. Such a node can run its
+    backward together with its consumer's (see :func:`_fused_backward`)."""
+    node = t.grad_fn
+    if (node is None or node._special or t._version or deps.get(node) != 1 or node in grads
+            or "backward" in node.__dict__):  # set on a node already released
+        return None
+    return node
+
+
+def _fused_backward(node, g, deps, grads, retain_graph):
+    """``node``'s backward, fused with those of the ops upstream of it when ``node._fuse``
+    finds a chain it knows (convolution -> ReLU -> max-pool ...) whose intermediate results
+    nothing else in the graph consumes: one kernel call instead of one per op, and no
+    full-size gradient of the intermediates. Returns the chain's first node, whose inputs
+    receive the gradients, and those gradients; the other nodes of the chain are released
+    as if they had run (the walk never reaches them: their only consumer was in the
+    chain)."""
+    fused = node._fuse(g, deps, grads)
+    if fused is None:
+        return node, node.backward(node, g)
+    head, absorbed, in_grads = fused
+    if not retain_graph:
+        for n in absorbed:
+            n.saved_tensors = None
+            n.backward = _freed_backward
+    return head, in_grads
 
 
 def _gather(t, g, counts, sums):

@@ -3,11 +3,15 @@ one exists, else NumPy inside the node (:class:`PointwiseFunction`'s table, PReL
 
 import numpy as np
 
-from ..autograd import ArrayFunction
+from ..autograd import ArrayFunction, _sole_parent
 from ..backend import active as K
 
 
 class ReluFunction(ArrayFunction):
+    """``max(x, 0)``. Its backward joins that of the linear layer, convolution or max-pooled
+    convolution that made ``x`` when nothing else consumes ``x``: their kernels mask the
+    gradient by the ReLU's output (``_fuse_relu`` on those nodes)."""
+
     @staticmethod
     def forward(ctx, x):
         y = K.relu_forward(x)
@@ -17,6 +21,13 @@ class ReluFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return K.relu_backward(ctx.saved_tensors[0], grad)
+
+    def _fuse(self, grad, deps, grads):
+        parent = _sole_parent(self._inputs[0], deps, grads)
+        fuse_relu = getattr(parent, "_fuse_relu", None)
+        if fuse_relu is None:
+            return None
+        return fuse_relu(self.saved_tensors[0], grad, deps, grads)
 
 
 class LeakyReluFunction(ArrayFunction):

@@ -11,7 +11,11 @@ from ..backend import active as K
 class Conv2dFunction(ArrayFunction):
     """``relu?(conv2d(x, w) + b)``, NCHW, max-pooled by ``pool = (kernel_size, stride,
     padding)`` in the same kernel call unless ``pool`` is None; arguments are checked by
-    :func:`pynn.functional.conv2d`. The input gradient is computed only when asked for."""
+    :func:`pynn.functional.conv2d`. The input gradient is computed only when asked for.
+
+    A ReLU or a max-pool applied to its output as ops of their own (``F.relu``,
+    ``F.max_pool2d``) join its backward (:meth:`_fuse_relu`, :meth:`_fuse_pool`).
+    """
 
     fresh_grads = True  # the backward kernels allocate dx, dw and db on every call
 
@@ -28,20 +32,43 @@ class Conv2dFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, y, indices = ctx.saved_tensors
-        stride, padding, dilation, has_bias = ctx.args
-        nx, nw, nb = ctx.needs_input_grad[:3]
+        _, _, y, indices = ctx.saved_tensors
         # y is the ReLU's output (pooled, with the pooling: the maximum commutes with ReLU),
         # which the kernels mask the gradient by.
+        return ctx._grads(grad, y, indices)
+
+    def _grads(self, grad, relu_y, indices):
+        """The gradients of the inputs for ``grad``, the gradient of the convolution's output
+        max-pooled with ``indices`` (None: not pooled) and masked by ReLU where ``relu_y``
+        (the ReLU's output, pooled like ``grad``; None: no ReLU) is not positive."""
+        x, w = self.saved_tensors[:2]
+        stride, padding, dilation, has_bias = self.args
+        nx, nw, nb = self.needs_input_grad[:3]
         if indices is None:
             dx, dw, db = K.conv2d_backward(x, w, grad, stride, padding, dilation,
                                            needs_input_grad=nx, has_bias=has_bias and nb,
-                                           relu_y=y)
+                                           relu_y=relu_y)
         else:
             dx, dw, db = K.conv2d_maxpool_backward(x, w, grad, indices, stride, padding,
                                                    dilation, needs_input_grad=nx,
-                                                   has_bias=has_bias and nb, relu_y=y)
+                                                   has_bias=has_bias and nb, relu_y=relu_y)
         return dx, dw if nw else None, db, None, None, None, None, None
+
+    def _fuse_relu(self, relu_y, grad, deps, grads):
+        """The backward of ``relu(this output)`` joined to this node's: the ReLU's output
+        ``relu_y`` masks ``grad`` in the convolution's kernel (see
+        :func:`pynn.autograd._fused_backward`)."""
+        return self, (self,), self._grads(grad, relu_y, self.saved_tensors[3])
+
+    def _fuse_pool(self, grad, indices, pooled, relu):
+        """The gradients of the inputs for the gradient ``grad`` of ``max_pool2d(relu?(this
+        output))`` (argmax ``indices``, output ``pooled``), in the pooled convolution's
+        backward kernel; None when this output is already pooled."""
+        _, _, y, own_indices = self.saved_tensors
+        if own_indices is not None:
+            return None
+        # the maximum commutes with ReLU: the pooled output masks the pooled gradient
+        return self._grads(grad, pooled if relu or y is not None else None, indices)
 
 
 def _cols(x):

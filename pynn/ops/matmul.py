@@ -94,12 +94,22 @@ class LinearFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        x2, w, y = ctx.saved_tensors
-        x_shape, _, has_bias, _ = ctx.args
-        nx, nw, nb, _ = ctx.needs_input_grad
+        return ctx._grads(grad, ctx.saved_tensors[2])
+
+    def _fuse_relu(self, relu_y, grad, deps, grads):
+        """The backward of ``relu(this output)`` joined to this node's (see
+        :func:`pynn.autograd._fused_backward`)."""
+        return self, (self,), self._grads(grad, relu_y)
+
+    def _grads(self, grad, relu_y):
+        """The gradients of the inputs, ``grad`` masked where ``relu_y`` (the output of a ReLU
+        applied to this node's; None: no ReLU) is not positive."""
+        x2, w, _ = self.saved_tensors
+        x_shape, _, has_bias, _ = self.args
+        nx, nw, nb, _ = self.needs_input_grad
         g = grad if grad.ndim == 2 else grad.reshape(-1, w.shape[0])
-        if y is not None:
-            g = K.relu_backward(y, g)
+        if relu_y is not None:
+            g = K.relu_backward(relu_y if relu_y.ndim == 2 else relu_y.reshape(g.shape), g)
         dx = dw = db = None
         if nx:
             dx = K.gemm(g, w)

@@ -3,24 +3,63 @@ resampling in NumPy."""
 
 import numpy as np
 
-from ..autograd import ArrayFunction
+from ..autograd import ArrayFunction, _sole_parent
 from ..backend import active as K
+from .activation import ReluFunction
 
 
 class MaxPool2dFunction(ArrayFunction):
+    """2-D max pooling (arguments checked by :func:`pynn.functional.max_pool2d`).
+
+    Its backward joins that of a convolution it pools, with or without a ReLU in between or
+    after it (``max_pool2d(relu(conv2d(x)))``, ``relu(max_pool2d(conv2d(x)))``), when
+    nothing else consumes the intermediate results: the pooled convolution's backward
+    kernel routes the gradient to the maxima a chunk of images at a time, in cache, and the
+    full-size gradients of the convolution's and the ReLU's outputs are never stored.
+    """
+
     def name(self):
         return "MaxPool2DWithIndicesBackward0"  # PyTorch's
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
         y, indices = K.max_pool2d_forward(x, kernel_size, stride, padding)
-        ctx.save_for_backward(indices)
+        # y: the ReLU mask of a fused backward (max-pool commutes with ReLU)
+        ctx.save_for_backward(indices, y)
         ctx.x_shape = x.shape
         return y
 
     @staticmethod
     def backward(ctx, grad):
         return K.max_pool2d_backward(grad, ctx.saved_tensors[0], ctx.x_shape), None, None, None
+
+    def _fuse(self, grad, deps, grads):
+        """``max_pool2d(relu?(conv2d(...)))``: the backward of the three in one kernel call
+        (see :func:`pynn.autograd._fused_backward`)."""
+        parent = _sole_parent(self._inputs[0], deps, grads)
+        if parent is None:
+            return None
+        relu = type(parent) is ReluFunction
+        conv = _sole_parent(parent._inputs[0], deps, grads) if relu else parent
+        fuse_pool = getattr(conv, "_fuse_pool", None)
+        if fuse_pool is None:
+            return None
+        indices, y = self.saved_tensors
+        in_grads = fuse_pool(grad, indices, y, relu)
+        if in_grads is None:
+            return None
+        return conv, (parent, conv) if relu else (conv,), in_grads
+
+    def _fuse_relu(self, relu_y, grad, deps, grads):
+        """``relu(max_pool2d(conv2d(...)))`` (the ReLU's output ``relu_y``), as :meth:`_fuse`."""
+        conv = _sole_parent(self._inputs[0], deps, grads)
+        fuse_pool = getattr(conv, "_fuse_pool", None)
+        if fuse_pool is None:
+            return None
+        in_grads = fuse_pool(grad, self.saved_tensors[0], relu_y, True)
+        if in_grads is None:
+            return None
+        return conv, (self, conv), in_grads
 
 
 class AvgPool2dFunction(ArrayFunction):

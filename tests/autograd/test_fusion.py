@@ -1,0 +1,361 @@
+"""Fused backwards of op chains written one op at a time (``F.max_pool2d(F.relu(conv(x)))``,
+``F.relu(linear(x))``): the backward walk runs the chain's backward in one kernel call when
+nothing else in the graph consumes its intermediate results. Checked here: that the fusion
+happens (kernel calls counted), that it gives the unfused gradients (finite differences,
+PyTorch, and pynn with the fusion switched off), and that everything that must see the
+intermediates (hooks, retain_grad, a second use, in-place writes, autograd.grad,
+create_graph, anomaly mode) still does."""
+
+import numpy as np
+import pytest
+from helpers import directional_check
+
+import pynn
+import pynn.nn.functional as F
+from pynn import backend
+from pynn.backend import active as K
+from pynn.ops.activation import ReluFunction
+from pynn.ops.pool import MaxPool2dFunction
+
+KERNELS = ("conv2d_backward", "conv2d_maxpool_backward", "relu_backward",
+           "max_pool2d_backward")
+
+
+@pytest.fixture(params=backend.BACKENDS)
+def each_backend(request):
+    before = pynn.get_backend()
+    pynn.set_backend(request.param)
+    yield request.param
+    pynn.set_backend(before)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """How many times each backward kernel of the chain ran (counted on the active
+    backend's table, which the ops read at call time)."""
+    counts = dict.fromkeys(KERNELS, 0)
+    for name in KERNELS:
+        fn = getattr(K, name)
+
+        def counted(*args, _fn=fn, _name=name, **kwargs):
+            counts[_name] += 1
+            return _fn(*args, **kwargs)
+
+        monkeypatch.setattr(K, name, counted)
+    return counts
+
+
+@pytest.fixture
+def unfused(monkeypatch):
+    """Switch the fusion off: every op runs its own backward."""
+
+    def off():
+        monkeypatch.setattr(ReluFunction, "_fuse", None)
+        monkeypatch.setattr(MaxPool2dFunction, "_fuse", None)
+
+    return off
+
+
+def _params(dtype, rng, cin=2, cout=5, k=3, hidden=7):
+    return {
+        "w": rng.standard_normal((cout, cin, k, k)).astype(dtype) * 0.5,
+        "b": rng.standard_normal(cout).astype(dtype) * 0.1,
+        "fw": rng.standard_normal((hidden, cout * 4 * 4)).astype(dtype) * 0.2,
+        "fb": rng.standard_normal(hidden).astype(dtype) * 0.1,
+    }
+
+
+def _leaves(lib, values, requires_grad=True):
+    return {k: lib.tensor(v.copy(), requires_grad=requires_grad) for k, v in values.items()}
+
+
+def _chain(lib, p, x, order="relu_pool", head=True):
+    """conv (3x3 on 10x10, so 8x8) -> ReLU and 2x2 max-pool in ``order`` -> flatten ->
+    linear -> ReLU (unless not ``head``), in ``lib`` (pynn or torch: the same functional
+    names)."""
+    fn = lib.nn.functional
+    c = fn.conv2d(x, p["w"], p["b"])
+    if order == "relu_pool":
+        h = fn.max_pool2d(fn.relu(c), 2)
+    elif order == "pool_relu":
+        h = fn.relu(fn.max_pool2d(c, 2))
+    elif order == "pool":
+        h = fn.max_pool2d(c, 2)
+    else:
+        h = fn.relu(c)[:, :, ::2, ::2]
+    if not head:
+        return h
+    return fn.relu(fn.linear(h.flatten(1), p["fw"], p["fb"]))
+
+
+def _grads(p):
+    return {k: (None if t.grad is None else t.grad.numpy().copy()) for k, t in p.items()}
+
+
+@pytest.mark.parametrize("order, fused, gone", [
+    ("relu_pool", {"conv2d_maxpool_backward": 1}, ("relu_backward", "max_pool2d_backward",
+                                                   "conv2d_backward")),
+    ("pool_relu", {"conv2d_maxpool_backward": 1}, ("max_pool2d_backward", "conv2d_backward")),
+    ("pool", {"conv2d_maxpool_backward": 1}, ("max_pool2d_backward", "conv2d_backward")),
+    ("relu", {"conv2d_backward": 1}, ()),
+])
+def test_chain_backward_runs_in_one_kernel(each_backend, calls, order, fused, gone):
+    rng = np.random.default_rng(0)
+    p = _leaves(pynn, _params(np.float64, rng))
+    x = pynn.tensor(rng.standard_normal((3, 2, 10, 10)))
+    _chain(pynn, p, x, order, head=False).sum().backward()
+    for name, n in fused.items():
+        assert calls[name] == n, (name, calls)
+    for name in gone:
+        assert calls[name] == 0, (name, calls)
+
+
+def test_relu_after_linear_and_conv_runs_no_node_of_its_own(monkeypatch):
+    ran = []
+    real = ReluFunction.backward
+    monkeypatch.setattr(ReluFunction, "backward",
+                        staticmethod(lambda ctx, g: ran.append(1) or real(ctx, g)))
+    rng = np.random.default_rng(1)
+    p = _leaves(pynn, _params(np.float32, rng))
+    x = pynn.tensor(rng.standard_normal((2, 2, 10, 10)).astype(np.float32))
+    _chain(pynn, p, x, "relu").sum().backward()
+    assert ran == []
+    assert all(t.grad is not None for t in p.values())
+
+
+@pytest.mark.parametrize("order", ["relu_pool", "pool_relu", "pool", "relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_gradients_equal_the_unfused_ones(each_backend, unfused, order, dtype):
+    rng = np.random.default_rng(2)
+    values = _params(dtype, rng)
+    x = rng.standard_normal((4, 2, 10, 10)).astype(dtype)
+    dy = rng.standard_normal((4, 7)).astype(dtype)
+    results = []
+    for switch in (None, unfused):
+        if switch is not None:
+            switch()
+        p = _leaves(pynn, values)
+        xt = pynn.tensor(x.copy(), requires_grad=True)
+        _chain(pynn, p, xt, order).backward(pynn.tensor(dy))
+        results.append({**_grads(p), "x": xt.grad.numpy().copy()})
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for k in results[0]:
+        np.testing.assert_allclose(results[0][k], results[1][k], rtol=tol, atol=tol, err_msg=k)
+
+
+@pytest.mark.parametrize("order", ["relu_pool", "pool_relu", "relu"])
+@pytest.mark.parametrize("name", ["x", "w", "b", "fw"])
+def test_fused_chain_against_finite_differences(each_backend, order, name):
+    rng = np.random.default_rng(3)
+    values = {**_params(np.float64, rng), "x": rng.standard_normal((1, 2, 10, 10))}  # batch 1
+
+    def run(v, grad_of=None, dy=None):
+        p = _leaves(pynn, {**values, name: v}, requires_grad=grad_of is not None)
+        x = p.pop("x")
+        out = _chain(pynn, p, x, order)
+        if grad_of is None:
+            return out.detach().numpy()
+        out.backward(pynn.tensor(dy))
+        return (x if name == "x" else p[name]).grad.numpy()
+
+    directional_check(run, lambda v, dy: run(v, True, dy), values[name], rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# What must still see the intermediate results: each case runs in pynn (fused where it can
+# be) and PyTorch, in float64, and returns what is compared.
+
+
+def _case_hook(lib, p, x):
+    seen = []
+    c = lib.nn.functional.conv2d(x, p["w"], p["b"])
+    c.register_hook(lambda g: seen.append(float(g.sum())) or g * 2)
+    loss = _tail(lib, p, lib.nn.functional.max_pool2d(lib.nn.functional.relu(c), 2))
+    loss.backward()
+    return seen
+
+
+def _case_retain_grad(lib, p, x):
+    fn = lib.nn.functional
+    c = fn.conv2d(x, p["w"], p["b"])
+    r = fn.relu(c)
+    c.retain_grad()
+    r.retain_grad()
+    _tail(lib, p, fn.max_pool2d(r, 2)).backward()
+    return [c.grad, r.grad]
+
+
+def _case_conv_output_used_again(lib, p, x):
+    fn = lib.nn.functional
+    c = fn.conv2d(x, p["w"], p["b"])
+    loss = _tail(lib, p, fn.max_pool2d(fn.relu(c), 2)) + (c * c).mean()
+    loss.backward()
+    return []
+
+
+def _case_relu_output_used_again(lib, p, x):
+    fn = lib.nn.functional
+    r = fn.relu(fn.conv2d(x, p["w"], p["b"]))
+    (_tail(lib, p, fn.max_pool2d(r, 2)) + 0.5 * r.sum()).backward()
+    return []
+
+
+def _case_hook_on_pooled_output(lib, p, x):
+    fn = lib.nn.functional
+    h = fn.max_pool2d(fn.relu(fn.conv2d(x, p["w"], p["b"])), 2)
+    h.register_hook(lambda g: g * 3)
+    _tail(lib, p, h).backward()
+    return []
+
+
+def _case_retain_graph(lib, p, x):
+    fn = lib.nn.functional
+    loss = _tail(lib, p, fn.max_pool2d(fn.relu(fn.conv2d(x, p["w"], p["b"])), 2))
+    loss.backward(retain_graph=True)
+    loss.backward()
+    return []
+
+
+def _case_autograd_grad(lib, p, x):
+    fn = lib.nn.functional
+    c = fn.conv2d(x, p["w"], p["b"])
+    loss = _tail(lib, p, fn.max_pool2d(fn.relu(c), 2))
+    return list(lib.autograd.grad(loss, [c, p["w"]]))
+
+
+def _case_double_backward(lib, p, x):
+    fn = lib.nn.functional
+    loss = _tail(lib, p, fn.max_pool2d(fn.relu(fn.conv2d(x, p["w"], p["b"])), 2))
+    (gw,) = lib.autograd.grad(loss, [p["fw"]], create_graph=True)
+    (gw * gw).sum().backward()
+    return []
+
+
+def _case_anomaly(lib, p, x):
+    fn = lib.nn.functional
+    with lib.autograd.detect_anomaly():
+        _tail(lib, p, fn.max_pool2d(fn.relu(fn.conv2d(x, p["w"], p["b"])), 2)).backward()
+    return []
+
+
+def _case_post_accumulate_hook(lib, p, x):
+    fn = lib.nn.functional
+    seen = []
+    p["w"].register_post_accumulate_grad_hook(lambda t: seen.append(float(t.grad.sum())))
+    _tail(lib, p, fn.max_pool2d(fn.relu(fn.conv2d(x, p["w"], p["b"])), 2)).backward()
+    return seen
+
+
+def _case_frozen_conv(lib, p, x):
+    fn = lib.nn.functional
+    p["w"].requires_grad_(False)
+    p["b"].requires_grad_(False)
+    x.requires_grad_(True)
+    _tail(lib, p, fn.max_pool2d(fn.relu(fn.conv2d(x, p["w"], p["b"])), 2)).backward()
+    return [x.grad]
+
+
+def _case_no_grad(lib, p, x):
+    fn = lib.nn.functional
+    with lib.no_grad():
+        out = _tail(lib, p, fn.max_pool2d(fn.relu(fn.conv2d(x, p["w"], p["b"])), 2))
+    return [out, out.requires_grad]
+
+
+def _case_module_hooks(lib, p, x):
+    """A custom-forward model whose conv layer has a forward hook and a full backward hook."""
+    nn_ = lib.nn
+    conv = nn_.Conv2d(2, 5, 3).double()
+    with lib.no_grad():
+        conv.weight.copy_(p["w"])
+        conv.bias.copy_(p["b"])
+    seen = []
+    conv.register_forward_hook(lambda m, i, o: seen.append(float(o.detach().sum())))
+    conv.register_full_backward_hook(lambda m, gi, go: seen.append(float(go[0].sum())))
+    fn = lib.nn.functional
+    _tail(lib, p, fn.max_pool2d(fn.relu(conv(x)), 2)).backward()
+    return [*seen, conv.weight.grad, conv.bias.grad]
+
+
+def _tail(lib, p, h):
+    fn = lib.nn.functional
+    return fn.relu(fn.linear(h.flatten(1), p["fw"], p["fb"])).square().sum()
+
+
+SEMANTIC_CASES = [_case_hook, _case_retain_grad, _case_conv_output_used_again,
+                  _case_relu_output_used_again, _case_hook_on_pooled_output, _case_retain_graph,
+                  _case_autograd_grad, _case_double_backward, _case_anomaly,
+                  _case_post_accumulate_hook, _case_frozen_conv, _case_no_grad,
+                  _case_module_hooks]
+
+
+def _as_array(v):
+    if hasattr(v, "detach"):
+        return v.detach().numpy()
+    return np.asarray(v)
+
+
+@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+@pytest.mark.parametrize("case", SEMANTIC_CASES, ids=lambda f: f.__name__[6:])
+def test_semantics_match_torch(each_backend, case):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    values = _params(np.float64, rng)
+    x = rng.standard_normal((3, 2, 10, 10))
+    results = {}
+    for name, lib in (("pynn", pynn), ("torch", torch)):
+        p = _leaves(lib, values)
+        extra = case(lib, p, lib.tensor(x.copy()))
+        grads = [None if t.grad is None else t.grad for t in p.values()]
+        results[name] = [_as_array(v) if v is not None else None for v in extra + grads]
+    for k, (ours, theirs) in enumerate(zip(results["pynn"], results["torch"])):
+        if theirs is None:
+            assert ours is None, k
+        else:
+            np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, err_msg=str(k))
+
+
+def test_inplace_write_to_an_intermediate_behaves_as_unfused(each_backend, unfused):
+    """Written in place after the pool read it, the ReLU's output is no longer the chain's:
+    the fused and unfused walks give the same gradients (or the same error)."""
+    rng = np.random.default_rng(5)
+    values = _params(np.float64, rng)
+    x = rng.standard_normal((2, 2, 10, 10))
+    outcomes = []
+    for switch in (None, unfused):
+        if switch is not None:
+            switch()
+        p = _leaves(pynn, values)
+        fn = F
+        c = fn.conv2d(pynn.tensor(x), p["w"], p["b"])
+        r = fn.relu(c)
+        h = fn.max_pool2d(r, 2)
+        r.mul_(2)
+        c.add_(1)
+        try:
+            (_tail(pynn, p, h) + r.sum() + c.sum()).backward()
+            outcomes.append(_grads(p))
+        except RuntimeError as e:
+            outcomes.append(str(e))
+    assert type(outcomes[0]) is type(outcomes[1])
+    if isinstance(outcomes[0], str):
+        assert outcomes[0] == outcomes[1]
+    else:
+        for k in outcomes[0]:
+            np.testing.assert_allclose(outcomes[0][k], outcomes[1][k], rtol=1e-12, err_msg=k)
+
+
+def test_linear_relu_on_3d_input_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 4))
+    w, b = rng.standard_normal((5, 4)), rng.standard_normal(5)
+    dy = rng.standard_normal((2, 3, 5))
+    res = []
+    for lib in (pynn, torch):
+        xt, wt, bt = (lib.tensor(a.copy(), requires_grad=True) for a in (x, w, b))
+        lib.nn.functional.relu(lib.nn.functional.linear(xt, wt, bt)).backward(lib.tensor(dy))
+        res.append([t.grad.detach().numpy() for t in (xt, wt, bt)])
+    for ours, theirs in zip(*res):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
