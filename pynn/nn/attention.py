@@ -17,6 +17,7 @@ import numpy as np
 from ..tensor import Tensor, _wrap
 from . import functional as F
 from . import init
+from .functional._attention import AttentionProjections
 from .linear import Linear, _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
@@ -178,15 +179,18 @@ class MultiheadAttention(Module):
             (N, L, S) averaged or (N, num_heads, L, S) per head ((L, S) / (num_heads, L, S)
             unbatched), after dropout; None unless ``need_weights``.
         """
+        separate = None if self._qkv_same_embed_dim else (self.q_proj_weight, self.k_proj_weight,
+                                                          self.v_proj_weight)
+        params = AttentionProjections(
+            in_proj_weight=self.in_proj_weight, in_proj_bias=self.in_proj_bias,
+            separate=separate, bias_k=self.bias_k, bias_v=self.bias_v,
+            out_proj_weight=self.out_proj.weight, out_proj_bias=self.out_proj.bias)
         return F._multi_head_attention(
-            self._layer_name(), query, key, value, self.embed_dim, self.num_heads,
-            self.in_proj_weight, self.in_proj_bias,
-            None if self._qkv_same_embed_dim else (self.q_proj_weight, self.k_proj_weight,
-                                                   self.v_proj_weight),
-            self.bias_k, self.bias_v, self.add_zero_attn,
-            self.dropout if self.training else 0.0, self.out_proj.weight, self.out_proj.bias,
-            key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal,
-            self.batch_first)
+            self._layer_name(), query, key, value, params, embed_dim=self.embed_dim,
+            num_heads=self.num_heads, batch_first=self.batch_first,
+            add_zero_attn=self.add_zero_attn, dropout_p=self.dropout if self.training else 0.0,
+            key_padding_mask=key_padding_mask, attn_mask=attn_mask, is_causal=is_causal,
+            need_weights=need_weights, average_attn_weights=average_attn_weights)
 
     def _layer_name(self):
         dims = "" if self._qkv_same_embed_dim else f", kdim={self.kdim}, vdim={self.vdim}"

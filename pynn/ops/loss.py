@@ -1,4 +1,4 @@
-"""Regression and binary-classification losses (plain NumPy: elementwise, one pass)."""
+"""Regression, binary-classification and margin losses (plain NumPy: elementwise, one pass)."""
 
 import numpy as np
 
@@ -259,3 +259,58 @@ class PairwiseLossFunction(ArrayFunction):
         if ny and fy is not None:
             gy = unbroadcast(g * fy(x, y, *args), np.shape(y)).astype(y.dtype, copy=False)
         return gx, gy, None, None, None
+
+
+class MultiMarginLossFunction(ArrayFunction):
+    """``sum_{j != y} w[y] max(0, margin - x[y] + x[j])^p / C`` per row of (N, C) scores."""
+
+    @staticmethod
+    def forward(ctx, x, labels, weight, p, margin, reduction):
+        n, c = x.shape
+        rows = np.arange(n)
+        z = x - x[rows, labels][:, None]
+        z += margin
+        z[rows, labels] = 0
+        active = z > 0
+        h = np.where(active, z if p == 1 else z * z, 0).astype(x.dtype, copy=False)
+        wy = None if weight is None else weight[labels][:, None]
+        if wy is not None:
+            h *= wy
+        per = h.sum(axis=1) / x.dtype.type(c)
+        ctx.save_for_backward(z, active, labels, wy)
+        ctx.args = (p, reduction)
+        return _reduce(per, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, active, labels, wy = ctx.saved_tensors
+        p, reduction = ctx.args
+        n, c = z.shape
+        g = _reduced_grad(grad, (n,), reduction)
+        coef = active.astype(z.dtype) if p == 1 else np.where(active, 2 * z, 0)
+        coef *= (g / c).reshape(-1, 1)
+        if wy is not None:
+            coef *= wy
+        rows = np.arange(n)
+        coef[rows, labels] = -coef.sum(axis=1)
+        return coef, None, None, None, None, None
+
+
+class HingeLossFunction(ArrayFunction):
+    """``max(0, margin - y * s)`` elementwise, labels y in {-1, +1}."""
+
+    @staticmethod
+    def forward(ctx, s, y, margin, reduction):
+        z = margin - y * s
+        active = z > 0
+        per = np.where(active, z, 0).astype(s.dtype, copy=False)
+        ctx.save_for_backward(y, active)
+        ctx.reduction = reduction
+        return _reduce(per, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, active = ctx.saved_tensors
+        g = _reduced_grad(grad, active.shape, ctx.reduction)
+        ds = np.where(active, -y * g, 0).astype(grad.dtype, copy=False)
+        return ds, None, None, None

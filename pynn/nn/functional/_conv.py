@@ -1,0 +1,280 @@
+"""Convolutions: ``conv1d``/``conv2d``, their transposes, grouped convolution and
+``unfold``/``fold`` (im2col and its adjoint); the fused conv + ReLU (+ max-pool) paths of the
+layers."""
+
+from ...ops.conv import Conv2dFunction, ConvTranspose2dFunction, FoldFunction, UnfoldFunction
+from ...tensor import cat as _cat
+from ._utils import _data, _float_operands, _tensor, _tuple
+
+__all__ = [
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "fold",
+    "unfold",
+]
+
+
+def _conv_padding(padding, weight_shape, stride, dilation):
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return 0
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+                         f"{padding!r}")
+    strides = stride if isinstance(stride, (tuple, list)) else (stride, stride)
+    if any(s != 1 for s in strides):
+        raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+    dil = dilation if isinstance(dilation, (tuple, list)) else (dilation, dilation)
+    total = [d * (k - 1) for d, k in zip(dil, weight_shape[2:])]
+    if any(t % 2 for t in total):
+        raise NotImplementedError("conv2d: padding='same' with an even dilated kernel needs "
+                                  "asymmetric padding, which pynn's kernels do not do")
+    return tuple(t // 2 for t in total)
+
+
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=None):
+    x, w, b = _data(input), _data(weight), _data(bias)
+    _float_operands("conv2d", input=x, weight=w, bias=b)
+    if w.ndim != 4:
+        raise ValueError(f"conv2d: weight must have shape (out_channels, in_channels, kH, kW), "
+                         f"got {w.shape}")
+    if x.ndim == 3:  # unbatched (C, H, W)
+        out = _conv2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups, relu, pool)
+        return out.squeeze(0)
+    if x.ndim != 4:
+        raise ValueError(f"conv2d: input must have shape (N, C, H, W) or (C, H, W), got "
+                         f"{x.shape}")
+    if x.shape[1] != w.shape[1] * groups:
+        raise ValueError(f"conv2d: input has {x.shape[1]} channels but weight expects "
+                         f"{w.shape[1] * groups} (input shape {x.shape}, weight shape "
+                         f"{w.shape}, groups={groups})")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
+    padding = _conv_padding(padding, w.shape, stride, dilation)
+    if groups != 1:
+        return _grouped("conv2d", input, weight, bias, groups, 1,
+                        lambda xg, wg, bg: Conv2dFunction.apply(xg, wg, bg, stride, padding,
+                                                                dilation, relu, pool))
+    return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, relu, pool)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation), NCHW.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    weight : Tensor of shape (out_channels, C, kH, kW)
+    bias : Tensor of shape (out_channels,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), "valid" or "same" (stride 1)
+    groups : int
+        Channels split into this many groups, convolved separately.
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oH, oW), ``oH = (H + 2 pH - dH (kH - 1) - 1) // sH + 1``
+    """
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, False)
+
+
+def _conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    """``relu(conv2d(...))`` with the ReLU fused into the kernel (internal)."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, 1, True)
+
+
+def _conv2d_maxpool(input, weight, bias, stride, padding, dilation, relu, pool_kernel,
+                    pool_stride, pool_padding):
+    """``max_pool2d(relu?(conv2d(...)), pool_kernel, pool_stride, pool_padding)`` in one
+    kernel call that pools the output while it is in cache (internal)."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, 1, relu,
+                   (pool_kernel, pool_stride or None, pool_padding))
+
+
+def _grouped(op, input, weight, bias, groups, in_axis, fn):
+    """Run ``fn(x, w, b)`` on each of ``groups`` channel groups and join the outputs along
+    dim 1. ``in_axis`` is the weight's dimension that holds input channels (1 for a
+    convolution, 0 for a transposed one)."""
+    x, w = _data(input), _data(weight)
+    c = x.shape[1]
+    if groups < 1 or c % groups or w.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the input channels ({c}) and the "
+                         f"weight's first dimension ({w.shape[0]})")
+    cin = c // groups
+    rows = w.shape[0] // groups
+    out_per = rows if in_axis == 1 else w.shape[1]
+    outs = []
+    x_t, w_t = _tensor(input), _tensor(weight)
+    b_t = None if bias is None else _tensor(bias)
+    for g in range(groups):
+        xs = x_t[:, g * cin:(g + 1) * cin]
+        ws = w_t[g * rows:(g + 1) * rows]
+        bs = None if b_t is None else b_t[g * out_per:(g + 1) * out_per]
+        outs.append(fn(xs, ws, bs))
+    return _cat(outs, 1)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation), NCL: :func:`conv2d` over a unit height.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    weight : Tensor of shape (out_channels, C / groups, k)
+    bias : Tensor of shape (out_channels,), optional
+    stride, dilation : int
+    padding : int, "valid" or "same"
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oL), ``oL = (L + 2 p - d (k - 1) - 1) // s + 1``
+    """
+    x, w = _data(input), _data(weight)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"conv1d: input must have shape (N, C, L) or (C, L), got {x.shape}")
+    if w.ndim != 3:
+        raise ValueError(f"conv1d: weight must have shape (out_channels, in_channels, k), got "
+                         f"{w.shape}")
+    (s,), (d,) = _tuple(stride, 1, "stride", "conv1d"), _tuple(dilation, 1, "dilation", "conv1d")
+    p = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
+    xt = _tensor(input).unsqueeze(-2)
+    out = conv2d(xt, _tensor(weight).unsqueeze(2), bias, (1, s), p, (1, d), groups)
+    return out.squeeze(-2)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-D convolution (the adjoint of :func:`conv2d`), NCHW.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W) or (C, H, W)
+    weight : Tensor of shape (C, out_channels / groups, kH, kW)
+    bias : Tensor of shape (out_channels,), optional
+    stride, padding, output_padding, dilation : int or (int, int)
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oH, oW),
+    ``oH = (H - 1) sH - 2 pH + dH (kH - 1) + opH + 1`` (``oW`` likewise)
+    """
+    x, w, b = _data(input), _data(weight), _data(bias)
+    _float_operands("conv_transpose2d", input=x, weight=w, bias=b)
+    if w.ndim != 4:
+        raise ValueError(f"conv_transpose2d: weight must have shape (in_channels, "
+                         f"out_channels / groups, kH, kW), got {w.shape}")
+    if x.ndim == 3:
+        return conv_transpose2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding,
+                                output_padding, groups, dilation).squeeze(0)
+    if x.ndim != 4:
+        raise ValueError(f"conv_transpose2d: input must have shape (N, C, H, W) or (C, H, W), "
+                         f"got {x.shape}")
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels but weight "
+                         f"expects {w.shape[0]} (input shape {x.shape}, weight shape {w.shape})")
+    s = _tuple(stride, 2, "stride", "conv_transpose2d")
+    p = _tuple(padding, 2, "padding", "conv_transpose2d")
+    op = _tuple(output_padding, 2, "output_padding", "conv_transpose2d")
+    d = _tuple(dilation, 2, "dilation", "conv_transpose2d")
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        raise ValueError(f"conv_transpose2d: output_padding {op} must be smaller than either "
+                         f"stride {s} or dilation {d}")
+    out_hw = tuple((n - 1) * si - 2 * pi + di * (k - 1) + o + 1
+                   for n, si, pi, di, k, o in zip(x.shape[2:], s, p, d, w.shape[2:], op))
+    if min(out_hw) < 1:
+        raise ValueError(f"conv_transpose2d: output size {out_hw} is too small (input shape "
+                         f"{x.shape}, weight shape {w.shape})")
+    if any(o >= si for o, si in zip(op, s)):
+        raise NotImplementedError("conv_transpose2d: output_padding must be smaller than "
+                                  "stride")
+
+    def one(xg, wg, bg):
+        return ConvTranspose2dFunction.apply(xg, wg, bg, s, p, d, out_hw)
+
+    if groups != 1:
+        return _grouped("conv_transpose2d", input, weight, bias, groups, 0, one)
+    return one(input, weight, bias)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-D convolution, NCL: :func:`conv_transpose2d` over a unit height.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L) or (C, L)
+    weight : Tensor of shape (C, out_channels / groups, k)
+    bias : Tensor of shape (out_channels,), optional
+    stride, padding, output_padding, dilation : int
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oL), ``oL = (L - 1) s - 2 p + d (k - 1) + op + 1``
+    """
+    x = _data(input)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"conv_transpose1d: input must have shape (N, C, L) or (C, L), got "
+                         f"{x.shape}")
+
+    def pair(v, name, lead):
+        return (lead, _tuple(v, 1, name, "conv_transpose1d")[0])
+
+    out = conv_transpose2d(_tensor(input).unsqueeze(-2), _tensor(weight).unsqueeze(2), bias,
+                           pair(stride, "stride", 1), pair(padding, "padding", 0),
+                           pair(output_padding, "output_padding", 0), groups,
+                           pair(dilation, "dilation", 1))
+    return out.squeeze(-2)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding local blocks of a batched image as columns (im2col).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W)
+    kernel_size, dilation, padding, stride : int or (int, int)
+
+    Returns
+    -------
+    Tensor of shape (N, C kH kW, L), L the number of blocks
+    """
+    x = _data(input)
+    _float_operands("unfold", input=x)
+    if x.ndim != 4:
+        raise ValueError(f"unfold: input must have shape (N, C, H, W), got {x.shape}")
+    args = [_tuple(v, 2, n, "unfold") for v, n in ((kernel_size, "kernel_size"),
+                                                    (dilation, "dilation"),
+                                                    (padding, "padding"), (stride, "stride"))]
+    return UnfoldFunction.apply(input, *args)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum columns of blocks back into a batched image (col2im; the adjoint of :func:`unfold`).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C kH kW, L)
+    output_size, kernel_size, dilation, padding, stride : int or (int, int)
+
+    Returns
+    -------
+    Tensor of shape (N, C, H, W), ``(H, W) = output_size``
+    """
+    cols = _data(input)
+    _float_operands("fold", input=cols)
+    k = _tuple(kernel_size, 2, "kernel_size", "fold")
+    if cols.ndim != 3 or cols.shape[1] % (k[0] * k[1]):
+        raise ValueError(f"fold: input must have shape (N, C * {k[0]} * {k[1]}, L), got "
+                         f"{cols.shape}")
+    hw = _tuple(output_size, 2, "output_size", "fold")
+    shape = (cols.shape[0], cols.shape[1] // (k[0] * k[1])) + hw
+    return FoldFunction.apply(input, shape, k, _tuple(dilation, 2, "dilation", "fold"),
+                              _tuple(padding, 2, "padding", "fold"),
+                              _tuple(stride, 2, "stride", "fold"))
