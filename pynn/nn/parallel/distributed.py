@@ -12,21 +12,26 @@ parameter's ``.grad`` is a view into its bucket.
 
 Each parameter has a post-accumulate-grad hook (``Tensor.register_post_accumulate_grad_hook``),
 which the backward walk calls once the parameter's gradient is complete (after all its uses).
-The hook copies the gradient into its bucket slice, unless it already is that slice (then
-nothing is copied: ``zero_grad(set_to_none=False)`` keeps the views), and when the last
-gradient of a bucket arrives, a non-blocking in-place ``MPI_Iallreduce`` starts on the
+The hook divides the gradient by the world size into its bucket slice (in place when it
+already is that slice: ``zero_grad(set_to_none=False)`` keeps the views), so that the sum
+the ranks exchange is already the average and no pass over the buckets follows it; when the
+last gradient of a bucket arrives, a non-blocking in-place ``MPI_Iallreduce`` starts on the
 bucket. Buckets start in bucket order, identical on every rank (a bucket that completes
 early waits for its predecessors), because MPI matches collectives by their order. When the
-last bucket has started, the hook waits for all of them and divides by the world size:
-backward returns with averaged gradients.
+last bucket has started, the hook waits for all of them: backward returns with averaged
+gradients.
 
 Progress: MPI advances a non-blocking collective only inside MPI calls. pynn tests the
 pending requests from every gradient hook (between backward nodes) rather than running a
-communication thread: MPICH's progress engine busy-polls, so a thread would take a core from
-the computation of this or another rank (ranks often fill every core), and would contend for
-the GIL; testing costs a microsecond per hook and needs no thread support from MPI. The
-price: a bucket progresses only while the backward of later layers runs its hooks, so the
-last buckets are mostly reduced in the final wait.
+communication thread. On one machine, the exchange is copies through shared memory done by
+the ranks' own cores: when every core runs a rank, a thread has no idle core to do them on
+and takes its time from the computation (measured: backward then waits less for the
+exchange, but the step is no shorter). MPICH's progress busy-polls, a thread would contend
+for the GIL between kernels, and it would need MPI's full thread support; testing costs a
+microsecond per hook. The price: a bucket progresses only while later layers' hooks run,
+so the last buckets are mostly reduced in the final wait. Across machines, where a network
+card moves the bytes while the cores compute, a thread that tests the requests would hide
+more of the exchange; pynn does not have one yet.
 """
 
 import weakref
@@ -177,6 +182,7 @@ class DistributedDataParallel(Module):
         self._requests = []
         self._had_grad = None  # per bucket: which parameters had a gradient this step
         self._handles = []
+        self._size = pg.size()
         self._mpi = dist._import_mpi() if pg.size() > 1 else None
         if pg.size() > 1:
             ref = weakref.ref(self)
@@ -288,9 +294,14 @@ class DistributedDataParallel(Module):
         view = bucket.views[i]
         g = p._grad
         if g is not None:
+            # averaged on the way into the bucket (as PyTorch's default communication hook
+            # divides before its all_reduce): the copy a fresh gradient needs anyway does
+            # the division, and no pass over the buckets follows the exchange
             if g._data is not view:
-                view[...] = g._data
+                np.divide(g._data, self._size, out=view)
                 g._data = view
+            else:
+                np.divide(view, self._size, out=view)
             self._had_grad[b][i] = True
         else:
             view.fill(0)
@@ -320,7 +331,6 @@ class DistributedDataParallel(Module):
         self._armed = False
         self._next = 0
         self._fired = 0
-        size = pg.size()
         used = None
         if self.find_unused_parameters:
             flags = np.concatenate([np.array(h, np.int32) for h in self._had_grad])
@@ -328,7 +338,6 @@ class DistributedDataParallel(Module):
                        "DistributedDataParallel unused-parameter map")
             used = iter(flags)
         for b, bucket in enumerate(self._buckets):
-            np.divide(bucket.flat, size, out=bucket.flat)
             for p, view, had in zip(bucket.params, bucket.views, self._had_grad[b]):
                 if used is not None and not next(used):
                     continue  # no rank used it: its .grad stays as it was
