@@ -8,15 +8,21 @@ extra) and prints three tables:
   every thread against several processes of one thread each, and 1 process without DDP;
 - the time of one ``all_reduce`` (sum, float32) against its size, between 2 ranks;
 - for the CNN under DDP: the step, the same step without DDP (each rank alone on its share
-  of the batch), and one all_reduce of the model's gradient bytes, so that the part of the
-  exchange that backward hides is ``local + allreduce - ddp`` when positive.
+  of the batch, the two steps alternating in the same processes so that both meet the same
+  machine), the time backward spent waiting for the exchange, and one all_reduce of the
+  model's gradient bytes, so that the part of the exchange that backward hides is
+  ``local + allreduce - ddp`` when positive; and what the same exchange would cost between
+  machines on a 10 Gb/s link.
 
 Every rank runs the same fixed number of steps (a collective waits for all ranks, so no
-rank may stop early); medians are over those steps. Timings name no machine: run it where
-you want figures, with nothing else running.
+rank may stop early); a figure is the median over those steps, and with ``--rounds`` the
+median over rounds that run the configurations in turn (the range is printed too: timings
+on a shared machine move between seconds). Timings name no machine: run it where you want
+figures, with nothing else running.
 """
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -29,6 +35,8 @@ import numpy as np
 
 STEPS = 40
 WARMUP = 5
+ROUNDS = 3
+LINK_BYTES_PER_S = 10e9 / 8  # the 10 Gb/s link of the estimate across machines
 ALLREDUCE_SIZES = [2 ** k for k in range(8, 23, 2)]  # float32 elements: 1 KiB .. 16 MiB
 
 
@@ -49,7 +57,7 @@ def _median_seconds(fn, steps=STEPS, warmup=WARMUP):
 
 
 def _train_worker(batch, ddp):
-    """One rank's share of the CNN step; returns the median step seconds (rank 0's)."""
+    """One rank's share of the CNN step; returns rank 0's medians (seconds)."""
     import pynn
     import pynn.distributed as dist
     from pynn import nn
@@ -66,27 +74,49 @@ def _train_worker(batch, ddp):
     y = pynn.tensor(rng.integers(0, 10, batch // world))
     loss_fn = nn.CrossEntropyLoss()
 
-    def step():
+    def step(model=model, opt=opt):
         opt.zero_grad()
         loss_fn(model(x), y).backward()
         opt.step()
 
-    seconds = _median_seconds(step)
-    result = {"world": world, "threads": pynn.get_num_threads(), "step": seconds,
-              "images_per_s": batch / seconds,
+    result = {"world": world, "threads": pynn.get_num_threads(),
               "grad_bytes": sum(p.numel() * 4 for p in model.parameters())}
     if ddp and world > 1:
+        local = _cnn(nn)
+        local_step = functools.partial(step, local, pynn.optim.Adam(local.parameters(),
+                                                                     lr=1e-3))
+        waited = [0.0]
+        wait = dist._wait
+
+        def timed_wait(*args, **kwargs):  # DDP's waits for its all_reduce requests
+            t0 = time.perf_counter()
+            try:
+                return wait(*args, **kwargs)
+            finally:
+                waited[0] += time.perf_counter() - t0
+
+        dist._wait = timed_wait
+        try:
+            ddp_times, local_times, waits = [], [], []
+            for i in range(WARMUP + STEPS):
+                waited[0] = 0.0
+                t0 = time.perf_counter()
+                step()
+                t1 = time.perf_counter()
+                local_step()
+                if i >= WARMUP:
+                    ddp_times.append(t1 - t0)
+                    local_times.append(time.perf_counter() - t1)
+                    waits.append(waited[0])
+        finally:
+            dist._wait = wait
+        result.update(step=statistics.median(ddp_times),
+                      local_step=statistics.median(local_times), wait=statistics.median(waits))
         grads = np.zeros(result["grad_bytes"] // 4, np.float32)
         result["allreduce"] = _median_seconds(lambda: dist.all_reduce(pynn.from_numpy(grads)))
-        local = _cnn(nn)
-        local_opt = pynn.optim.Adam(local.parameters(), lr=1e-3)
-
-        def local_step():
-            local_opt.zero_grad()
-            loss_fn(local(x), y).backward()
-            local_opt.step()
-
-        result["local_step"] = _median_seconds(local_step)
+    else:
+        result["step"] = _median_seconds(step)
+    result["images_per_s"] = batch / result["step"]
     dist.destroy_process_group()
     return result if rank == 0 else None
 
@@ -117,34 +147,72 @@ def _launch(n, threads, *worker_args):
     return json.loads(lines[-1])
 
 
-def run(batch=100, cores=None):
-    """Measure and return the three tables' rows (see the module docstring)."""
+def _median_rows(rows):
+    """One row from the same configuration's rows of several rounds: the medians, and the
+    range of the step."""
+    out = dict(rows[0])
+    for key, value in rows[0].items():
+        if isinstance(value, float):
+            out[key] = statistics.median(r[key] for r in rows)
+    out["images_per_s"] = statistics.median(r["images_per_s"] for r in rows)
+    out["step_range"] = [min(r["step"] for r in rows), max(r["step"] for r in rows)]
+    out["rounds"] = len(rows)
+    return out
+
+
+def run(batch=100, cores=None, rounds=ROUNDS):
+    """Measure and return the three tables' rows (see the module docstring); each
+    configuration runs once a round, in an order that turns between rounds."""
     cores = cores or len(os.sched_getaffinity(0))
-    train = [_launch(1, cores, "train", str(batch), "plain"),
-             _launch(1, cores, "train", str(batch), "ddp")]
+    configs = [(1, cores, "plain"), (1, cores, "ddp")]
     if cores > 1:
-        train.append(_launch(cores, 1, "train", str(batch), "ddp"))
-    reduce = _launch(2, 1, "allreduce")
-    return {"batch": batch, "train": train, "allreduce": reduce}
+        configs.append((cores, 1, "ddp"))
+    train = [[] for _ in configs]
+    reduce = []
+    for r in range(rounds):
+        for k in range(len(configs)):
+            i = (k + r) % len(configs)
+            n, threads, kind = configs[i]
+            train[i].append(_launch(n, threads, "train", str(batch), kind))
+        reduce.append(_launch(2, 1, "allreduce"))
+    reduce = {size: statistics.median(float(rr[size]) for rr in reduce) for size in reduce[0]}
+    return {"batch": batch, "rounds": rounds, "train": [_median_rows(rows) for rows in train],
+            "allreduce": reduce}
 
 
 def report(results):
     """The tables as Markdown."""
-    lines = [f"MNIST CNN training step, global batch {results['batch']}, Adam:", "",
+    rounds = results.get("rounds", 1)
+    lines = [f"MNIST CNN training step, global batch {results['batch']}, Adam"
+             + (f"; medians of {rounds} rounds (range of the step)" if rounds > 1 else "")
+             + ":", "",
              "| processes x threads | DDP | step (ms) | images/s |", "|---|---|---:|---:|"]
     for row, ddp in zip(results["train"], ("no", "yes", "yes")):
-        lines.append(f"| {row['world']} x {row['threads']} | {ddp} | {row['step'] * 1e3:.2f} "
+        step = f"{row['step'] * 1e3:.2f}"
+        if "step_range" in row and rounds > 1:
+            lo, hi = row["step_range"]
+            step += f" ({lo * 1e3:.2f}-{hi * 1e3:.2f})"
+        lines.append(f"| {row['world']} x {row['threads']} | {ddp} | {step} "
                      f"| {row['images_per_s']:,.0f} |")
     multi = [r for r in results["train"] if "allreduce" in r]
     if multi:
         r = multi[-1]
         hidden = r["local_step"] + r["allreduce"] - r["step"]
+        waited = (f"; backward waited {r['wait'] * 1e3:.2f} ms for the exchange"
+                  if "wait" in r else "")
         summary = (f"Under DDP with {r['world']} ranks: step {r['step'] * 1e3:.2f} ms; the "
                    f"same step alone on a rank's share {r['local_step'] * 1e3:.2f} ms; one "
                    f"all_reduce of the {r['grad_bytes'] / 1e6:.2f} MB of gradients "
-                   f"{r['allreduce'] * 1e3:.2f} ms; hidden by backward: "
+                   f"{r['allreduce'] * 1e3:.2f} ms{waited}; hidden by backward: "
                    f"{max(hidden, 0.0) * 1e3:.2f} ms.")
-        lines += ["", summary]
+        # a ring all_reduce sends and receives 2 (n - 1) / n of the bytes on each link
+        two, many = (r["grad_bytes"] / LINK_BYTES_PER_S * f for f in (1.0, 2.0))
+        across = (f"Across machines on a {LINK_BYTES_PER_S * 8 / 1e9:g} Gb/s link, the "
+                  f"same gradients need at least {two * 1e3:.2f} ms an exchange between 2 "
+                  f"machines and {many * 1e3:.2f} ms between many (a ring all_reduce moves "
+                  "2 (n - 1) / n of the bytes over each link), against a step of "
+                  f"{r['local_step'] * 1e3:.2f} ms on a rank's share.")
+        lines += ["", summary, "", across]
     lines += ["", "all_reduce (sum, float32) between 2 ranks:", "",
               "| bytes | ms | GB/s |", "|---:|---:|---:|"]
     for size, seconds in sorted(results["allreduce"].items(), key=lambda kv: int(kv[0])):
@@ -156,6 +224,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m pynn.bench.distributed",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=100, help="the global batch (default 100)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS,
+                        help=f"run every configuration this many times, in turn (default "
+                             f"{ROUNDS})")
     parser.add_argument("--json", metavar="FILE", help="also write the results there")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -166,7 +237,7 @@ def main(argv=None):
         if out is not None:
             print(json.dumps(out), flush=True)
         return
-    results = run(args.batch)
+    results = run(args.batch, rounds=args.rounds)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
