@@ -47,7 +47,8 @@ input reaches nothing else in the walk, unwatched by hooks and unwritten since, 
 runs the chain's backward as one kernel call (:func:`_fused_backward`): written one op at a
 time, ``F.max_pool2d(F.relu(conv(x)), 2)`` runs the pooled convolution's backward, never
 storing the full-size gradients of the intermediates. Walks that must see every node
-(``autograd.grad``, ``inputs=``, ``create_graph``, anomaly mode) run the ops one by one.
+(``create_graph``, anomaly mode) run the ops one by one, and :func:`grad` never absorbs a
+node whose output's gradient it was asked for.
 
 ``create_graph=True`` records the backward itself: a :class:`Function`'s ``backward`` is
 written with Tensor operations; a built-in op's backward works on ndarrays, so its recorded
@@ -1261,9 +1262,10 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
 
     ready = [n for n in starts if deps.get(n, 1) == 0]
     anomaly = _mode.anomaly
-    # Fused backwards skip nodes: not when some of them are wanted (restricted), recorded
-    # (graph) or checked one by one (anomaly).
-    fuse = not (restricted or graph or anomaly)
+    # Fused backwards skip nodes: not when the backward is recorded (graph) or checked node
+    # by node (anomaly); never a node whose own output's gradient is wanted (restricted).
+    fuse = not (graph or anomaly)
+    fuse_deps = _Unwanted(deps, targets_node) if restricted else deps
     ndarray = _ndarray
     while ready:
         node = ready.pop()
@@ -1287,7 +1289,7 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
             if graph:
                 in_grads = node._backward_graph(*g) if multi else node._backward_graph(g)
             elif fuse and node._fuse is not None and node._hooks is None and not multi:
-                head, in_grads = _fused_backward(node, g, deps, grads, retain_graph)
+                head, in_grads = _fused_backward(node, g, fuse_deps, grads, retain_graph)
             else:
                 in_grads = node.backward(node, *g) if multi else node.backward(node, g)
             if type(in_grads) is not tuple:
@@ -1585,6 +1587,21 @@ def _sole_parent(t, deps, grads):
             or "backward" in node.__dict__):  # set on a node already released
         return None
     return node
+
+
+class _Unwanted:
+    """The edge counts of a walk limited to some inputs, as :func:`_sole_parent` reads them:
+    a node whose output's gradient is wanted (``wanted``) is never absorbed into a fused
+    backward, which would skip computing that gradient."""
+
+    __slots__ = ("deps", "wanted")
+
+    def __init__(self, deps, wanted):
+        self.deps = deps
+        self.wanted = wanted
+
+    def get(self, node):
+        return None if node in self.wanted else self.deps.get(node)
 
 
 def _fused_backward(node, g, deps, grads, retain_graph):

@@ -359,3 +359,94 @@ def test_linear_relu_on_3d_input_matches_torch():
         res.append([t.grad.detach().numpy() for t in (xt, wt, bt)])
     for ours, theirs in zip(*res):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_autograd_grad_fuses_unless_an_intermediate_is_asked_for(each_backend, calls, unfused):
+    rng = np.random.default_rng(7)
+    values = _params(np.float64, rng)
+    x = pynn.tensor(rng.standard_normal((2, 2, 10, 10)))
+
+    def grads(wanted):
+        p = _leaves(pynn, values)
+        c = F.conv2d(x, p["w"], p["b"])
+        loss = _tail(pynn, p, F.max_pool2d(F.relu(c), 2))
+        named = {**p, "c": c}
+        return [g.numpy() for g in pynn.autograd.grad(loss, [named[k] for k in wanted])]
+
+    fused = grads(["w", "fw"])
+    assert calls["conv2d_maxpool_backward"] == 1 and calls["max_pool2d_backward"] == 0
+    with_c = grads(["c", "w"])
+    assert calls["conv2d_maxpool_backward"] == 1 and calls["max_pool2d_backward"] == 1
+    p = _leaves(pynn, values)
+    loss = _tail(pynn, p, F.max_pool2d(F.relu(F.conv2d(x, p["w"], p["b"])), 2))
+    loss.backward(inputs=[p["w"]])
+    assert calls["conv2d_maxpool_backward"] == 2
+    assert p["fw"].grad is None
+    unfused()
+    expected = grads(["w", "fw"])
+    for ours, theirs in zip(fused + with_c[1:] + [p["w"].grad.numpy()],
+                            expected + expected[:1] + expected[:1]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# The MNIST CNN written both ways
+
+
+def _cnn_custom(lib):
+    nn_, fn = lib.nn, lib.nn.functional
+
+    class CNN(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn_.Conv2d(1, 6, 5)
+            self.fc1 = nn_.Linear(6 * 6 * 6, 16)
+            self.fc2 = nn_.Linear(16, 10)
+
+        def forward(self, x):
+            x = fn.max_pool2d(fn.relu(self.conv1(x)), 2)
+            x = fn.relu(self.fc1(x.flatten(1)))
+            return self.fc2(x)
+
+    return CNN()
+
+
+def _cnn_sequential(lib):
+    nn_ = lib.nn
+    return nn_.Sequential(nn_.Conv2d(1, 6, 5), nn_.ReLU(), nn_.MaxPool2d(2), nn_.Flatten(),
+                          nn_.Linear(6 * 6 * 6, 16), nn_.ReLU(), nn_.Linear(16, 10))
+
+
+def _train_step(lib, model, state, x, y):
+    """The loss and the gradients (by parameter name) of one step from ``state``."""
+    model.load_state_dict({k: lib.tensor(v.copy()) for k, v in state.items()})
+    loss = lib.nn.functional.cross_entropy(model(lib.tensor(x)), lib.tensor(y))
+    loss.backward()
+    return loss.detach().numpy(), {k: p.grad.numpy() for k, p in model.named_parameters()}
+
+
+# Sequential's parameter names -> the custom model's
+_NAMES = {"0.weight": "conv1.weight", "0.bias": "conv1.bias", "4.weight": "fc1.weight",
+          "4.bias": "fc1.bias", "6.weight": "fc2.weight", "6.bias": "fc2.bias"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_custom_forward_cnn_matches_sequential_and_torch(each_backend, calls, dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 1, 16, 16)).astype(dtype)  # odd batch
+    y = rng.integers(0, 10, 5)
+    seq = _cnn_sequential(pynn).to(dtype)
+    state = {_NAMES[k]: v.numpy().copy() for k, v in seq.state_dict().items()}
+    loss, grads = _train_step(pynn, _cnn_custom(pynn).to(dtype), state, x, y)
+    assert calls["conv2d_maxpool_backward"] == 1 and calls["conv2d_backward"] == 0
+    seq_loss, seq_grads = _train_step(pynn, seq, {k: state[v] for k, v in _NAMES.items()}, x, y)
+    torch_dtype = getattr(torch, np.dtype(dtype).name)
+    torch_loss, torch_grads = _train_step(torch, _cnn_custom(torch).to(torch_dtype), state, x, y)
+    tol = 2e-5 if dtype == np.float32 else 1e-11
+    for expected_loss, expected in ((seq_loss, {_NAMES[k]: g for k, g in seq_grads.items()}),
+                                    (torch_loss, torch_grads)):
+        np.testing.assert_allclose(loss, expected_loss, rtol=tol)
+        assert grads.keys() == expected.keys()
+        for k in grads:
+            np.testing.assert_allclose(grads[k], expected[k], rtol=tol, atol=tol, err_msg=k)
