@@ -3,8 +3,12 @@ the peak-memory probe and the report table. (Speeds are measured by ``python -m 
 never asserted in tests.)"""
 
 import importlib.util
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,6 +168,76 @@ def test_report_is_redrawn_from_its_json(tmp_path):
     if importlib.util.find_spec("matplotlib"):
         assert "![GEMM GFLOP/s against size](plots/gemm.png)" in (tmp_path / "first.md").read_text()
     assert (tmp_path / "first.md").read_text() == (tmp_path / "second.md").read_text()
+
+
+def test_default_output_is_the_checkouts_report_or_the_current_directory(tmp_path,
+                                                                         monkeypatch):
+    checkout = tmp_path / "checkout"
+    (checkout / "pynn").mkdir(parents=True)
+    (checkout / "bench").mkdir()
+    (checkout / "bench" / "RESULTS.md").write_text("# Results\n")
+    (checkout / "pyproject.toml").write_text("")
+    monkeypatch.setattr(bench.run.pynn, "__file__", str(checkout / "pynn" / "__init__.py"))
+    assert bench.run.default_output() == str(checkout / "bench" / "RESULTS.md")
+    # an installed pynn: no checkout around it
+    monkeypatch.setattr(bench.run.pynn, "__file__",
+                        str(tmp_path / "site-packages" / "pynn" / "__init__.py"))
+    assert bench.run.default_output() == os.path.join("pynn-bench", "RESULTS.md")
+
+
+def test_report_goes_where_it_is_told_from_any_directory(tmp_path, monkeypatch):
+    bench.run.write_all(fake_results(), str(tmp_path / "first.md"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr(bench.run.pynn, "__file__",
+                        str(tmp_path / "site-packages" / "pynn" / "__init__.py"))
+    bench.run.main(["--from-json", str(tmp_path / "results.json")])
+    assert (elsewhere / "pynn-bench" / "RESULTS.md").read_text() == \
+        (tmp_path / "first.md").read_text()
+    assert (elsewhere / "pynn-bench" / "results.json").is_file()
+    bench.run.main(["--from-json", str(tmp_path / "results.json"),
+                    "--output", str(tmp_path / "told" / "report.md")])
+    assert (tmp_path / "told" / "report.md").read_text() == (tmp_path / "first.md").read_text()
+    assert (tmp_path / "told" / "results.json").is_file()
+
+
+def test_pytest_benchmark_suite_runs_from_any_directory(tmp_path):
+    pytest.importorskip("pytest_benchmark")
+    command = [sys.executable, "-m", "pytest", "--pyargs", "pynn.bench.suite", "-q",
+               "-p", "no:cacheprovider"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(bench.__file__).parents[2]), os.environ.get("PYTHONPATH", "")])}
+    listed = subprocess.run(command + ["--collect-only"], cwd=tmp_path, env=env, check=False,
+                            capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    for case in ("test_gemm[", "test_conv2d_forward_backward[", "test_max_pool2d_forward_backward[",
+                 "test_sequence_forward_backward[", "test_training_step["):
+        assert case in listed.stdout, case
+    # one case for real (timing disabled): the fixtures and the peers work outside the checkout
+    one = "test_gemm and 1thr and pynn and square and 64"
+    ran = subprocess.run(command + ["--benchmark-disable", "-k", one], cwd=tmp_path, env=env,
+                         check=False, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0 and "1 passed" in ran.stdout, ran.stdout + ran.stderr
+
+
+def test_gemm_cpu_time_prints_one_rate_per_shape(capsys):
+    from pynn.bench import gemm_cpu_time
+
+    for library in ("pynn", "numpy"):
+        gemm_cpu_time.main([library, "1", "8x8x8", "3x5x7", "--float64", "--cpu-time"])
+        rates = json.loads(capsys.readouterr().out)
+        assert list(rates) == ["8x8x8", "3x5x7"] and all(r > 0 for r in rates.values())
+
+
+def test_isa_ab_cases_run_on_both_backends():
+    from pynn.bench import isa_ab
+
+    for kernels in (compiled, reference):
+        cases = isa_ab.cases(kernels)
+        assert "softmax-CE 128x10 fwd+bwd" in cases
+        for fn in cases.values():
+            fn()
 
 
 def test_measure_reports_median_and_quartiles():

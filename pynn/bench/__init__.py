@@ -3,13 +3,18 @@
 Times pynn against peers measured in the same run, at each thread count: NumPy/OpenBLAS for
 GEMM, PyTorch CPU (when installed) for everything, and pynn's own NumPy reference backend.
 Every time is the median of repeated runs after warm-up, quoted with its spread; comparisons
-are ratios of medians. The run writes ``bench/RESULTS.md`` (keeping the text above its
-generated part), the raw figures as JSON, and PNG plots when matplotlib is installed. The
-pytest-benchmark files in ``bench/`` time the same cases.
+are ratios of medians. The run writes the report (keeping the text above its generated part),
+the raw figures as ``results.json`` and PNG plots (when matplotlib is installed) where
+``--output`` says: by default the committed ``bench/RESULTS.md`` of the source checkout pynn
+runs from, else ``pynn-bench/RESULTS.md`` in the current directory.
 
 Modules: ``timing`` (medians, peers pinned to our threads), ``kernels`` (GEMM, layers,
 sequence layers), ``training`` (training steps, batch scaling, peak memory, MNIST runs),
-``report`` (Markdown) and ``plots`` (PNG).
+``report`` (Markdown), ``plots`` (PNG) and ``run`` (the command line). Beside the report:
+``python -m pynn.bench.distributed`` (data-parallel training), the A/B tools that compare two
+builds in alternating processes (``python -m pynn.bench.gemm_ab``, ``isa_ab``,
+``gemm_cpu_time``) and ``suite``, the same cases under pytest-benchmark
+(``pytest --pyargs pynn.bench.suite --benchmark-only``).
 """
 
 from . import plots, report, run

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -44,6 +45,17 @@ def measured_peak_gflops():
     from pynn.backend import _cpu
 
     return _cpu.fma_peak_gflops(_cpu.ISA_NAMES.index(compiled.get_isa()))
+
+
+def default_output():
+    """Where the report goes without ``--output``: the committed ``bench/RESULTS.md`` of the
+    source checkout pynn is imported from (an in-place or editable build), wherever the command
+    runs; for an installed pynn, ``pynn-bench/RESULTS.md`` under the current directory."""
+    checkout = Path(pynn.__file__).resolve().parent.parent
+    committed = checkout / "bench" / "RESULTS.md"
+    if committed.is_file() and (checkout / "pyproject.toml").is_file():
+        return str(committed)
+    return os.path.join("pynn-bench", "RESULTS.md")
 
 
 def _progress(message):
@@ -118,9 +130,11 @@ def parse_args(argv):
                              "MNIST images for the MLP and the CNN (a few minutes)")
     parser.add_argument("--threads", type=int, nargs="+", default=None,
                         help="thread counts to measure (default: 1 and the usable cores)")
-    parser.add_argument("--output", default=os.path.join("bench", "RESULTS.md"),
-                        help="the report to write (default bench/RESULTS.md; the text above "
-                             "its generated part is kept); results.json and plots/ go beside it")
+    parser.add_argument("--output", "--out", default=None, metavar="FILE",
+                        help="the report to write (the text above its generated part is kept); "
+                             "results.json and plots/ go beside it. Default: bench/RESULTS.md "
+                             "of the source checkout pynn runs from, else "
+                             "pynn-bench/RESULTS.md in the current directory")
     parser.add_argument("--from-json", metavar="FILE",
                         help="measure nothing: redraw the report and plots from a results.json")
     parser.add_argument("--no-training", action="store_true",
@@ -144,6 +158,8 @@ def parse_args(argv):
         args.train_size = 12000
     if args.threads is None:
         args.threads = sorted({1, pynn.get_num_threads()})
+    if args.output is None:
+        args.output = default_output()
     return args
 
 
@@ -167,4 +183,5 @@ def main(argv=None):
         results = {"meta": meta, **results}
     text = write_all(results, args.output)
     print(text)
+    _progress(f"wrote {os.path.abspath(args.output)}, with results.json and plots/ beside it")
     return results

@@ -20,7 +20,7 @@ def _library(name, peers):
 
 @pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("layer", bench.CONV_LAYERS, ids=lambda c: c[0])
-def bench_conv2d_forward_backward(benchmark, peers, threads, layer, library):
+def test_conv2d_forward_backward(benchmark, peers, threads, layer, library):
     _library(library, peers)
     _, x_shape, w_shape, padding, needs_dx = layer
     rng = np.random.default_rng(0)
@@ -36,7 +36,7 @@ def bench_conv2d_forward_backward(benchmark, peers, threads, layer, library):
 
 @pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("layer", bench.CONV_POOL_LAYERS, ids=lambda c: c[0])
-def bench_conv_relu_maxpool_forward_backward(benchmark, peers, threads, layer, library):
+def test_conv_relu_maxpool_forward_backward(benchmark, peers, threads, layer, library):
     _library(library, peers)
     _, x_shape, w_shape = layer
     rng = np.random.default_rng(0)
@@ -49,7 +49,7 @@ def bench_conv_relu_maxpool_forward_backward(benchmark, peers, threads, layer, l
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-def bench_max_pool2d_forward_backward(benchmark, peers, threads, library):
+def test_max_pool2d_forward_backward(benchmark, peers, threads, library):
     _library(library, peers)
     x = np.random.default_rng(0).standard_normal(bench.POOL_INPUT).astype(np.float32)
     if library == "torch":
@@ -59,7 +59,7 @@ def bench_max_pool2d_forward_backward(benchmark, peers, threads, library):
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-def bench_softmax_cross_entropy_forward_backward(benchmark, peers, threads, library):
+def test_softmax_cross_entropy_forward_backward(benchmark, peers, threads, library):
     _library(library, peers)
     rng = np.random.default_rng(0)
     logits = rng.standard_normal(bench.XENT_SHAPE).astype(np.float32)

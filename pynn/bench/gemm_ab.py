@@ -3,10 +3,12 @@
 Run it alternately against two builds (a worktree of the previous commit built in place,
 put first on PYTHONPATH) and compare the medians; pin 1-thread runs to one core:
 
-    PYTHONPATH=/tmp/old taskset -c 1 python bench/gemm_ab.py 1
-    taskset -c 1 python bench/gemm_ab.py 1
-    PYTHONPATH=/tmp/old python bench/gemm_ab.py 2
-    python bench/gemm_ab.py 2
+    PYTHONPATH=/tmp/old taskset -c 1 python -m pynn.bench.gemm_ab 1
+    taskset -c 1 python -m pynn.bench.gemm_ab 1
+    PYTHONPATH=/tmp/old python -m pynn.bench.gemm_ab 2
+    python -m pynn.bench.gemm_ab 2
+
+(A build older than this module has it as ``bench/gemm_ab.py``: run that file instead.)
 """
 
 import sys

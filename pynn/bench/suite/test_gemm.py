@@ -2,7 +2,7 @@
 the square sizes and MNIST shapes of ``pynn.bench`` (``python -m pynn.bench`` prints the same
 comparison as GFLOP/s tables)::
 
-    pytest bench/bench_gemm.py --benchmark-only --benchmark-columns=median,iqr
+    pytest --pyargs pynn.bench.suite -k gemm --benchmark-only --benchmark-columns=median,iqr
 """
 
 import numpy as np
@@ -17,7 +17,7 @@ LIBRARIES = ["pynn", "numpy", "torch"]
 
 @pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c[0])
-def bench_gemm(benchmark, peers, threads, case, library):
+def test_gemm(benchmark, peers, threads, case, library):
     _, m, k, n = case
     rng = np.random.default_rng(0)
     a = rng.standard_normal((m, k)).astype(np.float32)

@@ -13,7 +13,7 @@ LIBRARIES = ["pynn", "torch", "reference"]
 
 @pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("case", bench.TRAINING_CASES, ids=lambda c: c[1])
-def bench_training_step(benchmark, peers, threads, case, library):
+def test_training_step(benchmark, peers, threads, case, library):
     if library == "torch" and peers.torch is None:
         pytest.skip("PyTorch is not installed")
     _, model, batch, optimiser, _ = case

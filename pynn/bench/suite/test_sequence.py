@@ -8,7 +8,7 @@ from pynn import bench
 
 @pytest.mark.parametrize("library", ["pynn", "torch"])
 @pytest.mark.parametrize("case", bench.SEQUENCE_LAYERS, ids=lambda c: c[1])
-def bench_sequence_forward_backward(benchmark, peers, threads, case, library):
+def test_sequence_forward_backward(benchmark, peers, threads, case, library):
     if library == "torch" and peers.torch is None:
         pytest.skip("PyTorch is not installed")
     _, name, shape = case

@@ -6,19 +6,20 @@ still pay for caches that others evicted). With threads it counts spinning at ba
 use it for 1 thread only. Alternate builds and libraries in separate processes, e.g.
 
     for r in 1 2 3; do
-      GB_CPU=1 PYTHONPATH=/path/to/main-build taskset -c 1 python bench/gemm_cpu_time.py pynn 1
-      GB_CPU=1 taskset -c 1 python bench/gemm_cpu_time.py pynn 1
-      GB_CPU=1 OPENBLAS_NUM_THREADS=1 taskset -c 1 python bench/gemm_cpu_time.py numpy 1
+      PYTHONPATH=/tmp/old taskset -c 1 python -m pynn.bench.gemm_cpu_time pynn 1 --cpu-time
+      taskset -c 1 python -m pynn.bench.gemm_cpu_time pynn 1 --cpu-time
+      OPENBLAS_NUM_THREADS=1 taskset -c 1 python -m pynn.bench.gemm_cpu_time numpy 1 --cpu-time
     done
 
 and take each shape's median over the runs. Arguments: library (pynn or numpy), threads,
-then optional shapes m x k x n ("512x512x512"). GB_F64=1 times float64; GB_CPU=1 times CPU
-time (default: wall clock). Each figure is the best of 15 samples of about 10 ms.
+then optional shapes m x k x n ("512x512x512"); ``--float64`` times float64, ``--cpu-time``
+CPU time (default: wall clock). Each figure is the best of 15 samples of about 10 ms.
+(Before this module, ``bench/gemm_cpu_time.py`` took ``GB_F64=1`` and ``GB_CPU=1`` for
+those two.)
 """
 
+import argparse
 import json
-import os
-import sys
 import time
 
 import numpy as np
@@ -29,11 +30,25 @@ SHAPES = [(n, n, n) for n in (64, 128, 256, 512, 1024, 2048)] + [
     (64, 288, 784), (4096, 512, 128)]
 
 
-def main():
-    lib, threads = sys.argv[1], int(sys.argv[2])
-    shapes = [tuple(int(v) for v in s.split("x")) for s in sys.argv[3:]] or SHAPES
-    dtype = np.float64 if os.environ.get("GB_F64") else np.float32
-    cpu_time = bool(os.environ.get("GB_CPU"))
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m pynn.bench.gemm_cpu_time",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("library", choices=("pynn", "numpy"))
+    parser.add_argument("threads", type=int)
+    parser.add_argument("shapes", nargs="*", metavar="MxKxN",
+                        help="GEMM shapes (default: the benchmark's squares and MNIST shapes)")
+    parser.add_argument("--float64", action="store_true", help="time float64 (default float32)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time the process's CPU time (default: wall clock)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    lib, threads = args.library, args.threads
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes] or SHAPES
+    dtype = np.float64 if args.float64 else np.float32
+    cpu_time = args.cpu_time
     clock = time.process_time if cpu_time else time.perf_counter
     if lib == "pynn":
         import pynn

@@ -5,19 +5,19 @@ compiled per ISA).
 Run it alternately against two builds (a worktree of the previous commit built in place, put
 first on PYTHONPATH), several rounds, and compare the medians; pin 1-thread runs to one core:
 
-    PYTHONPATH=/tmp/old taskset -c 1 python bench/isa_ab.py 1
-    taskset -c 1 python bench/isa_ab.py 1
-    PYTHONPATH=/tmp/old python bench/isa_ab.py 2
-    python bench/isa_ab.py 2
+    PYTHONPATH=/tmp/old taskset -c 1 python -m pynn.bench.isa_ab 1
+    taskset -c 1 python -m pynn.bench.isa_ab 1
+    PYTHONPATH=/tmp/old python -m pynn.bench.isa_ab 2
+    python -m pynn.bench.isa_ab 2
 
-``python bench/isa_ab.py 1 --each-isa`` times the kernels alone on one build with each ISA this
-CPU has forced in turn (``compiled.set_isa``), in one process, one line per ISA.
+(A build older than this module has it as ``bench/isa_ab.py``: run that file instead.)
+``python -m pynn.bench.isa_ab 1 --each-isa`` times the kernels alone on one build with each
+ISA this CPU has forced in turn (``compiled.set_isa``), in one process, one line per ISA.
 
 Each case gives ``[median, best]`` in microseconds (best: the fastest sample, the least
 disturbed on a shared machine). The cases are those of ``python -m pynn.bench`` that run these
-kernels (softmax-CE, the
-recurrent layers, the MLP and CNN training steps) and the kernels alone on arrays of the
-sizes the MNIST models give them.
+kernels (softmax-CE, the recurrent layers, the MLP and CNN training steps) and the kernels
+alone on arrays of the sizes the MNIST models give them.
 """
 
 import functools
