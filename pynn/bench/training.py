@@ -19,6 +19,7 @@ TRAINING_CASES = (
     ("MLP 784-100-10, SGD", "mlp", 100, "sgd", 60000),
     ("LeNet-5, Adam", "lenet5", 100, "adam", 60000),
     ("CNN conv30-pool-100-10, Adam", "cnn", 100, "adam", 60000),
+    ("CNN conv30-pool-100-10, own forward, Adam", "cnn_forward", 100, "adam", 60000),
     ("tiny MLP 10-10-10, batch 1, SGD", "tiny", 1, "sgd", None),
 )
 MEMORY_CASE = "cnn"
@@ -50,11 +51,33 @@ def model_layers(nn, name):
     if name == "cnn":
         return [nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                 nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10)]
+    if name == "cnn_forward":
+        return [_own_forward_cnn(nn)]
     raise ValueError(f"unknown benchmark model {name!r}")
 
 
+def _own_forward_cnn(nn):
+    """The "cnn" model as most PyTorch code writes it, layers as attributes and a ``forward``
+    calling the functional ReLU and max-pool (``nn`` is pynn.nn or torch.nn). Built in the
+    same order, it starts from the same weights as the ``Sequential`` form."""
+    functional = nn.functional
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 30, 5)
+            self.fc1 = nn.Linear(30 * 12 * 12, 100)
+            self.fc2 = nn.Linear(100, 10)
+
+        def forward(self, x):
+            x = functional.max_pool2d(functional.relu(self.conv1(x)), 2)
+            return self.fc2(functional.relu(self.fc1(x.flatten(1))))
+
+    return CNN()
+
+
 # The models with convolutions, which PyTorch also runs in its channels-last layout.
-CONV_MODELS = ("lenet5", "cnn")
+CONV_MODELS = ("lenet5", "cnn", "cnn_forward")
 
 
 def torch_layout(torch, library):
