@@ -56,7 +56,7 @@ static void PYNN_FN(relu_fwd)(int64_t n, const real *x, real *y, int n_threads)
 static void PYNN_FN(relu_bwd)(int64_t n, const real *y, const real *dy, real *dx, int n_threads)
 {
     /* Loads and arithmetic stay outside the selects in this file: under a condition the
-     * compiler keeps them as a scalar, mispredicted branch (8x slower on random signs). */
+     * compiler keeps them as a scalar branch, mispredicted on random signs. */
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, {
         const real g = dy[i];
         dx[i] = y[i] > 0 ? g : 0;

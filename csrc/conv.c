@@ -110,8 +110,8 @@ static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64
 #define PYNN_CONV_ROWS_MAX_SUMS ((int64_t)1 << 16)
 /* The weight gradient's blocks each read their 3 output channels' planes of dy and their 4
  * taps' rows of the image, for every output row: from L1 while the padded image and 3 planes
- * take at most this many values. A larger layer (32 -> 64 channels on 28x28) read them from
- * L2 and ran 3.5x slower than im2col + GEMM, so it keeps that path. */
+ * take at most this many values. A larger layer (32 -> 64 channels on 28x28) reads them from
+ * L2 and runs slower than im2col + GEMM, so it keeps that path. */
 #define PYNN_CONV_ROWS_DW_MAX_VALUES 4096
 
 /* Whether the image-read kernels apply: stride 1 along the width, a small filter,
@@ -452,8 +452,8 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
             dyb = masked;
         }
         /* q lies in [0, npix) when neither q nor npix - 1 - q is negative. SSE2 has no 64-bit
-         * compare, so `(uint64_t)q >= npix` stayed scalar: 13% of a 1 -> 30 layer's
-         * backward. Subtraction and OR vectorise. */
+         * compare, so `(uint64_t)q >= npix` stayed scalar, a visible share of a 1 -> 30
+         * layer's backward. Subtraction and OR vectorise. */
         int64_t signs = 0;
         for (int64_t i = 0; i < per_image; ++i)
             signs |= ib[i] | (npix - 1 - ib[i]);

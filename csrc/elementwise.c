@@ -86,8 +86,7 @@ static void PYNN_FN(bias_grad)(int64_t outer, int64_t channels, int64_t inner, c
 
 /* The optimiser steps below branch on their options (weight decay, momentum, ...) inside
  * the loop body, but each loop is expanded once per combination with the options as
- * constants: a branch left in the body keeps the loop scalar (the vectorised Adam step is
- * 3x faster). */
+ * constants: a branch left in the body keeps the loop scalar. */
 
 static void PYNN_FN(sgd_step)(int64_t n, real *param, const real *grad, real *buf,
                               const pynn_sgd_hyper *h, int n_threads)

@@ -27,9 +27,9 @@
 /* The path cut-offs below stay fixed counts rather than work against a per-machine figure:
  * - the direct and per-thread limits are already work (multiply-adds). The figure behind the
  *   per-thread one, the time to wake a thread over the work a core does in it, depends on
- *   the OpenMP runtime and the load as much as on the CPU, and could not be fitted on the
- *   shared 2-core Zen 4 (other users' load made its 2-thread timings of small products
- *   noise); it stays as measured on Zen 1;
+ *   the OpenMP runtime and the load as much as on the CPU, and could not be fitted on a
+ *   shared host (other users' load made its 2-thread timings of small products noise); it
+ *   stays as first measured (bench/RESULTS.md, "Measurements behind the kernels' choices");
  * - the packing cut-offs count how often a packed panel is reused, the ratio of work to
  *   copying on any machine;
  * - the dot-form cut-offs compare two kernels' shapes of waste (reductions against idle
@@ -46,17 +46,17 @@
 /* The dot form (no packing) when both operands are contiguous along k, k is at least this
  * long, and C has a side at most GEMM_DOT_MAX_SIDE long: packing a transposed B (its
  * columns are rows of B^T) costs about a cycle per element, which a skinny A does not
- * amortise, while the dot form's per-element reduction needs a long k to vanish. Measured
- * on one Zen 1 core: 6 x 25 x 784 (a conv weight gradient) 14 vs 8 GFLOP/s, 16 x 150 x 512
- * 30 vs 20, 128 x 10 x 256 19 vs 15; at k = 128 or 64 the packed path was ahead. */
+ * amortise, while the dot form's per-element reduction needs a long k to vanish: it won on
+ * a conv weight gradient (6 x 25 x 784) and on 16 x 150 x 512, and lost at k = 128 or 64
+ * (bench/RESULTS.md, "Measurements behind the kernels' choices"). */
 #define GEMM_DOT_MIN_K 256
 #define GEMM_DOT_MAX_SIDE 32
 /* Also when both sides are at most GEMM_DOT_LONG_MAX_SIDE and k is at least
  * GEMM_DOT_LONG_MIN_K: a Linear layer fed flattened convolution features, x W^T with
- * 100 x 4320 x 100, ran at 33-35 GFLOP/s in the dot form and 27-29 packed (three runs on one
- * Zen 1 core, alternating), where packing both operands cost ~12% of the time. At k = 256-784
- * the dot form's reductions made it the slower of the two. Every A block streams all of B^T,
- * so B^T must stay cache-sized (GEMM_DOT_LONG_MAX_ELEMS elements). */
+ * 100 x 4320 x 100, ran faster in the dot form, because packing both operands took a large
+ * share of the time. At k = 256-784 the dot form's reductions made it the slower of the two
+ * (bench/RESULTS.md, "Measurements behind the kernels' choices"). Every A block streams all
+ * of B^T, so B^T must stay cache-sized (GEMM_DOT_LONG_MAX_ELEMS elements). */
 #define GEMM_DOT_LONG_MIN_K 2048
 #define GEMM_DOT_LONG_MAX_SIDE 128
 #define GEMM_DOT_LONG_MAX_ELEMS ((int64_t)1 << 20)
@@ -64,8 +64,8 @@
 /* A row-major B of at most GEMM_DOT_MAX_SIDE columns, whose packed micro-panels would leave
  * over a quarter of their lanes idle, is copied k-contiguous (n x k elements, little beside
  * the m x n x k product) so that the dot form applies. The classifier head 128 x 256 x 10
- * uses 10 of 16 lanes packed: on one Zen 1 core it ran at 20 GFLOP/s packed, 25 in the dot
- * form; at n = 16 packing was ahead, 35 against 30. */
+ * uses 10 of 16 lanes packed and ran faster in the dot form; at n = 16 packing was ahead
+ * (bench/RESULTS.md, "Measurements behind the kernels' choices"). */
 static int gemm_narrow_b_to_dot(int64_t n, int64_t k, int64_t nr)
 {
     const int64_t half = nr / 2, padded = (n + half - 1) / half * half;
@@ -124,8 +124,8 @@ static int64_t gemm_ways(int64_t bytes, int64_t way) { return (bytes + way - 1) 
  *   B micro-panel, which streams from L2: the kernel reads it as nr-wide vectors, nr * size
  *   bytes for every mr vector FMAs, far below what L2 delivers, and a deeper panel spreads
  *   the load and store of each C tile over more work. Holding both panels in L1, as the paper
- *   does, gave kc 160 on Zen 4 (float32, 12 x 32): 6-10% slower than 512-768 on squares of
- *   512-2048 and 4096 x 512 x 128; kc 800 beat 256 on Zen 1 in the same way (bench/RESULTS.md).
+ *   does, gives a shallower kc, slower than 512-768 on large squares and 4096 x 512 x 128
+ *   (bench/RESULTS.md, "GEMM blocking from the caches").
  *   The B micro-panel is kept to an eighth of this core's share of L2, so that A's block
  *   keeps most of it.
  * - mc: the mc x kc block of A in the ways of this core's share of L2 that neither a B

@@ -20,8 +20,8 @@ static inline void clip(int64_t start, int64_t k, int64_t n, int64_t *lo, int64_
 #define PYNN_POOL_ROW_BLOCK 256
 
 /* take ? a : b through a bit mask. Compilers turn a plain `?:` on floats into a branch, and on
- * random data that branch mispredicts about half the time (measured: 80 cycles per 2x2 window
- * instead of ~10). */
+ * random data that branch mispredicts about half the time, several times the cost of the
+ * window's arithmetic. */
 static inline float select_f32(int take, float a, float b)
 {
     uint32_t ua, ub, m = (uint32_t)0 - (uint32_t)take;
@@ -56,11 +56,11 @@ static inline int64_t select_i64(int take, int64_t a, int64_t b)
 
 /* The 2x2, stride-2 pooling of float32 planes, four windows per step with SSE2 intrinsics
  * (part of every x86-64 CPU, so no run-time dispatch). What gcc makes of the portable row code
- * below pays a block loop and a scalar tail on each 12-window row of a 24 x 24 plane; these
- * loops take 1.5 ns a window forward instead of 2.1, and 1.5 instead of 2.6 unpooling
- * (standalone harness, 24 x 24 planes in cache, one Zen 1 core). Each function does the first
- * 4 * floor(ow / 4) columns of a row and returns that count; the portable code does the rest,
- * and the whole row on other CPUs and in float64. */
+ * below pays a block loop and a scalar tail on each 12-window row of a 24 x 24 plane, which
+ * these loops avoid, forward and unpooling (bench/RESULTS.md, "Measurements behind the
+ * kernels' choices"). Each function does the first 4 * floor(ow / 4) columns of a row and
+ * returns that count; the portable code does the rest, and the whole row on other CPUs and
+ * in float64. */
 #if defined(__SSE2__) || defined(_M_X64)
 #include <emmintrin.h>
 
@@ -250,8 +250,8 @@ static void PYNN_FN(maxpool_row)(const real *PYNN_RESTRICT xp, int64_t w, int64_
 /* One output row of the common 2x2, stride 2, unpadded pooling: every window is whole. The
  * two pairs of a window are compared first, then their winners, which gives the row-major
  * rule (the first maximum, or the last NaN) with independent selects; the position is kept
- * as a small offset and widened in a second loop. Both loops vectorise (1.4x faster than
- * comparing the four candidates in a chain, measured on (100, 30, 24, 24)). */
+ * as a small offset and widened in a second loop. Both loops vectorise, which comparing the
+ * four candidates in a chain does not. */
 static void PYNN_FN(maxpool_row_2x2)(const real *PYNN_RESTRICT xp, int64_t w, int64_t ow,
                                      int64_t iy, real *PYNN_RESTRICT yrow,
                                      int64_t *PYNN_RESTRICT irow)
@@ -311,8 +311,8 @@ void PYNN_FN(pynn_maxpool2d_fwd)(const pynn_pool_geom *g, const real *x, real *y
  * stride-2, unpadded pooling produces; needs 2 oh <= h and 2 ow <= w). The blocks do not
  * overlap, so each element of dx is written once, with its gradient or zero: one pass
  * instead of a zero fill and a scatter. The offsets within the blocks are narrowed to int32
- * first, so that the selects compare 32-bit lanes (1.25x faster than comparing the int64
- * indices, measured on 24 x 24 planes). Returns 0, with dxp partly written, if some index
+ * first, so that the selects compare 32-bit lanes, twice as many a vector as the int64
+ * indices. Returns 0, with dxp partly written, if some index
  * lies outside its block. */
 static int PYNN_FN(unpool_plane_2x2)(const pynn_pool_geom *g, const real *PYNN_RESTRICT dyp,
                                      const int64_t *PYNN_RESTRICT ip, real *PYNN_RESTRICT dxp)

@@ -15,7 +15,7 @@
 
 /* The forward kernels take rows in blocks of about this many elements (so a block stays in
  * L1) and exponentiate a whole block in one vector loop. Row by row, a 10-class row spent
- * ~250 cycles in loop remainders and reductions around 10 exponentials. */
+ * most of its time in loop remainders and reductions rather than in its 10 exponentials. */
 #define PYNN_SOFTMAX_BLOCK_ELEMS 2048
 #define PYNN_SOFTMAX_BLOCK_MAX_ROWS 256
 _Static_assert(PYNN_SOFTMAX_BLOCK_ELEMS <= 2048 && PYNN_SOFTMAX_BLOCK_MAX_ROWS <= 256,

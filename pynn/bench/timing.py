@@ -9,9 +9,9 @@ import numpy as np
 import pynn
 
 # OpenMP runtimes keep their threads spinning for a while after a parallel region (Intel's,
-# inside PyTorch, for 200 ms by default). Measured without a pause, the library timed next
-# shares its cores with those spinners: pynn's 2-thread 512^3 GEMM read 34 GFLOP/s right after
-# PyTorch's and 65 on its own.
+# inside PyTorch, for 200 ms by default, its KMP_BLOCKTIME). Measured without a pause, the
+# library timed next shares its cores with those spinners: pynn's 2-thread GEMM measured right
+# after PyTorch's ran far below its speed alone.
 SETTLE_SECONDS = 0.3
 
 

@@ -92,8 +92,9 @@ def torch_input(torch, array, library):
     With one channel, NCHW and NHWC hold the same bytes and only the strides say which
     layout PyTorch sees; NumPy gives the size-1 axis different strides depending on how a
     batch was made (a view, a copy, fancy indexing), and PyTorch's convolutions take their
-    channels-last path (1.5x faster on the CNN here) when the strides look channels-last. So
-    a 4-D input whose strides are not exactly the layout's is copied into it."""
+    channels-last path (faster on the CNN: see the report's two layouts) when the strides look
+    channels-last. So a 4-D input whose strides are not exactly the layout's is copied into
+    it."""
     t = torch.from_numpy(array)
     if t.dim() != 4:
         return t

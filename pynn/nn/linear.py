@@ -124,7 +124,7 @@ class Linear(Module):
         # The input is checked here, where the error can name the layer; the weight and
         # bias are the layer's own, and the GEMM checks their shapes. They are read from the
         # registry: an attribute read of a parameter first fails the instance lookup and
-        # then goes through __getattr__, ~2 us each on the batch-1 step.
+        # then goes through __getattr__, a visible cost on the batch-1 step.
         params = self._parameters
         # Not in the registry when reparametrized (weight_norm, spectral_norm, parametrize);
         # .get(name, self.<name>) would compute a parametrized default on every call.

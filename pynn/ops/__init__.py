@@ -1,8 +1,25 @@
 """The autograd nodes (:class:`pynn.autograd.ArrayFunction` subclasses), one module per family:
-``elementwise``, ``activation``, ``reduce``, ``shape``, ``matmul`` (matmul, linear), ``conv``,
-``pool``, ``softmax`` (softmax family and the classification losses), ``loss`` (regression
-and binary losses), ``rnn`` (RNN/LSTM/GRU over a sequence), ``sparse`` (embedding). Users
-reach them through :class:`pynn.Tensor` methods, :mod:`pynn.functional` and the layers.
+
+- ``elementwise``: arithmetic and elementwise functions, with broadcasting and type promotion;
+- ``reduce``: sums, means, maxima and the arg-reductions;
+- ``shape``, ``index``: reshaping, permuting, joining; indexing and indexed assignment;
+- ``matmul``: ``matmul`` and ``linear`` (one ``gemm``, bias and ReLU fused);
+- ``linalg``: inverses, determinants, solves, Cholesky, eigen- and singular values;
+- ``activation``: the activations, kernel-backed or NumPy;
+- ``softmax``: the softmax family and the classification losses;
+- ``loss``, ``ctc``: regression, binary and margin losses; the CTC loss;
+- ``conv``: convolution (with the fused ReLU and max-pool), its transpose, ``unfold``/``fold``
+  and padding;
+- ``pool``: max and average pooling, adaptive pooling and resampling;
+- ``grid``: ``affine_grid`` and ``grid_sample``;
+- ``norm``: batch and layer normalisation;
+- ``attention``: scaled dot-product and multi-head attention;
+- ``recurrent``: RNN, LSTM and GRU layers over a whole sequence;
+- ``embedding``: the embedding lookup;
+- ``graph_backward``: the same backwards as recorded Tensor operations, for
+  ``create_graph=True``.
+
+Users reach them through :class:`pynn.Tensor` methods, :mod:`pynn.functional` and the layers.
 """
 
 
