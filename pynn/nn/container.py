@@ -64,7 +64,10 @@ class Sequential(Module):
     (one pass over the output less), and a :class:`ReLU` followed by a :class:`MaxPool2d`
     runs after the pooling instead (the maximum commutes with ReLU, which then touches a
     quarter of the data for a 2x2 pool, forward and backward); the latter wins when both
-    apply.
+    apply. A model with its own ``forward`` (``F.max_pool2d(F.relu(self.conv(x)), 2)``)
+    gets the same fused backward from the autograd engine, which recognises these chains in
+    the graph (:mod:`pynn.autograd`), but its forward still runs the three ops: the
+    convolution's full-size output is stored, as its caller holds it.
 
     Parameters
     ----------
