@@ -385,8 +385,44 @@ def _remove_abort_hook():
 # arrive), then sleeps 50 us between tests for _NAP_SECONDS (a rank waiting for a slower one
 # lets it run when ranks outnumber cores: sched_yield does not, under Linux's scheduler), then
 # a millisecond (a long wait: a rank evaluating, or one that is gone).
+#
+# Spinning pays only while this rank's core has nothing else to run. When other processes
+# want it (other jobs on the machine, or more ranks than cores), a spinning rank takes the
+# time the rank it waits for, or the job sharing that rank's core, would use, and every
+# collective waits for its slowest rank: the wait then naps at once. Such a core shows in
+# how often Linux preempts this thread (involuntary context switches): rarely on a machine
+# of its own, at every time slice on a shared one.
 _SPIN_SECONDS = 2e-3
 _NAP_SECONDS = 0.1
+_CONTENDED_SWITCHES_PER_S = 50
+_WATCH_SECONDS = 0.5
+_core_watch = None  # [time, involuntary switches then, contended]
+
+
+def _involuntary_switches():
+    """This thread's involuntary context switches so far (None where Linux's per-thread
+    count is missing)."""
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+    except (ImportError, AttributeError, OSError):
+        return None
+
+
+def _spin_seconds(now):
+    """How long :func:`_wait` spins before it naps: ``_SPIN_SECONDS``, or 0 while this
+    thread's core is contended (see above; judged over the last ``_WATCH_SECONDS`` before
+    ``now``, a ``time.monotonic()`` reading)."""
+    global _core_watch
+    if _core_watch is None or now - _core_watch[0] >= _WATCH_SECONDS:
+        count = _involuntary_switches()
+        if count is None:
+            return _SPIN_SECONDS
+        contended = (_core_watch is not None and (count - _core_watch[1])
+                     > _CONTENDED_SWITCHES_PER_S * (now - _core_watch[0]))
+        _core_watch = [now, count, contended]
+    return 0.0 if _core_watch[2] else _SPIN_SECONDS
 
 
 def _wait(requests, timeout, what, statuses=None):
@@ -394,14 +430,15 @@ def _wait(requests, timeout, what, statuses=None):
     DistBackendError after ``timeout`` seconds.
 
     MPI's own blocking wait spins, which starves the other ranks when ranks outnumber cores;
-    this one spins briefly, then sleeps between tests (see above)."""
+    this one spins briefly, and not at all on a contended core, then sleeps between tests
+    (see above)."""
     if not requests:
         return
     testall = _import_mpi().Request.Testall
     if testall(requests, statuses):
         return
     now = time.monotonic()
-    spin_end = now + _SPIN_SECONDS
+    spin_end = now + _spin_seconds(now)
     nap_end = spin_end + _NAP_SECONDS
     deadline = now + timeout
     while not testall(requests, statuses):

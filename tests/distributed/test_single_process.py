@@ -144,3 +144,33 @@ def test_data_parallel_is_the_module_as_in_pytorch_without_gpus():
 
     np.testing.assert_array_equal(data_parallel(net, pynn.tensor(x)).detach().numpy(),
                                   net(pynn.tensor(x)).detach().numpy())
+
+
+def test_waits_spin_only_on_a_core_nobody_else_wants(monkeypatch):
+    """_wait's spin budget: _SPIN_SECONDS while this thread is rarely preempted, none once
+    Linux preempts it more than _CONTENDED_SWITCHES_PER_S times a second."""
+    clock = [100.0]
+    switches = [0]
+    monkeypatch.setattr(dist, "_core_watch", None)
+    monkeypatch.setattr(dist, "_involuntary_switches", lambda: switches[0])
+
+    def after(seconds, preempted):
+        clock[0] += seconds
+        switches[0] += preempted
+        return dist._spin_seconds(clock[0])
+
+    assert after(0, 0) == dist._SPIN_SECONDS  # the first call only takes a reading
+    assert after(1.0, 10) == dist._SPIN_SECONDS  # 10 a second: a core of its own
+    assert after(0.1, 1000) == dist._SPIN_SECONDS  # judged again only after _WATCH_SECONDS
+    assert after(1.0, 0) == 0.0  # 1000 in the last 1.1 s: contended
+    assert after(0.2, 0) == 0.0
+    assert after(0.5, 0) == dist._SPIN_SECONDS  # a quiet half second: spinning again
+    monkeypatch.setattr(dist, "_involuntary_switches", lambda: None)
+    monkeypatch.setattr(dist, "_core_watch", None)
+    assert after(1.0, 0) == dist._SPIN_SECONDS  # no per-thread count: always the spin
+
+
+def test_involuntary_switches_counts_on_linux():
+    n = dist._involuntary_switches()
+    if sys.platform.startswith("linux"):
+        assert isinstance(n, int) and n >= 0
