@@ -654,7 +654,7 @@ class Tensor:
             return False
         if self.requires_grad:
             return True
-        return any(type(a) is Tensor and a.requires_grad for a in args)
+        return any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
     def _inplace(self, fn, *args, rebind=False, passthrough=False, **kwargs):
         """Apply ``fn(self, *args, **kwargs)`` (an out-of-place op returning a Tensor, or, for
@@ -688,12 +688,12 @@ class Tensor:
             # node passes their gradient on unchanged, the backward walk sends their
             # gradients to the node self had then, which _before leads back to (autograd's
             # _check_versions)
-            if not passthrough or any(type(a) is Tensor and a.requires_grad for a in args):
+            if not passthrough or any(isinstance(a, Tensor) and a.requires_grad for a in args):
                 out.grad_fn._after_version = self._version
                 out.grad_fn._before = old
             arr = out._data
             if not arr.flags.writeable or arr is old._data or any(
-                    type(a) is Tensor and arr is a._data for a in args):
+                    isinstance(a, Tensor) and arr is a._data for a in args):
                 arr = arr.copy()
             self._data = arr
             self.grad_fn = out.grad_fn
@@ -787,9 +787,9 @@ class Tensor:
 
     def fill_(self, value):
         """Fill with ``value`` (a number or a one-element tensor), in place; returns self."""
-        if type(value) is Tensor and value.requires_grad:
+        if isinstance(value, Tensor) and value.requires_grad:
             return self._inplace(_fill_tensor, value)
-        return self._inplace(_fill_value, value.item() if type(value) is Tensor else value)
+        return self._inplace(_fill_value, value.item() if isinstance(value, Tensor) else value)
 
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self; returns self.

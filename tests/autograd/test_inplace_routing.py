@@ -120,3 +120,19 @@ def test_inplace_activation_on_a_leaf_raises_as_torch_does():
         x = lib.ones(3, requires_grad=True)
         with pytest.raises(RuntimeError, match="leaf Variable"):
             lib.nn.functional.relu(x, inplace=True)
+
+
+@pytest.mark.parametrize("method", ["add_", "mul_", "copy_", "fill_"])
+def test_inplace_from_a_parameter_is_recorded(method):
+    """A Parameter operand (a Tensor subclass) puts the written tensor in the graph, as
+    PyTorch records it."""
+    def run(lib):
+        value = np.float64(2.0) if method == "fill_" else np.array([1.0, 2.0, 3.0])
+        p = lib.nn.Parameter(lib.tensor(value))
+        y = lib.full((3,), 0.5, dtype=lib.float64)
+        getattr(y, method)(p)
+        assert y.grad_fn is not None
+        (y * y).sum().backward()
+        return p.grad.numpy()
+
+    np.testing.assert_allclose(run(pynn), run(torch), rtol=1e-12)
