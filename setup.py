@@ -5,10 +5,11 @@ Two things here are not plain setuptools:
 * OpenMP is probed by compiling, linking and running a small program with the flag the
   compiler needs. When that fails (or ``PYNN_NO_OPENMP=1``), the kernels build serial and a
   warning says so; ``pynn.openmp_enabled()`` reports which build you have.
-* The C sources in ``csrc/`` are compiled once into objects that every extension links.
-  Files listed in ``SIMD_SOURCES`` are compiled once per instruction set (AVX-512, AVX2+FMA,
-  portable) with that set's flags and a ``PYNN_ISA`` suffix; the CPU picks among them at run
-  time. Nothing is built with ``-march=native``, so one wheel runs on any x86-64 or aarch64.
+* The C sources in ``csrc/`` are compiled once into the static library ``libpynn``, which the
+  one extension module, ``pynn.backend._native``, links. Files listed in ``SIMD_SOURCES`` are
+  compiled once per instruction set (AVX-512, AVX2+FMA, portable) with that set's flags and a
+  ``PYNN_ISA`` suffix; the CPU picks among them at run time. Nothing is built with
+  ``-march=native``, so one wheel runs on any x86-64 or aarch64.
 """
 
 import os
@@ -33,11 +34,8 @@ SIMD_SOURCES = ["gemm_kernel.c", "conv_pool_kernel.c", "activation.c", "elementw
 PORTABLE_SOURCES = sorted(
     f for f in os.listdir(CSRC) if f.endswith(".c") and f not in SIMD_SOURCES
 )
-# Every pynn/backend/_<family>.pyx is an extension module; the kernel-table test fails if a
-# kernel is missing from the compiled backend, so nothing here needs to list them by hand.
-FAMILIES = sorted(
-    f[:-4] for f in os.listdir(os.path.join("pynn", "backend")) if f.endswith(".pyx")
-)
+# The one extension module: _native.pyx includes every family's wrappers (_<family>.pxi).
+NATIVE = os.path.join("pynn", "backend", "_native.pyx")
 
 
 def _is_x86_64():
@@ -113,7 +111,7 @@ def probe_openmp(compiler, compile_args, link_args):
 
 
 class BuildExt(build_ext):
-    """Compile csrc/ once (SIMD files once per ISA), then link it into every extension."""
+    """Compile csrc/ once (SIMD files once per ISA) into libpynn, then link the extension."""
 
     def build_extensions(self):
         ctype = self.compiler.compiler_type
@@ -160,24 +158,31 @@ class BuildExt(build_ext):
         for isa, flags in isa_variants(ctype):
             isa_dir = os.path.join(obj_dir, isa)
             srcs = [os.path.join(CSRC, s) for s in SIMD_SOURCES]
-            objects += self.compiler.compile(
+            built = self.compiler.compile(
                 srcs, output_dir=isa_dir, macros=defines + [("PYNN_ISA", isa)],
                 include_dirs=[CSRC], extra_postargs=base + warn + omp_compile + flags,
             )
+            # An archive keeps one member per file name: the ISAs' objects need their own.
+            for obj in built:
+                stem, suffix = os.path.splitext(obj)
+                named = f"{stem}_{isa}{suffix}"
+                os.replace(obj, named)
+                objects.append(named)
+        lib_dir = os.path.join(self.build_temp, "lib")
+        self.compiler.create_static_lib(objects, "pynn", output_dir=lib_dir)
         sanitize_link = (["-fsanitize=" + os.environ["PYNN_SANITIZE"]]
                          if os.environ.get("PYNN_SANITIZE") and ctype != "msvc" else [])
         csrc_files = [os.path.join(CSRC, f) for f in os.listdir(CSRC)]
         for ext in self.extensions:
-            ext.extra_objects = list(objects)
-            # Relink when any C source or header changes, not only the .pyx.
+            ext.libraries = ["pynn"] + ext.libraries + (["m"] if ctype != "msvc" else [])
+            ext.library_dirs = [lib_dir] + ext.library_dirs
+            # Relink when any C source or header changes, not only the Cython.
             ext.depends = ext.depends + csrc_files
             ext.include_dirs = [CSRC] + ext.include_dirs
             ext.define_macros = defines + ext.define_macros
             # Cython's generated C is compiled without -Wall: its warnings are not ours.
             ext.extra_compile_args = base + omp_compile
             ext.extra_link_args = omp_link + sanitize_link
-            if ctype != "msvc":
-                ext.libraries = ext.libraries + ["m"]
         super().build_extensions()
 
 
@@ -185,11 +190,13 @@ def extensions():
     import numpy
     from Cython.Build import cythonize
 
+    pyx_dir = os.path.join("pynn", "backend")
     exts = [
-        Extension(f"pynn.backend.{name}", [os.path.join("pynn", "backend", name + ".pyx")],
+        Extension("pynn.backend._native", [NATIVE],
                   include_dirs=[numpy.get_include()],
+                  depends=[os.path.join(pyx_dir, f) for f in os.listdir(pyx_dir)
+                           if f.endswith((".pxi", ".pxd"))],
                   define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
-        for name in FAMILIES
     ]
     return cythonize(
         exts,

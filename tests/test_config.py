@@ -10,9 +10,9 @@ import textwrap
 import pytest
 
 import pynn
-from pynn.backend import _cpu, compiled, config, show_config
+from pynn.backend import _native, compiled, config, show_config
 
-RUNNABLE = [i for i, _ in enumerate(_cpu.ISA_NAMES) if _cpu.isa_supported(i)]
+RUNNABLE = [i for i, _ in enumerate(_native.ISA_NAMES) if _native.isa_supported(i)]
 OVERRIDE = os.environ.get("PYNN_GEMM_BLOCKING")
 
 
@@ -22,9 +22,9 @@ def test_config_reports_the_kernels_in_use(capsys):
     assert info["isa"] == compiled.get_isa() and info["isa"] in info["isas"]
     assert info["openmp"] == pynn.openmp_enabled()
     assert info["threads"] == pynn.get_num_threads()
-    number = _cpu.ISA_NAMES.index(info["isa"])
-    assert info["gemm_blocking"]["float32"] == _cpu.gemm_blocking(number)
-    assert info["gemm_blocking"]["float64"] == _cpu.gemm_blocking(number, True)
+    number = _native.ISA_NAMES.index(info["isa"])
+    assert info["gemm_blocking"]["float32"] == _native.gemm_blocking(number)
+    assert info["gemm_blocking"]["float64"] == _native.gemm_blocking(number, True)
     for b in info["gemm_blocking"].values():
         assert min(b[k] for k in ("mr", "nr", "kc", "mc", "nc")) >= 1
         assert b["mc"] % b["mr"] == 0 and b["nc"] % b["nr"] == 0
@@ -40,7 +40,7 @@ def test_config_follows_set_isa_and_threads():
         pynn.set_num_threads(3)
         info = config()
         assert info["isa"] == "generic" and info["threads"] == 3
-        assert info["gemm_blocking"]["float32"] == _cpu.gemm_blocking(0)
+        assert info["gemm_blocking"]["float32"] == _native.gemm_blocking(0)
     finally:
         compiled.set_isa(before_isa)
         pynn.set_num_threads(before_threads)
@@ -67,9 +67,9 @@ def _sysfs_caches():
 
 
 def test_caches_are_read_and_complete():
-    caches = _cpu.caches()
+    caches = _native.caches()
     assert caches["source"] in ("cpuid", "sysfs", "sysctl", "default")
-    assert caches is not _cpu.caches() and caches == _cpu.caches()  # read once, copied out
+    assert caches is not _native.caches() and caches == _native.caches()  # read once, copied out
     assert caches["L1d"]["size"] >= 4096 and caches["L2"]["size"] >= caches["L1d"]["size"]
     for level in ("L1d", "L2", "L3"):
         if level in caches:
@@ -84,24 +84,24 @@ def test_caches_are_read_and_complete():
                     reason="no Linux sysfs cache description")
 def test_caches_agree_with_sysfs():
     """C's sysfs reader against this file's, and the source in use (cpuid on x86) with both."""
-    sysfs, from_c = _sysfs_caches(), _cpu.caches_from("sysfs")
+    sysfs, from_c = _sysfs_caches(), _native.caches_from("sysfs")
     assert from_c["source"] == "sysfs"
     for level, (size, ways) in sysfs.items():
         assert (from_c[level]["size"], from_c[level]["ways"]) == (size, ways)
-    caches = _cpu.caches()
+    caches = _native.caches()
     for level in ("L1d", "L2"):
         assert (caches[level]["size"], caches[level]["ways"]) == sysfs[level]
 
 
 def test_cache_sources_one_by_one():
-    used = _cpu.caches()
-    first = next(s for s in _cpu.CACHE_SOURCES if _cpu.caches_from(s) is not None)
-    assert used == _cpu.caches_from(first)
-    assert _cpu.caches_from("default") == {
+    used = _native.caches()
+    first = next(s for s in _native.CACHE_SOURCES if _native.caches_from(s) is not None)
+    assert used == _native.caches_from(first)
+    assert _native.caches_from("default") == {
         "source": "default", "L1d": {"size": 32768, "ways": 8, "line": 64, "sharing": 1},
         "L2": {"size": 524288, "ways": 8, "line": 64, "sharing": 1}}
     with pytest.raises(ValueError, match="unknown source"):
-        _cpu.caches_from("procfs")
+        _native.caches_from("procfs")
 
 
 # Caches of real and odd CPUs, per core: (L1d, L2, L3) each None or a dict as caches() gives.
@@ -152,14 +152,14 @@ def model_twin(mr, nr, size, l1, l2, l3):
 
 @pytest.mark.parametrize("cpu", sorted(CPUS))
 @pytest.mark.parametrize("double", [False, True])
-@pytest.mark.parametrize("isa", range(len(_cpu.ISA_NAMES)))
+@pytest.mark.parametrize("isa", range(len(_native.ISA_NAMES)))
 def test_blocking_model_matches_its_twin_and_fits_the_caches(cpu, double, isa):
     l1, l2, l3 = CPUS[cpu]
     caches = {"L1d": l1, "L2": l2, "L3": l3}
-    b = _cpu.gemm_blocking_model(isa, double, caches)
+    b = _native.gemm_blocking_model(isa, double, caches)
     mr, nr, size = b["mr"], b["nr"], 8 if double else 4
-    assert (mr, nr) == (_cpu.gemm_blocking(isa, double)["mr"],
-                        _cpu.gemm_blocking(isa, double)["nr"])
+    assert (mr, nr) == (_native.gemm_blocking(isa, double)["mr"],
+                        _native.gemm_blocking(isa, double)["nr"])
     assert {k: b[k] for k in ("kc", "mc", "nc")} == model_twin(mr, nr, size, l1, l2, l3)
     assert b["kc"] % 8 == 0 and b["mc"] % mr == 0 and b["nc"] % nr == 0
     assert b["kc"] >= 32 and b["nc"] >= 512
@@ -176,24 +176,24 @@ def test_blocking_model_matches_its_twin_and_fits_the_caches(cpu, double, isa):
 
 def test_blocking_model_grows_with_the_caches():
     small = {"L1d": _lvl(32, 8), "L2": _lvl(256, 8), "L3": _lvl(4096, 16)}
-    for isa in range(len(_cpu.ISA_NAMES)):
-        b = _cpu.gemm_blocking_model(isa, False, small)
-        big_l1 = _cpu.gemm_blocking_model(isa, False, dict(small, L1d=_lvl(64, 8)))
-        big_l2 = _cpu.gemm_blocking_model(isa, False, dict(small, L2=_lvl(2048, 8)))
-        big_l3 = _cpu.gemm_blocking_model(isa, False, dict(small, L3=_lvl(65536, 16)))
+    for isa in range(len(_native.ISA_NAMES)):
+        b = _native.gemm_blocking_model(isa, False, small)
+        big_l1 = _native.gemm_blocking_model(isa, False, dict(small, L1d=_lvl(64, 8)))
+        big_l2 = _native.gemm_blocking_model(isa, False, dict(small, L2=_lvl(2048, 8)))
+        big_l3 = _native.gemm_blocking_model(isa, False, dict(small, L3=_lvl(65536, 16)))
         assert big_l1["kc"] >= b["kc"] and big_l2["mc"] > b["mc"] and big_l3["nc"] > b["nc"]
-        shared = _cpu.gemm_blocking_model(isa, False, dict(small, L3=_lvl(4096, 16, 4)))
+        shared = _native.gemm_blocking_model(isa, False, dict(small, L3=_lvl(4096, 16, 4)))
         assert shared["nc"] < b["nc"]
 
 
 @pytest.mark.skipif(bool(OVERRIDE), reason="PYNN_GEMM_BLOCKING is set")
 @pytest.mark.parametrize("double", [False, True])
 def test_blocking_in_use_is_the_model_of_this_cpus_caches(double):
-    for isa in range(len(_cpu.ISA_NAMES)):
-        used = _cpu.gemm_blocking(isa, double)
+    for isa in range(len(_native.ISA_NAMES)):
+        used = _native.gemm_blocking(isa, double)
         assert used.pop("source") == "model"
-        assert used == _cpu.gemm_blocking_model(isa, double)
-        assert used == _cpu.gemm_blocking_model(isa, double, _cpu.caches())
+        assert used == _native.gemm_blocking_model(isa, double)
+        assert used == _native.gemm_blocking_model(isa, double, _native.caches())
 
 
 @pytest.mark.parametrize("caches, message", [
@@ -204,9 +204,9 @@ def test_blocking_in_use_is_the_model_of_this_cpus_caches(double):
 ])
 def test_blocking_model_rejects_bad_caches(caches, message):
     with pytest.raises(ValueError, match=message):
-        _cpu.gemm_blocking_model(0, False, caches)
+        _native.gemm_blocking_model(0, False, caches)
     with pytest.raises(ValueError, match="no ISA number"):
-        _cpu.gemm_blocking_model(7)
+        _native.gemm_blocking_model(7)
 
 
 def _child(code, **env_vars):
@@ -224,9 +224,9 @@ def _child(code, **env_vars):
 
 CHILD_BLOCKING = """
     import json
-    from pynn.backend import _cpu
-    print(json.dumps([[_cpu.gemm_blocking(i, d) for d in (0, 1)]
-                      for i in range(len(_cpu.ISA_NAMES))]))
+    from pynn.backend import _native
+    print(json.dumps([[_native.gemm_blocking(i, d) for d in (0, 1)]
+                      for i in range(len(_native.ISA_NAMES))]))
 """
 
 
@@ -241,7 +241,7 @@ def test_override_sets_the_blocks_rounded_to_micro_panels():
 
 def test_override_empty_fields_keep_the_model_for_the_given_kc():
     got, _ = _child(CHILD_BLOCKING, PYNN_GEMM_BLOCKING=",96,")
-    caches = _cpu.caches()
+    caches = _native.caches()
     for isa, per_dtype in enumerate(got):
         for double, b in enumerate(per_dtype):
             mr, nr = b["mr"], b["nr"]
@@ -265,7 +265,7 @@ def test_malformed_override_warns_and_keeps_the_model(value):
     for isa, per_dtype in enumerate(got):
         for double, b in enumerate(per_dtype):
             assert b.pop("source") == "model (PYNN_GEMM_BLOCKING malformed)"
-            assert b == _cpu.gemm_blocking_model(isa, bool(double))
+            assert b == _native.gemm_blocking_model(isa, bool(double))
 
 
 def test_products_are_right_with_tiny_overridden_blocks():
@@ -275,12 +275,12 @@ def test_products_are_right_with_tiny_overridden_blocks():
         import json
         import numpy as np
         import pynn
-        from pynn.backend import _cpu, get
+        from pynn.backend import _native, get
         K = get("compiled")
         rng = np.random.default_rng(0)
         worst = 0.0
         for isa in {RUNNABLE!r}:
-            K.set_isa(_cpu.ISA_NAMES[isa])
+            K.set_isa(_native.ISA_NAMES[isa])
             for dtype in (np.float32, np.float64):
                 for threads in (1, 3):
                     pynn.set_num_threads(threads)
@@ -292,7 +292,7 @@ def test_products_are_right_with_tiny_overridden_blocks():
                             got = K.gemm(a, bt)
                             worst = max(worst, float(np.abs(got - want).max() /
                                                      np.abs(want).max()))
-        print(json.dumps([worst, _cpu.gemm_blocking(0)]))
+        print(json.dumps([worst, _native.gemm_blocking(0)]))
     """
     (worst, blocking), _ = _child(code, PYNN_GEMM_BLOCKING="1,7,1")
     assert blocking["kc"] == 7 and blocking["mc"] == blocking["mr"]
@@ -307,7 +307,7 @@ def test_first_use_from_many_threads_at_once_agrees():
         import json, threading
         import numpy as np
         import pynn
-        from pynn.backend import _cpu, get
+        from pynn.backend import _native, get
         pynn.set_num_threads(1)
         K = get("compiled")
         rng = np.random.default_rng(1)
@@ -318,7 +318,7 @@ def test_first_use_from_many_threads_at_once_agrees():
         def run(i):
             start.wait()
             c = K.gemm(a, b)
-            out[i] = (c.tobytes(), _cpu.gemm_blocking(_cpu.best_isa()))
+            out[i] = (c.tobytes(), _native.gemm_blocking(_native.best_isa()))
         threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
         for t in threads: t.start()
         for t in threads: t.join()
@@ -330,6 +330,6 @@ def test_first_use_from_many_threads_at_once_agrees():
 
 @pytest.mark.parametrize("isa", RUNNABLE)
 def test_fma_probe_and_blocking_agree_on_isa_numbers(isa):
-    assert _cpu.fma_peak_gflops(isa, 0.01) > 0
+    assert _native.fma_peak_gflops(isa, 0.01) > 0
     with pytest.raises(ValueError, match="no ISA number"):
-        _cpu.gemm_blocking(len(_cpu.ISA_NAMES))
+        _native.gemm_blocking(len(_native.ISA_NAMES))

@@ -38,18 +38,18 @@ def config():
     info = {"cpu": _cpu_model(), "caches": {}, "cache_source": None,
             "backend": _active_name, "threads": _runtime.get_num_threads()}
     try:
-        from . import _cpu, compiled
+        from . import _native, compiled
     except ImportError:
         info.update(isa=None, isas=[], openmp=False, gemm_blocking={})
         return info
-    read = _cpu.caches()
+    read = _native.caches()
     info["cache_source"] = read.pop("source")
     info["caches"] = {level: c["size"] for level, c in read.items()}
     isa = compiled.get_isa()
-    number = _cpu.ISA_NAMES.index(isa)
+    number = _native.ISA_NAMES.index(isa)
     info.update(isa=isa, isas=compiled.available_isas(), openmp=compiled.openmp_enabled(),
-                gemm_blocking={"float32": _cpu.gemm_blocking(number),
-                               "float64": _cpu.gemm_blocking(number, True)})
+                gemm_blocking={"float32": _native.gemm_blocking(number),
+                               "float64": _native.gemm_blocking(number, True)})
     return info
 
 

@@ -15,7 +15,7 @@ from . import _checks as check
 from ._runtime import get_num_threads
 
 try:
-    from . import _activation, _attention, _conv, _cpu, _elementwise, _gemm, _pool, _rnn, _softmax
+    from . import _native
 except ImportError as exc:  # pragma: no cover - depends on how pynn was installed
     raise ImportError(
         "pynn's compiled kernels are not built. Install pynn with `pip install .` (or "
@@ -23,12 +23,12 @@ except ImportError as exc:  # pragma: no cover - depends on how pynn was install
         "lacks the built extensions; or select the NumPy backend with PYNN_BACKEND=reference."
     ) from exc
 
-ISA_NAMES = _cpu.ISA_NAMES
+ISA_NAMES = _native.ISA_NAMES
 
 
 def available_isas():
     """Names of the instruction sets this build and CPU can run, best last."""
-    return [name for i, name in enumerate(ISA_NAMES) if _cpu.isa_supported(i)]
+    return [name for i, name in enumerate(ISA_NAMES) if _native.isa_supported(i)]
 
 
 def _initial_isa():
@@ -41,7 +41,7 @@ def _initial_isa():
                 f"PYNN_ISA={wanted!r} is not available here; available: {available_isas()}"
             )
         return ISA_NAMES.index(wanted)
-    return _cpu.best_isa()
+    return _native.best_isa()
 
 
 _isa = _initial_isa()
@@ -63,7 +63,7 @@ def set_isa(name):
 
 def openmp_enabled():
     """True when the kernels were built with OpenMP (False means they run on one thread)."""
-    return _cpu.openmp_enabled()
+    return _native.openmp_enabled()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,10 +76,10 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     :func:`pynn.backend.reference.gemm`. Non-contiguous and transposed operands are read
     through their strides, never copied."""
     nt = get_num_threads()
-    c = _gemm.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa, nt)
+    c = _native.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa, nt)
     if c is None:
         check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
-        c = _retried("gemm", _gemm.gemm(
+        c = _retried("gemm", _native.gemm(
             np.require(a, requirements="AE"), np.require(b, requirements="AE"), _base(out),
             trans_a, trans_b, alpha, beta, _plain(bias), bias_axis, relu, _isa, nt))
     return c if out is None else out
@@ -123,7 +123,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
                                                 padding, dilation)
     n, c = x.shape[:2]
     cols = np.empty((n, c * k[0] * k[1], out_hw[0] * out_hw[1]), x.dtype)
-    _conv.im2col(_contiguous(x), k, s, p, d, out_hw, cols, get_num_threads())
+    _native.im2col(_contiguous(x), k, s, p, d, out_hw, cols, get_num_threads())
     return cols
 
 
@@ -139,7 +139,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     n, c = x_shape[:2]
     check.shape("col2im", "cols", cols, (n, c * k[0] * k[1], out_hw[0] * out_hw[1]))
     x = np.empty(x_shape, cols.dtype)
-    _conv.col2im(_contiguous(cols), k, s, p, d, out_hw, x, get_num_threads())
+    _native.col2im(_contiguous(cols), k, s, p, d, out_hw, x, get_num_threads())
     return x
 
 
@@ -149,7 +149,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
     _, s, p, d, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding,
                                               dilation)
     y = np.empty((x.shape[0], w.shape[0], *out_hw), x.dtype)
-    _conv.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)), _contiguous(b),
+    _native.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)), _contiguous(b),
                          w.shape[2:], s, p, d, out_hw, relu, None, y, None, _isa,
                          get_num_threads())
     return y
@@ -168,7 +168,7 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     dx = np.empty(x.shape, x.dtype) if needs_input_grad else None
     dw = np.empty((w.shape[0], w[0].size), x.dtype)
     db = np.empty(w.shape[0], x.dtype) if has_bias else None
-    _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
+    _native.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
                           _contiguous(dy), _contiguous(relu_y), w.shape[2:], s, p, d, out_hw,
                           None, None, dx, dw, db, _isa, get_num_threads())
     return dx, dw.reshape(w.shape), db
@@ -185,7 +185,7 @@ def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=F
     y = np.empty((x.shape[0], w.shape[0], *pool_hw), x.dtype)
     idx = np.empty(y.shape, np.int64)
     if y.size:
-        _conv.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
+        _native.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
                              _contiguous(b), w.shape[2:], s, p, d, conv_hw, relu, (pk, ps, pp),
                              y, idx, _isa, get_num_threads())
     return y, idx
@@ -205,7 +205,7 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
         for grad in (dx, dw, db):
             if grad is not None:
                 grad[...] = 0
-    elif not _conv.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
+    elif not _native.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
                                    _contiguous(dy), _contiguous(relu_y), w.shape[2:], s, p, d,
                                    conv_hw, ((1, 1), (1, 1), (0, 0)), _contiguous(indices), dx,
                                    dw, db, _isa, get_num_threads()):
@@ -223,7 +223,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
     idx = np.empty(y.shape, np.int64)
-    _pool.max_pool2d_forward(_contiguous(x), k, s, p, y, idx, get_num_threads())
+    _native.max_pool2d_forward(_contiguous(x), k, s, p, y, idx, get_num_threads())
     return y, idx
 
 
@@ -233,7 +233,7 @@ def max_pool2d_backward(dy, indices, x_shape):
     check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
     check.pool_indices("max_pool2d_backward", indices, dy, x_shape, check_range=False)
     dx = np.empty(tuple(int(v) for v in x_shape), dy.dtype)
-    if not _pool.max_pool2d_backward(_contiguous(dy), _contiguous(indices), dx,
+    if not _native.max_pool2d_backward(_contiguous(dy), _contiguous(indices), dx,
                                      get_num_threads()):
         raise check.pool_indices_out_of_range("max_pool2d_backward", x_shape)
     return dx
@@ -244,7 +244,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     k, s, p, _, out_hw = check.pool_args("avg_pool2d_forward", x, kernel_size, stride,
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
-    _pool.avg_pool2d_forward(_contiguous(x), k, s, p, count_include_pad, y, get_num_threads())
+    _native.avg_pool2d_forward(_contiguous(x), k, s, p, count_include_pad, y, get_num_threads())
     return y
 
 
@@ -260,7 +260,7 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
     check.pool_padding(kernel, k, p)
     check.shape(kernel, "dy", dy, x_shape[:2] + out_hw)
     dx = np.empty(x_shape, dy.dtype)
-    _pool.avg_pool2d_backward(_contiguous(dy), k, s, p, count_include_pad, dx,
+    _native.avg_pool2d_backward(_contiguous(dy), k, s, p, count_include_pad, dx,
                               get_num_threads())
     return dx
 
@@ -282,25 +282,25 @@ def _row_kernel(kernel, fn, kind, *args, **arrays):
 
 def softmax_forward(x):
     """Softmax over the last axis; see :func:`pynn.backend.reference.softmax_forward`."""
-    return _row_kernel("softmax_forward", _softmax.rows_forward, _softmax.SOFTMAX, _isa, x=x)
+    return _row_kernel("softmax_forward", _native.rows_forward, _native.SOFTMAX, _isa, x=x)
 
 
 def softmax_backward(y, dy):
     """Gradient of softmax from its output; see :func:`pynn.backend.reference.softmax_backward`."""
-    return _row_kernel("softmax_backward", _softmax.rows_backward, _softmax.SOFTMAX, _isa,
+    return _row_kernel("softmax_backward", _native.rows_backward, _native.SOFTMAX, _isa,
                        y=y, dy=dy)
 
 
 def log_softmax_forward(x):
     """Log-softmax over the last axis; see :func:`pynn.backend.reference.log_softmax_forward`."""
-    return _row_kernel("log_softmax_forward", _softmax.rows_forward, _softmax.LOG_SOFTMAX,
+    return _row_kernel("log_softmax_forward", _native.rows_forward, _native.LOG_SOFTMAX,
                        _isa, x=x)
 
 
 def log_softmax_backward(y, dy):
     """Gradient of log-softmax from its output; see
     :func:`pynn.backend.reference.log_softmax_backward`."""
-    return _row_kernel("log_softmax_backward", _softmax.rows_backward, _softmax.LOG_SOFTMAX,
+    return _row_kernel("log_softmax_backward", _native.rows_backward, _native.LOG_SOFTMAX,
                        _isa, y=y, dy=dy)
 
 
@@ -323,11 +323,11 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     kernel = "softmax_cross_entropy_forward"
     _xent_options(kernel, reduction, label_smoothing, ignore_index)
     args = (ignore_index, label_smoothing, reduction == "none", _isa, get_num_threads())
-    result = _softmax.cross_entropy_forward(logits, labels, *args)
+    result = _native.cross_entropy_forward(logits, labels, *args)
     if result is None:
         check.cross_entropy_args(kernel, "logits", logits, labels, reduction, label_smoothing,
                                  ignore_index)
-        result = _retried(kernel, _softmax.cross_entropy_forward(_plain(logits),
+        result = _retried(kernel, _native.cross_entropy_forward(_plain(logits),
                                                                  _labels64(labels), *args))
     bad, total, n_valid, probs, rows = result
     if bad >= 0:
@@ -353,7 +353,7 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
     else:
         rows = None
     args = (ignore_index, label_smoothing, grad, reduction == "mean")
-    result = _softmax.cross_entropy_backward(probs, labels, *args, rows, _isa,
+    result = _native.cross_entropy_backward(probs, labels, *args, rows, _isa,
                                              get_num_threads())
     if result is None:
         check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
@@ -361,7 +361,7 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
         if per_row:
             rows = np.require(check.cross_entropy_grad(kernel, rows, reduction, len(probs)),
                               probs.dtype, requirements="CAE")
-        result = _retried(kernel, _softmax.cross_entropy_backward(
+        result = _retried(kernel, _native.cross_entropy_backward(
             _plain(probs), _labels64(labels), *args, rows, _isa, get_num_threads()))
     bad, dlogits = result
     if bad >= 0:
@@ -376,10 +376,10 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
 def lstm_cell_forward(gates, c_prev):
     """One LSTM step from its gate pre-activations; see
     :func:`pynn.backend.reference.lstm_cell_forward`."""
-    out = _rnn.lstm_cell_forward(gates, c_prev, _isa, get_num_threads())
+    out = _native.lstm_cell_forward(gates, c_prev, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
-        out = _retried("lstm_cell_forward", _rnn.lstm_cell_forward(
+        out = _retried("lstm_cell_forward", _native.lstm_cell_forward(
             _plain(gates), _plain(c_prev), _isa, get_num_threads()))
     return out
 
@@ -387,11 +387,11 @@ def lstm_cell_forward(gates, c_prev):
 def lstm_cell_backward(acts, c_prev, dh, dc=None):
     """Gradients of :func:`lstm_cell_forward`; see
     :func:`pynn.backend.reference.lstm_cell_backward`."""
-    out = _rnn.lstm_cell_backward(acts, c_prev, dh, dc, _isa, get_num_threads())
+    out = _native.lstm_cell_backward(acts, c_prev, dh, dc, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev, dh=dh,
                              dc=dc)
-        out = _retried("lstm_cell_backward", _rnn.lstm_cell_backward(
+        out = _retried("lstm_cell_backward", _native.lstm_cell_backward(
             _plain(acts), _plain(c_prev), _plain(dh), _plain(dc), _isa, get_num_threads()))
     return out
 
@@ -399,10 +399,10 @@ def lstm_cell_backward(acts, c_prev, dh, dc=None):
 def gru_cell_forward(gi, gh, h_prev):
     """One GRU step from its two projections; see
     :func:`pynn.backend.reference.gru_cell_forward`."""
-    out = _rnn.gru_cell_forward(gi, gh, h_prev, _isa, get_num_threads())
+    out = _native.gru_cell_forward(gi, gh, h_prev, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
-        out = _retried("gru_cell_forward", _rnn.gru_cell_forward(
+        out = _retried("gru_cell_forward", _native.gru_cell_forward(
             _plain(gi), _plain(gh), _plain(h_prev), _isa, get_num_threads()))
     return out
 
@@ -410,10 +410,10 @@ def gru_cell_forward(gi, gh, h_prev):
 def gru_cell_backward(acts, h_prev, dh):
     """Gradients of :func:`gru_cell_forward`; see
     :func:`pynn.backend.reference.gru_cell_backward`."""
-    out = _rnn.gru_cell_backward(acts, h_prev, dh, _isa, get_num_threads())
+    out = _native.gru_cell_backward(acts, h_prev, dh, _isa, get_num_threads())
     if out is None:
         check.recurrent_cell("gru_cell_backward", {"acts": acts}, 4, h_prev=h_prev, dh=dh)
-        out = _retried("gru_cell_backward", _rnn.gru_cell_backward(
+        out = _retried("gru_cell_backward", _native.gru_cell_backward(
             _plain(acts), _plain(h_prev), _plain(dh), _isa, get_num_threads()))
     return out
 
@@ -434,7 +434,7 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask
     b, l, s = q.shape[0], q.shape[1], k.shape[1]
     out = np.empty((b, l, v.shape[2]), q.dtype)
     probs = np.empty((b, l, s), q.dtype)
-    _attention.attention_forward(_contiguous(q), _contiguous(k), _contiguous(v),
+    _native.attention_forward(_contiguous(q), _contiguous(k), _contiguous(v),
                                  _problems_view(mask, b, l, s), bool(causal), scale,
                                  _problems_view(dropout_mask, b, l, s), out, probs, _isa,
                                  get_num_threads())
@@ -449,7 +449,7 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
     b, l, s = q.shape[0], q.shape[1], k.shape[1]
     dq, dk, dv = np.empty(q.shape, q.dtype), np.empty(k.shape, q.dtype), np.empty(v.shape,
                                                                                   q.dtype)
-    _attention.attention_backward(_contiguous(q), _contiguous(k), _contiguous(v),
+    _native.attention_backward(_contiguous(q), _contiguous(k), _contiguous(v),
                                   _contiguous(probs), _contiguous(dout), scale,
                                   _problems_view(dropout_mask, b, l, s), dq, dk, dv, _isa,
                                   get_num_threads())
@@ -461,67 +461,67 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 
 def _unary(name, act, x, param=0.0):
-    y = _activation.forward(act, x, param, _isa, get_num_threads())
+    y = _native.activation_forward(act, x, param, _isa, get_num_threads())
     if y is None:
         check.float_arrays(name, x=x)
-        y = _retried(name, _activation.forward(act, _plain(x), param, _isa,
+        y = _retried(name, _native.activation_forward(act, _plain(x), param, _isa,
                                                get_num_threads()))
     return y
 
 
 def _binary(name, act, a_name, a, dy, param=0.0):
-    dx = _activation.backward(act, a, dy, param, _isa, get_num_threads())
+    dx = _native.activation_backward(act, a, dy, param, _isa, get_num_threads())
     if dx is None:
         check.float_arrays(name, **{a_name: a, "dy": dy})
         check.same_shape(name, a_name, a, "dy", dy)
-        dx = _retried(name, _activation.backward(act, _plain(a), _plain(dy), param, _isa,
+        dx = _retried(name, _native.activation_backward(act, _plain(a), _plain(dy), param, _isa,
                                                  get_num_threads()))
     return dx
 
 
 def relu_forward(x):
     """``max(x, 0)``; see :func:`pynn.backend.reference.relu_forward`."""
-    return _unary("relu_forward", _activation.RELU, x)
+    return _unary("relu_forward", _native.RELU, x)
 
 
 def relu_backward(y, dy):
     """``dy`` where ``y > 0``; see :func:`pynn.backend.reference.relu_backward`."""
-    return _binary("relu_backward", _activation.RELU, "y", y, dy)
+    return _binary("relu_backward", _native.RELU, "y", y, dy)
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
     """Leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_forward`."""
-    return _unary("leaky_relu_forward", _activation.LEAKY_RELU, x, negative_slope)
+    return _unary("leaky_relu_forward", _native.LEAKY_RELU, x, negative_slope)
 
 
 def leaky_relu_backward(x, dy, negative_slope=0.01):
     """Gradient of leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_backward`."""
-    return _binary("leaky_relu_backward", _activation.LEAKY_RELU, "x", x, dy, negative_slope)
+    return _binary("leaky_relu_backward", _native.LEAKY_RELU, "x", x, dy, negative_slope)
 
 
 def sigmoid_forward(x):
     """Logistic sigmoid; see :func:`pynn.backend.reference.sigmoid_forward`."""
-    return _unary("sigmoid_forward", _activation.SIGMOID, x)
+    return _unary("sigmoid_forward", _native.SIGMOID, x)
 
 
 def sigmoid_backward(y, dy):
     """Gradient of the sigmoid from its output; see
     :func:`pynn.backend.reference.sigmoid_backward`."""
-    return _binary("sigmoid_backward", _activation.SIGMOID, "y", y, dy)
+    return _binary("sigmoid_backward", _native.SIGMOID, "y", y, dy)
 
 
 def tanh_forward(x):
     """``tanh(x)``; see :func:`pynn.backend.reference.tanh_forward`."""
-    return _unary("tanh_forward", _activation.TANH, x)
+    return _unary("tanh_forward", _native.TANH, x)
 
 
 def tanh_backward(y, dy):
     """Gradient of tanh from its output; see :func:`pynn.backend.reference.tanh_backward`."""
-    return _binary("tanh_backward", _activation.TANH, "y", y, dy)
+    return _binary("tanh_backward", _native.TANH, "y", y, dy)
 
 
 def _gelu(approximate):
-    return _activation.GELU_TANH if approximate == "tanh" else _activation.GELU
+    return _native.GELU_TANH if approximate == "tanh" else _native.GELU
 
 
 def gelu_forward(x, approximate="none"):
@@ -542,12 +542,12 @@ def gelu_backward(x, dy, approximate="none"):
 
 def bias_grad(dy, axis=1):
     """Sum over every axis but ``axis``; see :func:`pynn.backend.reference.bias_grad`."""
-    db = _elementwise.bias_grad(dy, axis, _isa, get_num_threads())
+    db = _native.bias_grad(dy, axis, _isa, get_num_threads())
     if db is None:
         check.float_arrays("bias_grad", dy=dy)
         if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
             raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
-        db = _retried("bias_grad", _elementwise.bias_grad(_plain(dy), axis, _isa,
+        db = _retried("bias_grad", _native.bias_grad(_plain(dy), axis, _isa,
                                                           get_num_threads()))
     return db
 
@@ -559,9 +559,9 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
         raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
     args = (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step, _isa,
             get_num_threads())
-    if _elementwise.sgd_step(param, grad, momentum_buffer, *args) is None:
+    if _native.sgd_step(param, grad, momentum_buffer, *args) is None:
         check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
-        _retried("sgd_step", _elementwise.sgd_step(_base(param), _plain(grad),
+        _retried("sgd_step", _native.sgd_step(_base(param), _plain(grad),
                                                    _base(momentum_buffer), *args))
 
 
@@ -572,10 +572,10 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.
     step = check.integer("adam_step", "step", step, minimum=1)
     args = (step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize, _isa,
             get_num_threads())
-    if _elementwise.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args) is None:
+    if _native.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args) is None:
         check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
                         max_exp_avg_sq=max_exp_avg_sq)
-        _retried("adam_step", _elementwise.adam_step(
+        _retried("adam_step", _native.adam_step(
             _base(param), _plain(grad), _base(exp_avg), _base(exp_avg_sq),
             _base(max_exp_avg_sq), *args))
 
@@ -590,10 +590,10 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
         raise ValueError("rmsprop_step: centered=True needs grad_avg")
     args = (lr, alpha, eps, weight_decay, momentum, centered, maximize, _isa,
             get_num_threads())
-    if _elementwise.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
+    if _native.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
                                  *args) is None:
         check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
                         momentum_buffer=momentum_buffer, grad_avg=grad_avg)
-        _retried("rmsprop_step", _elementwise.rmsprop_step(
+        _retried("rmsprop_step", _native.rmsprop_step(
             _base(param), _plain(grad), _base(square_avg), _base(momentum_buffer),
             _base(grad_avg), *args))

@@ -42,9 +42,9 @@ def machine():
 
 def measured_peak_gflops():
     """One core's float32 FMA peak, measured with the GEMM micro-kernel's instructions."""
-    from pynn.backend import _cpu
+    from pynn.backend import _native
 
-    return _cpu.fma_peak_gflops(_cpu.ISA_NAMES.index(compiled.get_isa()))
+    return _native.fma_peak_gflops(_native.ISA_NAMES.index(compiled.get_isa()))
 
 
 def default_output():

@@ -206,16 +206,16 @@ def test_convolution_kernel_checks_its_size_products(out_hw):
     a geometry whose output plane (2**64 positions) or column buffer (9 * 2**62 values) does
     not fit in int64, they report it as memory that cannot be had, naming the sizes, and
     write nothing (a wrapped size allocated a buffer too small for what was then written)."""
-    from pynn.backend import _conv, compiled
+    from pynn.backend import _native, compiled
 
     x, w = _X.copy(), _W.reshape(1, 9).copy()
     args = ((3, 3), (1, 1), (0, 0), (1, 1), out_hw)
     y = np.full((1, 1, 2, 2), 7.0, np.float32)
     sizes = re.escape(f"output size {out_hw}")
     with pytest.raises(MemoryError, match=r"conv2d_forward: out of memory .*" + sizes):
-        _conv.conv2d_forward(x, w, None, *args, False, None, y, None, compiled._isa, 1)
+        _native.conv2d_forward(x, w, None, *args, False, None, y, None, compiled._isa, 1)
     assert (y == 7).all()
     dx, dw = np.full_like(x, 7.0), np.full_like(w, 7.0)
     with pytest.raises(MemoryError, match=r"conv2d_backward: out of memory .*" + sizes):
-        _conv.conv2d_backward(x, w, y, None, *args, None, None, dx, dw, None, compiled._isa, 1)
+        _native.conv2d_backward(x, w, y, None, *args, None, None, dx, dw, None, compiled._isa, 1)
     assert (dx == 7).all() and (dw == 7).all()

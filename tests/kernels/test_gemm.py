@@ -137,9 +137,9 @@ def _runtime_edge_shapes(isa, dtype):
     """(m, n, k) on the edges of the blocks this machine chose (from its caches) for ``isa``:
     a last row panel of 1, mr / 2 (the half-height kernel's) and mr / 2 + 1 rows, with A read
     in place (n <= 4 nr) and packed, k across a depth block, m across a row block."""
-    from pynn.backend import _cpu
+    from pynn.backend import _native
 
-    b = _cpu.gemm_blocking(_cpu.ISA_NAMES.index(isa), dtype == np.float64)
+    b = _native.gemm_blocking(_native.ISA_NAMES.index(isa), dtype == np.float64)
     mr, nr, kc, mc = b["mr"], b["nr"], b["kc"], b["mc"]
     shapes = []
     for rows in (1, mr // 2, mr // 2 + 1):
@@ -461,11 +461,11 @@ def test_gemm_rejects_wrong_bias(backend):
 
 
 def test_fma_peak_probe_measures_runnable_isas_and_refuses_the_others():
-    from pynn.backend import _cpu
+    from pynn.backend import _native
 
-    best = _cpu.best_isa()
-    assert _cpu.fma_peak_gflops(best, seconds=0.01) > 0
-    for isa in (-1, len(_cpu.ISA_NAMES), *range(len(_cpu.ISA_NAMES))):
-        if not _cpu.isa_supported(isa):
+    best = _native.best_isa()
+    assert _native.fma_peak_gflops(best, seconds=0.01) > 0
+    for isa in (-1, len(_native.ISA_NAMES), *range(len(_native.ISA_NAMES))):
+        if not _native.isa_supported(isa):
             with pytest.raises(ValueError, match="fma_peak_gflops: ISA .* not supported"):
-                _cpu.fma_peak_gflops(isa)
+                _native.fma_peak_gflops(isa)

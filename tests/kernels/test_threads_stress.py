@@ -23,7 +23,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import pynn
-from pynn.backend import _cpu, get
+from pynn.backend import _native, get
 
 compiled = get("compiled")
 reference = get("reference")
@@ -34,7 +34,7 @@ DTYPES = [np.float32, np.float64]
 
 
 def blocking(isa, dtype):
-    return _cpu.gemm_blocking(_cpu.ISA_NAMES.index(isa), dtype == np.float64)
+    return _native.gemm_blocking(_native.ISA_NAMES.index(isa), dtype == np.float64)
 
 
 def gemm_shapes(isa, dtype):

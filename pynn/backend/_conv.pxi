@@ -1,8 +1,4 @@
-"""Cython wrappers of csrc/im2col.c and csrc/conv.c: NCHW C-contiguous arrays, GIL released."""
-from cython cimport floating
-from libc.stdint cimport int64_t
-from pynn.backend._kernels cimport *
-
+# Cython wrappers of csrc/im2col.c and csrc/conv.c: NCHW C-contiguous arrays, GIL released.
 
 cdef pynn_conv_geom make_geom(Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, tuple k, tuple s,
                               tuple p, tuple d, tuple out_hw):

@@ -1,11 +1,6 @@
-"""Cython wrappers of csrc/activation.c, GIL released: one entry for the forward passes and
-one for the backward passes, the activation chosen by its code and run by the kernels built
-for the ISA given (see _buffers.pxi for how arrays are taken and when None is returned)."""
-from cython cimport floating
-from libc.stdint cimport int64_t
-from pynn.backend._kernels cimport *
-
-include "_buffers.pxi"
+# Cython wrappers of csrc/activation.c, GIL released: one entry for the forward passes and
+# one for the backward passes, the activation chosen by its code and run by the kernels built
+# for the ISA given (see _buffers.pxi for how arrays are taken and when None is returned).
 
 # Activation codes (GELU_TANH is GELU's tanh approximation); `param` is leaky ReLU's slope.
 cdef enum:
@@ -71,7 +66,7 @@ cdef void run_backward(int act, int64_t n, const floating *a, const floating *dy
             k.gelu_bwd_f64(n, a, dy, act == ACT_GELU_TANH, dx, n_threads)
 
 
-def forward(int act, x, double param, int isa, int n_threads):
+def activation_forward(int act, x, double param, int isa, int n_threads):
     """A new array ``act(x)`` for x of any shape, C-contiguous; None when x needs the
     checks."""
     cdef Views vs
@@ -98,7 +93,7 @@ def forward(int act, x, double param, int isa, int n_threads):
         release_all(&vs)
 
 
-def backward(int act, a, dy, double param, int isa, int n_threads):
+def activation_backward(int act, a, dy, double param, int isa, int n_threads):
     """A new array, the gradient of ``act`` at ``a`` (see run_backward) given ``dy``, both
     C-contiguous and of one shape and dtype; None when they need the checks."""
     cdef Views vs

@@ -1,11 +1,6 @@
-"""Cython wrappers of csrc/rnn.c, GIL released: one recurrent cell step on C-contiguous
-(N, k * H) arrays of one dtype, outputs allocated here, run by the kernels built for the ISA
-given (see _buffers.pxi for how arrays are taken and when None is returned)."""
-from libc.stdint cimport int64_t
-from pynn.backend._kernels cimport *
-
-include "_buffers.pxi"
-
+# Cython wrappers of csrc/rnn.c, GIL released: one recurrent cell step on C-contiguous
+# (N, k * H) arrays of one dtype, outputs allocated here, run by the kernels built for the ISA
+# given (see _buffers.pxi for how arrays are taken and when None is returned).
 
 cdef int acquire_matrix(Views *vs, object obj, Py_ssize_t itemsize, Py_ssize_t rows,
                         Py_ssize_t cols) except -2:

@@ -1,11 +1,6 @@
-"""Cython wrappers of csrc/softmax.c, GIL released: the softmax family over the last axis and
-the fused softmax-cross-entropy (see _buffers.pxi for how arrays are taken and when None is
-returned)."""
-from cython cimport floating
-from libc.stdint cimport int64_t
-from pynn.backend._kernels cimport *
-
-include "_buffers.pxi"
+# Cython wrappers of csrc/softmax.c, GIL released: the softmax family over the last axis and
+# the fused softmax-cross-entropy (see _buffers.pxi for how arrays are taken and when None is
+# returned).
 
 cdef enum:
     KIND_SOFTMAX, KIND_LOG_SOFTMAX

@@ -1,10 +1,6 @@
-"""Cython wrappers of csrc/pool.c: NCHW C-contiguous arrays, GIL released."""
-from cython cimport floating
-from libc.stdint cimport int64_t
-from pynn.backend._kernels cimport *
+# Cython wrappers of csrc/pool.c: NCHW C-contiguous arrays, GIL released.
 
-
-cdef pynn_pool_geom make_geom(Py_ssize_t planes, Py_ssize_t h, Py_ssize_t w, Py_ssize_t oh,
+cdef pynn_pool_geom planes_geom(Py_ssize_t planes, Py_ssize_t h, Py_ssize_t w, Py_ssize_t oh,
                               Py_ssize_t ow, tuple k, tuple s, tuple p):
     cdef pynn_pool_geom g
     g.planes, g.h, g.w, g.oh, g.ow = planes, h, w, oh, ow
@@ -16,7 +12,7 @@ cdef pynn_pool_geom make_geom(Py_ssize_t planes, Py_ssize_t h, Py_ssize_t w, Py_
 
 def max_pool2d_forward(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p,
                        floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] idx, int n_threads):
-    cdef pynn_pool_geom g = make_geom(
+    cdef pynn_pool_geom g = planes_geom(
         x.shape[0] * x.shape[1], x.shape[2], x.shape[3], y.shape[2], y.shape[3], k, s, p)
     if y.size == 0:
         return
@@ -32,7 +28,7 @@ def max_pool2d_forward(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p
 def max_pool2d_backward(const floating[:, :, :, ::1] dy, const int64_t[:, :, :, ::1] idx,
                         floating[:, :, :, ::1] dx, int n_threads):
     """Returns False if an index lies outside its plane (dx then holds garbage)."""
-    cdef pynn_pool_geom g = make_geom(
+    cdef pynn_pool_geom g = planes_geom(
         dx.shape[0] * dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[2], dy.shape[3],
         (1, 1), (1, 1), (0, 0))
     cdef int status = PYNN_OK
@@ -50,7 +46,7 @@ def max_pool2d_backward(const floating[:, :, :, ::1] dy, const int64_t[:, :, :, 
 
 def avg_pool2d_forward(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p,
                        bint count_include_pad, floating[:, :, :, ::1] y, int n_threads):
-    cdef pynn_pool_geom g = make_geom(
+    cdef pynn_pool_geom g = planes_geom(
         x.shape[0] * x.shape[1], x.shape[2], x.shape[3], y.shape[2], y.shape[3], k, s, p)
     if y.size == 0:
         return
@@ -65,7 +61,7 @@ def avg_pool2d_forward(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p
 
 def avg_pool2d_backward(const floating[:, :, :, ::1] dy, tuple k, tuple s, tuple p,
                         bint count_include_pad, floating[:, :, :, ::1] dx, int n_threads):
-    cdef pynn_pool_geom g = make_geom(
+    cdef pynn_pool_geom g = planes_geom(
         dx.shape[0] * dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[2], dy.shape[3], k, s, p)
     if dx.size == 0:
         return

@@ -1,9 +1,5 @@
-"""What this CPU and this build of pynn can run."""
-from libc.stdint cimport int64_t
-from pynn.backend._kernels cimport (
-    pynn_cache_info, pynn_cache_level, pynn_cpu_best_isa, pynn_cpu_caches,
-    pynn_cpu_caches_from, pynn_cpu_isa_supported, pynn_fma_probe_f32, pynn_gemm_blocking_model,
-    pynn_gemm_blocking_of, pynn_openmp_enabled)
+# What this CPU and this build of pynn can run.
+
 import os
 import time
 import warnings

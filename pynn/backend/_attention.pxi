@@ -1,9 +1,6 @@
-"""Cython wrappers of csrc/attention.c: q, k, v, probs, dout and the outputs C-contiguous
-(checked by compiled.py); the masks any (B, L, S) view, broadcast ones included (their zero
-strides reach the C code), or None. GIL released."""
-from cython cimport floating
-from pynn.backend._kernels cimport *
-
+# Cython wrappers of csrc/attention.c: q, k, v, probs, dout and the outputs C-contiguous
+# (checked by compiled.py); the masks any (B, L, S) view, broadcast ones included (their zero
+# strides reach the C code), or None. GIL released.
 
 cdef inline void view3(bint absent, const floating[:, :, :] m, const floating **data,
                        int64_t *sb, int64_t *sl, int64_t *ss):

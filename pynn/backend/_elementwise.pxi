@@ -1,12 +1,6 @@
-"""Cython wrappers of csrc/elementwise.c: bias gradients and fused optimiser updates, GIL
-released, run by the kernels built for the ISA given (see _buffers.pxi for how arrays are taken
-and when None is returned)."""
-from libc.stdint cimport int64_t
-from libc.string cimport memset
-from pynn.backend._kernels cimport *
-
-include "_buffers.pxi"
-
+# Cython wrappers of csrc/elementwise.c: bias gradients and fused optimiser updates, GIL
+# released, run by the kernels built for the ISA given (see _buffers.pxi for how arrays are taken
+# and when None is returned).
 
 def bias_grad(dy, int axis, int isa, int n_threads):
     """A new array (channels,): the sum of dy (C-contiguous, at least 1-D) over every axis but

@@ -1,11 +1,6 @@
-"""GEMM: ``C := relu?(alpha * op(A) op(B) + beta * C + bias)`` in C (csrc/gemm.c), for float32
-and float64 operands of any strides (see _buffers.pxi for how arrays are taken and when None
-is returned)."""
-from libc.stdint cimport int64_t
-from pynn.backend._kernels cimport PYNN_ERR_NOMEM, pynn_gemm_f32, pynn_gemm_f64
-
-include "_buffers.pxi"
-
+# GEMM: ``C := relu?(alpha * op(A) op(B) + beta * C + bias)`` in C (csrc/gemm.c), for float32
+# and float64 operands of any strides (see _buffers.pxi for how arrays are taken and when None
+# is returned).
 
 def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
          int bias_axis, bint relu, int isa, int n_threads):
