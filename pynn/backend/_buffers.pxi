@@ -1,6 +1,6 @@
 # Array access for the wrappers of the kernels that run many times a step on small arrays
 # (GEMM, activations, softmax, bias gradients, optimiser updates, recurrent cells, once per
-# time step), included by their .pyx.
+# time step); _native.pyx includes it once, before the families that use it.
 #
 # Each array is read through one Py_buffer and checked at C speed. Typed memoryviews cost
 # about 0.3 us per array and a fused-type dispatch about 0.7 us more, and the checks in
@@ -34,27 +34,23 @@ cdef struct Views:
     int n
 
 
-cdef inline int take(Views *vs, object obj) except -2:
-    """Hold a view of ``obj`` in ``vs`` and return its index; -1 (nothing held) when ``obj``
-    is not an exact ndarray or its dtype has no buffer format. The view's element type,
-    alignment and shape are the caller's to check; every view taken is let go by
+cdef inline int take(Views *vs, object obj, int type_a, int type_b) except -2:
+    """Hold a view of ``obj`` in ``vs`` and return its index; -1 (nothing held) unless ``obj``
+    is an exact ndarray of NumPy type number ``type_a`` or ``type_b`` in native byte order.
+    The view's alignment and shape are the caller's to check; every view taken is let go by
     ``release_all``, whatever the answer."""
     if type(obj) is not _NDARRAY:
         return -1
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>obj)
+    # Types checked before the buffer is asked for: the buffer protocol cannot describe some
+    # dtypes, and a refusal through an exception costs more than these tests.
+    if (t != type_a and t != type_b) or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>obj):
+        return -1
     if vs.n == MAX_VIEWS:
         raise IndexError("more array views than a Views holds")
-    try:
-        PyObject_GetBuffer(obj, &vs.view[vs.n], PyBUF_RECORDS_RO)
-    except (BufferError, ValueError):  # dtypes the buffer protocol cannot describe
-        return -1
+    PyObject_GetBuffer(obj, &vs.view[vs.n], PyBUF_RECORDS_RO)
     vs.n += 1
     return vs.n - 1
-
-
-cdef inline bint one_char_format(const Py_buffer *v, char a, char b) noexcept:
-    """Whether the view's format is the single character ``a`` or ``b`` (native byte order:
-    a foreign one is prefixed)."""
-    return v.format[0] != 0 and v.format[1] == 0 and (v.format[0] == a or v.format[0] == b)
 
 
 cdef inline bint aligned(const Py_buffer *v) noexcept:
@@ -69,12 +65,8 @@ cdef inline bint aligned(const Py_buffer *v) noexcept:
 cdef inline int acquire(Views *vs, object obj) except -2:
     """Hold a view of ``obj`` in ``vs``; return its index, or -1 when ``obj`` is not an exact
     ndarray of native float32 or float64 with aligned data and strides."""
-    cdef int i = take(vs, obj)
-    if i < 0:
-        return -1
-    cdef const Py_buffer *v = &vs.view[i]
-    if not one_char_format(v, b'f', b'd') or v.itemsize != (4 if v.format[0] == b'f' else 8) \
-            or not aligned(v):
+    cdef int i = take(vs, obj, cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
+    if i < 0 or not aligned(&vs.view[i]):
         return -1
     return i
 

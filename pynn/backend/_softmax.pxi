@@ -11,12 +11,12 @@ SOFTMAX, LOG_SOFTMAX = KIND_SOFTMAX, KIND_LOG_SOFTMAX
 cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
     """Hold a view of ``obj``; return its index, or -1 unless ``obj`` is an exact,
     C-contiguous ndarray of n native int64 values."""
-    cdef int i = take(vs, obj)
+    cdef int i = take(vs, obj, cnp.NPY_LONG, cnp.NPY_LONGLONG)
     if i < 0:
         return -1
     cdef const Py_buffer *v = &vs.view[i]
-    if not one_char_format(v, b'l', b'q') or v.itemsize != 8 or v.ndim != 1 \
-            or v.shape[0] != n or not aligned(v) or not c_contiguous(v):
+    if v.itemsize != 8 or v.ndim != 1 or v.shape[0] != n or not aligned(v) \
+            or not c_contiguous(v):
         return -1
     return i
 
