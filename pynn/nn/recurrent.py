@@ -463,12 +463,8 @@ class LSTM(RNNBase):
 
     def _run_direction(self, x, states, index, reverse):
         h0, c0 = (None, None) if states is None else states
-        L = x.shape[0]
-        packed = LSTMFunction.apply(x, h0, c0, *self._layer_weights(index), reverse)
-        # packed: [h_0 .. h_{L-1}, c_n] forward, [c_n, h_0 .. h_{L-1}] reverse
-        if reverse:
-            return packed[1:], (packed[1], packed[0])
-        return packed[:L], (packed[L - 1], packed[L])
+        out, c_n = LSTMFunction.apply(x, h0, c0, *self._layer_weights(index), reverse)
+        return out, (out[0 if reverse else -1], c_n)
 
     def forward(self, input, hx=None):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
@@ -659,6 +655,6 @@ class LSTMCell(RNNCellBase):
                             f"{type(hx).__name__}")
         x, hx, batched = self._prepare(input, hx, ("h", "c"))
         h0, c0 = (None, None) if hx is None else hx
-        packed = LSTMFunction.apply(x, h0, c0, *self._weights(), False)  # [h', c']
-        return (_cell_out(packed[0], batched, self.hidden_size),
-                _cell_out(packed[1], batched, self.hidden_size))
+        out, c = LSTMFunction.apply(x, h0, c0, *self._weights(), False)  # out: (1, N, H)
+        return (_cell_out(out[0], batched, self.hidden_size),
+                _cell_out(c, batched, self.hidden_size))

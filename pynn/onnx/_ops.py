@@ -899,9 +899,7 @@ def lstm(g, n):
     W, R, B = _recurrent_weights(g, w_ih, w_hh, b_ih, b_hh, (0, 3, 1, 2))  # ifgo -> iofc
     Y, _, Yc = g.add("LSTM", [x, W, R, B, "", _state(g, h0), _state(g, c0)], n_out=3,
                      hidden_size=H, direction="reverse" if reverse else "forward")
-    Y = g.squeeze(Y, [1])
-    # pynn's packing: the outputs with c_n after them (forward) or before them (reverse)
-    return g.add("Concat", [Yc, Y] if reverse else [Y, Yc], axis=0)
+    return g.squeeze(Y, [1]), g.squeeze(Yc, [0])
 
 
 def gru(g, n):

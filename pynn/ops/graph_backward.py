@@ -175,8 +175,9 @@ def _positions(shape_, fn):
 
 
 def _through(node, grads, build, argnums):
-    """The gradient of ``build(*inputs)`` (the op rebuilt from recorded Tensor ops) with
-    respect to the inputs at ``argnums`` that need one, recorded (``create_graph``)."""
+    """The gradient of ``build(*inputs)`` (the op rebuilt from recorded Tensor ops; a tuple
+    for several outputs, ``grads`` one per output, None where none arrived) with respect to
+    the inputs at ``argnums`` that need one, recorded (``create_graph``)."""
     # Each input enters the rebuilt op through a view of its own, and the gradients are
     # taken with respect to the views: partial derivatives even when one Tensor is passed
     # twice (attention of x with itself) or one input is computed from another.
@@ -184,9 +185,12 @@ def _through(node, grads, build, argnums):
     want = [i for i in argnums if node.needs_input_grad[i]]
     for i in want:
         inputs[i] = inputs[i].view_as(inputs[i])
-    out = build(*inputs)
-    res = autograd.grad(out, [inputs[i] for i in want], grads[0], create_graph=True,
-                        allow_unused=True)
+    outs = build(*inputs)
+    if not isinstance(outs, tuple):
+        outs = (outs,)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+    res = autograd.grad([o for o, _ in pairs], [inputs[i] for i in want],
+                        [g for _, g in pairs], create_graph=True, allow_unused=True)
     full = [None] * len(inputs)
     for i, g in zip(want, res):
         full[i] = g
@@ -1294,9 +1298,7 @@ def _lstm_graph(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h = o.sigmoid() * c.tanh()
         outs.append(h)
-    outs = _in_time_order(outs, reverse)
-    rows = [c] + outs if reverse else outs + [c]
-    return shape_ops.StackFunction.apply(0, *rows)
+    return shape_ops.StackFunction.apply(0, *_in_time_order(outs, reverse)), c
 
 
 def _gru_graph(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
@@ -1331,8 +1333,8 @@ def _rnn_graph(x, h0, w_ih, w_hh, b_ih, b_hh, reverse, nonlinearity):
 
 
 @_register(recurrent.LSTMFunction)
-def _lstm(node, g):
-    return _through(node, (g,), _lstm_graph, range(7))
+def _lstm(node, g_out, g_cn):
+    return _through(node, (g_out, g_cn), _lstm_graph, range(7))
 
 
 @_register(recurrent.GRUFunction)

@@ -20,16 +20,15 @@ State layout. The hidden states live in one array ``hs`` of shape (L+2, N, H) wh
 1..L are the outputs in time order, so the output is a view and the stacked previous states
 that ``dW_hh`` needs are a contiguous slice:
 
-============  ==============  ==================  ================  ==============
-direction     h0 row          h_prev of step t    stacked h_prev    spare row
-============  ==============  ==================  ================  ==============
-forward       0               t                   ``hs[:L]``        L+1
-reverse       L+1             t+2                 ``hs[2:]``        0
-============  ==============  ==================  ================  ==============
+============  ==============  ==================  ================
+direction     h0 row          h_prev of step t    stacked h_prev
+============  ==============  ==================  ================
+forward       0               t                   ``hs[:L]``
+reverse       L+1             t+2                 ``hs[2:]``
+============  ==============  ==================  ================
 
-The LSTM writes c_n into the spare row and returns the L+1 rows that hold the outputs and
-c_n: ``[h_0 .. h_{L-1}, c_n]`` (forward) or ``[c_n, h_0 .. h_{L-1}]`` (reverse); the module
-slices output, h_n and c_n out of it. GRU and RNN return the (L, N, H) outputs.
+The LSTM returns two outputs, the (L, N, H) outputs and c_n (N, H); GRU and RNN return
+the outputs. h_n is the output row of the last step taken (the module slices it).
 """
 
 import numpy as np
@@ -41,11 +40,11 @@ __all__ = ["GRUFunction", "LSTMFunction", "RNNFunction"]
 
 
 def _layout(L, reverse):
-    """``(h0_row, prev_offset, spare_row, stacked_prev)`` of the table in the module
-    docstring; step t reads ``hs[t + prev_offset]`` and writes ``hs[t + 1]``."""
+    """``(h0_row, prev_offset, stacked_prev)`` of the table in the module docstring; step t
+    reads ``hs[t + prev_offset]`` and writes ``hs[t + 1]``."""
     if reverse:
-        return L + 1, 2, 0, slice(2, L + 2)
-    return 0, 0, L + 1, slice(0, L)
+        return L + 1, 2, slice(2, L + 2)
+    return 0, 0, slice(0, L)
 
 
 def _states(L, N, H, h0, dtype, reverse):
@@ -114,8 +113,8 @@ def _prepare(ctx, x, w_hh):
 
 
 class LSTMFunction(ArrayFunction):
-    """One LSTM layer in one direction over a sequence; returns (L+1, N, H), the outputs
-    and c_n packed as described in the module docstring."""
+    """One LSTM layer in one direction over a sequence; returns the outputs (L, N, H) and
+    c_n (N, H)."""
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
@@ -125,7 +124,7 @@ class LSTMFunction(ArrayFunction):
         hs = _states(L, N, H, h0, x.dtype, reverse)
         cs = _states(L, N, H, c0, x.dtype, reverse)
         acts = np.empty((L, N, 5 * H), x.dtype) if record else None
-        _, off, spare, _ = _layout(L, reverse)
+        _, off, _ = _layout(L, reverse)
         for t in _steps(L, reverse):
             g = K.gemm(hs[t + off], w_hh, out=gates[t], trans_b=True, beta=1.0)
             h, c, a = K.lstm_cell_forward(g, cs[t + off])
@@ -133,23 +132,24 @@ class LSTMFunction(ArrayFunction):
             cs[t + 1] = c
             if record:
                 acts[t] = a
-        hs[spare] = cs[1 if reverse else L]  # c_n
         if record:
             ctx.save_for_backward(x2, w_ih, w_hh, hs, cs, acts)
             ctx.reverse = reverse
             ctx.has_bias = b_ih is not None
-        return hs[:L + 1] if reverse else hs[1:]
+        return hs[1:L + 1], cs[1 if reverse else L].copy()
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out, grad_cn):
         x2, w_ih, w_hh, hs, cs, acts = ctx.saved_tensors
         reverse = ctx.reverse
         L, N, H = acts.shape[0], acts.shape[1], hs.shape[2]
-        _, off, _, prev_rows = _layout(L, reverse)
-        grad = np.ascontiguousarray(grad)
-        dout, dc = (grad[1:], grad[0]) if reverse else (grad[:L], grad[L])
+        _, off, prev_rows = _layout(L, reverse)
+        dtype = acts.dtype
+        dout = (np.zeros((L, N, H), dtype) if grad_out is None
+                else np.ascontiguousarray(grad_out, dtype))
+        dc = np.zeros((N, H), dtype) if grad_cn is None else np.ascontiguousarray(grad_cn, dtype)
         need_h0, need_c0 = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
-        dG = np.empty((L, N, 4 * H), grad.dtype)
+        dG = np.empty((L, N, 4 * H), dtype)
         dh = dout[L - 1 if not reverse else 0].copy()
         dh0 = None
         for t, nxt in _backward_steps(L, reverse):
@@ -177,7 +177,7 @@ class GRUFunction(ArrayFunction):
         gh = np.empty((N, 3 * H), x.dtype)
         hs = _states(L, N, H, h0, x.dtype, reverse)
         acts = np.empty((L, N, 4 * H), x.dtype) if record else None
-        _, off, _, _ = _layout(L, reverse)
+        _, off, _ = _layout(L, reverse)
         for t in _steps(L, reverse):
             h_prev = hs[t + off]
             K.gemm(h_prev, w_hh, out=gh, trans_b=True, bias=b_hh)
@@ -196,7 +196,7 @@ class GRUFunction(ArrayFunction):
         x2, w_ih, w_hh, hs, acts = ctx.saved_tensors
         reverse = ctx.reverse
         L, N, H = acts.shape[0], acts.shape[1], hs.shape[2]
-        _, off, _, prev_rows = _layout(L, reverse)
+        _, off, prev_rows = _layout(L, reverse)
         dout = np.ascontiguousarray(grad)
         need_h0 = ctx.needs_input_grad[1]
         dGi = np.empty((L, N, 3 * H), grad.dtype)
@@ -233,7 +233,7 @@ class RNNFunction(ArrayFunction):
         hs = _states(L, N, H, h0, x.dtype, reverse)
         K.gemm(x2, w_ih, out=hs[1:L + 1].reshape(L * N, H), trans_b=True,
                bias=_bias_sum(b_ih, b_hh))
-        _, off, _, _ = _layout(L, reverse)
+        _, off, _ = _layout(L, reverse)
         for t in _steps(L, reverse):
             K.gemm(hs[t + off], w_hh, out=hs[t + 1], trans_b=True, beta=1.0, relu=relu)
             if not relu:
@@ -251,7 +251,7 @@ class RNNFunction(ArrayFunction):
         reverse = ctx.reverse
         act_backward = K.relu_backward if ctx.relu else K.tanh_backward
         L, N, H = hs.shape[0] - 2, hs.shape[1], hs.shape[2]
-        _, _, _, prev_rows = _layout(L, reverse)
+        _, _, prev_rows = _layout(L, reverse)
         dout = np.ascontiguousarray(grad)
         need_h0 = ctx.needs_input_grad[1]
         dG = np.empty((L, N, H), grad.dtype)

@@ -560,3 +560,21 @@ def test_embedding_errors_name_the_layer():
     _raises(ValueError, "padding_idx must be within num_embeddings", nn.Embedding, 10, 3, -11)
     _raises(IndexError, r"embedding: index 5 is out of range", F.embedding, np.array([5]),
             pynn.tensor(np.zeros((5, 2))))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("used", ["output", "h_n", "c_n"])
+def test_lstm_gradient_through_one_of_its_results(used, bidirectional, each_backend):
+    """The LSTM node has two outputs (the sequence and c_n): a loss on one of them alone
+    gives PyTorch's gradients (the other arrives as no gradient at all)."""
+    torch.manual_seed(2)
+    tmodel = tnn.LSTM(4, 6, num_layers=2, bidirectional=bidirectional).double()
+    model = nn.LSTM(4, 6, num_layers=2, bidirectional=bidirectional).double()
+    model.load_state_dict(_from_torch(tmodel))
+    x = _rng(9).standard_normal((5, 3, 4))
+    xp = pynn.tensor(x.copy(), requires_grad=True)
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    for m, xi in ((model, xp), (tmodel, xt)):
+        out, (h_n, c_n) = m(xi)
+        {"output": out, "h_n": h_n, "c_n": c_n}[used].pow(2).sum().backward()
+    _compare_grads([xp], [xt], model, tmodel)
