@@ -12,6 +12,7 @@ The generated pages (docs/api/, docs/_build/) are never committed.
 import importlib
 import inspect
 import re
+import sys
 from pathlib import Path
 
 project = "pynn"
@@ -58,12 +59,43 @@ myst_heading_anchors = 3
 
 
 
+def python_reexport(obj):
+    """Whether ``obj`` is a class, function or module of Python's standard library that a pynn
+    module re-exports (``pynn.multiprocessing`` is ``multiprocessing`` with tensors). Those
+    are Python's to document: a page lists the names pynn defines. tests/test_api_docs.py
+    holds the docstrings to the same rule."""
+    origin = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__module__", None)
+    if not isinstance(origin, str) or not (inspect.ismodule(obj) or callable(obj)):
+        return False
+    return origin.partition(".")[0] in sys.stdlib_module_names
+
+
 def _pages():
     """The modules docs/api.rst lists, each of which gets a page."""
     text = (Path(__file__).parent / "api.rst").read_text()
     block = re.search(r"^\.\. autosummary::\n((?:[ \t]+.*\n|\n)+)", text, re.MULTILINE)
     return [line.strip() for line in block.group(1).splitlines()
             if line.strip() and not line.strip().startswith(":")]
+
+
+def _class_pages(pages):
+    """``{id(class): page}``, the first page whose ``__all__`` lists each class. A class that
+    several documented modules export (``pynn.data`` re-exports ``pynn.utils.data``) is
+    described on that page only: Sphinx registers a class under its defining module's name
+    too, and a second description of it is a duplicate."""
+    owner = {}
+    for page in pages:
+        module = importlib.import_module(page)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj):
+                owner.setdefault(id(obj), page)
+    return owner
+
+
+def described_on(page, obj):
+    """Whether the page of module ``page`` describes ``obj`` (one of its ``__all__``)."""
+    return not python_reexport(obj) and _CLASS_PAGES.get(id(obj), page) == page
 
 
 def _submodules(pages):
@@ -76,7 +108,7 @@ def _submodules(pages):
         module = importlib.import_module(page)
         for name in module.__all__:
             obj = getattr(module, name)
-            if inspect.ismodule(obj):
+            if inspect.ismodule(obj) and not python_reexport(obj):
                 summary = (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")
                 summary = re.sub(r":[a-z:]+:`~?([^`<]+?)`", r"``\1``", summary)
                 out.setdefault(page, []).append((f"{page}.{name}", summary, page_of.get(id(obj))))
@@ -87,6 +119,7 @@ def _submodules(pages):
 # the submodules each page names.
 autosummary_context = {"kernels": importlib.import_module("pynn.backend").KERNELS,
                        "submodules": _submodules(_pages())}
+_CLASS_PAGES = _class_pages(_pages())
 
 
 def setup(app):
@@ -107,3 +140,10 @@ def setup(app):
             napoleon._process_docstring(app, what, name, obj, options, lines)
 
     app.connect("autodoc-process-docstring", sections)
+
+    def skip_described_elsewhere(app, what, name, obj, skip, options):
+        if what == "module" and not described_on(app.env.docname.rpartition("/")[2], obj):
+            return True
+        return None
+
+    app.connect("autodoc-skip-member", skip_described_elsewhere)

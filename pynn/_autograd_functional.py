@@ -4,7 +4,7 @@ Tensors, ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``vhp`` and ``hvp``.
 All are reverse mode, built on :func:`pynn.autograd.grad`: a Jacobian costs one backward
 walk per output element, a Hessian one per input element, and ``jvp`` / ``hvp`` use the
 double-backward trick (the gradient of a vector-Jacobian product with respect to the vector),
-so they need ops with a recorded backward (:mod:`pynn.ops.graph_backward`).
+so they need ops with a recorded backward (``pynn.ops.graph_backward``).
 
 As in PyTorch, ``inputs`` is a Tensor or a tuple of Tensors and the results follow its form
 (a Tensor for a Tensor, tuples for tuples); the inputs are used detached unless
@@ -95,7 +95,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     ----------
     func : callable
         Takes the inputs (as positional Tensors), returns a Tensor or a tuple of Tensors.
-    inputs : Tensor or tuple of Tensor
+    inputs : Tensor or tuple of Tensor, of any shapes
     v : Tensor or tuple of Tensor, optional
         Shaped like the outputs; may be omitted when the single output has one element.
     create_graph : bool
@@ -127,14 +127,15 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
-    """The Jacobian-vector product ``J v`` of ``func`` at ``inputs`` (through the double
-    backward: the gradient of ``u^T J`` with respect to ``u``).
+    """The Jacobian-vector product ``J v`` of ``func`` at ``inputs``.
+
+    Computed through the double backward: the gradient of ``u^T J`` with respect to ``u``.
 
     Parameters
     ----------
     func : callable
         Takes the inputs (as positional Tensors), returns a Tensor or a tuple of Tensors.
-    inputs : Tensor or tuple of Tensor
+    inputs : Tensor or tuple of Tensor, of any shapes
     v : Tensor or tuple of Tensor, optional
         Shaped like the inputs; may be omitted when the single input has one element.
     create_graph : bool
@@ -170,14 +171,15 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
-    """The Jacobian of ``func`` at ``inputs``: ``J[i][j]`` of shape
-    ``outputs[i].shape + inputs[j].shape``.
+    """The Jacobian of ``func`` at ``inputs``.
+
+    ``J[i][j]`` has shape ``outputs[i].shape + inputs[j].shape``.
 
     Parameters
     ----------
     func : callable
         Takes the inputs (as positional Tensors), returns a Tensor or a tuple of Tensors.
-    inputs : Tensor or tuple of Tensor
+    inputs : Tensor or tuple of Tensor, of any shapes
     create_graph : bool
         Record the computation, so the result can be differentiated again.
     strict : bool
@@ -233,14 +235,15 @@ def _jacobian_rows(out, inputs, create_graph, strict):
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
-    """The Hessian of the scalar function ``func`` at ``inputs``: ``H[i][j]`` of shape
-    ``inputs[i].shape + inputs[j].shape``.
+    """The Hessian of the scalar function ``func`` at ``inputs``.
+
+    ``H[i][j]`` has shape ``inputs[i].shape + inputs[j].shape``.
 
     Parameters
     ----------
     func : callable
         Takes the inputs (as positional Tensors), returns a Tensor of one element.
-    inputs : Tensor or tuple of Tensor
+    inputs : Tensor or tuple of Tensor, of any shapes
     create_graph : bool
         Record the computation, so the result can be differentiated again.
     strict : bool
@@ -274,7 +277,7 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
     ----------
     func : callable
         Takes the inputs (as positional Tensors), returns a Tensor of one element.
-    inputs : Tensor or tuple of Tensor
+    inputs : Tensor or tuple of Tensor, of any shapes
     v : Tensor or tuple of Tensor, optional
         Shaped like the inputs; may be omitted when the single input has one element.
     create_graph : bool
@@ -293,15 +296,16 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
-    """The Hessian-vector product ``H v`` of the scalar function ``func`` at ``inputs``
-    (equal to :func:`vhp` for a twice continuously differentiable function, whose Hessian
-    is symmetric).
+    """The Hessian-vector product ``H v`` of the scalar function ``func`` at ``inputs``.
+
+    Equal to :func:`vhp` for a twice continuously differentiable function, whose Hessian is
+    symmetric.
 
     Parameters
     ----------
     func : callable
         Takes the inputs (as positional Tensors), returns a Tensor of one element.
-    inputs : Tensor or tuple of Tensor
+    inputs : Tensor or tuple of Tensor, of any shapes
     v : Tensor or tuple of Tensor, optional
         Shaped like the inputs; may be omitted when the single input has one element.
     create_graph : bool

@@ -33,7 +33,7 @@ outputs never require grad.
 
 The walk
 --------
-``Tensor.backward``, :func:`backward` and :func:`grad` share one engine (:func:`_execute`):
+``Tensor.backward``, :func:`backward` and :func:`grad` share one engine (``_execute``):
 Kahn's algorithm over the nodes reachable from the roots, without recursion, passing
 ndarrays between nodes and wrapping a gradient in a Tensor only where a user sees it (a
 ``.grad``, a hook, the result of :func:`grad`). Saved values are released after a node ran
@@ -44,7 +44,7 @@ in-place write in between makes backward raise, as PyTorch does.
 Where an op's input was made by an op whose backward can absorb its own (a ReLU or a
 max-pool after a convolution, a ReLU after a linear layer: the node's ``_fuse``) and that
 input reaches nothing else in the walk, unwatched by hooks and unwritten since, the walk
-runs the chain's backward as one kernel call (:func:`_fused_backward`): written one op at a
+runs the chain's backward as one kernel call (``_fused_backward``): written one op at a
 time, ``F.max_pool2d(F.relu(conv(x)), 2)`` runs the pooled convolution's backward, never
 storing the full-size gradients of the intermediates. Walks that must see every node
 (``create_graph``, anomaly mode) run the ops one by one, and :func:`grad` never absorbs a
@@ -52,7 +52,7 @@ node whose output's gradient it was asked for.
 
 ``create_graph=True`` records the backward itself: a :class:`Function`'s ``backward`` is
 written with Tensor operations; a built-in op's backward works on ndarrays, so its recorded
-form comes from :mod:`pynn.ops.graph_backward` (an op without an entry there raises
+form comes from ``pynn.ops.graph_backward`` (an op without an entry there raises
 NotImplementedError naming it).
 """
 
@@ -106,7 +106,7 @@ _mode = _GradMode()
 
 
 def is_grad_enabled():
-    """True when operations record the graph for :meth:`Tensor.backward`.
+    """True when operations record the graph for :meth:`pynn.Tensor.backward`.
 
     Returns
     -------
@@ -226,8 +226,9 @@ def is_inference_mode_enabled():
 
 
 class set_detect_anomaly:
-    """Turn anomaly detection on or off (``torch.autograd.set_detect_anomaly``): when on, the
-    backward walk raises as soon as a node returns a gradient holding NaN.
+    """Turn anomaly detection on or off (``torch.autograd.set_detect_anomaly``).
+
+    When on, the backward walk raises as soon as a node returns a gradient holding NaN.
 
     A call takes effect at once; as a context manager it restores the previous setting.
 
@@ -251,8 +252,15 @@ class set_detect_anomaly:
 
 
 class detect_anomaly(_GradModeContext):
-    """Context manager and decorator enabling anomaly detection (see
-    :class:`set_detect_anomaly`)."""
+    """Context manager and decorator enabling anomaly detection.
+
+    See :class:`set_detect_anomaly`.
+
+    Parameters
+    ----------
+    check_nan : bool
+        Raise when a node returns a gradient holding NaN (False: detection stays off).
+    """
 
     def __init__(self, check_nan=True):
         self.check_nan = bool(check_nan)
@@ -277,7 +285,12 @@ class detect_anomaly(_GradModeContext):
 
 
 def is_anomaly_enabled():
-    """True when :class:`detect_anomaly` checks the gradients of the backward walk."""
+    """Whether :class:`detect_anomaly` checks the gradients of the backward walk.
+
+    Returns
+    -------
+    bool
+    """
     return _mode.anomaly
 
 
@@ -381,8 +394,10 @@ class AccumulateGrad:
 
 
 class ArrayFunction:
-    """Base class of pynn's differentiable operations, on ndarrays: subclass it with static
-    ``forward`` and ``backward`` methods and call :meth:`apply` (see the module docstring)::
+    """Base class of pynn's differentiable operations, on ndarrays.
+
+    Subclass it with static ``forward`` and ``backward`` methods and call :meth:`apply` (see
+    the module docstring)::
 
         class MulFunction(ArrayFunction):
             @staticmethod
@@ -432,18 +447,49 @@ class ArrayFunction:
 
     @staticmethod
     def forward(ctx, *args):
+        """The operation, defined by each subclass.
+
+        Parameters
+        ----------
+        ctx : ArrayFunction
+            The node: :meth:`save_for_backward` and attributes keep what ``backward`` needs.
+        *args : ndarray of any shape, or other values
+            The arguments of :meth:`apply`, Tensors unwrapped.
+
+        Returns
+        -------
+        ndarray or tuple of ndarray
+            The output(s), of any shapes.
+        """
         raise NotImplementedError("ArrayFunction subclasses must define forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx, *grads):
+        """The gradients of the inputs from those of the outputs, defined by each subclass.
+
+        Parameters
+        ----------
+        ctx : ArrayFunction
+            The node ``forward`` ran on.
+        *grads : ndarray shaped like each output
+            The gradient of each output.
+
+        Returns
+        -------
+        ndarray or tuple of (ndarray or None)
+            One gradient per argument of ``forward``, shaped like it (None for one that
+            needs none).
+        """
         raise NotImplementedError("ArrayFunction subclasses must define backward(ctx, grad)")
 
     @classmethod
     def apply(cls, *args):
-        """Run ``forward`` on the arguments (Tensors unwrapped to ndarrays) and return the
-        result as a Tensor (a tuple of Tensors sharing this node when ``forward`` returns a
-        tuple), recording this node in the graph when grad mode is on and some Tensor
-        argument requires grad."""
+        """Run ``forward`` on the arguments and return the result as Tensors.
+
+        The Tensors among ``args`` reach ``forward`` unwrapped to ndarrays; the result is a
+        Tensor (a tuple of Tensors sharing this node when ``forward`` returns a tuple). The
+        node is recorded in the graph when grad mode is on and some Tensor argument
+        requires grad."""
         ctx = cls()
         arrays = []
         needs = []
@@ -494,8 +540,10 @@ class ArrayFunction:
 
     @classmethod
     def apply_with_ctx(cls, *args):
-        """As :meth:`apply`, returning ``(output, ctx)``, for callers that want something
-        ``forward`` left on the context (pooling indices); slower, off the hot path."""
+        """As :meth:`apply`, returning ``(output, ctx)``.
+
+        For callers that want something ``forward`` left on the context (pooling indices);
+        slower, off the hot path."""
         ctx = cls()
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -526,8 +574,10 @@ class ArrayFunction:
 
     @property
     def next_functions(self):
-        """One ``(node, output index)`` per Tensor argument: the node that made it, an
-        :class:`AccumulateGrad` for a leaf that requires grad, ``(None, 0)`` otherwise."""
+        """One ``(node, output index)`` per Tensor argument.
+
+        The node that made the argument, an ``AccumulateGrad`` for a leaf that requires
+        grad, ``(None, 0)`` otherwise."""
         out = []
         for t, needed in zip(self._inputs, self.needs_input_grad):
             if not isinstance(t, Tensor):
@@ -830,9 +880,14 @@ class Function:
     ``MyFunction.apply(*args)``. Alternatively ``forward(*args)`` without ctx plus
     ``setup_context(ctx, inputs, output)``.
 
-    ``ctx`` offers :meth:`~BackwardCFunction.save_for_backward` / ``saved_tensors``,
+    ``ctx`` offers ``save_for_backward`` / ``saved_tensors``,
     ``needs_input_grad`` (a bool per argument), ``mark_non_differentiable``,
     ``mark_dirty``, ``set_materialize_grads`` and takes any other attribute.
+
+    Parameters
+    ----------
+    *args, **kwargs : any
+        Ignored: a Function is not instantiated by users (call :meth:`apply`).
     """
 
     _backward_cls = FunctionCtx
@@ -856,15 +911,55 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
+        """The operation, defined by each subclass (run without recording a graph).
+
+        Parameters
+        ----------
+        ctx : FunctionCtx
+            The node (absent when the subclass defines :meth:`setup_context`).
+        *args, **kwargs : Tensor of any shape, or other values
+            The arguments of :meth:`apply`.
+
+        Returns
+        -------
+        Tensor or tuple of Tensor
+            The output(s), of any shapes.
+        """
         raise NotImplementedError("You must implement the forward function for custom "
                                   "autograd.Function.")
 
     @staticmethod
     def setup_context(ctx, inputs, output):
+        """Save what ``backward`` needs, for a ``forward`` written without ``ctx``.
+
+        Parameters
+        ----------
+        ctx : FunctionCtx
+            The node.
+        inputs : tuple
+            The arguments of :meth:`apply`.
+        output : Tensor or tuple of Tensor
+            What ``forward`` returned, of any shapes.
+        """
         raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
+        """The gradients of the inputs from those of the outputs, defined by each subclass.
+
+        Parameters
+        ----------
+        ctx : FunctionCtx
+            The node ``forward`` ran on.
+        *grad_outputs : Tensor shaped like each output
+            The gradient of each output.
+
+        Returns
+        -------
+        Tensor or tuple of (Tensor or None)
+            One gradient per argument of ``forward``, shaped like it (None for one that is
+            not differentiated).
+        """
         raise NotImplementedError("You must implement either the backward or vjp method for "
                                   "your custom autograd.Function to use it with backward "
                                   "mode AD.")
@@ -873,12 +968,23 @@ class Function:
 
     @staticmethod
     def jvp(ctx, *grad_inputs):
+        """Forward-mode AD, which pynn does not have: raises NotImplementedError.
+
+        Parameters
+        ----------
+        ctx : FunctionCtx
+            The node.
+        *grad_inputs : Tensor shaped like each input
+            Tangents of the inputs.
+        """
         raise NotImplementedError("pynn has no forward-mode AD (jvp)")
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        """Run ``forward`` and return its output(s), recorded in the graph when grad mode is
-        on and some Tensor argument requires grad."""
+        """Run ``forward`` and return its output(s).
+
+        The call is recorded in the graph when grad mode is on and some Tensor argument
+        requires grad."""
         if cls is Function:
             raise RuntimeError("Function.apply: call apply on a subclass of Function")
         ctx = cls._backward_cls()
@@ -1417,12 +1523,13 @@ def _seed_grads(outputs, grad_outputs, graph, who):
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None,
              grad_variables=None):
-    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend
-    on (``torch.autograd.backward``).
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves.
+
+    The leaves are those ``tensors`` depend on, as ``torch.autograd.backward``.
 
     Parameters
     ----------
-    tensors : Tensor or sequence of Tensor
+    tensors : Tensor or sequence of Tensor, of any shapes
         The roots; each must require grad.
     grad_tensors : Tensor, array_like, None or a sequence of them, optional
         d(something)/d(root) shaped like each root; None for a one-element root (ones).
@@ -1433,6 +1540,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         :class:`Function` nodes only; see the module docstring).
     inputs : Tensor or sequence of Tensor, optional
         Accumulate into these tensors' ``.grad`` only (leaves or not).
+    grad_variables : Tensor, array_like, None or a sequence of them, optional
+        The deprecated name of ``grad_tensors``.
     """
     tensors = _as_tuple(tensors)
     if grad_variables is not None and grad_tensors is None:
@@ -1673,13 +1782,14 @@ def _add_to_output(grads, node, t, g):
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
-    """The gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``
-    (``torch.autograd.grad``).
+    """The gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
+
+    No ``.grad`` is touched.
 
     Parameters
     ----------
-    outputs : Tensor or sequence of Tensor
-    inputs : Tensor or sequence of Tensor
+    outputs : Tensor or sequence of Tensor, of any shapes
+    inputs : Tensor or sequence of Tensor, of any shapes
         Leaves or intermediate tensors of the graph.
     grad_outputs : sequence of (Tensor or None), optional
         Shaped like each output; None for a one-element output (ones).
@@ -1689,6 +1799,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         Return gradients that carry their own graph (differentiable again).
     allow_unused : bool, optional
         Give None for an input the outputs do not depend on instead of raising.
+    only_inputs : bool
+        Accepted and ignored, as in PyTorch (deprecated there).
+    is_grads_batched : bool
+        Only False is implemented.
     materialize_grads : bool
         Give zeros instead of None for unused inputs (implies ``allow_unused``).
 
@@ -1754,19 +1868,23 @@ class GradcheckError(RuntimeError):
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
               **unused_options):
-    """Compare the gradients autograd computes for ``func`` with central differences
-    (``torch.autograd.gradcheck``); use float64 inputs.
+    """Compare the gradients autograd computes for ``func`` with central differences.
+
+    As ``torch.autograd.gradcheck``; use float64 inputs.
 
     Parameters
     ----------
     func : callable
         ``func(*inputs)`` returns a Tensor or a tuple of them.
-    inputs : Tensor or tuple
+    inputs : Tensor or tuple, of any shapes
         The arguments; the Tensors that require grad are checked.
     eps, atol, rtol : float
         The step of the differences and the tolerances of the comparison.
     raise_exception : bool
         Raise :class:`GradcheckError` on a mismatch (else return False).
+    **unused_options : any
+        PyTorch's other options (``nondet_tol``, ``check_undefined_grad`` ...), accepted and
+        ignored.
 
     Returns
     -------
@@ -1814,8 +1932,20 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 
 
 def once_differentiable(backward):
-    """Decorate a :class:`Function`'s ``backward`` that is not itself differentiable: it runs
-    without recording even under ``create_graph=True``."""
+    """Decorate a :class:`Function`'s ``backward`` that is not itself differentiable.
+
+    The decorated ``backward`` runs without recording, even under ``create_graph=True``.
+
+    Parameters
+    ----------
+    backward : callable
+        The ``backward(ctx, *grads)`` staticmethod.
+
+    Returns
+    -------
+    callable
+        ``backward`` run under :class:`no_grad`.
+    """
 
     @functools.wraps(backward)
     def wrapper(ctx, *grads):

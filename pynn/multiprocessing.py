@@ -1,6 +1,6 @@
-"""Python's :mod:`multiprocessing` with tensors in shared memory (``torch.multiprocessing``).
+"""Python's ``multiprocessing`` with tensors in shared memory (``torch.multiprocessing``).
 
-Everything :mod:`multiprocessing` offers is here under the same names (``Process``,
+Everything ``multiprocessing`` offers is here under the same names (``Process``,
 ``Queue``, ``Pool``, ``set_start_method``, ``get_context``, ...), plus :func:`spawn`. What
 this module adds is how tensors travel to other processes:
 
@@ -10,7 +10,7 @@ this module adds is how tensors travel to other processes:
   Hogwild training relies on: several processes update one model's parameters in place.
   A forked child inherits the mapping; a spawned child, or a process receiving the tensor
   through a ``Queue`` or ``Pipe``, gets a duplicate of the memory's file descriptor.
-- Any other tensor is copied, as a plain :mod:`pickle` copies it.
+- Any other tensor is copied, as a plain ``pickle`` copies it.
 
 Shared storage is an anonymous memory file (``memfd_create`` on Linux, an unlinked
 temporary file elsewhere) mapped ``MAP_SHARED``; it is freed when the last process
@@ -150,7 +150,17 @@ _register_reducers()
 # -- spawn ------------------------------------------------------------------------------------
 
 class ProcessException(Exception):
-    """A process started by :func:`spawn` failed."""
+    """A process started by :func:`spawn` failed.
+
+    Parameters
+    ----------
+    msg : str
+        The message.
+    error_index : int
+        The failed process's index, ``0 .. nprocs - 1``.
+    pid : int
+        Its process id.
+    """
 
     def __init__(self, msg, error_index, pid):
         super().__init__(msg)
@@ -161,12 +171,37 @@ class ProcessException(Exception):
 
 
 class ProcessRaisedException(ProcessException):
-    """A process started by :func:`spawn` raised an exception; the message holds its
-    traceback."""
+    """A process started by :func:`spawn` raised an exception.
+
+    The message holds its traceback.
+
+    Parameters
+    ----------
+    msg : str
+        The message, with the child's traceback.
+    error_index : int
+        The failed process's index.
+    pid : int
+        Its process id.
+    """
 
 
 class ProcessExitedException(ProcessException):
-    """A process started by :func:`spawn` exited with a non-zero code (or a signal)."""
+    """A process started by :func:`spawn` exited with a non-zero code (or a signal).
+
+    Parameters
+    ----------
+    msg : str
+        The message.
+    error_index : int
+        The failed process's index.
+    pid : int
+        Its process id.
+    exit_code : int
+        Its exit code (negative: killed by a signal).
+    signal_name : str, optional
+        The signal's name, when a signal ended it.
+    """
 
     def __init__(self, msg, error_index, pid, exit_code, signal_name=None):
         super().__init__(msg, error_index, pid)
@@ -318,7 +353,12 @@ def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method
 
     Parameters
     ----------
-    fn, args, nprocs, join, daemon, start_method
+    fn : callable
+    args : tuple, optional
+    nprocs : int, default 1
+    join : bool, default True
+    daemon : bool, default False
+    start_method : {"spawn", "fork", "forkserver"}, default "spawn"
         As :func:`spawn`.
 
     Returns

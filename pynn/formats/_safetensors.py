@@ -95,8 +95,9 @@ def save_safetensors(tensors, f, metadata=None):
 
 
 def load_safetensors(f, *, metadata=False):
-    """Read a safetensors file (from pynn, ``safetensors.torch.save_file``, the Hugging Face
-    Hub ...) into a dict of :class:`pynn.Tensor`.
+    """Read a safetensors file into a dict of :class:`pynn.Tensor`.
+
+    The file may come from pynn, ``safetensors.torch.save_file``, the Hugging Face Hub ...
 
     Parameters
     ----------

@@ -673,8 +673,9 @@ def _check_opcodes(data, source, name):
 
 
 def load_torch(f, *, max_bytes=None):
-    """Load a checkpoint written by ``torch.save`` (the zip format of PyTorch 1.6 and later)
-    without PyTorch, and without running any code from the file.
+    """Load a checkpoint written by ``torch.save``, without PyTorch and without running code.
+
+    The zip format of PyTorch 1.6 and later.
 
     What ``torch.load(f, weights_only=True)`` accepts loads: a ``state_dict``, or a checkpoint
     dict of state dicts, numbers, strings, bytes, lists, tuples, sets, (Ordered)dicts,

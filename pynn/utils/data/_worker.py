@@ -52,7 +52,7 @@ class WorkerInfo:
 def get_worker_info():
     """Inside a DataLoader worker process, its ``WorkerInfo``; None in the main process.
 
-    An :class:`IterableDataset` uses it in ``__iter__`` to give each worker its share.
+    An :class:`~pynn.data.IterableDataset` uses it in ``__iter__`` to give each worker its share.
 
     Returns
     -------

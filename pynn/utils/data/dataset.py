@@ -268,7 +268,7 @@ class StackDataset(Dataset):
 
 
 def random_split(dataset, lengths, generator=None, *, seed=None):
-    """Split ``dataset`` into non-overlapping :class:`Subset` s of the given lengths.
+    """Split ``dataset`` into non-overlapping :class:`~pynn.data.Subset` s of the given lengths.
 
     The samples are assigned by a random permutation.
 

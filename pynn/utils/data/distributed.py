@@ -87,6 +87,8 @@ class DistributedSampler(Sampler):
         return self.num_samples
 
     def set_epoch(self, epoch):
-        """Set the epoch, which reseeds the shuffle: call it before each epoch's loop, with
-        the same value on every rank."""
+        """Set the epoch, which reseeds the shuffle.
+
+        Call it before each epoch's loop, with the same value on every rank.
+        """
         self.epoch = epoch
