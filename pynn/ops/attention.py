@@ -146,14 +146,15 @@ class ScaledDotProductAttentionFunction(ArrayFunction):
         out, probs = K.attention_forward(q3, k3, v3, m, causal, scale, dmask)
         if any(ctx.needs_input_grad):
             ctx.save_for_backward(q3, k3, v3, probs, dmask)
-            ctx.args = (q.shape, k.shape, v.shape, None if mask is None else mask.shape,
-                        batch, scale)
+            ctx.shapes = (q.shape, k.shape, v.shape, None if mask is None else mask.shape)
+            ctx.batch, ctx.scale = batch, scale
         return out.reshape(tuple(batch) + (l, ev))
 
     @staticmethod
     def backward(ctx, grad):
         q3, k3, v3, probs, dmask = ctx.saved_tensors
-        q_shape, k_shape, v_shape, mask_shape, batch, scale = ctx.args
+        q_shape, k_shape, v_shape, mask_shape = ctx.shapes
+        batch, scale = ctx.batch, ctx.scale
         nq, nk, nv, nm = ctx.needs_input_grad[:4]
         g3 = np.ascontiguousarray(grad.reshape((-1,) + grad.shape[-2:]))
         grads = [None, None, None, None]
@@ -246,14 +247,15 @@ class MultiheadAttentionFunction(ArrayFunction):
             ctx.weights = probs if dmask is None else probs * dmask
         if any(ctx.needs_input_grad):
             ctx.save_for_backward(qh, kh, vh, probs, dmask)
-            ctx.args = (layout, heads, batch_first, e,
-                        tuple(None if x is None else x.shape for x in arrays))
+            ctx.layout, ctx.heads, ctx.batch_first, ctx.e = layout, heads, batch_first, e
+            ctx.shapes = tuple(None if x is None else x.shape for x in arrays)
         return merge_heads(out, heads, batch_first)
 
     @staticmethod
     def backward(ctx, grad):
         qh, kh, vh, probs, dmask = ctx.saved_tensors
-        layout, heads, batch_first, e, shapes = ctx.args
+        layout, heads, batch_first, e = ctx.layout, ctx.heads, ctx.batch_first, ctx.e
+        shapes = ctx.shapes
         needs = ctx.needs_input_grad[:3]
         gh = split_heads(grad, heads, batch_first)
         dq, dk, dv = K.attention_backward(qh, kh, vh, probs, gh, None, dmask)

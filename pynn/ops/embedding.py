@@ -48,13 +48,14 @@ class EmbeddingFunction(ArrayFunction):
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
         if ctx.needs_input_grad:
             ctx.save_for_backward(indices)
-            ctx.args = (weight.shape[0], padding_idx, scale_grad_by_freq)
+            ctx.num_embeddings, ctx.padding_idx = weight.shape[0], padding_idx
+            ctx.scale_grad_by_freq = scale_grad_by_freq
         return np.take(weight, indices, axis=0)
 
     @staticmethod
     def backward(ctx, grad):
         (indices,) = ctx.saved_tensors
-        num, padding_idx, scale = ctx.args
+        num, padding_idx, scale = ctx.num_embeddings, ctx.padding_idx, ctx.scale_grad_by_freq
         idx = indices.reshape(-1)
         g = grad.reshape(idx.size, grad.shape[-1])
         if scale:

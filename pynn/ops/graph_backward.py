@@ -484,14 +484,12 @@ def _prelu(node, g):
 
 @_register(reduce.SumFunction)
 def _sum(node, g):
-    axes, keepdim, shape_ = node.args
-    return _unreduce(g, axes, keepdim, shape_), None, None
+    return _unreduce(g, node.axes, node.keepdim, node.x_shape), None, None
 
 
 @_register(reduce.MeanFunction)
 def _mean(node, g):
-    axes, keepdim, shape_, count = node.args
-    return _unreduce(g / count, axes, keepdim, shape_), None, None
+    return _unreduce(g / node.count, node.axes, node.keepdim, node.x_shape), None, None
 
 
 @_register(reduce.AmaxFunction)
@@ -1028,13 +1026,13 @@ class AvgPool2dAdjointFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, grad, x_shape, kernel_size, stride, padding, count_include_pad):
-        ctx.args = (kernel_size, stride, padding, count_include_pad)
+        ctx.pooling = (kernel_size, stride, padding, count_include_pad)
         return K.avg_pool2d_backward(grad, x_shape, kernel_size, stride, padding,
                                      count_include_pad)
 
     @staticmethod
     def backward(ctx, grad):
-        return (K.avg_pool2d_forward(grad, *ctx.args),) + (None,) * 5
+        return (K.avg_pool2d_forward(grad, *ctx.pooling),) + (None,) * 5
 
 
 @_register(pool.AvgPool2dFunction)
@@ -1067,13 +1065,14 @@ class EmbeddingBackwardFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, grad, indices, num, padding_idx, scale):
-        ctx.args = (indices, padding_idx)
-        same = types.SimpleNamespace(saved_tensors=(indices,), args=(num, padding_idx, scale))
+        ctx.indices, ctx.padding_idx = indices, padding_idx
+        same = types.SimpleNamespace(saved_tensors=(indices,), num_embeddings=num,
+                                     padding_idx=padding_idx, scale_grad_by_freq=scale)
         return embedding.EmbeddingFunction.backward(same, grad)[0]
 
     @staticmethod
     def backward(ctx, grad):
-        indices, padding_idx = ctx.args
+        indices, padding_idx = ctx.indices, ctx.padding_idx
         rows = np.take(grad, indices, axis=0)
         if padding_idx is not None:
             rows[indices == padding_idx] = 0

@@ -43,7 +43,7 @@ class IndexFunction(ArrayFunction):
 
     def name(self):
         # PyTorch's grad_fn: the node of the last indexing step it applies
-        key = self.args[1]
+        key = self.key
         parts = key if isinstance(key, tuple) else (key,)
         if any(not isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis)))
                for k in parts):
@@ -56,7 +56,7 @@ class IndexFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, key):
-        ctx.args = (x.shape, key)
+        ctx.x_shape, ctx.key = x.shape, key
         try:
             return x[key]
         except IndexError as exc:
@@ -64,8 +64,8 @@ class IndexFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        shape, key = ctx.args
-        dx = np.zeros(shape, grad.dtype)
+        key = ctx.key
+        dx = np.zeros(ctx.x_shape, grad.dtype)
         if _is_advanced(key):
             np.add.at(dx, key, grad)
         else:
@@ -88,12 +88,12 @@ class IndexPutFunction(ArrayFunction):
                 out[key] = value
         except (IndexError, ValueError) as exc:
             raise type(exc)(f"index assignment: {exc} (tensor shape {x.shape})") from None
-        ctx.args = (key, np.shape(value), accumulate)
+        ctx.key, ctx.value_shape, ctx.accumulate = key, np.shape(value), accumulate
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        key, vshape, accumulate = ctx.args
+        key, vshape, accumulate = ctx.key, ctx.value_shape, ctx.accumulate
         nx, nv = ctx.needs_input_grad[:2]
         gx = gv = None
         if nx:

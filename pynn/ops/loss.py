@@ -278,13 +278,13 @@ class MultiMarginLossFunction(ArrayFunction):
             h *= wy
         per = h.sum(axis=1) / x.dtype.type(c)
         ctx.save_for_backward(z, active, labels, wy)
-        ctx.args = (p, reduction)
+        ctx.p, ctx.reduction = p, reduction
         return _reduce(per, reduction)
 
     @staticmethod
     def backward(ctx, grad):
         z, active, labels, wy = ctx.saved_tensors
-        p, reduction = ctx.args
+        p, reduction = ctx.p, ctx.reduction
         n, c = z.shape
         g = _reduced_grad(grad, (n,), reduction)
         coef = active.astype(z.dtype) if p == 1 else np.where(active, 2 * z, 0)

@@ -62,13 +62,13 @@ class BatchNormFunction(ArrayFunction):
         if bias is not None:
             y += bias.reshape(cshape)
         ctx.save_for_backward(xhat, invstd, weight)
-        ctx.args = (training, axes, cshape, bias is not None)
+        ctx.training, ctx.axes, ctx.cshape, ctx.has_bias = training, axes, cshape, bias is not None
         return y
 
     @staticmethod
     def backward(ctx, grad):
         xhat, invstd, weight = ctx.saved_tensors
-        training, axes, cshape, has_bias = ctx.args
+        training, axes, cshape, has_bias = ctx.training, ctx.axes, ctx.cshape, ctx.has_bias
         nx, nw, nb = ctx.needs_input_grad[:3]
         need_sums = training and nx
         db = grad.sum(axis=axes, keepdims=True) if (nb or need_sums) else None
@@ -116,13 +116,13 @@ class LayerNormFunction(ArrayFunction):
         if bias is not None:
             y += bias.reshape(-1)
         ctx.save_for_backward(xhat, invstd, weight)
-        ctx.args = (x.shape, None if bias is None else bias.shape)
+        ctx.x_shape, ctx.bias_shape = x.shape, None if bias is None else bias.shape
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
         xhat, invstd, weight = ctx.saved_tensors
-        x_shape, bias_shape = ctx.args
+        x_shape, bias_shape = ctx.x_shape, ctx.bias_shape
         nx, nw, nb = ctx.needs_input_grad[:3]
         g = grad.reshape(xhat.shape)
         dx = dw = db = None

@@ -30,23 +30,22 @@ def _expand_grad(grad, axes, keepdim, shape):
 
 class SumFunction(ArrayFunction):
     def name(self):
-        return "SumBackward0" if self.args[0] is None else "SumBackward1"  # as PyTorch's
+        return "SumBackward0" if self.axes is None else "SumBackward1"  # as PyTorch's
 
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         axes = norm_dims(dim, x.ndim, "sum")
-        ctx.args = (axes, keepdim, x.shape)
+        ctx.axes, ctx.keepdim, ctx.x_shape = axes, keepdim, x.shape
         return np.sum(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
-        axes, keepdim, shape = ctx.args
-        return _expand_grad(grad, axes, keepdim, shape), None, None
+        return _expand_grad(grad, ctx.axes, ctx.keepdim, ctx.x_shape), None, None
 
 
 class MeanFunction(ArrayFunction):
     def name(self):
-        return "MeanBackward0" if self.args[0] is None else "MeanBackward1"  # as PyTorch's
+        return "MeanBackward0" if self.axes is None else "MeanBackward1"  # as PyTorch's
 
     @staticmethod
     def forward(ctx, x, dim, keepdim):
@@ -54,7 +53,7 @@ class MeanFunction(ArrayFunction):
             raise TypeError(f"mean: input dtype should be floating point, got {x.dtype}")
         axes = norm_dims(dim, x.ndim, "mean")
         count = x.size if axes is None else math.prod(x.shape[a] for a in axes)
-        ctx.args = (axes, keepdim, x.shape, count)
+        ctx.axes, ctx.keepdim, ctx.x_shape, ctx.count = axes, keepdim, x.shape, count
         if x.dtype.itemsize < 4:  # half precision accumulates in float32, as PyTorch's
             return (np.sum(x, axis=axes, keepdims=keepdim, dtype=np.float32) / count).astype(
                 x.dtype)
@@ -66,8 +65,7 @@ class MeanFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        axes, keepdim, shape, count = ctx.args
-        return _expand_grad(grad / count, axes, keepdim, shape), None, None
+        return _expand_grad(grad / ctx.count, ctx.axes, ctx.keepdim, ctx.x_shape), None, None
 
 
 class AmaxFunction(ArrayFunction):
@@ -77,7 +75,7 @@ class AmaxFunction(ArrayFunction):
     def name(self):
         # PyTorch's: max()/min() over everything, amax/amin along dims
         is_min = self._inputs[3]
-        if self.args[0] is None:
+        if self.axes is None:
             return "MinBackward1" if is_min else "MaxBackward1"
         return "AminBackward0" if is_min else "AmaxBackward0"
 
@@ -89,7 +87,7 @@ class AmaxFunction(ArrayFunction):
         axes = norm_dims(dim, x.ndim, op)
         y = (np.min if is_min else np.max)(x, axis=axes, keepdims=True)
         ctx.save_for_backward(x, y)
-        ctx.args = (axes, keepdim)
+        ctx.axes = axes
         if keepdim:
             return y
         return y.reshape(()) if axes is None else np.squeeze(y, axes)
@@ -97,9 +95,8 @@ class AmaxFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        axes, _ = ctx.args
         mask = x == y
-        count = mask.sum(axis=axes, keepdims=True)
+        count = mask.sum(axis=ctx.axes, keepdims=True)
         g = grad.reshape(y.shape)
         return np.where(mask, g / count, 0).astype(grad.dtype, copy=False), None, None, None
 
@@ -111,13 +108,13 @@ class TakeAlongFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, indices, keepdim):
         dim = normalize_dim(dim, x.ndim, "max")
-        ctx.args = (x.shape, dim, indices, keepdim)
+        ctx.x_shape, ctx.dim, ctx.indices, ctx.keepdim = x.shape, dim, indices, keepdim
         y = np.take_along_axis(x, indices, dim) if x.ndim else x
         return y if keepdim or x.ndim == 0 else np.squeeze(y, dim)
 
     @staticmethod
     def backward(ctx, grad):
-        shape, dim, indices, keepdim = ctx.args
+        shape, dim, indices, keepdim = ctx.x_shape, ctx.dim, ctx.indices, ctx.keepdim
         if not shape:
             return grad, None, None, None
         dx = np.zeros(shape, grad.dtype)
@@ -143,14 +140,14 @@ class ProdFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
-        ctx.args = (axis, keepdim)
+        ctx.axis, ctx.keepdim = axis, keepdim
         ctx.save_for_backward(x)
         return np.prod(x, axis=axis, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        axis, keepdim = ctx.args
+        axis, keepdim = ctx.axis, ctx.keepdim
         flat = axis is None
         xs = x.reshape(-1) if flat else x
         ax = 0 if flat else axis
@@ -233,7 +230,7 @@ class NormFunction(ArrayFunction):
             y = np.sum(a ** p, axis=axes, keepdims=True) ** (1.0 / p)
         y = y.astype(x.dtype, copy=False)
         ctx.save_for_backward(x, y)
-        ctx.args = (p, axes)
+        ctx.p, ctx.axes = p, axes
         if keepdim:
             return y
         return y.reshape(()) if axes is None else np.squeeze(y, axes)
@@ -241,7 +238,7 @@ class NormFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        p, axes = ctx.args
+        p, axes = ctx.p, ctx.axes
         g = grad.reshape(y.shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 0:

@@ -199,12 +199,12 @@ class SliceFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, key):
-        ctx.args = (x.shape, key)
+        ctx.x_shape, ctx.key = x.shape, key
         return x[key]
 
     @staticmethod
     def backward(ctx, grad):
-        shape, key = ctx.args
+        shape, key = ctx.x_shape, ctx.key
         dx = np.zeros(shape, grad.dtype)
         dx[key] = grad
         return dx, None
@@ -225,7 +225,7 @@ class GatherMapFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, where):
-        ctx.args = (x.shape, where)
+        ctx.x_shape, ctx.where = x.shape, where
         flat = x.reshape(-1)
         if where.size and where.min() < 0:
             out = flat[np.maximum(where, 0)]
@@ -235,7 +235,7 @@ class GatherMapFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        shape, where = ctx.args
+        shape, where = ctx.x_shape, ctx.where
         w = where.reshape(-1)
         g = grad.reshape(-1)
         keep = w >= 0
@@ -257,7 +257,7 @@ class ScatterMapFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, src, where, accumulate):
-        ctx.args = (where, accumulate, np.shape(src))
+        ctx.where, ctx.accumulate, ctx.src_shape = where, accumulate, np.shape(src)
         if type(src) is not np.ndarray:
             src = np.full(where.shape, src, x.dtype)
         out = np.array(x, copy=True).reshape(-1)
@@ -270,7 +270,7 @@ class ScatterMapFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        where, accumulate, src_shape = ctx.args
+        where, accumulate, src_shape = ctx.where, ctx.accumulate, ctx.src_shape
         nx, nsrc, _, _ = ctx.needs_input_grad
         gx = gsrc = None
         flat = grad.reshape(-1)
@@ -292,12 +292,12 @@ class IndexSelectFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, index, axis):
-        ctx.args = (x.shape, index, axis)
+        ctx.x_shape, ctx.index, ctx.axis = x.shape, index, axis
         return np.take(x, index, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
-        shape, index, axis = ctx.args
+        shape, index, axis = ctx.x_shape, ctx.index, ctx.axis
         dx = np.zeros(shape, grad.dtype)
         np.add.at(np.moveaxis(dx, axis, 0), index, np.moveaxis(grad, axis, 0))
         return dx, None, None
@@ -311,7 +311,7 @@ class SplitFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, dim, spans, squeeze):
-        ctx.args = (x.shape, dim, spans, squeeze)
+        ctx.x_shape, ctx.dim, ctx.spans, ctx.squeeze = x.shape, dim, spans, squeeze
         lead = (slice(None),) * dim
         if squeeze:
             return tuple(x[lead + (a,)] for a, _ in spans)
@@ -319,7 +319,7 @@ class SplitFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, *grads):
-        shape, dim, spans, squeeze = ctx.args
+        shape, dim, spans, squeeze = ctx.x_shape, ctx.dim, ctx.spans, ctx.squeeze
         g0 = next(g for g in grads if g is not None)
         dx = np.zeros(shape, g0.dtype)
         lead = (slice(None),) * dim

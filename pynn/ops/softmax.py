@@ -57,20 +57,22 @@ class CrossEntropyFunction(ArrayFunction):
 
     def name(self):
         # PyTorch's grad_fn: the NLL of its log_softmax; with smoothing, the sum of two terms
-        return "AddBackward0" if self.args[1] else "NllLossBackward0"
+        return "AddBackward0" if self.label_smoothing else "NllLossBackward0"
 
     @staticmethod
     def forward(ctx, logits, labels, ignore_index, label_smoothing, reduction):
         loss, probs = K.softmax_cross_entropy_forward(logits, labels, ignore_index,
                                                       label_smoothing, reduction)
         ctx.save_for_backward(probs, labels)
-        ctx.args = (ignore_index, label_smoothing, reduction)
+        ctx.ignore_index, ctx.label_smoothing, ctx.reduction = (ignore_index, label_smoothing,
+                                                                reduction)
         return loss
 
     @staticmethod
     def backward(ctx, grad):
         probs, labels = ctx.saved_tensors
-        ignore_index, label_smoothing, reduction = ctx.args
+        ignore_index, label_smoothing, reduction = (ctx.ignore_index, ctx.label_smoothing,
+                                                    ctx.reduction)
         g = grad if reduction == "none" else float(grad)
         return (K.softmax_cross_entropy_backward(probs, labels, g, ignore_index,
                                                  label_smoothing, reduction),
@@ -95,7 +97,7 @@ class NLLLossFunction(ArrayFunction):
         w = w.astype(logp.dtype, copy=False)
         per = -logp[rows, safe] * w
         ctx.save_for_backward(safe, w)
-        ctx.args = (logp.shape, reduction)
+        ctx.logp_shape, ctx.reduction = logp.shape, reduction
         if reduction == "none":
             return per
         if reduction == "sum":
@@ -106,7 +108,7 @@ class NLLLossFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         safe, w = ctx.saved_tensors
-        shape, reduction = ctx.args
+        shape, reduction = ctx.logp_shape, ctx.reduction
         if reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 scale = grad / w.sum()
