@@ -1,10 +1,13 @@
 """Activations: through the backend kernels (``relu_forward`` / ``relu_backward`` ...) where
 one exists, else NumPy inside the node (:class:`PointwiseFunction`'s table, PReLU, GLU)."""
 
+import sys
+
 import numpy as np
 
-from ..autograd import ArrayFunction, _sole_parent
+from ..autograd import ArrayFunction, _mode, _sole_parent
 from ..backend import active as K
+from ..tensor import Tensor
 
 
 class ReluFunction(ArrayFunction):
@@ -28,6 +31,109 @@ class ReluFunction(ArrayFunction):
         if fuse_relu is None:
             return None
         return fuse_relu(self.saved_tensors[0], grad, deps, grads)
+
+
+# ---------------------------------------------------------------------------------------------
+# A ReLU applied later: relu(x) of an x that nothing else refers to, computed when its values
+# are first read, or never when a max-pool takes it (the pool runs on x and the ReLU on the
+# pooled values, which commutes; see pynn.ops.pool.deferred_max_pool2d).
+
+_STORAGE = Tensor.__dict__["_data"]  # the storage slot; holds x's array while pending
+
+
+class PendingRelu(Tensor):
+    """The Tensor ``relu(x)`` whose values are not computed yet (see :func:`deferred_relu`).
+
+    Its storage slot holds ``x``'s array, which nothing else can write (``x`` had no other
+    reference when the ReLU was applied, and the graph never writes what it keeps). The
+    first read of ``_data`` computes the ReLU into a new array and makes the object a plain
+    :class:`~pynn.Tensor` again; assigning ``_data`` does the latter.
+    """
+
+    __slots__ = ()
+
+    @property
+    def _data(self):
+        y = K.relu_forward(_STORAGE.__get__(self))
+        _STORAGE.__set__(self, y)
+        self.__class__ = Tensor
+        return y
+
+    @_data.setter
+    def _data(self, value):
+        _STORAGE.__set__(self, value)
+        self.__class__ = Tensor
+
+    def __reduce_ex__(self, protocol):
+        self._data  # noqa: B018 - computed, so that copies and pickles hold the values
+        return self.__reduce_ex__(protocol)
+
+    def pending_input(self):
+        """The array the ReLU is to be applied to."""
+        return _STORAGE.__get__(self)
+
+
+_DEFERRED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _array_probe(x):
+    arr = x._data
+    return sys.getrefcount(arr)
+
+
+def _array_alone():
+    """The count :func:`deferred_relu` sees for an array held by its Tensor alone (None when
+    this interpreter does not tell it apart from one held elsewhere too)."""
+    t = Tensor(np.zeros(1))
+    alone = _array_probe(t)
+    held = t._data  # noqa: F841 - the second reference
+    return alone if _array_probe(t) == alone + 1 else None
+
+
+def sole_reference_count(probe):
+    """What ``sys.getrefcount`` reports, as the first statement of a function called like
+    ``probe``, for an argument that nothing but the call refers to (a temporary); None when
+    this interpreter does not tell that apart from an argument also held by the caller (then
+    nothing is deferred). ``probe(x)`` must return ``sys.getrefcount(x)`` from the same kind
+    of function the count is taken in."""
+    held = object()
+    alone = probe(object())
+    return alone if probe(held) == alone + 1 else None
+
+
+def deferred_relu(x):
+    """``relu(x)`` as :class:`PendingRelu` when that can save work, else None.
+
+    For the caller to use only when ``x`` is referenced by nothing but the call (a temporary,
+    ``F.relu(self.conv(x))``): a 4-D float32/float64 tensor (what a max-pool may take next).
+    The graph records the ReLU as usual; its node keeps ``x``'s array as the mask of its
+    backward (``x > 0`` where ``relu(x) > 0``).
+    """
+    if type(x) is not Tensor:
+        return None
+    arr = x._data
+    # x's array must be its own, shared with no other Tensor or ndarray (a view, .detach(),
+    # from_numpy) through which it could be written before the ReLU reads it
+    if (type(arr) is not np.ndarray or arr.base is not None
+            or sys.getrefcount(arr) != _ARRAY_ALONE or arr.ndim != 4
+            or arr.dtype not in _DEFERRED_DTYPES):
+        return None
+    node = None
+    if x.requires_grad and _mode.enabled:
+        node = ReluFunction()
+        node._inputs = (x,)
+        node.needs_input_grad = (True,)
+        if x._version:
+            node._vsum = x._version
+            node._versions = [x._version]
+        node.save_for_backward(arr)
+    t = object.__new__(PendingRelu)
+    _STORAGE.__set__(t, arr)
+    t._grad = None
+    t._version = 0
+    t.requires_grad = node is not None
+    t.grad_fn = node
+    return t
 
 
 class LeakyReluFunction(ArrayFunction):
@@ -220,3 +326,6 @@ class GluFunction(ArrayFunction):
     def backward(ctx, grad):
         a, s = ctx.saved_tensors
         return np.concatenate([grad * s, grad * a * s * (1 - s)], axis=ctx.dim), None
+
+
+_ARRAY_ALONE = _array_alone()

@@ -1,10 +1,15 @@
-"""Fused backwards of op chains written one op at a time (``F.max_pool2d(F.relu(conv(x)))``,
-``F.relu(linear(x))``): the backward walk runs the chain's backward in one kernel call when
-nothing else in the graph consumes its intermediate results. Checked here: that the fusion
-happens (kernel calls counted), that it gives the unfused gradients (finite differences,
-PyTorch, and pynn with the fusion switched off), and that everything that must see the
-intermediates (hooks, retain_grad, a second use, in-place writes, autograd.grad,
-create_graph, anomaly mode) still does."""
+"""Op chains written one op at a time (``F.max_pool2d(F.relu(conv(x)))``,
+``F.relu(linear(x))``) run fused: the backward walk runs the chain's backward in one kernel
+call when nothing else in the graph consumes its intermediate results, and in the forward the
+ReLU of a temporary waits until it is read, so that a max-pool taking it pools first and
+applies the ReLU to the pooled values. Checked here: that the fusion happens (kernel calls
+counted), that it gives the unfused results (finite differences, PyTorch, and pynn with the
+fusion switched off), and that everything that must see the intermediates (hooks,
+retain_grad, a second use, in-place writes, autograd.grad, create_graph, anomaly mode, no_grad,
+reads of every kind) still does."""
+
+import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -14,7 +19,7 @@ import pynn
 import pynn.nn.functional as F
 from pynn import backend
 from pynn.backend import active as K
-from pynn.ops.activation import ReluFunction
+from pynn.ops.activation import PendingRelu, ReluFunction
 from pynn.ops.pool import MaxPool2dFunction
 
 KERNELS = ("conv2d_backward", "conv2d_maxpool_backward", "relu_backward",
@@ -450,3 +455,108 @@ def test_custom_forward_cnn_matches_sequential_and_torch(each_backend, calls, dt
         assert grads.keys() == expected.keys()
         for k in grads:
             np.testing.assert_allclose(grads[k], expected[k], rtol=tol, atol=tol, err_msg=k)
+
+
+# ---------------------------------------------------------------------------------------------
+# The forward: F.relu of a temporary waits for its values to be read, and F.max_pool2d of
+# such a ReLU (itself a temporary) pools first and applies the ReLU to the pooled values.
+
+
+def test_relu_of_a_temporary_is_computed_when_read():
+    x = pynn.tensor(np.random.default_rng(9).standard_normal((2, 3, 4, 4)))
+    r = F.relu(x * 1)
+    assert type(r) is PendingRelu
+    np.testing.assert_array_equal(r.numpy(), np.maximum(x.numpy(), 0))
+    assert type(r) is pynn.Tensor
+    held = x * 1
+    assert type(F.relu(held)) is pynn.Tensor  # the input has another reference
+    assert type(F.relu(x)) is pynn.Tensor
+    assert type(F.relu(x[0] * 1)) is pynn.Tensor  # 3-D: not deferred
+    assert type(F.relu(x * 1, inplace=True)) is pynn.Tensor
+    # a temporary Tensor over an array someone else can write: computed at once
+    buf = x.numpy().copy()
+    for r in (F.relu(pynn.from_numpy(buf)), F.relu(x.detach()), F.relu(x.view(2, 3, 4, 4))):
+        assert type(r) is pynn.Tensor
+        buf[...] = -1
+        np.testing.assert_array_equal(r.numpy(), np.maximum(x.numpy(), 0))
+
+
+def test_pool_of_a_pending_relu_applies_the_relu_to_the_pooled_values(calls, monkeypatch):
+    seen = []
+    real = K.relu_forward
+    monkeypatch.setattr(K, "relu_forward", lambda a: seen.append(a.shape) or real(a))
+    x = pynn.tensor(np.random.default_rng(10).standard_normal((2, 3, 8, 8)))
+    p = F.max_pool2d(F.relu(x * 1), 2)
+    assert seen == [(2, 3, 4, 4)]
+    np.testing.assert_array_equal(p.numpy(), np.maximum(
+        x.numpy().reshape(2, 3, 4, 2, 4, 2).max(axis=(3, 5)), 0))
+    r = F.relu(x * 1)
+    F.max_pool2d(r, 2)  # r is held: its values are computed first, then pooled
+    assert seen[1:] == [(2, 3, 8, 8)]
+
+
+@pytest.mark.parametrize("use", ["read", "add_into", "inplace", "twice", "no_grad",
+                                 "double_backward", "dead_windows", "hook_on_pool"])
+def test_deferred_relu_and_pool_match_torch(each_backend, use):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 6, 6))
+    if use == "dead_windows":
+        x[:, :, :2, :2] = -1.0  # windows with no positive value: ReLU ties at 0 there
+        x[0, 0, :2, :2] = 0.0
+    w = rng.standard_normal((4, 3, 3, 3)) * 0.5
+    results = []
+    for lib in (pynn, torch):
+        fn = lib.nn.functional
+        xt, wt = lib.tensor(x.copy(), requires_grad=True), lib.tensor(w.copy(), requires_grad=True)
+        out = []
+        if use == "read":
+            r = fn.relu(fn.conv2d(xt, wt))
+            out += [r.detach().numpy(), (r * 2).sum().detach().numpy()]
+            loss = (r * r).sum()
+        elif use == "add_into":
+            y = lib.zeros(2, 4, 4, 4, dtype=xt.dtype)
+            y.add_(fn.relu(fn.conv2d(xt, wt)))
+            loss = fn.max_pool2d(y, 2).sum()
+        elif use == "inplace":  # the pooled output, which the fused backward's mask is
+            p = fn.max_pool2d(fn.relu(fn.conv2d(xt, wt)), 2)
+            p.mul_(-3)
+            loss = (p * p).sum()
+        elif use == "twice":
+            r = fn.relu(fn.conv2d(xt, wt))
+            loss = fn.max_pool2d(r, 2).sum() + fn.max_pool2d(r, 2, 1).sum()
+        elif use == "no_grad":
+            with lib.no_grad():
+                p = fn.max_pool2d(fn.relu(fn.conv2d(xt, wt)), 2)
+            out += [p.numpy(), p.requires_grad]
+            loss = (xt * 0).sum() + (wt * 0).sum()
+        elif use == "double_backward":
+            loss0 = fn.max_pool2d(fn.relu(fn.conv2d(xt, wt)), 2).square().sum()
+            (gw,) = lib.autograd.grad(loss0, [wt], create_graph=True)
+            loss = (gw * gw).sum()
+        elif use == "hook_on_pool":
+            p = fn.max_pool2d(fn.relu(fn.conv2d(xt, wt)), 2)
+            p.register_hook(lambda g: g * 2)
+            loss = p.square().sum()
+        else:
+            p = fn.max_pool2d(fn.relu(fn.conv2d(xt, wt)), 2)
+            out.append(p.detach().numpy())
+            loss = (p * p).sum() + p.sum()
+        loss.backward()
+        results.append(out + [loss.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_pending_relu_reads_like_a_tensor():
+    x = pynn.tensor(np.random.default_rng(12).standard_normal((2, 3, 4, 4)))
+    expected = np.maximum(x.numpy(), 0)
+    for get in (lambda r: r.numpy(), lambda r: (r + 0).numpy(),
+                lambda r: np.stack([r[0].numpy(), r[1].numpy()]),
+                lambda r: copy.deepcopy(r).numpy(), lambda r: pickle.loads(pickle.dumps(r)).numpy(),
+                lambda r: np.asarray(r), lambda r: r.clone().numpy(),
+                lambda r: pynn.cat([r, r])[:2].numpy()):
+        np.testing.assert_array_equal(get(F.relu(x * 1)), expected)
+    r = F.relu(x * 1)
+    r.zero_()
+    assert not r.numpy().any() and type(r) is pynn.Tensor

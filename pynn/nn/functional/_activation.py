@@ -2,6 +2,7 @@
 tanh, gelu, softmax, log_softmax), the NumPy ones of ``pynn/ops/activation.py``, their
 in-place spellings, ``rrelu`` and ``gumbel_softmax``."""
 
+import sys
 import warnings
 
 import numpy as np
@@ -15,6 +16,8 @@ from ...ops.activation import (
     ReluFunction,
     SigmoidFunction,
     TanhFunction,
+    deferred_relu,
+    sole_reference_count,
 )
 from ...ops.elementwise import MulFunction
 from ...ops.softmax import LogSoftmaxFunction, SoftmaxFunction
@@ -76,9 +79,22 @@ def relu(input, inplace=False):
     -------
     Tensor of the shape of ``input``
     """
+    # A temporary (F.relu(self.conv(x))) may have its ReLU applied later, when a max-pool
+    # then takes it; the count is read before anything else refers to the argument.
+    if sys.getrefcount(input) == _ALONE and not inplace:
+        out = deferred_relu(input)
+        if out is not None:
+            return out
     if inplace:
         return _maybe_inplace(input, ReluFunction.apply(input), True)
     return ReluFunction.apply(input)
+
+
+def _relu_probe(input, inplace=False):
+    return sys.getrefcount(input)
+
+
+_ALONE = sole_reference_count(_relu_probe)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

@@ -1,13 +1,17 @@
 """Pooling: max and average in 1-D and 2-D, adaptive pooling, and max-unpooling."""
 
+import sys
+
 import numpy as np
 
+from ...ops.activation import PendingRelu, sole_reference_count
 from ...ops.pool import (
     AdaptiveMaxPoolFunction,
     AvgPool2dFunction,
     MaxPool2dFunction,
     SeparableMapFunction,
     adaptive_bins,
+    deferred_max_pool2d,
 )
 from ...tensor import _wrap
 from ._shape import pad
@@ -59,6 +63,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     indices : int64 Tensor of the same shape, with ``return_indices``
         The flat position ``h * W + w`` of each maximum in its (H, W) plane.
     """
+    # A pending ReLU (F.relu of a temporary) that nothing but this call refers to: pooled
+    # before the ReLU is applied (see pynn.ops.pool.deferred_max_pool2d).
+    if (sys.getrefcount(input) == _ALONE and type(input) is PendingRelu and not ceil_mode
+            and not return_indices and dilation == 1):
+        return deferred_max_pool2d(input, kernel_size, stride or None, padding)
     if dilation != 1 and _tuple(dilation, 2, "dilation", "max_pool2d") != (1, 1):
         raise NotImplementedError("max_pool2d: dilation is not supported")
     if ceil_mode:
@@ -74,6 +83,14 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out, ctx = MaxPool2dFunction.apply_with_ctx(input, kernel_size, stride, padding)
         return out, _wrap(ctx.saved_tensors[0], None)
     return MaxPool2dFunction.apply(input, kernel_size, stride, padding)
+
+
+def _max_pool2d_probe(input, kernel_size=2, stride=None, padding=0, dilation=1,
+                      ceil_mode=False, return_indices=False):
+    return sys.getrefcount(input)
+
+
+_ALONE = sole_reference_count(_max_pool2d_probe)
 
 
 def _max_pool2d_ceil(input, kernel_size, stride, padding, return_indices):
