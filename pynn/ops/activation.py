@@ -96,9 +96,18 @@ def sole_reference_count(probe):
     this interpreter does not tell that apart from an argument also held by the caller (then
     nothing is deferred). ``probe(x)`` must return ``sys.getrefcount(x)`` from the same kind
     of function the count is taken in."""
-    held = object()
     alone = probe(object())
-    return alone if probe(held) == alone + 1 else None
+    held = object()
+    if probe(held) != alone + 1:
+        return None
+    # other ways of passing an argument that its caller holds must not look alone either
+    del held
+    in_tuple = (object(),)
+    in_list = [object()]
+    in_dict = {"input": object()}
+    if alone in (probe(*in_tuple), probe(*in_list), probe(**in_dict)):
+        return None
+    return alone
 
 
 def deferred_relu(x):
