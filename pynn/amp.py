@@ -41,8 +41,21 @@ class autocast:
 
 
 class GradScaler:
-    """A gradient scaler with scale 1 (``torch.amp.GradScaler``): ``scale(loss)`` is the loss,
-    ``step(optimizer)`` is ``optimizer.step()``."""
+    """A gradient scaler with scale 1 (``torch.amp.GradScaler``).
+
+    ``scale(loss)`` is the loss, ``step(optimizer)`` is ``optimizer.step()``.
+
+    Parameters
+    ----------
+    device : str
+        Accepted for PyTorch's signature.
+    init_scale, growth_factor, backoff_factor : float
+        Accepted for PyTorch's signature (the scale stays 1).
+    growth_interval : int
+        Accepted for PyTorch's signature.
+    enabled : bool
+        Accepted for PyTorch's signature.
+    """
 
     def __init__(self, device="cpu", init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5,
                  growth_interval=2000, enabled=True):

@@ -30,26 +30,53 @@ __all__ = [
 
 
 def is_available():
-    """False: pynn has no GPU support."""
+    """False: pynn has no GPU support.
+
+    Returns
+    -------
+    bool
+    """
     return False
 
 
 def device_count():
-    """0: no CUDA devices."""
+    """0: no CUDA devices.
+
+    Returns
+    -------
+    int
+    """
     return 0
 
 
 def is_initialized():
-    """False."""
+    """False.
+
+    Returns
+    -------
+    bool
+    """
     return False
 
 
 def manual_seed(seed):
-    """No-op (there is no CUDA generator); ``pynn.manual_seed`` seeds pynn's only one."""
+    """No-op (there is no CUDA generator); ``pynn.manual_seed`` seeds pynn's only one.
+
+    Parameters
+    ----------
+    seed : int
+        Ignored.
+    """
 
 
 def manual_seed_all(seed):
-    """No-op, as :func:`manual_seed`."""
+    """No-op, as :func:`manual_seed`.
+
+    Parameters
+    ----------
+    seed : int
+        Ignored.
+    """
 
 
 def seed():
@@ -61,7 +88,13 @@ def seed_all():
 
 
 def synchronize(device=None):
-    """No-op: CPU work is synchronous."""
+    """No-op: CPU work is synchronous.
+
+    Parameters
+    ----------
+    device : int, str or pynn.device, optional
+        Ignored.
+    """
 
 
 def empty_cache():
@@ -69,7 +102,17 @@ def empty_cache():
 
 
 def memory_allocated(device=None):
-    """0."""
+    """0.
+
+    Parameters
+    ----------
+    device : int, str or pynn.device, optional
+        Ignored.
+
+    Returns
+    -------
+    int
+    """
     return 0
 
 
@@ -77,7 +120,13 @@ max_memory_allocated = memory_reserved = memory_allocated
 
 
 def reset_peak_memory_stats(device=None):
-    """No-op."""
+    """No-op.
+
+    Parameters
+    ----------
+    device : int, str or pynn.device, optional
+        Ignored.
+    """
 
 
 def current_device():
@@ -86,12 +135,24 @@ def current_device():
 
 
 def set_device(device):
-    """Raises the CPU-only RuntimeError."""
+    """Raises the CPU-only RuntimeError.
+
+    Parameters
+    ----------
+    device : int, str or pynn.device
+        The device asked for.
+    """
     check_device(device if device is not None and not isinstance(device, int) else "cuda")
 
 
 def get_device_name(device=None):
-    """Raises the CPU-only RuntimeError."""
+    """Raises the CPU-only RuntimeError.
+
+    Parameters
+    ----------
+    device : int, str or pynn.device, optional
+        The device asked for.
+    """
     check_device("cuda")
 
 

@@ -44,13 +44,16 @@ def _shape(sample_shape):
 
 
 class Distribution:
-    """Base class: ``batch_shape`` (independent distributions) and ``event_shape`` (one
-    draw's shape), as in PyTorch.
+    """Base class of the distributions, with PyTorch's shapes.
+
+    ``batch_shape`` counts independent distributions and ``event_shape`` is one draw's shape.
 
     Parameters
     ----------
     batch_shape : tuple of int
     event_shape : tuple of int
+    validate_args : bool, optional
+        Accepted for PyTorch's signature.
     """
 
     has_rsample = False
@@ -107,6 +110,8 @@ class Categorical(Distribution):
         Non-negative weights, normalised along the last dimension.
     logits : Tensor of shape (..., K), optional
         Unnormalised log-probabilities. Give exactly one of ``probs`` and ``logits``.
+    validate_args : bool, optional
+        Accepted for PyTorch's signature.
     """
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -194,9 +199,11 @@ class Normal(Distribution):
     Parameters
     ----------
     loc : Tensor or float
-        The mean.
+        The mean, of the batch shape (``loc`` and ``scale`` broadcast together).
     scale : Tensor or float
         The standard deviation (positive).
+    validate_args : bool, optional
+        Accepted for PyTorch's signature.
     """
 
     has_rsample = True
@@ -256,9 +263,11 @@ class Bernoulli(Distribution):
     Parameters
     ----------
     probs : Tensor or float, optional
-        The probability of 1.
+        The probability of 1, of the batch shape.
     logits : Tensor or float, optional
-        Its log-odds. Give exactly one of ``probs`` and ``logits``.
+        Its log-odds, of the batch shape. Give exactly one of ``probs`` and ``logits``.
+    validate_args : bool, optional
+        Accepted for PyTorch's signature.
     """
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -311,7 +320,15 @@ def _softplus(x):
 
 
 class Uniform(Distribution):
-    """The uniform distribution on ``[low, high)`` (``torch.distributions.Uniform``)."""
+    """The uniform distribution on ``[low, high)`` (``torch.distributions.Uniform``).
+
+    Parameters
+    ----------
+    low, high : Tensor or float
+        The bounds, broadcast together to the batch shape.
+    validate_args : bool, optional
+        Accepted for PyTorch's signature.
+    """
 
     has_rsample = True
 
@@ -348,6 +365,11 @@ class Uniform(Distribution):
 
 def kl_divergence(p, q):
     """``KL(p || q)`` for two distributions of one family (Normal, Categorical, Bernoulli).
+
+    Parameters
+    ----------
+    p, q : Distribution
+        Of the same family and broadcastable batch shapes.
 
     Returns
     -------

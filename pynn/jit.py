@@ -38,9 +38,9 @@ def trace(func, example_inputs=None, *args, **kwargs):
     Parameters
     ----------
     func : Module or callable
-    example_inputs : Tensor or tuple of Tensor, optional
+    example_inputs : Tensor or tuple of Tensor, of any shapes, optional
         Accepted for PyTorch's signature.
-    *args, **kwargs
+    *args, **kwargs : any
         PyTorch's tracing options, accepted.
 
     Returns
@@ -59,7 +59,7 @@ def trace_module(mod, inputs=None, *args, **kwargs):
     mod : Module
     inputs : dict, optional
         Accepted for PyTorch's signature.
-    *args, **kwargs
+    *args, **kwargs : any
         PyTorch's tracing options, accepted.
 
     Returns
@@ -118,7 +118,7 @@ def ignore(drop=False, **kwargs):
     ----------
     drop : bool or callable
         The decorated function when used bare (``@jit.ignore``).
-    **kwargs
+    **kwargs : dict
         Accepted for PyTorch's signature.
 
     Returns

@@ -75,7 +75,19 @@ def slogdet(A):
 
 
 def solve(A, B, *, left=True):
-    """``X`` with ``A @ X = B`` (A of shape (*, n, n); B (*, n, k), or (n,) as a vector)."""
+    """``X`` with ``A @ X = B`` (A of shape (*, n, n); B (*, n, k), or (n,) as a vector).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+    B : Tensor of shape (*, n, k) or (n,)
+    left : bool
+        Only True (``A X = B``) is implemented.
+
+    Returns
+    -------
+    Tensor of the shape of ``B``
+    """
     if not left:
         raise NotImplementedError("linalg.solve: left=False is not implemented in pynn; "
                                   "solve the transposed system")
@@ -84,45 +96,144 @@ def solve(A, B, *, left=True):
 
 
 def cholesky(A, *, upper=False):
-    """The Cholesky factor of symmetric positive-definite matrices (lower unless ``upper``)."""
+    """The Cholesky factor of symmetric positive-definite matrices (lower unless ``upper``).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+        Symmetric positive-definite.
+    upper : bool
+        Return the upper factor ``U`` (``A = U^T U``) instead of the lower ``L`` (``A = L L^T``).
+
+    Returns
+    -------
+    Tensor of shape (*, n, n)
+    """
     return _la.CholeskyFunction.apply(A, upper)
 
 
 def eigh(A, UPLO="L"):
-    """Eigenvalues (ascending, shape (*, n)) and eigenvectors (columns, (*, n, n)) of
-    symmetric matrices."""
+    """Eigenvalues and eigenvectors of symmetric matrices.
+
+    Eigenvalues (ascending, shape (*, n)) and eigenvectors (columns, (*, n, n)) of
+    symmetric matrices.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+        Symmetric; only the triangle ``UPLO`` is read.
+    UPLO : {"L", "U"}
+
+    Returns
+    -------
+    eigenvalues : Tensor of shape (*, n)
+    eigenvectors : Tensor of shape (*, n, n)
+    """
     return eigh_result(*_la.EighFunction.apply(A, UPLO))
 
 
 def eigvalsh(A, UPLO="L"):
-    """The eigenvalues of symmetric matrices, ascending."""
+    """The eigenvalues of symmetric matrices, ascending.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+        Symmetric; only the triangle ``UPLO`` is read.
+    UPLO : {"L", "U"}
+
+    Returns
+    -------
+    Tensor of shape (*, n)
+    """
     return eigh(A, UPLO).eigenvalues
 
 
 def svd(A, full_matrices=True):
-    """``(U, S, Vh)`` with ``A = U diag(S) Vh``; S descending, shape (*, min(m, n))."""
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``; S descending, shape (*, min(m, n)).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    full_matrices : bool
+        U of shape (*, m, m) and Vh of shape (*, n, n) instead of the reduced factors.
+
+    Returns
+    -------
+    U : Tensor of shape (*, m, k)
+    S : Tensor of shape (*, k)
+    Vh : Tensor of shape (*, k, n)
+        ``k = min(m, n)`` (full: U (*, m, m), Vh (*, n, n)).
+    """
     return svd_result(*_la.SvdFunction.apply(A, full_matrices))
 
 
 def svdvals(A):
-    """The singular values of (*, m, n), descending: shape (*, min(m, n))."""
+    """The singular values of (*, m, n), descending: shape (*, min(m, n)).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+
+    Returns
+    -------
+    Tensor of shape (*, min(m, n))
+    """
     return _la.SvdvalsFunction.apply(A)
 
 
 def pinv(A, *, rtol=None, hermitian=False):
-    """The Moore-Penrose pseudo-inverse (not differentiable in pynn)."""
+    """The Moore-Penrose pseudo-inverse (not differentiable in pynn).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    rtol : float or Tensor, optional
+        Singular values below ``rtol`` times the largest count as zero.
+    hermitian : bool
+        ``A`` is symmetric.
+
+    Returns
+    -------
+    Tensor of shape (*, n, m)
+    """
     rcond = 1e-15 if rtol is None else rtol
     return _la.ConstantFunction.apply(A, np.linalg.pinv, "linalg.pinv", rcond, hermitian)
 
 
 def qr(A, mode="reduced"):
-    """``(Q, R)`` with ``A = Q R`` (not differentiable in pynn)."""
+    """``(Q, R)`` with ``A = Q R`` (not differentiable in pynn).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    mode : {"reduced", "complete", "r"}
+
+    Returns
+    -------
+    Q : Tensor of shape (*, m, k)
+    R : Tensor of shape (*, k, n)
+        ``k = min(m, n)`` (``m`` with ``"complete"``).
+    """
     q, r = _la.ConstantFunction.apply(A, lambda a: np.linalg.qr(a, mode=mode), "linalg.qr")
     return qr_result(q, r)
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
-    """The number of singular values above the tolerance (int64, shape (*))."""
+    """The number of singular values above the tolerance (int64, shape (*)).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    atol, rtol : float or Tensor, optional
+        The absolute and relative tolerances (default: ``rtol`` the dtype's epsilon times
+        ``max(m, n)``).
+    hermitian : bool
+        ``A`` is symmetric (its eigenvalues are used).
+
+    Returns
+    -------
+    int64 Tensor of shape (*)
+    """
     s = np.linalg.svd(A._data, compute_uv=False, hermitian=hermitian)
     smax = s[..., :1] if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), s.dtype)
     if atol is None and rtol is None:
@@ -168,7 +279,17 @@ def matrix_power(A, n):
 
 
 def multi_dot(tensors):
-    """The product of a chain of matrices (the first and last may be vectors)."""
+    """The product of a chain of matrices (the first and last may be vectors).
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        Matrices of chained shapes (the first may be of shape (n,), the last of shape (m,)).
+
+    Returns
+    -------
+    Tensor
+    """
     tensors = list(tensors)
     if len(tensors) < 2:
         raise RuntimeError("multi_dot(): expected at least 2 tensors but got "
@@ -206,7 +327,23 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
-    """Matrix norms over the two dimensions ``dim``: "fro", "nuc", 2, -2, 1, -1, inf, -inf."""
+    """Matrix norms over the two dimensions ``dim``: "fro", "nuc", 2, -2, 1, -1, inf, -inf.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    ord : {"fro", "nuc", 2, -2, 1, -1, inf, -inf}
+    dim : pair of int
+        The dimensions of the matrices.
+    keepdim : bool
+        Keep them with size 1.
+    dtype : dtype, optional
+        Cast ``A`` to it first.
+
+    Returns
+    -------
+    Tensor of shape (*)
+    """
     if dtype is not None:
         A = A.to(dtype)
     d0, d1 = (d % A.ndim for d in dim)
@@ -231,8 +368,25 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
-    """A vector norm (1-D input, an int ``dim``, or ``ord=None`` over everything) or a matrix
-    norm (2-D input or a pair of dims with ``ord`` given)."""
+    """A vector or matrix norm, as ``torch.linalg.norm``.
+
+    A vector norm (1-D input, an int ``dim``, or ``ord=None`` over everything) or a matrix
+    norm (2-D input or a pair of dims with ``ord`` given).
+
+    Parameters
+    ----------
+    A : Tensor of any shape
+    ord : float, inf, -inf, "fro" or "nuc", optional
+    dim : int or pair of int, optional
+    keepdim : bool
+    dtype : dtype, optional
+        Cast ``A`` to it first.
+
+    Returns
+    -------
+    Tensor
+        ``A``'s shape without the reduced dimensions.
+    """
     if isinstance(dim, numbers.Integral):
         dim = (dim,)
     if ord is None:
@@ -246,17 +400,52 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
 
 
 def cross(input, other, *, dim=-1):
-    """Cross product of 3-vectors along ``dim`` (default the last)."""
+    """Cross product of 3-vectors along ``dim`` (default the last).
+
+    Parameters
+    ----------
+    input, other : Tensor of broadcastable shapes, 3 along ``dim``
+    dim : int
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
     return _m.cross(input, other, dim=dim)
 
 
 def vecdot(x, y, *, dim=-1):
-    """``sum(x * y, dim)`` (real tensors)."""
+    """``sum(x * y, dim)`` (real tensors).
+
+    Parameters
+    ----------
+    x, y : Tensor of broadcastable shapes
+    dim : int
+
+    Returns
+    -------
+    Tensor
+        The broadcast shape without ``dim``.
+    """
     return _m.sum(_m.mul(x, y), dim)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
-    """The diagonals of the matrices of the last two dimensions."""
+    """The diagonals of the matrices of the last two dimensions.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    offset : int
+        Above the main diagonal when positive, below when negative.
+    dim1, dim2 : int
+        The dimensions of the matrices.
+
+    Returns
+    -------
+    Tensor
+        The other dimensions, then the diagonal.
+    """
     return _m.diagonal(A, offset, dim1, dim2)
 
 

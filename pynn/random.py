@@ -86,6 +86,7 @@ class Generator:
         return f"<pynn.Generator object, seed {self._seed}>"
 
 
+#: The global generator (``torch.default_generator``): :func:`manual_seed` seeds it.
 default_generator = Generator()
 
 
@@ -146,14 +147,17 @@ def set_rng_state(new_state):
 
 
 class fork_rng:
-    """Restore the global generator's state on exit (``torch.random.fork_rng``): random
-    draws inside the block do not change what comes after it.
+    """Restore the global generator's state on exit (``torch.random.fork_rng``).
+
+    Random draws inside the block do not change what comes after it.
 
     Parameters
     ----------
     devices : ignored (there are no CUDA generators)
     enabled : bool
         False makes the block a no-op.
+    device_type : str
+        Accepted for PyTorch's signature.
     """
 
     def __init__(self, devices=None, enabled=True, device_type="cuda"):
@@ -170,15 +174,32 @@ class fork_rng:
 
 
 def get_generator():
-    """The global generator's :class:`numpy.random.Generator` (look it up at each use:
-    :func:`manual_seed` replaces it)."""
+    """The global generator's NumPy ``Generator``.
+
+    Look it up at each use: :func:`manual_seed` replaces it.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     return default_generator._rng
 
 
 def as_generator(rng):
-    """``None`` -> ``None`` (draw from :func:`get_generator` at use time); an int or
+    """The NumPy ``Generator`` an ``rng``/``generator`` argument asks for.
+
+    ``None`` -> ``None`` (draw from :func:`get_generator` at use time); an int or
     ``SeedSequence`` -> a NumPy ``Generator`` of its own; a NumPy ``Generator`` is used as is;
-    a :class:`Generator` gives its NumPy one."""
+    a :class:`Generator` gives its NumPy one.
+
+    Parameters
+    ----------
+    rng : None, int, numpy.random.SeedSequence, numpy.random.Generator or Generator
+
+    Returns
+    -------
+    numpy.random.Generator or None
+    """
     if rng is None:
         return None
     if isinstance(rng, np.random.Generator):

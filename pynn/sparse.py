@@ -1,6 +1,6 @@
 """``torch.sparse`` for code that uses it: pynn stores sparse tensors dense.
 
-:func:`pynn.sparse_coo_tensor` and :meth:`Tensor.to_sparse` give ordinary (dense) tensors,
+:func:`pynn.sparse_coo_tensor` and :meth:`pynn.Tensor.to_sparse` give ordinary (dense) tensors,
 so the products here are the dense ones; results and gradients are those of the sparse
 maths, the memory is not.
 """

@@ -1,4 +1,4 @@
-"""``torch.testing``: :func:`assert_close` with PyTorch's default tolerances."""
+"""``torch.testing``: :func:`~pynn.testing.assert_close` with PyTorch's default tolerances."""
 
 import numbers
 
@@ -25,8 +25,10 @@ def _as_array(x):
 def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=None,
                  equal_nan=False, check_device=True, check_dtype=True, check_layout=True,
                  check_stride=False, msg=None):
-    """Raise AssertionError unless ``|actual - expected| <= atol + rtol * |expected|``
-    elementwise (``torch.testing.assert_close``).
+    """Raise AssertionError unless ``actual`` and ``expected`` are close, as PyTorch's.
+
+    Close means ``|actual - expected| <= atol + rtol * |expected|`` elementwise
+    (``torch.testing.assert_close``).
 
     Tensors must also agree in shape (and dtype with ``check_dtype``); numbers, sequences and
     mappings are compared element by element.

@@ -34,8 +34,10 @@ __all__ = ["OnnxExporterError", "OnnxExporterWarning", "OperatorExportTypes", "T
 
 
 class TrainingMode(enum.IntEnum):
-    """PyTorch's ``training=`` values; pynn exports in eval mode (``EVAL``, the default,
-    and ``PRESERVE``; ``TRAINING`` is refused)."""
+    """PyTorch's ``training=`` values.
+
+    pynn exports in eval mode (``EVAL``, the default, and ``PRESERVE``; ``TRAINING`` is
+    refused)."""
 
     EVAL = 0
     PRESERVE = 1
@@ -63,7 +65,7 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     ----------
     model : Module or callable
         Run once as ``model(*args, **kwargs)``, in eval mode (the modes are restored after).
-    args : Tensor or tuple
+    args : Tensor or tuple, of any shapes
         The example inputs; a trailing dict is taken as keyword arguments.
     f : str, PathLike or binary file object, optional
         Where to write the model; None writes nothing (the model is returned either way).
@@ -85,9 +87,12 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
         ``EVAL`` or ``PRESERVE`` (both export the eval-mode graph).
     verbose : bool, optional
         Print the graph.
-    do_constant_folding, custom_opsets, export_modules_as_functions, autograd_inlining,
-    dynamo, external_data, dynamic_shapes, operator_export_type
+    do_constant_folding, custom_opsets, export_modules_as_functions, autograd_inlining : any
         Accepted for compatibility; pynn's exporter has one behaviour.
+    dynamo, external_data, dynamic_shapes, operator_export_type : any
+        Likewise.
+    **unused : any
+        PyTorch's other options, accepted and ignored.
 
     Returns
     -------
@@ -129,12 +134,22 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
 
 
 def is_in_onnx_export():
-    """True while :func:`export` runs the model's forward pass."""
+    """True while :func:`export` runs the model's forward pass.
+
+    Returns
+    -------
+    bool
+    """
     return is_exporting()
 
 
 def supported_operations():
-    """The names of the autograd node types :func:`export` translates, sorted."""
+    """The names of the autograd node types :func:`export` translates, sorted.
+
+    Returns
+    -------
+    list of str
+    """
     from ._ops import OPS
 
     return sorted(OPS)

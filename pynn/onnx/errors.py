@@ -12,5 +12,7 @@ class UnsupportedOperatorError(OnnxExporterError):
 
 
 class OnnxExporterWarning(UserWarning):
-    """The exported file may not follow its inputs everywhere (a value computed outside the
-    autograd graph became a constant, or the ops ran depend on input values)."""
+    """The exported file may not follow its inputs everywhere.
+
+    A value computed outside the autograd graph became a constant, or the ops that ran
+    depend on input values."""

@@ -16,7 +16,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism
     ----------
     function : callable
         The segment to run.
-    *args, **kwargs
+    *args, **kwargs : any
         Its arguments.
     use_reentrant, context_fn, determinism_check, debug, preserve_rng_state : optional
         Accepted for PyTorch's signature.
@@ -30,7 +30,9 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
-    """Run ``functions`` (a Sequential or a list of modules) one after another on ``input``
+    """Run ``functions`` one after another on ``input``.
+
+    ``functions`` is a Sequential or a list of modules
     (``torch.utils.checkpoint.checkpoint_sequential``).
 
     Parameters
@@ -38,10 +40,10 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     functions : Sequential or list of callable
     segments : int
         Accepted for PyTorch's signature (the number of checkpointed chunks).
-    input : Tensor
+    input : Tensor of the first function's input shape
     use_reentrant : optional
         Accepted for PyTorch's signature.
-    **kwargs
+    **kwargs : any
         Accepted for PyTorch's signature.
 
     Returns

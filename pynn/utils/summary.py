@@ -19,6 +19,15 @@ _COUNT_WIDTH = 15
 class LayerInfo:
     """One row of the table: a module, where it sits, and what its calls produced.
 
+    Parameters
+    ----------
+    name : str
+        Dotted path in the model.
+    module : Module
+        The module of the row.
+    depth, depth_index : int
+        Its nesting depth and its number among the rows of that depth.
+
     Attributes
     ----------
     name : str
@@ -66,6 +75,17 @@ class LayerInfo:
 
 class ModelStatistics:
     """What :func:`summary` found; ``str()`` of it is the table it prints.
+
+    Parameters
+    ----------
+    rows : list of LayerInfo
+        Every module's row.
+    depth : int
+        The deepest rows shown.
+    total_params, trainable_params, total_mult_adds : int
+        As the attributes below.
+    total_input, total_output_bytes, total_param_bytes : int
+        As the attributes below.
 
     Attributes
     ----------
@@ -288,13 +308,13 @@ def summary(model, input_size=None, dtypes=None, depth=3, *, input_data=None, de
     depth : int, default 3
         Rows are shown down to this nesting depth; deeper modules are folded into their
         parent's row (their parameters and multiply-adds included).
-    input_data : Tensor, ndarray or list of them, optional
+    input_data : Tensor, ndarray or list of them, of the model's input shapes, optional
         Real inputs, instead of ``input_size``.
     device : str or device, optional
         Only the CPU exists in pynn; another device raises pynn's CPU-only error.
     verbose : int, default 1
         0: only return the statistics; 1: also print the table.
-    **kwargs
+    **kwargs : any
         Passed to the model's forward as keyword arguments.
 
     Returns

@@ -33,6 +33,11 @@ class BasicBlock(nn.Module):
         Of the first convolution.
     downsample : Module, optional
         Applied to the shortcut when shapes change.
+
+    Shape
+    -----
+    - Input: (N, inplanes, H, W)
+    - Output: (N, planes, H / stride, W / stride)
     """
 
     expansion = 1
@@ -68,6 +73,11 @@ class Bottleneck(nn.Module):
         Of the 3x3 convolution.
     downsample : Module, optional
         Applied to the shortcut when shapes change.
+
+    Shape
+    -----
+    - Input: (N, inplanes, H, W)
+    - Output: (N, 4 * planes, H / stride, W / stride)
     """
 
     expansion = 4
@@ -170,7 +180,7 @@ def resnet18(*, weights=None, progress=True, **kwargs):
         No pretrained weights are available.
     progress : bool
         Accepted for torchvision's signature.
-    **kwargs
+    **kwargs : any
         :class:`ResNet`'s (``num_classes`` ...).
 
     Returns
@@ -189,7 +199,7 @@ def resnet34(*, weights=None, progress=True, **kwargs):
         No pretrained weights are available.
     progress : bool
         Accepted for torchvision's signature.
-    **kwargs
+    **kwargs : any
         :class:`ResNet`'s (``num_classes`` ...).
 
     Returns
@@ -208,7 +218,7 @@ def resnet50(*, weights=None, progress=True, **kwargs):
         No pretrained weights are available.
     progress : bool
         Accepted for torchvision's signature.
-    **kwargs
+    **kwargs : any
         :class:`ResNet`'s (``num_classes`` ...).
 
     Returns
@@ -227,7 +237,7 @@ def resnet101(*, weights=None, progress=True, **kwargs):
         No pretrained weights are available.
     progress : bool
         Accepted for torchvision's signature.
-    **kwargs
+    **kwargs : any
         :class:`ResNet`'s (``num_classes`` ...).
 
     Returns
@@ -246,7 +256,7 @@ def resnet152(*, weights=None, progress=True, **kwargs):
         No pretrained weights are available.
     progress : bool
         Accepted for torchvision's signature.
-    **kwargs
+    **kwargs : any
         :class:`ResNet`'s (``num_classes`` ...).
 
     Returns
@@ -275,8 +285,9 @@ class _WeightsEnum(type):
 
 
 class ResNet18_Weights(metaclass=_WeightsEnum):
-    """torchvision's weight names for resnet18 (``DEFAULT``, ``IMAGENET1K_V1``): none ship
-    with pynn, so passing one raises an error saying so."""
+    """torchvision's weight names for resnet18 (``DEFAULT``, ``IMAGENET1K_V1``).
+
+    None ship with pynn, so passing one raises an error saying so."""
 
 
 class ResNet34_Weights(metaclass=_WeightsEnum):

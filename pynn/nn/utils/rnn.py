@@ -25,6 +25,15 @@ class PackedSequence(namedtuple("PackedSequence",
                                 ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
     """Sequences of different lengths packed time step by time step.
 
+    Made by :func:`pack_padded_sequence` and :func:`pack_sequence` rather than by hand; the
+    arguments become the attributes below.
+
+    Parameters
+    ----------
+    data : Tensor of shape (sum of lengths, *)
+    batch_sizes : int64 Tensor of shape (max length,), optional
+    sorted_indices, unsorted_indices : int64 Tensor of shape (B,), optional
+
     Attributes
     ----------
     data : Tensor of shape (sum of lengths, *)
@@ -83,7 +92,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
 
     Parameters
     ----------
-    input : Tensor of shape (T, B, *) or (B, T, *) with ``batch_first``
+    input : Tensor of shape (T, B, *)
+        Of shape ``(B, T, *)`` instead with ``batch_first``.
     lengths : sequence or Tensor of B ints
     batch_first : bool
     enforce_sorted : bool
@@ -167,8 +177,9 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 
 
 def pack_sequence(sequences, enforce_sorted=True):
-    """Pack a list of tensors of different lengths: ``pad_sequence`` then
-    :func:`pack_padded_sequence`.
+    """Pack a list of tensors of different lengths.
+
+    ``pad_sequence`` then :func:`pack_padded_sequence`.
 
     Parameters
     ----------
