@@ -170,6 +170,25 @@ def test_report_is_redrawn_from_its_json(tmp_path):
     assert (tmp_path / "first.md").read_text() == (tmp_path / "second.md").read_text()
 
 
+def test_training_rows_are_matched_to_their_cases_by_label(tmp_path):
+    # a results.json from a version with other cases, in another order
+    results = fake_results()
+    for run in results["runs"]:
+        run["training"] = run["training"][::-1] + [
+            {**run["training"][0], "case": "a case this version does not have"}]
+    lines = bench.render(results).splitlines()
+
+    def rows(label):
+        return " ".join(line for line in lines if line.startswith(f"| {label} |"))
+
+    tiny = next(c for c in bench.TRAINING_CASES if c[4] is None)
+    epoch = next(c for c in bench.TRAINING_CASES if c[4])
+    assert " us |" in rows(tiny[0]) and " s |" not in rows(tiny[0])
+    assert " s |" in rows(epoch[0]) and " us |" not in rows(epoch[0])
+    assert " us |" in rows("a case this version does not have")
+    bench.plots.write_plots(results, tmp_path)  # draws (or notes matplotlib's absence)
+
+
 def test_default_output_is_the_checkouts_report_or_the_current_directory(tmp_path,
                                                                          monkeypatch):
     checkout = tmp_path / "checkout"

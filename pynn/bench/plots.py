@@ -4,7 +4,7 @@ import os
 
 from .report import epoch_time
 from .timing import median
-from .training import TRAINING_CASES
+from .training import training_case
 
 COLOURS = {"pynn": "tab:blue", "numpy": "tab:green", "torch": "tab:orange",
            "torch_cl": "tab:red", "reference": "tab:gray"}
@@ -150,10 +150,13 @@ def plot_scaling(plt, results, outdir):
             ax.set_title(f"CNN training step, {results[panel]['threads']} thread(s)")
         elif panel == "threads":
             runs = results["runs"]
-            labels = [c[1] for c in TRAINING_CASES]
+            cases = [r["case"] for r in runs[0]["training"]]
+            labels = [(training_case(c) or (c, c))[1] for c in cases]
             for k, lib in enumerate(("pynn", "torch")):
                 for j, run in enumerate(runs):
-                    times = [median(r[lib]) * 1e3 if r[lib] else 0 for r in run["training"]]
+                    rows = {r["case"]: r for r in run["training"]}
+                    times = [median(rows[c][lib]) * 1e3 if rows.get(c, {}).get(lib) else 0
+                             for c in cases]
                     ax.bar([i + 0.2 * (2 * k + j) for i in range(len(labels))], times,
                            width=0.2, color=COLOURS[lib], alpha=1.0 if j else 0.5,
                            label=f"{NAMES[lib]}, {run['threads']} thread(s)")

@@ -4,7 +4,7 @@ import os
 import statistics
 
 from .timing import MIN_SAMPLE_SECONDS, median, spread
-from .training import TRAINING_CASES
+from .training import training_case
 
 # What follows this line in bench/RESULTS.md is rewritten by every run; what precedes it (the
 # machine's description, where the issues' targets stand) is kept.
@@ -131,8 +131,9 @@ def _training_table(run):
              ("| model | pynn | PyTorch | PyTorch channels-last | pynn on its NumPy reference "
               "| vs PyTorch | vs channels-last | vs reference |"),
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r, case in zip(run["training"], TRAINING_CASES):
-        scale, unit = (case[4] / case[2], "s") if case[4] else (1e6, "us")
+    for r in run["training"]:
+        case = training_case(r["case"])
+        scale, unit = (case[4] / case[2], "s") if case and case[4] else (1e6, "us")
         times = [("" if r.get(lib) is None else f"{median(r[lib]) * scale:.1f} {unit}")
                  for lib in ("pynn", "torch", "torch_cl", "reference")]
         lines.append(f"| {r['case']} | {' | '.join(times)} | {speedup(r['torch'], r['pynn'])} | "

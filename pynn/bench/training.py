@@ -23,6 +23,14 @@ TRAINING_CASES = (
     ("tiny MLP 10-10-10, batch 1, SGD", "tiny", 1, "sgd", None),
 )
 MEMORY_CASE = "cnn"
+
+
+def training_case(label):
+    """The entry of TRAINING_CASES labelled ``label``, or None: a results.json redrawn with
+    ``--from-json`` may come from a version with other cases, in another order."""
+    return next((case for case in TRAINING_CASES if case[0] == label), None)
+
+
 SCALING_MODEL = "cnn"
 BATCH_SIZES = (1, 8, 32, 128, 512)
 QUICK_BATCH_SIZES = (1, 32, 128)
