@@ -166,8 +166,9 @@ class ProcessGroup:
     """A set of ranks that run collectives together; pynn has one, the world
     (``GroupMember.WORLD``, also ``group.WORLD``)."""
 
-    def __init__(self, comm, rank, size, backend, timeout):
+    def __init__(self, comm, rank, size, backend, timeout, node=None):
         self.comm = comm  # an mpi4py communicator, or None in a one-process world
+        self._node = node  # the communicator of the ranks on this machine (MPI's shared type)
         self._rank = rank
         self._size = size
         self._backend = backend
@@ -285,7 +286,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise ValueError(f"Invalid backend: {backend!r}; pynn.distributed supports 'mpi' "
                          "(and 'gloo', run on MPI)")
     launched = _launcher()
-    comm = None
+    comm = node = None
     my_rank, size = 0, 1
     if launched is not None and launched[1] > 1:
         MPI = _import_mpi()
@@ -297,16 +298,15 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         my_rank, size = comm.Get_rank(), comm.Get_size()
         from .backend import _runtime
 
-        on_this_machine = comm.Split_type(MPI.COMM_TYPE_SHARED)
-        _runtime._share_cores(on_this_machine.Get_size())
-        on_this_machine.Free()
+        node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+        _runtime._share_cores(node.Get_size())
     if world_size not in (-1, None) and int(world_size) != size:
         raise ValueError(f"init_process_group: world_size={world_size} but the launcher started "
                          f"{size} process(es); start the job with mpiexec -n {world_size}")
     if rank not in (-1, None) and int(rank) != my_rank:
         raise ValueError(f"init_process_group: rank={rank} but MPI gives this process rank "
                          f"{my_rank}; ranks are assigned by the launcher")
-    GroupMember.WORLD = ProcessGroup(comm, my_rank, size, "mpi", _seconds(timeout))
+    GroupMember.WORLD = ProcessGroup(comm, my_rank, size, "mpi", _seconds(timeout), node)
     if comm is not None:
         _install_abort_hook()
 

@@ -162,6 +162,8 @@ def main():
         model = DDP(model, bucket_cap_mb=cap, find_unused_parameters=mode in ("unused", "partial"))
         if mode == "tiny":
             assert len(model._buckets) == 3, len(model._buckets)  # (weight, bias) pairs
+        shared = os.environ.get("PYNN_DDP_SHARED_MEMORY", "1") != "0"
+        assert (model._node is not None) == shared, "not the exchange the test asked for"
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     if mode in ("exit", "kill"):
         dist.barrier()

@@ -22,11 +22,13 @@ for _name in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "RANK", "WORLD_SIZ
     ENV.pop(_name, None)  # the test process is not itself a rank
 
 
-def run(n, out, mode, timeout=120):
-    """``mpiexec -n n`` on the worker; the completed process."""
+def run(n, out, mode, timeout=120, shared_memory=True):
+    """``mpiexec -n n`` on the worker; the completed process. ``shared_memory=False``: DDP
+    exchanges its buckets with MPI's all_reduce, as between machines."""
+    env = dict(ENV, PYNN_DDP_SHARED_MEMORY="1" if shared_memory else "0")
     return subprocess.run([MPIEXEC, "-n", str(n), sys.executable, WORKER, str(out), mode],
                           check=False, capture_output=True, text=True, timeout=timeout,
-                          env=ENV)
+                          env=env)
 
 
 def reference(n, out, mode):
@@ -35,15 +37,19 @@ def reference(n, out, mode):
     return np.load(out / "reference.npz")
 
 
-# (mode, processes): plain DDP, gradient accumulation with no_sync, one bucket per layer
-# instead of one for the whole model, a parameter no forward uses, one only the last rank
-# uses; 4 processes on 2 cores
-TRAINING = [("plain", 2), ("tiny", 2), ("unused", 2), ("partial", 3), ("nosync", 4)]
+# (mode, processes, exchange): plain DDP, gradient accumulation with no_sync, one bucket
+# per layer instead of one for the whole model, a parameter no forward uses, one only the
+# last rank uses; 4 processes on 2 cores; the buckets exchanged through shared memory (all
+# ranks on one machine) or with MPI's all_reduce (what several machines use)
+TRAINING = [("plain", 2, "shm"), ("tiny", 2, "shm"), ("unused", 2, "shm"),
+            ("partial", 3, "shm"), ("nosync", 4, "shm"), ("plain", 2, "mpi"),
+            ("tiny", 2, "mpi"), ("partial", 3, "mpi"), ("nosync", 4, "mpi")]
 
 
-@pytest.mark.parametrize("mode,n", TRAINING, ids=[f"{m}-{n}" for m, n in TRAINING])
-def test_ddp_equals_one_process_on_the_concatenated_batch(tmp_path, mode, n):
-    proc = run(n, tmp_path, mode)
+@pytest.mark.parametrize("mode,n,exchange", TRAINING,
+                         ids=[f"{m}-{n}-{e}" for m, n, e in TRAINING])
+def test_ddp_equals_one_process_on_the_concatenated_batch(tmp_path, mode, n, exchange):
+    proc = run(n, tmp_path, mode, shared_memory=exchange == "shm")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(n)]
     ref = reference(n, tmp_path, mode)

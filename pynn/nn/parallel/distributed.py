@@ -16,24 +16,36 @@ The hook divides the gradient by the world size into its bucket slice (in place 
 already is that slice: ``zero_grad(set_to_none=False)`` keeps the views), so that the sum
 the ranks exchange is already the average and no pass over the buckets follows it; when the
 last gradient of a bucket arrives, a non-blocking in-place ``MPI_Iallreduce`` starts on the
-bucket. Buckets start in bucket order, identical on every rank (a bucket that completes
-early waits for its predecessors), because MPI matches collectives by their order. When the
-last bucket has started, the hook waits for all of them: backward returns with averaged
-gradients.
+bucket (between machines; see below for ranks on one machine). Buckets start in bucket
+order, identical on every rank (a bucket that completes early waits for its predecessors),
+because MPI matches collectives by their order. When the last bucket has started, the hook
+waits for all of them: backward returns with averaged gradients.
 
-Progress: MPI advances a non-blocking collective only inside MPI calls. pynn tests the
-pending requests from every gradient hook (between backward nodes) rather than running a
-communication thread. On one machine, the exchange is copies through shared memory done by
-the ranks' own cores: when every core runs a rank, a thread has no idle core to do them on
-and takes its time from the computation (measured: backward then waits less for the
-exchange, but the step is no shorter). MPICH's progress busy-polls, a thread would contend
-for the GIL between kernels, and it would need MPI's full thread support; testing costs a
-microsecond per hook. The price: a bucket progresses only while later layers' hooks run,
-so the last buckets are mostly reduced in the final wait. Across machines, where a network
-card moves the bytes while the cores compute, a thread that tests the requests would hide
-more of the exchange; pynn does not have one yet.
+Ranks on one machine (all of the world's, the usual case for ``mpiexec -n 2`` on a
+workstation) exchange differently: their buckets live in MPI shared-memory windows
+(``MPI_Win_allocate_shared``), and at the end of backward each rank sums its slice of every
+rank's bucket and copies the other slices' sums, between two barriers (see
+``_SharedBucket``). MPI's all_reduce of the same bytes copies them through MPI's own
+cells, in about three times the time, and needs each rank's attention at every hand-over
+of cells: on a machine other jobs keep busy, every hand-over to a rank that has lost its
+core waits for it to get it back. ``PYNN_DDP_SHARED_MEMORY=0`` turns this off (then the
+buckets are exchanged as between machines).
+
+Progress: MPI advances a non-blocking collective only inside MPI calls. Between machines,
+pynn tests the pending requests from every gradient hook (between backward nodes) rather
+than running a communication thread: testing costs a microsecond per hook and needs no
+thread support from MPI, while a thread would contend for the GIL between kernels and,
+under MPICH's busy-polling progress, take a core. On one machine there is nothing for a
+thread to hide: the exchange is copies the ranks' own cores make, and when every core
+runs a rank a thread takes its time from the computation (measured with MPI's all_reduce
+on 2 cores: backward then waits less for the exchange, but the step is no shorter). The
+price between machines: a bucket progresses only while later layers' hooks run, so the
+last buckets are mostly reduced in the final wait; there, where a network card moves the
+bytes while the cores compute, a thread that tests the requests would hide more of the
+exchange, which pynn does not have yet.
 """
 
+import os
 import weakref
 from contextlib import contextmanager
 
@@ -53,18 +65,83 @@ _FIRST_BUCKET_MB = 1
 class _Bucket:
     """A flat buffer holding the gradients of some parameters of one dtype."""
 
-    __slots__ = ("flat", "params", "pending", "views")
+    __slots__ = ("flat", "params", "pending", "shared", "views")
 
     def __init__(self, params, dtype):
         self.params = params
-        self.flat = np.zeros(sum(p._data.size for p in params), dtype)
+        self.shared = None
+        self._lay_out(np.zeros(sum(p._data.size for p in params), dtype))
+        self.pending = 0
+
+    def _lay_out(self, flat):
+        self.flat = flat
         self.views = []
         offset = 0
-        for p in params:
+        for p in self.params:
             n = p._data.size
-            self.views.append(self.flat[offset:offset + n].reshape(p._data.shape))
+            self.views.append(flat[offset:offset + n].reshape(p._data.shape))
             offset += n
-        self.pending = 0
+
+
+def _window_array(MPI, comm, count, dtype):
+    """A window of ``count`` elements per rank in memory every rank of ``comm`` (one
+    machine) can read: the window and each rank's part as an ndarray."""
+    dtype = np.dtype(dtype)
+    win = MPI.Win.Allocate_shared(count * dtype.itemsize, dtype.itemsize, comm=comm)
+    parts = []
+    for r in range(comm.Get_size()):
+        buf, _ = win.Shared_query(r)
+        n = len(memoryview(buf).cast("B")) // dtype.itemsize
+        parts.append(np.frombuffer(buf, dtype, count=n) if n else np.zeros(0, dtype))
+    win.Lock_all(MPI.MODE_NOCHECK)  # the passive epoch Win.Sync needs, open for good
+    return win, parts
+
+
+class _SharedBucket:
+    """A bucket's exchange through shared memory, for ranks on one machine.
+
+    Each rank's bucket lives in a window the others read; rank ``r`` sums slice ``r`` of
+    every rank's bucket into its slice of a second window, and each rank then copies the
+    whole sum from there into its bucket. Two barriers a step: the buckets are written
+    before anyone reads them, and the sums before anyone copies them (the sums are written
+    again only after the next step's first barrier, which every rank reaches after its
+    copy).
+    """
+
+    __slots__ = ("bounds", "grads", "rank", "results", "windows")
+
+    def __init__(self, MPI, comm, bucket):
+        size, rank = comm.Get_size(), comm.Get_rank()
+        n = bucket.flat.size
+        self.bounds = [n * r // size for r in range(size + 1)]
+        self.rank = rank
+        win, self.grads = _window_array(MPI, comm, n, bucket.flat.dtype)
+        rwin, self.results = _window_array(
+            MPI, comm, self.bounds[rank + 1] - self.bounds[rank], bucket.flat.dtype)
+        self.windows = (win, rwin)
+        flat = self.grads[rank]
+        flat[...] = bucket.flat
+        bucket._lay_out(flat)
+
+    def sync(self):
+        for win in self.windows:
+            win.Sync()
+
+    def reduce(self):
+        lo, hi = self.bounds[self.rank], self.bounds[self.rank + 1]
+        out = self.results[self.rank]
+        grads = self.grads
+        if len(grads) == 1:
+            out[...] = grads[0][lo:hi]
+            return
+        np.add(grads[0][lo:hi], grads[1][lo:hi], out=out)
+        for g in grads[2:]:
+            np.add(out, g[lo:hi], out=out)
+
+    def collect(self):
+        flat = self.grads[self.rank]
+        for r, part in enumerate(self.results):
+            flat[self.bounds[r]:self.bounds[r + 1]] = part
 
 
 def _tensors_in(obj, out):
@@ -184,7 +261,9 @@ class DistributedDataParallel(Module):
         self._handles = []
         self._size = pg.size()
         self._mpi = dist._import_mpi() if pg.size() > 1 else None
+        self._node = None  # the communicator of the shared-memory exchange
         if pg.size() > 1:
+            self._share_buckets()
             ref = weakref.ref(self)
 
             def hook(p, ref=ref):
@@ -195,6 +274,26 @@ class DistributedDataParallel(Module):
             self._handles = [p.register_post_accumulate_grad_hook(hook) for p in self._params]
 
     # -- construction --------------------------------------------------------------------------
+
+    def _share_buckets(self):
+        """When every rank runs on this machine, lay the buckets out in shared memory
+        (unless ``PYNN_DDP_SHARED_MEMORY=0``): their exchange is then a sum each rank
+        computes over a slice of all ranks' buckets, between two barriers, instead of
+        MPI's all_reduce, which copies the bytes through MPI's own shared buffers and needs
+        each rank's attention several times (see the module docstring)."""
+        MPI = self._mpi
+        comm = self.process_group.comm
+        node = self.process_group._node
+        enabled = os.environ.get("PYNN_DDP_SHARED_MEMORY", "1").strip() != "0"
+        # every rank must take the same path: the decision is the world's
+        agree = np.array([enabled and node.Get_size() == comm.Get_size()], np.int32)
+        dist._wait([comm.Iallreduce(MPI.IN_PLACE, agree, MPI.MIN)], self.process_group.timeout,
+                   "DistributedDataParallel construction")
+        if not agree[0]:
+            return
+        for bucket in self._buckets:
+            bucket.shared = _SharedBucket(MPI, node, bucket)
+        self._node = node
 
     def _sync_module_states(self):
         """Rank 0's parameters and buffers on every rank."""
@@ -316,16 +415,31 @@ class DistributedDataParallel(Module):
         MPI = self._mpi
         buckets = self._buckets
         while self._next < len(buckets) and buckets[self._next].pending == 0:
-            self._requests.append(comm.Iallreduce(MPI.IN_PLACE, buckets[self._next].flat,
-                                                  MPI.SUM))
+            if self._node is None:
+                self._requests.append(comm.Iallreduce(MPI.IN_PLACE, buckets[self._next].flat,
+                                                      MPI.SUM))
             self._next += 1
         if self._next == len(buckets):
             self._finish()
+
+    def _reduce_shared(self):
+        """The shared-memory exchange of every bucket (see ``_SharedBucket``)."""
+        timeout = self.process_group.timeout
+        for step in ("reduce", "collect"):
+            for bucket in self._buckets:
+                bucket.shared.sync()
+            dist._wait([self._node.Ibarrier()], timeout,
+                       "DistributedDataParallel gradient exchange")
+            for bucket in self._buckets:
+                bucket.shared.sync()
+                getattr(bucket.shared, step)()
 
     def _finish(self):
         """All buckets started: wait for them, average, and give every parameter that had
         a gradient on some rank its bucket view as ``.grad``."""
         pg = self.process_group
+        if self._node is not None:
+            self._reduce_shared()
         dist._wait(self._requests, pg.timeout, "DistributedDataParallel gradient all_reduce")
         self._requests = []
         self._armed = False
