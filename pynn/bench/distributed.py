@@ -9,10 +9,11 @@ extra) and prints three tables:
 - the time of one ``all_reduce`` (sum, float32) against its size, between 2 ranks;
 - for the CNN under DDP: the step, the same step without DDP (each rank alone on its share
   of the batch, the two steps alternating in the same processes so that both meet the same
-  machine), the time backward spent waiting for the exchange, and one all_reduce of the
-  model's gradient bytes, so that the part of the exchange that backward hides is
-  ``local + allreduce - ddp`` when positive; and what the same exchange would cost between
-  machines on a 10 Gb/s link.
+  machine), the time backward spent waiting for the exchange, and DDP's exchange of the
+  model's gradients alone (through shared memory when the ranks share a machine; an MPI
+  all_reduce of the same bytes too), so that the part of the exchange that backward hides
+  is ``local + exchange - ddp`` when positive; and what the same exchange would cost
+  between machines on a 10 Gb/s link.
 
 Every rank runs the same fixed number of steps (a collective waits for all ranks, so no
 rank may stop early); a figure is the median over those steps, and with ``--rounds`` the
@@ -114,6 +115,8 @@ def _train_worker(batch, ddp):
                       local_step=statistics.median(local_times), wait=statistics.median(waits))
         grads = np.zeros(result["grad_bytes"] // 4, np.float32)
         result["allreduce"] = _median_seconds(lambda: dist.all_reduce(pynn.from_numpy(grads)))
+        if model._node is not None:  # DDP's exchange through shared memory, alone
+            result["exchange"] = _median_seconds(model._reduce_shared)
     else:
         result["step"] = _median_seconds(step)
     result["images_per_s"] = batch / result["step"]
@@ -197,14 +200,17 @@ def report(results):
     multi = [r for r in results["train"] if "allreduce" in r]
     if multi:
         r = multi[-1]
-        hidden = r["local_step"] + r["allreduce"] - r["step"]
+        exchange = r.get("exchange", r["allreduce"])
+        hidden = r["local_step"] + exchange - r["step"]
         waited = (f"; backward waited {r['wait'] * 1e3:.2f} ms for the exchange"
                   if "wait" in r else "")
+        how = (f"DDP's exchange of them through shared memory {exchange * 1e3:.2f} ms, an MPI "
+               f"all_reduce {r['allreduce'] * 1e3:.2f} ms" if "exchange" in r else
+               f"one all_reduce of them {r['allreduce'] * 1e3:.2f} ms")
         summary = (f"Under DDP with {r['world']} ranks: step {r['step'] * 1e3:.2f} ms; the "
-                   f"same step alone on a rank's share {r['local_step'] * 1e3:.2f} ms; one "
-                   f"all_reduce of the {r['grad_bytes'] / 1e6:.2f} MB of gradients "
-                   f"{r['allreduce'] * 1e3:.2f} ms{waited}; hidden by backward: "
-                   f"{max(hidden, 0.0) * 1e3:.2f} ms.")
+                   f"same step alone on a rank's share {r['local_step'] * 1e3:.2f} ms; "
+                   f"{r['grad_bytes'] / 1e6:.2f} MB of gradients, {how}{waited}; hidden by "
+                   f"backward: {max(hidden, 0.0) * 1e3:.2f} ms.")
         # a ring all_reduce sends and receives 2 (n - 1) / n of the bytes on each link
         two, many = (r["grad_bytes"] / LINK_BYTES_PER_S * f for f in (1.0, 2.0))
         across = (f"Across machines on a {LINK_BYTES_PER_S * 8 / 1e9:g} Gb/s link, the "
