@@ -8,6 +8,7 @@ so when a gradient reaches them.
 
 import math
 import numbers
+import types
 from collections import namedtuple
 
 import numpy as np
@@ -149,7 +150,7 @@ def eigvalsh(A, UPLO="L"):
 
 
 def svd(A, full_matrices=True):
-    """``(U, S, Vh)`` with ``A = U diag(S) Vh``; S descending, shape (*, min(m, n)).
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``; S descending, of shape ``(*, min(m, n))``.
 
     Parameters
     ----------
@@ -187,7 +188,7 @@ def pinv(A, *, rtol=None, hermitian=False):
     Parameters
     ----------
     A : Tensor of shape (*, m, n)
-    rtol : float or Tensor, optional
+    rtol : float, or Tensor of the batch shape, optional
         Singular values below ``rtol`` times the largest count as zero.
     hermitian : bool
         ``A`` is symmetric.
@@ -224,7 +225,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     Parameters
     ----------
     A : Tensor of shape (*, m, n)
-    atol, rtol : float or Tensor, optional
+    atol, rtol : float, or Tensor of the batch shape, optional
         The absolute and relative tolerances (default: ``rtol`` the dtype's epsilon times
         ``max(m, n)``).
     hermitian : bool
@@ -305,7 +306,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
     Parameters
     ----------
-    x : Tensor
+    x : Tensor of any shape
     ord : float, inf or -inf
     dim : int or tuple of int, optional
     keepdim : bool
@@ -539,9 +540,21 @@ def _cholesky(input, upper=False):
     return cholesky(input, upper=upper)
 
 
+def _method_copy(fn):
+    """``fn`` as a function object of its own, for the Tensor method: pynn._math rewrites a
+    method's docstring (without the argument it binds), which must not reach this module's
+    function."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
+    copy.__kwdefaults__, copy.__doc__, copy.__qualname__ = (fn.__kwdefaults__, fn.__doc__,
+                                                            fn.__qualname__)
+    return copy
+
+
 NAMESPACE = {
-    "inverse": _inverse, "det": det, "logdet": _logdet, "slogdet": slogdet,
-    "pinverse": _pinverse, "matrix_power": matrix_power, "svd": _svd, "cholesky": _cholesky,
+    "inverse": _inverse, "det": _method_copy(det), "logdet": _logdet,
+    "slogdet": _method_copy(slogdet), "pinverse": _pinverse,
+    "matrix_power": _method_copy(matrix_power), "svd": _svd, "cholesky": _cholesky,
 }
 
 for _name, _fn in NAMESPACE.items():
