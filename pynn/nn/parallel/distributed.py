@@ -87,7 +87,13 @@ def _window_array(MPI, comm, count, dtype):
     """A window of ``count`` elements per rank in memory every rank of ``comm`` (one
     machine) can read: the window and each rank's part as an ndarray."""
     dtype = np.dtype(dtype)
-    win = MPI.Win.Allocate_shared(count * dtype.itemsize, dtype.itemsize, comm=comm)
+    # each rank's part on its own pages, not packed after the previous rank's: aligned
+    info = MPI.Info.Create()
+    info.Set("alloc_shared_noncontig", "true")
+    try:
+        win = MPI.Win.Allocate_shared(count * dtype.itemsize, dtype.itemsize, info, comm)
+    finally:
+        info.Free()
     parts = []
     for r in range(comm.Get_size()):
         buf, _ = win.Shared_query(r)
@@ -113,7 +119,8 @@ class _SharedBucket:
     def __init__(self, MPI, comm, bucket):
         size, rank = comm.Get_size(), comm.Get_rank()
         n = bucket.flat.size
-        self.bounds = [n * r // size for r in range(size + 1)]
+        # slices of whole cache lines (16 elements), so that no two ranks write one line
+        self.bounds = [min(n, (n * r // size + 15) // 16 * 16) for r in range(size)] + [n]
         self.rank = rank
         win, self.grads = _window_array(MPI, comm, n, bucket.flat.dtype)
         rwin, self.results = _window_array(
