@@ -163,8 +163,24 @@ reduce_op = ReduceOp  # the deprecated name
 
 
 class ProcessGroup:
-    """A set of ranks that run collectives together; pynn has one, the world
-    (``GroupMember.WORLD``, also ``group.WORLD``)."""
+    """A set of ranks that run collectives together.
+
+    pynn has one, the world (``GroupMember.WORLD``, also ``group.WORLD``); it is made by
+    :func:`init_process_group`, not by hand.
+
+    Parameters
+    ----------
+    comm : mpi4py communicator or None
+        The MPI communicator (None in a one-process world).
+    rank, size : int
+        This process's rank and the number of ranks.
+    backend : str
+        ``"mpi"``.
+    timeout : float
+        Seconds a collective may wait for the other ranks.
+    node : mpi4py communicator, optional
+        The ranks on this machine (MPI's shared-memory split).
+    """
 
     def __init__(self, comm, rank, size, backend, timeout, node=None):
         self.comm = comm  # an mpi4py communicator, or None in a one-process world
@@ -211,32 +227,62 @@ def _world(group=None):
 
 
 def is_available():
-    """True: collectives always work (in a one-process world without MPI, trivially)."""
+    """True: collectives always work (in a one-process world without MPI, trivially).
+
+    Returns
+    -------
+    bool
+    """
     return True
 
 
 def is_mpi_available():
-    """True when mpi4py can be imported, so ``mpiexec`` can start several processes."""
+    """True when mpi4py can be imported, so ``mpiexec`` can start several processes.
+
+    Returns
+    -------
+    bool
+    """
     return _import_mpi() is not None
 
 
 def is_gloo_available():
-    """True: ``backend="gloo"`` is accepted and runs on MPI."""
+    """True: ``backend="gloo"`` is accepted and runs on MPI.
+
+    Returns
+    -------
+    bool
+    """
     return True
 
 
 def is_nccl_available():
-    """False: pynn runs on CPUs only."""
+    """False: pynn runs on CPUs only.
+
+    Returns
+    -------
+    bool
+    """
     return False
 
 
 def is_torchelastic_launched():
-    """False: pynn's processes are started by an MPI launcher, not torchrun."""
+    """False: pynn's processes are started by an MPI launcher, not torchrun.
+
+    Returns
+    -------
+    bool
+    """
     return False
 
 
 def is_initialized():
-    """Whether :func:`init_process_group` has been called (and not destroyed since)."""
+    """Whether :func:`init_process_group` has been called (and not destroyed since).
+
+    Returns
+    -------
+    bool
+    """
     return GroupMember.WORLD is not None
 
 
@@ -267,6 +313,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         :class:`DistBackendError` (default 30 minutes, as PyTorch's).
     world_size, rank : int, optional
         When given, checked against MPI's (a mismatch raises ValueError).
+    store, group_name, pg_options, device_id : optional
+        Accepted for PyTorch's signature.
 
     Notes
     -----
@@ -312,7 +360,13 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 
 
 def destroy_process_group(group=None):
-    """Leave the default group (MPI itself is finalised when the process exits)."""
+    """Leave the default group (MPI itself is finalised when the process exits).
+
+    Parameters
+    ----------
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    """
     if GroupMember.WORLD is None:
         return
     GroupMember.WORLD = None
@@ -320,23 +374,67 @@ def destroy_process_group(group=None):
 
 
 def get_rank(group=None):
-    """This process's rank, 0 to ``get_world_size() - 1`` (-1 outside the group, as PyTorch)."""
+    """This process's rank, 0 to ``get_world_size() - 1`` (-1 outside the group, as PyTorch).
+
+    Parameters
+    ----------
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+
+    Returns
+    -------
+    int
+    """
     return _world(group).rank()
 
 
 def get_world_size(group=None):
-    """The number of processes in the job."""
+    """The number of processes in the job.
+
+    Parameters
+    ----------
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+
+    Returns
+    -------
+    int
+    """
     return _world(group).size()
 
 
 def get_backend(group=None):
-    """``"mpi"``: the transport of every collective."""
+    """``"mpi"``: the transport of every collective.
+
+    Parameters
+    ----------
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+
+    Returns
+    -------
+    str
+    """
     return _world(group).name()
 
 
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
               use_local_synchronization=False):
-    """The group of ``ranks``: only the whole world is supported (``ranks`` None or all)."""
+    """The group of ``ranks``: only the whole world is supported (``ranks`` None or all).
+
+    Parameters
+    ----------
+    ranks : list of int, optional
+        Every rank (or None).
+    timeout, backend, pg_options : optional
+        Accepted for PyTorch's signature.
+    use_local_synchronization : bool
+        Accepted for PyTorch's signature.
+
+    Returns
+    -------
+    ProcessGroup
+    """
     pg = _world()
     if ranks is not None and sorted(ranks) != list(range(pg.size())):
         raise NotImplementedError("pynn.distributed: sub-groups are not supported; collectives "
@@ -457,7 +555,21 @@ class Work:
     """The handle of an ``async_op=True`` collective (``torch.distributed.Work``).
 
     The buffers it was given must not be read or written until :meth:`wait` returns (or
-    :meth:`is_completed` gives True): MPI is still using them.
+    :meth:`is_completed` gives True): MPI is still using them. Made by the collectives, not by
+    hand.
+
+    Parameters
+    ----------
+    requests : list
+        The MPI requests to complete.
+    finish : callable, optional
+        Run once they have completed (copies out of the transfer buffers).
+    result : tuple
+        What :meth:`wait` returns.
+    what : str
+        The operation, for error messages.
+    timeout : float, optional
+        Seconds to wait before raising :class:`DistBackendError`.
     """
 
     def __init__(self, requests, finish=None, result=(), what="collective", timeout=None):
@@ -601,12 +713,15 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     op : ReduceOp
         SUM, AVG (the sum divided by the world size; floor division for integers), PRODUCT,
         MIN, MAX, BAND, BOR, BXOR.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
     async_op : bool
         Return a :class:`Work` handle at once instead of waiting.
 
     Returns
     -------
     Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     buf, finish = _inplace_buffer(tensor, "all_reduce")
@@ -624,15 +739,25 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 
 def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False):
-    """Combine ``tensor`` over all ranks into rank ``dst``'s ``tensor`` (the others' are left
-    as they were).
+    """Combine ``tensor`` over all ranks into rank ``dst``'s ``tensor``.
+
+    The other ranks' tensors are left as they were.
 
     Parameters
     ----------
-    tensor : Tensor or ndarray
+    tensor : Tensor or ndarray of any shape
     dst : int
         The rank that receives the result.
     op : ReduceOp
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     _check_rank(pg, dst, "dst")
@@ -662,10 +787,19 @@ def broadcast(tensor, src=0, group=None, async_op=False):
 
     Parameters
     ----------
-    tensor : Tensor or ndarray
+    tensor : Tensor or ndarray of any shape
         Same shape and dtype on every rank.
     src : int
         The rank whose values are sent.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     _check_rank(pg, src, "src")
@@ -700,8 +834,17 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     ----------
     tensor_list : list of Tensor
         ``get_world_size()`` tensors shaped like ``tensor``; overwritten.
-    tensor : Tensor or ndarray
+    tensor : Tensor or ndarray of any shape
         This rank's contribution.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     if len(tensor_list) != pg.size():
@@ -719,13 +862,23 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
-    """The ranks' ``input_tensor`` concatenated along dimension 0 (or stacked, when
-    ``output_tensor`` has one more dimension) into ``output_tensor``.
+    """The ranks' ``input_tensor`` gathered into ``output_tensor`` on every rank.
+
+    Concatenated along dimension 0, or stacked when ``output_tensor`` has one more dimension.
 
     Parameters
     ----------
     output_tensor : Tensor of shape (world * N, ...) or (world, N, ...)
     input_tensor : Tensor of shape (N, ...)
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     send = _send_buffer(input_tensor, "all_gather_into_tensor")
@@ -748,6 +901,17 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     ----------
     output : Tensor of shape (N, ...)
     input : Tensor of shape (world * N, ...) or (world, N, ...)
+    op : ReduceOp
+        As :func:`all_reduce`'s.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     send = _send_buffer(input, "reduce_scatter_tensor")
@@ -767,15 +931,25 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
 
 
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
-    """Every rank's ``tensor`` into rank ``dst``'s ``gather_list`` (``gather_list[i]`` gets
-    rank i's).
+    """Every rank's ``tensor`` into rank ``dst``'s ``gather_list``.
+
+    ``gather_list[i]`` gets rank i's.
 
     Parameters
     ----------
-    tensor : Tensor or ndarray
+    tensor : Tensor or ndarray of any shape
     gather_list : list of Tensor, optional
         On ``dst`` only: ``get_world_size()`` tensors shaped like ``tensor``.
     dst : int
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     _check_rank(pg, dst, "dst")
@@ -799,11 +973,20 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
 
     Parameters
     ----------
-    tensor : Tensor or ndarray
+    tensor : Tensor or ndarray of any shape
         Receives this rank's part.
     scatter_list : list of Tensor, optional
         On ``src`` only: ``get_world_size()`` tensors shaped like ``tensor``.
     src : int
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
     """
     pg = _world(group)
     _check_rank(pg, src, "src")
@@ -827,22 +1010,64 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
 
 
 def barrier(group=None, async_op=False, device_ids=None):
-    """Wait until every rank has called ``barrier``."""
+    """Wait until every rank has called ``barrier``.
+
+    Parameters
+    ----------
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    async_op : bool
+        Return a :class:`Work` handle at once instead of waiting.
+    device_ids : list of int, optional
+        Accepted for PyTorch's signature (no GPUs).
+
+    Returns
+    -------
+    Work or None
+        The handle with ``async_op``, else None.
+    """
     pg = _world(group)
     reqs = [pg.comm.Ibarrier()] if pg.comm is not None else []
     return _run(pg, reqs, None, (), "barrier", async_op)
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
-    """A :func:`barrier` that raises :class:`DistBackendError` after ``timeout``."""
+    """A :func:`barrier` that raises :class:`DistBackendError` after ``timeout``.
+
+    Parameters
+    ----------
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    timeout : datetime.timedelta or float, optional
+        Default: the group's.
+    wait_all_ranks : bool
+        Accepted for PyTorch's signature.
+    """
     pg = _world(group)
     reqs = [pg.comm.Ibarrier()] if pg.comm is not None else []
     Work(reqs, what="monitored_barrier").wait(timeout)
 
 
 def isend(tensor, dst, group=None, tag=0):
-    """Start sending ``tensor`` to rank ``dst``; returns a :class:`Work` (do not write the
-    tensor before its ``wait()``)."""
+    """Start sending ``tensor`` to rank ``dst``.
+
+    Do not write the tensor before the returned handle's ``wait()``.
+
+    Parameters
+    ----------
+    tensor : Tensor or ndarray of any shape
+        The message.
+    dst : int
+        The receiving rank.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    tag : int
+        Matches a send with its receive.
+
+    Returns
+    -------
+    Work
+    """
     pg = _world(group)
     _check_rank(pg, dst, "dst")
     if pg.comm is None or dst == pg.rank():
@@ -852,8 +1077,24 @@ def isend(tensor, dst, group=None, tag=0):
 
 
 def irecv(tensor, src=None, group=None, tag=0):
-    """Start receiving into ``tensor`` from rank ``src`` (any rank when None); returns a
-    :class:`Work`."""
+    """Start receiving into ``tensor`` from rank ``src``.
+
+    Parameters
+    ----------
+    tensor : Tensor or ndarray of any shape
+        Overwritten once the receive completes.
+    src : int, optional
+        The sending rank; None: any rank.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    tag : int
+        Matches a send with its receive.
+
+    Returns
+    -------
+    Work
+        Its ``wait()`` returns once ``tensor`` holds the message.
+    """
     pg = _world(group)
     if pg.comm is None or src == pg.rank():
         raise ValueError("recv: a rank cannot receive from itself")
@@ -865,13 +1106,41 @@ def irecv(tensor, src=None, group=None, tag=0):
 
 
 def send(tensor, dst, group=None, tag=0):
-    """Send ``tensor`` to rank ``dst`` (returns once the buffer may be reused)."""
+    """Send ``tensor`` to rank ``dst`` (returns once the buffer may be reused).
+
+    Parameters
+    ----------
+    tensor : Tensor or ndarray of any shape
+        The message.
+    dst : int
+        The receiving rank.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    tag : int
+        Matches a send with its receive.
+    """
     isend(tensor, dst, group, tag).wait()
 
 
 def recv(tensor, src=None, group=None, tag=0):
-    """Receive into ``tensor`` from rank ``src`` (any rank when None); returns the sender's
-    rank."""
+    """Receive into ``tensor`` from rank ``src``.
+
+    Parameters
+    ----------
+    tensor : Tensor or ndarray of any shape
+        Overwritten with the message.
+    src : int, optional
+        The sending rank; None: any rank.
+    group : ProcessGroup, optional
+        The world, the only group (None means it).
+    tag : int
+        Matches a send with its receive.
+
+    Returns
+    -------
+    int
+        The sender's rank.
+    """
     pg = _world(group)
     if pg.comm is None or src == pg.rank():
         raise ValueError("recv: a rank cannot receive from itself")
@@ -890,7 +1159,8 @@ def _no_pickle(name):
             f"pynn.distributed.{name}: object collectives pickle Python objects, and pynn "
             "never unpickles; send their contents as tensors (all_gather, broadcast)")
     fn.__name__ = name
-    fn.__doc__ = f"Not supported: ``{name}`` would pickle (pynn does not); use tensors."
+    fn.__doc__ = (f"Not supported: ``{name}`` would pickle (pynn does not); use tensors.\n\n"
+                  "Parameters\n----------\n*args, **kwargs : any\n    Raise NotImplementedError.\n")
     return fn
 
 
