@@ -54,7 +54,17 @@ def data_parallel(module, inputs, device_ids=None, output_device=None, dim=0,
     Parameters
     ----------
     module : Module
-    inputs : Tensor or tuple of Tensor
+    inputs : Tensor or tuple of Tensor, of the module's input shapes
+    device_ids, output_device : optional
+        Accepted for compatibility; None or CPU.
+    dim : int
+        Accepted for compatibility.
+    module_kwargs : dict, optional
+        Keyword arguments of the call.
+
+    Returns
+    -------
+    The module's output.
     """
     if not isinstance(inputs, tuple):
         inputs = (inputs,)

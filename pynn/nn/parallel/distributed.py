@@ -198,6 +198,8 @@ class DistributedDataParallel(Module):
         The model; its parameters and buffers are copied from rank 0 at construction.
     device_ids, output_device : optional
         Accepted for compatibility; None or CPU (pynn runs on CPUs).
+    dim : int
+        Accepted for compatibility (the batch dimension is each rank's own).
     broadcast_buffers : bool
         Copy rank 0's buffers (BatchNorm's running statistics) to every rank at the start of
         each forward.
@@ -209,8 +211,18 @@ class DistributedDataParallel(Module):
         Walk the graph of each forward's output to find the parameters it did not use, so
         that the reduction does not wait for their gradient. A parameter no rank used keeps
         its ``.grad`` (None stays None).
+    check_reduction : bool
+        Accepted for compatibility (deprecated in PyTorch).
     gradient_as_bucket_view : bool
         Accepted; gradients are always views into their buckets.
+    static_graph : bool
+        Accepted for compatibility.
+    **kwargs : any
+        PyTorch's other options, accepted.
+
+    Shape
+    -----
+    The wrapped module's: each rank passes its own part of the batch.
 
     Attributes
     ----------
@@ -220,7 +232,7 @@ class DistributedDataParallel(Module):
     Notes
     -----
     The gradient exchange is described in the docstring of this module
-    (:mod:`pynn.nn.parallel.distributed`).
+    (``pynn.nn.parallel.distributed``).
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0,
@@ -356,8 +368,19 @@ class DistributedDataParallel(Module):
     # -- forward -------------------------------------------------------------------------------
 
     def forward(self, *inputs, **kwargs):
-        """Run the wrapped module (after copying rank 0's buffers, with
-        ``broadcast_buffers``) and prepare the gradient reduction of the coming backward."""
+        """Run the wrapped module and prepare the gradient reduction of the coming backward.
+
+        With ``broadcast_buffers``, rank 0's buffers are copied first.
+
+        Parameters
+        ----------
+        *inputs, **kwargs : any
+            The wrapped module's arguments.
+
+        Returns
+        -------
+        The wrapped module's output.
+        """
         pg = self.process_group
         if self._armed and self._fired:
             raise RuntimeError(
@@ -467,8 +490,10 @@ class DistributedDataParallel(Module):
 
     @contextmanager
     def no_sync(self):
-        """Within this context backward does not average gradients: they accumulate locally
-        until the first forward-and-backward outside it, which averages the sum."""
+        """Within this context backward does not average gradients.
+
+        They accumulate locally until the first forward-and-backward outside it, which
+        averages the sum."""
         prev = self.require_backward_grad_sync
         self.require_backward_grad_sync = False
         try:
@@ -478,8 +503,15 @@ class DistributedDataParallel(Module):
 
     def join(self, divide_by_initial_world_size=True, enable=True,
              throw_on_early_termination=False):
-        """Uneven inputs across ranks are not supported: give every rank the same number of
-        batches (``DistributedSampler`` does)."""
+        """Uneven inputs across ranks, which pynn does not support: raises.
+
+        Give every rank the same number of batches (``DistributedSampler`` does).
+
+        Parameters
+        ----------
+        divide_by_initial_world_size, enable, throw_on_early_termination : bool
+            PyTorch's options.
+        """
         raise NotImplementedError("DistributedDataParallel.join: uneven inputs are not "
                                   "supported; use DistributedSampler so every rank gets the "
                                   "same number of batches")
