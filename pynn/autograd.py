@@ -1686,6 +1686,36 @@ def _run_backward(root, grad, retain_graph):
                 ready.append(parent)
 
 
+def _record(node, args):
+    """Record ``node`` as the call of its op on ``args``, as :meth:`ArrayFunction.apply` does,
+    without running ``forward`` (for ops whose values are computed later or otherwise: see
+    ``pynn.ops.activation``'s deferred ReLU). Returns ``node``, or None when nothing is
+    recorded (grad mode off, or no Tensor argument requires grad)."""
+    if not _mode.enabled:
+        return None
+    needs = []
+    others = []
+    vsum = 0
+    for a in args:
+        if isinstance(a, Tensor):
+            vsum += a._version
+            needs.append(a.requires_grad)
+            if not a.requires_grad:
+                others.append(a)
+        else:
+            needs.append(False)
+    if not any(needs):
+        return None
+    node._inputs = tuple(args)
+    node.needs_input_grad = tuple(needs)
+    if others:
+        node._others = others
+    if vsum:
+        node._vsum = vsum
+        node._versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
+    return node
+
+
 def _sole_parent(t, deps, grads):
     """The node that made the non-leaf ``t``, when the edge being walked is the only one that
     brings it a gradient in this walk, no hook or retained gradient watches ``t``, ``t`` was

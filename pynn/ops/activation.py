@@ -5,9 +5,10 @@ import sys
 
 import numpy as np
 
-from ..autograd import ArrayFunction, _mode, _sole_parent
+from ..autograd import ArrayFunction, _record, _sole_parent
 from ..backend import active as K
 from ..tensor import Tensor
+from .conv import PendingConv, pending_tensor
 
 
 class ReluFunction(ArrayFunction):
@@ -23,14 +24,20 @@ class ReluFunction(ArrayFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        return K.relu_backward(ctx.saved_tensors[0], grad)
+        return K.relu_backward(ctx._mask(), grad)
+
+    def _mask(self):
+        """The array whose positive entries pass the gradient: the output, or (recorded by
+        :func:`deferred_relu`) the input, computed now if the output never was."""
+        y = self.saved_tensors[0]
+        return self._inputs[0]._data if y is None else y
 
     def _fuse(self, grad, deps, grads):
         parent = _sole_parent(self._inputs[0], deps, grads)
         fuse_relu = getattr(parent, "_fuse_relu", None)
         if fuse_relu is None:
             return None
-        return fuse_relu(self.saved_tensors[0], grad, deps, grads)
+        return fuse_relu(self._mask(), grad, deps, grads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,6 +125,11 @@ def deferred_relu(x):
     The graph records the ReLU as usual; its node keeps ``x``'s array as the mask of its
     backward (``x > 0`` where ``relu(x) > 0``).
     """
+    if type(x) is PendingConv:  # not computed yet: the ReLU joins the convolution's call
+        node = _record(ReluFunction(), (x,))
+        if node is not None:
+            node.save_for_backward(None)  # its output, once computed (see ConvCall)
+        return pending_tensor(PendingConv, x.pending_call().with_relu(node), node)
     if type(x) is not Tensor:
         return None
     arr = x._data
@@ -127,22 +139,10 @@ def deferred_relu(x):
             or sys.getrefcount(arr) != _ARRAY_ALONE or arr.ndim != 4
             or arr.dtype not in _DEFERRED_DTYPES):
         return None
-    node = None
-    if x.requires_grad and _mode.enabled:
-        node = ReluFunction()
-        node._inputs = (x,)
-        node.needs_input_grad = (True,)
-        if x._version:
-            node._vsum = x._version
-            node._versions = [x._version]
+    node = _record(ReluFunction(), (x,))
+    if node is not None:
         node.save_for_backward(arr)
-    t = object.__new__(PendingRelu)
-    _STORAGE.__set__(t, arr)
-    t._grad = None
-    t._version = 0
-    t.requires_grad = node is not None
-    t.grad_fn = node
-    return t
+    return pending_tensor(PendingRelu, arr, node)
 
 
 class LeakyReluFunction(ArrayFunction):

@@ -4,8 +4,10 @@ convolution, ``unfold`` / ``fold`` through ``im2col`` / ``col2im``, and padding 
 
 import numpy as np
 
-from ..autograd import ArrayFunction
+from ..autograd import ArrayFunction, _record
+from ..backend import _checks as check
 from ..backend import active as K
+from ..tensor import Tensor
 
 
 class Conv2dFunction(ArrayFunction):
@@ -69,6 +71,113 @@ class Conv2dFunction(ArrayFunction):
             return None
         # the maximum commutes with ReLU: the pooled output masks the pooled gradient
         return self._grads(grad, pooled if relu or y is not None else None, indices)
+
+
+# ---------------------------------------------------------------------------------------------
+# A convolution computed later: F.conv2d's output, when it is much larger than the input,
+# waits until its values are read, so that F.relu and F.max_pool2d applied to it (written one
+# op at a time) can run as the convolution kernel's epilogue and pooled form.
+
+_STORAGE = Tensor.__dict__["_data"]  # the storage slot; holds the ConvCall while pending
+
+
+class ConvCall:
+    """What a pending convolution computes: ``relu?(conv2d(x, w, b))`` with copies of the
+    arrays taken at the call (later writes into the originals cannot change it), the
+    geometry, and the ReLU's node, whose mask is the result once computed."""
+
+    __slots__ = ("b", "dilation", "padding", "relu", "relu_node", "shape", "stride", "w", "x")
+
+    def __init__(self, x, w, b, stride, padding, dilation, shape):
+        self.x, self.w, self.b = x, w, b
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.shape = shape
+        self.relu = False
+        self.relu_node = None
+
+    def with_relu(self, node):
+        """The same call followed by ReLU, recorded as ``node``."""
+        out = ConvCall(self.x, self.w, self.b, self.stride, self.padding, self.dilation,
+                       self.shape)
+        out.relu = True
+        out.relu_node = node
+        return out
+
+    def compute(self):
+        y = K.conv2d_forward(self.x, self.w, self.b, self.stride, self.padding, self.dilation,
+                             self.relu)
+        node = self.relu_node
+        if node is not None and node.saved_tensors is not None and node.saved_tensors[0] is None:
+            node.saved_tensors = (y,)  # the ReLU's backward masks by its output
+        return y
+
+    def pooled(self, kernel_size, stride, padding):
+        """``max_pool2d`` of the result, in the pooled convolution kernel: ``(y, indices)``."""
+        return K.conv2d_maxpool_forward(self.x, self.w, self.b, self.stride, self.padding,
+                                        self.dilation, self.relu, kernel_size, stride, padding)
+
+
+class PendingConv(Tensor):
+    """A :class:`ConvCall`'s result not computed yet. The first read of ``_data`` computes it
+    and makes the object a plain :class:`~pynn.Tensor`; assigning ``_data`` does the latter."""
+
+    __slots__ = ()
+
+    @property
+    def _data(self):
+        y = _STORAGE.__get__(self).compute()
+        _STORAGE.__set__(self, y)
+        self.__class__ = Tensor
+        return y
+
+    @_data.setter
+    def _data(self, value):
+        _STORAGE.__set__(self, value)
+        self.__class__ = Tensor
+
+    def __reduce_ex__(self, protocol):
+        self._data  # noqa: B018 - computed, so that copies and pickles hold the values
+        return self.__reduce_ex__(protocol)
+
+    def pending_call(self):
+        """The :class:`ConvCall` that will compute it."""
+        return _STORAGE.__get__(self)
+
+
+def pending_tensor(cls, call, node):
+    """A new ``cls`` (:class:`PendingConv`, ...) standing for ``call``'s result, made by
+    ``node`` (None: not recorded)."""
+    t = object.__new__(cls)
+    _STORAGE.__set__(t, call)
+    t._grad = None
+    t._version = 0
+    t.requires_grad = node is not None
+    t.grad_fn = node
+    return t
+
+
+_DEFERRED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def deferred_conv2d(input, weight, bias, stride, padding, dilation):
+    """``conv2d(input, weight, bias)`` as a :class:`PendingConv`, or None when computing it
+    now is as good: the output must be at least four times the input's size (as after a
+    first layer), so that copying the input costs little beside what a fused ReLU and
+    max-pool save. Arguments are checked now, by the kernel's own checks."""
+    x, w = input._data, weight._data
+    b = None if bias is None else bias._data
+    _, _, _, _, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding, dilation)
+    shape = (x.shape[0], w.shape[0], *out_hw)
+    if x.dtype not in _DEFERRED_DTYPES or 4 * x.size > shape[0] * shape[1] * out_hw[0] * out_hw[1]:
+        return None
+    node = _record(Conv2dFunction(), (input, weight, bias, stride, padding, dilation, False,
+                                      None))
+    if node is not None:
+        node.save_for_backward(x, w, None, None)
+        node.args = (stride, padding, dilation, b is not None)
+    call = ConvCall(np.array(x), np.array(w), None if b is None else np.array(b), stride,
+                    padding, dilation, shape)
+    return pending_tensor(PendingConv, call, node)
 
 
 def _cols(x):

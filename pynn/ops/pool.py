@@ -3,10 +3,11 @@ resampling in NumPy."""
 
 import numpy as np
 
-from ..autograd import ArrayFunction, _mode, _sole_parent
+from ..autograd import ArrayFunction, _record, _sole_parent
 from ..backend import active as K
 from ..tensor import _wrap
 from .activation import ReluFunction
+from .conv import PendingConv
 
 
 class MaxPool2dFunction(ArrayFunction):
@@ -64,25 +65,32 @@ class MaxPool2dFunction(ArrayFunction):
 
 
 def deferred_max_pool2d(r, kernel_size, stride, padding):
-    """``max_pool2d(r)`` of a :class:`~pynn.ops.activation.PendingRelu` ``r`` that nothing
-    else refers to, as ``relu(max_pool2d(x))`` of the ReLU's input ``x``: the ReLU then
-    touches the pooled values only and ``relu(x)`` is never stored.
+    """``max_pool2d(r)`` of a pending ``r`` that nothing else refers to. A
+    :class:`~pynn.ops.conv.PendingConv` (a convolution, maybe with its ReLU) runs as the
+    pooled convolution kernel, which never stores the full-size output. A
+    :class:`~pynn.ops.activation.PendingRelu` of ``x`` runs as ``relu(max_pool2d(x))``: the
+    ReLU then touches the pooled values only and ``relu(x)`` is never stored.
 
-    The graph records the max-pool of ``r`` as usual. Its argmax is taken on ``x``, so it
-    differs from ``relu(x)``'s only in windows where ``x <= 0`` everywhere (there ``relu(x)``
-    ties at 0 and PyTorch takes the first): the ReLU's backward zeroes the gradient there
-    either way, and ``r``, whose own gradient would show the difference, has no other
-    reference to register a hook or be asked for in ``autograd.grad`` with.
+    The graph records the max-pool of ``r`` as usual. For a PendingRelu, the argmax is taken
+    on ``x``, so it differs from ``relu(x)``'s only in windows where ``x <= 0`` everywhere
+    (there ``relu(x)`` ties at 0 and PyTorch takes the first): the ReLU's backward zeroes the
+    gradient there either way, and ``r``, whose own gradient would show the difference, has
+    no other reference to register a hook or be asked for in ``autograd.grad`` with.
     """
-    y, indices = K.max_pool2d_forward(r.pending_input(), kernel_size, stride, padding)
-    y = K.relu_forward(y)
-    node = None
-    if r.requires_grad and _mode.enabled:
-        node = MaxPool2dFunction()
-        node._inputs = (r, kernel_size, stride, padding)
-        node.needs_input_grad = (True, False, False, False)
+    if type(r) is PendingConv:
+        # a convolution (and ReLU) not computed yet: the pooled convolution kernel, whose
+        # argmax follows the ReLU, as the ops one by one would
+        call = r.pending_call()
+        y, indices = call.pooled(kernel_size, stride, padding)
+        x_shape = call.shape
+    else:
+        y, indices = K.max_pool2d_forward(r.pending_input(), kernel_size, stride, padding)
+        y = K.relu_forward(y)
+        x_shape = r.pending_input().shape
+    node = _record(MaxPool2dFunction(), (r, kernel_size, stride, padding))
+    if node is not None:
         node.save_for_backward(indices, y)
-        node.x_shape = r.pending_input().shape
+        node.x_shape = x_shape
     return _wrap(y, node)
 
 

@@ -270,7 +270,7 @@ def _case_no_grad(lib, p, x):
 def _case_module_hooks(lib, p, x):
     """A custom-forward model whose conv layer has a forward hook and a full backward hook."""
     nn_ = lib.nn
-    conv = nn_.Conv2d(2, 5, 3).double()
+    conv = nn_.Conv2d(*p["w"].shape[1::-1], 3).double()
     with lib.no_grad():
         conv.weight.copy_(p["w"])
         conv.bias.copy_(p["b"])
@@ -303,11 +303,13 @@ def _as_array(v):
 @pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")
 @pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 @pytest.mark.parametrize("case", SEMANTIC_CASES, ids=lambda f: f.__name__[6:])
-def test_semantics_match_torch(each_backend, case):
+@pytest.mark.parametrize("wide", [False, True], ids=["narrow", "wide"])
+def test_semantics_match_torch(each_backend, case, wide):
+    """``wide``: the convolution's output is 8x its input, so F.conv2d computes it lazily."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
-    values = _params(np.float64, rng)
-    x = rng.standard_normal((3, 2, 10, 10))
+    values = _params(np.float64, rng, cin=1, cout=8) if wide else _params(np.float64, rng)
+    x = rng.standard_normal((3, values["w"].shape[1], 10, 10))
     results = {}
     for name, lib in (("pynn", pynn), ("torch", torch)):
         p = _leaves(lib, values)
@@ -404,8 +406,8 @@ def _cnn_custom(lib):
     class CNN(nn_.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = nn_.Conv2d(1, 6, 5)
-            self.fc1 = nn_.Linear(6 * 6 * 6, 16)
+            self.conv1 = nn_.Conv2d(1, 8, 5)
+            self.fc1 = nn_.Linear(8 * 6 * 6, 16)
             self.fc2 = nn_.Linear(16, 10)
 
         def forward(self, x):
@@ -418,8 +420,8 @@ def _cnn_custom(lib):
 
 def _cnn_sequential(lib):
     nn_ = lib.nn
-    return nn_.Sequential(nn_.Conv2d(1, 6, 5), nn_.ReLU(), nn_.MaxPool2d(2), nn_.Flatten(),
-                          nn_.Linear(6 * 6 * 6, 16), nn_.ReLU(), nn_.Linear(16, 10))
+    return nn_.Sequential(nn_.Conv2d(1, 8, 5), nn_.ReLU(), nn_.MaxPool2d(2), nn_.Flatten(),
+                          nn_.Linear(8 * 6 * 6, 16), nn_.ReLU(), nn_.Linear(16, 10))
 
 
 def _train_step(lib, model, state, x, y):
@@ -448,13 +450,18 @@ def test_custom_forward_cnn_matches_sequential_and_torch(each_backend, calls, dt
     seq_loss, seq_grads = _train_step(pynn, seq, {k: state[v] for k, v in _NAMES.items()}, x, y)
     torch_dtype = getattr(torch, np.dtype(dtype).name)
     torch_loss, torch_grads = _train_step(torch, _cnn_custom(torch).to(torch_dtype), state, x, y)
+    assert calls["conv2d_maxpool_backward"] == 2
     tol = 2e-5 if dtype == np.float32 else 1e-11
-    for expected_loss, expected in ((seq_loss, {_NAMES[k]: g for k, g in seq_grads.items()}),
-                                    (torch_loss, torch_grads)):
+    seq_grads = {_NAMES[k]: g for k, g in seq_grads.items()}
+    for expected_loss, expected in ((seq_loss, seq_grads), (torch_loss, torch_grads)):
         np.testing.assert_allclose(loss, expected_loss, rtol=tol)
         assert grads.keys() == expected.keys()
         for k in grads:
             np.testing.assert_allclose(grads[k], expected[k], rtol=tol, atol=tol, err_msg=k)
+    # the same kernels both ways (the pooled convolution, the GEMMs): the same bits
+    assert loss == seq_loss
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], seq_grads[k], err_msg=k)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,14 +504,18 @@ def test_pool_of_a_pending_relu_applies_the_relu_to_the_pooled_values(calls, mon
 
 @pytest.mark.parametrize("use", ["read", "add_into", "inplace", "twice", "no_grad",
                                  "double_backward", "dead_windows", "hook_on_pool"])
-def test_deferred_relu_and_pool_match_torch(each_backend, use):
+@pytest.mark.parametrize("wide", [False, True], ids=["narrow", "wide"])
+def test_deferred_relu_and_pool_match_torch(each_backend, use, wide):
+    """``wide``: the convolution's output is 8x its input, so F.conv2d computes it lazily and
+    the chain runs as the pooled convolution kernel; else the ReLU alone is deferred."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(11)
-    x = rng.standard_normal((2, 3, 6, 6))
-    if use == "dead_windows":
-        x[:, :, :2, :2] = -1.0  # windows with no positive value: ReLU ties at 0 there
-        x[0, 0, :2, :2] = 0.0
-    w = rng.standard_normal((4, 3, 3, 3)) * 0.5
+    x = rng.standard_normal((2, 1, 10, 10) if wide else (2, 3, 6, 6))
+    w = rng.standard_normal((8, 1, 3, 3) if wide else (4, 3, 3, 3)) * 0.5
+    if use == "dead_windows":  # windows with no positive value: the ReLU ties at 0 there
+        w[0] = -np.abs(w[0])
+        x = np.abs(x)
+    oshape = (2, w.shape[0], x.shape[2] - 2, x.shape[3] - 2)
     results = []
     for lib in (pynn, torch):
         fn = lib.nn.functional
@@ -515,7 +526,7 @@ def test_deferred_relu_and_pool_match_torch(each_backend, use):
             out += [r.detach().numpy(), (r * 2).sum().detach().numpy()]
             loss = (r * r).sum()
         elif use == "add_into":
-            y = lib.zeros(2, 4, 4, 4, dtype=xt.dtype)
+            y = lib.zeros(*oshape, dtype=xt.dtype)
             y.add_(fn.relu(fn.conv2d(xt, wt)))
             loss = fn.max_pool2d(y, 2).sum()
         elif use == "inplace":  # the pooled output, which the fused backward's mask is
@@ -560,3 +571,48 @@ def test_pending_relu_reads_like_a_tensor():
     r = F.relu(x * 1)
     r.zero_()
     assert not r.numpy().any() and type(r) is pynn.Tensor
+
+
+def test_a_wide_convolution_waits_until_read_with_the_values_of_its_call(monkeypatch):
+    from pynn.ops.conv import PendingConv
+
+    rng = np.random.default_rng(13)
+    x = pynn.tensor(rng.standard_normal((2, 1, 10, 10)))
+    w = pynn.tensor(rng.standard_normal((8, 1, 3, 3)), requires_grad=True)
+    b = pynn.tensor(rng.standard_normal(8), requires_grad=True)
+    with pynn.no_grad():
+        expected = F.conv2d(x, w, b).numpy()  # not pending: read at once
+    c = F.conv2d(x, w, b)
+    assert type(c) is PendingConv
+    assert type(F.conv2d(x[:, :, :4, :4], w)) is pynn.Tensor  # output not wider: computed now
+    # written after the call, by every route (an optimiser step, in place, through NumPy)
+    with pynn.no_grad():
+        w.mul_(2)
+    b.data.add_(1)
+    x.numpy()[...] = 0
+    np.testing.assert_array_equal(c.detach().numpy(), expected)
+    assert type(c) is pynn.Tensor
+    with pytest.raises(ValueError, match="conv2d"):  # bad arguments fail at the call
+        F.conv2d(x, w, b, stride=0)
+
+
+def test_pool_of_a_pending_convolution_runs_the_pooled_kernel(calls, monkeypatch):
+    seen = []
+    for name in ("conv2d_forward", "conv2d_maxpool_forward", "relu_forward",
+                 "max_pool2d_forward"):
+        real = getattr(K, name)
+        monkeypatch.setattr(K, name, lambda *a, _f=real, _n=name, **k: seen.append(_n)
+                            or _f(*a, **k))
+    rng = np.random.default_rng(14)
+    x = pynn.tensor(rng.standard_normal((2, 1, 10, 10)).astype(np.float32))
+    w = pynn.tensor(rng.standard_normal((8, 1, 3, 3)).astype(np.float32), requires_grad=True)
+    F.max_pool2d(F.relu(F.conv2d(x, w)), 2).sum().backward()
+    assert seen == ["conv2d_maxpool_forward"]
+    assert calls["conv2d_maxpool_backward"] == 1 and calls["relu_backward"] == 0
+    seen.clear()
+    F.relu(F.max_pool2d(F.conv2d(x, w), 2)).sum().backward()
+    assert seen == ["conv2d_maxpool_forward", "relu_forward"]
+    seen.clear()
+    c = F.conv2d(x, w)
+    F.max_pool2d(F.relu(c), 2)  # the convolution's output is held: computed, then each op
+    assert seen == ["conv2d_forward", "relu_forward", "max_pool2d_forward"]

@@ -2,7 +2,13 @@
 ``unfold``/``fold`` (im2col and its adjoint); the fused conv + ReLU (+ max-pool) paths of the
 layers."""
 
-from ...ops.conv import Conv2dFunction, ConvTranspose2dFunction, FoldFunction, UnfoldFunction
+from ...ops.conv import (
+    Conv2dFunction,
+    ConvTranspose2dFunction,
+    FoldFunction,
+    UnfoldFunction,
+    deferred_conv2d,
+)
 from ...tensor import cat as _cat
 from ._utils import _data, _float_operands, _tensor, _tuple
 
@@ -55,6 +61,11 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=N
     if b is not None and b.shape != (w.shape[0],):
         raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
     padding = _conv_padding(padding, w.shape, stride, dilation)
+    if groups == 1 and not relu and pool is None:
+        # computed when read, so that a ReLU or max-pool applied next can join the kernel
+        out = deferred_conv2d(input, weight, bias, stride, padding, dilation)
+        if out is not None:
+            return out
     if groups != 1:
         return _grouped("conv2d", input, weight, bias, groups, 1,
                         lambda xg, wg, bg: Conv2dFunction.apply(xg, wg, bg, stride, padding,

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from ...ops.activation import PendingRelu, sole_reference_count
+from ...ops.conv import PendingConv
 from ...ops.pool import (
     AdaptiveMaxPoolFunction,
     AvgPool2dFunction,
@@ -63,9 +64,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     indices : int64 Tensor of the same shape, with ``return_indices``
         The flat position ``h * W + w`` of each maximum in its (H, W) plane.
     """
-    # A pending ReLU (F.relu of a temporary) that nothing but this call refers to: pooled
-    # before the ReLU is applied (see pynn.ops.pool.deferred_max_pool2d).
-    if (sys.getrefcount(input) == _ALONE and type(input) is PendingRelu and not ceil_mode
+    # A pending convolution or ReLU (F.relu of a temporary) that nothing but this call
+    # refers to: pooled in the convolution's kernel, or before the ReLU is applied (see
+    # pynn.ops.pool.deferred_max_pool2d).
+    if (sys.getrefcount(input) == _ALONE and type(input) in _PENDING and not ceil_mode
             and not return_indices and dilation == 1):
         return deferred_max_pool2d(input, kernel_size, stride or None, padding)
     if dilation != 1 and _tuple(dilation, 2, "dilation", "max_pool2d") != (1, 1):
@@ -91,6 +93,7 @@ def _max_pool2d_probe(input, kernel_size=2, stride=None, padding=0, dilation=1,
 
 
 _ALONE = sole_reference_count(_max_pool2d_probe)
+_PENDING = (PendingRelu, PendingConv)
 
 
 def _max_pool2d_ceil(input, kernel_size, stride, padding, return_indices):
