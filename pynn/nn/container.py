@@ -64,10 +64,13 @@ class Sequential(Module):
     (one pass over the output less), and a :class:`ReLU` followed by a :class:`MaxPool2d`
     runs after the pooling instead (the maximum commutes with ReLU, which then touches a
     quarter of the data for a 2x2 pool, forward and backward); the latter wins when both
-    apply. A model with its own ``forward`` (``F.max_pool2d(F.relu(self.conv(x)), 2)``)
-    gets the same fused backward from the autograd engine, which recognises these chains in
-    the graph (:mod:`pynn.autograd`), but its forward still runs the three ops: the
-    convolution's full-size output is stored, as its caller holds it.
+    apply. A model with its own ``forward`` written with the functional ops
+    (``F.max_pool2d(F.relu(self.conv(x)), 2)``) runs the same kernels: a wide convolution's
+    output and the ReLU of a temporary are computed when read, so that the ReLU and the pool
+    join the convolution's kernel, and the backward walk fuses the chain's backwards
+    (:mod:`pynn.autograd`). Through module calls (``self.pool(self.relu(...))``) an argument
+    cannot be proved a temporary, so those ops run one by one in the forward; ``Sequential``,
+    which knows what follows each module, keeps its rewrites.
 
     Parameters
     ----------
