@@ -166,6 +166,12 @@ def deferred_conv2d(input, weight, bias, stride, padding, dilation):
     max-pool save. Arguments are checked now, by the kernel's own checks."""
     x, w = input._data, weight._data
     b = None if bias is None else bias._data
+    if x.ndim != 4 or w.ndim != 4:
+        return None
+    pad = max(padding) if isinstance(padding, (tuple, list)) else padding
+    if not isinstance(pad, int) or 4 * x.size > (x.shape[0] * w.shape[0] * (x.shape[2] + 2 * pad)
+                                                 * (x.shape[3] + 2 * pad)):
+        return None  # not wider, whatever the stride: no need to check the arguments twice
     _, _, _, _, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding, dilation)
     shape = (x.shape[0], w.shape[0], *out_hw)
     if x.dtype not in _DEFERRED_DTYPES or 4 * x.size > shape[0] * shape[1] * out_hw[0] * out_hw[1]:
