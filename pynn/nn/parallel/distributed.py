@@ -232,7 +232,12 @@ class DistributedDataParallel(Module):
     Notes
     -----
     The gradient exchange is described in the docstring of this module
-    (``pynn.nn.parallel.distributed``).
+    (``pynn.nn.parallel.distributed``). When every rank runs on one machine, the buckets
+    are MPI shared-memory windows, which stay allocated until the processes exit (freeing
+    one is a collective call, which garbage collection cannot make at the same moment on
+    every rank): a job that wraps many models one after the other, or one whose machine
+    has little shared memory (``/dev/shm``), may set ``PYNN_DDP_SHARED_MEMORY=0`` before
+    constructing them.
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0,
