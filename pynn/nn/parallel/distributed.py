@@ -38,7 +38,8 @@ thread support from MPI, while a thread would contend for the GIL between kernel
 under MPICH's busy-polling progress, take a core. On one machine there is nothing for a
 thread to hide: the exchange is copies the ranks' own cores make, and when every core
 runs a rank a thread takes its time from the computation (measured with MPI's all_reduce
-on 2 cores: backward then waits less for the exchange, but the step is no shorter). The
+on 2 busy cores: backward then waits far less for the exchange, but the step is barely
+shorter, and the shared-memory exchange above does better than either). The
 price between machines: a bucket progresses only while later layers' hooks run, so the
 last buckets are mostly reduced in the final wait; there, where a network card moves the
 bytes while the cores compute, a thread that tests the requests would hide more of the
