@@ -118,12 +118,14 @@ def sole_reference_count(probe):
 
 
 def deferred_relu(x):
-    """``relu(x)`` as :class:`PendingRelu` when that can save work, else None.
+    """``relu(x)`` computed later when that can save work, else None.
 
     For the caller to use only when ``x`` is referenced by nothing but the call (a temporary,
-    ``F.relu(self.conv(x))``): a 4-D float32/float64 tensor (what a max-pool may take next).
-    The graph records the ReLU as usual; its node keeps ``x``'s array as the mask of its
-    backward (``x > 0`` where ``relu(x) > 0``).
+    ``F.relu(self.conv(x))``). A pending convolution (:class:`~pynn.ops.conv.PendingConv`)
+    gives another, whose call includes the ReLU. A computed 4-D float32/float64 ``x`` (what a
+    max-pool may take next) whose array is its own gives a :class:`PendingRelu`. The graph
+    records the ReLU as usual; its node keeps ``x``'s array as the mask of its backward
+    (``x > 0`` where ``relu(x) > 0``), or the output once the convolution computes it.
     """
     if type(x) is PendingConv:  # not computed yet: the ReLU joins the convolution's call
         node = _record(ReluFunction(), (x,))
