@@ -1,6 +1,6 @@
 # Cython wrappers of csrc/activation.c, GIL released: one entry for the forward passes and
 # one for the backward passes, the activation chosen by its code and run by the kernels built
-# for the ISA given (see _buffers.pxi for how arrays are taken and when None is returned).
+# for the ISA given (see _buffers.pxi for how arrays are taken and when refused).
 
 # Activation codes (GELU_TANH is GELU's tanh approximation); `param` is leaky ReLU's slope.
 cdef enum:
@@ -67,16 +67,16 @@ cdef void run_backward(int act, int64_t n, const floating *a, const floating *dy
 
 
 def activation_forward(int act, x, double param, int isa, int n_threads):
-    """A new array ``act(x)`` for x of any shape, C-contiguous; None when x needs the
-    checks."""
+    """A new array ``act(x)`` for x of any shape, C-contiguous; Refused when x is not
+    valid."""
     cdef Views vs
     vs.n = 0
     cdef int i
     cdef int64_t n
     try:
         i = acquire(&vs, x)
-        if i < 0 or not c_contiguous(&vs.view[i]):
-            return None
+        if i < 0:
+            raise Refused
         y = new_like(&vs, 0)
         n = elements(&vs.view[0])
         with nogil:
@@ -95,15 +95,15 @@ def activation_forward(int act, x, double param, int isa, int n_threads):
 
 def activation_backward(int act, a, dy, double param, int isa, int n_threads):
     """A new array, the gradient of ``act`` at ``a`` (see run_backward) given ``dy``, both
-    C-contiguous and of one shape and dtype; None when they need the checks."""
+    C-contiguous and of one shape and dtype; Refused otherwise."""
     cdef Views vs
     vs.n = 0
     cdef int i
     cdef int64_t n
     try:
         i = acquire(&vs, a)
-        if i < 0 or not c_contiguous(&vs.view[i]) or acquire_like(&vs, dy, &vs.view[i]) < 0:
-            return None
+        if i < 0 or acquire_like(&vs, dy, &vs.view[i]) < 0:
+            raise Refused
         dx = new_like(&vs, 0)
         n = elements(&vs.view[0])
         with nogil:

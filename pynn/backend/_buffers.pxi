@@ -1,19 +1,17 @@
-# Array access for the wrappers of the kernels that run many times a step on small arrays
-# (GEMM, activations, softmax, bias gradients, optimiser updates, recurrent cells, once per
-# time step); _native.pyx includes it once, before the families that use it.
+# Array access for every wrapper of _native.pyx's small kernels (GEMM, activations, softmax,
+# bias gradients, optimiser updates, recurrent cells, once per time step); _native.pyx
+# includes it once, before the families that use it.
 #
-# Each array is read through one Py_buffer and checked at C speed. Typed memoryviews cost
-# about 0.3 us per array and a fused-type dispatch about 0.7 us more, and the checks in
-# Python another 1-3 us: on a batch-1 training step that was most of a kernel call. These
-# wrappers take the arrays as they are when they can (an exact ndarray of native float32 or
-# float64, aligned, C-contiguous where the kernel needs it, shapes that fit) and allocate
-# the result; otherwise they return None and compiled.py runs the checks shared with the
-# reference backend, which raise its error, or normalises the arrays and calls again.
-# Results are made by NumPy's C API and described by a view filled in here (new_output):
-# numpy.empty called from here and a buffer then taken of its result cost ~0.55 us more
-# an array, a tenth of a 128 x 10 softmax-cross-entropy step.
-# (Convolution, pooling and attention, whose calls are long enough for this not to matter,
-# use typed memoryviews.)
+# Each array is read through one Py_buffer and checked at C speed: typed memoryviews, a
+# fused-type dispatch and checks in Python would cost more than a batch-1 kernel's work.
+# An input in a form the kernel cannot read as it is (an ndarray subclass, misaligned data,
+# strides where the kernel needs C order) is copied once, here, into a plain array; an array
+# the kernel writes (an out or an optimiser's state) is only ever viewed, never copied. What
+# no copy can fix (not a float32/float64 ndarray in native byte order, mixed dtypes, wrong
+# shapes, an unwritable or overlapping output) makes the wrapper raise Refused, which
+# compiled.py turns into the error of the checks it shares with the reference backend.
+# Results are made by NumPy's C API and described by a view filled in here (new_output),
+# which saves a numpy.empty call and a buffer request an array.
 from cpython.buffer cimport PyBUF_RECORDS_RO, PyBuffer_Release, PyObject_GetBuffer
 from libc.stdint cimport uintptr_t
 from libc.string cimport memset
@@ -25,8 +23,13 @@ cnp.import_array()
 
 cdef object _NDARRAY = _numpy.ndarray
 
+
+class Refused(Exception):
+    """Raised by a wrapper whose arguments no copy makes valid; compiled.py runs the shared
+    checks for the error message."""
+
 cdef enum:
-    MAX_VIEWS = 8
+    MAX_VIEWS = 12
 
 
 cdef struct Views:
@@ -62,30 +65,146 @@ cdef inline bint aligned(const Py_buffer *v) noexcept:
     return True
 
 
+cdef inline void drop_last(Views *vs) noexcept:
+    vs.n -= 1
+    PyBuffer_Release(&vs.view[vs.n])
+
+
+cdef inline bint native_float(object obj) noexcept:
+    """Whether ``obj`` is an ndarray (or subclass) of float32 or float64, native byte order."""
+    if not isinstance(obj, _NDARRAY):
+        return False
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>obj)
+    return (t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) \
+        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>obj)
+
+
+cdef int acquire_copy(Views *vs, object obj) except -2:
+    """The rare path of ``acquire``: a view of a plain copy of ``obj`` (kept alive by the
+    view) when it is a float32/float64 ndarray in native byte order, else -1. (Apart, so
+    that the common path stays small enough to be inlined.)"""
+    if not native_float(obj):
+        return -1
+    return take(vs, _numpy.require(obj, requirements="CAE"), cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
+
+
 cdef inline int acquire(Views *vs, object obj) except -2:
-    """Hold a view of ``obj`` in ``vs``; return its index, or -1 when ``obj`` is not an exact
-    ndarray of native float32 or float64 with aligned data and strides."""
+    """Hold a view of the input ``obj`` (read, never written) in ``vs`` and return its index:
+    of ``obj`` itself when it is an exact ndarray of native float32 or float64, aligned and
+    C-contiguous; else of a plain copy when it is such an array in another form; else -1
+    (the checks say why)."""
     cdef int i = take(vs, obj, cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
-    if i < 0 or not aligned(&vs.view[i]):
+    if i >= 0:
+        if aligned(&vs.view[i]) and c_contiguous(&vs.view[i]):
+            return i
+        drop_last(vs)
+    return acquire_copy(vs, obj)
+
+
+cdef inline int acquire_strided(Views *vs, object obj) except -2:
+    """As ``acquire`` for a kernel that reads any strides: only a subclass or misaligned
+    data is copied."""
+    cdef int i = take(vs, obj, cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
+    if i >= 0:
+        if aligned(&vs.view[i]):
+            return i
+        drop_last(vs)
+    return acquire_copy(vs, obj)
+
+
+cdef int acquire_subclass_written(Views *vs, object obj) except -2:
+    """The rare path of ``acquire_written``: an ndarray subclass, viewed as an ndarray of the
+    same memory."""
+    if type(obj) is _NDARRAY or not native_float(obj):
+        return -1
+    cdef int i = take(vs, obj.view(_NDARRAY), cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
+    if i < 0 or not aligned(&vs.view[i]) or vs.view[i].readonly:
         return -1
     return i
 
 
-cdef inline int acquire_like(Views *vs, object obj, const Py_buffer *like,
-                             bint writable=False) except -2:
-    """As ``acquire``, and -1 also when the element type or the shape is not ``like``'s, the
-    array is not C-contiguous, or it is read-only and ``writable`` is asked for."""
-    cdef int i = acquire(vs, obj)
+cdef inline int acquire_written(Views *vs, object obj) except -2:
+    """Hold a view of ``obj``, an array the kernel writes: an ndarray of native float32 or
+    float64 (a subclass is viewed as an ndarray of the same memory), aligned and writeable;
+    -1 otherwise, since a copy would not be written through. Strides are the caller's to
+    check."""
+    cdef int i = take(vs, obj, cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)
     if i < 0:
+        return acquire_subclass_written(vs, obj)
+    if not aligned(&vs.view[i]) or vs.view[i].readonly:
         return -1
-    cdef const Py_buffer *v = &vs.view[i]
-    if v.itemsize != like.itemsize or v.ndim != like.ndim or not c_contiguous(v) \
-            or (writable and v.readonly):
-        return -1
+    return i
+
+
+cdef inline bint same_layout(const Py_buffer *v, const Py_buffer *like) noexcept:
+    """Whether ``v`` is C-contiguous with the element type and shape of ``like``."""
+    if v.itemsize != like.itemsize or v.ndim != like.ndim or not c_contiguous(v):
+        return False
     for d in range(v.ndim):
         if v.shape[d] != like.shape[d]:
-            return -1
+            return False
+    return True
+
+
+cdef inline int acquire_like(Views *vs, object obj, const Py_buffer *like) except -2:
+    """As ``acquire``, and -1 also when the element type or the shape is not ``like``'s."""
+    cdef int i = acquire(vs, obj)
+    if i < 0 or not same_layout(&vs.view[i], like):
+        return -1
     return i
+
+
+cdef inline int acquire_written_like(Views *vs, object obj, const Py_buffer *like) except -2:
+    """As ``acquire_written``, and -1 also unless C-contiguous of ``like``'s element type
+    and shape."""
+    cdef int i = acquire_written(vs, obj)
+    if i < 0 or not same_layout(&vs.view[i], like):
+        return -1
+    return i
+
+
+cdef int acquire_index(Views *vs, object obj, bint written=False) except -2:
+    """Hold a view of ``obj`` as native int64 values, aligned and C-contiguous: an input
+    array of another integer type or form is copied once; -1 when ``obj`` is no integer
+    ndarray, or is written but not in that form."""
+    cdef int i = take(vs, obj, cnp.NPY_LONG, cnp.NPY_LONGLONG)
+    if i >= 0:
+        if (vs.view[i].itemsize == 8 and aligned(&vs.view[i]) and c_contiguous(&vs.view[i])
+                and not (written and vs.view[i].readonly)):
+            return i
+        drop_last(vs)
+    if written or not isinstance(obj, _NDARRAY) or obj.dtype.kind not in "iu":
+        return -1
+    return take(vs, _numpy.require(obj, _numpy.int64, requirements="CAE"), cnp.NPY_LONG,
+                cnp.NPY_LONGLONG)
+
+
+cdef int hold(Views *vs, object obj, bint written=False, bint index=False) except -2:
+    """For the kernels whose arguments compiled.py checks before the call (convolution,
+    pooling, attention): the index of a C-contiguous view of ``obj`` (an input copied once
+    if it is in another form), -1 for None. An array the checks passed cannot be refused:
+    if it is, the checks and this disagree, a bug that must not pass for a result."""
+    if obj is None:
+        return -1
+    cdef int i
+    if index:
+        i = acquire_index(vs, obj, written)
+    elif written:
+        i = acquire_written(vs, obj)
+        if i >= 0 and not c_contiguous(&vs.view[i]):
+            i = -1
+    else:
+        i = acquire(vs, obj)
+    if i < 0:
+        raise RuntimeError(f"the compiled kernel refused a checked argument: "
+                           f"{type(obj).__name__} {getattr(obj, 'dtype', '')} "
+                           f"{getattr(obj, 'shape', '')}")
+    return i
+
+
+cdef inline void *data(Views *vs, int i) noexcept nogil:
+    """The data of view ``i``; NULL for -1 (an argument left out)."""
+    return NULL if i < 0 else vs.view[i].buf
 
 
 cdef object new_output(Views *vs, int ndim, const Py_ssize_t *shape, Py_ssize_t itemsize):

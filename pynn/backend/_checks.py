@@ -183,6 +183,20 @@ def same_shape(kernel, a_name, a, b_name, b):
         )
 
 
+def same_float_shapes(kernel, **arrays):
+    """Two float arrays of one dtype and one shape, such as an elementwise gradient's
+    operands (names as keywords, in the order the message names them)."""
+    float_arrays(kernel, **arrays)
+    (a_name, a), (b_name, b) = arrays.items()
+    same_shape(kernel, a_name, a, b_name, b)
+
+
+def bias_grad_args(kernel, dy, axis):
+    float_arrays(kernel, dy=dy)
+    if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
+        raise ValueError(f"{kernel}: axis {axis} is out of range for shape {dy.shape}")
+
+
 def in_place(kernel, like, **arrays):
     """Arrays a kernel updates in place: same shape as ``like``, C-contiguous, writeable,
     aligned."""
@@ -331,9 +345,9 @@ def rows(kernel, **arrays):
 
 
 def cross_entropy_args(kernel, scores_name, scores, labels, reduction, label_smoothing,
-                       ignore_index):
+                       ignore_index, grad=None):
     """Checks shared by the fused loss's forward (scores are the logits) and backward (the
-    probabilities)."""
+    probabilities, and the upstream ``grad`` per row when given)."""
     float_arrays(kernel, **{scores_name: scores})
     rank(kernel, scores_name, scores, 2, "(N, C)")
     if scores.shape[1] == 0:
@@ -341,6 +355,8 @@ def cross_entropy_args(kernel, scores_name, scores, labels, reduction, label_smo
                          f"{scores.shape}")
     integer_labels(kernel, labels, scores.shape[0])
     cross_entropy_options(kernel, reduction, label_smoothing, ignore_index)
+    if grad is not None:
+        cross_entropy_grad(kernel, grad, reduction, scores.shape[0])
 
 
 def cross_entropy_options(kernel, reduction, label_smoothing, ignore_index):

@@ -1,10 +1,10 @@
 # Cython wrappers of csrc/elementwise.c: bias gradients and fused optimiser updates, GIL
 # released, run by the kernels built for the ISA given (see _buffers.pxi for how arrays are taken
-# and when None is returned).
+# and when an argument is refused).
 
 def bias_grad(dy, int axis, int isa, int n_threads):
     """A new array (channels,): the sum of dy (C-contiguous, at least 1-D) over every axis but
-    ``axis``, which must be in range; None when dy needs the checks."""
+    ``axis``, which must be in range; Refused when dy is not valid."""
     cdef const pynn_elementwise_desc *k = pynn_elementwise_kernels(isa)
     cdef Views vs
     vs.n = 0
@@ -12,8 +12,8 @@ def bias_grad(dy, int axis, int isa, int n_threads):
     cdef int i, d
     try:
         i = acquire(&vs, dy)
-        if i < 0 or not c_contiguous(&vs.view[i]) or not -vs.view[i].ndim <= axis < vs.view[i].ndim:
-            return None
+        if i < 0 or not -vs.view[i].ndim <= axis < vs.view[i].ndim:
+            raise Refused
         if axis < 0:  # (C division: % would keep the sign)
             axis += vs.view[0].ndim
         for d in range(vs.view[0].ndim):
@@ -41,18 +41,18 @@ def bias_grad(dy, int axis, int isa, int n_threads):
 
 cdef int acquire_update(Views *vs, param, grad, states, void **state_data) except -2:
     """Views of an update's arrays: param (writeable, C-contiguous), grad (param's shape and
-    dtype, C-contiguous), and each array of ``states`` (None, or as param and writeable),
-    whose data goes to ``state_data[k]`` (NULL for None). Returns 0, or -1 when any needs
-    the checks."""
-    i = acquire(vs, param)
-    if i < 0 or not c_contiguous(&vs.view[i]) or vs.view[i].readonly:
+    dtype, copied to C order if need be), and each array of ``states`` (None, or as param),
+    whose data goes to ``state_data[k]`` (NULL for None). Returns 0, or -1 when any is
+    refused."""
+    i = acquire_written(vs, param)
+    if i < 0 or not c_contiguous(&vs.view[i]):
         return -1
     if acquire_like(vs, grad, &vs.view[0]) < 0:
         return -1
     for k, state in enumerate(states):
         state_data[k] = NULL
         if state is not None:
-            i = acquire_like(vs, state, &vs.view[0], True)
+            i = acquire_written_like(vs, state, &vs.view[0])
             if i < 0:
                 return -1
             state_data[k] = vs.view[i].buf
@@ -63,7 +63,8 @@ def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
              double weight_decay, bint nesterov, bint maximize, bint first_step,
              int isa, int n_threads):
     """One SGD update of param in place; buf is the momentum buffer (used when momentum !=
-    0) or None. True, or None when the arrays need the checks."""
+    0) or None. True; Refused when an array is
+    not valid."""
     cdef pynn_sgd_hyper h
     h.lr, h.momentum, h.dampening, h.weight_decay = lr, momentum, dampening, weight_decay
     h.nesterov, h.maximize, h.first_step = nesterov, maximize, first_step
@@ -74,7 +75,7 @@ def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
     cdef void *state[3]
     try:
         if acquire_update(&vs, param, grad, (buf,), state) < 0:
-            return None
+            raise Refused
         n = elements(&vs.view[0])
         if momentum == 0:
             state[0] = NULL
@@ -95,8 +96,8 @@ def sgd_step(param, grad, buf, double lr, double momentum, double dampening,
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, long long step, double lr,
               double beta1, double beta2, double eps, double weight_decay,
               bint decoupled_weight_decay, bint maximize, int isa, int n_threads):
-    """One Adam/AdamW update of param in place; max_exp_avg_sq is None unless AMSGrad. True,
-    or None when the arrays need the checks."""
+    """One Adam/AdamW update of param in place; max_exp_avg_sq is None unless AMSGrad. True;
+    Refused when an array is not valid."""
     cdef pynn_adam_hyper h
     h.lr, h.beta1, h.beta2, h.eps, h.weight_decay = lr, beta1, beta2, eps, weight_decay
     h.step, h.decoupled_weight_decay, h.maximize = step, decoupled_weight_decay, maximize
@@ -108,7 +109,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, long long step, 
     try:
         if exp_avg is None or exp_avg_sq is None or acquire_update(
                 &vs, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq), state) < 0:
-            return None
+            raise Refused
         n = elements(&vs.view[0])
         with nogil:
             if n == 0:
@@ -130,8 +131,8 @@ def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, double lr, 
                  double eps, double weight_decay, double momentum, bint centered,
                  bint maximize, int isa, int n_threads):
     """One RMSProp update of param in place; momentum_buffer (used when momentum != 0) and
-    grad_avg (used when centered) may be None. True, or None when the arrays need the
-    checks."""
+    grad_avg (used when centered) may be None. True; Refused when an array is not
+    valid."""
     cdef pynn_rmsprop_hyper h
     h.lr, h.alpha, h.eps, h.weight_decay, h.momentum = lr, alpha, eps, weight_decay, momentum
     h.centered, h.maximize = centered, maximize
@@ -143,7 +144,7 @@ def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, double lr, 
     try:
         if square_avg is None or acquire_update(
                 &vs, param, grad, (square_avg, momentum_buffer, grad_avg), state) < 0:
-            return None
+            raise Refused
         n = elements(&vs.view[0])
         if momentum == 0:
             state[1] = NULL

@@ -9,8 +9,8 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
 
     a, b: 2-D of one dtype, any strides. out: None or (M, N) of that dtype, writeable, with
     no zero stride and no byte in the span of a, b or bias. bias: None or (N,) if bias_axis is
-    1 else (M,), C-contiguous. isa: an ``enum pynn_isa`` this CPU supports. Returns None when
-    the arrays need the checks.
+    1 else (M,), C-contiguous. isa: an ``enum pynn_isa`` this CPU supports. Raises Refused
+    when the arrays are not valid.
     """
     cdef Views vs
     vs.n = 0
@@ -23,41 +23,40 @@ def gemm(a, b, out, bint trans_a, bint trans_b, double alpha, double beta, bias,
     cdef Py_buffer *vb
     cdef Py_buffer *vc
     try:
-        if acquire(&vs, a) < 0 or acquire(&vs, b) < 0:
-            return None
+        if acquire_strided(&vs, a) < 0 or acquire_strided(&vs, b) < 0:
+            raise Refused
         va, vb = &vs.view[0], &vs.view[1]
         isz = va.itemsize
         if va.ndim != 2 or vb.ndim != 2 or vb.itemsize != isz:
-            return None
+            raise Refused
         # op(X)'s rows and columns, and their strides in elements.
         m, k = va.shape[1 if trans_a else 0], va.shape[0 if trans_a else 1]
         rsa, csa = va.strides[1 if trans_a else 0] // isz, va.strides[0 if trans_a else 1] // isz
         kb, n = vb.shape[1 if trans_b else 0], vb.shape[0 if trans_b else 1]
         rsb, csb = vb.strides[1 if trans_b else 0] // isz, vb.strides[0 if trans_b else 1] // isz
         if kb != k:
-            return None
+            raise Refused
         if bias is not None:
             i = acquire(&vs, bias)
             if (i < 0 or bias_axis not in (0, 1) or vs.view[i].itemsize != isz
-                    or vs.view[i].ndim != 1 or vs.view[i].shape[0] != (n if bias_axis else m)
-                    or not c_contiguous(&vs.view[i])):
-                return None
+                    or vs.view[i].ndim != 1 or vs.view[i].shape[0] != (n if bias_axis else m)):
+                raise Refused
             bias_p = vs.view[i].buf
         if out is None:  # made here: nothing to check
             out = new_matrix(&vs, m, n, isz)
             beta = 0
             vc = &vs.view[vs.n - 1]
         else:
-            i = acquire(&vs, out)
+            i = acquire_written(&vs, out)
             if i < 0:
-                return None
+                raise Refused
             vc = &vs.view[i]
             if vc.itemsize != isz or vc.ndim != 2 or vc.shape[0] != m or vc.shape[1] != n \
                     or vc.readonly or has_zero_stride(vc):
-                return None
+                raise Refused
             for j in range(i):  # the operands and the bias, which out must not overlap
                 if may_overlap(vc, &vs.view[j]):
-                    return None
+                    raise Refused
         if m == 0 or n == 0:
             return out
         rsc, csc = vc.strides[0] // isz, vc.strides[1] // isz

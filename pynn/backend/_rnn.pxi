@@ -1,6 +1,6 @@
 # Cython wrappers of csrc/rnn.c, GIL released: one recurrent cell step on C-contiguous
 # (N, k * H) arrays of one dtype, outputs allocated here, run by the kernels built for the ISA
-# given (see _buffers.pxi for how arrays are taken and when None is returned).
+# given (see _buffers.pxi for how arrays are taken and when refused).
 
 cdef int acquire_matrix(Views *vs, object obj, Py_ssize_t itemsize, Py_ssize_t rows,
                         Py_ssize_t cols) except -2:
@@ -10,18 +10,16 @@ cdef int acquire_matrix(Views *vs, object obj, Py_ssize_t itemsize, Py_ssize_t r
     if i < 0:
         return -1
     cdef const Py_buffer *v = &vs.view[i]
-    if (v.itemsize != itemsize or v.ndim != 2 or v.shape[0] != rows or v.shape[1] != cols
-            or not c_contiguous(v)):
+    if v.itemsize != itemsize or v.ndim != 2 or v.shape[0] != rows or v.shape[1] != cols:
         return -1
     return i
 
 
 cdef int acquire_cell(Views *vs, object first, int width, states) except -2:
     """Views of a cell's inputs: ``first`` (N, width * H), C-contiguous, then each of
-    ``states`` (N, H) of its dtype. Returns H, or -1 when any needs the checks."""
+    ``states`` (N, H) of its dtype. Returns H, or -1 when any is refused."""
     cdef int i = acquire(vs, first)
-    if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] % width \
-            or not c_contiguous(&vs.view[i]):
+    if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] % width:
         return -1
     cdef Py_ssize_t n = vs.view[i].shape[0], hidden = vs.view[i].shape[1] // width
     for state in states:
@@ -31,8 +29,8 @@ cdef int acquire_cell(Views *vs, object first, int width, states) except -2:
 
 
 def lstm_cell_forward(gates, c_prev, int isa, int n_threads):
-    """gates (N, 4H), c_prev (N, H) -> ``(h, c, acts)``, acts (N, 5H); None when the arrays
-    need the checks."""
+    """gates (N, 4H), c_prev (N, H) -> ``(h, c, acts)``, acts (N, 5H); Refused when an
+    array is not valid."""
     cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
@@ -40,7 +38,7 @@ def lstm_cell_forward(gates, c_prev, int isa, int n_threads):
     try:
         hidden = acquire_cell(&vs, gates, 4, (c_prev,))
         if hidden < 0:
-            return None
+            raise Refused
         n = vs.view[0].shape[0]
         h = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
         c = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
@@ -63,8 +61,8 @@ def lstm_cell_forward(gates, c_prev, int isa, int n_threads):
 
 
 def lstm_cell_backward(acts, c_prev, dh, dc, int isa, int n_threads):
-    """acts (N, 5H), c_prev, dh and dc (None: zero) (N, H) -> ``(dgates, dc_prev)``; None when
-    the arrays need the checks."""
+    """acts (N, 5H), c_prev, dh and dc (None: zero) (N, H) -> ``(dgates, dc_prev)``; Refused when an
+    array is not valid."""
     cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
@@ -74,7 +72,7 @@ def lstm_cell_backward(acts, c_prev, dh, dc, int isa, int n_threads):
     try:
         hidden = acquire_cell(&vs, acts, 5, (c_prev, dh) if dc is None else (c_prev, dh, dc))
         if hidden < 0:
-            return None
+            raise Refused
         n = vs.view[0].shape[0]
         if dc is not None:
             dc_p = vs.view[3].buf
@@ -101,8 +99,8 @@ def lstm_cell_backward(acts, c_prev, dh, dc, int isa, int n_threads):
 
 
 def gru_cell_forward(gi, gh, h_prev, int isa, int n_threads):
-    """gi and gh (N, 3H), h_prev (N, H) -> ``(h, acts)``, acts (N, 4H); None when the arrays
-    need the checks."""
+    """gi and gh (N, 3H), h_prev (N, H) -> ``(h, acts)``, acts (N, 4H); Refused when an
+    array is not valid."""
     cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
@@ -111,7 +109,7 @@ def gru_cell_forward(gi, gh, h_prev, int isa, int n_threads):
         hidden = acquire_cell(&vs, gi, 3, (h_prev,))
         if hidden < 0 or acquire_matrix(&vs, gh, vs.view[0].itemsize, vs.view[0].shape[0],
                                         3 * hidden) < 0:
-            return None
+            raise Refused
         n = vs.view[0].shape[0]
         h = new_matrix(&vs, n, hidden, vs.view[0].itemsize)
         acts = new_matrix(&vs, n, 4 * hidden, vs.view[0].itemsize)
@@ -133,8 +131,8 @@ def gru_cell_forward(gi, gh, h_prev, int isa, int n_threads):
 
 
 def gru_cell_backward(acts, h_prev, dh, int isa, int n_threads):
-    """acts (N, 4H), h_prev and dh (N, H) -> ``(dgi, dgh, dh_prev)``; None when the arrays
-    need the checks."""
+    """acts (N, 4H), h_prev and dh (N, H) -> ``(dgi, dgh, dh_prev)``; Refused when an
+    array is not valid."""
     cdef const pynn_rnn_desc *k = pynn_rnn_kernels(isa)
     cdef Views vs
     vs.n = 0
@@ -142,7 +140,7 @@ def gru_cell_backward(acts, h_prev, dh, int isa, int n_threads):
     try:
         hidden = acquire_cell(&vs, acts, 4, (h_prev, dh))
         if hidden < 0:
-            return None
+            raise Refused
         n = vs.view[0].shape[0]
         dgi = new_matrix(&vs, n, 3 * hidden, vs.view[0].itemsize)
         dgh = new_matrix(&vs, n, 3 * hidden, vs.view[0].itemsize)

@@ -1,6 +1,6 @@
 # Cython wrappers of csrc/softmax.c, GIL released: the softmax family over the last axis and
-# the fused softmax-cross-entropy (see _buffers.pxi for how arrays are taken and when None is
-# returned).
+# the fused softmax-cross-entropy (see _buffers.pxi for how arrays are taken and when they are
+# refused).
 
 cdef enum:
     KIND_SOFTMAX, KIND_LOG_SOFTMAX
@@ -9,14 +9,9 @@ SOFTMAX, LOG_SOFTMAX = KIND_SOFTMAX, KIND_LOG_SOFTMAX
 
 
 cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
-    """Hold a view of ``obj``; return its index, or -1 unless ``obj`` is an exact,
-    C-contiguous ndarray of n native int64 values."""
-    cdef int i = take(vs, obj, cnp.NPY_LONG, cnp.NPY_LONGLONG)
-    if i < 0:
-        return -1
-    cdef const Py_buffer *v = &vs.view[i]
-    if v.itemsize != 8 or v.ndim != 1 or v.shape[0] != n or not aligned(v) \
-            or not c_contiguous(v):
+    """``acquire_index``, and -1 also unless the labels' shape is (n,)."""
+    cdef int i = acquire_index(vs, obj)
+    if i < 0 or vs.view[i].ndim != 1 or vs.view[i].shape[0] != n:
         return -1
     return i
 
@@ -54,16 +49,16 @@ cdef void run_rows_backward(int kind, int64_t rows, int64_t cols, const floating
 
 def rows_forward(int kind, x, int isa, int n_threads):
     """A new array: softmax or log-softmax over the last axis of x (at least 1-D,
-    C-contiguous), float32 exponentials in the kernels built for isa; None when x needs the
-    checks."""
+    C-contiguous), float32 exponentials in the kernels built for isa; Refused when x is
+    not valid."""
     cdef Views vs
     vs.n = 0
     cdef int i
     cdef int64_t rows, cols
     try:
         i = acquire(&vs, x)
-        if i < 0 or vs.view[i].ndim < 1 or not c_contiguous(&vs.view[i]):
-            return None
+        if i < 0 or vs.view[i].ndim < 1:
+            raise Refused
         y = new_like(&vs, 0)
         cols = vs.view[0].shape[vs.view[0].ndim - 1]
         rows = elements(&vs.view[0]) // cols if cols else 0
@@ -83,16 +78,16 @@ def rows_forward(int kind, x, int isa, int n_threads):
 
 def rows_backward(int kind, y, dy, int isa, int n_threads):
     """A new array: the gradient of softmax or log-softmax from its output y and dy (one
-    shape and dtype, at least 1-D, C-contiguous); None when they need the checks."""
+    shape and dtype, at least 1-D, C-contiguous); Refused when they are not valid."""
     cdef Views vs
     vs.n = 0
     cdef int i
     cdef int64_t rows, cols
     try:
         i = acquire(&vs, y)
-        if (i < 0 or vs.view[i].ndim < 1 or not c_contiguous(&vs.view[i])
+        if (i < 0 or vs.view[i].ndim < 1
                 or acquire_like(&vs, dy, &vs.view[i]) < 0):
-            return None
+            raise Refused
         dx = new_like(&vs, 0)
         cols = vs.view[0].shape[vs.view[0].ndim - 1]
         rows = elements(&vs.view[0]) // cols if cols else 0
@@ -116,8 +111,8 @@ def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smo
                           bint per_row, int isa, int n_threads):
     """For logits (N, C), C >= 1, and int64 labels (N,), both C-contiguous:
     ``(bad_row, loss_sum, n_valid, probs, loss_rows)``, where bad_row is -1 when every label
-    is valid and loss_rows (float64) is None unless per_row. None when the arrays need the
-    checks."""
+    is valid and loss_rows (float64) is None unless per_row. Refused when an array is not
+    valid."""
     cdef Views vs
     vs.n = 0
     cdef double loss_sum = 0
@@ -127,12 +122,11 @@ def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smo
     cdef int64_t n, c
     try:
         i = acquire(&vs, logits)
-        if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] < 1 \
-                or not c_contiguous(&vs.view[i]):
-            return None
+        if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] < 1:
+            raise Refused
         n, c = vs.view[0].shape[0], vs.view[0].shape[1]
         if acquire_labels(&vs, labels, n) < 0:
-            return None
+            raise Refused
         probs = new_matrix(&vs, n, c, vs.view[0].itemsize)
         loss_rows = None
         if per_row:
@@ -160,7 +154,7 @@ def cross_entropy_backward(probs, labels, int64_t ignore_index, double label_smo
                            double grad, bint mean, grad_rows, int isa, int n_threads):
     """For probs (N, C), C >= 1, int64 labels (N,) and, when given, grad_rows (N,) of probs'
     dtype (then it is the upstream gradient per row, else ``grad`` for all), all
-    C-contiguous: ``(bad_row, dlogits)``. None when the arrays need the checks."""
+    C-contiguous: ``(bad_row, dlogits)``. Refused when an array is not valid."""
     cdef Views vs
     vs.n = 0
     cdef int64_t bad = -1
@@ -169,17 +163,22 @@ def cross_entropy_backward(probs, labels, int64_t ignore_index, double label_smo
     cdef int64_t n, c
     try:
         i = acquire(&vs, probs)
-        if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] < 1 \
-                or not c_contiguous(&vs.view[i]):
-            return None
+        if i < 0 or vs.view[i].ndim != 2 or vs.view[i].shape[1] < 1:
+            raise Refused
         n, c = vs.view[0].shape[0], vs.view[0].shape[1]
         if acquire_labels(&vs, labels, n) < 0:
-            return None
+            raise Refused
         if grad_rows is not None:
+            if type(grad_rows) is not _NDARRAY or cnp.PyArray_TYPE(<cnp.ndarray>grad_rows) \
+                    != cnp.PyArray_TYPE(<cnp.ndarray>probs):
+                try:  # the upstream gradient in probs' dtype (it may be a list, a scalar)
+                    grad_rows = _numpy.require(grad_rows, (<cnp.ndarray>probs).dtype,
+                                               requirements="CAE")
+                except (TypeError, ValueError):
+                    raise Refused from None
             j = acquire(&vs, grad_rows)
-            if (j < 0 or vs.view[j].itemsize != vs.view[0].itemsize or vs.view[j].ndim != 1
-                    or vs.view[j].shape[0] != n or not c_contiguous(&vs.view[j])):
-                return None
+            if j < 0 or vs.view[j].ndim != 1 or vs.view[j].shape[0] != n:
+                raise Refused
             rows_ptr = vs.view[j].buf
         k = vs.n
         dlogits = new_matrix(&vs, n, c, vs.view[0].itemsize)

@@ -5,8 +5,10 @@ Each function hands its arrays to a Cython wrapper that releases the GIL and cal
 current thread count and instruction set. Arguments are checked with the same code as the
 reference's (so both raise the same errors): before the call for the convolution, pooling and
 attention kernels, which take typed memoryviews and preallocated outputs; for the kernels
-called many times a step on small arrays (see _buffers.pxi), only when the wrapper does not
-take the arrays as they are, after which they are made plain and passed again.
+called many times a step on small arrays, by the wrapper at C speed (see _buffers.pxi: an
+array in a form the kernel cannot read as it is gets copied there, once), which raises
+``Refused`` for what no copy makes valid; :func:`_invalid` then runs the shared checks for
+the error.
 """
 
 import numpy as np
@@ -16,6 +18,7 @@ from ._runtime import get_num_threads
 
 try:
     from . import _native
+    from ._native import Refused
 except ImportError as exc:  # pragma: no cover - depends on how pynn was installed
     raise ImportError(
         "pynn's compiled kernels are not built. Install pynn with `pip install .` (or "
@@ -75,40 +78,23 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     """``C := relu?(alpha * op(A) op(B) + beta * C + bias)``; see
     :func:`pynn.backend.reference.gemm`. Non-contiguous and transposed operands are read
     through their strides, never copied."""
-    nt = get_num_threads()
-    c = _native.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa, nt)
-    if c is None:
-        check.gemm_operands(a, b, out, trans_a, trans_b, bias, bias_axis)
-        c = _retried("gemm", _native.gemm(
-            np.require(a, requirements="AE"), np.require(b, requirements="AE"), _base(out),
-            trans_a, trans_b, alpha, beta, _plain(bias), bias_axis, relu, _isa, nt))
+    try:
+        c = _native.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa,
+                         get_num_threads())
+    except Refused:
+        raise _invalid("gemm", check.gemm_operands, a, b, out, trans_a, trans_b, bias,
+                       bias_axis) from None
     return c if out is None else out
 
 
-def _contiguous(arr):
-    if arr is None or arr.flags.c_contiguous:
-        return arr
-    return np.ascontiguousarray(arr)
-
-
-def _base(arr):
-    """``arr`` viewed as a plain ndarray (same memory), for arrays a kernel updates in place:
-    the checks have made sure they are C-contiguous, aligned and writeable."""
-    return arr if arr is None or type(arr) is np.ndarray else arr.view(np.ndarray)
-
-
-def _retried(kernel, result):
-    """The result of a kernel called again on arguments that passed the checks and were made
-    plain: it cannot refuse them, and a refusal must not pass for an update done."""
-    if result is None:
-        raise RuntimeError(f"{kernel}: the compiled kernel refused checked arguments")
-    return result
-
-
-def _plain(arr):
-    """``arr`` as an aligned, C-contiguous ndarray (not a subclass), for the kernels that
-    refuse anything else (see _buffers.pxi); a copy only when it is not one already."""
-    return None if arr is None else np.require(arr, requirements="CAE")
+def _invalid(kernel, checks, *args, **kwargs):
+    """The error for arguments a wrapper refused: ``checks(*args, **kwargs)``, the checks the
+    reference backend runs, raises it. A wrapper takes every valid form of an argument
+    (copying what it cannot read as it is), so checks that pass mean the two disagree: a
+    bug, said so rather than taken for a result. (The checks are passed with their
+    arguments, not as a closure: a closure's cells would cost every call, not only this.)"""
+    checks(*args, **kwargs)
+    return RuntimeError(f"{kernel}: the compiled kernel refused arguments its checks accept")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +109,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
                                                 padding, dilation)
     n, c = x.shape[:2]
     cols = np.empty((n, c * k[0] * k[1], out_hw[0] * out_hw[1]), x.dtype)
-    _native.im2col(_contiguous(x), k, s, p, d, out_hw, cols, get_num_threads())
+    _native.im2col(x, k, s, p, d, out_hw, cols, get_num_threads())
     return cols
 
 
@@ -139,7 +125,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     n, c = x_shape[:2]
     check.shape("col2im", "cols", cols, (n, c * k[0] * k[1], out_hw[0] * out_hw[1]))
     x = np.empty(x_shape, cols.dtype)
-    _native.col2im(_contiguous(cols), k, s, p, d, out_hw, x, get_num_threads())
+    _native.col2im(cols, k, s, p, d, out_hw, x, get_num_threads())
     return x
 
 
@@ -149,9 +135,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
     _, s, p, d, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding,
                                               dilation)
     y = np.empty((x.shape[0], w.shape[0], *out_hw), x.dtype)
-    _native.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)), _contiguous(b),
-                         w.shape[2:], s, p, d, out_hw, relu, None, y, None, _isa,
-                         get_num_threads())
+    _native.conv2d_forward(x, w.reshape(w.shape[0], -1), b, w.shape[2:], s, p, d, out_hw, relu,
+                           None, y, None, _isa, get_num_threads())
     return y
 
 
@@ -168,9 +153,8 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     dx = np.empty(x.shape, x.dtype) if needs_input_grad else None
     dw = np.empty((w.shape[0], w[0].size), x.dtype)
     db = np.empty(w.shape[0], x.dtype) if has_bias else None
-    _native.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
-                          _contiguous(dy), _contiguous(relu_y), w.shape[2:], s, p, d, out_hw,
-                          None, None, dx, dw, db, _isa, get_num_threads())
+    _native.conv2d_backward(x, w.reshape(w.shape[0], -1), dy, relu_y, w.shape[2:], s, p, d,
+                            out_hw, None, None, dx, dw, db, _isa, get_num_threads())
     return dx, dw.reshape(w.shape), db
 
 
@@ -185,9 +169,8 @@ def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=F
     y = np.empty((x.shape[0], w.shape[0], *pool_hw), x.dtype)
     idx = np.empty(y.shape, np.int64)
     if y.size:
-        _native.conv2d_forward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
-                             _contiguous(b), w.shape[2:], s, p, d, conv_hw, relu, (pk, ps, pp),
-                             y, idx, _isa, get_num_threads())
+        _native.conv2d_forward(x, w.reshape(w.shape[0], -1), b, w.shape[2:], s, p, d, conv_hw,
+                               relu, (pk, ps, pp), y, idx, _isa, get_num_threads())
     return y, idx
 
 
@@ -205,10 +188,9 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
         for grad in (dx, dw, db):
             if grad is not None:
                 grad[...] = 0
-    elif not _native.conv2d_backward(_contiguous(x), _contiguous(w.reshape(w.shape[0], -1)),
-                                   _contiguous(dy), _contiguous(relu_y), w.shape[2:], s, p, d,
-                                   conv_hw, ((1, 1), (1, 1), (0, 0)), _contiguous(indices), dx,
-                                   dw, db, _isa, get_num_threads()):
+    elif not _native.conv2d_backward(x, w.reshape(w.shape[0], -1), dy, relu_y, w.shape[2:], s,
+                                     p, d, conv_hw, ((1, 1), (1, 1), (0, 0)), indices, dx, dw,
+                                     db, _isa, get_num_threads()):
         raise check.pool_indices_out_of_range(kernel, (*dy.shape[:2], *conv_hw))
     return dx, dw.reshape(w.shape), db
 
@@ -223,7 +205,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
     idx = np.empty(y.shape, np.int64)
-    _native.max_pool2d_forward(_contiguous(x), k, s, p, y, idx, get_num_threads())
+    _native.max_pool2d_forward(x, k, s, p, y, idx, get_num_threads())
     return y, idx
 
 
@@ -233,8 +215,7 @@ def max_pool2d_backward(dy, indices, x_shape):
     check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
     check.pool_indices("max_pool2d_backward", indices, dy, x_shape, check_range=False)
     dx = np.empty(tuple(int(v) for v in x_shape), dy.dtype)
-    if not _native.max_pool2d_backward(_contiguous(dy), _contiguous(indices), dx,
-                                     get_num_threads()):
+    if not _native.max_pool2d_backward(dy, indices, dx, get_num_threads()):
         raise check.pool_indices_out_of_range("max_pool2d_backward", x_shape)
     return dx
 
@@ -244,7 +225,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     k, s, p, _, out_hw = check.pool_args("avg_pool2d_forward", x, kernel_size, stride,
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
-    _native.avg_pool2d_forward(_contiguous(x), k, s, p, count_include_pad, y, get_num_threads())
+    _native.avg_pool2d_forward(x, k, s, p, count_include_pad, y, get_num_threads())
     return y
 
 
@@ -260,8 +241,7 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
     check.pool_padding(kernel, k, p)
     check.shape(kernel, "dy", dy, x_shape[:2] + out_hw)
     dx = np.empty(x_shape, dy.dtype)
-    _native.avg_pool2d_backward(_contiguous(dy), k, s, p, count_include_pad, dx,
-                              get_num_threads())
+    _native.avg_pool2d_backward(dy, k, s, p, count_include_pad, dx, get_num_threads())
     return dx
 
 
@@ -272,12 +252,10 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
 def _row_kernel(kernel, fn, kind, *args, **arrays):
     """Run a softmax-family kernel over the rows of the last axis of the named arrays, with
     ``args`` after the arrays."""
-    nt = get_num_threads()
-    out = fn(kind, *arrays.values(), *args, nt)
-    if out is None:
-        check.rows(kernel, **arrays)
-        out = _retried(kernel, fn(kind, *[_plain(a) for a in arrays.values()], *args, nt))
-    return out
+    try:
+        return fn(kind, *arrays.values(), *args, get_num_threads())
+    except Refused:
+        raise _invalid(kernel, check.rows, kernel, **arrays) from None
 
 
 def softmax_forward(x):
@@ -304,10 +282,6 @@ def log_softmax_backward(y, dy):
                        _isa, y=y, dy=dy)
 
 
-def _labels64(labels):
-    return np.require(labels, np.int64, requirements="CAE")
-
-
 def _xent_options(kernel, reduction, label_smoothing, ignore_index):
     """The fused loss's options, checked in full only when they are not the usual kind: the
     checks cost ~0.3 us, a tenth of a 128 x 10 loss."""
@@ -323,13 +297,11 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     kernel = "softmax_cross_entropy_forward"
     _xent_options(kernel, reduction, label_smoothing, ignore_index)
     args = (ignore_index, label_smoothing, reduction == "none", _isa, get_num_threads())
-    result = _native.cross_entropy_forward(logits, labels, *args)
-    if result is None:
-        check.cross_entropy_args(kernel, "logits", logits, labels, reduction, label_smoothing,
-                                 ignore_index)
-        result = _retried(kernel, _native.cross_entropy_forward(_plain(logits),
-                                                                 _labels64(labels), *args))
-    bad, total, n_valid, probs, rows = result
+    try:
+        bad, total, n_valid, probs, rows = _native.cross_entropy_forward(logits, labels, *args)
+    except Refused:
+        raise _invalid(kernel, check.cross_entropy_args, kernel, "logits", logits, labels,
+                       reduction, label_smoothing, ignore_index) from None
     if bad >= 0:
         raise check.bad_label(kernel, labels[bad], probs.shape[1], ignore_index)
     if reduction == "none":
@@ -353,17 +325,12 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
     else:
         rows = None
     args = (ignore_index, label_smoothing, grad, reduction == "mean")
-    result = _native.cross_entropy_backward(probs, labels, *args, rows, _isa,
-                                             get_num_threads())
-    if result is None:
-        check.cross_entropy_args(kernel, "probs", probs, labels, reduction, label_smoothing,
-                                 ignore_index)
-        if per_row:
-            rows = np.require(check.cross_entropy_grad(kernel, rows, reduction, len(probs)),
-                              probs.dtype, requirements="CAE")
-        result = _retried(kernel, _native.cross_entropy_backward(
-            _plain(probs), _labels64(labels), *args, rows, _isa, get_num_threads()))
-    bad, dlogits = result
+    try:
+        bad, dlogits = _native.cross_entropy_backward(probs, labels, *args, rows, _isa,
+                                                      get_num_threads())
+    except Refused:
+        raise _invalid(kernel, check.cross_entropy_args, kernel, "probs", probs, labels,
+                       reduction, label_smoothing, ignore_index, grad=rows) from None
     if bad >= 0:
         raise check.bad_label(kernel, labels[bad], probs.shape[1], ignore_index)
     return dlogits
@@ -376,46 +343,41 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
 def lstm_cell_forward(gates, c_prev):
     """One LSTM step from its gate pre-activations; see
     :func:`pynn.backend.reference.lstm_cell_forward`."""
-    out = _native.lstm_cell_forward(gates, c_prev, _isa, get_num_threads())
-    if out is None:
-        check.recurrent_cell("lstm_cell_forward", {"gates": gates}, 4, c_prev=c_prev)
-        out = _retried("lstm_cell_forward", _native.lstm_cell_forward(
-            _plain(gates), _plain(c_prev), _isa, get_num_threads()))
-    return out
+    try:
+        return _native.lstm_cell_forward(gates, c_prev, _isa, get_num_threads())
+    except Refused:
+        raise _invalid("lstm_cell_forward", check.recurrent_cell, "lstm_cell_forward",
+                       {"gates": gates}, 4, c_prev=c_prev) from None
 
 
 def lstm_cell_backward(acts, c_prev, dh, dc=None):
     """Gradients of :func:`lstm_cell_forward`; see
     :func:`pynn.backend.reference.lstm_cell_backward`."""
-    out = _native.lstm_cell_backward(acts, c_prev, dh, dc, _isa, get_num_threads())
-    if out is None:
-        check.recurrent_cell("lstm_cell_backward", {"acts": acts}, 5, c_prev=c_prev, dh=dh,
-                             dc=dc)
-        out = _retried("lstm_cell_backward", _native.lstm_cell_backward(
-            _plain(acts), _plain(c_prev), _plain(dh), _plain(dc), _isa, get_num_threads()))
-    return out
+    try:
+        return _native.lstm_cell_backward(acts, c_prev, dh, dc, _isa, get_num_threads())
+    except Refused:
+        raise _invalid("lstm_cell_backward", check.recurrent_cell, "lstm_cell_backward",
+                       {"acts": acts}, 5, c_prev=c_prev, dh=dh, dc=dc) from None
 
 
 def gru_cell_forward(gi, gh, h_prev):
     """One GRU step from its two projections; see
     :func:`pynn.backend.reference.gru_cell_forward`."""
-    out = _native.gru_cell_forward(gi, gh, h_prev, _isa, get_num_threads())
-    if out is None:
-        check.recurrent_cell("gru_cell_forward", {"gi": gi, "gh": gh}, 3, h_prev=h_prev)
-        out = _retried("gru_cell_forward", _native.gru_cell_forward(
-            _plain(gi), _plain(gh), _plain(h_prev), _isa, get_num_threads()))
-    return out
+    try:
+        return _native.gru_cell_forward(gi, gh, h_prev, _isa, get_num_threads())
+    except Refused:
+        raise _invalid("gru_cell_forward", check.recurrent_cell, "gru_cell_forward",
+                       {"gi": gi, "gh": gh}, 3, h_prev=h_prev) from None
 
 
 def gru_cell_backward(acts, h_prev, dh):
     """Gradients of :func:`gru_cell_forward`; see
     :func:`pynn.backend.reference.gru_cell_backward`."""
-    out = _native.gru_cell_backward(acts, h_prev, dh, _isa, get_num_threads())
-    if out is None:
-        check.recurrent_cell("gru_cell_backward", {"acts": acts}, 4, h_prev=h_prev, dh=dh)
-        out = _retried("gru_cell_backward", _native.gru_cell_backward(
-            _plain(acts), _plain(h_prev), _plain(dh), _isa, get_num_threads()))
-    return out
+    try:
+        return _native.gru_cell_backward(acts, h_prev, dh, _isa, get_num_threads())
+    except Refused:
+        raise _invalid("gru_cell_backward", check.recurrent_cell, "gru_cell_backward",
+                       {"acts": acts}, 4, h_prev=h_prev, dh=dh) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,7 +385,8 @@ def gru_cell_backward(acts, h_prev, dh):
 
 
 def _problems_view(mask, b, l, s):
-    """A mask as a (B, L, S) view (zero strides where it broadcasts): never a copy."""
+    """A mask as a (B, L, S) view (zero strides where it broadcasts): a copy only if the
+    mask's is an ndarray subclass or misaligned (see _buffers.pxi)."""
     return None if mask is None else np.broadcast_to(mask, (b, l, s))
 
 
@@ -434,10 +397,9 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask
     b, l, s = q.shape[0], q.shape[1], k.shape[1]
     out = np.empty((b, l, v.shape[2]), q.dtype)
     probs = np.empty((b, l, s), q.dtype)
-    _native.attention_forward(_contiguous(q), _contiguous(k), _contiguous(v),
-                                 _problems_view(mask, b, l, s), bool(causal), scale,
-                                 _problems_view(dropout_mask, b, l, s), out, probs, _isa,
-                                 get_num_threads())
+    _native.attention_forward(q, k, v, _problems_view(mask, b, l, s), bool(causal), scale,
+                              _problems_view(dropout_mask, b, l, s), out, probs, _isa,
+                              get_num_threads())
     return out, probs
 
 
@@ -449,10 +411,9 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
     b, l, s = q.shape[0], q.shape[1], k.shape[1]
     dq, dk, dv = np.empty(q.shape, q.dtype), np.empty(k.shape, q.dtype), np.empty(v.shape,
                                                                                   q.dtype)
-    _native.attention_backward(_contiguous(q), _contiguous(k), _contiguous(v),
-                                  _contiguous(probs), _contiguous(dout), scale,
-                                  _problems_view(dropout_mask, b, l, s), dq, dk, dv, _isa,
-                                  get_num_threads())
+    _native.attention_backward(q, k, v, probs, dout, scale,
+                               _problems_view(dropout_mask, b, l, s), dq, dk, dv, _isa,
+                               get_num_threads())
     return dq, dk, dv
 
 
@@ -461,22 +422,17 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 
 def _unary(name, act, x, param=0.0):
-    y = _native.activation_forward(act, x, param, _isa, get_num_threads())
-    if y is None:
-        check.float_arrays(name, x=x)
-        y = _retried(name, _native.activation_forward(act, _plain(x), param, _isa,
-                                               get_num_threads()))
-    return y
+    try:
+        return _native.activation_forward(act, x, param, _isa, get_num_threads())
+    except Refused:
+        raise _invalid(name, check.float_arrays, name, x=x) from None
 
 
 def _binary(name, act, a_name, a, dy, param=0.0):
-    dx = _native.activation_backward(act, a, dy, param, _isa, get_num_threads())
-    if dx is None:
-        check.float_arrays(name, **{a_name: a, "dy": dy})
-        check.same_shape(name, a_name, a, "dy", dy)
-        dx = _retried(name, _native.activation_backward(act, _plain(a), _plain(dy), param, _isa,
-                                                 get_num_threads()))
-    return dx
+    try:
+        return _native.activation_backward(act, a, dy, param, _isa, get_num_threads())
+    except Refused:
+        raise _invalid(name, check.same_float_shapes, name, **{a_name: a, "dy": dy}) from None
 
 
 def relu_forward(x):
@@ -542,14 +498,10 @@ def gelu_backward(x, dy, approximate="none"):
 
 def bias_grad(dy, axis=1):
     """Sum over every axis but ``axis``; see :func:`pynn.backend.reference.bias_grad`."""
-    db = _native.bias_grad(dy, axis, _isa, get_num_threads())
-    if db is None:
-        check.float_arrays("bias_grad", dy=dy)
-        if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
-            raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
-        db = _retried("bias_grad", _native.bias_grad(_plain(dy), axis, _isa,
-                                                          get_num_threads()))
-    return db
+    try:
+        return _native.bias_grad(dy, axis, _isa, get_num_threads())
+    except Refused:
+        raise _invalid("bias_grad", check.bias_grad_args, "bias_grad", dy, axis) from None
 
 
 def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
@@ -559,10 +511,11 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
         raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
     args = (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step, _isa,
             get_num_threads())
-    if _native.sgd_step(param, grad, momentum_buffer, *args) is None:
-        check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
-        _retried("sgd_step", _native.sgd_step(_base(param), _plain(grad),
-                                                   _base(momentum_buffer), *args))
+    try:
+        _native.sgd_step(param, grad, momentum_buffer, *args)
+    except Refused:
+        raise _invalid("sgd_step", check.step_args, "sgd_step", param, grad,
+                       momentum_buffer=momentum_buffer) from None
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
@@ -572,12 +525,11 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.
     step = check.integer("adam_step", "step", step, minimum=1)
     args = (step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize, _isa,
             get_num_threads())
-    if _native.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args) is None:
-        check.step_args("adam_step", param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
-                        max_exp_avg_sq=max_exp_avg_sq)
-        _retried("adam_step", _native.adam_step(
-            _base(param), _plain(grad), _base(exp_avg), _base(exp_avg_sq),
-            _base(max_exp_avg_sq), *args))
+    try:
+        _native.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args)
+    except Refused:
+        raise _invalid("adam_step", check.step_args, "adam_step", param, grad, exp_avg=exp_avg,
+                       exp_avg_sq=exp_avg_sq, max_exp_avg_sq=max_exp_avg_sq) from None
 
 
 def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
@@ -590,10 +542,9 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
         raise ValueError("rmsprop_step: centered=True needs grad_avg")
     args = (lr, alpha, eps, weight_decay, momentum, centered, maximize, _isa,
             get_num_threads())
-    if _native.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
-                                 *args) is None:
-        check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
-                        momentum_buffer=momentum_buffer, grad_avg=grad_avg)
-        _retried("rmsprop_step", _native.rmsprop_step(
-            _base(param), _plain(grad), _base(square_avg), _base(momentum_buffer),
-            _base(grad_avg), *args))
+    try:
+        _native.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, *args)
+    except Refused:
+        raise _invalid("rmsprop_step", check.step_args, "rmsprop_step", param, grad,
+                       square_avg=square_avg, momentum_buffer=momentum_buffer,
+                       grad_avg=grad_avg) from None

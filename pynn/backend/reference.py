@@ -999,9 +999,7 @@ def bias_grad(dy, axis=1):
     db : ndarray of shape (C,)
         Summed in float64, returned in the dtype of dy.
     """
-    check.float_arrays("bias_grad", dy=dy)
-    if dy.ndim == 0 or not -dy.ndim <= axis < dy.ndim:
-        raise ValueError(f"bias_grad: axis {axis} is out of range for shape {dy.shape}")
+    check.bias_grad_args("bias_grad", dy, axis)
     axis %= dy.ndim
     others = tuple(i for i in range(dy.ndim) if i != axis)
     return dy.sum(axis=others, dtype=np.float64).astype(dy.dtype)

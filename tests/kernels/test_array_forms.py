@@ -1,8 +1,8 @@
-"""Arrays in the forms the compiled kernels' fast argument path refuses (see
+"""Arrays in the forms the compiled kernels cannot read as they are (see
 pynn/backend/_buffers.pxi): an ndarray subclass, misaligned data, a byte order that is not
-native. The first two are valid input and must give the reference's result, through the
-checks and a second call; the third is rejected by both backends alike. And plain arrays
-take the fast path: they never reach the Python checks."""
+native. The first two are valid input and must give the reference's result (the wrapper
+copies an input once; an array updated in place is only viewed, so updates reach it); the
+third is rejected by both backends alike. And plain arrays never reach the Python checks."""
 
 import numpy as np
 import pytest
@@ -132,9 +132,9 @@ def test_gemm_out_forms(compiled, reference, rng):
                       "out must be aligned")
 
 
-# The checks the compiled wrappers run only for arrays they do not take as they are.
+# The checks compiled.py runs only for the arguments a wrapper refuses.
 FALLBACK_CHECKS = ("float_arrays", "gemm_operands", "rows", "cross_entropy_args", "step_args",
-                   "recurrent_cell", "same_shape")
+                   "recurrent_cell", "same_shape", "same_float_shapes", "bias_grad_args")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
