@@ -204,8 +204,8 @@ static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64
         } else if (rsb == 1 && nr == NR && (NR == 4 || NR == 8 || NR == 16 || NR == 32)) {
             /* Transposed B (B^T row-major, as in x W^T), whole micro-panel: NR read streams
              * and contiguous writes, with the width a constant so that the loop unrolls.
-             * (Walking one column at a time writes a new cache line per element: 3x slower,
-             * measured on conv2d's weight gradient.) */
+             * (Walking one column at a time would write a new cache line per element, a
+             * slowdown conv2d's weight gradient showed.) */
             switch (NR) {
 #define PYNN_PACK_COLS(W)                                      \
     case W:                                                    \

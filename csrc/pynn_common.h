@@ -29,8 +29,8 @@
 /* Runs the statement (the arguments after `clauses`, which may hold commas) for each int64_t
  * i in [0, n), split across n_threads when `in_parallel` holds; `clauses` adds to the
  * parallel-for (a reduction, or nothing). A parallel-for whose if()
- * is false still enters the OpenMP runtime, which allocates and frees a team (~0.4 us here,
- * more than a 128 x 10 softmax's exponentials), so the serial case is a plain loop. */
+ * is false still enters the OpenMP runtime, which allocates and frees a team (which can cost
+ * more than a small softmax's exponentials), so the serial case is a plain loop. */
 #define PYNN_PARALLEL_FOR(i, n, n_threads, in_parallel, clauses, ...)                           \
     do {                                                                                      \
         if (in_parallel) {                                                                    \

@@ -72,7 +72,7 @@ static inline float pynn_expm1_f32(float x)
 
 /* tanh(x) = -expm1(-2|x|) / (2 + expm1(-2|x|)) with the sign of x: within a few ulp of libm's
  * tanhf (tested), +-1 from |x| ~ 9 on, NaN for NaN; and it vectorises where tanhf, a libm
- * call, keeps a loop scalar (measured 10x faster). */
+ * call, keeps a loop scalar. */
 static inline float pynn_tanh_f32(float x)
 {
     const float em = pynn_expm1_f32(-2.0f * fabsf(x)); /* in [-1, 0] */
@@ -96,8 +96,7 @@ static inline double pynn_sigmoid_f64(double x)
 
 /* The sum of n values, accumulated in double in 8 interleaved partial sums. One running sum
  * is a chain of dependent additions (4 cycles each) that the compiler may not reorder
- * without -ffast-math; eight independent ones vectorise and pipeline (measured 8x faster on
- * conv2d's bias gradient). */
+ * without -ffast-math; eight independent ones vectorise and pipeline. */
 #define PYNN_DEFINE_SUM(name, real)                                    \
     static inline double name(const real *x, int64_t n)                \
     {                                                                  \
