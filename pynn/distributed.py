@@ -488,23 +488,24 @@ def _remove_abort_hook():
 # want it (other jobs on the machine, or more ranks than cores), a spinning rank takes the
 # time the rank it waits for, or the job sharing that rank's core, would use, and every
 # collective waits for its slowest rank: the wait then naps at once. Such a core shows in
-# how often Linux preempts this thread (involuntary context switches): rarely on a machine
-# of its own, at every time slice on a shared one.
+# the time this thread spends runnable but waiting for a core (Linux's schedstat run
+# delay): a percent or so of the time on a machine of its own, a third and more on a
+# shared one. (Involuntary context switches tell less: a quiet machine gives a few dozen a
+# second too.)
 _SPIN_SECONDS = 2e-3
 _NAP_SECONDS = 0.1
-_CONTENDED_SWITCHES_PER_S = 50
+_CONTENDED_SHARE = 0.1  # of the time spent waiting for a core
 _WATCH_SECONDS = 0.5
-_core_watch = None  # [time, involuntary switches then, contended]
+_core_watch = None  # [time, run delay then, contended]
 
 
-def _involuntary_switches():
-    """This thread's involuntary context switches so far (None where Linux's per-thread
-    count is missing)."""
+def _run_delay():
+    """Seconds this thread has spent runnable but waiting for a core (None where Linux's
+    ``/proc/thread-self/schedstat`` is missing)."""
     try:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
-    except (ImportError, AttributeError, OSError):
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) * 1e-9
+    except (OSError, ValueError, IndexError):
         return None
 
 
@@ -514,12 +515,12 @@ def _spin_seconds(now):
     ``now``, a ``time.monotonic()`` reading)."""
     global _core_watch
     if _core_watch is None or now - _core_watch[0] >= _WATCH_SECONDS:
-        count = _involuntary_switches()
-        if count is None:
+        delay = _run_delay()
+        if delay is None:
             return _SPIN_SECONDS
-        contended = (_core_watch is not None and (count - _core_watch[1])
-                     > _CONTENDED_SWITCHES_PER_S * (now - _core_watch[0]))
-        _core_watch = [now, count, contended]
+        contended = (_core_watch is not None and (delay - _core_watch[1])
+                     > _CONTENDED_SHARE * (now - _core_watch[0]))
+        _core_watch = [now, delay, contended]
     return 0.0 if _core_watch[2] else _SPIN_SECONDS
 
 

@@ -147,30 +147,30 @@ def test_data_parallel_is_the_module_as_in_pytorch_without_gpus():
 
 
 def test_waits_spin_only_on_a_core_nobody_else_wants(monkeypatch):
-    """_wait's spin budget: _SPIN_SECONDS while this thread is rarely preempted, none once
-    Linux preempts it more than _CONTENDED_SWITCHES_PER_S times a second."""
+    """_wait's spin budget: _SPIN_SECONDS while this thread rarely waits for a core, none
+    once it waited more than _CONTENDED_SHARE of the last _WATCH_SECONDS or more."""
     clock = [100.0]
-    switches = [0]
+    delay = [0.0]
     monkeypatch.setattr(dist, "_core_watch", None)
-    monkeypatch.setattr(dist, "_involuntary_switches", lambda: switches[0])
+    monkeypatch.setattr(dist, "_run_delay", lambda: delay[0])
 
-    def after(seconds, preempted):
+    def after(seconds, waited):
         clock[0] += seconds
-        switches[0] += preempted
+        delay[0] += waited
         return dist._spin_seconds(clock[0])
 
     assert after(0, 0) == dist._SPIN_SECONDS  # the first call only takes a reading
-    assert after(1.0, 10) == dist._SPIN_SECONDS  # 10 a second: a core of its own
-    assert after(0.1, 1000) == dist._SPIN_SECONDS  # judged again only after _WATCH_SECONDS
-    assert after(1.0, 0) == 0.0  # 1000 in the last 1.1 s: contended
+    assert after(1.0, 0.01) == dist._SPIN_SECONDS  # 1% of the time: a core of its own
+    assert after(0.1, 0.5) == dist._SPIN_SECONDS  # judged again only after _WATCH_SECONDS
+    assert after(1.0, 0) == 0.0  # 0.5 s of the last 1.1 s: contended
     assert after(0.2, 0) == 0.0
-    assert after(0.5, 0) == dist._SPIN_SECONDS  # a quiet half second: spinning again
-    monkeypatch.setattr(dist, "_involuntary_switches", lambda: None)
+    assert after(0.5, 0.01) == dist._SPIN_SECONDS  # a quiet 0.7 s: spinning again
+    monkeypatch.setattr(dist, "_run_delay", lambda: None)
     monkeypatch.setattr(dist, "_core_watch", None)
-    assert after(1.0, 0) == dist._SPIN_SECONDS  # no per-thread count: always the spin
+    assert after(1.0, 0) == dist._SPIN_SECONDS  # no schedstat: always the spin
 
 
-def test_involuntary_switches_counts_on_linux():
-    n = dist._involuntary_switches()
-    if sys.platform.startswith("linux"):
-        assert isinstance(n, int) and n >= 0
+def test_run_delay_counts_on_linux():
+    d = dist._run_delay()
+    if os.path.exists("/proc/thread-self/schedstat"):
+        assert isinstance(d, float) and d >= 0
