@@ -97,7 +97,7 @@ def _train_worker(batch, ddp):
                 waited[0] += time.perf_counter() - t0
 
         dist._wait = timed_wait
-        switches = dist._involuntary_switches()
+        delay = dist._run_delay()
         began = time.perf_counter()
         try:
             ddp_times, local_times, waits = [], [], []
@@ -113,8 +113,8 @@ def _train_worker(batch, ddp):
                     waits.append(waited[0])
         finally:
             dist._wait = wait
-        if switches is not None:  # how often Linux took this rank's core for another process
-            result["preempted_per_s"] = ((dist._involuntary_switches() - switches)
+        if delay is not None:  # how long this rank waited for a core other processes had
+            result["core_wait_share"] = ((dist._run_delay() - delay)
                                          / (time.perf_counter() - began))
         result.update(step=statistics.median(ddp_times),
                       local_step=statistics.median(local_times), wait=statistics.median(waits))
@@ -224,10 +224,10 @@ def report(results):
                   "2 (n - 1) / n of the bytes over each link), against a step of "
                   f"{r['local_step'] * 1e3:.2f} ms on a rank's share.")
         lines += ["", summary, "", across]
-        if "preempted_per_s" in r:
-            lines += ["", (f"Rank 0 was preempted {r['preempted_per_s']:,.0f} times a second "
-                           "during those steps (a few on a machine of its own; more than 50: "
-                           "other processes wanted its core, and the figures above are a busy "
+        if "core_wait_share" in r:
+            lines += ["", (f"Rank 0 waited for a core {r['core_wait_share']:.1%} of the time "
+                           "during those steps (about 1% on a machine of its own; more: other "
+                           "processes had its core, and the figures above are a busy "
                            "machine's).")]
     lines += ["", "all_reduce (sum, float32) between 2 ranks:", "",
               "| bytes | ms | GB/s |", "|---:|---:|---:|"]
