@@ -26,10 +26,10 @@ workstation) exchange differently: their buckets live in MPI shared-memory windo
 (``MPI_Win_allocate_shared``), and at the end of backward each rank sums its slice of every
 rank's bucket and copies the other slices' sums, between two barriers (see
 ``_SharedBucket``). MPI's all_reduce of the same bytes copies them through MPI's own
-cells, in about three times the time, and needs each rank's attention at every hand-over
-of cells: on a machine other jobs keep busy, every hand-over to a rank that has lost its
-core waits for it to get it back. ``PYNN_DDP_SHARED_MEMORY=0`` turns this off (then the
-buckets are exchanged as between machines).
+cells, in more time, and needs each rank's attention at every hand-over of cells: on a
+machine other jobs keep busy, every hand-over to a rank that has lost its core waits for
+it to get it back. ``PYNN_DDP_SHARED_MEMORY=0`` turns this off (then the buckets are
+exchanged as between machines).
 
 Progress: MPI advances a non-blocking collective only inside MPI calls. Between machines,
 pynn tests the pending requests from every gradient hook (between backward nodes) rather
