@@ -288,13 +288,13 @@ class PointwiseFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, name, args):
         ctx.save_for_backward(x)
-        ctx.op, ctx.args = name, args  # not ctx.name: that is the grad_fn's name()
+        ctx.op, ctx.params = name, args  # not ctx.name: that is the grad_fn's name()
         return _POINTWISE[name][0](x, *args)
 
     @staticmethod
     def backward(ctx, grad):
         x = ctx.saved_tensors[0]
-        dx = _POINTWISE[ctx.op][1](x, None, grad, *ctx.args)
+        dx = _POINTWISE[ctx.op][1](x, None, grad, *ctx.params)
         return dx.astype(x.dtype, copy=False), None, None
 
 

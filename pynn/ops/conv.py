@@ -29,7 +29,7 @@ class Conv2dFunction(ArrayFunction):
             y, indices = K.conv2d_maxpool_forward(x, w, b, stride, padding, dilation, relu,
                                                   *pool)
         ctx.save_for_backward(x, w, y if relu else None, indices)
-        ctx.args = (stride, padding, dilation, b is not None)
+        ctx.geometry, ctx.has_bias = (stride, padding, dilation), b is not None
         return y
 
     @staticmethod
@@ -44,7 +44,7 @@ class Conv2dFunction(ArrayFunction):
         max-pooled with ``indices`` (None: not pooled) and masked by ReLU where ``relu_y``
         (the ReLU's output, pooled like ``grad``; None: no ReLU) is not positive."""
         x, w = self.saved_tensors[:2]
-        stride, padding, dilation, has_bias = self.args
+        (stride, padding, dilation), has_bias = self.geometry, self.has_bias
         nx, nw, nb = self.needs_input_grad[:3]
         if indices is None:
             dx, dw, db = K.conv2d_backward(x, w, grad, stride, padding, dilation,
@@ -180,7 +180,7 @@ def deferred_conv2d(input, weight, bias, stride, padding, dilation):
                                       None))
     if node is not None:
         node.save_for_backward(x, w, None, None)
-        node.args = (stride, padding, dilation, b is not None)
+        node.geometry, node.has_bias = (stride, padding, dilation), b is not None
     call = ConvCall(np.array(x), np.array(w), None if b is None else np.array(b), stride,
                     padding, dilation, shape)
     return pending_tensor(PendingConv, call, node)
@@ -209,13 +209,13 @@ class ConvTranspose2dFunction(ArrayFunction):
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x, w)
-        ctx.args = (stride, padding, dilation, b is not None)
+        ctx.geometry, ctx.has_bias = (stride, padding, dilation), b is not None
         return y
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        stride, padding, dilation, has_bias = ctx.args
+        (stride, padding, dilation), has_bias = ctx.geometry, ctx.has_bias
         n, cin, h, wd = x.shape
         kh, kw = w.shape[2:]
         gcols = K.im2col(_cols(grad), (kh, kw), stride, padding, dilation)
@@ -236,12 +236,12 @@ class UnfoldFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, kernel_size, dilation, padding, stride):
-        ctx.args = (x.shape, kernel_size, stride, padding, dilation)
+        ctx.x_shape, ctx.window = x.shape, (kernel_size, stride, padding, dilation)
         return K.im2col(_cols(x), kernel_size, stride, padding, dilation)
 
     @staticmethod
     def backward(ctx, grad):
-        return K.col2im(_cols(grad), *ctx.args), None, None, None, None
+        return K.col2im(_cols(grad), ctx.x_shape, *ctx.window), None, None, None, None
 
 
 class FoldFunction(ArrayFunction):
@@ -249,12 +249,12 @@ class FoldFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, cols, out_shape, kernel_size, dilation, padding, stride):
-        ctx.args = (kernel_size, stride, padding, dilation)
+        ctx.window = (kernel_size, stride, padding, dilation)
         return K.col2im(_cols(cols), out_shape, kernel_size, stride, padding, dilation)
 
     @staticmethod
     def backward(ctx, grad):
-        return K.im2col(_cols(grad), *ctx.args), None, None, None, None, None
+        return K.im2col(_cols(grad), *ctx.window), None, None, None, None, None
 
 
 def pad_index(length, left, right, mode):

@@ -76,8 +76,8 @@ class LinearFunction(ArrayFunction):
 
     def name(self):
         # PyTorch's grad_fn for linear: its last node for the input's rank
-        x_shape, _, has_bias, relu = self.args
-        if relu:
+        x_shape, has_bias = self.x_shape, self.has_bias
+        if self.relu:
             return "ReluBackward0"
         if len(x_shape) == 2:
             return "AddmmBackward0" if has_bias else "MmBackward0"
@@ -89,7 +89,7 @@ class LinearFunction(ArrayFunction):
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
         y = K.gemm(x2, w, trans_b=True, bias=b, relu=relu)
         ctx.save_for_backward(x2, w, y if relu else None)
-        ctx.args = (x.shape, lead, b is not None, relu)
+        ctx.x_shape, ctx.has_bias, ctx.relu = x.shape, b is not None, relu
         return y if x.ndim == 2 else y.reshape(lead + (w.shape[0],))
 
     @staticmethod
@@ -105,7 +105,7 @@ class LinearFunction(ArrayFunction):
         """The gradients of the inputs, ``grad`` masked where ``relu_y`` (the output of a ReLU
         applied to this node's; None: no ReLU) is not positive."""
         x2, w, _ = self.saved_tensors
-        x_shape, _, has_bias, _ = self.args
+        x_shape, has_bias = self.x_shape, self.has_bias
         nx, nw, nb, _ = self.needs_input_grad
         g = grad if grad.ndim == 2 else grad.reshape(-1, w.shape[0])
         if relu_y is not None:

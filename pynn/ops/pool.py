@@ -100,12 +100,13 @@ class AvgPool2dFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
-        ctx.args = (x.shape, kernel_size, stride, padding, count_include_pad)
+        ctx.x_shape = x.shape
+        ctx.pooling = (kernel_size, stride, padding, count_include_pad)
         return K.avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad)
 
     @staticmethod
     def backward(ctx, grad):
-        return K.avg_pool2d_backward(grad, *ctx.args), None, None, None, None
+        return K.avg_pool2d_backward(grad, ctx.x_shape, *ctx.pooling), None, None, None, None
 
 
 class SeparableMapFunction(ArrayFunction):
