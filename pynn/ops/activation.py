@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import ArrayFunction, _record, _sole_parent
 from ..backend import active as K
 from ..tensor import Tensor
-from .conv import PendingConv, pending_tensor
+from .conv import PendingConv, assign_plain, materialise, pending_tensor
 
 
 class ReluFunction(ArrayFunction):
@@ -61,15 +61,11 @@ class PendingRelu(Tensor):
 
     @property
     def _data(self):
-        y = K.relu_forward(_STORAGE.__get__(self))
-        _STORAGE.__set__(self, y)
-        self.__class__ = Tensor
-        return y
+        return materialise(self, PendingRelu, K.relu_forward)
 
     @_data.setter
     def _data(self, value):
-        _STORAGE.__set__(self, value)
-        self.__class__ = Tensor
+        assign_plain(self, value)
 
     def __reduce_ex__(self, protocol):
         self._data  # noqa: B018 - computed, so that copies and pickles hold the values

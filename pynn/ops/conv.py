@@ -2,6 +2,8 @@
 their max-pooled forms ``conv2d_maxpool_forward`` / ``conv2d_maxpool_backward``), transposed
 convolution, ``unfold`` / ``fold`` through ``im2col`` / ``col2im``, and padding (NumPy)."""
 
+import threading
+
 import numpy as np
 
 from ..autograd import ArrayFunction, _record
@@ -79,6 +81,33 @@ class Conv2dFunction(ArrayFunction):
 # op at a time) can run as the convolution kernel's epilogue and pooled form.
 
 _STORAGE = Tensor.__dict__["_data"]  # the storage slot; holds the ConvCall while pending
+# Held while a pending tensor's storage and class change together, so that a thread never sees
+# the computed array with the pending class (it would compute from the array again).
+_BECOMING_PLAIN = threading.Lock()
+
+
+def materialise(t, pending, compute):
+    """The values of ``t``, an instance of the pending class ``pending`` (:class:`PendingConv`,
+    ...) when its ``_data`` was looked up: ``compute`` of what its storage slot holds, stored
+    there as ``t`` becomes a plain :class:`~pynn.Tensor`. Two threads reading it at once may
+    both compute; the first result is the one kept."""
+    with _BECOMING_PLAIN:
+        stored = _STORAGE.__get__(t)
+        if type(t) is not pending:
+            return stored
+    value = compute(stored)
+    with _BECOMING_PLAIN:
+        if type(t) is pending:
+            _STORAGE.__set__(t, value)
+            t.__class__ = Tensor
+        return _STORAGE.__get__(t)
+
+
+def assign_plain(t, value):
+    """Store ``value`` in the pending tensor ``t``, which becomes a plain Tensor."""
+    with _BECOMING_PLAIN:
+        _STORAGE.__set__(t, value)
+        t.__class__ = Tensor
 
 
 class ConvCall:
@@ -125,15 +154,11 @@ class PendingConv(Tensor):
 
     @property
     def _data(self):
-        y = _STORAGE.__get__(self).compute()
-        _STORAGE.__set__(self, y)
-        self.__class__ = Tensor
-        return y
+        return materialise(self, PendingConv, ConvCall.compute)
 
     @_data.setter
     def _data(self, value):
-        _STORAGE.__set__(self, value)
-        self.__class__ = Tensor
+        assign_plain(self, value)
 
     def __reduce_ex__(self, protocol):
         self._data  # noqa: B018 - computed, so that copies and pickles hold the values
@@ -166,8 +191,8 @@ def deferred_conv2d(input, weight, bias, stride, padding, dilation):
     max-pool save. Arguments are checked now, by the kernel's own checks."""
     x, w = input._data, weight._data
     b = None if bias is None else bias._data
-    if x.ndim != 4 or w.ndim != 4:
-        return None
+    if x.ndim != 4 or w.ndim != 4 or x.size == 0 or w.size == 0:
+        return None  # empty: computed now, so that what the kernel refuses raises at the call
     pad = max(padding) if isinstance(padding, (tuple, list)) else padding
     if not isinstance(pad, int) or 4 * x.size > (x.shape[0] * w.shape[0] * (x.shape[2] + 2 * pad)
                                                  * (x.shape[3] + 2 * pad)):

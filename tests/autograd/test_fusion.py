@@ -616,3 +616,28 @@ def test_pool_of_a_pending_convolution_runs_the_pooled_kernel(calls, monkeypatch
     c = F.conv2d(x, w)
     F.max_pool2d(F.relu(c), 2)  # the convolution's output is held: computed, then each op
     assert seen == ["conv2d_forward", "relu_forward", "max_pool2d_forward"]
+
+
+def test_a_pending_tensor_read_by_a_thread_that_lost_the_race_gets_the_values():
+    """Two threads may both find a tensor pending when they look ``_data`` up; the one that
+    computes second (here: after the other has made it a plain Tensor) returns the kept
+    values, instead of computing from the array as if it were the pending call."""
+    from pynn.ops.conv import PendingConv
+
+    rng = np.random.default_rng(21)
+    x = pynn.tensor(rng.standard_normal((1, 1, 6, 6)))
+    w = pynn.tensor(rng.standard_normal((8, 1, 3, 3)))
+    for make, cls in ((lambda: F.conv2d(x, w, padding=1), PendingConv),
+                      (lambda: F.relu(x * 1), PendingRelu)):
+        t = make()
+        assert type(t) is cls
+        late_reader = cls._data.fget  # what a thread holds after looking the property up
+        values = t.numpy()  # the other thread wins
+        assert type(t) is pynn.Tensor
+        assert late_reader(t) is t._data
+        np.testing.assert_array_equal(late_reader(t), values)
+
+
+def test_an_empty_convolution_fails_at_the_call_not_when_read():
+    with pytest.raises(ValueError):
+        F.conv2d(pynn.zeros(0, 1, 8, 8), pynn.zeros(0, 1, 3, 3), padding=1)
