@@ -298,3 +298,30 @@ def test_convert_sync_batchnorm_keeps_the_state():
         torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.Sequential(
             torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4),
             torch.nn.Sequential(torch.nn.BatchNorm1d(4)))).state_dict())
+
+
+@pytest.mark.parametrize("fn", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("stride", [0, (0, 1), (), [], None])
+def test_pool_stride_zero_is_refused_and_empty_means_the_kernel(fn, stride):
+    """As PyTorch: a zero stride is an error (not the default), None or an empty sequence
+    is the kernel size; through the functional, the module, and Sequential's fused step."""
+    x = np.random.default_rng(3).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    kind = fn.split("_")[0].capitalize()
+    nets = [
+        (lambda lib: lambda t: getattr(lib.nn.functional, fn)(t, 2, stride=stride)),
+        (lambda lib: getattr(lib.nn, f"{kind}Pool2d")(2, stride=stride)),
+        (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(1, 3, 3), lib.nn.ReLU(),
+                                       getattr(lib.nn, f"{kind}Pool2d")(2, stride=stride))),
+    ]
+    for make in nets:
+        outs = []
+        for lib, t in ((torch, torch.from_numpy(x)), (pynn, pynn.tensor(x))):
+            lib.manual_seed(0)
+            try:
+                outs.append(tuple(make(lib)(t).shape))
+            except (RuntimeError, ValueError) as e:
+                outs.append(type(e))
+        if outs[0] is RuntimeError:
+            assert outs[1] is ValueError
+        else:
+            assert outs[0] == outs[1]

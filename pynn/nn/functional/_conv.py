@@ -10,7 +10,7 @@ from ...ops.conv import (
     deferred_conv2d,
 )
 from ...tensor import cat as _cat
-from ._utils import _data, _float_operands, _tensor, _tuple
+from ._utils import _data, _float_operands, _given_stride, _tensor, _tuple
 
 __all__ = [
     "conv1d",
@@ -103,7 +103,7 @@ def _conv2d_maxpool(input, weight, bias, stride, padding, dilation, relu, pool_k
     """``max_pool2d(relu?(conv2d(...)), pool_kernel, pool_stride, pool_padding)`` in one
     kernel call that pools the output while it is in cache (internal)."""
     return _conv2d(input, weight, bias, stride, padding, dilation, 1, relu,
-                   (pool_kernel, pool_stride or None, pool_padding))
+                   (pool_kernel, _given_stride(pool_stride), pool_padding))
 
 
 def _grouped(op, input, weight, bias, groups, in_axis, fn):

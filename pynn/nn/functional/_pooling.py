@@ -16,7 +16,7 @@ from ...ops.pool import (
 )
 from ...tensor import _wrap
 from ._shape import pad
-from ._utils import _data, _float_operands, _tensor, _tuple
+from ._utils import _data, _float_operands, _given_stride, _tensor, _tuple
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -69,7 +69,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     # pynn.ops.pool.deferred_max_pool2d).
     if (sys.getrefcount(input) == _ALONE and type(input) in _PENDING and not ceil_mode
             and not return_indices and dilation == 1):
-        return deferred_max_pool2d(input, kernel_size, stride or None, padding)
+        return deferred_max_pool2d(input, kernel_size, _given_stride(stride), padding)
     if dilation != 1 and _tuple(dilation, 2, "dilation", "max_pool2d") != (1, 1):
         raise NotImplementedError("max_pool2d: dilation is not supported")
     if ceil_mode:
@@ -80,11 +80,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         if return_indices:
             return res[0].squeeze(0), res[1].squeeze(0)
         return res.squeeze(0)
-    stride = stride or None
+    stride = _given_stride(stride)
     if return_indices:
         out, ctx = MaxPool2dFunction.apply_with_ctx(input, kernel_size, stride, padding)
         return out, _wrap(ctx.saved_tensors[0], None)
     return MaxPool2dFunction.apply(input, kernel_size, stride, padding)
+
 
 
 def _max_pool2d_probe(input, kernel_size=2, stride=None, padding=0, dilation=1,
@@ -146,7 +147,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if _pool_input("avg_pool2d", input):
         return avg_pool2d(_tensor(input).unsqueeze(0), kernel_size, stride, padding,
                           count_include_pad=count_include_pad).squeeze(0)
-    return AvgPool2dFunction.apply(input, kernel_size, stride or None, padding,
+    return AvgPool2dFunction.apply(input, kernel_size, _given_stride(stride), padding,
                                    bool(count_include_pad))
 
 

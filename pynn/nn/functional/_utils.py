@@ -46,3 +46,11 @@ def _tuple(v, n, name, op):
             raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
         return tuple(int(i) for i in v)
     return (int(v),) * n
+
+
+def _given_stride(stride):
+    """``stride`` as the kernels take it: None (the kernel size) for PyTorch's defaults, None
+    and an empty sequence; anything else as given, so that 0 is refused, not defaulted."""
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        return None
+    return stride
