@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import ArrayFunction, _record, _sole_parent
 from ..backend import active as K
 from ..tensor import Tensor
-from .conv import PendingConv, assign_plain, materialise, pending_tensor
+from .conv import PendingConv, PendingTensor, pending_tensor
 
 
 class ReluFunction(ArrayFunction):
@@ -45,35 +45,25 @@ class ReluFunction(ArrayFunction):
 # are first read, or never when a max-pool takes it (the pool runs on x and the ReLU on the
 # pooled values, which commutes; see pynn.ops.pool.deferred_max_pool2d).
 
-_STORAGE = Tensor.__dict__["_data"]  # the storage slot; holds x's array while pending
 
 
-class PendingRelu(Tensor):
-    """The Tensor ``relu(x)`` whose values are not computed yet (see :func:`deferred_relu`).
+class PendingRelu(PendingTensor):
+    """The Tensor ``relu(x)`` whose values are not computed yet (see :func:`deferred_relu` and
+    :class:`~pynn.ops.conv.PendingTensor`).
 
     Its storage slot holds ``x``'s array, which nothing else can write (``x`` had no other
-    reference when the ReLU was applied, and the graph never writes what it keeps). The
-    first read of ``_data`` computes the ReLU into a new array and makes the object a plain
-    :class:`~pynn.Tensor` again; assigning ``_data`` does the latter.
+    reference when the ReLU was applied, and the graph never writes what it keeps).
     """
 
     __slots__ = ()
 
-    @property
-    def _data(self):
-        return materialise(self, PendingRelu, K.relu_forward)
-
-    @_data.setter
-    def _data(self, value):
-        assign_plain(self, value)
-
-    def __reduce_ex__(self, protocol):
-        self._data  # noqa: B018 - computed, so that copies and pickles hold the values
-        return self.__reduce_ex__(protocol)
+    @staticmethod
+    def _compute(x):
+        return K.relu_forward(x)
 
     def pending_input(self):
         """The array the ReLU is to be applied to."""
-        return _STORAGE.__get__(self)
+        return self.pending_value()
 
 
 _DEFERRED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

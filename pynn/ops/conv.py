@@ -86,28 +86,47 @@ _STORAGE = Tensor.__dict__["_data"]  # the storage slot; holds the ConvCall whil
 _BECOMING_PLAIN = threading.Lock()
 
 
-def materialise(t, pending, compute):
-    """The values of ``t``, an instance of the pending class ``pending`` (:class:`PendingConv`,
-    ...) when its ``_data`` was looked up: ``compute`` of what its storage slot holds, stored
-    there as ``t`` becomes a plain :class:`~pynn.Tensor`. Two threads reading it at once may
-    both compute; the first result is the one kept."""
-    with _BECOMING_PLAIN:
-        stored = _STORAGE.__get__(t)
-        if type(t) is not pending:
-            return stored
-    value = compute(stored)
-    with _BECOMING_PLAIN:
-        if type(t) is pending:
-            _STORAGE.__set__(t, value)
-            t.__class__ = Tensor
-        return _STORAGE.__get__(t)
+class PendingTensor(Tensor):
+    """A Tensor whose values are computed when first read: its storage slot holds what
+    :meth:`_compute` turns into them. The first read of ``_data`` computes and stores them
+    and makes the object a plain :class:`~pynn.Tensor`; assigning ``_data`` does the latter.
+    Subclasses: :class:`PendingConv`, :class:`pynn.ops.activation.PendingRelu`."""
 
+    __slots__ = ()
 
-def assign_plain(t, value):
-    """Store ``value`` in the pending tensor ``t``, which becomes a plain Tensor."""
-    with _BECOMING_PLAIN:
-        _STORAGE.__set__(t, value)
-        t.__class__ = Tensor
+    @staticmethod
+    def _compute(stored):
+        raise NotImplementedError
+
+    @property
+    def _data(self):
+        # Storage and class are read together: a thread that looked _data up while this
+        # tensor was pending may find it plain already, holding the values.
+        with _BECOMING_PLAIN:
+            stored = _STORAGE.__get__(self)
+            pending = type(self)
+            if not issubclass(pending, PendingTensor):
+                return stored
+        value = pending._compute(stored)
+        with _BECOMING_PLAIN:
+            if type(self) is pending:  # two threads may both compute; the first result stays
+                _STORAGE.__set__(self, value)
+                self.__class__ = Tensor
+            return _STORAGE.__get__(self)
+
+    @_data.setter
+    def _data(self, value):
+        with _BECOMING_PLAIN:
+            _STORAGE.__set__(self, value)
+            self.__class__ = Tensor
+
+    def __reduce_ex__(self, protocol):
+        self._data  # noqa: B018 - computed, so that copies and pickles hold the values
+        return self.__reduce_ex__(protocol)
+
+    def pending_value(self):
+        """What the storage slot holds until the values are computed."""
+        return _STORAGE.__get__(self)
 
 
 class ConvCall:
@@ -146,27 +165,15 @@ class ConvCall:
                                         self.dilation, self.relu, kernel_size, stride, padding)
 
 
-class PendingConv(Tensor):
-    """A :class:`ConvCall`'s result not computed yet. The first read of ``_data`` computes it
-    and makes the object a plain :class:`~pynn.Tensor`; assigning ``_data`` does the latter."""
+class PendingConv(PendingTensor):
+    """A :class:`ConvCall`'s result, computed when first read (see :class:`PendingTensor`)."""
 
     __slots__ = ()
-
-    @property
-    def _data(self):
-        return materialise(self, PendingConv, ConvCall.compute)
-
-    @_data.setter
-    def _data(self, value):
-        assign_plain(self, value)
-
-    def __reduce_ex__(self, protocol):
-        self._data  # noqa: B018 - computed, so that copies and pickles hold the values
-        return self.__reduce_ex__(protocol)
+    _compute = staticmethod(ConvCall.compute)
 
     def pending_call(self):
         """The :class:`ConvCall` that will compute it."""
-        return _STORAGE.__get__(self)
+        return self.pending_value()
 
 
 def pending_tensor(cls, call, node):
