@@ -546,16 +546,9 @@ class ArrayFunction:
         slower, off the hot path."""
         ctx = cls()
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = any(needs) and _mode.enabled
-        ctx.needs_input_grad = needs if record else (False,) * len(args)
-        if record:
-            ctx._inputs = args
-            ctx._others = [a for a, n in zip(args, needs) if isinstance(a, Tensor) and not n]
-            vs = [a._version if isinstance(a, Tensor) else 0 for a in args]
-            ctx._vsum = sum(vs)
-            if ctx._vsum:
-                ctx._versions = vs
+        record = _record(ctx, args) is not None
+        if not record:
+            ctx.needs_input_grad = (False,) * len(args)
         out = np.asarray(cls.forward(ctx, *arrays))
         return _wrap(out, ctx if record else None), ctx
 
