@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import ArrayFunction, _record, _sole_parent
 from ..backend import active as K
 from ..tensor import Tensor
-from .conv import PendingConv, PendingTensor, pending_tensor
+from .conv import _DEFERRED_DTYPES, PendingConv, PendingTensor, pending_tensor
 
 
 class ReluFunction(ArrayFunction):
@@ -46,7 +46,6 @@ class ReluFunction(ArrayFunction):
 # pooled values, which commutes; see pynn.ops.pool.deferred_max_pool2d).
 
 
-
 class PendingRelu(PendingTensor):
     """The Tensor ``relu(x)`` whose values are not computed yet (see :func:`deferred_relu` and
     :class:`~pynn.ops.conv.PendingTensor`).
@@ -64,9 +63,6 @@ class PendingRelu(PendingTensor):
     def pending_input(self):
         """The array the ReLU is to be applied to."""
         return self.pending_value()
-
-
-_DEFERRED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _array_probe(x):

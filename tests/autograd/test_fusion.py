@@ -17,21 +17,12 @@ from helpers import directional_check
 
 import pynn
 import pynn.nn.functional as F
-from pynn import backend
 from pynn.backend import active as K
 from pynn.ops.activation import PendingRelu, ReluFunction
 from pynn.ops.pool import MaxPool2dFunction
 
 KERNELS = ("conv2d_backward", "conv2d_maxpool_backward", "relu_backward",
            "max_pool2d_backward")
-
-
-@pytest.fixture(params=backend.BACKENDS)
-def each_backend(request):
-    before = pynn.get_backend()
-    pynn.set_backend(request.param)
-    yield request.param
-    pynn.set_backend(before)
 
 
 @pytest.fixture
