@@ -412,3 +412,31 @@ def test_chained_state_needs_one_state_per_scheduler(Param):
     state["_schedulers"] = state["_schedulers"][:1]
     with pytest.raises(ValueError, match="expected the states of 2 schedulers, got 1"):
         s.load_state_dict(state)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("StepLR", {"step_size": 2}),
+    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 20}),
+    ("CosineAnnealingLR", {"T_max": 5}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1}),
+    ("ReduceLROnPlateau", {}),
+])
+def test_scheduler_loads_the_state_torch_saves(name, kwargs):
+    """A state dict from PyTorch's scheduler (its extra entries included) passes the checks
+    and resumes at PyTorch's epoch and learning rate."""
+    torch = pytest.importorskip("torch")
+    import pynn
+
+    tp = torch.nn.Parameter(torch.ones(3))
+    topt = torch.optim.SGD([tp], lr=0.1, momentum=0.9)
+    ts = getattr(torch.optim.lr_scheduler, name)(topt, **kwargs)
+    args = [1.0] if name == "ReduceLROnPlateau" else []
+    for _ in range(3):
+        topt.step()
+        ts.step(*args)
+    p = pynn.nn.Parameter(pynn.ones(3))
+    opt = pynn.optim.SGD([p], lr=0.1, momentum=0.9)
+    s = getattr(sched, name)(opt, **kwargs)
+    s.load_state_dict(ts.state_dict())
+    assert s.last_epoch == ts.last_epoch
+    np.testing.assert_allclose(s.get_last_lr(), ts.get_last_lr())
