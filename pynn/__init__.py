@@ -108,6 +108,8 @@ from ._math import *  # the math functions (the module's __all__)
 from ._math import __all__ as _math_all
 from ._factory import *
 from ._factory import __all__ as _factory_all
+from ._complex import *
+from ._complex import __all__ as _complex_all
 from .serialization import load, save
 from . import (
     accelerator,
@@ -118,6 +120,7 @@ from . import (
     data,
     distributed,
     distributions,
+    fft,
     functional,
     jit,
     multiprocessing,
@@ -353,6 +356,7 @@ __all__ = [
     "double",
     "dtype",
     "enable_grad",
+    "fft",
     "finfo",
     "float",
     "float16",
@@ -424,3 +428,4 @@ __all__ = [
 ]
 __all__.extend(_math_all)
 __all__.extend(_factory_all)
+__all__.extend(_complex_all)

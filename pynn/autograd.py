@@ -1217,7 +1217,8 @@ def _accumulate(leaf, grad, owned=False):
         return
     if not (owned and type(grad) is _ndarray and grad.dtype == leaf._data.dtype
             and grad.flags.writeable):
-        grad = np.array(grad, dtype=leaf._data.dtype)
+        grad = np.array(np.real(grad) if leaf._data.dtype.kind != "c" else grad,
+                        dtype=leaf._data.dtype)
     g = _new(Tensor)  # _wrap inline: once per leaf per step
     g._data = grad
     g._grad = None
@@ -1437,7 +1438,8 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                     if gi._data.dtype != dtype:
                         gi = gi.to(dtype)
                 elif type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):
-                    gi = np.asarray(gi, dtype)
+                    # a real tensor's gradient is the real part of a complex one (PyTorch's)
+                    gi = np.asarray(np.real(gi) if dtype.kind != "c" else gi, dtype)
                 if parent._outs is None:
                     if parent in grads:
                         grads[parent] = grads[parent] + gi

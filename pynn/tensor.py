@@ -44,7 +44,7 @@ from ._device import CPU, check_device
 __all__ = ["Size", "Tensor", "cat", "set_printoptions", "stack", "tensor"]
 
 _new = object.__new__
-_FLOAT_KINDS = "f"
+_FLOAT_KINDS = "fc"  # floating and complex: the kinds autograd differentiates
 
 
 def _wrap(data, node):
@@ -250,9 +250,10 @@ def _node_name(node):
 
 
 def _check_grad_dtype(arr, what="Tensor"):
-    if arr.dtype.kind != _FLOAT_KINDS:
+    if arr.dtype.kind not in _FLOAT_KINDS:
         raise RuntimeError(
-            f"Only Tensors of floating point dtype can require gradients; this {what} has "
+            f"Only Tensors of floating point and complex dtype can require gradients; this "
+            f"{what} has "
             f"dtype {arr.dtype}"
         )
 

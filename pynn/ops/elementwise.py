@@ -103,6 +103,14 @@ def _shape(x):
     return x.shape if type(x) is _ndarray else ()
 
 
+def _conj(x):
+    """``x`` conjugated if complex: the chain rule of PyTorch's complex gradients multiplies
+    the incoming gradient by the conjugate of a holomorphic op's derivative."""
+    if getattr(x, "dtype", None) is not None:
+        return np.conj(x) if x.dtype.kind == "c" else x
+    return x.conjugate() if isinstance(x, complex) else x
+
+
 # ---------------------------------------------------------------------------------------------
 # Type promotion (PyTorch's rules, which differ from NumPy's for mixed kinds and 0-d operands)
 
@@ -300,8 +308,8 @@ class MulFunction(ArrayFunction):
     def backward(ctx, grad):
         na, nb = ctx.needs_input_grad
         a, b = ctx.saved_tensors
-        return (unbroadcast(grad * b, _shape(a)) if na else None,
-                unbroadcast(grad * a, _shape(b)) if nb else None)
+        return (unbroadcast(grad * _conj(b), _shape(a)) if na else None,
+                unbroadcast(grad * _conj(a), _shape(b)) if nb else None)
 
 
 class DivFunction(ArrayFunction):
@@ -323,8 +331,8 @@ class DivFunction(ArrayFunction):
     def backward(ctx, grad):
         na, nb = ctx.needs_input_grad
         a, b = ctx.saved_tensors
-        ga = unbroadcast(grad / b, _shape(a)) if na else None
-        gb = unbroadcast(-grad * a / (b * b), _shape(b)) if nb else None
+        ga = unbroadcast(grad / _conj(b), _shape(a)) if na else None
+        gb = unbroadcast(-grad * _conj(a / (b * b)), _shape(b)) if nb else None
         return ga, gb
 
 
@@ -358,12 +366,12 @@ class PowFunction(ArrayFunction):
                     d = b * np.power(a, b - 1)
                     # PyTorch takes the derivative as 0 where the exponent is 0
                     d = np.where(np.asarray(b) == 0, 0, d)
-                    ga = unbroadcast(grad * d, _shape(a))
+                    ga = unbroadcast(grad * _conj(d), _shape(a))
             if nb:
                 # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's rule)
                 d = out * np.log(a)
                 d = np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0, d)
-                gb = unbroadcast(grad * d, _shape(b))
+                gb = unbroadcast(grad * _conj(d), _shape(b))
         return ga, gb
 
 
@@ -587,6 +595,8 @@ def _unary(name, fn, derivative, to_float=True, doc=""):
 
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        if y.dtype.kind == "c":  # holomorphic: grad times the conjugate derivative
+            return np.conj(derivative(np.conj(grad), x, y))
         return derivative(grad, x, y)
 
     cls = type(name, (ArrayFunction,), {
