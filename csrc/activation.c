@@ -59,7 +59,7 @@ static void PYNN_FN(relu_bwd)(int64_t n, const real *y, const real *dy, real *dx
      * compiler keeps them as a scalar branch, mispredicted on random signs. */
     FOR_EACH(n, PYNN_ACT_MIN_PARALLEL, {
         const real g = dy[i];
-        dx[i] = y[i] > 0 ? g : 0;
+        dx[i] = y[i] <= 0 ? 0 : g; /* NaN passes dy, as PyTorch's threshold_backward */
     });
 }
 

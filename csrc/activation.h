@@ -10,7 +10,7 @@
 #include "pynn_common.h"
 
 #define PYNN_ACTIVATION_FIELDS(real, sfx)                                                     \
-    /* y := max(x, 0), NaN propagates; dx := dy where y > 0, else 0 */                         \
+    /* y := max(x, 0), NaN propagates; dx := 0 where y <= 0, else dy (NaN passes dy) */      \
     void (*relu_fwd_##sfx)(int64_t n, const real *x, real *y, int n_threads);                  \
     void (*relu_bwd_##sfx)(int64_t n, const real *y, const real *dy, real *dx,                 \
                            int n_threads);                                                     \

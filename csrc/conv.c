@@ -363,8 +363,8 @@ static void PYNN_FN(rows_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
  * gradient in chunk layout; and dx := col2im(W^T dY) per image.
  * db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
  * gradient of the pooled output and dY is unpooled through idx plane by plane; an index
- * outside its plane gives PYNN_ERR_ARG. Without, dY is dy masked where relu_y (shaped as dy)
- * is not positive, unless relu_y is NULL. */
+ * outside its plane gives PYNN_ERR_ARG. Without, dY is dy zeroed where relu_y (shaped as dy)
+ * is <= 0 (as relu_bwd: a NaN passes dy), unless relu_y is NULL. */
 static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
                                    int64_t nb, const real *w, const pynn_pool_geom *pool,
                                    const real *dy, const real *relu_y, const int64_t *idx,
@@ -429,9 +429,9 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
 
 /* dw_rows (in argmax_wrows's layout) += the weight gradient and db_acc (unless NULL) += the
  * bias gradient of images [b0, b1) of a pooled convolution, by the argmax kernels (see
- * use_argmax_kernels), and, unless dx is NULL, their input gradients into dx; dy passes
- * only where relu_y > 0 unless relu_y is NULL. pad holds the kernels' padded image (pad_len
- * values, zero-filled once: its borders are never written), with dx the padded input
+ * use_argmax_kernels), and, unless dx is NULL, their input gradients into dx; dy is zeroed
+ * where relu_y <= 0 (as relu_bwd) unless relu_y is NULL. pad holds the kernels' padded image
+ * (pad_len values, zero-filled once: its borders are never written), with dx the padded input
  * gradient after it, and with relu_y room for one image's masked dy after those; wrows
  * holds the weights as patch rows. PYNN_ERR_ARG if an index lies outside its plane. */
 static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_geom *cg,
@@ -480,6 +480,18 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
         }
     }
     return PYNN_OK;
+}
+
+/* Whether the len values of x are all finite. The argmax kernels read x only where the pooled
+ * gradient lands; a NaN or inf elsewhere must still meet the unpooled gradient's zeros and
+ * make dw NaN (0 * inf), as PyTorch's dense backward does, so such an x takes the chunks. */
+static int PYNN_FN(all_finite)(int64_t len, const real *x)
+{
+    real zero = 0; /* stays 0 unless some x[i] * 0 is NaN; the order of the sum is irrelevant */
+    PYNN_SIMD(reduction(+ : zero))
+    for (int64_t i = 0; i < len; ++i)
+        zero += x[i] * 0;
+    return zero == 0;
 }
 
 /* The weights w (o x c*kh*kw) as the argmax kernels lay them out: patch rows r = i * c + ci
@@ -535,7 +547,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
     const int lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
     /* The argmax kernels replace the chunks (unpooling, im2col, GEMMs and col2im). */
-    const int argmax = pool && use_argmax_kernels(g, pynn_size_mul(pool->oh, pool->ow), lanes);
+    const int argmax = pool && use_argmax_kernels(g, pynn_size_mul(pool->oh, pool->ow), lanes) &&
+                       PYNN_FN(all_finite)(n * x_step, x);
     pynn_conv_pool_geom cg;
     int64_t pad_len = 0, pad_total = 0;
     /* Per-thread accumulators for dw and db, summed in a fixed order afterwards so the result

@@ -33,8 +33,8 @@ int pynn_conv2d_fwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const dou
 /* dw := dL/dw (o x c*kh*kw); db := dL/db (o) unless NULL; dx := dL/dx unless NULL.
  * All outputs are overwritten (never read). With `pool`, dy is the gradient of the pooled
  * output and idx its argmax; PYNN_ERR_ARG if an index lies outside its plane. Unless NULL,
- * relu_y is the forward's output (shaped as dy) when it applied ReLU: dy passes where it is
- * positive, as through the relu_bwd kernel, without a separate pass over memory. */
+ * relu_y is the forward's output (shaped as dy) when it applied ReLU: dy is zeroed where it is
+ * <= 0 and passes elsewhere (NaN too), as through the relu_bwd kernel. */
 int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
                         const float *w, const pynn_pool_geom *pool, const float *dy,
                         const float *relu_y, const int64_t *idx, float *dx, float *dw,

@@ -183,8 +183,8 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     needs_input_grad, has_bias : bool
         Skip ``dx`` (first layer) or ``db`` (no bias) when False; they come back as None.
     relu_y : ndarray of the shape of dy, optional
-        The forward's output, when it applied ReLU (``relu=True``): ``dy`` passes only where
-        it is positive, as through :func:`relu_backward`. Without it, the gradients are those
+        The forward's output, when it applied ReLU (``relu=True``): ``dy`` is zeroed where it
+        is ``<= 0``, as by :func:`relu_backward`. Without it, the gradients are those
         of the convolution alone.
 
     Returns
@@ -266,8 +266,8 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
     needs_input_grad, has_bias : bool
         As for :func:`conv2d_backward`.
     relu_y : ndarray of the shape of dy, optional
-        The pooled output, when the forward applied ReLU: ``dy`` passes only where it is
-        positive (the maximum commutes with ReLU).
+        The pooled output, when the forward applied ReLU: ``dy`` is zeroed where it is
+        ``<= 0`` (the maximum commutes with ReLU).
 
     Returns
     -------
@@ -810,7 +810,8 @@ def relu_forward(x):
 
 
 def relu_backward(y, dy):
-    """``dy`` where the ReLU output ``y`` is positive, else 0.
+    """0 where the ReLU output ``y`` is ``<= 0``, else ``dy``: a NaN output passes ``dy``, as
+    PyTorch's ``threshold_backward(dy, y, 0)`` does.
 
     Parameters
     ----------
@@ -824,7 +825,7 @@ def relu_backward(y, dy):
     """
     check.float_arrays("relu_backward", y=y, dy=dy)
     check.same_shape("relu_backward", "y", y, "dy", dy)
-    return np.where(y > 0, dy, dy.dtype.type(0))
+    return np.where(y <= 0, dy.dtype.type(0), dy)
 
 
 def leaky_relu_forward(x, negative_slope=0.01):

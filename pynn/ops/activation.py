@@ -27,7 +27,7 @@ class ReluFunction(ArrayFunction):
         return K.relu_backward(ctx._mask(), grad)
 
     def _mask(self):
-        """The array whose positive entries pass the gradient: the output, or (recorded by
+        """The array whose entries ``<= 0`` stop the gradient: the output, or (recorded by
         :func:`deferred_relu`) the input, computed now if the output never was."""
         y = self.saved_tensors[0]
         return self._inputs[0]._data if y is None else y
@@ -107,7 +107,7 @@ def deferred_relu(x):
     gives another, whose call includes the ReLU. A computed 4-D float32/float64 ``x`` (what a
     max-pool may take next) whose array is its own gives a :class:`PendingRelu`. The graph
     records the ReLU as usual; its node keeps ``x``'s array as the mask of its backward
-    (``x > 0`` where ``relu(x) > 0``), or the output once the convolution computes it.
+    (``x <= 0`` where ``relu(x) <= 0``), or the output once the convolution computes it.
     """
     if type(x) is PendingConv:  # not computed yet: the ReLU joins the convolution's call
         node = _record(ReluFunction(), (x,))

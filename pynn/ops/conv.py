@@ -44,7 +44,7 @@ class Conv2dFunction(ArrayFunction):
     def _grads(self, grad, relu_y, indices):
         """The gradients of the inputs for ``grad``, the gradient of the convolution's output
         max-pooled with ``indices`` (None: not pooled) and masked by ReLU where ``relu_y``
-        (the ReLU's output, pooled like ``grad``; None: no ReLU) is not positive."""
+        (the ReLU's output, pooled like ``grad``; None: no ReLU) is ``<= 0``."""
         x, w = self.saved_tensors[:2]
         (stride, padding, dilation), has_bias = self.geometry, self.has_bias
         nx, nw, nb = self.needs_input_grad[:3]

@@ -397,7 +397,7 @@ def _safe_sqrt(node, g):
 @_register(activation.ReluFunction)
 def _relu(node, g):
     x = node._inputs[0]
-    return (_masked(x._data > 0, g, x),)
+    return (_masked(~(x._data <= 0), g, x),)  # NaN passes g, as in PyTorch
 
 
 @_register(activation.LeakyReluFunction)
@@ -722,7 +722,7 @@ def _linear(node, g):
     if relu:
         x2 = x._data.reshape(-1, x._data.shape[-1])
         pre = x2 @ w._data.T + (0 if b is None else b._data)
-        g2 = _where(pre > 0, g2, 0.0)
+        g2 = _where(pre <= 0, 0.0, g2)
     dx = dw = db = None
     if nx:
         dx = (g2 @ w).reshape(x._data.shape)

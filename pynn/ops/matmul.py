@@ -103,7 +103,7 @@ class LinearFunction(ArrayFunction):
 
     def _grads(self, grad, relu_y):
         """The gradients of the inputs, ``grad`` masked where ``relu_y`` (the output of a ReLU
-        applied to this node's; None: no ReLU) is not positive."""
+        applied to this node's; None: no ReLU) is ``<= 0``."""
         x2, w, _ = self.saved_tensors
         x_shape, has_bias = self.x_shape, self.has_bias
         nx, nw, nb, _ = self.needs_input_grad
