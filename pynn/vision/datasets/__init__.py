@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import mnist as _mnist
-from ..tensor import _wrap
-from ..utils.data import Dataset, default_collate
+from ...data import mnist as _mnist
+from ...tensor import _wrap
+from ...utils.data import Dataset, default_collate
 
-__all__ = ["MNIST", "FakeData", "FashionMNIST", "ImageFolder"]
+__all__ = ["CIFAR10", "CIFAR100", "MNIST", "FakeData", "FashionMNIST", "ImageFolder"]
 
 
 class VisionDataset(Dataset):
@@ -345,3 +345,6 @@ def _pil_loader(path):
                           "array") from None
     with Image.open(path) as img:
         return np.asarray(img.convert("RGB"))
+
+
+from .cifar import CIFAR10, CIFAR100  # noqa: E402  (it builds on VisionDataset above)
