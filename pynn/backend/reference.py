@@ -810,8 +810,9 @@ def relu_forward(x):
 
 
 def relu_backward(y, dy):
-    """0 where the ReLU output ``y`` is ``<= 0``, else ``dy``: a NaN output passes ``dy``, as
-    PyTorch's ``threshold_backward(dy, y, 0)`` does.
+    """0 where the ReLU output ``y`` is ``<= 0``, else ``dy``.
+
+    A NaN output passes ``dy``, as PyTorch's ``threshold_backward(dy, y, 0)`` does.
 
     Parameters
     ----------
