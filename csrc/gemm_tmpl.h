@@ -135,25 +135,8 @@ static void NAME(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, int64
     for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
         const int64_t mr = PYNN_MIN(MR, mc - ir);
         const T *src = x->a + (i0 + ir) * rsa + p0 * csa;
-        if (csa == 1 && mr == MR && (MR == 6 || MR == 12)) {
-            /* Row-major A, whole micro-panel: a transpose with the row count a constant, so
-             * that the loop unrolls into MR streams of loads and one of stores. */
-#define PYNN_PACK_ROWS(W)                                       \
-    for (int64_t p = 0; p < kc; ++p)                            \
-        for (int64_t r = 0; r < W; ++r)                         \
-            dst[p * W + r] = src[r * rsa + p];
-            if (MR == 6) {
-                PYNN_PACK_ROWS(6)
-            } else {
-                PYNN_PACK_ROWS(12)
-            }
-#undef PYNN_PACK_ROWS
-        } else if (csa == 1) {
-            for (int64_t r = 0; r < mr; ++r) {
-                const T *s = src + r * rsa;
-                for (int64_t p = 0; p < kc; ++p)
-                    dst[p * MR + r] = s[p];
-            }
+        if (csa == 1) {
+            NAME(transpose_into)(src, rsa, mr, kc, dst, MR);
         } else if (rsa == 1) {
             for (int64_t p = 0; p < kc; ++p)
                 memcpy(dst + p * MR, src + p * csa, (size_t)mr * sizeof(T));
@@ -201,24 +184,9 @@ static void NAME(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, int64
         } else if (csb == 1) {
             for (int64_t p = 0; p < kc; ++p)
                 memcpy(d + p * NR, src + p * rsb, (size_t)nr * sizeof(T));
-        } else if (rsb == 1 && nr == NR && (NR == 4 || NR == 8 || NR == 16 || NR == 32)) {
-            /* Transposed B (B^T row-major, as in x W^T), whole micro-panel: NR read streams
-             * and contiguous writes, with the width a constant so that the loop unrolls.
-             * (Walking one column at a time would write a new cache line per element, a
-             * slowdown conv2d's weight gradient showed.) */
-            switch (NR) {
-#define PYNN_PACK_COLS(W)                                      \
-    case W:                                                    \
-        for (int64_t p = 0; p < kc; ++p)                       \
-            for (int64_t col = 0; col < W; ++col)              \
-                d[p * W + col] = src[col * csb + p];           \
-        break;
-                PYNN_PACK_COLS(4)
-                PYNN_PACK_COLS(8)
-                PYNN_PACK_COLS(16)
-                PYNN_PACK_COLS(32)
-#undef PYNN_PACK_COLS
-            }
+        } else if (rsb == 1) {
+            /* Transposed B (B^T row-major, as in x W^T). */
+            NAME(transpose_into)(src, csb, nr, kc, d, NR);
         } else {
             for (int64_t p = 0; p < kc; ++p)
                 for (int64_t col = 0; col < nr; ++col)
