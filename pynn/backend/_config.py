@@ -26,7 +26,9 @@ def config():
         ``"L3"``), as the compiled kernels read them; ``cache_source``: where from
         (``"cpuid"``, ``"sysfs"``, ``"sysctl"``, ``"default"``, or None without compiled
         kernels); ``backend``; ``isa`` (the SIMD kernels in use) and ``isas`` (all this CPU
-        and build can run); ``openmp``; ``threads``; and ``gemm_blocking``: for float32
+        and build can run); ``openmp``; ``threads`` (:func:`pynn.get_num_threads`) and
+        ``threads_in_use`` (fewer while other processes keep the cores busy; see
+        :func:`pynn.set_num_threads`); and ``gemm_blocking``: for float32
         and float64, the register block ``mr`` x ``nr`` and the cache blocks ``kc``,
         ``mc``, ``nc`` of the ISA in use, and their ``source`` (``"model"``, computed from
         the caches, or ``"PYNN_GEMM_BLOCKING"``, the environment variable
@@ -36,7 +38,8 @@ def config():
     from . import _active_name
 
     info = {"cpu": _cpu_model(), "caches": {}, "cache_source": None,
-            "backend": _active_name, "threads": _runtime.get_num_threads()}
+            "backend": _active_name, "threads": _runtime.get_num_threads(),
+            "threads_in_use": _runtime.kernel_threads()}
     try:
         from . import _native, compiled
     except ImportError:
@@ -70,7 +73,7 @@ def show_config():
         f"caches (a core): {caches}",
         f"backend: {info['backend']}",
         f"isa: {info['isa']} (available: {', '.join(info['isas']) or 'none'})",
-        f"openmp: {info['openmp']}, threads: {info['threads']}",
+        f"openmp: {info['openmp']}, threads: {info['threads']} ({info['threads_in_use']} in use)",
     ]
     for dtype, b in info["gemm_blocking"].items():
         lines.append(f"gemm {dtype}: register block {b['mr']}x{b['nr']}, kc {b['kc']}, "

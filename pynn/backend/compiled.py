@@ -14,7 +14,7 @@ the error.
 import numpy as np
 
 from . import _checks as check
-from ._runtime import get_num_threads
+from ._runtime import kernel_threads
 
 try:
     from . import _native
@@ -80,7 +80,7 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     through their strides, never copied."""
     try:
         c = _native.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa,
-                         get_num_threads())
+                         kernel_threads())
     except Refused:
         raise _invalid("gemm", check.gemm_operands, a, b, out, trans_a, trans_b, bias,
                        bias_axis) from None
@@ -109,7 +109,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
                                                 padding, dilation)
     n, c = x.shape[:2]
     cols = np.empty((n, c * k[0] * k[1], out_hw[0] * out_hw[1]), x.dtype)
-    _native.im2col(x, k, s, p, d, out_hw, cols, get_num_threads())
+    _native.im2col(x, k, s, p, d, out_hw, cols, kernel_threads())
     return cols
 
 
@@ -125,7 +125,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     n, c = x_shape[:2]
     check.shape("col2im", "cols", cols, (n, c * k[0] * k[1], out_hw[0] * out_hw[1]))
     x = np.empty(x_shape, cols.dtype)
-    _native.col2im(cols, k, s, p, d, out_hw, x, get_num_threads())
+    _native.col2im(cols, k, s, p, d, out_hw, x, kernel_threads())
     return x
 
 
@@ -136,7 +136,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
                                               dilation)
     y = np.empty((x.shape[0], w.shape[0], *out_hw), x.dtype)
     _native.conv2d_forward(x, w.reshape(w.shape[0], -1), b, w.shape[2:], s, p, d, out_hw, relu,
-                           None, y, None, _isa, get_num_threads())
+                           None, y, None, _isa, kernel_threads())
     return y
 
 
@@ -154,7 +154,7 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     dw = np.empty((w.shape[0], w[0].size), x.dtype)
     db = np.empty(w.shape[0], x.dtype) if has_bias else None
     _native.conv2d_backward(x, w.reshape(w.shape[0], -1), dy, relu_y, w.shape[2:], s, p, d,
-                            out_hw, None, None, dx, dw, db, _isa, get_num_threads())
+                            out_hw, None, None, dx, dw, db, _isa, kernel_threads())
     return dx, dw.reshape(w.shape), db
 
 
@@ -170,7 +170,7 @@ def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=F
     idx = np.empty(y.shape, np.int64)
     if y.size:
         _native.conv2d_forward(x, w.reshape(w.shape[0], -1), b, w.shape[2:], s, p, d, conv_hw,
-                               relu, (pk, ps, pp), y, idx, _isa, get_num_threads())
+                               relu, (pk, ps, pp), y, idx, _isa, kernel_threads())
     return y, idx
 
 
@@ -190,7 +190,7 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
                 grad[...] = 0
     elif not _native.conv2d_backward(x, w.reshape(w.shape[0], -1), dy, relu_y, w.shape[2:], s,
                                      p, d, conv_hw, ((1, 1), (1, 1), (0, 0)), indices, dx, dw,
-                                     db, _isa, get_num_threads()):
+                                     db, _isa, kernel_threads()):
         raise check.pool_indices_out_of_range(kernel, (*dy.shape[:2], *conv_hw))
     return dx, dw.reshape(w.shape), db
 
@@ -205,7 +205,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
     idx = np.empty(y.shape, np.int64)
-    _native.max_pool2d_forward(x, k, s, p, y, idx, get_num_threads())
+    _native.max_pool2d_forward(x, k, s, p, y, idx, kernel_threads())
     return y, idx
 
 
@@ -215,7 +215,7 @@ def max_pool2d_backward(dy, indices, x_shape):
     check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
     check.pool_indices("max_pool2d_backward", indices, dy, x_shape, check_range=False)
     dx = np.empty(tuple(int(v) for v in x_shape), dy.dtype)
-    if not _native.max_pool2d_backward(dy, indices, dx, get_num_threads()):
+    if not _native.max_pool2d_backward(dy, indices, dx, kernel_threads()):
         raise check.pool_indices_out_of_range("max_pool2d_backward", x_shape)
     return dx
 
@@ -225,7 +225,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     k, s, p, _, out_hw = check.pool_args("avg_pool2d_forward", x, kernel_size, stride,
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
-    _native.avg_pool2d_forward(x, k, s, p, count_include_pad, y, get_num_threads())
+    _native.avg_pool2d_forward(x, k, s, p, count_include_pad, y, kernel_threads())
     return y
 
 
@@ -241,7 +241,7 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
     check.pool_padding(kernel, k, p)
     check.shape(kernel, "dy", dy, x_shape[:2] + out_hw)
     dx = np.empty(x_shape, dy.dtype)
-    _native.avg_pool2d_backward(dy, k, s, p, count_include_pad, dx, get_num_threads())
+    _native.avg_pool2d_backward(dy, k, s, p, count_include_pad, dx, kernel_threads())
     return dx
 
 
@@ -253,7 +253,7 @@ def _row_kernel(kernel, fn, kind, *args, **arrays):
     """Run a softmax-family kernel over the rows of the last axis of the named arrays, with
     ``args`` after the arrays."""
     try:
-        return fn(kind, *arrays.values(), *args, get_num_threads())
+        return fn(kind, *arrays.values(), *args, kernel_threads())
     except Refused:
         raise _invalid(kernel, check.rows, kernel, **arrays) from None
 
@@ -296,7 +296,7 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     :func:`pynn.backend.reference.softmax_cross_entropy_forward`."""
     kernel = "softmax_cross_entropy_forward"
     _xent_options(kernel, reduction, label_smoothing, ignore_index)
-    args = (ignore_index, label_smoothing, reduction == "none", _isa, get_num_threads())
+    args = (ignore_index, label_smoothing, reduction == "none", _isa, kernel_threads())
     try:
         bad, total, n_valid, probs, rows = _native.cross_entropy_forward(logits, labels, *args)
     except Refused:
@@ -327,7 +327,7 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
     args = (ignore_index, label_smoothing, grad, reduction == "mean")
     try:
         bad, dlogits = _native.cross_entropy_backward(probs, labels, *args, rows, _isa,
-                                                      get_num_threads())
+                                                      kernel_threads())
     except Refused:
         raise _invalid(kernel, check.cross_entropy_args, kernel, "probs", probs, labels,
                        reduction, label_smoothing, ignore_index, grad=rows) from None
@@ -344,7 +344,7 @@ def lstm_cell_forward(gates, c_prev):
     """One LSTM step from its gate pre-activations; see
     :func:`pynn.backend.reference.lstm_cell_forward`."""
     try:
-        return _native.lstm_cell_forward(gates, c_prev, _isa, get_num_threads())
+        return _native.lstm_cell_forward(gates, c_prev, _isa, kernel_threads())
     except Refused:
         raise _invalid("lstm_cell_forward", check.recurrent_cell, "lstm_cell_forward",
                        {"gates": gates}, 4, c_prev=c_prev) from None
@@ -354,7 +354,7 @@ def lstm_cell_backward(acts, c_prev, dh, dc=None):
     """Gradients of :func:`lstm_cell_forward`; see
     :func:`pynn.backend.reference.lstm_cell_backward`."""
     try:
-        return _native.lstm_cell_backward(acts, c_prev, dh, dc, _isa, get_num_threads())
+        return _native.lstm_cell_backward(acts, c_prev, dh, dc, _isa, kernel_threads())
     except Refused:
         raise _invalid("lstm_cell_backward", check.recurrent_cell, "lstm_cell_backward",
                        {"acts": acts}, 5, c_prev=c_prev, dh=dh, dc=dc) from None
@@ -364,7 +364,7 @@ def gru_cell_forward(gi, gh, h_prev):
     """One GRU step from its two projections; see
     :func:`pynn.backend.reference.gru_cell_forward`."""
     try:
-        return _native.gru_cell_forward(gi, gh, h_prev, _isa, get_num_threads())
+        return _native.gru_cell_forward(gi, gh, h_prev, _isa, kernel_threads())
     except Refused:
         raise _invalid("gru_cell_forward", check.recurrent_cell, "gru_cell_forward",
                        {"gi": gi, "gh": gh}, 3, h_prev=h_prev) from None
@@ -374,7 +374,7 @@ def gru_cell_backward(acts, h_prev, dh):
     """Gradients of :func:`gru_cell_forward`; see
     :func:`pynn.backend.reference.gru_cell_backward`."""
     try:
-        return _native.gru_cell_backward(acts, h_prev, dh, _isa, get_num_threads())
+        return _native.gru_cell_backward(acts, h_prev, dh, _isa, kernel_threads())
     except Refused:
         raise _invalid("gru_cell_backward", check.recurrent_cell, "gru_cell_backward",
                        {"acts": acts}, 4, h_prev=h_prev, dh=dh) from None
@@ -399,7 +399,7 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask
     probs = np.empty((b, l, s), q.dtype)
     _native.attention_forward(q, k, v, _problems_view(mask, b, l, s), bool(causal), scale,
                               _problems_view(dropout_mask, b, l, s), out, probs, _isa,
-                              get_num_threads())
+                              kernel_threads())
     return out, probs
 
 
@@ -413,7 +413,7 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
                                                                                   q.dtype)
     _native.attention_backward(q, k, v, probs, dout, scale,
                                _problems_view(dropout_mask, b, l, s), dq, dk, dv, _isa,
-                               get_num_threads())
+                               kernel_threads())
     return dq, dk, dv
 
 
@@ -423,14 +423,14 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 def _unary(name, act, x, param=0.0):
     try:
-        return _native.activation_forward(act, x, param, _isa, get_num_threads())
+        return _native.activation_forward(act, x, param, _isa, kernel_threads())
     except Refused:
         raise _invalid(name, check.float_arrays, name, x=x) from None
 
 
 def _binary(name, act, a_name, a, dy, param=0.0):
     try:
-        return _native.activation_backward(act, a, dy, param, _isa, get_num_threads())
+        return _native.activation_backward(act, a, dy, param, _isa, kernel_threads())
     except Refused:
         raise _invalid(name, check.same_float_shapes, name, **{a_name: a, "dy": dy}) from None
 
@@ -499,7 +499,7 @@ def gelu_backward(x, dy, approximate="none"):
 def bias_grad(dy, axis=1):
     """Sum over every axis but ``axis``; see :func:`pynn.backend.reference.bias_grad`."""
     try:
-        return _native.bias_grad(dy, axis, _isa, get_num_threads())
+        return _native.bias_grad(dy, axis, _isa, kernel_threads())
     except Refused:
         raise _invalid("bias_grad", check.bias_grad_args, "bias_grad", dy, axis) from None
 
@@ -510,7 +510,7 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
     if momentum != 0.0 and momentum_buffer is None:
         raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
     args = (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step, _isa,
-            get_num_threads())
+            kernel_threads())
     try:
         _native.sgd_step(param, grad, momentum_buffer, *args)
     except Refused:
@@ -524,7 +524,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.
     """One Adam/AdamW update in place, fused; see :func:`pynn.backend.reference.adam_step`."""
     step = check.integer("adam_step", "step", step, minimum=1)
     args = (step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize, _isa,
-            get_num_threads())
+            kernel_threads())
     try:
         _native.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args)
     except Refused:
@@ -541,7 +541,7 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
     if centered and grad_avg is None:
         raise ValueError("rmsprop_step: centered=True needs grad_avg")
     args = (lr, alpha, eps, weight_decay, momentum, centered, maximize, _isa,
-            get_num_threads())
+            kernel_threads())
     try:
         _native.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, *args)
     except Refused:
