@@ -433,6 +433,8 @@ class ArrayFunction:
     _outs = None  # several outputs: a tuple of weak references to them
     _out_ids = ()  # and the ids of their storage arrays
     _hooks = None  # {output index: _HookSlot} once a hook or retain_grad is registered
+    _prehooks = None  # the node's own hooks (grad_fn.register_prehook / register_hook)
+    _posthooks = None
     _special = False  # True once it has several outputs or hooks (the walk's slow path)
     _vsum = 0  # the sum of the Tensor inputs' versions when recorded
     _others = ()  # the Tensor inputs that do not require grad
@@ -558,6 +560,55 @@ class ArrayFunction:
         return self._inputs
 
     # -- what PyTorch's grad_fn offers -------------------------------------------------------
+
+    def register_prehook(self, hook):
+        """Run ``hook(grad_outputs)`` each time a backward walk is about to run this node.
+
+        ``grad_outputs`` is a tuple with one gradient (a Tensor, or None where none reached
+        it) per output of the node, after the hooks registered on those outputs; a tuple
+        returned by the hook replaces it.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(grad_outputs) -> tuple of Tensor or None``.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+        """
+        return self._add_node_hook("_prehooks", hook, "register_prehook")
+
+    def register_hook(self, hook):
+        """Run ``hook(grad_inputs, grad_outputs)`` each time a backward walk ran this node.
+
+        ``grad_inputs`` holds the gradients the node computed, one per Tensor argument of
+        the recorded call (None for one that does not require grad), ``grad_outputs`` those
+        it received; a tuple returned by the hook replaces ``grad_inputs``.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(grad_inputs, grad_outputs) -> tuple of Tensor or None``.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+        """
+        return self._add_node_hook("_posthooks", hook, "register_hook")
+
+    def _add_node_hook(self, where, hook, who):
+        if not callable(hook):
+            raise TypeError(f"{who} expects a callable, got {type(hook).__name__}")
+        fns = self.__dict__.get(where)
+        if fns is None:
+            fns = []
+            setattr(self, where, fns)
+        fns.append(hook)
+        self._special = True  # the walks' slow path runs hooks; fusion leaves the node alone
+        return RemovableHandle(fns, hook)
 
     def name(self):
         """The node's name as PyTorch prints it (``AddFunction`` -> ``AddBackward0``)."""
@@ -1202,6 +1253,64 @@ def _node_hooks(node, g, graph):
     return g
 
 
+def _as_user_grad(g, graph):
+    return g if graph or g is None else _wrap(g, None)
+
+
+def _from_user_grad(r, like, graph, who):
+    """A gradient a node hook returned, as the walk carries it (``like``: what it replaces,
+    for the shape check)."""
+    if r is None or graph:
+        return r
+    if not isinstance(r, Tensor):
+        raise TypeError(f"{who} must return Tensors or None, got {type(r).__name__}")
+    if like is not None and r._data.shape != like.shape:
+        raise RuntimeError(f"{who} changed a gradient's shape from {like.shape} to "
+                           f"{r._data.shape}")
+    return r._data
+
+
+def _hook_result(r, n, who):
+    if not isinstance(r, (tuple, list)) or len(r) != n:
+        got = len(r) if isinstance(r, (tuple, list)) else type(r).__name__
+        raise RuntimeError(f"{who} returned an incorrect number of values (got {got}, but "
+                           f"expected {n})")
+    return r
+
+
+def _run_prehooks(node, g, graph):
+    """``node``'s own pre-hooks on the gradients of its outputs (``g``: one, or a list)."""
+    multi = node._outs is not None
+    outs = tuple(g) if multi else (g,)
+    for fn in list(node._prehooks):
+        r = fn(tuple(_as_user_grad(x, graph) for x in outs))
+        if r is not None:
+            r = _hook_result(r, len(outs), "a grad_fn pre-hook")
+            outs = tuple(_from_user_grad(x, o, graph, "a grad_fn pre-hook")
+                         for x, o in zip(r, outs))
+    return list(outs) if multi else outs[0]
+
+
+def _run_posthooks(node, in_grads, g, graph):
+    """``node``'s own hooks on the gradients it computed (one per Tensor argument, as
+    PyTorch's ``grad_inputs``) and those it received."""
+    inputs, needs = node._inputs, node.needs_input_grad
+    in_grads = list(in_grads) + [None] * (len(inputs) - len(in_grads))
+    where = [i for i, a in enumerate(inputs) if isinstance(a, Tensor)]
+    outs = tuple(_as_user_grad(x, graph) for x in (g if node._outs is not None else (g,)))
+    for fn in list(node._posthooks):
+        grad_inputs = tuple(_as_user_grad(in_grads[i], graph) if needs[i] else None
+                            for i in where)
+        r = fn(grad_inputs, outs)
+        if r is not None:
+            r = _hook_result(r, len(where), "a grad_fn hook")
+            for i, x in zip(where, r):
+                if needs[i]:
+                    like = inputs[i]._data
+                    in_grads[i] = _from_user_grad(x, like, graph, "a grad_fn hook")
+    return tuple(in_grads)
+
+
 # ---------------------------------------------------------------------------------------------
 # The backward walk
 
@@ -1373,6 +1482,8 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
         multi = node._outs is not None
         if node._hooks is not None and g is not None:
             g = _node_hooks(node, g, graph)
+        if node._prehooks and g is not None:
+            g = _run_prehooks(node, g, graph)
         if restricted:
             for k, i, t in targets_node.get(node, ()):
                 gk = g[k] if multi and g is not None else g
@@ -1388,12 +1499,14 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                 raise RuntimeError(_FREED)
             if graph:
                 in_grads = node._backward_graph(*g) if multi else node._backward_graph(g)
-            elif fuse and node._fuse is not None and node._hooks is None and not multi:
+            elif fuse and node._fuse is not None and not node._special:
                 head, in_grads = _fused_backward(node, g, fuse_deps, grads, retain_graph)
             else:
                 in_grads = node.backward(node, *g) if multi else node.backward(node, g)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+            if node._posthooks:
+                in_grads = _run_posthooks(node, in_grads, g, graph)
             if anomaly:
                 _check_nan(node, in_grads)
             if not retain_graph:
@@ -1776,17 +1889,26 @@ def _freed_backward(node, *grads):
 
 
 def _special_backward(node, g):
-    """A node with hooks on its outputs or several outputs: hooks, then backward (None when
-    no gradient reached it)."""
+    """A node with hooks (on its outputs, or its own) or several outputs: the hooks around
+    its backward (None when no gradient reached it)."""
     if g is None:
         return None
     if node._hooks is not None:
         g = _node_hooks(node, g, False)
+    if node._prehooks:
+        g = _run_prehooks(node, g, False)
+        if g is None:
+            return None
     if node._outs is None:
-        return node.backward(node, g)
-    if all(x is None for x in g):
+        in_grads = node.backward(node, g)
+    elif all(x is None for x in g):
         return None
-    return node.backward(node, *g)
+    else:
+        in_grads = node.backward(node, *g)
+    if node._posthooks:
+        in_grads = _run_posthooks(node, in_grads if type(in_grads) is tuple else (in_grads,),
+                                  g, False)
+    return in_grads
 
 
 def _after_backward(node, in_grads, retain_graph):

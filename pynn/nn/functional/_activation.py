@@ -72,8 +72,8 @@ def relu(input, inplace=False):
     ----------
     input : Tensor of any shape
     inplace : bool
-        Write the result into ``input`` when it is outside the autograd graph (else the
-        same values out of place).
+        Write the result into ``input``; in the autograd graph ``input`` then takes the
+        op's node as its ``grad_fn``, as in PyTorch.
 
     Returns
     -------
@@ -85,8 +85,9 @@ def relu(input, inplace=False):
         out = deferred_relu(input)
         if out is not None:
             return out
+    _check_tensor(input, "relu")
     if inplace:
-        return _maybe_inplace(input, ReluFunction.apply(input), True)
+        return _in_place(input, ReluFunction.apply, True)
     return ReluFunction.apply(input)
 
 
@@ -105,15 +106,18 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     input : Tensor of any shape
     negative_slope : float
     inplace : bool
-        Write the result into ``input`` when it is outside the autograd graph.
+        Write the result into ``input`` (in the graph too, as :func:`relu`).
 
     Returns
     -------
     Tensor of the shape of ``input``
     """
+    _check_tensor(input, "leaky_relu")
+    slope = float(negative_slope)
     if inplace:
-        return _maybe_inplace(input, LeakyReluFunction.apply(input, float(negative_slope)), True)
-    return LeakyReluFunction.apply(input, float(negative_slope))
+        return _in_place(input, lambda t: LeakyReluFunction.apply(t, slope), True,
+                         "LeakyReluBackward1")
+    return LeakyReluFunction.apply(input, slope)
 
 
 def sigmoid(input):
@@ -127,6 +131,7 @@ def sigmoid(input):
     -------
     Tensor of the shape of ``input``
     """
+    _check_tensor(input, "sigmoid")
     return SigmoidFunction.apply(input)
 
 
@@ -141,6 +146,7 @@ def tanh(input):
     -------
     Tensor of the shape of ``input``
     """
+    _check_tensor(input, "tanh")
     return TanhFunction.apply(input)
 
 
@@ -159,6 +165,7 @@ def gelu(input, approximate="none"):
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    _check_tensor(input, "gelu")
     return GeluFunction.apply(input, approximate)
 
 
@@ -214,23 +221,41 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _maybe_inplace(input, out, inplace):
-    """PyTorch's ``inplace=True``: the result written into ``input``'s storage when ``input``
-    is outside the graph (nothing to differentiate through); otherwise the out-of-place result,
-    which has the same values."""
+def _check_tensor(input, op):
+    """PyTorch's TypeError for an input that is not a Tensor (None, an ndarray, a list)."""
+    if not isinstance(input, Tensor):
+        kind = type(input)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {name}")
+
+
+def _in_place(input, fn, inplace, node_name=None):
+    """``fn(input)``, written into ``input`` when ``inplace`` (PyTorch's ``inplace=True``).
+
+    Outside the graph the values go into ``input``'s storage (a read-only one gets the
+    out-of-place result); in the graph ``input`` takes the op's own node as its ``grad_fn``,
+    as PyTorch's in-place activations do (``ReluBackward0``, not a copy's node), and a view
+    writes through to its base. ``node_name`` is the node's name where PyTorch's in-place
+    kernel differs from the out-of-place one (``EluBackward1``).
+    """
     if not (inplace and isinstance(input, Tensor)):
-        return out
-    if out.requires_grad:
-        return input._take_result(out)  # in the graph: input becomes the recorded result
-    if input._data.flags.writeable and input._data.shape == out._data.shape:
-        np.copyto(input._data, out._data)
-        return input
+        return fn(input)
+    if not input._recording_inplace():
+        if not input._data.flags.writeable:
+            return fn(input)
+        return input._inplace(fn)
+    out = input._inplace(fn)
+    if node_name is not None and out.grad_fn is not None and getattr(
+            out.grad_fn, "_inputs", None) and out.grad_fn.name().endswith("Backward0"):
+        out.grad_fn.name = lambda: node_name  # the instance's name: this node only
     return out
 
 
-def _pointwise(name, input, args=(), inplace=False):
-    out = PointwiseFunction.apply(input, name, args)
-    return _maybe_inplace(input, out, inplace) if inplace else out
+def _pointwise(name, input, args=(), inplace=False, node_name=None):
+    if not inplace:
+        return PointwiseFunction.apply(input, name, args)
+    return _in_place(input, lambda t: PointwiseFunction.apply(t, name, args), True, node_name)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -246,7 +271,7 @@ def elu(input, alpha=1.0, inplace=False):
     -------
     Tensor of the shape of ``input``
     """
-    return _pointwise("elu", input, (float(alpha), 1.0, 1.0), inplace)
+    return _pointwise("elu", input, (float(alpha), 1.0, 1.0), inplace, "EluBackward1")
 
 
 def selu(input, inplace=False):
@@ -261,7 +286,7 @@ def selu(input, inplace=False):
     -------
     Tensor of the shape of ``input``
     """
-    return _pointwise("elu", input, (_SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
+    return _pointwise("elu", input, (_SELU_ALPHA, _SELU_SCALE, 1.0), inplace, "EluBackward1")
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -277,7 +302,7 @@ def celu(input, alpha=1.0, inplace=False):
     -------
     Tensor of the shape of ``input``
     """
-    return _pointwise("elu", input, (float(alpha), 1.0, 1.0 / alpha), inplace)
+    return _pointwise("elu", input, (float(alpha), 1.0, 1.0 / alpha), inplace, "CeluBackward1")
 
 
 def silu(input, inplace=False):
@@ -474,7 +499,8 @@ def threshold(input, threshold, value, inplace=False):
     -------
     Tensor of the shape of ``input``
     """
-    return _pointwise("threshold", input, (float(threshold), float(value)), inplace)
+    return _pointwise("threshold", input, (float(threshold), float(value)), inplace,
+                      "ThresholdBackward1")
 
 
 def prelu(input, weight):
@@ -588,12 +614,13 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     -------
     Tensor of the shape of ``input``
     """
+    _check_tensor(input, "rrelu")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     x = _data(input)
     slope = get_generator().uniform(lower, upper, x.shape)
     factor = np.where(x >= 0, 1.0, slope).astype(x.dtype)
-    return _maybe_inplace(input, MulFunction.apply(input, factor), inplace)
+    return _in_place(input, lambda t: MulFunction.apply(t, factor), inplace)
 
 
 def relu_(input):
@@ -608,6 +635,7 @@ def relu_(input):
     Tensor
         ``input`` itself, overwritten.
     """
+    _check_tensor(input, "relu_")
     return relu(input, inplace=True)
 
 
@@ -673,6 +701,7 @@ def leaky_relu_(input, negative_slope=0.01):
     Tensor
         ``input`` itself, overwritten.
     """
+    _check_tensor(input, "leaky_relu_")
     return leaky_relu(input, negative_slope, inplace=True)
 
 
@@ -727,4 +756,5 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     Tensor
         ``input`` itself, overwritten.
     """
+    _check_tensor(input, "rrelu_")
     return rrelu(input, lower, upper, training, inplace=True)
