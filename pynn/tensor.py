@@ -292,7 +292,8 @@ class Tensor:
 
     # _data: the ndarray storage; _grad: the gradient Tensor (or None). Library code reads
     # the slots; the data/grad properties are the PyTorch-facing views of them.
-    # _base: (tensor, key) of a tensor made by indexing, set only there (read with getattr)
+    # _base: (tensor, key) of a tensor made by indexing, or of a view (reshape, transpose ...)
+    # once it is written in place in the graph (read with getattr)
     __slots__ = ("__weakref__", "_base", "_data", "_grad", "_version", "grad_fn",
                  "requires_grad")
     __array_ufunc__ = None  # until _math installs its NumPy ufunc hook (np.sqrt(t) -> Tensor)
@@ -673,6 +674,8 @@ class Tensor:
         """
         if self._recording_inplace(*args, *kwargs.values()):
             base = getattr(self, "_base", None)
+            if base is None and not rebind and self.grad_fn is not None:
+                base = _view_base(self)
             if base is not None and not rebind and np.may_share_memory(self._data,
                                                                        base[0]._data):
                 return self._inplace_view(base, fn, args, kwargs)
@@ -740,11 +743,16 @@ class Tensor:
         before = _snapshot(self)
         old = _snapshot(tb)[key]
         out = _recorded_result(self, fn(old, *args, **kwargs), old, False)
+        was = self._data, tb._data
         tb._inplace(_ix._put, out, key)
         view = tb[key]
         view.grad_fn._after_version = self._version
         view.grad_fn._before = before
-        self._data, self.grad_fn, self.requires_grad = view._data, view.grad_fn, True
+        data = view._data
+        if not np.may_share_memory(data, tb._data):  # an index key gives a copy
+            data = _realias(*was, tb._data, data)
+        self._data, self.grad_fn, self.requires_grad = data, view.grad_fn, True
+        self._base = base
         self._version += 1
         return self
 
@@ -1314,6 +1322,59 @@ def _snapshot(t):
     old.requires_grad = t.requires_grad
     old._version = t._version
     return old
+
+
+def _addresses(a):
+    """The byte address of each element of the ndarray ``a``, shaped as ``a``."""
+    addr = np.full(a.shape, a.__array_interface__["data"][0], np.int64)
+    for k, (n, stride) in enumerate(zip(a.shape, a.strides)):
+        addr += (np.arange(n, dtype=np.int64) * stride).reshape((n,) + (1,) * (a.ndim - k - 1))
+    return addr
+
+
+def _view_base(t):
+    """``(base, key)`` when ``t`` is a view (``view``, ``reshape``, ``transpose``, ``t`` ...)
+    made in the graph from a Tensor whose storage it still shares: ``base[key]`` (an integer
+    index per dimension) are ``t``'s elements, so that an in-place write to ``t`` in the graph
+    can reach the base, as PyTorch's does. None when ``t`` is not such a view; an error when
+    its elements cannot be written one by one (a broadcast view, another dtype's view)."""
+    node = t.grad_fn
+    for src in getattr(node, "_inputs", ()):
+        if not isinstance(src, Tensor) or src is t or not np.may_share_memory(t._data,
+                                                                              src._data):
+            continue
+        v, b = t._data, src._data
+        ok = v.dtype == b.dtype and b.ndim > 0
+        if ok:
+            addr = _addresses(b).reshape(-1)
+            order = np.argsort(addr, kind="stable")
+            ordered = addr[order]
+            want = _addresses(v).reshape(-1)
+            pos = np.minimum(np.searchsorted(ordered, want), ordered.size - 1)
+            ok = (bool(np.all(ordered[pos] == want)) and not np.any(ordered[1:] == ordered[:-1])
+                  and np.unique(want).size == want.size)
+        if not ok:
+            raise RuntimeError(
+                f"an in-place operation on a view made by {node.name()} in the graph: its "
+                f"elements do not map one to one onto those of its base (shape "
+                f"{tuple(b.shape)}, {b.dtype}); write into a .clone() of it instead")
+        key = np.unravel_index(order[pos].reshape(v.shape), b.shape)
+        t._base = (src, key)
+        return t._base
+    return None
+
+
+def _realias(view, base, new_base, values):
+    """``values`` (the view's elements after an in-place write) as a view of ``new_base``,
+    when ``view`` was a strided view of the C-contiguous ``base`` and ``new_base`` is laid out
+    as it was: later in-place writes to the view then keep reaching the base."""
+    if not (base.flags.c_contiguous and new_base.flags.c_contiguous
+            and new_base.shape == base.shape and new_base.dtype == base.dtype
+            and new_base.flags.writeable):
+        return values
+    offset = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0])
+    flat = new_base.reshape(-1)[offset // base.itemsize:]
+    return np.lib.stride_tricks.as_strided(flat, view.shape, view.strides)
 
 
 def _recorded_result(t, out, old, rebind):
