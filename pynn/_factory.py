@@ -517,8 +517,14 @@ def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=No
     -------
     Tensor of shape ``size``
     """
+    shape = _sizes(size_args, size, "randn")
+    want = _float_dtype(dtype)
+    if want.kind == "c":  # PyTorch's: the real and imaginary parts each N(0, 1/2)
+        part = np.dtype(np.float32 if want == np.complex64 else np.float64)
+        pairs = draw(generator).standard_normal((*shape, 2), dtype=part) * part.type(0.5 ** 0.5)
+        return _out(_make(pairs.view(want)[..., 0], device, requires_grad), out)
     got, want = _float_draw(dtype)
-    arr = draw(generator).standard_normal(_sizes(size_args, size, "randn"), dtype=got)
+    arr = draw(generator).standard_normal(shape, dtype=got)
     return _out(_make(arr.astype(want, copy=False), device, requires_grad), out)
 
 

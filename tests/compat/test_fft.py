@@ -269,3 +269,26 @@ def test_errors(call, exc, message):
 def test_namespace():
     assert pynn.fft is __import__("pynn.fft").fft
     assert set(pynn.fft.__all__) <= set(dir(torch.fft))
+
+
+def test_complex_randn_and_a_filtering_script():
+    z = pynn.randn(4000, 50, dtype=pynn.complex64)
+    assert z.dtype == pynn.complex64 and tuple(z.shape) == (4000, 50)
+    # PyTorch's: real and imaginary parts each N(0, 1/2)
+    assert abs(z.real.var().item() - 0.5) < 0.02 and abs(z.imag.var().item() - 0.5) < 0.02
+    assert pynn.randn(3, dtype=pynn.cdouble, requires_grad=True).requires_grad
+
+    def run(lib):
+        signal = np.sin(np.linspace(0, 20, 64)) + 0.1 * np.cos(np.linspace(0, 300, 64))
+        x = lib.tensor(signal, dtype=lib.float32, requires_grad=True)
+        spectrum = lib.fft.rfft(x)
+        mask = (lib.fft.rfftfreq(64, d=0.1) < 2.0).float()
+        y = lib.fft.irfft(spectrum * mask, n=64)
+        power = (spectrum.abs() ** 2).sum()
+        loss = ((y - x.detach()) ** 2).mean() + 1e-4 * power + lib.angle(spectrum[:5]).sum()
+        loss.backward()
+        return loss.item(), x.grad.numpy()
+
+    (ours, ga), (theirs, gb) = run(pynn), run(torch)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    np.testing.assert_allclose(ga, gb, rtol=1e-4, atol=1e-6)
