@@ -59,6 +59,8 @@ class MatmulFunction(ArrayFunction):
             g2 = np.expand_dims(g2, -2 if b.ndim > 1 else -1)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if a.dtype.kind == "c" or b.dtype.kind == "c":  # PyTorch's complex gradients
+            a2, b2 = np.conj(a2), np.conj(b2)
         ga = gb = None
         if na:
             ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)

@@ -292,3 +292,21 @@ def test_complex_randn_and_a_filtering_script():
     (ours, ga), (theirs, gb) = run(pynn), run(torch)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
     np.testing.assert_allclose(ga, gb, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("sa, sb", [((3, 4), (4, 2)), ((4,), (4, 2)), ((2, 3, 4), (4,)),
+                                    ((5, 3, 4), (4, 2))])
+def test_complex_matmul_gradients_match_torch(sa, sb):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(sa) + 1j * rng.standard_normal(sa)
+    b = rng.standard_normal(sb) + 1j * rng.standard_normal(sb)
+    grads = []
+    for lib in (pynn, torch):
+        pa, pb = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        out = pa @ pb
+        dy = np.full(tuple(out.shape), 1 - 2j) * np.arange(1, out.numel() + 1).reshape(
+            tuple(out.shape))
+        out.backward(lib.tensor(dy))
+        grads.append((pa.grad.numpy(), pb.grad.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12)
