@@ -6,14 +6,17 @@ Two things here are not plain setuptools:
   compiler needs. When that fails (or ``PYNN_NO_OPENMP=1``), the kernels build serial and a
   warning says so; ``pynn.openmp_enabled()`` reports which build you have.
 * The C sources in ``csrc/`` are compiled once into the static library ``libpynn``, which the
-  one extension module, ``pynn.backend._native``, links. Files listed in ``SIMD_SOURCES`` are
-  compiled once per instruction set (AVX-512, AVX2+FMA, portable) with that set's flags and a
-  ``PYNN_ISA`` suffix; the CPU picks among them at run time. Nothing is built with
-  ``-march=native``, so one wheel runs on any x86-64 or aarch64.
+  one extension module, ``pynn.backend._native``, links. Its Cython declarations
+  (``_kernels.pxd``) and the small kernels' wrappers (``_table.pxi``) are written first from
+  the kernel table, ``pynn/backend/_kernel_table.py``, by ``pynn/backend/_codegen.py``.
+  Files listed in ``SIMD_SOURCES`` are compiled once per instruction set (AVX-512, AVX2+FMA,
+  portable) with that set's flags and a ``PYNN_ISA`` suffix; the CPU picks among them at run
+  time. Nothing is built with ``-march=native``, so one wheel runs on any x86-64 or aarch64.
 """
 
 import os
 import platform
+import runpy
 import shutil
 import subprocess
 import sys
@@ -191,11 +194,14 @@ def extensions():
     from Cython.Build import cythonize
 
     pyx_dir = os.path.join("pynn", "backend")
+    # By path: pynn cannot be imported before its extension is built.
+    runpy.run_path(os.path.join(pyx_dir, "_codegen.py"))["generate"](pyx_dir)
     exts = [
         Extension("pynn.backend._native", [NATIVE],
                   include_dirs=[numpy.get_include()],
                   depends=[os.path.join(pyx_dir, f) for f in os.listdir(pyx_dir)
-                           if f.endswith((".pxi", ".pxd"))],
+                           if f.endswith((".pxi", ".pxd", ".tp"))
+                           or f in ("_kernel_table.py", "_codegen.py")],
                   define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
     ]
     return cythonize(

@@ -11,6 +11,7 @@ The rest of pynn calls kernels through :data:`active`, a namespace whose attribu
 import os
 import types
 
+from ._kernel_table import TABLE as _TABLE
 from ._runtime import _keep_freed_memory, get_num_threads, set_num_threads
 
 _keep_freed_memory()
@@ -18,46 +19,9 @@ _keep_freed_memory()
 __all__ = ["BACKENDS", "KERNELS", "active", "config", "get", "get_backend", "get_num_threads",
            "set_backend", "set_num_threads", "show_config"]
 
-#: The kernel table: both backends define every name here with the same signature.
-KERNELS = (
-    "gemm",
-    "im2col",
-    "col2im",
-    "conv2d_forward",
-    "conv2d_backward",
-    "conv2d_maxpool_forward",
-    "conv2d_maxpool_backward",
-    "max_pool2d_forward",
-    "max_pool2d_backward",
-    "avg_pool2d_forward",
-    "avg_pool2d_backward",
-    "softmax_forward",
-    "softmax_backward",
-    "log_softmax_forward",
-    "log_softmax_backward",
-    "softmax_cross_entropy_forward",
-    "softmax_cross_entropy_backward",
-    "relu_forward",
-    "relu_backward",
-    "leaky_relu_forward",
-    "leaky_relu_backward",
-    "sigmoid_forward",
-    "sigmoid_backward",
-    "tanh_forward",
-    "tanh_backward",
-    "gelu_forward",
-    "gelu_backward",
-    "lstm_cell_forward",
-    "lstm_cell_backward",
-    "gru_cell_forward",
-    "gru_cell_backward",
-    "attention_forward",
-    "attention_backward",
-    "bias_grad",
-    "sgd_step",
-    "adam_step",
-    "rmsprop_step",
-)
+#: The kernel table's names: both backends define every one with the same signature (the rows,
+#: in ``_kernel_table.py``, describe each kernel once).
+KERNELS = tuple(row.name for row in _TABLE)
 
 #: The backends' names, for :func:`set_backend` and :func:`get`.
 BACKENDS = ("compiled", "reference")

@@ -170,10 +170,12 @@ GELU_APPROXIMATIONS = ("none", "tanh")
 
 
 def gelu_approximate(kernel, value):
+    """Return ``value`` if it is one of GELU's approximations."""
     if value not in GELU_APPROXIMATIONS:
         raise ValueError(
             f"{kernel}: approximate must be one of {GELU_APPROXIMATIONS}, got {value!r}"
         )
+    return value
 
 
 def same_shape(kernel, a_name, a, b_name, b):
@@ -382,6 +384,22 @@ def step_args(kernel, param, grad, **state):
     float_arrays(kernel, param=param, grad=grad, **state)
     same_shape(kernel, "param", param, "grad", grad)
     in_place(kernel, param, param=param, **state)
+
+
+def sgd_args(kernel, param, grad, momentum_buffer, momentum):
+    step_args(kernel, param, grad, momentum_buffer=momentum_buffer)
+    if momentum != 0.0 and momentum_buffer is None:
+        raise ValueError(f"{kernel}: momentum != 0 needs a momentum_buffer")
+
+
+def rmsprop_args(kernel, param, grad, square_avg, momentum_buffer, grad_avg, momentum,
+                 centered):
+    step_args(kernel, param, grad, square_avg=square_avg, momentum_buffer=momentum_buffer,
+              grad_avg=grad_avg)
+    if momentum != 0.0 and momentum_buffer is None:
+        raise ValueError(f"{kernel}: momentum != 0 needs a momentum_buffer")
+    if centered and grad_avg is None:
+        raise ValueError(f"{kernel}: centered=True needs grad_avg")
 
 
 def recurrent_cell(kernel, gates, n_gates, **states):

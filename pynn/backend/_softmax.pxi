@@ -1,12 +1,6 @@
-# Cython wrappers of csrc/softmax.c, GIL released: the softmax family over the last axis and
-# the fused softmax-cross-entropy (see _buffers.pxi for how arrays are taken and when they are
-# refused).
-
-cdef enum:
-    KIND_SOFTMAX, KIND_LOG_SOFTMAX
-
-SOFTMAX, LOG_SOFTMAX = KIND_SOFTMAX, KIND_LOG_SOFTMAX
-
+# Cython wrapper of csrc/softmax.c's fused softmax-cross-entropy, GIL released (see
+# _buffers.pxi for how arrays are taken and when they are refused): by hand, since it takes
+# labels and answers a bad row. The softmax family's other kernels are in the kernel table.
 
 cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
     """``acquire_index``, and -1 also unless the labels' shape is (n,)."""
@@ -14,97 +8,6 @@ cdef int acquire_labels(Views *vs, object obj, Py_ssize_t n) except -2:
     if i < 0 or vs.view[i].ndim != 1 or vs.view[i].shape[0] != n:
         return -1
     return i
-
-
-cdef void run_rows_forward(int kind, int64_t rows, int64_t cols, const floating *x,
-                           floating *y, int isa, int n_threads) noexcept nogil:
-    cdef const pynn_softmax_desc *k = pynn_softmax_kernels(isa)
-    if floating is float:
-        if kind == KIND_SOFTMAX:
-            k.softmax_fwd_f32(rows, cols, x, y, n_threads)
-        else:
-            k.log_softmax_fwd_f32(rows, cols, x, y, n_threads)
-    else:
-        if kind == KIND_SOFTMAX:
-            k.softmax_fwd_f64(rows, cols, x, y, n_threads)
-        else:
-            k.log_softmax_fwd_f64(rows, cols, x, y, n_threads)
-
-
-cdef void run_rows_backward(int kind, int64_t rows, int64_t cols, const floating *y,
-                            const floating *dy, floating *dx, int isa,
-                            int n_threads) noexcept nogil:
-    cdef const pynn_softmax_desc *k = pynn_softmax_kernels(isa)
-    if floating is float:
-        if kind == KIND_SOFTMAX:
-            k.softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
-        else:
-            k.log_softmax_bwd_f32(rows, cols, y, dy, dx, n_threads)
-    else:
-        if kind == KIND_SOFTMAX:
-            k.softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
-        else:
-            k.log_softmax_bwd_f64(rows, cols, y, dy, dx, n_threads)
-
-
-def rows_forward(int kind, x, int isa, int n_threads):
-    """A new array: softmax or log-softmax over the last axis of x (at least 1-D,
-    C-contiguous), float32 exponentials in the kernels built for isa; Refused when x is
-    not valid."""
-    cdef Views vs
-    vs.n = 0
-    cdef int i
-    cdef int64_t rows, cols
-    try:
-        i = acquire(&vs, x)
-        if i < 0 or vs.view[i].ndim < 1:
-            raise Refused
-        y = new_like(&vs, 0)
-        cols = vs.view[0].shape[vs.view[0].ndim - 1]
-        rows = elements(&vs.view[0]) // cols if cols else 0
-        with nogil:
-            if rows == 0:
-                pass
-            elif vs.view[0].itemsize == 4:
-                run_rows_forward(kind, rows, cols, <const float *>vs.view[0].buf,
-                                 <float *>vs.view[1].buf, isa, n_threads)
-            else:
-                run_rows_forward(kind, rows, cols, <const double *>vs.view[0].buf,
-                                 <double *>vs.view[1].buf, isa, n_threads)
-        return y
-    finally:
-        release_all(&vs)
-
-
-def rows_backward(int kind, y, dy, int isa, int n_threads):
-    """A new array: the gradient of softmax or log-softmax from its output y and dy (one
-    shape and dtype, at least 1-D, C-contiguous); Refused when they are not valid."""
-    cdef Views vs
-    vs.n = 0
-    cdef int i
-    cdef int64_t rows, cols
-    try:
-        i = acquire(&vs, y)
-        if (i < 0 or vs.view[i].ndim < 1
-                or acquire_like(&vs, dy, &vs.view[i]) < 0):
-            raise Refused
-        dx = new_like(&vs, 0)
-        cols = vs.view[0].shape[vs.view[0].ndim - 1]
-        rows = elements(&vs.view[0]) // cols if cols else 0
-        with nogil:
-            if rows == 0:
-                pass
-            elif vs.view[0].itemsize == 4:
-                run_rows_backward(kind, rows, cols, <const float *>vs.view[0].buf,
-                                  <const float *>vs.view[1].buf, <float *>vs.view[2].buf,
-                                  isa, n_threads)
-            else:
-                run_rows_backward(kind, rows, cols, <const double *>vs.view[0].buf,
-                                  <const double *>vs.view[1].buf, <double *>vs.view[2].buf,
-                                  isa, n_threads)
-        return dx
-    finally:
-        release_all(&vs)
 
 
 def cross_entropy_forward(logits, labels, int64_t ignore_index, double label_smoothing,

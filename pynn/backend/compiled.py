@@ -1,19 +1,27 @@
-"""The compiled backend: the C/OpenMP kernels behind the same names and signatures as
-:mod:`pynn.backend.reference`.
+"""The compiled backend: the C/OpenMP kernels behind the same names, signatures and docstrings
+as :mod:`pynn.backend.reference`.
 
 Each function hands its arrays to a Cython wrapper that releases the GIL and calls C with the
 current thread count and instruction set. Arguments are checked with the same code as the
 reference's (so both raise the same errors): before the call for the convolution, pooling and
-attention kernels, which take typed memoryviews and preallocated outputs; for the kernels
-called many times a step on small arrays, by the wrapper at C speed (see _buffers.pxi: an
-array in a form the kernel cannot read as it is gets copied there, once), which raises
-``Refused`` for what no copy makes valid; :func:`_invalid` then runs the shared checks for
-the error.
+attention kernels, which write outputs allocated here; for the kernels called many times a
+step on small arrays, by the wrapper at C speed (see _buffers.pxi: an array in a form the
+kernel cannot read as it is gets copied there, once), which raises ``Refused`` for what no
+copy makes valid, and only then are the shared checks run, for the error.
+
+The kernel table's small kernels (``_kernel_table.py``: activations, softmax, recurrent cells,
+optimiser updates) are not written here: :func:`_from_table` makes each from its row and its
+reference twin. The others are written by hand, with their twin's docstring (:func:`_twin`).
 """
+
+import inspect
+import linecache
 
 import numpy as np
 
 from . import _checks as check
+from . import _codegen, reference
+from ._kernel_table import TABLE
 from ._runtime import kernel_threads
 
 try:
@@ -69,15 +77,20 @@ def openmp_enabled():
     return _native.openmp_enabled()
 
 
+def _twin(fn):
+    """Give a hand-written kernel its reference twin's docstring, the one that defines it
+    (the kernel-table test holds their signatures together)."""
+    fn.__doc__ = getattr(reference, fn.__name__).__doc__
+    return fn
+
+
 # ---------------------------------------------------------------------------------------------
 # GEMM
 
 
+@_twin
 def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=None,
          bias_axis=1, relu=False):
-    """``C := relu?(alpha * op(A) op(B) + beta * C + bias)``; see
-    :func:`pynn.backend.reference.gemm`. Non-contiguous and transposed operands are read
-    through their strides, never copied."""
     try:
         c = _native.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, bias_axis, relu, _isa,
                          kernel_threads())
@@ -94,6 +107,10 @@ def _invalid(kernel, checks, *args, **kwargs):
     bug, said so rather than taken for a result. (The checks are passed with their
     arguments, not as a closure: a closure's cells would cost every call, not only this.)"""
     checks(*args, **kwargs)
+    return _disagreement(kernel)
+
+
+def _disagreement(kernel):
     return RuntimeError(f"{kernel}: the compiled kernel refused arguments its checks accept")
 
 
@@ -101,8 +118,8 @@ def _invalid(kernel, checks, *args, **kwargs):
 # Convolution
 
 
+@_twin
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
-    """Unfold sliding windows into columns; see :func:`pynn.backend.reference.im2col`."""
     check.float_arrays("im2col", x=x)
     check.rank("im2col", "x", x, 4, "(N, C, H, W)")
     k, s, p, d, out_hw = check.window_args("im2col", x.shape, kernel_size, stride,
@@ -113,8 +130,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     return cols
 
 
+@_twin
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
-    """Sum columns back into an image; see :func:`pynn.backend.reference.col2im`."""
     check.float_arrays("col2im", cols=cols)
     check.rank("col2im", "cols", cols, 3, "(N, C*kh*kw, oh*ow)")
     x_shape = tuple(int(v) for v in x_shape)
@@ -129,9 +146,8 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     return x
 
 
+@_twin
 def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
-    """2-D convolution, optionally fused with ReLU; see
-    :func:`pynn.backend.reference.conv2d_forward`."""
     _, s, p, d, out_hw = check.conv_args("conv2d_forward", x, w, b, stride, padding,
                                               dilation)
     y = np.empty((x.shape[0], w.shape[0], *out_hw), x.dtype)
@@ -140,10 +156,9 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False):
     return y
 
 
+@_twin
 def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_grad=True,
                     has_bias=True, relu_y=None):
-    """Gradients of :func:`conv2d_forward`; see
-    :func:`pynn.backend.reference.conv2d_backward`."""
     kernel = "conv2d_backward"
     _, s, p, d, out_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
     check.float_arrays(kernel, x=x, dy=dy, relu_y=relu_y)
@@ -158,10 +173,9 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, needs_input_gr
     return dx, dw.reshape(w.shape), db
 
 
+@_twin
 def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=False,
                            pool_kernel=2, pool_stride=None, pool_padding=0):
-    """Convolution, optional ReLU and max pooling in one pass; see
-    :func:`pynn.backend.reference.conv2d_maxpool_forward`."""
     kernel = "conv2d_maxpool_forward"
     _, s, p, d, conv_hw = check.conv_args(kernel, x, w, b, stride, padding, dilation)
     pk, ps, pp, pool_hw = check.conv_pool_args(kernel, conv_hw, pool_kernel, pool_stride,
@@ -174,10 +188,9 @@ def conv2d_maxpool_forward(x, w, b=None, stride=1, padding=0, dilation=1, relu=F
     return y, idx
 
 
+@_twin
 def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, *,
                             needs_input_grad=True, has_bias=True, relu_y=None):
-    """Gradients of :func:`conv2d_maxpool_forward`; see
-    :func:`pynn.backend.reference.conv2d_maxpool_backward`."""
     kernel = "conv2d_maxpool_backward"
     _, s, p, d, conv_hw = check.conv_args(kernel, x, w, None, stride, padding, dilation)
     check.conv_pool_grad(kernel, x, w, dy, indices, conv_hw, check_range=False, relu_y=relu_y)
@@ -199,8 +212,8 @@ def conv2d_maxpool_backward(x, w, dy, indices, stride=1, padding=0, dilation=1, 
 # Pooling
 
 
+@_twin
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
-    """Max pooling with argmax; see :func:`pynn.backend.reference.max_pool2d_forward`."""
     k, s, p, _, out_hw = check.pool_args("max_pool2d_forward", x, kernel_size, stride,
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
@@ -209,8 +222,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
     return y, idx
 
 
+@_twin
 def max_pool2d_backward(dy, indices, x_shape):
-    """Route gradients to the maxima; see :func:`pynn.backend.reference.max_pool2d_backward`."""
     check.float_arrays("max_pool2d_backward", dy=dy)
     check.rank("max_pool2d_backward", "dy", dy, 4, "(N, C, oh, ow)")
     check.pool_indices("max_pool2d_backward", indices, dy, x_shape, check_range=False)
@@ -220,8 +233,8 @@ def max_pool2d_backward(dy, indices, x_shape):
     return dx
 
 
+@_twin
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True):
-    """Average pooling; see :func:`pynn.backend.reference.avg_pool2d_forward`."""
     k, s, p, _, out_hw = check.pool_args("avg_pool2d_forward", x, kernel_size, stride,
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
@@ -229,9 +242,9 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad
     return y
 
 
+@_twin
 def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
                         count_include_pad=True):
-    """Gradient of average pooling; see :func:`pynn.backend.reference.avg_pool2d_backward`."""
     kernel = "avg_pool2d_backward"
     check.float_arrays(kernel, dy=dy)
     check.rank(kernel, "dy", dy, 4, "(N, C, oh, ow)")
@@ -249,39 +262,6 @@ def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=0,
 # Softmax family (last axis)
 
 
-def _row_kernel(kernel, fn, kind, *args, **arrays):
-    """Run a softmax-family kernel over the rows of the last axis of the named arrays, with
-    ``args`` after the arrays."""
-    try:
-        return fn(kind, *arrays.values(), *args, kernel_threads())
-    except Refused:
-        raise _invalid(kernel, check.rows, kernel, **arrays) from None
-
-
-def softmax_forward(x):
-    """Softmax over the last axis; see :func:`pynn.backend.reference.softmax_forward`."""
-    return _row_kernel("softmax_forward", _native.rows_forward, _native.SOFTMAX, _isa, x=x)
-
-
-def softmax_backward(y, dy):
-    """Gradient of softmax from its output; see :func:`pynn.backend.reference.softmax_backward`."""
-    return _row_kernel("softmax_backward", _native.rows_backward, _native.SOFTMAX, _isa,
-                       y=y, dy=dy)
-
-
-def log_softmax_forward(x):
-    """Log-softmax over the last axis; see :func:`pynn.backend.reference.log_softmax_forward`."""
-    return _row_kernel("log_softmax_forward", _native.rows_forward, _native.LOG_SOFTMAX,
-                       _isa, x=x)
-
-
-def log_softmax_backward(y, dy):
-    """Gradient of log-softmax from its output; see
-    :func:`pynn.backend.reference.log_softmax_backward`."""
-    return _row_kernel("log_softmax_backward", _native.rows_backward, _native.LOG_SOFTMAX,
-                       _isa, y=y, dy=dy)
-
-
 def _xent_options(kernel, reduction, label_smoothing, ignore_index):
     """The fused loss's options, checked in full only when they are not the usual kind: the
     full checks would cost a noticeable part of a small loss's call."""
@@ -290,10 +270,9 @@ def _xent_options(kernel, reduction, label_smoothing, ignore_index):
         check.cross_entropy_options(kernel, reduction, label_smoothing, ignore_index)
 
 
+@_twin
 def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoothing=0.0,
                                   reduction="mean"):
-    """Fused softmax + cross-entropy; see
-    :func:`pynn.backend.reference.softmax_cross_entropy_forward`."""
     kernel = "softmax_cross_entropy_forward"
     _xent_options(kernel, reduction, label_smoothing, ignore_index)
     args = (ignore_index, label_smoothing, reduction == "none", _isa, kernel_threads())
@@ -311,10 +290,9 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     return np.asarray(total, logits.dtype), probs
 
 
+@_twin
 def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label_smoothing=0.0,
                                    reduction="mean"):
-    """Gradient of the fused loss; see
-    :func:`pynn.backend.reference.softmax_cross_entropy_backward`."""
     kernel = "softmax_cross_entropy_backward"
     _xent_options(kernel, reduction, label_smoothing, ignore_index)
     per_row = reduction == "none"
@@ -337,50 +315,6 @@ def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label
 
 
 # ---------------------------------------------------------------------------------------------
-# Recurrent cells
-
-
-def lstm_cell_forward(gates, c_prev):
-    """One LSTM step from its gate pre-activations; see
-    :func:`pynn.backend.reference.lstm_cell_forward`."""
-    try:
-        return _native.lstm_cell_forward(gates, c_prev, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("lstm_cell_forward", check.recurrent_cell, "lstm_cell_forward",
-                       {"gates": gates}, 4, c_prev=c_prev) from None
-
-
-def lstm_cell_backward(acts, c_prev, dh, dc=None):
-    """Gradients of :func:`lstm_cell_forward`; see
-    :func:`pynn.backend.reference.lstm_cell_backward`."""
-    try:
-        return _native.lstm_cell_backward(acts, c_prev, dh, dc, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("lstm_cell_backward", check.recurrent_cell, "lstm_cell_backward",
-                       {"acts": acts}, 5, c_prev=c_prev, dh=dh, dc=dc) from None
-
-
-def gru_cell_forward(gi, gh, h_prev):
-    """One GRU step from its two projections; see
-    :func:`pynn.backend.reference.gru_cell_forward`."""
-    try:
-        return _native.gru_cell_forward(gi, gh, h_prev, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("gru_cell_forward", check.recurrent_cell, "gru_cell_forward",
-                       {"gi": gi, "gh": gh}, 3, h_prev=h_prev) from None
-
-
-def gru_cell_backward(acts, h_prev, dh):
-    """Gradients of :func:`gru_cell_forward`; see
-    :func:`pynn.backend.reference.gru_cell_backward`."""
-    try:
-        return _native.gru_cell_backward(acts, h_prev, dh, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("gru_cell_backward", check.recurrent_cell, "gru_cell_backward",
-                       {"acts": acts}, 4, h_prev=h_prev, dh=dh) from None
-
-
-# ---------------------------------------------------------------------------------------------
 # Scaled dot-product attention
 
 
@@ -390,9 +324,8 @@ def _problems_view(mask, b, l, s):
     return None if mask is None else np.broadcast_to(mask, (b, l, s))
 
 
+@_twin
 def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask=None):
-    """``softmax(scale q k^T + mask) v`` per problem; see
-    :func:`pynn.backend.reference.attention_forward`."""
     scale = check.attention_args("attention_forward", q, k, v, mask, dropout_mask, scale)
     b, l, s = q.shape[0], q.shape[1], k.shape[1]
     out = np.empty((b, l, v.shape[2]), q.dtype)
@@ -403,9 +336,8 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, dropout_mask
     return out, probs
 
 
+@_twin
 def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
-    """Gradients of :func:`attention_forward`; see
-    :func:`pynn.backend.reference.attention_backward`."""
     scale = check.attention_args("attention_backward", q, k, v, None, dropout_mask, scale,
                                  probs=probs, dout=dout)
     b, l, s = q.shape[0], q.shape[1], k.shape[1]
@@ -418,133 +350,60 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Activations
+# Reductions
 
 
-def _unary(name, act, x, param=0.0):
-    try:
-        return _native.activation_forward(act, x, param, _isa, kernel_threads())
-    except Refused:
-        raise _invalid(name, check.float_arrays, name, x=x) from None
-
-
-def _binary(name, act, a_name, a, dy, param=0.0):
-    try:
-        return _native.activation_backward(act, a, dy, param, _isa, kernel_threads())
-    except Refused:
-        raise _invalid(name, check.same_float_shapes, name, **{a_name: a, "dy": dy}) from None
-
-
-def relu_forward(x):
-    """``max(x, 0)``; see :func:`pynn.backend.reference.relu_forward`."""
-    return _unary("relu_forward", _native.RELU, x)
-
-
-def relu_backward(y, dy):
-    """``dy`` where ``y > 0``; see :func:`pynn.backend.reference.relu_backward`."""
-    return _binary("relu_backward", _native.RELU, "y", y, dy)
-
-
-def leaky_relu_forward(x, negative_slope=0.01):
-    """Leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_forward`."""
-    return _unary("leaky_relu_forward", _native.LEAKY_RELU, x, negative_slope)
-
-
-def leaky_relu_backward(x, dy, negative_slope=0.01):
-    """Gradient of leaky ReLU; see :func:`pynn.backend.reference.leaky_relu_backward`."""
-    return _binary("leaky_relu_backward", _native.LEAKY_RELU, "x", x, dy, negative_slope)
-
-
-def sigmoid_forward(x):
-    """Logistic sigmoid; see :func:`pynn.backend.reference.sigmoid_forward`."""
-    return _unary("sigmoid_forward", _native.SIGMOID, x)
-
-
-def sigmoid_backward(y, dy):
-    """Gradient of the sigmoid from its output; see
-    :func:`pynn.backend.reference.sigmoid_backward`."""
-    return _binary("sigmoid_backward", _native.SIGMOID, "y", y, dy)
-
-
-def tanh_forward(x):
-    """``tanh(x)``; see :func:`pynn.backend.reference.tanh_forward`."""
-    return _unary("tanh_forward", _native.TANH, x)
-
-
-def tanh_backward(y, dy):
-    """Gradient of tanh from its output; see :func:`pynn.backend.reference.tanh_backward`."""
-    return _binary("tanh_backward", _native.TANH, "y", y, dy)
-
-
-def _gelu(approximate):
-    return _native.GELU_TANH if approximate == "tanh" else _native.GELU
-
-
-def gelu_forward(x, approximate="none"):
-    """GELU; see :func:`pynn.backend.reference.gelu_forward`."""
-    check.gelu_approximate("gelu_forward", approximate)
-    return _unary("gelu_forward", _gelu(approximate), x)
-
-
-def gelu_backward(x, dy, approximate="none"):
-    """Gradient of GELU; see :func:`pynn.backend.reference.gelu_backward`."""
-    check.gelu_approximate("gelu_backward", approximate)
-    return _binary("gelu_backward", _gelu(approximate), "x", x, dy)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reductions and optimiser updates
-
-
+@_twin
 def bias_grad(dy, axis=1):
-    """Sum over every axis but ``axis``; see :func:`pynn.backend.reference.bias_grad`."""
     try:
         return _native.bias_grad(dy, axis, _isa, kernel_threads())
     except Refused:
         raise _invalid("bias_grad", check.bias_grad_args, "bias_grad", dy, axis) from None
 
 
-def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
-             weight_decay=0.0, nesterov=False, maximize=False, first_step=False):
-    """One SGD update in place, fused; see :func:`pynn.backend.reference.sgd_step`."""
-    if momentum != 0.0 and momentum_buffer is None:
-        raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
-    args = (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step, _isa,
-            kernel_threads())
-    try:
-        _native.sgd_step(param, grad, momentum_buffer, *args)
+# ---------------------------------------------------------------------------------------------
+# The kernel table's small kernels
+
+
+_FROM_TABLE = """\
+def {name}({params}):
+    kernel = {name!r}
+{converts}    try:
+        return _native.{name}({args}_isa, kernel_threads())
     except Refused:
-        raise _invalid("sgd_step", check.step_args, "sgd_step", param, grad,
-                       momentum_buffer=momentum_buffer) from None
+        pass
+{refused}
+    raise _disagreement(kernel)
+"""
 
 
-def adam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, decoupled_weight_decay=False, max_exp_avg_sq=None,
-              maximize=False):
-    """One Adam/AdamW update in place, fused; see :func:`pynn.backend.reference.adam_step`."""
-    step = check.integer("adam_step", "step", step, minimum=1)
-    args = (step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize, _isa,
-            kernel_threads())
-    try:
-        _native.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *args)
-    except Refused:
-        raise _invalid("adam_step", check.step_args, "adam_step", param, grad, exp_avg=exp_avg,
-                       exp_avg_sq=exp_avg_sq, max_exp_avg_sq=max_exp_avg_sq) from None
+def _from_table(row):
+    """Define the compiled kernel of a table row here: the reference twin's signature (its
+    parameters, defaults and all) and docstring, a call of the row's Cython wrapper with the
+    reference's parameters of the wrapper's argument names (or the row's ``convert``
+    expressions), and, when the wrapper refuses them, the row's ``refused`` checks. Written as
+    source, as dataclasses does, so that a call costs what a hand-written shim would."""
+    twin = getattr(reference, row.name)
+    params = []
+    for p in inspect.signature(twin).parameters.values():
+        if p.kind is p.KEYWORD_ONLY and "*" not in params:
+            params.append("*")
+        params.append(p.name)
+    convert = row.convert or {}
+    converts = "".join(f"    {name} = {expr}\n" for name, expr in convert.items())
+    args = "".join(f"{a}, " for a in _codegen.Wrapper(row).py_args)
+    refused = "\n".join("    " + line for line in row.refused.strip().splitlines())
+    source = _FROM_TABLE.format(name=row.name, params=", ".join(params), converts=converts,
+                                args=args, refused=refused)
+    filename = f"<pynn.backend.compiled: {row.name} from the kernel table>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), globals())  # noqa: S102  (our own table's source)
+    fn = globals()[row.name]
+    fn.__defaults__, fn.__kwdefaults__ = twin.__defaults__, twin.__kwdefaults__
+    fn.__doc__ = twin.__doc__
 
 
-def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                 momentum=0.0, momentum_buffer=None, centered=False, grad_avg=None,
-                 maximize=False):
-    """One RMSProp update in place, fused; see :func:`pynn.backend.reference.rmsprop_step`."""
-    if momentum != 0.0 and momentum_buffer is None:
-        raise ValueError("rmsprop_step: momentum != 0 needs a momentum_buffer")
-    if centered and grad_avg is None:
-        raise ValueError("rmsprop_step: centered=True needs grad_avg")
-    args = (lr, alpha, eps, weight_decay, momentum, centered, maximize, _isa,
-            kernel_threads())
-    try:
-        _native.rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, *args)
-    except Refused:
-        raise _invalid("rmsprop_step", check.step_args, "rmsprop_step", param, grad,
-                       square_avg=square_avg, momentum_buffer=momentum_buffer,
-                       grad_avg=grad_avg) from None
+for _row in TABLE:
+    if _row.args:
+        _from_table(_row)
+del _row

@@ -1028,9 +1028,7 @@ def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0
     first_step : bool
         Initialise ``buf`` to ``g`` instead of decaying it.
     """
-    check.step_args("sgd_step", param, grad, momentum_buffer=momentum_buffer)
-    if momentum != 0.0 and momentum_buffer is None:
-        raise ValueError("sgd_step: momentum != 0 needs a momentum_buffer")
+    check.sgd_args("sgd_step", param, grad, momentum_buffer, momentum)
     g = -grad if maximize else grad
     if weight_decay != 0.0:
         g = g + weight_decay * param
@@ -1118,12 +1116,8 @@ def rmsprop_step(param, grad, square_avg, *, lr, alpha=0.99, eps=1e-8, weight_de
     maximize : bool
         Ascend (use ``-grad``).
     """
-    check.step_args("rmsprop_step", param, grad, square_avg=square_avg,
-               momentum_buffer=momentum_buffer, grad_avg=grad_avg)
-    if momentum != 0.0 and momentum_buffer is None:
-        raise ValueError("rmsprop_step: momentum != 0 needs a momentum_buffer")
-    if centered and grad_avg is None:
-        raise ValueError("rmsprop_step: centered=True needs grad_avg")
+    check.rmsprop_args("rmsprop_step", param, grad, square_avg, momentum_buffer, grad_avg,
+                       momentum, centered)
     g = -grad if maximize else grad
     if weight_decay != 0.0:
         g = g + weight_decay * param
