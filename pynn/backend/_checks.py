@@ -276,6 +276,8 @@ def conv_args(kernel, x, w, b, stride, padding, dilation):
     rank(kernel, "w", w, 4, "(out_channels, in_channels, kh, kw)")
     if x.shape[1] == 0:
         raise ValueError(f"{kernel}: x has zero channels (shape {x.shape})")
+    if w.shape[0] == 0:
+        raise ValueError(f"{kernel}: w has zero output channels (shape {w.shape})")
     if w.shape[1] != x.shape[1]:
         raise ValueError(
             f"{kernel}: w expects {w.shape[1]} input channels (w shape {w.shape}), "

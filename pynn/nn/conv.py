@@ -7,6 +7,8 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._conv import _check_operands
+from .functional._utils import _data
 from .linear import _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
@@ -91,15 +93,11 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def _check_input(self, input):
-        x = input._data if isinstance(input, Tensor) else input
-        n = self._n
         # not self.weight: a parametrized weight is computed anew at each read (F.conv*
         # checks its dtype then)
         w = self._parameters.get("weight")
-        if not isinstance(x, np.ndarray) or x.ndim not in (n + 1, n + 2) \
-                or x.shape[-n - 1] != self.in_channels \
-                or (w is not None and x.dtype != w._data.dtype):
-            raise self._input_error(x)
+        _check_operands(type(self).__name__, _data(input), None if w is None else w._data,
+                        None, self._n, self.groups, self._transposed, layer=self)
 
     def _input_error(self, x):
         n = self._n

@@ -41,25 +41,62 @@ def _conv_padding(padding, weight_shape, stride, dilation):
     return tuple(t // 2 for t in total)
 
 
+def _check_operands(op, x, w, b, n, groups=1, transposed=False, layer=None):
+    """Check a convolution's operands: the one place for ``conv1d``/``conv2d``, their
+    transposes and the layers (the kernels check their own contract, ``_checks.conv_args``).
+
+    ``x`` is (N, C, *spatial) or unbatched (C, *spatial) with ``n`` spatial dimensions; ``w``
+    is (out_channels, C / groups, *kernel), or (C, out_channels / groups, *kernel) when
+    ``transposed``; ``b`` is (out_channels,) or None; one float dtype. Errors name ``op``, or
+    the ``layer`` when one checks its input (then ``w`` is its weight, or None while a
+    parametrization computes it, and its ``in_channels`` give C), in the layer's words.
+    """
+    def fail(error):
+        return error if layer is None else layer._input_error(x)
+
+    try:
+        _float_operands(op, input=x, weight=w, bias=b)
+    except TypeError as error:
+        raise fail(error) from None
+    spatial = "L" if n == 1 else "H, W"
+    kernel = "k" if n == 1 else "kH, kW"
+    if w is not None and w.ndim != n + 2:
+        dims = ("in_channels, out_channels / groups" if transposed
+                else "out_channels, in_channels / groups")
+        raise ValueError(f"{op}: weight must have shape ({dims}, {kernel}), got {w.shape}")
+    if x.ndim not in (n + 1, n + 2):
+        raise fail(ValueError(f"{op}: input must have shape (N, C, {spatial}) or "
+                              f"(C, {spatial}), got {x.shape}"))
+    if layer is not None:
+        expected, out = layer.in_channels, None
+    elif transposed:
+        expected, out = w.shape[0], w.shape[1] * groups
+    else:
+        expected, out = w.shape[1] * groups, w.shape[0]
+    if x.shape[-n - 1] != expected:
+        raise fail(ValueError(f"{op}: input has {x.shape[-n - 1]} channels but weight expects "
+                              f"{expected} (input shape {x.shape}, weight shape "
+                              f"{None if w is None else w.shape}, groups={groups})"))
+    if layer is not None:  # its weight and bias were made for its configuration
+        return
+    if groups < 1 or w.shape[0] % groups or x.shape[-n - 1] % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the input channels "
+                         f"({x.shape[-n - 1]}) and the weight's first dimension ({w.shape[0]})")
+    if out == 0 and not transposed:
+        # PyTorch refuses a weight without output channels too (a transposed one is fine).
+        raise ValueError(f"{op}: expected weight to be at least 1 at dimension 0, but got "
+                         f"weight of shape {w.shape}")
+    if b is not None and b.shape != (out,):
+        raise ValueError(f"{op}: bias must have shape ({out},), got {b.shape}")
+
+
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=None):
     x, w, b = _data(input), _data(weight), _data(bias)
-    _float_operands("conv2d", input=x, weight=w, bias=b)
-    if w.ndim != 4:
-        raise ValueError(f"conv2d: weight must have shape (out_channels, in_channels, kH, kW), "
-                         f"got {w.shape}")
+    _check_operands("conv2d", x, w, b, 2, groups)
     if x.ndim == 3:  # unbatched (C, H, W)
         out = _conv2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation,
                       groups, relu, pool)
         return out.squeeze(0)
-    if x.ndim != 4:
-        raise ValueError(f"conv2d: input must have shape (N, C, H, W) or (C, H, W), got "
-                         f"{x.shape}")
-    if x.shape[1] != w.shape[1] * groups:
-        raise ValueError(f"conv2d: input has {x.shape[1]} channels but weight expects "
-                         f"{w.shape[1] * groups} (input shape {x.shape}, weight shape "
-                         f"{w.shape}, groups={groups})")
-    if b is not None and b.shape != (w.shape[0],):
-        raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
     padding = _conv_padding(padding, w.shape, stride, dilation)
     if groups == 1 and not relu and pool is None:
         # computed when read, so that a ReLU or max-pool applied next can join the kernel
@@ -107,15 +144,11 @@ def _conv2d_maxpool(input, weight, bias, stride, padding, dilation, relu, pool_k
 
 
 def _grouped(op, input, weight, bias, groups, in_axis, fn):
-    """Run ``fn(x, w, b)`` on each of ``groups`` channel groups and join the outputs along
-    dim 1. ``in_axis`` is the weight's dimension that holds input channels (1 for a
-    convolution, 0 for a transposed one)."""
+    """Run ``fn(x, w, b)`` on each of ``groups`` channel groups (checked by
+    :func:`_check_operands`) and join the outputs along dim 1. ``in_axis`` is the weight's
+    dimension that holds input channels (1 for a convolution, 0 for a transposed one)."""
     x, w = _data(input), _data(weight)
-    c = x.shape[1]
-    if groups < 1 or c % groups or w.shape[0] % groups:
-        raise ValueError(f"{op}: groups={groups} must divide the input channels ({c}) and the "
-                         f"weight's first dimension ({w.shape[0]})")
-    cin = c // groups
+    cin = x.shape[1] // groups
     rows = w.shape[0] // groups
     out_per = rows if in_axis == 1 else w.shape[1]
     outs = []
@@ -145,12 +178,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     -------
     Tensor of shape (N, out_channels, oL), ``oL = (L + 2 p - d (k - 1) - 1) // s + 1``
     """
-    x, w = _data(input), _data(weight)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"conv1d: input must have shape (N, C, L) or (C, L), got {x.shape}")
-    if w.ndim != 3:
-        raise ValueError(f"conv1d: weight must have shape (out_channels, in_channels, k), got "
-                         f"{w.shape}")
+    _check_operands("conv1d", _data(input), _data(weight), _data(bias), 1, groups)
     (s,), (d,) = _tuple(stride, 1, "stride", "conv1d"), _tuple(dilation, 1, "dilation", "conv1d")
     p = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
     xt = _tensor(input).unsqueeze(-2)
@@ -175,20 +203,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Tensor of shape (N, out_channels, oH, oW),
     ``oH = (H - 1) sH - 2 pH + dH (kH - 1) + opH + 1`` (``oW`` likewise)
     """
-    x, w, b = _data(input), _data(weight), _data(bias)
-    _float_operands("conv_transpose2d", input=x, weight=w, bias=b)
-    if w.ndim != 4:
-        raise ValueError(f"conv_transpose2d: weight must have shape (in_channels, "
-                         f"out_channels / groups, kH, kW), got {w.shape}")
+    x, w = _data(input), _data(weight)
+    _check_operands("conv_transpose2d", x, w, _data(bias), 2, groups, transposed=True)
     if x.ndim == 3:
         return conv_transpose2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding,
                                 output_padding, groups, dilation).squeeze(0)
-    if x.ndim != 4:
-        raise ValueError(f"conv_transpose2d: input must have shape (N, C, H, W) or (C, H, W), "
-                         f"got {x.shape}")
-    if x.shape[1] != w.shape[0]:
-        raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels but weight "
-                         f"expects {w.shape[0]} (input shape {x.shape}, weight shape {w.shape})")
     s = _tuple(stride, 2, "stride", "conv_transpose2d")
     p = _tuple(padding, 2, "padding", "conv_transpose2d")
     op = _tuple(output_padding, 2, "output_padding", "conv_transpose2d")
@@ -229,10 +248,8 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     -------
     Tensor of shape (N, out_channels, oL), ``oL = (L - 1) s - 2 p + d (k - 1) + op + 1``
     """
-    x = _data(input)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"conv_transpose1d: input must have shape (N, C, L) or (C, L), got "
-                         f"{x.shape}")
+    _check_operands("conv_transpose1d", _data(input), _data(weight), _data(bias), 1, groups,
+                    transposed=True)
 
     def pair(v, name, lead):
         return (lead, _tuple(v, 1, name, "conv_transpose1d")[0])
