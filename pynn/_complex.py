@@ -11,7 +11,7 @@ import numpy as np
 
 from ._math import _method_doc
 from .autograd import ArrayFunction
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
 __all__ = ["angle", "complex", "conj", "conj_physical", "imag", "is_conj", "polar", "real",
            "resolve_conj", "resolve_neg", "view_as_complex", "view_as_real"]
@@ -39,6 +39,9 @@ class _RealFunction(ArrayFunction):
     def backward(ctx, grad):
         return grad.astype(_complex_dtype(grad.dtype))
 
+    def _backward_graph(self, grad):
+        return (complex(grad, grad * 0),)
+
 
 class _ImagFunction(ArrayFunction):
     def name(self):
@@ -51,6 +54,9 @@ class _ImagFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return (1j * grad).astype(_complex_dtype(grad.dtype))
+
+    def _backward_graph(self, grad):
+        return (complex(grad * 0, grad),)
 
 
 class _AngleFunction(ArrayFunction):
@@ -74,6 +80,15 @@ class _AngleFunction(ArrayFunction):
             g = np.where(r2 == 0, 0, grad * 1j * z / r2)
         return g.astype(z.dtype)
 
+    def _backward_graph(self, grad):
+        (z,) = self._inputs
+        if z._data.dtype.kind != "c":
+            return (grad * 0,)
+        zero = z._data == 0
+        safe = z + _wrap(zero.astype(z._data.dtype), None)  # 1 where z is 0: no 0 / 0
+        g = grad * 1j * z / (safe * conj(safe)).real  # 0 where z is 0: z is
+        return (g,)
+
 
 class _ConjFunction(ArrayFunction):
     def name(self):
@@ -86,6 +101,9 @@ class _ConjFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return np.conj(grad)
+
+    def _backward_graph(self, grad):
+        return (conj(grad),)
 
 
 class _ViewAsRealFunction(ArrayFunction):
@@ -100,6 +118,9 @@ class _ViewAsRealFunction(ArrayFunction):
     def backward(ctx, grad):
         return (grad[..., 0] + 1j * grad[..., 1]).astype(_complex_dtype(grad.dtype))
 
+    def _backward_graph(self, grad):
+        return (view_as_complex(grad),)
+
 
 class _ViewAsComplexFunction(ArrayFunction):
     def name(self):
@@ -112,6 +133,9 @@ class _ViewAsComplexFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return np.stack([grad.real, grad.imag], axis=-1)
+
+    def _backward_graph(self, grad):
+        return (view_as_real(grad),)
 
 
 class _ComplexFunction(ArrayFunction):
@@ -126,6 +150,9 @@ class _ComplexFunction(ArrayFunction):
     @staticmethod
     def backward(ctx, grad):
         return _sum_to(grad.real, ctx.shapes[0]), _sum_to(grad.imag, ctx.shapes[1])
+
+    def _backward_graph(self, grad):
+        return real(grad), imag(grad)
 
 
 class _PolarFunction(ArrayFunction):
@@ -147,6 +174,11 @@ class _PolarFunction(ArrayFunction):
         gr = (np.conj(grad) * unit).real
         gt = (np.conj(grad) * 1j * out).real
         return _sum_to(gr, ctx.shapes[0]), _sum_to(gt, ctx.shapes[1])
+
+    def _backward_graph(self, grad):
+        r, theta = self._inputs
+        unit = complex(theta.cos(), theta.sin())
+        return real(conj(grad) * unit), real(conj(grad) * 1j * r * unit)
 
 
 def _sum_to(g, shape):

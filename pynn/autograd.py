@@ -1337,13 +1337,21 @@ def _accumulate(leaf, grad, owned=False):
     leaf._grad = g
 
 
+def _graph_cast(g, dtype):
+    """The recorded gradient ``g`` in ``dtype``: a real tensor's is the real part of a
+    complex one (PyTorch's), taken without NumPy's warning about discarding it."""
+    if g._data.dtype.kind == "c" and dtype.kind != "c":
+        g = g.real
+    return g if g._data.dtype == dtype else g.to(dtype)
+
+
 def _store_grad(t, g, graph, owned):
     """Accumulate ``g`` (an ndarray, or a Tensor when ``graph``) into ``t.grad``."""
     if not graph:
         _accumulate(t, g, owned)
         return
     if g._data.dtype != t._data.dtype:
-        g = g.to(t._data.dtype)
+        g = _graph_cast(g, t._data.dtype)
     # with create_graph the gradient keeps its history, and a sum is a new Tensor
     t._grad = g if t._grad is None else t._grad + g
 
@@ -1549,7 +1557,7 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
                 dtype = t._data.dtype
                 if graph:
                     if gi._data.dtype != dtype:
-                        gi = gi.to(dtype)
+                        gi = _graph_cast(gi, dtype)
                 elif type(gi) is not ndarray or (gi.dtype is not dtype and gi.dtype != dtype):
                     # a real tensor's gradient is the real part of a complex one (PyTorch's)
                     gi = np.asarray(np.real(gi) if dtype.kind != "c" else gi, dtype)
@@ -2000,7 +2008,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = _wrap(np.zeros_like(t._data), None)
         elif not isinstance(g, Tensor):
             # a copy: the array may be shared with the graph or a read-only broadcast view
-            g = _wrap(np.array(g, t._data.dtype), None)
+            g = _wrap(np.array(np.real(g) if t._data.dtype.kind != "c" else g, t._data.dtype),
+                      None)
         out.append(g)
     return tuple(out)
 

@@ -18,8 +18,8 @@ the adjoint transform of the gradient, with the dual scaling.
 import numpy as np
 
 from . import _dtype
-from ._complex import conj
-from ._math import roll
+from ._complex import conj, real
+from ._math import cat, narrow, roll
 from .autograd import ArrayFunction
 from .ops import normalize_dim
 from .tensor import Tensor, _as_array, _wrap
@@ -156,8 +156,32 @@ def _n_checked(n, op):
         raise RuntimeError(f"fft.{op}(): Invalid number of data points ({n}) specified")
 
 
+def _resize_t(t, dims, sizes):
+    """:func:`_resize` as recorded Tensor operations (for ``create_graph=True``)."""
+    for d, n in zip(dims, sizes):
+        have = t._data.shape[d]
+        if n is None or n == have:
+            continue
+        if n < have:
+            t = narrow(t, d, 0, n)
+        else:
+            shape = list(t._data.shape)
+            shape[d] = n - have
+            t = cat([t, _wrap(np.zeros(shape, t._data.dtype), None)], d)
+    return t
+
+
+def _input_like(g, ctx):
+    """A gradient Tensor fitted to the node's input: resized, real for a real input."""
+    g = _resize_t(g, ctx.dims, [ctx.shape[d] for d in ctx.dims])
+    if ctx.dtype.kind != "c":
+        g = real(g)
+    return g
+
+
 # ---------------------------------------------------------------------------------------------
 # The nodes: complex-to-complex, real-to-complex (one-sided) and complex-to-real
+# (each backward also written with these nodes, ``_backward_graph``, for create_graph=True)
 
 
 class FftC2CFunction(ArrayFunction):
@@ -189,6 +213,11 @@ class FftC2CFunction(ArrayFunction):
             g = g.real
         return g.astype(ctx.dtype, copy=False), None, None, None, None
 
+    def _backward_graph(self, grad):
+        g = FftC2CFunction.apply(grad, self.dims, [None] * len(self.dims),
+                                 _DUAL[self.norm], not self.inverse) if self.dims else grad
+        return _input_like(g, self), None, None, None, None
+
 
 class FftR2CFunction(ArrayFunction):
     """``rfftn`` of a real input over ``dims`` (the last one halved), resized to ``sizes``."""
@@ -211,6 +240,11 @@ class FftR2CFunction(ArrayFunction):
         g = np.fft.ifftn(g, axes=ctx.dims, norm=_DUAL[ctx.norm]).real
         g = _resize(g, ctx.dims, [ctx.shape[d] for d in ctx.dims])
         return g.astype(ctx.dtype, copy=False), None, None, None
+
+    def _backward_graph(self, grad):
+        g = _resize_t(grad, [self.dims[-1]], [self.full])
+        g = FftC2CFunction.apply(g, self.dims, [None] * len(self.dims), _DUAL[self.norm], True)
+        return _input_like(g, self), None, None, None
 
 
 class FftC2RFunction(ArrayFunction):
@@ -242,6 +276,15 @@ class FftC2RFunction(ArrayFunction):
         if ctx.dtype.kind != "c":
             g = g.real
         return g.astype(ctx.dtype, copy=False), None, None, None
+
+    def _backward_graph(self, grad):
+        g = FftR2CFunction.apply(grad, self.dims, [None] * len(self.dims), _DUAL[self.norm])
+        weight = np.ones(g._data.shape[self.dims[-1]], g._data.real.dtype)
+        weight[1:(self.n + 1) // 2] = 2
+        shape = [1] * g._data.ndim
+        shape[self.dims[-1]] = weight.size
+        g = g * _wrap(weight.reshape(shape), None)
+        return _input_like(g, self), None, None, None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -141,8 +141,8 @@ def _combine(higher, lower):
     # is of a higher category (bool < integer < float < complex).
     if higher is None:
         return lower
-    if lower is None or _CATEGORY[higher.kind] >= 2:
-        return higher
+    if lower is None or _CATEGORY[higher.kind] >= max(2, _CATEGORY[lower.kind]):
+        return higher  # (a float tensor with a complex scalar is complex: PyTorch's)
     if higher.kind == "b" or _CATEGORY[lower.kind] > _CATEGORY[higher.kind]:
         return promote_types(higher, lower)
     return higher

@@ -136,6 +136,18 @@ def _needs(node):
     return node.needs_input_grad
 
 
+def _cj(x):
+    """``x`` conjugated when complex: PyTorch's complex gradients multiply by the conjugate
+    of a holomorphic op's derivative."""
+    if isinstance(x, Tensor):
+        if x._data.dtype.kind != "c":
+            return x
+        from .._complex import conj  # the complex parts build on this package
+
+        return conj(x)
+    return x.conjugate() if isinstance(x, complex) else x
+
+
 def _where(cond, a, b):
     return elementwise.WhereFunction.apply(np.asarray(cond, bool), a, b)
 
@@ -217,15 +229,15 @@ def _sub(node, g):
 def _mul(node, g):
     a, b = (_t(x) for x in node._inputs)
     na, nb = _needs(node)
-    return (g * b if na else None, g * a if nb else None)
+    return (g * _cj(b) if na else None, g * _cj(a) if nb else None)
 
 
 @_register(elementwise.DivFunction)
 def _div(node, g):
     a, b = (_t(x) for x in node._inputs)
     na, nb = _needs(node)
-    ga = g / b if na else None
-    gb = -g * a / (b * b) if nb else None
+    ga = g / _cj(b) if na else None
+    gb = -g * _cj(a / (b * b)) if nb else None
     return ga, gb
 
 
@@ -242,11 +254,11 @@ def _pow(node, g):
     with np.errstate(divide="ignore", invalid="ignore"):
         if na:
             if not isinstance(b, Tensor):
-                ga = g * 0.0 if b == 0 else g * (b * a ** (b - 1))
+                ga = g * 0.0 if b == 0 else g * _cj(b * a ** (b - 1))
             else:
                 d = b * a ** (b - 1)
                 # PyTorch takes the derivative as 0 where the exponent is 0
-                ga = g * _where(_data(b) == 0, 0.0, d)
+                ga = g * _cj(_where(_data(b) == 0, 0.0, d))
         if nb:
             # d(a^b)/db = a^b log a, 0 where a == 0 and b >= 0 (PyTorch's rule)
             av, bv = _data(a), _data(b)
@@ -256,7 +268,7 @@ def _pow(node, g):
             else:
                 safe_a = _t(np.where(zero, 1.0, av).astype(_data(g).dtype))
             d = safe_a ** b * safe_a.log()
-            gb = g * _where(zero, 0.0, d)
+            gb = g * _cj(_where(zero, 0.0, d))
     return ga, gb
 
 
@@ -376,7 +388,10 @@ def _unary(node, g):
     x = node._inputs[0]
     if x._data.dtype.kind not in "fc":
         x = x.to(elementwise.default_float())
-    return (g * _UNARY[type(node)](x),)
+    if x._data.dtype.kind == "c" and type(node) is elementwise.AbsFunction:
+        zero = x._data == 0  # |z|'s gradient is g * z / |z| (PyTorch's sgn), 0 at 0
+        return (g * _where(zero, 0.0, x / _where(zero, 1.0, x.abs())),)
+    return (g * _cj(_UNARY[type(node)](x)),)
 
 
 for _cls in _UNARY:
@@ -707,9 +722,11 @@ def _matmul(node, g):
         g2 = g2.unsqueeze(-1)
     ga = gb = None
     if na:
-        ga = autograd._sum_to(g2 @ b2.transpose(-1, -2), a2._data.shape).reshape(a._data.shape)
+        ga = autograd._sum_to(g2 @ _cj(b2).transpose(-1, -2),
+                              a2._data.shape).reshape(a._data.shape)
     if nb:
-        gb = autograd._sum_to(a2.transpose(-1, -2) @ g2, b2._data.shape).reshape(b._data.shape)
+        gb = autograd._sum_to(_cj(a2).transpose(-1, -2) @ g2,
+                              b2._data.shape).reshape(b._data.shape)
     return ga, gb
 
 

@@ -310,3 +310,66 @@ def test_complex_matmul_gradients_match_torch(sa, sb):
         grads.append((pa.grad.numpy(), pb.grad.numpy()))
     np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12)
+
+
+def _loss_of(lib, out, kind):
+    if not out.is_complex():
+        return (out ** 3).sum()
+    if kind == "abs2":
+        return (out.abs() ** 2).sum()
+    if kind == "conjmul":
+        return (out * out.conj()).real.sum()
+    if kind == "parts":
+        return (out.real ** 3).sum() + (out.imag ** 2 * out.real).sum()
+    if kind == "angle":
+        return (out.angle() * out.abs()).sum()
+    pairs = lib.view_as_real(out.resolve_conj() if lib is torch else out)
+    return pairs.pow(3).sum()
+
+
+@pytest.mark.parametrize("kind", ["abs2", "conjmul", "parts", "angle", "pairs"])
+@pytest.mark.parametrize("name, kwargs", [
+    ("fft", {}), ("fft", {"n": 4, "norm": "ortho"}), ("ifft", {"n": 8}), ("rfft", {"n": 7}),
+    ("irfft", {"n": 9}), ("irfft", {"norm": "forward"}), ("rfftn", {}),
+    ("irfftn", {"s": (4, 5)}), ("hfft", {}), ("ihfft", {"norm": "ortho"}),
+    ("fft2", {"s": (2, 9)}),
+])
+def test_second_derivatives_match_torch(name, kwargs, kind):
+    """create_graph=True through the transforms and the complex ops after them."""
+    x = REAL[0]
+    z = x + 1j * REAL[1]
+    source = x if real_only(name) or name.startswith("fft") else z
+    if kind == "angle" and not real_only(name):
+        source = z  # a real signal's spectrum has real bins, where angle jumps by 2 pi
+    results = []
+    for lib in (pynn, torch):
+        t = lib.tensor(source, requires_grad=True)
+        out = getattr(lib.fft, name)(t, **kwargs)
+        (g,) = lib.autograd.grad(_loss_of(lib, out, kind), t, create_graph=True)
+        gg = (g.abs() ** 2).sum() if g.is_complex() else (g ** 2).sum()
+        (h,) = lib.autograd.grad(gg, t)
+        results.append((g.detach().resolve_conj().numpy(), h.resolve_conj().numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["polar", "complex"])
+def test_second_derivatives_of_polar_and_complex(name):
+    results = []
+    for lib in (pynn, torch):
+        r = lib.tensor([1.0, 2.0, 0.5], dtype=lib.float64, requires_grad=True)
+        theta = lib.tensor([0.3, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        out = getattr(lib, name)(r, theta)
+        g1, g2 = lib.autograd.grad((out * out * out).real.sum(), (r, theta), create_graph=True)
+        results.append([h.numpy() for h in lib.autograd.grad((g1 ** 2).sum() + (g2 ** 3).sum(),
+                                                             (r, theta))])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_complex_python_scalars_promote_as_torch():
+    for dtype in ("float32", "float64", "int64"):
+        ours = pynn.tensor([1, 2], dtype=getattr(pynn, dtype)) * (1 + 2j)
+        theirs = torch.tensor([1, 2], dtype=getattr(torch, dtype)) * (1 + 2j)
+        assert str(ours.dtype).split(".")[1] == torch_dtype_name(theirs)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy())
