@@ -2,9 +2,10 @@
 ``view_as_complex``, ``complex`` and ``polar``, as PyTorch's namespace and Tensor methods.
 
 Gradients follow PyTorch's convention: the gradient of a real loss ``L`` with respect to a
-complex ``z`` is ``dL/dRe(z) + i dL/dIm(z)``. ``real``, ``imag``, ``view_as_real`` and
-``view_as_complex`` return copies here, not views: writing into them does not change the
-complex tensor (PyTorch's share its storage).
+complex ``z`` is ``dL/dRe(z) + i dL/dIm(z)``. ``real``, ``imag`` and ``view_as_real`` share
+the complex tensor's storage, as PyTorch's do: writing into them outside the graph changes
+it; an in-place write into them in the graph is refused with an error (their elements are
+not the complex tensor's elements), where PyTorch would write through.
 """
 
 import numpy as np
@@ -33,7 +34,7 @@ class _RealFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, z):
-        return np.ascontiguousarray(z.real)
+        return z.real
 
     @staticmethod
     def backward(ctx, grad):
@@ -49,7 +50,7 @@ class _ImagFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, z):
-        return np.ascontiguousarray(z.imag)
+        return z.imag
 
     @staticmethod
     def backward(ctx, grad):
@@ -112,6 +113,8 @@ class _ViewAsRealFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, z):
+        if z.ndim and z.strides[-1] == z.itemsize or z.size <= 1:
+            return z.view(z.real.dtype).reshape(z.shape + (2,))  # a view, as PyTorch's
         return np.stack([z.real, z.imag], axis=-1)
 
     @staticmethod
@@ -200,7 +203,8 @@ def real(input):
     Returns
     -------
     Tensor of the input's shape
-        Real (float32 for complex64, float64 for complex128); a copy, not a view.
+        Real (float32 for complex64, float64 for complex128), sharing the storage of a
+        complex ``input``.
     """
     input = _tensor(input, "real")
     if input._data.dtype.kind != "c":
@@ -219,7 +223,7 @@ def imag(input):
     Returns
     -------
     Tensor of the input's shape
-        Real; a copy, not a view.
+        Real, sharing the input's storage.
     """
     input = _tensor(input, "imag")
     if input._data.dtype.kind != "c":
@@ -332,7 +336,7 @@ def view_as_real(input):
     Returns
     -------
     Tensor of shape (\\*input.shape, 2)
-        A copy, not a view.
+        Sharing the input's storage when its last dimension is contiguous.
     """
     input = _tensor(input, "view_as_real")
     if input._data.dtype.kind != "c":

@@ -373,3 +373,19 @@ def test_complex_python_scalars_promote_as_torch():
         theirs = torch.tensor([1, 2], dtype=getattr(torch, dtype)) * (1 + 2j)
         assert str(ours.dtype).split(".")[1] == torch_dtype_name(theirs)
         np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+
+
+def test_real_imag_and_view_as_real_share_storage_as_torch():
+    values = np.array([1 + 2j, 3 - 1j, -2 + 0.5j])
+    results = []
+    for lib in (pynn, torch):
+        z = lib.tensor(values)
+        z.real.zero_()
+        z.imag[0] = 5
+        lib.view_as_real(z)[1, 0] = 9
+        results.append(z.numpy())
+    np.testing.assert_array_equal(results[0], results[1])
+    # in the graph pynn refuses the write (PyTorch writes through): never a silent copy
+    z = pynn.tensor(values, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="one to one"):
+        z.real.mul_(3)
