@@ -134,6 +134,8 @@ from . import (
     utils,
 )
 from . import onnx  # noqa: F401  (torch.onnx needs no import of its own either)
+from ._signal import *  # stft, istft and the windows (they build on pynn.fft and nn)
+from ._signal import __all__ as _signal_all
 from .amp import autocast
 
 # PyTorch also keeps these functional ops in its namespace (torch.conv2d, torch.dropout ...),
@@ -429,3 +431,4 @@ __all__ = [
 __all__.extend(_math_all)
 __all__.extend(_factory_all)
 __all__.extend(_complex_all)
+__all__.extend(_signal_all)
