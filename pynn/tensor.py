@@ -743,14 +743,13 @@ class Tensor:
         before = _snapshot(self)
         old = _snapshot(tb)[key]
         out = _recorded_result(self, fn(old, *args, **kwargs), old, False)
-        was = self._data, tb._data
         tb._inplace(_ix._put, out, key)
         view = tb[key]
         view.grad_fn._after_version = self._version
         view.grad_fn._before = before
         data = view._data
         if not np.may_share_memory(data, tb._data):  # an index key gives a copy
-            data = _realias(*was, tb._data, data)
+            data = _realias(tb._data, key, data)
         self._data, self.grad_fn, self.requires_grad = data, view.grad_fn, True
         self._base = base
         self._version += 1
@@ -1364,17 +1363,23 @@ def _view_base(t):
     return None
 
 
-def _realias(view, base, new_base, values):
-    """``values`` (the view's elements after an in-place write) as a view of ``new_base``,
-    when ``view`` was a strided view of the C-contiguous ``base`` and ``new_base`` is laid out
-    as it was: later in-place writes to the view then keep reaching the base."""
-    if not (base.flags.c_contiguous and new_base.flags.c_contiguous
-            and new_base.shape == base.shape and new_base.dtype == base.dtype
-            and new_base.flags.writeable):
+def _realias(base, key, values):
+    """``values`` (``base[key]`` for an integer-array ``key``) as a strided view of ``base``
+    when those elements form one (what a reshape, transpose or slice selects), so that later
+    in-place writes to the view keep reaching the base; else ``values`` itself."""
+    if not base.flags.writeable or values.size == 0:
         return values
-    offset = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0])
-    flat = new_base.reshape(-1)[offset // base.itemsize:]
-    return np.lib.stride_tricks.as_strided(flat, view.shape, view.strides)
+    addr = _addresses(base)[key]
+    start = int(addr.reshape(-1)[0])
+    steps = [int(np.take(addr, 1, axis=k).reshape(-1)[0]) - start if n > 1 else 0
+             for k, n in enumerate(addr.shape)]
+    grid = start + sum(np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (addr.ndim - k - 1))
+                       * step for k, (n, step) in enumerate(zip(addr.shape, steps)))
+    if not np.array_equal(grid, addr):
+        return values
+    # a basic slice of base starting at the view's first element: its data pointer is there
+    origin = base[tuple(slice(int(k.reshape(-1)[0]), None) for k in key)]
+    return np.lib.stride_tricks.as_strided(origin, addr.shape, tuple(steps))
 
 
 def _recorded_result(t, out, old, rebind):

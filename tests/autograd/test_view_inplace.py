@@ -64,8 +64,24 @@ def _view_programs():
         y.view(3, 2, 2)[:, 0].mul_(x.view(3, 2, 2)[:, 1])
         return y
 
+    def view_of_a_transposed_view(lib, x):
+        y = x * 2
+        v = y.t().unsqueeze(0)  # its base, y.t(), is not contiguous
+        v.mul_(3)
+        v.add_(x.t().unsqueeze(0))  # written again: still reaches y
+        return y
+
+    def transposed_slice_written_three_times(lib, x):
+        y = x * 2
+        v = y.view(6, 2).t()[:, 1:]
+        v.mul_(3)
+        v.add_(x.view(-1)[:2].view(2, 1))
+        v.mul_(2)
+        return y
+
     return [view_flat, reshape_row, transpose_twice, chained, unsqueeze_permute,
-            flatten_then_reader, leaf_view_through_clone]
+            flatten_then_reader, leaf_view_through_clone, view_of_a_transposed_view,
+            transposed_slice_written_three_times]
 
 
 @pytest.mark.parametrize("program", _view_programs(), ids=lambda f: f.__name__)
