@@ -16,6 +16,12 @@ static int is_pointwise(const pynn_conv_geom *g)
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
+/* Whether the weight gradient is accumulated transposed, as dW^T = cols dY^T (c*kh*kw x o),
+ * rather than as dW = dY cols^T (o x c*kh*kw). Both read their transposed operand, dY or the
+ * columns, through a transposing pack; this way it is the smaller of the two, and the taller
+ * side of the product is the one the micro-kernel's rows stream. */
+static int dw_transposed(int64_t o, int64_t kdim) { return kdim > o; }
+
 /* Small outputs (6->16 5x5 on 12x12 has 64 pixels) make per-image GEMMs too small to run
  * near peak; images are then batched side by side in one column matrix of about this many
  * columns. */
@@ -358,8 +364,8 @@ static void PYNN_FN(rows_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
     }
 }
 
-/* Accumulate nb images' gradients: dw_acc += dY cols^T (or, with `rows`, rows->acc += the
- * same from the images) and db_acc += row sums of dY, with dY the (o x nb*npix) output
+/* Accumulate nb images' gradients: dw_acc += dY cols^T (dw_acc += cols dY^T when
+ * dw_transposed; or, with `rows`, rows->acc += the same from the images) and db_acc += row sums of dY, with dY the (o x nb*npix) output
  * gradient in chunk layout; and dx := col2im(W^T dY) per image.
  * db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
  * gradient of the pooled output and dY is unpooled through idx plane by plane; an index
@@ -406,8 +412,12 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
         PYNN_FN(rows_dw_images)(g, rows, x, nb, dyc, npix, ld);
     } else {
         const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
-        status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL, 0,
-                           0, isa, n_threads);
+        if (dw_transposed(o, kdim))
+            status = PYNN_GEMM(kdim, o, ld, 1, src, ld, 1, dyc, 1, ld, 1, dw_acc, o, 1, NULL, 0,
+                               0, isa, n_threads);
+        else
+            status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL,
+                               0, 0, isa, n_threads);
         if (status != PYNN_OK)
             return status;
     }
@@ -552,8 +562,9 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     pynn_conv_pool_geom cg;
     int64_t pad_len = 0, pad_total = 0;
     /* Per-thread accumulators for dw and db, summed in a fixed order afterwards so the result
-     * does not depend on scheduling. The chunks' first team member uses dw itself; the argmax
-     * kernels accumulate in their own layout, dw_rows, one per team. */
+     * does not depend on scheduling. The chunks' first team member uses dw itself unless they
+     * accumulate dw transposed (then every member has one in dw_extra); the argmax kernels
+     * accumulate in their own layout, dw_rows, one per team. */
     int64_t rows_len = 0;
     /* Or the image-read weight gradient: each team member's vectors of partial sums, o x kdim
      * x lanes, then summed in team and lane order. */
@@ -569,14 +580,16 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                                  : 0;
     real *sums = rows ? pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1) : NULL;
     int64_t *tap_off = rows ? pynn_alloc_n(kdim, sizeof(int64_t), 0) : NULL;
-    real *dw_extra = teams > 1 && !argmax && !rows
-                         ? pynn_alloc_n(pynn_size_mul(teams - 1, pynn_size_mul(o, kdim)), sizeof(real), 0)
-                         : NULL;
+    const int dw_t = !argmax && !rows && dw_transposed(o, kdim);
+    const int64_t n_extra = argmax || rows ? 0 : dw_t ? teams : teams - 1;
+    real *dw_extra =
+        n_extra > 0 ? pynn_alloc_n(pynn_size_mul(n_extra, pynn_size_mul(o, kdim)), sizeof(real), 0)
+                    : NULL;
     double *db_acc = db ? pynn_alloc_n(pynn_size_mul(teams, o), sizeof(double), 0) : NULL;
     int64_t *pos_off = argmax ? pynn_alloc_n(npix, sizeof(int64_t), 0) : NULL;
     real *dw_rows = NULL, *wrows = NULL, *masked_dy = NULL;
     int status = PYNN_OK;
-    if ((teams > 1 && !argmax && !rows && !dw_extra) || (db && !db_acc) ||
+    if ((n_extra > 0 && !dw_extra) || (db && !db_acc) ||
         (argmax && !pos_off) || (rows && (!sums || !tap_off))) {
         status = PYNN_ERR_NOMEM;
         goto done;
@@ -609,7 +622,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         memset(dw, 0, (size_t)(o * kdim) * sizeof(real));
     }
     if (dw_extra)
-        memset(dw_extra, 0, (size_t)((teams - 1) * o * kdim) * sizeof(real));
+        memset(dw_extra, 0, (size_t)(n_extra * o * kdim) * sizeof(real));
     if (db_acc)
         memset(db_acc, 0, (size_t)(teams * o) * sizeof(double));
     const pynn_conv_rows_geom rg = rows ? rows_geom(g, o, npix, tap_off)
@@ -632,8 +645,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 status = PYNN_FN(backward_chunk)(
                     g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
                     chunk_relu ? chunk_relu + i * y_step : NULL, idx ? idx + i * y_step : NULL,
-                    dx ? dx + i * x_step : NULL, dw, db_acc, rows ? &r : NULL, &s, isa,
-                    n_threads);
+                    dx ? dx + i * x_step : NULL, dw_t ? dw_extra : dw, db_acc, rows ? &r : NULL,
+                    &s, isa, n_threads);
             PYNN_FN(scratch_free)(&s);
             pynn_free(r.pad);
         }
@@ -654,7 +667,11 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                            : PYNN_ERR_NOMEM;
                 pynn_free(pad);
             } else { /* every thread reaches the worksharing loop */
-                real *dw_mine = t == 0 || rows ? dw : dw_extra + (t - 1) * o * kdim;
+                real *dw_mine = dw;
+                if (dw_t)
+                    dw_mine = dw_extra + t * o * kdim;
+                else if (!rows && t > 0)
+                    dw_mine = dw_extra + (t - 1) * o * kdim;
                 PYNN_FN(conv_scratch) s;
                 PYNN_FN(rows_dw) r = {rg, desc, sums + t * sums_len, NULL};
                 mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu);
@@ -679,11 +696,20 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 status = mine;
             }
         }
-        for (int64_t t = 1; t < teams && dw_extra; ++t) {
+        for (int64_t t = 1; t < teams && dw_extra && !dw_t; ++t) {
             const real *part = dw_extra + (t - 1) * o * kdim;
             for (int64_t i = 0; i < o * kdim; ++i)
                 dw[i] += part[i];
         }
+    }
+    if (dw_t && status == PYNN_OK) {
+        for (int64_t oc = 0; oc < o; ++oc)
+            for (int64_t i = 0; i < kdim; ++i) {
+                real sum = 0;
+                for (int64_t t = 0; t < teams; ++t)
+                    sum += dw_extra[(t * kdim + i) * o + oc];
+                dw[oc * kdim + i] = sum;
+            }
     }
     if (argmax && status == PYNN_OK)
         PYNN_FN(argmax_dw_from_rows)(g, &cg, lanes, dw_rows, teams, dw);
