@@ -30,7 +30,7 @@ from .ops import normalize_dim
 from .ops import reduce as _red
 from .ops import shape as _sh
 from .ops import softmax as _sm
-from .tensor import Tensor, _as_array, _wrap
+from .tensor import Tensor, _as_array, _view_op, _wrap
 
 _ndarray = np.ndarray
 _bmax, _bmin, _babs, _bsum, _bround, _ball, _bany, _bpow = (
@@ -4785,7 +4785,17 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return _const(result) if isinstance(result, (_ndarray, np.generic)) else result
 
 
+# Views of their first argument: linked to it when made outside the graph (Tensor._view_op)
+_VIEWS = ["reshape", "view", "view_as", "reshape_as", "flatten", "ravel", "unflatten", "squeeze",
+          "unsqueeze", "permute", "transpose", "swapaxes", "swapdims", "t", "adjoint", "movedim",
+          "moveaxis", "expand", "expand_as", "broadcast_to", "narrow", "select", "split", "chunk",
+          "tensor_split", "unbind", "diagonal", "unfold", "_T", "_mT"]
+
+
 def _install():
+    for name in _VIEWS:
+        globals()[name] = _view_op(globals()[name])
+    _PROPERTIES.update(T=_T, mT=_mT)
     Tensor.__array_ufunc__ = _array_ufunc
     for name, fn in _OPERATORS.items():
         setattr(Tensor, name, fn)

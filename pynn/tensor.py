@@ -31,10 +31,12 @@ Conventions (a reviewer's checklist)
   increments ``_version``, which backward checks.
 """
 
+import functools
 import math
 import numbers
 import operator
 import warnings
+import weakref
 
 import numpy as np
 
@@ -292,9 +294,11 @@ class Tensor:
 
     # _data: the ndarray storage; _grad: the gradient Tensor (or None). Library code reads
     # the slots; the data/grad properties are the PyTorch-facing views of them.
-    # _base: (tensor, key) of a tensor made by indexing, or of a view (reshape, transpose ...)
-    # once it is written in place in the graph (read with getattr)
-    __slots__ = ("__weakref__", "_base", "_data", "_grad", "_version", "grad_fn",
+    # _base (read with getattr): (tensor, key) of a tensor made by indexing; a _ViewOf once a
+    # view is written in place in the graph; a weak reference to the tensor a snapshot is of.
+    # _views (read with getattr): weak references to the views of a root tensor written in
+    # place in the graph (or on the way to one), refreshed when the root is written there
+    __slots__ = ("__weakref__", "_base", "_data", "_grad", "_version", "_views", "grad_fn",
                  "requires_grad")
     __array_ufunc__ = None  # until _math installs its NumPy ufunc hook (np.sqrt(t) -> Tensor)
     __array_priority__ = 1000
@@ -673,12 +677,10 @@ class Tensor:
         still reach the new node through self, when no other operand requires grad.
         """
         if self._recording_inplace(*args, *kwargs.values()):
-            base = getattr(self, "_base", None)
-            if base is None and not rebind and self.grad_fn is not None:
-                base = _view_base(self)
-            if base is not None and not rebind and np.may_share_memory(self._data,
-                                                                       base[0]._data):
-                return self._inplace_view(base, fn, args, kwargs)
+            if not rebind:
+                where = _view_base(self)
+                if where is not None:
+                    return self._inplace_view(where, fn, args, kwargs)
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
                     "a leaf Variable that requires grad is being used in an in-place operation."
@@ -695,6 +697,8 @@ class Tensor:
             if not passthrough or any(isinstance(a, Tensor) and a.requires_grad for a in args):
                 out.grad_fn._after_version = self._version
                 out.grad_fn._before = old
+            # the storage self had, where views taken before this write find it (_view_base)
+            out.grad_fn._prior = old
             arr = out._data
             if not arr.flags.writeable or arr is old._data or any(
                     isinstance(a, Tensor) and arr is a._data for a in args):
@@ -703,6 +707,11 @@ class Tensor:
             self.grad_fn = out.grad_fn
             self.requires_grad = out.requires_grad
             self._version += 1
+            if getattr(self, "_views", None):
+                if rebind:  # a new shape: views keep their values (and stop following)
+                    self._views = None
+                else:
+                    _refresh_views(self)
             return self
         out = fn(self, *args, **kwargs)
         arr = out._data if isinstance(out, Tensor) else out
@@ -732,27 +741,25 @@ class Tensor:
         node._inputs = tuple(old if a is self else a for a in node._inputs)
         return self.copy_(out)
 
-    def _inplace_view(self, base, fn, args, kwargs):
-        """The recorded in-place op on a view ``base_tensor[key]``: computed from the base's
-        current value, written into the base (recorded there, as an assignment), after
-        which self is ``base_tensor[key]`` again, as PyTorch's views of a base are."""
-        tb, key = base
-        if tb.requires_grad and tb.grad_fn is None:
+    def _inplace_view(self, where, fn, args, kwargs):
+        """The recorded in-place op on a view of ``root`` (``where`` is ``(root, place,
+        others)`` from :func:`_view_base`): computed from the root's current value, written
+        into the root (recorded there, PyTorch's CopySlices), after which self and the views
+        in ``others`` are views of the root's new value, as PyTorch's views are."""
+        root, place, others = where
+        if root.requires_grad and root.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        before = _snapshot(self)
-        old = _snapshot(tb)[key]
+        strided = type(place) is _ix.Strided
+        if strided and not place.fits(root._data):  # the root was since laid out otherwise
+            place, strided = place.key(), False
+        current = _snapshot(root)
+        old = _ix.StridedViewFunction.apply(current, place) if strided else current[place]
         out = _recorded_result(self, fn(old, *args, **kwargs), old, False)
-        tb._inplace(_ix._put, out, key)
-        view = tb[key]
-        view.grad_fn._after_version = self._version
-        view.grad_fn._before = before
-        data = view._data
-        if not np.may_share_memory(data, tb._data):  # an index key gives a copy
-            data = _realias(tb._data, key, data)
-        self._data, self.grad_fn, self.requires_grad = data, view.grad_fn, True
-        self._base = base
-        self._version += 1
+        for view, at in others:
+            _follow(view, root, at)
+        _follow(self, root, place)
+        root._inplace(_ix.put_strided if strided else _ix._put, out, place)
         return self
 
     def __iadd__(self, other):
@@ -1320,66 +1327,264 @@ def _snapshot(t):
     old = _wrap(t._data, t.grad_fn)
     old.requires_grad = t.requires_grad
     old._version = t._version
+    old._base = weakref.ref(t)  # a view taken of the snapshot is one of t (_view_base)
     return old
 
 
-def _addresses(a):
-    """The byte address of each element of the ndarray ``a``, shaped as ``a``."""
-    addr = np.full(a.shape, a.__array_interface__["data"][0], np.int64)
-    for k, (n, stride) in enumerate(zip(a.shape, a.strides)):
-        addr += (np.arange(n, dtype=np.int64) * stride).reshape((n,) + (1,) * (a.ndim - k - 1))
-    return addr
+class _ViewOf:
+    """``Tensor._base`` of a view written in place in the graph: its root tensor, where it
+    lies there (``place``: an :class:`~pynn.ops.index.Strided` or an index key) and the
+    storage it was given then (the record holds while the view keeps that storage)."""
+
+    __slots__ = ("data", "place", "root", "shape")
+
+    def __init__(self, root, place, data):
+        self.root, self.place, self.data = root, place, data
+        self.shape = root._data.shape
 
 
-def _view_base(t):
-    """``(base, key)`` when ``t`` is a view (``view``, ``reshape``, ``transpose``, ``t`` ...)
-    made in the graph from a Tensor whose storage it still shares: ``base[key]`` (an integer
-    index per dimension) are ``t``'s elements, so that an in-place write to ``t`` in the graph
-    can reach the base, as PyTorch's does. None when ``t`` is not such a view; an error when
-    its elements cannot be written one by one (a broadcast view, another dtype's view)."""
-    node = t.grad_fn
-    for src in getattr(node, "_inputs", ()):
-        if not isinstance(src, Tensor) or src is t or not np.may_share_memory(t._data,
-                                                                              src._data):
+def _view_op(fn):
+    """``fn``, a function returning views of its first argument (``view``, ``t``, ``split``
+    ...), made to link a view it gives outside the graph to that tensor (a recorded one finds
+    it through its node), so that a write through the view in the graph reaches it:
+    ``x.t()[0] = a * 2`` writes ``x``, as in PyTorch."""
+    @functools.wraps(fn)
+    def call(input, *args, **kwargs):
+        out = fn(input, *args, **kwargs)
+        for o in out if isinstance(out, (tuple, list)) else (out,):
+            if (isinstance(o, Tensor) and o.grad_fn is None and o is not input
+                    and o._data.base is not None):
+                o._base = (input, None)
+        return out
+    return call
+
+
+def _follow(view, root, place):
+    """Make the Tensor ``view`` (whose elements lie at ``place`` in ``root``) follow the root:
+    each write to the root in the graph gives it the new values (:func:`_refresh_views`)."""
+    views = getattr(root, "_views", None)
+    if views is None:
+        views = root._views = []
+    if not any(r() is view for r in views):
+        views.append(weakref.ref(view))
+    view._base = _ViewOf(root, place, view._data)
+
+
+def _refresh_views(root):
+    """After a write to ``root`` in the graph (copy-on-write: new storage, new node), make
+    each view following it that view of the new value, as PyTorch's views see their base's
+    writes; a view given other storage since (``v.data = ...``) stops following."""
+    alive = []
+    for ref in root._views:
+        v = ref()
+        rec = None if v is None else getattr(v, "_base", None)
+        if type(rec) is not _ViewOf or rec.root is not root or rec.data is not v._data:
             continue
-        v, b = t._data, src._data
-        ok = v.dtype == b.dtype and b.ndim > 0
-        if ok:
-            addr = _addresses(b).reshape(-1)
-            order = np.argsort(addr, kind="stable")
-            ordered = addr[order]
-            want = _addresses(v).reshape(-1)
-            pos = np.minimum(np.searchsorted(ordered, want), ordered.size - 1)
-            ok = (bool(np.all(ordered[pos] == want)) and not np.any(ordered[1:] == ordered[:-1])
-                  and np.unique(want).size == want.size)
-        if not ok:
-            raise RuntimeError(
-                f"an in-place operation on a view made by {node.name()} in the graph: its "
-                f"elements do not map one to one onto those of its base (shape "
-                f"{tuple(b.shape)}, {b.dtype}); write into a .clone() of it instead")
-        key = np.unravel_index(order[pos].reshape(v.shape), b.shape)
-        t._base = (src, key)
-        return t._base
+        alive.append(ref)
+        place = rec.place
+        if type(place) is _ix.Strided and not place.fits(root._data):
+            place = place.key()
+        before = _snapshot(v)
+        if type(place) is _ix.Strided:
+            now = _ix.StridedViewFunction.apply(root, place)
+        else:
+            now = root[place]
+        if now.grad_fn is not None:
+            # nodes that read v before reach the node it had then (autograd's _check_versions)
+            now.grad_fn._after_version = v._version
+            now.grad_fn._before = before
+        v._data, v.grad_fn, v.requires_grad = now._data, now.grad_fn, now.requires_grad
+        v._base = _ViewOf(root, place, v._data)
+        v._version += 1
+    root._views = alive
+
+
+def _owner(arr):
+    """The object owning ``arr``'s memory: arrays sharing storage share it."""
+    while True:
+        base = getattr(arr, "base", None)
+        if base is None:
+            return arr
+        arr = base
+
+
+def _parents(t):
+    """``(tensor, version)`` for each tensor ``t`` may be a view of: the one it was indexed
+    from, and the inputs of its node with their version when it was recorded."""
+    base = getattr(t, "_base", None)
+    if type(base) is tuple:
+        yield base[0], None
+    node = t.grad_fn
+    if node is not None:
+        versions = node._versions
+        for i, p in enumerate(node._inputs):
+            if isinstance(p, Tensor):
+                yield p, versions[i] if versions else 0
+
+
+def _storage_in(t, owner, since):
+    """The ndarray ``t`` holds (or held, before writes in the graph from version ``since``
+    on gave it new storage) in the memory of ``owner``; None if none."""
+    arr = t._data
+    if _owner(arr) is owner:
+        return arr
+    node = t.grad_fn
+    while node is not None:
+        prior = getattr(node, "_prior", None)
+        if prior is None or (since is not None and prior._version < since):
+            return None
+        if _owner(prior._data) is owner:
+            return prior._data
+        node = prior.grad_fn
     return None
 
 
-def _realias(base, key, values):
-    """``values`` (``base[key]`` for an integer-array ``key``) as a strided view of ``base``
-    when those elements form one (what a reshape, transpose or slice selects), so that later
-    in-place writes to the view keep reaching the base; else ``values`` itself."""
-    if not base.flags.writeable or values.size == 0:
-        return values
-    addr = _addresses(base)[key]
-    start = int(addr.reshape(-1)[0])
-    steps = [int(np.take(addr, 1, axis=k).reshape(-1)[0]) - start if n > 1 else 0
-             for k, n in enumerate(addr.shape)]
-    grid = start + sum(np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (addr.ndim - k - 1))
-                       * step for k, (n, step) in enumerate(zip(addr.shape, steps)))
-    if not np.array_equal(grid, addr):
-        return values
-    # a basic slice of base starting at the view's first element: its data pointer is there
-    origin = base[tuple(slice(int(k.reshape(-1)[0]), None) for k in key)]
-    return np.lib.stride_tricks.as_strided(origin, addr.shape, tuple(steps))
+def _view_base(t):
+    """``(root, place, others)`` when ``t`` is a view (``view``, ``reshape``, ``t``, ``permute``,
+    indexing, chains of them ...) of the storage of ``root``, a tensor that is no view
+    itself: ``place`` says where its elements lie in the root (see :func:`_place`), so that
+    an in-place write to ``t`` in the graph reaches the root, as PyTorch's does, even when
+    the root or another of its views was written since; ``others``, ``(view, place)`` of the
+    views of the root it was taken through. None when ``t`` is no view."""
+    arr = t._data
+    rec = getattr(t, "_base", None)
+    if type(rec) is _ViewOf and rec.data is arr:
+        if rec.root._data.shape != rec.shape:
+            raise RuntimeError(
+                f"an in-place operation on a view of a tensor whose shape changed in place "
+                f"(to {tuple(rec.root._data.shape)}, from {rec.shape}) since the view was "
+                f"written: take the view again")
+        return rec.root, rec.place, ()
+    if arr.base is None and type(rec) is not tuple:
+        # storage of its own (the common case): a view only if an input handed it over as is
+        node = t.grad_fn
+        if node is None or not any(isinstance(p, Tensor) and p._data is arr
+                                   for p in node._inputs):
+            return None
+    owner = _owner(arr)
+    cur, held, seen, chain = t, None, {id(t)}, []
+    while True:
+        step = None
+        for p, since in _parents(cur):
+            live = getattr(p, "_base", None)
+            if type(live) is weakref.ref:  # a value p had: the tensor itself is the base
+                p, since = live(), p._version
+                if p is None:
+                    continue
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            found = _storage_in(p, owner, since)
+            if found is not None:
+                step = p, found
+                break
+        if step is None:
+            break
+        if held is not None and held is cur._data:
+            chain.append(cur)
+        cur, held = step
+    if held is None:
+        return None
+    # the views passed on the way (``y`` of ``y = b[1:]; y.t().mul_(2)``): where they lie too
+    others = []
+    for p in chain:
+        try:
+            others.append((p, _place(p._data, held, cur)))
+        except RuntimeError:  # not one to one: never written through, so not refreshed
+            pass
+    return cur, _place(arr, held, cur), others
+
+
+def _bounds(arr):
+    """The first and one-past-the-last byte address of the elements of ``arr``."""
+    lo = hi = arr.__array_interface__["data"][0]
+    if arr.size:
+        for n, s in zip(arr.shape, arr.strides):
+            if s < 0:
+                lo += s * (n - 1)
+            else:
+                hi += s * (n - 1)
+        hi += arr.itemsize
+    return lo, hi
+
+
+def _dense(arr):
+    """Whether the elements of ``arr`` fill the memory between its first and last byte, each
+    once (a permuted, possibly flipped, contiguous array)."""
+    lo, hi = _bounds(arr)
+    return hi - lo == arr.nbytes and _distinct(arr.shape, arr.strides, arr.itemsize)
+
+
+def _distinct(shape, strides, itemsize):
+    """Whether the elements of a strided array are at distinct addresses (a sufficient test:
+    each stride steps over the whole extent of the smaller ones)."""
+    extent = itemsize
+    for stride, n in sorted((abs(s), n) for n, s in zip(shape, strides) if n > 1):
+        if stride < extent:
+            return False
+        extent += stride * (n - 1)
+    return True
+
+
+def _in_elements(arr, start, itemsize):
+    """(offset, strides) of ``arr`` in elements from the address ``start``, or None when
+    they are not whole elements."""
+    off = arr.__array_interface__["data"][0] - start
+    if off % itemsize or any(s % itemsize for s in arr.strides):
+        return None
+    return off // itemsize, tuple(s // itemsize for s in arr.strides)
+
+
+def _place(view, held, root):
+    """Where the elements of the ndarray ``view`` lie in ``root`` (a Tensor), given ``held``,
+    the root's storage (now or before a write) that ``view`` shares: a
+    :class:`~pynn.ops.index.Strided` when both are strided the same way (the view found at
+    the same offset in any copy of that layout), else an integer index key. An error when
+    the view's elements do not map one to one onto the root's."""
+    data = root._data
+    size = held.itemsize
+    where = None
+    if (view.dtype == held.dtype == data.dtype and data.shape == held.shape
+            and data.strides == held.strides and _dense(held)):
+        start = held.__array_interface__["data"][0]
+        lo, hi = _bounds(held)
+        vlo, vhi = _bounds(view)
+        geometry = _in_elements(view, start, size)
+        if (view.size and geometry is not None and lo <= vlo and vhi <= hi
+                and _distinct(view.shape, view.strides, size)):
+            layout = (held.shape, tuple(s // size for s in held.strides))
+            return _ix.Strided(geometry[0], view.shape, geometry[1], layout)
+    if view.dtype == held.dtype and data.shape == held.shape:
+        where = _element_indices(view, held)
+    if where is None or (where.size and np.bincount(where.reshape(-1)).max() > 1):
+        raise RuntimeError(
+            f"an in-place operation on a view (shape {tuple(view.shape)}, {view.dtype}) "
+            f"whose elements do not map one to one onto those of its base (shape "
+            f"{tuple(held.shape)}, {held.dtype}), as an expanded view's: write into a "
+            f".clone() of it instead")
+    return np.unravel_index(where, held.shape)
+
+
+def _element_indices(view, base):
+    """The C-order index in ``base`` of each element of ``view`` (an ndarray in the memory
+    of the ndarray ``base``), shaped as ``view``; None when some element is not one of
+    ``base``'s or ``base`` holds some address twice."""
+    size = base.itemsize
+    lo, hi = _bounds(base)
+    vlo, vhi = _bounds(view)
+    at_base, at_view = _in_elements(base, lo, size), _in_elements(view, lo, size)
+    if at_base is None or at_view is None or (view.size and (vlo < lo or vhi > hi)):
+        return None
+    slots = np.full(max((hi - lo) // size, 1), -1, np.int64)
+    item = slots.itemsize
+    pos = _ix.strided_view(slots, at_base[0] * item, base.shape,
+                           tuple(s * item for s in at_base[1]))
+    pos[...] = np.arange(base.size).reshape(base.shape)
+    if np.count_nonzero(slots >= 0) != base.size:
+        return None
+    out = _ix.strided_view(slots, at_view[0] * item, view.shape,
+                           tuple(s * item for s in at_view[1])).copy()
+    return None if out.size and out.min() < 0 else out
 
 
 def _recorded_result(t, out, old, rebind):

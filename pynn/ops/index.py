@@ -6,12 +6,15 @@ Keys are NumPy's: ints, slices with steps, ``None``, ``...``, integer arrays (Te
 ndarrays or lists) and boolean masks, in any combination.
 """
 
+import math
+
 import numpy as np
 
 from ..autograd import ArrayFunction
 from . import unbroadcast
 
-__all__ = ["IndexFunction", "IndexPutFunction", "OverwriteFunction", "index_key", "setitem"]
+__all__ = ["IndexFunction", "IndexPutFunction", "OverwriteFunction", "Strided",
+           "StridedPutFunction", "StridedViewFunction", "index_key", "setitem", "strided_view"]
 
 
 def _unwrap(k):
@@ -139,3 +142,146 @@ def setitem(t, key, value):
 
 def _put(old, value, key, accumulate=False):
     return IndexPutFunction.apply(old, value, key, accumulate)
+
+
+def strided_view(arr, offset, shape, strides):
+    """The ndarray of ``shape`` and ``strides`` (bytes) starting ``offset`` bytes from the first
+    element of ``arr``, in ``arr``'s memory (which the caller knows holds it)."""
+    iface = dict(arr.__array_interface__)
+    iface["data"] = (iface["data"][0] + offset, iface["data"][1])
+    iface["shape"], iface["strides"] = tuple(shape), tuple(strides)
+    out = np.asarray(_Interface(iface, arr))
+    return out if out.dtype == arr.dtype else out.view(arr.dtype)
+
+
+class _Interface:
+    """An ``__array_interface__`` holder that keeps the array it points into alive."""
+
+    __slots__ = ("__array_interface__", "base")
+
+    def __init__(self, iface, base):
+        self.__array_interface__ = iface
+        self.base = base
+
+
+class Strided:
+    """Where a view's elements lie in its base's storage, in elements: ``offset`` from the
+    base's first element, ``shape`` and ``strides``, for a base laid out densely as
+    ``layout`` (its shape and strides). Any array laid out so holds the view at the same
+    place (:meth:`at`), which is how a write through the view reaches a new copy of the base.
+
+    Parameters
+    ----------
+    offset : int
+    shape, strides : tuple of int
+        The view's.
+    layout : tuple
+        ``(shape, strides)`` of the base.
+    """
+
+    __slots__ = ("full", "layout", "offset", "shape", "strides")
+
+    def __init__(self, offset, shape, strides, layout):
+        self.offset, self.shape, self.strides, self.layout = offset, shape, strides, layout
+        # the view covers every element of the base (its elements are distinct)
+        self.full = math.prod(shape) == math.prod(layout[0])
+
+    def at(self, arr):
+        """The view in ``arr``, an array of the base's layout."""
+        if not self.fits(arr):  # callers check fits() first: a bug if reached
+            raise RuntimeError(
+                f"in-place write through a view: its base is laid out otherwise (shape "
+                f"{arr.shape}, strides {arr.strides}) than the view's place in it expects")
+        size = arr.itemsize
+        return strided_view(arr, self.offset * size, self.shape,
+                            tuple(s * size for s in self.strides))
+
+    def fits(self, arr):
+        """Whether ``arr`` has the base's layout (:meth:`at` finds the view in it)."""
+        size = arr.itemsize
+        shape, strides = self.layout
+        return arr.shape == shape and arr.strides == tuple(s * size for s in strides)
+
+    def key(self):
+        """The view's elements as an integer index key into the base (for a base laid out
+        otherwise)."""
+        pos = self.empty(np.int64)
+        pos[...] = np.arange(pos.size).reshape(pos.shape)
+        return np.unravel_index(self.at(pos), pos.shape)
+
+    def empty(self, dtype):
+        """An uninitialised array of ``dtype`` with the base's layout."""
+        shape, strides = self.layout
+        if strides == _c_strides(shape):
+            return np.empty(shape, dtype)
+        flat = np.empty(math.prod(shape), dtype)
+        first = -sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+        size = flat.itemsize
+        return strided_view(flat, first * size, shape, tuple(s * size for s in strides))
+
+    def copy(self, arr):
+        """A copy of ``arr`` (of the base's shape, any layout) with the base's layout."""
+        out = self.empty(arr.dtype)
+        np.copyto(out, arr)
+        return out
+
+
+def _c_strides(shape):
+    out, step = [], 1
+    for n in reversed(shape):
+        out.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(out))
+
+
+class StridedViewFunction(ArrayFunction):
+    """The view ``where`` (a :class:`Strided`) of ``x``, as a node: what a view (``view``,
+    ``t``, ``permute`` ...) written in place becomes, reading its base's new value."""
+
+    def name(self):
+        return "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, x, where):
+        ctx.where = where
+        return where.at(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        where = ctx.where
+        dx = where.empty(grad.dtype)
+        dx.fill(0)
+        where.at(dx)[...] = grad
+        return dx, None
+
+
+class StridedPutFunction(ArrayFunction):
+    """A copy of ``x`` (laid out as ``where``'s base) with the view ``where`` set to ``value``
+    (of the view's shape): a write through a view reaching its base (PyTorch's CopySlices).
+    ``x`` receives the gradient outside the view, ``value`` the gradient inside it."""
+
+    def name(self):
+        return "CopySlices"
+
+    @staticmethod
+    def forward(ctx, x, value, where):
+        ctx.where = where
+        out = where.empty(x.dtype) if where.full else where.copy(x)
+        where.at(out)[...] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        where = ctx.where
+        nx, nv = ctx.needs_input_grad[:2]
+        g = where.copy(grad)
+        view = where.at(g)
+        gv = view.copy() if nv else None
+        if nx:
+            view[...] = 0
+        return (g if nx else None), gv, None
+
+
+def put_strided(old, value, where):
+    """``old`` with the view ``where`` set to ``value``, recorded (see ``Tensor._inplace``)."""
+    return StridedPutFunction.apply(old, value, where)
