@@ -1554,7 +1554,13 @@ def _place(view, held, root):
                 and _distinct(view.shape, view.strides, size)):
             layout = (held.shape, tuple(s // size for s in held.strides))
             return _ix.Strided(geometry[0], view.shape, geometry[1], layout)
-    if view.dtype == held.dtype and data.shape == held.shape:
+    if view.dtype != held.dtype:
+        raise RuntimeError(
+            f"an in-place operation in the graph on a view of another dtype ({view.dtype} of "
+            f"{held.dtype}, as .real or view_as_real give), whose elements do not map one to "
+            f"one onto its base's, is not supported by pynn; write into a .clone() of it, or "
+            f"write the base")
+    if data.shape == held.shape:
         where = _element_indices(view, held)
     if where is None or (where.size and np.bincount(where.reshape(-1)).max() > 1):
         raise RuntimeError(

@@ -224,3 +224,10 @@ def test_view_of_a_reshaped_base_is_refused():
     b.t_()
     with pytest.raises(RuntimeError, match="shape changed in place"):
         v.add_(1)
+
+
+def test_view_of_another_dtype_is_refused():
+    a = pynn.tensor([1.0 + 2.0j, 3.0 - 1.0j], requires_grad=True)
+    c = a * 2
+    with pytest.raises(RuntimeError, match="another dtype"):
+        c.real.mul_(2)
