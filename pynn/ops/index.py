@@ -244,7 +244,8 @@ class StridedViewFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, where):
         ctx.where = where
-        return where.at(x)
+        # a base laid out otherwise (a gradient, under create_graph) is read through a copy
+        return where.at(x if where.fits(x) else where.copy(x))
 
     @staticmethod
     def backward(ctx, grad):
@@ -253,6 +254,13 @@ class StridedViewFunction(ArrayFunction):
         dx.fill(0)
         where.at(dx)[...] = grad
         return dx, None
+
+    def _backward_graph(self, grad):
+        # create_graph=True: the backward as recorded ops (each of these two nodes is the
+        # other's adjoint), next to the ndarray one rather than in graph_backward's registry
+        where = self.where
+        zeros = np.zeros(where.layout[0], _dtype_of(grad))
+        return StridedPutFunction.apply(zeros, grad, where), None
 
 
 class StridedPutFunction(ArrayFunction):
@@ -280,6 +288,20 @@ class StridedPutFunction(ArrayFunction):
         if nx:
             view[...] = 0
         return (g if nx else None), gv, None
+
+    def _backward_graph(self, grad):
+        where = self.where
+        nx, nv = self.needs_input_grad[:2]
+        gx = gv = None
+        if nx:
+            gx = StridedPutFunction.apply(grad, np.zeros(where.shape, _dtype_of(grad)), where)
+        if nv:
+            gv = StridedViewFunction.apply(grad, where)
+        return gx, gv, None
+
+
+def _dtype_of(grad):
+    return grad._data.dtype if hasattr(grad, "grad_fn") else np.asarray(grad).dtype
 
 
 def put_strided(old, value, where):

@@ -231,3 +231,23 @@ def test_view_of_another_dtype_is_refused():
     c = a * 2
     with pytest.raises(RuntimeError, match="another dtype"):
         c.real.mul_(2)
+
+
+def test_second_derivatives_through_writes_to_views():
+    """create_graph=True through CopySlices and AsStridedBackward0, against torch."""
+    def prog(lib, a):
+        b = a * a
+        v = b.view(2, 3).t()
+        v.mul_(a.view(2, 3).t())
+        w = b.view(3, 2)[1:]
+        w.add_(a[:4].view(2, 2).sin())
+        return (b * b).sum() + (v ** 3).sum()
+
+    res = []
+    for lib in (pynn, torch):
+        a = lib.tensor(np.linspace(-1, 1.5, 6), dtype=lib.float64, requires_grad=True)
+        g, = lib.autograd.grad(prog(lib, a), a, create_graph=True)
+        gg, = lib.autograd.grad((g * lib.arange(6.0, dtype=lib.float64)).sum(), a)
+        res.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
