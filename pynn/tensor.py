@@ -711,7 +711,7 @@ class Tensor:
                 if rebind:  # a new shape: views keep their values (and stop following)
                     self._views = None
                 else:
-                    _refresh_views(self)
+                    _refresh_views(self, old._data)
             return self
         out = fn(self, *args, **kwargs)
         arr = out._data if isinstance(out, Tensor) else out
@@ -1191,6 +1191,8 @@ class Tensor:
         out = _ix.IndexFunction.apply(self, key)
         # remembered so that an in-place write to a view in the graph reaches self
         out._base = (self, key)
+        if out._data.base is not None:
+            _adopt(self, out)
         return out
 
     def __setitem__(self, key, value):
@@ -1352,11 +1354,27 @@ def _view_op(fn):
     def call(input, *args, **kwargs):
         out = fn(input, *args, **kwargs)
         for o in out if isinstance(out, (tuple, list)) else (out,):
-            if (isinstance(o, Tensor) and o.grad_fn is None and o is not input
-                    and o._data.base is not None):
-                o._base = (input, None)
+            if isinstance(o, Tensor) and o is not input and o._data.base is not None:
+                if o.grad_fn is None:
+                    o._base = (input, None)
+                _adopt(input, o)
         return out
     return call
+
+
+def _adopt(parent, view):
+    """Remember ``view``, taken of ``parent``'s storage, so that a write to ``parent`` (or to
+    the tensor it is a view of) in the graph reaches it too (:func:`_refresh_views`)."""
+    if parent.requires_grad and parent.grad_fn is None:
+        return  # a leaf that requires grad is never written in the graph
+    views = getattr(parent, "_views", None)
+    if views is None:
+        parent._views = [weakref.ref(view)]
+        return
+    n = len(views)
+    if n >= 32 and not n & (n - 1):  # views of a long-lived tensor: drop the dead ones
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(view))
 
 
 def _follow(view, root, place):
@@ -1370,33 +1388,54 @@ def _follow(view, root, place):
     view._base = _ViewOf(root, place, view._data)
 
 
-def _refresh_views(root):
-    """After a write to ``root`` in the graph (copy-on-write: new storage, new node), make
-    each view following it that view of the new value, as PyTorch's views see their base's
-    writes; a view given other storage since (``v.data = ...``) stops following."""
-    alive = []
-    for ref in root._views:
+def _refresh_views(root, held):
+    """After a write to ``root`` in the graph (copy-on-write: new storage ``root._data``, new
+    node; ``held`` the storage it had), make the views of it (and the views of those) that
+    shared ``held`` views of the new value, as PyTorch's views see their base's writes. A
+    view given other storage since (``v.data = ...``) is left alone; so is one whose elements
+    do not map one to one onto the root's (an expanded view, another dtype's)."""
+    owner = _owner(held)
+    keep, seen, stack = [], {id(root)}, list(root._views)
+    while stack:
+        ref = stack.pop()
         v = ref()
-        rec = None if v is None else getattr(v, "_base", None)
-        if type(rec) is not _ViewOf or rec.root is not root or rec.data is not v._data:
+        if v is None or id(v) in seen:
             continue
-        alive.append(ref)
-        place = rec.place
-        if type(place) is _ix.Strided and not place.fits(root._data):
-            place = place.key()
-        before = _snapshot(v)
-        if type(place) is _ix.Strided:
-            now = _ix.StridedViewFunction.apply(root, place)
+        seen.add(id(v))
+        rec = getattr(v, "_base", None)
+        if type(rec) is _ViewOf and rec.data is v._data:
+            if rec.root is not root:
+                continue
+            place = rec.place
+        elif _owner(v._data) is owner:
+            try:  # an expanded view is read from the root too (its writes are refused)
+                place = _place(v._data, held, root, strict=False)
+            except RuntimeError:
+                continue
         else:
-            now = root[place]
-        if now.grad_fn is not None:
-            # nodes that read v before reach the node it had then (autograd's _check_versions)
-            now.grad_fn._after_version = v._version
-            now.grad_fn._before = before
-        v._data, v.grad_fn, v.requires_grad = now._data, now.grad_fn, now.requires_grad
-        v._base = _ViewOf(root, place, v._data)
-        v._version += 1
-    root._views = alive
+            continue
+        stack.extend(getattr(v, "_views", None) or ())
+        keep.append(ref)
+        _repoint(v, root, place)
+    root._views = keep
+
+
+def _repoint(v, root, place):
+    """Make ``v`` the view ``place`` of ``root``'s current value (storage and node)."""
+    if type(place) is _ix.Strided and not place.fits(root._data):
+        place = place.key()
+    before = _snapshot(v)
+    if type(place) is _ix.Strided:
+        now = _ix.StridedViewFunction.apply(root, place)
+    else:
+        now = root[place]
+    if now.grad_fn is not None:
+        # nodes that read v before reach the node it had then (autograd's _check_versions)
+        now.grad_fn._after_version = v._version
+        now.grad_fn._before = before
+    v._data, v.grad_fn, v.requires_grad = now._data, now.grad_fn, now.requires_grad
+    v._base = _ViewOf(root, place, v._data)
+    v._version += 1
 
 
 def _owner(arr):
@@ -1449,6 +1488,10 @@ def _view_base(t):
     arr = t._data
     rec = getattr(t, "_base", None)
     if type(rec) is _ViewOf and rec.data is arr:
+        place = rec.place
+        if type(place) is tuple and place[0].size and np.bincount(
+                np.ravel_multi_index(place, rec.shape).reshape(-1)).max() > 1:
+            _not_one_to_one(arr, rec.root._data)
         if rec.root._data.shape != rec.shape:
             raise RuntimeError(
                 f"an in-place operation on a view of a tensor whose shape changed in place "
@@ -1535,7 +1578,7 @@ def _in_elements(arr, start, itemsize):
     return off // itemsize, tuple(s // itemsize for s in arr.strides)
 
 
-def _place(view, held, root):
+def _place(view, held, root, strict=True):
     """Where the elements of the ndarray ``view`` lie in ``root`` (a Tensor), given ``held``,
     the root's storage (now or before a write) that ``view`` shares: a
     :class:`~pynn.ops.index.Strided` when both are strided the same way (the view found at
@@ -1562,13 +1605,16 @@ def _place(view, held, root):
             f"write the base")
     if data.shape == held.shape:
         where = _element_indices(view, held)
-    if where is None or (where.size and np.bincount(where.reshape(-1)).max() > 1):
-        raise RuntimeError(
-            f"an in-place operation on a view (shape {tuple(view.shape)}, {view.dtype}) "
-            f"whose elements do not map one to one onto those of its base (shape "
-            f"{tuple(held.shape)}, {held.dtype}), as an expanded view's: write into a "
-            f".clone() of it instead")
+    if where is None or (strict and where.size and np.bincount(where.reshape(-1)).max() > 1):
+        _not_one_to_one(view, held)
     return np.unravel_index(where, held.shape)
+
+
+def _not_one_to_one(view, base):
+    raise RuntimeError(
+        f"an in-place operation on a view (shape {tuple(view.shape)}, {view.dtype}) whose "
+        f"elements do not map one to one onto those of its base (shape {tuple(base.shape)}, "
+        f"{base.dtype}), as an expanded view's: write into a .clone() of it instead")
 
 
 def _element_indices(view, base):

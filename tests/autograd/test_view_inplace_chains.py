@@ -123,9 +123,27 @@ def _programs():
         seen(b, first, second)
         return [b, second]
 
-    return [chain_of_views, slice_then_transpose, two_views_of_one_base, view_and_its_transpose,
-            base_written_then_view, view_then_base_written, inplace_relu_of_a_view,
-            setitem_through_views, written_from_outside_the_graph, base_laid_out_by_columns,
+    def views_never_written_see_the_writes(lib, a, seen):
+        b = a * 2
+        v2 = b.view(3, 4).t()
+        c = v2[1]
+        row = b.view(2, 6)[1]
+        b.view(-1).mul_(2)
+        seen(b, v2, c, row)
+        b.add_(a)
+        seen(v2, c, row)
+        c.mul_(a[:3])
+        seen(b, v2, row)
+        x = lib.zeros(12, dtype=a.dtype)
+        xv = x.view(3, 4)
+        x[2:5] = a[:3] * 3
+        seen(x, xv)
+        return [v2, c * row.sum(), xv]
+
+    return [views_never_written_see_the_writes, chain_of_views, slice_then_transpose,
+            two_views_of_one_base, view_and_its_transpose, base_written_then_view,
+            view_then_base_written, inplace_relu_of_a_view, setitem_through_views,
+            written_from_outside_the_graph, base_laid_out_by_columns,
             written_twice_from_two_chains]
 
 
@@ -209,6 +227,10 @@ def test_views_that_are_not_one_to_one_are_refused():
     a = pynn.arange(1.0, 4.0, requires_grad=True)
     b = a * 2
     e = b.expand(2, 3)
+    with pytest.raises(RuntimeError, match="one to one"):
+        e.add_(1)
+    b.mul_(a)  # the expanded view still shows its base's writes, and is still refused
+    np.testing.assert_allclose(e.detach().numpy(), [[2.0, 8.0, 18.0]] * 2)
     with pytest.raises(RuntimeError, match="one to one"):
         e.add_(1)
     x = pynn.zeros(3)
