@@ -623,6 +623,19 @@ class Tensor:
         """
         return _autograd.register_post_accumulate_grad_hook(self, hook)
 
+    def __getstate__(self):
+        # the weak references linking views and their bases are not pickled (nor deep
+        # copied): a loaded tensor has storage of its own
+        state = object.__getstate__(self)
+        slots = state[1] if isinstance(state, tuple) else state
+        if slots and ("_views" in slots or isinstance(slots.get("_base"), weakref.ref)):
+            slots = dict(slots)
+            slots.pop("_views", None)
+            if isinstance(slots.get("_base"), weakref.ref):
+                del slots["_base"]
+            state = (state[0], slots) if isinstance(state, tuple) else slots
+        return state
+
     def detach_(self):
         """Take this tensor out of the graph in place (no ``grad_fn``, no grad); returns self."""
         self.grad_fn = None

@@ -273,3 +273,19 @@ def test_second_derivatives_through_writes_to_views():
         res.append((g.detach().numpy(), gg.numpy()))
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
+
+
+def test_tensors_with_views_pickle_and_copy():
+    """The weak links between a tensor and its views are left out of pickles and copies."""
+    import copy
+    import pickle
+
+    x = pynn.zeros(3)
+    v = x.view(-1)
+    for y in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x)):
+        np.testing.assert_array_equal(y.numpy(), np.zeros(3))
+        assert getattr(y, "_views", None) is None
+    assert v._base[0] is x
+    bn = pynn.nn.BatchNorm1d(3)
+    bn.running_mean.view(-1)
+    assert pickle.loads(pickle.dumps(bn)).running_mean.shape == (3,)
