@@ -383,6 +383,10 @@ def _from_table(row):
     reference's parameters of the wrapper's argument names (or the row's ``convert``
     expressions), and, when the wrapper refuses them, the row's ``refused`` checks. Written as
     source, as dataclasses does, so that a call costs what a hand-written shim would."""
+    if not hasattr(_native, row.name):
+        raise ImportError(f"pynn's compiled extension predates the kernel table's row "
+                          f"{row.name!r}: rebuild it (python setup.py build_ext --inplace, or "
+                          f"pip install .)")
     twin = getattr(reference, row.name)
     params = []
     for p in inspect.signature(twin).parameters.values():

@@ -98,3 +98,11 @@ def test_optional_array_with_a_condition_is_required_when_it_holds():
     text = "\n".join(w.take)
     assert "if not (m != 0):\n    i_b = -1\nelif i_b < 0:\n    raise Refused" in text
     assert w.params == ["p", "b", "double m"] and w.returns == "None"
+
+
+def test_an_extension_without_a_rows_wrapper_says_rebuild(compiled):
+    row = _kernel_table.Kernel("not_built_forward", "activation", "nb_fwd",
+                               "n, in x[*n], out y[*n]", refused="check.float_arrays(kernel, x=x)")
+    with pytest.raises(ImportError, match="predates the kernel table's row 'not_built_forward': "
+                                          "rebuild it"):
+        compiled._from_table(row)
