@@ -721,8 +721,8 @@ class Tensor:
             self.requires_grad = out.requires_grad
             self._version += 1
             if getattr(self, "_views", None):
-                if rebind:  # a new shape: views keep their values (and stop following)
-                    self._views = None
+                if rebind:  # a new shape or layout: where its views lie is found again
+                    _forget_views(self)
                 else:
                     _refresh_views(self, old._data)
             return self
@@ -1361,8 +1361,9 @@ class _ViewOf:
 def _view_op(fn):
     """``fn``, a function returning views of its first argument (``view``, ``t``, ``split``
     ...), made to link a view it gives outside the graph to that tensor (a recorded one finds
-    it through its node), so that a write through the view in the graph reaches it:
-    ``x.t()[0] = a * 2`` writes ``x``, as in PyTorch."""
+    it through its node), so that a write through the view in the graph reaches it
+    (``x.t()[0] = a * 2`` writes ``x``, as in PyTorch), and to have the tensor remember its
+    views, so that they show its writes in the graph (:func:`_adopt`)."""
     @functools.wraps(fn)
     def call(input, *args, **kwargs):
         out = fn(input, *args, **kwargs)
@@ -1399,6 +1400,16 @@ def _follow(view, root, place):
     if not any(r() is view for r in views):
         views.append(weakref.ref(view))
     view._base = _ViewOf(root, place, view._data)
+
+
+def _forget_views(root):
+    """Drop what ``root`` and its views recorded of each other (after ``t_``, ``unsqueeze_``
+    ...): a later write through one of them finds its place in the root again."""
+    for ref in root._views:
+        v = ref()
+        if v is not None and type(getattr(v, "_base", None)) is _ViewOf and v._base.root is root:
+            v._base = None
+    root._views = None
 
 
 def _refresh_views(root, held):
