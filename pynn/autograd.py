@@ -561,6 +561,11 @@ class ArrayFunction:
 
     # -- what PyTorch's grad_fn offers -------------------------------------------------------
 
+    def _hook_slots(self):
+        """The argument indices whose gradients a grad_fn hook sees, as PyTorch's
+        ``grad_inputs``: the Tensor arguments (ops that wrap a number override it)."""
+        return [i for i, a in enumerate(self._inputs) if isinstance(a, Tensor)]
+
     def register_prehook(self, hook):
         """Run ``hook(grad_outputs)`` each time a backward walk is about to run this node.
 
@@ -1296,7 +1301,7 @@ def _run_posthooks(node, in_grads, g, graph):
     PyTorch's ``grad_inputs``) and those it received."""
     inputs, needs = node._inputs, node.needs_input_grad
     in_grads = list(in_grads) + [None] * (len(inputs) - len(in_grads))
-    where = [i for i, a in enumerate(inputs) if isinstance(a, Tensor)]
+    where = node._hook_slots()
     outs = tuple(_as_user_grad(x, graph) for x in (g if node._outs is not None else (g,)))
     for fn in list(node._posthooks):
         grad_inputs = tuple(_as_user_grad(in_grads[i], graph) if needs[i] else None
@@ -1490,15 +1495,15 @@ def _execute(roots, root_grads, retain_graph, create_graph=False, targets=None, 
         multi = node._outs is not None
         if node._hooks is not None and g is not None:
             g = _node_hooks(node, g, graph)
-        if node._prehooks and g is not None:
-            g = _run_prehooks(node, g, graph)
-        if restricted:
+        if restricted:  # captured before the node's pre-hooks, after its tensors' hooks
             for k, i, t in targets_node.get(node, ()):
                 gk = g[k] if multi and g is not None else g
                 if gk is not None:
                     deliver(i, t, gk)
             if node not in run:
                 continue
+        if node._prehooks and g is not None:
+            g = _run_prehooks(node, g, graph)
         head = node  # the node whose inputs receive in_grads (upstream of node once fused)
         if g is None or (multi and all(x is None for x in g)):
             in_grads = ()  # no gradient reached this node: its inputs get none either
@@ -1616,6 +1621,9 @@ def _seed_grads(outputs, grad_outputs, graph, who):
                     f"grad can be implicitly created only for scalar outputs (this tensor has "
                     f"shape {t._data.shape}); pass backward(gradient) shaped like it"
                 )
+            if t._data.dtype.kind == "c":  # PyTorch's: only a real loss implies a gradient of 1
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got {t.dtype}")
             a = np.ones(t._data.shape, t._data.dtype)
             seeds.append(_wrap(a, None) if graph else a)
             continue
@@ -1686,7 +1694,7 @@ def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
     """``Tensor.backward``: a one-element root without options takes the fast walk."""
     node = self.grad_fn
     if (gradient is None and inputs is None and not create_graph and node is not None
-            and node._outs is None and self._data.size == 1):
+            and node._outs is None and self._data.size == 1 and self._data.dtype.kind != "c"):
         seed = np.array(1, self._data.dtype)
         _run_backward(node, seed.reshape(self._data.shape) if self._data.ndim else seed,
                       bool(retain_graph))

@@ -265,7 +265,18 @@ def _is_tensor_arg(node, k):
     return not isinstance(node._inputs[k], (numbers.Number, np.generic))
 
 
+def _wrapped_number_slots(node):
+    """PyTorch wraps a number operand of ``+``, ``*`` and ``/`` into a tensor, second
+    (``3 * x`` is ``mul(x, 3)``): a grad_fn hook sees a None gradient in its place."""
+    tensors = [i for i in range(len(node._inputs)) if _is_tensor_arg(node, i)]
+    return tensors + [i for i in range(len(node._inputs)) if i not in tensors]
+
+
 class SubFunction(ArrayFunction):
+    def _hook_slots(self):
+        # ``x - 3`` keeps the number's slot; ``3 - x`` is PyTorch's one-input rsub
+        return [0, 1] if _is_tensor_arg(self, 0) else [1]
+
     def name(self):
         # PyTorch's: ``number - tensor`` is its own node
         return "SubBackward0" if _is_tensor_arg(self, 0) else "RsubBackward1"
@@ -334,6 +345,10 @@ class DivFunction(ArrayFunction):
         ga = unbroadcast(grad / _conj(b), _shape(a)) if na else None
         gb = unbroadcast(-grad * _conj(a / (b * b)), _shape(b)) if nb else None
         return ga, gb
+
+
+AddFunction._hook_slots = MulFunction._hook_slots = DivFunction._hook_slots = \
+    _wrapped_number_slots
 
 
 class PowFunction(ArrayFunction):
@@ -463,6 +478,9 @@ class XlogyFunction(ArrayFunction):
 
 class WhereFunction(ArrayFunction):
     """``where(condition, a, b)``; the gradient goes to the operand each element came from."""
+
+    def _hook_slots(self):
+        return [1, 2]  # PyTorch's grad_inputs: a and b, a number among them wrapped
 
     @staticmethod
     def forward(ctx, cond, a, b):

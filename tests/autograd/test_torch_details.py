@@ -29,8 +29,16 @@ def both(program):
     return out
 
 
-@pytest.mark.parametrize("name, args", INPLACE, ids=[n for n, _ in INPLACE])
-@pytest.mark.parametrize("spelling", ["functional", "module", "method"])
+# the ``name_`` spelling only where torch.nn.functional has it (not silu_, mish_, relu6_,
+# hardswish_, hardsigmoid_)
+INPLACE_SPELLINGS = [
+    pytest.param(name, args, spelling, id=f"{spelling}-{name}")
+    for spelling in ("functional", "module", "method") for name, args in INPLACE
+    if spelling != "method" or hasattr(torch.nn.functional, name + "_")
+]
+
+
+@pytest.mark.parametrize("name, args, spelling", INPLACE_SPELLINGS)
 def test_inplace_activation_records_its_own_node(name, args, spelling):
     def program(lib, x):
         y = x * 2
@@ -43,10 +51,7 @@ def test_inplace_activation_records_its_own_node(name, args, spelling):
                    "threshold": "Threshold"}[name]
             z = getattr(lib.nn, cls)(*args, inplace=True)(y)
         else:
-            fn = getattr(lib.nn.functional, name + "_", None)
-            if fn is None:
-                pytest.skip(f"torch.nn.functional has no {name}_")
-            z = fn(y, *args)
+            z = getattr(lib.nn.functional, name + "_")(y, *args)
         assert z is y
         node = z.grad_fn.name()
         (z * z).sum().backward()
@@ -187,7 +192,7 @@ def test_node_hooks_on_functions_multi_output_and_fused_chains():
 def test_node_hook_errors():
     x = pynn.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
-    y.grad_fn.register_hook(lambda gi, go: (gi[0], gi[0]))
+    y.grad_fn.register_hook(lambda gi, go: (gi[0],))  # x * 2 has two grad_inputs
     with pytest.raises(RuntimeError, match="incorrect number of values"):
         y.sum().backward()
     y = x * 2
@@ -196,3 +201,57 @@ def test_node_hook_errors():
         y.sum().backward()
     with pytest.raises(TypeError, match="callable"):
         y.grad_fn.register_hook(3)
+
+
+@pytest.mark.parametrize("tensor_hook", [False, True])
+@pytest.mark.parametrize("retain", [False, True])
+def test_capture_and_retain_grad_come_before_the_node_s_pre_hooks(tensor_hook, retain):
+    """autograd.grad and retain_grad see the gradient after the tensor's own hooks but before
+    its grad_fn's pre-hooks, which still change what flows on."""
+    def program(lib, x):
+        b = x * 2
+        y = b.exp()
+        if retain:
+            b.retain_grad()
+        if tensor_hook:
+            b.register_hook(lambda g: g * 3)
+        b.grad_fn.register_prehook(lambda go: (go[0] * 7,))
+        (captured,) = lib.autograd.grad(y.sum(), b, retain_graph=True)
+        y.sum().backward()
+        return captured.numpy(), b.grad.numpy() if retain else None
+
+    (ours, gx), (theirs, gt) = both(program)
+    _assert_nested_close(ours, theirs)
+    np.testing.assert_allclose(gx, gt, rtol=1e-12)
+
+
+# not ``3 / x``: PyTorch records reciprocal(x) * 3, its hook seeing the product's gradients
+@pytest.mark.parametrize("op", ["x * 3", "3 * x", "x + 3", "3 + x", "x - 3", "3 - x", "x / 3",
+                                "x * w", "x ** 2", "where(x > 0, x, 0.5)",
+                                "where(x > 0, 0.5, x)"])
+def test_node_hook_sees_a_slot_per_operand_as_torch(op):
+    """PyTorch wraps a number operand of + - * / and where into a tensor: a grad_fn hook sees
+    None in its slot (``3 - x`` and ``x ** 2`` keep their one input)."""
+    def program(lib, x):
+        seen = []
+        y = eval(op, {"x": x, "w": lib.tensor(X), "where": lib.where})
+        y.grad_fn.register_hook(lambda gi, go: seen.append(_grads(gi)))
+        y.sum().backward()
+        return y.grad_fn.name(), seen
+
+    (ours, gx), (theirs, gt) = both(program)
+    assert ours[0] == theirs[0]
+    _assert_nested_close(ours[1], theirs[1])
+    np.testing.assert_allclose(gx, gt, rtol=1e-12)
+
+
+@pytest.mark.parametrize("lib", [pynn, torch], ids=["pynn", "torch"])
+def test_implicit_gradient_of_a_complex_scalar_is_refused(lib):
+    x = lib.tensor([1 + 2j, 0.5j], requires_grad=True)
+    loss = (x * x).sum()
+    with pytest.raises(RuntimeError, match="implicitly created only for real scalar outputs"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match="implicitly created only for real scalar outputs"):
+        lib.autograd.grad(loss, x)
+    loss.real.backward()  # a real loss of complex tensors is fine
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.conj([1 + 2j, 0.5j]), rtol=1e-6)
