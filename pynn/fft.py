@@ -552,7 +552,8 @@ def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, require
     Tensor of shape (n,)
     """
     _check_n(n, "fftfreq")
-    result = _freqs(np.fft.fftfreq(n, d), dtype, requires_grad)
+    values = np.fft.fftfreq(n, d) if n else np.zeros(0)  # NumPy divides by n
+    result = _freqs(values, dtype, requires_grad)
     return _into(result, out)
 
 
@@ -582,7 +583,9 @@ def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None,
     Tensor of shape (n // 2 + 1,)
     """
     _check_n(n, "rfftfreq")
-    result = _freqs(np.fft.rfftfreq(n, d), dtype, requires_grad)
+    # n = 0 gives PyTorch's one NaN (0 / (d * 0)), where NumPy divides by zero
+    values = np.fft.rfftfreq(n, d) if n else np.full(1, np.nan)
+    result = _freqs(values, dtype, requires_grad)
     return _into(result, out)
 
 

@@ -389,3 +389,15 @@ def test_real_imag_and_view_as_real_share_storage_as_torch():
     z = pynn.tensor(values, requires_grad=True) * 2
     with pytest.raises(RuntimeError, match="one to one"):
         z.real.mul_(3)
+
+
+@pytest.mark.parametrize("dtype", [None, "float64"])
+def test_frequencies_of_no_samples_match_torch(dtype):
+    """fftfreq(0) is empty; rfftfreq(0) is PyTorch's one NaN (0 / (d * 0))."""
+    for name in ("fftfreq", "rfftfreq"):
+        kw = [{} if dtype is None else {"dtype": getattr(lib, dtype)} for lib in (pynn, torch)]
+        ours = getattr(pynn.fft, name)(0, 0.5, **kw[0])
+        theirs = getattr(torch.fft, name)(0, 0.5, **kw[1])
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
