@@ -28,6 +28,7 @@ from .ops import elementwise as _ew
 from .ops import matmul as _mm
 from .ops import normalize_dim
 from .ops import reduce as _red
+from .ops import refuse_complex as _real_only
 from .ops import shape as _sh
 from .ops import softmax as _sm
 from .tensor import Tensor, _as_array, _view_op, _wrap
@@ -374,6 +375,7 @@ def maximum(input, other):
     -------
     Tensor of the broadcast shape
     """
+    _real_only("maximum", input, other)
     return _ew.MaximumFunction.apply(input, other, False)
 
 
@@ -389,6 +391,7 @@ def minimum(input, other):
     -------
     Tensor of the broadcast shape
     """
+    _real_only("minimum", input, other)
     return _ew.MaximumFunction.apply(input, other, True)
 
 
@@ -482,6 +485,7 @@ def hypot(input, other):
     -------
     Tensor of the broadcast shape
     """
+    _real_only("hypot", input, other)
     return sqrt(add(mul(input, input), mul(other, other)))
 
 
@@ -524,6 +528,7 @@ def clamp(input, min=None, max=None):
     -------
     Tensor of the input's shape
     """
+    _real_only("clamp", input)
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -706,6 +711,7 @@ def xlogy(input, other):
     -------
     Tensor of the broadcast shape
     """
+    _real_only("xlogy", input, other)
     return _ew.XlogyFunction.apply(input, other)
 
 
@@ -743,7 +749,7 @@ def logaddexp2(input, other):
 
 
 def sgn(input):
-    """The sign (as :func:`sign` for real tensors).
+    """The sign: ``z / |z|`` (0 at 0) for complex tensors, as :func:`sign` for real ones.
 
     Parameters
     ----------
@@ -753,7 +759,11 @@ def sgn(input):
     -------
     Tensor of the input's shape
     """
-    return sign(input)
+    if input._data.dtype.kind != "c":
+        return sign(input)
+    magnitude = abs(input)
+    zero = _const(magnitude._data == 0)
+    return where(zero, 0.0, div(input, where(zero, 1.0, magnitude)))
 
 
 def signbit(input):
@@ -834,10 +844,12 @@ def lcm(input, other):
     return _const(np.lcm(*_ew._operands(_arr(input), _arr(other))))
 
 
-def _kernel_unary(name, function, doc):
+def _kernel_unary(name, function, doc, complex_function):
     apply = function.apply
 
     def fn(input):
+        if input._data.dtype.kind == "c":
+            return complex_function.apply(input)
         if input._data.dtype.kind != "f":
             input = input.to(_ew.default_float())
         if input._data.dtype.itemsize < 4:  # the kernels take float32 and float64
@@ -850,8 +862,9 @@ def _kernel_unary(name, function, doc):
     return fn
 
 
-tanh = _kernel_unary("tanh", _act.TanhFunction, "hyperbolic tangent")
-sigmoid = _kernel_unary("sigmoid", _act.SigmoidFunction, "``1 / (1 + exp(-x))``")
+tanh = _kernel_unary("tanh", _act.TanhFunction, "hyperbolic tangent", _ew.ComplexTanhFunction)
+sigmoid = _kernel_unary("sigmoid", _act.SigmoidFunction, "``1 / (1 + exp(-x))``",
+                        _ew.ComplexSigmoidFunction)
 
 
 def relu(input):
@@ -865,6 +878,7 @@ def relu(input):
     -------
     Tensor of the input's shape
     """
+    _real_only("relu", input)
     if input._data.dtype.kind != "f":
         return _const(np.maximum(input._data, 0).astype(input._data.dtype))
     return _act.ReluFunction.apply(input)
@@ -872,6 +886,10 @@ def relu(input):
 
 def _piecewise(name, np_fn, doc):
     def fn(input):
+        if name == "sign" and input._data.dtype.kind == "c":
+            raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support "
+                                      "complex numbers. Please use torch.sgn instead.")
+        _real_only(name, input)
         return _ew.ZeroGradFunction.apply(np_fn, input)
 
     fn.__name__ = fn.__qualname__ = name
@@ -900,6 +918,7 @@ def round(input, *, decimals=0):
     -------
     Tensor of the input's shape and dtype
     """
+    _real_only("round", input)
     return _ew.ZeroGradFunction.apply(np.round, input, decimals)
 
 
@@ -931,7 +950,11 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 
 def _compare(ufunc, name, symbol):
+    ordered = ufunc in (np.less, np.less_equal, np.greater, np.greater_equal)
+
     def fn(input, other):
+        if ordered:
+            _real_only(name, input, other)
         return _const(ufunc(_arr(input), _arr(other)))
 
     fn.__name__ = fn.__qualname__ = name
@@ -1197,6 +1220,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     -------
     Tensor
     """
+    _real_only("nansum", input)
     return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
 
 
@@ -1310,7 +1334,13 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     axes = _axes(dim, input.ndim, "var")
     n = input._data.size if axes is None else math.prod(input.shape[a] for a in axes)
     d = sub(input, mean(input, axes, keepdim=True))
-    return div(sum(mul(d, d), axes, keepdim), _bmax(n - correction, 0))
+    if d._data.dtype.kind == "c":  # |d|^2, real as PyTorch's
+        from ._complex import conj, real  # the complex parts build on this module
+
+        squares = real(mul(d, conj(d)))
+    else:
+        squares = mul(d, d)
+    return div(sum(squares, axes, keepdim), _bmax(n - correction, 0))
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1531,6 +1561,7 @@ def cummax(input, dim):
     cummax
         The named pair ``(values, indices)``, each of the input's shape.
     """
+    _real_only("cummax", input)
     return _cum_extreme(input, dim, False, cummax_result)
 
 
@@ -1548,6 +1579,7 @@ def cummin(input, dim):
     cummin
         The named pair ``(values, indices)``, each of the input's shape.
     """
+    _real_only("cummin", input)
     return _cum_extreme(input, dim, True, cummin_result)
 
 
@@ -1773,6 +1805,7 @@ def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False
         Over all elements ties share the gradient equally; along ``dim`` it goes to the
         returned index.
     """
+    _real_only("max", input)
     return _minmax(input, _dim_arg(dim, axis, "max"), keepdim or keepdims, other, False,
                    max_result)
 
@@ -1798,6 +1831,7 @@ def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False
     -------
     Tensor (0-d), or ``min(values, indices)`` along ``dim``
     """
+    _real_only("min", input)
     return _minmax(input, _dim_arg(dim, axis, "min"), keepdim or keepdims, other, True,
                    min_result)
 
@@ -1817,6 +1851,7 @@ def amax(input, dim=(), keepdim=False):
     -------
     Tensor
     """
+    _real_only("amax", input)
     return _red.AmaxFunction.apply(input, dim if dim != () else None, keepdim, False)
 
 
@@ -1835,6 +1870,7 @@ def amin(input, dim=(), keepdim=False):
     -------
     Tensor
     """
+    _real_only("amin", input)
     return _red.AmaxFunction.apply(input, dim if dim != () else None, keepdim, True)
 
 
@@ -1854,6 +1890,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     aminmax
         The named pair ``(min, max)``.
     """
+    _real_only("aminmax", input)
     return aminmax_result(amin(input, () if dim is None else dim, keepdim),
                           amax(input, () if dim is None else dim, keepdim))
 
@@ -1878,6 +1915,7 @@ def argmax(input, dim=None, keepdim=False):
     -------
     Tensor of int64
     """
+    _real_only("argmax", input)
     _check_arg_input(input, "argmax")
     return _const(_red.arg_reduce(input._data, dim, keepdim, np.argmax))
 
@@ -1897,6 +1935,7 @@ def argmin(input, dim=None, keepdim=False):
     -------
     Tensor of int64
     """
+    _real_only("argmin", input)
     _check_arg_input(input, "argmin")
     return _const(_red.arg_reduce(input._data, dim, keepdim, np.argmin))
 
@@ -1929,6 +1968,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     -------
     ``sort(values, indices)``
     """
+    _real_only("sort", input)
     d = normalize_dim(dim, input.ndim, "sort")
     idx = _argsort(input._data, d, descending).astype(np.int64, copy=False)
     if input.ndim == 0:
@@ -1953,6 +1993,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     -------
     Tensor of int64 of the input's shape
     """
+    _real_only("argsort", input)
     d = normalize_dim(dim, input.ndim, "argsort")
     return _const(_argsort(input._data, d, descending).astype(np.int64, copy=False))
 
@@ -1968,6 +2009,7 @@ def msort(input):
     -------
     Tensor of the input's shape
     """
+    _real_only("sort", input)
     return sort(input, 0).values
 
 
@@ -1990,6 +2032,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     -------
     ``topk(values, indices)``, each of ``input``'s shape with ``k`` along ``dim``
     """
+    _real_only("topk", input)
     d = normalize_dim(dim, input.ndim, "topk")
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:
@@ -2018,6 +2061,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     kthvalue
         The named pair ``(values, indices)``.
     """
+    _real_only("kthvalue", input)
     d = normalize_dim(dim, input.ndim, "kthvalue")
     n = input.shape[d] if input.ndim else 1
     if not 1 <= k <= n:
@@ -2048,6 +2092,7 @@ def median(input, dim=None, keepdim=False):
     -------
     Tensor (0-d), or ``median(values, indices)`` along ``dim``
     """
+    _real_only("median", input)
     data = input._data
     if dim is None:
         if data.size == 0:
@@ -2416,6 +2461,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     -------
     Tensor, or a tuple ``(values, inverse?, counts?)``
     """
+    _real_only("unique", input)
     data = input._data
     res = np.unique(data, return_inverse=return_inverse, return_counts=return_counts,
                     axis=dim)
@@ -2720,7 +2766,27 @@ def dot(input, other):
     return _mm.MatmulFunction.apply(input, other)
 
 
-vdot = dot
+def vdot(input, other):
+    """Inner product of two 1-D tensors of one size, the first conjugated (0-d result).
+
+    Parameters
+    ----------
+    input : Tensor of shape (n,)
+        Conjugated when complex.
+    other : Tensor of shape (n,)
+
+    Returns
+    -------
+    Tensor (0-d)
+    """
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"vdot: expected both vectors to have same dtype, but found "
+                           f"{input.dtype} and {other.dtype}")
+    if input._data.dtype.kind == "c":
+        from ._complex import conj  # the complex parts build on this module
+
+        input = conj(input)
+    return dot(input, other)
 
 
 def inner(input, other):
@@ -4337,6 +4403,7 @@ def cdist(x1, x2, p=2.0):
     -------
     Tensor of shape (B, P, R) or (P, R)
     """
+    _real_only("cdist", x1, x2)
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError("cdist only supports at least 2D tensors")
     if x1.shape[-1] != x2.shape[-1]:

@@ -55,3 +55,21 @@ def normalize_dim(dim, ndim, op):
             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {dim})"
         )
     return dim % ndim if ndim else 0
+
+
+def refuse_complex(op, *operands):
+    """Raise PyTorch's error when an operand of ``op`` (an op that orders, clamps or rounds
+    numbers) is complex: NumPy would answer by the real part, or drop the imaginary one.
+
+    Parameters
+    ----------
+    op : str
+        The op's name, for the message.
+    *operands : Tensor, ndarray or number
+        Those that are not arrays or tensors are ignored.
+    """
+    for t in operands:
+        dtype = getattr(getattr(t, "_data", t), "dtype", None)
+        if dtype is not None and dtype.kind == "c":
+            raise NotImplementedError(f'"{op}" is not implemented for complex tensors (got '
+                                      f"{dtype.name}), as in PyTorch")

@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd import ArrayFunction, _record, _sole_parent
 from ..backend import active as K
 from ..tensor import Tensor
+from . import refuse_complex
 from .conv import _DEFERRED_DTYPES, PendingConv, PendingTensor, pending_tensor
 
 
@@ -18,6 +19,7 @@ class ReluFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x):
+        refuse_complex("relu", x)
         y = K.relu_forward(x)
         ctx.save_for_backward(y)
         return y
@@ -256,6 +258,15 @@ _POINTWISE = {
 }
 
 
+# The activations PyTorch computes for complex input: ``(forward, derivative)``, derivative
+# None where PyTorch refuses the gradient (softsign, not holomorphic, is composed in
+# nn.functional)
+_COMPLEX_POINTWISE = {
+    "silu": (lambda x: x / (1 + np.exp(-x)), None),
+    "tanhshrink": (lambda x: x - np.tanh(x), lambda x: np.tanh(x) ** 2),
+}
+
+
 # PyTorch's grad_fn names where they are not the capitalised op name
 _NODE_NAMES = {"softsign": "Div", "hardsigmoid": "Hardsigmoid", "logsigmoid": "LogSigmoid",
                "tanhshrink": "Sub"}
@@ -271,11 +282,21 @@ class PointwiseFunction(ArrayFunction):
     def forward(ctx, x, name, args):
         ctx.save_for_backward(x)
         ctx.op, ctx.params = name, args  # not ctx.name: that is the grad_fn's name()
+        if x.dtype.kind == "c":
+            if name not in _COMPLEX_POINTWISE:
+                refuse_complex(name, x)
+            return _COMPLEX_POINTWISE[name][0](x)
         return _POINTWISE[name][0](x, *args)
 
     @staticmethod
     def backward(ctx, grad):
         x = ctx.saved_tensors[0]
+        if x.dtype.kind == "c":
+            derivative = _COMPLEX_POINTWISE[ctx.op][1]
+            if derivative is None:
+                raise RuntimeError(f"{ctx.op} does not support automatic differentiation for "
+                                   "outputs with complex dtype.")  # PyTorch's words
+            return grad * np.conj(derivative(x)), None, None
         dx = _POINTWISE[ctx.op][1](x, None, grad, *ctx.params)
         return dx.astype(x.dtype, copy=False), None, None
 
@@ -286,6 +307,7 @@ class PReluFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, weight):
+        refuse_complex("prelu", x, weight)
         w = weight.reshape((-1,) + (1,) * (x.ndim - 2)) if weight.size > 1 else weight.reshape(())
         ctx.save_for_backward(x, w)
         ctx.w_shape = weight.shape
@@ -309,6 +331,7 @@ class GluFunction(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, dim):
+        refuse_complex("glu", x)
         a, b = np.split(x, 2, axis=dim)
         s = _sigmoid(b)
         ctx.save_for_backward(a, s)

@@ -666,6 +666,17 @@ LgammaFunction = _unary("LgammaFunction", _lgamma, lambda g, x, y: g * _digamma(
 DigammaFunction = _unary("DigammaFunction", _digamma, lambda g, x, y: g * _polygamma1(x))
 
 
+def _complex_sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+# tanh and sigmoid of complex tensors (the kernels take float32 and float64 only)
+ComplexTanhFunction = _unary("ComplexTanhFunction", np.tanh, lambda g, x, y: g * (1 - y * y))
+ComplexSigmoidFunction = _unary("ComplexSigmoidFunction", _complex_sigmoid,
+                                lambda g, x, y: g * y * (1 - y))
+ComplexTanhFunction.name = lambda self: "TanhBackward0"  # PyTorch's names
+ComplexSigmoidFunction.name = lambda self: "SigmoidBackward0"
+
 def _sinc(x):
     return np.sinc(x)
 

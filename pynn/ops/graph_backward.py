@@ -92,6 +92,10 @@ def graph_backward(node, fn, grads):
             continue
         if g._data.shape != t._data.shape:
             g = autograd._sum_to(g, t._data.shape)
+        if g._data.dtype.kind == "c" and t._data.dtype.kind != "c":
+            from .._complex import real  # the complex parts build on this package
+
+            g = real(g)  # a real input's gradient is the real part, as PyTorch's
         if g._data.dtype != t._data.dtype:
             g = g.to(t._data.dtype)
         out.append(g)
@@ -372,6 +376,8 @@ _UNARY = {
     elementwise.SincFunction: lambda x: _sinc_derivative(x),
     activation.TanhFunction: lambda x: 1 - x.tanh() ** 2,
     activation.SigmoidFunction: lambda x: (s := x.sigmoid()) * (1 - s),
+    elementwise.ComplexTanhFunction: lambda x: 1 - x.tanh() ** 2,
+    elementwise.ComplexSigmoidFunction: lambda x: (s := x.sigmoid()) * (1 - s),
 }
 
 
@@ -575,7 +581,7 @@ def _prod(node, g):
                                   "handle inputs holding zeros")
     axes = None if dim is None else (shape_ops.normalize_dim(dim, x._data.ndim, "prod"),)
     y = x.prod() if dim is None else x.prod(dim, keepdim=True)
-    return _unreduce(g, axes, keepdim, x._data.shape) * y / x, None, None
+    return _unreduce(g, axes, keepdim, x._data.shape) * _cj(y / x), None, None
 
 
 @_register(reduce.CumsumFunction)
@@ -770,7 +776,7 @@ def _einsum(node, g):
         kept = "".join(c for c in sub if c in present)
         sizes = dict(zip(sub, _data(a).shape))
         gi = _math.einsum(",".join([out] + [s for s, _ in others]) + "->" + kept, g,
-                          *[b for _, b in others])
+                          *[_cj(b) for _, b in others])
         if kept != sub:
             for k, c in enumerate(sub):
                 if c not in present:
@@ -1146,7 +1152,7 @@ def _cumprod(node, g):
         raise NotImplementedError("create_graph=True: the recorded backward of cumprod does "
                                   "not handle inputs holding zeros")
     y = x.cumprod(d)
-    return (g * y).flip(d).cumsum(d).flip(d) / x, None
+    return (g * _cj(y)).flip(d).cumsum(d).flip(d) / _cj(x), None
 
 
 def _sign_of(d):

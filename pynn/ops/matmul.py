@@ -181,8 +181,10 @@ class EinsumFunction(ArrayFunction):
             present = set(out).union(*(set(s) for s, _ in others))
             kept = "".join(c for c in sub if c in present)
             sizes = dict(zip(sub, a.shape))
+            # PyTorch's complex gradients take the other operands conjugated
             g = np.einsum(",".join([out] + [s for s, _ in others]) + "->" + kept, grad,
-                          *[b for _, b in others], optimize=len(others) > 1)
+                          *[np.conj(b) if b.dtype.kind == "c" else b for _, b in others],
+                          optimize=len(others) > 1)
             if kept != sub:
                 g = np.expand_dims(g, tuple(k for k, c in enumerate(sub) if c not in present))
                 g = np.broadcast_to(g, tuple(sizes[c] for c in sub))

@@ -159,6 +159,8 @@ class ProdFunction(ArrayFunction):
         right = np.flip(np.cumprod(np.concatenate([ones, np.delete(rev, -1, axis=ax)], axis=ax),
                                    axis=ax), ax)
         others = left * right
+        if others.dtype.kind == "c":  # PyTorch's complex gradients: grad times conj(d/dx)
+            others = np.conj(others)
         g = grad.reshape(()) if flat else (grad if keepdim else np.expand_dims(grad, ax))
         dx = g * others
         return dx.reshape(x.shape), None, None
@@ -191,6 +193,8 @@ class CumprodFunction(ArrayFunction):
         x, y = ctx.saved_tensors
         if grad.ndim == 0:
             return grad, None
+        if x.dtype.kind == "c":  # PyTorch's complex gradients: grad times conj(d/dx)
+            x, y = np.conj(x), np.conj(y)
         d = ctx.dim
         if np.all(x != 0):
             s = np.flip(np.cumsum(np.flip(grad * y, d), axis=d), d)
@@ -221,14 +225,16 @@ class NormFunction(ArrayFunction):
         elif p == -math.inf:
             y = np.min(a, axis=axes, keepdims=True)
         elif p == 0:
-            y = np.sum(a != 0, axis=axes, keepdims=True).astype(x.dtype)
+            y = np.sum(a != 0, axis=axes, keepdims=True).astype(a.dtype)
         elif p == 1:
             y = np.sum(a, axis=axes, keepdims=True)
         elif p == 2:
-            y = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+            y = np.sqrt(np.sum(x * x if x.dtype.kind != "c" else a * a, axis=axes,
+                               keepdims=True))
         else:
             y = np.sum(a ** p, axis=axes, keepdims=True) ** (1.0 / p)
-        y = y.astype(x.dtype, copy=False)
+        # real for complex x, as PyTorch's; np.sign(z) in the gradient is then z / |z|
+        y = y.astype(a.dtype, copy=False)
         ctx.save_for_backward(x, y)
         ctx.p, ctx.axes = p, axes
         if keepdim:

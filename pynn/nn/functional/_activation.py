@@ -132,6 +132,8 @@ def sigmoid(input):
     Tensor of the shape of ``input``
     """
     _check_tensor(input, "sigmoid")
+    if input.is_complex():
+        return input.sigmoid()  # the kernel takes float32 and float64
     return SigmoidFunction.apply(input)
 
 
@@ -147,6 +149,8 @@ def tanh(input):
     Tensor of the shape of ``input``
     """
     _check_tensor(input, "tanh")
+    if input.is_complex():
+        return input.tanh()  # the kernel takes float32 and float64
     return TanhFunction.apply(input)
 
 
@@ -361,6 +365,8 @@ def softsign(input):
     -------
     Tensor of the shape of ``input``
     """
+    if isinstance(input, Tensor) and input.is_complex():  # not holomorphic: the graph's rules
+        return input / (input.abs() + 1)
     return _pointwise("softsign", input)
 
 

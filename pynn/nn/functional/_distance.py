@@ -14,8 +14,10 @@ __all__ = [
 
 
 def _norm(x, dim, keepdim=False, p=2.0):
-    if p == 2:
+    if p == 2 and not x.is_complex():
         return (x * x).sum(dim, keepdim=keepdim).sqrt()
+    if p == 2:  # real, as PyTorch's norm of a complex tensor
+        return x.abs().square().sum(dim, keepdim=keepdim).sqrt()
     if p == 1:
         return x.abs().sum(dim, keepdim=keepdim)
     if p == float("inf"):

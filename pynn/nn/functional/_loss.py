@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from ...ops import refuse_complex
 from ...ops.ctc import ctc_loss
 from ...ops.loss import (
     BCEFunction,
@@ -219,6 +220,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """
     reduction = _legacy("mse_loss", size_average, reduce, reduction)
     _reduction("mse_loss", reduction)
+    refuse_complex("mse_loss", input, target)
     if np.shape(_data(input)) != np.shape(_data(target)):
         _check_target_size("mse_loss", input, target)
     return MSELossFunction.apply(input, target, reduction)
