@@ -3186,18 +3186,24 @@ def _H(input):
     if input.ndim > 2:
         raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
                            f"{input.ndim}-D tensor.")
-    out = _T(input)
-    return _const(np.conj(out._data)) if out._data.dtype.kind == "c" else out
+    return _conj_if_complex(_T(input))
 
 
 def _mH(input):
     """The last two dimensions swapped and conjugated (``mT`` for real tensors)."""
-    out = _mT(input)
-    return _const(np.conj(out._data)) if out._data.dtype.kind == "c" else out
+    return _conj_if_complex(_mT(input))
+
+
+def _conj_if_complex(t):
+    if t._data.dtype.kind != "c":
+        return t
+    from ._complex import conj  # the complex parts build on this module
+
+    return conj(t)  # in the graph: mH and adjoint of a parameter have gradients
 
 
 def adjoint(input):
-    """``mT`` (real tensors).
+    """The conjugate transpose of the last two dimensions (``mT`` for real tensors).
 
     Parameters
     ----------
@@ -3206,9 +3212,9 @@ def adjoint(input):
     Returns
     -------
     Tensor of shape (*, m, n)
-        A view, the last two dimensions swapped (conjugated if complex).
+        The last two dimensions swapped, conjugated if complex (a view for real tensors).
     """
-    return _mT(input)
+    return _conj_if_complex(_mT(input))
 
 
 def movedim(input, source, destination):

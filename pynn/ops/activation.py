@@ -134,6 +134,7 @@ def deferred_relu(x):
 class LeakyReluFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, negative_slope):
+        refuse_complex("leaky_relu", x)
         ctx.save_for_backward(x)
         ctx.negative_slope = negative_slope
         return K.leaky_relu_forward(x, negative_slope)
@@ -170,6 +171,7 @@ class TanhFunction(ArrayFunction):
 class GeluFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, approximate):
+        refuse_complex("gelu", x)
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         return K.gelu_forward(x, approximate)

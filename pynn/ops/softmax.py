@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import ArrayFunction
 from ..backend import active as K
-from . import normalize_dim
+from . import normalize_dim, refuse_complex
 
 
 def _to_last(x, dim):
@@ -25,6 +25,7 @@ class _LastAxisFunction(ArrayFunction):
 
     @classmethod
     def forward(cls, ctx, x, dim):
+        refuse_complex(cls.op, x)
         if x.ndim == 0:
             return np.full_like(x, cls.scalar_value)
         dim = normalize_dim(dim, x.ndim, cls.op)

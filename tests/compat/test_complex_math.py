@@ -63,6 +63,9 @@ GRADIENT_CASES = {
     "exp_log_sqrt": (lambda L, x: x.exp() * x.log() + x.sqrt(), [A]),
     "sin_cos": (lambda L, x: x.sin() * x.cos(), [A]),
     "sum_mean": (lambda L, x: x.sum(0) + x.mean(1), [A]),
+    "mH": (lambda L, x: x.mH, [C]),
+    "H": (lambda L, x: x.H, [C]),
+    "adjoint": (lambda L, x: L.adjoint(x) @ x, [BA]),
 }
 
 
@@ -78,7 +81,7 @@ def _run(lib, fn, arrays, order):
     grads = lib.autograd.grad(_loss(out), ts, create_graph=order == 2)
     if order == 2:
         grads = lib.autograd.grad(sum((g.abs() ** 2).sum() for g in grads), ts)
-    return out.detach().numpy(), [g.detach().numpy() for g in grads]
+    return out.detach().resolve_conj().numpy(), [g.detach().resolve_conj().numpy() for g in grads]
 
 
 # the recorded (second-order) backwards of prod and cumprod refuse zeros; sgn has no second
@@ -166,6 +169,10 @@ REFUSED = {
     "hypot": lambda L, x: L.hypot(x, x), "xlogy": lambda L, x: L.xlogy(x, x),
     "unique": lambda L, x: L.unique(x), "cdist": lambda L, x: L.cdist(x, x),
     "mse_loss": lambda L, x: L.nn.functional.mse_loss(x, x),
+    "gelu": lambda L, x: L.nn.functional.gelu(x),
+    "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x),
+    "softmax": lambda L, x: x.softmax(0), "log_softmax": lambda L, x: x.log_softmax(1),
+    "softmin": lambda L, x: L.nn.functional.softmin(x, 0),
 }
 
 
