@@ -694,6 +694,7 @@ def logit(input, eps=None):
     -------
     Tensor of the input's shape
     """
+    _real_only("logit", input)
     if eps is not None:
         input = clamp(input, eps, 1 - eps)
     return log(div(input, rsub(input, 1)))
@@ -1482,7 +1483,8 @@ def logsumexp(input, dim, keepdim=False):
     axes = _axes(dim, input.ndim, "logsumexp")
     if input._data.size == 0:
         return log(sum(exp(input), axes, keepdim))
-    m = np.max(input._data, axis=axes, keepdims=True)
+    # the shift is real for complex input, keeping the principal branch of log, as PyTorch's
+    m = np.max(input._data.real, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0).astype(input._data.dtype)
     s = log(sum(exp(sub(input, _const(m))), axes, keepdim))
     return add(s, _const(m if keepdim else (m.reshape(()) if axes is None else

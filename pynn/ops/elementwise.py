@@ -658,7 +658,9 @@ SafeSqrtFunction = _unary("SafeSqrtFunction", np.sqrt,
                           lambda g, x, y: np.where(y == 0, 0, g / (2 * y)).astype(g.dtype),
                           doc="``sqrt`` whose gradient is 0 where the result is 0 (``std``).")
 AsinhFunction = _unary("AsinhFunction", np.arcsinh, lambda g, x, y: g / np.sqrt(x * x + 1))
-AcoshFunction = _unary("AcoshFunction", np.arccosh, lambda g, x, y: g / np.sqrt(x * x - 1))
+# sqrt(x - 1) sqrt(x + 1), not sqrt(x^2 - 1): the branch of complex arccosh's derivative
+AcoshFunction = _unary("AcoshFunction", np.arccosh,
+                       lambda g, x, y: g / (np.sqrt(x - 1) * np.sqrt(x + 1)))
 AtanhFunction = _unary("AtanhFunction", np.arctanh, lambda g, x, y: g / (1 - x * x))
 Deg2radFunction = _unary("Deg2radFunction", np.deg2rad, lambda g, x, y: g * (math.pi / 180))
 Rad2degFunction = _unary("Rad2degFunction", np.rad2deg, lambda g, x, y: g * (180 / math.pi))

@@ -362,7 +362,7 @@ _UNARY = {
     elementwise.SinhFunction: lambda x: x.cosh(),
     elementwise.CoshFunction: lambda x: x.sinh(),
     elementwise.AsinhFunction: lambda x: (x * x + 1).rsqrt(),
-    elementwise.AcoshFunction: lambda x: (x * x - 1).rsqrt(),
+    elementwise.AcoshFunction: lambda x: (x - 1).rsqrt() * (x + 1).rsqrt(),
     elementwise.AtanhFunction: lambda x: 1 / (1 - x * x),
     elementwise.ErfFunction: lambda x: (2 / _SQRT_PI) * (-x * x).exp(),
     elementwise.ReciprocalFunction: lambda x: -(x * x).reciprocal(),

@@ -63,6 +63,8 @@ GRADIENT_CASES = {
     "exp_log_sqrt": (lambda L, x: x.exp() * x.log() + x.sqrt(), [A]),
     "sin_cos": (lambda L, x: x.sin() * x.cos(), [A]),
     "sum_mean": (lambda L, x: x.sum(0) + x.mean(1), [A]),
+    "logsumexp": (lambda L, x: L.logsumexp(x * 3, 1), [A]),
+    "acosh": (lambda L, x: x.acosh(), [A]),
     "mH": (lambda L, x: x.mH, [C]),
     "H": (lambda L, x: x.H, [C]),
     "adjoint": (lambda L, x: L.adjoint(x) @ x, [BA]),
@@ -173,6 +175,7 @@ REFUSED = {
     "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x),
     "softmax": lambda L, x: x.softmax(0), "log_softmax": lambda L, x: x.log_softmax(1),
     "softmin": lambda L, x: L.nn.functional.softmin(x, 0),
+    "logit": lambda L, x: x.logit(),
 }
 
 
