@@ -1,8 +1,8 @@
-/* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template). tgmath.h makes fabs,
- * tanh and erf follow the argument's type. Compiled once per instruction set (see
- * activation.h): the loops are plain, and each build vectorises them to its own width. */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h). tgmath.h makes fabs, tanh and erf follow the argument's type. Compiled
+ * once per instruction set (see activation.h): the loops are plain, and each build vectorises
+ * them to its own width. */
+#ifndef PYNN_FN
 #include <tgmath.h>
 
 #include "activation.h"
@@ -19,29 +19,13 @@
 #define PYNN_INV_SQRT_2PI 0.3989422804014327
 #define PYNN_GELU_CUBIC 0.044715
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#include "activation.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#include "activation.c"
-#undef PYNN_REAL
-#undef PYNN_FN
+#define PYNN_TEMPLATE "activation.c"
+#include "pynn_template.h"
 
-#define ENTRIES(sfx)                                                                          \
-    .relu_fwd_##sfx = relu_fwd_##sfx, .relu_bwd_##sfx = relu_bwd_##sfx,                       \
-    .leaky_relu_fwd_##sfx = leaky_relu_fwd_##sfx,                                             \
-    .leaky_relu_bwd_##sfx = leaky_relu_bwd_##sfx,                                             \
-    .sigmoid_fwd_##sfx = sigmoid_fwd_##sfx, .sigmoid_bwd_##sfx = sigmoid_bwd_##sfx,           \
-    .tanh_fwd_##sfx = tanh_fwd_##sfx, .tanh_bwd_##sfx = tanh_bwd_##sfx,                       \
-    .gelu_fwd_##sfx = gelu_fwd_##sfx, .gelu_bwd_##sfx = gelu_bwd_##sfx
-const pynn_activation_desc PYNN_ISA_SYM(pynn_activation_desc) = {ENTRIES(f32), ENTRIES(f64)};
-#undef ENTRIES
+const pynn_activation_desc PYNN_ISA_SYM(pynn_activation_desc) = {
+    PYNN_DESC_ENTRIES(PYNN_ACTIVATION_KERNELS)};
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 
 /* FOR_EACH(n, threshold, statement using i): a parallel loop from `threshold` elements up,
  * a plain one (no OpenMP runtime) below. */
@@ -141,5 +125,4 @@ static void PYNN_FN(gelu_bwd)(int64_t n, const real *x, const real *dy, int appr
 }
 
 #undef FOR_EACH
-#undef real
 #endif

@@ -1,8 +1,8 @@
-/* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template). Each problem is a few
- * GEMMs around a row-wise pass; problems are shared among the threads, or, when there are
- * fewer problems than threads, each GEMM is threaded instead. */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h). Each problem is a few GEMMs around a row-wise pass; problems are shared
+ * among the threads, or, when there are fewer problems than threads, each GEMM is threaded
+ * instead. */
+#ifndef PYNN_FN
 #include <math.h>
 #include <string.h>
 
@@ -10,24 +10,15 @@
 #include "gemm.h"
 #include "softmax.h"
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#define BCAST pynn_bcast3_f32
-#include "attention.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#undef BCAST
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#define BCAST pynn_bcast3_f64
-#include "attention.c"
+#define PYNN_TEMPLATE "attention.c"
+#include "pynn_template.h"
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 #define GEMM PYNN_FN(pynn_gemm)
+#define BCAST3 PYNN_FN(pynn_bcast3)
 
 /* w := probs, times the dropout mask when there is one (w is then scratch). */
-static const real *PYNN_FN(dropped)(int64_t i, int64_t l, int64_t s, const real *p, BCAST drop,
+static const real *PYNN_FN(dropped)(int64_t i, int64_t l, int64_t s, const real *p, BCAST3 drop,
                                     real *w)
 {
     if (!drop.data)
@@ -42,8 +33,8 @@ static const real *PYNN_FN(dropped)(int64_t i, int64_t l, int64_t s, const real 
 
 /* Problem i: probs_i := softmax(scale q_i k_i^T + mask_i), out_i := dropped(probs_i) v_i. */
 static int PYNN_FN(forward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int64_t ev,
-                                const real *q, const real *k, const real *v, BCAST mask,
-                                int causal, double scale, BCAST drop, real *out, real *probs,
+                                const real *q, const real *k, const real *v, BCAST3 mask,
+                                int causal, double scale, BCAST3 drop, real *out, real *probs,
                                 real *scratch, int isa, int n_threads)
 {
     real *p = probs + i * l * s;
@@ -71,7 +62,7 @@ static int PYNN_FN(forward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int6
 /* Problem i's gradients; scratch holds 2 l s values. */
 static int PYNN_FN(backward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int64_t ev,
                                  const real *q, const real *k, const real *v,
-                                 const real *probs, const real *dout, double scale, BCAST drop,
+                                 const real *probs, const real *dout, double scale, BCAST3 drop,
                                  real *dq, real *dk, real *dv, real *scratch, int isa,
                                  int n_threads)
 {
@@ -127,8 +118,8 @@ static int PYNN_FN(backward_one)(int64_t i, int64_t l, int64_t s, int64_t e, int
     return status;
 
 int PYNN_FN(pynn_attention_fwd)(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
-                                const real *q, const real *k, const real *v, BCAST mask,
-                                int causal, double scale, BCAST dropout, real *out,
+                                const real *q, const real *k, const real *v, BCAST3 mask,
+                                int causal, double scale, BCAST3 dropout, real *out,
                                 real *probs, int isa, int n_threads)
 {
     FOR_EACH_PROBLEM(dropout.data ? pynn_size_mul(l, s) : 0,
@@ -138,7 +129,7 @@ int PYNN_FN(pynn_attention_fwd)(int64_t b, int64_t l, int64_t s, int64_t e, int6
 
 int PYNN_FN(pynn_attention_bwd)(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,
                                 const real *q, const real *k, const real *v, const real *probs,
-                                const real *dout, double scale, BCAST dropout, real *dq,
+                                const real *dout, double scale, BCAST3 dropout, real *dq,
                                 real *dk, real *dv, int isa, int n_threads)
 {
     FOR_EACH_PROBLEM(pynn_size_mul(2, pynn_size_mul(l, s)),
@@ -148,5 +139,5 @@ int PYNN_FN(pynn_attention_bwd)(int64_t b, int64_t l, int64_t s, int64_t e, int6
 
 #undef FOR_EACH_PROBLEM
 #undef GEMM
-#undef real
+#undef BCAST3
 #endif

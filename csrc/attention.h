@@ -13,24 +13,27 @@
 
 #include "pynn_common.h"
 
-#define PYNN_DECLARE_ATTENTION(real, sfx)                                                       \
-    typedef struct {                                                                           \
-        const real *data;                                                                      \
-        int64_t sb, sl, ss;                                                                    \
-    } pynn_bcast3_##sfx;                                                                       \
-    int pynn_attention_fwd_##sfx(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,        \
-                                 const real *q, const real *k, const real *v,                  \
-                                 pynn_bcast3_##sfx mask, int causal, double scale,             \
-                                 pynn_bcast3_##sfx dropout, real *out, real *probs, int isa,   \
-                                 int n_threads);                                               \
-    int pynn_attention_bwd_##sfx(int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,        \
-                                 const real *q, const real *k, const real *v,                  \
-                                 const real *probs, const real *dout, double scale,            \
-                                 pynn_bcast3_##sfx dropout, real *dq, real *dk, real *dv,      \
-                                 int isa, int n_threads);
+/* The mask's and dropout's arrays, for each precision. */
+typedef struct {
+    const float *data;
+    int64_t sb, sl, ss;
+} pynn_bcast3_f32;
+typedef struct {
+    const double *data;
+    int64_t sb, sl, ss;
+} pynn_bcast3_f64;
 
-PYNN_DECLARE_ATTENTION(float, f32)
-PYNN_DECLARE_ATTENTION(double, f64)
-#undef PYNN_DECLARE_ATTENTION
+#define PYNN_ATTENTION_KERNELS(K, real, sfx)                                                       \
+    K(int, pynn_attention_fwd, (int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,            \
+                                const real *q, const real *k, const real *v,                       \
+                                pynn_bcast3_##sfx mask, int causal, double scale,                  \
+                                pynn_bcast3_##sfx dropout, real *out, real *probs, int isa,        \
+                                int n_threads))                                                    \
+    K(int, pynn_attention_bwd, (int64_t b, int64_t l, int64_t s, int64_t e, int64_t ev,            \
+                                const real *q, const real *k, const real *v, const real *probs,    \
+                                const real *dout, double scale, pynn_bcast3_##sfx dropout,         \
+                                real *dq, real *dk, real *dv, int isa, int n_threads))
+
+PYNN_DECLARE_PROTOS(PYNN_ATTENTION_KERNELS)
 
 #endif

@@ -1,6 +1,6 @@
-/* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template). */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h). */
+#ifndef PYNN_FN
 #include <string.h>
 
 #include "activation.h"
@@ -34,11 +34,6 @@ static int64_t chunk_images(int64_t n, int64_t npix, int64_t teams)
     int64_t want = pynn_ceil_div(PYNN_CONV_TARGET_COLS, PYNN_MAX(npix, 1));
     int64_t share = pynn_ceil_div(n, teams);
     return PYNN_MAX(1, PYNN_MIN(want, share));
-}
-
-static const pynn_conv_pool_desc *conv_pool_desc(int isa)
-{
-    return PYNN_ISA_DESC(pynn_conv_pool_desc, isa);
 }
 
 /* The sizes that every offset into a convolution's arrays is formed from: values per filter
@@ -152,20 +147,10 @@ static pynn_conv_rows_geom rows_geom(const pynn_conv_geom *g, int64_t o, int64_t
                                tap_off};
 }
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#define PYNN_GEMM pynn_gemm_f32
-#include "conv.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#undef PYNN_GEMM
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#define PYNN_GEMM pynn_gemm_f64
-#include "conv.c"
+#define PYNN_TEMPLATE "conv.c"
+#include "pynn_template.h"
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 
 /* Scratch for one chunk of nb images: cols (kdim x nb*npix), and for nb > 1, a pooled
  * convolution or a masked gradient a matrix (o x nb*npix) that holds outputs or output
@@ -213,8 +198,8 @@ static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, ld = nb * npix;
     const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
     real *dst = nb == 1 && !pool ? y : s->wide;
-    int status = PYNN_GEMM(o, ld, kdim, 1, w, kdim, 1, src, ld, 1, 0, dst, ld, 1, bias, 0, relu,
-                           isa, n_threads);
+    int status = PYNN_FN(pynn_gemm)(o, ld, kdim, 1, w, kdim, 1, src, ld, 1, 0, dst, ld, 1, bias,
+                                    0, relu, isa, n_threads);
     if (status != PYNN_OK || dst == y)
         return status;
     const int64_t y_plane = pool ? pool->oh * pool->ow : npix;
@@ -240,7 +225,7 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
                                  const pynn_pool_geom *pool, real *y, int64_t *idx, int isa,
                                  int n_threads)
 {
-    const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
+    const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
     const int64_t lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w, hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
@@ -365,12 +350,12 @@ static void PYNN_FN(rows_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
 }
 
 /* Accumulate nb images' gradients: dw_acc += dY cols^T (dw_acc += cols dY^T when
- * dw_transposed; or, with `rows`, rows->acc += the same from the images) and db_acc += row sums of dY, with dY the (o x nb*npix) output
- * gradient in chunk layout; and dx := col2im(W^T dY) per image.
- * db_acc and dx may be NULL: that gradient is skipped. With `pool`, dy is the
- * gradient of the pooled output and dY is unpooled through idx plane by plane; an index
- * outside its plane gives PYNN_ERR_ARG. Without, dY is dy zeroed where relu_y (shaped as dy)
- * is <= 0 (as relu_bwd: a NaN passes dy), unless relu_y is NULL. */
+ * dw_transposed; or, with `rows`, rows->acc += the same from the images) and db_acc += row
+ * sums of dY, with dY the (o x nb*npix) output gradient in chunk layout; and
+ * dx := col2im(W^T dY) per image. db_acc and dx may be NULL: that gradient is skipped.
+ * With `pool`, dy is the gradient of the pooled output and dY is unpooled through idx plane
+ * by plane; an index outside its plane gives PYNN_ERR_ARG. Without, dY is dy zeroed where
+ * relu_y (shaped as dy) is <= 0 (as relu_bwd: a NaN passes dy), unless relu_y is NULL. */
 static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const real *x,
                                    int64_t nb, const real *w, const pynn_pool_geom *pool,
                                    const real *dy, const real *relu_y, const int64_t *idx,
@@ -413,11 +398,11 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     } else {
         const real *src = PYNN_FN(chunk_columns)(g, x, nb, s->cols);
         if (dw_transposed(o, kdim))
-            status = PYNN_GEMM(kdim, o, ld, 1, src, ld, 1, dyc, 1, ld, 1, dw_acc, o, 1, NULL, 0,
-                               0, isa, n_threads);
+            status = PYNN_FN(pynn_gemm)(kdim, o, ld, 1, src, ld, 1, dyc, 1, ld, 1, dw_acc, o, 1,
+                                        NULL, 0, 0, isa, n_threads);
         else
-            status = PYNN_GEMM(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim, 1, NULL,
-                               0, 0, isa, n_threads);
+            status = PYNN_FN(pynn_gemm)(o, kdim, ld, 1, dyc, ld, 1, src, 1, ld, 1, dw_acc, kdim,
+                                        1, NULL, 0, 0, isa, n_threads);
         if (status != PYNN_OK)
             return status;
     }
@@ -428,8 +413,8 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     if (dx) {
         /* The columns are no longer needed: their buffer takes W^T dY. */
         real *dcols = direct ? dx : s->cols;
-        status = PYNN_GEMM(kdim, ld, o, 1, w, 1, kdim, dyc, ld, 1, 0, dcols, ld, 1, NULL, 0, 0,
-                           isa, n_threads);
+        status = PYNN_FN(pynn_gemm)(kdim, ld, o, 1, w, 1, kdim, dyc, ld, 1, 0, dcols, ld, 1, NULL,
+                                    0, 0, isa, n_threads);
         if (status == PYNN_OK && !direct)
             for (int64_t b = 0; b < nb; ++b)
                 PYNN_FN(pynn_col2im)(g, dcols + b * npix, ld, dx + b * x_step);
@@ -554,7 +539,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     const int64_t teams = n < n_threads ? 1 : n_threads;
     const int64_t nb = chunk_images(n, npix, teams);
     const int64_t chunks = pynn_ceil_div(n, nb);
-    const pynn_conv_pool_desc *desc = conv_pool_desc(isa);
+    const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
     const int lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
     /* The argmax kernels replace the chunks (unpooling, im2col, GEMMs and col2im). */
     const int argmax = pool && use_argmax_kernels(g, pynn_size_mul(pool->oh, pool->ow), lanes) &&
@@ -742,5 +727,4 @@ done:
     return status;
 }
 
-#undef real
 #endif

@@ -20,28 +20,23 @@
 #include "im2col.h"
 #include "pool.h"
 
-/* y := relu?(conv(x, w) + b); b may be NULL. With `pool` (else NULL), y is that output
- * max-pooled, n x o x pool->oh x pool->ow, and idx (same shape) receives the argmax as
- * pynn_maxpool2d_fwd gives it; pool->h and pool->w are the convolution's oh and ow. */
-int pynn_conv2d_fwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
-                        const float *w, const float *b, int relu, const pynn_pool_geom *pool,
-                        float *y, int64_t *idx, int isa, int n_threads);
-int pynn_conv2d_fwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
-                        const double *w, const double *b, int relu, const pynn_pool_geom *pool,
-                        double *y, int64_t *idx, int isa, int n_threads);
+#define PYNN_CONV_KERNELS(K, real, sfx)                                                            \
+    /* y := relu?(conv(x, w) + b); b may be NULL. With `pool` (else NULL), y is that output        \
+     * max-pooled, n x o x pool->oh x pool->ow, and idx (same shape) receives the argmax as        \
+     * pynn_maxpool2d_fwd gives it; pool->h and pool->w are the convolution's oh and ow. */        \
+    K(int, pynn_conv2d_fwd, (const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,         \
+                             const real *w, const real *b, int relu, const pynn_pool_geom *pool,   \
+                             real *y, int64_t *idx, int isa, int n_threads))                       \
+    /* dw := dL/dw (o x c*kh*kw); db := dL/db (o) unless NULL; dx := dL/dx unless NULL. All        \
+     * outputs are overwritten (never read). With `pool`, dy is the gradient of the pooled         \
+     * output and idx its argmax; PYNN_ERR_ARG if an index lies outside its plane. Unless NULL,    \
+     * relu_y is the forward's output (shaped as dy) when it applied ReLU: dy is zeroed where      \
+     * it is <= 0 and passes elsewhere (NaN too), as through the relu_bwd kernel. */               \
+    K(int, pynn_conv2d_bwd, (const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,         \
+                             const real *w, const pynn_pool_geom *pool, const real *dy,            \
+                             const real *relu_y, const int64_t *idx, real *dx, real *dw,           \
+                             real *db, int isa, int n_threads))
 
-/* dw := dL/dw (o x c*kh*kw); db := dL/db (o) unless NULL; dx := dL/dx unless NULL.
- * All outputs are overwritten (never read). With `pool`, dy is the gradient of the pooled
- * output and idx its argmax; PYNN_ERR_ARG if an index lies outside its plane. Unless NULL,
- * relu_y is the forward's output (shaped as dy) when it applied ReLU: dy is zeroed where it is
- * <= 0 and passes elsewhere (NaN too), as through the relu_bwd kernel. */
-int pynn_conv2d_bwd_f32(const pynn_conv_geom *g, int64_t n, int64_t o, const float *x,
-                        const float *w, const pynn_pool_geom *pool, const float *dy,
-                        const float *relu_y, const int64_t *idx, float *dx, float *dw,
-                        float *db, int isa, int n_threads);
-int pynn_conv2d_bwd_f64(const pynn_conv_geom *g, int64_t n, int64_t o, const double *x,
-                        const double *w, const pynn_pool_geom *pool, const double *dy,
-                        const double *relu_y, const int64_t *idx, double *dx, double *dw,
-                        double *db, int isa, int n_threads);
+PYNN_DECLARE_PROTOS(PYNN_CONV_KERNELS)
 
 #endif

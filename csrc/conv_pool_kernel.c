@@ -1,6 +1,8 @@
 /* The argmax-driven weight and input gradients of a pooled convolution, and the image-read
  * forward and weight gradient of a plain one (contracts in conv_pool_kernel.h), compiled once per
- * instruction set (see simd_isa.h); each object exports pynn_conv_pool_desc_<isa>. */
+ * instruction set (see simd_isa.h); each object exports pynn_conv_pool_desc_<isa>. The kernels
+ * are written once for `real` (the template half below, pynn_template.h). */
+#ifndef PYNN_FN
 #include <math.h>
 #include <string.h>
 
@@ -14,73 +16,368 @@
  * waits for the store to retire. So that build runs these kernels on 256-bit vectors. */
 #if VBYTES > 32
 #include <immintrin.h>
-typedef float cp_vf32 __attribute__((vector_size(32)));
-typedef double cp_vf64 __attribute__((vector_size(32)));
-typedef int32_t cp_vi32 __attribute__((vector_size(32)));
-typedef int64_t cp_vi64 __attribute__((vector_size(32)));
-#define CP_FMA_F32(a, b, c) ((cp_vf32)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
-#define CP_FMA_F64(a, b, c) ((cp_vf64)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
+typedef float cp_vec_f32 __attribute__((vector_size(32)));
+typedef double cp_vec_f64 __attribute__((vector_size(32)));
+typedef int32_t cp_ivec_f32 __attribute__((vector_size(32)));
+typedef int64_t cp_ivec_f64 __attribute__((vector_size(32)));
+PYNN_VECTOR_FN cp_vec_f32 cp_vfma_f32(cp_vec_f32 a, cp_vec_f32 b, cp_vec_f32 c)
+{
+    return (cp_vec_f32)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+}
+PYNN_VECTOR_FN cp_vec_f64 cp_vfma_f64(cp_vec_f64 a, cp_vec_f64 b, cp_vec_f64 c)
+{
+    return (cp_vec_f64)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+}
 #define CP_VREGS 16 /* without AVX512VL, 256-bit operations reach only the first 16 registers */
 #else
-typedef vf32 cp_vf32;
-typedef vf64 cp_vf64;
-typedef vi32 cp_vi32;
-typedef vi64 cp_vi64;
-#define CP_FMA_F32 VFMA_F32
-#define CP_FMA_F64 VFMA_F64
+typedef vec_f32 cp_vec_f32;
+typedef vec_f64 cp_vec_f64;
+typedef ivec_f32 cp_ivec_f32;
+typedef ivec_f64 cp_ivec_f64;
+#define cp_vfma_f32 pynn_vfma_f32
+#define cp_vfma_f64 pynn_vfma_f64
 #define CP_VREGS VREGS
 #endif
 
 /* Accumulators of the weight gradient: all but a few of the vector registers. */
 #define NACC (CP_VREGS - 4)
 
-#define T float
-#define VT cp_vf32
-#define VI cp_vi32
-#define VFMA CP_FMA_F32
-#define DW_NAME PYNN_ISA_SYM(pynn_conv_pool_dw_f32)
-#define DX_NAME PYNN_ISA_SYM(pynn_conv_pool_dx_f32)
-#define DWR_NAME PYNN_ISA_SYM(pynn_conv_dw_rows_f32)
-#define FWR_NAME PYNN_ISA_SYM(pynn_conv_fwd_rows_f32)
-#include "conv_pool_kernel_tmpl.h"
-#include "conv_rows_kernel_tmpl.h"
-#undef DWR_NAME
-#undef FWR_NAME
-#undef T
-#undef VT
-#undef VI
-#undef VFMA
-#undef DW_NAME
-#undef DX_NAME
-
-#define T double
-#define VT cp_vf64
-#define VI cp_vi64
-#define VFMA CP_FMA_F64
-#define DW_NAME PYNN_ISA_SYM(pynn_conv_pool_dw_f64)
-#define DX_NAME PYNN_ISA_SYM(pynn_conv_pool_dx_f64)
-#define DWR_NAME PYNN_ISA_SYM(pynn_conv_dw_rows_f64)
-#define FWR_NAME PYNN_ISA_SYM(pynn_conv_fwd_rows_f64)
-#include "conv_pool_kernel_tmpl.h"
-#include "conv_rows_kernel_tmpl.h"
-#undef DWR_NAME
-#undef FWR_NAME
-#undef T
-#undef VT
-#undef VI
-#undef VFMA
-#undef DW_NAME
-#undef DX_NAME
+#define PYNN_TEMPLATE "conv_pool_kernel.c"
+#include "pynn_template.h"
 
 const pynn_conv_pool_desc PYNN_ISA_SYM(pynn_conv_pool_desc) = {
-    (int)(sizeof(cp_vf32) / sizeof(float)),
-    (int)(sizeof(cp_vf64) / sizeof(double)),
-    PYNN_ISA_SYM(pynn_conv_pool_dw_f32),
-    PYNN_ISA_SYM(pynn_conv_pool_dw_f64),
-    PYNN_ISA_SYM(pynn_conv_pool_dx_f32),
-    PYNN_ISA_SYM(pynn_conv_pool_dx_f64),
-    PYNN_ISA_SYM(pynn_conv_dw_rows_f32),
-    PYNN_ISA_SYM(pynn_conv_dw_rows_f64),
-    PYNN_ISA_SYM(pynn_conv_fwd_rows_f32),
-    PYNN_ISA_SYM(pynn_conv_fwd_rows_f64),
-};
+    .lanes_f32 = (int)(sizeof(cp_vec_f32) / sizeof(float)),
+    .lanes_f64 = (int)(sizeof(cp_vec_f64) / sizeof(double)),
+    PYNN_DESC_ENTRIES(PYNN_CONV_POOL_KERNELS)};
+
+#else /* the template (pynn_template.h) */
+#define VL ((int64_t)(sizeof(PYNN_FN(cp_vec)) / sizeof(real)))
+
+/* acc += d * one patch's rows. */
+static inline __attribute__((always_inline)) void PYNN_FN(dw_patch)(
+    const int nrows, const int nv, real d, const real *row, int64_t row_len, PYNN_FN(cp_vec) *acc)
+{
+    const PYNN_FN(cp_vec) dv = (PYNN_FN(cp_vec)){0} + d;
+#pragma GCC unroll 32
+    for (int r = 0; r < nrows; ++r, row += row_len) {
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) {
+            PYNN_FN(cp_vec) xv;
+            memcpy(&xv, row + v * VL, sizeof xv);
+            acc[r * nv + v] = PYNN_FN(cp_vfma)(dv, xv, acc[r * nv + v]);
+        }
+    }
+}
+
+/* One pass over an output channel's pooled values, for `nrows` patch rows of `nv` vectors
+ * (constants where this is inlined, so the accumulators stay in registers and the rows are
+ * reached by adding row_len, not by loading offsets), added into dst's nrows * nv vectors.
+ * With room for two sets of accumulators, even and odd pooled values go to separate sets, so
+ * that successive patches do not wait on one fused multiply-add's latency. */
+static inline __attribute__((always_inline)) void PYNN_FN(dw_pass)(
+    const int nrows, const int nv, int64_t pooled, const real *dy, const int64_t *idx,
+    const int64_t *pos_off, const real *xrows, int64_t row_len, real *dst)
+{
+    const int na = nrows * nv, ways = 2 * na <= NACC ? 2 : 1;
+    PYNN_FN(cp_vec) acc[2][NACC];
+#pragma GCC unroll 32
+    for (int a = 0; a < na; ++a)
+        acc[0][a] = acc[1][a] = (PYNN_FN(cp_vec)){0};
+    int64_t p = 0;
+    for (; p + ways <= pooled; p += ways) {
+#pragma GCC unroll 2
+        for (int w = 0; w < ways; ++w)
+            PYNN_FN(dw_patch)(nrows, nv, dy[p + w], xrows + pos_off[idx[p + w]],
+                              row_len, acc[w]);
+    }
+    if (p < pooled)
+        PYNN_FN(dw_patch)(nrows, nv, dy[p], xrows + pos_off[idx[p]], row_len, acc[0]);
+#pragma GCC unroll 32
+    for (int a = 0; a < na; ++a) {
+        PYNN_FN(cp_vec) sum;
+        memcpy(&sum, dst + a * VL, sizeof sum);
+        sum += ways == 2 ? acc[0][a] + acc[1][a] : acc[0][a];
+        memcpy(dst + a * VL, &sum, sizeof sum);
+    }
+}
+
+/* Up to NACC vectors of one output channel's gradient stay in registers (the rest of the
+ * register file holds the broadcast dy values and a loaded patch vector) while the channel's
+ * pooled values go by; patches with more rows take several passes. */
+static void PYNN_FN(dw)(const pynn_conv_pool_geom *g, const real *xpad, const real *dy,
+                        const int64_t *idx, real *dwrows)
+{
+    const int64_t nv = g->nv, rows = g->rows, pooled = g->pooled;
+    const int64_t group = NACC / nv; /* patch rows a pass */
+    for (int64_t oc = 0; oc < g->o; ++oc) {
+        const real *dyo = dy + oc * pooled;
+        const int64_t *io = idx + oc * pooled;
+        real *dwo = dwrows + oc * rows * nv * VL;
+        for (int64_t r0 = 0; r0 < rows; r0 += group) {
+            const int nrows = (int)PYNN_MIN(group, rows - r0);
+            const real *xrows = xpad + r0 * g->row_len;
+            real *dst = dwo + r0 * nv * VL;
+            /* Every (rows, vectors per row) that fits the register file, as constants. Each
+             * pass adds into dst itself: an array of sums here, which the default case would
+             * leave unset, drew -Wmaybe-uninitialized from gcc -O3. */
+#define PYNN_PASS(r, v)                                                                            \
+    case r:                                                                                        \
+        PYNN_FN(dw_pass)(r, v, pooled, dyo, io, g->pos_off, xrows, g->row_len, dst);               \
+        break;
+            if (nv == 1) {
+                switch (nrows) {
+                    PYNN_PASS(1, 1) PYNN_PASS(2, 1) PYNN_PASS(3, 1) PYNN_PASS(4, 1)
+                    PYNN_PASS(5, 1) PYNN_PASS(6, 1) PYNN_PASS(7, 1) PYNN_PASS(8, 1)
+                    PYNN_PASS(9, 1) PYNN_PASS(10, 1) PYNN_PASS(11, 1) PYNN_PASS(12, 1)
+#if NACC > 12
+                    PYNN_PASS(13, 1) PYNN_PASS(14, 1) PYNN_PASS(15, 1) PYNN_PASS(16, 1)
+                    PYNN_PASS(17, 1) PYNN_PASS(18, 1) PYNN_PASS(19, 1) PYNN_PASS(20, 1)
+                    PYNN_PASS(21, 1) PYNN_PASS(22, 1) PYNN_PASS(23, 1) PYNN_PASS(24, 1)
+                    PYNN_PASS(25, 1) PYNN_PASS(26, 1) PYNN_PASS(27, 1) PYNN_PASS(28, 1)
+#endif
+                default:
+                    break;
+                }
+            } else {
+                switch (nrows) {
+                    PYNN_PASS(1, 2) PYNN_PASS(2, 2) PYNN_PASS(3, 2) PYNN_PASS(4, 2)
+                    PYNN_PASS(5, 2) PYNN_PASS(6, 2)
+#if NACC > 12
+                    PYNN_PASS(7, 2) PYNN_PASS(8, 2) PYNN_PASS(9, 2) PYNN_PASS(10, 2)
+                    PYNN_PASS(11, 2) PYNN_PASS(12, 2) PYNN_PASS(13, 2) PYNN_PASS(14, 2)
+#endif
+                default:
+                    break;
+                }
+            }
+#undef PYNN_PASS
+        }
+    }
+}
+
+/* dst += d * one output channel's patch rows, nv vectors a row. */
+static inline __attribute__((always_inline)) void PYNN_FN(dx_patch)(
+    const int nv, int64_t rows, real d, const real *wrows, real *dst, int64_t row_len)
+{
+    const PYNN_FN(cp_vec) dv = (PYNN_FN(cp_vec)){0} + d;
+    for (int64_t r = 0; r < rows; ++r, dst += row_len, wrows += nv * VL) {
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; ++v) {
+            PYNN_FN(cp_vec) acc, wv;
+            memcpy(&acc, dst + v * VL, sizeof acc);
+            memcpy(&wv, wrows + v * VL, sizeof wv);
+            acc = PYNN_FN(cp_vfma)(dv, wv, acc);
+            memcpy(dst + v * VL, &acc, sizeof acc);
+        }
+    }
+}
+
+/* Each pooled value's gradient times its output channel's weights, added into the patch it
+ * was pooled from. Successive patches of a channel overlap, so this adds into memory rather
+ * than registers; the rows of one patch lie row_len apart and do not. */
+static void PYNN_FN(dx)(const pynn_conv_pool_geom *g, const real *wrows, const real *dy,
+                        const int64_t *idx, real *dxpad)
+{
+    const int64_t nv = g->nv, rows = g->rows, kw = g->kw, pooled = g->pooled;
+    const int64_t w_len = rows * nv * VL;
+    for (int64_t oc = 0; oc < g->o; ++oc) {
+        const real *wo = wrows + oc * w_len;
+        for (int64_t p = 0; p < pooled; ++p) {
+            const real d = dy[oc * pooled + p];
+            real *dst = dxpad + g->pos_off[idx[oc * pooled + p]];
+            if (!isfinite(d)) {
+                /* The zero lanes past kw would make the neighbours inf * 0 = NaN. */
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t k = 0; k < kw; ++k)
+                        dst[r * g->row_len + k] += d * wo[r * nv * VL + k];
+            } else if (nv == 1) {
+                PYNN_FN(dx_patch)(1, rows, d, wo, dst, g->row_len);
+            } else {
+                PYNN_FN(dx_patch)(2, rows, d, wo, dst, g->row_len);
+            }
+        }
+    }
+}
+
+/* The values [0, n) of a row as a vector, zero past n (n < VL): the lanes past a row's end
+ * hold neighbouring values that must not meet the other operand, not even as 0 * inf. */
+static inline __attribute__((always_inline)) PYNN_FN(cp_vec)
+    PYNN_FN(dw_rows_part)(const real *src, int64_t n)
+{
+    PYNN_FN(cp_vec) v = {0};
+    for (int64_t l = 0; l < n; ++l)
+        v[l] = src[l];
+    return v;
+}
+
+/* acc (dm output channels x dn taps, VL partial sums each, `taps` vectors apart per channel)
+ * += the products of dm planes of dy (oc_step apart) with dn taps' rows of the image, over
+ * every output row. dm and dn are constants where this is inlined, so the dm x dn sums stay
+ * in registers: dm + dn loads feed dm * dn fused multiply-adds. */
+static inline __attribute__((always_inline)) void PYNN_FN(dw_rows_block)(
+    const int dm, const int dn, const pynn_conv_rows_geom *g, const real *x, const int64_t *off,
+    const real *dy, real *acc)
+{
+    const int64_t ow = g->ow, full = ow / VL * VL, rest = ow - full;
+    PYNN_FN(cp_vec) s[3][4], d[3];
+    int64_t o[4];
+#pragma GCC unroll 4
+    for (int b = 0; b < dn; ++b)
+        o[b] = off[b];
+#pragma GCC unroll 3
+    for (int a = 0; a < dm; ++a)
+#pragma GCC unroll 4
+        for (int b = 0; b < dn; ++b)
+            memcpy(&s[a][b], acc + (a * g->taps + b) * VL, sizeof(PYNN_FN(cp_vec)));
+    for (int64_t oy = 0; oy < g->oh; ++oy) {
+        const real *dyr = dy + oy * ow, *xr = x + oy * g->x_row;
+        for (int64_t v = 0; v < full; v += VL) {
+#pragma GCC unroll 3
+            for (int a = 0; a < dm; ++a)
+                memcpy(&d[a], dyr + a * g->oc_step + v, sizeof(PYNN_FN(cp_vec)));
+#pragma GCC unroll 4
+            for (int b = 0; b < dn; ++b) {
+                PYNN_FN(cp_vec) xv;
+                memcpy(&xv, xr + o[b] + v, sizeof(PYNN_FN(cp_vec)));
+#pragma GCC unroll 3
+                for (int a = 0; a < dm; ++a)
+                    s[a][b] = PYNN_FN(cp_vfma)(d[a], xv, s[a][b]);
+            }
+        }
+        if (rest) {
+#pragma GCC unroll 3
+            for (int a = 0; a < dm; ++a)
+                d[a] = PYNN_FN(dw_rows_part)(dyr + a * g->oc_step + full, rest);
+#pragma GCC unroll 4
+            for (int b = 0; b < dn; ++b) {
+                const PYNN_FN(cp_vec) xv = PYNN_FN(dw_rows_part)(xr + o[b] + full, rest);
+#pragma GCC unroll 3
+                for (int a = 0; a < dm; ++a)
+                    s[a][b] = PYNN_FN(cp_vfma)(d[a], xv, s[a][b]);
+            }
+        }
+    }
+#pragma GCC unroll 3
+    for (int a = 0; a < dm; ++a)
+#pragma GCC unroll 4
+        for (int b = 0; b < dn; ++b)
+            memcpy(acc + (a * g->taps + b) * VL, &s[a][b], sizeof(PYNN_FN(cp_vec)));
+}
+
+/* Blocks of 3 output channels x 4 taps (12 sums, 3 dy and 1 image vector: 16 registers);
+ * the ragged last ones with fewer, each shape a constant. */
+static void PYNN_FN(dw_rows)(const pynn_conv_rows_geom *g, const real *x, const real *dy,
+                             real *acc)
+{
+    for (int64_t oc = 0; oc < g->o; oc += 3) {
+        const int dm = (int)PYNN_MIN(3, g->o - oc);
+        const real *dyo = dy + oc * g->oc_step;
+        real *acco = acc + oc * g->taps * VL;
+        for (int64_t t = 0; t < g->taps; t += 4) {
+            const int dn = (int)PYNN_MIN(4, g->taps - t);
+            const int64_t *off = g->tap_off + t;
+            real *a = acco + t * VL;
+#define PYNN_DWR_BLOCK(m, n)                                                                       \
+    case (m) * 4 + (n):                                                                            \
+        PYNN_FN(dw_rows_block)(m, n, g, x, off, dyo, a);                                           \
+        break;
+            switch (dm * 4 + dn) {
+                PYNN_DWR_BLOCK(3, 4) PYNN_DWR_BLOCK(3, 3) PYNN_DWR_BLOCK(3, 2)
+                PYNN_DWR_BLOCK(3, 1) PYNN_DWR_BLOCK(2, 4) PYNN_DWR_BLOCK(2, 3)
+                PYNN_DWR_BLOCK(2, 2) PYNN_DWR_BLOCK(2, 1) PYNN_DWR_BLOCK(1, 4)
+                PYNN_DWR_BLOCK(1, 3) PYNN_DWR_BLOCK(1, 2) PYNN_DWR_BLOCK(1, 1)
+            default:
+                break;
+            }
+#undef PYNN_DWR_BLOCK
+        }
+    }
+}
+
+/* Up to 3 row vectors (output row oy, values [v, v + VL) of it: one pass reads a vector of
+ * every tap for each; xo, yo and len give where they start in the image and in an output
+ * plane, and how many of their values are stored) x 4 output channels: 12 sums, 3 image
+ * vectors and a broadcast weight fill 16 registers, and 3 + 4 loads feed 12 fused
+ * multiply-adds. Lanes past a row's end (the image has slack there) compute sums that are not
+ * stored. */
+static inline __attribute__((always_inline)) void PYNN_FN(fwd_rows_block)(
+    const int dn, const int dm, const pynn_conv_rows_geom *g, const real *x, const real *wpack,
+    const real *bias, int relu, const int64_t *xo, const int64_t *yo, const int64_t *len, real *y)
+{
+    PYNN_FN(cp_vec) s[4][3];
+    const PYNN_FN(cp_vec) zero = {0};
+#pragma GCC unroll 4
+    for (int a = 0; a < 4; ++a)
+#pragma GCC unroll 3
+        for (int k = 0; k < dn; ++k)
+            s[a][k] = zero;
+    for (int64_t t = 0; t < g->taps; ++t) {
+        const real *xt = x + g->tap_off[t];
+        const real *wt = wpack + t * 4;
+        PYNN_FN(cp_vec) xv[3];
+#pragma GCC unroll 3
+        for (int k = 0; k < dn; ++k)
+            memcpy(&xv[k], xt + xo[k], sizeof(PYNN_FN(cp_vec)));
+#pragma GCC unroll 4
+        for (int a = 0; a < 4; ++a) {
+            const PYNN_FN(cp_vec) wv = wt[a] - zero; /* a splat */
+#pragma GCC unroll 3
+            for (int k = 0; k < dn; ++k)
+                s[a][k] = PYNN_FN(cp_vfma)(wv, xv[k], s[a][k]);
+        }
+    }
+    /* Unrolled with an early exit rather than looping to dm, so that the sums stay in
+     * registers. */
+#pragma GCC unroll 4
+    for (int a = 0; a < 4; ++a) {
+        if (a >= dm)
+            break;
+        real *ya = y + a * g->oc_step;
+        const PYNN_FN(cp_vec) bv = (bias ? bias[a] : 0) - zero;
+#pragma GCC unroll 3
+        for (int k = 0; k < dn; ++k) {
+            PYNN_FN(cp_vec) v = s[a][k] + bv;
+            if (relu) /* max(v, 0) that keeps NaN, as the GEMM's epilogue */
+                v = (PYNN_FN(cp_vec))((PYNN_FN(cp_ivec))v & ~(PYNN_FN(cp_ivec))(v < zero));
+            if (len[k] == VL) {
+                memcpy(ya + yo[k], &v, sizeof(PYNN_FN(cp_vec)));
+            } else {
+                for (int64_t l = 0; l < len[k]; ++l)
+                    ya[yo[k] + l] = v[l];
+            }
+        }
+    }
+}
+
+static void PYNN_FN(fwd_rows)(const pynn_conv_rows_geom *g, const real *x, const real *wpack,
+                              const real *bias, int relu, real *y)
+{
+    const int64_t rvs = g->oh * ((g->ow + VL - 1) / VL);
+    for (int64_t oc = 0; oc < g->o; oc += 4) {
+        const int dm = (int)PYNN_MIN(4, g->o - oc);
+        const real *wp = wpack + oc * g->taps, *bo = bias ? bias + oc : NULL;
+        real *yc = y + oc * g->oc_step;
+        int64_t oy = 0, v = 0; /* the next row vector */
+        for (int64_t rv = 0; rv < rvs; rv += 3) {
+            const int dn = (int)PYNN_MIN(3, rvs - rv);
+            int64_t xo[3], yo[3], len[3];
+            for (int k = 0; k < dn; ++k) {
+                xo[k] = oy * g->x_row + v;
+                yo[k] = oy * g->ow + v;
+                len[k] = PYNN_MIN(VL, g->ow - v);
+                v += VL;
+                if (v >= g->ow)
+                    v = 0, ++oy;
+            }
+            if (dn == 3)
+                PYNN_FN(fwd_rows_block)(3, dm, g, x, wp, bo, relu, xo, yo, len, yc);
+            else if (dn == 2)
+                PYNN_FN(fwd_rows_block)(2, dm, g, x, wp, bo, relu, xo, yo, len, yc);
+            else
+                PYNN_FN(fwd_rows_block)(1, dm, g, x, wp, bo, relu, xo, yo, len, yc);
+        }
+    }
+}
+
+#undef VL
+#endif

@@ -39,23 +39,6 @@ typedef struct {
 
 #define PYNN_CONV_POOL_MAX_NV 2
 
-/* dwrows (the weight gradient as patch rows, the layout of wrows below) += the weight
- * gradient of one image; the lanes past kw receive sums to discard. Whole vectors are added,
- * so that a pass's accumulators leave registers in a few instructions (scattered value by
- * value into the weights' layout, they took a sixth of the 6 -> 16 layer's weight
- * gradient). The indices must select convolution outputs (the caller checks them). */
-typedef void (*pynn_conv_pool_dw_f32)(const pynn_conv_pool_geom *g, const float *xpad,
-                                      const float *dy, const int64_t *idx, float *dwrows);
-typedef void (*pynn_conv_pool_dw_f64)(const pynn_conv_pool_geom *g, const double *xpad,
-                                      const double *dy, const int64_t *idx, double *dwrows);
-
-/* dxpad (the padded, channel-interleaved layout of xpad) += the input gradient of one
- * image, from wrows, the weights as patch rows. Indices as for dw. */
-typedef void (*pynn_conv_pool_dx_f32)(const pynn_conv_pool_geom *g, const float *wrows,
-                                      const float *dy, const int64_t *idx, float *dxpad);
-typedef void (*pynn_conv_pool_dx_f64)(const pynn_conv_pool_geom *g, const double *wrows,
-                                      const double *dy, const int64_t *idx, double *dxpad);
-
 /* The weight gradient of one image of a convolution with stride 1 along the width, from the
  * image itself rather than its column matrix: tap t = (ci * kh + i) * kw + j reads, for
  * output row oy, the ow contiguous values at x + tap_off[t] + oy * x_row (x_row = sh times the
@@ -63,7 +46,7 @@ typedef void (*pynn_conv_pool_dx_f64)(const pynn_conv_pool_geom *g, const double
  * image's o planes of oh x ow values, oc_step apart. acc holds o x taps vectors of lanes
  * partial sums, to which the image's products are added (the caller sums the lanes once at
  * the end, so that images add no reductions). A row's ow values are taken in whole vectors,
- * and its last ones with the lanes past ow zero in both operands. */
+ * and its last ones with the lanes past ow zero in both operands (dw_rows below). */
 typedef struct {
     int64_t o, taps, oh, ow;
     int64_t oc_step;        /* between output-channel planes: of dy, or of y (forward) */
@@ -71,40 +54,34 @@ typedef struct {
     const int64_t *tap_off; /* taps entries */
 } pynn_conv_rows_geom;
 
-typedef void (*pynn_conv_dw_rows_f32)(const pynn_conv_rows_geom *g, const float *x,
-                                      const float *dy, float *acc);
-typedef void (*pynn_conv_dw_rows_f64)(const pynn_conv_rows_geom *g, const double *x,
-                                      const double *dy, double *acc);
-
-/* The forward of one image of such a convolution, from the image itself: y's o planes of
- * oh x ow values, oc_step apart, := relu?(conv + bias) (bias NULL: none; relu keeps NaN).
- * Each row is computed in whole vectors, so the image needs lanes - 1 readable values of
- * slack past its end; only the row's ow values are stored. wpack holds the weights in
- * blocks of 4 output channels, taps x 4 values each (w[oc][t] at
- * wpack[oc / 4 * taps * 4 + t * 4 + oc % 4]), zero past o. */
-typedef void (*pynn_conv_fwd_rows_f32)(const pynn_conv_rows_geom *g, const float *x,
-                                       const float *wpack, const float *bias, int relu,
-                                       float *y);
-typedef void (*pynn_conv_fwd_rows_f64)(const pynn_conv_rows_geom *g, const double *x,
-                                       const double *wpack, const double *bias, int relu,
-                                       double *y);
+#define PYNN_CONV_POOL_KERNELS(K, real, sfx)                                                       \
+    /* dwrows (the weight gradient as patch rows, the layout of wrows below) += the weight         \
+     * gradient of one image; the lanes past kw receive sums to discard. Whole vectors are         \
+     * added, so that a pass's accumulators leave registers in a few instructions (scattered       \
+     * value by value into the weights' layout, they took a sixth of the 6 -> 16 layer's weight    \
+     * gradient). The indices must select convolution outputs (the caller checks them). */         \
+    K(void, dw, (const pynn_conv_pool_geom *g, const real *xpad, const real *dy,                   \
+                 const int64_t *idx, real *dwrows))                                                \
+    /* dxpad (the padded, channel-interleaved layout of xpad) += the input gradient of one         \
+     * image, from wrows, the weights as patch rows. Indices as for dw. */                         \
+    K(void, dx, (const pynn_conv_pool_geom *g, const real *wrows, const real *dy,                  \
+                 const int64_t *idx, real *dxpad))                                                 \
+    /* The image-read weight gradient above, in vectors of lanes_f32 / lanes_f64 values. */        \
+    K(void, dw_rows, (const pynn_conv_rows_geom *g, const real *x, const real *dy, real *acc))     \
+    /* The forward of one image of such a convolution, from the image itself: y's o planes of      \
+     * oh x ow values, oc_step apart, := relu?(conv + bias) (bias NULL: none; relu keeps NaN).     \
+     * Each row is computed in whole vectors, so the image needs lanes - 1 readable values of      \
+     * slack past its end; only the row's ow values are stored. wpack holds the weights in         \
+     * blocks of 4 output channels, taps x 4 values each (w[oc][t] at                              \
+     * wpack[oc / 4 * taps * 4 + t * 4 + oc % 4]), zero past o. */                                 \
+    K(void, fwd_rows, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,             \
+                       const real *bias, int relu, real *y))
 
 typedef struct {
     int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */
-    pynn_conv_pool_dw_f32 dw_f32;
-    pynn_conv_pool_dw_f64 dw_f64;
-    pynn_conv_pool_dx_f32 dx_f32;
-    pynn_conv_pool_dx_f64 dx_f64;
-    pynn_conv_dw_rows_f32 dw_rows_f32; /* vectors of lanes_f32 / lanes_f64 values */
-    pynn_conv_dw_rows_f64 dw_rows_f64;
-    pynn_conv_fwd_rows_f32 fwd_rows_f32;
-    pynn_conv_fwd_rows_f64 fwd_rows_f64;
+    PYNN_DESC_FIELDS(PYNN_CONV_POOL_KERNELS)
 } pynn_conv_pool_desc;
 
-extern const pynn_conv_pool_desc pynn_conv_pool_desc_generic;
-#if defined(__x86_64__) || defined(_M_X64)
-extern const pynn_conv_pool_desc pynn_conv_pool_desc_avx2;
-extern const pynn_conv_pool_desc pynn_conv_pool_desc_avx512;
-#endif
+PYNN_DECLARE_DESCS(conv_pool)
 
 #endif

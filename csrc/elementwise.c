@@ -1,7 +1,6 @@
-/* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template), and compiled once per
- * instruction set (see elementwise.h). */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h), and compiled once per instruction set (see elementwise.h). */
+#ifndef PYNN_FN
 #include <string.h>
 #include <tgmath.h>
 
@@ -12,25 +11,13 @@
 /* Below this many elements a parallel region costs more than it saves. */
 #define PYNN_EW_MIN_PARALLEL 65536
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#include "elementwise.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#include "elementwise.c"
-#undef PYNN_REAL
-#undef PYNN_FN
+#define PYNN_TEMPLATE "elementwise.c"
+#include "pynn_template.h"
 
-#define ENTRIES(sfx)                                                                          \
-    .bias_grad_##sfx = bias_grad_##sfx, .sgd_step_##sfx = sgd_step_##sfx,                     \
-    .adam_step_##sfx = adam_step_##sfx, .rmsprop_step_##sfx = rmsprop_step_##sfx
-const pynn_elementwise_desc PYNN_ISA_SYM(pynn_elementwise_desc) = {ENTRIES(f32), ENTRIES(f64)};
-#undef ENTRIES
+const pynn_elementwise_desc PYNN_ISA_SYM(pynn_elementwise_desc) = {
+    PYNN_DESC_ENTRIES(PYNN_ELEMENTWISE_KERNELS)};
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 
 #define FOR_EACH(n, ...)                                                                      \
     PYNN_PARALLEL_FOR_SIMD(i, n, n_threads, n_threads > 1 && (n) >= PYNN_EW_MIN_PARALLEL,     \
@@ -196,5 +183,4 @@ static void PYNN_FN(rmsprop_step)(int64_t n, real *param, const real *grad, real
 }
 
 #undef FOR_EACH
-#undef real
 #endif

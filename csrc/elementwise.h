@@ -24,38 +24,25 @@ typedef struct {
     int centered, maximize;
 } pynn_rmsprop_hyper;
 
-#define PYNN_ELEMENTWISE_FIELDS(real, sfx)                                                    \
-    /* db[c] := sum over o, i of dy[(o * channels + c) * inner + i], summed in double */      \
-    void (*bias_grad_##sfx)(int64_t outer, int64_t channels, int64_t inner, const real *dy,   \
-                            real *db, int n_threads);                                         \
-    /* buf may be NULL when momentum == 0 */                                                  \
-    void (*sgd_step_##sfx)(int64_t n, real *param, const real *grad, real *buf,               \
-                           const pynn_sgd_hyper *h, int n_threads);                           \
-    /* max_sq (AMSGrad) may be NULL */                                                        \
-    void (*adam_step_##sfx)(int64_t n, real *param, const real *grad, real *avg,              \
-                            real *avg_sq, real *max_sq, const pynn_adam_hyper *h,             \
-                            int n_threads);                                                   \
-    /* buf may be NULL when momentum == 0, grad_avg when not centered */                      \
-    void (*rmsprop_step_##sfx)(int64_t n, real *param, const real *grad, real *square_avg,    \
-                               real *buf, real *grad_avg, const pynn_rmsprop_hyper *h,        \
-                               int n_threads);
+#define PYNN_ELEMENTWISE_KERNELS(K, real, sfx)                                                     \
+    /* db[c] := sum over o, i of dy[(o * channels + c) * inner + i], summed in double */           \
+    K(void, bias_grad, (int64_t outer, int64_t channels, int64_t inner, const real *dy,            \
+                        real *db, int n_threads))                                                  \
+    /* buf may be NULL when momentum == 0 */                                                       \
+    K(void, sgd_step, (int64_t n, real *param, const real *grad, real *buf,                        \
+                       const pynn_sgd_hyper *h, int n_threads))                                    \
+    /* max_sq (AMSGrad) may be NULL */                                                             \
+    K(void, adam_step, (int64_t n, real *param, const real *grad, real *avg, real *avg_sq,         \
+                        real *max_sq, const pynn_adam_hyper *h, int n_threads))                    \
+    /* buf may be NULL when momentum == 0, grad_avg when not centered */                           \
+    K(void, rmsprop_step, (int64_t n, real *param, const real *grad, real *square_avg,             \
+                           real *buf, real *grad_avg, const pynn_rmsprop_hyper *h,                 \
+                           int n_threads))
 
 typedef struct {
-    PYNN_ELEMENTWISE_FIELDS(float, f32)
-    PYNN_ELEMENTWISE_FIELDS(double, f64)
+    PYNN_DESC_FIELDS(PYNN_ELEMENTWISE_KERNELS)
 } pynn_elementwise_desc;
-#undef PYNN_ELEMENTWISE_FIELDS
 
-extern const pynn_elementwise_desc pynn_elementwise_desc_generic;
-#if defined(__x86_64__) || defined(_M_X64)
-extern const pynn_elementwise_desc pynn_elementwise_desc_avx2;
-extern const pynn_elementwise_desc pynn_elementwise_desc_avx512;
-#endif
-
-/* The kernels built for `isa` (enum pynn_isa), which the CPU must support. */
-static inline const pynn_elementwise_desc *pynn_elementwise_kernels(int isa)
-{
-    return PYNN_ISA_DESC(pynn_elementwise_desc, isa);
-}
+PYNN_DECLARE_DESCS(elementwise)
 
 #endif

@@ -21,17 +21,14 @@
 
 struct pynn_cache_info; /* cpu.h */
 
-int pynn_gemm_f32(int64_t m, int64_t n, int64_t k, float alpha,
-                  const float *a, int64_t rsa, int64_t csa,
-                  const float *b, int64_t rsb, int64_t csb,
-                  float beta, float *c, int64_t rsc, int64_t csc,
-                  const float *bias, int bias_axis, int relu, int isa, int n_threads);
+#define PYNN_GEMM_KERNELS(K, real, sfx)                                                            \
+    K(int, pynn_gemm, (int64_t m, int64_t n, int64_t k, real alpha,                                \
+                       const real *a, int64_t rsa, int64_t csa,                                    \
+                       const real *b, int64_t rsb, int64_t csb,                                    \
+                       real beta, real *c, int64_t rsc, int64_t csc,                               \
+                       const real *bias, int bias_axis, int relu, int isa, int n_threads))
 
-int pynn_gemm_f64(int64_t m, int64_t n, int64_t k, double alpha,
-                  const double *a, int64_t rsa, int64_t csa,
-                  const double *b, int64_t rsb, int64_t csb,
-                  double beta, double *c, int64_t rsc, int64_t csc,
-                  const double *bias, int bias_axis, int relu, int isa, int n_threads);
+PYNN_DECLARE_PROTOS(PYNN_GEMM_KERNELS)
 
 /* The blocks of one precision: the register block mr x nr of the ISA's micro-kernel, and the
  * cache blocks (kc: depth of packed panels, mc: rows of A's packed block kept in L2, nc:

@@ -14,32 +14,19 @@
  * K block only (later blocks accumulate with beta = 1) and for bias and ReLU on the last.
  *
  * gemm_kernel.c is compiled once per instruction set (PYNN_ISA = generic, avx2, avx512);
- * each object exports one descriptor, pynn_gemm_desc_<isa>. */
+ * each object exports one descriptor, pynn_gemm_desc_<isa>, which gemm.c takes from
+ * pynn_gemm_kernels(isa). The per-precision types are the template half below. */
+#ifndef PYNN_FN
 #ifndef PYNN_GEMM_KERNEL_H
 #define PYNN_GEMM_KERNEL_H
 
 #include "pynn_common.h"
 
-typedef struct {
-    float alpha, beta;
-    int load_c, relu, bias_axis;
-    const float *bias;
-} pynn_gemm_ep_f32;
-
-typedef struct {
-    double alpha, beta;
-    int load_c, relu, bias_axis;
-    const double *bias;
-} pynn_gemm_ep_f64;
-
-typedef void (*pynn_gemm_ukr_f32)(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,
-                                  const float *b, int64_t rs_b, float *c, int64_t rsc,
-                                  int64_t csc, int64_t mr, int64_t nr,
-                                  const pynn_gemm_ep_f32 *ep);
-typedef void (*pynn_gemm_ukr_f64)(int64_t kc, const double *a, int64_t rs_a, int64_t cs_a,
-                                  const double *b, int64_t rs_b, double *c, int64_t rsc,
-                                  int64_t csc, int64_t mr, int64_t nr,
-                                  const pynn_gemm_ep_f64 *ep);
+/* A micro-kernel's parameters, the epilogue of type ep_type. */
+#define PYNN_GEMM_UKR_PARAMS(real, ep_type)                                                   \
+    (int64_t kc, const real *PYNN_RESTRICT a, int64_t rs_a, int64_t cs_a,                     \
+     const real *PYNN_RESTRICT b, int64_t rs_b, real *PYNN_RESTRICT c, int64_t rsc,           \
+     int64_t csc, int64_t mr, int64_t nr, const ep_type *ep)
 
 /* The dot form, for operands both contiguous along k (A row-major, B stored as B^T
  * row-major): C(i, j) := relu?(alpha * sum_p a[i * rsa + p] * bt[j * rsbt + p]
@@ -47,12 +34,22 @@ typedef void (*pynn_gemm_ukr_f64)(int64_t kc, const double *a, int64_t rs_a, int
  * with ep->bias indexed from row / column 0 of this call. Nothing is packed: it serves
  * products whose M and N are too small to amortise packing (convolution weight gradients,
  * a classifier head) and whose K is long. */
-typedef void (*pynn_gemm_dot_f32)(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
-                                  const float *bt, int64_t rsbt, float *c, int64_t rsc,
-                                  int64_t csc, const pynn_gemm_ep_f32 *ep);
-typedef void (*pynn_gemm_dot_f64)(int64_t m, int64_t n, int64_t k, const double *a,
-                                  int64_t rsa, const double *bt, int64_t rsbt, double *c,
-                                  int64_t rsc, int64_t csc, const pynn_gemm_ep_f64 *ep);
+#define PYNN_GEMM_DOT_PARAMS(real, ep_type)                                                   \
+    (int64_t m, int64_t n, int64_t k, const real *a, int64_t rsa, const real *bt,             \
+     int64_t rsbt, real *c, int64_t rsc, int64_t csc, const ep_type *ep)
+
+#define PYNN_TEMPLATE "gemm_kernel.h"
+#include "pynn_template.h"
+
+#define PYNN_GEMM_MICRO_KERNELS(K, real, sfx)                                                 \
+    K(void, ukr, PYNN_GEMM_UKR_PARAMS(real, pynn_gemm_ep_##sfx))                              \
+    /* The same with one vector per row (nr <= NR / 2), for the ragged last column panel;     \
+     * packed B panels keep their full NR row stride. */                                      \
+    K(void, ukr_half, PYNN_GEMM_UKR_PARAMS(real, pynn_gemm_ep_##sfx))                         \
+    /* The same with mr / 2 rows (and full width), for a ragged last row panel of at most     \
+     * mr / 2 rows: A's panel keeps its MR stride, which this kernel reads as given. */       \
+    K(void, ukr_short, PYNN_GEMM_UKR_PARAMS(real, pynn_gemm_ep_##sfx))                        \
+    K(void, dot, PYNN_GEMM_DOT_PARAMS(real, pynn_gemm_ep_##sfx))
 
 /* Register block (mr x nr) of one precision on one ISA; the cache blocks are gemm.c's, from
  * the caches of the machine that runs it. */
@@ -63,28 +60,25 @@ typedef struct {
 typedef struct {
     const char *name;
     pynn_gemm_regblock f32, f64;
-    pynn_gemm_ukr_f32 ukr_f32;
-    pynn_gemm_ukr_f64 ukr_f64;
-    /* The same with one vector per row (nr <= NR / 2), for the ragged last column panel;
-     * packed B panels keep their full NR row stride. */
-    pynn_gemm_ukr_f32 ukr_half_f32;
-    pynn_gemm_ukr_f64 ukr_half_f64;
-    /* The same with mr / 2 rows (and full width), for a ragged last row panel of at most
-     * mr / 2 rows: A's panel keeps its MR stride, which this kernel reads as given. */
-    pynn_gemm_ukr_f32 ukr_short_f32;
-    pynn_gemm_ukr_f64 ukr_short_f64;
-    pynn_gemm_dot_f32 dot_f32;
-    pynn_gemm_dot_f64 dot_f64;
     int dot_m, dot_n; /* the dot form's register block, for splitting work among threads */
     /* Peak probe: `rounds` rounds of independent vector FMA chains (no memory traffic);
      * returns the float32 operations done. `sink` keeps the work from being optimised out. */
     int64_t (*fma_probe_f32)(int64_t rounds, float *sink);
+    PYNN_DESC_FIELDS(PYNN_GEMM_MICRO_KERNELS)
 } pynn_gemm_desc;
 
-extern const pynn_gemm_desc pynn_gemm_desc_generic;
-#if defined(__x86_64__) || defined(_M_X64)
-extern const pynn_gemm_desc pynn_gemm_desc_avx2;
-extern const pynn_gemm_desc pynn_gemm_desc_avx512;
-#endif
+PYNN_DECLARE_DESCS(gemm)
 
 #endif /* PYNN_GEMM_KERNEL_H */
+#else /* the per-precision types (pynn_template.h) */
+
+typedef struct {
+    real alpha, beta;
+    int load_c, relu, bias_axis;
+    const real *bias;
+} PYNN_FN(pynn_gemm_ep);
+
+typedef void(*PYNN_FN(pynn_gemm_ukr)) PYNN_GEMM_UKR_PARAMS(real, PYNN_FN(pynn_gemm_ep));
+typedef void(*PYNN_FN(pynn_gemm_dot)) PYNN_GEMM_DOT_PARAMS(real, PYNN_FN(pynn_gemm_ep));
+
+#endif

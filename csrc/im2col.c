@@ -1,6 +1,6 @@
-/* This file is written once for a generic `real` and compiled for float and double: it
- * includes itself twice with PYNN_REAL set (the bottom half is the template). */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h). */
+#ifndef PYNN_FN
 #include <string.h>
 
 #include "im2col.h"
@@ -20,17 +20,10 @@ static void valid_range(int64_t n, int64_t s, int64_t p, int64_t off, int64_t ou
 /* Values in one 32-byte block: the unit of the row copies below. */
 #define ROW_BLOCK ((int64_t)(32 / sizeof(real)))
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#include "im2col.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#include "im2col.c"
+#define PYNN_TEMPLATE "im2col.c"
+#include "pynn_template.h"
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 
 /* Rows of im2col are short (8-28 values in MNIST-sized layers). Written as loops, GCC turns
  * the copy and the zero fill into memcpy / memset calls, which cost more than the copy: at
@@ -182,5 +175,4 @@ void PYNN_FN(pynn_col2im_batch)(const pynn_conv_geom *g, int64_t n, const real *
         PYNN_FN(pynn_col2im)(g, cols + b * c_step, g->oh * g->ow, x + b * x_step);
 }
 
-#undef real
 #endif

@@ -15,26 +15,21 @@ typedef struct {
     int64_t oh, ow;         /* output size, from the formula above */
 } pynn_conv_geom;
 
-/* Fill cols (every element of its oh * ow columns written) from image x (c x h x w,
- * contiguous). Row r of cols starts at cols + r * ld (ld >= oh * ow), so several images can
- * sit side by side in one wider matrix. */
-void pynn_im2col_f32(const pynn_conv_geom *g, const float *x, float *cols, int64_t ld);
-void pynn_im2col_f64(const pynn_conv_geom *g, const double *x, double *cols, int64_t ld);
+#define PYNN_IM2COL_KERNELS(K, real, sfx)                                                          \
+    /* Fill cols (every element of its oh * ow columns written) from image x (c x h x w,           \
+     * contiguous). Row r of cols starts at cols + r * ld (ld >= oh * ow), so several images can   \
+     * sit side by side in one wider matrix. */                                                    \
+    K(void, pynn_im2col, (const pynn_conv_geom *g, const real *x, real *cols, int64_t ld))         \
+    /* x := sum of cols scattered back (x is zero-filled first, so it may hold garbage); cols      \
+     * rows ld apart as above. */                                                                  \
+    K(void, pynn_col2im, (const pynn_conv_geom *g, const real *cols, int64_t ld, real *x))         \
+    /* The same over a batch of n images (x: n x c x h x w, cols: n x rows x cols), parallel over  \
+     * images. */                                                                                  \
+    K(void, pynn_im2col_batch, (const pynn_conv_geom *g, int64_t n, const real *x, real *cols,     \
+                                int n_threads))                                                    \
+    K(void, pynn_col2im_batch, (const pynn_conv_geom *g, int64_t n, const real *cols, real *x,     \
+                                int n_threads))
 
-/* x := sum of cols scattered back (x is zero-filled first, so it may hold garbage); cols
- * rows ld apart as above. */
-void pynn_col2im_f32(const pynn_conv_geom *g, const float *cols, int64_t ld, float *x);
-void pynn_col2im_f64(const pynn_conv_geom *g, const double *cols, int64_t ld, double *x);
-
-/* The same over a batch of n images (x: n x c x h x w, cols: n x rows x cols), parallel over
- * images. */
-void pynn_im2col_batch_f32(const pynn_conv_geom *g, int64_t n, const float *x, float *cols,
-                           int n_threads);
-void pynn_im2col_batch_f64(const pynn_conv_geom *g, int64_t n, const double *x, double *cols,
-                           int n_threads);
-void pynn_col2im_batch_f32(const pynn_conv_geom *g, int64_t n, const float *cols, float *x,
-                           int n_threads);
-void pynn_col2im_batch_f64(const pynn_conv_geom *g, int64_t n, const double *cols, double *x,
-                           int n_threads);
+PYNN_DECLARE_PROTOS(PYNN_IM2COL_KERNELS)
 
 #endif

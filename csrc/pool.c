@@ -1,6 +1,6 @@
-/* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template). */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h). */
+#ifndef PYNN_FN
 #include <math.h>
 #include <string.h>
 
@@ -159,17 +159,10 @@ static inline int64_t unpool_quads_2x2_f32(const float *d, const int64_t *id, in
 #define maxpool_quads_2x2_f64(r0, r1, w, ow, at, yrow, irow) ((int64_t)0)
 #define unpool_quads_2x2_f64(d, id, w, ow, at, r0, r1, outside) ((int64_t)0)
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#include "pool.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#include "pool.c"
+#define PYNN_TEMPLATE "pool.c"
+#include "pynn_template.h"
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 
 /* The maximum of one window clipped to [y0, y1) x [x0, x1), with its flat position.
  * Starting from the first real input rather than -inf gives PyTorch's result (it starts from
@@ -447,5 +440,4 @@ void PYNN_FN(pynn_avgpool2d_bwd)(const pynn_pool_geom *g, const real *dy, int co
     }
 }
 
-#undef real
 #endif

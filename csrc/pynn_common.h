@@ -85,14 +85,50 @@ enum pynn_status { PYNN_OK = 0, PYNN_ERR_NOMEM = 1, PYNN_ERR_ARG = 2 };
 /* Instruction sets a SIMD kernel is built for, best last. */
 enum pynn_isa { PYNN_ISA_GENERIC = 0, PYNN_ISA_AVX2 = 1, PYNN_ISA_AVX512 = 2 };
 
-/* The descriptor that the SIMD_SOURCES object built for `isa` exports as prefix_<isa> (its
- * header declares one per ISA); off x86-64 only the generic build exists. */
+/* Every kernel family lists its kernels once, in its header, as an X-macro
+ * PYNN_<FAMILY>_KERNELS(K, real, sfx) of K(return type, name, (parameters)) entries, the
+ * parameters written for the element type `real` (sfx, f32 or f64, for other per-precision
+ * names: pynn_bcast3_##sfx). A portable family's header expands it into prototypes of
+ * name_f32 and name_f64 (PYNN_DECLARE_PROTOS). A family in SIMD_SOURCES (setup.py) expands
+ * it into its descriptor's fields (PYNN_DESC_FIELDS) and declares each ISA's descriptor
+ * (PYNN_DECLARE_DESCS); its .c file, compiled once per ISA, defines the kernels as static
+ * functions and exports its ISA's descriptor, PYNN_ISA_SYM(pynn_<family>_desc) (simd_isa.h),
+ * initialised by PYNN_DESC_ENTRIES. Either way the kernels are defined once, for `real`, as
+ * PYNN_FN(name) (pynn_template.h). */
+#define PYNN_PROTO_F32(ret, name, params) ret name##_f32 params;
+#define PYNN_PROTO_F64(ret, name, params) ret name##_f64 params;
+#define PYNN_FIELD_F32(ret, name, params) ret (*name##_f32) params;
+#define PYNN_FIELD_F64(ret, name, params) ret (*name##_f64) params;
+#define PYNN_ENTRY_F32(ret, name, params) .name##_f32 = name##_f32,
+#define PYNN_ENTRY_F64(ret, name, params) .name##_f64 = name##_f64,
+#define PYNN_DECLARE_PROTOS(KERNELS)                                                          \
+    KERNELS(PYNN_PROTO_F32, float, f32) KERNELS(PYNN_PROTO_F64, double, f64)
+#define PYNN_DESC_FIELDS(KERNELS)                                                             \
+    KERNELS(PYNN_FIELD_F32, float, f32) KERNELS(PYNN_FIELD_F64, double, f64)
+#define PYNN_DESC_ENTRIES(KERNELS)                                                            \
+    KERNELS(PYNN_ENTRY_F32, float, f32) KERNELS(PYNN_ENTRY_F64, double, f64)
+
+/* Declares pynn_<family>_desc_<isa> for each ISA built here (off x86-64 only the generic
+ * one) and pynn_<family>_kernels(isa), the descriptor for an enum pynn_isa that the CPU
+ * supports. */
 #if defined(__x86_64__) || defined(_M_X64)
-#define PYNN_ISA_DESC(prefix, isa)                                                            \
-    ((isa) == PYNN_ISA_AVX512 ? &prefix##_avx512                                              \
-                              : (isa) == PYNN_ISA_AVX2 ? &prefix##_avx2 : &prefix##_generic)
+#define PYNN_DECLARE_DESCS(family)                                                            \
+    extern const pynn_##family##_desc pynn_##family##_desc_generic,                           \
+        pynn_##family##_desc_avx2, pynn_##family##_desc_avx512;                               \
+    static inline const pynn_##family##_desc *pynn_##family##_kernels(int isa)                \
+    {                                                                                         \
+        return isa == PYNN_ISA_AVX512 ? &pynn_##family##_desc_avx512                          \
+               : isa == PYNN_ISA_AVX2 ? &pynn_##family##_desc_avx2                            \
+                                      : &pynn_##family##_desc_generic;                        \
+    }
 #else
-#define PYNN_ISA_DESC(prefix, isa) ((void)(isa), &prefix##_generic)
+#define PYNN_DECLARE_DESCS(family)                                                            \
+    extern const pynn_##family##_desc pynn_##family##_desc_generic;                           \
+    static inline const pynn_##family##_desc *pynn_##family##_kernels(int isa)                \
+    {                                                                                         \
+        (void)isa;                                                                            \
+        return &pynn_##family##_desc_generic;                                                 \
+    }
 #endif
 
 /* Sizes and offsets formed from a caller's dimensions (a padded image, a workspace of columns,

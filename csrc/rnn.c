@@ -1,9 +1,8 @@
-/* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template). Each row (a batch
- * element) is independent: rows are shared among the threads, and the loop along a row
- * vectorises (the sigmoid and tanh of pynn_math.h are inlined, not libm calls) to the width
- * of the instruction set it is compiled for (see rnn.h). */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h). Each row (a batch element) is independent: rows are shared among the
+ * threads, and the loop along a row vectorises (the sigmoid and tanh of pynn_math.h are
+ * inlined, not libm calls) to the width of the instruction set it is compiled for (see rnn.h). */
+#ifndef PYNN_FN
 #include "rnn.h"
 #include "pynn_math.h"
 #include "simd_isa.h"
@@ -11,25 +10,13 @@
 /* Below this many elements (n * h) a parallel region costs more than it saves. */
 #define PYNN_RNN_MIN_PARALLEL 8192
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#include "rnn.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#include "rnn.c"
-#undef PYNN_REAL
-#undef PYNN_FN
+#define PYNN_TEMPLATE "rnn.c"
+#include "pynn_template.h"
 
-#define ENTRIES(sfx)                                                                          \
-    .lstm_cell_fwd_##sfx = lstm_cell_fwd_##sfx, .lstm_cell_bwd_##sfx = lstm_cell_bwd_##sfx,   \
-    .gru_cell_fwd_##sfx = gru_cell_fwd_##sfx, .gru_cell_bwd_##sfx = gru_cell_bwd_##sfx
-const pynn_rnn_desc PYNN_ISA_SYM(pynn_rnn_desc) = {ENTRIES(f32), ENTRIES(f64)};
-#undef ENTRIES
+const pynn_rnn_desc PYNN_ISA_SYM(pynn_rnn_desc) = {
+    PYNN_DESC_ENTRIES(PYNN_RNN_KERNELS)};
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 #define SIGMOID PYNN_FN(pynn_sigmoid)
 #define TANH PYNN_FN(pynn_tanh)
 
@@ -135,5 +122,4 @@ static void PYNN_FN(gru_cell_bwd)(int64_t n, int64_t h, const real *acts, const 
 #undef FOR_EACH_ROW
 #undef TANH
 #undef SIGMOID
-#undef real
 #endif

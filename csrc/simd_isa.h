@@ -36,28 +36,50 @@
 #undef avx2
 #undef avx512
 
-typedef float vf32 __attribute__((vector_size(VBYTES)));
-typedef double vf64 __attribute__((vector_size(VBYTES)));
-typedef int32_t vi32 __attribute__((vector_size(VBYTES)));
-typedef int64_t vi64 __attribute__((vector_size(VBYTES)));
+/* The vector of each precision, name_f32 and name_f64 so that a template reaches them as
+ * PYNN_FN(vec) (pynn_template.h); ivec has integer lanes of the same width (masks). */
+typedef float vec_f32 __attribute__((vector_size(VBYTES)));
+typedef double vec_f64 __attribute__((vector_size(VBYTES)));
+typedef int32_t ivec_f32 __attribute__((vector_size(VBYTES)));
+typedef int64_t ivec_f64 __attribute__((vector_size(VBYTES)));
 
-/* a * b + c, fused where the ISA has FMA. ISO C mode (-std=c11) turns off GCC's automatic
- * contraction of a * b + c, so it is spelled out with the ISA's intrinsic. */
+/* pynn_vfma: a * b + c, fused where the ISA has FMA (PYNN_FN(pynn_vfma) in a template). ISO C
+ * mode (-std=c11) turns off GCC's automatic contraction of a * b + c, so it is spelled out
+ * with the ISA's intrinsic. */
+#define PYNN_VECTOR_FN static inline __attribute__((always_inline))
 #if defined(__FMA__) && VBYTES == 64 && defined(__AVX512F__)
 #include <immintrin.h>
-#define VFMA_F32(a, b, c) ((vf32)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
-#define VFMA_F64(a, b, c) ((vf64)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
+PYNN_VECTOR_FN vec_f32 pynn_vfma_f32(vec_f32 a, vec_f32 b, vec_f32 c)
+{
+    return (vec_f32)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+}
+PYNN_VECTOR_FN vec_f64 pynn_vfma_f64(vec_f64 a, vec_f64 b, vec_f64 c)
+{
+    return (vec_f64)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+}
 #elif defined(__FMA__) && VBYTES == 32
 #include <immintrin.h>
-#define VFMA_F32(a, b, c) ((vf32)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
-#define VFMA_F64(a, b, c) ((vf64)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
+PYNN_VECTOR_FN vec_f32 pynn_vfma_f32(vec_f32 a, vec_f32 b, vec_f32 c)
+{
+    return (vec_f32)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+}
+PYNN_VECTOR_FN vec_f64 pynn_vfma_f64(vec_f64 a, vec_f64 b, vec_f64 c)
+{
+    return (vec_f64)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+}
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
-#define VFMA_F32(a, b, c) ((vf32)vfmaq_f32((float32x4_t)(c), (float32x4_t)(a), (float32x4_t)(b)))
-#define VFMA_F64(a, b, c) ((vf64)vfmaq_f64((float64x2_t)(c), (float64x2_t)(a), (float64x2_t)(b)))
+PYNN_VECTOR_FN vec_f32 pynn_vfma_f32(vec_f32 a, vec_f32 b, vec_f32 c)
+{
+    return (vec_f32)vfmaq_f32((float32x4_t)c, (float32x4_t)a, (float32x4_t)b);
+}
+PYNN_VECTOR_FN vec_f64 pynn_vfma_f64(vec_f64 a, vec_f64 b, vec_f64 c)
+{
+    return (vec_f64)vfmaq_f64((float64x2_t)c, (float64x2_t)a, (float64x2_t)b);
+}
 #else
-#define VFMA_F32(a, b, c) ((a) * (b) + (c))
-#define VFMA_F64(a, b, c) ((a) * (b) + (c))
+PYNN_VECTOR_FN vec_f32 pynn_vfma_f32(vec_f32 a, vec_f32 b, vec_f32 c) { return a * b + c; }
+PYNN_VECTOR_FN vec_f64 pynn_vfma_f64(vec_f64 a, vec_f64 b, vec_f64 c) { return a * b + c; }
 #endif
 
 #endif /* PYNN_SIMD_ISA_H */

@@ -1,7 +1,6 @@
-/* Written once for a generic `real`, compiled for float and double: this file includes
- * itself twice with PYNN_REAL set (the bottom half is the template), and compiled once per
- * instruction set (see softmax.h). */
-#ifndef PYNN_REAL
+/* Written once for `real`: the template half below is instantiated for float and double
+ * (pynn_template.h), and compiled once per instruction set (see softmax.h). */
+#ifndef PYNN_FN
 #include <math.h>
 #include <string.h>
 
@@ -65,32 +64,13 @@ static int64_t check_labels(int64_t rows, int64_t cols, const int64_t *labels,
     return -1;
 }
 
-#define PYNN_REAL float
-#define PYNN_FN(name) name##_f32
-#include "softmax.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#define PYNN_REAL double
-#define PYNN_FN(name) name##_f64
-#include "softmax.c"
-#undef PYNN_REAL
-#undef PYNN_FN
-#undef PARALLEL
-#undef FOR_BLOCKS
+#define PYNN_TEMPLATE "softmax.c"
+#include "pynn_template.h"
 
-#define ENTRIES(sfx)                                                                          \
-    .softmax_fwd_##sfx = softmax_fwd_##sfx,                                                   \
-    .softmax_rows_inplace_##sfx = softmax_rows_inplace_##sfx,                                 \
-    .softmax_bwd_##sfx = softmax_bwd_##sfx, .softmax_bwd_row_##sfx = softmax_bwd_row_##sfx,   \
-    .log_softmax_fwd_##sfx = log_softmax_fwd_##sfx,                                           \
-    .log_softmax_bwd_##sfx = log_softmax_bwd_##sfx,                                           \
-    .softmax_xent_fwd_##sfx = softmax_xent_fwd_##sfx,                                         \
-    .softmax_xent_bwd_##sfx = softmax_xent_bwd_##sfx
-const pynn_softmax_desc PYNN_ISA_SYM(pynn_softmax_desc) = {ENTRIES(f32), ENTRIES(f64)};
-#undef ENTRIES
+const pynn_softmax_desc PYNN_ISA_SYM(pynn_softmax_desc) = {
+    PYNN_DESC_ENTRIES(PYNN_SOFTMAX_KERNELS)};
 
-#else /* template */
-#define real PYNN_REAL
+#else /* the template (pynn_template.h) */
 
 static inline real PYNN_FN(row_max)(int64_t n, const real *x)
 {
@@ -334,5 +314,4 @@ static int64_t PYNN_FN(softmax_xent_bwd)(int64_t rows, int64_t cols, const real 
     return -1;
 }
 
-#undef real
 #endif
