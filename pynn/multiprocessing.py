@@ -272,10 +272,13 @@ class ProcessContext:
         from multiprocessing.connection import wait
 
         while True:
-            for index, p in enumerate(self.processes):
-                if p.exitcode not in (None, 0):
-                    self._fail(index, p)
-            alive = [p.sentinel for p in self.processes if p.exitcode is None]
+            # One reading of the exit codes serves both tests: read twice, a process that
+            # fails between the readings would be neither a failure nor alive.
+            codes = [p.exitcode for p in self.processes]
+            for index, code in enumerate(codes):
+                if code not in (None, 0):
+                    self._fail(index, self.processes[index])
+            alive = [p.sentinel for p, code in zip(self.processes, codes) if code is None]
             if not alive:
                 return True
             if not wait(alive, timeout=timeout):
