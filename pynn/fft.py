@@ -609,6 +609,16 @@ def _shift_dims(input, dim):
     return [normalize_dim(int(d), ndim, "fftshift()") for d in _seq(dim, "dim", "fftshift")]
 
 
+def _shift(input, dim, sign):
+    """``input`` with each of ``dim`` (all by default) rolled by ``sign`` times half its
+    size: fftshift's and ifftshift's one body."""
+    dims = _shift_dims(input, dim)
+    if not dims:
+        return roll(input, 0, 0) if input._data.ndim else input.clone()
+    shape = input._data.shape
+    return roll(input, [sign * (shape[d] // 2) for d in dims], dims)
+
+
 def fftshift(input, dim=None):
     """The zero frequency moved to the middle: each of ``dim`` rolled by half its size.
 
@@ -623,11 +633,7 @@ def fftshift(input, dim=None):
     -------
     Tensor of the input's shape
     """
-    dims = _shift_dims(input, dim)
-    if not dims:
-        return roll(input, 0, 0) if input._data.ndim else input.clone()
-    shape = input._data.shape
-    return roll(input, [shape[d] // 2 for d in dims], dims)
+    return _shift(input, dim, 1)
 
 
 def ifftshift(input, dim=None):
@@ -644,8 +650,4 @@ def ifftshift(input, dim=None):
     -------
     Tensor of the input's shape
     """
-    dims = _shift_dims(input, dim)
-    if not dims:
-        return roll(input, 0, 0) if input._data.ndim else input.clone()
-    shape = input._data.shape
-    return roll(input, [-(shape[d] // 2) for d in dims], dims)
+    return _shift(input, dim, -1)
