@@ -115,6 +115,8 @@ TABLE = (
            "n, h, in acts[n, 4*h], in h_prev[n, h], in dh[n, h], out dgi[n, 3*h], "
            "out dgh[n, 3*h], out dh_prev[n, h]",
            refused='check.recurrent_cell(kernel, {"acts": acts}, 4, h_prev=h_prev, dh=dh)'),
+    Kernel("lstm_sequence_forward", "rnn_seq"),
+    Kernel("lstm_sequence_backward", "rnn_seq"),
     Kernel("attention_forward", "attention"),
     Kernel("attention_backward", "attention"),
     Kernel("bias_grad", "elementwise", "bias_grad", decl=(

@@ -350,6 +350,33 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 
 # ---------------------------------------------------------------------------------------------
+# Recurrent layers over whole sequences
+
+
+@_twin
+def lstm_sequence_forward(gates, w_hh, hs, cs, reverse=False, record=True):
+    L, n, H = check.recurrent_sequence("lstm_sequence_forward", 4, ("gates", "hs", "cs"),
+                                       w_hh, gates=gates, hs=hs, cs=cs)
+    acts = np.empty((L, n, 5 * H), gates.dtype) if record else None
+    _native.lstm_sequence_forward(gates, w_hh, hs, cs, acts, bool(reverse), _isa,
+                                  kernel_threads())
+    return acts
+
+
+@_twin
+def lstm_sequence_backward(acts, cs, w_hh, dout, dc=None, reverse=False, need_h0=False):
+    L, n, H = check.recurrent_sequence("lstm_sequence_backward", 4, (), w_hh, acts=acts,
+                                       cs=cs, dout=dout, dc=dc)
+    dgates = np.empty((L, n, 4 * H), acts.dtype)
+    dc0 = np.empty((n, H), acts.dtype) if L else (
+        np.zeros((n, H), acts.dtype) if dc is None else dc.copy())
+    dh0 = (np.empty if L else np.zeros)((n, H), acts.dtype) if need_h0 else None
+    _native.lstm_sequence_backward(acts, cs, w_hh, dout, dc, dgates, dc0, dh0, bool(reverse),
+                                   _isa, kernel_threads())
+    return dgates, dc0, dh0
+
+
+# ---------------------------------------------------------------------------------------------
 # Reductions
 
 

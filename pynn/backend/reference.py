@@ -645,6 +645,87 @@ def lstm_cell_backward(acts, c_prev, dh, dc=None):
     return dgates, dct * f
 
 
+def lstm_sequence_forward(gates, w_hh, hs, cs, reverse=False, record=True):
+    """An LSTM layer's recurrence over L steps, given its input projections.
+
+    Parameters
+    ----------
+    gates : ndarray of shape (L, N, 4H)
+        Each step's ``x W_ih^T + b_ih + b_hh`` on entry; on return its gate pre-activations,
+        that plus ``h_prev W_hh^T`` (written in place).
+    w_hh : ndarray of shape (4H, H)
+    hs, cs : ndarray of shape (L + 2, N, H)
+        Hidden and cell states, written in place: step t reads row t (row t + 2 when
+        ``reverse``, the steps then running from L - 1 down to 0) and writes row t + 1, so
+        rows 1..L are the outputs in time order and the initial state is row 0 (row L + 1).
+    reverse : bool
+    record : bool
+        Whether to return what :func:`lstm_sequence_backward` needs.
+
+    Returns
+    -------
+    acts : ndarray of shape (L, N, 5H) or None
+        Each step's :func:`lstm_cell_forward` activations, when ``record``.
+    """
+    L, n, H = check.recurrent_sequence("lstm_sequence_forward", 4, ("gates", "hs", "cs"),
+                                       w_hh, gates=gates, hs=hs, cs=cs)
+    acts = np.empty((L, n, 5 * H), gates.dtype) if record else None
+    off = 2 if reverse else 0
+    for t in (range(L - 1, -1, -1) if reverse else range(L)):
+        gates[t] += hs[t + off] @ w_hh.T
+        hs[t + 1], cs[t + 1], a = lstm_cell_forward(gates[t], cs[t + off])
+        if record:
+            acts[t] = a
+    return acts
+
+
+def lstm_sequence_backward(acts, cs, w_hh, dout, dc=None, reverse=False, need_h0=False):
+    """Gradients of :func:`lstm_sequence_forward` (gate pre-activations, initial state).
+
+    Parameters
+    ----------
+    acts : ndarray of shape (L, N, 5H)
+        From the forward.
+    cs : ndarray of shape (L + 2, N, H)
+        The cell states the forward wrote.
+    w_hh : ndarray of shape (4H, H)
+    dout : ndarray of shape (L, N, H)
+        Gradient reaching each step's output h.
+    dc : ndarray of shape (N, H) or None
+        Gradient reaching the last step's c (None: zero).
+    reverse : bool
+        As in the forward.
+    need_h0 : bool
+        Whether to return the initial hidden state's gradient.
+
+    Returns
+    -------
+    dgates : ndarray of shape (L, N, 4H)
+    dc0 : ndarray of shape (N, H)
+        The initial cell state's gradient.
+    dh0 : ndarray of shape (N, H) or None
+        The initial hidden state's gradient, when ``need_h0``.
+    """
+    L, n, H = check.recurrent_sequence("lstm_sequence_backward", 4, (), w_hh, acts=acts,
+                                       cs=cs, dout=dout, dc=dc)
+    off = 2 if reverse else 0
+    order = list(range(L)) if reverse else list(range(L - 1, -1, -1))
+    dgates = np.empty((L, n, 4 * H), acts.dtype)
+    dh0 = None
+    dh = dout[order[0]] if L else None
+    for s, t in enumerate(order):
+        dgates[t], dc = lstm_cell_backward(acts[t], cs[t + off], dh, dc)
+        if s + 1 < L:
+            dh = dout[order[s + 1]] + dgates[t] @ w_hh
+        elif need_h0:
+            dh0 = dgates[t] @ w_hh
+    if dc is None:
+        dc = np.zeros((n, H), acts.dtype)
+    if need_h0 and dh0 is None:
+        dh0 = np.zeros((n, H), acts.dtype)
+    return dgates, dc, dh0
+
+
 def gru_cell_forward(gi, gh, h_prev):
     """One GRU step from its two projections.
 

@@ -4,12 +4,13 @@ Each Function runs one direction of one layer over all L time steps:
 
 - forward: the input projection of every step is one GEMM, ``X (L*N, H_in) @ W_ih^T + b``;
   then per step one GEMM ``h_prev @ W_hh^T`` accumulated into that step's projection
-  (``beta=1``) and one cell kernel (``K.lstm_cell_forward`` / ``K.gru_cell_forward``, or the
-  activation for the Elman RNN);
+  (``beta=1``) and one cell kernel (``K.gru_cell_forward``, or the activation for the Elman
+  RNN); the LSTM runs all its steps in one kernel call, ``K.lstm_sequence_forward``;
 - backward: the steps in reverse, per step the cell's backward kernel and one GEMM for the
-  recurrent gradient ``dgates @ W_hh``; then the weight gradients are one GEMM each over all
-  steps at once (``dW_hh = dG^T H_prev``, ``dW_ih = dG^T X`` with dG stacked (L*N, gates)),
-  the biases one ``bias_grad``, and the input gradient one GEMM ``dG @ W_ih``.
+  recurrent gradient ``dgates @ W_hh`` (the LSTM's in ``K.lstm_sequence_backward``); then
+  the weight gradients are one GEMM each over all steps at once (``dW_hh = dG^T H_prev``,
+  ``dW_ih = dG^T X`` with dG stacked (L*N, gates)), the biases one ``bias_grad``, and the
+  input gradient one GEMM ``dG @ W_ih``.
 
 Arguments (checked by :mod:`pynn.nn.recurrent`): ``x`` (L, N, H_in), ``h0``/``c0`` (N, H) or None
 (zeros), ``w_ih`` (G*H, H_in), ``w_hh`` (G*H, H), ``b_ih``/``b_hh`` (G*H,) or both None,
@@ -123,15 +124,8 @@ class LSTMFunction(ArrayFunction):
         gates = K.gemm(x2, w_ih, trans_b=True, bias=_bias_sum(b_ih, b_hh)).reshape(L, N, 4 * H)
         hs = _states(L, N, H, h0, x.dtype, reverse)
         cs = _states(L, N, H, c0, x.dtype, reverse)
-        acts = np.empty((L, N, 5 * H), x.dtype) if record else None
-        _, off, _ = _layout(L, reverse)
-        for t in _steps(L, reverse):
-            g = K.gemm(hs[t + off], w_hh, out=gates[t], trans_b=True, beta=1.0)
-            h, c, a = K.lstm_cell_forward(g, cs[t + off])
-            hs[t + 1] = h
-            cs[t + 1] = c
-            if record:
-                acts[t] = a
+        acts = K.lstm_sequence_forward(gates, np.ascontiguousarray(w_hh), hs, cs, reverse,
+                                       record)
         if record:
             ctx.save_for_backward(x2, w_ih, w_hh, hs, cs, acts)
             ctx.reverse = reverse
@@ -143,27 +137,17 @@ class LSTMFunction(ArrayFunction):
         x2, w_ih, w_hh, hs, cs, acts = ctx.saved_tensors
         reverse = ctx.reverse
         L, N, H = acts.shape[0], acts.shape[1], hs.shape[2]
-        _, off, prev_rows = _layout(L, reverse)
+        _, _, prev_rows = _layout(L, reverse)
         dtype = acts.dtype
         dout = (np.zeros((L, N, H), dtype) if grad_out is None
                 else np.ascontiguousarray(grad_out, dtype))
-        dc = np.zeros((N, H), dtype) if grad_cn is None else np.ascontiguousarray(grad_cn, dtype)
+        dc = None if grad_cn is None else np.ascontiguousarray(grad_cn, dtype)
         need_h0, need_c0 = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
-        dG = np.empty((L, N, 4 * H), dtype)
-        dh = dout[L - 1 if not reverse else 0].copy()
-        dh0 = None
-        for t, nxt in _backward_steps(L, reverse):
-            dg, dc = K.lstm_cell_backward(acts[t], cs[t + off], dh, dc)
-            dG[t] = dg
-            if nxt is not None:
-                dh = dout[nxt].copy()
-                K.gemm(dg, w_hh, out=dh, beta=1.0)
-            elif need_h0:
-                dh0 = K.gemm(dg, w_hh)
-        dG = dG.reshape(L * N, 4 * H)
+        dG, dc0, dh0 = K.lstm_sequence_backward(acts, cs, np.ascontiguousarray(w_hh), dout, dc,
+                                                reverse, need_h0)
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(
-            ctx, 3, dG, x2, w_ih, hs[prev_rows].reshape(L * N, H))
-        return dx, dh0, dc if need_c0 else None, dw_ih, dw_hh, db_ih, db_hh, None
+            ctx, 3, dG.reshape(L * N, 4 * H), x2, w_ih, hs[prev_rows].reshape(L * N, H))
+        return dx, dh0, dc0 if need_c0 else None, dw_ih, dw_hh, db_ih, db_hh, None
 
 
 class GRUFunction(ArrayFunction):

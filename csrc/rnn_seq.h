@@ -1,0 +1,35 @@
+/* A recurrent layer's whole recurrence in one call: for each of the L time steps, the GEMM
+ * with the hidden-to-hidden weights and the cell kernel of rnn.h (forward), or the cell's
+ * backward and the GEMM carrying the gradient to the previous step (backward). The input
+ * projection before it and the weight gradients after it are single GEMMs of the caller's.
+ *
+ * Layout (pynn/ops/recurrent.py states it for the caller; reference.py has the same contracts
+ * in NumPy): every array is C-contiguous. hs and cs are (L + 2, n, h): step t reads h_prev and
+ * c_prev from row t (forward) or t + 2 (reverse, steps from L - 1 down to 0) and writes its
+ * state into row t + 1, so rows 1..L are the outputs in time order and the initial state sits
+ * in row 0 (forward) or L + 1 (reverse). Gate blocks follow PyTorch's order (i, f, g, o).
+ * Returns PYNN_OK, or PYNN_ERR_NOMEM when a scratch buffer could not be had (the outputs
+ * then hold no result). */
+#ifndef PYNN_RNN_SEQ_H
+#define PYNN_RNN_SEQ_H
+
+#include "pynn_common.h"
+
+#define PYNN_RNN_SEQ_KERNELS(K, real, sfx)                                                         \
+    /* gates (L, n, 4h): each step's x W_ih^T + b_ih + b_hh on entry, its pre-activations (plus    \
+     * h_prev W_hh^T, w_hh being (4h, h)) on return; hs, cs as above, initial rows read, output    \
+     * rows written; acts (L, n, 5h): each step's cell activations for the backward, or NULL. */   \
+    K(int, pynn_lstm_seq_fwd, (int64_t L, int64_t n, int64_t h, real *gates, const real *w_hh,     \
+                               real *hs, real *cs, real *acts, int reverse, int isa,               \
+                               int n_threads))                                                     \
+    /* From the forward's acts and cs: dout (L, n, h) reaches each output, dc_n (n, h) c_n (NULL:  \
+     * zero). Writes dgates (L, n, 4h), the gradients of the pre-activations; dc0 (n, h), c_0's;   \
+     * and unless NULL dh0 (n, h), h_0's. */                                                       \
+    K(int, pynn_lstm_seq_bwd, (int64_t L, int64_t n, int64_t h, const real *acts, const real *cs,  \
+                               const real *w_hh, const real *dout, const real *dc_n,               \
+                               real *dgates, real *dc0, real *dh0, int reverse, int isa,           \
+                               int n_threads))
+
+PYNN_DECLARE_PROTOS(PYNN_RNN_SEQ_KERNELS)
+
+#endif

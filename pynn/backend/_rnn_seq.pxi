@@ -1,0 +1,67 @@
+# Cython wrappers of csrc/rnn_seq.c, arrays checked by compiled.py (shapes, one float dtype,
+# the arrays written C-contiguous and writeable) and read through _buffers.pxi. GIL released.
+
+
+def lstm_sequence_forward(gates, w_hh, hs, cs, acts, bint reverse, int isa, int n_threads):
+    cdef Views vs
+    vs.n = 0
+    cdef int status = PYNN_OK, ia
+    cdef int64_t L, n, h
+    try:
+        hold(&vs, gates, True)
+        hold(&vs, w_hh)
+        hold(&vs, hs, True)
+        hold(&vs, cs, True)
+        ia = hold(&vs, acts, True)
+        L, n, h = vs.view[0].shape[0], vs.view[0].shape[1], vs.view[2].shape[2]
+        with nogil:
+            if vs.view[0].itemsize == 4:
+                status = pynn_lstm_seq_fwd_f32(
+                    L, n, h, <float *>data(&vs, 0), <const float *>data(&vs, 1),
+                    <float *>data(&vs, 2), <float *>data(&vs, 3), <float *>data(&vs, ia),
+                    reverse, isa, n_threads)
+            else:
+                status = pynn_lstm_seq_fwd_f64(
+                    L, n, h, <double *>data(&vs, 0), <const double *>data(&vs, 1),
+                    <double *>data(&vs, 2), <double *>data(&vs, 3), <double *>data(&vs, ia),
+                    reverse, isa, n_threads)
+        if status != PYNN_OK:
+            raise MemoryError("lstm_sequence_forward: out of memory for the scratch buffers")
+    finally:
+        release_all(&vs)
+
+
+def lstm_sequence_backward(acts, cs, w_hh, dout, dc, dgates, dc0, dh0, bint reverse, int isa,
+                           int n_threads):
+    cdef Views vs
+    vs.n = 0
+    cdef int status = PYNN_OK, idc, idg, idc0, idh0
+    cdef int64_t L, n, h
+    try:
+        hold(&vs, acts)
+        hold(&vs, cs)
+        hold(&vs, w_hh)
+        hold(&vs, dout)
+        idc = hold(&vs, dc)
+        idg = hold(&vs, dgates, True)
+        idc0 = hold(&vs, dc0, True)
+        idh0 = hold(&vs, dh0, True)
+        L, n, h = vs.view[3].shape[0], vs.view[3].shape[1], vs.view[3].shape[2]
+        with nogil:
+            if vs.view[0].itemsize == 4:
+                status = pynn_lstm_seq_bwd_f32(
+                    L, n, h, <const float *>data(&vs, 0), <const float *>data(&vs, 1),
+                    <const float *>data(&vs, 2), <const float *>data(&vs, 3),
+                    <const float *>data(&vs, idc), <float *>data(&vs, idg),
+                    <float *>data(&vs, idc0), <float *>data(&vs, idh0), reverse, isa, n_threads)
+            else:
+                status = pynn_lstm_seq_bwd_f64(
+                    L, n, h, <const double *>data(&vs, 0), <const double *>data(&vs, 1),
+                    <const double *>data(&vs, 2), <const double *>data(&vs, 3),
+                    <const double *>data(&vs, idc), <double *>data(&vs, idg),
+                    <double *>data(&vs, idc0), <double *>data(&vs, idh0), reverse, isa,
+                    n_threads)
+        if status != PYNN_OK:
+            raise MemoryError("lstm_sequence_backward: out of memory for the scratch buffers")
+    finally:
+        release_all(&vs)
