@@ -368,9 +368,11 @@ def lstm_sequence_backward(acts, cs, w_hh, dout, dc=None, reverse=False, need_h0
     L, n, H = check.recurrent_sequence("lstm_sequence_backward", 4, (), w_hh, acts=acts,
                                        cs=cs, dout=dout, dc=dc)
     dgates = np.empty((L, n, 4 * H), acts.dtype)
-    dc0 = np.empty((n, H), acts.dtype) if L else (
-        np.zeros((n, H), acts.dtype) if dc is None else dc.copy())
-    dh0 = (np.empty if L else np.zeros)((n, H), acts.dtype) if need_h0 else None
+    if L == 0:  # no step: the gradients reaching c_n and h_n are c_0's and h_0's
+        dc0 = np.zeros((n, H), acts.dtype) if dc is None else dc.copy()
+        return dgates, dc0, np.zeros((n, H), acts.dtype) if need_h0 else None
+    dc0 = np.empty((n, H), acts.dtype)
+    dh0 = np.empty((n, H), acts.dtype) if need_h0 else None
     _native.lstm_sequence_backward(acts, cs, w_hh, dout, dc, dgates, dc0, dh0, bool(reverse),
                                    _isa, kernel_threads())
     return dgates, dc0, dh0
