@@ -89,10 +89,14 @@ def _weight_grads(ctx, w_pos, dG, x2, w_ih, hprev2):
     dx = dw_ih = dw_hh = db_ih = db_hh = None
     if nx:
         dx = K.gemm(dGi, w_ih).reshape(ctx.x_shape)
-    if nw_ih:
-        dw_ih = K.gemm(dGi, x2, trans_a=True)
-    if nw_hh:
-        dw_hh = K.gemm(dGh, hprev2, trans_a=True)
+    if nw_ih and nw_hh and dGi is dGh:
+        # One GEMM for both, with the inputs side by side: dG is read once.
+        dw = _transposed_product(np.concatenate([x2, hprev2], axis=1), dGi)
+        dw_ih, dw_hh = np.ascontiguousarray(dw[:, :x2.shape[1]]), np.ascontiguousarray(
+            dw[:, x2.shape[1]:])
+    else:
+        dw_ih = _transposed_product(x2, dGi) if nw_ih else None
+        dw_hh = _transposed_product(hprev2, dGh) if nw_hh else None
     if ctx.has_bias:
         if db_pair:
             if nb_ih or nb_hh:
@@ -103,6 +107,15 @@ def _weight_grads(ctx, w_pos, dG, x2, w_ih, hprev2):
             db_ih = K.bias_grad(dGi, 1) if nb_ih else None
             db_hh = K.bias_grad(dGh, 1) if nb_hh else None
     return dx, dw_ih, dw_hh, db_ih, db_hh
+
+
+def _transposed_product(v, dG):
+    """``dG^T v`` for two tall operands (L*N rows). The GEMM packs one of them by transposing
+    it, the slower packing: when ``v`` is the narrower, it is ``(v^T dG)^T``, so that ``v`` is
+    the one transposed."""
+    if v.shape[1] < dG.shape[1]:
+        return np.ascontiguousarray(K.gemm(v, dG, trans_a=True).T)
+    return K.gemm(dG, v, trans_a=True)
 
 
 def _prepare(ctx, x, w_hh):
