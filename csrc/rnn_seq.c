@@ -37,30 +37,43 @@ static void seq_rows(int64_t n, int tid, int nt, int64_t *r0, int64_t *r1)
 
 /* One call's arguments; a thread runs rows [r0, r1) of them. */
 typedef struct {
-    int64_t L, n, h, off;
+    int64_t L, n, d, h, off;
     int reverse, isa;
     const pynn_rnn_desc *cells;
-    real *gates, *hs, *cs, *acts; /* forward: acts NULL means scratch (n, 5h) is written */
-    const real *w;                /* forward: W_hh^T (h, 4h); backward: W_hh (4h, h) */
-    real *scratch;                /* forward: see acts; backward: (n, 3h), dh and two dc */
+    const real *x, *bias;
+    real *hs, *cs, *acts;
+    const real *w;  /* forward: [W_ih W_hh]^T (d + h, 4h); backward: W_hh (4h, h) */
+    real *scratch;  /* forward: per row [x_t h_prev] (d + h), gates (4h), and unless acts
+                     * is given acts (5h); backward: per row dh and two dc (3h) */
     const real *dout, *dc_n;
     real *dgates, *dc0, *dh0;
 } PYNN_FN(seq_args);
 
+/* The scratch a forward row needs (see seq_args). */
+#define FWD_ROW_SCRATCH(d, h, own_acts) ((d) + (h) + 4 * (h) + ((own_acts) ? 5 * (h) : 0))
+
 static int PYNN_FN(lstm_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
 {
-    const int64_t n = q->n, h = q->h, g4 = 4 * h;
+    const int64_t n = q->n, d = q->d, h = q->h, g4 = 4 * h, k = d + h, rows = r1 - r0;
+    real *xh = q->scratch + r0 * FWD_ROW_SCRATCH(d, h, !q->acts), *g = xh + rows * k;
+    real *own_acts = g + rows * g4;
     for (int64_t s = 0; s < q->L; ++s) {
         const int64_t t = q->reverse ? q->L - 1 - s : s;
-        real *g = q->gates + (t * n + r0) * g4;
         const int64_t prev = ((t + q->off) * n + r0) * h, next = ((t + 1) * n + r0) * h;
-        int status = GEMM(r1 - r0, g4, h, 1, q->hs + prev, h, 1, q->w, g4, 1, 1, g, g4, 1, NULL,
-                          0, 0, q->isa, 1);
+        for (int64_t r = 0; r < rows; ++r) {
+            memcpy(xh + r * k, q->x + (t * n + r0 + r) * d, sizeof(real) * (size_t)d);
+            memcpy(xh + r * k + d, q->hs + prev + r * h, sizeof(real) * (size_t)h);
+        }
+        /* The step's input projection and recurrent product in one GEMM (k = d + h): its
+         * gates stay in cache for the cell, where a projection of every step made ahead
+         * would come back from memory, and a short k alone runs the GEMM slowly. */
+        int status = GEMM(rows, g4, k, 1, xh, k, 1, q->w, g4, 1, 0, g, g4, 1, q->bias, 1, 0,
+                          q->isa, 1);
         if (status != PYNN_OK)
             return status;
-        real *a = q->acts ? q->acts + (t * n + r0) * 5 * h : q->scratch + r0 * 5 * h;
-        q->cells->PYNN_FN(lstm_cell_fwd)(r1 - r0, h, g, q->cs + prev, q->hs + next,
-                                         q->cs + next, a, 1);
+        real *a = q->acts ? q->acts + (t * n + r0) * 5 * h : own_acts;
+        q->cells->PYNN_FN(lstm_cell_fwd)(rows, h, g, q->cs + prev, q->hs + next, q->cs + next,
+                                         a, 1);
     }
     return PYNN_OK;
 }
@@ -117,28 +130,32 @@ static int PYNN_FN(over_rows)(int (*rows)(const PYNN_FN(seq_args) *, int64_t, in
     return status;
 }
 
-int PYNN_FN(pynn_lstm_seq_fwd)(int64_t L, int64_t n, int64_t h, real *gates, const real *w_hh,
-                               real *hs, real *cs, real *acts, int reverse, int isa,
-                               int n_threads)
+int PYNN_FN(pynn_lstm_seq_fwd)(int64_t L, int64_t n, int64_t d, int64_t h, const real *x,
+                               const real *w_ih, const real *w_hh, const real *bias, real *hs,
+                               real *cs, real *acts, int reverse, int isa, int n_threads)
 {
     if (L <= 0 || n <= 0 || h <= 0)
         return PYNN_OK;
-    const int64_t g4 = 4 * h;
-    /* W_hh^T row-major: the GEMM reads a row-major B in place, or packs it by straight copies,
-     * where W_hh itself would be transposed again at every step. */
-    real *wt = pynn_alloc_n(g4 * h, sizeof(real), 0);
-    real *scratch = acts ? NULL : pynn_alloc_n(n * 5 * h, sizeof(real), 0);
+    const int64_t g4 = 4 * h, k = d + h;
+    /* [W_ih W_hh]^T row-major: the GEMM reads a row-major B in place, or packs it by
+     * straight copies, where the weights as stored would be transposed again every step. */
+    real *wt = pynn_alloc_n(k * g4, sizeof(real), 0);
+    real *scratch = pynn_alloc_n(n * FWD_ROW_SCRATCH(d, h, !acts), sizeof(real), 0);
     int status = PYNN_ERR_NOMEM;
-    if (wt && (acts || scratch)) {
-        for (int64_t p = 0; p < h; ++p)
-            for (int64_t j = 0; j < g4; ++j)
-                wt[p * g4 + j] = w_hh[j * h + p];
-        const PYNN_FN(seq_args) q = {.L = L, .n = n, .h = h, .off = reverse ? 2 : 0,
+    if (wt && scratch) {
+        for (int64_t j = 0; j < g4; ++j) {
+            for (int64_t p = 0; p < d; ++p)
+                wt[p * g4 + j] = w_ih[j * d + p];
+            for (int64_t p = 0; p < h; ++p)
+                wt[(d + p) * g4 + j] = w_hh[j * h + p];
+        }
+        const PYNN_FN(seq_args) q = {.L = L, .n = n, .d = d, .h = h, .off = reverse ? 2 : 0,
                                      .reverse = reverse, .isa = isa,
-                                     .cells = pynn_rnn_kernels(isa), .gates = gates, .hs = hs,
-                                     .cs = cs, .acts = acts, .w = wt, .scratch = scratch};
+                                     .cells = pynn_rnn_kernels(isa), .x = x, .bias = bias,
+                                     .hs = hs, .cs = cs, .acts = acts, .w = wt,
+                                     .scratch = scratch};
         status = PYNN_FN(over_rows)(PYNN_FN(lstm_fwd_rows), &q,
-                                    seq_threads(L, n, g4, h, n_threads));
+                                    seq_threads(L, n, g4, k, n_threads));
     }
     pynn_free(wt);
     pynn_free(scratch);

@@ -1,7 +1,7 @@
-/* A recurrent layer's whole recurrence in one call: for each of the L time steps, the GEMM
- * with the hidden-to-hidden weights and the cell kernel of rnn.h (forward), or the cell's
- * backward and the GEMM carrying the gradient to the previous step (backward). The input
- * projection before it and the weight gradients after it are single GEMMs of the caller's.
+/* A recurrent layer's whole recurrence in one call: for each of the L time steps, one GEMM of
+ * the step's input and previous state with both weights and the cell kernel of rnn.h
+ * (forward), or the cell's backward and the GEMM carrying the gradient to the previous step
+ * (backward). The weight and input gradients after it are single GEMMs of the caller's.
  *
  * Layout (pynn/ops/recurrent.py states it for the caller; reference.py has the same contracts
  * in NumPy): every array is C-contiguous. hs and cs are (L + 2, n, h): step t reads h_prev and
@@ -16,12 +16,12 @@
 #include "pynn_common.h"
 
 #define PYNN_RNN_SEQ_KERNELS(K, real, sfx)                                                         \
-    /* gates (L, n, 4h): each step's x W_ih^T + b_ih + b_hh on entry, its pre-activations (plus    \
-     * h_prev W_hh^T, w_hh being (4h, h)) on return; hs, cs as above, initial rows read, output    \
-     * rows written; acts (L, n, 5h): each step's cell activations for the backward, or NULL. */   \
-    K(int, pynn_lstm_seq_fwd, (int64_t L, int64_t n, int64_t h, real *gates, const real *w_hh,     \
-                               real *hs, real *cs, real *acts, int reverse, int isa,               \
-                               int n_threads))                                                     \
+    /* x (L, n, d): the inputs; w_ih (4h, d), w_hh (4h, h), bias (4h) b_ih + b_hh or NULL;         \
+     * hs, cs as above, initial rows read, output rows written; acts (L, n, 5h): each step's       \
+     * cell activations for the backward, or NULL. */                                              \
+    K(int, pynn_lstm_seq_fwd, (int64_t L, int64_t n, int64_t d, int64_t h, const real *x,          \
+                               const real *w_ih, const real *w_hh, const real *bias, real *hs,     \
+                               real *cs, real *acts, int reverse, int isa, int n_threads))         \
     /* From the forward's acts and cs: dout (L, n, h) reaches each output, dc_n (n, h) c_n (NULL:  \
      * zero). Writes dgates (L, n, 4h), the gradients of the pre-activations; dc0 (n, h), c_0's;   \
      * and unless NULL dh0 (n, h), h_0's. */                                                       \

@@ -425,32 +425,32 @@ def recurrent_cell(kernel, gates, n_gates, **states):
 def recurrent_sequence(kernel, n_gates, written, w_hh, **arrays):
     """A whole-sequence recurrent kernel's arguments, one float dtype: ``w_hh`` is
     (n_gates * H, H) and the first of ``arrays`` (L, N, ...); every other array has the shape
-    its name implies: ``gates``/``dgates`` (L, N, n_gates * H), ``acts`` (L, N, (n_gates + 1) * H),
+    its name implies: ``x`` (L, N, H_in) and ``w_ih`` (n_gates * H, H_in), ``bias``
+    (n_gates * H,), ``dgates`` (L, N, n_gates * H), ``acts`` (L, N, (n_gates + 1) * H),
     ``hs``/``cs`` (L + 2, N, H), ``dout`` (L, N, H), ``dc`` (N, H). None entries are left out.
     The arrays named in ``written`` are written in place (C-contiguous, writeable, aligned).
     Returns (L, N, H)."""
     float_arrays(kernel, w_hh=w_hh, **arrays)
     rank(kernel, "w_hh", w_hh, 2, f"({n_gates} * hidden_size, hidden_size)")
     hidden = w_hh.shape[1]
-    shape(kernel, "w_hh", w_hh, (n_gates * hidden, hidden))
+    gates = n_gates * hidden
+    shape(kernel, "w_hh", w_hh, (gates, hidden))
     (first_name, first), *_ = arrays.items()
     rank(kernel, first_name, first, 3, "(L, N, ...)")
     L, n = first.shape[:2]
-    widths = {"gates": n_gates * hidden, "dgates": n_gates * hidden,
-              "acts": (n_gates + 1) * hidden, "dout": hidden}
+    expected = {"dgates": (L, n, gates), "acts": (L, n, gates + hidden), "dout": (L, n, hidden),
+                "hs": (L + 2, n, hidden), "cs": (L + 2, n, hidden), "dc": (n, hidden),
+                "bias": (gates,)}
+    if "x" in arrays:
+        expected["w_ih"] = (gates, first.shape[2])
     for name, arr in arrays.items():
-        if arr is None:
+        if arr is None or name == "x":
             continue
-        if name in widths:
-            shape(kernel, name, arr, (L, n, widths[name]))
-        elif name in ("hs", "cs"):
-            shape(kernel, name, arr, (L + 2, n, hidden))
-        else:
-            shape(kernel, name, arr, (n, hidden))
+        shape(kernel, name, arr, expected[name])
         if name in written and not (arr.flags.c_contiguous and arr.flags.writeable
                                     and arr.flags.aligned):
             raise ValueError(f"{kernel}: {name} is written in place and must be "
-                                 "C-contiguous, writeable and aligned")
+                             "C-contiguous, writeable and aligned")
     return L, n, hidden
 
 

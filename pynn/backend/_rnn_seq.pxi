@@ -2,28 +2,34 @@
 # the arrays written C-contiguous and writeable) and read through _buffers.pxi. GIL released.
 
 
-def lstm_sequence_forward(gates, w_hh, hs, cs, acts, bint reverse, int isa, int n_threads):
+def lstm_sequence_forward(x, w_ih, w_hh, bias, hs, cs, acts, bint reverse, int isa,
+                          int n_threads):
     cdef Views vs
     vs.n = 0
-    cdef int status = PYNN_OK, ia
-    cdef int64_t L, n, h
+    cdef int status = PYNN_OK, ib, ihs, ics, ia
+    cdef int64_t L, n, d, h
     try:
-        hold(&vs, gates, True)
+        hold(&vs, x)
+        hold(&vs, w_ih)
         hold(&vs, w_hh)
-        hold(&vs, hs, True)
-        hold(&vs, cs, True)
+        ib = hold(&vs, bias)
+        ihs = hold(&vs, hs, True)
+        ics = hold(&vs, cs, True)
         ia = hold(&vs, acts, True)
-        L, n, h = vs.view[0].shape[0], vs.view[0].shape[1], vs.view[2].shape[2]
+        L, n, d = vs.view[0].shape[0], vs.view[0].shape[1], vs.view[0].shape[2]
+        h = vs.view[2].shape[1]
         with nogil:
             if vs.view[0].itemsize == 4:
                 status = pynn_lstm_seq_fwd_f32(
-                    L, n, h, <float *>data(&vs, 0), <const float *>data(&vs, 1),
-                    <float *>data(&vs, 2), <float *>data(&vs, 3), <float *>data(&vs, ia),
+                    L, n, d, h, <const float *>data(&vs, 0), <const float *>data(&vs, 1),
+                    <const float *>data(&vs, 2), <const float *>data(&vs, ib),
+                    <float *>data(&vs, ihs), <float *>data(&vs, ics), <float *>data(&vs, ia),
                     reverse, isa, n_threads)
             else:
                 status = pynn_lstm_seq_fwd_f64(
-                    L, n, h, <double *>data(&vs, 0), <const double *>data(&vs, 1),
-                    <double *>data(&vs, 2), <double *>data(&vs, 3), <double *>data(&vs, ia),
+                    L, n, d, h, <const double *>data(&vs, 0), <const double *>data(&vs, 1),
+                    <const double *>data(&vs, 2), <const double *>data(&vs, ib),
+                    <double *>data(&vs, ihs), <double *>data(&vs, ics), <double *>data(&vs, ia),
                     reverse, isa, n_threads)
         if status != PYNN_OK:
             raise MemoryError("lstm_sequence_forward: out of memory for the scratch buffers")

@@ -354,11 +354,11 @@ def attention_backward(q, k, v, probs, dout, scale=None, dropout_mask=None):
 
 
 @_twin
-def lstm_sequence_forward(gates, w_hh, hs, cs, reverse=False, record=True):
-    L, n, H = check.recurrent_sequence("lstm_sequence_forward", 4, ("gates", "hs", "cs"),
-                                       w_hh, gates=gates, hs=hs, cs=cs)
-    acts = np.empty((L, n, 5 * H), gates.dtype) if record else None
-    _native.lstm_sequence_forward(gates, w_hh, hs, cs, acts, bool(reverse), _isa,
+def lstm_sequence_forward(x, w_ih, w_hh, bias, hs, cs, reverse=False, record=True):
+    L, n, H = check.recurrent_sequence("lstm_sequence_forward", 4, ("hs", "cs"), w_hh, x=x,
+                                       w_ih=w_ih, bias=bias, hs=hs, cs=cs)
+    acts = np.empty((L, n, 5 * H), x.dtype) if record else None
+    _native.lstm_sequence_forward(x, w_ih, w_hh, bias, hs, cs, acts, bool(reverse), _isa,
                                   kernel_threads())
     return acts
 

@@ -645,15 +645,17 @@ def lstm_cell_backward(acts, c_prev, dh, dc=None):
     return dgates, dct * f
 
 
-def lstm_sequence_forward(gates, w_hh, hs, cs, reverse=False, record=True):
-    """An LSTM layer's recurrence over L steps, given its input projections.
+def lstm_sequence_forward(x, w_ih, w_hh, bias, hs, cs, reverse=False, record=True):
+    """An LSTM layer over L steps: its hidden and cell states, written in place.
 
     Parameters
     ----------
-    gates : ndarray of shape (L, N, 4H)
-        Each step's ``x W_ih^T + b_ih + b_hh`` on entry; on return its gate pre-activations,
-        that plus ``h_prev W_hh^T`` (written in place).
+    x : ndarray of shape (L, N, H_in)
+    w_ih : ndarray of shape (4H, H_in)
     w_hh : ndarray of shape (4H, H)
+    bias : ndarray of shape (4H,) or None
+        ``b_ih + b_hh``. Step t's gate pre-activations are
+        ``x[t] w_ih^T + h_prev w_hh^T + bias``.
     hs, cs : ndarray of shape (L + 2, N, H)
         Hidden and cell states, written in place: step t reads row t (row t + 2 when
         ``reverse``, the steps then running from L - 1 down to 0) and writes row t + 1, so
@@ -667,13 +669,15 @@ def lstm_sequence_forward(gates, w_hh, hs, cs, reverse=False, record=True):
     acts : ndarray of shape (L, N, 5H) or None
         Each step's :func:`lstm_cell_forward` activations, when ``record``.
     """
-    L, n, H = check.recurrent_sequence("lstm_sequence_forward", 4, ("gates", "hs", "cs"),
-                                       w_hh, gates=gates, hs=hs, cs=cs)
-    acts = np.empty((L, n, 5 * H), gates.dtype) if record else None
+    L, n, H = check.recurrent_sequence("lstm_sequence_forward", 4, ("hs", "cs"), w_hh, x=x,
+                                       w_ih=w_ih, bias=bias, hs=hs, cs=cs)
+    acts = np.empty((L, n, 5 * H), x.dtype) if record else None
     off = 2 if reverse else 0
     for t in (range(L - 1, -1, -1) if reverse else range(L)):
-        gates[t] += hs[t + off] @ w_hh.T
-        hs[t + 1], cs[t + 1], a = lstm_cell_forward(gates[t], cs[t + off])
+        gates = x[t] @ w_ih.T + hs[t + off] @ w_hh.T
+        if bias is not None:
+            gates += bias
+        hs[t + 1], cs[t + 1], a = lstm_cell_forward(gates, cs[t + off])
         if record:
             acts[t] = a
     return acts

@@ -5,7 +5,8 @@ Each Function runs one direction of one layer over all L time steps:
 - forward: the input projection of every step is one GEMM, ``X (L*N, H_in) @ W_ih^T + b``;
   then per step one GEMM ``h_prev @ W_hh^T`` accumulated into that step's projection
   (``beta=1``) and one cell kernel (``K.gru_cell_forward``, or the activation for the Elman
-  RNN); the LSTM runs all its steps in one kernel call, ``K.lstm_sequence_forward``;
+  RNN); the LSTM runs all its steps in one kernel call, ``K.lstm_sequence_forward``, each
+  step one GEMM of ``[x_t h_prev]`` with both weights;
 - backward: the steps in reverse, per step the cell's backward kernel and one GEMM for the
   recurrent gradient ``dgates @ W_hh`` (the LSTM's in ``K.lstm_sequence_backward``); then
   the weight gradients are one GEMM each over all steps at once (``dW_hh = dG^T H_prev``,
@@ -134,11 +135,10 @@ class LSTMFunction(ArrayFunction):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
         L, N, H, x2 = _prepare(ctx, x, w_hh)
         record = bool(ctx.needs_input_grad)
-        gates = K.gemm(x2, w_ih, trans_b=True, bias=_bias_sum(b_ih, b_hh)).reshape(L, N, 4 * H)
         hs = _states(L, N, H, h0, x.dtype, reverse)
         cs = _states(L, N, H, c0, x.dtype, reverse)
-        acts = K.lstm_sequence_forward(gates, np.ascontiguousarray(w_hh), hs, cs, reverse,
-                                       record)
+        acts = K.lstm_sequence_forward(x2.reshape(x.shape), w_ih, w_hh, _bias_sum(b_ih, b_hh),
+                                       hs, cs, reverse, record)
         if record:
             ctx.save_for_backward(x2, w_ih, w_hh, hs, cs, acts)
             ctx.reverse = reverse
@@ -156,8 +156,7 @@ class LSTMFunction(ArrayFunction):
                 else np.ascontiguousarray(grad_out, dtype))
         dc = None if grad_cn is None else np.ascontiguousarray(grad_cn, dtype)
         need_h0, need_c0 = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
-        dG, dc0, dh0 = K.lstm_sequence_backward(acts, cs, np.ascontiguousarray(w_hh), dout, dc,
-                                                reverse, need_h0)
+        dG, dc0, dh0 = K.lstm_sequence_backward(acts, cs, w_hh, dout, dc, reverse, need_h0)
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(
             ctx, 3, dG.reshape(L * N, 4 * H), x2, w_ih, hs[prev_rows].reshape(L * N, H))
         return dx, dh0, dc0 if need_c0 else None, dw_ih, dw_hh, db_ih, db_hh, None

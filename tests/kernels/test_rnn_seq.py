@@ -1,6 +1,7 @@
 """Whole-sequence LSTM kernels (lstm_sequence_forward/backward): compiled against the NumPy
-reference (both directions, odd sizes, batch 1, inputs in other layouts, every ISA, 1 against
-2 threads repeated), finite differences in float64, and argument errors."""
+reference (both directions, odd sizes, batch 1, with and without bias, inputs in other
+layouts, every ISA, 1 against 2 threads repeated), finite differences in float64, and
+argument errors."""
 
 import numpy as np
 import pytest
@@ -8,87 +9,92 @@ from helpers import DTYPES, assert_close, assert_same_error, directional_check, 
 
 from pynn import backend
 
-# (L, N, H): one step, batch 1, odd and prime sizes, and enough work for two threads.
-SIZES = [(1, 1, 1), (3, 1, 5), (4, 3, 7), (6, 13, 17), (5, 64, 40)]
+# (L, N, H_in, H): one step, batch 1, odd and prime sizes, no bias, and enough work for two
+# threads.
+SIZES = [(1, 1, 1, 1), (3, 1, 2, 5), (4, 3, 6, 7), (6, 13, 1, 17), (5, 64, 28, 40)]
 
 
-def _forward_inputs(rng, L, n, h, dtype):
-    gates = random(rng, (L, n, 4 * h), dtype, -2, 2)
+def _forward_inputs(rng, L, n, d, h, dtype, bias=True):
+    x = random(rng, (L, n, d), dtype, -2, 2)
+    w_ih = random(rng, (4 * h, d), dtype, -0.5, 0.5)
     w_hh = random(rng, (4 * h, h), dtype, -0.5, 0.5)
+    b = random(rng, (4 * h,), dtype) if bias else None
     hs, cs = random(rng, (L + 2, n, h), dtype), random(rng, (L + 2, n, h), dtype)
-    return gates, w_hh, hs, cs
+    return x, w_ih, w_hh, b, hs, cs
 
 
-def _run_forward(m, gates, w_hh, hs, cs, reverse, record=True):
-    """The kernel on copies of the arrays it writes; returns them and acts."""
-    gates, hs, cs = gates.copy(), hs.copy(), cs.copy()
-    acts = m.lstm_sequence_forward(gates, w_hh, hs, cs, reverse, record)
-    return gates, hs, cs, acts
+def _run_forward(m, x, w_ih, w_hh, b, hs, cs, reverse, record=True):
+    """The kernel on copies of the states it writes; returns them and acts."""
+    hs, cs = hs.copy(), cs.copy()
+    acts = m.lstm_sequence_forward(x, w_ih, w_hh, b, hs, cs, reverse, record)
+    return hs, cs, acts
 
 
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("L, n, h", SIZES)
-def test_sequence_matches_reference(L, n, h, dtype, reverse, compiled, reference, rng,
+@pytest.mark.parametrize("L, n, d, h", SIZES)
+def test_sequence_matches_reference(L, n, d, h, dtype, reverse, compiled, reference, rng,
                                     threads, isa):
-    gates, w_hh, hs, cs = _forward_inputs(rng, L, n, h, dtype)
-    want = _run_forward(reference, gates, w_hh, hs, cs, reverse)
+    args = _forward_inputs(rng, L, n, d, h, dtype, bias=d != 1)
+    w_hh = args[2]
+    want = _run_forward(reference, *args, reverse)
     dout, dc = random(rng, (L, n, h), dtype), random(rng, (n, h), dtype)
-    want_bwd = reference.lstm_sequence_backward(want[3], want[2], w_hh, dout, dc, reverse, True)
+    want_bwd = reference.lstm_sequence_backward(want[2], want[1], w_hh, dout, dc, reverse, True)
     # Every step's error feeds the next: the tolerance grows with the sequence.
-    reduction = 4 * h * L
+    reduction = 4 * (d + h) * L
     for n_threads in (1, 2):
         threads(n_threads)
-        got = _run_forward(compiled, gates, w_hh, hs, cs, reverse)
+        got = _run_forward(compiled, *args, reverse)
         for a, b in zip(got, want):
             assert_close(a, b, dtype, reduction_len=reduction)
-        bwd = compiled.lstm_sequence_backward(got[3], got[2], w_hh, dout, dc, reverse, True)
+        bwd = compiled.lstm_sequence_backward(got[2], got[1], w_hh, dout, dc, reverse, True)
         for a, b in zip(bwd, want_bwd):
             assert_close(a, b, dtype, reduction_len=reduction)
         # Without recording, the same states.
-        plain = _run_forward(compiled, gates, w_hh, hs, cs, reverse, record=False)
-        assert plain[3] is None
-        for a, b in zip(plain[:3], got[:3]):
+        plain = _run_forward(compiled, *args, reverse, record=False)
+        assert plain[2] is None
+        for a, b in zip(plain[:2], got[:2]):
             np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("layout", ["strided", "fortran", "readonly"])
 def test_inputs_in_other_layouts(layout, compiled, reference, rng):
-    """w_hh, dout and dc as views or read-only arrays give the contiguous arrays' result; the
-    arrays written in place must be C-contiguous and writeable."""
-    L, n, h, dtype = 3, 4, 5, np.float64
-    gates, w_hh, hs, cs = _forward_inputs(rng, L, n, h, dtype)
+    """The inputs as views or read-only arrays give the contiguous arrays' result; the arrays
+    written in place must be C-contiguous and writeable."""
+    L, n, d, h, dtype = 3, 4, 3, 5, np.float64
+    x, w_ih, w_hh, b, hs, cs = _forward_inputs(rng, L, n, d, h, dtype)
     dout, dc = random(rng, (L, n, h), dtype), random(rng, (n, h), dtype)
-    want = _run_forward(compiled, gates, w_hh, hs, cs, False)
-    want_bwd = compiled.lstm_sequence_backward(want[3], want[2], w_hh, dout, dc, False, True)
-    other = {name: dict(layouts(a))[layout] for name, a in
-             (("w_hh", w_hh), ("dout", dout), ("dc", dc))}
+    want = _run_forward(compiled, x, w_ih, w_hh, b, hs, cs, False)
+    want_bwd = compiled.lstm_sequence_backward(want[2], want[1], w_hh, dout, dc, False, True)
+    o = {name: dict(layouts(a)).get(layout, a) for name, a in
+         (("x", x), ("w_ih", w_ih), ("w_hh", w_hh), ("b", b), ("dout", dout), ("dc", dc))}
     for m in (compiled, reference):
-        got = _run_forward(m, gates, other["w_hh"], hs, cs, False)
-        for a, b in zip(got, want):
-            assert_close(a, b, dtype, reduction_len=4 * h * L)
-        bwd = m.lstm_sequence_backward(got[3], got[2], other["w_hh"], other["dout"],
-                                       other["dc"], False, True)
-        for a, b in zip(bwd, want_bwd):
-            assert_close(a, b, dtype, reduction_len=4 * h * L)
+        got = _run_forward(m, o["x"], o["w_ih"], o["w_hh"], o["b"], hs, cs, False)
+        for a, b_ in zip(got, want):
+            assert_close(a, b_, dtype, reduction_len=4 * (d + h) * L)
+        bwd = m.lstm_sequence_backward(got[2], got[1], o["w_hh"], o["dout"], o["dc"], False,
+                                       True)
+        for a, b_ in zip(bwd, want_bwd):
+            assert_close(a, b_, dtype, reduction_len=4 * (d + h) * L)
 
 
 def test_two_threads_repeat_exactly(compiled, rng, threads):
     """Each thread runs its rows through every step alone: any thread count gives the one
     thread's bits, call after call."""
-    L, n, h = 7, 33, 24
-    gates, w_hh, hs, cs = _forward_inputs(rng, L, n, h, np.float32)
+    L, n, d, h = 7, 33, 9, 24
+    args = _forward_inputs(rng, L, n, d, h, np.float32)
+    w_hh = args[2]
     dout = random(rng, (L, n, h), np.float32)
     threads(1)
-    first = _run_forward(compiled, gates, w_hh, hs, cs, False)
-    first_bwd = compiled.lstm_sequence_backward(first[3], first[2], w_hh, dout, None, False,
+    first = _run_forward(compiled, *args, False)
+    first_bwd = compiled.lstm_sequence_backward(first[2], first[1], w_hh, dout, None, False,
                                                 True)
     threads(2)
     for _ in range(30):
-        got = _run_forward(compiled, gates, w_hh, hs, cs, False)
+        got = _run_forward(compiled, *args, False)
         for a, b in zip(got, first):
             np.testing.assert_array_equal(a, b)
-        bwd = compiled.lstm_sequence_backward(got[3], got[2], w_hh, dout, None, False, True)
+        bwd = compiled.lstm_sequence_backward(got[2], got[1], w_hh, dout, None, False, True)
         for a, b in zip(bwd, first_bwd):
             np.testing.assert_array_equal(a, b)
 
@@ -96,67 +102,75 @@ def test_two_threads_repeat_exactly(compiled, rng, threads):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("name", backend.BACKENDS)
 def test_sequence_gradcheck(name, reverse, rng):
-    """The backward against central differences of the forward, for the input projections,
-    the initial state and W_hh (whose gradient is the caller's sum of dgates^T h_prev)."""
+    """The backward against central differences of the forward, for the inputs, both weights,
+    the bias and the initial state; the weights' and inputs' gradients are the caller's
+    products of dgates (dW_ih = dgates^T x, dW_hh = dgates^T h_prev, dx = dgates W_ih)."""
     m = backend.get(name)
-    L, n, h = 4, 3, 2
-    proj, w_hh, hs0, cs0 = _forward_inputs(rng, L, n, h, np.float64)
+    L, n, d, h = 4, 3, 2, 2
+    x, w_ih, w_hh, b, hs0, cs0 = _forward_inputs(rng, L, n, d, h, np.float64)
     h0_row = L + 1 if reverse else 0
     prev_rows = slice(2, L + 2) if reverse else slice(0, L)
+    point = {"x": x, "w_ih": w_ih, "w_hh": w_hh, "b": b, "h0": hs0[h0_row], "c0": cs0[h0_row]}
 
-    def outputs(proj=proj, w_hh=w_hh, h0=hs0[h0_row], c0=cs0[h0_row]):
+    def run(p, record):
         hs, cs = hs0.copy(), cs0.copy()
-        hs[h0_row], cs[h0_row] = h0, c0
-        m.lstm_sequence_forward(proj.copy(), w_hh, hs, cs, reverse, False)
-        c_n = cs[1 if reverse else L]
-        return np.concatenate([hs[1:L + 1].ravel(), c_n.ravel()])
+        hs[h0_row], cs[h0_row] = p["h0"], p["c0"]
+        acts = m.lstm_sequence_forward(p["x"], p["w_ih"], p["w_hh"], p["b"], hs, cs, reverse,
+                                       record)
+        return hs, cs, acts
 
-    def grads(proj=proj, w_hh=w_hh, h0=hs0[h0_row], c0=cs0[h0_row], dy=None):
-        hs, cs = hs0.copy(), cs0.copy()
-        hs[h0_row], cs[h0_row] = h0, c0
-        acts = m.lstm_sequence_forward(proj.copy(), w_hh, hs, cs, reverse, True)
+    def outputs(p):
+        hs, cs, _ = run(p, False)
+        return np.concatenate([hs[1:L + 1].ravel(), cs[1 if reverse else L].ravel()])
+
+    def grads(p, dy):
+        hs, cs, acts = run(p, True)
         dout, dc = dy[:L * n * h].reshape(L, n, h), dy[L * n * h:].reshape(n, h)
-        dgates, dc0, dh0 = m.lstm_sequence_backward(acts, cs, w_hh, dout, dc, reverse, True)
-        dw = np.einsum("lng,lnh->gh", dgates, hs[prev_rows])
-        return {"proj": dgates, "w_hh": dw, "h0": dh0, "c0": dc0}
+        dgates, dc0, dh0 = m.lstm_sequence_backward(acts, cs, p["w_hh"], dout, dc, reverse,
+                                                    True)
+        return {"x": dgates @ p["w_ih"], "w_ih": np.einsum("lng,lnd->gd", dgates, p["x"]),
+                "w_hh": np.einsum("lng,lnh->gh", dgates, hs[prev_rows]),
+                "b": dgates.sum((0, 1)), "h0": dh0, "c0": dc0}
 
-    for arg, value in (("proj", proj), ("w_hh", w_hh), ("h0", hs0[h0_row]),
-                       ("c0", cs0[h0_row])):
-        directional_check(lambda v, arg=arg: outputs(**{arg: v}),
-                          lambda v, dy, arg=arg: grads(**{arg: v}, dy=dy)[arg], value, rng)
+    for arg, value in point.items():
+        directional_check(lambda v, arg=arg: outputs({**point, arg: v}),
+                          lambda v, dy, arg=arg: grads({**point, arg: v}, dy)[arg], value, rng)
 
 
 @pytest.mark.parametrize("name", backend.BACKENDS)
 def test_backward_defaults(name, rng):
     """dc None means zero; dh0 only when asked for."""
     m = backend.get(name)
-    L, n, h = 3, 2, 4
-    gates, w_hh, hs, cs = _forward_inputs(rng, L, n, h, np.float64)
-    acts = m.lstm_sequence_forward(gates, w_hh, hs, cs)
+    L, n, d, h = 3, 2, 3, 4
+    x, w_ih, w_hh, b, hs, cs = _forward_inputs(rng, L, n, d, h, np.float64)
+    acts = m.lstm_sequence_forward(x, w_ih, w_hh, b, hs, cs)
     dout = rng.standard_normal((L, n, h))
     a = m.lstm_sequence_backward(acts, cs, w_hh, dout)
     b = m.lstm_sequence_backward(acts, cs, w_hh, dout, np.zeros((n, h)), False, True)
     assert a[2] is None and b[2] is not None
-    for x, y in zip(a[:2], b[:2]):
-        np.testing.assert_array_equal(x, y)
+    for p, q in zip(a[:2], b[:2]):
+        np.testing.assert_array_equal(p, q)
 
 
-G = np.zeros((2, 3, 8))
+X = np.zeros((2, 3, 5))
+WI = np.zeros((8, 5))
 W = np.zeros((8, 2))
 S = np.zeros((4, 3, 2))
 ERRORS = [
-    ("lstm_sequence_forward", (G, W[:7], S, S.copy()), ValueError,
+    ("lstm_sequence_forward", (X, WI, W[:7], None, S, S.copy()), ValueError,
      "lstm_sequence_forward: w_hh must have shape (8, 2), got (7, 2)"),
-    ("lstm_sequence_forward", (G[:, :, :6], W, S, S.copy()), ValueError,
-     "lstm_sequence_forward: gates must have shape (2, 3, 8), got (2, 3, 6)"),
-    ("lstm_sequence_forward", (G, W, S[:3], S.copy()), ValueError,
+    ("lstm_sequence_forward", (X, WI[:, :4], W, None, S, S.copy()), ValueError,
+     "lstm_sequence_forward: w_ih must have shape (8, 5), got (8, 4)"),
+    ("lstm_sequence_forward", (X, WI, W, np.zeros(7), S, S.copy()), ValueError,
+     "lstm_sequence_forward: bias must have shape (8,), got (7,)"),
+    ("lstm_sequence_forward", (X, WI, W, None, S[:3], S.copy()), ValueError,
      "lstm_sequence_forward: hs must have shape (4, 3, 2), got (3, 3, 2)"),
-    ("lstm_sequence_forward", (G, W, S, S[:, :, ::-1]), ValueError,
+    ("lstm_sequence_forward", (X, WI, W, None, S, S[:, :, ::-1]), ValueError,
      "lstm_sequence_forward: cs is written in place and must be C-contiguous"),
-    ("lstm_sequence_forward", (G.astype(np.float32), W, S, S.copy()), TypeError,
+    ("lstm_sequence_forward", (X.astype(np.float32), WI, W, None, S, S.copy()), TypeError,
      "lstm_sequence_forward:"),
-    ("lstm_sequence_forward", (G[0], W, S, S.copy()), ValueError,
-     "lstm_sequence_forward: gates must have 3 dimensions (L, N, ...), got shape (3, 8)"),
+    ("lstm_sequence_forward", (X[0], WI, W, None, S, S.copy()), ValueError,
+     "lstm_sequence_forward: x must have 3 dimensions (L, N, ...), got shape (3, 5)"),
     ("lstm_sequence_backward", (np.zeros((2, 3, 10)), S, W, np.zeros((2, 3, 2)), S[0, :2]),
      ValueError, "lstm_sequence_backward: dc must have shape (3, 2), got (2, 2)"),
     ("lstm_sequence_backward", (np.zeros((2, 3, 10)), S, W, np.zeros((2, 3, 3))),
