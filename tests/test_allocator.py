@@ -35,7 +35,10 @@ def _page_faults(**env):
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
                     reason="the allocator options are glibc's")
 def test_freed_arrays_are_reused_without_new_page_faults():
-    kept = _page_faults()
+    # The fewest of three runs: the kernel may migrate a process's pages while it runs (memory
+    # compaction on a busy host), and touching a migrated page is a minor fault too, one
+    # that no allocator setting prevents; a lost setting faults in every run.
+    kept = min(_page_faults() for _ in range(3))
     returned = _page_faults(PYNN_KEEP_FREED_MEMORY="0")
     assert kept * 10 < returned, (kept, returned)
 
