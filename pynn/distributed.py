@@ -447,6 +447,7 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
 
 
 _saved_hook = None
+_ABORT_GRACE_SECONDS = 0.5
 
 
 def _abort_hook(exc_type, exc, tb):
@@ -458,6 +459,11 @@ def _abort_hook(exc_type, exc, tb):
     sys.stdout.flush()
     MPI = _import_mpi()
     if MPI is not None:
+        # The launcher forwards a process's output from a pipe, and MPI_Abort ends every
+        # process of the job, its forwarders included, perhaps before they read what was just
+        # written: the traceback, the one thing that says why the job ended, went missing on
+        # a busy machine. A moment's pause lets them read it.
+        time.sleep(_ABORT_GRACE_SECONDS)
         MPI.COMM_WORLD.Abort(1)
 
 
