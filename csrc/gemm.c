@@ -342,7 +342,8 @@ typedef struct {
     int64_t rsc, csc;
     const real *bias;
     int bias_axis, relu;
-    PYNN_FN(pynn_gemm_ukr) ukr, ukr_half, ukr_short;
+    PYNN_FN(pynn_gemm_ukr) ukr, ukr_half, ukr_short, ukr_half_short;
+    int64_t vl;                 /* lanes of one vector: the one-vector kernels' width */
     int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
     int pack_a, pack_b;         /* 0: read that operand in place (see pynn_gemm_*) */
     real *bpack;                /* kc x nc, shared by the team (pack_b) */
@@ -567,13 +568,15 @@ static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t n
             PYNN_FN(pack_b)(x, jc, nc, pc, kc, q, q + 1, ap + x->ablock_size);
             bq = ap + x->ablock_size, rs_b = NR;
         }
-        const PYNN_FN(pynn_gemm_ukr) ukr = 2 * nr <= NR ? x->ukr_half : x->ukr;
+        const int one_vec = nr <= x->vl;
         for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = PYNN_MIN(MR, mc - ir);
             /* A ragged last row panel of at most MR / 2 rows (16 = 12 + 4 rows of a
-             * convolution's im2col product) takes the half-height kernel, not MR rows' work. */
+             * convolution's im2col product) takes a half-height kernel, not MR rows' work. */
+            const int half_rows = 2 * mr <= MR;
             const PYNN_FN(pynn_gemm_ukr) ukr_rows =
-                2 * mr <= MR && 2 * nr > NR ? x->ukr_short : ukr;
+                one_vec ? (half_rows ? x->ukr_half_short : x->ukr_half)
+                        : (half_rows ? x->ukr_short : x->ukr);
             ep.bias = NULL;
             if (last && x->bias)
                 ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
@@ -708,6 +711,8 @@ int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *
     x.ukr = desc->PYNN_FN(ukr);
     x.ukr_half = desc->PYNN_FN(ukr_half);
     x.ukr_short = desc->PYNN_FN(ukr_short);
+    x.ukr_half_short = desc->PYNN_FN(ukr_half_short);
+    x.vl = bl->nr / 2;
     x.mr = bl->mr, x.nr = bl->nr, x.mc = bl->mc;
     const int64_t kblocks = (k + bl->kc - 1) / bl->kc;
     x.kc = (k + kblocks - 1) / kblocks;
@@ -727,14 +732,14 @@ int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *
     x.ablock_size = x.pack_a ? (x.mc + x.mr - 1) / x.mr * x.mr * x.kc : x.mr * x.kc;
     x.ablock_size = (x.ablock_size + line - 1) / line * line;
     x.apack_size = x.ablock_size + (x.pack_b ? 0 : (x.nr * x.kc + line - 1) / line * line);
-    const int64_t bsize = x.pack_b ? x.kc * x.nc : 0;
+    const int64_t bsize = x.pack_b ? (x.kc * x.nc + line - 1) / line * line : 0;
     const int64_t nphases = 2 * ((x.n + x.nc - 1) / x.nc) * ((k + x.kc - 1) / x.kc);
     const size_t pack_bytes = sizeof(real) * (size_t)(bsize + nt * x.apack_size);
     char *buf = (char *)pynn_alloc(pack_bytes + sizeof(int64_t) * (size_t)nphases);
     if (!buf)
         return PYNN_ERR_NOMEM;
     x.bpack = (real *)buf;
-    x.apack = x.bpack + bsize; /* kc * nc * sizeof(T) is a multiple of 64 bytes */
+    x.apack = x.bpack + bsize;
     x.counters = (int64_t *)(buf + pack_bytes);
     memset(x.counters, 0, sizeof(int64_t) * (size_t)nphases);
 

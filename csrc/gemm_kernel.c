@@ -25,6 +25,89 @@
 #endif
 #define NV 2 /* vectors per row: nr = NV lanes */
 
+/* Masked loads and stores for the ragged last vector of a tile row: AVX2 and AVX-512 have
+ * them (lanes past the mask are neither read nor written, so the row may end at the edge of
+ * a page); the 16-byte baseline goes through a small array. */
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+/* One round of the dot form's reduction of many vectors at once: red_pair(x, y, s) adds
+ * lanes s apart within each 2s-lane segment of x and of y and packs the sums, x's segments
+ * first: lane l of the result, in segment g = l / s of VL / s, is
+ *   z[g % c * 2s + l % s] + z[g % c * 2s + l % s + s],  z = x if g < c else y, c = VL / 2s.
+ * Applied with s = VL / 2, VL / 4, ..., 1 to pairs of vectors, each holding the partial sums
+ * of VL / 2s dot products, it leaves VL products in one vector, each summed over its lanes
+ * in the same order as halving a single vector (lane l plus lane l + s, s halving), with two
+ * shuffles and one add per pair and round instead of a chain of scalar adds per product.
+ * The shuffle masks must be constants (the compilers pick the instructions from them), so
+ * the lane lists are written out for each vector length. */
+#define RED_IDX(l, s, vl, hi)                                                                 \
+    (((l) / (s) < (vl) / (2 * (s)) ? 0 : (vl)) + (l) / (s) % ((vl) / (2 * (s))) * 2 * (s) +  \
+     (l) % (s) + (hi) * (s))
+#define RED_LANES2(s, vl, hi) RED_IDX(0, s, vl, hi), RED_IDX(1, s, vl, hi)
+#define RED_LANES4(s, vl, hi) RED_LANES2(s, vl, hi), RED_IDX(2, s, vl, hi), RED_IDX(3, s, vl, hi)
+#define RED_LANES8(s, vl, hi)                                                                 \
+    RED_LANES4(s, vl, hi), RED_IDX(4, s, vl, hi), RED_IDX(5, s, vl, hi), RED_IDX(6, s, vl, hi), \
+        RED_IDX(7, s, vl, hi)
+#define RED_LANES16(s, vl, hi)                                                                \
+    RED_LANES8(s, vl, hi), RED_IDX(8, s, vl, hi), RED_IDX(9, s, vl, hi),                      \
+        RED_IDX(10, s, vl, hi), RED_IDX(11, s, vl, hi), RED_IDX(12, s, vl, hi),               \
+        RED_IDX(13, s, vl, hi), RED_IDX(14, s, vl, hi), RED_IDX(15, s, vl, hi)
+#define RED_LANES_(n) RED_LANES##n
+#define RED_LANES(n) RED_LANES_(n)
+#if defined(__clang__)
+#define RED_SHUFFLE(x, y, ivec, n, s, hi) __builtin_shufflevector(x, y, RED_LANES(n)(s, n, hi))
+#else
+#define RED_SHUFFLE(x, y, ivec, n, s, hi) __builtin_shuffle(x, y, (ivec){RED_LANES(n)(s, n, hi)})
+#endif
+#define RED_ADD(x, y, ivec, n, s) (RED_SHUFFLE(x, y, ivec, n, s, 0) + RED_SHUFFLE(x, y, ivec, n, s, 1))
+/* Lanes per vector as plain numbers, which RED_LANES pastes into a name. */
+#if VBYTES == 64
+#define VL_F32 16
+#define VL_F64 8
+#elif VBYTES == 32
+#define VL_F32 8
+#define VL_F64 4
+#else
+#define VL_F32 4
+#define VL_F64 2
+#endif
+
+static inline __attribute__((always_inline)) vec_f32 red_pair_f32(vec_f32 x, vec_f32 y, int s)
+{
+    switch (s) {
+#if VL_F32 >= 16
+    case 8:
+        return RED_ADD(x, y, ivec_f32, VL_F32, 8);
+#endif
+#if VL_F32 >= 8
+    case 4:
+        return RED_ADD(x, y, ivec_f32, VL_F32, 4);
+#endif
+    case 2:
+        return RED_ADD(x, y, ivec_f32, VL_F32, 2);
+    default:
+        return RED_ADD(x, y, ivec_f32, VL_F32, 1);
+    }
+}
+
+static inline __attribute__((always_inline)) vec_f64 red_pair_f64(vec_f64 x, vec_f64 y, int s)
+{
+    switch (s) {
+#if VL_F64 >= 8
+    case 4:
+        return RED_ADD(x, y, ivec_f64, VL_F64, 4);
+#endif
+#if VL_F64 >= 4
+    case 2:
+        return RED_ADD(x, y, ivec_f64, VL_F64, 2);
+#endif
+    default:
+        return RED_ADD(x, y, ivec_f64, VL_F64, 1);
+    }
+}
+
 #define PYNN_TEMPLATE "gemm_kernel.c"
 #include "pynn_template.h"
 
@@ -61,6 +144,61 @@ const pynn_gemm_desc PYNN_ISA_SYM(pynn_gemm_desc) = {
 #else /* the template (pynn_template.h) */
 #define VL ((int)(sizeof(PYNN_FN(vec)) / sizeof(real)))
 #define PANEL_NR (NV * VL) /* the width of a packed B micro-panel */
+
+/* The first n lanes (0 < n < VL) of the vector at p, the others zero; nothing past p + n is
+ * read. */
+static inline __attribute__((always_inline)) PYNN_FN(vec)
+    PYNN_FN(load_part)(const real *p, int64_t n)
+{
+#if defined(__AVX512F__) && VBYTES == 64
+    const unsigned mask = (1u << n) - 1;
+    if (sizeof(real) == 4)
+        return (PYNN_FN(vec))_mm512_maskz_loadu_ps((__mmask16)mask, (const float *)p);
+    return (PYNN_FN(vec))_mm512_maskz_loadu_pd((__mmask8)mask, (const double *)p);
+#elif defined(__AVX2__) && VBYTES == 32
+    PYNN_FN(ivec) lane;
+    for (int i = 0; i < VL; ++i)
+        lane[i] = i;
+    const PYNN_FN(ivec) mask = lane < (PYNN_FN(ivec)){0} + (int)n;
+    if (sizeof(real) == 4)
+        return (PYNN_FN(vec))_mm256_maskload_ps((const float *)p, (__m256i)mask);
+    return (PYNN_FN(vec))_mm256_maskload_pd((const double *)p, (__m256i)mask);
+#else
+    real t[VL] = {0};
+    for (int64_t i = 0; i < n; ++i)
+        t[i] = p[i];
+    PYNN_FN(vec) v;
+    memcpy(&v, t, sizeof v);
+    return v;
+#endif
+}
+
+/* Writes the first n lanes (0 < n < VL) of x to p; nothing past p + n is touched. */
+static inline __attribute__((always_inline)) void PYNN_FN(store_part)(real *p, PYNN_FN(vec) x,
+                                                                      int64_t n)
+{
+#if defined(__AVX512F__) && VBYTES == 64
+    const unsigned mask = (1u << n) - 1;
+    if (sizeof(real) == 4)
+        _mm512_mask_storeu_ps((float *)p, (__mmask16)mask, (__m512)x);
+    else
+        _mm512_mask_storeu_pd((double *)p, (__mmask8)mask, (__m512d)x);
+#elif defined(__AVX2__) && VBYTES == 32
+    PYNN_FN(ivec) lane;
+    for (int i = 0; i < VL; ++i)
+        lane[i] = i;
+    const PYNN_FN(ivec) mask = lane < (PYNN_FN(ivec)){0} + (int)n;
+    if (sizeof(real) == 4)
+        _mm256_maskstore_ps((float *)p, (__m256i)mask, (__m256)x);
+    else
+        _mm256_maskstore_pd((double *)p, (__m256i)mask, (__m256d)x);
+#else
+    real t[VL];
+    memcpy(t, &x, sizeof t);
+    for (int64_t i = 0; i < n; ++i)
+        p[i] = t[i];
+#endif
+}
 
 /* The micro-kernels. The inner loop is nv vector loads of packed B, then for each of the
  * rows one broadcast of packed A and nv fused multiply-adds into rows * nv accumulators that
@@ -99,6 +237,42 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel_body)(
     }
 }
 
+/* One vector of a tile row through the epilogue: C[0:lanes] := relu?(alpha * acc + beta * C
+ * + bias) with bias_row (lanes values, bias_axis 1), or ep->bias[i] (bias_axis 0), or none;
+ * lanes < VL masks the load of C and bias and the store. */
+static inline __attribute__((always_inline)) void PYNN_FN(epilogue_vec)(
+    PYNN_FN(vec) acc, real *ci, int64_t lanes, const real *bias_row, int i, real alpha,
+    real beta, const PYNN_FN(pynn_gemm_ep) *ep)
+{
+    const PYNN_FN(vec) zero = {0};
+    const int part = lanes < VL;
+    PYNN_FN(vec) x = acc * alpha;
+    if (ep->load_c) {
+        PYNN_FN(vec) cv;
+        if (part)
+            cv = PYNN_FN(load_part)(ci, lanes);
+        else
+            memcpy(&cv, ci, sizeof cv);
+        x = PYNN_FN(pynn_vfma)(cv, beta - zero, x);
+    }
+    if (bias_row) {
+        PYNN_FN(vec) bb;
+        if (part)
+            bb = PYNN_FN(load_part)(bias_row, lanes);
+        else
+            memcpy(&bb, bias_row, sizeof bb);
+        x += bb;
+    } else if (ep->bias) {
+        x += ep->bias[i] - zero;
+    }
+    if (ep->relu) /* max(x, 0) that keeps NaN, like numpy.maximum */
+        x = (PYNN_FN(vec))((PYNN_FN(ivec))x & ~(PYNN_FN(ivec))(x < zero));
+    if (part)
+        PYNN_FN(store_part)(ci, x, lanes);
+    else
+        memcpy(ci, &x, sizeof x);
+}
+
 static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
     const int rows, const int nv, int64_t kc, const real *PYNN_RESTRICT a, int64_t rs_a,
     int64_t cs_a, const real *PYNN_RESTRICT b, int64_t rs_b, real *PYNN_RESTRICT c, int64_t rsc,
@@ -106,7 +280,6 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
 {
     const int full_nr = nv * VL;
     PYNN_FN(vec) acc[MR][NV];
-    const PYNN_FN(vec) zero = {0};
     /* Start fetching the C tile now so that the epilogue does not wait for it. */
     for (int64_t i = 0; i < mr; ++i) {
         __builtin_prefetch(c + i * rsc, 1);
@@ -121,7 +294,7 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
         PYNN_FN(ukernel_body)(rows, nv, kc, a, rs_a, cs_a, b, rs_b, acc);
 
     const real alpha = ep->alpha, beta = ep->beta;
-    if (nr == full_nr && csc == 1) {
+    if (csc == 1 && nr == full_nr) {
         /* Whole rows, unit column stride: the epilogue runs on vectors (a ragged last row
          * panel too: 16 output channels are 12 + 4 rows, and a scalar epilogue of the 4 cost
          * as much as their multiply-adds at a convolution's k = 150). */
@@ -129,28 +302,28 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
         for (int i = 0; i < rows; ++i) {
             if (i >= mr)
                 break;
-            real *ci = c + i * rsc;
 #pragma GCC unroll 8
-            for (int v = 0; v < nv; ++v) {
-                PYNN_FN(vec) x = acc[i][v] * alpha;
-                if (ep->load_c) {
-                    PYNN_FN(vec) cv;
-                    memcpy(&cv, ci + v * VL, sizeof cv);
-                    x = PYNN_FN(pynn_vfma)(cv, beta - zero, x);
-                }
-                if (ep->bias) {
-                    if (ep->bias_axis == 1) {
-                        PYNN_FN(vec) bb;
-                        memcpy(&bb, ep->bias + v * VL, sizeof bb);
-                        x += bb;
-                    } else {
-                        x += ep->bias[i] - zero;
-                    }
-                }
-                if (ep->relu) /* max(x, 0) that keeps NaN, like numpy.maximum */
-                    x = (PYNN_FN(vec))((PYNN_FN(ivec))x & ~(PYNN_FN(ivec))(x < zero));
-                memcpy(ci + v * VL, &x, sizeof x);
-            }
+            for (int v = 0; v < nv; ++v)
+                PYNN_FN(epilogue_vec)(acc[i][v], c + i * rsc + v * VL, VL,
+                                      ep->bias && ep->bias_axis == 1 ? ep->bias + v * VL : NULL,
+                                      i, alpha, beta, ep);
+        }
+        return;
+    }
+    if (csc == 1 && nr > (nv - 1) * VL) {
+        /* The row ends inside its last vector (the ragged last column panel, a narrow C):
+         * the same with that vector's load and store masked. Kept apart from the whole-row
+         * case so that the common tile's code stays free of the mask's branches. */
+        const int64_t tail = nr - (nv - 1) * VL; /* lanes of C in the last vector */
+#pragma GCC unroll 32
+        for (int i = 0; i < rows; ++i) {
+            if (i >= mr)
+                break;
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; ++v)
+                PYNN_FN(epilogue_vec)(acc[i][v], c + i * rsc + v * VL, v == nv - 1 ? tail : VL,
+                                      ep->bias && ep->bias_axis == 1 ? ep->bias + v * VL : NULL,
+                                      i, alpha, beta, ep);
         }
         return;
     }
@@ -190,6 +363,11 @@ static void PYNN_FN(ukr_short) PYNN_GEMM_UKR_PARAMS(real, PYNN_FN(pynn_gemm_ep))
     PYNN_FN(ukernel)(MR / 2, NV, kc, a, rs_a, cs_a, b, rs_b, c, rsc, csc, mr, nr, ep);
 }
 
+static void PYNN_FN(ukr_half_short) PYNN_GEMM_UKR_PARAMS(real, PYNN_FN(pynn_gemm_ep))
+{
+    PYNN_FN(ukernel)(MR / 2, 1, kc, a, rs_a, cs_a, b, rs_b, c, rsc, csc, mr, nr, ep);
+}
+
 /* The dot form (contract in gemm_kernel.h, PYNN_GEMM_DOT_PARAMS). Each DOT_M x DOT_N block of
  * C keeps one vector accumulator per element and walks k in vectors: DOT_M rows of A and
  * DOT_N rows of B^T stream through, DOT_M + DOT_N loads for DOT_M * DOT_N fused
@@ -222,24 +400,30 @@ static inline __attribute__((always_inline)) void PYNN_FN(dot_block)(
                 acc[i][j] = PYNN_FN(pynn_vfma)(av[i], bv, acc[i][j]);
         }
     }
-    /* Lanes summed pairwise in a fixed order (halving the width each round, which compiles
-     * to vector adds rather than one long chain), then the k % VL tail: every element of C
+    /* Lanes summed pairwise in a fixed order (lane l plus lane l + s, s halving from VL / 2;
+     * red_pair does it for many products at once), then the k % VL tail: every element of C
      * is computed the same way wherever its block lies and however many threads share the
      * work. */
+    enum { T = DOT_M * DOT_N };
+    PYNN_FN(vec) v[T];
+#pragma GCC unroll 32
+    for (int t = 0; t < T; ++t)
+        v[t] = acc[t / DOT_N][t % DOT_N];
+    int live = T;
 #pragma GCC unroll 8
-    for (int i = 0; i < DOT_M; ++i) {
-#pragma GCC unroll 8
-        for (int j = 0; j < DOT_N; ++j) {
-            real lanes[sizeof(PYNN_FN(vec)) / sizeof(real)];
-            memcpy(lanes, &acc[i][j], sizeof lanes);
-#pragma GCC unroll 8
-            for (int64_t w = VL / 2; w >= 1; w /= 2)
-#pragma GCC unroll 8
-                for (int64_t l = 0; l < w; ++l)
-                    lanes[l] += lanes[l + w];
-            out[i][j] = lanes[0];
-        }
+    for (int s = VL / 2; s >= 1; s /= 2) {
+#pragma GCC unroll 32
+        for (int q = 0; 2 * q < live; ++q)
+            v[q] = PYNN_FN(red_pair)(v[2 * q], 2 * q + 1 < live ? v[2 * q + 1] : zero, s);
+        live = (live + 1) / 2;
     }
+    real sums[(T + VL - 1) / VL * VL];
+    memcpy(sums, v, sizeof sums);
+#pragma GCC unroll 8
+    for (int i = 0; i < DOT_M; ++i)
+#pragma GCC unroll 8
+        for (int j = 0; j < DOT_N; ++j)
+            out[i][j] = sums[i * DOT_N + j];
     if (p < k)
         for (int i = 0; i < DOT_M; ++i)
             for (int j = 0; j < DOT_N; ++j)

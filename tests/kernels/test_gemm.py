@@ -342,6 +342,74 @@ def _check_threads_agree(rng, shape, dtype, trans_a=False, trans_b=False, bias_a
     assert_gemm_close(results[0], reference.gemm(a, b, **kw), a, b, trans_a, trans_b)
 
 
+# The benchmark's shapes (m, n, k), which take every path: the dot form (head, conv1's
+# weight gradient), the blocked product with operands read in place or packed, ragged row
+# and column panels.
+BENCH_SHAPES = [(64, 64, 64), (128, 128, 128), (100, 100, 784), (128, 256, 784),
+                (128, 10, 256), (30, 576, 25), (16, 64, 150), (64, 784, 288)]
+
+
+def _fuzz_cases(count, seed):
+    """Random products, most with m, n, k in 1..40 (the small shapes where ragged panels,
+    masked vectors and the direct path meet), some with k >= 256 (the dot form)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        m, n, k = (int(v) for v in rng.integers(1, 41, 3))
+        if i % 4 == 3:
+            k = int(rng.integers(256, 300))
+        cases.append((m, n, k))
+    return cases
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_fuzz_against_float64(isa, dtype, restore_threads):
+    """A few hundred random shapes and the benchmark's, with random transposes, memory
+    orders, epilogues and 1 or 2 threads, against the product computed in float64."""
+    rng = np.random.default_rng(21)
+    for m, n, k in _fuzz_cases(300, 20) + BENCH_SHAPES:
+        trans_a, trans_b = (bool(v) for v in rng.integers(0, 2, 2))
+        order = "CF"[int(rng.integers(0, 2))]
+        alpha, beta, bias_axis, relu = EPILOGUES[int(rng.integers(0, len(EPILOGUES)))]
+        a, b = _operands(rng, m, n, k, dtype, order, trans_a, trans_b)
+        out = rng.standard_normal((m, n)).astype(dtype, order=order)
+        out0 = out.copy(order="K")
+        kw = {"trans_a": trans_a, "trans_b": trans_b, "alpha": alpha, "beta": beta,
+              "relu": relu}
+        expected = alpha * ((a.T if trans_a else a).astype(np.float64)
+                            @ (b.T if trans_b else b).astype(np.float64)) + beta * out0
+        if bias_axis is not None:
+            bias = rng.standard_normal((m, n)[bias_axis]).astype(dtype)
+            kw.update(bias=bias, bias_axis=bias_axis)
+            expected += bias[:, None] if bias_axis == 0 else bias[None, :]
+        if relu:
+            expected = np.maximum(expected, 0)
+        pynn.set_num_threads(int(rng.integers(1, 3)))
+        got = compiled.gemm(a, b, out, **kw)
+        assert got is out
+        assert_gemm_close(got, expected.astype(dtype), a, b, trans_a, trans_b, alpha, beta,
+                          out0)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 10, 15, 17, 20, 31, 33])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_ragged_columns_write_nothing_past_the_row(isa, dtype, n):
+    """C rows that end inside a vector are loaded and stored masked: the columns beside C in
+    the same buffer, NaN here, are neither read into C nor written."""
+    rng = np.random.default_rng(22)
+    m, k = 29, 37
+    a, b = _operands(rng, m, n, k, dtype)
+    base = np.full((m, n + 40), np.nan, dtype)
+    base[:, :n] = rng.standard_normal((m, n))
+    out = base[:, :n]
+    out0 = out.copy()
+    bias = rng.standard_normal(n).astype(dtype)
+    got = compiled.gemm(a, b, out, alpha=0.5, beta=1.5, bias=bias, relu=True)
+    assert np.isnan(base[:, n:]).all()
+    want = reference.gemm(a, b, out0.copy(), alpha=0.5, beta=1.5, bias=bias, relu=True)
+    assert_gemm_close(got, want, a, b, alpha=0.5, beta=1.5, out0=out0)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     m=st.integers(1, 70), n=st.integers(1, 70), k=st.integers(0, 300),
