@@ -7,6 +7,7 @@
  * meet two barriers a step, hundreds a sequence, each waiting for the slowest thread. */
 #ifndef PYNN_FN
 #include "rnn_seq.h"
+#include "activation.h"
 #include "gemm.h"
 #include "rnn.h"
 
@@ -22,6 +23,13 @@ static int seq_threads(int64_t L, int64_t n, int64_t gate_cols, int64_t h, int n
     return nt < 1 ? 1 : (int)nt;
 }
 
+/* The scratch each batch row needs, in elements (see seq_args). */
+#define LSTM_FWD_SCRATCH(d, h, own_acts) ((d) + 5 * (h) + ((own_acts) ? 5 * (h) : 0))
+#define LSTM_BWD_SCRATCH(h) (3 * (h))
+#define GRU_FWD_SCRATCH(h, own_acts) (6 * (h) + ((own_acts) ? 4 * (h) : 0))
+#define GRU_BWD_SCRATCH(h) (2 * (h))
+#define RNN_SCRATCH(h) (h)
+
 /* The rows [*r0, *r1) of n that thread tid of nt runs. */
 static void seq_rows(int64_t n, int tid, int nt, int64_t *r0, int64_t *r1)
 {
@@ -34,31 +42,50 @@ static void seq_rows(int64_t n, int tid, int nt, int64_t *r0, int64_t *r1)
 
 #else /* the template (pynn_template.h) */
 #define GEMM PYNN_FN(pynn_gemm)
+#define ROW_BYTES(rows, h) (sizeof(real) * (size_t)((rows) * (h)))
 
 /* One call's arguments; a thread runs rows [r0, r1) of them. */
 typedef struct {
     int64_t L, n, d, h, off;
-    int reverse, isa;
+    int reverse, isa, relu;
     const pynn_rnn_desc *cells;
-    const real *x, *bias;
-    real *hs, *cs, *acts;
-    const real *w;  /* forward: [W_ih W_hh]^T (d + h, 4h); backward: W_hh (4h, h) */
-    real *scratch;  /* forward: per row [x_t h_prev] (d + h), gates (4h), and unless acts
-                     * is given acts (5h); backward: per row dh and two dc (3h) */
+    const pynn_activation_desc *act;
+    const real *x;
+    /* Forward: W_ih^T (d, G h) and W_hh^T (h, G h), row-major (the LSTM's w_in is
+     * [W_ih W_hh]^T, (d + h, 4h), and w_rec unused); backward: w_rec is W_hh (G h, h). */
+    const real *w_in, *w_rec;
+    const real *b_in, *b_rec; /* the LSTM's and RNN's b_in is b_ih + b_hh */
+    real *hs, *cs, *acts;     /* forward: acts NULL means the scratch takes them */
+    real *scratch;            /* per row: the *_SCRATCH sizes above */
     const real *dout, *dc_n;
-    real *dgates, *dc0, *dh0;
+    real *dgates, *dgates_rec, *dc0, *dh0; /* dgates_rec: the GRU's recurrent-side dgh */
 } PYNN_FN(seq_args);
 
-/* The scratch a forward row needs (see seq_args). */
-#define FWD_ROW_SCRATCH(d, h, own_acts) ((d) + (h) + 4 * (h) + ((own_acts) ? 5 * (h) : 0))
+/* W (rows, cols) as W^T, row-major with row stride ldt. */
+static void PYNN_FN(transpose)(const real *w, int64_t rows, int64_t cols, real *wt, int64_t ldt)
+{
+    for (int64_t j = 0; j < rows; ++j)
+        for (int64_t p = 0; p < cols; ++p)
+            wt[p * ldt + j] = w[j * cols + p];
+}
+
+/* Step t of s (0, 1, ...) forward, and the step that comes after t going backward. */
+static inline int64_t PYNN_FN(fwd_step)(const PYNN_FN(seq_args) *q, int64_t s)
+{
+    return q->reverse ? q->L - 1 - s : s;
+}
+static inline int64_t PYNN_FN(bwd_step)(const PYNN_FN(seq_args) *q, int64_t s)
+{
+    return q->reverse ? s : q->L - 1 - s;
+}
 
 static int PYNN_FN(lstm_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
 {
     const int64_t n = q->n, d = q->d, h = q->h, g4 = 4 * h, k = d + h, rows = r1 - r0;
-    real *xh = q->scratch + r0 * FWD_ROW_SCRATCH(d, h, !q->acts), *g = xh + rows * k;
+    real *xh = q->scratch + r0 * LSTM_FWD_SCRATCH(d, h, !q->acts), *g = xh + rows * k;
     real *own_acts = g + rows * g4;
     for (int64_t s = 0; s < q->L; ++s) {
-        const int64_t t = q->reverse ? q->L - 1 - s : s;
+        const int64_t t = PYNN_FN(fwd_step)(q, s);
         const int64_t prev = ((t + q->off) * n + r0) * h, next = ((t + 1) * n + r0) * h;
         for (int64_t r = 0; r < rows; ++r) {
             memcpy(xh + r * k, q->x + (t * n + r0 + r) * d, sizeof(real) * (size_t)d);
@@ -67,7 +94,7 @@ static int PYNN_FN(lstm_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_
         /* The step's input projection and recurrent product in one GEMM (k = d + h): its
          * gates stay in cache for the cell, where a projection of every step made ahead
          * would come back from memory, and a short k alone runs the GEMM slowly. */
-        int status = GEMM(rows, g4, k, 1, xh, k, 1, q->w, g4, 1, 0, g, g4, 1, q->bias, 1, 0,
+        int status = GEMM(rows, g4, k, 1, xh, k, 1, q->w_in, g4, 1, 0, g, g4, 1, q->b_in, 1, 0,
                           q->isa, 1);
         if (status != PYNN_OK)
             return status;
@@ -81,13 +108,13 @@ static int PYNN_FN(lstm_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_
 static int PYNN_FN(lstm_bwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
 {
     const int64_t n = q->n, h = q->h, g4 = 4 * h, rows = r1 - r0;
-    real *dh = q->scratch + 3 * r0 * h, *dc_buf[2] = {dh + rows * h, dh + 2 * rows * h};
+    real *dh = q->scratch + r0 * LSTM_BWD_SCRATCH(h);
+    real *dc_buf[2] = {dh + rows * h, dh + 2 * rows * h};
     const real *dc_in = q->dc_n ? q->dc_n + r0 * h : NULL;
-    const size_t row_bytes = sizeof(real) * (size_t)(rows * h);
     for (int64_t s = 0; s < q->L; ++s) {
-        const int64_t t = q->reverse ? s : q->L - 1 - s;
+        const int64_t t = PYNN_FN(bwd_step)(q, s);
         if (s == 0)
-            memcpy(dh, q->dout + (t * n + r0) * h, row_bytes);
+            memcpy(dh, q->dout + (t * n + r0) * h, ROW_BYTES(rows, h));
         real *dg = q->dgates + (t * n + r0) * g4;
         real *dc_out = s == q->L - 1 ? q->dc0 + r0 * h : dc_buf[s & 1];
         q->cells->PYNN_FN(lstm_cell_bwd)(rows, h, q->acts + (t * n + r0) * 5 * h,
@@ -96,13 +123,119 @@ static int PYNN_FN(lstm_bwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_
         dc_in = dc_out;
         int status = PYNN_OK;
         if (s < q->L - 1) {
-            const int64_t t_next = q->reverse ? t + 1 : t - 1;
-            memcpy(dh, q->dout + (t_next * n + r0) * h, row_bytes);
-            status = GEMM(rows, h, g4, 1, dg, g4, 1, q->w, h, 1, 1, dh, h, 1, NULL, 0, 0, q->isa,
-                          1);
+            memcpy(dh, q->dout + (PYNN_FN(bwd_step)(q, s + 1) * n + r0) * h, ROW_BYTES(rows, h));
+            status = GEMM(rows, h, g4, 1, dg, g4, 1, q->w_rec, h, 1, 1, dh, h, 1, NULL, 0, 0,
+                          q->isa, 1);
         } else if (q->dh0) {
-            status = GEMM(rows, h, g4, 1, dg, g4, 1, q->w, h, 1, 0, q->dh0 + r0 * h, h, 1, NULL,
-                          0, 0, q->isa, 1);
+            status = GEMM(rows, h, g4, 1, dg, g4, 1, q->w_rec, h, 1, 0, q->dh0 + r0 * h, h, 1,
+                          NULL, 0, 0, q->isa, 1);
+        }
+        if (status != PYNN_OK)
+            return status;
+    }
+    return PYNN_OK;
+}
+
+static int PYNN_FN(gru_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
+{
+    const int64_t n = q->n, d = q->d, h = q->h, g3 = 3 * h, rows = r1 - r0;
+    real *gi = q->scratch + r0 * GRU_FWD_SCRATCH(h, !q->acts), *gh = gi + rows * g3;
+    real *own_acts = gh + rows * g3;
+    for (int64_t s = 0; s < q->L; ++s) {
+        const int64_t t = PYNN_FN(fwd_step)(q, s);
+        const int64_t prev = ((t + q->off) * n + r0) * h, next = ((t + 1) * n + r0) * h;
+        /* Two GEMMs: the new gate takes the recurrent product times the reset gate. */
+        int status = GEMM(rows, g3, d, 1, q->x + (t * n + r0) * d, d, 1, q->w_in, g3, 1, 0, gi,
+                          g3, 1, q->b_in, 1, 0, q->isa, 1);
+        if (status == PYNN_OK)
+            status = GEMM(rows, g3, h, 1, q->hs + prev, h, 1, q->w_rec, g3, 1, 0, gh, g3, 1,
+                          q->b_rec, 1, 0, q->isa, 1);
+        if (status != PYNN_OK)
+            return status;
+        real *a = q->acts ? q->acts + (t * n + r0) * 4 * h : own_acts;
+        q->cells->PYNN_FN(gru_cell_fwd)(rows, h, gi, gh, q->hs + prev, q->hs + next, a, 1);
+    }
+    return PYNN_OK;
+}
+
+static int PYNN_FN(gru_bwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
+{
+    const int64_t n = q->n, h = q->h, g3 = 3 * h, rows = r1 - r0;
+    real *dh = q->scratch + r0 * GRU_BWD_SCRATCH(h), *direct = dh + rows * h;
+    for (int64_t s = 0; s < q->L; ++s) {
+        const int64_t t = PYNN_FN(bwd_step)(q, s);
+        if (s == 0)
+            memcpy(dh, q->dout + (t * n + r0) * h, ROW_BYTES(rows, h));
+        real *dgi = q->dgates + (t * n + r0) * g3, *dgh = q->dgates_rec + (t * n + r0) * g3;
+        q->cells->PYNN_FN(gru_cell_bwd)(rows, h, q->acts + (t * n + r0) * 4 * h,
+                                        q->hs + ((t + q->off) * n + r0) * h, dh, dgi, dgh, direct,
+                                        1);
+        /* h_prev's gradient: the part through z (direct) plus the one through gh. */
+        real *dh_prev = NULL;
+        if (s < q->L - 1) {
+            const real *next_out = q->dout + (PYNN_FN(bwd_step)(q, s + 1) * n + r0) * h;
+            for (int64_t i = 0; i < rows * h; ++i)
+                dh[i] = next_out[i] + direct[i];
+            dh_prev = dh;
+        } else if (q->dh0) {
+            dh_prev = q->dh0 + r0 * h;
+            memcpy(dh_prev, direct, ROW_BYTES(rows, h));
+        }
+        if (dh_prev) {
+            const int status = GEMM(rows, h, g3, 1, dgh, g3, 1, q->w_rec, h, 1, 1, dh_prev, h, 1,
+                                    NULL, 0, 0, q->isa, 1);
+            if (status != PYNN_OK)
+                return status;
+        }
+    }
+    return PYNN_OK;
+}
+
+static int PYNN_FN(rnn_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
+{
+    const int64_t n = q->n, d = q->d, h = q->h, rows = r1 - r0;
+    real *pre = q->scratch + r0 * RNN_SCRATCH(h);
+    for (int64_t s = 0; s < q->L; ++s) {
+        const int64_t t = PYNN_FN(fwd_step)(q, s);
+        real *out = q->hs + ((t + 1) * n + r0) * h;
+        /* ReLU is the second GEMM's epilogue, written straight into the state; tanh, a
+         * kernel of its own, reads the sum from scratch. */
+        real *sum = q->relu ? out : pre;
+        int status = GEMM(rows, h, d, 1, q->x + (t * n + r0) * d, d, 1, q->w_in, h, 1, 0, sum, h,
+                          1, q->b_in, 1, 0, q->isa, 1);
+        if (status == PYNN_OK)
+            status = GEMM(rows, h, h, 1, q->hs + ((t + q->off) * n + r0) * h, h, 1, q->w_rec, h,
+                          1, 1, sum, h, 1, NULL, 0, q->relu, q->isa, 1);
+        if (status != PYNN_OK)
+            return status;
+        if (!q->relu)
+            q->act->PYNN_FN(tanh_fwd)(rows * h, pre, out, 1);
+    }
+    return PYNN_OK;
+}
+
+static int PYNN_FN(rnn_bwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
+{
+    const int64_t n = q->n, h = q->h, rows = r1 - r0;
+    real *dh = q->scratch + r0 * RNN_SCRATCH(h);
+    for (int64_t s = 0; s < q->L; ++s) {
+        const int64_t t = PYNN_FN(bwd_step)(q, s);
+        if (s == 0)
+            memcpy(dh, q->dout + (t * n + r0) * h, ROW_BYTES(rows, h));
+        real *dg = q->dgates + (t * n + r0) * h;
+        const real *y = q->hs + ((t + 1) * n + r0) * h;
+        if (q->relu)
+            q->act->PYNN_FN(relu_bwd)(rows * h, y, dh, dg, 1);
+        else
+            q->act->PYNN_FN(tanh_bwd)(rows * h, y, dh, dg, 1);
+        int status = PYNN_OK;
+        if (s < q->L - 1) {
+            memcpy(dh, q->dout + (PYNN_FN(bwd_step)(q, s + 1) * n + r0) * h, ROW_BYTES(rows, h));
+            status = GEMM(rows, h, h, 1, dg, h, 1, q->w_rec, h, 1, 1, dh, h, 1, NULL, 0, 0,
+                          q->isa, 1);
+        } else if (q->dh0) {
+            status = GEMM(rows, h, h, 1, dg, h, 1, q->w_rec, h, 1, 0, q->dh0 + r0 * h, h, 1,
+                          NULL, 0, 0, q->isa, 1);
         }
         if (status != PYNN_OK)
             return status;
@@ -130,38 +263,66 @@ static int PYNN_FN(over_rows)(int (*rows)(const PYNN_FN(seq_args) *, int64_t, in
     return status;
 }
 
+typedef void (*PYNN_FN(fill_fn))(PYNN_FN(seq_args) *q, real *wt, const real *w_ih,
+                                  const real *w_hh, int64_t gate_cols);
+
+/* Allocates the scratch (row_scratch elements a row) and, for a forward (fill not NULL), the
+ * transposed weights ((d + h) x gate_cols), which `fill` writes and points q at; runs the
+ * rows; frees both. */
+static int PYNN_FN(run)(int (*rows)(const PYNN_FN(seq_args) *, int64_t, int64_t),
+                        PYNN_FN(seq_args) *q, int64_t row_scratch, PYNN_FN(fill_fn) fill,
+                        const real *w_ih, const real *w_hh, int64_t gate_cols, int n_threads)
+{
+    real *wt = fill ? pynn_alloc_n((q->d + q->h) * gate_cols, sizeof(real), 0) : NULL;
+    q->scratch = pynn_alloc_n(q->n * row_scratch, sizeof(real), 0);
+    int status = PYNN_ERR_NOMEM;
+    if ((wt || !fill) && q->scratch) {
+        if (fill)
+            fill(q, wt, w_ih, w_hh, gate_cols);
+        status = PYNN_FN(over_rows)(rows, q, seq_threads(q->L, q->n, gate_cols, q->d + q->h,
+                                                         n_threads));
+    }
+    pynn_free(wt);
+    pynn_free(q->scratch);
+    return status;
+}
+
+/* [W_ih W_hh]^T, (d + h, 4h), for the LSTM's one GEMM a step; the GEMM reads a row-major
+ * B in place, or packs it by straight copies, where the weights as stored would be
+ * transposed again at every step. */
+static void PYNN_FN(fill_joint)(PYNN_FN(seq_args) *q, real *wt, const real *w_ih,
+                                const real *w_hh, int64_t gates)
+{
+    PYNN_FN(transpose)(w_ih, gates, q->d, wt, gates);
+    PYNN_FN(transpose)(w_hh, gates, q->h, wt + q->d * gates, gates);
+    q->w_in = wt;
+}
+
+/* W_ih^T (d, G h) and W_hh^T (h, G h), one after the other, for two GEMMs a step. */
+static void PYNN_FN(fill_apart)(PYNN_FN(seq_args) *q, real *wt, const real *w_ih,
+                                const real *w_hh, int64_t gates)
+{
+    PYNN_FN(transpose)(w_ih, gates, q->d, wt, gates);
+    PYNN_FN(transpose)(w_hh, gates, q->h, wt + q->d * gates, gates);
+    q->w_in = wt;
+    q->w_rec = wt + q->d * gates;
+}
+
 int PYNN_FN(pynn_lstm_seq_fwd)(int64_t L, int64_t n, int64_t d, int64_t h, const real *x,
                                const real *w_ih, const real *w_hh, const real *bias, real *hs,
                                real *cs, real *acts, int reverse, int isa, int n_threads)
 {
     if (L <= 0 || n <= 0 || h <= 0)
         return PYNN_OK;
-    const int64_t g4 = 4 * h, k = d + h;
-    /* [W_ih W_hh]^T row-major: the GEMM reads a row-major B in place, or packs it by
-     * straight copies, where the weights as stored would be transposed again every step. */
-    real *wt = pynn_alloc_n(k * g4, sizeof(real), 0);
-    real *scratch = pynn_alloc_n(n * FWD_ROW_SCRATCH(d, h, !acts), sizeof(real), 0);
-    int status = PYNN_ERR_NOMEM;
-    if (wt && scratch) {
-        for (int64_t j = 0; j < g4; ++j) {
-            for (int64_t p = 0; p < d; ++p)
-                wt[p * g4 + j] = w_ih[j * d + p];
-            for (int64_t p = 0; p < h; ++p)
-                wt[(d + p) * g4 + j] = w_hh[j * h + p];
-        }
-        const PYNN_FN(seq_args) q = {.L = L, .n = n, .d = d, .h = h, .off = reverse ? 2 : 0,
-                                     .reverse = reverse, .isa = isa,
-                                     .cells = pynn_rnn_kernels(isa), .x = x, .bias = bias,
-                                     .hs = hs, .cs = cs, .acts = acts, .w = wt,
-                                     .scratch = scratch};
-        status = PYNN_FN(over_rows)(PYNN_FN(lstm_fwd_rows), &q,
-                                    seq_threads(L, n, g4, k, n_threads));
-    }
-    pynn_free(wt);
-    pynn_free(scratch);
-    return status;
+    PYNN_FN(seq_args) q = {.L = L, .n = n, .d = d, .h = h, .off = reverse ? 2 : 0,
+                           .reverse = reverse, .isa = isa, .cells = pynn_rnn_kernels(isa),
+                           .x = x, .b_in = bias, .hs = hs, .cs = cs, .acts = acts};
+    return PYNN_FN(run)(PYNN_FN(lstm_fwd_rows), &q, LSTM_FWD_SCRATCH(d, h, !acts),
+                        PYNN_FN(fill_joint), w_ih, w_hh, 4 * h, n_threads);
 }
 
+/* The backward entries share seq_args with the forward ones, which write acts, hs and cs:
+ * the casts drop const from arrays the backward only reads. */
 int PYNN_FN(pynn_lstm_seq_bwd)(int64_t L, int64_t n, int64_t h, const real *acts,
                                const real *cs, const real *w_hh, const real *dout,
                                const real *dc_n, real *dgates, real *dc0, real *dh0, int reverse,
@@ -169,21 +330,70 @@ int PYNN_FN(pynn_lstm_seq_bwd)(int64_t L, int64_t n, int64_t h, const real *acts
 {
     if (L <= 0 || n <= 0 || h <= 0)
         return PYNN_OK;
-    real *scratch = pynn_alloc_n(3 * n * h, sizeof(real), 0);
-    if (!scratch)
-        return PYNN_ERR_NOMEM;
-    /* The arguments' struct is shared with the forward, which writes acts and cs: the casts
-     * drop const from arrays the backward only reads. */
-    const PYNN_FN(seq_args) q = {.L = L, .n = n, .h = h, .off = reverse ? 2 : 0,
-                                 .reverse = reverse, .isa = isa, .cells = pynn_rnn_kernels(isa),
-                                 .cs = (real *)cs, .acts = (real *)acts, .w = w_hh,
-                                 .scratch = scratch, .dout = dout, .dc_n = dc_n,
-                                 .dgates = dgates, .dc0 = dc0, .dh0 = dh0};
-    const int status = PYNN_FN(over_rows)(PYNN_FN(lstm_bwd_rows), &q,
-                                          seq_threads(L, n, 4 * h, h, n_threads));
-    pynn_free(scratch);
-    return status;
+    PYNN_FN(seq_args) q = {.L = L, .n = n, .h = h, .off = reverse ? 2 : 0,
+                           .reverse = reverse, .isa = isa, .cells = pynn_rnn_kernels(isa),
+                           .cs = (real *)cs, .acts = (real *)acts, .w_rec = w_hh,
+                           .dout = dout, .dc_n = dc_n, .dgates = dgates, .dc0 = dc0,
+                           .dh0 = dh0};
+    return PYNN_FN(run)(PYNN_FN(lstm_bwd_rows), &q, LSTM_BWD_SCRATCH(h), NULL, NULL, NULL,
+                        4 * h, n_threads);
 }
 
+int PYNN_FN(pynn_gru_seq_fwd)(int64_t L, int64_t n, int64_t d, int64_t h, const real *x,
+                              const real *w_ih, const real *w_hh, const real *b_ih,
+                              const real *b_hh, real *hs, real *acts, int reverse, int isa,
+                              int n_threads)
+{
+    if (L <= 0 || n <= 0 || h <= 0)
+        return PYNN_OK;
+    PYNN_FN(seq_args) q = {.L = L, .n = n, .d = d, .h = h, .off = reverse ? 2 : 0,
+                           .reverse = reverse, .isa = isa, .cells = pynn_rnn_kernels(isa),
+                           .x = x, .b_in = b_ih, .b_rec = b_hh, .hs = hs, .acts = acts};
+    return PYNN_FN(run)(PYNN_FN(gru_fwd_rows), &q, GRU_FWD_SCRATCH(h, !acts),
+                        PYNN_FN(fill_apart), w_ih, w_hh, 3 * h, n_threads);
+}
+
+int PYNN_FN(pynn_gru_seq_bwd)(int64_t L, int64_t n, int64_t h, const real *acts,
+                              const real *hs, const real *w_hh, const real *dout, real *dgi,
+                              real *dgh, real *dh0, int reverse, int isa, int n_threads)
+{
+    if (L <= 0 || n <= 0 || h <= 0)
+        return PYNN_OK;
+    PYNN_FN(seq_args) q = {.L = L, .n = n, .h = h, .off = reverse ? 2 : 0,
+                           .reverse = reverse, .isa = isa, .cells = pynn_rnn_kernels(isa),
+                           .hs = (real *)hs, .acts = (real *)acts, .w_rec = w_hh,
+                           .dout = dout, .dgates = dgi, .dgates_rec = dgh, .dh0 = dh0};
+    return PYNN_FN(run)(PYNN_FN(gru_bwd_rows), &q, GRU_BWD_SCRATCH(h), NULL, NULL, NULL, 3 * h,
+                        n_threads);
+}
+
+int PYNN_FN(pynn_rnn_seq_fwd)(int64_t L, int64_t n, int64_t d, int64_t h, const real *x,
+                              const real *w_ih, const real *w_hh, const real *bias, real *hs,
+                              int relu, int reverse, int isa, int n_threads)
+{
+    if (L <= 0 || n <= 0 || h <= 0)
+        return PYNN_OK;
+    PYNN_FN(seq_args) q = {.L = L, .n = n, .d = d, .h = h, .off = reverse ? 2 : 0,
+                           .reverse = reverse, .isa = isa, .relu = relu,
+                           .act = pynn_activation_kernels(isa), .x = x, .b_in = bias, .hs = hs};
+    return PYNN_FN(run)(PYNN_FN(rnn_fwd_rows), &q, RNN_SCRATCH(h), PYNN_FN(fill_apart), w_ih,
+                        w_hh, h, n_threads);
+}
+
+int PYNN_FN(pynn_rnn_seq_bwd)(int64_t L, int64_t n, int64_t h, const real *hs,
+                              const real *w_hh, const real *dout, real *dgates, real *dh0,
+                              int relu, int reverse, int isa, int n_threads)
+{
+    if (L <= 0 || n <= 0 || h <= 0)
+        return PYNN_OK;
+    PYNN_FN(seq_args) q = {.L = L, .n = n, .h = h, .off = reverse ? 2 : 0,
+                           .reverse = reverse, .isa = isa, .relu = relu,
+                           .act = pynn_activation_kernels(isa), .hs = (real *)hs,
+                           .w_rec = w_hh, .dout = dout, .dgates = dgates, .dh0 = dh0};
+    return PYNN_FN(run)(PYNN_FN(rnn_bwd_rows), &q, RNN_SCRATCH(h), NULL, NULL, NULL, h,
+                        n_threads);
+}
+
+#undef ROW_BYTES
 #undef GEMM
 #endif

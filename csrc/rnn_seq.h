@@ -7,7 +7,8 @@
  * in NumPy): every array is C-contiguous. hs and cs are (L + 2, n, h): step t reads h_prev and
  * c_prev from row t (forward) or t + 2 (reverse, steps from L - 1 down to 0) and writes its
  * state into row t + 1, so rows 1..L are the outputs in time order and the initial state sits
- * in row 0 (forward) or L + 1 (reverse). Gate blocks follow PyTorch's order (i, f, g, o).
+ * in row 0 (forward) or L + 1 (reverse). Gate blocks follow PyTorch's order (LSTM i, f, g, o;
+ * GRU r, z, n).
  * Returns PYNN_OK, or PYNN_ERR_NOMEM when a scratch buffer could not be had (the outputs
  * then hold no result). */
 #ifndef PYNN_RNN_SEQ_H
@@ -28,7 +29,28 @@
     K(int, pynn_lstm_seq_bwd, (int64_t L, int64_t n, int64_t h, const real *acts, const real *cs,  \
                                const real *w_hh, const real *dout, const real *dc_n,               \
                                real *dgates, real *dc0, real *dh0, int reverse, int isa,           \
-                               int n_threads))
+                               int n_threads))                                                     \
+    /* GRU (gates r, z, n): x, w_ih (3h, d), w_hh (3h, h), b_ih, b_hh (3h) or NULL, hs as          \
+     * above; acts (L, n, 4h) as gru_cell_fwd writes them, or NULL. */                             \
+    K(int, pynn_gru_seq_fwd, (int64_t L, int64_t n, int64_t d, int64_t h, const real *x,           \
+                              const real *w_ih, const real *w_hh, const real *b_ih,                \
+                              const real *b_hh, real *hs, real *acts, int reverse, int isa,        \
+                              int n_threads))                                                      \
+    /* From the forward's acts and hs: dout (L, n, h); writes dgi, dgh (L, n, 3h), the             \
+     * gradients of x W_ih^T + b_ih and of h_prev W_hh^T + b_hh, and unless NULL dh0. */           \
+    K(int, pynn_gru_seq_bwd, (int64_t L, int64_t n, int64_t h, const real *acts,                   \
+                              const real *hs, const real *w_hh, const real *dout, real *dgi,       \
+                              real *dgh, real *dh0, int reverse, int isa, int n_threads))          \
+    /* Elman RNN: h := act(x W_ih^T + h_prev W_hh^T + bias), act ReLU (relu != 0) or tanh;         \
+     * w_ih (h, d), w_hh (h, h), bias (h) b_ih + b_hh or NULL. */                                  \
+    K(int, pynn_rnn_seq_fwd, (int64_t L, int64_t n, int64_t d, int64_t h, const real *x,           \
+                              const real *w_ih, const real *w_hh, const real *bias, real *hs,      \
+                              int relu, int reverse, int isa, int n_threads))                      \
+    /* From the forward's hs: dout (L, n, h); writes dgates (L, n, h), the gradients of the        \
+     * pre-activations, and unless NULL dh0. */                                                    \
+    K(int, pynn_rnn_seq_bwd, (int64_t L, int64_t n, int64_t h, const real *hs,                     \
+                              const real *w_hh, const real *dout, real *dgates, real *dh0,         \
+                              int relu, int reverse, int isa, int n_threads))
 
 PYNN_DECLARE_PROTOS(PYNN_RNN_SEQ_KERNELS)
 

@@ -425,8 +425,8 @@ def recurrent_cell(kernel, gates, n_gates, **states):
 def recurrent_sequence(kernel, n_gates, written, w_hh, **arrays):
     """A whole-sequence recurrent kernel's arguments, one float dtype: ``w_hh`` is
     (n_gates * H, H) and the first of ``arrays`` (L, N, ...); every other array has the shape
-    its name implies: ``x`` (L, N, H_in) and ``w_ih`` (n_gates * H, H_in), ``bias``
-    (n_gates * H,), ``dgates`` (L, N, n_gates * H), ``acts`` (L, N, (n_gates + 1) * H),
+    its name implies: ``x`` (L, N, H_in) and ``w_ih`` (n_gates * H, H_in), ``bias``, ``b_ih``,
+    ``b_hh`` (n_gates * H,), ``dgates`` (L, N, n_gates * H), ``acts`` (L, N, (n_gates + 1) * H),
     ``hs``/``cs`` (L + 2, N, H), ``dout`` (L, N, H), ``dc`` (N, H). None entries are left out.
     The arrays named in ``written`` are written in place (C-contiguous, writeable, aligned).
     Returns (L, N, H)."""
@@ -440,7 +440,7 @@ def recurrent_sequence(kernel, n_gates, written, w_hh, **arrays):
     L, n = first.shape[:2]
     expected = {"dgates": (L, n, gates), "acts": (L, n, gates + hidden), "dout": (L, n, hidden),
                 "hs": (L + 2, n, hidden), "cs": (L + 2, n, hidden), "dc": (n, hidden),
-                "bias": (gates,)}
+                "bias": (gates,), "b_ih": (gates,), "b_hh": (gates,)}
     if "x" in arrays:
         expected["w_ih"] = (gates, first.shape[2])
     for name, arr in arrays.items():

@@ -117,6 +117,10 @@ TABLE = (
            refused='check.recurrent_cell(kernel, {"acts": acts}, 4, h_prev=h_prev, dh=dh)'),
     Kernel("lstm_sequence_forward", "rnn_seq"),
     Kernel("lstm_sequence_backward", "rnn_seq"),
+    Kernel("gru_sequence_forward", "rnn_seq"),
+    Kernel("gru_sequence_backward", "rnn_seq"),
+    Kernel("rnn_sequence_forward", "rnn_seq"),
+    Kernel("rnn_sequence_backward", "rnn_seq"),
     Kernel("attention_forward", "attention"),
     Kernel("attention_backward", "attention"),
     Kernel("bias_grad", "elementwise", "bias_grad", decl=(

@@ -378,6 +378,45 @@ def lstm_sequence_backward(acts, cs, w_hh, dout, dc=None, reverse=False, need_h0
     return dgates, dc0, dh0
 
 
+@_twin
+def gru_sequence_forward(x, w_ih, w_hh, b_ih, b_hh, hs, reverse=False, record=True):
+    L, n, H = check.recurrent_sequence("gru_sequence_forward", 3, ("hs",), w_hh, x=x,
+                                       w_ih=w_ih, b_ih=b_ih, b_hh=b_hh, hs=hs)
+    acts = np.empty((L, n, 4 * H), x.dtype) if record else None
+    _native.gru_sequence_forward(x, w_ih, w_hh, b_ih, b_hh, hs, acts, bool(reverse), _isa,
+                                 kernel_threads())
+    return acts
+
+
+@_twin
+def gru_sequence_backward(acts, hs, w_hh, dout, reverse=False, need_h0=False):
+    L, n, H = check.recurrent_sequence("gru_sequence_backward", 3, (), w_hh, acts=acts, hs=hs,
+                                       dout=dout)
+    dgi, dgh = np.empty((L, n, 3 * H), acts.dtype), np.empty((L, n, 3 * H), acts.dtype)
+    dh0 = np.zeros((n, H), acts.dtype) if need_h0 else None
+    _native.gru_sequence_backward(acts, hs, w_hh, dout, dgi, dgh, dh0, bool(reverse), _isa,
+                                  kernel_threads())
+    return dgi, dgh, dh0
+
+
+@_twin
+def rnn_sequence_forward(x, w_ih, w_hh, bias, hs, reverse=False, relu=False):
+    check.recurrent_sequence("rnn_sequence_forward", 1, ("hs",), w_hh, x=x, w_ih=w_ih,
+                             bias=bias, hs=hs)
+    _native.rnn_sequence_forward(x, w_ih, w_hh, bias, hs, bool(relu), bool(reverse), _isa,
+                                 kernel_threads())
+
+
+@_twin
+def rnn_sequence_backward(hs, w_hh, dout, reverse=False, relu=False, need_h0=False):
+    L, n, H = check.recurrent_sequence("rnn_sequence_backward", 1, (), w_hh, dout=dout, hs=hs)
+    dgates = np.empty((L, n, H), dout.dtype)
+    dh0 = np.zeros((n, H), dout.dtype) if need_h0 else None
+    _native.rnn_sequence_backward(hs, w_hh, dout, dgates, dh0, bool(relu), bool(reverse), _isa,
+                                  kernel_threads())
+    return dgates, dh0
+
+
 # ---------------------------------------------------------------------------------------------
 # Reductions
 

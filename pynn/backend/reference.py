@@ -730,6 +730,147 @@ def lstm_sequence_backward(acts, cs, w_hh, dout, dc=None, reverse=False, need_h0
     return dgates, dc, dh0
 
 
+def gru_sequence_forward(x, w_ih, w_hh, b_ih, b_hh, hs, reverse=False, record=True):
+    """A GRU layer over L steps: its hidden states, written in place.
+
+    Parameters
+    ----------
+    x : ndarray of shape (L, N, H_in)
+    w_ih : ndarray of shape (3H, H_in)
+    w_hh : ndarray of shape (3H, H)
+    b_ih, b_hh : ndarray of shape (3H,) or None
+        Step t's projections are ``x[t] w_ih^T + b_ih`` and ``h_prev w_hh^T + b_hh``
+        (:func:`gru_cell_forward`).
+    hs : ndarray of shape (L + 2, N, H)
+        Hidden states, written in place, laid out as in :func:`lstm_sequence_forward`.
+    reverse : bool
+    record : bool
+        Whether to return what :func:`gru_sequence_backward` needs.
+
+    Returns
+    -------
+    acts : ndarray of shape (L, N, 4H) or None
+        Each step's :func:`gru_cell_forward` activations, when ``record``.
+    """
+    L, n, H = check.recurrent_sequence("gru_sequence_forward", 3, ("hs",), w_hh, x=x,
+                                       w_ih=w_ih, b_ih=b_ih, b_hh=b_hh, hs=hs)
+    acts = np.empty((L, n, 4 * H), x.dtype) if record else None
+    off = 2 if reverse else 0
+    for t in (range(L - 1, -1, -1) if reverse else range(L)):
+        gi, gh = x[t] @ w_ih.T, hs[t + off] @ w_hh.T
+        if b_ih is not None:
+            gi += b_ih
+            gh += b_hh
+        hs[t + 1], a = gru_cell_forward(gi, gh, hs[t + off])
+        if record:
+            acts[t] = a
+    return acts
+
+
+def gru_sequence_backward(acts, hs, w_hh, dout, reverse=False, need_h0=False):
+    """Gradients of :func:`gru_sequence_forward` (both projections, initial state).
+
+    Parameters
+    ----------
+    acts : ndarray of shape (L, N, 4H)
+        From the forward.
+    hs : ndarray of shape (L + 2, N, H)
+        The hidden states the forward wrote.
+    w_hh : ndarray of shape (3H, H)
+    dout : ndarray of shape (L, N, H)
+        Gradient reaching each step's output.
+    reverse : bool
+        As in the forward.
+    need_h0 : bool
+        Whether to return the initial state's gradient.
+
+    Returns
+    -------
+    dgi, dgh : ndarray of shape (L, N, 3H)
+        Gradients of each step's ``x w_ih^T + b_ih`` and ``h_prev w_hh^T + b_hh``.
+    dh0 : ndarray of shape (N, H) or None
+        The initial state's gradient, when ``need_h0``.
+    """
+    L, n, H = check.recurrent_sequence("gru_sequence_backward", 3, (), w_hh, acts=acts, hs=hs,
+                                       dout=dout)
+    off = 2 if reverse else 0
+    order = list(range(L)) if reverse else list(range(L - 1, -1, -1))
+    dgi, dgh = np.empty((L, n, 3 * H), acts.dtype), np.empty((L, n, 3 * H), acts.dtype)
+    dh0 = np.zeros((n, H), acts.dtype) if need_h0 else None
+    dh = dout[order[0]] if L else None
+    for s, t in enumerate(order):
+        dgi[t], dgh[t], direct = gru_cell_backward(acts[t], hs[t + off], dh)
+        if s + 1 < L:
+            dh = dout[order[s + 1]] + direct + dgh[t] @ w_hh
+        elif need_h0:
+            dh0 = direct + dgh[t] @ w_hh
+    return dgi, dgh, dh0
+
+
+def rnn_sequence_forward(x, w_ih, w_hh, bias, hs, reverse=False, relu=False):
+    """An Elman RNN layer over L steps: its hidden states, written in place.
+
+    Parameters
+    ----------
+    x : ndarray of shape (L, N, H_in)
+    w_ih : ndarray of shape (H, H_in)
+    w_hh : ndarray of shape (H, H)
+    bias : ndarray of shape (H,) or None
+        ``b_ih + b_hh``. Step t's state is ``act(x[t] w_ih^T + h_prev w_hh^T + bias)``.
+    hs : ndarray of shape (L + 2, N, H)
+        Hidden states, written in place, laid out as in :func:`lstm_sequence_forward`.
+    reverse : bool
+    relu : bool
+        The activation: ReLU, or tanh.
+    """
+    L = check.recurrent_sequence("rnn_sequence_forward", 1, ("hs",), w_hh, x=x, w_ih=w_ih,
+                                 bias=bias, hs=hs)[0]
+    off = 2 if reverse else 0
+    act = relu_forward if relu else tanh_forward
+    for t in (range(L - 1, -1, -1) if reverse else range(L)):
+        pre = x[t] @ w_ih.T + hs[t + off] @ w_hh.T
+        if bias is not None:
+            pre += bias
+        hs[t + 1] = act(pre)
+
+
+def rnn_sequence_backward(hs, w_hh, dout, reverse=False, relu=False, need_h0=False):
+    """Gradients of :func:`rnn_sequence_forward` (pre-activations, initial state).
+
+    Parameters
+    ----------
+    hs : ndarray of shape (L + 2, N, H)
+        The hidden states the forward wrote.
+    w_hh : ndarray of shape (H, H)
+    dout : ndarray of shape (L, N, H)
+        Gradient reaching each step's output.
+    reverse, relu : bool
+        As in the forward.
+    need_h0 : bool
+        Whether to return the initial state's gradient.
+
+    Returns
+    -------
+    dgates : ndarray of shape (L, N, H)
+        Gradients of each step's pre-activation.
+    dh0 : ndarray of shape (N, H) or None
+        The initial state's gradient, when ``need_h0``.
+    """
+    L, n, H = check.recurrent_sequence("rnn_sequence_backward", 1, (), w_hh, dout=dout, hs=hs)
+    act_backward = relu_backward if relu else tanh_backward
+    order = list(range(L)) if reverse else list(range(L - 1, -1, -1))
+    dgates = np.empty((L, n, H), dout.dtype)
+    dh0 = np.zeros((n, H), dout.dtype) if need_h0 else None
+    dh = dout[order[0]] if L else None
+    for s, t in enumerate(order):
+        dgates[t] = act_backward(hs[t + 1], dh)
+        if s + 1 < L:
+            dh = dout[order[s + 1]] + dgates[t] @ w_hh
+        elif need_h0:
+            dh0 = dgates[t] @ w_hh
+    return dgates, dh0
+
+
 def gru_cell_forward(gi, gh, h_prev):
     """One GRU step from its two projections.
 

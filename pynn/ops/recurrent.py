@@ -2,16 +2,13 @@
 
 Each Function runs one direction of one layer over all L time steps:
 
-- forward: the input projection of every step is one GEMM, ``X (L*N, H_in) @ W_ih^T + b``;
-  then per step one GEMM ``h_prev @ W_hh^T`` accumulated into that step's projection
-  (``beta=1``) and one cell kernel (``K.gru_cell_forward``, or the activation for the Elman
-  RNN); the LSTM runs all its steps in one kernel call, ``K.lstm_sequence_forward``, each
-  step one GEMM of ``[x_t h_prev]`` with both weights;
-- backward: the steps in reverse, per step the cell's backward kernel and one GEMM for the
-  recurrent gradient ``dgates @ W_hh`` (the LSTM's in ``K.lstm_sequence_backward``); then
-  the weight gradients are one GEMM each over all steps at once (``dW_hh = dG^T H_prev``,
-  ``dW_ih = dG^T X`` with dG stacked (L*N, gates)), the biases one ``bias_grad``, and the
-  input gradient one GEMM ``dG @ W_ih``.
+- forward: one kernel call runs every step (``K.lstm_sequence_forward``,
+  ``K.gru_sequence_forward``, ``K.rnn_sequence_forward``), each step the GEMMs of the step's
+  input and previous state with the weights and the cell (or the activation);
+- backward: one kernel call runs the steps in reverse (the cell's backward and the GEMM
+  carrying the gradient to the previous state); then the weight gradients are one GEMM each
+  over all steps at once (``dW_hh = dG^T H_prev``, ``dW_ih = dG^T X`` with dG stacked
+  (L*N, gates)), the biases one ``bias_grad``, and the input gradient one GEMM ``dG @ W_ih``.
 
 Arguments (checked by :mod:`pynn.nn.recurrent`): ``x`` (L, N, H_in), ``h0``/``c0`` (N, H) or None
 (zeros), ``w_ih`` (G*H, H_in), ``w_hh`` (G*H, H), ``b_ih``/``b_hh`` (G*H,) or both None,
@@ -62,17 +59,6 @@ def _states(L, N, H, h0, dtype, reverse):
 def _bias_sum(b_ih, b_hh):
     """``b_ih + b_hh`` (both add to the same gate pre-activations), or None."""
     return None if b_ih is None else b_ih + b_hh
-
-
-def _steps(L, reverse):
-    return range(L - 1, -1, -1) if reverse else range(L)
-
-
-def _backward_steps(L, reverse):
-    """Time steps in the order backward visits them, with the step visited next (None
-    after the last one)."""
-    order = list(range(L)) if reverse else list(range(L - 1, -1, -1))
-    return zip(order, order[1:] + [None])
 
 
 def _weight_grads(ctx, w_pos, dG, x2, w_ih, hprev2):
@@ -169,18 +155,9 @@ class GRUFunction(ArrayFunction):
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
         L, N, H, x2 = _prepare(ctx, x, w_hh)
         record = bool(ctx.needs_input_grad)
-        gi = K.gemm(x2, w_ih, trans_b=True, bias=b_ih).reshape(L, N, 3 * H)
-        gh = np.empty((N, 3 * H), x.dtype)
         hs = _states(L, N, H, h0, x.dtype, reverse)
-        acts = np.empty((L, N, 4 * H), x.dtype) if record else None
-        _, off, _ = _layout(L, reverse)
-        for t in _steps(L, reverse):
-            h_prev = hs[t + off]
-            K.gemm(h_prev, w_hh, out=gh, trans_b=True, bias=b_hh)
-            h, a = K.gru_cell_forward(gi[t], gh, h_prev)
-            hs[t + 1] = h
-            if record:
-                acts[t] = a
+        acts = K.gru_sequence_forward(x2.reshape(x.shape), w_ih, w_hh, b_ih, b_hh, hs, reverse,
+                                      record)
         if record:
             ctx.save_for_backward(x2, w_ih, w_hh, hs, acts)
             ctx.reverse = reverse
@@ -192,23 +169,10 @@ class GRUFunction(ArrayFunction):
         x2, w_ih, w_hh, hs, acts = ctx.saved_tensors
         reverse = ctx.reverse
         L, N, H = acts.shape[0], acts.shape[1], hs.shape[2]
-        _, off, prev_rows = _layout(L, reverse)
-        dout = np.ascontiguousarray(grad)
-        need_h0 = ctx.needs_input_grad[1]
-        dGi = np.empty((L, N, 3 * H), grad.dtype)
-        dGh = np.empty((L, N, 3 * H), grad.dtype)
-        dh = dout[L - 1 if not reverse else 0].copy()
-        dh0 = None
-        for t, nxt in _backward_steps(L, reverse):
-            dgi, dgh, dh_direct = K.gru_cell_backward(acts[t], hs[t + off], dh)
-            dGi[t] = dgi
-            dGh[t] = dgh
-            if nxt is not None:
-                dh = dout[nxt] + dh_direct
-                K.gemm(dgh, w_hh, out=dh, beta=1.0)
-            elif need_h0:
-                dh0 = dh_direct + K.gemm(dgh, w_hh)
-        dG = (dGi.reshape(L * N, 3 * H), dGh.reshape(L * N, 3 * H))
+        _, _, prev_rows = _layout(L, reverse)
+        dgi, dgh, dh0 = K.gru_sequence_backward(acts, hs, w_hh, np.ascontiguousarray(grad),
+                                                reverse, ctx.needs_input_grad[1])
+        dG = (dgi.reshape(L * N, 3 * H), dgh.reshape(L * N, 3 * H))
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(
             ctx, 2, dG, x2, w_ih, hs[prev_rows].reshape(L * N, H))
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None
@@ -216,24 +180,15 @@ class GRUFunction(ArrayFunction):
 
 class RNNFunction(ArrayFunction):
     """One Elman RNN layer (``h = act(x W_ih^T + b_ih + h_prev W_hh^T + b_hh)``, act tanh or
-    relu) in one direction over a sequence; returns the outputs (L, N, H).
-
-    The input projection is written straight into the output rows of ``hs``; each step
-    accumulates ``h_prev @ W_hh^T`` into its row in place, with the ReLU fused into the GEMM
-    (tanh is one kernel call after it)."""
+    relu) in one direction over a sequence; returns the outputs (L, N, H)."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse, nonlinearity):
         L, N, H, x2 = _prepare(ctx, x, w_hh)
         relu = nonlinearity == "relu"
         hs = _states(L, N, H, h0, x.dtype, reverse)
-        K.gemm(x2, w_ih, out=hs[1:L + 1].reshape(L * N, H), trans_b=True,
-               bias=_bias_sum(b_ih, b_hh))
-        _, off, _ = _layout(L, reverse)
-        for t in _steps(L, reverse):
-            K.gemm(hs[t + off], w_hh, out=hs[t + 1], trans_b=True, beta=1.0, relu=relu)
-            if not relu:
-                hs[t + 1] = K.tanh_forward(hs[t + 1])
+        K.rnn_sequence_forward(x2.reshape(x.shape), w_ih, w_hh, _bias_sum(b_ih, b_hh), hs,
+                               reverse, relu)
         if ctx.needs_input_grad:
             ctx.save_for_backward(x2, w_ih, w_hh, hs)
             ctx.reverse = reverse
@@ -245,23 +200,10 @@ class RNNFunction(ArrayFunction):
     def backward(ctx, grad):
         x2, w_ih, w_hh, hs = ctx.saved_tensors
         reverse = ctx.reverse
-        act_backward = K.relu_backward if ctx.relu else K.tanh_backward
         L, N, H = hs.shape[0] - 2, hs.shape[1], hs.shape[2]
         _, _, prev_rows = _layout(L, reverse)
-        dout = np.ascontiguousarray(grad)
-        need_h0 = ctx.needs_input_grad[1]
-        dG = np.empty((L, N, H), grad.dtype)
-        dh = dout[L - 1 if not reverse else 0].copy()
-        dh0 = None
-        for t, nxt in _backward_steps(L, reverse):
-            dg = act_backward(hs[t + 1], dh)
-            dG[t] = dg
-            if nxt is not None:
-                dh = dout[nxt].copy()
-                K.gemm(dg, w_hh, out=dh, beta=1.0)
-            elif need_h0:
-                dh0 = K.gemm(dg, w_hh)
-        dG = dG.reshape(L * N, H)
+        dG, dh0 = K.rnn_sequence_backward(hs, w_hh, np.ascontiguousarray(grad), reverse,
+                                          ctx.relu, ctx.needs_input_grad[1])
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(
-            ctx, 2, dG, x2, w_ih, hs[prev_rows].reshape(L * N, H))
+            ctx, 2, dG.reshape(L * N, H), x2, w_ih, hs[prev_rows].reshape(L * N, H))
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None

@@ -182,3 +182,126 @@ ERRORS = [
                          ids=[f"{e[0]}-{i}" for i, e in enumerate(ERRORS)])
 def test_sequence_rejects_bad_arguments(kernel, args, exc, message):
     assert_same_error(kernel, args, exc, message)
+
+
+# GRU and Elman RNN: the same grid, the same checks.
+def _gru_rnn_inputs(rng, kind, L, n, d, h, dtype, bias=True):
+    g = 3 * h if kind == "gru" else h
+    x = random(rng, (L, n, d), dtype, -2, 2)
+    w_ih, w_hh = random(rng, (g, d), dtype, -0.5, 0.5), random(rng, (g, h), dtype, -0.5, 0.5)
+    hs = random(rng, (L + 2, n, h), dtype)
+    if kind == "gru":
+        b = (random(rng, (g,), dtype), random(rng, (g,), dtype)) if bias else (None, None)
+    else:
+        b = (random(rng, (g,), dtype) if bias else None,)
+    return x, w_ih, w_hh, b, hs
+
+
+def _gru_rnn_run(m, kind, x, w_ih, w_hh, b, hs, reverse, relu=False):
+    """Forward on a copy of hs, then backward of random output gradients (seeded by the
+    shapes); returns hs, acts (GRU) and the backward's results."""
+    hs = hs.copy()
+    L, n, h = x.shape[0], x.shape[1], hs.shape[2]
+    dout = np.random.default_rng(L * n * h).uniform(-1, 1, (L, n, h)).astype(x.dtype)
+    if kind == "gru":
+        acts = m.gru_sequence_forward(x, w_ih, w_hh, *b, hs, reverse)
+        return (hs, acts) + tuple(m.gru_sequence_backward(acts, hs, w_hh, dout, reverse, True))
+    m.rnn_sequence_forward(x, w_ih, w_hh, *b, hs, reverse, relu)
+    return (hs,) + tuple(m.rnn_sequence_backward(hs, w_hh, dout, reverse, relu, True))
+
+
+KINDS = [("gru", False), ("rnn", False), ("rnn", True)]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("L, n, d, h", SIZES)
+@pytest.mark.parametrize("kind, relu", KINDS, ids=["gru", "rnn-tanh", "rnn-relu"])
+def test_gru_rnn_sequences_match_reference(kind, relu, L, n, d, h, dtype, reverse, compiled,
+                                           reference, rng, threads, isa):
+    args = _gru_rnn_inputs(rng, kind, L, n, d, h, dtype, bias=d != 1)
+    want = _gru_rnn_run(reference, kind, *args, reverse, relu)
+    for n_threads in (1, 2):
+        threads(n_threads)
+        got = _gru_rnn_run(compiled, kind, *args, reverse, relu)
+        for a, b in zip(got, want):
+            assert_close(a, b, dtype, reduction_len=3 * (d + h) * L)
+
+
+@pytest.mark.parametrize("kind, relu", KINDS, ids=["gru", "rnn-tanh", "rnn-relu"])
+def test_gru_rnn_two_threads_repeat_exactly(kind, relu, compiled, rng, threads):
+    args = _gru_rnn_inputs(rng, kind, 7, 33, 9, 24, np.float32)
+    threads(1)
+    first = _gru_rnn_run(compiled, kind, *args, False, relu)
+    threads(2)
+    for _ in range(30):
+        for a, b in zip(_gru_rnn_run(compiled, kind, *args, False, relu), first):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("kind, relu", KINDS, ids=["gru", "rnn-tanh", "rnn-relu"])
+@pytest.mark.parametrize("name", backend.BACKENDS)
+def test_gru_rnn_gradcheck(name, kind, relu, reverse, rng):
+    """The backward against central differences of the forward's outputs, for the inputs,
+    both weights, the biases and the initial state (the caller's products of the gate
+    gradients give the weights' and inputs')."""
+    m = backend.get(name)
+    L, n, d, h = 4, 3, 2, 3
+    x, w_ih, w_hh, b, hs0 = _gru_rnn_inputs(rng, kind, L, n, d, h, np.float64)
+    if relu:  # keep every pre-activation away from ReLU's kink
+        hs0 = np.abs(hs0)
+        b = (np.abs(b[0]) + 1,)
+    h0_row = L + 1 if reverse else 0
+    prev_rows = slice(2, L + 2) if reverse else slice(0, L)
+    point = {"x": x, "w_ih": w_ih, "w_hh": w_hh, "h0": hs0[h0_row]}
+    point.update({f"b{i}": v for i, v in enumerate(b)})
+
+    def forward(p, record):
+        hs = hs0.copy()
+        hs[h0_row] = p["h0"]
+        bias = [p[f"b{i}"] for i in range(len(b))]
+        if kind == "gru":
+            return hs, m.gru_sequence_forward(p["x"], p["w_ih"], p["w_hh"], *bias, hs, reverse,
+                                              record)
+        m.rnn_sequence_forward(p["x"], p["w_ih"], p["w_hh"], *bias, hs, reverse, relu)
+        return hs, None
+
+    def grads(p, dy):
+        hs, acts = forward(p, True)
+        dout = dy.reshape(L, n, h)
+        if kind == "gru":
+            dgi, dgh, dh0 = m.gru_sequence_backward(acts, hs, p["w_hh"], dout, reverse, True)
+        else:
+            dgi, dh0 = m.rnn_sequence_backward(hs, p["w_hh"], dout, reverse, relu, True)
+            dgh = dgi
+        out = {"x": dgi @ p["w_ih"], "w_ih": np.einsum("lng,lnd->gd", dgi, p["x"]),
+               "w_hh": np.einsum("lng,lnh->gh", dgh, hs[prev_rows]), "h0": dh0,
+               "b0": dgi.sum((0, 1))}
+        if kind == "gru":
+            out["b1"] = dgh.sum((0, 1))
+        return out
+
+    for arg, value in point.items():
+        directional_check(lambda v, arg=arg: forward({**point, arg: v}, False)[0][1:L + 1],
+                          lambda v, dy, arg=arg: grads({**point, arg: v}, dy)[arg], value, rng)
+
+
+GRU_ERRORS = [
+    ("gru_sequence_forward", (X, np.zeros((6, 5)), W[:6], None, None, S[:, :, ::-1]),
+     ValueError, "gru_sequence_forward: hs is written in place"),
+    ("gru_sequence_forward", (X, np.zeros((6, 5)), W[:6], np.zeros(5), np.zeros(6), S.copy()),
+     ValueError, "gru_sequence_forward: b_ih must have shape (6,), got (5,)"),
+    ("gru_sequence_backward", (np.zeros((2, 3, 7)), S, W[:6], np.zeros((2, 3, 2))), ValueError,
+     "gru_sequence_backward: acts must have shape (2, 3, 8)"),
+    ("rnn_sequence_forward", (X, np.zeros((2, 4)), W[:2], None, S.copy()), ValueError,
+     "rnn_sequence_forward: w_ih must have shape (2, 5), got (2, 4)"),
+    ("rnn_sequence_backward", (S[:3], W[:2], np.zeros((2, 3, 2))), ValueError,
+     "rnn_sequence_backward: hs must have shape (4, 3, 2), got (3, 3, 2)"),
+]
+
+
+@pytest.mark.parametrize("kernel, args, exc, message", GRU_ERRORS,
+                         ids=[f"{e[0]}-{i}" for i, e in enumerate(GRU_ERRORS)])
+def test_gru_rnn_reject_bad_arguments(kernel, args, exc, message):
+    assert_same_error(kernel, args, exc, message)
