@@ -79,8 +79,8 @@ def _weight_grads(ctx, w_pos, dG, x2, w_ih, hprev2):
     if nw_ih and nw_hh and dGi is dGh:
         # One GEMM for both, with the inputs side by side: dG is read once.
         dw = _transposed_product(np.concatenate([x2, hprev2], axis=1), dGi)
-        dw_ih, dw_hh = np.ascontiguousarray(dw[:, :x2.shape[1]]), np.ascontiguousarray(
-            dw[:, x2.shape[1]:])
+        d_in = x2.shape[1]
+        dw_ih, dw_hh = np.ascontiguousarray(dw[:, :d_in]), np.ascontiguousarray(dw[:, d_in:])
     else:
         dw_ih = _transposed_product(x2, dGi) if nw_ih else None
         dw_hh = _transposed_product(hprev2, dGh) if nw_hh else None
