@@ -115,14 +115,12 @@ static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64
  * L2 and runs slower than im2col + GEMM, so it keeps that path. */
 #define PYNN_CONV_ROWS_DW_MAX_VALUES 4096
 
-/* Whether the image-read kernels apply: stride 1 along the width, a small filter,
- * one team member per thread (a batch smaller than the team threads each GEMM instead), and
- * a padded image not much larger than the image (a padding of 2**31 would not fit). */
-static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t teams,
-                    int n_threads)
+/* Whether the image-read kernels can run g: stride 1 along the width, one team member per
+ * thread (a batch smaller than the team threads each GEMM instead), and a padded image not
+ * much larger than the image (a padding of 2**31 would not fit). */
+static int rows_fit(const pynn_conv_geom *g, int64_t teams, int n_threads)
 {
-    if (g->sw != 1 || is_pointwise(g) || kdim > PYNN_CONV_ROWS_MAX_TAPS ||
-        pynn_size_mul(o, kdim) > PYNN_CONV_ROWS_MAX_SUMS || teams != n_threads)
+    if (g->sw != 1 || is_pointwise(g) || teams != n_threads)
         return 0;
     const int64_t hp = pynn_size_add(g->h, pynn_size_mul(2, g->ph));
     const int64_t wp = pynn_size_add(g->w, pynn_size_mul(2, g->pw));
@@ -130,6 +128,40 @@ static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t te
     const int64_t image = pynn_size_mul(pynn_size_mul(g->c, g->h), g->w);
     const int64_t limit = pynn_size_add(pynn_size_mul(4, image), 65536);
     return hp >= 0 && wp >= 0 && padded >= 0 && limit >= 0 && padded <= limit;
+}
+
+/* Whether they apply to the forward and weight gradient of g: rows_fit, and a small filter. */
+static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t teams,
+                    int n_threads)
+{
+    return kdim <= PYNN_CONV_ROWS_MAX_TAPS && pynn_size_mul(o, kdim) <= PYNN_CONV_ROWS_MAX_SUMS &&
+           rows_fit(g, teams, n_threads);
+}
+
+/* The input gradient of a convolution with stride 1 is itself a stride-1 convolution: of dy
+ * (o channels, padded by dh (kh - 1) - ph rows and dw (kw - 1) - pw columns) with the weights
+ * flipped in both spatial axes and their channel axes swapped, giving c planes of h x w. Run
+ * by the image-read forward, its depth is o kh kw rather than the o of W^T dY, which as a
+ * GEMM re-reads its C tiles after every few products (k = 16 in 6 -> 16) and then needs
+ * col2im. The transposed geometry goes to *t. Not when that padding would be negative (the
+ * forward pads more than its window reaches: the gradient is a crop), for a pointwise
+ * convolution (its W^T dY has no col2im), or when the padded dy image does not fit; and not
+ * when it would do much more work than W^T dY: it multiplies all of dy's padding too (h w
+ * against oh ow outputs a plane, 2.25 times as many in 6 -> 16 on 12x12) and computes output
+ * channels in fours (c = 6 takes 8). */
+#define PYNN_CONV_DX_ROWS_MAX_TAPS 4096
+static int use_dx_rows(const pynn_conv_geom *g, int64_t o, int64_t teams, int n_threads,
+                       pynn_conv_geom *t)
+{
+    const int64_t qh = g->dh * (g->kh - 1) - g->ph, qw = g->dw * (g->kw - 1) - g->pw;
+    if (g->sh != 1 || g->sw != 1 || is_pointwise(g) || qh < 0 || qw < 0)
+        return 0;
+    *t = (pynn_conv_geom){o, g->oh, g->ow, g->kh, g->kw, 1, 1, qh, qw, g->dh, g->dw, g->h, g->w};
+    const int64_t taps = pynn_size_mul(pynn_size_mul(o, g->kh), g->kw);
+    const double work = (double)g->h * (double)g->w * (double)(pynn_ceil_div(g->c, 4) * 4);
+    if (4 * work > 5 * (double)g->oh * (double)g->ow * (double)g->c)
+        return 0;
+    return taps >= 0 && taps <= PYNN_CONV_DX_ROWS_MAX_TAPS && rows_fit(t, teams, n_threads);
 }
 
 /* The kernels' geometry for g (use_rows accepted it), output planes oc_step apart: the image
@@ -219,7 +251,14 @@ static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real
 /* The forward read from the image (use_rows accepted g), images shared among n_threads:
  * each is copied into a zero-bordered padded image with a vector of slack (the kernel reads
  * whole vectors), convolved into y or, with `pool`, into a scratch plane per output channel
- * that is pooled while in cache. */
+ * that is pooled while in cache.
+ *
+ * The kernel computes each output row in whole vectors, wasting the lanes past its end (a
+ * quarter of them on 28-wide rows of 8 lanes). With stride 1 the output is instead taken as
+ * one long row over the padded image's row length: output (oy, ox) is flat position
+ * oy * wp + ox, whose taps lie at the same offsets from it, and the wp - ow positions between
+ * rows are computed and dropped, when that makes fewer vectors. Those land in a scratch of
+ * flat planes, copied out row by row. */
 static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                                  const real *w, const real *b, int relu,
                                  const pynn_pool_geom *pool, real *y, int64_t *idx, int isa,
@@ -230,6 +269,9 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w, hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
     const int64_t y_plane = pool ? pool->oh * pool->ow : npix, pad_len = g->c * hp * wp + lanes;
+    const int64_t flat_len = (g->oh - 1) * wp + g->ow;
+    const int flat = g->sh == 1 && pynn_ceil_div(flat_len, lanes) <
+                                       g->oh * pynn_ceil_div(g->ow, lanes);
     real *wpack = pynn_alloc_n(pynn_ceil_div(o, 4) * 4 * kdim, sizeof(real), 1);
     int64_t *tap_off = pynn_alloc_n(kdim, sizeof(int64_t), 0);
     int status = wpack && tap_off ? PYNN_OK : PYNN_ERR_NOMEM;
@@ -237,12 +279,17 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
         for (int64_t oc = 0; oc < o; ++oc)
             for (int64_t t = 0; t < kdim; ++t)
                 wpack[oc / 4 * kdim * 4 + t * 4 + oc % 4] = w[oc * kdim + t];
-        const pynn_conv_rows_geom rg = rows_geom(g, o, npix, tap_off);
+        pynn_conv_rows_geom rg = rows_geom(g, o, npix, tap_off);
+        if (flat) {
+            rg.oh = 1;
+            rg.ow = rg.oc_step = flat_len;
+        }
         PYNN_OMP(parallel num_threads(n_threads) if (n_threads > 1))
         {
             real *pad = pynn_alloc_n(pad_len, sizeof(real), 1);
             real *plane = pool ? pynn_alloc_n(o * npix, sizeof(real), 0) : NULL;
-            int mine = pad && (!pool || plane) ? PYNN_OK : PYNN_ERR_NOMEM;
+            real *flat_y = flat ? pynn_alloc_n(o * flat_len, sizeof(real), 0) : NULL;
+            int mine = pad && (!pool || plane) && (!flat || flat_y) ? PYNN_OK : PYNN_ERR_NOMEM;
             PYNN_OMP(for schedule(static))
             for (int64_t i = 0; i < n; ++i) {
                 if (mine != PYNN_OK)
@@ -252,8 +299,12 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
                     for (int64_t r = 0; r < g->h; ++r)
                         memcpy(pad + (ci * hp + r + g->ph) * wp + g->pw,
                                xi + (ci * g->h + r) * g->w, (size_t)g->w * sizeof(real));
-                real *yi = y + i * o * y_plane;
-                desc->PYNN_FN(fwd_rows)(&rg, pad, wpack, b, relu, pool ? plane : yi);
+                real *yi = y + i * o * y_plane, *dst = pool ? plane : yi;
+                desc->PYNN_FN(fwd_rows)(&rg, pad, wpack, b, relu, flat ? flat_y : dst);
+                for (int64_t oc = 0; flat && oc < o; ++oc)
+                    for (int64_t r = 0; r < g->oh; ++r)
+                        memcpy(dst + (oc * g->oh + r) * g->ow, flat_y + oc * flat_len + r * wp,
+                               (size_t)g->ow * sizeof(real));
                 for (int64_t oc = 0; pool && oc < o; ++oc)
                     PYNN_FN(pynn_maxpool2d_plane)(pool, plane + oc * npix, yi + oc * y_plane,
                                                   idx + (i * o + oc) * y_plane);
@@ -264,6 +315,7 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
             }
             pynn_free(pad);
             pynn_free(plane);
+            pynn_free(flat_y);
         }
     }
     pynn_free(wpack);
@@ -566,6 +618,11 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     real *sums = rows ? pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1) : NULL;
     int64_t *tap_off = rows ? pynn_alloc_n(kdim, sizeof(int64_t), 0) : NULL;
     const int dw_t = !argmax && !rows && dw_transposed(o, kdim);
+    /* The input gradient as a convolution of dy (use_dx_rows), after the chunks, which then
+     * leave it out. */
+    pynn_conv_geom tg;
+    const int dx_rows = dx && !pool && use_dx_rows(g, o, teams, n_threads, &tg);
+    real *const dx_chunk = dx_rows ? NULL : dx;
     const int64_t n_extra = argmax || rows ? 0 : dw_t ? teams : teams - 1;
     real *dw_extra =
         n_extra > 0 ? pynn_alloc_n(pynn_size_mul(n_extra, pynn_size_mul(o, kdim)), sizeof(real), 0)
@@ -580,9 +637,11 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         goto done;
     }
     /* Unpooled chunks mask dy as they copy it into their layout; unpooling reads it through
-     * the argmax, so a pooled dy is masked once first. */
-    const real *chunk_relu = pool ? NULL : relu_y;
-    if (relu_y && pool && !argmax) {
+     * the argmax, and the input gradient's convolution reads dy itself, so for those dy is
+     * masked once first. */
+    const int mask_first = relu_y && ((pool && !argmax) || dx_rows);
+    const real *chunk_relu = pool || mask_first ? NULL : relu_y;
+    if (mask_first) {
         if (!(masked_dy = pynn_alloc_n(n * y_step, sizeof(real), 0))) {
             status = PYNN_ERR_NOMEM;
             goto done;
@@ -630,7 +689,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 status = PYNN_FN(backward_chunk)(
                     g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
                     chunk_relu ? chunk_relu + i * y_step : NULL, idx ? idx + i * y_step : NULL,
-                    dx ? dx + i * x_step : NULL, dw_t ? dw_extra : dw, db_acc, rows ? &r : NULL,
+                    dx_chunk ? dx_chunk + i * x_step : NULL, dw_t ? dw_extra : dw, db_acc,
+                    rows ? &r : NULL,
                     &s, isa, n_threads);
             PYNN_FN(scratch_free)(&s);
             pynn_free(r.pad);
@@ -671,7 +731,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                             dy + c * nb * y_step,
                             chunk_relu ? chunk_relu + c * nb * y_step : NULL,
                             idx ? idx + c * nb * y_step : NULL,
-                            dx ? dx + c * nb * x_step : NULL, dw_mine, db_mine,
+                            dx_chunk ? dx_chunk + c * nb * x_step : NULL, dw_mine, db_mine,
                             rows ? &r : NULL, &s, isa, 1);
                 PYNN_FN(scratch_free)(&s);
                 pynn_free(r.pad);
@@ -714,6 +774,23 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 sum += db_acc[t * o + oc];
             db[oc] = (real)sum;
         }
+    }
+    if (dx_rows && status == PYNN_OK) {
+        /* The transposed weights: channel ci of tg's output takes tap (oc, i, j) of dy from
+         * w[oc][ci][kh - 1 - i][kw - 1 - j]. */
+        real *wt = pynn_alloc_n(pynn_size_mul(g->c, o * g->kh * g->kw), sizeof(real), 0);
+        if (!wt) {
+            status = PYNN_ERR_NOMEM;
+            goto done;
+        }
+        const int64_t taps = g->kh * g->kw;
+        for (int64_t ci = 0; ci < g->c; ++ci)
+            for (int64_t oc = 0; oc < o; ++oc)
+                for (int64_t t = 0; t < taps; ++t)
+                    wt[(ci * o + oc) * taps + t] = w[(oc * g->c + ci) * taps + taps - 1 - t];
+        status = PYNN_FN(rows_forward)(&tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL, isa,
+                                       n_threads);
+        pynn_free(wt);
     }
 done:
     pynn_free(sums);

@@ -142,13 +142,15 @@ def test_conv2d_matches_reference_on_random_shapes(n, c, o, h, w, kh, kw, sh, sw
         assert_close(g, e, np.float32, want.size, 3 * want.size)
 
 
+@pytest.mark.parametrize("geo", [((2, 1), (1, 1), (1, 2)), ((1, 1), (1, 1), (1, 2))])
 @pytest.mark.parametrize("name", backend.BACKENDS)
-def test_conv2d_gradcheck(name, rng):
+def test_conv2d_gradcheck(name, geo, rng):
+    """Strided, and with stride 1 and 4 input channels (the input gradient read from dy)."""
     kernels = backend.get(name)
-    x = rng.standard_normal((2, 3, 7, 6))
-    w = rng.standard_normal((4, 3, 3, 2))
+    c = 3 if geo[0][0] == 2 else 4
+    x = rng.standard_normal((2, c, 7, 6))
+    w = rng.standard_normal((4, c, 3, 2))
     b = rng.standard_normal(4)
-    geo = ((2, 1), (1, 1), (1, 2))
     directional_check(lambda x_: kernels.conv2d_forward(x_, w, b, *geo),
                       lambda x_, dy: kernels.conv2d_backward(x_, w, dy, *geo)[0], x, rng)
     directional_check(lambda w_: kernels.conv2d_forward(x, w_, b, *geo),
@@ -157,13 +159,17 @@ def test_conv2d_gradcheck(name, rng):
                       lambda b_, dy: kernels.conv2d_backward(x, w, dy, *geo)[2], b, rng)
 
 
-def test_conv2d_matches_torch(rng):
+@pytest.mark.parametrize("case", [
+    ((2, 3, 11, 9), (5, 3, 3, 4), {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2)}),
+    ((3, 8, 10, 9), (6, 8, 3, 3), {"stride": 1, "padding": 1, "dilation": 1}),
+])
+def test_conv2d_matches_torch(case, rng):
     torch = pytest.importorskip("torch")
     compiled = backend.get("compiled")
-    x = rng.standard_normal((2, 3, 11, 9))
-    w = rng.standard_normal((5, 3, 3, 4))
-    b = rng.standard_normal(5)
-    geo = {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2)}
+    x_shape, w_shape, geo = case
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     ty = torch.nn.functional.conv2d(tx, tw, tb, **geo)
     dy = rng.standard_normal(tuple(ty.shape))
@@ -242,12 +248,18 @@ def test_conv2d_uses_active_thread_count(compiled, threads):
 # Stride 1 along the width: the weight gradient (and, for small filters, the forward) read
 # the image directly instead of its column matrix. Output widths that are not a whole number
 # of vectors (5, 11, 13), padding, a row stride of 2, dilation, and more than 3 x 4 channels
-# x taps, so that every ragged block shape runs.
+# x taps, so that every ragged block shape runs. With stride 1 the forward runs rows of the
+# padded width (flat) when that takes fewer vectors, and the input gradient is the forward's
+# kernel run on dy when its padding keeps it about as cheap as W^T dY (the last three: 4 and
+# 10 input channels, ragged fours of them, dilation with asymmetric padding, odd widths).
 DIRECT_GEOMETRIES = [
     ((3, 2, 9, 9), 7, (3, 3), 1, 1, 1),
     ((2, 3, 15, 13), 5, (3, 1), (2, 1), (0, 1), (1, 2)),
     ((5, 1, 16, 15), 13, (5, 5), 1, 2, 1),
     ((1, 4, 6, 20), 2, (2, 3), 1, 0, 1),
+    ((3, 4, 11, 13), 6, (3, 3), 1, 1, 1),
+    ((2, 4, 12, 9), 5, (3, 2), 1, (2, 1), (2, 1)),
+    ((2, 10, 7, 6), 3, (3, 3), 1, 1, 1),
 ]
 
 
@@ -297,9 +309,9 @@ def test_conv2d_direct_paths_repeat_exactly(n_threads, compiled, reference, rng,
     and 1 and 2 threads agree with the reference (batches 1 and 7: one image per thread or
     ragged shares)."""
     threads(n_threads)
-    for batch in (1, 7):
-        x = random(rng, (batch, 3, 11, 10), np.float32)
-        w = random(rng, (9, 3, 3, 3), np.float32)
+    for batch, c in ((1, 3), (7, 3), (7, 8)):  # 8 channels: the input gradient read from dy
+        x = random(rng, (batch, c, 11, 10), np.float32)
+        w = random(rng, (9, c, 3, 3), np.float32)
         b = random(rng, (9,), np.float32)
         y = compiled.conv2d_forward(x, w, b, 1, 1)
         dy = random(rng, y.shape, np.float32)
@@ -308,6 +320,6 @@ def test_conv2d_direct_paths_repeat_exactly(n_threads, compiled, reference, rng,
             np.testing.assert_array_equal(compiled.conv2d_forward(x, w, b, 1, 1), y)
             for g, e in zip(compiled.conv2d_backward(x, w, dy, 1, 1), first):
                 np.testing.assert_array_equal(g, e)
-        assert_close(y, reference.conv2d_forward(x, w, b, 1, 1), np.float32, 27, 27)
+        assert_close(y, reference.conv2d_forward(x, w, b, 1, 1), np.float32, 9 * c, 9 * c)
         for g, e in zip(first, reference.conv2d_backward(x, w, dy, 1, 1)):
             assert_close(g, e, np.float32, batch * 110, batch * 110)
