@@ -342,7 +342,7 @@ typedef struct {
     int64_t rsc, csc;
     const real *bias;
     int bias_axis, relu;
-    PYNN_FN(pynn_gemm_ukr) ukr, ukr_half, ukr_short, ukr_half_short;
+    PYNN_FN(pynn_gemm_ukr) ukr, ukr_half, ukr_short, ukr_half_short, ukr_third;
     int64_t vl;                 /* lanes of one vector: the one-vector kernels' width */
     int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
     int pack_a, pack_b;         /* 0: read that operand in place (see pynn_gemm_*) */
@@ -571,12 +571,14 @@ static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t n
         const int one_vec = nr <= x->vl;
         for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = PYNN_MIN(MR, mc - ir);
-            /* A ragged last row panel of at most MR / 2 rows (16 = 12 + 4 rows of a
-             * convolution's im2col product) takes a half-height kernel, not MR rows' work. */
-            const int half_rows = 2 * mr <= MR;
+            /* A ragged last row panel of at most MR / 2 or MR / 3 rows (16 = 12 + 4 rows of a
+             * convolution's im2col product) takes a kernel of that height, not MR rows' work. */
+            const int half_rows = 2 * mr <= MR, third_rows = 3 * mr <= MR;
             const PYNN_FN(pynn_gemm_ukr) ukr_rows =
-                one_vec ? (half_rows ? x->ukr_half_short : x->ukr_half)
-                        : (half_rows ? x->ukr_short : x->ukr);
+                one_vec    ? (half_rows ? x->ukr_half_short : x->ukr_half)
+                : third_rows ? x->ukr_third
+                : half_rows  ? x->ukr_short
+                             : x->ukr;
             ep.bias = NULL;
             if (last && x->bias)
                 ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);
@@ -712,6 +714,7 @@ int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *
     x.ukr_half = desc->PYNN_FN(ukr_half);
     x.ukr_short = desc->PYNN_FN(ukr_short);
     x.ukr_half_short = desc->PYNN_FN(ukr_half_short);
+    x.ukr_third = desc->PYNN_FN(ukr_third);
     x.vl = bl->nr / 2;
     x.mr = bl->mr, x.nr = bl->nr, x.mc = bl->mc;
     const int64_t kblocks = (k + bl->kc - 1) / bl->kc;

@@ -61,7 +61,8 @@
 #else
 #define RED_SHUFFLE(x, y, ivec, n, s, hi) __builtin_shuffle(x, y, (ivec){RED_LANES(n)(s, n, hi)})
 #endif
-#define RED_ADD(x, y, ivec, n, s) (RED_SHUFFLE(x, y, ivec, n, s, 0) + RED_SHUFFLE(x, y, ivec, n, s, 1))
+#define RED_ADD(x, y, ivec, n, s)                                                             \
+    (RED_SHUFFLE(x, y, ivec, n, s, 0) + RED_SHUFFLE(x, y, ivec, n, s, 1))
 /* Lanes per vector as plain numbers, which RED_LANES pastes into a name. */
 #if VBYTES == 64
 #define VL_F32 16
@@ -204,7 +205,9 @@ static inline __attribute__((always_inline)) void PYNN_FN(store_part)(real *p, P
  * rows one broadcast of packed A and nv fused multiply-adds into rows * nv accumulators that
  * stay in registers for the whole kc loop. rows and nv are constants where these are
  * inlined: MR x NV, a half-width MR x 1 for the ragged last column panel (which otherwise
- * wastes half of its work), and MR / 2 x NV for a ragged last row panel.
+ * wastes half of its work), and MR / 2 x NV, MR / 3 x NV or MR / 2 x 1 for a ragged last row
+ * panel (MR / 3 x NV still has 8 accumulator chains on AVX-512, enough to cover the FMA
+ * latency; on the 6-row ISAs it has 4, as many useful ones as the 3-row kernel it replaces).
  *
  * The kc loop for A at (rs_a, cs_a) and B rows rs_b apart: inlined twice, once with the
  * packed layout's strides as constants (the hot case) and once with run-time strides for
@@ -366,6 +369,11 @@ static void PYNN_FN(ukr_short) PYNN_GEMM_UKR_PARAMS(real, PYNN_FN(pynn_gemm_ep))
 static void PYNN_FN(ukr_half_short) PYNN_GEMM_UKR_PARAMS(real, PYNN_FN(pynn_gemm_ep))
 {
     PYNN_FN(ukernel)(MR / 2, 1, kc, a, rs_a, cs_a, b, rs_b, c, rsc, csc, mr, nr, ep);
+}
+
+static void PYNN_FN(ukr_third) PYNN_GEMM_UKR_PARAMS(real, PYNN_FN(pynn_gemm_ep))
+{
+    PYNN_FN(ukernel)(MR / 3, NV, kc, a, rs_a, cs_a, b, rs_b, c, rsc, csc, mr, nr, ep);
 }
 
 /* The dot form (contract in gemm_kernel.h, PYNN_GEMM_DOT_PARAMS). Each DOT_M x DOT_N block of

@@ -51,6 +51,8 @@
     K(void, ukr_short, PYNN_GEMM_UKR_PARAMS(real, pynn_gemm_ep_##sfx))                        \
     /* Both: mr / 2 rows of one vector. */                                                    \
     K(void, ukr_half_short, PYNN_GEMM_UKR_PARAMS(real, pynn_gemm_ep_##sfx))                   \
+    /* mr / 3 rows (and full width), for a ragged last row panel of at most mr / 3 rows. */  \
+    K(void, ukr_third, PYNN_GEMM_UKR_PARAMS(real, pynn_gemm_ep_##sfx))                        \
     K(void, dot, PYNN_GEMM_DOT_PARAMS(real, pynn_gemm_ep_##sfx))
 
 /* Register block (mr x nr) of one precision on one ISA; the cache blocks are gemm.c's, from
