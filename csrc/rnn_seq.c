@@ -79,6 +79,34 @@ static inline int64_t PYNN_FN(bwd_step)(const PYNN_FN(seq_args) *q, int64_t s)
     return q->reverse ? s : q->L - 1 - s;
 }
 
+/* After step s of the backward: h_prev's gradient through the recurrent product, dg W_hh
+ * (dg rows of gate_cols), plus what reaches h_prev directly (`direct`, or nothing when NULL),
+ * into dh with the output gradient of the step visited next, or after the last step into dh0
+ * (unless NULL). */
+static int PYNN_FN(carry_back)(const PYNN_FN(seq_args) *q, int64_t s, int64_t r0, int64_t rows,
+                               const real *dg, int64_t gate_cols, const real *direct, real *dh)
+{
+    const int64_t n = q->n, h = q->h;
+    real *target = dh;
+    if (s < q->L - 1) {
+        const real *out = q->dout + (PYNN_FN(bwd_step)(q, s + 1) * n + r0) * h;
+        if (direct)
+            for (int64_t i = 0; i < rows * h; ++i)
+                dh[i] = out[i] + direct[i];
+        else
+            memcpy(dh, out, ROW_BYTES(rows, h));
+    } else if (q->dh0) {
+        target = q->dh0 + r0 * h;
+        if (direct)
+            memcpy(target, direct, ROW_BYTES(rows, h));
+    } else {
+        return PYNN_OK;
+    }
+    const real beta = target == dh || direct ? 1 : 0;
+    return GEMM(rows, h, gate_cols, 1, dg, gate_cols, 1, q->w_rec, h, 1, beta, target, h, 1,
+                NULL, 0, 0, q->isa, 1);
+}
+
 static int PYNN_FN(lstm_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
 {
     const int64_t n = q->n, d = q->d, h = q->h, g4 = 4 * h, k = d + h, rows = r1 - r0;
@@ -121,15 +149,7 @@ static int PYNN_FN(lstm_bwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_
                                          q->cs + ((t + q->off) * n + r0) * h, dh, dc_in, dg,
                                          dc_out, 1);
         dc_in = dc_out;
-        int status = PYNN_OK;
-        if (s < q->L - 1) {
-            memcpy(dh, q->dout + (PYNN_FN(bwd_step)(q, s + 1) * n + r0) * h, ROW_BYTES(rows, h));
-            status = GEMM(rows, h, g4, 1, dg, g4, 1, q->w_rec, h, 1, 1, dh, h, 1, NULL, 0, 0,
-                          q->isa, 1);
-        } else if (q->dh0) {
-            status = GEMM(rows, h, g4, 1, dg, g4, 1, q->w_rec, h, 1, 0, q->dh0 + r0 * h, h, 1,
-                          NULL, 0, 0, q->isa, 1);
-        }
+        const int status = PYNN_FN(carry_back)(q, s, r0, rows, dg, g4, NULL, dh);
         if (status != PYNN_OK)
             return status;
     }
@@ -171,22 +191,9 @@ static int PYNN_FN(gru_bwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t
                                         q->hs + ((t + q->off) * n + r0) * h, dh, dgi, dgh, direct,
                                         1);
         /* h_prev's gradient: the part through z (direct) plus the one through gh. */
-        real *dh_prev = NULL;
-        if (s < q->L - 1) {
-            const real *next_out = q->dout + (PYNN_FN(bwd_step)(q, s + 1) * n + r0) * h;
-            for (int64_t i = 0; i < rows * h; ++i)
-                dh[i] = next_out[i] + direct[i];
-            dh_prev = dh;
-        } else if (q->dh0) {
-            dh_prev = q->dh0 + r0 * h;
-            memcpy(dh_prev, direct, ROW_BYTES(rows, h));
-        }
-        if (dh_prev) {
-            const int status = GEMM(rows, h, g3, 1, dgh, g3, 1, q->w_rec, h, 1, 1, dh_prev, h, 1,
-                                    NULL, 0, 0, q->isa, 1);
-            if (status != PYNN_OK)
-                return status;
-        }
+        const int status = PYNN_FN(carry_back)(q, s, r0, rows, dgh, g3, direct, dh);
+        if (status != PYNN_OK)
+            return status;
     }
     return PYNN_OK;
 }
@@ -228,15 +235,7 @@ static int PYNN_FN(rnn_bwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t
             q->act->PYNN_FN(relu_bwd)(rows * h, y, dh, dg, 1);
         else
             q->act->PYNN_FN(tanh_bwd)(rows * h, y, dh, dg, 1);
-        int status = PYNN_OK;
-        if (s < q->L - 1) {
-            memcpy(dh, q->dout + (PYNN_FN(bwd_step)(q, s + 1) * n + r0) * h, ROW_BYTES(rows, h));
-            status = GEMM(rows, h, h, 1, dg, h, 1, q->w_rec, h, 1, 1, dh, h, 1, NULL, 0, 0,
-                          q->isa, 1);
-        } else if (q->dh0) {
-            status = GEMM(rows, h, h, 1, dg, h, 1, q->w_rec, h, 1, 0, q->dh0 + r0 * h, h, 1,
-                          NULL, 0, 0, q->isa, 1);
-        }
+        const int status = PYNN_FN(carry_back)(q, s, r0, rows, dg, h, NULL, dh);
         if (status != PYNN_OK)
             return status;
     }
