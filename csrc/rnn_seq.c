@@ -15,9 +15,10 @@
  * the team costs more than the thread saves (the same order as one GEMM's per-thread share). */
 #define PYNN_RNN_SEQ_MIN_FMAS_PER_THREAD ((int64_t)1 << 17)
 
-static int seq_threads(int64_t L, int64_t n, int64_t gate_cols, int64_t h, int n_threads)
+/* Threads for L steps of n rows whose GEMMs are gate_cols wide and k deep. */
+static int seq_threads(int64_t L, int64_t n, int64_t gate_cols, int64_t k, int n_threads)
 {
-    const int64_t fmas = L * n * gate_cols * h;
+    const int64_t fmas = L * n * gate_cols * k;
     int64_t nt = PYNN_MIN((int64_t)n_threads, n);
     nt = PYNN_MIN(nt, fmas / PYNN_RNN_SEQ_MIN_FMAS_PER_THREAD);
     return nt < 1 ? 1 : (int)nt;
