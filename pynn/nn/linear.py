@@ -39,7 +39,16 @@ def _input_error(module, x, expected):
                 if x.dtype.kind == "f" else " (convert it with .float())")
         return TypeError(f"{module._layer_name()}: input has dtype {x.dtype} but the layer's "
                          f"parameters are {ref._data.dtype}{hint}")
+    if expected is None and x.dtype not in _COMPUTED_DTYPES:
+        return TypeError(f"{module._layer_name()}: dtype {x.dtype} is not supported: pynn's "
+                         "layers compute in float32 or float64 (convert the layer and its "
+                         "input with .float())")
     return ValueError(f"{module._layer_name()}: expected {expected}, got shape {x.shape}")
+
+
+# The dtypes the layers' kernels compute in (a .half() layer keeps its parameters, but
+# running it is refused with the layer's name).
+_COMPUTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Identity(Module):
@@ -132,7 +141,7 @@ class Linear(Module):
         bias = params["bias"] if "bias" in params else self.bias  # noqa: SIM401
         x = input._data if isinstance(input, Tensor) else input
         if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[-1] != self.in_features \
-                or x.dtype != weight._data.dtype:
+                or x.dtype != weight._data.dtype or x.dtype not in _COMPUTED_DTYPES:
             raise self._input_error(x)
         return LinearFunction.apply(input, weight, bias, relu)
 

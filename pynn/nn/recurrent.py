@@ -16,7 +16,7 @@ from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
 from ..tensor import Tensor, _wrap, cat, stack
 from . import functional as F
 from . import init
-from .linear import _input_error, _layer_dtype
+from .linear import _COMPUTED_DTYPES, _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
 from .utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence, pad_sequence
@@ -46,7 +46,7 @@ def _check_input(module, input, input_size, ranks, expected):
         raise _input_error(module, x, expected)
     if x.shape[-1] != input_size:
         raise _input_error(module, x, f"input with {input_size} features (last dimension)")
-    if x.dtype != module.weight_ih_dtype():
+    if x.dtype != module.weight_ih_dtype() or x.dtype not in _COMPUTED_DTYPES:
         raise _input_error(module, x, None)
     return x
 

@@ -578,3 +578,18 @@ def test_lstm_gradient_through_one_of_its_results(used, bidirectional, each_back
         out, (h_n, c_n) = m(xi)
         {"output": out, "h_n": h_n, "c_n": c_n}[used].pow(2).sum().backward()
     _compare_grads([xp], [xt], model, tmodel)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.LSTM(3, 4), (5, 2, 3)), (lambda: nn.GRU(3, 4), (5, 2, 3)),
+    (lambda: nn.RNN(3, 4), (5, 2, 3)), (lambda: nn.LSTMCell(3, 4), (2, 3)),
+    (lambda: nn.Linear(3, 4), (2, 3)), (lambda: nn.Conv2d(1, 2, 3), (1, 1, 5, 5))])
+def test_a_half_precision_layer_is_refused_with_its_name(make, shape):
+    """.half() keeps the parameters (as PyTorch does), but pynn computes in float32/float64:
+    running the layer says so with the layer's name, not a kernel's."""
+    layer = make().half()
+    x = pynn.tensor(np.zeros(shape, np.float16))
+    with pytest.raises(TypeError, match=r"dtype float16 is not supported: pynn's layers "
+                                        r"compute in float32 or float64") as info:
+        layer(x)
+    assert str(info.value).startswith(layer._layer_name() + ":")
