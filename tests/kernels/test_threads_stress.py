@@ -168,6 +168,43 @@ def test_attention_stress_threads(isa, teams):
             assert_array_equal(got, first, err_msg=f"{isa} batch {batch}: {nt} threads")
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_recurrent_sequences_stress_threads(isa, teams, kind):
+    """The whole-sequence kernels share the batch rows among the threads (13 rows: uneven
+    shares at every team size) and run every step on them; forward and backward, repeated
+    at each team size against the first result there (bit for bit) and against 1 thread
+    (the GEMM may take another path for another share of rows: within rounding)."""
+    rng = np.random.default_rng(24)
+    L, n, d, h = 5, 13, 7, 24
+    g = {"lstm": 4, "gru": 3, "rnn": 1}[kind] * h
+    x = rng.standard_normal((L, n, d)).astype(np.float32)
+    w_ih = (rng.standard_normal((g, d)) * 0.3).astype(np.float32)
+    w_hh = (rng.standard_normal((g, h)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(g).astype(np.float32)
+    states = rng.standard_normal((L + 2, n, h)).astype(np.float32)
+    dout = rng.standard_normal((L, n, h)).astype(np.float32)
+
+    def call():
+        hs = states.copy()
+        if kind == "lstm":
+            cs = states.copy()
+            acts = compiled.lstm_sequence_forward(x, w_ih, w_hh, b, hs, cs)
+            grads = compiled.lstm_sequence_backward(acts, cs, w_hh, dout, None, False, True)
+        elif kind == "gru":
+            acts = compiled.gru_sequence_forward(x, w_ih, w_hh, b, b, hs)
+            grads = compiled.gru_sequence_backward(acts, hs, w_hh, dout, False, True)
+        else:
+            compiled.rnn_sequence_forward(x, w_ih, w_hh, b, hs)
+            grads = compiled.rnn_sequence_backward(hs, w_hh, dout, False, False, True)
+        return np.concatenate([hs.ravel()] + [v.ravel() for v in grads])
+
+    at_team = {}
+    for nt, first, got in repeated(call, teams):
+        assert_array_equal(got, at_team.setdefault(nt, got), err_msg=f"{isa} {kind}: {nt}")
+        np.testing.assert_allclose(got, first, rtol=1e-5, atol=1e-5,
+                                   err_msg=f"{isa} {kind}: {nt} threads against 1")
+
+
 def test_linear_input_gradient_stress_threads(teams):
     """The public path the race was found on: Linear(1352, 256)'s input gradient at batch
     64, through autograd."""
