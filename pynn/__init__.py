@@ -140,13 +140,17 @@ from .amp import autocast
 
 # PyTorch also keeps these functional ops in its namespace (torch.conv2d, torch.dropout ...),
 # with nn.functional's signatures: the same functions.
-for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
-              "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "dropout", "alpha_dropout",
+for _name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d", "max_pool1d", "max_pool2d", "max_pool3d",
+              "max_pool1d_with_indices", "avg_pool1d", "adaptive_avg_pool1d",
+              "channel_shuffle", "native_channel_shuffle", "dropout", "alpha_dropout",
               "feature_alpha_dropout", "layer_norm", "group_norm", "pixel_shuffle",
               "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "bilinear", "prelu",
               "selu", "celu", "threshold", "rrelu", "hardshrink", "pdist"):
     globals()[_name] = getattr(functional, _name)
 del _name
+# torch.adaptive_max_pool1d returns the indices too
+adaptive_max_pool1d = functional.adaptive_max_pool1d_with_indices
 
 # torch.xpu (Intel GPUs) answers as torch.cuda does here: nothing available, CPU chosen.
 xpu = cuda

@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d`` and their transposes."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d``, their transposes, and the lazy
+forms of all six (``in_channels`` taken from the first input)."""
 
 import math
 
@@ -7,13 +8,17 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .functional._conv import _check_operands
+from .functional._conv import _SPATIAL, _check_operands
 from .functional._utils import _data
 from .linear import _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = [
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -101,7 +106,7 @@ class _ConvNd(Module):
 
     def _input_error(self, x):
         n = self._n
-        dims = "L" if n == 1 else "H, W"
+        dims = _SPATIAL[n]
         if not isinstance(x, np.ndarray) or x.ndim not in (n + 1, n + 2):
             return _input_error(self, x, f"{n + 1}-D (C, {dims}) or {n + 2}-D (N, C, {dims}) "
                                          f"input")
@@ -258,6 +263,51 @@ class Conv1d(_ConvNd):
                         self.groups)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution (cross-correlation) over (N, C, D, H, W) input.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, dilation : int or (int, int, int)
+    padding : int, (int, int, int), "valid" or "same"
+        Zero padding on each side; ``"same"`` needs stride 1.
+    groups : int
+        Input and output channels are split into this many groups, convolved separately.
+    bias : bool
+        Learn an additive bias per output channel.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+    device : str or pynn.device, optional
+        Only ``"cpu"``.
+    dtype : pynn.dtype, optional
+        The dtype of the parameters: float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels / groups, kD, kH, kW)
+    bias : Parameter of shape (out_channels,) or None
+
+    Shape
+    -----
+    - Input: (N, C_in, D, H, W) or (C_in, D, H, W).
+    - Output: (N, C_out, oD, oH, oW), ``oD = (D + 2 pD - dD (kD - 1) - 1) // sD + 1``
+      (``oH``, ``oW`` likewise).
+    """
+
+    _n = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input):
+        self._check_input(input)
+        input, padding = self._padded(input)
+        return F.conv3d(input, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
+
+
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
@@ -376,3 +426,138 @@ class ConvTranspose1d(_ConvTransposeNd):
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups,
                                   self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution (the adjoint of Conv3d) over (N, C, D, H, W) input.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride : int or (int, int, int)
+    padding : int or (int, int, int)
+        Zero padding on each side (of the equivalent convolution's output).
+    output_padding : int or (int, int, int)
+        Extra size added to one side of the output (smaller than stride or dilation).
+    groups : int
+    bias : bool
+    dilation : int or (int, int, int)
+    padding_mode : "zeros"
+    device : str or pynn.device, optional
+        Only ``"cpu"``.
+    dtype : pynn.dtype, optional
+        The dtype of the parameters: float32 (default) or float64.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_channels, out_channels / groups, kD, kH, kW)
+    bias : Parameter of shape (out_channels,) or None
+
+    Shape
+    -----
+    - Input: (N, C_in, D, H, W) or (C_in, D, H, W).
+    - Output: (N, C_out, oD, oH, oW), ``oD = (D - 1) sD - 2 pD + dD (kD - 1) + opD + 1``
+      (``oH``, ``oW`` likewise).
+    """
+
+    _n = 3
+
+    def forward(self, input, output_size=None):
+        self._check_input(input)
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)
+
+
+class _LazyConv:
+    """A convolution whose ``in_channels`` is the first input's channel count: built with a
+    placeholder count and no weight, the weight made (and both parameters initialised) at the
+    first call, when the layer becomes its eager class as PyTorch's lazy layers do."""
+
+    _eager = None
+
+    def _lazy_init(self, out_channels, kernel_size, device, dtype, **args):
+        self._lazy_dtype = _layer_dtype(dtype, device)
+        self._eager.__init__(self, args["groups"], out_channels, kernel_size, **args,
+                             device=device, dtype=dtype)
+        self.in_channels = 0
+        self.register_parameter("weight", None)
+
+    def _materialize(self, input):
+        x = _data(input)
+        n = self._n
+        if not isinstance(x, np.ndarray) or x.ndim not in (n + 1, n + 2):
+            raise self._input_error(x)
+        self.in_channels = int(x.shape[-n - 1])
+        if self.in_channels % self.groups:
+            raise ValueError(f"{self._layer_name()}: in_channels ({self.in_channels}) must be "
+                             f"divisible by groups ({self.groups})")
+        if self._transposed:
+            shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+        else:
+            shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, self._lazy_dtype))
+        self.reset_parameters()
+        self.__class__ = self._eager
+
+    def forward(self, input, *args):
+        eager = self._eager  # the class attribute is gone once the layer is eager
+        if self.weight is None:
+            self._materialize(input)
+        return eager.forward(self, input, *args)
+
+
+def _lazy_class(eager):
+    if eager._transposed:
+        def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                     groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                     dtype=None):
+            _LazyConv._lazy_init(self, out_channels, kernel_size, device, dtype, stride=stride,
+                                 padding=padding, output_padding=output_padding, groups=groups,
+                                 bias=bias, dilation=dilation, padding_mode=padding_mode)
+        extra = "\n    output_padding : int or tuple of int"
+        padding_words = ""
+    else:
+        def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                     bias=True, padding_mode="zeros", device=None, dtype=None):
+            _LazyConv._lazy_init(self, out_channels, kernel_size, device, dtype, stride=stride,
+                                 padding=padding, dilation=dilation, groups=groups, bias=bias,
+                                 padding_mode=padding_mode)
+        extra = ""
+        padding_words = ', "valid" or "same"'
+    name = "Lazy" + eager.__name__
+    spatial = _SPATIAL[eager._n]
+    doc = f"""A :class:`{eager.__name__}` whose ``in_channels`` is taken from the first input.
+
+    The weight is created at the first call (and the bias re-initialised for its fan-in
+    then); the layer is then a :class:`{eager.__name__}`. Run one batch through the model
+    before giving its parameters to an optimiser, as with PyTorch's lazy layers.
+
+    Parameters
+    ----------
+    out_channels : int
+    kernel_size, stride, dilation : int or tuple of int
+    padding : int, tuple of int{padding_words}
+    groups : int
+    bias : bool
+    padding_mode : str
+        As :class:`{eager.__name__}`.
+    device : str or pynn.device, optional
+    dtype : pynn.dtype, optional{extra}
+
+    Shape
+    -----
+    - Input: (N, C_in, {spatial}) or (C_in, {spatial}), C_in fixed by the first call.
+    - Output: as :class:`{eager.__name__}`.
+    """
+    return type(name, (_LazyConv, eager), {"__init__": __init__, "_eager": eager,
+                                           "__module__": __name__, "__qualname__": name,
+                                           "__doc__": doc})
+
+
+LazyConv1d = _lazy_class(Conv1d)
+LazyConv2d = _lazy_class(Conv2d)
+LazyConv3d = _lazy_class(Conv3d)
+LazyConvTranspose1d = _lazy_class(ConvTranspose1d)
+LazyConvTranspose2d = _lazy_class(ConvTranspose2d)
+LazyConvTranspose3d = _lazy_class(ConvTranspose3d)

@@ -842,6 +842,8 @@ class Module:
 
     def _cast(self, dtype):
         for m in self.modules():
+            if "_lazy_dtype" in m.__dict__:  # a lazy layer's parameters are made in it later
+                m._lazy_dtype = dtype
             for t in list(m._parameters.values()) + list(m._buffers.values()):
                 if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dtype:
                     t._data = t._data.astype(dtype)

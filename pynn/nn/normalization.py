@@ -1,4 +1,5 @@
-"""Normalisation layers: batch (1-D, 2-D, 3-D), layer, group, instance and local response."""
+"""Normalisation layers: batch and instance (1-D, 2-D, 3-D, and their lazy forms), layer, group,
+RMS and local response."""
 
 import numbers
 
@@ -13,7 +14,9 @@ from .parameter import Parameter
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
-    "LayerNorm", "LocalResponseNorm", "RMSNorm", "SyncBatchNorm",
+    "InstanceNorm3d", "LayerNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+    "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LocalResponseNorm",
+    "RMSNorm", "SyncBatchNorm",
 ]
 
 
@@ -437,6 +440,112 @@ class InstanceNorm2d(_InstanceNorm):
     _ranks = (3, 4)
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation over (N, C, D, H, W) input.
+
+    Normalise each channel of each sample over its (D, H, W) positions.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels.
+    eps : float
+        Added to the variance for numerical stability.
+    momentum : float or None
+        The running averages' update factor (None: a cumulative average).
+    affine : bool
+        Whether to learn a per-channel scale and shift.
+    track_running_stats : bool
+        Whether to keep running mean and variance for eval mode.
+    device : str or pynn.device, optional
+        Only the CPU is supported.
+    dtype : pynn.dtype, optional
+        The dtype of the parameters (by default the default float dtype).
+    bias : bool
+        Whether to learn an additive bias.
+
+    Shape
+    -----
+    - Input: (N, C, D, H, W) or (C, D, H, W).
+    - Output: the input's shape.
+    """
+
+    _ranks = (4, 5)
+
+
+class _LazyNorm:
+    """A batch or instance norm whose ``num_features`` is the first input's channel count:
+    its parameters and statistics are made then, and the layer becomes its eager class, as
+    PyTorch's lazy layers do."""
+
+    _eager = None
+
+    def _materialize(self, input):
+        x = input._data if isinstance(input, Tensor) else np.asarray(input)
+        ranks = self._ranks
+        if x.ndim not in ranks:
+            raise ValueError(f"{self._layer_name()}: expected "
+                             f"{' or '.join(f'{r}D' for r in ranks)} input, got shape {x.shape}")
+        unbatched = issubclass(self._eager, _InstanceNorm) and x.ndim == ranks[0]
+        n = int(x.shape[0 if unbatched else 1])
+        self.num_features = n
+        dtype = self._lazy_dtype
+        if self.affine:
+            self.weight = Parameter(np.empty(n, dtype))
+            if self._lazy_bias:
+                self.bias = Parameter(np.empty(n, dtype))
+        if self.track_running_stats:
+            self.running_mean = _wrap(np.zeros(n, dtype), None)
+            self.running_var = _wrap(np.ones(n, dtype), None)
+            self.num_batches_tracked = _wrap(np.array(0, dtype=np.int64), None)
+        self.reset_parameters()
+        self.__class__ = self._eager
+
+    def forward(self, input):
+        eager = self._eager  # the class attribute is gone once the layer is eager
+        if self.num_features == 0:
+            self._materialize(input)
+        return eager.forward(self, input)
+
+
+def _lazy_norm(eager):
+    # PyTorch's lazy instance norms are affine and track statistics by default, unlike the
+    # eager ones
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None, *, bias=True):
+        self._eager.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype,
+                             bias=bias)
+        self._lazy_dtype = _layer_dtype(dtype, device)
+        self._lazy_bias = bias
+
+    name = "Lazy" + eager.__name__
+    doc = f"""A :class:`{eager.__name__}` whose ``num_features`` is taken from the first input.
+
+    The weight, bias and running statistics are created at the first call; the layer is
+    then a :class:`{eager.__name__}`. Run one batch through the model before giving its
+    parameters to an optimiser, as with PyTorch's lazy layers.
+
+    Parameters
+    ----------
+    eps : float
+    momentum : float or None
+        As :class:`{eager.__name__}`.
+    device : str or pynn.device, optional
+    dtype : pynn.dtype, optional
+    affine, track_running_stats : bool
+        True by default (as PyTorch's lazy layers, instance norms included).
+    bias : bool
+        Whether to learn an additive bias (with ``affine``).
+
+    Shape
+    -----
+    - Input and output: as :class:`{eager.__name__}`.
+    """
+    return type(name, (_LazyNorm, eager), {"__init__": __init__, "_eager": eager,
+                                           "__module__": __name__, "__qualname__": name,
+                                           "__doc__": doc})
+
+
 class LocalResponseNorm(Module):
     """Normalise by the squares of ``size`` neighbouring channels (AlexNet's LRN).
 
@@ -581,3 +690,11 @@ class SyncBatchNorm(_BatchNorm):
         for name, child in module.named_children():
             out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return out
+
+
+LazyBatchNorm1d = _lazy_norm(BatchNorm1d)
+LazyBatchNorm2d = _lazy_norm(BatchNorm2d)
+LazyBatchNorm3d = _lazy_norm(BatchNorm3d)
+LazyInstanceNorm1d = _lazy_norm(InstanceNorm1d)
+LazyInstanceNorm2d = _lazy_norm(InstanceNorm2d)
+LazyInstanceNorm3d = _lazy_norm(InstanceNorm3d)

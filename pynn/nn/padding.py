@@ -1,4 +1,4 @@
-"""Padding layers: constant (zero), reflection, replication and circular, 1-D and 2-D."""
+"""Padding layers: constant (zero), reflection, replication and circular, 1-D to 3-D."""
 
 import inspect
 
@@ -6,8 +6,9 @@ from . import functional as F
 from .module import Module
 
 __all__ = [
-    "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
-    "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d",
+    "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
+    "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+    "ReplicationPad2d", "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
 ]
 
 
@@ -49,7 +50,8 @@ def _pad_class(name, mode, n, constant=None, doc=""):
     names = ("self", "padding") + (("value",) if mode == "constant" and constant is None else ())
     __init__.__signature__ = inspect.Signature(
         [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in names])
-    dims = "(N, C, L) or (C, L)" if n == 1 else "(N, C, H, W) or (C, H, W)"
+    dims = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)",
+            3: "(N, C, D, H, W) or (C, D, H, W)"}[n]
     return type(name, (_PadNd,), {
         "__init__": __init__, "_mode": mode, "_n": n, "__module__": __name__,
         "__qualname__": name,
@@ -58,7 +60,7 @@ def _pad_class(name, mode, n, constant=None, doc=""):
     Parameters
     ----------
     padding : int or tuple of {2 * n} ints
-        ``(left, right{", top, bottom" if n == 2 else ""})``.{'''
+        ``(left, right{", top, bottom" if n >= 2 else ""}{", front, back" if n == 3 else ""})``.{'''
     value : float
         The value of the padding elements.''' if mode == "constant" and constant is None else ""}
 
@@ -86,3 +88,12 @@ ReplicationPad2d = _pad_class("ReplicationPad2d", "replicate", 2, doc="Pad by re
                               "values.")
 CircularPad1d = _pad_class("CircularPad1d", "circular", 1, doc="Pad by wrapping around.")
 CircularPad2d = _pad_class("CircularPad2d", "circular", 2, doc="Pad by wrapping around.")
+ZeroPad3d = _pad_class("ZeroPad3d", "constant", 3, 0.0,
+                       "Pad the last three dimensions with zeros.")
+ConstantPad3d = _pad_class("ConstantPad3d", "constant", 3, None,
+                           "Pad the last three dimensions with a constant.")
+ReflectionPad3d = _pad_class("ReflectionPad3d", "reflect", 3, doc="Pad by reflecting at the "
+                             "faces.")
+ReplicationPad3d = _pad_class("ReplicationPad3d", "replicate", 3, doc="Pad by repeating the "
+                              "face values.")
+CircularPad3d = _pad_class("CircularPad3d", "circular", 3, doc="Pad by wrapping around.")

@@ -321,13 +321,42 @@ def pad_index(length, left, right, mode):
     return j, np.ones(j.shape, bool)
 
 
+def _block(idx, valid):
+    """``(out_slice, in_slice)`` when the positions taken from the input are one run of
+    consecutive outputs reading consecutive inputs (constant padding and cropping), else
+    None."""
+    rows = np.flatnonzero(valid)
+    if not len(rows):
+        return slice(0, 0), slice(0, 0)
+    lo, hi = int(rows[0]), int(rows[-1]) + 1
+    src = idx[lo:hi]
+    if hi - lo != len(rows) or not np.array_equal(src, np.arange(src[0], src[0] + hi - lo)):
+        return None
+    return slice(lo, hi), slice(int(src[0]), int(src[0]) + hi - lo)
+
+
 class PadFunction(ArrayFunction):
     """Pad (or crop) ``x`` along the trailing dimensions: ``index`` holds one
     ``(axis, idx, valid)`` per padded axis (:func:`pad_index`); positions not ``valid`` take
-    ``value``. The backward sums the gradient back onto the positions each output came from."""
+    ``value``. The backward sums the gradient back onto the positions each output came from.
+    Constant padding and cropping copy one block (and its gradient is that block); the other
+    modes gather and scatter."""
 
     @staticmethod
     def forward(ctx, x, index, value):
+        ctx.index = index
+        ctx.x_shape = x.shape
+        blocks = [_block(idx, valid) for _, idx, valid in index]
+        ctx.blocks = None
+        if all(b is not None for b in blocks):
+            out_key, in_key = [slice(None)] * x.ndim, [slice(None)] * x.ndim
+            shape = list(x.shape)
+            for (axis, idx, _), (out_s, in_s) in zip(index, blocks):
+                out_key[axis], in_key[axis], shape[axis] = out_s, in_s, len(idx)
+            y = np.full(shape, value, x.dtype)
+            y[tuple(out_key)] = x[tuple(in_key)]
+            ctx.blocks = (tuple(out_key), tuple(in_key))
+            return y
         y = x
         for axis, idx, valid in index:
             y = np.take(y, idx, axis=axis)
@@ -335,12 +364,15 @@ class PadFunction(ArrayFunction):
                 shape = [1] * y.ndim
                 shape[axis] = -1
                 y = np.where(valid.reshape(shape), y, y.dtype.type(value))
-        ctx.index = index
-        ctx.x_shape = x.shape
         return y
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.blocks is not None:
+            out_key, in_key = ctx.blocks
+            g = np.zeros(ctx.x_shape, grad.dtype)
+            g[in_key] = grad[out_key]
+            return g, None, None
         g = grad
         for axis, idx, valid in reversed(ctx.index):
             moved = np.moveaxis(g, axis, 0)

@@ -2,6 +2,7 @@
 ``unfold``/``fold`` (im2col and its adjoint); the fused conv + ReLU (+ max-pool) paths of the
 layers."""
 
+from ..._math import stack as _stack
 from ...ops.conv import (
     Conv2dFunction,
     ConvTranspose2dFunction,
@@ -10,35 +11,46 @@ from ...ops.conv import (
     deferred_conv2d,
 )
 from ...tensor import cat as _cat
+from ._shape import pad
 from ._utils import _data, _float_operands, _given_stride, _tensor, _tuple
 
 __all__ = [
     "conv1d",
     "conv2d",
+    "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "fold",
     "unfold",
 ]
 
 
-def _conv_padding(padding, weight_shape, stride, dilation):
+def _conv_padding(op, input, padding, weight_shape, stride, dilation):
+    """``(input, padding)`` with a string padding resolved for the kernels, which pad both
+    sides alike: ``"valid"`` is 0; ``"same"`` (stride 1) pads ``d (k - 1)`` in all, the odd
+    one of an even dilated kernel on the high side as PyTorch does, padded here."""
     if not isinstance(padding, str):
-        return padding
+        return input, padding
     if padding == "valid":
-        return 0
+        return input, 0
     if padding != "same":
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+        raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got "
                          f"{padding!r}")
-    strides = stride if isinstance(stride, (tuple, list)) else (stride, stride)
-    if any(s != 1 for s in strides):
-        raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
-    dil = dilation if isinstance(dilation, (tuple, list)) else (dilation, dilation)
-    total = [d * (k - 1) for d, k in zip(dil, weight_shape[2:])]
+    n = len(weight_shape) - 2
+    if any(s != 1 for s in _tuple(stride, n, "stride", op)):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+    total = [d * (k - 1) for d, k in zip(_tuple(dilation, n, "dilation", op), weight_shape[2:])]
     if any(t % 2 for t in total):
-        raise NotImplementedError("conv2d: padding='same' with an even dilated kernel needs "
-                                  "asymmetric padding, which pynn's kernels do not do")
-    return tuple(t // 2 for t in total)
+        extra = []
+        for t in reversed(total):  # F.pad lists the last dimension first
+            extra += [0, t % 2]
+        input = pad(input, tuple(extra))
+    return input, tuple(t // 2 for t in total)
+
+
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+_KERNEL = {1: "k", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
 def _check_operands(op, x, w, b, n, groups=1, transposed=False, layer=None):
@@ -58,8 +70,8 @@ def _check_operands(op, x, w, b, n, groups=1, transposed=False, layer=None):
         _float_operands(op, input=x, weight=w, bias=b)
     except TypeError as error:
         raise fail(error) from None
-    spatial = "L" if n == 1 else "H, W"
-    kernel = "k" if n == 1 else "kH, kW"
+    spatial = _SPATIAL[n]
+    kernel = _KERNEL[n]
     if w is not None and w.ndim != n + 2:
         dims = ("in_channels, out_channels / groups" if transposed
                 else "out_channels, in_channels / groups")
@@ -97,7 +109,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, pool=N
         out = _conv2d(_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation,
                       groups, relu, pool)
         return out.squeeze(0)
-    padding = _conv_padding(padding, w.shape, stride, dilation)
+    input, padding = _conv_padding("conv2d", input, padding, w.shape, stride, dilation)
     if groups == 1 and not relu and pool is None:
         # computed when read, so that a ReLU or max-pool applied next can join the kernel
         out = deferred_conv2d(input, weight, bias, stride, padding, dilation)
@@ -259,6 +271,126 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            pair(output_padding, "output_padding", 0), groups,
                            pair(dilation, "dilation", 1))
     return out.squeeze(-2)
+
+
+def _depth_taps(x, k, s, d, out):
+    """The ``k`` strided depth slices of ``x`` (N, C, D', ...) that tap ``k`` of a kernel
+    reads: tap ``i`` holds depths ``i d + j s`` for the ``out`` outputs ``j``."""
+    return [x[:, :, i * d:i * d + s * (out - 1) + 1:s] for i in range(k)]
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation), NCDHW.
+
+    Computed as one :func:`conv2d` over height and width whose input channels are the
+    ``kD`` depth taps of every input channel: a depth output is a plane, and its taps are
+    the input planes its kernel reads, so the 2-D kernels (and their gradients) do the work.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, D, H, W) or (C, D, H, W)
+    weight : Tensor of shape (out_channels, C / groups, kD, kH, kW)
+    bias : Tensor of shape (out_channels,), optional
+    stride, dilation : int or (int, int, int)
+    padding : int, (int, int, int), "valid" or "same" (stride 1)
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oD, oH, oW),
+    ``oD = (D + 2 pD - dD (kD - 1) - 1) // sD + 1`` (``oH``, ``oW`` likewise)
+    """
+    x, w, b = _data(input), _data(weight), _data(bias)
+    _check_operands("conv3d", x, w, b, 3, groups)
+    if x.ndim == 4:
+        return conv3d(_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
+    input, padding = _conv_padding("conv3d", _tensor(input), padding, w.shape, stride,
+                                   dilation)
+    s = _tuple(stride, 3, "stride", "conv3d")
+    p = _tuple(padding, 3, "padding", "conv3d")
+    d = _tuple(dilation, 3, "dilation", "conv3d")
+    if min(s) < 1 or min(d) < 1 or min(p) < 0:
+        raise ValueError(f"conv3d: stride and dilation must be positive and padding "
+                         f"non-negative, got stride={s}, padding={p}, dilation={d}")
+    n, depth = input.shape[0], input.shape[2]
+    out_c, cg, kd = w.shape[:3]
+    od = (depth + 2 * p[0] - d[0] * (kd - 1) - 1) // s[0] + 1
+    if od < 1:
+        raise ValueError(f"conv3d: the kernel (dilated depth {d[0] * (kd - 1) + 1}) is larger "
+                         f"than the padded input depth {depth + 2 * p[0]} (input shape "
+                         f"{tuple(x.shape)}, weight shape {w.shape})")
+    xp = pad(input, (0, 0, 0, 0, p[0], p[0])) if p[0] else input
+    taps = _stack(_depth_taps(xp, kd, s[0], d[0], od), 1)  # (N, kD, C, oD, H, W)
+    h, wd = taps.shape[-2:]
+    # channels ordered (group, tap, channel of the group): each group's taps stay together
+    planes = (taps.reshape(n, kd, groups, cg, od, h, wd).permute(0, 4, 2, 1, 3, 5, 6)
+              .reshape(n * od, groups * kd * cg, h, wd))
+    w2 = _tensor(weight).permute(0, 2, 1, 3, 4).reshape(out_c, kd * cg, *w.shape[3:])
+    y = conv2d(planes, w2, bias, s[1:], p[1:], d[1:], groups)
+    return y.reshape(n, od, out_c, *y.shape[-2:]).permute(0, 2, 1, 3, 4).contiguous()
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 3-D convolution (the adjoint of :func:`conv3d`), NCDHW.
+
+    Computed as one :func:`conv_transpose2d` per input plane with the ``kD`` depth taps of
+    the kernel as extra output channels, each tap's planes then summed at their depths.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, D, H, W) or (C, D, H, W)
+    weight : Tensor of shape (C, out_channels / groups, kD, kH, kW)
+    bias : Tensor of shape (out_channels,), optional
+    stride, padding, output_padding, dilation : int or (int, int, int)
+    groups : int
+
+    Returns
+    -------
+    Tensor of shape (N, out_channels, oD, oH, oW),
+    ``oD = (D - 1) sD - 2 pD + dD (kD - 1) + opD + 1`` (``oH``, ``oW`` likewise)
+    """
+    x, w = _data(input), _data(weight)
+    _check_operands("conv_transpose3d", x, w, _data(bias), 3, groups, transposed=True)
+    if x.ndim == 4:
+        return conv_transpose3d(_tensor(input).unsqueeze(0), weight, bias, stride, padding,
+                                output_padding, groups, dilation).squeeze(0)
+    s = _tuple(stride, 3, "stride", "conv_transpose3d")
+    p = _tuple(padding, 3, "padding", "conv_transpose3d")
+    op = _tuple(output_padding, 3, "output_padding", "conv_transpose3d")
+    d = _tuple(dilation, 3, "dilation", "conv_transpose3d")
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        raise ValueError(f"conv_transpose3d: output_padding {op} must be smaller than either "
+                         f"stride {s} or dilation {d}")
+    n, c, depth, h, wd = x.shape
+    og, kd = w.shape[1], w.shape[2]
+    out_c = og * groups
+    full = (depth - 1) * s[0] + d[0] * (kd - 1) + 1 + op[0]
+    od = full - 2 * p[0]
+    if od < 1:
+        raise ValueError(f"conv_transpose3d: output depth {od} is too small (input shape "
+                         f"{x.shape}, weight shape {w.shape})")
+    planes = _tensor(input).permute(0, 2, 1, 3, 4).reshape(n * depth, c, h, wd)
+    w2 = _tensor(weight).permute(0, 2, 1, 3, 4).reshape(c, kd * og, *w.shape[3:])
+    z = conv_transpose2d(planes, w2, None, s[1:], p[1:], op[1:], groups, d[1:])
+    oh, ow = z.shape[-2:]
+    # (N, D, group, tap, channel of the group) -> (tap, N, out_channels, D, oH, oW)
+    z = (z.reshape(n, depth, groups, kd, og, oh, ow).permute(3, 0, 2, 4, 1, 5, 6)
+         .reshape(kd, n, out_c, depth, oh, ow))
+    spread = (depth - 1) * s[0] + 1
+    out = None
+    for i in range(kd):
+        tap = z[i]
+        if s[0] > 1:  # the input planes land s[0] apart
+            tap = _stack([tap] + [tap.new_zeros(tap.shape)] * (s[0] - 1), 3)
+            tap = tap.reshape(n, out_c, depth * s[0], oh, ow)[:, :, :spread]
+        lo = i * d[0]
+        tap = pad(tap, (0, 0, 0, 0, lo - p[0], full - spread - lo - p[0]))
+        out = tap if out is None else out + tap
+    if bias is not None:
+        out = out + _tensor(bias).reshape(1, out_c, 1, 1, 1)
+    return out
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):

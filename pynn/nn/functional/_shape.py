@@ -1,10 +1,12 @@
-"""Reshaping and padding: ``flatten``, ``pad``, pixel shuffle and unshuffle."""
+"""Reshaping and padding: ``flatten``, ``pad``, pixel shuffle and unshuffle, channel shuffle."""
 
 from ...ops.conv import PadFunction, pad_index
 from ._utils import _data, _tensor
 
 __all__ = [
+    "channel_shuffle",
     "flatten",
+    "native_channel_shuffle",
     "pad",
     "pixel_shuffle",
     "pixel_unshuffle",
@@ -127,3 +129,44 @@ def pixel_unshuffle(input, downscale_factor):
     y = x.reshape(*lead, c, h // r, r, w // r, r)
     y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
     return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input, groups):
+    """Interleave the channels of ``groups`` groups (ShuffleNet's channel shuffle).
+
+    ``(N, g C', *)`` is read as ``(N, g, C', *)`` and written as ``(N, C', g, *)``.
+
+    Parameters
+    ----------
+    input : Tensor of shape ``(N, C, *)``, C divisible by ``groups``
+    groups : int
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    x = _tensor(input)
+    g = int(groups)
+    if x.ndim < 3:
+        raise ValueError(f"channel_shuffle: expected an input of at least 3 dimensions, got "
+                         f"shape {tuple(x.shape)}")
+    if g < 1 or x.shape[1] % g:
+        raise ValueError(f"channel_shuffle: the number of channels ({x.shape[1]}) must be "
+                         f"divisible by groups ({groups})")
+    n, c, *rest = x.shape
+    return x.reshape(n, g, c // g, *rest).transpose(1, 2).reshape(n, c, *rest)
+
+
+def native_channel_shuffle(input, groups):
+    """:func:`channel_shuffle` (PyTorch's second name for it).
+
+    Parameters
+    ----------
+    input : Tensor of shape ``(N, C, *)``
+    groups : int
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    return channel_shuffle(input, groups)
