@@ -1,4 +1,5 @@
-"""Resampling layers: ``Upsample`` (nearest, (bi)linear) and pixel (un)shuffle."""
+"""Resampling layers: ``Upsample`` (nearest, area, (bi/tri)linear, bicubic), pixel and channel
+shuffles."""
 
 from . import functional as F
 from .module import Module
@@ -17,7 +18,7 @@ class Upsample(Module):
     ----------
     size : int or tuple of int, optional
     scale_factor : float or tuple of float, optional
-    mode : {"nearest", "nearest-exact", "linear", "bilinear"}
+    mode : {"nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic", "trilinear"}
     align_corners : bool, optional
     recompute_scale_factor : bool, optional
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import random as _random
 from ..data import transforms as _batch
+from ..nn.functional._resampling import _antialias_map, _resample_map
 from ..tensor import Tensor, _wrap
 
 __all__ = [
@@ -57,7 +58,9 @@ class InterpolationMode:
     """The interpolation names torchvision uses (plain strings here)."""
 
     NEAREST = "nearest"
+    NEAREST_EXACT = "nearest-exact"
     BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
 
 
 # -- image forms ------------------------------------------------------------------------------
@@ -493,28 +496,12 @@ class CenterCrop(_ImageTransform):
 
 
 def _resample_matrix(n_in, n_out, mode, antialias):
-    """(n_out, n_in) weights: output sample i is ``sum_j W[i, j] * input[j]`` (half-pixel
-    centres; a triangle filter widened by the scale when shrinking with ``antialias``)."""
-    scale = n_in / n_out
-    centres = (np.arange(n_out) + 0.5) * scale
-    if mode == "nearest":
-        w = np.zeros((n_out, n_in))
-        w[np.arange(n_out), np.minimum(np.floor(np.arange(n_out) * scale), n_in - 1)
-          .astype(np.intp)] = 1.0
-        return w
-    support = max(scale, 1.0) if antialias else 1.0
-    dist = (np.arange(n_in)[None, :] + 0.5 - centres[:, None]) / support
-    w = np.clip(1.0 - np.abs(dist), 0.0, None)
-    if not antialias or scale <= 1.0:
-        # Plain bilinear: clamp the sampling position inside the image (edge replication).
-        pos = np.clip(centres - 0.5, 0, n_in - 1)
-        lo = np.floor(pos).astype(np.intp)
-        hi = np.minimum(lo + 1, n_in - 1)
-        frac = pos - lo
-        w = np.zeros((n_out, n_in))
-        np.add.at(w, (np.arange(n_out), lo), 1.0 - frac)
-        np.add.at(w, (np.arange(n_out), hi), frac)
-    return w / w.sum(axis=1, keepdims=True)
+    """(n_out, n_in) weights: output sample i is ``sum_j W[i, j] * input[j]``, the map
+    ``F.interpolate`` applies along one axis (half-pixel centres; the filter widened by the
+    scale when shrinking with ``antialias``)."""
+    if antialias and mode in ("bilinear", "bicubic"):
+        return _antialias_map(n_in, n_out, mode, None)
+    return _resample_map(n_in, n_out, mode, False, None, np.float64)
 
 
 def _resize_nchw(x, size, mode="bilinear", antialias=True):
@@ -554,7 +541,7 @@ class Resize(_ImageTransform):
     Parameters
     ----------
     size : int or (int, int)
-    interpolation : {"bilinear", "nearest"}
+    interpolation : {"bilinear", "nearest", "nearest-exact", "bicubic"}
     max_size : int, optional
         With an int ``size``: the longer side's cap.
     antialias : bool
@@ -564,7 +551,7 @@ class Resize(_ImageTransform):
     def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
                  antialias=True):
         self.size, self.max_size, self.antialias = size, max_size, antialias
-        self.interpolation = _interp(interpolation, "Resize")
+        self.interpolation = _interp(interpolation, "Resize", _RESIZE_MODES)
 
     def _apply(self, x):
         shape = _resized_shape(x.shape[2], x.shape[3], self.size, self.max_size)
@@ -574,11 +561,14 @@ class Resize(_ImageTransform):
         return f"size={self.size}, interpolation={self.interpolation}"
 
 
-def _interp(mode, name):
+_RESIZE_MODES = ("bilinear", "nearest", "nearest-exact", "bicubic")
+
+
+def _interp(mode, name, modes=("bilinear", "nearest")):
     mode = getattr(mode, "value", mode)
     mode = str(mode).lower()
-    if mode not in ("bilinear", "nearest"):
-        raise ValueError(f"{name}: interpolation must be 'bilinear' or 'nearest', got {mode!r}")
+    if mode not in modes:
+        raise ValueError(f"{name}: interpolation must be one of {list(modes)}, got {mode!r}")
     return mode
 
 
@@ -592,7 +582,7 @@ class RandomResizedCrop(_ImageTransform):
         Range of the crop's area as a fraction of the image's.
     ratio : (float, float)
         Range of the crop's aspect ratio (width / height), drawn log-uniformly.
-    interpolation : {"bilinear", "nearest"}
+    interpolation : {"bilinear", "nearest", "nearest-exact", "bicubic"}
     antialias : bool
     """
 
@@ -600,7 +590,7 @@ class RandomResizedCrop(_ImageTransform):
                  interpolation=InterpolationMode.BILINEAR, antialias=True):
         self.size = _pair(size, "RandomResizedCrop")
         self.scale, self.ratio, self.antialias = tuple(scale), tuple(ratio), antialias
-        self.interpolation = _interp(interpolation, "RandomResizedCrop")
+        self.interpolation = _interp(interpolation, "RandomResizedCrop", _RESIZE_MODES)
 
     def _params(self, h, w, rng):
         area = h * w

@@ -1,7 +1,8 @@
-"""The 3-D layers (convolution, pooling, padding, instance norm, trilinear resampling), the
-lazy convolutions and norms, LP pooling, channel shuffle, and the pooling options added for
-them in 1-D and 2-D (ceil_mode, divisor_override, padding="same" with an even kernel), all
-against PyTorch: values, gradients, indices, state dicts and errors."""
+"""The 3-D layers (convolution, pooling, padding, instance norm, trilinear resampling), area,
+bicubic and antialiased resampling, the lazy convolutions and norms, LP pooling, channel
+shuffle, and the pooling options added for them in 1-D and 2-D (ceil_mode, divisor_override,
+padding="same" with an even kernel), all against PyTorch: values, gradients, indices, state
+dicts and errors."""
 
 import numpy as np
 import pytest
@@ -274,6 +275,30 @@ def test_interpolate_5d_matches_torch(mode, align):
              tnn.Upsample(scale_factor=2, mode=mode, align_corners=align), [x])
     with pytest.raises(ValueError, match="trilinear"):
         F.interpolate(pynn.tensor(x[0]), scale_factor=2, mode="trilinear")
+
+
+@pytest.mark.parametrize("size,scale", [((17, 20), None), ((4, 5), None), (None, 2),
+                                        (None, (0.5, 0.37)), ((3, 30), None), (None, 1.7)])
+@pytest.mark.parametrize("mode", ["area", "bicubic", "bilinear"])
+def test_interpolate_area_bicubic_and_antialias_match_torch(size, scale, mode):
+    x = _rand(2, 3, 9, 13)
+    _compare(F.interpolate, TF.interpolate, [x], (size, scale, mode))
+    if mode != "area":
+        _compare(F.interpolate, TF.interpolate, [x], (size, scale, mode, True))
+        for recompute in (None, True) if scale else (None,):
+            _compare(F.interpolate, TF.interpolate, [x], (size, scale, mode, False, recompute,
+                                                          True))
+
+
+def test_interpolate_area_1d_3d_and_old_names_match_torch():
+    _compare(F.interpolate, TF.interpolate, [_rand(2, 3, 11)], (4, None, "area"))
+    _compare(F.interpolate, TF.interpolate, [_rand(2, 3, 11)], (None, 0.5, "area"))
+    _compare(F.interpolate, TF.interpolate, [_rand(2, 3, 5, 6, 7)], ((2, 3, 4), None, "area"))
+    x = _rand(2, 3, 5, 6)
+    _compare(F.upsample_bilinear, TF.upsample_bilinear, [x], ((9, 4),))
+    _compare(F.upsample_nearest, TF.upsample_nearest, [x], (None, 2))
+    with pytest.raises(ValueError, match="anti-alias"):
+        F.interpolate(pynn.tensor(x), scale_factor=2, mode="nearest", antialias=True)
 
 
 @pytest.mark.parametrize("shape,groups", [((2, 6, 4, 4), 3), ((1, 8, 5), 2), ((3, 4, 2, 2, 2), 4)])

@@ -175,6 +175,11 @@ def test_resize_matches_torch_interpolate(size, antialias):
     near = transforms.Resize(size, interpolation=transforms.InterpolationMode.NEAREST)
     want = torch.nn.functional.interpolate(torch.tensor(x)[None], size=size, mode="nearest")[0]
     np.testing.assert_array_equal(near(pynn.tensor(x)).numpy(), want.numpy())
+    cubic = transforms.Resize(size, transforms.InterpolationMode.BICUBIC, antialias=antialias)
+    want = torch.nn.functional.interpolate(torch.tensor(x)[None], size=size, mode="bicubic",
+                                           align_corners=False, antialias=antialias)[0]
+    np.testing.assert_allclose(cubic(pynn.tensor(x)).numpy(), want.numpy(), rtol=1e-5,
+                               atol=1e-5)
 
 
 def test_resize_by_the_shorter_side_keeps_form_and_dtype():

@@ -137,7 +137,14 @@ from ._pooling import (
     max_unpool2d,
     max_unpool3d,
 )
-from ._resampling import affine_grid, grid_sample, interpolate, upsample
+from ._resampling import (
+    affine_grid,
+    grid_sample,
+    interpolate,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 from ._shape import (
     channel_shuffle,
     flatten,
@@ -273,4 +280,6 @@ __all__ = [
     "triplet_margin_loss",
     "unfold",
     "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]

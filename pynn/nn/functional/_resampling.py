@@ -12,6 +12,8 @@ __all__ = [
     "grid_sample",
     "interpolate",
     "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]
 
 
@@ -29,6 +31,13 @@ def _resample_map(size, out, mode, align_corners, scale, dtype):
         src = np.minimum(np.floor((rows + 0.5) * step).astype(np.int64), size - 1)
         m[rows, src] = 1.0
         return m.astype(dtype)
+    if mode == "area":  # adaptive average pooling's bins
+        start, end = (rows * size) // out, -((-(rows + 1) * size) // out)
+        cols = np.arange(size)
+        m = ((cols >= start[:, None]) & (cols < end[:, None])) / (end - start)[:, None]
+        return m.astype(dtype)
+    if mode == "bicubic":
+        return _cubic_map(size, out, align_corners, scale).astype(dtype)
     if align_corners:
         src = rows * ((size - 1) / (out - 1)) if out > 1 else np.zeros(out)
     else:
@@ -42,8 +51,53 @@ def _resample_map(size, out, mode, align_corners, scale, dtype):
     return m.astype(dtype)
 
 
-_INTERP_DIMS = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2,
-                "trilinear": 3}
+def _cubic(x, a):
+    """The cubic convolution kernel (Keys) with parameter ``a`` at distances ``x``."""
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
+
+
+def _cubic_map(size, out, align_corners, scale):
+    """Bicubic resampling along one axis, as PyTorch: the four taps around each source
+    position with ``a = -0.75``, reads beyond the edge clamped to it (their weights add up
+    there)."""
+    rows = np.arange(out)
+    if align_corners:
+        src = rows * ((size - 1) / (out - 1)) if out > 1 else np.zeros(out)
+    else:
+        src = (rows + 0.5) * (scale if scale else size / out) - 0.5
+    base = np.floor(src).astype(np.int64)
+    t = src - base
+    m = np.zeros((out, size), np.float64)
+    for k in range(4):
+        np.add.at(m, (rows, np.clip(base - 1 + k, 0, size - 1)), _cubic(t + 1 - k, -0.75))
+    return m
+
+
+def _antialias_map(size, out, mode, scale):
+    """Downsampling with the interpolation filter widened by the scale, as PyTorch's
+    ``antialias=True``: every output averages the inputs under its filter (triangle for
+    bilinear, cubic with ``a = -0.5`` for bicubic), weights normalised to sum to one."""
+    step = scale if scale else size / out
+    half = 1.0 if mode == "bilinear" else 2.0
+    support = half * max(step, 1.0)
+    inv = 1.0 / step if step >= 1.0 else 1.0
+    m = np.zeros((out, size), np.float64)
+    for i in range(out):
+        center = step * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), size)
+        x = (np.arange(lo, hi) - center + 0.5) * inv
+        w = np.maximum(1.0 - np.abs(x), 0.0) if mode == "bilinear" else _cubic(x, -0.5)
+        total = w.sum()
+        m[i, lo:hi] = w / total if total else 0.0
+    return m
+
+
+_INTERP_DIMS = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1,
+                "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
 def _separable(input, maps):
@@ -66,7 +120,9 @@ def _separable(input, maps):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dimensions (the last one, two or three): nearest or (bi/tri)linear.
+    """Resize the spatial dimensions (the last one, two or three).
+
+    Nearest, area, (bi/tri)linear or bicubic resampling, each a separable map.
 
     Parameters
     ----------
@@ -74,12 +130,15 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     size : int or tuple of int, optional
     scale_factor : float or tuple of float, optional
         Exactly one of ``size`` and ``scale_factor`` is given.
-    mode : {"nearest", "nearest-exact", "linear", "bilinear", "trilinear"}
+    mode : {"nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic", "trilinear"}
+        ``"area"`` is adaptive average pooling to the output size.
     align_corners : bool, optional
-        (Bi/tri)linear only: map the corner pixels' centres onto each other.
+        (Bi/tri)linear and bicubic only: map the corner pixels' centres onto each other.
     recompute_scale_factor : bool, optional
         True: sample at ``size / input size`` rather than ``1 / scale_factor``.
-    antialias : False
+    antialias : bool
+        Bilinear and bicubic only: when shrinking, widen the filter by the scale so that
+        every input contributes (as PIL and torchvision's Resize do).
 
     Returns
     -------
@@ -89,14 +148,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     _float_operands("interpolate", input=x)
     if mode not in _INTERP_DIMS:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (nearest, "
-                                  f"nearest-exact, linear, bilinear, trilinear)")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported")
+                                  f"nearest-exact, area, linear, bilinear, bicubic, "
+                                  f"trilinear)")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ValueError("interpolate: anti-alias option is only supported for bilinear and "
+                         "bicubic modes")
+    if antialias and align_corners:
+        raise NotImplementedError("interpolate: antialias=True with align_corners=True is not "
+                                  "supported")
     n = x.ndim - 2
     if n not in (1, 2, 3) or (_INTERP_DIMS[mode] not in (None, n)):
         raise ValueError(f"interpolate: mode {mode!r} does not take input of shape {x.shape} "
-                         f"(linear: 3-D, bilinear: 4-D, trilinear: 5-D, nearest: 3-D to 5-D)")
-    if align_corners is not None and mode.startswith("nearest"):
+                         f"(linear: 3-D, bilinear and bicubic: 4-D, trilinear: 5-D, nearest "
+                         f"and area: 3-D to 5-D)")
+    if align_corners is not None and (mode.startswith("nearest") or mode == "area"):
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if (size is None) == (scale_factor is None):
@@ -111,7 +176,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         out = tuple(int(np.floor(s * float(f))) for s, f in zip(spatial, factors))
         scales = (None,) * n if recompute_scale_factor else tuple(1.0 / float(f)
                                                                    for f in factors)
-    maps = [_resample_map(s, o, mode, bool(align_corners), sc, x.dtype)
+    if mode == "area":  # adaptive average pooling: the bins depend on the sizes only
+        scales = (None,) * n
+    maps = [_antialias_map(s, o, mode, sc).astype(x.dtype) if antialias
+            else _resample_map(s, o, mode, bool(align_corners), sc, x.dtype)
             for s, o, sc in zip(spatial, out, scales)]
     return _separable(input, maps)
 
@@ -133,3 +201,37 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
     Tensor of shape (N, C, *size)
     """
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Nearest-neighbour resizing (PyTorch's older name): ``interpolate(mode="nearest")``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L), (N, C, H, W) or (N, C, D, H, W)
+    size : int or tuple of int, optional
+    scale_factor : float or tuple of float, optional
+
+    Returns
+    -------
+    Tensor of shape (N, C, *size)
+    """
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Bilinear resizing with the corners aligned (PyTorch's older name).
+
+    The same as ``interpolate(mode="bilinear", align_corners=True)``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W)
+    size : int or (int, int), optional
+    scale_factor : float or (float, float), optional
+
+    Returns
+    -------
+    Tensor of shape (N, C, *size)
+    """
+    return interpolate(input, size, scale_factor, "bilinear", True)
