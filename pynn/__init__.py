@@ -151,6 +151,86 @@ for _name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2
 del _name
 # torch.adaptive_max_pool1d returns the indices too
 adaptive_max_pool1d = functional.adaptive_max_pool1d_with_indices
+for _name in ("celu_", "selu_", "rrelu_", "threshold_"):
+    globals()[_name] = getattr(functional, _name)
+del _name
+
+
+def _namespace_method(name):
+    """``pynn.<name>(input, ...)``: the Tensor method ``input.<name>(...)``, as PyTorch keeps
+    the in-place math (``torch.relu_``, ``torch.exp_`` ...) and a few queries in its namespace
+    too."""
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``input.{name}(...)``: see :meth:`pynn.Tensor.{name}`."
+    return fn
+
+
+for _name in ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_",
+              "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_",
+              "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_",
+              "detach_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_",
+              "frac_", "gcd_", "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_",
+              "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_",
+              "relu_", "resize_as_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_",
+              "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "is_inference",
+              "is_same_size", "is_signed"):
+    if _name not in globals():
+        globals()[_name] = _namespace_method(_name)
+del _name
+
+
+def dropout_(input, p=0.5, train=True):
+    """In-place dropout (``torch.dropout_``): ``F.dropout(input, p, train, inplace=True)``.
+
+    Parameters
+    ----------
+    input : Tensor
+    p : float
+    train : bool
+
+    Returns
+    -------
+    Tensor
+        ``input``, written.
+    """
+    return functional.dropout(input, p, train, True)
+
+
+def alpha_dropout_(input, p=0.5, train=True):
+    """In-place alpha dropout (``torch.alpha_dropout_``).
+
+    Parameters
+    ----------
+    input : Tensor
+    p : float
+    train : bool
+
+    Returns
+    -------
+    Tensor
+        ``input``, written.
+    """
+    return functional.alpha_dropout(input, p, train, True)
+
+
+def feature_alpha_dropout_(input, p=0.5, train=True):
+    """In-place feature alpha dropout (``torch.feature_alpha_dropout_``).
+
+    Parameters
+    ----------
+    input : Tensor
+    p : float
+    train : bool
+
+    Returns
+    -------
+    Tensor
+        ``input``, written.
+    """
+    return functional.feature_alpha_dropout(input, p, train, True)
 
 # torch.xpu (Intel GPUs) answers as torch.cuda does here: nothing available, CPU chosen.
 xpu = cuda

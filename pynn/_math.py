@@ -815,6 +815,76 @@ def heaviside(input, values):
     return _const(np.heaviside(x, v))
 
 
+def ldexp(input, other):
+    """``input * 2**other`` (elementwise, in floating point).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+        The exponents.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
+    scale = exp2(_as_float_tensor(other)) if isinstance(other, Tensor) else 2.0 ** float(other)
+    return mul(_as_float_tensor(_tensor(input)), scale)
+
+
+def nextafter(input, other):
+    """The next floating-point value after ``input`` towards ``other`` (not differentiable).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    other : Tensor or number, broadcastable with input
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+    """
+    return _const(np.nextafter(*_ew._operands(_arr(input), _arr(other))))
+
+
+frexp_result = _return_type("frexp", ("mantissa", "exponent"))
+
+
+def frexp(input):
+    """Mantissa in [0.5, 1) (by magnitude) and integer exponent: ``input = m * 2**e``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape, floating point
+
+    Returns
+    -------
+    (mantissa, exponent) : Tensor of input's dtype, Tensor of int32
+    """
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"torch.frexp() only supports floating-point dtypes, got "
+                           f"{input._data.dtype}")
+    m, e = np.frexp(input._data)
+    return frexp_result(_const(m), _const(e.astype(np.int32)))
+
+
+def isreal(input):
+    """True where an element is real.
+
+    Every element of a real tensor; a zero imaginary part for a complex one.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of bool of the input's shape
+    """
+    data = _arr(input)
+    return _const(np.isreal(data) if data.dtype.kind == "c" else np.ones(data.shape, bool))
+
+
 def gcd(input, other):
     """Elementwise greatest common divisor of integer tensors.
 
@@ -2830,6 +2900,158 @@ def outer(input, vec2):
 ger = outer
 
 
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """``beta * input + alpha * outer(vec1, vec2)``.
+
+    Parameters
+    ----------
+    input : Tensor broadcastable to (n, m)
+    vec1 : Tensor of shape (n,)
+    vec2 : Tensor of shape (m,)
+    beta, alpha : number
+
+    Returns
+    -------
+    Tensor of shape (n, m)
+    """
+    prod = outer(vec1, vec2)
+    if alpha != 1:
+        prod = mul(prod, alpha)
+    if beta == 0:  # PyTorch ignores input then (nan and inf included)
+        return add(prod, _const(np.zeros(_arr(input).shape, prod._data.dtype)))
+    return add(input if beta == 1 else mul(input, beta), prod)
+
+
+def chain_matmul(*matrices, out=None):
+    """The product of the matrices, left to right.
+
+    PyTorch's older form of ``linalg.multi_dot``.
+
+    Parameters
+    ----------
+    *matrices : Tensor of shape (n_i, n_{i+1})
+    out : Tensor of shape (n_0, n_k), optional
+
+    Returns
+    -------
+    Tensor of shape (n_0, n_k)
+    """
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    result = matrices[0]
+    for m in matrices[1:]:
+        result = mm(result, m)
+    if out is not None:
+        out.copy_(result)
+        return out
+    return result
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of a vector: columns are powers of ``x``.
+
+    Parameters
+    ----------
+    x : Tensor of shape (n,)
+    N : int, optional
+        Number of columns (default n).
+    increasing : bool
+        Powers 0, 1, ... from the left (default: decreasing, as NumPy).
+
+    Returns
+    -------
+    Tensor of shape (n, N)
+    """
+    _check_ndim("vander", x, 1, "x")
+    cols = x.shape[0] if N is None else int(N)
+    if cols < 0:
+        raise RuntimeError("N must be non-negative.")
+    powers = range(cols) if increasing else range(cols - 1, -1, -1)
+    base = x if x._data.dtype.kind in "fc" else x.to(np.int64)
+    if cols == 0:
+        return _const(np.zeros((x.shape[0], 0), base._data.dtype))
+    unit = _const(np.ones(base.shape, base._data.dtype))
+    return stack([pow(base, p) if p else unit for p in powers], 1)
+
+
+def diagflat(input, offset=0):
+    """The flattened input on diagonal ``offset`` of a square matrix.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    offset : int
+        0 the main diagonal, > 0 above it, < 0 below.
+
+    Returns
+    -------
+    Tensor of shape (n + |offset|, n + |offset|), n the number of elements
+    """
+    return diag(reshape(input, (-1,)), offset)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """Running trapezoidal integral of ``y`` along ``dim`` (one fewer element).
+
+    Parameters
+    ----------
+    y : Tensor of any shape
+    x : Tensor, optional
+        Sample points (along ``dim``, or 1-D); default spacing ``dx``.
+    dx : number, optional
+        Constant spacing (default 1).
+    dim : int
+
+    Returns
+    -------
+    Tensor with ``dim`` one shorter
+    """
+    n = y.shape[dim]
+    mids = mul(add(narrow(y, dim, 1, n - 1), narrow(y, dim, 0, n - 1)), 0.5)
+    if x is not None:
+        if x.ndim == 1:
+            steps = reshape(diff(x), (-1,) + (1,) * (y.ndim - 1 - (dim % y.ndim)))
+        else:
+            steps = diff(x, dim=dim)
+        mids = mul(mids, steps)
+    elif dx is not None:
+        mids = mul(mids, dx)
+    return cumsum(mids, dim)
+
+
+histogram_result = _return_type("histogram", ("hist", "bin_edges"))
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False):
+    """Histogram of the values, with the bins' edges (not differentiable).
+
+    Parameters
+    ----------
+    input : Tensor of any shape, floating point
+    bins : int or Tensor of shape (B + 1,)
+        How many equal bins, or their edges.
+    range : (float, float), optional
+        The range of equal bins (default the data's).
+    weight : Tensor of the input's shape, optional
+        Each value's weight.
+    density : bool
+        Normalise to a probability density.
+
+    Returns
+    -------
+    (hist, bin_edges) : Tensors of the input's dtype
+    """
+    data = _arr(input)
+    if data.dtype.kind != "f":
+        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the "
+                           f"same dtype, but got input {data.dtype}")
+    edges = _arr(bins) if isinstance(bins, Tensor) else int(bins)
+    hist, edges = np.histogram(data, bins=edges, range=range,
+                               weights=None if weight is None else _arr(weight),
+                               density=density)
+    return histogram_result(_const(hist.astype(data.dtype)), _const(edges.astype(data.dtype)))
+
+
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)`` with ``input`` broadcast to (n, m).
 
@@ -3345,32 +3567,122 @@ def stack(tensors, dim=0):
     return _sh.StackFunction.apply(dim, *tensors)
 
 
-def atleast_1d(input):
+def _at_least(fn, tensors):
+    """``fn`` of one tensor, or a tuple of ``fn`` of each (given as several arguments or as
+    one sequence), as PyTorch's atleast_*d take them."""
+    if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)):
+        return fn(tensors[0])
+    items = tensors[0] if len(tensors) == 1 else tensors
+    return tuple(fn(t) for t in items)
+
+
+def atleast_1d(*tensors):
     """0-d tensors as shape (1,); others as they are.
 
     Parameters
     ----------
-    input : Tensor of any shape, or a sequence of Tensors
+    *tensors : Tensor of any shape, or one sequence of Tensors
 
     Returns
     -------
-    Tensor, or a tuple of them for a sequence
+    Tensor, or a tuple of them for several
     """
-    return reshape(input, (1,)) if input.ndim == 0 else input
+    return _at_least(lambda t: reshape(t, (1,)) if t.ndim == 0 else t, tensors)
 
 
-def atleast_2d(input):
+def atleast_2d(*tensors):
     """Tensors of fewer than 2 dimensions as shape (1, n).
 
     Parameters
     ----------
-    input : Tensor of any shape, or a sequence of Tensors
+    *tensors : Tensor of any shape, or one sequence of Tensors
 
     Returns
     -------
-    Tensor, or a tuple of them for a sequence
+    Tensor, or a tuple of them for several
     """
-    return reshape(input, (1, -1)) if input.ndim < 2 else input
+    return _at_least(lambda t: reshape(t, (1, -1)) if t.ndim < 2 else t, tensors)
+
+
+def atleast_3d(*tensors):
+    """Tensors of fewer than 3 dimensions with 3.
+
+    () as (1, 1, 1), (n,) as (1, n, 1) and (m, n) as (m, n, 1).
+
+    Parameters
+    ----------
+    *tensors : Tensor of any shape, or one sequence of Tensors
+
+    Returns
+    -------
+    Tensor, or a tuple of them for several
+    """
+    def one(t):
+        if t.ndim == 0:
+            return reshape(t, (1, 1, 1))
+        if t.ndim == 1:
+            return reshape(t, (1, -1, 1))
+        return unsqueeze(t, -1) if t.ndim == 2 else t
+
+    return _at_least(one, tensors)
+
+
+def _split_along(op, input, sections, dim, min_ndim):
+    if input.ndim < min_ndim:
+        raise RuntimeError(f"torch.{op} requires a tensor with at least {min_ndim} dimension"
+                           f"{'s' if min_ndim > 1 else ''}, but got a tensor with {input.ndim} "
+                           f"dimensions!")
+    if isinstance(sections, int) and input.shape[dim] % sections:
+        raise RuntimeError(f"torch.{op} attempted to split along dimension {dim}, but the size "
+                           f"of the dimension {input.shape[dim]} is not divisible by the split_"
+                           f"size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input, indices_or_sections):
+    """Split along dim 1 (dim 0 for a 1-D tensor): equal parts, or before the indices.
+
+    Parameters
+    ----------
+    input : Tensor of any shape with at least 1 dimension
+    indices_or_sections : int or sequence of int
+        A count that divides the dimension, or the indices to split before.
+
+    Returns
+    -------
+    tuple of Tensor (views)
+    """
+    return _split_along("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input, indices_or_sections):
+    """Split along dim 0: equal parts, or before the indices.
+
+    Parameters
+    ----------
+    input : Tensor of any shape with at least 2 dimensions
+    indices_or_sections : int or sequence of int
+
+    Returns
+    -------
+    tuple of Tensor (views)
+    """
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input, indices_or_sections):
+    """Split along dim 2: equal parts, or before the indices.
+
+    Parameters
+    ----------
+    input : Tensor of any shape with at least 3 dimensions
+    indices_or_sections : int or sequence of int
+
+    Returns
+    -------
+    tuple of Tensor (views)
+    """
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)
 
 
 def hstack(tensors):
@@ -4800,7 +5112,8 @@ _METHOD_NAMES = [
     "atanh", "deg2rad", "rad2deg", "lgamma", "digamma", "sinc", "logit", "xlogy", "logaddexp",
     "logaddexp2", "sgn", "signbit", "copysign", "heaviside", "gcd", "lcm", "fmax", "fmin",
     "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron", "bitwise_left_shift",
-    "bitwise_right_shift", "to_sparse", "to_dense", "unfold"
+    "bitwise_right_shift", "to_sparse", "to_dense", "unfold", "ldexp", "nextafter", "frexp",
+    "isreal", "addr", "diagflat", "hsplit", "vsplit", "dsplit", "histogram"
 ]
 
 # Tensor method aliases that the namespace spells differently.
@@ -4819,7 +5132,8 @@ _NAMESPACE_ONLY = [
     "column_stack", "atleast_1d", "atleast_2d", "einsum", "tensordot", "where",
     "broadcast_tensors", "var_mean", "std_mean", "cdist", "block_diag", "meshgrid",
     "cartesian_prod", "trapezoid", "trapz", "searchsorted", "bucketize", "spmm", "combinations",
-    "unravel_index", "broadcast_shapes", "isin",
+    "unravel_index", "broadcast_shapes", "isin", "atleast_3d", "chain_matmul", "vander",
+    "cumulative_trapezoid",
 ]
 
 

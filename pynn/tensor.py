@@ -1142,6 +1142,74 @@ class Tensor:
         """The address of the first element."""
         return self._data.__array_interface__["data"][0]
 
+    def storage_offset(self):
+        """Elements from the start of the storage to the first element.
+
+        The storage is the array a view was taken of."""
+        base = self._data
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        start = base.__array_interface__["data"][0]
+        return (self.data_ptr() - start) // self._data.itemsize
+
+    def is_inference(self):
+        """False: pynn has no inference tensors (``inference_mode`` is ``no_grad``)."""
+        return False
+
+    def is_signed(self):
+        """True for a signed dtype (floats, complex and signed integers)."""
+        return self.dtype.is_signed
+
+    def is_same_size(self, other):
+        """True when ``other`` has this shape."""
+        return tuple(self._data.shape) == tuple(other.shape)
+
+    def sum_to_size(self, *size):
+        """The sum over the dimensions that ``size`` broadcasts along.
+
+        The adjoint of expanding a ``size`` tensor to this one's shape.
+
+        Parameters
+        ----------
+        *size : int, or one sequence of int
+            A shape that broadcasts to this tensor's.
+
+        Returns
+        -------
+        Tensor of shape ``size``
+        """
+        target = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) \
+            else tuple(size)
+        shape = tuple(self._data.shape)
+        lead = len(shape) - len(target)
+        if lead < 0 or any(t not in (1, n) for t, n in zip(target, shape[lead:])):
+            raise RuntimeError(f"size {list(target)} is not expandable to size {list(shape)}")
+        out = self
+        if lead:
+            out = out.sum(tuple(range(lead)))
+        dims = tuple(i for i, (t, n) in enumerate(zip(target, shape[lead:])) if t == 1 and n != 1)
+        return out.sum(dims, keepdim=True) if dims else out
+
+    def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False):
+        """An uninitialised tensor of shape ``size``, of self's dtype unless ``dtype``.
+
+        C-contiguous: ``stride`` is accepted for PyTorch's signature.
+
+        Parameters
+        ----------
+        size : sequence of int
+        stride : sequence of int
+        dtype : pynn.dtype, optional
+        device : str or pynn.device, optional
+        requires_grad : bool
+
+        Returns
+        -------
+        Tensor
+        """
+        return self.new_empty(tuple(size), dtype=dtype, device=device,
+                              requires_grad=requires_grad)
+
     def new(self, *args):
         """A new tensor of self's dtype (the legacy ``Tensor.new``).
 
@@ -1774,7 +1842,9 @@ _UNARY_INPLACE = (
     "bitwise_and", "bitwise_or", "bitwise_xor", "hypot", "copysign", "xlogy", "true_divide",
     "floor_divide", "multiply", "subtract", "divide", "eq", "ne", "lt", "le", "gt", "ge",
     "greater", "less", "greater_equal", "less_equal", "not_equal", "tril", "triu",
-    "cumsum", "cumprod", "addmm", "addmv", "baddbmm", "scatter_reduce",
+    "cumsum", "cumprod", "addmm", "addmv", "baddbmm", "scatter_reduce", "acosh", "arccosh",
+    "asinh", "arcsinh", "atanh", "arctanh", "arctan2", "erfc", "gcd", "lcm", "heaviside",
+    "bitwise_left_shift", "bitwise_right_shift", "addbmm", "ldexp", "addr",
 )
 
 
