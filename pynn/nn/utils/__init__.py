@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from ...tensor import Tensor, _wrap
-from . import parametrizations, parametrize, prune, rnn
+from . import parametrizations, parametrize, prune, rnn, stateless
 from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
 
@@ -23,7 +23,7 @@ __all__ = [
     "vector_to_parameters",
 ]
 __all__ += ["parametrizations", "parametrize", "prune", "remove_spectral_norm",
-            "remove_weight_norm", "spectral_norm", "weight_norm"]
+            "remove_weight_norm", "spectral_norm", "stateless", "weight_norm"]
 
 
 def _as_list(parameters):
