@@ -135,6 +135,7 @@ from . import (
     utils,
 )
 from . import onnx  # noqa: F401  (torch.onnx needs no import of its own either)
+from .func import vmap  # noqa: F401  (torch.vmap is torch.func.vmap)
 from ._signal import *  # stft, istft and the windows (they build on pynn.fft and nn)
 from ._signal import __all__ as _signal_all
 from .amp import autocast

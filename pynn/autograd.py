@@ -79,6 +79,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "inference_mode",
     "is_anomaly_enabled",
     "is_grad_enabled",
@@ -2093,6 +2094,72 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 raise GradcheckError(f"Jacobian mismatch for output {k} with respect to input "
                                      f"{i},\nnumerical:{numeric}\nanalytical:{analytic}")
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, **unused_options):
+    """Compare the second derivatives autograd computes for ``func`` with central differences.
+
+    As ``torch.autograd.gradgradcheck``: :func:`gradcheck` applied to the function that
+    returns ``func``'s gradients (recorded with ``create_graph=True``) with respect to the
+    inputs that require grad, weighted by ``grad_outputs``; use float64 inputs.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(*inputs)`` returns a Tensor or a tuple of them.
+    inputs : Tensor or tuple, of any shapes
+        The arguments; the Tensors that require grad are checked.
+    grad_outputs : Tensor or sequence of Tensor, optional
+        Shaped like each differentiable output; by default random in ``[-1, 1)`` (drawn from
+        the global generator) and checked too.
+    eps, atol, rtol : float
+        The step of the differences and the tolerances of the comparison.
+    gen_non_contig_grad_outputs : bool
+        Make the random ``grad_outputs`` non-contiguous.
+    raise_exception : bool
+        Raise :class:`GradcheckError` on a mismatch (else return False).
+    **unused_options : any
+        PyTorch's other options (``nondet_tol``, ``check_undefined_grad`` ...), accepted and
+        ignored.
+
+    Returns
+    -------
+    bool
+        True when every second derivative matches.
+    """
+    from .testing import make_tensor
+
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    n = len(inputs)
+
+    def differentiable(out):
+        out = [out] if isinstance(out, Tensor) else list(out)
+        return [o for o in out if isinstance(o, Tensor) and o.requires_grad]
+
+    if grad_outputs is None:
+        with enable_grad():
+            outs = differentiable(func(*inputs))
+        grad_outputs = tuple(
+            make_tensor(tuple(o.shape), dtype=o.dtype, device="cpu", low=-1, high=1,
+                        requires_grad=True, noncontiguous=gen_non_contig_grad_outputs)
+            for o in outs)
+    else:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(
+            grad_outputs)
+
+    def first_derivatives(*args):
+        xs, gs = args[:n], args[n:]
+        wrt = [t for t in xs if isinstance(t, Tensor) and t.requires_grad]
+        with enable_grad():
+            outs = differentiable(func(*xs))
+            if not outs or not wrt:
+                return ()
+            res = grad(outs, wrt, list(gs), create_graph=True, allow_unused=True)
+        return tuple(g for g in res if g is not None)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
 
 
 def once_differentiable(backward):

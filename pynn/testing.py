@@ -1,12 +1,19 @@
-"""``torch.testing``: :func:`~pynn.testing.assert_close` with PyTorch's default tolerances."""
+"""``torch.testing``: comparing tensors, and making random ones for tests.
 
+:func:`~pynn.testing.assert_close` with PyTorch's default tolerances, :func:`make_tensor`
+for test inputs, and the deprecated :func:`assert_allclose`.
+"""
+
+import math
 import numbers
+import operator
+import warnings
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
-__all__ = ["assert_close"]
+__all__ = ["assert_allclose", "assert_close", "make_tensor"]
 
 # PyTorch's default (rtol, atol) by dtype; integers and bools compare exactly
 _TOLERANCES = {np.dtype(np.float16): (1e-3, 1e-5), np.dtype(np.float32): (1.3e-6, 1e-5),
@@ -112,3 +119,141 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
                  f"rtol={r}, atol={t}")
 
     compare(actual, expected, "")
+
+
+# the older assert_allclose's defaults, by dtype: the larger of the two operands' applies
+_ALLCLOSE_TOLERANCES = {np.dtype(np.float16): (1e-3, 1e-5), np.dtype(np.float32): (1e-4, 1e-5),
+                        np.dtype(np.float64): (1e-7, 1e-7)}
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    """Raise AssertionError unless ``actual`` and ``expected`` are close (deprecated).
+
+    ``torch.testing.assert_allclose``, deprecated there in favour of :func:`assert_close`:
+    ``expected`` may be any array-like (converted to ``actual``'s dtype), dtypes need not
+    match, NaNs compare equal by default, and the default tolerances are the larger of the
+    two dtypes' (float32: ``rtol=1e-4``, ``atol=1e-5``).
+
+    Parameters
+    ----------
+    actual : Tensor or array_like, of any shape
+        The value under test.
+    expected : Tensor or array_like, of the same shape
+        The reference.
+    rtol, atol : float, optional
+        Both or neither; by default from the dtypes.
+    equal_nan : bool
+        Whether NaNs in the same places compare equal.
+    msg : str
+        The message instead of the default.
+
+    Raises
+    ------
+    AssertionError
+        Where the values or shapes differ.
+    """
+    warnings.warn("torch.testing.assert_allclose() is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use torch.testing.assert_close() "
+                  "instead.", FutureWarning, stacklevel=2)
+    if not isinstance(actual, Tensor):
+        actual = _wrap(np.asarray(actual), None)
+    if not isinstance(expected, Tensor):
+        expected = _wrap(np.asarray(expected, actual._data.dtype), None)
+    if rtol is None and atol is None:
+        pairs = [_ALLCLOSE_TOLERANCES.get(t._data.dtype, (0.0, 0.0))
+                 for t in (actual, expected)]
+        rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                 check_device=False, check_dtype=False, check_stride=False, msg=msg or None)
+
+
+def _low_high(low, high, lowest, highest, default_low, default_high):
+    """The range to draw from: the defaults for None, clamped to what the dtype holds."""
+    for name, v in (("low", low), ("high", high)):
+        if v is not None and isinstance(v, numbers.Number) and math.isnan(v):
+            raise ValueError(f"make_tensor: `low` and `high` cannot be NaN, but got "
+                             f"low={low} and high={high}")
+    low = default_low if low is None else low
+    high = default_high if high is None else high
+    if low > high:
+        raise ValueError(f"make_tensor: `low` must be less than or equal to `high`, but got "
+                         f"{low} > {high}")
+    return max(low, lowest), min(high, highest)
+
+
+def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
+                noncontiguous=False, exclude_zero=False, memory_format=None):
+    """A Tensor of random values for tests (``torch.testing.make_tensor``).
+
+    Floating and complex values are uniform in ``[low, high)`` (by default ``[-9, 9)``),
+    integers in ``[low, high)`` (by default ``[-9, 10)``, from 0 for unsigned types), bools
+    are True or False; drawn from the global generator (:func:`pynn.manual_seed`).
+
+    Parameters
+    ----------
+    *shape : int, or one sequence of int
+        The shape.
+    dtype : pynn.dtype
+        The dtype.
+    device : str or pynn.device
+        Only the CPU.
+    low, high : float, optional
+        The range, clamped to what ``dtype`` holds.
+    requires_grad : bool
+        Whether the result requires grad (floating dtypes only).
+    noncontiguous : bool
+        Return a non-contiguous view (every other element of a larger array).
+    exclude_zero : bool
+        Replace zeros (by 1 for integers, the smallest positive normal for floats).
+    memory_format : pynn.memory_format, optional
+        Accepted for PyTorch's signature.
+
+    Returns
+    -------
+    Tensor
+        Of ``shape`` and ``dtype``.
+    """
+    from ._device import check_device
+    from ._dtype import np_dtype
+    from .random import get_generator
+
+    check_device(device)
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        shape = tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"make_tensor: shape must be ints or one sequence of ints, got "
+                        f"{shape!r}") from None
+    dt = np_dtype(dtype)
+    if requires_grad and dt.kind not in "fc":
+        raise ValueError(f"make_tensor: `requires_grad=True` is not supported for boolean and "
+                         f"integral dtypes, but got dtype={dtype}")
+    rng = get_generator()
+    if dt.kind == "b":
+        values = rng.integers(0, 2, shape).astype(dt)
+    elif dt.kind in "iu":
+        info = np.iinfo(dt)
+        lo, hi = _low_high(low, high, info.min, info.max, -9, 10)
+        lo, hi = math.ceil(lo), math.ceil(hi)
+        values = np.full(shape, lo, dt) if lo == hi else rng.integers(lo, hi, shape).astype(dt)
+        if exclude_zero:
+            values[values == 0] = 1
+    else:
+        real = np.dtype(np.float32 if dt == np.complex64 else np.float64 if dt.kind == "c"
+                        else dt)
+        info = np.finfo(real)
+        lo, hi = _low_high(low, high, float(info.min), float(info.max), -9, 9)
+
+        def draw():
+            out = rng.uniform(lo, hi, shape) if lo != hi else np.full(shape, lo)
+            return out.astype(real)
+
+        values = draw() if dt.kind == "f" else (draw() + 1j * draw()).astype(dt)
+        if exclude_zero:
+            values[values == 0] = info.tiny
+    if noncontiguous and values.size > 1:
+        wide = np.repeat(values[..., None], 2, axis=-1)
+        values = wide[..., 0]
+    t = _wrap(values, None)
+    return t.requires_grad_(True) if requires_grad else t

@@ -422,6 +422,11 @@ def test_vmap_of_jacrev_and_grad_of_vmap():
           tf.grad(lambda x: tf.vmap(lambda r: (r ** 2).sum())(x).sin().sum())(ta))
 
 
+def test_vmap_is_also_in_the_top_namespace():
+    assert pynn.vmap is pf.vmap and torch.vmap is tf.vmap
+    assert pynn.func is pf
+
+
 def test_vmap_empty_batch_and_scalars():
     close(pf.vmap(lambda x: x.sum())(pynn.zeros(0, 3)),
           tf.vmap(lambda x: x.sum())(torch.zeros(0, 3)))

@@ -36,7 +36,8 @@ def test_clip_grad_norm_types(Param):
     assert clip_grad_norm_(ps, 1e9, norm_type=math.inf).item() == 2.0
     assert clip_grad_norm_(ps, 1e9, norm_type="inf").item() == 2.0
     assert clip_grad_norm_(ps, 1e9, norm_type=-math.inf).item() == 0.0
-    assert clip_grad_norm_(ps, 1e9, norm_type=0).item() == 2.0  # nonzero entries
+    # as PyTorch: the 0-"norm" of the per-tensor norms counts the tensors with a nonzero entry
+    assert clip_grad_norm_(ps, 1e9, norm_type=0).item() == 1.0
     assert clip_grad_norm_(ps, 1e9, norm_type=3).item() == pytest.approx(9.0 ** (1 / 3))
     assert clip_grad_norm_([], 1.0).item() == 0.0
     assert clip_grad_norm_([Param(np.zeros(1))], 1.0).item() == 0.0

@@ -16,8 +16,8 @@ import numpy as np
 from ...tensor import Tensor, _wrap, cat, stack
 
 __all__ = [
-    "PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
-    "pad_sequence",
+    "PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
+    "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence",
 ]
 
 
@@ -193,3 +193,69 @@ def pack_sequence(sequences, enforce_sorted=True):
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths,
                                 enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """Split a padded batch back into its sequences (the inverse of :func:`pad_sequence`).
+
+    Parameters
+    ----------
+    padded_sequences : Tensor of shape (T, B, *) or (B, T, *)
+        The padded batch (batch first with ``batch_first``).
+    lengths : int64 Tensor of shape (B,), or a sequence of B ints
+        The length of each sequence.
+    batch_first : bool
+        Whether the batch is the first dimension.
+
+    Returns
+    -------
+    list of Tensor
+        B Tensors of shapes ``(lengths[i], *)``, slices of the batch (in the graph).
+    """
+    lens = _lengths(lengths)
+    if not batch_first:
+        padded_sequences = padded_sequences.transpose(0, 1)
+    if len(lens) != padded_sequences.shape[0]:
+        raise ValueError(f"unpad_sequence: got {len(lens)} lengths for a batch of "
+                         f"{padded_sequences.shape[0]} sequences")
+    return [padded_sequences[i, :int(n)] for i, n in enumerate(lens)]
+
+
+def unpack_sequence(packed_sequences):
+    """The list of sequences a :class:`PackedSequence` holds, in their original order.
+
+    The inverse of :func:`pack_sequence`.
+
+    Parameters
+    ----------
+    packed_sequences : PackedSequence
+        The packed batch.
+
+    Returns
+    -------
+    list of Tensor
+        One Tensor of shape ``(length_i, *)`` per sequence.
+    """
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
+
+
+def invert_permutation(permutation):
+    """The inverse of a permutation of ``0 .. n-1`` (None gives None).
+
+    Parameters
+    ----------
+    permutation : int64 Tensor of shape (n,), or None
+        ``permutation[i]`` is where position ``i`` goes.
+
+    Returns
+    -------
+    Tensor of shape (n,), or None
+        ``out[permutation[i]] == i``.
+    """
+    if permutation is None:
+        return None
+    perm = permutation._data if isinstance(permutation, Tensor) else np.asarray(permutation)
+    out = np.empty_like(perm)
+    out[perm] = np.arange(perm.shape[0], dtype=perm.dtype)
+    return _wrap(out, None)
