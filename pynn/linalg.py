@@ -2,8 +2,8 @@
 
 Inverses, determinants, solves, Cholesky and the symmetric eigendecomposition are
 differentiable; the SVD is differentiable through its singular values (a gradient reaching U
-or Vh raises NotImplementedError); ``pinv``, ``qr`` and ``eig`` are not differentiable and say
-so when a gradient reaches them.
+or Vh raises NotImplementedError); ``pinv``, ``qr``, ``eig`` and ``eigvals`` are not
+differentiable and say so when a gradient reaches them.
 """
 
 import math
@@ -19,9 +19,11 @@ from .ops import reduce as _red
 from .tensor import Tensor, _wrap
 
 __all__ = [
-    "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul",
-    "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-    "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+    "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
+    "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
+    "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+    "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander",
+    "vecdot", "vector_norm",
 ]
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -29,6 +31,15 @@ eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd", ["U", "S", "Vh"])
 svd_uv_result = namedtuple("svd", ["U", "S", "V"])
 qr_result = namedtuple("qr", ["Q", "R"])
+lstsq_result = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+eig_result = namedtuple("eig", ["eigenvalues", "eigenvectors"])
+inv_ex_result = namedtuple("inv_ex", ["inverse", "info"])
+cholesky_ex_result = namedtuple("cholesky_ex", ["L", "info"])
+solve_ex_result = namedtuple("solve_ex", ["result", "info"])
+
+#: The error of a failed factorisation or solve (a singular matrix, one not positive
+#: definite): PyTorch's ``torch.linalg.LinAlgError``, a RuntimeError and NumPy's LinAlgError.
+LinAlgError = _la.LinAlgError
 
 
 def inv(A):
@@ -83,16 +94,19 @@ def solve(A, B, *, left=True):
     A : Tensor of shape (*, n, n)
     B : Tensor of shape (*, n, k) or (n,)
     left : bool
-        Only True (``A X = B``) is implemented.
+        Solve ``A X = B`` (True) or ``X A = B`` (False: ``B`` of shape ``(*, k, n)``).
 
     Returns
     -------
     Tensor of the shape of ``B``
     """
-    if not left:
-        raise NotImplementedError("linalg.solve: left=False is not implemented in pynn; "
-                                  "solve the transposed system")
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if not left:  # X A = B is A^T X^T = B^T
+        if vector:  # as PyTorch: a vector is a column, which X A = B cannot take
+            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                               f"XA = B ({tuple(A.shape)} and {tuple(B.shape)}): B must be "
+                               f"(*, k, n)")
+        return _la.SolveFunction.apply(A.mT, B.mT, False).mT
     return _la.SolveFunction.apply(A, B, vector)
 
 
@@ -451,6 +465,352 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 
 matmul = _m.matmul
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """``X`` with ``A X = B`` (or ``X A = B``) for triangular ``A``.
+
+    Only the triangle ``upper`` names is read (with ones on the diagonal when
+    ``unitriangular``), so the gradient of ``A`` is triangular too.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+    B : Tensor of shape (*, n, k) (``left``) or (*, k, n)
+    upper : bool
+        Read the upper triangle (else the lower).
+    left : bool
+        Solve ``A X = B`` (True) or ``X A = B``.
+    unitriangular : bool
+        Take the diagonal as ones.
+
+    Returns
+    -------
+    Tensor of the shape of ``B``
+    """
+    if B.ndim < 2:
+        raise RuntimeError(f"linalg.solve_triangular: B must have at least 2 dimensions, got "
+                           f"shape {tuple(B.shape)}")
+    tri = _m.triu(A) if upper else _m.tril(A)
+    if unitriangular:
+        n = A.shape[-1]
+        eye = np.eye(n, dtype=A._data.dtype)
+        tri = tri * _wrap(1 - eye, None) + _wrap(eye, None)
+    return solve(tri, B, left=left)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """The least-squares solution of ``A X = B``.
+
+    The least ``||A X - B||``, and of those the least ``||X||``. The solution is LAPACK's
+    (NumPy's ``gelsd``); its gradient is that of the normal equations' solution (the same
+    function where ``A`` has full rank). What else is returned follows PyTorch's ``driver``.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    B : Tensor of shape (*, m, k)
+    rcond : float, optional
+        Singular values below ``rcond`` times the largest count as zero (default: the
+        dtype's epsilon times ``max(m, n)``).
+    driver : {None, "gels", "gelsy", "gelsd", "gelss"}
+        PyTorch's LAPACK driver (None: ``"gelsy"``), which decides the fields below.
+
+    Returns
+    -------
+    solution : Tensor of shape (*, n, k)
+    residuals : Tensor of shape (*, k), or empty
+        The squared residual of each column, for ``gels``, ``gelsd`` and ``gelss`` when
+        ``m > n`` and every matrix has full rank.
+    rank : int64 Tensor of shape (*), or empty for ``gels``
+    singular_values : Tensor of shape (*, min(m, n)), or empty
+        For ``gelsd`` and ``gelss``.
+    """
+    driver = "gelsy" if driver is None else driver
+    if driver not in ("gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError(f"linalg.lstsq: parameter `driver` should be one of (gels, gelsy, "
+                           f"gelsd, gelss), got {driver!r}")
+    a, b = A._data, B._data
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-2] != b.shape[-2]:
+        raise RuntimeError(f"linalg.lstsq: A (*, m, n) and B (*, m, k) must share m, got "
+                           f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    m, n = a.shape[-2:]
+    k = b.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a2 = np.broadcast_to(a, batch + a.shape[-2:]).reshape((-1, m, n))
+    b2 = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1, m, k))
+    cond_ = rcond if rcond is not None else np.finfo(a.dtype).eps * max(m, n)
+    solved = [np.linalg.lstsq(ai, bi, rcond=cond_) for ai, bi in zip(a2, b2)]
+    x = np.stack([r[0] for r in solved]).reshape(batch + (n, k)).astype(a.dtype)
+    ranks = np.array([r[2] for r in solved], np.int64).reshape(batch)
+    solution = _wrap(x, None)
+    if (A.requires_grad or B.requires_grad) and np.all(ranks == min(m, n)):
+        ah = A.mT.conj() if A.is_complex() else A.mT
+        smooth = solve(ah @ A, ah @ B) if m >= n else ah @ solve(A @ ah, B)
+        solution = smooth + (solution - smooth.detach())
+    empty = _wrap(np.zeros(0, a.dtype), None)
+    residuals = empty
+    if driver != "gelsy" and m > n and np.all(ranks == n):
+        fit = a2 @ x.reshape(-1, n, k) - b2
+        residuals = _wrap(np.sum(np.abs(fit) ** 2, axis=-2).reshape(batch + (k,))
+                          .astype(a.dtype), None)
+    singular = empty
+    if driver in ("gelsd", "gelss"):
+        singular = _wrap(np.stack([r[3] for r in solved]).reshape(batch + (min(m, n),))
+                         .astype(a.dtype), None)
+    rank = _wrap(np.zeros(0, np.int64) if driver == "gels" else ranks, None)
+    return lstsq_result(solution, residuals, rank, singular)
+
+
+def matrix_exp(A):
+    """The matrix exponential ``sum_k A^k / k!``, differentiable.
+
+    Scaling and squaring: ``exp(A) = exp(A / 2^s)^(2^s)`` with ``A / 2^s`` of norm below
+    one half, whose exponential an 18-term Taylor sum gives to the dtype's precision.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+
+    Returns
+    -------
+    Tensor of shape (*, n, n)
+    """
+    a = A._data
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_exp: A must be a batch of square matrices, got "
+                           f"shape {tuple(a.shape)}")
+    norm1 = float(np.abs(a).sum(-2).max()) if a.size else 0.0
+    squarings = max(0, math.ceil(math.log2(norm1 / 0.5))) if norm1 > 0.5 else 0
+    x = A / float(2 ** squarings) if squarings else A
+    eye = _wrap(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy(), None)
+    term, total = eye, eye
+    for k in range(1, 19):
+        term = (term @ x) / float(k)
+        total = total + term
+    for _ in range(squarings):
+        total = total @ total
+    return total
+
+
+def cond(A, p=None):
+    """The condition number of ``A`` in the norm ``p``.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, m, n)
+    p : {None, 2, -2, "fro", "nuc", inf, -inf, 1, -1}, optional
+        None and 2: the ratio of the largest to the smallest singular value (any ``m, n``);
+        -2 its inverse; the others ``norm(A, p) * norm(inv(A), p)`` (square ``A``).
+
+    Returns
+    -------
+    Tensor of shape (*)
+    """
+    if p is None or p in (2, -2):
+        sv = svdvals(A)
+        ratio = sv[..., 0] / sv[..., -1]
+        return 1 / ratio if p == -2 else ratio
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def tensorinv(A, ind=2):
+    """The inverse of ``A`` for :func:`pynn.tensordot` over its first ``ind`` dimensions.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*left, *right), prod(left) == prod(right)
+    ind : int
+        How many leading dimensions form ``left``.
+
+    Returns
+    -------
+    Tensor of shape (*right, *left)
+    """
+    left, right = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    rows, cols = math.prod(left), math.prod(right)
+    if ind <= 0 or rows != cols:
+        raise RuntimeError(f"linalg.tensorinv: expected the product of the first {ind} "
+                           f"dimensions to equal that of the rest, got shape {tuple(A.shape)}")
+    return inv(A.reshape(rows, cols)).reshape(*right, *left)
+
+
+def tensorsolve(A, B, dims=None):
+    """``X`` with ``tensordot(A, X, X.ndim) = B``.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*B.shape, *X.shape)
+    B : Tensor of any shape
+    dims : tuple of int, optional
+        Dimensions of ``A`` moved to the end first.
+
+    Returns
+    -------
+    Tensor of shape ``A.shape[B.ndim:]``
+    """
+    if dims is not None:
+        rest = [d for d in range(A.ndim) if d not in [d % A.ndim for d in dims]]
+        A = A.permute(*rest, *[d % A.ndim for d in dims])
+    x_shape = tuple(A.shape[B.ndim:])
+    rows, cols = math.prod(tuple(A.shape[:B.ndim])), math.prod(x_shape)
+    if rows != cols:
+        raise RuntimeError(f"linalg.tensorsolve: expected a square system, got A of shape "
+                           f"{tuple(A.shape)} and B of shape {tuple(B.shape)}")
+    return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*x_shape)
+
+
+def vander(x, *, N=None):
+    """The Vandermonde matrix of the last dimension: powers 0 to ``N - 1`` (increasing).
+
+    Parameters
+    ----------
+    x : Tensor of shape (*, n)
+    N : int, optional
+        Number of powers (default n).
+
+    Returns
+    -------
+    Tensor of shape (*, n, N)
+    """
+    cols = x.shape[-1] if N is None else int(N)
+    if N is not None and cols <= 1:
+        raise RuntimeError("linalg.vander: N must be greater than 1.")
+    unit = _wrap(np.ones_like(x._data), None)
+    powers = [unit if k == 0 else x ** k for k in range(cols)]
+    return _m.stack(powers, -1)
+
+
+def _with_info(fn, result_type, A, *args, check_errors=False):
+    """``fn(A, *args)`` and an int32 ``info`` per matrix, 0 where it succeeded: when one
+    matrix of the batch fails, each is done alone and a failed one's result is NaN."""
+    try:
+        return result_type(fn(A, *args), _wrap(np.zeros(A.shape[:-2], np.int32), None))
+    except LinAlgError:
+        if check_errors:
+            raise
+    batch = tuple(A.shape[:-2])
+    arrays = [A._data] + [b._data for b in args]
+    if args:  # B broadcast over the batch (a vector B has one dimension fewer)
+        b = args[0]._data
+        vector = b.ndim == 1 or (b.ndim == A.ndim - 1 and b.shape == tuple(A.shape[:-1]))
+        arrays[1] = np.broadcast_to(b, batch + b.shape[-1 if vector else -2:])
+    flat = [x.reshape((-1,) + x.shape[len(batch):]) for x in arrays]
+    values, info = [], []
+    for i in range(flat[0].shape[0]):
+        try:
+            out = fn(*[_wrap(x[i], None) for x in flat])._data
+            info.append(0)
+        except LinAlgError:
+            out = None
+            info.append(1)
+        values.append(out)
+    shape = next(v.shape for v in values if v is not None) if any(
+        v is not None for v in values) else flat[-1].shape[1:]
+    full = np.stack([np.full(shape, np.nan, A._data.dtype) if v is None else v
+                     for v in values]).reshape(batch + shape)
+    return result_type(_wrap(full, None), _wrap(np.array(info, np.int32).reshape(batch), None))
+
+
+def inv_ex(A, *, check_errors=False):
+    """:func:`inv` with an error code instead of an exception.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+    check_errors : bool
+        Raise on a singular matrix rather than return a nonzero ``info``.
+
+    Returns
+    -------
+    inverse : Tensor of shape (*, n, n)
+        NaN when the batch holds a singular matrix.
+    info : int32 Tensor of shape (*)
+        0 when it succeeded.
+    """
+    return _with_info(inv, inv_ex_result, A, check_errors=check_errors)
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """:func:`cholesky` with an error code instead of an exception.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+    upper : bool
+    check_errors : bool
+        Raise on a matrix that is not positive definite rather than return a nonzero
+        ``info``.
+
+    Returns
+    -------
+    L : Tensor of shape (*, n, n)
+        NaN when the batch holds a matrix that is not positive definite.
+    info : int32 Tensor of shape (*)
+        0 when it succeeded.
+    """
+    return _with_info(lambda a: cholesky(a, upper=upper), cholesky_ex_result, A,
+                      check_errors=check_errors)
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """:func:`solve` with an error code instead of an exception.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+    B : Tensor of shape (*, n, k) or (n,)
+    left : bool
+    check_errors : bool
+        Raise on a singular matrix rather than return a nonzero ``info``.
+
+    Returns
+    -------
+    result : Tensor of the shape of ``B``
+        NaN when the batch holds a singular matrix.
+    info : int32 Tensor of shape (*)
+        0 when it succeeded.
+    """
+    return _with_info(lambda a, b: solve(a, b, left=left), solve_ex_result, A, B,
+                      check_errors=check_errors)
+
+
+def eig(A):
+    """Eigenvalues and eigenvectors of general square matrices, complex.
+
+    Not differentiable in pynn.
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+
+    Returns
+    -------
+    eigenvalues : complex Tensor of shape (*, n)
+    eigenvectors : complex Tensor of shape (*, n, n)
+        Unit columns, ``A v = w v``.
+    """
+    def both(a):
+        w, v = np.linalg.eig(a)
+        kind = np.complex128 if a.dtype in (np.float64, np.complex128) else np.complex64
+        return w.astype(kind), v.astype(kind)
+
+    w, v = _la.ConstantFunction.apply(A, both, "linalg.eig")
+    return eig_result(w, v)
+
+
+def eigvals(A):
+    """Eigenvalues of general square matrices, complex (not differentiable in pynn).
+
+    Parameters
+    ----------
+    A : Tensor of shape (*, n, n)
+
+    Returns
+    -------
+    complex Tensor of shape (*, n)
+    """
+    return eig(A).eigenvalues
 
 # Namespace and method forms PyTorch keeps outside torch.linalg.
 

@@ -8,6 +8,13 @@ from ..autograd import ArrayFunction
 from . import unbroadcast
 
 
+class LinAlgError(RuntimeError, np.linalg.LinAlgError):
+    """A factorisation or solve that failed on its matrix (singular, not positive definite).
+
+    PyTorch's ``torch.linalg.LinAlgError`` (a RuntimeError), and NumPy's, so that a handler
+    written for either catches it."""
+
+
 def _mT(x):
     return np.swapaxes(x, -1, -2)
 
@@ -30,9 +37,9 @@ class InvFunction(ArrayFunction):
         try:
             y = np.linalg.inv(a)
         except np.linalg.LinAlgError:
-            raise RuntimeError("linalg.inv: The diagonal element 1 is zero, the inversion "
-                               "could not be completed because the input matrix is "
-                               "singular.") from None
+            raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion "
+                              "could not be completed because the input matrix is "
+                              "singular.") from None
         ctx.save_for_backward(y)
         return y
 
@@ -99,7 +106,11 @@ class SolveFunction(ArrayFunction):
     def forward(ctx, a, b, vector):
         _check_square(a, "solve")
         b2 = b[..., None] if vector else b
-        x = np.linalg.solve(a, b2)
+        try:
+            x = np.linalg.solve(a, b2)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("linalg.solve: The solver failed because the input matrix is "
+                              "singular.") from None
         ctx.save_for_backward(a, x)
         ctx.vector = vector
         ctx.b_shape = b.shape
@@ -126,8 +137,8 @@ class CholeskyFunction(ArrayFunction):
         try:
             low = np.linalg.cholesky(a)
         except np.linalg.LinAlgError:
-            raise RuntimeError("linalg.cholesky: The factorization could not be completed "
-                               "because the input is not positive-definite.") from None
+            raise LinAlgError("linalg.cholesky: The factorization could not be completed "
+                              "because the input is not positive-definite.") from None
         ctx.save_for_backward(low)
         ctx.upper = upper
         return _mT(low).copy() if upper else low
