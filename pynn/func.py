@@ -23,7 +23,10 @@ differentiated by ordinary autograd), or a captured Tensor that requires grad; t
 results stay differentiable. Forward mode (:func:`jvp`, :func:`jacfwd`, :func:`linearize`)
 is computed in reverse mode: ``jvp`` by the double-backward trick (the derivative of
 ``u^T J`` with respect to ``u``, which needs the ops' recorded backward), ``jacfwd`` as
-:func:`jacrev`; the values are those of forward mode.
+:func:`jacrev`; the values are those of forward mode. Where an op has no recorded backward
+(the fused convolution + max-pool), ``jvp`` uses the Jacobian instead, and a gradient that
+should be recorded is computed plainly with a RuntimeWarning: right, but not differentiable
+again.
 
 :func:`vmap` runs the function once per slice of the batch and stacks the results: correct
 for every function (control flow on values, ``.item()``, in-place writes included), but it
@@ -245,8 +248,6 @@ class _Traced:
         self.inner, self.specs, outer = [], [], []
         for a in argnums:
             leaves, spec = _flatten(args[a])
-            if not leaves:
-                raise ValueError(f"{who}: the argument {a} to differentiate holds no Tensor")
             for leaf in leaves:
                 _check_leaf(leaf, who)
             prepared = [_enter(t) for t in leaves]
@@ -274,16 +275,30 @@ class _Traced:
     def flat_inner(self):
         return [t for group in self.inner for t in group]
 
-    def grads(self, outputs, cotangents, create_graph):
+    def grads(self, outputs, cotangents, create_graph, fallback=True):
         """The gradients of ``outputs`` weighted by ``cotangents`` with respect to every
-        prepared input (zeros where they do not depend on it), flat."""
+        prepared input (zeros where they do not depend on it), flat.
+
+        With ``fallback``, an op whose backward cannot be recorded makes the gradients
+        plain ones, with a warning, rather than fail."""
         inputs = self.flat_inner
+        if not inputs:  # differentiating with respect to empty containers
+            return []
         pairs = [(o, c) for o, c in zip(outputs, cotangents)
                  if isinstance(o, Tensor) and o.requires_grad and c is not None]
         if not pairs:
             return [_zeros_like(t) for t in inputs]
-        res = _autograd_grad([o for o, _ in pairs], inputs, [c for _, c in pairs],
-                             retain_graph=True, create_graph=create_graph, allow_unused=True)
+        outs, cots = [o for o, _ in pairs], [c for _, c in pairs]
+        try:
+            res = _autograd_grad(outs, inputs, cots, retain_graph=True,
+                                 create_graph=create_graph, allow_unused=True)
+        except NotImplementedError as e:
+            if not (create_graph and fallback):
+                raise
+            warnings.warn(f"pynn.func: {e}; the derivative is computed without recording its "
+                          "backward, so it cannot be differentiated again", RuntimeWarning,
+                          stacklevel=4)
+            res = _autograd_grad(outs, inputs, cots, retain_graph=True, allow_unused=True)
         return [_zeros_like(t) if g is None else g for g, t in zip(res, inputs)]
 
     def per_arg(self, flat, single):
@@ -469,9 +484,12 @@ def vjp(func, *primals, has_aux=False):
 
 
 def _linear_map(func, primals, who, has_aux=False):
-    """Trace ``func`` at ``primals`` for forward products: ``(run, us, tangent_fn)`` where
-    ``tangent_fn(tangent leaves, record)`` gives the output leaves' ``J v``, through the
-    double backward (the derivative of ``u^T J v`` ... with respect to ``u``)."""
+    """Trace ``func`` at ``primals`` for forward products: ``(run, tangent_fn)`` where
+    ``tangent_fn(tangent leaves, record)`` gives the output leaves' ``J v``.
+
+    Through the double backward (``J v`` is the derivative of ``u^T J v`` with respect to
+    ``u``) when every op has a recorded backward; otherwise from the Jacobian itself (one
+    backward per output element, and the products are not differentiable again)."""
     if not isinstance(primals, tuple):
         raise RuntimeError(  # noqa: TRY004 (as torch)
             f"{who}: expected primals to be a tuple, e.g. it should be valid to "
@@ -485,7 +503,10 @@ def _linear_map(func, primals, who, has_aux=False):
     with enable_grad():
         us = [_zeros_like(o).requires_grad_(True) if o._data.dtype.kind in "fc" else None
               for o in run.out_leaves]
-        firsts = run.grads(run.out_leaves, us, True)
+        try:
+            firsts = run.grads(run.out_leaves, us, True, fallback=False)
+        except NotImplementedError:
+            return run, _jacobian_products(run)
 
     def tangent_fn(tangents, record):
         with enable_grad():
@@ -500,6 +521,27 @@ def _linear_map(func, primals, who, has_aux=False):
                 for u, o in zip(us, run.out_leaves)]
 
     return run, tangent_fn
+
+
+def _jacobian_products(run):
+    """``tangent_fn`` for :func:`_linear_map` from the Jacobian blocks of ``run``."""
+    from ._autograd_functional import _jacobian_rows
+
+    inner = tuple(run.flat_inner)
+    with enable_grad():
+        blocks = [_jacobian_rows(o, inner, False, False) if o.requires_grad else None
+                  for o in run.out_leaves]
+
+    def tangent_fn(tangents, record):
+        out = []
+        for o, row in zip(run.out_leaves, blocks):
+            acc = np.zeros(o._data.shape, np.result_type(o._data.dtype, np.float32))
+            for j, t in zip(row or (), tangents):
+                acc = acc + np.tensordot(j._data, t._data, axes=t._data.ndim)
+            out.append(_wrap(acc.astype(o._data.dtype, copy=False), None))
+        return out
+
+    return tangent_fn
 
 
 def _check_tangents(primals, tangents, who):

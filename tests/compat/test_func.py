@@ -333,6 +333,46 @@ def test_jvp_and_linearize_match_torch():
         pf.jvp(lambda x: x * 2, (a,), (pynn.ones(3, dtype=pynn.float64),))
 
 
+def test_jvp_through_a_pooled_convolution_matches_torch():
+    # conv -> ReLU -> max-pool runs as one fused op, whose backward is not recorded: jvp
+    # takes the Jacobian's way there
+    pynn.manual_seed(2)
+    m = pynn.nn.Sequential(pynn.nn.Conv2d(2, 3, 3), pynn.nn.ReLU(), pynn.nn.MaxPool2d(2))
+    t = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    (x, tx), (v, tv) = both(RNG.standard_normal((1, 2, 6, 6)), np.float32), both(
+        RNG.standard_normal((1, 2, 6, 6)), np.float32)
+    close(pf.jvp(m, (x,), (v,)), tf.jvp(t, (tx,), (tv,)), rtol=1e-4, atol=1e-5)
+
+
+def test_per_sample_gradients_of_a_cnn_with_live_parameters():
+    # parameters that require grad ask for a recorded backward, which the fused pooled
+    # convolution lacks: the gradients are still right, with a warning
+    def build(lib):
+        lib.manual_seed(3)
+        return lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3), lib.nn.ReLU(), lib.nn.MaxPool2d(2),
+                                 lib.nn.Flatten(), lib.nn.Linear(12, 2))
+
+    m, t = build(pynn), build(torch)
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    (x, tx), y = both(RNG.standard_normal((3, 2, 6, 6)), np.float32), [0, 1, 1]
+
+    def loss(lib, model):
+        return lambda p, xi, yi: lib.nn.functional.cross_entropy(
+            lib.func.functional_call(model, p, (xi.unsqueeze(0),)), yi.unsqueeze(0))
+
+    with pytest.warns(RuntimeWarning, match="cannot be differentiated again"):
+        ours = pf.vmap(pf.grad(loss(pynn, m)), in_dims=(None, 0, 0))(
+            dict(m.named_parameters()), x, pynn.tensor(y))
+    theirs = tf.vmap(tf.grad(loss(torch, t)), in_dims=(None, 0, 0))(
+        dict(t.named_parameters()), tx, torch.tensor(y))
+    close(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_grad_of_an_empty_container_is_empty():
+    assert pf.grad(lambda d: pynn.tensor(1.0))({}) == tf.grad(lambda d: torch.tensor(1.0))({})
+
+
 @pytest.mark.parametrize("name", ["jacrev", "jacfwd"])
 @pytest.mark.parametrize("argnums", [0, 1, (0, 1)])
 def test_jacobians_of_vector_functions_match_torch(name, argnums):
