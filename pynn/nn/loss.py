@@ -19,6 +19,7 @@ __all__ = [
     "L1Loss",
     "MSELoss",
     "MarginRankingLoss",
+    "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "NLLLoss",
@@ -26,6 +27,7 @@ __all__ = [
     "SmoothL1Loss",
     "SoftMarginLoss",
     "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
 ]
 
 
@@ -570,3 +572,54 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
                                              reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with a distance of the caller's.
+
+    Parameters
+    ----------
+    distance_function : callable, optional
+        ``d(x, y)``, one distance per row (default the Euclidean pairwise distance).
+    margin : float
+    swap : bool
+        Use ``min(d(a, n), d(p, n))`` as the negative distance.
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Anchor, Positive, Negative: (N, D) or (D,).
+    - Output: a scalar, or (N,) with ``reduction="none"``.
+    """
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(reduction=reduction)
+        if margin < 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be "
+                             f"non-negative, got {margin}")
+        self.distance_function = distance_function
+        self.margin = margin
+        self.swap = swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss: every target class scored a margin of 1 above every other.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+    reduction : {"mean", "sum", "none"}
+
+    Shape
+    -----
+    - Input: (N, C) or (C,); Target: the same, class indices padded with -1.
+    - Output: a scalar, or (N,) with ``reduction="none"``.
+    """
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)

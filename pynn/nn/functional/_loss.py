@@ -36,12 +36,14 @@ __all__ = [
     "margin_ranking_loss",
     "mse_loss",
     "multi_margin_loss",
+    "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
     "nll_loss",
     "poisson_nll_loss",
     "smooth_l1_loss",
     "soft_margin_loss",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
@@ -687,6 +689,85 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
         closer = _data(d_swap) < _data(d_neg)
         d_neg = d_neg * (~closer) + d_swap * closer
     per = (d_pos - d_neg + margin).clamp(min=0)
+    return _reduce_tensor(per, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with a distance of the caller's.
+
+    Parameters
+    ----------
+    anchor, positive, negative : Tensor of shape (N, D) or (D,)
+    distance_function : callable, optional
+        ``d(x, y)`` of two batches, one distance per row (default :func:`pairwise_distance`).
+    margin : float
+        Non-negative.
+    swap : bool
+        Use ``min(d(a, n), d(p, n))`` as the negative distance.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of shape (N,) with ``reduction="none"``
+    """
+    _reduction("triplet_margin_with_distance_loss", reduction)
+    if margin < 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be "
+                         f"non-negative, got {margin}")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = _tensor(d_neg).minimum(_tensor(dist(positive, negative)))
+    per = (d_pos - d_neg + margin).clamp(min=0)
+    return _reduce_tensor(per, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge loss: every target class scored a margin of 1 above every other.
+
+    Per sample ``sum_{j in targets} sum_{i not in targets} max(0, 1 - (x[j] - x[i])) / C``,
+    the targets being the class indices of ``target`` before its first -1.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C) or (C,)
+    target : integer Tensor of the input's shape
+        Class indices, padded with -1 after the last.
+    size_average, reduce : bool, optional
+        Deprecated spelling of ``reduction``.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: 0-d, or of shape (N,) (``()`` unbatched) with ``reduction="none"``
+    """
+    reduction = _legacy("multilabel_margin_loss", size_average, reduce, reduction)
+    _reduction("multilabel_margin_loss", reduction)
+    x, t = _data(input), np.asarray(_data(target))
+    _float_operands("multilabel_margin_loss", input=x)
+    if x.ndim not in (1, 2) or t.shape != x.shape:
+        raise ValueError(f"multilabel_margin_loss: input must have shape (N, C) or (C,) and "
+                         f"target the same, got {x.shape} and {t.shape}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"multilabel_margin_loss: target must hold integer class indices, got "
+                        f"dtype {t.dtype}")
+    c = x.shape[-1]
+    t2 = t.reshape(-1, c)
+    valid = np.cumprod(t2 >= 0, axis=1).astype(bool)  # up to the first -1
+    if np.any((t2 >= c) & valid):
+        raise IndexError(f"multilabel_margin_loss: target holds a class index >= {c}")
+    counts = np.zeros(t2.shape, x.dtype)  # how often each class is listed
+    rows = np.repeat(np.arange(t2.shape[0]), c)
+    np.add.at(counts, (rows[valid.ravel()], t2[valid]), 1)
+    others = (counts == 0).astype(x.dtype)
+    scores = _tensor(input).reshape(-1, c)
+    hinge = (1 - scores.unsqueeze(2) + scores.unsqueeze(1)).clamp(min=0)
+    weights = _wrap(counts[:, :, None] * others[:, None, :], None)
+    per = (hinge * weights).sum((1, 2)) / c
+    if x.ndim == 1:
+        per = per.reshape(())
     return _reduce_tensor(per, reduction)
 
 

@@ -1,8 +1,8 @@
 """The 3-D layers (convolution, pooling, padding, instance norm, trilinear resampling), area,
 bicubic and antialiased resampling, the lazy convolutions and norms, LP pooling, channel
-shuffle, and the pooling options added for them in 1-D and 2-D (ceil_mode, divisor_override,
-padding="same" with an even kernel), all against PyTorch: values, gradients, indices, state
-dicts and errors."""
+shuffle, the pooling options added for them in 1-D and 2-D (ceil_mode, divisor_override,
+padding="same" with an even kernel) and the multi-label margin and distance triplet losses,
+all against PyTorch: values, gradients, indices, state dicts and errors."""
 
 import numpy as np
 import pytest
@@ -375,3 +375,33 @@ def test_lazy_model_trains_after_a_dry_run():
         opt.step()
         loss0 = loss0 if loss0 is not None else float(loss)
     assert float(loss) < loss0
+
+
+# --- losses -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multilabel_margin_loss_matches_torch(reduction):
+    x = _rand(4, 5)
+    target = np.array([[3, 0, -1, 1, 2], [1, 1, 4, -1, -1], [-1, 0, 0, 0, 0], [0, 1, 2, 3, 4]])
+    _compare(lambda a: F.multilabel_margin_loss(a, pynn.tensor(target), reduction=reduction),
+             lambda a: TF.multilabel_margin_loss(a, torch.tensor(target), reduction=reduction),
+             [x])
+    ours = nn.MultiLabelMarginLoss(reduction=reduction)(pynn.tensor(x[0]), pynn.tensor(target[0]))
+    theirs = tnn.MultiLabelMarginLoss(reduction=reduction)(torch.tensor(x[0]),
+                                                           torch.tensor(target[0]))
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_triplet_margin_with_distance_loss_matches_torch(swap, reduction):
+    a, p, n = _rand(6, 4), _rand(6, 4, seed=1), _rand(6, 4, seed=2)
+    _compare(lambda *t: F.triplet_margin_with_distance_loss(*t, swap=swap, reduction=reduction),
+             lambda *t: TF.triplet_margin_with_distance_loss(*t, swap=swap, reduction=reduction),
+             [a, p, n])
+    _compare(nn.TripletMarginWithDistanceLoss(
+        distance_function=lambda x, y: 1 - F.cosine_similarity(x, y), margin=0.5, swap=swap,
+        reduction=reduction),
+        tnn.TripletMarginWithDistanceLoss(
+            distance_function=lambda x, y: 1 - TF.cosine_similarity(x, y), margin=0.5,
+            swap=swap, reduction=reduction), [a, p, n])
