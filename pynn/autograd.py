@@ -2200,6 +2200,9 @@ def _submodule(name, **names):
 function = _submodule("function", Function=Function, FunctionCtx=FunctionCtx,
                       BackwardCFunction=BackwardCFunction,
                       once_differentiable=once_differentiable)
+# ``from torch.autograd.gradcheck import gradgradcheck`` too; the attribute stays the function
+_submodule("gradcheck", gradcheck=gradcheck, gradgradcheck=gradgradcheck,
+           GradcheckError=GradcheckError)
 
 # ``torch.autograd.functional`` (jacobian, hessian, vjp, jvp, vhp, hvp), importable by that
 # path too; imported last, as it builds on grad

@@ -214,6 +214,9 @@ def test_gradgradcheck_passes_and_fails_as_torch():
     assert not pynn.autograd.gradgradcheck(_BadSquare.apply, (y,), raise_exception=False)
     go = pynn.tensor(RNG.standard_normal(3))
     assert pynn.autograd.gradgradcheck(lambda t: t.exp() * t, (y,), go)
+    from pynn.autograd.gradcheck import gradgradcheck  # torch's import path
+
+    assert gradgradcheck is pynn.autograd.gradgradcheck and callable(pynn.autograd.gradcheck)
 
 
 @pytest.mark.parametrize("dtype, lo, hi", [
