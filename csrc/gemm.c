@@ -73,6 +73,17 @@ static int gemm_narrow_b_to_dot(int64_t n, int64_t k, int64_t nr)
     return k >= GEMM_DOT_MIN_K && n <= GEMM_DOT_MAX_SIDE && 4 * n < 3 * padded;
 }
 
+/* The height of the micro-kernel that runs an mr-row panel of A (one_vec: a one-vector-wide
+ * panel of B): MR, or for a ragged last panel of at most MR / 2 or MR / 3 rows (16 = 12 + 4
+ * rows of a convolution's im2col product) a kernel of that height, not MR rows' work. The
+ * one-vector kernels come in MR and MR / 2 rows only. */
+static int64_t gemm_ukr_rows(int64_t mr, int64_t MR, int one_vec)
+{
+    if (!one_vec && 3 * mr <= MR)
+        return MR / 3;
+    return 2 * mr <= MR ? MR / 2 : MR;
+}
+
 /* Tasks per thread and phase: enough for a fast thread to make up for a slow one. */
 #define GEMM_TASKS_PER_THREAD 4
 
@@ -450,10 +461,29 @@ static void PYNN_FN(gemm_dot)(const CTX *x, const pynn_gemm_desc *desc, int n_th
     }
 }
 
+/* dst[p * ld + col] := 0 for w <= col < end, p < kc: a packed panel's padding. A short
+ * padding is written column by column: row by row the compiler makes each row's few bytes a
+ * memset call, which costs more than the stores; from GEMM_PAD_ROW_MIN elements a row, the
+ * call writes whole vectors and is worth it. */
+#define GEMM_PAD_ROW_MIN 16
+static void PYNN_FN(zero_columns)(real *dst, int64_t kc, int64_t w, int64_t end, int64_t ld)
+{
+    if (end - w >= GEMM_PAD_ROW_MIN) {
+        for (int64_t p = 0; p < kc; ++p)
+            for (int64_t col = w; col < end; ++col)
+                dst[p * ld + col] = 0;
+        return;
+    }
+    for (int64_t col = w; col < end; ++col)
+        for (int64_t p = 0; p < kc; ++p)
+            dst[p * ld + col] = 0;
+}
+
 /* Pack rows [i0, i0 + mc) x depth [p0, p0 + kc) of A into MR-row micro-panels:
- * dst[panel * MR * kc + p * MR + r], rows past the edge zero. */
+ * dst[panel * MR * kc + p * MR + r]; a ragged last panel is zero-padded to `height` rows
+ * (gemm_ukr_rows: the rows its micro-kernels read), the rest of its MR left unwritten. */
 static void PYNN_FN(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-                            real *PYNN_RESTRICT dst)
+                            int64_t height, real *PYNN_RESTRICT dst)
 {
     const int64_t MR = x->mr, rsa = x->rsa, csa = x->csa;
     for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
@@ -472,9 +502,7 @@ static void PYNN_FN(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, in
             }
         }
         if (mr < MR)
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t r = mr; r < MR; ++r)
-                    dst[p * MR + r] = 0;
+            PYNN_FN(zero_columns)(dst, kc, mr, height, MR);
     }
 }
 
@@ -516,10 +544,7 @@ static void PYNN_FN(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, in
                 for (int64_t col = 0; col < nr; ++col)
                     d[p * NR + col] = src[col * csb + p * rsb];
         }
-        if (nr < NR)
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t col = nr; col < NR; ++col)
-                    d[p * NR + col] = 0;
+        PYNN_FN(zero_columns)(d, kc, nr, NR, NR);
     }
 }
 
@@ -541,20 +566,24 @@ static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t n
     ep.load_c = !first || x->beta != 0;
     ep.relu = last && x->relu;
     ep.bias_axis = x->bias_axis;
+    /* The rows the kernels read of A's ragged last panel, if any: only the chunk's last B
+     * panel can be narrow, and a one-vector kernel reads at least as many rows. */
+    const int64_t height =
+        gemm_ukr_rows((mc - 1) % MR + 1, MR, PYNN_MIN(NR, nc - (q1 - 1) * NR) <= x->vl);
     const real *ablk;
     int64_t rs_a, cs_a, panel_a; /* strides of A's micro-panels, and between them */
     if (x->pack_a) {
-        PYNN_FN(pack_a)(x, ic, mc, pc, kc, ap);
+        PYNN_FN(pack_a)(x, ic, mc, pc, kc, height, ap);
         ablk = ap, rs_a = 1, cs_a = MR, panel_a = MR * kc;
     } else {
         ablk = x->a + ic * x->rsa + pc * x->csa;
         rs_a = x->rsa, cs_a = x->csa, panel_a = MR * x->rsa;
     }
-    /* The ragged last micro-panel of an unpacked A: packed alone, once per block (the
-     * micro-kernel always reads MR rows). */
+    /* The ragged last micro-panel of an unpacked A: packed alone, once per block (its
+     * micro-kernel reads `height` rows, more than A has there). */
     const int64_t ragged = x->pack_a ? mc : mc / MR * MR;
     if (ragged < mc)
-        PYNN_FN(pack_a)(x, ic + ragged, mc - ragged, pc, kc, ap);
+        PYNN_FN(pack_a)(x, ic + ragged, mc - ragged, pc, kc, height, ap);
     for (int64_t q = q0; q < q1; ++q) {
         const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
         const real *bq;
@@ -571,14 +600,12 @@ static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t n
         const int one_vec = nr <= x->vl;
         for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = PYNN_MIN(MR, mc - ir);
-            /* A ragged last row panel of at most MR / 2 or MR / 3 rows (16 = 12 + 4 rows of a
-             * convolution's im2col product) takes a kernel of that height, not MR rows' work. */
-            const int half_rows = 2 * mr <= MR, third_rows = 3 * mr <= MR;
+            const int64_t h = gemm_ukr_rows(mr, MR, one_vec);
             const PYNN_FN(pynn_gemm_ukr) ukr_rows =
-                one_vec    ? (half_rows ? x->ukr_half_short : x->ukr_half)
-                : third_rows ? x->ukr_third
-                : half_rows  ? x->ukr_short
-                             : x->ukr;
+                one_vec      ? (h < MR ? x->ukr_half_short : x->ukr_half)
+                : h == MR    ? x->ukr
+                : 2 * h == MR ? x->ukr_short
+                              : x->ukr_third;
             ep.bias = NULL;
             if (last && x->bias)
                 ep.bias = x->bias + (x->bias_axis == 1 ? jc + jr : ic + ir);

@@ -276,6 +276,37 @@ static inline __attribute__((always_inline)) void PYNN_FN(epilogue_vec)(
         memcpy(ci, &x, sizeof x);
 }
 
+/* The whole-vector rows of a tile through the epilogue, the last vector of each row masked
+ * to `tail` lanes (tail == VL: none). `plain` (a constant where this is inlined) says the
+ * epilogue is C := AB, the common case (alpha 1, no beta term, bias or ReLU): the
+ * accumulators are stored as they are, which spares a multiply per vector, as many as a
+ * k = 25 tile's loads of A, and the epilogue's branches. */
+static inline __attribute__((always_inline)) void PYNN_FN(store_rows)(
+    const int rows, const int nv, const int plain, PYNN_FN(vec) acc[MR][NV],
+    real *PYNN_RESTRICT c, int64_t rsc, int64_t mr, int64_t tail,
+    const PYNN_FN(pynn_gemm_ep) *ep)
+{
+    const real alpha = ep->alpha, beta = ep->beta;
+#pragma GCC unroll 32
+    for (int i = 0; i < rows; ++i) {
+        if (i >= mr)
+            break;
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; ++v) {
+            real *ci = c + i * rsc + v * VL;
+            const int64_t lanes = v == nv - 1 ? tail : VL;
+            if (plain && lanes == VL)
+                memcpy(ci, &acc[i][v], sizeof(PYNN_FN(vec)));
+            else if (plain)
+                PYNN_FN(store_part)(ci, acc[i][v], lanes);
+            else
+                PYNN_FN(epilogue_vec)(acc[i][v], ci, lanes,
+                                      ep->bias && ep->bias_axis == 1 ? ep->bias + v * VL : NULL,
+                                      i, alpha, beta, ep);
+        }
+    }
+}
+
 static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
     const int rows, const int nv, int64_t kc, const real *PYNN_RESTRICT a, int64_t rs_a,
     int64_t cs_a, const real *PYNN_RESTRICT b, int64_t rs_b, real *PYNN_RESTRICT c, int64_t rsc,
@@ -288,52 +319,39 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
         __builtin_prefetch(c + i * rsc, 1);
         __builtin_prefetch(c + i * rsc + (nr - 1) * csc, 1);
     }
-    if (rs_a == 1 && cs_a == rows && rs_b == PANEL_NR &&
+    /* Packed panels: A's are MR deep along k whatever the kernel's height. */
+    if (rs_a == 1 && cs_a == MR && rs_b == PANEL_NR &&
         (uintptr_t)b % sizeof(PYNN_FN(vec)) == 0)
-        PYNN_FN(ukernel_body)(rows, nv, kc, a, 1, rows,
+        PYNN_FN(ukernel_body)(rows, nv, kc, a, 1, MR,
                               (const real *)__builtin_assume_aligned(b, sizeof(PYNN_FN(vec))),
                               PANEL_NR, acc);
     else
         PYNN_FN(ukernel_body)(rows, nv, kc, a, rs_a, cs_a, b, rs_b, acc);
 
-    const real alpha = ep->alpha, beta = ep->beta;
-    if (csc == 1 && nr == full_nr) {
-        /* Whole rows, unit column stride: the epilogue runs on vectors (a ragged last row
-         * panel too: 16 output channels are 12 + 4 rows, and a scalar epilogue of the 4 cost
-         * as much as their multiply-adds at a convolution's k = 150). */
-#pragma GCC unroll 32
-        for (int i = 0; i < rows; ++i) {
-            if (i >= mr)
-                break;
-#pragma GCC unroll 8
-            for (int v = 0; v < nv; ++v)
-                PYNN_FN(epilogue_vec)(acc[i][v], c + i * rsc + v * VL, VL,
-                                      ep->bias && ep->bias_axis == 1 ? ep->bias + v * VL : NULL,
-                                      i, alpha, beta, ep);
-        }
-        return;
-    }
+    const int plain = ep->alpha == 1 && !ep->load_c && !ep->bias && !ep->relu;
     if (csc == 1 && nr > (nv - 1) * VL) {
-        /* The row ends inside its last vector (the ragged last column panel, a narrow C):
-         * the same with that vector's load and store masked. Kept apart from the whole-row
-         * case so that the common tile's code stays free of the mask's branches. */
+        /* Unit column stride, every vector of a row but the last whole: the epilogue runs on
+         * vectors, and a row ending inside its last vector (the ragged last column panel, a
+         * narrow C) masks that vector's load and store. A ragged last row panel too: 16
+         * output channels are 12 + 4 rows, and a scalar epilogue of the 4 cost as much as
+         * their multiply-adds at a convolution's k = 150. Each case is its own unrolled
+         * copy, so that the common tile's code stays free of the mask's branches. */
         const int64_t tail = nr - (nv - 1) * VL; /* lanes of C in the last vector */
-#pragma GCC unroll 32
-        for (int i = 0; i < rows; ++i) {
-            if (i >= mr)
-                break;
-#pragma GCC unroll 8
-            for (int v = 0; v < nv; ++v)
-                PYNN_FN(epilogue_vec)(acc[i][v], c + i * rsc + v * VL, v == nv - 1 ? tail : VL,
-                                      ep->bias && ep->bias_axis == 1 ? ep->bias + v * VL : NULL,
-                                      i, alpha, beta, ep);
-        }
+        if (tail == VL && plain)
+            PYNN_FN(store_rows)(rows, nv, 1, acc, c, rsc, mr, VL, ep);
+        else if (tail == VL)
+            PYNN_FN(store_rows)(rows, nv, 0, acc, c, rsc, mr, VL, ep);
+        else
+            PYNN_FN(store_rows)(rows, nv, 0, acc, c, rsc, mr, tail, ep);
         return;
     }
 
     /* Edge tile or strided C: spill the accumulators and finish with scalars. */
+    const real alpha = ep->alpha, beta = ep->beta;
     real tile[MR * PANEL_NR] __attribute__((aligned(PYNN_ALIGN)));
+#pragma GCC unroll 32
     for (int i = 0; i < rows; ++i)
+#pragma GCC unroll 8
         for (int v = 0; v < nv; ++v)
             memcpy(tile + i * full_nr + v * VL, &acc[i][v], sizeof(PYNN_FN(vec)));
     for (int64_t i = 0; i < mr; ++i) {
