@@ -84,6 +84,17 @@ static int64_t gemm_ukr_rows(int64_t mr, int64_t MR, int one_vec)
     return 2 * mr <= MR ? MR / 2 : MR;
 }
 
+/* The same for the ragged last column panel of a wider product (100 output features are
+ * 3 x 32 + 4): when its micro-kernel, one vector wide if the panel fits in one, would leave
+ * over a quarter of its lanes idle and k is long enough for the dot form, those columns take
+ * the dot form (their B^T copied k-contiguous, unless B^T is row-major) and the rest the
+ * blocked path. */
+static int gemm_narrow_tail_to_dot(int64_t tail, int64_t k, int64_t nr)
+{
+    const int64_t width = 2 * tail <= nr ? nr / 2 : nr;
+    return tail > 0 && k >= GEMM_DOT_MIN_K && 4 * tail < 3 * width;
+}
+
 /* Tasks per thread and phase: enough for a fast thread to make up for a slow one. */
 #define GEMM_TASKS_PER_THREAD 4
 
@@ -684,6 +695,78 @@ static void PYNN_FN(gemm_worker)(const CTX *x, int tid, int nt)
     }
 }
 
+/* x's B (k x n) transposed into a new k-contiguous buffer (free with pynn_free), NULL when
+ * memory runs out: the copy that lets a narrow row-major B take the dot form. */
+static real *PYNN_FN(gemm_b_transposed)(const CTX *x)
+{
+    const int64_t n = x->n, k = x->k;
+    real *bt = (real *)pynn_alloc(sizeof(real) * (size_t)(n * k));
+    if (!bt)
+        return NULL;
+    if (x->csb == 1) {
+        PYNN_FN(transpose_into)(x->b, x->rsb, k, n, bt, k);
+    } else {
+        for (int64_t p = 0; p < k; ++p)
+            for (int64_t j = 0; j < n; ++j)
+                bt[j * k + p] = x->b[p * x->rsb + j * x->csb];
+    }
+    return bt;
+}
+
+/* The blocked product (the loops described at the top of this file) of x, whose m, n, k,
+ * operands, epilogue and bias are set; packs allocated before anything is written to C.
+ * Returns PYNN_OK or PYNN_ERR_NOMEM. */
+static int PYNN_FN(gemm_blocked)(CTX *x, const pynn_gemm_desc *desc,
+                                 const pynn_gemm_blocking *bl, int n_threads)
+{
+    x->ukr = desc->PYNN_FN(ukr);
+    x->ukr_half = desc->PYNN_FN(ukr_half);
+    x->ukr_short = desc->PYNN_FN(ukr_short);
+    x->ukr_half_short = desc->PYNN_FN(ukr_half_short);
+    x->ukr_third = desc->PYNN_FN(ukr_third);
+    x->vl = bl->nr / 2;
+    x->mr = bl->mr, x->nr = bl->nr, x->mc = bl->mc;
+    const int64_t kblocks = (x->k + bl->kc - 1) / bl->kc;
+    x->kc = (x->k + kblocks - 1) / kblocks;
+    const int64_t nblocks = (x->n + bl->nc - 1) / bl->nc;
+    x->nc = ((x->n + nblocks - 1) / nblocks + x->nr - 1) / x->nr * x->nr;
+
+    const int nt = gemm_threads(x->m, x->n, x->k, x->mr, x->nr, n_threads);
+    /* Packing copies an operand once so that the micro-kernel streams it; it pays when the
+     * copy is reused. A's block is reused by every NR-column panel of B, B's by every MR-row
+     * panel of A. Unpacked, A is read through its strides and B (row-major only, in whole
+     * NR-wide panels) through its row stride. A micro-panel still has to fit a row of A in a
+     * load, so A with neither stride 1 is always packed. */
+    x->pack_a = x->n > GEMM_PACK_A_MIN_PANELS * x->nr;
+    x->pack_b = x->csb != 1 || x->m > GEMM_PACK_B_MIN_PANELS * x->mr;
+    /* Whole cache lines per part, so that every packed B panel is 64-byte aligned. */
+    const int64_t line = PYNN_ALIGN / sizeof(real);
+    x->ablock_size = x->pack_a ? (x->mc + x->mr - 1) / x->mr * x->mr * x->kc : x->mr * x->kc;
+    x->ablock_size = (x->ablock_size + line - 1) / line * line;
+    x->apack_size = x->ablock_size + (x->pack_b ? 0 : (x->nr * x->kc + line - 1) / line * line);
+    const int64_t bsize = x->pack_b ? (x->kc * x->nc + line - 1) / line * line : 0;
+    const int64_t nphases = 2 * ((x->n + x->nc - 1) / x->nc) * ((x->k + x->kc - 1) / x->kc);
+    const size_t pack_bytes = sizeof(real) * (size_t)(bsize + nt * x->apack_size);
+    char *buf = (char *)pynn_alloc(pack_bytes + sizeof(int64_t) * (size_t)nphases);
+    if (!buf)
+        return PYNN_ERR_NOMEM;
+    x->bpack = (real *)buf;
+    x->apack = x->bpack + bsize;
+    x->counters = (int64_t *)(buf + pack_bytes);
+    memset(x->counters, 0, sizeof(int64_t) * (size_t)nphases);
+
+    if (nt == 1) {
+        PYNN_FN(gemm_worker)(x, 0, 1);
+    } else {
+        PYNN_OMP(parallel num_threads(nt))
+        {
+            PYNN_FN(gemm_worker)(x, pynn_thread_id(), pynn_team_size());
+        }
+    }
+    pynn_free(buf);
+    return PYNN_OK;
+}
+
 int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
                        int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
                        int64_t rsc, int64_t csc, const real *bias, int bias_axis, int relu, int isa,
@@ -722,12 +805,9 @@ int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *
     const pynn_gemm_desc *desc = pynn_gemm_kernels(isa);
     const pynn_gemm_blocking *bl = gemm_blocks(isa, sizeof(real) == sizeof(double));
     if (x.csa == 1 && x.rsb != 1 && gemm_narrow_b_to_dot(x.n, k, bl->nr)) {
-        real *bt = (real *)pynn_alloc(sizeof(real) * (size_t)(x.n * k)); /* B^T, k-contiguous */
+        real *bt = PYNN_FN(gemm_b_transposed)(&x);
         if (!bt)
             return PYNN_ERR_NOMEM;
-        for (int64_t p = 0; p < k; ++p)
-            for (int64_t j = 0; j < x.n; ++j)
-                bt[j * k + p] = x.b[p * x.rsb + j * x.csb];
         x.b = bt, x.rsb = 1, x.csb = k;
         PYNN_FN(gemm_dot)(&x, desc, n_threads);
         pynn_free(bt);
@@ -737,52 +817,31 @@ int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *
         PYNN_FN(gemm_dot)(&x, desc, n_threads);
         return PYNN_OK;
     }
-    x.ukr = desc->PYNN_FN(ukr);
-    x.ukr_half = desc->PYNN_FN(ukr_half);
-    x.ukr_short = desc->PYNN_FN(ukr_short);
-    x.ukr_half_short = desc->PYNN_FN(ukr_half_short);
-    x.ukr_third = desc->PYNN_FN(ukr_third);
-    x.vl = bl->nr / 2;
-    x.mr = bl->mr, x.nr = bl->nr, x.mc = bl->mc;
-    const int64_t kblocks = (k + bl->kc - 1) / bl->kc;
-    x.kc = (k + kblocks - 1) / kblocks;
-    const int64_t nblocks = (x.n + bl->nc - 1) / bl->nc;
-    x.nc = ((x.n + nblocks - 1) / nblocks + x.nr - 1) / x.nr * x.nr;
-
-    const int nt = gemm_threads(x.m, x.n, k, x.mr, x.nr, n_threads);
-    /* Packing copies an operand once so that the micro-kernel streams it; it pays when the
-     * copy is reused. A's block is reused by every NR-column panel of B, B's by every MR-row
-     * panel of A. Unpacked, A is read through its strides and B (row-major only, in whole
-     * NR-wide panels) through its row stride. A micro-panel still has to fit a row of A in a
-     * load, so A with neither stride 1 is always packed. */
-    x.pack_a = x.n > GEMM_PACK_A_MIN_PANELS * x.nr;
-    x.pack_b = x.csb != 1 || x.m > GEMM_PACK_B_MIN_PANELS * x.mr;
-    /* Whole cache lines per part, so that every packed B panel is 64-byte aligned. */
-    const int64_t line = PYNN_ALIGN / sizeof(real);
-    x.ablock_size = x.pack_a ? (x.mc + x.mr - 1) / x.mr * x.mr * x.kc : x.mr * x.kc;
-    x.ablock_size = (x.ablock_size + line - 1) / line * line;
-    x.apack_size = x.ablock_size + (x.pack_b ? 0 : (x.nr * x.kc + line - 1) / line * line);
-    const int64_t bsize = x.pack_b ? (x.kc * x.nc + line - 1) / line * line : 0;
-    const int64_t nphases = 2 * ((x.n + x.nc - 1) / x.nc) * ((k + x.kc - 1) / x.kc);
-    const size_t pack_bytes = sizeof(real) * (size_t)(bsize + nt * x.apack_size);
-    char *buf = (char *)pynn_alloc(pack_bytes + sizeof(int64_t) * (size_t)nphases);
-    if (!buf)
-        return PYNN_ERR_NOMEM;
-    x.bpack = (real *)buf;
-    x.apack = x.bpack + bsize;
-    x.counters = (int64_t *)(buf + pack_bytes);
-    memset(x.counters, 0, sizeof(int64_t) * (size_t)nphases);
-
-    if (nt == 1) {
-        PYNN_FN(gemm_worker)(&x, 0, 1);
-    } else {
-        PYNN_OMP(parallel num_threads(nt))
-        {
-            PYNN_FN(gemm_worker)(&x, pynn_thread_id(), pynn_team_size());
+    const int64_t tail = x.n % bl->nr;
+    if (x.csa == 1 && x.n > bl->nr && gemm_narrow_tail_to_dot(tail, k, bl->nr)) {
+        /* The last `tail` columns in the dot form (B^T copied k-contiguous unless it is),
+         * the others blocked; both allocate before writing C. */
+        CTX t = x;
+        t.n = tail;
+        t.b += (x.n - tail) * x.csb;
+        t.c += (x.n - tail) * x.csc;
+        if (t.bias && t.bias_axis == 1)
+            t.bias += x.n - tail;
+        real *bt = NULL;
+        if (x.rsb != 1) {
+            bt = PYNN_FN(gemm_b_transposed)(&t);
+            if (!bt)
+                return PYNN_ERR_NOMEM;
+            t.b = bt, t.rsb = 1, t.csb = k;
         }
+        x.n -= tail;
+        const int status = PYNN_FN(gemm_blocked)(&x, desc, bl, n_threads);
+        if (status == PYNN_OK)
+            PYNN_FN(gemm_dot)(&t, desc, n_threads);
+        pynn_free(bt);
+        return status;
     }
-    pynn_free(buf);
-    return PYNN_OK;
+    return PYNN_FN(gemm_blocked)(&x, desc, bl, n_threads);
 }
 
 #undef CTX

@@ -399,17 +399,18 @@ static void PYNN_FN(ukr_third) PYNN_GEMM_UKR_PARAMS(real, PYNN_FN(pynn_gemm_ep))
  * DOT_N rows of B^T stream through, DOT_M + DOT_N loads for DOT_M * DOT_N fused
  * multiply-adds, with no packing.
  *
- * dot_block: the DOT_M x DOT_N dot products of rows a[0..DOT_M) with rows b[0..DOT_N), k
- * long, into out. */
+ * dot_block: the DOT_M x nb dot products (nb <= DOT_N, a constant where this is inlined) of
+ * rows a[0..DOT_M) with rows b[0..nb), k long, into out[i][j]. */
 static inline __attribute__((always_inline)) void PYNN_FN(dot_block)(
-    int64_t k, const real *const a[DOT_M], const real *const b[DOT_N], real out[DOT_M][DOT_N])
+    const int nb, int64_t k, const real *const a[DOT_M], const real *const b[DOT_N],
+    real out[DOT_M][DOT_N])
 {
     const PYNN_FN(vec) zero = {0};
     PYNN_FN(vec) acc[DOT_M][DOT_N];
 #pragma GCC unroll 8
     for (int i = 0; i < DOT_M; ++i)
 #pragma GCC unroll 8
-        for (int j = 0; j < DOT_N; ++j)
+        for (int j = 0; j < nb; ++j)
             acc[i][j] = zero;
     int64_t p = 0;
     for (; p + VL <= k; p += VL) {
@@ -418,7 +419,7 @@ static inline __attribute__((always_inline)) void PYNN_FN(dot_block)(
         for (int i = 0; i < DOT_M; ++i)
             memcpy(&av[i], a[i] + p, sizeof(PYNN_FN(vec)));
 #pragma GCC unroll 8
-        for (int j = 0; j < DOT_N; ++j) {
+        for (int j = 0; j < nb; ++j) {
             PYNN_FN(vec) bv;
             memcpy(&bv, b[j] + p, sizeof bv);
 #pragma GCC unroll 8
@@ -428,13 +429,13 @@ static inline __attribute__((always_inline)) void PYNN_FN(dot_block)(
     }
     /* Lanes summed pairwise in a fixed order (lane l plus lane l + s, s halving from VL / 2;
      * red_pair does it for many products at once), then the k % VL tail: every element of C
-     * is computed the same way wherever its block lies and however many threads share the
-     * work. */
-    enum { T = DOT_M * DOT_N };
-    PYNN_FN(vec) v[T];
+     * is computed the same way wherever its block lies, whatever the block's width and
+     * however many threads share the work. */
+    const int T = DOT_M * nb;
+    PYNN_FN(vec) v[DOT_M * DOT_N];
 #pragma GCC unroll 32
     for (int t = 0; t < T; ++t)
-        v[t] = acc[t / DOT_N][t % DOT_N];
+        v[t] = acc[t / nb][t % nb];
     int live = T;
 #pragma GCC unroll 8
     for (int s = VL / 2; s >= 1; s /= 2) {
@@ -443,16 +444,16 @@ static inline __attribute__((always_inline)) void PYNN_FN(dot_block)(
             v[q] = PYNN_FN(red_pair)(v[2 * q], 2 * q + 1 < live ? v[2 * q + 1] : zero, s);
         live = (live + 1) / 2;
     }
-    real sums[(T + VL - 1) / VL * VL];
-    memcpy(sums, v, sizeof sums);
+    real sums[(DOT_M * DOT_N + VL - 1) / VL * VL];
+    memcpy(sums, v, (size_t)(T + VL - 1) / VL * sizeof(PYNN_FN(vec)));
 #pragma GCC unroll 8
     for (int i = 0; i < DOT_M; ++i)
 #pragma GCC unroll 8
-        for (int j = 0; j < DOT_N; ++j)
-            out[i][j] = sums[i * DOT_N + j];
+        for (int j = 0; j < nb; ++j)
+            out[i][j] = sums[i * nb + j];
     if (p < k)
         for (int i = 0; i < DOT_M; ++i)
-            for (int j = 0; j < DOT_N; ++j)
+            for (int j = 0; j < nb; ++j)
                 for (int64_t q = p; q < k; ++q)
                     out[i][j] += a[i][q] * b[j][q];
 }
@@ -460,19 +461,43 @@ static inline __attribute__((always_inline)) void PYNN_FN(dot_block)(
 static void PYNN_FN(dot) PYNN_GEMM_DOT_PARAMS(real, PYNN_FN(pynn_gemm_ep))
 {
     for (int64_t i0 = 0; i0 < m; i0 += DOT_M) {
-        /* A ragged block repeats the last row of A (and, below, of B^T) so that it keeps its
-         * constant shape; the repeats are computed and not stored. */
+        /* A ragged block of rows repeats the last row of A so that it keeps its constant
+         * shape; the repeats are computed and not stored. */
         const real *ar[DOT_M];
         for (int i = 0; i < DOT_M; ++i)
             ar[i] = a + PYNN_MIN(i0 + i, m - 1) * rsa;
         for (int64_t j0 = 0; j0 < n; j0 += DOT_N) {
+            const int64_t nb = PYNN_MIN((int64_t)DOT_N, n - j0);
             const real *br[DOT_N];
             for (int j = 0; j < DOT_N; ++j)
                 br[j] = bt + PYNN_MIN(j0 + j, n - 1) * rsbt;
             real out[DOT_M][DOT_N];
-            PYNN_FN(dot_block)(k, ar, br, out);
+            /* A ragged last block of columns (the 10 classes of a classifier head are 6 + 4)
+             * takes a block of its own width, not DOT_N columns' work. */
+            switch (nb) {
+#if DOT_N > 5
+            case 5:
+                PYNN_FN(dot_block)(5, k, ar, br, out);
+                break;
+#endif
+#if DOT_N > 4
+            case 4:
+                PYNN_FN(dot_block)(4, k, ar, br, out);
+                break;
+#endif
+            case 3:
+                PYNN_FN(dot_block)(3, k, ar, br, out);
+                break;
+            case 2:
+                PYNN_FN(dot_block)(2, k, ar, br, out);
+                break;
+            case 1:
+                PYNN_FN(dot_block)(1, k, ar, br, out);
+                break;
+            default:
+                PYNN_FN(dot_block)(DOT_N, k, ar, br, out);
+            }
             const int64_t mb = PYNN_MIN((int64_t)DOT_M, m - i0);
-            const int64_t nb = PYNN_MIN((int64_t)DOT_N, n - j0);
             for (int64_t i = 0; i < mb; ++i) {
                 for (int64_t j = 0; j < nb; ++j) {
                     real *cij = c + (i0 + i) * rsc + (j0 + j) * csc;

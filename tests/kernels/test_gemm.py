@@ -321,6 +321,34 @@ def test_gemm_narrow_operand_threads_agree(isa, dtype, shape, restore_threads):
     _check_threads_agree(np.random.default_rng(13), shape, dtype, bias_axis=1)
 
 
+# A wider product whose last column panel would leave over a quarter of its micro-kernel's
+# lanes idle, with k >= 256 and A contiguous along k, computes those columns in the dot form
+# and the rest blocked (gemm.c, gemm_narrow_tail_to_dot): 100 = 3 x 32 + 4 output features
+# (AVX-512 float32; NR is 4-32 across ISAs and dtypes, so the tails below land on every
+# ISA's). In F order the roles of A and B swap, and the tail is a ragged set of rows.
+NARROW_TAIL_SHAPES = [(100, 100, 784), (37, 33, 256), (13, 65, 300), (100, 68, 257),
+                      (64, 129, 512), (5, 35, 260), (29, 18, 263), (12, 9, 1031)]
+
+
+@pytest.mark.parametrize("shape", NARROW_TAIL_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("epilogue", EPILOGUES)
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference_narrow_tail(isa, dtype, order, trans_b, epilogue, shape):
+    # C order: A row-major, B row-major (its tail copied) or B^T row-major (read in place).
+    # F order: the same problem transposed, with A in the role of B.
+    trans_a = order == "F"
+    _check_epilogue(np.random.default_rng(14), shape, dtype, order, trans_a, trans_b, epilogue)
+
+
+@pytest.mark.parametrize("shape", [(100, 100, 784), (301, 35, 257)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_narrow_tail_threads_agree(isa, dtype, shape, restore_threads):
+    _check_threads_agree(np.random.default_rng(15), shape, dtype, bias_axis=1)
+    _check_threads_agree(np.random.default_rng(16), shape, dtype, trans_b=True, bias_axis=0)
+
+
 @pytest.mark.parametrize("shape", [(64, 64, 64), (301, 257, 129), (7, 4099, 33), (513, 9, 40)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_matches_reference_threads_agree(isa, dtype, shape, restore_threads):
