@@ -1,0 +1,102 @@
+"""Probability distributions with PyTorch's interface (``torch.distributions``).
+
+Each distribution has PyTorch's constructor, ``batch_shape`` and ``event_shape``,
+``sample``/``rsample(sample_shape)`` (reparameterised draws are differentiable with respect
+to the parameters), ``log_prob``, ``entropy``, ``mean``/``mode``/``stddev``/``variance``,
+``cdf``/``icdf`` where PyTorch has them, ``expand``, ``arg_constraints``/``support`` (from
+:mod:`pynn.distributions.constraints`) and ``validate_args`` checks. Parameters given as
+``probs`` are also readable as ``logits`` and the other way round. :func:`kl_divergence`
+covers the common pairs and :func:`register_kl` adds more; ``TransformedDistribution`` with
+:mod:`pynn.distributions.transforms`, :func:`biject_to` and :func:`transform_to` build new
+distributions from old.
+
+Samples come from pynn's global generator (:func:`pynn.manual_seed`).
+"""
+
+import sys
+
+from . import constraints, transforms, utils  # noqa: F401 (torch.distributions.utils)
+from ._discrete import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Geometric,
+    Multinomial,
+    OneHotCategorical,
+    Poisson,
+)
+from ._multivariate import (
+    Beta,
+    Dirichlet,
+    ExpRelaxedCategorical,
+    Independent,
+    LogitRelaxedBernoulli,
+    LogNormal,
+    MixtureSameFamily,
+    MultivariateNormal,
+    RelaxedBernoulli,
+    RelaxedOneHotCategorical,
+    TransformedDistribution,
+)
+from ._univariate import (
+    Cauchy,
+    Chi2,
+    Exponential,
+    Gamma,
+    Gumbel,
+    HalfNormal,
+    Laplace,
+    Normal,
+    StudentT,
+    Uniform,
+)
+from .constraint_registry import biject_to, transform_to
+from .distribution import Distribution, ExponentialFamily
+from .kl import kl_divergence, register_kl
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftmaxTransform,
+    SoftplusTransform,
+    StickBreakingTransform,
+    TanhTransform,
+    Transform,
+)
+
+__all__ = [
+    "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical",
+    "Cauchy", "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpRelaxedCategorical",
+    "ExpTransform", "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Gumbel",
+    "HalfNormal", "Independent", "IndependentTransform", "Laplace", "LogNormal",
+    "LogitRelaxedBernoulli", "LowerCholeskyTransform", "MixtureSameFamily", "Multinomial",
+    "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "PowerTransform",
+    "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform", "SoftmaxTransform",
+    "SoftplusTransform", "StickBreakingTransform", "StudentT", "TanhTransform", "Transform",
+    "TransformedDistribution", "Uniform", "biject_to", "constraints", "kl_divergence",
+    "register_kl", "transform_to", "transforms",
+]
+
+# PyTorch's submodule paths (``from torch.distributions.normal import Normal``) name the
+# module that defines each class.
+_SUBMODULES = {
+    "bernoulli": "_discrete", "binomial": "_discrete", "categorical": "_discrete",
+    "geometric": "_discrete", "multinomial": "_discrete", "one_hot_categorical": "_discrete",
+    "poisson": "_discrete", "beta": "_multivariate", "dirichlet": "_multivariate",
+    "independent": "_multivariate", "log_normal": "_multivariate",
+    "mixture_same_family": "_multivariate", "multivariate_normal": "_multivariate",
+    "relaxed_bernoulli": "_multivariate", "relaxed_categorical": "_multivariate",
+    "transformed_distribution": "_multivariate", "cauchy": "_univariate",
+    "chi2": "_univariate", "exponential": "_univariate", "gamma": "_univariate",
+    "gumbel": "_univariate", "half_normal": "_univariate", "laplace": "_univariate",
+    "normal": "_univariate", "studentT": "_univariate", "uniform": "_univariate",
+    "exp_family": "distribution",
+}
+for _alias, _real in _SUBMODULES.items():
+    sys.modules[f"{__name__}.{_alias}"] = globals()[_alias] = sys.modules[f"{__name__}.{_real}"]
+del _alias, _real

@@ -1,0 +1,97 @@
+"""Gamma draws with a pathwise gradient in the concentration (implicit reparameterisation).
+
+A draw ``x ~ Gamma(a, 1)`` is ``F^{-1}(u; a)`` for the regularised lower incomplete gamma
+``F = P(a, .)``; holding ``u`` fixed, ``dx/da = -(dP/da)(a, x) / p(x; a)``. NumPy draws ``x``;
+``P`` is evaluated here (series below ``a + 1``, continued fraction above) and ``dP/da`` by a
+central difference, accurate to about 1e-7 relative: close to PyTorch's approximation, not
+bit-equal to it.
+"""
+
+import numpy as np
+
+from ..random import get_generator
+from ..tensor import _wrap
+from .utils import lgamma_np
+
+_TINY = 1e-300
+
+
+def _series(a, x, log_pref):
+    # P(a, x) = x^a e^-x / Gamma(a+1) * sum_n x^n / ((a+1)...(a+n))
+    term = np.ones_like(a)
+    total = np.ones_like(a)
+    ap = a.copy()
+    for _ in range(100000):
+        ap += 1
+        term *= x / ap
+        total += term
+        if np.all(term <= total * 1e-17):
+            break
+    return np.exp(log_pref - np.log(a)) * total
+
+
+def _continued_fraction(a, x, log_pref):
+    # Q(a, x) by the modified Lentz method, P = 1 - Q
+    b = x + 1 - a
+    c = np.full_like(a, 1 / _TINY)
+    d = 1 / b
+    h = d.copy()
+    for i in range(1, 100000):
+        an = -i * (i - a)
+        b = b + 2
+        d = an * d + b
+        d = np.where(np.abs(d) < _TINY, _TINY, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if np.all(np.abs(delta - 1) < 1e-16):
+            break
+    return 1 - np.exp(log_pref) * h
+
+
+def gamma_p(a, x):
+    """The regularised lower incomplete gamma ``P(a, x)`` of float64 ndarrays (``a > 0``)."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    out = np.zeros(a.shape)
+    pos = x > 0
+    a, xp = a[pos], x[pos]
+    log_pref = a * np.log(xp) - xp - lgamma_np(a)
+    low = xp < a + 1
+    res = np.empty(a.shape)
+    if low.any():
+        res[low] = _series(a[low], xp[low], log_pref[low])
+    if (~low).any():
+        res[~low] = _continued_fraction(a[~low], xp[~low], log_pref[~low])
+    out[pos] = np.clip(res, 0.0, 1.0)
+    return out
+
+
+def standard_gamma_grad(a, x):
+    """``dx/da`` of a ``Gamma(a, 1)`` draw ``x`` at fixed CDF level (float64 ndarrays)."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    h = 1e-4 * a
+    dp_da = (gamma_p(a + h, x) - gamma_p(a - h, x)) / (2 * h)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_density = (a - 1) * np.log(x) - x - lgamma_np(a)
+        grad = -dp_da / np.exp(log_density)
+    return np.where(np.isfinite(grad), grad, 0.0)
+
+
+def rsample_standard_gamma(concentration, shape):
+    """``Gamma(concentration, 1)`` draws of ``shape`` whose gradient reaches the concentration.
+
+    The value is NumPy's draw (kept at least the dtype's smallest normal); the gradient is the
+    implicit one, attached as ``x + (a - a.detach()) * dx/da``.
+    """
+    dtype = concentration._data.dtype
+    a = np.broadcast_to(concentration._data.astype(np.float64), shape)
+    x = get_generator().standard_gamma(a)
+    x = np.maximum(x, np.finfo(dtype).tiny)
+    sample = _wrap(x.astype(dtype), None)
+    if not concentration.requires_grad:
+        return sample
+    grad = _wrap(standard_gamma_grad(a, x).astype(dtype), None)
+    alpha = concentration.expand(*shape)
+    return sample + (alpha - alpha.detach()) * grad
