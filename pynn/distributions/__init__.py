@@ -7,7 +7,7 @@ to the parameters), ``log_prob``, ``entropy``, ``mean``/``mode``/``stddev``/``va
 :mod:`pynn.distributions.constraints`) and ``validate_args`` checks. Parameters given as
 ``probs`` are also readable as ``logits`` and the other way round. :func:`kl_divergence`
 covers the common pairs and :func:`register_kl` adds more; ``TransformedDistribution`` with
-:mod:`pynn.distributions.transforms`, :func:`biject_to` and :func:`transform_to` build new
+``pynn.distributions.transforms``, ``biject_to`` and ``transform_to`` build new
 distributions from old.
 
 Samples come from pynn's global generator (:func:`pynn.manual_seed`).
@@ -15,6 +15,7 @@ Samples come from pynn's global generator (:func:`pynn.manual_seed`).
 
 import sys
 
+from . import constraint_registry as _registry
 from . import constraints, transforms, utils  # noqa: F401 (torch.distributions.utils)
 from ._discrete import (
     Bernoulli,
@@ -50,7 +51,6 @@ from ._univariate import (
     StudentT,
     Uniform,
 )
-from .constraint_registry import biject_to, transform_to
 from .distribution import Distribution, ExponentialFamily
 from .kl import kl_divergence, register_kl
 from .transforms import (
@@ -81,6 +81,11 @@ __all__ = [
     "TransformedDistribution", "Uniform", "biject_to", "constraints", "kl_divergence",
     "register_kl", "transform_to", "transforms",
 ]
+
+#: Bijections from unconstrained space onto a constraint's set: ``biject_to(constraint)``.
+biject_to = _registry.biject_to
+#: Maps from unconstrained space onto a constraint's set: ``transform_to(constraint)``.
+transform_to = _registry.transform_to
 
 # PyTorch's submodule paths (``from torch.distributions.normal import Normal``) name the
 # module that defines each class.

@@ -227,8 +227,7 @@ class Categorical(Distribution):
 
 
 class OneHotCategorical(Distribution):
-    """A categorical distribution whose samples are one-hot vectors
-    (``torch.distributions.OneHotCategorical``).
+    """A categorical with one-hot samples (``torch.distributions.OneHotCategorical``).
 
     Parameters
     ----------
@@ -306,17 +305,16 @@ class OneHotCategorical(Distribution):
 
 
 class Binomial(Distribution):
-    """The number of successes in ``total_count`` Bernoulli trials
-    (``torch.distributions.Binomial``).
+    """The number of successes in ``total_count`` trials (``torch.distributions.Binomial``).
 
     Parameters
     ----------
     total_count : Tensor or int
         The number of trials (non-negative; broadcast with the probabilities).
     probs : Tensor, optional
-        The probability of success of each trial.
+        The probability of success of each trial (broadcast with ``total_count``).
     logits : Tensor, optional
-        Its log-odds. Give exactly one of ``probs`` and ``logits``.
+        Its log-odds (broadcast with ``total_count``). Give exactly one of ``probs`` and ``logits``.
     validate_args : bool, optional
         Check the parameters and the values given to ``log_prob``.
     """
@@ -408,8 +406,7 @@ class Binomial(Distribution):
 
 
 class Multinomial(Distribution):
-    """Counts of ``total_count`` draws from a categorical distribution
-    (``torch.distributions.Multinomial``).
+    """Category counts of ``total_count`` draws (``torch.distributions.Multinomial``).
 
     Parameters
     ----------
@@ -509,9 +506,9 @@ class Geometric(Distribution):
     Parameters
     ----------
     probs : Tensor or float, optional
-        The probability of success of each trial, in ``(0, 1]``.
+        The probability of success of each trial, in ``(0, 1]``, of the batch shape.
     logits : Tensor or float, optional
-        Its log-odds. Give exactly one of ``probs`` and ``logits``.
+        Its log-odds, of the batch shape. Give exactly one of ``probs`` and ``logits``.
     validate_args : bool, optional
         Check the parameters and the values given to ``log_prob``.
     """

@@ -14,6 +14,9 @@ from ..tensor import _wrap
 from .utils import lgamma_np
 
 _TINY = 1e-300
+_EPS = 4 * np.finfo(np.float64).eps
+# Both expansions take O(sqrt(a)) terms near x = a: enough for concentrations up to ~1e6.
+_MAX_TERMS = 20000
 
 
 def _series(a, x, log_pref):
@@ -21,11 +24,11 @@ def _series(a, x, log_pref):
     term = np.ones_like(a)
     total = np.ones_like(a)
     ap = a.copy()
-    for _ in range(100000):
+    for _ in range(_MAX_TERMS):
         ap += 1
         term *= x / ap
         total += term
-        if np.all(term <= total * 1e-17):
+        if np.all(term <= total * _EPS):
             break
     return np.exp(log_pref - np.log(a)) * total
 
@@ -36,7 +39,7 @@ def _continued_fraction(a, x, log_pref):
     c = np.full_like(a, 1 / _TINY)
     d = 1 / b
     h = d.copy()
-    for i in range(1, 100000):
+    for i in range(1, _MAX_TERMS):
         an = -i * (i - a)
         b = b + 2
         d = an * d + b
@@ -46,7 +49,7 @@ def _continued_fraction(a, x, log_pref):
         d = 1 / d
         delta = d * c
         h *= delta
-        if np.all(np.abs(delta - 1) < 1e-16):
+        if np.all(np.abs(delta - 1) <= _EPS):
             break
     return 1 - np.exp(log_pref) * h
 

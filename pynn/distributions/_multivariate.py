@@ -91,13 +91,13 @@ class MultivariateNormal(Distribution):
         d = loc.shape[-1]
         self.__dict__[name] = matrix.expand(*batch_shape, d, d)
         self.loc = loc.expand(*batch_shape, d)
+        super().__init__(batch_shape, (d,), validate_args=validate_args)  # checks, then factors
         if name == "scale_tril":
             self._unbroadcasted_scale_tril = matrix
         elif name == "covariance_matrix":
             self._unbroadcasted_scale_tril = _linalg.cholesky(matrix)
         else:
             self._unbroadcasted_scale_tril = _linalg.cholesky(_linalg.inv(matrix))
-        super().__init__(batch_shape, (d,), validate_args=validate_args)
 
     def _expandable(self):
         return {"loc", "covariance_matrix", "precision_matrix", "scale_tril"}
@@ -159,7 +159,8 @@ def _mahalanobis(scale_tril, diff):
     low = scale_tril.expand(*shape, d, d) if tuple(scale_tril.shape[:-2]) != shape else \
         scale_tril
     diff = diff.expand(*shape, d) if tuple(diff.shape[:-1]) != shape else diff
-    z = _linalg.solve(low, diff.unsqueeze(-1)).squeeze(-1)
+    # a triangular solve reads only the lower triangle (so only it gets a gradient)
+    z = _linalg.solve(low.tril(), diff.unsqueeze(-1)).squeeze(-1)
     return z.pow(2).sum(-1)
 
 
@@ -305,8 +306,7 @@ def _stack2(a, b):
 
 
 class Independent(Distribution):
-    """A distribution whose rightmost batch dimensions are reinterpreted as event dimensions
-    (``torch.distributions.Independent``).
+    """Batch dimensions reinterpreted as event dimensions (``torch.distributions.Independent``).
 
     ``log_prob`` and ``entropy`` sum over those dimensions: a diagonal Gaussian over vectors is
     ``Independent(Normal(loc, scale), 1)``.
@@ -522,8 +522,7 @@ class MixtureSameFamily(Distribution):
 
 
 class TransformedDistribution(Distribution):
-    """A base distribution pushed through transforms
-    (``torch.distributions.TransformedDistribution``).
+    """A distribution pushed through transforms (``TransformedDistribution`` of PyTorch).
 
     ``X ~ base_distribution``, ``Y = transforms[-1](...transforms[0](X))``; ``log_prob(y)``
     is the base's log-density at the inverse image minus each transform's log-Jacobian.
@@ -719,9 +718,9 @@ class LogitRelaxedBernoulli(Distribution):
     temperature : Tensor or float
         The relaxation temperature (positive).
     probs : Tensor or float, optional
-        The probability of 1.
+        The probability of 1, of the batch shape.
     logits : Tensor or float, optional
-        Its log-odds. Give exactly one of ``probs`` and ``logits``.
+        Its log-odds, of the batch shape. Give exactly one of ``probs`` and ``logits``.
     validate_args : bool, optional
         Check the parameters and the values given to ``log_prob``.
     """
@@ -776,8 +775,7 @@ class LogitRelaxedBernoulli(Distribution):
 
 
 class RelaxedBernoulli(TransformedDistribution):
-    """A relaxed (continuous) Bernoulli on ``(0, 1)``, the binary Concrete distribution
-    (``torch.distributions.RelaxedBernoulli``).
+    """The binary Concrete distribution on ``(0, 1)`` (``torch.distributions.RelaxedBernoulli``).
 
     ``sigmoid`` of a :class:`LogitRelaxedBernoulli` draw: differentiable samples that approach
     0/1 as the temperature goes to 0.
@@ -787,9 +785,9 @@ class RelaxedBernoulli(TransformedDistribution):
     temperature : Tensor or float
         The relaxation temperature (positive).
     probs : Tensor or float, optional
-        The probability of 1.
+        The probability of 1, of the batch shape.
     logits : Tensor or float, optional
-        Its log-odds. Give exactly one of ``probs`` and ``logits``.
+        Its log-odds, of the batch shape. Give exactly one of ``probs`` and ``logits``.
     validate_args : bool, optional
         Check the parameters and the values given to ``log_prob``.
     """
@@ -823,8 +821,7 @@ class RelaxedBernoulli(TransformedDistribution):
 
 
 class ExpRelaxedCategorical(Distribution):
-    """The log of a relaxed one-hot categorical draw
-    (``torch.distributions.ExpRelaxedCategorical``).
+    """The log of a relaxed one-hot draw (``torch.distributions.ExpRelaxedCategorical``).
 
     ``rsample`` is ``log_softmax((logits + gumbel) / temperature)``.
 
@@ -893,8 +890,9 @@ class ExpRelaxedCategorical(Distribution):
 
 
 class RelaxedOneHotCategorical(TransformedDistribution):
-    """A relaxed one-hot categorical on the simplex, the Concrete / Gumbel-softmax
-    distribution (``torch.distributions.RelaxedOneHotCategorical``).
+    """The Gumbel-softmax distribution (``torch.distributions.RelaxedOneHotCategorical``).
+
+    A relaxed one-hot categorical on the simplex (the Concrete distribution).
 
     Parameters
     ----------

@@ -95,7 +95,7 @@ class Uniform(Distribution):
     low : Tensor or float
         The lower bound (broadcast with ``high`` to the batch shape).
     high : Tensor or float
-        The upper bound, above ``low``.
+        The upper bound, above ``low`` (broadcast).
     validate_args : bool, optional
         Check the parameters and the values given to ``log_prob``.
     """
@@ -435,8 +435,7 @@ class Gumbel(Distribution):
 
 
 class Gamma(ExponentialFamily):
-    """The gamma distribution of shape ``concentration`` and ``rate``
-    (``torch.distributions.Gamma``).
+    """The gamma distribution (``torch.distributions.Gamma``).
 
     ``rsample`` is differentiable in both parameters: in ``rate`` by scaling, in
     ``concentration`` by implicit reparameterisation (PyTorch's method). The value of
@@ -529,9 +528,9 @@ class StudentT(Distribution):
     df : Tensor or float
         The degrees of freedom (positive; the three parameters broadcast together).
     loc : Tensor or float
-        The location.
+        The location (broadcast).
     scale : Tensor or float
-        The scale (positive).
+        The scale (positive; broadcast).
     validate_args : bool, optional
         Check the parameters and the values given to ``log_prob``.
     """

@@ -15,16 +15,17 @@ __all__ = ["ConstraintRegistry", "biject_to", "transform_to"]
 class ConstraintRegistry:
     """A table from constraints to factories ``factory(constraint) -> Transform``.
 
-    A factory registered for a constraint object serves that object; one registered for a
-    constraint class serves every instance of it (``greater_than(3.0)``).
+    Called with a constraint, it returns the Transform for it. A factory registered for a
+    constraint object serves that object; one registered for a constraint class serves every
+    instance of it (``greater_than(3.0)``).
 
     Parameters
     ----------
-    *args : any
-        Ignored.
+    constraint : Constraint
+        (of a call) The constraint to reach; NotImplementedError if none is registered.
     """
 
-    def __init__(self, *args):
+    def __init__(self):
         self._by_object = {}
         self._by_type = {}
 
@@ -139,7 +140,7 @@ def _transform_to_simplex(constraint):
     return transforms.SoftmaxTransform()
 
 
-@_both(constraints.lower_cholesky)
+@transform_to.register(constraints.lower_cholesky)
 def _to_lower_cholesky(constraint):
     return transforms.LowerCholeskyTransform()
 

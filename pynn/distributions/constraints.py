@@ -2,7 +2,7 @@
 
 A :class:`Constraint` answers :meth:`Constraint.check` with a boolean Tensor (one answer per
 event); distributions name theirs in ``arg_constraints`` and ``support``, which
-``validate_args`` checks, and :func:`~pynn.distributions.biject_to` maps to a transform from
+``validate_args`` checks, and ``pynn.distributions.biject_to`` maps to a transform from
 the real numbers.
 """
 
@@ -28,11 +28,6 @@ class Constraint:
 
     ``is_discrete`` says whether the set is countable, ``event_dim`` how many rightmost
     dimensions make one element (0 for a set of numbers, 1 for vectors, 2 for matrices).
-
-    Parameters
-    ----------
-    *args : any
-        Defined by each subclass.
     """
 
     is_discrete = False
@@ -107,8 +102,8 @@ def is_dependent(constraint):
     return isinstance(constraint, _Dependent)
 
 
-class dependent_property(property):
-    """A property whose constraint depends on the instance (a distribution's ``support``).
+class dependent_property:
+    """A read-only attribute whose constraint depends on the instance (``support``).
 
     Read on the class it is the :data:`dependent` placeholder; read on an instance it is the
     getter's value.
@@ -122,14 +117,17 @@ class dependent_property(property):
     """
 
     def __init__(self, fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented):
-        super().__init__(fn)
+        self.fget = fn
         self._is_discrete = is_discrete
         self._event_dim = event_dim
 
     def __get__(self, instance, owner=None):
         if instance is None:
             return _Dependent(is_discrete=self._is_discrete, event_dim=self._event_dim)
-        return super().__get__(instance, owner)
+        return self.fget(instance)
+
+    def __set__(self, instance, value):
+        raise AttributeError("can't set a dependent property")
 
     def __call__(self, fn):
         return dependent_property(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
@@ -151,6 +149,16 @@ class _OneHot(Constraint):
 
 
 class _IntegerInterval(Constraint):
+    """The integers in ``[lower_bound, upper_bound]``.
+
+    Parameters
+    ----------
+    lower_bound : int or Tensor
+        The smallest value (broadcast).
+    upper_bound : int or Tensor
+        The largest value (broadcast).
+    """
+
     is_discrete = True
 
     def __init__(self, lower_bound, upper_bound):
@@ -183,6 +191,14 @@ class _Real(Constraint):
 
 
 class _GreaterThan(Constraint):
+    """The reals above ``lower_bound``.
+
+    Parameters
+    ----------
+    lower_bound : float or Tensor
+        The excluded bound (broadcast).
+    """
+
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
 
@@ -194,6 +210,14 @@ class _GreaterThan(Constraint):
 
 
 class _GreaterThanEq(Constraint):
+    """The reals at or above ``lower_bound``.
+
+    Parameters
+    ----------
+    lower_bound : float or Tensor
+        The included bound (broadcast).
+    """
+
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
 
@@ -205,6 +229,14 @@ class _GreaterThanEq(Constraint):
 
 
 class _LessThan(Constraint):
+    """The reals below ``upper_bound``.
+
+    Parameters
+    ----------
+    upper_bound : float or Tensor
+        The excluded bound (broadcast).
+    """
+
     def __init__(self, upper_bound):
         self.upper_bound = upper_bound
 
@@ -216,6 +248,16 @@ class _LessThan(Constraint):
 
 
 class _Interval(Constraint):
+    """The closed interval ``[lower_bound, upper_bound]``.
+
+    Parameters
+    ----------
+    lower_bound : float or Tensor
+        The lower end (broadcast).
+    upper_bound : float or Tensor
+        The upper end (broadcast).
+    """
+
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
@@ -227,6 +269,16 @@ class _Interval(Constraint):
 
 
 class _HalfOpenInterval(_Interval):
+    """The interval ``[lower_bound, upper_bound)``.
+
+    Parameters
+    ----------
+    lower_bound : float or Tensor
+        The included lower end (broadcast).
+    upper_bound : float or Tensor
+        The excluded upper end (broadcast).
+    """
+
     def check(self, value):
         return (self.lower_bound <= value) & (value < self.upper_bound)
 
@@ -236,6 +288,16 @@ class _HalfOpenInterval(_Interval):
 
 
 class _Independent(Constraint):
+    """A constraint on events of ``reinterpreted_batch_ndims`` more rightmost dimensions.
+
+    Parameters
+    ----------
+    base_constraint : Constraint
+        The constraint each element satisfies.
+    reinterpreted_batch_ndims : int
+        How many more dimensions one event spans.
+    """
+
     def __init__(self, base_constraint, reinterpreted_batch_ndims):
         if not isinstance(reinterpreted_batch_ndims, numbers.Integral) or \
                 reinterpreted_batch_ndims < 0:
@@ -270,6 +332,14 @@ class _Simplex(Constraint):
 
 
 class _Multinomial(Constraint):
+    """Non-negative integer vectors summing to at most ``upper_bound``.
+
+    Parameters
+    ----------
+    upper_bound : int or Tensor
+        The largest total (broadcast).
+    """
+
     is_discrete = True
     event_dim = 1
 

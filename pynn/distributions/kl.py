@@ -271,7 +271,7 @@ def _kl_mvn_mvn(p, q):
     half_log_det = (lq.diagonal(dim1=-2, dim2=-1).log().sum(-1)
                     - lp.diagonal(dim1=-2, dim2=-1).log().sum(-1))
     shape = np.broadcast_shapes(tuple(lp.shape), tuple(lq.shape))
-    trace = _linalg.solve(lq.expand(*shape), lp.expand(*shape)).pow(2).sum((-2, -1))
+    trace = _linalg.solve(lq.tril().expand(*shape), lp.expand(*shape)).pow(2).sum((-2, -1))
     maha = _mahalanobis(lq, q.loc - p.loc)
     d = p.event_shape[0]
     kl = half_log_det + 0.5 * (trace + maha - d)

@@ -55,8 +55,7 @@ class Transform:
 
     @property
     def event_dim(self):
-        """The number of rightmost dimensions that make one event (if domain and codomain
-        agree)."""
+        """How many rightmost dimensions make one event (domain and codomain agreeing)."""
         if self.domain.event_dim == self.codomain.event_dim:
             return self.domain.event_dim
         raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
