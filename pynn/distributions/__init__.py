@@ -26,6 +26,7 @@ from ._discrete import (
     OneHotCategorical,
     Poisson,
 )
+from ._kl import kl_divergence, register_kl
 from ._multivariate import (
     Beta,
     Dirichlet,
@@ -52,7 +53,6 @@ from ._univariate import (
     Uniform,
 )
 from .distribution import Distribution, ExponentialFamily
-from .kl import kl_divergence, register_kl
 from .transforms import (
     AbsTransform,
     AffineTransform,
@@ -100,7 +100,7 @@ _SUBMODULES = {
     "chi2": "_univariate", "exponential": "_univariate", "gamma": "_univariate",
     "gumbel": "_univariate", "half_normal": "_univariate", "laplace": "_univariate",
     "normal": "_univariate", "studentT": "_univariate", "uniform": "_univariate",
-    "exp_family": "distribution",
+    "exp_family": "distribution", "kl": "_kl",
 }
 for _alias, _real in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_alias}"] = globals()[_alias] = sys.modules[f"{__name__}.{_real}"]
