@@ -786,8 +786,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         mapped.
     out_dims : int, None or tuple
         Where the mapped dimension goes in each output (an int for all, or one per output of
-        a tuple); None for an output that does not depend on the mapped inputs (the first
-        call's value is returned).
+        a tuple); None for an output that does not depend on the mapped inputs (returned
+        once; ValueError if it differs between samples).
     randomness : {"error", "different", "same"}
         What random operations in ``func`` do: raise RuntimeError, draw differently for
         each sample, or draw the same values for every sample.
@@ -913,6 +913,11 @@ def _stack_results(results, out_dims, func):
     out = []
     for k, d in enumerate(dims):
         if d is None:
+            # an output that differs between samples depended on the mapped inputs
+            if any(not _same_value(leaves0[k], c[k]) for c in columns[1:]):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a "
+                                 "batched output when out_dim is None (it differs between "
+                                 "samples)")
             out.append(leaves0[k])
             continue
         if not isinstance(leaves0[k], Tensor):
@@ -922,6 +927,14 @@ def _stack_results(results, out_dims, func):
                 "out_dims= to None for output?")
         out.append(stack([c[k] for c in columns], dim=d))
     return _unflatten(out, spec)
+
+
+def _same_value(a, b):
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a._data.shape == b._data.shape and np.array_equal(a._data, b._data,
+                                                                 equal_nan=a._data.dtype.kind
+                                                                 in "fc")
+    return a is b or a == b
 
 
 def _empty_result(call, out_dims, func):

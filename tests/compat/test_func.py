@@ -385,6 +385,17 @@ def test_jacobians_of_vector_functions_match_torch(name, argnums):
           getattr(tf, name)(f, argnums=argnums)(ta, tb))
 
 
+def test_jvp_and_jacfwd_with_aux_match_torch():
+    a, ta = both(RNG.standard_normal(3))
+    v, tv = both(RNG.standard_normal(3))
+
+    def f(x):
+        return x * x.sin(), {"s": x.sum()}
+
+    close(pf.jvp(f, (a,), (v,), has_aux=True), tf.jvp(f, (ta,), (tv,), has_aux=True))
+    close(pf.jacfwd(f, has_aux=True)(a), tf.jacfwd(f, has_aux=True)(ta))
+
+
 def test_jacobian_of_pytrees_and_has_aux():
     a, ta = both(RNG.standard_normal(3))
     jac, aux = pf.jacrev(lambda d: ({"o": d["x"] * 2}, d["x"].sum()), has_aux=True)({"x": a})
@@ -440,6 +451,12 @@ def test_vmap_nested_in_dims_and_out_dims_match_torch():
           tf.vmap(lambda x: x.sum(0), out_dims=-1)(ta.view(2, 2, 3)))
     ours = pf.vmap(lambda x: (x * 2, pynn.ones(2)), out_dims=(0, None))(a)
     assert tuple(ours[1].shape) == (2,) and tuple(ours[0].shape) == (4, 3)
+    with pytest.raises(ValueError, match="out_dim is None"):
+        pf.vmap(lambda x: x * 2, out_dims=None)(a)
+    with pytest.raises(ValueError):
+        tf.vmap(lambda x: x * 2, out_dims=None)(ta)
+    # keyword arguments are passed whole to every call
+    close(pf.vmap(lambda x, *, k: x * k)(a, k=3.0), tf.vmap(lambda x, *, k: x * k)(ta, k=3.0))
 
 
 def test_nested_vmap_matches_torch():
