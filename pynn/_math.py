@@ -31,6 +31,7 @@ from .ops import reduce as _red
 from .ops import refuse_complex as _real_only
 from .ops import shape as _sh
 from .ops import softmax as _sm
+from .ops import special as _sp
 from .tensor import Tensor, _as_array, _view_op, _wrap
 
 _ndarray = np.ndarray
@@ -679,6 +680,103 @@ rad2deg = _unary("rad2deg", _ew.Rad2degFunction, "conversion from radians to deg
 lgamma = _unary("lgamma", _ew.LgammaFunction, "``log|gamma(x)|``")
 digamma = _unary("digamma", _ew.DigammaFunction, "derivative of ``lgamma``")
 sinc = _unary("sinc", _ew.SincFunction, "normalised sinc ``sin(pi x) / (pi x)``")
+i0 = _unary("i0", _sp.I0Function, "modified Bessel function of the first kind of order 0")
+
+
+def polygamma(n, input):
+    """The ``n``-th derivative of :func:`digamma` (``n = 0`` is digamma itself).
+
+    Parameters
+    ----------
+    n : int
+        Non-negative.
+    input : Tensor of any shape
+
+    Returns
+    -------
+    Tensor of the same shape
+        Differentiable: its derivative is ``polygamma(n + 1, input)``.
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise RuntimeError(f"polygamma(n, x) does not support negative n, got n={n!r}")
+    return _sp.PolygammaFunction.apply(_tensor(input), int(n))
+
+
+def _polygamma_method(self, n):
+    """``polygamma(n, self)``: the ``n``-th derivative of digamma.
+
+    Parameters
+    ----------
+    n : int
+
+    Returns
+    -------
+    Tensor of self's shape
+    """
+    return polygamma(n, self)
+
+
+def mvlgamma(input, p):
+    """The log of the multivariate gamma function of dimension ``p``.
+
+    ``p (p - 1) / 4 log(pi) + sum_{j < p} lgamma(x - j / 2)``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+        Every element above ``(p - 1) / 2``.
+    p : int
+        The dimension, at least 1.
+
+    Returns
+    -------
+    Tensor of the same shape
+    """
+    x = _as_float_tensor(_tensor(input))
+    if p < 1:
+        raise RuntimeError(f"p has to be greater than or equal to 1, got {p}")
+    if x._data.size and not np.all(x._data > (p - 1) / 2):
+        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+    total = lgamma(x)
+    for j in range(1, p):
+        total = add(total, lgamma(sub(x, j / 2)))
+    return add(total, p * (p - 1) / 4 * math.log(math.pi))
+
+
+def igamma(input, other):
+    """The regularised lower incomplete gamma function ``P(a, x)`` (``a = input``).
+
+    Parameters
+    ----------
+    input : Tensor or number, broadcastable with other
+        ``a``, positive.
+    other : Tensor or number, broadcastable with input
+        ``x``, non-negative.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+        Differentiable in ``other`` only (as PyTorch).
+    """
+    return _sp.GammaincFunction.apply(input, other, False)
+
+
+def igammac(input, other):
+    """The regularised upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``.
+
+    Parameters
+    ----------
+    input : Tensor or number, broadcastable with other
+        ``a``, positive.
+    other : Tensor or number, broadcastable with input
+        ``x``, non-negative.
+
+    Returns
+    -------
+    Tensor of the broadcast shape
+        Differentiable in ``other`` only (as PyTorch).
+    """
+    return _sp.GammaincFunction.apply(input, other, True)
 
 
 def logit(input, eps=None):
@@ -5113,7 +5211,8 @@ _METHOD_NAMES = [
     "logaddexp2", "sgn", "signbit", "copysign", "heaviside", "gcd", "lcm", "fmax", "fmin",
     "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron", "bitwise_left_shift",
     "bitwise_right_shift", "to_sparse", "to_dense", "unfold", "ldexp", "nextafter", "frexp",
-    "isreal", "addr", "diagflat", "hsplit", "vsplit", "dsplit", "histogram"
+    "isreal", "addr", "diagflat", "hsplit", "vsplit", "dsplit", "histogram", "i0", "mvlgamma",
+    "igamma", "igammac"
 ]
 
 # Tensor method aliases that the namespace spells differently.
@@ -5133,7 +5232,7 @@ _NAMESPACE_ONLY = [
     "broadcast_tensors", "var_mean", "std_mean", "cdist", "block_diag", "meshgrid",
     "cartesian_prod", "trapezoid", "trapz", "searchsorted", "bucketize", "spmm", "combinations",
     "unravel_index", "broadcast_shapes", "isin", "atleast_3d", "chain_matmul", "vander",
-    "cumulative_trapezoid",
+    "cumulative_trapezoid", "polygamma",
 ]
 
 
@@ -5193,6 +5292,7 @@ def _install():
     for name, fn in _METHOD_ALIASES.items():
         setattr(Tensor, name, fn)
     Tensor.where = _where_method
+    Tensor.polygamma = _polygamma_method  # its order: x.polygamma(n)
     for name, fn in _PROPERTIES.items():
         setattr(Tensor, name, property(fn, doc=fn.__doc__))
 

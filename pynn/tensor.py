@@ -1844,7 +1844,8 @@ _UNARY_INPLACE = (
     "greater", "less", "greater_equal", "less_equal", "not_equal", "tril", "triu",
     "cumsum", "cumprod", "addmm", "addmv", "baddbmm", "scatter_reduce", "acosh", "arccosh",
     "asinh", "arcsinh", "atanh", "arctanh", "arctan2", "erfc", "gcd", "lcm", "heaviside",
-    "bitwise_left_shift", "bitwise_right_shift", "addbmm", "ldexp", "addr",
+    "bitwise_left_shift", "bitwise_right_shift", "addbmm", "ldexp", "addr", "i0", "polygamma",
+    "mvlgamma", "igamma", "igammac",
 )
 
 

@@ -16,12 +16,21 @@ X = RNG.uniform(-2, 2, (3, 5))
 
 @pytest.mark.parametrize("name", pynn.special.__all__)
 def test_special_matches_torch(name):
-    x = np.abs(X) / 2.5 if name == "logit" else X
-    args = [x] if name != "xlogy" else [np.abs(x), x]
+    x = np.abs(X) / 2.5 if name in ("logit", "ndtri") else X
+    args = [x]
+    if name in ("xlogy", "xlog1py", "gammainc", "gammaincc"):
+        args = [np.abs(x) + 0.5, np.abs(x)]
+    elif name == "zeta":
+        args = [np.abs(x) + 1.5, np.abs(x) + 0.1]
+    elif name in ("polygamma", "multigammaln"):
+        args = [np.abs(x) + 1.1]
+    lead = (2,) if name == "polygamma" else ()
     kwargs = {"dim": 1} if name in ("softmax", "log_softmax", "logsumexp") else {}
-    ours = getattr(pynn.special, name)(*(pynn.tensor(a, requires_grad=True) for a in args),
-                                       **kwargs)
-    theirs = getattr(torch.special, name)(*(torch.tensor(a) for a in args), **kwargs)
+    if name == "multigammaln":
+        kwargs = {"p": 2}
+    ours = getattr(pynn.special, name)(*lead, *(pynn.tensor(a, requires_grad=True)
+                                                for a in args), **kwargs)
+    theirs = getattr(torch.special, name)(*lead, *(torch.tensor(a) for a in args), **kwargs)
     np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
 
 
