@@ -115,6 +115,59 @@ static pynn_conv_pool_geom argmax_geom(const pynn_conv_geom *g, int64_t o, int64
  * L2 and runs slower than im2col + GEMM, so it keeps that path. */
 #define PYNN_CONV_ROWS_DW_MAX_VALUES 4096
 
+/* The image-read kernels' padded image: rows of len = w + z values, the image's row and z
+ * zeros, each channel between ph zero rows above and below, after pw leading zeros. A row's
+ * zeros serve as the right padding of that row and the left padding of the next (output
+ * column ox reads columns ox - pw to ox - pw + dw (kw - 1) <= w + pw - 1 of the image), so
+ * the image is padded once between rows, not twice: fewer wasted lanes when outputs are taken
+ * as one long row (rows_forward). z = pw, or more when the padding exceeds the window's reach
+ * and ow > w + pw (that flat row needs len >= ow). Image row r of channel ci starts at
+ * pw + (ci (h + 2 ph) + r + ph) len, and output (oy, ox) reads tap (ci, i, j) at
+ * (ci (h + 2 ph) + i dh) len + j dw + oy sh len + ox (rows_geom's tap_off; stride 1 along
+ * the width). */
+static int64_t pad_row(const pynn_conv_geom *g)
+{
+    return pynn_size_add(g->w, PYNN_MAX(g->pw, g->ow - g->w));
+}
+
+/* Values of that padded image, for c channels, with `slack` more past its end. */
+static int64_t rows_pad_len(const pynn_conv_geom *g, int64_t slack)
+{
+    return g->c * (g->h + 2 * g->ph) * pad_row(g) + g->pw + slack;
+}
+
+/* Copy n bytes of a row. Image rows are short (112 bytes for 28 floats), and a memcpy call
+ * per row cost more than its copy (a twentieth of the flat weight gradient); constant-size
+ * blocks compile to vector moves, the last one overlapping the one before. */
+static inline void copy_row(void *PYNN_RESTRICT dst, const void *PYNN_RESTRICT src, size_t n)
+{
+    char *d = (char *)dst;
+    const char *s = (const char *)src;
+    if (n >= 32) {
+        for (size_t i = 0; i + 32 < n; i += 32)
+            memcpy(d + i, s + i, 32);
+        memcpy(d + n - 32, s + n - 32, 32);
+    } else if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            memcpy(d + i, s + i, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n > 0) {
+        memcpy(d, s, 4); /* one float (rows are whole values of 4 or 8 bytes) */
+    }
+}
+
+/* Copy image x (c x h x w) into the padded image pad, whose zeros are never written. */
+static void rows_pad_copy(const pynn_conv_geom *g, const void *x, void *pad, size_t size)
+{
+    const int64_t hp = g->h + 2 * g->ph, len = pad_row(g);
+    char *dst = (char *)pad;
+    const char *src = (const char *)x;
+    for (int64_t ci = 0; ci < g->c; ++ci)
+        for (int64_t r = 0; r < g->h; ++r)
+            copy_row(dst + (size_t)(g->pw + (ci * hp + r + g->ph) * len) * size,
+                     src + (size_t)((ci * g->h + r) * g->w) * size, (size_t)g->w * size);
+}
+
 /* Whether the image-read kernels can run g: stride 1 along the width, one team member per
  * thread (a batch smaller than the team threads each GEMM instead), and a padded image not
  * much larger than the image (a padding of 2**31 would not fit). */
@@ -123,11 +176,11 @@ static int rows_fit(const pynn_conv_geom *g, int64_t teams, int n_threads)
     if (g->sw != 1 || is_pointwise(g) || teams != n_threads)
         return 0;
     const int64_t hp = pynn_size_add(g->h, pynn_size_mul(2, g->ph));
-    const int64_t wp = pynn_size_add(g->w, pynn_size_mul(2, g->pw));
-    const int64_t padded = pynn_size_mul(pynn_size_mul(g->c, hp), wp);
+    const int64_t padded = pynn_size_add(pynn_size_mul(pynn_size_mul(g->c, hp), pad_row(g)),
+                                         g->pw);
     const int64_t image = pynn_size_mul(pynn_size_mul(g->c, g->h), g->w);
     const int64_t limit = pynn_size_add(pynn_size_mul(4, image), 65536);
-    return hp >= 0 && wp >= 0 && padded >= 0 && limit >= 0 && padded <= limit;
+    return hp >= 0 && padded >= 0 && limit >= 0 && padded <= limit;
 }
 
 /* Whether they apply to the forward and weight gradient of g: rows_fit, and a small filter. */
@@ -136,6 +189,25 @@ static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t te
 {
     return kdim <= PYNN_CONV_ROWS_MAX_TAPS && pynn_size_mul(o, kdim) <= PYNN_CONV_ROWS_MAX_SUMS &&
            rows_fit(g, teams, n_threads);
+}
+
+/* Whether the weight gradient of g is taken by the flat kernel (dw_flat in
+ * conv_pool_kernel.h): dw[oc][t] is the dot product of dy's plane oc with the image's values
+ * at tap t's offset, over the outputs taken as one long row of the padded image (as
+ * rows_forward takes them), dy copied into that layout with zeros between its rows. No column
+ * matrix and no transposing pack; it wastes the positions between rows (the 1 in 29 of a
+ * 28-wide image padded by 1), and not more than a quarter (*nq: the row's length in whole
+ * vectors of the widest ISA). Where it was measured to beat im2col + GEMM: with AVX-512's
+ * 32 registers (its 4 x 6 blocks load once per 2.4 multiply-adds). The zeros of dy meet
+ * image values, so an image with an inf or NaN takes the chunks (the caller checks). */
+#define PYNN_CONV_FLAT_IMAGES 2 /* a call of the flat kernel (its reductions shared) */
+static int use_flat_dw(const pynn_conv_geom *g, int64_t npix, int64_t vmax, int isa,
+                       int64_t teams, int n_threads, int64_t *nq)
+{
+    if (isa != PYNN_ISA_AVX512 || g->sh != 1 || !rows_fit(g, teams, n_threads))
+        return 0;
+    *nq = pynn_ceil_div((g->oh - 1) * pad_row(g) + g->ow, vmax) * vmax;
+    return 4 * *nq <= 5 * npix;
 }
 
 /* The input gradient of a convolution with stride 1 is itself a stride-1 convolution: of dy
@@ -165,17 +237,17 @@ static int use_dx_rows(const pynn_conv_geom *g, int64_t o, int64_t teams, int n_
 }
 
 /* The kernels' geometry for g (use_rows accepted it), output planes oc_step apart: the image
- * laid out (h + 2 ph) x (w + 2 pw), zero-padded when g pads (the forward always copies it,
- * the weight gradient when g pads); tap_off gets kdim entries. */
+ * laid out as pad_row describes (the caller copies it so when g pads; without padding it is
+ * the image itself); tap_off gets kdim entries. */
 static pynn_conv_rows_geom rows_geom(const pynn_conv_geom *g, int64_t o, int64_t oc_step,
                                      int64_t *tap_off)
 {
-    const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    const int64_t hp = g->h + 2 * g->ph, len = pad_row(g);
     for (int64_t ci = 0; ci < g->c; ++ci)
         for (int64_t i = 0; i < g->kh; ++i)
             for (int64_t j = 0; j < g->kw; ++j)
-                tap_off[(ci * g->kh + i) * g->kw + j] = (ci * hp + i * g->dh) * wp + j * g->dw;
-    return (pynn_conv_rows_geom){o, g->c * g->kh * g->kw, g->oh, g->ow, oc_step, g->sh * wp,
+                tap_off[(ci * g->kh + i) * g->kw + j] = (ci * hp + i * g->dh) * len + j * g->dw;
+    return (pynn_conv_rows_geom){o, g->c * g->kh * g->kw, g->oh, g->ow, oc_step, g->sh * len, 0,
                                tap_off};
 }
 
@@ -249,16 +321,15 @@ static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real
 }
 
 /* The forward read from the image (use_rows accepted g), images shared among n_threads:
- * each is copied into a zero-bordered padded image with a vector of slack (the kernel reads
+ * each is copied into the padded image of pad_row with a vector of slack (the kernel reads
  * whole vectors), convolved into y or, with `pool`, into a scratch plane per output channel
  * that is pooled while in cache.
  *
- * The kernel computes each output row in whole vectors, wasting the lanes past its end (a
- * quarter of them on 28-wide rows of 8 lanes). With stride 1 the output is instead taken as
- * one long row over the padded image's row length: output (oy, ox) is flat position
- * oy * wp + ox, whose taps lie at the same offsets from it, and the wp - ow positions between
- * rows are computed and dropped, when that makes fewer vectors. Those land in a scratch of
- * flat planes, copied out row by row. */
+ * Computed row by row, each output row takes whole vectors, wasting the lanes past its end
+ * (a quarter of them on 28-wide rows of 8 lanes). With stride 1 the output is instead taken
+ * as one long row over the padded image's row length (the kernel's flat_row): output
+ * (oy, ox) is flat position oy (w + pw) + ox, whose taps lie at the same offsets from it, and
+ * the pw positions between rows are computed and dropped, when that makes fewer vectors. */
 static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                                  const real *w, const real *b, int relu,
                                  const pynn_pool_geom *pool, real *y, int64_t *idx, int isa,
@@ -266,10 +337,9 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
 {
     const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
     const int64_t lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
-    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
-    const int64_t x_step = g->c * g->h * g->w, hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
-    const int64_t y_plane = pool ? pool->oh * pool->ow : npix, pad_len = g->c * hp * wp + lanes;
-    const int64_t flat_len = (g->oh - 1) * wp + g->ow;
+    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, x_step = g->c * g->h * g->w;
+    const int64_t y_plane = pool ? pool->oh * pool->ow : npix, pad_len = rows_pad_len(g, lanes);
+    const int64_t flat_len = (g->oh - 1) * pad_row(g) + g->ow;
     const int flat = g->sh == 1 && pynn_ceil_div(flat_len, lanes) <
                                        g->oh * pynn_ceil_div(g->ow, lanes);
     real *wpack = pynn_alloc_n(pynn_ceil_div(o, 4) * 4 * kdim, sizeof(real), 1);
@@ -280,31 +350,19 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
             for (int64_t t = 0; t < kdim; ++t)
                 wpack[oc / 4 * kdim * 4 + t * 4 + oc % 4] = w[oc * kdim + t];
         pynn_conv_rows_geom rg = rows_geom(g, o, npix, tap_off);
-        if (flat) {
-            rg.oh = 1;
-            rg.ow = rg.oc_step = flat_len;
-        }
+        rg.flat_row = flat ? pad_row(g) : 0;
         PYNN_OMP(parallel num_threads(n_threads) if (n_threads > 1))
         {
             real *pad = pynn_alloc_n(pad_len, sizeof(real), 1);
             real *plane = pool ? pynn_alloc_n(o * npix, sizeof(real), 0) : NULL;
-            real *flat_y = flat ? pynn_alloc_n(o * flat_len, sizeof(real), 0) : NULL;
-            int mine = pad && (!pool || plane) && (!flat || flat_y) ? PYNN_OK : PYNN_ERR_NOMEM;
+            int mine = pad && (!pool || plane) ? PYNN_OK : PYNN_ERR_NOMEM;
             PYNN_OMP(for schedule(static))
             for (int64_t i = 0; i < n; ++i) {
                 if (mine != PYNN_OK)
                     continue;
-                const real *xi = x + i * x_step;
-                for (int64_t ci = 0; ci < g->c; ++ci)
-                    for (int64_t r = 0; r < g->h; ++r)
-                        memcpy(pad + (ci * hp + r + g->ph) * wp + g->pw,
-                               xi + (ci * g->h + r) * g->w, (size_t)g->w * sizeof(real));
-                real *yi = y + i * o * y_plane, *dst = pool ? plane : yi;
-                desc->PYNN_FN(fwd_rows)(&rg, pad, wpack, b, relu, flat ? flat_y : dst);
-                for (int64_t oc = 0; flat && oc < o; ++oc)
-                    for (int64_t r = 0; r < g->oh; ++r)
-                        memcpy(dst + (oc * g->oh + r) * g->ow, flat_y + oc * flat_len + r * wp,
-                               (size_t)g->ow * sizeof(real));
+                rows_pad_copy(g, x + i * x_step, pad, sizeof(real));
+                real *yi = y + i * o * y_plane;
+                desc->PYNN_FN(fwd_rows)(&rg, pad, wpack, b, relu, pool ? plane : yi);
                 for (int64_t oc = 0; pool && oc < o; ++oc)
                     PYNN_FN(pynn_maxpool2d_plane)(pool, plane + oc * npix, yi + oc * y_plane,
                                                   idx + (i * o + oc) * y_plane);
@@ -315,7 +373,6 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
             }
             pynn_free(pad);
             pynn_free(plane);
-            pynn_free(flat_y);
         }
     }
     pynn_free(wpack);
@@ -372,12 +429,49 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
 }
 
 /* One thread's state for the image-read weight gradient: the kernel's geometry (oc_step set
- * per chunk), its vectors of partial sums, and unless NULL the zero-bordered padded image. */
+ * per chunk), its vectors of partial sums, and unless NULL the zero-bordered padded image.
+ * Or, with dyf, the flat weight gradient's (use_flat_dw): its geometry, the padded image and
+ * dyf, one image's output gradient laid out as the padded image's rows (o rows of geom.ow
+ * values, zero between the image's rows and past its end). */
 typedef struct {
     pynn_conv_rows_geom geom;
     const pynn_conv_pool_desc *desc;
-    real *acc, *pad;
+    real *acc, *pad, *dyf;
 } PYNN_FN(rows_dw);
+
+/* dw_acc (o x kdim) += the weight gradient of nb images (at most PYNN_CONV_FLAT_IMAGES) by
+ * the flat kernel, and db_acc (unless NULL) += the bias gradient; dy is zeroed where
+ * relu_y <= 0 (as relu_bwd) unless relu_y is NULL. Image b's padded image goes to
+ * pad + b * geom.x_row, its dy to dyf + b * o * geom.oc_step. */
+static void PYNN_FN(flat_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r, int64_t o,
+                                    const real *x, int64_t nb, const real *dy,
+                                    const real *relu_y, real *dw_acc, double *db_acc)
+{
+    const int64_t x_step = g->c * g->h * g->w, npix = g->oh * g->ow, len = pad_row(g);
+    const int64_t row = r->geom.oc_step;
+    for (int64_t b = 0; b < nb; ++b) {
+        real *dyf = r->dyf + b * o * row;
+        rows_pad_copy(g, x + b * x_step, r->pad + b * r->geom.x_row, sizeof(real));
+        for (int64_t oc = 0; oc < o; ++oc) {
+            const int64_t at = (b * o + oc) * npix;
+            for (int64_t oy = 0; oy < g->oh; ++oy) {
+                real *dst = dyf + oc * row + oy * len;
+                const real *src = dy + at + oy * g->ow;
+                if (relu_y) {
+                    const real *ry = relu_y + at + oy * g->ow;
+                    for (int64_t k = 0; k < g->ow; ++k)
+                        dst[k] = ry[k] <= 0 ? 0 : src[k];
+                } else {
+                    copy_row(dst, src, (size_t)g->ow * sizeof(real));
+                }
+            }
+            if (db_acc)
+                db_acc[oc] += PYNN_FN(pynn_sum)(dyf + oc * row, row);
+        }
+    }
+    r->geom.oh = nb;
+    r->desc->PYNN_FN(dw_flat)(&r->geom, r->pad, r->dyf, dw_acc);
+}
 
 /* acc += the weight gradient of nb images, whose output gradients are planes of dy: image
  * b's channel oc at dy + b * img_step + oc * oc_step. */
@@ -386,15 +480,11 @@ static void PYNN_FN(rows_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
                                     int64_t img_step, int64_t oc_step)
 {
     const int64_t x_step = g->c * g->h * g->w;
-    const int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
     r->geom.oc_step = oc_step;
     for (int64_t b = 0; b < nb; ++b) {
         const real *xb = x + b * x_step, *src = xb;
         if (r->pad) {
-            for (int64_t ci = 0; ci < g->c; ++ci)
-                for (int64_t y = 0; y < g->h; ++y)
-                    memcpy(r->pad + (ci * hp + y + g->ph) * wp + g->pw,
-                           xb + (ci * g->h + y) * g->w, (size_t)g->w * sizeof(real));
+            rows_pad_copy(g, xb, r->pad, sizeof(real));
             src = r->pad;
         }
         r->desc->PYNN_FN(dw_rows)(&r->geom, src, dy + b * img_step, r->acc);
@@ -419,6 +509,10 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     const int64_t x_step = g->c * g->h * g->w;
     const int direct = nb == 1 && is_pointwise(g);
     const real *dyc = dy;
+    if (rows && rows->dyf) { /* use_flat_dw: no dx here, no pooling */
+        PYNN_FN(flat_dw_images)(g, rows, o, x, nb, dy, relu_y, dw_acc, db_acc);
+        return PYNN_OK;
+    }
     if (rows && !dx && !pool && !relu_y) {
         /* Nothing needs the chunk layout: the weight gradient reads dy's planes in place. */
         PYNN_FN(rows_dw_images)(g, rows, x, nb, dy, o * npix, npix);
@@ -589,8 +683,6 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (conv_sizes(g, n, o, pool, &kdim, &npix, &x_step, &y_step) != PYNN_OK)
         return PYNN_ERR_NOMEM;
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    const int64_t nb = chunk_images(n, npix, teams);
-    const int64_t chunks = pynn_ceil_div(n, nb);
     const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
     const int lanes = sizeof(real) == sizeof(float) ? desc->lanes_f32 : desc->lanes_f64;
     /* The argmax kernels replace the chunks (unpooling, im2col, GEMMs and col2im). */
@@ -611,18 +703,28 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         pynn_size_mul(3, npix));
     const int rows = !argmax && use_rows(g, o, kdim, teams, n_threads) && rows_reads >= 0 &&
                      rows_reads <= PYNN_CONV_ROWS_DW_MAX_VALUES;
-    const int64_t sums_len = rows ? o * kdim * lanes : 0;
-    const int64_t rows_pad = rows && (g->ph || g->pw)
-                                 ? g->c * (g->h + 2 * g->ph) * (g->w + 2 * g->pw)
-                                 : 0;
-    real *sums = rows ? pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1) : NULL;
-    int64_t *tap_off = rows ? pynn_alloc_n(kdim, sizeof(int64_t), 0) : NULL;
-    const int dw_t = !argmax && !rows && dw_transposed(o, kdim);
     /* The input gradient as a convolution of dy (use_dx_rows), after the chunks, which then
      * leave it out. */
     pynn_conv_geom tg;
     const int dx_rows = dx && !pool && use_dx_rows(g, o, teams, n_threads, &tg);
     real *const dx_chunk = dx_rows ? NULL : dx;
+    /* Or the flat weight gradient, when the chunks have nothing else to do. */
+    const int64_t vmax = 64 / (int64_t)sizeof(real);
+    int64_t nq = 0;
+    const int flat = !argmax && !rows && !pool && !dx_chunk &&
+                     use_flat_dw(g, npix, vmax, isa, teams, n_threads, &nq) &&
+                     PYNN_FN(all_finite)(n * x_step, x);
+    const int64_t sums_len = rows ? o * kdim * lanes : 0;
+    const int64_t rows_pad = flat ? PYNN_CONV_FLAT_IMAGES * rows_pad_len(g, vmax)
+                             : rows && (g->ph || g->pw) ? rows_pad_len(g, 0)
+                                                        : 0;
+    real *sums = rows ? pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1) : NULL;
+    int64_t *tap_off = rows || flat ? pynn_alloc_n(kdim, sizeof(int64_t), 0) : NULL;
+    const int dw_t = !argmax && !rows && !flat && dw_transposed(o, kdim);
+    const int64_t dyf_len = flat ? PYNN_CONV_FLAT_IMAGES * o * nq : 0;
+    const int64_t nb = flat ? PYNN_MIN(PYNN_CONV_FLAT_IMAGES, pynn_ceil_div(n, teams))
+                            : chunk_images(n, npix, teams);
+    const int64_t chunks = pynn_ceil_div(n, nb);
     const int64_t n_extra = argmax || rows ? 0 : dw_t ? teams : teams - 1;
     real *dw_extra =
         n_extra > 0 ? pynn_alloc_n(pynn_size_mul(n_extra, pynn_size_mul(o, kdim)), sizeof(real), 0)
@@ -632,7 +734,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     real *dw_rows = NULL, *wrows = NULL, *masked_dy = NULL;
     int status = PYNN_OK;
     if ((n_extra > 0 && !dw_extra) || (db && !db_acc) ||
-        (argmax && !pos_off) || (rows && (!sums || !tap_off))) {
+        (argmax && !pos_off) || (rows && (!sums || !tap_off)) || (flat && !tap_off)) {
         status = PYNN_ERR_NOMEM;
         goto done;
     }
@@ -669,8 +771,14 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         memset(dw_extra, 0, (size_t)(n_extra * o * kdim) * sizeof(real));
     if (db_acc)
         memset(db_acc, 0, (size_t)(teams * o) * sizeof(double));
-    const pynn_conv_rows_geom rg = rows ? rows_geom(g, o, npix, tap_off)
-                                      : (pynn_conv_rows_geom){0};
+    pynn_conv_rows_geom rg = {0};
+    if (rows) {
+        rg = rows_geom(g, o, npix, tap_off);
+    } else if (flat) { /* o rows of nq values */
+        rg = rows_geom(g, o, nq, tap_off);
+        rg.ow = nq;
+        rg.x_row = rows_pad_len(g, vmax);
+    }
 
     if (teams == 1) {
         if (argmax) {
@@ -681,19 +789,20 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             pynn_free(pad);
         } else {
             PYNN_FN(conv_scratch) s;
-            PYNN_FN(rows_dw) r = {rg, desc, sums, NULL};
+            PYNN_FN(rows_dw) r = {rg, desc, sums, NULL, NULL};
             if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu) != PYNN_OK ||
-                (rows_pad && !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1))))
+                (rows_pad && !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1))) ||
+                (flat && !(r.dyf = pynn_alloc_n(dyf_len, sizeof(real), 1))))
                 status = PYNN_ERR_NOMEM;
             for (int64_t i = 0; i < n && status == PYNN_OK; i += nb)
                 status = PYNN_FN(backward_chunk)(
                     g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
                     chunk_relu ? chunk_relu + i * y_step : NULL, idx ? idx + i * y_step : NULL,
                     dx_chunk ? dx_chunk + i * x_step : NULL, dw_t ? dw_extra : dw, db_acc,
-                    rows ? &r : NULL,
-                    &s, isa, n_threads);
+                    rows || flat ? &r : NULL, &s, isa, n_threads);
             PYNN_FN(scratch_free)(&s);
             pynn_free(r.pad);
+            pynn_free(r.dyf);
         }
     } else {
         PYNN_OMP(parallel num_threads((int)teams))
@@ -718,10 +827,11 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 else if (!rows && t > 0)
                     dw_mine = dw_extra + (t - 1) * o * kdim;
                 PYNN_FN(conv_scratch) s;
-                PYNN_FN(rows_dw) r = {rg, desc, sums + t * sums_len, NULL};
+                PYNN_FN(rows_dw) r = {rg, desc, rows ? sums + t * sums_len : NULL, NULL, NULL};
                 mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu);
-                if (mine == PYNN_OK && rows_pad &&
-                    !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1)))
+                if (mine == PYNN_OK &&
+                    ((rows_pad && !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1))) ||
+                     (flat && !(r.dyf = pynn_alloc_n(dyf_len, sizeof(real), 1)))))
                     mine = PYNN_ERR_NOMEM;
                 PYNN_OMP(for schedule(static))
                 for (int64_t c = 0; c < chunks; ++c)
@@ -732,9 +842,10 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                             chunk_relu ? chunk_relu + c * nb * y_step : NULL,
                             idx ? idx + c * nb * y_step : NULL,
                             dx_chunk ? dx_chunk + c * nb * x_step : NULL, dw_mine, db_mine,
-                            rows ? &r : NULL, &s, isa, 1);
+                            rows || flat ? &r : NULL, &s, isa, 1);
                 PYNN_FN(scratch_free)(&s);
                 pynn_free(r.pad);
+                pynn_free(r.dyf);
             }
             if (mine != PYNN_OK) {
                 PYNN_OMP(atomic write)

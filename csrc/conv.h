@@ -7,6 +7,9 @@
  * small layers still get GEMMs large enough to run near peak. A lone 1x1 convolution with
  * stride 1 and no padding multiplies the image itself. With n >= n_threads the chunks are
  * shared among threads (each running a serial GEMM), otherwise each chunk's GEMM is threaded.
+ * Layers with stride 1 along the width skip the column matrix where that was measured faster
+ * (conv.c: the forward and the stride-1 input gradient read from the padded image, the
+ * weight gradient by patch rows for small layers or, with AVX-512, as one long row).
  * Return PYNN_OK or PYNN_ERR_NOMEM (also, before writing anything, for a geometry whose sizes
  * do not fit in int64_t).
  *

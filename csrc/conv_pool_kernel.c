@@ -294,15 +294,136 @@ static void PYNN_FN(dw_rows)(const pynn_conv_rows_geom *g, const real *x, const 
     }
 }
 
-/* Up to 3 row vectors (output row oy, values [v, v + VL) of it: one pass reads a vector of
- * every tap for each; xo, yo and len give where they start in the image and in an output
- * plane, and how many of their values are stored) x 4 output channels: 12 sums, 3 image
+/* The flat weight gradient's vectors are the ISA's own (512 bits and 32 registers in the
+ * AVX-512 build): its operands are long rows, not patch rows, and the larger block halves
+ * the loads per fused multiply-add. Blocks of DWF_M output channels x DWF_N taps. */
+#define NVL ((int64_t)(sizeof(PYNN_FN(vec)) / sizeof(real)))
+#if VREGS >= 32
+#define DWF_M 4
+#define DWF_N 6
+#else
+#define DWF_M 3
+#define DWF_N 4
+#endif
+
+/* The sum of v's lanes, in a fixed order. */
+static inline __attribute__((always_inline)) real PYNN_FN(vsum)(PYNN_FN(vec) v)
+{
+#if VBYTES == 64 && defined(__AVX512F__)
+    if (sizeof(real) == sizeof(float))
+        return (real)_mm512_reduce_add_ps((__m512)v);
+    return (real)_mm512_reduce_add_pd((__m512d)v);
+#else
+    real sum = 0;
+    for (int64_t l = 0; l < NVL; ++l)
+        sum += v[l];
+    return sum;
+#endif
+}
+
+/* dw (dm output channels x dn taps, rows `taps` apart) += dm rows of dy times dn taps' rows of
+ * the image, over the oh images; dm and dn are constants where this is inlined, so the
+ * dm x dn sums stay in registers: dm + dn loads feed dm * dn fused multiply-adds. The sums
+ * are reduced once for all images: those reductions were a twelfth of the kernel's time with
+ * one image a call. */
+static inline __attribute__((always_inline)) void PYNN_FN(dw_flat_block)(
+    const int dm, const int dn, const pynn_conv_rows_geom *g, const real *x, const int64_t *off,
+    const real *dy, real *dw)
+{
+    PYNN_FN(vec) s[DWF_M][DWF_N], d[DWF_M];
+    const real *xb[DWF_N];
+#pragma GCC unroll 8
+    for (int b = 0; b < dn; ++b)
+        xb[b] = x + off[b];
+#pragma GCC unroll 4
+    for (int a = 0; a < dm; ++a)
+#pragma GCC unroll 8
+        for (int b = 0; b < dn; ++b)
+            s[a][b] = (PYNN_FN(vec)){0};
+    for (int64_t i = 0; i < g->oh; ++i, dy += g->o * g->oc_step) {
+        for (int64_t v = 0; v < g->ow; v += NVL) {
+#pragma GCC unroll 4
+            for (int a = 0; a < dm; ++a)
+                memcpy(&d[a], dy + a * g->oc_step + v, sizeof(PYNN_FN(vec)));
+#pragma GCC unroll 8
+            for (int b = 0; b < dn; ++b) {
+                PYNN_FN(vec) xv;
+                memcpy(&xv, xb[b] + i * g->x_row + v, sizeof xv);
+#pragma GCC unroll 4
+                for (int a = 0; a < dm; ++a)
+                    s[a][b] = PYNN_FN(pynn_vfma)(d[a], xv, s[a][b]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int a = 0; a < dm; ++a)
+#pragma GCC unroll 8
+        for (int b = 0; b < dn; ++b)
+            dw[a * g->taps + b] += PYNN_FN(vsum)(s[a][b]);
+}
+
+static void PYNN_FN(dw_flat)(const pynn_conv_rows_geom *g, const real *x, const real *dy,
+                             real *dw)
+{
+    for (int64_t oc = 0; oc < g->o; oc += DWF_M) {
+        const int dm = (int)PYNN_MIN(DWF_M, g->o - oc);
+        const real *dyo = dy + oc * g->oc_step;
+        real *dwo = dw + oc * g->taps;
+        for (int64_t t = 0; t < g->taps; t += DWF_N) {
+            const int dn = (int)PYNN_MIN(DWF_N, g->taps - t);
+            const int64_t *off = g->tap_off + t;
+            /* every (dm, dn) as constants */
+#define PYNN_DWF(m, n)                                                                             \
+    case (m) * 8 + (n):                                                                            \
+        PYNN_FN(dw_flat_block)(m, n, g, x, off, dyo, dwo + t);                                     \
+        break;
+#define PYNN_DWF_ROW(m)                                                                            \
+    PYNN_DWF(m, 1) PYNN_DWF(m, 2) PYNN_DWF(m, 3) PYNN_DWF(m, 4)
+            switch (dm * 8 + dn) {
+                PYNN_DWF_ROW(1) PYNN_DWF_ROW(2) PYNN_DWF_ROW(3)
+#if DWF_M > 3
+                PYNN_DWF_ROW(4) PYNN_DWF(1, 5) PYNN_DWF(1, 6) PYNN_DWF(2, 5) PYNN_DWF(2, 6)
+                PYNN_DWF(3, 5) PYNN_DWF(3, 6) PYNN_DWF(4, 5) PYNN_DWF(4, 6)
+#endif
+            default:
+                break;
+            }
+#undef PYNN_DWF_ROW
+#undef PYNN_DWF
+        }
+    }
+}
+#undef NVL
+
+/* base[l] := v[l] for the lanes l in [lo, hi), and nothing else of base is touched. */
+static inline __attribute__((always_inline)) void PYNN_FN(store_lanes)(real *base,
+                                                                      PYNN_FN(cp_vec) v, int lo,
+                                                                      int hi)
+{
+#if VBYTES > 32
+    /* a 512-bit masked store of the 256-bit vector (AVX512VL, which would store it as it is,
+     * is not assumed); the masked-off lanes are neither written nor fault */
+    const unsigned mask = (1u << hi) - (1u << lo);
+    if (sizeof(real) == sizeof(float))
+        _mm512_mask_storeu_ps(base, (__mmask16)mask, _mm512_castps256_ps512((__m256)v));
+    else
+        _mm512_mask_storeu_pd(base, (__mmask8)mask, _mm512_castpd256_pd512((__m256d)v));
+#else
+    for (int l = lo; l < hi; ++l)
+        base[l] = v[l];
+#endif
+}
+
+/* Up to 3 row vectors (vector k starts at image offset xo[k] and at output (yy[k], yx[k]):
+ * one pass reads a vector of every tap for each) x 4 output channels: 12 sums, 3 image
  * vectors and a broadcast weight fill 16 registers, and 3 + 4 loads feed 12 fused
- * multiply-adds. Lanes past a row's end (the image has slack there) compute sums that are not
- * stored. */
+ * multiply-adds. Only lanes that are outputs are stored: a vector's lanes run along its
+ * output row to `wrap` (past ow they are dropped), and then, for flat rows, on at the next
+ * row's start. */
 static inline __attribute__((always_inline)) void PYNN_FN(fwd_rows_block)(
     const int dn, const int dm, const pynn_conv_rows_geom *g, const real *x, const real *wpack,
-    const real *bias, int relu, const int64_t *xo, const int64_t *yo, const int64_t *len, real *y)
+    const real *bias, int relu, const int64_t *xo, const int64_t *yy, const int64_t *yx,
+    int64_t wrap, real *y)
 {
     PYNN_FN(cp_vec) s[4][3];
     const PYNN_FN(cp_vec) zero = {0};
@@ -339,11 +460,17 @@ static inline __attribute__((always_inline)) void PYNN_FN(fwd_rows_block)(
             PYNN_FN(cp_vec) v = s[a][k] + bv;
             if (relu) /* max(v, 0) that keeps NaN, as the GEMM's epilogue */
                 v = (PYNN_FN(cp_vec))((PYNN_FN(cp_ivec))v & ~(PYNN_FN(cp_ivec))(v < zero));
-            if (len[k] == VL) {
-                memcpy(ya + yo[k], &v, sizeof(PYNN_FN(cp_vec)));
-            } else {
-                for (int64_t l = 0; l < len[k]; ++l)
-                    ya[yo[k] + l] = v[l];
+            if (yx[k] + VL <= g->ow) {
+                memcpy(ya + yy[k] * g->ow + yx[k], &v, sizeof(PYNN_FN(cp_vec)));
+            } else { /* the vector leaves its row: store it a row's segment at a time */
+                int64_t oy = yy[k], ox = yx[k], l = 0;
+                while (l < VL && oy < g->oh) {
+                    const int64_t n = PYNN_MIN(g->ow - ox, VL - l);
+                    if (n > 0)
+                        PYNN_FN(store_lanes)(ya + oy * g->ow + ox - l, v, (int)l, (int)(l + n));
+                    l += wrap - ox;
+                    ox = 0, ++oy;
+                }
             }
         }
     }
@@ -352,29 +479,35 @@ static inline __attribute__((always_inline)) void PYNN_FN(fwd_rows_block)(
 static void PYNN_FN(fwd_rows)(const pynn_conv_rows_geom *g, const real *x, const real *wpack,
                               const real *bias, int relu, real *y)
 {
-    const int64_t rvs = g->oh * ((g->ow + VL - 1) / VL);
+    /* Row vectors: of each row, or of the one flat row. Rows do not wrap: a vector's lanes
+     * past ow are dropped before it could reach `wrap`. */
+    const int64_t row = g->flat_row, wrap = row ? row : g->ow + VL;
+    const int64_t rvs = row ? ((g->oh - 1) * row + g->ow + VL - 1) / VL
+                            : g->oh * ((g->ow + VL - 1) / VL);
     for (int64_t oc = 0; oc < g->o; oc += 4) {
         const int dm = (int)PYNN_MIN(4, g->o - oc);
         const real *wp = wpack + oc * g->taps, *bo = bias ? bias + oc : NULL;
         real *yc = y + oc * g->oc_step;
-        int64_t oy = 0, v = 0; /* the next row vector */
+        int64_t oy = 0, ox = 0; /* where the next row vector starts */
         for (int64_t rv = 0; rv < rvs; rv += 3) {
             const int dn = (int)PYNN_MIN(3, rvs - rv);
-            int64_t xo[3], yo[3], len[3];
+            int64_t xo[3], yy[3], yx[3];
             for (int k = 0; k < dn; ++k) {
-                xo[k] = oy * g->x_row + v;
-                yo[k] = oy * g->ow + v;
-                len[k] = PYNN_MIN(VL, g->ow - v);
-                v += VL;
-                if (v >= g->ow)
-                    v = 0, ++oy;
+                xo[k] = oy * g->x_row + ox;
+                yy[k] = oy;
+                yx[k] = ox;
+                ox += VL;
+                if (!row && ox >= g->ow)
+                    ox = 0, ++oy;
+                for (; row && ox >= row; ox -= row)
+                    ++oy;
             }
             if (dn == 3)
-                PYNN_FN(fwd_rows_block)(3, dm, g, x, wp, bo, relu, xo, yo, len, yc);
+                PYNN_FN(fwd_rows_block)(3, dm, g, x, wp, bo, relu, xo, yy, yx, wrap, yc);
             else if (dn == 2)
-                PYNN_FN(fwd_rows_block)(2, dm, g, x, wp, bo, relu, xo, yo, len, yc);
+                PYNN_FN(fwd_rows_block)(2, dm, g, x, wp, bo, relu, xo, yy, yx, wrap, yc);
             else
-                PYNN_FN(fwd_rows_block)(1, dm, g, x, wp, bo, relu, xo, yo, len, yc);
+                PYNN_FN(fwd_rows_block)(1, dm, g, x, wp, bo, relu, xo, yy, yx, wrap, yc);
         }
     }
 }

@@ -51,6 +51,7 @@ typedef struct {
     int64_t o, taps, oh, ow;
     int64_t oc_step;        /* between output-channel planes: of dy, or of y (forward) */
     int64_t x_row;          /* between the image rows of successive output rows */
+    int64_t flat_row;       /* forward only: 0, or the outputs taken as one row (below) */
     const int64_t *tap_off; /* taps entries */
 } pynn_conv_rows_geom;
 
@@ -68,10 +69,18 @@ typedef struct {
                  const int64_t *idx, real *dxpad))                                                 \
     /* The image-read weight gradient above, in vectors of lanes_f32 / lanes_f64 values. */        \
     K(void, dw_rows, (const pynn_conv_rows_geom *g, const real *x, const real *dy, real *acc))     \
+    /* The same as one long row in the ISA's full-width vectors, summed at once, over oh images:   \
+     * dw (o x taps) += the products of dy's o rows of ow values (oc_step apart; ow a multiple     \
+     * of 64 bytes' values) with the ow values at x + tap_off[t] of each tap; image i's rows at    \
+     * dy + i o oc_step and x + i x_row. */                                                        \
+    K(void, dw_flat, (const pynn_conv_rows_geom *g, const real *x, const real *dy, real *dw))      \
     /* The forward of one image of such a convolution, from the image itself: y's o planes of      \
      * oh x ow values, oc_step apart, := relu?(conv + bias) (bias NULL: none; relu keeps NaN).     \
      * Each row is computed in whole vectors, so the image needs lanes - 1 readable values of      \
-     * slack past its end; only the row's ow values are stored. wpack holds the weights in         \
+     * slack past its end; only the row's ow values are stored. With flat_row (stride 1,           \
+     * x_row = flat_row >= ow), the (oh - 1) flat_row + ow outputs are instead computed as one     \
+     * row read from the image at flat position q = oy flat_row + ox, and those with ox < ow       \
+     * stored at (oy, ox) of y's planes; the rest are dropped. wpack holds the weights in          \
      * blocks of 4 output channels, taps x 4 values each (w[oc][t] at                              \
      * wpack[oc / 4 * taps * 4 + t * 4 + oc % 4]), zero past o. */                                 \
     K(void, fwd_rows, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,             \

@@ -260,6 +260,14 @@ DIRECT_GEOMETRIES = [
     ((3, 4, 11, 13), 6, (3, 3), 1, 1, 1),
     ((2, 4, 12, 9), 5, (3, 2), 1, (2, 1), (2, 1)),
     ((2, 10, 7, 6), 3, (3, 3), 1, 1, 1),
+    # Larger images, whose weight gradient (with AVX-512) is the flat kernel's: one long row
+    # over the padded image's width, in blocks of 4 output channels x 6 taps with ragged
+    # ones (9 channels, 75 taps), a padding wider than the window reaches (1 x 3 with 2),
+    # dilation, and widths that are no whole number of vectors.
+    ((3, 8, 20, 21), 9, (3, 3), 1, 1, 1),
+    ((2, 5, 19, 30), 7, (3, 5), 1, (1, 2), 1),
+    ((2, 6, 24, 17), 5, (3, 3), 1, 2, 2),
+    ((2, 7, 18, 20), 4, (1, 3), 1, (1, 2), 1),
 ]
 
 
@@ -288,19 +296,23 @@ def test_conv2d_direct_paths_match_reference(geometry, dtype, relu, compiled, re
                 assert_close(g, e, dtype, reduction_len=length, magnitude=length)
 
 
-def test_conv2d_weight_gradient_ignores_values_outside_each_tap(compiled, reference, isa):
+@pytest.mark.parametrize("c, h, width", [(2, 7, 13), (8, 20, 22)])
+def test_conv2d_weight_gradient_ignores_values_outside_each_tap(c, h, width, compiled, reference,
+                                                                 isa):
     """An infinite input in the last column reaches only the taps whose windows cover it: the
-    vector lanes past a row's end must not multiply it into the others (not even as 0 * inf)."""
+    vector lanes past a row's end must not multiply it into the others (not even as 0 * inf),
+    nor, in the flat weight gradient (the larger image), the zeros between dy's rows."""
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 2, 7, 13)).astype(np.float32)
+    x = rng.standard_normal((2, c, h, width)).astype(np.float32)
     x[:, :, :, -1] = np.inf
-    w = rng.standard_normal((5, 2, 3, 3)).astype(np.float32)
-    dy = rng.standard_normal((2, 5, 5, 11)).astype(np.float32)
+    w = rng.standard_normal((5, c, 3, 3)).astype(np.float32)
+    dy = rng.standard_normal((2, 5, h - 2, width - 2)).astype(np.float32)
     _, dw, _ = compiled.conv2d_backward(x, w, dy, needs_input_grad=False)
     with np.errstate(invalid="ignore"):  # the reference's NaN in the taps that cover it
         _, want, _ = reference.conv2d_backward(x, w, dy, needs_input_grad=False)
     assert np.isfinite(dw[..., :2]).all()
-    assert_close(dw[..., :2], want[..., :2], np.float32, 2 * 55, 2 * 55)
+    pixels = 2 * (h - 2) * (width - 2)
+    assert_close(dw[..., :2], want[..., :2], np.float32, pixels, pixels)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -309,8 +321,9 @@ def test_conv2d_direct_paths_repeat_exactly(n_threads, compiled, reference, rng,
     and 1 and 2 threads agree with the reference (batches 1 and 7: one image per thread or
     ragged shares)."""
     threads(n_threads)
-    for batch, c in ((1, 3), (7, 3), (7, 8)):  # 8 channels: the input gradient read from dy
-        x = random(rng, (batch, c, 11, 10), np.float32)
+    # 8 channels: the input gradient read from dy; 20 x 21: the flat weight gradient
+    for batch, c, h, width in ((1, 3, 11, 10), (7, 3, 11, 10), (7, 8, 11, 10), (7, 8, 20, 21)):
+        x = random(rng, (batch, c, h, width), np.float32)
         w = random(rng, (9, c, 3, 3), np.float32)
         b = random(rng, (9,), np.float32)
         y = compiled.conv2d_forward(x, w, b, 1, 1)
@@ -322,4 +335,4 @@ def test_conv2d_direct_paths_repeat_exactly(n_threads, compiled, reference, rng,
                 np.testing.assert_array_equal(g, e)
         assert_close(y, reference.conv2d_forward(x, w, b, 1, 1), np.float32, 9 * c, 9 * c)
         for g, e in zip(first, reference.conv2d_backward(x, w, dy, 1, 1)):
-            assert_close(g, e, np.float32, batch * 110, batch * 110)
+            assert_close(g, e, np.float32, batch * h * width, batch * h * width)
