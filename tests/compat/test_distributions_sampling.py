@@ -36,6 +36,13 @@ MOMENT_CASES = [
     ("onehot", lambda: pd.OneHotCategorical(_f64([0.2, 0.5, 0.3]))),
     ("mvn", lambda: pd.MultivariateNormal(_f64([1.0, -1.0]),
                                           _f64([[2.0, 0.6], [0.6, 0.5]]))),
+    ("negative_binomial", lambda: pd.NegativeBinomial(_f64([2.5, 10.0]), _f64([0.3, 0.6]))),
+    ("weibull", lambda: pd.Weibull(_f64([1.0, 2.0]), _f64([0.8, 3.0]))),
+    ("pareto", lambda: pd.Pareto(_f64([1.0, 2.0]), _f64([5.0, 9.0]))),
+    ("kumaraswamy", lambda: pd.Kumaraswamy(_f64([0.5, 3.0]), _f64([2.0, 3.0]))),
+    ("continuous_bernoulli", lambda: pd.ContinuousBernoulli(_f64([0.1, 0.5, 0.8]))),
+    ("lowrank_mvn", lambda: pd.LowRankMultivariateNormal(
+        _f64([1.0, -1.0, 0.0]), _f64([[1.0], [0.5], [-1.0]]), _f64([0.5, 1.0, 0.2]))),
     ("mixture", lambda: pd.MixtureSameFamily(pd.Categorical(_f64([0.3, 0.7])),
                                              pd.Normal(_f64([-2.0, 1.0]), _f64([0.5, 1.0])))),
 ]
@@ -110,6 +117,13 @@ def test_gamma_implicit_gradient_matches_torch(a):
      lambda m, s: (np.exp(m + s * s / 2), s * np.exp(m + s * s / 2))),
     ("gumbel", lambda p: pd.Gumbel(p[0], p[1]), [1.0, 2.0], lambda m, s: (1.0, 0.5772156649)),
     ("halfnormal", lambda p: pd.HalfNormal(p[0]), [2.0], lambda s: (np.sqrt(2 / np.pi),)),
+    ("weibull", lambda p: pd.Weibull(p[0], p[1]), [2.0, 1.0], lambda s, k: (1.0, -2.0 * (
+        1 - 0.5772156649))),
+    ("pareto", lambda p: pd.Pareto(p[0], p[1]), [1.0, 5.0], lambda s, a: (a / (a - 1),
+                                                                       -s / (a - 1) ** 2)),
+    ("continuous_bernoulli", lambda p: pd.ContinuousBernoulli(p[0]), [0.8],
+     # mean p / (2p - 1) + 1 / log((1 - p) / p)
+     lambda p: (-1 / (2 * p - 1) ** 2 + 1 / (p * (1 - p) * np.log(p / (1 - p)) ** 2),)),
 ])
 def test_rsample_gradient_of_the_mean(name, build, params, mean_fn):
     pynn.manual_seed(1)

@@ -1,0 +1,494 @@
+"""Less common families: negative binomial, Weibull, Pareto, Kumaraswamy, continuous
+Bernoulli and the low-rank multivariate normal."""
+
+import math
+from typing import ClassVar
+
+import numpy as np
+
+from .. import _dtype
+from .. import _factory as _f
+from .. import linalg as _linalg
+from ..nn import functional as _F
+from ..random import get_generator
+from . import constraints
+from ._multivariate import TransformedDistribution, _mahalanobis
+from ._univariate import _EULER, Exponential, Uniform
+from .distribution import Distribution, ExponentialFamily
+from .transforms import AffineTransform, ExpTransform, PowerTransform
+from .utils import as_tensor, broadcast_all, const, lazy_property, logits_to_probs, probs_to_logits
+
+__all__ = ["ContinuousBernoulli", "Kumaraswamy", "LowRankMultivariateNormal",
+           "NegativeBinomial", "Pareto", "Weibull"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class NegativeBinomial(Distribution):
+    """Successes before ``total_count`` failures (``torch.distributions.NegativeBinomial``).
+
+    Each trial succeeds with probability ``probs``.
+
+    Parameters
+    ----------
+    total_count : Tensor or float
+        The number of failures that stops the trials (non-negative, need not be an integer;
+        broadcast with the probabilities).
+    probs : Tensor or float, optional
+        The success probability, in ``[0, 1)`` (broadcast).
+    logits : Tensor or float, optional
+        Its log-odds (broadcast). Give exactly one of ``probs`` and ``logits``.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"total_count": constraints.greater_than_eq(0),
+                                       "probs": constraints.half_open_interval(0.0, 1.0),
+                                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            self.total_count = self.total_count.to(self.probs.dtype)
+            shape = self.probs.shape
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self.total_count = self.total_count.to(self.logits.dtype)
+            shape = self.logits.shape
+        super().__init__(shape, validate_args=validate_args)
+
+    @lazy_property
+    def logits(self):
+        """The log-odds of success."""
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        """The probability of success."""
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def _param(self):
+        return self.__dict__.get("probs", self.__dict__.get("logits"))
+
+    @property
+    def mean(self):
+        return self.total_count * self.logits.exp()
+
+    @property
+    def mode(self):
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self):
+        return self.mean / (-self.logits).sigmoid()
+
+    def sample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        n = np.broadcast_to(self.total_count._data.astype(np.float64), shape)
+        p = np.broadcast_to(self.probs._data.astype(np.float64), shape)
+        # NumPy counts failures before n successes: its success is our failure
+        return self._draw(lambda g, s: g.negative_binomial(n, 1 - p), shape, self._param)
+
+    def log_prob(self, value):
+        value = self._value(value, self._param)
+        n, logits = self.total_count, self.logits
+        # log sigmoid(-l) = -softplus(l), log sigmoid(l) = -softplus(-l)
+        unnormalised = -n * _F.softplus(logits) - value * _F.softplus(-logits)
+        norm = -(n + value).lgamma() + (1 + value).lgamma() + n.lgamma()
+        norm = norm.masked_fill((n + value) == 0, 0.0)
+        return unnormalised - norm
+
+
+class Weibull(TransformedDistribution):
+    """The Weibull distribution (``torch.distributions.Weibull``).
+
+    ``scale * E ** (1 / concentration)`` for a standard exponential ``E``.
+
+    Parameters
+    ----------
+    scale : Tensor or float
+        The scale ``lambda`` (positive; broadcast with ``concentration``).
+    concentration : Tensor or float
+        The shape ``k`` (positive; broadcast).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"scale": constraints.positive,
+                                       "concentration": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, scale, concentration, validate_args=None):
+        self.scale, self.concentration = broadcast_all(scale, concentration)
+        base = Exponential(_f.ones_like(self.scale), validate_args=validate_args)
+        super().__init__(base, [PowerTransform(self.concentration.reciprocal()),
+                                AffineTransform(0, self.scale)], validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return Weibull(self.scale.expand(*batch_shape), self.concentration.expand(*batch_shape),
+                       validate_args=False)
+
+    @property
+    def mean(self):
+        return self.scale * (1 + self.concentration.reciprocal()).lgamma().exp()
+
+    @property
+    def mode(self):
+        k = self.concentration
+        return self.scale * ((k - 1) / k).pow(k.reciprocal())
+
+    @property
+    def variance(self):
+        k = self.concentration
+        return self.scale.pow(2) * ((1 + 2 / k).lgamma().exp()
+                                    - (1 + k.reciprocal()).lgamma().exp().pow(2))
+
+    def entropy(self):
+        k = self.concentration
+        return _EULER * (1 - k.reciprocal()) + (self.scale / k).log() + 1
+
+
+class Pareto(TransformedDistribution):
+    """The Pareto (type I) distribution (``torch.distributions.Pareto``).
+
+    ``scale * exp(E / alpha)`` for a standard exponential ``E``.
+
+    Parameters
+    ----------
+    scale : Tensor or float
+        The smallest value (positive; broadcast with ``alpha``).
+    alpha : Tensor or float
+        The tail index (positive; broadcast).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"alpha": constraints.positive,
+                                       "scale": constraints.positive}
+    has_rsample = True
+
+    def __init__(self, scale, alpha, validate_args=None):
+        self.scale, self.alpha = broadcast_all(scale, alpha)
+        base = Exponential(self.alpha, validate_args=validate_args)
+        super().__init__(base, [ExpTransform(), AffineTransform(0, self.scale)],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return Pareto(self.scale.expand(*batch_shape), self.alpha.expand(*batch_shape),
+                      validate_args=False)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        """``[scale, inf)``."""
+        return constraints.greater_than_eq(self.scale)
+
+    @property
+    def mean(self):
+        a = self.alpha.clamp(min=1)
+        return a * self.scale / (a - 1)
+
+    @property
+    def mode(self):
+        return self.scale
+
+    @property
+    def variance(self):
+        a = self.alpha.clamp(min=2)
+        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+
+    def entropy(self):
+        return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
+
+
+class Kumaraswamy(TransformedDistribution):
+    """The Kumaraswamy distribution on ``(0, 1)`` (``torch.distributions.Kumaraswamy``).
+
+    ``(1 - U ** (1 / b)) ** (1 / a)`` for uniform ``U``: a Beta-like law with a closed-form
+    cdf, so its samples are differentiable.
+
+    Parameters
+    ----------
+    concentration1 : Tensor or float
+        ``a`` (positive; broadcast with ``concentration0``).
+    concentration0 : Tensor or float
+        ``b`` (positive; broadcast).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"concentration1": constraints.positive,
+                                       "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        self.concentration1, self.concentration0 = broadcast_all(concentration1,
+                                                                 concentration0)
+        finfo = _dtype.finfo(self.concentration0.dtype)
+        base = Uniform(_f.full_like(self.concentration0, 0.0),
+                       _f.full_like(self.concentration0, 1.0), validate_args=validate_args)
+        parts = [PowerTransform(self.concentration0.reciprocal()), AffineTransform(1.0, -1.0),
+                 PowerTransform(self.concentration1.reciprocal())]
+        super().__init__(base, parts, validate_args=validate_args)
+        self._tiny = float(finfo.tiny)
+
+    def expand(self, batch_shape, _instance=None):
+        return Kumaraswamy(self.concentration1.expand(*batch_shape),
+                           self.concentration0.expand(*batch_shape), validate_args=False)
+
+    def _moment(self, n):
+        a, b = self.concentration1, self.concentration0
+        return b * ((1 + n / a).lgamma() + b.lgamma() - (1 + n / a + b).lgamma()).exp()
+
+    @property
+    def mean(self):
+        return self._moment(1)
+
+    @property
+    def mode(self):
+        a, b = self.concentration1, self.concentration0
+        mode = ((a - 1) / (a * b - 1)).pow(a.reciprocal())
+        return mode.masked_fill((a < 1) | (b < 1), float("nan"))
+
+    @property
+    def variance(self):
+        return self._moment(2) - self._moment(1).pow(2)
+
+    def entropy(self):
+        a, b = self.concentration1, self.concentration0
+        return (1 - b.reciprocal()) + (1 - a.reciprocal()) * ((b + 1).digamma() + _EULER) - \
+            a.log() - b.log()
+
+
+class ContinuousBernoulli(ExponentialFamily):
+    """The continuous Bernoulli distribution on ``[0, 1]``
+    (``torch.distributions.ContinuousBernoulli``).
+
+    The density is proportional to ``p**x (1 - p)**(1 - x)``; it is the right likelihood for
+    pixel intensities in a VAE. Near ``p = 1/2`` (inside ``lims``) Taylor expansions keep the
+    normaliser and moments accurate.
+
+    Parameters
+    ----------
+    probs : Tensor or float, optional
+        ``p`` in ``[0, 1]`` (broadcast).
+    logits : Tensor or float, optional
+        Its log-odds (broadcast). Give exactly one of ``probs`` and ``logits``.
+    lims : tuple of float
+        The interval around 1/2 where the expansions replace the closed forms.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"probs": constraints.unit_interval,
+                                       "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            shape = self.probs.shape
+        else:
+            (self.logits,) = broadcast_all(logits)
+            shape = self.logits.shape
+        self._lims = lims
+        super().__init__(shape, validate_args=validate_args)
+
+    @lazy_property
+    def logits(self):
+        """The log-odds ``log p - log(1 - p)``."""
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        """``p``."""
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def _param(self):
+        return self.__dict__.get("probs", self.__dict__.get("logits"))
+
+    def _outside(self):
+        p = self.probs
+        return (p <= self._lims[0]) | (p >= self._lims[1])
+
+    def _cut(self):
+        """``probs`` where the closed forms apply, a harmless stand-in elsewhere (so that
+        neither branch of the ``where`` makes a NaN gradient)."""
+        return _where(self._outside(), self.probs, self._lims[0])
+
+    def _log_normalizer(self):
+        p = self._cut()
+        # C(p) = 2 atanh(1 - 2p) / (1 - 2p) = log((1 - p) / p) / (1 - 2p), both signs alike
+        log_norm = ((-p).log1p() - p.log()).abs().log() - (1 - 2 * p).abs().log()
+        x = (self.probs - 0.5).pow(2)
+        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
+        return _where(self._outside(), log_norm, taylor)
+
+    @property
+    def mean(self):
+        p = self._cut()
+        closed = p / (2 * p - 1) + 1 / ((-p).log1p() - p.log())
+        x = self.probs - 0.5
+        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * x.pow(2)) * x
+        return _where(self._outside(), closed, taylor)
+
+    @property
+    def variance(self):
+        p = self._cut()
+        closed = p * (p - 1) / (1 - 2 * p).pow(2) + 1 / ((-p).log1p() - p.log()).pow(2)
+        x = (self.probs - 0.5).pow(2)
+        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
+        return _where(self._outside(), closed, taylor)
+
+    def log_prob(self, value):
+        value = self._value(value, self._param)
+        bce = _F.binary_cross_entropy_with_logits(
+            *_broadcast_pair(self.logits, value), reduction="none")
+        return -bce + self._log_normalizer()
+
+    def cdf(self, value):
+        value = self._value(value, self._param)
+        p = self._cut()
+        closed = (p.pow(value) * (1 - p).pow(1 - value) + p - 1) / (2 * p - 1)
+        inside = _where(self._outside(), closed, value)
+        return _where(value <= 0, 0.0 * inside, _where(value >= 1, 0.0 * inside + 1, inside))
+
+    def icdf(self, value):
+        value = as_tensor(value, self._param)
+        p = self._cut()
+        closed = ((-p + value * (2 * p - 1)).log1p() - (-p).log1p()) / (p.log() - (-p).log1p())
+        return _where(self._outside(), closed, value)
+
+    def rsample(self, sample_shape=()):
+        u = self._draw(lambda g, s: g.random(s), self._extended_shape(sample_shape), self._param)
+        return self.icdf(u)
+
+    def entropy(self):
+        log_p0 = (-self.probs).log1p()
+        log_p1 = self.probs.log()
+        return self.mean * (log_p0 - log_p1) - self._log_normalizer() - log_p0
+
+
+def _where(cond, a, b):
+    from .. import _math as _m
+
+    return _m.where(cond, a, b)
+
+
+def _broadcast_pair(a, b):
+    shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    return (a if tuple(a.shape) == shape else a.expand(*shape),
+            b if tuple(b.shape) == shape else b.expand(*shape))
+
+
+class LowRankMultivariateNormal(Distribution):
+    """A multivariate normal with covariance ``W W^T + diag(D)``
+    (``torch.distributions.LowRankMultivariateNormal``).
+
+    Densities use the Cholesky factor of the assembled ``D x D`` covariance (PyTorch uses the
+    Woodbury identity, cheaper for large ``D``; the values agree).
+
+    Parameters
+    ----------
+    loc : Tensor of shape (..., D)
+        The mean.
+    cov_factor : Tensor of shape (..., D, R)
+        ``W``, the low-rank factor.
+    cov_diag : Tensor of shape (..., D)
+        ``D``, the positive diagonal.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {
+        "loc": constraints.real_vector,
+        "cov_factor": constraints.independent(constraints.real, 2),
+        "cov_diag": constraints.independent(constraints.positive, 1)}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, loc, cov_factor, cov_diag, validate_args=None):
+        loc = as_tensor(loc)
+        cov_factor, cov_diag = as_tensor(cov_factor, loc), as_tensor(cov_diag, loc)
+        if loc.dim() < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        if cov_factor.dim() < 2:
+            raise ValueError("cov_factor must be at least two-dimensional, with optional "
+                             "leading batch dimensions")
+        d = loc.shape[-1]
+        if cov_factor.shape[-2] != d or cov_diag.dim() < 1 or cov_diag.shape[-1] != d:
+            raise ValueError(f"LowRankMultivariateNormal: loc of shape {tuple(loc.shape)}, "
+                             f"cov_factor of shape {tuple(cov_factor.shape)} and cov_diag of "
+                             f"shape {tuple(cov_diag.shape)} do not share the event size {d}")
+        batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(cov_factor.shape[:-2]),
+                                    tuple(cov_diag.shape[:-1]))
+        r = cov_factor.shape[-1]
+        self.loc = loc.expand(*batch, d)
+        self.cov_factor = cov_factor.expand(*batch, d, r)
+        self.cov_diag = cov_diag.expand(*batch, d)
+        super().__init__(batch, (d,), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = tuple(batch_shape)
+        d, r = self.cov_factor.shape[-2:]
+        return LowRankMultivariateNormal(self.loc.expand(*batch_shape, d),
+                                         self.cov_factor.expand(*batch_shape, d, r),
+                                         self.cov_diag.expand(*batch_shape, d),
+                                         validate_args=False)
+
+    @property
+    def covariance_matrix(self):
+        """``W W^T + diag(D)``, ``batch_shape + (D, D)``."""
+        return self.cov_factor @ self.cov_factor.mT + self.cov_diag.diag_embed()
+
+    @property
+    def precision_matrix(self):
+        """The inverse covariance."""
+        return _linalg.inv(self.covariance_matrix)
+
+    @property
+    def scale_tril(self):
+        """The lower Cholesky factor of the covariance."""
+        return _linalg.cholesky(self.covariance_matrix)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return self.cov_factor.pow(2).sum(-1) + self.cov_diag
+
+    def rsample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        r = self.cov_factor.shape[-1]
+        rng = get_generator()
+        eps_w = const(rng.standard_normal(shape[:-1] + (r,)), self.loc)
+        eps_d = const(rng.standard_normal(shape), self.loc)
+        return (self.loc + (self.cov_factor @ eps_w.unsqueeze(-1)).squeeze(-1)
+                + self.cov_diag.sqrt() * eps_d)
+
+    def log_prob(self, value):
+        value = self._value(value, self.loc)
+        low = self.scale_tril
+        m = _mahalanobis(low, value - self.loc)
+        d = self._event_shape[0]
+        return -0.5 * (d * _LOG_2PI + m) - low.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+
+    def entropy(self):
+        d = self._event_shape[0]
+        return (0.5 * d * (1.0 + _LOG_2PI)
+                + self.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1))
