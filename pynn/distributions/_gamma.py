@@ -98,3 +98,30 @@ def rsample_standard_gamma(concentration, shape):
     grad = _wrap(standard_gamma_grad(a, x).astype(dtype), None)
     alpha = concentration.expand(*shape)
     return sample + (alpha - alpha.detach()) * grad
+
+
+def gamma_cdf(concentration, z):
+    """``P(concentration, z)`` as a Tensor, differentiable in both arguments.
+
+    The gradient in ``z`` is the gamma density; in the concentration, a central difference of
+    ``P`` (PyTorch's ``gammainc`` has none).
+    """
+    from .. import _math as _m
+
+    shape = np.broadcast_shapes(tuple(concentration.shape), tuple(z.shape))
+    a = concentration.expand(*shape) if tuple(concentration.shape) != shape else concentration
+    z = z.expand(*shape) if tuple(z.shape) != shape else z
+    dtype = z._data.dtype
+    a64, z64 = a._data.astype(np.float64), np.maximum(z._data.astype(np.float64), 0.0)
+    p = gamma_p(a64, z64)
+    value = _wrap(p.astype(dtype), None)
+    if not (a.requires_grad or z.requires_grad):
+        return value
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        dz = np.exp((a64 - 1) * np.log(z64) - z64 - lgamma_np(a64))
+    dz = np.where(np.isfinite(dz) & (z._data > 0), dz, 0.0)
+    h = 1e-4 * a64
+    da = (gamma_p(a64 + h, z64) - gamma_p(a64 - h, z64)) / (2 * h)
+    out = value + (z - z.detach()) * _wrap(dz.astype(dtype), None)
+    out = out + (a - a.detach()) * _wrap(da.astype(dtype), None)
+    return _m.where(z > 0, out, out * 0.0)

@@ -12,6 +12,7 @@ import numpy as np
 from .. import linalg as _linalg
 from ..nn import functional as _F
 from ._discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from ._more import ContinuousBernoulli, LowRankMultivariateNormal, Pareto
 from ._multivariate import (
     Beta,
     Dirichlet,
@@ -262,12 +263,21 @@ def _kl_normal_laplace(p, q):
     return t1 + math.log(2) + expected_abs / q.scale
 
 
+def _scale_tril(dist):
+    if isinstance(dist, MultivariateNormal):
+        return dist._unbroadcasted_scale_tril
+    return dist.scale_tril
+
+
 @register_kl(MultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
 def _kl_mvn_mvn(p, q):
     if p.event_shape != q.event_shape:
         raise ValueError("KL-divergence between two Multivariate Normals with different "
                          "event shapes cannot be computed")
-    lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    lp, lq = _scale_tril(p), _scale_tril(q)
     half_log_det = (lq.diagonal(dim1=-2, dim2=-1).log().sum(-1)
                     - lp.diagonal(dim1=-2, dim2=-1).log().sum(-1))
     shape = np.broadcast_shapes(tuple(lp.shape), tuple(lq.shape))
@@ -295,3 +305,41 @@ def _kl_transformed_transformed(p, q):
                                   "transforms and event shape")
     extra = len(p.event_shape) - len(p.base_dist.event_shape)
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), extra)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    scale_ratio = p.scale / q.scale
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+    return _inf_where(result, p.scale._data < q.scale._data)
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_cb_cb(p, q):
+    return (p.mean * (p.logits - q.logits) + p._log_normalizer() + (-p.probs).log1p()
+            - q._log_normalizer() - (-q.probs).log1p())
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p, q):
+    var = q.scale.pow(2)
+    rate2 = p.rate.pow(2)
+    return (0.5 * (rate2 * var * 2 * math.pi).log() - 1
+            + (rate2.reciprocal() - q.loc / p.rate + 0.5 * q.loc.pow(2)) / var)
+
+
+def _kl_infinite(p, q):
+    """KL(p || q) where p's support reaches outside q's: +inf."""
+    like = next(v for v in p.__dict__.values() if hasattr(v, "_data"))
+    return const(np.full(tuple(p.batch_shape), np.inf), like)
+
+
+# p on the whole real line (or half of it) against q on a bounded or half-bounded set
+for _p, _qs in (((Normal, Laplace, Gumbel),
+                 (Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform)),
+                ((Exponential, Gamma), (Beta, ContinuousBernoulli, Pareto, Uniform))):
+    for _pt in _p:
+        for _qt in _qs:
+            register_kl(_pt, _qt)(_kl_infinite)
+del _p, _qs, _pt, _qt

@@ -8,7 +8,7 @@ import numpy as np
 from .. import _dtype
 from .. import _factory as _f
 from . import constraints
-from ._gamma import rsample_standard_gamma
+from ._gamma import gamma_cdf, rsample_standard_gamma
 from .distribution import Distribution, ExponentialFamily
 from .utils import as_tensor as _as
 from .utils import broadcast_all, const
@@ -483,6 +483,10 @@ class Gamma(ExponentialFamily):
         value = self._value(value, self.rate)
         c, r = self.concentration, self.rate
         return c.xlogy(r) + (c - 1).xlogy(value) - r * value - c.lgamma()
+
+    def cdf(self, value):
+        value = self._value(value, self.rate)
+        return gamma_cdf(self.concentration, self.rate * value)
 
     def entropy(self):
         c = self.concentration
