@@ -33,6 +33,7 @@ from ._more import (
     LowRankMultivariateNormal,
     NegativeBinomial,
     Pareto,
+    VonMises,
     Weibull,
 )
 from ._multivariate import (
@@ -126,6 +127,7 @@ __all__ = [
     "Transform",
     "TransformedDistribution",
     "Uniform",
+    "VonMises",
     "Weibull",
     "biject_to",
     "constraints",
@@ -155,7 +157,7 @@ _SUBMODULES = {
     "normal": "_univariate", "studentT": "_univariate", "uniform": "_univariate",
     "continuous_bernoulli": "_more", "kumaraswamy": "_more",
     "lowrank_multivariate_normal": "_more", "negative_binomial": "_more", "pareto": "_more",
-    "weibull": "_more", "exp_family": "distribution", "kl": "_kl",
+    "weibull": "_more", "von_mises": "_more", "exp_family": "distribution", "kl": "_kl",
 }
 for _alias, _real in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_alias}"] = globals()[_alias] = sys.modules[f"{__name__}.{_real}"]

@@ -19,7 +19,7 @@ from .transforms import AffineTransform, ExpTransform, PowerTransform
 from .utils import as_tensor, broadcast_all, const, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["ContinuousBernoulli", "Kumaraswamy", "LowRankMultivariateNormal",
-           "NegativeBinomial", "Pareto", "Weibull"]
+           "NegativeBinomial", "Pareto", "VonMises", "Weibull"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -492,3 +492,81 @@ class LowRankMultivariateNormal(Distribution):
         d = self._event_shape[0]
         return (0.5 * d * (1.0 + _LOG_2PI)
                 + self.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+
+
+_BESSEL_SWITCH = 50.0   # series below, large-argument expansion above
+_BESSEL_TERMS = 120     # the series' terms peak near k = x / 2: ample at x = 50
+
+
+def _log_bessel_i(x, order):
+    """``log I_order(x)`` (order 0 or 1) of a Tensor ``x >= 0``, differentiable."""
+    from .. import _math as _m
+
+    shape = (-1,) + (1,) * x.dim()
+    k = np.arange(_BESSEL_TERMS, dtype=np.float64)
+    small = x.clamp(min=float(_dtype.finfo(x.dtype).tiny), max=_BESSEL_SWITCH)
+    # I_n(x) = sum_k (x/2)^(2k+n) / (k! (k+n)!)
+    log_fact = np.array([math.lgamma(i + 1) + math.lgamma(i + order + 1) for i in k])
+    powers = const((2 * k + order).reshape(shape), x)
+    series = (powers * (small / 2).log() - const(log_fact.reshape(shape), x)).logsumexp(0)
+    # I_n(x) ~ e^x / sqrt(2 pi x) * sum_j (-1)^j prod_{i<=j} (4n^2 - (2i-1)^2) / (j! (8x)^j)
+    big = x.clamp(min=_BESSEL_SWITCH)
+    mu = 4.0 * order * order
+    total, term = 1.0, 1.0
+    for j in range(1, 12):
+        term = term * (-(mu - (2 * j - 1) ** 2) / (j * 8.0)) / big
+        total = total + term
+    asymptotic = big - 0.5 * (2 * math.pi * big).log() + total.log()
+    return _m.where(x < _BESSEL_SWITCH, series, asymptotic)
+
+
+class VonMises(Distribution):
+    """The von Mises distribution of angles (``torch.distributions.VonMises``).
+
+    The circular analogue of the normal: density ``exp(k cos(x - loc)) / (2 pi I0(k))``.
+    Samples lie in ``[-pi, pi)``; there is no ``rsample`` (as in PyTorch).
+
+    Parameters
+    ----------
+    loc : Tensor or float
+        The mean angle, in radians (broadcast with ``concentration``).
+    concentration : Tensor or float
+        ``k``, the concentration (positive; broadcast).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real,
+                                       "concentration": constraints.positive}
+    support = constraints.real
+    has_rsample = False
+
+    def __init__(self, loc, concentration, validate_args=None):
+        self.loc, self.concentration = broadcast_all(loc, concentration)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        """The circular variance, ``1 - I1(k) / I0(k)``."""
+        k = self.concentration
+        return 1 - (_log_bessel_i(k, 1) - _log_bessel_i(k, 0)).exp()
+
+    def sample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        k = np.broadcast_to(self.concentration._data.astype(np.float64), shape)
+        x = get_generator().vonmises(0.0, k)
+        x = np.mod(x + np.broadcast_to(self.loc._data, shape) + np.pi, 2 * np.pi) - np.pi
+        return const(x, self.loc)
+
+    def log_prob(self, value):
+        value = self._value(value, self.loc)
+        k = self.concentration
+        return k * (value - self.loc).cos() - math.log(2 * math.pi) - _log_bessel_i(k, 0)

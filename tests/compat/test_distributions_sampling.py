@@ -63,6 +63,17 @@ def test_sample_moments(name, build):
     np.testing.assert_allclose(data.var(0), var, rtol=0.1, atol=1e-3)
 
 
+def test_vonmises_circular_moments():
+    pynn.manual_seed(4)
+    dist = pd.VonMises(_f64([0.5, -3.0]), _f64([2.0, 20.0]))
+    x = dist.sample((N,)).numpy()
+    assert ((x >= -np.pi) & (x < np.pi)).all()
+    d = x - dist.loc.numpy()
+    # E[cos(x - loc)] = I1(k) / I0(k) = 1 - circular variance; E[sin(x - loc)] = 0
+    np.testing.assert_allclose(np.cos(d).mean(0), 1 - dist.variance.numpy(), atol=0.01)
+    np.testing.assert_allclose(np.sin(d).mean(0), 0, atol=0.01)
+
+
 def test_cauchy_sample_quantiles():
     pynn.manual_seed(0)
     x = pd.Cauchy(_f64(1.0), _f64(2.0)).sample((N,)).numpy()
