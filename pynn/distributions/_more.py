@@ -266,8 +266,7 @@ class Kumaraswamy(TransformedDistribution):
 
 
 class ContinuousBernoulli(ExponentialFamily):
-    """The continuous Bernoulli distribution on ``[0, 1]``
-    (``torch.distributions.ContinuousBernoulli``).
+    """The continuous Bernoulli on ``[0, 1]`` (``torch.distributions.ContinuousBernoulli``).
 
     The density is proportional to ``p**x (1 - p)**(1 - x)``; it is the right likelihood for
     pixel intensities in a VAE. Near ``p = 1/2`` (inside ``lims``) Taylor expansions keep the
@@ -391,8 +390,7 @@ def _broadcast_pair(a, b):
 
 
 class LowRankMultivariateNormal(Distribution):
-    """A multivariate normal with covariance ``W W^T + diag(D)``
-    (``torch.distributions.LowRankMultivariateNormal``).
+    """A normal with covariance ``W W^T + diag(D)`` (``LowRankMultivariateNormal`` of PyTorch).
 
     Densities use the Cholesky factor of the assembled ``D x D`` covariance (PyTorch uses the
     Woodbury identity, cheaper for large ``D``; the values agree).
