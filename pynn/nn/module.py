@@ -149,12 +149,21 @@ class RemovableHandle:
         self.remove()
 
 
+def _check_module_device(d):
+    """:func:`check_device`, but for "meta" too: a module moved to PyTorch's meta device only
+    serves as the skeleton that ``func.functional_call`` gives parameters (its ensembling
+    recipe), which a module keeping its CPU storage serves as well."""
+    if isinstance(d, (str, device)) and str(d).split(":")[0] == "meta":
+        return
+    check_device(d)
+
+
 def _to_args(args, kwargs):
     """The dtype (NumPy, or None) that ``Module.to(*args, **kwargs)`` asks for, after checking
     that any device given is the CPU: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
     ``to(tensor)``, ``to(device=..., dtype=..., non_blocking=...)``."""
     dtype = kwargs.pop("dtype", None)
-    check_device(kwargs.pop("device", None))
+    _check_module_device(kwargs.pop("device", None))
     kwargs.pop("non_blocking", None)
     kwargs.pop("memory_format", None)
     if kwargs:
@@ -167,7 +176,7 @@ def _to_args(args, kwargs):
         elif isinstance(arg, str) and arg.split(":")[0] not in _DEVICE_TYPES:
             dtype = arg  # a dtype's name, "float64"
         elif isinstance(arg, (str, int, device)):
-            check_device(arg)
+            _check_module_device(arg)
         else:
             dtype = arg
     if dtype is None:
@@ -831,7 +840,9 @@ class Module:
 
         Takes PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
         ``to(tensor)`` (its dtype), keywords ``device=``, ``dtype=``, ``non_blocking=``. The
-        device must be the CPU (others raise pynn's CPU-only RuntimeError). The Parameter
+        device must be the CPU (others raise pynn's CPU-only RuntimeError), or "meta", which
+        leaves the module as it is (pynn has no storage-less tensors; such a module only
+        serves as ``func.functional_call``'s skeleton). The Parameter
         objects, their ``.grad`` Tensors and the buffer Tensors stay the same (their storage is
         replaced by a converted array); integer buffers (``num_batches_tracked``) are kept.
         """

@@ -1,6 +1,8 @@
 """pynn.func against torch.func: the same functions and inputs into both, values, shapes,
 structures and the errors compared."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -83,7 +85,8 @@ def test_ensemble_by_vmap_over_stacked_module_state():
     assert all(p.requires_grad and p.grad_fn is None for p in params.values())
     assert buffers == {} and tbuffers == {}
     x = RNG.standard_normal((5, 4)).astype(np.float32)
-    base, tbase = pairs[0]
+    # the tutorial's skeleton: a copy moved to the meta device (pynn keeps it as it is)
+    base, tbase = copy.deepcopy(pairs[0][0]).to("meta"), copy.deepcopy(pairs[0][1]).to("meta")
 
     def run(lib, b):
         return lambda p, bu, xx: lib.func.functional_call(b, (p, bu), (xx,))
