@@ -5,11 +5,16 @@ parameter names and shapes (``in_proj_weight`` (3E, E) or ``q_proj_weight`` /
 ``k_proj_weight`` / ``v_proj_weight``, ``in_proj_bias`` (3E,), ``out_proj`` a Linear), the same
 initialisation, masks and return values, so a PyTorch ``state_dict`` loads key for key.
 
+As ``torch.nn.attention``, it also holds :class:`SDPBackend` and :func:`sdpa_kernel`, the
+switch scripts wrap attention in (recorded, with no effect on pynn's one implementation).
+
 Positional encodings have no PyTorch class: :class:`SinusoidalPositionalEncoding` is the
 fixed encoding of "Attention Is All You Need" (as in PyTorch's Transformer tutorial) and
 :class:`LearnedPositionalEncoding` a learned table laid out as an ``nn.Embedding``.
 """
 
+import contextlib
+import enum
 import math
 
 import numpy as np
@@ -22,7 +27,50 @@ from .linear import Linear, _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["LearnedPositionalEncoding", "MultiheadAttention", "SinusoidalPositionalEncoding"]
+__all__ = ["LearnedPositionalEncoding", "MultiheadAttention", "SDPBackend",
+           "SinusoidalPositionalEncoding", "sdpa_kernel"]
+
+
+class SDPBackend(enum.IntEnum):
+    """The scaled-dot-product-attention backends by PyTorch's names and values."""
+
+    ERROR = -1
+    MATH = 0
+    FLASH_ATTENTION = 1
+    EFFICIENT_ATTENTION = 2
+    CUDNN_ATTENTION = 3
+    OVERRIDEABLE = 4
+
+
+_SWITCH = {SDPBackend.MATH: "math", SDPBackend.FLASH_ATTENTION: "flash",
+           SDPBackend.EFFICIENT_ATTENTION: "mem_efficient", SDPBackend.CUDNN_ATTENTION: "cudnn"}
+
+
+@contextlib.contextmanager
+def sdpa_kernel(backends, set_priority=False):
+    """Allow only ``backends`` for attention in a block (``torch.nn.attention.sdpa_kernel``).
+
+    The switches are recorded (``pynn.backends.cuda.math_sdp_enabled()`` ... read them) and
+    restored after; pynn's attention has one implementation, used whatever they say.
+
+    Parameters
+    ----------
+    backends : SDPBackend or list of SDPBackend
+    set_priority : bool
+        Accepted for PyTorch's signature.
+
+    Yields
+    ------
+    None
+    """
+    from ..backends import cuda
+
+    chosen = [backends] if isinstance(backends, SDPBackend) else list(backends)
+    if not all(isinstance(b, SDPBackend) for b in chosen):
+        raise AssertionError("Backend must be an instance of SDPBackend")
+    with cuda.sdp_kernel(**{f"enable_{name}": b in chosen
+                            for b, name in _SWITCH.items()}):
+        yield
 
 
 class NonDynamicallyQuantizableLinear(Linear):
