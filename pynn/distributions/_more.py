@@ -492,30 +492,12 @@ class LowRankMultivariateNormal(Distribution):
                 + self.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1))
 
 
-_BESSEL_SWITCH = 50.0   # series below, large-argument expansion above
-_BESSEL_TERMS = 120     # the series' terms peak near k = x / 2: ample at x = 50
-
-
 def _log_bessel_i(x, order):
-    """``log I_order(x)`` (order 0 or 1) of a Tensor ``x >= 0``, differentiable."""
-    from .. import _math as _m
+    """``log I_order(x)`` (order 0 or 1) of a Tensor, from the scaled ``i0e``/``i1e``."""
+    from .. import special
 
-    shape = (-1,) + (1,) * x.dim()
-    k = np.arange(_BESSEL_TERMS, dtype=np.float64)
-    small = x.clamp(min=float(_dtype.finfo(x.dtype).tiny), max=_BESSEL_SWITCH)
-    # I_n(x) = sum_k (x/2)^(2k+n) / (k! (k+n)!)
-    log_fact = np.array([math.lgamma(i + 1) + math.lgamma(i + order + 1) for i in k])
-    powers = const((2 * k + order).reshape(shape), x)
-    series = (powers * (small / 2).log() - const(log_fact.reshape(shape), x)).logsumexp(0)
-    # I_n(x) ~ e^x / sqrt(2 pi x) * sum_j (-1)^j prod_{i<=j} (4n^2 - (2i-1)^2) / (j! (8x)^j)
-    big = x.clamp(min=_BESSEL_SWITCH)
-    mu = 4.0 * order * order
-    total, term = 1.0, 1.0
-    for j in range(1, 12):
-        term = term * (-(mu - (2 * j - 1) ** 2) / (j * 8.0)) / big
-        total = total + term
-    asymptotic = big - 0.5 * (2 * math.pi * big).log() + total.log()
-    return _m.where(x < _BESSEL_SWITCH, series, asymptotic)
+    scaled = special.i0e(x) if order == 0 else special.i1e(x)
+    return scaled.log() + x
 
 
 class VonMises(Distribution):
