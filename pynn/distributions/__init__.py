@@ -29,7 +29,11 @@ from ._discrete import (
 from ._kl import kl_divergence, register_kl
 from ._more import (
     ContinuousBernoulli,
+    FisherSnedecor,
+    HalfCauchy,
+    InverseGamma,
     Kumaraswamy,
+    LogisticNormal,
     LowRankMultivariateNormal,
     NegativeBinomial,
     Pareto,
@@ -95,15 +99,19 @@ __all__ = [
     "ExpTransform",
     "Exponential",
     "ExponentialFamily",
+    "FisherSnedecor",
     "Gamma",
     "Geometric",
     "Gumbel",
+    "HalfCauchy",
     "HalfNormal",
     "Independent",
     "IndependentTransform",
+    "InverseGamma",
     "Kumaraswamy",
     "Laplace",
     "LogNormal",
+    "LogisticNormal",
     "LogitRelaxedBernoulli",
     "LowRankMultivariateNormal",
     "LowerCholeskyTransform",
@@ -157,7 +165,9 @@ _SUBMODULES = {
     "normal": "_univariate", "studentT": "_univariate", "uniform": "_univariate",
     "continuous_bernoulli": "_more", "kumaraswamy": "_more",
     "lowrank_multivariate_normal": "_more", "negative_binomial": "_more", "pareto": "_more",
-    "weibull": "_more", "von_mises": "_more", "exp_family": "distribution", "kl": "_kl",
+    "weibull": "_more", "fishersnedecor": "_more", "half_cauchy": "_more",
+    "inverse_gamma": "_more", "logistic_normal": "_more", "von_mises": "_more",
+    "exp_family": "distribution", "kl": "_kl",
 }
 for _alias, _real in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_alias}"] = globals()[_alias] = sys.modules[f"{__name__}.{_real}"]

@@ -198,8 +198,8 @@ class Categorical(Distribution):
         draws = (u[..., None] >= cum).sum(-1)
         # a zero-probability category is never drawn, even where cum repeats at the end
         draws = np.minimum(draws, self._num_events - 1)
-        return _wrap(np.ascontiguousarray(draws.reshape(shape + tuple(self._batch_shape)),
-                                          np.int64), None)
+        return _wrap(np.asarray(draws.reshape(shape + tuple(self._batch_shape)),
+                                np.int64, order="C"), None)
 
     def log_prob(self, value):
         value = self._value(value, self._param).long()
@@ -219,7 +219,7 @@ class Categorical(Distribution):
         k = np.arange(self._num_events).reshape((-1,) + (1,) * len(self._batch_shape))
         if expand:
             k = np.broadcast_to(k, (self._num_events,) + tuple(self._batch_shape))
-        return _wrap(np.ascontiguousarray(k, np.int64), None)
+        return _wrap(np.asarray(k, np.int64, order="C"), None)
 
     def _validate_sample(self, value):
         value = value if value.is_floating_point() else value.double()

@@ -18,8 +18,9 @@ from .distribution import Distribution, ExponentialFamily
 from .transforms import AffineTransform, ExpTransform, PowerTransform
 from .utils import as_tensor, broadcast_all, const, lazy_property, logits_to_probs, probs_to_logits
 
-__all__ = ["ContinuousBernoulli", "Kumaraswamy", "LowRankMultivariateNormal",
-           "NegativeBinomial", "Pareto", "VonMises", "Weibull"]
+__all__ = ["ContinuousBernoulli", "FisherSnedecor", "HalfCauchy", "InverseGamma", "Kumaraswamy",
+           "LogisticNormal", "LowRankMultivariateNormal", "NegativeBinomial", "Pareto",
+           "VonMises", "Weibull"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -550,3 +551,216 @@ class VonMises(Distribution):
         value = self._value(value, self.loc)
         k = self.concentration
         return k * (value - self.loc).cos() - math.log(2 * math.pi) - _log_bessel_i(k, 0)
+
+
+class HalfCauchy(Distribution):
+    """The absolute value of a ``Cauchy(0, scale)`` variable (``torch.distributions.HalfCauchy``).
+
+    Parameters
+    ----------
+    scale : Tensor or float
+        The scale of the underlying Cauchy (positive), of the batch shape.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, scale, validate_args=None):
+        (self.scale,) = broadcast_all(scale)
+        super().__init__(self.scale.shape, validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return const(np.full(tuple(self.scale.shape), np.inf), self.scale)
+
+    @property
+    def mode(self):
+        return _f.zeros_like(self.scale)
+
+    @property
+    def variance(self):
+        return const(np.full(tuple(self.scale.shape), np.inf), self.scale)
+
+    def rsample(self, sample_shape=()):
+        c = self._draw(lambda g, s: g.standard_cauchy(s), self._extended_shape(sample_shape),
+                       self.scale)
+        return (c * self.scale).abs()
+
+    def log_prob(self, value):
+        value = self._value(value, self.scale)
+        lp = (math.log(2 / math.pi) - self.scale.log()
+              - (value / self.scale).pow(2).log1p())
+        return lp + const(np.where(value._data >= 0, 0.0, -np.inf), lp)
+
+    def cdf(self, value):
+        value = self._value(value, self.scale)
+        return (value / self.scale).atan() * (2 / math.pi)
+
+    def icdf(self, prob):
+        return (as_tensor(prob, self.scale) * (math.pi / 2)).tan() * self.scale
+
+    def entropy(self):
+        return math.log(2 * math.pi) + self.scale.log()
+
+
+class InverseGamma(TransformedDistribution):
+    """``1 / X`` for ``X ~ Gamma(concentration, rate)`` (``torch.distributions.InverseGamma``).
+
+    Parameters
+    ----------
+    concentration : Tensor or float
+        The shape ``alpha`` (positive; broadcast with ``rate``).
+    rate : Tensor or float
+        The scale ``beta`` of ``1 / X`` (positive; broadcast).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"concentration": constraints.positive,
+                                       "rate": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args=None):
+        from ._univariate import Gamma
+
+        base = Gamma(concentration, rate, validate_args=validate_args)
+        neg_one = _f.full_like(base.rate, -1.0)
+        super().__init__(base, PowerTransform(neg_one), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return InverseGamma(self.concentration.expand(*batch_shape),
+                            self.rate.expand(*batch_shape), validate_args=False)
+
+    @property
+    def concentration(self):
+        """The shape ``alpha``."""
+        return self.base_dist.concentration
+
+    @property
+    def rate(self):
+        """The scale ``beta``."""
+        return self.base_dist.rate
+
+    @property
+    def mean(self):
+        c = self.concentration
+        return (self.rate / (c - 1)).masked_fill(c <= 1, float("inf"))
+
+    @property
+    def mode(self):
+        return self.rate / (self.concentration + 1)
+
+    @property
+    def variance(self):
+        c = self.concentration
+        v = self.rate.pow(2) / ((c - 1).pow(2) * (c - 2))
+        return v.masked_fill(c <= 2, float("inf"))
+
+    def entropy(self):
+        c = self.concentration
+        return c + self.rate.log() + c.lgamma() - (1 + c) * c.digamma()
+
+
+class LogisticNormal(TransformedDistribution):
+    """A diagonal normal stick-broken onto the simplex (``torch.distributions.LogisticNormal``).
+
+    Parameters
+    ----------
+    loc : Tensor of shape (..., K - 1)
+        The normal's mean.
+    scale : Tensor of shape (..., K - 1)
+        Its standard deviation (positive; broadcast with ``loc``).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        from ._multivariate import Independent
+        from ._univariate import Normal
+        from .transforms import StickBreakingTransform
+
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand((1,))
+        super().__init__(Independent(base, 1), StickBreakingTransform(),
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        k = self.loc.shape[-1]
+        return LogisticNormal(self.loc.expand(*batch_shape, k),
+                              self.scale.expand(*batch_shape, k), validate_args=False)
+
+    @property
+    def loc(self):
+        """The normal's mean."""
+        return self.base_dist.base_dist.loc
+
+    @property
+    def scale(self):
+        """The normal's standard deviation."""
+        return self.base_dist.base_dist.scale
+
+
+class FisherSnedecor(Distribution):
+    """The F distribution (``torch.distributions.FisherSnedecor``).
+
+    ``rsample`` is a ratio of chi-squared draws, differentiable in both degrees of freedom
+    (see ``Gamma``).
+
+    Parameters
+    ----------
+    df1 : Tensor or float
+        The numerator's degrees of freedom (positive; broadcast with ``df2``).
+    df2 : Tensor or float
+        The denominator's degrees of freedom (positive; broadcast).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"df1": constraints.positive,
+                                       "df2": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, df1, df2, validate_args=None):
+        self.df1, self.df2 = broadcast_all(df1, df2)
+        super().__init__(self.df1.shape, validate_args=validate_args)
+
+    @property
+    def mean(self):
+        d2 = self.df2
+        return (d2 / (d2 - 2)).masked_fill(d2 <= 2, float("nan"))
+
+    @property
+    def mode(self):
+        d1, d2 = self.df1, self.df2
+        return ((d1 - 2) / d1 * d2 / (d2 + 2)).masked_fill(d1 <= 2, float("nan"))
+
+    @property
+    def variance(self):
+        d1, d2 = self.df1, self.df2
+        v = 2 * d2.pow(2) * (d1 + d2 - 2) / (d1 * (d2 - 2).pow(2) * (d2 - 4))
+        return v.masked_fill(d2 <= 4, float("nan"))
+
+    def rsample(self, sample_shape=()):
+        from ._univariate import Gamma
+
+        tiny = float(_dtype.finfo(self.df1.dtype).tiny)
+        x1 = Gamma(0.5 * self.df1, 0.5 * self.df1, validate_args=False).rsample(sample_shape)
+        x2 = Gamma(0.5 * self.df2, 0.5 * self.df2, validate_args=False).rsample(sample_shape)
+        return (x1 / x2.clamp(min=tiny)).clamp(min=tiny)
+
+    def log_prob(self, value):
+        value = self._value(value, self.df1)
+        a, b = 0.5 * self.df1, 0.5 * self.df2
+        ratio = self.df1 / self.df2
+        return ((a + b).lgamma() - a.lgamma() - b.lgamma() + a * ratio.log()
+                + (a - 1) * value.log() - (a + b) * (ratio * value).log1p())

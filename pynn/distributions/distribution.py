@@ -299,8 +299,8 @@ class Distribution:
 
     def _draw(self, fn, shape, like):
         """A graph-free Tensor of ``like``'s dtype from ``fn(numpy generator, shape)``."""
-        return _wrap(np.ascontiguousarray(fn(get_generator(), tuple(shape)),
-                                          like._data.dtype), None)
+        return _wrap(np.asarray(fn(get_generator(), tuple(shape)), like._data.dtype,
+                                order="C"), None)
 
     def _uniform(self, shape, like, low=0.0):
         """Uniform draws in ``(low, 1)``, kept off 0 (and 1) by the dtype's resolution."""

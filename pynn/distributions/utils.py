@@ -143,4 +143,4 @@ def lgamma_np(x):
 
 def const(array, like):
     """An ndarray as a graph-free Tensor of ``like``'s dtype."""
-    return _wrap(np.ascontiguousarray(array, like._data.dtype), None)
+    return _wrap(np.asarray(array, like._data.dtype, order="C"), None)
