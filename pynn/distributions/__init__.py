@@ -24,6 +24,7 @@ from ._discrete import (
     Geometric,
     Multinomial,
     OneHotCategorical,
+    OneHotCategoricalStraightThrough,
     Poisson,
 )
 from ._kl import kl_divergence, register_kl
@@ -70,10 +71,13 @@ from .transforms import (
     AbsTransform,
     AffineTransform,
     ComposeTransform,
+    CumulativeDistributionTransform,
     ExpTransform,
     IndependentTransform,
     LowerCholeskyTransform,
+    PositiveDefiniteTransform,
     PowerTransform,
+    ReshapeTransform,
     SigmoidTransform,
     SoftmaxTransform,
     SoftplusTransform,
@@ -93,6 +97,7 @@ __all__ = [
     "Chi2",
     "ComposeTransform",
     "ContinuousBernoulli",
+    "CumulativeDistributionTransform",
     "Dirichlet",
     "Distribution",
     "ExpRelaxedCategorical",
@@ -121,11 +126,14 @@ __all__ = [
     "NegativeBinomial",
     "Normal",
     "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
     "Pareto",
     "Poisson",
+    "PositiveDefiniteTransform",
     "PowerTransform",
     "RelaxedBernoulli",
     "RelaxedOneHotCategorical",
+    "ReshapeTransform",
     "SigmoidTransform",
     "SoftmaxTransform",
     "SoftplusTransform",
@@ -139,12 +147,15 @@ __all__ = [
     "Weibull",
     "biject_to",
     "constraints",
+    "identity_transform",
     "kl_divergence",
     "register_kl",
     "transform_to",
     "transforms",
 ]
 
+#: The identity transform (an empty ComposeTransform).
+identity_transform = transforms.identity_transform
 #: Bijections from unconstrained space onto a constraint's set: ``biject_to(constraint)``.
 biject_to = _registry.biject_to
 #: Maps from unconstrained space onto a constraint's set: ``transform_to(constraint)``.

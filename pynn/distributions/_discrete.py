@@ -22,7 +22,7 @@ from .utils import (
 )
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "Multinomial",
-           "OneHotCategorical", "Poisson"]
+           "OneHotCategorical", "OneHotCategoricalStraightThrough", "Poisson"]
 
 
 def _one_of(probs, logits):
@@ -302,6 +302,30 @@ class OneHotCategorical(Distribution):
         if expand:
             v = np.broadcast_to(v, (k,) + tuple(self._batch_shape) + (k,))
         return const(v, self.probs)
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """One-hot samples with the straight-through gradient
+    (``torch.distributions.OneHotCategoricalStraightThrough``).
+
+    ``rsample`` returns the one-hot draw in the forward pass and passes the gradient on to
+    ``probs`` as if the draw were ``probs`` (a biased estimator, Bengio et al., 2013).
+
+    Parameters
+    ----------
+    probs : Tensor of shape (..., K), optional
+        Non-negative weights, normalised along the last dimension.
+    logits : Tensor of shape (..., K), optional
+        Unnormalised log-probabilities. Give exactly one of ``probs`` and ``logits``.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        draw = self.sample(sample_shape)
+        return draw + (self.probs - self.probs.detach())
 
 
 class Binomial(Distribution):

@@ -22,10 +22,23 @@ from . import constraints
 from .utils import sum_rightmost
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
-    "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
-    "PowerTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform",
-    "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
+    "AbsTransform",
+    "AffineTransform",
+    "ComposeTransform",
+    "CumulativeDistributionTransform",
+    "ExpTransform",
+    "IndependentTransform",
+    "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
+    "PowerTransform",
+    "ReshapeTransform",
+    "SigmoidTransform",
+    "SoftmaxTransform",
+    "SoftplusTransform",
+    "StickBreakingTransform",
+    "TanhTransform",
+    "Transform",
+    "identity_transform",
 ]
 
 
@@ -790,3 +803,112 @@ class PositiveDefiniteTransform(Transform):
 
     def _inverse(self, y):
         return LowerCholeskyTransform().inv(_linalg.cholesky(y))
+
+
+class ReshapeTransform(Transform):
+    """Reshapes the rightmost dimensions: events of ``in_shape`` become events of
+    ``out_shape`` (a volume-preserving bijection, log-Jacobian 0).
+
+    Parameters
+    ----------
+    in_shape : tuple of int
+        The event shape of the input.
+    out_shape : tuple of int
+        The event shape of the output, of the same number of elements.
+    cache_size : int
+        0 or 1 (see :class:`Transform`).
+    """
+
+    bijective = True
+
+    def __init__(self, in_shape, out_shape, cache_size=0):
+        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        if math.prod(self.in_shape) != math.prod(self.out_shape):
+            raise ValueError("in_shape, out_shape have different numbers of elements: "
+                             f"{self.in_shape} vs {self.out_shape}")
+        super().__init__(cache_size=cache_size)
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    @property
+    def domain(self):
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @property
+    def codomain(self):
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def __eq__(self, other):
+        return (isinstance(other, ReshapeTransform) and self.in_shape == other.in_shape
+                and self.out_shape == other.out_shape)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        batch = tuple(x.shape[:x.dim() - len(self.in_shape)])
+        return x.reshape(*batch, *self.out_shape)
+
+    def _inverse(self, y):
+        batch = tuple(y.shape[:y.dim() - len(self.out_shape)])
+        return y.reshape(*batch, *self.in_shape)
+
+    def log_abs_det_jacobian(self, x, y):
+        batch = tuple(x.shape[:x.dim() - len(self.in_shape)])
+        return _f.zeros(batch, dtype=x.dtype)
+
+    def forward_shape(self, shape):
+        cut = len(shape) - len(self.in_shape)
+        if cut < 0 or tuple(shape[cut:]) != self.in_shape:
+            raise ValueError(f"Shape mismatch: expected {tuple(shape[cut:])} but got "
+                             f"{self.in_shape}")
+        return tuple(shape[:cut]) + self.out_shape
+
+    def inverse_shape(self, shape):
+        cut = len(shape) - len(self.out_shape)
+        if cut < 0 or tuple(shape[cut:]) != self.out_shape:
+            raise ValueError(f"Shape mismatch: expected {tuple(shape[cut:])} but got "
+                             f"{self.out_shape}")
+        return tuple(shape[:cut]) + self.in_shape
+
+
+class CumulativeDistributionTransform(Transform):
+    """``y = distribution.cdf(x)``: a distribution's support onto the unit interval.
+
+    Its inverse is ``icdf`` and its log-Jacobian ``log_prob`` (a copula's building block).
+
+    Parameters
+    ----------
+    distribution : Distribution
+        A univariate distribution with ``cdf``, ``icdf`` and ``log_prob``.
+    cache_size : int
+        0 or 1 (see :class:`Transform`).
+    """
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution, cache_size=0):
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self):
+        return self.distribution.support
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)

@@ -348,3 +348,36 @@ def test_transformed_distribution_squashed_gaussian_policy():
         assert bool(dist.log_prob(a).isfinite().all())
     for g, w in zip(out[pynn], out[torch]):
         np.testing.assert_allclose(g, w, rtol=1e-7)
+
+
+def test_straight_through_rsample_is_one_hot_with_the_probs_gradient():
+    logits = pynn.tensor(LOGITS, dtype=pynn.float64, requires_grad=True)
+    dist = pd.OneHotCategoricalStraightThrough(logits=logits)
+    s = dist.rsample((5,))
+    assert tuple(s.shape) == (5, 3, 4) and bool(constraints.one_hot.check(s).all())
+    (s * pynn.tensor(np.arange(4.0), dtype=pynn.float64)).sum().backward()
+    probs = torch.tensor(LOGITS, requires_grad=True)
+    (5 * torch.softmax(probs, -1) * torch.arange(4.0, dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(logits.grad.numpy(), probs.grad.numpy(), rtol=1e-9)
+
+
+def test_reshape_and_cdf_transforms_match_torch():
+    x0 = RNG.standard_normal((2, 6))
+    for lib, T, d in ((pynn, transforms, pd), (torch, td.transforms, td)):
+        t = T.ReshapeTransform((6,), (2, 3))
+        x = lib.tensor(x0, dtype=lib.float64)
+        y = t(x)
+        assert tuple(y.shape) == (2, 2, 3) and tuple(t.inv(y).shape) == (2, 6)
+        assert tuple(t.forward_shape((5, 6))) == (5, 2, 3)
+        assert tuple(t.log_abs_det_jacobian(x, y).shape) == (2,)
+    with pytest.raises(ValueError):
+        transforms.ReshapeTransform((6,), (4,))
+    out = {}
+    for lib, T, d in ((pynn, transforms, pd), (torch, td.transforms, td)):
+        t = T.CumulativeDistributionTransform(d.Normal(lib.tensor(0.5, dtype=lib.float64),
+                                                       lib.tensor(2.0, dtype=lib.float64)))
+        x = lib.tensor(x0, dtype=lib.float64)
+        y = t(x)
+        out[lib] = [y.numpy(), t.inv(y).numpy(), t.log_abs_det_jacobian(x, y).numpy()]
+    for g, w in zip(out[pynn], out[torch]):
+        np.testing.assert_allclose(g, w, rtol=1e-7)
