@@ -147,14 +147,13 @@ __all__ = [
     "Weibull",
     "biject_to",
     "constraints",
-    "identity_transform",
     "kl_divergence",
     "register_kl",
     "transform_to",
     "transforms",
 ]
 
-#: The identity transform (an empty ComposeTransform).
+# PyTorch's name of the identity (an instance: documented in transforms, not listed here)
 identity_transform = transforms.identity_transform
 #: Bijections from unconstrained space onto a constraint's set: ``biject_to(constraint)``.
 biject_to = _registry.biject_to

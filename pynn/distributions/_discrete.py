@@ -305,8 +305,7 @@ class OneHotCategorical(Distribution):
 
 
 class OneHotCategoricalStraightThrough(OneHotCategorical):
-    """One-hot samples with the straight-through gradient
-    (``torch.distributions.OneHotCategoricalStraightThrough``).
+    """One-hot samples with the straight-through gradient (PyTorch's class of that name).
 
     ``rsample`` returns the one-hot draw in the forward pass and passes the gradient on to
     ``probs`` as if the draw were ``probs`` (a biased estimator, Bengio et al., 2013).

@@ -806,8 +806,7 @@ class PositiveDefiniteTransform(Transform):
 
 
 class ReshapeTransform(Transform):
-    """Reshapes the rightmost dimensions: events of ``in_shape`` become events of
-    ``out_shape`` (a volume-preserving bijection, log-Jacobian 0).
+    """Events of ``in_shape`` reshaped to ``out_shape`` (a bijection, log-Jacobian 0).
 
     Parameters
     ----------
