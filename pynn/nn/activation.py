@@ -1,8 +1,8 @@
 """Activation layers: each forwards to the function of the same name in
 :mod:`pynn.functional`."""
 
-
 import inspect
+import warnings
 
 import numpy as np
 
@@ -294,6 +294,8 @@ class Hardtanh(Module):
     ----------
     min_val, max_val : float
     inplace : bool
+    min_value, max_value : float, optional
+        PyTorch's deprecated names of ``min_val`` and ``max_val`` (with its warning).
 
     Shape
     -----
@@ -301,8 +303,15 @@ class Hardtanh(Module):
     - Output: (*), the shape of the input.
     """
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
+                 max_value=None):
         super().__init__()
+        if min_value is not None or max_value is not None:
+            warnings.warn("keyword argument `min_value`/`max_value` is deprecated and will be "
+                          "removed in the future; use `min_val`/`max_val` instead",
+                          FutureWarning, stacklevel=2)
+            min_val = min_val if min_value is None else min_value
+            max_val = max_val if max_value is None else max_value
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val "
                              f"({max_val})")

@@ -644,6 +644,8 @@ class SyncBatchNorm(_BatchNorm):
         Accepted for PyTorch's signature.
     device : None or "cpu"
     dtype : float dtype, optional
+    bias : bool
+        Whether to learn an additive bias (with ``affine``).
 
     Shape
     -----
@@ -655,9 +657,10 @@ class SyncBatchNorm(_BatchNorm):
     _rank_text = "at least 2D"
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, process_group=None, device=None, dtype=None):
+                 track_running_stats=True, process_group=None, device=None, dtype=None, *,
+                 bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype)
+                         dtype, bias=bias)
         self.process_group = process_group
 
     @classmethod

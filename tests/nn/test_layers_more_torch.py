@@ -405,3 +405,25 @@ def test_triplet_margin_with_distance_loss_matches_torch(swap, reduction):
         tnn.TripletMarginWithDistanceLoss(
             distance_function=lambda x, y: 1 - TF.cosine_similarity(x, y), margin=0.5,
             swap=swap, reduction=reduction), [a, p, n])
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_elementwise_losses_take_pytorchs_weight(name, reduction):
+    x, y, w = _rand(4, 3), _rand(4, 3, seed=1), np.abs(_rand(4, 3, seed=2))
+    _compare(lambda a, b, c: getattr(F, name)(a, b, reduction=reduction, weight=c),
+             lambda a, b, c: getattr(TF, name)(a, b, reduction=reduction, weight=c), [x, y, w])
+    with pytest.raises(ValueError, match="same size"):
+        getattr(F, name)(pynn.tensor(x), pynn.tensor(y), weight=pynn.tensor(w[:, :1]))
+
+
+def test_hardtanh_old_names_and_sync_batchnorm_bias_match_torch():
+    with pytest.warns(FutureWarning):
+        ours = nn.Hardtanh(min_value=-0.5, max_value=2.0)
+    with pytest.warns(FutureWarning):
+        theirs = tnn.Hardtanh(min_value=-0.5, max_value=2.0)
+    assert (ours.min_val, ours.max_val) == (theirs.min_val, theirs.max_val)
+    _compare(ours, theirs, [_rand(3, 4) * 2])
+    ours, theirs = nn.SyncBatchNorm(3, bias=False), tnn.SyncBatchNorm(3, bias=False)
+    assert ours.bias is None and theirs.bias is None
+    assert list(ours.state_dict()) == list(theirs.state_dict())

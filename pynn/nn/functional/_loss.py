@@ -202,7 +202,24 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return loss
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def _weighted(op, unreduced, weight, reduction, weighted_mean):
+    """An elementwise loss times ``weight`` (PyTorch 2.13's ``weight`` of mse, l1 and huber
+    losses: of the broadcast input's shape), reduced: the mean is the weighted mean
+    ``sum(w l) / sum(w)`` for mse and l1, the plain mean of ``w l`` for huber, as PyTorch."""
+    loss = unreduced
+    w = _tensor(weight)
+    if tuple(w.shape) != tuple(loss.shape):
+        raise ValueError(f"{op}: Weights and input must have the same size, got weight of "
+                         f"shape {tuple(w.shape)} for input of shape {tuple(loss.shape)}")
+    loss = loss * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum() if weighted_mean else loss.mean()
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target)^2``, reduced.
 
     Both arguments may require grad.
@@ -214,6 +231,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     size_average, reduce : bool, optional
         PyTorch's deprecated spelling of ``reduction`` (with its warning).
     reduction : {"mean", "sum", "none"}
+    weight : Tensor of the broadcast shape, optional
+        Each element's weight; the mean is then ``sum(w l) / sum(w)``.
 
     Returns
     -------
@@ -225,6 +244,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     refuse_complex("mse_loss", input, target)
     if np.shape(_data(input)) != np.shape(_data(target)):
         _check_target_size("mse_loss", input, target)
+    if weight is not None:
+        return _weighted("mse_loss", MSELossFunction.apply(input, target, "none"), weight,
+                         reduction, True)
     return MSELossFunction.apply(input, target, reduction)
 
 
@@ -406,7 +428,7 @@ def _pairwise(op, input, target, args, reduction, check_size=True):
     return PairwiseLossFunction.apply(input, target, op, args, reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error ``|input - target|``, reduced.
 
     Parameters
@@ -416,12 +438,18 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     size_average, reduce : bool, optional
         Deprecated spelling of ``reduction``.
     reduction : {"mean", "sum", "none"}
+    weight : Tensor of the broadcast shape, optional
+        Each element's weight; the mean is then ``sum(w l) / sum(w)``.
 
     Returns
     -------
     Tensor: 0-d, or of the broadcast shape with ``reduction="none"``
     """
     reduction = _legacy("l1_loss", size_average, reduce, reduction)
+    if weight is not None:
+        _reduction("l1_loss", reduction)
+        return _weighted("l1_loss", _pairwise("l1_loss", input, target, (), "none"), weight,
+                         reduction, True)
     return _pairwise("l1_loss", input, target, (), reduction)
 
 
@@ -447,7 +475,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _pairwise("smooth_l1_loss", input, target, (float(beta),), reduction)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``.
 
     Parameters
@@ -456,6 +484,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     target : Tensor of the input's shape
     reduction : {"mean", "sum", "none"}
     delta : float > 0
+    weight : Tensor of the broadcast shape, optional
+        Each element's weight (the mean stays the mean of ``w l``, as PyTorch's).
 
     Returns
     -------
@@ -463,6 +493,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    if weight is not None:
+        _reduction("huber_loss", reduction)
+        return _weighted("huber_loss", _pairwise("huber_loss", input, target, (float(delta),),
+                                                 "none"), weight, reduction, False)
     return _pairwise("huber_loss", input, target, (float(delta),), reduction)
 
 
