@@ -3644,7 +3644,22 @@ def cat(tensors, dim=0):
     return _sh.CatFunction.apply(dim, *_check_seq("cat", tensors))
 
 
-concat = concatenate = cat
+concat = cat
+
+
+def concatenate(tensors, axis=0):
+    """:func:`cat` under NumPy's name and argument name (``axis``).
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+    axis : int
+
+    Returns
+    -------
+    Tensor
+    """
+    return cat(tensors, axis)
 
 
 def stack(tensors, dim=0):
@@ -4065,7 +4080,7 @@ def _index_positions(input, d, index, op):
     return np.take_along_axis(pos, index % _bmax(n, 1), d)
 
 
-def gather(input, dim, index):
+def gather(input, dim, index, *, sparse_grad=False):
     """Values picked along ``dim`` at ``index``.
 
     ``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (and so on): values picked along ``dim``;
@@ -4078,6 +4093,8 @@ def gather(input, dim, index):
         The dimension indexed.
     index : Tensor of int64, same number of dimensions as input
         Positions along ``dim``.
+    sparse_grad : bool
+        Accepted for PyTorch's signature (the gradient is dense).
 
     Returns
     -------
@@ -4805,7 +4822,7 @@ def cross(input, other, dim=None):
                   sub(mul(a0, b1), mul(a1, b0))], d)
 
 
-def cdist(x1, x2, p=2.0):
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """Pairwise p-norm distances between the rows of ``(*, P, M)`` and ``(*, R, M)``: ``(*, P, R)``.
 
     Parameters
@@ -4816,6 +4833,8 @@ def cdist(x1, x2, p=2.0):
         The second set of row vectors.
     p : float
         The order of the norm.
+    compute_mode : str
+        Accepted for PyTorch's signature (distances are taken from the differences).
 
     Returns
     -------

@@ -139,3 +139,13 @@ def test_namespace_in_place_forms_write_their_input(name):
     tensor_form = P(data)
     getattr(tensor_form, name)()
     _same(tensor_form, theirs)
+
+
+def test_keyword_arguments_pytorch_scripts_pass():
+    index = np.array([[0], [1], [2], [0]])
+    _same(pynn.gather(P(X), 1, P(index), sparse_grad=False),
+          torch.gather(T(X), 1, T(index), sparse_grad=False))
+    _same(P(X).gather(1, P(index), sparse_grad=True), T(X).gather(1, T(index)))
+    _same(pynn.concatenate([P(X), P(X)], axis=1), torch.concatenate([T(X), T(X)], axis=1))
+    _same(pynn.cdist(P(X), P(X[:2]), compute_mode="donot_use_mm_for_euclid_dist"),
+          torch.cdist(T(X), T(X[:2]), compute_mode="donot_use_mm_for_euclid_dist"))
