@@ -34,6 +34,7 @@ from ._more import (
     HalfCauchy,
     InverseGamma,
     Kumaraswamy,
+    LKJCholesky,
     LogisticNormal,
     LowRankMultivariateNormal,
     NegativeBinomial,
@@ -114,6 +115,7 @@ __all__ = [
     "IndependentTransform",
     "InverseGamma",
     "Kumaraswamy",
+    "LKJCholesky",
     "Laplace",
     "LogNormal",
     "LogisticNormal",
@@ -177,7 +179,7 @@ _SUBMODULES = {
     "lowrank_multivariate_normal": "_more", "negative_binomial": "_more", "pareto": "_more",
     "weibull": "_more", "fishersnedecor": "_more", "half_cauchy": "_more",
     "inverse_gamma": "_more", "logistic_normal": "_more", "von_mises": "_more",
-    "exp_family": "distribution", "kl": "_kl",
+    "lkj_cholesky": "_more", "exp_family": "distribution", "kl": "_kl",
 }
 for _alias, _real in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_alias}"] = globals()[_alias] = sys.modules[f"{__name__}.{_real}"]

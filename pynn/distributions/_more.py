@@ -19,6 +19,7 @@ from .transforms import AffineTransform, ExpTransform, PowerTransform
 from .utils import as_tensor, broadcast_all, const, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["ContinuousBernoulli", "FisherSnedecor", "HalfCauchy", "InverseGamma", "Kumaraswamy",
+           "LKJCholesky",
            "LogisticNormal", "LowRankMultivariateNormal", "NegativeBinomial", "Pareto",
            "VonMises", "Weibull"]
 
@@ -764,3 +765,75 @@ class FisherSnedecor(Distribution):
         ratio = self.df1 / self.df2
         return ((a + b).lgamma() - a.lgamma() - b.lgamma() + a * ratio.log()
                 + (a - 1) * value.log() - (a + b) * (ratio * value).log1p())
+
+
+class LKJCholesky(Distribution):
+    """The LKJ distribution over Cholesky factors of correlation matrices
+    (``torch.distributions.LKJCholesky``).
+
+    The correlation matrix ``L L^T`` has density proportional to
+    ``det(L L^T) ** (concentration - 1)``; samples come from the onion method (a Beta draw
+    for each row's length below the diagonal, a uniform direction for the row). There is no
+    ``rsample``, as in PyTorch.
+
+    Parameters
+    ----------
+    dim : int
+        The matrices' size (at least 2).
+    concentration : Tensor or float
+        ``eta``, positive; 1 is uniform over correlation matrices. Its shape is the batch
+        shape.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"concentration": constraints.positive}
+    support = constraints.corr_cholesky
+
+    def __init__(self, dim, concentration=1.0, validate_args=None):
+        if dim < 2:
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. "
+                             f"Found dim={dim}.")
+        self.dim = int(dim)
+        (self.concentration,) = broadcast_all(concentration)
+        super().__init__(self.concentration.shape, (self.dim, self.dim),
+                         validate_args=validate_args)
+
+    def sample(self, sample_shape=()):
+        from ._multivariate import Beta
+
+        shape = tuple(self._extended_shape(sample_shape))
+        d = self.dim
+        eta = self.concentration.detach()
+        # row i >= 1 has a squared length below the diagonal of Beta(i / 2, eta + (d-1-i) / 2)
+        # (row 0 has none: its Beta draw is discarded)
+        rows = np.arange(d, dtype=np.float64)
+        a = const(np.maximum(rows / 2, 0.5), eta)
+        b = eta.unsqueeze(-1) + const((d - 1 - rows) / 2, eta)
+        with_len = Beta(a, b, validate_args=False).sample(
+            shape[:-2][:len(shape) - 2 - len(self._batch_shape)]).numpy()
+        with_len[..., 0] = 0.0
+        rng = get_generator()
+        u = np.tril(rng.standard_normal(shape), -1)
+        norms = np.linalg.norm(u, axis=-1, keepdims=True)
+        direction = np.divide(u, norms, out=np.zeros_like(u), where=norms > 0)
+        w = np.sqrt(with_len)[..., None] * direction
+        diag = np.sqrt(np.clip(1 - (w ** 2).sum(-1), np.finfo(np.float64).tiny, None))
+        w = w + diag[..., None] * np.eye(d)
+        return const(w, self.concentration)
+
+    def log_prob(self, value):
+        value = self._value(value, self.concentration)
+        d = self.dim
+        diag = value.diagonal(dim1=-2, dim2=-1)[..., 1:]
+        # exponent of L_ii: d - i + 2 (eta - 1) for i = 2 .. d
+        order = const(d - np.arange(2, d + 1, dtype=np.float64), self.concentration)
+        exponent = 2 * (self.concentration - 1).unsqueeze(-1) + order
+        unnormalised = (exponent * diag.log()).sum(-1)
+        dm1 = d - 1
+        alpha = self.concentration + 0.5 * dm1
+        # multivariate log-gamma of alpha - 1/2 over dm1 dimensions
+        mvlgamma = dm1 * (dm1 - 1) / 4 * math.log(math.pi) + sum(
+            (alpha - 0.5 - 0.5 * j).lgamma() for j in range(dm1))
+        norm = 0.5 * dm1 * math.log(math.pi) + mvlgamma - alpha.lgamma() * dm1
+        return unnormalised - norm

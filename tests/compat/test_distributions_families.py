@@ -320,3 +320,38 @@ def test_gamma_cdf_matches_torch():
           - td.Gamma(torch.tensor(conc - h), torch.tensor(rate)).cdf(torch.tensor(x))) / (2 * h)
     np.testing.assert_allclose(a.grad.numpy(), fd.numpy(), rtol=1e-5)
     assert pd.Gamma(_t(pynn, 2.0), _t(pynn, 1.0)).cdf(_t(pynn, 0.0)).item() == 0.0
+
+
+@pytest.mark.parametrize("dim, eta", [(2, 0.7), (3, [1.0, 2.5]), (5, 1.7)])
+def test_lkj_cholesky_log_prob_matches_torch(dim, eta):
+    torch.manual_seed(0)
+    x = td.LKJCholesky(dim, torch.tensor(eta, dtype=torch.float64)).sample((4,))
+    out = {}
+    for lib, d in ((pynn, pd), (torch, td)):
+        c = lib.tensor(eta, dtype=lib.float64, requires_grad=True)
+        dist = d.LKJCholesky(dim, c)
+        lp = dist.log_prob(lib.tensor(x.numpy()))
+        lp.sum().backward()
+        out[lib] = (lp.detach().numpy(), c.grad.numpy(), tuple(dist.batch_shape),
+                    tuple(dist.event_shape), dist.has_rsample)
+    for g, w in zip(out[pynn], out[torch]):
+        if isinstance(g, np.ndarray):
+            np.testing.assert_allclose(g, w, rtol=1e-9)
+        else:
+            assert g == w
+    with pytest.raises(ValueError):
+        pd.LKJCholesky(1)
+
+
+@pytest.mark.parametrize("dim, eta", [(2, 0.7), (4, 2.5)])
+def test_lkj_cholesky_samples_have_lkj_correlations(dim, eta):
+    """Every correlation of LKJ(eta) in d dimensions is 2 Beta(b, b) - 1, b = eta - 1 + d/2,
+    so its mean square is 1 / (2b + 1)."""
+    pynn.manual_seed(0)
+    s = pd.LKJCholesky(dim, _t(pynn, eta)).sample((20000,))
+    assert tuple(s.shape) == (20000, dim, dim)
+    assert bool(pd.constraints.corr_cholesky.check(s).all())
+    c = s.numpy() @ np.swapaxes(s.numpy(), -1, -2)
+    b = eta - 1 + dim / 2
+    rows, cols = np.tril_indices(dim, -1)
+    np.testing.assert_allclose((c[:, rows, cols] ** 2).mean(0), 1 / (2 * b + 1), atol=0.01)
