@@ -41,6 +41,7 @@ from ._more import (
     Pareto,
     VonMises,
     Weibull,
+    Wishart,
 )
 from ._multivariate import (
     Beta,
@@ -147,6 +148,7 @@ __all__ = [
     "Uniform",
     "VonMises",
     "Weibull",
+    "Wishart",
     "biject_to",
     "constraints",
     "kl_divergence",
@@ -179,7 +181,7 @@ _SUBMODULES = {
     "lowrank_multivariate_normal": "_more", "negative_binomial": "_more", "pareto": "_more",
     "weibull": "_more", "fishersnedecor": "_more", "half_cauchy": "_more",
     "inverse_gamma": "_more", "logistic_normal": "_more", "von_mises": "_more",
-    "lkj_cholesky": "_more", "exp_family": "distribution", "kl": "_kl",
+    "lkj_cholesky": "_more", "wishart": "_more", "exp_family": "distribution", "kl": "_kl",
 }
 for _alias, _real in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_alias}"] = globals()[_alias] = sys.modules[f"{__name__}.{_real}"]

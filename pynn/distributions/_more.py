@@ -21,7 +21,7 @@ from .utils import as_tensor, broadcast_all, const, lazy_property, logits_to_pro
 __all__ = ["ContinuousBernoulli", "FisherSnedecor", "HalfCauchy", "InverseGamma", "Kumaraswamy",
            "LKJCholesky",
            "LogisticNormal", "LowRankMultivariateNormal", "NegativeBinomial", "Pareto",
-           "VonMises", "Weibull"]
+           "VonMises", "Weibull", "Wishart"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -832,8 +832,151 @@ class LKJCholesky(Distribution):
         unnormalised = (exponent * diag.log()).sum(-1)
         dm1 = d - 1
         alpha = self.concentration + 0.5 * dm1
-        # multivariate log-gamma of alpha - 1/2 over dm1 dimensions
-        mvlgamma = dm1 * (dm1 - 1) / 4 * math.log(math.pi) + sum(
-            (alpha - 0.5 - 0.5 * j).lgamma() for j in range(dm1))
-        norm = 0.5 * dm1 * math.log(math.pi) + mvlgamma - alpha.lgamma() * dm1
+        norm = 0.5 * dm1 * math.log(math.pi) + _mvlgamma(alpha - 0.5, dm1) - alpha.lgamma() * dm1
         return unnormalised - norm
+
+
+def _mvlgamma(a, p):
+    """The multivariate log-gamma ``log Gamma_p(a)`` of a Tensor ``a``."""
+    return p * (p - 1) / 4 * math.log(math.pi) + sum((a - 0.5 * j).lgamma() for j in range(p))
+
+
+def _mvdigamma(a, p):
+    """Its derivative, ``sum_j digamma(a - j / 2)``."""
+    return sum((a - 0.5 * j).digamma() for j in range(p))
+
+
+class Wishart(ExponentialFamily):
+    """The Wishart distribution over positive definite matrices (``torch.distributions.Wishart``).
+
+    ``X = sum_k z_k z_k^T`` of ``df`` draws ``z_k ~ N(0, covariance)``, for real ``df``;
+    ``rsample`` is Bartlett's decomposition, differentiable in the matrix and in ``df``
+    (through the chi-squared draws' implicit gradient). Give exactly one of
+    ``covariance_matrix``, ``precision_matrix`` and ``scale_tril``.
+
+    Parameters
+    ----------
+    df : Tensor or float
+        The degrees of freedom, above ``p - 1`` for ``p x p`` matrices (broadcast with the
+        matrix's batch shape).
+    covariance_matrix : Tensor of shape (..., p, p), optional
+        The scale matrix ``V`` (positive definite).
+    precision_matrix : Tensor of shape (..., p, p), optional
+        Its inverse.
+    scale_tril : Tensor of shape (..., p, p), optional
+        Its lower Cholesky factor.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    support = constraints.positive_definite
+    has_rsample = True
+
+    def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None,
+                 validate_args=None):
+        given = [(n, m) for n, m in (("covariance_matrix", covariance_matrix),
+                                     ("precision_matrix", precision_matrix),
+                                     ("scale_tril", scale_tril)) if m is not None]
+        if len(given) != 1:
+            raise ValueError("Exactly one of covariance_matrix or precision_matrix or "
+                             "scale_tril may be specified.")
+        name, matrix = given[0]
+        matrix = as_tensor(matrix)
+        if matrix.dim() < 2 or matrix.shape[-1] != matrix.shape[-2]:
+            raise ValueError(f"Wishart: {name} must be square matrices, got shape "
+                             f"{tuple(matrix.shape)}")
+        df = as_tensor(df, matrix)
+        p = matrix.shape[-1]
+        batch = np.broadcast_shapes(tuple(matrix.shape[:-2]), tuple(df.shape))
+        self.df = df.expand(*batch) if tuple(df.shape) != batch else df
+        self.__dict__[name] = matrix.expand(*batch, p, p)
+        super().__init__(batch, (p, p), validate_args=validate_args)
+        if name == "scale_tril":
+            self._unbroadcasted_scale_tril = matrix
+        elif name == "covariance_matrix":
+            self._unbroadcasted_scale_tril = _linalg.cholesky(matrix)
+        else:
+            self._unbroadcasted_scale_tril = _linalg.cholesky(_linalg.inv(matrix))
+
+    @property
+    def arg_constraints(self):
+        """The parameters' constraints (``df`` above ``p - 1``)."""
+        p = self._event_shape[-1] if len(self._event_shape) else 1
+        return {"covariance_matrix": constraints.positive_definite,
+                "precision_matrix": constraints.positive_definite,
+                "scale_tril": constraints.lower_cholesky,
+                "df": constraints.greater_than(p - 1)}
+
+    def _expandable(self):
+        return {"df", "covariance_matrix", "precision_matrix", "scale_tril"}
+
+    @lazy_property
+    def scale_tril(self):
+        """The lower Cholesky factor of the scale matrix."""
+        return self._unbroadcasted_scale_tril.expand(*self._batch_shape, *self._event_shape)
+
+    @lazy_property
+    def covariance_matrix(self):
+        """The scale matrix ``V = L L^T``."""
+        low = self._unbroadcasted_scale_tril
+        return (low @ low.mT).expand(*self._batch_shape, *self._event_shape)
+
+    @lazy_property
+    def precision_matrix(self):
+        """The inverse of the scale matrix."""
+        return _linalg.inv(self.covariance_matrix)
+
+    def _df(self):
+        return self.df.unsqueeze(-1).unsqueeze(-1)
+
+    @property
+    def mean(self):
+        return self._df() * self.covariance_matrix
+
+    @property
+    def mode(self):
+        p = self._event_shape[-1]
+        factor = (self.df - p - 1).masked_fill(self.df - p - 1 <= 0, float("nan"))
+        return factor.unsqueeze(-1).unsqueeze(-1) * self.covariance_matrix
+
+    @property
+    def variance(self):
+        v = self.covariance_matrix
+        diag = v.diagonal(dim1=-2, dim2=-1)
+        return self._df() * (v.pow(2) + diag.unsqueeze(-1) * diag.unsqueeze(-2))
+
+    def rsample(self, sample_shape=()):
+        from ._univariate import Chi2
+
+        shape = tuple(self._extended_shape(sample_shape))
+        p = self._event_shape[-1]
+        like = self._unbroadcasted_scale_tril
+        # Bartlett: A lower triangular, A_ii^2 ~ chi2(df - i), A_ij ~ N(0, 1) below
+        dfs = self.df.unsqueeze(-1) - const(np.arange(p, dtype=np.float64), like)
+        chi = Chi2(dfs, validate_args=False).rsample(shape[:len(shape) - 2
+                                                            - len(self._batch_shape)])
+        noise = np.tril(get_generator().standard_normal(shape), -1)
+        a = const(noise, like) + chi.sqrt().diag_embed()
+        la = like @ a
+        return la @ la.mT
+
+    def log_prob(self, value):
+        value = self._value(value, self.df)
+        nu, p = self.df, self._event_shape[-1]
+        low = self._unbroadcasted_scale_tril
+        half_log_det = low.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        shape = np.broadcast_shapes(tuple(low.shape), tuple(value.shape))
+        low_x = low.expand(*shape) if tuple(low.shape) != shape else low
+        value_x = value.expand(*shape) if tuple(value.shape) != shape else value
+        # tr(V^-1 X) = |L^-1 chol(X)|_F^2, and log det X from X's Cholesky factor
+        chol_x = _linalg.cholesky(value_x)
+        trace = _linalg.solve(low_x.tril(), chol_x).pow(2).sum((-2, -1))
+        log_det_x = 2 * chol_x.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        return (-nu * (p * math.log(2) / 2 + half_log_det) - _mvlgamma(nu / 2, p)
+                + (nu - p - 1) / 2 * log_det_x - trace / 2)
+
+    def entropy(self):
+        nu, p = self.df, self._event_shape[-1]
+        half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        return ((p + 1) * (p * math.log(2) / 2 + half_log_det) + _mvlgamma(nu / 2, p)
+                - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)

@@ -355,3 +355,53 @@ def test_lkj_cholesky_samples_have_lkj_correlations(dim, eta):
     b = eta - 1 + dim / 2
     rows, cols = np.tril_indices(dim, -1)
     np.testing.assert_allclose((c[:, rows, cols] ** 2).mean(0), 1 / (2 * b + 1), atol=0.01)
+
+
+WISHART_V = A[:2] @ A[:2].transpose(0, 2, 1) + np.eye(3)
+
+
+@pytest.mark.parametrize("kind", ["covariance_matrix", "scale_tril", "precision_matrix"])
+def test_wishart_matches_torch(kind):
+    matrix = {"covariance_matrix": WISHART_V, "scale_tril": np.linalg.cholesky(WISHART_V),
+              "precision_matrix": np.linalg.inv(WISHART_V)}[kind]
+    torch.manual_seed(0)
+    x = td.Wishart(torch.tensor([4.5, 6.0]), **{kind: torch.tensor(matrix)}).sample((3,))
+    out = {}
+    for lib, d in ((pynn, pd), (torch, td)):
+        df = lib.tensor([4.5, 6.0], dtype=lib.float64, requires_grad=True)
+        m = lib.tensor(matrix, dtype=lib.float64, requires_grad=True)
+        w = d.Wishart(df, **{kind: m})
+        lp, h = w.log_prob(lib.tensor(x.numpy())), w.entropy()
+        (lp.sum() + h.sum()).backward()
+        grad = m.grad.numpy()
+        if kind == "scale_tril":  # only the lower triangle is the parameter (PyTorch's
+            grad = np.tril(grad)  # cholesky_solve also differentiates the upper one)
+        out[lib] = [lp.detach().numpy(), h.detach().numpy(), df.grad.numpy(), grad,
+                    w.mean.detach().numpy(), w.variance.detach().numpy(),
+                    w.mode.detach().numpy(), tuple(w.batch_shape), tuple(w.event_shape)]
+    for g, want in zip(out[pynn], out[torch]):
+        if isinstance(g, np.ndarray):
+            np.testing.assert_allclose(g, want, rtol=1e-7, atol=1e-9)
+        else:
+            assert g == want
+
+
+def test_wishart_samples_and_errors():
+    pynn.manual_seed(0)
+    v = _t(pynn, WISHART_V[0])
+    dist = pd.Wishart(_t(pynn, 7.0), covariance_matrix=v)
+    s = dist.sample((20000,))
+    assert tuple(s.shape) == (20000, 3, 3) and bool(pd.constraints.positive_definite.check(
+        s[:50]).all())
+    np.testing.assert_allclose(s.numpy().mean(0), 7.0 * WISHART_V[0], rtol=0.05, atol=0.1)
+    np.testing.assert_allclose(s.numpy().var(0), dist.variance.numpy(), rtol=0.1)
+    df = pynn.tensor(7.0, dtype=pynn.float64, requires_grad=True)
+    pd.Wishart(df, covariance_matrix=v).rsample((20000,)).mean(0).trace().backward()
+    # d E[tr X] / d df = tr V
+    np.testing.assert_allclose(df.grad.item(), np.trace(WISHART_V[0]), rtol=0.05)
+    for lib, d in ((pynn, pd), (torch, td)):
+        with pytest.raises(ValueError):
+            d.Wishart(lib.tensor(1.0, dtype=lib.float64),
+                      covariance_matrix=lib.tensor(WISHART_V[0]))
+    with pytest.raises(ValueError):  # PyTorch asserts (AssertionError) here
+        pd.Wishart(_t(pynn, 5.0))
