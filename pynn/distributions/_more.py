@@ -768,8 +768,7 @@ class FisherSnedecor(Distribution):
 
 
 class LKJCholesky(Distribution):
-    """The LKJ distribution over Cholesky factors of correlation matrices
-    (``torch.distributions.LKJCholesky``).
+    """LKJ-distributed Cholesky factors of correlation matrices (``LKJCholesky`` of PyTorch).
 
     The correlation matrix ``L L^T`` has density proportional to
     ``det(L L^T) ** (concentration - 1)``; samples come from the onion method (a Beta draw
