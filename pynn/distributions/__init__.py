@@ -31,6 +31,7 @@ from ._kl import kl_divergence, register_kl
 from ._more import (
     ContinuousBernoulli,
     FisherSnedecor,
+    GeneralizedPareto,
     HalfCauchy,
     InverseGamma,
     Kumaraswamy,
@@ -108,6 +109,7 @@ __all__ = [
     "ExponentialFamily",
     "FisherSnedecor",
     "Gamma",
+    "GeneralizedPareto",
     "Geometric",
     "Gumbel",
     "HalfCauchy",
@@ -181,7 +183,8 @@ _SUBMODULES = {
     "lowrank_multivariate_normal": "_more", "negative_binomial": "_more", "pareto": "_more",
     "weibull": "_more", "fishersnedecor": "_more", "half_cauchy": "_more",
     "inverse_gamma": "_more", "logistic_normal": "_more", "von_mises": "_more",
-    "lkj_cholesky": "_more", "wishart": "_more", "exp_family": "distribution", "kl": "_kl",
+    "lkj_cholesky": "_more", "wishart": "_more", "generalized_pareto": "_more",
+    "exp_family": "distribution", "kl": "_kl",
 }
 for _alias, _real in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_alias}"] = globals()[_alias] = sys.modules[f"{__name__}.{_real}"]

@@ -18,8 +18,8 @@ from .distribution import Distribution, ExponentialFamily
 from .transforms import AffineTransform, ExpTransform, PowerTransform
 from .utils import as_tensor, broadcast_all, const, lazy_property, logits_to_probs, probs_to_logits
 
-__all__ = ["ContinuousBernoulli", "FisherSnedecor", "HalfCauchy", "InverseGamma", "Kumaraswamy",
-           "LKJCholesky",
+__all__ = ["ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "HalfCauchy",
+           "InverseGamma", "Kumaraswamy", "LKJCholesky",
            "LogisticNormal", "LowRankMultivariateNormal", "NegativeBinomial", "Pareto",
            "VonMises", "Weibull", "Wishart"]
 
@@ -979,3 +979,91 @@ class Wishart(ExponentialFamily):
         half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         return ((p + 1) * (p * math.log(2) / 2 + half_log_det) + _mvlgamma(nu / 2, p)
                 - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
+
+
+class GeneralizedPareto(Distribution):
+    """The generalised Pareto distribution (``torch.distributions.GeneralizedPareto``).
+
+    ``P(X > x) = (1 + c z) ** (-1 / c)`` for ``z = (x - loc) / scale`` (``exp(-z)`` at
+    ``c = 0``): exponential tails at ``c = 0``, heavy ones above, a bounded support below.
+
+    Parameters
+    ----------
+    loc : Tensor or float
+        The lower end of the support (the three parameters broadcast together).
+    scale : Tensor or float
+        The scale (positive).
+    concentration : Tensor or float
+        The shape ``c`` (any real).
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive,
+                                       "concentration": constraints.real}
+    has_rsample = True
+
+    def __init__(self, loc, scale, concentration, validate_args=None):
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        """``[loc, loc - scale / c]`` for negative ``c``, else ``[loc, inf)``."""
+        c = self.concentration
+        upper = _where(c < 0, self.loc - self.scale / _where(c < 0, c, -1.0), float("inf"))
+        return constraints.interval(self.loc, upper)
+
+    def _safe_c(self):
+        """``c``, with 1 where it is 0 (the ``c = 0`` limit is taken by a ``where``)."""
+        c = self.concentration
+        return _where(c == 0, 1.0, c)
+
+    def _z(self, value):
+        return (value - self.loc) / self.scale
+
+    def log_prob(self, value):
+        value = self._value(value, self.loc)
+        z = self._z(value)
+        c, safe = self.concentration, self._safe_c()
+        tail = _where(c == 0, z, (1 + 1 / safe) * (safe * z).log1p())
+        return -self.scale.log() - tail
+
+    def _log_survival(self, z):
+        c, safe = self.concentration, self._safe_c()
+        return _where(c == 0, -z, -(safe * z).log1p() / safe)
+
+    def cdf(self, value):
+        value = self._value(value, self.loc)
+        return -self._log_survival(self._z(value)).expm1()
+
+    def icdf(self, value):
+        value = as_tensor(value, self.loc)
+        c, safe = self.concentration, self._safe_c()
+        log_s = (-value).log1p()  # log of the survival probability
+        z = _where(c == 0, -log_s, (-safe * log_s).expm1() / safe)
+        return self.loc + self.scale * z
+
+    def rsample(self, sample_shape=()):
+        u = self._draw(lambda g, s: g.random(s), self._extended_shape(sample_shape), self.loc)
+        return self.icdf(u)
+
+    @property
+    def mean(self):
+        c = self.concentration
+        ok = c < 1
+        return _where(ok, self.loc + self.scale / (1 - _where(ok, c, 0.0)), float("nan"))
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        c = self.concentration
+        ok = c < 0.5
+        cs = _where(ok, c, 0.0)
+        return _where(ok, self.scale.pow(2) / ((1 - cs).pow(2) * (1 - 2 * cs)), float("nan"))
+
+    def entropy(self):
+        return self.scale.log() + self.concentration + 1

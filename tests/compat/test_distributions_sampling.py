@@ -45,6 +45,9 @@ MOMENT_CASES = [
         _f64([1.0, -1.0, 0.0]), _f64([[1.0], [0.5], [-1.0]]), _f64([0.5, 1.0, 0.2]))),
     ("inverse_gamma", lambda: pd.InverseGamma(_f64([5.0, 9.0]), _f64([1.0, 3.0]))),
     ("fisher_snedecor", lambda: pd.FisherSnedecor(_f64([3.0, 10.0]), _f64([12.0, 20.0]))),
+    ("generalized_pareto", lambda: pd.GeneralizedPareto(_f64([0.0, 1.0, -1.0]),
+                                                         _f64([1.0, 2.0, 0.5]),
+                                                         _f64([0.0, -0.4, 0.15]))),
     ("mixture", lambda: pd.MixtureSameFamily(pd.Categorical(_f64([0.3, 0.7])),
                                              pd.Normal(_f64([-2.0, 1.0]), _f64([0.5, 1.0])))),
 ]
