@@ -145,6 +145,11 @@ def _to_lower_cholesky(constraint):
     return transforms.LowerCholeskyTransform()
 
 
+@_both(constraints.corr_cholesky)
+def _to_corr_cholesky(constraint):
+    return transforms.CorrCholeskyTransform()
+
+
 @transform_to.register(constraints.positive_definite)
 def _transform_to_positive_definite(constraint):
     return transforms.PositiveDefiniteTransform()

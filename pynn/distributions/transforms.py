@@ -25,6 +25,7 @@ __all__ = [
     "AbsTransform",
     "AffineTransform",
     "ComposeTransform",
+    "CorrCholeskyTransform",
     "CumulativeDistributionTransform",
     "ExpTransform",
     "IndependentTransform",
@@ -911,3 +912,80 @@ class CumulativeDistributionTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return self.distribution.log_prob(x)
+
+
+class CorrCholeskyTransform(Transform):
+    """Unconstrained vectors to Cholesky factors of correlation matrices.
+
+    A vector of ``D (D - 1) / 2`` reals becomes, through ``tanh``, the partial correlations of
+    the strictly lower triangle (row by row); each row is then stick-broken onto the unit
+    sphere, so ``L L^T`` has a unit diagonal.
+
+    Parameters
+    ----------
+    cache_size : int
+        0 or 1 (see :class:`Transform`).
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+    __eq__ = _same_kind
+    __hash__ = object.__hash__
+
+    @staticmethod
+    def _size(n):
+        d = round((1 + math.sqrt(1 + 8 * n)) / 2)
+        if d * (d - 1) // 2 != n:
+            raise ValueError(f"CorrCholeskyTransform: {n} is not a triangular number "
+                             "D (D - 1) / 2")
+        return d
+
+    @staticmethod
+    def _lower(d):
+        rows, cols = np.tril_indices(d, -1)
+        return rows * d + cols
+
+    def _call(self, x):
+        n = x.shape[-1]
+        d = self._size(n)
+        eps = float(_dtype.finfo(x.dtype).eps)
+        z = x.tanh().clamp(min=-1 + eps, max=1 - eps)
+        # slot n holds 0: every position outside the strict lower triangle reads it
+        where = np.full(d * d, n)
+        where[self._lower(d)] = np.arange(n)
+        flat = _F.pad(z, (0, 1)).index_select(-1, _f.tensor(where))
+        r = flat.reshape(*x.shape[:-1], d, d)
+        left = (1 - r.pow(2)).sqrt().cumprod(-1)
+        left = _F.pad(left[..., :-1], (1, 0), value=1.0)
+        return (r + _f.eye(d, dtype=x.dtype)) * left
+
+    def _inverse(self, y):
+        d = y.shape[-1]
+        left = 1 - y.pow(2).cumsum(-1)
+        left = _F.pad(left[..., :-1], (1, 0), value=1.0)
+        eps = float(_dtype.finfo(y.dtype).eps)
+        z = (y / left.clamp(min=eps).sqrt()).reshape(*y.shape[:-2], d * d)
+        z = z.index_select(-1, _f.tensor(self._lower(d))).clamp(min=-1 + eps, max=1 - eps)
+        return 0.5 * (z.log1p() - (-z).log1p())
+
+    def log_abs_det_jacobian(self, x, y):
+        d = y.shape[-1]
+        left = 1 - y.pow(2).cumsum(-1)
+        left = _F.pad(left[..., :-1], (1, 0), value=1.0)
+        left = left.reshape(*y.shape[:-2], d * d).index_select(-1, _f.tensor(self._lower(d)))
+        stick = 0.5 * left.log().sum(-1)
+        squash = 2.0 * (math.log(2.0) - x - _F.softplus(-2.0 * x))
+        return stick + squash.sum(-1)
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("CorrCholeskyTransform: expected at least one dimension")
+        d = self._size(shape[-1])
+        return tuple(shape[:-1]) + (d, d)
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2 or shape[-1] != shape[-2]:
+            raise ValueError("CorrCholeskyTransform: expected square matrices")
+        d = shape[-1]
+        return tuple(shape[:-2]) + (d * (d - 1) // 2,)

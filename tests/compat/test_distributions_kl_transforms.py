@@ -258,6 +258,7 @@ TRANSFORMS = [
                                                     T.ExpTransform()]), (4, 3)),
     ("inverse", lambda T: T.SigmoidTransform().inv, (4, 3)),
     ("independent", lambda T: T.IndependentTransform(T.ExpTransform(), 1), (4, 3)),
+    ("corr_cholesky", lambda T: T.CorrCholeskyTransform(), (4, 6)),
 ]
 
 
@@ -304,7 +305,8 @@ def test_transform_caching_and_equality():
 
 @pytest.mark.parametrize("name", ["real", "positive", "nonnegative", "greater_than",
                                   "less_than", "unit_interval", "interval", "simplex",
-                                  "lower_cholesky", "real_vector", "independent"])
+                                  "lower_cholesky", "real_vector", "independent",
+                                  "corr_cholesky"])
 @pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
 def test_biject_to_maps_reals_into_the_constraint(name, registry):
     make = {"greater_than": lambda c: c.greater_than(2.0), "less_than": lambda c: c.less_than(-1.0),
@@ -319,7 +321,8 @@ def test_biject_to_maps_reals_into_the_constraint(name, registry):
         return
     t = getattr(pd, registry)(c)
     tt = getattr(td, registry)(make(td.constraints))
-    x0 = RNG.standard_normal((4, 3, 3) if name == "lower_cholesky" else (4, 3))
+    x0 = RNG.standard_normal({"lower_cholesky": (4, 3, 3), "corr_cholesky": (4, 6)}.get(
+        name, (4, 3)))
     y = t(_f(x0))
     assert bool(c.check(y).all())
     want = tt(torch.tensor(x0))
