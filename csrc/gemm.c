@@ -13,9 +13,10 @@
  * Small problems skip packing and threads (gemm_direct). Products with a short side and a
  * long k, or small ones with a very long k, whose operands both run contiguously along k (A
  * row-major times B^T row-major, as in a convolution's weight gradient or a Linear layer's
- * forward) take the dot form instead, which reads both in place
- * and reduces along k in vectors (gemm_use_dot, gemm_kernel.c); so does a narrow row-major
- * B, copied k-contiguous first (gemm_narrow_b_to_dot). The micro-kernels and their
+ * forward) take the dot form instead, which reads both in place and reduces along k in
+ * vectors (gemm_use_dot, gemm_kernel.c); so does a narrow row-major B, copied k-contiguous
+ * first (gemm_narrow_b_to_dot), and the narrow ragged last column panel of a wider product,
+ * the rest of which is blocked (gemm_narrow_tail_to_dot). The micro-kernels and their
  * register blocks per instruction set live in gemm_kernel.c; the cache blocks come from the
  * caches of the machine, read once at first use (gemm_model, gemm_blocks). */
 #ifndef PYNN_FN

@@ -109,6 +109,9 @@ static inline __attribute__((always_inline)) vec_f64 red_pair_f64(vec_f64 x, vec
     }
 }
 
+/* The epilogue's kinds, for store_rows in the template. */
+enum { EP_FULL, EP_UNIT, EP_PLAIN };
+
 #define PYNN_TEMPLATE "gemm_kernel.c"
 #include "pynn_template.h"
 
@@ -242,14 +245,15 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel_body)(
 
 /* One vector of a tile row through the epilogue: C[0:lanes] := relu?(alpha * acc + beta * C
  * + bias) with bias_row (lanes values, bias_axis 1), or ep->bias[i] (bias_axis 0), or none;
- * lanes < VL masks the load of C and bias and the store. */
+ * lanes < VL masks the load of C and bias and the store. `scale` 0 (a constant where this
+ * is inlined) says alpha is 1. */
 static inline __attribute__((always_inline)) void PYNN_FN(epilogue_vec)(
-    PYNN_FN(vec) acc, real *ci, int64_t lanes, const real *bias_row, int i, real alpha,
-    real beta, const PYNN_FN(pynn_gemm_ep) *ep)
+    PYNN_FN(vec) acc, real *ci, int64_t lanes, const real *bias_row, int i, const int scale,
+    real alpha, real beta, const PYNN_FN(pynn_gemm_ep) *ep)
 {
     const PYNN_FN(vec) zero = {0};
     const int part = lanes < VL;
-    PYNN_FN(vec) x = acc * alpha;
+    PYNN_FN(vec) x = scale ? acc * alpha : acc;
     if (ep->load_c) {
         PYNN_FN(vec) cv;
         if (part)
@@ -277,12 +281,13 @@ static inline __attribute__((always_inline)) void PYNN_FN(epilogue_vec)(
 }
 
 /* The whole-vector rows of a tile through the epilogue, the last vector of each row masked
- * to `tail` lanes (tail == VL: none). `plain` (a constant where this is inlined) says the
- * epilogue is C := AB, the common case (alpha 1, no beta term, bias or ReLU): the
- * accumulators are stored as they are, which spares a multiply per vector, as many as a
- * k = 25 tile's loads of A, and the epilogue's branches. */
+ * to `tail` lanes (tail == VL: none). `kind` (a constant where this is inlined) is
+ * EP_PLAIN when the epilogue is C := AB, the common case (alpha 1, no beta term, bias or
+ * ReLU): the accumulators are stored as they are, which spares a multiply per vector, as
+ * many as a k = 25 tile's loads of A, and the epilogue's branches; EP_UNIT when alpha is 1
+ * (a convolution's bias and ReLU): no multiply; else EP_FULL. */
 static inline __attribute__((always_inline)) void PYNN_FN(store_rows)(
-    const int rows, const int nv, const int plain, PYNN_FN(vec) acc[MR][NV],
+    const int rows, const int nv, const int kind, PYNN_FN(vec) acc[MR][NV],
     real *PYNN_RESTRICT c, int64_t rsc, int64_t mr, int64_t tail,
     const PYNN_FN(pynn_gemm_ep) *ep)
 {
@@ -295,14 +300,14 @@ static inline __attribute__((always_inline)) void PYNN_FN(store_rows)(
         for (int v = 0; v < nv; ++v) {
             real *ci = c + i * rsc + v * VL;
             const int64_t lanes = v == nv - 1 ? tail : VL;
-            if (plain && lanes == VL)
+            if (kind == EP_PLAIN && lanes == VL)
                 memcpy(ci, &acc[i][v], sizeof(PYNN_FN(vec)));
-            else if (plain)
+            else if (kind == EP_PLAIN)
                 PYNN_FN(store_part)(ci, acc[i][v], lanes);
             else
                 PYNN_FN(epilogue_vec)(acc[i][v], ci, lanes,
                                       ep->bias && ep->bias_axis == 1 ? ep->bias + v * VL : NULL,
-                                      i, alpha, beta, ep);
+                                      i, kind == EP_FULL, alpha, beta, ep);
         }
     }
 }
@@ -338,11 +343,13 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
          * copy, so that the common tile's code stays free of the mask's branches. */
         const int64_t tail = nr - (nv - 1) * VL; /* lanes of C in the last vector */
         if (tail == VL && plain)
-            PYNN_FN(store_rows)(rows, nv, 1, acc, c, rsc, mr, VL, ep);
+            PYNN_FN(store_rows)(rows, nv, EP_PLAIN, acc, c, rsc, mr, VL, ep);
+        else if (tail == VL && ep->alpha == 1)
+            PYNN_FN(store_rows)(rows, nv, EP_UNIT, acc, c, rsc, mr, VL, ep);
         else if (tail == VL)
-            PYNN_FN(store_rows)(rows, nv, 0, acc, c, rsc, mr, VL, ep);
+            PYNN_FN(store_rows)(rows, nv, EP_FULL, acc, c, rsc, mr, VL, ep);
         else
-            PYNN_FN(store_rows)(rows, nv, 0, acc, c, rsc, mr, tail, ep);
+            PYNN_FN(store_rows)(rows, nv, EP_FULL, acc, c, rsc, mr, tail, ep);
         return;
     }
 
