@@ -10,6 +10,7 @@ from . import functional as F
 from . import init
 from .functional._conv import _SPATIAL, _check_operands
 from .functional._utils import _data
+from .lazy import LazyModuleMixin, uninitialized_like
 from .linear import _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
@@ -118,11 +119,16 @@ class _ConvNd(Module):
 
     def _padded(self, input):
         """The input padded by ``padding_mode`` (and the padding left for the kernel)."""
-        if self.padding_mode == "zeros" or isinstance(self.padding, str):
+        if self.padding_mode == "zeros" or self.padding == "valid":
             return input, self.padding
+        if self.padding == "same":  # d (k - 1) in all, the odd one on the high side
+            sides = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                     for d, k in zip(self.dilation, self.kernel_size)]
+        else:
+            sides = [(p, p) for p in self.padding]
         pads = []
-        for p in reversed(self.padding):
-            pads += [p, p]
+        for lo, hi in reversed(sides):
+            pads += [lo, hi]
         return F.pad(input, tuple(pads), mode=self.padding_mode), 0
 
     def extra_repr(self):
@@ -469,42 +475,48 @@ class ConvTranspose3d(_ConvTransposeNd):
                                   self.dilation)
 
 
-class _LazyConv:
+class _LazyConv(LazyModuleMixin):
     """A convolution whose ``in_channels`` is the first input's channel count: built with a
-    placeholder count and no weight, the weight made (and both parameters initialised) at the
-    first call, when the layer becomes its eager class as PyTorch's lazy layers do."""
-
-    _eager = None
+    placeholder count, an uninitialised weight (and bias), both made at the first call."""
 
     def _lazy_init(self, out_channels, kernel_size, device, dtype, **args):
-        self._lazy_dtype = _layer_dtype(dtype, device)
         self._eager.__init__(self, args["groups"], out_channels, kernel_size, **args,
                              device=device, dtype=dtype)
         self.in_channels = 0
-        self.register_parameter("weight", None)
+        self.weight = uninitialized_like(self.weight)
+        if self.bias is not None:
+            self.bias = uninitialized_like(self.bias)
 
-    def _materialize(self, input):
+    def _lazy_size(self):
+        return self.in_channels
+
+    def _input_size(self, input):
         x = _data(input)
         n = self._n
         if not isinstance(x, np.ndarray) or x.ndim not in (n + 1, n + 2):
             raise self._input_error(x)
-        self.in_channels = int(x.shape[-n - 1])
-        if self.in_channels % self.groups:
-            raise ValueError(f"{self._layer_name()}: in_channels ({self.in_channels}) must be "
-                             f"divisible by groups ({self.groups})")
-        if self._transposed:
-            shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
-        else:
-            shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self.weight = Parameter(np.empty(shape, self._lazy_dtype))
-        self.reset_parameters()
-        self.__class__ = self._eager
+        return int(x.shape[-n - 1])
 
-    def forward(self, input, *args):
-        eager = self._eager  # the class attribute is gone once the layer is eager
-        if self.weight is None:
-            self._materialize(input)
-        return eager.forward(self, input, *args)
+    def _state_size(self, prefix, state_dict):
+        w = state_dict.get(prefix + "weight")
+        if w is None or len(np.shape(w)) != self._n + 2:
+            return None
+        shape = np.shape(w)
+        return int(shape[0]) if self._transposed else int(shape[1]) * self.groups
+
+    def _materialize(self, in_channels):
+        if in_channels % self.groups:
+            raise ValueError(f"{self._layer_name()}: in_channels ({in_channels}) must be "
+                             f"divisible by groups ({self.groups})")
+        self.in_channels = in_channels
+        if self._transposed:
+            shape = (in_channels, self.out_channels // self.groups) + self.kernel_size
+        else:
+            shape = (self.out_channels, in_channels // self.groups) + self.kernel_size
+        self.weight.materialize(shape)
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,))
+        self.reset_parameters()
 
 
 def _lazy_class(eager):
@@ -529,9 +541,9 @@ def _lazy_class(eager):
     spatial = _SPATIAL[eager._n]
     doc = f"""A :class:`{eager.__name__}` whose ``in_channels`` is taken from the first input.
 
-    The weight is created at the first call (and the bias re-initialised for its fan-in
-    then); the layer is then a :class:`{eager.__name__}`. Run one batch through the model
-    before giving its parameters to an optimiser, as with PyTorch's lazy layers.
+    The weight and bias are uninitialised parameters until the first call (or a
+    ``load_state_dict``) gives them their shapes, in place, so an optimiser built before
+    then trains them; the layer is then a :class:`{eager.__name__}`.
 
     Parameters
     ----------

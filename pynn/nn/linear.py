@@ -10,8 +10,9 @@ from ..ops.matmul import LinearFunction
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .lazy import LazyModuleMixin
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedParameter
 
 __all__ = ["Bilinear", "Identity", "LazyLinear", "Linear"]
 
@@ -218,11 +219,12 @@ class Bilinear(Module):
                 f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
-class LazyLinear(Linear):
+class LazyLinear(LazyModuleMixin, Linear):
     """A :class:`Linear` whose ``in_features`` is taken from the first input.
 
-    A :class:`Linear` whose ``in_features`` is taken from the first input it sees (the weight is
-    created then).
+    The weight and bias are uninitialised parameters until the first call (or a
+    ``load_state_dict``) gives them their shapes, in place, so an optimiser built before then
+    trains them; the layer is then a :class:`Linear`, as PyTorch's.
 
     Parameters
     ----------
@@ -239,28 +241,38 @@ class LazyLinear(Linear):
     - Output: ``(*, out_features)``.
     """
 
+    _eager = Linear
+
     def __init__(self, out_features, bias=True, device=None, dtype=None):
         Module.__init__(self)
+        dtype = _layer_dtype(dtype, device)
         self.in_features = 0
         self.out_features = int(out_features)
-        self._lazy_dtype = _layer_dtype(dtype, device)
-        self._lazy_bias = bias
-        self.register_parameter("weight", None)
-        self.register_parameter("bias", None)
+        self.weight = UninitializedParameter(dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
 
-    def forward(self, input):
-        if self.weight is None:
-            x = input._data if isinstance(input, Tensor) else np.asarray(input)
-            self.in_features = int(x.shape[-1])
-            self.weight = Parameter(np.empty((self.out_features, self.in_features),
-                                             self._lazy_dtype))
-            if self._lazy_bias:
-                self.bias = Parameter(np.empty(self.out_features, self._lazy_dtype))
-            self.reset_parameters()
-            self.__class__ = Linear  # as PyTorch's: an initialised lazy layer is a Linear
-        return Linear.forward(self, input)
+    def _lazy_size(self):
+        return self.in_features
+
+    def _input_size(self, input):
+        x = input._data if isinstance(input, Tensor) else np.asarray(input)
+        return int(x.shape[-1])
+
+    def _state_size(self, prefix, state_dict):
+        w = state_dict.get(prefix + "weight")
+        return None if w is None or len(np.shape(w)) != 2 else int(np.shape(w)[1])
+
+    def _materialize(self, in_features):
+        self.in_features = in_features
+        self.weight.materialize((self.out_features, in_features))
+        if self.bias is not None:
+            self.bias.materialize((self.out_features,))
+        self.reset_parameters()
 
     def extra_repr(self):
-        # before the first call the bias does not exist yet; it will (as PyTorch prints it)
+        # before the first call the bias is uninitialised, not absent (as PyTorch prints it)
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={bool(self._lazy_bias)}")
+                f"bias={self.bias is not None}")

@@ -737,6 +737,10 @@ class Module:
         """
         if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        for prefix, module in self.named_modules():
+            load_sizes = getattr(module, "_load_sizes", None)  # a lazy layer not yet run
+            if load_sizes is not None:
+                load_sizes(prefix + "." if prefix else "", state_dict)
         entries = list(self._state_entries())
         missing = [key for key, *_ in entries if key not in state_dict]
         unexpected = self._unexpected_keys(state_dict, {key for key, *_ in entries})
@@ -853,8 +857,6 @@ class Module:
 
     def _cast(self, dtype):
         for m in self.modules():
-            if "_lazy_dtype" in m.__dict__:  # a lazy layer's parameters are made in it later
-                m._lazy_dtype = dtype
             for t in list(m._parameters.values()) + list(m._buffers.values()):
                 if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dtype:
                     t._data = t._data.astype(dtype)

@@ -8,6 +8,7 @@ import numpy as np
 from ..tensor import Tensor, _wrap
 from . import functional as F
 from . import init
+from .lazy import LazyModuleMixin, uninitialized_like
 from .linear import _input_error, _layer_dtype
 from .module import Module
 from .parameter import Parameter
@@ -473,39 +474,38 @@ class InstanceNorm3d(_InstanceNorm):
     _ranks = (4, 5)
 
 
-class _LazyNorm:
+class _LazyNorm(LazyModuleMixin):
     """A batch or instance norm whose ``num_features`` is the first input's channel count:
-    its parameters and statistics are made then, and the layer becomes its eager class, as
-    PyTorch's lazy layers do."""
+    its weight and bias are uninitialised and its statistics empty until then."""
 
-    _eager = None
+    def _lazy_size(self):
+        return self.num_features
 
-    def _materialize(self, input):
+    def _input_size(self, input):
         x = input._data if isinstance(input, Tensor) else np.asarray(input)
         ranks = self._ranks
         if x.ndim not in ranks:
             raise ValueError(f"{self._layer_name()}: expected "
                              f"{' or '.join(f'{r}D' for r in ranks)} input, got shape {x.shape}")
         unbatched = issubclass(self._eager, _InstanceNorm) and x.ndim == ranks[0]
-        n = int(x.shape[0 if unbatched else 1])
-        self.num_features = n
-        dtype = self._lazy_dtype
-        if self.affine:
-            self.weight = Parameter(np.empty(n, dtype))
-            if self._lazy_bias:
-                self.bias = Parameter(np.empty(n, dtype))
-        if self.track_running_stats:
-            self.running_mean = _wrap(np.zeros(n, dtype), None)
-            self.running_var = _wrap(np.ones(n, dtype), None)
-            self.num_batches_tracked = _wrap(np.array(0, dtype=np.int64), None)
-        self.reset_parameters()
-        self.__class__ = self._eager
+        return int(x.shape[0 if unbatched else 1])
 
-    def forward(self, input):
-        eager = self._eager  # the class attribute is gone once the layer is eager
-        if self.num_features == 0:
-            self._materialize(input)
-        return eager.forward(self, input)
+    def _state_size(self, prefix, state_dict):
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            value = state_dict.get(prefix + name)
+            if value is not None and len(np.shape(value)) == 1:
+                return int(np.shape(value)[0])
+        return None
+
+    def _materialize(self, n):
+        self.num_features = n
+        for p in (self.weight, self.bias):
+            if p is not None:
+                p.materialize((n,))
+        if self.track_running_stats:
+            for buffer in (self.running_mean, self.running_var):
+                buffer._data = np.empty(n, buffer._data.dtype)
+        self.reset_parameters()
 
 
 def _lazy_norm(eager):
@@ -515,15 +515,17 @@ def _lazy_norm(eager):
                  device=None, dtype=None, *, bias=True):
         self._eager.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype,
                              bias=bias)
-        self._lazy_dtype = _layer_dtype(dtype, device)
-        self._lazy_bias = bias
+        if self.weight is not None:
+            self.weight = uninitialized_like(self.weight)
+        if self.bias is not None:
+            self.bias = uninitialized_like(self.bias)
 
     name = "Lazy" + eager.__name__
     doc = f"""A :class:`{eager.__name__}` whose ``num_features`` is taken from the first input.
 
-    The weight, bias and running statistics are created at the first call; the layer is
-    then a :class:`{eager.__name__}`. Run one batch through the model before giving its
-    parameters to an optimiser, as with PyTorch's lazy layers.
+    The weight and bias are uninitialised parameters, and the running statistics empty,
+    until the first call (or a ``load_state_dict``) gives them their size, in place, so an
+    optimiser built before then trains them; the layer is then a :class:`{eager.__name__}`.
 
     Parameters
     ----------

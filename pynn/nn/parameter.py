@@ -7,7 +7,7 @@ import numpy as np
 
 from ..tensor import Tensor, _as_array
 
-__all__ = ["Buffer", "Parameter"]
+__all__ = ["Buffer", "Parameter", "UninitializedParameter"]
 
 
 class Parameter(Tensor):
@@ -75,3 +75,51 @@ class Buffer(Tensor):
         self.grad_fn = None
         self.requires_grad = False
         self.persistent = bool(persistent)
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet (a lazy layer's, before its first input).
+
+    It holds no values (an empty array, whose dtype ``.double()`` / ``.to()`` still
+    convert); :meth:`materialize` gives it its shape and makes it a :class:`Parameter`, the
+    same object, so an optimiser built before then updates it.
+
+    Parameters
+    ----------
+    requires_grad : bool
+    device : str or pynn.device, optional
+        Only the CPU.
+    dtype : pynn.dtype, optional
+        Of the values it will hold (default float32).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        from .._device import check_device
+        from .._dtype import np_dtype
+
+        check_device(device)
+        super().__init__(np.empty(0, np.float32 if dtype is None else np_dtype(dtype)),
+                         requires_grad)
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Give the parameter ``shape`` (uninitialised values) and make it a Parameter.
+
+        Parameters
+        ----------
+        shape : tuple of int
+        device : str or pynn.device, optional
+        dtype : pynn.dtype, optional
+            Default: the dtype it holds now.
+        """
+        from .._dtype import np_dtype
+
+        self._data = np.empty(tuple(shape), self._data.dtype if dtype is None
+                              else np_dtype(dtype))
+        self.__class__ = Parameter
+
+    def __repr__(self):
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__

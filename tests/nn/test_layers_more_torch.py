@@ -327,8 +327,9 @@ LAZY_CONVS = [
 @pytest.mark.parametrize("lazy,eager,args,kwargs,shape", LAZY_CONVS)
 def test_lazy_convolutions_become_their_eager_layer(lazy, eager, args, kwargs, shape):
     ours, theirs = getattr(nn, lazy)(*args, **kwargs), getattr(tnn, lazy)(*args, **kwargs)
-    assert ours.weight is None and list(ours.parameters()) == ([] if "bias" in kwargs else
-                                                                 [ours.bias])
+    assert isinstance(ours.weight, nn.UninitializedParameter)
+    assert isinstance(theirs.weight, tnn.UninitializedParameter)
+    assert len(list(ours.parameters())) == len(list(theirs.parameters()))
     x = _rand(*shape).astype(np.float32)
     out = ours(pynn.tensor(x))
     theirs(torch.tensor(x))
@@ -427,3 +428,48 @@ def test_hardtanh_old_names_and_sync_batchnorm_bias_match_torch():
     ours, theirs = nn.SyncBatchNorm(3, bias=False), tnn.SyncBatchNorm(3, bias=False)
     assert ours.bias is None and theirs.bias is None
     assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_lazy_layers_train_under_an_optimiser_built_before_the_first_call():
+    def build(lib):
+        # ReLU before the norm: a bias right before a batch norm gets no gradient
+        return lib.Sequential(lib.LazyConv2d(4, 3), lib.ReLU(), lib.LazyBatchNorm2d(),
+                              lib.Flatten(), lib.LazyLinear(3))
+
+    ours, theirs = build(nn), build(tnn)
+    opt = pynn.optim.SGD(ours.parameters(), lr=0.1)
+    topt = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    assert len(opt.param_groups[0]["params"]) == len(topt.param_groups[0]["params"]) == 6
+    x = _rand(2, 3, 6, 6).astype(np.float32)
+    ours(pynn.tensor(x)), theirs(torch.tensor(x))
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    before = [p.detach().numpy().copy() for p in ours.parameters()]
+    for model, optimiser, lib in ((ours, opt, pynn), (theirs, topt, torch)):
+        model(lib.tensor(x)).square().sum().backward()
+        optimiser.step()
+    for p, t, b in zip(ours.parameters(), theirs.parameters(), before):
+        assert not np.allclose(p.detach().numpy(), b)  # trained, every one
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-4,
+                                   atol=1e-5)
+
+
+def test_a_never_run_lazy_model_loads_a_checkpoint():
+    trained = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(),
+                            nn.Linear(64, 3), nn.ConvTranspose1d(2, 2, 3))
+    state = trained.state_dict()
+    fresh = nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d(), nn.Flatten(),
+                          nn.LazyLinear(3), nn.LazyConvTranspose1d(2, 3))
+    fresh.load_state_dict(state)
+    assert [type(m).__name__ for m in fresh] == [type(m).__name__ for m in trained]
+    for key, value in state.items():
+        np.testing.assert_array_equal(fresh.state_dict()[key].numpy(), value.numpy())
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("n,kernel", [(1, 4), (2, 3), (2, (4, 3)), (3, (2, 3, 3))])
+def test_same_padding_follows_padding_mode_like_torch(mode, n, kernel):
+    theirs = getattr(tnn, f"Conv{n}d")(2, 3, kernel, padding="same", padding_mode=mode).double()
+    ours = getattr(nn, f"Conv{n}d")(2, 3, kernel, padding="same", padding_mode=mode).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    _compare(ours, theirs, [_rand(2, 2, *([7, 6, 5][:n]))])

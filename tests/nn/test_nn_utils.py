@@ -123,7 +123,7 @@ def test_init_functions_added_for_pytorch_scripts():
 
 def test_lazy_linear_and_gumbel_softmax():
     m = nn.LazyLinear(3)
-    assert m.weight is None
+    assert isinstance(m.weight, nn.UninitializedParameter)
     y = m(pynn.randn(2, 5))
     assert tuple(y.shape) == (2, 3) and tuple(m.weight.shape) == (3, 5)
     assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]

@@ -21,6 +21,7 @@ from .. import (
     embedding,
     flatten,
     fold,
+    lazy,
     linear,
     loss,
     module,
@@ -53,7 +54,7 @@ from ..upsampling import *
 _ALIASES = {
     "activation": activation, "batchnorm": normalization, "container": container, "conv": conv,
     "distance": distance, "dropout": dropout, "flatten": flatten, "fold": fold,
-    "instancenorm": normalization, "linear": linear, "loss": loss, "module": module,
+    "instancenorm": normalization, "lazy": lazy, "linear": linear, "loss": loss, "module": module,
     "normalization": normalization, "padding": padding, "pixelshuffle": upsampling,
     "pooling": pooling, "rnn": recurrent, "sparse": embedding, "transformer": transformer,
     "upsampling": upsampling, "attention": attention,
