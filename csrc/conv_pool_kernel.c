@@ -48,6 +48,8 @@ typedef ivec_f64 cp_ivec_f64;
 const pynn_conv_pool_desc PYNN_ISA_SYM(pynn_conv_pool_desc) = {
     .lanes_f32 = (int)(sizeof(cp_vec_f32) / sizeof(float)),
     .lanes_f64 = (int)(sizeof(cp_vec_f64) / sizeof(double)),
+    .wide_lanes_f32 = (int)(sizeof(vec_f32) / sizeof(float)),
+    .wide_lanes_f64 = (int)(sizeof(vec_f64) / sizeof(double)),
     PYNN_DESC_ENTRIES(PYNN_CONV_POOL_KERNELS)};
 
 #else /* the template (pynn_template.h) */
@@ -395,122 +397,44 @@ static void PYNN_FN(dw_flat)(const pynn_conv_rows_geom *g, const real *x, const 
 }
 #undef NVL
 
-/* base[l] := v[l] for the lanes l in [lo, hi), and nothing else of base is touched. */
-static inline __attribute__((always_inline)) void PYNN_FN(store_lanes)(real *base,
-                                                                      PYNN_FN(cp_vec) v, int lo,
-                                                                      int hi)
-{
-#if VBYTES > 32
-    /* a 512-bit masked store of the 256-bit vector (AVX512VL, which would store it as it is,
-     * is not assumed); the masked-off lanes are neither written nor fault */
-    const unsigned mask = (1u << hi) - (1u << lo);
-    if (sizeof(real) == sizeof(float))
-        _mm512_mask_storeu_ps(base, (__mmask16)mask, _mm512_castps256_ps512((__m256)v));
-    else
-        _mm512_mask_storeu_pd(base, (__mmask8)mask, _mm512_castpd256_pd512((__m256d)v));
+#define FR_NAME(x) PYNN_FN(x)
+#define FR_VEC PYNN_FN(cp_vec)
+#define FR_IVEC PYNN_FN(cp_ivec)
+#define FR_FMA PYNN_FN(cp_vfma)
+#define FR_N 3
+#define FR_UNROLL _Pragma("GCC unroll 3")
+#define FR_WIDEN_F32(v) _mm512_castps256_ps512((__m256)(v))
+#define FR_WIDEN_F64(v) _mm512_castpd256_pd512((__m256d)(v))
+#include "conv_rows_fwd.h" /* 256-bit vectors */
+#undef FR_NAME
+#undef FR_VEC
+#undef FR_IVEC
+#undef FR_FMA
+#undef FR_N
+#undef FR_UNROLL
+#undef FR_WIDEN_F32
+#undef FR_WIDEN_F64
+#define FR_NAME(x) PYNN_FN(x##_wide)
+#define FR_VEC PYNN_FN(vec)
+#define FR_IVEC PYNN_FN(ivec)
+#define FR_FMA PYNN_FN(pynn_vfma)
+#define FR_N (VREGS >= 32 ? 6 : 3)
+#if VREGS >= 32
+#define FR_UNROLL _Pragma("GCC unroll 6")
 #else
-    for (int l = lo; l < hi; ++l)
-        base[l] = v[l];
+#define FR_UNROLL _Pragma("GCC unroll 3")
 #endif
-}
-
-/* Up to 3 row vectors (vector k starts at image offset xo[k] and at output (yy[k], yx[k]):
- * one pass reads a vector of every tap for each) x 4 output channels: 12 sums, 3 image
- * vectors and a broadcast weight fill 16 registers, and 3 + 4 loads feed 12 fused
- * multiply-adds. Only lanes that are outputs are stored: a vector's lanes run along its
- * output row to `wrap` (past ow they are dropped), and then, for flat rows, on at the next
- * row's start. */
-static inline __attribute__((always_inline)) void PYNN_FN(fwd_rows_block)(
-    const int dn, const int dm, const pynn_conv_rows_geom *g, const real *x, const real *wpack,
-    const real *bias, int relu, const int64_t *xo, const int64_t *yy, const int64_t *yx,
-    int64_t wrap, real *y)
-{
-    PYNN_FN(cp_vec) s[4][3];
-    const PYNN_FN(cp_vec) zero = {0};
-#pragma GCC unroll 4
-    for (int a = 0; a < 4; ++a)
-#pragma GCC unroll 3
-        for (int k = 0; k < dn; ++k)
-            s[a][k] = zero;
-    for (int64_t t = 0; t < g->taps; ++t) {
-        const real *xt = x + g->tap_off[t];
-        const real *wt = wpack + t * 4;
-        PYNN_FN(cp_vec) xv[3];
-#pragma GCC unroll 3
-        for (int k = 0; k < dn; ++k)
-            memcpy(&xv[k], xt + xo[k], sizeof(PYNN_FN(cp_vec)));
-#pragma GCC unroll 4
-        for (int a = 0; a < 4; ++a) {
-            const PYNN_FN(cp_vec) wv = wt[a] - zero; /* a splat */
-#pragma GCC unroll 3
-            for (int k = 0; k < dn; ++k)
-                s[a][k] = PYNN_FN(cp_vfma)(wv, xv[k], s[a][k]);
-        }
-    }
-    /* Unrolled with an early exit rather than looping to dm, so that the sums stay in
-     * registers. */
-#pragma GCC unroll 4
-    for (int a = 0; a < 4; ++a) {
-        if (a >= dm)
-            break;
-        real *ya = y + a * g->oc_step;
-        const PYNN_FN(cp_vec) bv = (bias ? bias[a] : 0) - zero;
-#pragma GCC unroll 3
-        for (int k = 0; k < dn; ++k) {
-            PYNN_FN(cp_vec) v = s[a][k] + bv;
-            if (relu) /* max(v, 0) that keeps NaN, as the GEMM's epilogue */
-                v = (PYNN_FN(cp_vec))((PYNN_FN(cp_ivec))v & ~(PYNN_FN(cp_ivec))(v < zero));
-            if (yx[k] + VL <= g->ow) {
-                memcpy(ya + yy[k] * g->ow + yx[k], &v, sizeof(PYNN_FN(cp_vec)));
-            } else { /* the vector leaves its row: store it a row's segment at a time */
-                int64_t oy = yy[k], ox = yx[k], l = 0;
-                while (l < VL && oy < g->oh) {
-                    const int64_t n = PYNN_MIN(g->ow - ox, VL - l);
-                    if (n > 0)
-                        PYNN_FN(store_lanes)(ya + oy * g->ow + ox - l, v, (int)l, (int)(l + n));
-                    l += wrap - ox;
-                    ox = 0, ++oy;
-                }
-            }
-        }
-    }
-}
-
-static void PYNN_FN(fwd_rows)(const pynn_conv_rows_geom *g, const real *x, const real *wpack,
-                              const real *bias, int relu, real *y)
-{
-    /* Row vectors: of each row, or of the one flat row. Rows do not wrap: a vector's lanes
-     * past ow are dropped before it could reach `wrap`. */
-    const int64_t row = g->flat_row, wrap = row ? row : g->ow + VL;
-    const int64_t rvs = row ? ((g->oh - 1) * row + g->ow + VL - 1) / VL
-                            : g->oh * ((g->ow + VL - 1) / VL);
-    for (int64_t oc = 0; oc < g->o; oc += 4) {
-        const int dm = (int)PYNN_MIN(4, g->o - oc);
-        const real *wp = wpack + oc * g->taps, *bo = bias ? bias + oc : NULL;
-        real *yc = y + oc * g->oc_step;
-        int64_t oy = 0, ox = 0; /* where the next row vector starts */
-        for (int64_t rv = 0; rv < rvs; rv += 3) {
-            const int dn = (int)PYNN_MIN(3, rvs - rv);
-            int64_t xo[3], yy[3], yx[3];
-            for (int k = 0; k < dn; ++k) {
-                xo[k] = oy * g->x_row + ox;
-                yy[k] = oy;
-                yx[k] = ox;
-                ox += VL;
-                if (!row && ox >= g->ow)
-                    ox = 0, ++oy;
-                for (; row && ox >= row; ox -= row)
-                    ++oy;
-            }
-            if (dn == 3)
-                PYNN_FN(fwd_rows_block)(3, dm, g, x, wp, bo, relu, xo, yy, yx, wrap, yc);
-            else if (dn == 2)
-                PYNN_FN(fwd_rows_block)(2, dm, g, x, wp, bo, relu, xo, yy, yx, wrap, yc);
-            else
-                PYNN_FN(fwd_rows_block)(1, dm, g, x, wp, bo, relu, xo, yy, yx, wrap, yc);
-        }
-    }
-}
+#define FR_WIDEN_F32(v) ((__m512)(v))
+#define FR_WIDEN_F64(v) ((__m512d)(v))
+#include "conv_rows_fwd.h" /* the ISA's vectors */
+#undef FR_NAME
+#undef FR_VEC
+#undef FR_IVEC
+#undef FR_FMA
+#undef FR_N
+#undef FR_UNROLL
+#undef FR_WIDEN_F32
+#undef FR_WIDEN_F64
 
 #undef VL
 #endif

@@ -84,10 +84,14 @@ typedef struct {
      * blocks of 4 output channels, taps x 4 values each (w[oc][t] at                              \
      * wpack[oc / 4 * taps * 4 + t * 4 + oc % 4]), zero past o. */                                 \
     K(void, fwd_rows, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,             \
-                       const real *bias, int relu, real *y))
+                       const real *bias, int relu, real *y))                                       \
+    /* The same in vectors of wide_lanes_f32 / wide_lanes_f64 values (the ISA's own). */           \
+    K(void, fwd_rows_wide, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,        \
+                            const real *bias, int relu, real *y))
 
 typedef struct {
     int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */
+    int wide_lanes_f32, wide_lanes_f64; /* of dw_flat's and fwd_rows_wide's: the ISA's own */
     PYNN_DESC_FIELDS(PYNN_CONV_POOL_KERNELS)
 } pynn_conv_pool_desc;
 
