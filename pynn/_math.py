@@ -697,6 +697,8 @@ def polygamma(n, input):
     Tensor of the same shape
         Differentiable: its derivative is ``polygamma(n + 1, input)``.
     """
+    if isinstance(n, Tensor) and n.ndim == 0 and n._data.dtype.kind in "iu":
+        n = int(n._data)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise RuntimeError(f"polygamma(n, x) does not support negative n, got n={n!r}")
     return _sp.PolygammaFunction.apply(_tensor(input), int(n))
@@ -724,7 +726,8 @@ def mvlgamma(input, p):
     Parameters
     ----------
     input : Tensor of any shape
-        Every element above ``(p - 1) / 2``.
+        Defined above ``(p - 1) / 2`` (below, the sum of lgammas is returned as it is, as
+        PyTorch does).
     p : int
         The dimension, at least 1.
 
@@ -735,8 +738,6 @@ def mvlgamma(input, p):
     x = _as_float_tensor(_tensor(input))
     if p < 1:
         raise RuntimeError(f"p has to be greater than or equal to 1, got {p}")
-    if x._data.size and not np.all(x._data > (p - 1) / 2):
-        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
     total = lgamma(x)
     for j in range(1, p):
         total = add(total, lgamma(sub(x, j / 2)))
@@ -3627,7 +3628,7 @@ def _check_seq(op, tensors):
     return tensors
 
 
-def cat(tensors, dim=0):
+def cat(tensors, dim=0, *, axis=None):
     """Concatenate tensors along an existing dimension.
 
     Parameters
@@ -3635,34 +3636,21 @@ def cat(tensors, dim=0):
     tensors : sequence of Tensor
         Shapes equal except along ``dim``; 1-D empty tensors are skipped, as in PyTorch.
     dim : int
+    axis : int, optional
+        NumPy's name for ``dim``, which PyTorch also takes.
 
     Returns
     -------
     Tensor
         Its size along ``dim`` is the sum of the inputs' sizes; its dtype the promoted one.
     """
-    return _sh.CatFunction.apply(dim, *_check_seq("cat", tensors))
+    return _sh.CatFunction.apply(dim if axis is None else axis, *_check_seq("cat", tensors))
 
 
-concat = cat
+concat = concatenate = cat
 
 
-def concatenate(tensors, axis=0):
-    """:func:`cat` under NumPy's name and argument name (``axis``).
-
-    Parameters
-    ----------
-    tensors : sequence of Tensor
-    axis : int
-
-    Returns
-    -------
-    Tensor
-    """
-    return cat(tensors, axis)
-
-
-def stack(tensors, dim=0):
+def stack(tensors, dim=0, *, axis=None):
     """Stack equally-shaped tensors along a new dimension.
 
     Parameters
@@ -3670,6 +3658,8 @@ def stack(tensors, dim=0):
     tensors : sequence of Tensor, all of one shape S
     dim : int
         Where the new dimension goes, ``-len(S) - 1 <= dim <= len(S)``.
+    axis : int, optional
+        NumPy's name for ``dim``, which PyTorch also takes.
 
     Returns
     -------
@@ -3677,7 +3667,7 @@ def stack(tensors, dim=0):
         Shape S with ``len(tensors)`` inserted at ``dim``.
     """
     tensors = _check_seq("stack", tensors)
-    return _sh.StackFunction.apply(dim, *tensors)
+    return _sh.StackFunction.apply(dim if axis is None else axis, *tensors)
 
 
 def _at_least(fn, tensors):

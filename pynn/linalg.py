@@ -509,7 +509,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     Parameters
     ----------
     A : Tensor of shape (*, m, n)
-    B : Tensor of shape (*, m, k)
+    B : Tensor of shape (*, m, k), or (*, m) for one right-hand side
     rcond : float, optional
         Singular values below ``rcond`` times the largest count as zero (default: the
         dtype's epsilon times ``max(m, n)``).
@@ -531,6 +531,10 @@ def lstsq(A, B, rcond=None, *, driver=None):
         raise RuntimeError(f"linalg.lstsq: parameter `driver` should be one of (gels, gelsy, "
                            f"gelsd, gelss), got {driver!r}")
     a, b = A._data, B._data
+    if b.ndim == a.ndim - 1 and a.ndim >= 2 and b.shape[-1:] == a.shape[-2:-1]:
+        # a vector B (*, m): solved as one column, returned as a vector (as PyTorch)
+        solution, residuals, rank, singular = lstsq(A, B.unsqueeze(-1), rcond, driver=driver)
+        return lstsq_result(solution.squeeze(-1), residuals, rank, singular)
     if a.ndim < 2 or b.ndim < 2 or a.shape[-2] != b.shape[-2]:
         raise RuntimeError(f"linalg.lstsq: A (*, m, n) and B (*, m, k) must share m, got "
                            f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
@@ -790,7 +794,15 @@ def eig(A):
     eigenvectors : complex Tensor of shape (*, n, n)
         Unit columns, ``A v = w v``.
     """
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.eig: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2] if A.ndim >= 2 else A.shape} by "
+                           f"{A.shape[-1] if A.ndim else ''} matrices")
+
     def both(a):
+        if not np.all(np.isfinite(a)):  # LAPACK refuses them; PyTorch answers NaN
+            kind = np.complex128 if a.dtype in (np.float64, np.complex128) else np.complex64
+            return (np.full(a.shape[:-1], np.nan, kind), np.full(a.shape, np.nan, kind))
         w, v = np.linalg.eig(a)
         kind = np.complex128 if a.dtype in (np.float64, np.complex128) else np.complex64
         return w.astype(kind), v.astype(kind)
@@ -900,6 +912,37 @@ def _cholesky(input, upper=False):
     return cholesky(input, upper=upper)
 
 
+triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def _triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """``A X = b`` for triangular ``A``.
+
+    PyTorch's deprecated form of :func:`pynn.linalg.solve_triangular`, its arguments reversed.
+
+    Parameters
+    ----------
+    b : Tensor of shape (*, n, k)
+    A : Tensor of shape (*, n, n)
+    upper : bool
+        Read the upper triangle (the default here, unlike ``solve_triangular``).
+    transpose : bool
+        Solve ``A^T X = b``.
+    unitriangular : bool
+        Take the diagonal as ones.
+
+    Returns
+    -------
+    solution : Tensor of shape (*, n, k)
+    cloned_coefficient : Tensor of shape (*, n, n)
+        A copy of ``A``.
+    """
+    coefficient = A.mT if transpose else A
+    solution = solve_triangular(coefficient, b, upper=upper != transpose,
+                                unitriangular=unitriangular)
+    return triangular_solve_result(solution, A.clone())
+
+
 def _method_copy(fn):
     """``fn`` as a function object of its own, for the Tensor method: pynn._math rewrites a
     method's docstring (without the argument it binds), which must not reach this module's
@@ -915,6 +958,7 @@ NAMESPACE = {
     "inverse": _inverse, "det": _method_copy(det), "logdet": _logdet,
     "slogdet": _method_copy(slogdet), "pinverse": _pinverse,
     "matrix_power": _method_copy(matrix_power), "svd": _svd, "cholesky": _cholesky,
+    "matrix_exp": _method_copy(matrix_exp), "triangular_solve": _triangular_solve,
 }
 
 for _name, _fn in NAMESPACE.items():

@@ -105,12 +105,12 @@ def spherical_bessel_j0(input):
     Returns
     -------
     Tensor of the same shape
-        1 at 0; differentiable.
+        1 at 0, 0 at infinity; differentiable.
     """
     x = _math._as_float_tensor(_math._tensor(input))
     zero = x == 0
-    safe = _math.where(zero, 1.0, x)
-    return _math.where(zero, 1.0, _math.sin(safe) / safe)
+    safe = _math.where(zero | _math.isinf(x), 1.0, x)
+    return _math.where(zero, 1.0, _math.where(_math.isinf(x), 0.0, _math.sin(safe) / safe))
 
 
 def entr(input):

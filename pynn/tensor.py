@@ -1845,7 +1845,7 @@ _UNARY_INPLACE = (
     "cumsum", "cumprod", "addmm", "addmv", "baddbmm", "scatter_reduce", "acosh", "arccosh",
     "asinh", "arcsinh", "atanh", "arctanh", "arctan2", "erfc", "gcd", "lcm", "heaviside",
     "bitwise_left_shift", "bitwise_right_shift", "addbmm", "ldexp", "addr", "i0", "polygamma",
-    "mvlgamma", "igamma", "igammac",
+    "mvlgamma", "igamma", "igammac", "nextafter",
 )
 
 

@@ -322,6 +322,16 @@ def _zeta(x, q):
         out[(x == 1) & (q > 0)] = np.inf
         pole = (q <= 0) & (q == np.floor(q)) & (x > 1)
         out[pole] = np.inf
+        # q below 0 (not a pole) with an integer x: the terms before q + k turns positive
+        # one by one (a negative base to an integer power), then the sum from there
+        shift = (q < 0) & ~pole & (x > 1) & (x == np.floor(x))
+        if shift.any():
+            xs, qs = x[shift], q[shift]
+            steps = np.ceil(-qs)
+            head = np.zeros_like(xs)
+            for k in range(int(steps.max())):
+                head += np.where(k < steps, np.power(qs + k, -xs), 0.0)
+            out[shift] = head + _zeta(xs, qs + steps)
     return out
 
 
@@ -349,8 +359,8 @@ class ZetaFunction(ArrayFunction):
 
 
 def _polygamma(n, x):
-    """The ``n``-th derivative of digamma: ``(-1)^(n+1) n! zeta(n + 1, x)`` for n >= 1, with
-    the reflection formula's derivatives left out (x > 0 as PyTorch computes it)."""
+    """The ``n``-th derivative of digamma: ``(-1)^(n+1) n! zeta(n + 1, x)`` for n >= 1 (for
+    negative x too: zeta's integer order takes negative q)."""
     if n == 0:
         return _digamma(x)
     sign = 1.0 if n % 2 else -1.0

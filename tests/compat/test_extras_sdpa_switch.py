@@ -21,6 +21,7 @@ def _flags(lib):
 def test_backend_names_and_values_are_pytorchs():
     assert {b.name: int(b) for b in SDPBackend} == \
         {b.name: int(b.value) for b in tattention.SDPBackend.__members__.values()}
+    assert str(SDPBackend.MATH) == str(tattention.SDPBackend.MATH)
 
 
 @pytest.mark.parametrize("chosen", [["MATH"], ["FLASH_ATTENTION", "EFFICIENT_ATTENTION"],

@@ -145,3 +145,28 @@ def test_eig_and_eigvals_match_torch():
     a = P(A, requires_grad=True)
     with pytest.raises(NotImplementedError, match="linalg.eig"):
         L.eigvals(a).real.sum().backward()
+
+
+@pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated")
+@pytest.mark.parametrize("upper, transpose, unit", [(True, False, False), (False, False, True),
+                                                    (True, True, False), (False, True, True)])
+def test_the_older_names_match_torch(upper, transpose, unit):
+    tri = np.triu(A[0]) if upper else np.tril(A[0])
+    ours = pynn.triangular_solve(P(B[0]), P(tri), upper, transpose, unit)
+    theirs = torch.triangular_solve(T(B[0]), T(tri), upper, transpose, unit)
+    _same(ours, theirs)
+    _same(P(B[0]).triangular_solve(P(tri), upper).solution,
+          T(B[0]).triangular_solve(T(tri), upper).solution)
+    m = RNG.standard_normal((2, 3, 3))
+    _same(pynn.matrix_exp(P(m)), torch.matrix_exp(T(m)), tol=1e-12)
+    _same(P(m).matrix_exp(), T(m).matrix_exp(), tol=1e-12)
+
+
+def test_lstsq_of_a_vector_and_eig_edge_cases_match_torch():
+    a, b = RNG.standard_normal((5, 2)), RNG.standard_normal(5)
+    _same(L.lstsq(P(a), P(b)).solution, TL.lstsq(T(a), T(b)).solution)
+    _same(L.lstsq(P(a), P(b), driver="gelsd"), TL.lstsq(T(a), T(b), driver="gelsd"))
+    with pytest.raises(RuntimeError, match="square"):
+        L.eig(P(np.ones((2, 3))))
+    nan = np.array([[1.0, np.nan], [0.0, 1.0]])
+    assert np.isnan(L.eigvals(P(nan)).numpy()).all()

@@ -149,3 +149,15 @@ def test_keyword_arguments_pytorch_scripts_pass():
     _same(pynn.concatenate([P(X), P(X)], axis=1), torch.concatenate([T(X), T(X)], axis=1))
     _same(pynn.cdist(P(X), P(X[:2]), compute_mode="donot_use_mm_for_euclid_dist"),
           torch.cdist(T(X), T(X[:2]), compute_mode="donot_use_mm_for_euclid_dist"))
+
+
+def test_axis_is_dim_for_cat_and_stack():
+    for ours, theirs, kw in ((pynn.cat, torch.cat, "axis"), (pynn.concat, torch.concat, "axis"),
+                             (pynn.concatenate, torch.concatenate, "dim"),
+                             (pynn.concatenate, torch.concatenate, "axis"),
+                             (pynn.stack, torch.stack, "axis")):
+        _same(ours([P(X), P(X)], **{kw: 1}), theirs([T(X), T(X)], **{kw: 1}))
+    y = P(np.array([1.0, 2.0], np.float32))
+    y.nextafter_(P(np.array([2.0, 1.0], np.float32)))
+    expected = torch.tensor([1.0, 2.0]).nextafter_(torch.tensor([2.0, 1.0]))
+    _same(y, expected)

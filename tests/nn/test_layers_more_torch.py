@@ -215,7 +215,7 @@ def test_max_unpool3d_inverts_max_pool3d_like_torch():
 
 
 @pytest.mark.parametrize("n,kernel", [(1, 3), (2, (2, 3)), (3, 2)])
-@pytest.mark.parametrize("power", [1, 2, 3.5])
+@pytest.mark.parametrize("power", [1, 2, 3.5, float("inf")])
 @pytest.mark.parametrize("ceil", [False, True])
 def test_lp_pool_matches_torch(n, kernel, power, ceil):
     x = np.abs(_rand(2, 3, 7, 8, 9)[(slice(None),) * (n + 2) + (0,) * (3 - n)]) + 0.1

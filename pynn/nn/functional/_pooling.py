@@ -657,6 +657,9 @@ def _lp_pool(op, input, n, norm_type, kernel_size, stride, ceil_mode):
     x = _tensor(input)
     k = _tuple(kernel_size, n, "kernel_size", op)
     p = float(norm_type)
+    if p == np.inf:  # the limit: the largest magnitude in the window
+        pool = (max_pool1d, max_pool2d, max_pool3d)[n - 1]
+        return pool(x.abs(), k[0] if n == 1 else k, stride, 0, 1, ceil_mode)
     if n == 1:
         total = avg_pool1d(x.pow(p), k[0], stride, 0, ceil_mode)
     elif n == 2:
