@@ -330,6 +330,12 @@ static inline __attribute__((always_inline)) void PYNN_FN(ukernel)(
         PYNN_FN(ukernel_body)(rows, nv, kc, a, 1, MR,
                               (const real *)__builtin_assume_aligned(b, sizeof(PYNN_FN(vec))),
                               PANEL_NR, acc);
+    else if (cs_a == 1 && rs_b == PANEL_NR && (uintptr_t)b % sizeof(PYNN_FN(vec)) == 0)
+        /* A row-major read in place, B packed: constants for all but A's row stride, whose
+         * multiples take most of the general-purpose registers. */
+        PYNN_FN(ukernel_body)(rows, nv, kc, a, rs_a, 1,
+                              (const real *)__builtin_assume_aligned(b, sizeof(PYNN_FN(vec))),
+                              PANEL_NR, acc);
     else
         PYNN_FN(ukernel_body)(rows, nv, kc, a, rs_a, cs_a, b, rs_b, acc);
 
