@@ -109,6 +109,21 @@ class AvgPool2dFunction(ArrayFunction):
         return K.avg_pool2d_backward(grad, ctx.x_shape, *ctx.pooling), None, None, None, None
 
 
+def _map_non_finite(x, a):
+    """``x @ a.T`` where only the inputs an output weighs reach it: an inf or NaN input makes
+    inf or NaN of the outputs whose row of ``a`` holds it with a nonzero weight, not of every
+    output (the product's 0 * inf would), with the signs and NaNs of IEEE sums."""
+    finite = np.isfinite(x)
+    y = np.matmul(np.where(finite, x, 0), a.T)
+    up, down = (a > 0).T.astype(x.dtype), (a < 0).T.astype(x.dtype)
+    plus, minus = (x == np.inf).astype(x.dtype), (x == -np.inf).astype(x.dtype)
+    to_plus = np.matmul(plus, up) + np.matmul(minus, down)
+    to_minus = np.matmul(minus, up) + np.matmul(plus, down)
+    to_nan = np.matmul(np.isnan(x).astype(x.dtype), (a != 0).T.astype(x.dtype))
+    y = np.where(to_plus > 0, np.inf, np.where(to_minus > 0, -np.inf, y))
+    return np.where((to_nan > 0) | ((to_plus > 0) & (to_minus > 0)), np.nan, y).astype(x.dtype)
+
+
 class SeparableMapFunction(ArrayFunction):
     """``y = a_h @ x @ a_w.T`` over the last two dimensions (``a_h`` None: the last one only).
 
@@ -120,6 +135,10 @@ class SeparableMapFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, a_h, a_w):
         ctx.maps = (a_h, a_w)
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            y = _map_non_finite(x, a_w)
+            return y if a_h is None else np.swapaxes(_map_non_finite(np.swapaxes(y, -1, -2),
+                                                                     a_h), -1, -2)
         y = np.matmul(x, a_w.T)
         return y if a_h is None else np.matmul(a_h, y)
 

@@ -473,3 +473,31 @@ def test_same_padding_follows_padding_mode_like_torch(mode, n, kernel):
     ours = getattr(nn, f"Conv{n}d")(2, 3, kernel, padding="same", padding_mode=mode).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     _compare(ours, theirs, [_rand(2, 2, *([7, 6, 5][:n]))])
+
+
+@pytest.mark.parametrize("op,kwargs", [
+    ("avg_pool2d", {"kernel_size": 2, "ceil_mode": True}),
+    ("avg_pool2d", {"kernel_size": 3, "stride": 2, "divisor_override": 2}),
+    ("adaptive_avg_pool2d", {"output_size": 3}),
+    ("interpolate", {"size": (3, 4), "mode": "area"}),
+    ("interpolate", {"size": (3, 3), "mode": "bilinear", "antialias": True})])
+def test_an_inf_or_nan_reaches_only_the_outputs_that_weigh_it(op, kwargs):
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
+    x[0, 0, 0, 0], x[0, 0, 3, 4], x[0, 0, 4, 1] = np.inf, -np.inf, np.nan
+    ours = getattr(F, op)(pynn.tensor(x), **kwargs).numpy()
+    theirs = getattr(TF, op)(torch.tensor(x), **kwargs).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)  # equal nan and inf positions too
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear", "bicubic"])
+@pytest.mark.parametrize("kwargs", [{"scale_factor": 1.7}, {"size": (4, 5)}])
+def test_interpolate_takes_bytes_as_torch(mode, kwargs):
+    x = np.random.default_rng(0).integers(0, 256, (2, 3, 7, 9), dtype=np.uint8)
+    ours = F.interpolate(pynn.tensor(x), mode=mode, **kwargs)
+    theirs = TF.interpolate(torch.tensor(x), mode=mode, **kwargs).numpy()
+    assert ours.dtype == pynn.uint8
+    # PyTorch's byte kernels weigh in fixed point: at most one grey level apart
+    assert np.abs(ours.numpy().astype(int) - theirs.astype(int)).max() <= (
+        0 if mode.startswith("nearest") else 1)
+    with pytest.raises(TypeError):
+        F.interpolate(pynn.tensor(x.astype(np.int64)), mode=mode, **kwargs)

@@ -5,6 +5,7 @@ import numpy as np
 
 from ...ops.grid import affine_grid, grid_sample
 from ...ops.pool import SeparableMapFunction
+from ...tensor import _wrap
 from ._utils import _data, _float_operands, _tensor, _tuple
 
 __all__ = [
@@ -96,6 +97,9 @@ def _antialias_map(size, out, mode, scale):
     return m
 
 
+# the modes PyTorch also runs on uint8 input
+_UINT8_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
+
 _INTERP_DIMS = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1,
                 "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
@@ -127,6 +131,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     Parameters
     ----------
     input : Tensor of shape (N, C, L), (N, C, H, W) or (N, C, D, H, W)
+        Floating point, or uint8 for the nearest, bilinear and bicubic modes.
     size : int or tuple of int, optional
     scale_factor : float or tuple of float, optional
         Exactly one of ``size`` and ``scale_factor`` is given.
@@ -145,6 +150,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     Tensor of shape (N, C, *size)
     """
     x = _data(input)
+    as_bytes = x.dtype == np.uint8 and mode in _UINT8_MODES
+    if as_bytes:
+        x = x.astype(np.float64)
     _float_operands("interpolate", input=x)
     if mode not in _INTERP_DIMS:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (nearest, "
@@ -181,6 +189,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     maps = [_antialias_map(s, o, mode, sc).astype(x.dtype) if antialias
             else _resample_map(s, o, mode, bool(align_corners), sc, x.dtype)
             for s, o, sc in zip(spatial, out, scales)]
+    if as_bytes:
+        # bytes (images, masks) as PyTorch resamples them: one axis at a time from the last,
+        # each pass rounded back to bytes (a cubic's overshoot clipped in between)
+        for axis in range(x.ndim - 1, 1, -1):
+            moved = np.swapaxes(x, axis, -1) @ maps[axis - 2].T
+            x = np.clip(np.round(np.swapaxes(moved, axis, -1)), 0, 255)
+        return _wrap(x.astype(np.uint8), None)
     return _separable(input, maps)
 
 
