@@ -327,26 +327,12 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
         return draw + (self.probs - self.probs.detach())
 
 
-class Binomial(Distribution):
-    """The number of successes in ``total_count`` trials (``torch.distributions.Binomial``).
+class _Trials(Distribution):
+    """A count of Bernoulli trials' outcomes with a ``total_count``: the parameters (one of
+    ``probs`` and ``logits``, broadcast with the count, which takes their dtype) and their
+    conversions, shared by :class:`Binomial` and ``NegativeBinomial``."""
 
-    Parameters
-    ----------
-    total_count : Tensor or int
-        The number of trials (non-negative; broadcast with the probabilities).
-    probs : Tensor, optional
-        The probability of success of each trial (broadcast with ``total_count``).
-    logits : Tensor, optional
-        Its log-odds (broadcast with ``total_count``). Give exactly one of ``probs`` and ``logits``.
-    validate_args : bool, optional
-        Check the parameters and the values given to ``log_prob``.
-    """
-
-    arg_constraints: ClassVar[dict] = {"total_count": constraints.nonnegative_integer,
-                       "probs": constraints.unit_interval, "logits": constraints.real}
-    has_enumerate_support = True
-
-    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
         _one_of(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
@@ -371,6 +357,29 @@ class Binomial(Distribution):
     @property
     def _param(self):
         return self.__dict__.get("probs", self.__dict__.get("logits"))
+
+
+class Binomial(_Trials):
+    """The number of successes in ``total_count`` trials (``torch.distributions.Binomial``).
+
+    Parameters
+    ----------
+    total_count : Tensor or int
+        The number of trials (non-negative; broadcast with the probabilities).
+    probs : Tensor, optional
+        The probability of success of each trial (broadcast with ``total_count``).
+    logits : Tensor, optional
+        Its log-odds (broadcast with ``total_count``). Give exactly one of ``probs`` and ``logits``.
+    validate_args : bool, optional
+        Check the parameters and the values given to ``log_prob``.
+    """
+
+    arg_constraints: ClassVar[dict] = {"total_count": constraints.nonnegative_integer,
+                       "probs": constraints.unit_interval, "logits": constraints.real}
+    has_enumerate_support = True
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
+        super().__init__(total_count, probs, logits, validate_args=validate_args)
 
     @property
     def param_shape(self):

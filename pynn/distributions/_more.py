@@ -12,6 +12,7 @@ from .. import linalg as _linalg
 from ..nn import functional as _F
 from ..random import get_generator
 from . import constraints
+from ._discrete import _Trials
 from ._multivariate import TransformedDistribution, _mahalanobis
 from ._univariate import _EULER, Exponential, Uniform
 from .distribution import Distribution, ExponentialFamily
@@ -26,7 +27,7 @@ __all__ = ["ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "HalfCa
 _LOG_2PI = math.log(2 * math.pi)
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(_Trials):
     """Successes before ``total_count`` failures (``torch.distributions.NegativeBinomial``).
 
     Each trial succeeds with probability ``probs``.
@@ -48,33 +49,6 @@ class NegativeBinomial(Distribution):
                                        "probs": constraints.half_open_interval(0.0, 1.0),
                                        "logits": constraints.real}
     support = constraints.nonnegative_integer
-
-    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-            shape = self.probs.shape
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-            shape = self.logits.shape
-        super().__init__(shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self):
-        """The log-odds of success."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """The probability of success."""
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def _param(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits"))
 
     @property
     def mean(self):
