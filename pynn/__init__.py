@@ -9,6 +9,7 @@ The namespace is PyTorch's: a script runs with ``import pynn as torch``. Tensors
 # ruff: noqa: I001  (the order matters: tensor and its ops before the modules built on them)
 
 from .backend import get_backend, get_num_threads, set_backend, set_num_threads, show_config
+from .tensor import _method as _method_call
 from .tensor import (
     BoolTensor,
     ByteTensor,
@@ -162,10 +163,8 @@ def _namespace_method(name):
     """``pynn.<name>(input, ...)``: the Tensor method ``input.<name>(...)``, as PyTorch keeps
     the in-place math (``torch.relu_``, ``torch.exp_`` ...) and a few queries in its namespace
     too."""
-    def fn(input, *args, **kwargs):
-        return getattr(input, name)(*args, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = name
+    fn = _method_call(name)
+    fn.__qualname__ = name
     fn.__doc__ = f"``input.{name}(...)``: see :meth:`pynn.Tensor.{name}`."
     return fn
 

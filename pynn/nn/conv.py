@@ -8,7 +8,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .functional._conv import _SPATIAL, _check_operands
+from .functional._conv import _SPATIAL, _check_operands, _same_sides
 from .functional._utils import _data
 from .lazy import LazyModuleMixin, uninitialized_like
 from .linear import _input_error, _layer_dtype
@@ -121,9 +121,8 @@ class _ConvNd(Module):
         """The input padded by ``padding_mode`` (and the padding left for the kernel)."""
         if self.padding_mode == "zeros" or self.padding == "valid":
             return input, self.padding
-        if self.padding == "same":  # d (k - 1) in all, the odd one on the high side
-            sides = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
-                     for d, k in zip(self.dilation, self.kernel_size)]
+        if self.padding == "same":
+            sides = _same_sides(self.kernel_size, self.dilation)
         else:
             sides = [(p, p) for p in self.padding]
         pads = []

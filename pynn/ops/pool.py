@@ -156,6 +156,15 @@ def adaptive_bins(size, out):
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
+def average_map(size, out, dtype):
+    """The (out, size) map of adaptive average pooling along one axis: row ``i`` averages the
+    inputs of bin ``i`` (:func:`adaptive_bins`)."""
+    start, end = adaptive_bins(size, out)
+    cols = np.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
 class AdaptiveMaxPoolFunction(ArrayFunction):
     """Adaptive max pooling over the last ``len(out_size)`` (1 or 2) dimensions."""
 

@@ -13,7 +13,15 @@ import numpy as np
 
 from ..autograd import ArrayFunction
 from . import unbroadcast
-from .elementwise import _digamma, _erfinv, _lgamma, _unary, as_float, float_operands
+from .elementwise import (
+    _digamma,
+    _elementwise,
+    _erfinv,
+    _lgamma,
+    _unary,
+    as_float,
+    float_operands,
+)
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -26,7 +34,7 @@ def _f64(x):
 
 
 def _erfc(x):
-    return np.asarray(_erfc_scalar(x), np.float64)
+    return _elementwise(_erfc_scalar, _f64(x))
 
 
 def _back(y, like):

@@ -12,7 +12,7 @@ from ...ops.conv import (
 )
 from ...tensor import cat as _cat
 from ._shape import pad
-from ._utils import _data, _float_operands, _given_stride, _tensor, _tuple
+from ._utils import _data, _depth_taps, _float_operands, _given_stride, _tensor, _tuple
 
 __all__ = [
     "conv1d",
@@ -40,13 +40,20 @@ def _conv_padding(op, input, padding, weight_shape, stride, dilation):
     n = len(weight_shape) - 2
     if any(s != 1 for s in _tuple(stride, n, "stride", op)):
         raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
-    total = [d * (k - 1) for d, k in zip(_tuple(dilation, n, "dilation", op), weight_shape[2:])]
-    if any(t % 2 for t in total):
+    sides = _same_sides(weight_shape[2:], _tuple(dilation, n, "dilation", op))
+    if any(lo != hi for lo, hi in sides):
         extra = []
-        for t in reversed(total):  # F.pad lists the last dimension first
-            extra += [0, t % 2]
+        for lo, hi in reversed(sides):  # F.pad lists the last dimension first
+            extra += [0, hi - lo]
         input = pad(input, tuple(extra))
-    return input, tuple(t // 2 for t in total)
+    return input, tuple(lo for lo, _ in sides)
+
+
+def _same_sides(kernel_size, dilation):
+    """``padding="same"``'s ``(low, high)`` padding per axis: ``d (k - 1)`` in all, the odd
+    one on the high side, as PyTorch pads."""
+    return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+            for k, d in zip(kernel_size, dilation)]
 
 
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
@@ -271,12 +278,6 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            pair(output_padding, "output_padding", 0), groups,
                            pair(dilation, "dilation", 1))
     return out.squeeze(-2)
-
-
-def _depth_taps(x, k, s, d, out):
-    """The ``k`` strided depth slices of ``x`` (N, C, D', ...) that tap ``k`` of a kernel
-    reads: tap ``i`` holds depths ``i d + j s`` for the ``out`` outputs ``j``."""
-    return [x[:, :, i * d:i * d + s * (out - 1) + 1:s] for i in range(k)]
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -212,11 +212,9 @@ def _weighted(op, unreduced, weight, reduction, weighted_mean):
         raise ValueError(f"{op}: Weights and input must have the same size, got weight of "
                          f"shape {tuple(w.shape)} for input of shape {tuple(loss.shape)}")
     loss = loss * w
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.sum() / w.sum() if weighted_mean else loss.mean()
+    if reduction == "mean" and weighted_mean:
+        return loss.sum() / w.sum()
+    return _reduce_tensor(loss, reduction)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):

@@ -14,12 +14,13 @@ from ...ops.pool import (
     MaxPool2dFunction,
     SeparableMapFunction,
     adaptive_bins,
+    average_map,
     deferred_max_pool2d,
 )
 from ...tensor import _wrap
 from ._resampling import _separable
 from ._shape import pad
-from ._utils import _data, _float_operands, _given_stride, _tensor, _tuple
+from ._utils import _data, _depth_taps, _float_operands, _given_stride, _tensor, _tuple
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -123,9 +124,7 @@ def _max_pool2d_ceil(input, kernel_size, stride, padding, return_indices):
     p = _tuple(padding, 2, "padding", "max_pool2d")
     extra = []
     for n, ki, si, pi in zip(x.shape[-2:], k, s, p):
-        out = -(-(n + 2 * pi - ki) // si) + 1
-        if (out - 1) * si >= n + pi:  # the last window would start in the right padding
-            out -= 1
+        out = _pooled_length("max_pool2d", n, ki, si, pi, 1, True)
         extra.append(max((out - 1) * si + ki - (n + 2 * pi), 0))
     if not any(extra):
         return max_pool2d(input, k, s, p, return_indices=return_indices)
@@ -241,13 +240,6 @@ def _out_size(op, x, output_size, n):
     return tuple(x.shape[x.ndim - n + i] if o is None else int(o) for i, o in enumerate(sizes))
 
 
-def _average_map(size, out, dtype):
-    start, end = adaptive_bins(size, out)
-    cols = np.arange(size)
-    inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
-
-
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size.
 
@@ -268,8 +260,8 @@ def adaptive_avg_pool2d(input, output_size):
     oh, ow = _out_size("adaptive_avg_pool2d", x, output_size, 2)
     if (oh, ow) == (1, 1):
         return _tensor(input).mean((-2, -1), keepdim=True)
-    return SeparableMapFunction.apply(input, _average_map(x.shape[-2], oh, x.dtype),
-                                      _average_map(x.shape[-1], ow, x.dtype))
+    return SeparableMapFunction.apply(input, average_map(x.shape[-2], oh, x.dtype),
+                                      average_map(x.shape[-1], ow, x.dtype))
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -287,7 +279,7 @@ def adaptive_avg_pool1d(input, output_size):
     x = _data(input)
     _float_operands("adaptive_avg_pool1d", input=x)
     (o,) = _out_size("adaptive_avg_pool1d", x, output_size, 1)
-    return SeparableMapFunction.apply(input, None, _average_map(x.shape[-1], o, x.dtype))
+    return SeparableMapFunction.apply(input, None, average_map(x.shape[-1], o, x.dtype))
 
 
 def _adaptive_max(op, input, output_size, n, return_indices):
@@ -560,8 +552,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     back = max((od - 1) * s[0] + d[0] * (k[0] - 1) + 1 - depth - p[0], 0)
     if p[0] or back:
         y = pad(y, (0, 0, 0, 0, p[0], back), value=-np.inf)
-    taps = [y[:, :, i * d[0]:i * d[0] + s[0] * (od - 1) + 1:s[0]] for i in range(k[0])]
-    out, tap = _stack(taps, 2).max(dim=2)
+    out, tap = _stack(_depth_taps(y, k[0], s[0], d[0], od), 2).max(dim=2)
     if not return_indices:
         return out
     # the depth of each maximum, then its 2-D index in that plane
@@ -592,7 +583,7 @@ def adaptive_avg_pool3d(input, output_size):
     if (od, oh, ow) == (1, 1, 1):
         return x.mean((-3, -2, -1), keepdim=True)
     dt = x._data.dtype
-    return _separable(x, [_average_map(size, o, dt) for size, o in zip(x.shape[2:],
+    return _separable(x, [average_map(size, o, dt) for size, o in zip(x.shape[2:],
                                                                        (od, oh, ow))])
 
 

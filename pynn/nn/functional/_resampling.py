@@ -4,7 +4,7 @@ and ``grid_sample``."""
 import numpy as np
 
 from ...ops.grid import affine_grid, grid_sample
-from ...ops.pool import SeparableMapFunction
+from ...ops.pool import SeparableMapFunction, average_map
 from ...tensor import _wrap
 from ._utils import _data, _float_operands, _tensor, _tuple
 
@@ -32,11 +32,8 @@ def _resample_map(size, out, mode, align_corners, scale, dtype):
         src = np.minimum(np.floor((rows + 0.5) * step).astype(np.int64), size - 1)
         m[rows, src] = 1.0
         return m.astype(dtype)
-    if mode == "area":  # adaptive average pooling's bins
-        start, end = (rows * size) // out, -((-(rows + 1) * size) // out)
-        cols = np.arange(size)
-        m = ((cols >= start[:, None]) & (cols < end[:, None])) / (end - start)[:, None]
-        return m.astype(dtype)
+    if mode == "area":
+        return average_map(size, out, dtype)
     if mode == "bicubic":
         return _cubic_map(size, out, align_corners, scale).astype(dtype)
     if align_corners:

@@ -54,3 +54,10 @@ def _given_stride(stride):
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
         return None
     return stride
+
+
+def _depth_taps(x, k, s, d, out):
+    """The ``k`` strided depth slices of ``x`` (N, C, D', ...) that the taps of a window of
+    ``k`` (stride ``s``, dilation ``d``) read: tap ``i`` holds depths ``i d + j s`` for the
+    ``out`` outputs ``j`` (3-D convolution and pooling over the 2-D kernels)."""
+    return [x[:, :, i * d:i * d + s * (out - 1) + 1:s] for i in range(k)]
