@@ -150,6 +150,31 @@ def test_conv2d_backward_stress_threads(isa, teams, pooled):
             assert np.abs(got - expected).max() <= tol * np.abs(expected).max()
 
 
+def test_conv2d_flat_weight_gradient_stress_threads(isa, teams):
+    """A stride-1 layer past the patch-row kernel's size, whose weight gradient (with AVX-512)
+    is the flat kernel's dot products, two images a call and their sums reduced per thread,
+    and whose input gradient is the image-read forward on dy: an odd batch, so that the
+    threads' shares of images differ."""
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((5, 32, 28, 28))
+    w = rng.standard_normal((64, 32, 3, 3)) * 0.1
+    for dtype in DTYPES:
+        xd, wd = x.astype(dtype), w.astype(dtype)
+        dy = rng.standard_normal((5, 64, 28, 28)).astype(dtype)
+
+        def call(backend=compiled):
+            out = backend.conv2d_backward(xd, wd, dy, padding=1)  # noqa: B023  (called in this iteration)
+            return np.concatenate([g.ravel() for g in out if g is not None])
+
+        expected = call(reference)
+        tol = 1e-3 if dtype == np.float32 else 1e-10
+        same_team = {}
+        for nt, first, got in repeated(call, teams):
+            same_team.setdefault(nt, got)
+            assert_array_equal(got, same_team[nt], err_msg=f"{isa}: {nt} threads, repeated")
+            assert np.abs(got - expected).max() <= tol * np.abs(expected).max()
+
+
 def test_attention_stress_threads(isa, teams):
     """Problems shared among threads (batch >= threads) and threaded GEMMs (fewer)."""
     rng = np.random.default_rng(22)
