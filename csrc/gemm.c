@@ -1,8 +1,9 @@
 /* General matrix multiply, Goto/BLIS style (contract in gemm.h).
  *
  * Loops, outermost first: jc over nc-column blocks of B and C; pc over kc-deep blocks of
- * the inner dimension, for which the whole team packs B[pc:pc+kc, jc:jc+nc] into NR-column
- * micro-panels (kept in L3, shared); then each thread, over its own rows in mc-row blocks,
+ * the inner dimension, for which each thread packs B[pc:pc+kc, jc:jc+nc] into NR-column
+ * micro-panels (kept in its share of L3; the team shares one copy only when there are few
+ * rows, see gemm_blocked); then each thread, over its own rows in mc-row blocks,
  * packs A[ic:ic+mc, pc:pc+kc] into MR-row micro-panels (kept in L2), and runs the
  * register-blocked micro-kernel over every (NR-column micro-panel of its share, MR-row
  * micro-panel) pair: the B micro-panel stays in L1 while the A micro-panels stream past it.
@@ -369,7 +370,10 @@ typedef struct {
     int64_t vl;                 /* lanes of one vector: the one-vector kernels' width */
     int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
     int pack_a, pack_b;         /* 0: read that operand in place (see pynn_gemm_*) */
-    real *bpack;                /* kc x nc, shared by the team (pack_b) */
+    int b_private;              /* each thread packs the B blocks its rows need */
+    real *bpack;                /* kc x nc, shared by the team (pack_b), or one per thread
+                                   (b_private), bpack_size elements apart */
+    int64_t bpack_size;
     real *apack;                /* per thread, apack_size elements apart: an mc x kc block of
                                    A (pack_a), else one MR x kc edge micro-panel of A; then
                                    one kc x NR edge micro-panel of B (!pack_b) */
@@ -560,17 +564,15 @@ static void PYNN_FN(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, in
     }
 }
 
-/* Task t of the nc-column block at jc, over depth [pc, pc + kc): the mc_step-row block
- * t / nchunks of C times chunk t % nchunks of B's NR-column micro-panels. The first depth
- * block applies beta, the last bias and ReLU; the others accumulate into C. `ap` is the
- * thread's own packing room. */
-static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t nc, int64_t pc,
-                                   int64_t kc, int64_t t, int64_t mc_step, int64_t nchunks)
+/* Rows [ic, ic + mc) of C in the nc-column block at jc times B's NR-column micro-panels
+ * [q0, q1) there, over depth [pc, pc + kc); `bp` holds that block of B packed (pack_b). The
+ * first depth block applies beta, the last bias and ReLU; the others accumulate into C. `ap`
+ * is the thread's own packing room. */
+static void PYNN_FN(multiply_block)(const CTX *x, real *ap, const real *bp, int64_t jc,
+                                    int64_t nc, int64_t pc, int64_t kc, int64_t ic, int64_t mc,
+                                    int64_t q0, int64_t q1)
 {
-    const int64_t MR = x->mr, NR = x->nr, npanels = (nc + NR - 1) / NR;
-    const int64_t ic = t / nchunks * mc_step, chunk = t % nchunks;
-    const int64_t mc = PYNN_MIN(mc_step, x->m - ic);
-    const int64_t q0 = npanels * chunk / nchunks, q1 = npanels * (chunk + 1) / nchunks;
+    const int64_t MR = x->mr, NR = x->nr;
     const int first = pc == 0, last = pc + kc >= x->k;
     PYNN_FN(pynn_gemm_ep) ep;
     ep.alpha = x->alpha;
@@ -601,7 +603,7 @@ static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t n
         const real *bq;
         int64_t rs_b;
         if (x->pack_b) {
-            bq = x->bpack + q * NR * kc, rs_b = NR;
+            bq = bp + q * NR * kc, rs_b = NR;
         } else if (nr == NR) {
             bq = x->b + pc * x->rsb + (jc + jr), rs_b = x->rsb;
         } else {
@@ -628,6 +630,37 @@ static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t n
             ukr_rows(kc, aq, rs_aq, cs_aq, bq, rs_b,
                      x->c + (ic + ir) * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, mr, nr,
                      &ep);
+        }
+    }
+}
+
+/* Task t of a team: the mc_step-row block t / nchunks of C times chunk t % nchunks of the
+ * block's micro-panels. */
+static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t nc, int64_t pc,
+                                   int64_t kc, int64_t t, int64_t mc_step, int64_t nchunks)
+{
+    const int64_t npanels = (nc + x->nr - 1) / x->nr, chunk = t % nchunks;
+    const int64_t ic = t / nchunks * mc_step, mc = PYNN_MIN(mc_step, x->m - ic);
+    PYNN_FN(multiply_block)(x, ap, x->bpack, jc, nc, pc, kc, ic, mc, npanels * chunk / nchunks,
+                            npanels * (chunk + 1) / nchunks);
+}
+
+/* One thread's share of the product when every thread packs the B blocks its own rows
+ * need (b_private): a fixed share of A's micro-panels, no barriers. */
+static void PYNN_FN(gemm_worker_private)(const CTX *x, int tid, int nt)
+{
+    const int64_t MR = x->mr, NR = x->nr, panels = (x->m + MR - 1) / MR;
+    const int64_t r0 = panels * tid / nt * MR;
+    const int64_t r1 = PYNN_MIN(x->m, panels * (tid + 1) / nt * MR);
+    real *ap = x->apack + tid * x->apack_size, *bp = x->bpack + tid * x->bpack_size;
+    for (int64_t jc = 0; jc < x->n; jc += x->nc) {
+        const int64_t nc = PYNN_MIN(x->nc, x->n - jc), npanels = (nc + NR - 1) / NR;
+        for (int64_t pc = 0; pc < x->k; pc += x->kc) {
+            const int64_t kc = PYNN_MIN(x->kc, x->k - pc);
+            PYNN_FN(pack_b)(x, jc, nc, pc, kc, 0, npanels, bp);
+            for (int64_t ic = r0; ic < r1; ic += x->mc)
+                PYNN_FN(multiply_block)(x, ap, bp, jc, nc, pc, kc, ic,
+                                        PYNN_MIN(x->mc, r1 - ic), 0, npanels);
         }
     }
 }
@@ -739,13 +772,23 @@ static int PYNN_FN(gemm_blocked)(CTX *x, const pynn_gemm_desc *desc,
      * NR-wide panels) through its row stride. A micro-panel still has to fit a row of A in a
      * load, so A with neither stride 1 is always packed. */
     x->pack_a = x->n > GEMM_PACK_A_MIN_PANELS * x->nr;
-    x->pack_b = x->csb != 1 || x->m > GEMM_PACK_B_MIN_PANELS * x->mr;
+    /* A packed panel of B pays for its copy only in the thread whose caches hold it: read by
+     * another thread, it is first moved between cores, which costs more than reading B in
+     * place or packing it again where cores are far apart (different dies, or a VM's vCPUs
+     * on different dies of the host: bench/RESULTS.md, "Threads far apart"). So B is packed
+     * when each thread's share of A reuses it enough, and then each thread packs the B blocks
+     * its own rows need (b_private); the team shares one packed B only when B must be packed
+     * (not row-major) and there are too few rows to share out. */
+    const int64_t rows_to_pack_b = GEMM_PACK_B_MIN_PANELS * x->mr * nt;
+    x->pack_b = x->csb != 1 || x->m > rows_to_pack_b;
+    x->b_private = nt > 1 && x->m > rows_to_pack_b;
     /* Whole cache lines per part, so that every packed B panel is 64-byte aligned. */
     const int64_t line = PYNN_ALIGN / sizeof(real);
     x->ablock_size = x->pack_a ? (x->mc + x->mr - 1) / x->mr * x->mr * x->kc : x->mr * x->kc;
     x->ablock_size = (x->ablock_size + line - 1) / line * line;
     x->apack_size = x->ablock_size + (x->pack_b ? 0 : (x->nr * x->kc + line - 1) / line * line);
-    const int64_t bsize = x->pack_b ? (x->kc * x->nc + line - 1) / line * line : 0;
+    x->bpack_size = x->pack_b ? (x->kc * x->nc + line - 1) / line * line : 0;
+    const int64_t bsize = x->bpack_size * (x->b_private ? nt : 1);
     const int64_t nphases = 2 * ((x->n + x->nc - 1) / x->nc) * ((x->k + x->kc - 1) / x->kc);
     const size_t pack_bytes = sizeof(real) * (size_t)(bsize + nt * x->apack_size);
     char *buf = (char *)pynn_alloc(pack_bytes + sizeof(int64_t) * (size_t)nphases);
@@ -761,7 +804,10 @@ static int PYNN_FN(gemm_blocked)(CTX *x, const pynn_gemm_desc *desc,
     } else {
         PYNN_OMP(parallel num_threads(nt))
         {
-            PYNN_FN(gemm_worker)(x, pynn_thread_id(), pynn_team_size());
+            if (x->b_private)
+                PYNN_FN(gemm_worker_private)(x, pynn_thread_id(), pynn_team_size());
+            else
+                PYNN_FN(gemm_worker)(x, pynn_thread_id(), pynn_team_size());
         }
     }
     pynn_free(buf);

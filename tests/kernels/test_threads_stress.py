@@ -38,8 +38,12 @@ def blocking(isa, dtype):
 
 
 def gemm_shapes(isa, dtype):
-    """(m, n, k) around the blocks of ``isa``: GEMM packs B once A has more than 8 row
-    panels (m > 8 mr), so the first four read B in place and the rest pack it."""
+    """(m, n, k) around the blocks of ``isa``. GEMM packs B once each thread's share of A has
+    more than 8 row panels (m > 8 mr t at t threads), then in every thread; B not row-major
+    (trans_b) is packed at any m, shared by the team when the rows are fewer. So the first
+    four read a row-major B in place at any team size, the fifth and sixth pack it at one
+    thread and per thread or not at all in a team, and the seventh packs it in every thread
+    of every team, each thread over more than one mc-row block."""
     b = blocking(isa, dtype)
     mr, nr, kc, mc = b["mr"], b["nr"], b["kc"], b["mc"]
     return [
@@ -49,6 +53,7 @@ def gemm_shapes(isa, dtype):
         (1, 40 * nr + 1, 3 * kc - 1),
         (8 * mr + 1, 3 * nr - 1, kc + 1),
         (mc + 1, 2 * nr + 1, 2 * kc - 1),
+        (mc * max(TEAMS) + mr + 1, 2 * nr + 1, kc + 1),
         (64, 1352, 256),  # the products the race was found on
         (8, 512, 2048),
         (32, 128, 512),
