@@ -328,24 +328,41 @@ def compile(model=None, **kwargs):
     return model
 
 
+_deterministic = False
+
+
 def use_deterministic_algorithms(mode, *, warn_only=False):
-    """No-op: pynn's kernels are deterministic for a given thread count.
+    """Make results repeat from run to run: the kernels keep the thread count asked for.
+
+    With ``mode`` True the kernels always use :func:`pynn.get_num_threads` threads, a count
+    they otherwise lower while other processes hold the cores or where training steps ran
+    faster with fewer. Every kernel is deterministic at a given thread count; those that
+    reduce in parallel can round differently at another.
 
     Parameters
     ----------
     mode : bool
     warn_only : bool
+        Accepted for PyTorch's signature; nothing here warns.
     """
+    import operator  # (pynn.bool is the dtype here, not the builtin)
+
+    from .backend import _runtime
+
+    global _deterministic
+    _deterministic = operator.truth(mode)
+
+    _runtime._fix_count(_deterministic)
 
 
 def are_deterministic_algorithms_enabled():
-    """True: see :func:`use_deterministic_algorithms`.
+    """Whether :func:`use_deterministic_algorithms` turned deterministic mode on.
 
     Returns
     -------
     bool
     """
-    return True
+    return _deterministic
 
 
 def set_float32_matmul_precision(precision):

@@ -8,6 +8,10 @@ from helpers import DTYPES, assert_close, directional_check, layouts, random, to
 import pynn
 from pynn import backend
 
+# Tests compare runs bit for bit; the thread count that training steps would otherwise take
+# from timing them (tests/test_step_threads.py) can round some reductions differently.
+pynn.use_deterministic_algorithms(True)
+
 
 @pytest.fixture(scope="session")
 def compiled():

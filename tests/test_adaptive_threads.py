@@ -24,6 +24,7 @@ def clock(monkeypatch):
     monkeypatch.setattr(_runtime.time, "monotonic", lambda: c.now)
     monkeypatch.setattr(_runtime, "_run_delay", lambda: c.delay)
     for name, value in (("_adaptive", True), ("_chosen", False), ("_num_threads", 8),
+                        ("_fixed_count", False), ("_step_threads", None),
                         ("_cap", None), ("_next_reading", 0.0), ("_last_reading", None),
                         ("_hold", _runtime._HOLD_MIN), ("_raise_at", 0.0), ("_raised", False)):
         monkeypatch.setattr(_runtime, name, value)

@@ -71,14 +71,17 @@ def _default_num_threads():
 
 
 def get_num_threads():
-    """Return the number of threads pynn's kernels use.
+    """Return the number of threads pynn's kernels use at most.
 
     Defaults to ``OMP_NUM_THREADS`` when set, else the number of cores this process may run on.
-    With that default (neither ``OMP_NUM_THREADS`` nor :func:`set_num_threads` chose the
-    count), the kernels use fewer threads while other processes keep the cores busy (the
-    calling thread waits for a core more than 15% of its time), and this many again once
-    the cores are free: a team of threads waits at every barrier for its member whose core
-    another process holds. ``PYNN_ADAPTIVE_THREADS=0`` turns that off.
+    The kernels use fewer in two cases. Training steps (each ends with an optimiser's
+    ``step()``) run at the count they were last timed fastest at, as a small model's step
+    can be with fewer threads where the cores are far apart. And with the default count
+    (neither ``OMP_NUM_THREADS`` nor :func:`set_num_threads` chose it), while other processes
+    keep the cores busy (the calling thread waits for a core more than 15% of its time), and
+    this many again once the cores are free: a team of threads waits at every barrier for its
+    member whose core another process holds. ``PYNN_ADAPTIVE_THREADS=0`` and
+    :func:`pynn.use_deterministic_algorithms` turn both off.
 
     Returns
     -------
@@ -91,7 +94,9 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the number of threads pynn's kernels use; it applies from the next kernel call.
+    """Set the number of threads pynn's kernels use at most, from the next kernel call.
+
+    See :func:`get_num_threads` for when they use fewer.
 
     Parameters
     ----------
@@ -103,6 +108,7 @@ def set_num_threads(n):
         raise ValueError(f"set_num_threads: expected an integer >= 1, got {n!r}")
     _num_threads = n
     _chosen = True
+    _reset_step_threads()
 
 
 # The count the kernels use while other processes hold the cores, when the count is the
@@ -160,10 +166,126 @@ def _read_contention(now, wanted):
         _raised = False
 
 
+# Training steps run at the thread count measured to run them fastest, at most the count
+# asked for (chosen or default). More threads are not always faster: a small model's step
+# spends much of its time moving data between the cores' caches, which costs several times as
+# much between cores on different dies (or a VM's vCPUs that the host placed there) as on one
+# die, and the same 2-thread MLP step took 1.8x its 1-thread time there (bench/RESULTS.md,
+# "Threads far apart"); where the cores are placed can change while a program runs. So every
+# so often the step is timed for _STEP_TRIAL steps at a neighbouring count (half or double)
+# and as many at the count in use, and the faster one is kept; the pause before the next
+# trial doubles (from _STEP_HOLD_MIN to _STEP_HOLD_MAX) while the count in use keeps winning,
+# and is long enough that trials take at most _STEP_TRIAL_SHARE of the time. A step is what
+# an optimiser's step() ends (pynn.optim calls mark_training_step).
+_STEP_SETTLE = 1  # steps not timed after a change of count (data moves to the new team)
+_STEP_TRIAL = 5  # steps timed per count in a trial
+_STEP_GAIN = 0.03  # the neighbouring count is taken when this much faster
+_STEP_HOLD_MIN, _STEP_HOLD_MAX = 1.0, 8.0  # seconds between trials
+_STEP_TRIAL_SHARE = 0.05
+_tune_steps = os.environ.get("PYNN_ADAPTIVE_THREADS", "1").strip() != "0"
+_step_threads = None  # the count training steps run at; None: the count asked for
+
+
+class _StepTrial:
+    """The step times of one trial: ``counts[0]`` (the neighbour) first, then ``counts[1]``
+    (the count in use)."""
+
+    def __init__(self, other, current, now):
+        self.counts = (other, current)
+        self.times = ([], [])
+        self.index = 0
+        self.skip = _STEP_SETTLE
+        self.start = now
+
+
+_trial = None
+_last_step = None  # when the previous step ended
+_next_trial = 0.0
+_step_hold = _STEP_HOLD_MIN
+_try_fewer = True  # the direction of the next trial where both are possible
+
+
+def _neighbour_count(current, wanted):
+    global _try_fewer
+    fewer = current // 2 if current > 1 else None
+    more = min(2 * current, wanted) if current < wanted else None
+    if fewer and more:
+        choice = fewer if _try_fewer else more
+        _try_fewer = not _try_fewer
+        return choice
+    return fewer or more
+
+
+def _end_trial(now, wanted):
+    global _trial, _step_threads, _next_trial, _step_hold
+    other, current = _trial.counts
+    medians = [sorted(t)[len(t) // 2] for t in _trial.times]
+    if medians[0] < medians[1] * (1 - _STEP_GAIN):
+        chosen, _step_hold = other, _STEP_HOLD_MIN
+    else:
+        chosen, _step_hold = current, min(2 * _step_hold, _STEP_HOLD_MAX)
+    _step_threads = None if chosen >= wanted else chosen
+    _next_trial = now + max(_step_hold, (now - _trial.start) / _STEP_TRIAL_SHARE)
+    _trial = None
+
+
+def mark_training_step():
+    """Note that a training step ended (called by :class:`pynn.optim.Optimizer` after every
+    ``step()``): the clock of the thread-count trials (see _STEP_TRIAL)."""
+    global _trial, _last_step, _step_threads
+    now = time.monotonic()
+    last, _last_step = _last_step, now
+    wanted = _num_threads if _num_threads is not None else get_num_threads()
+    if wanted == 1 or not _tune_steps or _fixed_count:
+        _trial, _step_threads = None, None
+        return
+    if _trial is None:
+        if now < _next_trial or last is None:
+            return
+        current = wanted if _step_threads is None else min(_step_threads, wanted)
+        other = _neighbour_count(current, wanted)
+        if other is not None:
+            _trial, _step_threads = _StepTrial(other, current, now), other
+        return
+    if _trial.skip:
+        _trial.skip -= 1
+        return
+    times = _trial.times[_trial.index]
+    times.append(now - last)
+    if len(times) < _STEP_TRIAL:
+        return
+    if _trial.index == 0:
+        _trial.index, _trial.skip, _step_threads = 1, _STEP_SETTLE, _trial.counts[1]
+        return
+    _end_trial(now, wanted)
+
+
+def _reset_step_threads():
+    """Forget the trials (the count asked for changed, or tuning was turned off)."""
+    global _trial, _step_threads, _next_trial, _step_hold
+    _trial, _step_threads, _next_trial, _step_hold = None, None, 0.0, _STEP_HOLD_MIN
+
+
+# pynn.use_deterministic_algorithms(True): the kernels use the count asked for, always, since
+# kernels that reduce in parallel may round differently at another count.
+_fixed_count = False
+
+
+def _fix_count(fixed):
+    global _fixed_count
+    _fixed_count = bool(fixed)
+    _reset_step_threads()
+
+
 def kernel_threads():
     """The thread count for the next kernel call: :func:`get_num_threads`, fewer while other
-    processes keep the cores busy (see _WINDOW)."""
+    processes keep the cores busy (see _WINDOW), or where training steps ran faster with
+    fewer (see _STEP_TRIAL)."""
     wanted = _num_threads if _num_threads is not None else get_num_threads()
+    if wanted == 1 or _fixed_count:
+        return wanted
+    if _step_threads is not None and _step_threads < wanted:
+        wanted = _step_threads
     if wanted == 1 or _chosen or not _adaptive:
         return wanted
     now = time.monotonic()

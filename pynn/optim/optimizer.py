@@ -11,15 +11,96 @@ tensor type whose ``==`` is elementwise usually is not); :attr:`Optimizer.state`
 view keyed by the parameter objects themselves, as in PyTorch.
 """
 
+import functools
 from collections.abc import MutableMapping
 from itertools import chain
 
 import numpy as np
 
 from ..autograd import enable_grad
+from ..backend import _runtime
+from ..nn.module import RemovableHandle
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook",
+           "required"]
+
+# Hooks of every optimiser's step, run before those of the optimiser itself.
+_global_step_pre_hooks = {}
+_global_step_post_hooks = {}
+
+
+def _add_hook(registry, hook):
+    handle = RemovableHandle(registry)
+    registry[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Register a hook run before every optimiser's ``step()``, as
+    :meth:`Optimizer.register_step_pre_hook` registers one for one optimiser.
+
+    Parameters
+    ----------
+    hook : callable
+        ``hook(optimizer, args, kwargs)``, returning None or ``(new_args, new_kwargs)``.
+
+    Returns
+    -------
+    RemovableHandle
+        ``remove()`` unregisters the hook.
+    """
+    return _add_hook(_global_step_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """Register a hook run after every optimiser's ``step()`` (after the optimiser's own).
+
+    Parameters
+    ----------
+    hook : callable
+        ``hook(optimizer, args, kwargs)``; what it returns is ignored.
+
+    Returns
+    -------
+    RemovableHandle
+        ``remove()`` unregisters the hook.
+    """
+    return _add_hook(_global_step_post_hooks, hook)
+
+
+def _with_step_hooks(step):
+    """``step`` running the step hooks around it, then telling the thread-count trials that a
+    training step ended (pynn.backend's get_num_threads). A step that calls its base class's
+    step (``super().step()``) runs them once (PyTorch's run twice there: a hook counting steps
+    would count two)."""
+
+    @functools.wraps(step)
+    def hooked_step(*args, **kwargs):
+        self = args[0]  # the hooks see it among the arguments, as PyTorch's do
+        if self.__dict__.get("_in_step"):
+            return step(*args, **kwargs)
+        for hook in chain(tuple(_global_step_pre_hooks.values()),
+                          tuple(self.__dict__.get("_step_pre_hooks", {}).values())):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in chain(tuple(self.__dict__.get("_step_post_hooks", {}).values()),
+                          tuple(_global_step_post_hooks.values())):
+            hook(self, args, kwargs)
+        _runtime.mark_training_step()
+        return out
+
+    hooked_step._with_step_hooks = True
+    return hooked_step
 
 
 class _Required:
@@ -98,7 +179,15 @@ class Optimizer:
     # Whether per-parameter state arrays have their parameter's shape (checked on loading).
     _state_shaped_like_param = True
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if callable(step) and not getattr(step, "_with_step_hooks", False):
+            cls.step = _with_step_hooks(step)
+
     def __init__(self, params, defaults):
+        self._step_pre_hooks = {}
+        self._step_post_hooks = {}
         self.defaults = dict(defaults)
         self._check_hyperparameters(self.defaults)
         self.param_groups = []
@@ -235,6 +324,41 @@ class Optimizer:
         and its value returned.
         """
         raise NotImplementedError
+
+    def register_step_pre_hook(self, hook):
+        """Register a hook run before each :meth:`step` of this optimiser.
+
+        It runs after those of ``pynn.optim.optimizer.register_optimizer_step_pre_hook``.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(optimizer, args, kwargs)``, where ``args`` starts with the optimiser,
+            returning None or ``(new_args, new_kwargs)`` to call ``step`` with instead.
+
+        Returns
+        -------
+        RemovableHandle
+            ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self.__dict__.setdefault("_step_pre_hooks", {}), hook)
+
+    def register_step_post_hook(self, hook):
+        """Register a hook run after each :meth:`step` of this optimiser.
+
+        It runs before those of ``pynn.optim.optimizer.register_optimizer_step_post_hook``.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(optimizer, args, kwargs)``; what it returns is ignored.
+
+        Returns
+        -------
+        RemovableHandle
+            ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self.__dict__.setdefault("_step_post_hooks", {}), hook)
 
     # -- saving and loading -----------------------------------------------------------------
 
