@@ -236,6 +236,15 @@ static int use_dx_rows(const pynn_conv_geom *g, int64_t o, int64_t teams, int n_
     return taps >= 0 && taps <= PYNN_CONV_DX_ROWS_MAX_TAPS && rows_fit(t, teams, n_threads);
 }
 
+/* Whether the flat weight gradient (rows of nq values) can read dy from the input gradient's
+ * padded dy (use_dx_rows's geometry t), so that dy is laid out once for both: each channel's
+ * rows there are pad_row(t) values apart, the same as the image's (both are w + pw), with
+ * zeros between them and in the t->ph rows below, which the nq values must not pass. */
+static int use_fused_flat(const pynn_conv_geom *t, int64_t nq)
+{
+    return nq <= (t->h + 2 * t->ph) * pad_row(t);
+}
+
 /* The kernels' geometry for g (use_rows accepted it), output planes oc_step apart: the image
  * laid out as pad_row describes (the caller copies it so when g pads; without padding it is
  * the image itself); tap_off gets kdim entries. */
@@ -320,6 +329,56 @@ static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real
     return status;
 }
 
+/* What rows_forward computes every image of g with: its kernel, geometry, packed weights and
+ * padded image length. */
+typedef struct {
+    void (*kernel)(const pynn_conv_rows_geom *, const real *, const real *, const real *, int,
+                   real *);
+    pynn_conv_rows_geom rg;
+    real *wpack;
+    int64_t *tap_off, pad_len;
+} PYNN_FN(rows_plan);
+
+static void PYNN_FN(rows_plan_free)(PYNN_FN(rows_plan) *p)
+{
+    pynn_free(p->wpack);
+    pynn_free(p->tap_off);
+}
+
+/* p := the plan of rows_forward for g, o output channels and weights w; PYNN_ERR_NOMEM
+ * (after which p is still freed by rows_plan_free) when out of memory. */
+static int PYNN_FN(rows_plan_init)(PYNN_FN(rows_plan) *p, const pynn_conv_geom *g, int64_t o,
+                                   const real *w, int isa)
+{
+    const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
+    const int f32 = sizeof(real) == sizeof(float);
+    const int64_t lanes = f32 ? desc->lanes_f32 : desc->lanes_f64;
+    const int64_t wide = f32 ? desc->wide_lanes_f32 : desc->wide_lanes_f64;
+    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
+    p->pad_len = rows_pad_len(g, PYNN_MAX(lanes, wide));
+    /* Values computed: row by row, or as one flat row in either width of vector. The flat row
+     * in the ISA's own vectors (4 x 6 blocks of 512 bits with AVX-512) ran 3-4% faster than
+     * in 256-bit ones at the same count (32 -> 64 on 28x28) and is taken unless it computes
+     * more. */
+    const int64_t flat_len = (g->oh - 1) * pad_row(g) + g->ow;
+    const int64_t by_rows = g->oh * pynn_ceil_div(g->ow, lanes) * lanes;
+    const int64_t flat_narrow = pynn_ceil_div(flat_len, lanes) * lanes;
+    const int64_t flat_wide = pynn_ceil_div(flat_len, wide) * wide;
+    const int flat = g->sh == 1 && PYNN_MIN(flat_narrow, flat_wide) < by_rows;
+    p->kernel = flat && flat_wide <= flat_narrow ? desc->PYNN_FN(fwd_rows_wide)
+                                                 : desc->PYNN_FN(fwd_rows);
+    p->wpack = pynn_alloc_n(pynn_ceil_div(o, 4) * 4 * kdim, sizeof(real), 1);
+    p->tap_off = pynn_alloc_n(kdim, sizeof(int64_t), 0);
+    if (!p->wpack || !p->tap_off)
+        return PYNN_ERR_NOMEM;
+    for (int64_t oc = 0; oc < o; ++oc)
+        for (int64_t t = 0; t < kdim; ++t)
+            p->wpack[oc / 4 * kdim * 4 + t * 4 + oc % 4] = w[oc * kdim + t];
+    p->rg = rows_geom(g, o, npix, p->tap_off);
+    p->rg.flat_row = flat ? pad_row(g) : 0;
+    return PYNN_OK;
+}
+
 /* The forward read from the image (use_rows accepted g), images shared among n_threads:
  * each is copied into the padded image of pad_row with a vector of slack (the kernel reads
  * whole vectors), convolved into y or, with `pool`, into a scratch plane per output channel
@@ -335,35 +394,14 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
                                  const pynn_pool_geom *pool, real *y, int64_t *idx, int isa,
                                  int n_threads)
 {
-    const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
-    const int f32 = sizeof(real) == sizeof(float);
-    const int64_t lanes = f32 ? desc->lanes_f32 : desc->lanes_f64;
-    const int64_t wide = f32 ? desc->wide_lanes_f32 : desc->wide_lanes_f64;
-    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow, x_step = g->c * g->h * g->w;
+    const int64_t npix = g->oh * g->ow, x_step = g->c * g->h * g->w;
     const int64_t y_plane = pool ? pool->oh * pool->ow : npix;
-    const int64_t pad_len = rows_pad_len(g, PYNN_MAX(lanes, wide));
-    /* Values computed: row by row, or as one flat row in either width of vector. The flat row
-     * in the ISA's own vectors (4 x 6 blocks of 512 bits with AVX-512) ran 3-4% faster than
-     * in 256-bit ones at the same count (32 -> 64 on 28x28) and is taken unless it computes
-     * more. */
-    const int64_t flat_len = (g->oh - 1) * pad_row(g) + g->ow;
-    const int64_t by_rows = g->oh * pynn_ceil_div(g->ow, lanes) * lanes;
-    const int64_t flat_narrow = pynn_ceil_div(flat_len, lanes) * lanes;
-    const int64_t flat_wide = pynn_ceil_div(flat_len, wide) * wide;
-    const int flat = g->sh == 1 && PYNN_MIN(flat_narrow, flat_wide) < by_rows;
-    const int use_wide = flat && flat_wide <= flat_narrow;
-    real *wpack = pynn_alloc_n(pynn_ceil_div(o, 4) * 4 * kdim, sizeof(real), 1);
-    int64_t *tap_off = pynn_alloc_n(kdim, sizeof(int64_t), 0);
-    int status = wpack && tap_off ? PYNN_OK : PYNN_ERR_NOMEM;
+    PYNN_FN(rows_plan) p;
+    int status = PYNN_FN(rows_plan_init)(&p, g, o, w, isa);
     if (status == PYNN_OK) {
-        for (int64_t oc = 0; oc < o; ++oc)
-            for (int64_t t = 0; t < kdim; ++t)
-                wpack[oc / 4 * kdim * 4 + t * 4 + oc % 4] = w[oc * kdim + t];
-        pynn_conv_rows_geom rg = rows_geom(g, o, npix, tap_off);
-        rg.flat_row = flat ? pad_row(g) : 0;
         PYNN_OMP(parallel num_threads(n_threads) if (n_threads > 1))
         {
-            real *pad = pynn_alloc_n(pad_len, sizeof(real), 1);
+            real *pad = pynn_alloc_n(p.pad_len, sizeof(real), 1);
             real *plane = pool ? pynn_alloc_n(o * npix, sizeof(real), 0) : NULL;
             int mine = pad && (!pool || plane) ? PYNN_OK : PYNN_ERR_NOMEM;
             PYNN_OMP(for schedule(static))
@@ -372,8 +410,7 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
                     continue;
                 rows_pad_copy(g, x + i * x_step, pad, sizeof(real));
                 real *yi = y + i * o * y_plane;
-                (use_wide ? desc->PYNN_FN(fwd_rows_wide) : desc->PYNN_FN(fwd_rows))(
-                    &rg, pad, wpack, b, relu, pool ? plane : yi);
+                p.kernel(&p.rg, pad, p.wpack, b, relu, pool ? plane : yi);
                 for (int64_t oc = 0; pool && oc < o; ++oc)
                     PYNN_FN(pynn_maxpool2d_plane)(pool, plane + oc * npix, yi + oc * y_plane,
                                                   idx + (i * o + oc) * y_plane);
@@ -386,8 +423,7 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
             pynn_free(plane);
         }
     }
-    pynn_free(wpack);
-    pynn_free(tap_off);
+    PYNN_FN(rows_plan_free)(&p);
     return status;
 }
 
@@ -443,11 +479,16 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
  * per chunk), its vectors of partial sums, and unless NULL the zero-bordered padded image.
  * Or, with dyf, the flat weight gradient's (use_flat_dw): its geometry, the padded image and
  * dyf, one image's output gradient laid out as the padded image's rows (o rows of geom.ow
- * values, zero between the image's rows and past its end). */
+ * values, zero between the image's rows and past its end). With dxp as well, the input
+ * gradient is taken with the weight gradient (use_fused_flat): dyf then holds the images'
+ * dy padded as dxp's input (tg, dy_stride values apart), read by both kernels. */
 typedef struct {
     pynn_conv_rows_geom geom;
     const pynn_conv_pool_desc *desc;
     real *acc, *pad, *dyf;
+    const PYNN_FN(rows_plan) *dxp;
+    const pynn_conv_geom *tg;
+    int64_t dy_stride;
 } PYNN_FN(rows_dw);
 
 /* dw_acc (o x kdim) += the weight gradient of nb images (at most PYNN_CONV_FLAT_IMAGES) by
@@ -456,10 +497,28 @@ typedef struct {
  * pad + b * geom.x_row, its dy to dyf + b * o * geom.oc_step. */
 static void PYNN_FN(flat_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r, int64_t o,
                                     const real *x, int64_t nb, const real *dy,
-                                    const real *relu_y, real *dw_acc, double *db_acc)
+                                    const real *relu_y, real *dw_acc, double *db_acc, real *dx)
 {
     const int64_t x_step = g->c * g->h * g->w, npix = g->oh * g->ow, len = pad_row(g);
     const int64_t row = r->geom.oc_step;
+    r->geom.oh = nb;
+    if (r->dxp) { /* use_fused_flat: relu_y is NULL (dy comes masked) */
+        const pynn_conv_geom *t = r->tg;
+        for (int64_t b = 0; b < nb; ++b) {
+            const real *dyb = dy + b * o * npix;
+            rows_pad_copy(g, x + b * x_step, r->pad + b * r->geom.x_row, sizeof(real));
+            rows_pad_copy(t, dyb, r->dyf + b * r->dy_stride, sizeof(real));
+            for (int64_t oc = 0; db_acc && oc < o; ++oc)
+                db_acc[oc] += PYNN_FN(pynn_sum)(dyb + oc * npix, npix);
+        }
+        /* dy's rows start past the padding; their gaps and the rows below are zeros */
+        r->desc->PYNN_FN(dw_flat)(&r->geom, r->pad, r->dyf + t->pw + t->ph * pad_row(t),
+                                  dw_acc);
+        for (int64_t b = 0; b < nb; ++b)
+            r->dxp->kernel(&r->dxp->rg, r->dyf + b * r->dy_stride, r->dxp->wpack, NULL, 0,
+                           dx + b * x_step);
+        return;
+    }
     for (int64_t b = 0; b < nb; ++b) {
         real *dyf = r->dyf + b * o * row;
         rows_pad_copy(g, x + b * x_step, r->pad + b * r->geom.x_row, sizeof(real));
@@ -480,7 +539,6 @@ static void PYNN_FN(flat_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
                 db_acc[oc] += PYNN_FN(pynn_sum)(dyf + oc * row, row);
         }
     }
-    r->geom.oh = nb;
     r->desc->PYNN_FN(dw_flat)(&r->geom, r->pad, r->dyf, dw_acc);
 }
 
@@ -520,8 +578,8 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
     const int64_t x_step = g->c * g->h * g->w;
     const int direct = nb == 1 && is_pointwise(g);
     const real *dyc = dy;
-    if (rows && rows->dyf) { /* use_flat_dw: no dx here, no pooling */
-        PYNN_FN(flat_dw_images)(g, rows, o, x, nb, dy, relu_y, dw_acc, db_acc);
+    if (rows && rows->dyf) { /* use_flat_dw: no pooling; dx only with rows->dxp */
+        PYNN_FN(flat_dw_images)(g, rows, o, x, nb, dy, relu_y, dw_acc, db_acc, dx);
         return PYNN_OK;
     }
     if (rows && !dx && !pool && !relu_y) {
@@ -634,6 +692,20 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
     return PYNN_OK;
 }
 
+/* The weights of use_dx_rows's convolution of dy (o x c x kh x kw as c x o x kh x kw):
+ * channel ci of its output takes tap (oc, i, j) of dy from w[oc][ci][kh - 1 - i][kw - 1 - j].
+ * NULL when out of memory. */
+static real *PYNN_FN(flipped_weights)(const pynn_conv_geom *g, int64_t o, const real *w)
+{
+    real *wt = pynn_alloc_n(pynn_size_mul(g->c, o * g->kh * g->kw), sizeof(real), 0);
+    const int64_t taps = g->kh * g->kw;
+    for (int64_t ci = 0; wt && ci < g->c; ++ci)
+        for (int64_t oc = 0; oc < o; ++oc)
+            for (int64_t t = 0; t < taps; ++t)
+                wt[(ci * o + oc) * taps + t] = w[(oc * g->c + ci) * taps + taps - 1 - t];
+    return wt;
+}
+
 /* Whether the len values of x are all finite. The argmax kernels read x only where the pooled
  * gradient lands; a NaN or inf elsewhere must still meet the unpooled gradient's zeros and
  * make dw NaN (0 * inf), as PyTorch's dense backward does, so such an x takes the chunks. */
@@ -725,6 +797,11 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     const int flat = !argmax && !rows && !pool && !dx_chunk &&
                      use_flat_dw(g, npix, vmax, isa, teams, n_threads, &nq) &&
                      PYNN_FN(all_finite)(n * x_step, x);
+    /* With the input gradient by rows too, both are taken image by image from one padded dy
+     * (dy_stride values an image): dy is laid out once, not twice, and read while cached. */
+    const int fused = flat && dx_rows && use_fused_flat(&tg, nq);
+    real *const dx_pass = fused ? dx : dx_chunk;
+    const int64_t dy_stride = fused ? o * (tg.h + 2 * tg.ph) * pad_row(&tg) : 0;
     const int64_t sums_len = rows ? o * kdim * lanes : 0;
     const int64_t rows_pad = flat ? PYNN_CONV_FLAT_IMAGES * rows_pad_len(g, vmax)
                              : rows && (g->ph || g->pw) ? rows_pad_len(g, 0)
@@ -732,7 +809,11 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     real *sums = rows ? pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1) : NULL;
     int64_t *tap_off = rows || flat ? pynn_alloc_n(kdim, sizeof(int64_t), 0) : NULL;
     const int dw_t = !argmax && !rows && !flat && dw_transposed(o, kdim);
-    const int64_t dyf_len = flat ? PYNN_CONV_FLAT_IMAGES * o * nq : 0;
+    const int64_t dyf_len =
+        fused  ? (PYNN_CONV_FLAT_IMAGES - 1) * dy_stride +
+                    rows_pad_len(&tg, tg.ph * pad_row(&tg) + vmax)
+        : flat ? PYNN_CONV_FLAT_IMAGES * o * nq
+               : 0;
     const int64_t nb = flat ? PYNN_MIN(PYNN_CONV_FLAT_IMAGES, pynn_ceil_div(n, teams))
                             : chunk_images(n, npix, teams);
     const int64_t chunks = pynn_ceil_div(n, nb);
@@ -742,7 +823,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                     : NULL;
     double *db_acc = db ? pynn_alloc_n(pynn_size_mul(teams, o), sizeof(double), 0) : NULL;
     int64_t *pos_off = argmax ? pynn_alloc_n(npix, sizeof(int64_t), 0) : NULL;
-    real *dw_rows = NULL, *wrows = NULL, *masked_dy = NULL;
+    real *dw_rows = NULL, *wrows = NULL, *masked_dy = NULL, *wt = NULL;
+    PYNN_FN(rows_plan) dxp = {0};
     int status = PYNN_OK;
     if ((n_extra > 0 && !dw_extra) || (db && !db_acc) ||
         (argmax && !pos_off) || (rows && (!sums || !tap_off)) || (flat && !tap_off)) {
@@ -786,9 +868,14 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (rows) {
         rg = rows_geom(g, o, npix, tap_off);
     } else if (flat) { /* o rows of nq values */
-        rg = rows_geom(g, o, nq, tap_off);
+        rg = rows_geom(g, o, fused ? dy_stride / o : nq, tap_off);
         rg.ow = nq;
         rg.x_row = rows_pad_len(g, vmax);
+    }
+    if (fused && (!(wt = PYNN_FN(flipped_weights)(g, o, w)) ||
+                  PYNN_FN(rows_plan_init)(&dxp, &tg, g->c, wt, isa) != PYNN_OK)) {
+        status = PYNN_ERR_NOMEM;
+        goto done;
     }
 
     if (teams == 1) {
@@ -800,7 +887,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             pynn_free(pad);
         } else {
             PYNN_FN(conv_scratch) s;
-            PYNN_FN(rows_dw) r = {rg, desc, sums, NULL, NULL};
+            PYNN_FN(rows_dw) r = {rg, desc, sums, NULL, NULL, fused ? &dxp : NULL, &tg, dy_stride};
             if (PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu) != PYNN_OK ||
                 (rows_pad && !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1))) ||
                 (flat && !(r.dyf = pynn_alloc_n(dyf_len, sizeof(real), 1))))
@@ -809,7 +896,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 status = PYNN_FN(backward_chunk)(
                     g, o, x + i * x_step, PYNN_MIN(nb, n - i), w, pool, dy + i * y_step,
                     chunk_relu ? chunk_relu + i * y_step : NULL, idx ? idx + i * y_step : NULL,
-                    dx_chunk ? dx_chunk + i * x_step : NULL, dw_t ? dw_extra : dw, db_acc,
+                    dx_pass ? dx_pass + i * x_step : NULL, dw_t ? dw_extra : dw, db_acc,
                     rows || flat ? &r : NULL, &s, isa, n_threads);
             PYNN_FN(scratch_free)(&s);
             pynn_free(r.pad);
@@ -838,7 +925,9 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                 else if (!rows && t > 0)
                     dw_mine = dw_extra + (t - 1) * o * kdim;
                 PYNN_FN(conv_scratch) s;
-                PYNN_FN(rows_dw) r = {rg, desc, rows ? sums + t * sums_len : NULL, NULL, NULL};
+                PYNN_FN(rows_dw) r = {rg,   desc, rows ? sums + t * sums_len : NULL,
+                                      NULL, NULL, fused ? &dxp : NULL,
+                                      &tg,  dy_stride};
                 mine = PYNN_FN(scratch_alloc)(&s, kdim, o, npix, nb, pool || chunk_relu);
                 if (mine == PYNN_OK &&
                     ((rows_pad && !(r.pad = pynn_alloc_n(rows_pad, sizeof(real), 1))) ||
@@ -852,7 +941,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                             dy + c * nb * y_step,
                             chunk_relu ? chunk_relu + c * nb * y_step : NULL,
                             idx ? idx + c * nb * y_step : NULL,
-                            dx_chunk ? dx_chunk + c * nb * x_step : NULL, dw_mine, db_mine,
+                            dx_pass ? dx_pass + c * nb * x_step : NULL, dw_mine, db_mine,
                             rows || flat ? &r : NULL, &s, isa, 1);
                 PYNN_FN(scratch_free)(&s);
                 pynn_free(r.pad);
@@ -897,24 +986,17 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             db[oc] = (real)sum;
         }
     }
-    if (dx_rows && status == PYNN_OK) {
-        /* The transposed weights: channel ci of tg's output takes tap (oc, i, j) of dy from
-         * w[oc][ci][kh - 1 - i][kw - 1 - j]. */
-        real *wt = pynn_alloc_n(pynn_size_mul(g->c, o * g->kh * g->kw), sizeof(real), 0);
-        if (!wt) {
+    if (dx_rows && !fused && status == PYNN_OK) {
+        if (!(wt = PYNN_FN(flipped_weights)(g, o, w))) {
             status = PYNN_ERR_NOMEM;
             goto done;
         }
-        const int64_t taps = g->kh * g->kw;
-        for (int64_t ci = 0; ci < g->c; ++ci)
-            for (int64_t oc = 0; oc < o; ++oc)
-                for (int64_t t = 0; t < taps; ++t)
-                    wt[(ci * o + oc) * taps + t] = w[(oc * g->c + ci) * taps + taps - 1 - t];
         status = PYNN_FN(rows_forward)(&tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL, isa,
                                        n_threads);
-        pynn_free(wt);
     }
 done:
+    pynn_free(wt);
+    PYNN_FN(rows_plan_free)(&dxp);
     pynn_free(sums);
     pynn_free(tap_off);
     pynn_free(masked_dy);
