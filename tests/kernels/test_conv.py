@@ -268,6 +268,14 @@ DIRECT_GEOMETRIES = [
     ((2, 5, 19, 30), 7, (3, 5), 1, (1, 2), 1),
     ((2, 6, 24, 17), 5, (3, 3), 1, 2, 2),
     ((2, 7, 18, 20), 4, (1, 3), 1, (1, 2), 1),
+    # The flat weight gradient and the input gradient read from dy, sharing one padded dy:
+    # batch 1, dilation, a 5 x 3 window with uneven padding; and a padding of 2 on a 3 x 3
+    # window (dy unpadded), where the flat rows would run into the next channel and each
+    # gradient lays out dy itself.
+    ((1, 8, 20, 23), 6, (3, 3), 1, 1, 1),
+    ((2, 8, 22, 21), 5, (3, 3), 1, 2, 2),
+    ((2, 8, 21, 19), 7, (5, 3), 1, (2, 1), 1),
+    ((2, 6, 20, 21), 5, (3, 3), 1, 2, 1),
 ]
 
 
@@ -321,8 +329,10 @@ def test_conv2d_direct_paths_repeat_exactly(n_threads, compiled, reference, rng,
     and 1 and 2 threads agree with the reference (batches 1 and 7: one image per thread or
     ragged shares)."""
     threads(n_threads)
-    # 8 channels: the input gradient read from dy; 20 x 21: the flat weight gradient
-    for batch, c, h, width in ((1, 3, 11, 10), (7, 3, 11, 10), (7, 8, 11, 10), (7, 8, 20, 21)):
+    # 8 channels: the input gradient read from dy; 20 x 21: the flat weight gradient (with
+    # it, from one padded dy); batch 19: more than one call of the flat kernel a thread
+    for batch, c, h, width in ((1, 3, 11, 10), (7, 3, 11, 10), (7, 8, 11, 10), (7, 8, 20, 21),
+                               (19, 8, 20, 21)):
         x = random(rng, (batch, c, h, width), np.float32)
         w = random(rng, (9, c, 3, 3), np.float32)
         b = random(rng, (9,), np.float32)
