@@ -4394,6 +4394,284 @@ def index_fill(input, dim, index, value):
                                         False)
 
 
+def _scatter_view(input, src, where, op):
+    """A copy of ``input`` with ``src`` written at the flat positions ``where`` (the elements
+    of one of its views), ``src`` of that view's shape exactly."""
+    if tuple(src.shape) != where.shape:
+        raise RuntimeError(f"{op}: expected src to have a size equal to the slice of self. src "
+                           f"size = {list(src.shape)}, slice size = {list(where.shape)}")
+    return _sh.ScatterMapFunction.apply(input, src, where, False)
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """A copy of ``input`` with ``src`` written into the slice ``start:end:step`` along ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    src : Tensor of the slice's shape
+        The values written.
+    dim : int
+        The dimension sliced.
+    start : int or None
+        The first index (None: 0).
+    end : int or None
+        One past the last index (None: the end).
+    step : int
+        Positive.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    d = normalize_dim(dim, input.ndim, "slice_scatter")
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    key = (slice(None),) * d + (slice(start, end, step),)
+    return _scatter_view(input, src, _positions(input)[key], "slice_scatter")
+
+
+def select_scatter(input, src, dim, index):
+    """A copy of ``input`` with ``src`` written into the slice at ``index`` along ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    src : Tensor of input's shape without dim
+        The values written.
+    dim : int
+        The dimension indexed.
+    index : int
+        The position along ``dim``.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    d = normalize_dim(dim, input.ndim, "select_scatter")
+    n = input.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    where = np.take(_positions(input), int(index) % n, axis=d)
+    return _scatter_view(input, src, where, "select_scatter")
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of ``input`` with ``src`` written into the diagonal that :func:`diagonal` reads.
+
+    Parameters
+    ----------
+    input : Tensor of shape (..., n, m, ...)
+        At least 2 dimensions: dim1 and dim2 hold the matrices.
+    src : Tensor of the diagonal's shape
+        The values written (the diagonal last, as :func:`diagonal` gives it).
+    offset : int
+        Which diagonal: 0 the main one, positive above, negative below.
+    dim1 : int
+        The first dimension of the matrices.
+    dim2 : int
+        The second dimension of the matrices.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    d1 = normalize_dim(dim1, input.ndim, "diagonal_scatter")
+    d2 = normalize_dim(dim2, input.ndim, "diagonal_scatter")
+    where = np.diagonal(_positions(input), offset, d1, d2)
+    return _scatter_view(input, src, where, "diagonal_scatter")
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of ``input`` with ``source`` written at the flat positions ``index``.
+
+    ``input`` is read as if flattened; with ``accumulate`` the values are added (repeated
+    positions adding up), else written.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    index : Tensor of int64 of any shape
+        Positions in the flattened input (negative from the end).
+    source : Tensor of shape (K,) or any shape of K elements
+        The values, K being index's number of elements.
+    accumulate : bool
+        Add instead of writing.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    idx = _index_arr(index, "put").reshape(-1)
+    n = input._data.size
+    bad = (idx < -n) | (idx >= n)
+    if bad.any():
+        raise IndexError(f"out of range: tried to access index {int(idx[bad][0])} on a tensor "
+                         f"of {n} elements.")
+    count = source.numel() if isinstance(source, Tensor) else np.size(source)
+    if count != idx.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                           f"elements, but got source.numel() = {count}, "
+                           f"index.numel() = {idx.size}")
+    src = reshape(source, (-1,)) if isinstance(source, Tensor) else np.reshape(source, -1)
+    return _sh.ScatterMapFunction.apply(input, src, idx % builtins.max(n, 1),
+                                        builtins.bool(accumulate))
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """A copy of ``input`` into which the slices of ``source`` are reduced at ``index``.
+
+    Slice ``i`` of ``source`` along ``dim`` is reduced into slice ``index[i]`` of ``input``
+    (:func:`scatter_reduce` with the index spread over the other dimensions).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension indexed.
+    index : Tensor of int64 of shape (K,)
+        Positions along ``dim``.
+    source : Tensor of input's shape with K along dim
+        The values.
+    reduce : {"prod", "mean", "amax", "amin"}
+    include_self : bool
+        Whether the present values of ``input`` take part.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    d = normalize_dim(dim, input.ndim, "index_reduce")
+    idx = _index_arr(index, "index_reduce")
+    src_shape = tuple(source.shape)
+    expected = list(input.shape)
+    expected[d] = idx.size
+    if idx.ndim != 1 or list(src_shape) != expected:
+        raise RuntimeError(f"index_reduce(): expected a 1-D index and a source of shape "
+                           f"{expected} (the input's, index's length along dim {dim}), got "
+                           f"index of shape {list(idx.shape)} and source of shape "
+                           f"{list(src_shape)}")
+    spread = np.broadcast_to(idx.reshape((1,) * d + (-1,) + (1,) * (input.ndim - d - 1)),
+                             src_shape)
+    return scatter_reduce(input, d, _const(np.ascontiguousarray(spread)), source, reduce,
+                          include_self=include_self)
+
+
+def renorm(input, p, dim, maxnorm):
+    """``input`` with each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down.
+
+    Each slice ``input.select(dim, i)`` whose p-norm is above ``maxnorm`` is multiplied by
+    ``maxnorm / (norm + 1e-7)``; the others are kept.
+
+    Parameters
+    ----------
+    input : Tensor of shape (d0, d1, ...)
+        At least 2 dimensions.
+    p : float
+        The norm's order (positive).
+    dim : int
+        The dimension whose slices are normalised.
+    maxnorm : float
+        The largest norm kept.
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
+                           f"dimensions")
+    d = normalize_dim(dim, input.ndim, "renorm")
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    others = tuple(k for k in range(input.ndim) if k != d)
+    norms = norm(input, p, dim=others, keepdim=True)
+    scale = where(norms > maxnorm, maxnorm / (norms + 1e-7),
+                  _const(np.ones((), input._data.dtype)))
+    return input * scale
+
+
+def narrow_copy(input, dim, start, length):
+    """A copy of :func:`narrow`'s slice.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    dim : int
+        The dimension narrowed.
+    start : int
+        The first index.
+    length : int
+        How many elements.
+
+    Returns
+    -------
+    Tensor
+        A new tensor, ``length`` long along ``dim``.
+    """
+    return narrow(input, dim, start, length).clone()
+
+
+def unsafe_chunk(input, chunks, dim=0):
+    """:func:`chunk` (PyTorch's form without its checks on later in-place writes).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    chunks : int
+        How many pieces at most.
+    dim : int
+        The dimension split.
+
+    Returns
+    -------
+    tuple of Tensor
+    """
+    return chunk(input, chunks, dim)
+
+
+def unsafe_split(tensor, split_size, dim=0):
+    """:func:`split` into pieces of ``split_size`` (PyTorch's form without some checks).
+
+    Parameters
+    ----------
+    tensor : Tensor of any shape
+    split_size : int
+        The length of each piece along ``dim`` (the last may be shorter).
+    dim : int
+        The dimension split.
+
+    Returns
+    -------
+    tuple of Tensor
+    """
+    return split(tensor, split_size, dim)
+
+
+def is_nonzero(input):
+    """Whether a one-element tensor is not zero (``False`` for ``0``, ``0.0`` and ``False``).
+
+    Parameters
+    ----------
+    input : Tensor of one element
+
+    Returns
+    -------
+    bool
+    """
+    n = input._data.size
+    if n != 1:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0 else
+                           "Boolean value of Tensor with more than one value is ambiguous")
+    return builtins.bool(input._data.reshape(-1)[0] != 0)
+
+
 def _mask_arr(mask, op):
     m = np.asarray(_arr(mask))
     if m.dtype != np.bool_:
@@ -5221,7 +5499,8 @@ _METHOD_NAMES = [
     "cummax", "cummin", "logcumsumexp", "diff", "bincount", "histc", "kron", "bitwise_left_shift",
     "bitwise_right_shift", "to_sparse", "to_dense", "unfold", "ldexp", "nextafter", "frexp",
     "isreal", "addr", "diagflat", "hsplit", "vsplit", "dsplit", "histogram", "i0", "mvlgamma",
-    "igamma", "igammac"
+    "igamma", "igammac", "slice_scatter", "select_scatter", "diagonal_scatter", "put",
+    "index_reduce", "renorm", "narrow_copy", "is_nonzero", "unsafe_chunk", "unsafe_split"
 ]
 
 # Tensor method aliases that the namespace spells differently.

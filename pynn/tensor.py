@@ -916,6 +916,62 @@ class Tensor:
         """Write ``source`` at ``index`` along ``dim``, in place."""
         return self._inplace(_method("index_copy"), dim, index, source)
 
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+        """Reduce the slices of ``source`` into those at ``index`` along ``dim``, in place."""
+        return self._inplace(_method("index_reduce"), dim, index, source, reduce,
+                             include_self=include_self)
+
+    def put_(self, index, source, accumulate=False):
+        """Write (or add) ``source`` at the flat positions ``index``, in place (``put``)."""
+        return self._inplace(_method("put"), index, source, accumulate)
+
+    def renorm_(self, p, dim, maxnorm):
+        """Scale down the slices along ``dim`` whose ``p``-norm exceeds ``maxnorm``, in place."""
+        return self._inplace(_method("renorm"), p, dim, maxnorm)
+
+    def apply_(self, callable):
+        """Replace every element ``x`` by ``callable(x)``, in place.
+
+        ``callable`` is a Python function of one number, called once an element (slow); the
+        change is not recorded for autograd, and a tensor that requires grad is refused, as
+        in PyTorch.
+        """
+        return self._map("apply_", self, lambda x, _: callable(x))
+
+    def map_(self, tensor, callable):
+        """Replace every element ``x`` by ``callable(x, y)``, in place.
+
+        ``y`` is the element of ``tensor`` (broadcast to this shape) at the same position;
+        slow and not recorded, as :meth:`apply_`.
+        """
+        return self._map("map_", tensor, callable)
+
+    def _map(self, name, tensor, callable):
+        if self.requires_grad:
+            raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use "
+                               f"var.detach().{name}() instead.")
+        other = np.broadcast_to(tensor._data if isinstance(tensor, Tensor) else tensor,
+                                self.shape)
+        data = self._data
+        kind = data.dtype.type
+        flat = [kind(callable(x.item(), y.item())) for x, y in zip(data.reshape(-1),
+                                                                    other.reshape(-1))]
+        with _autograd.no_grad():
+            self.copy_(_wrap(np.array(flat, data.dtype).reshape(data.shape), None))
+        return self
+
+    def dim_order(self):
+        """The dimensions from outermost to innermost in memory.
+
+        ``(0, 1, ..., n - 1)`` for a contiguous tensor.
+
+        Returns
+        -------
+        tuple of int
+        """
+        strides = self.stride()
+        return tuple(sorted(range(self.ndim), key=lambda d: (-strides[d], d)))
+
     def index_put_(self, indices, values, accumulate=False):
         """``self[indices] = values``, in place.
 
