@@ -62,6 +62,61 @@ int pynn_cpu_best_isa(void)
 
 int pynn_openmp_enabled(void) { return PYNN_HAVE_OPENMP; }
 
+#define ROUND_TRIP_SAMPLES 5
+
+double pynn_team_round_trip_ns(int rounds)
+{
+#if PYNN_HAVE_OPENMP
+    if (rounds < 1)
+        rounds = 1;
+    double samples[ROUND_TRIP_SAMPLES];
+    int team = 0;
+    /* The ball is the count of passes so far: thread 0 makes it odd, thread 1 even. */
+    long ball = 0;
+    PYNN_OMP(parallel num_threads(2) shared(ball, team, samples))
+    {
+        const int me = omp_get_thread_num();
+        PYNN_OMP(single)
+        team = omp_get_num_threads();
+        if (team == 2) {
+            for (int s = 0; s < ROUND_TRIP_SAMPLES; ++s) {
+                PYNN_OMP(barrier)
+                const double start = omp_get_wtime();
+                for (long i = 0; i < rounds; ++i) {
+                    const long base = 2 * ((long)s * rounds + i);
+                    if (me == 0) {
+                        PYNN_OMP(atomic write)
+                        ball = base + 1;
+                    }
+                    for (long seen = -1; seen != base + 1 + (me == 0);) {
+                        PYNN_OMP(atomic read)
+                        seen = ball;
+                    }
+                    if (me == 1) {
+                        PYNN_OMP(atomic write)
+                        ball = base + 2;
+                    }
+                }
+                if (me == 0)
+                    samples[s] = (omp_get_wtime() - start) * 1e9 / rounds;
+            }
+        }
+    }
+    if (team != 2)
+        return -1;
+    for (int i = 1; i < ROUND_TRIP_SAMPLES; ++i) /* insertion sort, for the median */
+        for (int j = i; j > 0 && samples[j] < samples[j - 1]; --j) {
+            const double t = samples[j];
+            samples[j] = samples[j - 1];
+            samples[j - 1] = t;
+        }
+    return samples[ROUND_TRIP_SAMPLES / 2];
+#else
+    (void)rounds;
+    return -1;
+#endif
+}
+
 /* ---- Cache sizes, for the GEMM's blocking model ---- */
 
 #include <stdio.h>

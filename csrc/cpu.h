@@ -14,6 +14,14 @@ int pynn_cpu_best_isa(void);
 /* 1 when the kernels were built with OpenMP. */
 int pynn_openmp_enabled(void);
 
+/* How far apart the first two threads of an OpenMP team are, as the kernels' teams run now:
+ * the median nanoseconds a cache line takes to go from one to the other and back, over
+ * `rounds` round trips (at least 1) in each of 5 samples; -1 without OpenMP or when the team
+ * got one thread. Near cores (one die) take tens of nanoseconds, cores on different dies
+ * (or a VM's vCPUs that the host put there) hundreds, which is what threads pay each time
+ * they hand each other data. For reports (pynn.show_config, the benchmark). */
+double pynn_team_round_trip_ns(int rounds);
+
 /* One cache level of one core as the GEMM's blocking model sees it (gemm.c). size == 0: the
  * level is absent or could not be read; ways == 0: associativity unknown (fully associative
  * caches report size / line). `sharing` counts the logical CPUs that share the level. */

@@ -328,7 +328,7 @@ def compile(model=None, **kwargs):
     return model
 
 
-_deterministic = False
+_deterministic = _deterministic_warn_only = False
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
@@ -343,14 +343,18 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
     ----------
     mode : bool
     warn_only : bool
-        Accepted for PyTorch's signature; nothing here warns.
+        Kept for :func:`is_deterministic_algorithms_warn_only_enabled`; nothing here warns.
     """
-    import operator  # (pynn.bool is the dtype here, not the builtin)
+    import builtins
 
     from .backend import _runtime
 
-    global _deterministic
-    _deterministic = operator.truth(mode)
+    global _deterministic, _deterministic_warn_only
+    for name, value in (("mode", mode), ("warn_only", warn_only)):
+        if not isinstance(value, builtins.bool):
+            raise TypeError(f"use_deterministic_algorithms(): argument '{name}' must be bool, "
+                            f"not {type(value).__name__}")
+    _deterministic, _deterministic_warn_only = mode, warn_only
 
     _runtime._fix_count(_deterministic)
 
@@ -363,6 +367,16 @@ def are_deterministic_algorithms_enabled():
     bool
     """
     return _deterministic
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    """Whether :func:`use_deterministic_algorithms` was last called with ``warn_only=True``.
+
+    Returns
+    -------
+    bool
+    """
+    return _deterministic_warn_only
 
 
 def set_float32_matmul_precision(precision):
@@ -485,6 +499,7 @@ __all__ = [
     "int32",
     "int64",
     "is_complex",
+    "is_deterministic_algorithms_warn_only_enabled",
     "is_floating_point",
     "is_grad_enabled",
     "is_inference_mode_enabled",

@@ -18,7 +18,9 @@ OVERRIDE = os.environ.get("PYNN_GEMM_BLOCKING")
 
 def test_config_reports_the_kernels_in_use(capsys):
     info = show_config()
-    assert info == config()
+    again = config()
+    # the round trip is measured at each call
+    assert {**info, "round_trip_ns": None} == {**again, "round_trip_ns": None}
     assert info["isa"] == compiled.get_isa() and info["isa"] in info["isas"]
     assert info["openmp"] == pynn.openmp_enabled()
     assert info["threads"] == pynn.get_num_threads()
@@ -31,6 +33,26 @@ def test_config_reports_the_kernels_in_use(capsys):
     printed = capsys.readouterr().out
     assert f"isa: {info['isa']}" in printed and "gemm float64" in printed
     assert f"from {info['cache_source']}" in printed
+
+
+def test_round_trip_between_the_team_threads(capsys):
+    """Two threads bouncing a cache line: tens to hundreds of nanoseconds a round trip on
+    any machine (a microsecond and more only when a core is shared with another process)."""
+    before = pynn.get_num_threads()
+    try:
+        pynn.set_num_threads(2)
+        ns = _native.team_round_trip_ns(500)
+        if not pynn.openmp_enabled():
+            assert ns is None
+            return
+        assert ns is None or 5 < ns < 1e6
+        info = show_config()
+        if info["round_trip_ns"] is not None:
+            assert "round trip" in capsys.readouterr().out
+        pynn.set_num_threads(1)
+        assert config()["round_trip_ns"] is None
+    finally:
+        pynn.set_num_threads(before)
 
 
 def test_config_follows_set_isa_and_threads():

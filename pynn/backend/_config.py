@@ -28,7 +28,10 @@ def config():
         kernels); ``backend``; ``isa`` (the SIMD kernels in use) and ``isas`` (all this CPU
         and build can run); ``openmp``; ``threads`` (:func:`pynn.get_num_threads`) and
         ``threads_in_use`` (fewer while other processes keep the cores busy; see
-        :func:`pynn.set_num_threads`); and ``gemm_blocking``: for float32
+        :func:`pynn.set_num_threads`); ``round_trip_ns``: how far apart two threads of the
+        kernels' team are, the nanoseconds a cache line takes between them and back (tens
+        on one die, hundreds across dies; None with fewer than 2 threads or no OpenMP); and
+        ``gemm_blocking``: for float32
         and float64, the register block ``mr`` x ``nr`` and the cache blocks ``kc``,
         ``mc``, ``nc`` of the ISA in use, and their ``source`` (``"model"``, computed from
         the caches, or ``"PYNN_GEMM_BLOCKING"``, the environment variable
@@ -39,12 +42,14 @@ def config():
 
     info = {"cpu": _cpu_model(), "caches": {}, "cache_source": None,
             "backend": _active_name, "threads": _runtime.get_num_threads(),
-            "threads_in_use": _runtime.kernel_threads()}
+            "threads_in_use": _runtime.kernel_threads(), "round_trip_ns": None}
     try:
         from . import _native, compiled
     except ImportError:
         info.update(isa=None, isas=[], openmp=False, gemm_blocking={})
         return info
+    if info["threads"] > 1:
+        info["round_trip_ns"] = _native.team_round_trip_ns()
     read = _native.caches()
     info["cache_source"] = read.pop("source")
     info["caches"] = {level: c["size"] for level, c in read.items()}
@@ -75,6 +80,9 @@ def show_config():
         f"isa: {info['isa']} (available: {', '.join(info['isas']) or 'none'})",
         f"openmp: {info['openmp']}, threads: {info['threads']} ({info['threads_in_use']} in use)",
     ]
+    if info["round_trip_ns"] is not None:
+        lines.append(f"threads' cache-line round trip: {info['round_trip_ns']:.0f} ns (tens: "
+                     f"one die; hundreds: different dies)")
     for dtype, b in info["gemm_blocking"].items():
         lines.append(f"gemm {dtype}: register block {b['mr']}x{b['nr']}, kc {b['kc']}, "
                      f"mc {b['mc']}, nc {b['nc']} (from {b['source']})")

@@ -26,6 +26,27 @@ def openmp_enabled():
     return bool(pynn_openmp_enabled())
 
 
+def team_round_trip_ns(int rounds=2000):
+    """How far apart the first two threads of an OpenMP team are now, in nanoseconds.
+
+    The median time a cache line takes from one to the other and back (csrc/cpu.h); None
+    without OpenMP or when a team gets a single thread.
+
+    Parameters
+    ----------
+    rounds : int
+        Round trips in each of the 5 samples.
+
+    Returns
+    -------
+    float or None
+    """
+    cdef double ns
+    with nogil:
+        ns = pynn_team_round_trip_ns(rounds)
+    return None if ns < 0 else ns
+
+
 cdef dict _level(pynn_cache_level c):
     return {"size": c.size, "ways": c.ways, "line": c.line, "sharing": c.sharing}
 

@@ -74,14 +74,17 @@ def get_num_threads():
     """Return the number of threads pynn's kernels use at most.
 
     Defaults to ``OMP_NUM_THREADS`` when set, else the number of cores this process may run on.
-    The kernels use fewer in two cases. Training steps (each ends with an optimiser's
-    ``step()``) run at the count they were last timed fastest at, as a small model's step
-    can be with fewer threads where the cores are far apart. And with the default count
-    (neither ``OMP_NUM_THREADS`` nor :func:`set_num_threads` chose it), while other processes
-    keep the cores busy (the calling thread waits for a core more than 15% of its time), and
-    this many again once the cores are free: a team of threads waits at every barrier for its
-    member whose core another process holds. ``PYNN_ADAPTIVE_THREADS=0`` and
-    :func:`pynn.use_deterministic_algorithms` turn both off.
+    With that default (neither ``OMP_NUM_THREADS`` nor :func:`set_num_threads` chose the
+    count) the kernels use fewer in two cases. Training steps (each ends with an optimiser's
+    ``step()``) run at the count they were last timed fastest at, now and then timing a
+    neighbouring count, as a small model's step can be faster on fewer threads where the
+    cores are far apart. And while other processes keep the cores busy (the calling thread
+    waits for a core more than 15% of its time) the kernels use fewer, and this many again
+    once the cores are free: a team of threads waits at every barrier for its member whose
+    core another process holds. A count chosen is kept, so that runs repeat bit for bit
+    (kernels that reduce in parallel can round differently at another count);
+    ``PYNN_ADAPTIVE_THREADS=0`` and :func:`pynn.use_deterministic_algorithms` keep the
+    default count too.
 
     Returns
     -------
@@ -94,9 +97,9 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the number of threads pynn's kernels use at most, from the next kernel call.
+    """Set the number of threads pynn's kernels use, from the next kernel call.
 
-    See :func:`get_num_threads` for when they use fewer.
+    The count is kept as set (see :func:`get_num_threads` for what the default does).
 
     Parameters
     ----------
@@ -166,41 +169,59 @@ def _read_contention(now, wanted):
         _raised = False
 
 
-# Training steps run at the thread count measured to run them fastest, at most the count
-# asked for (chosen or default). More threads are not always faster: a small model's step
-# spends much of its time moving data between the cores' caches, which costs several times as
-# much between cores on different dies (or a VM's vCPUs that the host placed there) as on one
-# die, and the same 2-thread MLP step took 1.8x its 1-thread time there (bench/RESULTS.md,
-# "Threads far apart"); where the cores are placed can change while a program runs. So every
-# so often the step is timed for _STEP_TRIAL steps at a neighbouring count (half or double)
-# and as many at the count in use, and the faster one is kept; the pause before the next
-# trial doubles (from _STEP_HOLD_MIN to _STEP_HOLD_MAX) while the count in use keeps winning,
-# and is long enough that trials take at most _STEP_TRIAL_SHARE of the time. A step is what
-# an optimiser's step() ends (pynn.optim calls mark_training_step).
-_STEP_SETTLE = 1  # steps not timed after a change of count (data moves to the new team)
-_STEP_TRIAL = 5  # steps timed per count in a trial
-_STEP_GAIN = 0.03  # the neighbouring count is taken when this much faster
+# With the default count, training steps run at the count timed to run them fastest. More
+# threads are not always faster: a small model's step spends much of its time moving data
+# between the cores' caches, which costs several times as much between cores on different
+# dies (or a VM's vCPUs that the host placed there) as on one die; there the 2-thread MLP
+# step took 1.8x its 1-thread time (bench/RESULTS.md, "Threads far apart"), and where the
+# cores are can change while a program runs. A count the user chose is kept, so that runs
+# at a chosen count repeat bit for bit (kernels that reduce in parallel can round
+# differently at another count).
+# A trial times the optimiser that steps first after the pause (its intervals are whole
+# iterations however many optimisers step in one) in blocks of 1 + _STEP_SETTLE steps,
+# alternating between a neighbouring count (half or double) and the count in use, the
+# first _STEP_SETTLE steps of a block not timed (data moves to the new team's caches).
+# After _STEP_PAIRS blocks of each, the neighbour wins if it was faster in at least
+# _STEP_WINS of the pairs of blocks and by _STEP_GAIN in the median, and is taken if it wins
+# again in a repeat of the trial: alternating cancels drift, and the pairs and the repeat
+# keep noise from deciding. The pause before the next trial doubles
+# (from _STEP_HOLD_MIN to _STEP_HOLD_MAX) while the count in use keeps winning, and trials
+# take at most _STEP_TRIAL_SHARE of the time. There is no trial while other processes keep
+# the cores busy (the contention cap decides then), and the trials' count applies only while
+# steps go on: a pause of _STEP_STALE typical steps (evaluation, inference after training)
+# ends a trial and runs the kernels at the count asked for until the steps resume. A step is
+# what an optimiser's step() ends (pynn.optim calls mark_training_step).
+_STEP_SETTLE = 1
+_STEP_PAIRS = 5
+_STEP_WINS = 4
+_STEP_GAIN = 0.03
 _STEP_HOLD_MIN, _STEP_HOLD_MAX = 1.0, 8.0  # seconds between trials
 _STEP_TRIAL_SHARE = 0.05
-_tune_steps = os.environ.get("PYNN_ADAPTIVE_THREADS", "1").strip() != "0"
+_STEP_STALE = 4.0
+_tune_steps = (os.environ.get("PYNN_ADAPTIVE_THREADS", "1").strip() != "0"
+               and not os.environ.get("OMP_NUM_THREADS", "").strip())
 _step_threads = None  # the count training steps run at; None: the count asked for
+_step_lock = threading.Lock()
 
 
 class _StepTrial:
-    """The step times of one trial: ``counts[0]`` (the neighbour) first, then ``counts[1]``
-    (the count in use)."""
+    """One trial: ``counts`` (the neighbour, the count in use), the timed steps of each, and
+    the optimiser timed."""
 
-    def __init__(self, other, current, now):
+    def __init__(self, other, current, owner, now, confirming=False):
+        self.confirming = confirming  # a repeat of a trial the neighbour won
         self.counts = (other, current)
-        self.times = ([], [])
-        self.index = 0
-        self.skip = _STEP_SETTLE
-        self.start = now
+        self.timed = ([], [])
+        self.owner = owner
+        self.start = self.last = now
+        self.block = 0  # even blocks run counts[0], odd ones counts[1]
+        self.steps_in_block = 0
 
 
 _trial = None
-_last_step = None  # when the previous step ended
-_next_trial = 0.0
+_last_step = None  # when the previous step (of any optimiser) ended
+_typical_step = None  # a running mean of the intervals between steps
+_next_trial = None  # when the next trial may start (None: at the first step + _STEP_HOLD_MIN)
 _step_hold = _STEP_HOLD_MIN
 _try_fewer = True  # the direction of the next trial where both are possible
 
@@ -216,11 +237,23 @@ def _neighbour_count(current, wanted):
     return fewer or more
 
 
+def _steps_paused(now):
+    """Whether the steps stopped: no step for _STEP_STALE typical steps."""
+    return (_last_step is None or _typical_step is not None
+            and now - _last_step > _STEP_STALE * _typical_step)
+
+
 def _end_trial(now, wanted):
     global _trial, _step_threads, _next_trial, _step_hold
     other, current = _trial.counts
-    medians = [sorted(t)[len(t) // 2] for t in _trial.times]
-    if medians[0] < medians[1] * (1 - _STEP_GAIN):
+    ours, theirs = _trial.timed
+    wins = sum(o < c for o, c in zip(ours, theirs))
+    median_other, median_current = (sorted(t)[len(t) // 2] for t in (ours, theirs))
+    if wins >= _STEP_WINS and median_other < median_current * (1 - _STEP_GAIN):
+        if not _trial.confirming:
+            _trial = _StepTrial(other, current, _trial.owner, now, confirming=True)
+            _step_threads = other
+            return
         chosen, _step_hold = other, _STEP_HOLD_MIN
     else:
         chosen, _step_hold = current, min(2 * _step_hold, _STEP_HOLD_MAX)
@@ -229,41 +262,71 @@ def _end_trial(now, wanted):
     _trial = None
 
 
-def mark_training_step():
-    """Note that a training step ended (called by :class:`pynn.optim.Optimizer` after every
-    ``step()``): the clock of the thread-count trials (see _STEP_TRIAL)."""
-    global _trial, _last_step, _step_threads
-    now = time.monotonic()
-    last, _last_step = _last_step, now
+def _abandon_trial(wanted):
+    global _trial, _step_threads
+    if _trial is not None:
+        current = _trial.counts[1]
+        _step_threads = None if current >= wanted else current
+        _trial = None
+
+
+def _mark(owner, now):
+    global _trial, _last_step, _typical_step, _step_threads, _next_trial
     wanted = _num_threads if _num_threads is not None else get_num_threads()
-    if wanted == 1 or not _tune_steps or _fixed_count:
-        _trial, _step_threads = None, None
+    if wanted == 1 or not _tune_steps or _fixed_count or _chosen:
+        _trial, _step_threads, _last_step = None, None, now
         return
+    if _last_step is not None and not _steps_paused(now):
+        gap = now - _last_step
+        _typical_step = gap if _typical_step is None else 0.9 * _typical_step + 0.1 * gap
+    elif _last_step is not None:
+        _abandon_trial(wanted)  # the steps paused: this interval is not a step
+        if _trial is None and _next_trial is not None:
+            _next_trial = max(_next_trial, now + _STEP_HOLD_MIN)
+    _last_step = now
+    if _next_trial is None:
+        _next_trial = now + _STEP_HOLD_MIN
     if _trial is None:
-        if now < _next_trial or last is None:
+        if now < _next_trial or _cap is not None:
             return
         current = wanted if _step_threads is None else min(_step_threads, wanted)
         other = _neighbour_count(current, wanted)
         if other is not None:
-            _trial, _step_threads = _StepTrial(other, current, now), other
+            _trial, _step_threads = _StepTrial(other, current, owner, now), other
         return
-    if _trial.skip:
-        _trial.skip -= 1
+    trial = _trial
+    if owner != trial.owner:
         return
-    times = _trial.times[_trial.index]
-    times.append(now - last)
-    if len(times) < _STEP_TRIAL:
+    gap, trial.last = now - trial.last, now
+    trial.steps_in_block += 1
+    if trial.steps_in_block <= _STEP_SETTLE:
         return
-    if _trial.index == 0:
-        _trial.index, _trial.skip, _step_threads = 1, _STEP_SETTLE, _trial.counts[1]
+    trial.timed[trial.block % 2].append(gap)
+    trial.block += 1
+    trial.steps_in_block = 0
+    if trial.block == 2 * _STEP_PAIRS:
+        _end_trial(now, wanted)
+    else:
+        _step_threads = trial.counts[trial.block % 2]
+
+
+def mark_training_step(owner=None):
+    """Note that a training step ended (:class:`pynn.optim.Optimizer` calls it after every
+    ``step()``, ``owner`` the optimiser): the clock of the thread-count trials (see
+    _STEP_PAIRS). A call while another thread is in one is skipped."""
+    if not _step_lock.acquire(blocking=False):
         return
-    _end_trial(now, wanted)
+    try:
+        _mark(id(owner), time.monotonic())
+    finally:
+        _step_lock.release()
 
 
 def _reset_step_threads():
     """Forget the trials (the count asked for changed, or tuning was turned off)."""
-    global _trial, _step_threads, _next_trial, _step_hold
-    _trial, _step_threads, _next_trial, _step_hold = None, None, 0.0, _STEP_HOLD_MIN
+    global _trial, _step_threads, _next_trial, _step_hold, _last_step, _typical_step
+    _trial, _step_threads, _next_trial, _step_hold = None, None, None, _STEP_HOLD_MIN
+    _last_step = _typical_step = None
 
 
 # pynn.use_deterministic_algorithms(True): the kernels use the count asked for, always, since
@@ -277,18 +340,30 @@ def _fix_count(fixed):
     _reset_step_threads()
 
 
+def _use_default_count():
+    """Back to the default count, as if set_num_threads had never been called (the benchmark
+    times each library at its default on the machine's core count)."""
+    global _num_threads, _chosen
+    _num_threads, _chosen = None, False
+    _reset_step_threads()
+
+
 def kernel_threads():
-    """The thread count for the next kernel call: :func:`get_num_threads`, fewer while other
-    processes keep the cores busy (see _WINDOW), or where training steps ran faster with
-    fewer (see _STEP_TRIAL)."""
+    """The thread count for the next kernel call: :func:`get_num_threads`, or with the default
+    count fewer while other processes keep the cores busy (see _WINDOW) or where training
+    steps ran faster with fewer (see _STEP_PAIRS)."""
     wanted = _num_threads if _num_threads is not None else get_num_threads()
-    if wanted == 1 or _fixed_count:
+    if wanted == 1 or _fixed_count or _chosen:
         return wanted
+    now = None
     if _step_threads is not None and _step_threads < wanted:
-        wanted = _step_threads
-    if wanted == 1 or _chosen or not _adaptive:
+        now = time.monotonic()
+        if not _steps_paused(now):
+            wanted = _step_threads
+    if not _adaptive:
         return wanted
-    now = time.monotonic()
+    if now is None:
+        now = time.monotonic()
     if now >= _next_reading:
         _read_contention(now, wanted)
     return wanted if _cap is None else min(_cap, wanted)

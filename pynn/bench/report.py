@@ -212,7 +212,9 @@ def render(results, plots=()):
              ("- Times are medians of repeated runs after warm-up, `±` half their interquartile "
              "range relative to the median (calls shorter than "
              f"{MIN_SAMPLE_SECONDS * 1e3:g} ms are timed in batches that long); every library "
-             "is pinned to the same thread count, and ratios compare medians from the same run."),
+             "is pinned to the same thread count (pynn, at the machine's core count, to its "
+             "default: that many threads, fewer for training steps timed faster with fewer), "
+             "and ratios compare medians from the same run."),
              (f"- Measured float32 FMA peak: {meta['peak_gflops']:.1f} GFLOP/s per core "
              "(independent FMA chains with the GEMM micro-kernel's instructions).")]
     lines += [f"- Note: {n}" for n in meta["notes"]]

@@ -72,8 +72,8 @@ def register_optimizer_step_post_hook(hook):
 def _with_step_hooks(step):
     """``step`` running the step hooks around it, then telling the thread-count trials that a
     training step ended (pynn.backend's get_num_threads). A step that calls its base class's
-    step (``super().step()``) runs them once (PyTorch's run twice there: a hook counting steps
-    would count two)."""
+    step (``super().step()``) runs them once (PyTorch's run twice there once an instance of the
+    base class exists: a hook counting steps would count two)."""
 
     @functools.wraps(step)
     def hooked_step(*args, **kwargs):
@@ -96,7 +96,7 @@ def _with_step_hooks(step):
         for hook in chain(tuple(self.__dict__.get("_step_post_hooks", {}).values()),
                           tuple(_global_step_post_hooks.values())):
             hook(self, args, kwargs)
-        _runtime.mark_training_step()
+        _runtime.mark_training_step(self)
         return out
 
     hooked_step._with_step_hooks = True
@@ -184,6 +184,19 @@ class Optimizer:
         step = cls.__dict__.get("step")
         if callable(step) and not getattr(step, "_with_step_hooks", False):
             cls.step = _with_step_hooks(step)
+
+    def __getstate__(self):
+        # As PyTorch's: a copy or a pickle leaves the hooks behind (they may be closures over
+        # anything), and is never in the middle of a step.
+        state = dict(self.__dict__)
+        state.pop("_in_step", None)
+        state["_step_pre_hooks"], state["_step_post_hooks"] = {}, {}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_step_pre_hooks", {})
+        self.__dict__.setdefault("_step_post_hooks", {})
 
     def __init__(self, params, defaults):
         self._step_pre_hooks = {}
