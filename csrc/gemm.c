@@ -1,10 +1,11 @@
 /* General matrix multiply, Goto/BLIS style (contract in gemm.h).
  *
  * Loops, outermost first: jc over nc-column blocks of B and C; pc over kc-deep blocks of
- * the inner dimension, for which each thread packs B[pc:pc+kc, jc:jc+nc] into NR-column
- * micro-panels (kept in its share of L3; the team shares one copy only when there are few
- * rows, see gemm_blocked); then each thread, over its own rows in mc-row blocks,
- * packs A[ic:ic+mc, pc:pc+kc] into MR-row micro-panels (kept in L2), and runs the
+ * the inner dimension, for which B[pc:pc+kc, jc:jc+nc] is packed into NR-column micro-panels
+ * by each thread for its own rows (kept in its share of L3), or once for the whole team when
+ * B must be packed and the rows are few, or else read in place (gemm_blocked); then each
+ * thread, over its own rows in mc-row blocks, packs A[ic:ic+mc, pc:pc+kc] into MR-row
+ * micro-panels (kept in L2), and runs the
  * register-blocked micro-kernel over every (NR-column micro-panel of its share, MR-row
  * micro-panel) pair: the B micro-panel stays in L1 while the A micro-panels stream past it.
  * Packing reads A and B through arbitrary strides, so transposed and strided operands cost
@@ -646,7 +647,11 @@ static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t n
 }
 
 /* One thread's share of the product when every thread packs the B blocks its own rows
- * need (b_private): a fixed share of A's micro-panels, no barriers. */
+ * need (b_private): a fixed share of A's micro-panels, no barriers. Fixed, so a thread that
+ * another process slows holds up the product, where the shared path's tasks would move to
+ * the other threads: with the default thread count pynn then runs fewer threads
+ * (pynn.get_num_threads); dealing rows out as tasks would pack B once a task, not once a
+ * thread. */
 static void PYNN_FN(gemm_worker_private)(const CTX *x, int tid, int nt)
 {
     const int64_t MR = x->mr, NR = x->nr, panels = (x->m + MR - 1) / MR;
