@@ -104,21 +104,23 @@ def test_gemm_stress_threads_bitwise(isa, teams):
 
 def test_gemm_beta_accumulates_stress(isa, teams):
     """beta != 0 reads C in the first depth block and the later blocks add into it: the
-    path where a tile handed to another thread too early adds to a half-written tile."""
+    path where a tile handed to another thread too early adds to a half-written tile; with
+    few rows (B read in place) and with B packed in every thread."""
     rng = np.random.default_rng(20)
     b_ = blocking(isa, np.float32)
-    m, n, k = b_["mr"] + 3, 7 * b_["nr"] + 5, 2 * b_["kc"] + 1
-    a = rng.standard_normal((m, k)).astype(np.float32)
-    b = rng.standard_normal((k, n)).astype(np.float32)
-    c0 = rng.standard_normal((m, n)).astype(np.float32)
+    for m in (b_["mr"] + 3, 8 * b_["mr"] * max(TEAMS) + 5):
+        n, k = 7 * b_["nr"] + 5, 2 * b_["kc"] + 1
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        c0 = rng.standard_normal((m, n)).astype(np.float32)
 
-    def call():
-        out = c0.copy()
-        compiled.gemm(a, b, out, beta=0.5, alpha=2.0)
-        return out
+        def call():
+            out = c0.copy()  # noqa: B023  (called in this iteration)
+            compiled.gemm(a, b, out, beta=0.5, alpha=2.0)  # noqa: B023
+            return out
 
-    for nt, first, got in repeated(call, teams):
-        assert_array_equal(got, first, err_msg=f"{isa}: {nt} threads differ from 1")
+        for nt, first, got in repeated(call, teams):
+            assert_array_equal(got, first, err_msg=f"{isa} m={m}: {nt} threads differ from 1")
 
 
 @pytest.mark.parametrize("pooled", [False, True])
