@@ -714,20 +714,21 @@ static real *PYNN_FN(flipped_weights)(const pynn_conv_geom *g, int64_t o, const 
  * make dw NaN (0 * inf), as PyTorch's dense backward does, so such an x takes the chunks. */
 static int PYNN_FN(all_finite)(int64_t len, const real *x)
 {
-    /* Each sum stays 0 unless some x[i] * 0 is NaN, so their order is irrelevant: 16
-     * independent ones, as a single vector's chain of adds waited on its own latency (the
-     * check over the 32 -> 64 layer's input cost a sixth of a millisecond more). */
-    real zero[16] = {0};
-    int64_t i = 0;
-    for (; i + 16 <= len; i += 16)
-        for (int k = 0; k < 16; ++k)
-            zero[k] += x[i + k] * 0;
-    for (; i < len; ++i)
-        zero[0] += x[i] * 0;
-    real all = 0;
-    for (int k = 0; k < 16; ++k)
-        all += zero[k];
-    return all == 0;
+    /* Each sum stays 0 unless some x[i] * 0 is NaN, so their order is irrelevant: four
+     * streams of x, each summed in vectors, as one vector's chain of adds waits on its own
+     * latency. */
+    const int64_t q = len / 4;
+    real z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+    PYNN_SIMD(reduction(+ : z0, z1, z2, z3))
+    for (int64_t i = 0; i < q; ++i) {
+        z0 += x[i] * 0;
+        z1 += x[q + i] * 0;
+        z2 += x[2 * q + i] * 0;
+        z3 += x[3 * q + i] * 0;
+    }
+    for (int64_t i = 4 * q; i < len; ++i)
+        z0 += x[i] * 0;
+    return z0 + z1 + z2 + z3 == 0;
 }
 
 /* The weights w (o x c*kh*kw) as the argmax kernels lay them out: patch rows r = i * c + ci
