@@ -115,6 +115,18 @@ def test_a_pause_runs_the_kernels_at_the_count_asked_for(clock):
     assert counts[-1] < 8  # the steps resumed at their count
 
 
+def test_trials_between_evaluations(clock):
+    """Evaluation every 150 steps (a pause of many steps, as the benchmark's MNIST runs and
+    train.fit make) still leaves room for the trials."""
+    times = {8: 2.0e-3, 4: 1.5e-3, 2: 1.2e-3, 1: 1.0e-3}
+    counts = []
+    for _ in range(200):
+        counts += train(clock, 150 * 1.0e-3, times)
+        clock.now += 0.05
+    assert counts[-1] == 1
+    assert counts[len(counts) // 2:].count(1) / (len(counts) - len(counts) // 2) > 0.9
+
+
 def test_first_trial_waits(clock):
     """A short program (a test, a few steps) never runs a trial."""
     counts = train(clock, 0.5, {8: 1.0e-3, 4: 1.0e-4, 2: 1.0e-4, 1: 1.0e-4})

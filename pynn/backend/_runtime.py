@@ -281,8 +281,6 @@ def _mark(owner, now):
         _typical_step = gap if _typical_step is None else 0.9 * _typical_step + 0.1 * gap
     elif _last_step is not None:
         _abandon_trial(wanted)  # the steps paused: this interval is not a step
-        if _trial is None and _next_trial is not None:
-            _next_trial = max(_next_trial, now + _STEP_HOLD_MIN)
     _last_step = now
     if _next_trial is None:
         _next_trial = now + _STEP_HOLD_MIN
