@@ -27,8 +27,9 @@ def config():
         (``"cpuid"``, ``"sysfs"``, ``"sysctl"``, ``"default"``, or None without compiled
         kernels); ``backend``; ``isa`` (the SIMD kernels in use) and ``isas`` (all this CPU
         and build can run); ``openmp``; ``threads`` (:func:`pynn.get_num_threads`) and
-        ``threads_in_use`` (fewer while other processes keep the cores busy; see
-        :func:`pynn.set_num_threads`); ``round_trip_ns``: how far apart two threads of the
+        ``threads_in_use`` (with the default count, fewer while other processes keep the
+        cores busy or where training steps ran faster with fewer; see
+        :func:`pynn.get_num_threads`); ``round_trip_ns``: how far apart two threads of the
         kernels' team are, the nanoseconds a cache line takes between them and back (tens
         on one die, hundreds across dies; None with fewer than 2 threads or no OpenMP); and
         ``gemm_blocking``: for float32

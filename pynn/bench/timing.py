@@ -77,7 +77,7 @@ class Peers:
     def set_threads(self, n):
         """Pin every library to ``n`` threads; pynn at the machine's core count keeps its
         default count instead (``n`` threads, fewer for training steps that were timed
-        faster with fewer, as a user who sets nothing gets), PyTorch its own default."""
+        faster with fewer: what a user who sets nothing gets)."""
         from pynn.backend import _runtime
 
         if n == _runtime._default_num_threads():
