@@ -28,7 +28,25 @@ def _full_like(t, v):
     return const(np.full(tuple(t.shape), v), t)
 
 
-class Normal(ExponentialFamily):
+class _LocationScale:
+    """What the real-valued location-scale families share: their parameters ``loc`` (real)
+    and ``scale`` (positive), broadcast to the batch shape, reparameterised sampling, and the
+    mode at ``loc``. A mixin before the Distribution base."""
+
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    @property
+    def mode(self):
+        return self.loc
+
+
+class Normal(_LocationScale, ExponentialFamily):
     """The normal distribution ``N(loc, scale**2)`` (``torch.distributions.Normal``).
 
     Parameters
@@ -41,20 +59,9 @@ class Normal(ExponentialFamily):
         Check the parameters and the values given to ``log_prob``.
     """
 
-    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
 
     @property
     def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
         return self.loc
 
     @property
@@ -210,7 +217,7 @@ class Exponential(ExponentialFamily):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale, Distribution):
     """The Laplace distribution (``torch.distributions.Laplace``).
 
     Parameters
@@ -223,20 +230,9 @@ class Laplace(Distribution):
         Check the parameters and the values given to ``log_prob``.
     """
 
-    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
 
     @property
     def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
         return self.loc
 
     @property
@@ -270,7 +266,7 @@ class Laplace(Distribution):
         return 1 + (2 * self.scale).log()
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocationScale, Distribution):
     """The Cauchy (Lorentz) distribution (``torch.distributions.Cauchy``).
 
     Parameters
@@ -283,21 +279,10 @@ class Cauchy(Distribution):
         Check the parameters and the values given to ``log_prob``.
     """
 
-    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
 
     @property
     def mean(self):
         return _nan_like(self.loc)
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):
@@ -377,7 +362,7 @@ class HalfNormal(Distribution):
         return 0.5 * (math.pi / 2 * self.scale.pow(2)).log() + 0.5
 
 
-class Gumbel(Distribution):
+class Gumbel(_LocationScale, Distribution):
     """The Gumbel (type-I extreme value) distribution (``torch.distributions.Gumbel``).
 
     Parameters
@@ -390,21 +375,10 @@ class Gumbel(Distribution):
         Check the parameters and the values given to ``log_prob``.
     """
 
-    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
 
     @property
     def mean(self):
         return self.loc + self.scale * _EULER
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):
