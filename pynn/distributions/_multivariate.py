@@ -774,7 +774,30 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + diff - 2 * _F.softplus(diff)
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class _Relaxed:
+    """What the relaxed distributions share: their parameters are their base distribution's
+    (which checked them). A mixin before TransformedDistribution."""
+
+    def _check_parameters(self):
+        pass
+
+    @property
+    def temperature(self):
+        """The relaxation temperature."""
+        return self.base_dist.temperature
+
+    @property
+    def logits(self):
+        """The base distribution's logits (log-odds, or normalised log-probabilities)."""
+        return self.base_dist.logits
+
+    @property
+    def probs(self):
+        """The base distribution's probabilities."""
+        return self.base_dist.probs
+
+
+class RelaxedBernoulli(_Relaxed, TransformedDistribution):
     """The binary Concrete distribution on ``(0, 1)`` (``torch.distributions.RelaxedBernoulli``).
 
     ``sigmoid`` of a :class:`LogitRelaxedBernoulli` draw: differentiable samples that approach
@@ -801,23 +824,6 @@ class RelaxedBernoulli(TransformedDistribution):
         base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
-    def _check_parameters(self):
-        pass  # the base distribution checked them
-
-    @property
-    def temperature(self):
-        """The relaxation temperature."""
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        """The log-odds."""
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        """The probability of 1."""
-        return self.base_dist.probs
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -889,7 +895,7 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_Relaxed, TransformedDistribution):
     """The Gumbel-softmax distribution (``torch.distributions.RelaxedOneHotCategorical``).
 
     A relaxed one-hot categorical on the simplex (the Concrete distribution).
@@ -915,20 +921,3 @@ class RelaxedOneHotCategorical(TransformedDistribution):
         base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, ExpTransform(), validate_args=validate_args)
 
-    def _check_parameters(self):
-        pass  # the base distribution checked them
-
-    @property
-    def temperature(self):
-        """The relaxation temperature."""
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        """The normalised log-probabilities."""
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        """The probabilities."""
-        return self.base_dist.probs
