@@ -30,11 +30,41 @@ def _one_of(probs, logits):
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
+class _BinaryParam:
+    """One parameter given as ``probs`` (the probability of 1, or of success) or as
+    ``logits`` (its log-odds), the other computed when first read: what Bernoulli, Binomial,
+    NegativeBinomial, Geometric, ContinuousBernoulli and LogitRelaxedBernoulli share. A mixin
+    before the Distribution base."""
+
+    def _set_probs_or_logits(self, probs, logits, *others):
+        """Keep the one of ``probs`` and ``logits`` given (ValueError unless exactly one),
+        broadcast with ``others``; return the broadcast ``others`` and the batch shape."""
+        _one_of(probs, logits)
+        name, value = ("probs", probs) if probs is not None else ("logits", logits)
+        *others, param = broadcast_all(*others, value)
+        setattr(self, name, param)
+        return (*others, param.shape)
+
+    @lazy_property
+    def logits(self):
+        """The log-odds ``log p - log(1 - p)``."""
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        """The probability ``p`` (of 1, or of success)."""
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def _param(self):
+        return self.__dict__.get("probs", self.__dict__.get("logits"))
+
+
 def _softplus(x):
     return _F.softplus(x)
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(_BinaryParam, ExponentialFamily):
     """A Bernoulli distribution over {0, 1} (``torch.distributions.Bernoulli``).
 
     Parameters
@@ -54,33 +84,13 @@ class Bernoulli(ExponentialFamily):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            shape = self.probs.shape
-        else:
-            (self.logits,) = broadcast_all(logits)
-            shape = self.logits.shape
+        (shape,) = self._set_probs_or_logits(probs, logits)
         super().__init__(shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self):
-        """The log-odds ``log p - log(1 - p)``."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """The probability of 1."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):
         """The parameters' shape (the batch shape)."""
         return Size(self._param.shape)
-
-    @property
-    def _param(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits"))
 
     @property
     def mean(self):
@@ -327,36 +337,15 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
         return draw + (self.probs - self.probs.detach())
 
 
-class _Trials(Distribution):
+class _Trials(_BinaryParam, Distribution):
     """A count of Bernoulli trials' outcomes with a ``total_count``: the parameters (one of
     ``probs`` and ``logits``, broadcast with the count, which takes their dtype) and their
     conversions, shared by :class:`Binomial` and ``NegativeBinomial``."""
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-            shape = self.probs.shape
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-            shape = self.logits.shape
+        total_count, shape = self._set_probs_or_logits(probs, logits, total_count)
+        self.total_count = total_count.to(self._param.dtype)
         super().__init__(shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self):
-        """The log-odds of success."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """The probability of success."""
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def _param(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits"))
 
 
 class Binomial(_Trials):
@@ -532,7 +521,7 @@ class Multinomial(Distribution):
                 + (weights * (support + 1).lgamma()).sum((0, -1)))
 
 
-class Geometric(Distribution):
+class Geometric(_BinaryParam, Distribution):
     """The number of failures before the first success (``torch.distributions.Geometric``).
 
     Parameters
@@ -550,30 +539,10 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            shape = self.probs.shape
-        else:
-            (self.logits,) = broadcast_all(logits)
-            shape = self.logits.shape
+        (shape,) = self._set_probs_or_logits(probs, logits)
         super().__init__(shape, validate_args=validate_args)
         if self._validate_args and probs is not None and bool((self.probs == 0).any()):
             raise ValueError("Geometric: expected probs in (0, 1], got a 0")
-
-    @lazy_property
-    def logits(self):
-        """The log-odds of success."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """The probability of success."""
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def _param(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits"))
 
     @property
     def mean(self):

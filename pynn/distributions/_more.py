@@ -12,12 +12,12 @@ from .. import linalg as _linalg
 from ..nn import functional as _F
 from ..random import get_generator
 from . import constraints
-from ._discrete import _Trials
+from ._discrete import _BinaryParam, _Trials
 from ._multivariate import TransformedDistribution, _mahalanobis
 from ._univariate import _EULER, Exponential, Uniform
 from .distribution import Distribution, ExponentialFamily
 from .transforms import AffineTransform, ExpTransform, PowerTransform
-from .utils import as_tensor, broadcast_all, const, lazy_property, logits_to_probs, probs_to_logits
+from .utils import as_tensor, broadcast_all, const, lazy_property
 
 __all__ = ["ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "HalfCauchy",
            "InverseGamma", "Kumaraswamy", "LKJCholesky",
@@ -241,7 +241,7 @@ class Kumaraswamy(TransformedDistribution):
             a.log() - b.log()
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(_BinaryParam, ExponentialFamily):
     """The continuous Bernoulli on ``[0, 1]`` (``torch.distributions.ContinuousBernoulli``).
 
     The density is proportional to ``p**x (1 - p)**(1 - x)``; it is the right likelihood for
@@ -266,30 +266,9 @@ class ContinuousBernoulli(ExponentialFamily):
     has_rsample = True
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            shape = self.probs.shape
-        else:
-            (self.logits,) = broadcast_all(logits)
-            shape = self.logits.shape
+        (shape,) = self._set_probs_or_logits(probs, logits)
         self._lims = lims
         super().__init__(shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self):
-        """The log-odds ``log p - log(1 - p)``."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """``p``."""
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def _param(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits"))
 
     def _outside(self):
         p = self.probs

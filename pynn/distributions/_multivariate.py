@@ -10,7 +10,7 @@ from .. import linalg as _linalg
 from ..autograd import no_grad
 from ..tensor import Size
 from . import constraints
-from ._discrete import Categorical
+from ._discrete import Categorical, _BinaryParam
 from ._gamma import rsample_standard_gamma
 from ._univariate import Normal
 from .distribution import Distribution, ExponentialFamily
@@ -20,8 +20,6 @@ from .utils import (
     broadcast_all,
     clamp_probs,
     lazy_property,
-    logits_to_probs,
-    probs_to_logits,
     shape_of,
     sum_rightmost,
 )
@@ -708,7 +706,7 @@ class LogNormal(TransformedDistribution):
         return self.base_dist.entropy() + self.loc
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(_BinaryParam, Distribution):
     """The logit of a relaxed Bernoulli draw (``torch.distributions.LogitRelaxedBernoulli``).
 
     ``rsample`` is ``(logits + log u - log(1 - u)) / temperature`` with uniform ``u``.
@@ -731,30 +729,9 @@ class LogitRelaxedBernoulli(Distribution):
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            shape = self.probs.shape
-        else:
-            (self.logits,) = broadcast_all(logits)
-            shape = self.logits.shape
+        (shape,) = self._set_probs_or_logits(probs, logits)
         self.temperature = as_tensor(temperature, self._param)
         super().__init__(shape, validate_args=validate_args)
-
-    @property
-    def _param(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits"))
-
-    @lazy_property
-    def logits(self):
-        """The log-odds."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """The probability of 1."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):
