@@ -236,7 +236,28 @@ class Categorical(Distribution):
         super()._validate_sample(value)
 
 
-class OneHotCategorical(Distribution):
+class _CategoricalParams:
+    """The parameters of a distribution built on a Categorical (``self._categorical``):
+    OneHotCategorical, Multinomial, ExpRelaxedCategorical. A mixin before the Distribution
+    base."""
+
+    @property
+    def probs(self):
+        """The probabilities, summing to 1 along the last dimension."""
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        """The normalised log-probabilities."""
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        """The parameters' shape, ``batch_shape + (K,)``."""
+        return self._categorical.param_shape
+
+
+class OneHotCategorical(_CategoricalParams, Distribution):
     """A categorical with one-hot samples (``torch.distributions.OneHotCategorical``).
 
     Parameters
@@ -266,21 +287,6 @@ class OneHotCategorical(Distribution):
         Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @property
-    def probs(self):
-        """The probabilities, summing to 1 along the last dimension."""
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        """The normalised log-probabilities."""
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        """The parameters' shape, ``batch_shape + (K,)``."""
-        return self._categorical.param_shape
 
     @property
     def mean(self):
@@ -426,7 +432,7 @@ class Binomial(_Trials):
         return const(v, self._param)
 
 
-class Multinomial(Distribution):
+class Multinomial(_CategoricalParams, Distribution):
     """Category counts of ``total_count`` draws (``torch.distributions.Multinomial``).
 
     Parameters
@@ -469,21 +475,6 @@ class Multinomial(Distribution):
     def support(self):
         """Count vectors summing to at most ``total_count``."""
         return constraints.multinomial(self.total_count)
-
-    @property
-    def probs(self):
-        """The probabilities, summing to 1 along the last dimension."""
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        """The normalised log-probabilities."""
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        """The parameters' shape, ``batch_shape + (K,)``."""
-        return self._categorical.param_shape
 
     @property
     def mean(self):

@@ -10,7 +10,7 @@ from .. import linalg as _linalg
 from ..autograd import no_grad
 from ..tensor import Size
 from . import constraints
-from ._discrete import Categorical, _BinaryParam
+from ._discrete import Categorical, _BinaryParam, _CategoricalParams
 from ._gamma import rsample_standard_gamma
 from ._univariate import Normal
 from .distribution import Distribution, ExponentialFamily
@@ -803,7 +803,7 @@ class RelaxedBernoulli(_Relaxed, TransformedDistribution):
 
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(_CategoricalParams, Distribution):
     """The log of a relaxed one-hot draw (``torch.distributions.ExpRelaxedCategorical``).
 
     ``rsample`` is ``log_softmax((logits + gumbel) / temperature)``.
@@ -840,21 +840,6 @@ class ExpRelaxedCategorical(Distribution):
         new.temperature = self.temperature
         new._categorical = self._categorical.expand(batch_shape)
         return _copy_base(new, self, batch_shape, self._event_shape)
-
-    @property
-    def logits(self):
-        """The normalised log-probabilities."""
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        """The probabilities."""
-        return self._categorical.probs
-
-    @property
-    def param_shape(self):
-        """The parameters' shape, ``batch_shape + (K,)``."""
-        return self._categorical.param_shape
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
