@@ -508,6 +508,25 @@ static void PYNN_FN(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, in
         const real *src = x->a + (i0 + ir) * rsa + p0 * csa;
         if (csa == 1) {
             PYNN_FN(transpose_into)(src, rsa, mr, kc, dst, MR);
+        } else if (rsa == 1 && mr == MR) {
+            /* Constant-size copies compile to a few vector moves; a memcpy call a row of a
+             * dozen values cost more than its copy (every transposed A: weight gradients). */
+            switch (MR) {
+#define PYNN_COPY_ROWS(W)                                        \
+    case W:                                                      \
+        for (int64_t p = 0; p < kc; ++p)                         \
+            memcpy(dst + p * W, src + p * csa, W * sizeof(real));   \
+        break;
+                PYNN_COPY_ROWS(4)
+                PYNN_COPY_ROWS(6)
+                PYNN_COPY_ROWS(8)
+                PYNN_COPY_ROWS(12)
+                PYNN_COPY_ROWS(16)
+#undef PYNN_COPY_ROWS
+            default:
+                for (int64_t p = 0; p < kc; ++p)
+                    memcpy(dst + p * MR, src + p * csa, (size_t)MR * sizeof(real));
+            }
         } else if (rsa == 1) {
             for (int64_t p = 0; p < kc; ++p)
                 memcpy(dst + p * MR, src + p * csa, (size_t)mr * sizeof(real));
@@ -529,6 +548,35 @@ static void PYNN_FN(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, in
                             int64_t q0, int64_t q1, real *PYNN_RESTRICT dst)
 {
     const int64_t NR = x->nr, rsb = x->rsb, csb = x->csb;
+    /* Whole panels of a row-major B, taken row by row: B is read in order, one stream, where
+     * panel by panel it is read in NR-wide strips, kc rows apart, that a deep block of a
+     * wide B (kc rows of 2 KB in the LSTM's weight gradient) does not keep in cache between
+     * the strips. */
+    const int64_t whole = csb == 1 ? PYNN_MIN(q1, nc / NR) : q0;
+    if (whole - q0 > 1) {
+        const real *src = x->b + p0 * rsb + (j0 + q0 * NR);
+        const int64_t panels = whole - q0, step = NR * kc;
+        switch (NR) {
+#define PYNN_COPY_ROWS(W)                                                              \
+    case W:                                                                            \
+        for (int64_t p = 0; p < kc; ++p)                                               \
+            for (int64_t q = 0; q < panels; ++q)                                       \
+                memcpy(dst + q * step + p * W, src + p * rsb + q * W, W * sizeof(real)); \
+        break;
+            PYNN_COPY_ROWS(4)
+            PYNN_COPY_ROWS(8)
+            PYNN_COPY_ROWS(16)
+            PYNN_COPY_ROWS(32)
+#undef PYNN_COPY_ROWS
+        default:
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t q = 0; q < panels; ++q)
+                    memcpy(dst + q * step + p * NR, src + p * rsb + q * NR,
+                           (size_t)NR * sizeof(real));
+        }
+        dst += panels * step;
+        q0 = whole;
+    }
     for (int64_t q = q0; q < q1; ++q) {
         const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
         const real *src = x->b + p0 * rsb + (j0 + jr) * csb;
@@ -706,7 +754,9 @@ static void PYNN_FN(gemm_worker)(const CTX *x, int tid, int nt)
         if (nt > 1)
             nchunks = PYNN_MIN(npanels, (GEMM_TASKS_PER_THREAD * nt + nrow - 1) / nrow);
         const int64_t ntasks = nrow * nchunks;
-        const int64_t nbtasks = PYNN_MIN(npanels, (int64_t)GEMM_TASKS_PER_THREAD * nt);
+        /* One thread packs the block in one call, row by row (see pack_b). */
+        const int64_t nbtasks =
+            nt == 1 ? 1 : PYNN_MIN(npanels, (int64_t)GEMM_TASKS_PER_THREAD * nt);
         if (!x->pack_b) {
             for (int64_t t; (t = gemm_claim(counter)) < ntasks;)
                 for (int64_t pc = 0; pc < x->k; pc += x->kc)
