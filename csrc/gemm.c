@@ -869,6 +869,12 @@ static int PYNN_FN(gemm_blocked)(CTX *x, const pynn_gemm_desc *desc,
     return PYNN_OK;
 }
 
+void PYNN_FN(pynn_transpose)(int64_t rows, int64_t cols, const real *src, int64_t lds,
+                            real *dst, int64_t ldd)
+{
+    PYNN_FN(transpose_into)(src, lds, rows, cols, dst, ldd);
+}
+
 int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,
                        int64_t csa, const real *b, int64_t rsb, int64_t csb, real beta, real *c,
                        int64_t rsc, int64_t csc, const real *bias, int bias_axis, int relu, int isa,

@@ -62,14 +62,6 @@ typedef struct {
     real *dgates, *dgates_rec, *dc0, *dh0; /* dgates_rec: the GRU's recurrent-side dgh */
 } PYNN_FN(seq_args);
 
-/* W (rows, cols) as W^T, row-major with row stride ldt. */
-static void PYNN_FN(transpose)(const real *w, int64_t rows, int64_t cols, real *wt, int64_t ldt)
-{
-    for (int64_t j = 0; j < rows; ++j)
-        for (int64_t p = 0; p < cols; ++p)
-            wt[p * ldt + j] = w[j * cols + p];
-}
-
 /* Step t of s (0, 1, ...) forward, and the step that comes after t going backward. */
 static inline int64_t PYNN_FN(fwd_step)(const PYNN_FN(seq_args) *q, int64_t s)
 {
@@ -293,18 +285,16 @@ static int PYNN_FN(run)(int (*rows)(const PYNN_FN(seq_args) *, int64_t, int64_t)
 static void PYNN_FN(fill_joint)(PYNN_FN(seq_args) *q, real *wt, const real *w_ih,
                                 const real *w_hh, int64_t gates)
 {
-    PYNN_FN(transpose)(w_ih, gates, q->d, wt, gates);
-    PYNN_FN(transpose)(w_hh, gates, q->h, wt + q->d * gates, gates);
+    PYNN_FN(pynn_transpose)(gates, q->d, w_ih, q->d, wt, gates);
+    PYNN_FN(pynn_transpose)(gates, q->h, w_hh, q->h, wt + q->d * gates, gates);
     q->w_in = wt;
 }
 
-/* W_ih^T (d, G h) and W_hh^T (h, G h), one after the other, for two GEMMs a step. */
+/* The same rows read as W_ih^T (d, G h) and W_hh^T (h, G h), for two GEMMs a step. */
 static void PYNN_FN(fill_apart)(PYNN_FN(seq_args) *q, real *wt, const real *w_ih,
                                 const real *w_hh, int64_t gates)
 {
-    PYNN_FN(transpose)(w_ih, gates, q->d, wt, gates);
-    PYNN_FN(transpose)(w_hh, gates, q->h, wt + q->d * gates, gates);
-    q->w_in = wt;
+    PYNN_FN(fill_joint)(q, wt, w_ih, w_hh, gates);
     q->w_rec = wt + q->d * gates;
 }
 
