@@ -276,6 +276,12 @@ DIRECT_GEOMETRIES = [
     ((2, 8, 22, 21), 5, (3, 3), 1, 2, 2),
     ((2, 8, 21, 19), 7, (5, 3), 1, (2, 1), 1),
     ((2, 6, 20, 21), 5, (3, 3), 1, 2, 1),
+    # "Same" padding with planes of whole vectors, over batches of more than the flat
+    # kernel's 8 images a call; a 1 x 3 window (no zero rows between the padded channels);
+    # 5 x 5.
+    ((9, 16, 16, 16), 5, (3, 3), 1, 1, 1),
+    ((9, 32, 8, 16), 5, (1, 3), 1, (0, 1), 1),
+    ((3, 12, 16, 8), 4, (5, 5), 1, 2, 1),
 ]
 
 
