@@ -51,7 +51,17 @@ def _check_input(module, input, input_size, ranks, expected):
     return x
 
 
-def _check_state(module, name, state, expected_shape, dtype, layout):
+def _check_proj_size(proj_size, hidden_size):
+    if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral):
+        raise TypeError(f"proj_size should be of type int, got: {type(proj_size).__name__}")
+    if proj_size < 0:
+        raise ValueError("proj_size should be a positive integer or zero to disable projections")
+    if proj_size >= hidden_size:
+        raise ValueError("proj_size has to be smaller than hidden_size")
+    return int(proj_size)
+
+
+def _check_state(module, name, state, expected_shape, layout, dtype):
     """A hidden/cell state argument: a Tensor of ``expected_shape`` and the layer's dtype."""
     s = state._data if isinstance(state, Tensor) else state
     if not isinstance(s, np.ndarray):
@@ -91,7 +101,8 @@ class RNNBase(Module):
         A second, reversed pass per layer (parameters with the suffix ``_reverse``); the
         outputs of both directions are concatenated.
     proj_size : int
-        Only 0 is implemented (no projections).
+        LSTM only: with P > 0 (less than H), h is projected to P values at every step (see
+        :class:`LSTM`).
     device : None or "cpu"
     dtype : float dtype, optional
         Of the parameters (default float32).
@@ -99,11 +110,15 @@ class RNNBase(Module):
     Attributes
     ----------
     weight_ih_l{k}{_reverse} : Parameter of shape (G*hidden_size, input_size) for k = 0
-        Else (G*hidden_size, D*hidden_size); G = 4 (LSTM, gates i|f|g|o), 3 (GRU, r|z|n),
-        1 (RNN), D = 2 if bidirectional else 1.
+        Else (G*hidden_size, D*hidden_size), or (G*hidden_size, D*proj_size) for an LSTM
+        with proj_size P > 0; G = 4 (LSTM, gates i|f|g|o), 3 (GRU, r|z|n), 1 (RNN), D = 2
+        if bidirectional else 1.
     weight_hh_l{k}{_reverse} : Parameter of shape (G*hidden_size, hidden_size)
+        Or (G*hidden_size, proj_size) with P > 0.
     bias_ih_l{k}{_reverse}, bias_hh_l{k}{_reverse} : Parameter of shape (G*hidden_size,)
         Every parameter starts U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+    weight_hr_l{k}{_reverse} : Parameter of shape (proj_size, hidden_size)
+        Only with P > 0, after the biases (PyTorch's order).
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
@@ -124,9 +139,6 @@ class RNNBase(Module):
                            ("bidirectional", bidirectional)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} should be of type bool, got: {type(flag).__name__}")
-        if proj_size != 0:
-            raise NotImplementedError(f"{type(self).__name__}: proj_size={proj_size} is not "
-                                      "supported (only proj_size=0)")
         dtype = _layer_dtype(dtype, device)
         self.mode = mode
         self.input_size = _check_size("input_size", input_size)
@@ -136,19 +148,22 @@ class RNNBase(Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
-        self.proj_size = 0
+        self.proj_size = _check_proj_size(proj_size, self.hidden_size)
         gate_size = _GATES[mode] * self.hidden_size
         num_directions = 2 if bidirectional else 1
+        state_size = self._state_size()
         self._flat_weights_names = []
         self._all_weights = []
         for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else self.hidden_size * num_directions
+            layer_input = self.input_size if layer == 0 else state_size * num_directions
             for direction in range(num_directions):
                 suffix = "_reverse" if direction == 1 else ""
                 shapes = [("weight_ih", (gate_size, layer_input)),
-                          ("weight_hh", (gate_size, self.hidden_size))]
+                          ("weight_hh", (gate_size, state_size))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if self.proj_size:
+                    shapes.append(("weight_hr", (self.proj_size, self.hidden_size)))
                 names = []
                 for stem, shape in shapes:
                     name = f"{stem}_l{layer}{suffix}"
@@ -176,12 +191,20 @@ class RNNBase(Module):
     def flatten_parameters(self):
         """No-op (PyTorch uses it to make cuDNN's weight buffer contiguous)."""
 
+    def _state_size(self):
+        """The size of h: ``proj_size`` when the LSTM projects it, else ``hidden_size``."""
+        return self.proj_size or self.hidden_size
+
     def _layer_weights(self, index):
+        """``(w_ih, w_hh, b_ih, b_hh)`` of layer and direction ``index`` (biases None without
+        bias), and ``w_hr`` after them when the LSTM projects its state."""
         names = self._all_weights[index]
         w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
-        if self.bias:
-            return w_ih, w_hh, getattr(self, names[2]), getattr(self, names[3])
-        return w_ih, w_hh, None, None
+        weights = (w_ih, w_hh, getattr(self, names[2]), getattr(self, names[3])) if self.bias \
+            else (w_ih, w_hh, None, None)
+        if self.proj_size:
+            weights += (getattr(self, names[-1]),)
+        return weights
 
     def _run_direction(self, x, states, index, reverse):
         """One layer and direction over ``x`` (L, N, H_in); returns (output, final states)."""
@@ -207,14 +230,9 @@ class RNNBase(Module):
             raise ValueError(f"{self._layer_name()}: expected a sequence of length > 0, got "
                              f"input shape {x.shape}")
         num_directions = 2 if self.bidirectional else 1
-        expected = (self.num_layers * num_directions, N, self.hidden_size)
-        if not batched:
-            expected = (expected[0], expected[2])
         names = ("h0", "c0") if self.mode == "LSTM" else ("h0",)
-        layout_hx = "(num_layers * num_directions, " + ("" if not batched else "N, ") + \
-            "hidden_size)"
         if hx is not None:
-            hx = tuple(_check_state(self, name, s, expected, dtype, layout_hx)
+            hx = tuple(_check_state(self, name, s, *self._state_shape(name, N, batched), dtype)
                        for name, s in zip(names, hx))
             if not batched:
                 hx = tuple(s.unsqueeze(1) for s in hx)
@@ -242,6 +260,19 @@ class RNNBase(Module):
         elif self.batch_first:
             output = output.transpose(0, 1)
         return output, finals
+
+    def _state_shape(self, name, N, batched):
+        """The expected shape of state ``name`` ("h0" or "c0") and its layout, for messages:
+        c has ``hidden_size`` values, h ``proj_size`` when the LSTM projects it."""
+        num_directions = 2 if self.bidirectional else 1
+        size, size_name = self.hidden_size, "hidden_size"
+        if name == "h0" and self.proj_size:
+            size, size_name = self.proj_size, "proj_size"
+        if not batched:
+            return ((self.num_layers * num_directions, size),
+                    f"(num_layers * num_directions, {size_name})")
+        return ((self.num_layers * num_directions, N, size),
+                f"(num_layers * num_directions, N, {size_name})")
 
     def _forward_packed(self, packed, hx):
         """A :class:`PackedSequence` input: the sequences of each length run as one padded
@@ -282,6 +313,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -441,14 +474,18 @@ class LSTM(RNNBase):
         A second, reversed pass per layer (parameters with the suffix ``_reverse``); the
         outputs of both directions are concatenated.
     proj_size : int
-        Only 0 is implemented (no projections).
+        With P = ``proj_size`` > 0 (less than H), h is projected to P values at every step,
+        ``h' = (o * tanh(c')) W_hr^T`` (``weight_hr_l{k}``, (P, H)): h, the outputs and
+        ``weight_hh`` have P features where they had H; c keeps H. Those layers run step by
+        step in Python, not in the one-call sequence kernel.
     device : None or "cpu"
     dtype : float dtype, optional
         Of the parameters (default float32).
 
     Shape
     -----
-    D = 2 if ``bidirectional`` else 1.
+    D = 2 if ``bidirectional`` else 1; below, h0, h_n and output have P in place of H when
+    ``proj_size`` is P > 0.
 
     - input: (L, N, H_in), (N, L, H_in) with ``batch_first``, or (L, H_in) unbatched.
     - h0, c0, h_n, c_n: (num_layers * D, N, H), or (num_layers * D, H) unbatched; no states
@@ -463,8 +500,32 @@ class LSTM(RNNBase):
 
     def _run_direction(self, x, states, index, reverse):
         h0, c0 = (None, None) if states is None else states
+        if self.proj_size:
+            return self._run_projected(x, h0, c0, index, reverse)
         out, c_n = LSTMFunction.apply(x, h0, c0, *self._layer_weights(index), reverse)
         return out, (out[0 if reverse else -1], c_n)
+
+    def _run_projected(self, x, h, c, index, reverse):
+        """One layer and direction with a projected state, step by step with the tensor ops:
+        the input's projection of every step in one GEMM, then per step the recurrent
+        product, the gates, the cell and the projection."""
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_weights(index)
+        L, N = x.shape[:2]
+        dtype = x.dtype
+        if h is None:
+            h = _wrap(np.zeros((N, self.proj_size), dtype), None)
+        if c is None:
+            c = _wrap(np.zeros((N, self.hidden_size), dtype), None)
+        projected = F.linear(x, w_ih, b_ih)
+        if b_hh is not None:
+            projected = projected + b_hh
+        outputs = [None] * L
+        for t in range(L - 1, -1, -1) if reverse else range(L):
+            i, f, g, o = (projected[t] + F.linear(h, w_hh)).chunk(4, 1)
+            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h = F.linear(o.sigmoid() * c.tanh(), w_hr)
+            outputs[t] = h
+        return stack(outputs, 0), (h, c)
 
     def forward(self, input, hx=None):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
@@ -541,7 +602,7 @@ class RNNCellBase(Module):
         expected = (N, self.hidden_size) if batched else (self.hidden_size,)
         layout = "(N, hidden_size)" if batched else "(hidden_size,)"
         if hx is not None:
-            hx = tuple(_check_state(self, name, s, expected, self.weight_ih_dtype(), layout)
+            hx = tuple(_check_state(self, name, s, expected, layout, self.weight_ih_dtype())
                        for name, s in zip(names, hx))
             if not batched:
                 hx = tuple(s.unsqueeze(0) for s in hx)

@@ -246,6 +246,44 @@ def test_rnn_cell_matches_torch(kind, batched, each_backend):
     _compare_grads([xp] + ours_states, [xt] + theirs_states, cell, tcell)
 
 
+@pytest.mark.parametrize("layout", ["seq_first", "batch_first", "unbatched"])
+def test_lstm_with_projections_matches_torch(layout, each_backend):
+    """proj_size: h (and the outputs, and the next layer's input) of P = 3 values, c of H."""
+    L, N, H_in, H, P, layers = 5, 3, 4, 6, 3, 2
+    torch.manual_seed(4)
+    kwargs = {"num_layers": layers, "bidirectional": True,
+              "batch_first": layout == "batch_first", "proj_size": P}
+    tmodel = tnn.LSTM(H_in, H, **kwargs).double()
+    model = nn.LSTM(H_in, H, **kwargs).double()
+    result = model.load_state_dict(_from_torch(tmodel))
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    rng = _rng(10)
+    shape = {"seq_first": (L, N, H_in), "batch_first": (N, L, H_in), "unbatched": (L, H_in)}
+    x = rng.standard_normal(shape[layout])
+    batch = () if layout == "unbatched" else (N,)
+    arrays = [rng.standard_normal((2 * layers,) + batch + (size,)) for size in (P, H)]
+    ours = [pynn.tensor(a.copy(), requires_grad=True) for a in arrays]
+    theirs = [torch.from_numpy(a.copy()).requires_grad_(True) for a in arrays]
+    xp = pynn.tensor(x.copy(), requires_grad=True)
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    _compare_backward(model(xp, tuple(ours)), tmodel(xt, tuple(theirs)), rng)
+    _compare_grads([xp] + ours, [xt] + theirs, model, tmodel)
+    # without states, and the shape error naming proj_size
+    _compare_backward(model(xp), tmodel(xt), rng)
+    with pytest.raises(ValueError, match=r"expected h0 of shape \(4, (3, )?3\) "
+                                         r"\(num_layers \* num_directions, (N, )?proj_size\)"):
+        model(xp, (ours[1], ours[1]))
+
+
+def test_lstm_with_projections_gradcheck(each_backend, gradcheck_module):
+    pynn.manual_seed(0)
+    layer = nn.LSTM(2, 4, proj_size=2, bias=True).double()
+    rng = _rng(11)
+    probe = _Probe(layer, [rng.standard_normal((1, 2, 2)), rng.standard_normal((1, 2, 4))],
+                   lstm=True)
+    gradcheck_module(probe, rng.standard_normal((3, 2, 2)))
+
+
 def test_lstm_float32_matches_torch():
     torch.manual_seed(3)
     tmodel = tnn.LSTM(5, 8, num_layers=2)
@@ -329,6 +367,7 @@ def test_dropout_with_one_layer_warns_as_torch():
 
 STRUCTURES = [
     lambda lib: lib.LSTM(3, 4, num_layers=2, bidirectional=True),
+    lambda lib: lib.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, bias=False),
     lambda lib: lib.GRU(3, 4, num_layers=3, bias=False, batch_first=True),
     lambda lib: lib.RNN(3, 4, num_layers=2, nonlinearity="relu", dropout=0.3,
                         bidirectional=True),
@@ -546,7 +585,11 @@ def test_constructor_errors_as_torch():
     _raises(ValueError, "hidden_size must be greater than zero", nn.LSTM, 3, 0)
     _raises(TypeError, "hidden_size should be of type int", nn.LSTM, 3, 4.0)
     _raises(TypeError, "bias should be of type bool", nn.LSTM, 3, 4, 1, 1)
-    _raises(NotImplementedError, "proj_size", nn.LSTM, 3, 4, 1, True, False, 0.0, False, 2)
+    projected = (3, 4, 1, True, False, 0.0, False)  # then proj_size
+    _raises(ValueError, "proj_size has to be smaller than hidden_size", nn.LSTM, *projected, 4)
+    _raises(ValueError, "proj_size should be a positive integer or zero", nn.LSTM, *projected,
+            -1)
+    _raises(TypeError, "proj_size should be of type int", nn.LSTM, *projected, 2.0)
 
 
 def test_embedding_errors_name_the_layer():
