@@ -86,6 +86,7 @@ def fake_results(with_torch=True):
         "meta": {"date": "2026-11-22", "machine": "test machine", "command": "python -m "
                  "pynn.bench", "peak_gflops": 40.0, "notes": []},
         "runs": [run(1), run(2)],
+        "round_trip_ns": [["start", 70], ["after 2 thread(s)", 350]],
         "batch_scaling": {"threads": 2, "rows": [
             {"batch": b, **times(1e-3 * b, 3e-3 * b, None, 2e-3 * b)} for b in (1, 32)]},
         "memory_scaling": {"threads": 2, "rows": [
@@ -117,6 +118,8 @@ def test_report_tables():
     assert "| 32 | 1000.0 | 3000.0 | 2000.0 | 3.00x | 2.00x |" in text
     assert "| 100 | 30 MiB | 70 MiB |" in text
     assert "| peak memory, CNN training, batch 100 | 30 MiB | 70 MiB | 2.33x less |" in text
+    assert "round trip (tens of ns: one die; hundreds: two, where every multi-thread figure is " \
+        "slower): 70 ns start, 350 ns after 2 thread(s)." in text
 
 
 def test_report_without_torch_leaves_its_columns_empty():

@@ -217,6 +217,10 @@ def render(results, plots=()):
              "and ratios compare medians from the same run."),
              (f"- Measured float32 FMA peak: {meta['peak_gflops']:.1f} GFLOP/s per core "
              "(independent FMA chains with the GEMM micro-kernel's instructions).")]
+    if results.get("round_trip_ns"):
+        readings = ", ".join(f"{ns} ns {when}" for when, ns in results["round_trip_ns"])
+        lines.append(f"- The threads' cache-line round trip (tens of ns: one die; hundreds: "
+                     f"two, where every multi-thread figure is slower): {readings}.")
     lines += [f"- Note: {n}" for n in meta["notes"]]
     lines += ["", "### Headline", ""] + headline(results)
     lines += [""] + image("gemm.png", "GEMM GFLOP/s against size") + image(

@@ -62,9 +62,22 @@ def _progress(message):
     print(message, file=sys.stderr, flush=True)
 
 
+def round_trip(results, when):
+    """Append to ``results["round_trip_ns"]`` the kernels' team round trip now, labelled
+    ``when``: how far apart two threads are (tens of nanoseconds on one die, hundreds across
+    dies), which on a VM can change while the benchmark runs and moves every multi-thread
+    figure (bench/RESULTS.md, "Threads far apart"). Nothing where it cannot be measured."""
+    from pynn.backend import _native
+
+    ns = _native.team_round_trip_ns() if (os.cpu_count() or 1) > 1 else None
+    if ns is not None:
+        results.setdefault("round_trip_ns", []).append([when, round(ns)])
+
+
 def measure_all(args, peers, notes):
     """Run every benchmark the arguments ask for; returns the results without ``meta``."""
     results = {"runs": []}
+    round_trip(results, "start")
     for n in args.threads:
         peers.set_threads(n)
         _progress(f"kernels and layers at {n} thread(s)...")
@@ -77,6 +90,7 @@ def measure_all(args, peers, notes):
             _progress(f"training steps at {n} thread(s)...")
             run["training"] = training.bench_training(peers, with_reference=not args.quick)
         results["runs"].append(run)
+        round_trip(results, f"after {n} thread(s)")
     if args.no_training:
         return results
     top = max(args.threads)
@@ -84,6 +98,7 @@ def measure_all(args, peers, notes):
     _progress(f"batch-size scaling and peak memory at {top} thread(s)...")
     results["batch_scaling"] = {"threads": top, "rows": training.bench_batch_scaling(
         peers, training.QUICK_BATCH_SIZES if args.quick else training.BATCH_SIZES)}
+    round_trip(results, "after the batch sizes")
     if os.path.exists("/proc/self/clear_refs"):
         results["memory_scaling"] = {"threads": top, "rows": training.bench_memory(
             peers, top, (100,) if args.quick else training.MEMORY_BATCH_SIZES)}
@@ -101,6 +116,7 @@ def measure_all(args, peers, notes):
         "threads": top, "epochs": args.epochs, "train_size": len(data[0]),
         "test_size": len(data[2]), "evals_per_epoch": training.EVALS_PER_EPOCH,
         "rows": training.bench_convergence(peers, data, cases, args.epochs)}
+    round_trip(results, "after the MNIST runs")
     return results
 
 
