@@ -26,10 +26,10 @@ struct pynn_cache_info; /* cpu.h */
                        const real *a, int64_t rsa, int64_t csa,                                    \
                        const real *b, int64_t rsb, int64_t csb,                                    \
                        real beta, real *c, int64_t rsc, int64_t csc,                               \
-                       const real *bias, int bias_axis, int relu, int isa, int n_threads))    \
-    /* dst[p * ldd + r] := src[r * lds + p] for r < rows, p < cols: the transposition the     \
-     * packing uses, in blocks of registers, for callers that keep a transposed copy. */       \
-    K(void, pynn_transpose, (int64_t rows, int64_t cols, const real *src, int64_t lds,         \
+                       const real *bias, int bias_axis, int relu, int isa, int n_threads))         \
+    /* dst[p * ldd + r] := src[r * lds + p] for r < rows, p < cols: the transposition the          \
+     * packing uses, in blocks of registers, for callers that keep a transposed copy. */           \
+    K(void, pynn_transpose, (int64_t rows, int64_t cols, const real *src, int64_t lds,             \
                              real *dst, int64_t ldd))
 
 PYNN_DECLARE_PROTOS(PYNN_GEMM_KERNELS)
