@@ -177,7 +177,7 @@ for _name in ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsi
               "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_",
               "relu_", "resize_as_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_",
               "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_", "i0_",
-              "is_inference",
+              "is_inference", "is_neg", "as_strided_",
               "is_same_size", "is_signed"):
     if _name not in globals():
         globals()[_name] = _namespace_method(_name)

@@ -18,6 +18,7 @@ import functools
 import inspect
 import math
 import numbers
+import operator
 from collections import namedtuple
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from . import autograd as _autograd
 from .ops import activation as _act
 from .ops import elementwise as _ew
+from .ops import index as _ix
 from .ops import matmul as _mm
 from .ops import normalize_dim
 from .ops import reduce as _red
@@ -32,7 +34,7 @@ from .ops import refuse_complex as _real_only
 from .ops import shape as _sh
 from .ops import softmax as _sm
 from .ops import special as _sp
-from .tensor import Tensor, _as_array, _view_op, _wrap
+from .tensor import Tensor, _as_array, _distinct, _in_elements, _storage, _view_op, _wrap
 
 _ndarray = np.ndarray
 _bmax, _bmin, _babs, _bsum, _bround, _ball, _bany, _bpow = (
@@ -3946,6 +3948,9 @@ def split(tensor, split_size_or_sections, dim=0):
         sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
+        if _bany(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                               f"entries, but got split_sizes={sizes}")
         if _bsum(sizes) != n:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {dim}), but got "
@@ -4397,10 +4402,14 @@ def index_fill(input, dim, index, value):
 def _scatter_view(input, src, where, op):
     """A copy of ``input`` with ``src`` written at the flat positions ``where`` (the elements
     of one of its views), ``src`` of that view's shape exactly."""
-    if tuple(src.shape) != where.shape:
-        raise RuntimeError(f"{op}: expected src to have a size equal to the slice of self. src "
-                           f"size = {list(src.shape)}, slice size = {list(where.shape)}")
+    _check_src(src, where.shape, op)
     return _sh.ScatterMapFunction.apply(input, src, where, False)
+
+
+def _check_src(src, shape, op):
+    if tuple(src.shape) != tuple(shape):
+        raise RuntimeError(f"{op}: expected src to have a size equal to the slice of self. src "
+                           f"size = {list(src.shape)}, slice size = {list(shape)}")
 
 
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
@@ -4652,6 +4661,197 @@ def unsafe_split(tensor, split_size, dim=0):
     tuple of Tensor
     """
     return split(tensor, split_size, dim)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """Pieces of the given sizes along ``dim`` (:func:`split` with a list of sizes).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    split_sizes : sequence of int
+        The length of each piece along ``dim``: non-negative, summing to that dimension's
+        length.
+    dim : int
+        The dimension split.
+
+    Returns
+    -------
+    tuple of Tensor
+        Views, one a size.
+    """
+    if isinstance(split_sizes, numbers.Integral):
+        raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 1) must be tuple "
+                        f"of ints, not {type(split_sizes).__name__}")
+    return split(input, list(split_sizes), dim)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    """:func:`split_with_sizes` (PyTorch's form without its checks on later in-place writes).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    split_sizes : sequence of int
+        The length of each piece along ``dim``, summing to that dimension's length.
+    dim : int
+        The dimension split.
+
+    Returns
+    -------
+    tuple of Tensor
+    """
+    return split_with_sizes(input, split_sizes, dim)
+
+
+def _int_list(op, name, position, values):
+    """``values`` as a tuple of ints, else PyTorch's TypeError for argument ``name``."""
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise TypeError(f"{op}(): argument '{name}' (position {position}) must be tuple of "
+                        f"ints, not {type(values).__name__}") from None
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append(operator.index(v))
+        except TypeError:
+            raise TypeError(f"{op}(): argument '{name}' (position {position}) must be tuple of "
+                            f"ints, but found element of type {type(v).__name__} at pos "
+                            f"{i}") from None
+    return tuple(out)
+
+
+def _strided_layout(op, size, stride, storage_offset, nbytes, itemsize):
+    """``(offset, size, stride)`` of an ``as_strided`` call, checked as PyTorch checks them:
+    the lengths agree, no negative stride, size or offset, and every element within the
+    storage of ``nbytes`` bytes."""
+    size = _int_list(op, "size", 2, size)
+    stride = _int_list(op, "stride", 3, stride)
+    offset = int(storage_offset)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if _bany(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    if _bany(n < 0 for n in size):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and "
+                           f"strides={list(stride)}")
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    if 0 not in size:
+        need = itemsize * (offset + 1 + _bsum((n - 1) * s for n, s in zip(size, stride)))
+        if need > nbytes:
+            raise RuntimeError(
+                f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
+                f"{offset}, and itemsize {itemsize} requiring a storage size of {need} are out "
+                f"of bounds for storage of size {nbytes}")
+    return offset, size, stride
+
+
+def _in_storage(arr):
+    """``((offset, shape, strides), nbytes)``: where ``arr`` lies in its storage, in elements
+    from the storage's start, and the storage's length in bytes."""
+    start, nbytes = _storage(arr)
+    here = _in_elements(arr, start, arr.itemsize)
+    if here is None:
+        raise RuntimeError(
+            f"as_strided: the tensor ({tuple(arr.shape)}, {arr.dtype}) does not lie on whole "
+            f"elements of its storage (a view of another dtype); call it on a .clone()")
+    return (here[0], arr.shape, here[1]), nbytes
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of ``input``'s storage with the given sizes and strides.
+
+    Element ``(i0, i1, ...)`` of the result is the storage's element ``storage_offset +
+    i0 * stride[0] + i1 * stride[1] + ...``: positions count elements from the start of the
+    storage (the memory ``input`` is a view of, as :meth:`Tensor.storage_offset` counts them),
+    not from ``input``'s first element. Writes through the view reach ``input``. Windows may
+    overlap (a sliding window with ``stride`` smaller than ``size``); the gradient of elements
+    read several times adds up, as in PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    size : sequence of int
+        The shape of the view.
+    stride : sequence of int
+        Its strides, in elements (non-negative, one per dimension of ``size``).
+    storage_offset : int or None
+        The storage position of its first element (None: ``input``'s own).
+
+    Returns
+    -------
+    Tensor of shape ``size``
+        A view sharing ``input``'s storage.
+
+    Raises
+    ------
+    RuntimeError
+        For an element beyond the end of the storage, a negative stride or offset, or sizes
+        and strides of different lengths.
+    """
+    arr = input._data
+    source, nbytes = _in_storage(arr)
+    target = _strided_layout("as_strided", size, stride,
+                             source[0] if storage_offset is None else storage_offset, nbytes,
+                             arr.itemsize)
+    return _ix.AsStridedFunction.apply(input, _ix.AsStrided(source, target))
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """A copy of ``input`` with ``src`` written into the view :func:`as_strided` gives of it.
+
+    The copy keeps ``input``'s place in its storage (PyTorch's: strides, storage offset and
+    storage size; C order from offset 0 when ``input`` holds an element twice, as an expanded
+    tensor does), so ``size``, ``stride`` and ``storage_offset`` (default: ``input``'s) mean
+    what they mean to :func:`as_strided`. Elements of ``src`` that land on storage positions
+    ``input`` does not hold are dropped; of several landing on one position, the last is
+    written.
+
+    The gradient of ``input`` is zero where ``src`` was written, one elsewhere: the derivative
+    (PyTorch 2.13's backward gives ``input`` the gradient of the written positions instead).
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    src : Tensor of shape ``size``
+        The values written.
+    size : sequence of int
+        The shape of the view.
+    stride : sequence of int
+        Its strides in the storage, in elements.
+    storage_offset : int or None
+        The storage position of its first element (None: ``input``'s own).
+
+    Returns
+    -------
+    Tensor of the input's shape
+    """
+    arr = input._data
+    n = arr.size
+    if _distinct(arr.shape, arr.strides, arr.itemsize):
+        source, nbytes = _in_storage(arr)
+    else:
+        source, nbytes = (0, arr.shape, _ix._c_strides(arr.shape)), n * arr.itemsize
+    target = _strided_layout("as_strided_scatter", size, stride,
+                             source[0] if storage_offset is None else storage_offset, nbytes,
+                             arr.itemsize)
+    _check_src(src, target[1], "as_strided_scatter")
+    slot, inv, _ = _ix.AsStrided(source, target).maps()
+    element = np.empty(n, np.int64)  # input's element at each of its (distinct) positions
+    element[inv] = np.arange(n)
+    where = np.where(slot >= 0, element[slot], -1)
+    # of the src elements landing on one position the last is written (the others, and those
+    # landing outside input, are dropped: no gradient either)
+    _, last = np.unique(where[::-1], return_index=True)
+    kept = np.sort(where.size - 1 - last)
+    kept = kept[where[kept] >= 0]
+    if kept.size == where.size:
+        return _scatter_view(input, src, where.reshape(target[1]), "as_strided_scatter")
+    return _sh.ScatterMapFunction.apply(input, _gather_map(reshape(src, (-1,)), kept),
+                                        where[kept], False)
 
 
 def is_nonzero(input):
@@ -5500,7 +5700,8 @@ _METHOD_NAMES = [
     "bitwise_right_shift", "to_sparse", "to_dense", "unfold", "ldexp", "nextafter", "frexp",
     "isreal", "addr", "diagflat", "hsplit", "vsplit", "dsplit", "histogram", "i0", "mvlgamma",
     "igamma", "igammac", "slice_scatter", "select_scatter", "diagonal_scatter", "put",
-    "index_reduce", "renorm", "narrow_copy", "is_nonzero", "unsafe_chunk", "unsafe_split"
+    "index_reduce", "renorm", "narrow_copy", "is_nonzero", "unsafe_chunk", "unsafe_split",
+    "split_with_sizes", "unsafe_split_with_sizes", "as_strided", "as_strided_scatter"
 ]
 
 # Tensor method aliases that the namespace spells differently.
@@ -5565,7 +5766,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 _VIEWS = ["reshape", "view", "view_as", "reshape_as", "flatten", "ravel", "unflatten", "squeeze",
           "unsqueeze", "permute", "transpose", "swapaxes", "swapdims", "t", "adjoint", "movedim",
           "moveaxis", "expand", "expand_as", "broadcast_to", "narrow", "select", "split", "chunk",
-          "tensor_split", "unbind", "diagonal", "unfold", "_T", "_mT"]
+          "tensor_split", "unbind", "diagonal", "unfold", "_T", "_mT", "as_strided"]
 
 
 def _install():

@@ -1039,6 +1039,33 @@ class Tensor:
         """Swap two dimensions in place; returns self."""
         return self._inplace(_method("transpose"), dim0, dim1, rebind=True)
 
+    def swapaxes_(self, axis0, axis1):
+        """Swap two dimensions in place (:meth:`transpose_`); returns self."""
+        return self.transpose_(axis0, axis1)
+
+    def swapdims_(self, dim0, dim1):
+        """Swap two dimensions in place (:meth:`transpose_`); returns self."""
+        return self.transpose_(dim0, dim1)
+
+    def as_strided_(self, size, stride, storage_offset=None):
+        """Make self the view :func:`pynn.as_strided` gives of its storage, in place.
+
+        Parameters
+        ----------
+        size : sequence of int
+            The new shape.
+        stride : sequence of int
+            The new strides, in elements of the storage.
+        storage_offset : int or None
+            The storage position of the first element (None: self's own).
+
+        Returns
+        -------
+        Tensor
+            self, now of shape ``size``.
+        """
+        return self._inplace(_method("as_strided"), size, stride, storage_offset, rebind=True)
+
     def unsqueeze_(self, dim):
         """Insert a dimension of size 1 in place; returns self."""
         return self._inplace(_method("unsqueeze"), dim, rebind=True)
@@ -1202,11 +1229,56 @@ class Tensor:
         """Elements from the start of the storage to the first element.
 
         The storage is the array a view was taken of."""
-        base = self._data
-        while isinstance(base.base, np.ndarray):
-            base = base.base
-        start = base.__array_interface__["data"][0]
-        return (self.data_ptr() - start) // self._data.itemsize
+        return (self.data_ptr() - _storage(self._data)[0]) // self._data.itemsize
+
+    def is_neg(self):
+        """False: pynn has no lazy negation bit.
+
+        PyTorch marks some of its views as negated without computing them (the negative bit
+        this reports); pynn computes every negation when it is asked for, so no tensor has it.
+
+        Returns
+        -------
+        bool
+        """
+        return False
+
+    @property
+    def layout(self):
+        """The memory layout: always :data:`pynn.strided` (dense, strided storage)."""
+        return _dtype.strided
+
+    def hardshrink(self, lambd=0.5):
+        """:func:`pynn.functional.hardshrink` of self: ``x`` where ``|x| > lambd``, else 0.
+
+        Parameters
+        ----------
+        lambd : float
+            The threshold.
+
+        Returns
+        -------
+        Tensor of the shape of self
+        """
+        from .nn import functional  # (nn imports this module)
+
+        return functional.hardshrink(self, lambd)
+
+    def prelu(self, weight):
+        """:func:`pynn.functional.prelu` of self: ``max(0, x) + weight * min(0, x)``.
+
+        Parameters
+        ----------
+        weight : Tensor of shape (1,) or (C,)
+            One slope, or one per channel (dimension 1 of self).
+
+        Returns
+        -------
+        Tensor of the shape of self
+        """
+        from .nn import functional  # (nn imports this module)
+
+        return functional.prelu(self, weight)
 
     def is_inference(self):
         """False: pynn has no inference tensors (``inference_mode`` is ``no_grad``)."""
@@ -1584,6 +1656,21 @@ def _repoint(v, root, place):
     v._data, v.grad_fn, v.requires_grad = now._data, now.grad_fn, now.requires_grad
     v._base = _ViewOf(root, place, v._data)
     v._version += 1
+
+
+def _storage(arr):
+    """``(start, nbytes)`` of the storage of ``arr`` (PyTorch's): the memory of the array at
+    the end of its chain of bases, from its first byte."""
+    root = arr
+    while True:
+        base = root.base
+        if type(base) is _ix._Interface:  # a strided view made by strided_view
+            base = base.base
+        if not isinstance(base, np.ndarray):
+            break
+        root = base
+    lo, hi = _bounds(root)
+    return lo, hi - lo
 
 
 def _owner(arr):

@@ -12,9 +12,11 @@ import numpy as np
 
 from ..autograd import ArrayFunction
 from . import unbroadcast
+from .shape import GatherMapFunction
 
-__all__ = ["IndexFunction", "IndexPutFunction", "OverwriteFunction", "Strided",
-           "StridedPutFunction", "StridedViewFunction", "index_key", "setitem", "strided_view"]
+__all__ = ["AsStrided", "AsStridedFunction", "IndexFunction", "IndexPutFunction",
+           "OverwriteFunction", "Strided", "StridedPutFunction", "StridedViewFunction", "index_key",
+           "setitem", "storage_positions", "strided_view"]
 
 
 def _unwrap(k):
@@ -307,3 +309,104 @@ def _dtype_of(grad):
 def put_strided(old, value, where):
     """``old`` with the view ``where`` set to ``value``, recorded (see ``Tensor._inplace``)."""
     return StridedPutFunction.apply(old, value, where)
+
+
+def storage_positions(offset, shape, strides):
+    """The position in storage (in elements) of each element of the strided layout ``offset``,
+    ``shape``, ``strides`` (in elements), as an int64 array of ``shape``."""
+    pos = np.full((), offset, np.int64)
+    for n, s in zip(shape, strides):
+        pos = pos[..., None] + np.arange(n, dtype=np.int64) * s
+    return pos
+
+
+class AsStrided:
+    """Two strided layouts over one storage, in elements from its start: ``source``, where an
+    array lies, and ``target``, the view of that storage an ``as_strided`` call asks for; each
+    is ``(offset, shape, strides)``. The layouts may overlap themselves and each other.
+
+    Parameters
+    ----------
+    source, target : tuple
+        ``(offset, shape, strides)``: int, tuple of int, tuple of int.
+    """
+
+    __slots__ = ("source", "target")
+
+    def __init__(self, source, target):
+        self.source, self.target = source, target
+
+    def view(self, x):
+        """The target view, in the memory of ``x`` (an array laid out as ``source``)."""
+        size = x.itemsize
+        offset, shape, strides = self.target
+        return strided_view(x, (offset - self.source[0]) * size, shape,
+                            tuple(s * size for s in strides))
+
+    def maps(self):
+        """``(slot, inv, counts)``: the distinct storage positions of ``source`` are the slots
+        (sorted); ``slot`` gives the target's element's slot, flat (-1: a position ``source``
+        does not hold), ``inv`` each source element's slot, flat, and ``counts`` how many
+        source elements share each slot (more than one in an expanded array)."""
+        pin = storage_positions(*self.source).reshape(-1)
+        pout = storage_positions(*self.target).reshape(-1)
+        uniq, inv, counts = np.unique(pin, return_inverse=True, return_counts=True)
+        if not uniq.size:
+            return np.full(pout.shape, -1, np.int64), inv.reshape(-1), counts
+        slot = np.minimum(np.searchsorted(uniq, pout), uniq.size - 1)
+        return np.where(uniq[slot] == pout, slot, -1), inv.reshape(-1), counts
+
+
+class AsStridedFunction(ArrayFunction):
+    """``as_strided``: the view ``geometry.target`` (an :class:`AsStrided`) of the storage of
+    ``x``. The backward is PyTorch's: the gradient is added up per storage position (windows
+    that overlap accumulate), read back at the input's elements and, where the input holds a
+    position more than once, shared equally among them; positions outside the input get
+    none."""
+
+    def name(self):
+        return "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        ctx.geometry = geometry
+        return geometry.view(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        geometry = ctx.geometry
+        slot, inv, counts = geometry.maps()
+        g = grad.reshape(-1)
+        keep = slot >= 0
+        if not keep.all():
+            slot, g = slot[keep], g[keep]
+        if grad.dtype.kind == "f" and grad.dtype.itemsize <= 8:
+            per_slot = np.bincount(slot, weights=g, minlength=counts.size).astype(grad.dtype,
+                                                                                  copy=False)
+        else:
+            per_slot = np.zeros(counts.size, grad.dtype)
+            np.add.at(per_slot, slot, g)
+        dx = per_slot[inv]
+        if counts.size and counts.max() > 1:
+            dx /= counts[inv]
+        return dx.reshape(geometry.source[1]), None
+
+    def _backward_graph(self, grad):
+        from . import graph_backward  # it imports this module
+
+        return graph_backward.graph_backward(self, _as_strided_graph, (grad,))
+
+
+def _as_strided_graph(node, g):
+    # AsStridedFunction.backward in recorded ops (create_graph=True): the per-slot sums are
+    # gathering's adjoint, reading them back a gather
+    from . import graph_backward
+
+    geometry = node.geometry
+    slot, inv, counts = geometry.maps()
+    per_slot = graph_backward._gather_adjoint(g, slot.reshape(g._data.shape), (counts.size,))
+    shape = geometry.source[1]
+    dx = GatherMapFunction.apply(per_slot, inv.reshape(shape))
+    if counts.size and counts.max() > 1:
+        dx = dx * (1.0 / counts[inv]).reshape(shape).astype(g._data.dtype)
+    return dx, None
