@@ -399,6 +399,7 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
 {
     const int64_t npix = g->oh * g->ow, x_step = g->c * g->h * g->w;
     const int64_t y_plane = pool ? pool->oh * pool->ow : npix;
+    (void)n_threads; /* read only by the OpenMP pragma */
     PYNN_FN(rows_plan) p;
     int status = PYNN_FN(rows_plan_init)(&p, g, o, w, isa);
     if (status == PYNN_OK) {
