@@ -483,6 +483,32 @@ static void PYNN_FN(gemm_dot)(const CTX *x, const pynn_gemm_desc *desc, int n_th
  * memset call, which costs more than the stores; from GEMM_PAD_ROW_MIN elements a row, the
  * call writes whole vectors and is worth it. */
 #define GEMM_PAD_ROW_MIN 16
+/* dst + i * dst_step := the `width` values at src + i * src_step, for i < count. The packs'
+ * strips are a dozen or a few dozen values: constant-size copies compile to a few vector
+ * moves, where a memcpy call a strip cost more than its copy. */
+static inline void PYNN_FN(copy_strips)(real *PYNN_RESTRICT dst, int64_t dst_step,
+                                        const real *PYNN_RESTRICT src, int64_t src_step,
+                                        int64_t count, int64_t width)
+{
+    switch (width) {
+#define PYNN_COPY_STRIPS(W)                                                                        \
+    case W:                                                                                        \
+        for (int64_t i = 0; i < count; ++i)                                                        \
+            memcpy(dst + i * dst_step, src + i * src_step, W * sizeof(real));                      \
+        break;
+        PYNN_COPY_STRIPS(4)
+        PYNN_COPY_STRIPS(6)
+        PYNN_COPY_STRIPS(8)
+        PYNN_COPY_STRIPS(12)
+        PYNN_COPY_STRIPS(16)
+        PYNN_COPY_STRIPS(32)
+#undef PYNN_COPY_STRIPS
+    default:
+        for (int64_t i = 0; i < count; ++i)
+            memcpy(dst + i * dst_step, src + i * src_step, (size_t)width * sizeof(real));
+    }
+}
+
 static void PYNN_FN(zero_columns)(real *dst, int64_t kc, int64_t w, int64_t end, int64_t ld)
 {
     if (end - w >= GEMM_PAD_ROW_MIN) {
@@ -508,28 +534,8 @@ static void PYNN_FN(pack_a)(const CTX *x, int64_t i0, int64_t mc, int64_t p0, in
         const real *src = x->a + (i0 + ir) * rsa + p0 * csa;
         if (csa == 1) {
             PYNN_FN(transpose_into)(src, rsa, mr, kc, dst, MR);
-        } else if (rsa == 1 && mr == MR) {
-            /* Constant-size copies compile to a few vector moves; a memcpy call a row of a
-             * dozen values cost more than its copy (every transposed A: weight gradients). */
-            switch (MR) {
-#define PYNN_COPY_ROWS(W)                                        \
-    case W:                                                      \
-        for (int64_t p = 0; p < kc; ++p)                         \
-            memcpy(dst + p * W, src + p * csa, W * sizeof(real));   \
-        break;
-                PYNN_COPY_ROWS(4)
-                PYNN_COPY_ROWS(6)
-                PYNN_COPY_ROWS(8)
-                PYNN_COPY_ROWS(12)
-                PYNN_COPY_ROWS(16)
-#undef PYNN_COPY_ROWS
-            default:
-                for (int64_t p = 0; p < kc; ++p)
-                    memcpy(dst + p * MR, src + p * csa, (size_t)MR * sizeof(real));
-            }
-        } else if (rsa == 1) {
-            for (int64_t p = 0; p < kc; ++p)
-                memcpy(dst + p * MR, src + p * csa, (size_t)mr * sizeof(real));
+        } else if (rsa == 1) { /* a transposed A: every weight gradient X^T dY */
+            PYNN_FN(copy_strips)(dst, MR, src, csa, kc, mr);
         } else {
             for (int64_t p = 0; p < kc; ++p) {
                 const real *s = src + p * csa;
@@ -556,24 +562,8 @@ static void PYNN_FN(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, in
     if (whole - q0 > 1) {
         const real *src = x->b + p0 * rsb + (j0 + q0 * NR);
         const int64_t panels = whole - q0, step = NR * kc;
-        switch (NR) {
-#define PYNN_COPY_ROWS(W)                                                              \
-    case W:                                                                            \
-        for (int64_t p = 0; p < kc; ++p)                                               \
-            for (int64_t q = 0; q < panels; ++q)                                       \
-                memcpy(dst + q * step + p * W, src + p * rsb + q * W, W * sizeof(real)); \
-        break;
-            PYNN_COPY_ROWS(4)
-            PYNN_COPY_ROWS(8)
-            PYNN_COPY_ROWS(16)
-            PYNN_COPY_ROWS(32)
-#undef PYNN_COPY_ROWS
-        default:
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t q = 0; q < panels; ++q)
-                    memcpy(dst + q * step + p * NR, src + p * rsb + q * NR,
-                           (size_t)NR * sizeof(real));
-        }
+        for (int64_t p = 0; p < kc; ++p)
+            PYNN_FN(copy_strips)(dst + p * NR, step, src + p * rsb, NR, panels, NR);
         dst += panels * step;
         q0 = whole;
     }
@@ -581,26 +571,8 @@ static void PYNN_FN(pack_b)(const CTX *x, int64_t j0, int64_t nc, int64_t p0, in
         const int64_t jr = q * NR, nr = PYNN_MIN(NR, nc - jr);
         const real *src = x->b + p0 * rsb + (j0 + jr) * csb;
         real *d = dst + (q - q0) * NR * kc;
-        if (csb == 1 && nr == NR) {
-            /* Constant-size copies compile to a few vector moves, not memcpy calls. */
-            switch (NR) {
-#define PYNN_COPY_ROWS(W)                                        \
-    case W:                                                      \
-        for (int64_t p = 0; p < kc; ++p)                         \
-            memcpy(d + p * W, src + p * rsb, W * sizeof(real));     \
-        break;
-                PYNN_COPY_ROWS(4)
-                PYNN_COPY_ROWS(8)
-                PYNN_COPY_ROWS(16)
-                PYNN_COPY_ROWS(32)
-#undef PYNN_COPY_ROWS
-            default:
-                for (int64_t p = 0; p < kc; ++p)
-                    memcpy(d + p * NR, src + p * rsb, (size_t)NR * sizeof(real));
-            }
-        } else if (csb == 1) {
-            for (int64_t p = 0; p < kc; ++p)
-                memcpy(d + p * NR, src + p * rsb, (size_t)nr * sizeof(real));
+        if (csb == 1) {
+            PYNN_FN(copy_strips)(d, NR, src, rsb, kc, nr);
         } else if (rsb == 1) {
             /* Transposed B (B^T row-major, as in x W^T). */
             PYNN_FN(transpose_into)(src, csb, nr, kc, d, NR);
