@@ -324,7 +324,7 @@ static int PYNN_FN(forward_chunk)(const pynn_conv_geom *g, int64_t o, const real
             const real *plane = dst + oc * ld + b * npix;
             const int64_t at = (b * o + oc) * y_plane;
             if (pool)
-                PYNN_FN(pynn_maxpool2d_plane)(pool, plane, y + at, idx + at);
+                PYNN_FN(pynn_maxpool2d_plane)(pool, plane, y + at, idx + at, isa);
             else
                 memcpy(y + at, plane, (size_t)npix * sizeof(real));
         }
@@ -417,7 +417,7 @@ static int PYNN_FN(rows_forward)(const pynn_conv_geom *g, int64_t n, int64_t o, 
                 p.kernel(&p.rg, pad, p.wpack, b, relu, pool ? plane : yi);
                 for (int64_t oc = 0; pool && oc < o; ++oc)
                     PYNN_FN(pynn_maxpool2d_plane)(pool, plane + oc * npix, yi + oc * y_plane,
-                                                  idx + (i * o + oc) * y_plane);
+                                                  idx + (i * o + oc) * y_plane, isa);
             }
             if (mine != PYNN_OK) {
                 PYNN_OMP(atomic write)

@@ -1,12 +1,15 @@
-/* The argmax-driven weight and input gradients of a pooled convolution, and the image-read
- * forward and weight gradient of a plain one (contracts in conv_pool_kernel.h), compiled once per
- * instruction set (see simd_isa.h); each object exports pynn_conv_pool_desc_<isa>. The kernels
- * are written once for `real` (the template half below, pynn_template.h). */
+/* The argmax-driven weight and input gradients of a pooled convolution, the image-read
+ * forward and weight gradient of a plain one, and the 2x2 max-pooling of a plane (contracts in
+ * conv_pool_kernel.h), compiled once per instruction set (see simd_isa.h); each object exports
+ * pynn_conv_pool_desc_<isa>. The kernels are written once for `real` (the template half
+ * below, pynn_template.h). */
 #ifndef PYNN_FN
 #include <math.h>
 #include <string.h>
 
 #include "conv_pool_kernel.h"
+#include "pool.h"
+#include "pynn_math.h"
 #include "simd_isa.h"
 
 /* Patch rows are one kernel row wide, 3 to 7 values in the usual layers. AVX-512's 16 lanes
@@ -14,8 +17,10 @@
  * row_len apart, a vector longer than row_len (a 14-wide image) makes each row's load overlap
  * the store of the row before, which store-to-load forwarding cannot serve: every row then
  * waits for the store to retire. So that build runs these kernels on 256-bit vectors. */
-#if VBYTES > 32
+#if VBYTES >= 32 && defined(__AVX2__)
 #include <immintrin.h>
+#endif
+#if VBYTES > 32
 typedef float cp_vec_f32 __attribute__((vector_size(32)));
 typedef double cp_vec_f64 __attribute__((vector_size(32)));
 typedef int32_t cp_ivec_f32 __attribute__((vector_size(32)));
@@ -38,6 +43,134 @@ typedef ivec_f64 cp_ivec_f64;
 #define cp_vfma_f64 pynn_vfma_f64
 #define CP_VREGS VREGS
 #endif
+
+/* The 2x2, stride-2 max-pooling of float32 rows (maxpool_2x2 below): 8 windows a step in
+ * the AVX2 and AVX-512 builds, then 4 with SSE2 (every x86-64 build), the portable loop for
+ * the rest; compiled per instruction set, so the convolutions' pooling and the pooling layer
+ * get the machine's widest step. */
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+
+static inline __m128 pick_ps(__m128 take, __m128 a, __m128 b)
+{
+    return _mm_or_ps(_mm_and_ps(take, a), _mm_andnot_ps(take, b));
+}
+
+/* b replaces a when it is larger or NaN: the first maximum, or the last NaN, wins. */
+static inline __m128 replaces_ps(__m128 b, __m128 a)
+{
+    return _mm_or_ps(_mm_cmpgt_ps(b, a), _mm_cmpunord_ps(b, b));
+}
+
+/* Columns [ox, ...) of output row `oy` of y and idx, 4 windows a step, from input rows
+ * r0 = x + 2 oy w and r1 = r0 + w; `at` is 2 oy w, the flat position of r0. Needs
+ * w < INT32_MAX. Returns the first column not done. */
+static inline int64_t maxpool_quads_2x2_f32(const float *r0, const float *r1, int64_t w,
+                                            int64_t ow, int64_t at, float *yrow,
+                                            int64_t *irow, int64_t ox)
+{
+    const __m128i one = _mm_set1_epi32(1), below = _mm_set1_epi32((int32_t)w);
+    const __m128i zero = _mm_setzero_si128();
+    for (; ox + 4 <= ow; ox += 4) {
+        const __m128 t0 = _mm_loadu_ps(r0 + 2 * ox), t1 = _mm_loadu_ps(r0 + 2 * ox + 4);
+        const __m128 u0 = _mm_loadu_ps(r1 + 2 * ox), u1 = _mm_loadu_ps(r1 + 2 * ox + 4);
+        const __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m128 b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+        const __m128 c = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m128 d = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(3, 1, 3, 1));
+        const __m128 top = replaces_ps(b, a), bottom = replaces_ps(d, c);
+        const __m128 m_top = pick_ps(top, b, a), m_bottom = pick_ps(bottom, d, c);
+        const __m128 lower = replaces_ps(m_bottom, m_top);
+        _mm_storeu_ps(yrow + ox, pick_ps(lower, m_bottom, m_top));
+        /* The winner's offset in its window: lower ? w + bottom : top, as 0/1 from masks. */
+        const __m128i top01 = _mm_and_si128(_mm_castps_si128(top), one);
+        const __m128i bottom01 = _mm_add_epi32(below, _mm_and_si128(_mm_castps_si128(bottom), one));
+        const __m128i take = _mm_castps_si128(lower);
+        const __m128i offset = _mm_or_si128(_mm_and_si128(take, bottom01),
+                                            _mm_andnot_si128(take, top01));
+        const int64_t start = at + 2 * ox;
+        _mm_storeu_si128((__m128i *)(irow + ox),
+                         _mm_add_epi64(_mm_unpacklo_epi32(offset, zero),
+                                       _mm_set_epi64x(start + 2, start)));
+        _mm_storeu_si128((__m128i *)(irow + ox + 2),
+                         _mm_add_epi64(_mm_unpackhi_epi32(offset, zero),
+                                       _mm_set_epi64x(start + 6, start + 4)));
+    }
+    return ox;
+}
+#endif
+
+#if defined(__AVX2__)
+/* The same 8 windows a step (the AVX2 and AVX-512 builds), from column 0. A 256-bit vector
+ * holds the windows of a 12-wide row (the CNN's 24 x 24 planes) in one step and a 4-window
+ * step; 16 would hold none. */
+static inline __m256 replaces_ps8(__m256 b, __m256 a)
+{
+    return _mm256_or_ps(_mm256_cmp_ps(b, a, _CMP_GT_OQ), _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
+}
+
+/* The even (odd = 0) or odd (odd = 1) values of v0 then v1, in order. */
+static inline __m256 deal_ps8(__m256 v0, __m256 v1, int odd)
+{
+    const __m256 mixed = odd ? _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(3, 1, 3, 1))
+                             : _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+static inline int64_t maxpool_octs_2x2_f32(const float *r0, const float *r1, int64_t w,
+                                           int64_t ow, int64_t at, float *yrow, int64_t *irow)
+{
+    const __m256i one = _mm256_set1_epi32(1), below = _mm256_set1_epi32((int32_t)w);
+    const __m256i pairs = _mm256_setr_epi64x(0, 2, 4, 6), next4 = _mm256_set1_epi64x(8);
+    int64_t ox = 0;
+    for (; ox + 8 <= ow; ox += 8) {
+        const __m256 t0 = _mm256_loadu_ps(r0 + 2 * ox), t1 = _mm256_loadu_ps(r0 + 2 * ox + 8);
+        const __m256 u0 = _mm256_loadu_ps(r1 + 2 * ox), u1 = _mm256_loadu_ps(r1 + 2 * ox + 8);
+        const __m256 a = deal_ps8(t0, t1, 0), b = deal_ps8(t0, t1, 1);
+        const __m256 c = deal_ps8(u0, u1, 0), d = deal_ps8(u0, u1, 1);
+        const __m256 top = replaces_ps8(b, a), bottom = replaces_ps8(d, c);
+        const __m256 m_top = _mm256_blendv_ps(a, b, top);
+        const __m256 m_bottom = _mm256_blendv_ps(c, d, bottom);
+        const __m256 lower = replaces_ps8(m_bottom, m_top);
+        _mm256_storeu_ps(yrow + ox, _mm256_blendv_ps(m_top, m_bottom, lower));
+        /* The winner's offset in its window: lower ? w + bottom : top, as 0/1 from masks. */
+        const __m256i top01 = _mm256_and_si256(_mm256_castps_si256(top), one);
+        const __m256i bottom01 =
+            _mm256_add_epi32(below, _mm256_and_si256(_mm256_castps_si256(bottom), one));
+        const __m256i offset = _mm256_castps_si256(_mm256_blendv_ps(
+            _mm256_castsi256_ps(top01), _mm256_castsi256_ps(bottom01), lower));
+        const __m256i start = _mm256_add_epi64(_mm256_set1_epi64x(at + 2 * ox), pairs);
+        _mm256_storeu_si256((__m256i *)(irow + ox),
+                            _mm256_add_epi64(_mm256_cvtepi32_epi64(
+                                                 _mm256_castsi256_si128(offset)),
+                                             start));
+        _mm256_storeu_si256((__m256i *)(irow + ox + 4),
+                            _mm256_add_epi64(_mm256_cvtepi32_epi64(
+                                                 _mm256_extracti128_si256(offset, 1)),
+                                             _mm256_add_epi64(start, next4)));
+    }
+    return ox;
+}
+#endif
+
+/* The vector steps of a row of 2x2 windows; the template's portable loop does the rest, the
+ * whole row without SSE2 (aarch64) and in float64 (the precision of gradient checks). */
+static inline int64_t maxpool_vec_2x2_f32(const float *r0, const float *r1, int64_t w,
+                                          int64_t ow, int64_t at, float *yrow, int64_t *irow)
+{
+    int64_t ox = 0;
+#if defined(__AVX2__)
+    ox = maxpool_octs_2x2_f32(r0, r1, w, ow, at, yrow, irow);
+#endif
+#if defined(__SSE2__) || defined(_M_X64)
+    ox = maxpool_quads_2x2_f32(r0, r1, w, ow, at, yrow, irow, ox);
+#else
+    (void)r0, (void)r1, (void)w, (void)ow, (void)at, (void)yrow, (void)irow;
+#endif
+    return ox;
+}
+#define maxpool_vec_2x2_f64(r0, r1, w, ow, at, yrow, irow) ((int64_t)0)
 
 /* Accumulators of the weight gradient: all but a few of the vector registers. */
 #define NACC (CP_VREGS - 4)
@@ -396,6 +529,43 @@ static void PYNN_FN(dw_flat)(const pynn_conv_rows_geom *g, const real *x, const 
     }
 }
 #undef NVL
+
+/* One output row of the common 2x2, stride 2, unpadded pooling: every window is whole. The
+ * two pairs of a window are compared first, then their winners, which gives the row-major
+ * rule (the first maximum, or the last NaN) with independent selects; the position is kept
+ * as a small offset and widened in a second loop. Both loops vectorise, which comparing the
+ * four candidates in a chain does not. */
+static void PYNN_FN(maxpool_row_2x2)(const real *PYNN_RESTRICT xp, int64_t w, int64_t ow,
+                                     int64_t iy, real *PYNN_RESTRICT yrow,
+                                     int64_t *PYNN_RESTRICT irow)
+{
+    const real *r0 = xp + iy * w, *r1 = r0 + w;
+    int32_t offset[PYNN_POOL_ROW_BLOCK];
+    const int64_t done = PYNN_FN(maxpool_vec_2x2)(r0, r1, w, ow, iy * w, yrow, irow);
+    for (int64_t start = done; start < ow; start += PYNN_POOL_ROW_BLOCK) {
+        const int64_t len = PYNN_MIN(PYNN_POOL_ROW_BLOCK, ow - start);
+        const real *a0 = r0 + 2 * start, *a1 = r1 + 2 * start;
+        for (int64_t j = 0; j < len; ++j) {
+            const real a = a0[2 * j], b = a0[2 * j + 1], c = a1[2 * j], d = a1[2 * j + 1];
+            const int top = (b > a) | (b != b), bottom = (d > c) | (d != d);
+            const real m_top = PYNN_FN(pynn_select)(top, b, a);
+            const real m_bottom = PYNN_FN(pynn_select)(bottom, d, c);
+            const int lower = (m_bottom > m_top) | (m_bottom != m_bottom);
+            yrow[start + j] = PYNN_FN(pynn_select)(lower, m_bottom, m_top);
+            offset[j] = pynn_select_i32(lower, (int32_t)w + bottom, top);
+        }
+        const int64_t at = iy * w + 2 * start;
+        for (int64_t j = 0; j < len; ++j)
+            irow[start + j] = at + 2 * j + offset[j];
+    }
+}
+
+static void PYNN_FN(maxpool_2x2)(const real *x, int64_t w, int64_t oh, int64_t ow, real *y,
+                                 int64_t *idx)
+{
+    for (int64_t oy = 0; oy < oh; ++oy)
+        PYNN_FN(maxpool_row_2x2)(x, w, ow, 2 * oy, y + oy * ow, idx + oy * ow);
+}
 
 #define FR_NAME(x) PYNN_FN(x)
 #define FR_VEC PYNN_FN(cp_vec)

@@ -87,7 +87,12 @@ typedef struct {
                        const real *bias, int relu, real *y))                                       \
     /* The same in vectors of wide_lanes_f32 / wide_lanes_f64 values (the ISA's own). */           \
     K(void, fwd_rows_wide, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,        \
-                            const real *bias, int relu, real *y))
+                            const real *bias, int relu, real *y))                                  \
+    /* The 2x2, stride-2, unpadded max-pooling of a plane whose rows are w values apart (w <      \
+     * INT32_MAX): y (oh x ow) := the window maxima and idx := their flat positions in the plane,  \
+     * by pool.h's rule (the first maximum, or the last NaN). pool.c's planes take it. */          \
+    K(void, maxpool_2x2, (const real *x, int64_t w, int64_t oh, int64_t ow, real *y,               \
+                          int64_t *idx))
 
 typedef struct {
     int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */

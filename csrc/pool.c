@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "pool.h"
+#include "conv_pool_kernel.h"
+#include "pynn_math.h"
 
 /* Clip the window starting at `start` (may be negative) of length k to [0, n). */
 static inline void clip(int64_t start, int64_t k, int64_t n, int64_t *lo, int64_t *hi)
@@ -16,101 +18,15 @@ static inline void clip(int64_t start, int64_t k, int64_t n, int64_t *lo, int64_
 /* Below this many outputs a parallel region costs more than it saves. */
 #define PYNN_POOL_MIN_PARALLEL 4096
 
-/* Output columns of a 2x2 row handled per block (its window offsets live on the stack). */
-#define PYNN_POOL_ROW_BLOCK 256
-
-/* take ? a : b through a bit mask. Compilers turn a plain `?:` on floats into a branch, and on
- * random data that branch mispredicts about half the time, several times the cost of the
- * window's arithmetic. */
-static inline float select_f32(int take, float a, float b)
-{
-    uint32_t ua, ub, m = (uint32_t)0 - (uint32_t)take;
-    memcpy(&ua, &a, sizeof a);
-    memcpy(&ub, &b, sizeof b);
-    ub = (ua & m) | (ub & ~m);
-    memcpy(&b, &ub, sizeof b);
-    return b;
-}
-
-static inline double select_f64(int take, double a, double b)
-{
-    uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)take;
-    memcpy(&ua, &a, sizeof a);
-    memcpy(&ub, &b, sizeof b);
-    ub = (ua & m) | (ub & ~m);
-    memcpy(&b, &ub, sizeof b);
-    return b;
-}
-
-static inline int32_t select_i32(int take, int32_t a, int32_t b)
-{
-    const int32_t m = -(int32_t)take;
-    return (a & m) | (b & ~m);
-}
-
-static inline int64_t select_i64(int take, int64_t a, int64_t b)
-{
-    const int64_t m = -(int64_t)take;
-    return (a & m) | (b & ~m);
-}
-
-/* The 2x2, stride-2 pooling of float32 planes, four windows per step with SSE2 intrinsics
+/* The 2x2, stride-2 unpooling of float32 planes, four windows per step with SSE2 intrinsics
  * (part of every x86-64 CPU, so no run-time dispatch). What gcc makes of the portable row code
  * below pays a block loop and a scalar tail on each 12-window row of a 24 x 24 plane, which
- * these loops avoid, forward and unpooling (bench/RESULTS.md, "Measurements behind the
- * kernels' choices"). Each function does the first 4 * floor(ow / 4) columns of a row and
- * returns that count; the portable code does the rest, and the whole row on other CPUs and
- * in float64. */
+ * this loop avoids (bench/RESULTS.md, "Measurements behind the kernels' choices"). It does the
+ * first 4 * floor(ow / 4) columns of a row and returns that count; the portable code does the
+ * rest, and the whole row on other CPUs and in float64. The forward, which the convolutions'
+ * pooling runs too, is conv_pool_kernel.c's maxpool_2x2, built per instruction set. */
 #if defined(__SSE2__) || defined(_M_X64)
 #include <emmintrin.h>
-
-static inline __m128 pick_ps(__m128 take, __m128 a, __m128 b)
-{
-    return _mm_or_ps(_mm_and_ps(take, a), _mm_andnot_ps(take, b));
-}
-
-/* b replaces a when it is larger or NaN: the first maximum, or the last NaN, wins. */
-static inline __m128 replaces_ps(__m128 b, __m128 a)
-{
-    return _mm_or_ps(_mm_cmpgt_ps(b, a), _mm_cmpunord_ps(b, b));
-}
-
-/* Output row `oy` of y and idx from input rows r0 = x + 2 oy w and r1 = r0 + w; `at` is
- * 2 oy w, the flat position of r0. Needs w < INT32_MAX. */
-static inline int64_t maxpool_quads_2x2_f32(const float *r0, const float *r1, int64_t w,
-                                            int64_t ow, int64_t at, float *yrow,
-                                            int64_t *irow)
-{
-    const __m128i one = _mm_set1_epi32(1), below = _mm_set1_epi32((int32_t)w);
-    const __m128i zero = _mm_setzero_si128();
-    int64_t ox = 0;
-    for (; ox + 4 <= ow; ox += 4) {
-        const __m128 t0 = _mm_loadu_ps(r0 + 2 * ox), t1 = _mm_loadu_ps(r0 + 2 * ox + 4);
-        const __m128 u0 = _mm_loadu_ps(r1 + 2 * ox), u1 = _mm_loadu_ps(r1 + 2 * ox + 4);
-        const __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
-        const __m128 b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
-        const __m128 c = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(2, 0, 2, 0));
-        const __m128 d = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(3, 1, 3, 1));
-        const __m128 top = replaces_ps(b, a), bottom = replaces_ps(d, c);
-        const __m128 m_top = pick_ps(top, b, a), m_bottom = pick_ps(bottom, d, c);
-        const __m128 lower = replaces_ps(m_bottom, m_top);
-        _mm_storeu_ps(yrow + ox, pick_ps(lower, m_bottom, m_top));
-        /* The winner's offset in its window: lower ? w + bottom : top, as 0/1 from masks. */
-        const __m128i top01 = _mm_and_si128(_mm_castps_si128(top), one);
-        const __m128i bottom01 = _mm_add_epi32(below, _mm_and_si128(_mm_castps_si128(bottom), one));
-        const __m128i take = _mm_castps_si128(lower);
-        const __m128i offset = _mm_or_si128(_mm_and_si128(take, bottom01),
-                                            _mm_andnot_si128(take, top01));
-        const int64_t start = at + 2 * ox;
-        _mm_storeu_si128((__m128i *)(irow + ox),
-                         _mm_add_epi64(_mm_unpacklo_epi32(offset, zero),
-                                       _mm_set_epi64x(start + 2, start)));
-        _mm_storeu_si128((__m128i *)(irow + ox + 2),
-                         _mm_add_epi64(_mm_unpackhi_epi32(offset, zero),
-                                       _mm_set_epi64x(start + 6, start + 4)));
-    }
-    return ox;
-}
 
 /* Rows r0 and r1 of dx from output row `oy` of dy and idx, at = 2 oy w as above. Sets
  * *outside when an index is not in its window's block. Needs w < INT32_MAX. */
@@ -150,13 +66,11 @@ static inline int64_t unpool_quads_2x2_f32(const float *d, const int64_t *id, in
     return ox;
 }
 #else
-#define maxpool_quads_2x2_f32(r0, r1, w, ow, at, yrow, irow) ((int64_t)0)
 #define unpool_quads_2x2_f32(d, id, w, ow, at, r0, r1, outside) ((int64_t)0)
 #endif
 
 /* float64 takes the portable code everywhere: it is the precision of gradient checks. No
  * vector steps: the portable loops start at column 0. */
-#define maxpool_quads_2x2_f64(r0, r1, w, ow, at, yrow, irow) ((int64_t)0)
 #define unpool_quads_2x2_f64(d, id, w, ow, at, r0, r1, outside) ((int64_t)0)
 
 #define PYNN_TEMPLATE "pool.c"
@@ -178,8 +92,8 @@ static inline void PYNN_FN(window_max)(const real *xp, int64_t w, int64_t y0, in
             const int64_t at = iy * w + ix;
             const real v = xp[at];
             const int take = (v > best) | (v != v);
-            best = PYNN_FN(select)(take, v, best);
-            best_at = select_i64(take, at, best_at);
+            best = PYNN_FN(pynn_select)(take, v, best);
+            best_at = pynn_select_i64(take, at, best_at);
         }
     }
     *best_out = best;
@@ -195,8 +109,8 @@ static inline void PYNN_FN(window_step)(const real *PYNN_RESTRICT xp, int64_t ba
         const int64_t at = base + ox * sw;
         const real v = xp[at];
         const int take = (v > yrow[ox]) | (v != v);
-        yrow[ox] = PYNN_FN(select)(take, v, yrow[ox]);
-        irow[ox] = select_i64(take, at, irow[ox]);
+        yrow[ox] = PYNN_FN(pynn_select)(take, v, yrow[ox]);
+        irow[ox] = pynn_select_i64(take, at, irow[ox]);
     }
 }
 
@@ -240,64 +154,33 @@ static void PYNN_FN(maxpool_row)(const real *PYNN_RESTRICT xp, int64_t w, int64_
     }
 }
 
-/* One output row of the common 2x2, stride 2, unpadded pooling: every window is whole. The
- * two pairs of a window are compared first, then their winners, which gives the row-major
- * rule (the first maximum, or the last NaN) with independent selects; the position is kept
- * as a small offset and widened in a second loop. Both loops vectorise, which comparing the
- * four candidates in a chain does not. */
-static void PYNN_FN(maxpool_row_2x2)(const real *PYNN_RESTRICT xp, int64_t w, int64_t ow,
-                                     int64_t iy, real *PYNN_RESTRICT yrow,
-                                     int64_t *PYNN_RESTRICT irow)
-{
-    const real *r0 = xp + iy * w, *r1 = r0 + w;
-    int32_t offset[PYNN_POOL_ROW_BLOCK];
-    const int64_t done = PYNN_FN(maxpool_quads_2x2)(r0, r1, w, ow, iy * w, yrow, irow);
-    for (int64_t start = done; start < ow; start += PYNN_POOL_ROW_BLOCK) {
-        const int64_t len = PYNN_MIN(PYNN_POOL_ROW_BLOCK, ow - start);
-        const real *a0 = r0 + 2 * start, *a1 = r1 + 2 * start;
-        for (int64_t j = 0; j < len; ++j) {
-            const real a = a0[2 * j], b = a0[2 * j + 1], c = a1[2 * j], d = a1[2 * j + 1];
-            const int top = (b > a) | (b != b), bottom = (d > c) | (d != d);
-            const real m_top = PYNN_FN(select)(top, b, a);
-            const real m_bottom = PYNN_FN(select)(bottom, d, c);
-            const int lower = (m_bottom > m_top) | (m_bottom != m_bottom);
-            yrow[start + j] = PYNN_FN(select)(lower, m_bottom, m_top);
-            offset[j] = select_i32(lower, (int32_t)w + bottom, top);
-        }
-        const int64_t at = iy * w + 2 * start;
-        for (int64_t j = 0; j < len; ++j)
-            irow[start + j] = at + 2 * j + offset[j];
-    }
-}
-
 void PYNN_FN(pynn_maxpool2d_plane)(const pynn_pool_geom *g, const real *x, real *y,
-                                   int64_t *idx)
+                                   int64_t *idx, int isa)
 {
     const pynn_pool_geom G = *g; /* locals: stores to y cannot be mistaken to change them */
-    const int pair_window = G.kh == 2 && G.kw == 2 && G.sh == 2 && G.sw == 2 && G.ph == 0 &&
-                            G.pw == 0 && G.w < INT32_MAX; /* offsets up to w + 1 in int32 */
+    if (G.kh == 2 && G.kw == 2 && G.sh == 2 && G.sw == 2 && G.ph == 0 && G.pw == 0 &&
+        G.w < INT32_MAX) { /* offsets up to w + 1 in int32 */
+        pynn_conv_pool_kernels(isa)->PYNN_FN(maxpool_2x2)(x, G.w, G.oh, G.ow, y, idx);
+        return;
+    }
     for (int64_t oy = 0; oy < G.oh; ++oy) {
-        real *yrow = y + oy * G.ow;
-        int64_t *irow = idx + oy * G.ow;
-        if (pair_window) {
-            PYNN_FN(maxpool_row_2x2)(x, G.w, G.ow, 2 * oy, yrow, irow);
-            continue;
-        }
         int64_t y0, y1;
         clip(oy * G.sh - G.ph, G.kh, G.h, &y0, &y1);
-        PYNN_FN(maxpool_row)(x, G.w, G.kw, G.sw, G.pw, G.ow, y0, y1, yrow, irow);
+        PYNN_FN(maxpool_row)(x, G.w, G.kw, G.sw, G.pw, G.ow, y0, y1, y + oy * G.ow,
+                             idx + oy * G.ow);
     }
 }
 
 void PYNN_FN(pynn_maxpool2d_fwd)(const pynn_pool_geom *g, const real *x, real *y, int64_t *idx,
-                                 int n_threads)
+                                 int isa, int n_threads)
 {
     const int64_t in_step = g->h * g->w, out_step = g->oh * g->ow;
     const int parallel = n_threads > 1 && g->planes * out_step >= PYNN_POOL_MIN_PARALLEL;
     (void)parallel;
     PYNN_OMP(parallel for num_threads(n_threads) schedule(static) if(parallel))
     for (int64_t p = 0; p < g->planes; ++p)
-        PYNN_FN(pynn_maxpool2d_plane)(g, x + p * in_step, y + p * out_step, idx + p * out_step);
+        PYNN_FN(pynn_maxpool2d_plane)(g, x + p * in_step, y + p * out_step, idx + p * out_step,
+                                      isa);
 }
 
 /* dx of one plane when every index lies in its own block of the 2x2 tiling (what 2x2,
@@ -331,10 +214,10 @@ static int PYNN_FN(unpool_plane_2x2)(const pynn_pool_geom *g, const real *PYNN_R
             for (int64_t j = 0; j < len; ++j) {
                 const int32_t k = offset[j];
                 const real v = d[j];
-                a0[2 * j] = PYNN_FN(select)(k == 0, v, 0);
-                a0[2 * j + 1] = PYNN_FN(select)(k == 1, v, 0);
-                a1[2 * j] = PYNN_FN(select)(k == w32, v, 0);
-                a1[2 * j + 1] = PYNN_FN(select)(k == w32 + 1, v, 0);
+                a0[2 * j] = PYNN_FN(pynn_select)(k == 0, v, 0);
+                a0[2 * j + 1] = PYNN_FN(pynn_select)(k == 1, v, 0);
+                a1[2 * j] = PYNN_FN(pynn_select)(k == w32, v, 0);
+                a1[2 * j + 1] = PYNN_FN(pynn_select)(k == w32 + 1, v, 0);
                 outside |= (k != 0) & (k != 1) & (k != w32) & (k != w32 + 1);
             }
         }

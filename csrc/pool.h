@@ -12,12 +12,15 @@ typedef struct {
     int64_t planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
 } pynn_pool_geom;
 
+/* Output columns of a 2x2 row handled per block (its window offsets live on the stack). */
+#define PYNN_POOL_ROW_BLOCK 256
+
 #define PYNN_POOL_KERNELS(K, real, sfx)                                                            \
     /* Max pooling; padding acts as -inf. idx receives the flat position iy * w + ix of each       \
      * maximum within its plane: the first maximum in row-major window order, except that a NaN    \
      * always wins (the last NaN), as in PyTorch. */                                               \
     K(void, pynn_maxpool2d_fwd, (const pynn_pool_geom *g, const real *x, real *y, int64_t *idx,    \
-                                 int n_threads))                                                   \
+                                 int isa, int n_threads))                                          \
     /* dx := 0, then dx[idx] += dy per plane. Returns PYNN_ERR_ARG if an index lies outside        \
      * [0, h * w) (that gradient is dropped, nothing outside dx is written), else PYNN_OK. */      \
     K(int, pynn_maxpool2d_bwd, (const pynn_pool_geom *g, const real *dy, const int64_t *idx,       \
@@ -26,7 +29,7 @@ typedef struct {
      * The unpooling returns 0 if an index lies outside the plane, else 1. Convolutions pool their \
      * output plane by plane while it is still in cache. */                                        \
     K(void, pynn_maxpool2d_plane, (const pynn_pool_geom *g, const real *x, real *y,                \
-                                   int64_t *idx))                                                  \
+                                   int64_t *idx, int isa))                                         \
     K(int, pynn_maxunpool2d_plane, (const pynn_pool_geom *g, const real *dy, const int64_t *idx,   \
                                     real *dx))                                                     \
     /* Average pooling: window sum / (kh * kw) when count_include_pad, else / (positions inside    \

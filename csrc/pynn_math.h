@@ -94,6 +94,41 @@ static inline double pynn_sigmoid_f64(double x)
     return x >= 0 ? r : e * r;
 }
 
+/* take ? a : b through a bit mask. Compilers turn a plain `?:` on floats into a branch, and on
+ * random data that branch mispredicts about half the time, several times the cost of the
+ * window's arithmetic. */
+static inline float pynn_select_f32(int take, float a, float b)
+{
+    uint32_t ua, ub, m = (uint32_t)0 - (uint32_t)take;
+    memcpy(&ua, &a, sizeof a);
+    memcpy(&ub, &b, sizeof b);
+    ub = (ua & m) | (ub & ~m);
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
+
+static inline double pynn_select_f64(int take, double a, double b)
+{
+    uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)take;
+    memcpy(&ua, &a, sizeof a);
+    memcpy(&ub, &b, sizeof b);
+    ub = (ua & m) | (ub & ~m);
+    memcpy(&b, &ub, sizeof b);
+    return b;
+}
+
+static inline int32_t pynn_select_i32(int take, int32_t a, int32_t b)
+{
+    const int32_t m = -(int32_t)take;
+    return (a & m) | (b & ~m);
+}
+
+static inline int64_t pynn_select_i64(int take, int64_t a, int64_t b)
+{
+    const int64_t m = -(int64_t)take;
+    return (a & m) | (b & ~m);
+}
+
 /* The sum of n values, accumulated in double in 8 interleaved partial sums. One running sum
  * is a chain of dependent additions (4 cycles each) that the compiler may not reorder
  * without -ffast-math; eight independent ones vectorise and pipeline. */

@@ -13,7 +13,7 @@ cdef pynn_pool_geom planes_geom(const Py_buffer *x, const Py_buffer *y, tuple k,
     return g
 
 
-def max_pool2d_forward(x, tuple k, tuple s, tuple p, y, idx, int n_threads):
+def max_pool2d_forward(x, tuple k, tuple s, tuple p, y, idx, int isa, int n_threads):
     cdef Views vs
     vs.n = 0
     cdef pynn_pool_geom g
@@ -28,11 +28,11 @@ def max_pool2d_forward(x, tuple k, tuple s, tuple p, y, idx, int n_threads):
             if vs.view[0].itemsize == 4:
                 pynn_maxpool2d_fwd_f32(&g, <const float *>vs.view[0].buf,
                                        <float *>vs.view[1].buf, <int64_t *>vs.view[2].buf,
-                                       n_threads)
+                                       isa, n_threads)
             else:
                 pynn_maxpool2d_fwd_f64(&g, <const double *>vs.view[0].buf,
                                        <double *>vs.view[1].buf, <int64_t *>vs.view[2].buf,
-                                       n_threads)
+                                       isa, n_threads)
     finally:
         release_all(&vs)
 

@@ -218,7 +218,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
                                               padding)
     y = np.empty(x.shape[:2] + out_hw, x.dtype)
     idx = np.empty(y.shape, np.int64)
-    _native.max_pool2d_forward(x, k, s, p, y, idx, kernel_threads())
+    _native.max_pool2d_forward(x, k, s, p, y, idx, _isa, kernel_threads())
     return y, idx
 
 

@@ -168,9 +168,10 @@ def test_max_pool2d_never_selects_padding(name, dtype, x_shape, k, s, p):
     np.testing.assert_array_equal(idx, np.broadcast_to(expected, idx.shape))
 
 
-# Widths that give the 2x2 pooling whole steps of four windows (float32 on x86-64) with and
-# without a tail, an odd last column that belongs to no window, and rows too short for a step.
-PAIR_PLANES = [(4, 8), (5, 17), (24, 24), (2, 30), (3, 6)]
+# Widths that give the 2x2 pooling (float32 on x86-64) whole steps of eight windows (AVX2
+# and AVX-512 builds) and of four, each with and without a tail, an odd last column that
+# belongs to no window, and rows too short for a step: 12 = 8 + 4, 13 = 8 + 4 + 1, 16, 25.
+PAIR_PLANES = [(4, 8), (5, 17), (24, 24), (2, 30), (3, 6), (3, 26), (2, 32), (3, 51)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
