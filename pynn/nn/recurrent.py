@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction
+from ..ops.recurrent import GRUFunction, LSTMFunction, RNNFunction, _bias_sum
 from ..tensor import Tensor, _wrap, cat, stack
 from . import functional as F
 from . import init
@@ -516,9 +516,7 @@ class LSTM(RNNBase):
             h = _wrap(np.zeros((N, self.proj_size), dtype), None)
         if c is None:
             c = _wrap(np.zeros((N, self.hidden_size), dtype), None)
-        projected = F.linear(x, w_ih, b_ih)
-        if b_hh is not None:
-            projected = projected + b_hh
+        projected = F.linear(x, w_ih, _bias_sum(b_ih, b_hh))  # both biases in one pass
         outputs = [None] * L
         for t in range(L - 1, -1, -1) if reverse else range(L):
             i, f, g, o = (projected[t] + F.linear(h, w_hh)).chunk(4, 1)
