@@ -9,6 +9,7 @@
 #include "gemm.h"
 #include "pool.h"
 #include "pynn_math.h"
+#include "winograd.h"
 
 /* A 1x1 window with stride 1 and no padding: the image already is its column matrix. */
 static int is_pointwise(const pynn_conv_geom *g)
@@ -438,6 +439,8 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     int64_t kdim, npix, x_step, y_step;
     if (conv_sizes(g, n, o, pool, &kdim, &npix, &x_step, &y_step) != PYNN_OK)
         return PYNN_ERR_NOMEM;
+    if (!pool && pynn_winograd_pays(g, o))
+        return PYNN_FN(pynn_winograd_conv)(g, n, o, x, w, b, relu, y, isa, n_threads);
     const int64_t teams = n < n_threads ? 1 : n_threads;
     if (use_rows(g, o, kdim, teams, n_threads))
         return PYNN_FN(rows_forward)(g, n, o, x, w, b, relu, pool, y, idx, isa, n_threads);

@@ -310,6 +310,60 @@ def test_conv2d_direct_paths_match_reference(geometry, dtype, relu, compiled, re
                 assert_close(g, e, dtype, reduction_len=length, magnitude=length)
 
 
+# 3x3 stride-1 layers with 16 or more channels on both sides and outputs 16 or more wide: the
+# forward is Winograd's F(2x2, 3x3) (csrc/winograd.c). Batch 1; odd output heights and widths
+# (the last tile row and column half outside); no, asymmetric and wide padding; many small
+# images (a block of several, split among threads); an image of more tiles than a block (blocks
+# of whole tile rows); and the MNIST-sized 32 -> 64 layer.
+WINOGRAD_GEOMETRIES = [
+    ((1, 16, 16, 16), 16, 1),
+    ((2, 17, 19, 23), 18, 0),
+    ((3, 16, 21, 18), 20, 2),
+    ((2, 16, 16, 40), 16, (1, 3)),
+    ((21, 16, 14, 16), 17, 1),
+    ((1, 16, 70, 66), 16, 1),
+    ((3, 32, 28, 28), 64, 1),
+]
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", WINOGRAD_GEOMETRIES)
+def test_conv2d_winograd_forward_matches_reference(geometry, dtype, relu, compiled, reference,
+                                                   rng, isa):
+    x_shape, out_channels, padding = geometry
+    x = random(rng, x_shape, dtype)
+    w = _weights(rng, x_shape, out_channels, (3, 3), dtype)
+    b = random(rng, (out_channels,), dtype)
+    if relu:
+        x[0, 0, 0, :3] = np.nan  # ReLU keeps NaN, as the other paths do
+    k = x_shape[1] * 9
+    y = compiled.conv2d_forward(x, w, b, 1, padding, 1, relu)
+    want = reference.conv2d_forward(x, w, b, 1, padding, 1, relu)
+    assert y.shape == want.shape
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+    finite = ~np.isnan(want)
+    # The transforms add up to 4 x 4 inputs and sums before and after the products: a few more
+    # roundings than the direct sum's, in magnitude up to 4 times the inputs'.
+    assert_close(np.where(finite, y, 0), np.where(finite, want, 0), dtype,
+                 reduction_len=4 * k, magnitude=4 * k)
+
+
+@pytest.mark.parametrize("geometry", WINOGRAD_GEOMETRIES[4:6])
+def test_conv2d_winograd_same_bits_at_any_thread_count(geometry, compiled, rng, threads):
+    """Every tile is computed the same way whichever thread's block holds it."""
+    x_shape, out_channels, padding = geometry
+    x = random(rng, x_shape, np.float32)
+    w = _weights(rng, x_shape, out_channels, (3, 3), np.float32)
+    b = random(rng, (out_channels,), np.float32)
+    threads(1)
+    first = compiled.conv2d_forward(x, w, b, 1, padding)
+    for n in (2, 3, 4):
+        threads(n)
+        for _ in range(5):
+            np.testing.assert_array_equal(compiled.conv2d_forward(x, w, b, 1, padding), first)
+
+
 @pytest.mark.parametrize("c, h, width", [(2, 7, 13), (8, 20, 22)])
 def test_conv2d_weight_gradient_ignores_values_outside_each_tap(c, h, width, compiled, reference,
                                                                  isa):

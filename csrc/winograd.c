@@ -1,0 +1,210 @@
+/* The Winograd F(2x2, 3x3) convolution (contract in winograd.h). Written once for `real`: the
+ * template half below is instantiated for float and double (pynn_template.h). */
+#ifndef PYNN_FN
+#include <string.h>
+
+#include "winograd.h"
+#include "gemm.h"
+#include "winograd_kernel.h"
+
+/* The most tiles a block takes, the columns of its GEMMs. */
+#define WINO_MAX_TILES 512
+/* Channels on each side below which the transforms, which cost the same per channel whatever
+ * the other side, outweigh what the GEMMs save; and the narrowest output whose tile rows fill
+ * the transforms' vector steps (8 tiles): narrower rows go tile by tile, and a 7x7 output
+ * wastes a quarter of its 4x4 tiles (128 -> 128 channels on 7x7 ran slower than the direct
+ * forward, 32 -> 64 on 28x28 faster: bench/RESULTS.md). */
+#define WINO_MIN_CHANNELS 16
+#define WINO_MIN_WIDTH 16
+
+int pynn_winograd_pays(const pynn_conv_geom *g, int64_t o)
+{
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+           g->c >= WINO_MIN_CHANNELS && o >= WINO_MIN_CHANNELS && g->ow >= WINO_MIN_WIDTH;
+}
+
+/* Tiles a block: whole images while they fit in WINO_MAX_TILES, else whole tile rows, so that
+ * every tile row is taken in whole vector steps (a row split between blocks leaves pieces
+ * shorter than a step, done tile by tile: blocks sized to the L2 that way ran the 32 -> 64
+ * layer's forward a third slower than blocks of two whole 28x28 images). */
+static int64_t block_tiles(int64_t th, int64_t tw)
+{
+    const int64_t per_image = th * tw;
+    if (per_image <= WINO_MAX_TILES)
+        return WINO_MAX_TILES / per_image * per_image;
+    return PYNN_MAX(1, WINO_MAX_TILES / tw) * tw;
+}
+
+#define PYNN_TEMPLATE "winograd.c"
+#include "pynn_template.h"
+
+#else /* the template (pynn_template.h) */
+
+/* u[xi][oc][ci] := (G g G^T)[xi] of the filter g = w[oc][ci] (winograd_kernel.h). */
+static void PYNN_FN(filter_transform)(int64_t o, int64_t c, const real *w, real *u)
+{
+    const int64_t step = o * c;
+    for (int64_t oc = 0; oc < o; ++oc)
+        for (int64_t ci = 0; ci < c; ++ci) {
+            const real *g = w + (oc * c + ci) * 9;
+            real q[4][3]; /* G g */
+            for (int j = 0; j < 3; ++j) {
+                q[0][j] = g[j];
+                q[1][j] = (g[j] + g[3 + j] + g[6 + j]) / 2;
+                q[2][j] = (g[j] - g[3 + j] + g[6 + j]) / 2;
+                q[3][j] = g[6 + j];
+            }
+            for (int r = 0; r < 4; ++r) {
+                real *dst = u + 4 * r * step + oc * c + ci;
+                dst[0] = q[r][0];
+                dst[step] = (q[r][0] + q[r][1] + q[r][2]) / 2;
+                dst[2 * step] = (q[r][0] - q[r][1] + q[r][2]) / 2;
+                dst[3 * step] = q[r][2];
+            }
+        }
+}
+
+/* What every block reads. */
+typedef struct {
+    const pynn_conv_geom *g;
+    int64_t o, th, tw, tiles, block, len; /* len: a padded image row, >= w + 2 pw */
+    const real *x, *u, *b;
+    int relu, isa;
+    real *y;
+    const pynn_winograd_desc *desc;
+} PYNN_FN(wino_args);
+
+/* One thread's room: the block's transformed input v (16 x c x block) and output m
+ * (16 x o x block), a padded plane of `plane_rows` rows of len values (zero outside the
+ * image's columns, which are the only ones written), and a spare output row (output_rows).
+ */
+typedef struct {
+    real *v, *m, *plane, *spare;
+} PYNN_FN(wino_room);
+
+/* Rows 2 ty0 .. 2 ty1 + 3 of channel plane xc padded, into the room's plane from its row 0. */
+static void PYNN_FN(pad_rows)(const PYNN_FN(wino_args) *a, const real *xc, int64_t ty0,
+                              int64_t ty1, real *plane)
+{
+    const pynn_conv_geom *g = a->g;
+    for (int64_t r = 2 * ty0; r < 2 * ty1 + 4; ++r) {
+        real *dst = plane + (r - 2 * ty0) * a->len + g->pw;
+        const int64_t iy = r - g->ph;
+        if (iy >= 0 && iy < g->h)
+            memcpy(dst, xc + iy * g->w, sizeof(real) * (size_t)g->w);
+        else
+            memset(dst, 0, sizeof(real) * (size_t)g->w);
+    }
+}
+
+static void PYNN_FN(input_block)(const PYNN_FN(wino_args) *a, int64_t t0, int64_t count,
+                                 const PYNN_FN(wino_room) *s)
+{
+    const pynn_conv_geom *g = a->g;
+    const int64_t per_image = a->th * a->tw, end = t0 + count;
+    /* Image by image: each channel's rows under the block's tiles there are padded once. */
+    for (int64_t start = t0; start < end;) {
+        const int64_t img = start / per_image;
+        const int64_t stop = PYNN_MIN(end, (img + 1) * per_image);
+        const int64_t ty0 = start % per_image / a->tw, ty1 = (stop - 1) % per_image / a->tw;
+        for (int64_t ci = 0; ci < g->c; ++ci) {
+            PYNN_FN(pad_rows)(a, a->x + (img * g->c + ci) * g->h * g->w, ty0, ty1, s->plane);
+            a->desc->PYNN_FN(input_rows)(s->plane, a->len, a->tw, start % a->tw, stop - start,
+                                         s->v + ci * a->block + (start - t0), g->c * a->block);
+        }
+        start = stop;
+    }
+}
+
+static void PYNN_FN(output_block)(const PYNN_FN(wino_args) *a, int64_t t0, int64_t count,
+                                  const PYNN_FN(wino_room) *s)
+{
+    const pynn_conv_geom *g = a->g;
+    const int64_t per_image = a->th * a->tw, end = t0 + count;
+    for (int64_t start = t0; start < end;) {
+        const int64_t img = start / per_image;
+        const int64_t stop = PYNN_MIN(end, (img + 1) * per_image);
+        const int64_t ty0 = start % per_image / a->tw;
+        for (int64_t oc = 0; oc < a->o; ++oc)
+            a->desc->PYNN_FN(output_rows)(
+                s->m + oc * a->block + (start - t0), a->o * a->block, a->tw, start % a->tw,
+                stop - start, a->b ? a->b[oc] : 0, a->relu,
+                a->y + ((img * a->o + oc) * g->oh + 2 * ty0) * g->ow, g->ow, g->oh - 2 * ty0,
+                s->spare);
+        start = stop;
+    }
+}
+
+static int PYNN_FN(run_block)(const PYNN_FN(wino_args) *a, int64_t t0,
+                              const PYNN_FN(wino_room) *s)
+{
+    const int64_t count = PYNN_MIN(a->block, a->tiles - t0), c = a->g->c, o = a->o;
+    PYNN_FN(input_block)(a, t0, count, s);
+    for (int xi = 0; xi < 16; ++xi) {
+        const int status = PYNN_FN(pynn_gemm)(o, count, c, 1, a->u + xi * o * c, c, 1,
+                                              s->v + xi * c * a->block, a->block, 1, 0,
+                                              s->m + xi * o * a->block, a->block, 1, NULL, 0, 0,
+                                              a->isa, 1);
+        if (status != PYNN_OK)
+            return status;
+    }
+    PYNN_FN(output_block)(a, t0, count, s);
+    return PYNN_OK;
+}
+
+int PYNN_FN(pynn_winograd_conv)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
+                                const real *w, const real *b, int relu, real *y, int isa,
+                                int n_threads)
+{
+    if (n <= 0 || o <= 0)
+        return PYNN_OK;
+    PYNN_FN(wino_args) a = {.g = g, .o = o, .th = pynn_ceil_div(g->oh, 2),
+                            .tw = pynn_ceil_div(g->ow, 2), .x = x, .b = b, .relu = relu,
+                            .isa = isa, .y = y, .desc = pynn_winograd_kernels(isa)};
+    a.tiles = pynn_size_mul(pynn_size_mul(n, a.th), a.tw);
+    a.len = 2 * a.tw + 2;
+    const int64_t u_len = pynn_size_mul(16, pynn_size_mul(o, g->c));
+    if (a.tiles < 0 || u_len < 0)
+        return PYNN_ERR_NOMEM;
+    a.block = PYNN_MIN(block_tiles(a.th, a.tw), a.tiles);
+    /* A block spans at most this many tile rows of one image, each reading 2 more image rows. */
+    const int64_t plane_rows = 2 * PYNN_MIN(a.th, pynn_ceil_div(a.block, a.tw) + 1) + 2;
+    const int64_t v_len = pynn_size_mul(16, pynn_size_mul(g->c, a.block));
+    const int64_t m_len = pynn_size_mul(16, pynn_size_mul(o, a.block));
+    const int64_t plane_len = pynn_size_mul(plane_rows, a.len);
+    if (v_len < 0 || m_len < 0 || plane_len < 0)
+        return PYNN_ERR_NOMEM;
+    real *u = pynn_alloc_n(u_len, sizeof(real), 0);
+    if (!u)
+        return PYNN_ERR_NOMEM;
+    PYNN_FN(filter_transform)(o, g->c, w, u);
+    a.u = u;
+    const int64_t blocks = pynn_ceil_div(a.tiles, a.block);
+    const int nt = (int)PYNN_MIN((int64_t)n_threads, blocks);
+    int status = PYNN_OK;
+    (void)nt; /* read only by the OpenMP pragma */
+    PYNN_OMP(parallel num_threads(nt) if (nt > 1))
+    {
+        PYNN_FN(wino_room) s = {pynn_alloc_n(v_len, sizeof(real), 0),
+                                pynn_alloc_n(m_len, sizeof(real), 0),
+                                pynn_alloc_n(plane_len, sizeof(real), 1),
+                                pynn_alloc_n(2 * a.tw, sizeof(real), 0)};
+        int mine = s.v && s.m && s.plane && s.spare ? PYNN_OK : PYNN_ERR_NOMEM;
+        PYNN_OMP(for schedule(static))
+        for (int64_t blk = 0; blk < blocks; ++blk)
+            if (mine == PYNN_OK)
+                mine = PYNN_FN(run_block)(&a, blk * a.block, &s);
+        if (mine != PYNN_OK) {
+            PYNN_OMP(atomic write)
+            status = mine;
+        }
+        pynn_free(s.v);
+        pynn_free(s.m);
+        pynn_free(s.plane);
+        pynn_free(s.spare);
+    }
+    pynn_free(u);
+    return status;
+}
+
+#endif
