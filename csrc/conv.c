@@ -807,6 +807,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
      * leave it out. */
     pynn_conv_geom tg;
     const int dx_rows = dx && !pool && use_dx_rows(g, o, teams, n_threads, &tg);
+    /* That convolution is 3x3 and stride 1 when the layer's is: Winograd's where it pays. */
+    const int dx_wino = dx_rows && pynn_winograd_pays(&tg, g->c);
     real *const dx_chunk = dx_rows ? NULL : dx;
     /* Or the flat weight gradient, when the chunks have nothing else to do. */
     const int64_t vmax = 64 / (int64_t)sizeof(real);
@@ -816,7 +818,7 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
                      PYNN_FN(all_finite)(n * x_step, x);
     /* With the input gradient by rows too, both are taken image by image from one padded dy
      * (dy_stride values an image): dy is laid out once, not twice, and read while cached. */
-    const int fused = flat && dx_rows && use_fused_flat(&tg, nq);
+    const int fused = flat && dx_rows && !dx_wino && use_fused_flat(&tg, nq);
     real *const dx_pass = fused ? dx : dx_chunk;
     const int64_t dy_stride = fused ? o * (tg.h + 2 * tg.ph) * pad_row(&tg) : 0;
     const int64_t sums_len = rows ? o * kdim * lanes : 0;
@@ -1008,8 +1010,10 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             status = PYNN_ERR_NOMEM;
             goto done;
         }
-        status = PYNN_FN(rows_forward)(&tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL, isa,
-                                       n_threads);
+        status = dx_wino ? PYNN_FN(pynn_winograd_conv)(&tg, n, g->c, dy, wt, NULL, 0, dx, isa,
+                                                       n_threads)
+                         : PYNN_FN(rows_forward)(&tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL,
+                                                 isa, n_threads);
     }
 done:
     pynn_free(wt);

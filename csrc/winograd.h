@@ -1,13 +1,14 @@
 /* 3x3 convolutions with stride 1 and no dilation by Winograd's minimal filtering F(2x2, 3x3)
- * (winograd_kernel.h has the algebra): conv.c's forward where pynn_winograd_applies, and the
- * input gradient of such a layer, itself a 3x3 stride-1 convolution of dy. Private to conv.c.
+ * (winograd_kernel.h has the algebra): conv.c's forward where pynn_winograd_pays, and the
+ * input gradient of such a layer, itself a 3x3 stride-1 convolution of dy with the filters
+ * flipped, where that one pays. Private to conv.c.
  *
- * The outputs are taken in 2x2 tiles, numbered image by image, row by row; blocks of tiles are
- * shared among the threads, and each thread runs its blocks alone: the input transform of a
- * block (16 matrices of c x tiles), 16 single-threaded GEMMs with the transformed filters
- * (o x c each, made once a call) into 16 matrices of o x tiles, and the output transform into
- * y. A block's matrices are sized to stay in the core's L2 between the three steps. Every tile
- * is computed the same way whatever the thread count, so results repeat bit for bit. */
+ * The outputs are taken in 2x2 tiles, numbered image by image, row by row; blocks of tiles
+ * (whole images, or whole tile rows of a large one) are shared among the threads, and each
+ * thread runs its blocks alone: the input transform of a block (16 matrices of c x tiles),
+ * 16 single-threaded GEMMs with the transformed filters (o x c each, made once a call) into 16
+ * matrices of o x tiles, and the output transform into y. Every tile is computed the same way
+ * whatever the thread count, so results repeat bit for bit. */
 #ifndef PYNN_WINOGRAD_H
 #define PYNN_WINOGRAD_H
 

@@ -311,7 +311,8 @@ def test_conv2d_direct_paths_match_reference(geometry, dtype, relu, compiled, re
 
 
 # 3x3 stride-1 layers with 16 or more channels on both sides and outputs 16 or more wide: the
-# forward is Winograd's F(2x2, 3x3) (csrc/winograd.c). Batch 1; odd output heights and widths
+# forward, and the input gradient (a convolution of dy, as wide as the input), are Winograd's
+# F(2x2, 3x3) (csrc/winograd.c). Batch 1; odd output heights and widths
 # (the last tile row and column half outside); no, asymmetric and wide padding; many small
 # images (a block of several, split among threads); an image of more tiles than a block (blocks
 # of whole tile rows); and the MNIST-sized 32 -> 64 layer.
@@ -347,21 +348,41 @@ def test_conv2d_winograd_forward_matches_reference(geometry, dtype, relu, compil
     # roundings than the direct sum's, in magnitude up to 4 times the inputs'.
     assert_close(np.where(finite, y, 0), np.where(finite, want, 0), dtype,
                  reduction_len=4 * k, magnitude=4 * k)
+    if relu:
+        return
+    # The input gradient is the same kind of convolution of dy (o channels in, c out).
+    dy = random(rng, y.shape, dtype)
+    got = compiled.conv2d_backward(x, w, dy, 1, padding)
+    expected = reference.conv2d_backward(x, w, dy, 1, padding)
+    pixels = y.shape[0] * y.shape[2] * y.shape[3]
+    for g, e, length in zip(got, expected, (4 * out_channels * 9, pixels, pixels)):
+        assert_close(g, e, dtype, reduction_len=length, magnitude=length)
 
 
 @pytest.mark.parametrize("geometry", WINOGRAD_GEOMETRIES[4:6])
 def test_conv2d_winograd_same_bits_at_any_thread_count(geometry, compiled, rng, threads):
-    """Every tile is computed the same way whichever thread's block holds it."""
+    """Every tile is computed the same way whichever thread's block holds it; the input
+    gradient too, where the batch gives every thread images (with fewer images than threads
+    it takes the threaded GEMM path, which may round differently at another count)."""
     x_shape, out_channels, padding = geometry
     x = random(rng, x_shape, np.float32)
     w = _weights(rng, x_shape, out_channels, (3, 3), np.float32)
     b = random(rng, (out_channels,), np.float32)
+    dy = random(rng, compiled.conv2d_forward(x, w, b, 1, padding).shape, np.float32)
+
+    def call():
+        y = compiled.conv2d_forward(x, w, b, 1, padding)
+        if x_shape[0] < 4:
+            return (y,)
+        return y, compiled.conv2d_backward(x, w, dy, 1, padding)[0]
+
     threads(1)
-    first = compiled.conv2d_forward(x, w, b, 1, padding)
+    first = call()
     for n in (2, 3, 4):
         threads(n)
         for _ in range(5):
-            np.testing.assert_array_equal(compiled.conv2d_forward(x, w, b, 1, padding), first)
+            for got, want in zip(call(), first):
+                np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("c, h, width", [(2, 7, 13), (8, 20, 22)])
