@@ -372,6 +372,7 @@ typedef struct {
     int64_t mr, nr, kc, mc, nc; /* kc and nc balanced so that the last block is not a sliver */
     int pack_a, pack_b;         /* 0: read that operand in place (see pynn_gemm_*) */
     int b_private;              /* each thread packs the B blocks its rows need */
+    const real *b_prepacked;    /* B packed before the call (pynn_gemm_packed), or NULL */
     real *bpack;                /* kc x nc, shared by the team (pack_b), or one per thread
                                    (b_private), bpack_size elements apart */
     int64_t bpack_size;
@@ -657,13 +658,33 @@ static void PYNN_FN(multiply_block)(const CTX *x, real *ap, const real *bp, int6
 
 /* Task t of a team: the mc_step-row block t / nchunks of C times chunk t % nchunks of the
  * block's micro-panels. */
-static void PYNN_FN(multiply_task)(const CTX *x, real *ap, int64_t jc, int64_t nc, int64_t pc,
-                                   int64_t kc, int64_t t, int64_t mc_step, int64_t nchunks)
+static void PYNN_FN(multiply_task)(const CTX *x, real *ap, const real *bp, int64_t jc,
+                                   int64_t nc, int64_t pc, int64_t kc, int64_t t,
+                                   int64_t mc_step, int64_t nchunks)
 {
     const int64_t npanels = (nc + x->nr - 1) / x->nr, chunk = t % nchunks;
     const int64_t ic = t / nchunks * mc_step, mc = PYNN_MIN(mc_step, x->m - ic);
-    PYNN_FN(multiply_block)(x, ap, x->bpack, jc, nc, pc, kc, ic, mc, npanels * chunk / nchunks,
+    PYNN_FN(multiply_block)(x, ap, bp, jc, nc, pc, kc, ic, mc, npanels * chunk / nchunks,
                             npanels * (chunk + 1) / nchunks);
+}
+
+/* x's register and cache blocks for its m, n, k: kc and nc balanced over the problem, so
+ * that the last block is not a sliver. */
+static void PYNN_FN(gemm_balance)(CTX *x, const pynn_gemm_blocking *bl)
+{
+    x->mr = bl->mr, x->nr = bl->nr, x->mc = bl->mc;
+    const int64_t kblocks = (x->k + bl->kc - 1) / bl->kc;
+    x->kc = (x->k + kblocks - 1) / kblocks;
+    const int64_t nblocks = (x->n + bl->nc - 1) / bl->nc;
+    x->nc = ((x->n + nblocks - 1) / nblocks + x->nr - 1) / x->nr * x->nr;
+}
+
+/* Where the block of B at columns jc (nc of them) and depth pc lies in a B packed whole
+ * (pynn_gemm_pack_b): column blocks one after the other, each its depth blocks in order, each
+ * of those as pack_b lays it out. The column blocks before jc are full, nc wide: k rows each. */
+static int64_t PYNN_FN(prepacked_offset)(const CTX *x, int64_t jc, int64_t nc, int64_t pc)
+{
+    return jc * x->k + (nc + x->nr - 1) / x->nr * x->nr * pc;
 }
 
 /* One thread's share of the product when every thread packs the B blocks its own rows
@@ -732,22 +753,27 @@ static void PYNN_FN(gemm_worker)(const CTX *x, int tid, int nt)
         if (!x->pack_b) {
             for (int64_t t; (t = gemm_claim(counter)) < ntasks;)
                 for (int64_t pc = 0; pc < x->k; pc += x->kc)
-                    PYNN_FN(multiply_task)(x, ap, jc, nc, pc, PYNN_MIN(x->kc, x->k - pc), t,
-                                           mc_step, nchunks);
+                    PYNN_FN(multiply_task)(x, ap, NULL, jc, nc, pc,
+                                           PYNN_MIN(x->kc, x->k - pc), t, mc_step, nchunks);
             counter += 1;
             continue;
         }
         for (int64_t pc = 0; pc < x->k; pc += x->kc, counter += 2) {
             const int64_t kc = PYNN_MIN(x->kc, x->k - pc);
-            for (int64_t t; (t = gemm_claim(&counter[0])) < nbtasks;) {
-                const int64_t b0 = npanels * t / nbtasks, b1 = npanels * (t + 1) / nbtasks;
-                PYNN_FN(pack_b)(x, jc, nc, pc, kc, b0, b1, x->bpack + b0 * NR * kc);
-            }
-            if (nt > 1) {
-                PYNN_OMP(barrier)
+            const real *bp = x->bpack;
+            if (x->b_prepacked) {
+                bp = x->b_prepacked + PYNN_FN(prepacked_offset)(x, jc, nc, pc);
+            } else {
+                for (int64_t t; (t = gemm_claim(&counter[0])) < nbtasks;) {
+                    const int64_t b0 = npanels * t / nbtasks, b1 = npanels * (t + 1) / nbtasks;
+                    PYNN_FN(pack_b)(x, jc, nc, pc, kc, b0, b1, x->bpack + b0 * NR * kc);
+                }
+                if (nt > 1) {
+                    PYNN_OMP(barrier)
+                }
             }
             for (int64_t t; (t = gemm_claim(&counter[1])) < ntasks;)
-                PYNN_FN(multiply_task)(x, ap, jc, nc, pc, kc, t, mc_step, nchunks);
+                PYNN_FN(multiply_task)(x, ap, bp, jc, nc, pc, kc, t, mc_step, nchunks);
             /* B's buffer is refilled, and the tiles are added to, by whoever comes next. */
             if (nt > 1) {
                 PYNN_OMP(barrier)
@@ -786,11 +812,7 @@ static int PYNN_FN(gemm_blocked)(CTX *x, const pynn_gemm_desc *desc,
     x->ukr_half_short = desc->PYNN_FN(ukr_half_short);
     x->ukr_third = desc->PYNN_FN(ukr_third);
     x->vl = bl->nr / 2;
-    x->mr = bl->mr, x->nr = bl->nr, x->mc = bl->mc;
-    const int64_t kblocks = (x->k + bl->kc - 1) / bl->kc;
-    x->kc = (x->k + kblocks - 1) / kblocks;
-    const int64_t nblocks = (x->n + bl->nc - 1) / bl->nc;
-    x->nc = ((x->n + nblocks - 1) / nblocks + x->nr - 1) / x->nr * x->nr;
+    PYNN_FN(gemm_balance)(x, bl);
 
     const int nt = gemm_threads(x->m, x->n, x->k, x->mr, x->nr, n_threads);
     /* Packing copies an operand once so that the micro-kernel streams it; it pays when the
@@ -807,14 +829,14 @@ static int PYNN_FN(gemm_blocked)(CTX *x, const pynn_gemm_desc *desc,
      * its own rows need (b_private); the team shares one packed B only when B must be packed
      * (not row-major) and there are too few rows to share out. */
     const int64_t rows_to_pack_b = GEMM_PACK_B_MIN_PANELS * x->mr * nt;
-    x->pack_b = x->csb != 1 || x->m > rows_to_pack_b;
-    x->b_private = nt > 1 && x->m > rows_to_pack_b;
+    x->pack_b = x->b_prepacked || x->csb != 1 || x->m > rows_to_pack_b;
+    x->b_private = !x->b_prepacked && nt > 1 && x->m > rows_to_pack_b;
     /* Whole cache lines per part, so that every packed B panel is 64-byte aligned. */
     const int64_t line = PYNN_ALIGN / sizeof(real);
     x->ablock_size = x->pack_a ? (x->mc + x->mr - 1) / x->mr * x->mr * x->kc : x->mr * x->kc;
     x->ablock_size = (x->ablock_size + line - 1) / line * line;
     x->apack_size = x->ablock_size + (x->pack_b ? 0 : (x->nr * x->kc + line - 1) / line * line);
-    x->bpack_size = x->pack_b ? (x->kc * x->nc + line - 1) / line * line : 0;
+    x->bpack_size = x->pack_b && !x->b_prepacked ? (x->kc * x->nc + line - 1) / line * line : 0;
     const int64_t bsize = x->bpack_size * (x->b_private ? nt : 1);
     const int64_t nphases = 2 * ((x->n + x->nc - 1) / x->nc) * ((x->k + x->kc - 1) / x->kc);
     const size_t pack_bytes = sizeof(real) * (size_t)(bsize + nt * x->apack_size);
@@ -845,6 +867,47 @@ void PYNN_FN(pynn_transpose)(int64_t rows, int64_t cols, const real *src, int64_
                             real *dst, int64_t ldd)
 {
     PYNN_FN(transpose_into)(src, lds, rows, cols, dst, ldd);
+}
+
+int64_t PYNN_FN(pynn_gemm_packed_b_len)(int64_t k, int64_t n, int isa)
+{
+    const int64_t nr = gemm_blocks(isa, sizeof(real) == sizeof(double))->nr;
+    return pynn_size_mul(pynn_ceil_div(PYNN_MAX(n, 0), nr) * nr, PYNN_MAX(k, 0));
+}
+
+void PYNN_FN(pynn_gemm_pack_b)(int64_t k, int64_t n, const real *b, int64_t rsb, int64_t csb,
+                               int isa, real *bp)
+{
+    CTX x;
+    memset(&x, 0, sizeof x);
+    x.k = k, x.n = n, x.b = b, x.rsb = rsb, x.csb = csb;
+    PYNN_FN(gemm_balance)(&x, gemm_blocks(isa, sizeof(real) == sizeof(double)));
+    for (int64_t jc = 0; jc < n; jc += x.nc) {
+        const int64_t nc = PYNN_MIN(x.nc, n - jc);
+        for (int64_t pc = 0; pc < k; pc += x.kc)
+            PYNN_FN(pack_b)(&x, jc, nc, pc, PYNN_MIN(x.kc, k - pc), 0, (nc + x.nr - 1) / x.nr,
+                            bp + PYNN_FN(prepacked_offset)(&x, jc, nc, pc));
+    }
+}
+
+int PYNN_FN(pynn_gemm_packed)(int64_t m, int64_t n, int64_t k, real alpha, const real *a,
+                              int64_t rsa, int64_t csa, const real *bp, real beta, real *c,
+                              int64_t rsc, const real *bias, int bias_axis, int relu, int isa,
+                              int n_threads)
+{
+    if (k <= 0 || m <= 0 || n <= 0) /* C := relu?(beta C + bias): B is not read */
+        return PYNN_FN(pynn_gemm)(m, n, k, alpha, a, rsa, csa, NULL, 0, 0, beta, c, rsc, 1, bias,
+                                  bias_axis, relu, isa, n_threads);
+    CTX x;
+    memset(&x, 0, sizeof x);
+    x.m = m, x.n = n, x.k = k, x.alpha = alpha, x.beta = beta;
+    x.a = a, x.rsa = rsa, x.csa = csa;
+    x.c = c, x.rsc = rsc, x.csc = 1;
+    x.bias = bias, x.bias_axis = bias_axis, x.relu = relu;
+    x.csb = 1; /* as packed: never transposed again */
+    x.b_prepacked = bp;
+    return PYNN_FN(gemm_blocked)(&x, pynn_gemm_kernels(isa),
+                                 gemm_blocks(isa, sizeof(real) == sizeof(double)), n_threads);
 }
 
 int PYNN_FN(pynn_gemm)(int64_t m, int64_t n, int64_t k, real alpha, const real *a, int64_t rsa,

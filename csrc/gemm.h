@@ -30,7 +30,19 @@ struct pynn_cache_info; /* cpu.h */
     /* dst[p * ldd + r] := src[r * lds + p] for r < rows, p < cols: the transposition the          \
      * packing uses, in blocks of registers, for callers that keep a transposed copy. */           \
     K(void, pynn_transpose, (int64_t rows, int64_t cols, const real *src, int64_t lds,             \
-                             real *dst, int64_t ldd))
+                             real *dst, int64_t ldd))                                                                                                   \
+    /* Products that reuse one B (the recurrent layers multiply by the same weights at every       \
+     * step): B (k x n, element (p, j) at b[p * rsb + j * csb]) packed once as the blocked         \
+     * product packs it, into bp of pynn_gemm_packed_b_len elements (for this k, n and isa);       \
+     * then C := relu?(alpha * A B + beta * C + bias) as pynn_gemm computes it, C row-major       \
+     * (rows rsc apart), B read from bp. */                                                        \
+    K(int64_t, pynn_gemm_packed_b_len, (int64_t k, int64_t n, int isa))                            \
+    K(void, pynn_gemm_pack_b, (int64_t k, int64_t n, const real *b, int64_t rsb, int64_t csb,      \
+                               int isa, real *bp))                                                 \
+    K(int, pynn_gemm_packed, (int64_t m, int64_t n, int64_t k, real alpha, const real *a,          \
+                              int64_t rsa, int64_t csa, const real *bp, real beta, real *c,        \
+                              int64_t rsc, const real *bias, int bias_axis, int relu, int isa,     \
+                              int n_threads))
 
 PYNN_DECLARE_PROTOS(PYNN_GEMM_KERNELS)
 

@@ -42,7 +42,7 @@ static void seq_rows(int64_t n, int tid, int nt, int64_t *r0, int64_t *r1)
 #include "pynn_template.h"
 
 #else /* the template (pynn_template.h) */
-#define GEMM PYNN_FN(pynn_gemm)
+#define GEMM PYNN_FN(pynn_gemm_packed)
 #define ROW_BYTES(rows, h) (sizeof(real) * (size_t)((rows) * (h)))
 
 /* One call's arguments; a thread runs rows [r0, r1) of them. */
@@ -55,6 +55,9 @@ typedef struct {
     /* Forward: W_ih^T (d, G h) and W_hh^T (h, G h), row-major (the LSTM's w_in is
      * [W_ih W_hh]^T, (d + h, 4h), and w_rec unused); backward: w_rec is W_hh (G h, h). */
     const real *w_in, *w_rec;
+    /* The same packed for the GEMMs (pynn_gemm_pack_b), once a call: the weights are the B of
+     * every step's products, which each step would pack again. */
+    const real *bp_in, *bp_rec;
     const real *b_in, *b_rec; /* the LSTM's and RNN's b_in is b_ih + b_hh */
     real *hs, *cs, *acts;     /* forward: acts NULL means the scratch takes them */
     real *scratch;            /* per row: the *_SCRATCH sizes above */
@@ -96,8 +99,8 @@ static int PYNN_FN(carry_back)(const PYNN_FN(seq_args) *q, int64_t s, int64_t r0
         return PYNN_OK;
     }
     const real beta = target == dh || direct ? 1 : 0;
-    return GEMM(rows, h, gate_cols, 1, dg, gate_cols, 1, q->w_rec, h, 1, beta, target, h, 1,
-                NULL, 0, 0, q->isa, 1);
+    return GEMM(rows, h, gate_cols, 1, dg, gate_cols, 1, q->bp_rec, beta, target, h, NULL, 0, 0,
+                q->isa, 1);
 }
 
 static int PYNN_FN(lstm_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t r1)
@@ -115,8 +118,7 @@ static int PYNN_FN(lstm_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_
         /* The step's input projection and recurrent product in one GEMM (k = d + h): its
          * gates stay in cache for the cell, where a projection of every step made ahead
          * would come back from memory, and a short k alone runs the GEMM slowly. */
-        int status = GEMM(rows, g4, k, 1, xh, k, 1, q->w_in, g4, 1, 0, g, g4, 1, q->b_in, 1, 0,
-                          q->isa, 1);
+        int status = GEMM(rows, g4, k, 1, xh, k, 1, q->bp_in, 0, g, g4, q->b_in, 1, 0, q->isa, 1);
         if (status != PYNN_OK)
             return status;
         real *a = q->acts ? q->acts + (t * n + r0) * 5 * h : own_acts;
@@ -158,11 +160,11 @@ static int PYNN_FN(gru_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t
         const int64_t t = PYNN_FN(fwd_step)(q, s);
         const int64_t prev = ((t + q->off) * n + r0) * h, next = ((t + 1) * n + r0) * h;
         /* Two GEMMs: the new gate takes the recurrent product times the reset gate. */
-        int status = GEMM(rows, g3, d, 1, q->x + (t * n + r0) * d, d, 1, q->w_in, g3, 1, 0, gi,
-                          g3, 1, q->b_in, 1, 0, q->isa, 1);
+        int status = GEMM(rows, g3, d, 1, q->x + (t * n + r0) * d, d, 1, q->bp_in, 0, gi, g3,
+                          q->b_in, 1, 0, q->isa, 1);
         if (status == PYNN_OK)
-            status = GEMM(rows, g3, h, 1, q->hs + prev, h, 1, q->w_rec, g3, 1, 0, gh, g3, 1,
-                          q->b_rec, 1, 0, q->isa, 1);
+            status = GEMM(rows, g3, h, 1, q->hs + prev, h, 1, q->bp_rec, 0, gh, g3, q->b_rec, 1, 0,
+                          q->isa, 1);
         if (status != PYNN_OK)
             return status;
         real *a = q->acts ? q->acts + (t * n + r0) * 4 * h : own_acts;
@@ -201,11 +203,11 @@ static int PYNN_FN(rnn_fwd_rows)(const PYNN_FN(seq_args) *q, int64_t r0, int64_t
         /* ReLU is the second GEMM's epilogue, written straight into the state; tanh, a
          * kernel of its own, reads the sum from scratch. */
         real *sum = q->relu ? out : pre;
-        int status = GEMM(rows, h, d, 1, q->x + (t * n + r0) * d, d, 1, q->w_in, h, 1, 0, sum, h,
-                          1, q->b_in, 1, 0, q->isa, 1);
+        int status = GEMM(rows, h, d, 1, q->x + (t * n + r0) * d, d, 1, q->bp_in, 0, sum, h,
+                          q->b_in, 1, 0, q->isa, 1);
         if (status == PYNN_OK)
-            status = GEMM(rows, h, h, 1, q->hs + ((t + q->off) * n + r0) * h, h, 1, q->w_rec, h,
-                          1, 1, sum, h, 1, NULL, 0, q->relu, q->isa, 1);
+            status = GEMM(rows, h, h, 1, q->hs + ((t + q->off) * n + r0) * h, h, 1, q->bp_rec, 1,
+                          sum, h, NULL, 0, q->relu, q->isa, 1);
         if (status != PYNN_OK)
             return status;
         if (!q->relu)
@@ -258,23 +260,48 @@ static int PYNN_FN(over_rows)(int (*rows)(const PYNN_FN(seq_args) *, int64_t, in
 typedef void (*PYNN_FN(fill_fn))(PYNN_FN(seq_args) *q, real *wt, const real *w_ih,
                                   const real *w_hh, int64_t gate_cols);
 
+/* B (k x n, rows rsb apart) packed for the GEMMs, NULL when out of memory. */
+static real *PYNN_FN(packed)(int64_t k, int64_t n, const real *b, int64_t rsb, int isa)
+{
+    /* At least one element: an input of no features (d = 0) packs nothing. */
+    const int64_t len = PYNN_FN(pynn_gemm_packed_b_len)(k, n, isa);
+    real *bp = pynn_alloc_n(len == 0 ? 1 : len, sizeof(real), 0);
+    if (bp)
+        PYNN_FN(pynn_gemm_pack_b)(k, n, b, rsb, 1, isa, bp);
+    return bp;
+}
+
 /* Allocates the scratch (row_scratch elements a row) and, for a forward (fill not NULL), the
- * transposed weights ((d + h) x gate_cols), which `fill` writes and points q at; runs the
- * rows; frees both. */
+ * transposed weights ((d + h) x gate_cols), which `fill` writes and points q at; packs the
+ * weights the steps multiply by (a backward's: W_hh, gate_cols x h); runs the rows; frees
+ * all. */
 static int PYNN_FN(run)(int (*rows)(const PYNN_FN(seq_args) *, int64_t, int64_t),
                         PYNN_FN(seq_args) *q, int64_t row_scratch, PYNN_FN(fill_fn) fill,
                         const real *w_ih, const real *w_hh, int64_t gate_cols, int n_threads)
 {
     real *wt = fill ? pynn_alloc_n((q->d + q->h) * gate_cols, sizeof(real), 0) : NULL;
+    real *bp_in = NULL, *bp_rec = NULL;
     q->scratch = pynn_alloc_n(q->n * row_scratch, sizeof(real), 0);
     int status = PYNN_ERR_NOMEM;
     if ((wt || !fill) && q->scratch) {
-        if (fill)
+        if (fill) {
             fill(q, wt, w_ih, w_hh, gate_cols);
-        status = PYNN_FN(over_rows)(rows, q, seq_threads(q->L, q->n, gate_cols, q->d + q->h,
-                                                         n_threads));
+            /* Joint (the LSTM's [W_ih W_hh]^T, no w_rec) or apart. */
+            const int64_t k_in = q->w_rec ? q->d : q->d + q->h;
+            bp_in = PYNN_FN(packed)(k_in, gate_cols, q->w_in, gate_cols, q->isa);
+            if (q->w_rec)
+                bp_rec = PYNN_FN(packed)(q->h, gate_cols, q->w_rec, gate_cols, q->isa);
+        } else {
+            bp_rec = PYNN_FN(packed)(gate_cols, q->h, q->w_rec, q->h, q->isa);
+        }
+        q->bp_in = bp_in, q->bp_rec = bp_rec;
+        if ((bp_in || !fill) && (bp_rec || (fill && !q->w_rec)))
+            status = PYNN_FN(over_rows)(rows, q, seq_threads(q->L, q->n, gate_cols,
+                                                             q->d + q->h, n_threads));
     }
     pynn_free(wt);
+    pynn_free(bp_in);
+    pynn_free(bp_rec);
     pynn_free(q->scratch);
     return status;
 }
