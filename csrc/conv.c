@@ -516,7 +516,7 @@ static void PYNN_FN(flat_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
             rows_pad_copy(g, x + b * x_step, r->pad + b * r->geom.x_row, sizeof(real));
             rows_pad_copy(t, dyb, r->dyf + b * r->dy_stride, sizeof(real));
             for (int64_t oc = 0; db_acc && oc < o; ++oc)
-                db_acc[oc] += PYNN_FN(pynn_sum)(dyb + oc * npix, npix);
+                db_acc[oc] += r->desc->PYNN_FN(sum)(dyb + oc * npix, npix);
         }
         /* dy's rows start past the padding; their gaps and the rows below are zeros */
         r->desc->PYNN_FN(dw_flat)(&r->geom, r->pad, r->dyf + t->pw + t->ph * pad_row(t),
@@ -543,7 +543,7 @@ static void PYNN_FN(flat_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
                 }
             }
             if (db_acc)
-                db_acc[oc] += PYNN_FN(pynn_sum)(dyf + oc * row, row);
+                db_acc[oc] += r->desc->PYNN_FN(sum)(dyf + oc * row, row);
         }
     }
     r->desc->PYNN_FN(dw_flat)(&r->geom, r->pad, r->dyf, dw_acc);
@@ -594,7 +594,7 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
         PYNN_FN(rows_dw_images)(g, rows, x, nb, dy, o * npix, npix);
         for (int64_t b = 0; db_acc && b < nb; ++b)
             for (int64_t oc = 0; oc < o; ++oc)
-                db_acc[oc] += PYNN_FN(pynn_sum)(dy + (b * o + oc) * npix, npix);
+                db_acc[oc] += rows->desc->PYNN_FN(sum)(dy + (b * o + oc) * npix, npix);
         return PYNN_OK;
     }
     if (nb > 1 || pool || relu_y) { /* NCHW (b, o, p) to chunk layout (o, b, p) */
@@ -629,8 +629,9 @@ static int PYNN_FN(backward_chunk)(const pynn_conv_geom *g, int64_t o, const rea
             return status;
     }
     if (db_acc) {
+        const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
         for (int64_t oc = 0; oc < o; ++oc)
-            db_acc[oc] += PYNN_FN(pynn_sum)(dyc + oc * ld, ld);
+            db_acc[oc] += desc->PYNN_FN(sum)(dyc + oc * ld, ld);
     }
     if (dx) {
         /* The columns are no longer needed: their buffer takes W^T dY. */
@@ -684,7 +685,7 @@ static int PYNN_FN(argmax_images)(const pynn_conv_geom *g, const pynn_conv_pool_
         desc->PYNN_FN(dw)(cg, pad, dyb, ib, dw_rows);
         if (db_acc)
             for (int64_t oc = 0; oc < cg->o; ++oc)
-                db_acc[oc] += PYNN_FN(pynn_sum)(dyb + oc * cg->pooled, cg->pooled);
+                db_acc[oc] += desc->PYNN_FN(sum)(dyb + oc * cg->pooled, cg->pooled);
         if (dx) {
             memset(dxpad, 0, (size_t)pad_len * sizeof(real));
             desc->PYNN_FN(dx)(cg, wrows, dyb, ib, dxpad);

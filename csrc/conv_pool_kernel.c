@@ -560,6 +560,8 @@ static void PYNN_FN(maxpool_row_2x2)(const real *PYNN_RESTRICT xp, int64_t w, in
     }
 }
 
+static double PYNN_FN(sum)(const real *x, int64_t n) { return PYNN_FN(pynn_sum)(x, n); }
+
 static void PYNN_FN(maxpool_2x2)(const real *x, int64_t w, int64_t oh, int64_t ow, real *y,
                                  int64_t *idx)
 {

@@ -92,7 +92,10 @@ typedef struct {
      * INT32_MAX): y (oh x ow) := the window maxima and idx := their flat positions in the plane,  \
      * by pool.h's rule (the first maximum, or the last NaN). pool.c's planes take it. */          \
     K(void, maxpool_2x2, (const real *x, int64_t w, int64_t oh, int64_t ow, real *y,               \
-                          int64_t *idx))
+                          int64_t *idx))                                                           \
+    /* pynn_sum (pynn_math.h) at the ISA's width: conv.c's bias gradients sum whole planes of dy,  \
+     * which its portable build summed two doubles at a time. */                                   \
+    K(double, sum, (const real *x, int64_t n))
 
 typedef struct {
     int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */

@@ -129,21 +129,22 @@ static inline int64_t pynn_select_i64(int take, int64_t a, int64_t b)
     return (a & m) | (b & ~m);
 }
 
-/* The sum of n values, accumulated in double in 8 interleaved partial sums. One running sum
+/* The sum of n values, accumulated in double in 16 interleaved partial sums. One running sum
  * is a chain of dependent additions (4 cycles each) that the compiler may not reorder
- * without -ffast-math; eight independent ones vectorise and pipeline. */
+ * without -ffast-math; independent ones vectorise and pipeline: 16 doubles are two chains of
+ * 512-bit vectors, four of 256 (8 lanes left AVX-512 one chain, bound by its latency). */
 #define PYNN_DEFINE_SUM(name, real)                                    \
     static inline double name(const real *x, int64_t n)                \
     {                                                                  \
-        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                     \
+        double lane[16] = {0};                                         \
         int64_t i = 0;                                                 \
-        for (; i + 8 <= n; i += 8)                                     \
-            for (int k = 0; k < 8; ++k)                                \
+        for (; i + 16 <= n; i += 16)                                   \
+            for (int k = 0; k < 16; ++k)                               \
                 lane[k] += x[i + k];                                   \
         double s = 0;                                                  \
         for (; i < n; ++i)                                             \
             s += x[i];                                                 \
-        for (int k = 0; k < 8; ++k)                                    \
+        for (int k = 0; k < 16; ++k)                                   \
             s += lane[k];                                              \
         return s;                                                      \
     }
