@@ -6,6 +6,7 @@
 #include "activation.h"
 #include "conv.h"
 #include "conv_pool_kernel.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "pool.h"
 #include "pynn_math.h"
@@ -360,14 +361,18 @@ static int PYNN_FN(rows_plan_init)(PYNN_FN(rows_plan) *p, const pynn_conv_geom *
     const int64_t wide = f32 ? desc->wide_lanes_f32 : desc->wide_lanes_f64;
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
     p->pad_len = rows_pad_len(g, PYNN_MAX(lanes, wide));
-    /* Values computed: row by row, or as one flat row in either width of vector. The flat row
-     * in the ISA's own vectors (4 x 6 blocks of 512 bits with AVX-512) ran 3-4% faster than
-     * in 256-bit ones at the same count (32 -> 64 on 28x28) and is taken unless it computes
-     * more. */
+    /* Values computed: row by row or as one flat row in `lanes`-wide vectors, or as a flat
+     * row in the ISA's own (AVX-512's 512 bits, wide lanes). Each is weighed by the time its
+     * vectors take: a wide vector costs wide / lanes narrow ones where the core splits it in
+     * halves (Zen 4), one where it has full-width units (Zen 5: a 24-wide row of 5x5 taps is
+     * then cheaper as a flat row of wide vectors, which wastes more lanes, than row by row),
+     * as pynn_cpu_wide_speedup measured. At the same cost the wide row is taken: with split
+     * units it still ran 3-4% faster than 256-bit vectors (32 -> 64 on 28x28, Zen 4). */
     const int64_t flat_len = (g->oh - 1) * pad_row(g) + g->ow;
-    const int64_t by_rows = g->oh * pynn_ceil_div(g->ow, lanes) * lanes;
-    const int64_t flat_narrow = pynn_ceil_div(flat_len, lanes) * lanes;
-    const int64_t flat_wide = pynn_ceil_div(flat_len, wide) * wide;
+    const double speedup = wide > lanes ? pynn_cpu_wide_speedup() : 1;
+    const double by_rows = (double)(g->oh * pynn_ceil_div(g->ow, lanes));
+    const double flat_narrow = (double)pynn_ceil_div(flat_len, lanes);
+    const double flat_wide = (double)(pynn_ceil_div(flat_len, wide) * (wide / lanes)) / speedup;
     const int flat = g->sh == 1 && PYNN_MIN(flat_narrow, flat_wide) < by_rows;
     p->kernel = flat && flat_wide <= flat_narrow ? desc->PYNN_FN(fwd_rows_wide)
                                                  : desc->PYNN_FN(fwd_rows);

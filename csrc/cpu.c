@@ -1,5 +1,9 @@
 #include "cpu.h"
 
+#include <time.h>
+
+#include "gemm.h"
+
 #if defined(__x86_64__) || defined(_M_X64)
 #define PYNN_X86_64 1
 #else
@@ -115,6 +119,57 @@ double pynn_team_round_trip_ns(int rounds)
     (void)rounds;
     return -1;
 #endif
+}
+
+/* ---- How fast full-width AVX-512 is against 256-bit vectors ---- */
+
+/* Seconds of a monotonic-enough wall clock (C11; this is not a timing of record, only the
+ * ratio of two short runs). */
+static double seconds_now(void)
+{
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The best FMA rate of isa's probe (gemm.h), in operations a second: runs long enough (a fifth
+ * of a millisecond or more each) to be timed, best of WIDE_PROBE_RUNS. */
+#define WIDE_PROBE_RUNS 5
+static double fma_rate(int isa)
+{
+    float sink = 0;
+    int64_t rounds = 1 << 10;
+    double best = 0;
+    for (int run = 0; run < WIDE_PROBE_RUNS;) {
+        const double start = seconds_now();
+        const int64_t flops = pynn_fma_probe_f32(isa, rounds, &sink);
+        const double elapsed = seconds_now() - start;
+        if (elapsed < 2e-4) {
+            rounds *= 4;
+            continue;
+        }
+        best = PYNN_MAX(best, (double)flops / elapsed);
+        ++run;
+    }
+    return best;
+}
+
+static double wide_speedup = 1;
+static pynn_once_flag wide_once = PYNN_ONCE_INIT;
+
+static void wide_measure(void)
+{
+    if (!pynn_cpu_isa_supported(PYNN_ISA_AVX512) || !pynn_cpu_isa_supported(PYNN_ISA_AVX2))
+        return;
+    const double narrow = fma_rate(PYNN_ISA_AVX2), wide = fma_rate(PYNN_ISA_AVX512);
+    if (narrow > 0)
+        wide_speedup = PYNN_MAX(1.0, PYNN_MIN(2.0, wide / narrow));
+}
+
+double pynn_cpu_wide_speedup(void)
+{
+    pynn_call_once(&wide_once, wide_measure);
+    return wide_speedup;
 }
 
 /* ---- Cache sizes, for the GEMM's blocking model ---- */

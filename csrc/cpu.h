@@ -22,6 +22,14 @@ int pynn_openmp_enabled(void);
  * they hand each other data. For reports (pynn.show_config, the benchmark). */
 double pynn_team_round_trip_ns(int rounds);
 
+/* How many times the float32 FMA throughput of the AVX2 build's 256-bit vectors the AVX-512
+ * build's full-width ones reach on this core: measured once, on first call (the best of a
+ * few runs of each build's FMA probe, a millisecond or two in all), 1 where the CPU or build
+ * has no AVX-512. Cores that split 512-bit operations in halves (Zen 4) reach about 1, cores
+ * with full-width units (Zen 5, Intel's server cores) about 2: kernels that can take a row in
+ * either width weigh the lanes each would waste by it. Thread-safe. */
+double pynn_cpu_wide_speedup(void);
+
 /* One cache level of one core as the GEMM's blocking model sees it (gemm.c). size == 0: the
  * level is absent or could not be read; ways == 0: associativity unknown (fully associative
  * caches report size / line). `sharing` counts the logical CPUs that share the level. */

@@ -35,6 +35,21 @@ def test_config_reports_the_kernels_in_use(capsys):
     assert f"from {info['cache_source']}" in printed
 
 
+def test_wide_speedup_is_measured_once_and_reported(capsys):
+    """The ratio of AVX-512's FMA throughput to 256-bit vectors': between 1 (halves) and 2
+    (full-width units), kept from the first measurement; 1 without AVX-512."""
+    speedup = _native.wide_vector_speedup()
+    assert 1.0 <= speedup <= 2.0
+    assert _native.wide_vector_speedup() == speedup
+    info = show_config()
+    assert info["wide_speedup"] == speedup
+    printed = capsys.readouterr().out
+    if "avx512" in info["isas"]:
+        assert f"512-bit FMA throughput: {speedup:.2f}x" in printed
+    else:
+        assert speedup == 1.0 and "512-bit" not in printed
+
+
 def test_round_trip_between_the_team_threads(capsys):
     """Two threads bouncing a cache line: tens to hundreds of nanoseconds a round trip on
     any machine (a microsecond and more only when a core is shared with another process)."""

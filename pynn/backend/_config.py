@@ -31,7 +31,10 @@ def config():
         cores busy or where training steps ran faster with fewer; see
         :func:`pynn.get_num_threads`); ``round_trip_ns``: how far apart two threads of the
         kernels' team are, the nanoseconds a cache line takes between them and back (tens
-        on one die, hundreds across dies; None with fewer than 2 threads or no OpenMP); and
+        on one die, hundreds across dies; None with fewer than 2 threads or no OpenMP);
+        ``wide_speedup``: the measured float32 FMA throughput of AVX-512's 512-bit vectors over
+        256-bit ones (about 1 where the core splits them in halves, 2 with full-width units;
+        1 without AVX-512; None without compiled kernels); and
         ``gemm_blocking``: for float32
         and float64, the register block ``mr`` x ``nr`` and the cache blocks ``kc``,
         ``mc``, ``nc`` of the ISA in use, and their ``source`` (``"model"``, computed from
@@ -43,7 +46,8 @@ def config():
 
     info = {"cpu": _cpu_model(), "caches": {}, "cache_source": None,
             "backend": _active_name, "threads": _runtime.get_num_threads(),
-            "threads_in_use": _runtime.kernel_threads(), "round_trip_ns": None}
+            "threads_in_use": _runtime.kernel_threads(), "round_trip_ns": None,
+            "wide_speedup": None}
     try:
         from . import _native, compiled
     except ImportError:
@@ -57,6 +61,7 @@ def config():
     isa = compiled.get_isa()
     number = _native.ISA_NAMES.index(isa)
     info.update(isa=isa, isas=compiled.available_isas(), openmp=compiled.openmp_enabled(),
+                wide_speedup=_native.wide_vector_speedup(),
                 gemm_blocking={"float32": _native.gemm_blocking(number),
                                "float64": _native.gemm_blocking(number, True)})
     return info
@@ -84,6 +89,9 @@ def show_config():
     if info["round_trip_ns"] is not None:
         lines.append(f"threads' cache-line round trip: {info['round_trip_ns']:.0f} ns (tens: "
                      f"one die; hundreds: different dies)")
+    if info["wide_speedup"] is not None and "avx512" in info["isas"]:
+        lines.append(f"512-bit FMA throughput: {info['wide_speedup']:.2f}x 256-bit's "
+                     f"(about 1: split in halves; 2: full-width units)")
     for dtype, b in info["gemm_blocking"].items():
         lines.append(f"gemm {dtype}: register block {b['mr']}x{b['nr']}, kc {b['kc']}, "
                      f"mc {b['mc']}, nc {b['nc']} (from {b['source']})")

@@ -47,6 +47,22 @@ def team_round_trip_ns(int rounds=2000):
     return None if ns < 0 else ns
 
 
+def wide_vector_speedup():
+    """How many times the float32 FMA throughput of 256-bit vectors the AVX-512 kernels'
+    512-bit ones reach on this core, measured once (csrc/cpu.h): about 1 where the core splits
+    512-bit operations in halves (Zen 4), about 2 with full-width units (Zen 5, Intel's server
+    cores); 1 without AVX-512. Kernels that can take a row in either width weigh by it.
+
+    Returns
+    -------
+    float
+    """
+    cdef double speedup
+    with nogil:
+        speedup = pynn_cpu_wide_speedup()
+    return speedup
+
+
 cdef dict _level(pynn_cache_level c):
     return {"size": c.size, "ways": c.ways, "line": c.line, "sharing": c.sharing}
 
