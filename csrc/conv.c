@@ -138,26 +138,6 @@ static int64_t rows_pad_len(const pynn_conv_geom *g, int64_t slack)
     return g->c * (g->h + 2 * g->ph) * pad_row(g) + g->pw + slack;
 }
 
-/* Copy n bytes of a row. Image rows are short (112 bytes for 28 floats), and a memcpy call
- * per row cost more than its copy (a twentieth of the flat weight gradient); constant-size
- * blocks compile to vector moves, the last one overlapping the one before. */
-static inline void copy_row(void *PYNN_RESTRICT dst, const void *PYNN_RESTRICT src, size_t n)
-{
-    char *d = (char *)dst;
-    const char *s = (const char *)src;
-    if (n >= 32) {
-        for (size_t i = 0; i + 32 < n; i += 32)
-            memcpy(d + i, s + i, 32);
-        memcpy(d + n - 32, s + n - 32, 32);
-    } else if (n >= 8) {
-        for (size_t i = 0; i + 8 < n; i += 8)
-            memcpy(d + i, s + i, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n > 0) {
-        memcpy(d, s, 4); /* one float (rows are whole values of 4 or 8 bytes) */
-    }
-}
-
 /* Copy image x (c x h x w) into the padded image pad, whose zeros are never written. */
 static void rows_pad_copy(const pynn_conv_geom *g, const void *x, void *pad, size_t size)
 {
@@ -166,7 +146,7 @@ static void rows_pad_copy(const pynn_conv_geom *g, const void *x, void *pad, siz
     const char *src = (const char *)x;
     for (int64_t ci = 0; ci < g->c; ++ci)
         for (int64_t r = 0; r < g->h; ++r)
-            copy_row(dst + (size_t)(g->pw + (ci * hp + r + g->ph) * len) * size,
+            pynn_copy_row(dst + (size_t)(g->pw + (ci * hp + r + g->ph) * len) * size,
                      src + (size_t)((ci * g->h + r) * g->w) * size, (size_t)g->w * size);
 }
 
@@ -544,7 +524,7 @@ static void PYNN_FN(flat_dw_images)(const pynn_conv_geom *g, PYNN_FN(rows_dw) *r
                     for (int64_t k = 0; k < g->ow; ++k)
                         dst[k] = ry[k] <= 0 ? 0 : src[k];
                 } else {
-                    copy_row(dst, src, (size_t)g->ow * sizeof(real));
+                    pynn_copy_row(dst, src, (size_t)g->ow * sizeof(real));
                 }
             }
             if (db_acc)

@@ -30,7 +30,7 @@ struct pynn_cache_info; /* cpu.h */
     /* dst[p * ldd + r] := src[r * lds + p] for r < rows, p < cols: the transposition the          \
      * packing uses, in blocks of registers, for callers that keep a transposed copy. */           \
     K(void, pynn_transpose, (int64_t rows, int64_t cols, const real *src, int64_t lds,             \
-                             real *dst, int64_t ldd))                                                                                                   \
+                             real *dst, int64_t ldd))                                              \
     /* Products that reuse one B (the recurrent layers multiply by the same weights at every       \
      * step): B (k x n, element (p, j) at b[p * rsb + j * csb]) packed once as the blocked         \
      * product packs it, into bp of pynn_gemm_packed_b_len elements (for this k, n and isa);       \

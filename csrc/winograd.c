@@ -91,7 +91,7 @@ static void PYNN_FN(pad_rows)(const PYNN_FN(wino_args) *a, const real *xc, int64
         real *dst = plane + (r - 2 * ty0) * a->len + g->pw;
         const int64_t iy = r - g->ph;
         if (iy >= 0 && iy < g->h)
-            memcpy(dst, xc + iy * g->w, sizeof(real) * (size_t)g->w);
+            pynn_copy_row(dst, xc + iy * g->w, sizeof(real) * (size_t)g->w);
         else
             memset(dst, 0, sizeof(real) * (size_t)g->w);
     }
