@@ -760,6 +760,35 @@ static void PYNN_FN(argmax_dw_from_rows)(const pynn_conv_geom *g, const pynn_con
             }
 }
 
+/* The backward of a layer the Winograd forward takes (pynn_winograd_pays), no pooling, no
+ * ReLU: dw by its products, db the sums of dy's planes, dx (unless NULL; geometry tg, from
+ * use_dx_rows) by the same forward on dy with the filters flipped. */
+static int PYNN_FN(winograd_backward)(const pynn_conv_geom *g, int64_t n, int64_t o,
+                                      const real *x, const real *w, const real *dy,
+                                      const pynn_conv_geom *tg, real *dx, real *dw, real *db,
+                                      int isa, int n_threads)
+{
+    int status = PYNN_FN(pynn_winograd_dw)(g, n, o, x, dy, dw, isa, n_threads);
+    if (status == PYNN_OK && db) {
+        const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
+        const int64_t npix = g->oh * g->ow;
+        for (int64_t oc = 0; oc < o; ++oc) {
+            double sum = 0;
+            for (int64_t b = 0; b < n; ++b)
+                sum += desc->PYNN_FN(sum)(dy + (b * o + oc) * npix, npix);
+            db[oc] = (real)sum;
+        }
+    }
+    if (status == PYNN_OK && dx) {
+        real *wt = PYNN_FN(flipped_weights)(g, o, w);
+        status = wt ? PYNN_FN(pynn_winograd_conv)(tg, n, g->c, dy, wt, NULL, 0, dx, isa,
+                                                  n_threads)
+                    : PYNN_ERR_NOMEM;
+        pynn_free(wt);
+    }
+    return status;
+}
+
 int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                              const real *w, const pynn_pool_geom *pool, const real *dy,
                              const real *relu_y, const int64_t *idx, real *dx, real *dw,
@@ -795,6 +824,10 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     const int dx_rows = dx && !pool && use_dx_rows(g, o, teams, n_threads, &tg);
     /* That convolution is 3x3 and stride 1 when the layer's is: Winograd's where it pays. */
     const int dx_wino = dx_rows && pynn_winograd_pays(&tg, g->c);
+    /* The layer's own Winograd products give the weight gradient too, where its forward
+     * takes them and the input gradient does (or is not asked for). */
+    if (!pool && !relu_y && (!dx || dx_wino) && pynn_winograd_pays(g, o))
+        return PYNN_FN(winograd_backward)(g, n, o, x, w, dy, &tg, dx, dw, db, isa, n_threads);
     real *const dx_chunk = dx_rows ? NULL : dx;
     /* Or the flat weight gradient, when the chunks have nothing else to do. */
     const int64_t vmax = 64 / (int64_t)sizeof(real);

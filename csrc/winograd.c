@@ -152,27 +152,37 @@ static int PYNN_FN(run_block)(const PYNN_FN(wino_args) *a, int64_t t0,
     return PYNN_OK;
 }
 
+/* The sizes a call's blocks and rooms take (elements): *u_len of the transformed filters,
+ * *v_len, *m_len and *plane_len of a thread's room. Returns 0 when a size overflows. */
+static int PYNN_FN(wino_plan)(PYNN_FN(wino_args) *a, int64_t n, int64_t *u_len, int64_t *v_len,
+                              int64_t *m_len, int64_t *plane_len)
+{
+    const pynn_conv_geom *g = a->g;
+    a->th = pynn_ceil_div(g->oh, 2), a->tw = pynn_ceil_div(g->ow, 2);
+    a->tiles = pynn_size_mul(pynn_size_mul(n, a->th), a->tw);
+    a->len = 2 * a->tw + 2;
+    *u_len = pynn_size_mul(16, pynn_size_mul(a->o, g->c));
+    if (a->tiles < 0 || *u_len < 0)
+        return 0;
+    a->block = PYNN_MIN(block_tiles(a->th, a->tw), a->tiles);
+    /* A block spans at most this many tile rows of one image, each reading 2 more image rows. */
+    const int64_t plane_rows = 2 * PYNN_MIN(a->th, pynn_ceil_div(a->block, a->tw) + 1) + 2;
+    *v_len = pynn_size_mul(16, pynn_size_mul(g->c, a->block));
+    *m_len = pynn_size_mul(16, pynn_size_mul(a->o, a->block));
+    *plane_len = pynn_size_mul(plane_rows, a->len);
+    return *v_len >= 0 && *m_len >= 0 && *plane_len >= 0;
+}
+
 int PYNN_FN(pynn_winograd_conv)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                                 const real *w, const real *b, int relu, real *y, int isa,
                                 int n_threads)
 {
     if (n <= 0 || o <= 0)
         return PYNN_OK;
-    PYNN_FN(wino_args) a = {.g = g, .o = o, .th = pynn_ceil_div(g->oh, 2),
-                            .tw = pynn_ceil_div(g->ow, 2), .x = x, .b = b, .relu = relu,
-                            .isa = isa, .y = y, .desc = pynn_winograd_kernels(isa)};
-    a.tiles = pynn_size_mul(pynn_size_mul(n, a.th), a.tw);
-    a.len = 2 * a.tw + 2;
-    const int64_t u_len = pynn_size_mul(16, pynn_size_mul(o, g->c));
-    if (a.tiles < 0 || u_len < 0)
-        return PYNN_ERR_NOMEM;
-    a.block = PYNN_MIN(block_tiles(a.th, a.tw), a.tiles);
-    /* A block spans at most this many tile rows of one image, each reading 2 more image rows. */
-    const int64_t plane_rows = 2 * PYNN_MIN(a.th, pynn_ceil_div(a.block, a.tw) + 1) + 2;
-    const int64_t v_len = pynn_size_mul(16, pynn_size_mul(g->c, a.block));
-    const int64_t m_len = pynn_size_mul(16, pynn_size_mul(o, a.block));
-    const int64_t plane_len = pynn_size_mul(plane_rows, a.len);
-    if (v_len < 0 || m_len < 0 || plane_len < 0)
+    PYNN_FN(wino_args) a = {.g = g, .o = o, .x = x, .b = b, .relu = relu, .isa = isa, .y = y,
+                            .desc = pynn_winograd_kernels(isa)};
+    int64_t u_len, v_len, m_len, plane_len;
+    if (!PYNN_FN(wino_plan)(&a, n, &u_len, &v_len, &m_len, &plane_len))
         return PYNN_ERR_NOMEM;
     real *u = pynn_alloc_n(u_len, sizeof(real), 0);
     if (!u)
@@ -204,6 +214,113 @@ int PYNN_FN(pynn_winograd_conv)(const pynn_conv_geom *g, int64_t n, int64_t o, c
         pynn_free(s.spare);
     }
     pynn_free(u);
+    return status;
+}
+
+/* dw[oc][ci] := G^T dU G of dU[xi][oc][ci] (16 x o x c): the gradient of U = G g G^T. */
+static void PYNN_FN(filter_gradient)(int64_t o, int64_t c, const real *du, real *dw)
+{
+    const int64_t step = o * c;
+    for (int64_t oc = 0; oc < o; ++oc)
+        for (int64_t ci = 0; ci < c; ++ci) {
+            const real *d = du + oc * c + ci;
+            real q[3][4]; /* G^T dU */
+            for (int j = 0; j < 4; ++j) {
+                const real d0 = d[j * step], d1 = d[(4 + j) * step];
+                const real d2 = d[(8 + j) * step], d3 = d[(12 + j) * step];
+                q[0][j] = d0 + (d1 + d2) / 2;
+                q[1][j] = (d1 - d2) / 2;
+                q[2][j] = (d1 + d2) / 2 + d3;
+            }
+            real *out = dw + (oc * c + ci) * 9;
+            for (int r = 0; r < 3; ++r) {
+                out[3 * r] = q[r][0] + (q[r][1] + q[r][2]) / 2;
+                out[3 * r + 1] = (q[r][1] - q[r][2]) / 2;
+                out[3 * r + 2] = (q[r][1] + q[r][2]) / 2 + q[r][3];
+            }
+        }
+}
+
+/* The dy transforms of a block's tiles into the room's m (16 x o x block). */
+static void PYNN_FN(grad_block)(const PYNN_FN(wino_args) *a, const real *dy, int64_t t0,
+                                int64_t count, const PYNN_FN(wino_room) *s)
+{
+    const pynn_conv_geom *g = a->g;
+    const int64_t per_image = a->th * a->tw, end = t0 + count;
+    for (int64_t start = t0; start < end;) {
+        const int64_t img = start / per_image;
+        const int64_t stop = PYNN_MIN(end, (img + 1) * per_image);
+        const int64_t ty0 = start % per_image / a->tw;
+        for (int64_t oc = 0; oc < a->o; ++oc)
+            a->desc->PYNN_FN(grad_rows)(dy + ((img * a->o + oc) * g->oh + 2 * ty0) * g->ow, g->ow,
+                                        g->oh - 2 * ty0, a->tw, start % a->tw, stop - start,
+                                        s->spare, s->m + oc * a->block + (start - t0),
+                                        a->o * a->block);
+        start = stop;
+    }
+}
+
+int PYNN_FN(pynn_winograd_dw)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
+                              const real *dy, real *dw, int isa, int n_threads)
+{
+    PYNN_FN(wino_args) a = {.g = g, .o = o, .x = x, .isa = isa,
+                            .desc = pynn_winograd_kernels(isa)};
+    int64_t u_len, v_len, m_len, plane_len;
+    if (n <= 0 || o <= 0 || !PYNN_FN(wino_plan)(&a, n, &u_len, &v_len, &m_len, &plane_len))
+        return n <= 0 || o <= 0 ? PYNN_OK : PYNN_ERR_NOMEM;
+    const int64_t blocks = pynn_ceil_div(a.tiles, a.block);
+    const int nt = (int)PYNN_MIN((int64_t)n_threads, blocks);
+    /* Each thread's sums of dU, added in thread order afterwards. */
+    real *du = pynn_alloc_n(pynn_size_mul(nt, u_len), sizeof(real), 1);
+    if (!du)
+        return PYNN_ERR_NOMEM;
+    int status = PYNN_OK;
+    PYNN_OMP(parallel num_threads(nt) if (nt > 1))
+    {
+        /* spare: the zero row past the output (grad_rows' zeros). */
+        PYNN_FN(wino_room) s = {pynn_alloc_n(v_len, sizeof(real), 0),
+                                pynn_alloc_n(m_len, sizeof(real), 0),
+                                pynn_alloc_n(plane_len, sizeof(real), 1),
+                                pynn_alloc_n(2 * a.tw, sizeof(real), 1)};
+        real *mine_du = du + pynn_thread_id() * u_len;
+        real *vt = pynn_alloc_n(PYNN_FN(pynn_gemm_packed_b_len)(a.block, g->c, isa), sizeof(real),
+                                0);
+        int mine = s.v && s.m && s.plane && s.spare && vt ? PYNN_OK : PYNN_ERR_NOMEM;
+        PYNN_OMP(for schedule(static))
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+            const int64_t t0 = blk * a.block, count = PYNN_MIN(a.block, a.tiles - t0);
+            if (mine != PYNN_OK)
+                continue;
+            PYNN_FN(input_block)(&a, t0, count, &s);
+            PYNN_FN(grad_block)(&a, dy, t0, count, &s);
+            /* dU[xi] += dM[xi] (o x tiles) V[xi]^T (tiles x c), V^T packed for the blocked
+             * product: as it lies, its short side (c) sends pynn_gemm to the dot form, which
+             * ran these products at half the speed. */
+            for (int xi = 0; xi < 16 && mine == PYNN_OK; ++xi) {
+                PYNN_FN(pynn_gemm_pack_b)(count, g->c, s.v + xi * g->c * a.block, 1, a.block,
+                                          isa, vt);
+                mine = PYNN_FN(pynn_gemm_packed)(o, g->c, count, 1, s.m + xi * o * a.block,
+                                                 a.block, 1, vt, 1, mine_du + xi * o * g->c,
+                                                 g->c, NULL, 0, 0, isa, 1);
+            }
+        }
+        if (mine != PYNN_OK) {
+            PYNN_OMP(atomic write)
+            status = mine;
+        }
+        pynn_free(s.v);
+        pynn_free(s.m);
+        pynn_free(s.plane);
+        pynn_free(s.spare);
+        pynn_free(vt);
+    }
+    if (status == PYNN_OK) {
+        for (int t = 1; t < nt; ++t)
+            for (int64_t i = 0; i < u_len; ++i)
+                du[i] += du[t * u_len + i];
+        PYNN_FN(filter_gradient)(o, g->c, du, dw);
+    }
+    pynn_free(du);
     return status;
 }
 

@@ -19,7 +19,13 @@
      * satisfy pynn_winograd_pays. Returns PYNN_OK or PYNN_ERR_NOMEM. */    \
     K(int, pynn_winograd_conv, (const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,      \
                                 const real *w, const real *b, int relu, real *y, int isa,          \
-                                int n_threads))
+                                int n_threads))                                                                                                   \
+    /* dw (o x c x 3 x 3) := the weight gradient of that convolution given dy (n x o x oh x ow):   \
+     * U = G g G^T's gradient summed over the tiles, dU[xi] = (A dY A^T)[xi] (o x tiles) times     \
+     * (B^T d B)[xi]^T (tiles x c), then G^T dU G. Each thread sums its blocks' dU, added in       \
+     * thread order: the same bits at one thread count. PYNN_OK or PYNN_ERR_NOMEM. */              \
+    K(int, pynn_winograd_dw, (const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,        \
+                              const real *dy, real *dw, int isa, int n_threads))
 
 PYNN_DECLARE_PROTOS(PYNN_WINOGRAD_CONV_KERNELS)
 

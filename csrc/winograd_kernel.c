@@ -134,5 +134,51 @@ static void PYNN_FN(output_rows)(const real *m, int64_t m_step, int64_t tw, int6
     }
 }
 
+/* The gradient transform A dY A^T of `count` whole 2x2 tiles of dy (a constant in the steps),
+ * rows y0 and y1: A dY's 4 rows from dy's 2, then the same along the columns. */
+static inline __attribute__((always_inline)) void PYNN_FN(grad_tiles)(
+    const real *PYNN_RESTRICT y0, const real *PYNN_RESTRICT y1, int count,
+    real *PYNN_RESTRICT out, int64_t m_step)
+{
+    PYNN_SIMD()
+    for (int i = 0; i < count; ++i) {
+        const real a = y0[2 * i], b = y0[2 * i + 1], c = y1[2 * i], d = y1[2 * i + 1];
+        const real r[4][2] = {{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}};
+        for (int k = 0; k < 4; ++k) {
+            out[(4 * k + 0) * m_step + i] = r[k][0];
+            out[(4 * k + 1) * m_step + i] = r[k][0] + r[k][1];
+            out[(4 * k + 2) * m_step + i] = r[k][0] - r[k][1];
+            out[(4 * k + 3) * m_step + i] = -r[k][1];
+        }
+    }
+}
+
+static void PYNN_FN(grad_rows)(const real *y, int64_t ow, int64_t rows, int64_t tw, int64_t tx0,
+                               int64_t count, const real *zeros, real *m, int64_t m_step)
+{
+    for (int64_t done = 0, tx = tx0, r = 0; done < count; tx = 0, r += 2) {
+        const int64_t run = PYNN_MIN(tw - tx, count - done);
+        const real *y0 = y + r * ow + 2 * tx, *y1 = r + 1 < rows ? y0 + ow : zeros;
+        real *out = m + done;
+        /* Whole tiles in steps; a last tile half past an odd width reads zeros there. */
+        const int64_t whole = PYNN_MIN(run, (ow - 2 * tx) / 2);
+        if (whole < STEP) {
+            PYNN_FN(grad_tiles)(y0, y1, (int)whole, out, m_step);
+        } else {
+            for (int64_t s = 0;; s += STEP) {
+                s = PYNN_MIN(s, whole - STEP);
+                PYNN_FN(grad_tiles)(y0 + 2 * s, y1 + 2 * s, STEP, out + s, m_step);
+                if (s + STEP == whole)
+                    break;
+            }
+        }
+        if (whole < run) {
+            const real top[2] = {y0[2 * whole], 0}, below[2] = {y1[2 * whole], 0};
+            PYNN_FN(grad_tiles)(top, below, 1, out + whole, m_step);
+        }
+        done += run;
+    }
+}
+
 #undef STEP
 #endif

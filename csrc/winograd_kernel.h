@@ -35,7 +35,13 @@
      * values from the first tile row's top, of which only the first `rows` rows and ow columns   \
      * are written; a tile row's second output row past them goes to `spare` (2 tw values). */    \
     K(void, output_rows, (const real *m, int64_t m_step, int64_t tw, int64_t tx0, int64_t count,   \
-                          real bias, int relu, real *y, int64_t ow, int64_t rows, real *spare))
+                          real bias, int relu, real *y, int64_t ow, int64_t rows, real *spare)) \
+    /* The weight gradient's transform of `count` tiles of one output channel's dy, as             \
+     * output_rows lays them out in y (rows of ow values, the first `rows` of them there; past     \
+     * them, and past ow, dy counts as zero): m[xi * m_step + i] := (A dY A^T)[xi] of the i-th     \
+     * tile's 2x2 dY, A = (A^T)^T. `zeros` holds 2 tw zeros. */                                    \
+    K(void, grad_rows, (const real *y, int64_t ow, int64_t rows, int64_t tw, int64_t tx0,          \
+                        int64_t count, const real *zeros, real *m, int64_t m_step))
 
 typedef struct {
     PYNN_DESC_FIELDS(PYNN_WINOGRAD_KERNELS)

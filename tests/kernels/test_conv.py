@@ -350,20 +350,25 @@ def test_conv2d_winograd_forward_matches_reference(geometry, dtype, relu, compil
                  reduction_len=4 * k, magnitude=4 * k)
     if relu:
         return
-    # The input gradient is the same kind of convolution of dy (o channels in, c out).
+    # The input gradient is the same kind of convolution of dy (o channels in, c out), and the
+    # weight gradient sums the products' gradients over the tiles (with and without dx).
     dy = random(rng, y.shape, dtype)
-    got = compiled.conv2d_backward(x, w, dy, 1, padding)
     expected = reference.conv2d_backward(x, w, dy, 1, padding)
     pixels = y.shape[0] * y.shape[2] * y.shape[3]
-    for g, e, length in zip(got, expected, (4 * out_channels * 9, pixels, pixels)):
-        assert_close(g, e, dtype, reduction_len=length, magnitude=length)
+    for needs_input_grad in (True, False):
+        got = compiled.conv2d_backward(x, w, dy, 1, padding, needs_input_grad=needs_input_grad)
+        assert (got[0] is None) == (not needs_input_grad)
+        for g, e, length in zip(got, expected, (4 * out_channels * 9, 4 * pixels, pixels)):
+            if g is not None:
+                assert_close(g, e, dtype, reduction_len=length, magnitude=length)
 
 
 @pytest.mark.parametrize("geometry", WINOGRAD_GEOMETRIES[4:6])
 def test_conv2d_winograd_same_bits_at_any_thread_count(geometry, compiled, rng, threads):
     """Every tile is computed the same way whichever thread's block holds it; the input
     gradient too, where the batch gives every thread images (with fewer images than threads
-    it takes the threaded GEMM path, which may round differently at another count)."""
+    it takes the threaded GEMM path, which may round differently at another count); the
+    weight gradient repeats at each count."""
     x_shape, out_channels, padding = geometry
     x = random(rng, x_shape, np.float32)
     w = _weights(rng, x_shape, out_channels, (3, 3), np.float32)
@@ -383,6 +388,12 @@ def test_conv2d_winograd_same_bits_at_any_thread_count(geometry, compiled, rng, 
         for _ in range(5):
             for got, want in zip(call(), first):
                 np.testing.assert_array_equal(got, want)
+        # The weight gradient adds the threads' sums in thread order: the same bits at one
+        # count.
+        dw = compiled.conv2d_backward(x, w, dy, 1, padding, needs_input_grad=False)[1]
+        for _ in range(5):
+            again = compiled.conv2d_backward(x, w, dy, 1, padding, needs_input_grad=False)[1]
+            np.testing.assert_array_equal(again, dw)
 
 
 @pytest.mark.parametrize("c, h, width", [(2, 7, 13), (8, 20, 22)])
