@@ -147,7 +147,7 @@ static void rows_pad_copy(const pynn_conv_geom *g, const void *x, void *pad, siz
     for (int64_t ci = 0; ci < g->c; ++ci)
         for (int64_t r = 0; r < g->h; ++r)
             pynn_copy_row(dst + (size_t)(g->pw + (ci * hp + r + g->ph) * len) * size,
-                     src + (size_t)((ci * g->h + r) * g->w) * size, (size_t)g->w * size);
+                          src + (size_t)((ci * g->h + r) * g->w) * size, (size_t)g->w * size);
 }
 
 /* Whether the image-read kernels can run g: stride 1 along the width, one team member per

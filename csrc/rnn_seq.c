@@ -306,9 +306,8 @@ static int PYNN_FN(run)(int (*rows)(const PYNN_FN(seq_args) *, int64_t, int64_t)
     return status;
 }
 
-/* [W_ih W_hh]^T, (d + h, 4h), for the LSTM's one GEMM a step; the GEMM reads a row-major
- * B in place, or packs it by straight copies, where the weights as stored would be
- * transposed again at every step. */
+/* [W_ih W_hh]^T, (d + h, 4h), for the LSTM's one GEMM a step: one matrix for run() to pack
+ * (the two as stored would be two B operands, each transposed). */
 static void PYNN_FN(fill_joint)(PYNN_FN(seq_args) *q, real *wt, const real *w_ih,
                                 const real *w_hh, int64_t gates)
 {

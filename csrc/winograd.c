@@ -35,6 +35,18 @@ static int64_t block_tiles(int64_t th, int64_t tw)
     return PYNN_MAX(1, WINO_MAX_TILES / tw) * tw;
 }
 
+/* A block's tiles [start, end) run through consecutive images: the part in start's image
+ * ends at the returned tile (end, or that image's last tile + 1); *img is that image and
+ * *ty0 the tile row start lies on (th x tw tiles an image). */
+static int64_t image_segment(int64_t start, int64_t end, int64_t th, int64_t tw, int64_t *img,
+                             int64_t *ty0)
+{
+    const int64_t per_image = th * tw;
+    *img = start / per_image;
+    *ty0 = start % per_image / tw;
+    return PYNN_MIN(end, (*img + 1) * per_image);
+}
+
 #define PYNN_TEMPLATE "winograd.c"
 #include "pynn_template.h"
 
@@ -76,11 +88,31 @@ typedef struct {
 
 /* One thread's room: the block's transformed input v (16 x c x block) and output m
  * (16 x o x block), a padded plane of `plane_rows` rows of len values (zero outside the
- * image's columns, which are the only ones written), and a spare output row (output_rows).
- */
+ * image's columns, which are the only ones written), and a spare row of 2 tw values
+ * (output_rows' row past the output; grad_rows' zeros). */
 typedef struct {
     real *v, *m, *plane, *spare;
 } PYNN_FN(wino_room);
+
+/* s := a thread's room, of the sizes wino_plan gave (the spare row zeroed: the weight
+ * gradient reads it as the zeros past dy); PYNN_OK or PYNN_ERR_NOMEM, room_free either way. */
+static int PYNN_FN(room_alloc)(PYNN_FN(wino_room) *s, int64_t v_len, int64_t m_len,
+                               int64_t plane_len, int64_t tw)
+{
+    s->v = pynn_alloc_n(v_len, sizeof(real), 0);
+    s->m = pynn_alloc_n(m_len, sizeof(real), 0);
+    s->plane = pynn_alloc_n(plane_len, sizeof(real), 1);
+    s->spare = pynn_alloc_n(2 * tw, sizeof(real), 1);
+    return s->v && s->m && s->plane && s->spare ? PYNN_OK : PYNN_ERR_NOMEM;
+}
+
+static void PYNN_FN(room_free)(PYNN_FN(wino_room) *s)
+{
+    pynn_free(s->v);
+    pynn_free(s->m);
+    pynn_free(s->plane);
+    pynn_free(s->spare);
+}
 
 /* Rows 2 ty0 .. 2 ty1 + 3 of channel plane xc padded, into the room's plane from its row 0. */
 static void PYNN_FN(pad_rows)(const PYNN_FN(wino_args) *a, const real *xc, int64_t ty0,
@@ -101,18 +133,15 @@ static void PYNN_FN(input_block)(const PYNN_FN(wino_args) *a, int64_t t0, int64_
                                  const PYNN_FN(wino_room) *s)
 {
     const pynn_conv_geom *g = a->g;
-    const int64_t per_image = a->th * a->tw, end = t0 + count;
     /* Image by image: each channel's rows under the block's tiles there are padded once. */
-    for (int64_t start = t0; start < end;) {
-        const int64_t img = start / per_image;
-        const int64_t stop = PYNN_MIN(end, (img + 1) * per_image);
-        const int64_t ty0 = start % per_image / a->tw, ty1 = (stop - 1) % per_image / a->tw;
+    for (int64_t start = t0, end = t0 + count, stop, img, ty0; start < end; start = stop) {
+        stop = image_segment(start, end, a->th, a->tw, &img, &ty0);
+        const int64_t ty1 = (stop - 1) / a->tw % a->th;
         for (int64_t ci = 0; ci < g->c; ++ci) {
             PYNN_FN(pad_rows)(a, a->x + (img * g->c + ci) * g->h * g->w, ty0, ty1, s->plane);
             a->desc->PYNN_FN(input_rows)(s->plane, a->len, a->tw, start % a->tw, stop - start,
                                          s->v + ci * a->block + (start - t0), g->c * a->block);
         }
-        start = stop;
     }
 }
 
@@ -120,18 +149,14 @@ static void PYNN_FN(output_block)(const PYNN_FN(wino_args) *a, int64_t t0, int64
                                   const PYNN_FN(wino_room) *s)
 {
     const pynn_conv_geom *g = a->g;
-    const int64_t per_image = a->th * a->tw, end = t0 + count;
-    for (int64_t start = t0; start < end;) {
-        const int64_t img = start / per_image;
-        const int64_t stop = PYNN_MIN(end, (img + 1) * per_image);
-        const int64_t ty0 = start % per_image / a->tw;
+    for (int64_t start = t0, end = t0 + count, stop, img, ty0; start < end; start = stop) {
+        stop = image_segment(start, end, a->th, a->tw, &img, &ty0);
         for (int64_t oc = 0; oc < a->o; ++oc)
             a->desc->PYNN_FN(output_rows)(
                 s->m + oc * a->block + (start - t0), a->o * a->block, a->tw, start % a->tw,
                 stop - start, a->b ? a->b[oc] : 0, a->relu,
                 a->y + ((img * a->o + oc) * g->oh + 2 * ty0) * g->ow, g->ow, g->oh - 2 * ty0,
                 s->spare);
-        start = stop;
     }
 }
 
@@ -195,11 +220,8 @@ int PYNN_FN(pynn_winograd_conv)(const pynn_conv_geom *g, int64_t n, int64_t o, c
     (void)nt; /* read only by the OpenMP pragma */
     PYNN_OMP(parallel num_threads(nt) if (nt > 1))
     {
-        PYNN_FN(wino_room) s = {pynn_alloc_n(v_len, sizeof(real), 0),
-                                pynn_alloc_n(m_len, sizeof(real), 0),
-                                pynn_alloc_n(plane_len, sizeof(real), 1),
-                                pynn_alloc_n(2 * a.tw, sizeof(real), 0)};
-        int mine = s.v && s.m && s.plane && s.spare ? PYNN_OK : PYNN_ERR_NOMEM;
+        PYNN_FN(wino_room) s;
+        int mine = PYNN_FN(room_alloc)(&s, v_len, m_len, plane_len, a.tw);
         PYNN_OMP(for schedule(static))
         for (int64_t blk = 0; blk < blocks; ++blk)
             if (mine == PYNN_OK)
@@ -208,10 +230,7 @@ int PYNN_FN(pynn_winograd_conv)(const pynn_conv_geom *g, int64_t n, int64_t o, c
             PYNN_OMP(atomic write)
             status = mine;
         }
-        pynn_free(s.v);
-        pynn_free(s.m);
-        pynn_free(s.plane);
-        pynn_free(s.spare);
+        PYNN_FN(room_free)(&s);
     }
     pynn_free(u);
     return status;
@@ -246,17 +265,13 @@ static void PYNN_FN(grad_block)(const PYNN_FN(wino_args) *a, const real *dy, int
                                 int64_t count, const PYNN_FN(wino_room) *s)
 {
     const pynn_conv_geom *g = a->g;
-    const int64_t per_image = a->th * a->tw, end = t0 + count;
-    for (int64_t start = t0; start < end;) {
-        const int64_t img = start / per_image;
-        const int64_t stop = PYNN_MIN(end, (img + 1) * per_image);
-        const int64_t ty0 = start % per_image / a->tw;
+    for (int64_t start = t0, end = t0 + count, stop, img, ty0; start < end; start = stop) {
+        stop = image_segment(start, end, a->th, a->tw, &img, &ty0);
         for (int64_t oc = 0; oc < a->o; ++oc)
             a->desc->PYNN_FN(grad_rows)(dy + ((img * a->o + oc) * g->oh + 2 * ty0) * g->ow, g->ow,
                                         g->oh - 2 * ty0, a->tw, start % a->tw, stop - start,
                                         s->spare, s->m + oc * a->block + (start - t0),
                                         a->o * a->block);
-        start = stop;
     }
 }
 
@@ -277,15 +292,13 @@ int PYNN_FN(pynn_winograd_dw)(const pynn_conv_geom *g, int64_t n, int64_t o, con
     int status = PYNN_OK;
     PYNN_OMP(parallel num_threads(nt) if (nt > 1))
     {
-        /* spare: the zero row past the output (grad_rows' zeros). */
-        PYNN_FN(wino_room) s = {pynn_alloc_n(v_len, sizeof(real), 0),
-                                pynn_alloc_n(m_len, sizeof(real), 0),
-                                pynn_alloc_n(plane_len, sizeof(real), 1),
-                                pynn_alloc_n(2 * a.tw, sizeof(real), 1)};
+        PYNN_FN(wino_room) s;
+        int mine = PYNN_FN(room_alloc)(&s, v_len, m_len, plane_len, a.tw);
         real *mine_du = du + pynn_thread_id() * u_len;
         real *vt = pynn_alloc_n(PYNN_FN(pynn_gemm_packed_b_len)(a.block, g->c, isa), sizeof(real),
                                 0);
-        int mine = s.v && s.m && s.plane && s.spare && vt ? PYNN_OK : PYNN_ERR_NOMEM;
+        if (!vt)
+            mine = PYNN_ERR_NOMEM;
         PYNN_OMP(for schedule(static))
         for (int64_t blk = 0; blk < blocks; ++blk) {
             const int64_t t0 = blk * a.block, count = PYNN_MIN(a.block, a.tiles - t0);
@@ -308,10 +321,7 @@ int PYNN_FN(pynn_winograd_dw)(const pynn_conv_geom *g, int64_t n, int64_t o, con
             PYNN_OMP(atomic write)
             status = mine;
         }
-        pynn_free(s.v);
-        pynn_free(s.m);
-        pynn_free(s.plane);
-        pynn_free(s.spare);
+        PYNN_FN(room_free)(&s);
         pynn_free(vt);
     }
     if (status == PYNN_OK) {
