@@ -18,6 +18,27 @@ const pynn_winograd_desc PYNN_ISA_SYM(pynn_winograd_desc) = {
  * end with the row (recomputing a few tiles) rather than finishing tile by tile. */
 #define STEP (PYNN_MIN(VBYTES, 32) / (int)sizeof(real))
 
+/* Runs the statements over n tiles of a row with `s` the first tile and `steps` the count of
+ * each call: whole steps, the last moved back to end with the row, or all n at once when the
+ * row is shorter than a step (steps a constant in the first case, so that the transforms'
+ * loops are one vector step). */
+#define IN_STEPS(n, ...)                                                                          \
+    do {                                                                                          \
+        if ((n) < STEP) {                                                                         \
+            const int64_t s = 0;                                                                  \
+            const int steps = (int)(n);                                                           \
+            __VA_ARGS__                                                                           \
+        } else {                                                                                  \
+            for (int64_t s = 0;; s += STEP) {                                                     \
+                s = PYNN_MIN(s, (n) - STEP);                                                      \
+                const int steps = STEP;                                                           \
+                __VA_ARGS__                                                                       \
+                if (s + STEP == (n))                                                              \
+                    break;                                                                        \
+            }                                                                                     \
+        }                                                                                         \
+    } while (0)
+
 /* Tiles tx .. tx + count - 1 of a tile row (count a constant in the steps, so that the loop
  * is one vector step). */
 static inline __attribute__((always_inline)) void PYNN_FN(input_tiles)(
@@ -53,16 +74,7 @@ static void PYNN_FN(input_rows)(const real *plane, int64_t len, int64_t tw, int6
     for (int64_t done = 0, tx = tx0; done < count; tx = 0, plane += 2 * len) {
         const int64_t run = PYNN_MIN(tw - tx, count - done);
         real *out = v + done;
-        if (run < STEP) {
-            PYNN_FN(input_tiles)(plane, len, tx, (int)run, out, v_step);
-        } else {
-            for (int64_t s = 0;; s += STEP) {
-                s = PYNN_MIN(s, run - STEP);
-                PYNN_FN(input_tiles)(plane, len, tx + s, STEP, out + s, v_step);
-                if (s + STEP == run)
-                    break;
-            }
-        }
+        IN_STEPS(run, PYNN_FN(input_tiles)(plane, len, tx + s, steps, out + s, v_step););
         done += run;
     }
 }
@@ -100,16 +112,8 @@ static inline __attribute__((always_inline)) void PYNN_FN(output_run)(
     const real *m, int64_t m_step, int64_t cols, real bias, const int relu, real *y0, real *y1)
 {
     const int64_t whole = cols / 2;
-    if (whole < STEP) {
-        PYNN_FN(output_tiles)(m, m_step, (int)whole, bias, relu, y0, y1);
-    } else {
-        for (int64_t s = 0;; s += STEP) {
-            s = PYNN_MIN(s, whole - STEP);
-            PYNN_FN(output_tiles)(m + s, m_step, STEP, bias, relu, y0 + 2 * s, y1 + 2 * s);
-            if (s + STEP == whole)
-                break;
-        }
-    }
+    IN_STEPS(whole, PYNN_FN(output_tiles)(m + s, m_step, steps, bias, relu, y0 + 2 * s,
+                                          y1 + 2 * s););
     if (cols % 2) {
         real last[2], below[2];
         PYNN_FN(output_tiles)(m + whole, m_step, 1, bias, relu, last, below);
@@ -162,16 +166,7 @@ static void PYNN_FN(grad_rows)(const real *y, int64_t ow, int64_t rows, int64_t 
         real *out = m + done;
         /* Whole tiles in steps; a last tile half past an odd width reads zeros there. */
         const int64_t whole = PYNN_MIN(run, (ow - 2 * tx) / 2);
-        if (whole < STEP) {
-            PYNN_FN(grad_tiles)(y0, y1, (int)whole, out, m_step);
-        } else {
-            for (int64_t s = 0;; s += STEP) {
-                s = PYNN_MIN(s, whole - STEP);
-                PYNN_FN(grad_tiles)(y0 + 2 * s, y1 + 2 * s, STEP, out + s, m_step);
-                if (s + STEP == whole)
-                    break;
-            }
-        }
+        IN_STEPS(whole, PYNN_FN(grad_tiles)(y0 + 2 * s, y1 + 2 * s, steps, out + s, m_step););
         if (whole < run) {
             const real top[2] = {y0[2 * whole], 0}, below[2] = {y1[2 * whole], 0};
             PYNN_FN(grad_tiles)(top, below, 1, out + whole, m_step);
@@ -180,5 +175,6 @@ static void PYNN_FN(grad_rows)(const real *y, int64_t ow, int64_t rows, int64_t 
     }
 }
 
+#undef IN_STEPS
 #undef STEP
 #endif
