@@ -97,25 +97,19 @@ static inline double pynn_sigmoid_f64(double x)
 /* take ? a : b through a bit mask. Compilers turn a plain `?:` on floats into a branch, and on
  * random data that branch mispredicts about half the time, several times the cost of the
  * window's arithmetic. */
-static inline float pynn_select_f32(int take, float a, float b)
-{
-    uint32_t ua, ub, m = (uint32_t)0 - (uint32_t)take;
-    memcpy(&ua, &a, sizeof a);
-    memcpy(&ub, &b, sizeof b);
-    ub = (ua & m) | (ub & ~m);
-    memcpy(&b, &ub, sizeof b);
-    return b;
-}
-
-static inline double pynn_select_f64(int take, double a, double b)
-{
-    uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)take;
-    memcpy(&ua, &a, sizeof a);
-    memcpy(&ub, &b, sizeof b);
-    ub = (ua & m) | (ub & ~m);
-    memcpy(&b, &ub, sizeof b);
-    return b;
-}
+#define PYNN_DEFINE_SELECT(name, real, bits)                           \
+    static inline real name(int take, real a, real b)                  \
+    {                                                                  \
+        bits ua, ub, m = (bits)0 - (bits)take;                         \
+        memcpy(&ua, &a, sizeof a);                                     \
+        memcpy(&ub, &b, sizeof b);                                     \
+        ub = (ua & m) | (ub & ~m);                                     \
+        memcpy(&b, &ub, sizeof b);                                     \
+        return b;                                                      \
+    }
+PYNN_DEFINE_SELECT(pynn_select_f32, float, uint32_t)
+PYNN_DEFINE_SELECT(pynn_select_f64, double, uint64_t)
+#undef PYNN_DEFINE_SELECT
 
 static inline int32_t pynn_select_i32(int take, int32_t a, int32_t b)
 {
