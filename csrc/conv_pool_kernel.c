@@ -33,7 +33,11 @@ PYNN_VECTOR_FN cp_vec_f64 cp_vfma_f64(cp_vec_f64 a, cp_vec_f64 b, cp_vec_f64 c)
 {
     return (cp_vec_f64)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
 }
+#if defined(__AVX512VL__)
+#define CP_VREGS 32
+#else
 #define CP_VREGS 16 /* without AVX512VL, 256-bit operations reach only the first 16 registers */
+#endif
 #else
 typedef vec_f32 cp_vec_f32;
 typedef vec_f64 cp_vec_f64;
@@ -345,6 +349,17 @@ static inline __attribute__((always_inline)) PYNN_FN(cp_vec)
     return v;
 }
 
+/* The image-read weight gradient's blocks: DWR_M output channels x DWR_N taps of sums, DWR_M
+ * dy vectors and an image vector in registers (16 registers: 3 x 4; the AVX-512 build's 32:
+ * 4 x 6, 10 loads for 24 fused multiply-adds instead of 7 for 12). */
+#if CP_VREGS >= 32
+#define DWR_M 4
+#define DWR_N 6
+#else
+#define DWR_M 3
+#define DWR_N 4
+#endif
+
 /* acc (dm output channels x dn taps, VL partial sums each, `taps` vectors apart per channel)
  * += the products of dm planes of dy (oc_step apart) with dn taps' rows of the image, over
  * every output row. dm and dn are constants where this is inlined, so the dm x dn sums stay
@@ -354,76 +369,85 @@ static inline __attribute__((always_inline)) void PYNN_FN(dw_rows_block)(
     const real *dy, real *acc)
 {
     const int64_t ow = g->ow, full = ow / VL * VL, rest = ow - full;
-    PYNN_FN(cp_vec) s[3][4], d[3];
-    int64_t o[4];
-#pragma GCC unroll 4
+    PYNN_FN(cp_vec) s[DWR_M][DWR_N], d[DWR_M];
+    int64_t o[DWR_N];
+#pragma GCC unroll 6
     for (int b = 0; b < dn; ++b)
         o[b] = off[b];
-#pragma GCC unroll 3
-    for (int a = 0; a < dm; ++a)
 #pragma GCC unroll 4
+    for (int a = 0; a < dm; ++a)
+#pragma GCC unroll 6
         for (int b = 0; b < dn; ++b)
             memcpy(&s[a][b], acc + (a * g->taps + b) * VL, sizeof(PYNN_FN(cp_vec)));
     for (int64_t oy = 0; oy < g->oh; ++oy) {
         const real *dyr = dy + oy * ow, *xr = x + oy * g->x_row;
         for (int64_t v = 0; v < full; v += VL) {
-#pragma GCC unroll 3
+#pragma GCC unroll 4
             for (int a = 0; a < dm; ++a)
                 memcpy(&d[a], dyr + a * g->oc_step + v, sizeof(PYNN_FN(cp_vec)));
-#pragma GCC unroll 4
+#pragma GCC unroll 6
             for (int b = 0; b < dn; ++b) {
                 PYNN_FN(cp_vec) xv;
                 memcpy(&xv, xr + o[b] + v, sizeof(PYNN_FN(cp_vec)));
-#pragma GCC unroll 3
+#pragma GCC unroll 4
                 for (int a = 0; a < dm; ++a)
                     s[a][b] = PYNN_FN(cp_vfma)(d[a], xv, s[a][b]);
             }
         }
         if (rest) {
-#pragma GCC unroll 3
+#pragma GCC unroll 4
             for (int a = 0; a < dm; ++a)
                 d[a] = PYNN_FN(dw_rows_part)(dyr + a * g->oc_step + full, rest);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
             for (int b = 0; b < dn; ++b) {
                 const PYNN_FN(cp_vec) xv = PYNN_FN(dw_rows_part)(xr + o[b] + full, rest);
-#pragma GCC unroll 3
+#pragma GCC unroll 4
                 for (int a = 0; a < dm; ++a)
                     s[a][b] = PYNN_FN(cp_vfma)(d[a], xv, s[a][b]);
             }
         }
     }
-#pragma GCC unroll 3
-    for (int a = 0; a < dm; ++a)
 #pragma GCC unroll 4
+    for (int a = 0; a < dm; ++a)
+#pragma GCC unroll 6
         for (int b = 0; b < dn; ++b)
             memcpy(acc + (a * g->taps + b) * VL, &s[a][b], sizeof(PYNN_FN(cp_vec)));
 }
 
-/* Blocks of 3 output channels x 4 taps (12 sums, 3 dy and 1 image vector: 16 registers);
- * the ragged last ones with fewer, each shape a constant. */
+/* Blocks of DWR_M output channels x DWR_N taps; the ragged last ones with fewer, each shape a
+ * constant. */
 static void PYNN_FN(dw_rows)(const pynn_conv_rows_geom *g, const real *x, const real *dy,
                              real *acc)
 {
-    for (int64_t oc = 0; oc < g->o; oc += 3) {
-        const int dm = (int)PYNN_MIN(3, g->o - oc);
+    for (int64_t oc = 0; oc < g->o; oc += DWR_M) {
+        const int dm = (int)PYNN_MIN(DWR_M, g->o - oc);
         const real *dyo = dy + oc * g->oc_step;
         real *acco = acc + oc * g->taps * VL;
-        for (int64_t t = 0; t < g->taps; t += 4) {
-            const int dn = (int)PYNN_MIN(4, g->taps - t);
+        for (int64_t t = 0; t < g->taps; t += DWR_N) {
+            const int dn = (int)PYNN_MIN(DWR_N, g->taps - t);
             const int64_t *off = g->tap_off + t;
             real *a = acco + t * VL;
 #define PYNN_DWR_BLOCK(m, n)                                                                       \
-    case (m) * 4 + (n):                                                                            \
+    case (m) * 8 + (n):                                                                            \
         PYNN_FN(dw_rows_block)(m, n, g, x, off, dyo, a);                                           \
         break;
-            switch (dm * 4 + dn) {
-                PYNN_DWR_BLOCK(3, 4) PYNN_DWR_BLOCK(3, 3) PYNN_DWR_BLOCK(3, 2)
-                PYNN_DWR_BLOCK(3, 1) PYNN_DWR_BLOCK(2, 4) PYNN_DWR_BLOCK(2, 3)
-                PYNN_DWR_BLOCK(2, 2) PYNN_DWR_BLOCK(2, 1) PYNN_DWR_BLOCK(1, 4)
-                PYNN_DWR_BLOCK(1, 3) PYNN_DWR_BLOCK(1, 2) PYNN_DWR_BLOCK(1, 1)
+#if DWR_N > 4
+#define PYNN_DWR_ROW(m)                                                                            \
+    PYNN_DWR_BLOCK(m, 1) PYNN_DWR_BLOCK(m, 2) PYNN_DWR_BLOCK(m, 3) PYNN_DWR_BLOCK(m, 4)           \
+    PYNN_DWR_BLOCK(m, 5) PYNN_DWR_BLOCK(m, 6)
+#else
+#define PYNN_DWR_ROW(m)                                                                            \
+    PYNN_DWR_BLOCK(m, 1) PYNN_DWR_BLOCK(m, 2) PYNN_DWR_BLOCK(m, 3) PYNN_DWR_BLOCK(m, 4)
+#endif
+            switch (dm * 8 + dn) {
+                PYNN_DWR_ROW(1) PYNN_DWR_ROW(2) PYNN_DWR_ROW(3)
+#if DWR_M > 3
+                PYNN_DWR_ROW(4)
+#endif
             default:
                 break;
             }
+#undef PYNN_DWR_ROW
 #undef PYNN_DWR_BLOCK
         }
     }

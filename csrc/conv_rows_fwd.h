@@ -12,8 +12,8 @@ static inline __attribute__((always_inline)) void FR_NAME(store_lanes)(real *bas
                                                                       int hi)
 {
 #if VBYTES > 32
-    /* a 512-bit masked store (of a 256-bit vector, too: AVX512VL, which would store it as it
-     * is, is not assumed); the masked-off lanes are neither written nor fault */
+    /* a 512-bit masked store (of a 256-bit vector widened); the masked-off lanes are neither
+     * written nor fault */
     const unsigned mask = (1u << hi) - (1u << lo);
     if (sizeof(real) == sizeof(float))
         _mm512_mask_storeu_ps(base, (__mmask16)mask, FR_WIDEN_F32(v));

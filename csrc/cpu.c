@@ -27,11 +27,12 @@ static int msvc_supports(int isa)
         return 0;
     unsigned long long xcr0 = _xgetbv(0);
     __cpuidex(r, 7, 0);
-    int avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1;
+    int avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1, avx512dq = (r[1] >> 17) & 1,
+        avx512bw = (r[1] >> 30) & 1, avx512vl = (r[1] >> 31) & 1;
     if (isa == PYNN_ISA_AVX2)
         return avx2 && (xcr0 & 0x6) == 0x6;
     if (isa == PYNN_ISA_AVX512)
-        return avx2 && avx512f && (xcr0 & 0xe6) == 0xe6;
+        return avx2 && avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xe6) == 0xe6;
     return 0;
 }
 #endif
@@ -48,8 +49,9 @@ int pynn_cpu_isa_supported(int isa)
     if (isa == PYNN_ISA_AVX2)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (isa == PYNN_ISA_AVX512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-               __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return 0;
 #else
     return 0;
