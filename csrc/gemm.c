@@ -98,8 +98,14 @@ static int gemm_narrow_tail_to_dot(int64_t tail, int64_t k, int64_t nr)
     return tail > 0 && k >= GEMM_DOT_MIN_K && 4 * tail < 3 * width;
 }
 
-/* Tasks per thread and phase: enough for a fast thread to make up for a slow one. */
+/* Tasks per thread and phase: enough for a fast thread to make up for a slow one ... */
 #define GEMM_TASKS_PER_THREAD 4
+/* ... but each of at least this many multiply-adds: a task is claimed from a counter shared by
+ * the team, and that cache line moves between the cores at every claim (the team's round
+ * trip, 50 to 350 ns on the Zen 4 VMs of bench/RESULTS.md). A square 64 product dealt out
+ * in 12 one-tile tasks spent a quarter of its 2-thread time claiming them, and ran slower
+ * than on one thread. */
+#define GEMM_FMAS_PER_TASK (64 * 64 * 16)
 
 /* The next task number from a counter shared by the team (first come, first served). */
 static inline int64_t gemm_claim(int64_t *counter)
@@ -124,6 +130,13 @@ static int gemm_use_dot(int64_t m, int64_t n, int64_t k, int64_t csa, int64_t rs
     const int64_t side = PYNN_MAX(m, n);
     return k >= GEMM_DOT_LONG_MIN_K && side <= GEMM_DOT_LONG_MAX_SIDE &&
            side * k <= GEMM_DOT_LONG_MAX_ELEMS;
+}
+
+/* How many tasks a team of nt threads deals a phase of `fmas` multiply-adds out in. */
+static int64_t gemm_tasks(int64_t fmas, int nt)
+{
+    return PYNN_MIN((int64_t)GEMM_TASKS_PER_THREAD * nt,
+                    PYNN_MAX((int64_t)nt, fmas / GEMM_FMAS_PER_TASK));
 }
 
 static int gemm_threads(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr, int n_threads)
@@ -460,7 +473,7 @@ static void PYNN_FN(gemm_dot)(const CTX *x, const pynn_gemm_desc *desc, int n_th
     const int64_t mblocks = (m + dm - 1) / dm, nblocks = (n + dn - 1) / dn;
     const int by_rows = mblocks >= nblocks;
     const int64_t blocks = by_rows ? mblocks : nblocks, step = by_rows ? dm : dn;
-    const int64_t tasks = PYNN_MIN(blocks, (int64_t)GEMM_TASKS_PER_THREAD * nt);
+    const int64_t tasks = PYNN_MIN(blocks, gemm_tasks(m * n * x->k, nt));
     PYNN_OMP(parallel for num_threads(nt) schedule(dynamic, 1))
     for (int64_t t = 0; t < tasks; ++t) {
         const int64_t lo = blocks * t / tasks * step, hi = blocks * (t + 1) / tasks * step;
@@ -727,13 +740,16 @@ static void PYNN_FN(gemm_worker_private)(const CTX *x, int tid, int nt)
 static void PYNN_FN(gemm_worker)(const CTX *x, int tid, int nt)
 {
     const int64_t MR = x->mr, NR = x->nr;
-    /* Row blocks of at most mc rows; with a team, at least GEMM_TASKS_PER_THREAD per thread
-     * when A has that many micro-panels (smaller blocks re-read the shared packed B, which
-     * is cheaper than splitting B's panels and packing the same A block once per chunk). */
+    /* Row blocks of at most mc rows; with a team, at least gemm_tasks' count of a phase
+     * (one depth block of one column block; all of k when B is read in place) when A has
+     * that many micro-panels (smaller blocks re-read the shared packed B, which is cheaper
+     * than splitting B's panels and packing the same A block once per chunk). */
+    const int64_t phase_fmas = x->m * PYNN_MIN(x->n, x->nc) * (x->pack_b ? PYNN_MIN(x->k, x->kc)
+                                                                          : x->k);
+    const int64_t tasks_wanted = gemm_tasks(phase_fmas, nt);
     int64_t mblocks = (x->m + x->mc - 1) / x->mc;
     if (nt > 1)
-        mblocks = PYNN_MAX(mblocks, PYNN_MIN((x->m + MR - 1) / MR,
-                                             (int64_t)GEMM_TASKS_PER_THREAD * nt));
+        mblocks = PYNN_MAX(mblocks, PYNN_MIN((x->m + MR - 1) / MR, tasks_wanted));
     const int64_t mc_step = ((x->m + mblocks - 1) / mblocks + MR - 1) / MR * MR;
     const int64_t nrow = (x->m + mc_step - 1) / mc_step;
     real *ap = x->apack + tid * x->apack_size;
@@ -745,11 +761,11 @@ static void PYNN_FN(gemm_worker)(const CTX *x, int tid, int nt)
         /* Split B's panels into chunks only when there are too few row blocks to share. */
         int64_t nchunks = 1;
         if (nt > 1)
-            nchunks = PYNN_MIN(npanels, (GEMM_TASKS_PER_THREAD * nt + nrow - 1) / nrow);
+            nchunks = PYNN_MIN(npanels, (tasks_wanted + nrow - 1) / nrow);
         const int64_t ntasks = nrow * nchunks;
         /* One thread packs the block in one call, row by row (see pack_b). */
         const int64_t nbtasks =
-            nt == 1 ? 1 : PYNN_MIN(npanels, (int64_t)GEMM_TASKS_PER_THREAD * nt);
+            nt == 1 ? 1 : PYNN_MIN(npanels, tasks_wanted);
         if (!x->pack_b) {
             for (int64_t t; (t = gemm_claim(counter)) < ntasks;)
                 for (int64_t pc = 0; pc < x->k; pc += x->kc)
