@@ -76,18 +76,31 @@ def _weight_grads(ctx, w_pos, dG, x2, w_ih, hprev2):
     dx = dw_ih = dw_hh = db_ih = db_hh = None
     if nx:
         dx = K.gemm(dGi, w_ih).reshape(ctx.x_shape)
+    db = None
     if nw_ih and nw_hh and dGi is dGh:
-        # One GEMM for both, with the inputs side by side: dG is read once.
-        dw = _transposed_product(np.concatenate([x2, hprev2], axis=1), dGi)
-        d_in = x2.shape[1]
-        dw_ih, dw_hh = np.ascontiguousarray(dw[:, :d_in]), np.ascontiguousarray(dw[:, d_in:])
+        # One GEMM for both, with the inputs side by side: dG is read once. With a bias, a
+        # column of ones beside them makes the GEMM's last output column dG's column sums,
+        # the bias gradient, which would otherwise be one more pass over all of dG (larger
+        # than the caches: (L*N, G*H)).
+        with_db = ctx.has_bias and (nb_ih or nb_hh)
+        d_in, width = x2.shape[1], x2.shape[1] + hprev2.shape[1]
+        side = np.empty((x2.shape[0], width + with_db), x2.dtype)
+        side[:, :d_in], side[:, d_in:width] = x2, hprev2
+        if with_db:
+            side[:, width] = 1
+        dw = _transposed_product(side, dGi)
+        dw_ih, dw_hh = (np.ascontiguousarray(dw[:, :d_in]),
+                        np.ascontiguousarray(dw[:, d_in:width]))
+        if with_db:
+            db = np.ascontiguousarray(dw[:, width])
     else:
         dw_ih = _transposed_product(x2, dGi) if nw_ih else None
         dw_hh = _transposed_product(hprev2, dGh) if nw_hh else None
     if ctx.has_bias:
         if db_pair:
             if nb_ih or nb_hh:
-                db = K.bias_grad(dGi, 1)
+                if db is None:
+                    db = K.bias_grad(dGi, 1)
                 db_ih = db if nb_ih else None
                 db_hh = (db.copy() if nb_ih else db) if nb_hh else None
         else:
