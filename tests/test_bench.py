@@ -150,6 +150,18 @@ def test_plots_are_drawn(tmp_path, with_torch):
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def test_report_and_plots_of_a_run_without_training(tmp_path):
+    results = fake_results()
+    for key in ("batch_scaling", "memory_scaling", "convergence"):
+        del results[key]
+    for run in results["runs"]:
+        del run["training"]  # --no-training
+    text = bench.run.write_all(results, str(tmp_path / "RESULTS.md"))
+    assert "| square 1024 | 2147.5 |" in text and "| MLP 784-100-10, SGD |" not in text
+    if importlib.util.find_spec("matplotlib"):
+        assert sorted(os.listdir(tmp_path / "plots")) == ["gemm.png", "layers.png"]
+
+
 def test_missing_matplotlib_is_a_note_not_a_crash(tmp_path, monkeypatch):
     def no_matplotlib():
         raise ImportError("No module named 'matplotlib'")
@@ -277,6 +289,48 @@ def test_measure_batches_short_calls_and_reports_time_per_call():
     slow = bench.measure(lambda: time.sleep(1.5 * MIN_SAMPLE_SECONDS), repeat=3, warmup=0)
     assert slow["calls"] == 1
     assert slow["median"] >= 1.5 * MIN_SAMPLE_SECONDS
+
+
+def _recording(order, name):
+    return lambda: order.append(name)
+
+
+def test_measure_together_interleaves_the_libraries_in_rounds(monkeypatch):
+    monkeypatch.setattr(bench.timing, "MIN_SAMPLE_SECONDS", 0.0)  # one call per sample
+    monkeypatch.setattr(bench.timing, "_pinned_threads", 1)
+    order = []
+    samples = bench.measure_together({"a": _recording(order, "a"), "absent": None,
+                                      "b": _recording(order, "b")}, repeat=6, warmup=1, rounds=3)
+    assert list(samples) == ["a", "absent", "b"] and samples["absent"] is None
+    for name in ("a", "b"):
+        assert samples[name]["runs"] == 6 and samples[name]["calls"] == 1
+        assert 0 <= samples[name]["q1"] <= samples[name]["median"] <= samples[name]["q3"]
+    # round 1: warm-up, calibration, 2 samples; later rounds: a re-warming call, 2 samples
+    assert order == ["a"] * 4 + ["b"] * 4 + (["a"] * 3 + ["b"] * 3) * 2
+
+
+def test_measure_together_spreads_repeat_and_time_over_the_rounds(monkeypatch):
+    monkeypatch.setattr(bench.timing, "MIN_SAMPLE_SECONDS", 0.0)
+    monkeypatch.setattr(bench.timing, "_pinned_threads", 1)
+    fns = {"a": lambda: None, "b": lambda: None}
+    assert bench.measure_together(fns, repeat=10, rounds=3)["a"]["runs"] == 10
+    # no time at all: the minimum of samples, one per round, still alternating
+    order = []
+    spent = bench.measure_together({"a": _recording(order, "a"), "b": _recording(order, "b")},
+                                   repeat=15, warmup=0, max_seconds=0.0, rounds=3)
+    assert spent["a"]["runs"] == spent["b"]["runs"] == bench.timing.MIN_SAMPLES == 3
+    assert order == ["a", "a", "b", "b"] * 3
+
+
+@pytest.mark.parametrize("threads, pauses", [(1, 0), (2, 6)])
+def test_measure_together_settles_between_libraries_only_with_threads(monkeypatch, threads,
+                                                                       pauses):
+    monkeypatch.setattr(bench.timing, "MIN_SAMPLE_SECONDS", 0.0)
+    monkeypatch.setattr(bench.timing, "_pinned_threads", threads)
+    slept = []
+    monkeypatch.setattr(bench.timing.time, "sleep", slept.append)
+    bench.measure_together({"a": lambda: None, "b": lambda: None}, repeat=3, rounds=3)
+    assert slept == [bench.timing.SETTLE_SECONDS] * pauses  # one per switch of library
 
 
 def _tiny_mnist(n_train=2000, n_test=200):

@@ -2,11 +2,12 @@
 
 Times pynn against peers measured in the same run, at each thread count: NumPy/OpenBLAS for
 GEMM, PyTorch CPU (when installed) for everything, and pynn's own NumPy reference backend.
-Every time is the median of repeated runs after warm-up, quoted with its spread; comparisons
-are ratios of medians. The run writes the report (keeping the text above its generated part),
-the raw figures as ``results.json`` and PNG plots (when matplotlib is installed) where
-``--output`` says: by default the committed ``bench/RESULTS.md`` of the source checkout pynn
-runs from, else ``pynn-bench/RESULTS.md`` in the current directory.
+Every time is the median of repeated runs after warm-up (the libraries of a case timed in
+alternating rounds), quoted with its spread; comparisons are ratios of medians. The run writes
+the report (keeping the text above its generated part), the raw figures as ``results.json``
+and PNG plots (when matplotlib is installed) where ``--output`` says: by default the
+committed ``bench/RESULTS.md`` of the source checkout pynn runs from, else
+``pynn-bench/RESULTS.md`` in the current directory.
 
 Modules: ``timing`` (medians, peers pinned to our threads), ``kernels`` (GEMM, layers,
 sequence layers), ``training`` (training steps, batch scaling, peak memory, MNIST runs),
@@ -38,7 +39,7 @@ from .kernels import (
     xent_step,
 )
 from .report import render, write_report
-from .timing import Peers, measure, median, spread
+from .timing import Peers, measure, measure_together, median, spread
 from .training import (
     CONVERGENCE_CASES,
     MEMORY_CASE,
@@ -69,6 +70,7 @@ __all__ = [
     "conv_step",
     "load_mnist_arrays",
     "measure",
+    "measure_together",
     "median",
     "model_layers",
     "peak_training_memory",

@@ -2,8 +2,8 @@
 sequence layers, each forward + backward, in pynn, PyTorch and pynn's NumPy reference.
 
 Every row is ``{"case": label, "pynn": sample, "torch": sample or None, "reference": sample
-or None}`` with samples from :func:`pynn.bench.timing.measure` (GEMM rows add ``"numpy"`` and
-``"flops"``)."""
+or None}`` with samples from :func:`pynn.bench.timing.measure_together`, which times the
+libraries of a row in alternating rounds (GEMM rows add ``"numpy"`` and ``"flops"``)."""
 
 import functools
 
@@ -12,7 +12,7 @@ import numpy as np
 import pynn
 from pynn.backend import compiled, reference
 
-from .timing import measure, on_backend, rng_arrays
+from .timing import measure, measure_together, on_backend, rng_arrays
 
 SQUARE_SIZES = (64, 128, 256, 512, 1024, 2048)
 QUICK_SQUARE_SIZES = (64, 256, 512, 1024)
@@ -54,14 +54,13 @@ def bench_gemm(peers, sizes):
     for label, m, k, n in cases:
         a, b = rng_arrays((m, k), (k, n))
         out = np.empty((m, n), np.float32)
-        row = {"case": label, "size": n if label.startswith("square") else None,
-               "flops": 2.0 * m * n * k,
-               "pynn": measure(functools.partial(compiled.gemm, a, b, out)),
-               "numpy": measure(functools.partial(np.matmul, a, b, out=out)), "torch": None}
+        fns = {"pynn": functools.partial(compiled.gemm, a, b, out),
+               "numpy": functools.partial(np.matmul, a, b, out=out), "torch": None}
         if peers.torch is not None:
             ta, tb, tc = (peers.torch.from_numpy(v) for v in (a, b, out))
-            row["torch"] = measure(functools.partial(peers.torch.matmul, ta, tb, out=tc))
-        rows.append(row)
+            fns["torch"] = functools.partial(peers.torch.matmul, ta, tb, out=tc)
+        rows.append({"case": label, "size": n if label.startswith("square") else None,
+                     "flops": 2.0 * m * n * k, **measure_together(fns)})
     return rows
 
 
@@ -185,12 +184,12 @@ def bench_layers(peers, with_reference):
                   lambda t, cl: torch_xent_step(t, logits, labels)))
     rows = []
     for label, ours, theirs in cases:
-        row = {"case": label, "pynn": measure(ours(compiled)), "torch": None, "torch_cl": None,
-               "reference": None}
+        fns = {"pynn": ours(compiled), "torch": None, "torch_cl": None}
         if peers.torch is not None:
-            row["torch"] = measure(theirs(peers.torch, False))
+            fns["torch"] = theirs(peers.torch, False)
             if label.startswith("conv"):
-                row["torch_cl"] = measure(theirs(peers.torch, True))
+                fns["torch_cl"] = theirs(peers.torch, True)
+        row = {"case": label, **measure_together(fns), "reference": None}
         if with_reference:
             row["reference"] = measure(ours(reference), repeat=5, warmup=1)
         rows.append(row)
@@ -240,10 +239,11 @@ def sequence_step(library, name, shape, torch=None):
 def bench_sequence(peers, with_reference):
     rows = []
     for label, name, shape in SEQUENCE_LAYERS:
-        row = {"case": label, "torch": None, "torch_cl": None, "reference": None,
-               "pynn": measure(sequence_step("pynn", name, shape), repeat=10)}
+        fns = {"pynn": sequence_step("pynn", name, shape), "torch": None}
         if peers.torch is not None:
-            row["torch"] = measure(sequence_step("torch", name, shape, peers.torch), repeat=10)
+            fns["torch"] = sequence_step("torch", name, shape, peers.torch)
+        row = {"case": label, "torch": None, "torch_cl": None, "reference": None,
+               **measure_together(fns, repeat=10)}
         if with_reference:
             with on_backend("reference"):
                 row["reference"] = measure(sequence_step("pynn", name, shape), repeat=3,

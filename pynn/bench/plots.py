@@ -129,8 +129,10 @@ def plot_convergence(plt, results, outdir):
 
 
 def plot_scaling(plt, results, outdir):
+    runs = results["runs"]
+    compares_threads = len(runs) > 1 and all(run.get("training") for run in runs)
     panels = [p for p in ("batch_scaling", "threads", "memory_scaling")
-              if (p == "threads" and len(results["runs"]) > 1) or results.get(p)]
+              if (p == "threads" and compares_threads) or results.get(p)]
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
@@ -149,7 +151,6 @@ def plot_scaling(plt, results, outdir):
             ax.set_ylabel("us per image")
             ax.set_title(f"CNN training step, {results[panel]['threads']} thread(s)")
         elif panel == "threads":
-            runs = results["runs"]
             cases = [r["case"] for r in runs[0]["training"]]
             labels = [(training_case(c) or (c, c))[1] for c in cases]
             for k, lib in enumerate(("pynn", "torch")):

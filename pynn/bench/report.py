@@ -192,7 +192,8 @@ def _scaling_section(results):
         lines += ["", f"### Scaling with threads, {lo['threads']} -> {hi['threads']}", "",
                   "| case | pynn speed-up | PyTorch speed-up |", "|---|---:|---:|"]
         for key in ("gemm", "layers", "sequence", "training"):
-            for a, b in zip(lo[key], hi[key]):
+            # runs of --no-training have no "training"
+            for a, b in zip(lo.get(key, ()), hi.get(key, ())):
                 lines.append(f"| {a['case']} | {speedup(a['pynn'], b['pynn'])} | "
                              f"{speedup(a['torch'], b['torch'])} |")
     return lines
@@ -209,8 +210,9 @@ def render(results, plots=()):
     lines = [MARKER, "", "## Benchmark report", "",
              f"- Date: {meta['date']}", f"- Machine: {meta['machine']}",
              f"- Command: `{meta['command']}`",
-             ("- Times are medians of repeated runs after warm-up, `±` half their interquartile "
-             "range relative to the median (calls shorter than "
+             ("- Times are medians of repeated runs after warm-up (the libraries of a case "
+             "timed in alternating rounds), `±` half their interquartile range relative to the "
+             "median (calls shorter than "
              f"{MIN_SAMPLE_SECONDS * 1e3:g} ms are timed in batches that long); every library "
              "is pinned to the same thread count (pynn, at the machine's core count, to its "
              "default: that many threads, fewer for training steps timed faster with fewer), "

@@ -12,7 +12,7 @@ import numpy as np
 
 import pynn
 
-from .timing import Peers, measure, on_backend
+from .timing import Peers, measure, measure_together, on_backend
 
 # (label, model, batch size, optimiser, training images per epoch)
 TRAINING_CASES = (
@@ -194,12 +194,11 @@ def bench_training(peers, with_reference):
     rows = []
     for label, model, batch, optimiser, _ in TRAINING_CASES:
         repeat = 200 if model == "tiny" else 30
-        row = {"case": label, "torch": None, "torch_cl": None, "reference": None,
-               "pynn": measure(training_step("pynn", model, batch, optimiser),
-                               repeat=repeat, warmup=5)}
+        fns = {"pynn": training_step("pynn", model, batch, optimiser)}
         for library in _torch_layouts(peers, model):
-            row[library] = measure(training_step(library, model, batch, optimiser, peers.torch),
-                                   repeat=repeat, warmup=5)
+            fns[library] = training_step(library, model, batch, optimiser, peers.torch)
+        row = {"case": label, "torch": None, "torch_cl": None, "reference": None,
+               **measure_together(fns, repeat=repeat, warmup=5)}
         if with_reference:
             with on_backend("reference"):
                 row["reference"] = measure(training_step("pynn", model, batch, optimiser),
@@ -212,12 +211,11 @@ def bench_batch_scaling(peers, batch_sizes):
     """Step time of the scaling model (Adam) at each batch size, in pynn and PyTorch."""
     rows = []
     for batch in batch_sizes:
-        row = {"batch": batch, "torch": None, "torch_cl": None,
-               "pynn": measure(training_step("pynn", SCALING_MODEL, batch, "adam"))}
+        fns = {"pynn": training_step("pynn", SCALING_MODEL, batch, "adam")}
         for library in _torch_layouts(peers, SCALING_MODEL):
-            row[library] = measure(training_step(library, SCALING_MODEL, batch, "adam",
-                                                 peers.torch))
-        rows.append(row)
+            fns[library] = training_step(library, SCALING_MODEL, batch, "adam", peers.torch)
+        rows.append({"batch": batch, "torch": None, "torch_cl": None,
+                     **measure_together(fns)})
     return rows
 
 
