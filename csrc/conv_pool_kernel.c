@@ -48,10 +48,10 @@ typedef ivec_f64 cp_ivec_f64;
 #define CP_VREGS VREGS
 #endif
 
-/* The 2x2, stride-2 max-pooling of float32 rows (maxpool_2x2 below): 8 windows a step in
- * the AVX2 and AVX-512 builds, then 4 with SSE2 (every x86-64 build), the portable loop for
- * the rest; compiled per instruction set, so the convolutions' pooling and the pooling layer
- * get the machine's widest step. */
+/* The 2x2, stride-2 max-pooling of float32 rows (maxpool_2x2 below): 16 windows a step in
+ * the AVX-512 build, 8 in the AVX2 build, then 4 with SSE2 (every x86-64 build), the portable
+ * loop for the rest; compiled per instruction set, so the convolutions' pooling and the
+ * pooling layer get the machine's widest step. */
 #if defined(__SSE2__) || defined(_M_X64)
 #include <emmintrin.h>
 
@@ -105,9 +105,8 @@ static inline int64_t maxpool_quads_2x2_f32(const float *r0, const float *r1, in
 #endif
 
 #if defined(__AVX2__)
-/* The same 8 windows a step (the AVX2 and AVX-512 builds), from column 0. A 256-bit vector
- * holds the windows of a 12-wide row (the CNN's 24 x 24 planes) in one step and a 4-window
- * step; 16 would hold none. */
+/* The same 8 windows a step (the AVX2 build), from column 0. A 256-bit vector holds the
+ * windows of a 12-wide row (the CNN's 24 x 24 planes) in one step and a 4-window step. */
 static inline __m256 replaces_ps8(__m256 b, __m256 a)
 {
     return _mm256_or_ps(_mm256_cmp_ps(b, a, _CMP_GT_OQ), _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
@@ -158,11 +157,67 @@ static inline int64_t maxpool_octs_2x2_f32(const float *r0, const float *r1, int
 }
 #endif
 
+#if defined(__AVX512F__)
+/* 16 windows a step (the AVX-512 build), the last step masked: a 12-wide row (the CNN's
+ * 24 x 24 planes) is one step, where the 8-window steps above take two of different kinds.
+ * Masked-off lanes are neither read nor written, so the row's ends are safe. */
+static inline int64_t maxpool_16s_2x2_f32(const float *r0, const float *r1, int64_t w,
+                                          int64_t ow, int64_t at, float *yrow, int64_t *irow)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i one = _mm512_set1_epi32(1), below = _mm512_set1_epi32((int32_t)w);
+    const __m512i pairs = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i next8 = _mm512_set1_epi64(16);
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+        const int64_t n = PYNN_MIN(16, ow - ox);
+        const __mmask16 out = (__mmask16)((1u << n) - 1);
+        /* the window's 2n values of each row, in two vectors */
+        const __mmask16 in0 = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
+        const __mmask16 in1 = (__mmask16)(n > 8 ? (1u << (2 * n - 16)) - 1 : 0);
+        const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+        const __m512 t0 = _mm512_maskz_loadu_ps(in0, p0), t1 = _mm512_maskz_loadu_ps(in1, p0 + 16);
+        const __m512 u0 = _mm512_maskz_loadu_ps(in0, p1), u1 = _mm512_maskz_loadu_ps(in1, p1 + 16);
+        const __m512 a = _mm512_permutex2var_ps(t0, even, t1);
+        const __m512 b = _mm512_permutex2var_ps(t0, odd, t1);
+        const __m512 c = _mm512_permutex2var_ps(u0, even, u1);
+        const __m512 d = _mm512_permutex2var_ps(u0, odd, u1);
+        /* b replaces a when it is larger or NaN: the first maximum, or the last NaN, wins */
+        const __mmask16 top = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) |
+                              _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+        const __mmask16 bottom = _mm512_cmp_ps_mask(d, c, _CMP_GT_OQ) |
+                                 _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
+        const __m512 m_top = _mm512_mask_blend_ps(top, a, b);
+        const __m512 m_bottom = _mm512_mask_blend_ps(bottom, c, d);
+        const __mmask16 lower = _mm512_cmp_ps_mask(m_bottom, m_top, _CMP_GT_OQ) |
+                                _mm512_cmp_ps_mask(m_bottom, m_bottom, _CMP_UNORD_Q);
+        _mm512_mask_storeu_ps(yrow + ox, out, _mm512_mask_blend_ps(lower, m_top, m_bottom));
+        /* The winner's offset in its window: lower ? w + bottom : top. */
+        const __m512i offset = _mm512_mask_blend_epi32(
+            lower, _mm512_maskz_mov_epi32(top, one), _mm512_mask_add_epi32(below, bottom, below, one));
+        const __m512i start = _mm512_add_epi64(_mm512_set1_epi64(at + 2 * ox), pairs);
+        _mm512_mask_storeu_epi64(irow + ox, (__mmask8)out,
+                                 _mm512_add_epi64(_mm512_cvtepi32_epi64(
+                                                      _mm512_castsi512_si256(offset)),
+                                                  start));
+        _mm512_mask_storeu_epi64(irow + ox + 8, (__mmask8)(out >> 8),
+                                 _mm512_add_epi64(_mm512_cvtepi32_epi64(
+                                                      _mm512_extracti64x4_epi64(offset, 1)),
+                                                  _mm512_add_epi64(start, next8)));
+    }
+    return ow;
+}
+#endif
+
 /* The vector steps of a row of 2x2 windows; the template's portable loop does the rest, the
  * whole row without SSE2 (aarch64) and in float64 (the precision of gradient checks). */
 static inline int64_t maxpool_vec_2x2_f32(const float *r0, const float *r1, int64_t w,
                                           int64_t ow, int64_t at, float *yrow, int64_t *irow)
 {
+#if defined(__AVX512F__)
+    return maxpool_16s_2x2_f32(r0, r1, w, ow, at, yrow, irow);
+#else
     int64_t ox = 0;
 #if defined(__AVX2__)
     ox = maxpool_octs_2x2_f32(r0, r1, w, ow, at, yrow, irow);
@@ -173,6 +228,7 @@ static inline int64_t maxpool_vec_2x2_f32(const float *r0, const float *r1, int6
     (void)r0, (void)r1, (void)w, (void)ow, (void)at, (void)yrow, (void)irow;
 #endif
     return ox;
+#endif
 }
 #define maxpool_vec_2x2_f64(r0, r1, w, ow, at, yrow, irow) ((int64_t)0)
 

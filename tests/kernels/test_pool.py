@@ -168,15 +168,17 @@ def test_max_pool2d_never_selects_padding(name, dtype, x_shape, k, s, p):
     np.testing.assert_array_equal(idx, np.broadcast_to(expected, idx.shape))
 
 
-# Widths that give the 2x2 pooling (float32 on x86-64) whole steps of eight windows (AVX2
-# and AVX-512 builds) and of four, each with and without a tail, an odd last column that
-# belongs to no window, and rows too short for a step: 12 = 8 + 4, 13 = 8 + 4 + 1, 16, 25.
-PAIR_PLANES = [(4, 8), (5, 17), (24, 24), (2, 30), (3, 6), (3, 26), (2, 32), (3, 51)]
+# Widths that give the 2x2 pooling (float32 on x86-64) whole steps of sixteen windows
+# (AVX-512 build, its last step masked), of eight (AVX2) and of four, each with and without
+# a tail, an odd last column that belongs to no window, and rows too short for a step:
+# 12 = 8 + 4, 13 = 8 + 4 + 1, 16, 17 = 16 + 1, 25, 32 = 16 + 16.
+PAIR_PLANES = [(4, 8), (5, 17), (24, 24), (2, 30), (3, 6), (3, 26), (2, 32), (3, 51), (2, 35),
+               (2, 64)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("hw", PAIR_PLANES)
-def test_max_pool2d_2x2_keeps_tie_and_nan_rules(hw, dtype, compiled, reference, rng):
+def test_max_pool2d_2x2_keeps_tie_and_nan_rules(hw, dtype, isa, compiled, reference, rng):
     x = rng.integers(-2, 3, size=(2, 3) + hw).astype(dtype)
     x[rng.random(x.shape) < 0.1] = np.nan
     x[rng.random(x.shape) < 0.1] = -np.inf
@@ -191,7 +193,7 @@ def test_max_pool2d_2x2_keeps_tie_and_nan_rules(hw, dtype, compiled, reference, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("hw", PAIR_PLANES)
-def test_max_pool2d_backward_takes_indices_outside_their_window(hw, dtype, compiled,
+def test_max_pool2d_backward_takes_indices_outside_their_window(hw, dtype, isa, compiled,
                                                                 reference, rng):
     """Indices need not come from the forward pass: every position in the plane receives
     its gradient, summed where several indices meet, whichever column it sits in."""
