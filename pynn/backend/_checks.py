@@ -348,6 +348,19 @@ def rows(kernel, **arrays):
         same_shape(kernel, names[0], first, name, arrays[name])
 
 
+def layer_norm_args(kernel, x, **arrays):
+    """x (N, C) with weight / bias (C,), dy (N, C), mean / rstd (N,), each when given, all of
+    one float dtype."""
+    float_arrays(kernel, x=x, **arrays)
+    rank(kernel, "x", x, 2, "(N, C)")
+    rows, cols = x.shape
+    expected = {"weight": (cols,), "bias": (cols,), "dy": (rows, cols), "mean": (rows,),
+                "rstd": (rows,)}
+    for name, arr in arrays.items():
+        if arr is not None:
+            shape(kernel, name, arr, expected[name])
+
+
 def cross_entropy_args(kernel, scores_name, scores, labels, reduction, label_smoothing,
                        ignore_index, grad=None):
     """Checks shared by the fused loss's forward (scores are the logits) and backward (the

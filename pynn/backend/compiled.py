@@ -291,6 +291,26 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
 
 
 @_twin
+def layer_norm_forward(x, weight=None, bias=None, eps=1e-5):
+    try:
+        return _native.layer_norm_forward(x, weight, bias, eps, _isa, kernel_threads())
+    except Refused:
+        raise _invalid("layer_norm_forward", check.layer_norm_args, "layer_norm_forward", x,
+                       weight=weight, bias=bias) from None
+
+
+@_twin
+def layer_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_grad=True,
+                        bias_grad=True):
+    try:
+        return _native.layer_norm_backward(x, dy, mean, rstd, weight, input_grad, weight_grad,
+                                           bias_grad, _isa, kernel_threads())
+    except Refused:
+        raise _invalid("layer_norm_backward", check.layer_norm_args, "layer_norm_backward", x,
+                       weight=weight, dy=dy, mean=mean, rstd=rstd) from None
+
+
+@_twin
 def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label_smoothing=0.0,
                                    reduction="mean"):
     kernel = "softmax_cross_entropy_backward"

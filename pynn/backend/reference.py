@@ -491,6 +491,78 @@ def log_softmax_backward(y, dy):
     return dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
 
 
+def layer_norm_forward(x, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation of each row of x (N, C), as ``torch.nn.functional.layer_norm``.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per row, the variance biased
+    (divided by C).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C)
+    weight, bias : ndarray of shape (C,) or None (1 and 0)
+    eps : float
+
+    Returns
+    -------
+    y : ndarray of shape (N, C)
+    mean, rstd : ndarray of shape (N,)
+        Each row's mean and ``1 / sqrt(var + eps)``, summed in float64; what
+        :func:`layer_norm_backward` takes.
+    """
+    check.layer_norm_args("layer_norm_forward", x, weight=weight, bias=bias)
+    wide = x.astype(np.float64)
+    mean = wide.mean(axis=1) if x.shape[1] else np.full(x.shape[0], np.nan)
+    var = np.square(wide - mean[:, None]).mean(axis=1) if x.shape[1] else mean
+    rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+    mean = mean.astype(x.dtype)
+    y = (x - mean[:, None]) * rstd[:, None]
+    if weight is not None:
+        y *= weight
+    if bias is not None:
+        y += bias
+    return y.astype(x.dtype, copy=False), mean, rstd
+
+
+def layer_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_grad=True,
+                        bias_grad=True):
+    """Gradients of :func:`layer_norm_forward`.
+
+    With ``xhat = (x - mean) rstd`` and ``g = dy * weight``:
+    ``dx = rstd (g - mean(g) - xhat mean(g xhat))`` per row, ``dweight = sum(dy xhat)`` and
+    ``dbias = sum(dy)`` over the rows (summed in float64).
+
+    Parameters
+    ----------
+    x, dy : ndarray of shape (N, C)
+    mean, rstd : ndarray of shape (N,), from the forward
+    weight : ndarray of shape (C,) or None
+    input_grad, weight_grad, bias_grad : bool
+        Which gradients to compute.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C) or None
+    dweight, dbias : ndarray of shape (C,) or None
+    """
+    check.layer_norm_args("layer_norm_backward", x, weight=weight, dy=dy, mean=mean,
+                          rstd=rstd)
+    xhat = (x - mean[:, None]) * rstd[:, None]
+    dx = dweight = dbias = None
+    if input_grad:
+        g = dy * weight if weight is not None else dy
+        cols = max(x.shape[1], 1)
+        mean_g = g.sum(axis=1, dtype=np.float64, keepdims=True) / cols
+        mean_gx = (g.astype(np.float64) * xhat).sum(axis=1, keepdims=True) / cols
+        dx = (rstd[:, None] * (g - mean_g.astype(x.dtype) - xhat * mean_gx.astype(x.dtype)))
+        dx = dx.astype(x.dtype, copy=False)
+    if weight_grad:
+        dweight = (dy.astype(np.float64) * xhat).sum(axis=0).astype(x.dtype)
+    if bias_grad:
+        dbias = dy.sum(axis=0, dtype=np.float64).astype(x.dtype)
+    return dx, dweight, dbias
+
+
 def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoothing=0.0,
                                   reduction="mean"):
     """Cross-entropy of softmax(logits) against integer labels, fused.

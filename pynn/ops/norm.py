@@ -1,7 +1,8 @@
-"""Normalisation layers as single autograd nodes: batch norm and layer norm, each a NumPy
-forward that keeps the normalised input and a closed-form backward (no chain of small
-tensor ops, so the Python overhead is one node). Arguments are checked by
-:func:`pynn.functional.batch_norm` / :func:`pynn.functional.layer_norm`.
+"""Normalisation layers as single autograd nodes: batch norm (a NumPy forward that keeps the
+normalised input) and layer norm (the backend's row kernels, ``layer_norm_forward`` /
+``layer_norm_backward``, which keep each row's mean and 1/std), each with a closed-form
+backward (no chain of small tensor ops, so the Python overhead is one node). Arguments are
+checked by :func:`pynn.functional.batch_norm` / :func:`pynn.functional.layer_norm`.
 
 With ``xhat = (x - mean) * invstd`` and ``y = w * xhat + b``, reducing over the M elements
 that share one mean:
@@ -13,6 +14,7 @@ that share one mean:
 import numpy as np
 
 from ..autograd import ArrayFunction
+from ..backend import active as K
 
 
 def _channel_shape(ndim):
@@ -103,40 +105,22 @@ class LayerNormFunction(ArrayFunction):
         for n in x.shape[x.ndim - ndim_norm:]:
             k *= n
         x2 = x.reshape(-1, k)
-        mean = x2.mean(axis=1, keepdims=True)
-        xhat = x2 - mean
-        sq = np.square(xhat)
-        var = sq.mean(axis=1, keepdims=True)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat *= invstd
-        if weight is not None:
-            y = np.multiply(xhat, weight.reshape(-1), out=sq)
-        else:
-            y = xhat.copy()
-        if bias is not None:
-            y += bias.reshape(-1)
-        ctx.save_for_backward(xhat, invstd, weight)
-        ctx.x_shape, ctx.bias_shape = x.shape, None if bias is None else bias.shape
+        w = None if weight is None else weight.reshape(-1)
+        y, mean, rstd = K.layer_norm_forward(x2, w, None if bias is None else bias.reshape(-1),
+                                             eps)
+        ctx.save_for_backward(x2, mean, rstd, w)
+        ctx.x_shape, ctx.weight_shape = x.shape, None if weight is None else weight.shape
+        ctx.bias_shape = None if bias is None else bias.shape
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, weight = ctx.saved_tensors
-        x_shape, bias_shape = ctx.x_shape, ctx.bias_shape
+        x2, mean, rstd, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad[:3]
-        g = grad.reshape(xhat.shape)
-        dx = dw = db = None
-        if nw:
-            dw = (g * xhat).sum(axis=0).reshape(weight.shape)
-        if nb and bias_shape is not None:
-            db = g.sum(axis=0).reshape(bias_shape)
-        if nx:
-            gw = g * weight.reshape(-1) if weight is not None else g.copy()
-            k = xhat.shape[1]
-            mean_g = gw.mean(axis=1, keepdims=True)
-            mean_gx = np.einsum("ij,ij->i", gw, xhat).reshape(-1, 1) / k
-            gw -= mean_g
-            gw -= xhat * mean_gx
-            gw *= invstd
-            dx = gw.reshape(x_shape)
-        return dx, dw, db, None, None
+        dx, dw, db = K.layer_norm_backward(
+            x2, np.ascontiguousarray(grad, x2.dtype).reshape(x2.shape), mean, rstd, w,
+            input_grad=bool(nx), weight_grad=bool(nw) and w is not None,
+            bias_grad=bool(nb) and ctx.bias_shape is not None)
+        return (None if dx is None else dx.reshape(ctx.x_shape),
+                None if dw is None else dw.reshape(ctx.weight_shape),
+                None if db is None else db.reshape(ctx.bias_shape), None, None)
