@@ -17,6 +17,34 @@ static void valid_range(int64_t n, int64_t s, int64_t p, int64_t off, int64_t ou
     *hi = PYNN_MAX(*lo, PYNN_MIN(b, out));
 }
 
+/* Stride-2 rows (the downsampling convolutions): dst[k] := src[2k] (im2col), and
+ * dst[2k] += src[k] (col2im), for k in [0, n). As scalar loops they cost several cycles a
+ * value, more than the GEMM of a 16 -> 32 layer; in 16-byte vectors (this file's baseline
+ * build: SSE2, NEON) one shuffle deals a pair of vectors' even lanes. Every access stays in
+ * [0, 2 (n - 1)], the values the scalar loop reaches: a row may end the image's memory. */
+#if defined(__GNUC__) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define PYNN_S2_VECTORS 1
+#endif
+#endif
+
+#ifdef PYNN_S2_VECTORS
+typedef float s2_vec_f32 __attribute__((vector_size(16)));
+typedef double s2_vec_f64 __attribute__((vector_size(16)));
+#define S2_EVEN_f32(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6)
+#define S2_EVEN_f64(a, b) __builtin_shufflevector(a, b, 0, 2)
+#define S2_ODD_f32(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7)
+#define S2_ODD_f64(a, b) __builtin_shufflevector(a, b, 1, 3)
+/* Each lane of a's low (LO) or high (HI) half twice. */
+#define S2_TWICE_LO_f32(a) __builtin_shufflevector(a, a, 0, 0, 1, 1)
+#define S2_TWICE_HI_f32(a) __builtin_shufflevector(a, a, 2, 2, 3, 3)
+#define S2_TWICE_LO_f64(a) __builtin_shufflevector(a, a, 0, 0)
+#define S2_TWICE_HI_f64(a) __builtin_shufflevector(a, a, 1, 1)
+/* The even lanes of sum, the odd ones of kept (left as they were, -0 included). */
+#define S2_EVEN_ODD_f32(sum, kept) __builtin_shufflevector(sum, kept, 0, 5, 2, 7)
+#define S2_EVEN_ODD_f64(sum, kept) __builtin_shufflevector(sum, kept, 0, 3)
+#endif
+
 /* Values in one 32-byte block: the unit of the row copies below. */
 #define ROW_BLOCK ((int64_t)(32 / sizeof(real)))
 
@@ -71,6 +99,60 @@ static inline void PYNN_FN(add_row)(real *PYNN_RESTRICT dst, const real *PYNN_RE
         dst[i] += src[i];
 }
 
+/* dst[k] := src[2k] for k in [0, n) (see PYNN_S2_VECTORS). */
+static inline void PYNN_FN(gather_even)(real *PYNN_RESTRICT dst, const real *PYNN_RESTRICT src,
+                                        int64_t n)
+{
+    int64_t k = 0;
+#ifdef PYNN_S2_VECTORS
+    typedef PYNN_FN(s2_vec) vec;
+    const int64_t lanes = (int64_t)(sizeof(vec) / sizeof(real));
+    for (; 2 * (k + lanes) - 1 < 2 * (n - 1); k += lanes) {
+        vec a, b;
+        memcpy(&a, src + 2 * k, sizeof a);
+        memcpy(&b, src + 2 * k + lanes, sizeof b);
+        const vec even = PYNN_FN(S2_EVEN)(a, b);
+        memcpy(dst + k, &even, sizeof even);
+    }
+    if (k < n && n > lanes) {
+        /* The last lanes values, from a pair that starts one value early and so ends on the
+         * last one read: its odd lanes (a copy may overlap the one before). */
+        vec a, b;
+        const real *from = src + 2 * (n - lanes) - 1;
+        memcpy(&a, from, sizeof a);
+        memcpy(&b, from + lanes, sizeof b);
+        const vec odd = PYNN_FN(S2_ODD)(a, b);
+        memcpy(dst + n - lanes, &odd, sizeof odd);
+        k = n;
+    }
+#endif
+    for (; k < n; ++k)
+        dst[k] = src[2 * k];
+}
+
+/* dst[2k] += src[k] for k in [0, n); the odd values of dst are rewritten as they were. */
+static inline void PYNN_FN(scatter_add_even)(real *PYNN_RESTRICT dst,
+                                             const real *PYNN_RESTRICT src, int64_t n)
+{
+    int64_t k = 0;
+#ifdef PYNN_S2_VECTORS
+    typedef PYNN_FN(s2_vec) vec;
+    const int64_t lanes = (int64_t)(sizeof(vec) / sizeof(real));
+    for (; 2 * (k + lanes) - 1 < 2 * (n - 1); k += lanes) {
+        vec add, a, b;
+        memcpy(&add, src + k, sizeof add);
+        memcpy(&a, dst + 2 * k, sizeof a);
+        memcpy(&b, dst + 2 * k + lanes, sizeof b);
+        a = PYNN_FN(S2_EVEN_ODD)(a + PYNN_FN(S2_TWICE_LO)(add), a);
+        b = PYNN_FN(S2_EVEN_ODD)(b + PYNN_FN(S2_TWICE_HI)(add), b);
+        memcpy(dst + 2 * k, &a, sizeof a);
+        memcpy(dst + 2 * k + lanes, &b, sizeof b);
+    }
+#endif
+    for (; k < n; ++k)
+        dst[2 * k] += src[k];
+}
+
 /* Loops run over kernel taps (i, j) outside channels, so that the valid output ranges of a
  * tap, which cost divisions, are computed once per tap rather than once per channel. */
 void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
@@ -109,6 +191,8 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
                             PYNN_FN(zero_row)(dst, ow);
                         if (g->sw == 1) {
                             PYNN_FN(copy_row)(dst + ox0, src + (ox0 + off), ox1 - ox0);
+                        } else if (g->sw == 2) {
+                            PYNN_FN(gather_even)(dst + ox0, src + (ox0 * 2 + off), ox1 - ox0);
                         } else {
                             for (int64_t ox = ox0; ox < ox1; ++ox)
                                 dst[ox] = src[ox * g->sw + off];
@@ -145,6 +229,8 @@ void PYNN_FN(pynn_col2im)(const pynn_conv_geom *g, const real *PYNN_RESTRICT col
                     real *dst = xc + (oy * g->sh + row0) * g->w;
                     if (g->sw == 1) {
                         PYNN_FN(add_row)(dst + (ox0 + off), src + ox0, ox1 - ox0);
+                    } else if (g->sw == 2) {
+                        PYNN_FN(scatter_add_even)(dst + (ox0 * 2 + off), src + ox0, ox1 - ox0);
                     } else {
                         for (int64_t ox = ox0; ox < ox1; ++ox)
                             dst[ox * g->sw + off] += src[ox];

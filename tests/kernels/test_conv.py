@@ -11,7 +11,9 @@ import pynn
 from pynn import backend
 
 # (x shape, out_channels, kernel, stride, padding, dilation): odd and prime sizes, batch 1,
-# non-square geometry, a pointwise (1x1) convolution and the MNIST layers.
+# non-square geometry, a pointwise (1x1) convolution, the MNIST layers, and rows of stride 2
+# long enough for im2col's and col2im's vector steps (a downsampling 3x3 of a CIFAR-sized
+# image, 16 outputs a row; an odd width with a vector step and a ragged end).
 GEOMETRIES = [
     ((1, 1, 5, 5), 1, (3, 3), 1, 0, 1),
     ((2, 3, 7, 11), 5, (3, 2), (2, 1), (1, 0), 1),
@@ -22,6 +24,8 @@ GEOMETRIES = [
     ((4, 1, 28, 28), 30, (5, 5), 1, 0, 1),
     ((3, 6, 12, 12), 16, (5, 5), 1, 0, 1),
     ((2, 8, 14, 14), 7, (3, 3), 1, 1, 1),
+    ((2, 16, 32, 32), 8, (3, 3), 2, 1, 1),
+    ((1, 3, 13, 23), 4, (3, 3), (1, 2), 1, 1),
 ]
 
 
