@@ -33,7 +33,7 @@ CSRC = "csrc"
 # and recurrent families share their loops among threads themselves); every other csrc/*.c
 # file is compiled once, portable.
 SIMD_SOURCES = ["gemm_kernel.c", "conv_pool_kernel.c", "activation.c", "elementwise.c",
-                "rnn.c", "softmax.c", "winograd_kernel.c"]
+                "norm.c", "rnn.c", "softmax.c", "winograd_kernel.c"]
 PORTABLE_SOURCES = sorted(
     f for f in os.listdir(CSRC) if f.endswith(".c") and f not in SIMD_SOURCES
 )

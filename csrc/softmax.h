@@ -1,6 +1,6 @@
-/* Softmax, log-softmax, fused softmax-cross-entropy and layer normalisation over the rows of
- * a contiguous rows x cols matrix, parallel over rows. Every softmax row is shifted by its
- * maximum first, so exp never overflows and no log is taken of a probability (never log(0)). softmax.c is compiled
+/* Softmax, log-softmax and fused softmax-cross-entropy over the rows of a contiguous
+ * rows x cols matrix, parallel over rows. Every row is shifted by its maximum first, so exp
+ * never overflows and no log is taken of a probability (never log(0)). softmax.c is compiled
  * once per instruction set (see simd_isa.h) and exports the kernels as
  * pynn_softmax_desc_<isa>; callers take theirs from pynn_softmax_kernels(isa). */
 #ifndef PYNN_SOFTMAX_H
@@ -42,22 +42,7 @@
     K(int64_t, softmax_xent_bwd, (int64_t rows, int64_t cols, const real *probs,                   \
                                   const int64_t *labels, int64_t ignore_index, double eps,         \
                                   double grad, int mean, const real *grad_rows, real *dlogits,     \
-                                  int n_threads))                                                  \
-    /* Layer normalisation of each row: mean[i], rstd[i] := the row's mean and 1 / sqrt(its        \
-     * biased variance + eps) (summed in double, the variance from the deviations), y :=           \
-     * (x - mean) rstd * weight + bias (weight, bias: cols values, or NULL for 1 and 0). */        \
-    K(void, layer_norm_fwd, (int64_t rows, int64_t cols, const real *x, const real *weight,        \
-                             const real *bias, double eps, real *y, real *mean, real *rstd,       \
-                             int n_threads))                                                       \
-    /* Its gradients from dy, with xhat = (x - mean) rstd and g = dy * weight (weight NULL: 1):    \
-     * dx := rstd (g - mean(g) - xhat mean(g xhat)) per row; dweight := the column sums of         \
-     * dy xhat, dbias := those of dy. Each of dx, dweight, dbias may be NULL (not computed). The   \
-     * column sums are taken over blocks of rows fixed by rows alone, then the blocks in order,    \
-     * so the result does not depend on n_threads. PYNN_ERR_NOMEM (nothing written) when their     \
-     * scratch cannot be had, else PYNN_OK. */                                                     \
-    K(int, layer_norm_bwd, (int64_t rows, int64_t cols, const real *x, const real *dy,             \
-                            const real *mean, const real *rstd, const real *weight, real *dx,      \
-                            real *dweight, real *dbias, int n_threads))
+                                  int n_threads))
 
 typedef struct {
     PYNN_DESC_FIELDS(PYNN_SOFTMAX_KERNELS)

@@ -361,6 +361,18 @@ def layer_norm_args(kernel, x, **arrays):
             shape(kernel, name, arr, expected[name])
 
 
+def batch_norm_args(kernel, x, **arrays):
+    """x (N, C, *) with weight / bias / mean / rstd (C,) and dy of x's shape, each when given,
+    all of one float dtype."""
+    float_arrays(kernel, x=x, **arrays)
+    if x.ndim < 2:
+        raise ValueError(f"{kernel}: x must have at least 2 dimensions (N, C, *), got shape "
+                         f"{x.shape}")
+    for name, arr in arrays.items():
+        if arr is not None:
+            shape(kernel, name, arr, x.shape if name == "dy" else (x.shape[1],))
+
+
 def cross_entropy_args(kernel, scores_name, scores, labels, reduction, label_smoothing,
                        ignore_index, grad=None):
     """Checks shared by the fused loss's forward (scores are the logits) and backward (the

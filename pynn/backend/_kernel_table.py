@@ -83,12 +83,19 @@ TABLE = (
         "int64_t (int64_t rows, int64_t cols, const real *probs, const int64_t *labels, "
         "int64_t ignore_index, double eps, double grad, int mean, const real *grad_rows, "
         "real *dlogits)")),
-    Kernel("layer_norm_forward", "softmax", "layer_norm_fwd", decl=(
+    Kernel("layer_norm_forward", "norm", "layer_norm_fwd", decl=(
         "void (int64_t rows, int64_t cols, const real *x, const real *weight, "
         "const real *bias, double eps, real *y, real *mean, real *rstd)")),
-    Kernel("layer_norm_backward", "softmax", "layer_norm_bwd", decl=(
+    Kernel("layer_norm_backward", "norm", "layer_norm_bwd", decl=(
         "int (int64_t rows, int64_t cols, const real *x, const real *dy, const real *mean, "
         "const real *rstd, const real *weight, real *dx, real *dweight, real *dbias)")),
+    Kernel("batch_norm_forward", "norm", "batch_norm_fwd", decl=(
+        "void (int64_t n, int64_t c, int64_t s, const real *x, const real *weight, "
+        "const real *bias, double eps, real *y, real *mean, real *var, real *rstd)")),
+    Kernel("batch_norm_backward", "norm", "batch_norm_bwd", decl=(
+        "void (int64_t n, int64_t c, int64_t s, const real *x, const real *dy, "
+        "const real *mean, const real *rstd, const real *weight, real *dx, real *dweight, "
+        "real *dbias)")),
     _unary("relu_forward", "relu_fwd"),
     _unary_grad("relu_backward", "relu_bwd", "y"),
     _unary("leaky_relu_forward", "leaky_relu_fwd", "negative_slope"),

@@ -311,6 +311,26 @@ def layer_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_
 
 
 @_twin
+def batch_norm_forward(x, weight=None, bias=None, eps=1e-5):
+    try:
+        return _native.batch_norm_forward(x, weight, bias, eps, _isa, kernel_threads())
+    except Refused:
+        raise _invalid("batch_norm_forward", check.batch_norm_args, "batch_norm_forward", x,
+                       weight=weight, bias=bias) from None
+
+
+@_twin
+def batch_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_grad=True,
+                        bias_grad=True):
+    try:
+        return _native.batch_norm_backward(x, dy, mean, rstd, weight, input_grad, weight_grad,
+                                           bias_grad, _isa, kernel_threads())
+    except Refused:
+        raise _invalid("batch_norm_backward", check.batch_norm_args, "batch_norm_backward", x,
+                       weight=weight, dy=dy, mean=mean, rstd=rstd) from None
+
+
+@_twin
 def softmax_cross_entropy_backward(probs, labels, grad, ignore_index=-100, label_smoothing=0.0,
                                    reduction="mean"):
     kernel = "softmax_cross_entropy_backward"

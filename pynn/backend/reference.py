@@ -563,6 +563,79 @@ def layer_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_
     return dx, dweight, dbias
 
 
+def batch_norm_forward(x, weight=None, bias=None, eps=1e-5):
+    """Batch normalisation of x (N, C, ...) with the batch's statistics, per channel.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with each channel's mean and biased
+    variance over N and the trailing dims, as ``torch.nn.functional.batch_norm`` in training.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, ...)
+    weight, bias : ndarray of shape (C,) or None (1 and 0)
+    eps : float
+
+    Returns
+    -------
+    y : ndarray of x's shape
+    mean, var, rstd : ndarray of shape (C,)
+        Each channel's mean, biased variance and ``1 / sqrt(var + eps)``, summed in float64.
+    """
+    check.batch_norm_args("batch_norm_forward", x, weight=weight, bias=bias)
+    axes = (0,) + tuple(range(2, x.ndim))
+    cshape = (1, -1) + (1,) * (x.ndim - 2)
+    wide = x.astype(np.float64)
+    mean = wide.mean(axis=axes)
+    var = np.square(wide - mean.reshape(cshape)).mean(axis=axes)
+    rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+    mean, var = mean.astype(x.dtype), var.astype(x.dtype)
+    y = (x - mean.reshape(cshape)) * rstd.reshape(cshape)
+    if weight is not None:
+        y *= weight.reshape(cshape)
+    if bias is not None:
+        y += bias.reshape(cshape)
+    return y.astype(x.dtype, copy=False), mean, var, rstd
+
+
+def batch_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_grad=True,
+                        bias_grad=True):
+    """Gradients of :func:`batch_norm_forward`.
+
+    Per channel, with m values, ``xhat = (x - mean) rstd``: ``dbias = sum(dy)``,
+    ``dweight = sum(dy xhat)`` (summed in float64) and
+    ``dx = weight rstd (dy - dbias / m - xhat dweight / m)``.
+
+    Parameters
+    ----------
+    x, dy : ndarray of shape (N, C, ...)
+    mean, rstd : ndarray of shape (C,), from the forward
+    weight : ndarray of shape (C,) or None
+    input_grad, weight_grad, bias_grad : bool
+        Which gradients to compute.
+
+    Returns
+    -------
+    dx : ndarray of x's shape or None
+    dweight, dbias : ndarray of shape (C,) or None
+    """
+    check.batch_norm_args("batch_norm_backward", x, weight=weight, dy=dy, mean=mean,
+                          rstd=rstd)
+    axes = (0,) + tuple(range(2, x.ndim))
+    cshape = (1, -1) + (1,) * (x.ndim - 2)
+    xhat = (x - mean.reshape(cshape)) * rstd.reshape(cshape)
+    sum_dy = dy.sum(axis=axes, dtype=np.float64)
+    sum_dyx = (dy.astype(np.float64) * xhat).sum(axis=axes)
+    dx = None
+    if input_grad:
+        m = max(x.size // max(x.shape[1], 1), 1)
+        scale = rstd if weight is None else weight * rstd
+        dx = scale.reshape(cshape) * (dy - (sum_dy / m).astype(x.dtype).reshape(cshape)
+                                      - xhat * (sum_dyx / m).astype(x.dtype).reshape(cshape))
+        dx = dx.astype(x.dtype, copy=False)
+    return (dx, sum_dyx.astype(x.dtype) if weight_grad else None,
+            sum_dy.astype(x.dtype) if bias_grad else None)
+
+
 def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoothing=0.0,
                                   reduction="mean"):
     """Cross-entropy of softmax(logits) against integer labels, fused.

@@ -1,8 +1,9 @@
-"""Normalisation layers as single autograd nodes: batch norm (a NumPy forward that keeps the
-normalised input) and layer norm (the backend's row kernels, ``layer_norm_forward`` /
-``layer_norm_backward``, which keep each row's mean and 1/std), each with a closed-form
-backward (no chain of small tensor ops, so the Python overhead is one node). Arguments are
-checked by :func:`pynn.functional.batch_norm` / :func:`pynn.functional.layer_norm`.
+"""Normalisation layers as single autograd nodes: batch norm and layer norm on the backend's
+kernels (``batch_norm_forward`` / ``_backward`` in training, per channel; ``layer_norm_forward``
+/ ``_backward``, per row; both keep the statistics' mean and 1/std), batch norm with running
+statistics a NumPy scale and shift; each with a closed-form backward (no chain of small tensor
+ops, so the Python overhead is one node). Arguments are checked by
+:func:`pynn.functional.batch_norm` / :func:`pynn.functional.layer_norm`.
 
 With ``xhat = (x - mean) * invstd`` and ``y = w * xhat + b``, reducing over the M elements
 that share one mean:
@@ -37,59 +38,51 @@ class BatchNormFunction(ArrayFunction):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         cshape = _channel_shape(x.ndim)
-        axes = (0,) + tuple(range(2, x.ndim))
+        ctx.training, ctx.cshape, ctx.has_bias = training, cshape, bias is not None
         if training:
+            y, mean, var, rstd = K.batch_norm_forward(x, weight, bias, eps)
             m = x.size // x.shape[1]
-            mean = x.mean(axis=axes, keepdims=True)
-            xhat = x - mean
-            sq = np.square(xhat)
-            var = sq.mean(axis=axes, keepdims=True)
             if running_mean is not None:
                 running_mean *= 1.0 - momentum
-                running_mean += momentum * mean.reshape(-1)
+                running_mean += momentum * mean
             if running_var is not None:
                 running_var *= 1.0 - momentum
-                running_var += (momentum * m / max(m - 1, 1)) * var.reshape(-1)
-        else:
-            mean = running_mean.reshape(cshape)
-            var = running_var.reshape(cshape)
-            xhat = x - mean
-            sq = None
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat *= invstd
-        if weight is not None:
-            y = np.multiply(xhat, weight.reshape(cshape), out=sq)
-        else:
-            y = xhat.copy()
-        if bias is not None:
-            y += bias.reshape(cshape)
-        ctx.save_for_backward(xhat, invstd, weight)
-        ctx.training, ctx.axes, ctx.cshape, ctx.has_bias = training, axes, cshape, bias is not None
+                running_var += (momentum * m / max(m - 1, 1)) * var
+            ctx.save_for_backward(x, mean, rstd, weight)
+            return y
+        # With the running statistics y is x times a scale plus a shift, per channel.
+        invstd = 1.0 / np.sqrt(running_var + eps)
+        scale = invstd if weight is None else invstd * weight
+        shift = -running_mean * scale if bias is None else bias - running_mean * scale
+        y = x * scale.reshape(cshape).astype(x.dtype, copy=False)
+        y += shift.reshape(cshape).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, running_mean.copy(), invstd.astype(x.dtype, copy=False),
+                              weight)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, invstd, weight = ctx.saved_tensors
-        training, axes, cshape, has_bias = ctx.training, ctx.axes, ctx.cshape, ctx.has_bias
+        x, mean, rstd, weight = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad[:3]
-        need_sums = training and nx
-        db = grad.sum(axis=axes, keepdims=True) if (nb or need_sums) else None
-        dw = (grad * xhat).sum(axis=axes, keepdims=True) if (nw or need_sums) else None
-        dx = None
-        if nx:
-            scale = invstd if weight is None else invstd * weight.reshape(cshape)
-            if training:
-                m = xhat.size // xhat.shape[1]
-                dx = np.multiply(xhat, dw * (-1.0 / m))
-                dx += grad
-                dx -= db * (1.0 / m)
-                dx *= scale
-            else:
-                dx = grad * scale
-        return (dx,
-                dw.reshape(-1) if nw else None,
-                db.reshape(-1) if nb and has_bias else None,
-                None, None, None, None, None)
+        nw, nb = bool(nw) and weight is not None, bool(nb) and ctx.has_bias
+        grad = np.ascontiguousarray(grad, x.dtype)
+        if ctx.training:
+            dx, dw, db = K.batch_norm_backward(x, grad, mean, rstd, weight, input_grad=bool(nx),
+                                               weight_grad=nw, bias_grad=nb)
+        else:  # the running statistics are constants: dx is grad times the scale
+            cshape = ctx.cshape
+            dx = dw = db = None
+            if nx:
+                scale = rstd if weight is None else rstd * weight
+                dx = grad * scale.reshape(cshape)
+            if nw or nb:
+                axes = (0,) + tuple(range(2, x.ndim))
+                if nw:
+                    xhat = (x - mean.reshape(cshape)) * rstd.reshape(cshape)
+                    dw = (grad * xhat).sum(axis=axes)
+                if nb:
+                    db = grad.sum(axis=axes)
+        return dx, dw, db, None, None, None, None, None
 
 
 class LayerNormFunction(ArrayFunction):
