@@ -13,7 +13,9 @@ from pynn import backend
 # (x shape, out_channels, kernel, stride, padding, dilation): odd and prime sizes, batch 1,
 # non-square geometry, a pointwise (1x1) convolution, the MNIST layers, and rows of stride 2
 # long enough for im2col's and col2im's vector steps (a downsampling 3x3 of a CIFAR-sized
-# image, 16 outputs a row; an odd width with a vector step and a ragged end).
+# image, 16 outputs a row; an odd width with a vector step and a ragged end), and a filter of
+# 630 taps, deeper than the image-read weight gradient takes, whose forward still reads the
+# image.
 GEOMETRIES = [
     ((1, 1, 5, 5), 1, (3, 3), 1, 0, 1),
     ((2, 3, 7, 11), 5, (3, 2), (2, 1), (1, 0), 1),
@@ -26,6 +28,7 @@ GEOMETRIES = [
     ((2, 8, 14, 14), 7, (3, 3), 1, 1, 1),
     ((2, 16, 32, 32), 8, (3, 3), 2, 1, 1),
     ((1, 3, 13, 23), 4, (3, 3), (1, 2), 1, 1),
+    ((2, 70, 6, 9), 5, (3, 3), 1, 1, 1),
 ]
 
 
