@@ -290,44 +290,36 @@ def softmax_cross_entropy_forward(logits, labels, ignore_index=-100, label_smoot
     return np.asarray(total, logits.dtype), probs
 
 
-@_twin
-def layer_norm_forward(x, weight=None, bias=None, eps=1e-5):
-    try:
-        return _native.layer_norm_forward(x, weight, bias, eps, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("layer_norm_forward", check.layer_norm_args, "layer_norm_forward", x,
-                       weight=weight, bias=bias) from None
+def _norm_kernels(kind, checks):
+    """The compiled ``<kind>_forward`` and ``<kind>_backward`` of a normalisation (layer or
+    batch norm: the same arguments, statistics over rows or over channels)."""
+    forward_name, backward_name = f"{kind}_forward", f"{kind}_backward"
+    native_forward, native_backward = (getattr(_native, forward_name),
+                                       getattr(_native, backward_name))
+
+    def forward(x, weight=None, bias=None, eps=1e-5):
+        try:
+            return native_forward(x, weight, bias, eps, _isa, kernel_threads())
+        except Refused:
+            raise _invalid(forward_name, checks, forward_name, x, weight=weight,
+                           bias=bias) from None
+
+    def backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_grad=True,
+                 bias_grad=True):
+        try:
+            return native_backward(x, dy, mean, rstd, weight, input_grad, weight_grad,
+                                   bias_grad, _isa, kernel_threads())
+        except Refused:
+            raise _invalid(backward_name, checks, backward_name, x, weight=weight, dy=dy,
+                           mean=mean, rstd=rstd) from None
+
+    forward.__name__ = forward.__qualname__ = forward_name
+    backward.__name__ = backward.__qualname__ = backward_name
+    return _twin(forward), _twin(backward)
 
 
-@_twin
-def layer_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_grad=True,
-                        bias_grad=True):
-    try:
-        return _native.layer_norm_backward(x, dy, mean, rstd, weight, input_grad, weight_grad,
-                                           bias_grad, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("layer_norm_backward", check.layer_norm_args, "layer_norm_backward", x,
-                       weight=weight, dy=dy, mean=mean, rstd=rstd) from None
-
-
-@_twin
-def batch_norm_forward(x, weight=None, bias=None, eps=1e-5):
-    try:
-        return _native.batch_norm_forward(x, weight, bias, eps, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("batch_norm_forward", check.batch_norm_args, "batch_norm_forward", x,
-                       weight=weight, bias=bias) from None
-
-
-@_twin
-def batch_norm_backward(x, dy, mean, rstd, weight=None, input_grad=True, weight_grad=True,
-                        bias_grad=True):
-    try:
-        return _native.batch_norm_backward(x, dy, mean, rstd, weight, input_grad, weight_grad,
-                                           bias_grad, _isa, kernel_threads())
-    except Refused:
-        raise _invalid("batch_norm_backward", check.batch_norm_args, "batch_norm_backward", x,
-                       weight=weight, dy=dy, mean=mean, rstd=rstd) from None
+layer_norm_forward, layer_norm_backward = _norm_kernels("layer_norm", check.layer_norm_args)
+batch_norm_forward, batch_norm_backward = _norm_kernels("batch_norm", check.batch_norm_args)
 
 
 @_twin
