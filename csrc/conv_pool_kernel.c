@@ -51,8 +51,9 @@ typedef ivec_f64 cp_ivec_f64;
 /* The 2x2, stride-2 max-pooling of float32 rows (maxpool_2x2 below): 16 windows a step in
  * the AVX-512 build, 8 in the AVX2 build, then 4 with SSE2 (every x86-64 build), the portable
  * loop for the rest; compiled per instruction set, so the convolutions' pooling and the
- * pooling layer get the machine's widest step. */
-#if defined(__SSE2__) || defined(_M_X64)
+ * pooling layer get the machine's widest step. The 8- and 4-window steps are compiled only
+ * where no wider step replaces them. */
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(__AVX512F__)
 #include <emmintrin.h>
 
 static inline __m128 pick_ps(__m128 take, __m128 a, __m128 b)
@@ -104,7 +105,7 @@ static inline int64_t maxpool_quads_2x2_f32(const float *r0, const float *r1, in
 }
 #endif
 
-#if defined(__AVX2__)
+#if defined(__AVX2__) && !defined(__AVX512F__)
 /* The same 8 windows a step (the AVX2 build), from column 0. A 256-bit vector holds the
  * windows of a 12-wide row (the CNN's 24 x 24 planes) in one step and a 4-window step. */
 static inline __m256 replaces_ps8(__m256 b, __m256 a)
