@@ -107,7 +107,7 @@ static inline void PYNN_FN(gather_even)(real *PYNN_RESTRICT dst, const real *PYN
 #ifdef PYNN_S2_VECTORS
     typedef PYNN_FN(s2_vec) vec;
     const int64_t lanes = (int64_t)(sizeof(vec) / sizeof(real));
-    for (; 2 * (k + lanes) - 1 < 2 * (n - 1); k += lanes) {
+    for (; k + lanes < n; k += lanes) { /* the pair's last lane, 2k + 2 lanes - 1, < 2 (n - 1) */
         vec a, b;
         memcpy(&a, src + 2 * k, sizeof a);
         memcpy(&b, src + 2 * k + lanes, sizeof b);
@@ -138,7 +138,7 @@ static inline void PYNN_FN(scatter_add_even)(real *PYNN_RESTRICT dst,
 #ifdef PYNN_S2_VECTORS
     typedef PYNN_FN(s2_vec) vec;
     const int64_t lanes = (int64_t)(sizeof(vec) / sizeof(real));
-    for (; 2 * (k + lanes) - 1 < 2 * (n - 1); k += lanes) {
+    for (; k + lanes < n; k += lanes) { /* the pair's last lane, 2k + 2 lanes - 1, < 2 (n - 1) */
         vec add, a, b;
         memcpy(&add, src + k, sizeof add);
         memcpy(&a, dst + 2 * k, sizeof a);
