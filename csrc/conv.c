@@ -337,6 +337,7 @@ typedef struct {
     pynn_conv_rows_geom rg;
     real *wpack;
     int64_t *tap_off, pad_len;
+    int64_t block; /* output channels a block of wpack */
 } PYNN_FN(rows_plan);
 
 static void PYNN_FN(rows_plan_free)(PYNN_FN(rows_plan) *p)
@@ -369,17 +370,32 @@ static int PYNN_FN(rows_plan_init)(PYNN_FN(rows_plan) *p, const pynn_conv_geom *
     const double flat_narrow = (double)pynn_ceil_div(flat_len, lanes);
     const double flat_wide = (double)(pynn_ceil_div(flat_len, wide) * (wide / lanes)) / speedup;
     const int flat = g->sh == 1 && PYNN_MIN(flat_narrow, flat_wide) < by_rows;
-    p->kernel = flat && flat_wide <= flat_narrow ? desc->PYNN_FN(fwd_rows_wide)
-                                                 : desc->PYNN_FN(fwd_rows);
-    p->wpack = pynn_alloc_n(pynn_ceil_div(o, 4) * 4 * kdim, sizeof(real), 1);
+    /* The time of a tap's vectors over all output channels: 4 channels a vector of positions,
+     * or two wide vectors of channels a position (fwd_oc, positions computed in thirds of its
+     * block, along the flat row or each output row). */
+    const int64_t ob = f32 ? desc->oc_block_f32 : desc->oc_block_f64;
+    const double rows_cost = (double)(pynn_ceil_div(o, 4) * 4) *
+                             PYNN_MIN(by_rows, PYNN_MIN(flat_narrow, flat_wide));
+    const int64_t step = desc->oc_tile_step;
+    const int64_t positions = g->sh == 1 ? pynn_ceil_div(flat_len, step) * step
+                                         : g->oh * (pynn_ceil_div(g->ow, step) * step);
+    const double oc_cost = (double)(pynn_ceil_div(o, ob) * 2 * positions) *
+                           (double)(wide / lanes) / speedup;
+    const int by_oc = oc_cost <= rows_cost; /* at a tie, fwd_oc ran faster (64 -> 128, 7x7) */
+    p->block = by_oc ? ob : 4;
+    p->kernel = by_oc ? desc->PYNN_FN(fwd_oc)
+                : flat && flat_wide <= flat_narrow ? desc->PYNN_FN(fwd_rows_wide)
+                                                   : desc->PYNN_FN(fwd_rows);
+    p->wpack = pynn_alloc_n(pynn_ceil_div(o, p->block) * p->block * kdim, sizeof(real), 1);
     p->tap_off = pynn_alloc_n(kdim, sizeof(int64_t), 0);
     if (!p->wpack || !p->tap_off)
         return PYNN_ERR_NOMEM;
+    const int64_t bl = p->block;
     for (int64_t oc = 0; oc < o; ++oc)
         for (int64_t t = 0; t < kdim; ++t)
-            p->wpack[oc / 4 * kdim * 4 + t * 4 + oc % 4] = w[oc * kdim + t];
+            p->wpack[oc / bl * kdim * bl + t * bl + oc % bl] = w[oc * kdim + t];
     p->rg = rows_geom(g, o, npix, p->tap_off);
-    p->rg.flat_row = flat ? pad_row(g) : 0;
+    p->rg.flat_row = (by_oc ? g->sh == 1 : flat) ? pad_row(g) : 0;
     return PYNN_OK;
 }
 

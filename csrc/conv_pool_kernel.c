@@ -236,6 +236,14 @@ static inline int64_t maxpool_vec_2x2_f32(const float *r0, const float *r1, int6
 /* Accumulators of the weight gradient: all but a few of the vector registers. */
 #define NACC (CP_VREGS - 4)
 
+/* Output positions a block of fwd_oc (conv_oc_fwd.h): its 2 x FO_NP sums fill all but a few
+ * registers. A plane's last block is rounded up to a third of that. */
+#if VREGS >= 32
+#define FO_NP 12
+#else
+#define FO_NP 6
+#endif
+
 #define PYNN_TEMPLATE "conv_pool_kernel.c"
 #include "pynn_template.h"
 
@@ -244,6 +252,9 @@ const pynn_conv_pool_desc PYNN_ISA_SYM(pynn_conv_pool_desc) = {
     .lanes_f64 = (int)(sizeof(cp_vec_f64) / sizeof(double)),
     .wide_lanes_f32 = (int)(sizeof(vec_f32) / sizeof(float)),
     .wide_lanes_f64 = (int)(sizeof(vec_f64) / sizeof(double)),
+    .oc_block_f32 = 2 * (int)(sizeof(vec_f32) / sizeof(float)),
+    .oc_block_f64 = 2 * (int)(sizeof(vec_f64) / sizeof(double)),
+    .oc_tile_step = FO_NP / 3,
     PYNN_DESC_ENTRIES(PYNN_CONV_POOL_KERNELS)};
 
 #else /* the template (pynn_template.h) */
@@ -400,6 +411,24 @@ static void PYNN_FN(dx)(const pynn_conv_pool_geom *g, const real *wrows, const r
 static inline __attribute__((always_inline)) PYNN_FN(cp_vec)
     PYNN_FN(dw_rows_part)(const real *src, int64_t n)
 {
+#if defined(__AVX512VL__) || defined(__AVX2__)
+    /* A masked load (the lanes past n neither read nor fault): filled lane by lane, the
+     * vectors of rows narrower than one (6-wide planes) took most of the weight gradient. */
+    if (sizeof(PYNN_FN(cp_vec)) == 32) {
+        /* as float lanes: a double is two of them */
+        const int floats = (int)(n * (int64_t)(sizeof(real) / sizeof(float)));
+#if defined(__AVX512VL__)
+        const __m256 loaded = _mm256_maskz_loadu_ps((__mmask8)((1u << floats) - 1), src);
+#else
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256 loaded = _mm256_maskload_ps(
+            (const float *)src, _mm256_cmpgt_epi32(_mm256_set1_epi32(floats), lane));
+#endif
+        PYNN_FN(cp_vec) v;
+        memcpy(&v, &loaded, sizeof(v));
+        return v;
+    }
+#endif
     PYNN_FN(cp_vec) v = {0};
     for (int64_t l = 0; l < n; ++l)
         v[l] = src[l];
@@ -688,6 +717,7 @@ static void PYNN_FN(maxpool_2x2)(const real *x, int64_t w, int64_t oh, int64_t o
 #undef FR_UNROLL
 #undef FR_WIDEN_F32
 #undef FR_WIDEN_F64
+#include "conv_oc_fwd.h"
 
 #undef VL
 #endif

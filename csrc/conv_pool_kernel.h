@@ -88,6 +88,13 @@ typedef struct {
     /* The same in vectors of wide_lanes_f32 / wide_lanes_f64 values (the ISA's own). */           \
     K(void, fwd_rows_wide, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,        \
                             const real *bias, int relu, real *y))                                  \
+    /* The same with output channels in the lanes (conv_oc_fwd.h), in the ISA's own vectors:       \
+     * wpack holds the weights in blocks of oc_block_f32 / oc_block_f64 output channels, taps x    \
+     * block values each (w[oc][t] at wpack[oc / B * taps * B + t * B + oc % B] for blocks of B),  \
+     * zero past o. It reads up to a block's third of positions past a row's (or the flat row's)   \
+     * end: the image needs as many readable values of slack past its end. */                      \
+    K(void, fwd_oc, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,               \
+                     const real *bias, int relu, real *y))                                         \
     /* The 2x2, stride-2, unpadded max-pooling of a plane whose rows are w values apart (w <      \
      * INT32_MAX): y (oh x ow) := the window maxima and idx := their flat positions in the plane,  \
      * by pool.h's rule (the first maximum, or the last NaN). pool.c's planes take it. */          \
@@ -100,6 +107,8 @@ typedef struct {
 typedef struct {
     int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */
     int wide_lanes_f32, wide_lanes_f64; /* of dw_flat's and fwd_rows_wide's: the ISA's own */
+    int oc_block_f32, oc_block_f64;     /* output channels a block of fwd_oc's weights */
+    int oc_tile_step; /* fwd_oc computes the positions of a row in multiples of this many */
     PYNN_DESC_FIELDS(PYNN_CONV_POOL_KERNELS)
 } pynn_conv_pool_desc;
 

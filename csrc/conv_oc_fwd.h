@@ -1,0 +1,99 @@
+/* The image-read forward with output channels in the vector lanes (conv_pool_kernel.h's
+ * fwd_oc), included by conv_pool_kernel.c's template half, in the ISA's own vectors.
+ *
+ * fwd_rows puts output positions in the lanes, so a plane narrower than a few vectors leaves
+ * many of them idle (a 4x4 plane padded by 1 is a flat row of 19 positions: two 16-lane
+ * vectors, half of them wasted). Deep layers on small planes (a ResNet's last stages) have
+ * many output channels instead: here a block of FO_OB of them fills two vectors, and each tap
+ * multiplies those two weight vectors by FO_NP image values broadcast, one per output
+ * position, as a GEMM micro-kernel multiplies a panel of A by broadcast values of B. The
+ * positions of a block are consecutive in the padded image (one output row, or the flat row of
+ * conv_pool_kernel.h), so their values for a tap are FO_NP consecutive values there. */
+#define FO_VL ((int64_t)(sizeof(PYNN_FN(vec)) / sizeof(real)))
+#define FO_OB (2 * FO_VL)
+/* Positions a block: FO_NP (conv_pool_kernel.c); blocks at a row's end are rounded up to a
+ * third of that (the padded image's slack covers the values read past it). */
+#define FO_NP_STEP (FO_NP / 3)
+
+/* tile (np positions x FO_OB output channels) := the sums of taps x image values at
+ * x + tap_off[t] + j (position j) times the weights wb (taps x FO_OB); np a constant where this
+ * is inlined, so that the sums stay in registers. */
+static inline __attribute__((always_inline)) void PYNN_FN(fwd_oc_tile)(
+    const int np, int64_t taps, const int64_t *tap_off, const real *x, const real *wb, real *tile)
+{
+    PYNN_FN(vec) s[FO_NP][2];
+    const PYNN_FN(vec) zero = {0};
+#pragma GCC unroll 12
+    for (int j = 0; j < np; ++j)
+        s[j][0] = s[j][1] = zero;
+    for (int64_t t = 0; t < taps; ++t) {
+        const real *xt = x + tap_off[t];
+        PYNN_FN(vec) w0, w1;
+        memcpy(&w0, wb + t * FO_OB, sizeof(w0));
+        memcpy(&w1, wb + t * FO_OB + FO_VL, sizeof(w1));
+#pragma GCC unroll 12
+        for (int j = 0; j < np; ++j) {
+            const PYNN_FN(vec) v = xt[j] - zero; /* a splat */
+            s[j][0] = PYNN_FN(pynn_vfma)(w0, v, s[j][0]);
+            s[j][1] = PYNN_FN(pynn_vfma)(w1, v, s[j][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int j = 0; j < np; ++j) {
+        memcpy(tile + j * FO_OB, &s[j][0], sizeof(s[j][0]));
+        memcpy(tile + j * FO_OB + FO_VL, &s[j][1], sizeof(s[j][1]));
+    }
+}
+
+static void PYNN_FN(fwd_oc)(const pynn_conv_rows_geom *g, const real *x, const real *wpack,
+                            const real *bias, int relu, real *y)
+{
+    real tile[FO_NP * FO_OB] __attribute__((aligned(64)));
+    real b[FO_OB];
+    const int64_t row = g->flat_row;
+    /* Segments of consecutive positions: the flat row, or each output row. */
+    const int64_t segments = row ? 1 : g->oh;
+    const int64_t seg_len = row ? (g->oh - 1) * row + g->ow : g->ow;
+    for (int64_t ob = 0; ob < g->o; ob += FO_OB) {
+        const real *wb = wpack + ob * g->taps;
+        const int64_t dm = PYNN_MIN(FO_OB, g->o - ob);
+        for (int64_t a = 0; a < dm; ++a)
+            b[a] = bias ? bias[ob + a] : 0;
+        for (int64_t sg = 0; sg < segments; ++sg) {
+            const real *xs = x + sg * g->x_row;
+            int64_t oy = sg, ox = 0; /* of the block's first position */
+            for (int64_t q = 0; q < seg_len; q += FO_NP) {
+                const int64_t n = PYNN_MIN(FO_NP, seg_len - q);
+                if (n > 2 * FO_NP_STEP)
+                    PYNN_FN(fwd_oc_tile)(FO_NP, g->taps, g->tap_off, xs + q, wb, tile);
+                else if (n > FO_NP_STEP)
+                    PYNN_FN(fwd_oc_tile)(2 * FO_NP_STEP, g->taps, g->tap_off, xs + q, wb, tile);
+                else
+                    PYNN_FN(fwd_oc_tile)(FO_NP_STEP, g->taps, g->tap_off, xs + q, wb, tile);
+                /* Each position's channels to its place in y's planes; the flat row's
+                 * positions past an output row's end are dropped. */
+                for (int64_t j = 0; j < n; ++j, ++ox) {
+                    if (ox == (row ? row : g->ow))
+                        ox = 0, ++oy;
+                    if (ox >= g->ow)
+                        continue;
+                    real *yj = y + ob * g->oc_step + oy * g->ow + ox;
+                    const real *tj = tile + j * FO_OB;
+                    if (relu) {
+                        for (int64_t a = 0; a < dm; ++a) {
+                            const real v = tj[a] + b[a];
+                            yj[a * g->oc_step] = v < 0 ? 0 : v; /* keeps NaN, as the GEMM's */
+                        }
+                    } else {
+                        for (int64_t a = 0; a < dm; ++a)
+                            yj[a * g->oc_step] = tj[a] + b[a];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#undef FO_VL
+#undef FO_OB
+#undef FO_NP_STEP
