@@ -9,29 +9,45 @@
 
 /* The most tiles a block takes, the columns of its GEMMs. */
 #define WINO_MAX_TILES 512
+/* Blocks a batch of small images is dealt into (block_tiles). */
+#define WINO_MIN_BLOCKS 4
 /* Channels on each side below which the transforms, which cost the same per channel whatever
  * the other side, outweigh what the GEMMs save; and the narrowest output whose tile rows fill
- * the transforms' vector steps (8 tiles): narrower rows go tile by tile, and a 7x7 output
- * wastes a quarter of its 4x4 tiles (128 -> 128 channels on 7x7 ran slower than the direct
- * forward, 32 -> 64 on 28x28 faster: bench/RESULTS.md). */
+ * the transforms' vector steps (8 tiles). Narrower outputs (a ResNet's later stages, 14x14 to
+ * 4x4) pay with deeper filters and whole tiles: the transforms then take half and quarter
+ * steps, which cost more a tile, and an odd height or width wastes a quarter of its tiles or
+ * more (7x7, 5x5). Measured on a Zen 4 (bench/RESULTS.md): even outputs 6x6 to 14x14 won from
+ * 64 channels on each side, 4x4 from 128; odd ones lost below 128. */
 #define WINO_MIN_CHANNELS 16
 #define WINO_MIN_WIDTH 16
+#define WINO_NARROW_MIN_CHANNELS 64
+#define WINO_NARROW_MIN_WORK 384 /* output width x the fewer channels */
 
 int pynn_winograd_pays(const pynn_conv_geom *g, int64_t o)
 {
-    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
-           g->c >= WINO_MIN_CHANNELS && o >= WINO_MIN_CHANNELS && g->ow >= WINO_MIN_WIDTH;
+    if (g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1)
+        return 0;
+    const int64_t fewer = PYNN_MIN(g->c, o);
+    if (g->ow >= WINO_MIN_WIDTH)
+        return fewer >= WINO_MIN_CHANNELS;
+    return fewer >= WINO_NARROW_MIN_CHANNELS && g->ow % 2 == 0 && g->oh % 2 == 0 &&
+           g->ow * fewer >= WINO_NARROW_MIN_WORK;
 }
 
 /* Tiles a block: whole images while they fit in WINO_MAX_TILES, else whole tile rows, so that
  * every tile row is taken in whole vector steps (a row split between blocks leaves pieces
  * shorter than a step, done tile by tile: blocks sized to the L2 that way ran the 32 -> 64
- * layer's forward a third slower than blocks of two whole 28x28 images). */
-static int64_t block_tiles(int64_t th, int64_t tw)
+ * layer's forward a third slower than blocks of two whole 28x28 images). Small images (a
+ * ResNet's last stages: 4 tiles a 4x4 plane) are dealt into at least WINO_MIN_BLOCKS blocks,
+ * so that every thread of a team gets some: a batch of 64 would otherwise be one block. The
+ * blocks depend on the batch alone, so the tiles are computed the same way at any thread
+ * count. */
+static int64_t block_tiles(int64_t th, int64_t tw, int64_t n)
 {
     const int64_t per_image = th * tw;
     if (per_image <= WINO_MAX_TILES)
-        return WINO_MAX_TILES / per_image * per_image;
+        return PYNN_MIN(WINO_MAX_TILES / per_image, pynn_ceil_div(n, WINO_MIN_BLOCKS)) *
+               per_image;
     return PYNN_MAX(1, WINO_MAX_TILES / tw) * tw;
 }
 
@@ -52,28 +68,28 @@ static int64_t image_segment(int64_t start, int64_t end, int64_t th, int64_t tw,
 
 #else /* the template (pynn_template.h) */
 
-/* u[xi][oc][ci] := (G g G^T)[xi] of the filter g = w[oc][ci] (winograd_kernel.h). */
-static void PYNN_FN(filter_transform)(int64_t o, int64_t c, const real *w, real *u)
+/* u[xi][oc][ci] := (G g G^T)[xi] of the filter g = w[oc][ci] (winograd_kernel.h), for one
+ * output channel oc of o. */
+static void PYNN_FN(filter_transform)(int64_t oc, int64_t o, int64_t c, const real *w, real *u)
 {
     const int64_t step = o * c;
-    for (int64_t oc = 0; oc < o; ++oc)
-        for (int64_t ci = 0; ci < c; ++ci) {
-            const real *g = w + (oc * c + ci) * 9;
-            real q[4][3]; /* G g */
-            for (int j = 0; j < 3; ++j) {
-                q[0][j] = g[j];
-                q[1][j] = (g[j] + g[3 + j] + g[6 + j]) / 2;
-                q[2][j] = (g[j] - g[3 + j] + g[6 + j]) / 2;
-                q[3][j] = g[6 + j];
-            }
-            for (int r = 0; r < 4; ++r) {
-                real *dst = u + 4 * r * step + oc * c + ci;
-                dst[0] = q[r][0];
-                dst[step] = (q[r][0] + q[r][1] + q[r][2]) / 2;
-                dst[2 * step] = (q[r][0] - q[r][1] + q[r][2]) / 2;
-                dst[3 * step] = q[r][2];
-            }
+    for (int64_t ci = 0; ci < c; ++ci) {
+        const real *g = w + (oc * c + ci) * 9;
+        real q[4][3]; /* G g */
+        for (int j = 0; j < 3; ++j) {
+            q[0][j] = g[j];
+            q[1][j] = (g[j] + g[3 + j] + g[6 + j]) / 2;
+            q[2][j] = (g[j] - g[3 + j] + g[6 + j]) / 2;
+            q[3][j] = g[6 + j];
         }
+        for (int r = 0; r < 4; ++r) {
+            real *dst = u + 4 * r * step + oc * c + ci;
+            dst[0] = q[r][0];
+            dst[step] = (q[r][0] + q[r][1] + q[r][2]) / 2;
+            dst[2 * step] = (q[r][0] - q[r][1] + q[r][2]) / 2;
+            dst[3 * step] = q[r][2];
+        }
+    }
 }
 
 /* What every block reads. */
@@ -189,7 +205,7 @@ static int PYNN_FN(wino_plan)(PYNN_FN(wino_args) *a, int64_t n, int64_t *u_len, 
     *u_len = pynn_size_mul(16, pynn_size_mul(a->o, g->c));
     if (a->tiles < 0 || *u_len < 0)
         return 0;
-    a->block = PYNN_MIN(block_tiles(a->th, a->tw), a->tiles);
+    a->block = PYNN_MIN(block_tiles(a->th, a->tw, n), a->tiles);
     /* A block spans at most this many tile rows of one image, each reading 2 more image rows. */
     const int64_t plane_rows = 2 * PYNN_MIN(a->th, pynn_ceil_div(a->block, a->tw) + 1) + 2;
     *v_len = pynn_size_mul(16, pynn_size_mul(g->c, a->block));
@@ -212,7 +228,6 @@ int PYNN_FN(pynn_winograd_conv)(const pynn_conv_geom *g, int64_t n, int64_t o, c
     real *u = pynn_alloc_n(u_len, sizeof(real), 0);
     if (!u)
         return PYNN_ERR_NOMEM;
-    PYNN_FN(filter_transform)(o, g->c, w, u);
     a.u = u;
     const int64_t blocks = pynn_ceil_div(a.tiles, a.block);
     const int nt = (int)PYNN_MIN((int64_t)n_threads, blocks);
@@ -222,6 +237,10 @@ int PYNN_FN(pynn_winograd_conv)(const pynn_conv_geom *g, int64_t n, int64_t o, c
     {
         PYNN_FN(wino_room) s;
         int mine = PYNN_FN(room_alloc)(&s, v_len, m_len, plane_len, a.tw);
+        /* Shared too: on small images (deep channels, few tiles) it is a tenth of the call. */
+        PYNN_OMP(for schedule(static))
+        for (int64_t oc = 0; oc < o; ++oc)
+            PYNN_FN(filter_transform)(oc, o, g->c, w, u);
         PYNN_OMP(for schedule(static))
         for (int64_t blk = 0; blk < blocks; ++blk)
             if (mine == PYNN_OK)

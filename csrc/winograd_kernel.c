@@ -19,23 +19,28 @@ const pynn_winograd_desc PYNN_ISA_SYM(pynn_winograd_desc) = {
 #define STEP (PYNN_MIN(VBYTES, 32) / (int)sizeof(real))
 
 /* Runs the statements over n tiles of a row with `s` the first tile and `steps` the count of
- * each call: whole steps, the last moved back to end with the row, or all n at once when the
- * row is shorter than a step (steps a constant in the first case, so that the transforms'
- * loops are one vector step). */
+ * each call: whole steps, the last moved back to end with the row; a row shorter than a step
+ * in half or quarter steps (an 8-wide image's rows are 4 tiles, a 4-wide one's 2), and one of
+ * a single tile at once (steps a constant in each case, so that the transforms' loops are one
+ * vector step: with the count not known, they ran tile by tile). */
+#define IN_STEPS_OF(width, n, ...)                                                                \
+    for (int64_t s = 0;; s += (width)) {                                                          \
+        s = PYNN_MIN(s, (n) - (width));                                                           \
+        const int steps = (width);                                                                \
+        __VA_ARGS__                                                                               \
+        if (s + (width) == (n))                                                                   \
+            break;                                                                                \
+    }
 #define IN_STEPS(n, ...)                                                                          \
     do {                                                                                          \
-        if ((n) < STEP) {                                                                         \
-            const int64_t s = 0;                                                                  \
-            const int steps = (int)(n);                                                           \
-            __VA_ARGS__                                                                           \
-        } else {                                                                                  \
-            for (int64_t s = 0;; s += STEP) {                                                     \
-                s = PYNN_MIN(s, (n) - STEP);                                                      \
-                const int steps = STEP;                                                           \
-                __VA_ARGS__                                                                       \
-                if (s + STEP == (n))                                                              \
-                    break;                                                                        \
-            }                                                                                     \
+        if ((n) >= STEP) {                                                                        \
+            IN_STEPS_OF(STEP, n, __VA_ARGS__)                                                     \
+        } else if ((n) >= STEP / 2) {                                                             \
+            IN_STEPS_OF(STEP / 2, n, __VA_ARGS__)                                                 \
+        } else if (STEP >= 8 && (n) >= STEP / 4) {                                                \
+            IN_STEPS_OF(STEP / 4, n, __VA_ARGS__)                                                 \
+        } else if ((n) > 0) {                                                                     \
+            IN_STEPS_OF(1, n, __VA_ARGS__)                                                        \
         }                                                                                         \
     } while (0)
 
@@ -176,5 +181,6 @@ static void PYNN_FN(grad_rows)(const real *y, int64_t ow, int64_t rows, int64_t 
 }
 
 #undef IN_STEPS
+#undef IN_STEPS_OF
 #undef STEP
 #endif
