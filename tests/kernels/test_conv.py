@@ -30,8 +30,9 @@ GEOMETRIES = [
     ((1, 3, 13, 23), 4, (3, 3), (1, 2), 1, 1),
     ((2, 70, 6, 9), 5, (3, 3), 1, 1, 1),
     # deep layers on small planes, whose forward and input gradient put output channels in the
-    # vector lanes (conv_oc_fwd.h): along the flat row (7x7) and row by row (stride 2 in height)
-    ((2, 40, 7, 7), 64, (3, 3), 1, 1, 1),
+    # vector lanes (conv_oc_fwd.h): along the flat row (7x7; the input gradient too) and row by
+    # row (stride 2 in height)
+    ((2, 64, 7, 7), 64, (3, 3), 1, 1, 1),
     ((2, 48, 9, 6), 64, (3, 3), (2, 1), 1, 1),
 ]
 
