@@ -26,11 +26,15 @@ MNIST_GEMMS = (
     ("conv2 im2col 16x150 . 150x64", 16, 150, 64),
     ("conv3 im2col 64x288 . 288x784", 64, 288, 784),
 )
-# (label, x shape, w shape, padding, needs_input_grad): the MNIST-sized layers.
+# (label, x shape, w shape, padding, needs_input_grad): the MNIST-sized layers
+# and two of a ResNet's.
 CONV_LAYERS = (
     ("conv 1->30 5x5, 28x28, batch 128", (128, 1, 28, 28), (30, 1, 5, 5), 0, False),
     ("conv 6->16 5x5, 12x12, batch 128", (128, 6, 12, 12), (16, 6, 5, 5), 0, True),
     ("conv 32->64 3x3 pad 1, 28x28, batch 64", (64, 32, 28, 28), (64, 32, 3, 3), 1, True),
+    # a ResNet's later stages: deep filters on small planes (even: Winograd; odd: direct)
+    ("conv 128->128 3x3 pad 1, 8x8, batch 64", (64, 128, 8, 8), (128, 128, 3, 3), 1, True),
+    ("conv 64->128 3x3 pad 1, 7x7, batch 64", (64, 64, 7, 7), (128, 64, 3, 3), 1, True),
 )
 # (label, x shape, w shape): convolution -> ReLU -> 2x2 max-pool, the first block of the CNN,
 # which pynn's Sequential runs as one fused call (conv2d_maxpool_*) and PyTorch as three.
