@@ -57,20 +57,8 @@ typedef double s2_vec_f64 __attribute__((vector_size(16)));
  * the copy and the zero fill into memcpy / memset calls, which cost more than the copy: at
  * 8 values a row they were half of the convolution's im2col time. So rows move in
  * constant-size blocks, which compile to vector moves, the last block overlapping the one
- * before it instead of a scalar tail. */
-static inline void PYNN_FN(copy_row)(real *PYNN_RESTRICT dst, const real *PYNN_RESTRICT src,
-                                     int64_t n)
-{
-    if (n < ROW_BLOCK) {
-        for (int64_t i = 0; i < n; ++i)
-            dst[i] = src[i];
-        return;
-    }
-    for (int64_t i = 0; i + ROW_BLOCK < n; i += ROW_BLOCK)
-        memcpy(dst + i, src + i, ROW_BLOCK * sizeof(real));
-    memcpy(dst + n - ROW_BLOCK, src + n - ROW_BLOCK, ROW_BLOCK * sizeof(real));
-}
-
+ * before it instead of a scalar tail: pynn_copy_row (pynn_common.h) for the copies, and the
+ * same for the zero fill. */
 static inline void PYNN_FN(zero_row)(real *dst, int64_t n)
 {
     if (n < ROW_BLOCK) {
@@ -181,8 +169,8 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
                 const real *xc = x + ci * plane;
                 if (g->sw == 1 && !padded) { /* the common case: whole rows, one copy each */
                     for (int64_t oy = oy0; oy < oy1; ++oy)
-                        PYNN_FN(copy_row)(row + oy * ow, xc + ((oy * g->sh + row0) * g->w + off),
-                                          ow);
+                        pynn_copy_row(row + oy * ow, xc + ((oy * g->sh + row0) * g->w + off),
+                                      (size_t)ow * sizeof(real));
                 } else {
                     for (int64_t oy = oy0; oy < oy1; ++oy) {
                         const real *src = xc + (oy * g->sh + row0) * g->w;
@@ -190,7 +178,8 @@ void PYNN_FN(pynn_im2col)(const pynn_conv_geom *g, const real *PYNN_RESTRICT x,
                         if (padded)
                             PYNN_FN(zero_row)(dst, ow);
                         if (g->sw == 1) {
-                            PYNN_FN(copy_row)(dst + ox0, src + (ox0 + off), ox1 - ox0);
+                            pynn_copy_row(dst + ox0, src + (ox0 + off),
+                                          (size_t)(ox1 - ox0) * sizeof(real));
                         } else if (g->sw == 2) {
                             PYNN_FN(gather_even)(dst + ox0, src + (ox0 * 2 + off), ox1 - ox0);
                         } else {
