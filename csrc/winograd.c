@@ -17,11 +17,14 @@
  * 4x4) pay with deeper filters and whole tiles: the transforms then take half and quarter
  * steps, which cost more a tile, and an odd height or width wastes a quarter of its tiles or
  * more (7x7, 5x5). Measured on a Zen 4 (bench/RESULTS.md): even outputs 6x6 to 14x14 won from
- * 64 channels on each side, 4x4 from 128; odd ones lost below 128. */
+ * 64 channels on each side, 4x4 from 128; odd ones 5x5 to 9x9 lost at 64 and won from 128
+ * (ImageNet ResNets' last stage: 512 channels on 7x7). */
 #define WINO_MIN_CHANNELS 16
 #define WINO_MIN_WIDTH 16
 #define WINO_NARROW_MIN_CHANNELS 64
 #define WINO_NARROW_MIN_WORK 384 /* output width x the fewer channels */
+#define WINO_ODD_MIN_CHANNELS 128
+#define WINO_ODD_MIN_WIDTH 5
 
 int pynn_winograd_pays(const pynn_conv_geom *g, int64_t o)
 {
@@ -30,8 +33,10 @@ int pynn_winograd_pays(const pynn_conv_geom *g, int64_t o)
     const int64_t fewer = PYNN_MIN(g->c, o);
     if (g->ow >= WINO_MIN_WIDTH)
         return fewer >= WINO_MIN_CHANNELS;
-    return fewer >= WINO_NARROW_MIN_CHANNELS && g->ow % 2 == 0 && g->oh % 2 == 0 &&
-           g->ow * fewer >= WINO_NARROW_MIN_WORK;
+    const int whole_tiles = g->ow % 2 == 0 && g->oh % 2 == 0;
+    return fewer >= WINO_NARROW_MIN_CHANNELS && g->ow * fewer >= WINO_NARROW_MIN_WORK &&
+           (whole_tiles || (fewer >= WINO_ODD_MIN_CHANNELS && g->ow >= WINO_ODD_MIN_WIDTH &&
+                            g->oh >= WINO_ODD_MIN_WIDTH));
 }
 
 /* Tiles a block: whole images while they fit in WINO_MAX_TILES, else whole tile rows, so that

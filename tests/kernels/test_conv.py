@@ -323,7 +323,7 @@ def test_conv2d_direct_paths_match_reference(geometry, dtype, relu, compiled, re
 
 
 # 3x3 stride-1 layers with 16 or more channels on both sides and outputs 16 or more wide (or
-# 64 or more channels and even, narrower outputs: pynn_winograd_pays): the
+# narrower ones with deeper filters: pynn_winograd_pays): the
 # forward, and the input gradient (a convolution of dy, as wide as the input), are Winograd's
 # F(2x2, 3x3) (csrc/winograd.c). Batch 1; odd output heights and widths
 # (the last tile row and column half outside); no, asymmetric and wide padding; many small
@@ -337,10 +337,11 @@ WINOGRAD_GEOMETRIES = [
     ((21, 16, 14, 16), 17, 1),
     ((1, 16, 70, 66), 16, 1),
     ((3, 32, 28, 28), 64, 1),
-    # outputs narrower than 16 (deep filters, whole tiles): 8x8, 6x6, and many 4x4 images
-    # (blocks of a few images, shared among threads)
+    # outputs narrower than 16 (deep filters; whole tiles, or odd from 128 channels): 8x8, 6x6,
+    # 7x7, and many 4x4 images (blocks of a few images, shared among threads)
     ((3, 64, 8, 8), 64, 1),
     ((2, 64, 6, 6), 72, 1),
+    ((2, 128, 7, 7), 130, 1),
     ((9, 96, 4, 4), 128, 1),
 ]
 
