@@ -11,9 +11,7 @@
  * conv_pool_kernel.h), so their values for a tap are FO_NP consecutive values there. */
 #define FO_VL ((int64_t)(sizeof(PYNN_FN(vec)) / sizeof(real)))
 #define FO_OB (2 * FO_VL)
-/* Positions a block: FO_NP (conv_pool_kernel.c); blocks at a row's end are rounded up to a
- * third of that (the padded image's slack covers the values read past it). */
-#define FO_NP_STEP (FO_NP / 3)
+/* Positions a block: FO_NP, rows' last blocks in multiples of FO_NP_STEP (conv_pool_kernel.c). */
 
 /* tile (np positions x FO_OB output channels) := the sums of taps x image values at
  * x + tap_off[t] + j (position j) times the weights wb (taps x FO_OB); np a constant where this
@@ -96,4 +94,3 @@ static void PYNN_FN(fwd_oc)(const pynn_conv_rows_geom *g, const real *x, const r
 
 #undef FO_VL
 #undef FO_OB
-#undef FO_NP_STEP

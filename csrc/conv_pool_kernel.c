@@ -237,12 +237,14 @@ static inline int64_t maxpool_vec_2x2_f32(const float *r0, const float *r1, int6
 #define NACC (CP_VREGS - 4)
 
 /* Output positions a block of fwd_oc (conv_oc_fwd.h): its 2 x FO_NP sums fill all but a few
- * registers. A plane's last block is rounded up to a third of that. */
+ * registers. A row's last block is rounded up to a multiple of FO_NP_STEP, a third of that
+ * (the padded image's slack covers the values read past the row). */
 #if VREGS >= 32
 #define FO_NP 12
 #else
 #define FO_NP 6
 #endif
+#define FO_NP_STEP (FO_NP / 3)
 
 #define PYNN_TEMPLATE "conv_pool_kernel.c"
 #include "pynn_template.h"
@@ -254,7 +256,7 @@ const pynn_conv_pool_desc PYNN_ISA_SYM(pynn_conv_pool_desc) = {
     .wide_lanes_f64 = (int)(sizeof(vec_f64) / sizeof(double)),
     .oc_block_f32 = 2 * (int)(sizeof(vec_f32) / sizeof(float)),
     .oc_block_f64 = 2 * (int)(sizeof(vec_f64) / sizeof(double)),
-    .oc_tile_step = FO_NP / 3,
+    .oc_tile_step = FO_NP_STEP,
     PYNN_DESC_ENTRIES(PYNN_CONV_POOL_KERNELS)};
 
 #else /* the template (pynn_template.h) */
@@ -411,28 +413,29 @@ static void PYNN_FN(dx)(const pynn_conv_pool_geom *g, const real *wrows, const r
 static inline __attribute__((always_inline)) PYNN_FN(cp_vec)
     PYNN_FN(dw_rows_part)(const real *src, int64_t n)
 {
-#if defined(__AVX512VL__) || defined(__AVX2__)
-    /* A masked load (the lanes past n neither read nor fault): filled lane by lane, the
-     * vectors of rows narrower than one (6-wide planes) took most of the weight gradient. */
-    if (sizeof(PYNN_FN(cp_vec)) == 32) {
-        /* as float lanes: a double is two of them */
-        const int floats = (int)(n * (int64_t)(sizeof(real) / sizeof(float)));
+#if defined(__AVX2__)
+    /* A masked load (the lanes past n neither read nor fault) of the 256-bit vector these
+     * kernels use in the AVX2 and AVX-512 builds: filled lane by lane, the vectors of rows
+     * narrower than one (6-wide planes) took most of the weight gradient. Counted in float
+     * lanes, a double being two of them. */
+    _Static_assert(sizeof(PYNN_FN(cp_vec)) == 32, "a 256-bit vector");
+    const int floats = (int)(n * (int64_t)(sizeof(real) / sizeof(float)));
 #if defined(__AVX512VL__)
-        const __m256 loaded = _mm256_maskz_loadu_ps((__mmask8)((1u << floats) - 1), src);
+    const __m256 loaded = _mm256_maskz_loadu_ps((__mmask8)((1u << floats) - 1), src);
 #else
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256 loaded = _mm256_maskload_ps(
-            (const float *)src, _mm256_cmpgt_epi32(_mm256_set1_epi32(floats), lane));
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 loaded = _mm256_maskload_ps((const float *)src,
+                                             _mm256_cmpgt_epi32(_mm256_set1_epi32(floats), lane));
 #endif
-        PYNN_FN(cp_vec) v;
-        memcpy(&v, &loaded, sizeof(v));
-        return v;
-    }
-#endif
+    PYNN_FN(cp_vec) v;
+    memcpy(&v, &loaded, sizeof(v));
+    return v;
+#else
     PYNN_FN(cp_vec) v = {0};
     for (int64_t l = 0; l < n; ++l)
         v[l] = src[l];
     return v;
+#endif
 }
 
 /* The image-read weight gradient's blocks: DWR_M output channels x DWR_N taps of sums, DWR_M

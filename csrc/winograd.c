@@ -42,11 +42,11 @@ int pynn_winograd_pays(const pynn_conv_geom *g, int64_t o)
 /* Tiles a block: whole images while they fit in WINO_MAX_TILES, else whole tile rows, so that
  * every tile row is taken in whole vector steps (a row split between blocks leaves pieces
  * shorter than a step, done tile by tile: blocks sized to the L2 that way ran the 32 -> 64
- * layer's forward a third slower than blocks of two whole 28x28 images). Small images (a
- * ResNet's last stages: 4 tiles a 4x4 plane) are dealt into at least WINO_MIN_BLOCKS blocks,
- * so that every thread of a team gets some: a batch of 64 would otherwise be one block. The
- * blocks depend on the batch alone, so the tiles are computed the same way at any thread
- * count. */
+ * layer's forward a third slower than blocks of two whole 28x28 images). A batch of whole-image
+ * blocks is dealt into at least WINO_MIN_BLOCKS of them (when it has that many images), so
+ * that every thread of a team gets some: 64 images of 4x4 (4 tiles each, a ResNet's last
+ * stage) would otherwise be one block. The blocks depend on the batch alone, so the tiles are
+ * computed the same way at any thread count. */
 static int64_t block_tiles(int64_t th, int64_t tw, int64_t n)
 {
     const int64_t per_image = th * tw;
