@@ -184,9 +184,20 @@ static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t te
  * took 1.5 times as long on 64 -> 64 3x3 on 8x8 images (576 taps), its chunk of columns and
  * their packed copy filling L2. */
 #define PYNN_CONV_DX_ROWS_MAX_TAPS 4096
-static int use_rows_forward(const pynn_conv_geom *g, int64_t kdim, int64_t teams, int n_threads)
+/* With stride 2 along the width only fwd_oc applies (its positions 2 values apart), where the
+ * output channels fill its block (oc_block) and the filter is deep enough to hide its
+ * epilogue, which stores each output value alone (3 -> 64 channels, 27 taps, ran slower than
+ * im2col + GEMM; 32 -> 64, 288 taps, faster); not to a 1x1 window, which im2col only
+ * subsamples for the GEMM. */
+static int use_rows_forward(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t oc_block,
+                            int64_t teams, int n_threads)
 {
-    return kdim <= PYNN_CONV_DX_ROWS_MAX_TAPS && rows_fit(g, teams, n_threads);
+    pynn_conv_geom unit = *g; /* rows_fit's padded image is the same at any stride */
+    unit.sw = 1;
+    if (g->sw == 2 ? o < oc_block || kdim < 4 * oc_block || (g->kh == 1 && g->kw == 1)
+                   : g->sw != 1)
+        return 0;
+    return kdim <= PYNN_CONV_DX_ROWS_MAX_TAPS && rows_fit(&unit, teams, n_threads);
 }
 
 /* Whether the weight gradient of g is taken by the flat kernel (dw_flat in
@@ -247,17 +258,38 @@ static int use_fused_flat(const pynn_conv_geom *t, int64_t nq)
 
 /* The kernels' geometry for g (use_rows accepted it), output planes oc_step apart: the image
  * laid out as pad_row describes (the caller copies it so when g pads; without padding it is
- * the image itself); tap_off gets kdim entries. */
+ * the image itself); tap_off gets kdim entries, tap (ci, i, j) at (ci kh + i) kw + j, or with
+ * kernel_row_first (fwd_oc) at (i c + ci) kw + j, so that the taps of kernel rows lo to hi - 1
+ * are a range. */
 static pynn_conv_rows_geom rows_geom(const pynn_conv_geom *g, int64_t o, int64_t oc_step,
-                                     int64_t *tap_off)
+                                     int kernel_row_first, int64_t *tap_off)
 {
     const int64_t hp = g->h + 2 * g->ph, len = pad_row(g);
     for (int64_t ci = 0; ci < g->c; ++ci)
         for (int64_t i = 0; i < g->kh; ++i)
             for (int64_t j = 0; j < g->kw; ++j)
-                tap_off[(ci * g->kh + i) * g->kw + j] = (ci * hp + i * g->dh) * len + j * g->dw;
-    return (pynn_conv_rows_geom){o, g->c * g->kh * g->kw, g->oh, g->ow, oc_step, g->sh * len, 0,
-                               tap_off};
+                tap_off[(kernel_row_first ? i * g->c + ci : ci * g->kh + i) * g->kw + j] =
+                    (ci * hp + i * g->dh) * len + j * g->dw;
+    return (pynn_conv_rows_geom){o, g->c * g->kh * g->kw, g->oh, g->ow, oc_step,
+                                 g->sh * len, 0, tap_off, g->sw, NULL};
+}
+
+/* The kernel rows that output row oy reads inside the image, not in its padding: lo to hi - 1
+ * (lo <= hi: the rows read go down the image as i grows). */
+static int64_t kernel_rows_lo(const pynn_conv_geom *g, int64_t oy)
+{
+    int64_t i = 0;
+    while (i < g->kh && oy * g->sh - g->ph + i * g->dh < 0)
+        ++i;
+    return i;
+}
+
+static int64_t kernel_rows_hi(const pynn_conv_geom *g, int64_t oy)
+{
+    int64_t i = g->kh;
+    while (i > 0 && oy * g->sh - g->ph + (i - 1) * g->dh >= g->h)
+        --i;
+    return i;
 }
 
 #define PYNN_TEMPLATE "conv.c"
@@ -370,32 +402,56 @@ static int PYNN_FN(rows_plan_init)(PYNN_FN(rows_plan) *p, const pynn_conv_geom *
     const double flat_narrow = (double)pynn_ceil_div(flat_len, lanes);
     const double flat_wide = (double)(pynn_ceil_div(flat_len, wide) * (wide / lanes)) / speedup;
     const int flat = g->sh == 1 && PYNN_MIN(flat_narrow, flat_wide) < by_rows;
-    /* The time of a tap's vectors over all output channels: 4 channels a vector of positions,
-     * or two wide vectors of channels a position (fwd_oc, positions computed in thirds of its
-     * block, along the flat row or each output row). */
+    /* fwd_oc computes each position's two wide vectors of channels a tap: along the flat
+     * row, in blocks of positions rounded up to a third of its largest, or row by row, in
+     * blocks that end at the row's end, with the kernel rows that fall in the padding left
+     * out (the skipped 2 of 21 rows of a 7x7 output, 3x3 padded by 1, are 10% of its work).
+     * Fewer positions than half a block are latency-bound: counted as half a block. */
     const int64_t ob = f32 ? desc->oc_block_f32 : desc->oc_block_f64;
+    const int64_t tile = desc->oc_tile, step = desc->oc_tile_step;
+    const int64_t row_blocks = pynn_ceil_div(g->ow, tile);
+    int64_t row_positions = 0, kernel_rows = 0; /* of a row; over all rows */
+    for (int64_t k = 0; k < row_blocks; ++k)
+        row_positions += PYNN_MAX(g->ow * (k + 1) / row_blocks - g->ow * k / row_blocks, tile / 2);
+    for (int64_t oy = 0; oy < g->oh; ++oy)
+        kernel_rows += kernel_rows_hi(g, oy) - kernel_rows_lo(g, oy);
+    const double oc_by_rows = (double)(row_positions * kernel_rows) / (double)g->kh;
+    const double oc_flat = (double)(pynn_ceil_div(flat_len, step) * step);
+    const int oc_rows = g->sw != 1 || oc_by_rows <= oc_flat; /* the flat row needs stride 1 */
+    const double oc_cost = (double)(pynn_ceil_div(o, ob) * 2) * (oc_rows ? oc_by_rows : oc_flat) *
+                           (double)(wide / lanes) / speedup;
+    /* The same for fwd_rows: 4 channels a vector of positions. */
     const double rows_cost = (double)(pynn_ceil_div(o, 4) * 4) *
                              PYNN_MIN(by_rows, PYNN_MIN(flat_narrow, flat_wide));
-    const int64_t step = desc->oc_tile_step;
-    const int64_t positions = g->sh == 1 ? pynn_ceil_div(flat_len, step) * step
-                                         : g->oh * (pynn_ceil_div(g->ow, step) * step);
-    const double oc_cost = (double)(pynn_ceil_div(o, ob) * 2 * positions) *
-                           (double)(wide / lanes) / speedup;
-    const int by_oc = oc_cost <= rows_cost; /* at a tie, fwd_oc ran faster (64 -> 128, 7x7) */
+    /* at a tie, fwd_oc ran faster (64 -> 128, 7x7); fwd_rows has no stride along the width */
+    const int by_oc = oc_cost <= rows_cost || g->sw != 1;
     p->block = by_oc ? ob : 4;
     p->kernel = by_oc ? desc->PYNN_FN(fwd_oc)
                 : flat && flat_wide <= flat_narrow ? desc->PYNN_FN(fwd_rows_wide)
                                                    : desc->PYNN_FN(fwd_rows);
     p->wpack = pynn_alloc_n(pynn_ceil_div(o, p->block) * p->block * kdim, sizeof(real), 1);
-    p->tap_off = pynn_alloc_n(kdim, sizeof(int64_t), 0);
+    p->tap_off = pynn_alloc_n(kdim + 2 * g->oh, sizeof(int64_t), 0);
     if (!p->wpack || !p->tap_off)
         return PYNN_ERR_NOMEM;
-    const int64_t bl = p->block;
-    for (int64_t oc = 0; oc < o; ++oc)
-        for (int64_t t = 0; t < kdim; ++t)
-            p->wpack[oc / bl * kdim * bl + t * bl + oc % bl] = w[oc * kdim + t];
-    p->rg = rows_geom(g, o, npix, p->tap_off);
-    p->rg.flat_row = (by_oc ? g->sh == 1 : flat) ? pad_row(g) : 0;
+    p->rg = rows_geom(g, o, npix, by_oc, p->tap_off);
+    p->rg.flat_row = (by_oc ? !oc_rows : flat) ? pad_row(g) : 0;
+    const int64_t bl = p->block, kernel_row_taps = g->c * g->kw;
+    for (int64_t oc = 0; oc < o; ++oc) {
+        real *block = p->wpack + oc / bl * kdim * bl + oc % bl;
+        const real *w_oc = w + oc * kdim;
+        for (int64_t ci = 0, t = 0; ci < g->c; ++ci)
+            for (int64_t i = 0; i < g->kh; ++i)
+                for (int64_t j = 0; j < g->kw; ++j, ++t)
+                    block[(by_oc ? (i * g->c + ci) * g->kw + j : t) * bl] = w_oc[t];
+    }
+    if (by_oc) {
+        int64_t *range = p->tap_off + kdim;
+        for (int64_t oy = 0; oc_rows && oy < g->oh; ++oy) {
+            range[2 * oy] = kernel_rows_lo(g, oy) * kernel_row_taps;
+            range[2 * oy + 1] = kernel_rows_hi(g, oy) * kernel_row_taps;
+        }
+        p->rg.row_taps = oc_rows ? range : NULL;
+    }
     return PYNN_OK;
 }
 
@@ -458,7 +514,10 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (!pool && pynn_winograd_pays(g, o))
         return PYNN_FN(pynn_winograd_conv)(g, n, o, x, w, b, relu, y, isa, n_threads);
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    if (use_rows_forward(g, kdim, teams, n_threads))
+    const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
+    const int64_t oc_block = sizeof(real) == sizeof(float) ? desc->oc_block_f32
+                                                           : desc->oc_block_f64;
+    if (use_rows_forward(g, o, kdim, oc_block, teams, n_threads))
         return PYNN_FN(rows_forward)(g, n, o, x, w, b, relu, pool, y, idx, isa, n_threads);
     const int64_t nb = chunk_images(n, npix, kdim, sizeof(real), teams);
     const int64_t chunks = pynn_ceil_div(n, nb);
@@ -935,9 +994,9 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
         memset(db_acc, 0, (size_t)(teams * o) * sizeof(double));
     pynn_conv_rows_geom rg = {0};
     if (rows) {
-        rg = rows_geom(g, o, npix, tap_off);
+        rg = rows_geom(g, o, npix, 0, tap_off);
     } else if (flat) { /* o rows of nq values */
-        rg = rows_geom(g, o, fused ? dy_stride / o : nq, tap_off);
+        rg = rows_geom(g, o, fused ? dy_stride / o : nq, 0, tap_off);
         rg.ow = nq;
         rg.x_row = rows_pad_len(g, vmax);
     }

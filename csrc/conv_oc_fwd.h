@@ -7,17 +7,22 @@
  * many output channels instead: here a block of FO_OB of them fills two vectors, and each tap
  * multiplies those two weight vectors by FO_NP image values broadcast, one per output
  * position, as a GEMM micro-kernel multiplies a panel of A by broadcast values of B. The
- * positions of a block are consecutive in the padded image (one output row, or the flat row of
- * conv_pool_kernel.h), so their values for a tap are FO_NP consecutive values there. */
+ * positions of a block lie along one output row, or the flat row of conv_pool_kernel.h, so
+ * their values for a tap are consecutive values of the padded image (every other one with
+ * stride 2). Row by row, a row's blocks end at its end and its kernel rows that lie in the
+ * padding are left out (the taps are ordered kernel row first): no multiply-add of a 7x7
+ * output of a 3x3 window padded by 1 meets a padded row or a position past a row. */
 #define FO_VL ((int64_t)(sizeof(PYNN_FN(vec)) / sizeof(real)))
 #define FO_OB (2 * FO_VL)
-/* Positions a block: FO_NP, rows' last blocks in multiples of FO_NP_STEP (conv_pool_kernel.c). */
+/* Positions a block: up to FO_NP; the flat row's last in multiples of FO_NP_STEP
+ * (conv_pool_kernel.c). */
 
 /* tile (np positions x FO_OB output channels) := the sums of taps x image values at
- * x + tap_off[t] + j (position j) times the weights wb (taps x FO_OB); np a constant where this
- * is inlined, so that the sums stay in registers. */
+ * x + tap_off[t] + j sw (position j) times the weights wb (taps x FO_OB); np and sw constants
+ * where this is inlined, so that the sums stay in registers. */
 static inline __attribute__((always_inline)) void PYNN_FN(fwd_oc_tile)(
-    const int np, int64_t taps, const int64_t *tap_off, const real *x, const real *wb, real *tile)
+    const int np, const int sw, int64_t taps, const int64_t *tap_off, const real *x,
+    const real *wb, real *tile)
 {
     PYNN_FN(vec) s[FO_NP][2];
     const PYNN_FN(vec) zero = {0};
@@ -31,7 +36,7 @@ static inline __attribute__((always_inline)) void PYNN_FN(fwd_oc_tile)(
         memcpy(&w1, wb + t * FO_OB + FO_VL, sizeof(w1));
 #pragma GCC unroll 12
         for (int j = 0; j < np; ++j) {
-            const PYNN_FN(vec) v = xt[j] - zero; /* a splat */
+            const PYNN_FN(vec) v = xt[j * sw] - zero; /* a splat */
             s[j][0] = PYNN_FN(pynn_vfma)(w0, v, s[j][0]);
             s[j][1] = PYNN_FN(pynn_vfma)(w1, v, s[j][1]);
         }
@@ -43,15 +48,50 @@ static inline __attribute__((always_inline)) void PYNN_FN(fwd_oc_tile)(
     }
 }
 
+/* fwd_oc_tile for any np from 1 to FO_NP (a row's last block takes what is left of it). */
+static void PYNN_FN(fwd_oc_block)(int64_t np, int64_t sw, int64_t taps, const int64_t *tap_off,
+                                  const real *x, const real *wb, real *tile)
+{
+#define FO_CASE(n)                                                                                 \
+    case n:                                                                                        \
+        if (sw == 1)                                                                               \
+            PYNN_FN(fwd_oc_tile)(n, 1, taps, tap_off, x, wb, tile);                                \
+        else                                                                                       \
+            PYNN_FN(fwd_oc_tile)(n, 2, taps, tap_off, x, wb, tile);                                \
+        break;
+    switch (np) {
+        FO_CASE(1)
+        FO_CASE(2)
+        FO_CASE(3)
+        FO_CASE(4)
+        FO_CASE(5)
+        FO_CASE(6)
+#if FO_NP > 6
+        FO_CASE(7)
+        FO_CASE(8)
+        FO_CASE(9)
+        FO_CASE(10)
+        FO_CASE(11)
+        FO_CASE(12)
+#endif
+    default:
+        break;
+    }
+#undef FO_CASE
+}
+_Static_assert(FO_NP == 6 || FO_NP == 12, "fwd_oc_block has a case for each block size");
+
 static void PYNN_FN(fwd_oc)(const pynn_conv_rows_geom *g, const real *x, const real *wpack,
                             const real *bias, int relu, real *y)
 {
     real tile[FO_NP * FO_OB] __attribute__((aligned(64)));
     real b[FO_OB];
     const int64_t row = g->flat_row;
-    /* Segments of consecutive positions: the flat row, or each output row. */
+    /* Segments of consecutive positions: the flat row, or each output row (its positions in
+     * the fewest blocks, of near-equal sizes, so that none is computed past its end). */
     const int64_t segments = row ? 1 : g->oh;
     const int64_t seg_len = row ? (g->oh - 1) * row + g->ow : g->ow;
+    const int64_t row_blocks = pynn_ceil_div(g->ow, FO_NP);
     for (int64_t ob = 0; ob < g->o; ob += FO_OB) {
         const real *wb = wpack + ob * g->taps;
         const int64_t dm = PYNN_MIN(FO_OB, g->o - ob);
@@ -59,15 +99,20 @@ static void PYNN_FN(fwd_oc)(const pynn_conv_rows_geom *g, const real *x, const r
             b[a] = bias ? bias[ob + a] : 0;
         for (int64_t sg = 0; sg < segments; ++sg) {
             const real *xs = x + sg * g->x_row;
+            const int64_t t0 = row ? 0 : g->row_taps[2 * sg];
+            const int64_t taps = row ? g->taps : g->row_taps[2 * sg + 1] - t0;
             int64_t oy = sg, ox = 0; /* of the block's first position */
-            for (int64_t q = 0; q < seg_len; q += FO_NP) {
-                const int64_t n = PYNN_MIN(FO_NP, seg_len - q);
-                if (n > 2 * FO_NP_STEP)
-                    PYNN_FN(fwd_oc_tile)(FO_NP, g->taps, g->tap_off, xs + q, wb, tile);
-                else if (n > FO_NP_STEP)
-                    PYNN_FN(fwd_oc_tile)(2 * FO_NP_STEP, g->taps, g->tap_off, xs + q, wb, tile);
-                else
-                    PYNN_FN(fwd_oc_tile)(FO_NP_STEP, g->taps, g->tap_off, xs + q, wb, tile);
+            for (int64_t q = 0, k = 0; q < seg_len; ++k) {
+                int64_t n, np;
+                if (row) {
+                    n = PYNN_MIN(FO_NP, seg_len - q);
+                    np = n > 2 * FO_NP_STEP ? FO_NP : n > FO_NP_STEP ? 2 * FO_NP_STEP : FO_NP_STEP;
+                } else {
+                    n = np = g->ow * (k + 1) / row_blocks - g->ow * k / row_blocks;
+                }
+                PYNN_FN(fwd_oc_block)(np, g->sw, taps, g->tap_off + t0, xs + q * g->sw,
+                                      wb + t0 * FO_OB, tile);
+                q += n;
                 /* Each position's channels to its place in y's planes; the flat row's
                  * positions past an output row's end are dropped. */
                 for (int64_t j = 0; j < n; ++j, ++ox) {

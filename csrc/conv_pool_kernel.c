@@ -256,6 +256,7 @@ const pynn_conv_pool_desc PYNN_ISA_SYM(pynn_conv_pool_desc) = {
     .wide_lanes_f64 = (int)(sizeof(vec_f64) / sizeof(double)),
     .oc_block_f32 = 2 * (int)(sizeof(vec_f32) / sizeof(float)),
     .oc_block_f64 = 2 * (int)(sizeof(vec_f64) / sizeof(double)),
+    .oc_tile = FO_NP,
     .oc_tile_step = FO_NP_STEP,
     PYNN_DESC_ENTRIES(PYNN_CONV_POOL_KERNELS)};
 

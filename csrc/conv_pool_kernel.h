@@ -53,6 +53,10 @@ typedef struct {
     int64_t x_row;          /* between the image rows of successive output rows */
     int64_t flat_row;       /* forward only: 0, or the outputs taken as one row (below) */
     const int64_t *tap_off; /* taps entries */
+    int64_t sw;             /* along the width: 1, or 2 in fwd_oc */
+    /* fwd_oc without flat_row: output row oy takes taps row_taps[2 oy] to row_taps[2 oy + 1]
+     * (the kernel rows that do not fall in the padding: its taps are ordered kernel row first) */
+    const int64_t *row_taps;
 } pynn_conv_rows_geom;
 
 #define PYNN_CONV_POOL_KERNELS(K, real, sfx)                                                       \
@@ -91,8 +95,10 @@ typedef struct {
     /* The same with output channels in the lanes (conv_oc_fwd.h), in the ISA's own vectors:       \
      * wpack holds the weights in blocks of oc_block_f32 / oc_block_f64 output channels, taps x    \
      * block values each (w[oc][t] at wpack[oc / B * taps * B + t * B + oc % B] for blocks of B),  \
-     * zero past o. It reads up to a block's third of positions past a row's (or the flat row's)   \
-     * end: the image needs as many readable values of slack past its end. */                      \
+     * zero past o. With flat_row, it reads up to a block's third of positions past the flat       \
+     * row's end: the image needs as many readable values of slack past its end. Without, a row's  \
+     * positions are taken in blocks that end at its end, sw (1 or 2) values apart in the image,   \
+     * and each row with its row_taps only. */                                                     \
     K(void, fwd_oc, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,               \
                      const real *bias, int relu, real *y))                                         \
     /* The 2x2, stride-2, unpadded max-pooling of a plane whose rows are w values apart (w <      \
@@ -108,7 +114,8 @@ typedef struct {
     int lanes_f32, lanes_f64; /* of the kernels' vectors: 256 bits in the AVX-512 build */
     int wide_lanes_f32, wide_lanes_f64; /* of dw_flat's and fwd_rows_wide's: the ISA's own */
     int oc_block_f32, oc_block_f64;     /* output channels a block of fwd_oc's weights */
-    int oc_tile_step; /* fwd_oc computes the positions of a row in multiples of this many */
+    int oc_tile;      /* positions a block of fwd_oc: at most this many */
+    int oc_tile_step; /* with flat_row, the last block's positions are a multiple of this */
     PYNN_DESC_FIELDS(PYNN_CONV_POOL_KERNELS)
 } pynn_conv_pool_desc;
 

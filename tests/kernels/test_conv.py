@@ -30,10 +30,17 @@ GEOMETRIES = [
     ((1, 3, 13, 23), 4, (3, 3), (1, 2), 1, 1),
     ((2, 70, 6, 9), 5, (3, 3), 1, 1, 1),
     # deep layers on small planes, whose forward and input gradient put output channels in the
-    # vector lanes (conv_oc_fwd.h): along the flat row (7x7; the input gradient too) and row by
-    # row (stride 2 in height)
+    # vector lanes (conv_oc_fwd.h), row by row without the kernel rows in the padding (7x7; the
+    # input gradient too), stride 2 in height, in both axes (a last block of channels part
+    # full; dilated and padded by 2), rows of several blocks, output rows whose window lies
+    # wholly in the padding
     ((2, 64, 7, 7), 64, (3, 3), 1, 1, 1),
     ((2, 48, 9, 6), 64, (3, 3), (2, 1), 1, 1),
+    ((2, 40, 9, 9), 36, (3, 3), 2, 1, 1),
+    ((3, 33, 11, 10), 34, (3, 3), 2, 2, 2),
+    ((2, 32, 8, 60), 32, (3, 3), 2, 1, 1),
+    ((2, 32, 5, 26), 64, (3, 3), 1, 2, 2),
+    ((2, 20, 2, 9), 40, (3, 3), 1, (3, 1), 1),
 ]
 
 
