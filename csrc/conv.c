@@ -185,19 +185,40 @@ static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t te
  * their packed copy filling L2. */
 #define PYNN_CONV_DX_ROWS_MAX_TAPS 4096
 /* With stride 2 along the width only fwd_oc applies (its positions 2 values apart), where the
- * output channels fill its block (oc_block) and the filter is deep enough to hide its
- * epilogue, which stores each output value alone (3 -> 64 channels, 27 taps, ran slower than
- * im2col + GEMM; 32 -> 64, 288 taps, faster); not to a 1x1 window, which im2col only
- * subsamples for the GEMM. */
-static int use_rows_forward(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t oc_block,
-                            int64_t teams, int n_threads)
+ * output channels fill its block (oc_block), the filter is deep enough to hide its epilogue,
+ * which stores each output value alone (3 -> 64 channels, 27 taps, ran slower than im2col +
+ * GEMM; 32 -> 64, 288 taps, faster), and rows are long enough to keep its multiply-adds
+ * independent (2 positions, on a 4x4 output, ran slower); not to a 1x1 window, which im2col
+ * only subsamples for the GEMM. */
+static int use_rows_forward(const pynn_conv_geom *g, int64_t o, int64_t kdim,
+                            const pynn_conv_pool_desc *desc, size_t size, int64_t teams,
+                            int n_threads)
 {
+    const int64_t oc_block = size == sizeof(float) ? desc->oc_block_f32 : desc->oc_block_f64;
     pynn_conv_geom unit = *g; /* rows_fit's padded image is the same at any stride */
     unit.sw = 1;
-    if (g->sw == 2 ? o < oc_block || kdim < 4 * oc_block || (g->kh == 1 && g->kw == 1)
+    if (g->sw == 2 ? o < oc_block || kdim < 4 * oc_block || g->ow < desc->oc_tile_step ||
+                         (g->kh == 1 && g->kw == 1)
                    : g->sw != 1)
         return 0;
     return kdim <= PYNN_CONV_DX_ROWS_MAX_TAPS && rows_fit(&unit, teams, n_threads);
+}
+
+/* Whether dw_oc (conv_pool_kernel.h) takes the weight gradient of g: stride 1 or 2 along the
+ * width, a block of output channels and 4 blocks' worth of taps, as fwd_oc's stride 2 (its
+ * sums stay in registers over whole rows, so narrow rows need no limit). It leaves out the padded kernel rows that the
+ * columns of im2col + GEMM carry as zeros, and the columns themselves: every layer measured
+ * (3x3 on 7x7 to 14x14, 5x5 on 12x12 to 28x28, stride 2 on 8x8 and 14x14; Zen 4, AVX-512
+ * and AVX2) took less time than by the chunks or the flat kernel, 64 -> 128 on 7x7 a fifth. */
+static int use_dw_oc(const pynn_conv_geom *g, int64_t o, int64_t kdim,
+                     const pynn_conv_pool_desc *desc, size_t size, int64_t teams, int n_threads)
+{
+    const int64_t oc_block = size == sizeof(float) ? desc->oc_block_f32 : desc->oc_block_f64;
+    pynn_conv_geom unit = *g;
+    unit.sw = 1;
+    if (g->sw > 2 || o < oc_block || kdim < 4 * oc_block || (g->kh == 1 && g->kw == 1))
+        return 0;
+    return rows_fit(&unit, teams, n_threads);
 }
 
 /* Whether the weight gradient of g is taken by the flat kernel (dw_flat in
@@ -270,8 +291,9 @@ static pynn_conv_rows_geom rows_geom(const pynn_conv_geom *g, int64_t o, int64_t
             for (int64_t j = 0; j < g->kw; ++j)
                 tap_off[(kernel_row_first ? i * g->c + ci : ci * g->kh + i) * g->kw + j] =
                     (ci * hp + i * g->dh) * len + j * g->dw;
-    return (pynn_conv_rows_geom){o, g->c * g->kh * g->kw, g->oh, g->ow, oc_step,
-                                 g->sh * len, 0, tap_off, g->sw, NULL};
+    return (pynn_conv_rows_geom){
+        o, g->c * g->kh * g->kw, g->oh, g->ow, oc_step, g->sh * len, 0, tap_off, g->sw, NULL,
+        g->c * g->kw};
 }
 
 /* The kernel rows that output row oy reads inside the image, not in its padding: lo to hi - 1
@@ -290,6 +312,21 @@ static int64_t kernel_rows_hi(const pynn_conv_geom *g, int64_t oy)
     while (i > 0 && oy * g->sh - g->ph + (i - 1) * g->dh >= g->h)
         --i;
     return i;
+}
+
+/* The geometry of fwd_oc by rows and of dw_oc: rows_geom's, taps kernel row first, and each
+ * output row's range of them in tap_off's last 2 oh entries (kdim + 2 oh in all). */
+static pynn_conv_rows_geom oc_geom(const pynn_conv_geom *g, int64_t o, int64_t oc_step,
+                                   int64_t *tap_off)
+{
+    pynn_conv_rows_geom rg = rows_geom(g, o, oc_step, 1, tap_off);
+    int64_t *range = tap_off + rg.taps;
+    for (int64_t oy = 0; oy < g->oh; ++oy) {
+        range[2 * oy] = kernel_rows_lo(g, oy) * rg.kernel_row_taps;
+        range[2 * oy + 1] = kernel_rows_hi(g, oy) * rg.kernel_row_taps;
+    }
+    rg.row_taps = range;
+    return rg;
 }
 
 #define PYNN_TEMPLATE "conv.c"
@@ -433,9 +470,12 @@ static int PYNN_FN(rows_plan_init)(PYNN_FN(rows_plan) *p, const pynn_conv_geom *
     p->tap_off = pynn_alloc_n(kdim + 2 * g->oh, sizeof(int64_t), 0);
     if (!p->wpack || !p->tap_off)
         return PYNN_ERR_NOMEM;
-    p->rg = rows_geom(g, o, npix, by_oc, p->tap_off);
-    p->rg.flat_row = (by_oc ? !oc_rows : flat) ? pad_row(g) : 0;
-    const int64_t bl = p->block, kernel_row_taps = g->c * g->kw;
+    p->rg = by_oc ? oc_geom(g, o, npix, p->tap_off) : rows_geom(g, o, npix, 0, p->tap_off);
+    if (by_oc ? !oc_rows : flat) {
+        p->rg.flat_row = pad_row(g);
+        p->rg.row_taps = NULL;
+    }
+    const int64_t bl = p->block;
     for (int64_t oc = 0; oc < o; ++oc) {
         real *block = p->wpack + oc / bl * kdim * bl + oc % bl;
         const real *w_oc = w + oc * kdim;
@@ -443,14 +483,6 @@ static int PYNN_FN(rows_plan_init)(PYNN_FN(rows_plan) *p, const pynn_conv_geom *
             for (int64_t i = 0; i < g->kh; ++i)
                 for (int64_t j = 0; j < g->kw; ++j, ++t)
                     block[(by_oc ? (i * g->c + ci) * g->kw + j : t) * bl] = w_oc[t];
-    }
-    if (by_oc) {
-        int64_t *range = p->tap_off + kdim;
-        for (int64_t oy = 0; oc_rows && oy < g->oh; ++oy) {
-            range[2 * oy] = kernel_rows_lo(g, oy) * kernel_row_taps;
-            range[2 * oy + 1] = kernel_rows_hi(g, oy) * kernel_row_taps;
-        }
-        p->rg.row_taps = oc_rows ? range : NULL;
     }
     return PYNN_OK;
 }
@@ -514,10 +546,8 @@ int PYNN_FN(pynn_conv2d_fwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
     if (!pool && pynn_winograd_pays(g, o))
         return PYNN_FN(pynn_winograd_conv)(g, n, o, x, w, b, relu, y, isa, n_threads);
     const int64_t teams = n < n_threads ? 1 : n_threads;
-    const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
-    const int64_t oc_block = sizeof(real) == sizeof(float) ? desc->oc_block_f32
-                                                           : desc->oc_block_f64;
-    if (use_rows_forward(g, o, kdim, oc_block, teams, n_threads))
+    if (use_rows_forward(g, o, kdim, pynn_conv_pool_kernels(isa), sizeof(real), teams,
+                         n_threads))
         return PYNN_FN(rows_forward)(g, n, o, x, w, b, relu, pool, y, idx, isa, n_threads);
     const int64_t nb = chunk_images(n, npix, kdim, sizeof(real), teams);
     const int64_t chunks = pynn_ceil_div(n, nb);
@@ -879,6 +909,118 @@ static int PYNN_FN(winograd_backward)(const pynn_conv_geom *g, int64_t n, int64_
     return status;
 }
 
+/* The backward with the weight gradient by dw_oc (use_dw_oc): each team member sums its share
+ * of the images into its own copy of dw in dw_oc's layout (dy transposed image by image), the
+ * copies summed in team order; db the sums of dy's planes; dx (unless NULL; geometry tg, from
+ * use_dx_rows) the convolution of dy with the filters flipped. A ReLU's mask (relu_y) is
+ * applied to dy first. Like PyTorch's, the sums leave out the padding, so an inf in dy does
+ * not make the padded taps' gradients NaN. */
+static int PYNN_FN(oc_backward)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
+                                const real *w, const real *dy, const real *relu_y,
+                                const pynn_conv_geom *tg, int dx_wino, real *dx, real *dw,
+                                real *db, int isa, int n_threads)
+{
+    const pynn_conv_pool_desc *desc = pynn_conv_pool_kernels(isa);
+    const int64_t bl = sizeof(real) == sizeof(float) ? desc->oc_block_f32 : desc->oc_block_f64;
+    const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
+    const int64_t x_step = g->c * g->h * g->w, y_step = o * npix;
+    const int64_t padded_o = pynn_ceil_div(o, bl) * bl, sums_len = padded_o * kdim;
+    const int64_t teams = n_threads; /* use_dw_oc: at least as many images */
+    /* Images a call of dw_oc: its sums leave registers once a call; their padded images and
+     * transposed dy are read once per block of taps, from L2 while they fill half of it. */
+    const int64_t pad_len = rows_pad_len(g, 0);
+    const int64_t l2 = pynn_cpu_caches()->l2.size;
+    const int64_t per_image = (pad_len + padded_o * npix) * (int64_t)sizeof(real);
+    const int64_t chunk = PYNN_MAX(1, PYNN_MIN(pynn_ceil_div(n, teams),
+                                               l2 > 0 ? l2 / 2 / per_image : 1));
+    int64_t *tap_off = pynn_alloc_n(kdim + 2 * g->oh, sizeof(int64_t), 0);
+    real *sums = pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1);
+    double *db_acc = db ? pynn_alloc_n(pynn_size_mul(teams, o), sizeof(double), 1) : NULL;
+    real *masked = relu_y ? pynn_alloc_n(pynn_size_mul(n, y_step), sizeof(real), 0) : NULL;
+    real *wt = NULL;
+    int status = PYNN_OK;
+    if (!tap_off || !sums || (db && !db_acc) || (relu_y && !masked)) {
+        status = PYNN_ERR_NOMEM;
+        goto done;
+    }
+    if (relu_y) {
+        pynn_activation_kernels(isa)->PYNN_FN(relu_bwd)(n * y_step, relu_y, dy, masked,
+                                                        n_threads);
+        dy = masked;
+    }
+    const pynn_conv_rows_geom rg = oc_geom(g, o, npix, tap_off);
+    PYNN_OMP(parallel num_threads(n_threads) if (n_threads > 1))
+    {
+        /* The runtime may give fewer threads than asked: the images are split among those
+         * that came, and the sums of the others stay zero. */
+        const int t = pynn_thread_id(), nt = pynn_team_size();
+        real *pad = pynn_alloc_n(pynn_size_mul(chunk, pad_len), sizeof(real), 1);
+        real *dyt = pynn_alloc_n(pynn_size_mul(chunk, padded_o * npix), sizeof(real), 1);
+        real *mine = sums + t * sums_len;
+        const int64_t end = n * (t + 1) / nt;
+        for (int64_t b0 = n * t / nt; pad && dyt && b0 < end; b0 += chunk) {
+            const int64_t m = PYNN_MIN(chunk, end - b0);
+            if (m < chunk) /* its blocks lie elsewhere: the lanes past o must be zero again */
+                memset(dyt, 0, (size_t)(chunk * padded_o * npix) * sizeof(real));
+            for (int64_t b = 0; b < m; ++b) {
+                const real *dyb = dy + (b0 + b) * y_step;
+                rows_pad_copy(g, x + (b0 + b) * x_step, pad + b * pad_len, sizeof(real));
+                for (int64_t oc = 0; oc < o; ++oc) {
+                    real *to = dyt + ((oc / bl * m + b) * npix) * bl + oc % bl;
+                    for (int64_t p = 0; p < npix; ++p)
+                        to[p * bl] = dyb[oc * npix + p];
+                    if (db_acc)
+                        db_acc[t * o + oc] += desc->PYNN_FN(sum)(dyb + oc * npix, npix);
+                }
+            }
+            desc->PYNN_FN(dw_oc)(&rg, m, pad_len, pad, dyt, mine);
+        }
+        if (!pad || !dyt) {
+            PYNN_OMP(atomic write)
+            status = PYNN_ERR_NOMEM;
+        }
+        pynn_free(pad);
+        pynn_free(dyt);
+    }
+    if (status != PYNN_OK)
+        goto done;
+    for (int64_t oc = 0; oc < o; ++oc) {
+        const real *block = sums + oc / bl * bl * kdim + oc % bl;
+        for (int64_t ci = 0, k = 0; ci < g->c; ++ci)
+            for (int64_t i = 0; i < g->kh; ++i)
+                for (int64_t j = 0; j < g->kw; ++j, ++k) {
+                    const int64_t at = ((i * g->c + ci) * g->kw + j) * bl;
+                    real sum = block[at];
+                    for (int64_t tm = 1; tm < teams; ++tm)
+                        sum += block[tm * sums_len + at];
+                    dw[oc * kdim + k] = sum;
+                }
+    }
+    for (int64_t oc = 0; db && oc < o; ++oc) {
+        double sum = 0;
+        for (int64_t tm = 0; tm < teams; ++tm)
+            sum += db_acc[tm * o + oc];
+        db[oc] = (real)sum;
+    }
+    if (dx) {
+        if (!(wt = PYNN_FN(flipped_weights)(g, o, w)))
+            status = PYNN_ERR_NOMEM;
+        else if (dx_wino)
+            status = PYNN_FN(pynn_winograd_conv)(tg, n, g->c, dy, wt, NULL, 0, dx, isa,
+                                                 n_threads);
+        else
+            status = PYNN_FN(rows_forward)(tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL, isa,
+                                           n_threads);
+    }
+done:
+    pynn_free(tap_off);
+    pynn_free(sums);
+    pynn_free(db_acc);
+    pynn_free(masked);
+    pynn_free(wt);
+    return status;
+}
+
 int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, const real *x,
                              const real *w, const pynn_pool_geom *pool, const real *dy,
                              const real *relu_y, const int64_t *idx, real *dx, real *dw,
@@ -918,6 +1060,11 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
      * takes them and the input gradient does (or is not asked for). */
     if (!pool && !relu_y && (!dx || dx_wino) && pynn_winograd_pays(g, o))
         return PYNN_FN(winograd_backward)(g, n, o, x, w, dy, &tg, dx, dw, db, isa, n_threads);
+    /* Or dw_oc's weight gradient, with the input gradient by rows or not asked for. */
+    if (!pool && !rows && (!dx || dx_rows) &&
+        use_dw_oc(g, o, kdim, desc, sizeof(real), teams, n_threads))
+        return PYNN_FN(oc_backward)(g, n, o, x, w, dy, relu_y, &tg, dx_wino, dx, dw, db, isa,
+                                    n_threads);
     real *const dx_chunk = dx_rows ? NULL : dx;
     /* Or the flat weight gradient, when the chunks have nothing else to do. */
     const int64_t vmax = 64 / (int64_t)sizeof(real);

@@ -236,7 +236,7 @@ static inline int64_t maxpool_vec_2x2_f32(const float *r0, const float *r1, int6
 /* Accumulators of the weight gradient: all but a few of the vector registers. */
 #define NACC (CP_VREGS - 4)
 
-/* Output positions a block of fwd_oc (conv_oc_fwd.h): its 2 x FO_NP sums fill all but a few
+/* Output positions a block of fwd_oc (conv_oc.h): its 2 x FO_NP sums fill all but a few
  * registers. A row's last block is rounded up to a multiple of FO_NP_STEP, a third of that
  * (the padded image's slack covers the values read past the row). */
 #if VREGS >= 32
@@ -721,7 +721,7 @@ static void PYNN_FN(maxpool_2x2)(const real *x, int64_t w, int64_t oh, int64_t o
 #undef FR_UNROLL
 #undef FR_WIDEN_F32
 #undef FR_WIDEN_F64
-#include "conv_oc_fwd.h"
+#include "conv_oc.h"
 
 #undef VL
 #endif

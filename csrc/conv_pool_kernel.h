@@ -54,9 +54,11 @@ typedef struct {
     int64_t flat_row;       /* forward only: 0, or the outputs taken as one row (below) */
     const int64_t *tap_off; /* taps entries */
     int64_t sw;             /* along the width: 1, or 2 in fwd_oc */
-    /* fwd_oc without flat_row: output row oy takes taps row_taps[2 oy] to row_taps[2 oy + 1]
-     * (the kernel rows that do not fall in the padding: its taps are ordered kernel row first) */
+    /* fwd_oc without flat_row, and dw_oc: output row oy takes taps row_taps[2 oy] to
+     * row_taps[2 oy + 1], the kernel rows that do not fall in the padding (the taps are ordered
+     * kernel row first, kernel_row_taps of them a kernel row) */
     const int64_t *row_taps;
+    int64_t kernel_row_taps;
 } pynn_conv_rows_geom;
 
 #define PYNN_CONV_POOL_KERNELS(K, real, sfx)                                                       \
@@ -92,7 +94,7 @@ typedef struct {
     /* The same in vectors of wide_lanes_f32 / wide_lanes_f64 values (the ISA's own). */           \
     K(void, fwd_rows_wide, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,        \
                             const real *bias, int relu, real *y))                                  \
-    /* The same with output channels in the lanes (conv_oc_fwd.h), in the ISA's own vectors:       \
+    /* The same with output channels in the lanes (conv_oc.h), in the ISA's own vectors:           \
      * wpack holds the weights in blocks of oc_block_f32 / oc_block_f64 output channels, taps x    \
      * block values each (w[oc][t] at wpack[oc / B * taps * B + t * B + oc % B] for blocks of B),  \
      * zero past o. With flat_row, it reads up to a block's third of positions past the flat       \
@@ -101,6 +103,13 @@ typedef struct {
      * and each row with its row_taps only. */                                                     \
     K(void, fwd_oc, (const pynn_conv_rows_geom *g, const real *x, const real *wpack,               \
                      const real *bias, int relu, real *y))                                         \
+    /* The weight gradient of `images` images that way round: sums (wpack's layout: block k of     \
+     * B output channels at sums + k B taps) += the products of dyt, their dy with the channels    \
+     * in blocks of B, position by position (block k, image b: oh ow positions x B values at       \
+     * dyt + (k images + b) B oh ow; zero past o), with their padded images (x + b x_image),       \
+     * stride sw along the width, each output row with its row_taps only. */                       \
+    K(void, dw_oc, (const pynn_conv_rows_geom *g, int64_t images, int64_t x_image, const real *x,  \
+                    const real *dyt, real *sums))                                                  \
     /* The 2x2, stride-2, unpadded max-pooling of a plane whose rows are w values apart (w <      \
      * INT32_MAX): y (oh x ow) := the window maxima and idx := their flat positions in the plane,  \
      * by pool.h's rule (the first maximum, or the last NaN). pool.c's planes take it. */          \

@@ -16,14 +16,16 @@
  * the transforms' vector steps (8 tiles). Narrower outputs (a ResNet's later stages, 14x14 to
  * 4x4) pay with deeper filters and whole tiles: the transforms then take half and quarter
  * steps, which cost more a tile, and an odd height or width wastes a quarter of its tiles or
- * more (7x7, 5x5). Measured on a Zen 4 (bench/RESULTS.md): even outputs 6x6 to 14x14 won from
- * 64 channels on each side, 4x4 from 128; odd ones 5x5 to 9x9 lost at 64 and won from 128
- * (ImageNet ResNets' last stage: 512 channels on 7x7). */
+ * more (7x7, 5x5). Measured on a Zen 4 (bench/RESULTS.md) against the direct kernels that
+ * read the image and leave out the padded kernel rows (fwd_oc, dw_oc): even outputs 8x8 to
+ * 14x14 won from 64 channels on each side, 6x6 from 96 (64 lost by a third), 4x4 from 256
+ * (128 lost by 8%); odd ones 7x7 and 9x9 lost up to 256 channels, tied at 384 and won at 512
+ * (ImageNet ResNets' last stage). */
 #define WINO_MIN_CHANNELS 16
 #define WINO_MIN_WIDTH 16
 #define WINO_NARROW_MIN_CHANNELS 64
-#define WINO_NARROW_MIN_WORK 384 /* output width x the fewer channels */
-#define WINO_ODD_MIN_CHANNELS 128
+#define WINO_NARROW_MIN_WORK 512 /* output width x the fewer channels */
+#define WINO_ODD_MIN_CHANNELS 512
 #define WINO_ODD_MIN_WIDTH 5
 
 int pynn_winograd_pays(const pynn_conv_geom *g, int64_t o)

@@ -301,6 +301,10 @@ DIRECT_GEOMETRIES = [
     ((9, 16, 16, 16), 5, (3, 3), 1, 1, 1),
     ((9, 32, 8, 16), 5, (1, 3), 1, (0, 1), 1),
     ((3, 12, 16, 8), 4, (5, 5), 1, 2, 1),
+    # the weight gradient with output channels in the lanes (dw_oc), dy masked by the ReLU
+    # first; with stride 2 only when the input gradient is not asked for
+    ((3, 40, 9, 9), 36, (3, 3), 1, 1, 1),
+    ((3, 40, 9, 9), 36, (3, 3), 2, 1, 1),
 ]
 
 
@@ -344,12 +348,12 @@ WINOGRAD_GEOMETRIES = [
     ((21, 16, 14, 16), 17, 1),
     ((1, 16, 70, 66), 16, 1),
     ((3, 32, 28, 28), 64, 1),
-    # outputs narrower than 16 (deep filters; whole tiles, or odd from 128 channels): 8x8, 6x6,
-    # 7x7, and many 4x4 images (blocks of a few images, shared among threads)
+    # outputs narrower than 16 (deep filters; whole tiles, or odd from 512 channels): 8x8, 6x6,
+    # 5x5, and many 4x4 images (blocks of a few images, shared among threads)
     ((3, 64, 8, 8), 64, 1),
-    ((2, 64, 6, 6), 72, 1),
-    ((2, 128, 7, 7), 130, 1),
-    ((9, 96, 4, 4), 128, 1),
+    ((2, 96, 6, 6), 100, 1),
+    ((1, 512, 5, 5), 520, 1),
+    ((9, 128, 4, 4), 136, 1),
 ]
 
 
