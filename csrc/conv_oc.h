@@ -85,11 +85,11 @@ static void PYNN_FN(fwd_oc)(const pynn_conv_rows_geom *g, const real *x, const r
 {
     real tile[FO_NP * FO_OB] __attribute__((aligned(64)));
     real b[FO_OB];
-    const int64_t row = g->flat_row;
+    const int64_t flat = g->flat_row; /* 0: row by row */
     /* Segments of consecutive positions: the flat row, or each output row (its positions in
      * the fewest blocks, of near-equal sizes, so that none is computed past its end). */
-    const int64_t segments = row ? 1 : g->oh;
-    const int64_t seg_len = row ? (g->oh - 1) * row + g->ow : g->ow;
+    const int64_t segments = flat ? 1 : g->oh;
+    const int64_t seg_len = flat ? (g->oh - 1) * flat + g->ow : g->ow;
     const int64_t row_blocks = pynn_ceil_div(g->ow, FO_NP);
     for (int64_t ob = 0; ob < g->o; ob += FO_OB) {
         const real *wb = wpack + ob * g->taps;
@@ -98,12 +98,12 @@ static void PYNN_FN(fwd_oc)(const pynn_conv_rows_geom *g, const real *x, const r
             b[a] = bias ? bias[ob + a] : 0;
         for (int64_t sg = 0; sg < segments; ++sg) {
             const real *xs = x + sg * g->x_row;
-            const int64_t t0 = row ? 0 : g->row_taps[2 * sg];
-            const int64_t taps = row ? g->taps : g->row_taps[2 * sg + 1] - t0;
+            const int64_t t0 = flat ? 0 : g->row_taps[2 * sg];
+            const int64_t taps = flat ? g->taps : g->row_taps[2 * sg + 1] - t0;
             int64_t oy = sg, ox = 0; /* of the block's first position */
             for (int64_t q = 0, k = 0; q < seg_len; ++k) {
                 int64_t n, np;
-                if (row) {
+                if (flat) {
                     n = PYNN_MIN(FO_NP, seg_len - q);
                     np = n > 2 * FO_NP_STEP ? FO_NP : n > FO_NP_STEP ? 2 * FO_NP_STEP : FO_NP_STEP;
                 } else {
@@ -115,7 +115,7 @@ static void PYNN_FN(fwd_oc)(const pynn_conv_rows_geom *g, const real *x, const r
                 /* Each position's channels to its place in y's planes; the flat row's
                  * positions past an output row's end are dropped. */
                 for (int64_t j = 0; j < n; ++j, ++ox) {
-                    if (ox == (row ? row : g->ow))
+                    if (ox == (flat ? flat : g->ow))
                         ox = 0, ++oy;
                     if (ox >= g->ow)
                         continue;
