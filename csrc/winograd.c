@@ -17,10 +17,12 @@
  * 4x4) pay with deeper filters and whole tiles: the transforms then take half and quarter
  * steps, which cost more a tile, and an odd height or width wastes a quarter of its tiles or
  * more (7x7, 5x5). Measured on a Zen 4 (bench/RESULTS.md) against the direct kernels that
- * read the image and leave out the padded kernel rows (fwd_oc, dw_oc): even outputs 8x8 to
- * 14x14 won from 64 channels on each side, 6x6 from 96 (64 lost by a third), 4x4 from 256
- * (128 lost by 8%); odd ones 7x7 and 9x9 lost up to 256 channels, tied at 384 and won at 512
- * (ImageNet ResNets' last stage). */
+ * read the image and leave out the padded kernel rows (fwd_oc, dw_oc): even outputs won with
+ * 64 channels on each side on 8x8 and 12x12, 96 and 256 on 6x6, 128 on 8x8 and 10x10, 256 on
+ * 4x4, and lost with 64 on 6x6 (by a third), which width x channels >= 512 leaves out; 64 on
+ * 10x10 and 128 on 4x4 and 6x6 lost by 8-20% and stay, as no simple rule separates them. Odd
+ * outputs (7x7, 9x9) lost up to 256 channels, tied at 384 and won at 512 (ImageNet ResNets'
+ * last stage). */
 #define WINO_MIN_CHANNELS 16
 #define WINO_MIN_WIDTH 16
 #define WINO_NARROW_MIN_CHANNELS 64
