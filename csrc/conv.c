@@ -184,41 +184,34 @@ static int use_rows(const pynn_conv_geom *g, int64_t o, int64_t kdim, int64_t te
  * took 1.5 times as long on 64 -> 64 3x3 on 8x8 images (576 taps), its chunk of columns and
  * their packed copy filling L2. */
 #define PYNN_CONV_DX_ROWS_MAX_TAPS 4096
-/* With stride 2 along the width only fwd_oc applies (its positions 2 values apart), where the
- * output channels fill its block (oc_block), the filter is deep enough to hide its epilogue,
- * which stores each output value alone (3 -> 64 channels, 27 taps, ran slower than im2col +
- * GEMM; 32 -> 64, 288 taps, faster), and rows are long enough to keep its multiply-adds
- * independent (2 positions, on a 4x4 output, ran slower); not to a 1x1 window, which im2col
- * only subsamples for the GEMM. */
-static int use_rows_forward(const pynn_conv_geom *g, int64_t o, int64_t kdim,
-                            const pynn_conv_pool_desc *desc, size_t size, int64_t teams,
-                            int n_threads)
+/* Whether the kernels with output channels in the lanes (fwd_oc, dw_oc) suit g: stride 1 or 2
+ * along the width (positions 1 or 2 values apart), a block of output channels (oc_block), a
+ * filter deep enough to hide fwd_oc's epilogue, which stores each output value alone (3 -> 64
+ * channels, 27 taps, ran slower than im2col + GEMM; 32 -> 64, 288 taps, faster), the padded
+ * image rows_fit takes; not a 1x1 window, which im2col only subsamples for the GEMM. */
+static int oc_kernels_fit(const pynn_conv_geom *g, int64_t o, int64_t kdim,
+                          const pynn_conv_pool_desc *desc, size_t size, int64_t teams,
+                          int n_threads)
 {
     const int64_t oc_block = size == sizeof(float) ? desc->oc_block_f32 : desc->oc_block_f64;
     pynn_conv_geom unit = *g; /* rows_fit's padded image is the same at any stride */
     unit.sw = 1;
-    if (g->sw == 2 ? o < oc_block || kdim < 4 * oc_block || g->ow < desc->oc_tile_step ||
-                         (g->kh == 1 && g->kw == 1)
-                   : g->sw != 1)
-        return 0;
-    return kdim <= PYNN_CONV_DX_ROWS_MAX_TAPS && rows_fit(&unit, teams, n_threads);
+    return g->sw <= 2 && o >= oc_block && kdim >= 4 * oc_block && !(g->kh == 1 && g->kw == 1) &&
+           rows_fit(&unit, teams, n_threads);
 }
 
-/* Whether dw_oc (conv_pool_kernel.h) takes the weight gradient of g: stride 1 or 2 along the
- * width, a block of output channels and 4 blocks' worth of taps, as fwd_oc's stride 2 (its
- * sums stay in registers over whole rows, so narrow rows need no limit). It leaves out the padded kernel rows that the
- * columns of im2col + GEMM carry as zeros, and the columns themselves: every layer measured
- * (3x3 on 7x7 to 14x14, 5x5 on 12x12 to 28x28, stride 2 on 8x8 and 14x14; Zen 4, AVX-512
- * and AVX2) took less time than by the chunks or the flat kernel, 64 -> 128 on 7x7 a fifth. */
-static int use_dw_oc(const pynn_conv_geom *g, int64_t o, int64_t kdim,
-                     const pynn_conv_pool_desc *desc, size_t size, int64_t teams, int n_threads)
+/* With stride 2 along the width only fwd_oc applies (oc_kernels_fit), and only on rows long
+ * enough to keep its multiply-adds independent (2 positions, on a 4x4 output, ran slower). */
+static int use_rows_forward(const pynn_conv_geom *g, int64_t o, int64_t kdim,
+                            const pynn_conv_pool_desc *desc, size_t size, int64_t teams,
+                            int n_threads)
 {
-    const int64_t oc_block = size == sizeof(float) ? desc->oc_block_f32 : desc->oc_block_f64;
-    pynn_conv_geom unit = *g;
-    unit.sw = 1;
-    if (g->sw > 2 || o < oc_block || kdim < 4 * oc_block || (g->kh == 1 && g->kw == 1))
+    if (kdim > PYNN_CONV_DX_ROWS_MAX_TAPS)
         return 0;
-    return rows_fit(&unit, teams, n_threads);
+    if (g->sw == 2)
+        return g->ow >= desc->oc_tile_step &&
+               oc_kernels_fit(g, o, kdim, desc, size, teams, n_threads);
+    return rows_fit(g, teams, n_threads);
 }
 
 /* Whether the weight gradient of g is taken by the flat kernel (dw_flat in
@@ -822,6 +815,24 @@ static real *PYNN_FN(flipped_weights)(const pynn_conv_geom *g, int64_t o, const 
     return wt;
 }
 
+/* dx := the input gradient as the stride-1 convolution of dy (use_dx_rows's geometry tg) with
+ * the filters flipped: by Winograd's (wino: pynn_winograd_pays(tg, c)) or the image-read
+ * forward. */
+static int PYNN_FN(dx_by_convolution)(const pynn_conv_geom *g, const pynn_conv_geom *tg,
+                                      int64_t n, int64_t o, const real *w, const real *dy,
+                                      int wino, real *dx, int isa, int n_threads)
+{
+    real *wt = PYNN_FN(flipped_weights)(g, o, w);
+    int status = PYNN_ERR_NOMEM;
+    if (wt && wino)
+        status = PYNN_FN(pynn_winograd_conv)(tg, n, g->c, dy, wt, NULL, 0, dx, isa, n_threads);
+    else if (wt)
+        status = PYNN_FN(rows_forward)(tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL, isa,
+                                       n_threads);
+    pynn_free(wt);
+    return status;
+}
+
 /* Whether the len values of x are all finite. The argmax kernels read x only where the pooled
  * gradient lands; a NaN or inf elsewhere must still meet the unpooled gradient's zeros and
  * make dw NaN (0 * inf), as PyTorch's dense backward does, so such an x takes the chunks. */
@@ -902,17 +913,12 @@ static int PYNN_FN(winograd_backward)(const pynn_conv_geom *g, int64_t n, int64_
             db[oc] = (real)sum;
         }
     }
-    if (status == PYNN_OK && dx) {
-        real *wt = PYNN_FN(flipped_weights)(g, o, w);
-        status = wt ? PYNN_FN(pynn_winograd_conv)(tg, n, g->c, dy, wt, NULL, 0, dx, isa,
-                                                  n_threads)
-                    : PYNN_ERR_NOMEM;
-        pynn_free(wt);
-    }
+    if (status == PYNN_OK && dx)
+        status = PYNN_FN(dx_by_convolution)(g, tg, n, o, w, dy, 1, dx, isa, n_threads);
     return status;
 }
 
-/* The backward with the weight gradient by dw_oc (use_dw_oc): each team member sums its share
+/* The backward with the weight gradient by dw_oc (oc_kernels_fit): each team member sums its share
  * of the images into its own copy of dw in dw_oc's layout (dy transposed image by image), the
  * copies summed in team order; db the sums of dy's planes; dx (unless NULL; geometry tg, from
  * use_dx_rows) the convolution of dy with the filters flipped. A ReLU's mask (relu_y) is
@@ -928,7 +934,7 @@ static int PYNN_FN(oc_backward)(const pynn_conv_geom *g, int64_t n, int64_t o, c
     const int64_t kdim = g->c * g->kh * g->kw, npix = g->oh * g->ow;
     const int64_t x_step = g->c * g->h * g->w, y_step = o * npix;
     const int64_t padded_o = pynn_ceil_div(o, bl) * bl, sums_len = padded_o * kdim;
-    const int64_t teams = n_threads; /* use_dw_oc: at least as many images */
+    const int64_t teams = n_threads; /* oc_kernels_fit (rows_fit): at least as many images */
     /* Images a call of dw_oc: its sums leave registers once a call; their padded images and
      * transposed dy are read once per block of taps, from L2 while they fill half of it. */
     const int64_t pad_len = rows_pad_len(g, 0);
@@ -940,7 +946,6 @@ static int PYNN_FN(oc_backward)(const pynn_conv_geom *g, int64_t n, int64_t o, c
     real *sums = pynn_alloc_n(pynn_size_mul(teams, sums_len), sizeof(real), 1);
     double *db_acc = db ? pynn_alloc_n(pynn_size_mul(teams, o), sizeof(double), 1) : NULL;
     real *masked = relu_y ? pynn_alloc_n(pynn_size_mul(n, y_step), sizeof(real), 0) : NULL;
-    real *wt = NULL;
     int status = PYNN_OK;
     if (!tap_off || !sums || (db && !db_acc) || (relu_y && !masked)) {
         status = PYNN_ERR_NOMEM;
@@ -1005,22 +1010,13 @@ static int PYNN_FN(oc_backward)(const pynn_conv_geom *g, int64_t n, int64_t o, c
             sum += db_acc[tm * o + oc];
         db[oc] = (real)sum;
     }
-    if (dx) {
-        if (!(wt = PYNN_FN(flipped_weights)(g, o, w)))
-            status = PYNN_ERR_NOMEM;
-        else if (dx_wino)
-            status = PYNN_FN(pynn_winograd_conv)(tg, n, g->c, dy, wt, NULL, 0, dx, isa,
-                                                 n_threads);
-        else
-            status = PYNN_FN(rows_forward)(tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL, isa,
-                                           n_threads);
-    }
+    if (dx)
+        status = PYNN_FN(dx_by_convolution)(g, tg, n, o, w, dy, dx_wino, dx, isa, n_threads);
 done:
     pynn_free(tap_off);
     pynn_free(sums);
     pynn_free(db_acc);
     pynn_free(masked);
-    pynn_free(wt);
     return status;
 }
 
@@ -1063,9 +1059,14 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
      * takes them and the input gradient does (or is not asked for). */
     if (!pool && !relu_y && (!dx || dx_wino) && pynn_winograd_pays(g, o))
         return PYNN_FN(winograd_backward)(g, n, o, x, w, dy, &tg, dx, dw, db, isa, n_threads);
-    /* Or dw_oc's weight gradient, with the input gradient by rows or not asked for. */
+    /* Or dw_oc's weight gradient, with the input gradient by rows or not asked for, at either
+     * stride (its sums stay in registers over whole rows, so narrow rows need no limit). It
+     * leaves out the padded kernel rows that im2col's columns carry as zeros, and the columns
+     * themselves: every layer measured (3x3 on 7x7 to 14x14, 5x5 on 12x12 to 28x28, stride 2
+     * on 8x8 and 14x14; Zen 4, AVX-512 and AVX2) took less time than by the chunks or the flat
+     * kernel, 64 -> 128 on 7x7 a fifth. */
     if (!pool && !rows && (!dx || dx_rows) &&
-        use_dw_oc(g, o, kdim, desc, sizeof(real), teams, n_threads))
+        oc_kernels_fit(g, o, kdim, desc, sizeof(real), teams, n_threads))
         return PYNN_FN(oc_backward)(g, n, o, x, w, dy, relu_y, &tg, dx_wino, dx, dw, db, isa,
                                     n_threads);
     real *const dx_chunk = dx_rows ? NULL : dx;
@@ -1264,16 +1265,8 @@ int PYNN_FN(pynn_conv2d_bwd)(const pynn_conv_geom *g, int64_t n, int64_t o, cons
             db[oc] = (real)sum;
         }
     }
-    if (dx_rows && !fused && status == PYNN_OK) {
-        if (!(wt = PYNN_FN(flipped_weights)(g, o, w))) {
-            status = PYNN_ERR_NOMEM;
-            goto done;
-        }
-        status = dx_wino ? PYNN_FN(pynn_winograd_conv)(&tg, n, g->c, dy, wt, NULL, 0, dx, isa,
-                                                       n_threads)
-                         : PYNN_FN(rows_forward)(&tg, n, g->c, dy, wt, NULL, 0, NULL, dx, NULL,
-                                                 isa, n_threads);
-    }
+    if (dx_rows && !fused && status == PYNN_OK)
+        status = PYNN_FN(dx_by_convolution)(g, &tg, n, o, w, dy, dx_wino, dx, isa, n_threads);
 done:
     pynn_free(wt);
     PYNN_FN(rows_plan_free)(&dxp);
